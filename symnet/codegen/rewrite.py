@@ -7521,8 +7521,9 @@ def _widened_log(node):
     body = w.body
     if not body.is_Add or body.has(sp.log, log1p, sp.exp, sigmoid, softplus):
         return None
-    return sp.Piecewise((widen(sp.log(body), first_order=True, in_float32=True), sp.Abs(w) <= _PRODUCT_RANGE[1]),
-                        (node, True))
+    # (W = 0 or below 2⁻¹⁰⁰⁰ keeps log W: log s_hi + s_lo/s_hi is NaN at 0, where log W is −inf, session 33's review)
+    return sp.Piecewise((widen(sp.log(body), first_order=True, in_float32=True),
+                         sp.And(sp.Abs(w) >= _PRODUCT_RANGE[0], sp.Abs(w) <= _PRODUCT_RANGE[1])), (node, True))
 
 
 def _widened_logs(expr):
@@ -7552,6 +7553,19 @@ __all__ += ["WIDENED_LOG_ARGUMENT"]
 _HOMOGENEOUS_DEGREE, _HOMOGENEOUS_TERMS, _HOMOGENEOUS_OPERATIONS = 8, 24, 200  # the largest outputs taken
 
 
+def _no_real_zero(f) -> bool:
+    """Whether the homogeneous polynomial ``f`` (a Poly) is 0 only at 0 over the reals, as far as cheaply decided: a
+    sum of even monomials with positive coefficients (p² + t²), or in two inputs f(s, 1) without a real root and of
+    f's full degree (p² + p·t + t²: Sturm's count); False otherwise (e² + p² + t² − 2pt vanishes on p = t, e = 0)."""
+    if all(c > 0 for c in f.coeffs()) and all(k % 2 == 0 for m in f.monoms() for k in m):
+        return True
+    if len(f.free_symbols) != 2:
+        return False
+    x, y = sorted(f.free_symbols, key=sp.default_sort_key)
+    g = sp.Poly(f.as_expr().subs(y, 1), x)
+    return g.degree() == f.total_degree() and g.count_roots() == 0
+
+
 def _homogeneous_quotient(expr):
     """An output that is a quotient N/D of homogeneous polynomials in 2 … 4 inputs (of degrees n and m, D of two
     terms or more and degree 2 or more) → s^(n − m)·R(x/s, …), s the largest power of two ≤ max |x_i|, R = N/D put
@@ -7573,6 +7587,11 @@ def _homogeneous_quotient(expr):
             return None
     if sp.count_ops(expr) > _HOMOGENEOUS_OPERATIONS:  # (SymPy's cancel and factor stay fast below it)
         return None
+    # the common denominator's degree bounded before SymPy forms it: together() of Σ x²/(x + k·y + c_k·z)², 11 terms
+    # of 93 operations, took 46 CPU-s for a ∂ the rule then refused (session 33's review)
+    divisors = {a.base: -a.exp for a in expr.atoms(sp.Pow) if a.exp.is_Integer and a.exp < 0 and not a.base.is_Symbol}
+    if len(divisors) > 3 or sum(sp.Poly(b, *syms).total_degree() * k for b, k in divisors.items()) > _HOMOGENEOUS_DEGREE:
+        return None
     num, den = sp.fraction(sp.cancel(sp.together(expr)))
     N, D = sp.Poly(num, *syms), sp.Poly(den, *syms)
     if D.total_degree() < 2 or len(D.terms()) < 2:  # x/y, x/(x + y): the printers' quotients by exponents suffice
@@ -7580,9 +7599,16 @@ def _homogeneous_quotient(expr):
     if not (N.is_homogeneous and D.is_homogeneous) or len(N.terms()) > _HOMOGENEOUS_TERMS \
             or len(D.terms()) > _HOMOGENEOUS_TERMS or max(N.total_degree(), D.total_degree()) > _HOMOGENEOUS_DEGREE:
         return None
+    # the scale is D's largest input, so an input of N alone would leave D's squares to underflow (x·z/(x² + y²) at
+    # (3, 2, 1e200): inf, where the written form is right); and a factor of D that vanishes away from 0 would be
+    # expanded by cancel (((p − t)² + e²) as e² + p² + t² − 2pt, 0 in float64 at p ≈ t: inf for 0.9999): refused
+    # (session 33's review)
+    d_syms = D.free_symbols
+    if not N.free_symbols <= d_syms or not all(_no_real_zero(f) for f, _ in D.factor_list()[1] if f.total_degree() >= 2):
+        return None
     d = N.total_degree() - D.total_degree()
     core = widen(sp.factor(num) / sp.factor(den))
-    scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in syms]))
+    scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in sorted(d_syms, key=sp.default_sort_key)]))
     out = core.func(*[leaf * scale for leaf in core.leaves])
     for _ in range(abs(d)):  # one power of r at a time: each product exact where it stays in range, and monotone
         out = Grouped(out * scale) if d < 0 else Grouped(out / scale)
@@ -11622,7 +11648,10 @@ def _shared_powers_node(node):
     # at moderate x, y in float64, written 3.4)
     taken = [a.as_base_exp() for a in node.args if a not in factors]  # the factors shared_powers took
     n = max(int(sp.ceiling(abs(e))) for _, e in taken)
-    bits = sp.Integer(2) ** (120 // n)
+    # k bases: within 2^±(120/(n·(k − 1))) every partial product of the written powers is within 2^±120 too (three
+    # bases at 2^±(120/n) made cube_z·x² 2^195 in float32: ∂x of (x·y·z)³ inf at (3e11, 1e−11, 2e11), session 33's
+    # review); two bases as before
+    bits = sp.Integer(2) ** (120 // (n * max(1, len(taken) - 1)))
     normal = sp.And(*[sp.And(sp.Abs(b) <= bits, sp.Abs(b) >= 1 / bits) for b, _ in taken])
     return sp.Piecewise((node, normal), (sp.Mul(*factors), True))
 
