@@ -697,6 +697,8 @@ def _point_parts(text: str) -> list[str]:
             pieces.append(text[start:i])
             start = i + 1
     pieces.append(text[start:])
+    if len(pieces) > 1 and not pieces[-1].strip() and pieces[-2].strip():  # one trailing comma, as Python allows
+        pieces.pop()  # (x=1 y=2, is the point (1, 2): tests/test_breakage17.py)
     if len(pieces) > 1 and not all(p.strip() for p in pieces):  # x=1,,y=2 skipped the empty pair silently (session 32)
         where = "at the start" if not pieces[0].strip() else "at the end" if not pieces[-1].strip() else "between commas"
         raise ParseError(f"the point {_short(text)!r} has an empty pair {where}: write name=value pairs separated by "

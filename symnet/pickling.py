@@ -40,7 +40,7 @@ _MODULES = ("sympy.", "symnet.")  # where a rebuilt class may come from
 # may import, where a fresh process reading its cache has not yet (a curriculum derivation's Iverson bracket)
 _CLASS_MODULES = ("symnet.derivation", "symnet.functions", "symnet.special", "symnet.registry", "symnet.indexed",
                   "symnet.codegen.ir", "symnet.codegen.rewrite", "symnet.codegen.roots",
-                  "symnet.codegen.families.rowwise")
+                  "symnet.codegen.families.rowwise", "symnet.codegen.backends.printing")
 
 
 class UnfaithfulError(ValueError):

@@ -87,12 +87,14 @@ def test_help_and_the_separator_still_work(capsys):
 
 # before: `--at 'x=1,,y=2'` skipped the empty pair and printed the derivation at (1, 2) as if written right.
 @pytest.mark.parametrize("at, where", [("x=1,,y=2", "between commas"), ("x=1, ,y=2", "between commas"),
-                                       (",x=1,y=2", "at the start"), ("x=1,y=2,", "at the end")])
+                                       (",x=1,y=2", "at the start"), ("x=1,y=2,,", "at the end")])
 def test_an_empty_pair_in_the_point_is_one_line(capsys, at, where):
     code, out, err = _run(capsys, "derive", "x*y", "--wrt", "x", "--at", at)
     assert code == 2 and err.count("\n") == 1 and f"has an empty pair {where}" in err, err
     code, out, err = _run(capsys, "derive", "x*y", "--wrt", "x", "--at", "x = 1, y = max(1, 2)")
     assert code == 0, err  # a comma inside a value is no pair
+    code, out, err = _run(capsys, "derive", "x*y", "--wrt", "x", "--at", "x=1,y=2,")
+    assert code == 0, err  # one trailing comma, as Python allows (tests/test_breakage17.py)
 
 
 # ---------------------------------------------------------------- LaTeX of the focal loss on a page

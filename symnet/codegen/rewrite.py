@@ -7590,7 +7590,11 @@ def _homogeneous_quotient(expr):
     # the common denominator's degree bounded before SymPy forms it: together() of Σ x²/(x + k·y + c_k·z)², 11 terms
     # of 93 operations, took 46 CPU-s for a ∂ the rule then refused (session 33's review)
     divisors = {a.base: -a.exp for a in expr.atoms(sp.Pow) if a.exp.is_Integer and a.exp < 0 and not a.base.is_Symbol}
-    if len(divisors) > 3 or sum(sp.Poly(b, *syms).total_degree() * k for b, k in divisors.items()) > _HOMOGENEOUS_DEGREE:
+    def degree(b):  # a divisor's degree, a nested quotient's (1 + x²/ν) its numerator's and denominator's together
+        n, d = sp.fraction(sp.together(b))
+        return sp.Poly(n, *syms).total_degree() + sp.Poly(d, *syms).total_degree()
+
+    if len(divisors) > 3 or sum(degree(b) * k for b, k in divisors.items()) > _HOMOGENEOUS_DEGREE:
         return None
     num, den = sp.fraction(sp.cancel(sp.together(expr)))
     N, D = sp.Poly(num, *syms), sp.Poly(den, *syms)
@@ -11647,6 +11651,8 @@ def _shared_powers_node(node):
     # rounds x·y once and not n times over ((x·y)³ carries x·y's rounding three times: ∂y of e^(−(x·y)³) 5.6 ULP
     # at moderate x, y in float64, written 3.4)
     taken = [a.as_base_exp() for a in node.args if a not in factors]  # the factors shared_powers took
+    if all(e < 0 for _, e in taken):  # c/(x^a·y^b): the printers' quotient by exponents, far constants and all
+        return node  # (test_cxy26: ∂y of 1e300/(x²·y) as 1e300·(1/(x·y))² was −0 at (3e10, 1e300) for −1.1e−321)
     n = max(int(sp.ceiling(abs(e))) for _, e in taken)
     # k bases: within 2^±(120/(n·(k − 1))) every partial product of the written powers is within 2^±120 too (three
     # bases at 2^±(120/n) made cube_z·x² 2^195 in float32: ∂x of (x·y·z)³ inf at (3e11, 1e−11, 2e11), session 33's

@@ -35,7 +35,13 @@ import sympy as sp
 from ..functions import relu, sigmoid
 from ..special import _ExpNegSquare, erfcx, ndtr
 from .chains import quotient_chain
-from .rewrite import RoundingError, WidenedBase, nexp
+
+
+def _a(e, name: str) -> bool:
+    """Whether ``e`` is an instance of the class of symnet.codegen.rewrite called ``name`` (RoundingError,
+    WidenedBase, nexp), by name as SymPy's printers dispatch: the printers import this module, and rewrite imports
+    the printers (through roots' probes), so an import of rewrite here would be a cycle."""
+    return any(c.__name__ == name for c in type(e).__mro__)
 
 __all__ = ["span", "product_stays_in_range", "sum_overflows_only_with_its_term"]
 
@@ -196,13 +202,13 @@ def span(e, definitions=None, depth: int = DEPTH):
         except (TypeError, ValueError):
             return None
         return _bounded(v, v) if math.isfinite(v) else None
-    if isinstance(e, RoundingError):  # what rounding its sum lost: at most ROUNDING of the terms' sizes
+    if _a(e, "RoundingError"):  # what rounding its sum lost: at most ROUNDING of the terms' sizes
         sizes = [span(a, definitions, depth) for a in sp.Add.make_args(e.args[0])]
         if any(t is None or _unbounded(t) for t in sizes):
             return None
         size = ROUNDING * sum(_size(t) for t in sizes)
         return _bounded(-size, size)
-    if isinstance(e, WidenedBase):  # computed in float64 and rounded once: its body's span
+    if _a(e, "WidenedBase"):  # computed in float64 and rounded once: its body's span
         return span(e.expanded, definitions, depth - 1)
     if isinstance(e, sp.UnevaluatedExpr):  # Grouped and the like: its argument
         return span(e.args[0], definitions, depth)
@@ -217,7 +223,7 @@ def span(e, definitions=None, depth: int = DEPTH):
         if e.base == sp.E:
             return span(sp.exp(e.exp), definitions, depth)
         return _pow(e, definitions, depth)
-    if isinstance(e, (sp.exp, nexp)):
+    if isinstance(e, sp.exp) or _a(e, "nexp"):
         if _sign(e.args[0], definitions, depth) == (-1 if isinstance(e, sp.exp) else 1):  # e^(−2|y|): (0, 1] even
             return (0.0, 1.0)  # where 2|y| overflows (e^−inf is 0)
         s = span(e.args[0], definitions, depth)
@@ -259,9 +265,9 @@ def _sign(e, definitions, depth) -> int:
         return 1 if e >= 0 else -1
     if e.is_Symbol:
         return _sign(definitions[e], definitions, depth - 1) if e in definitions else 0
-    if isinstance(e, (sp.Abs, relu, sigmoid, sp.exp, nexp, _ExpNegSquare, ndtr, erfcx, sp.erfc)):
+    if isinstance(e, (sp.Abs, relu, sigmoid, sp.exp, _ExpNegSquare, ndtr, erfcx, sp.erfc)) or _a(e, "nexp"):
         return 1
-    if isinstance(e, sp.UnevaluatedExpr) and not isinstance(e, RoundingError):
+    if isinstance(e, sp.UnevaluatedExpr) and not _a(e, "RoundingError"):
         return _sign(e.args[0], definitions, depth)
     if isinstance(e, sp.Pow):
         if e.exp.is_number and e.exp.is_real and (e.exp.is_even or (not e.exp.is_integer and e.exp.is_positive)):
