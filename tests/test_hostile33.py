@@ -23,19 +23,7 @@ import sympy as sp
 
 from conftest import triton_torch, ulps
 from test_hostile31 import BOUND, F32, F64, _run
-
-
-def _truths(reference, names, dps):
-    """mpmath functions of ``reference`` (a formula without symnet's functions) and of its SymPy derivatives by each
-    name, at ``dps`` digits."""
-    syms = [sp.Symbol(n, real=True) for n in names]
-    e = sp.sympify(reference, locals={n: s for n, s in zip(names, syms)})
-    fs = [sp.lambdify(syms, g, modules="mpmath") for g in [e] + [sp.diff(e, s) for s in syms]]
-
-    def at(*point):
-        with mpmath.workdps(dps):
-            return [f(*(mpmath.mpf(float(p)) for p in point)) for f in fs]
-    return at
+from test_hostile32 import _truths  # (mpmath functions of a formula and its SymPy derivatives)
 
 
 def _check(formula, reference, names, dtype, points, dps=60, outputs=None, backend="numpy"):

@@ -3,14 +3,13 @@ through the lecture with symnet).
 
 Each test failed before its change; the before is in its comment."""
 import re
-import shutil
-import subprocess
 
 import pytest
 
 import symnet
 from symnet.cli import main
 from symnet.render import render
+from test_printouts import _compile, needs_pdflatex
 
 
 def _run(capsys, *argv):
@@ -99,23 +98,20 @@ def test_an_empty_pair_in_the_point_is_one_line(capsys, at, where):
 
 # ---------------------------------------------------------------- LaTeX of the focal loss on a page
 
-PREAMBLE = ("\\documentclass{article}\n\\usepackage[utf8]{inputenc}\n\\usepackage[T1]{fontenc}\n"
-            "\\usepackage{amsmath,amssymb}\n\\begin{document}\n")
+def _overfull(tex, folder, pattern=r"Overfull \\hbox \(([\d.]+)pt too wide\)"):
+    """The widths (pt) pdflatex reports past the margin for ``tex`` on test_printouts' article page."""
+    run = _compile(tex, folder)
+    assert run.returncode == 0, run.stdout[-2000:]
+    return [float(w) for w in re.findall(pattern, (folder / "doc.log").read_text(errors="replace"))]
 
 
 # before: ∂z's last form had terms of 180 characters on one line of an aligned block inside `cases`: 196.4 pt past
 # an article page's margin (and 24.2 pt for the chain-rule step's `otherwise` row). A term longer than a line is now
 # broken at its factors (· at the start of the next line), and a row of `cases` breaks at the width left beside the
 # conditions' column. After: 0.21 pt at worst (a note's line).
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (.ci/run installs it)")
+@needs_pdflatex
 def test_the_focal_loss_latex_fits_a_page(tmp_path):
-    tex = render(symnet.derive("focal(z, t)"), "latex")
-    (tmp_path / "doc.tex").write_text(PREAMBLE + tex + "\n\\end{document}\n", encoding="utf-8")
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-2000:]
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    widths = _overfull(render(symnet.derive("focal(z, t)"), "latex"), tmp_path)
     assert max(widths, default=0) < 1, widths
 
 
@@ -135,17 +131,12 @@ def test_a_long_product_term_of_a_sum_is_broken_at_its_factors():
 # before: a 2-layer net's ∂x₁ printed as "2 \\ · (a sum of 150 characters) \\ · (…)": the factor that is a long sum
 # could not break, 214.9 pt past the margin. After: its terms over lines between \Bigl( and \Bigr). (The title, a
 # long formula inside \textbf, still runs 12.4 pt past the margin: not a display, left.)
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed (.ci/run installs it)")
+@needs_pdflatex
 def test_a_two_layer_nets_latex_fits_a_page(tmp_path):
     f = "(v1*sigmoid(w11*x1 + w12*x2 + b1) + v2*sigmoid(w21*x1 + w22*x2 + b2) + c - t)**2"
     tex = render(symnet.derive(f, wrt=["x1"]), "latex")
     assert r"2 \Bigl(" in tex and r"\Bigr)" in tex
-    (tmp_path / "doc.tex").write_text(PREAMBLE + tex + "\n\\end{document}\n", encoding="utf-8")
-    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-2000:]
-    log = (tmp_path / "doc.log").read_text(errors="replace")
-    displays = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\) detected at line", log)]
+    displays = _overfull(tex, tmp_path, r"Overfull \\hbox \(([\d.]+)pt too wide\) detected at line")
     assert max(displays, default=0) < 1, displays
 
 
