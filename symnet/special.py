@@ -446,7 +446,6 @@ class erfcx_slope_tail(SymnetFunction):  # noqa: N801
 __all__ += ["erfcx", "erfcx_slope", "erfcx_slope_tail"]
 
 
-
 # 1/(the largest power of two ≤ |m|) (the homogeneous-quotient rule of symnet.codegen.rewrite): a quotient of
 # homogeneous polynomials R(x, y) of degree d is R(r·x, r·y)/r^d for any r > 0, and with r =
 # binade_reciprocal(max(|x|, |y|)) every r·x is exact (a power of two) and the largest within [1, 2): R's squares and

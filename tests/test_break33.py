@@ -221,3 +221,25 @@ def test_the_filesystem_root_as_cache_folder_is_checked_as_any_other(monkeypatch
     monkeypatch.setattr(os, "geteuid", lambda: os.stat("/").st_uid + 4321)
     with pytest.raises(UnsafeCacheError, match=r"cache folder / belongs to uid"):
         cache.read("anything", "kernels")
+
+
+def test_the_unsupported_object_check_walks_each_subexpression_once():
+    """sin(e) + cos(e) nested 40 deep (within the size limits: 81 distinct subexpressions) has 2⁴⁰ tree nodes: the
+    check for Integral, Sum, … walked them all (42 s at 22 levels), where each distinct one once takes milliseconds;
+    an Integral at the bottom is still found."""
+    import time
+
+    import sympy as sp
+
+    from symnet.engine import _refuse_unsupported
+    from symnet.errors import DerivationError
+
+    x = sp.Symbol("x", real=True)
+    e, bad = x, sp.Integral(x, (x, 0, 1)) + x
+    for _ in range(40):
+        e, bad = sp.sin(e) + sp.cos(e), sp.sin(bad) + sp.cos(bad)
+    start = time.process_time()
+    _refuse_unsupported([e])
+    with pytest.raises(DerivationError, match="cannot hold Integral"):
+        _refuse_unsupported([bad])
+    assert time.process_time() - start < 30  # (a guard against the 2⁴⁰ walk only: it takes milliseconds)
