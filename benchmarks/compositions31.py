@@ -151,13 +151,12 @@ def _measure_one(args):
     return out
 
 
-def run(args):
-    rng = random.Random(args.seed)
-    acts, others = unary_names()
+def run(args, draws=None):
+    """Measure the draws (``draws(seed, count)``: this module's grammar unless another's is given) or ``--formulas``."""
     if args.formulas:
         texts = [f.strip() for f in open(args.formulas) if f.strip() and not f.startswith("#")]
     else:
-        texts = [draw(rng, acts, others) for _ in range(args.count)]
+        texts = (draws or _draws)(args.seed, args.count)
     done = set()
     if os.path.exists(args.out):  # a run cut short goes on where it stopped
         done = {json.loads(s)["index"] for s in open(args.out)}
@@ -194,8 +193,15 @@ def run(args):
     print(f"stopped: {spent / 60:.1f} CPU-minutes spent")
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _draws(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    acts, others = unary_names()
+    return [draw(rng, acts, others) for _ in range(count)]
+
+
+def main(argv=None, draws=None, description=None, out="/tmp/hyp31/compositions31.jsonl"):
+    """The command line; another search (benchmarks/compositions34.py) passes its own ``draws`` and defaults."""
+    p = argparse.ArgumentParser(description=description or __doc__.splitlines()[0])
     p.add_argument("--count", type=int, default=400)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--points", type=int, default=8, help="random points a dtype, beside the extremes")
@@ -204,7 +210,7 @@ def main(argv=None):
     p.add_argument("--cpu-minutes", type=float, default=40.0, help="stop drawing past this much CPU time")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--triton-every", type=int, default=12, help="every k-th draw also on Triton (0: none)")
-    p.add_argument("--out", default="/tmp/hyp31/compositions31.jsonl")
+    p.add_argument("--out", default=out)
     p.add_argument("--summary", metavar="FILE")
     p.add_argument("--formulas", metavar="FILE", help="measure these formulas (one a line) instead of drawing")
     p.add_argument("--print", action="store_true", help="print the draws and stop")
@@ -221,15 +227,13 @@ def main(argv=None):
         summary(tmp)
         return 0
     if args.print:
-        rng = random.Random(args.seed)
-        acts, others = unary_names()
-        for i in range(args.count):
-            print(i, draw(rng, acts, others))
+        for i, text in enumerate((draws or _draws)(args.seed, args.count)):
+            print(i, text)
         return 0
     os.environ.setdefault("TRITON_INTERPRET", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    run(args)
+    run(args, draws)
     return 0
 
 
