@@ -330,18 +330,22 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again):
+def _taken_again(r, again, underflowed=False):
     """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
     that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
     at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
     = −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
-    over the block."""
+    over the block. ``underflowed`` (again by exponents, which rounds once): also where r is 0 and again() is not, a
+    divisor that overflowed first (∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38, y = −1.4e−45 in float32: x² = inf,
+    −0 for 7.93e−36; torch 1.56 ULP; h-search34)."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
+    if underflowed:
+        bad |= r == 0
     if bad.any():
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        r = np.where(bad & np.isfinite(m), m, r)
+        r = np.where(bad & np.isfinite(m) & ((m != 0) | (r != 0)), m, r)
     return r
 '''
 
@@ -785,8 +789,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         moved = self._taken_again_pair(e, self._print_Mul)
         if moved:
             self.helpers.add("_taken_again")
-            if "_constant_far(" in moved[1]:
+            if "_constant_far(" in moved[1]:  # by exponents: where the product came out 0 too
                 self.helpers.add("_constant_far")
+                return f"_taken_again({moved[0]}, lambda: {moved[1]}, underflowed=True)"
             return f"_taken_again({moved[0]}, lambda: {moved[1]})"
         overflow = self._exp_overflow_call(e)
         if overflow:
