@@ -192,6 +192,12 @@ def refined(line, impl="symnet numpy") -> set:
     return out
 
 
+def _figure(ulps) -> str:
+    """A ULP figure of a fault line ("inf", "nan" or a number) in 4 digits: the first 6 characters of its str, as
+    before, showed 8.263e15 as 826340 (h-search34)."""
+    return ulps if isinstance(ulps, str) else f"{ulps:.4g}"
+
+
 def summary(path):
     lines = list({json.loads(s)["formula"]: json.loads(s) for s in open(path)}.values())  # the last line a formula
     c = Counter()
@@ -218,8 +224,8 @@ def summary(path):
             print("ERR", line["formula"], "|", line["error"][:160])
     for line in lines:
         for f in line["faults"]:
-            print(f"{f['class']:18s} {f['impl'][7:]:6s} {f['dtype']} {f['output']:8s} ulps={f['ulps']!s:10.6s} "
-                  f"torch={f['torch_ulps']!s:10.6s} n={f['count']:3d} at={f['at']} got={f['got']:.6g} "
+            print(f"{f['class']:18s} {f['impl'][7:]:6s} {f['dtype']} {f['output']:8s} ulps={_figure(f['ulps']):10s} "
+                  f"torch={_figure(f['torch_ulps']):10s} n={f['count']:3d} at={f['at']} got={f['got']:.6g} "
                   f"true={f['true']:.6g}  {line['formula']}")
 
 
