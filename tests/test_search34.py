@@ -11,8 +11,6 @@ float64 (benchmarks/results/compositions34-2026-12-05.md):
 """
 from __future__ import annotations
 
-import warnings
-
 import mpmath
 import numpy as np
 import pytest
@@ -21,48 +19,7 @@ import sympy as sp
 import symnet
 from symnet.errors import DerivationError
 from symnet.stepcheck import check_equal
-
-F64, F32 = np.float64, np.float32
-BOUND = {F64: 4.0, F32: 8.0}
-_KERNELS: dict = {}
-
-
-@pytest.fixture(autouse=True)
-def _sixty_digits():
-    with mpmath.workdps(60):
-        yield
-
-
-def _kernel(formula):
-    if formula not in _KERNELS:
-        _KERNELS[formula] = symnet.compile(symnet.derive(formula), progress=False)
-    return _KERNELS[formula]
-
-
-def _ulps(got, true, dtype) -> float:
-    if not np.isfinite(got):
-        return float("inf")
-    return float(abs(mpmath.mpf(float(got)) - true) / float(np.spacing(dtype(abs(float(true))))))
-
-
-def _worst(formula, dtype, xs, ys, truth):
-    """The worst ULP of each output (f, ∂x, ∂y) over the points whose true value is a normal number of ``dtype``, and
-    where it fell."""
-    k = _kernel(formula)
-    xs, ys = np.asarray(xs, dtype), np.asarray(ys, dtype)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        out = [np.asarray(o, np.float64) * np.ones(len(xs)) for o in k(xs, ys)]
-    info = np.finfo(dtype)
-    worst = [(0.0, None)] * 3
-    for i, (x, y) in enumerate(zip(xs, ys)):
-        for j, t in enumerate(truth(mpmath.mpf(float(x)), mpmath.mpf(float(y)))):
-            if not info.tiny <= abs(t) <= info.max:
-                continue
-            u = _ulps(out[j][i], t, dtype)
-            if u > worst[j][0]:
-                worst[j] = (u, (float(x), float(y), float(out[j][i]), float(t)))
-    return worst
+from test_hyp32 import BOUND, F32, F64, _kernel, _sixty_digits, _ulps, _worst  # noqa: F401  (its machinery, fixture too)
 
 
 # ------------------------------------------------------------------ stepcheck: the real domain
