@@ -202,7 +202,7 @@ def test_focal_dy_at_the_range_end():
                    "(|x|/x not sign(x)): at x = 1.18e−77 −inf for −1.5473666254558228e308 (torch 0.16 ULP), the term 4/x⁴ "
                    "overflows where −3/x⁴ does not; NaN (inf − inf) for ±inf at |x| < 1.1e−77 (torch ±inf)")
 def test_abs_over_its_argument_in_a_power_derivative():
-    out = _kernel("((x)**(-2))**(3/2)")(np.array([1.18e-77]), np.array([1.0]))
+    out = _kernel("((x)**(-2))**(3/2)")(np.array([1.18e-77]))
     assert _ulps(float(out[1][0]), mpmath.mpf(-3) / mpmath.mpf(1.18e-77) ** 4, F64) <= BOUND[F64]
 
 
@@ -217,3 +217,21 @@ def test_triton_quotient_by_exponents_where_the_product_underflowed():
     y = torch.tensor([-1.401298464324817e-45], dtype=torch.float32)
     got = float(k(x, y)[1][0])
     assert _ulps(got, mpmath.mpf("0.001") / (mpmath.mpf(float(x[0])) ** 2 * mpmath.mpf(float(y[0]))), F32) <= BOUND[F32]
+
+
+# ∂y of a function of x/y at x = y: SymPy's −x/y²·g′(x/y), y² past the range where x/y = 1 (NumPy; the search's draws
+# [115], [123] of seed 34, measured again after this branch's fixes)
+_X_OVER_Y_SQUARED = [
+    ("((expm1(((y) - 2)))) * ((gelu_tanh(((x) / (y)))))", -1e-300, "-9.364008328234348e299", "−inf, torch 0.54 ULP"),
+    ("((expm1(((y) - 2)))) * ((gelu_tanh(((x) / (y)))))", -1e200, "-1.0829640838457825e-200", "−0, torch 0.32 ULP"),
+    ("exp((exp2(((x) / (y)))))/(exp((expm1(((x) * (y))))) + exp((log(exp((relu6(x))) + exp(((x)**(-1)))))))", -1e-300,
+     "5.121703401973048e300", "inf, torch 0.41 ULP"),
+]
+
+
+@pytest.mark.parametrize("formula, at, true, before", _X_OVER_Y_SQUARED, ids=["gelu_tanh-tiny", "gelu_tanh-huge", "exp2"])
+@pytest.mark.xfail(strict=True, reason="measured: ∂y at x = y (the point's value in the ids) is −inf / −0 / inf for the "
+                   "truth in the row (mpmath at 50 digits), torch 0.32–0.54 ULP: y² under- or overflows in −x/y²·g′(x/y)")
+def test_dy_of_a_function_of_x_over_y_at_x_equal_y(formula, at, true, before):
+    out = _kernel(formula)(np.array([at]), np.array([at]))
+    assert _ulps(float(out[2][0]), mpmath.mpf(true), F64) <= BOUND[F64], before
