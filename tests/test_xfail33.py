@@ -6,7 +6,8 @@ mpmath (60 digits) and torch autograd (float64) of the formula as written, float
   for 1.1239 (its derivatives share x³, y³, x², y², so CSE made them temporaries before the printers' equal-powers
   could see x³·y³; test_hyp32's strict xfail); (gelu(x/y))^−2 = y²/(x²·Φ(x/y)²) at (−1e200, −1e200) was 0 for
   1.4127 (test_hyp31's; power-product had made it y·(y·x⁻²·Φ⁻²), x⁻²·Φ⁻² = 0: it now leaves s^n/V^k to
-  shared-powers). The written form is kept where every base lies within 2^±(120/n) (normal powers in float32).
+  shared-powers). The written form is kept where every base lies within 2^±(120/n) (normal powers in float32;
+  2^±(1000/n) in float64 since session 34, rewrite.PowerBound).
 
 Bounds: issue 16's, 4 ULP float64 and 8 float32, where the true value is a normal number; measured numbers per test.
 """
