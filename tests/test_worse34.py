@@ -111,3 +111,29 @@ def test_power_bound_is_float32s_as_a_number_and_each_dtypes_where_printed():
     exec(src[src.index("def _power_bound"):src.index("\n\n\n", src.index("def _power_bound"))], namespace)
     assert namespace["_power_bound"](np.ones(2, np.float32), 1.0, 2.0) == 1.0
     assert namespace["_power_bound"](np.ones(2, np.float64), 1.0, 2.0) == 2.0
+
+
+# ---------------------------------------------------------------- Triton float32 exp(−(x·y)³) (found, not fixed)
+
+# session 33 measured ∂x 3.26 ULP (Triton float32, 400 points, test_xfail33's test_triton) where main before
+# shared-powers had 0.5. Measured (session 34, interpreted): main before shared-powers gives 3.26 too at the worst point
+# (0.01126909535, 25.955675) alone (not a base past shared-powers' bound: the written −3·x²·y³·e^(…)), and 0.5 over
+# the 400 points only because x³·y³ overflowed at some of them, which sent their whole block to the float32 repair
+# kernel (float64). 3.26 is float32's own rounding of −3·x²·y³·e^(…) (y³ twice, x², the products), within issue 16's
+# 8, but torch float32 autograd, which forms x·y first, is 0.26 at this point (its worst over the 400: 8.9, symnet's
+# 3.26 / 4.4 over seeds 8 / 9). Fixing it means float32's products in float64 (the NumPy float32 kernel's 0.5).
+@pytest.mark.xfail(strict=True, reason="measured: Triton float32 ∂x of exp(−(x·y)³) at (0.01126909535, 25.955675) "
+                   "3.26 ULP (got −6.4972305, true −6.49723209, torch −6.4972320; float32's rounding of −3·x²·y³·e^(…)), torch float32 0.26")
+def test_triton_float32_cube_exponential_at_its_worst_point():
+    from conftest import triton_torch
+
+    torch = triton_torch()
+    k = compiled("exp(-((x) * (y))**3)", backend="triton")
+    x, y = np.float32(0.011269095353782177), np.float32(25.95567512512207)
+    with mpmath.workdps(60):
+        X, Y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
+        true_dx = -3 * (X * Y) ** 2 * Y * mpmath.exp(-(X * Y) ** 3)
+    got = float(k(torch.tensor([x]), torch.tensor([y]))[1][0])
+    tx, ty = torch.tensor([x], requires_grad=True), torch.tensor([y], requires_grad=True)
+    theirs = float(torch.autograd.grad(torch.exp(-(tx * ty) ** 3).sum(), tx)[0][0])
+    assert ulps(got, true_dx, np.float32) <= max(1.0, ulps(theirs, true_dx, np.float32)), (got, float(true_dx), theirs)
