@@ -133,7 +133,64 @@ def test_triton_float32_cube_exponential_at_its_worst_point():
     with mpmath.workdps(60):
         X, Y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
         true_dx = -3 * (X * Y) ** 2 * Y * mpmath.exp(-(X * Y) ** 3)
-    got = float(k(torch.tensor([x]), torch.tensor([y]))[1][0])
-    tx, ty = torch.tensor([x], requires_grad=True), torch.tensor([y], requires_grad=True)
+    got = float(k(torch.tensor([x], dtype=torch.float32), torch.tensor([y], dtype=torch.float32))[1][0])
+    tx, ty = torch.tensor([x], dtype=torch.float32, requires_grad=True), torch.tensor([y], dtype=torch.float32, requires_grad=True)
     theirs = float(torch.autograd.grad(torch.exp(-(tx * ty) ** 3).sum(), tx)[0][0])
     assert ulps(got, true_dx, np.float32) <= max(1.0, ulps(theirs, true_dx, np.float32)), (got, float(true_dx), theirs)
+
+
+# ---------------------------------------------------------------- sigmoid-pair: σ factors of one |u|
+
+def _bounded_truths(x, y):
+    X, Y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
+    s, d = 1 / (1 + mpmath.exp(-Y)), 1 + mpmath.exp(-abs(Y))
+    return [X * s / d, s / d, X * (s * (1 - s) / d + s * mpmath.exp(-abs(Y)) * mpmath.sign(Y) / d ** 2)]
+
+
+def _bounded_points():
+    """Session 33's point, 150 around it (x up to the largest float, y within 3 of −25.48) and 150 over the range."""
+    rng = np.random.default_rng(3402)
+    near_x = 1.5176e308 * rng.uniform(0.5, 1.18, 150)
+    near_y = -25.48 + rng.uniform(-3, 3, 150)
+    far_x = np.clip(rng.choice([-1, 1], 150) * 10 ** rng.uniform(-300, 308.2, 150), -1.79e308, 1.79e308)
+    far_y = rng.uniform(-40, 40, 150)
+    return np.concatenate([[1.5176e308], near_x, far_x]), np.concatenate([[-25.48], near_y, far_y])
+
+
+# found, not fixed: f = x·σ(y)/(1 + e^−|y|) 3.67 ULP in float64 at (1.5176e308, −25.48), torch 1.67 (test_search33;
+# the point as printed, 1.25 ULP: its digits were cut; 3.95 at the worst of 150 around it, torch 1.95). The
+# stabiliser writes 1/(1 + e^−|y|) as σ(|y|), sigmoid-pair makes σ(y) and σ(|y|) selects {1/s; E/s} of one
+# E = e^−|y|, s = 1 + E, and their product carries E's error, s's rounding twice and two quotients. Over these 301
+# points f / ∂x / ∂y worst 3.94 / 2.89 / 3.08 ULP, torch 2.20 / 2.97 / 3.5e15, symnet worse than torch by over half an
+# ULP at 86 output values. Tried in session 34 and not kept: sigmoid-pair folding σ(a)·σ(b), |a| = |b|, as
+# w/(1 + E)² with s's rounding taken back (its pair product's form, w = 1 or E): f / ∂x worst
+# 2.28 / 2.56, 22 values worse than torch; but ∂y's second term, regrouped with it, went from 2.99 to 8.99 ULP at
+# (−2.496e162, −0.12816) (torch 1.99; ∂y cancels towards y = 0⁻: 87.8 ULP worst over y in [−3, 3] before and after,
+# torch 40.8): an error moved, not fixed.
+@pytest.mark.xfail(strict=True, reason="measured: x·σ(y)/(1 + e^−|y|) float64 f at (8.81460471985524e307, "
+                   "−27.02320700463552) 3.95 ULP (got 1.6187253060123355e+296, true 1.61872530601233478e+296), "
+                   "torch 1.95")
+def test_sigmoids_of_one_magnitude_at_the_worst_point_near_session_33s():
+    k = compiled("x*sigmoid(y)/(1 + exp(-abs(y)))")
+    x, y = 8.81460471985524e+307, -27.02320700463552  # the worst f of 150 points around session 33's (1.5176e308, −25.48)
+    got = k(x=np.array([x]), y=np.array([y]))[0][0]
+    torch = pytest.importorskip("torch")
+    tx, ty = torch.tensor([x], dtype=torch.float64), torch.tensor([y], dtype=torch.float64)
+    theirs = float((tx * torch.sigmoid(ty) / (1 + torch.exp(-torch.abs(ty))))[0])
+    with mpmath.workdps(60):
+        true = _bounded_truths(x, y)[0]
+        assert ulps(got, true, np.float64) <= max(1.0, ulps(theirs, true, np.float64)), (got, float(true), theirs)
+
+
+# the neighbourhood as it is (the figures above): each output within 4 ULP at the 301 points
+def test_sigmoids_of_one_magnitude_over_the_neighbourhood():
+    k = compiled("x*sigmoid(y)/(1 + exp(-abs(y)))")
+    xs, ys = _bounded_points()
+    outs = k(x=xs, y=ys)
+    worst = [0.0] * 3
+    with mpmath.workdps(60):
+        for i in range(len(xs)):
+            for j, true in enumerate(_bounded_truths(xs[i], ys[i])):
+                if 2.3e-308 <= abs(true) <= 1.79e308:
+                    worst[j] = max(worst[j], ulps(outs[j][i], true, np.float64))
+    assert max(worst) <= 4.0, worst
