@@ -152,7 +152,7 @@ def test_a_long_sum_factor_of_a_product_breaks_between_bigl_and_bigr():
     assert any(p.endswith(r"\Bigr)") for p in pieces) and not any(p.strip() == r"\cdot" for p in pieces), pieces
 
 
-# ---------------------------------------------------------------- the student's own 2-layer net (found; fixed in session 34)
+# ---------------------------------------------------------------- the student's own 2-layer net (fixed in session 34)
 
 # `symnet verify "(w2*tanh(w1*x + b1) + b2 - t)**2"` float64: ∂t 4.5e15 ULP at w1 = −1.6e308, x = 2.5 (w1·x overflows;
 # tanh is −1 there, exact): the double word of t − b₂ − w₂·tanh(b₁ + w₁·x) is NaN (TwoProduct's lo of an infinite

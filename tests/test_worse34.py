@@ -73,7 +73,8 @@ def _band_points(n: int, count: int, seed: int):
     xs = rng.choice([-1.0, 1.0], count) * 10 ** (rng.uniform(lo, hi, count) * rng.choice([-1, 1], count))
     ys = rng.choice([-1.0, 1.0], count) * 10 ** rng.uniform(-hi, hi, count)
     with mpmath.workdps(30):
-        keep = [i for i in range(count) if 2.0 ** -1000 <= abs(mpmath.mpf(xs[i]) * mpmath.mpf(ys[i])) ** n <= 2.0 ** 1000]
+        keep = [i for i in range(count)
+                if 2.0 ** -1000 <= abs(mpmath.mpf(xs[i]) * mpmath.mpf(ys[i])) ** n <= 2.0 ** 1000]
     return xs[keep], ys[keep]
 
 
@@ -123,7 +124,8 @@ def test_power_bound_is_float32s_as_a_number_and_each_dtypes_where_printed():
 # 8, but torch float32 autograd, which forms x·y first, is 0.26 at this point (its worst over the 400: 8.9, symnet's
 # 3.26 / 4.4 over seeds 8 / 9). Fixing it means float32's products in float64 (the NumPy float32 kernel's 0.5).
 @pytest.mark.xfail(strict=True, reason="measured: Triton float32 ∂x of exp(−(x·y)³) at (0.01126909535, 25.955675) "
-                   "3.26 ULP (got −6.4972305, true −6.49723209, torch −6.4972320; float32's rounding of −3·x²·y³·e^(…)), torch float32 0.26")
+                   "3.26 ULP (got −6.4972305, true −6.49723209, torch −6.4972320; float32's rounding of −3·x²·y³·e^(…)), "
+                   "torch float32 0.26")
 def test_triton_float32_cube_exponential_at_its_worst_point():
     from conftest import triton_torch
 
@@ -134,7 +136,8 @@ def test_triton_float32_cube_exponential_at_its_worst_point():
         X, Y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
         true_dx = -3 * (X * Y) ** 2 * Y * mpmath.exp(-(X * Y) ** 3)
     got = float(k(torch.tensor([x], dtype=torch.float32), torch.tensor([y], dtype=torch.float32))[1][0])
-    tx, ty = torch.tensor([x], dtype=torch.float32, requires_grad=True), torch.tensor([y], dtype=torch.float32, requires_grad=True)
+    tx = torch.tensor([x], dtype=torch.float32, requires_grad=True)
+    ty = torch.tensor([y], dtype=torch.float32, requires_grad=True)
     theirs = float(torch.autograd.grad(torch.exp(-(tx * ty) ** 3).sum(), tx)[0][0])
     assert ulps(got, true_dx, np.float32) <= max(1.0, ulps(theirs, true_dx, np.float32)), (got, float(true_dx), theirs)
 
@@ -172,7 +175,7 @@ def _bounded_points():
                    "torch 1.95")
 def test_sigmoids_of_one_magnitude_at_the_worst_point_near_session_33s():
     k = compiled("x*sigmoid(y)/(1 + exp(-abs(y)))")
-    x, y = 8.81460471985524e+307, -27.02320700463552  # the worst f of 150 points around session 33's (1.5176e308, −25.48)
+    x, y = 8.81460471985524e+307, -27.02320700463552  # the worst f of 150 points around (1.5176e308, −25.48)
     got = k(x=np.array([x]), y=np.array([y]))[0][0]
     torch = pytest.importorskip("torch")
     tx, ty = torch.tensor([x], dtype=torch.float64), torch.tensor([y], dtype=torch.float64)
@@ -194,3 +197,21 @@ def test_sigmoids_of_one_magnitude_over_the_neighbourhood():
                 if 2.3e-308 <= abs(true) <= 1.79e308:
                     worst[j] = max(worst[j], ulps(outs[j][i], true, np.float64))
     assert max(worst) <= 4.0, worst
+
+
+# found, not fixed: the Triton kernel of the same 2-layer net has the same fault (its double words are inline in the
+# kernel, where the NumPy fix's per-function fallback would cost every element of a block a second tanh: not measured
+# without a GPU, not taken). Interpreted: ∂t 0 for −1.11e−16 at session 33's point, f, ∂b₂, ∂w₂ right.
+@pytest.mark.xfail(strict=True, reason="measured: Triton float64 ∂t of (w2*tanh(w1*x + b1) + b2 - t)**2 at w1 = "
+                   "−1.6023537046489114e308, x = 2.5, b1 = 0, b2 = 1, t = 0.3, w2 = 0.7: 0 for −1.1102230246251565e−16 "
+                   "(torch exact)")
+def test_the_two_layer_tanh_nets_target_gradient_in_triton():
+    from conftest import triton_torch
+
+    torch = triton_torch()
+    k = compiled(TWO_LAYER, backend="triton")
+    point = dict(b1=0.0, b2=1.0, t=0.3, w1=-1.6023537046489114e308, w2=0.7, x=2.5)
+    got = dict(zip(k.outputs, k(*[torch.tensor([point[n]], dtype=torch.float64) for n in ("b1", "b2", "t", "w1", "w2",
+                                                                                          "x")])))
+    assert float(got["df_db2"][0]) == 1.1102230246251565e-16  # the same sum in the other order: right
+    assert float(got["df_dt"][0]) == -1.1102230246251565e-16, float(got["df_dt"][0])

@@ -2011,7 +2011,8 @@ def primitive_text(name: str, backend: str) -> str:
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
-                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_of_nonfinite": NUMPY_OF_NONFINITE, "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
+                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_of_nonfinite": NUMPY_OF_NONFINITE, "_dw_sin": _NUMPY_SIN,
+                  "_dw_cos": _NUMPY_COS}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
     if name == "_dw_erfc":  # NumPy's alone, likewise

@@ -11698,7 +11698,10 @@ def _shared_powers(expr):
 
 SHARED_POWERS = Rule(
     "shared-powers", "x^a·y^b (integer |a|, |b| ≥ 2) as (x·y)^m·x^(a − m)·y^(b − m), m the least exponent (x²/y² "
-    "as (x/y)², and SymPy's x^(3/2)/y of √x·(x/y) as (x/y)·√x), where a base lies beyond 2^±(120/n) in float32 and 2^±(1000/n) in float64 (PowerBound: the bound of the base's dtype, chosen where the code runs; float32's in float64 took (x·y)⁵, 4.26 ULP, where x⁵·y⁵ is 1.7), applied to a kernel's outputs together before common-subexpression elimination: SymPy writes "
+    "as (x/y)², and SymPy's x^(3/2)/y of √x·(x/y) as (x/y)·√x), where a base lies beyond 2^±(120/n) in float32 "
+    "and 2^±(1000/n) in float64 (PowerBound: the bound of the base's dtype, chosen where the code runs; float32's in "
+    "float64 took (x·y)⁵, 4.26 ULP, where x⁵·y⁵ is 1.7), applied to a kernel's outputs together before "
+    "common-subexpression elimination: SymPy writes "
     "(x·y)³ as x³·y³ and its derivatives as −3·x²·y³·e^(…); x³ overflows where y³ underflows, so e^(−(x·y)³) at "
     "(7.44e148, −6.57e−150) was inf·0 = NaN for 1.1239 and ∂x 0 (the printers' equal-powers came after CSE had "
     "made x³ and y³ temporaries); the product's power leaves the range only where the whole does",
