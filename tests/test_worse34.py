@@ -160,19 +160,17 @@ def _bounded_points():
     return np.concatenate([[1.5176e308], near_x, far_x]), np.concatenate([[-25.48], near_y, far_y])
 
 
-# found, not fixed: f = x·σ(y)/(1 + e^−|y|) 3.67 ULP in float64 at (1.5176e308, −25.48), torch 1.67 (test_search33;
-# the point as printed, 1.25 ULP: its digits were cut; 3.95 at the worst of 150 around it, torch 1.95). The
-# stabiliser writes 1/(1 + e^−|y|) as σ(|y|), sigmoid-pair makes σ(y) and σ(|y|) selects {1/s; E/s} of one
-# E = e^−|y|, s = 1 + E, and their product carries E's error, s's rounding twice and two quotients. Over these 301
-# points f / ∂x / ∂y worst 3.94 / 2.89 / 3.08 ULP, torch 2.20 / 2.97 / 3.5e15, symnet worse than torch by over half an
-# ULP at 86 output values. Tried in session 34 and not kept: sigmoid-pair folding σ(a)·σ(b), |a| = |b|, as
-# w/(1 + E)² with s's rounding taken back (its pair product's form, w = 1 or E): f / ∂x worst
-# 2.28 / 2.56, 22 values worse than torch; but ∂y's second term, regrouped with it, went from 2.99 to 8.99 ULP at
-# (−2.496e162, −0.12816) (torch 1.99; ∂y cancels towards y = 0⁻: 87.8 ULP worst over y in [−3, 3] before and after,
-# torch 40.8): an error moved, not fixed.
-@pytest.mark.xfail(strict=True, reason="measured: x·σ(y)/(1 + e^−|y|) float64 f at (8.81460471985524e307, "
-                   "−27.02320700463552) 3.95 ULP (got 1.6187253060123355e+296, true 1.61872530601233478e+296), "
-                   "torch 1.95")
+# before: f = x·σ(y)/(1 + e^−|y|) 3.67 ULP in float64 at (1.5176e308, −25.48), torch 1.67 (test_search33; the point as
+# printed is 1.25: its digits were cut; 3.95 at the worst of 150 around it, (8.8146e307, −27.023), torch 1.95). The
+# stabiliser writes 1/(1 + e^−|y|) as σ(|y|), sigmoid-pair made σ(y) and σ(|y|) selects {1/s; E/s} of one E = e^−|y|,
+# s = 1 + E, and their product carried E's error, s's rounding twice and two quotients. Over these 301 points, before:
+# f / ∂x / ∂y worst 3.94 / 2.89 / 3.08 ULP (torch 2.20 / 2.97 / 3.5e15), worse than torch by over half an ULP at 86
+# output values. Now sigmoid-pair takes σ(y)·σ(|y|) as {1/(1 + E)² if y ≥ 0; E/(1 + E)²}, the rounding of s taken back
+# (rewrite._same_base_pair): f 1.95 at that point, worst 2.28 / 2.56 / 3.48 (∂y's 3.48 at (−2.1e−105, −2.72), torch
+# 2.48 there), worse than torch at 21. Over 1,000 points, y in [−40, 40]: f / ∂x / ∂y worst 4.07 / 2.67 / 19.3 → 1.90 /
+# 1.49 / 19.3 (torch 2.62 / 3.21 / 4.5e15), values worse than torch 77 / 73 / 50 → 10 / 0 / 38; y in [−4, 4]: 2.81 /
+# 2.41 / 67.3 → 2.41 / 1.97 / 51.0 (torch 2.86 / 2.88 / 61.3), 65 / 40 / 74 → 15 / 5 / 60 (∂y cancels towards y = 0⁻,
+# for torch too: not this change's)
 def test_sigmoids_of_one_magnitude_at_the_worst_point_near_session_33s():
     k = compiled("x*sigmoid(y)/(1 + exp(-abs(y)))")
     x, y = 8.81460471985524e+307, -27.02320700463552  # the worst f of 150 points around (1.5176e308, −25.48)
@@ -182,21 +180,44 @@ def test_sigmoids_of_one_magnitude_at_the_worst_point_near_session_33s():
     theirs = float((tx * torch.sigmoid(ty) / (1 + torch.exp(-torch.abs(ty))))[0])
     with mpmath.workdps(60):
         true = _bounded_truths(x, y)[0]
-        assert ulps(got, true, np.float64) <= max(1.0, ulps(theirs, true, np.float64)), (got, float(true), theirs)
+        assert ulps(got, true, np.float64) <= min(2.0, max(1.0, ulps(theirs, true, np.float64))), (got, float(true),
+                                                                                                   theirs)
 
 
-# the neighbourhood as it is (the figures above): each output within 4 ULP at the 301 points
 def test_sigmoids_of_one_magnitude_over_the_neighbourhood():
     k = compiled("x*sigmoid(y)/(1 + exp(-abs(y)))")
     xs, ys = _bounded_points()
     outs = k(x=xs, y=ys)
-    worst = [0.0] * 3
+    torch = pytest.importorskip("torch")
+    tx, ty = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
+    value = tx * torch.sigmoid(ty) / (1 + torch.exp(-torch.abs(ty)))
+    theirs = [value.detach().numpy()] + [g.numpy() for g in torch.autograd.grad(value.sum(), [tx, ty])]
+    ours_worst, torch_worst = [0.0] * 3, [0.0] * 3
     with mpmath.workdps(60):
         for i in range(len(xs)):
             for j, true in enumerate(_bounded_truths(xs[i], ys[i])):
                 if 2.3e-308 <= abs(true) <= 1.79e308:
-                    worst[j] = max(worst[j], ulps(outs[j][i], true, np.float64))
-    assert max(worst) <= 4.0, worst
+                    ours_worst[j] = max(ours_worst[j], ulps(outs[j][i], true, np.float64))
+                    torch_worst[j] = max(torch_worst[j], ulps(theirs[j][i], true, np.float64))
+    # f and ∂x within torch's worst (2.20, 2.97), ∂y within issue 16's 4 (torch's is 3.5e15 at one point)
+    assert ours_worst[0] <= torch_worst[0] + 0.1 and ours_worst[1] <= torch_worst[1], (ours_worst, torch_worst)
+    assert ours_worst[2] <= 3.6, (ours_worst, torch_worst)
+
+
+def test_same_base_pair_is_the_product_of_its_sigmoids():
+    import sympy as sp
+
+    from symnet.codegen.rewrite import _same_base_pair
+    from symnet.functions import sigmoid
+
+    y = sp.Symbol("y", real=True)
+    for a, b in ((y, sp.Abs(y)), (-y, sp.Abs(y)), (sp.Abs(y), y)):  # one of them ≥ 0 by its form (the fold's test)
+        form, written = _same_base_pair(a, b), sigmoid(a) * sigmoid(b)
+        for v in (-30.5, -2.25, -0.4, 0.0, 0.3, 7.0, 41.0):
+            with mpmath.workdps(50):
+                got = mpmath.mpf(str(sp.N(form.subs(y, sp.Rational(v)).doit().rewrite(sp.exp), 40)))
+                want = mpmath.mpf(str(sp.N(written.subs(y, sp.Rational(v)).rewrite(sp.exp), 40)))
+            assert abs(got - want) <= abs(want) * mpmath.mpf(10) ** -30, (a, b, v, got, want)
 
 
 # found, not fixed: the Triton kernel of the same 2-layer net has the same fault (its double words are inline in the
