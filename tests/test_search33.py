@@ -84,7 +84,8 @@ def _truth_bounded(X, Y):
 # the values where the product is largest (|x| up to the largest float, y over [−40, 40]): the same before and after
 # (the taking again never fired at a finite input there: no product as printed left the range); measured 1.63 ULP
 # (float64) and 1.69 (float32) at the test's 200 points, 2.22 in float64 over 3,000 (torch 1.82 there). (x·σ(y)/(1 +
-# e^−|y|) is left out: 3.67 ULP in float64 at (1.5176e308, −25.48) where torch is 1.67, before and after: see the report)
+# e^−|y|) is left out: 3.67 ULP in float64 at (1.5176e308, −25.48) where torch is 1.67, before and after: see the report;
+# session 34: sigmoid-pair takes its σ(y)·σ(|y|) as one quotient, tests/test_worse34.py)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_bounded_product_at_the_range_end(dtype):
     formula = "x*tanh(y)/(2 + sigmoid(y))"

@@ -152,7 +152,7 @@ def test_a_long_sum_factor_of_a_product_breaks_between_bigl_and_bigr():
     assert any(p.endswith(r"\Bigr)") for p in pieces) and not any(p.strip() == r"\cdot" for p in pieces), pieces
 
 
-# ---------------------------------------------------------------- the student's own 2-layer net (found, not fixed)
+# ---------------------------------------------------------------- the student's own 2-layer net (fixed in session 34)
 
 # `symnet verify "(w2*tanh(w1*x + b1) + b2 - t)**2"` float64: ∂t 4.5e15 ULP at w1 = −1.6e308, x = 2.5 (w1·x overflows;
 # tanh is −1 there, exact): the double word of t − b₂ − w₂·tanh(b₁ + w₁·x) is NaN (TwoProduct's lo of an infinite
@@ -161,8 +161,8 @@ def test_a_long_sum_factor_of_a_product_breaks_between_bigl_and_bigr():
 # symnet is worse than torch at this point. ∂b₂ (the same sum, the other order) is right. Also found: f 4.56 ULP at
 # x = −1.8e308 (w₁·x finite but TwoProduct's split overflows: the same fallback; torch 4.56 too), and NaN for a true 0
 # of ∂b₁, ∂w₁, ∂x at every input −1.8e308 (an overflowed sum times sech² = 0; torch NaN too).
-@pytest.mark.xfail(strict=True, reason="∂t = 0 for −1.11e−16 (4.5e15 ULP; torch exact): the double word of a sum "
-                   "is NaN where a product inside it overflows, and the float64 fallback cancels")
+# Session 34: a function of a double word that is not finite takes the function of the float64 argument, lo 0
+# (tanh(−inf) = −1, exact): ∂t exact (its neighbourhood: tests/test_worse34.py).
 def test_a_two_layer_tanh_nets_target_gradient_where_the_hidden_product_overflows():
     import mpmath
     import numpy as np

@@ -1402,7 +1402,15 @@ _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul
 _NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", "_dw_two_prod", "_tw_exp_reduced", "_dw_mul", "_dw_mul_fp",
                             "_dw_add_fp",
                             "_dw_scale")
-NUMPY_ONLY = ("_dw_pow_first", "_dw_erf", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
+# a function of a double word whose argument overflowed (the emitter's _function): its float64 value there, lo 0
+NUMPY_OF_NONFINITE = '''\
+def _dw_of_nonfinite(x_hi, value, plain):
+    """value, f(x) as a double word, where x_hi is finite; plain, f of the float64 argument, lo 0, where it is not
+    (an overflowed product inside x: tanh, σ, e^x at ±inf are their limits, exact; NaN stays NaN)."""
+    finite = np.isfinite(x_hi)
+    return np.where(finite, value[0], plain), np.where(finite, value[1], 0.0)
+'''
+NUMPY_ONLY = ("_dw_of_nonfinite", "_dw_pow_first", "_dw_erf", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -2003,7 +2011,8 @@ def primitive_text(name: str, backend: str) -> str:
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
-                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_sin": _NUMPY_SIN, "_dw_cos": _NUMPY_COS}
+                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_of_nonfinite": NUMPY_OF_NONFINITE, "_dw_sin": _NUMPY_SIN,
+                  "_dw_cos": _NUMPY_COS}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
     if name == "_dw_erfc":  # NumPy's alone, likewise
@@ -2147,6 +2156,12 @@ def _hyperbolic_as_exponentials(e):
     return sp.Mul(sp.S.Half, terms, evaluate=False)
 
 
+def _within_leaf(e) -> bool:
+    """Whether ``e`` is c·x, x a leaf, |c| ≤ 1: finite wherever x is (no overflow inside it)."""
+    c, rest = e.as_coeff_Mul()
+    return rest.is_Symbol and abs(c) <= 1
+
+
 class _Emitter:
     """The statements of one body in double-word arithmetic (postorder, each subexpression once)."""
 
@@ -2177,6 +2192,9 @@ class _Emitter:
         # widened_function, Triton only: _shared_triple_bases)
         self.shared_triple: set = set()
         self.triple_exp_select = False  # {e^a₁ if c₁; …} as one e^x of the selected argument (likewise)
+        # a function of a double word that is not finite takes f of the float64 argument (_function; NumPy's widened
+        # bodies: double_word_block's whole kernels keep their text)
+        self.nonfinite_arguments = True
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -2320,7 +2338,17 @@ class _Emitter:
         if name in ("sigmoid", "softplus") and base in self.shared_exp:
             return self._shared(e, name, a, base)
         helper = self.FUNCTIONS[name]
-        return self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
+        call = f"{helper}({a.hi}, {self._lo(a)})"
+        if self.backend == "numpy" and self.nonfinite_arguments and a.lo is not None and not _within_leaf(arg):
+            # an argument whose double word overflowed (w₁·x past 1.8e308 in tanh(w₁·x + b₁): TwoProduct's lo of
+            # an infinite product is NaN, and so is every double word above it) takes f of the float64 argument,
+            # lo 0: tanh(−inf) = −1 and σ, e^x, softplus at ±inf are their limits, exact, where the whole body's
+            # float64 fallback cancels (t − b₂ − w₂·tanh(w₁·x + b₁) at w₁ = −1.6e308: 0 for −1.11e−16). The float64
+            # argument is computed only where some double word is not finite (rare: the common path one check)
+            call = (f"{call} if np.isfinite({a.hi}).all() else _dw_of_nonfinite({a.hi}, {call}, "
+                    f"{self.plain.doprint(e)})")
+            return self._emit(e, call, (helper, "_dw_of_nonfinite"))
+        return self._emit(e, call, (helper,))
 
     def _shared(self, e, name, a: _Value, base) -> _Value:
         """σ(±v) or softplus(±v) from the body's one E = e^−|v| (and one log1p(E) for softplus): the operations of
@@ -4404,6 +4432,7 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     torch at 5 points); from double-word terms, the quotients in double-word, each output is rounded once (NumPy's
     e^x by a table, :func:`_dw_exp_table`, to 2⁻⁶⁶: a fifth of _dw_exp's operations)."""
     emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
+    emitter.nonfinite_arguments = False
     # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶² by two squarings in Triton (some 145
     # operations, _dw_exp's 390: 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
     # — but not where an output takes a log of the sum (a written log-sum-exp or log-softmax): log S at S ≈ 1 (a

@@ -9239,6 +9239,22 @@ class nexp(SymnetFunction):  # noqa: N801
         return self._of(x)
 
 
+def _same_base_pair(a, b):
+    """σ(a)·σ(b) with |a| = |b| and b ≠ ±a as written, one of them ≥ 0 by its form (σ(y)·σ(|y|): the stabiliser writes
+    1/(1 + e^−|y|) as σ(|y|)): 1/(1 + E)² where the other is ≥ 0 (σ(u)²) and E/(1 + E)² below (σ(u)·σ(−u)), E = e^−|a|,
+    each with s = fl(1 + E)'s rounding taken back as :func:`_pair_product` does, the second that product itself (one
+    temporary with it). Exact (1/(1 + E)² = (1 − 2d/s)/s² to first order, d = E − (s − 1)); E's error and three
+    roundings, where the selects {1/s; E/s}·(1/s) carried E's, s's twice and two quotients': x·σ(y)/(1 + e^−|y|) 3.95
+    ULP in float64 at (8.8146e307, −27.023), torch 1.95 (session 33's 3.67 at (1.5176e308, −25.48); session 34).
+    A select of the two quotients, not one quotient of a selected numerator: CSE regrouped ∂y's σ(y)·σ(−|y|)·σ(|y|)
+    with the latter (8.99 ULP at y = −0.128 where it cancels, 2.99 before)."""
+    E = nexp(sp.Abs(a))
+    s = Grouped(1 + E)
+    d = RoundingError(E - Grouped(s - 1))
+    free = a if (b >= 0) == sp.true else b  # the argument of either sign
+    return sp.Piecewise((Grouped(1 - 2 * d / s) / s ** 2, free >= 0), (_pair_product(a), True))
+
+
 def _pair_product(u):
     """σ(u)·σ(−u) = E/(1 + E)² with E = e^−|u| ≤ 1, the rounding of s = fl(1 + E) taken back: its error
     d = E − (s − 1) is exact (Fast2Sum, 1 ≥ E), and 1/(1 + E)² = (1 − 2d/s)/s² to first order, so the
@@ -9274,17 +9290,31 @@ class RoundingError(Grouped):
 def _pair_products(e, pairs):
     """Every product holding σ(u) and σ(−u) (each to the first power) and another factor that is not a
     number, for u in ``pairs``, the pair as :func:`_pair_product` (σ′ alone is left to the pair's r·(E·r):
-    the sigmoid kernel's σ′ 4× slower in NumPy for a rounding or two)."""
+    the sigmoid kernel's σ′ 4× slower in NumPy for a rounding or two); a product of σ(u) and σ(±|u|) alone among its
+    σ factors (with or without others) as :func:`_same_base_pair`."""
     def fold(node):
+        mixed = same_base(node)
+        if mixed is not None:
+            a, b = mixed
+            return sp.Mul(*[f for f in node.args if f not in (sigmoid(a), sigmoid(b))]) * _same_base_pair(a, b)
         for u in pairs:
             if sigmoid(u) in node.args and sigmoid(-u) in node.args:
                 node = sp.Mul(*[f for f in node.args if f != sigmoid(u) and f != sigmoid(-u)]) * _pair_product(u)
         return node
 
     def has_pair(node):  # with another factor that is not a number: σ′ alone, r·(E·r), is within 3.6u already
-        return node.is_Mul and any(sigmoid(u) in node.args and sigmoid(-u) in node.args
-                                   and any(not f.is_number for f in node.args if f not in (sigmoid(u), sigmoid(-u)))
-                                   for u in pairs)
+        return node.is_Mul and (any(sigmoid(u) in node.args and sigmoid(-u) in node.args
+                                    and any(not f.is_number for f in node.args if f not in (sigmoid(u), sigmoid(-u)))
+                                    for u in pairs) or same_base(node) is not None)
+
+    def same_base(node):  # (a, b): a product's two σ factors, |a| = |b|, b ≠ ±a, one ≥ 0, a pair's E; else None
+        if not node.is_Mul:
+            return None
+        args = [f.args[0] for f in node.args if isinstance(f, sigmoid)]
+        if len(args) != 2 or args[0] == -args[1] or sp.Abs(args[0]) != sp.Abs(args[1]) or not any(
+                (v >= 0) == sp.true for v in args):
+            return None
+        return tuple(args) if any(v in pairs or -v in pairs for v in args) else None
 
     return e.replace(has_pair, fold)
 
@@ -11653,6 +11683,28 @@ __all__ += ["FACTOR_INTO_QUOTIENT_BRANCHES"]
 # exp(−(x·y)³) at (7.44e148, −6.57e−150) was NaN for 1.1239; the printers' equal-powers came too late, after CSE had
 # made x³ and y³ temporaries shared with the derivatives); tested in tests/test_xfail33.py
 
+class PowerBound(sp.Function):
+    """PowerBound(b, m): shared-powers' bound on a base b of a product of powers, 2^⌊120/m⌋ where b is float32 and
+    2^⌊1000/m⌋ where it is float64 (the printers ask b's dtype: a float32 kernel's block computed in float64 takes
+    float64's), so that b^n and the partial products of the written powers stay normal numbers in b's own dtype.
+    A number (the float32 bound, the smaller) where b is one; as a number, the float32 bound. Session 34: the
+    float32 bound in float64 wrote (x·y)ⁿ where xⁿ·yⁿ as written rounds less (z·x⁵·y⁵ 4.26 ULP, written 1.7)."""
+    nargs = 2
+
+    @staticmethod
+    def bits(m, float64=False) -> int:
+        return (1000 if float64 else 120) // int(m)
+
+    @classmethod
+    def eval(cls, b, m):
+        if b.is_number:
+            return sp.Integer(2) ** cls.bits(m)
+        return None
+
+    def _eval_evalf(self, prec):
+        return (sp.Integer(2) ** self.bits(self.args[1]))._eval_evalf(prec)
+
+
 def _shared_powers_node(node):
     from .chains import shared_powers
 
@@ -11661,7 +11713,8 @@ def _shared_powers_node(node):
     factors = shared_powers(node.args)
     if factors is None:
         return node
-    # the written form where each base's power is normal in float32 (|b| within 2^±(120/n), as scaled-power's): it
+    # the written form where each base's power is normal in its dtype (|b| within 2^±(120/n) in float32, as
+    # scaled-power's, 2^±(1000/n) in float64): it
     # rounds x·y once and not n times over ((x·y)³ carries x·y's rounding three times: ∂y of e^(−(x·y)³) 5.6 ULP
     # at moderate x, y in float64, written 3.4)
     taken = [a.as_base_exp() for a in node.args if a not in factors]  # the factors shared_powers took
@@ -11671,8 +11724,9 @@ def _shared_powers_node(node):
     # k bases: within 2^±(120/(n·(k − 1))) every partial product of the written powers is within 2^±120 too (three
     # bases at 2^±(120/n) made cube_z·x² 2^195 in float32: ∂x of (x·y·z)³ inf at (3e11, 1e−11, 2e11), session 33's
     # review); two bases as before
-    bits = sp.Integer(2) ** (120 // (n * max(1, len(taken) - 1)))
-    normal = sp.And(*[sp.And(sp.Abs(b) <= bits, sp.Abs(b) >= 1 / bits) for b, _ in taken])
+    # 2^(120/m) in float32, 2^(1000/m) in float64 (PowerBound: chosen where the code runs, by b's dtype)
+    m = n * max(1, len(taken) - 1)
+    normal = sp.And(*[sp.And(sp.Abs(b) <= PowerBound(b, m), sp.Abs(b) >= 1 / PowerBound(b, m)) for b, _ in taken])
     return sp.Piecewise((node, normal), (sp.Mul(*factors), True))
 
 
@@ -11688,9 +11742,12 @@ def _shared_powers(expr):
 
 SHARED_POWERS = Rule(
     "shared-powers", "x^a·y^b (integer |a|, |b| ≥ 2) as (x·y)^m·x^(a − m)·y^(b − m), m the least exponent (x²/y² "
-    "as (x/y)², and SymPy's x^(3/2)/y of √x·(x/y) as (x/y)·√x), where a base lies beyond 2^±(120/n), applied to a kernel's outputs together before common-subexpression elimination: SymPy writes "
+    "as (x/y)², and SymPy's x^(3/2)/y of √x·(x/y) as (x/y)·√x), where a base lies beyond 2^±(120/n) in float32 "
+    "and 2^±(1000/n) in float64 (PowerBound: the bound of the base's dtype, chosen where the code runs; float32's in "
+    "float64 took (x·y)⁵, 4.26 ULP, where x⁵·y⁵ is 1.7), applied to a kernel's outputs together before "
+    "common-subexpression elimination: SymPy writes "
     "(x·y)³ as x³·y³ and its derivatives as −3·x²·y³·e^(…); x³ overflows where y³ underflows, so e^(−(x·y)³) at "
     "(7.44e148, −6.57e−150) was inf·0 = NaN for 1.1239 and ∂x 0 (the printers' equal-powers came after CSE had "
     "made x³ and y³ temporaries); the product's power leaves the range only where the whole does",
     apply=lambda e: sp.Tuple(*[_shared_powers(a) for a in e.args]), fired=lambda old, new: new != old)
-__all__ += ["SHARED_POWERS"]
+__all__ += ["SHARED_POWERS", "PowerBound"]

@@ -368,6 +368,14 @@ def _power_product(p, q, grouped):
 '''
 
 
+# session 34 (h-worse34): shared-powers' bound on a base, by the base's dtype (rewrite.PowerBound)
+NUMPY_HELPERS["_power_bound"] = '''\
+def _power_bound(b, bound32, bound64):
+    """bound32 where b is float32, bound64 where it is float64 (a float32 kernel's block in float64 included)."""
+    return bound32 if np.asarray(b).dtype == np.float32 else bound64
+'''
+
+
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
 NUMPY_HELPERS["_log_overflowed"] = '''\
 def _log_overflowed(r, u, f, k):
@@ -778,6 +786,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self._select_moving = False
         self.helpers.add("_taken_again")
         return f"_taken_again({plain}, lambda: 4*({again}))"
+
+    def _print_PowerBound(self, e):
+        b, m = e.args
+        self.helpers.add("_power_bound")
+        return f"_power_bound({self._print(b)}, {2.0 ** e.bits(m)!r}, {2.0 ** e.bits(m, True)!r})"
 
     def _print_PowerProduct(self, e):
         n, x, y = e.args

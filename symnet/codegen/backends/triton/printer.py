@@ -232,6 +232,19 @@ def _taken_again(r, m):
 '''
 TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
 
+# session 34 (h-worse34): shared-powers' bound on a base, by the base's dtype (rewrite.PowerBound)
+TRITON_DEVICE_HELPERS["_power_bound"] = '''\
+@triton.jit
+def _power_bound(b, bound32: tl.constexpr, bound64: tl.constexpr):
+    """bound32 where b is float32, bound64 (a float64: beyond float32's range) where it is float64."""
+    if b.dtype == tl.float64:
+        r = tl.full([], bound64, tl.float64)
+    else:
+        r = tl.full([], bound32, tl.float32)
+    return r
+'''
+TRITON_HELPERS["_power_bound"] = TRITON_DEVICE_HELPERS["_power_bound"]
+
 # session 33 (h-review33): x^n·y^n (n > 2) as written where both powers are normal, (x·y)^n elsewhere (PowerProduct)
 TRITON_DEVICE_HELPERS["_power_product"] = '''\
 @triton.jit
@@ -567,6 +580,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     _overflow_printing = False  # True while _print_Mul prints c·b^u as before (for _exp_overflowed's first argument)
     OVERFLOW_SMALLEST = 0.0  # any 0 < |c| < 1: float32's shift a32 grows for a tiny c (ConditionalPrinting._exp_shift)
+
+    def _print_PowerBound(self, e):
+        b, m = e.args
+        self._need("_power_bound")
+        return f"_power_bound({self._print(b)}, {2.0 ** e.bits(m)!r}, {2.0 ** e.bits(m, True)!r})"
 
     def _print_PowerProduct(self, e):
         n, x, y = e.args
