@@ -141,3 +141,79 @@ def test_exp_sigmoid_inside_a_widened_sum_triton():
         formula, reference, _ = _WIDENED_FORMS[form]
         for dtype in (F64, F32):
             _check(formula, reference, ["x", "y"], dtype, _widened_points(form, 12, 350 + form), backend="triton")
+
+
+# ------------------------------------------------------------------ 3. a soft target of ±inf in cross_entropy
+
+def _infinite_target_rows(V, seed):
+    """Six rows of logits and soft targets: +inf at the row's maximum, +inf elsewhere, +inf at two entries, −inf at
+    the maximum, +inf at a tie of two maxima, and a finite row (Dirichlet targets, N(0, 3²) logits)."""
+    rng = np.random.default_rng(seed)
+    z, t = rng.normal(size=(6, V)) * 3, rng.dirichlet(np.ones(V), size=6)
+    top = z.argmax(axis=1)
+    t[0, top[0]] = t[1, (top[1] + 1) % V] = np.inf
+    t[2, top[2]] = t[2, (top[2] + 1) % V] = np.inf
+    t[3, top[3]] = -np.inf
+    z[4, :2] = z[4].max() + 1
+    t[4, 0] = np.inf
+    return z, t
+
+
+def _as_torch(got, want, dtype):
+    """got equals torch's want: the same infinity (the limit of t·(lse − z), −Σ t·log_softmax in torch), or within
+    1e-12 (float64) / 1e-5 (float32) relative where want is finite."""
+    torch = pytest.importorskip("torch")
+    got, want = torch.as_tensor(got, dtype=torch.float64).reshape(-1), want.double().reshape(-1)
+    finite = torch.isfinite(want)
+    assert torch.equal(got[~finite], want[~finite]), (got, want)
+    assert torch.allclose(got[finite], want[finite], rtol=1e-12 if dtype == torch.float64 else 1e-5, atol=0), (got, want)
+
+
+# Before: NaN at rows 0, 2, 3, 4 of every call (where an infinite target meets the row's maximum: inf·(m − z_k) =
+# inf·0), torch ±inf there; row 1 inf and row 5 finite before and after. Now torch's ±inf at every such row (the
+# scaled-gaps fallback, which runs for the rows whose loss is NaN or infinite, takes weigh's gap of 0 as 0), the finite
+# row unchanged; the block's own sums as before (the committed kernels' main loops are the same text: no slower).
+@pytest.mark.parametrize("V", [3, 40])
+def test_a_soft_target_of_infinity_row_by_row_triton(V):
+    torch = triton_torch()
+    import symnet.torch as st
+
+    z, t = _infinite_target_rows(V, 34 + V)
+    w = torch.tensor(np.random.default_rng(V).uniform(0.5, 2.0, V))
+    for dtype in (torch.float64, torch.float32):
+        zz, tt = torch.tensor(z, dtype=dtype), torch.tensor(t, dtype=dtype)
+        for options in ({"reduction": "none"}, {"reduction": "none", "label_smoothing": 0.1, "weight": w.to(dtype)}):
+            got = st.functional.cross_entropy(zz, tt, **options)
+            _as_torch(got, torch.nn.functional.cross_entropy(zz, tt, **options), dtype)
+
+
+def test_a_soft_target_of_infinity_in_tiles_triton(monkeypatch):
+    # a row longer than ONE_READ_MAX (made 16 here: tiles of 8) takes the online sums; the fallback reads it in tiles
+    torch = triton_torch()
+    import symnet.torch as st
+    from symnet.kernels import load_kernel
+
+    module = load_kernel("cross_entropy", "triton")
+    monkeypatch.setattr(module, "ONE_READ_MAX", 16)
+    monkeypatch.setattr(module, "TILE", 8)
+    z, t = (torch.tensor(a) for a in _infinite_target_rows(40, 35))
+    got = st.functional.cross_entropy(z, t, reduction="none", label_smoothing=0.1)
+    _as_torch(got, torch.nn.functional.cross_entropy(z, t, reduction="none", label_smoothing=0.1), torch.float64)
+
+
+def test_a_soft_target_of_infinity_numpy():
+    # the NumPy kernel (cross_entropy_soft; its scaled-gaps fallback likewise): NaN before at rows 0, 2, 3, 4
+    torch = pytest.importorskip("torch")
+    from symnet.kernels import load_kernel
+
+    ce = load_kernel("cross_entropy", "numpy")
+    for V in (3, 40):
+        z, t = _infinite_target_rows(V, 36 + V)
+        for dtype in (np.float64, np.float32):
+            zz, tt = z.astype(dtype), t.astype(dtype)
+            for eps in (0.0, 0.1):
+                got = ce.cross_entropy_soft(zz, tt, reduction="none", label_smoothing=eps)
+                want = torch.nn.functional.cross_entropy(torch.tensor(zz), torch.tensor(tt), reduction="none",
+                                                         label_smoothing=eps)
+                _as_torch(got, want, torch.float64 if dtype == np.float64 else torch.float32)
+
