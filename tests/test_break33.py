@@ -175,10 +175,6 @@ def test_compile_step_of_no_sequence_and_of_an_alias_say_what_to_pass():
 
 # ------------------------------------------------------------------ found, not fixed
 
-@pytest.mark.xfail(strict=True, reason="an irrational exponent is rounded to float64 before the power: x**sqrt(2) at "
-                   "x = 1e200 is 299.9 ULP off (torch 299.9), ∂x 139.5 (torch 325.5); x**(1/pi) at 1e300 71.0 (torch "
-                   "71.0), x**0.5**0.5**0.5**0.5**0.5 at 1.8e308 38 (torch 38): the error is c's rounding times "
-                   "c·ln x; needs c·ln x in double words (as _fracpow does for rational c)")
 def test_a_power_with_an_irrational_exponent_is_within_4_ulp_at_large_x():
     import mpmath
     import numpy as np
