@@ -175,10 +175,6 @@ def test_compile_step_of_no_sequence_and_of_an_alias_say_what_to_pass():
 
 # ------------------------------------------------------------------ found, not fixed
 
-@pytest.mark.xfail(strict=True, reason="an irrational exponent is rounded to float64 before the power: x**sqrt(2) at "
-                   "x = 1e200 is 299.9 ULP off (torch 299.9), ∂x 139.5 (torch 325.5); x**(1/pi) at 1e300 71.0 (torch "
-                   "71.0), x**0.5**0.5**0.5**0.5**0.5 at 1.8e308 38 (torch 38): the error is c's rounding times "
-                   "c·ln x; needs c·ln x in double words (as _fracpow does for rational c)")
 def test_a_power_with_an_irrational_exponent_is_within_4_ulp_at_large_x():
     import mpmath
     import numpy as np
@@ -193,10 +189,6 @@ def test_a_power_with_an_irrational_exponent_is_within_4_ulp_at_large_x():
                 assert float(abs(mpmath.mpf(float(got)) - true)) / np.spacing(abs(float(true))) <= 4, (xv, got)
 
 
-@pytest.mark.xfail(strict=True, reason="a soft target of +inf gives NaN where torch gives inf (the true limit): "
-                   "cross_entropy(z, [[inf, 0, 0]]) at z = (1.541, −0.293, −2.179) NaN for mean, sum and "
-                   "label_smoothing=0.1 (torch inf each), where the inf target meets the row's largest logit (inf·(z − m) "
-                   "= inf·0, likely); elsewhere inf as torch; a finite 1e300 target is right (0.35 ULP, torch 1.35)")
 def test_a_soft_target_of_infinity_gives_infinity_as_torch():
     torch = triton_torch()
     import symnet.torch as st

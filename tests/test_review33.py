@@ -76,10 +76,6 @@ def test_squareplus_down_to_the_largest_negative_number_triton():
             assert ulps(dg, true_df, dtype) <= 2.0, (dtype, x, dg, true_df)
 
 
-@pytest.mark.xfail(strict=True, reason="2x + √(4x² + 1) at x = −9.46e307 (float64): 0 for 2.64e−309; Triton float32 at "
-                   "−1.79e38: 0 for 1.4e−39. B = −2x and √A ≈ 2|x| overflow themselves past half the largest number, "
-                   "where the halved branch halves them only after they are formed (√A/2 needs the hypot rule's "
-                   "|x|·√(4 + 1/x²) scaled inside)")
 def test_conjugate_where_b_itself_overflows():
     k = compiled("2*x + sqrt(4*x**2 + 1)")
     big = float(np.finfo(np.float64).max)

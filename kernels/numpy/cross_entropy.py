@@ -956,7 +956,7 @@ def cross_entropy_soft(z, t, weight=None, reduction="mean", label_smoothing=0.0,
                     # inv_V = 1/V
                     inv_V = 1/_V
                     # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
-                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, m_minus_z_down), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                    _down_loss = one_minus_eps*np.sum(np.where(m_minus_z_down == 0, 0.0, t_times_w) * np.where(t_times_w == 0, 0.0, m_minus_z_down), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                     if label_smoothing != 0:
                         _down_loss += label_smoothing * (inv_V*np.sum(m_minus_z_down*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
                     if z_loss_scale != 0:
@@ -1100,7 +1100,7 @@ def cross_entropy_soft_grad(z, t, weight=None, reduction="mean", label_smoothing
                     # inv_V = 1/V
                     inv_V = 1/_V
                     # loss·_down: C as above, every gap m − z_x as m·_down − z_x·_down, m as m·_down
-                    _down_loss = one_minus_eps*np.sum(t_times_w * np.where(t_times_w == 0, 0.0, m_minus_z_down), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
+                    _down_loss = one_minus_eps*np.sum(np.where(m_minus_z_down == 0, 0.0, t_times_w) * np.where(t_times_w == 0, 0.0, m_minus_z_down), axis=1, keepdims=True) + log_sum_exp_down*one_minus_eps*np.sum(t_times_w, axis=1, keepdims=True)
                     if label_smoothing != 0:
                         _down_loss += label_smoothing * (inv_V*np.sum(m_minus_z_down*_w, axis=1, keepdims=True) + inv_V*log_sum_exp_down*np.sum(_w, axis=1, keepdims=True))
                     if z_loss_scale != 0:

@@ -1388,7 +1388,7 @@ def _cross_entropy_soft_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss_lo_p
             # down_s0 = Σ_j (m·_down − _down·z_j)·w_j
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, (_down*m - _down*zj)*wj, 0.0), axis=0)
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
-            down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
+            down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where(((tj*wj) == 0) | ((_down*m - _down*zj) == 0), 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*_down*s1 + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*_down*s4)) + tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * (m + log_sum_exp)) * (_down * (m + log_sum_exp)))) / _down
         tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:
@@ -1688,7 +1688,7 @@ def _cross_entropy_soft_grad_kernel(z_ptr, t_ptr, w_ptr, opt_ptr, loss_ptr, loss
             # down_s0 = Σ_j (m·_down − _down·z_j)·w_j
             down_s0 = down_s0 + tl.sum(tl.where(idx < V, (_down*m - _down*zj)*wj, 0.0), axis=0)
             # down_s1 = Σ_j (t_j·w_j)·(m·_down − _down·z_j)
-            down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where((tj*wj) == 0, 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
+            down_s1 = down_s1 + tl.sum(tl.where(idx < V, tl.where(((tj*wj) == 0) | ((_down*m - _down*zj) == 0), 0.0, (tj*wj) * (_down*m - _down*zj)), 0.0), axis=0)
         loss = (_down*tl.where(z_loss_scale == 0, 0.0, (z_loss_scale * lse) * lse) + one_minus_eps*down_s1 + log_sum_exp*one_minus_eps*sum_t_times_w*_down + tl.where(label_smoothing == 0, 0.0, label_smoothing * (inv_V*down_s0 + inv_V*log_sum_exp*sum_w*_down))) / _down
         tl.store(loss_ptr + row, _stored(loss, loss_ptr))
         if REDUCE:

@@ -217,6 +217,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     stable = _one_series_each(stable)
     assignments, results = _cse(stable + errors, temps)
     results = results[:len(stable)]
+    assignments, results = _constant_exponents(assignments, results)
     assignments = [(t, without_ite(e)) for t, e in assignments]
     assignments, results = _inline_reciprocals(assignments, results)
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
@@ -268,6 +269,30 @@ def _cse(exprs: list, temps) -> tuple[list, list]:
         return e.xreplace({m: sp.Max(*m.args, evaluate=False) for m in e.atoms(_SymbolMax)
                            if type(m) is _SymbolMax})
     return [(t, back(e)) for t, e in assignments], [back(e) for e in results]
+
+
+def _constant_exponents(assignments, results):
+    """An exponent that CSE made a temporary of constants (x^√2 and √2·x^(√2 − 1): ``sqrt_two = 1.4142…``, x**sqrt_two,
+    x**(1/(1 + sqrt_two))) given back its constant value, so that the printers see b^c with c a number and write its
+    rounding to float64 back in (NumPy's _fracpow: x^√2 at 1e200 was 299.9 ULP in float64, c's rounding times c·log x;
+    session 34). The temporaries stay for their other uses."""
+    numbers: dict = {}
+    for t, e in assignments:  # (in order: pow_1 = 1/(1 + sqrt_two) is a number once sqrt_two is)
+        if isinstance(e, sp.Expr) and e.free_symbols <= set(numbers):
+            value = e.xreplace(numbers)
+            if value.is_number:
+                numbers[t] = value
+    if not numbers:
+        return assignments, results
+
+    def exponent(node):
+        return isinstance(node, sp.Pow) and node.exp.free_symbols and node.exp.free_symbols <= set(numbers)
+
+    def put_back(e):
+        if not isinstance(e, sp.Basic) or not e.has(*numbers):
+            return e
+        return e.replace(exponent, lambda node: sp.Pow(node.base, node.exp.xreplace(numbers)))
+    return [(t, put_back(e)) for t, e in assignments], [put_back(r) for r in results]
 
 
 def _inline_reciprocals(assignments, results):

@@ -5988,11 +5988,35 @@ def _conjugate(node):
         return _Final(_Fired(conjugate, names))
     # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
     # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
-    # subnormal). There halved: (d/2)/(√A/2 + B/2), each half exact (normal numbers: √A ≥ 2^511 there); as before
-    # where B and A as written stay below 2^1022 (A overflowing: its test false)
+    # subnormal). There scaled: (d/s)/(√A/s + B/s), s = 2^j ≥ 4·max(1, |b|) for B = b·v (√A ≈ |b·v| where A − B²
+    # is one term), each part exact (normal numbers: √A ≥ 2^511 there), √A/s taken before √A is formed
+    # (:func:`_scaled_root`), the sum ≈ 2|b·v|/s ≤ |v|/2 finite; as before where B and A as written stay below
+    # 2^1022 (A overflowing: its test false). Session 34: halves (s = 2) were not enough where √A ≈ B ≈ 2|x| (2x +
+    # √(4x² + 1) at x = −9.46e307: √A/2 + B/2 = 1.89e308 overflowed, 0 for 2.64e−309; 3x + √(9x² + 2) likewise)
     moderate = sp.And(b < sp.Float(2.0 ** 1022), a < sp.Float(2.0 ** 1022))
-    halved = (d / 2) / (term / 2 - rest / 2)
+    coefficient = abs(rest.as_coeff_Mul()[0])
+    scale = sp.Integer(2) ** min(64, 2 + max(0, math.ceil(math.log2(coefficient)) if coefficient > 1 else 0))
+    halved = (d / scale) / (_scaled_root(term, scale) - rest / scale)
     return _Final(_Fired(sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True)), names))
+
+
+def _scaled_root(term, scale):
+    """√A/scale (a power of two) with the scale taken before √A is formed: in the hypot rule's scaled branch
+    |v|·√(w + c/v²), as |v|/scale times the root (|v| > 2⁵⁹ there: exact), where √A ≈ √w·|v| itself overflows past
+    1/√w of the largest number although √A/scale does not (2x + √(4x² + 1) at x = −9.46e307 was 0 for 2.64e−309 in
+    float64, in Triton's float32 kernel at x = −1.79e38 0 for 1.4e−39); √A/scale as written elsewhere (√A of a
+    finite A is finite)."""
+    if not isinstance(term, sp.Piecewise):
+        return term / scale
+
+    def scaled(branch):
+        factors = sp.Mul.make_args(branch)
+        outside = [f for f in factors if isinstance(f, sp.Abs)]
+        if not outside:
+            return branch / scale
+        return sp.Mul(*[Grouped(f / scale) if f is outside[0] else f for f in factors])
+
+    return sp.Piecewise(*[(scaled(branch), cond) for branch, cond in term.args])
 
 
 def _nonnegative_form(e) -> bool:
@@ -6072,8 +6096,10 @@ def _conjugate_forms(node):
 CONJUGATE = Rule(
     "conjugate", "√A − B cancels where A ≈ B² (the pseudo-Huber loss δ²(√(1 + u²) − 1), u = (p − t)/δ: 0 for "
     "|u| < 2.4e−4 in float32, where 1 + u² rounds to 1, true δ²u²/2; √(x² + 1) − x for x ≫ 1; √(x + 1) − √x; "
-    "squareplus (x + √(x² + 4))/2 at x < 0, B = −x: 159 ULP in float32 at x = −20; halved, (A − B²)/2/(√A/2 + B/2), "
-    "where B or A reaches 2¹⁰²²: √A + B overflowed, squareplus 0 at x ≤ −8.99e307 for the subnormal −1/x); "
+    "squareplus (x + √(x² + 4))/2 at x < 0, B = −x: 159 ULP in float32 at x = −20; scaled, (A − B²)/s/(√A/s + B/s), "
+    "s = 2^j ≥ 4·max(1, |b|) for B = b·v, |v|/s inside the hypot rule's |v|·√(w + c/v²), where B or A reaches 2¹⁰²²: "
+    "√A + B overflowed, squareplus 0 at x ≤ −8.99e307 for the subnormal −1/x, and 2x + √(4x² + 1) 0 at x = −9.46e307, "
+    "where √A/2 + B/2 overflowed too); "
     "(A − B²)/(√A + B) with A − B² simplified symbolically to one term (u², 1) adds two non-negative numbers "
     "instead (B a positive number or a root; any other B only where B > 0). For √(c + w·v²) − √c and |v| > 1, "
     "|v|·w/(√(w + c·(1/v)²) + √c/|v|): v² overflows float32 at |v| > 1.8e19 where the result ≈ √w·|v| does not. "
@@ -11230,18 +11256,48 @@ def _exp_sigmoid_far(node):
     return sp.Piecewise(*branches, (node, True))
 
 
+def _has_exp_sigmoid(expr) -> bool:
+    """``expr`` holds σ and e^ (a widened sum's body counts: :func:`_exp_sigmoid_widened`)."""
+    return isinstance(expr, sp.Expr) and any(e.has(sigmoid) and e.has(sp.exp)
+                                             for e in (expr, *(w.body for w in expr.atoms(WidenedBase))))
+
+
+def _exp_sigmoid_widened(node, rewrite):
+    """A widened sum whose body ``rewrite`` (exp-sigmoid-far's or exp-sigmoid-spread's walk) changes, widened again
+    with that body; None for any other node. The widen rule runs first and takes a sum that cancels whole (3e^x·σ(−y)
+    − σ(−y)³ where 3e^x·σ(−y) ≈ σ(−y)³), where e^x overflows first: f was inf for 3 at (745, 745) (torch NaN). Inside
+    the body e^(w + u) is computed in double words already: the far forms' own widened exponential is its body there."""
+    if not isinstance(node, WidenedBase) or not (node.body.has(sigmoid) and node.body.has(sp.exp)):
+        return None
+    body = node.expanded
+    far = rewrite(body)
+    if far == body:
+        return None
+    far = far.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    return widen(far, node.first_order, node.in_float32)
+
+
+_KEPT_OPEN = (sp.Indexed, sp.logic.boolalg.Boolean)  # _KEPT less the widened node (entered by the rules below)
+
+
 def _exp_sigmoids_far(expr):
-    """Every product of ``expr`` :func:`_exp_sigmoid_far` takes, outermost first."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sigmoid) or not expr.has(sp.exp):
+    """Every product of ``expr`` :func:`_exp_sigmoid_far` takes, outermost first (a widened body's too)."""
+    if not _has_exp_sigmoid(expr):
         return expr
-    return _top_down(expr, lambda node: _exp_sigmoid_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+
+    def new_form(node):
+        if isinstance(node, WidenedBase):
+            return _exp_sigmoid_widened(node, _exp_sigmoids_far)
+        return _exp_sigmoid_far(node) if isinstance(node, sp.Expr) else None
+    return _top_down(expr, new_form, _KEPT_OPEN)
 
 
 EXP_SIGMOID_FAR = Rule(
     "exp-sigmoid-far", "e^w·σ(u) (e^x/(1 + e^y) as the sigmoid rule writes it, e^x·σ(−y)) where σ(u) is a subnormal of "
     "few digits or 0 (u < −708 in float64) and e^w large: at (745, 745) inf for 1 (σ(−745) = 4.9e−324, one digit; "
     "torch NaN); σ(u) = e^u·σ(−u) exactly, so where u < −700 e^(w + u)·σ(−u), the exponents' sum in double words; as "
-    "written elsewhere", apply=_exp_sigmoids_far, fired=lambda old, new: new != old)
+    "written elsewhere; inside a sum the widen rule took whole too, its body widened again (3e^x·σ(−y) − σ(−y)³ was inf "
+    "for 3 at (745, 745), torch NaN)", apply=_exp_sigmoids_far, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_FAR)
 RULES = RULES[:RULES.index(ROUNDED_POWER)] + (EXP_SIGMOID_FAR,) + tuple(
     r for r in RULES[RULES.index(ROUNDED_POWER):] if r is not EXP_SIGMOID_FAR)
@@ -11316,6 +11372,13 @@ def _exp_sigmoid_terms(node):
             got = _exp_sigmoid_terms(sp.Piecewise(*[(sp.Mul(p.expr, *others), p.cond) for p in f.args]))
             if got is not None:
                 return got
+        elif isinstance(f, WidenedBase) and f.expanded.is_Add:  # the widen rule's sum: its terms times the other
+            terms = [sp.Mul(t, *others) for t in f.expanded.args]  # factors, widened again (∂y of 3e^x·σ(−y) −
+            found = [u for t in terms for u in _far_sigmoids(t)]  # σ(−y)³, −3σ(y)·σ(−y)·f64(e^x − σ(−y)²): −inf for
+            if found:  # −3 at (745, 745)); exp-sigmoid-far takes the products inside it (_exp_sigmoid_widened)
+                spread = sp.Add(*[_exp_sigmoid_power_far(t) or t for t in terms])
+                spread = spread.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+                return widen(spread, f.first_order, f.in_float32), found
     return None
 
 
@@ -11337,10 +11400,16 @@ def _exp_sigmoid_spread(node):
 
 
 def _exp_sigmoids_spread(expr):
-    """Every product of ``expr`` :func:`_exp_sigmoid_spread` takes, outermost first."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sigmoid) or not expr.has(sp.exp):
+    """Every product of ``expr`` :func:`_exp_sigmoid_spread` takes, outermost first (a widened body's too:
+    :func:`_exp_sigmoid_widened`)."""
+    if not _has_exp_sigmoid(expr):
         return expr
-    return _top_down(expr, _exp_sigmoid_spread, _KEPT)
+
+    def new_form(node):
+        if isinstance(node, WidenedBase):
+            return _exp_sigmoid_widened(node, _exp_sigmoids_spread)
+        return _exp_sigmoid_spread(node)
+    return _top_down(expr, new_form, _KEPT_OPEN)
 
 
 EXP_SIGMOID_SPREAD = Rule(
@@ -11348,8 +11417,9 @@ EXP_SIGMOID_SPREAD = Rule(
     "σ(−y)·σ(y), ∂y of e^x·σ(−y) + σ(−y)²), overflow e^w first: −inf at (745, 745) for −1 (torch NaN); where u < −700 "
     "the sum's terms each times the other factors, exactly the product, so that exp-sigmoid-far takes e^w·σ(u) in one "
     "exponential; e^w·σ(u)^k (k ≥ 2: e^y·σ(−y)², the derivative of e^x/(1 + e^y) + (1 + e^y)⁻² as written, NaN there) "
-    "as e^(w + k·u)·σ(−u)^k, exactly (σ(u) = e^u·σ(−u)), the exponents' sum in double words; as written elsewhere",
-    apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "as e^(w + k·u)·σ(−u)^k, exactly (σ(u) = e^u·σ(−u)), the exponents' sum in double words; as written elsewhere; "
+    "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
+    "takes the other factors into its terms, widened again", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_SPREAD)
 RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
     r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far

@@ -67,7 +67,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...special import exp_twosum
 from ..rewrite import Grouped, Rule, stabilise
 
-__all__ = ["RowKernel", "rowmax", "weigh", "option_product", "row_kernel", "scaled_loss", "LOSS_DOWN", "times_down", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
+__all__ = ["RowKernel", "rowmax", "weigh", "weigh_gap", "option_product", "row_kernel", "scaled_loss", "LOSS_DOWN", "times_down", "ROW_RULES", "stabilise_row", "row_modules", "split_sums",
            "softmax_cross_entropy_gradient",
            "OPTION_NAMES", "LABEL_SMOOTHING", "Z_LOSS_SCALE", "SOFTCAP"]
 
@@ -469,6 +469,14 @@ class weigh(sp.Function):  # noqa: N801
         return "%s·%s" % (printer.parenthesize(self.args[0], 50), printer.parenthesize(self.args[1], 50))
 
 
+class weigh_gap(weigh):  # noqa: N801
+    """weigh(h, x), and 0 where the gap x is 0 even if h is infinite: t·(lse − z) at the row's maximum m is
+    t·(m − z) + t·log Σ_k e^{z_k − m}, and the second term (Σ_k h_k times the log, a sum of its own) holds the limit,
+    +∞ for a soft target t = +∞ (torch's too), where ∞·0 = NaN in the first made the loss NaN (cross_entropy(z,
+    [[inf, 0, 0]]) at z = (1.541, −0.293, −2.179), session 34). The scaled-gaps fallback's form (:func:`_times_down`),
+    which runs for the rows whose loss is NaN or infinite: the block's own sums keep weigh's one select per entry."""
+
+
 def _weighed_gaps(e: sp.Expr) -> sp.Expr:
     """Σ_j h_j·(m − z_j) (the sum-gap rule's, a row sum) with h_j holding a soft target t_j → Σ_j weigh(h_j, m − z_j):
     0 where h_j = 0 (one select per entry, in the soft-target loss only)."""
@@ -536,8 +544,9 @@ def _times_down(e: sp.Expr, s: sp.Expr, more: tuple = ()) -> sp.Expr:
         return sp.Mul(*[(_times_down(f, s, more) if f is big[0] else f) for f in e.args])
     if isinstance(e, gated) and isinstance(e.args[1], sp.Pow) and e.args[1].exp == 2:
         return gated(e.args[0], s * e.args[1])
-    if isinstance(e, (rowsum, weigh, gated)):
-        return e.func(*[(_times_down(a, s, more) if _carries(a, more) else a) for a in e.args])
+    if isinstance(e, (rowsum, weigh, gated)):  # (weigh as weigh_gap: 0 at a gap of 0 too)
+        func = weigh_gap if isinstance(e, weigh) else e.func
+        return func(*[(_times_down(a, s, more) if _carries(a, more) else a) for a in e.args])
     raise SymnetError(f"scaled-gaps: no scaled form of {type(e).__name__} {e}")
 
 

@@ -93,13 +93,14 @@ NUMPY_HELPER_NEEDS.update({name: primitive_needs(name, "numpy") for name in DW_P
 # exponent error times |log b| ≤ 103: 12 ULP at b = 3.4e38 (torch 0.48), ∂ 29 ULP at b = 1e−45 (torch 1.00)
 # (a registry helper: NUMPY_HELPERS, so every kernel and generated function may call it)
 NUMPY_HELPERS["_fracpow"] = '''\
-def _fracpow(b, e, p=0, q=1):
-    """b**e for a constant fractional exponent ``e`` (a float64 constant; e = p/q where ``p`` is given), ``b`` a
+def _fracpow(b, e, p=0, q=1, delta=None):
+    """b**e for a constant fractional exponent ``e`` (a float64 constant; e = p/q where ``p`` is given, c = e + delta
+    for an irrational constant c where ``delta`` is: c − e to float64, as the generator computed it), ``b`` a
     float32 or float64 array; the result has b's dtype. float32: the float64 power of the exact float64 base,
     rounded once (within 0.5 ULP and a float64 error). float64: b**e raises b to e = p/q − δ (δ = p/q − e, the
     rounding of p/q, |δ| ≤ 2⁻⁵³|e|), |δ·log b| off (x**0.3 67 ULP at 1e300, x**(−0.7) 259 at 5e−324, x**(1000/3)
-    87 at 1.9: torch's too); here cbrt(|b|)**p for e = p/3 (|p| ≤ 2), and otherwise P + P·t with P = b**e and
-    t = δ·log|b| (b^(p/q) = P·e^t to first order; |t| ≤ 2⁻⁵³|e·log b| < 2⁻⁴³ where P is finite, t²/2 below
+    87 at 1.9: torch's too; x**√2 299.9 at 1e200); here cbrt(|b|)**p for e = p/3 (|p| ≤ 2), and otherwise P + P·t
+    with P = b**e and t = δ·log|b| (b^(p/q) = P·e^t to first order; |t| ≤ 2⁻⁵³|e·log b| < 2⁻⁴³ where P is finite, t²/2 below
     2⁻⁸⁷): C99 pow's error and one rounding, measured ≤ 1.06 ULP (4,000 random b, 10 p/q). P·t where it is not
     finite (b = 0, ±inf; P overflowed) is 0, so that pow's 0 and inf stay; NaN where −inf < b < 0, and 0, ±inf,
     NaN bases as pow's (C99 pow and cbrt)."""
@@ -109,8 +110,9 @@ def _fracpow(b, e, p=0, q=1):
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if q == 3 and abs(p) <= 2:
             return np.where((b < 0) & (b > -np.inf), np.nan, np.cbrt(np.abs(b)) ** p)  # (−inf)^e as pow: inf or 0
-        n, d = float(e).as_integer_ratio()
-        delta = (p * d - n * q) / (q * d) if p else 0.0  # p/q − e in integers, rounded once
+        if delta is None:
+            n, d = float(e).as_integer_ratio()
+            delta = (p * d - n * q) / (q * d) if p else 0.0  # p/q − e in integers, rounded once
         if delta == 0.0 or not abs(delta) <= 2.0 ** -50 * abs(e):  # e = p/q exactly (5/2, 3/8), or e is not p/q
             return b ** e
         power = np.power(b, e)
@@ -1075,6 +1077,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self.helpers.add("_fracpow")
             exact = f", {e.exp.p}, {e.exp.q}" if e.exp.is_Rational else ""
             return f"_fracpow({self._print(e.base)}, {self._float(float(e.exp))}{exact})"
+        if e.exp.is_number and e.exp.is_real and not e.exp.is_Integer and not rational:
+            # an irrational constant c (√2, 1/π, √2 − 1): _fracpow with c − fl(c), c's rounding written back
+            self.helpers.add("_fracpow")
+            rounded = float(e.exp)
+            delta = float(sp.N(e.exp - sp.Float(rounded, 60), 30))
+            return f"_fracpow({self._print(e.base)}, {self._float(rounded)}, delta={self._float(delta)})"
         return super()._print_Pow(e, rational)
 
     def _print_NumberSymbol(self, e):

@@ -558,6 +558,10 @@ class _RowPrinter(NumpyExpressionPrinter):
         h, x = (self.parenthesize(a, 50) for a in e.args)
         return f"{h} * np.where({h} == 0, 0.0, {x})"  # no 0·∞ formed: no NaN, no warning
 
+    def _print_weigh_gap(self, e):  # h·x, 0 where h = 0 or x = 0 (t = ∞ at z = m: the scaled-gaps fallback's)
+        h, x = (self.parenthesize(a, 50) for a in e.args)
+        return f"np.where({x} == 0, 0.0, {h}) * np.where({h} == 0, 0.0, {x})"  # no 0·∞ formed
+
     def _print_rowmax(self, e):
         return f"np.max({self.names[e.args[0]]}, axis=1, keepdims=True)"
 

@@ -728,12 +728,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self._need("_pow")
         # c as a float64 constant: _pow works in float64, and c in a float32 kernel's dtype (1/3 rounded to float32)
         # times |log b| ≤ 103 was 12 ULP of b^(1/3) at b = 3.4e38, 27.6 of ∂ at 1.4e−45 (session 21, h-cbrt21)
+        if exp.is_number and not exp.is_Float and sp.Rational(float(exp)) != exp:
+            # a constant not a double (2/3, 3/10; √2, 1/π, √2 − 1): its rounding error as u, a float64 constant, so
+            # that _pow's two-sum u + c is the constant to 2⁻¹⁰⁶: e^(fl(2/3)·log b) was 150 ULP off at b = 1e300
+            # (|log b|·2⁻⁵⁴ of b^(2/3)), x**0.3's ∂ 39 ULP at 1e−45 (session 22, h-fracpow22), x**√2 300 ULP at 1e200
+            # (session 34); a float32 kernel's float64 u + c is c
+            c, u = sp.Float(float(exp)), float(sp.N(exp - sp.Rational(float(exp)), 30))
         wide = repr(float(c)) if float(np.float32(float(c))) == float(c) else f"tl.full([], {float(c)!r}, tl.float64)"
-        if u == 0 and c.is_Rational and sp.Rational(float(c)) != c:
-            # a constant p/q not a double (2/3, 3/10): its rounding error as u, a float64 constant, so that _pow's
-            # two-sum u + c is p/q to 2⁻¹⁰⁶: e^(fl(2/3)·log b) was 150 ULP off at b = 1e300 (|log b|·2⁻⁵⁴ of b^(2/3)),
-            # x**0.3's ∂ 39 ULP at 1e−45 (session 22, h-fracpow22); a float32 kernel's float64 u + c is c
-            return f"_pow({self._print(base)}, tl.full([], {float(c - sp.Rational(float(c)))!r}, tl.float64), {wide})"
+        if isinstance(u, float):
+            return f"_pow({self._print(base)}, tl.full([], {u!r}, tl.float64), {wide})"
         return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {wide})"
 
     def _print_Function(self, e):

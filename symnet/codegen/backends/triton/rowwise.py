@@ -93,6 +93,10 @@ class _RowPrinter(TritonPrinter):
         h, x = (self.parenthesize(a, 50) for a in e.args)
         return f"tl.where({h} == 0, 0.0, {h} * {x})"
 
+    def _print_weigh_gap(self, e):  # h·x, 0 where h = 0 or x = 0 (t = ∞ at z = m: the scaled-gaps fallback's)
+        h, x = (self.parenthesize(a, 50) for a in e.args)
+        return f"tl.where(({h} == 0) | ({x} == 0), 0.0, {h} * {x})"
+
     def _print_Function(self, e):
         if isinstance(e, (rowsum, rowsum_rest)):
             return self.names[e]
