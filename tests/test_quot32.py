@@ -208,11 +208,14 @@ def test_triton():
                         assert ulps(float(outs[o][i]), true, dtype) <= BOUND[dtype], (name, dtype, x, o)
 
 
-@pytest.mark.xfail(strict=True, reason="hardsigmoid(x)/selu(x) at x = −1.6028e−309 (float64): −inf for −1.7e308, and "
-                   "at −8.4675e−40 (float32) −inf for −3.4e38 (torch 7.4 / 7.6 ULP): the branch x ≤ 0 is "
-                   "c·σ(−x)/tanh(x/2) (1/expm1 as the expm1 rule writes it), not a constant over inputs, and "
-                   "σ(−x)/tanh(x/2) overflows before h = 1/2 multiplies it; 23 of 2,600 float64 points, 19 float32")
-@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+# h-xfailb34: c·σ(−x)/tanh(x/2) (1/expm1 as the expm1 rule writes it, held grouped in a temporary) times h = 1/2 is
+# taken again by exponents where it overflows (the printers' _held_factors take a grouped product apart): float64
+# −inf before, 1.13 ULP now (torch 2.13). float32 is finite now too (−inf before), but tanh(x/2) of a subnormal x
+# rounds x/2 to the subnormal grid first: strict xfail (tests/test_xfailb34.py measures the neighbourhood)
+@pytest.mark.parametrize("dtype", [F64, pytest.param(F32, marks=pytest.mark.xfail(
+    strict=True, reason="measured: hardsigmoid(x)/selu(x) at x = −8.4675e−40 (float32): −3.3586847e38 for −3.3586902e38, "
+    "27.1 ULP (torch float32 5.9): c·σ(−x)/tanh(x/2) with x/2 rounded to float32's subnormal grid (float64 the same "
+    "from 28 ULP at −1.6e−309 to 7.9 at −6.6e−309, torch 8.5 / 2.9)"))], ids=["float64", "float32"])
 def test_the_expm1_branch_is_left(dtype):
     at = -1.60280393386612e-309 if dtype is F64 else -8.46752813948307e-40
     f, _ = compiled("hardsigmoid(x)/selu(x)")(np.array([at], dtype))
