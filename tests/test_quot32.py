@@ -208,14 +208,11 @@ def test_triton():
                         assert ulps(float(outs[o][i]), true, dtype) <= BOUND[dtype], (name, dtype, x, o)
 
 
-# h-xfailb34: c·σ(−x)/tanh(x/2) (1/expm1 as the expm1 rule writes it, held grouped in a temporary) times h = 1/2 is
-# taken again by exponents where it overflows (the printers' _held_factors take a grouped product apart): float64
-# −inf before, 1.13 ULP now (torch 2.13). float32 is finite now too (−inf before), but tanh(x/2) of a subnormal x
-# rounds x/2 to the subnormal grid first: strict xfail (tests/test_xfailb34.py measures the neighbourhood)
-@pytest.mark.parametrize("dtype", [F64, pytest.param(F32, marks=pytest.mark.xfail(
-    strict=True, reason="measured: hardsigmoid(x)/selu(x) at x = −8.4675e−40 (float32): −3.3586847e38 for −3.3586902e38, "
-    "27.1 ULP (torch float32 5.9): c·σ(−x)/tanh(x/2) with x/2 rounded to float32's subnormal grid (float64 the same "
-    "from 28 ULP at −1.6e−309 to 7.9 at −6.6e−309, torch 8.5 / 2.9)"))], ids=["float64", "float32"])
+# h-xfailb34: c·σ(−x)/tanh(x/2) (1/expm1 as the expm1 rule writes it) overflowed before h = 1/2 multiplied it: −inf
+# before at both points (torch 2.13 / 5.9 ULP, float64 / float32); now series-leading-power writes 1/tanh(x/2) as 2/x
+# below 2⁻³² (tanh(x/2) of a subnormal x rounded x/2 to the subnormal grid: 28 ULP), and the printers' product by
+# exponents takes a grouped temporary apart: 1.13 and 0.10 ULP (tests/test_xfailb34.py measures the neighbourhood)
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_the_expm1_branch_is_left(dtype):
     at = -1.60280393386612e-309 if dtype is F64 else -8.46752813948307e-40
     f, _ = compiled("hardsigmoid(x)/selu(x)")(np.array([at], dtype))
