@@ -5129,17 +5129,20 @@ def _odd_leading_log(node):
 
 
 def _odd_leading_product(node):
-    """c·∏g_j^e_j with some e_j ≤ −2 (sin(x)/(2·sin²(x/2)), log(1 − cos x)′) → C·x^E, one division or product by
-    x at a time, where 0 < |x| < 2⁻³², as written beyond (the square underflows first: inf at x = 1e−200 for 2e200)."""
+    """c·∏g_j^e_j with some e_j ≤ −1 (sin(x)/(2·sin²(x/2)), log(1 − cos x)′; 1/tanh(x/2)) → C·x^E, one division or
+    product by x at a time, where 0 < |x| < 2⁻³², as written beyond (the square underflows first: inf at x = 1e−200
+    for 2e200; g(x) of a subnormal x rounds x·g′(0) to the subnormal grid: 1/tanh(x/2) 28 ULP off at x = −1.6e−309)."""
     found = _odd_leading(node)
     if found is None:
         return None
     x, C, E, powers = found
-    if not any(e <= -2 for e in powers) or C == 0:
+    if not any(e <= -1 for e in powers) or C == 0:
         return None
     lead = C
     for _ in range(abs(E)):
         lead = Grouped(lead / x) if E < 0 else Grouped(lead * x)
+    if abs(E) == 1:  # C/x, one rounding: a quotient the printers and factor-into-quotient-branches see as one
+        lead = lead.args[0]
     return sp.Piecewise((lead, sp.And(sp.Abs(x) < _ODD_BELOW, sp.Ne(x, 0))), (node, True))
 
 
@@ -5149,7 +5152,8 @@ def _series_leading_powers(expr):
     from .roots import ZeroSeries
 
     if not isinstance(expr, sp.Basic) or not (any(_split_series(s) for s in _atoms(expr, ZeroSeries, Grouped)) or any(
-            isinstance(p.base, sp.Function) and p.exp.is_Integer and abs(p.exp) >= 2 for p in _atoms(expr, sp.Pow))):
+            isinstance(p.base, sp.Function) and p.exp.is_Integer and (p.exp >= 2 or p.exp <= -1)
+            for p in _atoms(expr, sp.Pow))):
         return expr
 
     def holds(e):  # e is a split-able series, a power of one, or a product holding either
@@ -5164,7 +5168,7 @@ def _series_leading_powers(expr):
             return _series_log(node) or _odd_leading_log(node)
         if node.is_Pow and not (node.exp.is_Integer and node.exp > 0) and _split_power(node) is not None:
             return _series_power_product(sp.Mul(node, sp.S.One, evaluate=False))
-        if node.is_Pow and node.exp.is_Integer and node.exp <= -2:
+        if node.is_Pow and node.exp.is_Integer and node.exp <= -1:
             return _odd_leading_product(node)
         if node.is_Mul:
             if any(isinstance(f, sp.Piecewise) and any(holds(p.expr) for p in f.args) for f in node.args):
@@ -5195,7 +5199,9 @@ SERIES_LEADING_POWER = Rule(
     "The tanhshrink rule's x³·Q(x²)/cosh x is split the same way (log(x − tanh x) −inf at x = 9.33e−302, true "
     "−2080.54); a log or negative power of c·∏g_j^e_j, g_j odd and of order one at 0 (the one-minus-cos rule's "
     "2·sin²(x/2): log(1 − cos x) −inf at x = 1e−200, true −921.73, its derivative sin x/(2·sin²(x/2)) inf for "
-    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there). "
+    "2e200), is its leading term C·x^E below |x| = 2⁻³² (E·log|x| + log C; C/x; relative error below 2⁻⁶¹ there); "
+    "so is a reciprocal 1/g(x), whose g rounds x/2 to the subnormal grid (1/expm1 as σ(−x)/tanh(x/2): "
+    "hardsigmoid(x)/selu(x) 28 ULP in float64 at x = −1.6e−309, 27 in float32 at −8.5e−40; 2/x is one rounding). "
     "A series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y) takes factors of those inputs "
     "beside it: s·u⁻¹ is one division by u/s (∂y of log(e^(xy) − 1 − xy) = x·expm1(u)/(u²·R) was NaN at (5e−324, 2), "
     "1/u overflowing before x cancels it; now (expm1(u)/u)/(y·R), 1.0)",

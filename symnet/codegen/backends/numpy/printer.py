@@ -332,18 +332,23 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again, underflowed=False):
+def _taken_again(r, again, underflowed=False, held=()):
     """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
     that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
     at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
-    = −1.8e308 was inf for 709.78). again is a function (evaluated only where r needs it); the common case pays one test
-    over the block. ``underflowed`` (again by exponents, which rounds once): also where r is 0 and again() is not, a
-    divisor that overflowed first (∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38, y = −1.4e−45 in float32: x² = inf,
-    −0 for 7.93e−36; torch 1.56 ULP; h-search34)."""
+    = −1.8e308 was inf for 709.78), also where a power ``held`` in a temporary (x² of x²·y/z, which the product by
+    exponents takes as x) is not a normal number (y·e^(…)/(x²·Φ³) at x = y = −1e200 was 0 for 8.2e−201 with x² = inf,
+    and 3% off at x = −3.8e−162 with x² subnormal; h-xfailb34). ``underflowed`` (again by exponents, which rounds once):
+    also where r is 0 and again() is not, a divisor that overflowed first (∂x of 0.001/(x·y), −1/(1000·x²·y), at
+    x = −3e38, y = −1.4e−45 in float32: x² = inf, −0 for 7.93e−36; torch 1.56 ULP; h-search34). again is a function
+    (evaluated only where r needs it); the common case pays one test over the block."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
     if underflowed:
         bad |= r == 0
+    for v in held:
+        size, info = np.abs(v), np.finfo(np.asarray(v).dtype)
+        bad |= ~((size >= info.tiny) & (size <= info.max))
     if bad.any():
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
@@ -405,9 +410,11 @@ def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
     """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers within
     ±4, 0 for an absent factor; arrays of one dtype or broadcasting shapes): every factor split by frexp into a
     fraction in [1/2, 1) and an exponent; m's fraction multiplied by each factor's fraction |p| times (divided for a
-    negative power), every partial product within [2⁻¹⁷, 2¹⁶] (normal: one rounding a factor, ≤ 4 ULP for the 4 of
-    ∂x of c/(x²·y)), the exponents times their powers added as integers and applied once by ldexp (exact, or one
-    rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant and the factors keeps its
+    negative power), every partial product within [2⁻¹⁷, 2¹⁶], its rounding error found exactly (Dekker's product,
+    the remainder of a quotient) and summed as a relative correction applied once at the end (one rounding in all
+    where there were one a factor: ∂x of (gelu(x/y))^−2, y·e^(…)·x⁻²·Φ⁻³, 5.15 ULP at (−7.09e199, −7.09e199)
+    uncorrected, torch 2.15), the exponents times their powers added as integers and applied once by ldexp (exact, or
+    one rounding to the subnormal grid, 0 or ±inf past the range). No order of the constant and the factors keeps its
     partial products in range everywhere: x/(10³⁰⁸·y) at x = 1e−10, y = 5e−324 overflows x/y and makes x/10³⁰⁸
     subnormal (f −202402.0 for −202402.2533, session 24), and x²·y taken whole overflows or underflows before it is
     split (∂x of 10⁻³⁰⁸/(x·y) −inf at x = 5e−324, y = 1e300 for −4.1e38, session 25). 0, ±inf and NaN pass through as
@@ -415,13 +422,27 @@ def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
     rounded once."""
     factors = [(a, p) for a, p in ((x, px), (y, py), (z, pz), (w, pw)) if p]
     dtype = np.result_type(*(a for a, _ in factors))
+    def split(a):  # a = hi + lo, 26 bits each (Veltkamp; |a| < 2¹⁷ here)
+        c = 134217729.0 * a
+        hi = c - (c - a)
+        return hi, a - hi
+
     v, n = np.frexp(m)
+    error = 0.0  # the relative error of v so far, to first order: the exact value is v·(1 + error)
     for a, p in factors:
         f, e = np.frexp(np.asarray(a, np.float64))
+        f_hi, f_lo = split(f)
         for _ in range(abs(p)):
-            v = v * f if p > 0 else v / f
+            r = v * f if p > 0 else v / f
+            q, s = (v, f) if p > 0 else (r, f)  # the product q·s: v·f, or r·f ≈ v
+            q_hi, q_lo = split(q)
+            s_hi, s_lo = (f_hi, f_lo) if p > 0 else split(s)
+            low = ((q_hi * s_hi - q * s) + q_hi * s_lo + q_lo * s_hi) + q_lo * s_lo  # q·s − fl(q·s), exact
+            error = error + (low / r if p > 0 else ((v - q * s) - low) / v)
+            v = r
         n = n + p * e
-    out = np.ldexp(v, n + k)
+    corrected = v + v * error
+    out = np.ldexp(np.where(np.isfinite(corrected), corrected, v), n + k)  # 0, ±inf, NaN: v as it is (IEEE)
     return out if dtype == np.float64 else out.astype(dtype)
 '''
 
@@ -804,10 +825,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         moved = self._taken_again_pair(e, self._print_Mul)
         if moved:
             self.helpers.add("_taken_again")
+            held = f", held=({''.join(t + ', ' for t in moved[2])})" if moved[2] else ""
             if "_constant_far(" in moved[1]:  # by exponents: where the product came out 0 too
                 self.helpers.add("_constant_far")
-                return f"_taken_again({moved[0]}, lambda: {moved[1]}, underflowed=True)"
-            return f"_taken_again({moved[0]}, lambda: {moved[1]})"
+                return f"_taken_again({moved[0]}, lambda: {moved[1]}, underflowed=True{held})"
+            return f"_taken_again({moved[0]}, lambda: {moved[1]}{held})"
         overflow = self._exp_overflow_call(e)
         if overflow:
             return overflow
