@@ -1349,6 +1349,10 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # and a constant fractional power, not a root's half-integer one (session 22: x^(1/3) − y at y = fl(∛x) was 0,
     # 8.4e15 ULP from −2.59e−17 in float64 at x = 2; torch 0)
     rounded += [q for q in node.atoms(sp.Pow) if _fractional_constant_power(q)]
+    # and the absolute value of a difference, which carries the difference's rounding: a Huber loss with a learned
+    # δ, δ·(|p − t| − δ/2), has ∂δ = |p − t| − δ, which cancels at the kink (session 34: 6.7e7 ULP in float64 at
+    # p = 1, t = 0.3, δ = 0.699999993000001; torch the same); the double word takes |u| exactly (a select on its hi)
+    rounded += [q for q in node.atoms(sp.Abs) if q.args[0].is_Add and len(q.args[0].free_symbols) >= 2]
     # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
     # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
     selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
