@@ -2480,7 +2480,8 @@ class _Emitter:
         any argument is the result's, as np.maximum's. A bare `a > b` is False at a NaN a and picked b: a written
         softmax's max in double words at a/T past float64's range (NaN in double words, inf in float64) was then
         the max of the others, and the compensated recomputation replaced the float64 pass's right 1.0 by 0.4994."""
-        if _is_number(a.strip("()")) or a.startswith("np.float64("):  # a number is never NaN
+        core = a.strip("()").lstrip("-")
+        if _is_number(core) or core.startswith(("np.float64(", "tl.full(", "float(")):  # a number: its own rule
             return f"{a} {op} {b}"
         return f"({a} {op} {b}) | ({a} != {a})"
 
