@@ -2499,7 +2499,7 @@ class _Emitter:
             partial = type(e)(*args[:k], evaluate=False)
             name = self._name(partial)
             self.lines.append(self._comment(name, partial))
-            first = f"{acc.hi} {op} {b.hi}"
+            first = self._extremum_first(acc.hi, op, b.hi)
             self.lines.append(f"{name}_hi = {self.where}({first}, {acc.hi}, {b.hi})")
             if acc.lo is None and b.lo is None:
                 self.known[partial] = sp.Symbol(f"{name}_hi")
@@ -2511,6 +2511,17 @@ class _Emitter:
             self.known[partial] = sp.Symbol(name)
             acc = _Value(f"{name}_hi", f"{name}_lo")
         return acc
+
+    @staticmethod
+    def _extremum_first(a: str, op: str, b: str) -> str:
+        """The condition that picks a, the first argument of a Max/Min, over b: a NaN a is picked too, so a NaN in
+        any argument is the result's, as np.maximum's. A bare `a > b` is False at a NaN a and picked b: a written
+        softmax's max in double words at a/T past float64's range (NaN in double words, inf in float64) was then
+        the max of the others, and the compensated recomputation replaced the float64 pass's right 1.0 by 0.4994."""
+        core = a.strip("()").lstrip("-")
+        if _is_number(core) or core.startswith(("np.float64(", "tl.full(", "float(")):  # a number: its own rule
+            return f"{a} {op} {b}"
+        return f"({a} {op} {b}) | ({a} != {a})"
 
 
     # ---- triple words: the terms of a sum that cancels past a double word (see _tw_mul)
@@ -2661,7 +2672,7 @@ class _Emitter:
         acc = self.triple(args[0])
         for k, a in enumerate(args[1:], 2):
             b = self.triple(a)
-            acc = self.select(type(e)(*args[:k], evaluate=False), f"{acc.hi} {op} {b.hi}", acc, b)
+            acc = self.select(type(e)(*args[:k], evaluate=False), self._extremum_first(acc.hi, op, b.hi), acc, b)
         self.values[key] = acc
         return acc
 

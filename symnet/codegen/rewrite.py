@@ -1349,6 +1349,10 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # and a constant fractional power, not a root's half-integer one (session 22: x^(1/3) − y at y = fl(∛x) was 0,
     # 8.4e15 ULP from −2.59e−17 in float64 at x = 2; torch 0)
     rounded += [q for q in node.atoms(sp.Pow) if _fractional_constant_power(q)]
+    # and the absolute value of a difference, which carries the difference's rounding: a Huber loss with a learned
+    # δ, δ·(|p − t| − δ/2), has ∂δ = |p − t| − δ, which cancels at the kink (session 34: 6.7e7 ULP in float64 at
+    # p = 1, t = 0.3, δ = 0.699999993000001; torch the same); the double word takes |u| exactly (a select on its hi)
+    rounded += [q for q in node.atoms(sp.Abs) if q.args[0].is_Add and len(q.args[0].free_symbols) >= 2]
     # (a list of their own: a term holding a rounded function beside one holding such a select is still e^x's
     # hazard, the Poisson NLL's expm1(x) + {0 if |x| ≥ log 2; 1 − t·x})
     selects = [f for f in node.atoms(sp.Piecewise) if _rounding_polynomial_select(f)]
@@ -1375,7 +1379,13 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
         return True
     # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
     # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
-    holders = [a for a in node.args if a.has(*_ROUNDED, softplus)]
+    # (a power with an input exponent is e^(g·log b), rounded as e^x is, and so is a constant fractional power: a Tweedie
+    # deviance near y = μ, 2·μ^(2 − q)/(2 − q) − 2·y·μ^(1 − q)/(1 − q) + 2·y^(2 − q)/((1 − q)·(2 − q)), has every term a
+    # power and no target beside them: 5.1e11 ULP in float64 at y ≈ μ, q in (1.1, 1.9), its ∂y, 2·(y^(1 − q) −
+    # μ^(1 − q))/(1 − q), 2.0e5 and ∂μ 3.3e4 (torch 5.1e11, 8.2e5, 6.5e4); with q = 1.3 written in, 2.6e11 and 2.6e5;
+    # session 34)
+    rounded_powers = powers_of_inputs + [q for q in node.atoms(sp.Pow) if _fractional_constant_power(q)]
+    holders = [a for a in node.args if a.has(*_ROUNDED, softplus) or any(a.has(q) for q in rounded_powers)]
     # a term holding tanh(u) has both signs (the collect rule's −X·tanh(z/2) in the focal ∂t beside −X·z/4 and
     # −CE·X/2: at t = 1, γ = 1, z = −56 they cancel to 1e−23 from terms of 14, 7e15 ULP in float64 unwidened)
     # and so has a term with an input y as a factor where no other term holds y (y·e^(−z) + e^z, a deviance's: 3.1e16
