@@ -803,7 +803,7 @@ def _broken_quotient(expr: sp.Mul, limit: int = _LONG) -> list[str] | None:
     100000·√π, was one fraction 67 pt wider than the page); None where it is no such quotient or N is one line."""
     negative = expr.could_extract_minus_sign()
     numerator, denominator = sp.fraction(-expr if negative else expr)
-    if denominator == 1 or len(shown(denominator)) > limit // 2 or len(shown(numerator)) <= limit:
+    if denominator == 1 or len(shown(denominator)) > _LONG // 2 or len(shown(numerator)) <= limit:
         return None
     lines = _broken(numerator, limit)
     if len(lines) == 1:
@@ -920,6 +920,13 @@ def _registry_names() -> frozenset:
     return frozenset(n for n in NAMES if "_" in n)
 
 
+def _code_name(name: str) -> bool:
+    """Whether ``name`` (letters and digits joined by ``_``) is a name of code, every part a word
+    (sigmoid_pair_product, pair_product), rather than a letter with a subscript (y_r, W_jk, x_10, E_total)."""
+    first, *rest = name.split("_")
+    return len(first) >= 2 and all(len(part) >= 3 and part.isalpha() for part in rest)
+
+
 def _segments(s: str) -> list[tuple[bool, str]]:
     """``s`` as (is_math, piece) runs; math pieces are LaTeX math, text pieces plain."""
     out: list[tuple[bool, str]] = []
@@ -947,7 +954,9 @@ def _segments(s: str) -> list[tuple[bool, str]]:
             k = total.end()
             continue
         name = _FUNCTION_NAME.match(s, k) if k == 0 or not (s[k - 1].isalnum() or s[k - 1] == "_") else None
-        if name and name.group() in _registry_names():  # log_cosh is a name, not log with subscript cosh
+        if name and (name.group() in _registry_names() or _code_name(name.group())):
+            # log_cosh is a name, not log with subscript cosh; so is a helper's sigmoid_pair_product in a rule's
+            # reason (two subscripts, which pdflatex refused: "Double subscript", vanishing-gradient --stable)
             add(True, r"\operatorname{%s}" % name.group().replace("_", r"\_"))
             k = name.end()
             continue
@@ -1040,6 +1049,13 @@ def _tex_text(s: str) -> str:
     return "".join("$%s$" % p if is_math else p for is_math, p in _segments(s))
 
 
+def _tex_paragraph(s: str) -> str:
+    """A paragraph for LaTeX text mode, as :func:`_tex_text`, where a name of code may break after each ``_``
+    (TeX cannot hyphenate it: squared_hinge's forward-pass paragraph ran 9.8 pt past the margin)."""
+    return re.sub(r"\\operatorname\{([^{}]*\\_[^{}]*)\}",
+                  lambda m: r"\mathrm{%s}" % r"\_}\allowbreak\mathrm{".join(m.group(1).split(r"\_")), _tex_text(s))
+
+
 def render_latex(d: Derivation) -> str:
     """The derivation as a LaTeX fragment for a document with ``amsmath`` and ``amssymb``.
 
@@ -1050,11 +1066,11 @@ def render_latex(d: Derivation) -> str:
     parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
              r"\textbf{%s}" % _title_latex(d)]
     if d.summary:
-        parts.append(r"\par %s" % _tex_text(d.summary))
+        parts.append(r"\par %s" % _tex_paragraph(d.summary))
     for sec in d.sections:
         parts.append(r"\par\medskip\textit{%s}" % _tex_text(sec.title))
         if sec.text:
-            parts.append(r"\par %s" % _tex_text(sec.text))
+            parts.append(r"\par %s" % _tex_paragraph(sec.text))
         if sec.table:
             parts.append(_table_latex(sec.table))
         if sec.steps:

@@ -157,3 +157,35 @@ def _overfull(tmp_path, formula) -> list[float]:
 def test_long_conditions_and_quotients_are_broken_over_lines(tmp_path, formula):
     widths = _overfull(tmp_path, formula)
     assert max(widths, default=0) < 1, widths
+
+
+# before: a helper's name in a rule's reason, sigmoid_pair_product, was y-with-subscripts LaTeX, which pdflatex refused
+# ("! Double subscript": `symnet derive vanishing-gradient --stable --format latex` did not compile)
+def test_a_name_of_code_in_prose_is_one_name():
+    from symnet.render import _segments, _tex_note
+
+    assert _tex_note("(inputs): sigmoid_pair_product, every product") == \
+        r"\text{(inputs): }{\operatorname{sigmoid\_pair\_product}}\text{, every product}"
+    for subscripted in ("y_r", "W_jk", "x_10", "E_total", "δ_ij"):  # a letter with a subscript stays one
+        assert "operatorname" not in "".join(p for _, p in _segments(subscripted)), subscripted
+
+
+@needs_pdflatex
+def test_vanishing_gradient_stable_latex_compiles(tmp_path):
+    import dataclasses
+
+    from symnet.codegen.ir import describe, stability_section
+
+    d = symnet.get("vanishing-gradient")
+    d = dataclasses.replace(d, sections=d.sections + (stability_section(describe(d)),))
+    run = _compile(render(d, "latex"), tmp_path, "doc")
+    assert run.returncode == 0, [line for line in run.stdout.splitlines() if line.startswith("!")]
+
+
+# before: squared_hinge's forward-pass paragraph 9.8 pt past the margin ($\operatorname{squared\_hinge}$ cannot break)
+@needs_pdflatex
+def test_a_paragraph_may_break_a_name_of_code(tmp_path):
+    from symnet.render import _tex_paragraph
+
+    assert _tex_paragraph("squared_hinge is written out") == r"$\mathrm{squared\_}\allowbreak\mathrm{hinge}$ is written out"
+    assert max(_overfull(tmp_path, "squared_hinge(x, t)"), default=0) < 1
