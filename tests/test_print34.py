@@ -189,3 +189,29 @@ def test_a_paragraph_may_break_a_name_of_code(tmp_path):
 
     assert _tex_paragraph("squared_hinge is written out") == r"$\mathrm{squared\_}\allowbreak\mathrm{hinge}$ is written out"
     assert max(_overfull(tmp_path, "squared_hinge(x, t)"), default=0) < 1
+
+
+# ---------------------------------------------------------------- what a user can change
+
+# before: "... does not fit one SM with precision='tf32x3' (out of resource: shared memory, Required: 393216, Hardware
+# limit: 232448. Reducing block sizes or `num_stages` may help.)": Triton's hint names the launcher's own settings, which a
+# caller of `symnet train --backend triton-fused` never chose
+@pytest.mark.parametrize("module", ["mlp_train", "elman_train"])
+def test_a_network_too_large_for_the_sm_names_what_the_caller_can_change(module):
+    pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    from triton.runtime.errors import OutOfResources
+
+    from symnet.kernels import load_kernel
+
+    class TooLarge:
+        def __getitem__(self, grid):
+            def launch(*args, **kwargs):
+                raise OutOfResources(393216, 232448, "shared memory")
+            return launch
+
+    with pytest.raises(ValueError) as info:
+        load_kernel(module, "triton")._launch(TooLarge(), 4, 24576, PRECISION="tf32x3")
+    message = str(info.value)
+    assert "block" not in message.lower() and "num_stages" not in message, message
+    assert "(shared memory: needs 393216, the GPU has 232448)" in message and "precision='ieee'" in message, message
