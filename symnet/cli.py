@@ -34,6 +34,15 @@ TIME_LIMIT = 60.0  # seconds for a user's formula: derive, check and render it
 _NAME_LIKE = re.compile(r"^[^\W\d_][\w-]*$")  # a letter first, any script's (ѕoftsign with a Cyrillic ѕ)
 
 
+def _name_like(text: str) -> bool:
+    """Whether ``text`` reads as one name (a derivation's, a variable's), also once the parser has read the
+    signs printouts use: ``x²`` matched _NAME_LIKE (² is a \\w character) and was refused as an unknown
+    derivation, though the parser reads it as x**2 (session 33)."""
+    from .parsing import normalise
+
+    return bool(_NAME_LIKE.match(text)) and bool(_NAME_LIKE.match(normalise(text)))
+
+
 def main(argv: list[str] | None = None) -> int:
     _escape_what_stdout_cannot_encode()
     parser = _parser()
@@ -443,7 +452,7 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     from .parsing import MAX_LENGTH
     if len(target) > MAX_LENGTH:  # no derivation has such a name: the formula's limit, not a 100 kB name echoed twice
         parse_expression(target)
-    if _NAME_LIKE.match(target) and ("-" in target or (wrt is None and not at)):
+    if _name_like(target) and ("-" in target or (wrt is None and not at)):
         try:
             curriculum.get(target)  # raises the unknown-name error, with a suggestion
         except SymnetError as exc:
@@ -641,7 +650,7 @@ def _verify_formula(args) -> int:
     name = args.formula.strip()
     from .parsing import FUNCTIONS
 
-    if (_NAME_LIKE.match(name) and "-" not in name and name not in FUNCTIONS and args.wrt is None
+    if (_name_like(name) and "-" not in name and name not in FUNCTIONS and args.wrt is None
             and _close_function(name)):
         # `symnet verify softsighn` measured f = softsighn, a variable, and said "pass"
         raise SymnetError(f"'{name}' is one variable, not a formula{_close_function(name)}: f = {name} has "

@@ -255,6 +255,30 @@ def _collected(expanded: sp.Expr, w: sp.Symbol) -> sp.Expr | None:
     return None if collected == expanded else collected
 
 
+TANH_WHY = "sinh(u)/cosh(u) = tanh(u)"
+
+
+def _tanh_form(expanded: sp.Expr) -> sp.Expr | None:
+    """``expanded`` with each quotient sinh(u)^k/cosh(u)^k written tanh(u)^k, as a reader writes it (log cosh's
+    derivative printed sinh(p − t)/cosh(p − t)); None where it has none. A printed form only: the gradient the
+    code generator reads is ``expanded``."""
+    if not (expanded.has(sp.sinh) and expanded.has(sp.cosh)):
+        return None
+
+    def tanhs(m: sp.Mul) -> sp.Expr:
+        powers = m.as_powers_dict()
+        quotients = {b: k for b, k in powers.items()
+                     if isinstance(b, sp.sinh) and powers.get(sp.cosh(b.args[0])) == -k and k.is_positive}
+        if not quotients:
+            return m
+        rest = [b ** k for b, k in powers.items() if b not in quotients
+                and not (isinstance(b, sp.cosh) and sp.sinh(b.args[0]) in quotients)]
+        return sp.Mul(*rest, *(sp.tanh(b.args[0]) ** k for b, k in quotients.items()))
+
+    written = expanded.replace(lambda e: isinstance(e, sp.Mul), tanhs)
+    return None if written == expanded else written
+
+
 def _describe_paths(n: int) -> str:
     return "chain rule" if n == 1 else f"multivariable chain rule: sum over the {n} paths"
 
@@ -386,8 +410,13 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         for u in sorted(expr.free_symbols & (depends | set(wrt)), key=sp.default_sort_key):
             value, rules = differentiate(expr, u)
             check = check_equal(value, sympy_diff(expr, u), f"local derivative ∂{target}/∂{u}")
-            local[(target, u)] = value
-            local_steps.append(Step(Partial(target, u), _chain(value), "; ".join(rules), check))
+            # a node that is its own derivative (e₁ = exp(z₁)): the derivative is the node, named as the
+            # graph names it, so that the backward pass writes one exponential one way (softmax's
+            # dy₁/dz₁ was exp(z₁)·(1 − e₁/s)/s, the same e^z₁ as exp(z₁) and as e₁ in one product)
+            own = value == expr and not expr.is_Atom
+            local[(target, u)] = target if own else value
+            local_steps.append(Step(Partial(target, u), _chain(value, target) if own else _chain(value),
+                                    "; ".join(rules), check))
     sections.append(Section("Local derivatives", tuple(local_steps),
                             "Each node's derivative with respect to each of its arguments."))
 
@@ -447,6 +476,10 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             if collected is not None:
                 results.append(Step(lhs, (collected,), COLLECT_WHY,
                                     check_equal(collected, expanded, f"collected result ∂{out}/∂{w}")))
+            as_tanh = _tanh_form(expanded)
+            if as_tanh is not None:
+                results.append(Step(lhs, (as_tanh,), TANH_WHY,
+                                    check_equal(as_tanh, expanded, f"result ∂{out}/∂{w} with tanh")))
     if len(program.outputs) > 1:
         results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(_shown, program.outputs))}; "
                             f"columns {', '.join(map(_shown, wrt))}", "exact"))

@@ -639,8 +639,16 @@ def _symbol(name: str, label: bool = False) -> sp.Expr:
 
 
 def parse_symbols(text: str) -> list[sp.Symbol]:
-    """``"x, y"`` or ``"x y"`` → the real symbols x and y; raises :class:`ParseError`."""
-    names = [n for n in re.split(r"[,\s]+", _checked_text(text, "list of variables")) if n]
+    """``"x, y"`` or ``"x y"`` → the real symbols x and y; raises :class:`ParseError`. An empty name between
+    commas (``x,,y``, ``,x``) is refused, as the point's empty pair is (one trailing comma is allowed, as there)."""
+    pieces = _checked_text(text, "list of variables").split(",")
+    if len(pieces) > 1 and not pieces[-1].strip() and pieces[-2].strip():  # x,y, as Python allows
+        pieces.pop()
+    if any(p.strip() for p in pieces) and not all(p.strip() for p in pieces):  # x,,y took x and y silently (session 33)
+        where = "at the start" if not pieces[0].strip() else "at the end" if not pieces[-1].strip() else "between commas"
+        raise ParseError(f"the list of variables {_short(text)!r} has an empty name {where}: write names separated "
+                         "by single commas (x,y)")
+    names = [n for p in pieces for n in p.split() if n]
     if not names:
         raise ParseError("no variable names given")
     return [_variable(n) for n in names]

@@ -249,8 +249,8 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         op = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤"}.get(e.rel_op, e.rel_op)
         return f"{self._print(e.lhs)} {op} {self._print(e.rhs)}"
 
-    def _print_And(self, e):
-        return " and ".join(self._print(a) for a in e.args)
+    def _print_And(self, e):  # (a or b) and c: "a or b and c" read as a or (b and c), not what it was
+        return " and ".join(f"({self._print(a)})" if isinstance(a, sp.Or) else self._print(a) for a in e.args)
 
     def _print_Or(self, e):
         return " or ".join(self._print(a) for a in e.args)
@@ -735,7 +735,8 @@ def _broken(expr, limit: int = _LONG) -> list[str]:
     """A long sum (or product) as pieces of at most about ``limit`` characters each (as
     printed in text)."""
     if isinstance(expr, sp.Mul) and len(shown(expr)) > limit:
-        return _broken_product(expr, limit)
+        quotient = _broken_quotient(expr, limit)
+        return quotient if quotient is not None else _broken_product(expr, limit)
     if isinstance(expr, sp.Piecewise) and len(shown(expr)) > _LONG:
         return [_broken_cases(expr)]
     if isinstance(expr, sp.Sum) and len(shown(expr)) > _LONG and isinstance(expr.function, (sp.Add, sp.Mul)):
@@ -785,14 +786,50 @@ def _broken_cases(expr: sp.Piecewise) -> str:
     rows = []
     # the conditions' column stands beside every row: a row's value has that much less room (focal's ∂z ran
     # 54 pt off the page with its values broken at the full width)
-    room = _LONG - max(len(shown(cond)) + 4 for _, cond in expr.args)
+    room = _LONG - min(max(len(shown(cond)) + 4 for _, cond in expr.args), _LONG // 2)
     for value, cond in expr.args:
         pieces = _broken(value, max(room, 30))
         shown_value = pieces[0] if len(pieces) == 1 else \
             r"\begin{aligned}&" + " \\\\\n&\\quad ".join(pieces) + r"\end{aligned}"
-        when = r"\text{otherwise}" if cond == sp.true else r"\text{for}\: " + printer._print(cond)
+        terms = _broken_condition(cond, _LONG // 2)
+        when = r"\text{otherwise}" if cond == sp.true else r"\text{for}\: " + (terms[0] if len(terms) == 1 else
+                                                                              r"\begin{aligned}[t]&" + " \\\\\n&".join(terms) + r"\end{aligned}")
         rows.append("%s & %s" % (shown_value, when))
     return r"\begin{cases} " + " \\\\\n".join(rows) + r" \end{cases}"
+
+
+def _broken_quotient(expr: sp.Mul, limit: int = _LONG) -> list[str] | None:
+    """A long quotient N/D with a short denominator as 1/D before N's lines (ndtr_tanh_pdf's derivative, a sum over
+    100000·√π, was one fraction 67 pt wider than the page); None where it is no such quotient or N is one line."""
+    negative = expr.could_extract_minus_sign()
+    numerator, denominator = sp.fraction(-expr if negative else expr)
+    if denominator == 1 or len(shown(denominator)) > _LONG // 2 or len(shown(numerator)) <= limit:
+        return None
+    lines = _broken(numerator, limit)
+    if len(lines) == 1:
+        return None
+    if isinstance(numerator, sp.Add):
+        lines[0], lines[-1] = r"\Bigl(" + lines[0], lines[-1] + r"\Bigr)"
+    lead = ("-" if negative else "") + r"\frac{1}{%s}" % latex(denominator)
+    return [lead + " " + lines[0]] + lines[1:]
+
+
+def _broken_condition(cond, limit: int) -> list[str]:
+    """A select's condition as lines of at most about ``limit`` characters: a conjunction (disjunction) one
+    operand a line, each after the first led by ∧ (∨), an operand that is itself long broken the same way
+    (clamp's derivative had a condition of 40 clauses on one line, 993 pt wider than the page)."""
+    printer = TexPrinter({"order": "none"})
+    if not isinstance(cond, (sp.And, sp.Or)) or len(shown(cond)) <= limit:
+        return [printer._print(cond)]
+    sign = r"\wedge " if isinstance(cond, sp.And) else r"\vee "
+    lines: list[str] = []
+    for k, arg in enumerate(cond.args):
+        inner = _broken_condition(arg, limit)
+        if isinstance(arg, (sp.And, sp.Or)):
+            inner[0] = r"\bigl(" + inner[0]
+            inner[-1] += r"\bigr)"
+        lines += [(sign if k and j == 0 else r"\quad " if j else "") + line for j, line in enumerate(inner)]
+    return lines
 
 
 def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
@@ -883,6 +920,13 @@ def _registry_names() -> frozenset:
     return frozenset(n for n in NAMES if "_" in n)
 
 
+def _code_name(name: str) -> bool:
+    """Whether ``name`` (letters and digits joined by ``_``) is a name of code, every part a word
+    (sigmoid_pair_product, pair_product), rather than a letter with a subscript (y_r, W_jk, x_10, E_total)."""
+    first, *rest = name.split("_")
+    return len(first) >= 2 and all(len(part) >= 3 and part.isalpha() for part in rest)
+
+
 def _segments(s: str) -> list[tuple[bool, str]]:
     """``s`` as (is_math, piece) runs; math pieces are LaTeX math, text pieces plain."""
     out: list[tuple[bool, str]] = []
@@ -910,7 +954,9 @@ def _segments(s: str) -> list[tuple[bool, str]]:
             k = total.end()
             continue
         name = _FUNCTION_NAME.match(s, k) if k == 0 or not (s[k - 1].isalnum() or s[k - 1] == "_") else None
-        if name and name.group() in _registry_names():  # log_cosh is a name, not log with subscript cosh
+        if name and (name.group() in _registry_names() or _code_name(name.group())):
+            # log_cosh is a name, not log with subscript cosh; so is a helper's sigmoid_pair_product in a rule's
+            # reason (two subscripts, which pdflatex refused: "Double subscript", vanishing-gradient --stable)
             add(True, r"\operatorname{%s}" % name.group().replace("_", r"\_"))
             k = name.end()
             continue
@@ -1003,6 +1049,13 @@ def _tex_text(s: str) -> str:
     return "".join("$%s$" % p if is_math else p for is_math, p in _segments(s))
 
 
+def _tex_paragraph(s: str) -> str:
+    """A paragraph for LaTeX text mode, as :func:`_tex_text`, where a name of code may break after each ``_``
+    (TeX cannot hyphenate it: squared_hinge's forward-pass paragraph ran 9.8 pt past the margin)."""
+    return re.sub(r"\\operatorname\{([^{}]*\\_[^{}]*)\}",
+                  lambda m: r"\mathrm{%s}" % r"\_}\allowbreak\mathrm{".join(m.group(1).split(r"\_")), _tex_text(s))
+
+
 def render_latex(d: Derivation) -> str:
     """The derivation as a LaTeX fragment for a document with ``amsmath`` and ``amssymb``.
 
@@ -1013,11 +1066,11 @@ def render_latex(d: Derivation) -> str:
     parts = [r"% symnet derivation; needs \usepackage{amsmath,amssymb}",
              r"\textbf{%s}" % _title_latex(d)]
     if d.summary:
-        parts.append(r"\par %s" % _tex_text(d.summary))
+        parts.append(r"\par %s" % _tex_paragraph(d.summary))
     for sec in d.sections:
         parts.append(r"\par\medskip\textit{%s}" % _tex_text(sec.title))
         if sec.text:
-            parts.append(r"\par %s" % _tex_text(sec.text))
+            parts.append(r"\par %s" % _tex_paragraph(sec.text))
         if sec.table:
             parts.append(_table_latex(sec.table))
         if sec.steps:

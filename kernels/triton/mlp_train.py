@@ -231,13 +231,17 @@ STAGES = 1
 
 
 def _launch(kernel, programs, padded, *args, **constants):
-    """Launch, turning the compiler's refusal of a program too large for one SM into a clear error."""
+    """Launch, turning the compiler's refusal of a program too large for one SM into a clear error. Triton's own
+    message ends "Reducing block sizes or `num_stages` may help": settings of this launcher, not the caller's
+    (session 33), so the error names what was short and what the caller can change."""
     try:
         kernel[(programs,)](*args, **constants, num_warps=_warps(padded), num_stages=STAGES)
     except triton.runtime.OutOfResources as exc:
+        short = getattr(exc, "name", "resources")
+        need = f"{short}: needs {exc.required}, the GPU has {exc.limit}" if hasattr(exc, "required") else short
         raise ValueError(f"this network ({padded} padded parameter entries) does not fit one SM with "
-                         f"precision={constants['PRECISION']!r} ({exc}); try precision='ieee' or 'tf32', "
-                         f"or a smaller network") from None
+                         f"precision={constants['PRECISION']!r} ({need}); try precision='ieee' or 'tf32', "
+                         f"a smaller network, or the per-layer kernels (backend 'triton')") from None
 
 
 def _fits(padded, widths):
