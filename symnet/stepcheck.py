@@ -68,7 +68,8 @@ def _evaluator(expr: sp.Expr, variables: list):
         names.append(f"_a{k}")
         k += 1
     args = [sp.Symbol(n) for n in names]
-    body = expr.xreplace(dict(zip(variables, args)))
+    with sp.evaluate(False):  # a renaming: Max/Min's constructor compared every pair of arguments again, O(n²)
+        body = expr.xreplace(dict(zip(variables, args)))
     return sp.lambdify(args, body, modules=[_MPMATH_EXTRAS, "mpmath"])
 
 
