@@ -782,7 +782,6 @@ def _broken_cases(expr: sp.Piecewise) -> str:
     """A long select as a careful author sets it: one row per case (``cases``), a long value over
     rows of its own (``aligned`` inside, its terms as :func:`_broken` splits them), so that no row
     is wider than about ``_LONG`` characters (the focal loss's ∂t was one row of 1,300 characters)."""
-    printer = TexPrinter({"order": "none"})
     rows = []
     # the conditions' column stands beside every row: a row's value has that much less room (focal's ∂z ran
     # 54 pt off the page with its values broken at the full width)
