@@ -410,13 +410,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         for u in sorted(expr.free_symbols & (depends | set(wrt)), key=sp.default_sort_key):
             value, rules = differentiate(expr, u)
             check = check_equal(value, sympy_diff(expr, u), f"local derivative ∂{target}/∂{u}")
-            # a node that is its own derivative (e₁ = exp(z₁)): the derivative is the node, named as the
-            # graph names it, so that the backward pass writes one exponential one way (softmax's
-            # dy₁/dz₁ was exp(z₁)·(1 − e₁/s)/s, the same e^z₁ as exp(z₁) and as e₁ in one product)
-            own = value == expr and not expr.is_Atom
-            local[(target, u)] = target if own else value
-            local_steps.append(Step(Partial(target, u), _chain(value, target) if own else _chain(value),
-                                    "; ".join(rules), check))
+            local[(target, u)] = value
+            local_steps.append(Step(Partial(target, u), _chain(value), "; ".join(rules), check))
     sections.append(Section("Local derivatives", tuple(local_steps),
                             "Each node's derivative with respect to each of its arguments."))
 

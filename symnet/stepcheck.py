@@ -76,8 +76,10 @@ def _evaluator(expr: sp.Expr, variables: list):
 def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:
     """True/False at random points; None if no point could be evaluated to a number.
 
-    A point where either form is not real (a log or root of a negative number there) is off the formula's real
+    A point where both forms are not real (a log or root of a negative number there) is off the formula's real
     domain, where a step need not hold: the forms are compared there only if no point of the real domain is found.
+    Where one form is real and the other is not, the step is judged there as anywhere: log(x²) = 2·log(x) is false
+    (h-search34 skipped a point where either form was complex, and accepted it; session 34's review).
     The two sides can write the same real function differently off it: ∂ of |c − log(x·y)| as sign(c − log(x·y))
     beside (c − log(x·y/sign(x·y)))·sign(…)/(c − log(x·y)), equal wherever x·y > 0, not at x·y < 0 (mpmath's complex
     log); so l1(focal(celu(y, 2), y), log(x·y)) and max(l1(π/x, log x), y) were refused ("step ∂f/∂u… is false";
@@ -112,7 +114,7 @@ def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:
             if not (mpmath.isfinite(va) and mpmath.isfinite(vb)):
                 continue
             scale = max(mpmath.mpf(1), abs(va), abs(vb))
-            if max(abs(mpmath.im(va)), abs(mpmath.im(vb))) > tolerance * scale:
+            if min(abs(mpmath.im(va)), abs(mpmath.im(vb))) > tolerance * scale:  # both: one side real is judged
                 off_domain.append(abs(va - vb) <= tolerance * scale)
                 continue
             if abs(va - vb) > tolerance * scale:

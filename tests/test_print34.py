@@ -70,36 +70,11 @@ def test_a_name_is_still_a_name(capsys):
     assert code == 2 and "did you mean 'softmax'" in err
 
 
-# ---------------------------------------------------------------- one exponential, one name
-
-# before: softmax's backward pass wrote dy₁/dz₁ = exp(z₁)·(1 − e₁/s)/s and dy₁/dz₂ = −e₁·exp(z₂)/s²: the same
-# exponential as the node e₂ and as exp(z₂) in one printout (README's example: u₂ + 2·x²·exp(u₁), u₂ = exp(u₁))
-def test_softmax_backward_pass_names_each_exponential_once():
-    d = symnet.get("softmax")
-    for section in d.sections:
-        if not section.title.startswith("Backward pass"):
-            continue
-        for step in section.steps:
-            line = text(step.value)
-            for k in "123":
-                assert not (f"e{chr(0x2080 + int(k))}" in line and f"exp(z{chr(0x2080 + int(k))})" in line), line
-            assert "exp(" not in line, line  # every exponential of the backward pass is a node here
-    local = next(s for s in d.sections if s.title == "Local derivatives")
-    assert "\n  ∂e₁/∂z₁ = exp(z₁) = e₁    [exponential rule; ✓]\n" in render(d, "text")
-    assert len(local.steps) == 12
-
-
-def test_a_node_that_is_its_own_derivative_is_named_and_the_gradient_is_unchanged():
-    x = sp.Symbol("x", real=True)
-    d = symnet.derive(x * sp.exp(x ** 2), wrt=[x])
-    out = render(d, "text")
-    assert "∂u₂/∂u₁ = exp(u₁) = u₂" in out and "df/du₁ = df/du₂·∂u₂/∂u₁ = u₂·x" in out, out
-    rng = random.Random(34)
-    for _ in range(200):  # the gradient against mpmath's derivative of the formula (50 digits)
-        v = rng.uniform(-3, 3)
-        got = mpmath.mpf(sp.N(d.gradients[x].subs(x, sp.Float(v, 60)), 50))
-        true = mpmath.diff(lambda t: t * mpmath.exp(t ** 2), mpmath.mpf(v))
-        assert abs(got - true) <= mpmath.mpf(10) ** -40 * max(1, abs(true)), (v, got, true)
+# ---------------------------------------------------------------- one exponential, one name: not kept
+# h-print34 named a node that is its own derivative (∂e₁/∂z₁ = exp(z₁) = e₁) so that softmax's backward pass wrote each
+# exponential one way; the lead took it out at the merge: it changed the gradients' form the code generator reads
+# (exp(x)·e^(−eˣ)·(1 − eˣ) for exp(x)·(e^(−eˣ) − eˣ·e^(−eˣ))), and ∂ of exp(x)·exp(−exp(x)) at 6.5807 went from ≤ 4 to
+# 321 ULP (tests/test_hostile32.py). Open: a printed-only naming.
 
 
 # ---------------------------------------------------------------- log cosh's derivative as tanh

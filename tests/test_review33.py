@@ -120,8 +120,13 @@ def test_equal_powers_round_as_the_powers_do(n, dtype):
         # 3.40 / 4.26 at these points (4.31 for n = 5 before session 33). Session 34: its bound is rewrite.PowerBound,
         # 2^(1000/n) where the base is float64, chosen where the code runs: 1.59 / 1.71 / 1.76
         assert worst <= 1.8, worst
-    else:
-        assert worst <= 2.0, worst
+    else:  # x^n·y^n as written carries NumPy's float32 power twice: 2.0 where it is correctly rounded (1.79 / 1.64 /
+        # 1.50 measured), 2.34 / 2.47 for n = 3 / 5 on session 34's AVX-512 box, whose float32 x**n is 0.94 ULP off
+        # (measured here): bounded by twice the power's own worst over these inputs, plus one for the product
+        with mpmath.workdps(50):
+            libm = max(ulps(p, mpmath.mpf(float(v)) ** n, dtype) for v in np.concatenate([xs, ys])
+                       for p in [np.power(v, dtype(n))])
+        assert worst <= max(2.0, 2 * libm + 1.0), (worst, libm)
 
 
 def _far_pairs(dtype):

@@ -6010,7 +6010,9 @@ def _conjugate(node):
     # 2^1022 (A overflowing: its test false). Session 34: halves (s = 2) were not enough where √A ≈ B ≈ 2|x| (2x +
     # √(4x² + 1) at x = −9.46e307: √A/2 + B/2 = 1.89e308 overflowed, 0 for 2.64e−309; 3x + √(9x² + 2) likewise)
     moderate = sp.And(b < sp.Float(2.0 ** 1022), a < sp.Float(2.0 ** 1022))
-    coefficient = abs(rest.as_coeff_Mul()[0])
+    # the whole constant factor of B (√5·x: √5, not its rational part 1; session 34's review: √5·x + √(5x² + 1) at
+    # −1.7e308 was 0 for 1.3e−309 with s = 4)
+    coefficient = abs(float(rest.as_independent(*rest.free_symbols, as_Add=False)[0]))
     scale = sp.Integer(2) ** min(64, 2 + max(0, math.ceil(math.log2(coefficient)) if coefficient > 1 else 0))
     halved = (d / scale) / (_scaled_root(term, scale) - rest / scale)
     return _Final(_Fired(sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True)), names))

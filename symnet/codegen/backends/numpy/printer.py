@@ -378,8 +378,11 @@ def _power_product(p, q, grouped):
 # session 34 (h-worse34): shared-powers' bound on a base, by the base's dtype (rewrite.PowerBound)
 NUMPY_HELPERS["_power_bound"] = '''\
 def _power_bound(b, bound32, bound64):
-    """bound32 where b is float32, bound64 where it is float64 (a float32 kernel's block in float64 included)."""
-    return bound32 if np.asarray(b).dtype == np.float32 else bound64
+    """bound32 where b is float32, bound64 where it is float64 (a float32 kernel's block in float64 included), as an
+    array of b's shape: a temporary the far branches index like every other (a Python float there raised TypeError:
+    y/(3x² + 1)^(3/2) at x = 1e13; found by session 34's review)."""
+    b = np.asarray(b)
+    return np.broadcast_to(np.asarray(bound32 if b.dtype == np.float32 else bound64, b.dtype), b.shape)
 '''
 
 
