@@ -162,6 +162,28 @@ def test_irrational_multiple_of_an_input_against_a_target(formula, coefficient, 
     _check(formula, dtype, [xs, ys], truth, lambda t, x, y: c * x - y + k)
 
 
+def test_affine_sum_that_truly_overflows_is_infinite():
+    """3x − 5y + 7 at x = y = ±1.8e308 is ±3.6e308, past the range: ±inf, not the NaN of inf − inf (before, and torch:
+    NaN); 100 points near there: measured ≤ 0.5 ULP where the truth is finite, the infinity of its sign where not."""
+    rng = np.random.default_rng(21)
+    xs = np.concatenate([[-1.7976931348623157e308, 1.7976931348623157e308],
+                         rng.choice([-1, 1], 100) * rng.uniform(1e307, 1.79e308, 100)])
+    ys = np.concatenate([xs[:2], -xs[2:] * rng.uniform(0.3, 0.9, 100)])
+    outs = _run("3*x - 5*y + 7", F64, xs, ys)
+    with mpmath.workdps(700):
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            t = 3 * mpmath.mpf(x) - 5 * mpmath.mpf(y) + 7
+            assert ulps(outs[0][i], t, F64) <= 0.5, (x, y, outs[0][i], t)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: x − 3y + sinh(x) at x = y = −1.8e308 is NaN for −inf (sinh x = −inf, "
+                   "3y = −inf: inf − inf; torch NaN), x − 3y + cosh(x) at x = y = 1.8e308 NaN for +inf (torch NaN): "
+                   "sinh and cosh are not rounded functions of the widen rule, so the sum has no scaled double words")
+def test_affine_sum_with_sinh_past_the_range():
+    outs = _run("x - 3*y + sinh(x)", F64, [-1.7976931348623157e308], [-1.7976931348623157e308])
+    assert outs[0][0] == -np.inf, outs[0][0]
+
+
 @pytest.mark.parametrize("formula", ["x - 3*y + tanh(x)", "x + tanh(x) - 3*y"])
 def test_affine_sum_with_tanh_far_out(formula):
     """302 points (float64): measured f ≤ 0.37 ULP, ∂x ≤ 1.11 (torch 0.39); before: inf at (−1.7e308, −6e307) for
