@@ -15,19 +15,16 @@ Bounds: issue 16's, 4 ULP float64 and 8 float32, where the true value is a norma
 """
 from __future__ import annotations
 
-import warnings
-
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 
-import symnet
 from conftest import ulps
+from test_xfail33 import _run, _torch_worst, _worst  # a formula compiled once and run; the worst ULP per output
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
-_KERNELS: dict = {}
 
 _x, _y = sp.symbols("x y", real=True)
 # (rule, formula, variables, range of the exactness check, the point where the written form fails, dtype): read by
@@ -38,49 +35,10 @@ RULE_CASES = [
 ]
 
 
-def _kernel(formula):
-    if formula not in _KERNELS:
-        _KERNELS[formula] = symnet.compile(symnet.derive(formula), progress=False)
-    return _KERNELS[formula]
-
-
-def _run(formula, dtype, *columns):
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return [np.asarray(o, np.float64) for o in _kernel(formula)(*[np.asarray(c, dtype) for c in columns])]
-
-
 def _truths(truth, columns, digits):
     with mpmath.workdps(digits):
         rows = [truth(*[mpmath.mpf(float(c[i])) for c in columns]) for i in range(len(columns[0]))]
     return [list(col) for col in zip(*rows)]
-
-
-def _worst(outs, truths, dtype):
-    """The worst ULP of each output over the points whose true value is a normal number of ``dtype``, and where."""
-    info = np.finfo(dtype)
-    worst = []
-    for out, truth in zip(outs, truths):
-        w = (0.0, None)
-        for i, t in enumerate(truth):
-            if float(info.tiny) <= abs(t) <= float(info.max):
-                u = ulps(out[i], t, dtype)
-                if u > w[0]:
-                    w = (u, i)
-        worst.append(w)
-    return worst
-
-
-def _torch_worst(fn, truths, *columns):
-    """torch autograd (float64) of the formula as written: its worst ULP per output over the same points."""
-    torch = pytest.importorskip("torch")
-    args = [torch.tensor(np.asarray(c, np.float64), requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = fn(torch, *args)
-        grads = torch.autograd.grad(value.sum(), args, allow_unused=True)
-    outs = [value.detach().numpy()] + [g.numpy() if g is not None else np.zeros(len(columns[0])) for g in grads]
-    return [w for w, _ in _worst(outs, truths, F64)]
 
 
 def _check(formula, dtype, columns, truth, torch_fn, digits=60):
