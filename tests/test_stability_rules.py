@@ -231,6 +231,8 @@ from test_hostile33 import RULE_CASES as _HOSTILE33  # noqa: E402  (exp-sigmoid-
 RULE_CASES += _HOSTILE33  # widened-log-argument, hypot-sign: tests/test_hostile33.py)
 from test_xfailb33 import RULE_CASES as _XFAILB33  # noqa: E402  (exp-into-underflowing-sum, reciprocal-margin, cosh-square-sum-first: tests/test_xfailb33.py)
 RULE_CASES += _XFAILB33
+from test_found34 import RULE_CASES as _FOUND34  # noqa: E402  (sum-power-cancel: tests/test_found34.py)
+RULE_CASES += _FOUND34
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -370,8 +370,10 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
 
 
 def _dwx_leaf(x):
-    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
-    k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, 0).astype(np.int32)
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 2⁻⁶⁰⁰ above 2⁹⁰⁰ (a product or a
+    multiple of it overflows where the sum does not: x − 3y + tanh x at x = −1.7e308, y = −6e307), 1 elsewhere."""
+    big = (np.abs(x) > 2.0 ** 900) & (np.abs(x) < np.inf)
+    k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, np.where(big, -600, 0)).astype(np.int32)
     return np.ldexp(x, k), k
 
 
@@ -420,23 +422,29 @@ def _dwx_round(x_hi, x_lo, k):
     return r + step
 
 
-def _dwx_tier(value, needed, scaled, *leaves):
+def _dwx_tier(value, needed, scaled, *leaves, over=None):
     """value again in scaled double words (``scaled``, on those elements alone) where the select takes it and it
     is below 2⁻⁹⁶⁸ (0 too) or a leaf is (not 0): there a double word's lo part, or a subnormal hi's low bits, are
-    lost; the scaled value where it is finite."""
+    lost; or where every leaf is finite and ``over`` holds (the double word's hi not finite: an overflow inside, 3y
+    of x − 3y + 1 at y = −6e307; by default where value is ±inf or NaN); the scaled value where it is finite."""
     value = np.asarray(value, np.float64)
     shape = np.broadcast_shapes(np.shape(value), np.shape(needed), *(np.shape(x) for x in leaves))
     tiny = np.abs(value) < 4.008336720017946e-292
+    finite = True
     for x in leaves:
         tiny = tiny | ((x != 0.0) & (np.abs(x) < 4.008336720017946e-292))
+        finite = finite & (np.abs(x) < np.inf)
+    tiny = tiny | ((~(np.abs(value) < np.inf) if over is None else over) & finite)
     tiny = np.broadcast_to(tiny & needed, shape)
     if not tiny.any():
         return value
     value = np.array(np.broadcast_to(value, shape), np.float64)
     got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
     was = value[tiny]
-    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch)
-    value[tiny] = np.where(np.isfinite(got) & ((got != 0.0) | (was != 0.0)), got, was)
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch; an infinity the scaled
+    # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0))) | (np.isnan(was) & ~np.isnan(got))
+    value[tiny] = np.where(take, got, was)
     return value
 
 
@@ -516,7 +524,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y)
         double = np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
-        double = _dwx_tier(double, True if some else needed, _dw_widened_f1e5d05dde_scaled, y, z)
+        double = _dwx_tier(double, True if some else needed, _dw_widened_f1e5d05dde_scaled, y, z, over=~np.isfinite(y_minus_sig_z_hi))
         if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
             double = np.array(np.broadcast_to(double, deep.shape), np.float64)
             y = np.broadcast_to(y, deep.shape)[deep]

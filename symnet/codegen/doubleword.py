@@ -1423,8 +1423,10 @@ SCALED_TINY = 2.0 ** -968  # below it a double word's lo part is below 2⁻¹⁰
 PRIMITIVES.update({
     "_dwx_leaf": '''\
 def _dwx_leaf(x):
-    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
-    k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, 0).astype(np.int32)
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 2⁻⁶⁰⁰ above 2⁹⁰⁰ (a product or a
+    multiple of it overflows where the sum does not: x − 3y + tanh x at x = −1.7e308, y = −6e307), 1 elsewhere."""
+    big = (np.abs(x) > 2.0 ** 900) & (np.abs(x) < np.inf)
+    k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, np.where(big, -600, 0)).astype(np.int32)
     return np.ldexp(x, k), k
 ''',
     "_dwx_exp": '''\
@@ -1495,23 +1497,29 @@ def _dwx_round(x_hi, x_lo, k):
     return r + step
 ''',
     "_dwx_tier": '''\
-def _dwx_tier(value, needed, scaled, *leaves):
+def _dwx_tier(value, needed, scaled, *leaves, over=None):
     """value again in scaled double words (``scaled``, on those elements alone) where the select takes it and it
     is below 2⁻⁹⁶⁸ (0 too) or a leaf is (not 0): there a double word's lo part, or a subnormal hi's low bits, are
-    lost; the scaled value where it is finite."""
+    lost; or where every leaf is finite and ``over`` holds (the double word's hi not finite: an overflow inside, 3y
+    of x − 3y + 1 at y = −6e307; by default where value is ±inf or NaN); the scaled value where it is finite."""
     value = np.asarray(value, np.float64)
     shape = np.broadcast_shapes(np.shape(value), np.shape(needed), *(np.shape(x) for x in leaves))
     tiny = np.abs(value) < SCALED_TINY
+    finite = True
     for x in leaves:
         tiny = tiny | ((x != 0.0) & (np.abs(x) < SCALED_TINY))
+        finite = finite & (np.abs(x) < np.inf)
+    tiny = tiny | ((~(np.abs(value) < np.inf) if over is None else over) & finite)
     tiny = np.broadcast_to(tiny & needed, shape)
     if not tiny.any():
         return value
     value = np.array(np.broadcast_to(value, shape), np.float64)
     got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
     was = value[tiny]
-    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch)
-    value[tiny] = np.where(np.isfinite(got) & ((got != 0.0) | (was != 0.0)), got, was)
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch; an infinity the scaled
+    # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0))) | (np.isnan(was) & ~np.isnan(got))
+    value[tiny] = np.where(take, got, was)
     return value
 '''.replace("SCALED_TINY", repr(SCALED_TINY)),
 })
@@ -3946,8 +3954,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         tiny_result = tiny.rounded(body)
         scaled = not tiny.plain_used
 
-        def tier(v, needed):  # the value v, and where the body is tiny, the scaled double words'
-            return f"_dwx_tier({v}, {needed}, {name}_scaled, {', '.join(leaf_names)})" if scaled else v
+        def tier(v, needed, over=""):  # the value v, and where the body is tiny (or overflows), the scaled double words'
+            return f"_dwx_tier({v}, {needed}, {name}_scaled, {', '.join(leaf_names)}{over})" if scaled else v
         lines += ["        if keep.all():", f"            return {tier(value, 'needed')}",
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep)" if bounded is None or log_skip else
                   "        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())",
@@ -3982,7 +3990,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
         # where the value (or a leaf) is below 2⁻⁹⁶⁸: again in scaled double words, on those alone (SCALED_TINY)
         if scaled:
-            lines += [f"        double = {tier('double', 'True if some else needed')}"]
+            lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi})')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]

@@ -1334,7 +1334,9 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
         return True
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
-    rounded = [f for f in node.atoms(*_ROUNDED, softplus) if f.free_symbols]
+    # (and cosh, sinh: a double word takes them as exponentials, doubleword._hyperbolic_as_exponentials; y + cosh(2x) was rounded
+    # before its log near 1 took it, 1.26e10 ULP at (−1.01e−5, −1.02e−10); x − 3y + sinh x NaN for −inf past the range)
+    rounded = [f for f in node.atoms(*_ROUNDED, softplus, sp.cosh, sp.sinh) if f.free_symbols]
     # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
     # takes e^(g·log x), doubleword._Emitter._power) and a product of inputs (x·y − z at z = fl(x·y): 5.8e15 ULP;
     # the double word's product of two float64 is exact, Dekker's TwoProduct, and a float32 one is exact in float64;
@@ -1343,6 +1345,9 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # (lists of their own: e^x − t·x's t·x is no target of e^x, nor e^x of it; each product alone: x·y − z·w cancels)
     powers_of_inputs = [q for q in node.atoms(sp.Pow) if q.free_symbols and not q.exp.is_number]
     input_products = [[m] for m in (a.as_coeff_Mul()[1] for a in node.args) if products and _input_product(m)]
+    # and an input times a constant that is no power of two (x − 3y + 1 at x = 0, y = fl(1/3): 0 for 5.6e−17, 4.5e15
+    # ULP in float64, torch the same; session 34): c·y rounds as x·y does, and is exact as a double word
+    input_products += [[a] for a in node.args if products and _scaled_input(a)]
     # erfc and Φ against a target (erfc(x) − y at y = fl(erfc x): 8.2e15 ULP in float64, session 21; NumPy's double
     # word is doubleword._dw_erfc, e^(−x²)·erfcx x from a table; Triton's float64 body alone, a float32 kernel's fix)
     complements = [f for f in node.atoms(sp.erfc, ndtr) if f.free_symbols]
@@ -1421,6 +1426,17 @@ def _input_product(m) -> bool:
         return False
     factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in m.args]
     return len(factors) >= 2 and all(f.is_Symbol for f in factors)
+
+
+def _scaled_input(term) -> bool:
+    """``term`` an input times a constant that is no power of two (3y, −y/3, π·y, √2·y): rounded in the kernel's
+    dtype (π·x − y at y = fl(π·x): 5.0e15 ULP in float64, torch the same)."""
+    c, m = term.as_independent(*term.free_symbols, as_Add=False) if term.free_symbols else (term, sp.S.One)
+    if not (m.is_Symbol and c.is_number and c.is_nonzero):
+        return False
+    return not (c.is_Rational and abs(c).p & (abs(c).p - 1) == 0 and abs(c).q & (abs(c).q - 1) == 0)
+
+
 def _fractional_constant_power(node) -> bool:
     """b^(p/q) of some inputs, q > 2 (x^(1/3), (1 + x²)^(3/10)): a rounded function of b as e^x is (its rounding is
     C99 pow's, an ulp of its own size); not √b and b^(n/2), correctly rounded square roots."""
@@ -6947,7 +6963,7 @@ def _power_part(term, x):
             e += 1
         elif f.is_Pow and f.base == x and f.exp.is_Rational:
             e += f.exp
-        elif x in f.free_symbols:
+        elif f.has(x):  # (x an input, or a sum: the sum-power-cancel rule's)
             return None
         else:
             rest.append(f)
@@ -7589,7 +7605,7 @@ def _widened_log(node):
         return None
     w = node.args[0]
     body = w.body
-    if not body.is_Add or body.has(sp.log, log1p, sp.exp, sigmoid, softplus):
+    if not body.is_Add or body.has(sp.log, log1p, sigmoid, softplus):
         return None
     # (W = 0 or below 2⁻¹⁰⁰⁰ keeps log W: log s_hi + s_lo/s_hi is NaN at 0, where log W is −inf, session 33's review)
     return sp.Piecewise((widen(sp.log(body), first_order=True, in_float32=True),
@@ -11660,6 +11676,49 @@ AFFINE_SELECT_SUM = Rule(
     local=_affine_select_sum)
 _register(AFFINE_SELECT_SUM)
 __all__ += ["AFFINE_SELECT_SUM"]
+
+
+# ------------------------------------------------------------------ sum-power-cancel (issue 16, session 34, found34:
+# ∂x of x·y/√(3x² + 1) is y·(1/√s − 3x²/s^(3/2)), s = 1 + 3x², whose terms cancel as |x| grows: −4.5e−36 for
+# −5.8e−61 at (−1e20, −3), torch the same); tested in tests/test_found34.py
+
+def _sum_power_cancel_node(node):
+    """Σ r_i·B^e_i + A of one sum B (rational exponents, one fractional, whole differences; r_i and A free of B)
+    whose inner sum Σ r_i·B^(e_i − e_min) multiplies out to a single term m (1 + 3x² − 3x² = 1) → B^e_min·m + A:
+    the same function, the cancellation done symbolically; None for any other node (applied to every outermost
+    node, top down)."""
+    if not (isinstance(node, sp.Expr) and node.is_Add):
+        return None
+    bases = {f.base for f in node.atoms(sp.Pow) if f.base.is_Add and f.base.free_symbols and f.exp.is_Rational
+             and not f.exp.is_Integer}
+    for base in sorted(bases, key=sp.default_sort_key):
+        parts = [_power_part(t, base) for t in node.args]
+        if any(p is None for p in parts):
+            continue
+        apart = sp.Add(*[r for e, r in parts if e == 0])
+        parts = [(e, r) for e, r in parts if e != 0]
+        low = min((e for e, _ in parts), default=None)
+        if len({e for e, _ in parts}) < 2 or any(not (e - low).is_Integer for e, _ in parts):
+            continue
+        inner = sp.expand(sp.Add(*[r * base ** (e - low) for e, r in parts]))
+        if inner.is_Add:  # terms that do not cancel out: the common-power rule's, or as written
+            continue
+        out = base ** low * inner + apart
+        b = sp.Dummy("B", positive=True)  # the exactness proof: the same sum times B^−e_min, B a symbol, then B
+        if sp.expand(sp.expand((out - node).xreplace({base: b}) * b ** -low).xreplace({b: base})) == 0:  # written out
+            return out
+    return None
+
+
+SUM_POWER_CANCEL = Rule(
+    "sum-power-cancel", "r₁·B^e + r₂·B^(e − 1) + … of one sum B, whose terms cancel where the sum's parts do (the "
+    "quotient rule's ∂x of x·y/√(3x² + 1), y·(1/√B − 3x²/B^(3/2)) with B = 1 + 3x²: −4.5e−36 for −5.8e−61 at "
+    "(−1e20, −3) in float64, torch the same), is B^e_min·(Σ r_i·B^(e_i − e_min)), whose inner sum multiplies out to "
+    "one term (B − 3x² = 1): y/B^(3/2), no cancellation left; taken only where it does, before the node rules "
+    "(hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
+    apply=lambda e: _top_down(e, _sum_power_cancel_node, leaves=_KEPT) if isinstance(e, sp.Expr) and e.has(sp.Pow) else e)
+_register(SUM_POWER_CANCEL)
+__all__ += ["SUM_POWER_CANCEL"]
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
 # hardsigmoid(x)/leaky_relu(selu(x)), SymPy's h·{(1/λ)/x if x > 0; …}: inf at x = 2.78e−309 in float64 for 1.71e308;
 # h-xfail31's node-by-node rule, taken out in session 31 (it moved x into collect-pole's select before collect-pole saw
