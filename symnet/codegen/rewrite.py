@@ -11838,6 +11838,69 @@ _register(FACTOR_INTO_QUOTIENT_BRANCHES)
 __all__ += ["FACTOR_INTO_QUOTIENT_BRANCHES"]
 
 
+# ------------------------------------------------------------------ kink-side (session 34, h-kink34: a Huber loss
+# with a learned δ, ∂δ = {0 if δ > |p − t|; |p − t| − δ}, was −8.9e−16 at p = 4.39179958690881, t = −4.813371251187944,
+# δ = 9.205170838096755, where truly |p − t| < δ and ∂δ = 0, torch 0); tested in tests/test_kink34.py
+
+_SIDE = {sp.StrictGreaterThan: 1, sp.GreaterThan: 1, sp.StrictLessThan: -1, sp.LessThan: -1}
+
+
+def _kink_side_branch(value, cond, holds):
+    """``value`` with each widened node in it that is ±(lhs − rhs) of the relation ``cond`` clamped to the sign that
+    difference has where ``cond`` holds (``holds``) or fails: Max(w, 0) or Min(w, 0)."""
+    side = _SIDE.get(type(cond))
+    if side is None or not value.has(WidenedBase):
+        return value
+    difference = sp.expand(cond.lhs - cond.rhs)
+    sign = side if holds else -side
+
+    def clamp(node):
+        if not isinstance(node, WidenedBase):
+            return None
+        body = sp.expand(node.expanded)
+        for k in (1, -1):
+            if body == k * difference:  # the branch's sign is k·sign here
+                return sp.Max(node, 0, evaluate=False) if k * sign > 0 else sp.Min(node, 0, evaluate=False)
+        return None
+
+    return value.replace(lambda n: clamp(n) is not None, clamp)
+
+
+def _kink_side_select(node):
+    """A select whose branch is its condition's own difference, widened, with that branch kept to its side."""
+    if not isinstance(node, sp.Piecewise) or not node.has(WidenedBase):
+        return node
+    pieces, after = [], None  # after: the one relation every later branch lies beyond
+    for value, cond in node.args:
+        if cond is sp.true and after is not None:
+            value = _kink_side_branch(value, after, holds=False)
+        elif cond is not sp.true:
+            value = _kink_side_branch(value, cond, holds=True)
+        after = cond if after is None and type(cond) in _SIDE else False
+        pieces.append((value, cond))
+    return sp.Piecewise(*pieces, evaluate=False) if pieces != list(node.args) else node
+
+
+def _kink_side(expr):
+    """Every select of ``expr`` as :func:`_kink_side_select` puts it, innermost first."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Piecewise) and expr.has(WidenedBase)):
+        return expr
+    return expr.replace(lambda n: isinstance(n, sp.Piecewise), _kink_side_select)
+
+
+KINK_SIDE = Rule(
+    "kink-side", "a select tests its condition on rounded numbers while the widen rule computes a branch exactly: "
+    "where that branch is the condition's own difference (a Huber loss's ∂δ = {0 if δ > |p − t|; |p − t| − δ}), the "
+    "two disagree within an ulp of the kink, the rounded |p − t| ≥ δ taking the outer branch where the exact "
+    "|p − t| − δ < 0 (∂δ −8.9e−16 at p = 4.39179958690881, t = −4.813371251187944, δ = 9.205170838096755, true 0 as "
+    "torch's); the branch clamped to its side of the kink (max(|p − t| − δ, 0)) is its exact value wherever the "
+    "condition agrees and the kink's value, 0, where it does not",
+    apply=_kink_side, fired=lambda old, new: new != old)
+RULES = RULES[:RULES.index(WIDEN) + 1] + (KINK_SIDE,) + RULES[RULES.index(WIDEN) + 1:]  # on the widen rule's result
+_BY_NAME[KINK_SIDE.name] = KINK_SIDE
+__all__ += ["KINK_SIDE"]
+
+
 # ------------------------------------------------------------------ shared-powers (issue 16, session 33, h-xfail33:
 # exp(−(x·y)³) at (7.44e148, −6.57e−150) was NaN for 1.1239; the printers' equal-powers came too late, after CSE had
 # made x³ and y³ temporaries shared with the derivatives); tested in tests/test_xfail33.py
