@@ -1673,12 +1673,14 @@ _act("leaky_relu", lambda x, slope=sp.Rational(1, 100): sp.Piecewise((x, x > 0),
      lambda x, slope=mpmath.mpf("0.01"): x if x > 0 else slope * x,
      lambda t, x: t.nn.functional.leaky_relu(x, 0.01), arity=(1, 2), boundaries=(0.0,))
 # relu6 and hardtanh with torch's derivative at the kinks: 0 at x = lo and x = hi (hardtanh_backward passes the
-# gradient only where lo < x < hi), 1 at NaN (x falls through); at lo = 0 the lower piece is relu(x) (relu′(0) = H(0)
-# = 0), which keeps torch's −0.0 at x = −0.0 where a select x ≤ 0 would return +0.
+# gradient only where lo < x < hi); at NaN 0, torch's vectorised CPU loop's (lo < x < hi, false at NaN) and the
+# convention of every piecewise activation here (README; tests/test_nan18.py): the middle piece taken where x < hi,
+# so that NaN falls through to hi's piece in the derivative, 0 (torch's CUDA kernel and scalar loop, x ≤ lo or x ≥ hi
+# ? 0 : g, give 1; symnet did until session 34), and the printers keep the value NaN there (x ≥ hi ? hi : x). At lo = 0
+# the lower piece is relu(x) (relu′(0) = H(0) = 0), which keeps torch's −0.0 at x = −0.0 where a select x ≤ 0 would
+# return +0.
 def _clamped(x, lo, hi):
-    if sp.sympify(lo).is_zero:
-        return sp.Piecewise((hi, x >= hi), (relu(x), True))
-    return sp.Piecewise((lo, x <= lo), (hi, x >= hi), (x, True))
+    return sp.Piecewise((relu(x) if sp.sympify(lo).is_zero else lo, x <= lo), (x, x < hi), (hi, True))
 
 
 _act("relu6", lambda x: _clamped(x, 0, 6),  # NaN falls through to x, as torch,
