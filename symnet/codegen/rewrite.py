@@ -8519,17 +8519,27 @@ __all__ += ["ONE_MINUS_COS_FACTOR"]
 # ------------------------------------------------------------------ series-common-denominator (issue 16, session 31:
 # the derivative of a quotient of two vanishing series, (1 − cos x)/(x − sin x)′ = sin x/(x − sin x) − (1 − cos x)²/
 # (x − sin x)², is two terms of 6/x² and −9/x² near 0 that the other rules each make accurate and leave to cancel to
-# −3/x²: 5–19 ULP in float64 from 1e−150 to 2, 16 in float32; h-slope31); tested in tests/test_slope31.py
+# −3/x²: 5–19 ULP in float64 from 1e−150 to 2, 16 in float32; h-slope31); tested in tests/test_slope31.py. D a function
+# 0 at 0 too (session 34, h-cancel34: x/sinh(x)′, x/tanh(x)′, x/sin(x)′); tested in tests/test_cancel34.py
 
 _COMMON_CANCEL = sp.Rational(1, 2)  # |sum| below this share of Σ|terms| at x = 2⁻³⁰: the written sum cancels there
 _COMMON_SIMPLIFY_OPS = 80  # N simplified by identities up to this many operations (the quotient's N: 12), expanded beyond
 
 
+def _vanishing_base(b, x) -> bool:
+    """``b``, in x alone, is 0 at x = 0: a sum whose terms cancel there (x − sin x, e^x − 1 − x:
+    :func:`_vanishes_at_zero`), or a function of x that is 0 there (sinh x, sin x, tanh x: x/sinh(x)′ =
+    1/sinh x − x·cosh x/sinh²x, two terms of 1/x meeting at −x/3)."""
+    if b.free_symbols != {x}:
+        return False
+    if b.is_Add:
+        return _vanishes_at_zero(b, x)
+    return isinstance(b, sp.Function) and b.xreplace({x: sp.S.Zero}) == 0
+
+
 def _vanishing_denominators(node, x) -> list:
-    """The bases of ``node``'s negative integer powers that are sums of x alone, 0 at x = 0 where their terms
-    cancel (x − sin x, e^x − 1 − x: :func:`_vanishes_at_zero`)."""
-    return [q.base for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp < 0 and q.base.is_Add
-            and q.base.free_symbols == {x} and _vanishes_at_zero(q.base, x)]
+    """The bases of ``node``'s negative integer powers that vanish at x = 0 (:func:`_vanishing_base`)."""
+    return [q.base for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp < 0 and _vanishing_base(q.base, x)]
 
 
 def _cancels_near_zero(node, x) -> bool:
@@ -8547,7 +8557,7 @@ def _cancels_near_zero(node, x) -> bool:
 
 
 def _series_common_denominator(node):
-    """A sum of one input x whose terms hold negative powers of vanishing sums D (x − sin x) and cancel near 0, or a
+    """A sum of one input x whose terms hold negative powers of vanishing D (x − sin x, sinh x) and cancel near 0, or a
     product holding such a sum (the sum over D again: a quotient rule's (… − …)/D) → N/∏D^k over their common
     denominator, N expanded and simplified (trigsimp: cos² + sin² = 1) where N is a sum that is 0 at x = 0 with its
     terms cancelling, the denominator a product of such D and powers of x; else None. Then
@@ -8572,9 +8582,13 @@ def _series_common_denominator(node):
     if not numerator.is_Add or not _vanishes_at_zero(numerator, x):
         return None
     bases = [_power_parts(f)[0] for f in sp.Mul.make_args(denominator) if not f.is_number]
-    if any(b != x and not (b.is_Add and _vanishes_at_zero(b, x)) for b in bases):
+    if any(b != x and not _vanishing_base(b, x) for b in bases):
         return None  # a factor of the denominator that is no vanishing series (nor x): the sum as written
-    return _common_denominator_series(numerator, denominator, x)
+    if all(b == x or b.is_Add for b in bases):
+        return _common_denominator_series(numerator, denominator, x)
+    # D a function (sinh x): past the window the sum as written, for the other rules (sinh² overflows from x ≈ 355 in
+    # float64 where N/sinh²x does not: NaN for x/sinh(x)′ at x = 709), its terms no longer meeting there
+    return _common_denominator_series(numerator, denominator, x, past=node)
 
 
 def _pole_order(quotient, x):
@@ -8606,21 +8620,21 @@ def _one_division_at_a_time(numerator, denominator):
     return out
 
 
-def _common_denominator_series(numerator, denominator, x):
+def _common_denominator_series(numerator, denominator, x, past=None):
     """N/∏D^k (≈ c·x^(−m) at 0, |m| ≤ 8) → (Q(x)/x)/x… (m divisions; −m products) with Q = x^m·N/∏D^k, analytic at 0, its
     Taylor polynomial (the removable-series fit: Horner, no subtraction) within the fit's window; past it computed
-    as the widen rule computes a sum. The quotient as it is where Q has no fit (the vanishing-series rule then takes N
-    and each D)."""
+    as the widen rule computes a sum, or as ``past`` where given. The quotient as it is where Q has no fit (the
+    vanishing-series rule then takes N and each D)."""
     from .roots import ZeroSeries, removable_fit
 
     quotient = numerator / denominator
     m = _pole_order(quotient, x)
     if m is None or abs(m) > 8:
-        return quotient
+        return quotient if past is None else None  # (a function D: the sum as written, for the other rules)
     analytic = x ** m * quotient
     fit = removable_fit(analytic, reach=False)
     if fit is None:
-        return quotient
+        return quotient if past is None else None
     coefficients = [sp.Float(c, 25) for c in fit.coefficients]
     inner = ZeroSeries(x, analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
     for _ in range(abs(m)):  # one division (or product) by x at a time: x^m may underflow where the quotient does not
@@ -8628,8 +8642,9 @@ def _common_denominator_series(numerator, denominator, x):
     # past the window widened everywhere, not within the fit's reach only: N's terms meet again at each root of the
     # quotient, without end (x·sin x − 4sin²(x/2) at 8.9868, 15.45, …: 1,605 ULP at 8.987 as written, torch 2,039);
     # the widened function keeps its float64 body where its error bound allows and takes double words only there
-    return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)),
-                        (widen(_one_division_at_a_time(numerator, denominator)), True))
+    if past is None:
+        past = widen(_one_division_at_a_time(numerator, denominator))
+    return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, True))
 
 
 def _series_common_denominators(expr):
@@ -8642,7 +8657,9 @@ def _series_common_denominators(expr):
 
 SERIES_COMMON_DENOMINATOR = Rule(
     "series-common-denominator", "a sum of one input whose terms hold powers 1/D^k of vanishing series D (x − sin x, "
-    "e^x − 1 − x, x·sinh x − x²) and cancel near 0 (the derivative of a quotient of two series, (1 − cos x)/(x − sin x)′ "
+    "e^x − 1 − x, x·sinh x − x²) or of functions 0 at 0 (sinh x, sin x, tanh x: x/sinh(x)′ = 1/sinh x − "
+    "x·cosh x/sinh²x, two terms of 1/x meeting at −x/3, was 0 for −3.3e−13 at x = 1e−12 in float64 and 6.5e8 ULP at "
+    "1e−5, 1.5e7 in float32; x/tanh(x)′ and x/sin(x)′ the same; torch the same) and cancel near 0 (the derivative of a quotient of two series, (1 − cos x)/(x − sin x)′ "
     "= sin x/(x − sin x) − (1 − cos x)²/(x − sin x)², 6/x² − 9/x² = −3/x²: each term made accurate by the other rules "
     "and their difference 5–19 ULP in float64 from 1e−150 to 4, 16 in float32; (sinh x − x)/(x − sin x)′ 6.9e25 ULP "
     "at 1e−6) is N/∏D^k over the common denominator (sympy.together, N expanded and simplified by identities), taken "
