@@ -5,6 +5,10 @@
   1e−5 (torch the same); x/tanh(x)′ and x/sin(x)′ the same (inf ULP: NaN at 1e−300). Now (sinh x − x·cosh x)/sinh²x
   over one denominator, x·Q(x) with Q its Taylor polynomial within the fit's window, the sum as written (for the other
   rules) past it.
+* sign-branches, a node of σ(±u) and σ(±|u|): ∂y of x·σ(y)/(1 + e^−|y|) is x·σ(y)σ(−y)·(σ(−y) − σ(y)) for y < 0, whose
+  difference cancels near 0: 0 for 1.9e−18 at y = −1e−17 in float64 (4.9e15 ULP, torch the same), 5.8e4 ULP at −1e−5
+  (torch 3.0e5), 74 at −0.01 (torch 342) with x = 1.5; 9.1e6 ULP in float32. Now each side of y = 0 through the
+  node-by-node rules: −x·tanh(y/2)·σ(y)σ(−y) below 0.
 
 References: mpmath of SymPy's derivative of the formula as written, at 40 + 2·|log10 x| digits (its terms of 1/x meet at
 x: twice the digits of x lost), and torch autograd of the formula as written beside it (never worse).
@@ -20,14 +24,19 @@ import sympy as sp
 
 from conftest import compiled, triton_torch, ulps
 from symnet.codegen.rewrite import stabilise
+from symnet.functions import sigmoid
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
 _x = sp.Symbol("x", real=True)
+_y = sp.Symbol("y", real=True)
+GATED = "x*sigmoid(y)/(1 + exp(-Abs(y)))"
 
-# the rule's case for tests/test_stability_rules.py: x/sinh(x)′ at x = 1e−5, 6.5e8 ULP as written
+# the rules' cases for tests/test_stability_rules.py: x/sinh(x)′ at x = 1e−5, 6.5e8 ULP as written; ∂y of
+# x·σ(y)/(1 + e^−|y|) at y = −1e−5, 5.8e4 ULP
 RULE_CASES = [
     ("series-common-denominator", _x / sp.sinh(_x), (_x,), (-4.0, 4.0), (1e-5,), F64),
+    ("sign-branches", _x * sigmoid(_y) / (1 + sp.exp(-sp.Abs(_y))), (_x, _y), (-4.0, 4.0), (1.5, -1e-5), F64),
 ]
 
 # formula → torch's form of it: the quotients by a function 0 at 0 and sinh(x)/x beside them (the removable-series
@@ -129,4 +138,76 @@ def test_quotient_by_sinh_triton(dtype):
     points = np.array([1e-12, -1e-5, 0.1, -0.7, 1.2, 20.0, -80.0], dtype)
     got = [o.cpu().numpy() for o in k(x=torch.tensor(points))]
     for (worst, at) in _worst(got, _truth("x/sinh(x)", points), points, dtype):
+        assert worst <= BOUND[dtype], (worst, at)
+
+
+# ------------------------------------------------------------------ σ(−y) − σ(y) across sign(y) (sign-branches)
+
+def _gated_points(dtype, seed):
+    """y near 0 from the smallest normal number to 20, both signs (more below 0, where it cancelled), log-spaced and
+    log-uniform at random, with the review's points (−1e−17, −1.25e−18, −1e−5, −0.01) and their neighbours; x in
+    [0.5, 3] at random, and x = 1 at the review's points: 272 points."""
+    rng = np.random.default_rng(seed)
+    lo = -300 if dtype is F64 else -37
+    size = np.concatenate([np.geomspace(10.0 ** lo, 20, 100), 10 ** rng.uniform(lo, np.log10(20), 100)])
+    review = np.array([-1e-17, -1.25e-18, -1e-5, -0.01], dtype)
+    near = np.concatenate([np.nextafter(review, 1), np.nextafter(review, -1), review * 1.03, review / 1.03])
+    ys = np.concatenate([-size, size[::4], review, near]).astype(dtype)
+    xs = np.concatenate([rng.uniform(0.5, 3, ys.size - 20), np.ones(20)]).astype(dtype)
+    return xs, ys
+
+
+def _gated_truth(xs, ys):
+    """[(f, ∂x, ∂y)] at each point: SymPy's derivatives of the formula as written (σ written out), in mpmath."""
+    e = _x / (1 + sp.exp(-_y)) / (1 + sp.exp(-sp.Abs(_y)))
+    exact = [sp.lambdify([_x, _y], g, "mpmath") for g in (e, sp.diff(e, _x), sp.diff(e, _y))]
+    out = []
+    for a, b in zip(xs, ys):
+        with mpmath.workdps(40 + int(2 * max(0.0, -math.log10(abs(float(b)) or 1.0)))):  # (y = 0: sign(0) = 0)
+            out.append([f(mpmath.mpf(float(a)), mpmath.mpf(float(b))) for f in exact])
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_sigmoid_difference_across_the_sign(dtype):
+    """Before (float64, x = 1.5): ∂y 0 for 1.9e−18 at y = −1e−17 (4.9e15 ULP), 5.8e4 at −1e−5, 74 at −0.01; torch
+    4.9e15, 3.0e5, 342 (float32: 9.1e6, 2.2e4, 54; torch the same, 138). Now within the bound at 272 points, y from
+    1e−300 (float32 1e−37) to 20, both signs."""
+    torch = pytest.importorskip("torch")
+    k = compiled(GATED, "numpy", ("x", "y"))
+    xs, ys = _gated_points(dtype, 35)
+    truth = _gated_truth(xs, ys)
+    mine = _worst(k(x=xs, y=ys), truth, ys, dtype)
+    tx, ty = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
+    value = tx * torch.sigmoid(ty) / (1 + torch.exp(-torch.abs(ty)))
+    grads = torch.autograd.grad(value.sum(), [tx, ty])
+    theirs = _worst([value.detach().numpy(), *(g.numpy() for g in grads)], truth, ys, dtype)
+    for name, (worst, at), (torch_worst, _) in zip(("f", "df_dx", "df_dy"), mine, theirs):
+        assert worst <= BOUND[dtype], f"{name}: {worst:.3g} ULP at y = {at!r}"
+        assert worst <= max(torch_worst, BOUND[dtype]), f"{name}: worse than torch ({torch_worst:.3g})"
+
+
+def test_sigmoid_difference_rule_named_and_kept_out_elsewhere():
+    from symnet import derive
+
+    _, fired = stabilise(derive(RULE_CASES[1][1], [_x, _y]).gradients[_y])
+    assert "sign-branches" in [r.name for r in fired]
+    # σ(y) + σ(|y|)·sign(y) is σ(y) − σ(−y) = tanh(y/2) below 0: split; σ(y) − σ(|y|)·sign(y) is 1 below 0, 0 above
+    # (no tanh), and σ(|y|)·σ(y) no sum: left alone
+    _, fired = stabilise(sigmoid(_y) + sigmoid(sp.Abs(_y)) * sp.sign(_y))
+    assert "sign-branches" in [r.name for r in fired]
+    for plain in (sigmoid(_y) - sigmoid(sp.Abs(_y)) * sp.sign(_y), sigmoid(sp.Abs(_y)) * sigmoid(_y)):
+        _, fired = stabilise(plain)
+        assert "sign-branches" not in [r.name for r in fired], plain
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_sigmoid_difference_triton(dtype):
+    torch = triton_torch()
+    k = compiled(GATED, "triton", ("x", "y"))
+    ys = np.array([-1e-17, -1.25e-18, -1e-5, -0.01, -2.5, 0.3, 0.0], dtype)
+    xs = np.full_like(ys, 1.5)
+    got = [o.cpu().numpy() for o in k(x=torch.tensor(xs), y=torch.tensor(ys))]
+    for (worst, at) in _worst(got, _gated_truth(xs, ys), ys, dtype):
         assert worst <= BOUND[dtype], (worst, at)
