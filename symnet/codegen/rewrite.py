@@ -8519,17 +8519,27 @@ __all__ += ["ONE_MINUS_COS_FACTOR"]
 # ------------------------------------------------------------------ series-common-denominator (issue 16, session 31:
 # the derivative of a quotient of two vanishing series, (1 − cos x)/(x − sin x)′ = sin x/(x − sin x) − (1 − cos x)²/
 # (x − sin x)², is two terms of 6/x² and −9/x² near 0 that the other rules each make accurate and leave to cancel to
-# −3/x²: 5–19 ULP in float64 from 1e−150 to 2, 16 in float32; h-slope31); tested in tests/test_slope31.py
+# −3/x²: 5–19 ULP in float64 from 1e−150 to 2, 16 in float32; h-slope31); tested in tests/test_slope31.py. D a function
+# 0 at 0 too (session 34, h-cancel34: x/sinh(x)′, x/tanh(x)′, x/sin(x)′); tested in tests/test_cancel34.py
 
 _COMMON_CANCEL = sp.Rational(1, 2)  # |sum| below this share of Σ|terms| at x = 2⁻³⁰: the written sum cancels there
 _COMMON_SIMPLIFY_OPS = 80  # N simplified by identities up to this many operations (the quotient's N: 12), expanded beyond
 
 
+def _vanishing_base(b, x) -> bool:
+    """``b``, in x alone, is 0 at x = 0: a sum whose terms cancel there (x − sin x, e^x − 1 − x:
+    :func:`_vanishes_at_zero`), or a function of x that is 0 there (sinh x, sin x, tanh x: x/sinh(x)′ =
+    1/sinh x − x·cosh x/sinh²x, two terms of 1/x meeting at −x/3)."""
+    if b.free_symbols != {x}:
+        return False
+    if b.is_Add:
+        return _vanishes_at_zero(b, x)
+    return isinstance(b, sp.Function) and b.xreplace({x: sp.S.Zero}) == 0
+
+
 def _vanishing_denominators(node, x) -> list:
-    """The bases of ``node``'s negative integer powers that are sums of x alone, 0 at x = 0 where their terms
-    cancel (x − sin x, e^x − 1 − x: :func:`_vanishes_at_zero`)."""
-    return [q.base for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp < 0 and q.base.is_Add
-            and q.base.free_symbols == {x} and _vanishes_at_zero(q.base, x)]
+    """The bases of ``node``'s negative integer powers that vanish at x = 0 (:func:`_vanishing_base`)."""
+    return [q.base for q in node.atoms(sp.Pow) if q.exp.is_Integer and q.exp < 0 and _vanishing_base(q.base, x)]
 
 
 def _cancels_near_zero(node, x) -> bool:
@@ -8547,7 +8557,7 @@ def _cancels_near_zero(node, x) -> bool:
 
 
 def _series_common_denominator(node):
-    """A sum of one input x whose terms hold negative powers of vanishing sums D (x − sin x) and cancel near 0, or a
+    """A sum of one input x whose terms hold negative powers of vanishing D (x − sin x, sinh x) and cancel near 0, or a
     product holding such a sum (the sum over D again: a quotient rule's (… − …)/D) → N/∏D^k over their common
     denominator, N expanded and simplified (trigsimp: cos² + sin² = 1) where N is a sum that is 0 at x = 0 with its
     terms cancelling, the denominator a product of such D and powers of x; else None. Then
@@ -8572,9 +8582,13 @@ def _series_common_denominator(node):
     if not numerator.is_Add or not _vanishes_at_zero(numerator, x):
         return None
     bases = [_power_parts(f)[0] for f in sp.Mul.make_args(denominator) if not f.is_number]
-    if any(b != x and not (b.is_Add and _vanishes_at_zero(b, x)) for b in bases):
+    if any(b != x and not _vanishing_base(b, x) for b in bases):
         return None  # a factor of the denominator that is no vanishing series (nor x): the sum as written
-    return _common_denominator_series(numerator, denominator, x)
+    if all(b == x or b.is_Add for b in bases):
+        return _common_denominator_series(numerator, denominator, x)
+    # D a function (sinh x): past the window the sum as written, for the other rules (sinh² overflows from x ≈ 355 in
+    # float64 where N/sinh²x does not: NaN for x/sinh(x)′ at x = 709), its terms no longer meeting there
+    return _common_denominator_series(numerator, denominator, x, past=node)
 
 
 def _pole_order(quotient, x):
@@ -8606,21 +8620,21 @@ def _one_division_at_a_time(numerator, denominator):
     return out
 
 
-def _common_denominator_series(numerator, denominator, x):
+def _common_denominator_series(numerator, denominator, x, past=None):
     """N/∏D^k (≈ c·x^(−m) at 0, |m| ≤ 8) → (Q(x)/x)/x… (m divisions; −m products) with Q = x^m·N/∏D^k, analytic at 0, its
     Taylor polynomial (the removable-series fit: Horner, no subtraction) within the fit's window; past it computed
-    as the widen rule computes a sum. The quotient as it is where Q has no fit (the vanishing-series rule then takes N
-    and each D)."""
+    as the widen rule computes a sum, or as ``past`` where given. The quotient as it is where Q has no fit (the
+    vanishing-series rule then takes N and each D)."""
     from .roots import ZeroSeries, removable_fit
 
     quotient = numerator / denominator
     m = _pole_order(quotient, x)
     if m is None or abs(m) > 8:
-        return quotient
+        return quotient if past is None else None  # (a function D: the sum as written, for the other rules)
     analytic = x ** m * quotient
     fit = removable_fit(analytic, reach=False)
     if fit is None:
-        return quotient
+        return quotient if past is None else None
     coefficients = [sp.Float(c, 25) for c in fit.coefficients]
     inner = ZeroSeries(x, analytic, sp.Integer(fit.power), sp.Integer(fit.stride), *coefficients)
     for _ in range(abs(m)):  # one division (or product) by x at a time: x^m may underflow where the quotient does not
@@ -8628,8 +8642,9 @@ def _common_denominator_series(numerator, denominator, x):
     # past the window widened everywhere, not within the fit's reach only: N's terms meet again at each root of the
     # quotient, without end (x·sin x − 4sin²(x/2) at 8.9868, 15.45, …: 1,605 ULP at 8.987 as written, torch 2,039);
     # the widened function keeps its float64 body where its error bound allows and takes double words only there
-    return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)),
-                        (widen(_one_division_at_a_time(numerator, denominator)), True))
+    if past is None:
+        past = widen(_one_division_at_a_time(numerator, denominator))
+    return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, True))
 
 
 def _series_common_denominators(expr):
@@ -8642,7 +8657,9 @@ def _series_common_denominators(expr):
 
 SERIES_COMMON_DENOMINATOR = Rule(
     "series-common-denominator", "a sum of one input whose terms hold powers 1/D^k of vanishing series D (x − sin x, "
-    "e^x − 1 − x, x·sinh x − x²) and cancel near 0 (the derivative of a quotient of two series, (1 − cos x)/(x − sin x)′ "
+    "e^x − 1 − x, x·sinh x − x²) or of functions 0 at 0 (sinh x, sin x, tanh x: x/sinh(x)′ = 1/sinh x − "
+    "x·cosh x/sinh²x, two terms of 1/x meeting at −x/3, was 0 for −3.3e−13 at x = 1e−12 in float64 and 6.5e8 ULP at "
+    "1e−5, 1.5e7 in float32; x/tanh(x)′ and x/sin(x)′ the same; torch the same) and cancel near 0 (the derivative of a quotient of two series, (1 − cos x)/(x − sin x)′ "
     "= sin x/(x − sin x) − (1 − cos x)²/(x − sin x)², 6/x² − 9/x² = −3/x²: each term made accurate by the other rules "
     "and their difference 5–19 ULP in float64 from 1e−150 to 4, 16 in float32; (sinh x − x)/(x − sin x)′ 6.9e25 ULP "
     "at 1e−6) is N/∏D^k over the common denominator (sympy.together, N expanded and simplified by identities), taken "
@@ -10776,7 +10793,7 @@ def _sign_branches_node(node):
         return None
     # each |u|, sign(u), H(u) a real symbol of its own (not a number: a select on |u| < 1 would evaluate away)
     if not _rational_node(node.replace(lambda n: isinstance(n, _SIGNED), lambda n: sp.Dummy(real=True))):
-        return None
+        return _sigmoid_sign_branches(node, u)
     forms, cancels = [], False
     for s in (1, -1):
         try:
@@ -10791,6 +10808,36 @@ def _sign_branches_node(node):
     if not cancels:
         return None
     return sp.Piecewise((forms[0], u > 0), (forms[1], u < 0), (node, True))
+
+
+_SIGMOID_DIFFERENCE_REACH = 1  # |u| below which a side whose σ(−u) − σ(u) is collected into −tanh(u/2) takes it
+
+
+def _sigmoid_sign_branches(node, u):
+    """``node`` holding σ of ±u and ±|u| beside |u| or sign(u) (∂y of x·σ(y)/(1 + e^−|y|), the stabiliser's
+    x·(σ(−y)σ(y)σ(|y|) + σ(y)σ(−|y|)σ(|y|)·sign(y)), whose sum is σ(−y) − σ(y) below 0) → Piecewise((N₋, −1 < u < 0),
+    (node, True)) (and N₊ for 0 < u < 1 where that side cancels too), N± the branch (|u| = ±u, sign(u) = ±1,
+    H(u) = (1 ± 1)/2) put through the node-by-node rules, taken on a side where they collect a sum of σ(±u) into
+    tanh(u/2) (the tanh rule: σ(−u) − σ(u) = −tanh(u/2), which cancels as written near u = 0); None otherwise."""
+    sigmoids = node.atoms(sigmoid)
+    if not sigmoids or any(s.args[0] not in (u, -u, sp.Abs(u), -sp.Abs(u)) for s in sigmoids):
+        return None
+    if not any(s.args[0] in (sp.Abs(u), -sp.Abs(u)) for s in sigmoids) and not node.has(sp.sign, sp.Heaviside):
+        return None
+    pieces = []
+    for side in (1, -1):
+        written = node.replace(lambda n: isinstance(n, _SIGNED) and n.args[0] == u,
+                               lambda n: side * u if isinstance(n, sp.Abs) else (
+                                   sp.S(side) if isinstance(n, sp.sign) else sp.S(1 + side) / 2))
+        if written.has(*_SIGNED):
+            return None
+        form, fired = _rewritten(written)
+        if "tanh" in [r.name for r in fired]:  # within |u| < 1 only: past it 1 − e^−|u| ≥ 0.63 loses a bit at most,
+            # where tanh's rounding beside σσ's costs one ULP more (∂y above at y = −2.72: 4.48 ULP, 3.48 as written)
+            pieces.append((form, (side * u > 0) & (side * u < _SIGMOID_DIFFERENCE_REACH)))
+    if not pieces:
+        return None
+    return sp.Piecewise(*pieces, (node, True))
 
 
 def _sign_branches(expr):
@@ -10808,7 +10855,10 @@ SIGN_BRANCHES = Rule(
     "one denominator by SymPy's cancel (exact) with the power u^k dividing its numerator taken out ((x + x²/2)/(1 + x)² "
     "= x·(x + 2)/(2(x + 1)²)), in one input by the rational-function rule's Horner forms (x² does not overflow where "
     "the branch is finite: NaN past x = 1.3e154 before), rounded a few times relative to the result; at u = 0 (and NaN) the written form, "
-    "sign(0) = 0 as torch's ∂|u| there. Only where a branch cancels (its terms do not vanish with it)",
+    "sign(0) = 0 as torch's ∂|u| there. Only where a branch cancels (its terms do not vanish with it). A node of σ(±u) "
+    "and σ(±|u|) beside |u| or sign(u) the same way, each branch through the node-by-node rules, where on a side they "
+    "collect σ(−u) − σ(u) into −tanh(u/2) (∂y of x·σ(y)/(1 + e^−|y|) is x·σ(y)σ(−y)·(σ(−y) − σ(y)) below 0: 0 for "
+    "1.9e−18 at y = −1e−17 in float64, 5.8e4 ULP at −1e−5, 74 at −0.01; torch 4.9e15, 3.0e5, 342)",
     apply=_sign_branches, fired=lambda old, new: new != old)
 _register(SIGN_BRANCHES)
 _at = next(i for i, r in enumerate(RULES) if r.apply is not None and not r.before and r is not SIGN_BRANCHES)
