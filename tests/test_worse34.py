@@ -183,8 +183,8 @@ def _bounded_points():
 # (rewrite._same_base_pair): f 1.95 at that point, worst 2.28 / 2.56 / 3.48 (∂y's 3.48 at (−2.1e−105, −2.72), torch
 # 2.48 there), worse than torch at 21. Over 1,000 points, y in [−40, 40]: f / ∂x / ∂y worst 4.07 / 2.67 / 19.3 → 1.90 /
 # 1.49 / 19.3 (torch 2.62 / 3.21 / 4.5e15), values worse than torch 77 / 73 / 50 → 10 / 0 / 38; y in [−4, 4]: 2.81 /
-# 2.41 / 67.3 → 2.41 / 1.97 / 51.0 (torch 2.86 / 2.88 / 61.3), 65 / 40 / 74 → 15 / 5 / 60 (∂y cancels towards y = 0⁻,
-# for torch too: not this change's)
+# 2.41 / 67.3 → 2.41 / 1.97 / 51.0 (torch 2.86 / 2.88 / 61.3), 65 / 40 / 74 → 15 / 5 / 60 (∂y cancelled towards y = 0⁻,
+# for torch too: not this change's; h-cancel34's sign-branches takes it as −tanh(y/2) there, tests/test_cancel34.py)
 def test_sigmoids_of_one_magnitude_at_the_worst_point_near_session_33s():
     k = compiled("x*sigmoid(y)/(1 + exp(-abs(y)))")
     x, y = 8.81460471985524e+307, -27.02320700463552  # the worst f of 150 points around (1.5176e308, −25.48)
