@@ -74,15 +74,11 @@ def _evaluator(expr: sp.Expr, variables: list):
     return sp.lambdify(args, body, modules=[_MPMATH_EXTRAS, "mpmath"])
 
 
-def _real_domain(domain, variables):
-    """A test of whether a point (``variables``' values, in order) lies on the real domain of ``domain`` (the formula
-    being derived: an expression or several, in ``variables``): every node of it real and finite there, a Piecewise's
-    branches only where taken (graphcheck's evaluation). None where there is no such test (no formula given, or one
-    with symbols the forms do not have)."""
-    if domain is None:
-        return None
-    formulas = [explicit(sp.sympify(f)) for f in (domain if isinstance(domain, (list, tuple)) else [domain])]
-    if any(not f.free_symbols <= set(variables) for f in formulas):
+def _real_domain(formulas: list, variables: list):
+    """A test of whether a point (``variables``' values, in order) lies on the real domain of ``formulas`` (the formula
+    being derived, written out): every node of it real and finite there, a Piecewise's branches only where taken
+    (graphcheck's evaluation). None where there is no such test (no formula)."""
+    if not formulas:
         return None
 
     def inside(args) -> bool:
@@ -118,18 +114,25 @@ def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4, domain=None) -> bool
 
     Without a formula, or where no point of its domain is drawn, a point where both forms are not real is judged only
     if no other point is found, and one where one form is real and the other not is judged as anywhere."""
-    symbols = (a.free_symbols | b.free_symbols)
-    # an Indexed entry W[0, 1] is a variable; its label W and integer indices are not
-    labels = {x.base.label for x in (a.atoms(sp.Indexed) | b.atoms(sp.Indexed))}
-    variables = sorted((s for s in symbols if s not in labels and not (isinstance(s, sp.Symbol) and s.is_integer)),
-                       key=str)
-    if any(isinstance(s, sp.Symbol) and s.is_integer for s in symbols - labels):
-        return None  # a free index: not a number anywhere
+    formulas = [] if domain is None else [explicit(sp.sympify(f)) for f in
+                                          (domain if isinstance(domain, (list, tuple)) else [domain])]
+
+    def variables_of(*exprs):  # an Indexed entry W[0, 1] is a variable; its label W and integer indices are not
+        symbols = set().union(*(e.free_symbols for e in exprs))
+        labels = {x.base.label for e in exprs for x in e.atoms(sp.Indexed)}
+        return symbols - labels
+
+    if any(isinstance(s, sp.Symbol) and s.is_integer for s in variables_of(a, b, *formulas)):
+        if any(isinstance(s, sp.Symbol) and s.is_integer for s in variables_of(a, b)):
+            return None  # a free index: not a number anywhere
+        formulas = []  # a formula with a free index: no domain test
+    # the formula's variables too (a step in x alone, of x·log(x²) + y): its domain is tested at the same points
+    variables = sorted(variables_of(a, b, *formulas), key=str)
     try:
         fa, fb = _evaluator(a, variables), _evaluator(b, variables)
     except Exception:  # a function mpmath does not know: SymPy's slower evaluation
         fa = fb = None
-    inside = _real_domain(domain, variables)
+    inside = _real_domain(formulas, variables)
 
     def values():
         """(va, vb, scale, strict) at random points of the formula's real domain; if none is drawn, off it."""
