@@ -449,6 +449,8 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
 
     # 4. results in terms of the inputs, checked against diff of the whole formula
     results = []
+    # the formula being derived: a step need hold only where it is real (stepcheck's numeric check judges only there)
+    formula = [full(o) for o in program.outputs]
     for row, out in enumerate(program.outputs):
         for col, w in enumerate(wrt):
             value = in_graph[(out, w)]
@@ -462,7 +464,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
 
             check = checks.derivative(expanded, out, w, f"result ∂{out}/∂{w}", written_out)
             if check is None:
-                check = check_equal(*written_out(), f"result ∂{out}/∂{w}")
+                check = check_equal(*written_out(), f"result ∂{out}/∂{w}", domain=formula)
             jac[row, col] = expanded
             # d, as in the backward pass: the derivative along every path (one notation per result)
             lhs = Partial(out, w, total=True)
@@ -470,11 +472,11 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
             collected = _collected(expanded, w)
             if collected is not None:
                 results.append(Step(lhs, (collected,), COLLECT_WHY,
-                                    check_equal(collected, expanded, f"collected result ∂{out}/∂{w}")))
+                                    check_equal(collected, expanded, f"collected result ∂{out}/∂{w}", domain=formula)))
             as_tanh = _tanh_form(expanded)
             if as_tanh is not None:
                 results.append(Step(lhs, (as_tanh,), TANH_WHY,
-                                    check_equal(as_tanh, expanded, f"result ∂{out}/∂{w} with tanh")))
+                                    check_equal(as_tanh, expanded, f"result ∂{out}/∂{w} with tanh", domain=formula)))
     if len(program.outputs) > 1:
         results.append(Step(sp.Symbol("J"), (jac,), f"rows {', '.join(map(_shown, program.outputs))}; "
                             f"columns {', '.join(map(_shown, wrt))}", "exact"))
@@ -724,7 +726,7 @@ def _reverse_sweep(out, program, wrt, depends, local, full, holding, checks):
 
         check = checks.derivative(value, out, u, f"step ∂{out}/∂{u}", written_out)
         if check is None:
-            check = check_equal(*written_out(), f"step ∂{out}/∂{u}")
+            check = check_equal(*written_out(), f"step ∂{out}/∂{u}", domain=[full(o) for o in program.outputs])
         adjoint[u] = value
         steps.append(Step(Partial(out, u, total=True), _chain(shown, product, value),
                           _describe_paths(len(users)), check))
@@ -760,7 +762,8 @@ def _forward_sweep(w, program, local, full, checks):
 
         check = checks.derivative(value, target, w, f"tangent d{target}/d{w}", written_out)
         if check is None:
-            check = check_equal(*written_out(), f"tangent d{target}/d{w}")
+            check = check_equal(*written_out(), f"tangent d{target}/d{w}",
+                                domain=[full(o) for o in program.outputs])
         tangent[target] = value
         steps.append(Step(Partial(target, w, total=True), _chain(shown, product, value),
                           _describe_paths(len(args)), check))

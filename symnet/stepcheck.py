@@ -14,6 +14,7 @@ import sympy as sp
 
 from .errors import DerivationError
 from .functions import explicit
+from .graphcheck import Unevaluable, evaluate
 
 __all__ = ["check_equal", "sample_point"]
 
@@ -73,38 +74,74 @@ def _evaluator(expr: sp.Expr, variables: list):
     return sp.lambdify(args, body, modules=[_MPMATH_EXTRAS, "mpmath"])
 
 
-def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:
+def _real_domain(formulas: list, variables: list):
+    """A test of whether a point (``variables``' values, in order) lies on the real domain of ``formulas`` (the formula
+    being derived, written out): every node of it real and finite there, a Piecewise's branches only where taken
+    (graphcheck's evaluation). None where there is no such test (no formula)."""
+    if not formulas:
+        return None
+
+    def inside(args) -> bool:
+        values, memo = dict(zip(variables, args)), {}
+        try:
+            for f in formulas:
+                evaluate(f, values, memo)
+        except Unevaluable:
+            return False
+        return True
+
+    return inside
+
+
+def _judged(va, vb, tolerance, strict: bool) -> bool | None:
+    """Whether two values agree to ``tolerance``; None (not judged) where neither is real, unless ``strict`` (a point on
+    the formula's real domain, where a step must hold whatever its forms' values)."""
+    if not strict and min(abs(mpmath.im(va)), abs(mpmath.im(vb))) > tolerance:
+        return None
+    return abs(va - vb) <= tolerance
+
+
+def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4, domain=None) -> bool | None:
     """True/False at random points; None if no point could be evaluated to a number.
 
-    A point where both forms are not real (a log or root of a negative number there) is off the formula's real
-    domain, where a step need not hold: the forms are compared there only if no point of the real domain is found.
-    Where one form is real and the other is not, the step is judged there as anywhere: log(x²) = 2·log(x) is false
-    (h-search34 skipped a point where either form was complex, and accepted it; session 34's review).
-    The two sides can write the same real function differently off it: ∂ of |c − log(x·y)| as sign(c − log(x·y))
-    beside (c − log(x·y/sign(x·y)))·sign(…)/(c − log(x·y)), equal wherever x·y > 0, not at x·y < 0 (mpmath's complex
-    log); so l1(focal(celu(y, 2), y), log(x·y)) and max(l1(π/x, log x), y) were refused ("step ∂f/∂u… is false";
-    h-search34)."""
-    symbols = (a.free_symbols | b.free_symbols)
-    # an Indexed entry W[0, 1] is a variable; its label W and integer indices are not
-    labels = {x.base.label for x in (a.atoms(sp.Indexed) | b.atoms(sp.Indexed))}
-    variables = sorted((s for s in symbols if s not in labels and not (isinstance(s, sp.Symbol) and s.is_integer)),
-                       key=str)
-    if any(isinstance(s, sp.Symbol) and s.is_integer for s in symbols - labels):
-        return None  # a free index: not a number anywhere
+    ``domain`` is the formula being derived: a point off its real domain (a node of it not real there: a log of a
+    negative number) is not judged, as a step need hold only where the formula is real; on it the forms are judged
+    strictly, real or not. The two sides can write the same real function differently off it: ∂ of |c − log(x·y)| as
+    sign(c − log(x·y)) beside (c − log(x·y/sign(x·y)))·sign(…)/(c − log(x·y)), equal wherever x·y > 0, not at
+    x·y < 0 (mpmath's complex log); l1(focal(celu(y, 2), y), log(x·y)) and max(l1(π/x, log x), y) were refused there
+    ("step ∂f/∂u… is false"; h-search34). log(x²) = 2·log(x) stays false where the formula is log(x²), real at x < 0
+    (h-search34 skipped every point where either form was complex, and accepted it; session 34's review).
+
+    Without a formula, or where no point of its domain is drawn, a point where both forms are not real is judged only
+    if no other point is found, and one where one form is real and the other not is judged as anywhere."""
+    formulas = [] if domain is None else [explicit(sp.sympify(f)) for f in
+                                          (domain if isinstance(domain, (list, tuple)) else [domain])]
+
+    def variables_of(*exprs):  # an Indexed entry W[0, 1] is a variable; its label W and integer indices are not
+        symbols = set().union(*(e.free_symbols for e in exprs))
+        labels = {x.base.label for e in exprs for x in e.atoms(sp.Indexed)}
+        return symbols - labels
+
+    if any(isinstance(s, sp.Symbol) and s.is_integer for s in variables_of(a, b, *formulas)):
+        if any(isinstance(s, sp.Symbol) and s.is_integer for s in variables_of(a, b)):
+            return None  # a free index: not a number anywhere
+        formulas = []  # a formula with a free index: no domain test
+    # the formula's variables too (a step in x alone, of x·log(x²) + y): its domain is tested at the same points
+    variables = sorted(variables_of(a, b, *formulas), key=str)
     try:
         fa, fb = _evaluator(a, variables), _evaluator(b, variables)
     except Exception:  # a function mpmath does not know: SymPy's slower evaluation
         fa = fb = None
-    rng = random.Random(20261126)
-    evaluated = 0
-    off_domain = []  # whether the forms agreed at each point off the real domain
-    with mpmath.workdps(_DIGITS):
-        tolerance = mpmath.mpf(10) ** (5 - _DIGITS)
+    inside = _real_domain(formulas, variables)
+
+    def values():
+        """(va, vb, scale, strict) at random points of the formula's real domain; if none is drawn, off it."""
+        rng, outside, on = random.Random(20261126), [], 0
         for _ in range(trials * 4):
             point = sample_point(variables, rng)
+            args = [mpmath.mpf(str(point[v])) for v in variables]
             try:
                 if fa is not None:
-                    args = [mpmath.mpf(str(point[v])) for v in variables]
                     va, vb = mpmath.mpmathify(fa(*args)), mpmath.mpmathify(fb(*args))
                 else:
                     va = mpmath.mpmathify(complex(sp.N(a.subs(point), _DIGITS)))
@@ -114,15 +151,29 @@ def _numeric_equal(a: sp.Expr, b: sp.Expr, trials: int = 4) -> bool | None:
             if not (mpmath.isfinite(va) and mpmath.isfinite(vb)):
                 continue
             scale = max(mpmath.mpf(1), abs(va), abs(vb))
-            if min(abs(mpmath.im(va)), abs(mpmath.im(vb))) > tolerance * scale:  # both: one side real is judged
+            if inside is not None and not inside(args):
+                outside.append((va, vb, scale, False))
+                continue
+            on += 1
+            yield va, vb, scale, inside is not None
+        if not on:
+            yield from outside
+
+    evaluated = 0
+    off_domain = []  # whether the forms agreed at each point where neither is real (not judged there)
+    with mpmath.workdps(_DIGITS):
+        tolerance = mpmath.mpf(10) ** (5 - _DIGITS)
+        for va, vb, scale, strict in values():
+            verdict = _judged(va, vb, tolerance * scale, strict)
+            if verdict is None:
                 off_domain.append(abs(va - vb) <= tolerance * scale)
                 continue
-            if abs(va - vb) > tolerance * scale:
+            if not verdict:
                 return False
             evaluated += 1
             if evaluated >= trials:
                 return True
-    if evaluated == 0 and off_domain:  # no point of the real domain among those drawn: the complex values judge
+    if evaluated == 0 and off_domain:  # no point where a form is real: the complex values judge
         return all(off_domain)
     return None if evaluated == 0 else True
 
@@ -150,11 +201,15 @@ def _simplifies_to_zero(e: sp.Expr) -> bool:
         return False
 
 
-def check_equal(a: sp.Expr, b: sp.Expr, what: str = "step", simplify_ops: int = _SIMPLIFY_LIMIT) -> str:
+def check_equal(a: sp.Expr, b: sp.Expr, what: str = "step", simplify_ops: int = _SIMPLIFY_LIMIT,
+                domain=None) -> str:
     """Return how ``a == b`` was established ('exact', 'symbolic' or 'numeric'). SymPy's
     ``simplify`` is tried on a difference of at most ``simplify_ops`` operations (it can run for
     minutes on a few dozen with tanh of a polynomial); beyond, the forms are compared at random
     points at 50 digits.
+
+    ``domain`` is the formula being derived (an expression or several, in the forms' variables): numerically, the
+    forms are compared only where it is real (see :func:`_numeric_equal`).
 
     Raises :class:`DerivationError` naming ``what`` if the forms differ.
     """
@@ -168,7 +223,7 @@ def check_equal(a: sp.Expr, b: sp.Expr, what: str = "step", simplify_ops: int = 
         if diff == 0 or (sp.count_ops(diff) <= simplify_ops and _simplifies_to_zero(diff)):
             return "symbolic"
     # large forms (written-out networks) are compared numerically only
-    verdict = _numeric_equal(ea, eb)
+    verdict = _numeric_equal(ea, eb, domain=domain)
     if verdict is True:
         return "numeric"
     if verdict is None:

@@ -35,20 +35,12 @@ _REFUSED_BEFORE = [
 ]
 
 
-_OPEN_DOMAIN = pytest.mark.xfail(strict=True, raises=DerivationError, reason=(
-    "refused ('step … is false'): the two forms of a step differ where one is real and the other complex (mpmath's "
-    "complex log off x·y > 0); h-search34 skipped such points, which also accepted log(x²) = 2·log(x) (session 34's "
-    "review), so the lead restored the check there: needs the derived formula's real domain passed to the check"))
-
-
-@pytest.mark.parametrize("formula", [f if f.startswith("min(") else pytest.param(f, marks=_OPEN_DOMAIN)
-                                     for f in _REFUSED_BEFORE])
+@pytest.mark.parametrize("formula", _REFUSED_BEFORE)  # accepted since h-domain34 (the formula's domain passed down)
 def test_derivation_of_a_step_that_is_complex_off_the_real_domain(formula):
     d = symnet.derive(formula)
     assert d.inputs == (sp.Symbol("x"), sp.Symbol("y")) or {str(s) for s in d.inputs} == {"x", "y"}
 
 
-@_OPEN_DOMAIN
 def test_max_of_l1_of_a_log_against_mpmath():
     # f = max(|π/x − log x|, y) on x > 0 (its real domain), 300 random points in float64: every output ≤ 1 ULP
     # (the kernel was never generated before: the derivation was refused)
@@ -80,12 +72,11 @@ def test_a_false_step_is_still_refused(a, b):
         check_equal(a, b, simplify_ops=0)
 
 
-@_OPEN_DOMAIN
 def test_forms_equal_on_the_real_domain_only_are_accepted():
     x, y = sp.symbols("x y")
     u = 1 - sp.log(x * y)
     written = (1 - sp.log(x * y / sp.sign(x * y))) * sp.sign(u) / u  # the engine's form of sign(u) where x·y > 0
-    assert check_equal(sp.sign(u), written, simplify_ops=0) == "numeric"
+    assert check_equal(sp.sign(u), written, simplify_ops=0, domain=u) == "numeric"  # u: the formula being derived
 
 
 # ------------------------------------------------------------------ _taken_again: a product by exponents that was 0
