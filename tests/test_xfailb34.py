@@ -101,7 +101,7 @@ def test_exponent_product_takes_a_held_power_apart():
     """The generated ∂x takes y·e^(…)/(sq_x·Φ³) again by exponents with x itself, where sq_x is not normal."""
     source = _kernel(GELU_POWER).source
     assert "_constant_far(1.0, 0, y, 1, x, -2," in source
-    assert ", (sq_x, ))" in source
+    assert ", held=(sq_x, ))" in source
 
 
 # ------------------------------------------------------------------ mish(x)/(x + y) − hardshrink(e^y): (x + y)² past 1e308
