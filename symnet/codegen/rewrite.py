@@ -845,13 +845,15 @@ def _softplus_shift(node):
 
 def _constant_plus_square(a, signed=False):
     """(c, w, v) for a sum ``a`` = c + w·v²: c > 0 the sum of its positive number terms, one other term w·v² (w > 0
-    a number, v² one power of any base v); None for any other node (a negative number, a second square, no c). The
+    a constant: a number or π², v² one power of any base v); None for any other node (a negative number, a second square, no c). The
     hypot rule's and the square-sum-power rule's parse; ``signed`` (square-sum-power's): c < 0 too (x² − 1)."""
     if not a.is_Add:
         return None
     squares, const = [], sp.S.Zero
     for t in a.args:
-        w, rest = t.as_coeff_Mul()
+        # w the whole constant factor: π²·x² is (π², x²) (as_coeff_Mul's (1, π²·x²) left π·x + √(π²x² + 1) unscaled,
+        # 0 for 1.6e−201 at x = −1e200; session 34's review)
+        w, rest = t.as_independent(*t.free_symbols, as_Add=False) if t.free_symbols else t.as_coeff_Mul()
         if _positive_number(t) or signed and t.is_Number and t.is_negative:
             const += t
         elif rest.is_Pow and rest.exp == 2 and w.is_positive:
