@@ -10,7 +10,11 @@ Faults, fixed here (each test failed before; what it did then in its comment):
   bfloat16 output beside a bfloat16 target gave a bfloat16 loss (8 significant bits) where torch's is float32.
 * **``symnet train --checkpoint`` and ``--plot`` with a path the file system cannot take** ended in a traceback:
   ``--checkpoint /``, ``.`` or ``""`` ("ValueError: PosixPath('/') has an empty name"), a name longer than the
-  file system takes ("OSError: [Errno 36] File name too long"); now one line, exit status 2.
+  file system takes ("OSError: [Errno 36] File name too long"), a NUL from Python ("embedded null byte"); now one
+  line, exit status 2. ``--checkpoint runs/`` wrote a file named runs; now refused as a folder's name.
+* **``--plot`` and ``--checkpoint`` naming one file**: the plot, written last, replaced the checkpoint, and the run
+  said "weights saved to d/x.png" of a PNG that ``--resume`` then refused ("not a valid symnet checkpoint"): the
+  weights were lost. Now refused before training.
 """
 from __future__ import annotations
 
@@ -127,3 +131,55 @@ def test_autocast_loss_traces_in_torch_compile(st):
     want = step(TF.mse_loss)
     assert got.dtype == want.dtype == torch.float32
     assert torch.allclose(got, want, rtol=1e-6)
+
+
+# --- symnet train: output paths the file system cannot take ---------------------------------------------------
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "symnet", *args], capture_output=True, text=True, cwd=cwd,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+
+
+@pytest.mark.parametrize("checkpoint", ["/", ".", "", "..", "runs/", "x" * 300, "x" * 300 + "/run.npz", "a\0b"])
+def test_a_checkpoint_path_that_names_no_file_is_one_line(checkpoint, tmp_path, monkeypatch):
+    import symnet
+    from symnet.errors import SymnetError
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SymnetError, match="cannot write the checkpoint") as caught:
+        symnet.train("xor", epochs=1, checkpoint=checkpoint, progress=False)
+    assert "\n" not in str(caught.value)
+    assert list(tmp_path.iterdir()) == []  # nothing written: "runs/" made a file named runs
+
+
+@pytest.mark.parametrize("plot", ["x" * 300 + ".png", "x" * 300 + "/plot.png", "a\0b.png"])
+def test_a_plot_path_that_names_no_file_is_one_line(plot, tmp_path, monkeypatch):
+    import symnet
+    from symnet.errors import SymnetError
+
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SymnetError, match="cannot write the plot"):
+        symnet.train("xor", epochs=1, plot=plot, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_plot_and_checkpoint_of_one_file_are_refused(tmp_path, monkeypatch):
+    """The plot, written after the last save, replaced the checkpoint, and the run said "weights saved to
+    run.png" of a PNG, which --resume then refused: the run's weights were lost."""
+    import symnet
+    from symnet.errors import SymnetError
+
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    with pytest.raises(SymnetError, match="--plot and --checkpoint name one file"):
+        symnet.train("xor", epochs=1, plot="d/run.png", checkpoint="d/../d/run.png", progress=False)
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_the_command_line_says_it_in_one_line_with_status_2(tmp_path):
+    done = _cli("train", "xor", "--epochs", "1", "--checkpoint", "/", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == ["symnet: error: cannot write the checkpoint /: it names a folder, "
+                                                "not a file; give a file name (runs/xor.npz)"]
