@@ -15,6 +15,11 @@ Faults, fixed here (each test failed before; what it did then in its comment):
 * **``--plot`` and ``--checkpoint`` naming one file**: the plot, written last, replaced the checkpoint, and the run
   said "weights saved to d/x.png" of a PNG that ``--resume`` then refused ("not a valid symnet checkpoint"): the
   weights were lost. Now refused before training.
+* **``2**-1074`` (float64's least subnormal) was refused** in a formula and at ``--at``: "exponent -1074 is too large
+  (at most 1000 in size)", though the bound on values is 10^±1000 and its exact value has 324 digits. A rational
+  number to an integer power is now taken where its exact value has at most 1000 digits.
+* **``st.nn.ElmanRNN(3, 0)``** raised "ZeroDivisionError: float division by zero"; its sizes are now checked as
+  torch.nn.RNN checks them (one line naming the argument).
 
 Found and not fixed (a strict xfail with the measured numbers): ``symnet.derive("focal(focal(z, t), t)")`` from
 Python runs for minutes with no bound (the command line stops it at its --time-limit).
@@ -203,3 +208,54 @@ def test_a_nested_focal_derives_in_bounded_time():
 
     with time_limit(5, "deriving focal(focal(z, t), t) took over 5 CPU s", cpu=True):
         symnet.derive("focal(focal(z, t), t)", progress=False)
+
+
+# --- an exact power whose value float64 holds: 2**-1074 ----------------------------------------------------------
+
+@pytest.mark.parametrize("k", [-1075, -1074, -1073, -1022, -1001, 1001, 1023, 1500, 3321])
+def test_a_power_of_two_past_the_exponent_bound_whose_value_fits_is_taken(k):
+    """2**-1074 (float64's least subnormal) was refused, "exponent -1074 is too large (at most 1000 in size)", in a
+    formula and at --at, though its value has 324 digits and the bound on values is 10^±1000."""
+    import sympy as sp
+
+    import symnet
+
+    x = sp.Symbol("x", real=True)
+    assert symnet.parse(f"x*2**{k}") == x * sp.Integer(2) ** k
+    if -1074 <= k <= 1023:
+        assert float(symnet.parse(f"2**{k}")) == __import__("math").ldexp(1.0, k)
+
+
+def test_the_point_takes_the_least_subnormal():
+    import symnet
+
+    d = symnet.derive("x*y", wrt=["x", "y"])
+    got = {str(variable): value for variable, value in d.gradient_at({"x": "2**-1074", "y": "3"}).items()}
+    assert float(got["y"]) == 5e-324 and float(got["x"]) == 3.0
+
+
+@pytest.mark.parametrize("formula", ["(1 + 10**-300)**(10**6)*x", "2**4000*x", "(3/2)**10000*x", "x**2000",
+                                     "0**-2000*x"])
+def test_a_power_whose_exact_value_is_too_long_is_still_refused_at_once(formula):
+    import symnet
+    from symnet.bounds import time_limit
+    from symnet.errors import ParseError
+
+    with time_limit(5, f"parsing {formula} took over 5 CPU s", cpu=True), \
+            pytest.raises(ParseError, match="too large"):
+        symnet.parse(formula)
+
+
+# --- ElmanRNN's sizes, checked as torch.nn.RNN checks them -------------------------------------------------------
+
+@pytest.mark.parametrize("sizes, error", [((3, 0), ValueError), ((0, 3), ValueError), ((3, -1), ValueError),
+                                          ((3.5, 2), TypeError), ((3, True), TypeError)])
+def test_elman_rnn_sizes_are_checked_as_torchs(st, sizes, error):
+    """hidden_size=0 raised "ZeroDivisionError: float division by zero" (its initialisation's 1/√H)."""
+    import torch
+
+    with pytest.raises(error, match="ElmanRNN: (input|hidden)_size"):
+        st.nn.ElmanRNN(*sizes)
+    if not isinstance(sizes[1], bool):
+        with pytest.raises(error):
+            torch.nn.RNN(*sizes)
