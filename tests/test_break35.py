@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from symnet.errors import LimitError
+
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,11 +197,11 @@ def test_the_command_line_says_it_in_one_line_with_status_2(tmp_path):
 
 # --- resource use: a short formula whose derivation is not bounded from Python -----------------------------------
 
-@pytest.mark.xfail(strict=True, raises=__import__("symnet.errors", fromlist=["LimitError"]).LimitError,
+@pytest.mark.xfail(strict=True, raises=LimitError,
                    reason="measured (session 35, a 2-core box under a load of 13-15): symnet.derive('focal(focal(z, t), "
                           "t)') (20 characters; 543 operations once focal is written out) did not finish in 122 CPU s "
-                          "(16.8 min of wall clock) from Python (no bound there; a progress line only on a terminal); `symnet derive` "
-                          "stops it at its 60 s --time-limit (19.8 CPU s) with one line. The time goes to SymPy's "
+                          "(16.8 min of wall clock) from Python (no bound there; a progress line only on a terminal); "
+                          "`symnet derive` stops it at its 60 s --time-limit (19.8 CPU s) with one line. The time goes to SymPy's "
                           "piecewise_fold in symnet/onesided.py's tidy_piecewise, called from engine._reverse_sweep: "
                           "folding a sum or product of the nested focal's selects multiplies their branches")
 def test_a_nested_focal_derives_in_bounded_time():
