@@ -439,6 +439,18 @@ def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:
     return value
 
 
+def _exact_power_fits(base: sp.Expr, exponent: sp.Expr) -> bool:
+    """Is base**exponent a rational number to an integer power whose exact value has at most MAX_DIGITS digits?
+    Such a power is taken whatever the exponent's size: 2**-1074, float64's least subnormal, was refused as
+    "exponent -1074 is too large (at most 1000 in size)" in a formula and at --at (session 35), though its value,
+    4.9e-324, is one float64 holds. A larger power of a rational, (1 + 10**-300)**(10**6), would have millions of
+    digits: refused by the exponent's size, as before."""
+    if not (base.is_Rational and exponent.is_Integer) or base == 0:
+        return False
+    size = max(abs(base.p), base.q)
+    return size == 1 or abs(int(exponent)) * math.log10(size) <= MAX_DIGITS
+
+
 def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
     if depth > MAX_DEPTH:
         raise ParseError(_TOO_DEEP)
@@ -464,7 +476,7 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
         return value
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
         left, right = _build(node.left, depth + 1, source), _build(node.right, depth + 1, source)
-        if right.is_Number and abs(right) > MAX_EXPONENT:
+        if right.is_Number and abs(right) > MAX_EXPONENT and not _exact_power_fits(left, right):
             shown = str(right) if len(str(right)) <= 20 else str(sp.N(right, 4))  # 1e308 written out: 309 digits
             raise ParseError(f"exponent {shown} is too large (at most {MAX_EXPONENT} in size)")
         if left.is_number and right.is_number:

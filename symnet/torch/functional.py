@@ -5,7 +5,7 @@ from symnet's generated kernels), works under ``torch.compile(fullgraph=True)``,
 and ``torch.vmap``, and refuses a second derivative with :class:`DoubleBackwardError`. Inputs
 may have any leading shape ``(*, F)``. ``linear``, ``dense`` and ``rnn_step`` follow autocast:
 under ``torch.autocast`` their floating-point arguments are cast to the autocast dtype first
-(bf16 activations with fp32 weights work). The elementwise functions broadcast their tensor
+(bf16 activations with fp32 weights work); the losses compute in float32 there, as torch's do. The elementwise functions broadcast their tensor
 arguments as torch does.
 
 The first call of an activation or loss (for each set of its options) derives and generates its
@@ -174,6 +174,7 @@ def activation(name: str, input: torch.Tensor, *params: float, **by_name) -> tor
     _arguments(name, [("input", input)], [("a parameter", p) for p in params])
     _check_options("activation", name, params, by_name, tensors=1)
     _floating(name, [("input", input)])
+    input, = _autocast_float32(name, input)
     return _ops.call(op.op, input, [float(p) for p in params])[0]
 
 
@@ -252,6 +253,7 @@ def loss(name: str, input: torch.Tensor, target, *params: float, reduction: str 
         # refused)
         targets = (targets[0], targets[1].unsqueeze(-1))
     names = ["input", "target", *_argument_names(name)[2:len(op.inputs)]]  # gaussian_nll: input, target, var
+    input, *targets = _autocast_float32("loss", input, *targets)
     _agree(name, list(zip(names, [input, *targets])), shapes=True)
     tensors = _broadcast(input, *targets)
     if torch.compiler.is_compiling() and _ops.inductor_visible():
@@ -505,6 +507,27 @@ def _autocast(*tensors):
     return list(tensors)
 
 
+# The ops torch's autocast runs in float32 (its "CUDA/CPU ops that can autocast to float32"), by symnet's names:
+# every loss on both devices (torch's gaussian_nll_loss, a composite, stays in bfloat16 on the CPU; symnet takes
+# float32 there too: never less precise than torch), and on CUDA also softmax, log_softmax and softplus. Without
+# this the standard AMP step, loss_fn(model(x), target) with a bfloat16 output beside a float32 target, was refused
+# ("mse: target is torch.float32 but input is torch.bfloat16"), and a bfloat16 output gave a bfloat16 loss where
+# torch's is float32 (session 35, h-brk35).
+_AUTOCAST_FLOAT32 = {"cpu": frozenset(), "cuda": frozenset({"softmax", "log_softmax", "softplus"})}
+
+
+def _autocast_float32(op: str, *tensors):
+    """The tensors with float16/bfloat16 ones cast to float32 where ``op`` is a loss (``op == "loss"``) or one of
+    :data:`_AUTOCAST_FLOAT32`'s for the device and autocast is on there, as torch's autocast casts them (float64
+    and float32 tensors, numbers and None pass unchanged); else the tensors as given."""
+    device = next((t.device.type for t in tensors if isinstance(t, torch.Tensor)), None)
+    if device not in _AUTOCAST_FLOAT32 or not torch.is_autocast_enabled(device) \
+            or (op != "loss" and op not in _AUTOCAST_FLOAT32[device]):
+        return tensors
+    return tuple(t.float() if isinstance(t, torch.Tensor) and t.dtype in (torch.float16, torch.bfloat16) else t
+                 for t in tensors)
+
+
 def dense(input, weight, bias=None, activation="sigmoid"):
     """activation(input Wᵀ + b) on ``(*, in_features)``; ``activation`` None/"linear", "sigmoid"
     or another activation with fused generated dense kernels (one kernel each way), or any
@@ -650,7 +673,8 @@ def softmax(input, dim=None, dtype=None):
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
         DoubleBackwardError: a second derivative.
     """
-    return _last(input if dtype is None else input.to(dtype), dim, False)
+    # an explicit dtype is kept under autocast, as torch keeps it
+    return _last(_autocast_float32("softmax", input)[0] if dtype is None else input.to(dtype), dim, False)
 
 
 def log_softmax(input, dim=None, dtype=None):
@@ -666,7 +690,7 @@ def log_softmax(input, dim=None, dtype=None):
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
         DoubleBackwardError: a second derivative.
     """
-    return _last(input if dtype is None else input.to(dtype), dim, True)
+    return _last(_autocast_float32("log_softmax", input)[0] if dtype is None else input.to(dtype), dim, True)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
@@ -729,6 +753,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
         raise TypeError("cross_entropy: target has dtype torch.bool; it takes class indices (an integer tensor: "
                         "target.long()) or probabilities of the input's shape (target.to(input.dtype))")
     target = _ops.int64_classes(target)
+    input, target, weight = _autocast_float32("loss", input, target, weight)
     soft = target.is_floating_point()
     if soft and ignore_index >= 0:  # torch refuses it too: a soft target has no class to ignore
         raise ValueError(f"cross_entropy: ignore_index ({ignore_index}) is not supported for soft (floating-point) "

@@ -185,6 +185,12 @@ class ElmanRNN(torch.nn.Module):
                 raise TypeError(f"ElmanRNN() got {k}={v!r}: it is one layer of h_t = σ(x_t W_ihᵀ + h_(t−1) W_hhᵀ), "
                                 "without biases, dropout or a second direction; its arguments: input_size, "
                                 "hidden_size, batch_first, device, dtype")
+        for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):  # as torch.nn.RNN checks them:
+            # hidden_size=0 raised "ZeroDivisionError: float division by zero" in reset_parameters (session 35)
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise TypeError(f"ElmanRNN: {name} should be of type int, got: {type(size).__name__}")
+            if size <= 0:
+                raise ValueError(f"ElmanRNN: {name} must be greater than zero, not {size}")
         super().__init__()
         self.input_size, self.hidden_size, self.batch_first = input_size, hidden_size, batch_first
         kw = {"device": device, "dtype": dtype}

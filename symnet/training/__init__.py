@@ -51,6 +51,10 @@ def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: f
     if plot is not None:
         remove_stale_temporaries(_plot_target(plot))
         check_writable(plot, "the plot")
+        if checkpoint is not None and Path(plot).resolve() == Path(checkpoint).resolve():
+            # the plot, written last, replaced the checkpoint, and "weights saved to x.png" named a PNG (session 35)
+            raise SymnetError(f"--plot and --checkpoint name one file ({plot}): the plot would replace the "
+                              "checkpoint; give them different names")
     result = fit(job, backend, settings, checkpoint=checkpoint, resume=resume, progress=progress,
                  save_every=save_every)
     if plot is not None:
@@ -59,6 +63,8 @@ def train(task: str, backend: str = "numpy", *, epochs: int | None = None, lr: f
 
 
 def _plot_target(path) -> Path:
+    if "\0" in str(path):  # from Python: os.stat's "ValueError: embedded null byte" (session 35)
+        raise SymnetError(f"cannot write the plot {str(path)!r}: a file name cannot hold a NUL character")
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise SymnetError(f"--plot writes a PNG; give a file name ending in .png, not {path.name!r}")
@@ -66,11 +72,14 @@ def _plot_target(path) -> Path:
         import matplotlib  # noqa: F401
     except ImportError:
         raise SymnetError("--plot needs matplotlib: pip install matplotlib (or pip install 'symnet[train]')") from None
-    if not path.parent.is_dir():  # as graph -o: refused, not created
-        blocking = next((f for f in path.parents if f.exists()), None)
-        if blocking is not None and not blocking.is_dir():
-            raise SymnetError(f"cannot write the plot {path}: {blocking} is not a folder")
-        raise SymnetError(f"cannot write the plot {path}: the folder {path.parent} does not exist")
+    try:  # a folder name past the file system's limit: os.stat's OSError (session 35)
+        if not path.parent.is_dir():  # as graph -o: refused, not created
+            blocking = next((f for f in path.parents if f.exists()), None)
+            if blocking is not None and not blocking.is_dir():
+                raise SymnetError(f"cannot write the plot {path}: {blocking} is not a folder")
+            raise SymnetError(f"cannot write the plot {path}: the folder {path.parent} does not exist")
+    except OSError as exc:
+        raise SymnetError(f"cannot write the plot {path}: {exc.strerror or exc}") from None
     return path
 
 

@@ -62,12 +62,23 @@ def check_writable(path, what: str) -> Path:
     if missing and a temporary file is created in it and removed again. Raises
     :class:`SymnetError` (one line naming ``what`` and the path) when it cannot, or when
     ``path`` exists and is not a regular file (a folder, a device)."""
+    given = str(path)
+    if "\0" in given:  # from Python: os.stat's and os.open's "ValueError: embedded null byte" (session 35)
+        raise SymnetError(f"cannot write {what} {given!r}: a file name cannot hold a NUL character")
     path = Path(path)
-    if path.exists() and not path.is_file():
-        raise SymnetError(f"cannot write {what} {path}: it exists and is not a regular file")
-    folder = next((f for f in path.parents if f.exists() or f.is_symlink()), None)
-    if folder is not None and not folder.is_dir():
-        raise SymnetError(f"cannot write {what} {path}: {folder} is not a folder")
+    if not path.name or path.name == ".." or given.endswith(("/", os.sep)):
+        # "/", ".", "": history_path's with_name raised "ValueError: PosixPath('/') has an empty name"; "runs/":
+        # Path drops the slash, and a file named runs was written (session 35)
+        raise SymnetError(f"cannot write {what} {given or repr('')}: it names a folder, not a file; give a file "
+                          "name (runs/xor.npz)")
+    try:  # a name past the file system's limit: os.stat's OSError was a traceback (session 35)
+        if path.exists() and not path.is_file():
+            raise SymnetError(f"cannot write {what} {path}: it exists and is not a regular file")
+        folder = next((f for f in path.parents if f.exists() or f.is_symlink()), None)
+        if folder is not None and not folder.is_dir():
+            raise SymnetError(f"cannot write {what} {path}: {folder} is not a folder")
+    except OSError as exc:
+        raise _failed(what, path, exc) from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = _create_temporary(path)

@@ -246,7 +246,7 @@ def fit(task, backend: str, settings: Settings, *, checkpoint=None, resume: bool
         raise SymnetError("--resume needs --checkpoint FILE: the file to continue from")
     writer = None
     if checkpoint is not None:
-        checkpoint = Path(checkpoint)
+        checkpoint = check_writable(checkpoint, "the checkpoint")  # before history_path, which needs a file name
         for path in (checkpoint, history_path(checkpoint)):
             remove_stale_temporaries(path)
             check_writable(path, "the checkpoint" if path == checkpoint else "the checkpoint history")
