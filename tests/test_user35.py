@@ -69,6 +69,17 @@ def test_kl_of_two_gaussians_near_equal_deviations_in_triton():
                 assert ulps(got[j][i], w, F64) <= 4, (k.outputs[j], tuple(point), got[j][i], w)
 
 
+# At σ₁ = σ₂ exactly ∂σ₁ is 0 (torch autograd 0): the two products over one denominator, (σ₁² − σ₂²)/(σ₁·σ₂²), are
+# computed alike. A first cut of this change took s₁/s₂² and 1/s₁ as two double-word quotients: −2.0e31 at
+# σ₁ = σ₂ = 1e−80, −4.3e−19 at 1e−30 (terms of 1e80 and 1e30 rounded apart).
+def test_kl_of_two_gaussians_at_equal_deviations_is_flat():
+    rng = np.random.default_rng(355)
+    s = np.r_[10 ** rng.uniform(-100, 100, 300), 1e-80, 1e-30, 0.3, 3e20]
+    k = compiled(KL)
+    out = dict(zip(k.outputs, k(m1=np.zeros_like(s), m2=np.zeros_like(s), s1=s, s2=s)))
+    assert np.all(out["df_ds1"] == 0) and np.all(out["f"] == 0), s[(out["df_ds1"] != 0) | (out["f"] != 0)]
+
+
 # The other forms of one difference of two products: x² − y² and 1/x − 1/y where x ≈ ±y (1.36e7 and 5.55e6 ULP in
 # float64 before, over 150 points with |x| log-uniform in 1e±100), x/y − y/x (6.5e6); the Gamma deviance's ∂y,
 # 2·(1/μ − 1/y), near y = μ (session 34's strict xfail: 7.86e4 ULP at μ = 1.7·(1 + 1e−6), y = 1.7). After: ≤ 1.
@@ -181,3 +192,12 @@ def test_options_that_choose_the_form_are_numbers(formula, message):
 
     with pytest.raises(ParseError, match=message):
         symnet.derive(formula)
+
+
+# Before: `symnet derive "x*y" --wrt ""` derived with respect to every variable (an empty --wrt read as none given),
+# where `symnet verify "x*y" --wrt ""` and Python's wrt="" refuse it: "the list of variables is empty", exit 2.
+def test_derive_with_an_empty_wrt_option_is_refused(capsys):
+    from symnet.cli import main
+
+    assert main(["derive", "x*y", "--wrt", ""]) == 2
+    assert "the list of variables is empty" in capsys.readouterr().err

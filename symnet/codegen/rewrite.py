@@ -9136,11 +9136,20 @@ def _monomial_difference(node):
     degree1, degree2 = (sum(abs(e) for _, e in p) for p in (p1, p2))
     if max(degree1, degree2) < 2 and not any(e < 0 for _, e in p1 + p2):
         return None
-    bound = 900 // max(degree1, degree2)
+    # over one denominator D (the reciprocals' least common multiple), so that the terms meet as products: s₁/s₂² −
+    # 1/s₁ = (s₁² − s₂²)/(s₁·s₂²), exactly 0 at s₁ = s₂ in double words, where two quotients rounded apart are not
+    e1, e2 = dict(p1), dict(p2)
+    bases = sorted(set(e1) | set(e2), key=sp.default_sort_key)
+    lowest = {b: min(0, e1.get(b, 0), e2.get(b, 0)) for b in bases}
+    den = sp.Mul(*[b ** -lowest[b] for b in bases])
+    num1, num2 = (k * sp.Mul(*[b ** (e.get(b, 0) - lowest[b]) for b in bases]) for k, e in ((k1, e1), (k2, e2)))
+    degree = max(sum(e.get(b, 0) - lowest[b] for b in bases) for e in (e1, e2))
+    degree = max(degree, -sum(lowest.values()))
+    bound = 900 // max(degree, 1)
     low, high = sp.Float(2.0 ** -bound), sp.Float(2.0 ** bound)  # powers of two: exact
-    bases = sorted({b for b, _ in p1 + p2}, key=sp.default_sort_key)
     inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
-    return sp.Piecewise((widen(node), inside), (node, True))
+    body = num1 + num2 if den == 1 else sp.Mul(num1 + num2, sp.Pow(den, -1))
+    return sp.Piecewise((widen(body), inside), (node, True))
 
 
 def _reciprocal_margin_node(node):
@@ -9194,9 +9203,10 @@ RECIPROCAL_MARGIN = Rule(
     "of exp(1/(xy) − (x − y)) holds 1 − 1/(x·y²), 109,784 ULP in float64 where x·y² ≈ 1 (its own test's point 8.27, "
     "torch 81.7); ∂ of y + 1/y, 1 − 1/y², 10,759 ULP at y = 0.99998 (the hinge's margin 1 − t·x with a reciprocal); "
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
-    "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, where their bases lie "
-    "within 2^±⌊900/degree⌋ (the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, "
-    "torch the same; x² − y², 1/x − 1/y where x ≈ ±y: 1.4e7, 5.6e6)",
+    "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
+    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
+    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
+    "where x ≈ ±y: 1.4e7, 5.6e6)",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
