@@ -463,7 +463,7 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
                 hint = f" ({target} is a function of the registry: write it applied, symnet derive \"{_applied(target)}\")"
             raise SymnetError(f"{exc}{hint}") from None
     expr = parse_expression(target)
-    variables = parse_symbols(wrt) if wrt else None
+    variables = parse_symbols(wrt) if wrt is not None else None
     point = parse_point(at) if at else None
     if point is not None:  # a partial point would print a Values section without the results
         missing = sorted({s.name for s in expr.free_symbols} - {s.name for s in point})

@@ -346,6 +346,9 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
     repeated = sorted({str(w) for w in wrt if wrt.count(w) > 1})
     if repeated:
         raise DerivationError(f"wrt names {', '.join(repeated)} more than once; name each variable once")
+    if not wrt and inputs:  # wrt=[] (or --wrt naming none): the formula has inputs, none was asked for
+        raise DerivationError("nothing to differentiate with respect to: wrt names no variable; name one or more "
+                              f"of the formula's inputs ({', '.join(map(str, inputs))}), or leave wrt out for all")
     if not wrt:
         raise DerivationError("nothing to differentiate with respect to: the formula has no inputs"
                               + _constant_note(program))

@@ -9096,12 +9096,79 @@ __all__ += ["EXP_INTO_UNDERFLOWING_SUM"]
 # ∂y of exp(1/(xy) − (x − y)) holds 1 − 1/(x·y²), 109,784 ULP in float64 where x·y² ≈ 1; ∂ of y + 1/y, 1 − 1/y², 10,759
 # ULP at y = 0.99998); tested in tests/test_xfailb33.py
 
+def _monomial_factors(term):
+    """The factors of ``term`` = k·P (k a nonzero number, P a product of integer powers of inputs) as (k, factors);
+    None where ``term`` is not such a product."""
+    k, P = term.as_coeff_Mul()
+    factors = sp.Mul.make_args(P)
+    # a sum as a base with a positive power only: a quotient by a sum, x·y·z/(x + y + z) and its derivatives, is the
+    # product-over-sum rule's
+    if k == 0 or not all(_monomial_base(f) or (f.is_Pow and f.exp.is_Integer and (
+            f.base.is_Symbol or (f.exp.is_positive and _monomial_base(f.base)))) for f in factors):
+        return None
+    return k, factors
+
+
+def _monomial_base(b) -> bool:
+    """Whether ``b`` is an input or a sum of inputs times numbers (a − p: the double word holds it exactly; a sum
+    with a number, 1 − y, is a mixture's, which the log and power rules take)."""
+    return b.is_Symbol or (b.is_Add and all(not t.is_number and t.as_coeff_Mul()[1].is_Symbol for t in b.args))
+
+
+def _monomial_difference(node):
+    """k₁·P₁ + k₂·P₂ (P₁ ≠ P₂ products of integer powers of inputs or of sums of inputs times numbers, of total degree
+    2 or more or holding a reciprocal, whose terms can be of opposite signs) → widened where every base b lies in
+    [2^−L, 2^L], L = ⌊900/D⌋ for the larger total degree D (a double word of each product then neither overflows nor
+    loses its low part to underflow), the sum as written elsewhere (where the other rules keep its range: s₁/s₂² as
+    (s₁/s₂)/s₂); None for any other two-term sum."""
+    parts = [_monomial_factors(t) for t in node.args]
+    if None in parts or any(t.is_number for t in node.args):
+        return None
+    (k1, f1), (k2, f2) = parts
+    if sp.Mul(*f1) == sp.Mul(*f2):
+        return None
+
+    def powers(fs):
+        return [(f.base, int(f.exp)) if f.is_Pow else (f, 1) for f in fs]
+
+    p1, p2 = powers(f1), powers(f2)
+    # the terms' signs differ by k₁k₂ times Π sign(b)^(e₁ + e₂): where every combined exponent is even their signs are
+    # k₁'s and k₂'s alone, and terms of one sign do not cancel (1/y + y/x², x² + y²)
+    combined: dict = {}
+    for b, e in p1 + p2:
+        combined[b] = combined.get(b, 0) + e
+    if all(e % 2 == 0 for e in combined.values()) and (k1 > 0) == (k2 > 0):
+        return None
+    # x − y, x − x·y…: one degree each and no quotient is a plain sum, which rounds once (or the widen rule's margin)
+    degree1, degree2 = (sum(abs(e) for _, e in p) for p in (p1, p2))
+    if max(degree1, degree2) < 2 and not any(e < 0 for _, e in p1 + p2):
+        return None
+    # over one denominator D (the reciprocals' least common multiple), so that the terms meet as products: s₁/s₂² −
+    # 1/s₁ = (s₁² − s₂²)/(s₁·s₂²), exactly 0 at s₁ = s₂ in double words, where two quotients rounded apart are not
+    e1, e2 = dict(p1), dict(p2)
+    bases = sorted(set(e1) | set(e2), key=sp.default_sort_key)
+    lowest = {b: min(0, e1.get(b, 0), e2.get(b, 0)) for b in bases}
+    den = sp.Mul(*[b ** -lowest[b] for b in bases])
+    num1, num2 = (k * sp.Mul(*[b ** (e.get(b, 0) - lowest[b]) for b in bases]) for k, e in ((k1, e1), (k2, e2)))
+    degree = max(sum(e.get(b, 0) - lowest[b] for b in bases) for e in (e1, e2))
+    degree = max(degree, -sum(lowest.values()))
+    bound = 900 // max(degree, 1)
+    low, high = sp.Float(2.0 ** -bound), sp.Float(2.0 ** bound)  # powers of two: exact
+    inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
+    body = num1 + num2 if den == 1 else sp.Mul(num1 + num2, sp.Pow(den, -1))
+    return sp.Piecewise((widen(body), inside), (node, True))
+
+
 def _reciprocal_margin_node(node):
     """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs whose negative powers sum to −2 or less,
     k·P of either sign or of c's opposite) → the same sum computed as the widen rule computes one (double-word in a float64
-    kernel, float64 in a float32 one), rounded once; None for any other node."""
+    kernel, float64 in a float32 one), rounded once; so is k₁·P₁ + k₂·P₂, two such products that can cancel
+    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²); None for any
+    other node."""
     if not (node.is_Add and len(node.args) == 2):
         return None
+    if not any(a.is_number for a in node.args):
+        return _monomial_difference(node)
     c, term = sorted(node.args, key=lambda a: not a.is_number)
     if not (c.is_number and c.is_real and c != 0) or term.is_number:
         return None
@@ -9120,18 +9187,33 @@ def _reciprocal_margin_node(node):
 
 
 def _reciprocal_margins(expr):
-    """Every outermost sum of ``expr`` :func:`_reciprocal_margin_node` takes, widened."""
+    """Every outermost sum of ``expr`` :func:`_reciprocal_margin_node` takes, widened. A difference of two products
+    that is a function's argument or a power's base (e^(x² − y), whose scaled-erfc pairing with erfc(x) needs it as
+    written) is left to the rules of that function."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
         return expr
-    return _top_down(expr, lambda node: _reciprocal_margin_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=_KEPT)
+    held = {a for n in sp.preorder_traversal(expr) if isinstance(n, sp.Function) for a in n.args}
+    held |= {n.base for n in sp.preorder_traversal(expr) if isinstance(n, sp.Pow)}
+
+    def node_form(node):
+        if not isinstance(node, sp.Expr):
+            return None
+        if node in held and not any(a.is_number for a in node.args):
+            return None
+        return _reciprocal_margin_node(node)
+
+    return _top_down(expr, node_form, leaves=_KEPT)
 
 
 RECIPROCAL_MARGIN = Rule(
     "reciprocal-margin", "c − k/P with P a product of powers of inputs cancels the rounding of 1/P where k/P ≈ c: ∂y "
     "of exp(1/(xy) − (x − y)) holds 1 − 1/(x·y²), 109,784 ULP in float64 where x·y² ≈ 1 (its own test's point 8.27, "
     "torch 81.7); ∂ of y + 1/y, 1 − 1/y², 10,759 ULP at y = 0.99998 (the hinge's margin 1 − t·x with a reciprocal); "
-    "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once",
+    "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
+    "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
+    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
+    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
+    "where x ≈ ±y: 1.4e7, 5.6e6)",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
