@@ -93,6 +93,23 @@ def test_long_product_widens_exactly_and_only_the_long_products():
     assert fired == {"f": False, "b1": True, "b2": False, "w1": True, "w2": False, "x": True, "y": False}, fired
 
 
+def test_long_product_leaves_a_rules_select_and_softplus_alone():
+    """A product holding a select (a rule's branches: the focal loss's {1 if γ = 0; σ(x)^γ}, 18 roundings by the
+    count) or a function of softplus (swish′'s σ(±2·softplus(β·x)), 16; its double word is some 400 operations) is
+    left as the rules made it; the same product without them is widened."""
+    from symnet.codegen.rewrite import _long_product
+    from symnet.special import softplus
+
+    x, y, g = sp.symbols("x y g", real=True)
+    guarded = y * sp.Piecewise((1, sp.Eq(y, 0)), (symnet.sigmoid(x) ** y, True)) * symnet.sigmoid(-x)
+    assert not _long_product(guarded)
+    swish = 4 * x ** 2 * symnet.sigmoid(g * x) * symnet.sigmoid(-2 * softplus(g * x)) \
+        * symnet.sigmoid(2 * softplus(g * x))
+    assert not _long_product(swish)
+    plain = 4 * x ** 2 * symnet.sigmoid(g * x) * symnet.sigmoid(-2 * y * x) * symnet.sigmoid(2 * y * x)
+    assert _long_product(plain)
+
+
 def test_two_layer_net_gradients_within_4_ulp():
     """(w₂·tanh(w₁·x + b₁) + b₂ − y)², float64: 100 points within 10⁻³ of session 34's failing point and 200 with
     b₁ in (−5, 5), the rest in (−2, 2) or (−3, 3). Before (measured here): ∂b₁ 4.07, ∂w₁ 4.61, ∂x 5.23 ULP, the

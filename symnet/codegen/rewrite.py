@@ -12063,10 +12063,28 @@ def _roundings(e) -> float:
     return _least_bound(e)
 
 
+# the functions a long product's rounded part may hold as factors (each to an integer power): those the double words
+# compute directly (doubleword._Emitter.value), of an argument without softplus or log (their double words are some
+# 400 operations, as the rounded-argument rule's comment says); a select among the factors (a rule's branches: the
+# focal loss's {1 if γ = 0; σ^γ}) or a variable power leaves the product as the rules made it
+_LONG_PRODUCT_FACTORS = (sp.exp, sigmoid, sp.tanh, sp.erf, sp.erfc, ndtr)
+
+
+def _long_product_factor(f) -> bool:
+    """``f`` a number, an input or its integer power, or a function of :data:`_LONG_PRODUCT_FACTORS` or a widened
+    node (to an integer power)."""
+    base = f.base if f.is_Pow and f.exp.is_Integer else f
+    if f.is_number or base.is_Symbol or isinstance(base, WidenedBase):
+        return True
+    return (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp") and not base.has(softplus, sp.log)
+
+
 def _long_product(node) -> bool:
-    """``node`` a product of two inputs or more holding a rounded function whose roundings (:func:`_roundings`) reach
-    LONG_PRODUCT_ROUNDINGS (a count that is not finite: a node the count does not know, left alone)."""
-    if not (node.is_Mul and len(node.free_symbols) >= 2 and node.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase)):
+    """``node`` a product of two inputs or more of :func:`_long_product_factor` factors, one a rounded function, whose
+    roundings (:func:`_roundings`) reach LONG_PRODUCT_ROUNDINGS."""
+    if not (node.is_Mul and len(node.free_symbols) >= 2 and node.has(*_ROUNDED, ndtr, sp.erfc, WidenedBase)):
+        return False
+    if not all(_long_product_factor(f) for f in node.args):
         return False
     return LONG_PRODUCT_ROUNDINGS <= _roundings(node) < math.inf
 
