@@ -103,7 +103,8 @@ def test_exponent_product_takes_a_held_power_apart():
     printers' product by exponents takes the inputs' powers around it (y·…·x⁻², y²·…·x⁻³, with y² and x³ held)."""
     source = _kernel(GELU_POWER).source
     assert "long-product" in source
-    assert "_constant_far(1.0, 0, x, -2," in source and "_constant_far(1.0, 0, y, 2," in source
+    # _taken_by_exponents(r, m, k, factors, held) since session 35
+    assert "1.0, 0, lambda: (x, -2," in source and "1.0, 0, lambda: (y, 2," in source
     assert ", held=(sq_y, x**3, ))" in source
 
 
