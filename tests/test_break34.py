@@ -66,7 +66,8 @@ def nested_sigmoid_kernel():
 def test_a_nested_sigmoid_of_a_product_compiles_in_bounded_time(nested_sigmoid_kernel):
     """Depth 5: before, the limits of the overflowed-product rule ran for many minutes (depth 4: 25 CPU s, 23 of
     them in SymPy's limit); now about 3 CPU s. Its values and gradients against mpmath at 50 digits, float64, at 40
-    points x, y in (−3, 3): within 8 ULP (f 1.31, ∂x 5.08, ∂y 2.90; torch autograd's worst 1.03, 1,556, 10.5)."""
+    points x, y in (−3, 3): within 8 ULP (f 1.31, ∂x 5.08, ∂y 2.90; torch autograd's worst 1.03, 1,556, 10.5; session 35's
+    long-product rule: ∂x ≤ 1.48 ULP, tests/test_round35.py)."""
     formula = _nested_sigmoid(5)
     rng = np.random.default_rng(34)
     x, y = rng.uniform(-3, 3, 40), rng.uniform(-3, 3, 40)
@@ -78,10 +79,9 @@ def test_a_nested_sigmoid_of_a_product_compiles_in_bounded_time(nested_sigmoid_k
     assert worst <= 8, f"worst {worst:.2f} ULP"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: σ nested 5 deep, ∂x at x = 2.9970104351482076, y = −1.7808845488483749 "
-                   "is −0.00023123968817664547, true −0.00023123968817664560782: 5.08 ULP float64 (bound 4), torch "
-                   "autograd 0.92 ULP there (its worst over 40 points 1,556); the product of five σ′ factors and y's "
-                   "rounds about 15 times. Depth 3 (the overflowed-product rule still applied) 4.96 ULP")
+# session 34's strict xfail: ∂x here was −0.00023123968817664547, true −0.00023123968817664560782, 5.08 ULP (torch
+# 0.92), the product of five σ′ factors and y⁵ rounding about 15 times; session 35 (h-round35): the long-product rule
+# computes the σ factors' product in double words, 0.5 ULP here (tests/test_round35.py: ≤ 1.48 over 250 points)
 def test_a_nested_sigmoid_gradient_within_4_ulp(nested_sigmoid_kernel):
     formula = _nested_sigmoid(5)
     x, y = 2.9970104351482076, -1.7808845488483749

@@ -235,6 +235,8 @@ from test_found34 import RULE_CASES as _FOUND34  # noqa: E402  (sum-power-cancel
 RULE_CASES += _FOUND34
 from test_kink34 import CASES_ELSEWHERE as _KINK34_ELSEWHERE  # noqa: E402  (kink-side: tests/test_kink34.py)
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _KINK34_ELSEWHERE
+from test_round35 import CASES_ELSEWHERE as _ROUND35_ELSEWHERE  # noqa: E402  (long-product: tests/test_round35.py)
+_WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _ROUND35_ELSEWHERE
 from test_cancel34 import RULE_CASES as _CANCEL34  # noqa: E402  (series-common-denominator over sinh x: tests/test_cancel34.py)
 RULE_CASES += _CANCEL34
 # the limits where the written formula has none to evaluate: (value, gradients in order)

@@ -12114,3 +12114,102 @@ SHARED_POWERS = Rule(
     "made x³ and y³ temporaries); the product's power leaves the range only where the whole does",
     apply=lambda e: sp.Tuple(*[_shared_powers(a) for a in e.args]), fired=lambda old, new: new != old)
 __all__ += ["SHARED_POWERS", "PowerBound"]
+
+
+# ------------------------------------------------------------------ long-product (issue 16, session 35, h-round35: a
+# product of rounded functions rounds once a factor and once a multiplication, and the roundings add up past the bound
+# of 4 ULP: ∂x of σ nested 5 deep 5.08 ULP in float64 at (2.997, −1.781), of a 2-layer net's squared error 4.41, of
+# (gelu(x/y))^−2 4.15 at (−7.09e199, −7.09e199)); tested in tests/test_round35.py
+
+# the count of a product's roundings (units of u = 2⁻⁵³, first order) from which it is widened whole: a relative error
+# of ρ·u is ρ/2 to ρ ULP, and measured the worst of a few hundred random points is about a third of the count (the
+# 2-layer net's ∂b₁, 12 roundings: 4.07 ULP; its ∂x, 13: 5.23; ∂w₂, 4: 1.91), so from 3 × the bound of 4 ULP
+LONG_PRODUCT_ROUNDINGS = 12.0
+
+
+def _power_of_two_number(c) -> bool:
+    return c.is_Rational and c.p & (c.p - 1) == 0 and c.q & (c.q - 1) == 0
+
+
+def _roundings(e) -> float:
+    """A bound of the relative error of ``e`` as the float64 kernel computes it, in units of u, to first order:
+    doubleword._least_bound's count (a function's own error, a product's factors and multiplications), with a widened
+    node one rounding and a select its worst value; a function of a widened value its own error alone."""
+    from .doubleword import _least_bound
+
+    if isinstance(e, WidenedBase):
+        return 1.0
+    if isinstance(e, sp.Piecewise):
+        return max(_roundings(p.expr) for p in e.args)
+    if e.is_Mul:
+        factors = [a for a in e.args if not (a.is_number and (a == -1 or _power_of_two_number(abs(a))))]
+        return sum(_roundings(a) for a in factors) + max(len(factors) - 1, 0)
+    if e.is_Pow and e.exp.is_Integer:
+        n = abs(int(e.exp))
+        return n * _roundings(e.base) + n - 1 + (1 if e.exp < 0 else 0)
+    if e.has(WidenedBase):
+        e = e.xreplace({w: sp.Dummy() for w in _atoms(e, WidenedBase)})
+    return _least_bound(e)
+
+
+# the functions a long product's rounded part may hold as factors (each to an integer power): those the double words
+# compute directly (doubleword._Emitter.value), of an argument without softplus or log (their double words are some
+# 400 operations, as the rounded-argument rule's comment says); a select among the factors (a rule's branches: the
+# focal loss's {1 if γ = 0; σ^γ}) or a variable power leaves the product as the rules made it
+_LONG_PRODUCT_FACTORS = (sp.exp, sigmoid, sp.tanh, sp.erf, sp.erfc, ndtr)
+
+
+def _long_product_factor(f) -> bool:
+    """``f`` a number, an input or its integer power, or a function of :data:`_LONG_PRODUCT_FACTORS` or a widened
+    node (to an integer power)."""
+    base = f.base if f.is_Pow and f.exp.is_Integer else f
+    if f.is_number or base.is_Symbol or isinstance(base, WidenedBase):
+        return True
+    return (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp") and not base.has(softplus, sp.log)
+
+
+def _long_product(node) -> bool:
+    """``node`` a product of two inputs or more of :func:`_long_product_factor` factors, one a rounded function, whose
+    roundings (:func:`_roundings`) reach LONG_PRODUCT_ROUNDINGS."""
+    if not (node.is_Mul and len(node.free_symbols) >= 2 and node.has(*_ROUNDED, ndtr, sp.erfc, WidenedBase)):
+        return False
+    if not all(_long_product_factor(f) for f in node.args):
+        return False
+    return LONG_PRODUCT_ROUNDINGS <= _roundings(node) < math.inf
+
+
+def _long_products(expr):
+    """Every long product of ``expr`` widened (innermost first), outside the widened sums: a product inside one is
+    computed in its double words already (widened apart, it left the sum no rounded function to be widened for: ∂y of
+    σ nested 5 deep, a sum of such products that cancels, was 47 ULP)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase):
+        return expr
+    return _bottom_up(expr, _widened_if_long)
+
+
+def _widened_if_long(node):
+    """A long product as widen(H)·R: H its factors that hold a rounded function and its numbers, R the inputs and
+    their powers, a few exact or once-rounded factors (the 2-layer net's ∂b₁, ∂w₁, ∂x share H, 8·σ(2v)·σ(−2v)·(…),
+    one double-word computation, where three widened whole took 3.6× the kernel's time); the node as it is where H
+    is one function (its own rounding is all a double word would take away)."""
+    if not _long_product(node):
+        return node
+    rounded = (*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase)
+    held = [a for a in node.args if a.is_number or a.has(*rounded)]
+    body = sp.Mul(*held)
+    if not (body.is_Mul or body.is_Pow):
+        return node
+    return widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
+
+
+LONG_PRODUCT = Rule(
+    "long-product", "a product of rounded functions rounds once for each factor and once for each multiplication, "
+    "and the roundings add up: ∂x of σ nested 5 deep, y⁵·Π σ(vᵢ)σ(−vᵢ), was 5.08 ULP in float64 at (2.997, −1.781) "
+    "(torch 0.92), a 2-layer net's squared error's ∂x, 8·w₁·w₂·σ(2v)·σ(−2v)·(w₂·tanh v + b₂ − y), 4.41 (torch 204); "
+    "where a product's count of roundings (first order, in units of 2⁻⁵³) reaches 12, three times the bound of 4 ULP, "
+    "it is computed in double-word arithmetic (hi + lo, about 106 bits) and rounded once in a float64 kernel, in "
+    "float64 in a float32 one, as the widen rule's sums are",
+    apply=_long_products, fired=lambda old, new: new != old)
+RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
+_BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
+__all__ += ["LONG_PRODUCT"]
