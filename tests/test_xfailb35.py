@@ -15,12 +15,13 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 from conftest import compiled, ulps
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
-_x = sp.Symbol("x", real=True)
+_x, _y = sp.symbols("x y", real=True)
 
 # (rule, formula, variables, range of the exactness check, the point where the written form fails, dtype): read by
 # tests/test_stability_rules.py
@@ -28,6 +29,8 @@ RULE_CASES = [
     # as written f = |x|/x⁴ at x = 1e−79: x⁴ subnormal (24 bits), f 1e8 ULP off; sign(x)/x³ rounds twice (the fault
     # at 1.18e−77, ∂x, is of the generated code: its x⁻⁴ distributed over the two terms)
     ("abs-sign", (_x ** -2) ** sp.Rational(3, 2), (_x,), (-4.0, 4.0), (1e-79,), F64),
+    # ∂y = x·(e^(y − 2)·e^(x/y)/y − expm1(y − 2)·(…)/y²) as derived: y² = 0 at x = y = −1e−300, ∂y −inf for −9.4e299
+    ("input-over-power", _x * expm1(_y - 2) * sp.exp(_x / _y) / _y, (_x, _y), (-4.0, 4.0), (-1e-300, -1e-300), F64),
 ]
 
 
@@ -65,14 +68,16 @@ def _worst(outs, truths, dtype):
     return worst
 
 
-def _check(formula, dtype, columns, truth, torch_fn=None, digits=60):
+def _check(formula, dtype, columns, truth, torch_fn=None, digits=60, loose=()):
+    """Every output within the bound of ``truth`` (mpmath) at ``columns``, and never past torch autograd (float64); the
+    outputs numbered in ``loose`` (0 the value, then the gradients) only never past torch (a fault not of this file)."""
     cols = [np.asarray(c, dtype) for c in columns]
     outs = _outputs(formula, dtype, *cols)
     with mpmath.workdps(digits):
         truths = [list(t) for t in zip(*[truth(*[mpmath.mpf(float(c[i])) for c in cols]) for i in range(len(cols[0]))])]
     worst = _worst(outs, truths, dtype)
     where = [(w, i is not None and tuple(float(c[i]) for c in cols)) for w, i in worst]
-    assert all(w <= BOUND[dtype] for w, _ in worst), (formula, dtype, where)
+    assert all(w <= BOUND[dtype] for j, (w, _) in enumerate(worst) if j not in loose), (formula, dtype, where)
     if dtype is F64 and torch_fn is not None:
         torch_worst = _worst(_torch_outputs(torch_fn, *cols), truths, F64)
         assert all(w <= max(BOUND[dtype], tw) for (w, _), (tw, _) in zip(worst, torch_worst)), (where, torch_worst)
@@ -120,3 +125,82 @@ def test_abs_over_its_argument_near_the_range_end(formula, q, torch_fn, dtype):
     def truth(x):
         return abs(x) ** q, q * abs(x) ** q / x
     _check(formula, dtype, [xs], truth, torch_fn)
+
+
+# ------------------------------------------------------------------ input-over-power: x·(… + B/y²) multiplied out; x·y⁻² as (x/y)/y
+
+_K = "0.044715"
+
+
+def _gelu_tanh(u):
+    """gelu_tanh(u) = u·s and its derivative, s = σ(2√(2/π)·(u + 0.044715u³)) (tanh's form as a sigmoid)."""
+    k = mpmath.mpf(_K)
+    s = 1 / (1 + mpmath.exp(-2 * mpmath.sqrt(2 / mpmath.pi) * (u + k * u ** 3)))
+    return u * s, s + u * 2 * mpmath.sqrt(2 / mpmath.pi) * (1 + 3 * k * u ** 2) * s * (1 - s)
+
+
+def _gelu_tanh_truth(x, y):
+    g, gp = _gelu_tanh(x / y)
+    return (mpmath.expm1(y - 2) * g, mpmath.expm1(y - 2) * gp / y,
+            mpmath.exp(y - 2) * g - mpmath.expm1(y - 2) * gp * x / y ** 2)
+
+
+def _exp2_truth(x, y):  # x < 0: relu6(x) = 0
+    u = x / y
+    n, e = mpmath.exp(2 ** u), mpmath.exp(mpmath.expm1(x * y))
+    d = e + 1 + mpmath.exp(1 / x)
+    return (n / d, n * 2 ** u * mpmath.log(2) / (y * d) - n * (e * mpmath.exp(x * y) * y - mpmath.exp(1 / x) / x ** 2) / d ** 2,
+            -n * 2 ** u * mpmath.log(2) * x / (y ** 2 * d) - n * e * mpmath.exp(x * y) * x / d ** 2)
+
+
+def _exp_truth(x, y):
+    e = mpmath.exp(x / y)
+    return (x * mpmath.expm1(y - 2) * e / y, mpmath.expm1(y - 2) * e * (1 / y + x / y ** 2),
+            x * (mpmath.exp(y - 2) * e / y - mpmath.expm1(y - 2) * e * (x / y + 1) / y ** 2))
+
+
+GELU_TANH = "((expm1(((y) - 2)))) * ((gelu_tanh(((x) / (y)))))"
+EXP2 = "exp((exp2(((x) / (y)))))/(exp((expm1(((x) * (y))))) + exp((log(exp((relu6(x))) + exp(((x)**(-1)))))))"
+EXP = "x*expm1(y-2)*exp(x/y)/y"
+_X_OVER_Y = {
+    "gelu_tanh": (GELU_TANH, _gelu_tanh_truth, lambda t, x, y: t.expm1(y - 2) * t.nn.functional.gelu(x / y, approximate="tanh")),
+    "exp2": (EXP2, _exp2_truth, lambda t, x, y: t.exp(t.exp2(x / y)) / (t.exp(t.expm1(x * y)) + t.exp(
+        t.log(t.exp(t.nn.functional.relu6(x)) + t.exp(x ** -1))))),
+    "exp": (EXP, _exp_truth, lambda t, x, y: x * t.expm1(y - 2) * t.exp(x / y) / y),
+}
+
+
+def _x_near_y(at, n, seed, dtype, both_signs):
+    """(at, at), and n − 1 points with y within 10^±3 of at (either sign where ``both_signs``), x = y·r: half of them
+    r within 8 ULPs of 1, half r in 10^±0.3."""
+    rng = np.random.default_rng(seed)
+    y = at * 10 ** rng.uniform(-3, 3, n) * (rng.choice([-1, 1], n) if both_signs else 1)
+    r = np.where(np.arange(n) < n // 2, 1 + rng.integers(-8, 9, n) * 2.0 ** -52, 10 ** rng.uniform(-0.3, 0.3, n))
+    x = y * r
+    x[0] = y[0] = at
+    return np.asarray(x, dtype), np.asarray(y, dtype)
+
+
+# measured after (worst of f / ∂x / ∂y over the 300 points; float64, torch autograd float64 beside it):
+# gelu_tanh at −1e−300 2.99 / 2.81 / 3.09 (torch 2.37 / 2.41 / 2.35), at −1e200 2.18 / 2.39 / ≤ 4 (torch 1.87 / 1.52 / inf);
+# exp2 at −1e−300 2.15 / 5.05 / 3.17 (torch 3.75 / inf / 5.21; its ∂x was so before); float32 ≤ 0.5.
+# Before: ∂y ±inf or ±0 where y² left the range (inf at the point itself: −inf, −0, inf for the truths of test_search34).
+_X_OVER_Y_CASES = [("gelu_tanh", -1e-300, True), ("gelu_tanh", -1e200, False), ("exp2", -1e-300, False),
+                   ("exp", -1e-300, True), ("exp", -1e200, False)]
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name, at, both_signs", _X_OVER_Y_CASES, ids=[f"{c[0]}-{c[1]:g}" for c in _X_OVER_Y_CASES])
+def test_dy_of_a_function_of_x_over_y_near_x_equal_y(name, at, both_signs, dtype):
+    """∂y of g(x/y) holds −x/y²·g′(x/y); y² past the range at x ≈ y (tiny or huge), where the whole is not. Float32's
+    points are at 1e−40 and 1e25 where float64's are at 1e−300 and 1e200 (y² out of float32's range). A huge y only
+    negative (a positive one makes e^(y − 2) infinite: inf − inf, open)."""
+    formula, truth, torch_fn = _X_OVER_Y[name]
+    if dtype is F32:
+        at = -1e-40 if abs(at) < 1 else -1e25
+    xs, ys = _x_near_y(at, 300, 3510 + len(name) + (dtype is F32), dtype, both_signs)
+    if name == "exp2":
+        xs = -abs(xs)
+    # exp2's ∂x: 5.05 ULP at (−1.837e−301, −1.045e−301), the same before this change (x/y rounded, then 2^u and e^(2^u):
+    # ×3.4 twice); torch's ∂x is inf at some of the points
+    _check(formula, dtype, [xs, ys], truth, torch_fn, loose=(1,) if name == "exp2" else ())

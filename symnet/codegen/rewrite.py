@@ -406,9 +406,14 @@ def _distribute(node):
         shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
                                                      for term in f.args) and any(_is_exp(g) for g in others(f)))
         shifts = shifts or _weighted_exp_numerator(f, others(f))
-        if cancels or shifts:
+        # x·(… + B/y^k + …), x and y inputs, k ≥ 2 (∂y of g(x/y): −x·g′(x/y)/y²): y^k leaves the range where x/y^k
+        # does not (x ≈ y); multiplied out, x·B/y^k is one product the printer forms by exponents (input-over-power)
+        over_power = any(g.is_Symbol for g in others(f)) and any(
+            g.is_Pow and g.base.is_Symbol and g.exp.is_Integer and g.exp <= -2 for g in factors)
+        if cancels or shifts or over_power:
             rest = sp.Mul(*others(f))
-            return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
+            name = "cancel" if cancels else "max-shift" if shifts else "input-over-power"
+            return _Fired(sp.Add(*[rest * term for term in f.args]), [name])
     return None
 
 
@@ -1689,6 +1694,10 @@ RULES: tuple[Rule, ...] = (
     Rule("cancel", "a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ "
          "saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one "
          "argument, the small fraction is cancelled) so that the factor cancels symbolically"),
+    Rule("input-over-power", "an input x times a sum with a term B/y^k (k ≥ 2, y another input: ∂y of g(x/y) "
+         "as derived, x·(… − g′(x/y)·B/y²)) forms y^k, which leaves the range where x/y^k does not (x ≈ y: "
+         "∂y −inf for −9.4e299 at x = y = −1e−300, −0 for −1.1e−200 at −1e200); the product is multiplied "
+         "out one level, so that x·B/y^k is one product, formed by exponents where it is not finite"),
     Rule("tanh", "2σ(2x) − 1 and (1 − e^−2x)/(1 + e^−2x) cancel near 0 (7 % off at x = 1e−6 in float32), "
          "(e^x − e^−x)/(e^x + e^−x) overflows; tanh(x) is evaluated directly"),
     Rule("sech²", "1 − tanh²(x) is 0 in float32 from |x| ≈ 9 (true ≈ 4e−8); 4σ(2x)σ(−2x) is the same "
