@@ -332,7 +332,7 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again, underflowed=False, held=()):
+def _taken_again(r, again, underflowed=False, held=(), infinite=False):
     """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
     that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
     at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
@@ -340,8 +340,11 @@ def _taken_again(r, again, underflowed=False, held=()):
     exponents takes as x) is not a normal number (y·e^(…)/(x²·Φ³) at x = y = −1e200 was 0 for 8.2e−201 with x² = inf,
     and 3% off at x = −3.8e−162 with x² subnormal; h-xfailb34). ``underflowed`` (again by exponents, which rounds once):
     also where r is 0 and again() is not, a divisor that overflowed first (∂x of 0.001/(x·y), −1/(1000·x²·y), at
-    x = −3e38, y = −1.4e−45 in float32: x² = inf, −0 for 7.93e−36; torch 1.56 ULP; h-search34). again is a function
-    (evaluated only where r needs it); the common case pays one test over the block."""
+    x = −3e38, y = −1.4e−45 in float32: x² = inf, −0 for 7.93e−36; torch 1.56 ULP; h-search34). ``infinite`` (a sum
+    taken again as 4·(Σ tᵢ/4)): also where r is NaN, inf − inf, and again() is ±inf: a term's own infinity, past the
+    range by more than the quartered terms bring back (x − 3y + sinh(x) at x = y = −1.8e308: 3y and sinh(x) −inf, NaN
+    for −inf; h-xfailb35). again is a function (evaluated only where r needs it); the common case pays one test over
+    the block."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
     if underflowed:
@@ -352,7 +355,8 @@ def _taken_again(r, again, underflowed=False, held=()):
     if bad.any():
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        r = np.where(bad & np.isfinite(m) & ((m != 0) | (r != 0)), m, r)
+        take = bad & np.isfinite(m) & ((m != 0) | (r != 0))
+        r = np.where((take | (np.isnan(r) & np.isinf(m))) if infinite else take, m, r)
     return r
 '''
 
@@ -811,7 +815,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         finally:
             self._select_moving = False
         self.helpers.add("_taken_again")
-        return f"_taken_again({plain}, lambda: 4*({again}))"
+        return f"_taken_again({plain}, lambda: 4*({again}), infinite=True)"
 
     def _print_PowerBound(self, e):
         b, m = e.args
