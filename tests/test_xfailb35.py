@@ -18,6 +18,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import expm1
 
 from conftest import compiled, ulps
+from test_xfail33 import _torch_worst  # torch autograd (float64) of the formula as written: its worst ULP per output
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
@@ -39,17 +40,6 @@ def _outputs(formula, dtype, *columns):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         return [np.asarray(o, np.float64) for o in k(*[np.asarray(c, dtype) for c in columns])]
-
-
-def _torch_outputs(fn, *columns):
-    """torch autograd (float64) of the formula as written: value and gradients."""
-    torch = pytest.importorskip("torch")
-    args = [torch.tensor(np.asarray(c, np.float64), requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = fn(torch, *args)
-        grads = torch.autograd.grad(value.sum(), args, allow_unused=True)
-    return [value.detach().numpy()] + [g.numpy() for g in grads]
 
 
 def _worst(outs, truths, dtype):
@@ -79,8 +69,8 @@ def _check(formula, dtype, columns, truth, torch_fn=None, digits=60, loose=()):
     where = [(w, i is not None and tuple(float(c[i]) for c in cols)) for w, i in worst]
     assert all(w <= BOUND[dtype] for j, (w, _) in enumerate(worst) if j not in loose), (formula, dtype, where)
     if dtype is F64 and torch_fn is not None:
-        torch_worst = _worst(_torch_outputs(torch_fn, *cols), truths, F64)
-        assert all(w <= max(BOUND[dtype], tw) for (w, _), (tw, _) in zip(worst, torch_worst)), (where, torch_worst)
+        torch_worst = _torch_worst(torch_fn, truths, *cols)
+        assert all(w <= max(BOUND[dtype], tw) for (w, _), tw in zip(worst, torch_worst)), (where, torch_worst)
     return worst
 
 
