@@ -599,7 +599,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         moved = self._taken_again_pair(e, self._print_Mul)
         if moved:
             self._need("_taken_again")
-            return f"_taken_again({moved[0]}, {moved[1]})"
+            return f"_taken_again({moved.plain}, {moved.again})"
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
             return self._exp_overflow_factor_call(e)
