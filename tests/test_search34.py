@@ -200,9 +200,10 @@ def test_focal_dy_at_the_range_end():
     assert _ulps(float(out[2][0]), mpmath.mpf("-7.864907465022631e307"), F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of ((x)**(-2))**(3/2) = (−4·|x|/x + sign(x))/x⁴ as SymPy leaves it "
-                   "(|x|/x not sign(x)): at x = 1.18e−77 −inf for −1.5473666254558228e308 (torch 0.16 ULP), the term 4/x⁴ "
-                   "overflows where −3/x⁴ does not; NaN (inf − inf) for ±inf at |x| < 1.1e−77 (torch ±inf)")
+# measured session 34: ∂x of ((x)**(-2))**(3/2) = (−4·|x|/x + sign(x))/x⁴ as SymPy leaves it (|x|/x not sign(x)): at
+# x = 1.18e−77 −inf for −1.5473666254558228e308 (torch 0.16 ULP), 4/x⁴ overflowing where −3/x⁴ does not; NaN (inf −
+# inf) for ±inf at |x| < 1.1e−77 (torch ±inf). Fixed by h-xfailb35 (abs-sign takes |u|/u^k as sign(u)/u^(k−1));
+# its neighbourhood in tests/test_xfailb35.py
 def test_abs_over_its_argument_in_a_power_derivative():
     out = _kernel("((x)**(-2))**(3/2)")(np.array([1.18e-77]))
     assert _ulps(float(out[1][0]), mpmath.mpf(-3) / mpmath.mpf(1.18e-77) ** 4, F64) <= BOUND[F64]
@@ -232,8 +233,9 @@ _X_OVER_Y_SQUARED = [
 
 
 @pytest.mark.parametrize("formula, at, true, before", _X_OVER_Y_SQUARED, ids=["gelu_tanh-tiny", "gelu_tanh-huge", "exp2"])
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y at x = y (the point's value in the ids) is −inf / −0 / inf for the "
-                   "truth in the row (mpmath at 50 digits), torch 0.32–0.54 ULP: y² under- or overflows in −x/y²·g′(x/y)")
+# measured session 34: ∂y at x = y (the point's value in the ids) was −inf / −0 / inf for the truth in the row (mpmath at
+# 50 digits), torch 0.32–0.54 ULP: y² under- or overflowed in −x/y²·g′(x/y). Fixed by h-xfailb35 (input-over-power
+# multiplies x·(… + B/y²) out; _constant_far's last slot takes x·y⁻² as (x/y)/y); the neighbourhood in tests/test_xfailb35.py
 def test_dy_of_a_function_of_x_over_y_at_x_equal_y(formula, at, true, before):
     out = _kernel(formula)(np.array([at]), np.array([at]))
     assert _ulps(float(out[2][0]), mpmath.mpf(true), F64) <= BOUND[F64], before

@@ -406,9 +406,14 @@ def _distribute(node):
         shifts = shifts or (len(f.args) >= 2 and all(any(_shifted_sum_power(g) for g in sp.Mul.make_args(term))
                                                      for term in f.args) and any(_is_exp(g) for g in others(f)))
         shifts = shifts or _weighted_exp_numerator(f, others(f))
-        if cancels or shifts:
+        # x·(… + B/y^k + …), x and y inputs, k ≥ 2 (∂y of g(x/y): −x·g′(x/y)/y²): y^k leaves the range where x/y^k
+        # does not (x ≈ y); multiplied out, x·B/y^k is one product the printer forms by exponents (input-over-power)
+        over_power = any(g.is_Symbol for g in others(f)) and any(
+            g.is_Pow and g.base.is_Symbol and g.exp.is_Integer and g.exp <= -2 for g in factors)
+        if cancels or shifts or over_power:
             rest = sp.Mul(*others(f))
-            return _Fired(sp.Add(*[rest * term for term in f.args]), ["cancel" if cancels else "max-shift"])
+            name = "cancel" if cancels else "max-shift" if shifts else "input-over-power"
+            return _Fired(sp.Add(*[rest * term for term in f.args]), [name])
     return None
 
 
@@ -1689,6 +1694,10 @@ RULES: tuple[Rule, ...] = (
     Rule("cancel", "a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ "
          "saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one "
          "argument, the small fraction is cancelled) so that the factor cancels symbolically"),
+    Rule("input-over-power", "an input x times a sum with a term B/y^k (k ≥ 2, y another input: ∂y of g(x/y) "
+         "as derived, x·(… − g′(x/y)·B/y²)) forms y^k, which leaves the range where x/y^k does not (x ≈ y: "
+         "∂y −inf for −9.4e299 at x = y = −1e−300, −0 for −1.1e−200 at −1e200); the product is multiplied "
+         "out one level, so that x·B/y^k is one product, formed by exponents where it is not finite"),
     Rule("tanh", "2σ(2x) − 1 and (1 − e^−2x)/(1 + e^−2x) cancel near 0 (7 % off at x = 1e−6 in float32), "
          "(e^x − e^−x)/(e^x + e^−x) overflows; tanh(x) is evaluated directly"),
     Rule("sech²", "1 − tanh²(x) is 0 in float32 from |x| ≈ 9 (true ≈ 4e−8); 4σ(2x)σ(−2x) is the same "
@@ -1734,13 +1743,23 @@ RULES: tuple[Rule, ...] = (
 # softsign′, tanhshrink, hardsigmoid); one block, tested in tests/test_numerics_cancel.py
 
 def _abs_sign(node):
-    """u·sign(u) → |u| (the derivative of |u| multiplied back by u): one number, no product."""
+    """u·sign(u) → |u| (the derivative of |u| multiplied back by u): one number, no product; and |u|/u^k → sign(u)/u^(k−1)
+    (k ≥ 1, the power rule's 1/u beside |u|: SymPy keeps ∂ of |x|/x⁴ as (−4·|x|/x + sign(x))/x⁴), so that the two
+    terms are one, −3·sign(x)/x⁴, in place of two that overflow apart (−4/x⁴ is −inf from x = 1.18e−77 where −3/x⁴
+    is not; inf − inf = NaN below). The same number but at u = 0, where |u|/u is 0/0 and sign(u) 0 (the value of
+    |u|′ there), and at u = ±∞ (±1 where inf/inf is NaN)."""
     if not node.is_Mul:
         return None
     for f in node.args:
         if isinstance(f, sp.sign) and f.args[0] in node.args:
             u = f.args[0]
             return _Fired(node / (u * f) * sp.Abs(u), ["abs-sign"])
+    for f in node.args:
+        if isinstance(f, sp.Abs):
+            u = f.args[0]
+            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < 0), None)
+            if k is not None:
+                return _Fired(node / (f * u ** -k) * sp.sign(u) * u ** (1 - k), ["abs-sign"])
     return None
 
 
@@ -1936,7 +1955,9 @@ RULES += (
          "does erfc(−u) as written, which SymPy turns into 2 − erfc(u) (x·erfc(−x/√2)/2, GELU as torch "
          "computes it: 0 at x = −8.3, true −4.35e−16); erfc(−u) = 2Φ(√2·u) is the same number with no subtraction", local=_erf_complement),
     Rule("abs-sign", "u·sign(u) is |u| (the derivative of |u| multiplied back): one exact number in place of "
-         "a product, so that the fraction-complement rule can see it", local=_abs_sign),
+         "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1), so that a sum "
+         "of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
+         "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth)", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
          "has no subtraction", local=_fraction_complement),

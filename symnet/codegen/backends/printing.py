@@ -702,9 +702,19 @@ class ConditionalPrinting:
             powers[base] = powers.get(base, 0) + power
         pairs = [(b, p) for b, p in powers.items() if p]
         if len(pairs) > self.FAR_SLOTS:
-            rest = sp.Mul(*(b ** p for b, p in pairs[self.FAR_SLOTS - 1:]))
-            pairs = [*pairs[:self.FAR_SLOTS - 1], (rest, 1)]
+            pairs = [*pairs[:self.FAR_SLOTS - 1], (self._far_rest(pairs[self.FAR_SLOTS - 1:]), 1)]
         return [text for b, p in pairs for text in (self._print(b), str(p))]
+
+    @staticmethod
+    def _far_rest(pairs):
+        """The factors (base, power) past the last slot but one of ``_constant_far`` as one: the product of those with a
+        positive power divided by each other base once per unit of its power, x·y⁻² as (x/y)/y, never y² (∂y of
+        e^(2^(x/y))/S at x = y = −1e−300, −x·2^(x/y)·…/y², was inf for 5.1e300: x/y**2 as one factor, y² = 0)."""
+        rest = sp.Mul(*(b ** p for b, p in pairs if p > 0))
+        for b, p in pairs:
+            for _ in range(-p):
+                rest = sp.UnevaluatedExpr(rest / b)
+        return rest
 
     def _far_number(self, m: float) -> str:
         """The factor m (a normal float64) of ``_constant_far``'s constant m·2^k as the helper's argument."""

@@ -332,17 +332,21 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again):
+def _taken_again(r, again, infinite=False):
     """r, a product or sum as computed, taken again where it is ±inf or NaN as again(), the same value in another order,
     where that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back:
-    relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150), x − 2y as 4·(x/4 − y/2). again is a function
-    (evaluated only where r needs it); the common case pays one test over the block."""
+    relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150), x − 2y as 4·(x/4 − y/2). ``infinite`` (a sum taken
+    again as 4·(Σ tᵢ/4)): also where r is NaN, inf − inf, and again() is ±inf: a term's own infinity, past the range
+    by more than the quartered terms bring back (x − 3y + sinh(x) at x = y = −1.8e308: 3y and sinh(x) −inf, NaN for
+    −inf; h-xfailb35). again is a function (evaluated only where r needs it); the common case pays one test over the
+    block."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
     if bad.any():
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        r = np.where(bad & np.isfinite(m), m, r)
+        take = bad & np.isfinite(m)
+        r = np.where((take | (np.isnan(r) & np.isinf(m))) if infinite else take, m, r)
     return r
 '''
 
@@ -843,7 +847,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         finally:
             self._select_moving = False
         self.helpers.add("_taken_again")
-        return f"_taken_again({plain}, lambda: 4*({again}))"
+        return f"_taken_again({plain}, lambda: 4*({again}), infinite=True)"
 
     def _print_PowerBound(self, e):
         b, m = e.args
