@@ -335,8 +335,8 @@ class ConditionalPrinting:
     # range. Quotients only: a product of powers alone is not taken (x²·y² is printed as (x·y)², equal-powers,
     # :meth:`_equal_powers`, whose one partial product x·y is the whole's root). Not a product whose constant is beyond
     # 2^±100 (printed by exponents already, :meth:`_moved_constant`'s ``_constant_far``) nor one whose structure shows
-    # it cannot leave the range (session 33: :func:`~symnet.codegen.spans.product_stays_in_range`). NumPy only (there
-    # the other order is computed only where needed; a Triton select would compute it everywhere)
+    # it cannot leave the range (session 33: :func:`~symnet.codegen.spans.product_stays_in_range`). The other order is
+    # computed only where needed: in NumPy for the elements, in Triton for a block with one (``_taken_far``, session 35)
 
     def _exponent_product(self, e):
         """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
@@ -402,12 +402,14 @@ class ConditionalPrinting:
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         return len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX
 
-    def _taken_again_pair(self, e, print_plain) -> tuple[str, str, list] | None:
+    def _taken_again_pair(self, e, print_plain) -> tuple[str, str, list, list | None] | None:
         """(the product ``e`` as printed before, the form it is taken again in where that is ±inf or NaN, the printed
-        temporaries it holds as powers) or None: its moved form :meth:`_moved_into_select` printed (no temporaries), or
+        temporaries it holds as powers, the arguments of that form's ``_constant_far`` call where it is the product by
+        exponents, else None) or None: its moved form :meth:`_moved_into_select` printed (no temporaries), or
         its product by exponents (:meth:`_exponent_product`), which is taken again also where a power it holds in a
         temporary is not a normal number (x² = inf makes the product 0, x² subnormal keeps few digits: y·e^(…)/(sq_x·Φ³),
-        ∂x of (gelu(x/y))^−2, at x = y = −1e200 was 0 for 8.2e−201; by exponents x is split, not x²)."""
+        ∂x of (gelu(x/y))^−2, at x = y = −1e200 was 0 for 8.2e−201; by exponents x is split, not x²), and where it
+        came out 0 and the product by exponents is not (a divisor that overflowed first)."""
         if self._select_moving or not self.TAKEN_AGAIN:
             return None
         moved = self._moved_into_select(e)
@@ -418,12 +420,11 @@ class ConditionalPrinting:
         try:
             if moved is not None:
                 again = self._print(moved)
-            else:
-                again = self._far_call([self._far_number(product[0]), "0", *self._far_factors(product[1])])
-                if again is None:
-                    return None
-            if moved is not None:
-                return print_plain(e), again, []
+                return print_plain(e), again, [], None
+            far = [self._far_number(product[0]), "0", *self._far_factors(product[1])]
+            again = self._far_call(far)
+            if again is None:
+                return None
             definitions = getattr(self, "definitions", {})
             factors = self._held_factors(e, definitions)
             held = {self._held_power(f, definitions) for f in factors} - {None}
@@ -431,7 +432,7 @@ class ConditionalPrinting:
             # mish(x)/(x + y) at (0, 1e200) was 0 for 6e−201)
             held |= {f.base ** abs(f.exp) for f in factors if f.is_Pow and f.exp.is_Integer and abs(f.exp) >= 2
                      and f.base not in definitions}
-            return print_plain(e), again, [self._print(t) for t in sorted(held, key=str)]
+            return print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], far
         finally:
             self._select_moving = False
 

@@ -829,8 +829,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if moved:
             self.helpers.add("_taken_again")
             held = f", held=({''.join(t + ', ' for t in moved[2])})" if moved[2] else ""
-            if "_constant_far(" in moved[1]:  # by exponents: where the product came out 0 too
-                self.helpers.add("_constant_far")
+            if moved[3] is not None:  # by exponents: where the product came out 0 too
                 return f"_taken_again({moved[0]}, lambda: {moved[1]}, underflowed=True{held})"
             return f"_taken_again({moved[0]}, lambda: {moved[1]}{held})"
         overflow = self._exp_overflow_call(e)
