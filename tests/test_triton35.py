@@ -3,10 +3,13 @@ Triton's lacked. Under TRITON_INTERPRET=1 where there is no GPU (kept small: eac
 
 - the product by exponents taken again (``_taken_far``, NumPy's ``_taken_again(…, underflowed=True)``): ∂x of
   0.001/(x·y), −1/(1000·x²·y), in float32 at (−3e38, −1.4e−45) was 0 for 7.93e−36 (x² = inf; torch 1.57 ULP).
+- a function of a double word that is not finite takes f of the float64 argument (NumPy's ``_dw_of_nonfinite``): ∂t of
+  (w₂·tanh(w₁·x + b₁) + b₂ − t)² in float64 at w₁ = −1.6e308 was 0 for −1.11e−16 (torch exact).
 """
 from __future__ import annotations
 
 import mpmath
+import numpy as np
 import pytest
 
 from test_hyp32 import BOUND, F32, F64, _sixty_digits, _worst  # noqa: F401  (its machinery, fixture too)
@@ -38,3 +41,29 @@ def test_triton_prints_the_quotient_taken_again_by_exponents():
     assert ("_taken_far(-(1.0/((x * x)*y))/1000.0, _not_normal((x * x)), tl.full([], -0.001, tl.float64), 0, x, -2, "
             "y, -1, 1.0, 0, 1.0, 0, x.dtype, True)") in source
     assert "block = BLOCK // 4 if f64 else BLOCK // 2" in source
+
+
+# ------------------------------------------------------------------ a function of a double word that overflowed
+
+def test_triton_two_layer_tanh_net_where_its_hidden_product_overflows():
+    # before: ∂t 0 for −1.11e−16 at session 33's point (test_worse34), the double word of w₁·x + b₁ past the range (its
+    # lo NaN) and the float64 fallback cancelling; now tanh of the float64 argument there, lo 0: float64, 301 points
+    # (test_worse34's), ∂b₂, ∂t and ∂w₂ exact, every output within 1 ULP or torch's figure at each point
+    from conftest import torch_autograd_values, triton_torch, ulps
+    from test_hyp32 import _kernel
+    from test_worse34 import TWO_LAYER, _two_layer_points, _two_layer_truths
+
+    torch = triton_torch()
+    k = _kernel(TWO_LAYER, "triton")
+    p = _two_layer_points()
+    names = ("b1", "b2", "t", "w1", "w2", "x")
+    got = dict(zip(k.outputs, (o.numpy() for o in k(*[torch.tensor(p[n], dtype=torch.float64) for n in names]))))
+    theirs = torch_autograd_values(lambda torch, b1, b2, t, w1, w2, x: (w2 * torch.tanh(w1 * x + b1) + b2 - t) ** 2,
+                                   names, [p[n] for n in names], np.float64)
+    worst = {}
+    for i in range(len(p["x"])):
+        for name, true in _two_layer_truths(p, i).items():
+            ours = ulps(got[name][i], true, np.float64)
+            assert ours <= max(1.0, ulps(theirs[name][i], true, np.float64)), (name, i, got[name][i], float(true))
+            worst[name] = max(worst.get(name, 0.0), ours)
+    assert worst["df_dt"] == 0.0 and worst["df_db2"] == 0.0 and worst["df_dw2"] == 0.0, worst
