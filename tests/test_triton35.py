@@ -8,29 +8,11 @@ Triton's lacked. Under TRITON_INTERPRET=1 where there is no GPU (kept small: eac
 """
 from __future__ import annotations
 
-import mpmath
 import numpy as np
-import pytest
-
-from test_hyp32 import BOUND, F32, F64, _sixty_digits, _worst  # noqa: F401  (its machinery, fixture too)
-from test_search34 import _QUOTIENTS, _far_points
 
 
-@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
-@pytest.mark.parametrize("formula, const, px, py", _QUOTIENTS, ids=[q[0] for q in _QUOTIENTS])
-def test_triton_quotient_by_exponents_where_the_product_underflowed(formula, const, px, py, dtype):
-    # before: 0 (x² or y² overflowed) at most of these points; now ≤ 2 ULP over 120 points of each form and dtype, the
-    # failing point among them (as the NumPy kernel's, test_search34)
-    xs, ys = _far_points(120, dtype, 3503)
-    c = mpmath.mpf(const)
-
-    def truth(x, y):
-        f = c / (x ** px * y ** py)
-        return [f, -px * f / x, -py * f / y]
-
-    worst = _worst(formula, dtype, xs, ys, truth, backend="triton")
-    assert max(w[0] for w in worst) <= BOUND[dtype], worst
-
+# (the neighbourhood of the quotient's fix: test_search34's test_quotient_by_exponents_where_the_product_underflowed,
+# its triton rows)
 
 def test_triton_prints_the_quotient_taken_again_by_exponents():
     """The printed ∂x: the quotient as before, taken again by exponents in the helper where it came out 0 or not finite
@@ -67,3 +49,26 @@ def test_triton_two_layer_tanh_net_where_its_hidden_product_overflows():
             assert ours <= max(1.0, ulps(theirs[name][i], true, np.float64)), (name, i, got[name][i], float(true))
             worst[name] = max(worst.get(name, 0.0), ours)
     assert worst["df_dt"] == 0.0 and worst["df_db2"] == 0.0 and worst["df_dw2"] == 0.0, worst
+
+
+def test_triton_quotient_of_seven_powers_taken_again_by_exponents():
+    # ∂x of 0.001/(x³·y³), −0.003/(x⁴·y³): seven powers, past _taken_far's plain float64 (NARROW) in float32 too, by
+    # _constant_far; x⁴ overflows float32 (before: NaN for −0.3 at x = 1e10, −inf for −107.98 at x = −3e9). Against
+    # mpmath: ≤ 0.5 ULP (float32),
+    # ≤ 1 (float64) at these points
+    import mpmath
+
+    from conftest import triton_torch, ulps
+    from test_hyp32 import _kernel
+
+    torch = triton_torch()
+    k = _kernel("0.001/((x)**3 * (y)**3)", "triton")
+    for dtype, bound in ((torch.float32, 0.5), (torch.float64, 1.0)):
+        x = torch.tensor([1e10, -3e9, 2.0], dtype=dtype)
+        y = torch.tensor([1e-14, 7e-15, 0.5], dtype=dtype)
+        got = k(x, y)[1]
+        with mpmath.workdps(50):
+            for i in range(3):
+                true = -3 * mpmath.mpf("0.001") / (mpmath.mpf(float(x[i])) ** 4 * mpmath.mpf(float(y[i])) ** 3)
+                u = ulps(float(got[i]), true, np.float32 if dtype == torch.float32 else np.float64)
+                assert u <= bound, (dtype, i, float(got[i]), float(true))

@@ -238,8 +238,8 @@ TRITON_DEVICE_HELPERS["_taken_far"] = '''\
 @triton.jit
 def _taken_far(r, held, m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr,
                dtype: tl.constexpr, NARROW: tl.constexpr):
-    """r, a quotient of three factors or more as computed, taken again by exponents, _constant_far(m, k, x, px, …), where
-    r is ±inf, NaN or 0, or held (a power r holds in a temporary is not a normal number), and where that is finite and,
+    """r, a quotient of three factors or more as computed, taken again by exponents (_constant_far(m, k, x, px, …))
+    where r is ±inf, NaN or 0, or held (a power r holds in a temporary is not a normal number), and where that is finite and,
     for r = 0, not 0: a partial product or quotient left the range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y),
     at x = −3e38, y = −1.4e−45 in float32 was 0 for 7.93e−36: x² = inf). Computed in a block with such an element
     only: the common case pays one test over the block. A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in
