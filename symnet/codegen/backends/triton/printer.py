@@ -236,17 +236,20 @@ TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
 # out 0 (ConditionalPrinting._exponent_product; NumPy's _taken_again(…, underflowed=True, held=…))
 TRITON_DEVICE_HELPERS["_taken_far"] = '''\
 @triton.jit
-def _taken_far(r, held, m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr,
-               dtype: tl.constexpr, NARROW: tl.constexpr):
+def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w,
+               pw: tl.constexpr, dtype: tl.constexpr, NARROW: tl.constexpr):
     """r, a quotient of three factors or more as computed, taken again by exponents (_constant_far(m, k, x, px, …))
-    where r is ±inf, NaN or 0, or held (a power r holds in a temporary is not a normal number), and where that is finite and,
-    for r = 0, not 0: a partial product or quotient left the range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y),
-    at x = −3e38, y = −1.4e−45 in float32 was 0 for 7.93e−36: x² = inf). Computed in a block with such an element
-    only: the common case pays one test over the block. A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in
-    plain float64, m last: float32 factors within [2⁻¹⁴⁹, 2¹²⁸] keep six partial products within float64's normal
-    range (6·149 < 1022), each rounding 2⁻⁵³, then once to float32; not frexp's registers (_constant_far's: 255 a thread
-    and 52 bytes spilled for sm_90 in the float32 kernel of 0.001/(x·y) at the full block; this 178, none)."""
-    bad = (r != r) | (tl.abs(r) == float("inf")) | (r == 0.0) | held
+    where r is ±inf, NaN or 0, or held (where HELD: a power or product r holds in a temporary is not normal; else a
+    placeholder, not read), and where that is finite and, for r = 0, not 0: a partial product or quotient left the
+    range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38, y = −1.4e−45 in float32 was 0 for
+    7.93e−36: x² = inf). Computed in a block with such an element only: the common case pays one test over the block.
+    A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in plain float64, m last: float32 factors within
+    [2⁻¹⁴⁹, 2¹²⁸] keep six partial products within float64's normal range (6·149 < 1022), each rounding 2⁻⁵³, then
+    once to float32; not frexp's registers (_constant_far's: 255 a thread and 52 bytes spilled for sm_90 in the
+    float32 kernel of 0.001/(x·y) at the full block; this 178, none)."""
+    bad = (r != r) | (tl.abs(r) == float("inf")) | (r == 0.0)
+    if HELD:
+        bad = bad | held
     if tl.max(tl.where(bad, 1, 0)) > 0:
         if NARROW and dtype == tl.float32:
             v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, False)
@@ -648,9 +651,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need("_taken_far")
             if held:
                 self._need("_not_normal")
-            flag = " | ".join(f"_not_normal({t})" for t in held) or "False"
+            flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
             narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2]) <= 6  # (_taken_far's NARROW)
-            return f"_taken_far({plain}, {flag}, {', '.join(self._far_arguments(far))}, {narrow})"
+            return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
             self._need("_taken_again")
             return f"_taken_again({moved[0]}, {moved[1]})"
