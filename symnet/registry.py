@@ -1023,9 +1023,27 @@ _F("min", sp.Min, aliases=("Min",), arity=(2, None), cls=sp.Min, kinks=_pairwise
    piecewise=lambda *a: sp.Min(*a).rewrite(sp.Piecewise),
    numpy="np.minimum({0}, {1}, out={out})", triton="tl.minimum({0}, {1}, propagate_nan=tl.PropagateNan.ALL)",
    mpmath=lambda *a: min(a), torch=lambda t, x, y: t.minimum(x, y))
-_F("clamp", lambda x, lo, hi: sp.Min(sp.Max(x, lo), hi), arity=(3, 3),
+
+
+def _clamp(x, lo, hi):
+    """torch.clamp(x, lo, hi). Bounds that are numbers: the select {lo if x < lo; x if x ≤ hi; hi}, with torch's
+    derivative: ∂x 1 at x = lo and x = hi (clamp_backward's lo ≤ x ≤ hi) and 0 at x = NaN (every comparison false;
+    the printers keep the value NaN there, doubleword.nan_through: x ≥ lo and x > hi ? hi : x); lo > hi is hi
+    everywhere (torch: max wins). min(max(x, lo), hi) before, H(x − lo)·H(hi − max(x, lo)): 0 at the kinks, 1 at NaN
+    (H(NaN) = 1). Bounds that are inputs keep min(max(x, lo), hi) (its ∂ is 1/2 at a kink and 1/4 at NaN): the select
+    of inputs gives a number at x = NaN where torch gives NaN (nan_through flips a select to x only where its last
+    value is a number), and needs min(lo, hi) for lo > hi, whose ∂ does not read."""
+    lo, hi = sp.sympify(lo), sp.sympify(hi)
+    if not (lo.is_number and hi.is_number and lo.is_extended_real and hi.is_extended_real):
+        return sp.Min(sp.Max(x, lo), hi)
+    if lo > hi:
+        return hi
+    return sp.Piecewise((lo, x < lo), (x, x <= hi), (hi, True))
+
+
+_F("clamp", _clamp, arity=(3, 3),
    mpmath=lambda x, lo, hi: min(max(x, lo), hi), torch=lambda t, x, lo, hi: t.clamp(x, lo, hi),
-   note="min(max(x, lo), hi)")
+   note="{lo if x < lo; x if x ≤ hi; hi} (number bounds: torch's derivative), min(max(x, lo), hi) (input bounds)")
 _F("where", lambda cond, a, b: sp.Piecewise((a, cond), (b, True)), arity=(3, 3),
    note="where(cond, a, b): a Piecewise; cond is a comparison (x > 0, x <= y, ...)")
 # H(u) = u ≤ 0 ? 0 : 1 on both backends, so H(NaN) = 1: relu′ is H, and torch's relu backward is x ≤ 0 ? 0 : g (1 at

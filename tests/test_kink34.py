@@ -123,14 +123,14 @@ def test_kink_side_is_exact_and_fires_only_on_the_conditions_own_difference():
 # clamp(x, −1, 1) 0 / 0. before: symnet's relu6′(NaN) and hardtanh′(NaN) 1 (the scalar loop's, and torch's CUDA
 # kernel's: x ≤ lo or x ≥ hi ? 0 : g); after 0.
 _AT_NAN = ["relu(x)", "leaky_relu(x)", "relu6(x)", "hardtanh(x)", "hardtanh(x, -2, 3)", "hardsigmoid(x)",
-           pytest.param("clamp(x, -1, 1)", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-               "measured: clamp(x, −1, 1)′ is 1 at NaN (torch.clamp 0 on every path) and 0 at x = ±1 (torch 1): "
-               "min(max(x, lo), hi)'s H(x − lo)·H(hi − max(x, lo)); where(x > hi, hi, where(x >= lo, x, lo)) "
-               "is torch's, but changes clamp(x, lo, hi)'s printed derivative (tests/test_print34.py)")))]
+           # before (session 35): clamp(x, −1, 1)′ 1 at NaN (torch 0) and 0 at x = ±1 (torch 1), min(max(x, lo), hi)'s
+           # H(x − lo)·H(hi − max(x, lo)); now the select {lo if x < lo; x if x ≤ hi; hi} (registry._clamp)
+           "clamp(x, -1, 1)", "clamp(x, 0, 6)", "clamp(x, -2, 3)"]
 _TORCH = {"relu(x)": lambda F, x: F.relu(x), "leaky_relu(x)": lambda F, x: F.leaky_relu(x, 0.01),
           "relu6(x)": lambda F, x: F.relu6(x), "hardtanh(x)": lambda F, x: F.hardtanh(x),
           "hardtanh(x, -2, 3)": lambda F, x: F.hardtanh(x, -2.0, 3.0), "hardsigmoid(x)": lambda F, x: F.hardsigmoid(x),
-          "clamp(x, -1, 1)": lambda F, x: x.clamp(-1.0, 1.0)}
+          "clamp(x, -1, 1)": lambda F, x: x.clamp(-1.0, 1.0), "clamp(x, 0, 6)": lambda F, x: x.clamp(0.0, 6.0),
+          "clamp(x, -2, 3)": lambda F, x: x.clamp(-2.0, 3.0)}
 # NaN first, then the kinks and their sides, ±0 and ±inf
 _POINTS = [float("nan"), -1.0, 1.0, -2.0, 3.0, 0.0, -0.0, 6.0, -3.0, 0.5, 5.9, -2.5, 7.0, float("inf"), float("-inf")]
 

@@ -43,8 +43,9 @@ def _source(formula):
 
 
 def _calls(source):
-    """The calls of ``_taken_again`` in generated code (its definition not counted)."""
-    return source.count("_taken_again(") - source.count("def _taken_again(")
+    """The calls of ``_taken_again`` and ``_taken_by_exponents`` (its products by exponents since session 35) in
+    generated code (their definitions not counted)."""
+    return sum(source.count(f"{name}(") - source.count(f"def {name}(") for name in ("_taken_again", "_taken_by_exponents"))
 
 
 def _run(formula, dtype, xs, ys):

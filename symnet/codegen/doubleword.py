@@ -1403,14 +1403,17 @@ _NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", 
                             "_dw_add_fp",
                             "_dw_scale")
 # a function of a double word whose argument overflowed (the emitter's _function): its float64 value there, lo 0
-NUMPY_OF_NONFINITE = '''\
-def _dw_of_nonfinite(x_hi, value, plain):
-    """value, f(x) as a double word, where x_hi is finite; plain, f of the float64 argument, lo 0, where it is not
-    (an overflowed product inside x: tanh, σ, e^x at ±inf are their limits, exact; NaN stays NaN)."""
+NUMPY_WHERE_FINITE = '''\
+def _dw_where_finite(x_hi, value, plain):
+    """value, f(x) as a double word, where x_hi is finite; plain(), f of the float64 argument, lo 0, where it is not
+    (an overflowed product inside x: tanh, σ, e^x at ±inf are their limits, exact; NaN stays NaN). plain is a
+    function: the float64 argument is computed only where some x_hi is not finite (rare: the common path one test)."""
     finite = np.isfinite(x_hi)
-    return np.where(finite, value[0], plain), np.where(finite, value[1], 0.0)
+    if finite.all():
+        return value
+    return np.where(finite, value[0], plain()), np.where(finite, value[1], 0.0)
 '''
-NUMPY_ONLY = ("_dw_of_nonfinite", "_dw_pow_first", "_dw_erf", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
+NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -2019,7 +2022,7 @@ def primitive_text(name: str, backend: str) -> str:
             return _exp_table_text() + "\n\n" + _NUMPY_EXP_TABLE
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
-                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_of_nonfinite": NUMPY_OF_NONFINITE, "_dw_sin": _NUMPY_SIN,
+                  "_dw_pow_first": NUMPY_POW_FIRST, "_dw_where_finite": NUMPY_WHERE_FINITE, "_dw_sin": _NUMPY_SIN,
                   "_dw_cos": _NUMPY_COS}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
@@ -2352,10 +2355,9 @@ class _Emitter:
             # an infinite product is NaN, and so is every double word above it) takes f of the float64 argument,
             # lo 0: tanh(−inf) = −1 and σ, e^x, softplus at ±inf are their limits, exact, where the whole body's
             # float64 fallback cancels (t − b₂ − w₂·tanh(w₁·x + b₁) at w₁ = −1.6e308: 0 for −1.11e−16). The float64
-            # argument is computed only where some double word is not finite (rare: the common path one check)
-            call = (f"{call} if np.isfinite({a.hi}).all() else _dw_of_nonfinite({a.hi}, {call}, "
-                    f"{self.plain.doprint(e)})")
-            return self._emit(e, call, (helper, "_dw_of_nonfinite"))
+            # argument is computed only where some double word is not finite (rare: the common path one test)
+            call = f"_dw_where_finite({a.hi}, {call}, lambda: {self.plain.doprint(e)})"
+            return self._emit(e, call, (helper, "_dw_where_finite"))
         if self.backend == "triton" and self.nonfinite_arguments and a.lo is not None and not _within_leaf(arg):
             # likewise in Triton (session 35: ∂t of the same net was 0 for −1.11e−16), in a block with such an
             # argument only: there f of the float64 argument, lo 0

@@ -8919,6 +8919,11 @@ def _exp_product_limit(node):
     if not _overflow_meets_underflow(exponents, x):
         return None
     merged = sp.Mul(*rest) * sp.exp(sp.Add(*exponents))
+    if sp.Mul(*rest) not in (sp.S.One, sp.S.NegativeOne):
+        # R·e^s as one widened product (its scaled double words where it is below 2⁻⁹⁶⁸, rounded once): e^s subnormal
+        # rounded first keeps its few digits and R multiplies their error up (session 35: ∂x of x·eˣ·e^(−eˣ),
+        # (1 + x − x·eˣ)·e^(x − eˣ) with R ≈ −4,700, 2,196 ULP at x = 6.5835 in float64; torch 1.6e6)
+        merged = widen(merged)
     # a factor 0 as its exponent is past the underflow (Eq(e^a, 0) and Eq(σ(b), 0) are False to SymPy: a test of the
     # factor itself was dropped, so e^708·σ(−e^708) stayed inf·0 = NaN in ∂ of mish(x)·σ(eˣ), session 30)
     # a factor subnormal counts too (session 32, h-hostile32): e^a below e^−708.40 keeps only part of its digits, and
@@ -8975,7 +8980,9 @@ EXP_PRODUCT_LIMIT = Rule(
     "erf(e^(eˣ)), was NaN from x ≈ 6.57 (true 1.0; torch the same); where a factor is inf or 0 the product is one "
     "exponential of the exponents' sum, e^(x + eˣ − e^(2eˣ)) (e^a·e^b = e^(a + b): 0 there, as the true product "
     "rounds), as written elsewhere; σ(b) = e^(−softplus(−b)) counts as one (∂ of mish(x)·σ(eˣ), eˣ·x·… times "
-    "σ(−eˣ) = 0: NaN from x = 703.2 for 1.0)", local=_exp_product_limit)
+    "σ(−eˣ) = 0: NaN from x = 703.2 for 1.0); its cofactor R, R·e^(a + b), in the one widened product (rounded "
+    "once from scaled double words: a subnormal e^(a + b) rounded first has few digits, and R multiplied their error "
+    "up: ∂x of x·eˣ·e^(−eˣ), (1 + x − x·eˣ)·e^(x − eˣ), 2,196 ULP at x = 6.5835, torch 1.6e6)", local=_exp_product_limit)
 _register(EXP_PRODUCT_LIMIT)
 __all__ += ["EXP_PRODUCT_LIMIT"]
 

@@ -1,6 +1,7 @@
 """Spans: what an expression's structure says about the size of its value at finite inputs (session 33, h-search33).
 
-The printers take a product or a sum again, in another order, where it came out ±inf or NaN (NumPy ``_taken_again``;
+The printers take a product or a sum again, in another order, where it came out ±inf or NaN (NumPy ``_taken_again``,
+and ``_taken_by_exponents`` for a product by exponents, also where it is not a normal number;
 :meth:`~symnet.codegen.backends.printing.ConditionalPrinting._taken_again_pair`). That costs a test over every block
 and a long second operand in the code, and buys nothing where the product as printed cannot leave the range at finite
 inputs: the lecture's sigmoid_mse kernel wrapped ∂z = −2·(y − σ(z))·σ′(z) although σ′ ≤ 1/4. This module decides that

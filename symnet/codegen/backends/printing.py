@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import log1p
@@ -37,6 +38,17 @@ class PowerProduct(sp.Function):
     everywhere carried x·y's rounding n times: x⁵·y⁵ 4.31 ULP in float64 (NumPy; x⁴·y⁴ 3.43) at random points where
     neither power leaves the range, where x^n·y^n as written is ≤ 1.66. Printing only: no rule or CSE meets it."""
     nargs = 3
+
+
+class TakenAgain(NamedTuple):
+    """A product the printers take again where it came out of the range (:meth:`ConditionalPrinting._taken_again_pair`):
+    as ``plain``ly printed, ``again`` (the other order, or _constant_far's call), the printed powers it ``held`` in
+    temporaries, and ``by_exponents`` (_constant_far's printed arguments m, k, x, px, …; None for a moved select)."""
+
+    plain: str
+    again: str
+    held: list
+    by_exponents: list | None
 
 
 class ConditionalPrinting:
@@ -412,14 +424,12 @@ class ConditionalPrinting:
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         return len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX
 
-    def _taken_again_pair(self, e, print_plain) -> tuple[str, str, list, list | None] | None:
-        """(the product ``e`` as printed before, the form it is taken again in where that is ±inf or NaN, the printed
-        temporaries it holds as powers, the arguments of that form's ``_constant_far`` call where it is the product by
-        exponents, else None) or None: its moved form :meth:`_moved_into_select` printed (no temporaries), or
-        its product by exponents (:meth:`_exponent_product`), which is taken again also where a power it holds in a
-        temporary is not a normal number (x² = inf makes the product 0, x² subnormal keeps few digits: y·e^(…)/(sq_x·Φ³),
-        ∂x of (gelu(x/y))^−2, at x = y = −1e200 was 0 for 8.2e−201; by exponents x is split, not x²), and where it
-        came out 0 and the product by exponents is not (a divisor that overflowed first)."""
+    def _taken_again_pair(self, e, print_plain) -> TakenAgain | None:
+        """The product ``e`` as printed before and the form it is taken again in (:class:`TakenAgain`), or None: its
+        moved form :meth:`_moved_into_select` printed, or its product by exponents (:meth:`_exponent_product`), which
+        is taken again also where it, or a power it holds in a temporary, is not a normal number (x² = inf makes the
+        product 0, x² subnormal keeps few digits: y·e^(…)/(sq_x·Φ³), ∂x of (gelu(x/y))^−2, at x = y = −1e200 was 0
+        for 8.2e−201; by exponents x is split, not x²)."""
         if self._select_moving or not self.TAKEN_AGAIN:
             return None
         moved = self._moved_into_select(e)
@@ -429,10 +439,9 @@ class ConditionalPrinting:
         self._select_moving = True
         try:
             if moved is not None:
-                again = self._print(moved)
-                return print_plain(e), again, [], None
-            far = [self._far_number(product[0]), "0", *self._far_factors(product[1])]
-            again = self._far_call(far)
+                return TakenAgain(print_plain(e), self._print(moved), [], None)
+            by_exponents = [self._far_number(product[0]), "0", *self._far_factors(product[1])]
+            again = self._far_call(by_exponents)
             if again is None:
                 return None
             definitions = getattr(self, "definitions", {})
@@ -446,7 +455,7 @@ class ConditionalPrinting:
             # subnormal at (w, x, y, z) = (9.1e245, 3.7e207, −1.4e−260, 1.1e−193) was −5.298868248454452e−106 for
             # −5.298868248545100e−106, 93,630 ULP; torch 1; session 35)
             held |= self._held_products(e, definitions)
-            return print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], far
+            return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False
 

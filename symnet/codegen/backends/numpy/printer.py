@@ -332,29 +332,61 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again, underflowed=False, held=()):
-    """r, a product as computed, taken again where it is ±inf or NaN as again(), the same product in another order, where
-    that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back: relu(x·y)/leaky_relu(y)
-    at y = −2.78e−309 was −inf for −150), a quotient of three factors by exponents (frexp and ldexp: y·log(…)/x at x = y
-    = −1.8e308 was inf for 709.78), also where a power ``held`` in a temporary (x² of x²·y/z, which the product by
-    exponents takes as x) is not a normal number (y·e^(…)/(x²·Φ³) at x = y = −1e200 was 0 for 8.2e−201 with x² = inf,
-    and 3% off at x = −3.8e−162 with x² subnormal; h-xfailb34). ``underflowed`` (again by exponents, which rounds once):
-    also where r is 0 and again() is not, a divisor that overflowed first (∂x of 0.001/(x·y), −1/(1000·x²·y), at
-    x = −3e38, y = −1.4e−45 in float32: x² = inf, −0 for 7.93e−36; torch 1.56 ULP; h-search34). again is a function
+def _taken_again(r, again):
+    """r, a product or sum as computed, taken again where it is ±inf or NaN as again(), the same value in another order,
+    where that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back:
+    relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150), x − 2y as 4·(x/4 − y/2). again is a function
     (evaluated only where r needs it); the common case pays one test over the block."""
     r = np.asarray(r)
     bad = ~np.isfinite(r)
-    if underflowed:
-        bad |= r == 0
-    for v in held:
-        size, info = np.abs(v), np.finfo(np.asarray(v).dtype)
-        bad |= ~((size >= info.tiny) & (size <= info.max))
     if bad.any():
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
             m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        r = np.where(bad & np.isfinite(m) & ((m != 0) | (r != 0)), m, r)
+        r = np.where(bad & np.isfinite(m), m, r)
     return r
 '''
+
+
+# a value that is a normal number of its dtype (not 0, subnormal, ±inf or NaN)
+NUMPY_HELPERS["_normal"] = '''\
+def _normal(v):
+    """Where v is a normal number of its floating dtype (float64's range for any other): not 0, subnormal, ±inf, NaN."""
+    v = np.asarray(v)
+    info = np.finfo(v.dtype if v.dtype.kind == "f" else np.float64)
+    size = np.abs(v)
+    return (size >= info.tiny) & (size <= info.max)
+'''
+
+
+# sessions 32–35: a product by exponents taken again where it is not a normal number where it should be
+# (ConditionalPrinting._taken_again_pair; h-search32, h-search34, h-xfailb34, and one test since h-tidy35)
+NUMPY_HELPERS["_taken_by_exponents"] = '''\
+def _taken_by_exponents(r, m, k, factors, held=()):
+    """r, a product m·2^k·x^px·y^py… as computed, taken again by exponents, _constant_far(m, k, *factors()), where it is
+    not a normal number where it should be: where r, or a power it holds in a temporary (``held``: x² of
+    y·e^(…)/(x²·Φ³)), is not a normal number while no factor is 0, ±inf or NaN (a power or a partial product left the
+    range; a factor may be subnormal):
+    y·log(…)/x at x = y = −1.8e308 was inf for 709.78 (h-search32); ∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38,
+    y = −1.4e−45 in float32 −0 for 7.93e−36, x² = inf (torch 1.56 ULP; h-search34); y·e^(…)/(x²·Φ³) at
+    x = y = −1e200 0 for 8.2e−201 (x² = inf), 3% off at x = −3.8e−162 (x² subnormal; h-xfailb34). Where a factor is 0,
+    ±inf or NaN, r's 0, ±inf or NaN is the product's own (x·y at x = 0): kept, nothing taken again. factors is a
+    function, (x, px, y, py, …) as _constant_far takes them, evaluated only where some r or power is not normal."""
+    r = np.asarray(r)
+    bad = ~_normal(r)
+    for power in held:
+        bad = bad | ~_normal(power)
+    if not bad.any():
+        return r
+    pairs = factors()
+    for factor in pairs[::2]:
+        bad = bad & np.isfinite(factor) & (factor != 0)
+    if not bad.any():
+        return r
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        again = np.broadcast_to(np.asarray(_constant_far(m, k, *pairs), r.dtype), r.shape)
+    return np.where(bad & np.isfinite(again), again, r)
+'''
+NUMPY_HELPER_NEEDS["_taken_by_exponents"] = ("_normal", "_constant_far")
 
 
 # session 33 (h-review33): x^n·y^n (n > 2) as written where both powers are normal, (x·y)^n elsewhere (PowerProduct)
@@ -826,12 +858,14 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_Mul(self, e):
         moved = self._taken_again_pair(e, self._print_Mul)
+        if moved and moved.by_exponents is not None:
+            m, k, *pairs = moved.by_exponents
+            self.helpers.add("_taken_by_exponents")
+            held = f", held=({''.join(t + ', ' for t in moved.held)})" if moved.held else ""
+            return f"_taken_by_exponents({moved.plain}, {m}, {k}, lambda: ({', '.join(pairs)}){held})"
         if moved:
             self.helpers.add("_taken_again")
-            held = f", held=({''.join(t + ', ' for t in moved[2])})" if moved[2] else ""
-            if moved[3] is not None:  # by exponents: where the product came out 0 too
-                return f"_taken_again({moved[0]}, lambda: {moved[1]}, underflowed=True{held})"
-            return f"_taken_again({moved[0]}, lambda: {moved[1]}{held})"
+            return f"_taken_again({moved.plain}, lambda: {moved.again})"
         overflow = self._exp_overflow_call(e)
         if overflow:
             return overflow

@@ -238,19 +238,28 @@ TRITON_DEVICE_HELPERS["_taken_far"] = '''\
 @triton.jit
 def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w,
                pw: tl.constexpr, dtype: tl.constexpr, NARROW: tl.constexpr):
-    """r, a quotient of three factors or more as computed, taken again by exponents (_constant_far(m, k, x, px, …))
-    where r is ±inf, NaN or 0, or held (where HELD: a power or product r holds in a temporary is not normal; else a
-    placeholder, not read), and where that is finite and, for r = 0, not 0: a partial product or quotient left the
-    range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38, y = −1.4e−45 in float32 was 0 for
-    7.93e−36: x² = inf). Computed in a block with such an element only: the common case pays one test over the block.
-    A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in plain float64, m last: float32 factors within
+    """r, a quotient of three factors or more as computed, taken again by exponents (_constant_far(m, k, x, px, …)),
+    as NumPy's _taken_by_exponents: where r, or (HELD) a power or product it holds in a temporary (held: where one is
+    not normal; else a placeholder, not read) is not a normal number while no factor is 0, ±inf or NaN, and that is
+    finite: a partial product or quotient left the range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y), at
+    x = −3e38, y = −1.4e−45 in float32 was 0 for 7.93e−36: x² = inf). Computed in a block with such an element only:
+    the common case pays one test over the block. A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in plain float64, m last: float32 factors within
     [2⁻¹⁴⁹, 2¹²⁸] keep six partial products within float64's normal range (6·149 < 1022), each rounding 2⁻⁵³, then
     once to float32; not frexp's registers (_constant_far's: 255 a thread and 52 bytes spilled for sm_90 in the
     float32 kernel of 0.001/(x·y) at the full block; this 178, none)."""
-    bad = (r != r) | (tl.abs(r) == float("inf")) | (r == 0.0)
+    bad = _not_normal(r)
     if HELD:
         bad = bad | held
     if tl.max(tl.where(bad, 1, 0)) > 0:
+        # (where a factor is 0, ±inf or NaN, r's 0, ±inf or NaN is the product's own: kept; an absent one is not read)
+        if px != 0:
+            bad = bad & (x != 0.0) & (tl.abs(x) < float("inf"))
+        if py != 0:
+            bad = bad & (y != 0.0) & (tl.abs(y) < float("inf"))
+        if pz != 0:
+            bad = bad & (z != 0.0) & (tl.abs(z) < float("inf"))
+        if pw != 0:
+            bad = bad & (w != 0.0) & (tl.abs(w) < float("inf"))
         if NARROW and dtype == tl.float32:
             v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, False)
             v, n = _far_power(v, n, y, py, False)
@@ -259,11 +268,11 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
             again = (v * m).to(dtype)
         else:
             again = _constant_far(m, k, x, px, y, py, z, pz, w, pw, dtype)
-        r = tl.where(bad & (tl.abs(again) < float("inf")) & ((again != 0.0) | (r != 0.0)), again, r)
+        r = tl.where(bad & (tl.abs(again) < float("inf")), again, r)
     return r
 '''
 TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
-HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power")
+HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal")
 TRITON_DEVICE_HELPERS["_not_normal"] = '''\
 @triton.jit
 def _not_normal(v):
@@ -646,17 +655,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
         ConditionalPrinting._print_Mul."""
         moved = self._taken_again_pair(e, self._print_Mul)
-        if moved and moved[3] is not None:  # by exponents: computed in the helper, in a block that needs it
-            plain, _, held, far = moved
+        if moved and moved.by_exponents is not None:  # computed in the helper, in a block that needs it
+            far, held = moved.by_exponents, moved.held
             self._need("_taken_far")
-            if held:
-                self._need("_not_normal")
             flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
             narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2]) <= 6  # (_taken_far's NARROW)
-            return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
+            return f"_taken_far({moved.plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
             self._need("_taken_again")
-            return f"_taken_again({moved[0]}, {moved[1]})"
+            return f"_taken_again({moved.plain}, {moved.again})"
         found = None if self._overflow_printing else self._exp_overflow(e)
         if found is None:
             return self._exp_overflow_factor_call(e)
