@@ -2358,6 +2358,16 @@ class _Emitter:
             # argument is computed only where some double word is not finite (rare: the common path one test)
             call = f"_dw_where_finite({a.hi}, {call}, lambda: {self.plain.doprint(e)})"
             return self._emit(e, call, (helper, "_dw_where_finite"))
+        if self.backend == "triton" and self.nonfinite_arguments and a.lo is not None and not _within_leaf(arg):
+            # likewise in Triton (session 35: ∂t of the same net was 0 for −1.11e−16), in a block with such an
+            # argument only: there f of the float64 argument, lo 0
+            v = self._emit(e, call, (helper,))
+            finite = f"tl.abs({a.hi}) < float(\"inf\")"
+            self.lines += [f"if tl.max(tl.where({finite}, 0, 1)) > 0:  # an argument whose double word overflowed "
+                           "(rare): f of its float64 argument there, lo 0",
+                           f"    {v.hi} = tl.where({finite}, {v.hi}, {self.plain.doprint(e)})",
+                           f"    {v.lo} = tl.where({finite}, {v.lo}, 0.0)"]
+            return v
         return self._emit(e, call, (helper,))
 
     def _shared(self, e, name, a: _Value, base) -> _Value:

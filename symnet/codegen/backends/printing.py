@@ -318,6 +318,16 @@ class ConditionalPrinting:
                 out.append(f)
         return out
 
+    @staticmethod
+    def _held_products(e, definitions, depth=3) -> set:
+        """The temporaries holding a product that :meth:`_held_factors` takes apart in the product ``e``."""
+        out = set()
+        for f in e.args:
+            d = definitions.get(f)
+            if isinstance(d, sp.Mul) and depth:
+                out |= {f} | ConditionalPrinting._held_products(d, definitions, depth - 1)
+        return out
+
     @classmethod
     def _quotient_valued(cls, s, definitions) -> bool:
         """A value of the select ``s`` (or of a select nested in it) is c/y or has 1/y as a factor, y an input (a
@@ -347,8 +357,8 @@ class ConditionalPrinting:
     # range. Quotients only: a product of powers alone is not taken (x²·y² is printed as (x·y)², equal-powers,
     # :meth:`_equal_powers`, whose one partial product x·y is the whole's root). Not a product whose constant is beyond
     # 2^±100 (printed by exponents already, :meth:`_moved_constant`'s ``_constant_far``) nor one whose structure shows
-    # it cannot leave the range (session 33: :func:`~symnet.codegen.spans.product_stays_in_range`). NumPy only (there
-    # the other order is computed only where needed; a Triton select would compute it everywhere)
+    # it cannot leave the range (session 33: :func:`~symnet.codegen.spans.product_stays_in_range`). The other order is
+    # computed only where needed: in NumPy for the elements, in Triton for a block with one (``_taken_far``, session 35)
 
     def _exponent_product(self, e):
         """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
@@ -441,6 +451,10 @@ class ConditionalPrinting:
             # mish(x)/(x + y) at (0, 1e200) was 0 for 6e−201)
             held |= {f.base ** abs(f.exp) for f in factors if f.is_Pow and f.exp.is_Integer and abs(f.exp) >= 2
                      and f.base not in definitions}
+            # a temporary holding a product it takes apart: subnormal, it kept few digits (x·y/(z·w) as x·p, p = y/(w·z)
+            # subnormal at (w, x, y, z) = (9.1e245, 3.7e207, −1.4e−260, 1.1e−193) was −5.298868248454452e−106 for
+            # −5.298868248545100e−106, 93,630 ULP; torch 1; session 35)
+            held |= self._held_products(e, definitions)
             return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False

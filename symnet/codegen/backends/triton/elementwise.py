@@ -462,6 +462,12 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
                  "an eighth with the double words" if wide else
                  "    block = BLOCK // 8 if f64 else BLOCK // 2  # the widened sums' double words (float32: where float64 "
                  "is not enough) at the entries a thread of float64; float64: two, with their triple words" if widened else
+                 # a quotient taken again by exponents (_taken_far: float64 for float32 too, frexp's integers in
+                 # float64): 0.001/(x·y)'s float32 kernel took 178 registers a thread for sm_90 at the full block, 120
+                 # at half; float64 193 at half, 120 at a quarter (48 and 106 without it); x·y/(z·w) 215 and 189 so
+                 # (104, 157), none spilled (session 35, benchmarks/sm90_compile.py's compiler)
+                 "    block = BLOCK // 4 if f64 else BLOCK // 2  # a quotient taken again in float64 (_taken_far): "
+                 "half the block's entries a thread" if any("_taken_far(" in line for line in body) else
                  "    block = BLOCK // 2 if f64 else BLOCK",
                  "    blocks = triton.cdiv(n, block)"]
     launcher.append("    reduce = reduction != \"none\"")

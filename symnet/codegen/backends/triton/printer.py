@@ -232,6 +232,60 @@ def _taken_again(r, m):
 '''
 TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
 
+# session 35 (h-triton35): a quotient of three factors or more taken again by exponents where it is not finite or came
+# out 0 (ConditionalPrinting._exponent_product; NumPy's _taken_again(…, underflowed=True, held=…))
+TRITON_DEVICE_HELPERS["_taken_far"] = '''\
+@triton.jit
+def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w,
+               pw: tl.constexpr, dtype: tl.constexpr, NARROW: tl.constexpr):
+    """r, a quotient of three factors or more as computed, taken again by exponents (_constant_far(m, k, x, px, …)),
+    as NumPy's _taken_by_exponents: where r, or (HELD) a power or product it holds in a temporary (held: where one is
+    not normal; else a placeholder, not read) is not a normal number while no factor is 0, ±inf or NaN, and that is
+    finite: a partial product or quotient left the range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y), at
+    x = −3e38, y = −1.4e−45 in float32 was 0 for 7.93e−36: x² = inf). Computed in a block with such an element only:
+    the common case pays one test over the block. A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in plain float64, m last: float32 factors within
+    [2⁻¹⁴⁹, 2¹²⁸] keep six partial products within float64's normal range (6·149 < 1022), each rounding 2⁻⁵³, then
+    once to float32; not frexp's registers (_constant_far's: 255 a thread and 52 bytes spilled for sm_90 in the
+    float32 kernel of 0.001/(x·y) at the full block; this 178, none)."""
+    bad = _not_normal(r)
+    if HELD:
+        bad = bad | held
+    if tl.max(tl.where(bad, 1, 0)) > 0:
+        # (where a factor is 0, ±inf or NaN, r's 0, ±inf or NaN is the product's own: kept; an absent one is not read)
+        if px != 0:
+            bad = bad & (x != 0.0) & (tl.abs(x) < float("inf"))
+        if py != 0:
+            bad = bad & (y != 0.0) & (tl.abs(y) < float("inf"))
+        if pz != 0:
+            bad = bad & (z != 0.0) & (tl.abs(z) < float("inf"))
+        if pw != 0:
+            bad = bad & (w != 0.0) & (tl.abs(w) < float("inf"))
+        if NARROW and dtype == tl.float32:
+            v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, False)
+            v, n = _far_power(v, n, y, py, False)
+            v, n = _far_power(v, n, z, pz, False)
+            v, n = _far_power(v, n, w, pw, False)
+            again = (v * m).to(dtype)
+        else:
+            again = _constant_far(m, k, x, px, y, py, z, pz, w, pw, dtype)
+        r = tl.where(bad & (tl.abs(again) < float("inf")), again, r)
+    return r
+'''
+TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
+HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal")
+TRITON_DEVICE_HELPERS["_not_normal"] = '''\
+@triton.jit
+def _not_normal(v):
+    """v is 0, subnormal, ±inf or NaN (in its own dtype, float32 or float64)."""
+    if v.dtype == tl.float64:
+        tiny = 2.2250738585072014e-308
+    else:
+        tiny = 1.1754943508222875e-38
+    a = tl.abs(v)
+    return ~((a >= tiny) & (a < float("inf")))
+'''
+TRITON_HELPERS["_not_normal"] = TRITON_DEVICE_HELPERS["_not_normal"]
+
 # session 34 (h-worse34): shared-powers' bound on a base, by the base's dtype (rewrite.PowerBound)
 TRITON_DEVICE_HELPERS["_power_bound"] = '''\
 @triton.jit
@@ -462,18 +516,22 @@ def _ldexp64(f, n):
 '''
 TRITON_DEVICE_HELPERS["_far_power"] = '''\
 @triton.jit
-def _far_power(v, n, x, p: tl.constexpr):
+def _far_power(v, n, x, p: tl.constexpr, SPLIT: tl.constexpr):
     """v·f^p and n + p·e for x = f·2ᵉ (_frexp64), p an integer within ±4 (f multiplied or divided |p| times, one
-    rounding each); p = 0 (an absent factor) leaves v and n."""
+    rounding each); p = 0 (an absent factor) leaves v and n. Not SPLIT: v·x^p in float64 and n (x a float32, where
+    the caller's partial products stay within float64's normal range: _taken_far)."""
     if p != 0:
-        f, e = _frexp64(x * tl.full([], 1.0, tl.float64))  # (x·1.0 in float64 widens x exactly)
+        if SPLIT:
+            f, e = _frexp64(x * tl.full([], 1.0, tl.float64))  # (x·1.0 in float64 widens x exactly)
+            n = n + p * e
+        else:
+            f = x.to(tl.float64)
         if p > 0:
             for _ in tl.static_range(p):
                 v = v * f
         else:
             for _ in tl.static_range(-p):
                 v = v / f
-        n = n + p * e
     return v, n
 '''
 TRITON_DEVICE_HELPERS["_constant_far"] = '''\
@@ -488,10 +546,10 @@ def _constant_far(m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.cons
     x = 3e10, y = 1e−300 was inf for 300: x/y overflows, session 24; ∂x of 1e−308/(x·y) with x**2*y whole −inf at
     x = 5e−324, y = 1e300, session 25). In float64 for either dtype (a float32 kernel's result rounded once)."""
     v, n = _frexp64(m)
-    v, n = _far_power(v, n, x, px)
-    v, n = _far_power(v, n, y, py)
-    v, n = _far_power(v, n, z, pz)
-    v, n = _far_power(v, n, w, pw)
+    v, n = _far_power(v, n, x, px, True)
+    v, n = _far_power(v, n, y, py, True)
+    v, n = _far_power(v, n, z, pz, True)
+    v, n = _far_power(v, n, w, pw, True)
     return _ldexp64(v, n + k).to(dtype)
 '''
 TRITON_HELPERS["_frexp64"] = TRITON_DEVICE_HELPERS["_frexp64"]
@@ -597,6 +655,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
         ConditionalPrinting._print_Mul."""
         moved = self._taken_again_pair(e, self._print_Mul)
+        if moved and moved.by_exponents is not None:  # computed in the helper, in a block that needs it
+            far, held = moved.by_exponents, moved.held
+            self._need("_taken_far")
+            flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
+            narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2]) <= 6  # (_taken_far's NARROW)
+            return f"_taken_far({moved.plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
             self._need("_taken_again")
             return f"_taken_again({moved.plain}, {moved.again})"
@@ -788,9 +852,6 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self._need("_constant_quotients")
         return super()._quotients_call(args)
 
-    def _exponent_product(self, e):  # NumPy's only: a select would compute the product by exponents on every element
-        return None  # (its frexp/ldexp of three factors and more: registers in every kernel with such a quotient)
-
     def _far_number(self, m: float) -> str:  # a float64 (a Python float literal in a Triton kernel is a float32)
         return f"tl.full([], {m!r}, tl.float64)"
 
@@ -798,8 +859,13 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if self.constant_dtype is None:  # (a printer without the kernel's dtype: _constant_times computes in it)
             return None
         self._need("_constant_far")
-        absent = [self.ABSENT, "0"] * (self.FAR_SLOTS - (len(args) - 2) // 2)  # (every slot: constexpr powers)
-        return f"_constant_far({', '.join([*args, *absent])}, {self.constant_dtype})"
+        return f"_constant_far({', '.join(self._far_arguments(args))})"
+
+    def _far_arguments(self, args: list) -> list[str]:
+        """``_constant_far``'s arguments: m, k, each factor and its power, every slot filled (constexpr powers), the
+        kernel's dtype."""
+        absent = [self.ABSENT, "0"] * (self.FAR_SLOTS - (len(args) - 2) // 2)
+        return [*args, *absent, self.constant_dtype]
 
     def _product_call(self, args: list) -> str:
         self._need("_constant_product")
