@@ -10,7 +10,6 @@ VAE's posterior at its prior). Truths are mpmath's at 60 digits of SymPy's deriv
 (never symnet's derivation); each point is also held to torch autograd (float64) where that is past the bound."""
 from __future__ import annotations
 
-import math
 
 import mpmath
 import numpy as np
