@@ -6068,7 +6068,10 @@ def _conjugate_quotient(node):
     elsewhere (where it does, r may be 0: c + g·0 is c). None where it does not apply."""
     if not node.is_Add:
         return None
-    c, rest = node.as_coeff_Add()
+    # c the whole constant term, not only its rational part: √5 + 5x/√(5x² + 1) (∂ of √5·x + √(5x² + 1)) and
+    # (3√2 + 2x/√(2x²/9 + 1))/9 were c = 0 to as_coeff_Add, so never taken: 0 at x = −1e10 for 1.1e−20 (7e15 ULP)
+    c = sp.Add(*[t for t in node.args if t.is_number])
+    rest = sp.Add(*[t for t in node.args if not t.is_number])
     if c == 0 or rest.is_Add or not rest.free_symbols:
         return None
     found = []
