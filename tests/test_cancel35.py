@@ -108,6 +108,29 @@ def test_reciprocal_difference_of_inputs_near_equal(formula, truth):
             assert ulps(g, truth(mpmath.mpf(X), mpmath.mpf(Y)), np.float64) <= 4, (formula, X, Y, g)
 
 
+# ---------------------------------------------------------------- cancel: a sum of quotients by an input
+
+# ∂y of (x·y + hardswish(y))/y as derived is x/y + P/y − (x·y + y·P)/y² (+ 1/6 where |y| < 3, P = y/6 + 1/2):
+# two terms of 3.5e140 at y = −1.41e−141 whose sum is 0, 7.82e92 for 1/6 (test_hyp31's strict xfail; torch 1.1e301
+# ULP at its worst over the points below). Multiplied out one level, the terms cancel symbolically: ∂y is 1/6 or 0.
+HARDSWISH_FORMS = ["(((y) * (x)) + (hardswish(y))) / (y)", "(hardswish(y) - x*y)/y", "(x*y**2 + hardswish(y)*y)/y**2"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("formula", HARDSWISH_FORMS)
+def test_quotient_terms_by_an_input_cancel_symbolically(formula, dtype):
+    rng = np.random.default_rng(3502)
+    low = -300 if dtype == np.float64 else -37
+    y = np.concatenate([[-1.4098011241711792e-141 if dtype == np.float64 else -1.4e-41, 2.999, -2.999, 3.5, -7.0],
+                        rng.choice([-1, 1], 200) * 10 ** rng.uniform(low, 0.6, 200)]).astype(dtype)
+    x = np.concatenate([np.zeros(105), rng.choice([-1, 1], 100) * 10 ** rng.uniform(-5, 3, 100)]).astype(dtype)
+    k = compiled(formula)
+    dy = dict(zip(k.outputs, k(x=x, y=y)))["df_dy"]
+    for t, g in zip(y, dy):
+        if abs(t) != 3:
+            assert g == (np.float32(1) / 6 if dtype == np.float32 else 1 / 6) * (abs(t) < 3), (formula, t, g)
+
+
 # found while measuring the above, not fixed: the deviance's value where μ ≈ y are both below about 1e−278 (its double
 # words' low parts go subnormal: products and quotients of numbers near 1e−300 keep too few bits); worst over 50 points
 # a decade, μ = y·(1 ± 1e−15..1e−5): 0.49 ULP from y = 1e−275 up, 30.8 at 1e−280, 3.9e6 at 1e−285, 6e21 at 1e−300

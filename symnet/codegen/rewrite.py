@@ -412,6 +412,40 @@ def _distribute(node):
     return None
 
 
+def _over_an_input(term):
+    """term = r·N·y^−k (y an input, k ≥ 1, N a sum) multiplied out one level, Σ r·n·y^−k over N's terms n (y^−k
+    cancelling against the n that hold y); None where term is not such a product."""
+    factors = sp.Mul.make_args(term)
+    if not any(f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp < 0 for f in factors):
+        return None
+    for n in factors:
+        if n.is_Add:
+            rest = sp.Mul(*[g for g in factors if g is not n])
+            return sp.Add(*[rest * t for t in n.args])
+    return None
+
+
+def _divided_out_sum(node):
+    """A sum of quotients r·N/y^k (y an input, N a sum) whose terms cancel one another once multiplied out: the
+    quotient rule's (x + P)/y − (x·y + y·P)/y² (∂y of (x·y + hardswish(y))/y, P = hardswish′; 2(x + P)/y −
+    2(x·y² + y²·P)/y³ of its form over y²) is two terms of 3.5e140 at y = −1.4e−141 whose true sum is 0 (7.8e92 ULP
+    for ∂y = 1/6; the removable-series rule takes one-variable quotients only). Multiplied out one level, the like
+    terms cancel symbolically. None where the sum would not be shorter than it was."""
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    terms, changed = [], False
+    for t in node.args:
+        spread = _over_an_input(t)
+        changed = changed or spread is not None
+        terms.append(t if spread is None else spread)
+    if not changed:
+        return None
+    new = sp.Add(*terms)
+    if len(sp.Add.make_args(new)) >= len(node.args):
+        return None
+    return _Fired(new, ["cancel"])
+
+
 def _common_sum_factor(node):
     """(c_1·S + … + c_n·S)·S⁻ᵏ, every term of a sum holding the sum of exponentials S that the product divides
     by → (c_1 + … + c_n)·S¹⁻ᵏ: the factor divided out again (a soft-target cross-entropy's gradient as derived,
@@ -1713,7 +1747,9 @@ RULES: tuple[Rule, ...] = (
          "float64), losing every digit of e^−x; σ(−x) keeps them"),
     Rule("cancel", "a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ "
          "saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one "
-         "argument, the small fraction is cancelled) so that the factor cancels symbolically"),
+         "argument, the small fraction is cancelled) so that the factor cancels symbolically; so is a sum of "
+         "quotients by an input whose terms cancel once multiplied out ((x + P)/y − (x·y + y·P)/y², ∂y of "
+         "(x·y + hardswish(y))/y: two terms of 3.5e140 for 1/6 at y = −1.4e−141, 7.8e92 ULP in float64)"),
     Rule("tanh", "2σ(2x) − 1 and (1 − e^−2x)/(1 + e^−2x) cancel near 0 (7 % off at x = 1e−6 in float32), "
          "(e^x − e^−x)/(e^x + e^−x) overflows; tanh(x) is evaluated directly"),
     Rule("sech²", "1 − tanh²(x) is 0 in float32 from |x| ≈ 9 (true ≈ 4e−8); 4σ(2x)σ(−2x) is the same "
@@ -1975,7 +2011,7 @@ RULES += (
 )
 
 _BY_NAME = {r.name: r for r in RULES}
-_LOCAL = (_exp_rational, _common_sum_factor, _softmax_shift, _distribute, _softmax_complement, _max_minus, _log_rules, _expm1, _softplus_shift, _hypot, _zero_limits, _zero_power)
+_LOCAL = (_exp_rational, _common_sum_factor, _softmax_shift, _distribute, _divided_out_sum, _softmax_complement, _max_minus, _log_rules, _expm1, _softplus_shift, _hypot, _zero_limits, _zero_power)
 _LOCAL_RULE = {_softmax_shift: "max-shift", _expm1: "expm1", _hypot: "hypot", _zero_limits: "zero-limit",
                _zero_power: "zero-power"}
 _LOCAL += tuple(_CANCEL_LOCAL)  # the cancellation block above
