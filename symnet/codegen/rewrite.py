@@ -9068,18 +9068,53 @@ def _exp_product_cancel(node):
         else:
             rest.append(f)
     if len(exponents) < 2:
-        return None
+        return _exp_into_shifted_sum(node)
     total = sp.Add(*exponents)
     if not total.free_symbols < set().union(*(a.free_symbols for a in exponents)):
-        return None
+        return _exp_into_shifted_sum(node)
     return _Fired(sp.Mul(*rest) * sp.exp(total), ["exp-product-cancel"])
+
+
+def _exp_into_shifted_sum(node):
+    """R·e^u·Σ_j c_j·e^(w_j) (c_j numbers, two terms or more; e^(w_j) or exp_shift) where u + w_j cancels a term of
+    each w_j (a max shift m, or an input) → R·Σ_j c_j·e^(u + w_j): the softmax-complement rule's q_y + q_z,
+    max-shifted by max(y, z), times the factor e^(a + max(y, z) − …) that undoes the shift (∂x of the KL divergence
+    of two written 3-class softmaxes, q_x·(p_b + p_c) − p_a·(q_y + q_z)), is then e^(a + y − …) + e^(a + z − …), the
+    same form as its opposite terms e^(b + x − …): at identical logits they cancel exactly (−2.31e−33 for 0 before,
+    torch 0). The sum's exponents keep their max shifts (each term ≤ 1 as before); None elsewhere."""
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    if len(exps) != 1:
+        return None
+    u = exps[0].args[0]
+    size = len(sp.Add.make_args(u))
+
+    def exponent(term):  # (c, w) for c·e^w or c·exp_shift(t, m) (w = t − m); None otherwise
+        c, e = term.as_coeff_Mul()
+        if isinstance(e, exp_shift):
+            return c, e.args[0] - e.args[1]
+        return (c, e.args[0]) if isinstance(e, sp.exp) else None
+
+    for f in node.args:
+        if not (f.is_Add and len(f.args) >= 2):
+            continue
+        terms = [exponent(t) for t in f.args]
+        if any(t is None for t in terms) or not all(
+                len(sp.Add.make_args(u + w)) < size + len(sp.Add.make_args(w)) for _, w in terms):
+            continue
+        rest = sp.Mul(*[g for g in node.args if g is not f and g is not exps[0]])
+        return _Fired(sp.Add(*[rest * c * sp.exp(u + w) for c, w in terms]), ["exp-product-cancel"])
+    return None
 
 
 EXP_PRODUCT_CANCEL = Rule(
     "exp-product-cancel", "a product of exponentials whose exponents' variables cancel in their sum is one "
     "exponential of that sum: e^x·e^(−y)·e^(y − x) ≡ 1 was inf at (709.8, 0.87) and NaN (0·inf) at (−30, 3e38) "
     "(torch the same), each factor overflowing or underflowing alone; e^a·e^b = e^(a + b), the sum free of the "
-    "variables that cancel, rounded once", local=_exp_product_cancel)
+    "variables that cancel, rounded once; e^u times a sum of exponentials whose exponents each lose a term in "
+    "u + w_j (a max shift undone) is multiplied in, a term each: ∂x of the KL divergence of two written 3-class "
+    "softmaxes, q_x·(p_b + p_c) − p_a·(q_y + q_z), is then e^(b + x − M) + e^(c + x − M) − e^(a + y − M) − "
+    "e^(a + z − M), pairwise the same numbers at identical logits (summed as two groups in double words: 0 exactly, "
+    "was −2.31e−33)", local=_exp_product_cancel)
 _register(EXP_PRODUCT_CANCEL)
 __all__ += ["EXP_PRODUCT_CANCEL"]
 
