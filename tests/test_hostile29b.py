@@ -132,18 +132,11 @@ def test_kl3_at_identical_logits_is_not_negative():
     assert got["f"] == 0, got
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="3-class KL of written softmaxes at identical logits (1, −2, 0.5): ∂x "
-                   "−2.31e−33 (torch 0; −6.2e−33 before session 30): q_x·(p_b + p_c) − p_a·(q_y + q_z), the "
-                   "softmax-complement's q_y + q_z shifted by max(y, z) into e^(a + max(y, z) − …), not the same form "
-                   "as p_b·q_x's e^(b + x − …); float64. Session 31 (h-xfail31), measured over 240 points (random, "
-                   "near-equal, scaled): main nonzero at 11 identical-logit points, near p = q ∂x/∂y/∂z 33.9/8.6/11.8 ULP "
-                   "(torch non-finite or worse there); two forms tried and not landed: the complements grouped alike "
-                   "(exact 0 at all identical points, but ∂x 213.6 ULP near p = q) and q_x − p_a as one widened "
-                   "difference (exact 0; 890 ULP near p = q: widened bodies holding exp_shift have no triple-word tier). "
-                   "Re-measured session 34 (h-xfailb34): ∂x −2.311e−33 at the point (torch 0); near p = q (40 points, "
-                   "logits within 1e−12..1e−3) ∂x/∂y/∂z ≤ 0.49/0.46/0.49 ULP now (torch 3.3e13/1.2e13/5.5e14): only "
-                   "the exact 0 is open; the pairs e^(b + x) − e^(a + y) as e^(a + y)·expm1((x − a) + (b − y)) would give "
-                   "it, not tried")
+# ∂x was −2.31e−33 (torch 0; −6.2e−33 before session 30): q_x·(p_b + p_c) − p_a·(q_y + q_z), the complement q_y + q_z
+# shifted by max(y, z) into e^(a + max(y, z) − …), not the same form as p_b·q_x's e^(b + x − …), and the double-word sum
+# added the negative terms one by one to the positive sum. Fixed in session 35 (h-cancel35): exp-product-cancel multiplies
+# the shift back in (four single exponentials, pairwise equal at identical logits) and the double-word sum takes the
+# positive and negative terms as two groups; 60 identical-logit points and their neighbourhood in tests/test_cancel35.py
 def test_kl3_gradient_at_identical_logits_is_zero():
     got = _outputs(_kl(3), F64, {"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.5})
     assert got["df_dx"] == 0, got

@@ -165,10 +165,8 @@ _OPEN = [
     # hardswish(relu(x) − y) ∂x (128 ULP at (1.2597, 2.7664)), (selu(x + y))^(3/2) near x + y = 0 (1.1e16 ULP) and
     # exp((x·y)² − y) at (−1e200, 0) (NaN): fixed by h-hyp32 (affine-select-sum, common-coefficient, equal-powers),
     # tested with their neighbouring forms in tests/test_hyp32.py
-    ("(((y) * (x)) + (hardswish(y))) / (y)", np.float64, 0.0, -1.4098011241711792e-141, 2,
-     lambda X, Y: mpmath.mpf(1) / 6,  # x + (y + 3)/6 for −3 < y < 3
-     "∂y 7.82e92 for 1/6 (torch 0.33 ULP): (x + hardswish′(y))/y − (x·y + hardswish(y))/y², two terms of 3.5e140 "
-     "that cancel; hardswish(y)/y alone is right (the removable-series rule takes one-variable quotients only)"),
+    # ((y·x) + hardswish(y))/y ∂y at (0, −1.41e−141), 7.82e92 for 1/6: fixed by h-cancel35 (the cancel rule multiplies
+    # out a sum of quotients by an input whose terms then cancel), tested with its other forms in tests/test_cancel35.py
 ]
 
 

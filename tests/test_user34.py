@@ -237,10 +237,10 @@ def _at(formula, output, point):
     return float(dict(zip(k.outputs, k(**{name: np.array([v]) for name, v in point.items()})))[output][0])
 
 
-# measured session 34: a Gamma deviance's ∂y, 2·(1/μ − 1/y), cancels near y = μ: at μ = 1.7·(1 + 1e−6), y = 1.7 got
-# −1.1764694116678243e−06, true −1.1764694116844647e−6, 7.86e4 ULP; torch autograd the same (a strict xfail then).
-# Fixed in session 35 (h-user35): reciprocal-margin takes a sum of two products of powers of inputs that can cancel
-# (1/μ − 1/y) in double words; the neighbourhood is in tests/test_user35.py
+# measured session 34: a Gamma deviance's ∂y, 2·(1/μ − 1/y), cancelled near y = μ: at μ = 1.7·(1 + 1e−6), y = 1.7
+# −1.1764694116678243e−06 for −1.1764694116844647e−6, 7.86e4 ULP (torch autograd the same; a strict xfail then).
+# Fixed in session 35 twice over: h-user35 (reciprocal-margin takes a sum of two products of powers of inputs, in double
+# words; tests/test_user35.py) and h-cancel35 (reciprocal-difference's a/u − a/v of two inputs; tests/test_cancel35.py)
 def test_gamma_deviance_gradient_near_its_optimum():
     mu, y = 1.7 * (1 + 1e-6), 1.7
     truth = 2 * (1 / mpmath.mpf(mu) - 1 / mpmath.mpf(y))

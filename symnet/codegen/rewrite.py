@@ -417,6 +417,40 @@ def _distribute(node):
     return None
 
 
+def _over_an_input(term):
+    """term = r·N·y^−k (y an input, k ≥ 1, N a sum) multiplied out one level, Σ r·n·y^−k over N's terms n (y^−k
+    cancelling against the n that hold y); None where term is not such a product."""
+    factors = sp.Mul.make_args(term)
+    if not any(f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp < 0 for f in factors):
+        return None
+    for n in factors:
+        if n.is_Add:
+            rest = sp.Mul(*[g for g in factors if g is not n])
+            return sp.Add(*[rest * t for t in n.args])
+    return None
+
+
+def _divided_out_sum(node):
+    """A sum of quotients r·N/y^k (y an input, N a sum) whose terms cancel one another once multiplied out: the
+    quotient rule's (x + P)/y − (x·y + y·P)/y² (∂y of (x·y + hardswish(y))/y, P = hardswish′; 2(x + P)/y −
+    2(x·y² + y²·P)/y³ of its form over y²) is two terms of 3.5e140 at y = −1.4e−141 whose true sum is 0 (7.8e92 ULP
+    for ∂y = 1/6; the removable-series rule takes one-variable quotients only). Multiplied out one level, the like
+    terms cancel symbolically. None where the sum would not be shorter than it was."""
+    if not node.is_Add or len(node.args) < 2:
+        return None
+    terms, changed = [], False
+    for t in node.args:
+        spread = _over_an_input(t)
+        changed = changed or spread is not None
+        terms.append(t if spread is None else spread)
+    if not changed:
+        return None
+    new = sp.Add(*terms)
+    if len(sp.Add.make_args(new)) >= len(node.args):
+        return None
+    return _Fired(new, ["cancel"])
+
+
 def _common_sum_factor(node):
     """(c_1·S + … + c_n·S)·S⁻ᵏ, every term of a sum holding the sum of exponentials S that the product divides
     by → (c_1 + … + c_n)·S¹⁻ᵏ: the factor divided out again (a soft-target cross-entropy's gradient as derived,
@@ -1191,7 +1225,7 @@ def _reciprocal_difference(node):
     term alone where only its gate is (p = 0, p = 1, p < e^−100): never 1/p apart, which overflows
     where p is subnormal."""
     if not (node.is_Add and len(node.args) == 2):
-        return None
+        return _input_reciprocal_difference(node)
 
     def gated(term):
         if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].cond == sp.true:
@@ -1214,6 +1248,29 @@ def _reciprocal_difference(node):
             both = sp.And(ca, cb)
             new = sp.Piecewise(((p - b) / (p * (1 - p)), both), (ga, ca), (gb, cb), (0, True))
             return _Final(_Fired(new, ["reciprocal-difference"]))
+    return _input_reciprocal_difference(node)
+
+
+def _input_reciprocal_difference(node):
+    """a/u − a/v (u, v two inputs, a free of both; two terms of a sum) → a·((v − u)/u)/v where v/u is in [1/2, 2],
+    the written difference elsewhere: the two quotients nearly cancel where u ≈ v (a Gamma deviance's ∂y,
+    2·(1/μ − 1/y), 7.86e4 ULP in float64 at μ = 1.7·(1 + 10⁻⁶), y = 1.7; torch the same), v − u is exact there
+    (Sterbenz), |(v − u)/u| ≤ 1 (no overflow) and the quotients round once each. Outside the interval the written
+    form loses at most a bit or two (and keeps its own infinities, zeros and NaNs: v − u overflows where the signs
+    differ)."""
+    if not (node.is_Add and len(node.args) >= 2):
+        return None
+    for first, second in itertools.permutations(node.args, 2):
+        us = [f.base for f in sp.Mul.make_args(first) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+        vs = [f.base for f in sp.Mul.make_args(second) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+        for u, v in itertools.product(us, vs):
+            a = first * u
+            if v == u or a.has(u, v) or sp.expand(a + second * v) != 0:
+                continue
+            near = sp.And(v / u >= sp.Rational(1, 2), v / u <= 2)
+            pair = sp.Piecewise((a * Grouped((v - u) / u) / v, near), (first + second, True))
+            rest = [t for t in node.args if t is not first and t is not second]
+            return _Final(_Fired(sp.Add(pair, *rest), ["reciprocal-difference"]))
     return None
 
 
@@ -1681,7 +1738,9 @@ _LOSS_RULES = (
          "4.3 ULP in float64 at its zero crossings, 2.5 with tanh)", local=_collect_pair),
     Rule("reciprocal-difference", "a/(1 − p) − b/p with a + b = 1 (the BCE gradient (1 − t)/(1 − p) − t/p) "
          "cancels where p ≈ t (106 ULP in float64); (p − t)/(p(1 − p)) does not, and each term is kept alone "
-         "where the other's clamp is on (p = 0, p = 1)", local=_reciprocal_difference),
+         "where the other's clamp is on (p = 0, p = 1); a/u − a/v of two inputs (a Gamma deviance's ∂y, "
+         "2·(1/μ − 1/y): 7.86e4 ULP in float64 at y = 1.7, μ = y·(1 + 10⁻⁶), torch the same) is a·((v − u)/u)/v "
+         "where v/u is in [1/2, 2] (v − u exact there), as written elsewhere", local=_reciprocal_difference),
 )
 
 
@@ -1693,7 +1752,9 @@ RULES: tuple[Rule, ...] = (
          "float64), losing every digit of e^−x; σ(−x) keeps them"),
     Rule("cancel", "a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ "
          "saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one "
-         "argument, the small fraction is cancelled) so that the factor cancels symbolically"),
+         "argument, the small fraction is cancelled) so that the factor cancels symbolically; so is a sum of "
+         "quotients by an input whose terms cancel once multiplied out ((x + P)/y − (x·y + y·P)/y², ∂y of "
+         "(x·y + hardswish(y))/y: two terms of 3.5e140 for 1/6 at y = −1.4e−141, 7.8e92 ULP in float64)"),
     Rule("input-over-power", "an input x times a sum with a term B/y^k (k ≥ 2, y another input: ∂y of g(x/y) "
          "as derived, x·(… − g′(x/y)·B/y²)) forms y^k, which leaves the range where x/y^k does not (x ≈ y: "
          "∂y −inf for −9.4e299 at x = y = −1e−300, −0 for −1.1e−200 at −1e200); the product is multiplied "
@@ -1971,7 +2032,7 @@ RULES += (
 )
 
 _BY_NAME = {r.name: r for r in RULES}
-_LOCAL = (_exp_rational, _common_sum_factor, _softmax_shift, _distribute, _softmax_complement, _max_minus, _log_rules, _expm1, _softplus_shift, _hypot, _zero_limits, _zero_power)
+_LOCAL = (_exp_rational, _common_sum_factor, _softmax_shift, _distribute, _divided_out_sum, _softmax_complement, _max_minus, _log_rules, _expm1, _softplus_shift, _hypot, _zero_limits, _zero_power)
 _LOCAL_RULE = {_softmax_shift: "max-shift", _expm1: "expm1", _hypot: "hypot", _zero_limits: "zero-limit",
                _zero_power: "zero-power"}
 _LOCAL += tuple(_CANCEL_LOCAL)  # the cancellation block above
@@ -6089,7 +6150,10 @@ def _conjugate_quotient(node):
     elsewhere (where it does, r may be 0: c + g·0 is c). None where it does not apply."""
     if not node.is_Add:
         return None
-    c, rest = node.as_coeff_Add()
+    # c the whole constant term, not only its rational part: √5 + 5x/√(5x² + 1) (∂ of √5·x + √(5x² + 1)) and
+    # (3√2 + 2x/√(2x²/9 + 1))/9 were c = 0 to as_coeff_Add, so never taken: 0 at x = −1e10 for 1.1e−20 (7e15 ULP)
+    c = sp.Add(*[t for t in node.args if t.is_number])
+    rest = sp.Add(*[t for t in node.args if not t.is_number])
     if c == 0 or rest.is_Add or not rest.free_symbols:
         return None
     found = []
@@ -9032,18 +9096,53 @@ def _exp_product_cancel(node):
         else:
             rest.append(f)
     if len(exponents) < 2:
-        return None
+        return _exp_into_shifted_sum(node)
     total = sp.Add(*exponents)
     if not total.free_symbols < set().union(*(a.free_symbols for a in exponents)):
-        return None
+        return _exp_into_shifted_sum(node)
     return _Fired(sp.Mul(*rest) * sp.exp(total), ["exp-product-cancel"])
+
+
+def _exp_into_shifted_sum(node):
+    """R·e^u·Σ_j c_j·e^(w_j) (c_j numbers, two terms or more; e^(w_j) or exp_shift) where u + w_j cancels a term of
+    each w_j (a max shift m, or an input) → R·Σ_j c_j·e^(u + w_j): the softmax-complement rule's q_y + q_z,
+    max-shifted by max(y, z), times the factor e^(a + max(y, z) − …) that undoes the shift (∂x of the KL divergence
+    of two written 3-class softmaxes, q_x·(p_b + p_c) − p_a·(q_y + q_z)), is then e^(a + y − …) + e^(a + z − …), the
+    same form as its opposite terms e^(b + x − …): at identical logits they cancel exactly (−2.31e−33 for 0 before,
+    torch 0). The sum's exponents keep their max shifts (each term ≤ 1 as before); None elsewhere."""
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    if len(exps) != 1:
+        return None
+    u = exps[0].args[0]
+    size = len(sp.Add.make_args(u))
+
+    def exponent(term):  # (c, w) for c·e^w or c·exp_shift(t, m) (w = t − m); None otherwise
+        c, e = term.as_coeff_Mul()
+        if isinstance(e, exp_shift):
+            return c, e.args[0] - e.args[1]
+        return (c, e.args[0]) if isinstance(e, sp.exp) else None
+
+    for f in node.args:
+        if not (f.is_Add and len(f.args) >= 2):
+            continue
+        terms = [exponent(t) for t in f.args]
+        if any(t is None for t in terms) or not all(
+                len(sp.Add.make_args(u + w)) < size + len(sp.Add.make_args(w)) for _, w in terms):
+            continue
+        rest = sp.Mul(*[g for g in node.args if g is not f and g is not exps[0]])
+        return _Fired(sp.Add(*[rest * c * sp.exp(u + w) for c, w in terms]), ["exp-product-cancel"])
+    return None
 
 
 EXP_PRODUCT_CANCEL = Rule(
     "exp-product-cancel", "a product of exponentials whose exponents' variables cancel in their sum is one "
     "exponential of that sum: e^x·e^(−y)·e^(y − x) ≡ 1 was inf at (709.8, 0.87) and NaN (0·inf) at (−30, 3e38) "
     "(torch the same), each factor overflowing or underflowing alone; e^a·e^b = e^(a + b), the sum free of the "
-    "variables that cancel, rounded once", local=_exp_product_cancel)
+    "variables that cancel, rounded once; e^u times a sum of exponentials whose exponents each lose a term in "
+    "u + w_j (a max shift undone) is multiplied in, a term each: ∂x of the KL divergence of two written 3-class "
+    "softmaxes, q_x·(p_b + p_c) − p_a·(q_y + q_z), is then e^(b + x − M) + e^(c + x − M) − e^(a + y − M) − "
+    "e^(a + z − M), pairwise the same numbers at identical logits (summed as two groups in double words: 0 exactly, "
+    "was −2.31e−33)", local=_exp_product_cancel)
 _register(EXP_PRODUCT_CANCEL)
 __all__ += ["EXP_PRODUCT_CANCEL"]
 
