@@ -7965,6 +7965,17 @@ def _numerator_outside(node):
     return None
 
 
+def _multiple_of_sum(rest, a):
+    """rest/A where the sum A divides rest as a polynomial (2p − 2t by p − t: SymPy distributes the 2 of 2(p − t), so
+    the factor A of the Cauchy loss's ∂p, 2(p − t)/(c²·(1 + (p − t)²/c²)), was not seen, and 2(p − t) times the
+    scaled 1/(c² + (p − t)²) underflowed the latter first: 0 for 1e−200 at c = −1e200, p = 1e200; session 34's
+    user34), else None. Small select-free products and sums only (SymPy's cancel)."""
+    if not a.is_Add or rest.has(sp.Piecewise) or sp.count_ops(rest) > 40:
+        return None
+    q = sp.cancel(rest / a)
+    return None if sp.fraction(q)[1].has(*a.free_symbols) else q
+
+
 def _quotient_square(node):
     """c·B^k·(1 + A²/B²)⁻¹ with k = −1 or −2 (∂ of atan(A/B): 1/(B·(1 + A²/B²)), −A/(B²·(1 + A²/B²))) →
     c·B^(k+2)/(A² + B²), the sum of squares scaled by m = max(|A|, |B|) outside [2⁻⁶⁰, 2⁶⁰] (where A² or B² would
@@ -7998,6 +8009,8 @@ def _quotient_square(node):
                 not a.is_Symbol and not sp.fraction(rest / a)[1].has(*a.free_symbols)):
             # A or a power of it (∂y of x·atan(x/y): −x²/(y²·(1 + x²/y²))), or A = 2x within −2x (∂y of atan(2x/y))
             rest, numerator = rest / a, a
+        elif _multiple_of_sum(rest, a) is not None:
+            rest, numerator = _multiple_of_sum(rest, a), a
         else:
             numerator = None
         return _Final(rest * _over_sum_of_squares(a, b, numerator))
