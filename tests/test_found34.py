@@ -224,20 +224,20 @@ def test_root_quotient_dx_at_the_failing_point():
                                            ("x*y*(1 + 3*x**2)**(-1/2)", 3, 1)])
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_root_quotient_over_the_range(formula, a, b, dtype):
-    """251 points, |x| ≤ 1e100 (beyond, the far form's |x|⁻³ is subnormal: the xfail below; in float32 |x| ≤ 1e12):
+    """251 points, |x| ≤ 1e100 (beyond it tests/test_xfail35.py; in float32 |x| ≤ 1e12):
     measured in float64 f ≤ 1.73, ∂x ≤ 0.7, ∂y ≤ 1.2 ULP (torch 9e15 / 2.8e101 / 8e15); float32 ≤ 2.2. Before: ∂x
     4.5e15 and more past |x| ≈ 1e8 in float64, 0 in float32 at (1.449e13, 9134.3) for 5.8e−37."""
     xs, ys = _root_points(19)
     if dtype is F32:
-        keep = (np.abs(xs) <= 1e12) & (np.abs(xs) > 1e-38)  # (past 1e12 |x|⁻³ is subnormal: the xfail below)
+        keep = (np.abs(xs) <= 1e12) & (np.abs(xs) > 1e-38)  # (past 1e12: tests/test_xfail35.py)
         xs, ys = xs[keep], ys[keep]
     _check(formula, dtype, [xs, ys], _root_truth(a, b), lambda t, x, y: x * y / t.sqrt(a * x ** 2 + b))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of x·y/√(3x² + 1), y/(3x² + 1)^(3/2), at (−1.1435e103, "
-                   "−639.5) is 11.2 ULP in float64 (torch 6.4e206): square-sum-power's far form y·|x|⁻³·(√3/9) "
-                   "forms |x|⁻³ = 6.7e−310, subnormal, before y scales it back to 8.3e−308 (float32: 19.2 ULP at "
-                   "(1.449e13, 9134.3), |x|⁻³ = 3.3e−40 for 5.8e−37; 0 before this session)")
+# measured (session 34): ∂x of x·y/√(3x² + 1), y/(3x² + 1)^(3/2), at (−1.1435e103, −639.5) was 11.2 ULP in float64
+# (torch 6.4e206): square-sum-power's far form y·|x|⁻³·(√3/9) formed |x|⁻³ = 6.7e−310, subnormal, before y scaled it
+# back to 8.3e−308 (float32: 19.2 ULP at (1.449e13, 9134.3)); since session 35 (h-xfail35) ((y·(√3/9))/|x|)/|x|)/|x|:
+# within 2.3 ULP there and around it (tests/test_xfail35.py)
 def test_root_quotient_dx_where_the_far_power_is_subnormal():
     outs = _run("x*y/sqrt(3*x**2 + 1)", F64, [-1.1435179810322524e+103], [-639.5009253880165])
     truths = _truths(_root_truth(3, 1), [[-1.1435179810322524e+103], [-639.5009253880165]], 60)
@@ -272,12 +272,11 @@ def _charbonnier_truth(a, e, p, t):
     return f, f * mpmath.log(w) / 2, g * e, g * (p - t), -g * (p - t)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured at α = 1, ε = 1e−200, p = 1e−170, t = 0 in float64 (true √((p − t)² + "
-                   "ε²) = 1e−170): f 0 for 1e−170, ∂α 0 for −3.9e−168, ∂ε inf for 1e−30, ∂p inf for 1, ∂t −inf for −1; "
-                   "torch autograd the same at each. (p − t)² + ε² underflows to 0 wherever |p − t| and ε are below "
-                   "1.5e−162 (the hypot rule scales √(x² + c) for a constant c only, not a sum of two inputs' squares); "
-                   "at α = 0.3, p = 5.94e−163, t = 6.12e−163: f 0 for 7.5e−50, ∂ε inf for 7.0e77; at α = −1, "
-                   "p = −4.1966e−200, t = −4.19655e−200: f inf for 1e200 (torch the same)")
+# measured (session 34) at α = 1, ε = 1e−200, p = 1e−170, t = 0 in float64 (true √((p − t)² + ε²) = 1e−170): f 0 for
+# 1e−170, ∂α 0 for −3.9e−168, ∂ε inf for 1e−30, ∂p inf for 1, ∂t −inf for −1; torch autograd the same at each. (p − t)²
+# + ε² underflowed to 0 wherever |p − t| and ε are below 1.5e−162. Since session 35 (h-xfail35) the hypot rule scales a
+# sum of squares of two or more terms by a power of two of the largest (rewrite._hypot_sum): ≤ 3.6 ULP there and
+# around it (tests/test_xfail35.py)
 @pytest.mark.parametrize("output", range(5), ids=["f", "d_alpha", "d_eps", "d_p", "d_t"])
 def test_charbonnier_with_a_tiny_epsilon(output):
     point = (1.0, 1e-200, 1e-170, 0.0)
