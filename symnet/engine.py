@@ -490,7 +490,7 @@ def derive(f, wrt: Sequence | None = None, *, name: str = "", title: str = "",
         sides = _judge_kinks(point, at_kink, program, wrt, full, label)
         try:
             sections.append(_at_point(point, values, program, wrt, in_graph, local, full, at_kink, sides,
-                                      off_domain))
+                                      off_domain, own))
         except NotDifferentiableError:
             if off_domain:  # the result used a node that is not real here: say which
                 raise next(iter(off_domain.values())) from None
@@ -822,7 +822,7 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
 
 
 def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozenset(), sides=None,
-              off_domain=()) -> Section:
+              off_domain=(), own=None) -> Section:
     label = _label(point)
     steps = []
     for (target, u), expr in local.items():
@@ -840,7 +840,8 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
             if sides and (out, w) in sides:  # on a kink: both one-sided derivatives, which agree
                 v = _simplified(sides[(out, w)])  # not nsimplify alone: it rounds 1e−300 to 0
                 lhs = Partial(out, w, total=True)
-                steps.append(Step(lhs, _chain(expr, v), "one-sided derivatives agree", "exact", approx=_approx(v)))
+                steps.append(Step(lhs, _chain(expr.xreplace(own or {}), v), "one-sided derivatives agree", "exact",
+                                  approx=_approx(v)))
                 continue
             v = _value(expr, values, f"∂{out}/∂{w}", label)
             reference = value_at(sympy_diff(explicit(full(out)), w), point, f"at {label}: ")
@@ -848,7 +849,8 @@ def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozen
                 reference = _limit_along(full(out), w, point, label, out)
             check = _check_number(v, reference, f"value of ∂{out}/∂{w}")
             lhs = Partial(out, w, total=True)
-            steps.append(Step(lhs, _chain(expr, _unevaluated(expr, values), v), "result", check, approx=_approx(v)))
+            steps.append(Step(lhs, _chain(expr.xreplace(own or {}), _unevaluated(expr, values), v), "result", check,
+                              approx=_approx(v)))
     return Section(f"Values at {_shown_label(point)}", tuple(steps))
 
 

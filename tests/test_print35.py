@@ -119,3 +119,12 @@ def test_vanishing_gradient_stable_latex_fits_the_page(stable_vanishing_gradient
     log = (tmp_path / "doc.log").read_text(errors="replace")
     widths = [float(w) for w in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
     assert max(widths, default=0) < 1, widths
+
+
+# before: `symnet derive "exp(a)/(exp(a)+exp(b))" --at a=1,b=2` read df/da = exp(a)·(u₄ − u₁/u₃²) = …
+def test_the_values_at_a_point_name_the_exponential_one_way():
+    d = symnet.derive("exp(a)/(exp(a) + exp(b))", at={"a": 1, "b": 2})
+    values = next(s for s in d.sections if s.title.startswith("Values at"))
+    lines = render(dataclasses.replace(d, sections=(values,)), "text").splitlines()
+    assert any(line.startswith("  df/da = u₁·(u₄ − u₁/u₃²) = exp(1)·(") for line in lines), lines
+    assert any(line.startswith("  df/db = −u₁·u₂/u₃² = −exp(1)·exp(2)/") for line in lines), lines
