@@ -734,6 +734,8 @@ def _note_lines(step: Step) -> list[str]:
 def _broken(expr, limit: int = _LONG) -> list[str]:
     """A long sum (or product) as pieces of at most about ``limit`` characters each (as
     printed in text)."""
+    if isinstance(expr, sp.UnevaluatedExpr) and len(shown(expr)) > limit:  # a grouped product or sum (rewrite.Grouped)
+        return _broken(expr.args[0], limit)
     if isinstance(expr, sp.Mul) and len(shown(expr)) > limit:
         quotient = _broken_quotient(expr, limit)
         return quotient if quotient is not None else _broken_product(expr, limit)
@@ -761,7 +763,7 @@ def _broken(expr, limit: int = _LONG) -> list[str]:
         w = len(shown(term))
         if w > limit and isinstance(-term if negative else term, sp.Mul) and not term.has(sp.Piecewise):
             # a term longer than a line: its factors over lines of their own (focal's ∂z ran 196 pt off the page)
-            factors = _broken_product(-term if negative else term, limit)
+            factors = _broken(-term if negative else term, limit)
             if len(factors) > 1:
                 if current:
                     pieces.append(current)
@@ -783,18 +785,60 @@ def _broken_cases(expr: sp.Piecewise) -> str:
     rows of its own (``aligned`` inside, its terms as :func:`_broken` splits them), so that no row
     is wider than about ``_LONG`` characters (the focal loss's ∂t was one row of 1,300 characters)."""
     rows = []
+    cases = _flat_cases(expr)
     # the conditions' column stands beside every row: a row's value has that much less room (focal's ∂z ran
     # 54 pt off the page with its values broken at the full width)
-    room = _LONG - min(max(len(shown(cond)) + 4 for _, cond in expr.args), _LONG // 2)
-    for value, cond in expr.args:
-        pieces = _broken(value, max(room, 30))
+    room = _LONG - min(max(len(shown(cond)) + 4 for _, cond in cases), _LONG // 2)
+    broken = [(_broken(value, max(room, 30)), _broken_condition(cond, _LONG // 2)) for value, cond in cases]
+    if max(_tex_chars(p) for pieces, _ in broken for p in pieces) + max(_tex_chars(t) for _, terms in broken
+                                                                        for t in terms) > _LONG + 10:
+        # a value with a factor wider than the room beside the conditions (a select nested in it): each condition
+        # on a line of its own and its value below it, at the full width (vanishing-gradient's stable form ran
+        # 209 pt past the margin in cases)
+        return _stacked_cases(cases)
+    for (value, cond), (pieces, terms) in zip(cases, broken):
         shown_value = pieces[0] if len(pieces) == 1 else \
             r"\begin{aligned}&" + " \\\\\n&\\quad ".join(pieces) + r"\end{aligned}"
-        terms = _broken_condition(cond, _LONG // 2)
         when = r"\text{otherwise}" if cond == sp.true else r"\text{for}\: " + (terms[0] if len(terms) == 1 else
                                                                               r"\begin{aligned}[t]&" + " \\\\\n&".join(terms) + r"\end{aligned}")
         rows.append("%s & %s" % (shown_value, when))
     return r"\begin{cases} " + " \\\\\n".join(rows) + r" \end{cases}"
+
+
+def _stacked_cases(cases: list[tuple]) -> str:
+    """A select as lines: "for <condition>:" (one clause a line, as in cases) with its value below it, indented."""
+    lines = []
+    for value, cond in cases:
+        terms = _broken_condition(cond, _LONG - 10)
+        if cond == sp.true:
+            lines.append(r"&\text{otherwise:}")
+        else:
+            lines += [(r"&\text{for}\: " if k == 0 else r"&\qquad ") + t for k, t in enumerate(terms)]
+            lines[-1] += r"\text{:}"
+        lines += [r"&\quad " + p for p in _broken(value, _LONG - 10)]
+    return r"\left\{\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}\right."
+
+
+def _tex_chars(tex: str) -> int:
+    """About how many characters wide a line of LaTeX is set (a command one, braces and spacing none)."""
+    tex = re.sub(r"\\(left|right|bigl|bigr|Bigl|Bigr|begin\{\w+\}|end\{\w+\}|operatorname|mathrm|text|quad|qquad)\b|[{}&\s]",
+                 "", tex)
+    return len(re.sub(r"\\[A-Za-z]+|\\.", "x", tex))
+
+
+def _flat_cases(expr: sp.Piecewise) -> list[tuple]:
+    """A select's cases with a select that is a case's value written as cases of its own, each under both
+    conditions (the same value in order: a nested select's cases, tried after the outer ones before it), so that
+    a long select is one column of cases, not cases inside cases, each with a conditions' column of its own
+    (vanishing-gradient's stable form: 395 pt wider than the page with its products broken)."""
+    cases = []
+    for value, cond in expr.args:
+        if isinstance(value, sp.Piecewise):
+            cases += [(v, c if cond == sp.true else cond if c == sp.true else sp.And(cond, c, evaluate=False))
+                      for v, c in _flat_cases(value)]
+        else:
+            cases.append((value, cond))
+    return cases
 
 
 def _broken_quotient(expr: sp.Mul, limit: int = _LONG) -> list[str] | None:
@@ -846,9 +890,16 @@ def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
     for f in factors:
         printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
         w = len(shown(f))
-        inner = _broken(f, limit) if isinstance(f, sp.Add) and w > limit else []
+        grouped = isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], (sp.Add, sp.Mul))
+        inner = _broken(f, limit) if (isinstance(f, sp.Add) or grouped) and w > limit else []
         if len(inner) > 1:  # a sum longer than a line (a 2-layer net's ∂x ran 215 pt off the page): its terms over
-            # lines between \Bigl( and \Bigr), which, unlike \left( \right), may open and close on different lines
+            # lines between \Bigl( and \Bigr), which, unlike \left( \right), may open and close on different lines;
+            # a grouped product too, whose brackets keep the order the code multiplies in (vanishing-gradient's stable
+            # form nests six, one line 1,716 pt wider than the page; each opens a line of its own, or the factors
+            # before each bracket gather on the first line)
+            if grouped and current.strip("-") and current != r"\cdot ":
+                pieces.append(current)
+                current, width = r"\cdot ", 0
             inner[0] = current + (" " if current.strip("-") and not current.endswith(" ") else "") + r"\Bigl(" + inner[0]
             inner[-1] += r"\Bigr)"
             pieces.extend(inner)
