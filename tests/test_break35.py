@@ -149,7 +149,8 @@ def _cli(*args, cwd):
                           env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}, timeout=300)
 
 
-@pytest.mark.parametrize("checkpoint", ["/", ".", "", "..", "runs/", "x" * 300, "x" * 300 + "/run.npz", "a\0b"])
+@pytest.mark.parametrize("checkpoint", ["/", ".", "", "..", "runs/", "runs/.", "x.png/.", "runs/..", "x" * 300,
+                                        "x" * 300 + "/run.npz", "a\0b"])
 def test_a_checkpoint_path_that_names_no_file_is_one_line(checkpoint, tmp_path, monkeypatch):
     import symnet
     from symnet.errors import SymnetError

@@ -66,9 +66,10 @@ def check_writable(path, what: str) -> Path:
     if "\0" in given:  # from Python: os.stat's and os.open's "ValueError: embedded null byte" (session 35)
         raise SymnetError(f"cannot write {what} {given!r}: a file name cannot hold a NUL character")
     path = Path(path)
-    if not path.name or path.name == ".." or given.endswith(("/", os.sep)):
-        # "/", ".", "": history_path's with_name raised "ValueError: PosixPath('/') has an empty name"; "runs/":
-        # Path drops the slash, and a file named runs was written (session 35)
+    if os.path.basename(given) in ("", ".", "..") or not path.name:
+        # "/", ".", "": history_path's with_name raised "ValueError: PosixPath('/') has an empty name"; "runs/",
+        # "runs/.": Path drops the slash and the dot, and a file named runs was written (session 35; the review's
+        # "runs/." and "x.png/.")
         raise SymnetError(f"cannot write {what} {given or repr('')}: it names a folder, not a file; give a file "
                           "name (runs/xor.npz)")
     try:  # a name past the file system's limit: os.stat's OSError was a traceback (session 35)
