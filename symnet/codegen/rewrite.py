@@ -9256,7 +9256,7 @@ def _exp_into_shifted_sum(node):
     if len(exps) != 1:
         return None
     u = exps[0].args[0]
-    size = len(sp.Add.make_args(u))
+    u_terms = set(sp.Add.make_args(u))
 
     def exponent(term):  # (c, w) for c·e^w or c·exp_shift(t, m) (w = t − m); None otherwise
         c, e = term.as_coeff_Mul()
@@ -9269,7 +9269,7 @@ def _exp_into_shifted_sum(node):
             continue
         terms = [exponent(t) for t in f.args]
         if any(t is None for t in terms) or not all(
-                len(sp.Add.make_args(u + w)) < size + len(sp.Add.make_args(w)) for _, w in terms):
+                any(-t in u_terms for t in sp.Add.make_args(w)) for _, w in terms):
             continue
         rest = sp.Mul(*[g for g in node.args if g is not f and g is not exps[0]])
         return _Fired(sp.Add(*[rest * c * sp.exp(u + w) for c, w in terms]), ["exp-product-cancel"])
