@@ -252,14 +252,16 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
         bad = bad | held
     if tl.max(tl.where(bad, 1, 0)) > 0:
         # (where a factor is 0, ±inf or NaN, r's 0, ±inf or NaN is the product's own: kept; an absent one is not read)
+        # (tl.where, not bad & (…): a factor may be a 0-d constant, sqrt_two of ∂ log Φ(x), and the interpreter's
+        # bitwise_and refuses a block and a 0-d Boolean)
         if px != 0:
-            bad = bad & (x != 0.0) & (tl.abs(x) < float("inf"))
+            bad = tl.where((x != 0.0) & (tl.abs(x) < float("inf")), bad, False)
         if py != 0:
-            bad = bad & (y != 0.0) & (tl.abs(y) < float("inf"))
+            bad = tl.where((y != 0.0) & (tl.abs(y) < float("inf")), bad, False)
         if pz != 0:
-            bad = bad & (z != 0.0) & (tl.abs(z) < float("inf"))
+            bad = tl.where((z != 0.0) & (tl.abs(z) < float("inf")), bad, False)
         if pw != 0:
-            bad = bad & (w != 0.0) & (tl.abs(w) < float("inf"))
+            bad = tl.where((w != 0.0) & (tl.abs(w) < float("inf")), bad, False)
         if NARROW and dtype == tl.float32:
             v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, False)
             v, n = _far_power(v, n, y, py, False)
