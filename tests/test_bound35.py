@@ -4,8 +4,8 @@
 (tests/test_break35.py): SymPy's piecewise_fold in onesided.tidy_piecewise folded sums and products of the nested
 focal's selects into one select over every combination of their branches (16 × 1,021 operations took 1 CPU s for
 14,618; the sum of three such that followed, 810 branches × 30,215 operations, never finished). tidy_piecewise now
-folds only while the fold stays under onesided.FOLD_LIMIT (focal(z, t)'s own largest is 17,334 of its 24,000, so no
-registry function's derivation changes), and ``symnet.derive`` runs under a default budget of 60 CPU s, the command
+folds only while the selects' conditions have at most onesided.FOLD_LIMIT = 1,000 nodes (a registry function's
+largest: 189, so none's derivation changes; the nested focal's held the inner focal, 1,927), and ``symnet.derive`` runs under a default budget of 60 CPU s, the command
 line's, refused past it with one line naming the formula and the ``time_limit=`` that raises it.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sympy as sp
 import symnet
 from symnet import LimitError
 from symnet.bounds import time_limit
-from symnet.onesided import FOLD_LIMIT, _fold_size
+from symnet.onesided import FOLD_LIMIT, _fold_size, tidy_piecewise
 
 mpmath.mp.dps = 50
 
@@ -69,14 +69,19 @@ def test_nested_selects_derive_at_once(formula):
         symnet.derive(formula, progress=False)
 
 
-def test_focal_alone_still_folds():
-    """focal(z, t)'s largest sum of selects (162 branches at most × 107 nodes) folds as before: under the limit,
-    so its derivation, printouts and kernels are unchanged."""
+def test_a_select_of_small_conditions_still_folds():
+    """Selects of one-variable conditions (focal(z, t)'s: z > 1000, t < 1) fold as before, so no registry function's
+    derivation, printout or kernel changes (their largest conditions: 189 nodes); conditions holding a nested focal
+    (1,927 nodes in focal(focal(z, t), t)'s first fold that grew 14-fold) are left unfolded."""
     z, t = sp.symbols("z t", real=True)
     selects = [sp.Piecewise((z + k, z > 1000), (t, z < -1000), (z * t, True)) for k in range(4)]
     assert _fold_size(selects[0] * selects[1])[0] == 9
     assert _fold_size(sp.Add(*selects, evaluate=False))[0] == 81
-    assert 17_334 < FOLD_LIMIT < 16 * 1_981  # focal's largest; focal(focal(z, t), t)'s first fold that grew 14-fold
+    assert 189 < FOLD_LIMIT < 1_927
+    folded = tidy_piecewise(selects[0] * selects[1])
+    assert isinstance(folded, sp.Piecewise)
+    big = sp.Piecewise((z, sp.Gt(sum(sp.sin(z + k * t) for k in range(FOLD_LIMIT // 4)), 0)), (t, True))
+    assert tidy_piecewise(big * selects[0]).is_Mul  # not folded: left a product of two selects
 
 
 def test_derive_refuses_past_its_budget_in_one_line():
