@@ -83,24 +83,36 @@ class _Symnet(types.ModuleType):
 sys.modules[__name__].__class__ = _Symnet
 
 
-def derive(f, wrt=None, *, progress: bool | None = None, **options):
+DERIVE_TIME_LIMIT = 60.0  # CPU seconds symnet.derive spends on one formula by default (the command line's 60)
+
+
+def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | None = DERIVE_TIME_LIMIT, **options):
     """Derive the gradient (or Jacobian) of ``f`` step by step: :func:`symnet.engine.derive`
     (``f`` an expression, a sequence of them or a :class:`Program`; ``wrt``; the keywords
     ``name``, ``title``, ``summary``, ``output``, ``mode`` and ``at``; see its docstring), with
-    a progress line.
+    a progress line, within a time limit.
 
     ``progress``: None (default) shows ``symnet: deriving … N s`` on stderr after a second,
     where stderr is a terminal or in a Jupyter notebook (tqdm's bar there); True shows it
     anywhere; False never (see :mod:`symnet.progress`).
+
+    ``time_limit``: CPU seconds of this process the derivation may take (default
+    :data:`DERIVE_TIME_LIMIT`, 60, as the command line's ``--time-limit``; None or 0: no limit).
+    Symbolic work on a short formula can grow without bound (``focal(focal(focal(z, t), t), t)``, 32
+    characters); past the limit :class:`LimitError` names the formula and how to raise the limit. CPU
+    seconds, so a loaded machine gives the same budget of work as an idle one; the limit is a ``SIGPROF``
+    timer (:func:`symnet.bounds.time_limit`): only on POSIX and in the main thread, elsewhere none.
 
     Raises:
         ParseError: ``f`` is text the parser refuses.
         DerivationError: a bad formula, ``wrt``, ``at`` or ``mode``, or a step that fails its check.
         NotDifferentiableError: ``at`` sits where a requested derivative does not exist or a
             value is undefined or not real.
-        LimitError: a value at the point is beyond the size limits of :mod:`symnet.bounds`.
+        LimitError: a value at the point is beyond the size limits of :mod:`symnet.bounds`, the
+            derivation took longer than ``time_limit`` CPU seconds, or ``time_limit`` is negative or nan.
         SymnetError: ``progress`` is not None, True or False.
     """
+    from .bounds import time_limit as _time_limit
     from .progress import check_setting, progress as _progress
 
     check_setting(progress)
@@ -112,7 +124,13 @@ def derive(f, wrt=None, *, progress: bool | None = None, **options):
         # write mse(…)", and derive("dense") differentiated a variable called dense (session 17, a new user)
         raise DerivationError(f"{f.strip()!r} is a named derivation of the lecture: symnet.get({f.strip()!r}) "
                               "returns it (symnet.derive takes a formula)")
-    with _progress("deriving", progress):
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, type(None))):
+        raise LimitError(f"time_limit must be a number of CPU seconds (0 or None: no limit), not {time_limit!r}")
+    short = " ".join(str(f).split())
+    short = short if len(short) <= 60 else short[:60] + "…"
+    message = (f"deriving {short} took longer than {time_limit:g} CPU s (raise it with "
+               f"symnet.derive(..., time_limit={2 * time_limit:g}), or time_limit=None for no limit)") if time_limit else ""
+    with _time_limit(time_limit, message, cpu=True), _progress("deriving", progress):
         return _derive(f, wrt, **options)
 
 

@@ -25,6 +25,13 @@ from .functions import explicit
 from .registry import as_piecewise
 
 __all__ = ["OneSided", "one_sided", "on_kink"]
+# tidy_piecewise folds a sum or product of selects into one only while their conditions have at most this many nodes:
+# the fold joins one condition of each select into every combination of branches and SymPy simplifies each. The
+# largest in a derivation of a registry function is 126 (focal(z, t, a, γ), 648 branches at most), focal(z, t)'s 50;
+# focal(focal(z, t), t)'s conditions hold the inner focal itself: its fold of 16 branches under conditions of 1,927
+# nodes took 1 CPU s for 14,618 operations, and the sum of three such that followed (810 branches, 30,215
+# operations) did not finish in 122 CPU s
+FOLD_LIMIT = 1_000
 
 _TINY = sp.Rational(1, 10 ** 40)
 
@@ -108,11 +115,32 @@ def on_kink(kinks, point: Mapping, is_zero=None) -> bool:
 def tidy_piecewise(expr: sp.Expr) -> sp.Expr:
     """Piecewise branches that can never be taken dropped, and each condition of one real
     variable written as its interval: {0 if x ≤ −3 ∧ (x ≥ 3 ∨ x ≤ −3); …} → {0 if x ≤ −3; …}.
-    A sum or product of Piecewise (a chain rule through where()) is folded into one first. The branch after which every
+    A sum or product of Piecewise (a chain rule through where()) is folded into one first, unless their conditions
+    have more than :data:`FOLD_LIMIT` nodes (then each select is tidied where it is: the fold joins and simplifies
+    conditions for every combination of branches, their number the product of the selects'). The branch after which every
     real value is taken becomes the 'otherwise' (the later ones, the 'otherwise' among them, can never be taken):
     ∂x of |cos(celu(x))| − hardsigmoid(x) folded to {… if x ≤ −3; … if 0 < x < 3; … if x < 3; … if x > 0; … otherwise}
     and kept {… if x > 0} last, a select with no 'otherwise' that no backend generates (session 25's audit)."""
-    return close_collapsed(sp.piecewise_fold(expr).replace(lambda n: isinstance(n, sp.Piecewise), _reachable))
+    folded = sp.piecewise_fold(expr) if _fold_size(expr)[1] <= FOLD_LIMIT else expr
+    return close_collapsed(folded.replace(lambda n: isinstance(n, sp.Piecewise), _reachable))
+
+
+def _fold_size(expr: sp.Expr, memo: dict | None = None) -> tuple[int, int]:
+    """An upper bound on the branches of ``sp.piecewise_fold(expr)`` (a sum, product or function of selects folds
+    into the product of their branch counts, each branch's condition the conjunction of one of each select's), and
+    the nodes of the selects' conditions in ``expr``'s tree (what each folded condition joins and SymPy simplifies)."""
+    memo = {} if memo is None else memo
+    if not isinstance(expr, sp.Basic) or not expr.args:
+        return 1, 0
+    if expr not in memo:
+        if isinstance(expr, sp.Piecewise):
+            sizes = [_fold_size(value, memo) for value, _ in expr.args]
+            conditions = sum(1 + sum(1 for _ in sp.preorder_traversal(cond)) for _, cond in expr.args)
+            memo[expr] = sum(s[0] for s in sizes), conditions + sum(s[1] for s in sizes)
+        else:
+            sizes = [_fold_size(a, memo) for a in expr.args]
+            memo[expr] = math.prod(s[0] for s in sizes), sum(s[1] for s in sizes)
+    return memo[expr]
 
 
 def close_collapsed(e: sp.Expr, holding: frozenset = frozenset()) -> sp.Expr:

@@ -21,8 +21,8 @@ Faults, fixed here (each test failed before; what it did then in its comment):
 * **``st.nn.ElmanRNN(3, 0)``** raised "ZeroDivisionError: float division by zero"; its sizes are now checked as
   torch.nn.RNN checks them (one line naming the argument).
 
-Found and not fixed (a strict xfail with the measured numbers): ``symnet.derive("focal(focal(z, t), t)")`` from
-Python runs for minutes with no bound (the command line stops it at its --time-limit).
+Found here and fixed by h-bound35 (tests/test_bound35.py): ``symnet.derive("focal(focal(z, t), t)")`` from
+Python ran for minutes with no bound (the command line stopped it at its --time-limit).
 """
 from __future__ import annotations
 
@@ -32,7 +32,6 @@ from pathlib import Path
 
 import pytest
 
-from symnet.errors import LimitError
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -197,13 +196,7 @@ def test_the_command_line_says_it_in_one_line_with_status_2(tmp_path):
 
 # --- resource use: a short formula whose derivation is not bounded from Python -----------------------------------
 
-@pytest.mark.xfail(strict=True, raises=LimitError,
-                   reason="measured (session 35, a 2-core box under a load of 13-15): symnet.derive('focal(focal(z, t), "
-                          "t)') (20 characters; 543 operations once focal is written out) did not finish in 122 CPU s "
-                          "(16.8 min of wall clock) from Python (no bound there; a progress line only on a terminal); "
-                          "`symnet derive` stops it at its 60 s --time-limit (19.8 CPU s) with one line. The time goes to SymPy's "
-                          "piecewise_fold in symnet/onesided.py's tidy_piecewise, called from engine._reverse_sweep: "
-                          "folding a sum or product of the nested focal's selects multiplies their branches")
+# fixed by h-bound35 (tidy_piecewise folds only under onesided.FOLD_LIMIT): 3 CPU s under a load of 13; was > 122
 def test_a_nested_focal_derives_in_bounded_time():
     import symnet
     from symnet.bounds import time_limit
