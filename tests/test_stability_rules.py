@@ -241,6 +241,8 @@ from test_cancel34 import RULE_CASES as _CANCEL34  # noqa: E402  (series-common-
 RULE_CASES += _CANCEL34
 from test_xfailb35 import RULE_CASES as _XFAILB35  # noqa: E402  (abs-sign of |u|/u^k: tests/test_xfailb35.py)
 RULE_CASES += _XFAILB35
+from test_edge35 import RULE_CASES as _EDGE35  # noqa: E402  (softplus-scale: tests/test_edge35.py)
+RULE_CASES += _EDGE35
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -358,6 +360,8 @@ UNDECIDED |= {"softplus-over-exp-minus-one"}  # a series below u = −30 (to 4.4
 UNDECIDED |= {"exp-dominant"}  # u + log c past u = 1024 (to e^−1024 relative: not an identity), selects at u = 64: the 50-digit check holds
 UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial below a window (not an identity) and a
 # widened quotient past it: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"softplus-scale", "rounded-softplus-argument"}  # Max(u, 0), |c·u| and a select at c·u > 0 (softplus-scale's,
+# also in rounded-softplus-argument's case softplus(β·x)/β): simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

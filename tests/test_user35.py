@@ -144,9 +144,8 @@ def test_charbonnier_loss_with_a_learned_epsilon_at_the_range_ends():
     assert ulps(got, 2.5 / mpmath.sqrt((mpmath.mpf(-1e200) - 1) ** 2 + 6.25), F64) <= 4
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured session 35: softplus(x, 2) (softplus(2x)/2, "
-                   "exact, as the README says) at x = 1.7976931348623157e308 is inf, true 1.797e308: 2x overflows "
-                   "before the halving; torch's F.softplus(x, 2) the same (inf)")
+# Before: inf (2x overflowed before the halving; torch's F.softplus(x, 2) the same); the softplus-scale rule
+# (h-edge35): max(x, 0) + softplus(−2|x|)/2. The neighbourhood: tests/test_edge35.py.
 def test_softplus_with_beta_at_the_largest_float():
     assert _at("softplus(x, 2)", "f", dict(x=1.7976931348623157e308)) == 1.7976931348623157e308
 

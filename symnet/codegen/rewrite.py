@@ -3946,6 +3946,52 @@ _register(SOFTPLUS_FACTOR)
 _LOCAL = (_softplus_factor,) + _LOCAL[:-1]  # before collect, which would take two of the terms
 __all__ += ["SOFTPLUS_FACTOR"]
 
+# ------------------------------------------------------------------ softplus-scale (issue 16: softplus with β, β = 2
+# at x = 1.797e308 was inf, true x: the scaled argument β·x overflows before the quotient by β brings it back)
+
+def _softplus_scale(node):
+    """softplus(c·u)/c → max(u, 0) + softplus(−c·|u|)/c (c a positive number; min(u, 0) + … for a negative one),
+    u·H(c·u) + softplus(−|c·u|)/c where c holds inputs (log1p(e^(b·x))/b with b an input): softplus(z) =
+    max(z, 0) + softplus(−|z|) exactly, and max(c·u, 0)/c is u's part on the side where c·u > 0, which needs no
+    product that can overflow. H(0) = 1/2 there, so c·u underflowing to 0 still gives u/2 + log 2/c, the first
+    two terms of the series. c is the factors of softplus' argument whose reciprocals the product holds, each to the
+    power −1 exactly: ∂β's softplus(β·x)/β² is the softplus-slope rule's (its term of k·(u·σ(u) − softplus(u)))."""
+    if not node.is_Mul:
+        return None
+    powers = node.as_powers_dict()
+    for sp_factor in node.args:
+        if not (isinstance(sp_factor, softplus) and sp_factor.args[0].is_Mul):
+            continue
+        k, inner = node.as_coeff_Mul()
+        ca, inner_arg = sp_factor.args[0].as_coeff_Mul()
+        c = [f for f in sp.Mul.make_args(inner_arg)
+             if not f.is_number and f.free_symbols and powers.get(f, 0) == -1 and not isinstance(f, sp.Pow)]
+        number = ca if ca != 1 and ca != -1 and k * ca == 1 else sp.Integer(1)
+        if not c and number == 1:
+            continue
+        scale = number * sp.Mul(*c)
+        u = sp_factor.args[0] / scale
+        rest = node / sp_factor * scale
+        if number != 1 and not c:
+            side = sp.Max(u, 0) if number > 0 else sp.Min(u, 0)
+        else:
+            side = u * sp.Heaviside(scale * u)
+        return rest * (side + softplus(-sp.Abs(scale * u)) / scale)
+    return None
+
+
+SOFTPLUS_SCALE = Rule(
+    "softplus-scale", "softplus(c·u)/c (softplus with β, softplus(β·x)/β, or log1p(e^(b·x))/b as written) overflows "
+    "c·u before the quotient brings it back: softplus(x, 2) was inf at x = 1.797e308 (true x; torch's F.softplus(x, 2) "
+    "inf), log1p(e^(b·x))/b NaN at b = −1.8e308, x = −2.6 (true −2.6); max(u, 0) + softplus(−c·|u|)/c (c a "
+    "positive number), u·H(c·u) + softplus(−|c·u|)/c (c holding inputs) is the same number, softplus(z) = max(z, 0) "
+    "+ softplus(−|z|), with no product that overflows",
+    # a whole-expression rule, after the node-by-node pass: ∂β's x·σ(βx)/β − softplus(βx)/β² is the softplus-slope
+    # rule's, which a node-by-node softplus-scale below it would have taken apart first
+    apply=lambda expr: _top_down(expr, _softplus_scale), fired=lambda old, new: new != old)
+_register(SOFTPLUS_SCALE)
+__all__ += ["SOFTPLUS_SCALE"]
+
 
 # ------------------------------------------------------------------ rounded-argument (issue 16: e^v and σ(v) of a
 # v that the generated code rounds: GELU-tanh with its decimal constant, σ(0.0714x³ + 1.5958x): 543 ULP in float64
@@ -10009,13 +10055,15 @@ def _zero_scaled_exp(expr):
 
 
 _EXP_OVERFLOWS = sp.Float(709.0)  # e^b past float64's largest from b = 709.78 on
+_SQUARE_OVERFLOWS = sp.Integer(2) ** 500  # a base whose square nears float64's largest (2¹⁰²⁴)
 
 
 def _halved_exponent(math, products, bases):
     """(``math`` with each a·e^b as c·(a′·e^(b/2))·e^(b/2) or c·(a′·e^(b/2))², widened, where b > 709 and no base is
     0), or None where a product has more than two factors in a: past b = 709.78, e^b overflows float64 where a·e^b
     need not ((p − t)·e^(−s) at p − t = 1e−200, s = −800: 2.7e147, and (p − t)² underflows to 0, so f was 0·inf =
-    NaN where it is −400); b/2 is exact, and each factor a′·e^(b/2) is finite wherever the product is and
+    NaN where it is −400); below b = −709 e^b is subnormal or 0 where a may overflow (f NaN at μ = −1e200,
+    s = 1e200, y = 0 where it is 5e199), and past |a′| = 2⁵⁰⁰ a′² overflows where a′²·e^b need not; b/2 is exact, and each factor a′·e^(b/2) is finite wherever the product is and
     |b| < 1419."""
     replaced = {}
     for T in products:
@@ -10033,7 +10081,11 @@ def _halved_exponent(math, products, bases):
             return None
     exponents = {_scaled_exp_factors(T)[1].args[0] for T in products}
     body = math.xreplace(replaced)
-    condition = sp.And(sp.Or(*[b > _EXP_OVERFLOWS for b in exponents]), *[sp.Ne(a, 0) for a in bases])
+    # |b|: below b = −709 e^b is subnormal or 0 where a overflows ((p − t)² at p − t = 1e200, s = 1e200: inf·0 = NaN
+    # where the product is 0), and each a′·e^(b/2) is finite there too
+    # where the square of a base overflows (|a| > 2⁵⁰⁰: (p − t)² inf at p − t = 3.7e203, s = 701.7, true 2.2e102)
+    far = [sp.Abs(b) > _EXP_OVERFLOWS for b in exponents] + [sp.Abs(a) > _SQUARE_OVERFLOWS for a in bases]
+    condition = sp.And(sp.Or(*far), *[sp.Ne(a, 0) for a in bases])
     return widen(body), condition  # (float32 kernels: the float64 body, enough there)
 
 
@@ -10045,7 +10097,9 @@ ZERO_SCALED_EXP = Rule(
     "kernel (widen: at p = 3e38, t = −3e38, s = 180, p − t overflows float32 and e^(−180) underflows it, inf·0 where "
     "the product is 4.03e−40, a float32 subnormal); in a float64 kernel its double word rounds once; past b = 709 "
     "(e^b inf in float64 where a·e^b need not be: 2.7e147 at p − t = 1e−200, s = −800, and f NaN where −400, (p − t)² "
-    "underflowing) a·e^b as (a′·e^(b/2))·e^(b/2) or (a′·e^(b/2))², widened",
+    "underflowing), and below b = −709 (e^b subnormal or 0 where a overflows: f NaN at μ = −1e200, s = 1e200, true "
+    "5e199), or where a base is past 2^500 (its square overflows: inf at p − t = 3.7e203, s = 701.7, true 2.2e102) "
+    "a·e^b as (a′·e^(b/2))·e^(b/2) or (a′·e^(b/2))², widened",
     apply=_zero_scaled_exp, fired=lambda old, new: new != old)
 _register(ZERO_SCALED_EXP)
 __all__ += ["ZERO_SCALED_EXP"]
