@@ -6389,14 +6389,20 @@ _LOCAL_RULE[_hypot_input] = "hypot"
 _SUM_OF_SQUARES_EDGE = sp.Float(2.0 ** 64)
 
 
+_SUM_OF_SQUARES_WEIGHTS = (sp.Rational(1, 2 ** 64), sp.Integer(2 ** 64))
+
+
 def _sum_of_squares(a):
-    """[(w, v)] for a = Σ w·v², two terms or more, each w > 0 a number and v not a number; None otherwise."""
+    """[(w, v)] for a = Σ w·v², two terms or more, each w a number in [2⁻⁶⁴, 2⁶⁴] and v not a number; None otherwise
+    (the scaled sum bounds max |r·v|, not w·(r·v)²: √(x² + 1e308·y²) at (1e−40, 1.5e−40) was inf for 1.5e114; the
+    session's review)."""
     if not a.is_Add or len(a.args) < 2:
         return None
     squares = []
     for t in a.args:
         w, rest = t.as_coeff_Mul()
-        if not (w.is_positive and rest.is_Pow and rest.exp == 2 and not rest.base.is_number):
+        if not (w.is_positive and _SUM_OF_SQUARES_WEIGHTS[0] <= w <= _SUM_OF_SQUARES_WEIGHTS[1] and rest.is_Pow
+                and rest.exp == 2 and not rest.base.is_number):
             return None
         squares.append((w, rest.base))
     return squares
