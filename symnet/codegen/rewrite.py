@@ -1217,16 +1217,23 @@ def _cofactor(p, X):
 
 def _holds_call_missing_from(X, p) -> bool:
     """Whether ``X`` depends on a call of one of symnet's own functions (σ(z), softplus(−z), a widened body) that
-    ``p`` does not hold: then p/X depends on it, however cancelled (cancel treats the call as an unknown, and no
-    identity of these functions is applied by SymPy's automatic evaluation), so the cofactor has a function and
-    the collect rule cannot use it. Its cancel was most of a compile's rewriting: the focal loss with α and γ
-    inputs, 0.9 of the 2.4 CPU s of its NumPy compile, each such cancel ending with a function in it. A call is
-    counted only where a factor of ``X`` holding it still holds it expanded (a sum whose terms in it cancel
-    would not depend on it)."""
-    for f in sp.Mul.make_args(X):
-        calls = [c for c in f.atoms(sp.Function) if type(c).__module__.startswith("symnet.") and not p.has(c)]
-        if calls and any(c in sp.expand(f).atoms(sp.Function) for c in calls):
-            return True
+    ``p`` does not hold, in a way no cancel takes out: a call held by one factor of ``X`` alone, that factor a
+    polynomial in the call (to an integer power) whose expansion still holds it. Then p/X depends on it however
+    cancelled (cancel treats the call as an unknown, and no identity of these functions is applied by SymPy's
+    automatic evaluation), so the cofactor has a function and the collect rule cannot use it. Its cancel was most of
+    a compile's rewriting: the focal loss with α and γ inputs, 0.9 of the 2.4 CPU s of its NumPy compile, each such
+    cancel ending with a function in it. A call held by two factors may cancel between them (session 35, h-mend35:
+    X = (y·σ(z) + y)/(σ(z) + 1), p = x·y was skipped, where cancel gives x), and a factor that is a quotient in the
+    call may be a constant ((σ² − 1)/(σ − 1) − σ)."""
+    factors = sp.Mul.make_args(X)
+    for f in factors:
+        base = f.base if f.is_Pow and f.exp.is_Integer else f
+        for c in base.atoms(sp.Function):
+            if not type(c).__module__.startswith("symnet.") or p.has(c):
+                continue
+            if sum(1 for g in factors if g.has(c)) == 1 and base.is_polynomial(c) and c in sp.expand(base).atoms(
+                    sp.Function):
+                return True
     return False
 
 
