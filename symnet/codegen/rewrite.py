@@ -12508,7 +12508,45 @@ def _widened_if_long(node):
     body = sp.Mul(*held)
     if not (body.is_Mul or body.is_Pow):
         return node
-    return widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
+    return written_where_not_finite(widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))]),
+                                    node)
+
+
+class WrittenWhereNotFiniteBase(sp.Function):
+    """WrittenWhereNotFiniteBase(computed, written): a product computed as ``computed`` and taken as ``written`` where
+    that is ±inf or NaN and ``written`` is finite: the long-product rule's widen(H)·R, whose H (numbers and rounded
+    functions) overflows, or is inf·0, before the inputs R scale it back, and the product as it was (session 35
+    review, h-mend35: the 2-layer net's ∂b₁ at b₂ = 1.7e308, w₂ = 1e−310 inf for 0.034; ∂x of gelu(x/y)^−2 at
+    (−3, 1e−300) NaN for +inf). Both arguments go on through the later rules (shared-powers writes the written
+    y²·x⁻²·Φ⁻² as (y/(x·Φ))²). The printers take it again as they do their own products (NumPy's and Triton's
+    ``_taken_again``); its value, text and derivative are the computed one's."""
+
+    nargs = 2
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_derivative(self, s):
+        return self.args[0].diff(s)
+
+    def _symnet_text(self, printer):
+        return printer._print(self.args[0])
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    @staticmethod
+    def _imp_(computed, written):  # lambdify's hook (mpmath numbers or NumPy arrays): the computed value
+        return computed
+
+
+def written_where_not_finite(computed: sp.Expr, written: sp.Expr) -> sp.Expr:
+    """``computed`` taken as ``written`` where it is not finite (:class:`WrittenWhereNotFiniteBase`)."""
+    return WrittenWhereNotFiniteBase(computed, written)
 
 
 LONG_PRODUCT = Rule(
@@ -12517,8 +12555,10 @@ LONG_PRODUCT = Rule(
     "(torch 0.92), a 2-layer net's squared error's ∂x, 8·w₁·w₂·σ(2v)·σ(−2v)·(w₂·tanh v + b₂ − y), 4.41 (torch 204); "
     "where a product's count of roundings (first order, in units of 2⁻⁵³) reaches 12, three times the bound of 4 ULP, "
     "it is computed in double-word arithmetic (hi + lo, about 106 bits) and rounded once in a float64 kernel, in "
-    "float64 in a float32 one, as the widen rule's sums are",
+    "float64 in a float32 one, as the widen rule's sums are; taken as written where that is ±inf or NaN (its "
+    "double-word part overflowed, or was inf·0, before the inputs scaled it back: the net's ∂b₁ at b₂ = 1.7e308, "
+    "w₂ = 1e−310 was inf for 0.034)",
     apply=_long_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
-__all__ += ["LONG_PRODUCT"]
+__all__ += ["LONG_PRODUCT", "WrittenWhereNotFiniteBase"]
