@@ -12508,8 +12508,11 @@ def _widened_if_long(node):
     body = sp.Mul(*held)
     if not (body.is_Mul or body.is_Pow):
         return node
-    return written_where_not_finite(widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))]),
-                                    node)
+    widened = widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
+    from .spans import product_stays_in_range  # a product of bounded factors and one input leaves the range in any
+    if product_stays_in_range(node):  # order only where it does as written: nothing to take again (test_search33)
+        return widened
+    return written_where_not_finite(widened, node)
 
 
 class WrittenWhereNotFiniteBase(sp.Function):
