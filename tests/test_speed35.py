@@ -38,3 +38,16 @@ def test_cofactor_holds_a_function_exactly_where_cancel_does():
 def test_skip_only_where_a_call_of_x_is_missing_from_p():
     skipped = [_holds_call_missing_from(X, p) for p, X in CASES]
     assert skipped == [True, True, True, False, False, False, False]
+
+
+def test_no_skip_where_two_factors_of_x_hold_the_call():
+    """h-mend35 (the session 35 review): X = (y·σ(z) + y)/(σ(z) + 1) holds σ(z) in two factors, which cancel
+    between them: p/X with p = x·y is x, no function; the guard said it held σ(z) "however cancelled"."""
+    x = sp.Symbol("x", real=True)
+    s = sigmoid(z)
+    for p, X, truth in [(x * y, (y * s + y) / (s + 1), x), (x * y, (y * s + y) * (s + 1) ** -2, x * (s + 1)),
+                        (x, ((s ** 2 - 1) / (s - 1) - s), x)]:
+        assert not _holds_call_missing_from(X, p) or truth.has(s), (p, X)
+        got = _cofactor(p, X)
+        assert sp.simplify(got - truth) == 0, (p, X, got)
+        assert got.has(sp.Function) == truth.has(sp.Function), (p, X, got)

@@ -1217,16 +1217,23 @@ def _cofactor(p, X):
 
 def _holds_call_missing_from(X, p) -> bool:
     """Whether ``X`` depends on a call of one of symnet's own functions (σ(z), softplus(−z), a widened body) that
-    ``p`` does not hold: then p/X depends on it, however cancelled (cancel treats the call as an unknown, and no
-    identity of these functions is applied by SymPy's automatic evaluation), so the cofactor has a function and
-    the collect rule cannot use it. Its cancel was most of a compile's rewriting: the focal loss with α and γ
-    inputs, 0.9 of the 2.4 CPU s of its NumPy compile, each such cancel ending with a function in it. A call is
-    counted only where a factor of ``X`` holding it still holds it expanded (a sum whose terms in it cancel
-    would not depend on it)."""
-    for f in sp.Mul.make_args(X):
-        calls = [c for c in f.atoms(sp.Function) if type(c).__module__.startswith("symnet.") and not p.has(c)]
-        if calls and any(c in sp.expand(f).atoms(sp.Function) for c in calls):
-            return True
+    ``p`` does not hold, in a way no cancel takes out: a call held by one factor of ``X`` alone, that factor a
+    polynomial in the call (to an integer power) whose expansion still holds it. Then p/X depends on it however
+    cancelled (cancel treats the call as an unknown, and no identity of these functions is applied by SymPy's
+    automatic evaluation), so the cofactor has a function and the collect rule cannot use it. Its cancel was most of
+    a compile's rewriting: the focal loss with α and γ inputs, 0.9 of the 2.4 CPU s of its NumPy compile, each such
+    cancel ending with a function in it. A call held by two factors may cancel between them (session 35, h-mend35:
+    X = (y·σ(z) + y)/(σ(z) + 1), p = x·y was skipped, where cancel gives x), and a factor that is a quotient in the
+    call may be a constant ((σ² − 1)/(σ − 1) − σ)."""
+    factors = sp.Mul.make_args(X)
+    for f in factors:
+        base = f.base if f.is_Pow and f.exp.is_Integer else f
+        for c in base.atoms(sp.Function):
+            if not type(c).__module__.startswith("symnet.") or p.has(c):
+                continue
+            if sum(1 for g in factors if g.has(c)) == 1 and base.is_polynomial(c) and c in sp.expand(base).atoms(
+                    sp.Function):
+                return True
     return False
 
 
@@ -12564,7 +12571,48 @@ def _widened_if_long(node):
     body = sp.Mul(*held)
     if not (body.is_Mul or body.is_Pow):
         return node
-    return widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
+    widened = widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
+    from .spans import product_stays_in_range  # a product of bounded factors and one input leaves the range in any
+    if product_stays_in_range(node):  # order only where it does as written: nothing to take again (test_search33)
+        return widened
+    return written_where_not_finite(widened, node)
+
+
+class WrittenWhereNotFiniteBase(sp.Function):
+    """WrittenWhereNotFiniteBase(computed, written): a product computed as ``computed`` and taken as ``written`` where
+    that is ±inf or NaN and ``written`` is finite: the long-product rule's widen(H)·R, whose H (numbers and rounded
+    functions) overflows, or is inf·0, before the inputs R scale it back, and the product as it was (session 35
+    review, h-mend35: the 2-layer net's ∂b₁ at b₂ = 1.7e308, w₂ = 1e−310 inf for 0.034; ∂x of gelu(x/y)^−2 at
+    (−3, 1e−300) NaN for +inf). Both arguments go on through the later rules (shared-powers writes the written
+    y²·x⁻²·Φ⁻² as (y/(x·Φ))²). The printers take it again as they do their own products (NumPy's and Triton's
+    ``_taken_again``); its value, text and derivative are the computed one's."""
+
+    nargs = 2
+
+    def _eval_evalf(self, prec):
+        return self.args[0]._eval_evalf(prec)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+    def _eval_derivative(self, s):
+        return self.args[0].diff(s)
+
+    def _symnet_text(self, printer):
+        return printer._print(self.args[0])
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(self.args[0])
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    @staticmethod
+    def _imp_(computed, written):  # lambdify's hook (mpmath numbers or NumPy arrays): the computed value
+        return computed
+
+
+def written_where_not_finite(computed: sp.Expr, written: sp.Expr) -> sp.Expr:
+    """``computed`` taken as ``written`` where it is not finite (:class:`WrittenWhereNotFiniteBase`)."""
+    return WrittenWhereNotFiniteBase(computed, written)
 
 
 LONG_PRODUCT = Rule(
@@ -12573,8 +12621,10 @@ LONG_PRODUCT = Rule(
     "(torch 0.92), a 2-layer net's squared error's ∂x, 8·w₁·w₂·σ(2v)·σ(−2v)·(w₂·tanh v + b₂ − y), 4.41 (torch 204); "
     "where a product's count of roundings (first order, in units of 2⁻⁵³) reaches 12, three times the bound of 4 ULP, "
     "it is computed in double-word arithmetic (hi + lo, about 106 bits) and rounded once in a float64 kernel, in "
-    "float64 in a float32 one, as the widen rule's sums are",
+    "float64 in a float32 one, as the widen rule's sums are; taken as written where that is ±inf or NaN (its "
+    "double-word part overflowed, or was inf·0, before the inputs scaled it back: the net's ∂b₁ at b₂ = 1.7e308, "
+    "w₂ = 1e−310 was inf for 0.034)",
     apply=_long_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
-__all__ += ["LONG_PRODUCT"]
+__all__ += ["LONG_PRODUCT", "WrittenWhereNotFiniteBase"]

@@ -1048,6 +1048,16 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return call if out is not None else call.replace(", out=None", "")
         return None
 
+    def _print_WrittenWhereNotFiniteBase(self, e):
+        """The long-product rule's widen(H)·R taken as written where it is not finite (rewrite.WrittenWhereNotFiniteBase):
+        the written product computed only where some element needs it."""
+        if self.plain_widened:
+            return f"({self._print(e.args[1])})"
+        self.helpers.add("_taken_again")
+        # infinite: also where it is NaN and the written product ±inf (the base's value: f = (y/(x·Φ(x/y)))² at
+        # (−3, 1e−300) is +inf, where y²·f64(Φ⁻²) is 0·inf)
+        return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True)"
+
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
         (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word

@@ -223,12 +223,16 @@ HELPER_NEEDS["_exp_overflowed"] = ("_exp", "_exp2")
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 TRITON_DEVICE_HELPERS["_taken_again"] = '''\
 @triton.jit
-def _taken_again(r, m):
+def _taken_again(r, m, INFINITE: tl.constexpr = False):
     """r, a product as computed, taken again where it is ±inf or NaN as m, the same product in another order, where m
     is finite: h·{c/y if …; …} as {c·h/y if …; …} (relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150). A
-    select: the common case pays the other order."""
+    select: the common case pays the other order. INFINITE (the long-product rule's, as NumPy's infinite=True): also
+    where r is NaN and m ±inf."""
     bad = (r != r) | (tl.abs(r) == float("inf"))
-    return tl.where(bad & (tl.abs(m) < float("inf")), m.to(r.dtype), r)
+    take = bad & (tl.abs(m) < float("inf"))
+    if INFINITE:
+        take = take | ((r != r) & (tl.abs(m) == float("inf")))
+    return tl.where(take, m.to(r.dtype), r)
 '''
 TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
 
@@ -820,6 +824,14 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _known_select(self, e) -> str | None:  # ConditionalPrinting._print_Piecewise asks first
         return self._select_telling_pieces(e)  # as the NumPy printer: a widened sum's ``needed`` where selected
+
+    def _print_WrittenWhereNotFiniteBase(self, e):
+        """The long-product rule's widen(H)·R taken as written where it is not finite (rewrite.WrittenWhereNotFiniteBase),
+        a select as the printers' own products."""
+        if self.plain_widened:
+            return f"({self._print(e.args[1])})"
+        self._need("_taken_again")
+        return f"_taken_again({self._print(e.args[0])}, {self._print(e.args[1])}, True)"
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the ``@triton.jit`` function generated for its
