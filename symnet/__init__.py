@@ -126,7 +126,9 @@ def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | Non
                               "returns it (symnet.derive takes a formula)")
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, type(None))):
         raise LimitError(f"time_limit must be a number of CPU seconds (0 or None: no limit), not {time_limit!r}")
-    short = " ".join(str(f).split())
+    # the formula as the user wrote it; a SymPy expression is not printed (str() of one nested 10⁴ deep or holding a
+    # 10⁵-digit number raises before derive's own one-line refusal: test_break32, test_breakage)
+    short = " ".join(f.split()) if isinstance(f, str) else "the formula"
     short = short if len(short) <= 60 else short[:60] + "…"
     message = (f"deriving {short} took longer than {time_limit:g} CPU s (raise it with "
                f"symnet.derive(..., time_limit={2 * time_limit:g}), or time_limit=None for no limit)") if time_limit else ""
