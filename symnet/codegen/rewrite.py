@@ -408,7 +408,9 @@ def _distribute(node):
         shifts = shifts or _weighted_exp_numerator(f, others(f))
         # x·(… + B/y^k + …), x and y inputs, k ≥ 2 (∂y of g(x/y): −x·g′(x/y)/y²): y^k leaves the range where x/y^k
         # does not (x ≈ y); multiplied out, x·B/y^k is one product the printer forms by exponents (input-over-power)
-        over_power = any(g.is_Symbol for g in others(f)) and any(
+        # (a sum of the one input y alone is removable-series' to take: y·tanh(x)/x's ∂x, y·(sech²x/x − tanh x/x²),
+        # multiplied out was NaN at x = 0 for 0)
+        over_power = any(g.is_Symbol for g in others(f)) and len(f.free_symbols) > 1 and any(
             g.is_Pow and g.base.is_Symbol and g.exp.is_Integer and g.exp <= -2 for g in factors)
         if cancels or shifts or over_power:
             rest = sp.Mul(*others(f))
