@@ -736,6 +736,9 @@ def _broken(expr, limit: int = _LONG) -> list[str]:
     printed in text)."""
     if isinstance(expr, sp.UnevaluatedExpr) and len(shown(expr)) > limit:  # a grouped product or sum (rewrite.Grouped)
         return _broken(expr.args[0], limit)
+    from .codegen.rewrite import WrittenWhereNotFiniteBase
+    if isinstance(expr, WrittenWhereNotFiniteBase):  # printed as its computed form (the long-product rule's, session 35)
+        return _broken(expr.args[0], limit)
     if isinstance(expr, sp.Mul) and len(shown(expr)) > limit:
         quotient = _broken_quotient(expr, limit)
         return quotient if quotient is not None else _broken_product(expr, limit)
@@ -879,6 +882,8 @@ def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
     """A long product without a denominator, its factors over several lines (· between)."""
     from sympy.printing.precedence import PRECEDENCE
 
+    from .codegen.rewrite import WidenedBase
+
     negative = expr.could_extract_minus_sign()
     body = -expr if negative else expr
     factors = body.as_ordered_factors()
@@ -891,7 +896,11 @@ def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
         printed = printer.parenthesize(f, PRECEDENCE["Mul"], strict=False)
         w = len(shown(f))
         grouped = isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], (sp.Add, sp.Mul))
-        inner = _broken(f, limit) if (isinstance(f, sp.Add) or grouped) and w > limit else []
+        # a widened product or sum, f64(…) (the long-product rule's eight σ factors of vanishing-gradient's stable
+        # form, 382 pt wider than the page, session 35): its body broken the same way inside f64\Bigl( … \Bigr)
+        widened = isinstance(f, WidenedBase) and isinstance(f.expanded, (sp.Add, sp.Mul))
+        grouped = grouped or widened
+        inner = _broken(f.expanded if widened else f, limit) if (isinstance(f, sp.Add) or grouped) and w > limit else []
         if len(inner) > 1:  # a sum longer than a line (a 2-layer net's ∂x ran 215 pt off the page): its terms over
             # lines between \Bigl( and \Bigr), which, unlike \left( \right), may open and close on different lines;
             # a grouped product too, whose brackets keep the order the code multiplies in (vanishing-gradient's stable
@@ -900,7 +909,8 @@ def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
             if grouped and current.strip("-") and current != r"\cdot ":
                 pieces.append(current)
                 current, width = r"\cdot ", 0
-            inner[0] = current + (" " if current.strip("-") and not current.endswith(" ") else "") + r"\Bigl(" + inner[0]
+            inner[0] = current + (" " if current.strip("-") and not current.endswith(" ") else "") + \
+                (r"\operatorname{f64}" if widened else "") + r"\Bigl(" + inner[0]
             inner[-1] += r"\Bigr)"
             pieces.extend(inner)
             current, width = r"\cdot ", 0
