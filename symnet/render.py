@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import keyword
 import re
+import sys
 from decimal import Decimal
 from functools import cmp_to_key, lru_cache
 
@@ -731,13 +732,20 @@ def _note_lines(step: Step) -> list[str]:
     return out
 
 
+def _rewrite_class(name: str) -> tuple:
+    """symnet.codegen.rewrite's class ``name`` where that module is loaded (an expression holding one was built by it),
+    else no class: importing it here would load the engine into a process that only prints stored derivations
+    (tests/test_startup.py)."""
+    module = sys.modules.get("symnet.codegen.rewrite")
+    return (getattr(module, name),) if module is not None else ()
+
+
 def _broken(expr, limit: int = _LONG) -> list[str]:
     """A long sum (or product) as pieces of at most about ``limit`` characters each (as
     printed in text)."""
     if isinstance(expr, sp.UnevaluatedExpr) and len(shown(expr)) > limit:  # a grouped product or sum (rewrite.Grouped)
         return _broken(expr.args[0], limit)
-    from .codegen.rewrite import WrittenWhereNotFiniteBase
-    if isinstance(expr, WrittenWhereNotFiniteBase):  # printed as its computed form (the long-product rule's, session 35)
+    if isinstance(expr, _rewrite_class("WrittenWhereNotFiniteBase")):  # printed as its computed form (long-product's)
         return _broken(expr.args[0], limit)
     if isinstance(expr, sp.Mul) and len(shown(expr)) > limit:
         quotient = _broken_quotient(expr, limit)
@@ -882,7 +890,7 @@ def _broken_product(expr: sp.Mul, limit: int = _LONG) -> list[str]:
     """A long product without a denominator, its factors over several lines (· between)."""
     from sympy.printing.precedence import PRECEDENCE
 
-    from .codegen.rewrite import WidenedBase
+    WidenedBase = _rewrite_class("WidenedBase")
 
     negative = expr.could_extract_minus_sign()
     body = -expr if negative else expr
