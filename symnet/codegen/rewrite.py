@@ -1294,16 +1294,26 @@ def _input_reciprocal_difference(node):
     if not (node.is_Add and len(node.args) >= 2):
         return None
     for first, second in itertools.permutations(node.args, 2):
-        us = [f.base for f in sp.Mul.make_args(first) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
-        vs = [f.base for f in sp.Mul.make_args(second) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
-        for u, v in itertools.product(us, vs):
-            a = first * u
-            if v == u or a.has(u, v) or sp.expand(a + second * v) != 0:
-                continue
+        found = _input_reciprocal_pair(first, second)
+        if found is not None:
+            a, u, v = found
             near = sp.And(v / u >= sp.Rational(1, 2), v / u <= 2)
             pair = sp.Piecewise((a * Grouped((v - u) / u) / v, near), (first + second, True))
             rest = [t for t in node.args if t is not first and t is not second]
             return _Final(_Fired(sp.Add(pair, *rest), ["reciprocal-difference"]))
+    return None
+
+
+def _input_reciprocal_pair(first, second):
+    """(a, u, v) where ``first`` is a/u and ``second`` −a/v (u ≠ v inputs, a free of both); else None. The one test of
+    this form: reciprocal-margin's difference of two products (:func:`_monomial_difference`) leaves it to
+    :func:`_input_reciprocal_difference`, which takes it at every range and in a sum of more terms."""
+    us = [f.base for f in sp.Mul.make_args(first) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+    vs = [f.base for f in sp.Mul.make_args(second) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+    for u, v in itertools.product(us, vs):
+        a = first * u
+        if v != u and not a.has(u, v) and sp.expand(a + second * v) == 0:
+            return a, u, v
     return None
 
 
@@ -9463,10 +9473,13 @@ def _monomial_difference(node):
     2 or more or holding a reciprocal, whose terms can be of opposite signs) → widened where every base b lies in
     [2^−L, 2^L], L = ⌊900/D⌋ for the larger total degree D (a double word of each product then neither overflows nor
     loses its low part to underflow), the sum as written elsewhere (where the other rules keep its range: s₁/s₂² as
-    (s₁/s₂)/s₂); None for any other two-term sum."""
+    (s₁/s₂)/s₂); None for any other two-term sum, and for a/u − a/v of two inputs u, v (the reciprocal-difference
+    rule's: :func:`_input_reciprocal_pair`)."""
     parts = [_monomial_factors(t) for t in node.args]
     if None in parts or any(t.is_number for t in node.args):
         return None
+    if any(_input_reciprocal_pair(*pair) for pair in itertools.permutations(node.args)):
+        return None  # a/u − a/v: reciprocal-difference's (every range, sums of more terms; two roundings, no double word)
     (k1, f1), (k2, f2) = parts
     if sp.Mul(*f1) == sp.Mul(*f2):
         return None
@@ -9555,8 +9568,8 @@ RECIPROCAL_MARGIN = Rule(
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
-    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
-    "where x ≈ ±y: 1.4e7, 5.6e6)",
+    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y² where x ≈ ±y: "
+    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's)",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
