@@ -1848,10 +1848,14 @@ RULES: tuple[Rule, ...] = (
 
 def _abs_sign(node):
     """u·sign(u) → |u| (the derivative of |u| multiplied back by u): one number, no product; and |u|/u^k → sign(u)/u^(k−1)
-    (k ≥ 1, the power rule's 1/u beside |u|: SymPy keeps ∂ of |x|/x⁴ as (−4·|x|/x + sign(x))/x⁴), so that the two
-    terms are one, −3·sign(x)/x⁴, in place of two that overflow apart (−4/x⁴ is −inf from x = 1.18e−77 where −3/x⁴
-    is not; inf − inf = NaN below). The same number but at u = 0, where |u|/u is 0/0 and sign(u) 0 (the value of
-    |u|′ there), and at u = ±∞ (±1 where inf/inf is NaN)."""
+    (k ≥ 2, the power rule's 1/u beside |u|: SymPy writes ∂ of |x|/x⁴ as sign(x)/x⁴ − 4·|x|/x⁵), so that the two terms
+    are one, −3·sign(x)/x⁴, in place of two that overflow apart (−4/x⁴ is −inf from x = 1.18e−77 where −3/x⁴ is not;
+    inf − inf = NaN below). The same number but at u = ±∞ (±1 where inf/inf is NaN); at u = 0 both are 0/0. Not k = 1:
+    |u|/u is 0/0 at u = 0 (NaN, as torch), sign(u) 0; in a sum, c·|u|/u·R + d·sign(u)·R (∂ of |x|/x⁴ with x⁻⁴ taken
+    out, (−4·|x|/x + sign(x))/x⁴) is joined the other way, (c + d)·|u|/u·R, the same number everywhere (NaN at u = 0
+    and ±∞ both), which a power of u beside it then takes as above."""
+    if node.is_Add:
+        return _abs_sign_join(node)
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -1861,10 +1865,29 @@ def _abs_sign(node):
     for f in node.args:
         if isinstance(f, sp.Abs):
             u = f.args[0]
-            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < 0), None)
+            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < -1), None)
             if k is not None:
                 return _Fired(node / (f * u ** -k) * sp.sign(u) * u ** (1 - k), ["abs-sign"])
     return None
+
+
+def _abs_sign_join(node):
+    """The sum ``node`` with each term d·sign(u)·R written d·|u|/u·R where another term is c·|u|/u·R (R the same), so
+    that SymPy adds them, (c + d)·|u|/u·R; None where no term is."""
+    quotients = {}  # R·|u|/u without its number → u, for each term holding |u|/u
+    for t in node.args:
+        for f in sp.Mul.make_args(t):
+            if isinstance(f, sp.Abs) and sp.Pow(f.args[0], -1) in sp.Mul.make_args(t):
+                quotients[t.as_coeff_Mul()[1]] = f.args[0]
+    joined = []
+    for t in node.args:
+        signs = [f for f in sp.Mul.make_args(t) if isinstance(f, sp.sign)]
+        quotient = next((t / f * sp.Abs(f.args[0]) / f.args[0] for f in signs
+                         if quotients.get((t / f * sp.Abs(f.args[0]) / f.args[0]).as_coeff_Mul()[1]) == f.args[0]), None)
+        joined.append(t if quotient is None else quotient)
+    if all(a is b for a, b in zip(joined, node.args)):
+        return None
+    return _Fired(sp.Add(*joined), ["abs-sign"])
 
 
 def _fraction_complement(node):
@@ -2059,9 +2082,10 @@ RULES += (
          "does erfc(−u) as written, which SymPy turns into 2 − erfc(u) (x·erfc(−x/√2)/2, GELU as torch "
          "computes it: 0 at x = −8.3, true −4.35e−16); erfc(−u) = 2Φ(√2·u) is the same number with no subtraction", local=_erf_complement),
     Rule("abs-sign", "u·sign(u) is |u| (the derivative of |u| multiplied back): one exact number in place of "
-         "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1), so that a sum "
-         "of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
-         "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth)", local=_abs_sign),
+         "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1) (k ≥ 2), so that a "
+         "sum of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
+         "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth); |u|/u itself is kept (0/0 at "
+         "u = 0, NaN as torch, where sign(u) is 0): a sum c·|u|/u + d·sign(u) is (c + d)·|u|/u", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
          "has no subtraction", local=_fraction_complement),
