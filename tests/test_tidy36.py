@@ -141,3 +141,98 @@ def test_abs_over_its_argument_at_zero_is_nan_as_torch(formula, dtype):
                 continue
             # exact, or NaN where torch is (x/|x|'s ∂x, 1/|x| − x·sign(x)/x² at a subnormal: inf − inf)
             assert g == exact or (np.isnan(g) and np.isnan(t)), (formula, name, x, g, t)
+
+
+# ---------------------------------------------------------------- 3. clamp(x, lo, hi) with input bounds
+
+# Before: min(max(x, lo), hi), whose ∂ is H(x − lo)·H(hi − max(x, lo)) and the like: 1/2 for ∂x and for ∂lo or ∂hi at
+# x = lo and x = hi (torch: ∂x 1, ∂lo and ∂hi 0), 1/4 and 1 at a NaN. Now a select on torch's conditions
+# (clamp_backward_min_max): ∂x where lo ≤ x ≤ hi, ∂lo where x < lo < hi, ∂hi where x > hi or hi < lo; the value hi
+# where lo > hi, NaN where an input is. Two differences from torch, by design (README's kink paragraph): ∂hi is 1 where
+# hi = lo > x (torch 0 for all three: no branch of a select has that derivative), and 0 at a NaN x or lo where x > hi
+# or hi < lo (torch 1).
+CLAMPS = {
+    "clamp(x, lo, hi)": lambda x, lo, hi: x.clamp(lo, hi),
+    "clamp(clamp(x, lo, hi), lo, hi)": lambda x, lo, hi: x.clamp(lo, hi).clamp(lo, hi),
+    "clamp(clamp(x, lo, hi), hi, lo)": lambda x, lo, hi: x.clamp(lo, hi).clamp(hi, lo),
+    "y*clamp(x, lo, hi)": lambda x, lo, hi: 2.5 * x.clamp(lo, hi),
+}
+
+
+def _clamp_points(dtype, n=60, seed=3603):
+    """Every triple of {0, 1, 2, NaN, ±inf} (lo > hi, lo = hi and x at each kink among them), and the neighbourhood
+    of the kinks: n random lo < hi with x at lo, at hi and one ulp either side of each (5n points)."""
+    special = np.array([0.0, 1.0, 2.0, np.nan, np.inf, -np.inf])
+    grid = np.stack(np.meshgrid(special, special, special, indexing="ij"), -1).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    lo = rng.uniform(-10, 10, n).astype(dtype)
+    hi = (lo + 10 ** rng.uniform(-6, 1, n)).astype(dtype)
+    inf = dtype(np.inf)
+    xs = [lo, hi, np.nextafter(lo, -inf), np.nextafter(lo, inf), np.nextafter(hi, inf)]
+    near = np.stack([np.concatenate(xs), np.tile(lo, 5), np.tile(hi, 5)], -1)
+    return np.concatenate([grid, near]).astype(dtype)
+
+
+def _clamp_torch(formula, points):
+    torch = pytest.importorskip("torch")
+    # tiled: torch's vectorised loop (its paths can differ at NaN; README's convention is that loop's)
+    T = [torch.tensor(np.tile(points[:, i], 4), requires_grad=True) for i in range(3)]
+    v = CLAMPS[formula](*T)
+    v.sum().backward()
+    n = len(points)
+    return {"f": v.detach().numpy()[:n], "df_dx": T[0].grad.numpy()[:n], "df_dlo": T[1].grad.numpy()[:n],
+            "df_dhi": T[2].grad.numpy()[:n]}
+
+
+def _clamp_compare(formula, points, got):
+    want = _clamp_torch(formula, points)
+    x, lo, hi = points.T
+
+    def differences(x, lo, hi):  # the two documented differences of one clamp's ∂hi
+        with np.errstate(invalid="ignore"):
+            return (lo == hi) & (x < lo), (np.isnan(x) | np.isnan(lo)) & ((x > hi) | (hi < lo))
+    tied, nan_hi = differences(x, lo, hi)
+    if formula != "clamp(x, lo, hi)":  # nested: at the inner clamp or at the outer one (its x the inner's value)
+        inner = _clamp_torch("clamp(x, lo, hi)", points)["f"]
+        outer = differences(inner, hi, lo) if formula.endswith("hi, lo)") else differences(inner, lo, hi)
+        tied, nan_hi = tied | outer[0], nan_hi | outer[1]
+    for name, w in want.items():
+        g = np.asarray(got[name], np.float64)
+        same = (g == w) | (np.isnan(g) & np.isnan(w))
+        if name == "f":
+            assert same.all(), (formula, name, [(tuple(points[i]), g[i], w[i]) for i in np.flatnonzero(~same)][:5])
+            continue
+        if formula == "clamp(x, lo, hi)" and name == "df_dhi":
+            same |= (tied & (g == 1) & (w == 0)) | (nan_hi & (g == 0) & (w == 1))
+        elif formula != "clamp(x, lo, hi)":
+            same |= tied | nan_hi  # (at the inner clamp's or the outer's: checked for one clamp above)
+        assert same.all(), (formula, name, [(tuple(points[i]), g[i], w[i]) for i in np.flatnonzero(~same)][:5])
+    if formula == "clamp(x, lo, hi)":  # the kinks themselves (compared above; stated here): ∂x 1, ∂lo and ∂hi 0
+        with np.errstate(invalid="ignore"):
+            kink = ((x == lo) | (x == hi)) & (lo < hi)
+        assert kink.sum() >= 40 and np.all(np.asarray(got["df_dx"])[kink] == 1), kink.sum()
+        assert np.all(np.asarray(got["df_dlo"])[kink] == 0) and np.all(np.asarray(got["df_dhi"])[kink] == 0)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("formula", list(CLAMPS))
+def test_clamp_with_input_bounds_as_torch(formula, dtype):
+    points = _clamp_points(dtype)
+    columns = dict(x=points[:, 0], lo=points[:, 1], hi=points[:, 2])
+    if "y" in formula:
+        columns["y"] = np.full(len(points), 2.5, dtype)
+    got = _run(formula, dtype, **columns)
+    _clamp_compare(formula, points, got)
+
+
+@pytest.mark.parametrize("formula", ["clamp(x, lo, hi)", "clamp(clamp(x, lo, hi), hi, lo)"])
+def test_clamp_with_input_bounds_as_torch_in_triton(formula):
+    from conftest import triton_torch
+
+    torch = triton_torch()
+    points = _clamp_points(F64, n=20)
+    k = compiled(formula, "triton")
+    with np.errstate(all="ignore"):
+        out = [o.numpy() for o in k(**{n: torch.tensor(points[:, i]) for i, n in enumerate(("x", "lo", "hi"))})]
+    got = dict(zip(k.outputs, out))
+    _clamp_compare(formula, points, got)
