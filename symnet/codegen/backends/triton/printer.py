@@ -845,6 +845,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
         plain.selected = None
+        plain._select_moving = False  # as NumPy's: the body's text does not depend on where the kernel printed it
         function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
                                     repair=self.repair is not None, repair_float32=self.repair_float32)
         TRITON_HELPERS.setdefault(function.name, function.code)
