@@ -308,6 +308,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # a float32 kernel's double words go to the repair kernel too (doubleword.REPAIR_BITS["float32"]), except where
     # every dtype computes in float64 (wide: the float32 branch is never compiled)
     printer.repair_float32 = not wide
+    printer.float32_products = not wide  # a long product in float64 (TritonPrinter._wide_product)
     if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
         body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
                     "gave a 24-term softmax's gradient 2.39 ULP, 0.49 so); each output rounded once, as stored")
