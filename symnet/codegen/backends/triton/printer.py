@@ -812,10 +812,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self._need("_exp")
         return self._float32_in_float64(e, f"_exp({wide})")
 
-    def _print_Relational(self, e):  # a condition's products as printed: a threshold, not a value (no float64)
+    def _compared(self, side, prec) -> str:  # a condition's products as printed: a threshold, not a value (no float64)
         wide, self.float32_products = self.float32_products, False
         try:
-            return super()._print_Relational(e)
+            return super()._compared(side, prec)
         finally:
             self.float32_products = wide
 
