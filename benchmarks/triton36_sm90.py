@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ["TRITON_CACHE_DIR"] = tempfile.mkdtemp(prefix="symnet-triton36-sm90-")  # a compile, not a cache hit
-from sm90_compile import Recorder, resources, triton, torch  # noqa: E402  (unsets TRITON_INTERPRET)
+from sm90_compile import Recorder, triton, torch  # noqa: E402  (unsets TRITON_INTERPRET)
 
 import symnet  # noqa: E402
 from triton.runtime.jit import JITFunction  # noqa: E402

@@ -14,6 +14,7 @@ Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import numpy as np
@@ -683,6 +684,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     float32_products = False  # True: the elementwise skeleton's float32 products in float64 (_wide_product)
 
+    @contextlib.contextmanager
+    def _narrow(self):
+        """Inside, products print as before (the narrow form; a condition's, a long product's leaves)."""
+        wide, self.float32_products = self.float32_products, False
+        try:
+            yield
+        finally:
+            self.float32_products = wide
+
     def _product_leaves(self, e, power=1, depth=3):
         """(c, {leaf: power}) of the product ``e``: its number c and its other factors with their positive integer
         powers, a temporary holding a product or an integer power (CSE's sq_x = x²) taken as its factors, ``depth``
@@ -733,13 +743,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if isinstance(e, sp.Mul) and (self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None
                                       or self._moved_into_select(e) is not None):
             return None
-        wide, self.float32_products = self.float32_products, False
-        try:
+        with self._narrow():
             codes = []
             for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0])):
                 codes += [self._wide_leaf(leaf)] * n
-        finally:
-            self.float32_products = wide
         product = " * ".join(codes)
         if abs(c) != 1:
             value = float(abs(c))
@@ -770,13 +777,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         product in float64; e^u and its widened form)."""
         if len(set(values)) == 1:
             return values[0]
-        wide, self.float32_products = self.float32_products, False
-        try:
-            code = values[-1]
+        code = values[-1]
+        with self._narrow():
             for value, condition in reversed(list(zip(values[:-1], conditions[:-1]))):
                 code = self.WHERE.format(self._print(condition), value, code)
-        finally:
-            self.float32_products = wide
         return code
 
     def _wide_argument(self, u) -> str | None:
@@ -797,11 +801,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _float32_in_float64(self, e, wide: str) -> str:
         """``_float32_in_float64(narrow, wide)``: ``e`` as printed before, in a float64 kernel; ``wide`` in a float32 one."""
-        self.float32_products = False
-        try:
+        with self._narrow():
             narrow = self._print(e)
-        finally:
-            self.float32_products = True
         self._need("_float32_in_float64")
         return f"_float32_in_float64({narrow}, {wide})"
 
@@ -813,11 +814,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return self._float32_in_float64(e, f"_exp({wide})")
 
     def _compared(self, side, prec) -> str:  # a condition's products as printed: a threshold, not a value (no float64)
-        wide, self.float32_products = self.float32_products, False
-        try:
+        with self._narrow():
             return super()._compared(side, prec)
-        finally:
-            self.float32_products = wide
 
     def _print_Mul(self, e):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
