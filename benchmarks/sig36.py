@@ -17,15 +17,13 @@ Results: benchmarks/results/sig36-2026-12-05.md.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.cpu_time import cpu  # noqa: E402
-from benchmarks.sig30 import BLOCK, blocked, exp_f64, numpy_exp, signed_f64, ulps  # noqa: E402
+from benchmarks.sig30 import BLOCK, blocked, exp_f64, numpy_exp, print_rows, signed_f64, timings  # noqa: E402
 from symnet.kernels import load_kernel  # noqa: E402
 
 
@@ -100,33 +98,13 @@ def main(argv=None) -> int:
     p.add_argument("--points", type=int, default=1_000_000)
     args = p.parse_args(argv)
     z = (np.random.default_rng(36).standard_normal(args.n) * 3).astype(np.float32)
-    best = {k: [] for k in CANDIDATES}
-    for _ in range(args.rounds):
-        for k, fn in CANDIDATES.items():
-            fn(z)
-            times = []
-            for _ in range(args.repeat):
-                t0 = cpu()
-                fn(z)
-                times.append(cpu() - t0)
-            best[k].append(min(times) * 1e3)
+    ms = timings(CANDIDATES, z, args.rounds, args.repeat)
     x = points(args.points)
-    w = x.astype(np.float64)
-    e = np.exp(-np.abs(w))
-    s_ref = np.where(w >= 0, 1 / (1 + e), e / (1 + e))
-    d_ref = e / (1 + e) ** 2
     print(f"float32 sigmoid kernel, {args.n:,} values: CPU ms (median of {args.rounds} rounds' min of {args.repeat}); "
           f"worst ULP over {len(x) - 2:,} points of [−104, 89] against float64 (normal results)")
     print("| candidate | ms | × committed | σ worst | σ′ worst | σ at −1.9717 | σ′ at −4.1391 |")
     print("|---|---|---|---|---|---|---|")
-    base = statistics.median(best["generated kernel (committed)"])
-    for k, fn in CANDIDATES.items():
-        s, d = fn(x)
-        es, ed = ulps(s, s_ref), ulps(d, d_ref)
-        ns, nd = s_ref >= 2.0 ** -126, d_ref >= 2.0 ** -126
-        ms = statistics.median(best[k])
-        print(f"| {k} | {ms:.2f} | {ms / base:.2f}× | {es[ns].max():.2f} | {ed[nd].max():.2f} | {es[-2]:.2f} | "
-              f"{ed[-1]:.2f} |")
+    print_rows(CANDIDATES, ms, "generated kernel (committed)", x)
     return 0
 
 
