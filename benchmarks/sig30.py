@@ -165,6 +165,37 @@ def ulps(got, exact):
     return np.abs(got.astype(np.float64) - exact) / spacing
 
 
+def timings(runs: dict, z, rounds: int, repeat: int) -> dict:
+    """CPU ms of one call of each candidate on ``z``: the median over ``rounds`` of the min of ``repeat`` calls, the
+    candidates taking turns, so that a slow spell of the shared box falls on all of them."""
+    best = {k: [] for k in runs}
+    for _ in range(rounds):
+        for k, fn in runs.items():
+            fn(z)
+            times = []
+            for _ in range(repeat):
+                t0 = cpu()
+                fn(z)
+                times.append(cpu() - t0)
+            best[k].append(min(times) * 1e3)
+    return {k: statistics.median(v) for k, v in best.items()}
+
+
+def print_rows(runs: dict, ms: dict, base: str, x) -> None:
+    """One table row per candidate: its time against ``base``'s, and its worst ULPs against the float64 formula over
+    ``x`` (normal results only), then at x[−2] (σ) and x[−1] (σ′): test_sig28's points."""
+    w = x.astype(np.float64)
+    e = np.exp(-np.abs(w))
+    s_ref = np.where(w >= 0, 1 / (1 + e), e / (1 + e))
+    d_ref = e / (1 + e) ** 2
+    for k, fn in runs.items():
+        s, d = fn(x)
+        es, ed = ulps(s, s_ref), ulps(d, d_ref)
+        ns, nd = s_ref >= 2.0 ** -126, d_ref >= 2.0 ** -126
+        print(f"| {k} | {ms[k]:.2f} | {ms[k] / ms[base]:.2f}× | {es[ns].max():.2f} | {ed[nd].max():.2f} | "
+              f"{es[-2]:.2f} | {ed[-1]:.2f} |")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1_000_000)
@@ -175,36 +206,16 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(28)
     z = (rng.standard_normal(args.n) * 3).astype(np.float32)
     runs = {k: blocked(f) for k, f in CANDIDATES.items()}
-    best = {k: [] for k in runs}
-    for _ in range(args.rounds):
-        for k, fn in runs.items():
-            fn(z)
-            times = []
-            for _ in range(args.repeat):
-                t0 = cpu()
-                fn(z)
-                times.append(cpu() - t0)
-            best[k].append(min(times) * 1e3)
+    ms = timings(runs, z, args.rounds, args.repeat)
     rng = np.random.default_rng(7)
     n = args.points
     x = np.concatenate([rng.normal(0, 3, n // 2), rng.uniform(-30, 30, n // 4), rng.uniform(-110, 110, n // 4),
                         [-1.97165846824646, -4.139065742492676]]).astype(np.float32)
-    w = x.astype(np.float64)
-    e = np.exp(-np.abs(w))
-    s_ref = np.where(w >= 0, 1 / (1 + e), e / (1 + e))
-    d_ref = e / (1 + e) ** 2
     print(f"float32 sigmoid kernel, {args.n:,} values: CPU ms (median of {args.rounds} rounds' min of {args.repeat}); "
           f"worst ULP over {len(x) - 2:,} points against float64")
     print("| candidate | ms | × generated | σ worst | σ′ worst | σ at −1.9717 | σ′ at −4.1391 |")
     print("|---|---|---|---|---|---|---|")
-    base = statistics.median(best["numpy exp (generated)"])
-    for k, fn in runs.items():
-        s, d = fn(x)
-        es, ed = ulps(s, s_ref), ulps(d, d_ref)
-        ns, nd = s_ref > 2.0 ** -126, d_ref > 2.0 ** -126
-        ms = statistics.median(best[k])
-        print(f"| {k} | {ms:.2f} | {ms / base:.2f}× | {es[ns].max():.2f} | {ed[nd].max():.2f} | {es[-2]:.2f} | "
-              f"{ed[-1]:.2f} |")
+    print_rows(runs, ms, "numpy exp (generated)", x)
     return 0
 
 
