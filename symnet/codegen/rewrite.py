@@ -28,7 +28,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
+from ..functions import _PRINT_METHODS, SymnetFunction, relu, sigmoid
 from ..records import BoundedRecord
 from ..special import (binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
@@ -9502,13 +9502,52 @@ def _monomial_difference(node):
     return sp.Piecewise((widen(body), inside), (node, True))
 
 
+def _square_pair(node):
+    """R + k·u² − k·v² (u, v inputs or sums of inputs times numbers, k a number, R the rest of the sum, possibly
+    nothing) as (R, k, u, v); None where ``node`` holds no such pair (the first pair in SymPy's order of the terms)."""
+    if not node.is_Add:
+        return None
+    squares = []
+    for i, t in enumerate(node.args):
+        k, P = t.as_coeff_Mul()
+        if P.is_Pow and P.exp == 2 and _monomial_base(P.base):
+            squares.append((i, k, P.base))
+    for (i, k, u), (j, k2, v) in itertools.combinations(squares, 2):
+        if k2 == -k:
+            rest = sp.Add(*[t for n, t in enumerate(node.args) if n not in (i, j)])
+            return rest, k, u, v
+    return None
+
+
+def _square_difference(node):
+    """R + k·u² − k·v² (:func:`_square_pair`) → R + k·(u − v)·(u + v), widened: u − v and u + v are sums of inputs
+    (a − p − (a − n) is n − p), exact or to 2⁻¹⁰⁶ in double words, where u² − v² rounded each square at 2⁻¹⁰⁶ of it
+    and cancels without a bound where u and v are sums (the triplet loss relu((a − p)² − (a − n)² + m) at a = −1e100:
+    3.4e−6 off; at −1e200 the squares overflow, inf − inf = NaN for 0); None where ``node`` holds no such pair."""
+    pair = _square_pair(node)
+    if pair is None:
+        return None
+    rest, k, u, v = pair
+    return widen(rest + sp.Mul(k, u - v, u + v, evaluate=False))
+
+
+# the functions whose argument's value is taken as it is, without a pairing with another node that needs its form as
+# written: the sign and size of a piecewise-linear function's argument (a relu's, its gate's) is all that matters
+_PIECEWISE_LINEAR = (sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign)
+
+
 def _reciprocal_margin_node(node):
     """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs whose negative powers sum to −2 or less,
     k·P of either sign or of c's opposite) → the same sum computed as the widen rule computes one (double-word in a float64
     kernel, float64 in a float32 one), rounded once; so is k₁·P₁ + k₂·P₂, two such products that can cancel
     (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²); None for any
     other node."""
-    if not (node.is_Add and len(node.args) == 2):
+    if not node.is_Add:
+        return None
+    factored = _square_difference(node)
+    if factored is not None:
+        return factored
+    if len(node.args) != 2:
         return None
     if not any(a.is_number for a in node.args):
         return _monomial_difference(node)
@@ -9532,17 +9571,22 @@ def _reciprocal_margin_node(node):
 def _reciprocal_margins(expr):
     """Every outermost sum of ``expr`` :func:`_reciprocal_margin_node` takes, widened. A difference of two products
     that is a function's argument or a power's base (e^(x² − y), whose scaled-erfc pairing with erfc(x) needs it as
-    written) is left to the rules of that function."""
+    written) is left to the rules of that function; the argument of a relu, a gate H(u) or another piecewise-linear
+    function (:data:`_PIECEWISE_LINEAR`) is not, for a difference of squares (:func:`_square_difference`)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
         return expr
-    held = {a for n in sp.preorder_traversal(expr) if isinstance(n, sp.Function) for a in n.args}
-    held |= {n.base for n in sp.preorder_traversal(expr) if isinstance(n, sp.Pow)}
+    nodes = list(sp.preorder_traversal(expr))
+    gates = _PIECEWISE_LINEAR + (relu,)
+    held = {a for n in nodes if isinstance(n, sp.Function) and not isinstance(n, gates) for a in n.args}
+    held |= {n.base for n in nodes if isinstance(n, sp.Pow)}
+    gated = {a for n in nodes if isinstance(n, gates) for a in n.args} - held
 
     def node_form(node):
         if not isinstance(node, sp.Expr):
             return None
-        if node in held and not any(a.is_number for a in node.args):
-            return None
+        if node in held | gated and not any(a.is_number for a in node.args):
+            # a relu's or its gate's argument: a difference of squares' factored form only
+            return _square_difference(node) if node in gated else None
         return _reciprocal_margin_node(node)
 
     return _top_down(expr, node_form, leaves=_KEPT)
@@ -9556,7 +9600,10 @@ RECIPROCAL_MARGIN = Rule(
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
     "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
-    "where x ≈ ±y: 1.4e7, 5.6e6)",
+    "where x ≈ ±y: 1.4e7, 5.6e6); and a difference of squares of inputs or their sums, R + k·u² − k·v² (a relu's "
+    "argument too), as R + k·(u − v)·(u + v): the triplet loss relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 "
+    "(inf − inf; true 0, torch NaN) and 1.7e10 ULP off at a = −1e100, m = 3.0000000001e100 (each square rounded at "
+    "2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where (n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
