@@ -18,11 +18,13 @@ from conftest import compiled, torch_autograd_values, ulps
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
 
-_a, _p, _n, _m = sp.symbols("a p n m", real=True)
+_a, _p, _n, _m, _q, _y = sp.symbols("a p n m q y", real=True)
 # the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
 RULE_CASES = [
     ("reciprocal-margin", (_a - _p) ** 2 - (_a - _n) ** 2 + _m, (_a, _p, _n, _m), (-3.0, 3.0), (-1e200, -0.5, 1.0, 1.0),
      F64),  # inf − inf as written
+    ("tie-difference", sp.Max(_q * (_y - _p), (_q - 1) * (_y - _p)), (_y, _p, _q), (-3.0, 3.0),
+     (-1.12589978864448e+308, 1.122091034592725e+308, 1.9785386571594223), F64),  # ∂y 1.48 for 0.98 as written
 ]
 
 
@@ -69,12 +71,12 @@ def _triplet_truths(gated):
 
 
 def _triplet_points(dtype, seed):
-    """a far from p and n (|a| log-uniform up to the dtype's largest / 4, both signs), p and n in [−3, 3]; m in [−3, 3]
+    """a far from p and n (|a| log-uniform up to the dtype's largest / 32, both signs), p and n in [−3, 3]; m in [−3, 3]
     for a third (the relu closed or open by the sign of a), and within 1e−6 relative of −(n − p)(2a − p − n) for the
     rest, where the loss is the cancellation of m against the difference of squares."""
     rng = np.random.default_rng(seed)
     n_points = 150
-    top = np.log10(float(np.finfo(dtype).max) / 4)
+    top = np.log10(float(np.finfo(dtype).max) / 32)  # (m ≈ 6·2a stays finite)
     a = 10 ** rng.uniform(top / 4, top, n_points) * rng.choice([-1, 1], n_points)
     p, n = rng.uniform(-3, 3, n_points), rng.uniform(-3, 3, n_points)
     a, p, n = (np.asarray(v, dtype).astype(np.float64) for v in (a, p, n))
@@ -88,10 +90,10 @@ def _triplet_points(dtype, seed):
 
 # Before: f NaN at a = −1e200, p = −0.5, n = 1, m = 1 (true 0), ∂a 3, ∂p 2e200, ∂n −2e200 (true 0 each: the relu is
 # closed); torch autograd f NaN, ∂a 0, ∂p 2e200, ∂n −2e200. Over the neighbourhood (151 points × 3 forms × 2 dtypes),
-# f64 before: f NaN or inf at 73 of 151 points (the relu forms; 80 without the relu) from |a| = 1.9e155, 28 (56) more
-# finite and past 4 ULP, up to 8.8e15 (m cancelling the difference of squares, each rounded at 2⁻¹⁰⁶ of a²); the
-# gradients NaN or past 4 ULP at 50 points; after: ≤ 0.5 ULP f64 and f32 (f32 ≤ 0.5 before too: the float64 body).
-# torch autograd float64: f NaN, inf or past 4 ULP at 141 of 151, ∂a past 4 ULP at 74 (up to 8.9e15).
+# f64 before: f past 4 ULP at 102 of 151 points (the relu forms; 134 without the relu): NaN or inf at 76 (80) from
+# |a| = 6.8e154, finite up to 8.8e15 ULP off at the rest (m cancelling the difference of squares, each square rounded
+# at 2⁻¹⁰⁶ of a²); the gradients NaN or past 4 ULP at 49; after: ≤ 0.5 ULP f64 and f32 (f32 ≤ 0.5 before too: the
+# float64 body). torch autograd: f NaN, inf or past 4 ULP at 141 of 151, ∂a past 4 ULP at 74 (8.9e15 f64), both dtypes.
 @pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("formula", TRIPLET_FORMS)
 def test_triplet_loss_where_the_squares_cancel_or_overflow(formula, dtype):
@@ -108,3 +110,67 @@ def test_triplet_loss_with_a_far_anchor_beside_torch():
     theirs = torch_autograd_values(lambda torch, a, p, n, m: torch.relu((a - p) ** 2 - (a - n) ** 2 + m), "apnm",
                                    [[-1e200], [-0.5], [1.0], [1.0]], F64)
     assert np.isnan(theirs["f"][0])  # torch's figure, for the record: inf − inf
+
+
+# ---------------------------------------------------------------- the pinball loss: h·(y − p) where y − p overflows
+
+PINBALL_FORMS = ["max(q*(y - p), (q - 1)*(y - p))", "max(q*(y - p), (1 - q)*(p - y))",
+                 "q*relu(y - p) + (1 - q)*relu(p - y)", "(y - p)*(q - heaviside(p - y))"]
+
+
+def _pinball_truths(y, p, q):
+    """q·d for d = y − p > 0, (q − 1)·d below: every form above, at every q (not at d = 0, where the forms' gradients
+    differ by their conventions)."""
+    d = y - p
+    slope = q if d > 0 else q - 1
+    return dict(f=slope * d, df_dy=slope, df_dp=-slope, df_dq=d)
+
+
+def _pinball_points(dtype, seed):
+    """The point (y, p, q) = (big, −big, 1/4) (1.7e308 in float64), then 100 points where y − p overflows (y, p of
+    opposite signs within a factor 2 of the largest float; q in [0, 1] for 60, in [−2, 3] for 40), 50 where it does
+    not (within 1/10…1/2 of it), 50 in [−10, 10]."""
+    rng = np.random.default_rng(seed)
+    big = float(np.finfo(dtype).max)
+    side = rng.choice([-1, 1], 150)
+    y = np.concatenate([big * rng.uniform(0.5, 1, 100), big * rng.uniform(0.1, 0.5, 50)]) * side
+    p = -np.concatenate([big * rng.uniform(0.5, 1, 100), big * rng.uniform(0.1, 0.5, 50)]) * side
+    q = np.concatenate([rng.uniform(0, 1, 60), rng.uniform(-2, 3, 40), rng.uniform(0, 1, 50)])
+    first = 1.7e308 if dtype is F64 else 3.3e38
+    return dict(y=np.concatenate([[first], y, rng.uniform(-10, 10, 50)]),
+                p=np.concatenate([[-first], p, rng.uniform(-10, 10, 50)]),
+                q=np.concatenate([[0.25], q, rng.uniform(0, 1, 50)]))
+
+
+# Before: f inf for 8.5e307 at (y, p, q) = (1.7e308, −1.7e308, 0.25) in every form (torch autograd inf too); the max
+# forms' ∂y, ∂p wrong where both products overflow to one infinity at q outside [0, 1] (the select's q·d − (q − 1)·d
+# inf − inf = NaN: the tie's mean, 1.48 for 0.98 at (−1.12e308, 1.12e308, 1.98)). Now the product is taken again as
+# (h·(y/2 − p/2))·2 where it came out ±inf or NaN (both printers), and the select tests y − p (tie-difference).
+# 201 points × 4 forms: before, f past 4 ULP (inf) at 54–57 of them in both dtypes, the max forms' ∂y and ∂p at 34
+# (2.9e17 ULP f64, 5.4e8 f32); after ≤ 1.05–1.12 ULP f64, ≤ 1.65 f32, the gradients ≤ 0.5. torch autograd (the first
+# form): f at 54, ∂y and ∂p at 34, ∂q (inf for 3.4e308 − …: its own y − p) at 67, in both dtypes.
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("formula", PINBALL_FORMS)
+def test_pinball_loss_where_y_minus_p_overflows(formula, dtype):
+    points = _pinball_points(dtype, 3610 + len(formula))
+    _assert_within(_errors(formula, points, _pinball_truths, dtype), dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_triton_pinball_and_triplet_at_the_range_end(dtype):
+    """The Triton printer takes the pinball's product again as NumPy's does (its first 21 points of each kind; under
+    TRITON_INTERPRET=1 where there is no GPU), and the triplet's factored difference of squares at its first 21."""
+    from conftest import triton_torch
+    torch = triton_torch()
+    for formula, points, truths, digits in (
+            (PINBALL_FORMS[0], _pinball_points(dtype, 3611), _pinball_truths, 60),
+            (TRIPLET, _triplet_points(dtype, 3612), _triplet_truths(True), 700)):
+        cols = {n: np.asarray(v, dtype)[np.r_[0:11, 101:106, 151:156] if formula != TRIPLET else np.r_[0:21]]
+                for n, v in points.items()}
+        k = compiled(formula, "triton")
+        out = dict(zip(k.outputs, (o.double().numpy() for o in k(*[torch.tensor(cols[n]) for n in sorted(cols)]))))
+        with mpmath.workdps(digits):
+            for i in range(len(cols["p"])):
+                p = {n: mpmath.mpf(float(v[i])) for n, v in cols.items()}
+                for name, true in truths(**p).items():
+                    assert ulps(out[name][i], true, dtype) <= BOUND[dtype], (formula, name, p, out[name][i])

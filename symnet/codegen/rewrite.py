@@ -9650,6 +9650,47 @@ _register(COSH_SQUARE_SUM_FIRST)
 __all__ += ["COSH_SQUARE_SUM_FIRST"]
 
 
+# ------------------------------------------------------------------ tie-difference (issue 16, session 36, h-edge36: the
+# pinball loss max(q·(y − p), (q − 1)·(y − p)) selects its gradient on q·(y − p) − (q − 1)·(y − p) > 0, inf − inf = NaN
+# where both products overflow to one infinity); tested in tests/test_edge36.py
+
+def _tie_difference_condition(node):
+    """u > 0 or u < 0 (max/min's tie test a − b, :func:`symnet.rules.tie_split`) with u a polynomial in the inputs of
+    degree 4 at most whose expanded form has fewer operations (q·(y − p) − (q − 1)·(y − p) is y − p), as that form with
+    its numeric coefficient taken out (its sign flips the test); None for any other node."""
+    if not (isinstance(node, (sp.StrictGreaterThan, sp.StrictLessThan)) and node.rhs == 0 and node.lhs.is_Add):
+        return None
+    u = node.lhs
+    symbols = sorted(u.free_symbols, key=sp.default_sort_key)
+    if not symbols or not u.is_polynomial(*symbols) or sp.Poly(u, *symbols).total_degree() > 4:
+        return None
+    c, rest = sp.factor_terms(sp.expand(u)).as_coeff_Mul()
+    if not (c.is_Number and c != 0 and rest.free_symbols) or sp.count_ops(rest) >= sp.count_ops(u):
+        return None
+    return type(node)(rest, 0) if c > 0 else type(node)(0, rest)
+
+
+def _tie_differences(expr):
+    """Every condition of a select in ``expr`` that :func:`_tie_difference_condition` takes, rewritten."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
+        return expr
+    found = {n: _tie_difference_condition(n) for n in sp.preorder_traversal(expr)
+             if isinstance(n, (sp.StrictGreaterThan, sp.StrictLessThan))}
+    found = {n: new for n, new in found.items() if new is not None}
+    return expr.xreplace(found) if found else expr
+
+
+TIE_DIFFERENCE = Rule(
+    "tie-difference", "max(a, b)′ selects a′ where a − b > 0 (torch.maximum's rule): a − b computed as written is "
+    "inf − inf = NaN where a and b overflow to one infinity, though it is small: the pinball loss max(q·(y − p), "
+    "(q − 1)·(y − p)) selects on q·(y − p) − (q − 1)·(y − p), NaN at y = −1.12e308, p = 1.12e308, q = 1.98 (∂y 1.48 "
+    "for 0.98: the tie's mean); a − b expanded where it is a polynomial with fewer operations so (y − p > 0), "
+    "the same test on fewer roundings",
+    apply=_tie_differences, fired=lambda old, new: new != old, before=True)
+_register(TIE_DIFFERENCE)
+__all__ += ["TIE_DIFFERENCE"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.
