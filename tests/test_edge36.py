@@ -174,3 +174,36 @@ def test_triton_pinball_and_triplet_at_the_range_end(dtype):
                 p = {n: mpmath.mpf(float(v[i])) for n, v in cols.items()}
                 for name, true in truths(**p).items():
                     assert ulps(out[name][i], true, dtype) <= BOUND[dtype], (formula, name, p, out[name][i])
+
+
+# ---------------------------------------------------------------- a widened sum whose sinh or cosh term overflows
+
+SINH_FORMS = [("x - 3*y + sinh(x)", "sinh"), ("x + sinh(x) - 3*y", "sinh"), ("x - 3*y + cosh(x)", "cosh")]
+
+
+def _brought_back_points(g, dtype, seed):
+    """The point (−711, −6e307) (float64; float32 (−89.6, −1.1e38)), then 200 with |x| in the band where g(x) leaves
+    the dtype's range (709.8…711.7 in float64, 89.4…89.9 in float32; both signs for sinh) and 3y within 0.6–1 of g(x),
+    so that the sum is back in the range."""
+    rng = np.random.default_rng(seed)
+    lo, hi, first = (709.8, 711.7, (-711.0, -6e307)) if dtype is F64 else (89.42, 89.9, (-89.6, -1.1e38))
+    x = rng.uniform(lo, hi, 200) * (rng.choice([-1, 1], 200) if g == "sinh" else 1)
+    with mpmath.workdps(30):
+        gx = np.array([float(getattr(mpmath, g)(mpmath.mpf(v)) / 3) for v in x])  # (as floats past float32's range)
+    y = gx * rng.uniform(0.6, 1.0, 200)
+    y = np.clip(y, -float(np.finfo(dtype).max), float(np.finfo(dtype).max))
+    return dict(x=np.concatenate([[first[0]], x]), y=np.concatenate([[first[1]], y]))
+
+
+# Before (float64): f ±inf at 143–144 of the 201 points (x − 3y + sinh x at (−711, −6e307) −inf for −1.2363137e308,
+# tests/test_xfailb35.py's strict xfail: sinh(−711) past the range in the double words and in their scaled tier);
+# torch autograd ±inf at 198–201 of them, both dtypes. After: f ≤ 0.5 ULP over the 201 points × 3 forms (the scaled
+# double words' e^x and expm1 x carry a k past x = 700, sinh and cosh keep it); float32 ≤ 0.5 before and after (its
+# float64 body). ∂x = 1 + cosh x (sinh x) is past the range there, as its truth (≤ 0.5 where it is not).
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("formula, g", SINH_FORMS, ids=[f[0] for f in SINH_FORMS])
+def test_widened_sum_whose_hyperbolic_term_overflows_and_is_brought_back(formula, g, dtype):
+    points = _brought_back_points(g, dtype, 3620 + len(formula))
+    f, df = getattr(mpmath, g), mpmath.cosh if g == "sinh" else mpmath.sinh
+    _assert_within(_errors(formula, points, lambda x, y: dict(f=x - 3 * y + f(x), df_dx=1 + df(x), df_dy=-3), dtype),
+                   dtype)
