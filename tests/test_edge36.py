@@ -207,3 +207,40 @@ def test_widened_sum_whose_hyperbolic_term_overflows_and_is_brought_back(formula
     f, df = getattr(mpmath, g), mpmath.cosh if g == "sinh" else mpmath.sinh
     _assert_within(_errors(formula, points, lambda x, y: dict(f=x - 3 * y + f(x), df_dx=1 + df(x), df_dy=-3), dtype),
                    dtype)
+
+
+# ---------------------------------------------------------------- the contrastive loss: d² − relu(m − d)²
+
+CONTRASTIVE_FORMS = ["y*d**2 + (1 - y)*relu(m - d)**2", "y*d**2 + (1 - y)*max(m - d, 0)**2"]
+
+
+def _contrastive_truths(d, m, y):
+    r = max(m - d, 0)
+    return dict(f=y * d * d + (1 - y) * r * r, df_dd=2 * y * d - 2 * (1 - y) * r, df_dm=2 * (1 - y) * r,
+                df_dy=d * d - r * r)
+
+
+def _contrastive_points(dtype, seed):
+    """test_user35's point (d, m, y) = (0.49999998221238817, 1, 1), then 300 with d within 10^(−16…−1) of m/2 (either
+    side): m in 10^(−3…3) for 200, up to a sixteenth of the dtype's largest for 100 (the squares past the range); y 1,
+    uniform in [0, 1], 1/2 for a third each."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    top = np.log10(float(np.finfo(dtype).max) / 16)
+    m = np.concatenate([10 ** rng.uniform(-3, 3, 200), 10 ** rng.uniform(3, top, 100)])
+    d = m / 2 * (1 + rng.choice([-1, 1], n) * 10 ** rng.uniform(-16 if dtype is F64 else -7, -1, n))
+    y = np.concatenate([np.ones(100), rng.uniform(0, 1, 100), np.full(100, 0.5)])
+    return dict(d=np.concatenate([[0.49999998221238817], d]), m=np.concatenate([[1.0], m]),
+                y=np.concatenate([[1.0], y]))
+
+
+# Before (float64): ∂y = d² − relu(m − d)² past 4 ULP at 286 (relu form) and 289 (max form) of 301 points (4.2e6 ULP
+# at test_user35's point, its strict xfail; up to 1.3e15 near m = 7, ±inf or NaN where the squares overflow): d² and
+# relu(m − d)² rounded before they cancel. After: ≤ 0.5 ULP (reciprocal-margin's difference of squares, the relu as
+# max(m − d, 0) in double words); f ≤ 1.33, ∂d ≤ 0.98, ∂m ≤ 0.5 before and after; float32 ≤ 0.5 both (its float64
+# body). torch autograd: ∂y past 4 ULP at 286 (float64) and 264 (float32), ∂d at 3 (22.4 ULP) and 4 (46.8).
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("formula", CONTRASTIVE_FORMS)
+def test_contrastive_loss_near_half_the_margin(formula, dtype):
+    points = _contrastive_points(dtype, 3640 + len(formula))
+    _assert_within(_errors(formula, points, _contrastive_truths, dtype, digits=700), dtype)

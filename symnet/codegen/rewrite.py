@@ -9503,14 +9503,15 @@ def _monomial_difference(node):
 
 
 def _square_pair(node):
-    """R + k·u² − k·v² (u, v inputs or sums of inputs times numbers, k a number, R the rest of the sum, possibly
-    nothing) as (R, k, u, v); None where ``node`` holds no such pair (the first pair in SymPy's order of the terms)."""
+    """R + k·u² − k·v² (u, v inputs or sums of inputs times numbers, or the relu of one: the contrastive loss's
+    d² − relu(m − d)², k a number, R the rest of the sum, possibly nothing) as (R, k, u, v); None where ``node`` holds
+    no such pair (the first pair in SymPy's order of the terms)."""
     if not node.is_Add:
         return None
     squares = []
     for i, t in enumerate(node.args):
         k, P = t.as_coeff_Mul()
-        if P.is_Pow and P.exp == 2 and _monomial_base(P.base):
+        if P.is_Pow and P.exp == 2 and (_monomial_base(P.base) or _relu_of_monomial_base(P.base)):
             squares.append((i, k, P.base))
     for (i, k, u), (j, k2, v) in itertools.combinations(squares, 2):
         if k2 == -k:
@@ -9519,15 +9520,26 @@ def _square_pair(node):
     return None
 
 
+def _relu_of_monomial_base(b) -> bool:
+    """Whether ``b`` is relu(s) or max(s, 0), s an input or a sum of inputs times numbers (:func:`_monomial_base`)."""
+    if isinstance(b, relu):
+        return _monomial_base(b.args[0])
+    return isinstance(b, sp.Max) and len(b.args) == 2 and sp.S.Zero in b.args and all(
+        a == 0 or _monomial_base(a) for a in b.args)
+
+
 def _square_difference(node):
     """R + k·u² − k·v² (:func:`_square_pair`) → R + k·(u − v)·(u + v), widened: u − v and u + v are sums of inputs
     (a − p − (a − n) is n − p), exact or to 2⁻¹⁰⁶ in double words, where u² − v² rounded each square at 2⁻¹⁰⁶ of it
     and cancels without a bound where u and v are sums (the triplet loss relu((a − p)² − (a − n)² + m) at a = −1e100:
-    3.4e−6 off; at −1e200 the squares overflow, inf − inf = NaN for 0); None where ``node`` holds no such pair."""
+    3.4e−6 off; at −1e200 the squares overflow, inf − inf = NaN for 0), or where one is a relu rounded in float64 (the
+    contrastive loss's ∂y, d² − relu(m − d)², near d = m/2: 4.2e6 ULP); None where ``node`` holds no such pair."""
     pair = _square_pair(node)
     if pair is None:
         return None
     rest, k, u, v = pair
+    # (relu(s) as max(s, 0): a select of double words, s to 2⁻¹⁰⁶; the relu was s rounded in float64)
+    u, v = (b.replace(relu, lambda a: sp.Max(a, 0)) for b in (u, v))
     return widen(rest + sp.Mul(k, u - v, u + v, evaluate=False))
 
 
@@ -9600,8 +9612,9 @@ RECIPROCAL_MARGIN = Rule(
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
     "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
-    "where x ≈ ±y: 1.4e7, 5.6e6); and a difference of squares of inputs or their sums, R + k·u² − k·v² (a relu's "
-    "argument too), as R + k·(u − v)·(u + v): the triplet loss relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 "
+    "where x ≈ ±y: 1.4e7, 5.6e6); and a difference of squares of inputs or their sums or their relus, R + k·u² − "
+    "k·v² (a relu's argument too), as R + k·(u − v)·(u + v), a relu as max(s, 0): the contrastive loss's ∂y, d² − "
+    "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 "
     "(inf − inf; true 0, torch NaN) and 1.7e10 ULP off at a = −1e100, m = 3.0000000001e100 (each square rounded at "
     "2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where (n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
