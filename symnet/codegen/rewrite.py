@@ -9552,8 +9552,8 @@ def _reciprocal_margin_node(node):
     """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs whose negative powers sum to −2 or less,
     k·P of either sign or of c's opposite) → the same sum computed as the widen rule computes one (double-word in a float64
     kernel, float64 in a float32 one), rounded once; so is k₁·P₁ + k₂·P₂, two such products that can cancel
-    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²); None for any
-    other node."""
+    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²), and any sum
+    holding a difference of squares as its factored form (:func:`_square_difference`); None for any other node."""
     if not node.is_Add:
         return None
     factored = _square_difference(node)
@@ -9614,9 +9614,10 @@ RECIPROCAL_MARGIN = Rule(
     "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
     "where x ≈ ±y: 1.4e7, 5.6e6); and a difference of squares of inputs or their sums or their relus, R + k·u² − "
     "k·v² (a relu's argument too), as R + k·(u − v)·(u + v), a relu as max(s, 0): the contrastive loss's ∂y, d² − "
-    "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 "
-    "(inf − inf; true 0, torch NaN) and 1.7e10 ULP off at a = −1e100, m = 3.0000000001e100 (each square rounded at "
-    "2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where (n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself",
+    "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss "
+    "relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 (inf − inf; true 0, torch NaN) and 1.7e10 ULP off at "
+    "a = −1e100, m = 3.0000000001e100 (each square rounded at 2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where "
+    "(n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
