@@ -243,6 +243,8 @@ from test_xfailb35 import RULE_CASES as _XFAILB35  # noqa: E402  (abs-sign of |u
 RULE_CASES += _XFAILB35
 from test_edge35 import RULE_CASES as _EDGE35  # noqa: E402  (softplus-scale: tests/test_edge35.py)
 RULE_CASES += _EDGE35
+from test_edge36 import RULE_CASES as _EDGE36  # noqa: E402  (reciprocal-margin's difference of squares, tie-difference: tests/test_edge36.py)
+RULE_CASES += _EDGE36
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞

@@ -480,9 +480,11 @@ def _dwx_leaf(x):
 
 
 def _dwx_exp(x_hi, x_lo):
-    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
-    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
-    k = np.where(x_hi < -600.0, np.minimum(np.floor(-x_hi * 1.4426950408889634), 2000.0), 0.0)
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
+    (e^x past the range, or near it: sinh(−711) of x − 3y + sinh(x), which 3y brings back), e^(x + k·ln 2) in double
+    words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = np.where((x_hi < -600.0) | (x_hi > 700.0), np.clip(np.floor(-x_hi * 1.4426950408889634), -2000.0, 2000.0),
+                 0.0)
     k_hi, k_lo = _dw_two_prod_bounded(k, 0.6931471805599453)
     a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * 2.3190468138462996e-17)
     e_hi, e_lo = _dw_exp(a_hi, a_lo)

@@ -1434,9 +1434,11 @@ def _dwx_leaf(x):
 ''',
     "_dwx_exp": '''\
 def _dwx_exp(x_hi, x_lo):
-    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
-    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
-    k = np.where(x_hi < -600.0, np.minimum(np.floor(-x_hi * 1.4426950408889634), 2000.0), 0.0)
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
+    (e^x past the range, or near it: sinh(−711) of x − 3y + sinh(x), which 3y brings back), e^(x + k·ln 2) in double
+    words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = np.where((x_hi < -600.0) | (x_hi > 700.0), np.clip(np.floor(-x_hi * 1.4426950408889634), -2000.0, 2000.0),
+                 0.0)
     k_hi, k_lo = _dw_two_prod_bounded(k, 0.6931471805599453)
     a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * 2.3190468138462996e-17)
     e_hi, e_lo = _dw_exp(a_hi, a_lo)
@@ -1447,6 +1449,15 @@ def _dwx_exp_negabs(x_hi, x_lo):
     """e^−|x| as a scaled double word (_dwx_exp)."""
     neg = x_hi < 0.0
     return _dwx_exp(np.where(neg, x_hi, -x_hi), np.where(neg, x_lo, -x_lo))
+''',
+    "_dwx_expm1": '''\
+def _dwx_expm1(x_hi, x_lo):
+    """expm1(x) as a scaled double word: e^x scaled (_dwx_exp) above x = 700, where the 1 is below 2⁻¹⁰⁰⁹ of it (past
+    the double word's 2⁻¹⁰⁶); the double word's expm1 (k 0) elsewhere."""
+    big = x_hi > 700.0
+    e_hi, e_lo, k = _dwx_exp(np.where(big, x_hi, 0.0), np.where(big, x_lo, 0.0))
+    m_hi, m_lo = _dw_expm1(np.where(big, 0.0, x_hi), np.where(big, 0.0, x_lo))
+    return np.where(big, e_hi, m_hi), np.where(big, e_lo, m_lo), np.where(big, k, 0).astype(np.int32)
 ''',
     "_dwx_sigmoid_e": '''\
 def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
@@ -1528,11 +1539,12 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
 })
 PRIMITIVE_NEEDS.update({
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
+    "_dwx_expm1": ("_dwx_exp", "_dw_expm1"),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
 })
-NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_sigmoid_e", "_dwx_log1p_e", "_dwx_softplus_l",
-               "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
+NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e", "_dwx_log1p_e",
+               "_dwx_softplus_l", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
 # Triton's scaled double words (session 24, h-tsub24): the same steps, k an int32 tensor, in the elementwise kernel's
 # repair specialisation REPAIR_BITS["subnormal"] alone (widened_function). Triton has no ldexp: _dwx_ldexp builds 2ⁿ
 # from exponent bits and rounds once. Fewer ldexps than NumPy's: where E = e^−|x| is scaled (k > 0, E < e^−600 <
@@ -2839,6 +2851,8 @@ class _Scaled(_Emitter):
             v = self.scaled(e.expanded)
         elif isinstance(e, sp.UnevaluatedExpr):
             v = self.scaled(e.args[0])
+        elif isinstance(e, (sp.cosh, sp.sinh)) and self.backend == "numpy":  # its exponentials' k kept (sinh(−711),
+            v = self.scaled(_hyperbolic_as_exponentials(e))  # past the range, in x − 3y + sinh x brought back by 3y)
         else:
             v = super().value(e)
         self.scaled_values[e] = v
@@ -2937,12 +2951,13 @@ class _Scaled(_Emitter):
             if getattr(a, "scale", None) is None:
                 return super()._function(e, name, arg)
             return self._emit(e, f"_dwx_log({a.hi}, {self._lo(a)}, {a.scale})", ("_dwx_log",))
-        if name == "exp":
-            a = self.value(arg)
+        if name == "exp" or (name == "expm1" and self.backend == "numpy"):  # (expm1: e^x scaled past x = 700, where
+            a = self.value(arg)                                                # sinh x = (expm1 x − expm1(−x))/2 is)
             v = self._name(e)
-            self.needs.add("_dwx_exp")
+            helper = "_dwx_exp" if name == "exp" else "_dwx_expm1"
+            self.needs.add(helper)
             self.lines.append(self._comment(v, e) + " (scaled)")
-            self.lines.append(f"{v}_hi, {v}_lo, {v}_k = _dwx_exp({a.hi}, {self._lo(a)})")
+            self.lines.append(f"{v}_hi, {v}_lo, {v}_k = {helper}({a.hi}, {self._lo(a)})")
             return self._with(_Value(f"{v}_hi", f"{v}_lo"), f"{v}_k")
         if name in ("sigmoid", "softplus"):
             a = self.value(arg)

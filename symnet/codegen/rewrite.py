@@ -28,7 +28,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
-from ..functions import _PRINT_METHODS, SymnetFunction, sigmoid
+from ..functions import _PRINT_METHODS, SymnetFunction, relu, sigmoid
 from ..records import BoundedRecord
 from ..special import (binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
                        sigmoid_twosum, softplus)
@@ -9539,13 +9539,64 @@ def _monomial_difference(node):
     return sp.Piecewise((widen(body), inside), (node, True))
 
 
+def _square_pair(node):
+    """R + k·u² − k·v² (u, v inputs or sums of inputs times numbers, or the relu of one: the contrastive loss's
+    d² − relu(m − d)², k a number, R the rest of the sum, possibly nothing) as (R, k, u, v); None where ``node`` holds
+    no such pair (the first pair in SymPy's order of the terms)."""
+    if not node.is_Add:
+        return None
+    squares = []
+    for i, t in enumerate(node.args):
+        k, P = t.as_coeff_Mul()
+        if P.is_Pow and P.exp == 2 and (_monomial_base(P.base) or _relu_of_monomial_base(P.base)):
+            squares.append((i, k, P.base))
+    for (i, k, u), (j, k2, v) in itertools.combinations(squares, 2):
+        if k2 == -k:
+            rest = sp.Add(*[t for n, t in enumerate(node.args) if n not in (i, j)])
+            return rest, k, u, v
+    return None
+
+
+def _relu_of_monomial_base(b) -> bool:
+    """Whether ``b`` is relu(s) or max(s, 0), s an input or a sum of inputs times numbers (:func:`_monomial_base`)."""
+    if isinstance(b, relu):
+        return _monomial_base(b.args[0])
+    return isinstance(b, sp.Max) and len(b.args) == 2 and sp.S.Zero in b.args and all(
+        a == 0 or _monomial_base(a) for a in b.args)
+
+
+def _square_difference(node):
+    """R + k·u² − k·v² (:func:`_square_pair`) → R + k·(u − v)·(u + v), widened: u − v and u + v are sums of inputs
+    (a − p − (a − n) is n − p), exact or to 2⁻¹⁰⁶ in double words, where u² − v² rounded each square at 2⁻¹⁰⁶ of it
+    and cancels without a bound where u and v are sums (the triplet loss relu((a − p)² − (a − n)² + m) at a = −1e100:
+    3.4e−6 off; at −1e200 the squares overflow, inf − inf = NaN for 0), or where one is a relu rounded in float64 (the
+    contrastive loss's ∂y, d² − relu(m − d)², near d = m/2: 4.2e6 ULP); None where ``node`` holds no such pair."""
+    pair = _square_pair(node)
+    if pair is None:
+        return None
+    rest, k, u, v = pair
+    # (relu(s) as max(s, 0): a select of double words, s to 2⁻¹⁰⁶; the relu was s rounded in float64)
+    u, v = (b.replace(relu, lambda a: sp.Max(a, 0)) for b in (u, v))
+    return widen(rest + sp.Mul(k, u - v, u + v, evaluate=False))
+
+
+# the functions whose argument's value is taken as it is, without a pairing with another node that needs its form as
+# written: the sign and size of a piecewise-linear function's argument (a relu's, its gate's) is all that matters
+_PIECEWISE_LINEAR = (sp.Heaviside, sp.Max, sp.Min, sp.Abs, sp.sign)
+
+
 def _reciprocal_margin_node(node):
     """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs whose negative powers sum to −2 or less,
     k·P of either sign or of c's opposite) → the same sum computed as the widen rule computes one (double-word in a float64
     kernel, float64 in a float32 one), rounded once; so is k₁·P₁ + k₂·P₂, two such products that can cancel
-    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²); None for any
-    other node."""
-    if not (node.is_Add and len(node.args) == 2):
+    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²), and any sum
+    holding a difference of squares as its factored form (:func:`_square_difference`); None for any other node."""
+    if not node.is_Add:
+        return None
+    factored = _square_difference(node)
+    if factored is not None:
+        return factored
+    if len(node.args) != 2:
         return None
     if not any(a.is_number for a in node.args):
         return _monomial_difference(node)
@@ -9569,17 +9620,22 @@ def _reciprocal_margin_node(node):
 def _reciprocal_margins(expr):
     """Every outermost sum of ``expr`` :func:`_reciprocal_margin_node` takes, widened. A difference of two products
     that is a function's argument or a power's base (e^(x² − y), whose scaled-erfc pairing with erfc(x) needs it as
-    written) is left to the rules of that function."""
+    written) is left to the rules of that function; the argument of a relu, a gate H(u) or another piecewise-linear
+    function (:data:`_PIECEWISE_LINEAR`) is not, for a difference of squares (:func:`_square_difference`)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
         return expr
-    held = {a for n in sp.preorder_traversal(expr) if isinstance(n, sp.Function) for a in n.args}
-    held |= {n.base for n in sp.preorder_traversal(expr) if isinstance(n, sp.Pow)}
+    nodes = list(sp.preorder_traversal(expr))
+    gates = _PIECEWISE_LINEAR + (relu,)
+    held = {a for n in nodes if isinstance(n, sp.Function) and not isinstance(n, gates) for a in n.args}
+    held |= {n.base for n in nodes if isinstance(n, sp.Pow)}
+    gated = {a for n in nodes if isinstance(n, gates) for a in n.args} - held
 
     def node_form(node):
         if not isinstance(node, sp.Expr):
             return None
-        if node in held and not any(a.is_number for a in node.args):
-            return None
+        if node in held | gated and not any(a.is_number for a in node.args):
+            # a relu's or its gate's argument: a difference of squares' factored form only
+            return _square_difference(node) if node in gated else None
         return _reciprocal_margin_node(node)
 
     return _top_down(expr, node_form, leaves=_KEPT)
@@ -9593,7 +9649,13 @@ RECIPROCAL_MARGIN = Rule(
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
     "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y² where x ≈ ±y: "
-    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's)",
+    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); and a difference of squares of "
+    "inputs or their sums or their relus, R + k·u² − "
+    "k·v² (a relu's argument too), as R + k·(u − v)·(u + v), a relu as max(s, 0): the contrastive loss's ∂y, d² − "
+    "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss "
+    "relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 (inf − inf; true 0, torch NaN) and 1.7e10 ULP off at "
+    "a = −1e100, m = 3.0000000001e100 (each square rounded at 2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where "
+    "(n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
@@ -9638,6 +9700,47 @@ COSH_SQUARE_SUM_FIRST = Rule(
     apply=_cosh_square_sums_first, fired=lambda old, new: new != old, before=True)
 _register(COSH_SQUARE_SUM_FIRST)
 __all__ += ["COSH_SQUARE_SUM_FIRST"]
+
+
+# ------------------------------------------------------------------ tie-difference (issue 16, session 36, h-edge36: the
+# pinball loss max(q·(y − p), (q − 1)·(y − p)) selects its gradient on q·(y − p) − (q − 1)·(y − p) > 0, inf − inf = NaN
+# where both products overflow to one infinity); tested in tests/test_edge36.py
+
+def _tie_difference_condition(node):
+    """u > 0 or u < 0 (max/min's tie test a − b, :func:`symnet.rules.tie_split`) with u a polynomial in the inputs of
+    degree 4 at most whose expanded form has fewer operations (q·(y − p) − (q − 1)·(y − p) is y − p), as that form with
+    its numeric coefficient taken out (its sign flips the test); None for any other node."""
+    if not (isinstance(node, (sp.StrictGreaterThan, sp.StrictLessThan)) and node.rhs == 0 and node.lhs.is_Add):
+        return None
+    u = node.lhs
+    symbols = sorted(u.free_symbols, key=sp.default_sort_key)
+    if not symbols or not u.is_polynomial(*symbols) or sp.Poly(u, *symbols).total_degree() > 4:
+        return None
+    c, rest = sp.factor_terms(sp.expand(u)).as_coeff_Mul()
+    if not (c.is_Number and c != 0 and rest.free_symbols) or sp.count_ops(rest) >= sp.count_ops(u):
+        return None
+    return type(node)(rest, 0) if c > 0 else type(node)(0, rest)
+
+
+def _tie_differences(expr):
+    """Every condition of a select in ``expr`` that :func:`_tie_difference_condition` takes, rewritten."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
+        return expr
+    found = {n: _tie_difference_condition(n) for n in sp.preorder_traversal(expr)
+             if isinstance(n, (sp.StrictGreaterThan, sp.StrictLessThan))}
+    found = {n: new for n, new in found.items() if new is not None}
+    return expr.xreplace(found) if found else expr
+
+
+TIE_DIFFERENCE = Rule(
+    "tie-difference", "max(a, b)′ selects a′ where a − b > 0 (torch.maximum's rule): a − b computed as written is "
+    "inf − inf = NaN where a and b overflow to one infinity, though it is small: the pinball loss max(q·(y − p), "
+    "(q − 1)·(y − p)) selects on q·(y − p) − (q − 1)·(y − p), NaN at y = −1.12e308, p = 1.12e308, q = 1.98 (∂y 1.48 "
+    "for 0.98: the tie's mean); a − b expanded where it is a polynomial with fewer operations so (y − p > 0), "
+    "the same test on fewer roundings",
+    apply=_tie_differences, fired=lambda old, new: new != old, before=True)
+_register(TIE_DIFFERENCE)
+__all__ += ["TIE_DIFFERENCE"]
 
 
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:

@@ -22,6 +22,7 @@ from sympy.codegen.cfunctions import log1p
 from sympy.printing.precedence import PRECEDENCE
 
 from ...errors import SymnetError
+from ...functions import relu
 from ...render import text
 from ..chains import equal_powers, quotient_chain
 from ..spans import product_stays_in_range
@@ -300,6 +301,51 @@ class ConditionalPrinting:
             return None
         return self._into_values(definitions.get(s, s), h, definitions)
 
+    # session 36 (h-edge36): h·(y − p), a product with a sum of inputs, overflows y − p before h brings it back: the
+    # pinball loss max(q·(y − p), (q − 1)·(y − p)) at y = 1.7e308, p = −1.7e308, q = 0.25 was inf for 8.5e307 (torch
+    # inf too). Where the product as printed is ±inf or NaN it is taken again as (h·(y/2 − p/2))·2, the sum halved term
+    # by term (exact for normal terms: y/2 − p/2 rounds as (y − p)/2 does), where that is finite.
+
+    def _halved_difference(self, e):
+        """The product ``e`` = h·S, S a sum of inputs times rational numbers or its relu (written, or held in a
+        temporary) that may leave the range where h brings the product back, as (h·(S/2))·2 (relu(S/2): relu is
+        homogeneous); None for any other product: a second such factor, an h that is a number of size 1 or more (the
+        product overflows with S), one whose structure shows it cannot leave the range
+        (:func:`~symnet.codegen.spans.product_stays_in_range`), and while the product is printed by
+        :meth:`_taken_again_pair` itself."""
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+            return None
+        definitions = getattr(self, "definitions", {})
+        factors = self._held_factors(e, definitions)
+        halves = [(f, h) for f, h in ((f, self._halved_input_sum(f, definitions)) for f in factors) if h is not None]
+        if len(halves) != 1:
+            return None
+        ((f, halved),) = halves
+        rest = list(factors)
+        rest.remove(f)
+        h = sp.Mul(*rest)
+        if h.is_number and (not h.is_finite or abs(h) >= 1) or product_stays_in_range(e, definitions):
+            return None
+        return sp.Mul(sp.UnevaluatedExpr(sp.Mul(h, halved)), 2, evaluate=False)
+
+    @classmethod
+    def _halved_input_sum(cls, f, definitions, depth=3):
+        """S/2 for ``f`` a sum S of inputs times rational numbers (−t of a temporary t holding one too), relu(S/2) for
+        relu(S), following temporaries ``depth`` deep; None for anything else."""
+        d = definitions.get(f, f)
+        if depth and d is not f:
+            return cls._halved_input_sum(d, definitions, depth - 1)
+        if isinstance(d, relu):
+            inner = cls._halved_input_sum(d.args[0], definitions, depth)
+            return None if inner is None else relu(inner)
+        if d.is_Mul and len(d.args) == 2 and d.args[0] == -1:
+            inner = cls._halved_input_sum(d.args[1], definitions, depth)
+            return None if inner is None else -inner
+        if isinstance(d, sp.Add) and all(t.as_coeff_Mul()[0].is_Rational and t.as_coeff_Mul()[1].is_Symbol
+                                         and t.as_coeff_Mul()[1] not in definitions for t in d.args):
+            return sp.Add(*[t / 2 for t in d.args])
+        return None
+
     @staticmethod
     def _held_factors(e, definitions, depth=3) -> list:
         """The factors of the product ``e``, a factor that is a temporary holding a product replaced by that product's
@@ -433,6 +479,8 @@ class ConditionalPrinting:
         if self._select_moving or not self.TAKEN_AGAIN:
             return None
         moved = self._moved_into_select(e)
+        if moved is None:
+            moved = self._halved_difference(e)
         product = self._exponent_product(e) if moved is None else None
         if moved is None and product is None:
             return None

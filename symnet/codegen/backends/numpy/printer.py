@@ -605,8 +605,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.subtract({self.doprint(head)}, {self.doprint(-last)}, out={out})"
             return f"np.add({self.doprint(head)}, {self.doprint(last)}, out={out})"
         if isinstance(e, sp.Mul):
-            if self._moved_into_select(e) is not None or self._exponent_product(e) is not None:  # the product, then
-                return f"{out}[...] = {self._print_Mul(e)}"  # its moved form or by exponents where not finite
+            if self._moved_into_select(e) is not None or self._halved_difference(e) is not None or \
+                    self._exponent_product(e) is not None:  # the product, then its moved or halved form or by
+                return f"{out}[...] = {self._print_Mul(e)}"  # exponents where not finite
             overflow = self._exp_overflow_call(e, out)
             if overflow:
                 return overflow
