@@ -59,3 +59,89 @@ def test_gamma_deviance_at_the_point_that_showed_it():
     with mpmath.workdps(80):
         M, Y = mpmath.mpf(mu), mpmath.mpf(y)
         assert ulps(f, 2 * (mpmath.log(M / Y) + Y / M - 1), F64) <= 0.5, f
+
+
+# ---------------------------------------------------------------- reciprocal-margin: terms of one degree, scaled
+
+# k₁·P₁ + k₂·P₂ of one total degree (x/y² − 1/x: −1; 3x³ − 3y³: 3) is widened at the bases over a power of two of their
+# inputs (binade_reciprocal) and scaled back after, where it was widened inside a fixed range 2^±⌊900/D⌋ only and
+# written elsewhere: x/y² − 1/x at x = 2.7e135·(1 + 1e−10), y = 2.7e135 was 7.407411123350214e−146 for
+# 7.4074087034092507e−146 (2.7e9 ULP; at x = y + 1 ulp 3.8e15), 3x³ − 3y³ at x = y = 1.45e135 NaN for 0 and at
+# x = y + 1 ulp NaN for inf (inf − inf; torch the same NaN), 7.7e12 ULP at x = 1.45e102·(1 + 1e−14). Now ≤ 0.54 ULP
+# over 300 points a form and dtype across the whole range, 0 and ±inf where the truth is.
+MONOMIAL_FORMS = ["x/y**2 - 1/x", "3*x**3 - 3*y**3", "x**2 - y**2", "1/x - 1/y", "x*y**2 - x**2*y", "x/y - y/x"]
+
+
+def _monomial_points(dtype, seed):
+    rng = np.random.default_rng(seed)
+    top = 307 if dtype is F64 else 38
+    closest = -16 if dtype is F64 else -7
+    pts = np.r_[_near(rng, 100, -top, -top + 40, closest, -0.3, F64), _near(rng, 100, -top, top, closest, -0.3, F64),
+                _near(rng, 100, top - 40, top, closest, -0.3, F64)]
+    if dtype is F64:
+        pts = np.r_[[[2.7e135 * (1 + 1e-10), 2.7e135], [np.nextafter(2.7e135, 3e135), 2.7e135],
+                     [1.45e102 * (1 + 1e-14), 1.45e102]], pts]
+    pts = pts[(np.abs(pts) < float(np.finfo(dtype).max)).all(1) & (np.abs(pts) > float(np.finfo(dtype).tiny)).all(1)]
+    return pts.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("formula", MONOMIAL_FORMS)
+def test_difference_of_one_degree_across_the_range(formula, dtype):
+    points = _monomial_points(dtype, 3610 + len(formula))
+    checked, worst = _check(formula, ["x", "y"], dtype, points, _sympy_truths(formula, ["x", "y"], 80), (0, 1, 2))
+    assert checked > 120 and worst <= 2.0, (checked, worst)
+
+
+def test_cubes_past_the_range_are_their_limits():
+    y = 1.45e135
+    up = np.nextafter(y, 2 * y)
+    f = compiled("3*x**3 - 3*y**3")(x=np.array([y, up, y, 1.1e103]), y=np.array([y, y, up, 1.1e103]))[0]
+    assert f.tolist() == [0.0, np.inf, -np.inf, 0.0]
+
+
+# ---------------------------------------------------------------- reciprocal-margin: relu(w) as w inside a select
+
+# A contrastive loss y·d² + (1 − y)·relu(m − d)² has ∂y = d² − relu(m − d)², which cancels near d = m/2: at
+# d = 0.49999998221238817, m = 1 it was −3.557522368358157e−08 for −3.5575223655825994e−8 (4.2e6 ULP; torch autograd
+# the same), 4.5e15 at worst over the float64 points below. Now {d² − (m − d)² widened where m − d > 0; as written
+# elsewhere}: ≤ 0.5 ULP (the value too, which does not cancel; ∂d and ∂m at y = 1 are 2d and 0).
+CONTRASTIVE = "y*d**2 + (1 - y)*relu(m - d)**2"
+
+
+def _contrastive_truth(d, m, y):
+    with mpmath.workdps(80):
+        r = max(m - d, 0)
+        return [y * d ** 2 + (1 - y) * r ** 2, 2 * y * d - 2 * (1 - y) * r, 2 * (1 - y) * r, d ** 2 - r ** 2]
+
+
+def _contrastive_points(dtype, seed):
+    rng = np.random.default_rng(seed)
+    top, closest = (300, -16) if dtype is F64 else (36, -7)
+    n = 300
+    m = rng.choice([-1, 1], n) * 10 ** rng.uniform(-top, top, n)
+    d = m / 2 * (1 + rng.choice([-1, 1], n) * 10 ** rng.uniform(closest, -0.5, n))
+    d[:40] = m[:40] * rng.uniform(-3, 3, 40)  # the relu open and closed, away from d = m/2
+    points = np.stack([d, m, np.ones(n)], 1)
+    if dtype is F64:
+        points = np.r_[[[0.49999998221238817, 1.0, 1.0]], points]
+    return points.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_contrastive_loss_label_gradient_near_half_the_margin(dtype):
+    def torch_fn(torch, d, m, y):
+        return y * d ** 2 + (1 - y) * torch.relu(m - d) ** 2
+
+    checked, worst = _check(CONTRASTIVE, ["d", "m", "y"], dtype, _contrastive_points(dtype, 3620), _contrastive_truth,
+                            (0, 3), torch_fn=torch_fn)
+    assert checked > 250 and worst <= 1.0, (checked, worst)
+
+
+# where relu(m − d) is closed or its argument NaN, ∂y is d² or NaN, as written (torch the same)
+def test_contrastive_loss_label_gradient_where_the_relu_is_closed_or_nan():
+    k = compiled(CONTRASTIVE)
+    d = np.array([2.0, 1e200, -3.0, np.nan, 1.0])
+    m = np.array([1.0, 1e200, -3.0, 1.0, np.nan])
+    dy = dict(zip(k.outputs, k(d=d, m=m, y=np.ones(5))))["df_dy"]
+    assert dy[:3].tolist() == [4.0, np.inf, 9.0] and np.isnan(dy[3:]).all(), dy
