@@ -8009,6 +8009,9 @@ def _homogeneous_quotients(expr):
     plain = unwiden(expr) if expr.has(WidenedBase) else expr
     if plain.has(Grouped):  # (a kept order: power-product's p·(p/W²))
         plain = plain.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    if plain.has(binade_reciprocal):  # a scale r another rule applied, exact for any r > 0 (reciprocal-margin's
+        # r^(−d)·D(r·x) of a difference of one degree): at r = 1 its select's branches are one, which SymPy merges
+        plain = plain.replace(lambda n: isinstance(n, binade_reciprocal), lambda n: sp.S.One)
     new = _homogeneous_quotient(plain)
     return expr if new is None else new
 
@@ -9540,9 +9543,11 @@ def _relu_monomial_difference(node):
         return None
     inside = node.xreplace({f: f.args[0] for f in relus})
     new = _monomial_difference(inside) if inside.is_Add and len(inside.args) == 2 else None
-    if new is None:
+    if not isinstance(new, sp.Piecewise):
         return None
-    return sp.Piecewise((new, sp.And(*[f.args[0] > 0 for f in relus])), (node, True))
+    # (its select's first branch where both conditions hold, one select: its written branch is node's value there)
+    (widened, where), *_ = new.args
+    return sp.Piecewise((widened, sp.And(where, *[f.args[0] > 0 for f in relus])), (node, True))
 
 
 def _reciprocal_margin_node(node):
