@@ -1030,12 +1030,22 @@ def _clamp(x, lo, hi):
     derivative: ∂x 1 at x = lo and x = hi (clamp_backward's lo ≤ x ≤ hi) and 0 at x = NaN (every comparison false;
     the printers keep the value NaN there, doubleword.nan_through: x ≥ lo and x > hi ? hi : x); lo > hi is hi
     everywhere (torch: max wins). min(max(x, lo), hi) before, H(x − lo)·H(hi − max(x, lo)): 0 at the kinks, 1 at NaN
-    (H(NaN) = 1). Bounds that are inputs keep min(max(x, lo), hi) (its ∂ is 1/2 at a kink and 1/4 at NaN): the select
-    of inputs gives a number at x = NaN where torch gives NaN (nan_through flips a select to x only where its last
-    value is a number), and needs min(lo, hi) for lo > hi, whose ∂ does not read."""
+    (H(NaN) = 1). Bounds that are inputs: a select of the three on torch's conditions for tensor bounds
+    (clamp_backward_min_max: ∂x where lo ≤ x ≤ hi, ∂lo where x < lo < hi, ∂hi where x > hi or hi < lo), each branch
+    its own input, so that its derivative is 1 or 0 (min(max(x, lo), hi) before: 1/2 at a kink, H(0)); hi also where
+    hi = lo > x (torch's gradient is 0 for all three there: no branch has that derivative). Where an input is NaN,
+    NaN, as torch's value (the hi branch only where x and lo are ordered: x ≥ lo or x ≤ lo, false at NaN): sign of
+    their sum, whose derivative is 0, plus hi where x > hi or hi < lo holds still (torch's ∂hi 1 there)."""
     lo, hi = sp.sympify(lo), sp.sympify(hi)
     if not (lo.is_number and hi.is_number and lo.is_extended_real and hi.is_extended_real):
-        return sp.Min(sp.Max(x, lo), hi)
+        if isinstance(x, sp.Piecewise) and x.args[-1].cond == sp.true:
+            # clamp of a select, clamp(clamp(x, a, b), a, b): the select of the clamps of its branches (the same
+            # function), whose conditions compare no select: folded as one they took 17 CPU s for three deep
+            return sp.Piecewise(*[(_clamp(v, lo, hi), c) for v, c in x.args])
+        ordered = sp.Or(x >= lo, x <= lo)  # false where x or lo is NaN (SymPy keeps it: not x ≥ lo ∨ x < lo, True)
+        unordered = sp.sign(x + lo + hi)  # NaN where it is taken (an input NaN), its derivative 0
+        return sp.Piecewise((x, (x >= lo) & (x <= hi)), (lo, (x < lo) & (lo < hi)),
+                            (hi, ((x > hi) | (hi <= lo)) & ordered), (unordered, True))
     if lo > hi:
         return hi
     return sp.Piecewise((lo, x < lo), (x, x <= hi), (hi, True))
@@ -1043,7 +1053,8 @@ def _clamp(x, lo, hi):
 
 _F("clamp", _clamp, arity=(3, 3),
    mpmath=lambda x, lo, hi: min(max(x, lo), hi), torch=lambda t, x, lo, hi: t.clamp(x, lo, hi),
-   note="{lo if x < lo; x if x ≤ hi; hi} (number bounds: torch's derivative), min(max(x, lo), hi) (input bounds)")
+   note="{lo if x < lo; x if x ≤ hi; hi} (number bounds), {x if lo ≤ x ≤ hi; lo if x < lo < hi; hi if x > hi or "
+        "hi ≤ lo; NaN} (input bounds): torch's derivative")
 _F("where", lambda cond, a, b: sp.Piecewise((a, cond), (b, True)), arity=(3, 3),
    note="where(cond, a, b): a Piecewise; cond is a comparison (x > 0, x <= y, ...)")
 # H(u) = u ≤ 0 ? 0 : 1 on both backends, so H(NaN) = 1: relu′ is H, and torch's relu backward is x ≤ 0 ? 0 : g (1 at

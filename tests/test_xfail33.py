@@ -301,7 +301,8 @@ def test_triton(formula, points, truth, bound64):
     found this session; found in session 34: main's 0.5 was the float32 repair kernel's, which took the whole block of
     these 400 points in float64 because x³·y³ overflowed at some of them; at a point alone, or in a block where
     nothing overflows, main was 3.26 too, float32's own roundings of −3·x²·y³·e^(…); torch float32 8.9 at these
-    points, 0.26 at that one: a strict xfail in tests/test_worse34.py); √x·(x/y) float64 ≤ 2.01, float32 ≤ 2.28."""
+    points, 0.26 at that one; session 36: 0.50, its long products in float64, tests/test_triton36.py); √x·(x/y)
+    float64 ≤ 2.01, float32 ≤ 2.28."""
     from conftest import triton_torch
     torch = triton_torch()
     k = symnet.compile(symnet.derive(formula), backend="triton", progress=False)

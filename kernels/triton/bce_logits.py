@@ -949,7 +949,8 @@ def _tensors(**named):
                             "bfloat16 or float16")
         if first is None:
             first = (name, x)
-            _device_ok(name, x)
+            if not x.is_meta:  # a meta tensor (no data): the launcher returns outputs of its shape and dtype alone
+                _device_ok(name, x)
         else:
             fname, f = first
             if x.shape != f.shape:
@@ -964,6 +965,9 @@ def _tensors(**named):
 
 
 def _device_ok(name, x):
+    if x.is_meta:  # (the interpreter reached torch's "Cannot copy out of meta tensor"; symnet.torch's fake kernels)
+        raise ValueError(f"argument {name!r} is on the meta device, which holds no data; the Triton kernels run on "
+                         "a CUDA device (symnet.torch's ops take meta tensors: they return outputs of the right shapes)")
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
                          "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
@@ -1126,7 +1130,7 @@ def bce_logits(z, y, *, reduction="none"):
         partial = count = z  # not read
     tier = torch.zeros(blocks if f64 else 2 * blocks + 1, dtype=torch.int32, device=z.device)  # each block's flags (float32: then the list of the flagged blocks and its length)
     # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose products need a·b + c rounded twice
-    if n:
+    if n and not z.is_meta:  # (meta: no data, the outputs' shapes and dtypes alone)
         _bce_logits_kernel[(blocks,)](z, y, C, dC_dz, tier, tier if f64 else tier[blocks:], partial, count, n, n if reduction == "mean" else 1,
             WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=0, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
         if not f64:  # the float32 double words: the repair kernel on the blocks the main kernel listed

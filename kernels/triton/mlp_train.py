@@ -131,6 +131,9 @@ def _relu(x):
 
 
 def _device_ok(name, x):
+    if x.is_meta:  # (the interpreter reached torch's "Cannot copy out of meta tensor"; symnet.torch's fake kernels)
+        raise ValueError(f"argument {name!r} is on the meta device, which holds no data; the Triton kernels run on "
+                         "a CUDA device (symnet.torch's ops take meta tensors: they return outputs of the right shapes)")
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
                          "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
@@ -264,7 +267,9 @@ def _refuse_outside(values, low, high, message):
     """Refuse data outside [low, high] that a function of the formula takes (gaussian_nll's variance ≥ 0,
     bce's p in [0, 1]), as torch refuses them (reading the answer back to the host, as torch's own check
     does): a DomainError (a ValueError) whose line is ``message`` with the first such entry for {value}.
-    NaN passes: it propagates, as torch's checks let it."""
+    NaN passes: it propagates, as torch's checks let it; a meta tensor holds no data to refuse."""
+    if values.is_meta:
+        return
     bad = (values < low) | (values > high)
     if bool(bad.any()):
         raise _domain_error(message.replace("{value}", f"{float(values[bad].reshape(-1)[0]):g}"))

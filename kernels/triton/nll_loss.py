@@ -171,6 +171,9 @@ def _sum_dw_when_last(values_ptr, lows_ptr, n_values, count_ptr, out_ptr, div_hi
 
 
 def _device_ok(name, x):
+    if x.is_meta:  # (the interpreter reached torch's "Cannot copy out of meta tensor"; symnet.torch's fake kernels)
+        raise ValueError(f"argument {name!r} is on the meta device, which holds no data; the Triton kernels run on "
+                         "a CUDA device (symnet.torch's ops take meta tensors: they return outputs of the right shapes)")
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
                          "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")

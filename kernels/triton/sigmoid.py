@@ -125,7 +125,8 @@ def _tensors(**named):
                             "bfloat16 or float16")
         if first is None:
             first = (name, x)
-            _device_ok(name, x)
+            if not x.is_meta:  # a meta tensor (no data): the launcher returns outputs of its shape and dtype alone
+                _device_ok(name, x)
         else:
             fname, f = first
             if x.shape != f.shape:
@@ -140,6 +141,9 @@ def _tensors(**named):
 
 
 def _device_ok(name, x):
+    if x.is_meta:  # (the interpreter reached torch's "Cannot copy out of meta tensor"; symnet.torch's fake kernels)
+        raise ValueError(f"argument {name!r} is on the meta device, which holds no data; the Triton kernels run on "
+                         "a CUDA device (symnet.torch's ops take meta tensors: they return outputs of the right shapes)")
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
                          "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
@@ -225,7 +229,7 @@ def sigmoid(z, *, reduction="none"):
         count = torch.zeros(1, dtype=torch.int32, device=z.device)
     else:
         partial = count = z  # not read
-    if n:
+    if n and not z.is_meta:  # (meta: no data, the outputs' shapes and dtypes alone)
         _sigmoid_kernel[(blocks,)](z, a, da_dz, partial, count, n, n if reduction == "mean" else 1,
             WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, BLOCK=block, num_warps=WARPS)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined

@@ -1668,6 +1668,46 @@ TRITON_SCALED_NEEDS = {
 }
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
+# erfc of a float64 in triple words in Triton (session 36, h-triton36; NumPy's _tw_erfc is table-driven, a table Triton
+# would load from memory): 1 − erf x with _tw_erf's triple word, about 2⁻¹²⁰/erfc x relative (1 − erf x cancels where erf
+# nears 1: 2⁻¹⁰³ to x = 3, 2⁻⁶⁴ at 6, never less than the float64 erfc's 2⁻⁵³), 2 − erfc|x| and erfc x of _tw_erf's
+# float64 erfc|x| past |x| = 6. erfc(x) − y at y = fl(erfc x) (tests/test_round22.py) was the float64 erfc's rounding,
+# up to 1.15e18 ULP; where erfc x < 2⁻¹⁷ it is still past 4 ULP (the strict xfail there)
+PRIMITIVES["_tw_erfc_series"] = '''\
+def _tw_erfc_series(x):
+    """erfc x of a float64 x as a triple word, 1 − erf x (_tw_erf): about 2⁻¹²⁰/erfc x relative."""
+    e_hi, e_lo, e_tail = _tw_erf(x)
+    return _tw_add(1.0 + 0.0 * e_hi, 0.0 * e_hi, 0.0 * e_hi, -e_hi, -e_lo, -e_tail)
+'''
+PRIMITIVE_NEEDS["_tw_erfc_series"] = ("_tw_erf", "_tw_add")
+ORDER += ["_tw_erfc_series"]
+# Φ(x) = erfc(a)/2 likewise, a = −x/√2 = a_hi + l, l a double word (x times 1/√2's three parts, each product exact
+# but the last: a double word of a left 2⁻¹⁰⁶·a, erfc′·2⁻¹⁰⁶·a = 2a²·2⁻¹⁰⁶ of erfc, 7 ULP of Φ(x) − y at x = −3):
+# erfc(a_hi + l) = erfc(a_hi) − (2/√π)·e^(−a_hi²)·(l − a_hi·l²) to within a⁴·l³ relative (below 2⁻¹⁴⁰ where the series
+# runs), e^(−a_hi²) by _dw_exp of the exact a_hi²
+_CONSTANTS.update({"SQRT_HALF_HI": 0.7071067811865476, "SQRT_HALF_LO": -4.833646656726457e-17, "SQRT_HALF_TAIL": 2.0693376543497068e-33})  # 1/√2 (mpmath)
+PRIMITIVES["_tw_ndtr_series"] = '''\
+def _tw_ndtr_series(x):
+    """Φ(x) of a float64 x as a triple word, erfc(−x/√2)/2 by _tw_erfc_series's route: about 2⁻¹²⁰/Φ(x) relative."""
+    a_hi, p_lo = _dw_two_prod(x, -SQRT_HALF_HI)
+    q_hi, q_lo = _dw_two_prod(x, -SQRT_HALF_LO)
+    l_hi, l_lo = _dw_two_sum(p_lo, q_hi)
+    near = M.abs(a_hi) < 27.5  # (e^(−a²) is 0 beyond: no correction, no inf − inf in its double words)
+    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo + (q_lo - x * SQRT_HALF_TAIL), 0.0)
+    b = M.where(near, a_hi, 0.0)
+    s_hi, s_lo = _dw_two_prod(b, b)
+    g_hi, g_lo = _dw_exp(-s_hi, -s_lo)
+    g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
+    m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
+    d_hi, d_lo = _dw_mul(g_hi, g_lo, m_hi, m_lo)
+    e_hi, e_lo, e_tail = _tw_erf(a_hi)
+    r_hi, r_lo, r_tail = _tw_add(1.0 + 0.0 * e_hi, 0.0 * e_hi, 0.0 * e_hi, -e_hi, -e_lo, -e_tail)
+    r_hi, r_lo, r_tail = _tw_add(r_hi, r_lo, r_tail, -d_hi, -d_lo, 0.0 * d_hi)
+    return 0.5 * r_hi, 0.5 * r_lo, 0.5 * r_tail
+'''
+PRIMITIVE_NEEDS["_tw_ndtr_series"] = ("_dw_two_prod", "_dw_two_sum", "_dw_exp", "_dw_mul", "_dw_add_fp", "_tw_erf",
+                                      "_tw_add")
+ORDER += ["_tw_ndtr_series"]
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
 
@@ -2661,6 +2701,11 @@ class _Emitter:
         elif type(e).__name__ == "erfc" and self.backend == "numpy":
             # erfc(v) of a triple-word v (_tw_erfc: its lo and tail to second order; session 22)
             v = self._emit3(e, f"_tw_erfc({self._words(self.triple(e.args[0]))})", ("_tw_erfc",))
+        elif type(e).__name__ in ("erfc", "ndtr") and self.backend == "triton" and self.value(e.args[0]).lo is None:
+            # Triton: erfc(v), Φ(v) of a float64 v by 1 − erf in triple words (_tw_erfc_series, _tw_ndtr_series; session
+            # 36)
+            name = f"_tw_{type(e).__name__}_series"
+            v = self._emit3(e, f"{name}({self.value(e.args[0]).hi})", (name,))
         elif type(e).__name__ == "ndtr" and self.backend == "numpy":  # Φ(x) = erfc(−x/√2)/2
             v = self.triple(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
@@ -2974,8 +3019,8 @@ def _triple_exact(e, leaves, backend: str) -> bool:
         return _triple_exact(e.args[0], leaves, backend)
     if type(e).__name__ == "erf":  # of an input: _tw_erf
         return e.args[0] in leaves
-    if type(e).__name__ in ("erfc", "ndtr"):  # of an input: _tw_erfc (NumPy's alone)
-        return backend == "numpy" and e.args[0] in leaves
+    if type(e).__name__ in ("erfc", "ndtr"):  # of an input: _tw_erfc (NumPy), _tw_erfc_series, _tw_ndtr_series (Triton)
+        return e.args[0] in leaves
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_exact(x, leaves, backend) for x, _ in e.args)
     return False

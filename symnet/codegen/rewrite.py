@@ -1294,16 +1294,26 @@ def _input_reciprocal_difference(node):
     if not (node.is_Add and len(node.args) >= 2):
         return None
     for first, second in itertools.permutations(node.args, 2):
-        us = [f.base for f in sp.Mul.make_args(first) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
-        vs = [f.base for f in sp.Mul.make_args(second) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
-        for u, v in itertools.product(us, vs):
-            a = first * u
-            if v == u or a.has(u, v) or sp.expand(a + second * v) != 0:
-                continue
+        found = _input_reciprocal_pair(first, second)
+        if found is not None:
+            a, u, v = found
             near = sp.And(v / u >= sp.Rational(1, 2), v / u <= 2)
             pair = sp.Piecewise((a * Grouped((v - u) / u) / v, near), (first + second, True))
             rest = [t for t in node.args if t is not first and t is not second]
             return _Final(_Fired(sp.Add(pair, *rest), ["reciprocal-difference"]))
+    return None
+
+
+def _input_reciprocal_pair(first, second):
+    """(a, u, v) where ``first`` is a/u and ``second`` −a/v (u ≠ v inputs, a free of both); else None. The one test of
+    this form: reciprocal-margin's difference of two products (:func:`_monomial_difference`) leaves it to
+    :func:`_input_reciprocal_difference`, which takes it at every range and in a sum of more terms."""
+    us = [f.base for f in sp.Mul.make_args(first) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+    vs = [f.base for f in sp.Mul.make_args(second) if f.is_Pow and f.exp == -1 and f.base.is_Symbol]
+    for u, v in itertools.product(us, vs):
+        a = first * u
+        if v != u and not a.has(u, v) and sp.expand(a + second * v) == 0:
+            return a, u, v
     return None
 
 
@@ -1838,10 +1848,14 @@ RULES: tuple[Rule, ...] = (
 
 def _abs_sign(node):
     """u·sign(u) → |u| (the derivative of |u| multiplied back by u): one number, no product; and |u|/u^k → sign(u)/u^(k−1)
-    (k ≥ 1, the power rule's 1/u beside |u|: SymPy keeps ∂ of |x|/x⁴ as (−4·|x|/x + sign(x))/x⁴), so that the two
-    terms are one, −3·sign(x)/x⁴, in place of two that overflow apart (−4/x⁴ is −inf from x = 1.18e−77 where −3/x⁴
-    is not; inf − inf = NaN below). The same number but at u = 0, where |u|/u is 0/0 and sign(u) 0 (the value of
-    |u|′ there), and at u = ±∞ (±1 where inf/inf is NaN)."""
+    (k ≥ 2, the power rule's 1/u beside |u|: SymPy writes ∂ of |x|/x⁴ as sign(x)/x⁴ − 4·|x|/x⁵), so that the two terms
+    are one, −3·sign(x)/x⁴, in place of two that overflow apart (−4/x⁴ is −inf from x = 1.18e−77 where −3/x⁴ is not;
+    inf − inf = NaN below). The same number but at u = ±∞ (±1 where inf/inf is NaN); at u = 0 both are 0/0. Not k = 1:
+    |u|/u is 0/0 at u = 0 (NaN, as torch), sign(u) 0; in a sum, c·|u|/u·R + d·sign(u)·R (∂ of |x|/x⁴ with x⁻⁴ taken
+    out, (−4·|x|/x + sign(x))/x⁴) is joined the other way, (c + d)·|u|/u·R, the same number everywhere (NaN at u = 0
+    and ±∞ both), which a power of u beside it then takes as above."""
+    if node.is_Add:
+        return _abs_sign_join(node)
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -1851,10 +1865,29 @@ def _abs_sign(node):
     for f in node.args:
         if isinstance(f, sp.Abs):
             u = f.args[0]
-            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < 0), None)
+            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < -1), None)
             if k is not None:
                 return _Fired(node / (f * u ** -k) * sp.sign(u) * u ** (1 - k), ["abs-sign"])
     return None
+
+
+def _abs_sign_join(node):
+    """The sum ``node`` with each term d·sign(u)·R written d·|u|/u·R where another term is c·|u|/u·R (R the same), so
+    that SymPy adds them, (c + d)·|u|/u·R; None where no term is."""
+    quotients = {}  # R·|u|/u without its number → u, for each term holding |u|/u
+    for t in node.args:
+        for f in sp.Mul.make_args(t):
+            if isinstance(f, sp.Abs) and sp.Pow(f.args[0], -1) in sp.Mul.make_args(t):
+                quotients[t.as_coeff_Mul()[1]] = f.args[0]
+    joined = []
+    for t in node.args:
+        signs = [f for f in sp.Mul.make_args(t) if isinstance(f, sp.sign)]
+        quotient = next((t / f * sp.Abs(f.args[0]) / f.args[0] for f in signs
+                         if quotients.get((t / f * sp.Abs(f.args[0]) / f.args[0]).as_coeff_Mul()[1]) == f.args[0]), None)
+        joined.append(t if quotient is None else quotient)
+    if all(a is b for a, b in zip(joined, node.args)):
+        return None
+    return _Fired(sp.Add(*joined), ["abs-sign"])
 
 
 def _fraction_complement(node):
@@ -2049,9 +2082,10 @@ RULES += (
          "does erfc(−u) as written, which SymPy turns into 2 − erfc(u) (x·erfc(−x/√2)/2, GELU as torch "
          "computes it: 0 at x = −8.3, true −4.35e−16); erfc(−u) = 2Φ(√2·u) is the same number with no subtraction", local=_erf_complement),
     Rule("abs-sign", "u·sign(u) is |u| (the derivative of |u| multiplied back): one exact number in place of "
-         "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1), so that a sum "
-         "of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
-         "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth)", local=_abs_sign),
+         "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1) (k ≥ 2), so that a "
+         "sum of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
+         "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth); |u|/u itself is kept (0/0 at "
+         "u = 0, NaN as torch, where sign(u) is 0): a sum c·|u|/u + d·sign(u) is (c + d)·|u|/u", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
          "has no subtraction", local=_fraction_complement),
@@ -9466,10 +9500,14 @@ def _monomial_difference(node):
     2 or more or holding a reciprocal, whose terms can be of opposite signs) → widened where every base b lies in
     [2^−L, 2^L], L = ⌊900/D⌋ for the larger total degree D (a double word of each product then neither overflows nor
     loses its low part to underflow), the sum as written elsewhere (where the other rules keep its range: s₁/s₂² as
-    (s₁/s₂)/s₂); None for any other two-term sum."""
+    (s₁/s₂)/s₂); two terms of one total degree at their inputs over a power of two instead of that fixed range
+    (:func:`_scaled_monomial_difference`); None for any other two-term sum, and for a/u − a/v of two inputs u, v (the
+    reciprocal-difference rule's: :func:`_input_reciprocal_pair`)."""
     parts = [_monomial_factors(t) for t in node.args]
     if None in parts or any(t.is_number for t in node.args):
         return None
+    if any(_input_reciprocal_pair(*pair) for pair in itertools.permutations(node.args)):
+        return None  # a/u − a/v: reciprocal-difference's (every range, sums of more terms; two roundings, no double word)
     (k1, f1), (k2, f2) = parts
     if sp.Mul(*f1) == sp.Mul(*f2):
         return None
@@ -9603,12 +9641,12 @@ RECIPROCAL_MARGIN = Rule(
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
-    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y², 1/x − 1/y "
-    "where x ≈ ±y: 1.4e7, 5.6e6); two products of one total degree d at their inputs times r, the power of two that "
-    "brings the largest into [1, 2) (binade_reciprocal), the result times r^(−d) after, exact (x/y² − 1/x at "
-    "x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 NaN for 0 or ±inf); and a relu(w) of a sum of "
-    "inputs among their factors as w where w > 0, in a select (a contrastive loss's ∂y, d² − relu(m − d)²: 4.2e6 ULP "
-    "in float64 near d = m/2, torch the same)",
+    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y² where x ≈ ±y: "
+    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
+    "degree d at their inputs times r, the power of two that brings the largest into [1, 2) (binade_reciprocal), the "
+    "result times r^(−d) after, exact (x/y² − 1/x at x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 "
+    "NaN for 0 or ±inf); and a relu(w) of a sum of inputs among their factors as w where w > 0, in a select (a "
+    "contrastive loss's ∂y, d² − relu(m − d)²: 4.2e6 ULP in float64 near d = m/2, torch the same)",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]

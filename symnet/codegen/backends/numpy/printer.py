@@ -1104,6 +1104,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # no kernel dtype (a float32 kernel's wide block printed _x_sigmoid(x, _dtype) there, a name the function
         # does not have: NameError in (selu(silu(x)))**(1/2), h-hyp31)
         plain.wide = False
+        # nor the kernel's printing state: printed while the kernel printer was inside a product it takes again
+        # (_select_moving), the body's own products were not taken again, and the first kernel of a process to print
+        # the body fixed the text every later one shares by name (1/x − 1/y, then the Gamma deviance: NameError
+        # _taken_by_exponents, a helper the second kernel's printing never named; session 36)
+        plain._select_moving = False
         function = widened_function(e, "numpy", plain, names)
         NUMPY_HELPERS.setdefault(function.name, function.code)
         self.helpers.update([function.name, *function.needs])

@@ -56,7 +56,8 @@ def _tensors(**named):
                             "bfloat16 or float16")
         if first is None:
             first = (name, x)
-            _device_ok(name, x)
+            if not x.is_meta:  # a meta tensor (no data): the launcher returns outputs of its shape and dtype alone
+                _device_ok(name, x)
         else:
             fname, f = first
             if x.shape != f.shape:
@@ -71,6 +72,9 @@ def _tensors(**named):
 ''',
     "_device_ok": '''\
 def _device_ok(name, x):
+    if x.is_meta:  # (the interpreter reached torch's "Cannot copy out of meta tensor"; symnet.torch's fake kernels)
+        raise ValueError(f"argument {name!r} is on the meta device, which holds no data; the Triton kernels run on "
+                         "a CUDA device (symnet.torch's ops take meta tensors: they return outputs of the right shapes)")
     if x.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"argument {name!r} is on {x.device}; the Triton kernels run on a CUDA device "
                          "(or on the CPU: set TRITON_INTERPRET=1 before triton is imported)")
@@ -92,7 +96,9 @@ def _refuse_outside(values, low, high, message):
     """Refuse data outside [low, high] that a function of the formula takes (gaussian_nll's variance ≥ 0,
     bce's p in [0, 1]), as torch refuses them (reading the answer back to the host, as torch's own check
     does): a DomainError (a ValueError) whose line is ``message`` with the first such entry for {value}.
-    NaN passes: it propagates, as torch's checks let it."""
+    NaN passes: it propagates, as torch's checks let it; a meta tensor holds no data to refuse."""
+    if values.is_meta:
+        return
     bad = (values < low) | (values > high)
     if bool(bad.any()):
         raise _domain_error(message.replace("{value}", f"{float(values[bad].reshape(-1)[0]):g}"))
@@ -302,6 +308,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # a float32 kernel's double words go to the repair kernel too (doubleword.REPAIR_BITS["float32"]), except where
     # every dtype computes in float64 (wide: the float32 branch is never compiled)
     printer.repair_float32 = not wide
+    printer.float32_products = not wide  # a long product in float64 (TritonPrinter._wide_product)
     if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
         body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
                     "gave a 24-term softmax's gradient 2.39 ULP, 0.49 so); each output rounded once, as stored")
@@ -511,7 +518,9 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     if repaired:
         args = args + ["tier"]
     flags = ", REPAIR=0" if repaired else ""
-    launcher += ["    if n:",
+    # a meta tensor holds no data: the outputs' shapes and dtypes alone, as the op's fake kernel (session 35: the
+    # interpreter's launch reached torch's "Cannot copy out of meta tensor")
+    launcher += [f"    if n and not {first}.is_meta:  # (meta: no data, the outputs' shapes and dtypes alone)",
                  f"        {k}[(blocks,)]({', '.join(args + (['tier if f64 else tier[blocks:]'] if repaired32 else ['tier'] if repaired else []))}, partial, count, n, "
                  "n if reduction == \"mean\" else 1,",
                  f"            WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64{flags}, BLOCK=block, num_warps=WARPS{fusion})"]

@@ -14,6 +14,7 @@ Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import numpy as np
@@ -322,6 +323,20 @@ def _power_product(p, q, m):
 '''
 TRITON_HELPERS["_power_product"] = TRITON_DEVICE_HELPERS["_power_product"]
 
+# session 36 (h-triton36): a float32 kernel's long product of inputs and values in float64 (TritonPrinter._wide_product)
+TRITON_DEVICE_HELPERS["_float32_in_float64"] = '''\
+@triton.jit
+def _float32_in_float64(narrow, wide):
+    """narrow, the product as printed, in a float64 kernel; in a float32 one wide, the same product computed in float64
+    from the inputs and the float32 values it holds, rounded once (the compiler drops the one not returned)."""
+    if narrow.dtype == tl.float64:
+        r = narrow
+    else:
+        r = wide.to(narrow.dtype)
+    return r
+'''
+TRITON_HELPERS["_float32_in_float64"] = TRITON_DEVICE_HELPERS["_float32_in_float64"]
+
 
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
 TRITON_DEVICE_HELPERS["_log_overflowed"] = '''\
@@ -606,6 +621,17 @@ def _literal(value: float) -> str:
 # tests/test_break26.py's strict xfails
 PRODUCT_POWER_MAX = 4
 
+# session 36 (h-triton36): a float32 kernel computes its products in float32, one rounding a multiplication (and x³
+# two), where NumPy's float32 computes a kernel with a widened sum in float64 and rounds each output once: ∂x of
+# exp(−(x·y)³), −3·x²·y³·e^(…), was 3.26 ULP at (0.01126909535, 25.955675) (torch float32 0.26, NumPy 0.5). A product
+# of positive integer powers of inputs, numbers and float32 values (a product held in a temporary taken as its factors)
+# whose float32 multiplications number FLOAT32_PRODUCT_ROUNDINGS or more is computed in float64 from the inputs and
+# rounded once (_float32_in_float64; a float64 kernel prints it as before). At most FLOAT32_PRODUCT_FACTORS factors of
+# float32's range: their float64 product is a normal float64 (3.4e38⁶ ≈ 1.5e231, 1.4e−45⁶ ≈ 7.6e−271), so no
+# intermediate leaves the range where the float32 result does not
+FLOAT32_PRODUCT_ROUNDINGS = 4
+FLOAT32_PRODUCT_FACTORS = 6
+
 
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
@@ -656,10 +682,148 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         grouped = self._print(sp.Pow(sp.UnevaluatedExpr(x * y), n))
         return f"_power_product({self._print(x ** n)}, {self._print(y ** n)}, {grouped})"
 
+    float32_products = False  # True: the elementwise skeleton's float32 products in float64 (_wide_product)
+
+    @contextlib.contextmanager
+    def _narrow(self):
+        """Inside, products print as before (the narrow form; a condition's, a long product's leaves)."""
+        wide, self.float32_products = self.float32_products, False
+        try:
+            yield
+        finally:
+            self.float32_products = wide
+
+    def _product_leaves(self, e, power=1, depth=3):
+        """(c, {leaf: power}) of the product ``e``: its number c and its other factors with their positive integer
+        powers, a temporary holding a product or an integer power (CSE's sq_x = x²) taken as its factors, ``depth``
+        temporaries deep; None where a factor is a negative or non-integer power (a quotient: the printers' own)."""
+        c, leaves = sp.Integer(1), {}
+        for f in sp.Mul.make_args(e):
+            if isinstance(f, sp.UnevaluatedExpr):
+                f = f.args[0]
+            if f.is_number and not f.free_symbols:
+                c *= f ** power
+                continue
+            base, n = f.as_base_exp()
+            if not (n.is_Integer and n > 0):
+                return None
+            held = self.definitions.get(base)
+            if isinstance(held, sp.UnevaluatedExpr):
+                held = held.args[0]
+            if not (depth and held is not None and (held.is_Mul or held.is_Pow and held.exp.is_Integer)):
+                held = base if base.is_Mul or base.is_Pow else None  # (x·y)³ written
+            if held is None:
+                leaves[base] = leaves.get(base, 0) + power * int(n)
+                continue
+            inner = self._product_leaves(held, power * int(n), depth - (held is not base))
+            if inner is None:
+                return None
+            c *= inner[0]
+            for leaf, m in inner[1].items():
+                leaves[leaf] = leaves.get(leaf, 0) + m
+        return c, leaves
+
+    def _wide_product(self, e) -> str | None:
+        """The float64 code of the product ``e`` in a float32 kernel, its leaves (:meth:`_product_leaves`) widened and
+        multiplied, the number last, where a float32 kernel rounds it FLOAT32_PRODUCT_ROUNDINGS times or more (see
+        there); None for any other product, and for one the printers take again where it leaves the range (an
+        exponential's overflow, a select holding a quotient), whose narrow form is kept."""
+        found = self._product_leaves(e) if isinstance(e, sp.Mul) or e.is_Pow else None
+        if found is None or not found[1]:
+            return None
+        c, leaves = found
+        if not (c.is_Rational or c.is_Float) or c == 0:
+            return None
+        exact = c.is_Rational and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0  # ±2^k: no rounding
+        factors = sum(leaves.values())
+        if factors + (0 if exact else 1) - 1 < FLOAT32_PRODUCT_ROUNDINGS or factors > FLOAT32_PRODUCT_FACTORS:
+            return None
+        if not 2.0 ** -100 <= abs(float(c)) <= 2.0 ** 100:
+            return None
+        if isinstance(e, sp.Mul) and (self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None
+                                      or self._moved_into_select(e) is not None):
+            return None
+        with self._narrow():
+            codes = []
+            for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0])):
+                codes += [self._wide_leaf(leaf)] * n
+        product = " * ".join(codes)
+        if abs(c) != 1:
+            value = float(abs(c))
+            product += " * " + (repr(value) if float(np.float32(value)) == value else f"tl.full([], {value!r}, tl.float64)")
+        return f"-{product}" if c < 0 else product
+
+    def _wide_leaf(self, leaf) -> str:
+        """A factor of a long product in float64: a temporary holding e^u of a long product u (or a select among such
+        exponentials and other values) computed again in float64 (its float32 value where another value is selected:
+        rounded once already), anything else its float32 value widened (exact)."""
+        narrow = f"{self.parenthesize(leaf, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)"
+        held = self.definitions.get(leaf)
+        pieces = held.args if isinstance(held, sp.Piecewise) else [(held, sp.true)]
+        values = []
+        for value, _ in pieces:
+            if getattr(type(value), "body", None) is not None and hasattr(value, "expanded"):  # a widened e^u: its
+                value = value.expanded  # float64 body is within float32's bound (doubleword.widened_function)
+            u = self._wide_argument(value.args[0]) if isinstance(value, sp.exp) else None
+            values.append(narrow if u is None else f"_exp({u})")
+        if all(v == narrow for v in values):
+            return narrow
+        self._need("_exp")
+        return self._wide_select(values, [c for _, c in pieces])
+
+    def _wide_select(self, values: list, conditions: list) -> str:
+        """The select of the float64 ``values`` (printed) by ``conditions`` (the last one's: everywhere else), its
+        conditions as printed; one value where all are the same (x³·y³ and (x·y)³ chosen by float32's bound: one
+        product in float64; e^u and its widened form)."""
+        if len(set(values)) == 1:
+            return values[0]
+        code = values[-1]
+        with self._narrow():
+            for value, condition in reversed(list(zip(values[:-1], conditions[:-1]))):
+                code = self.WHERE.format(self._print(condition), value, code)
+        return code
+
+    def _wide_argument(self, u) -> str | None:
+        """The float64 code of ``u``, an exponential's argument in a float32 kernel, where it is a long product
+        (:meth:`_wide_product`) or a select of such products and numbers (its conditions as printed); else None."""
+        if isinstance(u, sp.Piecewise):
+            values = []
+            for value, _ in u.args:
+                code = self._number(float(value)) if value.is_number and not value.free_symbols else \
+                    self._wide_argument(value)
+                if code is None:
+                    return None
+                values.append(code)
+            if all(v.is_number for v, _ in u.args):
+                return None
+            return self._wide_select(values, [c for _, c in u.args])
+        return self._wide_product(u)
+
+    def _float32_in_float64(self, e, wide: str) -> str:
+        """``_float32_in_float64(narrow, wide)``: ``e`` as printed before, in a float64 kernel; ``wide`` in a float32 one."""
+        with self._narrow():
+            narrow = self._print(e)
+        self._need("_float32_in_float64")
+        return f"_float32_in_float64({narrow}, {wide})"
+
+    def _print_exp(self, e):  # a float32 kernel's e^u of a long product u: both in float64, rounded once
+        wide = self._wide_argument(e.args[0]) if self.float32_products else None
+        if wide is None:
+            return self._print_Function(e)
+        self._need("_exp")
+        return self._float32_in_float64(e, f"_exp({wide})")
+
+    def _compared(self, side, prec) -> str:  # a condition's products as printed: a threshold, not a value (no float64)
+        with self._narrow():
+            return super()._compared(side, prec)
+
     def _print_Mul(self, e):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
         ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
         ConditionalPrinting._print_Mul."""
+        wide = self._wide_product(e) if self.float32_products else None
+        if wide is not None:
+            return self._float32_in_float64(e, wide)
         moved = self._taken_again_pair(e, self._print_Mul)
         if moved and moved.by_exponents is not None:  # computed in the helper, in a block that needs it
             far, held = moved.by_exponents, moved.held
@@ -844,7 +1008,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
         plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
         plain.constant_dtype, plain.plain_widened = "tl.float64", True
-        plain.selected = None
+        plain.selected, plain.float32_products = None, False  # (float64 already)
+        plain._select_moving = False  # as NumPy's: the body's text does not depend on where the kernel printed it
         function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
                                     repair=self.repair is not None, repair_float32=self.repair_float32)
         TRITON_HELPERS.setdefault(function.name, function.code)
@@ -894,7 +1059,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         for needed in HELPER_NEEDS.get(helper, ()):
             self._need(needed)
 
-    _print_exp = _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
+    _print_log = _print_Abs = _print_tanh = _print_sin = _print_cos = _print_Function
 
     def _print_log1p(self, e):
         return self._print_Function(e)
