@@ -131,12 +131,11 @@ def test_quotient_terms_by_an_input_cancel_symbolically(formula, dtype):
             assert g == (np.float32(1) / 6 if dtype == np.float32 else 1 / 6) * (abs(t) < 3), (formula, t, g)
 
 
-# found while measuring the above, not fixed: the deviance's value where μ ≈ y are both below about 1e−278 (its double
-# words' low parts go subnormal: products and quotients of numbers near 1e−300 keep too few bits); worst over 50 points
-# a decade, μ = y·(1 ± 1e−15..1e−5): 0.49 ULP from y = 1e−275 up, 30.8 at 1e−280, 3.9e6 at 1e−285, 6e21 at 1e−300
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured session 35: 2·(log(μ/y) + y/μ − 1) at "
-                   "μ = 4.126224107271759e−300, y = 4.12622410727164e−300 got 1.4795521094654128e−24, true 8.3681309e−28 "
-                   "(8.2e18 ULP in float64); torch autograd's forward −2.22e−16 (1.2e27 ULP); ≤ 0.49 ULP for y ≥ 1e−275")
+# found while measuring the above: the deviance's value where μ ≈ y are both below about 1e−278 (its triple words'
+# remainders went subnormal: quotients of numbers near 1e−300 kept too few bits); worst over 50 points a decade,
+# μ = y·(1 ± 1e−15..1e−5): 0.49 ULP from y = 1e−275 up, 30.8 at 1e−280, 3.9e6 at 1e−285, 6e21 at 1e−300; at the point
+# below 1.4795521094654128e−24 for 8.3681309e−28 (8.2e18 ULP; torch autograd's forward −2.22e−16). Fixed in session 36
+# (h-cancel36: doubleword._tw_quotient scales a tiny dividend by 2⁶⁰⁰); its neighbourhood in tests/test_cancel36.py
 def test_gamma_deviance_value_where_both_inputs_are_tiny():
     mu, y = 4.126224107271759e-300, 4.12622410727164e-300
     f = compiled(GAMMA)(mu=np.array([mu]), y=np.array([y]))[0][0]

@@ -8043,6 +8043,9 @@ def _homogeneous_quotients(expr):
     plain = unwiden(expr) if expr.has(WidenedBase) else expr
     if plain.has(Grouped):  # (a kept order: power-product's p·(p/W²))
         plain = plain.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    if plain.has(binade_reciprocal):  # a scale r another rule applied, exact for any r > 0 (reciprocal-margin's
+        # r^(−d)·D(r·x) of a difference of one degree): at r = 1 its select's branches are one, which SymPy merges
+        plain = plain.replace(lambda n: isinstance(n, binade_reciprocal), lambda n: sp.S.One)
     new = _homogeneous_quotient(plain)
     return expr if new is None else new
 
@@ -9497,8 +9500,9 @@ def _monomial_difference(node):
     2 or more or holding a reciprocal, whose terms can be of opposite signs) → widened where every base b lies in
     [2^−L, 2^L], L = ⌊900/D⌋ for the larger total degree D (a double word of each product then neither overflows nor
     loses its low part to underflow), the sum as written elsewhere (where the other rules keep its range: s₁/s₂² as
-    (s₁/s₂)/s₂); None for any other two-term sum, and for a/u − a/v of two inputs u, v (the reciprocal-difference
-    rule's: :func:`_input_reciprocal_pair`)."""
+    (s₁/s₂)/s₂); two terms of one total degree at their inputs over a power of two instead of that fixed range
+    (:func:`_scaled_monomial_difference`); None for any other two-term sum, and for a/u − a/v of two inputs u, v (the
+    reciprocal-difference rule's: :func:`_input_reciprocal_pair`)."""
     parts = [_monomial_factors(t) for t in node.args]
     if None in parts or any(t.is_number for t in node.args):
         return None
@@ -9534,9 +9538,33 @@ def _monomial_difference(node):
     degree = max(degree, -sum(lowest.values()))
     bound = 900 // max(degree, 1)
     low, high = sp.Float(2.0 ** -bound), sp.Float(2.0 ** bound)  # powers of two: exact
-    inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
     body = num1 + num2 if den == 1 else sp.Mul(num1 + num2, sp.Pow(den, -1))
+    if sum(e1.values()) == sum(e2.values()):  # terms of one degree: at the bases over a power of two of their inputs
+        return _scaled_monomial_difference(node, body, bases, low, high, sum(e1.values()))
+    inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
     return sp.Piecewise((widen(body), inside), (node, True))
+
+
+def _scaled_monomial_difference(node, body, bases, low, high, degree):
+    """:func:`_monomial_difference`'s widened ``body`` for two terms of one total ``degree`` (d) → body(r·x)·r^(−d), r =
+    binade_reciprocal(max |x_i|) of the bases' inputs x_i, where every scaled base |r·b| lies in (low, high) (the
+    bases' spread: r·b within 2^±⌊900/D⌋), the sum as written elsewhere (``node``; and where the inputs are 0 or not
+    finite, r = 2).
+
+    Exact: the bases are inputs or their sums times numbers, so body(r·x) = r^d·body(x); r is a power of two, so r·x is
+    exact (unless subnormal: then below 2⁻¹⁰²² of the largest input) and the largest |r·x| is in [1, 2); the powers of
+    r after the widened core one at a time (each product exact where it stays in range, and monotone: no partial
+    product overflows or underflows where the result does not). A fixed range [2^−L, 2^L] for the bases (L = ⌊900/D⌋)
+    left x/y² − 1/x as written from |x| ≈ 2^300 (2.7e135: 7.9e12 ULP in float64) and 3x³ − 3y³ from 2^300 (NaN from
+    1.1e103, inf − inf, where the difference is 0 or −inf)."""
+    inputs = sorted(set().union(*(b.free_symbols for b in bases)), key=sp.default_sort_key)
+    scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in inputs]))
+    core = widen(body)
+    out = core.func(*[leaf * scale for leaf in core.leaves])
+    for _ in range(abs(degree)):  # r^(−d): a quotient by r for each power of a positive degree
+        out = Grouped(out / scale) if degree > 0 else Grouped(out * scale)
+    inside = sp.And(*[sp.And(sp.Abs(b) * scale > low, sp.Abs(b) * scale < high) for b in bases])
+    return sp.Piecewise((out, inside), (node, True))
 
 
 def _square_pair(node):
@@ -9649,8 +9677,10 @@ RECIPROCAL_MARGIN = Rule(
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
     "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y² where x ≈ ±y: "
-    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); and a difference of squares of "
-    "inputs or their sums or their relus, R + k·u² − "
+    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
+    "degree d at their inputs times r, the power of two that brings the largest into [1, 2) (binade_reciprocal), the "
+    "result times r^(−d) after, exact (x/y² − 1/x at x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 "
+    "NaN for 0 or ±inf); and a difference of squares of inputs or their sums or their relus, R + k·u² − "
     "k·v² (a relu's argument too), as R + k·(u − v)·(u + v), a relu as max(s, 0): the contrastive loss's ∂y, d² − "
     "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss "
     "relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 (inf − inf; true 0, torch NaN) and 1.7e10 ULP off at "
