@@ -21,6 +21,7 @@ from typing import Callable
 
 from ..derivation import Derivation
 from ..errors import InvalidNameError, SymnetError
+from ..progress import say
 from .ir import Kernel
 from .stored import described
 from .modules import _exec_module
@@ -204,6 +205,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
         return compiled
     kernel = described(derivation, name=name, value=value, gradients=gradients)  # from the disk cache if kept
     what = f"a derivation ('{derivation.name or derivation.title}')"
+    say(f"printing the {'Triton' if backend == 'triton' else 'NumPy'} module")
     if backend == "triton":
         compiled = _compile_triton(kernel, what)
     else:
