@@ -171,9 +171,10 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
 
     ``time_limit``: CPU seconds of this process generating the code may take, as :func:`derive`'s
     (default :data:`TIME_LIMIT`, 60; None or 0: no limit): the stability rules, the common
-    subexpressions and the printing of either backend (not the first call of a Triton function, which
-    compiles its kernel). Past it :class:`LimitError` names the derivation and how to raise the limit;
-    a ``SIGPROF`` timer (:func:`symnet.bounds.time_limit`), only on POSIX and in the main thread.
+    subexpressions and the printing of either backend (not loading a Triton module, which registers its
+    torch ops, nor the first call of its function, which compiles the kernel). Past it :class:`LimitError`
+    names the derivation and how to raise the limit; a ``SIGPROF`` timer (:func:`symnet.bounds.time_limit`),
+    only on POSIX and in the main thread.
 
     Returns:
         A :class:`~symnet.codegen.compiler.CompiledKernel` ``k``: ``k.inputs`` (the variables sorted by
@@ -234,10 +235,14 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
     from .codegen import compile as _compile
 
     doing = f"generating {backend} code" if isinstance(backend, str) else "generating code"
-    title = getattr(derivation, "title", None) or getattr(derivation, "name", None) or derivation
-    what = f"{doing} for {_shortened(title)!r}" if isinstance(title, str) else doing
-    with _budget(time_limit, what, "symnet.compile"), _progress(doing, progress, cpu_limit=_shown(time_limit)):
-        return _compile(derivation, backend, **options)
+    title = getattr(derivation, "title", None) or getattr(derivation, "name", None)
+    limit = _budget(time_limit, f"{doing} for {_shortened(title)!r}" if isinstance(title, str) else doing,
+                    "symnet.compile")
+    if isinstance(derivation, str):  # a row-wise function's module: the registry's, bounded by construction
+        with _progress(doing, progress):
+            return _compile(derivation, backend, **options)
+    with _progress(doing, progress, cpu_limit=_shown(time_limit)):
+        return _compile(derivation, backend, limit=limit, **options)
 
 
 def get(name: str):
