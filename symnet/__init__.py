@@ -84,7 +84,7 @@ sys.modules[__name__].__class__ = _Symnet
 
 
 TIME_LIMIT = 60.0  # CPU seconds symnet.derive, and symnet.compile, spend on one formula by default (the command line's 60)
-DERIVE_TIME_LIMIT = TIME_LIMIT  # the name h-bound35 gave it
+DERIVE_TIME_LIMIT = TIME_LIMIT  # its name before symnet.compile took it too (session 35)
 
 
 def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | None = TIME_LIMIT, **options):
