@@ -83,10 +83,11 @@ class _Symnet(types.ModuleType):
 sys.modules[__name__].__class__ = _Symnet
 
 
-DERIVE_TIME_LIMIT = 60.0  # CPU seconds symnet.derive spends on one formula by default (the command line's 60)
+TIME_LIMIT = 60.0  # CPU seconds symnet.derive, and symnet.compile, spend on one formula by default (the command line's 60)
+DERIVE_TIME_LIMIT = TIME_LIMIT  # its name before symnet.compile took it too (session 35)
 
 
-def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | None = DERIVE_TIME_LIMIT, **options):
+def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | None = TIME_LIMIT, **options):
     """Derive the gradient (or Jacobian) of ``f`` step by step: :func:`symnet.engine.derive`
     (``f`` an expression, a sequence of them or a :class:`Program`; ``wrt``; the keywords
     ``name``, ``title``, ``summary``, ``output``, ``mode`` and ``at``; see its docstring), with
@@ -97,7 +98,7 @@ def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | Non
     anywhere; False never (see :mod:`symnet.progress`).
 
     ``time_limit``: CPU seconds of this process the derivation may take (default
-    :data:`DERIVE_TIME_LIMIT`, 60, as the command line's ``--time-limit``; None or 0: no limit).
+    :data:`TIME_LIMIT`, 60, as the command line's ``--time-limit``; None or 0: no limit).
     Symbolic work on a short formula can grow without bound (``focal(focal(focal(z, t), t), t)``, 32
     characters); past the limit :class:`LimitError` names the formula and how to raise the limit. CPU
     seconds, so a loaded machine gives the same budget of work as an idle one; the limit is a ``SIGPROF``
@@ -112,7 +113,6 @@ def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | Non
             derivation took longer than ``time_limit`` CPU seconds, or ``time_limit`` is negative or nan.
         SymnetError: ``progress`` is not None, True or False.
     """
-    from .bounds import time_limit as _time_limit
     from .progress import check_setting, progress as _progress
 
     check_setting(progress)
@@ -124,26 +124,57 @@ def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | Non
         # write mse(…)", and derive("dense") differentiated a variable called dense (session 17, a new user)
         raise DerivationError(f"{f.strip()!r} is a named derivation of the lecture: symnet.get({f.strip()!r}) "
                               "returns it (symnet.derive takes a formula)")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, type(None))):
-        raise LimitError(f"time_limit must be a number of CPU seconds (0 or None: no limit), not {time_limit!r}")
     # the formula as the user wrote it; a SymPy expression is not printed (str() of one nested 10⁴ deep or holding a
     # 10⁵-digit number raises before derive's own one-line refusal: test_break32, test_breakage)
-    short = " ".join(f.split()) if isinstance(f, str) else "the formula"
-    short = short if len(short) <= 60 else short[:60] + "…"
-    message = (f"deriving {short} took longer than {time_limit:g} CPU s (raise it with "
-               f"symnet.derive(..., time_limit={2 * time_limit:g}), or time_limit=None for no limit)") if time_limit else ""
-    with _time_limit(time_limit, message, cpu=True), _progress("deriving", progress):
+    with _budget(time_limit, f"deriving {_shortened(f) if isinstance(f, str) else 'the formula'}", "symnet.derive"), \
+            _progress("deriving", progress, cpu_limit=_shown(time_limit)):
         return _derive(f, wrt, **options)
 
 
-def compile(derivation, backend: str = "numpy", *, progress: bool | None = None, **options):  # noqa: A001
+def _shortened(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _shown(time_limit) -> float | None:
+    """The budget a progress line shows (``… 12 s, 9 of 60 CPU s``): none for no limit (None, 0, beyond three years)."""
+    return time_limit if time_limit and time_limit <= 1e8 else None
+
+
+def _budget(time_limit, doing: str, function: str):
+    """The CPU-time budget of :func:`derive` and :func:`compile` (their ``time_limit``): the command line's timer
+    (:func:`symnet.bounds.time_limit`, ``cpu=True``), which raises :class:`LimitError` "``doing`` took longer than N
+    CPU s (raise it with ``function``(..., time_limit=2N), …)" once the block has taken ``time_limit`` CPU seconds.
+
+    Raises:
+        LimitError: ``time_limit`` is not None nor a number of seconds ≥ 0 (a bool, a string, negative, nan).
+    """
+    from .bounds import time_limit as _time_limit
+
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, type(None))):
+        raise LimitError(f"time_limit must be a number of CPU seconds (0 or None: no limit), not {time_limit!r}")
+    message = (f"{doing} took longer than {time_limit:g} CPU s (raise it with {function}(..., "
+               f"time_limit={2 * time_limit:g}), or time_limit=None for no limit)") if time_limit else ""
+    return _time_limit(time_limit, message, cpu=True)
+
+
+def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,  # noqa: A001
+            time_limit: float | None = TIME_LIMIT, **options):
     """Generate and load a function computing the derivation's value and gradients:
     :func:`symnet.codegen.compile` (``backend`` "numpy" or "triton"; the keywords ``value``,
-    ``gradients`` and ``name``; see its docstring), with a progress line.
+    ``gradients`` and ``name``; see its docstring), with a progress line, within a time limit.
 
     ``progress``: None (default) shows ``symnet: generating BACKEND code … N s`` on stderr
-    after a second, where stderr is a terminal or in a Jupyter notebook (tqdm's bar there);
-    True shows it anywhere; False never (see :mod:`symnet.progress`).
+    after a second (then what it is doing: stabilising which output, printing), where stderr is a
+    terminal or in a Jupyter notebook (tqdm's bar there); True shows it anywhere; False never (see
+    :mod:`symnet.progress`).
+
+    ``time_limit``: CPU seconds of this process generating the code may take, as :func:`derive`'s
+    (default :data:`TIME_LIMIT`, 60; None or 0: no limit): the stability rules, the common
+    subexpressions and the printing of either backend (not loading a Triton module, which registers its
+    torch ops, nor the first call of its function, which compiles the kernel). Past it :class:`LimitError`
+    names the derivation and how to raise the limit; a ``SIGPROF`` timer (:func:`symnet.bounds.time_limit`),
+    only on POSIX and in the main thread.
 
     Returns:
         A :class:`~symnet.codegen.compiler.CompiledKernel` ``k``: ``k.inputs`` (the variables sorted by
@@ -167,6 +198,8 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
     Raises:
         SymnetError: an unknown backend, not a Derivation (nor a row-wise function's name), a
             derivation that cannot be generated, or ``progress`` not None, True or False.
+        LimitError: generating the code took longer than ``time_limit`` CPU seconds, or ``time_limit`` is
+            negative or nan.
         InvalidNameError: ``name`` is not a name the generated module can use.
         UnsafeCacheError: the cache folder (or its kernels/ or triton/ subfolder) is not the user's alone
             (another owner, writable by group or others, a symbolic link), for either backend.
@@ -201,8 +234,15 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
                               f"({', '.join(ROW_REGISTRY)})")
     from .codegen import compile as _compile
 
-    with _progress(f"generating {backend} code" if isinstance(backend, str) else "generating code", progress):
-        return _compile(derivation, backend, **options)
+    doing = f"generating {backend} code" if isinstance(backend, str) else "generating code"
+    title = getattr(derivation, "title", None) or getattr(derivation, "name", None)
+    limit = _budget(time_limit, f"{doing} for {_shortened(title)!r}" if isinstance(title, str) else doing,
+                    "symnet.compile")
+    if isinstance(derivation, str):  # a row-wise function's module: the registry's, bounded by construction
+        with _progress(doing, progress):
+            return _compile(derivation, backend, **options)
+    with _progress(doing, progress, cpu_limit=_shown(time_limit)):
+        return _compile(derivation, backend, limit=limit, **options)
 
 
 def get(name: str):

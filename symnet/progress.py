@@ -25,7 +25,7 @@ import time
 
 from .errors import SymnetError
 
-__all__ = ["PROGRESS_AFTER_S", "progress"]
+__all__ = ["PROGRESS_AFTER_S", "progress", "say"]
 
 PROGRESS_AFTER_S = 1.0  # a task that takes longer shows a progress line
 ENV = "SYMNET_PROGRESS"  # "0": never; "1": always; otherwise automatic (see the module's docstring)
@@ -77,6 +77,14 @@ class _Line:
 
     def say(self, text: str) -> None:
         self.text = str(text)
+
+
+def say(text: str) -> None:
+    """``line.say(text)`` on the progress line open in this thread, if any: for a stage deep inside the work
+    (which output ``symnet.compile`` is stabilising) that has no handle of its own. Nothing where none is open."""
+    line = getattr(_open, "active", None)
+    if line is not None:
+        line.say(text)
 
 
 def check_setting(enabled) -> None:

@@ -38,6 +38,7 @@ from ..engine import forward_expressions
 from ..onesided import close_collapsed
 from ..errors import ParseError, SymnetError
 from ..parsing import as_symbol
+from ..progress import say
 from ..render import text
 from .chains import quotient_chain
 from .doubleword import nan_through
@@ -195,7 +196,8 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
         raise SymnetError("a kernel needs at least one output")
     stable, fired = [], []
     stabilise = Stabiliser()  # the outputs share their subexpressions (a value and N gradients of Σ e^{a_i})
-    for o in outs:
+    for k, o in enumerate(outs):
+        say(f"stabilising {o.meaning} ({k + 1} of {len(outs)})")  # on compile's progress line, where one is shown
         # a select SymPy collapsed to no 'otherwise' inside a branch whose condition it ends in (onesided's
         # close_collapsed, exact): ∂ of log(elu(hardswish(x))) was refused before (h-hyp28)
         e, rules = stabilise(close_collapsed(o.expr))
@@ -215,6 +217,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     # (temporary_comment): listed once more, so that CSE takes it out however often it is used
     errors = sorted({n for e in stable for n in e.atoms(RoundingError)}, key=sp.default_sort_key)
     stable = _one_series_each(stable)
+    say("common subexpressions")
     assignments, results = _cse(stable + errors, temps)
     results = results[:len(stable)]
     assignments, results = _constant_exponents(assignments, results)
