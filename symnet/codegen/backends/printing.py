@@ -431,20 +431,35 @@ class ConditionalPrinting:
     # count (NumPy ``_dominant_infinity``): one test over the block where the sum is finite.
     def _sized_terms(self, e) -> list | None:
         """For a sum ``e`` of two terms or more, each a number c times a product holding a negative integer power of an
-        input, each term's forms as printed (c, x, px, y, py, …): as computed (a select's first value, the long-product
-        rule's computed product, temporaries holding products or powers taken apart) and, for the long-product rule's
+        input, each term's forms as printed (c, x, px, y, py, …): as computed (a select of one number in several orders,
+        the power-quotient rule's, by its first value; a select of different values one factor; the long-product
+        rule's computed product; temporaries holding products or powers taken apart) and, for the long-product rule's
         product, as written too (its double-word factor F can overflow where the written factors, Φ and e^…, do not:
         gelu(x/y)⁻²'s ∂x at x/y = −26.8); None for any other sum."""
         if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
             return None
         definitions = getattr(self, "definitions", {})
 
+        def written_out(v, depth=4):  # the temporaries a value holds, written out
+            for _ in range(depth):
+                w = v.xreplace(definitions)
+                if w == v:
+                    break
+                v = w
+            return v.doit()
+
+        def same_value(values):
+            first = written_out(values[0])
+            return all(first == w or sp.cancel(first - w) == 0 for w in map(written_out, values[1:]))
+
         def computed(t):
             while True:
                 if type(t).__name__ == "WrittenWhereNotFiniteBase":
                     t = t.args[0]
-                elif isinstance(t, sp.Piecewise):
-                    t = t.args[0].expr  # (every value of the select is the same number: another order of it)
+                elif isinstance(t, sp.Piecewise):  # a select of one number's orders (the power-quotient rule's): its
+                    if not same_value([p.expr for p in t.args]):  # first; a select of different values is not sized
+                        return None
+                    t = t.args[0].expr
                 elif isinstance(t, sp.UnevaluatedExpr):
                     t = t.args[0]
                 elif t.is_Symbol and isinstance(definitions.get(t), (sp.Mul, sp.Piecewise, sp.UnevaluatedExpr)):
@@ -453,7 +468,8 @@ class ConditionalPrinting:
                     return t
 
         def factors(t):
-            t = computed(t)
+            inner = computed(t)
+            t = t if inner is None else inner  # (a select of different values: one factor, its value as printed)
             if not isinstance(t, sp.Mul):
                 return [t]
             return [g for f in self._held_factors(t, definitions) for g in factors(f)]
