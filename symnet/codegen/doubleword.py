@@ -2512,10 +2512,14 @@ class _Emitter:
         if not den:
             return numerator
         numerator = numerator if numerator is not None else _Value("1.0")
-        if len(den) == 1 and den[0].is_Pow and den[0].exp.is_Integer and den[0].exp >= 2 and den[0].base.is_Add:
+        if len(den) == 1 and den[0].is_Pow and den[0].exp.is_Integer and den[0].exp >= 2 and (
+                den[0].base.is_Add or isinstance(den[0].base, sp.Function)):
             # N/(x + y)^k as ((N/(x + y))/…)/(x + y): (x + y)^k overflows where the quotient need not (∂x of
             # mish(x)/(x + y) at (−1.94, 2.7e249): the double word NaN, the float64 body's cancellation 5.3 ULP); a
-            # division of double words is as exact as their product (2⁻¹⁰⁴ or so)
+            # division of double words is as exact as their product (2⁻¹⁰⁴ or so). N/g(u)^k of a function the same
+            # (session 36, h-gelu36): g(u)^k goes subnormal where g(u) and the quotient are normal, its lo part lost
+            # and the hi's low bits (∂x of gelu(x/y)⁻², y·e^(−v²/2)/(x²·Φ(v)³), at v = x/y = −21.9: Φ³ = 4.2e−319,
+            # 7.7e9 ULP off in float64; torch NaN)
             base, acc, partial = den[0].base, numerator, sp.Mul(*num)
             for _ in range(int(den[0].exp)):
                 partial = partial / base

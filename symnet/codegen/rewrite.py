@@ -7255,8 +7255,16 @@ def _power_quotient(node, guarded, term=True):
     # N of x and another input (x − y) is 0 or tiny wherever the other is near x, whatever |x|: (x − y)/x² at
     # x = y = −1e−300 (∂x of (x − y)/x) was 0/0 = NaN for −1e300 (h-hyp31); there the divisions too
     if num != 1 and (x not in num.free_symbols or num.free_symbols - {x}):
-        return sp.Piecewise((node, (sp.Abs(x) < bound) & (sp.Abs(x) > sp.Float(1 / bound, 17))), (scaled, True))
-    return sp.Piecewise((node, sp.Abs(x) < bound), (scaled, True))
+        out = sp.Piecewise((node, (sp.Abs(x) < bound) & (sp.Abs(x) > sp.Float(1 / bound, 17))), (scaled, True))
+    else:
+        out = sp.Piecewise((node, sp.Abs(x) < bound), (scaled, True))
+    if isinstance(num, WidenedBase) and isinstance(num.expanded, sp.Add):
+        # N a widened sum Σ tᵢ (a double word rounded once) leaves the range where N/x^k does not: ∂y of gelu(x/y)⁻²,
+        # (2y/Φ² + 2x·φ/Φ³)/x², at x = y = 1.7e308 was inf for 2.14e−308 (torch 2.14e−308; h-gelu36); taken as
+        # Σ c·tᵢ/x^k where it is ±inf or NaN (each term a product the printers take by exponents)
+        written = widen(sp.Add(*[c * t * sp.Mul(*dens) for t in num.expanded.args]))
+        return written_where_not_finite(out, written)
+    return out
 
 
 def _power_quotients(expr):
@@ -7291,7 +7299,9 @@ POWER_QUOTIENT = Rule(
     "power-quotient", "N/x^k (k ≥ 2, or a half-integer k ≥ 3/2; or N/(x^i·(1 + x)^j), x an input) forms x^k, which "
     "overflows where the quotient does not (∂/∂x of log1p(x)/x = 1/(x(1 + x)) − log1p(x)/x²: 0 from x = 1.34e154 in "
     "float64, true −1.75e−306 at 1.42e154, 5.5e15 ULP; t/x^(3/2)′ in x: 0 from x = 3.2e205, true −1.5e−215 at t = 1e300, "
-    "x = 1e206); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor, a half power last by √x. "
+    "x = 1e206); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor, a half power last by √x; N a "
+    "widened sum Σ tᵢ, which leaves the range where N/x^k does not (∂y of gelu(x/y)⁻², (2y/Φ² + 2x·φ/Φ³)/x², inf at "
+    "x = y = 1.7e308 for 2.14e−308), is taken as the widened Σ tᵢ/x^k where it is ±inf or NaN. "
     "Applied after every other rule, to a quotient whose x no other rule's select bounds",
     apply=_power_quotients, fired=lambda old, new: new != old)
 _register(POWER_QUOTIENT)

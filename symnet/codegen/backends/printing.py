@@ -470,6 +470,85 @@ class ConditionalPrinting:
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         return len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX
 
+    # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
+    # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,
+    # y = −3 was NaN for −inf (torch −inf). Where the sum is NaN, each term's size is taken by exponents, log2|c| +
+    # Σ p·log2|f|, and the sum is the infinity of a term past the range and past every other term by more than their
+    # count (NumPy ``_dominant_infinity``): one test over the block where the sum is finite.
+    def _sized_terms(self, e) -> list | None:
+        """For a sum ``e`` of two terms or more, each a number c times a product holding a negative integer power of an
+        input, each term's forms as printed (c, x, px, y, py, …): as computed (a select of one number in several orders,
+        the power-quotient rule's, by its first value; a select of different values one factor; the long-product
+        rule's computed product; temporaries holding products or powers taken apart) and, for the long-product rule's
+        product, as written too (its double-word factor F can overflow where the written factors, Φ and e^…, do not:
+        gelu(x/y)⁻²'s ∂x at x/y = −26.8); None for any other sum."""
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
+            return None
+        definitions = getattr(self, "definitions", {})
+
+        def written_out(v, depth=4):  # the temporaries a value holds, written out
+            for _ in range(depth):
+                w = v.xreplace(definitions)
+                if w == v:
+                    break
+                v = w
+            return v.doit()
+
+        def same_value(values):
+            first = written_out(values[0])
+            return all(first == w or sp.cancel(first - w) == 0 for w in map(written_out, values[1:]))
+
+        def computed(t):
+            while True:
+                if type(t).__name__ == "WrittenWhereNotFiniteBase":
+                    t = t.args[0]
+                elif isinstance(t, sp.Piecewise):  # a select of one number's orders (the power-quotient rule's): its
+                    if not same_value([p.expr for p in t.args]):  # first; a select of different values is not sized
+                        return None
+                    t = t.args[0].expr
+                elif isinstance(t, sp.UnevaluatedExpr):
+                    t = t.args[0]
+                elif t.is_Symbol and isinstance(definitions.get(t), (sp.Mul, sp.Piecewise, sp.UnevaluatedExpr)):
+                    t = definitions[t]
+                else:
+                    return t
+
+        def factors(t):
+            inner = computed(t)
+            t = t if inner is None else inner  # (a select of different values: one factor, its value as printed)
+            if not isinstance(t, sp.Mul):
+                return [t]
+            return [g for f in self._held_factors(t, definitions) for g in factors(f)]
+
+        def sized(t):
+            c, powers = sp.S.One, {}
+            for f in factors(t):
+                if f.is_number and not f.free_symbols:
+                    c = c * f
+                    continue
+                f = self._power_of_held_power(f, definitions)
+                base, p = f.as_base_exp()
+                if not p.is_Integer:
+                    base, p = f, sp.S.One
+                powers[base] = powers.get(base, 0) + int(p)
+            c = c if c.is_Number else c.evalf(30)  # (√2/√π)
+            if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0) or not powers or not any(
+                    p < 0 and b.is_Symbol and b not in definitions for b, p in powers.items()):
+                return None
+            return "(" + ", ".join([repr(float(c)), *[text for b, p in powers.items() if p
+                                                      for text in (self._print(b), str(p))]]) + ")"
+
+        terms = []
+        for t in e.args:
+            forms = [sized(t)]
+            if forms[0] is None:
+                return None
+            held = definitions.get(t, t) if t.is_Symbol else t
+            if type(held).__name__ == "WrittenWhereNotFiniteBase":
+                forms.append(sized(held.args[1]))
+            terms.append(", ".join(f for f in forms if f is not None))
+        return terms
+
     def _taken_again_pair(self, e, print_plain) -> TakenAgain | None:
         """The product ``e`` as printed before and the form it is taken again in (:class:`TakenAgain`), or None: its
         moved form :meth:`_moved_into_select` printed, or its product by exponents (:meth:`_exponent_product`), which

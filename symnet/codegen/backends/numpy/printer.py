@@ -351,6 +351,45 @@ def _taken_again(r, again, infinite=False):
 '''
 
 
+# session 36 (h-gelu36): a sum whose terms left the range with opposite signs (ConditionalPrinting._sized_terms)
+NUMPY_HELPERS["_dominant_infinity"] = '''\
+def _dominant_infinity(r, terms):
+    """r, a sum as computed, where it is NaN (inf − inf) the infinity of the term whose size by exponents, log2|c| +
+    Σ p·(e + log2|m|) for each factor f = m·2^e, is past the dtype's range and past every other term's by more than
+    their count (the others are less than a quarter of it together). terms() is each term's forms, (c, x, px, y, py,
+    …) each: a term's size from its first form whose factors are finite and not 0 there (the long-product rule's
+    double-word factor, then its written factors). Evaluated only where r is NaN: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³,
+    at x = 1e−310, y = −3 was +inf + −inf, NaN for −inf (torch −inf). Where no form sizes a term, or no term stands
+    out, r as it is."""
+    r = np.asarray(r)
+    bad = np.isnan(r)
+    if not bad.any():
+        return r
+    sizes, signs = [], []
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for forms in terms():
+            size, sign = np.full(r.shape, np.nan), np.zeros(r.shape)
+            for c, *pairs in forms:
+                s, g = np.log2(abs(c)), np.sign(c)
+                for f, p in zip(pairs[::2], pairs[1::2]):
+                    m, e = np.frexp(np.asarray(f, np.float64))
+                    s = s + p * (e + np.log2(np.abs(m)))
+                    g = g * np.sign(m) ** (p % 2)
+                first = np.isnan(size) & np.isfinite(s)
+                size, sign = np.where(first, s, size), np.where(first, g, sign)
+            sizes.append(size)
+            signs.append(sign)
+    sizes = np.stack(sizes)
+    top = np.argmax(np.where(np.isnan(sizes), -np.inf, sizes), axis=0)
+    largest = np.take_along_axis(sizes, top[None], 0)[0]
+    others = np.max(np.where(np.arange(len(sizes)).reshape((-1,) + (1,) * r.ndim) == top[None], -np.inf, sizes), axis=0)
+    over = np.finfo(r.dtype if r.dtype.kind == "f" else np.float64).maxexp
+    take = bad & np.isfinite(sizes).all(axis=0) & (largest >= over + 1) & (largest - others > np.log2(len(sizes)) + 2)
+    sign = np.take_along_axis(np.stack(signs), top[None], 0)[0]
+    return np.where(take, sign * np.inf, r).astype(r.dtype)
+'''
+
+
 # a value that is a normal number of its dtype (not 0, subnormal, ±inf or NaN)
 NUMPY_HELPERS["_normal"] = '''\
 def _normal(v):
@@ -598,6 +637,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"{out}[...] = {self.doprint(e)}"  # them: np.add(x*λ, y*λ) cancelled, x²·y² was inf·0 (review)
         if isinstance(e, sp.Add) and self._quartered_sum(e) is not None:  # the sum, then 4·(Σ tᵢ/4) where not finite
             return f"{out}[...] = {self._print_Add(e)}"
+        if isinstance(e, sp.Add) and self._sized_terms(e) is not None:  # the sum, then a term's infinity where NaN
+            return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add):
             *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
             head = sp.Add(*rest)
@@ -841,7 +882,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     def _print_Add(self, e):
         quartered = self._quartered_sum(e)
         if quartered is None:
-            return super()._print_Add(e)
+            sized = self._sized_terms(e)
+            if sized is None:
+                return super()._print_Add(e)
+            self.helpers.add("_dominant_infinity")
+            terms = "".join(f"({t}, ), " for t in sized)
+            return f"_dominant_infinity({super()._print_Add(e)}, lambda: ({terms}))"
         self._select_moving = True
         try:
             plain, again = super()._print_Add(e), self._print(quartered)
