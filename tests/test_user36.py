@@ -3,7 +3,10 @@ the value that failed and around it, against mpmath (60 digits) and torch autogr
 
 - The Dice loss 1 − (2pt + 1)/(p + t + 1): its ∂p, ((1 + 2pt)/B − 2t)/B with B = p + t + 1, cancelled its p terms
   in float64 (1.7e153 ULP at p = −2.25e153, t = 1; 1.8e9 at p = 1e10, t = 1; torch the same); the sum-power-cancel
-  rule now multiplies B⁻¹ into the sum and cancels them symbolically: (1 − 2t − 2t²)/B².
+  rule now multiplies B⁻¹ into the sum and cancels them symbolically: (1 − 2t − 2t²)/B². Its value 1 − N/B cancelled
+  near 0 (56 ULP at p = 0.9447, t = 0.966; torch the same): (p + t − 2pt)/B, the numerator in double words.
+- The cloglog link log(1 − e^(−e^z)): −inf below z = −745 (true z); log1mexp now takes z − e^z/2 below z = −20, and
+  log1p(−e^(−e^z)) as the same (it rounded 1 − e^(−e^z) to 0 from z = −37). Its gradient there: a strict xfail.
 - A written RMSNorm x₁·g/√((x₁² + x₂² + x₃²)/3 + ε): its ∂x₁, g·(1/√S − x₁²/(3·S^(3/2))), cancelled x₁² (5e204 ULP
   at x₁ = −3.57e102, ε = 0; float32 1.7e25 at x₁ = 8.5e12, ε = 1e−6; torch the same); the same rule now takes an
   inner sum that has lost a monomial, S − x₁²/3 = ε + x₂²/3 + x₃²/3.
@@ -112,8 +115,21 @@ def test_dice_gradient_at_the_failing_points(p, t):
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_dice_around_the_failing_points(formula, dtype):
     p, t = _dice_points(dtype, seed=36)
-    worst = _check(formula, dtype, {"p": p, "t": t}, _dice_truth, _dice_torch, only=(1, 2))  # f: open, below
-    assert max(worst[1:]) <= BOUND[dtype], worst
+    # the value of the form written over one denominator is left out: (p + t − 2pt)/(p + t + 1) is 12 ULP in float64 at
+    # p = −1.014e57, t = 0.5056 (its numerator cancels, p·(1 − 2t); torch's 2pt exact there by luck), as on main
+    only = None if formula == _DICE or dtype is F32 else (1, 2)
+    worst = _check(formula, dtype, {"p": p, "t": t}, _dice_truth, _dice_torch, only=only)
+    assert max(worst) <= BOUND[dtype], worst
+
+
+# measured before (float64): f 0.029379757984032917 for 0.029379757984032723 (56.4 ULP; torch the same): 1 − N/B
+# rounded N/B near 1 before the difference
+def test_dice_value_where_it_nears_zero():
+    p, t = 0.9447045555986052, 0.9660212875626245
+    outs = _run(_DICE, F64, p=[p], t=[t])
+    with mpmath.workdps(60):
+        truth = _dice_truth(mpmath.mpf(p), mpmath.mpf(t))[0]
+    assert ulps(outs[0][0], truth, F64) <= 1.5, (outs[0][0], truth)
 
 
 def test_dice_with_a_smoothing_variable():
@@ -285,7 +301,8 @@ def test_cloglog_value_where_exp_underflows(z):
     assert ulps(outs[0][0], truth, F64) <= 1, (outs[0][0], truth)
 
 
-@pytest.mark.parametrize("formula", [_CLOGLOG, "log(-expm1(-exp(z)))"])
+# log1p(−e^(−e^z)) before: −29.99983361 for −30.0000000000000468 at z = −30 (1.6e−4 off), −inf from z = −37
+@pytest.mark.parametrize("formula", [_CLOGLOG, "log(-expm1(-exp(z)))", "log1p(-exp(-exp(z)))"])
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_cloglog_value_around_its_branches(formula, dtype):
     """z over [−1e4, 5] (both sides of w = −20, where the series branch starts, and of the float64 underflow at

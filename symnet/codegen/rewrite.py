@@ -702,6 +702,10 @@ def _log_rules(node):
         if _is_exp(rest) and c.is_positive and not _never_positive(rest.args[0]):
             u = rest.args[0]
             return _Fired(softplus(u + sp.log(c) if c != 1 else u), ["softplus"])
+        if c == -1 and _is_exp(rest) and _is_exp(-rest.args[0]):
+            # log1p(−e^(−e^w)), the cloglog link as a user who knows log1p writes it: log1p's argument rounded to −1
+            # first (−29.99983 for −30.0000000000000468 at w = −30; −inf below −37): as log(1 − e^(−e^w))
+            return _log_rules(sp.log(1 - rest))
         return None
     if not isinstance(node, sp.log):
         return None
@@ -1826,7 +1830,8 @@ RULES: tuple[Rule, ...] = (
          "digits for x ≪ 0; Mächler (2012): log(−expm1(x)) for x > −log 2, log1p(−e^x) below; where x = −e^w (the "
          "complementary log-log link, log(1 − e^(−e^w))), −expm1(x) underflows with e^w (−inf for the true w at "
          "w < −745 in float64, 740 ULP at w = −740), so below w = −20 it is w − e^w/2 (the series' next term, u²/24 "
-         "with u = e^w, below 2⁻⁶² of w)"),
+         "with u = e^w, below 2⁻⁶² of w); log1p(−e^(−e^w)) is taken as log(1 − e^(−e^w)) (as written it rounds "
+         "1 − e^(−e^w) to 0 from w = −37: 1.6e−4 off at w = −30)"),
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
     Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
@@ -12230,26 +12235,42 @@ def _sum_power_cancel_node(node):
             continue
         apart = sp.Add(*[r for e, r in parts if e == 0])
         parts = [(e, r) for e, r in parts if e != 0]
-        low = min((e for e, _ in parts), default=None)
-        if len({e for e, _ in parts}) < 2 or any(not (e - low).is_Integer for e, _ in parts):
-            continue
-        if all(e.is_Integer for e, _ in parts) and low >= 0:
-            continue
-        pieces = [sp.expand(r * base ** (e - low)) for e, r in parts]
-        inner = sp.expand(sp.Add(*pieces))
-        if inner.is_Add and not _lost_a_monomial(pieces, inner):
-            continue  # terms that do not cancel out: the common-power rule's, or as written
-        if (inner.is_Add or all(e.is_Integer for e, _ in parts)) and not _rational_in_inputs(base, *[r for _, r in parts]):
-            continue  # (a written softmax's e^a/S − e^(2a)/S² is the max-shift and compensated-sum rules')
-        out = base ** low * (inner if not inner.is_Add else sp.factor_terms(inner)) + apart
-        b = sp.Dummy("B", positive=True)  # the exactness proof: the same sum times B^−e_min, B a symbol, then B
-        if sp.expand(sp.expand((out - node).xreplace({base: b}) * b ** -low).xreplace({b: base})) == 0:  # written out
-            # an inner sum left (ε + x₂²/3 + x₃²/3; 2pt − p − t, which still cancels at t = 1/2) is computed as the
-            # widen rule computes a sum, rounded once: its terms rounded apart and added were 4.05 ULP in float64
-            # (the Dice loss with a smoothing input, ∂t = (s − 2p² − 2ps)/B² at p = 2.25e10)
-            return out if not inner.is_Add else out.xreplace(
-                {a: widen(a) for a in sp.Mul.make_args(sp.factor_terms(inner)) if a.is_Add})
+        found = _sum_power_form(node, base, parts, apart)
+        if found is None and apart != 0 and several and parts and all(e.is_Integer and e < 0 for e, _ in parts):
+            # the terms free of B taken in as B⁰ where that cancels to a polynomial (the Dice loss's value 1 − N/B,
+            # N = 2pt + 1: (p + t − 2pt)/B, 56 ULP in float64 at p = 0.9447, t = 0.966 as written, torch the same)
+            found = _sum_power_form(node, base, parts + [(sp.S.Zero, apart)], sp.S.Zero, polynomial=True)
+        if found is not None:
+            return found
     return None
+
+
+def _sum_power_form(node, base, parts, apart, polynomial=False):
+    """B^e_min·(Σ r_i·B^(e_i − e_min)) + A for the powers ``parts`` [(e_i, r_i)] of ``base`` in ``node`` and the rest
+    ``apart`` (A), where the inner sum multiplies out to one term or loses a monomial (to a polynomial in the inputs,
+    where ``polynomial``), proved equal to ``node``; None otherwise."""
+    low = min((e for e, _ in parts), default=None)
+    if len({e for e, _ in parts}) < 2 or any(not (e - low).is_Integer for e, _ in parts):
+        return None
+    if all(e.is_Integer for e, _ in parts) and low >= 0:
+        return None
+    pieces = [sp.expand(r * base ** (e - low)) for e, r in parts]
+    inner = sp.expand(sp.Add(*pieces))
+    if inner.is_Add and not _lost_a_monomial(pieces, inner):
+        return None  # terms that do not cancel out: the common-power rule's, or as written
+    if (inner.is_Add or all(e.is_Integer for e, _ in parts)) and not _rational_in_inputs(base, *[r for _, r in parts]):
+        return None  # (a written softmax's e^a/S − e^(2a)/S² is the max-shift and compensated-sum rules')
+    if polynomial and not inner.is_polynomial(*inner.free_symbols):
+        return None  # (the BCE gradient (1 − t)/(1 − p) − t/p is the reciprocal-difference rule's)
+    out = base ** low * (inner if not inner.is_Add else sp.factor_terms(inner)) + apart
+    b = sp.Dummy("B", positive=True)  # the exactness proof: the same sum times B^−e_min, B a symbol, then B
+    if sp.expand(sp.expand((out - node).xreplace({base: b}) * b ** -low).xreplace({b: base})) != 0:  # written out
+        return None
+    # an inner sum left (ε + x₂²/3 + x₃²/3; 2pt − p − t, which still cancels at t = 1/2) is computed as the widen rule
+    # computes a sum, rounded once: its terms rounded apart and added were 4.05 ULP in float64 (the Dice loss with a
+    # smoothing input, ∂t = (s − 2p² − 2ps)/B² at p = 2.25e10)
+    return out if not inner.is_Add else out.xreplace(
+        {a: widen(a) for a in sp.Mul.make_args(sp.factor_terms(inner)) if a.is_Add})
 
 
 def _rational_in_inputs(*exprs):
@@ -12290,8 +12311,10 @@ SUM_POWER_CANCEL = Rule(
     "written RMSNorm's ∂x₁, g·(1/√S − x₁²/(3·S^(3/2))), S = ε + (x₁² + x₂² + x₃²)/3: S − x₁²/3 = ε + x₂²/3 + x₃²/3; "
     "5e204 ULP in float64 at x₁ = −3.6e102, ε = 0, torch the same); whole powers of a sum of two inputs or more too "
     "(the Dice loss 1 − (2pt + 1)/(p + t + 1): ∂p = ((1 + 2pt)/B − 2t)/B = (1 − 2t − 2t²)/B², 1.7e153 ULP at "
-    "p = −2.3e153, t = 1, and 1e9 at p = 1e10, torch the same); taken only where it does, before the node rules "
-    "(hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
+    "p = −2.3e153, t = 1, and 1.8e9 at p = 1e10, torch the same), and there the terms free of B taken in as B⁰ where "
+    "that cancels to a polynomial (its value 1 − (1 + 2pt)/B = (p + t − 2pt)/B: 56 ULP at p = 0.9447, t = 0.966, "
+    "torch the same); an inner sum left is computed as the widen rule computes a sum, rounded once; taken only where "
+    "it does, before the node rules (hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
     apply=lambda e: _top_down(e, _sum_power_cancel_node, leaves=_KEPT) if isinstance(e, sp.Expr) and e.has(sp.Pow) else e)
 _register(SUM_POWER_CANCEL)
 # tried before reciprocal-margin, whose double-word margin of −2t + (2pt + s)/B (the Dice loss with its smoothing s an
