@@ -809,7 +809,10 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
         for w in wrt:
             side = one_sided(full(out), w, point)
             if not side.differentiable:
-                why = (f"from the left {side.left}, from the right {side.right}" if side.decided and
+                # each side as a message shows a number (selu's 1.0507…·1.6733… from the left was a rational of
+                # 31 digits over 10³¹)
+                why = (f"from the left {_brief_number(side.left)}, from the right {_brief_number(side.right)}"
+                       if side.decided and
                        _finite(side.left) and _finite(side.right) and side.left != side.right
                        else "it is not continuous there, or a side has no derivative")
                 # the inputs whose derivatives exist here (relu(x) has none to offer, nor max(x, y) at x = y)

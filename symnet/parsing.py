@@ -164,6 +164,21 @@ _SPELLED_OUT = {
     "rsqrt": (("x",), "1/sqrt({0})", ""),
     "logit": (("p",), "log({0}) - log1p(-[0])", ""),
     "expit": (("x",), "sigmoid({0})", ""),
+    "log10": (("x",), "log({0})/log(10)", ""),
+    "hypot": (("x", "y"), "sqrt([0]**2 + [1]**2)", "the hypot rule scales it so that the squares do not overflow"),
+}
+
+# functions a user reaches for that the registry does not have, and what to write instead (session 36, a new user:
+# lgamma(x) of a Student-t NLL was answered "for a product write lgamma*(…)" and a list of 60 names)
+_NOT_PROVIDED = {
+    **dict.fromkeys(("lgamma", "gamma", "loggamma", "digamma", "gammaln", "polygamma"),
+                    "the gamma function and its logarithm are not in symnet's registry; a term of them in a constant "
+                    "(log Γ((ν + 1)/2) − log Γ(ν/2) of a Student-t NLL at a fixed ν) has no gradient: leave it out"),
+    **dict.fromkeys(("mean", "sum", "prod", "norm"),
+                    "a formula is elementwise, on numbers: write it for one entry and reduce its values outside "
+                    "(symnet.torch.from_formula(…)(…).mean()), or write the few terms out (x1**2 + x2**2)"),
+    **dict.fromkeys(("floor", "ceil", "round", "trunc"),
+                    "it is constant between its steps, so its derivative is 0 wherever it exists: not in the registry"),
 }
 
 
@@ -503,6 +518,8 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             spelled = _spelled_out(name, node, source)
             if spelled:
                 raise ParseError(f"unknown function '{name}'; {spelled}")
+            if name in _NOT_PROVIDED:
+                raise ParseError(f"unknown function '{name}': {_NOT_PROVIDED[name]}")
 
             if name in ROW_REGISTRY:  # "softmax(x)" was answered "did you mean max?"
                 raise ParseError(f"{name} works on a whole row of values, not on one number, so it is "

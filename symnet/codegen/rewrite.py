@@ -702,6 +702,10 @@ def _log_rules(node):
         if _is_exp(rest) and c.is_positive and not _never_positive(rest.args[0]):
             u = rest.args[0]
             return _Fired(softplus(u + sp.log(c) if c != 1 else u), ["softplus"])
+        if c == -1 and _is_exp(rest) and _is_exp(-rest.args[0]):
+            # log1p(−e^(−e^w)), the cloglog link as a user who knows log1p writes it: log1p's argument rounded to −1
+            # first (−29.99983 for −30.0000000000000468 at w = −30; −inf below −37): as log(1 − e^(−e^w))
+            return _log_rules(sp.log(1 - rest))
         return None
     if not isinstance(node, sp.log):
         return None
@@ -740,7 +744,14 @@ def _log_rules(node):
     if isinstance(-a, expm1) or (a.is_Add and len(a.args) == 2 and sp.S.One in a.args
                                  and any(_is_exp(-x) for x in a.args)):
         x = (-a).args[0] if isinstance(-a, expm1) else next((-t).args[0] for t in a.args if _is_exp(-t))
-        return _Final(_Fired(sp.Piecewise((sp.log(-expm1(x)), x > -sp.log(2)), (log1p(-sp.exp(x)), True)),
+        far = ()
+        if _is_exp(-x):
+            # x = −e^w (the complementary log-log link's log(1 − e^(−e^w))): −expm1(−e^w) underflows with e^w, −inf
+            # for the true w at w < −745 in float64 (and 740 ULP off at w = −740, e^w subnormal); below w = −20,
+            # log(−expm1(−u)/u) = −u/2 + u²/24 − … with u = e^w, so w − e^w/2 (the u² term < 2⁻⁶² of w)
+            w = (-x).args[0]
+            far = ((w - sp.exp(w) / 2, w < -20),)
+        return _Final(_Fired(sp.Piecewise(*far, (sp.log(-expm1(x)), x > -sp.log(2)), (log1p(-sp.exp(x)), True)),
                              ["log1mexp"]))
     if a.is_Add and sp.S.One in a.args:  # log(1 + u); never log(u + 1e-8)
         return _Fired(log1p(a - 1), ["log1p"])
@@ -1846,7 +1857,11 @@ RULES: tuple[Rule, ...] = (
     Rule("log-quotient", "log(e^a/S) forms a quotient of exponentials that overflows; a − log S "
          "takes the logarithm of each factor instead"),
     Rule("log1mexp", "log(1 − e^x) is −inf for x near 0 (1 − e^x rounds to 0), log(−expm1(x)) loses "
-         "digits for x ≪ 0; Mächler (2012): log(−expm1(x)) for x > −log 2, log1p(−e^x) below"),
+         "digits for x ≪ 0; Mächler (2012): log(−expm1(x)) for x > −log 2, log1p(−e^x) below; where x = −e^w (the "
+         "complementary log-log link, log(1 − e^(−e^w))), −expm1(x) underflows with e^w (−inf for the true w at "
+         "w < −745 in float64, 740 ULP at w = −740), so below w = −20 it is w − e^w/2 (the series' next term, u²/24 "
+         "with u = e^w, below 2⁻⁶² of w); log1p(−e^(−e^w)) is taken as log(1 − e^(−e^w)) (as written it rounds "
+         "1 − e^(−e^w) to 0 from w = −37: 1.6e−4 off at w = −30)"),
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
     Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
@@ -12398,41 +12413,115 @@ __all__ += ["AFFINE_SELECT_SUM"]
 # −5.8e−61 at (−1e20, −3), torch the same); tested in tests/test_found34.py
 
 def _sum_power_cancel_node(node):
-    """Σ r_i·B^e_i + A of one sum B (rational exponents, one fractional, whole differences; r_i and A free of B)
-    whose inner sum Σ r_i·B^(e_i − e_min) multiplies out to a single term m (1 + 3x² − 3x² = 1) → B^e_min·m + A:
-    the same function, the cancellation done symbolically; None for any other node (applied to every outermost
-    node, top down)."""
-    if not (isinstance(node, sp.Expr) and node.is_Add):
+    """Σ r_i·B^e_i + A of one sum B (rational exponents with whole differences; r_i and A free of B) whose inner sum
+    Σ r_i·B^(e_i − e_min) multiplies out to a single term m (1 + 3x² − 3x² = 1), or to a sum that has lost a monomial
+    of its parts (the written RMSNorm's ∂x₁, g·(1/√S − x₁²/(3·S^(3/2))): S − x₁²/3 = ε + x₂²/3 + x₃²/3) → B^e_min·m + A:
+    the same function, the cancellation done symbolically. Whole exponents only where B is a negative power and the
+    sum holds two inputs or more (one input's rational function is the rational-function rule's): the Dice loss's
+    ∂p, ((1 + 2pt)/B − 2t)/B with B = p + t + 1, a product of B⁻¹ and a sum, is taken multiplied out, whose inner sum
+    1 + 2pt − 2t·B is 1 − 2t − 2t². None for any other node (applied to every outermost node, top down)."""
+    if not isinstance(node, sp.Expr):
         return None
+    if node.is_Mul:
+        return _sum_power_cancel_product(node)
+    if not node.is_Add:
+        return None
+    several = len(node.free_symbols) > 1
     bases = {f.base for f in node.atoms(sp.Pow) if f.base.is_Add and f.base.free_symbols and f.exp.is_Rational
-             and not f.exp.is_Integer}
+             and (not f.exp.is_Integer or several and f.exp < 0)}
     for base in sorted(bases, key=sp.default_sort_key):
         parts = [_power_part(t, base) for t in node.args]
         if any(p is None for p in parts):
             continue
         apart = sp.Add(*[r for e, r in parts if e == 0])
         parts = [(e, r) for e, r in parts if e != 0]
-        low = min((e for e, _ in parts), default=None)
-        if len({e for e, _ in parts}) < 2 or any(not (e - low).is_Integer for e, _ in parts):
-            continue
-        inner = sp.expand(sp.Add(*[r * base ** (e - low) for e, r in parts]))
-        if inner.is_Add:  # terms that do not cancel out: the common-power rule's, or as written
-            continue
-        out = base ** low * inner + apart
-        b = sp.Dummy("B", positive=True)  # the exactness proof: the same sum times B^−e_min, B a symbol, then B
-        if sp.expand(sp.expand((out - node).xreplace({base: b}) * b ** -low).xreplace({b: base})) == 0:  # written out
-            return out
+        found = _sum_power_form(node, base, parts, apart)
+        if found is None and apart != 0 and several and parts and all(e.is_Integer and e < 0 for e, _ in parts):
+            # the terms free of B taken in as B⁰ where that cancels to a polynomial (the Dice loss's value 1 − N/B,
+            # N = 2pt + 1: (p + t − 2pt)/B, 56 ULP in float64 at p = 0.9447, t = 0.966 as written, torch the same)
+            found = _sum_power_form(node, base, parts + [(sp.S.Zero, apart)], sp.S.Zero, polynomial=True)
+        if found is not None:
+            return found
     return None
+
+
+def _sum_power_form(node, base, parts, apart, polynomial=False):
+    """B^e_min·(Σ r_i·B^(e_i − e_min)) + A for the powers ``parts`` [(e_i, r_i)] of ``base`` in ``node`` and the rest
+    ``apart`` (A), where the inner sum multiplies out to one term or loses a monomial (to a polynomial in the inputs,
+    where ``polynomial``), proved equal to ``node``; None otherwise."""
+    low = min((e for e, _ in parts), default=None)
+    if len({e for e, _ in parts}) < 2 or any(not (e - low).is_Integer for e, _ in parts):
+        return None
+    if all(e.is_Integer for e, _ in parts) and low >= 0:
+        return None
+    pieces = [sp.expand(r * base ** (e - low)) for e, r in parts]
+    inner = sp.expand(sp.Add(*pieces))
+    if inner.is_Add and not _lost_a_monomial(pieces, inner):
+        return None  # terms that do not cancel out: the common-power rule's, or as written
+    if (inner.is_Add or all(e.is_Integer for e, _ in parts)) and not _rational_in_inputs(base, *[r for _, r in parts]):
+        return None  # (a written softmax's e^a/S − e^(2a)/S² is the max-shift and compensated-sum rules')
+    if polynomial and not inner.is_polynomial(*inner.free_symbols):
+        return None  # (the BCE gradient (1 − t)/(1 − p) − t/p is the reciprocal-difference rule's)
+    out = base ** low * (inner if not inner.is_Add else sp.factor_terms(inner)) + apart
+    b = sp.Dummy("B", positive=True)  # the exactness proof: the same sum times B^−e_min, B a symbol, then B
+    if sp.expand(sp.expand((out - node).xreplace({base: b}) * b ** -low).xreplace({b: base})) != 0:  # written out
+        return None
+    # an inner sum left (ε + x₂²/3 + x₃²/3; 2pt − p − t, which still cancels at t = 1/2) is computed as the widen rule
+    # computes a sum, rounded once: its terms rounded apart and added were 4.05 ULP in float64 (the Dice loss with a
+    # smoothing input, ∂t = (s − 2p² − 2ps)/B² at p = 2.25e10)
+    return out if not inner.is_Add else out.xreplace(
+        {a: widen(a) for a in sp.Mul.make_args(sp.factor_terms(inner)) if a.is_Add})
+
+
+def _rational_in_inputs(*exprs):
+    """Whether every one of ``exprs`` is built of inputs, numbers, sums, products and whole powers only."""
+    return all(n.is_Symbol or n.is_Number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Integer)
+               for e in exprs for n in sp.preorder_traversal(e))
+
+
+def _lost_a_monomial(pieces, inner):
+    """Whether a monomial of the multiplied-out ``pieces`` is absent from their sum ``inner``: terms that cancelled
+    exactly (x₁²/3 − x₁²/3), not merely like terms of one sign added up."""
+    kept = {m for m in (t.as_coeff_Mul()[1] for t in sp.Add.make_args(inner))}
+    return any(t.as_coeff_Mul()[1] not in kept for p in pieces for t in sp.Add.make_args(p))
+
+
+def _sum_power_cancel_product(node):
+    """K·B^e·(Σ …) with B^e (e < 0) a power of a sum that the inner sum's terms hold too (the quotient rule's
+    ((1 + 2pt)/B − 2t)/B) → K times :func:`_sum_power_cancel_node` of B^e multiplied into the sum; None where the
+    product is not such a one or the sum it gives does not cancel."""
+    sums = [f for f in node.args if f.is_Add]
+    if len(sums) != 1:
+        return None
+    powers = [f for f in node.args if f.is_Pow and f.base.is_Add and f.exp.is_Rational and f.exp < 0
+              and sums[0].has(f.base)]
+    if not powers:
+        return None
+    rest = [f for f in node.args if f is not sums[0] and f not in powers]
+    scale = sp.Mul(*powers)
+    found = _sum_power_cancel_node(sp.Add(*[scale * t for t in sums[0].args]))
+    return None if found is None else sp.Mul(*rest) * found
 
 
 SUM_POWER_CANCEL = Rule(
     "sum-power-cancel", "r₁·B^e + r₂·B^(e − 1) + … of one sum B, whose terms cancel where the sum's parts do (the "
     "quotient rule's ∂x of x·y/√(3x² + 1), y·(1/√B − 3x²/B^(3/2)) with B = 1 + 3x²: −4.5e−36 for −5.8e−61 at "
     "(−1e20, −3) in float64, torch the same), is B^e_min·(Σ r_i·B^(e_i − e_min)), whose inner sum multiplies out to "
-    "one term (B − 3x² = 1): y/B^(3/2), no cancellation left; taken only where it does, before the node rules "
-    "(hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
+    "one term (B − 3x² = 1): y/B^(3/2), no cancellation left; or to a sum that has lost a monomial of its parts (a "
+    "written RMSNorm's ∂x₁, g·(1/√S − x₁²/(3·S^(3/2))), S = ε + (x₁² + x₂² + x₃²)/3: S − x₁²/3 = ε + x₂²/3 + x₃²/3; "
+    "5e204 ULP in float64 at x₁ = −3.6e102, ε = 0, torch the same); whole powers of a sum of two inputs or more too "
+    "(the Dice loss 1 − (2pt + 1)/(p + t + 1): ∂p = ((1 + 2pt)/B − 2t)/B = (1 − 2t − 2t²)/B², 1.7e153 ULP at "
+    "p = −2.3e153, t = 1, and 1.8e9 at p = 1e10, torch the same), and there the terms free of B taken in as B⁰ where "
+    "that cancels to a polynomial (its value 1 − (1 + 2pt)/B = (p + t − 2pt)/B: 56 ULP at p = 0.9447, t = 0.966, "
+    "torch the same); an inner sum left is computed as the widen rule computes a sum, rounded once; taken only where "
+    "it does, before the node rules (hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
     apply=lambda e: _top_down(e, _sum_power_cancel_node, leaves=_KEPT) if isinstance(e, sp.Expr) and e.has(sp.Pow) else e)
 _register(SUM_POWER_CANCEL)
+# tried before reciprocal-margin, whose double-word margin of −2t + (2pt + s)/B (the Dice loss with its smoothing s an
+# input: ∂p = (−2t + (2pt + s)/B)/B) keeps the p terms this rule cancels symbolically (7.3e13 ULP in float64 at
+# p = 5.1e13, worse than torch's 2.6e12)
+RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (SUM_POWER_CANCEL,) + tuple(
+    r for r in RULES[RULES.index(RECIPROCAL_MARGIN):] if r is not SUM_POWER_CANCEL)
 __all__ += ["SUM_POWER_CANCEL"]
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
 # hardsigmoid(x)/leaky_relu(selu(x)), SymPy's h·{(1/λ)/x if x > 0; …}: inf at x = 2.78e−309 in float64 for 1.71e308;
