@@ -2403,11 +2403,14 @@ class _Emitter:
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
         pos = [t for t in terms if not (t.could_extract_minus_sign() and not t.is_number)]
         neg = [t for t in terms if t.could_extract_minus_sign() and not t.is_number]
-        if len(pos) >= 2 and len(neg) >= 2 and type(self) is _Emitter:
+        if len(pos) >= 2 and len(neg) >= 2 and not isinstance(self, _Bound):
             # (Σ positive) − (Σ |negative|), each group in the order above: a sum whose two groups hold the same
             # numbers is 0 exactly (a double-word sum of two terms does not depend on their order), where adding
             # the negative terms one by one to the positive sum left that sum's rounding (∂x of a 3-class KL of
-            # written softmaxes at identical logits: −2.31e−33 for 0; session 35)
+            # written softmaxes at identical logits: −2.31e−33 for 0; session 35). The scaled double words too
+            # (h-kl36): their tier takes a 0 again (SCALED_TINY), and its one-by-one sum gave the float32 KL's ∂x,
+            # ∂y, ∂z 7.7e−34 for 0 at identical logits, where the float64 kernel's outputs again in double words
+            # gave 0
             a = self._sum(sp.Add(*pos))
             b = self._sum(sp.Add(*[-t for t in neg]))
             minus_b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
