@@ -182,3 +182,38 @@ def test_kl3_near_identical_logits_within_the_bound(dtype):
             if abs(want) >= tiny:
                 worst = max(worst, (ulps(out[name][i], want, dtype), (name, i)))
     assert worst[0] <= (4 if dtype == np.float64 else 8), worst
+
+
+# ------------------------------------------------------------------ focal(x, y)'s ∂y at the range's end
+
+# test_search34's strict xfail: ∂y at (1.7976931348623157e308, 0.5) was −inf for −7.864907465022631e307 (torch 0.125
+# ULP). The far branch x > 1000, −x(1 − y)²(3 − 2y)/4 − (y − 1)(3y − 4)·(y·softplus(−x) + (1 − y)·softplus(x))/2, has
+# terms of one sign (no cancellation), but its float64 body forms (3y − 4)·(…) past the range first (−inf), and a
+# finite double word was replaced by that float64 −inf; the scaled double words were tried only where the double word
+# overflowed, and there took softplus(x) unscaled, whose product (1 − y)·1.797e308 split x's largest value into an
+# infinite hi part (NaN). Now the scaled tier also where the float64 value is ±inf beside a finite double word, and
+# softplus(x) past 2⁹⁰⁰ is x at its scale. Before: −inf at every x from 1.7e308 (y = 1/2). Truths: mpmath.diff of
+# symnet.losses' mpmath focal loss at 60 digits; torch: torchvision's formula's autograd in float64.
+def _focal_dy(x, y):
+    from symnet.losses import _mp_focal
+    with mpmath.workdps(60):
+        return mpmath.diff(lambda t: _mp_focal(mpmath.mpf(float(x)), t), mpmath.mpf(float(y)))
+
+
+def _focal_points(n, dtype, seed):
+    rng = np.random.default_rng(seed)
+    top = float(np.finfo(dtype).max)
+    x = top * (1 - 10 ** rng.uniform(-17 if dtype == np.float64 else -8, -0.3, n))
+    y = rng.uniform(0, 1, n)
+    y[::5] = 0.5
+    x = np.concatenate([[top, 1.7e308 if dtype == np.float64 else 3e38], x]).astype(dtype)
+    return x, np.concatenate([[0.5, 0.5], y]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_focal_dy_near_the_largest_x(dtype):
+    x, y = _focal_points(200, dtype, seed=3630)
+    k = compiled("focal(x, y)")
+    got = k(x=x, y=y)[2]
+    worst = max((ulps(got[i], _focal_dy(x[i], y[i]), dtype), i) for i in range(len(x)))
+    assert worst[0] <= (4 if dtype == np.float64 else 8), (worst, x[worst[1]], y[worst[1]], got[worst[1]])
