@@ -17,6 +17,7 @@ import pytest
 import sympy as sp
 
 from conftest import compiled, triton_torch, ulps
+from test_cancel35 import _kl, _kl_truth  # the 3-class KL of written softmaxes, and its mpmath truth at 150 digits
 
 FORMS = {2: "exp(a/T)/(exp(a/T) + exp(b/T))",
          3: "exp(a/T)/(exp(a/T) + exp(b/T) + exp(c/T))"}
@@ -125,27 +126,6 @@ def test_written_softmax_where_the_logits_overflow_triton():
 # ∂z ±1.9e−36 to 7.7e−34 at 15, 24 and 16 of test_cancel35's 61 points: the widened ∂x is 0 in double words, and 0 is
 # taken again in scaled double words (the tier below 2⁻⁹⁶⁸), whose sum added the negative terms one by one. Now the
 # scaled sum is sign-grouped as the double word's: 0 at every point.
-def _kl(n):
-    p_logits, q_logits = "abc"[:n], "xyz"[:n]
-    P = " + ".join(f"exp({a})" for a in p_logits)
-    Q = " + ".join(f"exp({x})" for x in q_logits)
-    return " + ".join(f"exp({a})/({P})*(log(exp({a})/({P})) - log(exp({x})/({Q})))" for a, x in zip(p_logits, q_logits))
-
-
-def _kl_truth(a, x):
-    """The KL divergence Σ p_i·(log p_i − log q_i) and its gradient, p_i·(log p_i − log q_i − KL) and q_i − p_i."""
-    with mpmath.workdps(150):
-        a, x = [mpmath.mpf(float(v)) for v in a], [mpmath.mpf(float(v)) for v in x]
-        sa, sx = mpmath.fsum(mpmath.exp(v) for v in a), mpmath.fsum(mpmath.exp(v) for v in x)
-        p, q = [mpmath.exp(v) / sa for v in a], [mpmath.exp(v) / sx for v in x]
-        d = [mpmath.log(pi) - mpmath.log(qi) for pi, qi in zip(p, q)]
-        kl = mpmath.fsum(pi * di for pi, di in zip(p, d))
-        out = {"f": kl}
-        out.update({f"df_d{n}": pi * (di - kl) for n, pi, di in zip("abc", p, d)})
-        out.update({f"df_d{n}": qi - pi for n, pi, qi in zip("xyz", p, q)})
-        return out
-
-
 def _kl_outputs(a, x, dtype):
     k = compiled(_kl(3))
     a, x = a.astype(dtype), x.astype(dtype)
