@@ -245,6 +245,10 @@ from test_edge35 import RULE_CASES as _EDGE35  # noqa: E402  (softplus-scale: te
 RULE_CASES += _EDGE35
 from test_edge36 import RULE_CASES as _EDGE36  # noqa: E402  (reciprocal-margin's difference of squares, tie-difference: tests/test_edge36.py)
 RULE_CASES += _EDGE36
+from test_kl36 import RULE_CASES as _KL36  # noqa: E402  (overflowed-shift: tests/test_kl36.py)
+RULE_CASES += _KL36
+TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
+# at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
 LIMITS = {
     ("zero-limit", 0.0): (0.0, (-np.inf,)),  # x log x → 0, (x log x)' = log x + 1 → −∞
@@ -347,6 +351,8 @@ UNDECIDED |= {"polynomial-power"}  # |x|^E·∏Q_j^k_j in a select at |x| = 1 (p
 # decide; the 50-digit check holds (and the rule's own, at 60 digits on both sides of 0 and 1)
 UNDECIDED |= {"half-angle-quotient"}  # 2·sign(u) for 0 < |u| < 2⁻¹²⁵ (cos(u/2) rounded to 1: not an identity); the 50-digit check holds
 UNDECIDED |= {"cosh-square"}  # its case's log(cosh²x) becomes the log-cosh rule's select on |x| < 1: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"overflowed-shift"}  # a select at |max| > 3.4e38 of the gaps' limits 0 and 1 (exact there to e^(−2⁻⁵³·|max|), not
+# an identity): the 50-digit check holds, its second case past the threshold
 UNDECIDED |= {"nested-sum-factor", "softmax-mean", "gap-sum"}  # the KL of two written softmaxes: max-shifts, selects at
 # c = d and log-sum-exps of Max: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"exp-into-underflowing-sum", "cosh-square-sum-first"}  # selects on each term's |t| < 2.2e−308 and at |u| = 20

@@ -603,7 +603,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
         # sig_z_minus_y = −y + σ(z)
         sig_z_minus_y_hi, sig_z_minus_y_lo = _dw_add_fp(sig_z_hi, sig_z_lo, (-y))
         double = np.where(np.isfinite(sig_z_minus_y_hi) & np.isfinite(plain), sig_z_minus_y_hi, plain)
-        double = _dwx_tier(double, True if some else needed, _dw_widened_063f068f73_scaled, y, z, over=~np.isfinite(sig_z_minus_y_hi))
+        double = _dwx_tier(double, True if some else needed, _dw_widened_063f068f73_scaled, y, z, over=~np.isfinite(sig_z_minus_y_hi) | np.isinf(double))
         if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
             double = np.array(np.broadcast_to(double, deep.shape), np.float64)
             y = np.broadcast_to(y, deep.shape)[deep]
@@ -712,7 +712,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
         # sum_1 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
         sum_1_hi, sum_1_lo = _dw_add(where_abs_z_le_log_three_hi, where_abs_z_le_log_three_lo, half_times_tanh_half_times_z_hi, half_times_tanh_half_times_z_lo)
         double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
-        double = _dwx_tier(double, True if some else needed, _dw_widened_6fd886a8eb_scaled, y, z, over=~np.isfinite(sum_1_hi))
+        double = _dwx_tier(double, True if some else needed, _dw_widened_6fd886a8eb_scaled, y, z, over=~np.isfinite(sum_1_hi) | np.isinf(double))
         if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
             double = np.array(np.broadcast_to(double, deep.shape), np.float64)
             y = np.broadcast_to(y, deep.shape)[deep]
@@ -831,7 +831,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
         # sum_1 = −σ(−z) + {1 − y if z > log(3); 0 otherwise}
         sum_1_hi, sum_1_lo = _dw_add(where_z_gt_log_three_hi, where_z_gt_log_three_lo, (-sig_neg_z_hi), (-sig_neg_z_lo))
         double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
-        double = _dwx_tier(double, True if some else needed, _dw_widened_90bcd99b33_scaled, y, z, over=~np.isfinite(sum_1_hi))
+        double = _dwx_tier(double, True if some else needed, _dw_widened_90bcd99b33_scaled, y, z, over=~np.isfinite(sum_1_hi) | np.isinf(double))
         if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
             double = np.array(np.broadcast_to(double, deep.shape), np.float64)
             y = np.broadcast_to(y, deep.shape)[deep]

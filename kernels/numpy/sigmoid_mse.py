@@ -526,7 +526,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
         # y_minus_sig_z = y − σ(z)
         y_minus_sig_z_hi, y_minus_sig_z_lo = _dw_add_fp((-sig_z_hi), (-sig_z_lo), y)
         double = np.where(np.isfinite(y_minus_sig_z_hi) & np.isfinite(plain), y_minus_sig_z_hi, plain)
-        double = _dwx_tier(double, True if some else needed, _dw_widened_f1e5d05dde_scaled, y, z, over=~np.isfinite(y_minus_sig_z_hi))
+        double = _dwx_tier(double, True if some else needed, _dw_widened_f1e5d05dde_scaled, y, z, over=~np.isfinite(y_minus_sig_z_hi) | np.isinf(double))
         if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
             double = np.array(np.broadcast_to(double, deep.shape), np.float64)
             y = np.broadcast_to(y, deep.shape)[deep]

@@ -1493,6 +1493,13 @@ def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
     s_hi, s_lo = _dw_add(np.ldexp(l_hi, -k), np.ldexp(l_lo, -k), x_hi, x_lo)
     return np.where(neg, l_hi, s_hi), np.where(neg, l_lo, s_lo), np.where(neg, k, 0).astype(np.int32)
 ''',
+    "_dwx_softplus_far": '''\
+def _dwx_softplus_far(s_hi, s_lo, s_k, x_hi, x_lo, x_k):
+    """softplus(x) = x with x's own scale where x is past 2⁹⁰⁰ (log1p(e^−x) is 0 there): unscaled, x near float64's
+    largest (1.797e308) made the products that follow it NaN (focal's ∂y at (1.797e308, 0.5); h-kl36)."""
+    far = np.ldexp(x_hi, -x_k) > 2.0 ** 900
+    return np.where(far, x_hi, s_hi), np.where(far, x_lo, s_lo), np.where(far, x_k, s_k).astype(np.int32)
+''',
     "_dwx_add": '''\
 def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
@@ -1556,7 +1563,7 @@ PRIMITIVE_NEEDS.update({
     "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
 })
 NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e", "_dwx_log1p_e",
-               "_dwx_softplus_l", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
+               "_dwx_softplus_l", "_dwx_softplus_far", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
 # Triton's scaled double words (session 24, h-tsub24): the same steps, k an int32 tensor, in the elementwise kernel's
 # repair specialisation REPAIR_BITS["subnormal"] alone (widened_function). Triton has no ldexp: _dwx_ldexp builds 2ⁿ
 # from exponent bits and rounds once. Fewer ldexps than NumPy's: where E = e^−|x| is scaled (k > 0, E < e^−600 <
@@ -1630,6 +1637,12 @@ def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
     s_hi, s_lo = _dw_add(tl.where(scaled, 0.0, l_hi), tl.where(scaled, 0.0, l_lo), x_hi, x_lo)
     return tl.where(neg, l_hi, s_hi), tl.where(neg, l_lo, s_lo), tl.where(neg, k, 0)
 ''',
+    "_dwx_softplus_far": '''\
+def _dwx_softplus_far(s_hi, s_lo, s_k, x_hi, x_lo, x_k):
+    """softplus(x) = x with x's own scale where x is past 2⁹⁰⁰ (log1p(e^−x) is 0 there), as NumPy's (h-kl36)."""
+    far = _dwx_ldexp(x_hi, -x_k) > 2.0 ** 900
+    return tl.where(far, x_hi, s_hi), tl.where(far, x_lo, s_lo), tl.where(far, x_k, s_k)
+''',
     "_dwx_scale_lo": '''\
 def _dwx_scale_lo(x, n):
     """x·2ⁿ for a lo part (n an int32 tensor, −2044 ≤ n ≤ 0 or past: 0): two factors from exponent bits, exact unless
@@ -1676,7 +1689,7 @@ TRITON_SCALED_NEEDS = {
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
-    "_dwx_round": ("_dwx_ldexp",),
+    "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",),
 }
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
@@ -2467,11 +2480,14 @@ class _Emitter:
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
         pos = [t for t in terms if not (t.could_extract_minus_sign() and not t.is_number)]
         neg = [t for t in terms if t.could_extract_minus_sign() and not t.is_number]
-        if len(pos) >= 2 and len(neg) >= 2 and type(self) is _Emitter:
+        if len(pos) >= 2 and len(neg) >= 2 and not isinstance(self, _Bound):
             # (Σ positive) − (Σ |negative|), each group in the order above: a sum whose two groups hold the same
             # numbers is 0 exactly (a double-word sum of two terms does not depend on their order), where adding
             # the negative terms one by one to the positive sum left that sum's rounding (∂x of a 3-class KL of
-            # written softmaxes at identical logits: −2.31e−33 for 0; session 35)
+            # written softmaxes at identical logits: −2.31e−33 for 0; session 35). The scaled double words too
+            # (h-kl36): their tier takes a 0 again (SCALED_TINY), and its one-by-one sum gave the float32 KL's ∂x,
+            # ∂y, ∂z 7.7e−34 for 0 at identical logits, where the float64 kernel's outputs again in double words
+            # gave 0
             a = self._sum(sp.Add(*pos))
             b = self._sum(sp.Add(*[-t for t in neg]))
             minus_b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
@@ -2998,6 +3014,11 @@ class _Scaled(_Emitter):
                 self.needs.add("_dwx_softplus_l")
                 self.lines.append(f"{v}_hi, {v}_lo, {v}_k = _dwx_softplus_l({a.hi}, {self._lo(a)}, {log}_hi, "
                                   f"{log}_lo, {log}_k)")
+                x = self.scaled(arg)
+                if getattr(x, "scale", None) is not None:  # x past 2⁹⁰⁰: softplus(x) is x, kept at its scale
+                    self.needs.add("_dwx_softplus_far")
+                    self.lines.append(f"{v}_hi, {v}_lo, {v}_k = _dwx_softplus_far({v}_hi, {v}_lo, {v}_k, {x.hi}, "
+                                      f"{self._lo(x)}, {x.scale})")
             return self._with(_Value(f"{v}_hi", f"{v}_lo"), f"{v}_k")
         return super()._function(e, name, arg)
 
@@ -4092,7 +4113,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += [f"        double = np.where({finite}, {result.hi}, plain)"]
         # where the value (or a leaf) is below 2⁻⁹⁶⁸: again in scaled double words, on those alone (SCALED_TINY)
         if scaled:
-            lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi})')}"]
+            # (and where the float64 value is ±inf beside a finite double word, an overflow inside the float64 body
+            # alone: focal's far ∂y, (3y − 4)·(…) past the range at x = 1.7e308, y = 1/2, was −inf for −7.4e307; h-kl36)
+            lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi}) | np.isinf(double)')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]

@@ -12523,6 +12523,98 @@ _register(SUM_POWER_CANCEL)
 RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (SUM_POWER_CANCEL,) + tuple(
     r for r in RULES[RULES.index(RECIPROCAL_MARGIN):] if r is not SUM_POWER_CANCEL)
 __all__ += ["SUM_POWER_CANCEL"]
+
+
+# ------------------------------------------------------------------ overflowed-shift (issue 16, session 36, h-kl36: a
+# written softmax with a subnormal temperature, a/T and b/T both past float64; tested in tests/test_kl36.py)
+
+_SHIFT_FAR = sp.Float(3.4028234663852886e38, 17)  # |m| past float32's largest: every gap is 0 or past 2⁻⁵³·m ≫ 745
+
+
+def _shared_factor(m):
+    """(s, [r_1, …, r_n]) for a max m = max(r_1·s, …, r_n·s) whose arguments share a factor s (no number: a
+    temperature's 1/T), else None."""
+    if not isinstance(m, sp.Max):
+        return None
+    factors = [sp.Mul.make_args(x) for x in m.args]
+    common = [f for f in factors[0] if not f.is_number and all(f in fs for fs in factors[1:])]
+    if not common:
+        return None
+    return sp.Mul(*common), [sp.Mul(*[f for f in fs if f not in common]) for fs in factors]
+
+
+def _at_extreme(m, xs):
+    """Where every x of ``xs`` (arguments of m = max(r_i·s), counted with their multiplicity) is the largest r_i·s
+    exactly: its r is the largest r_i where s > 0, the smallest where s < 0 (a comparison of the r_i, never their
+    products, which overflow)."""
+    s, rs = _shared_factor(m)
+    mine = [rs[m.args.index(x)] for x in xs]
+    top, bottom = sp.Max(*rs), sp.Min(*rs)
+    return sp.Or(sp.And(s > 0, *[sp.Eq(r, top) for r in mine]), sp.And(s < 0, *[sp.Eq(r, bottom) for r in mine]))
+
+
+def _shift_terms(node):
+    """(m, [x, …]) for e^(x − m) written exp_shift(x, m), or e^(x_1 + … + x_k − k·m) (the softmax gradient's pair; its
+    exponent widened too: a·w + b·w − 2m), m = max(r_i·s) a max of one shared factor and each x one of its arguments;
+    else None."""
+    if isinstance(node, exp_shift):
+        x, m = node.args
+        return (m, [x]) if _shared_factor(m) is not None and x in m.args else None
+    if not isinstance(node, sp.exp):
+        return None
+    exponent = node.args[0].expanded if isinstance(node.args[0], WidenedBase) else node.args[0]
+    if not exponent.is_Add:
+        return None
+    shifts = [t for t in exponent.args if isinstance(t.as_coeff_Mul()[1], sp.Max)]
+    if len(shifts) != 1:
+        return None
+    k, m = shifts[0].as_coeff_Mul()
+    if _shared_factor(m) is None or not (k.is_Integer and k < 0):
+        return None
+    xs = []
+    for t in exponent.args:
+        if t is not shifts[0]:
+            n, x = t.as_coeff_Mul()
+            if not (n.is_Integer and n > 0 and x in m.args):
+                return None
+            xs += [x] * int(n)
+    return (m, xs) if len(xs) == -k else None
+
+
+def _overflowed_shift_node(node):
+    """The overflowed-shift rule's form of one node (a widened body's too; a compensated sum's terms, its arguments, as
+    any node's: its class is what has the kernel's outputs computed again in double words), or None."""
+    if isinstance(node, WidenedBase):
+        if is_compensated_sum(node):
+            return None
+        body = node.expanded
+        far = _overflowed_shifts(body)
+        return None if far == body else widen(far, node.first_order, node.in_float32)
+    found = _shift_terms(node)
+    if found is None:
+        return None
+    m, xs = found
+    return sp.Piecewise((sp.Piecewise((1, _at_extreme(m, xs)), (0, True)), sp.Abs(m) > _SHIFT_FAR), (node, True))
+
+
+def _overflowed_shifts(expr):
+    """Every max-shifted exponential of ``expr`` over logits with a shared factor, as :func:`_overflowed_shift_node`."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Max) or any(
+            w.body.has(sp.Max) for w in expr.atoms(WidenedBase))):
+        return expr
+    return _top_down(expr, _overflowed_shift_node, _KEPT_OPEN)
+
+
+OVERFLOWED_SHIFT = Rule(
+    "overflowed-shift", "a max-shifted e^(a_i − m), m = max a_j, over logits that share a factor, a_i = r_i·s (a "
+    "softmax with temperature: r_i/T), takes a_i and m as float64 numbers: at T = −2.78e−309 a/T and b/T both "
+    "overflow to inf = m, and each term is taken as e^0 = 1 (softmax 0.5, true 10^(−1.5e308); torch NaN). Where |m| "
+    "is past 3.4e38 every gap a_i − m is exactly 0 (r_i the extreme r_j) or past 2⁻⁵³·|m| (the r_j are floats an ulp "
+    "apart at least), whose exponential is 0: the term is 1 where r_i is the largest r_j (s > 0; the smallest where "
+    "s < 0), compared without forming a product, else 0; as written elsewhere. After every rule that reads the "
+    "shifted terms", apply=_overflowed_shifts, fired=lambda old, new: new != old)
+_register(OVERFLOWED_SHIFT)
+__all__ += ["OVERFLOWED_SHIFT"]
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
 # hardsigmoid(x)/leaky_relu(selu(x)), SymPy's h·{(1/λ)/x if x > 0; …}: inf at x = 2.78e−309 in float64 for 1.71e308;
 # h-xfail31's node-by-node rule, taken out in session 31 (it moved x into collect-pole's select before collect-pole saw

@@ -408,11 +408,13 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     """r, a product m·2^k·x^px·y^py… as computed, taken again by exponents, _constant_far(m, k, *factors()), where it is
     not a normal number where it should be: where r, or a power it holds in a temporary (``held``: x² of
     y·e^(…)/(x²·Φ³)), is not a normal number while no factor is 0, ±inf or NaN (a power or a partial product left the
-    range; a factor may be subnormal):
+    range; a factor may be subnormal), or r is NaN while every factor is finite, a 0 one in the numerator (0·(1/T)·… at a
+    subnormal T, 1/T = inf, was NaN for 0; h-kl36):
     y·log(…)/x at x = y = −1.8e308 was inf for 709.78 (h-search32); ∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38,
     y = −1.4e−45 in float32 −0 for 7.93e−36, x² = inf (torch 1.56 ULP; h-search34); y·e^(…)/(x²·Φ³) at
-    x = y = −1e200 0 for 8.2e−201 (x² = inf), 3% off at x = −3.8e−162 (x² subnormal; h-xfailb34). Where a factor is 0,
-    ±inf or NaN, r's 0, ±inf or NaN is the product's own (x·y at x = 0): kept, nothing taken again. factors is a
+    x = y = −1e200 0 for 8.2e−201 (x² = inf), 3% off at x = −3.8e−162 (x² subnormal; h-xfailb34). Where a factor is
+    ±inf or NaN, r's ±inf or NaN is the product's own (x·y at x = inf), and r's 0, ±inf or NaN where one is 0 (x·y/z at x = 0
+    or z = 0) but for that NaN: kept, nothing taken again. factors is a
     function, (x, px, y, py, …) as _constant_far takes them, evaluated only where some r or power is not normal."""
     r = np.asarray(r)
     bad = ~_normal(r)
@@ -421,8 +423,8 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     if not bad.any():
         return r
     pairs = factors()
-    for factor in pairs[::2]:
-        bad = bad & np.isfinite(factor) & (factor != 0)
+    for factor, power in zip(pairs[::2], pairs[1::2]):
+        bad = bad & np.isfinite(factor) & ((factor != 0) | (np.isnan(r) & (power > 0)))
     if not bad.any():
         return r
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):

@@ -245,9 +245,10 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
                pw: tl.constexpr, dtype: tl.constexpr, NARROW: tl.constexpr):
     """r, a quotient of three factors or more as computed, taken again by exponents (_constant_far(m, k, x, px, …)),
     as NumPy's _taken_by_exponents: where r, or (HELD) a power or product it holds in a temporary (held: where one is
-    not normal; else a placeholder, not read) is not a normal number while no factor is 0, ±inf or NaN, and that is
-    finite: a partial product or quotient left the range before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y), at
-    x = −3e38, y = −1.4e−45 in float32 was 0 for 7.93e−36: x² = inf). Computed in a block with such an element only:
+    not normal; else a placeholder, not read) is not a normal number while no factor is 0, ±inf or NaN, or is NaN
+    while every factor is finite (one 0: h-kl36), and that is finite: a partial product or quotient left the range
+    before the whole (∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38, y = −1.4e−45 in float32 was 0 for 7.93e−36:
+    x² = inf). Computed in a block with such an element only:
     the common case pays one test over the block. A float32 r of NARROW powers (|px| + … + |pw| ≤ 6, k = 0) in plain float64, m last: float32 factors within
     [2⁻¹⁴⁹, 2¹²⁸] keep six partial products within float64's normal range (6·149 < 1022), each rounding 2⁻⁵³, then
     once to float32; not frexp's registers (_constant_far's: 255 a thread and 52 bytes spilled for sm_90 in the
@@ -256,17 +257,12 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
     if HELD:
         bad = bad | held
     if tl.max(tl.where(bad, 1, 0)) > 0:
-        # (where a factor is 0, ±inf or NaN, r's 0, ±inf or NaN is the product's own: kept; an absent one is not read)
-        # (tl.where, not bad & (…): a factor may be a 0-d constant, sqrt_two of ∂ log Φ(x), and the interpreter's
-        # bitwise_and refuses a block and a 0-d Boolean)
-        if px != 0:
-            bad = tl.where((x != 0.0) & (tl.abs(x) < float("inf")), bad, False)
-        if py != 0:
-            bad = tl.where((y != 0.0) & (tl.abs(y) < float("inf")), bad, False)
-        if pz != 0:
-            bad = tl.where((z != 0.0) & (tl.abs(z) < float("inf")), bad, False)
-        if pw != 0:
-            bad = tl.where((w != 0.0) & (tl.abs(w) < float("inf")), bad, False)
+        # (where a factor is ±inf or NaN, r's ±inf or NaN is the product's own, and r's 0, ±inf or NaN where a factor
+        # is 0, but for a NaN beside a 0 in the numerator: kept; an absent one is not read)
+        bad = _factor_taken(bad, r, x, px)
+        bad = _factor_taken(bad, r, y, py)
+        bad = _factor_taken(bad, r, z, pz)
+        bad = _factor_taken(bad, r, w, pw)
         if NARROW and dtype == tl.float32:
             v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, False)
             v, n = _far_power(v, n, y, py, False)
@@ -279,7 +275,21 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
     return r
 '''
 TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
-HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal")
+HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal", "_factor_taken")
+TRITON_DEVICE_HELPERS["_factor_taken"] = '''\
+@triton.jit
+def _factor_taken(bad, r, x, p: tl.constexpr):
+    """bad where a factor x of power p (0: absent, not read) lets _taken_far take r again: x finite and not 0, or 0 in
+    the numerator (p > 0) beside a NaN r, 0 times a power that left the range (0·(1/T)·… at T = 2.78e−309 was NaN for
+    0; h-kl36). tl.where throughout: x may be a 0-d constant (sqrt_two of ∂ log Φ(x)), and the interpreter's
+    bitwise_and refuses a block and a 0-d Boolean."""
+    if p > 0:
+        bad = tl.where(tl.abs(x) < float("inf"), tl.where(x != 0.0, bad, bad & (r != r)), False)
+    if p < 0:
+        bad = tl.where((x != 0.0) & (tl.abs(x) < float("inf")), bad, False)
+    return bad
+'''
+TRITON_HELPERS["_factor_taken"] = TRITON_DEVICE_HELPERS["_factor_taken"]
 TRITON_DEVICE_HELPERS["_not_normal"] = '''\
 @triton.jit
 def _not_normal(v):
