@@ -3,7 +3,7 @@
 
 Measured and not fixed (strict xfails, their reasons give the numbers): abs-sign's join where c + d = 0 (0 at x = 0,
 torch NaN; leaving the pair apart lost x in 2|x|/x − 2sign(x) + x: a test guards the join), a held product's 0/0 at an
-exact 0 (∂x of |x·y|/x at y = 0), float32 products of four or five factors whose partial products leave the range (NumPy, and Triton
+exact 0 (∂x of |x·y|/x at y = 0; fixed below, the only fix), float32 products of four or five factors whose partial products leave the range (NumPy, and Triton
 below its widening threshold), Triton float64 erfc(x) − fl(erfc x) past x = 6 worse than torch.
 Truths: mpmath at 60 digits, or exact values (0, ±1) where the formula is one; torch autograd float64 for torch's
 conventions; errors in ULPs of the kernel's dtype (conftest.ulps)."""
@@ -77,24 +77,51 @@ def test_abs_over_its_argument_minus_its_sign_at_zero(formula):
 
 # ---------------------------------------------------------------- found and not fixed
 
-# ∂x of |x·y|/x is (y·sign(x·y) − |x·y|/x)/x, 0 wherever x ≠ 0. Where x² underflows (|x| < 1.5e−154) and x·y is 0
-# (y = 0, or the product underflows), the held |x·y|·x⁻² (_taken_by_exponents, Triton _taken_far) is 0/0 = NaN and
-# kept, as a product whose factor is 0 (its docstring: "r's 0 … is the product's own"): NaN for 0 at (1e−200, 0),
-# torch 0; NumPy and Triton alike; 285 of 300 points x log-uniform in ±[1e−320, 1e−154], y 0 or with x·y underflowing
-# (the same before session 36). Not the helper's to fix alone: a 0 factor that underflowed (|x·y| at y = 1e−300) has a
-# true nonzero product (|x·y|/x² = |y|/|x|, 1e−100 at x = 1e−200), so NaN → 0 there would be wrong in general; the
-# factor should be |x|·|y| as its own factors (exact: x⁻¹·|y|·sign(x)).
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of |x·y|/x at (1e−200, 0): NaN, truth 0, "
-                   "torch 0 (NumPy and Triton); 285 of 300 points with |x| < 1.5e−154 and x·y = 0 NaN: the held "
-                   "|x·y|·x⁻² is 0/0 and kept as a product whose factor is 0")
-def test_abs_of_a_product_over_a_factor_where_the_square_underflows():
-    rng = np.random.default_rng(3611)
-    n = 300
+# ∂x of |x·y|/x is (y·sign(x·y) − |x·y|/x)/x, 0 wherever x ≠ 0. Before: where x² underflows (|x| < 1.5e−154) and x·y
+# is 0 (y = 0, or the product underflows), the held |x·y|·x⁻² (_taken_by_exponents, Triton _taken_far) was 0/0 = NaN,
+# kept as a product whose factor is 0: NaN for 0 at (1e−200, 0), torch 0; 285 of the 300 points below NaN (NumPy and
+# Triton alike, the same before session 36); at (1e308, 2) NaN (torch −inf); sign(x·y) 0 where x·y underflows (∂y of
+# |x·y|/x 0 for 1 at (1e−200, 1e−300), f 0 for 1e−300). Not the helper's to fix: a 0 factor that underflowed (|x·y| at
+# y = 1e−300) has a true nonzero product (|x·y|/x² = |y|/|x|). Now abs-sign writes |x·y| as |x|·|y| and sign(x·y) as
+# sign(x)·sign(y) (exact), and its rules make the two terms one: ∂x 0, ∂y sign(x)·sign(y), f |x|·|y|/x.
+ABS_PRODUCT_FORMS = {
+    "abs(x*y)/x": (lambda X, Y: abs(X * Y) / X, lambda X, Y: 0, lambda X, Y: mpmath.sign(X) * mpmath.sign(Y)),
+    "abs(y*x)/(2*x)": (lambda X, Y: abs(X * Y) / (2 * X), lambda X, Y: 0, lambda X, Y: mpmath.sign(X * Y) / 2),
+    "sign(x*y)*y": (lambda X, Y: mpmath.sign(X * Y) * Y, lambda X, Y: 0, lambda X, Y: mpmath.sign(X * Y)),
+}
+
+
+def _abs_product_points(n, seed):
+    """(±1e−200, 0), (1e308, 2), (−1.5, 2) and n points: x log-uniform in ±[1e−320, 1e−154] (x² underflows), y 0 (half)
+    or log-uniform in ±[1e−323, 1e−170] (x·y underflows)."""
+    rng = np.random.default_rng(seed)
     x = rng.choice([-1, 1], n) * 10 ** rng.uniform(-320, -154, n)
     y = np.where(rng.random(n) < 0.5, 0.0, rng.choice([-1, 1], n) * 10 ** rng.uniform(-323, -170, n))
-    x, y = np.r_[1e-200, -1e-200, x], np.r_[0.0, 0.0, y]
-    dx = _run("abs(x*y)/x", F64, x=x, y=y)["df_dx"]
-    assert np.all(dx == 0), (int(np.isnan(dx).sum()), [(a, b, g) for a, b, g in zip(x, y, dx) if g != 0][:3])
+    return np.r_[1e-200, -1e-200, 1e308, -1.5, x], np.r_[0.0, 0.0, 2.0, 2.0, y]
+
+
+def _abs_product_check(formula, x, y, outputs):
+    value, dx, dy = ABS_PRODUCT_FORMS[formula]
+    with mpmath.workdps(60):
+        for i, (a, b) in enumerate(zip(x, y)):
+            X, Y = mpmath.mpf(float(a)), mpmath.mpf(float(b))
+            for name, truth in (("f", value), ("df_dx", dx), ("df_dy", dy)):
+                assert ulps(outputs[name][i], truth(X, Y), F64) <= 4, (formula, name, a, b, outputs[name][i])
+
+
+@pytest.mark.parametrize("formula", list(ABS_PRODUCT_FORMS))
+def test_abs_of_a_product_where_its_square_or_product_underflows(formula):
+    x, y = _abs_product_points(300, 3611)
+    _abs_product_check(formula, x, y, _run(formula, F64, x=x, y=y))
+
+
+def test_abs_of_a_product_where_its_square_underflows_triton():
+    torch = triton_torch()
+    x, y = _abs_product_points(40, 3612)
+    k = compiled("abs(x*y)/x", "triton")
+    with np.errstate(all="ignore"):
+        outputs = dict(zip(k.outputs, [o.numpy() for o in k(torch.tensor(x), torch.tensor(y))]))
+    _abs_product_check("abs(x*y)/x", x, y, outputs)
 
 
 # The five-factor product v·w·x·y·z and its four-factor derivatives in float32, at points whose partial products leave
