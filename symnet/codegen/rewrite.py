@@ -1888,9 +1888,13 @@ def _abs_sign(node):
     inf − inf = NaN below). The same number but at u = ±∞ (±1 where inf/inf is NaN); at u = 0 both are 0/0. Not k = 1:
     |u|/u is 0/0 at u = 0 (NaN, as torch), sign(u) 0; in a sum, c·|u|/u·R + d·sign(u)·R (∂ of |x|/x⁴ with x⁻⁴ taken
     out, (−4·|x|/x + sign(x))/x⁴) is joined the other way, (c + d)·|u|/u·R, the same number everywhere (NaN at u = 0
-    and ±∞ both), which a power of u beside it then takes as above."""
+    and ±∞ both), which a power of u beside it then takes as above. |x·y| → |x|·|y|, sign(x·y) → sign(x)·sign(y) (the
+    same number, also where x·y underflows or overflows: sign(x·y) was 0 at x = 1e−200, y = 1e−300), so that the rules
+    above see each factor: ∂x of |x·y|/x is 0 (it was NaN for 0 where x² underflows; h-brk36)."""
     if node.is_Add:
         return _abs_sign_join(node)
+    if isinstance(node, (sp.Abs, sp.sign)) and node.args[0].is_Mul:  # |x·y| = |x|·|y|, sign(x·y) = sign(x)·sign(y)
+        return _Fired(sp.Mul(*[node.func(f) for f in node.args[0].args]), ["abs-sign"])
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -2120,7 +2124,9 @@ RULES += (
          "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1) (k ≥ 2), so that a "
          "sum of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
          "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth); |u|/u itself is kept (0/0 at "
-         "u = 0, NaN as torch, where sign(u) is 0): a sum c·|u|/u + d·sign(u) is (c + d)·|u|/u", local=_abs_sign),
+         "u = 0, NaN as torch, where sign(u) is 0): a sum c·|u|/u + d·sign(u) is (c + d)·|u|/u; |x·y| is |x|·|y| and "
+         "sign(x·y) sign(x)·sign(y) (exact; ∂x of |x·y|/x, (y·sign(x·y) − |x·y|/x)/x, was NaN at x = 1e−200, y = 0, "
+         "where x² underflows, and sign(x·y) 0 where x·y underflows: now its terms are one, 0)", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
          "has no subtraction", local=_fraction_complement),
