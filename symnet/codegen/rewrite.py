@@ -6076,9 +6076,16 @@ def _ordered_product(node):
         return None
     k, rest = node.as_coeff_Mul()
     factors = sp.Mul.make_args(rest)
-    if len(factors) != 3 or not all(f.is_Symbol for f in factors) or len(set(factors)) != 3:
+    if len(factors) != 3 or not all(_input_or_input_sum(f) for f in factors) or len(set(factors)) != 3:
         return None
     return k * ordered_product(*factors)
+
+
+def _input_or_input_sum(f) -> bool:
+    """An input, or a sum of inputs and numbers (x + y, x − 1): session 36 (h-search36), x·y·(x + y) of
+    squared_hinge(x + y, x·y) rounded x·(x + y) first, inf·0 = NaN at (−1e200, 0) for the product 0 (torch's
+    (x + y)·(x·y) 0)."""
+    return f.is_Symbol or (f.is_Add and all(t.is_Symbol or (t.is_number and t.is_finite) for t in f.args))
 
 
 def _ordered_products(expr):
@@ -6090,9 +6097,10 @@ def _ordered_products(expr):
 
 
 PRODUCT_ORDER = Rule(
-    "product-order", "a·b·c of three inputs rounds a·b first, which overflows or underflows where the product "
-    "does not (float32: a = −9.2e−4, b = −3.4e38, c = 2.96 gives inf for 9.3e35; a = −3.4e38, b = 1.4e−3, "
-    "c = 1e−45 gives 0 for −6.7e−10; float64 the same at 1e308; torch too where its order meets it); the "
+    "product-order", "a·b·c of three inputs (or sums of inputs: x·y·(x + y)) rounds a·b first, which overflows or "
+    "underflows where the product does not (float32: a = −9.2e−4, b = −3.4e38, c = 2.96 gives inf for 9.3e35; "
+    "a = −3.4e38, b = 1.4e−3, c = 1e−45 gives 0 for −6.7e−10; float64 the same at 1e308; torch too where its order "
+    "meets it; x·(x + y)·y at (−1e200, 0) inf·0 = NaN for 0); the "
     "factor of middle magnitude multiplied last, m·(s·l): s·l overflows only where |m| ≥ |s| ≥ 1 and "
     "underflows only where |m| ≤ |l| ≤ 1, so only where the product itself does; two roundings as written "
     "(NumPy: (a·b)·c redone so only where a·b left the normal range, gathered; Triton: the select on |a|, |b|, "
