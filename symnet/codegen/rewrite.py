@@ -1861,14 +1861,24 @@ def _abs_sign(node):
     for f in node.args:
         if isinstance(f, sp.sign) and f.args[0] in node.args:
             u = f.args[0]
-            return _Fired(node / (u * f) * sp.Abs(u), ["abs-sign"])
+            return _Fired(_without(node, u, f) * sp.Abs(u), ["abs-sign"])
     for f in node.args:
         if isinstance(f, sp.Abs):
             u = f.args[0]
-            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < -1), None)
-            if k is not None:
-                return _Fired(node / (f * u ** -k) * sp.sign(u) * u ** (1 - k), ["abs-sign"])
+            p = next((p for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < -1), None)
+            if p is not None:
+                return _Fired(_without(node, p, f) * sp.sign(u) * u ** (1 + p.exp), ["abs-sign"])
     return None
+
+
+def _without(node, *factors):
+    """The product ``node`` without the given factors of it, taken out of its arguments, not divided by: SymPy's
+    quotient by a Piecewise u distributes into its branches and does not cancel u·(1/u) (session 36, h-search36:
+    u·sign(u) of softsign(leaky_relu(y, 0.2))′ became u·{1/y; 5/y}·|u|, 0·inf = NaN at y = 0 for 0.2, torch exact)."""
+    rest = list(node.args)
+    for f in factors:
+        rest.remove(f)
+    return sp.Mul(*rest)
 
 
 def _abs_sign_join(node):
