@@ -230,3 +230,31 @@ def test_dy_of_the_cube_of_a_quotient_far_out(at):
     out = _kernel("(((x) + (y))/(y))**3")(np.array([at]), np.array([at]))
     x = mpmath.mpf(at)
     assert _ulps(float(out[2][0]), -3 * x * (2 * x) ** 2 / x ** 4, F64) <= BOUND[F64]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of log(x)/y, 1/(x·y), at (1.4e−45, −4018733.75) in float32 "
+                   "is −inf for −1.775743034364941e38 (torch 0.11 ULP) and at (2.781342323134e−309, 2.5) in float64 inf for "
+                   "1.4381545078898528e308 (torch 0.4): 1/x first, past the range (search draw [149] of seed 36)")
+@pytest.mark.parametrize("dtype, x, y", [(F32, 1.401298464324817e-45, -4018733.75), (F64, 2.781342323134e-309, 2.5)],
+                         ids=["f32", "f64"])
+def test_dx_of_log_over_y_at_a_subnormal_x(dtype, x, y):
+    out = _kernel("(log(x))/(y)")(np.array([x], dtype), np.array([y], dtype))
+    assert _ulps(float(out[1][0]), 1 / (mpmath.mpf(x) * mpmath.mpf(y)), dtype) <= BOUND[dtype]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: log_cosh(x/y − 1, y) = log cosh(x/y − 1 − y) at x = y = −1e−30 "
+                   "in float64 is 0 for 5.0000000000000005e−61 (torch 0.42 ULP), ∂x 0 for −1 (torch exact): SymPy's sum "
+                   "−1 − y + x/y adds −1 − y first, y lost against 1, where the written (x/y − 1) − y keeps it (search draw "
+                   "[162] of seed 36; float32 at −1e−30 ∂x 0 for −1, torch exact)")
+def test_log_cosh_of_a_sum_reassociated_by_sympy():
+    out = _kernel("log_cosh((((x)/(y))) + (-1), y)")(np.array([-1e-30]), np.array([-1e-30]))
+    assert _ulps(float(out[1][0]), mpmath.mpf(-1), F64) <= BOUND[F64]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/poisson_nll(x, y))^−2 at (−1.7976931348623157e308, 0.3) "
+                   "in float64 is NaN for 0.09 (torch 1.76 ULP), ∂y NaN for 0.6 (torch 4.0): P²/(x + y)² as written, "
+                   "inf/inf (search draw [154] of seed 36; 29 points of its measurement)")
+def test_inverse_square_of_a_quotient_by_poisson_nll_at_the_range_end():
+    out = _kernel("(((x) + (y))/(poisson_nll(x, y)))**(-2)")(np.array([-1.7976931348623157e308]), np.array([0.3]))
+    x, y = mpmath.mpf(-1.7976931348623157e308), mpmath.mpf(0.3)
+    assert _ulps(float(out[0][0]), ((mpmath.exp(x) - y * x) / (x + y)) ** 2, F64) <= BOUND[F64]
