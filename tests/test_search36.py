@@ -23,6 +23,11 @@ import pytest
 from test_hyp32 import BOUND, F32, F64, _kernel, _sixty_digits, _ulps, _worst  # noqa: F401  (its machinery, fixture too)
 
 
+def _assert_within_bound(formula, dtype, xs, ys, truth):
+    worst = _worst(formula, dtype, xs, ys, truth)
+    assert max(w[0] for w in worst) <= BOUND[dtype], worst
+
+
 # ------------------------------------------------------------------ a product of held powers, by exponents
 
 def _far_pairs(n, dtype, seed):
@@ -65,10 +70,8 @@ _HELD_POWERS = [
 def test_product_of_held_negative_powers_by_exponents(formula, a, b, c, dtype):
     # before: f of (x·y)⁻³ NaN at (−3e38, −1.4e−45) in float32 for 1.35e19 (torch 0.13 ULP), ∂y NaN for 2.9e64 (torch
     # inf); numbers over 200 points of each form in the docstring of benchmarks/results/compositions36-2026-12-05.md
-    xs, ys = _far_pairs(200, dtype, 3601)
     truth = _power_of_product(a, b)
-    worst = _worst(formula, dtype, xs, ys, lambda x, y: [c * v for v in truth(x, y)])
-    assert max(w[0] for w in worst) <= BOUND[dtype], worst
+    _assert_within_bound(formula, dtype, *_far_pairs(200, dtype, 3601), lambda x, y: [c * v for v in truth(x, y)])
 
 
 def test_nan_of_a_product_by_exponents_past_the_range_is_its_infinity():
@@ -126,9 +129,7 @@ def test_product_of_inputs_and_a_sum_ordered(formula, truth, dtype):
     # before (x·(x + y)·y rounded x·(x + y) first): clamp(squared_hinge(x + y, x·y), y, y + 1) NaN at (−1e200, 0) for 1
     # (torch exact); over these 200 points of each form and dtype f of (x + 1)·x·y inf (float32 and float64) for
     # 1.09e19 and 2.17e139; now every output ≤ 2.98 ULP (squared_hinge's f in float32, 2.98 before too)
-    xs, ys = _one_far_one_near(160, dtype, 3602)
-    worst = _worst(formula, dtype, xs, ys, truth)
-    assert max(w[0] for w in worst) <= BOUND[dtype], worst
+    _assert_within_bound(formula, dtype, *_one_far_one_near(160, dtype, 3602), truth)
 
 
 @pytest.mark.parametrize("dtype, x", [(F64, -1e200), (F32, -3.0000000054977558e+38)], ids=["f64", "f32"])
@@ -186,9 +187,7 @@ def test_sign_of_a_piecewise_times_itself_at_zero(formula, truth, dtype):
     # before (abs-sign divided the product by u·sign(u): SymPy's 1/u of a Piecewise went into its branches,
     # u·{1/y; 5/y}·|u| was left): ∂y of softsign(leaky_relu(y, 0.2)) NaN at y = ±0 for 0.2 (torch exact); the search's
     # softsign(log(hinge(x, y))) − softsign(leaky_relu(tan y, 0.2)) NaN at (−1e200, 0) for 1e200 (draw [127])
-    xs, ys = _around_zero(100, dtype, 3603)
-    worst = _worst(formula, dtype, xs, ys, truth)
-    assert max(w[0] for w in worst) <= BOUND[dtype], worst
+    _assert_within_bound(formula, dtype, *_around_zero(100, dtype, 3603), truth)
 
 
 def test_softsign_of_log_hinge_at_the_search_point():
