@@ -1900,14 +1900,24 @@ def _abs_sign(node):
     for f in node.args:
         if isinstance(f, sp.sign) and f.args[0] in node.args:
             u = f.args[0]
-            return _Fired(node / (u * f) * sp.Abs(u), ["abs-sign"])
+            return _Fired(_without(node, u, f) * sp.Abs(u), ["abs-sign"])
     for f in node.args:
         if isinstance(f, sp.Abs):
             u = f.args[0]
-            k = next((-p.exp for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < -1), None)
-            if k is not None:
-                return _Fired(node / (f * u ** -k) * sp.sign(u) * u ** (1 - k), ["abs-sign"])
+            p = next((p for p in node.args if p.is_Pow and p.base == u and p.exp.is_Integer and p.exp < -1), None)
+            if p is not None:
+                return _Fired(_without(node, p, f) * sp.sign(u) * u ** (1 + p.exp), ["abs-sign"])
     return None
+
+
+def _without(node, *factors):
+    """The product ``node`` without the given factors of it, taken out of its arguments, not divided by: SymPy's
+    quotient by a Piecewise u distributes into its branches and does not cancel u·(1/u) (session 36, h-search36:
+    u·sign(u) of softsign(leaky_relu(y, 0.2))′ became u·{1/y; 5/y}·|u|, 0·inf = NaN at y = 0 for 0.2, torch exact)."""
+    rest = list(node.args)
+    for f in factors:
+        rest.remove(f)
+    return sp.Mul(*rest)
 
 
 def _abs_sign_join(node):
@@ -4884,6 +4894,22 @@ def _scale_free(math, x, y) -> bool:
     return found
 
 
+def _computes_the_same(node, math, symbols) -> bool:
+    """Whether ``math`` (:func:`_as_math`'s form: every select's last branch) is ``node`` at four points of both signs
+    (30 digits); True where ``node`` cannot be evaluated there. A select whose last branch is a domain's default is not
+    the formula (session 36, h-search36: kl_div(x, y)'s {y·(log y − x) if y > 0; 0} taken as 0 made
+    ndtr(x/y) − ndtr(kl_div(x, y)) the series of ndtr(x/y) − 1/2: 0.0120 for −0.488 at (0.3, 10), torch 0.61 ULP)."""
+    for a, b in ((0.3, 1.7), (-0.7, 2.3), (0.9, -1.3), (-1.1, -0.6)):
+        at = dict(zip(symbols, (sp.Float(a, 30), sp.Float(b, 30))))
+        try:
+            want, got = complex(node.xreplace(at).evalf(30)), complex(math.xreplace(at).evalf(30))
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if abs(want - got) > 1e-20 * max(abs(want), 1e-300) and want == want and got == got:
+            return False
+    return True
+
+
 def _vanishing_quotient(node):
     """node, a sum in two inputs x, y holding a function, homogeneous (y^k·G(x/y)) with G(v) a sum that is 0 at v = 0
     where its terms cancel (∂c of c·tanh(x/c): tanh(x/c) − (x/c)·sech²(x/c)) → {y^k·(G's series in v = x/y) if
@@ -4896,7 +4922,7 @@ def _vanishing_quotient(node):
             sp.Indexed, SeriesBase):
         return None
     math = _as_math(node)
-    if not math.is_Add or not _scale_free(math, *symbols):
+    if not math.is_Add or not _scale_free(math, *symbols) or not _computes_the_same(node, math, symbols):
         return None
     for x, y in (symbols, symbols[::-1]):
         v = sp.Dummy("v", real=True)
@@ -6117,9 +6143,16 @@ def _ordered_product(node):
         return None
     k, rest = node.as_coeff_Mul()
     factors = sp.Mul.make_args(rest)
-    if len(factors) != 3 or not all(f.is_Symbol for f in factors) or len(set(factors)) != 3:
+    if len(factors) != 3 or not all(_input_or_input_sum(f) for f in factors) or len(set(factors)) != 3:
         return None
     return k * ordered_product(*factors)
+
+
+def _input_or_input_sum(f) -> bool:
+    """An input, or a sum of inputs and numbers (x + y, x − 1): session 36 (h-search36), x·y·(x + y) of
+    squared_hinge(x + y, x·y) rounded x·(x + y) first, inf·0 = NaN at (−1e200, 0) for the product 0 (torch's
+    (x + y)·(x·y) 0)."""
+    return f.is_Symbol or (f.is_Add and all(t.is_Symbol or (t.is_number and t.is_finite) for t in f.args))
 
 
 def _ordered_products(expr):
@@ -6131,9 +6164,10 @@ def _ordered_products(expr):
 
 
 PRODUCT_ORDER = Rule(
-    "product-order", "a·b·c of three inputs rounds a·b first, which overflows or underflows where the product "
-    "does not (float32: a = −9.2e−4, b = −3.4e38, c = 2.96 gives inf for 9.3e35; a = −3.4e38, b = 1.4e−3, "
-    "c = 1e−45 gives 0 for −6.7e−10; float64 the same at 1e308; torch too where its order meets it); the "
+    "product-order", "a·b·c of three inputs (or sums of inputs: x·y·(x + y)) rounds a·b first, which overflows or "
+    "underflows where the product does not (float32: a = −9.2e−4, b = −3.4e38, c = 2.96 gives inf for 9.3e35; "
+    "a = −3.4e38, b = 1.4e−3, c = 1e−45 gives 0 for −6.7e−10; float64 the same at 1e308; torch too where its order "
+    "meets it; x·(x + y)·y at (−1e200, 0) inf·0 = NaN for 0); the "
     "factor of middle magnitude multiplied last, m·(s·l): s·l overflows only where |m| ≥ |s| ≥ 1 and "
     "underflows only where |m| ≤ |l| ≤ 1, so only where the product itself does; two roundings as written "
     "(NumPy: (a·b)·c redone so only where a·b left the normal range, gathered; Triton: the select on |a|, |b|, "

@@ -415,7 +415,9 @@ class ConditionalPrinting:
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
         numbers = [f for f in factors if f.is_number and not f.free_symbols]
-        others = [f for f in factors if not (f.is_number and not f.free_symbols)]
+        # a temporary holding a power counts as that power (session 36, h-search36: (x·y)⁻³, SymPy's x⁻³·y⁻³ with both
+        # powers temporaries, NaN (0·inf) at (−3e38, −1.4e−45) in float32 for 1.35e19; torch 0.13 ULP)
+        others = [self._power_of_held_power(f, definitions) for f in factors if not (f.is_number and not f.free_symbols)]
         if not any(f.is_Pow and f.exp.is_negative for f in others):
             return None
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
@@ -430,7 +432,7 @@ class ConditionalPrinting:
             return None
         if product_stays_in_range(e, definitions):
             return None
-        return float(c), [self._power_of_held_power(f, definitions) for f in others]
+        return float(c), others
 
     @staticmethod
     def _held_power(f, definitions):

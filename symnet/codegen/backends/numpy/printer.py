@@ -429,7 +429,9 @@ def _taken_by_exponents(r, m, k, factors, held=()):
         return r
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         again = np.broadcast_to(np.asarray(_constant_far(m, k, *pairs), r.dtype), r.shape)
-    return np.where(bad & np.isfinite(again), again, r)
+    # NaN as computed (inf/inf, 0·inf of powers past the range) with every factor finite and nonzero: the product by
+    # exponents even where it is ±inf or 0 (∂y of (x·y)⁻³ at (−3e38, −1.4e−45) in float32 was NaN for 2.9e64, torch inf)
+    return np.where(bad & (np.isfinite(again) | np.isnan(r)), again, r)
 '''
 NUMPY_HELPER_NEEDS["_taken_by_exponents"] = ("_normal", "_constant_far")
 
@@ -488,9 +490,9 @@ def _log_overflowed(r, u, f, k):
 NUMPY_HELPERS["_constant_far"] = '''\
 def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
     """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers within
-    ±4, 0 for an absent factor; arrays of one dtype or broadcasting shapes): every factor split by frexp into a
-    fraction in [1/2, 1) and an exponent; m's fraction multiplied by each factor's fraction |p| times (divided for a
-    negative power), every partial product within [2⁻¹⁷, 2¹⁶], its rounding error found exactly (Dekker's product,
+    ±6 (FAR_POWER), 0 for an absent factor; arrays of one dtype or broadcasting shapes): every factor split by frexp
+    into a fraction in [1/2, 1) and an exponent; m's fraction multiplied by each factor's fraction |p| times (divided for a
+    negative power), every partial product within [2⁻²⁵, 2²⁴], its rounding error found exactly (Dekker's product,
     the remainder of a quotient) and summed as a relative correction applied once at the end (one rounding in all
     where there were one a factor: ∂x of (gelu(x/y))^−2, y·e^(…)·x⁻²·Φ⁻³, 5.15 ULP at (−7.09e199, −7.09e199)
     uncorrected, torch 2.15), the exponents times their powers added as integers and applied once by ldexp (exact, or
@@ -502,7 +504,7 @@ def _constant_far(m, k, x, px, y=None, py=0, z=None, pz=0, w=None, pw=0):
     rounded once."""
     factors = [(a, p) for a, p in ((x, px), (y, py), (z, pz), (w, pw)) if p]
     dtype = np.result_type(*(a for a, _ in factors))
-    def split(a):  # a = hi + lo, 26 bits each (Veltkamp; |a| < 2¹⁷ here)
+    def split(a):  # a = hi + lo, 26 bits each (Veltkamp; |a| < 2²⁵ here)
         c = 134217729.0 * a
         hi = c - (c - a)
         return hi, a - hi
@@ -602,6 +604,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     # False: every select is np.where and σ computes its own exponential (the printing the
     # arithmetic selects must match bit for bit: tests/test_numpy_speed7.py prints both)
     ARITHMETIC_SELECTS = True
+
+    # _constant_far's loop takes any integer power (its partial products within 2^±24 for four factors of |p| ≤ 6);
+    # ±4 left x⁵ whole, inf before it was split: ∂x of (x·y)⁻⁴, −4·y⁻⁴·x⁻⁵, NaN at (1.1e−25, −7.3e23) in float32 for
+    # −1.5e28 (session 36, h-search36). Triton's _far_power unrolls p and keeps ±4
+    FAR_POWER = 6
 
     # the functions of one argument a statement may apply in place: np.exp(t, out=t)
     IN_PLACE = {sp.exp: "exp", sp.log: "log"}
