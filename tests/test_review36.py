@@ -1,4 +1,4 @@
-"""Session 36's review (review36): a fault of symnet.compile's new time limit, recorded as a strict xfail.
+"""Session 36's review (review36): a fault of symnet.compile's new time limit (a strict xfail, then fixed by the lead).
 
 symnet.compile(d, "triton", time_limit=T) runs symnet.bounds.time_limit's SIGPROF timer around _triton_source, which
 imports symnet.codegen.backends.triton.elementwise and with it torch (about 1.5 CPU s, the first time in a process).
@@ -33,9 +33,7 @@ print("compiled", k.inputs)
 """
 
 
-@pytest.mark.xfail(strict=True, reason="measured: symnet.compile(derive('1/x - 1/y'), 'triton', time_limit=T) cut "
-                                       "inside torch's first import, then compile again: the interpreter segfaults "
-                                       "(exit −11) where it should compile (torch is not involved: no torch figure)")
+# fixed by the lead: symnet.codegen.compile imports torch, triton and the Triton printer before entering the limit
 def test_compile_after_a_limit_that_cut_the_torch_import():
     env = dict(os.environ, TRITON_INTERPRET="1", SYMNET_NO_DISK_CACHE="1")
     env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(os.path.dirname(os.path.abspath(__file__))),

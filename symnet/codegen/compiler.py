@@ -208,6 +208,8 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
     compiled = _CACHE.get(key)
     if compiled is not None:
         return compiled
+    if backend == "triton":
+        _import_triton()  # (outside the limit: an import cut half-way is not undone)
     with contextlib.nullcontext() if limit is None else limit:
         kernel = described(derivation, name=name, value=value, gradients=gradients)  # from the disk cache if kept
         what = f"a derivation ('{derivation.name or derivation.title}')"
@@ -251,17 +253,25 @@ def _check_bound_once(source: str, name: str) -> None:
 _DIGEST_PLACEHOLDER = "symnet_digest_placeholder"
 
 
+def _import_triton() -> None:
+    """Import torch, triton and the Triton printer, or refuse in one line. :func:`compile` calls it before entering its
+    time limit: a limit that struck inside ``import torch`` left torch half-loaded in ``sys.modules``, and the next
+    compile's import of it ended the process (a segmentation fault in torch/__init__.py; session 36, h-review36)."""
+    try:
+        import torch  # noqa: F401
+        import triton  # noqa: F401
+    except ImportError:
+        raise SymnetError("backend='triton' needs torch and triton: pip install torch triton") from None
+    from .backends.triton import elementwise  # noqa: F401
+
+
 def _triton_source(kernel: Kernel, what: str) -> tuple[str, str]:
     """The Triton module's source and its digest, which names its torch custom op (:func:`_loaded_triton`)."""
     import hashlib
 
     from .backends.triton.elementwise import emit_triton_module
 
-    try:
-        import torch  # noqa: F401
-        import triton  # noqa: F401
-    except ImportError:
-        raise SymnetError("backend='triton' needs torch and triton: pip install torch triton") from None
+    _import_triton()
     # emitted once (printing is most of a compile whose kernel description came from the disk cache):
     # with a placeholder where the op's name takes the digest of the module, then the digest put in.
     # Twice only where the placeholder could be the user's (a name or the formula holding it).
