@@ -12,14 +12,13 @@ the value that failed and around it, against mpmath (60 digits) and torch autogr
 """
 from __future__ import annotations
 
-import functools
 import warnings
 
 import mpmath
 import numpy as np
 import pytest
 
-from conftest import ulps
+from conftest import compiled, triton_torch, ulps
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
@@ -28,17 +27,11 @@ LOG_LOG_2 = float(mpmath.log(mpmath.log(2)))  # −0.36651292058166435, where th
 _LINKS = ("log(1 - exp(-exp(z)))", "log(-expm1(-exp(z)))", "log1p(-exp(-exp(z)))")
 
 
-@functools.lru_cache(maxsize=None)
-def _kernel(formula):
-    import symnet
-
-    return symnet.compile(symnet.derive(formula))
-
-
 def _run(formula, dtype, **columns):
+    """The compiled kernel's outputs (conftest.compiled: each formula compiled once), as float64 arrays."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        outs = _kernel(formula)(**{k: np.asarray(v, dtype) for k, v in columns.items()})
+        outs = compiled(formula)(**{k: np.asarray(v, dtype) for k, v in columns.items()})
     return [np.asarray(o, np.float64) for o in outs]
 
 
@@ -86,6 +79,18 @@ def test_link_gradient_around_the_failing_points(formula, dtype):
             u = ulps(outs[1][i], truth, dtype)
             torch_u = ulps(theirs[i], truth, F64) if np.isfinite(theirs[i]) else np.inf
             assert u <= BOUND[dtype], (formula, zi, outs[1][i], truth, u, torch_u)
+
+
+def test_link_gradient_where_exp_underflows_triton():
+    """The Triton kernel (the interpreter where there is no GPU) at the failing points and the new branch's edge."""
+    torch = triton_torch()
+    z = np.array([-1000.0, -746.0, -740.0, -40.5, -39.5, -1.0])
+    k = compiled(_LINKS[0], "triton")
+    with np.errstate(all="ignore"):
+        outputs = [o.numpy() for o in k(torch.tensor(z))]
+    with mpmath.workdps(60):
+        for i, zi in enumerate(z):
+            assert ulps(outputs[1][i], _link_slope(mpmath.mpf(zi)), F64) <= BOUND[F64], (zi, outputs[1][i])
 
 
 # ------------------------------------------------------------------ the NLL's ∂t at its crossing
