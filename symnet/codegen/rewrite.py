@@ -1468,7 +1468,7 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
         sums = [f.base if f.is_Pow and f.exp.is_positive else f for f in node.args]
         sums = [f for f in sums if f.is_Add and len(f.free_symbols) >= 2 and f.has(*_ROUNDED, softplus)]
         return len(sums) >= 2
-    if node.is_Add and len(node.free_symbols) == 1 and _trig_sum_of_one_input(node):
+    if node.is_Add and len(node.free_symbols) == 1 and (_trig_sum_of_one_input(node) or _log1mexp_plus_argument(node)):
         return True
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
@@ -1601,6 +1601,27 @@ def _rounding_polynomial_select(node) -> bool:
         if not (rest.is_Symbol and c.is_Rational and c.p in (1, -1) and (c.q & (c.q - 1)) == 0):
             rounds = True
     return rounds
+
+
+def _log1mexp_plus_argument(node) -> bool:
+    """A sum of one input with a term c·log(1 − e^(−v)) (as log1mexp writes it: log1p(−e^(−v)) or log(−expm1(−v)))
+    and a term c·v: their sum is log(e^v − 1) = log expm1(v), 0 at v = log 2, where each term rounded apart cancels
+    (the cloglog NLL's ∂t, −log(1 − e^(−e^z)) − e^z, 0 for 1.06e−16 at z = −0.3665: 35,356 ULP at z = −0.3665 in
+    float64, torch 2,588; session 36, h-cloglog36)."""
+    logs = [f for f in node.atoms(log1p, sp.log) if f.free_symbols]
+    for f in logs:
+        arg = f.args[0]
+        if isinstance(f, log1p) and (-arg).func is sp.exp:
+            v = -(-arg).args[0]
+        elif isinstance(f, sp.log) and (-arg).func is expm1:
+            v = -(-arg).args[0]
+        else:
+            continue
+        for t in node.args:
+            c, rest = t.as_coeff_Mul()
+            if rest == f and any(a == c * v or sp.expand(a - c * v) == 0 for a in node.args if a is not t):
+                return True
+    return False
 
 
 def _trig_sum_of_one_input(node) -> bool:
@@ -9358,9 +9379,35 @@ def _exp_product_limit(node):
     # 175), where the one exponential (its exponent widened by the rounded-argument rule) rounds once
     cond = sp.Or(*[f > _DOUBLE_MAX for f in factors], *[a < _EXP_SUBNORMAL for a in exponents])
     pairs = [(sp.S.Zero, side) for side in _vanishing_past_overflow(exponents, x)]
+    pairs += _tanh_of_vanishing_exp(rest, exponents)
     select = sp.Piecewise(*pairs, (merged, cond), (node, True))
     _EXP_PRODUCT_LIMIT_OF[select] = node  # bounded (symnet/records.py): a form forgotten only costs a later match
     return _Final(_Fired(select, ["exp-product-limit"]))
+
+
+# below e^a = e^−40 a factor tanh(k·e^a)^−n of the cofactor is (k·e^a)^−n (tanh c = c·(1 − c²/3 + …), c²/3 below
+# 2⁻¹¹⁵ there for k ≤ 2¹⁰): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
+# link log(1 − e^(−e^z)), e^(z − softplus(e^z))/tanh(e^z/2), NaN from z = −746 for 1.0, torch NaN too; session 36,
+# h-cloglog36), while e^(a + b − n·a)/kⁿ has a finite exponent: 2·e^(−softplus(e^z)) = 1 there
+_TANH_LINEAR_BELOW = -40
+
+
+def _tanh_of_vanishing_exp(rest, exponents) -> list:
+    """(R′·k⁻ⁿ·e^(s − n·a), a < −40) where ``rest`` holds tanh(k·e^a)^−n (n a positive integer, k a number, e^a
+    one of the product's exponentials' own argument or any exponential of the variable) and R′ is the rest without
+    it; s is the exponents' sum. Empty where there is no such factor."""
+    pairs = []
+    for i, f in enumerate(rest):
+        if not (f.is_Pow and isinstance(f.base, sp.tanh) and f.exp.is_Integer and f.exp < 0):
+            continue
+        k, e = f.base.args[0].as_coeff_Mul()
+        if not (isinstance(e, sp.exp) and k.is_Number and 0 < abs(k) <= 1024):
+            continue
+        n, a = -f.exp, e.args[0]
+        others = sp.Mul(*(rest[:i] + rest[i + 1:]))
+        body = others * k ** -n * sp.exp(sp.Add(*exponents) - n * a)
+        pairs.append((widen(body) if others not in (sp.S.One, sp.S.NegativeOne) else body, a < _TANH_LINEAR_BELOW))
+    return pairs
 
 
 # the selects exp-product-limit wrote → the product each came from (the same number on every branch), so that a rule
