@@ -1465,11 +1465,11 @@ def _dwx_exp_negabs(x_hi, x_lo):
     "_dwx_expm1": '''\
 def _dwx_expm1(x_hi, x_lo):
     """expm1(x) as a scaled double word: e^x scaled (_dwx_exp) above x = 700, where the 1 is below 2⁻¹⁰⁰⁹ of it (past
-    the double word's 2⁻¹⁰⁶); the double word's expm1 (k 0) elsewhere."""
+    the double word's 2⁻¹⁰⁶); the double word's expm1 (k 0) elsewhere. (One text for both backends: k int32.)"""
     big = x_hi > 700.0
-    e_hi, e_lo, k = _dwx_exp(np.where(big, x_hi, 0.0), np.where(big, x_lo, 0.0))
-    m_hi, m_lo = _dw_expm1(np.where(big, 0.0, x_hi), np.where(big, 0.0, x_lo))
-    return np.where(big, e_hi, m_hi), np.where(big, e_lo, m_lo), np.where(big, k, 0).astype(np.int32)
+    e_hi, e_lo, k = _dwx_exp(M.where(big, x_hi, 0.0), M.where(big, x_lo, 0.0))
+    m_hi, m_lo = _dw_expm1(M.where(big, 0.0, x_hi), M.where(big, 0.0, x_lo))
+    return M.where(big, e_hi, m_hi), M.where(big, e_lo, m_lo), M.where(big, k, 0)
 ''',
     "_dwx_sigmoid_e": '''\
 def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
@@ -1609,15 +1609,6 @@ def _dwx_exp(x_hi, x_lo):
     e_hi, e_lo = _dw_exp(a_hi, a_lo)
     return e_hi, e_lo, k.to(tl.int32)
 ''',
-    "_dwx_expm1": '''\
-def _dwx_expm1(x_hi, x_lo):
-    """expm1(x) as a scaled double word: e^x scaled (_dwx_exp) above x = 700 (the 1 below 2⁻¹⁰⁰⁹ of it), the double
-    word's expm1 (k 0) elsewhere, as NumPy's."""
-    big = x_hi > 700.0
-    e_hi, e_lo, k = _dwx_exp(tl.where(big, x_hi, 0.0), tl.where(big, x_lo, 0.0))
-    m_hi, m_lo = _dw_expm1(tl.where(big, 0.0, x_hi), tl.where(big, 0.0, x_lo))
-    return tl.where(big, e_hi, m_hi), tl.where(big, e_lo, m_lo), tl.where(big, k, 0)
-''',
     "_dwx_exp_negabs": '''\
 def _dwx_exp_negabs(x_hi, x_lo):
     """e^−|x| as a scaled double word (_dwx_exp)."""
@@ -1700,11 +1691,13 @@ def _dwx_round(x_hi, x_lo, k):
 }
 TRITON_SCALED_NEEDS = {
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
-    "_dwx_expm1": ("_dwx_exp", "_dw_expm1"),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
     "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",),
 }
+# NumPy's text serves Triton too where it is written in M. (one definition: registered for both)
+for _name in ("_dwx_expm1",):
+    TRITON_SCALED[_name], TRITON_SCALED_NEEDS[_name] = PRIMITIVES[_name], PRIMITIVE_NEEDS[_name]
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 # erfc of a float64 in triple words in Triton (session 36, h-triton36; NumPy's _tw_erfc is table-driven, a table Triton
