@@ -4257,7 +4257,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             if _may_overflow_inside(body):  # past the range: the scaled value where it is finite and the float64
                 # body's is not, every leaf finite, as NumPy's _dwx_tier ``over`` (the double word, not computed here,
                 # is the scaled words' where k is 0)
-                lines += [f"            result = tl.where(({_triton_overflowed('plain', 'plain', wide)}) & "
+                lines += [f"            result = tl.where(({_triton_overflowed('plain', None, wide)}) & "
                           "(scaled_result == scaled_result) & ((tl.abs(scaled_result) < float(\"inf\")) | "
                           "(plain != plain)), scaled_result, result)"]
             lines += ["        else:"]
@@ -4547,12 +4547,15 @@ def _triton_triple_function(name: str, tripled: _Emitter, result3: _Value) -> li
             + ["    " + line for line in tripled.lines] + [f"    return {result3.hi}"])
 
 
-def _triton_overflowed(result: str, double_hi: str, leaves: list) -> str:
+def _triton_overflowed(result: str, double_hi: str | None, leaves: list) -> str:
     """Where the scaled words are tried past the range (NumPy's _dwx_tier ``over``): every leaf finite and the double
     word's hi not finite (an overflow inside it) or the value ``result`` ±inf beside a finite one (the float64 body's
-    overflow alone: focal's ∂y at (1.7e308, 1/2) −inf for −7.4375e307; h-kl36)."""
+    overflow alone: focal's ∂y at (1.7e308, 1/2) −inf for −7.4375e307; h-kl36). Without a double word (the repair
+    kernel's scaled words alone): where ``result`` is not finite."""
     inf = 'float("inf")'
     finite = " & ".join(f"(tl.abs({x}) < {inf})" for x in leaves)
+    if double_hi is None:
+        return f"~(tl.abs({result}) < {inf}) & {finite}"
     return f"(~(tl.abs({double_hi}) < {inf}) | (tl.abs({result}) == {inf})) & {finite}"
 
 
