@@ -246,11 +246,9 @@ def test_contrastive_loss_near_half_the_margin(formula, dtype):
     _assert_within(_errors(formula, points, _contrastive_truths, dtype, digits=700), dtype)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured session 36 (h-edge36): the Triton kernel of "
-                   "x − 3y + sinh(x) at (−711, −6e307) is NaN for −1.2363137e308 (torch autograd NaN: 3y and sinh x "
-                   "both past the range), at (−710.5, −4e307) −inf for −6.4161734e307 (torch −inf), at (711, 6e307) "
-                   "NaN for 1.2363137e308; the same before this branch. NumPy's fix (the scaled double words' e^x past "
-                   "x = 700) has no Triton counterpart: Triton's scaled tier is its subnormal repair alone")
+# The Triton kernel of x − 3y + sinh(x) was NaN for −1.2363137e308 at (−711, −6e307) (torch NaN), −inf for
+# −6.4161734e307 at (−710.5, −4e307) (torch −inf), NaN for 1.2363137e308 at (711, 6e307): its scaled tier repaired
+# subnormals alone. Now its e^x and expm1 x carry a k past x = 700, as NumPy's (h-tritonpar36)
 def test_triton_widened_sum_whose_sinh_overflows_and_is_brought_back():
     from conftest import triton_torch
     torch = triton_torch()

@@ -199,12 +199,9 @@ def test_focal_dy_near_the_largest_x(dtype):
     assert worst[0] <= (4 if dtype == np.float64 else 8), (worst, x[worst[1]], y[worst[1]], got[worst[1]])
 
 
-# Triton: its scaled double words run in the repair kernel for tiny values only (no overflow branch), so the float64
-# −inf stays; measured under TRITON_INTERPRET=1 (no GPU this session)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured session 36: Triton float64 ∂y of focal(x, y) "
-                   "at (1.7e308, 0.5) −inf for −7.4375e307 (also at 1.7976931348623157e308 for −7.864907465022631e307; "
-                   "1e308 right); torch autograd exact at both: the Triton scaled tier has no branch where the float64 "
-                   "body overflows alone")
+# Triton: its scaled double words ran in the repair kernel for tiny values only (no overflow branch), so the float64
+# −inf stayed: −inf for −7.4375e307 at (1.7e308, 0.5) (torch exact). Now flagged where the float64 value is ±inf beside a
+# finite double word (h-tritonpar36; its neighbourhood in tests/test_tritonpar36.py)
 def test_focal_dy_near_the_largest_x_triton():
     torch = triton_torch()
     k = compiled("focal(x, y)", "triton")

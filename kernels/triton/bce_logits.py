@@ -554,16 +554,20 @@ def _dwx_ldexp(x, n):
 
 @triton.jit
 def _dwx_leaf(x):
-    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 2⁻⁶⁰⁰ above 2⁹⁰⁰ (a product past
+    the range where the value is not: focal's ∂y at (1.7e308, 1/2), as NumPy's), 1 elsewhere."""
     small = (x != 0.0) & (tl.abs(x) < tl.full([], 1.1830521861667747e-271, tl.float64))
-    return tl.where(small, x * tl.full([], 4.149515568880993e+180, tl.float64), x), tl.where(small, 600, 0)
+    big = (tl.abs(x) > tl.full([], 8.452712498170644e+270, tl.float64)) & (tl.abs(x) < float("inf"))
+    return tl.where(small, x * tl.full([], 4.149515568880993e+180, tl.float64), tl.where(big, x * tl.full([], 2.409919865102884e-181, tl.float64), x)), tl.where(small, 600, tl.where(big, -600, 0))
 
 
 @triton.jit
 def _dwx_exp(x_hi, x_lo):
-    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
-    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
-    k = tl.where(x_hi < -600.0, tl.minimum(tl.floor(-x_hi * tl.full([], 1.4426950408889634, tl.float64)), 2000.0), 0.0)
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
+    (as NumPy's: sinh(−711) of x − 3y + sinh(x), which 3y brings back), e^(x + k·ln 2) in double words (k·ln 2 to
+    2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = tl.where((x_hi < -600.0) | (x_hi > 700.0), tl.minimum(tl.maximum(tl.floor(-x_hi * tl.full([], 1.4426950408889634, tl.float64)), -2000.0), 2000.0),
+                 0.0)
     k_hi, k_lo = _dw_two_prod_bounded(k, tl.full([], 0.6931471805599453, tl.float64))
     a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * tl.full([], 2.3190468138462996e-17, tl.float64))
     e_hi, e_lo = _dw_exp(a_hi, a_lo)

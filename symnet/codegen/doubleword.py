@@ -132,7 +132,7 @@ _CONSTANTS = {
     "C6_HI": 0.001388888888888889, "C6_LO": -5.300543954373577e-20,
     "C7_HI": 0.0001984126984126984, "C7_LO": 1.7209558293420705e-22,
     "REDUCE": 2.0 ** -8, "TINY": 2.0 ** -100, "SMALL_TANH": 2.0 ** -27, "LOG_TINY": 2.0 ** -900, "LOG_UP": 2.0 ** 600,
-    "MIN_NORMAL": 2.0 ** -1022, "SUB_STEP": 5e-324,
+    "MIN_NORMAL": 2.0 ** -1022, "SUB_STEP": 5e-324, "LEAF_BIG": 2.0 ** 900, "LEAF_DOWN": 2.0 ** -600,
     "QUOTIENT_TINY": 2.0 ** -800, "QUOTIENT_ROOM": 2.0 ** 400,  # _tw_quotient's scaling of a tiny dividend
 }
 
@@ -1465,11 +1465,11 @@ def _dwx_exp_negabs(x_hi, x_lo):
     "_dwx_expm1": '''\
 def _dwx_expm1(x_hi, x_lo):
     """expm1(x) as a scaled double word: e^x scaled (_dwx_exp) above x = 700, where the 1 is below 2⁻¹⁰⁰⁹ of it (past
-    the double word's 2⁻¹⁰⁶); the double word's expm1 (k 0) elsewhere."""
+    the double word's 2⁻¹⁰⁶); the double word's expm1 (k 0) elsewhere. (One text for both backends: k int32.)"""
     big = x_hi > 700.0
-    e_hi, e_lo, k = _dwx_exp(np.where(big, x_hi, 0.0), np.where(big, x_lo, 0.0))
-    m_hi, m_lo = _dw_expm1(np.where(big, 0.0, x_hi), np.where(big, 0.0, x_lo))
-    return np.where(big, e_hi, m_hi), np.where(big, e_lo, m_lo), np.where(big, k, 0).astype(np.int32)
+    e_hi, e_lo, k = _dwx_exp(M.where(big, x_hi, 0.0), M.where(big, x_lo, 0.0))
+    m_hi, m_lo = _dw_expm1(M.where(big, 0.0, x_hi), M.where(big, 0.0, x_lo))
+    return M.where(big, e_hi, m_hi), M.where(big, e_lo, m_lo), M.where(big, k, 0)
 ''',
     "_dwx_sigmoid_e": '''\
 def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
@@ -1591,15 +1591,19 @@ def _dwx_ldexp(x, n):
 ''',
     "_dwx_leaf": '''\
 def _dwx_leaf(x):
-    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 1 elsewhere."""
+    """A leaf as a scaled float64 (x·2^k, k): 2⁶⁰⁰ below 2⁻⁹⁰⁰ (a subnormal target), 2⁻⁶⁰⁰ above 2⁹⁰⁰ (a product past
+    the range where the value is not: focal's ∂y at (1.7e308, 1/2), as NumPy's), 1 elsewhere."""
     small = (x != 0.0) & (tl.abs(x) < LOG_TINY)
-    return tl.where(small, x * LOG_UP, x), tl.where(small, 600, 0)
+    big = (tl.abs(x) > LEAF_BIG) & (tl.abs(x) < float("inf"))
+    return tl.where(small, x * LOG_UP, tl.where(big, x * LEAF_DOWN, x)), tl.where(small, 600, tl.where(big, -600, 0))
 ''',
     "_dwx_exp": '''\
 def _dwx_exp(x_hi, x_lo):
-    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (at most 2000) below x = −600, e^(x + k·ln 2)
-    in double words (k·ln 2 to 2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
-    k = tl.where(x_hi < -600.0, tl.minimum(tl.floor(-x_hi * INV_LN2), 2000.0), 0.0)
+    """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
+    (as NumPy's: sinh(−711) of x − 3y + sinh(x), which 3y brings back), e^(x + k·ln 2) in double words (k·ln 2 to
+    2⁻¹⁰⁶ of itself), so that hi is within [1/2, 1]; 0 elsewhere."""
+    k = tl.where((x_hi < -600.0) | (x_hi > 700.0), tl.minimum(tl.maximum(tl.floor(-x_hi * INV_LN2), -2000.0), 2000.0),
+                 0.0)
     k_hi, k_lo = _dw_two_prod_bounded(k, LN2_HI)
     a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * LN2_LO)
     e_hi, e_lo = _dw_exp(a_hi, a_lo)
@@ -1691,6 +1695,9 @@ TRITON_SCALED_NEEDS = {
     "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
     "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",),
 }
+# NumPy's text serves Triton too where it is written in M. (one definition: registered for both)
+for _name in ("_dwx_expm1",):
+    TRITON_SCALED[_name], TRITON_SCALED_NEEDS[_name] = PRIMITIVES[_name], PRIMITIVE_NEEDS[_name]
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
 ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 # erfc of a float64 in triple words in Triton (session 36, h-triton36; NumPy's _tw_erfc is table-driven, a table Triton
@@ -2248,6 +2255,32 @@ def _within_leaf(e) -> bool:
     """Whether ``e`` is c·x, x a leaf, |c| ≤ 1: finite wherever x is (no overflow inside it)."""
     c, rest = e.as_coeff_Mul()
     return rest.is_Symbol and abs(c) <= 1
+
+
+_BOUNDED_FUNCTIONS = ("sigmoid", "tanh", "erf", "erfc", "sin", "cos")
+
+
+def _unbounded_terms(e) -> int:
+    """How many terms of ``e`` may be as large as a leaf: 0 for a number or a bounded function (times a number), 1 for
+    c·x (_within_leaf), their sum over an Add, the most over a select's pieces; 2 for anything else (a product, e^x:
+    an overflow inside)."""
+    if e.is_number:
+        return 0
+    if isinstance(e, sp.Add):
+        return sum(_unbounded_terms(a) for a in e.args)
+    if isinstance(e, sp.Piecewise):
+        return max(_unbounded_terms(p.expr) for p in e.args)
+    if _within_leaf(e):
+        return 1
+    c, rest = e.as_coeff_Mul()
+    return 0 if type(rest).__name__ in _BOUNDED_FUNCTIONS else 2
+
+
+def _may_overflow_inside(body) -> bool:
+    """Whether a body's double word (or float64 value) may leave the range where its value does not, every leaf finite
+    (the scaled tier's overflow branch): not a sum of one leaf and bounded terms (σ(z) − y: bce_logits' ∂z), whose
+    only overflow is its value's own."""
+    return _unbounded_terms(body) > 1
 
 
 class _Emitter:
@@ -2885,7 +2918,7 @@ class _Scaled(_Emitter):
             v = self.scaled(e.expanded)
         elif isinstance(e, sp.UnevaluatedExpr):
             v = self.scaled(e.args[0])
-        elif isinstance(e, (sp.cosh, sp.sinh)) and self.backend == "numpy":  # its exponentials' k kept (sinh(−711),
+        elif isinstance(e, (sp.cosh, sp.sinh)):  # its exponentials' k kept (sinh(−711),
             v = self.scaled(_hyperbolic_as_exponentials(e))  # past the range, in x − 3y + sinh x brought back by 3y)
         else:
             v = super().value(e)
@@ -2985,7 +3018,7 @@ class _Scaled(_Emitter):
             if getattr(a, "scale", None) is None:
                 return super()._function(e, name, arg)
             return self._emit(e, f"_dwx_log({a.hi}, {self._lo(a)}, {a.scale})", ("_dwx_log",))
-        if name == "exp" or (name == "expm1" and self.backend == "numpy"):  # (expm1: e^x scaled past x = 700, where
+        if name in ("exp", "expm1"):  # (expm1: e^x scaled past x = 700, where
             a = self.value(arg)                                                # sinh x = (expm1 x − expm1(−x))/2 is)
             v = self._name(e)
             helper = "_dwx_exp" if name == "exp" else "_dwx_expm1"
@@ -4179,7 +4212,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 if not deferred and not repaired32:
                     name += "_tiered"
                 taken.add(f"{name}_scaled")
-                scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed)
+                scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed,
+                                                  result.hi if _may_overflow_inside(body) else None)
                 emitter.needs |= tiny.needs
         tiered = deferred or scaled_tier is not None or repaired32
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
@@ -4219,8 +4253,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["        if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on "
                       "every lane",
                       f"            scaled_result = {name}_scaled({', '.join(wide)})",
-                      f"            result = tl.where({finite_of('scaled_result')}, scaled_result, plain)",
-                      "        else:"]
+                      f"            result = tl.where({finite_of('scaled_result')}, scaled_result, plain)"]
+            if _may_overflow_inside(body):  # past the range: the scaled value where it is finite and the float64
+                # body's is not, every leaf finite, as NumPy's _dwx_tier ``over`` (the double word, not computed here,
+                # is the scaled words' where k is 0)
+                lines += [f"            result = tl.where(({_triton_overflowed('plain', None, wide)}) & "
+                          "(scaled_result == scaled_result) & ((tl.abs(scaled_result) < float(\"inf\")) | "
+                          "(plain != plain)), scaled_result, result)"]
+            lines += ["        else:"]
             lines += ["            " + line for line in inner]
         else:
             lines += ["        " + line for line in inner]
@@ -4507,16 +4547,32 @@ def _triton_triple_function(name: str, tripled: _Emitter, result3: _Value) -> li
             + ["    " + line for line in tripled.lines] + [f"    return {result3.hi}"])
 
 
-def _triton_scaled_tier(scaled: str, leaves: list, needed: bool) -> list[str]:
+def _triton_overflowed(result: str, double_hi: str | None, leaves: list) -> str:
+    """Where the scaled words are tried past the range (NumPy's _dwx_tier ``over``): every leaf finite and the double
+    word's hi not finite (an overflow inside it) or the value ``result`` ±inf beside a finite one (the float64 body's
+    overflow alone: focal's ∂y at (1.7e308, 1/2) −inf for −7.4375e307; h-kl36). Without a double word (the repair
+    kernel's scaled words alone): where ``result`` is not finite."""
+    inf = 'float("inf")'
+    finite = " & ".join(f"(tl.abs({x}) < {inf})" for x in leaves)
+    if double_hi is None:
+        return f"~(tl.abs({result}) < {inf}) & {finite}"
+    return f"(~(tl.abs({double_hi}) < {inf}) | (tl.abs({result}) == {inf})) & {finite}"
+
+
+def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str | None) -> list[str]:
     """The scaled tier in a Triton float64 kernel, after ``result`` (the double word's value): the elements where it is
     below SCALED_TINY (0 too) or a leaf is (not 0), and the select takes it where the function has ``needed``, are
     ``tiny``; the repair kernel's REPAIR_BITS["subnormal"] specialisation (TIER & 2, a constexpr) computes the body again
     in scaled double words (the function ``scaled``, _triton_scaled_function) in a block with one of them (a scalar
     branch) and takes it there where it is finite and not a zero for a nonzero value (NumPy's _dwx_tier); the main
     kernel (TIER 0) sets that bit in its block's flag ``tier_ptr`` instead (an atomic or, no branch), and the deep
-    tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only."""
+    tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only.
+    ``double_hi`` (the double word's hi, where the body may overflow inside): the elements past the range too
+    (_triton_overflowed)."""
     inf, bound = 'float("inf")', _constant(SCALED_TINY, "triton")
     test = [f"(tl.abs(result) < {bound})"] + [f"(({x} != 0.0) & (tl.abs({x}) < {bound}))" for x in leaves]
+    if double_hi is not None:  # (a body that may overflow inside: _may_overflow_inside)
+        test += [f"({_triton_overflowed('result', double_hi, leaves)})"]
     bit = REPAIR_BITS["subnormal"]
     lines = [f"tiny = ({' | '.join(test)}) & lanes" + (" & needed" if needed else "")
              + "  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words"]
@@ -4524,8 +4580,12 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool) -> list[str]:
               "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k",
               f"        scaled_result = {scaled}({', '.join(leaves)})",
               f"        result = tl.where(tiny & (tl.abs(scaled_result) < {inf}) & ((scaled_result != 0.0) | "
-              "(result != 0.0)), scaled_result, result)",
-              "elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an "
+              "(result != 0.0)), scaled_result, result)"]
+    if double_hi is not None:  # (an infinity the scaled value has is taken for a NaN, inf − inf, as NumPy's _dwx_tier:
+        # x − 3y + sinh x at (711.45, 9.52e307) NaN for +inf, the truth 1.9e308)
+        lines += ["        result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, "
+                  "result)"]
+    lines += ["elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an "
               "or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)",
               f"    tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, {bit}, 0)))"]
     return lines
