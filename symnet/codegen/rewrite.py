@@ -1558,10 +1558,11 @@ def _lone_input_factor(term, terms) -> bool:
 
 
 def _input_factors(term) -> set:
-    """The inputs that are factors of ``term`` (or bases of an integer power among its factors): its sign follows
-    theirs. An input only inside a function's argument (y in σ(x/y)) is none: silu(x/y)⁻²'s ∂y, 2·(y/σ² + x·σ(−x/y)/σ²)/x²,
-    has terms of the data's signs that cancel at silu′'s root x/y = −1.2785."""
-    return {f.base if f.is_Pow and f.exp.is_Integer else f for f in sp.Mul.make_args(term)} & term.free_symbols
+    """The inputs of ``term`` outside its functions' arguments (t in (1 − t)·σ(z), a mixture's, whose terms follow t
+    together): its sign may follow theirs. An input only inside a function's argument (y in σ(x/y)) is none:
+    silu(x/y)⁻²'s ∂y, 2·(y/σ² + x·σ(−x/y)/σ²)/x², has terms of the data's signs that cancel at silu′'s root
+    x/y = −1.2785."""
+    return term.xreplace({f: sp.Dummy() for f in term.atoms(sp.Function)}).free_symbols & term.free_symbols
 
 
 def _input_product(m) -> bool:
