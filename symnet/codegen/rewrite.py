@@ -1554,7 +1554,15 @@ def _lone_input_factor(term, terms) -> bool:
     ``terms`` holds: the term's sign is the data's, and the others' do not follow it."""
     bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp % 2 == 1 else f for f in sp.Mul.make_args(term)]
     return any(b.is_Symbol and b.is_nonnegative is None and b.is_nonpositive is None
-               and not any(b in other.free_symbols for other in terms if other is not term) for b in bases)
+               and not any(b in _input_factors(other) for other in terms if other is not term) for b in bases)
+
+
+def _input_factors(term) -> set:
+    """The inputs of ``term`` outside its functions' arguments (t in (1 − t)·σ(z), a mixture's, whose terms follow t
+    together): its sign may follow theirs. An input only inside a function's argument (y in σ(x/y)) is none:
+    silu(x/y)⁻²'s ∂y, 2·(y/σ² + x·σ(−x/y)/σ²)/x², has terms of the data's signs that cancel at silu′'s root
+    x/y = −1.2785."""
+    return term.xreplace({f: sp.Dummy() for f in term.atoms(sp.Function)}).free_symbols & term.free_symbols
 
 
 def _input_product(m) -> bool:
