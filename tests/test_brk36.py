@@ -14,7 +14,6 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
-import sympy as sp
 
 from conftest import compiled, triton_torch, ulps
 

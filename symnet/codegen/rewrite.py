@@ -12555,6 +12555,11 @@ def _sum_power_form(node, base, parts, apart, polynomial=False):
         return None  # terms that do not cancel out: the common-power rule's, or as written
     if (inner.is_Add or all(e.is_Integer for e, _ in parts)) and not _rational_in_inputs(base, *[r for _, r in parts]):
         return None  # (a written softmax's e^a/S − e^(2a)/S² is the max-shift and compensated-sum rules')
+    if all(e.is_Integer for e, _ in parts) and len({t.as_coeff_Mul()[0] > 0 for t in sp.Add.make_args(inner)}) == 1:
+        # whole powers whose inner sum's terms are all of one sign: nothing cancels in it, and the quotient is the
+        # harmonic rules' (∂y of x·y·z/(x + y + z) taken here as x·z·(x + z)/(x + y + z)² was 857 ULP at (1e−300, 3e10,
+        # 3e10) and NaN at (1e−30, 1.797e308, 1.797e308): tests/test_harm25.py, CI of session 36)
+        return None
     if polynomial and not inner.is_polynomial(*inner.free_symbols):
         return None  # (the BCE gradient (1 − t)/(1 − p) − t/p is the reciprocal-difference rule's)
     out = base ** low * (inner if not inner.is_Add else sp.factor_terms(inner)) + apart
