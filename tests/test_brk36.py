@@ -63,10 +63,9 @@ def test_abs_sign_join_keeps_the_rest_of_the_sum_exact(dtype):
 
 
 # abs-sign's join (c + d)·|u|/u·R claims NaN at u = 0 and ±∞ (where the sum is 0/0, inf/inf: torch NaN); where
-# c + d = 0 SymPy drops the joined term: 0 there (the same on main before session 36, which wrote sign(u)). Every finite
-# x ≠ 0 exact (0). Not fixed: see the test above for what leaving the pair apart cost.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: |x|·y/x − sign(x)·y, |x|/x − sign(x) and "
-                   "2|x|/x − 2sign(x) + x at x = ±0: 0 (torch NaN, 0/0): the join's (c + d) is 0 and SymPy drops it")
+# c + d = 0 SymPy dropped the joined term: 0 there (the same on main before session 36, which wrote sign(u)). Fixed by
+# h-brk37: the pair is kept as one grouped term c·R·(|u|/u − sign(u)), NaN at u = 0 (tests/test_brk37.py measures
+# its neighbourhood). Every finite x ≠ 0 exact (0).
 @pytest.mark.parametrize("formula", ["abs(x)*y/x - sign(x)*y", "abs(x)/x - sign(x)", "2*abs(x)/x - 2*sign(x) + x"])
 def test_abs_over_its_argument_minus_its_sign_at_zero(formula):
     xs = np.array([0.0, -0.0])

@@ -1918,7 +1918,8 @@ def _abs_sign(node):
     inf − inf = NaN below). The same number but at u = ±∞ (±1 where inf/inf is NaN); at u = 0 both are 0/0. Not k = 1:
     |u|/u is 0/0 at u = 0 (NaN, as torch), sign(u) 0; in a sum, c·|u|/u·R + d·sign(u)·R (∂ of |x|/x⁴ with x⁻⁴ taken
     out, (−4·|x|/x + sign(x))/x⁴) is joined the other way, (c + d)·|u|/u·R, the same number everywhere (NaN at u = 0
-    and ±∞ both), which a power of u beside it then takes as above. |x·y| → |x|·|y|, sign(x·y) → sign(x)·sign(y) (the
+    and ±∞ both; where c + d = 0 one grouped term c·R·(|u|/u − sign(u)): _abs_sign_join), which a power of u beside
+    it then takes as above. |x·y| → |x|·|y|, sign(x·y) → sign(x)·sign(y) (the
     same number, also where x·y underflows or overflows: sign(x·y) was 0 at x = 1e−200, y = 1e−300), so that the rules
     above see each factor: ∂x of |x·y|/x is 0 (it was NaN for 0 where x² underflows; h-brk36)."""
     if node.is_Add:
@@ -1952,19 +1953,35 @@ def _without(node, *factors):
 
 def _abs_sign_join(node):
     """The sum ``node`` with each term d·sign(u)·R written d·|u|/u·R where another term is c·|u|/u·R (R the same), so
-    that SymPy adds them, (c + d)·|u|/u·R; None where no term is."""
-    quotients = {}  # R·|u|/u without its number → u, for each term holding |u|/u
+    that SymPy adds them, (c + d)·|u|/u·R; None where no term is. Where c + d = 0 the two are one term
+    c·R·(|u|/u − sign(u)), grouped: SymPy would drop the joined 0·|u|/u·R, 0 at u = 0 and ±∞ where the sum is NaN
+    (0/0, inf/inf: torch NaN; h-brk37), and apart the pair's two terms would each meet the sum's others (x + 2·|x|/x
+    − 2·sign(x) was 0 for x below 1e−16: h-brk36). The group is exactly 0 at every finite u ≠ 0 (|u|/u and sign(u) both
+    ±1), NaN at 0, ±∞ and NaN; |u|/u − sign(u) itself is the group's own sum, left as it is."""
+    quotients = {}  # R·|u|/u without its number → (u, the term), for each term holding |u|/u
     for t in node.args:
         for f in sp.Mul.make_args(t):
             if isinstance(f, sp.Abs) and sp.Pow(f.args[0], -1) in sp.Mul.make_args(t):
-                quotients[t.as_coeff_Mul()[1]] = f.args[0]
-    joined = []
+                quotients[t.as_coeff_Mul()[1]] = (f.args[0], t)
+    joined, cancelled = [], {}  # cancelled: the |u|/u terms whose sign(u) partner cancels them → the group
     for t in node.args:
         signs = [f for f in sp.Mul.make_args(t) if isinstance(f, sp.sign)]
         quotient = next((t / f * sp.Abs(f.args[0]) / f.args[0] for f in signs
-                         if quotients.get((t / f * sp.Abs(f.args[0]) / f.args[0]).as_coeff_Mul()[1]) == f.args[0]), None)
-        joined.append(t if quotient is None else quotient)
-    if all(a is b for a, b in zip(joined, node.args)):
+                         if quotients.get((t / f * sp.Abs(f.args[0]) / f.args[0]).as_coeff_Mul()[1], (None,))[0]
+                         == f.args[0]), None)
+        if quotient is None:
+            joined.append(t)
+            continue
+        u, partner = quotients[quotient.as_coeff_Mul()[1]]
+        if quotient + partner == 0:
+            pair = Grouped(sp.Abs(u) / u - sp.sign(u))
+            if node == pair.args[0]:
+                return None
+            cancelled[partner] = partner / (sp.Abs(u) / u) * pair
+        else:
+            joined.append(quotient)
+    joined = [cancelled.pop(t, t) for t in joined]
+    if all(a is b for a, b in zip(joined, node.args)) and len(joined) == len(node.args):
         return None
     return _Fired(sp.Add(*joined), ["abs-sign"])
 
@@ -2164,7 +2181,9 @@ RULES += (
          "a product, so that the fraction-complement rule can see it; |u|/u^k is sign(u)/u^(k−1) (k ≥ 2), so that a "
          "sum of it and sign(u)/u^(k−1) is one term (∂x of (x⁻²)^(3/2), (−4·|x|/x + sign(x))/x⁴: −inf at x = 1.18e−77 "
          "for −1.5e308, NaN below, where −3·sign(x)/x⁴ overflows only with the truth); |u|/u itself is kept (0/0 at "
-         "u = 0, NaN as torch, where sign(u) is 0): a sum c·|u|/u + d·sign(u) is (c + d)·|u|/u; |x·y| is |x|·|y| and "
+         "u = 0, NaN as torch, where sign(u) is 0): a sum c·|u|/u + d·sign(u) is (c + d)·|u|/u, and where c + d = 0 the "
+         "one term c·(|u|/u − sign(u)) (SymPy would drop 0·|u|/u: 0 at u = 0 where the sum is 0/0, torch NaN); |x·y| is "
+         "|x|·|y| and "
          "sign(x·y) sign(x)·sign(y) (exact; ∂x of |x·y|/x, (y·sign(x·y) − |x·y|/x)/x, was NaN at x = 1e−200, y = 0, "
          "where x² underflows, and sign(x·y) 0 where x·y underflows: now its terms are one, 0)", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "

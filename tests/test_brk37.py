@@ -1,0 +1,114 @@
+"""Session 37 (h-brk37): the two faults session 36's breaker left open (issue 16).
+
+1. abs-sign's sum-level join c·|u|/u·R + d·sign(u)·R → (c + d)·|u|/u·R lost the sum's 0/0 at u = 0 where c + d = 0
+   (SymPy drops 0·|u|/u·R): |x|·y/x − sign(x)·y, |x|/x − sign(x), 2|x|/x − 2sign(x) + x were 0 (or x) at x = ±0 where
+   the formula is 0/0 and torch NaN. Now the pair is one grouped term c·R·(|u|/u − sign(u)): exactly 0 at every finite
+   u ≠ 0, NaN at u = 0 (and NaN or the limit 0 at ±∞, as test_tidy36 allows).
+
+Truths: exact values (0, x) where the formula is one, by mpmath at 60 digits; torch autograd float64 for torch's
+conventions at 0, ±∞ and NaN; errors in ULPs of the kernel's dtype (conftest.ulps)."""
+from __future__ import annotations
+
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+
+from conftest import compiled, triton_torch, ulps
+
+F64, F32 = np.float64, np.float32
+
+
+def _run(formula, dtype, **columns):
+    k = compiled(formula)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return dict(zip(k.outputs, k(**{n: np.asarray(columns[n], dtype) for n in k.inputs})))
+
+
+# ---------------------------------------------------------------- 1. abs-sign's join where c + d = 0
+
+# formula → (torch's form, the exact value at finite x ≠ 0 as a function of mpmath x, y). Forms: the three of
+# tests/test_brk36.py, the pair's other sign, a number and a function in R, the pair beside another |x|/x term.
+PAIR_FORMS = {
+    "abs(x)*y/x - sign(x)*y": (lambda X, Y: X.abs() * Y / X - X.sign() * Y, lambda x, y: 0),
+    "abs(x)/x - sign(x)": (lambda X, Y: X.abs() / X - X.sign(), lambda x, y: 0),
+    "2*abs(x)/x - 2*sign(x) + x": (lambda X, Y: 2 * X.abs() / X - 2 * X.sign() + X, lambda x, y: x),
+    "y*sign(x) - abs(x)*y/x": (lambda X, Y: Y * X.sign() - X.abs() * Y / X, lambda x, y: 0),
+    "abs(x)*exp(y)/(3*x) - sign(x)*exp(y)/3 + y": (
+        lambda X, Y: X.abs() * Y.exp() / (3 * X) - X.sign() * Y.exp() / 3 + Y, lambda x, y: y),
+}
+
+
+def _pair_points(dtype, seed):
+    """x: ±0, 200 log-uniform from the least subnormal over 40 decades (both signs), the least normal, 1e−5, 1.5, 1e30,
+    the largest number, ±inf, NaN; y: 2 at the first half, log-uniform ±[1e−3, 30] at the rest (e^y finite)."""
+    info = np.finfo(dtype)
+    rng = np.random.default_rng(seed)
+    low = np.log10(float(info.smallest_subnormal))
+    xs = np.r_[10 ** rng.uniform(low, low + 40, 100), float(info.tiny), 1e-5, 1.5, 1e30, float(info.max)]
+    xs = np.r_[0.0, -0.0, xs, -xs, np.inf, -np.inf, np.nan].astype(dtype)
+    ys = np.where(np.arange(xs.size) < xs.size // 2, 2.0,
+                  rng.choice([-1, 1], xs.size) * 10 ** rng.uniform(-3, np.log10(30), xs.size)).astype(dtype)
+    return xs, ys
+
+
+def _torch_pair(formula, xs, ys):
+    """torch autograd float64 of the form: {"f", "df_dx", "df_dy"} as float64 arrays."""
+    torch = pytest.importorskip("torch")
+    X = torch.tensor(xs.astype(F64), requires_grad=True)
+    Y = torch.tensor(ys.astype(F64), requires_grad=True)
+    v = PAIR_FORMS[formula][0](X, Y)
+    v.sum().backward()
+    return {"f": v.detach().numpy(), "df_dx": X.grad.numpy(), "df_dy": None if Y.grad is None else Y.grad.numpy()}
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+@pytest.mark.parametrize("formula", list(PAIR_FORMS))
+def test_abs_sign_pair_whose_numbers_cancel_keeps_nan_at_zero(formula, dtype):
+    """f NaN at x = ±0 (torch NaN: 0/0), and so is every derivative that holds the pair (∂y; ∂x where it is not
+    SymPy's own sign(x)/x − |x|/x², which test_tidy36 allows to be 0); exact (0 ULP against mpmath) at every finite
+    x ≠ 0; at ±∞ NaN or the limit (torch NaN: inf/inf); NaN at NaN (∂x: SymPy's constant, or NaN)."""
+    xs, ys = _pair_points(dtype, 3700 + len(formula) + (dtype is F32))
+    got = _run(formula, dtype, x=xs, y=ys) if "y" in formula else _run(formula, dtype, x=xs)
+    theirs = _torch_pair(formula, xs, ys)
+    exact = PAIR_FORMS[formula][1]
+    with mpmath.workdps(60):
+        for i, (x, y) in enumerate(zip(xs, ys)):
+            X, Y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
+            truths = {"f": exact(X, Y), "df_dx": 1 if "+ x" in formula else 0, "df_dy": 1 if "+ y" in formula else 0}
+            for name, out in got.items():
+                g = float(out[i])
+                if (x == 0 or np.isnan(x)) and name == "df_dx":  # SymPy's sign(x)/x − |x|/x² is 0 as written
+                    assert g == truths[name] or np.isnan(g), (formula, name, x, g)  # (test_tidy36 allows it)
+                elif x == 0 or np.isnan(x):
+                    assert np.isnan(g) and np.isnan(theirs[name][i]), (formula, name, x, g, theirs[name][i])
+                elif np.isinf(x):
+                    assert np.isnan(g) or g == truths[name], (formula, name, x, g)
+                else:
+                    assert ulps(g, truths[name], dtype) == 0, (formula, name, x, y, g)
+
+
+def test_abs_sign_pair_keeps_the_rest_of_the_sum_exact():
+    """2·|x|/x − 2·sign(x) + x is x at every finite x ≠ 0 (the pair's group is 0, added to x once): the join's
+    guard of tests/test_brk36.py, on 200 points near 1 and near the largest number too."""
+    rng = np.random.default_rng(3705)
+    for dtype in (F64, F32):
+        top = np.log10(float(np.finfo(dtype).max))
+        xs = (rng.choice([-1, 1], 200) * 10 ** rng.uniform(-3, top, 200)).astype(dtype)
+        assert np.array_equal(_run("2*abs(x)/x - 2*sign(x) + x", dtype, x=xs)["f"], xs)
+
+
+def test_abs_sign_pair_triton():
+    """The Triton kernel of the pair: NaN at ±0 (f and ∂y), exact 0 elsewhere, both dtypes (interpreter)."""
+    torch = triton_torch()
+    k = compiled("abs(x)*y/x - sign(x)*y", "triton")
+    xs = np.array([0.0, -0.0, 1e-40, -1e-40, 1e-30, -1.5, 3e38, -1e30, np.nan])
+    for dtype, tdtype in ((F64, torch.float64), (F32, torch.float32)):
+        ys = np.full_like(xs, 2.0)
+        with np.errstate(all="ignore"):
+            f, dx, dy = [o.numpy() for o in k(torch.tensor(xs, dtype=tdtype), torch.tensor(ys, dtype=tdtype))]
+        zero = (xs == 0) | np.isnan(xs)
+        assert np.all(np.isnan(f[zero])) and np.all(np.isnan(dy[zero])), (dtype, f, dy)
+        assert np.all(f[~zero] == 0) and np.all(dy[~zero] == 0) and np.all(dx[~zero] == 0), (dtype, f, dx, dy)
