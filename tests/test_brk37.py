@@ -4,27 +4,22 @@
    (SymPy drops 0·|u|/u·R): |x|·y/x − sign(x)·y, |x|/x − sign(x), 2|x|/x − 2sign(x) + x were 0 (or x) at x = ±0 where
    the formula is 0/0 and torch NaN. Now the pair is one grouped term c·R·(|u|/u − sign(u)): exactly 0 at every finite
    u ≠ 0, NaN at u = 0 (and NaN or the limit 0 at ±∞, as test_tidy36 allows).
+2. float32 products of four or five factors whose partial products leave the range while the whole does not (NumPy, and
+   Triton below its accuracy threshold): ∂v of v·w·x·y·z 55.2 ULP at (1e−30, 1e−30, 1e−10, 1e−30, 3e38), ∂y inf for
+   9.0e6 at (3e38, 1e−30, 1e−40, 1.5, 3e38). Now computed in float64 from their float32 leaves, rounded once.
 
 Truths: exact values (0, x) where the formula is one, by mpmath at 60 digits; torch autograd float64 for torch's
-conventions at 0, ±∞ and NaN; errors in ULPs of the kernel's dtype (conftest.ulps)."""
+conventions at 0, ±∞ and NaN, torch float32 autograd for its products; errors in ULPs of the kernel's dtype (conftest.ulps)."""
 from __future__ import annotations
-
-import warnings
 
 import mpmath
 import numpy as np
 import pytest
 
 from conftest import compiled, triton_torch, ulps
+from test_brk36 import PRODUCT_POINTS, _run  # the kernel's outputs by name; the four points of its fault
 
 F64, F32 = np.float64, np.float32
-
-
-def _run(formula, dtype, **columns):
-    k = compiled(formula)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        return dict(zip(k.outputs, k(**{n: np.asarray(columns[n], dtype) for n in k.inputs})))
 
 
 # ---------------------------------------------------------------- 1. abs-sign's join where c + d = 0
@@ -112,3 +107,90 @@ def test_abs_sign_pair_triton():
         zero = (xs == 0) | np.isnan(xs)
         assert np.all(np.isnan(f[zero])) and np.all(np.isnan(dy[zero])), (dtype, f, dy)
         assert np.all(f[~zero] == 0) and np.all(dy[~zero] == 0) and np.all(dx[~zero] == 0), (dtype, f, dx, dy)
+
+
+# ---------------------------------------------------------------- 2. float32 products whose partial products leave the range
+
+# formula → (its variables, its number): f = c·Π, ∂v = c·Π of the others. Before (NumPy, and Triton below its
+# accuracy threshold of four roundings), the float32 product rounded left to right and a partial product left the range
+# where the whole does not: ∂v of v·w·x·y·z at (1e−30, 1e−30, 1e−10, 1e−30, 3e38) 55.2 ULP (x·y·z subnormal on the way;
+# torch 0.23), ∂y inf for 8999951.6 at (3e38, 1e−30, 1e−40, 1.5, 3e38) (torch 0.45). Now a product of three
+# multiplications or more (ConditionalPrinting._long_product) is computed in float64 from its float32 leaves and
+# rounded once (≤ 0.5 ULP and a float64 error) on both backends.
+PRODUCT_FORMS = {"v*w*x*y*z": ("vwxyz", 1), "w*x*y*z": ("wxyz", 1), "3*x*y*z": ("xyz", 3)}
+_SIZES = [3e38, 1e30, 1e10, 1.5, 2.0, 1e-10, 1e-30, 1e-40, 0.0]
+
+
+def _product_points(n, width, seed):
+    """The four points of tests/test_brk36.py (their first ``width`` coordinates) and n − 4 more: each coordinate one
+    of _SIZES times 10^−U(0, 1), either sign: partial products past float32's range either way, most wholes within."""
+    rng = np.random.default_rng(seed)
+    sizes = rng.choice(_SIZES, (n - 4, width)) * 10 ** -rng.uniform(0, 1, (n - 4, width))
+    drawn = sizes * rng.choice([-1, 1], (n - 4, width))
+    return np.r_[np.array(PRODUCT_POINTS)[:, :width], drawn].astype(F32)
+
+
+def _product_truths(point, c):
+    """{"f": c·Π, "df_d<v>": c·Π of the others} exactly (mpmath), the point's float32 values as given."""
+    vals = [mpmath.mpf(float(v)) for v in point]
+    return [c * mpmath.fprod(vals)] + [c * mpmath.fprod(vals[:i] + vals[i + 1:]) for i in range(len(vals))]
+
+
+def _torch_product(formula, P):
+    """torch float32 autograd of the product, left to right as written: [f, ∂ each variable] as float64 arrays."""
+    torch = pytest.importorskip("torch")
+    names, c = PRODUCT_FORMS[formula]
+    T = [torch.tensor(P[:, i], requires_grad=True) for i in range(len(names))]
+    v = T[0] * c if c != 1 else T[0]
+    for t in T[1:]:
+        v = v * t
+    v.sum().backward()
+    return [v.detach().numpy().astype(F64)] + [t.grad.numpy().astype(F64) for t in T]
+
+
+@pytest.mark.parametrize("formula", list(PRODUCT_FORMS))
+def test_float32_product_whose_partial_products_leave_the_range(formula):
+    """A product of three multiplications or more (f, ∂ of the five-factor form): ≤ 0.5 ULP and a float64 error
+    against mpmath at every point (0 where the truth is, the infinity of its sign past the range). Every output (a
+    three-factor ∂, two float32 roundings, not taken): ≤ 8 ULP or torch float32's error there. 200 points, NumPy."""
+    names, c = PRODUCT_FORMS[formula]
+    P = _product_points(200, len(names), 3710 + len(names) + c)
+    got = _run(formula, F32, **{n: P[:, i] for i, n in enumerate(names)})
+    outs = [got["f"]] + [got[f"df_d{n}"] for n in names]
+    # the outputs of three multiplications or more; c·x·y·z is not a product when printed (_constant_product, the
+    # constant placed per element) and keeps its bound of 8 ULP or torch's
+    long = [c == 1] + [c == 1 and len(names) - 2 >= 3] * len(names)
+    theirs = _torch_product(formula, P)
+    worst = [0.0, 0.0]  # (the long products', the others')
+    with mpmath.workdps(60):
+        for j, point in enumerate(P):
+            for out, their, truth, widened in zip(outs, theirs, _product_truths(point, c), long):
+                e = ulps(out[j], truth, F32)
+                worst[not widened] = max(worst[not widened], e)
+                bound = 0.51 if widened else max(8.0, ulps(their[j], truth, F32))
+                assert e <= bound, (formula, tuple(point), float(out[j]), truth, float(their[j]))
+    assert worst[0] <= 0.51 and worst[1] <= 8, worst
+
+
+def test_float32_product_whose_partial_products_leave_the_range_triton():
+    """The same in Triton's float32 kernel (interpreter), 24 points of the four-factor form (below the accuracy
+    threshold of four roundings, so widened for its range only): f ≤ 0.5 ULP, its three-factor ∂ ≤ 8."""
+    torch = triton_torch()
+    k = compiled("w*x*y*z", "triton")
+    P = _product_points(24, 4, 3716)
+    with np.errstate(all="ignore"):
+        outs = [o.numpy() for o in k(*[torch.tensor(P[:, i]) for i in range(4)])]
+    with mpmath.workdps(60):
+        errors = np.array([[ulps(out[j], truth, F32) for out, truth in zip(outs, _product_truths(point, 1))]
+                           for j, point in enumerate(P)])
+    assert errors[:, 0].max() <= 0.51 and errors.max() <= 8, errors.max(axis=0)
+
+
+def test_float64_product_is_printed_as_before():
+    """A float64 kernel's product is the one it was (the float32 form is selected by the kernel's dtype): the same
+    bits as NumPy's left-to-right float64 product as CSE writes it, at 200 ordinary points."""
+    rng = np.random.default_rng(3717)
+    P = rng.uniform(-2, 2, (200, 4))
+    got = _run("w*x*y*z", F64, w=P[:, 0], x=P[:, 1], y=P[:, 2], z=P[:, 3])
+    assert "_float32_product(" in compiled("w*x*y*z").source
+    assert np.allclose(got["f"], np.prod(P, axis=1), rtol=4e-16, atol=0)

@@ -27,10 +27,28 @@ from ...render import text
 from ..chains import equal_powers, quotient_chain
 from ..spans import product_stays_in_range
 
-__all__ = ["ConditionalPrinting"]
+__all__ = ["ConditionalPrinting", "FLOAT32_PRODUCT_FACTORS", "FLOAT32_PRODUCT_RANGE", "FLOAT32_PRODUCT_ROUNDINGS"]
 
 _FLOAT32_MAX = 3.4028234663852886e+38
 _FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
+
+# session 36 (h-triton36): a float32 kernel computes its products in float32, one rounding a multiplication (and x³
+# two), where NumPy's float32 computes a kernel with a widened sum in float64 and rounds each output once: ∂x of
+# exp(−(x·y)³), −3·x²·y³·e^(…), was 3.26 ULP at (0.01126909535, 25.955675) (torch float32 0.26, NumPy 0.5). A product
+# of positive integer powers of inputs, numbers and float32 values (a product held in a temporary taken as its factors)
+# whose float32 multiplications number FLOAT32_PRODUCT_ROUNDINGS or more is computed in float64 from the inputs and
+# rounded once (a float64 kernel prints it as before). At most FLOAT32_PRODUCT_FACTORS factors of float32's range:
+# their float64 product is a normal float64 (3.4e38⁶ ≈ 1.5e231, 1.4e−45⁶ ≈ 7.6e−271), so no intermediate leaves the
+# range where the float32 result does not.
+# Session 37 (h-brk37): the range too, on both backends (NumPy's elementwise float32 kernels since then): a product of
+# FLOAT32_PRODUCT_RANGE multiplications or more (four factors, or three and a number ≠ ±1) whose structure does not
+# show it stays in range (spans.product_stays_in_range) is taken the same way, where its float32 partial products
+# leave the range while the whole does not: ∂v of v·w·x·y·z (w·x·y·z) at (1e−30, 1e−30, 1e−10, 1e−30, 3e38) was 55.2
+# ULP (x·y·z subnormal on the way; torch 0.23), ∂y inf for 8999951.6 at (3e38, 1e−30, 1e−40, 1.5, 3e38) (torch 0.45).
+# A temporary holding such a product is one (CSE's prod_1 = x_times_y_times_z·w, its output df_dv = prod_1).
+FLOAT32_PRODUCT_ROUNDINGS = 4
+FLOAT32_PRODUCT_RANGE = 3
+FLOAT32_PRODUCT_FACTORS = 6
 
 
 class PowerProduct(sp.Function):
@@ -278,6 +296,62 @@ class ConditionalPrinting:
     # c·(h/y)/y, the derivative of the rule's c·h/y)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
     TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
+
+    def _product_leaves(self, e, power=1, depth=3):
+        """(c, {leaf: power}) of the product ``e``: its number c and its other factors with their positive integer
+        powers, a temporary holding a product or an integer power (CSE's sq_x = x²) taken as its factors, ``depth``
+        temporaries deep; None where a factor is a negative or non-integer power (a quotient: the printers' own)."""
+        c, leaves = sp.Integer(1), {}
+        for f in sp.Mul.make_args(e):
+            if isinstance(f, sp.UnevaluatedExpr):
+                f = f.args[0]
+            if f.is_number and not f.free_symbols:
+                c *= f ** power
+                continue
+            base, n = f.as_base_exp()
+            if not (n.is_Integer and n > 0):
+                return None
+            held = self.definitions.get(base)
+            if isinstance(held, sp.UnevaluatedExpr):
+                held = held.args[0]
+            if not (depth and held is not None and (held.is_Mul or held.is_Pow and held.exp.is_Integer)):
+                held = base if base.is_Mul or base.is_Pow else None  # (x·y)³ written
+            if held is None:
+                leaves[base] = leaves.get(base, 0) + power * int(n)
+                continue
+            inner = self._product_leaves(held, power * int(n), depth - (held is not base))
+            if inner is None:
+                return None
+            c *= inner[0]
+            for leaf, m in inner[1].items():
+                leaves[leaf] = leaves.get(leaf, 0) + m
+        return c, leaves
+
+    def _long_product(self, e):
+        """(c, {leaf: power}) of the product ``e`` (a product or an integer power) where a float32 kernel computes it
+        in float64 from its leaves (:meth:`_product_leaves`) and rounds it once (see FLOAT32_PRODUCT_ROUNDINGS above):
+        None for any other product, and for one the printers take again where it leaves the range (an exponential's
+        overflow, a select holding a quotient), whose narrow form is kept."""
+        if not (isinstance(e, sp.Mul) or e.is_Pow):
+            return None
+        found = self._product_leaves(e)
+        if found is None or not found[1]:
+            return None
+        c, leaves = found
+        if not (c.is_Rational or c.is_Float) or c == 0:
+            return None
+        exact = c.is_Rational and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0  # ±2^k: no rounding
+        factors = sum(leaves.values())
+        rounded = factors + (0 if exact else 1) - 1 >= FLOAT32_PRODUCT_ROUNDINGS
+        ranged = factors + (abs(c) != 1) - 1 >= FLOAT32_PRODUCT_RANGE and not product_stays_in_range(e, self.definitions)
+        if not (rounded or ranged) or factors > FLOAT32_PRODUCT_FACTORS:
+            return None
+        if not 2.0 ** -100 <= abs(float(c)) <= 2.0 ** 100:
+            return None
+        if isinstance(e, sp.Mul) and (self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None
+                                      or self._moved_into_select(e) is not None):
+            return None
+        return c, leaves
 
     def _moved_into_select(self, e):
         """The select with the other factors of the product ``e`` moved into each of its values (into a nested select's

@@ -327,6 +327,7 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
     # the float32 kernel did (sigmoid_mse, 10M values: 105 ms against 95, where float64 copies of
     # the widened sum's leaves beside the float32 pair took 260); a float64 kernel copies nothing
     printer.wide = wide
+    printer.float32_products = not wide  # a long product in float64 (ConditionalPrinting._long_product)
     printer.select_without_branches()  # conditions on data: np.where would branch per element
     named = {t: CodeName(name) for t, name in temps.items()}  # the comments use the code's names
     # the checks first, over the whole arrays before the loop: printed after the body, the printer knew the

@@ -83,6 +83,15 @@ def _select(c, a, b):
     np.bitwise_xor(out, b, out=out)
     return out.view(dtype)
 ''',
+    "_float32_product": '''\
+def _float32_product(*factors):
+    """The product of float32 arrays (and a number, last) in float64, rounded once to float32: six factors at most, so
+    every partial product is a normal float64 where float32's would leave the range (ConditionalPrinting._long_product)."""
+    p = np.multiply(factors[0], factors[1], dtype=np.float64)
+    for f in factors[2:]:
+        np.multiply(p, f, out=p)
+    return p.astype(np.float32)
+''',
 }
 
 # the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
@@ -637,6 +646,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         (a sum, product, quotient, square or registry function) writes there itself through the
         ufunc's ``out=``, which saves a temporary and a copy a statement; anything else is
         ``out[...] = expr``."""
+        if isinstance(expr, sp.Mul) and self._float32_product_call(expr) is not None:  # a long product
+            return f"{out}[...] = {self._float32_product_call(expr)}"
         code = self._into(out, expr) if not expr.is_number else None
         return code or f"{out}[...] = {self.doprint(expr)}"
 
@@ -916,7 +927,38 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         grouped = self._print(sp.Pow(sp.UnevaluatedExpr(x * y), n))
         return f"_power_product({self._print(x ** n)}, {self._print(y ** n)}, lambda: {grouped})"
 
+    float32_products = False  # True: a float32 kernel's long products in float64 (the elementwise skeleton)
+
+    def _float32_product_call(self, e) -> str | None:
+        """A float32 kernel's long product ``e`` (:meth:`ConditionalPrinting._long_product`) computed in float64 from
+        its leaves and rounded once, ``_float32_product(x, y, z, w, c)``; a
+        float64 kernel's as printed before: the select of the two by the kernel's dtype (only the one taken is
+        computed). None for any other expression."""
+        if not self.float32_products or self._float32_printing:
+            return None
+        found = self._long_product(e) if isinstance(e, sp.Mul) else None
+        if found is None:
+            return None
+        c, leaves = found
+        self._float32_printing = True
+        try:
+            narrow = self._print(e)
+            codes = [self._print(leaf) for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0]))
+                     for _ in range(n)]
+        finally:
+            self._float32_printing = False
+        if abs(c) != 1:
+            codes.append(repr(float(abs(c))))
+        self.helpers.add("_float32_product")
+        wide = f"{'-' if c < 0 else ''}_float32_product({', '.join(codes)})"
+        return f"({wide} if {self.dtype} == np.float32 else {narrow})"
+
+    _float32_printing = False  # True while _float32_product_call prints the product as before
+
     def _print_Mul(self, e):
+        wide = self._float32_product_call(e)
+        if wide is not None:
+            return wide
         moved = self._taken_again_pair(e, self._print_Mul)
         if moved and moved.by_exponents is not None:
             m, k, *pairs = moved.by_exponents

@@ -27,7 +27,7 @@ from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_temp
 from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
     primitive_text, widened_function
-from ..printing import ConditionalPrinting
+from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting  # noqa: F401 (re-exported)
 
 __all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
 
@@ -631,18 +631,6 @@ def _literal(value: float) -> str:
 # tests/test_break26.py's strict xfails
 PRODUCT_POWER_MAX = 4
 
-# session 36 (h-triton36): a float32 kernel computes its products in float32, one rounding a multiplication (and x³
-# two), where NumPy's float32 computes a kernel with a widened sum in float64 and rounds each output once: ∂x of
-# exp(−(x·y)³), −3·x²·y³·e^(…), was 3.26 ULP at (0.01126909535, 25.955675) (torch float32 0.26, NumPy 0.5). A product
-# of positive integer powers of inputs, numbers and float32 values (a product held in a temporary taken as its factors)
-# whose float32 multiplications number FLOAT32_PRODUCT_ROUNDINGS or more is computed in float64 from the inputs and
-# rounded once (_float32_in_float64; a float64 kernel prints it as before). At most FLOAT32_PRODUCT_FACTORS factors of
-# float32's range: their float64 product is a normal float64 (3.4e38⁶ ≈ 1.5e231, 1.4e−45⁶ ≈ 7.6e−271), so no
-# intermediate leaves the range where the float32 result does not
-FLOAT32_PRODUCT_ROUNDINGS = 4
-FLOAT32_PRODUCT_FACTORS = 6
-
-
 class TritonPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as Triton expressions over register tensors."""
 
@@ -703,56 +691,13 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         finally:
             self.float32_products = wide
 
-    def _product_leaves(self, e, power=1, depth=3):
-        """(c, {leaf: power}) of the product ``e``: its number c and its other factors with their positive integer
-        powers, a temporary holding a product or an integer power (CSE's sq_x = x²) taken as its factors, ``depth``
-        temporaries deep; None where a factor is a negative or non-integer power (a quotient: the printers' own)."""
-        c, leaves = sp.Integer(1), {}
-        for f in sp.Mul.make_args(e):
-            if isinstance(f, sp.UnevaluatedExpr):
-                f = f.args[0]
-            if f.is_number and not f.free_symbols:
-                c *= f ** power
-                continue
-            base, n = f.as_base_exp()
-            if not (n.is_Integer and n > 0):
-                return None
-            held = self.definitions.get(base)
-            if isinstance(held, sp.UnevaluatedExpr):
-                held = held.args[0]
-            if not (depth and held is not None and (held.is_Mul or held.is_Pow and held.exp.is_Integer)):
-                held = base if base.is_Mul or base.is_Pow else None  # (x·y)³ written
-            if held is None:
-                leaves[base] = leaves.get(base, 0) + power * int(n)
-                continue
-            inner = self._product_leaves(held, power * int(n), depth - (held is not base))
-            if inner is None:
-                return None
-            c *= inner[0]
-            for leaf, m in inner[1].items():
-                leaves[leaf] = leaves.get(leaf, 0) + m
-        return c, leaves
-
     def _wide_product(self, e) -> str | None:
-        """The float64 code of the product ``e`` in a float32 kernel, its leaves (:meth:`_product_leaves`) widened and
-        multiplied, the number last, where a float32 kernel rounds it FLOAT32_PRODUCT_ROUNDINGS times or more (see
-        there); None for any other product, and for one the printers take again where it leaves the range (an
-        exponential's overflow, a select holding a quotient), whose narrow form is kept."""
-        found = self._product_leaves(e) if isinstance(e, sp.Mul) or e.is_Pow else None
-        if found is None or not found[1]:
+        """The float64 code of the long product ``e`` in a float32 kernel (:meth:`ConditionalPrinting._long_product`),
+        its leaves widened and multiplied, the number last; None for any other product."""
+        found = self._long_product(e)
+        if found is None:
             return None
         c, leaves = found
-        if not (c.is_Rational or c.is_Float) or c == 0:
-            return None
-        exact = c.is_Rational and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0  # ±2^k: no rounding
-        factors = sum(leaves.values())
-        if factors + (0 if exact else 1) - 1 < FLOAT32_PRODUCT_ROUNDINGS or factors > FLOAT32_PRODUCT_FACTORS:
-            return None
-        if not 2.0 ** -100 <= abs(float(c)) <= 2.0 ** 100:
-            return None
-        if isinstance(e, sp.Mul) and (self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None
-                                      or self._moved_into_select(e) is not None):
-            return None
         with self._narrow():
             codes = []
             for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0])):
