@@ -95,6 +95,21 @@ def test_abs_sign_pair_keeps_the_rest_of_the_sum_exact():
         assert np.array_equal(_run("2*abs(x)/x - 2*sign(x) + x", dtype, x=xs)["f"], xs)
 
 
+def test_abs_sign_pair_whose_quotient_term_joins_another_pair():
+    """|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y): the |x|/x term holds sign(y), which joins it to the |x|·|y|/(x·y)
+    term first; the join then leaves the sum as written (it dropped −sign(x)·sign(y) before the guard). f is 5·sign(x)·
+    sign(y) exactly at 200 points x, y log-uniform over ±[1e−300, 1e300] (f64), NaN at x = 0 or y = 0 (torch NaN)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3718)
+    x = np.r_[0.0, -0.0, 1.0, rng.choice([-1, 1], 200) * 10 ** rng.uniform(-300, 300, 200)]
+    y = np.r_[2.0, 2.0, 0.0, rng.choice([-1, 1], 200) * 10 ** rng.uniform(-300, 300, 200)]
+    f = _run("abs(x)*sign(y)/x - sign(x)*sign(y) + 5*abs(x*y)/(x*y)", F64, x=x, y=y)["f"]
+    X, Y = torch.tensor(x), torch.tensor(y)
+    theirs = (X.abs() * Y.sign() / X - X.sign() * Y.sign() + 5 * (X * Y).abs() / (X * Y)).numpy()
+    assert np.all(np.isnan(f[:3])) and np.all(np.isnan(theirs[:3])), f[:3]
+    assert np.array_equal(f[3:], 5 * np.sign(x[3:]) * np.sign(y[3:])), f[3:]
+
+
 def test_abs_sign_pair_triton():
     """The Triton kernel of the pair: NaN at ±0 (f and ∂y), exact 0 elsewhere, both dtypes (interpreter)."""
     torch = triton_torch()

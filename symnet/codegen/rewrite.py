@@ -1981,6 +1981,8 @@ def _abs_sign_join(node):
         else:
             joined.append(quotient)
     joined = [cancelled.pop(t, t) for t in joined]
+    if cancelled:  # a |u|/u term that holds sign(v) joined another pair first: its sign(u) partner would be lost
+        return None
     if all(a is b for a, b in zip(joined, node.args)) and len(joined) == len(node.args):
         return None
     return _Fired(sp.Add(*joined), ["abs-sign"])
