@@ -12734,8 +12734,11 @@ def _quotient_sum(node) -> bool:
     if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
         return False
     quotients = [a for a in node.args if _holds_quotient(a)]
-    signs = {s for a in quotients for s in ((True, False) if _lone_input_factor(a, quotients)
-                                             else (a.could_extract_minus_sign(),))}
+    # a select's inputs are its values' (σ(x)·e^x/y beside σ(x)²/y, a select of the first at x < −700: y is no lone
+    # factor, the sum is of one sign and was widened for nothing, tests/test_search33.py)
+    values = [a.xreplace({w: sp.Add(*[v for v, _ in w.args]) for w in a.atoms(sp.Piecewise)}) for a in quotients]
+    signs = {s for a, v in zip(quotients, values) for s in ((True, False) if _lone_input_factor(v, values)
+                                                           else (a.could_extract_minus_sign(),))}
     return len(quotients) >= 2 and len(signs) == 2
 
 
