@@ -159,3 +159,40 @@ def test_a_widened_sum_of_quotients_keeps_the_overflow_rules_select():
     kernel = symnet.compile(symnet.derive(_LAPLACE[0], wrt=["k"]), progress=False)
     _, dk = kernel(b=np.array([1e200]), k=np.array([1e200]), p=np.array([1e200]), t=np.array([1e200]))
     assert dk[0] == 1e-200
+
+
+# ---------------------------------------------------------------- found and not fixed (session 37), measured
+
+def _one(formula, wrt, point, output):
+    kernel = symnet.compile(symnet.derive(formula, wrt=wrt and [wrt]), progress=False)
+    return dict(zip(kernel.outputs, kernel(**{n: np.array([v]) for n, v in point.items()})))[output][0]
+
+
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 session 37: a minimal GRU update "
+                   "(1 − z)·h + z·tanh(c·x + d·h), z = σ(a·x + b·h), ∂a = x·z(1 − z)·(tanh(c·x + d·h) − h) at a = 0.7, "
+                   "b = 2.5, c = 0, d = 1, h = 1e−30, x = −1.5: got −0, truth 9.60e−92 (7.0e15 ULP float64; float32 "
+                   "1.5e6 at its own worst point); torch autograd −0 (7.0e15). tanh(d·h) − h cancels where the "
+                   "argument is h itself, and the widen rule takes no term whose inputs all stand inside the tanh "
+                   "as its target")
+def test_gru_gate_tanh_minus_its_own_input():
+    got = _one("(1 - sigmoid(a*x + b*h))*h + sigmoid(a*x + b*h)*tanh(c*x + d*h)", "a",
+               dict(a=0.7, b=2.5, c=0.0, d=1.0, h=1e-30, x=-1.5), "df_da")
+    with mpmath.workdps(80):
+        A, H, X = mpmath.mpf(0.7), mpmath.mpf(1e-30), mpmath.mpf(-1.5)
+        z = 1 / (1 + mpmath.exp(-(A * X + 2.5 * H)))
+        assert _ulps(got, X * z * (1 - z) * (mpmath.tanh(H) - H)) <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 session 37: a log-cosh-Dice loss log(cosh(1 − (2pt + 1)/(p + "
+                   "t + 1))), ∂p at p = −0.0009201741081848515, t = 0.3: got 0.029545822624044506, truth "
+                   "0.0295458226240445236 (4.95 ULP float64, bound 4); torch autograd 0.02954582262404451 (3.95). The "
+                   "stable form tanh(N/D)·(2t − 1 + 2t²)/D² rounds five times, no cancellation (its kernel for ∂p alone "
+                   "gives 3.95)")
+def test_log_cosh_dice_gradient_within_the_bound():
+    pv, tv = -0.0009201741081848515, 0.3
+    # (derived for both inputs, as symnet verify does: the kernel for ∂p alone rounds otherwise, 3.95 ULP there)
+    got = _one("log(cosh(1 - (2*p*t + 1)/(p + t + 1)))", None, dict(p=pv, t=tv), "df_dp")
+    with mpmath.workdps(60):
+        true = mpmath.diff(lambda P: mpmath.log(mpmath.cosh(1 - (2 * P * mpmath.mpf(tv) + 1) / (P + mpmath.mpf(tv) + 1))),
+                           mpmath.mpf(pv))
+        assert _ulps(got, true) <= 4
