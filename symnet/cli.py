@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc)
         for spaced, formula in formulas.items():  # the formula as typed, without the space added for argparse
             message = message.replace(spaced, formula)
-        print(f"{message}{_dash_hint(argv, message)}", file=sys.stderr)
+        print(f"{_command_help(argv, message)}{_dash_hint(argv, message)}", file=sys.stderr)
         return EXIT_USAGE
     for key, value in vars(args).items():  # the formula as typed, without the space added below
         if isinstance(value, str) and value in formulas:
@@ -137,6 +137,25 @@ def _a_misspelt_option(command: str, argument: str) -> str | None:
         return None
     close = difflib.get_close_matches(name, [o for o in _long_options(command) if o != "--version"], n=1, cutoff=0.75)
     return close[0] if close else None
+
+
+def _command_help(argv: list[str], message: str) -> str:
+    """argparse's "unrecognized arguments" comes from the top-level parser even where a command's option is meant,
+    so it said "(see 'symnet --help')", whose help lists no command's options (session 37's new user, `symnet train
+    digits --activation selu`): name the command's help instead, and a close option where there is one (train's
+    --epoch for --epochs; derive, graph and verify name theirs in _dash_hint)."""
+    if not argv or "unrecognized arguments" not in message or not message.startswith("symnet: error:"):
+        return message
+    sub = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    if argv[0] not in sub.choices:
+        return message
+    message = message.replace("(see 'symnet --help')", f"(see 'symnet {argv[0]} --help')")
+    if argv[0] not in ("derive", "graph", "verify"):
+        for a in argv[1:]:
+            close = a.startswith("--") and _a_misspelt_option(argv[0], a)
+            if close:
+                return f"{message}; {a.split('=', 1)[0]} is not an option of symnet {argv[0]}: did you mean {close}?"
+    return message
 
 
 def _dash_hint(argv: list[str], message: str | None = None) -> str:

@@ -166,7 +166,24 @@ _SPELLED_OUT = {
     "expit": (("x",), "sigmoid({0})", ""),
     "log10": (("x",), "log({0})/log(10)", ""),
     "hypot": (("x", "y"), "sqrt([0]**2 + [1]**2)", "the hypot rule scales it so that the squares do not overflow"),
+    # the reciprocal and inverse trigonometric and hyperbolic functions the registry has no entry for (session 37, a
+    # new user's ArcFace margin and sech²: sech(x) was answered "for a product write sech*(…)" and 60 names, acos(c)
+    # "did you mean cos or cosh?"); the inverses in forms without the cancellation of 1 − x² or π/2 − atan near ±1
+    "sech": (("x",), "1/cosh({0})", ""),
+    "csch": (("x",), "1/sinh({0})", ""),
+    "coth": (("x",), "1/tanh({0})", ""),
+    "sec": (("x",), "1/cos({0})", ""),
+    "csc": (("x",), "1/sin({0})", ""),
+    "cot": (("x",), "cos({0})/sin({0})", ""),
+    "asin": (("x",), "atan([0]/sqrt((1 - [0])*(1 + [0])))", "for an argument in (−1, 1)"),
+    "acos": (("x",), "2*atan(sqrt((1 - [0])/(1 + [0])))",
+             "for an argument in (−1, 1]; an angular margin cos(acos(c) + m) is c*cos(m) - sqrt((1 - c)*(1 + c))*sin(m)"),
+    "atanh": (("x",), "(log1p([0]) - log1p(-[0]))/2", "for an argument in (−1, 1)"),
+    "acosh": (("x",), "log1p([0] - 1 + sqrt([0] - 1)*sqrt([0] + 1))", "for an argument ≥ 1"),
+    "arctan": (("x",), "atan({0})", ""),
+    "arcsinh": (("x",), "asinh({0})", ""),
 }
+_SPELLED_OUT.update({f"arc{name[1:]}": _SPELLED_OUT[name] for name in ("asin", "acos", "atanh", "acosh")})  # NumPy's
 
 # functions a user reaches for that the registry does not have, and what to write instead (session 36, a new user:
 # lgamma(x) of a Student-t NLL was answered "for a product write lgamma*(…)" and a list of 60 names)

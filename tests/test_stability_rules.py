@@ -247,6 +247,8 @@ from test_edge36 import RULE_CASES as _EDGE36  # noqa: E402  (reciprocal-margin'
 RULE_CASES += _EDGE36
 from test_kl36 import RULE_CASES as _KL36  # noqa: E402  (overflowed-shift: tests/test_kl36.py)
 RULE_CASES += _KL36
+from test_user37 import RULE_CASES as _USER37  # noqa: E402  (widen-quotients: tests/test_user37.py)
+RULE_CASES += _USER37
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -370,6 +372,8 @@ UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial 
 # widened quotient past it: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"softplus-scale", "rounded-softplus-argument"}  # Max(u, 0), |c·u| and a select at c·u > 0 (softplus-scale's,
 # also in rounded-softplus-argument's case softplus(β·x)/β): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"widen-quotients"}  # its case's 2κ/(1 + κ²) is another rule's 2/κ past |κ| = 3.3e150 (to 1/κ² < 1e−301 relative: not an
+# identity); simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

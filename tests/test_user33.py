@@ -63,7 +63,7 @@ def test_an_option_that_may_have_been_meant_as_a_formula_is_one_line(capsys, arg
 # A near miss of an option stays an option: `derive mse-sigmoid --stabel` was argparse's "unrecognized arguments:
 # --stabel" before, and must not become the formula −(−stabel); the line now names the option meant.
 @pytest.mark.parametrize("argv, said", [
-    (["derive", "mse-sigmoid", "--stabel"], "unrecognized arguments: --stabel (see 'symnet --help'); --stabel is not "
+    (["derive", "mse-sigmoid", "--stabel"], "unrecognized arguments: --stabel (see 'symnet derive --help'); --stabel is not "
                                             "an option of symnet derive (did you mean --stable?)"),
     (["derive", "x*y", "--wrtt", "x"], "did you mean --wrt?); for the formula --wrtt, write symnet derive -- --wrtt"),
 ])

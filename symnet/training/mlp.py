@@ -176,7 +176,8 @@ class Digits(Task):
     cross-entropy, mini-batch SGD. A fixed stratified split: 75% to train, 25% to test."""
 
     name = "digits"
-    summary = "64-H-10 sigmoid network with softmax cross-entropy on the bundled 8×8 digits"
+    # (64-64-10, not 64-H-10: --list showed an H that no option sets; session 37's new user looked for --hidden)
+    summary = "64-64-10 sigmoid network with softmax cross-entropy on the bundled 8×8 digits"
     defaults = {"epochs": 40, "lr": 1.0, "batch": 32}
     backends = ("numpy", "torch", "triton", "triton-fused")
     shuffle = True

@@ -868,7 +868,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
     def _print_Pow(self, e, rational=False):
         base, exp = e.args
         if self.constant_dtype is not None and e.is_number and not e.free_symbols:  # √2, 1/√π: a constant
-            return self._number(float(e))
+            # (doit: a kept bracket's number, Grouped(1)**−2 of (t − p)/b − 1/κ + 2κ/(1 + κ²)'s ∂κ, has no float of
+            # its own: TypeError "Cannot convert expression to float" from symnet.compile(…, backend="triton"), session 37)
+            return self._number(float(e.doit()))
         b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
         if (2 * exp).is_Integer and abs(exp) > PRODUCT_POWER_MAX:  # b^n as C's pow (signs, 0, inf: _pow_signs)
             self._need("_pow")
