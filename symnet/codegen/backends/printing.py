@@ -421,7 +421,10 @@ class ConditionalPrinting:
         if not any(f.is_Pow and f.exp.is_negative for f in others):
             return None
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
-        if count < 3 or len(set(f.base if f.is_Pow else f for f in others)) < 2:
+        # two reciprocals, 1/(x·y), count too: printed (1/x)/y, 1/x overflows at a subnormal x where the quotient does
+        # not (∂x of log(x)/y at (1.4e−45, −4018733.75) in float32 was −inf for −1.78e38, torch 0.11 ULP; session 37)
+        reciprocals = count == 2 and all(f.is_Pow and f.exp == -1 for f in others)
+        if (count < 3 and not reciprocals) or len(set(f.base if f.is_Pow else f for f in others)) < 2:
             return None
         c = sp.Mul(*numbers)
         if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0):
