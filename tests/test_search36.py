@@ -250,9 +250,9 @@ def test_dy_of_sqrt_of_a_quotient_through_a_subnormal():
     assert _ulps(float(out[2][0]), -mpmath.sqrt(x / y) / (2 * y), F32) <= BOUND[F32]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of elu(x, 0.5)/log(e^x + e^x) = 1/L − x/L², L = x + log 2, "
-                   "at x = 88.7 in float64 is 8.673951837012174e−05 for 8.673951837012312e−05 (102 ULP; torch 25.98): the "
-                   "two terms of the quotient rule cancel (search draw [97] of seed 36)")
+# measured (a strict xfail then): ∂x of elu(x, 0.5)/log(e^x + e^x) = 1/L − x/L², L = x + log 2, at x = 88.7 in float64
+# was 8.673951837012174e−05 for 8.673951837012312e−05 (102 ULP; torch 25.98): the two terms of the quotient rule
+# cancel (search draw [97] of seed 36); fixed by h-search37 (the rule nested-select: tests/test_search37.py)
 def test_quotient_rule_terms_cancel_elu_over_log_of_a_doubled_exponential():
     out = _kernel("(elu(x, 0.5))/(log(exp(x) + exp(x)))")(np.array([88.7]))
     x = mpmath.mpf(88.7)
