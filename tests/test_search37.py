@@ -318,3 +318,31 @@ RULE_CASES = [
     ("nested-select", sp.Piecewise((_x, _x > 0), ((sp.exp(_x) - 1) / 2, True))
      / (_x + sp.log(2)), (_x,), (0.05, 4.0), (1e6,), F64),
 ]
+
+
+# ------------------------------------------------------------------ seed 37's search: found and not fixed (strict xfails)
+# (benchmarks/results/compositions37-2026-12-06.md; torch autograd float64 of the formula as written at the point)
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (x³/y)³ = x⁹/y³ at x = y = −3e38 in float64 is inf for "
+                   "7.29e230 and ∂y inf (torch 0.30, 0.22 ULP): x³ cubed, 2.7e346, past the range where the whole is not "
+                   "(search draw of seed 37)")
+def test_search37_cube_of_a_cube_over_y():
+    out = _run("(((x)**3)/(y))**3", F64, [-3e38], [-3e38])
+    assert _ulps(float(out[0][0]), mpmath.mpf(-3e38) ** 6, F64) <= BOUND[F64]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 in "
+                   "float64 is 0 for 1e−200 (torch exact): SymPy's x − y − 1 adds −1 to x "
+                   "first, lost, where the written clamp + (x − y) keeps it, as log_cosh's sum (test_search36) "
+                   "(search draw of seed 37)")
+def test_search37_clamp_plus_a_difference_reassociated():
+    out = _run("(((clamp(x, -1, 1))) + (((x) - (y))))/(x)", F64, [-1e200], [-1e200])
+    assert float(out[0][0]) == 1e-200
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of bce(σ(selu(x·y)), σ(selu(y))) at (0, "
+                   "−1.6023537046489114e308) in float64 is −inf for −9.943548275722011e307 (torch 0.13 ULP) "
+                   "(search draw of seed 37)")
+def test_search37_bce_of_sigmoids_of_selu_dx_far_y():
+    out = _run("bce(sigmoid(selu(((x)*(y)))), sigmoid(selu(y)))", F64, [0.0], [-1.6023537046489114e308])
+    assert abs(float(out[1][0]) + 9.943548275722011e307) <= 4 * float(np.spacing(9.943548275722011e307))
