@@ -240,19 +240,19 @@ def test_vanishing_quotient_not_taken_where_a_select_defaults(formula, truth):
 
 # ------------------------------------------------------------------ found and not fixed (strict xfails, measured)
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of √(x/y), −x/(2y²)/√(x/y), at (1e−30, 102878.3125) in "
-                   "float32 is −1.5152697e−23 for −1.5152498757961493e−23 (125.9 ULP; torch 17.07): the quotient chain's "
-                   "branch for |x| ≥ 2⁻¹²⁵ divides (−x/2)/y by y first, 4.7e−41 subnormal, before √(x/y) brings it back "
-                   "(search draws [30], [77] of seed 36)")
+# measured (a strict xfail then): ∂y of √(x/y), −x/(2y²)/√(x/y), at (1e−30, 102878.3125) in float32 was −1.5152697e−23
+# for −1.5152498757961493e−23 (125.9 ULP; torch 17.07): the quotient chain's branch for |x| ≥ 2⁻¹²⁵ divides (−x/2)/y by
+# y first, 4.7e−41 subnormal, before √(x/y) brings it back (search draws [30], [77] of seed 36); fixed by h-search37
+# (a group's partial product not normal takes the product by exponents: tests/test_search37.py)
 def test_dy_of_sqrt_of_a_quotient_through_a_subnormal():
     out = _kernel("((x)/(y))**(1/2)")(np.array([1.0000000031710769e-30], F32), np.array([102878.3125], F32))
     x, y = mpmath.mpf(float(F32(1.0000000031710769e-30))), mpmath.mpf(102878.3125)
     assert _ulps(float(out[2][0]), -mpmath.sqrt(x / y) / (2 * y), F32) <= BOUND[F32]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of elu(x, 0.5)/log(e^x + e^x) = 1/L − x/L², L = x + log 2, "
-                   "at x = 88.7 in float64 is 8.673951837012174e−05 for 8.673951837012312e−05 (102 ULP; torch 25.98): the "
-                   "two terms of the quotient rule cancel (search draw [97] of seed 36)")
+# measured (a strict xfail then): ∂x of elu(x, 0.5)/log(e^x + e^x) = 1/L − x/L², L = x + log 2, at x = 88.7 in float64
+# was 8.673951837012174e−05 for 8.673951837012312e−05 (102 ULP; torch 25.98): the two terms of the quotient rule
+# cancel (search draw [97] of seed 36); fixed by h-search37 (the rule nested-select: tests/test_search37.py)
 def test_quotient_rule_terms_cancel_elu_over_log_of_a_doubled_exponential():
     out = _kernel("(elu(x, 0.5))/(log(exp(x) + exp(x)))")(np.array([88.7]))
     x = mpmath.mpf(88.7)
@@ -269,10 +269,10 @@ def test_relu_boundary_with_a_rounded_log_two():
     assert out[1][0] == -1.0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of ((x + y)/y)³, −3x·(x + y)²/y⁴, at x = y = −1e200 in "
-                   "float64 is inf for 1.2e−199 (torch 0.25 ULP) and at x = y = −1e−300 0 for 1.2e301 (torch 1.61): the far "
-                   "branch (|y| ≥ 2³⁰ or ≤ 2⁻³⁰) divides (x + y)²·x by y three times, (x + y)² past the range first "
-                   "(search draw [129] of seed 36; 55 points of its measurement)")
+# measured (a strict xfail then): ∂y of ((x + y)/y)³, −3x·(x + y)²/y⁴, at x = y = −1e200 in float64 was inf for 1.2e−199
+# (torch 0.25 ULP) and at x = y = −1e−300 0 for 1.2e301 (torch 1.61): the far branch (|y| ≥ 2³⁰ or ≤ 2⁻³⁰) divides
+# (x + y)²·x by y three times, (x + y)² past the range first (search draw [129] of seed 36); fixed by h-search37 (the
+# chain's factors taken apart at any depth: tests/test_search37.py)
 @pytest.mark.parametrize("at", [-1e200, -1e-300])
 def test_dy_of_the_cube_of_a_quotient_far_out(at):
     out = _kernel("(((x) + (y))/(y))**3")(np.array([at]), np.array([at]))
@@ -280,9 +280,10 @@ def test_dy_of_the_cube_of_a_quotient_far_out(at):
     assert _ulps(float(out[2][0]), -3 * x * (2 * x) ** 2 / x ** 4, F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of log(x)/y, 1/(x·y), at (1.4e−45, −4018733.75) in float32 "
-                   "is −inf for −1.775743034364941e38 (torch 0.11 ULP) and at (2.781342323134e−309, 2.5) in float64 inf for "
-                   "1.4381545078898528e308 (torch 0.4): 1/x first, past the range (search draw [149] of seed 36)")
+# measured (a strict xfail then): ∂x of log(x)/y, 1/(x·y), at (1.4e−45, −4018733.75) in float32 was −inf for
+# −1.775743034364941e38 (torch 0.11 ULP) and at (2.781342323134e−309, 2.5) in float64 inf for 1.4381545078898528e308
+# (torch 0.4): 1/x first, past the range (search draw [149] of seed 36); fixed by h-search37 (two reciprocals by
+# exponents: tests/test_search37.py)
 @pytest.mark.parametrize("dtype, x, y", [(F32, 1.401298464324817e-45, -4018733.75), (F64, 2.781342323134e-309, 2.5)],
                          ids=["f32", "f64"])
 def test_dx_of_log_over_y_at_a_subnormal_x(dtype, x, y):

@@ -249,6 +249,8 @@ from test_kl36 import RULE_CASES as _KL36  # noqa: E402  (overflowed-shift: test
 RULE_CASES += _KL36
 from test_user37 import RULE_CASES as _USER37  # noqa: E402  (widen-quotients: tests/test_user37.py)
 RULE_CASES += _USER37
+from test_search37 import RULE_CASES as _SEARCH37  # noqa: E402  (nested-select: tests/test_search37.py)
+RULE_CASES += _SEARCH37
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

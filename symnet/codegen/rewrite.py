@@ -9937,6 +9937,45 @@ _register(TIE_DIFFERENCE)
 __all__ += ["TIE_DIFFERENCE"]
 
 
+# ------------------------------------------------------------------ nested-select (issue 16, session 37, h-search37: ∂x
+# of elu(x, 0.5)/log(e^x + e^x) at x = 88.7, 102 ULP, torch 26); tested in tests/test_search37.py
+
+def _nested_select_node(node):
+    """The select ``node`` with every select inside a branch that tests that branch's own condition first taken as its
+    first value there (where cᵢ holds, {v if cᵢ; …} is v: elu′'s {1 if x > 0; …} inside the quotient rule's branch
+    x > 0 is 1); SymPy evaluates a select whose first condition is True to its value. Not a select's later branches
+    (where the earlier conditions are false): there a scaled value (leaky_relu's y/100) multiplied into the sums of
+    softsign′ came out in forms the fraction-complement rule no longer joined (527 ULP at y = −10⁴, tried)."""
+    if not isinstance(node, sp.Piecewise):
+        return node
+    pieces, changed = [], False
+    for value, cond in node.args:
+        if cond not in (sp.true, sp.false):
+            inner = {q: q.args[0][0] for q in _atoms(value, sp.Piecewise) if q.args[0][1] == cond}
+            if inner:
+                value, changed = value.xreplace(inner), True
+        pieces.append((value, cond))
+    return sp.Piecewise(*pieces) if changed else node
+
+
+def _nested_selects(expr):
+    """Every select of ``expr`` as :func:`_nested_select_node` puts it, innermost first."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Piecewise):
+        return expr
+    return _bottom_up(expr, _nested_select_node, leaves=_KEPT)
+
+
+NESTED_SELECT = Rule(
+    "nested-select", "a select inside a branch of a select, testing that branch's own condition first (the quotient "
+    "rule's branch x > 0 of elu(x)/L holds elu(x) = {x if x > 0; …}), is its first value there, exactly; as written "
+    "it is computed apart and shared, so that the branch's terms never meet: ∂x of elu(x, 0.5)/log(e^x + e^x), "
+    "1/L − x/L² with L = x + log 2, cancels at x = 88.7 (102 ULP, torch 26) where, one sum, the fraction-complement "
+    "rule writes it (L − x)/L² = log 2/L²",
+    apply=_nested_selects, fired=lambda old, new: new != old, before=True)
+_register(NESTED_SELECT)
+__all__ += ["NESTED_SELECT"]
+
+
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
     """``expr`` with every rule applied, and the rules that changed something (in the order
     they first fired), e.g. ``stabilise(log(1 + exp(x))) == (softplus(x), (<softplus rule>,))``.

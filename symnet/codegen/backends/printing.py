@@ -428,14 +428,38 @@ class ConditionalPrinting:
         out = []
         for f in e.args:
             d = definitions.get(f)
-            if isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], sp.Mul):  # y·(y/x) held grouped
-                d = f.args[0]
-            elif isinstance(d, sp.UnevaluatedExpr) and isinstance(d.args[0], sp.Mul):  # a temporary holding one: the
+            if isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], sp.Mul):  # y·(y/x) held grouped: a group
+                out += ConditionalPrinting._held_factors(f.args[0], definitions, depth)  # in the expression, not a
+                continue  # temporary, spends no depth (((N/y)/y)/y)/y of ((x + y)/y)³'s ∂y, 4 deep; session 37)
+            if isinstance(d, sp.UnevaluatedExpr) and isinstance(d.args[0], sp.Mul):  # a temporary holding one: the
                 d = d.args[0]  # product c·σ(−x)/tanh(x/2) of 1/selu(x)'s expm1 branch, grouped by the expm1 rule
             if depth and isinstance(d, sp.Mul):
                 out += ConditionalPrinting._held_factors(d, definitions, depth - 1)
             else:
                 out.append(f)
+        return out
+
+    @staticmethod
+    def _grouped_partials(e, top=True) -> set:
+        """The partial products the groups of the product ``e`` print (a quotient chain ((N·x)/y)/y …): each group that
+        divides, and each group's numerator of two factors or more (N·x of (N·x)/y, 1.5·x of (1.5·x)/y: a subnormal x
+        times 1.5 rounds, 0.7% at x = 6.9e−44 in float32, whose product by exponents is exact); not a group that is all of ``e``
+        but a number (c·g: g's range is e's). The product by exponents takes them again where one is not a normal
+        number: as printed they go subnormal where the chain's later quotients bring the value back into the range,
+        and the whole is normal and wrong (session 37: ∂y of ((x + y)/y)³ at (1.44e−15, −5.7e−16) in float32,
+        −3·((((x + y)²·x/y)/y)/y)/y, (x + y)²·x = 1.1e−45: −3.96e16 for −3.11e16; ∂y of √(x/y) at (1e−30, 102878.3)
+        in float32, (((−x/2)/y)/y)/√(x/y), ((−x/2)/y)/y = 4.7e−41: 125.9 ULP, torch 17)."""
+        out = set()
+        alone = top and all(a.is_number for a in e.args if not isinstance(a, sp.UnevaluatedExpr))
+        for f in e.args:
+            if isinstance(f, sp.UnevaluatedExpr) and isinstance(f.args[0], sp.Mul):
+                inner = f.args[0]
+                numerator = [a for a in inner.args if not (a.is_Pow and a.exp.is_negative) and a not in (1, -1)]
+                if len(numerator) >= 2:  # (a constant too: c·x of a subnormal x rounds to its few digits)
+                    out.add(sp.Mul(*numerator))
+                if not alone and any(a.is_Pow and a.exp.is_negative for a in inner.args):
+                    out.add(f)
+                out |= ConditionalPrinting._grouped_partials(inner, top=False)
         return out
 
     @staticmethod
@@ -495,7 +519,10 @@ class ConditionalPrinting:
         if not any(f.is_Pow and f.exp.is_negative for f in others):
             return None
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
-        if count < 3 or len(set(f.base if f.is_Pow else f for f in others)) < 2:
+        # two reciprocals, 1/(x·y), count too: printed (1/x)/y, 1/x overflows at a subnormal x where the quotient does
+        # not (∂x of log(x)/y at (1.4e−45, −4018733.75) in float32 was −inf for −1.78e38, torch 0.11 ULP; session 37)
+        reciprocals = count == 2 and all(f.is_Pow and f.exp == -1 for f in others)
+        if (count < 3 and not reciprocals) or len(set(f.base if f.is_Pow else f for f in others)) < 2:
             return None
         c = sp.Mul(*numbers)
         if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0):
@@ -658,6 +685,7 @@ class ConditionalPrinting:
             # subnormal at (w, x, y, z) = (9.1e245, 3.7e207, −1.4e−260, 1.1e−193) was −5.298868248454452e−106 for
             # −5.298868248545100e−106, 93,630 ULP; torch 1; session 35)
             held |= self._held_products(e, definitions)
+            held |= self._grouped_partials(e)
             return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False
