@@ -84,3 +84,30 @@ def test_gelu_dx_at_the_failing_points_exactly():
     got = T._run("gelu", 2, F64, xs, ys)[1]
     truth = T._truths("gelu", 2, F64, xs, ys)[1]
     assert [ulps(g, t, F64) <= 1.0 for g, t in zip(got, truth)] == [True, True], (got, truth)
+
+
+# found here, not fixed: Triton's double words take Φ in float64 (_dw_erfc is NumPy only, doubleword.NUMPY_ONLY), so
+# its widened 2y/Φ² + √2·x·e^(−v²/2)/(√π·Φ³) keeps Φ's rounding, which the sum amplifies near the root
+TRITON_GELU = ("measured: Triton float64 gelu(x/y)^-2 at 40 points near x/y = -0.75179: dx past 4 ULP at 17, 4 worse than "
+               "torch (ea729ec6: 25, 15), worst 36.3 at (-0.010087969850080081, 0.013252220683628269) (torch 70.3); dy past "
+               "4 at 15, 4 worse than torch (as at ea729ec6), worst 37.9 at (-0.002699509502040001, 0.0036560877954652476) "
+               "(torch 95.9): Phi in float64 inside Triton's double words")
+
+
+@pytest.mark.parametrize("g", [pytest.param("gelu", marks=pytest.mark.xfail(strict=True, reason=TRITON_GELU)),
+                               "gelu_tanh"])
+def test_triton_near_the_root(g):
+    """The Triton kernel (float64; the interpreter where there is no GPU), 40 of test_gelub36's points near the root:
+    both gradients within 4 ULP. gelu_tanh at ea729ec6: ∂x and ∂y past 4 ULP at 24 of the 40 each (16 and 14 worse
+    than torch), worst 41.4 and 66.8 at (−0.010181105400097704, 0.013182664484575954) (torch 38.6, 60.2); now the worst
+    1.7 and 1.4."""
+    from conftest import compiled, triton_torch, ulps
+
+    torch = triton_torch()
+    xs, ys = (a[:40] for a in B._near_root(g, F64))
+    k = compiled(f"{g}(x/y)**-2", "triton")
+    got = dict(zip(k.outputs, (o.double().numpy() for o in k(x=torch.tensor(xs), y=torch.tensor(ys)))))
+    truths = T._truths(g, 2, F64, xs, ys)
+    worst = {name: max(ulps(got[name][i], truths[j][i], F64) for i in range(40))
+             for j, name in ((1, "df_dx"), (2, "df_dy"))}
+    assert max(worst.values()) <= 4.0, worst
