@@ -184,13 +184,10 @@ def test_dy_where_the_widened_sum_overflows(dtype):
 
 
 # found here (h-gelu36), the same at 214b854b: ∂x = y·F/x² + y²·G/x³ cancels where gelu′(x/y) = 0 (x/y = −0.75179),
-# each term a long product rounded once, their sum rounded again: 75 of 200 points with x/y in [−0.9, −0.6], y = 10^[−3, 3]
-# past 4 ULP and past torch's error, the worst 1,728 ULP (torch's worst there 5,321, at another point); at
-# (−1.8148732783100196e306, 2.3208600468037787e306), x/y = −0.782: 27.1 ULP, torch 3.1
-@pytest.mark.xfail(strict=True, reason="measured: dx of gelu(x/y)^-2 near gelu's slope's root x/y = -0.75179: at "
-                   "(-1.8148732783100196e306, 2.3208600468037787e306) 27.1 ULP (torch 3.1); 75 of 200 points with x/y in "
-                   "[-0.9, -0.6] past 4 ULP and past torch (worst 1,728 ULP; torch's worst 5,321): the two long products "
-                   "y*F/x^2 + y^2*G/x^3 cancel, each rounded once before the sum")
+# each term a long product rounded once, their sum rounded again: at (−1.8148732783100196e306, 2.3208600468037787e306),
+# x/y = −0.782, 27.1 ULP, torch 3.1 (a strict xfail until h-gelu37: 105 of these 201 past 4 ULP at ea729ec6, worst 1,605,
+# torch's worst 228). Now the long-product rule takes the sum as −(y/x³)·widen(2y/Φ² + √2·x·e^(−v²/2)/(√π·Φ³)) (∂y's own
+# widened sum): none past 4 ULP, the worst 1.98 (tests/test_gelu37.py)
 def test_dx_near_the_root_of_gelu_slope():
     rng = np.random.default_rng(3609)
     v = rng.uniform(-0.9, -0.6, 200)

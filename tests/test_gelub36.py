@@ -56,16 +56,13 @@ def _near_root(g, dtype):
 # measured here (main at d0511aa4, NumPy float64, 200 points each, _near_root's): past 4 ULP of mpmath and worse than
 # torch autograd (float64). Each is a sum of two products that cancels at g′'s root, its terms rounded before the sum
 # (gelu_tanh's ∂y, 2·(y/S² + x·S′/S³)/x², S = ndtr_tanh: not widened, S is none of _widen_hazard's rounded functions;
-# the gelu-tanh-slope rule's S + u·S′ is not seen in y·S + x·S′). Fixed here: silu's ∂y, 2·(y/σ² + x·σ(−x/y)/σ²)/x², was
+# the gelu-tanh-slope rule's S + u·S′ is not seen in y·S + x·S′). gelu_tanh's ∂x and ∂y were strict xfails here until
+# h-gelu37 (∂x past 4 ULP at 111 of 200, 33 worse than torch, 19 ULP at (−2.5417138108092665, 3.5938997865917344), torch
+# 1, worst 203; ∂y at 125, 46 worse, 32 ULP there, worst 191): the double words take S and S′ as σ of the double-word
+# v(x/y), the widen rule sees them (tests/test_gelu37.py). Fixed here: silu's ∂y, 2·(y/σ² + x·σ(−x/y)/σ²)/x², was
 # past 4 ULP at 166 of these 200, 57 worse than torch, 98 ULP at (−1.3019512595408318, 0.9905917176619714) (torch 3),
 # the worst 3,145: _widen_hazard took its terms for one sign (x, y inputs of σ(x/y) in the other term); now widened.
 OPEN = {
-    ("gelu_tanh", "df_dx"): "dx of gelu_tanh(x/y)^-2 near x/y = -0.75246: past 4 ULP at 111 of 200 points, 33 worse than "
-                            "torch; at (-2.5417138108092665, 3.5938997865917344) 2.3114327870693407 for "
-                            "2.311432787069349, 19 ULP (torch 1); worst 203 (torch's 323)",
-    ("gelu_tanh", "df_dy"): "dy of gelu_tanh(x/y)^-2 near x/y = -0.75246: past 4 ULP at 125 of 200 points, 46 worse than "
-                            "torch; at (-2.5417138108092665, 3.5938997865917344) 1.6347146516355804 for "
-                            "1.6347146516355875, 32 ULP (torch 1); worst 191 (torch's 486)",
     ("mish", "f"): "f of mish(x/y)^-2 at (-8.752833554781285, 7.240500342703945): 10.48633979566369 for "
                    "10.486339795663683, just past 4 ULP (torch 0); the other 199 within 4",
 }
@@ -78,7 +75,7 @@ OPEN = {
                  ("mish", "df_dy")]])
 def test_near_the_root_of_the_slope_float64(g, output):
     """200 points with x/y within 0.15 of g′'s root: within 4 ULP of mpmath wherever torch autograd is (gelu's ∂x:
-    test_gelu36.test_dx_near_the_root_of_gelu_slope, a strict xfail). mish's ∂x and ∂y, silu's ∂x and gelu's ∂y:
+    test_gelu36.test_dx_near_the_root_of_gelu_slope, a strict xfail until h-gelu37). mish's ∂x and ∂y, silu's ∂x and gelu's ∂y:
     within 4 ULP at all 200 (gelu's ∂y is one widened sum; silu's since h-gelub36)."""
     xs, ys = _near_root(g, F64)
     assert T._faults(g, 2, F64, xs, ys, outputs=(output,)) == []

@@ -2442,6 +2442,8 @@ class _Emitter:
             v = self._emit(e, f"_dw_erfc({a.hi}, {self._lo(a)})", ("_dw_erfc",))
         elif type(e).__name__ == "ndtr" and self.backend == "numpy":  # Φ(x) = erfc(−x/√2)/2, −x/√2 a double word
             v = self.value(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
+        elif type(e).__name__ in _SIGMOID_FORMS:  # GELU-tanh's S(u) and S′(u) as the σ(v(u)) they are (below)
+            v = self.value(_sigmoid_form(e))
         elif isinstance(e, sp.asinh):
             v = self.value(_asinh_as_log1p(e.args[0]))
         elif isinstance(e, (sp.cosh, sp.sinh)):
@@ -3754,10 +3756,34 @@ def _log_of_rounded_sum(body, first_order: bool) -> bool:
     return first_order and isinstance(body, sp.log) and isinstance(body.args[0], sp.Add)
 
 
+# GELU-tanh's S(u) = σ(v) and S′(u) = v′·σ(v)·σ(−v), v = 2√(2/π)·(u + 0.044715·u³) (symnet.special.ndtr_tanh,
+# ndtr_tanh_pdf), in a double word as those σ of the double-word v: in float64 (the registry's helpers) their ulp and
+# the rounding of u = x/y stayed in the sum 2·(x·S′/S³ + y/S²)/x², ∂y of gelu_tanh(x/y)⁻², which cancels at the root
+# of GELU-tanh′ (x/y = −0.75246): 32 ULP at (−2.5417, 3.5939), torch 1 (h-gelu37)
+_SIGMOID_FORMS = ("ndtr_tanh", "ndtr_tanh_pdf")
+
+
+def _sigmoid_form(e):
+    """S(u) or S′(u) (``e``, a node of :data:`_SIGMOID_FORMS`) written with σ."""
+    from ..functions import sigmoid
+    from ..special import _tanh_cdf_argument
+
+    # u held whole (SymPy writes (x/y)³ as x³/y³: x³ overflows from |x| = 5.6e102 where (x/y)³ does not; ∂y of
+    # gelu_tanh(x/y)⁻² was 1 % off at (2.3e−108, −3.66e−108), x³ subnormal)
+    u, t = e.args[0], sp.Dummy("t")
+    u = u if u.is_Symbol else sp.UnevaluatedExpr(u)
+    v = _tanh_cdf_argument(u)
+    if type(e).__name__ == "ndtr_tanh":
+        return sigmoid(v)
+    return sp.Mul(sp.diff(_tanh_cdf_argument(t), t).xreplace({t: u}), sigmoid(v), sigmoid(-v), evaluate=False)
+
+
 def _shared_exp_bases(body) -> dict:
     """The v whose σ(v), σ(−v), softplus(v), softplus(−v) ``body`` takes two or more of, each → {} (the emitter's
-    ``shared_exp``: their e^−|v| computed once)."""
+    ``shared_exp``: their e^−|v| computed once); S(u) and S′(u) as their σ (:func:`_sigmoid_form`)."""
     uses: dict = {}
+    if any(type(n).__name__ in _SIGMOID_FORMS for n in sp.preorder_traversal(body)):
+        body = body.replace(lambda n: type(n).__name__ in _SIGMOID_FORMS, _sigmoid_form)
     for n in sp.preorder_traversal(body):
         if type(n).__name__ in ("sigmoid", "softplus") and len(n.args) == 1:
             arg = n.args[0]

@@ -31,8 +31,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ..functions import _PRINT_METHODS, SymnetFunction, relu, sigmoid
 from ..records import BoundedRecord
-from ..special import (binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, nexpsq, nexpsq2, ordered_product, sigmoid_pair_product,
-                       sigmoid_twosum, softplus)
+from ..special import (binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, hypot_gap_slope, ndtr, ndtr_tanh, ndtr_tanh_pdf, nexpsq, nexpsq2,
+                       ordered_product, sigmoid_pair_product, sigmoid_twosum, softplus)
 
 __all__ = ["softplus", "Rule", "RULES", "stabilise"]
 
@@ -1449,6 +1449,10 @@ def unwiden(expr):
 # double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr since session 22, against a
 # target only: _widen_hazard)
 _ROUNDED = (sp.exp, expm1, sp.log, log1p, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
+# and GELU-tanh's S(u) = σ(v(u)) and S′(u) (the double words take them as their σ: doubleword._sigmoid_form), to
+# _widen_hazard: ∂y of gelu_tanh(x/y)⁻², 2·(x·S′/S³ + y/S²)/x², cancels at GELU-tanh′'s root x/y = −0.75246 (past 4 ULP
+# at 125 of 200 points around it, 32 ULP at (−2.5417, 3.5939), torch 1; h-gelu37)
+_ROUNDED_SIGMOID_FORMS = (ndtr_tanh, ndtr_tanh_pdf)
 
 
 def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
@@ -1475,7 +1479,7 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
         return False
     # (and cosh, sinh: a double word takes them as exponentials, doubleword._hyperbolic_as_exponentials; y + cosh(2x) was rounded
     # before its log near 1 took it, 1.26e10 ULP at (−1.01e−5, −1.02e−10); x − 3y + sinh x NaN for −inf past the range)
-    rounded = [f for f in node.atoms(*_ROUNDED, softplus, sp.cosh, sp.sinh) if f.free_symbols]
+    rounded = [f for f in node.atoms(*_ROUNDED, *_ROUNDED_SIGMOID_FORMS, softplus, sp.cosh, sp.sinh) if f.free_symbols]
     # a power with an input exponent (x^g − y at y = fl(x^g): 4.4e15 ULP in float64, session 21; the double word
     # takes e^(g·log x), doubleword._Emitter._power) and a product of inputs (x·y − z at z = fl(x·y): 5.8e15 ULP;
     # the double word's product of two float64 is exact, Dekker's TwoProduct, and a float32 one is exact in float64;
@@ -1529,7 +1533,8 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # μ^(1 − q))/(1 − q), 2.0e5 and ∂μ 3.3e4 (torch 5.1e11, 8.2e5, 6.5e4); with q = 1.3 written in, 2.6e11 and 2.6e5;
     # session 34)
     rounded_powers = powers_of_inputs + [q for q in node.atoms(sp.Pow) if _fractional_constant_power(q)]
-    holders = [a for a in node.args if a.has(*_ROUNDED, softplus) or any(a.has(q) for q in rounded_powers)]
+    holders = [a for a in node.args if a.has(*_ROUNDED, *_ROUNDED_SIGMOID_FORMS, softplus)
+               or any(a.has(q) for q in rounded_powers)]
     # a term holding tanh(u) has both signs (the collect rule's −X·tanh(z/2) in the focal ∂t beside −X·z/4 and
     # −CE·X/2: at t = 1, γ = 1, z = −56 they cancel to 1e−23 from terms of 14, 7e15 ULP in float64 unwidened)
     # and so has a term with an input y as a factor where no other term holds y (y·e^(−z) + e^z, a deviance's: 3.1e16
@@ -1791,9 +1796,21 @@ def _widen_all(expr):
               for a in sp.preorder_traversal(f) if a.is_Add}
     if not taken and not pieces:  # a closure over nothing: the kernel's outputs share one memo (_walk_memo; the
         # written 40-term log-sum-exp asked 3,485 nodes where 20 terms asked 945 without it, tests/test_lse15.py)
-        return _bottom_up(expr, lambda node: _signed_widen(node) if _widen_hazard(node) else node)
-    return _bottom_up(expr, lambda node: _signed_widen(node) if _widen_hazard(
+        return _bottom_up(expr, lambda node: _widened_sum(node) if _widen_hazard(node) else node)
+    return _bottom_up(expr, lambda node: _widened_sum(node) if _widen_hazard(
         node, node not in taken, node not in pieces) else node)
+
+
+def _widened_sum(node):
+    """A hazardous node widened (:func:`_signed_widen`); a sum whose terms share an input's power of two or more
+    (x⁻³ in ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³)) as those powers times the widened rest
+    (:func:`_widened_over_common_powers`): a double word forms x³, which leaves the range where the sum does not
+    (from |x| = 5.6e102: 15 ULP at (−1.26e290, 1.87e290), the float64 sum taken there; torch 3)."""
+    if node.is_Add and any(abs(p) >= 2 for p in _common_monomial(node.args).as_powers_dict().values()):
+        # taken as the whole sum widened where not finite (its function's own tiers: silu(x/y)⁻²'s ∂x at (60119,
+        # −149.4), x/y = −402, is +inf there, NaN as the written sum)
+        return _widened_over_common_powers(node, _signed_widen(node))
+    return _signed_widen(node)
 
 
 def _signed_widen(node):
@@ -1816,7 +1833,9 @@ WIDEN = Rule(
     "cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece "
     "against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), "
     "and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 "
-    "at x = t = −0.9545)",
+    "at x = t = −0.9545); a sum whose terms share an input's power of two or more is those powers times the widened "
+    "rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum "
+    "does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)",
     apply=_widen_all, fired=lambda old, new: old != new)
 
 
@@ -13145,7 +13164,51 @@ def _long_products(expr):
     σ nested 5 deep, a sum of such products that cancels, was 47 ULP)."""
     if not isinstance(expr, sp.Basic) or not expr.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase):
         return expr
-    return _bottom_up(expr, _widened_if_long)
+    return _bottom_up(_bottom_up(expr, _long_product_sum), _widened_if_long)
+
+
+def _odd_inputs(term) -> frozenset:
+    """The inputs of ``term`` to an odd integer power among its factors (outside its functions' arguments): with the
+    sign of its number and of its functions, they give the term's sign (y·F/x² follows y, y²·G/x³ follows x)."""
+    return frozenset(b for b, p in term.as_powers_dict().items() if b.is_Symbol and p.is_Integer and p % 2 == 1)
+
+
+def _common_monomial(terms):
+    """Π s^(least exponent of s among ``terms``) over the inputs s that are factors of every term (integer powers
+    outside the functions' arguments); 1 where there is none."""
+    powers = [t.as_powers_dict() for t in terms]
+    common = set.intersection(*[{b for b, p in d.items() if b.is_Symbol and p.is_Integer} for d in powers])
+    return sp.Mul(*[s ** min(d[s] for d in powers) for s in sorted(common, key=sp.default_sort_key)])
+
+
+def _long_product_sum(node):
+    """A sum of long products (:func:`_long_product`) whose signs follow different inputs or numbers (∂x of
+    gelu(x/y)⁻², −√2·y·e^(−v²/2)/(√π·x²·Φ³) − 2y²/(x³·Φ²), which cancels where gelu′(x/y) = Φ + v·φ = 0) as
+    M·widen(Σ tᵢ/M), M the inputs' powers common to every term (y/x³ there: the widened sum, 2y/Φ² +
+    √2·x·e^(−v²/2)/(√π·Φ³), is ∂y's own); widened term by term, each product was rounded once and the sum of the
+    two rounded again (27 ULP at (−1.81e306, 2.32e306), torch 3.1); taken as that sum where it is not finite. The node as
+    it is otherwise."""
+    if not (node.is_Add and len(node.args) >= 2) or not all(_long_product(t) for t in node.args):
+        return node
+    if len({(_odd_inputs(t), t.could_extract_minus_sign()) for t in node.args}) < 2:
+        return node  # the terms of one sign: nothing cancels
+    # taken as the sum of the terms (each widened apart: the long-product rule's, below) where it is ±inf or NaN: past
+    # the range (Φ(x/y)³ subnormal at x/y < −26) the terms' sizes decide which infinity it is
+    return _widened_over_common_powers(node, node)
+
+
+def _widened_over_common_powers(node, written):
+    """The sum ``node`` as M·c·widen(S), M the inputs' powers common to its terms (:func:`_common_monomial`), c a
+    power of two (with its sign) common to them, S the rest, with a leading term not negated (so that ∂x of
+    gelu(x/y)⁻², −(y/x³)·f64(2y/Φ² + √2·x·e^(−v²/2)/(√π·Φ³)), shares ∂y's widened sum); taken as ``written`` where
+    that is ±inf or NaN."""
+    M = _common_monomial(node.args)
+    c, rest = sp.Add(*[t / M for t in node.args]).as_content_primitive()
+    if not _power_of_two_number(c):
+        c, rest = sp.S.One, c * rest
+    if rest.could_extract_minus_sign():
+        c, rest = -c, -rest
+    return written_where_not_finite(M * c * widen(rest), written)
 
 
 def _widened_if_long(node):
@@ -13212,7 +13275,11 @@ LONG_PRODUCT = Rule(
     "it is computed in double-word arithmetic (hi + lo, about 106 bits) and rounded once in a float64 kernel, in "
     "float64 in a float32 one, as the widen rule's sums are; taken as written where that is ±inf or NaN (its "
     "double-word part overflowed, or was inf·0, before the inputs scaled it back: the net's ∂b₁ at b₂ = 1.7e308, "
-    "w₂ = 1e−310 was inf for 0.034)",
+    "w₂ = 1e−310 was inf for 0.034); a sum of such products whose signs follow different inputs, which cancels, "
+    "as one widened sum times the inputs' powers common to its terms (∂x of gelu(x/y)⁻², −√2·y·e^(−v²/2)/(√π·x²·Φ³) "
+    "− 2y²/(x³·Φ²) = −(y/x³)·(2y/Φ² + √2·x·e^(−v²/2)/(√π·Φ³)), is 0 at gelu′'s root x/y = −0.75179: each product "
+    "rounded once and their sum again was 3,020 ULP at (−0.057713, 0.076785), torch 2,153; 0.58 now), taken as the sum of "
+    "the products where not finite",
     apply=_long_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
