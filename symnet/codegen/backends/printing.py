@@ -479,7 +479,7 @@ class ConditionalPrinting:
     # count (NumPy ``_dominant_infinity``): one test over the block where the sum is finite.
     def _sized_terms(self, e) -> list | None:
         """For a sum ``e`` of two terms or more, each a number c times a product holding a negative integer power of an
-        input, each term's forms as printed (c, x, px, y, py, …): as computed (a select of one number in several orders,
+        input, each term's forms, (c, [(x, px), (y, py), …]) with c a float and each factor as printed: as computed (a select of one number in several orders,
         the power-quotient rule's, by its first value; a select of different values one factor; the long-product
         rule's computed product; temporaries holding products or powers taken apart) and, for the long-product rule's
         product, as written too (its double-word factor F can overflow where the written factors, Φ and e^…, do not:
@@ -537,8 +537,7 @@ class ConditionalPrinting:
             if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0) or not powers or not any(
                     p < 0 and b.is_Symbol and b not in definitions for b, p in powers.items()):
                 return None
-            return "(" + ", ".join([repr(float(c)), *[text for b, p in powers.items() if p
-                                                      for text in (self._print(b), str(p))]]) + ")"
+            return float(c), [(self._print(b), p) for b, p in powers.items() if p]
 
         terms = []
         for t in e.args:
@@ -548,7 +547,7 @@ class ConditionalPrinting:
             held = definitions.get(t, t) if t.is_Symbol else t
             if type(held).__name__ == "WrittenWhereNotFiniteBase":
                 forms.append(sized(held.args[1]))
-            terms.append(", ".join(f for f in forms if f is not None))
+            terms.append([f for f in forms if f is not None])
         return terms
 
     def _taken_again_pair(self, e, print_plain) -> TakenAgain | None:

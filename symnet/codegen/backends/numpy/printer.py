@@ -895,7 +895,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             if sized is None:
                 return super()._print_Add(e)
             self.helpers.add("_dominant_infinity")
-            terms = "".join(f"({t}, ), " for t in sized)
+            terms = "".join("(" + ", ".join("(" + ", ".join([repr(c), *[f"{x}, {p}" for x, p in pairs]]) + ")"
+                                            for c, pairs in forms) + ", ), " for forms in sized)
             return f"_dominant_infinity({super()._print_Add(e)}, lambda: ({terms}))"
         self._select_moving = True
         try:
