@@ -624,10 +624,12 @@ TRITON_DEVICE_HELPERS["_size_factor"] = '''\
 @triton.jit
 def _size_factor(s, g, f, p: tl.constexpr):
     """s + p·(e + log2|m|) and g times m's sign to the p for a factor f = m·2ᵉ (_frexp64); s ±inf or NaN where f is 0,
-    ±inf or NaN. p = 0 (an absent factor) leaves s and g."""
+    ±inf or NaN. p = 0 (an absent factor) leaves s and g. log2|m| in float32 (|m| in [1/2, 1): within 2⁻²³ of it,
+    where the sizes are compared against margins of 2 and more: float64's log2 is a libdevice routine, and this runs
+    on every lane)."""
     if p != 0:
         m, e = _frexp64(f.to(tl.float64))
-        s = s + p * (e.to(tl.float64) + tl.log2(tl.abs(m)))
+        s = s + p * (e.to(tl.float64) + tl.log2(tl.abs(m).to(tl.float32)).to(tl.float64))
         if p % 2 != 0:
             g = tl.where(m < 0.0, -g, g)
     return s, g
