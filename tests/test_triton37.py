@@ -10,6 +10,9 @@ where there is no GPU.
   sum is in triple words (``_tw_quotient`` scales a tiny dividend), but Triton's repair kernel replaced them by the
   scaled double words, 2⁻¹⁰⁶ of terms that cancel 2⁹⁰ deep, wherever a leaf was below 2⁻⁹⁶⁸. Now a body in triple words
   keeps them there (doubleword.widened_function), as NumPy's triple words replace its scaled tier.
+- x − y − y (SymPy's x − 2y) at x = y = −1.8e308: inf for 1.8e308 in both dtypes (torch's (x − y) − y exact; NumPy
+  exact since h-search32, its quartered sum 4·(Σ tᵢ/4) where the sum is not finite). Now Triton's too
+  (ConditionalPrinting._quartered_sum, TritonPrinter._print_Add: on every lane).
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import pytest
 import test_gelu36 as gelu36
 from conftest import compiled, triton_torch, ulps
 from test_cancel36 import GAMMA_FORMS, _gamma_points
+from test_search32 import _collected_points
 from test_xfailb33 import _sympy_truths
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -108,3 +112,30 @@ def test_triton_gamma_deviance_neighbourhood(formula, dtype):
             if float(info.tiny) <= abs(want) <= float(info.max):
                 worst = max(worst, (ulps(got[j][i], want, dtype), (j, tuple(point))), key=lambda r: r[0])
     assert worst[0] <= (1.5 if dtype is F64 else 1.0), worst
+
+
+# ---------------------------------------------------------------- a collected sum past the range: quartered
+
+# Before (Triton): x − y − y inf at all 121 points (the point (−max, −max) and test_search32's 120 with −x + 2y in the
+# range), both dtypes; ∂x of e^((x − y)·x), (2x − y)·e^…, −inf for −1.8e308 at the point in float64 (float32: exact, its
+# sum in float64). After: f ≤ 0.5 ULP at all of them, ∂x and ∂y exact at the point (torch: exact)
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
+def test_triton_collected_sum_past_the_range(dtype):
+    big = float(np.finfo(dtype).max)
+    xs, ys = _collected_points(dtype)
+    xs, ys = np.r_[-big, xs].astype(dtype), np.r_[-big, ys].astype(dtype)
+    f = _triton_outputs("((x) - (y)) - (y)", dtype, xs, ys)[0]
+    worst = (0.0, None)
+    for i in range(len(xs)):
+        true = mpmath.mpf(float(xs[i])) - 2 * mpmath.mpf(float(ys[i]))
+        if float(np.finfo(dtype).tiny) <= abs(true) <= big:
+            worst = max(worst, (ulps(f[i], true, dtype), i), key=lambda r: r[0])
+    assert worst[0] <= 0.5, (worst, xs[worst[1]], ys[worst[1]])
+    g = _triton_outputs("exp(((x) - (y)) * (x))", dtype, xs[:1], ys[:1])
+    assert (g[0][0], g[1][0], g[2][0]) == (1.0, -big, big)
+
+
+def test_triton_prints_the_quartered_sum():
+    """Golden: the sum as before, then 4·(Σ tᵢ/4) where it is not finite (NaN beside ±inf too), as NumPy's."""
+    triton_torch()
+    assert "f = _taken_again(x - y * 2.0, 4.0 * (x/4.0 - y/2.0), True)" in compiled("((x) - (y)) - (y)", "triton").source

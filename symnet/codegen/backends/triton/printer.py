@@ -904,10 +904,20 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return self._float32_in_float64(e, f"_exp({wide})")
 
     def _print_Add(self, e):
-        """A sum of sized terms (ConditionalPrinting._sized_terms) wrapped in ``_dominant_infinity``: a term's infinity
-        where the sum is NaN and that term is past the others; any other sum as ConditionalPrinting._print_Add. Sized
-        terms of more than DOMINANT_TERMS, or a form of more than FAR_SLOTS factors or a power past ±SIZE_POWER_MAX
-        (_term_size's offset): as before."""
+        """A collected sum (ConditionalPrinting._quartered_sum) taken again as 4·(Σ tᵢ/4) where it is not finite, as
+        NumPy's; a sum of sized terms (ConditionalPrinting._sized_terms) wrapped in ``_dominant_infinity``: a term's
+        infinity where the sum is NaN and that term is past the others; any other sum as ConditionalPrinting._print_Add.
+        Sized terms of more than DOMINANT_TERMS, or a form of more than FAR_SLOTS factors or a power past
+        ±SIZE_POWER_MAX (_term_size's offset): as before."""
+        quartered = self._quartered_sum(e)
+        if quartered is not None:
+            self._select_moving = True
+            try:
+                plain, again = super()._print_Add(e), self._print(quartered)
+            finally:
+                self._select_moving = False
+            self._need("_taken_again")
+            return f"_taken_again({plain}, 4.0 * ({again}), True)"
         sized = self._sized_terms(e)
         if sized is None or len(sized) > DOMINANT_TERMS or any(
                 len(pairs) > self.FAR_SLOTS or any(abs(p) > SIZE_POWER_MAX for _, p in pairs)
