@@ -503,11 +503,11 @@ class ConditionalPrinting:
     # count (NumPy ``_dominant_infinity``): one test over the block where the sum is finite.
     def _sized_terms(self, e) -> list | None:
         """For a sum ``e`` of two terms or more, each a number c times a product holding a negative integer power of an
-        input, each term's forms, (c, [(x, px), (y, py), …]) with c a float and each factor as printed: as computed (a select of one number in several orders,
-        the power-quotient rule's, by its first value; a select of different values one factor; the long-product
-        rule's computed product; temporaries holding products or powers taken apart) and, for the long-product rule's
-        product, as written too (its double-word factor F can overflow where the written factors, Φ and e^…, do not:
-        gelu(x/y)⁻²'s ∂x at x/y = −26.8); None for any other sum."""
+        input, each term's forms, (c, [(x, px), (y, py), …]) with c a float and each factor as printed: as computed (a
+        select of one number in several orders, the power-quotient rule's, by its first value; a select of different
+        values one factor; the long-product rule's computed product; temporaries holding products or powers taken
+        apart) and, for the long-product rule's product, as written too (its double-word factor F can overflow where
+        the written factors, Φ and e^…, do not: gelu(x/y)⁻²'s ∂x at x/y = −26.8); None for any other sum."""
         if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
             return None
         definitions = getattr(self, "definitions", {})
