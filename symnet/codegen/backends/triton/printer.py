@@ -620,32 +620,21 @@ HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 SIZE_OFFSET = 2.0 ** 16  # past any size printed: ≤ FAR_SLOTS factors, powers within ±SIZE_POWER_MAX, exponents ±1100
 SIZE_POWER_MAX = 8
 DOMINANT_TERMS = 4  # the terms _dominant_infinity takes (a sum of more is printed as before)
-TRITON_DEVICE_HELPERS["_size_factor"] = '''\
-@triton.jit
-def _size_factor(s, g, f, p: tl.constexpr):
-    """s + p·(e + log2|m|) and g times m's sign to the p for a factor f = m·2ᵉ (_frexp64); s ±inf or NaN where f is 0,
-    ±inf or NaN. p = 0 (an absent factor) leaves s and g. log2|m| in float32 (|m| in [1/2, 1): within 2⁻²³ of it,
-    where the sizes are compared against margins of 2 and more: float64's log2 is a libdevice routine, and this runs
-    on every lane)."""
-    if p != 0:
-        m, e = _frexp64(f.to(tl.float64))
-        s = s + p * (e.to(tl.float64) + tl.log2(tl.abs(m).to(tl.float32)).to(tl.float64))
-        if p % 2 != 0:
-            g = tl.where(m < 0.0, -g, g)
-    return s, g
-'''
 TRITON_DEVICE_HELPERS["_term_size"] = f'''\
 @triton.jit
 def _term_size(c, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr):
-    """The term c·x^px·y^py·z^pz·w^pw's size by exponents, log2|c| + Σ p·(e + log2|m|) (_size_factor), as one value
-    σ·({SIZE_OFFSET!r} + size), σ the term's sign (|size| is below the offset); NaN where a factor is 0, ±inf or NaN."""
-    s = tl.log2(tl.abs(c)) + {SIZE_OFFSET!r}
-    g = tl.where(c < 0.0, -1.0, 1.0)
-    s, g = _size_factor(s, g, x, px)
-    s, g = _size_factor(s, g, y, py)
-    s, g = _size_factor(s, g, z, pz)
-    s, g = _size_factor(s, g, w, pw)
-    return tl.where(tl.abs(s) < float("inf"), g * s, float("nan"))
+    """The term c·x^px·y^py·z^pz·w^pw's size by exponents, log2|c| + Σ p·(e + log2|m|) for each factor f = m·2ᵉ, as one
+    value σ·({SIZE_OFFSET!r} + size), σ the term's sign (|size| is below the offset); NaN where a factor is 0, ±inf or
+    NaN. The fractions' product v = Π m^p and the exponents' sum n as _constant_far takes them (_far_power: v within
+    2^±33, powers within ±{SIZE_POWER_MAX}), then one log2, of |v| in float32 (within 2⁻²³ of it, where the sizes are
+    compared against margins of 2 and more: this runs on every lane)."""
+    v, n = _frexp64(c)
+    v, n = _far_power(v, n, x, px, True)
+    v, n = _far_power(v, n, y, py, True)
+    v, n = _far_power(v, n, z, pz, True)
+    v, n = _far_power(v, n, w, pw, True)
+    s = n.to(tl.float64) + tl.log2(tl.abs(v).to(tl.float32)).to(tl.float64) + {SIZE_OFFSET!r}
+    return tl.where(tl.abs(s) < float("inf"), tl.where(v < 0.0, -s, s), float("nan"))
 '''
 TRITON_DEVICE_HELPERS["_first_sized"] = '''\
 @triton.jit
@@ -686,10 +675,9 @@ def _dominant_infinity(r, margin, n: tl.constexpr, a, b, c, d):
     take = (r != r) & sized & (top >= over) & (top - second > margin)
     return tl.where(take, sign * float("inf"), r).to(r.dtype)
 '''
-for _name in ("_size_factor", "_term_size", "_first_sized", "_size_fold", "_dominant_infinity"):
+for _name in ("_term_size", "_first_sized", "_size_fold", "_dominant_infinity"):
     TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
-HELPER_NEEDS["_size_factor"] = ("_frexp64",)
-HELPER_NEEDS["_term_size"] = ("_size_factor",)
+HELPER_NEEDS["_term_size"] = ("_frexp64", "_far_power")
 HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
