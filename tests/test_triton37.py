@@ -5,7 +5,7 @@ where there is no GPU.
 - ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³, at (1e−310, −3) and (1e−310, −1e200): NaN (inf − inf) for −inf (torch −inf;
   NumPy −inf since h-gelu36). Its terms leave the range with opposite signs; NumPy's ``_dominant_infinity`` takes the
   infinity of a term past the others by its size by exponents (ConditionalPrinting._sized_terms). Now Triton's
-  ``_dominant_infinity`` too (TritonPrinter._print_Add: ``_term_size`` by ``_frexp64``, on every lane).
+  ``_dominant_infinity`` too (TritonPrinter._print_Add: ``_term_size`` by ``_far_power``, on every lane, float64).
 - The Gamma deviance 2·(log(μ/y) + y/μ − 1) at μ ≈ y ≈ 4.13e−300: 4.7e10 ULP (torch's forward −2.22e−16). Its widened
   sum is in triple words (``_tw_quotient`` scales a tiny dividend), but Triton's repair kernel replaced them by the
   scaled double words, 2⁻¹⁰⁶ of terms that cancel 2⁹⁰ deep, wherever a leaf was below 2⁻⁹⁶⁸. Now a body in triple words
@@ -60,7 +60,7 @@ def test_triton_gelu_reciprocal_square_dx_where_its_terms_overflow():
 
 # Before (Triton, float64): ∂x NaN for ±inf at 146 of these 300 points (test_gelu36's neighbourhood, seeds of its own; as
 # NumPy's before h-gelu36); after: 0 faults, every output of mpmath's class and within 4 ULP where normal, torch or not.
-# float32: 0 faults before and after (its sums in float64 stay in range)
+# float32: 0 faults before and after (Triton's float32 kernel sizes no sum: _dominant_infinity is float64's alone)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["float64", "float32"])
 def test_triton_tiny_x_terms_past_the_range(dtype, on_triton):
     xs, ys = gelu36._tiny_x_points(dtype, 3703 if dtype is F64 else 3704)

@@ -658,22 +658,24 @@ TRITON_DEVICE_HELPERS["_dominant_infinity"] = f'''\
 @triton.jit
 def _dominant_infinity(r, margin, n: tl.constexpr, a, b, c, d):
     """r, a sum of n terms (2 ≤ n ≤ 4) as computed, where it is NaN (inf − inf) the infinity of the term whose size is
-    past the dtype's range and past every other term's by more than margin = log2(n) + 2 (the others are less than a
+    past float64's range and past every other term's by more than margin = log2(n) + 2 (the others are less than a
     quarter of it together); a, b, c, d: each term's signed size (_term_size; 0.0 past n). As NumPy's
-    _dominant_infinity, whose sizes are computed only where r is NaN; here on every lane."""
-    top = tl.abs(a) - {SIZE_OFFSET!r}
-    sign = tl.where(a < 0.0, -1.0, 1.0)
-    top, second, sign, sized = _size_fold(top, top * 0.0 - float("inf"), sign, a == a, b)
-    if n > 2:
-        top, second, sign, sized = _size_fold(top, second, sign, sized, c)
-    if n > 3:
-        top, second, sign, sized = _size_fold(top, second, sign, sized, d)
+    _dominant_infinity, whose sizes are computed only where r is NaN; here on every lane, and for a float64 r alone:
+    a float32 r is returned as it is, its sizes unused (compiled away). gelu(x/y)⁻²'s float32 main kernel spilled 3.3×
+    the bytes with them (sm_90), and its ∂x was of mpmath's class at the 300 tiny-x points of tests/test_triton37.py
+    without them."""
+    result = r
     if r.dtype == tl.float64:
-        over = 1025.0  # (NumPy's finfo maxexp + 1)
-    else:
-        over = 129.0
-    take = (r != r) & sized & (top >= over) & (top - second > margin)
-    return tl.where(take, sign * float("inf"), r).to(r.dtype)
+        top = tl.abs(a) - {SIZE_OFFSET!r}
+        sign = tl.where(a < 0.0, -1.0, 1.0)
+        top, second, sign, sized = _size_fold(top, top * 0.0 - float("inf"), sign, a == a, b)
+        if n > 2:
+            top, second, sign, sized = _size_fold(top, second, sign, sized, c)
+        if n > 3:
+            top, second, sign, sized = _size_fold(top, second, sign, sized, d)
+        take = (r != r) & sized & (top >= 1025.0) & (top - second > margin)  # (1025: NumPy's finfo maxexp + 1)
+        result = tl.where(take, sign * float("inf"), r)
+    return result
 '''
 for _name in ("_term_size", "_first_sized", "_size_fold", "_dominant_infinity"):
     TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
