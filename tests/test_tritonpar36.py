@@ -61,3 +61,6 @@ def test_triton_gelu_reciprocal_square_dx_where_its_terms_overflow():
     got = dict(zip(k.outputs, k(torch.tensor([1e-310, 1e-310], dtype=torch.float64),
                                 torch.tensor([-3.0, -1e200], dtype=torch.float64))))
     assert (got["df_dx"].numpy() == -np.inf).all(), got["df_dx"]
+# Found here: NumPy's sum of products whose terms leave the range with opposite signs (_dominant_infinity,
+# ConditionalPrinting._sized_terms, h-gelu36) had no Triton counterpart: ∂x of gelu(x/y)⁻² at (1e−310, −3) and
+# (1e−310, −1e200) NaN for −inf (a strict xfail here until session 37; fixed by h-triton37, tests/test_triton37.py)

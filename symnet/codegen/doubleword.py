@@ -4238,8 +4238,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 if not deferred and not repaired32:
                     name += "_tiered"
                 taken.add(f"{name}_scaled")
+                # a body in triple words (_triple_worthy) keeps them where a leaf alone is tiny: they hold the terms'
+                # cancellation (_tw_quotient scales a tiny dividend), the scaled double words 2⁻¹⁰⁶ of it (NumPy's
+                # triple words likewise replace its scaled tier): the Gamma deviance 2·(log(μ/y) + y/μ − 1) at
+                # μ ≈ y ≈ 4.13e−300 was 4.7e10 ULP off (h-triton37); the scaled words where the value is tiny or the
+                # triple word not finite
                 scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed,
-                                                  result.hi if _may_overflow_inside(body) else None)
+                                                  result.hi if triple or _may_overflow_inside(body) else None,
+                                                  tiny_leaves=not triple)
                 emitter.needs |= tiny.needs
         tiered = deferred or scaled_tier is not None or repaired32
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
@@ -4247,7 +4253,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             doc = doc.replace("where its terms are past 2⁴⁰ times it)", "where its terms are past 2⁴⁰ times it: in\n"
                               "    the repair kernel (TIER & 1), the main kernel flags the block in tier_ptr)")
         if scaled_tier is not None:
-            doc = doc.replace('finite."""', 'finite. Where it or a\n    leaf is below 2⁻⁹⁶⁸, in scaled double '
+            where = "it is below 2⁻⁹⁶⁸ or its\n    triple word not finite" if triple else "it or a\n    leaf is below 2⁻⁹⁶⁸"
+            doc = doc.replace('finite."""', f'finite. Where {where}, in scaled double '
                               'words (hi + lo)·2^−k, rounded once: in the repair kernel\n    (TIER & 2), the main '
                               'kernel flags the block in tier_ptr."""')
         lines = ["@triton.jit", f"def {name}({', '.join(parameters)}):", f"    {doc}"]
@@ -4274,8 +4281,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         # words and then the scaled ones: where k is 0 (a value and leaves past 2⁻⁹⁶⁸, every lane but the tiny ones) the
         # scaled words are the double words' operations, their value the double word's; compiled once, not twice
         # (focal's REPAIR=2, task h-tcost25). Not where a third tier is inline (it picks its elements by the double
-        # word's terms) nor in a float32 kernel's branch
-        if scaled_tier is not None and not in_float32 and not (third and not deferred):
+        # word's terms), nor in a body in triple words (their value is not the scaled words'), nor in a float32
+        # kernel's branch
+        if scaled_tier is not None and not in_float32 and not (third and not deferred) and not triple:
             lines += ["        if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on "
                       "every lane",
                       f"            scaled_result = {name}_scaled({', '.join(wide)})",
@@ -4585,7 +4593,8 @@ def _triton_overflowed(result: str, double_hi: str | None, leaves: list) -> str:
     return f"(~(tl.abs({double_hi}) < {inf}) | (tl.abs({result}) == {inf})) & {finite}"
 
 
-def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str | None) -> list[str]:
+def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str | None,
+                        tiny_leaves: bool = True) -> list[str]:
     """The scaled tier in a Triton float64 kernel, after ``result`` (the double word's value): the elements where it is
     below SCALED_TINY (0 too) or a leaf is (not 0), and the select takes it where the function has ``needed``, are
     ``tiny``; the repair kernel's REPAIR_BITS["subnormal"] specialisation (TIER & 2, a constexpr) computes the body again
@@ -4594,9 +4603,11 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
     kernel (TIER 0) sets that bit in its block's flag ``tier_ptr`` instead (an atomic or, no branch), and the deep
     tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only.
     ``double_hi`` (the double word's hi, where the body may overflow inside): the elements past the range too
-    (_triton_overflowed)."""
+    (_triton_overflowed). ``tiny_leaves`` False (a body in triple words): not where a leaf alone is tiny."""
     inf, bound = 'float("inf")', _constant(SCALED_TINY, "triton")
-    test = [f"(tl.abs(result) < {bound})"] + [f"(({x} != 0.0) & (tl.abs({x}) < {bound}))" for x in leaves]
+    test = [f"(tl.abs(result) < {bound})"]
+    if tiny_leaves:
+        test += [f"(({x} != 0.0) & (tl.abs({x}) < {bound}))" for x in leaves]
     if double_hi is not None:  # (a body that may overflow inside: _may_overflow_inside)
         test += [f"({_triton_overflowed('result', double_hi, leaves)})"]
     bit = REPAIR_BITS["subnormal"]

@@ -25,7 +25,7 @@ from ...errors import SymnetError
 from ...functions import relu
 from ...render import text
 from ..chains import equal_powers, quotient_chain
-from ..spans import product_stays_in_range
+from ..spans import product_stays_in_range, sum_overflows_only_with_its_term
 
 __all__ = ["ConditionalPrinting", "FLOAT32_PRODUCT_FACTORS", "FLOAT32_PRODUCT_RANGE", "FLOAT32_PRODUCT_ROUNDINGS"]
 
@@ -573,6 +573,30 @@ class ConditionalPrinting:
         numerators = [a for a in others if not (a.is_Pow and a.exp.is_negative)]
         return len(others) > 1 or not numerators or not _FLOAT32_TINY <= abs(c) <= _FLOAT32_MAX
 
+    # session 32 (h-search32): SymPy collects x − y − y into x − 2y, whose 2y overflows where the sum does not (x = y =
+    # −1.8e308: inf for 1.8e308, torch's (x − y) − y exact; ∂x of e^((x − y)·x), (2x − y)·e^…, likewise). Where the sum
+    # as printed is ±inf or NaN it is taken again as 4·(Σ tᵢ/4), every term's constant scaled by 1/4 (exact: a power of
+    # 2 on a term at this magnitude), where that is finite. NumPy computes it only where needed; Triton (session 37,
+    # h-triton37: x − y − y there was inf in both dtypes) on every lane, a product and a sum a term.
+    # Not (session 33, h-search33) a sum the common-coefficient form prints as (a ± b)·c (|c| > 1: a ± b overflows
+    # only where the sum does), nor one whose other terms are bounded (2x + σ(y): where 2x overflows the sum does too;
+    # :func:`~symnet.codegen.spans.sum_overflows_only_with_its_term`): no other order of those is finite there.
+    def _quartered_sum(self, e):
+        """Σ tᵢ/4 for a sum ``e`` with a term c·x, x an input and |c| ≥ 2 rational, that another term may bring back
+        into the range; None for any other sum."""
+        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
+            return None
+        definitions = getattr(self, "definitions", {})
+
+        def collected(t):
+            c, rest = t.as_coeff_Mul()
+            return c.is_Rational and abs(c) >= 2 and rest.is_Symbol and rest not in definitions
+        if not any(collected(t) for t in e.args):
+            return None
+        if self._common_coefficient(e) is not None or sum_overflows_only_with_its_term(e, definitions):
+            return None
+        return sp.Add(*[t / 4 for t in e.args])
+
     # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
     # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,
     # y = −3 was NaN for −inf (torch −inf). Where the sum is NaN, each term's size is taken by exponents, log2|c| +
@@ -580,11 +604,11 @@ class ConditionalPrinting:
     # count (NumPy ``_dominant_infinity``): one test over the block where the sum is finite.
     def _sized_terms(self, e) -> list | None:
         """For a sum ``e`` of two terms or more, each a number c times a product holding a negative integer power of an
-        input, each term's forms as printed (c, x, px, y, py, …): as computed (a select of one number in several orders,
-        the power-quotient rule's, by its first value; a select of different values one factor; the long-product
-        rule's computed product; temporaries holding products or powers taken apart) and, for the long-product rule's
-        product, as written too (its double-word factor F can overflow where the written factors, Φ and e^…, do not:
-        gelu(x/y)⁻²'s ∂x at x/y = −26.8); None for any other sum."""
+        input, each term's forms, (c, [(x, px), (y, py), …]) with c a float and each factor as printed: as computed (a
+        select of one number in several orders, the power-quotient rule's, by its first value; a select of different
+        values one factor; the long-product rule's computed product; temporaries holding products or powers taken
+        apart) and, for the long-product rule's product, as written too (its double-word factor F can overflow where
+        the written factors, Φ and e^…, do not: gelu(x/y)⁻²'s ∂x at x/y = −26.8); None for any other sum."""
         if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
             return None
         definitions = getattr(self, "definitions", {})
@@ -638,8 +662,7 @@ class ConditionalPrinting:
             if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0) or not powers or not any(
                     p < 0 and b.is_Symbol and b not in definitions for b, p in powers.items()):
                 return None
-            return "(" + ", ".join([repr(float(c)), *[text for b, p in powers.items() if p
-                                                      for text in (self._print(b), str(p))]]) + ")"
+            return float(c), [(self._print(b), p) for b, p in powers.items() if p]
 
         terms = []
         for t in e.args:
@@ -649,7 +672,7 @@ class ConditionalPrinting:
             held = definitions.get(t, t) if t.is_Symbol else t
             if type(held).__name__ == "WrittenWhereNotFiniteBase":
                 forms.append(sized(held.args[1]))
-            terms.append(", ".join(f for f in forms if f is not None))
+            terms.append([f for f in forms if f is not None])
         return terms
 
     def _taken_again_pair(self, e, print_plain) -> TakenAgain | None:

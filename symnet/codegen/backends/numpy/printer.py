@@ -55,7 +55,6 @@ from ....special import softplus
 from ...doubleword import NUMPY_ONLY, ORDER as DW_PRIMITIVES, WidenedFunction, leaf_identifiers, nan_through, \
     primitive_needs, primitive_text, widened_function
 from ..printing import ConditionalPrinting
-from ...spans import sum_overflows_only_with_its_term
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
 
@@ -876,29 +875,6 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.helpers.add("_constant_product")
         return super()._product_call(args)
 
-    # session 32 (h-search32): SymPy collects x − y − y into x − 2y, whose 2y overflows where the sum does not (x = y =
-    # −1.8e308: inf for 1.8e308, torch's (x − y) − y exact; ∂x of e^((x − y)·x), (2x − y)·e^…, likewise). Where the sum
-    # as printed is ±inf or NaN it is taken again as 4·(Σ tᵢ/4), every term's constant scaled by 1/4 (exact: a power of
-    # 2 on a term at this magnitude), where that is finite. NumPy only (there it is computed only where needed).
-    # Not (session 33, h-search33) a sum the common-coefficient form prints as (a ± b)·c (|c| > 1: a ± b overflows
-    # only where the sum does), nor one whose other terms are bounded (2x + σ(y): where 2x overflows the sum does too;
-    # :func:`~symnet.codegen.spans.sum_overflows_only_with_its_term`): no other order of those is finite there.
-    def _quartered_sum(self, e):
-        """Σ tᵢ/4 for a sum ``e`` with a term c·x, x an input and |c| ≥ 2 rational, that another term may bring back
-        into the range; None for any other sum."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Add) or len(e.args) < 2:
-            return None
-        definitions = getattr(self, "definitions", {})
-
-        def collected(t):
-            c, rest = t.as_coeff_Mul()
-            return c.is_Rational and abs(c) >= 2 and rest.is_Symbol and rest not in definitions
-        if not any(collected(t) for t in e.args):
-            return None
-        if self._common_coefficient(e) is not None or sum_overflows_only_with_its_term(e, definitions):
-            return None
-        return sp.Add(*[t / 4 for t in e.args])
-
     def _print_Add(self, e):
         quartered = self._quartered_sum(e)
         if quartered is None:
@@ -906,7 +882,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             if sized is None:
                 return super()._print_Add(e)
             self.helpers.add("_dominant_infinity")
-            terms = "".join(f"({t}, ), " for t in sized)
+            terms = "".join("(" + ", ".join("(" + ", ".join([repr(c), *[f"{x}, {p}" for x, p in pairs]]) + ")"
+                                            for c, pairs in forms) + ", ), " for forms in sized)
             return f"_dominant_infinity({super()._print_Add(e)}, lambda: ({terms}))"
         self._select_moving = True
         try:

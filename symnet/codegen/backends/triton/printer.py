@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 
 import numpy as np
 import sympy as sp
@@ -612,6 +613,75 @@ def _constant_product(a, b, c, k, q, lo):
 TRITON_HELPERS["_constant_product"] = TRITON_DEVICE_HELPERS["_constant_product"]
 HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 
+# session 37 (h-triton37): a sum whose terms left the range with opposite signs (ConditionalPrinting._sized_terms), as
+# NumPy's _dominant_infinity (session 36, h-gelu36): ∂x of gelu(x/y)⁻² at (1e−310, −3) was NaN (inf − inf) for −inf.
+# Triton has no lazy argument: each term's size is computed on every lane, as one signed value σ·(SIZE_OFFSET + size)
+# (a term's size and its sign in one float64: a function of a Triton kernel returns tensors, and a term's forms nest)
+SIZE_OFFSET = 2.0 ** 16  # past any size printed: ≤ FAR_SLOTS factors, powers within ±SIZE_POWER_MAX, exponents ±1100
+SIZE_POWER_MAX = 8
+DOMINANT_TERMS = 4  # the terms _dominant_infinity takes (a sum of more is printed as before)
+TRITON_DEVICE_HELPERS["_term_size"] = f'''\
+@triton.jit
+def _term_size(c, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr):
+    """The term c·x^px·y^py·z^pz·w^pw's size by exponents, log2|c| + Σ p·(e + log2|m|) for each factor f = m·2ᵉ, as one
+    value σ·({SIZE_OFFSET!r} + size), σ the term's sign (|size| is below the offset); NaN where a factor is 0, ±inf or
+    NaN. The fractions' product v = Π m^p and the exponents' sum n as _constant_far takes them (_far_power: v within
+    2^±33, powers within ±{SIZE_POWER_MAX}), then one log2, of |v| in float32 (within 2⁻²³ of it, where the sizes are
+    compared against margins of 2 and more: this runs on every lane)."""
+    v, n = _frexp64(c)
+    v, n = _far_power(v, n, x, px, True)
+    v, n = _far_power(v, n, y, py, True)
+    v, n = _far_power(v, n, z, pz, True)
+    v, n = _far_power(v, n, w, pw, True)
+    s = n.to(tl.float64) + tl.log2(tl.abs(v).to(tl.float32)).to(tl.float64) + {SIZE_OFFSET!r}
+    return tl.where(tl.abs(s) < float("inf"), tl.where(v < 0.0, -s, s), float("nan"))
+'''
+TRITON_DEVICE_HELPERS["_first_sized"] = '''\
+@triton.jit
+def _first_sized(a, b):
+    """A term's size (_term_size) from its first form that sizes it: a, else b (the long-product rule's double-word
+    factor, then its written factors)."""
+    return tl.where(a == a, a, b)
+'''
+TRITON_DEVICE_HELPERS["_size_fold"] = f'''\
+@triton.jit
+def _size_fold(top, second, sign, sized, v):
+    """The largest size, the next (a tie: the same), the largest's sign and whether every term is sized, with the term
+    of signed size v (_term_size) taken in."""
+    s = tl.abs(v) - {SIZE_OFFSET!r}
+    bigger = s > top
+    second = tl.where(bigger, top, tl.maximum(second, s))
+    sign = tl.where(bigger, tl.where(v < 0.0, -1.0, 1.0), sign)
+    return tl.where(bigger, s, top), second, sign, sized & (v == v)
+'''
+TRITON_DEVICE_HELPERS["_dominant_infinity"] = f'''\
+@triton.jit
+def _dominant_infinity(r, margin, n: tl.constexpr, a, b, c, d):
+    """r, a sum of n terms (2 ≤ n ≤ 4) as computed, where it is NaN (inf − inf) the infinity of the term whose size is
+    past float64's range and past every other term's by more than margin = log2(n) + 2 (the others are less than a
+    quarter of it together); a, b, c, d: each term's signed size (_term_size; 0.0 past n). As NumPy's
+    _dominant_infinity, whose sizes are computed only where r is NaN; here on every lane, and for a float64 r alone:
+    a float32 r is returned as it is, its sizes unused (compiled away). gelu(x/y)⁻²'s float32 main kernel spilled 3.3×
+    the bytes with them (sm_90), and its ∂x was of mpmath's class at the 300 tiny-x points of tests/test_triton37.py
+    without them."""
+    result = r
+    if r.dtype == tl.float64:
+        top = tl.abs(a) - {SIZE_OFFSET!r}
+        sign = tl.where(a < 0.0, -1.0, 1.0)
+        top, second, sign, sized = _size_fold(top, top * 0.0 - float("inf"), sign, a == a, b)
+        if n > 2:
+            top, second, sign, sized = _size_fold(top, second, sign, sized, c)
+        if n > 3:
+            top, second, sign, sized = _size_fold(top, second, sign, sized, d)
+        take = (r != r) & sized & (top >= 1025.0) & (top - second > margin)  # (1025: NumPy's finfo maxexp + 1)
+        result = tl.where(take, sign * float("inf"), r)
+    return result
+'''
+for _name in ("_term_size", "_first_sized", "_size_fold", "_dominant_infinity"):
+    TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
+HELPER_NEEDS["_term_size"] = ("_frexp64", "_far_power")
+HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
+
 
 def _literal(value: float) -> str:
     """A float constant as Triton source: repr, except inf, -inf and nan, which repr writes as names the kernel
@@ -767,6 +837,43 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             return self._print_Function(e)
         self._need("_exp")
         return self._float32_in_float64(e, f"_exp({wide})")
+
+    def _print_Add(self, e):
+        """A collected sum (ConditionalPrinting._quartered_sum) taken again as 4·(Σ tᵢ/4) where it is not finite, as
+        NumPy's; a sum of sized terms (ConditionalPrinting._sized_terms) wrapped in ``_dominant_infinity``: a term's
+        infinity where the sum is NaN and that term is past the others; any other sum as ConditionalPrinting._print_Add.
+        Sized terms of more than DOMINANT_TERMS, or a form of more than FAR_SLOTS factors or a power past
+        ±SIZE_POWER_MAX (_term_size's offset): as before."""
+        quartered = self._quartered_sum(e)
+        if quartered is not None:
+            self._select_moving = True
+            try:
+                plain, again = super()._print_Add(e), self._print(quartered)
+            finally:
+                self._select_moving = False
+            self._need("_taken_again")
+            return f"_taken_again({plain}, 4.0 * ({again}), True)"
+        sized = self._sized_terms(e)
+        if sized is None or len(sized) > DOMINANT_TERMS or any(
+                len(pairs) > self.FAR_SLOTS or any(abs(p) > SIZE_POWER_MAX for _, p in pairs)
+                for forms in sized for _, pairs in forms):
+            return super()._print_Add(e)
+        self._need("_dominant_infinity")
+        sizes = []
+        for forms in sized:
+            codes = []
+            for c, pairs in forms:
+                self._need("_term_size")
+                slots = [f"{x}, {p}" for x, p in pairs] + [f"{self.ABSENT}, 0"] * (self.FAR_SLOTS - len(pairs))
+                codes.append(f"_term_size(tl.full([], {c!r}, tl.float64), {', '.join(slots)})")
+            code = codes[-1]
+            for first in reversed(codes[:-1]):
+                self._need("_first_sized")
+                code = f"_first_sized({first}, {code})"
+            sizes.append(code)
+        sizes += ["0.0"] * (DOMINANT_TERMS - len(sizes))
+        margin = math.log2(len(sized)) + 2
+        return f"_dominant_infinity({super()._print_Add(e)}, {margin!r}, {len(sized)}, {', '.join(sizes)})"
 
     def _compared(self, side, prec) -> str:  # a condition's products as printed: a threshold, not a value (no float64)
         with self._narrow():
