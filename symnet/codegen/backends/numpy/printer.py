@@ -779,7 +779,21 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         for temp, expr in self.definitions.items():
             if (type(expr).__name__ == "nexp" and expr.args[0] == want[1]) or expr == want[0]:
                 return self._print(temp)
+        # the same |u| written in the inputs: e^−|x_times_y| serves σ(x·y) of a widened sum's float32 body
+        full = self._written_out(want[1])
+        for temp, expr in self.definitions.items():
+            if type(expr).__name__ == "nexp" and expr.args[0].has(*self.definitions) \
+                    and self._written_out(expr.args[0]) == full:
+                return self._print(temp)
         return None
+
+    def _written_out(self, e):
+        """``e`` in the inputs: each temporary replaced by what it holds, to the bottom."""
+        for _ in range(len(self.definitions) + 1):
+            if not e.has(*self.definitions):
+                return e
+            e = e.xreplace(self.definitions)
+        return e
 
     def _print_sigmoid(self, e, out=None):
         """σ(u): the registry's ``_sigmoid(u)``, given the kernel's e^−|u| where it has one."""
