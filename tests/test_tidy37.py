@@ -105,3 +105,33 @@ def test_a_widened_body_does_not_depend_on_the_kernel_printers_state(backend):
         fresh = widened_function(node, backend, make()._widened_body_printer(dict(leaf_names)), names).code
         during = widened_function(node, backend, busy._widened_body_printer(dict(leaf_names)), names).code
         assert during == fresh
+
+
+# ------------------------------------------------------------------ 4. the time limit of symnet.torch.from_formula
+
+def test_from_formula_honours_a_time_limit_in_one_line():
+    """symnet.torch.from_formula derived outside symnet.derive, with no limit: focal(focal(focal(z, t), t), t) ran
+    for minutes. Now deriving and generating take ``time_limit`` CPU seconds together (default 60, as symnet.derive's
+    and symnet.compile's): past it one line naming from_formula's keyword (a hang guard only: the limit is tiny)."""
+    from conftest import triton_torch
+    triton_torch()
+    import symnet.torch as st
+    from symnet.errors import LimitError
+
+    with pytest.raises(LimitError) as info:
+        st.from_formula("focal(focal(focal(z, t), t), t)", inputs="z t", time_limit=0.3)
+    message = str(info.value)
+    assert "\n" not in message and "took longer than 0.3 CPU s" in message, message
+    assert "symnet.torch.from_formula(..., time_limit=0.6)" in message, message
+
+
+@pytest.mark.parametrize("limit", [-1.0, float("nan"), "60", True])
+def test_from_formula_refuses_a_bad_time_limit(limit):
+    from conftest import triton_torch
+    triton_torch()
+    import symnet.torch as st
+    from symnet.errors import LimitError
+
+    with pytest.raises(LimitError) as info:
+        st.from_formula("x*y", inputs="x y", time_limit=limit)
+    assert "\n" not in str(info.value) and "time limit" in str(info.value).replace("time_limit", "time limit")
