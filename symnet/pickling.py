@@ -31,6 +31,7 @@ from sympy.core.symbol import Str
 from sympy.tensor.indexed import IndexedBase
 
 from .derivation import ArgumentCheck, ByName, Derivation, Name, NoGradients, Partial, Section, Step, _SPELLINGS
+from .render import object_srepr
 
 __all__ = ["dumps", "loads", "same", "UnfaithfulError"]
 
@@ -275,15 +276,19 @@ def same(a, b) -> bool:
     return _fingerprint(a) == _fingerprint(b)
 
 
-def _fingerprint(obj) -> str:
+def _fingerprint(obj, srepr=None) -> str:
+    # sympy.srepr's text, each object printed once (render.object_srepr): focal(focal(z, t), t)'s derivation and
+    # kernel, trees of 50,000 operations written out, took 8 of its compile's 52 CPU s in srepr (the disk cache's key
+    # and its faithful-copy check), about a hundredth of that so (tidy37)
+    srepr = srepr or object_srepr()
     if isinstance(obj, (sp.Basic, sp.MatrixBase)):
-        return sp.srepr(obj)
+        return srepr(obj)
     if isinstance(obj, dict):
-        return "{" + ", ".join(f"{_fingerprint(k)}: {_fingerprint(v)}" for k, v in obj.items()) + "}"
+        return "{" + ", ".join(f"{_fingerprint(k, srepr)}: {_fingerprint(v, srepr)}" for k, v in obj.items()) + "}"
     if isinstance(obj, (tuple, list)):
-        return "(" + ", ".join(map(_fingerprint, obj)) + ")"
+        return "(" + ", ".join(_fingerprint(o, srepr) for o in obj) + ")"
     if isinstance(obj, (Derivation, Section, Step)) or (dataclasses.is_dataclass(obj) and not isinstance(obj, type)):
         fields = obj.__dataclass_fields__  # a Derivation's parts, a kernel description's (symnet.codegen.stored)
-        return f"{type(obj).__name__}(" + ", ".join(f"{f}={_fingerprint(getattr(obj, f))}" for f in fields) + ")"
+        return f"{type(obj).__name__}(" + ", ".join(f"{f}={_fingerprint(getattr(obj, f), srepr)}" for f in fields) + ")"
     return repr(obj)
 

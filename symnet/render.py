@@ -564,24 +564,36 @@ class _SharedRepr(ReprPrinter):
     """SymPy's srepr, each subexpression printed once (the same text: a ReprPrinter keeps no context). A widened
     body's name is a digest of its srepr, and a body that holds one subexpression many times (softmax-divergence's
     φ series, D_i fifteen times in Horner form) printed it each time: 15 of 51 s of the 2-class KL's profiled
-    compile, half of it SymPy ordering the same sums' terms again."""
+    compile, half of it SymPy ordering the same sums' terms again.
 
-    def __init__(self):
+    ``by_object``: each object printed once, keyed by the object rather than by SymPy's equality, so that the text
+    is exact where equal nodes differ in structure (symnet.pickling's fingerprints); the objects are held until the
+    printer is dropped, so that no id is reused meanwhile."""
+
+    def __init__(self, by_object: bool = False):
         super().__init__()
         self._texts: dict = {}
+        self._key = id if by_object else (lambda expr: expr)
 
     def _print(self, expr, **kwargs):
         if kwargs or not isinstance(expr, sp.Basic) or expr.is_Atom:
             return super()._print(expr, **kwargs)
-        out = self._texts.get(expr)
-        if out is None:
-            out = self._texts[expr] = super()._print(expr)
-        return out
+        key = self._key(expr)
+        held = self._texts.get(key)
+        if held is None:
+            held = self._texts[key] = (expr, super()._print(expr))
+        return held[1]
 
 
 def shared_srepr(expr) -> str:
     """``sp.srepr(expr)``, each subexpression printed once (:class:`_SharedRepr`)."""
     return _SharedRepr().doprint(expr)
+
+
+def object_srepr():
+    """``sp.srepr`` as a function that keeps what it printed, each object printed once (:class:`_SharedRepr`,
+    ``by_object``): the same text, exactly."""
+    return _SharedRepr(by_object=True).doprint
 
 
 def shared_text():

@@ -350,7 +350,15 @@ def _constant_times_monomial(e, monomials: dict):
         return isinstance(node, sp.UnevaluatedExpr) and node.args[0] in monomials
 
     def put_back(node):
-        return node.xreplace(monomials)
+        """The product's own factors put back, through its parentheses and integer powers, and nowhere else: a
+        function or select among them keeps the temporary (σ(x·y)·3·x·y wrote x·y four times inside its σ's
+        select and left x_times_y for the rest; session 36)."""
+        if node in monomials:
+            return monomials[node]
+        if node.is_Mul or isinstance(node, sp.UnevaluatedExpr) or (node.is_Pow and node.exp.is_Integer):
+            args = [put_back(a) for a in node.args]
+            return node if args == list(node.args) else node.func(*args)  # (rebuilt as xreplace rebuilds)
+        return node
 
     return e.replace(scaled, put_back).replace(grouped, put_back)
 

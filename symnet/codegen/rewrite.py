@@ -9800,8 +9800,9 @@ def _reciprocal_margin_node(node):
     """c + k·P (c, k nonzero numbers, P a product of integer powers of inputs whose negative powers sum to −2 or less,
     k·P of either sign or of c's opposite) → the same sum computed as the widen rule computes one (double-word in a float64
     kernel, float64 in a float32 one), rounded once; so is k₁·P₁ + k₂·P₂, two such products that can cancel
-    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x² − y²), and any sum
-    holding a difference of squares as its factored form (:func:`_square_difference`); None for any other node."""
+    (:func:`_monomial_difference`: the KL divergence of two Gaussians' ∂σ₁, σ₁/σ₂² − 1/σ₁, and x³ − y³), and, first,
+    any sum holding a difference of squares as its factored form (:func:`_square_difference`: x² − y² as (x − y)·(x + y),
+    not as two products); None for any other node."""
     if not node.is_Add:
         return None
     factored = _square_difference(node)
@@ -9859,12 +9860,14 @@ RECIPROCAL_MARGIN = Rule(
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
     "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
-    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; x² − y² where x ≈ ±y: "
-    "1.4e7; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
+    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; a/u − a/v of two inputs, "
+    "1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
     "degree d at their inputs times r, the power of two that brings the largest into [1, 2) (binade_reciprocal), the "
     "result times r^(−d) after, exact (x/y² − 1/x at x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 "
-    "NaN for 0 or ±inf); and a difference of squares of inputs or their sums or their relus, R + k·u² − "
-    "k·v² (a relu's argument too), as R + k·(u − v)·(u + v), a relu as max(s, 0): the contrastive loss's ∂y, d² − "
+    "NaN for 0 or ±inf); and, before those, a sum holding a difference of squares of inputs or their sums or their "
+    "relus, R + k·u² − k·v² (a relu's argument too), as R + k·(u − v)·(u + v), a relu as max(s, 0), u − v and u + v "
+    "exact or to 2⁻¹⁰⁶ in double words (not over the two products: x² − y² where x ≈ ±y was 1.4e7 ULP in float64 "
+    "as written, x within 10⁻⁶ of ±y); the contrastive loss's ∂y, d² − "
     "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss "
     "relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 (inf − inf; true 0, torch NaN) and 1.7e10 ULP off at "
     "a = −1e100, m = 3.0000000001e100 (each square rounded at 2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where "

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 import sympy as sp
 import torch
 
+from .. import TIME_LIMIT, _budget
 from ..errors import DerivationError
 from ..parsing import read_name
 from . import _ops
@@ -36,14 +37,15 @@ class Formula(torch.nn.Module):
     reloads in a process that has called ``from_formula`` with the same formula first.
 
     A module pickles (``torch.save(model)``, ``copy.deepcopy``, DataLoader workers) as its formula,
-    inputs and argument checks; unpickling compiles the op again, from the disk cache where the
+    inputs, argument checks and time limit; unpickling compiles the op again, from the disk cache where the
     stabilised kernel was stored (a fresh process: about a second, not the first compile's time).
     """
 
-    def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ()):
+    def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = (),
+                 time_limit: float | None = TIME_LIMIT):
         super().__init__()
-        self.expr, self.inputs, self.checks = expr, inputs, checks
-        self._op = _ops.formula_op(expr, inputs, checks)
+        self.expr, self.inputs, self.checks, self.time_limit = expr, inputs, checks, time_limit
+        self._op = _ops.formula_op(expr, inputs, checks, time_limit)
 
     def __getstate__(self):
         # the op holds the generated module's functions, which pickle cannot name; rebuilt on load
@@ -53,7 +55,7 @@ class Formula(torch.nn.Module):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._op = _ops.formula_op(self.expr, self.inputs, self.checks)
+        self._op = _ops.formula_op(self.expr, self.inputs, self.checks, state.get("time_limit", TIME_LIMIT))
 
     def forward(self, *args, **kwargs):
         """The formula at ``args`` (in the order of ``inputs``) and ``kwargs`` (by name): tensors or
@@ -92,7 +94,7 @@ class Formula(torch.nn.Module):
         return f"{self.expr}, inputs=[{', '.join(s.name for s in self.inputs)}]"
 
 
-def from_formula(expr, inputs) -> Formula:
+def from_formula(expr, inputs, *, time_limit: float | None = TIME_LIMIT) -> Formula:
     """The formula ``expr`` (text or SymPy) as a module ``f(*inputs)``, arguments in the order of ``inputs``:
     ``from_formula("w*sin(x) + b", inputs=["x", "w", "b"])(x, w, 0.5)``.
 
@@ -102,11 +104,16 @@ def from_formula(expr, inputs) -> Formula:
     derivative in one pass) when this is called; the module (:class:`Formula`) runs it, with the
     derivatives as the backward.
 
+    ``time_limit``: CPU seconds deriving and generating the kernel may take together, as
+    :func:`symnet.derive`'s and :func:`symnet.compile`'s (default 60; None or 0: no limit).
+
     Raises:
         ParseError: text the parser refuses, among it a name that is not a variable name.
         DerivationError: an input not in the formula, a formula symbol not among ``inputs``,
             an input named twice, or a formula symnet cannot derive; ``expr`` that is not one
             formula (a list of several: one ``from_formula`` each).
+        LimitError: deriving and generating took longer than ``time_limit`` CPU seconds, or ``time_limit``
+            is not a number of seconds ≥ 0.
     """
     from dataclasses import replace
 
@@ -119,6 +126,7 @@ def from_formula(expr, inputs) -> Formula:
         raise DerivationError("from_formula takes one formula (text or a SymPy expression), not "
                               + (f"a {type(expr).__name__} of several: make one from_formula for each output"
                                  if several else type(expr).__name__))
+    _budget(time_limit, "", "")  # (a bad time_limit refused first, a formula built before too)
     checks = ()  # gaussian_nll(x, t, v) as text: its kernel refuses a negative v (ArgumentCheck)
     if isinstance(expr, str):
         expr, checks = parse_with_checks(expr)
@@ -162,4 +170,4 @@ def from_formula(expr, inputs) -> Formula:
     symbols = tuple(sp.Symbol(n, real=True) for n in names)
     expr = expr.xreplace({free[n]: s for n, s in zip(names, symbols)})
     checks = tuple(replace(c, expr=c.expr.xreplace({free[n]: s for n, s in zip(names, symbols)})) for c in checks)
-    return Formula(expr, symbols, checks)
+    return Formula(expr, symbols, checks, time_limit)

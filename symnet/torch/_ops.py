@@ -30,6 +30,7 @@ import types
 import sympy as sp
 import torch
 
+from .. import TIME_LIMIT
 from ..errors import SymnetError
 
 NS = "symnet_torch"
@@ -545,24 +546,29 @@ def registry_ops() -> dict[str, Pointwise]:
     return _POINTWISE
 
 
-def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = ()) -> Pointwise:
+def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = (),
+               time_limit: float | None = TIME_LIMIT) -> Pointwise:
     """The op of a user's formula, named by a hash of the formula, its declared inputs and the arguments its
-    kernel checks (``checks``: symnet.derivation.ArgumentCheck, from symnet.parsing.parse_with_checks)."""
+    kernel checks (``checks``: symnet.derivation.ArgumentCheck, from symnet.parsing.parse_with_checks). Deriving and
+    generating its kernel take ``time_limit`` CPU seconds at most together (symnet.derive's and symnet.compile's
+    budget: LimitError past it, naming from_formula's keyword; a formula built before is not derived again)."""
     from dataclasses import replace
 
-    from .. import compile as symnet_compile
+    from .. import _budget, _shortened, compile as symnet_compile
     from ..engine import derive
 
     key = f"{sp.srepr(expr)}|{','.join(s.name for s in inputs)}" + (f"|{checks!r}" if checks else "")
     name = "formula_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     if name in _POINTWISE:
         return _POINTWISE[name]
+    budget = _budget(time_limit, f"deriving and generating the kernel of {_shortened(sp.sstr(expr))}",
+                     "symnet.torch.from_formula")
     _FORMULA_TEXT[name] = f"{sp.sstr(expr)!r}, inputs={[s.name for s in inputs]}"
     from ..progress import progress
 
-    with progress("deriving and generating the formula's kernel"):
+    with budget, progress("deriving and generating the formula's kernel"):
         d = replace(derive(expr, wrt=list(inputs), name="formula"), domains=tuple(checks))
-        compiled = symnet_compile(d, backend="triton")
+        compiled = symnet_compile(d, backend="triton", time_limit=None)  # (within the budget above)
     return Pointwise(name, tuple(s.name for s in inputs), lambda params: compiled)
 
 

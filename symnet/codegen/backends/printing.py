@@ -13,6 +13,7 @@ in this template, ``{0}`` the constant, so that the select has the kernel's dtyp
 """
 from __future__ import annotations
 
+import copy
 import math
 from fractions import Fraction
 from typing import NamedTuple
@@ -88,6 +89,20 @@ class ConditionalPrinting:
 
     selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
     plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
+
+    def _widened_body_printer(self, names: dict):
+        """This printer (a family's subclass too) for a widened sum's generated function, over the function's ``names``,
+        a widened sum printed as its body, and with none of the kernel's printing state: its temporaries
+        (``definitions``), the select the sum is in (``selected``), the product or overflow the printer is inside. The
+        function is one helper of the module, named by its body's digest, and the first kernel of a process to print a
+        body fixes the text every later one shares: printed inside a product the kernel printer took again
+        (_select_moving), the body's own products were not taken again (1/x − 1/y, then the Gamma deviance: NameError
+        _taken_by_exponents, a helper the second kernel never named; session 36)."""
+        plain = copy.copy(self)
+        plain.names, plain.plain_widened = names, True
+        plain.definitions, plain.selected = {}, None
+        plain._select_moving = plain._overflow_printing = plain._log_overflow_printing = False
+        return plain
 
     def _select_telling_pieces(self, e) -> str | None:
         """A select holding a widened sum, each piece printed knowing where it is selected

@@ -280,7 +280,10 @@ def _with_shared_terms(kernel: Kernel, wide: bool) -> Kernel:
         if softplus(-a) not in have:
             new.append((sp.Dummy("log1p_exp_neg_abs"), softplus(-a)))
     found = set().union(*[e.atoms(sigmoid) for e in parts])
-    for a in sorted({sp.Abs(f.args[0]) for f in found if sigmoid(-f.args[0]) in found}, key=sp.default_sort_key):
+    # |u| over the kernel's temporaries where it holds them (e^−|x_times_y|, not x·y again)
+    held = {e: t for t, e in kernel.assignments if not isinstance(e, (sp.Number, sp.Symbol))}
+    for a in sorted({sp.Abs(f.args[0]).xreplace(held) for f in found if sigmoid(-f.args[0]) in found},
+                    key=sp.default_sort_key):
         if nexp(a) not in have:
             new.append((sp.Dummy("exp_neg_abs"), nexp(a)))
     if not new:

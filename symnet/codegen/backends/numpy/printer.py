@@ -40,7 +40,6 @@ float64 scalar that would; a select whose every value is a constant takes its dt
 """
 from __future__ import annotations
 
-import copy
 
 import math
 
@@ -789,7 +788,21 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         for temp, expr in self.definitions.items():
             if (type(expr).__name__ == "nexp" and expr.args[0] == want[1]) or expr == want[0]:
                 return self._print(temp)
+        # the same |u| written in the inputs: e^−|x_times_y| serves σ(x·y) of a widened sum's float32 body
+        full = self._written_out(want[1])
+        for temp, expr in self.definitions.items():
+            if type(expr).__name__ == "nexp" and expr.args[0].has(*self.definitions) \
+                    and self._written_out(expr.args[0]) == full:
+                return self._print(temp)
         return None
+
+    def _written_out(self, e):
+        """``e`` in the inputs: each temporary replaced by what it holds, to the bottom."""
+        for _ in range(len(self.definitions) + 1):
+            if not e.has(*self.definitions):
+                return e
+            e = e.xreplace(self.definitions)
+        return e
 
     def _print_sigmoid(self, e, out=None):
         """σ(u): the registry's ``_sigmoid(u)``, given the kernel's e^−|u| where it has one."""
@@ -1169,21 +1182,14 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         """The generated function of ``e``'s body (:func:`symnet.codegen.doubleword.widened_function`: its name,
         text, helpers and whether it takes ``within``), registered as a helper of the module."""
         names = leaf_identifiers(e.leaves)
-        plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
-        plain.names, plain.CONSTANT_SELECT, plain.plain_widened = dict(zip(e.leaves, names)), None, True
-        # the kernel's temporaries are not the function's (nothing shared), and its selects are np.where:
-        # the function's text depends on its body only (it is one helper of the module, by the body's digest)
-        plain.definitions, plain.ARITHMETIC_SELECTS, plain.branchless = {}, False, False
+        plain = self._widened_body_printer(dict(zip(e.leaves, names)))
+        # its selects are np.where (the arithmetic ones read the kernel's temporaries, which are not the function's)
+        plain.CONSTANT_SELECT, plain.ARITHMETIC_SELECTS, plain.branchless = None, False, False
         plain.WHERE = type(self).WHERE
         # the function's arguments are float64 and its result is rounded by the caller: a helper in its body takes
         # no kernel dtype (a float32 kernel's wide block printed _x_sigmoid(x, _dtype) there, a name the function
         # does not have: NameError in (selu(silu(x)))**(1/2), h-hyp31)
         plain.wide = False
-        # nor the kernel's printing state: printed while the kernel printer was inside a product it takes again
-        # (_select_moving), the body's own products were not taken again, and the first kernel of a process to print
-        # the body fixed the text every later one shares by name (1/x − 1/y, then the Gamma deviance: NameError
-        # _taken_by_exponents, a helper the second kernel's printing never named; session 36)
-        plain._select_moving = False
         function = widened_function(e, "numpy", plain, names)
         NUMPY_HELPERS.setdefault(function.name, function.code)
         self.helpers.update([function.name, *function.needs])

@@ -15,7 +15,6 @@ Max/Min from :class:`~symnet.codegen.backends.printing.ConditionalPrinting`.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 
 import numpy as np
@@ -1069,11 +1068,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if self.plain_widened:  # inside a generated function's float64 body: the body itself
             return f"({self._print(nan_through(e.expanded))})"
         names = leaf_identifiers(e.leaves)
-        plain = copy.copy(self)  # the same printer (a family's subclass too), over the function's names
-        plain.names = {leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)}
-        plain.constant_dtype, plain.plain_widened = "tl.float64", True
-        plain.selected, plain.float32_products = None, False  # (float64 already)
-        plain._select_moving = False  # as NumPy's: the body's text does not depend on where the kernel printed it
+        plain = self._widened_body_printer({leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)})
+        plain.constant_dtype, plain.float32_products = "tl.float64", False  # (float64 already)
         function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
                                     repair=self.repair is not None, repair_float32=self.repair_float32)
         TRITON_HELPERS.setdefault(function.name, function.code)
