@@ -22,12 +22,20 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from conftest import compiled, triton_torch, ulps
 from test_cloglog36 import _run, _torch_grads  # the compiled outputs as float64; torch autograd in float64
 
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
+
+_x, _y = sp.symbols("x y", real=True)
+# the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
+RULE_CASES = [
+    ("abs-quotient-sum", _x / _y / (1 + sp.Abs(_x / _y)), (_x, _y), (0.05, 3.0), (-1e300, 1e-10),
+     F64),  # softsign(x/y): |x|/|y| overflows, −0 for −1
+]
 
 
 def _check(got, truth, theirs, dtype, where):

@@ -2033,7 +2033,7 @@ def _abs_quotient_sum(node):
             out = Grouped(out / total)
         out = out * Grouped(abs_y / y) if n % 2 else out
         # (y = ±inf: the written form, 0 there as the result; y/S and |y|/y are inf/inf)
-        return _Fired(sp.Piecewise((out, abs_y <= _DOUBLE_MAX), (node, True)), ["abs-quotient-sum"])
+        return _Final(_Fired(sp.Piecewise((out, abs_y <= _DOUBLE_MAX), (node, True)), ["abs-quotient-sum"]))
     return None
 
 
