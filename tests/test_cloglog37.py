@@ -181,6 +181,20 @@ def test_squareplus_where_the_reciprocal_overflows():
     assert outs[2][0] == 0.0 and np.isfinite(outs[1][1]), outs
 
 
+def test_squareplus_and_softsign_quotient_triton():
+    """The Triton kernels (the interpreter where there is no GPU) at the failing points: squareplus at b = 0,
+    x = ±1e−200, and softsign(x/y) at (−1.8e308, 0.3) and (−1e200, −2.2e−308)."""
+    torch = triton_torch()
+    k = compiled(_SQUAREPLUS, "triton")
+    outputs = [o.numpy() for o in k(torch.tensor([0.0, 0.0], dtype=torch.float64),
+                                     torch.tensor([1e-200, -1e-200], dtype=torch.float64))]
+    assert list(outputs[0]) == [1e-200, 0.0] and list(outputs[2]) == [1.0, 0.0], outputs
+    k = compiled(_SOFTSIGN, "triton")
+    outputs = [o.numpy() for o in k(torch.tensor([-1.7976931348623157e308, -1e200], dtype=torch.float64),
+                                     torch.tensor([0.3, -2.2250738585072014e-308], dtype=torch.float64))]
+    assert outputs[0][0] == -1.0 and outputs[2][1] == 1e-200, outputs
+
+
 # ------------------------------------------------------------------ mse(x/y, y): 1 + x/y² where y² underflows
 
 _MSE = "mse(x/y, y)"
