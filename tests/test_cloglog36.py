@@ -7,8 +7,9 @@ the value that failed and around it, against mpmath (60 digits) and torch autogr
 - ∂t of the cloglog NLL −t·log(1 − e^(−e^z)) + (1 − t)·e^z, −log(1 − e^(−e^z)) − e^z = −log expm1(e^z), 0 at
   z = log log 2: 0 for 2.86e−17 at z = −0.36651292058166435 (4.6e15 ULP; torch the same), 35,356 ULP at z = −0.3665
   (torch 2,588); the widen rule now takes a one-input sum c·log(1 − e^(−v)) + c·v (_log1mexp_plus_argument).
-- Still open (strict xfails with the numbers): the NLL's ∂z where e^z underflows, squareplus with b = 0 at tiny x,
-  the Student-t ∂x where (x − μ)² overflows.
+- The NLL's ∂z where e^z underflows (−inf at z = −740, NaN at −746) and squareplus with b = 0 at tiny x (x² underflows):
+  fixed in session 37 (h-cloglog37; tests/test_cloglog37.py has their neighbourhoods).
+- Still open (a strict xfail with the numbers): the Student-t ∂x where (x − μ)² overflows.
 """
 from __future__ import annotations
 
@@ -133,19 +134,14 @@ def test_nll_target_gradient_around_its_crossing(formula, dtype):
 
 # ------------------------------------------------------------------ still open
 
-@pytest.mark.xfail(strict=True, reason="measured session 36 (h-cloglog36): the cloglog NLL −t·log(1 − e^(−e^z)) + "
-                   "(1 − t)·e^z has ∂z collected as e^z·(1 − t − t·σ(−e^z)/tanh(e^z/2)), whose bracket overflows "
-                   "(−2t/e^z) where e^z < 2⁻¹⁰²³: ∂z −inf at z = −740 and −720, NaN at −746 and −1000 at t = 1 "
-                   "(true −1.0); the link alone is fixed (exp-product-limit's tanh branch)")
 def test_nll_gradient_where_exp_underflows():
+    """−inf at −720, −740 and NaN at −1000 before session 37 (t = 1, true −1.0)."""
     outs = _run(_NLL_FORMS[0], F64, t=[1.0, 1.0, 1.0], z=[-720.0, -740.0, -1000.0])
     assert (outs[2] == -1.0).all(), outs[2]
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 36 (h-cloglog36): squareplus (x + √(x² + b))/2 at b = 0, "
-                   "x = 1e−200: f 5e−201 for 1e−200 (x² underflows; 2.3e15 ULP; torch 5e−201 too), ∂x inf for 1.0 "
-                   "(torch inf), ∂b inf for 2.5e199 (torch inf); at x = −1e−200 ∂x NaN for 0 (torch −inf)")
 def test_squareplus_without_b_at_tiny_x():
+    """f 5e−201, ∂x inf and NaN, ∂b inf before session 37 (torch the same but −inf for the NaN)."""
     outs = _run("(x + sqrt(x**2 + b))/2", F64, b=[0.0, 0.0], x=[1e-200, -1e-200])
     assert outs[0][0] == 1e-200 and outs[2][0] == 1.0 and outs[2][1] == 0.0, outs
     assert ulps(outs[1][0], mpmath.mpf(1) / (4 * mpmath.mpf(1e-200)), F64) <= 4, outs[1]

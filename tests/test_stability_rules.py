@@ -251,6 +251,8 @@ from test_user37 import RULE_CASES as _USER37  # noqa: E402  (widen-quotients: t
 RULE_CASES += _USER37
 from test_search37 import RULE_CASES as _SEARCH37  # noqa: E402  (nested-select: tests/test_search37.py)
 RULE_CASES += _SEARCH37
+from test_cloglog37 import RULE_CASES as _CLOGLOG37  # noqa: E402  (abs-quotient-sum: tests/test_cloglog37.py)
+RULE_CASES += _CLOGLOG37
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -346,6 +348,7 @@ UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an 
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(sign(x)^n·R)^q: sign and |·| of x: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"abs-quotient-sum"}  # |y|/y and a select at |y| ≤ 1.8e308: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"square-sum-power"}  # (w + c·x⁻²)^a as the constant w^a past |x| = 2⁶⁰ (to a·2⁻⁶⁰ relative: not an identity); the 50-digit check holds
 UNDECIDED |= {"log-near-one"}  # a select on |log A| < 0.69 of log1p(A − 1) and log A as the other rules make it:
 # simplify cannot decide; the 50-digit check holds

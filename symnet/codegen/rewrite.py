@@ -1915,7 +1915,10 @@ RULES: tuple[Rule, ...] = (
     Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
          "|x|·√(1 + c/x²) for |x| > 2⁶⁰ does not (c/x² underflows harmlessly instead); below 2⁶⁰ the written form, "
-         "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55)",
+         "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55); "
+         "c holding an input (√(x² + b)): |x|·√(1 + (b/x)/x) below |x| = 2⁻⁶⁰ too, where x² underflows, while "
+         "|(b/x)/x| < 2¹⁰⁰ (squareplus (x + √(x² + b))/2 at b = 0, x = 1e−200: 5e−201 for 1e−200, ∂x inf for 1; "
+         "torch the same)",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
@@ -2028,6 +2031,47 @@ def _fraction_complement(node):
                 if partner in terms:
                     rest = node - t - partner
                     return _Fired(rest + k * (s - a) / s ** (m + 1), ["fraction-complement"])
+    return None
+
+
+def _abs_quotient_sum(node):
+    """R·y^a·(c + k·|x|/|y|)^−n (c, k positive numbers, n ≥ 1, a ≤ −1 with a + n 0 or 1: softsign(x/y) =
+    x/(y·(1 + |x|/|y|)) and its derivatives 1/(y·(1 + |x|/|y|)²), −x/(y²·(1 + |x|/|y|)²)) → R·y^(a + n)/S/…/S (n
+    quotients by S = c·|y| + k·|x|, a sum of non-negative terms), times |y|/y where n is odd, for finite y; None for any
+    other node.
+
+    Exact: (c + k·|x|/|y|)^−n = |y|^n·S^−n and y^a·|y|^n = y^(a + n)·(|y|/y)^n, (|y|/y)^n the same ±1 as |y|/y where n
+    is odd, 1 where even (|y|/y kept: 0/0 at y = 0, as the written form). |x|/|y| overflows where the result does not
+    (softsign(x/y) −0 for −1 at x = −1.8e308, y = 0.3, 4.5e15 ULP (torch NaN); its ∂y NaN at x = −1e200,
+    y = −2.2e−308 for 1e−200 (y²·(…)², 0·inf); session 37, h-cloglog37); the quotients taken one at a time, R·y^(a + n)
+    first, do not leave the range before the result does."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add and len(f.base.args) == 2):
+            continue
+        c, q = sorted(f.base.args, key=lambda a: not a.is_number)
+        k, ratio = q.as_coeff_Mul()
+        parts = sp.Mul.make_args(ratio)
+        if not (c.is_number and c.is_positive and k.is_positive and len(parts) == 2):
+            continue
+        top = [g for g in parts if isinstance(g, sp.Abs)]
+        bottom = [g for g in parts if g.is_Pow and g.exp == -1 and isinstance(g.base, sp.Abs)]
+        if len(top) != 1 or len(bottom) != 1:
+            continue
+        abs_y, n = bottom[0].base, -int(f.exp)
+        y = abs_y.args[0]
+        powers = [g for g in node.args if g is not f and (g == y or g.is_Pow and g.base == y and g.exp.is_Integer)]
+        a = sum(int(g.exp) if g.is_Pow else 1 for g in powers)
+        if not (a <= -1 and a + n in (0, 1)):
+            continue
+        total = Grouped(c * abs_y + k * top[0])
+        out = sp.Mul(*[g for g in node.args if g is not f and g not in powers]) * y ** (a + n)
+        for _ in range(n):
+            out = Grouped(out / total)
+        out = out * Grouped(abs_y / y) if n % 2 else out
+        # (y = ±inf: the written form, 0 there as the result; y/S and |y|/y are inf/inf)
+        return _Final(_Fired(sp.Piecewise((out, abs_y <= _DOUBLE_MAX), (node, True)), ["abs-quotient-sum"]))
     return None
 
 
@@ -2191,8 +2235,8 @@ def _erf_complement(node):
     return None
 
 
-_CANCEL_LOCAL = {_erf_complement: "erf-complement", _abs_sign: "abs-sign", _fraction_complement: "fraction-complement", _tanhshrink: "tanhshrink",
-                 _affine_root: "affine-root"}
+_CANCEL_LOCAL = {_erf_complement: "erf-complement", _abs_sign: "abs-sign", _fraction_complement: "fraction-complement",
+                 _abs_quotient_sum: "abs-quotient-sum", _tanhshrink: "tanhshrink", _affine_root: "affine-root"}
 RULES += (
     Rule("erf-complement", "1 + erf(u) cancels for u ≪ 0 (erf(u) → −1: GELU written with erf, "
          "x·(1 + erf(x/√2))/2, 26,000 ULP off at x = −4.5 in float32, every digit lost from x ≈ −6), and so "
@@ -2210,6 +2254,11 @@ RULES += (
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
          "has no subtraction", local=_fraction_complement),
+    Rule("abs-quotient-sum", "y^a·(c + |x|/|y|)^−n (softsign(x/y) = x/(y·(1 + |x|/|y|)) and its derivatives) overflows "
+         "|x|/|y| where the result does not: softsign(x/y) −0 for −1 at x = −1.8e308, y = 0.3 (torch NaN), its ∂y "
+         "−x/(y²·(1 + |x|/|y|)²) NaN at x = −1e200, y = −2.2e−308 for 1e−200 (0·inf); over S = c·|y| + |x|, a sum of "
+         "non-negative terms, it is y^(a + n)/S/…/S (times |y|/y where n is odd): x/S·|y|/y, y/S/S, −x/S/S",
+         local=_abs_quotient_sum),
     Rule("tanhshrink", "x − tanh x cancels for small |x| (true ≈ x³/3; every digit lost below x ≈ 1e−8); "
          "below |x| = 1.5 it is x³·Q(x²)/cosh x with (x·cosh x − sinh x)/x³ = Q(x²) = Σ 2k·x^{2k−2}/(2k+1)! "
          "(one sign, to 1e−27); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured)", local=_tanhshrink),
@@ -6562,7 +6611,18 @@ def _hypot_input(node):
     inverse_sq = Grouped(Grouped(c / v) / v)
     scaled = sp.Abs(v) ** (2 * node.exp) * (w + inverse_sq) ** node.exp
     threshold = _hypot_threshold(sp.S.One, w)
-    return _Final(_Fired(sp.Piecewise((scaled, sp.Abs(v) > threshold), (node, True)), ["hypot"]))
+    # and where v² underflows and c is not far above it: squareplus (x + √(x² + b))/2 at b = 0, x = 1e−200 was
+    # 5e−201 for 1e−200, its ∂x inf for 1 (torch the same; session 37, h-cloglog37); |(c/v)/v| < 2¹⁰⁰ is false at
+    # v = 0 (c/0/0 is ±inf or NaN), so v ≠ 0 there too
+    tiny = (sp.Abs(v) < _HYPOT_TINY) & (sp.Abs(inverse_sq) < _HYPOT_TINY_RATIO)
+    return _Final(_Fired(sp.Piecewise((scaled, (sp.Abs(v) > threshold) | tiny), (node, True)), ["hypot"]))
+
+
+# the hypot rule's scaled form for c holding an input is taken below |v| = 2⁻⁶⁰ too (v² is subnormal in float32 from
+# 2⁻⁶³, in float64 from 2⁻⁵¹¹), where |(c/v)/v| < 2¹⁰⁰ (c a few binades above v² or less: above it v² is below half
+# an ulp of c, and the written form is c's own root)
+_HYPOT_TINY = sp.Integer(2) ** -60
+_HYPOT_TINY_RATIO = sp.Integer(2) ** 100
 
 
 _LOCAL += (_hypot_input,)  # the hypot rule's (named "hypot"), for c holding an input: √(x² + y)
@@ -6843,10 +6903,11 @@ def _hypot_sign(node):
         if not isinstance(f, sp.Piecewise):
             continue
         for i, (e, cond) in enumerate(f.args):
-            if not (isinstance(cond, sp.StrictGreaterThan) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number
-                    and cond.rhs.is_positive):
+            far = cond.args[0] if isinstance(cond, sp.Or) else cond  # (|v| > T) | tiny: the hypot rule's, v ≠ 0 in both
+            if not (isinstance(far, sp.StrictGreaterThan) and isinstance(far.lhs, sp.Abs) and far.rhs.is_number
+                    and far.rhs.is_positive) or isinstance(cond, sp.Or) and not _hypot_tiny_side(cond, far.lhs):
                 continue
-            v = cond.lhs.args[0]
+            v = far.lhs.args[0]
             factors = _branch_factors(e)
             if sp.Abs(v) ** -1 not in factors or v not in node.args:
                 continue
@@ -6855,6 +6916,12 @@ def _hypot_sign(node):
             others = [g for g in node.args if g is not f and g != v]
             return sp.Mul(*others) * sp.Piecewise(*branches)
     return None
+
+
+def _hypot_tiny_side(cond, abs_v) -> bool:
+    """``cond`` is the hypot rule's (|v| > T) | (|v| < 2⁻⁶⁰ & |q| < 2¹⁰⁰), abs_v its |v|: v ≠ 0 wherever it holds."""
+    return len(cond.args) == 2 and any(isinstance(a, sp.And) and sp.StrictLessThan(abs_v, _HYPOT_TINY) in a.args
+                                       for a in cond.args)
 
 
 def _hypot_signs(expr):
@@ -9826,7 +9893,26 @@ def _reciprocal_margin_node(node):
     # and of the sign that cancels c: 1 + x²/y² (hypot's, quotient-square's atan(x/y)′) does not
     if all(f.is_Pow and f.exp.is_even for f in factors) and (k > 0) == (c > 0):
         return None
-    return widen(node)
+    return _guarded_margin(node, c, k, factors)
+
+
+def _guarded_margin(node, c, k, factors):
+    """c + k·P widened where each base b of a power bⁿ of P (|n| ≥ 2) lies within 2^±⌊900/|n|⌋, where its double
+    words stay in range (an input to the first power is not bounded: a quotient past the range is past it as the result
+    is, and one below it is below an ulp of c); outside it c + k·N/b/…/b,
+    the numerator N of P divided by each base of P's negative powers in turn (each partial quotient between N and
+    N/Πbⁿ where one base: none leaves the range where the result does not). The widened P of 1 + x/y² rounds y² to 0
+    where it underflows: ∂y of mse(x/y, y), −2·(x/y − y)·(1 + x/y²), was NaN at x = 0, y = −1.4e−162 for −2.8e−162
+    (0/0; session 37, h-cloglog37)."""
+    powers = [(f.base, 900 // abs(int(f.exp))) for f in factors if f.is_Pow and abs(f.exp) >= 2]
+    # (2^±⌊900/|n|⌋: powers of two, exact)
+    inside = sp.And(*[sp.And(sp.Abs(b) > sp.Float(2.0 ** -e), sp.Abs(b) < sp.Float(2.0 ** e)) for b, e in powers])
+    quotient = k * sp.Mul(*[f for f in factors if not (f.is_Pow and f.exp.is_negative)])
+    for f in factors:
+        if f.is_Pow and f.exp.is_negative:
+            for _ in range(-int(f.exp)):
+                quotient = Grouped(quotient / f.base)
+    return sp.Piecewise((widen(node), inside), (c + quotient, True))
 
 
 def _reciprocal_margins(expr):
@@ -9871,7 +9957,9 @@ RECIPROCAL_MARGIN = Rule(
     "relu(m − d)², was 4.2e6 ULP off at d = 0.49999998221238817, m = 1 (torch the same); the triplet loss "
     "relu((a − p)² − (a − n)² + m) was NaN at a = −1e200 (inf − inf; true 0, torch NaN) and 1.7e10 ULP off at "
     "a = −1e100, m = 3.0000000001e100 (each square rounded at 2⁻¹⁰⁶ of 1e200; torch 3e100 for 1e90), where "
-    "(n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself",
+    "(n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself; c + k·P only where each base of a power bⁿ of P (|n| ≥ 2) "
+    "is within 2^±⌊900/|n|⌋, and c + k·N/b/…/b elsewhere, each base of P's denominator divided out in turn (∂y of "
+    "mse(x/y, y), −2·(x/y − y)·(1 + x/y²), was NaN at x = 0, y = −1.4e−162 for −2.8e−162: the widened y² was 0)",
     apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
 _register(RECIPROCAL_MARGIN)
 __all__ += ["RECIPROCAL_MARGIN"]
@@ -12338,21 +12426,55 @@ def _exp_sigmoid_terms(node):
     return None
 
 
+def _exp_tanh_terms(node):
+    """(S's terms each times the other factors, tanh(k·e^a)^−n written (k·e^a)^−n in them, a < −40) for a product
+    e^a·S (S a sum or a widened sum) with a term of S holding tanh(k·e^a)^−n (n > 0 an integer, 0 < |k| ≤ 1024); None
+    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻¹¹⁵ (:data:`_TANH_LINEAR_BELOW`), and the terms' own
+    e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
+    t·σ(−e^z)/tanh(e^z/2)), was −inf at z = −740 and NaN at −746 for −1 at t = 1 (the sum overflowed where e^z
+    did not; session 37, h-cloglog37), e^z·(1 − t) − 2t·σ(−e^z) there."""
+    if not node.is_Mul:
+        return None
+    exps = {f for f in node.args if isinstance(f, sp.exp)}
+    for f in node.args:
+        widened = isinstance(f, WidenedBase) and f.expanded.is_Add
+        if not (f.is_Add or widened):
+            continue
+        terms = f.expanded.args if widened else f.args
+        linear = {}
+        for g in (g for t in terms for g in sp.Mul.make_args(t)):
+            if g.is_Pow and isinstance(g.base, sp.tanh) and g.exp.is_Integer and g.exp < 0:
+                k, e = g.base.args[0].as_coeff_Mul()
+                if e in exps and k.is_Number and 0 < abs(k) <= 1024:
+                    linear.setdefault(e, {})[g.base] = k * e
+        for e, tanhs in linear.items():
+            others = [h for h in node.args if h is not f]
+            spread = sp.Add(*[sp.Mul(t, *others).xreplace(tanhs) for t in terms])
+            if widened:
+                spread = widen(spread.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded),
+                               f.first_order, f.in_float32)
+            return spread, e.args[0] < _TANH_LINEAR_BELOW
+    return None
+
+
 def _exp_sigmoid_spread(node):
     """A product of e^w and σ(u) factors with a sum between them ((e^x + 2σ(−y))·σ(−y)·σ(y); {Σ σ products}·e^x) as a
     select: where some such u < −700, the sum's terms each times the other factors (then exp-sigmoid-far's products,
     exact there); the product as written elsewhere. A product of e^w and σ(u)^k factors (k ≥ 2): as
-    :func:`_exp_sigmoid_power_far` writes it. None for any other node.
+    :func:`_exp_sigmoid_power_far` writes it. A product e^a·S whose sum holds tanh(k·e^a)^−n: where a < −40, as
+    :func:`_exp_tanh_terms` writes it. None for any other node.
 
     Exact: (a + b)·c = a·c + b·c, and a select's branches times c are c times the select; rounding: the terms' sum is
     rounded where the sum was, on the same terms times c (the products themselves exact to a rounding each)."""
     if not isinstance(node, sp.Expr) or not (node.is_Mul or isinstance(node, sp.Piecewise)):
         return None
-    got = _exp_sigmoid_terms(node)
+    got, near_zero = _exp_sigmoid_terms(node), _exp_tanh_terms(node)
     if got is None:
-        return _exp_sigmoid_power_far(node)
+        far = _exp_sigmoid_power_far(node)
+        return far if near_zero is None else sp.Piecewise(near_zero, (node if far is None else far, True))
     spread, found = got
-    return sp.Piecewise((spread, sp.Or(*[u < _EXP_SIGMOID_FAR for u in dict.fromkeys(found)])), (node, True))
+    pairs = [(spread, sp.Or(*[u < _EXP_SIGMOID_FAR for u in dict.fromkeys(found)]))]
+    return sp.Piecewise(*pairs, *([near_zero] if near_zero else []), (node, True))
 
 
 def _exp_sigmoids_spread(expr):
@@ -12375,7 +12497,9 @@ EXP_SIGMOID_SPREAD = Rule(
     "exponential; e^w·σ(u)^k (k ≥ 2: e^y·σ(−y)², the derivative of e^x/(1 + e^y) + (1 + e^y)⁻² as written, NaN there) "
     "as e^(w + k·u)·σ(−u)^k, exactly (σ(u) = e^u·σ(−u)), the exponents' sum in double words; as written elsewhere; "
     "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
-    "takes the other factors into its terms, widened again", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
+    "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
+    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻¹¹⁵: e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_SPREAD)
 RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
     r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far
