@@ -63,7 +63,7 @@ def test_gelu_fourth_dy_where_the_sum_overflows():
 
 
 # found here (h-gelub37), the same on main at 4e32ef69: f = y⁴/(x⁴·Φ(x/y)⁴) rounds Φ, its powers and the quotient
-# apart: past 4 ULP (torch 1–3) at 4 of 100 points with x, y = ±10^[300, 308.25], x/y in ±[0.3, 3] (three of them x/y < 0)
+# apart: past 4 ULP (torch 1–3) at 4 of 100 points with x, y = ±10^[300, 308.25], x/y in ±[0.3, 3] (3 with x/y < 0)
 @pytest.mark.xfail(strict=True, reason="measured: f of gelu(x/y)^-4 at (3.0266596632847035e303, "
                    "-2.8557843692111275e303) 1812.4057288266345 for 1812.4057288266329, 7 ULP (torch 3); "
                    "(-3.3363642589492337e303, 3.505316034482263e303) 1438.50073435695 for 1438.5007343569514, 6 ULP "
