@@ -216,8 +216,6 @@ POINTS = [(1e-310, -3.0), (1e-310, -1e200), (1.7e308, 1.7e308), (-2.264534017836
 
 # faults found here and not fixed (the same at 214b854b): strict xfails, each with its measurement
 OPEN_ELSEWHERE = {
-    ("gelu", 3): "dy of gelu(x/y)^-3, x^-3*(3y^2/Phi^3 + x*y*phi/Phi^4)-like: NaN for finite at 26 of these, (1.7e308, "
-                 "1.7e308) NaN for 3.815323173992654e-308 (torch exact): x^-3 = 0 times the sum = inf",
     ("sigmoid", 3): "f of sigmoid(x/y)^-3 at (-4.537096366816126e303, 4.193419858443709e303): 61.65072524551378 for "
                     "61.65072524551376, 5 ULP (torch 2)",
     ("erf", 2): "dx of erf(x/y)^-2 at (-5.319826851580609e303, 8.731416746475802e304): 7.954191130657563e-302 for "

@@ -7429,6 +7429,15 @@ def _power_quotient(node, guarded, term=True):
     if not (n.is_Integer and 2 <= n <= 8 or not n.is_Integer and sp.Rational(3, 2) <= n <= 8):
         return None
     c, num = sp.Mul(*[f for f in factors if f not in dens]).as_coeff_Mul()
+    held = [t.as_coeff_Mul() for t in num.args] if num.is_Add else []
+    if any(type(w).__name__ == "WrittenWhereNotFiniteBase" for _, w in held):
+        # N a sum of the long-product rule's terms (selects inside: no stepwise divisions) leaves the range where
+        # N/x^k does not: ∂y of gelu(x/y)⁻³, 3(y²/Φ³ + x·y·φ/Φ⁴)/x³, at x = y = 1.7e308 was 0·inf = NaN for 3.8e−308
+        # (torch 3.8e−308; h-gelub37); taken as Σ c·tᵢ/x^k where it is ±inf or NaN, each form of a term divided
+        den = c * sp.Mul(*dens)
+        return written_where_not_finite(node, sp.Add(*[
+            written_where_not_finite(sp.Mul(den * a, w.args[0], evaluate=False), den * a * w.args[1])
+            if type(w).__name__ == "WrittenWhereNotFiniteBase" else den * a * w for a, w in held]))
     if num.has(sp.Piecewise) or num == 1 and not term:
         return None
     scaled = num
@@ -7495,7 +7504,9 @@ POWER_QUOTIENT = Rule(
     "float64, true −1.75e−306 at 1.42e154, 5.5e15 ULP; t/x^(3/2)′ in x: 0 from x = 3.2e205, true −1.5e−215 at t = 1e300, "
     "x = 1e206); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor, a half power last by √x; N a "
     "widened sum Σ tᵢ, which leaves the range where N/x^k does not (∂y of gelu(x/y)⁻², (2y/Φ² + 2x·φ/Φ³)/x², inf at "
-    "x = y = 1.7e308 for 2.14e−308), is taken as the widened Σ tᵢ/x^k where it is ±inf or NaN. "
+    "x = y = 1.7e308 for 2.14e−308), is taken as the widened Σ tᵢ/x^k where it is ±inf or NaN; N a sum of the "
+    "long-product rule's terms likewise as Σ tᵢ/x^k, each term's forms divided (∂y of gelu(x/y)⁻³, "
+    "3(y²/Φ³ + x·y·φ/Φ⁴)/x³, NaN at x = y = 1.7e308 for 3.8e−308). "
     "Applied after every other rule, to a quotient whose x no other rule's select bounds",
     apply=_power_quotients, fired=lambda old, new: new != old)
 _register(POWER_QUOTIENT)
