@@ -985,8 +985,23 @@ class ConditionalPrinting:
             powers[base] = powers.get(base, 0) + power
         pairs = [(b, p) for b, p in powers.items() if p]
         if len(pairs) > self.FAR_SLOTS:
-            pairs = [*pairs[:self.FAR_SLOTS - 1], (self._far_rest(pairs[self.FAR_SLOTS - 1:]), 1)]
+            rest = self._printed_far_rest(pairs[self.FAR_SLOTS - 1:])
+            return [*(text for b, p in pairs[:self.FAR_SLOTS - 1] for text in (self._print(b), str(p))), rest, "1"]
         return [text for b, p in pairs for text in (self._print(b), str(p))]
+
+    def _printed_far_rest(self, pairs) -> str:
+        """The printed last factor of ``_constant_far`` where it holds several (:meth:`_far_rest`); a backend whose float32
+        kernels compute it wider overrides this."""
+        return self._print(self._far_rest(pairs))
+
+    def _widened_far_rest(self, pairs, widen, one: str) -> str:
+        """The rest of :meth:`_far_rest` with each base printed by ``widen`` (a float64 value from the printed
+        factor): the product of the positive powers divided by each other base once per unit, ``one`` where none is
+        positive. float64 holds every product and quotient of a few float32 numbers as a normal number, where float32's
+        overflow or underflow (y·z of v·w·x·y·z/v² at y = −1.5e18, z = −1.9e35)."""
+        ups = [widen(b) for b, p in pairs for _ in range(max(p, 0))]
+        downs = [widen(b) for b, p in pairs for _ in range(max(-p, 0))]
+        return "".join(["(" * len(downs), " * ".join(ups) or one, *(f")/{d}" for d in downs)])
 
     @staticmethod
     def _far_rest(pairs):

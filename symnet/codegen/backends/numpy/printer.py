@@ -945,6 +945,17 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     _float32_printing = False  # True while _float32_product_call prints the product as before
 
+    def _printed_far_rest(self, pairs) -> str:
+        """A float32 kernel's last factor of ``_constant_far`` that holds several (x·y/z of v·w·x·y/z's ∂ with five
+        inputs) computed in float64, which holds every product and quotient of a few float32 numbers as a normal number
+        (a float32 one overflows or underflows: ∂v of w·x·y·z/v at (4.0e28, 8, 7.0e31, −1.5e18, −1.9e35), y·z = inf,
+        was −inf for −9.88e28); _constant_far then rounds once to the kernel's dtype where _taken_by_exponents takes it
+        (elsewhere its float64 value is rounded where it is stored). A float64 kernel's as before."""
+        if not self.float32_products or self._float32_printing:
+            return super()._printed_far_rest(pairs)
+        wide = self._widened_far_rest(pairs, lambda b: f"np.asarray({self._print(b)}, np.float64)", "np.float64(1.0)")
+        return f"({wide} if {self.dtype} == np.float32 else {super()._printed_far_rest(pairs)})"
+
     def _print_Mul(self, e):
         wide = self._float32_product_call(e)
         if wide is not None:

@@ -777,6 +777,17 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             product += " * " + (repr(value) if float(np.float32(value)) == value else f"tl.full([], {value!r}, tl.float64)")
         return f"-{product}" if c < 0 else product
 
+    def _printed_far_rest(self, pairs) -> str:
+        """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
+        w·x·y·z/v at (4.0e28, 8, 7.0e31, −1.5e18, −1.9e35), y·z = inf, was −inf for −9.88e28); a float64 kernel's
+        widening is no conversion."""
+        if not self.float32_products:
+            return super()._printed_far_rest(pairs)
+        with self._narrow():
+            return self._widened_far_rest(
+                pairs, lambda b: f"{self.parenthesize(b, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)",
+                "tl.full([], 1.0, tl.float64)")
+
     def _wide_leaf(self, leaf) -> str:
         """A factor of a long product in float64: a temporary holding e^u of a long product u (or a select among such
         exponentials and other values) computed again in float64 (its float32 value where another value is selected:
