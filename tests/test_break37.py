@@ -74,3 +74,50 @@ def test_five_factor_product_taken_by_exponents_at_overflow_triton():
     triton_torch()
     worst = _worst("w*x*y*z/v", _around(FAULT, 16, 3702), _products, backend="triton")
     assert worst[0] <= 4.0, worst
+
+
+# ---------------------------------------------------------------- e^v·(n/d) where n/d underflows and e^v overflows
+
+def _exp_products(v, w, x, y, z):
+    """The outputs of e^v·w·x·y/z that hold the quotient y/z (mpmath numbers)."""
+    e = mpmath.exp(v)
+    return {"f": e * w * x * y / z, "df_dv": e * w * x * y / z, "df_dw": e * x * y / z, "df_dx": e * w * y / z}
+
+
+@pytest.mark.parametrize("point, dtype", [
+    ((800.0, 1.0, 1.0, 1e-300, 1e100), np.float64),  # y/z = 1e−400 underflows: was 0 for 2.73e−53 (torch inf)
+    ((1000.0, -1e-3, 1e-100, -1e-200, 1e200), np.float64),  # was 0 for 1.97e−69 (torch inf)
+], ids=["f64-800", "f64-1000"])
+def test_exp_times_underflowed_quotient(point, dtype):
+    """e^v·w·x·y/z where e^v overflows and y/z underflows, the product normal: the fault and 200 points around it
+    (each input times 2^u, u in [−2, 2]; v + [−20, 20]); f, ∂v, ∂w, ∂x ≤ 4 ULP against mpmath."""
+    rng = np.random.default_rng(3703 + int(point[0]))
+    n = 200
+    cols = np.asarray(point)[:, None] * 2.0 ** rng.uniform(-2, 2, (5, n))
+    cols[0] = point[0] + rng.uniform(-20, 20, n)
+    cols[:, 0] = point
+    cols = cols.astype(dtype)
+    k = compiled("exp(v)*w*x*y/z")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        got = dict(zip(k.outputs, k(*cols)))
+    worst = (0.0, None, None)
+    with mpmath.workdps(60):
+        for i in range(n):
+            truths = _exp_products(*(mpmath.mpf(float(c[i])) for c in cols))
+            for name, truth in truths.items():
+                u = ulps(got[name][i], truth, dtype)
+                if u > worst[0]:
+                    worst = (u, name, tuple(float(c[i]) for c in cols))
+    assert worst[0] <= 4.0, worst
+
+
+def test_exp_times_underflowed_quotient_float32_far_past_the_range():
+    """float32 e^v·w·x·y/z at v = 2.6e20, y/z = 2.2e−48 (0 in float32): +inf, torch inf (was 0)."""
+    cols = np.array([[2.554417783271525e+20], [-0.0006516983266919851], [2.346574795421778e+17],
+                     [-1.0142866052905351e-20], [4.599592628160569e+27]], F32)
+    k = compiled("exp(v)*w*x*y/z")
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        got = dict(zip(k.outputs, k(*cols)))
+    assert got["f"][0] == np.inf and got["df_dv"][0] == np.inf, got

@@ -297,6 +297,22 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
         low = (88.0 if op is np.exp else 127.0) if r.dtype == np.float32 else a
         with np.errstate(over="ignore", invalid="ignore"):
             r[far] = np.where(np.isfinite(v) & (v > low) & normal, op(v - a) * (w * ba), r[far])
+        if divisor is not None:  # f = n/d^p itself 0 or subnormal (n/d^p underflowed) where b^u overflowed: e^v·w·x·y/z
+            # at (800, 1, 1, 1e−300, 1e100) was 0 for 2.73e−53 (torch inf); taken as b^(u − a)·(m_a·m_n/m_d^p)·2^(k_a + k_n −
+            # p·k_d), ba = m_a·2^k_a (frexp, exact; ba·m_n overflows)
+            n = np.asarray(divisor[0]())
+            under = np.broadcast_to((np.abs(np.asarray(f())) < np.finfo(r.dtype).tiny)
+                                    & (np.abs(n) >= np.finfo(n.dtype if n.dtype.kind == "f" else np.float64).tiny), r.shape)[far]
+            if under.any():
+                m_n, k_n = np.frexp(np.broadcast_to(n.astype(np.float64), r.shape)[far])
+                m_d, k_d = np.frexp(np.broadcast_to(np.asarray(divisor[1](), np.float64), r.shape)[far])
+                with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+                    m_a, k_a = np.frexp(ba)
+                    again = np.ldexp(op(v - a) * (m_a * (m_n / m_d ** divisor[2])), k_a + k_n - divisor[2] * k_d)
+                # (again ±inf where b^(u − a) overflows: the product's own past u − a = 4000, which 2^(k_a + k_n − p·k_d)
+                # cannot bring back for p ≤ 3; e^v·w·x·y/z at v = 2.6e20 in float32 was 0 for inf)
+                r[far] = np.where(np.isfinite(v) & (v > low) & under & np.isfinite(m_n) & (m_d != 0) & np.isfinite(m_d)
+                                  & (np.isfinite(again) | (v - a > 4000)), again, r[far])
     # session 30 (h-under30): 0·inf where f is an input ±0 and b^u overflowed: the product is f (y·e^x at (800, 0) was
     # NaN, torch NaN)
     lost = np.isnan(r) if exact else None
