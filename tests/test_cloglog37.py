@@ -300,9 +300,6 @@ def test_softsign_quotient_around_the_failing_points(dtype):
             _check_all(outs, i, (f, dx, dy), (f_torch, theirs[0][i], theirs[1][i]), dtype, (x[i], y[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): softsign(x/y) at x = y = −1.7976931348623157e308: "
-                   "f 0 for 0.5 (|x| + |y| overflows; the written form's y·(1 + |x|/|y|) did too; torch NaN); float32 "
-                   "the same at x = y = −3.4e38")
 def test_softsign_quotient_where_the_sum_overflows():
     outs = _run(_SOFTSIGN, F64, x=[-1.7976931348623157e308], y=[-1.7976931348623157e308])
     assert outs[0][0] == 0.5, outs

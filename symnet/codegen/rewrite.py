@@ -2066,12 +2066,15 @@ def _abs_quotient_sum(node):
         if not (a <= -1 and a + n in (0, 1)):
             continue
         total = Grouped(c * abs_y + k * top[0])
-        out = sp.Mul(*[g for g in node.args if g is not f and g not in powers]) * y ** (a + n)
+        half = Grouped(c * abs_y / 2 + k * top[0] / 2)  # S/2, exact where S overflows (|x|, |y| far above 1)
+        out = halved = sp.Mul(*[g for g in node.args if g is not f and g not in powers]) * y ** (a + n)
         for _ in range(n):
-            out = Grouped(out / total)
-        out = out * Grouped(abs_y / y) if n % 2 else out
-        # (y = ±inf: the written form, 0 there as the result; y/S and |y|/y are inf/inf)
-        return _Final(_Fired(sp.Piecewise((out, abs_y <= _DOUBLE_MAX), (node, True)), ["abs-quotient-sum"]))
+            out, halved = Grouped(out / total), Grouped(Grouped(halved / 2) / half)
+        out, halved = (out * Grouped(abs_y / y), halved * Grouped(abs_y / y)) if n % 2 else (out, halved)
+        # (S past the range with x and y finite: over S/2, each numerator halved: softsign(x/y) at x = y = 3e38 in
+        # float32 was 0 for 0.5, torch 0.5; y = ±inf: the written form, 0 there as the result; y/S and |y|/y inf/inf)
+        return _Final(_Fired(sp.Piecewise((out, total <= _DOUBLE_MAX), (halved, abs_y <= _DOUBLE_MAX), (node, True)),
+                             ["abs-quotient-sum"]))
     return None
 
 
