@@ -5,9 +5,13 @@
    underflowed where the whole did not: ∂v of w·x·y·z/v at (v, w, x, y, z) = (4.0e28, 8.0, 7.0e31, −1.5e18, −1.9e35)
    was −inf for −9.88e28 on both backends (torch float32 −inf). That rest is now computed in float64 from its float32
    leaves (ConditionalPrinting._widened_far_rest) and rounded once with the rest.
-2. Open (strict xfails, measured): float32 partial products that are subnormal inside one printed product, which the
-   by-exponents test (is the result, or a held temporary, not normal?) does not see; and e^v·w·x·y/z where y/z
-   underflows float32 while e^v overflows.
+2. Fixed: _exp_overflowed_by where f = n/d^p underflowed while b^u overflowed: e^v·w·x·y/z at (800, 1, 1, 1e−300,
+   1e100) float64 was 0 for 2.73e−53 (torch inf); now by frexp of n and d (NumPy).
+3. Fixed: abs-quotient-sum where S = |x| + |y| overflows with x, y finite: softsign(x/y) at x = y = 3e38 float32 was 0
+   for 0.5 (torch 0.5); now over S/2.
+4. Open (strict xfails, measured): float32 partial products that are subnormal inside one printed product, which the
+   by-exponents test (is the result, or a held temporary, not normal?) does not see; Triton's e^v·(n/d) of 2; float32
+   ∂x of √(x² + y²)·z where z/√(x² + y²) overflows first (torch inf too).
 
 Truths: mpmath at 60 digits of the products as written here (not the generated code); torch float32 autograd for
 torch's figures; errors in ULPs of float32 (conftest.ulps)."""
