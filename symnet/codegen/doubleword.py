@@ -1758,17 +1758,19 @@ PRIMITIVE_NEEDS["_tw_erfc_fraction"] = ("_dw_two_prod", "_dw_two_sum", "_tw_add"
 ORDER += ["_tw_erfc_fraction"]
 # erfc of a float64 in triple words in Triton (session 36, h-triton36; NumPy's _tw_erfc is table-driven, a table Triton
 # would load from memory): below x = 2.5, 1 − erf x with _tw_erf's triple word, about 2⁻¹²⁰/erfc x relative (1 − erf x
-# cancels where erf nears 1: 2⁻¹⁰⁹ at 2.5), 2 − erfc|x| for x ≤ −6 (erfc|x| in float64, below ulp(2)/4); from 2.5 the
-# continued fraction (_tw_erfc_fraction, above). erfc(x) − y at y = fl(erfc x) (tests/test_round22.py) was the float64
-# erfc's rounding, up to 1.15e18 ULP
+# cancels where erf nears 1: 2⁻¹⁰⁹ at 2.5); from |x| = 2.5 the continued fraction of |x| (_tw_erfc_fraction, above),
+# 2 − it for x ≤ −2.5 (erfc(x) − 2 at x = −9.92 was 1 − erf's float64 erfc|x| past 6, 1.7 ULP); NaN by the series.
+# erfc(x) − y at y = fl(erfc x) (tests/test_round22.py) was the float64 erfc's rounding, up to 1.15e18 ULP
 PRIMITIVES["_tw_erfc_series"] = '''\
 def _tw_erfc_series(x):
-    """erfc x of a float64 x as a triple word: 1 − erf x (_tw_erf) below x = 2.5, about 2⁻¹²⁰/erfc x relative; the
-    continued fraction from 2.5 (_tw_erfc_fraction), about 2⁻¹¹⁵ relative."""
+    """erfc x of a float64 x as a triple word: 1 − erf x (_tw_erf) for |x| < 2.5, about 2⁻¹²⁰/erfc x relative; the
+    continued fraction of |x| beyond (_tw_erfc_fraction), about 2⁻¹¹⁵ relative, 2 − it for x ≤ −2.5."""
     e_hi, e_lo, e_tail = _tw_erf(x)
     n_hi, n_lo, n_tail = _tw_add(1.0 + 0.0 * e_hi, 0.0 * e_hi, 0.0 * e_hi, -e_hi, -e_lo, -e_tail)
-    f_hi, f_lo, f_tail = _tw_erfc_fraction(x)
-    near = x < ERFC_FRACTION_FROM
+    f_hi, f_lo, f_tail = _tw_erfc_fraction(M.abs(x))
+    m_hi, m_lo, m_tail = _tw_add(2.0 + 0.0 * f_hi, 0.0 * f_hi, 0.0 * f_hi, -f_hi, -f_lo, -f_tail)
+    near = ~(M.abs(x) >= ERFC_FRACTION_FROM)
+    f_hi, f_lo, f_tail = M.where(x < 0, m_hi, f_hi), M.where(x < 0, m_lo, f_lo), M.where(x < 0, m_tail, f_tail)
     return M.where(near, n_hi, f_hi), M.where(near, n_lo, f_lo), M.where(near, n_tail, f_tail)
 '''
 PRIMITIVE_NEEDS["_tw_erfc_series"] = ("_tw_erf", "_tw_add", "_tw_erfc_fraction")
