@@ -595,6 +595,22 @@ def _tw_log(x_hi, x_lo, x_tail):
 ''',
 })
 
+# e^(−x²) of a float64 x in triple words (_tw_erf, NumPy's _tw_erfc, Triton's _tw_erfc_fraction): x² = y + e exactly
+# (TwoProduct), e^(−y) = 2^p·(1 + m) by _tw_exp_reduced, e^(−e) = 1 − e + e²/2 (e³/6 below 2⁻¹⁵⁰); 2^p left to the
+# caller, which scales last (a subnormal result rounded once)
+PRIMITIVES["_tw_exp_negsquare"] = '''\
+def _tw_exp_negsquare(x):
+    """e^(−x²) of a float64 x as 2^p·(g_hi + g_lo + g_tail), returned as (p, g_hi, g_lo, g_tail), about 2⁻¹⁴⁰
+    relative: x² = y + e exactly, e^(−y) by _tw_exp_reduced, e^(−e) = 1 − e + e²/2."""
+    y_hi, y_lo = _dw_two_prod(x, x)
+    p, g_hi, g_lo, g_tail = _tw_exp_reduced(-y_hi)
+    g_hi, g_lo, g_tail = _tw_add(g_hi, g_lo, g_tail, 1.0, 0.0, 0.0)
+    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)
+    g_hi, g_lo, g_tail = _tw_mul(g_hi, g_lo, g_tail, f_hi, f_lo, f_tail)
+    return p, g_hi, g_lo, g_tail
+'''
+
+
 # erf(x) of a float64 x in triple words (issue 16, session 19: gaussian_nll(x, t, erf(v)) at its zero crossing, where
 # f = −4.9e−18 from terms of 0.17 (a 2⁵⁵ cancellation), took erf(v)'s float64 rounding, 1.6e16 ULP of f; torch 2.4e16):
 # A&S 7.1.6, erf x = (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(1·3·…·(2n + 1)), every term positive (no cancellation, unlike the
@@ -645,12 +661,9 @@ def _erf_text() -> str:
         lines.append("    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, y_hi, y_lo, 0.0)")
         lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, ERF_C{k}_HI, ERF_C{k}_LO, ERF_C{k}_TAIL)")
     lines += [
-        "    k, p_hi, p_lo, p_tail = _tw_exp_reduced(-y_hi)",
-        "    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)",
+        "    k, e_hi, e_lo, e_tail = _tw_exp_negsquare(a)",
         "    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)",
         "    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)",
-        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
-        "    e_hi, e_lo, e_tail = _tw_mul(e_hi, e_lo, e_tail, f_hi, f_lo, f_tail)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, e_hi, e_lo, e_tail)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, a, 0.0, 0.0)",
@@ -858,11 +871,7 @@ def _numpy_tw_erfc_text() -> str:
         lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, _DW_ERFCX_HI[{n}][j], _DW_ERFCX_LO[{n}][j], "
                      f"_DW_ERFCX_TAIL[{n}][j])")
     lines += [
-        "    y_hi, y_lo = _dw_two_prod(a, a)",
-        "    p, g_hi, g_lo, g_tail = _tw_exp_reduced(-y_hi)",
-        "    g_hi, g_lo, g_tail = _tw_add(g_hi, g_lo, g_tail, 1.0, 0.0, 0.0)",
-        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
-        "    g_hi, g_lo, g_tail = _tw_mul(g_hi, g_lo, g_tail, f_hi, f_lo, f_tail)  # e^(−x²)·2⁻ᵖ",
+        "    p, g_hi, g_lo, g_tail = _tw_exp_negsquare(a)  # e^(−x²)·2⁻ᵖ",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, g_hi, g_lo, g_tail)",
         f"    c_hi, c_lo = _dw_mul(g_hi, g_lo, {_CONSTANTS['TWO_OVER_SQRT_PI_HI']!r}, {_CONSTANTS['TWO_OVER_SQRT_PI_LO']!r})"
         "  # 2/√π",
@@ -1373,7 +1382,8 @@ PRIMITIVE_NEEDS = {
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_exp_table": ("_dw_exp_short",),
-    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale", "_erfc"),
+    "_tw_exp_negsquare": ("_dw_two_prod", "_tw_exp_reduced", "_tw_add", "_tw_mul"),
+    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_negsquare", "_dw_scale", "_erfc"),
     "_dw_exp_short": ("_dw_two_sum", "_dw_two_prod_bounded", "_dw_fast_two_sum", "_dw_twice_plus_square",
                       "_dw_add_fp", "_dw_scale"),
 }
@@ -1411,7 +1421,7 @@ _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
                             "_dw_scale")
-_NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", "_dw_two_prod", "_tw_exp_reduced", "_dw_mul", "_dw_mul_fp",
+_NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", "_tw_exp_negsquare", "_dw_mul", "_dw_mul_fp",
                             "_dw_add_fp",
                             "_dw_scale")
 # a function of a double word whose argument overflowed (the emitter's _function): its float64 value there, lo 0
@@ -1699,7 +1709,7 @@ TRITON_SCALED_NEEDS = {
 for _name in ("_dwx_expm1",):
     TRITON_SCALED[_name], TRITON_SCALED_NEEDS[_name] = PRIMITIVES[_name], PRIMITIVE_NEEDS[_name]
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
-ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
+ORDER += ["_tw_exp_negsquare", "_tw_erf"]  # e^(−x²) and erf of a float64 in triple words (above)
 # erfc x of a float64 x from x = 2.5 on in triple words (Triton; session 37, h-erfc37: 1 − erf x below, whose 2⁻¹²⁰ of
 # erf leaves 2⁻⁶⁵ of erfc at x = 5.93, 1.2e8–1.9e9 ULP of erfc(x) − fl(erfc x), and past x = 6 the float64 erfc, 5.8e17
 # ULP at x = 9.76 where torch's is 6.5e15): Laplace's continued fraction in its even (contracted) form,
@@ -1708,8 +1718,7 @@ ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
 # each step one _tw_div: stable, its rounding shrinking with each step after it); aₙ and 2n + 1/2 exact, x² = q + e
 # exact (TwoProduct), bₙ a triple word by two TwoSums. Its truncation, measured with mpmath at 80 digits: below
 # 2⁻¹¹⁸ of erfc x from x = 2.5 at 80 steps (120 at x = 2, 444 at x = 1: the series takes x below 2.5, where 1 − erf
-# keeps 2⁻¹⁰⁹ of erfc or more). e^(−x²) = 2^p·(1 + g)·(1 − e + e²/2) by _tw_exp_reduced (as _tw_erf), 2^p taken last:
-# a subnormal erfc (x > 26.55) is its hi rounded once where it leaves a lo. 0 past x = 27.5 (2⁻¹⁰⁹¹ there)
+# keeps 2⁻¹⁰⁹ of erfc or more). e^(−x²) = 2^p·g by _tw_exp_negsquare (as _tw_erf), 2^p taken last: a subnormal erfc (x > 26.55) is its hi rounded once where it leaves a lo. 0 past x = 27.5 (2⁻¹⁰⁹¹ there)
 ERFC_FRACTION_FROM = 2.5
 ERFC_FRACTION_STEPS = 80
 _CONSTANTS.update({"ERFC_FRACTION_FROM": ERFC_FRACTION_FROM, "ERFC_FRACTION_STEPS": ERFC_FRACTION_STEPS,
@@ -1738,10 +1747,7 @@ def _tw_erfc_fraction(x):
     d_hi, d_lo, d_tail = _tw_add(b_hi, b_lo, b_tail, -t_hi, -t_lo, -t_tail)
     r_hi, r_lo, r_tail = _tw_div(0.5 * a, 0.0 * a, 0.0 * a, d_hi, d_lo, d_tail)  # (x/2)/(b₀ − t₁)
     r_hi, r_lo, r_tail = _tw_mul(r_hi, r_lo, r_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)
-    p, g_hi, g_lo, g_tail = _tw_exp_reduced(-q_hi)  # e^(−x²) = 2^p·(1 + g)·e^(−e), e = q_lo
-    g_hi, g_lo, g_tail = _tw_add(g_hi, g_lo, g_tail, 1.0, 0.0, 0.0)
-    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -q_lo, 0.5 * q_lo * q_lo, 0.0)
-    g_hi, g_lo, g_tail = _tw_mul(g_hi, g_lo, g_tail, f_hi, f_lo, f_tail)
+    p, g_hi, g_lo, g_tail = _tw_exp_negsquare(a)  # e^(−x²)·2⁻ᵖ
     f_hi, f_lo, f_tail = _tw_mul(r_hi, r_lo, r_tail, g_hi, g_lo, g_tail)
     s_hi, s_lo = _dw_scale(f_hi, f_lo, p)
     s_tail, s_zero = _dw_scale(f_tail, 0.0 * f_tail, p)
@@ -1753,8 +1759,8 @@ def _tw_erfc_fraction(x):
     far = x > 27.5
     return M.where(far, 0.0, s_hi), M.where(far, 0.0, s_lo), M.where(far, 0.0, s_tail)
 '''
-PRIMITIVE_NEEDS["_tw_erfc_fraction"] = ("_dw_two_prod", "_dw_two_sum", "_tw_add", "_tw_div", "_tw_mul", "_tw_exp_reduced",
-                                        "_dw_scale")
+PRIMITIVE_NEEDS["_tw_erfc_fraction"] = ("_dw_two_prod", "_dw_two_sum", "_tw_add", "_tw_div", "_tw_mul",
+                                        "_tw_exp_negsquare", "_dw_scale")
 ORDER += ["_tw_erfc_fraction"]
 # erfc of a float64 in triple words in Triton (session 36, h-triton36; NumPy's _tw_erfc is table-driven, a table Triton
 # would load from memory): below x = 2.5, 1 − erf x with _tw_erf's triple word, about 2⁻¹²⁰/erfc x relative (1 − erf x
