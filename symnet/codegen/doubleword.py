@@ -1719,7 +1719,8 @@ ORDER += ["_tw_exp_negsquare", "_tw_erf"]  # e^(−x²) and erf of a float64 in 
 # each step one _tw_div: stable, its rounding shrinking with each step after it); aₙ and 2n + 1/2 exact, x² = q + e
 # exact (TwoProduct), bₙ a triple word by two TwoSums. Its truncation, measured with mpmath at 80 digits: below
 # 2⁻¹¹⁸ of erfc x from x = 2.5 at 80 steps (120 at x = 2, 444 at x = 1: the series takes x below 2.5, where 1 − erf
-# keeps 2⁻¹⁰⁹ of erfc or more). e^(−x²) = 2^p·g by _tw_exp_negsquare (as _tw_erf), 2^p taken last: a subnormal erfc (x > 26.55) is its hi rounded once where it leaves a lo. 0 past x = 27.5 (2⁻¹⁰⁹¹ there)
+# keeps 2⁻¹⁰⁹ of erfc or more). e^(−x²) = 2^p·g by _tw_exp_negsquare (as _tw_erf), 2^p taken last: a subnormal
+# erfc (x > 26.55) is its hi rounded once where it leaves a lo. 0 past x = 27.5 (2⁻¹⁰⁹¹ there)
 ERFC_FRACTION_FROM = 2.5
 ERFC_FRACTION_STEPS = 80
 _CONSTANTS.update({"ERFC_FRACTION_FROM": ERFC_FRACTION_FROM, "ERFC_FRACTION_STEPS": ERFC_FRACTION_STEPS,
