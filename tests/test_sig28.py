@@ -131,10 +131,6 @@ SIGMOID32 = {"sigma": (0, -1.97165846824646, lambda x: _sigma(x), 0.31),
              "sigma prime": (1, -4.139065742492676, lambda x: _sigma(x) * _sigma(-x), 0.18)}
 
 
-@pytest.mark.xfail(strict=True, reason="sigmoid kernel float32: σ 3.69 ULP at −1.9717 (torch 0.31), σ′ 5.18 at "
-                                      "−4.1391 (torch 0.18); float64 block 2.9× the time (benchmarks/sig28.py), table "
-                                      "schemes 1.34–2.1× (benchmarks/sig30.py); session 36: float64 E/(1 + E) rounded "
-                                      "once 0.50 ULP at 1.19–1.39× (benchmarks/sig36.py), a float32-only printing")
 @pytest.mark.parametrize("cell", list(SIGMOID32))
 def test_sigmoid_kernel_float32_as_torch(cell):
     k, x, reference, theirs = SIGMOID32[cell]
