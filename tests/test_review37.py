@@ -3,8 +3,9 @@ mpmath at 60 digits (exact rational inputs) and torch autograd in float64, recor
 
 1. abs-quotient-sum (h-cloglog37, 896454db): softsign(x/y) = R·y^(a+n)/S with S = |y| + |x| overflows where
    |x| + |y| > max, and the result is then ±0 for a value near ±0.5 (the written form, ea729ec6, was within 1.25 ULP
-   there, as torch). test_cloglog37's strict xfail records one point of this and says the written form and torch
-   failed too: at ea729ec6 the kernel gave 0.5 at x = y = −max (measured here), torch gives 0.5.
+   there, as torch). test_cloglog37's strict xfail recorded one point of this and said the written form and torch
+   failed too: at ea729ec6 the kernel gave 0.5 at x = y = −max (measured here), torch gives 0.5. Fixed (rules37): the
+   written form where S is past the largest float; test_cloglog37's point is a passing test.
 2. widen-quotients (h-user37, 03407edb) widens |x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y) into double words
    (rules fired: abs-sign, widen-quotients); where x·y is subnormal, two_prod's low word is not representable and
    5·|x|·|y|/(x·y) is no longer ±5: f = ±6 for ±5 at x = 5e−324, y = ±2.4820381393846263 (ea729ec6 exact, torch
@@ -33,14 +34,10 @@ def _softsign_points(dtype, seed):
     return np.clip(x, -fmax, fmax).astype(dtype).astype(F64), np.clip(y, -fmax, fmax).astype(dtype).astype(F64)
 
 
-@pytest.mark.xfail(strict=True, reason="measured review37: softsign(x/y) with |x| + |y| past max (|x|, |y| in "
-                   "[5e307, 1.8e308]): f ±0 for ±0.5…, 119 of 200 points past 4 ULP float64, worst 9.0e15 ULP "
-                   "(x = 1.4013533226333446e308, y = −1.159722723886894e308: −0.0 for −0.5471736477865927); "
-                   "∂x 119 past, "
-                   "worst 7.9e14; ea729ec6: 0 past (worst 1.24 / 0.62 ULP), torch 0 past (1.25 / 0.60): "
-                   "abs-quotient-sum's S = |y| + |x| overflows; here 100 of 200 checks (f, ∂x at 100 points) past "
-                   "the bound, "
-                   "float64 and float32 (3.06e38, 1.93e38: 0 for 0.6137)")
+# before (session 37's review): f ±0 for ±0.5…, 119 of 200 points past 4 ULP float64, worst 9.0e15 ULP (x =
+# 1.4013533226333446e308, y = −1.159722723886894e308: −0.0 for −0.5471736477865927); ∂x 119 past, worst 7.9e14;
+# float32 (3.06e38, 1.93e38) 0 for 0.6137; ea729ec6 0 past (worst 1.24 / 0.62 ULP), torch 0 past (1.25 / 0.60):
+# abs-quotient-sum's S = |y| + |x| overflowed; now the written form where S is past the largest float (rules37)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_softsign_quotient_where_both_sides_are_near_the_top(dtype):
     x, y = _softsign_points(dtype, 37_37)
@@ -73,10 +70,8 @@ def test_abs_sign_quotients_where_the_product_is_subnormal():
     assert not bad, (len(bad), bad[:3])
 
 
-@pytest.mark.xfail(strict=True, reason="measured review37: Triton (interpreter) the same as NumPy: softsign(x/y) at "
-                   "(1.4013533226333446e308, −1.159722723886894e308) −0.0 for −0.5471736477865927, at x = y = −max "
-                   "0 for 0.5; float32 at (3.0618177e38, 1.9269579e38) 0 for 0.6137; ea729ec6's written form and "
-                   "torch: 0.5…")
+# before: Triton (interpreter) the same as NumPy: softsign(x/y) at (1.4013533226333446e308, −1.159722723886894e308)
+# −0.0 for −0.5471736477865927, at x = y = −max 0 for 0.5; float32 at (3.0618177e38, 1.9269579e38) 0 for 0.6137
 def test_softsign_quotient_near_the_top_in_triton():
     from conftest import compiled, triton_torch
     torch = triton_torch()
