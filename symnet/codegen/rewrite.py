@@ -12977,7 +12977,13 @@ WIDEN_QUOTIENTS = Rule(
     "float32 kernel and in double words in a float64 one, rounded once; after the rules that make its terms safe from "
     "overflow (overflowing-log1p's 2/κ where κ² overflows), whose selects it computes as they are",
     apply=_widen_quotient_sums, fired=lambda old, new: new != old)
-_register(WIDEN_QUOTIENTS)
+# Not registered (session 37's review, tests/test_review37.py): where a product of its terms is subnormal, the double
+# words' two_prod low word is not representable (|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y): 6 for 5 at
+# x = 5e−324, y = 2.48; 76 of 150 points with |x| in [5e−324, 1e−300]), and it fired with no float64 gain on
+# 1/x − 1/y (after reciprocal-difference; NumPy 1e6 float32 13 → 91 ms, float64 34 → 108 ms, 1.10 ULP either way)
+# and x/y − y/x. To register again once it fires only where it buys accuracy and its words are safe where a product
+# or quotient is subnormal (doubleword.py's scaled tier); tests/test_user37.py's asymmetric Laplace ∂κ xfails record
+# what it fixed.
 __all__ += ["WIDEN_QUOTIENTS"]
 
 
