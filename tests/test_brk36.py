@@ -176,9 +176,8 @@ def test_float32_long_product_whose_partial_products_leave_the_range_triton():
 # The same before session 36 (its third tier took the same float64 erfc). test_triton36's far-out strict xfail says
 # "torch the same or worse" of 9.1, 20.5, 26: here worse than torch by 90× and 127×. Of 60 x in [−7, 27] × 8 values of
 # y (fl(erfc x)·(1 + ρ)), ours past max(torch, 4) at 60 (erfc) before and after session 36.
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured (interpreter): Triton float64 erfc(x) − "
-                   "fl(erfc x) at x = 9.762782636879248: 5.8e17 ULP (torch 6.5e15); at 15.929250306149935: 1.1e18 "
-                   "(torch 9.0e15): the third tier's erfc past 6 is fdlibm's float64 erfc, 1 ULP off there")
+# (a strict xfail until session 37, h-erfc37: the third tier's erfc from x = 2.5 is now a continued fraction in triple
+# words, doubleword._tw_erfc_fraction: ≤ 0.5 ULP at both)
 def test_triton_float64_erfc_minus_its_rounding_far_out_never_worse_than_torch():
     torch = triton_torch()
     k = compiled("erfc(x) - y", "triton")

@@ -110,13 +110,13 @@ def test_triton_float32_erfc_and_ndtr_at_the_rounded_value(formula):
 
 # session 36 (h-triton36): the Triton third tier's erfc and Φ of an input are 1 − erf in triple words
 # (doubleword._tw_erfc_series, _tw_ndtr_series), where they were the float64 erfc and Φ (before: 12 of these 12 erfc
-# points past 4 ULP, up to 1.15e18, and 12 of 12 Φ points, up to 1.35e16): now 0 ULP at erfc's x = 0.2 … 3.3 and Φ's
-# −0.4, −1.3, −3; Φ at −8 (the 10th to 12th points) is still 9.0e5–3.6e6 (torch 5.2e29–2.1e30): tests/test_triton36.py's
-# strict xfail, with erfc past x = 5.9
-@pytest.mark.parametrize("formula, count", [("erfc(x) - y", 12), ("ndtr(x) - y", 9)])
-def test_triton_float64_erfc_and_ndtr_at_the_rounded_value(formula, count):
+# points past 4 ULP, up to 1.15e18, and 12 of 12 Φ points, up to 1.35e16): 0 ULP at erfc's x = 0.2 … 3.3 and Φ's
+# −0.4, −1.3, −3. Session 37 (h-erfc37): erfc from |x| = 2.5 a continued fraction in triple words
+# (doubleword._tw_erfc_fraction): every point now, erfc's 30 (x = 5.93 was 1.2e8–1.9e9 ULP) and Φ's 27 (x = −8 9.0e5–3.6e6)
+@pytest.mark.parametrize("formula", ["erfc(x) - y", "ndtr(x) - y"])
+def test_triton_float64_erfc_and_ndtr_at_the_rounded_value(formula):
     names, points, tfn, exact = CASES[formula]
-    assert not _faults(formula, names, points(F64)[:count], F64, tfn, backend="triton", exact=exact)
+    assert not _faults(formula, names, points(F64), F64, tfn, backend="triton", exact=exact)
 
 
 # --- the primitives themselves ------------------------------------------------------------------------------------

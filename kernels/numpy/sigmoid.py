@@ -88,6 +88,8 @@ def sigmoid(z):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
         for _i in range(0, _n, _BLOCK):
             z, a, da_dz = _z[_i:_i + _BLOCK], _a[_i:_i + _BLOCK], _da_dz[_i:_i + _BLOCK]
+            # the block in float64 (σ: NumPy's float32 exp is not correctly rounded): each output rounded once, as it is written
+            z = np.asarray(z, np.float64)
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
             # sig_abs_z = 1/(1 + exp_neg_abs_z)

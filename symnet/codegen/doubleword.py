@@ -25,7 +25,8 @@ past 2⁻¹⁰ of the value (DEEP_RELATIVE; where a float64 kernel computes no b
 2⁴⁰ times its value: DEEP_TERMS), where even a double word's 2⁻¹⁰⁶ of the terms is ULPs of the sum: the focal loss's
 ∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton's
 float64 kernels likewise since session 21 (:func:`_triton_third_tier`), on the elements picked by DEEP_TERMS (they
-compute no float64 bound), in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
+compute no float64 bound; past 2 where the double word holds erfc or Φ in float64: ROUNDED_DEEP_TERMS, session 37),
+in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
 17.9 with the tier unrolled at eight entries a thread, 4.0 now (benchmarks/tw21_sm90.py). Only where the triple words
@@ -595,6 +596,22 @@ def _tw_log(x_hi, x_lo, x_tail):
 ''',
 })
 
+# e^(−x²) of a float64 x in triple words (_tw_erf, NumPy's _tw_erfc, Triton's _tw_erfc_fraction): x² = y + e exactly
+# (TwoProduct), e^(−y) = 2^p·(1 + m) by _tw_exp_reduced, e^(−e) = 1 − e + e²/2 (e³/6 below 2⁻¹⁵⁰); 2^p left to the
+# caller, which scales last (a subnormal result rounded once)
+PRIMITIVES["_tw_exp_negsquare"] = '''\
+def _tw_exp_negsquare(x):
+    """e^(−x²) of a float64 x as 2^p·(g_hi + g_lo + g_tail), returned as (p, g_hi, g_lo, g_tail), about 2⁻¹⁴⁰
+    relative: x² = y + e exactly, e^(−y) by _tw_exp_reduced, e^(−e) = 1 − e + e²/2."""
+    y_hi, y_lo = _dw_two_prod(x, x)
+    p, g_hi, g_lo, g_tail = _tw_exp_reduced(-y_hi)
+    g_hi, g_lo, g_tail = _tw_add(g_hi, g_lo, g_tail, 1.0, 0.0, 0.0)
+    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)
+    g_hi, g_lo, g_tail = _tw_mul(g_hi, g_lo, g_tail, f_hi, f_lo, f_tail)
+    return p, g_hi, g_lo, g_tail
+'''
+
+
 # erf(x) of a float64 x in triple words (issue 16, session 19: gaussian_nll(x, t, erf(v)) at its zero crossing, where
 # f = −4.9e−18 from terms of 0.17 (a 2⁵⁵ cancellation), took erf(v)'s float64 rounding, 1.6e16 ULP of f; torch 2.4e16):
 # A&S 7.1.6, erf x = (2/√π)·x·e^(−x²)·Σ (2x²)ⁿ/(1·3·…·(2n + 1)), every term positive (no cancellation, unlike the
@@ -645,12 +662,9 @@ def _erf_text() -> str:
         lines.append("    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, y_hi, y_lo, 0.0)")
         lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, ERF_C{k}_HI, ERF_C{k}_LO, ERF_C{k}_TAIL)")
     lines += [
-        "    k, p_hi, p_lo, p_tail = _tw_exp_reduced(-y_hi)",
-        "    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)",
+        "    k, e_hi, e_lo, e_tail = _tw_exp_negsquare(a)",
         "    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)",
         "    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)",
-        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
-        "    e_hi, e_lo, e_tail = _tw_mul(e_hi, e_lo, e_tail, f_hi, f_lo, f_tail)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, e_hi, e_lo, e_tail)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, a, 0.0, 0.0)",
@@ -858,11 +872,7 @@ def _numpy_tw_erfc_text() -> str:
         lines.append(f"    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, _DW_ERFCX_HI[{n}][j], _DW_ERFCX_LO[{n}][j], "
                      f"_DW_ERFCX_TAIL[{n}][j])")
     lines += [
-        "    y_hi, y_lo = _dw_two_prod(a, a)",
-        "    p, g_hi, g_lo, g_tail = _tw_exp_reduced(-y_hi)",
-        "    g_hi, g_lo, g_tail = _tw_add(g_hi, g_lo, g_tail, 1.0, 0.0, 0.0)",
-        "    f_hi, f_lo, f_tail = _tw_add(1.0, 0.0, 0.0, -y_lo, 0.5 * y_lo * y_lo, 0.0)",
-        "    g_hi, g_lo, g_tail = _tw_mul(g_hi, g_lo, g_tail, f_hi, f_lo, f_tail)  # e^(−x²)·2⁻ᵖ",
+        "    p, g_hi, g_lo, g_tail = _tw_exp_negsquare(a)  # e^(−x²)·2⁻ᵖ",
         "    s_hi, s_lo, s_tail = _tw_mul(s_hi, s_lo, s_tail, g_hi, g_lo, g_tail)",
         f"    c_hi, c_lo = _dw_mul(g_hi, g_lo, {_CONSTANTS['TWO_OVER_SQRT_PI_HI']!r}, {_CONSTANTS['TWO_OVER_SQRT_PI_LO']!r})"
         "  # 2/√π",
@@ -1373,7 +1383,8 @@ PRIMITIVE_NEEDS = {
     "_dw_nexpsq_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_nexpsq2_first": ("_dw_two_prod", "_dw_exp_first"),
     "_dw_exp_table": ("_dw_exp_short",),
-    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_reduced", "_dw_scale", "_erfc"),
+    "_tw_exp_negsquare": ("_dw_two_prod", "_tw_exp_reduced", "_tw_add", "_tw_mul"),
+    "_tw_erf": ("_dw_two_prod", "_tw_mul", "_tw_add", "_tw_exp_negsquare", "_dw_scale", "_erfc"),
     "_dw_exp_short": ("_dw_two_sum", "_dw_two_prod_bounded", "_dw_fast_two_sum", "_dw_twice_plus_square",
                       "_dw_add_fp", "_dw_scale"),
 }
@@ -1411,7 +1422,7 @@ _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
                             "_dw_scale")
-_NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", "_dw_two_prod", "_tw_exp_reduced", "_dw_mul", "_dw_mul_fp",
+_NUMPY_NEEDS["_tw_erfc"] = ("_dw_erfcx_table", "_tw_erf", "_tw_add", "_tw_mul", "_tw_exp_negsquare", "_dw_mul", "_dw_mul_fp",
                             "_dw_add_fp",
                             "_dw_scale")
 # a function of a double word whose argument overflowed (the emitter's _function): its float64 value there, lo 0
@@ -1699,19 +1710,78 @@ TRITON_SCALED_NEEDS = {
 for _name in ("_dwx_expm1",):
     TRITON_SCALED[_name], TRITON_SCALED_NEEDS[_name] = PRIMITIVES[_name], PRIMITIVE_NEEDS[_name]
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
-ORDER += ["_tw_erf"]  # erf of a float64 in triple words (above)
+ORDER += ["_tw_exp_negsquare", "_tw_erf"]  # e^(−x²) and erf of a float64 in triple words (above)
+# erfc x of a float64 x from x = 2.5 on in triple words (Triton; session 37, h-erfc37: 1 − erf x below, whose 2⁻¹²⁰ of
+# erf leaves 2⁻⁶⁵ of erfc at x = 5.93, 1.2e8–1.9e9 ULP of erfc(x) − fl(erfc x), and past x = 6 the float64 erfc, 5.8e17
+# ULP at x = 9.76 where torch's is 6.5e15): Laplace's continued fraction in its even (contracted) form,
+#   erfc x = x·e^(−x²)/√π / (b₀ − a₁/(b₁ − a₂/(b₂ − …))),  bₙ = x² + 2n + 1/2,  aₙ = n(2n − 1)/2,
+# every partial denominator positive (no cancellation), evaluated backwards from n = ERFC_FRACTION_STEPS (t = aₙ/(bₙ − t),
+# each step one _tw_div: stable, its rounding shrinking with each step after it); aₙ and 2n + 1/2 exact, x² = q + e
+# exact (TwoProduct), bₙ a triple word by two TwoSums. Its truncation, measured with mpmath at 80 digits: below
+# 2⁻¹¹⁸ of erfc x from x = 2.5 at 80 steps (120 at x = 2, 444 at x = 1: the series takes x below 2.5, where 1 − erf
+# keeps 2⁻¹⁰⁹ of erfc or more). e^(−x²) = 2^p·g by _tw_exp_negsquare (as _tw_erf), 2^p taken last: a subnormal
+# erfc (x > 26.55) is its hi rounded once where it leaves a lo. 0 past x = 27.5 (2⁻¹⁰⁹¹ there)
+ERFC_FRACTION_FROM = 2.5
+ERFC_FRACTION_STEPS = 80
+_CONSTANTS.update({"ERFC_FRACTION_FROM": ERFC_FRACTION_FROM, "ERFC_FRACTION_STEPS": ERFC_FRACTION_STEPS,
+                   "ERFC_FRACTION_FIRST_C": 2.0 * ERFC_FRACTION_STEPS + 0.5,
+                   "ERFC_FRACTION_FIRST_A": ERFC_FRACTION_STEPS * (2.0 * ERFC_FRACTION_STEPS - 1) / 2})
+PRIMITIVES["_tw_erfc_fraction"] = '''\
+def _tw_erfc_fraction(x):
+    """erfc x of a float64 x ≥ 2.5 as a triple word, about 2⁻¹¹⁵ relative where it is normal: x·e^(−x²)/√π over
+    Laplace's continued fraction in its even form, b₀ − a₁/(b₁ − a₂/(b₂ − …)) with bₙ = x² + 2n + 1/2 and
+    aₙ = n(2n − 1)/2, backwards from n = 80 in triple words (x clamped to [2.5, 27.5]; 0 beyond 27.5)."""
+    a = M.minimum(M.maximum(x, ERFC_FRACTION_FROM), 27.5)
+    q_hi, q_lo = _dw_two_prod(a, a)
+    c = ERFC_FRACTION_FIRST_C + 0.0 * a  # 2n + 1/2
+    k = ERFC_FRACTION_FIRST_A + 0.0 * a  # aₙ = n(2n − 1)/2
+    t_hi, t_lo, t_tail = 0.0 * a, 0.0 * a, 0.0 * a
+    # a loop, not unrolled (Triton compiles its body once): t = aₙ/(bₙ − t) for n = 80, 79, …, 1
+    for step in range(ERFC_FRACTION_STEPS):
+        b_hi, b_e = _dw_two_sum(q_hi, c)
+        b_lo, b_tail = _dw_two_sum(b_e, q_lo)
+        d_hi, d_lo, d_tail = _tw_add(b_hi, b_lo, b_tail, -t_hi, -t_lo, -t_tail)
+        t_hi, t_lo, t_tail = _tw_div(k, 0.0 * k, 0.0 * k, d_hi, d_lo, d_tail)
+        c = c - 2.0
+        k = k - c  # aₙ₋₁ = aₙ − (2(n − 1) + 1/2)
+    b_hi, b_e = _dw_two_sum(q_hi, 0.5)
+    b_lo, b_tail = _dw_two_sum(b_e, q_lo)
+    d_hi, d_lo, d_tail = _tw_add(b_hi, b_lo, b_tail, -t_hi, -t_lo, -t_tail)
+    r_hi, r_lo, r_tail = _tw_div(0.5 * a, 0.0 * a, 0.0 * a, d_hi, d_lo, d_tail)  # (x/2)/(b₀ − t₁)
+    r_hi, r_lo, r_tail = _tw_mul(r_hi, r_lo, r_tail, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO, TWO_OVER_SQRT_PI_TAIL)
+    p, g_hi, g_lo, g_tail = _tw_exp_negsquare(a)  # e^(−x²)·2⁻ᵖ
+    f_hi, f_lo, f_tail = _tw_mul(r_hi, r_lo, r_tail, g_hi, g_lo, g_tail)
+    s_hi, s_lo = _dw_scale(f_hi, f_lo, p)
+    s_tail, s_zero = _dw_scale(f_tail, 0.0 * f_tail, p)
+    # a subnormal erfc: s_hi is f_hi rounded alone; what that left, with f_lo, added back (one rounding)
+    u_hi, u_lo = _dw_scale(s_hi, 0.0 * s_hi, -p)
+    back, back_zero = _dw_scale((f_hi - u_hi) + f_lo, 0.0 * f_lo, p)
+    tiny = M.abs(s_hi) < 2.2250738585072014e-308
+    s_hi, s_lo, s_tail = M.where(tiny, s_hi + back, s_hi), M.where(tiny, 0.0, s_lo), M.where(tiny, 0.0, s_tail)
+    far = x > 27.5
+    return M.where(far, 0.0, s_hi), M.where(far, 0.0, s_lo), M.where(far, 0.0, s_tail)
+'''
+PRIMITIVE_NEEDS["_tw_erfc_fraction"] = ("_dw_two_prod", "_dw_two_sum", "_tw_add", "_tw_div", "_tw_mul",
+                                        "_tw_exp_negsquare", "_dw_scale")
+ORDER += ["_tw_erfc_fraction"]
 # erfc of a float64 in triple words in Triton (session 36, h-triton36; NumPy's _tw_erfc is table-driven, a table Triton
-# would load from memory): 1 − erf x with _tw_erf's triple word, about 2⁻¹²⁰/erfc x relative (1 − erf x cancels where erf
-# nears 1: 2⁻¹⁰³ to x = 3, 2⁻⁶⁴ at 6, never less than the float64 erfc's 2⁻⁵³), 2 − erfc|x| and erfc x of _tw_erf's
-# float64 erfc|x| past |x| = 6. erfc(x) − y at y = fl(erfc x) (tests/test_round22.py) was the float64 erfc's rounding,
-# up to 1.15e18 ULP; where erfc x < 2⁻¹⁷ it is still past 4 ULP (the strict xfail there)
+# would load from memory): below x = 2.5, 1 − erf x with _tw_erf's triple word, about 2⁻¹²⁰/erfc x relative (1 − erf x
+# cancels where erf nears 1: 2⁻¹⁰⁹ at 2.5); from |x| = 2.5 the continued fraction of |x| (_tw_erfc_fraction, above),
+# 2 − it for x ≤ −2.5 (erfc(x) − 2 at x = −9.92 was 1 − erf's float64 erfc|x| past 6, 1.7 ULP); NaN by the series.
+# erfc(x) − y at y = fl(erfc x) (tests/test_round22.py) was the float64 erfc's rounding, up to 1.15e18 ULP
 PRIMITIVES["_tw_erfc_series"] = '''\
 def _tw_erfc_series(x):
-    """erfc x of a float64 x as a triple word, 1 − erf x (_tw_erf): about 2⁻¹²⁰/erfc x relative."""
+    """erfc x of a float64 x as a triple word: 1 − erf x (_tw_erf) for |x| < 2.5, about 2⁻¹²⁰/erfc x relative; the
+    continued fraction of |x| beyond (_tw_erfc_fraction), about 2⁻¹¹⁵ relative, 2 − it for x ≤ −2.5."""
     e_hi, e_lo, e_tail = _tw_erf(x)
-    return _tw_add(1.0 + 0.0 * e_hi, 0.0 * e_hi, 0.0 * e_hi, -e_hi, -e_lo, -e_tail)
+    n_hi, n_lo, n_tail = _tw_add(1.0 + 0.0 * e_hi, 0.0 * e_hi, 0.0 * e_hi, -e_hi, -e_lo, -e_tail)
+    f_hi, f_lo, f_tail = _tw_erfc_fraction(M.abs(x))
+    m_hi, m_lo, m_tail = _tw_add(2.0 + 0.0 * f_hi, 0.0 * f_hi, 0.0 * f_hi, -f_hi, -f_lo, -f_tail)
+    near = ~(M.abs(x) >= ERFC_FRACTION_FROM)
+    f_hi, f_lo, f_tail = M.where(x < 0, m_hi, f_hi), M.where(x < 0, m_lo, f_lo), M.where(x < 0, m_tail, f_tail)
+    return M.where(near, n_hi, f_hi), M.where(near, n_lo, f_lo), M.where(near, n_tail, f_tail)
 '''
-PRIMITIVE_NEEDS["_tw_erfc_series"] = ("_tw_erf", "_tw_add")
+PRIMITIVE_NEEDS["_tw_erfc_series"] = ("_tw_erf", "_tw_add", "_tw_erfc_fraction")
 ORDER += ["_tw_erfc_series"]
 # Φ(x) = erfc(a)/2 likewise, a = −x/√2 = a_hi + l, l a double word (x times 1/√2's three parts, each product exact
 # but the last: a double word of a left 2⁻¹⁰⁶·a, erfc′·2⁻¹⁰⁶·a = 2a²·2⁻¹⁰⁶ of erfc, 7 ULP of Φ(x) − y at x = −3):
@@ -1732,13 +1802,12 @@ def _tw_ndtr_series(x):
     g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
     m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
     d_hi, d_lo = _dw_mul(g_hi, g_lo, m_hi, m_lo)
-    e_hi, e_lo, e_tail = _tw_erf(a_hi)
-    r_hi, r_lo, r_tail = _tw_add(1.0 + 0.0 * e_hi, 0.0 * e_hi, 0.0 * e_hi, -e_hi, -e_lo, -e_tail)
+    r_hi, r_lo, r_tail = _tw_erfc_series(a_hi)
     r_hi, r_lo, r_tail = _tw_add(r_hi, r_lo, r_tail, -d_hi, -d_lo, 0.0 * d_hi)
     return 0.5 * r_hi, 0.5 * r_lo, 0.5 * r_tail
 '''
-PRIMITIVE_NEEDS["_tw_ndtr_series"] = ("_dw_two_prod", "_dw_two_sum", "_dw_exp", "_dw_mul", "_dw_add_fp", "_tw_erf",
-                                      "_tw_add")
+PRIMITIVE_NEEDS["_tw_ndtr_series"] = ("_dw_two_prod", "_dw_two_sum", "_dw_exp", "_dw_mul", "_dw_add_fp",
+                                      "_tw_erfc_series", "_tw_add")
 ORDER += ["_tw_ndtr_series"]
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
@@ -3151,6 +3220,25 @@ DEEP_RELATIVE = 2.0 ** -10
 # the third tier where the float64 kernel computes no bound: triple words where the sum's terms (their double words'
 # his) are past 2⁴⁰ times the double word's value: its error, some 2⁻¹⁰⁵ of the terms, is 2⁻⁶⁵ of the value there
 DEEP_TERMS = 2.0 ** 40
+# Triton's double word of erfc and Φ of an input is their float64 value (fdlibm's erfc, up to 1.6 ULP; session 37,
+# h-erfc37): a sum with one among its terms is then float64-exact alone, 1.6 ULP of its terms, past 4 ULP of its value
+# where they cancel past 2.5 (erfc(x) − y at y = erfc(x)·(1 + 2⁻²⁰), x = 1.7: 1.0e6 ULP, torch 6.2e3; 5.5e11 at
+# 2⁻³⁹): the third tier, whose triple word of them is exact (_tw_erfc_series, _tw_ndtr_series), takes the elements
+# whose terms are past twice its value there
+ROUNDED_DEEP_TERMS = 2.0
+_ROUNDED_IN_DOUBLE = ("_tw_erfc_series(", "_tw_ndtr_series(")
+
+
+def _deep_terms(tripled_lines) -> float:
+    """How far a Triton float64 kernel's sum cancels (its terms over its value) before its third tier takes it:
+    DEEP_TERMS, or ROUNDED_DEEP_TERMS where the triple words take a function the double word has in float64."""
+    rounded = any(call in line for line in tripled_lines for call in _ROUNDED_IN_DOUBLE)
+    return ROUNDED_DEEP_TERMS if rounded else DEEP_TERMS
+
+
+def _deep_words(limit: float) -> str:
+    """DEEP_TERMS or ROUNDED_DEEP_TERMS as a comment writes it."""
+    return "2⁴⁰" if limit == DEEP_TERMS else f"{limit:g}"
 # a body whose least bound (_least_bound) is past 3u keeps nothing in a float64 kernel, but a float32 kernel keeps its
 # float64 value where the bound is within 2⁻³⁰ of it: bounded for the float32 kernel where the least bound is below
 # 2⁻⁴⁰ (focal's ∂t with γ an input, its float64 sum cancelling past 2⁻⁵³ at t = 1, z ≪ 0: 1.4e7 float32 ULP at
@@ -4033,7 +4121,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     elif third and backend == "triton":  # its float64 kernels: the elements picked by the double word's terms (DEEP_TERMS)
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "double-word arithmetic (hi + lo, about 106 bits;\n    triple words, hi + lo + tail, "
-                          "about 150 bits, where its terms are past 2⁴⁰ times it)")
+                          f"about 150 bits, where its terms are past {_deep_words(_deep_terms(tripled.lines))} times it)")
     elif triple:  # its terms in triple words (_triple_worthy): the docstring says so
         doc = doc.replace("double-word arithmetic (hi + lo, about 106 bits)",
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
@@ -4250,7 +4338,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         tiered = deferred or scaled_tier is not None or repaired32
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
         if deferred:
-            doc = doc.replace("where its terms are past 2⁴⁰ times it)", "where its terms are past 2⁴⁰ times it: in\n"
+            doc = doc.replace("times it)", "times it: in\n"
                               "    the repair kernel (TIER & 1), the main kernel flags the block in tier_ptr)")
         if scaled_tier is not None:
             where = "it is below 2⁻⁹⁶⁸ or its\n    triple word not finite" if triple else "it or a\n    leaf is below 2⁻⁹⁶⁸"
@@ -4522,7 +4610,7 @@ def _triton_tier_cost(lines) -> int:
 def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
                        nested: str | None, deferred: str | None = None) -> list[str]:
     """The third tier in a Triton float64 kernel, after ``result`` (the double word's value, or the float64 body's where
-    that is not finite): the elements whose double-word terms are past DEEP_TERMS times the value (and, where the
+    that is not finite): the elements whose double-word terms are past DEEP_TERMS (_deep_terms) times the value (and, where the
     function takes ``needed``, that the select takes) are ``deep``; a block with one of them computes the sum again in
     triple words (``tripled``'s statements) on every lane, as a GPU would, and takes it on the deep ones where it and
     ``result`` are finite. A block with none branches past it (a scalar branch on tl.max, as the float32 bound's): the
@@ -4534,8 +4622,9 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     compiles no triple word."""
     inf = 'float("inf")'
     magnitude = " + ".join(f"tl.abs({t})" for t in term_his)
-    deep = f"({magnitude}) > {DEEP_TERMS!r} * tl.abs({double_hi})"
-    lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past 2⁴⁰: triple words"]
+    limit = _deep_terms(tripled.lines)
+    deep = f"({magnitude}) > {limit!r} * tl.abs({double_hi})"
+    lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past {_deep_words(limit)}: triple words"]
     tier = ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
             "words"]
     value = result3.hi

@@ -2037,8 +2037,8 @@ def _fraction_complement(node):
 def _abs_quotient_sum(node):
     """R·y^a·(c + k·|x|/|y|)^−n (c, k positive numbers, n ≥ 1, a ≤ −1 with a + n 0 or 1: softsign(x/y) =
     x/(y·(1 + |x|/|y|)) and its derivatives 1/(y·(1 + |x|/|y|)²), −x/(y²·(1 + |x|/|y|)²)) → R·y^(a + n)/S/…/S (n
-    quotients by S = c·|y| + k·|x|, a sum of non-negative terms), times |y|/y where n is odd, for finite y; None for any
-    other node.
+    quotients by S = c·|y| + k·|x|, a sum of non-negative terms), times |y|/y where n is odd, where S is finite (the
+    written form elsewhere); None for any other node.
 
     Exact: (c + k·|x|/|y|)^−n = |y|^n·S^−n and y^a·|y|^n = y^(a + n)·(|y|/y)^n, (|y|/y)^n the same ±1 as |y|/y where n
     is odd, 1 where even (|y|/y kept: 0/0 at y = 0, as the written form). |x|/|y| overflows where the result does not
@@ -2066,15 +2066,14 @@ def _abs_quotient_sum(node):
         if not (a <= -1 and a + n in (0, 1)):
             continue
         total = Grouped(c * abs_y + k * top[0])
-        half = Grouped(c * abs_y / 2 + k * top[0] / 2)  # S/2, exact where S overflows (|x|, |y| far above 1)
-        out = halved = sp.Mul(*[g for g in node.args if g is not f and g not in powers]) * y ** (a + n)
+        out = sp.Mul(*[g for g in node.args if g is not f and g not in powers]) * y ** (a + n)
         for _ in range(n):
-            out, halved = Grouped(out / total), Grouped(Grouped(halved / 2) / half)
-        out, halved = (out * Grouped(abs_y / y), halved * Grouped(abs_y / y)) if n % 2 else (out, halved)
-        # (S past the range with x and y finite: over S/2, each numerator halved: softsign(x/y) at x = y = 3e38 in
-        # float32 was 0 for 0.5, torch 0.5; y = ±inf: the written form, 0 there as the result; y/S and |y|/y inf/inf)
-        return _Final(_Fired(sp.Piecewise((out, total <= _DOUBLE_MAX), (halved, abs_y <= _DOUBLE_MAX), (node, True)),
-                             ["abs-quotient-sum"]))
+            out = Grouped(out / total)
+        out = out * Grouped(abs_y / y) if n % 2 else out
+        # (S past the largest float, y = ±inf among them: the written form, whose products the printers take by
+        # exponents where they leave the range (softsign(x/y) 0.5 at x = y = −max, 0 at y = ±inf, as the result);
+        # S = inf made f and ∂x ±0 for ±0.5…, 119 of 200 points with |x|, |y| in [5e307, max], session 37's review)
+        return _Final(_Fired(sp.Piecewise((out, total <= _DOUBLE_MAX), (node, True)), ["abs-quotient-sum"]))
     return None
 
 
@@ -2260,7 +2259,8 @@ RULES += (
     Rule("abs-quotient-sum", "y^a·(c + |x|/|y|)^−n (softsign(x/y) = x/(y·(1 + |x|/|y|)) and its derivatives) overflows "
          "|x|/|y| where the result does not: softsign(x/y) −0 for −1 at x = −1.8e308, y = 0.3 (torch NaN), its ∂y "
          "−x/(y²·(1 + |x|/|y|)²) NaN at x = −1e200, y = −2.2e−308 for 1e−200 (0·inf); over S = c·|y| + |x|, a sum of "
-         "non-negative terms, it is y^(a + n)/S/…/S (times |y|/y where n is odd): x/S·|y|/y, y/S/S, −x/S/S",
+         "non-negative terms, it is y^(a + n)/S/…/S (times |y|/y where n is odd): x/S·|y|/y, y/S/S, −x/S/S; as written "
+         "where S is past the largest float (|x|, |y| near it: ±0 for ±0.5 over S = inf)",
          local=_abs_quotient_sum),
     Rule("tanhshrink", "x − tanh x cancels for small |x| (true ≈ x³/3; every digit lost below x ≈ 1e−8); "
          "below |x| = 1.5 it is x³·Q(x²)/cosh x with (x·cosh x − sinh x)/x³ = Q(x²) = Σ 2k·x^{2k−2}/(2k+1)! "
@@ -12977,7 +12977,13 @@ WIDEN_QUOTIENTS = Rule(
     "float32 kernel and in double words in a float64 one, rounded once; after the rules that make its terms safe from "
     "overflow (overflowing-log1p's 2/κ where κ² overflows), whose selects it computes as they are",
     apply=_widen_quotient_sums, fired=lambda old, new: new != old)
-_register(WIDEN_QUOTIENTS)
+# Not registered (session 37's review, tests/test_review37.py): where a product of its terms is subnormal, the double
+# words' two_prod low word is not representable (|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y): 6 for 5 at
+# x = 5e−324, y = 2.48; 76 of 150 points with |x| in [5e−324, 1e−300]), and it fired with no float64 gain on
+# 1/x − 1/y (after reciprocal-difference; NumPy 1e6 float32 13 → 91 ms, float64 34 → 108 ms, 1.10 ULP either way)
+# and x/y − y/x. To register again once it fires only where it buys accuracy and its words are safe where a product
+# or quotient is subnormal (doubleword.py's scaled tier); tests/test_user37.py's asymmetric Laplace ∂κ xfails record
+# what it fixed.
 __all__ += ["WIDEN_QUOTIENTS"]
 
 
