@@ -7429,7 +7429,10 @@ def _power_quotient(node, guarded, term=True):
     if not (n.is_Integer and 2 <= n <= 8 or not n.is_Integer and sp.Rational(3, 2) <= n <= 8):
         return None
     c, num = sp.Mul(*[f for f in factors if f not in dens]).as_coeff_Mul()
-    held = [t.as_coeff_Mul() for t in num.args] if num.is_Add else []
+    # N the long-product rule's sum M·c·widen(Σ tᵢ/M), taken as its terms Σ tᵢ where not finite: its terms are those
+    # (h-gelu37's near-root form kept as computed; h-mend37)
+    terms = num.args[1] if type(num).__name__ == "WrittenWhereNotFiniteBase" and num.args[1].is_Add else num
+    held = [t.as_coeff_Mul() for t in terms.args] if terms.is_Add else []
     if any(type(w).__name__ == "WrittenWhereNotFiniteBase" for _, w in held):
         # N a sum of the long-product rule's terms (selects inside: no stepwise divisions) leaves the range where
         # N/x^k does not: ∂y of gelu(x/y)⁻³, 3(y²/Φ³ + x·y·φ/Φ⁴)/x³, at x = y = 1.7e308 was 0·inf = NaN for 3.8e−308
