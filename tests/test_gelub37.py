@@ -74,3 +74,21 @@ def test_gelu_fourth_f_at_negative_quotients():
     more_ys = rng.choice([-1.0, 1.0], 200) * 10.0 ** rng.uniform(300, 308.25, 200)
     more_xs = np.clip(more_ys * rng.choice([-1.0, 1.0], 200) * rng.uniform(0.3, 3, 200), -1.7e308, 1.7e308)
     assert T._faults("gelu", 4, F64, xs + list(more_xs), ys + list(more_ys), outputs=("f",)) == []
+
+
+# found by h-mend37: ∂y of gelu(x/y)⁻³ near gelu′'s root with |x|, |y| large: y·W (the long-product rule's widened sum
+# times y) overflowed where ∂y does not, and the fallback sum of its products cancels: 16.9, 5.5, 8.2 ULP at these
+# points for k = 3 (torch 1.9, 2.5, 1.8), 9.6, 7.7, 9.5 for k = 4 (torch 1.6, 7.3, 1.5); inf on main at 10f9064b. Now
+# c·(y/x)·((W/x)/x) from |x| = 2^40: 0.90, 0.48, 0.85 and 1.57, 0.31, 0.48 ULP. Still past 4 ULP where W itself
+# overflows (|y| near 1e307, y/Φ³ past the range): k = 3 at (−4.2402575840566673e306, 5.1171975490216373e306) ∂y 6 ULP
+# (torch 17), ∂x 7 (torch 20, as on main); the only faults among these 406 points, each better than torch's
+@pytest.mark.parametrize("k", [3, 4])
+def test_gelu_dy_near_the_root_where_y_times_the_sum_overflows(k):
+    """The points above and 200 near x/y in [−1.2, −0.4] with |y| = 10^[100, 308]: f, ∂x, ∂y within 4 ULP of mpmath's
+    wherever torch's is."""
+    xs = [-5.447696992634198e224, 2.0525867242141153e252, 5.6835729192561775e153]
+    ys = [7.848194129645576e224, -2.5966181537928662e252, -7.253232288811133e153]
+    rng = np.random.default_rng(3708 + k)
+    more_ys = rng.choice([-1.0, 1.0], 200) * 10.0 ** rng.uniform(100, 308, 200)
+    more_xs = more_ys * -rng.uniform(0.4, 1.2, 200)
+    assert T._faults("gelu", k, F64, xs + list(more_xs), ys + list(more_ys)) == []
