@@ -7432,13 +7432,19 @@ def _power_quotient(node, guarded, term=True):
     if not (n.is_Integer and 2 <= n <= 8 or not n.is_Integer and sp.Rational(3, 2) <= n <= 8):
         return None
     c, num = sp.Mul(*[f for f in factors if f not in dens]).as_coeff_Mul()
-    held = [t.as_coeff_Mul() for t in num.args] if num.is_Add else []
+    # N the long-product rule's sum M·c·widen(Σ tᵢ/M), taken as its terms Σ tᵢ where not finite: its terms are those
+    # (h-gelu37's near-root form kept as computed; h-mend37)
+    terms = num.args[1] if type(num).__name__ == "WrittenWhereNotFiniteBase" and num.args[1].is_Add else num
+    held = [t.as_coeff_Mul() for t in terms.args] if terms.is_Add else []
     if any(type(w).__name__ == "WrittenWhereNotFiniteBase" for _, w in held):
         # N a sum of the long-product rule's terms (selects inside: no stepwise divisions) leaves the range where
         # N/x^k does not: ∂y of gelu(x/y)⁻³, 3(y²/Φ³ + x·y·φ/Φ⁴)/x³, at x = y = 1.7e308 was 0·inf = NaN for 3.8e−308
         # (torch 3.8e−308; h-gelub37); taken as Σ c·tᵢ/x^k where it is ±inf or NaN, each form of a term divided
         den = c * sp.Mul(*dens)
-        return written_where_not_finite(node, sp.Add(*[
+        computed = node
+        if terms is not num and n.is_Integer and all(f.base == x for f in dens):
+            computed = _long_product_sum_divided(node, c, num.args[0], x, int(n))
+        return written_where_not_finite(computed, sp.Add(*[
             written_where_not_finite(sp.Mul(den * a, w.args[0], evaluate=False), den * a * w.args[1])
             if type(w).__name__ == "WrittenWhereNotFiniteBase" else den * a * w for a, w in held]))
     if num.has(sp.Piecewise) or num == 1 and not term:
@@ -7471,6 +7477,33 @@ def _power_quotient(node, guarded, term=True):
         written = widen(sp.Add(*[c * t * sp.Mul(*dens) for t in num.expanded.args]))
         return written_where_not_finite(out, written)
     return out
+
+
+def _long_product_sum_divided(node, c, computed, x, n):
+    """c·computed/x^n, ``computed`` the long-product rule's M·c′·W (M the inputs' powers, W a widened sum), from
+    |x| = 2^⌊120/n⌋ on as c·c′·Π (s/x)·(…(W/x)…)/x, each input factor s of M with one division by x, the rest of the n
+    divisions on W: M·W overflowed where the quotient does not (∂y of gelu(x/y)⁻³ near gelu′'s root, x/y = −0.694 at
+    |x| = 5.4e224, was then the sum of its products divided, which cancel: 16.9 ULP, torch 1.9; h-mend37); ``node``
+    where that is not exact."""
+    c2, rest = computed.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    mono = [f for f in factors if f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp > 0]
+    w = sp.Mul(*[f for f in factors if f not in mono])
+    left, parts = n, []
+    for f in mono:
+        base, p = f.as_base_exp()
+        for _ in range(int(p)):
+            if left and base != x:
+                parts.append(Grouped(base / x))
+                left -= 1
+            else:
+                parts.append(base)
+    for _ in range(left):
+        w = Grouped(w / x)
+    scaled = c * c2 * sp.Mul(*parts) * w
+    if sp.cancel(scaled.doit() - c * computed / x ** n) != 0:
+        return node
+    return sp.Piecewise((node, sp.Abs(x) < sp.Integer(2) ** (120 // n)), (scaled, True))
 
 
 def _power_quotients(expr):
@@ -7509,7 +7542,9 @@ POWER_QUOTIENT = Rule(
     "widened sum Σ tᵢ, which leaves the range where N/x^k does not (∂y of gelu(x/y)⁻², (2y/Φ² + 2x·φ/Φ³)/x², inf at "
     "x = y = 1.7e308 for 2.14e−308), is taken as the widened Σ tᵢ/x^k where it is ±inf or NaN; N a sum of the "
     "long-product rule's terms likewise as Σ tᵢ/x^k, each term's forms divided (∂y of gelu(x/y)⁻³, "
-    "3(y²/Φ³ + x·y·φ/Φ⁴)/x³, NaN at x = y = 1.7e308 for 3.8e−308). "
+    "3(y²/Φ³ + x·y·φ/Φ⁴)/x³, NaN at x = y = 1.7e308 for 3.8e−308), and its widened form M·W (M the inputs' "
+    "powers) from |x| = 2^⌊120/k⌋ on as Π (s/x)·(…(W/x)…)/x, each input factor s of M with one division (∂y of "
+    "gelu(x/y)⁻³ near gelu′'s root, x/y = −0.694 at |x| = 5.4e224: y·W overflowed, 16.9 ULP, torch 1.9; 0.9 now). "
     "Applied after every other rule, to a quotient whose x no other rule's select bounds",
     apply=_power_quotients, fired=lambda old, new: new != old)
 _register(POWER_QUOTIENT)
