@@ -8,7 +8,6 @@ import re
 import mpmath
 import numpy as np
 import pytest
-import sympy as sp
 
 import symnet
 from symnet.cli import main
@@ -101,15 +100,8 @@ def test_a_missing_trigonometric_function_names_an_accurate_formula(capsys, name
 
 # ---------------------------------------------------------------- widen-quotients: sums of quotients that cancel
 
-b, k, p, t = sp.symbols("b k p t", real=True)
-# (rule, written formula, its variables in order, domain of random points, bad point, dtype): tests/test_stability_rules.py
-# runs RULE_CASES (exact at 50 digits, a symbolic identity, and right at the bad point, where the written form is
-# 3.6e15 ULP off). widen-quotients is not registered since session 37's review (rules37: wrong where a product of its
-# terms is subnormal, and slower with no gain on 1/x − 1/y; see rewrite.py): its case waits here for it
-UNREGISTERED_CASES = [
-    ("widen-quotients", (t - p) / b - 1 / k + 2 * k / (1 + k ** 2), (b, k, p, t), (0.05, 4.0),
-     (1.0, 0.3, -1.5, 1.2828746177370034), np.float64),
-]
+# the rule is taken out since session 37's review (rewrite.py says why; its rule case is in commit 03407edb):
+# tests/test_stability_rules.py imports RULE_CASES, empty here
 RULE_CASES = []
 
 # an asymmetric Laplace NLL with scale b and asymmetry κ, in two forms; ∂κ is (t − p)/b − 1/κ + 2κ/(1 + κ²) where

@@ -12973,53 +12973,11 @@ OVERFLOWED_SHIFT = Rule(
     "shifted terms", apply=_overflowed_shifts, fired=lambda old, new: new != old)
 _register(OVERFLOWED_SHIFT)
 __all__ += ["OVERFLOWED_SHIFT"]
-# ------------------------------------------------------------------ widen-quotients (session 37, a new user's asymmetric
-# Laplace NLL); tested in tests/test_user37.py
-
-def _holds_quotient(term) -> bool:
-    """``term`` divides by something of the inputs outside any function's argument (1/κ, (t − p)/b, a select's piece
-    2κ/(1 + κ²)): a quotient rounded once in the kernel's dtype, to an ulp of its own size."""
-    plain = term.xreplace({f: sp.Dummy() for f in term.atoms(sp.Function) if not isinstance(f, sp.Piecewise)})
-    return any(q.exp.is_negative and bool(q.base.free_symbols) for q in plain.atoms(sp.Pow))
-
-
-def _quotient_sum(node) -> bool:
-    """A sum of two or more inputs with two or more terms of opposite signs that each divide by the inputs (a term with
-    an input of either sign as a factor that no other holds has both signs: _lone_input_factor)."""
-    if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
-        return False
-    quotients = [a for a in node.args if _holds_quotient(a)]
-    # a select's inputs are its values' (σ(x)·e^x/y beside σ(x)²/y, a select of the first at x < −700: y is no lone
-    # factor, the sum is of one sign and was widened for nothing, tests/test_search33.py)
-    values = [a.xreplace({w: sp.Add(*[v for v, _ in w.args]) for w in a.atoms(sp.Piecewise)}) for a in quotients]
-    signs = {s for a, v in zip(quotients, values) for s in ((True, False) if _lone_input_factor(v, values)
-                                                           else (a.could_extract_minus_sign(),))}
-    return len(quotients) >= 2 and len(signs) == 2
-
-
-def _widen_quotient_sums(expr):
-    """Every sum of ``expr`` that :func:`_quotient_sum` names (innermost first), widened; the widened nodes and
-    conditions kept as they are."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _bottom_up(expr, lambda node: _signed_widen(node) if _quotient_sum(node) else node, leaves=_KEPT)
-
-
-WIDEN_QUOTIENTS = Rule(
-    "widen-quotients", "a sum whose terms of opposite signs each divide by the inputs cancels their roundings, each "
-    "half an ulp of its own size (an asymmetric Laplace NLL's ∂κ, (t − p)/b − 1/κ + 2κ/(1 + κ²): 28.7 ULP in float64 at "
-    "b = 1, κ = 0.3, p = −1.5, t = 1.2319, torch 12.7); computed as the widen rule computes a sum, in float64 in a "
-    "float32 kernel and in double words in a float64 one, rounded once; after the rules that make its terms safe from "
-    "overflow (overflowing-log1p's 2/κ where κ² overflows), whose selects it computes as they are",
-    apply=_widen_quotient_sums, fired=lambda old, new: new != old)
-# Not registered (session 37's review, tests/test_review37.py): where a product of its terms is subnormal, the double
-# words' two_prod low word is not representable (|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y): 6 for 5 at
-# x = 5e−324, y = 2.48; 76 of 150 points with |x| in [5e−324, 1e−300]), and it fired with no float64 gain on
-# 1/x − 1/y (after reciprocal-difference; NumPy 1e6 float32 13 → 91 ms, float64 34 → 108 ms, 1.10 ULP either way)
-# and x/y − y/x. To register again once it fires only where it buys accuracy and its words are safe where a product
-# or quotient is subnormal (doubleword.py's scaled tier); tests/test_user37.py's asymmetric Laplace ∂κ xfails record
-# what it fixed.
-__all__ += ["WIDEN_QUOTIENTS"]
+# widen-quotients (session 37, h-user37: sums of opposite-signed quotients in double words, for an asymmetric Laplace
+# NLL's ∂κ) was taken out after the session's review (tests/test_review37.py): where a product of its terms is
+# subnormal the double words' two_prod low word is not representable (|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y):
+# 6 for 5 at x = 5e−324), and it fired with no float64 gain on 1/x − 1/y (NumPy 1e6 float32 13 → 91 ms). Its code is
+# in commit 03407edb; tests/test_user37.py's asymmetric Laplace ∂κ xfails record what it fixed.
 
 
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
