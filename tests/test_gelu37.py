@@ -86,16 +86,11 @@ def test_gelu_dx_at_the_failing_points_exactly():
     assert [ulps(g, t, F64) <= 1.0 for g, t in zip(got, truth)] == [True, True], (got, truth)
 
 
-# found here, not fixed: Triton's double words take Φ in float64 (_dw_erfc is NumPy only, doubleword.NUMPY_ONLY), so
-# its widened 2y/Φ² + √2·x·e^(−v²/2)/(√π·Φ³) keeps Φ's rounding, which the sum amplifies near the root
-TRITON_GELU = ("measured: Triton float64 gelu(x/y)^-2 at 40 points near x/y = -0.75179: dx past 4 ULP at 17, 4 worse than "
-               "torch (ea729ec6: 25, 15), worst 36.3 at (-0.010087969850080081, 0.013252220683628269) (torch 70.3); dy past "
-               "4 at 15, 4 worse than torch (as at ea729ec6), worst 37.9 at (-0.002699509502040001, 0.0036560877954652476) "
-               "(torch 95.9): Phi in float64 inside Triton's double words")
-
-
-@pytest.mark.parametrize("g", [pytest.param("gelu", marks=pytest.mark.xfail(strict=True, reason=TRITON_GELU)),
-                               "gelu_tanh"])
+# Triton's double words take Φ in float64 (_dw_erfc is NumPy only, doubleword.NUMPY_ONLY): a strict xfail here until
+# h-triton38 (gelu ∂x past 4 ULP at 17 of the 40, 4 worse than torch, worst 36.3 at (-0.010087969850080081,
+# 0.013252220683628269), torch 70.3; ∂y at 15, worst 37.9, torch 95.9), now the third tier takes Φ of the quotient in
+# triple words where the sum cancels past 2 (_tw_erfc_words; tests/test_triton38.py): worst 1.97 and 1.11
+@pytest.mark.parametrize("g", ["gelu", "gelu_tanh"])
 def test_triton_near_the_root(g):
     """The Triton kernel (float64; the interpreter where there is no GPU), 40 of test_gelub36's points near the root:
     both gradients within 4 ULP. gelu_tanh at ea729ec6: ∂x and ∂y past 4 ULP at 24 of the 40 each (16 and 14 worse

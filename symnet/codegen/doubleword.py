@@ -1783,31 +1783,44 @@ def _tw_erfc_series(x):
 '''
 PRIMITIVE_NEEDS["_tw_erfc_series"] = ("_tw_erf", "_tw_add", "_tw_erfc_fraction")
 ORDER += ["_tw_erfc_series"]
-# Φ(x) = erfc(a)/2 likewise, a = −x/√2 = a_hi + l, l a double word (x times 1/√2's three parts, each product exact
-# but the last: a double word of a left 2⁻¹⁰⁶·a, erfc′·2⁻¹⁰⁶·a = 2a²·2⁻¹⁰⁶ of erfc, 7 ULP of Φ(x) − y at x = −3):
-# erfc(a_hi + l) = erfc(a_hi) − (2/√π)·e^(−a_hi²)·(l − a_hi·l²) to within a⁴·l³ relative (below 2⁻¹⁴⁰ where the series
-# runs), e^(−a_hi²) by _dw_exp of the exact a_hi²
-_CONSTANTS.update({"SQRT_HALF_HI": 0.7071067811865476, "SQRT_HALF_LO": -4.833646656726457e-17, "SQRT_HALF_TAIL": 2.0693376543497068e-33})  # 1/√2 (mpmath)
-PRIMITIVES["_tw_ndtr_series"] = '''\
-def _tw_ndtr_series(x):
-    """Φ(x) of a float64 x as a triple word, erfc(−x/√2)/2 by _tw_erfc_series's route: about 2⁻¹²⁰/Φ(x) relative."""
-    a_hi, p_lo = _dw_two_prod(x, -SQRT_HALF_HI)
-    q_hi, q_lo = _dw_two_prod(x, -SQRT_HALF_LO)
-    l_hi, l_lo = _dw_two_sum(p_lo, q_hi)
-    near = M.abs(a_hi) < 27.5  # (e^(−a²) is 0 beyond: no correction, no inf − inf in its double words)
-    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo + (q_lo - x * SQRT_HALF_TAIL), 0.0)
-    b = M.where(near, a_hi, 0.0)
+# erfc of a triple word x = x_hi + d (d = x_lo + x_tail, a double word: erfc of a quotient, of −v/√2 in Φ(v); session
+# 38, h-triton38): erfc(x_hi + d) = erfc(x_hi) − (2/√π)·e^(−x_hi²)·(d − x_hi·d²) to within x⁴·d³ relative (below 2⁻¹⁴⁰
+# where the series runs), e^(−x_hi²) by _dw_exp of the exact x_hi²; 0 correction past |x_hi| = 27.5 (e^(−x²) is 0
+# there: no inf − inf in its double words). Before, Triton's third tier took erfc and Φ of a double word in float64, and
+# gelu(x/y)⁻²'s ∂x and ∂y, whose two products cancel near gelu′'s root, had no third tier (36 and 38 ULP, torch 70, 96)
+PRIMITIVES["_tw_erfc_words"] = '''\
+def _tw_erfc_words(x_hi, x_lo, x_tail):
+    """erfc(x_hi + x_lo + x_tail) as a triple word: erfc x_hi by _tw_erfc_series, less (2/√π)·e^(−x_hi²)·(d − x_hi·d²),
+    d = x_lo + x_tail (second order in d): about 2⁻¹¹⁵/erfc x relative."""
+    near = M.abs(x_hi) < 27.5
+    l_hi, l_lo = _dw_two_sum(x_lo, x_tail)
+    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo, 0.0)
+    b = M.where(near, x_hi, 0.0)
     s_hi, s_lo = _dw_two_prod(b, b)
     g_hi, g_lo = _dw_exp(-s_hi, -s_lo)
     g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
     m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
     d_hi, d_lo = _dw_mul(g_hi, g_lo, m_hi, m_lo)
-    r_hi, r_lo, r_tail = _tw_erfc_series(a_hi)
-    r_hi, r_lo, r_tail = _tw_add(r_hi, r_lo, r_tail, -d_hi, -d_lo, 0.0 * d_hi)
+    r_hi, r_lo, r_tail = _tw_erfc_series(x_hi)
+    return _tw_add(r_hi, r_lo, r_tail, -d_hi, -d_lo, 0.0 * d_hi)
+'''
+PRIMITIVE_NEEDS["_tw_erfc_words"] = ("_dw_two_sum", "_dw_two_prod", "_dw_exp", "_dw_mul", "_dw_add_fp",
+                                     "_tw_erfc_series", "_tw_add")
+ORDER += ["_tw_erfc_words"]
+# Φ(x) = erfc(a)/2 likewise, a = −x/√2 = a_hi + l, l a double word (x times 1/√2's three parts, each product exact
+# but the last: a double word of a left 2⁻¹⁰⁶·a, erfc′·2⁻¹⁰⁶·a = 2a²·2⁻¹⁰⁶ of erfc, 7 ULP of Φ(x) − y at x = −3):
+# erfc(a_hi + l) by _tw_erfc_words
+_CONSTANTS.update({"SQRT_HALF_HI": 0.7071067811865476, "SQRT_HALF_LO": -4.833646656726457e-17, "SQRT_HALF_TAIL": 2.0693376543497068e-33})  # 1/√2 (mpmath)
+PRIMITIVES["_tw_ndtr_series"] = '''\
+def _tw_ndtr_series(x):
+    """Φ(x) of a float64 x as a triple word, erfc(−x/√2)/2 by _tw_erfc_words: about 2⁻¹²⁰/Φ(x) relative."""
+    a_hi, p_lo = _dw_two_prod(x, -SQRT_HALF_HI)
+    q_hi, q_lo = _dw_two_prod(x, -SQRT_HALF_LO)
+    l_hi, l_lo = _dw_two_sum(p_lo, q_hi)
+    r_hi, r_lo, r_tail = _tw_erfc_words(a_hi, l_hi, l_lo + (q_lo - x * SQRT_HALF_TAIL))
     return 0.5 * r_hi, 0.5 * r_lo, 0.5 * r_tail
 '''
-PRIMITIVE_NEEDS["_tw_ndtr_series"] = ("_dw_two_prod", "_dw_two_sum", "_dw_exp", "_dw_mul", "_dw_add_fp",
-                                      "_tw_erfc_series", "_tw_add")
+PRIMITIVE_NEEDS["_tw_ndtr_series"] = ("_dw_two_prod", "_dw_two_sum", "_tw_erfc_words")
 ORDER += ["_tw_ndtr_series"]
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
@@ -2842,7 +2855,11 @@ class _Emitter:
             # 36)
             name = f"_tw_{type(e).__name__}_series"
             v = self._emit3(e, f"{name}({self.value(e.args[0]).hi})", (name,))
-        elif type(e).__name__ == "ndtr" and self.backend == "numpy":  # Φ(x) = erfc(−x/√2)/2
+        elif type(e).__name__ == "erfc" and self.backend == "triton":
+            # Triton: erfc(v) of a triple-word v (a quotient's): erfc of its hi by the series, its lo and tail to second
+            # order (_tw_erfc_words; session 38)
+            v = self._emit3(e, f"_tw_erfc_words({self._words(self.triple(e.args[0]))})", ("_tw_erfc_words",))
+        elif type(e).__name__ == "ndtr":  # Φ(x) = erfc(−x/√2)/2 (Triton: of a triple-word x, the float64's above)
             v = self.triple(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
             pieces = list(e.args)
@@ -3170,30 +3187,32 @@ def _triple_exact(e, leaves, backend: str) -> bool:
     return False
 
 
-def _triple_capable(e, leaves) -> bool:
+def _triple_capable(e, leaves, backend: str = "numpy") -> bool:
     """Whether every node of e has a triple word in :meth:`_Emitter.triple` (the third tier): :func:`_triple_exact`'s
     and e^x, e^−x, e^x − 1, σ, softplus, tanh, b^γ (e^(γ·log b)), sums of any of these, widened sums inside."""
     if e in leaves or e.is_number:
         return True
     if isinstance(e, sp.UnevaluatedExpr):
-        return _triple_capable(e.args[0], leaves)
+        return _triple_capable(e.args[0], leaves, backend)
     if getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):
-        return _triple_capable(e.expanded, leaves)
+        return _triple_capable(e.expanded, leaves, backend)
     if isinstance(e, (sp.Add, sp.Mul)):
-        return all(_triple_capable(a, leaves) for a in e.args)
+        return all(_triple_capable(a, leaves, backend) for a in e.args)
     if isinstance(e, sp.Pow):
         if e.exp.is_Integer:
-            return bool(1 <= abs(e.exp) <= 8 and _triple_capable(e.base, leaves))
-        return bool((not e.exp.is_number or e.exp.is_Rational) and _triple_capable(e.base, leaves)
-                    and _triple_capable(e.exp, leaves))
+            return bool(1 <= abs(e.exp) <= 8 and _triple_capable(e.base, leaves, backend))
+        return bool((not e.exp.is_number or e.exp.is_Rational) and _triple_capable(e.base, leaves, backend)
+                    and _triple_capable(e.exp, leaves, backend))
     if isinstance(e, sp.Piecewise):
-        return e.args[-1][1] == sp.true and all(_triple_capable(x, leaves) for x, _ in e.args)
+        return e.args[-1][1] == sp.true and all(_triple_capable(x, leaves, backend) for x, _ in e.args)
     if isinstance(e, (sp.Max, sp.Min)):  # selects of leaves and numbers (a clamp: max(−c, min(c, z))): exact
         return all(a in leaves or a.is_number or (-a) in leaves or (isinstance(a, (sp.Max, sp.Min))
-                                                                    and _triple_capable(a, leaves)) for a in e.args)
+                                                                    and _triple_capable(a, leaves, backend)) for a in e.args)
     kind = type(e).__name__
     if kind in _Emitter.TRIPLE_FUNCTIONS or kind in ("nexp", "log", "log1p"):
-        return len(e.args) == 1 and _triple_capable(e.args[0], leaves)
+        return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
+    if kind in ("erfc", "ndtr") and backend == "triton":  # of any of these too: _tw_erfc_words (session 38)
+        return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
     return _triple_exact(e, leaves, "numpy")  # max/min of leaves, erf of a leaf
 
 
@@ -3226,7 +3245,7 @@ DEEP_TERMS = 2.0 ** 40
 # 2⁻³⁹): the third tier, whose triple word of them is exact (_tw_erfc_series, _tw_ndtr_series), takes the elements
 # whose terms are past twice its value there
 ROUNDED_DEEP_TERMS = 2.0
-_ROUNDED_IN_DOUBLE = ("_tw_erfc_series(", "_tw_ndtr_series(")
+_ROUNDED_IN_DOUBLE = ("_tw_erfc_series(", "_tw_ndtr_series(", "_tw_erfc_words(")
 
 
 def _deep_terms(tripled_lines) -> float:
@@ -4074,7 +4093,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # the kernel computes no float64 bound (Triton's float64 kernels, NumPy's where the body has none) on those whose
     # double-word terms are past DEEP_TERMS times its value; Triton in a block where one element is (a scalar branch)
     third = (not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
-             and _triple_capable(body, set(node.leaves)))
+             and _triple_capable(body, set(node.leaves), backend))
     deferred = False
     if third:
         tripled = _Emitter(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
@@ -4599,7 +4618,11 @@ TRITON_TIER_INLINE = 1
 # nothing back (the main kernel lists its flagged blocks, a few programs of the repair kernel take them in turn)
 REPAIR_BITS = {"deep": 1, "subnormal": 2, "float32": 4}
 _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid(": 1, "_tw_tanh(": 1, "_tw_log(": 1, "_tw_softplus(": 2,
-              "_tw_log1p(": 1}
+              "_tw_log1p(": 1,
+              # erfc and Φ (session 38): an exponential at least (_tw_exp_negsquare, beside _tw_erf's 140 steps and the
+              # continued fraction's 80), so that with another (gelu(x/y)⁻²'s ∂x: Φ of a quotient and e^(−v²/2)) the
+              # tier is the repair kernel's; erfc(x) − y's alone stays inline as before
+              "_tw_erfc_series(": 1, "_tw_ndtr_series(": 1, "_tw_erfc_words(": 1}
 
 
 def _triton_tier_cost(lines) -> int:
