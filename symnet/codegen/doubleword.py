@@ -2850,7 +2850,7 @@ class _Emitter:
         elif type(e).__name__ == "erfc" and self.backend == "numpy":
             # erfc(v) of a triple-word v (_tw_erfc: its lo and tail to second order; session 22)
             v = self._emit3(e, f"_tw_erfc({self._words(self.triple(e.args[0]))})", ("_tw_erfc",))
-        elif type(e).__name__ in ("erfc", "ndtr") and self.backend == "triton" and self.value(e.args[0]).lo is None:
+        elif type(e).__name__ in ("erfc", "ndtr") and self.backend == "triton" and self._float64(e.args[0]):
             # Triton: erfc(v), Φ(v) of a float64 v by 1 − erf in triple words (_tw_erfc_series, _tw_ndtr_series; session
             # 36)
             name = f"_tw_{type(e).__name__}_series"
@@ -2874,6 +2874,15 @@ class _Emitter:
             v = self.value(e)
         self.values[key] = v
         return v
+
+    def _float64(self, e) -> bool:
+        """Whether e's value is a float64 (a leaf, a number, or minus one), known without computing it: computed, a
+        quotient's double word would be what :meth:`triple` then returns for it (erfc(x/y) with x/y to 2⁻¹⁰⁶, 16 ULP
+        of erfc(x/y) − z at a 2⁵¹ cancellation)."""
+        if e.is_number:
+            return True
+        known = self.values.get(e, self.values.get(-e))
+        return known is not None and known.lo is None
 
     def _triple_shared(self, e, name: str, arg) -> _Value:
         """σ(a), softplus(a) or tanh(a) in triple words from the body's one (E, m) = (e^−|v|, E − 1) of v = ±a (±2a for
