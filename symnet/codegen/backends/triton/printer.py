@@ -28,6 +28,8 @@ from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
     primitive_text, widened_function
 from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting  # noqa: F401 (re-exported)
+from ...rewrite import Grouped, WidenedBase
+from ....special import binade_reciprocal
 
 __all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
 
@@ -346,6 +348,21 @@ def _float32_in_float64(narrow, wide):
     return r
 '''
 TRITON_HELPERS["_float32_in_float64"] = TRITON_DEVICE_HELPERS["_float32_in_float64"]
+
+# session 38 (h-triton38): a float32 kernel's r^k·W(r·x, …) (TritonPrinter._wide_scaled)
+TRITON_DEVICE_HELPERS["_scaled_in_float64"] = '''\
+@triton.jit
+def _scaled_in_float64(narrow, wide):
+    """narrow, r^k·W(r·x, …) as printed (W a widened sum at the inputs times r, a power of two: the homogeneous-quotient
+    and reciprocal-margin rules' forms); in a float32 kernel where it is ±inf or NaN, wide, the same in float64 (W's
+    float64 body, times r^k), rounded once, where that is not NaN: W rounded to float32 before r^k brings it back
+    overflowed (1/x + 1/y at (0.5, 3.4e38): r = 2⁻¹²⁷, W = 2¹²⁸, inf for 2). A float64 kernel: narrow (wide unused)."""
+    r = narrow
+    if narrow.dtype != tl.float64:
+        r = tl.where(~(tl.abs(narrow) < float("inf")) & (wide == wide), wide.to(narrow.dtype), narrow)
+    return r
+'''
+TRITON_HELPERS["_scaled_in_float64"] = TRITON_DEVICE_HELPERS["_scaled_in_float64"]
 
 
 # session 29 (h-exp29): log(f·b^u), log1p(f·b^u) where the product overflowed (ConditionalPrinting._log_overflow)
@@ -788,6 +805,46 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
                 pairs, lambda b: f"{self.parenthesize(b, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)",
                 "tl.full([], 1.0, tl.float64)")
 
+    _scaled_printing = False  # True while _print_Mul prints r^k·W(r·x, …) as before (_scaled_in_float64's narrow)
+
+    def _scale_power(self, f) -> int:
+        """k where f is r^k, r = binade_reciprocal(…) (or a temporary holding it), k a nonzero integer; else 0."""
+        base, k = f.as_base_exp()
+        held = self.definitions.get(base, base) if base.is_Symbol else base
+        return int(k) if isinstance(held, binade_reciprocal) and k.is_Integer else 0
+
+    def _wide_scaled(self, e) -> str | None:
+        """The float64 code of r^k·W(r·x, …) in a float32 kernel (W a widened sum at the inputs times r, a power of
+        two: the homogeneous-quotient and reciprocal-margin rules, a power of r at a time in Grouped products): W's
+        body in float64 at its arguments (their factors in float64: r·x exact), times or over r; None for any other
+        product."""
+        if isinstance(e, Grouped):
+            return self._wide_scaled(e.args[0])
+        if isinstance(e, WidenedBase):
+            def factors(a):  # r·x's factors, through the temporaries holding products (fn_1_times_x: r·x in float32)
+                held = self.definitions.get(a) if a.is_Symbol else a
+                return [g for f in held.args for g in factors(f)] if isinstance(held, sp.Mul) else [a]
+
+            with self._narrow():  # (r·x in float64: exact where it is below float32's range too)
+                args = [" * ".join(f"({self._print(f)}).to(tl.float64)" for f in factors(a)) for a in e.args]
+            plain = self._widened_body_printer(dict(zip(e.leaves, args)))
+            plain.constant_dtype, plain.float32_products = "tl.float64", False  # (float64 already)
+            return f"({plain.doprint(nan_through(e.body))})"
+        if not isinstance(e, sp.Mul):
+            return None
+        rest = [f for f in e.args if not self._scale_power(f)]
+        if len(rest) != 1 or len(rest) == len(e.args):
+            return None
+        code = self._wide_scaled(rest[0])
+        if code is None:
+            return None
+        with self._narrow():
+            for f in e.args:
+                k = self._scale_power(f)
+                r = f"({self._print(f.as_base_exp()[0])}).to(tl.float64)"
+                code += "".join(f" * {r}" if k > 0 else f" / {r}" for _ in range(abs(k)))
+        return code
+
     def _wide_leaf(self, leaf) -> str:
         """A factor of a long product in float64: a temporary holding e^u of a long product u (or a select among such
         exponentials and other values) computed again in float64 (its float32 value where another value is selected:
@@ -891,8 +948,19 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_Mul(self, e):
         """c·e^u and c·2^u, 0 < |c| < 1 (ConditionalPrinting._exp_overflow), as printed before wrapped in
-        ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; any other product as
-        ConditionalPrinting._print_Mul."""
+        ``_exp_overflowed``: taken again where b^u overflowed first and the product need not; in a float32 kernel
+        r^k·W(r·x, …) wrapped in ``_scaled_in_float64`` (:meth:`_wide_scaled`) and a long product in
+        ``_float32_in_float64`` (:meth:`_wide_product`); any other product as ConditionalPrinting._print_Mul."""
+        # (r^k·W before the long products: r·r·r·W is one, whose float64 form would take W rounded to float32)
+        wide = self._wide_scaled(e) if self.float32_products and not self._scaled_printing else None
+        if wide is not None:
+            self._scaled_printing = True
+            try:
+                narrow = self._print_Mul(e)
+            finally:
+                self._scaled_printing = False
+            self._need("_scaled_in_float64")
+            return f"_scaled_in_float64({narrow}, {wide})"
         wide = self._wide_product(e) if self.float32_products else None
         if wide is not None:
             return self._float32_in_float64(e, wide)
