@@ -25,7 +25,8 @@ past 2⁻¹⁰ of the value (DEEP_RELATIVE; where a float64 kernel computes no b
 2⁴⁰ times its value: DEEP_TERMS), where even a double word's 2⁻¹⁰⁶ of the terms is ULPs of the sum: the focal loss's
 ∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton's
 float64 kernels likewise since session 21 (:func:`_triton_third_tier`), on the elements picked by DEEP_TERMS (they
-compute no float64 bound; past 2 where the double word holds erfc or Φ in float64: ROUNDED_DEEP_TERMS, session 37),
+compute no float64 bound; past 2 where the double word holds erfc or Φ in float64: ROUNDED_DEEP_TERMS, session 37;
+erfc and Φ of any triple word since session 38, ``_tw_erfc_words``: gelu(x/y)⁻²'s ∂x near gelu′'s root),
 in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
