@@ -164,3 +164,27 @@ FAR_QUOTIENT = ("measured: Triton float32 (x + y)/(x*y**2) at 300 points with th
 def test_float32_quotient_of_a_sum_far_apart():
     xs, ys = _far_apart(len("(x + y)/(x*y**2)"))
     assert _float32_faults("(x + y)/(x*y**2)", xs, ys) == []
+
+
+# ---- the Triton float32 sigmoid kernel (kernels/triton/sigmoid.py), measured under the interpreter only: NumPy's float32
+# σ is computed in float64 and rounded once since h-sig37 (0.50 ULP); Triton's is float32 (_exp and the sigmoid pair's
+# roundings). The interpreter's float32 exp is NumPy's, not a GPU's (Triton's _exp takes tl.exp of the reduced argument):
+# a GPU may measure otherwise, so the test runs under TRITON_INTERPRET=1 alone. Not changed here: the float64 form's
+# cost (registers, time) on sm_90 is unmeasured (no device this session)
+SIGMOID32 = ("measured (interpreter): Triton float32 sigmoid kernel at the 201 float32 values around -1.97165846824646 "
+             "and -4.139065742492676 (test_sig37's): sigma 3.69 ULP at -1.97165846824646 (torch 1.87 over that set), "
+             "sigma' 5.18 at -4.139065742492676 (torch 1.95); NumPy's 0.50 (h-sig37)")
+
+
+@pytest.mark.skipif(__import__("os").environ.get("TRITON_INTERPRET") != "1", reason="the interpreter's float32 exp")
+@pytest.mark.xfail(strict=True, reason=SIGMOID32)
+def test_triton_sigmoid_float32_around_test_sig28s_points():
+    """σ and σ′ within 1 ULP around test_sig28's points (NumPy 0.50; torch 1.87 and 1.95 on these values)."""
+    import test_sig37 as S
+    from symnet.kernels import load_kernel
+
+    torch = triton_torch()
+    z = np.concatenate([S._around(-1.97165846824646, 100), S._around(-4.139065742492676, 100)])
+    a, d = load_kernel("sigmoid", "triton").sigmoid(torch.tensor(z))
+    es, ed, at = S._worst(z, a.numpy(), d.numpy())
+    assert max(es, ed) <= 1.0, (es, ed, at)
