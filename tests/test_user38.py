@@ -4,25 +4,14 @@ a Gumbel NLL, a von Mises NLL, a Hinge², a quantile-Huber and a 3-layer tanh ML
 NumPy and Triton, trained with from PyTorch).
 
 Each test of a message failed before its change; the before is in its comment. The formulas the new messages suggest
-are measured here against mpmath at 50 digits and torch autograd in float64. The strict xfails at the end record
+are measured here against mpmath at 50 digits and torch autograd in float64. The strict xfails record
 faults found and not fixed."""
 import mpmath
 import numpy as np
 import pytest
 
 import symnet
-from symnet.cli import main
-
-
-def _run(capsys, *argv):
-    code = main(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def _ulps(got, true) -> float:
-    """|got − true| in units of the last place of the float64 nearest ``true`` (an mpmath number)."""
-    return float(abs(mpmath.mpf(float(got)) - true) / np.spacing(abs(float(true))))
+from test_user37 import _run, _ulps  # main(argv) → (status, out, err); ULPs of float64 from an mpmath truth
 
 
 # ---------------------------------------------------------------- functions a formula cannot hold, answered
