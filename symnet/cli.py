@@ -139,6 +139,11 @@ def _a_misspelt_option(command: str, argument: str) -> str | None:
     return close[0] if close else None
 
 
+# options a user who brings their own model reaches for, which symnet train has none of
+_MODEL_OPTIONS = {"--activation", "--act", "--loss", "--hidden", "--layers", "--sizes", "--optimizer", "--optim",
+                  "--formula", "--model"}
+
+
 def _command_help(argv: list[str], message: str) -> str:
     """argparse's "unrecognized arguments" comes from the top-level parser even where a command's option is meant,
     so it said "(see 'symnet --help')", whose help lists no command's options (session 37's new user, `symnet train
@@ -150,6 +155,12 @@ def _command_help(argv: list[str], message: str) -> str:
     if argv[0] not in sub.choices:
         return message
     message = message.replace("(see 'symnet --help')", f"(see 'symnet {argv[0]} --help')")
+    given = {a.split("=", 1)[0] for a in argv[1:] if a.startswith("--")}
+    if argv[0] == "train" and given & _MODEL_OPTIONS:
+        # `symnet train xor --activation tanh` was told only to see the help (session 38's new user)
+        return (f"{message}; symnet train's networks are the lecture's, fixed: to train your own activation, loss "
+                "or layers use symnet.torch (from_formula, st.nn) in a PyTorch loop, or symnet.torch.optim.FusedStep "
+                "(README: 'Training on the generated kernels')")
     if argv[0] not in ("derive", "graph", "verify"):
         for a in argv[1:]:
             close = a.startswith("--") and _a_misspelt_option(argv[0], a)

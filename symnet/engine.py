@@ -809,22 +809,25 @@ def _judge_kinks(point, at_kink, program, wrt, full, label) -> dict:
         for w in wrt:
             side = one_sided(full(out), w, point)
             if not side.differentiable:
-                # each side as a message shows a number (selu's 1.0507…·1.6733… from the left was a rational of
-                # 31 digits over 10³¹)
-                why = (f"from the left {_brief_number(side.left)}, from the right {_brief_number(side.right)}"
-                       if side.decided and
-                       _finite(side.left) and _finite(side.right) and side.left != side.right
-                       else "it is not continuous there, or a side has no derivative")
-                # the inputs whose derivatives exist here (relu(x) has none to offer, nor max(x, y) at x = y)
-                others = [str(v) for v in program.inputs if v != w and
-                          all(one_sided(full(o), v, point).differentiable for o in program.outputs)]
-                rest = (f"; the derivatives with respect to {', '.join(others)} can still be asked for (wrt)"
-                        if others else "")
-                raise NotDifferentiableError(
-                    f"not differentiable at {label} with respect to {w} (∂{out}/∂{w}): the point sits on a kink "
-                    f"({why}){rest}")
+                raise _kink_error(label, out, w, side, [full(o) for o in program.outputs], program.inputs, point)
             sides[(out, w)] = side.right
     return sides
+
+
+def _kink_error(label, out, w, side, wholes, inputs, point) -> NotDifferentiableError:
+    """The error for ∂out/∂w on a kink at ``point``: both one-sided derivatives as numbers, and the inputs
+    whose derivatives exist there (``wholes``: every output in terms of the inputs). One text for the command
+    line's --at and for ``Derivation.gradient_at``, which said only "the one-sided derivatives differ" (session 38)."""
+    # each side as a message shows a number (selu's 1.0507…·1.6733… from the left was a rational of 31 digits
+    # over 10³¹)
+    why = (f"from the left {_brief_number(side.left)}, from the right {_brief_number(side.right)}"
+           if side.decided and _finite(side.left) and _finite(side.right) and side.left != side.right
+           else "it is not continuous there, or a side has no derivative")
+    # the inputs whose derivatives exist here (relu(x) has none to offer, nor max(x, y) at x = y)
+    others = [str(v) for v in inputs if v != w and all(one_sided(e, v, point).differentiable for e in wholes)]
+    rest = f"; the derivatives with respect to {', '.join(others)} can still be asked for (wrt)" if others else ""
+    return NotDifferentiableError(f"not differentiable at {label} with respect to {w} (∂{out}/∂{w}): the point "
+                                  f"sits on a kink ({why}){rest}")
 
 
 def _at_point(point, values, program, wrt, in_graph, local, full, at_kink=frozenset(), sides=None,
@@ -1033,12 +1036,11 @@ def evaluate_gradients(derivation: Derivation, values: Mapping) -> dict:
         entries = derivation.jacobian[:, k]
         if kinked:  # on a kink: the derivative exists where the one-sided derivatives agree
             vals = []
-            for o, whole in forward_expressions(derivation).items():
+            wholes = forward_expressions(derivation)
+            for o, whole in wholes.items():
                 side = one_sided(whole, w, point)
                 if not side.differentiable:
-                    raise NotDifferentiableError(
-                        f"not differentiable with respect to {w} at {label}: the point sits on a kink "
-                        "(relu, abs, step, max/min or a where() boundary) and the one-sided derivatives differ")
+                    raise _kink_error(label, o, w, side, list(wholes.values()), derivation.inputs, point)
                 vals.append(side.right)
             out[w] = vals[0] if len(vals) == 1 else sp.Matrix(vals)
             continue

@@ -182,6 +182,8 @@ _SPELLED_OUT = {
     "acosh": (("x",), "log1p([0] - 1 + sqrt([0] - 1)*sqrt([0] + 1))", "for an argument ≥ 1"),
     "arctan": (("x",), "atan({0})", ""),
     "arcsinh": (("x",), "asinh({0})", ""),
+    # PReLU is leaky_relu with the slope a variable (session 38's new user was asked "did you mean relu?")
+    "prelu": (("x", "a"), "leaky_relu({0}, {1})", "its slope, a variable of the formula, gets its gradient"),
 }
 _SPELLED_OUT.update({f"arc{name[1:]}": _SPELLED_OUT[name] for name in ("asin", "acos", "atanh", "acosh")})  # NumPy's
 
@@ -196,6 +198,18 @@ _NOT_PROVIDED = {
                     "(symnet.torch.from_formula(…)(…).mean()), or write the few terms out (x1**2 + x2**2)"),
     **dict.fromkeys(("floor", "ceil", "round", "trunc"),
                     "it is constant between its steps, so its derivative is 0 wherever it exists: not in the registry"),
+    # session 38's new user: a von Mises NLL's log I₀(κ) was answered "for a product write i0*(…)", and the sort of a
+    # Lovász hinge "did you mean sqrt?"
+    **dict.fromkeys(("i0", "i1", "i0e", "i1e", "iv", "ive", "kv", "kve", "jv", "yv", "besseli", "besselj", "besselk",
+                     "bessely", "log_i0"),
+                    "Bessel functions are not in symnet's registry; a term of them in a constant (log I₀(κ) of a von "
+                    "Mises NLL at a fixed κ) has no gradient: leave it out (a learned κ needs log I₀, which symnet "
+                    "cannot differentiate)"),
+    **dict.fromkeys(("sort", "sorted", "argsort", "topk", "cumsum", "cumprod", "median", "quantile"),
+                    "a formula is elementwise, on numbers: sort or accumulate outside it (torch.sort(e, descending=True)"
+                    " for a Lovász hinge's errors) and pass the sorted values as inputs, or write the few terms out"),
+    "softmin": "softmin(z) is softmax(−z), a whole row: symnet.torch.functional.softmax(-z, dim=-1); for a few numbers "
+               "write it out, exp(-a)/(exp(-a) + exp(-b) + exp(-c)) (computed without overflow)",
 }
 
 
@@ -214,6 +228,18 @@ def _spelled_out(name: str, node: ast.Call, source: str | None) -> str | None:
     for k, (text, plain) in enumerate(zip(written, atomic)):
         formula = formula.replace(f"{{{k}}}", text).replace(f"[{k}]", text if plain else f"({text})")
     return f"write {formula}" + (f" ({why})" if why else "")
+
+
+def spelled_out(name: str) -> tuple[str, tuple[str, ...]] | None:
+    """The formula symnet writes for a torch/NumPy function it has no entry for (``_SPELLED_OUT``), in the
+    table's argument names, with those names: ``("leaky_relu(x, a)", ("x", "a"))`` for ``prelu``; None for
+    any other name. For messages outside a formula (``symnet.torch.functional.activation("prelu", x)``)."""
+    if name not in _SPELLED_OUT:
+        return None
+    names, template, _ = _SPELLED_OUT[name]
+    for k, arg in enumerate(names):
+        template = template.replace(f"{{{k}}}", arg).replace(f"[{k}]", arg)
+    return template, names
 
 
 def _signature(name: str, entry) -> str:
@@ -539,9 +565,15 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
                 raise ParseError(f"unknown function '{name}': {_NOT_PROVIDED[name]}")
 
             if name in ROW_REGISTRY:  # "softmax(x)" was answered "did you mean max?"
+                written = [ast.get_source_segment(source, a) if source else None for a in node.args]
+                few = ""
+                if name == "logsumexp" and len(written) > 1 and all(written) and sum(map(len, written)) <= 160:
+                    # an energy over a few terms, logsumexp(e1, e2, e3), is a formula once written out (session 38)
+                    few = (f"; for a few numbers write it out, log({' + '.join(f'exp({w})' for w in written)}) "
+                           "(the logaddexp rule computes it without overflow)")
                 raise ParseError(f"{name} works on a whole row of values, not on one number, so it is "
                                  f"not part of a formula: 'symnet derive {name}' prints its derivation "
-                                 "(symnet.torch.functional has the PyTorch ops)")
+                                 f"(symnet.torch.functional has the PyTorch ops){few}")
             # EXP(x), Tanh(x): difflib compares case, so these were answered with the whole list and
             # "for a product write EXP*(…)" (session 17, a new user)
             same_letters = list(dict.fromkeys(getattr(e, "name", n) for n, e in FUNCTIONS.items()

@@ -13187,6 +13187,18 @@ class PowerBound(sp.Function):
     def _eval_evalf(self, prec):
         return (sp.Integer(2) ** self.bits(self.args[1]))._eval_evalf(prec)
 
+    # a power of 2 whatever b is: SymPy's assumptions did not know, and where b held a select of powers it took the
+    # bound for a non-real number, refusing |b| ≤ PowerBound(b, m) (TypeError "Invalid comparison of non-real", a
+    # traceback out of symnet.compile of an ISRU x/√(1 + (a·x)²); session 38's new user)
+    def _eval_is_extended_real(self):
+        return True
+
+    def _eval_is_extended_positive(self):
+        return True
+
+    def _eval_is_finite(self):
+        return True
+
 
 def _shared_powers_node(node):
     from .chains import shared_powers

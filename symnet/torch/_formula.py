@@ -87,7 +87,7 @@ class Formula(torch.nn.Module):
                                 "pass tensors of one dtype (Python numbers take theirs)")
         for n, a in zip(names, args):  # a number as text was read with float(), 10**400 failed naming nothing
             if not isinstance(a, torch.Tensor):
-                _number("formula", f"argument {n!r}", a)
+                _number("formula", f"argument {n!r}", a, tensor_too=True)
         return _ops.call(self._op.op, *_broadcast(*args, names=names), [])[0]
 
     def extra_repr(self):

@@ -122,13 +122,19 @@ def _agree(op: str, tensors, shapes: bool = False) -> None:
                            "together (same shapes, or 1 where they differ)") from None
 
 
-def _number(op: str, name: str, value) -> float:
+def _number(op: str, name: str, value, *, tensor_too: bool = False) -> float:
     """``value`` as a float, else one line naming ``op`` and ``name``: text (``"0.1"`` was read
     with float(); torch refuses it), a complex number or a tensor of several entries (float()'s
     message named neither), or an int no float holds (``10**400``: "OverflowError: int too large
-    to convert to float", naming nothing)."""
+    to convert to float", naming nothing). ``tensor_too``: the argument also takes a tensor, and the
+    message says so, with the conversion of a NumPy array or a list (a from_formula function given
+    an ndarray was told it "must be a number", session 38's new user)."""
+    wanted = "a torch.Tensor or a number" if tensor_too else "a number"
+    if tensor_too and (isinstance(value, (list, tuple)) or type(value).__module__ == "numpy" and getattr(value, "ndim", 0)):
+        convert = "torch.tensor(v)" if isinstance(value, (list, tuple)) else "torch.from_numpy(a)"
+        raise TypeError(f"{op}: {name} must be {wanted}, not {type(value).__name__}; pass {convert}")
     if isinstance(value, (str, bytes, complex)):
-        raise TypeError(f"{op}: {name} must be a number, not {type(value).__name__} {str(value)[:40]!r}")
+        raise TypeError(f"{op}: {name} must be {wanted}, not {type(value).__name__} {str(value)[:40]!r}")
     try:
         return float(value)
     except OverflowError:
@@ -136,7 +142,7 @@ def _number(op: str, name: str, value) -> float:
                          "range") from None
     except (TypeError, ValueError, RuntimeError):
         shape = f" of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else ""
-        raise TypeError(f"{op}: {name} must be a number, not {type(value).__name__}{shape}") from None
+        raise TypeError(f"{op}: {name} must be {wanted}, not {type(value).__name__}{shape}") from None
 
 
 def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -345,6 +351,13 @@ def _unknown(kind: str, name, known: list[str]) -> SymnetError:
     here got the whole list, and an nn.ReLU() instance was not told to pass a name)."""
     if not isinstance(name, str):
         return SymnetError(f"no {kind} {name!r}: pass its name as a string, one of {', '.join(known)}")
+    from ..parsing import spelled_out
+
+    written = spelled_out(name.lower())
+    if written:  # activation("prelu", x) was asked "did you mean relu?" (session 38's new user)
+        formula, inputs = written
+        return SymnetError(f"no {kind} {name!r}; as a formula it is {formula}: "
+                           f"symnet.torch.from_formula({formula!r}, inputs={' '.join(inputs)!r})")
     close = [n for n in known if n.lower() == name.lower()] or difflib.get_close_matches(name, known, n=3)
     if close:
         return SymnetError(f"no {kind} {name!r}; did you mean {' or '.join(close)}? (known: {', '.join(known)})")
