@@ -131,10 +131,11 @@ def test_silu_dy_widened_elsewhere(kind):
     assert T._faults("silu", 2, F64, xs, ys) == []
 
 
-@pytest.mark.xfail(strict=True, reason="measured: silu(x/y)^-2 past the range, NaN for +-inf (torch +-inf). float64 x, y "
-                   "both 10^[-320, -290]: dx at 4 of 100 (as on main; dy 13 on main, 0 now), (-2.973348191902224e-309, "
-                   "6.4273136438976e-309) NaN for inf; float32 x/y in [-800, -30]: dx at 27, dy at 29 of 100 (main 27, 36), "
-                   "(-292.0014343261719, 0.5943898558616638) dx NaN for -inf")
+# measured on main at 94c7aaf6 (a strict xfail until h-neg38): silu(x/y)^-2 past the range, float64 x, y both
+# 10^[-320, -290]: dx 0 for +-inf at 47 of 100 ((-2.117e-311, 9.215e-313): -0 for -inf, torch -inf; -2·W·y/x³ with
+# W·y = -0 before 1/x³, _taken_by_exponents kept its 0 where the product by exponents was past the range); float32 x/y in
+# [-800, -30]: dx NaN for -inf at 27, dy at 29 of 100 ((-292.0014343261719, 0.5943898558616638), torch -inf; the widened
+# sum's float64 body, inf - inf, taken where its bound was NaN, not sized). None now (tests/test_neg38.py: neighbourhoods)
 @pytest.mark.parametrize("kind, dtype", [("tiny both", F64), ("far", F32)], ids=["tiny-float64", "far-float32"])
 def test_silu_past_the_range(kind, dtype):
     xs, ys = _silu_points(kind, dtype)

@@ -4196,6 +4196,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                     lines += [indent + f"keep |= np.isnan({size})  # NaN: the float64 value is the result"]
                 else:
                     lines += [indent + f"keep |= ~({size} < np.inf)  # inf or NaN: the float64 value is the result"]
+                if "_dominant_infinity" in plain and value.isidentifier():  # session 38 (h-neg38): a NaN sum of terms
+                    # past the range, inf − inf: the float64 value as the kernel prints it outside, the dominant term's
+                    # infinity (the bound's steps print the sum unsized: silu(x/y)⁻²'s float32 ∂x at x/y = −292 was
+                    # NaN for −inf, where σ(x/y)² = 0 makes both terms infinite)
+                    lines += [indent + f"if np.isnan({value}).any():  # NaN: the sized sum, _dominant_infinity",
+                              indent + f"    {value} = np.where(np.isnan({value}), {plain}, {value})"]
                 if "_exp_overflowed" in plain and value.isidentifier() and not _shifted_exp(
                         body, getattr(node, "first_order", False)):  # session 29 (h-exp29): c·b^u overflowed in
                     # b^u in the body, which computes b^u whole, where the product need not: e^x/2 + y inf at
