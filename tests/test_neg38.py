@@ -10,6 +10,16 @@ autograd (float64) beside:
 - silu(x/y)⁻² in float32 with x/y in ±[30, 800]: ∂x and ∂y NaN for ±inf at 27 and 29 of test_gelub36's 100: the float32
   kernel's widened sum keeps its float64 body where that is not finite, and the body's steps print the sum unsized
   (σ(x/y)² = 0: inf − inf). Now a NaN body takes the sum as the kernel prints it outside (``_dominant_infinity``).
+- σ(x/y)⁻³ f at (−4.537096366816126e303, 4.193419858443709e303), x/y = −1.082: 5 ULP, torch 2 (test_gelu36's strict
+  xfail). Its roundings, in u = 2⁻⁵³: x/y 0.5 (σ's condition |v|·σ(−v) = 0.81 there), e^−|v| 0.5, 1 + E 0.5, both cubes'
+  0.5 each and their quotient's 0.5, the cube tripling each of the first three: 15 by _roundings, past the long-product
+  rule's 12, but a power of one function is no product, so the rule left it. Now a rounded function's integer power
+  g^k (|k| ≥ 2) of two inputs or more is widened whole where its count reaches 12 (after the products: a power widened
+  inside one left ∂x's 3σ(−v)/(y·σ³) one rounding short of widening, 0.93 → 2.99 ULP).
+- erf(x/y)⁻² ∂x at (−5.319826851580609e303, 8.731416746475802e304), x/y = −0.061: 5 ULP, torch 1 (test_gelu36's strict
+  xfail; ∂y 4.5 there): the widened 4/√π·e^(−v²)/(y·erf(v)³) took erf of the double word v as the float64 erf of v's hi,
+  so v's rounding (0.5u) and erf's own (about 1u) went into erf³ three times. Now erf of a double word is _dw_erf of
+  its hi plus its first order in lo (_dw_erf_dw).
 """
 from __future__ import annotations
 
@@ -77,3 +87,49 @@ def test_gelu_tiny_x_and_y():
     (∂x finite for ±inf at (7.68e−304, −1.70e−301): 1.86e306 for −inf, torch −inf)."""
     xs, ys = _tiny_both(F64, 3805)
     assert T._faults("gelu", 2, F64, xs, ys) == []
+
+
+def _near(v0, dtype, seed, n=200, top=False):
+    """n points with x/y within 0.15 of v0, y = ±10^[−3, 3] (top: float64 10^[300, 307], float32 10^[30, 37])."""
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(v0 - 0.15, v0 + 0.15, n)
+    low, high = ((300, 307) if dtype is F64 else (30, 37)) if top else (-3, 3)
+    ys = rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(low, high, n)
+    return (v * ys).astype(dtype), ys.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=IDS)
+@pytest.mark.parametrize("top", [False, True], ids=["mid", "top"])
+def test_sigmoid_cubed_near_the_failing_point(dtype, top):
+    """σ(x/y)⁻³ at 200 points with x/y within 0.15 of −1.082 (the failing point first, float64 top): every output
+    within the bound of mpmath's, torch or not. Before, float64: f past 4 ULP at 5 of the top 200 (4 worse than torch),
+    worst 4.6 (torch 4.61); now f ≤ 0.5, ∂x ≤ 1.06, ∂y ≤ 1.64 (float32 0.5 each)."""
+    xs, ys = _near(-1.0819, dtype, [3806, top, dtype is F32], top=top)
+    if dtype is F64 and top:
+        xs[0], ys[0] = -4.537096366816126e303, 4.193419858443709e303
+    assert T._faults("sigmoid", 3, dtype, xs, ys, against_torch=False) == []
+
+
+@pytest.mark.parametrize("dtype", [F64, F32], ids=IDS)
+@pytest.mark.parametrize("top", [False, True], ids=["mid", "top"])
+def test_erf_squared_near_the_failing_point(dtype, top):
+    """erf(x/y)⁻² at 200 points with x/y within 0.15 of −0.061 (the failing point first, float64 top): every output
+    within the bound, torch or not. Before, float64: ∂x past 4 ULP at 2 of the top 200 (worst 4.78, torch 4.49), ∂y at
+    2 of the mid and 2 of the top (worst 4.52, torch 4.37); now ∂x ≤ 1.21, ∂y ≤ 2.11, f ≤ 3.24 (torch 3.24)."""
+    xs, ys = _near(-0.0609, dtype, [3807, top, dtype is F32], top=top)
+    if dtype is F64 and top:
+        xs[0], ys[0] = -5.319826851580609e303, 8.731416746475802e304
+    assert T._faults("erf", 2, dtype, xs, ys, against_torch=False) == []
+
+
+@pytest.mark.parametrize("k", [3, 4])
+def test_sigmoid_powers_far_left_and_past_the_range(k):
+    """σ(x/y)⁻ᵏ, its power widened whole, where σ underflows (x/y in [−800, −30], f past the range from x/y ≈ −236 for
+    k = 3) and at tiny and huge x, y: as mpmath's wherever torch's is (the written form where the widened power is
+    not finite)."""
+    rng = np.random.default_rng([3808, k])
+    xs = np.concatenate([-rng.uniform(30, 800, 60), rng.choice([-1.0, 1.0], 60) * 10.0 ** rng.uniform(-320, -290, 60),
+                         rng.choice([-1.0, 1.0], 60) * 10.0 ** rng.uniform(300, 308, 60)])
+    ys = np.concatenate([rng.uniform(0.5, 2, 60), rng.choice([-1.0, 1.0], 60) * 10.0 ** rng.uniform(-320, -290, 60),
+                         rng.choice([-1.0, 1.0], 60) * 10.0 ** rng.uniform(300, 308, 60)])
+    assert T._faults("sigmoid", k, F64, xs, ys) == []
