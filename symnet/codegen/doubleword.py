@@ -1437,7 +1437,20 @@ def _dw_where_finite(x_hi, value, plain):
         return value
     return np.where(finite, value[0], plain()), np.where(finite, value[1], 0.0)
 '''
-NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
+# erf of a double word (NumPy; h-neg38): the emitter took erf(v) of a double-word v as the float64 erf of v_hi, lo 0, so
+# v's rounding and erf's own reached the widened body: ∂x of erf(x/y)⁻², 4/√π·e^(−v²)/(y·erf(v)³), 4.4 ULP at
+# (−5.32e303, 8.73e304), v = −0.061, torch 1 (erf(v)³ triples both). _dw_erf of v_hi and its first order in v_lo,
+# 2/√π·e^(−v_hi²)·v_lo: to within v_lo²·|v|·2/√π (relative, |v_lo| ≤ 2⁻⁵³|v_hi|: below 2⁻¹⁰⁵)
+NUMPY_ERF_DW = '''\
+def _dw_erf_dw(x_hi, x_lo):
+    """erf(x_hi + x_lo) as a double word: _dw_erf(x_hi) plus 2/√π·e^(−x_hi²)·x_lo (its first order in x_lo; 0 where
+    x_lo is not finite: x_hi ±inf or NaN, whose _dw_erf is erf's limit or NaN)."""
+    e_hi, e_lo = _dw_erf(x_hi)
+    d = 1.1283791670955126 * np.exp(-(x_hi * x_hi)) * x_lo
+    return _dw_add(e_hi, e_lo, np.where(np.isfinite(d), d, 0.0), 0.0 * e_lo)
+'''
+_NUMPY_NEEDS["_dw_erf_dw"] = ("_dw_erf", "_dw_add")
+NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erf_dw", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -2190,7 +2203,7 @@ def primitive_text(name: str, backend: str) -> str:
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
                   "_dw_pow_first": NUMPY_POW_FIRST, "_dw_where_finite": NUMPY_WHERE_FINITE, "_dw_sin": _NUMPY_SIN,
-                  "_dw_cos": _NUMPY_COS}
+                  "_dw_cos": _NUMPY_COS, "_dw_erf_dw": NUMPY_ERF_DW}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
     if name == "_dw_erfc":  # NumPy's alone, likewise
@@ -2515,6 +2528,9 @@ class _Emitter:
             # erf of a float64 as a double word (_dw_erf, table-driven; session 21: erf(x) − y at y = fl(erf x), 2.2e10
             # ULP at x = 4.81, y = 1 with erf in float64); NumPy's alone (Triton: the float64 erf, (value, 0))
             v = self._emit(e, f"_dw_erf({self.value(e.args[0]).hi})", ("_dw_erf",))
+        elif type(e).__name__ == "erf" and self.backend == "numpy":  # of a double word: its lo to first order
+            a = self.value(e.args[0])
+            v = self._emit(e, f"_dw_erf_dw({a.hi}, {self._lo(a)})", ("_dw_erf_dw",))
         elif type(e).__name__ == "erf" and self.backend == "triton" and self.value(e.args[0]).lo is None:
             # Triton: ±(1 − erfc|x|) as a double word from |x| = 1/2 on, the float64 erf below (_dw_erf_tail)
             a = self.value(e.args[0]).hi
@@ -4225,6 +4241,12 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                     lines += [indent + f"keep |= np.isnan({size})  # NaN: the float64 value is the result"]
                 else:
                     lines += [indent + f"keep |= ~({size} < np.inf)  # inf or NaN: the float64 value is the result"]
+                if "_dominant_infinity" in plain and value.isidentifier():  # session 38 (h-neg38): a NaN sum of terms
+                    # past the range, inf − inf: the float64 value as the kernel prints it outside, the dominant term's
+                    # infinity (the bound's steps print the sum unsized: silu(x/y)⁻²'s float32 ∂x at x/y = −292 was
+                    # NaN for −inf, where σ(x/y)² = 0 makes both terms infinite)
+                    lines += [indent + f"if np.isnan({value}).any():  # NaN: the sized sum, _dominant_infinity",
+                              indent + f"    {value} = np.where(np.isnan({value}), {plain}, {value})"]
                 if "_exp_overflowed" in plain and value.isidentifier() and not _shifted_exp(
                         body, getattr(node, "first_order", False)):  # session 29 (h-exp29): c·b^u overflowed in
                     # b^u in the body, which computes b^u whole, where the product need not: e^x/2 + y inf at

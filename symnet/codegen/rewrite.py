@@ -13300,12 +13300,18 @@ def _long_product_factor(f) -> bool:
     return (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp") and not base.has(softplus, sp.log)
 
 
-def _long_product(node) -> bool:
+def _long_product(node, power: bool = False) -> bool:
     """``node`` a product of two inputs or more of :func:`_long_product_factor` factors, one a rounded function, whose
-    roundings (:func:`_roundings`) reach LONG_PRODUCT_ROUNDINGS."""
-    if not (node.is_Mul and len(node.free_symbols) >= 2 and node.has(*_ROUNDED, ndtr, sp.erfc, WidenedBase)):
+    roundings (:func:`_roundings`) reach LONG_PRODUCT_ROUNDINGS; with ``power``, a rounded function's integer power
+    g^k (|k| ≥ 2) likewise, a product of |k| equal factors (σ(x/y)⁻³, 15 roundings, was 5 ULP at (−4.54e303, 4.19e303),
+    torch 2; h-neg38)."""
+    if not (len(node.free_symbols) >= 2 and node.has(*_ROUNDED, ndtr, sp.erfc, WidenedBase)):
         return False
-    if not all(_long_product_factor(f) for f in node.args):
+    if power:
+        if not (node.is_Pow and node.exp.is_Integer and abs(node.exp) >= 2 and not node.base.is_Symbol
+                and _long_product_factor(node)):
+            return False
+    elif not (node.is_Mul and all(_long_product_factor(f) for f in node.args)):
         return False
     return LONG_PRODUCT_ROUNDINGS <= _roundings(node) < math.inf
 
@@ -13316,7 +13322,19 @@ def _long_products(expr):
     σ nested 5 deep, a sum of such products that cancels, was 47 ULP)."""
     if not isinstance(expr, sp.Basic) or not expr.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase):
         return expr
-    return _bottom_up(_bottom_up(expr, _long_product_sum), _widened_if_long)
+    products = _bottom_up(_bottom_up(expr, _long_product_sum), _widened_if_long)
+    # (the powers outside the products' written forms too: those are sized as they are written, term by term, where the
+    # widened form is not finite; a power widened there left ∂x of gelu(x/y)⁻² NaN for inf at x/y = −29.7)
+    return _bottom_up(products, _widened_if_long_power, (WidenedBase, WrittenWhereNotFiniteBase))
+
+
+def _widened_if_long_power(node):
+    """A long power g^k (:func:`_long_product` with ``power``) outside the long products (widened first: a power
+    widened inside one left it one rounding and no product to widen: ∂x of σ(x/y)⁻³, 3σ(−x/y)/(y·σ³), 0.93 → 2.99 ULP)
+    as widen(g^k), taken as written where that is ±inf or NaN."""
+    if not _long_product(node, power=True):
+        return node
+    return written_where_not_finite(widen(node), node)
 
 
 def _odd_inputs(term) -> frozenset:
@@ -13431,7 +13449,9 @@ LONG_PRODUCT = Rule(
     "as one widened sum times the inputs' powers common to its terms (∂x of gelu(x/y)⁻², −√2·y·e^(−v²/2)/(√π·x²·Φ³) "
     "− 2y²/(x³·Φ²) = −(y/x³)·(2y/Φ² + √2·x·e^(−v²/2)/(√π·Φ³)), is 0 at gelu′'s root x/y = −0.75179: each product "
     "rounded once and their sum again was 3,020 ULP at (−0.057713, 0.076785), torch 2,153; 0.58 now), taken as the sum of "
-    "the products where not finite",
+    "the products where not finite; a rounded function's integer power g^k (|k| ≥ 2) of two inputs or more, outside "
+    "those products, likewise widened whole where its count reaches 12 (σ(x/y)⁻³, 15 roundings, was 5 ULP at "
+    "(−4.54e303, 4.19e303), torch 2), taken as written where not finite",
     apply=_long_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT

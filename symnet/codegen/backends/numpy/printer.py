@@ -453,8 +453,10 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         again = np.broadcast_to(np.asarray(_constant_far(m, k, *pairs), r.dtype), r.shape)
     # NaN as computed (inf/inf, 0·inf of powers past the range) with every factor finite and nonzero: the product by
-    # exponents even where it is ±inf or 0 (∂y of (x·y)⁻³ at (−3e38, −1.4e−45) in float32 was NaN for 2.9e64, torch inf)
-    return np.where(bad & (np.isfinite(again) | np.isnan(r)), again, r)
+    # exponents even where it is ±inf or 0 (∂y of (x·y)⁻³ at (−3e38, −1.4e−45) in float32 was NaN for 2.9e64, torch inf);
+    # 0 or subnormal as computed where the product by exponents is past the range: its ±inf (a partial product went
+    # below the range first: ∂x of silu(x/y)⁻², −2·W·y/x³ at (−2.1e−311, 9.2e−313), W·y = −0 before 1/x³, was −0 for −inf)
+    return np.where(bad & (np.isfinite(again) | np.isnan(r) | (np.isfinite(r) & np.isinf(again))), again, r)
 '''
 NUMPY_HELPER_NEEDS["_taken_by_exponents"] = ("_normal", "_constant_far")
 
