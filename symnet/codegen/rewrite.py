@@ -4525,9 +4525,9 @@ def _removable_node(node):
     return _fitted_series(node, x, fit)
 
 
-def _homogeneous_degree(math, x, y):
+def _homogeneous_degree(math, x, y, product=False):
     """k where f(s·x, s·y) = s^k·f(x, y) at three random points and s = 3 (mpmath, 60 digits: f = y^k·G(x/y)),
-    else None."""
+    else None. ``product``: f(s·x, y/s) = s^k·f(x, y) instead (f = x^k·G(x·y))."""
     import random
 
     import mpmath
@@ -4537,7 +4537,7 @@ def _homogeneous_degree(math, x, y):
         with mpmath.workdps(60):
             for _ in range(3):
                 a, b = mpmath.mpf(rng.uniform(0.2, 2)), mpmath.mpf(rng.uniform(0.2, 2))
-                ratio = f(3 * a, 3 * b) / f(a, b)
+                ratio = f(3 * a, b / 3 if product else 3 * b) / f(a, b)
                 k = mpmath.log(abs(ratio), 3)
                 if ratio <= 0 or abs(k - mpmath.nint(k)) > mpmath.mpf(10) ** -40:
                     return None
@@ -5002,11 +5002,11 @@ __all__ += ["VANISHING_SERIES"]
 # tests/test_misc25.py
 
 
-def _scale_free(math, x, y) -> bool:
-    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x):
-    a cheap test before the numeric one of :func:`_homogeneous_degree`."""
+def _scale_free(math, x, y, product=False) -> bool:
+    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x;
+    ``product``: by x, y → s·x, y/s, x·y): a cheap test before the numeric one of :func:`_homogeneous_degree`."""
     s = sp.Dummy("s", positive=True)
-    scaled = {x: s * x, y: s * y}
+    scaled = {x: s * x, y: y / s if product else s * y}
     found = False
     for n in sp.preorder_traversal(math):
         if isinstance(n, sp.Function) and not isinstance(n, (sp.Max, sp.Min, sp.Abs, sp.sign)):
@@ -5046,8 +5046,10 @@ def _vanishing_quotient(node):
             sp.Indexed, SeriesBase):
         return None
     math = _as_math(node)
-    if not math.is_Add or not _scale_free(math, *symbols) or not _computes_the_same(node, math, symbols):
+    if not math.is_Add or not _computes_the_same(node, math, symbols):
         return None
+    if not _scale_free(math, *symbols):
+        return _product_quotient(node, math, symbols) if _scale_free(math, *symbols, product=True) else None
     for x, y in (symbols, symbols[::-1]):
         v = sp.Dummy("v", real=True)
         try:
@@ -5066,6 +5068,39 @@ def _vanishing_quotient(node):
                             *[sp.Float(c, 25) for c in fit.coefficients])
         q = Grouped(x / y)
         return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+    return None
+
+
+PRODUCT_WINDOW = 2.0 ** -10  # the product-quotient series' widest window: x·y rounded once costs |v·G′/G|·ε there
+
+
+def _product_quotient(node, math, symbols):
+    """node, a sum in two inputs x, y holding negative powers of y, that is x^k·G(x·y) (k ≥ 1; Snake's ∂α,
+    2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx)) with G removable at 0 → {x^k·(G's series in v = x·y) if
+    |x·y| < w; node otherwise}: as written each term is a power of v over y^k, which underflows where v is small
+    (sin²(αx) subnormal) though the sum is x^k·G(0); None elsewhere."""
+    from .roots import ZeroSeries, removable_fit
+
+    for x, y in (symbols, symbols[::-1]):
+        if not _negative_power_of(math, y):
+            continue
+        k = _homogeneous_degree(math, x, y, product=True)
+        if k is None or k < 1:
+            continue
+        v = sp.Dummy("v", real=True)
+        try:
+            g = _near_zero(math.xreplace({x: sp.Integer(1), y: v}), v)
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild at x = 1: not this rule's
+            continue
+        fit = removable_fit(g, reach=False)
+        if fit is None or fit.power != 0:
+            continue
+        series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
+                            *[sp.Float(c, 25) for c in fit.coefficients])
+        q = Grouped(x * y)
+        # (x^k overflows only where the result does: G(v) = G(0)·(1 + O(v)) in the window)
+        inside = x ** k * series.xreplace({v: q})
+        return sp.Piecewise((inside, sp.Abs(q) < sp.Float(min(fit.window, PRODUCT_WINDOW))), (node, True))
     return None
 
 
@@ -5107,7 +5142,10 @@ VANISHING_QUOTIENT = Rule(
     "points at 120 digits, truncation below 2⁻⁶⁰, checked at 50 digits; Horner), x/y rounded once; homogeneity "
     "checked at 60 digits, every function's argument unchanged by scaling x and y together; fired where G as "
     "written is measured past 3 ULP (float64) or 6 (float32) inside the window; past it, the sum as before (the "
-    "widen rule's)",
+    "widen rule's). A sum in two inputs holding negative powers of y that is x^k·G(x·y) (k ≥ 1; Snake's ∂α, "
+    "2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx): its terms powers of αx over α², sin²(αx) subnormal at "
+    "α = −0.00256, x = −1.95e−154, 13,098 ULP in float64, torch 12,426) is x^k times G's removable series in "
+    "v = x·y within |v| < min(w, 2⁻¹⁰) (x·y rounded once costs |v·G′/G|·ε, small there), the sum as before past it",
     apply=_vanishing_quotients, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(WIDEN)] + (VANISHING_QUOTIENT,) + RULES[RULES.index(WIDEN):]  # before the widen rule
 _BY_NAME[VANISHING_QUOTIENT.name] = VANISHING_QUOTIENT
@@ -10424,17 +10462,24 @@ def _ungrouped_math(e):
     return e
 
 
-def _product_of_inputs(q):
+def _product_of_inputs(q, shifted=False):
     """(c, [(a, n), …]) with q = c·Π aⁿ (c a number, each a an input or a sum of inputs, n a nonzero integer), else
-    None."""
+    None. ``shifted``: an input plus a number (ν + 1) is a factor too (rounded once: a relative error of ε)."""
     if not isinstance(q, sp.Expr) or q.is_number or not q.free_symbols:
         return None
     c, rest = q.as_coeff_Mul()
     powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
     for base, n in powers:
-        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base))):
+        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base)
+                                              or (shifted and _shifted_input(base)))):
             return None
     return c, powers
+
+
+def _shifted_input(s) -> bool:
+    """s = x + k (ν + 1, the Student-t's numerator): one input and a nonzero number."""
+    return (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2
+            and any(a.is_Number for a in s.args) and any(a.is_Symbol for a in s.args))
 
 
 def _overflowing_product(q):
@@ -10487,7 +10532,7 @@ def _overflowing_log1p_node(node):
         k, X, _ = found
         rest = sp.Mul(*[g for g in node.args if g is not f])
         a = sp.factor_terms(sp.cancel(_ungrouped_math(X) / _ungrouped_math(rest)))  # (p − t)/2, not p/2 − t/2
-        if _product_of_inputs(a) is None:
+        if _product_of_inputs(a, shifted=True) is None:  # (x − μ)/(ν + 1): the Student-t's ∂x
             continue
         # R/(k + X) = 1/(a·(1 + k/X)), a = X/R (p − t over 2, −s: X/R with the overflowing factors cancelled, finite
         # where R/(k + X) is): where X > 2¹⁰⁰⁰, |k/X| < |k|·2⁻¹⁰⁰⁰ is far below float64's rounding of 1, so 1/a
@@ -10509,7 +10554,8 @@ OVERFLOWING_LOG1P = Rule(
     "its derivatives R/(1 + X) are R/inf = 0 (∂p 0 where 2e−200, ∂s −0 where −1); where X passes 2¹⁰⁰⁰ (in float32: "
     "where it is inf) log1p(X) is log X = log|c| + Σ n·log|a| (log1p(1/X) < 2⁻¹⁰⁰⁰ dropped; each |log a| ≤ 745 while "
     "log X ≥ 693: no cancellation) and R/(k + X) is 1/a with a = X/R cancelled (∂p: 2/(p − t), ∂s: −1/s; "
-    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped)",
+    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped; a's factors may hold an input plus a number: the Student-t's "
+    "∂x (ν + 1)·(x − μ)/(ν + (x − μ)²) is 1/a with a = (x − μ)/(ν + 1), 0 for 4e−200 at ν = 3, x − μ = 1e200 before)",
     apply=_overflowing_log1ps, fired=lambda old, new: new != old)
 _register(OVERFLOWING_LOG1P)
 __all__ += ["OVERFLOWING_LOG1P"]
