@@ -7,6 +7,11 @@ against mpmath (60 digits) and torch autograd in float64.
 - Snake x + sin²(αx)/α, ∂α = 2x·sin(αx)·cos(αx)/α − sin²(αx)/α²: 13,098 ULP at α = −0.00256, x = −1.95e−154
   (sin²(αx) subnormal before the quotient by α²; torch 12,426); the vanishing-quotient rule takes a sum in two
   inputs that is x^k·G(x·y) too, G removable at 0: x²·(1 − v² + 2v⁴/9) for |v| = |αx| < 2⁻¹⁰ (0.17 ULP there).
+- RMSNorm written out, x₁/√((x₁² + x₂²)/2 + ε): f −0 for −5.3e−4 at ε = 8.3e−6, x₁ = −1.6e270, x₂ = 4.4e273, ∂x₂
+  NaN for 1.2e−277, ∂x₁ NaN (torch 0, 0, NaN); the hypot rule's scaled sum of squares takes one input beside the
+  squares ((e·r)·r), and products with two of the bases or with a sum of some squares and e (∂x₁); where the sum
+  cancels (ε = −0.545, x₁ = 1, x₂ = 0.3: A = 1e−17, 2.9e14 ULP in ∂x₂, torch 4.2e15) the written sum with an input
+  beside the squares is the widen rule's double word (0.31 ULP).
 """
 from __future__ import annotations
 
@@ -22,13 +27,15 @@ from test_cloglog37 import _check_all  # within the bound of mpmath where normal
 F64, F32 = np.float64, np.float32
 BOUND = {F64: 4.0, F32: 8.0}
 
-_a, _mu, _nu, _x = sp.symbols("a mu nu x", real=True)
+_a, _mu, _nu, _x, _eps, _x1, _x2 = sp.symbols("a mu nu x eps x1 x2", real=True)
 # the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, domain, bad point, dtype)
 RULE_CASES = [
     ("overflowing-log1p", (_nu + 1) / 2 * sp.log(1 + (_x - _mu) ** 2 / _nu), (_mu, _nu, _x), (0.05, 3.0),
      (0.0, 3.0, 1e200), F64),  # the Student-t's ∂x, ∂μ: 0 for ±4e−200 before
     ("vanishing-quotient", _x + sp.sin(_a * _x) ** 2 / _a, (_a, _x), (0.05, 3.0),
      (-0.0025571905262792407, -1.9453361997772264e-154), F64),  # Snake's ∂α: 13,098 ULP before
+    ("hypot", _x1 / sp.sqrt((_x1 ** 2 + _x2 ** 2) / 2 + _eps), (_eps, _x1, _x2), (0.05, 3.0),
+     (8.265373726796732e-06, -1.6322919319355046e270, 4.358488906372367e273), F64),  # RMSNorm: f −0, ∂x₂ NaN before
 ]
 
 
@@ -137,3 +144,86 @@ def test_snake_where_alpha_x_is_rounded():
         outs = _run(_SNAKE, F64, a=[a], x=[x])
         for k, truth in enumerate(_snake_truths(a, x)):
             assert ulps(outs[k][0], truth, F64) <= BOUND[F64], (a, x, k, outs[k][0], truth)
+
+
+# ------------------------------------------------------------------ RMSNorm where the squares overflow
+
+_RMSNORM = "x1/sqrt((x1**2 + x2**2)/2 + eps)"
+
+
+def _rmsnorm_truths(eps, x1, x2):
+    """f, ∂ε, ∂x₁, ∂x₂ at 60 digits: with A = (x₁² + x₂²)/2 + ε, x₁/√A, −x₁/2·A^(−3/2), (x₂²/2 + ε)·A^(−3/2),
+    −x₁·x₂/2·A^(−3/2)."""
+    with mpmath.workdps(60):
+        e, a, b = mpmath.mpf(eps), mpmath.mpf(x1), mpmath.mpf(x2)
+        big = (a * a + b * b) / 2 + e
+        cube = big ** mpmath.mpf(-1.5)
+        return a / mpmath.sqrt(big), -a / 2 * cube, (b * b / 2 + e) * cube, -a * b / 2 * cube
+
+
+def _rmsnorm_torch(torch, eps, x1, x2):
+    return x1 / torch.sqrt((x1 ** 2 + x2 ** 2) / 2 + eps)
+
+
+def test_rmsnorm_at_the_failing_point():
+    """ε = 8.27e−6, x₁ = −1.63e270, x₂ = 4.36e273: f −0, ∂x₁ NaN, ∂x₂ NaN before (torch 0, NaN, 0); now ≤ 1.2 ULP."""
+    point = (8.265373726796732e-06, -1.6322919319355046e270, 4.358488906372367e273)
+    outs = _run(_RMSNORM, F64, eps=[point[0]], x1=[point[1]], x2=[point[2]])
+    for k, truth in enumerate(_rmsnorm_truths(*point)):
+        assert ulps(outs[k][0], truth, F64) <= 1.5, (k, outs[k][0], truth)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_rmsnorm_where_the_squares_overflow(dtype):
+    """200 points: x₁, x₂ = ±10^U(100, 308) (float32 ±10^U(10, 38)), a quarter with x₂ ≈ x₁, ε = 10^U(−12, −3); 50
+    with x₁, x₂ = ±10^U(−300, −170) (float32 ±10^U(−44, −25)) and ε = 0: f, ∂ε, ∂x₁, ∂x₂ within the bound of mpmath
+    where the truth is normal, else no worse than torch."""
+    rng = np.random.default_rng(38_3)
+    n = 200
+    top = (100, 308) if dtype is F64 else (10, 38)
+    x1 = 10.0 ** rng.uniform(*top, n) * rng.choice([-1.0, 1.0], n)
+    x2 = 10.0 ** rng.uniform(*top, n) * rng.choice([-1.0, 1.0], n)
+    x2[::4] = x1[::4] * rng.uniform(0.5, 2, n // 4)
+    eps = 10.0 ** rng.uniform(-12, -3, n)
+    low = (-300, -170) if dtype is F64 else (-44, -25)
+    x1[-50:] = 10.0 ** rng.uniform(*low, 50) * rng.choice([-1.0, 1.0], 50)
+    x2[-50:] = 10.0 ** rng.uniform(*low, 50) * rng.choice([-1.0, 1.0], 50)
+    eps[-50:] = 0.0
+    with np.errstate(all="ignore"):
+        x1, x2, eps = (v.astype(dtype).astype(F64) for v in (x1, x2, eps))
+        f_torch = x1 / np.sqrt((x1 ** 2 + x2 ** 2) / 2 + eps)
+    x2[~np.isfinite(x2)] = x1[~np.isfinite(x2)]
+    outs = _run(_RMSNORM, dtype, eps=eps, x1=x1, x2=x2)
+    theirs = _torch_grads(_rmsnorm_torch, {"eps": eps, "x1": x1, "x2": x2})
+    for i in range(n):
+        _check_all(outs, i, _rmsnorm_truths(eps[i], x1[i], x2[i]), (f_torch[i], *(g[i] for g in theirs)), dtype,
+                   (eps[i], x1[i], x2[i]))
+
+
+def test_rmsnorm_where_the_root_argument_cancels():
+    """ε = −0.5449999999999999, x₁ = 1, x₂ = 0.3 (A = 1e−17): 9.9e13, 2.4e14, 2.4e14, 2.9e14 ULP before (torch 1.8e15
+    to 4.2e15); now ≤ 0.5."""
+    point = (-0.5449999999999999, 1.0, 0.3)
+    outs = _run(_RMSNORM, F64, eps=[point[0]], x1=[point[1]], x2=[point[2]])
+    for k, truth in enumerate(_rmsnorm_truths(*point)):
+        assert ulps(outs[k][0], truth, F64) <= 0.5, (k, outs[k][0], truth)
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_rmsnorm_around_the_root_argument_cancelling(dtype):
+    """200 points, x₁, x₂ = ±10^U(−3, 3), ε = −(x₁² + x₂²)/2·(1 − δ), δ = 10^U(−15, −1) (float32 10^U(−6, −1)): f,
+    ∂ε, ∂x₁, ∂x₂ within the bound of mpmath where the truth is normal, else no worse than torch."""
+    rng = np.random.default_rng(38_4)
+    n = 200
+    x1 = (10.0 ** rng.uniform(-3, 3, n) * rng.choice([-1.0, 1.0], n)).astype(dtype).astype(F64)
+    x2 = (10.0 ** rng.uniform(-3, 3, n) * rng.choice([-1.0, 1.0], n)).astype(dtype).astype(F64)
+    delta = 10.0 ** rng.uniform(-15 if dtype is F64 else -6, -1, n)
+    eps = (-(x1 ** 2 + x2 ** 2) / 2 * (1 - delta)).astype(dtype).astype(F64)
+    outs = _run(_RMSNORM, dtype, eps=eps, x1=x1, x2=x2)
+    theirs = _torch_grads(_rmsnorm_torch, {"eps": eps, "x1": x1, "x2": x2})
+    with np.errstate(all="ignore"):
+        f_torch = x1 / np.sqrt((x1 ** 2 + x2 ** 2) / 2 + eps)
+    for i in range(n):
+        _check_all(outs, i, _rmsnorm_truths(eps[i], x1[i], x2[i]), (f_torch[i], *(g[i] for g in theirs)), dtype,
+                   (eps[i], x1[i], x2[i]))
+

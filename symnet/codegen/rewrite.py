@@ -1918,7 +1918,11 @@ RULES: tuple[Rule, ...] = (
          "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55); "
          "c holding an input (√(x² + b)): |x|·√(1 + (b/x)/x) below |x| = 2⁻⁶⁰ too, where x² underflows, while "
          "|(b/x)/x| < 2¹⁰⁰ (squareplus (x + √(x² + b))/2 at b = 0, x = 1e−200: 5e−201 for 1e−200, ∂x inf for 1; "
-         "torch the same)",
+         "torch the same); a sum of squares Σ w·v² (and one input e beside them: RMSNorm written out, "
+         "x₁/√((x₁² + x₂²)/2 + ε): f −0 for −5.3e−4 at ε = 8.3e−6, x₁ = −1.6e270, x₂ = 4.4e273, ∂x₂ NaN for 1.2e−277, "
+         "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ max |v|⌋, "
+         "where max |v| is outside [2⁻⁶⁴, 2⁶⁴] (below it only where |e| ≤ max |v|²), and its product with one or two "
+         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
@@ -6699,22 +6703,44 @@ def _sum_of_squares(a):
     return squares
 
 
-def _scaled_sum_of_squares(a):
-    """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`): a = S/r² exactly, S = Σ w·(r·v)² with the
-    largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the condition the scaled form is taken on
-    (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]); None for any other node."""
+def _squares_and_term(a):
+    """(squares, e) for a = Σ w·v² (:func:`_sum_of_squares`; e None) or Σ w·v² + e with e one input (RMSNorm's
+    (x₁² + x₂²)/2 + ε), else None."""
     squares = _sum_of_squares(a)
-    if squares is None:
+    if squares is not None:
+        return squares, None
+    if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) >= 3):
         return None
+    terms = [t for t in a.args if t.is_Symbol]
+    if len(terms) != 1:
+        return None
+    squares = _sum_of_squares(a - terms[0])
+    return None if squares is None else (squares, terms[0])
+
+
+def _scaled_sum_of_squares(a):
+    """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`), and one input e beside them: a = S/r² exactly,
+    S = Σ w·(r·v)² (+ (e·r)·r) with the largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the
+    condition the scaled form is taken on (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]; with e, below 2⁻⁶⁴ only
+    where |e| ≤ (max |v|)², as (e·r)·r overflows elsewhere while e alone is the sum to rounding); None for any
+    other node."""
+    found = _squares_and_term(a)
+    if found is None:
+        return None
+    squares, e = found
     m = sp.Max(*[sp.Abs(v) for _, v in squares])
     r = binade_reciprocal(m)
     scaled = sp.Add(*[w * Grouped(r * v) ** 2 for w, v in squares])
+    near = (m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)
+    if e is not None:  # (e·r)·r: two exact steps where the first is a normal number (r a power of two)
+        scaled = scaled + Grouped(Grouped(e * r) * r)
+        near = near & (sp.Abs(e) <= m * m)
     # (m < ∞ as m ≤ the largest float64: SymPy takes a real symbol for finite and drops m < oo)
-    far = ((m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)) | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
+    far = near | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
     return scaled, r, far
 
 
-def _scaled_sum_power(s, r, e, v=None):
+def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     """S^e·r^(−2e) (times v = (r·v)/r where v is given): e = n + e′ (n an integer, e′ = α/2 of an input α, or e
     itself where it is a number), r^(−2e′) as powers r^(−e′) (their exponent exact: r^(2 − α) rounds 2 − α, whose
     error log r multiplies: 190 ULP at r = 2⁵⁴³), r^(−2n) (r^(−2n − 1) with v) as products or quotients by r, each a
@@ -6725,8 +6751,13 @@ def _scaled_sum_power(s, r, e, v=None):
     n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
     if not n.is_Integer:
         n, rest = sp.S.Zero, e
-    integer = -2 * n - (1 if v is not None else 0)  # the power of r besides r^(−2e′)
+    # the power of r besides r^(−2e′): one for each base v, w, two for a scaled sum of squares (square = P·r²)
+    integer = -2 * n - (v is not None) - (w is not None) - 2 * (square is not None)
     out = s ** e if v is None else Grouped(Grouped(r * v) * s ** e)
+    if w is not None:  # a second base (RMSNorm's ∂x₂, x₁·x₂·W^(−3/2)): (r·w)·(r·v)·S^e·r^(−2e − 2)
+        out = Grouped(Grouped(r * w) * out)
+    if square is not None:  # (RMSNorm's ∂x₁, (x₂²/2 + ε)·W^(−3/2): P·W^e = (P·r²)·S^e·r^(−2e − 2))
+        out = Grouped(square * out)
     if e.is_number and abs(integer - 2 * rest) <= 1:  # one power, within [1/r, r] (fewer roundings: the ∂ of
         return Grouped(out * r ** (integer - 2 * rest))  # (x² + y²)^(1/3) was 6.1 ULP as two powers and a quotient)
     steps = abs(int(integer))
@@ -6753,7 +6784,10 @@ def _hypot_sum(node):
         if parts is None:
             return None
         s, r, far = parts
-        pieces = [(_scaled_sum_power(s, r, node.exp), far), (node, True)]
+        # with an input e beside the squares, the written sum cancels where e ≈ −Σ w·v² (RMSNorm's ε = −0.545 at
+        # x₁ = 1, x₂ = 0.3: A = 1e−17, 2.9e14 ULP; torch 4.2e15): there it is the widen rule's double word
+        written = node if _sum_of_squares(node.base) is not None else widen(node.base) ** node.exp
+        pieces = [(_scaled_sum_power(s, r, node.exp), far), (written, True)]
         names = ["hypot"]
         if not node.exp.is_number:
             pieces.insert(0, (1, sp.Eq(node.exp, 0)))
@@ -6772,25 +6806,54 @@ def _hypot_sum(node):
 
 
 def _hypot_sum_product(node):
-    """c·v·{the select :func:`_hypot_sum` made of W^e} with v a base of W's squares → {c·(r·v)·S^e·r^(−2e − 1) where
-    far; the product as it was elsewhere}; None for any other product."""
+    """c·v·{the select :func:`_hypot_sum` made of W^e} with v a base of W's squares (or two of them, or a sum P of
+    some of W's squares and its term, widened or not) → {c·(r·v)·S^e·r^(−2e − 1) where far; the product as it was
+    elsewhere}; None for any other product."""
     for f in node.args:
         written = _HYPOT_SUM_WRITTEN.get(f)
         if written is None or not written.is_Pow:
             continue
-        bases = {v for _, v in _sum_of_squares(written.base)}
-        for g in node.args:
-            if g is not f and g in bases:
-                s, r, far = _scaled_sum_of_squares(written.base)
-                rest = sp.Mul(*[h for h in node.args if h is not f and h is not g])
-                scaled = rest * _scaled_sum_power(s, r, written.exp, g)
-                # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
-                # it was, v times the power's own scaled form
-                normal = sp.Abs(Grouped(r * g)) > sp.Float(2.0 ** -100)
-                result = sp.Piecewise((scaled, far & normal), (node, True))
-                _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
-                return _Final(_Fired(result, ["hypot"]))
+        squares, term = _squares_and_term(written.base)
+        bases = {v for _, v in squares}
+        s, r, far = _scaled_sum_of_squares(written.base)
+        found = [h for h in node.args if h is not f and h in bases][:2]
+        part = next(((h, p) for h in node.args if h is not f
+                     for p in [_scaled_part(h, bases, term, r)] if p is not None), (None, None))
+        if not found and part[1] is None:
+            continue
+        taken = {f, *found, part[0]}
+        rest = sp.Mul(*[h for h in node.args if h not in taken])
+        scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
+        # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
+        # it was, v times the power's own scaled form
+        # (two bases: the written product is no better anywhere, so only where r·v is subnormal: RMSNorm's ∂x₂ at
+        # x₁ = 3e200, x₂ = 1e100 takes r·x₂ = 3e−101)
+        edge = sp.Float(2.0 ** (-100 if len(found) < 2 else -1000))
+        normal = sp.And(*[sp.Abs(Grouped(r * g)) > edge for g in found])
+        result = sp.Piecewise((scaled, far & normal), (node, True))
+        _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
+        return _Final(_Fired(result, ["hypot"]))
     return None
+
+
+def _scaled_part(h, bases, term, r):
+    """P·r² for a factor P (widened or not) that is a sum of squares of some of ``bases`` and, maybe, ``term`` (RMSNorm's
+    ∂x₁ holds x₂²/2 + ε beside W^(−3/2)): Σ w·(r·v)² (+ (ε·r)·r), each step exact or harmlessly small; else None. Not
+    widened (it held the sum in double words: where the scaled form is taken, max |v| > 2⁶⁴, only ε ≈ −x₂²/2 beyond
+    2¹²⁷ would cancel)."""
+    body = h.expanded if isinstance(h, WidenedBase) else h
+    if not (isinstance(body, sp.Expr) and body.is_Add):
+        return None
+    scaled = []
+    for t in body.args:
+        w, rest = t.as_coeff_Mul()
+        if t == term and term is not None:
+            scaled.append(Grouped(Grouped(term * r) * r))
+        elif w.is_positive and rest.is_Pow and rest.exp == 2 and rest.base in bases:
+            scaled.append(w * Grouped(r * rest.base) ** 2)
+        else:
+            return None
+    return sp.Add(*scaled)
 
 
 _LOCAL = _LOCAL[:_LOCAL.index(_zero_power)] + (_hypot_sum,) + _LOCAL[_LOCAL.index(_zero_power):]
