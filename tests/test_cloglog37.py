@@ -14,9 +14,10 @@ and around it, against mpmath (60 digits) and torch autograd in float64.
   x = −1e200, y = −2.2e−308 for 1e−200 (torch NaN); the abs-quotient-sum rule writes it over S = |x| + |y|:
   x/S·|y|/y, y/S/S, −x/S/S.
 - Still open (strict xfails with the numbers, measured by `symnet verify` and at the points below): the Barron
-  loss |α−2|/α·(((x/c)²/|α−2| + 1)^(α/2) − 1) near α = 0. Snake x + sin²(αx)/α's ∂α where sin²(αx) is subnormal
-  and RMSNorm x₁/√((x₁² + x₂²)/2 + ε) where the squares overflow: fixed in session 38 (h-loss38;
-  tests/test_loss38.py, with strict xfails for where αx is rounded and where RMSNorm's root argument cancels).
+  loss |α−2|/α·(((x/c)²/|α−2| + 1)^(α/2) − 1)'s ∂α near α = 0 (its f: fixed in session 38). Snake
+  x + sin²(αx)/α's ∂α where sin²(αx) is subnormal and RMSNorm x₁/√((x₁² + x₂²)/2 + ε) where the squares overflow
+  or its root's argument cancels: fixed in session 38 (h-loss38; tests/test_loss38.py, with a strict xfail for
+  Snake where αx is rounded).
 """
 from __future__ import annotations
 
@@ -378,9 +379,10 @@ def test_snake_at_the_range_ends():
 
 @pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): the Barron loss "
                    "|α−2|/α·(((x/c)²/|α−2| + 1)^(α/2) − 1) at α = −1e−300, c = 0.3, x = −1.5: f −0 for 2.6027 "
-                   "(b^(α/2) − 1 rounds to 0: no power-minus-one form, expm1(α/2·log1p(q)); torch −0), ∂α −2.6e300 "
-                   "for 0.8551 (torch NaN); `symnet verify` also finds f inf where finite at α = 2.2e−308, "
-                   "x = −1.8e308 and 1.0e16 ULP at x = −1.8e308 (torch the same)")
+                   "(b^(α/2) − 1 rounds to 0; torch −0; fixed in session 38, the expm1 rule's expm1(α/2·log1p(q)), "
+                   "tests/test_loss38.py), ∂α −2.6e300 for 0.8551 (torch NaN; session 38: −2.47e276, within 1.6 ULP "
+                   "down to |α| = 1e−15; tests/test_loss38.py's strict xfail below that); `symnet verify` also finds f inf where "
+                   "finite at α = 2.2e−308, x = −1.8e308 and 1.0e16 ULP at x = −1.8e308 (torch the same)")
 def test_barron_near_alpha_zero():
     outs = _run("abs(a - 2)/a*(((x/c)**2/abs(a - 2) + 1)**(a/2) - 1)", F64, a=[-1e-300], c=[0.3], x=[-1.5])
     assert abs(outs[0][0] - 2.6026896855298955) <= 1e-15 and abs(outs[1][0] - 0.8551159193017339) <= 1e-15, outs
@@ -388,7 +390,7 @@ def test_barron_near_alpha_zero():
 
 # a strict xfail until session 38 (h-loss38): f −0 for −5.3e−4 and ∂x₂ NaN for 1.2e−277 here (x₂² overflows; torch 0
 # and 0); the hypot rule's scaled sum of squares takes ε as its third term now (tests/test_loss38.py: 200 points
-# around it); the point where A cancels (ε = −0.545, x₁ = 1, x₂ = 0.3) is test_loss38's strict xfail now
+# around it); where A cancels (ε = −0.545, x₁ = 1, x₂ = 0.3: 2.9e14 ULP) the sum is widened (0.31; test_loss38)
 def test_rmsnorm_where_the_squares_overflow():
     formula = "x1/sqrt((x1**2 + x2**2)/2 + eps)"
     outs = _run(formula, F64, eps=[8.265373726796732e-06], x1=[-1.6322919319355046e270], x2=[4.358488906372367e273])

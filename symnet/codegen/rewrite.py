@@ -870,7 +870,8 @@ def _log_difference(node):
 
 
 def _expm1(node):
-    """e^x − 1 → expm1(x), 1 − e^x → −expm1(x) (within any sum)."""
+    """e^x − 1 → expm1(x), 1 − e^x → −expm1(x) (within any sum); b^y − 1 with a variable exponent the same where
+    |y·log b| < 1 (:func:`_power_minus_one`)."""
     if not node.is_Add:
         return None
     for one in (sp.S.One, sp.S.NegativeOne):
@@ -879,7 +880,29 @@ def _expm1(node):
                 if _is_exp(-one * t):  # ±1 ∓ e^x
                     x = (-one * t).args[0]
                     return _Fired(node - one - t - one * expm1(x), ["expm1"])
+                power = _variable_power(-one * t)
+                if power is not None:
+                    return _Final(_Fired(node - one - t - one * _power_minus_one(*power), ["expm1"]))
     return None
+
+
+def _variable_power(t):
+    """(b, y) for b^y with a variable exponent, bare or in the zero-power rule's {1 if y = 0; b^y}, else None."""
+    if isinstance(t, sp.Piecewise) and len(t.args) == 2 and t.args[0].expr == 1 and t.args[1].cond == sp.true:
+        t = t.args[1].expr
+    if t.is_Pow and not t.exp.is_number and not t.base.is_number and t.base.free_symbols:
+        return t.base, t.exp
+    return None
+
+
+def _power_minus_one(b, y):
+    """b^y − 1 → {0 if y = 0; expm1(y·log b) if |y·log b| < 1; b^y − 1}: b^y rounds to 1 ± ε where y·log b is
+    small (the Barron loss's ((x/c)²/|α − 2| + 1)^(α/2) − 1 is 0 at α = −1e−300 where −1.3e−300); past 1 the
+    rounding of y·log b (|y·log b|·ε) is more than pow's own, and b^y − 1 loses nothing there. log(1 + q) as
+    log1p(q) (the log1p rule's: the children are stable already)."""
+    log_b = log1p(b - 1) if b.is_Add and sp.S.One in b.args else sp.log(b)
+    t = y * log_b
+    return sp.Piecewise((0, sp.Eq(y, 0)), (expm1(t), sp.Abs(t) < 1), (b ** y - 1, True))
 
 
 def _softplus_shift(node):
@@ -1912,7 +1935,10 @@ RULES: tuple[Rule, ...] = (
          "with u = e^w, below 2⁻⁶² of w); log1p(−e^(−e^w)) is taken as log(1 − e^(−e^w)) (as written it rounds "
          "1 − e^(−e^w) to 0 from w = −37: 1.6e−4 off at w = −30)"),
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
-    Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
+    Rule("expm1", "e^x − 1 cancels catastrophically near x = 0; so does b^y − 1 with a variable exponent (the "
+         "Barron loss's ((x/c)²/|α − 2| + 1)^(α/2) − 1: 0 at α = −1e−300 where −1.3e−300, f −0 for 2.60; torch −0), "
+         "expm1(y·log b) where |y·log b| < 1 (its rounding |y·log b|·ε is less than pow's there), b^y − 1 past it",
+         local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
          "|x|·√(1 + c/x²) for |x| > 2⁶⁰ does not (c/x² underflows harmlessly instead); below 2⁶⁰ the written form, "
          "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55); "
