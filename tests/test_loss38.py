@@ -3,7 +3,8 @@ against mpmath (60 digits) and torch autograd in float64.
 
 - Student-t NLL (ν + 1)/2·log(1 + (x − μ)²/ν): ∂x and ∂μ 0 for ±4e−200 at ν = 3, μ = 0, x = 1e200 ((x − μ)²/ν
   overflows; torch 0 too); overflowing-log1p's R/(k + X) → 1/a now takes a = (x − μ)/(ν + 1), an input plus a
-  number among a's factors (it took only inputs and sums of inputs, so fired for f and ∂ν but not ∂x, ∂μ).
+  number among a's factors (it took only inputs and sums of inputs, so fired for f and ∂ν but not ∂x, ∂μ, and
+  ∂ν's second term was 0: 3.2e16 ULP; 16.9 at worst now where its two far terms cancel, a strict xfail).
 - Snake x + sin²(αx)/α, ∂α = 2x·sin(αx)·cos(αx)/α − sin²(αx)/α²: 13,098 ULP at α = −0.00256, x = −1.95e−154
   (sin²(αx) subnormal before the quotient by α²; torch 12,426); the vanishing-quotient rule takes a sum in two
   inputs that is x^k·G(x·y) too, G removable at 0: x²·(1 − v² + 2v⁴/9) for |v| = |αx| < 2⁻¹⁰ (0.17 ULP there).
@@ -95,6 +96,18 @@ def test_student_t_where_the_square_overflows(dtype):
         _check_all(outs, i, _student_truths(mu[i], nu[i], x[i]), (f_torch[i], *(g[i] for g in theirs)), dtype,
                    (mu[i], nu[i], x[i]))
 
+
+
+@pytest.mark.xfail(strict=True, reason="measured session 38 (h-loss38): the Student-t's ∂ν where (x − μ)²/ν passes "
+                   "2¹⁰⁰⁰, log X/2 − (ν + 1)/(2ν) with log X = 2·log|x − μ| − log ν, each rounded: they cancel where "
+                   "ν is small (≈ 0.001): at μ = −0.4196, ν = 0.0012507, x = 3.513e183 25.687321892768466 for "
+                   "25.687321892768527, 16.9 ULP (torch NaN; before this session the second term was 0 there: "
+                   "3.2e16 ULP at ν = 0.0011, x − μ = 2.2e224); past 4 ULP at 2 of 300 points |x − μ| = "
+                   "10^U(152, 308), ν = 10^U(−3, 5) (before: 295; torch 299)")
+def test_student_t_nu_gradient_where_its_far_terms_cancel():
+    point = (-0.41961147073588556, 0.0012506744019162332, 3.5131794597846557e+183)
+    outs = _run(_STUDENT, F64, mu=[point[0]], nu=[point[1]], x=[point[2]])
+    assert ulps(outs[2][0], _student_truths(*point)[2], F64) <= BOUND[F64], outs[2]
 
 # ------------------------------------------------------------------ Snake where sin²(αx) underflows
 
