@@ -315,3 +315,15 @@ def test_barron_alpha_gradient_where_its_terms_cancel():
         outs = _run(_BARRON, F64, a=[a], c=[c], x=[x])
         truth = _barron_truths(a, c, x, cancelled=300)[1]
         assert ulps(outs[1][0], truth, F64) <= BOUND[F64], (a, outs[1][0], truth)
+
+
+def test_power_minus_one_takes_only_the_zero_power_guard():
+    """The expm1 rule's b^y − 1 takes b^y bare or behind the zero-power rule's {1 if y = 0; b^y} (SymPy writes its
+    Eq(α/2, 0) as Eq(α, 0)), never a select of the formula's own ({1 if x > 0; b^y} − 1 is 0 for x > 0)."""
+    from symnet.codegen.rewrite import _variable_power
+
+    base = 1 + _x ** 2
+    assert _variable_power(base ** (_a / 2)) == (base, _a / 2)
+    assert _variable_power(sp.Piecewise((1, sp.Eq(_a, 0)), (base ** (_a / 2), True))) == (base, _a / 2)
+    assert _variable_power(sp.Piecewise((1, _x > 0), (base ** (_a / 2), True))) is None
+    assert _variable_power(sp.Piecewise((1, sp.Eq(_x, 0)), (base ** (_a / 2), True))) is None

@@ -888,11 +888,15 @@ def _expm1(node):
 
 def _variable_power(t):
     """(b, y) for b^y with a variable exponent, bare or in the zero-power rule's {1 if y = 0; b^y}, else None."""
+    guard = None
     if isinstance(t, sp.Piecewise) and len(t.args) == 2 and t.args[0].expr == 1 and t.args[1].cond == sp.true:
-        t = t.args[1].expr
-    if t.is_Pow and not t.exp.is_number and not t.base.is_number and t.base.free_symbols:
-        return t.base, t.exp
-    return None
+        guard, t = t.args[0].cond, t.args[1].expr
+    if not (t.is_Pow and not t.exp.is_number and not t.base.is_number and t.base.free_symbols):
+        return None
+    # (SymPy writes the guard Eq(α/2, 0) as Eq(α, 0); a select of the user's own is not the zero-power guard)
+    if guard is not None and not (isinstance(guard, sp.Eq) and sp.cancel((guard.lhs - guard.rhs) / t.exp).is_number):
+        return None
+    return t.base, t.exp
 
 
 def _power_minus_one(b, y):
