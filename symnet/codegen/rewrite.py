@@ -870,7 +870,8 @@ def _log_difference(node):
 
 
 def _expm1(node):
-    """e^x − 1 → expm1(x), 1 − e^x → −expm1(x) (within any sum)."""
+    """e^x − 1 → expm1(x), 1 − e^x → −expm1(x) (within any sum); b^y − 1 with a variable exponent the same where
+    |y·log b| < 1 (:func:`_power_minus_one`)."""
     if not node.is_Add:
         return None
     for one in (sp.S.One, sp.S.NegativeOne):
@@ -879,7 +880,33 @@ def _expm1(node):
                 if _is_exp(-one * t):  # ±1 ∓ e^x
                     x = (-one * t).args[0]
                     return _Fired(node - one - t - one * expm1(x), ["expm1"])
+                power = _variable_power(-one * t)
+                if power is not None:
+                    return _Final(_Fired(node - one - t - one * _power_minus_one(*power), ["expm1"]))
     return None
+
+
+def _variable_power(t):
+    """(b, y) for b^y with a variable exponent, bare or in the zero-power rule's {1 if y = 0; b^y}, else None."""
+    guard = None
+    if isinstance(t, sp.Piecewise) and len(t.args) == 2 and t.args[0].expr == 1 and t.args[1].cond == sp.true:
+        guard, t = t.args[0].cond, t.args[1].expr
+    if not (t.is_Pow and not t.exp.is_number and not t.base.is_number and t.base.free_symbols):
+        return None
+    # (SymPy writes the guard Eq(α/2, 0) as Eq(α, 0); a select of the user's own is not the zero-power guard)
+    if guard is not None and not (isinstance(guard, sp.Eq) and sp.cancel((guard.lhs - guard.rhs) / t.exp).is_number):
+        return None
+    return t.base, t.exp
+
+
+def _power_minus_one(b, y):
+    """b^y − 1 → {0 if y = 0; expm1(y·log b) if |y·log b| < 1; b^y − 1}: b^y rounds to 1 ± ε where y·log b is
+    small (the Barron loss's ((x/c)²/|α − 2| + 1)^(α/2) − 1 is 0 at α = −1e−300 where −1.3e−300); past 1 the
+    rounding of y·log b (|y·log b|·ε) is more than pow's own, and b^y − 1 loses nothing there. log(1 + q) as
+    log1p(q) (the log1p rule's: the children are stable already)."""
+    log_b = log1p(b - 1) if b.is_Add and sp.S.One in b.args else sp.log(b)
+    t = y * log_b
+    return sp.Piecewise((0, sp.Eq(y, 0)), (expm1(t), sp.Abs(t) < 1), (b ** y - 1, True))
 
 
 def _softplus_shift(node):
@@ -1912,13 +1939,20 @@ RULES: tuple[Rule, ...] = (
          "with u = e^w, below 2⁻⁶² of w); log1p(−e^(−e^w)) is taken as log(1 − e^(−e^w)) (as written it rounds "
          "1 − e^(−e^w) to 0 from w = −37: 1.6e−4 off at w = −30)"),
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
-    Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
+    Rule("expm1", "e^x − 1 cancels catastrophically near x = 0; so does b^y − 1 with a variable exponent (the "
+         "Barron loss's ((x/c)²/|α − 2| + 1)^(α/2) − 1: 0 at α = −1e−300 where −1.3e−300, f −0 for 2.60; torch −0), "
+         "expm1(y·log b) where |y·log b| < 1 (its rounding |y·log b|·ε is less than pow's there), b^y − 1 past it",
+         local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
          "|x|·√(1 + c/x²) for |x| > 2⁶⁰ does not (c/x² underflows harmlessly instead); below 2⁶⁰ the written form, "
          "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55); "
          "c holding an input (√(x² + b)): |x|·√(1 + (b/x)/x) below |x| = 2⁻⁶⁰ too, where x² underflows, while "
          "|(b/x)/x| < 2¹⁰⁰ (squareplus (x + √(x² + b))/2 at b = 0, x = 1e−200: 5e−201 for 1e−200, ∂x inf for 1; "
-         "torch the same)",
+         "torch the same); a sum of squares Σ w·v² (and one input e beside them: RMSNorm written out, "
+         "x₁/√((x₁² + x₂²)/2 + ε): f −0 for −5.3e−4 at ε = 8.3e−6, x₁ = −1.6e270, x₂ = 4.4e273, ∂x₂ NaN for 1.2e−277, "
+         "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ max |v|⌋, "
+         "where max |v| is outside [2⁻⁶⁴, 2⁶⁴] (below it only where |e| ≤ max |v|²), and its product with one or two "
+         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
@@ -4525,9 +4559,9 @@ def _removable_node(node):
     return _fitted_series(node, x, fit)
 
 
-def _homogeneous_degree(math, x, y):
+def _homogeneous_degree(math, x, y, product=False):
     """k where f(s·x, s·y) = s^k·f(x, y) at three random points and s = 3 (mpmath, 60 digits: f = y^k·G(x/y)),
-    else None."""
+    else None. ``product``: f(s·x, y/s) = s^k·f(x, y) instead (f = x^k·G(x·y))."""
     import random
 
     import mpmath
@@ -4537,7 +4571,7 @@ def _homogeneous_degree(math, x, y):
         with mpmath.workdps(60):
             for _ in range(3):
                 a, b = mpmath.mpf(rng.uniform(0.2, 2)), mpmath.mpf(rng.uniform(0.2, 2))
-                ratio = f(3 * a, 3 * b) / f(a, b)
+                ratio = f(3 * a, b / 3 if product else 3 * b) / f(a, b)
                 k = mpmath.log(abs(ratio), 3)
                 if ratio <= 0 or abs(k - mpmath.nint(k)) > mpmath.mpf(10) ** -40:
                     return None
@@ -5002,11 +5036,11 @@ __all__ += ["VANISHING_SERIES"]
 # tests/test_misc25.py
 
 
-def _scale_free(math, x, y) -> bool:
-    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x):
-    a cheap test before the numeric one of :func:`_homogeneous_degree`."""
+def _scale_free(math, x, y, product=False) -> bool:
+    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x;
+    ``product``: by x, y → s·x, y/s, x·y): a cheap test before the numeric one of :func:`_homogeneous_degree`."""
     s = sp.Dummy("s", positive=True)
-    scaled = {x: s * x, y: s * y}
+    scaled = {x: s * x, y: y / s if product else s * y}
     found = False
     for n in sp.preorder_traversal(math):
         if isinstance(n, sp.Function) and not isinstance(n, (sp.Max, sp.Min, sp.Abs, sp.sign)):
@@ -5046,8 +5080,10 @@ def _vanishing_quotient(node):
             sp.Indexed, SeriesBase):
         return None
     math = _as_math(node)
-    if not math.is_Add or not _scale_free(math, *symbols) or not _computes_the_same(node, math, symbols):
+    if not math.is_Add or not _computes_the_same(node, math, symbols):
         return None
+    if not _scale_free(math, *symbols):
+        return _product_quotient(node, math, symbols) if _scale_free(math, *symbols, product=True) else None
     for x, y in (symbols, symbols[::-1]):
         v = sp.Dummy("v", real=True)
         try:
@@ -5066,6 +5102,39 @@ def _vanishing_quotient(node):
                             *[sp.Float(c, 25) for c in fit.coefficients])
         q = Grouped(x / y)
         return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+    return None
+
+
+PRODUCT_WINDOW = 2.0 ** -10  # the product-quotient series' widest window: x·y rounded once costs |v·G′/G|·ε there
+
+
+def _product_quotient(node, math, symbols):
+    """node, a sum in two inputs x, y holding negative powers of y, that is x^k·G(x·y) (k ≥ 1; Snake's ∂α,
+    2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx)) with G removable at 0 → {x^k·(G's series in v = x·y) if
+    |x·y| < w; node otherwise}: as written each term is a power of v over y^k, which underflows where v is small
+    (sin²(αx) subnormal) though the sum is x^k·G(0); None elsewhere."""
+    from .roots import ZeroSeries, removable_fit
+
+    for x, y in (symbols, symbols[::-1]):
+        if not _negative_power_of(math, y):
+            continue
+        k = _homogeneous_degree(math, x, y, product=True)
+        if k is None or k < 1:
+            continue
+        v = sp.Dummy("v", real=True)
+        try:
+            g = _near_zero(math.xreplace({x: sp.Integer(1), y: v}), v)
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild at x = 1: not this rule's
+            continue
+        fit = removable_fit(g, reach=False)
+        if fit is None or fit.power != 0:
+            continue
+        series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
+                            *[sp.Float(c, 25) for c in fit.coefficients])
+        q = Grouped(x * y)
+        # (x^k overflows only where the result does: G(v) = G(0)·(1 + O(v)) in the window)
+        inside = x ** k * series.xreplace({v: q})
+        return sp.Piecewise((inside, sp.Abs(q) < sp.Float(min(fit.window, PRODUCT_WINDOW))), (node, True))
     return None
 
 
@@ -5107,7 +5176,10 @@ VANISHING_QUOTIENT = Rule(
     "points at 120 digits, truncation below 2⁻⁶⁰, checked at 50 digits; Horner), x/y rounded once; homogeneity "
     "checked at 60 digits, every function's argument unchanged by scaling x and y together; fired where G as "
     "written is measured past 3 ULP (float64) or 6 (float32) inside the window; past it, the sum as before (the "
-    "widen rule's)",
+    "widen rule's). A sum in two inputs holding negative powers of y that is x^k·G(x·y) (k ≥ 1; Snake's ∂α, "
+    "2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx): its terms powers of αx over α², sin²(αx) subnormal at "
+    "α = −0.00256, x = −1.95e−154, 13,098 ULP in float64, torch 12,426) is x^k times G's removable series in "
+    "v = x·y within |v| < min(w, 2⁻¹⁰) (x·y rounded once costs |v·G′/G|·ε, small there), the sum as before past it",
     apply=_vanishing_quotients, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(WIDEN)] + (VANISHING_QUOTIENT,) + RULES[RULES.index(WIDEN):]  # before the widen rule
 _BY_NAME[VANISHING_QUOTIENT.name] = VANISHING_QUOTIENT
@@ -6661,22 +6733,44 @@ def _sum_of_squares(a):
     return squares
 
 
-def _scaled_sum_of_squares(a):
-    """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`): a = S/r² exactly, S = Σ w·(r·v)² with the
-    largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the condition the scaled form is taken on
-    (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]); None for any other node."""
+def _squares_and_term(a):
+    """(squares, e) for a = Σ w·v² (:func:`_sum_of_squares`; e None) or Σ w·v² + e with e one input (RMSNorm's
+    (x₁² + x₂²)/2 + ε), else None."""
     squares = _sum_of_squares(a)
-    if squares is None:
+    if squares is not None:
+        return squares, None
+    if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) >= 3):
         return None
+    terms = [t for t in a.args if t.is_Symbol]
+    if len(terms) != 1:
+        return None
+    squares = _sum_of_squares(a - terms[0])
+    return None if squares is None else (squares, terms[0])
+
+
+def _scaled_sum_of_squares(a):
+    """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`), and one input e beside them: a = S/r² exactly,
+    S = Σ w·(r·v)² (+ (e·r)·r) with the largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the
+    condition the scaled form is taken on (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]; with e, below 2⁻⁶⁴ only
+    where |e| ≤ (max |v|)², as (e·r)·r overflows elsewhere while e alone is the sum to rounding); None for any
+    other node."""
+    found = _squares_and_term(a)
+    if found is None:
+        return None
+    squares, e = found
     m = sp.Max(*[sp.Abs(v) for _, v in squares])
     r = binade_reciprocal(m)
     scaled = sp.Add(*[w * Grouped(r * v) ** 2 for w, v in squares])
+    near = (m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)
+    if e is not None:  # (e·r)·r: two exact steps where the first is a normal number (r a power of two)
+        scaled = scaled + Grouped(Grouped(e * r) * r)
+        near = near & (sp.Abs(e) <= m * m)
     # (m < ∞ as m ≤ the largest float64: SymPy takes a real symbol for finite and drops m < oo)
-    far = ((m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)) | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
+    far = near | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
     return scaled, r, far
 
 
-def _scaled_sum_power(s, r, e, v=None):
+def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     """S^e·r^(−2e) (times v = (r·v)/r where v is given): e = n + e′ (n an integer, e′ = α/2 of an input α, or e
     itself where it is a number), r^(−2e′) as powers r^(−e′) (their exponent exact: r^(2 − α) rounds 2 − α, whose
     error log r multiplies: 190 ULP at r = 2⁵⁴³), r^(−2n) (r^(−2n − 1) with v) as products or quotients by r, each a
@@ -6687,8 +6781,13 @@ def _scaled_sum_power(s, r, e, v=None):
     n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
     if not n.is_Integer:
         n, rest = sp.S.Zero, e
-    integer = -2 * n - (1 if v is not None else 0)  # the power of r besides r^(−2e′)
+    # the power of r besides r^(−2e′): one for each base v, w, two for a scaled sum of squares (square = P·r²)
+    integer = -2 * n - (v is not None) - (w is not None) - 2 * (square is not None)
     out = s ** e if v is None else Grouped(Grouped(r * v) * s ** e)
+    if w is not None:  # a second base (RMSNorm's ∂x₂, x₁·x₂·W^(−3/2)): (r·w)·(r·v)·S^e·r^(−2e − 2)
+        out = Grouped(Grouped(r * w) * out)
+    if square is not None:  # (RMSNorm's ∂x₁, (x₂²/2 + ε)·W^(−3/2): P·W^e = (P·r²)·S^e·r^(−2e − 2))
+        out = Grouped(square * out)
     if e.is_number and abs(integer - 2 * rest) <= 1:  # one power, within [1/r, r] (fewer roundings: the ∂ of
         return Grouped(out * r ** (integer - 2 * rest))  # (x² + y²)^(1/3) was 6.1 ULP as two powers and a quotient)
     steps = abs(int(integer))
@@ -6715,7 +6814,10 @@ def _hypot_sum(node):
         if parts is None:
             return None
         s, r, far = parts
-        pieces = [(_scaled_sum_power(s, r, node.exp), far), (node, True)]
+        # with an input e beside the squares, the written sum cancels where e ≈ −Σ w·v² (RMSNorm's ε = −0.545 at
+        # x₁ = 1, x₂ = 0.3: A = 1e−17, 2.9e14 ULP; torch 4.2e15): there it is the widen rule's double word
+        written = node if _sum_of_squares(node.base) is not None else widen(node.base) ** node.exp
+        pieces = [(_scaled_sum_power(s, r, node.exp), far), (written, True)]
         names = ["hypot"]
         if not node.exp.is_number:
             pieces.insert(0, (1, sp.Eq(node.exp, 0)))
@@ -6734,25 +6836,54 @@ def _hypot_sum(node):
 
 
 def _hypot_sum_product(node):
-    """c·v·{the select :func:`_hypot_sum` made of W^e} with v a base of W's squares → {c·(r·v)·S^e·r^(−2e − 1) where
-    far; the product as it was elsewhere}; None for any other product."""
+    """c·v·{the select :func:`_hypot_sum` made of W^e} with v a base of W's squares (or two of them, or a sum P of
+    some of W's squares and its term, widened or not) → {c·(r·v)·S^e·r^(−2e − 1) where far; the product as it was
+    elsewhere}; None for any other product."""
     for f in node.args:
         written = _HYPOT_SUM_WRITTEN.get(f)
         if written is None or not written.is_Pow:
             continue
-        bases = {v for _, v in _sum_of_squares(written.base)}
-        for g in node.args:
-            if g is not f and g in bases:
-                s, r, far = _scaled_sum_of_squares(written.base)
-                rest = sp.Mul(*[h for h in node.args if h is not f and h is not g])
-                scaled = rest * _scaled_sum_power(s, r, written.exp, g)
-                # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
-                # it was, v times the power's own scaled form
-                normal = sp.Abs(Grouped(r * g)) > sp.Float(2.0 ** -100)
-                result = sp.Piecewise((scaled, far & normal), (node, True))
-                _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
-                return _Final(_Fired(result, ["hypot"]))
+        squares, term = _squares_and_term(written.base)
+        bases = {v for _, v in squares}
+        s, r, far = _scaled_sum_of_squares(written.base)
+        found = [h for h in node.args if h is not f and h in bases][:2]
+        part = next(((h, p) for h in node.args if h is not f
+                     for p in [_scaled_part(h, bases, term, r)] if p is not None), (None, None))
+        if not found and part[1] is None:
+            continue
+        taken = {f, *found, part[0]}
+        rest = sp.Mul(*[h for h in node.args if h not in taken])
+        scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
+        # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
+        # it was, v times the power's own scaled form
+        # (two bases: the written product is no better anywhere, so only where r·v is subnormal: RMSNorm's ∂x₂ at
+        # x₁ = 3e200, x₂ = 1e100 takes r·x₂ = 3e−101)
+        edge = sp.Float(2.0 ** (-100 if len(found) < 2 else -1000))
+        normal = sp.And(*[sp.Abs(Grouped(r * g)) > edge for g in found])
+        result = sp.Piecewise((scaled, far & normal), (node, True))
+        _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
+        return _Final(_Fired(result, ["hypot"]))
     return None
+
+
+def _scaled_part(h, bases, term, r):
+    """P·r² for a factor P (widened or not) that is a sum of squares of some of ``bases`` and, maybe, ``term`` (RMSNorm's
+    ∂x₁ holds x₂²/2 + ε beside W^(−3/2)): Σ w·(r·v)² (+ (ε·r)·r), each step exact or harmlessly small; else None. Not
+    widened (it held the sum in double words: where the scaled form is taken, max |v| > 2⁶⁴, only ε ≈ −x₂²/2 beyond
+    2¹²⁷ would cancel)."""
+    body = h.expanded if isinstance(h, WidenedBase) else h
+    if not (isinstance(body, sp.Expr) and body.is_Add):
+        return None
+    scaled = []
+    for t in body.args:
+        w, rest = t.as_coeff_Mul()
+        if t == term and term is not None:
+            scaled.append(Grouped(Grouped(term * r) * r))
+        elif w.is_positive and rest.is_Pow and rest.exp == 2 and rest.base in bases:
+            scaled.append(w * Grouped(r * rest.base) ** 2)
+        else:
+            return None
+    return sp.Add(*scaled)
 
 
 _LOCAL = _LOCAL[:_LOCAL.index(_zero_power)] + (_hypot_sum,) + _LOCAL[_LOCAL.index(_zero_power):]
@@ -10424,17 +10555,24 @@ def _ungrouped_math(e):
     return e
 
 
-def _product_of_inputs(q):
+def _product_of_inputs(q, shifted=False):
     """(c, [(a, n), …]) with q = c·Π aⁿ (c a number, each a an input or a sum of inputs, n a nonzero integer), else
-    None."""
+    None. ``shifted``: an input plus a number (ν + 1) is a factor too (rounded once: a relative error of ε)."""
     if not isinstance(q, sp.Expr) or q.is_number or not q.free_symbols:
         return None
     c, rest = q.as_coeff_Mul()
     powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
     for base, n in powers:
-        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base))):
+        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base)
+                                              or (shifted and _shifted_input(base)))):
             return None
     return c, powers
+
+
+def _shifted_input(s) -> bool:
+    """s = x + k (ν + 1, the Student-t's numerator): one input and a nonzero number."""
+    return (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2
+            and any(a.is_Number for a in s.args) and any(a.is_Symbol for a in s.args))
 
 
 def _overflowing_product(q):
@@ -10487,7 +10625,7 @@ def _overflowing_log1p_node(node):
         k, X, _ = found
         rest = sp.Mul(*[g for g in node.args if g is not f])
         a = sp.factor_terms(sp.cancel(_ungrouped_math(X) / _ungrouped_math(rest)))  # (p − t)/2, not p/2 − t/2
-        if _product_of_inputs(a) is None:
+        if _product_of_inputs(a, shifted=True) is None:  # (x − μ)/(ν + 1): the Student-t's ∂x
             continue
         # R/(k + X) = 1/(a·(1 + k/X)), a = X/R (p − t over 2, −s: X/R with the overflowing factors cancelled, finite
         # where R/(k + X) is): where X > 2¹⁰⁰⁰, |k/X| < |k|·2⁻¹⁰⁰⁰ is far below float64's rounding of 1, so 1/a
@@ -10509,7 +10647,8 @@ OVERFLOWING_LOG1P = Rule(
     "its derivatives R/(1 + X) are R/inf = 0 (∂p 0 where 2e−200, ∂s −0 where −1); where X passes 2¹⁰⁰⁰ (in float32: "
     "where it is inf) log1p(X) is log X = log|c| + Σ n·log|a| (log1p(1/X) < 2⁻¹⁰⁰⁰ dropped; each |log a| ≤ 745 while "
     "log X ≥ 693: no cancellation) and R/(k + X) is 1/a with a = X/R cancelled (∂p: 2/(p − t), ∂s: −1/s; "
-    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped)",
+    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped; a's factors may hold an input plus a number: the Student-t's "
+    "∂x (ν + 1)·(x − μ)/(ν + (x − μ)²) is 1/a with a = (x − μ)/(ν + 1), 0 for 4e−200 at ν = 3, x − μ = 1e200 before)",
     apply=_overflowing_log1ps, fired=lambda old, new: new != old)
 _register(OVERFLOWING_LOG1P)
 __all__ += ["OVERFLOWING_LOG1P"]
