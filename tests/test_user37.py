@@ -173,12 +173,8 @@ def _one(formula, wrt, point, output):
     return dict(zip(kernel.outputs, kernel(**{n: np.array([v]) for n, v in point.items()})))[output][0]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 session 37: a minimal GRU update "
-                   "(1 − z)·h + z·tanh(c·x + d·h), z = σ(a·x + b·h), ∂a = x·z(1 − z)·(tanh(c·x + d·h) − h) at a = 0.7, "
-                   "b = 2.5, c = 0, d = 1, h = 1e−30, x = −1.5: got −0, truth 9.60e−92 (7.0e15 ULP float64; float32 "
-                   "1.5e6 at its own worst point); torch autograd −0 (7.0e15). tanh(d·h) − h cancels where the "
-                   "argument is h itself, and the widen rule takes no term whose inputs all stand inside the tanh "
-                   "as its target")
+# before (session 37): got −0, truth 9.60e−92 (7.0e15 ULP float64); torch autograd −0 (7.0e15). tanh(d·h) − h cancels
+# where the argument is h itself; fixed in session 38 (h-laplace38: tanhshrink's target form; tests/test_laplace38.py)
 def test_gru_gate_tanh_minus_its_own_input():
     got = _one("(1 - sigmoid(a*x + b*h))*h + sigmoid(a*x + b*h)*tanh(c*x + d*h)", "a",
                dict(a=0.7, b=2.5, c=0.0, d=1.0, h=1e-30, x=-1.5), "df_da")
