@@ -379,6 +379,8 @@ UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial 
 # widened quotient past it: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"softplus-scale", "rounded-softplus-argument"}  # Max(u, 0), |c·u| and a select at c·u > 0 (softplus-scale's,
 # also in rounded-softplus-argument's case softplus(β·x)/β): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"widen-quotients"}  # its case's 2κ/(1 + κ²) is another rule's 2/κ past |κ| = 3.3e150 (to 1/κ² < 1e−301
+# relative: not an identity), and a select on the inputs' range; simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

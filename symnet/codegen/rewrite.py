@@ -2135,7 +2135,9 @@ def _tanhshrink_series(u):
 
 
 def _tanhshrink(node):
-    """u − tanh u (and tanh u − u) → the series form where |u| < _TANHSHRINK_BELOW, as written elsewhere."""
+    """u − tanh u (and tanh u − u) → the series form where |u| < _TANHSHRINK_BELOW, as written elsewhere; tanh u − w
+    with w an input that u holds to the first power (u = c·x + d·w) → (u − w) − (u − tanh u), widened, there
+    (:func:`_tanhshrink_target`)."""
     if not node.is_Add:
         return None
     for t in node.args:
@@ -2145,6 +2147,29 @@ def _tanhshrink(node):
                 rest = node - t - sign * u
                 series = sp.Piecewise((_tanhshrink_series(u), sp.Abs(u) < _TANHSHRINK_BELOW), (u - sp.tanh(u), True))
                 return _Final(_Fired(rest + sign * series, ["tanhshrink"]))
+    return _tanhshrink_target(node)
+
+
+def _tanhshrink_target(node):
+    """tanh u − w (either sign), w an input that u = d·w + r holds to the first power (a GRU update's ∂a, x·z(1 − z)·
+    (tanh(c·x + d·h) − h): 0 for 9.6e−92 at c = 0, d = 1, h = 1e−30, 7.0e15 ULP in float64, torch the same): where
+    |u| < _TANHSHRINK_BELOW, (r + (d − 1)·w) − (u − tanh u), its series, widened (double words in a float64 kernel):
+    u − w exact there and u − tanh u to 2⁻¹⁰⁶ of u³/3, where tanh u − w rounded tanh u at 2⁻⁵³ of u; tanh u − w
+    widened elsewhere (it cancels where w = tanh u: 16.2 ULP at ordinary points, torch 23.7), which the widen rule does not
+    take (w stands inside the tanh)."""
+    for t in node.args:
+        for sign in (1, -1):
+            if not isinstance(sign * t, sp.tanh):
+                continue
+            u = (sign * t).args[0]
+            for w in node.args:
+                if -sign * w in u.free_symbols and (-sign * w).is_Symbol and u != -sign * w and \
+                        u.is_polynomial(-sign * w) and sp.degree(u, -sign * w) == 1:
+                    target = -sign * w
+                    rest = node - t - w
+                    near = widen(sp.expand(u - target) - _tanhshrink_series(u))
+                    new = sp.Piecewise((near, sp.Abs(u) < _TANHSHRINK_BELOW), (widen(sp.tanh(u) - target), True))
+                    return _Final(_Fired(rest + sign * new, ["tanhshrink"]))
     return None
 
 
@@ -2298,7 +2323,11 @@ RULES += (
          local=_abs_quotient_sum),
     Rule("tanhshrink", "x − tanh x cancels for small |x| (true ≈ x³/3; every digit lost below x ≈ 1e−8); "
          "below |x| = 1.5 it is x³·Q(x²)/cosh x with (x·cosh x − sinh x)/x³ = Q(x²) = Σ 2k·x^{2k−2}/(2k+1)! "
-         "(one sign, to 1e−27); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured)", local=_tanhshrink),
+         "(one sign, to 1e−27); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured); tanh u − w, w an input "
+         "that u = d·w + r holds to the first power (a GRU update's ∂a, x·z(1 − z)·(tanh(c·x + d·h) − h): 0 for 9.6e−92 "
+         "at c = 0, d = 1, h = 1e−30, 7.0e15 ULP in float64, torch the same), is (r + (d − 1)·w) − (u − tanh u) with that "
+         "series below |u| = 1.5 and tanh u − w from there, each widened (double words in a float64 kernel: ≤ 3.9 ULP "
+         "at 360 values near and far, where torch is past 4 at 164)", local=_tanhshrink),
     Rule("affine-root", "x/n + b rounds x/n before the sum and cancels near its root −b·n (hardsigmoid "
          "x/6 + 1/2 near x = −3: 2.8e6 ULP off in float32); in (x + b·n)/n the sum is exact there "
          "(Sterbenz) and the quotient rounds once",
@@ -13112,11 +13141,149 @@ OVERFLOWED_SHIFT = Rule(
     "shifted terms", apply=_overflowed_shifts, fired=lambda old, new: new != old)
 _register(OVERFLOWED_SHIFT)
 __all__ += ["OVERFLOWED_SHIFT"]
-# widen-quotients (session 37, h-user37: sums of opposite-signed quotients in double words, for an asymmetric Laplace
-# NLL's ∂κ) was taken out after the session's review (tests/test_review37.py): where a product of its terms is
-# subnormal the double words' two_prod low word is not representable (|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y):
-# 6 for 5 at x = 5e−324), and it fired with no float64 gain on 1/x − 1/y (NumPy 1e6 float32 13 → 91 ms). Its code is
-# in commit 03407edb; tests/test_user37.py's asymmetric Laplace ∂κ xfails record what it fixed.
+# ------------------------------------------------------------------ widen-quotients (session 37, a new user's asymmetric
+# Laplace NLL; narrowed and guarded in session 38, h-laplace38); tested in tests/test_laplace38.py and test_user37.py
+
+def _holds_quotient(term) -> bool:
+    """``term`` divides by something of the inputs outside any function's argument (1/κ, (t − p)/b, a select's piece
+    2κ/(1 + κ²)): a quotient rounded once in the kernel's dtype, to an ulp of its own size. Not one whose |u| as u and
+    sign(u) as 1 is a number (|x|·sign(y)/x, 5·|x|·|y|/(x·y): ±1 and ±5 exactly in floating point too, where the
+    double words of a subnormal x·y were not: 6 for 5 at x = 5e−324, y = 2.48, tests/test_review37.py)."""
+    plain = term.replace(sp.Abs, lambda u: u).replace(sp.sign, lambda u: sp.S.One)
+    if not plain.free_symbols:
+        return False
+    plain = plain.xreplace({f: sp.Dummy() for f in plain.atoms(sp.Function) if not isinstance(f, sp.Piecewise)})
+    return any(q.exp.is_negative and bool(q.base.free_symbols) for q in plain.atoms(sp.Pow))
+
+
+def _quotient_sum(node) -> bool:
+    """A sum of two or more inputs with two or more terms of opposite signs that each divide by the inputs (a term with
+    an input of either sign as a factor that no other holds has both signs: _lone_input_factor)."""
+    if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
+        return False
+    quotients = [a for a in node.args if _holds_quotient(a)]
+    # a select's inputs are its values' (σ(x)·e^x/y beside σ(x)²/y, a select of the first at x < −700: y is no lone
+    # factor, the sum is of one sign and was widened for nothing, tests/test_search33.py)
+    values = [a.xreplace({w: sp.Add(*[v for v, _ in w.args]) for w in a.atoms(sp.Piecewise)}) for a in quotients]
+    signs = {s for a, v in zip(quotients, values) for s in ((True, False) if _lone_input_factor(v, values)
+                                                           else (a.could_extract_minus_sign(),))}
+    return len(quotients) >= 2 and len(signs) == 2
+
+
+# a double word's lo part is lost where its hi is below 2⁻⁹⁶⁸ (doubleword.SCALED_TINY: its 2⁻¹⁰⁶ is below 2⁻¹⁰⁷⁴), and a
+# product's split is scaled past 2⁹⁹⁶: a quotient sum is widened where each value its double words hold is 0 or within
+# 2^±968 (powers of two: exact)
+_WORDS_LOW, _WORDS_HIGH = sp.Float(2.0 ** -968), sp.Float(2.0 ** 968)
+
+
+def _word_values(node, found: dict) -> bool:
+    """Put in ``found`` (as keys, in order) the values the double words of ``node`` hold: each input, sum, product,
+    quotient and power below it, each product of two or more factors of a numerator or a denominator (the double words
+    form b·κ² of (p − t)/(b·κ²), and any partial product of x·y·z), each value of a select (not its conditions); False
+    where ``node`` holds a function other than |u|, sign(u), a select or a widened node (a sum with e^x or σ is its own
+    rules'), or a product of more than four factors."""
+    if not isinstance(node, sp.Expr) or node.is_number:  # (a condition: not a value)
+        return True
+    if isinstance(node, Grouped):
+        return _word_values(node.args[0], found)
+    if isinstance(node, sp.Piecewise):
+        return all(_word_values(v, found) for v, _ in node.args)
+    if isinstance(node, sp.Function) and not isinstance(node, (sp.Abs, sp.sign, WidenedBase)):
+        return False
+    if not (node.is_Symbol or isinstance(node, WidenedBase)):
+        if not all(_word_values(a, found) for a in node.args):
+            return False
+    if node.is_Mul or node.is_Pow:
+        for side in node.as_numer_denom():
+            factors = [f for f in sp.Mul.make_args(side) if not f.is_number]
+            if len(factors) > 4:
+                return False
+            for r in range(1, len(factors) + 1):
+                found.update(dict.fromkeys(sp.Abs(sp.Mul(*c)) for c in itertools.combinations(factors, r)))
+            for f in factors:  # (x³: x² on the way)
+                if f.is_Pow and f.exp.is_Integer:
+                    found.update(dict.fromkeys(sp.Abs(f.base ** j) for j in range(2, int(f.exp))))
+    c, rest = node.as_coeff_Mul()
+    if not (c in (1, -1) and rest is not node):  # (−u is u's value: once)
+        found[sp.Abs(node)] = None
+    return True
+
+
+def _quotient_range(node):
+    """Where the double words of the quotient sum ``node`` stay in range: every value they hold (:func:`_word_values`:
+    inputs, products, quotients, inner sums) 0 or within 2^±968, as the kernel computes it; None where ``node`` holds
+    another function. The double words of x·y at x = 5e−324 gave 6 for 5 in session 37's review, and ~100 of 200
+    points of x/(y·z) − w/(y·z) + 1/v with y·z subnormal worse than torch (up to 5.1e13 ULP)."""
+    found: dict = {}
+    if not all(_word_values(a, found) for a in node.args):
+        return None
+    return sp.And(*[(a <= _WORDS_HIGH) & ((a >= _WORDS_LOW) | sp.Eq(a, 0)) for a in found])
+
+
+def _unwrapped(e):
+    """``e`` with its widened nodes and kept brackets as the sums they stand for, and each select as its first value
+    (a rule's select of two forms of one function: scaled-square's x/y² or (x/y)/y)."""
+    e = e.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    e = e.replace(lambda n: isinstance(n, sp.Piecewise), lambda n: n.args[0].expr)
+    return e.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
+
+
+def _taken_written_forms(expr) -> set:
+    """The sums of ``expr`` that an earlier rule keeps as written beside its own form of them: the last piece of a
+    select whose other piece is the same function (reciprocal-difference's a·((v − u)/u)/v where v/u is in [1/2, 2],
+    1/u − 1/v elsewhere, where they cannot cancel; reciprocal-margin's widened x/y − y/x, x/y² − 1/x where its double
+    words stay in range). Widened there too, 1/x − 1/y was 3–7× slower for no gain (session 37's review)."""
+    taken = set()
+    for w in _atoms(expr, sp.Piecewise):
+        *others, (last, cond) = w.args
+        if cond != sp.true or not last.is_Add:
+            continue
+        for value, _ in others:
+            if value.free_symbols and sp.cancel(sp.together(_unwrapped(value) - _unwrapped(last))) == 0:
+                taken.add(last)
+                break
+    return taken
+
+
+def _guarded_quotient_sum(node):
+    """widen(node) where :func:`_quotient_range` holds, ``node`` as written elsewhere; ``node`` where it has none."""
+    inside = _quotient_range(node)
+    return node if inside is None else sp.Piecewise((_signed_widen(node), inside), (node, True))
+
+
+def _widen_quotient_sums(expr):
+    """Every sum of ``expr`` that :func:`_quotient_sum` names (innermost first) and no earlier rule keeps as written
+    (:func:`_taken_written_forms`), widened where its double words stay in range (:func:`_quotient_range`); the
+    widened nodes and conditions kept as they are."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    taken = None
+
+    def rewrite(node):
+        nonlocal taken
+        if not _quotient_sum(node):
+            return node
+        if taken is None:
+            taken = _taken_written_forms(expr)
+        return node if node in taken else _guarded_quotient_sum(node)
+
+    return _bottom_up(expr, rewrite, leaves=_KEPT)
+
+
+WIDEN_QUOTIENTS = Rule(
+    "widen-quotients", "a sum whose terms of opposite signs each divide by the inputs cancels their roundings, each "
+    "half an ulp of its own size (an asymmetric Laplace NLL's ∂κ, (t − p)/b − 1/κ + 2κ/(1 + κ²): 28.7 ULP in float64 at "
+    "b = 1, κ = 0.3, p = −1.5, t = 1.2319, torch 12.7); computed as the widen rule computes a sum, in float64 in a "
+    "float32 kernel and in double words in a float64 one, rounded once; after the rules that make its terms safe from "
+    "overflow (overflowing-log1p's 2/κ where κ² overflows), whose selects it computes as they are; only where each "
+    "value its double words hold (inputs, products, quotients, inner sums) is 0 or within 2^±968, as written elsewhere "
+    "(a double word's lo part is lost below 2⁻⁹⁶⁸: x/(y·z) − w/(y·z) + 1/v with y·z subnormal was worse than torch "
+    "at ~100 of 200 points, up to 5.1e13 ULP), and not a term that is a number times signs "
+    "(|x|·sign(y)/x, exact as written), and not a sum an earlier rule keeps as written beside its own form of it "
+    "(reciprocal-difference's 1/x − 1/y where it cannot cancel)",
+    apply=_widen_quotient_sums, fired=lambda old, new: new != old)
+_register(WIDEN_QUOTIENTS)
+__all__ += ["WIDEN_QUOTIENTS"]
 
 
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
