@@ -1003,6 +1003,50 @@ class ConditionalPrinting:
         downs = [widen(b) for b, p in pairs for _ in range(max(-p, 0))]
         return "".join(["(" * len(downs), " * ".join(ups) or one, *(f")/{d}" for d in downs)])
 
+    # session 38 (h-brk38): a float32 quotient of three factors or more taken by exponents (_taken_again_pair) was
+    # taken again only where its result, or a temporary it holds, is not normal; a partial product made inside the one
+    # printed product (y·z of y·z/v) can be subnormal while both are normal: f of w·x·y·z/v at (4.96e−17, −1.16e16,
+    # −3.69e25, −1.52e−18, −1.37e−24) was 2372 ULP off (y·z = 2.1e−42), ∂v, −w·x·y·z/v², at (−2.95e−9, −6.53e−19,
+    # −8.85e−11, 5.96e−16, −9.64e37) 184153 (w·x·y = 3.4e−44; torch 0.45, 0.51). A float32 kernel computes such a
+    # product as printed in float64 (every factor widened, exact) and rounds it once: FLOAT32_PRODUCT_FACTORS float32
+    # factors keep every partial product a normal float64, as _long_product's do.
+    def _widened_product(self, e, widen, number, one: str) -> str | None:
+        """The float64 code of the product ``e`` as printed, each of its factors (an UnevaluatedExpr product's taken
+        apart) printed by ``widen`` (its float64 value) with its integer power (:meth:`_widened_far_rest`), the number
+        last (printed by ``number``, a float): None where it has fewer than three factors counted with their powers
+        (one multiplication: no partial product) or more than FLOAT32_PRODUCT_FACTORS, and where an exponential in it
+        overflows first (its own recompute, :meth:`_exp_overflow_factor`: e^v·y/z at v = 89 in float32)."""
+        if self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None:
+            return None
+
+        def flat(t):
+            return [g for f in sp.Mul.make_args(t)
+                    for g in (flat(f.args[0]) if isinstance(f, sp.UnevaluatedExpr) and f.args[0].is_Mul else [f])]
+        definitions = getattr(self, "definitions", {})
+        c, powers = sp.S.One, {}
+        for f in flat(e):
+            held = definitions.get(f, f)
+            if isinstance(held, sp.exp) or held.is_Pow and held.base == 2 or type(held).__name__ == "exp2":
+                return None  # (an exponential held apart, −(e^x/y)/y: its recompute is the product's as printed)
+            if f.is_number and not f.free_symbols:
+                c *= f
+                continue
+            if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
+                base, p = f.base, int(f.exp)
+            else:
+                base, p = f, 1
+            powers[base] = powers.get(base, 0) + p
+        pairs = [(b, p) for b, p in powers.items() if p]
+        count = sum(abs(p) for _, p in pairs)
+        if not 3 <= count <= FLOAT32_PRODUCT_FACTORS or not (c.is_Rational or c.is_Float) or c == 0:
+            return None
+        if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+            return None
+        code = self._widened_far_rest(pairs, widen, one)
+        if abs(c) != 1:
+            code = f"{code} * {number(float(abs(c)))}"
+        return f"-({code})" if c < 0 else code
+
     @staticmethod
     def _far_rest(pairs):
         """The factors (base, power) past the last slot but one of ``_constant_far`` as one: the product of those with a
