@@ -187,9 +187,7 @@ def test_softsign_of_a_quotient_where_the_sum_of_magnitudes_overflows_triton():
     assert [ulps(float(v), t, F32) for v, t in zip(f.cpu(), (0.5, mpmath.mpf(-3) / 5))] <= [1.0, 1.0], f
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured: float32 √(x² + y²)·z, ∂x = x·z/√(x² + y²) at (3.109e−33, 3.4786e−5, 2.743e34): inf for 2451663.6 "
-    "(z/√(x² + y²) = 7.9e38 overflows first; torch inf too)"))
+# fixed session 38 (h-brk38: FLOAT32_PRODUCT_RANGE 2; tests/test_brk38.py, 400 points)
 def test_hypot_times_input_derivative_where_the_quotient_overflows():
     k = compiled("sqrt(x**2 + y**2)*z")
     point = np.array([[3.109129293337179e-33], [3.478554208413698e-05], [2.7429688606906835e+34]], F32)
