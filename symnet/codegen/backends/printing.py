@@ -104,7 +104,7 @@ class ConditionalPrinting:
         plain = copy.copy(self)
         plain.names, plain.plain_widened = names, True
         plain.definitions, plain.selected = {}, None
-        plain._select_moving = plain._overflow_printing = plain._log_overflow_printing = False
+        plain._select_moving = plain._values_moving = plain._overflow_printing = plain._log_overflow_printing = False
         return plain
 
     def _select_telling_pieces(self, e) -> str | None:
@@ -313,6 +313,7 @@ class ConditionalPrinting:
     # the range (:func:`~symnet.codegen.spans.product_stays_in_range`: sigmoid_mse's ∂z, a product of σ, tanh, clamps;
     # c·(h/y)/y, the derivative of the rule's c·h/y)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
+    _values_moving = False  # True while a moved select's values are printed (their products by exponents, no moving)
     TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
 
     def _product_leaves(self, e, power=1, depth=3):
@@ -376,7 +377,7 @@ class ConditionalPrinting:
         values too), where ``e`` is h·S, S the product's one select holding a quotient c/y (a value that is, or has as a
         factor, a negative power of an input; S written or held in a temporary); None for any other product, where h
         is ±1, and while the product is printed by :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+        if self._select_moving or self._values_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -405,7 +406,7 @@ class ConditionalPrinting:
         product overflows with S), one whose structure shows it cannot leave the range
         (:func:`~symnet.codegen.spans.product_stays_in_range`), and while the product is printed by
         :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+        if self._select_moving or self._values_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -495,8 +496,15 @@ class ConditionalPrinting:
         """A value of the select ``s`` (or of a select nested in it) is c/y or has 1/y as a factor, y an input (a
         symbol the kernel does not define: a temporary, 1/(1 + E) of σ, is no subnormal's reciprocal)."""
         return any(cls._quotient_valued(v, definitions) if isinstance(v, sp.Piecewise) else any(
-            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and f.base not in definitions
+            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and cls._input_size(f.base, definitions)
             for f in sp.Mul.make_args(v)) for v, _ in s.args)
+
+    @staticmethod
+    def _input_size(s, definitions) -> bool:
+        """The symbol ``s`` is an input, or a temporary holding |y| of an input y (exact: a subnormal y's digits, whose
+        reciprocal overflows alike; session 38, h-brk38: squareplus's 1/(|x|·√(1 + (b/x)/x)) at b = 0)."""
+        held = definitions.get(s)
+        return held is None or isinstance(held, sp.Abs) and held.args[0].is_Symbol and held.args[0] not in definitions
 
     @classmethod
     def _into_values(cls, s, h, definitions):
@@ -710,7 +718,15 @@ class ConditionalPrinting:
         self._select_moving = True
         try:
             if moved is not None:
-                return TakenAgain(print_plain(e), self._print(moved), [], None)
+                plain = print_plain(e)
+                # the moved values' own products taken again by exponents where they leave the range (session 38,
+                # h-brk38: squareplus's ∂x at b = 0, x = −2.96e−318, b/(|x|·√(1 + (b/x)/x)·(√… − x)) was 0/0 for 0;
+                # torch −inf): no select moved again
+                self._select_moving, self._values_moving = False, True
+                try:
+                    return TakenAgain(plain, self._print(moved), [], None)
+                finally:
+                    self._values_moving = False
             by_exponents = [self._far_number(product[0]), "0", *self._far_factors(product[1])]
             again = self._far_call(by_exponents)
             if again is None:
