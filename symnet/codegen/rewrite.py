@@ -10000,7 +10000,16 @@ def _monomial_difference(node):
     body = num1 + num2 if den == 1 else sp.Mul(num1 + num2, sp.Pow(den, -1))
     if sum(e1.values()) == sum(e2.values()):  # terms of one degree: at the bases over a power of two of their inputs
         return _scaled_monomial_difference(node, body, bases, low, high, sum(e1.values()))
-    inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
+    # each base within 2^±⌊900/D_b⌋, D_b the largest total degree of the numerators and the denominator it is in
+    # (each of those products then within 2^±900, as with one D for all; session 38, h-brk38: ∂y of mse(x/y, y), (x −
+    # y²)/y, kept x within 2^±450 for y²'s sake and cancelled as written at x = 3.28e−185, y = −5.73e−93: 8.8e5 ULP)
+    parts = [sp.Mul(*[b ** (e.get(b, 0) - lowest[b]) for b in bases]) for e in (e1, e2)] + [den]
+    degrees = [(p, sum(int(q) for q in p.as_powers_dict().values())) for p in parts]
+
+    def bound_of(b):
+        return 900 // max([d for p, d in degrees if p.has(b)] + [1])
+    inside = sp.And(*[sp.And(sp.Abs(b) > sp.Float(2.0 ** -bound_of(b)), sp.Abs(b) < sp.Float(2.0 ** bound_of(b)))
+                      for b in bases])
     return sp.Piecewise((widen(body), inside), (node, True))
 
 
@@ -10154,9 +10163,10 @@ RECIPROCAL_MARGIN = Rule(
     "torch 81.7); ∂ of y + 1/y, 1 − 1/y², 10,759 ULP at y = 0.99998 (the hinge's margin 1 − t·x with a reciprocal); "
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
-    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
-    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; a/u − a/v of two inputs, "
-    "1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
+    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where each base lies within 2^±⌊900/D⌋, D the "
+    "largest degree of the products it is in (the KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near "
+    "σ₁ = σ₂, torch the same; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); two products "
+    "of one total "
     "degree d at their inputs times r, the power of two that brings the largest into [1, 2) (binade_reciprocal), the "
     "result times r^(−d) after, exact (x/y² − 1/x at x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 "
     "NaN for 0 or ±inf); and, before those, a sum holding a difference of squares of inputs or their sums or their "

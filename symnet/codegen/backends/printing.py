@@ -42,13 +42,16 @@ _FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
 # their float64 product is a normal float64 (3.4e38⁶ ≈ 1.5e231, 1.4e−45⁶ ≈ 7.6e−271), so no intermediate leaves the
 # range where the float32 result does not.
 # Session 37 (h-brk37): the range too, on both backends (NumPy's elementwise float32 kernels since then): a product of
-# FLOAT32_PRODUCT_RANGE multiplications or more (four factors, or three and a number ≠ ±1) whose structure does not
+# FLOAT32_PRODUCT_RANGE multiplications or more (three then; two since session 38, below) whose structure does not
 # show it stays in range (spans.product_stays_in_range) is taken the same way, where its float32 partial products
 # leave the range while the whole does not: ∂v of v·w·x·y·z (w·x·y·z) at (1e−30, 1e−30, 1e−10, 1e−30, 3e38) was 55.2
 # ULP (x·y·z subnormal on the way; torch 0.23), ∂y inf for 8999951.6 at (3e38, 1e−30, 1e−40, 1.5, 3e38) (torch 0.45).
 # A temporary holding such a product is one (CSE's prod_1 = x_times_y_times_z·w, its output df_dv = prod_1).
+# Session 38 (h-brk38): from two multiplications (three factors, or two and a number ≠ ±1): a temporary holding a
+# product overflowed before the factor that brings it back: float32 ∂x of √(x² + y²)·z, prod_1·x with prod_1 =
+# z·(1/√(x² + y²)), at (3.109e−33, 3.4786e−5, 2.743e34) was inf for 2451663.6 (z/√… = 7.9e38; torch inf).
 FLOAT32_PRODUCT_ROUNDINGS = 4
-FLOAT32_PRODUCT_RANGE = 3
+FLOAT32_PRODUCT_RANGE = 2
 FLOAT32_PRODUCT_FACTORS = 6
 
 
@@ -101,7 +104,7 @@ class ConditionalPrinting:
         plain = copy.copy(self)
         plain.names, plain.plain_widened = names, True
         plain.definitions, plain.selected = {}, None
-        plain._select_moving = plain._overflow_printing = plain._log_overflow_printing = False
+        plain._select_moving = plain._values_moving = plain._overflow_printing = plain._log_overflow_printing = False
         return plain
 
     def _select_telling_pieces(self, e) -> str | None:
@@ -310,6 +313,7 @@ class ConditionalPrinting:
     # the range (:func:`~symnet.codegen.spans.product_stays_in_range`: sigmoid_mse's ∂z, a product of σ, tanh, clamps;
     # c·(h/y)/y, the derivative of the rule's c·h/y)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
+    _values_moving = False  # True while a moved select's values are printed (their products by exponents, no moving)
     TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
 
     def _product_leaves(self, e, power=1, depth=3):
@@ -373,7 +377,7 @@ class ConditionalPrinting:
         values too), where ``e`` is h·S, S the product's one select holding a quotient c/y (a value that is, or has as a
         factor, a negative power of an input; S written or held in a temporary); None for any other product, where h
         is ±1, and while the product is printed by :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+        if self._select_moving or self._values_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -402,7 +406,7 @@ class ConditionalPrinting:
         product overflows with S), one whose structure shows it cannot leave the range
         (:func:`~symnet.codegen.spans.product_stays_in_range`), and while the product is printed by
         :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+        if self._select_moving or self._values_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -492,8 +496,15 @@ class ConditionalPrinting:
         """A value of the select ``s`` (or of a select nested in it) is c/y or has 1/y as a factor, y an input (a
         symbol the kernel does not define: a temporary, 1/(1 + E) of σ, is no subnormal's reciprocal)."""
         return any(cls._quotient_valued(v, definitions) if isinstance(v, sp.Piecewise) else any(
-            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and f.base not in definitions
+            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and cls._input_size(f.base, definitions)
             for f in sp.Mul.make_args(v)) for v, _ in s.args)
+
+    @staticmethod
+    def _input_size(s, definitions) -> bool:
+        """The symbol ``s`` is an input, or a temporary holding |y| of an input y (exact: a subnormal y's digits, whose
+        reciprocal overflows alike; session 38, h-brk38: squareplus's 1/(|x|·√(1 + (b/x)/x)) at b = 0)."""
+        held = definitions.get(s)
+        return held is None or isinstance(held, sp.Abs) and held.args[0].is_Symbol and held.args[0] not in definitions
 
     @classmethod
     def _into_values(cls, s, h, definitions):
@@ -707,7 +718,15 @@ class ConditionalPrinting:
         self._select_moving = True
         try:
             if moved is not None:
-                return TakenAgain(print_plain(e), self._print(moved), [], None)
+                plain = print_plain(e)
+                # the moved values' own products taken again by exponents where they leave the range (session 38,
+                # h-brk38: squareplus's ∂x at b = 0, x = −2.96e−318, b/(|x|·√(1 + (b/x)/x)·(√… − x)) was 0/0 for 0;
+                # torch −inf): no select moved again
+                self._select_moving, self._values_moving = False, True
+                try:
+                    return TakenAgain(plain, self._print(moved), [], None)
+                finally:
+                    self._values_moving = False
             by_exponents = [self._far_number(product[0]), "0", *self._far_factors(product[1])]
             again = self._far_call(by_exponents)
             if again is None:
@@ -1002,6 +1021,50 @@ class ConditionalPrinting:
         ups = [widen(b) for b, p in pairs for _ in range(max(p, 0))]
         downs = [widen(b) for b, p in pairs for _ in range(max(-p, 0))]
         return "".join(["(" * len(downs), " * ".join(ups) or one, *(f")/{d}" for d in downs)])
+
+    # session 38 (h-brk38): a float32 quotient of three factors or more taken by exponents (_taken_again_pair) was
+    # taken again only where its result, or a temporary it holds, is not normal; a partial product made inside the one
+    # printed product (y·z of y·z/v) can be subnormal while both are normal: f of w·x·y·z/v at (4.96e−17, −1.16e16,
+    # −3.69e25, −1.52e−18, −1.37e−24) was 2372 ULP off (y·z = 2.1e−42), ∂v, −w·x·y·z/v², at (−2.95e−9, −6.53e−19,
+    # −8.85e−11, 5.96e−16, −9.64e37) 184153 (w·x·y = 3.4e−44; torch 0.45, 0.51). A float32 kernel computes such a
+    # product as printed in float64 (every factor widened, exact) and rounds it once: FLOAT32_PRODUCT_FACTORS float32
+    # factors keep every partial product a normal float64, as _long_product's do.
+    def _widened_product(self, e, widen, number, one: str) -> str | None:
+        """The float64 code of the product ``e`` as printed, each of its factors (an UnevaluatedExpr product's taken
+        apart) printed by ``widen`` (its float64 value) with its integer power (:meth:`_widened_far_rest`), the number
+        last (printed by ``number``, a float): None where it has fewer than three factors counted with their powers
+        (one multiplication: no partial product) or more than FLOAT32_PRODUCT_FACTORS, and where an exponential in it
+        overflows first (its own recompute, :meth:`_exp_overflow_factor`: e^v·y/z at v = 89 in float32)."""
+        if self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None:
+            return None
+
+        def flat(t):
+            return [g for f in sp.Mul.make_args(t)
+                    for g in (flat(f.args[0]) if isinstance(f, sp.UnevaluatedExpr) and f.args[0].is_Mul else [f])]
+        definitions = getattr(self, "definitions", {})
+        c, powers = sp.S.One, {}
+        for f in flat(e):
+            held = definitions.get(f, f)
+            if isinstance(held, sp.exp) or held.is_Pow and held.base == 2 or type(held).__name__ == "exp2":
+                return None  # (an exponential held apart, −(e^x/y)/y: its recompute is the product's as printed)
+            if f.is_number and not f.free_symbols:
+                c *= f
+                continue
+            if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
+                base, p = f.base, int(f.exp)
+            else:
+                base, p = f, 1
+            powers[base] = powers.get(base, 0) + p
+        pairs = [(b, p) for b, p in powers.items() if p]
+        count = sum(abs(p) for _, p in pairs)
+        if not 3 <= count <= FLOAT32_PRODUCT_FACTORS or not (c.is_Rational or c.is_Float) or c == 0:
+            return None
+        if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+            return None
+        code = self._widened_far_rest(pairs, widen, one)
+        if abs(c) != 1:
+            code = f"{code} * {number(float(abs(c)))}"
+        return f"-({code})" if c < 0 else code
 
     @staticmethod
     def _far_rest(pairs):

@@ -963,6 +963,22 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     _float32_printing = False  # True while _float32_product_call prints the product as before
 
+    def _float32_quotient(self, e, plain: str) -> str:
+        """A float32 kernel's product ``e`` taken by exponents (``plain`` as printed) computed in float64 from its printed
+        factors and rounded once (:meth:`ConditionalPrinting._widened_product`: a partial product of y·z/v subnormal
+        where the result is normal); ``plain`` where it has no partial product, and in a float64 kernel."""
+        if not self.float32_products or self._float32_printing:
+            return plain
+        self._float32_printing = True
+        try:
+            wide = self._widened_product(e, lambda b: f"np.asarray({self._print(b)}, np.float64)", repr,
+                                         "np.float64(1.0)")
+        finally:
+            self._float32_printing = False
+        if wide is None:
+            return plain
+        return f"(np.asarray({wide}).astype(np.float32) if {self.dtype} == np.float32 else {plain})"
+
     def _printed_far_rest(self, pairs) -> str:
         """A float32 kernel's last factor of ``_constant_far`` that holds several (x·y/z of v·w·x·y/z's ∂ with five
         inputs) computed in float64, which holds every product and quotient of a few float32 numbers as a normal number
@@ -983,7 +999,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             m, k, *pairs = moved.by_exponents
             self.helpers.add("_taken_by_exponents")
             held = f", held=({''.join(t + ', ' for t in moved.held)})" if moved.held else ""
-            return f"_taken_by_exponents({moved.plain}, {m}, {k}, lambda: ({', '.join(pairs)}){held})"
+            return f"_taken_by_exponents({self._float32_quotient(e, moved.plain)}, {m}, {k}, lambda: ({', '.join(pairs)}){held})"
         if moved:
             self.helpers.add("_taken_again")
             return f"_taken_again({moved.plain}, lambda: {moved.again})"

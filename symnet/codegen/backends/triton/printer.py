@@ -463,7 +463,10 @@ def _exp_underflowed_over(r, u, n, d, P: tl.constexpr, TWO: tl.constexpr, EXACT:
     n/d^p, overflows at a tiny d where the quotient need not (e^x/y at (−800, 5e−324) was 0 for 7.42e−25). In float64
     as NumPy's: n = m_n·2^k_n, d = m_d·2^k_d (frexp, exact), k = k_n − p·k_d, (m_n/m_d^p)·b^(u + k·c_hi)·b^(k·c_lo)
     (e: c_hi + c_lo = log 2, c_hi of 32 bits, so k·c_hi and the sum are exact; 2: c_hi = 1, c_lo = 0): the
-    exponentials' and p + 2 roundings. A select."""
+    exponentials' and p + 2 roundings. A select.
+    Session 38 (h-brk38): the same form where b^u overflowed and n/d^p underflowed, r left ±inf or NaN (NumPy's
+    _exp_overflowed_by by frexp): e^v·w·x·y/z at (800, 1, 1, 1e−300, 1e100) float64 was inf for 2.73e−53 (torch inf).
+    u + k·c_hi stays exact there too (|u| ≥ 512 past the overflow, the sum within ±1024 where the product is finite)."""
     m_n, k_n = _frexp64(n.to(tl.float64))
     m_d, k_d = _frexp64(d.to(tl.float64))
     m = m_n
@@ -480,8 +483,17 @@ def _exp_underflowed_over(r, u, n, d, P: tl.constexpr, TWO: tl.constexpr, EXACT:
     else:
         under = v < (-126.0 if TWO else -87.0)
     normal = _normal_or_exact(d, EXACT)
-    return tl.where(under & normal & (tl.abs(u) < float("inf")) & (tl.abs(m) < float("inf")) & (m != 0),
-                    near.to(r.dtype), r)
+    if u.dtype == tl.float64:
+        over = u > (1023.0 if TWO else 709.0)
+    else:
+        over = v > (127.0 if TWO else 88.0)
+    # past the overflow: where r is not finite (inf·0, inf from a subnormal n/d^p) and the recompute is finite, or
+    # its ±inf where r is NaN (the product's true overflow)
+    near_r = near.to(r.dtype)
+    over = over & ~(tl.abs(r) < float("inf")) & ((tl.abs(near_r) < float("inf")) | (r != r))
+    over = tl.where(_normal_or_exact(n, EXACT), over, False)  # (n may be a 0-d constant: no & with a block)
+    return tl.where((under | over) & normal & (tl.abs(u) < float("inf")) & (tl.abs(m) < float("inf")) & (m != 0),
+                    near_r, r)
 '''
 TRITON_HELPERS["_exp_underflowed_over"] = TRITON_DEVICE_HELPERS["_exp_underflowed_over"]
 HELPER_NEEDS["_exp_underflowed_over"] = ("_frexp64", "_normal_or_exact")
@@ -794,6 +806,21 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             product += " * " + (repr(value) if float(np.float32(value)) == value else f"tl.full([], {value!r}, tl.float64)")
         return f"-{product}" if c < 0 else product
 
+    def _float32_quotient(self, e, plain: str) -> str:
+        """As NumPy's: a float32 kernel's product ``e`` taken by exponents computed in float64 from its printed factors
+        and rounded once (:meth:`ConditionalPrinting._widened_product`), ``plain`` as printed in a float64 kernel."""
+        if not self.float32_products:
+            return plain
+        with self._narrow():
+            wide = self._widened_product(
+                e, lambda b: f"{self.parenthesize(b, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)",
+                lambda v: repr(v) if float(np.float32(v)) == v else f"tl.full([], {v!r}, tl.float64)",
+                "tl.full([], 1.0, tl.float64)")
+        if wide is None:
+            return plain
+        self._need("_float32_in_float64")
+        return f"_float32_in_float64({plain}, {wide})"
+
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
         w·x·y·z/v at (4.0e28, 8, 7.0e31, −1.5e18, −1.9e35), y·z = inf, was −inf for −9.88e28); a float64 kernel's
@@ -970,7 +997,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need("_taken_far")
             flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
             narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2]) <= 6  # (_taken_far's NARROW)
-            return f"_taken_far({moved.plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
+            plain = self._float32_quotient(e, moved.plain)
+            return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
             self._need("_taken_again")
             return f"_taken_again({moved.plain}, {moved.again})"
