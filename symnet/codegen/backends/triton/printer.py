@@ -27,7 +27,7 @@ from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_temp
 from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
     primitive_text, widened_function
-from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting  # noqa: F401 (re-exported)
+from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting, _double_word  # noqa: F401 (re-exported)
 
 __all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
 
@@ -682,6 +682,58 @@ HELPER_NEEDS["_term_size"] = ("_frexp64", "_far_power")
 HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
+# session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
+TRITON_DEVICE_HELPERS["_exact_sum"] = '''\
+@triton.jit
+def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, b, c, d, f, g, h, k):
+    """a + b + … (n terms, 1 ≤ n ≤ 8; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once (Ogita–Rump–
+    Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its additions
+    (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum. Where s is ±inf
+    or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
+    s = a
+    e = a * 0.0
+    if n > 1:
+        s, t = _dw_two_sum(s, b)
+        e = e + t
+    if n > 2:
+        s, t = _dw_two_sum(s, c)
+        e = e + t
+    if n > 3:
+        s, t = _dw_two_sum(s, d)
+        e = e + t
+    if n > 4:
+        s, t = _dw_two_sum(s, f)
+        e = e + t
+    if n > 5:
+        s, t = _dw_two_sum(s, g)
+        e = e + t
+    if n > 6:
+        s, t = _dw_two_sum(s, h)
+        e = e + t
+    if n > 7:
+        s, t = _dw_two_sum(s, k)
+        e = e + t
+    if HI != 0.0:
+        hi = tl.full([], HI, tl.float64)
+        if s.dtype == tl.float64:
+            s, t = _dw_two_sum(s, hi)
+            e = e + t
+            if LO != 0.0:
+                s, t = _dw_two_sum(s, tl.full([], LO, tl.float64))
+                e = e + t
+        else:
+            hi32 = hi.to(tl.float32)
+            lo32 = ((hi - hi32.to(tl.float64)) + LO).to(tl.float32)
+            s, t = _dw_two_sum(s, hi32)
+            e = e + t
+            s, t = _dw_two_sum(s, lo32)
+            e = e + t
+    return tl.where(tl.abs(e) > 0.0, s + e, s)
+'''
+TRITON_HELPERS["_exact_sum"] = TRITON_DEVICE_HELPERS["_exact_sum"]
+HELPER_NEEDS["_exact_sum"] = ("_dw_two_sum",)
+
+
 def _literal(value: float) -> str:
     """A float constant as Triton source: repr, except inf, -inf and nan, which repr writes as names the kernel
     does not have (float("inf") is a constant to Triton)."""
@@ -867,7 +919,14 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if sized is None or len(sized) > DOMINANT_TERMS or any(
                 len(pairs) > self.FAR_SLOTS or any(abs(p) > SIZE_POWER_MAX for _, p in pairs)
                 for forms in sized for _, pairs in forms):
-            return super()._print_Add(e)
+            exact = self._exact_sum_terms(e)
+            if exact is None:
+                return super()._print_Add(e)
+            terms, constant = exact
+            self._need("_exact_sum")
+            hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
+            codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
+            return f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
         self._need("_dominant_infinity")
         sizes = []
         for forms in sized:
