@@ -426,11 +426,11 @@ def _exact_sum(terms, hi=0.0, lo=0.0):
     values = list(terms) + [c for c in (hi, lo) if c != 0]
     s, e = values[0], 0.0
     for t in values[1:]:
-        s, d = _dw_two_sum(s, t)
-        e = e + d
+        a, s = s, s + t
+        v = s - a
+        e = e + ((a - (s - v)) + (t - v))  # TwoSum's exact error of a + t
     return np.where(np.abs(e) > 0, s + e, s)
 '''
-NUMPY_HELPER_NEEDS["_exact_sum"] = ("_dw_two_sum",)
 
 
 # a value that is a normal number of its dtype (not 0, subnormal, ±inf or NaN)
