@@ -206,3 +206,21 @@ def test_elu_quotient_below_zero_and_near_the_root_of_l(formula):
     xs = np.concatenate([-rng.uniform(0.01, 40, 150), near, [-1.7958290760858604, -0.7287998889733491]])
     worst = _one_input_worst(formula, F64, xs, truth)
     assert max(w[0] for w in worst) <= BOUND[F64], worst
+
+
+# ------------------------------------------------------------------ Triton's _exact_sum (under the interpreter: few points)
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+def test_triton_sums_reassociated_and_kinks(dtype):
+    # the same fixes in Triton's printer (its _exact_sum helper: a constant's double word split again for float32):
+    # 40 points of each neighbourhood above and the search points
+    xs, ys = _quotient_one_pairs(40, dtype, 3806)
+    _within(_worst("log_cosh((((x)/(y))) + (-1), y)", dtype, xs, ys, _log_cosh_truth, "triton"), dtype)
+    xs, ys = _far_close_pairs(40, dtype, 3807)
+    _within(_worst("(((clamp(x, -1, 1))) + (((x) - (y))))/(x)", dtype, xs, ys, _clamp_truth, "triton"), dtype)
+    xs, ys = _kink_points(dtype)
+    xs, ys = xs[80:122], ys[80:122]  # x within 21 floats of −log(2)/2
+    out = _run(_KINKS, dtype, xs, ys, "triton")
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        _, dx, dy = _kink_truth(mpmath.mpf(float(x)), mpmath.mpf(float(y)))
+        assert (out[1][i], out[2][i]) == (dx, dy), (float(x), float(y), out[1][i], out[2][i], dx, dy)
