@@ -683,55 +683,43 @@ HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
 # session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
-TRITON_DEVICE_HELPERS["_exact_sum"] = '''\
+TRITON_DEVICE_HELPERS["_exact_step"] = '''\
 @triton.jit
-def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, b, c, d, f, g, h, k):
-    """a + b + … (n terms, 1 ≤ n ≤ 8; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once (Ogita–Rump–
-    Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its additions
-    (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum. Where s is ±inf
-    or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
+def _exact_step(s, e, t, ON: tl.constexpr):
+    """(s, e) with t taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
+    if ON:
+        s, d = _dw_two_sum(s, t)
+        e = e + d
+    return s, e
+'''
+_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
+_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i})\n" for i, v in enumerate(_EXACT_SLOTS, 1))
+TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+@triton.jit
+def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {", ".join(_EXACT_SLOTS)}):
+    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
+    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
+    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum.
+    Where s is ±inf or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
     s = a
     e = a * 0.0
-    if n > 1:
-        s, t = _dw_two_sum(s, b)
-        e = e + t
-    if n > 2:
-        s, t = _dw_two_sum(s, c)
-        e = e + t
-    if n > 3:
-        s, t = _dw_two_sum(s, d)
-        e = e + t
-    if n > 4:
-        s, t = _dw_two_sum(s, f)
-        e = e + t
-    if n > 5:
-        s, t = _dw_two_sum(s, g)
-        e = e + t
-    if n > 6:
-        s, t = _dw_two_sum(s, h)
-        e = e + t
-    if n > 7:
-        s, t = _dw_two_sum(s, k)
-        e = e + t
+{_EXACT_STEPS}\
     if HI != 0.0:
         hi = tl.full([], HI, tl.float64)
         if s.dtype == tl.float64:
-            s, t = _dw_two_sum(s, hi)
-            e = e + t
-            if LO != 0.0:
-                s, t = _dw_two_sum(s, tl.full([], LO, tl.float64))
-                e = e + t
+            hi_s = hi
+            lo_s = tl.full([], LO, tl.float64)
         else:
-            hi32 = hi.to(tl.float32)
-            lo32 = ((hi - hi32.to(tl.float64)) + LO).to(tl.float32)
-            s, t = _dw_two_sum(s, hi32)
-            e = e + t
-            s, t = _dw_two_sum(s, lo32)
-            e = e + t
+            hi_s = hi.to(tl.float32)
+            lo_s = ((hi - hi_s.to(tl.float64)) + LO).to(tl.float32)
+        s, e = _exact_step(s, e, hi_s, True)
+        s, e = _exact_step(s, e, lo_s, True)
     return tl.where(tl.abs(e) > 0.0, s + e, s)
 '''
-TRITON_HELPERS["_exact_sum"] = TRITON_DEVICE_HELPERS["_exact_sum"]
-HELPER_NEEDS["_exact_sum"] = ("_dw_two_sum",)
+for _name in ("_exact_step", "_exact_sum"):
+    TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
+HELPER_NEEDS["_exact_step"] = ("_dw_two_sum",)
+HELPER_NEEDS["_exact_sum"] = ("_exact_step",)
 
 
 def _literal(value: float) -> str:
