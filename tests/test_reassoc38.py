@@ -224,3 +224,21 @@ def test_triton_sums_reassociated_and_kinks(dtype):
     for i, (x, y) in enumerate(zip(xs, ys)):
         _, dx, dy = _kink_truth(mpmath.mpf(float(x)), mpmath.mpf(float(y)))
         assert (out[1][i], out[2][i]) == (dx, dy), (float(x), float(y), out[1][i], out[2][i], dx, dy)
+
+
+# ------------------------------------------------------------------ a sum an output is (the statement's own ufunc)
+
+_OUTPUT_SUMS = [
+    ("x - y + 1", lambda x, y: [x - y + 1, 1, -1]),
+    ("x - y - 1/3", lambda x, y: [x - y - mpmath.mpf(1) / 3, 1, -1]),
+]
+
+
+@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
+@pytest.mark.parametrize("formula, truth", _OUTPUT_SUMS, ids=[s[0] for s in _OUTPUT_SUMS])
+def test_a_sum_written_into_its_output(formula, truth, dtype):
+    # an output that is a sum was written by np.add/np.subtract into its array (NumPy's assign_into), SymPy's order
+    # too: x − y + 1 at x = y = 1e308 in float64 was 0 for 1 (1 + x first); now summed compensated as any other sum
+    # (x − y − 1/3: the constant's double word, rounded once with the rest)
+    xs, ys = _far_close_pairs(200, dtype, 3808)
+    _within(_worst(formula, dtype, xs, ys, truth), dtype)

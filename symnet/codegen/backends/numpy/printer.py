@@ -665,7 +665,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         arg = expr.args[0] if ufunc else None
         if arg is None or arg.is_Atom:
             return [f"{name} = {self.doprint(expr)}"]
-        if buffer is not None and isinstance(arg, sp.Add) and len(arg.args) == 2:
+        if buffer is not None and isinstance(arg, sp.Add) and len(arg.args) == 2 and self._exact_sum_terms(arg) is None:
             a, b = sorted(arg.args, key=lambda t: t.could_extract_minus_sign())  # z_j, then −m
             if b.could_extract_minus_sign():
                 first = f"{name} = np.subtract({self.doprint(a)}, {self.doprint(-b)}, out={buffer})"
@@ -692,6 +692,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if isinstance(e, sp.Add) and self._quartered_sum(e) is not None:  # the sum, then 4·(Σ tᵢ/4) where not finite
             return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add) and self._sized_terms(e) is not None:  # the sum, then a term's infinity where NaN
+            return f"{out}[...] = {self._print_Add(e)}"
+        if isinstance(e, sp.Add) and self._exact_sum_terms(e) is not None:  # summed compensated (_exact_sum)
             return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add):
             *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
