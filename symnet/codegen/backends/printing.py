@@ -644,19 +644,22 @@ class ConditionalPrinting:
         finally:
             self._written_order = outer
 
-    def _exact_sum_terms(self, e) -> tuple[list, sp.Expr] | None:
-        """(terms, c) of a sum ``e`` to be summed compensated: its non-constant terms (grouped sums and their
-        negations taken apart) and its constant c (0 where none; a temporary holding a number is that number), where
-        they are three or more counting c's double word as two and their signs can differ; None for any other sum."""
+    def _exact_sum_terms(self, e) -> tuple[list, sp.Expr, bool] | None:
+        """(terms, c, grouped) of a sum ``e`` to be summed compensated: its non-constant terms (grouped sums and their
+        negations taken apart: ``grouped`` where one was) and its constant c (0 where none; a temporary holding a number
+        is that number), where they are three or more counting c's double word as two and their signs can differ; None
+        for any other sum. A group taken apart adds its terms in another order, which may leave the range where the
+        group's did not: the printers take the sum as written again where the compensated one is not finite."""
         if self._select_moving or self._written_order or not (self.TAKEN_AGAIN and self.EXACT_SUMS) \
                 or not isinstance(e, sp.Add) or len(e.args) < 2:
             return None
         definitions = getattr(self, "definitions", {})
-        terms, constant = [], sp.Integer(0)
+        terms, constant, grouped = [], sp.Integer(0), False
 
         def take(t, sign):
-            nonlocal constant
+            nonlocal constant, grouped
             if type(t).__name__ in _GROUPS and t.args[0].is_Add:
+                grouped = True
                 for a in t.args[0].args:
                     take(a, sign)
                 return
@@ -681,11 +684,11 @@ class ConditionalPrinting:
         words = 0 if constant == 0 else 1 if lo == 0 else 2
         if len(terms) + words < 3 or len(terms) + (words > 0) > self.EXACT_SUM_TERMS:
             return None
-        signs = [t for t in terms] + ([constant] if constant != 0 else [])
+        signs = terms + ([constant] if constant != 0 else [])
         if all(t.is_nonnegative for t in signs) or all(t.is_nonpositive for t in signs):
             return None  # nothing cancels: every term of one sign
         terms.sort(key=lambda t: bool(t.could_extract_minus_sign()))  # as printed before: minus terms last
-        return terms, constant
+        return terms, constant, grouped
 
     # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
     # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,

@@ -934,7 +934,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 exact = self._exact_sum_terms(e)
                 if exact is None:
                     return super()._print_Add(e)
-                return self._exact_sum_call(*exact)
+                return self._exact_sum_call(e, *exact)
             self.helpers.add("_dominant_infinity")
             terms = "".join("(" + ", ".join("(" + ", ".join([repr(c), *[f"{x}, {p}" for x, p in pairs]]) + ")"
                                             for c, pairs in forms) + ", ), " for forms in sized)
@@ -947,12 +947,17 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.helpers.add("_taken_again")
         return f"_taken_again({plain}, lambda: 4*({again}), infinite=True)"
 
-    def _exact_sum_call(self, terms, constant) -> str:
-        """``_exact_sum((t₁, t₂, …), hi, lo)``: the terms as printed, the constant as its double word."""
+    def _exact_sum_call(self, e, terms, constant, grouped) -> str:
+        """``_exact_sum((t₁, t₂, …), hi, lo)``: the terms as printed, the constant as its double word; where a group
+        was taken apart, the sum ``e`` as written again where that is not finite (``_taken_again``)."""
         self.helpers.add("_exact_sum")
         codes = "".join(f"{self._print(t)}, " for t in terms)
         words = "" if constant == 0 else ", " + ", ".join(map(repr, _double_word(constant)))
-        return f"_exact_sum(({codes}){words})"
+        exact = f"_exact_sum(({codes}){words})"
+        if not grouped:
+            return exact
+        self.helpers.add("_taken_again")
+        return f"_taken_again({exact}, lambda: {super()._print_Add(e)})"
 
     def _print_PowerBound(self, e):
         b, m = e.args

@@ -910,11 +910,15 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             exact = self._exact_sum_terms(e)
             if exact is None:
                 return super()._print_Add(e)
-            terms, constant = exact
+            terms, constant, grouped = exact
             self._need("_exact_sum")
             hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
             codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
-            return f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+            code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+            if not grouped:
+                return code
+            self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
+            return f"_taken_again({code}, {super()._print_Add(e)})"
         self._need("_dominant_infinity")
         sizes = []
         for forms in sized:
