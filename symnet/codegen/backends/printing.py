@@ -38,9 +38,13 @@ _GROUPS = ("Grouped", "UnevaluatedExpr")  # a sum kept as one term (rewrite.Grou
 
 
 def _double_word(c) -> tuple[float, float]:
-    """(hi, lo): the real constant c as float64 hi = fl(c) and lo = fl(c − hi) (0 where hi is c), from 60 digits."""
-    hi = float(c.evalf(60))
-    return hi, float((c - sp.Float(hi, 60)).evalf(60))
+    """(hi, lo): the real constant c as float64 hi = fl(c) and lo = fl(c − hi) (0 where hi is c), from 60 digits; NaN
+    where c has no value as a float (a number SymPy leaves unevaluated: an integer inside an unevaluated group)."""
+    try:
+        hi = float(c.evalf(60))
+        return hi, float((c - sp.Float(hi, 60)).evalf(60))
+    except (TypeError, ValueError):
+        return math.nan, math.nan
 
 # session 36 (h-triton36): a float32 kernel computes its products in float32, one rounding a multiplication (and x³
 # two), where NumPy's float32 computes a kernel with a widened sum in float64 and rounds each output once: ∂x of
