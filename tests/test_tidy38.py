@@ -75,3 +75,44 @@ def test_the_rule_states_the_bound_it_has():
 
     assert "2⁻¹¹⁵" not in EXP_SIGMOID_SPREAD.why and "2⁻⁹⁷" in EXP_SIGMOID_SPREAD.why
     assert -97.1 < 2 * math.log2(1024 * math.exp(-40)) - math.log2(3) < -96.9  # c²/3 at c = 1024·e⁻⁴⁰
+
+
+# ------------------------------------------------------------------ 3. a widened body's nodes printed once each
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+@pytest.mark.parametrize("formula", ["focal(z, t)", "x*exp(y) - z"])
+def test_a_widened_body_printed_each_node_once_is_the_same_text(backend, formula, monkeypatch):
+    """widened_function prints its float64 body with each (node, printer state) printed once
+    (_printing_each_node_once: focal(focal(z, t), t)'s compile spent 11 of its 50 CPU s printing the repeated subtrees
+    of one body). Its functions' texts are those printed node by node, for both backends."""
+    import sympy as sp
+
+    from symnet.codegen import doubleword
+    from symnet.codegen.doubleword import leaf_identifiers, widened_function
+    from symnet.codegen.ir import describe
+    from symnet.codegen.rewrite import WidenedBase
+
+    kernel = describe(symnet.derive(formula))
+    nodes = {n for e in [e for _, e in kernel.assignments] + list(kernel.results) for n in e.atoms(WidenedBase)}
+    assert nodes
+
+    def make():
+        if backend == "triton":
+            from symnet.codegen.backends.triton.printer import TritonPrinter
+            return TritonPrinter({}, set(), "tl.float64")
+        from symnet.codegen.backends.numpy.printer import NumpyExpressionPrinter
+        p = NumpyExpressionPrinter(set(), {}, dtype="_dtype")
+        p.select_without_branches()
+        return p
+
+    def texts():
+        out = []
+        for node in sorted(nodes, key=sp.default_sort_key):
+            names = leaf_identifiers(node.leaves)
+            leaf_names = {leaf: (f"{n}_f64" if backend == "triton" else n) for leaf, n in zip(node.leaves, names)}
+            out.append(widened_function(node, backend, make()._widened_body_printer(leaf_names), names).code)
+        return out
+
+    once = texts()
+    monkeypatch.setattr(doubleword, "_printing_each_node_once", lambda printer: __import__("contextlib").nullcontext())
+    assert texts() == once
