@@ -1,5 +1,6 @@
 """Session 38, h-tidy38: time-limit messages that name the formula as the user wrote it, and the
 exp-sigmoid-spread rule's stated bound. Hang guards only: every limit here is tiny, nothing is timed."""
+import functools
 import math
 
 import pytest
@@ -79,6 +80,16 @@ def test_the_rule_states_the_bound_it_has():
 
 # ------------------------------------------------------------------ 3. a widened body's nodes printed once each
 
+@functools.lru_cache(maxsize=None)
+def _widened_nodes(formula: str) -> frozenset:
+    """The widened sums of ``formula``'s stabilised kernel (described once per module: both backends read them)."""
+    from symnet.codegen.ir import describe
+    from symnet.codegen.rewrite import WidenedBase
+
+    kernel = describe(symnet.derive(formula))
+    return frozenset(n for e in [e for _, e in kernel.assignments] + list(kernel.results) for n in e.atoms(WidenedBase))
+
+
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 @pytest.mark.parametrize("formula", ["focal(z, t)", "x*exp(y) - z"])
 def test_a_widened_body_printed_each_node_once_is_the_same_text(backend, formula, monkeypatch):
@@ -89,11 +100,8 @@ def test_a_widened_body_printed_each_node_once_is_the_same_text(backend, formula
 
     from symnet.codegen import doubleword
     from symnet.codegen.doubleword import leaf_identifiers, widened_function
-    from symnet.codegen.ir import describe
-    from symnet.codegen.rewrite import WidenedBase
 
-    kernel = describe(symnet.derive(formula))
-    nodes = {n for e in [e for _, e in kernel.assignments] + list(kernel.results) for n in e.atoms(WidenedBase)}
+    nodes = _widened_nodes(formula)
     assert nodes
 
     def make():
