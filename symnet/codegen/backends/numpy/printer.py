@@ -355,56 +355,32 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again, infinite=False, factors=None):
+def _taken_again(r, again, infinite=False, far=None):
     """r, a product or sum as computed, taken again where it is ±inf or NaN as again(), the same value in another order,
     where that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back:
     relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150), x − 2y as 4·(x/4 − y/2). ``infinite`` (a sum taken
     again as 4·(Σ tᵢ/4)): also where r is NaN, inf − inf, and again() is ±inf: a term's own infinity, past the range
     by more than the quartered terms bring back (x − 3y + sinh(x) at x = y = −1.8e308: 3y and sinh(x) −inf, NaN for
     −inf; h-xfailb35). again is a function (evaluated only where r needs it); the common case pays one test over the
-    block. ``factors`` (the long-product rule's): a function giving forms of r's product, each (f, p, g, q, …), its
-    factors and their integer powers (the computed product's, then the written's), for a third order where r and
-    again() are both ±inf or NaN and every factor is finite: the
-    product by exponents (_by_exponents), whose partial products never leave the range: a weight product that
-    overflows times a sech² or σ′ that underflowed to 0 was inf·0 = NaN in either order (∂x of a 3-layer tanh MLP,
-    w₁·w₂·w₃·Π sech², at |w₂|, |w₃| ≈ 1e155–1e300: NaN for 0, torch 0; session 38)."""
+    block. ``far`` (the long-product rule's): a function giving the product's forms by exponents (_constant_far's),
+    taken alike where r is still ±inf or NaN after again(): their partial products never leave the range, where a
+    weight product that overflows times a sech² or σ′ that underflowed to 0 was inf·0 = NaN in either order (∂x of a
+    3-layer tanh MLP, w₁·w₂·w₃·Π sech², at |w₂|, |w₃| ≈ 1e155–1e300: NaN for 0, torch 0; session 38)."""
     r = np.asarray(r)
-    bad = ~np.isfinite(r)
-    if bad.any():
+    if np.isfinite(r).all():
+        return r
+    for form in (again,) if far is None else (again, far):
+        bad = ~np.isfinite(r)
+        if not bad.any():
+            break
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        take = bad & np.isfinite(m)
-        r = np.where((take | (np.isnan(r) & np.isinf(m))) if infinite else take, m, r)
-        if factors is not None and (bad & ~take).any():
-            for pairs in factors():
-                r = _by_exponents(r, pairs)
+            values = (form(),) if form is again else form()
+        for m in values:
+            m = np.broadcast_to(np.asarray(m, r.dtype), r.shape)
+            take = bad & np.isfinite(m)
+            r = np.where((take | (np.isnan(r) & np.isinf(m))) if infinite else take, m, r)
+            bad = ~np.isfinite(r)
     return r
-'''
-
-
-# session 38 (h-mlp38): a product by exponents where no order of its factors stays in range (_taken_again's third)
-NUMPY_HELPERS["_by_exponents"] = '''\
-def _by_exponents(r, pairs):
-    """r, a product as computed, where it is ±inf or NaN and every factor of ``pairs`` (f, p, g, q, …: the factors and
-    their integer powers) is finite: the product by exponents, each factor split by frexp into a fraction in [1/2, 1)
-    and an exponent, the fractions' powers multiplied (each partial product within [2^−(Σ|p|), 1] or its inverse: no
-    underflow or overflow for a few dozen factors) and the exponents times their powers added as integers, applied
-    once by ldexp (0 or ±inf only where the product is past the range). A factor 0 makes it 0, the limit of the
-    product's finite factors (a σ′ that underflowed); in float64 for either dtype, rounded once to r's. One rounding
-    per factor: this order is for the elements no other order kept (long products are double words elsewhere)."""
-    r = np.asarray(r)
-    bad = ~np.isfinite(r)
-    fraction, exponent = np.ones(r.shape), np.zeros(r.shape, np.int64)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        for f, p in zip(pairs[::2], pairs[1::2]):
-            f = np.broadcast_to(np.asarray(f, np.float64), r.shape)
-            bad = bad & np.isfinite(f)
-            m, e = np.frexp(f)
-            fraction = fraction * m ** p
-            exponent = exponent + p * e.astype(np.int64)
-        exponent = np.clip(exponent, -1 << 20, 1 << 20)  # (ldexp's int: 2^±2²⁰ is past either range)
-        again = np.ldexp(fraction, exponent.astype(np.int32)).astype(r.dtype)
-    return np.where(bad & ~np.isnan(again), again, r)
 '''
 
 
@@ -1205,27 +1181,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.helpers.add("_taken_again")
         # infinite: also where it is NaN and the written product ±inf (the base's value: f = (y/(x·Φ(x/y)))² at
         # (−3, 1e−300) is +inf, where y²·f64(Φ⁻²) is 0·inf)
-        # a third order, by exponents, where both are ±inf or NaN (weights that overflow times a σ′ that does not, or
-        # is 0): the computed product's factors (its double word, within an ulp, and the inputs), then the written's
-        forms = [pairs for pairs in map(self._exponent_pairs, e.args) if pairs]
-        factors = ""
-        if forms:
-            self.helpers.add("_by_exponents")
-            tuples = "".join("(" + ", ".join(pairs) + "), " for pairs in forms)
-            factors = f", factors=lambda: ({tuples})"
-        return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{factors})"
-
-    def _exponent_pairs(self, product) -> list[str]:
-        """The printed factors of ``product`` and their integer powers, (f, p, g, q, …) for ``_by_exponents``: x**−2 as
-        (x, −2), so that x is split before it is squared; a number as it is; [] for a product of fewer than three
-        factors that hold a variable (no order of two overflows where the product does not, but for their own)."""
-        pairs = []
-        for f in self._held_factors(sp.Mul(*sp.Mul.make_args(product), evaluate=False), getattr(self, "definitions", {})):
-            base, power = (f.base, int(f.exp)) if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= 6 else (f, 1)
-            pairs.append((base, power))
-        if sum(1 for b, _ in pairs if b.free_symbols) < 3:
-            return []
-        return [text for b, p in pairs for text in (self._print(b), str(p))]
+        far = self._far_forms(e.args)  # a third order where both are ±inf or NaN (weights that overflow times a σ′)
+        far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
+        return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
