@@ -11699,6 +11699,57 @@ ROOT_RECIPROCAL = Rule(
 _register(ROOT_RECIPROCAL)
 __all__ += ["ROOT_RECIPROCAL"]
 
+# ------------------------------------------------------------------ root-of-monomial (issue 16, session 38: ∂ of
+# (x/y)^(−1/2) past the range where (x/y)^(−3/2) is not); tested in tests/test_range38.py
+
+
+def _monomial_factor(f) -> bool:
+    """``f`` is an input or an input's integer power (x, y⁻², never a number or a function)."""
+    return f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer
+
+
+def _root_of_monomial(node):
+    """c·B^p·M, B a monomial of two inputs or more (x/y, x·y), p a fraction with |p| > 1 and M inputs' integer
+    powers → c·B^r·(B^k·M) with k = p − r the integer part of p (toward 0, |r| < 1) where |B| is outside
+    [2^−a, 2^a] (a = ⌊120/|p|⌋: B^p overflows float32 outside), the written product within; else None. B^p leaves the
+    range where the product does not (∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at (0.2824, 1.232e31) in float32: −inf
+    for −1.17e16, torch −inf; in float64 at (−6.68e79, −3.81e288) inf for 1.79e24): B^r is normal wherever B is, and
+    B^k·M is a product of inputs' powers (−(x/y)^(−1/2)/(2x) there), which the printers take by exponents where it
+    is not normal."""
+    if not node.is_Mul:
+        return None
+    c, rest = node.as_coeff_Mul()
+    roots = [f for f in sp.Mul.make_args(rest) if f.is_Pow and f.exp.is_Rational and not f.exp.is_Integer
+             and abs(f.exp) > 1 and f.base.is_Mul and len(f.base.free_symbols) >= 2
+             and all(_monomial_factor(g) for g in f.base.args)]
+    if len(roots) != 1:
+        return None
+    (power,) = roots
+    monomial = [f for f in sp.Mul.make_args(rest) if f is not power]
+    if not all(_monomial_factor(f) for f in monomial):
+        return None
+    base, p = power.base, power.exp
+    k = int(p)  # toward 0: −3/2 → −1, 5/2 → 2
+    moved = sp.Mul(*monomial) * base ** k
+    if len(moved.free_symbols | base.free_symbols) > 3:  # B^r and the inputs: within _constant_far's four slots
+        return None
+    shifted = c * sp.Pow(base, p - k) * moved
+    if sp.Pow(base, p - k) in (moved, 1 / moved):  # (SymPy merged the two: nothing moved)
+        return None
+    a = sp.Integer(2) ** int(120 / abs(p))
+    inside = (sp.Abs(base) < a) & (sp.Abs(base) > sp.Float(1 / a, 17))
+    return _Final(_Fired(sp.Piecewise((node, inside), (shifted, True)), ["root-of-monomial"]))
+
+
+ROOT_OF_MONOMIAL = Rule(
+    "root-of-monomial", "c·B^p·M, a fractional power |p| > 1 of a monomial B of inputs (x/y) times inputs' powers M "
+    "(∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y)), forms B^p, which leaves the range where the product does not "
+    "(float32 −inf at (0.2824, 1.232e31) for −1.17e16, torch −inf); outside |B| ∈ [2^−a, 2^a] (a = ⌊120/|p|⌋) it is "
+    "c·B^r·(B^k·M) with k the integer part of p and |r| < 1 (−(x/y)^(−1/2)/(2x)): B^r is normal wherever B is, and "
+    "B^k·M a product of inputs' powers the printers take by exponents", local=_root_of_monomial)
+_register(ROOT_OF_MONOMIAL)
+__all__ += ["ROOT_OF_MONOMIAL"]
+
 # ------------------------------------------------------------------ sigmoid-power (issue 16, session 29: a focal-like
 # loss of one's own, σ(z)^γ·logsigmoid(−z) with γ an input); tested in tests/test_focalg29.py
 
