@@ -417,6 +417,27 @@ class ConditionalPrinting:
             return None
         return sp.Mul(sp.UnevaluatedExpr(sp.Mul(h, halved)), 2, evaluate=False)
 
+    def _halved_exponent_product(self, e):
+        """(c, the factors) of :meth:`_exponent_product` for a product ``e`` that :meth:`_halved_difference` takes too, its
+        sum S as the factor S/2 and c doubled (2^p for S^p): by exponents the product's other factors cannot overflow or
+        go subnormal with S where the whole does not, and S/2 never overflows (∂y of ((x + y)/y)², −2x(x + y)/y³, at
+        (1.57e33, 5.43e32) in float32 was −inf for −4.14e−32: (x + y)·x overflowed in the halved form too; torch 1
+        ULP; session 38); None where the product is not taken by exponents."""
+        product = self._exponent_product(e)
+        if product is None:
+            return None
+        c, factors = product
+        definitions = getattr(self, "definitions", {})
+        for i, f in enumerate(factors):
+            base, p = f.as_base_exp()
+            halved = self._halved_input_sum(base, definitions) if p.is_Integer else None
+            if halved is not None and not isinstance(halved, relu):
+                scaled = c * 2.0 ** int(p)
+                if not 2.0 ** -1022 <= abs(scaled) < math.inf:
+                    return None
+                return scaled, [*factors[:i], sp.Pow(halved, p, evaluate=False) if p != 1 else halved, *factors[i + 1:]]
+        return None
+
     @classmethod
     def _halved_input_sum(cls, f, definitions, depth=3):
         """S/2 for ``f`` a sum S of inputs times rational numbers (−t of a temporary t holding one too), relu(S/2) for
@@ -699,9 +720,12 @@ class ConditionalPrinting:
         if self._select_moving or not self.TAKEN_AGAIN:
             return None
         moved = self._moved_into_select(e)
+        product = None
         if moved is None:
             moved = self._halved_difference(e)
-        product = self._exponent_product(e) if moved is None else None
+            product = self._halved_exponent_product(e) if moved is not None else None
+            moved = None if product is not None else moved
+        product = self._exponent_product(e) if moved is None and product is None else product
         if moved is None and product is None:
             return None
         self._select_moving = True
