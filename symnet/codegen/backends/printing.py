@@ -551,7 +551,8 @@ class ConditionalPrinting:
         numbers = [f for f in factors if f.is_number and not f.free_symbols]
         # a temporary holding a power counts as that power (session 36, h-search36: (x·y)⁻³, SymPy's x⁻³·y⁻³ with both
         # powers temporaries, NaN (0·inf) at (−3e38, −1.4e−45) in float32 for 1.35e19; torch 0.13 ULP)
-        others = [self._power_of_held_power(f, definitions) for f in factors if not (f.is_number and not f.free_symbols)]
+        others = [g for f in factors if not (f.is_number and not f.free_symbols)
+                  for g in self._power_of_held_monomial(self._power_of_held_power(f, definitions), definitions)]
         if not any(f.is_Pow and f.exp.is_negative for f in others):
             return None
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
@@ -591,6 +592,24 @@ class ConditionalPrinting:
             return f
         held = definitions[t]
         return sp.Pow(held.base, held.exp * f.as_base_exp()[1], evaluate=False)
+
+    @staticmethod
+    def _power_of_held_monomial(f, definitions) -> list:
+        """A factor t^n (n an integer, |n| ≥ 2), t a temporary holding a quotient or product of inputs' integer powers (CSE's
+        value = x/y), as those inputs' powers times n: (x/y)³·x⁶ of the shared-powers rule's x⁹/y³ is x⁹·y⁻³ by exponents,
+        where x⁶ as printed went subnormal in float32 (f at (−1.99e−7, 2.53e−9) 33.4 ULP, torch 2.4) or x⁵ overflowed
+        (∂y at (−6.15e7, 1.94e8) inf for 2.69e37; session 38), and such a power is a partial product held (3y²/x⁹ as
+        x⁻⁷·(y/x)², (y/x)² subnormal in float32 at (3.65e−5, 2.85e−25): 109 ULP, torch 0.94); ``[f]`` otherwise."""
+        base, n = f.as_base_exp()
+        held = definitions.get(base)
+        if isinstance(held, sp.UnevaluatedExpr):  # (x/y held grouped)
+            held = held.args[0]
+        if held is None or not n.is_Integer or abs(n) < 2 or not held.is_Mul:
+            return [f]
+        parts = [a.as_base_exp() for a in held.args]
+        if not all(b.is_Symbol and b not in definitions and p.is_Integer for b, p in parts) or len(parts) < 2:
+            return [f]
+        return [sp.Pow(b, p * n, evaluate=False) for b, p in parts]
 
     def _printed_by_exponents(self, e) -> bool:
         """The product ``e`` goes to ``_constant_far`` as printed (:meth:`_moved_constant`'s choice, from the same
@@ -742,7 +761,7 @@ class ConditionalPrinting:
             # a power written in the product, (x + y)² of mish(x)·y/(x + y)²: 0 where it overflows (the widened ∂x of
             # mish(x)/(x + y) at (0, 1e200) was 0 for 6e−201)
             held |= {f.base ** abs(f.exp) for f in factors if f.is_Pow and f.exp.is_Integer and abs(f.exp) >= 2
-                     and f.base not in definitions}
+                     and (f.base not in definitions or len(self._power_of_held_monomial(f, definitions)) > 1)}
             # a temporary holding a product it takes apart: subnormal, it kept few digits (x·y/(z·w) as x·p, p = y/(w·z)
             # subnormal at (w, x, y, z) = (9.1e245, 3.7e207, −1.4e−260, 1.1e−193) was −5.298868248454452e−106 for
             # −5.298868248545100e−106, 93,630 ULP; torch 1; session 35)
