@@ -272,3 +272,39 @@ def test_halved_sum_in_a_product_by_exponents(dtype):
     X, Y = mpmath.mpf(float(dtype(x))), mpmath.mpf(float(dtype(y)))
     theirs = _torch_grads(lambda torch, a, b: ((a + b) / b) ** 2, dtype, x, y)[2]
     assert _ulps(got, truth(X, Y)[2], dtype) <= 2 and np.isfinite(theirs)
+
+
+# ------------------------------------------------------------------ the Triton printer: the same forms (the interpreter)
+
+@pytest.mark.parametrize("formula, truth, dtype, x, y", [
+    ("(((x)**3)/(y))**3", _monomial(9, -3), F64, [-3e38, 2.714186797779657e82], [-3e38, 1.9442271892723404e238]),
+    ("(((x)**3)/(y))**3", _monomial(9, -3), F32, [-1.988335753821957e-07, -61543236.0], [2.5276396531381806e-09, 193927632.0]),
+    ("(((x) + (y))/(y))**2", _power_of_sum_quotient(1, 2), F32, [1.5713720707116716e33], [5.4329826543316156e32]),
+    ("((x)/(y))**(-1/2)", _power_of(-0.5), F32, [0.282365083694458], [1.2321078184538134e31]),
+], ids=["cube-f64", "cube-f32", "halved-f32", "root-f32"])
+def test_triton_at_the_points(formula, truth, dtype, x, y):
+    # measured on the Triton interpreter (no GPU this session): 30 points of each neighbourhood ≤ 2.25 ULP (float32),
+    # ≤ 3.93 (float64, ∂y of ((x + y)/y)⁴); here the points that failed in NumPy
+    worst = _worst(formula, dtype, np.array(x, dtype), np.array(y, dtype), truth, backend="triton")
+    assert max(w[0] for w in worst) <= BOUND[dtype], worst
+
+
+# ------------------------------------------------------------------ seed 38's search: found and not fixed (strict xfails)
+# (benchmarks/results/compositions38-2026-12-06.md; torch autograd of the formula as written at the point)
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (y^x/log y)³ at (0.3, 5e−324) in float64 is "
+                   "−2.5639937603873788e−300 for −2.5639937603872724e−300 (321 ULP; torch 2.02) and ∂x 349.6 ULP (torch "
+                   "1.64): y^x of the least subnormal, (5e−324)^0.3, rounded and cubed (search draw [12] of seed 38)")
+def test_search38_cube_of_a_power_over_its_log_at_a_subnormal():
+    out = _run("(((y)**x)/(log(y)))**3", F64, [0.3], [5e-324])
+    x, y = mpmath.mpf(0.3), mpmath.mpf(5e-324)
+    assert _ulps(float(out[0][0]), (y ** x / mpmath.log(y)) ** 3, F64) <= BOUND[F64]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of relu(y)/l1(x, y), 1/|x − y| − y·sign(y − x)/"
+                   "(x − y)², at (1, 102878.3125) in float32 is −9.367795e−11 for −9.4484546e−11 (116,242 ULP; torch "
+                   "14,830, also past the bound): the two terms cancel to −1/(y − 1)² (search draw [11] of seed 38)")
+def test_search38_relu_over_l1_dy_cancels():
+    out = _run("(relu(y))/(l1(x, y))", F32, [1.0], [102878.3125])
+    x, y = mpmath.mpf(1), mpmath.mpf(102878.3125)
+    assert _ulps(float(out[2][0]), 1 / abs(x - y) - y * mpmath.sign(y - x) / (x - y) ** 2, F32) <= BOUND[F32]
