@@ -33,6 +33,19 @@ __all__ = ["ConditionalPrinting", "FLOAT32_PRODUCT_FACTORS", "FLOAT32_PRODUCT_RA
 _FLOAT32_MAX = 3.4028234663852886e+38
 _FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
 
+
+_GROUPS = ("Grouped", "UnevaluatedExpr")  # a sum kept as one term (rewrite.Grouped), taken apart by _exact_sum_terms
+
+
+def _double_word(c) -> tuple[float, float]:
+    """(hi, lo): the real constant c as float64 hi = fl(c) and lo = fl(c − hi) (0 where hi is c), from 60 digits; NaN
+    where c has no value as a float (a number SymPy leaves unevaluated: an integer inside an unevaluated group)."""
+    try:
+        hi = float(c.evalf(60))
+        return hi, float((c - sp.Float(hi, 60)).evalf(60))
+    except (TypeError, ValueError):
+        return math.nan, math.nan
+
 # session 36 (h-triton36): a float32 kernel computes its products in float32, one rounding a multiplication (and x³
 # two), where NumPy's float32 computes a kernel with a widened sum in float64 and rounds each output once: ∂x of
 # exp(−(x·y)³), −3·x²·y³·e^(…), was 3.26 ULP at (0.01126909535, 25.955675) (torch float32 0.26, NumPy 0.5). A product
@@ -622,6 +635,75 @@ class ConditionalPrinting:
         if self._common_coefficient(e) is not None or sum_overflows_only_with_its_term(e, definitions):
             return None
         return sp.Add(*[t / 4 for t in e.args])
+
+    # session 38 (h-reassoc38): SymPy flattens a written (x/y − 1) − y into −1 − y + x/y, printed 1 + y − x/y (a
+    # constant first, minus terms last), which adds y to 1 first and loses it: log_cosh(x/y − 1, y) at x = y = −1e−30
+    # was 0 for 5e−61, ∂x 0 for −1 (torch exact); (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 0 for 1e−200 (SymPy's
+    # x − y − 1). No order of the terms is right for every input, so a sum that can cancel is summed compensated
+    # (Ogita–Rump–Oishi's Sum2: TwoSum along the terms, their exact errors added at the end), as if in twice the
+    # precision and rounded once. A constant the dtype cannot hold (log 2, 1/3) is two terms, its double word hi + lo:
+    # relu′'s condition log 2 + 2x ≤ 0 with log 2 rounded was false at x = −0.34657359027997264 where the true sum is
+    # 2.3e−17 > 0 (∂x of relu(log(eˣ + eˣ) + y) − relu(log(eˣ + eˣ) + x): 1 for −1). A sum grouped by a rule (Grouped:
+    # the affine-root rule's 1 − (x/y + y)) is taken apart into its terms: compensated, the grouping's rounding is gone.
+    # Not the row-wise printers' (TAKEN_AGAIN: the lecture's kernels, their own skeletons).
+    EXACT_SUM_TERMS = 8  # a sum of more terms is printed as before (Triton's helper has this many slots)
+    EXACT_SUMS = True  # False: Triton's row-wise, layer and step printers (the lecture's kernels, as NumPy's TAKEN_AGAIN)
+    _written_order = False  # True while a rounding error is printed: its order is its meaning
+
+    def _print_RoundingError(self, e):
+        """d = E − (s − 1), the rounding error of s = fl(1 + E) (rewrite.RoundingError): exact as written (Fast2Sum),
+        and 0 in any other order, so never summed compensated (sigmoid_mse's err_inv_sig_abs_z)."""
+        outer, self._written_order = self._written_order, True
+        try:
+            return self._print(e.args[0])
+        finally:
+            self._written_order = outer
+
+    def _exact_sum_terms(self, e) -> tuple[list, sp.Expr, bool] | None:
+        """(terms, c, grouped) of a sum ``e`` to be summed compensated: its non-constant terms (grouped sums and their
+        negations taken apart: ``grouped`` where one was) and its constant c (0 where none; a temporary holding a number
+        is that number), where they are three or more counting c's double word as two and their signs can differ; None
+        for any other sum. A group taken apart adds its terms in another order, which may leave the range where the
+        group's did not: the printers take the sum as written again where the compensated one is not finite."""
+        if self._select_moving or self._written_order or not (self.TAKEN_AGAIN and self.EXACT_SUMS) \
+                or not isinstance(e, sp.Add) or len(e.args) < 2:
+            return None
+        definitions = getattr(self, "definitions", {})
+        terms, constant, grouped = [], sp.Integer(0), False
+
+        def take(t, sign):
+            nonlocal constant, grouped
+            if type(t).__name__ in _GROUPS and t.args[0].is_Add:
+                grouped = True
+                for a in t.args[0].args:
+                    take(a, sign)
+                return
+            c, rest = t.as_coeff_Mul()
+            if c in (1, -1) and type(rest).__name__ in _GROUPS and rest.args[0].is_Add:
+                take(rest, sign * c)
+                return
+            held = definitions.get(t) if t.is_Symbol else None
+            if held is not None and held.is_number and not held.free_symbols:
+                t = held
+            if t.is_number and not t.free_symbols:
+                constant += sign * t
+            else:
+                terms.append(t if sign == 1 else -t)
+        for a in e.args:
+            take(a, 1)
+        if not (constant.is_extended_real and constant.is_finite) or not terms:
+            return None
+        hi, lo = _double_word(constant)
+        if not math.isfinite(hi) or not math.isfinite(lo):
+            return None
+        words = 0 if constant == 0 else 1 if lo == 0 else 2
+        if len(terms) + words < 3 or len(terms) + (words > 0) > self.EXACT_SUM_TERMS:
+            return None
+        signs = terms + ([constant] if constant != 0 else [])
+        if all(t.is_nonnegative for t in signs) or all(t.is_nonpositive for t in signs):
+            return None  # nothing cancels: every term of one sign
+        terms.sort(key=lambda t: bool(t.could_extract_minus_sign()))  # as printed before: minus terms last
+        return terms, constant, grouped
 
     # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
     # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,

@@ -27,7 +27,7 @@ from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_temp
 from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
     primitive_text, widened_function
-from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting  # noqa: F401 (re-exported)
+from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting, _double_word  # noqa: F401 (re-exported)
 from ...rewrite import Grouped, WidenedBase
 from ....special import binade_reciprocal
 
@@ -711,6 +711,46 @@ HELPER_NEEDS["_term_size"] = ("_frexp64", "_far_power")
 HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
+# session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
+TRITON_DEVICE_HELPERS["_exact_step"] = '''\
+@triton.jit
+def _exact_step(s, e, t, ON: tl.constexpr):
+    """(s, e) with t taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
+    if ON:
+        s, d = _dw_two_sum(s, t)
+        e = e + d
+    return s, e
+'''
+_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
+_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i})\n" for i, v in enumerate(_EXACT_SLOTS, 1))
+TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+@triton.jit
+def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {", ".join(_EXACT_SLOTS)}):
+    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
+    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
+    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum.
+    Where s is ±inf or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
+    s = a
+    e = a * 0.0
+{_EXACT_STEPS}\
+    if HI != 0.0:
+        hi = tl.full([], HI, tl.float64)
+        if s.dtype == tl.float64:
+            hi_s = hi
+            lo_s = tl.full([], LO, tl.float64)
+        else:
+            hi_s = hi.to(tl.float32)
+            lo_s = ((hi - hi_s.to(tl.float64)) + LO).to(tl.float32)
+        s, e = _exact_step(s, e, hi_s, True)
+        s, e = _exact_step(s, e, lo_s, True)
+    return tl.where(tl.abs(e) > 0.0, s + e, s)
+'''
+for _name in ("_exact_step", "_exact_sum"):
+    TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
+HELPER_NEEDS["_exact_step"] = ("_dw_two_sum",)
+HELPER_NEEDS["_exact_sum"] = ("_exact_step",)
+
+
 def _literal(value: float) -> str:
     """A float constant as Triton source: repr, except inf, -inf and nan, which repr writes as names the kernel
     does not have (float("inf") is a constant to Triton)."""
@@ -951,7 +991,18 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if sized is None or len(sized) > DOMINANT_TERMS or any(
                 len(pairs) > self.FAR_SLOTS or any(abs(p) > SIZE_POWER_MAX for _, p in pairs)
                 for forms in sized for _, pairs in forms):
-            return super()._print_Add(e)
+            exact = self._exact_sum_terms(e)
+            if exact is None:
+                return super()._print_Add(e)
+            terms, constant, grouped = exact
+            self._need("_exact_sum")
+            hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
+            codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
+            code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+            if not grouped:
+                return code
+            self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
+            return f"_taken_again({code}, {super()._print_Add(e)})"
         self._need("_dominant_infinity")
         sizes = []
         for forms in sized:
