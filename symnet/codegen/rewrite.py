@@ -9713,7 +9713,7 @@ def _exp_product_limit(node):
 
 
 # below e^a = e^−40 a factor tanh(k·e^a)^−n of the cofactor is (k·e^a)^−n (tanh c = c·(1 − c²/3 + …), c²/3 below
-# 2⁻¹¹⁵ there for k ≤ 2¹⁰): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
+# 2⁻⁹⁷ there for |k| ≤ 2¹⁰: c ≤ 2¹⁰·e^−40 = 2^−47.7): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
 # link log(1 − e^(−e^z)), e^(z − softplus(e^z))/tanh(e^z/2), NaN from z = −746 for 1.0, torch NaN too; session 36,
 # h-cloglog36), while e^(a + b − n·a)/kⁿ has a finite exponent: 2·e^(−softplus(e^z)) = 1 there
 _TANH_LINEAR_BELOW = -40
@@ -12695,8 +12695,8 @@ def _exp_sigmoid_terms(node):
 def _exp_tanh_terms(node):
     """(S's terms each times the other factors, tanh(k·e^a)^−n written (k·e^a)^−n in them, a < −40) for a product
     e^a·S (S a sum or a widened sum) with a term of S holding tanh(k·e^a)^−n (n > 0 an integer, 0 < |k| ≤ 1024); None
-    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻¹¹⁵ (:data:`_TANH_LINEAR_BELOW`), and the terms' own
-    e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
+    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻⁹⁷ relative (:data:`_TANH_LINEAR_BELOW`), and the
+    terms' own e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
     t·σ(−e^z)/tanh(e^z/2)), was −inf at z = −740 and NaN at −746 for −1 at t = 1 (the sum overflowed where e^z
     did not; session 37, h-cloglog37), e^z·(1 − t) − 2t·σ(−e^z) there."""
     if not node.is_Mul:
@@ -12765,7 +12765,7 @@ EXP_SIGMOID_SPREAD = Rule(
     "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
     "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
     "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
-    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻¹¹⁵: e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_SPREAD)
 RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
     r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far

@@ -829,6 +829,31 @@ class ConditionalPrinting:
         finally:
             self._select_moving = False
 
+    def _far_forms(self, forms) -> list[str]:
+        """Each product of ``forms`` (the long-product rule's computed and written forms) by exponents, ``_constant_far``'s
+        call, for a third order of the printers' ``_taken_again`` where the other two are ±inf or NaN (session 38,
+        h-mlp38: ∂x of tanh(w₃·tanh(w₂·tanh(w₁·x + b₁) + b₂) + b₃), w₁·w₂·w₃·f64(Π sech²) and 64·w₁·(w₂·w₃·Π σσ), was
+        inf·0 = NaN for 0 at |w₂|, |w₃| ≈ 1e155–1e300, inf for a finite ∂x where x ≈ 1e−307): the factors apart (those of
+        a temporary holding a product too, :meth:`_held_factors`), the computed form's double word among them, within an
+        ulp where the written factors round each; a form that is not a product, of fewer than three factors that hold a
+        variable (no order of two leaves the range but for their own) or with no normal number for its constant is left
+        out."""
+        definitions = getattr(self, "definitions", {})
+        out = []
+        for form in forms:
+            if not isinstance(form, sp.Mul):
+                continue
+            factors = self._held_factors(form, definitions)
+            c = sp.Mul(*[f for f in factors if f.is_number and not f.free_symbols])
+            others = [self._power_of_held_power(f, definitions) for f in factors if not (f.is_number and not f.free_symbols)]
+            if len(others) < 3 or not (c.is_Number and c.is_extended_real and c.is_finite and c != 0) \
+                    or not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+                continue
+            call = self._far_call([self._far_number(float(c)), "0", *self._far_factors(others)])
+            if call is not None:
+                out.append(call)
+        return out
+
     def _constant_quotient(self, c, others) -> str | None:
         """c·(1/y)·(1/z)…, a real constant c ≠ ±1 times reciprocals only (no numerator: ``_moved_constant`` takes
         none), as the one quotient c/(y·z…) (session 30, h-recip30). Printed with its constant last, 1/y·c, 1/y
