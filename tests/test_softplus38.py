@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import sympy as sp
 
+import symnet
 import test_gelu36 as T
 import test_gelub36  # noqa: F401  (registers mish's references in T.FUNCTIONS)
 from conftest import ulps
+from symnet.codegen.rewrite import _long_product, _roundings
+from symnet.special import softplus
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -95,3 +99,15 @@ def test_mish_wide_float64():
     ys = 10.0 ** rng.uniform(-2, 2, 200)
     xs = rng.uniform(-20, 20, 200) * ys
     assert T._faults("mish", 2, F64, xs, ys, against_torch=False, outputs=("f",)) == []
+
+
+def test_which_products_the_rule_takes():
+    """softplus(x/y)⁻² (12 roundings) and mish's y²·x⁻²·tanh(softplus(x/y))⁻² (21: the argument's softplus counted
+    through tanh, whose relative condition is at most 1; 11 before) are long; σ of a softplus (swish′'s
+    σ(2·softplus(β·x)), test_round35) is still left alone."""
+    x, y, g = sp.symbols("x y g", real=True)
+    assert _long_product(softplus(x / y) ** -2, power=True)
+    mish = y ** 2 * x ** -2 * sp.tanh(softplus(x / y)) ** -2
+    assert _roundings(mish) == 21 and _long_product(mish)
+    assert _roundings(y ** 2 * x ** -2 * sp.tanh(x / y) ** -2) == 11
+    assert not _long_product(4 * x ** 2 * symnet.sigmoid(g * x) * symnet.sigmoid(2 * softplus(g * x)) ** 3)

@@ -13443,7 +13443,12 @@ def _long_product_factor(f) -> bool:
     base = f.base if f.is_Pow and f.exp.is_Integer else f
     if f.is_number or base.is_Symbol or isinstance(base, WidenedBase):
         return True
-    return (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp") and not base.has(sp.log)
+    if not (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp"):
+        return False
+    # a softplus inside the argument only of tanh or erf (mish's tanh(softplus(u)), whose count _roundings takes): σ of
+    # one (swish′'s σ(±2·softplus(β·x))) is left alone, two more double-word softplus for a count it does not take
+    inner = sp.Tuple(*base.args)
+    return not inner.has(sp.log) and (isinstance(base, (sp.tanh, sp.erf)) or not inner.has(softplus))
 
 
 def _long_product(node, power: bool = False) -> bool:
