@@ -13757,16 +13757,23 @@ def _roundings(e) -> float:
     if e.is_Pow and e.exp.is_Integer:
         n = abs(int(e.exp))
         return n * _roundings(e.base) + n - 1 + (1 if e.exp < 0 else 0)
+    if isinstance(e, (sp.tanh, sp.erf)) and e.args[0].has(softplus):
+        # tanh's and erf's relative condition, |u·g′(u)/g(u)|, is at most 1: the argument's roundings pass through
+        # whole at most, and softplus's 5 (np.logaddexp's own 1.8u, tanh(softplus(v)) 2.89u measured) are most of
+        # mish's: f of mish(x/y)⁻², y²/(x²·tanh(softplus(x/y))²), counted 11 without them (4.16 ULP, torch 0.16)
+        return _least_bound(e.func(sp.Dummy())) + _roundings(e.args[0])
     if e.has(WidenedBase):
         e = e.xreplace({w: sp.Dummy() for w in _atoms(e, WidenedBase)})
     return _least_bound(e)
 
 
 # the functions a long product's rounded part may hold as factors (each to an integer power): those the double words
-# compute directly (doubleword._Emitter.value), of an argument without softplus or log (their double words are some
-# 400 operations, as the rounded-argument rule's comment says); a select among the factors (a rule's branches: the
-# focal loss's {1 if γ = 0; σ^γ}) or a variable power leaves the product as the rules made it
-_LONG_PRODUCT_FACTORS = (sp.exp, sigmoid, sp.tanh, sp.erf, sp.erfc, ndtr)
+# compute directly (doubleword._Emitter.value), of an argument without log; softplus among them since h-softplus38
+# (its double word is some 400 array operations, as the rounded-argument rule's comment says, but np.logaddexp's own
+# 1.34u tripled by a cube was 4.05 ULP: ∂x of softplus(x/y)⁻² at (−7.39e305, −4.41e307), torch 0.95; NumPy float64
+# softplus(x/y)⁻² costs about 10× main's for it); a select among the factors (a rule's branches: the focal loss's
+# {1 if γ = 0; σ^γ}) or a variable power leaves the product as the rules made it
+_LONG_PRODUCT_FACTORS = (sp.exp, sigmoid, softplus, sp.tanh, sp.erf, sp.erfc, ndtr)
 
 
 def _long_product_factor(f) -> bool:
@@ -13775,7 +13782,12 @@ def _long_product_factor(f) -> bool:
     base = f.base if f.is_Pow and f.exp.is_Integer else f
     if f.is_number or base.is_Symbol or isinstance(base, WidenedBase):
         return True
-    return (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp") and not base.has(softplus, sp.log)
+    if not (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp"):
+        return False
+    # a softplus inside the argument only of tanh or erf (mish's tanh(softplus(u)), whose count _roundings takes): σ of
+    # one (swish′'s σ(±2·softplus(β·x))) is left alone, two more double-word softplus for a count it does not take
+    inner = sp.Tuple(*base.args)
+    return not inner.has(sp.log) and (isinstance(base, (sp.tanh, sp.erf)) or not inner.has(softplus))
 
 
 def _long_product(node, power: bool = False) -> bool:
@@ -13783,7 +13795,7 @@ def _long_product(node, power: bool = False) -> bool:
     roundings (:func:`_roundings`) reach LONG_PRODUCT_ROUNDINGS; with ``power``, a rounded function's integer power
     g^k (|k| ≥ 2) likewise, a product of |k| equal factors (σ(x/y)⁻³, 15 roundings, was 5 ULP at (−4.54e303, 4.19e303),
     torch 2; h-neg38)."""
-    if not (len(node.free_symbols) >= 2 and node.has(*_ROUNDED, ndtr, sp.erfc, WidenedBase)):
+    if not (len(node.free_symbols) >= 2 and node.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase)):
         return False
     if power:
         if not (node.is_Pow and node.exp.is_Integer and abs(node.exp) >= 2 and not node.base.is_Symbol
@@ -13929,7 +13941,10 @@ LONG_PRODUCT = Rule(
     "rounded once and their sum again was 3,020 ULP at (−0.057713, 0.076785), torch 2,153; 0.58 now), taken as the sum of "
     "the products where not finite; a rounded function's integer power g^k (|k| ≥ 2) of two inputs or more, outside "
     "those products, likewise widened whole where its count reaches 12 (σ(x/y)⁻³, 15 roundings, was 5 ULP at "
-    "(−4.54e303, 4.19e303), torch 2), taken as written where not finite",
+    "(−4.54e303, 4.19e303), torch 2), taken as written where not finite; softplus among the factors, and a softplus "
+    "inside tanh's or erf's argument counted (their relative condition is at most 1: mish(x/y)⁻², y²/(x²·tanh("
+    "softplus(x/y))²), counted 11 without it, was 4.16 ULP at (−8.75, 7.24), torch 0.16; ∂x of softplus(x/y)⁻², "
+    "np.logaddexp's own rounding tripled, 4.05 ULP at (−7.39e305, −4.41e307), torch 0.95)",
     apply=_long_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
