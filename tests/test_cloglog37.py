@@ -174,10 +174,8 @@ def test_squareplus_around_tiny_x(dtype):
             _check_all(outs, i, (f, db, dx), (f_torch, theirs[0][i], theirs[1][i]), dtype, (b[i], x[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): squareplus (x + √(x² + b))/2 at b = 0 and x "
-                   "below 1/1.8e308 (subnormal): ∂x NaN at x = −2.96e−318 for 0 (the conjugate branch's "
-                   "b·(1/√(x² + b))/(√(x² + b) − x): 0·inf; torch −inf), ∂b inf at x = −2.41e−309 for 1.04e308 "
-                   "(1/|x| overflows before the /4; torch inf); float32 from x = −6.2e−42 (∂x NaN) and −1.2e−39 (∂b inf)")
+# fixed session 38 (h-brk38: the select's values moved where one is 1/|x|, taken by exponents; tests/test_brk38.py,
+# 800 points, both dtypes and backends)
 def test_squareplus_where_the_reciprocal_overflows():
     outs = _run(_SQUAREPLUS, F64, b=[0.0, 0.0], x=[-2.963485e-318, -2.40795068397375e-309])
     assert outs[2][0] == 0.0 and np.isfinite(outs[1][1]), outs
@@ -245,10 +243,8 @@ def test_mse_quotient_around_the_failing_point(dtype):
             _check_all(outs[1:], i, (dx, dy), (theirs[0][i], theirs[1][i]), dtype, (x[i], y[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): ∂y of mse(x/y, y), −2·(x/y − y)·(1 + x/y²), "
-                   "near x = y² where x is below 2⁻⁴⁵⁰ (|y| < 1.9e−68): the reciprocal-margin rule's widened (x − y²)/y is "
-                   "bounded by |x| > 2⁻⁴⁵⁰, and x/y − y as written cancels: 8.8e5 ULP at x = 3.282046387798115e−185, "
-                   "y = −5.728913332318165e−93 (got 1.1107706654239237e−98, true 1.11077066556708e−98; torch 8.8e5 too)")
+# fixed session 38 (h-brk38: reciprocal-margin bounds each base by its own products' degrees, x to 2^±900;
+# tests/test_brk38.py, 400 points; below 2⁻⁹⁰⁰ a strict xfail there)
 def test_mse_quotient_where_x_is_near_y_squared():
     outs = _run(_MSE, F64, x=[3.282046387798115e-185], y=[-5.728913332318165e-93])
     with mpmath.workdps(60):

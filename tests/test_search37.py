@@ -12,8 +12,9 @@ written beside it:
   at (1e−30, 102878.3125) in float32 125.9 ULP (torch 17.07), ((−x/2)/y)/y subnormal before √(x/y) brings it back.
 - the rule nested-select: elu′ = {1 if x > 0; …} inside the quotient rule's own branch x > 0 is 1, and the branch one
   sum that fraction-complement joins: ∂x of elu(x, 0.5)/log(e^x + e^x) at 88.7 102 ULP (torch 25.98), now log 2/L².
-Found and not fixed: the strict xfails, with their numbers (and test_search36.py's three left: relu's kink at a rounded
-log 2, log_cosh's sum reassociated by SymPy, (x + y)²/poisson_nll² as inf/inf).
+Found and not fixed: the strict xfails, with their numbers (and test_search36.py's (x + y)²/poisson_nll² as inf/inf;
+relu's kink at a rounded log 2 and log_cosh's sum reassociated by SymPy were fixed by h-reassoc38, as were this file's
+clamp + (x − y), 3·elu(x, 0.5)/L below 0 and relu(x)/L: tests/test_reassoc38.py).
 """
 from __future__ import annotations
 
@@ -140,10 +141,9 @@ def test_dy_of_the_cube_of_a_quotient_at_the_search_point(at):
     assert _ulps(got, true, F64) <= 1 and _ulps(got, true, F64) <= _ulps(theirs, true, F64) + 0.5, (got, theirs)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/y)⁴ at (1.4659322310650377e−179, "
-                   "−6.6968002021348465e−180) in float64 is 1.9986338411028757 for 1.9986338411028748 (4.28 ULP; torch "
-                   "3.28): x + y's rounding taken four times over by the power, and the quotient's and the power's own "
-                   "(the same before session 37; its ∂x and ∂y ≤ 2.9 ULP over test_far_quotient_chain_by_exponents' points)")
+# measured (a strict xfail then): ((x + y)/y)⁴ at (1.4659322310650377e−179, −6.6968002021348465e−180) in float64 was
+# 1.9986338411028757 for 1.9986338411028748 (4.28 ULP; torch 3.28): x + y's rounding taken four times over by the power;
+# session 38's scaled-power takes N = x + y and V = y of one input (widened: 0.29 ULP; tests/test_range38.py)
 def test_fourth_power_of_a_quotient_rounds_x_plus_y_four_times():
     x, y = 1.4659322310650377e-179, -6.6968002021348465e-180
     got = float(_run("(((x) + (y))/(y))**4", F64, [x], [y])[0][0])
@@ -202,11 +202,9 @@ def test_dy_of_sqrt_of_a_quotient_at_the_search_point():
     assert _ulps(got, true, F32) <= 1 and _ulps(got, true, F32) <= _ulps(theirs, true, F32), (got, theirs)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at "
-                   "(0.282365083694458, 1.2321078184538134e31) in float32 is −inf for −1.169709110679881e16 and ∂y NaN for "
-                   "2.68e−16 (torch the same: −inf and NaN), in float64 at (−6.68e79, −3.81e288) inf for 1.79e24: "
-                   "(x/y)^(−3/2) past the range where the product with 1/y is not (found over "
-                   "test_root_of_a_quotient_partial_products_held's points, session 37; not worse than torch)")
+# measured (a strict xfail then): ∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at (0.282365083694458, 1.2321078184538134e31)
+# in float32 was −inf for −1.169709110679881e16 and ∂y NaN for 2.68e−16 (torch the same), in float64 at (−6.68e79,
+# −3.81e288) inf for 1.79e24; fixed by session 38's root-of-monomial rule (tests/test_range38.py: its neighbourhood)
 def test_dx_of_inverse_root_of_a_quotient_past_the_range():
     x, y = 0.282365083694458, 1.2321078184538134e31
     got = float(_run("((x)/(y))**(-1/2)", F32, [x], [y])[1][0])
@@ -294,20 +292,20 @@ def test_elu_quotient_near_the_root_of_l():
     assert worst[0][0] <= 11.8 and worst[1][0] <= 20.2, worst
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of 3·elu(x, 0.5)/log(e^x + e^x) at x = "
-                   "−1.7958290760858604 in float64 is 4.11 ULP off 0.8030747087506458 (2.46 before session 37's nested-select, "
-                   "torch 0.46): the branch x ≤ 0, 3·e^x/(2L) − 3·elu(x)/L², now multiplies by CSE's L⁻² shared with the "
-                   "branch x > 0 (log 2·L⁻²), one rounding more")
+# measured (a strict xfail then): ∂x of 3·elu(x, 0.5)/log(e^x + e^x) at x = −1.7958290760858604 in float64 was 4.11 ULP
+# off 0.8030747087506458 (2.46 before session 37's nested-select, torch 0.46): the branch x ≤ 0, 3·e^x/(2L) − 3·elu(x)/L²,
+# multiplied by CSE's L⁻² shared with the branch x > 0; fixed by h-reassoc38 (L = x + log 2 summed with log 2's double
+# word: tests/test_reassoc38.py)
 def test_elu_quotient_negative_branch_rounds_once_more():
     x = -1.7958290760858604
     worst = _one_input_worst("3*(elu(x, 0.5))/(log(exp(x) + exp(x)))", F64, [x], _elu_over_log_doubled(0.5, 3))
     assert worst[1][0] <= BOUND[F64], worst
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of relu(x)/log(e^x + e^x) at x = 1.1319380295653786e17 "
-                   "in float32 is −8.27e−25 for 5.41e−35 (1.4e17 ULP), at 3.353036711291256e28 in float64 0 for 6.17e−58: "
-                   "1/L − x/L² cancels as elu's did, relu′ a Heaviside, not a select nested-select sees (torch NaN at both: "
-                   "e^x overflows)")
+# measured (a strict xfail then): ∂x of relu(x)/log(e^x + e^x) at x = 1.1319380295653786e17 in float32 was −8.27e−25 for
+# 5.41e−35 (1.4e17 ULP), at 3.353036711291256e28 in float64 0 for 6.17e−58: 1/L − x/L² cancelled as elu's did, relu′ a
+# Heaviside, not a select nested-select sees (torch NaN at both: e^x overflows); fixed by h-reassoc38 (the rule
+# relu-branches: tests/test_reassoc38.py)
 def test_relu_over_log_of_a_doubled_exponential_cancels():
     x = 3.353036711291256e28
     worst = _one_input_worst("(relu(x))/(log(exp(x) + exp(x)))", F64, [x], _elu_over_log_doubled(0))
@@ -325,18 +323,16 @@ RULE_CASES = [
 # ------------------------------------------------------------------ seed 37's search: found and not fixed (strict xfails)
 # (benchmarks/results/compositions37-2026-12-06.md; torch autograd float64 of the formula as written at the point)
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (x³/y)³ = x⁹/y³ at x = y = −3e38 in float64 is inf for "
-                   "7.29e230 and ∂y inf (torch 0.30, 0.22 ULP): x³ cubed, 2.7e346, past the range where the whole is not "
-                   "(search draw of seed 37)")
+# measured (a strict xfail then): (x³/y)³ = x⁹/y³ at x = y = −3e38 in float64 was inf for 7.29e230 and ∂y inf (torch
+# 0.30, 0.22 ULP; search draw of seed 37): x⁹ taken whole by _constant_far; in chunks since session 38 (test_range38.py)
 def test_search37_cube_of_a_cube_over_y():
     out = _run("(((x)**3)/(y))**3", F64, [-3e38], [-3e38])
     assert _ulps(float(out[0][0]), mpmath.mpf(-3e38) ** 6, F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 in "
-                   "float64 is 0 for 1e−200 (torch exact): SymPy's x − y − 1 adds −1 to x "
-                   "first, lost, where the written clamp + (x − y) keeps it, as log_cosh's sum (test_search36) "
-                   "(search draw of seed 37)")
+# measured (a strict xfail then): (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 in float64 was 0 for 1e−200 (torch
+# exact): SymPy's x − y − 1 added −1 to x first, lost, where the written clamp + (x − y) keeps it (search draw of seed
+# 37); fixed by h-reassoc38 (summed compensated: tests/test_reassoc38.py)
 def test_search37_clamp_plus_a_difference_reassociated():
     out = _run("(((clamp(x, -1, 1))) + (((x) - (y))))/(x)", F64, [-1e200], [-1e200])
     assert float(out[0][0]) == 1e-200

@@ -255,6 +255,10 @@ from test_cloglog37 import RULE_CASES as _CLOGLOG37  # noqa: E402  (abs-quotient
 RULE_CASES += _CLOGLOG37
 from test_loss38 import RULE_CASES as _LOSS38  # noqa: E402  (overflowing-log1p, vanishing-quotient: tests/test_loss38.py)
 RULE_CASES += _LOSS38
+from test_reassoc38 import RULE_CASES as _REASSOC38  # noqa: E402  (relu-branches: tests/test_reassoc38.py)
+RULE_CASES += _REASSOC38
+from test_range38 import RULE_CASES as _RANGE38  # noqa: E402  (root-of-monomial: tests/test_range38.py)
+RULE_CASES += _RANGE38
 from test_gru38 import RULE_CASES as _GRU38  # noqa: E402  (sech²-offset: tests/test_gru38.py)
 RULE_CASES += _GRU38
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)

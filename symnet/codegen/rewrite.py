@@ -3594,7 +3594,7 @@ def _power_parts(f):
 
 def _scaled_power(node):
     """c·N^a/V^b (a, b ≥ 1, a + b ≥ 3, at most 8 each; N an input or a sum of inputs, V not a number, N and V
-    in different inputs) → c·q·q·…/V·… with q = N/V: min(a, b) factors q and |a − b| factors N (a > b) or
+    in different inputs, or N a sum with a ≥ 3, widened: ((x + y)/y)⁴) → c·q·q·…/V·… with q = N/V: min(a, b) factors q and |a − b| factors N (a > b) or
     divisions by V (b > a), interleaved evenly (Bresenham), a division first. N^a and V^b are never formed:
     d²/v³ at v = 1e−300 is v³ = 0 and d²/v³ = 0/0 = NaN at d = 0 (true 0), or 1e−600/0 where the true value
     is finite. The partial products q/V, q²/V, … of d²/v³ are a geometric sequence from q/V to the result,
@@ -3614,7 +3614,11 @@ def _scaled_power(node):
     if len(ups) != 1 or len(downs) != 1:
         return None
     (up, N, a), (down, V, b) = ups[0], downs[0]
-    if a + b < 3 or a > 8 or b > 8 or N.free_symbols & V.free_symbols or not V.free_symbols:
+    if a + b < 3 or a > 8 or b > 8 or not V.free_symbols:
+        return None
+    # N and V in one input too where N is a sum raised three times or more (widened below): ((x + y)/y)⁴ rounded x + y
+    # and took it four times over, 4.28 ULP at (1.466e−179, −6.697e−180) in float64 (torch 3.28; session 38)
+    if N.free_symbols & V.free_symbols and not (N.is_Add and a >= 3):
         return None
     c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
     q = Grouped(N / V)
@@ -9753,7 +9757,7 @@ def _exp_product_limit(node):
 
 
 # below e^a = e^−40 a factor tanh(k·e^a)^−n of the cofactor is (k·e^a)^−n (tanh c = c·(1 − c²/3 + …), c²/3 below
-# 2⁻¹¹⁵ there for k ≤ 2¹⁰): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
+# 2⁻⁹⁷ there for |k| ≤ 2¹⁰: c ≤ 2¹⁰·e^−40 = 2^−47.7): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
 # link log(1 − e^(−e^z)), e^(z − softplus(e^z))/tanh(e^z/2), NaN from z = −746 for 1.0, torch NaN too; session 36,
 # h-cloglog36), while e^(a + b − n·a)/kⁿ has a finite exponent: 2·e^(−softplus(e^z)) = 1 there
 _TANH_LINEAR_BELOW = -40
@@ -10040,7 +10044,16 @@ def _monomial_difference(node):
     body = num1 + num2 if den == 1 else sp.Mul(num1 + num2, sp.Pow(den, -1))
     if sum(e1.values()) == sum(e2.values()):  # terms of one degree: at the bases over a power of two of their inputs
         return _scaled_monomial_difference(node, body, bases, low, high, sum(e1.values()))
-    inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
+    # each base within 2^±⌊900/D_b⌋, D_b the largest total degree of the numerators and the denominator it is in
+    # (each of those products then within 2^±900, as with one D for all; session 38, h-brk38: ∂y of mse(x/y, y), (x −
+    # y²)/y, kept x within 2^±450 for y²'s sake and cancelled as written at x = 3.28e−185, y = −5.73e−93: 8.8e5 ULP)
+    parts = [sp.Mul(*[b ** (e.get(b, 0) - lowest[b]) for b in bases]) for e in (e1, e2)] + [den]
+    degrees = [(p, sum(int(q) for q in p.as_powers_dict().values())) for p in parts]
+
+    def bound_of(b):
+        return 900 // max([d for p, d in degrees if p.has(b)] + [1])
+    inside = sp.And(*[sp.And(sp.Abs(b) > sp.Float(2.0 ** -bound_of(b)), sp.Abs(b) < sp.Float(2.0 ** bound_of(b)))
+                      for b in bases])
     return sp.Piecewise((widen(body), inside), (node, True))
 
 
@@ -10194,9 +10207,10 @@ RECIPROCAL_MARGIN = Rule(
     "torch 81.7); ∂ of y + 1/y, 1 − 1/y², 10,759 ULP at y = 0.99998 (the hinge's margin 1 − t·x with a reciprocal); "
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
-    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
-    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; a/u − a/v of two inputs, "
-    "1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
+    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where each base lies within 2^±⌊900/D⌋, D the "
+    "largest degree of the products it is in (the KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near "
+    "σ₁ = σ₂, torch the same; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); two products "
+    "of one total "
     "degree d at their inputs times r, the power of two that brings the largest into [1, 2) (binade_reciprocal), the "
     "result times r^(−d) after, exact (x/y² − 1/x at x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 "
     "NaN for 0 or ±inf); and, before those, a sum holding a difference of squares of inputs or their sums or their "
@@ -10333,6 +10347,45 @@ NESTED_SELECT = Rule(
     apply=_nested_selects, fired=lambda old, new: new != old, before=True)
 _register(NESTED_SELECT)
 __all__ += ["NESTED_SELECT"]
+
+
+# ------------------------------------------------------------------ relu-branches (issue 16, session 38, h-reassoc38:
+# ∂x of relu(x)/log(e^x + e^x), H(x)/L − relu(x)/L², 1.4e17 ULP in float32); tested in tests/test_reassoc38.py
+
+def _relu_branches_node(node):
+    """The sum ``node`` holding relu(u) and relu′(u) = H(u) of one u as the select {its value with both 0 if u ≤ 0;
+    with H(u) = 1 and relu(u) = u otherwise} (H(0) = 0, torch's relu′ at the kink), each branch one sum; None for any
+    other node."""
+    if not isinstance(node, sp.Add):
+        return None
+    steps = {h.args[0] for h in _atoms(node, sp.Heaviside)}
+    common = sorted(steps & {r.args[0] for r in _atoms(node, relu)}, key=sp.default_sort_key)
+    if not common:
+        return None
+    u = common[0]
+    off = {sp.Heaviside(u): 0, relu(u): 0}
+    on = {sp.Heaviside(u): 1, relu(u): u}
+    on.update({h: 1 for h in _atoms(node, sp.Heaviside) if h.args[0] == u})  # H(u, 0) too
+    off.update({h: 0 for h in _atoms(node, sp.Heaviside) if h.args[0] == u})
+    return sp.Piecewise((node.xreplace(off), u <= 0), (node.xreplace(on), True))
+
+
+def _relu_branches(expr):
+    """Every sum of ``expr`` :func:`_relu_branches_node` takes, innermost first."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Heaviside) and expr.has(relu)):
+        return expr
+    return _bottom_up(expr, lambda node: _relu_branches_node(node) or node, leaves=_KEPT)
+
+
+RELU_BRANCHES = Rule(
+    "relu-branches", "a sum holding relu(u) and its derivative H(u) (the quotient rule's H(x)/L − relu(x)/L² of "
+    "relu(x)/L) computes them apart, so that its terms never meet: ∂x of relu(x)/log(e^x + e^x), 1/L − x/L² with "
+    "L = x + log 2, cancels for x ≫ 1 (float32 −8.3e−25 for 5.4e−35 at x = 1.13e17; torch NaN); in branches of "
+    "u ≤ 0 (both 0) and u > 0 (H(u) = 1, relu(u) = u), exactly, the branch is one sum, which the fraction-complement "
+    "rule writes (L − x)/L² = log 2/L², as nested-select does for elu",
+    apply=_relu_branches, fired=lambda old, new: new != old, before=True)
+_register(RELU_BRANCHES)
+__all__ += ["RELU_BRANCHES"]
 
 
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
@@ -11907,6 +11960,57 @@ ROOT_RECIPROCAL = Rule(
 _register(ROOT_RECIPROCAL)
 __all__ += ["ROOT_RECIPROCAL"]
 
+# ------------------------------------------------------------------ root-of-monomial (issue 16, session 38: ∂ of
+# (x/y)^(−1/2) past the range where (x/y)^(−3/2) is not); tested in tests/test_range38.py
+
+
+def _monomial_factor(f) -> bool:
+    """``f`` is an input or an input's integer power (x, y⁻², never a number or a function)."""
+    return f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer
+
+
+def _root_of_monomial(node):
+    """c·B^p·M, B a monomial of two inputs or more (x/y, x·y), p a fraction with |p| > 1 and M inputs' integer
+    powers → c·B^r·(B^k·M) with k = p − r the integer part of p (toward 0, |r| < 1) where |B| is outside
+    [2^−a, 2^a] (a = ⌊120/|p|⌋: B^p overflows float32 outside), the written product within; else None. B^p leaves the
+    range where the product does not (∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at (0.2824, 1.232e31) in float32: −inf
+    for −1.17e16, torch −inf; in float64 at (−6.68e79, −3.81e288) inf for 1.79e24): B^r is normal wherever B is, and
+    B^k·M is a product of inputs' powers (−(x/y)^(−1/2)/(2x) there), which the printers take by exponents where it
+    is not normal."""
+    if not node.is_Mul:
+        return None
+    c, rest = node.as_coeff_Mul()
+    roots = [f for f in sp.Mul.make_args(rest) if f.is_Pow and f.exp.is_Rational and not f.exp.is_Integer
+             and abs(f.exp) > 1 and f.base.is_Mul and len(f.base.free_symbols) >= 2
+             and all(_monomial_factor(g) for g in f.base.args)]
+    if len(roots) != 1:
+        return None
+    (power,) = roots
+    monomial = [f for f in sp.Mul.make_args(rest) if f is not power]
+    if not all(_monomial_factor(f) for f in monomial):
+        return None
+    base, p = power.base, power.exp
+    k = int(p)  # toward 0: −3/2 → −1, 5/2 → 2
+    moved = sp.Mul(*monomial) * base ** k
+    if len(moved.free_symbols | base.free_symbols) > 3:  # B^r and the inputs: within _constant_far's four slots
+        return None
+    shifted = c * sp.Pow(base, p - k) * moved
+    if sp.Pow(base, p - k) in (moved, 1 / moved):  # (SymPy merged the two: nothing moved)
+        return None
+    a = sp.Integer(2) ** int(120 / abs(p))
+    inside = (sp.Abs(base) < a) & (sp.Abs(base) > sp.Float(1 / a, 17))
+    return _Final(_Fired(sp.Piecewise((node, inside), (shifted, True)), ["root-of-monomial"]))
+
+
+ROOT_OF_MONOMIAL = Rule(
+    "root-of-monomial", "c·B^p·M, a fractional power |p| > 1 of a monomial B of inputs (x/y) times inputs' powers M "
+    "(∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y)), forms B^p, which leaves the range where the product does not "
+    "(float32 −inf at (0.2824, 1.232e31) for −1.17e16, torch −inf); outside |B| ∈ [2^−a, 2^a] (a = ⌊120/|p|⌋) it is "
+    "c·B^r·(B^k·M) with k the integer part of p and |r| < 1 (−(x/y)^(−1/2)/(2x)): B^r is normal wherever B is, and "
+    "B^k·M a product of inputs' powers the printers take by exponents", local=_root_of_monomial)
+_register(ROOT_OF_MONOMIAL)
+__all__ += ["ROOT_OF_MONOMIAL"]
+
 # ------------------------------------------------------------------ sigmoid-power (issue 16, session 29: a focal-like
 # loss of one's own, σ(z)^γ·logsigmoid(−z) with γ an input); tested in tests/test_focalg29.py
 
@@ -12686,8 +12790,8 @@ def _exp_sigmoid_terms(node):
 def _exp_tanh_terms(node):
     """(S's terms each times the other factors, tanh(k·e^a)^−n written (k·e^a)^−n in them, a < −40) for a product
     e^a·S (S a sum or a widened sum) with a term of S holding tanh(k·e^a)^−n (n > 0 an integer, 0 < |k| ≤ 1024); None
-    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻¹¹⁵ (:data:`_TANH_LINEAR_BELOW`), and the terms' own
-    e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
+    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻⁹⁷ relative (:data:`_TANH_LINEAR_BELOW`), and the
+    terms' own e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
     t·σ(−e^z)/tanh(e^z/2)), was −inf at z = −740 and NaN at −746 for −1 at t = 1 (the sum overflowed where e^z
     did not; session 37, h-cloglog37), e^z·(1 − t) − 2t·σ(−e^z) there."""
     if not node.is_Mul:
@@ -12756,7 +12860,7 @@ EXP_SIGMOID_SPREAD = Rule(
     "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
     "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
     "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
-    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻¹¹⁵: e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_SPREAD)
 RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
     r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far
@@ -13438,6 +13542,74 @@ def _factor_into_quotient_branches(expr):
     if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
         return expr
     return _bottom_up(expr, _factor_into_quotient_branch, leaves=_KEPT + (SeriesBase,))
+
+
+# ------------------------------------------------------------------ power-into-branches (issue 16, session 38:
+# ((x + y)/poisson_nll(x, y))⁻² at (−1.8e308, 0.3) was P²/(x + y)² = inf/inf = NaN for 0.09); tested in
+# tests/test_range38.py
+
+def _power_into_branch(node):
+    """{A₁^k if …; 0 if …; …}·B^−m (a select whose every value is a k-th power A^k or 0, k ≥ 2 an integer, and a power
+    B^−m of a sum, m ≥ k, with other factors h) → h·{(A₁/B)^k·B^(k − m) if …; 0 if …}, B^−m moved into each branch,
+    where B or some A lies outside 2^±(120/max(k, m)); the product as written within (A^k, B^m normal: the
+    roundings it was measured with, 3.19 ULP at (22.26, −4.53) where (A/B)² is 4.13); a value neither a k-th power nor
+    0 times B^−m as it was. A^k and B^m overflow together where their quotient does
+    not (the Poisson NLL P = e^x − x·y squared over (x + y)² at x = −1.8e308: inf/inf = NaN for 0.09); (A/B)^k rounds
+    as often as A^k/B^k, and overflows only where the whole does. Exact: a product distributes over the branches."""
+    if not node.is_Mul:
+        return node
+    pw = next((f for f in node.args if isinstance(f, sp.Piecewise)), None)
+    if pw is None:
+        return node
+    powers = [f for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp <= -2 and f.base.is_Add
+              and f.base.free_symbols]
+    if len(powers) != 1:
+        return node
+    (den,) = powers
+    b, m = den.base, int(-den.exp)
+    values = [e for e, _ in pw.args]
+    ks = {int(e.exp) for e in values if e.is_Pow and e.exp.is_Integer and e.exp >= 2}
+    if len(ks) != 1:
+        return node
+    (k,) = ks
+    if m < k:
+        return node
+
+    def moved(e):
+        if e == 0:
+            return sp.S.Zero
+        if e.is_Pow and e.exp == k:
+            return sp.Pow(Grouped(e.base / b), k) * b ** (k - m)
+        return e * den
+
+    # the written form where A and B lie within 2^±(120/max(k, m)) (at most 2^±60, as scaled-power's): A^k and B^m are
+    # normal in float32 there, and the product rounds as it was measured
+    bound = sp.Integer(2) ** min(60, 120 // max(k, m))
+
+    def within(v):
+        return (sp.Abs(v) < bound) & (sp.Abs(v) > 1 / bound)
+    written = sp.And(within(b), *[within(e.base) for e in values if e.is_Pow and e.exp == k])
+    rest = [f for f in node.args if f is not pw and f is not den]
+    return sp.Piecewise((node, written), (sp.Mul(*rest) * sp.Piecewise(*[(moved(e), c) for e, c in pw.args]), True))
+
+
+def _powers_into_branches(expr):
+    """Every product of ``expr`` :func:`_power_into_branch` takes, innermost first."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
+        return expr
+    return _bottom_up(expr, _power_into_branch, leaves=_KEPT + (SeriesBase,))
+
+
+POWER_INTO_BRANCHES = Rule(
+    "power-into-branches", "{A^k if …; …}/B^m (a select of k-th powers over a power of a sum, m ≥ k: the Poisson "
+    "NLL P = e^x − x·y squared by ((x + y)/P)⁻², P²/(x + y)², with P² written by the exp-minus rules as a select) "
+    "overflows A^k and B^m together where the quotient does not: inf/inf = NaN at (−1.8e308, 0.3) for 0.09 (torch "
+    "1.76 ULP); {(A/B)^k·B^(k − m) if …; …}, the power moved into each branch, rounds as often and overflows only where "
+    "the whole does", apply=_powers_into_branches, fired=lambda old, new: new != old)
+_register(POWER_INTO_BRANCHES)
+__all__ += ["POWER_INTO_BRANCHES"]
 
 
 FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
