@@ -259,6 +259,8 @@ from test_reassoc38 import RULE_CASES as _REASSOC38  # noqa: E402  (relu-branche
 RULE_CASES += _REASSOC38
 from test_range38 import RULE_CASES as _RANGE38  # noqa: E402  (root-of-monomial: tests/test_range38.py)
 RULE_CASES += _RANGE38
+from test_gru38 import RULE_CASES as _GRU38  # noqa: E402  (sech²-offset: tests/test_gru38.py)
+RULE_CASES += _GRU38
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -331,6 +333,7 @@ UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digi
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
 UNDECIDED |= {"affine-select-sum"}  # selects of relu(x) − y and a widened sum: the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"sech²-offset"}  # the far branch, 4d·σ(2x)σ(−2x) − 1: simplify cannot see it is d·sech²x − 1; the 50-digit check holds
 UNDECIDED |= {"shifted-argument"}  # c carried to 106 bits (two doubles) differs from a 40-digit Float past its 32nd
 # digit, which simplify sees as another number; the 50-digit check holds (1e−45 relative)
 UNDECIDED |= {"product-root-series", "product-pair"}  # a root series, selects at u = −2 and |u| = 3.4e38: the 50-digit check holds
