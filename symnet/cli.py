@@ -385,7 +385,9 @@ def _limited(args, message: str | None = None, cpu: bool = False):
         return time_limit(None)
     if not args.time_limit >= 0:  # negative, or nan
         raise SymnetError("--time-limit must be a number of seconds, or 0 for none")
-    return time_limit(args.time_limit, message or f"the formula took longer than {args.time_limit:g} s (wall clock) "
+    # the formula named as written (session 38: from_formula's line named its parsed Piecewise, this one nothing)
+    return time_limit(args.time_limit, message or f"the formula {_short(args.target, 60)} took longer than "
+                      f"{args.time_limit:g} s (wall clock) "
                       f"to derive and print (raise it with --time-limit {2 * args.time_limit:g}, or 0 for no limit)",
                       cpu=cpu)
 

@@ -129,11 +129,7 @@ def test_exp_times_underflowed_quotient_float32_far_past_the_range():
 
 # ---------------------------------------------------------------- open: strict xfails with measured reasons
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured: float32 w·x·y·z/v, a partial product subnormal inside one printed product (y·z of y·z/v; the "
-    "by-exponents test sees only the result and its held temporaries, both normal): f at (v, w, x, y, z) = (4.96e−17, "
-    "−1.16e16, −3.69e25, −1.52e−18, −1.37e−24) 1.79136e16 for 1.79111e16, 2372 ULP (torch 0.45); ∂v at (−2.95e−9, "
-    "−6.53e−19, −8.85e−11, 5.96e−16, −9.64e37) 3.8698e11 for 3.8095e11, 184153 ULP (torch 0.51)"))
+# fixed session 38 (h-brk38: the product in float64 from its printed factors; tests/test_brk38.py, 800 points)
 def test_five_factor_product_with_a_subnormal_partial_product():
     """Both points ≤ 8 ULP against mpmath (NumPy float32)."""
     cols = np.array([[4.9585808349356724e-17, -2.954287703360592e-09], [-1.1589036166610944e+16, -6.532491383563494e-19],
@@ -142,9 +138,7 @@ def test_five_factor_product_with_a_subnormal_partial_product():
     assert _worst("w*x*y*z/v", cols, _products)[0] <= 8.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured (interpreter): Triton float64 e^v·w·x·y/z at (800, 1, 1, 1e−300, 1e100), e^v = inf and y/z = 1e−400 "
-    "underflowed: f inf for 2.73e−53 (torch inf); NumPy's _exp_overflowed_by takes it by frexp (fixed here), Triton's not"))
+# fixed session 38 (h-brk38: Triton's _exp_underflowed_over past the overflow too; tests/test_brk38.py, 600 points)
 def test_triton_exp_times_underflowed_quotient():
     torch = triton_torch()
     k = compiled("exp(v)*w*x*y/z", "triton")
@@ -193,9 +187,7 @@ def test_softsign_of_a_quotient_where_the_sum_of_magnitudes_overflows_triton():
     assert [ulps(float(v), t, F32) for v, t in zip(f.cpu(), (0.5, mpmath.mpf(-3) / 5))] <= [1.0, 1.0], f
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured: float32 √(x² + y²)·z, ∂x = x·z/√(x² + y²) at (3.109e−33, 3.4786e−5, 2.743e34): inf for 2451663.6 "
-    "(z/√(x² + y²) = 7.9e38 overflows first; torch inf too)"))
+# fixed session 38 (h-brk38: FLOAT32_PRODUCT_RANGE 2; tests/test_brk38.py, 400 points)
 def test_hypot_times_input_derivative_where_the_quotient_overflows():
     k = compiled("sqrt(x**2 + y**2)*z")
     point = np.array([[3.109129293337179e-33], [3.478554208413698e-05], [2.7429688606906835e+34]], F32)

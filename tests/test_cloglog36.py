@@ -9,7 +9,7 @@ the value that failed and around it, against mpmath (60 digits) and torch autogr
   (torch 2,588); the widen rule now takes a one-input sum c·log(1 − e^(−v)) + c·v (_log1mexp_plus_argument).
 - The NLL's ∂z where e^z underflows (−inf at z = −740, NaN at −746) and squareplus with b = 0 at tiny x (x² underflows):
   fixed in session 37 (h-cloglog37; tests/test_cloglog37.py has their neighbourhoods).
-- Still open (a strict xfail with the numbers): the Student-t ∂x where (x − μ)² overflows.
+- The Student-t ∂x where (x − μ)² overflows: fixed in session 38 (h-loss38; tests/test_loss38.py).
 """
 from __future__ import annotations
 
@@ -147,9 +147,8 @@ def test_squareplus_without_b_at_tiny_x():
     assert ulps(outs[1][0], mpmath.mpf(1) / (4 * mpmath.mpf(1e-200)), F64) <= 4, outs[1]
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 36 (h-cloglog36): Student-t NLL (ν + 1)/2·log(1 + (x − μ)²/ν) "
-                   "at ν = 3, μ = 0, x = 1e200: ∂x and ∂μ 0 for ±4e−200 ((x − μ)² overflows; torch 0 too); "
-                   "within 4 ULP up to x = 2e154")
+# a strict xfail until session 38 (h-loss38): ∂x and ∂μ 0 for ±4e−200 ((x − μ)² overflows; torch 0 too), within 4 ULP
+# up to x = 2e154; overflowing-log1p's 1/a now takes a = (x − μ)/(ν + 1) (tests/test_loss38.py: 200 points around it)
 def test_student_t_gradient_where_the_square_overflows():
     outs = _run("(nu + 1)/2*log(1 + (x - mu)**2/nu)", F64, mu=[0.0], nu=[3.0], x=[1e200])
     truth = 4 * mpmath.mpf(1e200) / (3 + mpmath.mpf(1e200) ** 2)

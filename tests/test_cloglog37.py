@@ -13,9 +13,11 @@ and around it, against mpmath (60 digits) and torch autograd in float64.
 - softsign(x/y) = x/(y·(1 + |x|/|y|)): −0 for −1 at x = −1.8e308, y = 0.3 (4.5e15 ULP; torch NaN), ∂y NaN at
   x = −1e200, y = −2.2e−308 for 1e−200 (torch NaN); the abs-quotient-sum rule writes it over S = |x| + |y|:
   x/S·|y|/y, y/S/S, −x/S/S.
-- Still open (strict xfails with the numbers, measured by `symnet verify` and at the points below): Snake
-  x + sin²(αx)/α, the Barron loss |α−2|/α·(((x/c)²/|α−2| + 1)^(α/2) − 1) near α = 0, RMSNorm x₁/√((x₁² + x₂²)/2 + ε)
-  where the squares overflow or the root's argument cancels.
+- Still open (strict xfails with the numbers, measured by `symnet verify` and at the points below): the Barron
+  loss |α−2|/α·(((x/c)²/|α−2| + 1)^(α/2) − 1)'s ∂α near α = 0 (its f: fixed in session 38). Snake
+  x + sin²(αx)/α's ∂α where sin²(αx) is subnormal and RMSNorm x₁/√((x₁² + x₂²)/2 + ε) where the squares overflow
+  or its root's argument cancels: fixed in session 38 (h-loss38; tests/test_loss38.py, with a strict xfail for
+  Snake where αx is rounded).
 """
 from __future__ import annotations
 
@@ -172,10 +174,8 @@ def test_squareplus_around_tiny_x(dtype):
             _check_all(outs, i, (f, db, dx), (f_torch, theirs[0][i], theirs[1][i]), dtype, (b[i], x[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): squareplus (x + √(x² + b))/2 at b = 0 and x "
-                   "below 1/1.8e308 (subnormal): ∂x NaN at x = −2.96e−318 for 0 (the conjugate branch's "
-                   "b·(1/√(x² + b))/(√(x² + b) − x): 0·inf; torch −inf), ∂b inf at x = −2.41e−309 for 1.04e308 "
-                   "(1/|x| overflows before the /4; torch inf); float32 from x = −6.2e−42 (∂x NaN) and −1.2e−39 (∂b inf)")
+# fixed session 38 (h-brk38: the select's values moved where one is 1/|x|, taken by exponents; tests/test_brk38.py,
+# 800 points, both dtypes and backends)
 def test_squareplus_where_the_reciprocal_overflows():
     outs = _run(_SQUAREPLUS, F64, b=[0.0, 0.0], x=[-2.963485e-318, -2.40795068397375e-309])
     assert outs[2][0] == 0.0 and np.isfinite(outs[1][1]), outs
@@ -243,10 +243,8 @@ def test_mse_quotient_around_the_failing_point(dtype):
             _check_all(outs[1:], i, (dx, dy), (theirs[0][i], theirs[1][i]), dtype, (x[i], y[i]))
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): ∂y of mse(x/y, y), −2·(x/y − y)·(1 + x/y²), "
-                   "near x = y² where x is below 2⁻⁴⁵⁰ (|y| < 1.9e−68): the reciprocal-margin rule's widened (x − y²)/y is "
-                   "bounded by |x| > 2⁻⁴⁵⁰, and x/y − y as written cancels: 8.8e5 ULP at x = 3.282046387798115e−185, "
-                   "y = −5.728913332318165e−93 (got 1.1107706654239237e−98, true 1.11077066556708e−98; torch 8.8e5 too)")
+# fixed session 38 (h-brk38: reciprocal-margin bounds each base by its own products' degrees, x to 2^±900;
+# tests/test_brk38.py, 400 points; below 2⁻⁹⁰⁰ a strict xfail there)
 def test_mse_quotient_where_x_is_near_y_squared():
     outs = _run(_MSE, F64, x=[3.282046387798115e-185], y=[-5.728913332318165e-93])
     with mpmath.workdps(60):
@@ -365,12 +363,9 @@ def _truth_ulps(formula, columns, index, truth):
     return ulps(_run(formula, F64, **{k: [v] for k, v in columns.items()})[index][0], truth, F64)
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): Snake x + sin²(αx)/α, ∂α = "
-                   "sin(αx)·(2x·cos(αx) − sin(αx)/α)/α at α = −0.0025571905262792407, x = −1.9453361997772264e−154: "
-                   "3.78433293017017e−308 for 3.78433293016370e−308, 13,098 ULP (torch 3.78433293016984e−308, 12,426: "
-                   "sin(αx)² subnormal rounds before the quotient by α); ∂x = 1 + sin(2αx) at α = −4.414319651948056, "
-                   "x = −1e200: 1.8178 for 0.8127 (αx rounded; torch the same); f, ∂α, ∂x NaN at α = x = −1.8e308 "
-                   "(αx overflows; torch NaN)")
+# a strict xfail until session 38 (h-loss38): ∂α 13,098 ULP here (torch 12,426), 0.17 now (vanishing-quotient's
+# x²·G(αx) series; tests/test_loss38.py has 200 points around it); its other two points (∂x at x = −1e200, NaN at
+# α = x = −1.8e308) are test_loss38's strict xfail now
 def test_snake_at_the_range_ends():
     with mpmath.workdps(60):
         a, x = mpmath.mpf(-0.0025571905262792407), mpmath.mpf(-1.9453361997772264e-154)
@@ -380,19 +375,18 @@ def test_snake_at_the_range_ends():
 
 @pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): the Barron loss "
                    "|α−2|/α·(((x/c)²/|α−2| + 1)^(α/2) − 1) at α = −1e−300, c = 0.3, x = −1.5: f −0 for 2.6027 "
-                   "(b^(α/2) − 1 rounds to 0: no power-minus-one form, expm1(α/2·log1p(q)); torch −0), ∂α −2.6e300 "
-                   "for 0.8551 (torch NaN); `symnet verify` also finds f inf where finite at α = 2.2e−308, "
-                   "x = −1.8e308 and 1.0e16 ULP at x = −1.8e308 (torch the same)")
+                   "(b^(α/2) − 1 rounds to 0; torch −0; fixed in session 38, the expm1 rule's expm1(α/2·log1p(q)), "
+                   "tests/test_loss38.py), ∂α −2.6e300 for 0.8551 (torch NaN; session 38: −2.47e276, within 1.6 ULP "
+                   "down to |α| = 1e−15; tests/test_loss38.py's strict xfail below that); `symnet verify` also finds f inf where "
+                   "finite at α = 2.2e−308, x = −1.8e308 and 1.0e16 ULP at x = −1.8e308 (torch the same)")
 def test_barron_near_alpha_zero():
     outs = _run("abs(a - 2)/a*(((x/c)**2/abs(a - 2) + 1)**(a/2) - 1)", F64, a=[-1e-300], c=[0.3], x=[-1.5])
     assert abs(outs[0][0] - 2.6026896855298955) <= 1e-15 and abs(outs[1][0] - 0.8551159193017339) <= 1e-15, outs
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (h-cloglog37): RMSNorm written out "
-                   "x₁/√((x₁² + x₂²)/2 + ε), ∂x₂ = −x₁·x₂/2·A^(−3/2): at ε = −0.5449999999999999, x₁ = 1, x₂ = 0.3 "
-                   "(A cancels to 1e−17) −2.5951e23 for −2.6914e23, 2.9e14 ULP (torch −1.28e23); at ε = 8.27e−6, "
-                   "x₁ = −1.63e270, x₂ = 4.36e273 (x₂² overflows; the hypot rule's scaled sum of squares takes no "
-                   "third term) f −0 for −5.3e−4 and ∂x₂ NaN for 1.2e−277 (torch 0 and 0)")
+# a strict xfail until session 38 (h-loss38): f −0 for −5.3e−4 and ∂x₂ NaN for 1.2e−277 here (x₂² overflows; torch 0
+# and 0); the hypot rule's scaled sum of squares takes ε as its third term now (tests/test_loss38.py: 200 points
+# around it); where A cancels (ε = −0.545, x₁ = 1, x₂ = 0.3: 2.9e14 ULP) the sum is widened (0.31; test_loss38)
 def test_rmsnorm_where_the_squares_overflow():
     formula = "x1/sqrt((x1**2 + x2**2)/2 + eps)"
     outs = _run(formula, F64, eps=[8.265373726796732e-06], x1=[-1.6322919319355046e270], x2=[4.358488906372367e273])

@@ -259,10 +259,10 @@ def test_quotient_rule_terms_cancel_elu_over_log_of_a_doubled_exponential():
     assert _ulps(float(out[1][0]), mpmath.log(2) / (x + mpmath.log(2)) ** 2, F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of relu(log(e^x + e^x) + y) − relu(log(e^x + e^x) + x) "
-                   "at (−0.34657359027997264, 1) in float64 is 1 for −1 (torch exact): relu's condition log 2 + 2x ≤ 0 with "
-                   "log 2 rounded (0.6931471805599453, 2.3e−17 below) is 0 there, where the true log 2 + 2x is 2.3e−17 > 0 "
-                   "(search draw [48] of seed 36)")
+# measured (a strict xfail then): ∂x of relu(log(e^x + e^x) + y) − relu(log(e^x + e^x) + x) at (−0.34657359027997264, 1)
+# in float64 was 1 for −1 (torch exact): relu's condition log 2 + 2x ≤ 0 with log 2 rounded (0.6931471805599453, 2.3e−17
+# below) was 0 there, where the true log 2 + 2x is 2.3e−17 > 0 (search draw [48] of seed 36); fixed by h-reassoc38 (a
+# constant in a sum as its double word, summed compensated: tests/test_reassoc38.py)
 def test_relu_boundary_with_a_rounded_log_two():
     out = _kernel("relu((log(exp(x) + exp(x))) + (y)) - relu((log(exp(x) + exp(x))) + (x))")(
         np.array([-0.34657359027997264]), np.array([1.0]))
@@ -291,10 +291,10 @@ def test_dx_of_log_over_y_at_a_subnormal_x(dtype, x, y):
     assert _ulps(float(out[1][0]), 1 / (mpmath.mpf(x) * mpmath.mpf(y)), dtype) <= BOUND[dtype]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: log_cosh(x/y − 1, y) = log cosh(x/y − 1 − y) at x = y = −1e−30 "
-                   "in float64 is 0 for 5.0000000000000005e−61 (torch 0.42 ULP), ∂x 0 for −1 (torch exact): SymPy's sum "
-                   "−1 − y + x/y adds −1 − y first, y lost against 1, where the written (x/y − 1) − y keeps it (search draw "
-                   "[162] of seed 36; float32 at −1e−30 ∂x 0 for −1, torch exact)")
+# measured (a strict xfail then): log_cosh(x/y − 1, y) = log cosh(x/y − 1 − y) at x = y = −1e−30 in float64 was 0 for
+# 5.0000000000000005e−61 (torch 0.42 ULP), ∂x 0 for −1 (torch exact): SymPy's sum −1 − y + x/y added −1 − y first, y lost
+# against 1, where the written (x/y − 1) − y keeps it (search draw [162] of seed 36); fixed by h-reassoc38 (a sum that can
+# cancel summed compensated: tests/test_reassoc38.py)
 def test_log_cosh_of_a_sum_reassociated_by_sympy():
     out = _kernel("log_cosh((((x)/(y))) + (-1), y)")(np.array([-1e-30]), np.array([-1e-30]))
     assert _ulps(float(out[1][0]), mpmath.mpf(-1), F64) <= BOUND[F64]

@@ -12,8 +12,9 @@ written beside it:
   at (1e−30, 102878.3125) in float32 125.9 ULP (torch 17.07), ((−x/2)/y)/y subnormal before √(x/y) brings it back.
 - the rule nested-select: elu′ = {1 if x > 0; …} inside the quotient rule's own branch x > 0 is 1, and the branch one
   sum that fraction-complement joins: ∂x of elu(x, 0.5)/log(e^x + e^x) at 88.7 102 ULP (torch 25.98), now log 2/L².
-Found and not fixed: the strict xfails, with their numbers (and test_search36.py's three left: relu's kink at a rounded
-log 2, log_cosh's sum reassociated by SymPy, (x + y)²/poisson_nll² as inf/inf).
+Found and not fixed: the strict xfails, with their numbers (and test_search36.py's (x + y)²/poisson_nll² as inf/inf;
+relu's kink at a rounded log 2 and log_cosh's sum reassociated by SymPy were fixed by h-reassoc38, as were this file's
+clamp + (x − y), 3·elu(x, 0.5)/L below 0 and relu(x)/L: tests/test_reassoc38.py).
 """
 from __future__ import annotations
 
@@ -294,20 +295,20 @@ def test_elu_quotient_near_the_root_of_l():
     assert worst[0][0] <= 11.8 and worst[1][0] <= 20.2, worst
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of 3·elu(x, 0.5)/log(e^x + e^x) at x = "
-                   "−1.7958290760858604 in float64 is 4.11 ULP off 0.8030747087506458 (2.46 before session 37's nested-select, "
-                   "torch 0.46): the branch x ≤ 0, 3·e^x/(2L) − 3·elu(x)/L², now multiplies by CSE's L⁻² shared with the "
-                   "branch x > 0 (log 2·L⁻²), one rounding more")
+# measured (a strict xfail then): ∂x of 3·elu(x, 0.5)/log(e^x + e^x) at x = −1.7958290760858604 in float64 was 4.11 ULP
+# off 0.8030747087506458 (2.46 before session 37's nested-select, torch 0.46): the branch x ≤ 0, 3·e^x/(2L) − 3·elu(x)/L²,
+# multiplied by CSE's L⁻² shared with the branch x > 0; fixed by h-reassoc38 (L = x + log 2 summed with log 2's double
+# word: tests/test_reassoc38.py)
 def test_elu_quotient_negative_branch_rounds_once_more():
     x = -1.7958290760858604
     worst = _one_input_worst("3*(elu(x, 0.5))/(log(exp(x) + exp(x)))", F64, [x], _elu_over_log_doubled(0.5, 3))
     assert worst[1][0] <= BOUND[F64], worst
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of relu(x)/log(e^x + e^x) at x = 1.1319380295653786e17 "
-                   "in float32 is −8.27e−25 for 5.41e−35 (1.4e17 ULP), at 3.353036711291256e28 in float64 0 for 6.17e−58: "
-                   "1/L − x/L² cancels as elu's did, relu′ a Heaviside, not a select nested-select sees (torch NaN at both: "
-                   "e^x overflows)")
+# measured (a strict xfail then): ∂x of relu(x)/log(e^x + e^x) at x = 1.1319380295653786e17 in float32 was −8.27e−25 for
+# 5.41e−35 (1.4e17 ULP), at 3.353036711291256e28 in float64 0 for 6.17e−58: 1/L − x/L² cancelled as elu's did, relu′ a
+# Heaviside, not a select nested-select sees (torch NaN at both: e^x overflows); fixed by h-reassoc38 (the rule
+# relu-branches: tests/test_reassoc38.py)
 def test_relu_over_log_of_a_doubled_exponential_cancels():
     x = 3.353036711291256e28
     worst = _one_input_worst("(relu(x))/(log(exp(x) + exp(x)))", F64, [x], _elu_over_log_doubled(0))
@@ -333,10 +334,9 @@ def test_search37_cube_of_a_cube_over_y():
     assert _ulps(float(out[0][0]), mpmath.mpf(-3e38) ** 6, F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 in "
-                   "float64 is 0 for 1e−200 (torch exact): SymPy's x − y − 1 adds −1 to x "
-                   "first, lost, where the written clamp + (x − y) keeps it, as log_cosh's sum (test_search36) "
-                   "(search draw of seed 37)")
+# measured (a strict xfail then): (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 in float64 was 0 for 1e−200 (torch
+# exact): SymPy's x − y − 1 added −1 to x first, lost, where the written clamp + (x − y) keeps it (search draw of seed
+# 37); fixed by h-reassoc38 (summed compensated: tests/test_reassoc38.py)
 def test_search37_clamp_plus_a_difference_reassociated():
     out = _run("(((clamp(x, -1, 1))) + (((x) - (y))))/(x)", F64, [-1e200], [-1e200])
     assert float(out[0][0]) == 1e-200

@@ -253,6 +253,10 @@ from test_search37 import RULE_CASES as _SEARCH37  # noqa: E402  (nested-select:
 RULE_CASES += _SEARCH37
 from test_cloglog37 import RULE_CASES as _CLOGLOG37  # noqa: E402  (abs-quotient-sum: tests/test_cloglog37.py)
 RULE_CASES += _CLOGLOG37
+from test_loss38 import RULE_CASES as _LOSS38  # noqa: E402  (overflowing-log1p, vanishing-quotient: tests/test_loss38.py)
+RULE_CASES += _LOSS38
+from test_reassoc38 import RULE_CASES as _REASSOC38  # noqa: E402  (relu-branches: tests/test_reassoc38.py)
+RULE_CASES += _REASSOC38
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -377,6 +381,8 @@ UNDECIDED |= {"series-common-denominator"}  # x^m·N/∏D^k's Taylor polynomial 
 # widened quotient past it: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"softplus-scale", "rounded-softplus-argument"}  # Max(u, 0), |c·u| and a select at c·u > 0 (softplus-scale's,
 # also in rounded-softplus-argument's case softplus(β·x)/β): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"widen-quotients"}  # its case's 2κ/(1 + κ²) is another rule's 2/κ past |κ| = 3.3e150 (to 1/κ² < 1e−301
+# relative: not an identity), and a select on the inputs' range; simplify cannot decide; the 50-digit check holds
 
 
 def _plain(e):

@@ -8,6 +8,7 @@ import re
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 import symnet
 from symnet.cli import main
@@ -100,9 +101,15 @@ def test_a_missing_trigonometric_function_names_an_accurate_formula(capsys, name
 
 # ---------------------------------------------------------------- widen-quotients: sums of quotients that cancel
 
-# the rule is taken out since session 37's review (rewrite.py says why; its rule case is in commit 03407edb):
-# tests/test_stability_rules.py imports RULE_CASES, empty here
-RULE_CASES = []
+b, k, p, t = sp.symbols("b k p t", real=True)
+# (rule, written formula, its variables in order, domain of random points, bad point, dtype): tests/test_stability_rules.py
+# runs RULE_CASES (exact at 50 digits, a symbolic identity, and right at the bad point, where the written form is
+# 3.6e15 ULP off). widen-quotients was taken out after session 37's review and is back, narrowed and guarded, since
+# session 38 (h-laplace38; tests/test_laplace38.py)
+RULE_CASES = [
+    ("widen-quotients", (t - p) / b - 1 / k + 2 * k / (1 + k ** 2), (b, k, p, t), (0.05, 4.0),
+     (1.0, 0.3, -1.5, 1.2828746177370034), np.float64),
+]
 
 # an asymmetric Laplace NLL with scale b and asymmetry κ, in two forms; ∂κ is (t − p)/b − 1/κ + 2κ/(1 + κ²) where
 # t ≥ p and −1/κ + 2κ/(1 + κ²) − (p − t)/(b·κ²) where t < p: terms of opposite signs that cancel where ∂κ crosses 0
@@ -133,18 +140,14 @@ def _laplace_points(dtype):
     return np.array(rows, dtype=dtype).T
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 37 (rules37, widen-quotients unregistered: wrong where a "
-                   "product of its terms is subnormal, tests/test_review37.py): an asymmetric Laplace NLL's ∂κ = "
-                   "(t − p)/b − 1/κ + 2κ/(1 + κ²), 28.7 ULP float64 at b = 1, κ = 0.3, p = −1.5, "
-                   "t = 1.2318714468604242 (torch 12.7), 0 for 1.99e−16 (8.1e15) at its zero t = 1.2828746177370034; over 401 "
-                   "points float64 worst 3.7e19 ULP at b = 4.0615, κ = 0.0658, p = −1.1673, t = 60.0047 (−1.78e−15), "
-                   "float32 11.4 at b = 2.2537, κ = 0.1940, p = −0.1311, t = 10.6420 (1.82e−10); with the rule 0.50 "
-                   "and 0.50 (torch 8.1e18 and 8.6e9)")
+# before (session 37's review, widen-quotients taken out): 28.7 ULP float64 at b = 1, κ = 0.3, p = −1.5,
+# t = 1.2318714468604242 (torch 12.7), 0 for 1.99e−16 (8.1e15 ULP) at its zero t = 1.2828746177370034; over these 401
+# points float64 worst 3.7e19 ULP at b = 4.0615, κ = 0.0658, p = −1.1673, t = 60.0047 (−1.78e−15), float32 11.4 at
+# b = 2.2537, κ = 0.1940, p = −0.1311, t = 10.6420 (1.82e−10); torch 8.1e18 and 8.6e9. Fixed again by widen-quotients,
+# narrowed and guarded (session 38, h-laplace38)
 @pytest.mark.parametrize("formula", _LAPLACE)
 @pytest.mark.parametrize("dtype, bound", [(np.float64, 4.0), (np.float32, 8.0)])
 def test_a_sum_of_quotients_that_cancels_is_within_the_bound(formula, dtype, bound):
-    # with widen-quotients (03407edb, unregistered since): ∂κ 28.7 → 0.30 ULP in float64 at b = 1, κ = 0.3, p = −1.5,
-    # t = 1.2318714468604242 (torch autograd 12.7), and 3.6e15 → 0.31 ULP at the zero of ∂κ next to it
     kernel = symnet.compile(symnet.derive(formula, wrt=["k"]), progress=False)
     bv, kv, pv, tv = _laplace_points(dtype)
     _, dk = kernel(b=bv, k=kv, p=pv, t=tv)
@@ -170,12 +173,8 @@ def _one(formula, wrt, point, output):
     return dict(zip(kernel.outputs, kernel(**{n: np.array([v]) for n, v in point.items()})))[output][0]
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 session 37: a minimal GRU update "
-                   "(1 − z)·h + z·tanh(c·x + d·h), z = σ(a·x + b·h), ∂a = x·z(1 − z)·(tanh(c·x + d·h) − h) at a = 0.7, "
-                   "b = 2.5, c = 0, d = 1, h = 1e−30, x = −1.5: got −0, truth 9.60e−92 (7.0e15 ULP float64; float32 "
-                   "1.5e6 at its own worst point); torch autograd −0 (7.0e15). tanh(d·h) − h cancels where the "
-                   "argument is h itself, and the widen rule takes no term whose inputs all stand inside the tanh "
-                   "as its target")
+# before (session 37): got −0, truth 9.60e−92 (7.0e15 ULP float64); torch autograd −0 (7.0e15). tanh(d·h) − h cancels
+# where the argument is h itself; fixed in session 38 (h-laplace38: tanhshrink's target form; tests/test_laplace38.py)
 def test_gru_gate_tanh_minus_its_own_input():
     got = _one("(1 - sigmoid(a*x + b*h))*h + sigmoid(a*x + b*h)*tanh(c*x + d*h)", "a",
                dict(a=0.7, b=2.5, c=0.0, d=1.0, h=1e-30, x=-1.5), "df_da")

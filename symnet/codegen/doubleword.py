@@ -4028,6 +4028,40 @@ class WidenedFunction(NamedTuple):
     repair: int = 0  # Triton: the REPAIR_BITS of the tiers it defers to the repair kernel (0: none, no TIER argument)
 
 
+class _printing_each_node_once:
+    """Within the block, ``printer._print`` of a node (no keywords) printed before in the same printer state is that
+    text again: a widened body is a tree whose subtrees repeat (focal(focal(z, t), t)'s ∂t: the same σ products
+    under many terms), and StrPrinter printed and ordered each occurrence again (11 of the compile's 50 CPU s in its
+    float64 body, session 38). The state is every plain attribute of the printer (flags such as ``_overflow_printing``,
+    the enclosing ``selected``), so a node printed differently inside a product or a select is not reused; the text is
+    the same as without (the printers are deterministic and write nothing a later node reads but ``helpers``, which a
+    first printing filled already)."""
+
+    def __init__(self, printer):
+        self.printer = printer
+
+    def __enter__(self):
+        printer, memo = self.printer, {}
+        original = printer._print
+
+        def printed(expr, **kwargs):
+            if kwargs or not isinstance(expr, sp.Basic) or not expr.args:
+                return original(expr, **kwargs)
+            key = (expr, tuple((k, v) for k, v in vars(printer).items() if isinstance(v, (bool, int, float, str))
+                               or v is None))
+            text = memo.get(key)
+            if text is None:
+                text = memo[key] = original(expr)
+            return text
+
+        printer._print = printed  # the instance's, before the class's: every nested _print goes through it
+        return printer
+
+    def __exit__(self, *exc):
+        del self.printer._print
+        return False
+
+
 def widened_function(node, backend: str, plain_printer, leaf_names: list[str], needed: bool = False,
                      repair: bool = False, repair_float32: bool = False) -> WidenedFunction:
     """The generated function computing the widened ``node``'s body, for ``backend``, as a
@@ -4141,7 +4175,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             taken.add(name)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
-    plain = plain_printer.doprint(body)
+    with _printing_each_node_once(plain_printer):
+        plain = plain_printer.doprint(body)
     formula = emitter.text(body)  # its subexpressions printed for the comments already
     if in_float32 and backend == "numpy":
         doc = (f'"""{formula}, rounded once, in a float32 kernel too (float64 is not enough there): the float64\n'

@@ -870,7 +870,8 @@ def _log_difference(node):
 
 
 def _expm1(node):
-    """e^x − 1 → expm1(x), 1 − e^x → −expm1(x) (within any sum)."""
+    """e^x − 1 → expm1(x), 1 − e^x → −expm1(x) (within any sum); b^y − 1 with a variable exponent the same where
+    |y·log b| < 1 (:func:`_power_minus_one`)."""
     if not node.is_Add:
         return None
     for one in (sp.S.One, sp.S.NegativeOne):
@@ -879,7 +880,33 @@ def _expm1(node):
                 if _is_exp(-one * t):  # ±1 ∓ e^x
                     x = (-one * t).args[0]
                     return _Fired(node - one - t - one * expm1(x), ["expm1"])
+                power = _variable_power(-one * t)
+                if power is not None:
+                    return _Final(_Fired(node - one - t - one * _power_minus_one(*power), ["expm1"]))
     return None
+
+
+def _variable_power(t):
+    """(b, y) for b^y with a variable exponent, bare or in the zero-power rule's {1 if y = 0; b^y}, else None."""
+    guard = None
+    if isinstance(t, sp.Piecewise) and len(t.args) == 2 and t.args[0].expr == 1 and t.args[1].cond == sp.true:
+        guard, t = t.args[0].cond, t.args[1].expr
+    if not (t.is_Pow and not t.exp.is_number and not t.base.is_number and t.base.free_symbols):
+        return None
+    # (SymPy writes the guard Eq(α/2, 0) as Eq(α, 0); a select of the user's own is not the zero-power guard)
+    if guard is not None and not (isinstance(guard, sp.Eq) and sp.cancel((guard.lhs - guard.rhs) / t.exp).is_number):
+        return None
+    return t.base, t.exp
+
+
+def _power_minus_one(b, y):
+    """b^y − 1 → {0 if y = 0; expm1(y·log b) if |y·log b| < 1; b^y − 1}: b^y rounds to 1 ± ε where y·log b is
+    small (the Barron loss's ((x/c)²/|α − 2| + 1)^(α/2) − 1 is 0 at α = −1e−300 where −1.3e−300); past 1 the
+    rounding of y·log b (|y·log b|·ε) is more than pow's own, and b^y − 1 loses nothing there. log(1 + q) as
+    log1p(q) (the log1p rule's: the children are stable already)."""
+    log_b = log1p(b - 1) if b.is_Add and sp.S.One in b.args else sp.log(b)
+    t = y * log_b
+    return sp.Piecewise((0, sp.Eq(y, 0)), (expm1(t), sp.Abs(t) < 1), (b ** y - 1, True))
 
 
 def _softplus_shift(node):
@@ -1912,13 +1939,20 @@ RULES: tuple[Rule, ...] = (
          "with u = e^w, below 2⁻⁶² of w); log1p(−e^(−e^w)) is taken as log(1 − e^(−e^w)) (as written it rounds "
          "1 − e^(−e^w) to 0 from w = −37: 1.6e−4 off at w = −30)"),
     Rule("log1p", "log(1 + x) loses every digit of x when |x| < machine epsilon"),
-    Rule("expm1", "e^x − 1 cancels catastrophically near x = 0", local=_expm1),
+    Rule("expm1", "e^x − 1 cancels catastrophically near x = 0; so does b^y − 1 with a variable exponent (the "
+         "Barron loss's ((x/c)²/|α − 2| + 1)^(α/2) − 1: 0 at α = −1e−300 where −1.3e−300, f −0 for 2.60; torch −0), "
+         "expm1(y·log b) where |y·log b| < 1 (its rounding |y·log b|·ε is less than pow's there), b^y − 1 past it",
+         local=_expm1),
     Rule("hypot", "√(x² + c) overflows x² for |x| > 1.8e19 in float32 (1.3e154 in float64); "
          "|x|·√(1 + c/x²) for |x| > 2⁶⁰ does not (c/x² underflows harmlessly instead); below 2⁶⁰ the written form, "
          "rounded once each (the scaled form was 1.45 ULP in float64 at x = −3.0149 for √(x² + 10⁻¹²), torch 0.55); "
          "c holding an input (√(x² + b)): |x|·√(1 + (b/x)/x) below |x| = 2⁻⁶⁰ too, where x² underflows, while "
          "|(b/x)/x| < 2¹⁰⁰ (squareplus (x + √(x² + b))/2 at b = 0, x = 1e−200: 5e−201 for 1e−200, ∂x inf for 1; "
-         "torch the same)",
+         "torch the same); a sum of squares Σ w·v² (and one input e beside them: RMSNorm written out, "
+         "x₁/√((x₁² + x₂²)/2 + ε): f −0 for −5.3e−4 at ε = 8.3e−6, x₁ = −1.6e270, x₂ = 4.4e273, ∂x₂ NaN for 1.2e−277, "
+         "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ max |v|⌋, "
+         "where max |v| is outside [2⁻⁶⁴, 2⁶⁴] (below it only where |e| ≤ max |v|²), and its product with one or two "
+         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
@@ -2101,7 +2135,9 @@ def _tanhshrink_series(u):
 
 
 def _tanhshrink(node):
-    """u − tanh u (and tanh u − u) → the series form where |u| < _TANHSHRINK_BELOW, as written elsewhere."""
+    """u − tanh u (and tanh u − u) → the series form where |u| < _TANHSHRINK_BELOW, as written elsewhere; tanh u − w
+    with w an input that u holds to the first power (u = c·x + d·w) → (u − w) − (u − tanh u), widened, there
+    (:func:`_tanhshrink_target`)."""
     if not node.is_Add:
         return None
     for t in node.args:
@@ -2111,6 +2147,29 @@ def _tanhshrink(node):
                 rest = node - t - sign * u
                 series = sp.Piecewise((_tanhshrink_series(u), sp.Abs(u) < _TANHSHRINK_BELOW), (u - sp.tanh(u), True))
                 return _Final(_Fired(rest + sign * series, ["tanhshrink"]))
+    return _tanhshrink_target(node)
+
+
+def _tanhshrink_target(node):
+    """tanh u − w (either sign), w an input that u = d·w + r holds to the first power (a GRU update's ∂a, x·z(1 − z)·
+    (tanh(c·x + d·h) − h): 0 for 9.6e−92 at c = 0, d = 1, h = 1e−30, 7.0e15 ULP in float64, torch the same): where
+    |u| < _TANHSHRINK_BELOW, (r + (d − 1)·w) − (u − tanh u), its series, widened (double words in a float64 kernel):
+    u − w exact there and u − tanh u to 2⁻¹⁰⁶ of u³/3, where tanh u − w rounded tanh u at 2⁻⁵³ of u; tanh u − w
+    widened elsewhere (it cancels where w = tanh u: 16.2 ULP at ordinary points, torch 23.7), which the widen rule does not
+    take (w stands inside the tanh)."""
+    for t in node.args:
+        for sign in (1, -1):
+            if not isinstance(sign * t, sp.tanh):
+                continue
+            u = (sign * t).args[0]
+            for w in node.args:
+                if -sign * w in u.free_symbols and (-sign * w).is_Symbol and u != -sign * w and \
+                        u.is_polynomial(-sign * w) and sp.degree(u, -sign * w) == 1:
+                    target = -sign * w
+                    rest = node - t - w
+                    near = widen(sp.expand(u - target) - _tanhshrink_series(u))
+                    new = sp.Piecewise((near, sp.Abs(u) < _TANHSHRINK_BELOW), (widen(sp.tanh(u) - target), True))
+                    return _Final(_Fired(rest + sign * new, ["tanhshrink"]))
     return None
 
 
@@ -2264,7 +2323,11 @@ RULES += (
          local=_abs_quotient_sum),
     Rule("tanhshrink", "x − tanh x cancels for small |x| (true ≈ x³/3; every digit lost below x ≈ 1e−8); "
          "below |x| = 1.5 it is x³·Q(x²)/cosh x with (x·cosh x − sinh x)/x³ = Q(x²) = Σ 2k·x^{2k−2}/(2k+1)! "
-         "(one sign, to 1e−27); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured)", local=_tanhshrink),
+         "(one sign, to 1e−27); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured); tanh u − w, w an input "
+         "that u = d·w + r holds to the first power (a GRU update's ∂a, x·z(1 − z)·(tanh(c·x + d·h) − h): 0 for 9.6e−92 "
+         "at c = 0, d = 1, h = 1e−30, 7.0e15 ULP in float64, torch the same), is (r + (d − 1)·w) − (u − tanh u) with that "
+         "series below |u| = 1.5 and tanh u − w from there, each widened (double words in a float64 kernel: ≤ 3.9 ULP "
+         "at 360 values near and far, where torch is past 4 at 164)", local=_tanhshrink),
     Rule("affine-root", "x/n + b rounds x/n before the sum and cancels near its root −b·n (hardsigmoid "
          "x/6 + 1/2 near x = −3: 2.8e6 ULP off in float32); in (x + b·n)/n the sum is exact there "
          "(Sterbenz) and the quotient rounds once",
@@ -4525,9 +4588,9 @@ def _removable_node(node):
     return _fitted_series(node, x, fit)
 
 
-def _homogeneous_degree(math, x, y):
+def _homogeneous_degree(math, x, y, product=False):
     """k where f(s·x, s·y) = s^k·f(x, y) at three random points and s = 3 (mpmath, 60 digits: f = y^k·G(x/y)),
-    else None."""
+    else None. ``product``: f(s·x, y/s) = s^k·f(x, y) instead (f = x^k·G(x·y))."""
     import random
 
     import mpmath
@@ -4537,7 +4600,7 @@ def _homogeneous_degree(math, x, y):
         with mpmath.workdps(60):
             for _ in range(3):
                 a, b = mpmath.mpf(rng.uniform(0.2, 2)), mpmath.mpf(rng.uniform(0.2, 2))
-                ratio = f(3 * a, 3 * b) / f(a, b)
+                ratio = f(3 * a, b / 3 if product else 3 * b) / f(a, b)
                 k = mpmath.log(abs(ratio), 3)
                 if ratio <= 0 or abs(k - mpmath.nint(k)) > mpmath.mpf(10) ** -40:
                     return None
@@ -5002,11 +5065,11 @@ __all__ += ["VANISHING_SERIES"]
 # tests/test_misc25.py
 
 
-def _scale_free(math, x, y) -> bool:
-    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x):
-    a cheap test before the numeric one of :func:`_homogeneous_degree`."""
+def _scale_free(math, x, y, product=False) -> bool:
+    """Every function of ``math`` (but max, min, |·|, sign) takes arguments unchanged by x, y → s·x, s·y (x/y, 2y/x;
+    ``product``: by x, y → s·x, y/s, x·y): a cheap test before the numeric one of :func:`_homogeneous_degree`."""
     s = sp.Dummy("s", positive=True)
-    scaled = {x: s * x, y: s * y}
+    scaled = {x: s * x, y: y / s if product else s * y}
     found = False
     for n in sp.preorder_traversal(math):
         if isinstance(n, sp.Function) and not isinstance(n, (sp.Max, sp.Min, sp.Abs, sp.sign)):
@@ -5046,8 +5109,10 @@ def _vanishing_quotient(node):
             sp.Indexed, SeriesBase):
         return None
     math = _as_math(node)
-    if not math.is_Add or not _scale_free(math, *symbols) or not _computes_the_same(node, math, symbols):
+    if not math.is_Add or not _computes_the_same(node, math, symbols):
         return None
+    if not _scale_free(math, *symbols):
+        return _product_quotient(node, math, symbols) if _scale_free(math, *symbols, product=True) else None
     for x, y in (symbols, symbols[::-1]):
         v = sp.Dummy("v", real=True)
         try:
@@ -5066,6 +5131,39 @@ def _vanishing_quotient(node):
                             *[sp.Float(c, 25) for c in fit.coefficients])
         q = Grouped(x / y)
         return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+    return None
+
+
+PRODUCT_WINDOW = 2.0 ** -10  # the product-quotient series' widest window: x·y rounded once costs |v·G′/G|·ε there
+
+
+def _product_quotient(node, math, symbols):
+    """node, a sum in two inputs x, y holding negative powers of y, that is x^k·G(x·y) (k ≥ 1; Snake's ∂α,
+    2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx)) with G removable at 0 → {x^k·(G's series in v = x·y) if
+    |x·y| < w; node otherwise}: as written each term is a power of v over y^k, which underflows where v is small
+    (sin²(αx) subnormal) though the sum is x^k·G(0); None elsewhere."""
+    from .roots import ZeroSeries, removable_fit
+
+    for x, y in (symbols, symbols[::-1]):
+        if not _negative_power_of(math, y):
+            continue
+        k = _homogeneous_degree(math, x, y, product=True)
+        if k is None or k < 1:
+            continue
+        v = sp.Dummy("v", real=True)
+        try:
+            g = _near_zero(math.xreplace({x: sp.Integer(1), y: v}), v)
+        except Exception:  # noqa: BLE001 - a form SymPy cannot rebuild at x = 1: not this rule's
+            continue
+        fit = removable_fit(g, reach=False)
+        if fit is None or fit.power != 0:
+            continue
+        series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
+                            *[sp.Float(c, 25) for c in fit.coefficients])
+        q = Grouped(x * y)
+        # (x^k overflows only where the result does: G(v) = G(0)·(1 + O(v)) in the window)
+        inside = x ** k * series.xreplace({v: q})
+        return sp.Piecewise((inside, sp.Abs(q) < sp.Float(min(fit.window, PRODUCT_WINDOW))), (node, True))
     return None
 
 
@@ -5107,7 +5205,10 @@ VANISHING_QUOTIENT = Rule(
     "points at 120 digits, truncation below 2⁻⁶⁰, checked at 50 digits; Horner), x/y rounded once; homogeneity "
     "checked at 60 digits, every function's argument unchanged by scaling x and y together; fired where G as "
     "written is measured past 3 ULP (float64) or 6 (float32) inside the window; past it, the sum as before (the "
-    "widen rule's)",
+    "widen rule's). A sum in two inputs holding negative powers of y that is x^k·G(x·y) (k ≥ 1; Snake's ∂α, "
+    "2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx): its terms powers of αx over α², sin²(αx) subnormal at "
+    "α = −0.00256, x = −1.95e−154, 13,098 ULP in float64, torch 12,426) is x^k times G's removable series in "
+    "v = x·y within |v| < min(w, 2⁻¹⁰) (x·y rounded once costs |v·G′/G|·ε, small there), the sum as before past it",
     apply=_vanishing_quotients, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(WIDEN)] + (VANISHING_QUOTIENT,) + RULES[RULES.index(WIDEN):]  # before the widen rule
 _BY_NAME[VANISHING_QUOTIENT.name] = VANISHING_QUOTIENT
@@ -6661,22 +6762,44 @@ def _sum_of_squares(a):
     return squares
 
 
-def _scaled_sum_of_squares(a):
-    """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`): a = S/r² exactly, S = Σ w·(r·v)² with the
-    largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the condition the scaled form is taken on
-    (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]); None for any other node."""
+def _squares_and_term(a):
+    """(squares, e) for a = Σ w·v² (:func:`_sum_of_squares`; e None) or Σ w·v² + e with e one input (RMSNorm's
+    (x₁² + x₂²)/2 + ε), else None."""
     squares = _sum_of_squares(a)
-    if squares is None:
+    if squares is not None:
+        return squares, None
+    if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) >= 3):
         return None
+    terms = [t for t in a.args if t.is_Symbol]
+    if len(terms) != 1:
+        return None
+    squares = _sum_of_squares(a - terms[0])
+    return None if squares is None else (squares, terms[0])
+
+
+def _scaled_sum_of_squares(a):
+    """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`), and one input e beside them: a = S/r² exactly,
+    S = Σ w·(r·v)² (+ (e·r)·r) with the largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the
+    condition the scaled form is taken on (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]; with e, below 2⁻⁶⁴ only
+    where |e| ≤ (max |v|)², as (e·r)·r overflows elsewhere while e alone is the sum to rounding); None for any
+    other node."""
+    found = _squares_and_term(a)
+    if found is None:
+        return None
+    squares, e = found
     m = sp.Max(*[sp.Abs(v) for _, v in squares])
     r = binade_reciprocal(m)
     scaled = sp.Add(*[w * Grouped(r * v) ** 2 for w, v in squares])
+    near = (m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)
+    if e is not None:  # (e·r)·r: two exact steps where the first is a normal number (r a power of two)
+        scaled = scaled + Grouped(Grouped(e * r) * r)
+        near = near & (sp.Abs(e) <= m * m)
     # (m < ∞ as m ≤ the largest float64: SymPy takes a real symbol for finite and drops m < oo)
-    far = ((m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)) | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
+    far = near | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
     return scaled, r, far
 
 
-def _scaled_sum_power(s, r, e, v=None):
+def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     """S^e·r^(−2e) (times v = (r·v)/r where v is given): e = n + e′ (n an integer, e′ = α/2 of an input α, or e
     itself where it is a number), r^(−2e′) as powers r^(−e′) (their exponent exact: r^(2 − α) rounds 2 − α, whose
     error log r multiplies: 190 ULP at r = 2⁵⁴³), r^(−2n) (r^(−2n − 1) with v) as products or quotients by r, each a
@@ -6687,8 +6810,13 @@ def _scaled_sum_power(s, r, e, v=None):
     n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
     if not n.is_Integer:
         n, rest = sp.S.Zero, e
-    integer = -2 * n - (1 if v is not None else 0)  # the power of r besides r^(−2e′)
+    # the power of r besides r^(−2e′): one for each base v, w, two for a scaled sum of squares (square = P·r²)
+    integer = -2 * n - (v is not None) - (w is not None) - 2 * (square is not None)
     out = s ** e if v is None else Grouped(Grouped(r * v) * s ** e)
+    if w is not None:  # a second base (RMSNorm's ∂x₂, x₁·x₂·W^(−3/2)): (r·w)·(r·v)·S^e·r^(−2e − 2)
+        out = Grouped(Grouped(r * w) * out)
+    if square is not None:  # (RMSNorm's ∂x₁, (x₂²/2 + ε)·W^(−3/2): P·W^e = (P·r²)·S^e·r^(−2e − 2))
+        out = Grouped(square * out)
     if e.is_number and abs(integer - 2 * rest) <= 1:  # one power, within [1/r, r] (fewer roundings: the ∂ of
         return Grouped(out * r ** (integer - 2 * rest))  # (x² + y²)^(1/3) was 6.1 ULP as two powers and a quotient)
     steps = abs(int(integer))
@@ -6715,7 +6843,10 @@ def _hypot_sum(node):
         if parts is None:
             return None
         s, r, far = parts
-        pieces = [(_scaled_sum_power(s, r, node.exp), far), (node, True)]
+        # with an input e beside the squares, the written sum cancels where e ≈ −Σ w·v² (RMSNorm's ε = −0.545 at
+        # x₁ = 1, x₂ = 0.3: A = 1e−17, 2.9e14 ULP; torch 4.2e15): there it is the widen rule's double word
+        written = node if _sum_of_squares(node.base) is not None else widen(node.base) ** node.exp
+        pieces = [(_scaled_sum_power(s, r, node.exp), far), (written, True)]
         names = ["hypot"]
         if not node.exp.is_number:
             pieces.insert(0, (1, sp.Eq(node.exp, 0)))
@@ -6734,25 +6865,54 @@ def _hypot_sum(node):
 
 
 def _hypot_sum_product(node):
-    """c·v·{the select :func:`_hypot_sum` made of W^e} with v a base of W's squares → {c·(r·v)·S^e·r^(−2e − 1) where
-    far; the product as it was elsewhere}; None for any other product."""
+    """c·v·{the select :func:`_hypot_sum` made of W^e} with v a base of W's squares (or two of them, or a sum P of
+    some of W's squares and its term, widened or not) → {c·(r·v)·S^e·r^(−2e − 1) where far; the product as it was
+    elsewhere}; None for any other product."""
     for f in node.args:
         written = _HYPOT_SUM_WRITTEN.get(f)
         if written is None or not written.is_Pow:
             continue
-        bases = {v for _, v in _sum_of_squares(written.base)}
-        for g in node.args:
-            if g is not f and g in bases:
-                s, r, far = _scaled_sum_of_squares(written.base)
-                rest = sp.Mul(*[h for h in node.args if h is not f and h is not g])
-                scaled = rest * _scaled_sum_power(s, r, written.exp, g)
-                # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
-                # it was, v times the power's own scaled form
-                normal = sp.Abs(Grouped(r * g)) > sp.Float(2.0 ** -100)
-                result = sp.Piecewise((scaled, far & normal), (node, True))
-                _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
-                return _Final(_Fired(result, ["hypot"]))
+        squares, term = _squares_and_term(written.base)
+        bases = {v for _, v in squares}
+        s, r, far = _scaled_sum_of_squares(written.base)
+        found = [h for h in node.args if h is not f and h in bases][:2]
+        part = next(((h, p) for h in node.args if h is not f
+                     for p in [_scaled_part(h, bases, term, r)] if p is not None), (None, None))
+        if not found and part[1] is None:
+            continue
+        taken = {f, *found, part[0]}
+        rest = sp.Mul(*[h for h in node.args if h not in taken])
+        scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
+        # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
+        # it was, v times the power's own scaled form
+        # (two bases: the written product is no better anywhere, so only where r·v is subnormal: RMSNorm's ∂x₂ at
+        # x₁ = 3e200, x₂ = 1e100 takes r·x₂ = 3e−101)
+        edge = sp.Float(2.0 ** (-100 if len(found) < 2 else -1000))
+        normal = sp.And(*[sp.Abs(Grouped(r * g)) > edge for g in found])
+        result = sp.Piecewise((scaled, far & normal), (node, True))
+        _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
+        return _Final(_Fired(result, ["hypot"]))
     return None
+
+
+def _scaled_part(h, bases, term, r):
+    """P·r² for a factor P (widened or not) that is a sum of squares of some of ``bases`` and, maybe, ``term`` (RMSNorm's
+    ∂x₁ holds x₂²/2 + ε beside W^(−3/2)): Σ w·(r·v)² (+ (ε·r)·r), each step exact or harmlessly small; else None. Not
+    widened (it held the sum in double words: where the scaled form is taken, max |v| > 2⁶⁴, only ε ≈ −x₂²/2 beyond
+    2¹²⁷ would cancel)."""
+    body = h.expanded if isinstance(h, WidenedBase) else h
+    if not (isinstance(body, sp.Expr) and body.is_Add):
+        return None
+    scaled = []
+    for t in body.args:
+        w, rest = t.as_coeff_Mul()
+        if t == term and term is not None:
+            scaled.append(Grouped(Grouped(term * r) * r))
+        elif w.is_positive and rest.is_Pow and rest.exp == 2 and rest.base in bases:
+            scaled.append(w * Grouped(r * rest.base) ** 2)
+        else:
+            return None
+    return sp.Add(*scaled)
 
 
 _LOCAL = _LOCAL[:_LOCAL.index(_zero_power)] + (_hypot_sum,) + _LOCAL[_LOCAL.index(_zero_power):]
@@ -9553,7 +9713,7 @@ def _exp_product_limit(node):
 
 
 # below e^a = e^−40 a factor tanh(k·e^a)^−n of the cofactor is (k·e^a)^−n (tanh c = c·(1 − c²/3 + …), c²/3 below
-# 2⁻¹¹⁵ there for k ≤ 2¹⁰): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
+# 2⁻⁹⁷ there for |k| ≤ 2¹⁰: c ≤ 2¹⁰·e^−40 = 2^−47.7): where e^a underflows the written quotient e^(a + b)/tanh(k·e^a) is 0/0 (∂z of the cloglog
 # link log(1 − e^(−e^z)), e^(z − softplus(e^z))/tanh(e^z/2), NaN from z = −746 for 1.0, torch NaN too; session 36,
 # h-cloglog36), while e^(a + b − n·a)/kⁿ has a finite exponent: 2·e^(−softplus(e^z)) = 1 there
 _TANH_LINEAR_BELOW = -40
@@ -9840,7 +10000,16 @@ def _monomial_difference(node):
     body = num1 + num2 if den == 1 else sp.Mul(num1 + num2, sp.Pow(den, -1))
     if sum(e1.values()) == sum(e2.values()):  # terms of one degree: at the bases over a power of two of their inputs
         return _scaled_monomial_difference(node, body, bases, low, high, sum(e1.values()))
-    inside = sp.And(*[sp.And(sp.Abs(b) > low, sp.Abs(b) < high) for b in bases])
+    # each base within 2^±⌊900/D_b⌋, D_b the largest total degree of the numerators and the denominator it is in
+    # (each of those products then within 2^±900, as with one D for all; session 38, h-brk38: ∂y of mse(x/y, y), (x −
+    # y²)/y, kept x within 2^±450 for y²'s sake and cancelled as written at x = 3.28e−185, y = −5.73e−93: 8.8e5 ULP)
+    parts = [sp.Mul(*[b ** (e.get(b, 0) - lowest[b]) for b in bases]) for e in (e1, e2)] + [den]
+    degrees = [(p, sum(int(q) for q in p.as_powers_dict().values())) for p in parts]
+
+    def bound_of(b):
+        return 900 // max([d for p, d in degrees if p.has(b)] + [1])
+    inside = sp.And(*[sp.And(sp.Abs(b) > sp.Float(2.0 ** -bound_of(b)), sp.Abs(b) < sp.Float(2.0 ** bound_of(b)))
+                      for b in bases])
     return sp.Piecewise((widen(body), inside), (node, True))
 
 
@@ -9994,9 +10163,10 @@ RECIPROCAL_MARGIN = Rule(
     "torch 81.7); ∂ of y + 1/y, 1 − 1/y², 10,759 ULP at y = 0.99998 (the hinge's margin 1 − t·x with a reciprocal); "
     "the sum in double-word arithmetic (float64 in a float32 kernel), its division exact to 2⁻¹⁰⁶, rounded once; so is "
     "k₁·P₁ + k₂·P₂, two such products (of inputs or of their sums) that can be of opposite signs, over one denominator "
-    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where their bases lie within 2^±⌊900/degree⌋ (the "
-    "KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near σ₁ = σ₂, torch the same; a/u − a/v of two inputs, "
-    "1/x − 1/y, is the reciprocal-difference rule's); two products of one total "
+    "(σ₁/σ₂² − 1/σ₁ as (σ₁² − σ₂²)/(σ₁·σ₂²): exactly 0 at σ₁ = σ₂), where each base lies within 2^±⌊900/D⌋, D the "
+    "largest degree of the products it is in (the KL divergence of two Gaussians' ∂σ₁: 1.5e7 ULP in float64 near "
+    "σ₁ = σ₂, torch the same; a/u − a/v of two inputs, 1/x − 1/y, is the reciprocal-difference rule's); two products "
+    "of one total "
     "degree d at their inputs times r, the power of two that brings the largest into [1, 2) (binade_reciprocal), the "
     "result times r^(−d) after, exact (x/y² − 1/x at x ≈ y ≈ 2.7e135 was 2.7e9 ULP as written, 3x³ − 3y³ at 1.45e135 "
     "NaN for 0 or ±inf); and, before those, a sum holding a difference of squares of inputs or their sums or their "
@@ -10133,6 +10303,45 @@ NESTED_SELECT = Rule(
     apply=_nested_selects, fired=lambda old, new: new != old, before=True)
 _register(NESTED_SELECT)
 __all__ += ["NESTED_SELECT"]
+
+
+# ------------------------------------------------------------------ relu-branches (issue 16, session 38, h-reassoc38:
+# ∂x of relu(x)/log(e^x + e^x), H(x)/L − relu(x)/L², 1.4e17 ULP in float32); tested in tests/test_reassoc38.py
+
+def _relu_branches_node(node):
+    """The sum ``node`` holding relu(u) and relu′(u) = H(u) of one u as the select {its value with both 0 if u ≤ 0;
+    with H(u) = 1 and relu(u) = u otherwise} (H(0) = 0, torch's relu′ at the kink), each branch one sum; None for any
+    other node."""
+    if not isinstance(node, sp.Add):
+        return None
+    steps = {h.args[0] for h in _atoms(node, sp.Heaviside)}
+    common = sorted(steps & {r.args[0] for r in _atoms(node, relu)}, key=sp.default_sort_key)
+    if not common:
+        return None
+    u = common[0]
+    off = {sp.Heaviside(u): 0, relu(u): 0}
+    on = {sp.Heaviside(u): 1, relu(u): u}
+    on.update({h: 1 for h in _atoms(node, sp.Heaviside) if h.args[0] == u})  # H(u, 0) too
+    off.update({h: 0 for h in _atoms(node, sp.Heaviside) if h.args[0] == u})
+    return sp.Piecewise((node.xreplace(off), u <= 0), (node.xreplace(on), True))
+
+
+def _relu_branches(expr):
+    """Every sum of ``expr`` :func:`_relu_branches_node` takes, innermost first."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Heaviside) and expr.has(relu)):
+        return expr
+    return _bottom_up(expr, lambda node: _relu_branches_node(node) or node, leaves=_KEPT)
+
+
+RELU_BRANCHES = Rule(
+    "relu-branches", "a sum holding relu(u) and its derivative H(u) (the quotient rule's H(x)/L − relu(x)/L² of "
+    "relu(x)/L) computes them apart, so that its terms never meet: ∂x of relu(x)/log(e^x + e^x), 1/L − x/L² with "
+    "L = x + log 2, cancels for x ≫ 1 (float32 −8.3e−25 for 5.4e−35 at x = 1.13e17; torch NaN); in branches of "
+    "u ≤ 0 (both 0) and u > 0 (H(u) = 1, relu(u) = u), exactly, the branch is one sum, which the fraction-complement "
+    "rule writes (L − x)/L² = log 2/L², as nested-select does for elu",
+    apply=_relu_branches, fired=lambda old, new: new != old, before=True)
+_register(RELU_BRANCHES)
+__all__ += ["RELU_BRANCHES"]
 
 
 def stabilise(expr: sp.Expr, rules=None) -> tuple[sp.Expr, tuple[Rule, ...]]:
@@ -10424,17 +10633,24 @@ def _ungrouped_math(e):
     return e
 
 
-def _product_of_inputs(q):
+def _product_of_inputs(q, shifted=False):
     """(c, [(a, n), …]) with q = c·Π aⁿ (c a number, each a an input or a sum of inputs, n a nonzero integer), else
-    None."""
+    None. ``shifted``: an input plus a number (ν + 1) is a factor too (rounded once: a relative error of ε)."""
     if not isinstance(q, sp.Expr) or q.is_number or not q.free_symbols:
         return None
     c, rest = q.as_coeff_Mul()
     powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
     for base, n in powers:
-        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base))):
+        if not (n.is_Integer and n != 0 and (base.is_Symbol or _rounded_sum(base)
+                                              or (shifted and _shifted_input(base)))):
             return None
     return c, powers
+
+
+def _shifted_input(s) -> bool:
+    """s = x + k (ν + 1, the Student-t's numerator): one input and a nonzero number."""
+    return (isinstance(s, sp.Expr) and s.is_Add and len(s.args) == 2
+            and any(a.is_Number for a in s.args) and any(a.is_Symbol for a in s.args))
 
 
 def _overflowing_product(q):
@@ -10487,7 +10703,7 @@ def _overflowing_log1p_node(node):
         k, X, _ = found
         rest = sp.Mul(*[g for g in node.args if g is not f])
         a = sp.factor_terms(sp.cancel(_ungrouped_math(X) / _ungrouped_math(rest)))  # (p − t)/2, not p/2 − t/2
-        if _product_of_inputs(a) is None:
+        if _product_of_inputs(a, shifted=True) is None:  # (x − μ)/(ν + 1): the Student-t's ∂x
             continue
         # R/(k + X) = 1/(a·(1 + k/X)), a = X/R (p − t over 2, −s: X/R with the overflowing factors cancelled, finite
         # where R/(k + X) is): where X > 2¹⁰⁰⁰, |k/X| < |k|·2⁻¹⁰⁰⁰ is far below float64's rounding of 1, so 1/a
@@ -10509,7 +10725,8 @@ OVERFLOWING_LOG1P = Rule(
     "its derivatives R/(1 + X) are R/inf = 0 (∂p 0 where 2e−200, ∂s −0 where −1); where X passes 2¹⁰⁰⁰ (in float32: "
     "where it is inf) log1p(X) is log X = log|c| + Σ n·log|a| (log1p(1/X) < 2⁻¹⁰⁰⁰ dropped; each |log a| ≤ 745 while "
     "log X ≥ 693: no cancellation) and R/(k + X) is 1/a with a = X/R cancelled (∂p: 2/(p − t), ∂s: −1/s; "
-    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped)",
+    "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped; a's factors may hold an input plus a number: the Student-t's "
+    "∂x (ν + 1)·(x − μ)/(ν + (x − μ)²) is 1/a with a = (x − μ)/(ν + 1), 0 for 4e−200 at ν = 3, x − μ = 1e200 before)",
     apply=_overflowing_log1ps, fired=lambda old, new: new != old)
 _register(OVERFLOWING_LOG1P)
 __all__ += ["OVERFLOWING_LOG1P"]
@@ -12478,8 +12695,8 @@ def _exp_sigmoid_terms(node):
 def _exp_tanh_terms(node):
     """(S's terms each times the other factors, tanh(k·e^a)^−n written (k·e^a)^−n in them, a < −40) for a product
     e^a·S (S a sum or a widened sum) with a term of S holding tanh(k·e^a)^−n (n > 0 an integer, 0 < |k| ≤ 1024); None
-    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻¹¹⁵ (:data:`_TANH_LINEAR_BELOW`), and the terms' own
-    e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
+    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻⁹⁷ relative (:data:`_TANH_LINEAR_BELOW`), and the
+    terms' own e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
     t·σ(−e^z)/tanh(e^z/2)), was −inf at z = −740 and NaN at −746 for −1 at t = 1 (the sum overflowed where e^z
     did not; session 37, h-cloglog37), e^z·(1 − t) − 2t·σ(−e^z) there."""
     if not node.is_Mul:
@@ -12548,7 +12765,7 @@ EXP_SIGMOID_SPREAD = Rule(
     "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
     "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
     "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
-    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻¹¹⁵: e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
 _register(EXP_SIGMOID_SPREAD)
 RULES = RULES[:RULES.index(EXP_SIGMOID_FAR)] + (EXP_SIGMOID_SPREAD,) + tuple(
     r for r in RULES[RULES.index(EXP_SIGMOID_FAR):] if r is not EXP_SIGMOID_SPREAD)  # before exp-sigmoid-far
@@ -12973,11 +13190,149 @@ OVERFLOWED_SHIFT = Rule(
     "shifted terms", apply=_overflowed_shifts, fired=lambda old, new: new != old)
 _register(OVERFLOWED_SHIFT)
 __all__ += ["OVERFLOWED_SHIFT"]
-# widen-quotients (session 37, h-user37: sums of opposite-signed quotients in double words, for an asymmetric Laplace
-# NLL's ∂κ) was taken out after the session's review (tests/test_review37.py): where a product of its terms is
-# subnormal the double words' two_prod low word is not representable (|x|·sign(y)/x − sign(x)·sign(y) + 5·|x·y|/(x·y):
-# 6 for 5 at x = 5e−324), and it fired with no float64 gain on 1/x − 1/y (NumPy 1e6 float32 13 → 91 ms). Its code is
-# in commit 03407edb; tests/test_user37.py's asymmetric Laplace ∂κ xfails record what it fixed.
+# ------------------------------------------------------------------ widen-quotients (session 37, a new user's asymmetric
+# Laplace NLL; narrowed and guarded in session 38, h-laplace38); tested in tests/test_laplace38.py and test_user37.py
+
+def _holds_quotient(term) -> bool:
+    """``term`` divides by something of the inputs outside any function's argument (1/κ, (t − p)/b, a select's piece
+    2κ/(1 + κ²)): a quotient rounded once in the kernel's dtype, to an ulp of its own size. Not one whose |u| as u and
+    sign(u) as 1 is a number (|x|·sign(y)/x, 5·|x|·|y|/(x·y): ±1 and ±5 exactly in floating point too, where the
+    double words of a subnormal x·y were not: 6 for 5 at x = 5e−324, y = 2.48, tests/test_review37.py)."""
+    plain = term.replace(sp.Abs, lambda u: u).replace(sp.sign, lambda u: sp.S.One)
+    if not plain.free_symbols:
+        return False
+    plain = plain.xreplace({f: sp.Dummy() for f in plain.atoms(sp.Function) if not isinstance(f, sp.Piecewise)})
+    return any(q.exp.is_negative and bool(q.base.free_symbols) for q in plain.atoms(sp.Pow))
+
+
+def _quotient_sum(node) -> bool:
+    """A sum of two or more inputs with two or more terms of opposite signs that each divide by the inputs (a term with
+    an input of either sign as a factor that no other holds has both signs: _lone_input_factor)."""
+    if not (node.is_Add and len(node.args) >= 2 and len(node.free_symbols) >= 2):
+        return False
+    quotients = [a for a in node.args if _holds_quotient(a)]
+    # a select's inputs are its values' (σ(x)·e^x/y beside σ(x)²/y, a select of the first at x < −700: y is no lone
+    # factor, the sum is of one sign and was widened for nothing, tests/test_search33.py)
+    values = [a.xreplace({w: sp.Add(*[v for v, _ in w.args]) for w in a.atoms(sp.Piecewise)}) for a in quotients]
+    signs = {s for a, v in zip(quotients, values) for s in ((True, False) if _lone_input_factor(v, values)
+                                                           else (a.could_extract_minus_sign(),))}
+    return len(quotients) >= 2 and len(signs) == 2
+
+
+# a double word's lo part is lost where its hi is below 2⁻⁹⁶⁸ (doubleword.SCALED_TINY: its 2⁻¹⁰⁶ is below 2⁻¹⁰⁷⁴), and a
+# product's split is scaled past 2⁹⁹⁶: a quotient sum is widened where each value its double words hold is 0 or within
+# 2^±968 (powers of two: exact)
+_WORDS_LOW, _WORDS_HIGH = sp.Float(2.0 ** -968), sp.Float(2.0 ** 968)
+
+
+def _word_values(node, found: dict) -> bool:
+    """Put in ``found`` (as keys, in order) the values the double words of ``node`` hold: each input, sum, product,
+    quotient and power below it, each product of two or more factors of a numerator or a denominator (the double words
+    form b·κ² of (p − t)/(b·κ²), and any partial product of x·y·z), each value of a select (not its conditions); False
+    where ``node`` holds a function other than |u|, sign(u), a select or a widened node (a sum with e^x or σ is its own
+    rules'), or a product of more than four factors."""
+    if not isinstance(node, sp.Expr) or node.is_number:  # (a condition: not a value)
+        return True
+    if isinstance(node, Grouped):
+        return _word_values(node.args[0], found)
+    if isinstance(node, sp.Piecewise):
+        return all(_word_values(v, found) for v, _ in node.args)
+    if isinstance(node, sp.Function) and not isinstance(node, (sp.Abs, sp.sign, WidenedBase)):
+        return False
+    if not (node.is_Symbol or isinstance(node, WidenedBase)):
+        if not all(_word_values(a, found) for a in node.args):
+            return False
+    if node.is_Mul or node.is_Pow:
+        for side in node.as_numer_denom():
+            factors = [f for f in sp.Mul.make_args(side) if not f.is_number]
+            if len(factors) > 4:
+                return False
+            for r in range(1, len(factors) + 1):
+                found.update(dict.fromkeys(sp.Abs(sp.Mul(*c)) for c in itertools.combinations(factors, r)))
+            for f in factors:  # (x³: x² on the way)
+                if f.is_Pow and f.exp.is_Integer:
+                    found.update(dict.fromkeys(sp.Abs(f.base ** j) for j in range(2, int(f.exp))))
+    c, rest = node.as_coeff_Mul()
+    if not (c in (1, -1) and rest is not node):  # (−u is u's value: once)
+        found[sp.Abs(node)] = None
+    return True
+
+
+def _quotient_range(node):
+    """Where the double words of the quotient sum ``node`` stay in range: every value they hold (:func:`_word_values`:
+    inputs, products, quotients, inner sums) 0 or within 2^±968, as the kernel computes it; None where ``node`` holds
+    another function. The double words of x·y at x = 5e−324 gave 6 for 5 in session 37's review, and ~100 of 200
+    points of x/(y·z) − w/(y·z) + 1/v with y·z subnormal worse than torch (up to 5.1e13 ULP)."""
+    found: dict = {}
+    if not all(_word_values(a, found) for a in node.args):
+        return None
+    return sp.And(*[(a <= _WORDS_HIGH) & ((a >= _WORDS_LOW) | sp.Eq(a, 0)) for a in found])
+
+
+def _unwrapped(e):
+    """``e`` with its widened nodes and kept brackets as the sums they stand for, and each select as its first value
+    (a rule's select of two forms of one function: scaled-square's x/y² or (x/y)/y)."""
+    e = e.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    e = e.replace(lambda n: isinstance(n, sp.Piecewise), lambda n: n.args[0].expr)
+    return e.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
+
+
+def _taken_written_forms(expr) -> set:
+    """The sums of ``expr`` that an earlier rule keeps as written beside its own form of them: the last piece of a
+    select whose other piece is the same function (reciprocal-difference's a·((v − u)/u)/v where v/u is in [1/2, 2],
+    1/u − 1/v elsewhere, where they cannot cancel; reciprocal-margin's widened x/y − y/x, x/y² − 1/x where its double
+    words stay in range). Widened there too, 1/x − 1/y was 3–7× slower for no gain (session 37's review)."""
+    taken = set()
+    for w in _atoms(expr, sp.Piecewise):
+        *others, (last, cond) = w.args
+        if cond != sp.true or not last.is_Add:
+            continue
+        for value, _ in others:
+            if value.free_symbols and sp.cancel(sp.together(_unwrapped(value) - _unwrapped(last))) == 0:
+                taken.add(last)
+                break
+    return taken
+
+
+def _guarded_quotient_sum(node):
+    """widen(node) where :func:`_quotient_range` holds, ``node`` as written elsewhere; ``node`` where it has none."""
+    inside = _quotient_range(node)
+    return node if inside is None else sp.Piecewise((_signed_widen(node), inside), (node, True))
+
+
+def _widen_quotient_sums(expr):
+    """Every sum of ``expr`` that :func:`_quotient_sum` names (innermost first) and no earlier rule keeps as written
+    (:func:`_taken_written_forms`), widened where its double words stay in range (:func:`_quotient_range`); the
+    widened nodes and conditions kept as they are."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    taken = None
+
+    def rewrite(node):
+        nonlocal taken
+        if not _quotient_sum(node):
+            return node
+        if taken is None:
+            taken = _taken_written_forms(expr)
+        return node if node in taken else _guarded_quotient_sum(node)
+
+    return _bottom_up(expr, rewrite, leaves=_KEPT)
+
+
+WIDEN_QUOTIENTS = Rule(
+    "widen-quotients", "a sum whose terms of opposite signs each divide by the inputs cancels their roundings, each "
+    "half an ulp of its own size (an asymmetric Laplace NLL's ∂κ, (t − p)/b − 1/κ + 2κ/(1 + κ²): 28.7 ULP in float64 at "
+    "b = 1, κ = 0.3, p = −1.5, t = 1.2319, torch 12.7); computed as the widen rule computes a sum, in float64 in a "
+    "float32 kernel and in double words in a float64 one, rounded once; after the rules that make its terms safe from "
+    "overflow (overflowing-log1p's 2/κ where κ² overflows), whose selects it computes as they are; only where each "
+    "value its double words hold (inputs, products, quotients, inner sums) is 0 or within 2^±968, as written elsewhere "
+    "(a double word's lo part is lost below 2⁻⁹⁶⁸: x/(y·z) − w/(y·z) + 1/v with y·z subnormal was worse than torch "
+    "at ~100 of 200 points, up to 5.1e13 ULP), and not a term that is a number times signs "
+    "(|x|·sign(y)/x, exact as written), and not a sum an earlier rule keeps as written beside its own form of it "
+    "(reciprocal-difference's 1/x − 1/y where it cannot cancel)",
+    apply=_widen_quotient_sums, fired=lambda old, new: new != old)
+_register(WIDEN_QUOTIENTS)
+__all__ += ["WIDEN_QUOTIENTS"]
 
 
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:

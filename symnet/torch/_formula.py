@@ -42,10 +42,11 @@ class Formula(torch.nn.Module):
     """
 
     def __init__(self, expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = (),
-                 time_limit: float | None = TIME_LIMIT):
+                 time_limit: float | None = TIME_LIMIT, text: str | None = None):
         super().__init__()
         self.expr, self.inputs, self.checks, self.time_limit = expr, inputs, checks, time_limit
-        self._op = _ops.formula_op(expr, inputs, checks, time_limit)
+        self.text = text  # the formula as the user wrote it, for messages (expr is focal's Piecewise, …)
+        self._op = _ops.formula_op(expr, inputs, checks, time_limit, text=text)
 
     def __getstate__(self):
         # the op holds the generated module's functions, which pickle cannot name; rebuilt on load
@@ -55,7 +56,8 @@ class Formula(torch.nn.Module):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        self._op = _ops.formula_op(self.expr, self.inputs, self.checks, state.get("time_limit", TIME_LIMIT))
+        self._op = _ops.formula_op(self.expr, self.inputs, self.checks, state.get("time_limit", TIME_LIMIT),
+                                   text=state.get("text"))
 
     def forward(self, *args, **kwargs):
         """The formula at ``args`` (in the order of ``inputs``) and ``kwargs`` (by name): tensors or
@@ -127,6 +129,9 @@ def from_formula(expr, inputs, *, time_limit: float | None = TIME_LIMIT) -> Form
                               + (f"a {type(expr).__name__} of several: make one from_formula for each output"
                                  if several else type(expr).__name__))
     _budget(time_limit, "", "")  # (a bad time_limit refused first, a formula built before too)
+    # the formula as written, for messages: parsed, focal(focal(z, t), t) is a Piecewise of 400 characters, which the
+    # time limit's LimitError named (session 38, h-tidy38)
+    text = " ".join(expr.split()) if isinstance(expr, str) else sp.sstr(expr)
     checks = ()  # gaussian_nll(x, t, v) as text: its kernel refuses a negative v (ArgumentCheck)
     if isinstance(expr, str):
         expr, checks = parse_with_checks(expr)
@@ -170,4 +175,4 @@ def from_formula(expr, inputs, *, time_limit: float | None = TIME_LIMIT) -> Form
     symbols = tuple(sp.Symbol(n, real=True) for n in names)
     expr = expr.xreplace({free[n]: s for n, s in zip(names, symbols)})
     checks = tuple(replace(c, expr=c.expr.xreplace({free[n]: s for n, s in zip(names, symbols)})) for c in checks)
-    return Formula(expr, symbols, checks, time_limit)
+    return Formula(expr, symbols, checks, time_limit, text=text)

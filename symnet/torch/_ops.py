@@ -547,11 +547,12 @@ def registry_ops() -> dict[str, Pointwise]:
 
 
 def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = (),
-               time_limit: float | None = TIME_LIMIT) -> Pointwise:
+               time_limit: float | None = TIME_LIMIT, text: str | None = None) -> Pointwise:
     """The op of a user's formula, named by a hash of the formula, its declared inputs and the arguments its
     kernel checks (``checks``: symnet.derivation.ArgumentCheck, from symnet.parsing.parse_with_checks). Deriving and
     generating its kernel take ``time_limit`` CPU seconds at most together (symnet.derive's and symnet.compile's
-    budget: LimitError past it, naming from_formula's keyword; a formula built before is not derived again)."""
+    budget: LimitError past it, naming from_formula's keyword; a formula built before is not derived again). ``text``:
+    the formula as the user wrote it, which messages name (``expr`` by default: a parsed focal(z, t) is a Piecewise)."""
     from dataclasses import replace
 
     from .. import _budget, _shortened, compile as symnet_compile
@@ -561,9 +562,10 @@ def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = (),
     name = "formula_" + hashlib.sha256(key.encode()).hexdigest()[:16]
     if name in _POINTWISE:
         return _POINTWISE[name]
-    budget = _budget(time_limit, f"deriving and generating the kernel of {_shortened(sp.sstr(expr))}",
+    text = text if isinstance(text, str) else sp.sstr(expr)
+    budget = _budget(time_limit, f"deriving and generating the kernel of {_shortened(text)}",
                      "symnet.torch.from_formula")
-    _FORMULA_TEXT[name] = f"{sp.sstr(expr)!r}, inputs={[s.name for s in inputs]}"
+    _FORMULA_TEXT[name] = f"{text!r}, inputs={[s.name for s in inputs]}"
     from ..progress import progress
 
     with budget, progress("deriving and generating the formula's kernel"):

@@ -33,6 +33,19 @@ __all__ = ["ConditionalPrinting", "FLOAT32_PRODUCT_FACTORS", "FLOAT32_PRODUCT_RA
 _FLOAT32_MAX = 3.4028234663852886e+38
 _FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
 
+
+_GROUPS = ("Grouped", "UnevaluatedExpr")  # a sum kept as one term (rewrite.Grouped), taken apart by _exact_sum_terms
+
+
+def _double_word(c) -> tuple[float, float]:
+    """(hi, lo): the real constant c as float64 hi = fl(c) and lo = fl(c − hi) (0 where hi is c), from 60 digits; NaN
+    where c has no value as a float (a number SymPy leaves unevaluated: an integer inside an unevaluated group)."""
+    try:
+        hi = float(c.evalf(60))
+        return hi, float((c - sp.Float(hi, 60)).evalf(60))
+    except (TypeError, ValueError):
+        return math.nan, math.nan
+
 # session 36 (h-triton36): a float32 kernel computes its products in float32, one rounding a multiplication (and x³
 # two), where NumPy's float32 computes a kernel with a widened sum in float64 and rounds each output once: ∂x of
 # exp(−(x·y)³), −3·x²·y³·e^(…), was 3.26 ULP at (0.01126909535, 25.955675) (torch float32 0.26, NumPy 0.5). A product
@@ -42,13 +55,16 @@ _FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
 # their float64 product is a normal float64 (3.4e38⁶ ≈ 1.5e231, 1.4e−45⁶ ≈ 7.6e−271), so no intermediate leaves the
 # range where the float32 result does not.
 # Session 37 (h-brk37): the range too, on both backends (NumPy's elementwise float32 kernels since then): a product of
-# FLOAT32_PRODUCT_RANGE multiplications or more (four factors, or three and a number ≠ ±1) whose structure does not
+# FLOAT32_PRODUCT_RANGE multiplications or more (three then; two since session 38, below) whose structure does not
 # show it stays in range (spans.product_stays_in_range) is taken the same way, where its float32 partial products
 # leave the range while the whole does not: ∂v of v·w·x·y·z (w·x·y·z) at (1e−30, 1e−30, 1e−10, 1e−30, 3e38) was 55.2
 # ULP (x·y·z subnormal on the way; torch 0.23), ∂y inf for 8999951.6 at (3e38, 1e−30, 1e−40, 1.5, 3e38) (torch 0.45).
 # A temporary holding such a product is one (CSE's prod_1 = x_times_y_times_z·w, its output df_dv = prod_1).
+# Session 38 (h-brk38): from two multiplications (three factors, or two and a number ≠ ±1): a temporary holding a
+# product overflowed before the factor that brings it back: float32 ∂x of √(x² + y²)·z, prod_1·x with prod_1 =
+# z·(1/√(x² + y²)), at (3.109e−33, 3.4786e−5, 2.743e34) was inf for 2451663.6 (z/√… = 7.9e38; torch inf).
 FLOAT32_PRODUCT_ROUNDINGS = 4
-FLOAT32_PRODUCT_RANGE = 3
+FLOAT32_PRODUCT_RANGE = 2
 FLOAT32_PRODUCT_FACTORS = 6
 
 
@@ -101,7 +117,7 @@ class ConditionalPrinting:
         plain = copy.copy(self)
         plain.names, plain.plain_widened = names, True
         plain.definitions, plain.selected = {}, None
-        plain._select_moving = plain._overflow_printing = plain._log_overflow_printing = False
+        plain._select_moving = plain._values_moving = plain._overflow_printing = plain._log_overflow_printing = False
         return plain
 
     def _select_telling_pieces(self, e) -> str | None:
@@ -310,6 +326,7 @@ class ConditionalPrinting:
     # the range (:func:`~symnet.codegen.spans.product_stays_in_range`: sigmoid_mse's ∂z, a product of σ, tanh, clamps;
     # c·(h/y)/y, the derivative of the rule's c·h/y)
     _select_moving = False  # True while the product is printed as before and its moved form (no second wrapping)
+    _values_moving = False  # True while a moved select's values are printed (their products by exponents, no moving)
     TAKEN_AGAIN = True  # False: a printer of row-wise or layer formulas (the lecture's, in their own skeletons) takes none
 
     def _product_leaves(self, e, power=1, depth=3):
@@ -373,7 +390,7 @@ class ConditionalPrinting:
         values too), where ``e`` is h·S, S the product's one select holding a quotient c/y (a value that is, or has as a
         factor, a negative power of an input; S written or held in a temporary); None for any other product, where h
         is ±1, and while the product is printed by :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+        if self._select_moving or self._values_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -402,7 +419,7 @@ class ConditionalPrinting:
         product overflows with S), one whose structure shows it cannot leave the range
         (:func:`~symnet.codegen.spans.product_stays_in_range`), and while the product is printed by
         :meth:`_taken_again_pair` itself."""
-        if self._select_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
+        if self._select_moving or self._values_moving or not self.TAKEN_AGAIN or not isinstance(e, sp.Mul):
             return None
         definitions = getattr(self, "definitions", {})
         factors = self._held_factors(e, definitions)
@@ -492,8 +509,15 @@ class ConditionalPrinting:
         """A value of the select ``s`` (or of a select nested in it) is c/y or has 1/y as a factor, y an input (a
         symbol the kernel does not define: a temporary, 1/(1 + E) of σ, is no subnormal's reciprocal)."""
         return any(cls._quotient_valued(v, definitions) if isinstance(v, sp.Piecewise) else any(
-            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and f.base not in definitions
+            f.is_Pow and f.exp.is_negative and f.base.is_Symbol and cls._input_size(f.base, definitions)
             for f in sp.Mul.make_args(v)) for v, _ in s.args)
+
+    @staticmethod
+    def _input_size(s, definitions) -> bool:
+        """The symbol ``s`` is an input, or a temporary holding |y| of an input y (exact: a subnormal y's digits, whose
+        reciprocal overflows alike; session 38, h-brk38: squareplus's 1/(|x|·√(1 + (b/x)/x)) at b = 0)."""
+        held = definitions.get(s)
+        return held is None or isinstance(held, sp.Abs) and held.args[0].is_Symbol and held.args[0] not in definitions
 
     @classmethod
     def _into_values(cls, s, h, definitions):
@@ -612,6 +636,75 @@ class ConditionalPrinting:
             return None
         return sp.Add(*[t / 4 for t in e.args])
 
+    # session 38 (h-reassoc38): SymPy flattens a written (x/y − 1) − y into −1 − y + x/y, printed 1 + y − x/y (a
+    # constant first, minus terms last), which adds y to 1 first and loses it: log_cosh(x/y − 1, y) at x = y = −1e−30
+    # was 0 for 5e−61, ∂x 0 for −1 (torch exact); (clamp(x, −1, 1) + (x − y))/x at x = y = −1e200 0 for 1e−200 (SymPy's
+    # x − y − 1). No order of the terms is right for every input, so a sum that can cancel is summed compensated
+    # (Ogita–Rump–Oishi's Sum2: TwoSum along the terms, their exact errors added at the end), as if in twice the
+    # precision and rounded once. A constant the dtype cannot hold (log 2, 1/3) is two terms, its double word hi + lo:
+    # relu′'s condition log 2 + 2x ≤ 0 with log 2 rounded was false at x = −0.34657359027997264 where the true sum is
+    # 2.3e−17 > 0 (∂x of relu(log(eˣ + eˣ) + y) − relu(log(eˣ + eˣ) + x): 1 for −1). A sum grouped by a rule (Grouped:
+    # the affine-root rule's 1 − (x/y + y)) is taken apart into its terms: compensated, the grouping's rounding is gone.
+    # Not the row-wise printers' (TAKEN_AGAIN: the lecture's kernels, their own skeletons).
+    EXACT_SUM_TERMS = 8  # a sum of more terms is printed as before (Triton's helper has this many slots)
+    EXACT_SUMS = True  # False: Triton's row-wise, layer and step printers (the lecture's kernels, as NumPy's TAKEN_AGAIN)
+    _written_order = False  # True while a rounding error is printed: its order is its meaning
+
+    def _print_RoundingError(self, e):
+        """d = E − (s − 1), the rounding error of s = fl(1 + E) (rewrite.RoundingError): exact as written (Fast2Sum),
+        and 0 in any other order, so never summed compensated (sigmoid_mse's err_inv_sig_abs_z)."""
+        outer, self._written_order = self._written_order, True
+        try:
+            return self._print(e.args[0])
+        finally:
+            self._written_order = outer
+
+    def _exact_sum_terms(self, e) -> tuple[list, sp.Expr, bool] | None:
+        """(terms, c, grouped) of a sum ``e`` to be summed compensated: its non-constant terms (grouped sums and their
+        negations taken apart: ``grouped`` where one was) and its constant c (0 where none; a temporary holding a number
+        is that number), where they are three or more counting c's double word as two and their signs can differ; None
+        for any other sum. A group taken apart adds its terms in another order, which may leave the range where the
+        group's did not: the printers take the sum as written again where the compensated one is not finite."""
+        if self._select_moving or self._written_order or not (self.TAKEN_AGAIN and self.EXACT_SUMS) \
+                or not isinstance(e, sp.Add) or len(e.args) < 2:
+            return None
+        definitions = getattr(self, "definitions", {})
+        terms, constant, grouped = [], sp.Integer(0), False
+
+        def take(t, sign):
+            nonlocal constant, grouped
+            if type(t).__name__ in _GROUPS and t.args[0].is_Add:
+                grouped = True
+                for a in t.args[0].args:
+                    take(a, sign)
+                return
+            c, rest = t.as_coeff_Mul()
+            if c in (1, -1) and type(rest).__name__ in _GROUPS and rest.args[0].is_Add:
+                take(rest, sign * c)
+                return
+            held = definitions.get(t) if t.is_Symbol else None
+            if held is not None and held.is_number and not held.free_symbols:
+                t = held
+            if t.is_number and not t.free_symbols:
+                constant += sign * t
+            else:
+                terms.append(t if sign == 1 else -t)
+        for a in e.args:
+            take(a, 1)
+        if not (constant.is_extended_real and constant.is_finite) or not terms:
+            return None
+        hi, lo = _double_word(constant)
+        if not math.isfinite(hi) or not math.isfinite(lo):
+            return None
+        words = 0 if constant == 0 else 1 if lo == 0 else 2
+        if len(terms) + words < 3 or len(terms) + (words > 0) > self.EXACT_SUM_TERMS:
+            return None
+        signs = terms + ([constant] if constant != 0 else [])
+        if all(t.is_nonnegative for t in signs) or all(t.is_nonpositive for t in signs):
+            return None  # nothing cancels: every term of one sign
+        terms.sort(key=lambda t: bool(t.could_extract_minus_sign()))  # as printed before: minus terms last
+        return terms, constant, grouped
+
     # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
     # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,
     # y = −3 was NaN for −inf (torch −inf). Where the sum is NaN, each term's size is taken by exponents, log2|c| +
@@ -707,7 +800,15 @@ class ConditionalPrinting:
         self._select_moving = True
         try:
             if moved is not None:
-                return TakenAgain(print_plain(e), self._print(moved), [], None)
+                plain = print_plain(e)
+                # the moved values' own products taken again by exponents where they leave the range (session 38,
+                # h-brk38: squareplus's ∂x at b = 0, x = −2.96e−318, b/(|x|·√(1 + (b/x)/x)·(√… − x)) was 0/0 for 0;
+                # torch −inf): no select moved again
+                self._select_moving, self._values_moving = False, True
+                try:
+                    return TakenAgain(plain, self._print(moved), [], None)
+                finally:
+                    self._values_moving = False
             by_exponents = [self._far_number(product[0]), "0", *self._far_factors(product[1])]
             again = self._far_call(by_exponents)
             if again is None:
@@ -1002,6 +1103,50 @@ class ConditionalPrinting:
         ups = [widen(b) for b, p in pairs for _ in range(max(p, 0))]
         downs = [widen(b) for b, p in pairs for _ in range(max(-p, 0))]
         return "".join(["(" * len(downs), " * ".join(ups) or one, *(f")/{d}" for d in downs)])
+
+    # session 38 (h-brk38): a float32 quotient of three factors or more taken by exponents (_taken_again_pair) was
+    # taken again only where its result, or a temporary it holds, is not normal; a partial product made inside the one
+    # printed product (y·z of y·z/v) can be subnormal while both are normal: f of w·x·y·z/v at (4.96e−17, −1.16e16,
+    # −3.69e25, −1.52e−18, −1.37e−24) was 2372 ULP off (y·z = 2.1e−42), ∂v, −w·x·y·z/v², at (−2.95e−9, −6.53e−19,
+    # −8.85e−11, 5.96e−16, −9.64e37) 184153 (w·x·y = 3.4e−44; torch 0.45, 0.51). A float32 kernel computes such a
+    # product as printed in float64 (every factor widened, exact) and rounds it once: FLOAT32_PRODUCT_FACTORS float32
+    # factors keep every partial product a normal float64, as _long_product's do.
+    def _widened_product(self, e, widen, number, one: str) -> str | None:
+        """The float64 code of the product ``e`` as printed, each of its factors (an UnevaluatedExpr product's taken
+        apart) printed by ``widen`` (its float64 value) with its integer power (:meth:`_widened_far_rest`), the number
+        last (printed by ``number``, a float): None where it has fewer than three factors counted with their powers
+        (one multiplication: no partial product) or more than FLOAT32_PRODUCT_FACTORS, and where an exponential in it
+        overflows first (its own recompute, :meth:`_exp_overflow_factor`: e^v·y/z at v = 89 in float32)."""
+        if self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None:
+            return None
+
+        def flat(t):
+            return [g for f in sp.Mul.make_args(t)
+                    for g in (flat(f.args[0]) if isinstance(f, sp.UnevaluatedExpr) and f.args[0].is_Mul else [f])]
+        definitions = getattr(self, "definitions", {})
+        c, powers = sp.S.One, {}
+        for f in flat(e):
+            held = definitions.get(f, f)
+            if isinstance(held, sp.exp) or held.is_Pow and held.base == 2 or type(held).__name__ == "exp2":
+                return None  # (an exponential held apart, −(e^x/y)/y: its recompute is the product's as printed)
+            if f.is_number and not f.free_symbols:
+                c *= f
+                continue
+            if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
+                base, p = f.base, int(f.exp)
+            else:
+                base, p = f, 1
+            powers[base] = powers.get(base, 0) + p
+        pairs = [(b, p) for b, p in powers.items() if p]
+        count = sum(abs(p) for _, p in pairs)
+        if not 3 <= count <= FLOAT32_PRODUCT_FACTORS or not (c.is_Rational or c.is_Float) or c == 0:
+            return None
+        if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+            return None
+        code = self._widened_far_rest(pairs, widen, one)
+        if abs(c) != 1:
+            code = f"{code} * {number(float(abs(c)))}"
+        return f"-({code})" if c < 0 else code
 
     @staticmethod
     def _far_rest(pairs):

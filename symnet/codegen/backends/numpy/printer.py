@@ -53,7 +53,7 @@ from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
 from ...doubleword import NUMPY_ONLY, ORDER as DW_PRIMITIVES, WidenedFunction, leaf_identifiers, nan_through, \
     primitive_needs, primitive_text, widened_function
-from ..printing import ConditionalPrinting
+from ..printing import ConditionalPrinting, _double_word
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
 
@@ -413,6 +413,26 @@ def _dominant_infinity(r, terms):
 '''
 
 
+# session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
+NUMPY_HELPERS["_exact_sum"] = '''\
+def _exact_sum(terms, hi=0.0, lo=0.0):
+    """Σ terms + (hi + lo) as if in twice the precision, rounded once (Ogita–Rump–Oishi's Sum2): s, the terms summed
+    left to right as written before, and e, the exact errors of its additions (TwoSum) summed; s + e. The constant
+    hi + lo is a double word of float64 (log 2, 1/3), split again for float32 terms. Where s is ±inf or NaN (e NaN)
+    s itself; where e is 0, s (its zero's sign kept). 1 + y − x/y at x = y = −1e−30: s = 0, e = −1e−30."""
+    float32 = any(getattr(t, "dtype", None) == np.float32 for t in terms)
+    if float32 and hi != 0:
+        hi, lo = float(np.float32(hi)), float(np.float32((hi - float(np.float32(hi))) + lo))
+    values = list(terms) + [c for c in (hi, lo) if c != 0]
+    s, e = values[0], 0.0
+    for t in values[1:]:
+        a, s = s, s + t
+        v = s - a
+        e = e + ((a - (s - v)) + (t - v))  # TwoSum's exact error of a + t
+    return np.where(np.abs(e) > 0, s + e, s)
+'''
+
+
 # a value that is a normal number of its dtype (not 0, subnormal, ±inf or NaN)
 NUMPY_HELPERS["_normal"] = '''\
 def _normal(v):
@@ -647,7 +667,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         arg = expr.args[0] if ufunc else None
         if arg is None or arg.is_Atom:
             return [f"{name} = {self.doprint(expr)}"]
-        if buffer is not None and isinstance(arg, sp.Add) and len(arg.args) == 2:
+        if buffer is not None and isinstance(arg, sp.Add) and len(arg.args) == 2 and self._exact_sum_terms(arg) is None:
             a, b = sorted(arg.args, key=lambda t: t.could_extract_minus_sign())  # z_j, then −m
             if b.could_extract_minus_sign():
                 first = f"{name} = np.subtract({self.doprint(a)}, {self.doprint(-b)}, out={buffer})"
@@ -674,6 +694,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if isinstance(e, sp.Add) and self._quartered_sum(e) is not None:  # the sum, then 4·(Σ tᵢ/4) where not finite
             return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add) and self._sized_terms(e) is not None:  # the sum, then a term's infinity where NaN
+            return f"{out}[...] = {self._print_Add(e)}"
+        if isinstance(e, sp.Add) and self._exact_sum_terms(e) is not None:  # summed compensated (_exact_sum)
             return f"{out}[...] = {self._print_Add(e)}"
         if isinstance(e, sp.Add):
             *rest, last = sorted(e.args, key=lambda t: t.could_extract_minus_sign())  # a − b, not −b + a
@@ -911,7 +933,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if quartered is None:
             sized = self._sized_terms(e)
             if sized is None:
-                return super()._print_Add(e)
+                exact = self._exact_sum_terms(e)
+                if exact is None:
+                    return super()._print_Add(e)
+                return self._exact_sum_call(e, *exact)
             self.helpers.add("_dominant_infinity")
             terms = "".join("(" + ", ".join("(" + ", ".join([repr(c), *[f"{x}, {p}" for x, p in pairs]]) + ")"
                                             for c, pairs in forms) + ", ), " for forms in sized)
@@ -923,6 +948,18 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             self._select_moving = False
         self.helpers.add("_taken_again")
         return f"_taken_again({plain}, lambda: 4*({again}), infinite=True)"
+
+    def _exact_sum_call(self, e, terms, constant, grouped) -> str:
+        """``_exact_sum((t₁, t₂, …), hi, lo)``: the terms as printed, the constant as its double word; where a group
+        was taken apart, the sum ``e`` as written again where that is not finite (``_taken_again``)."""
+        self.helpers.add("_exact_sum")
+        codes = "".join(f"{self._print(t)}, " for t in terms)
+        words = "" if constant == 0 else ", " + ", ".join(map(repr, _double_word(constant)))
+        exact = f"_exact_sum(({codes}){words})"
+        if not grouped:
+            return exact
+        self.helpers.add("_taken_again")
+        return f"_taken_again({exact}, lambda: {super()._print_Add(e)})"
 
     def _print_PowerBound(self, e):
         b, m = e.args
@@ -963,6 +1000,22 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     _float32_printing = False  # True while _float32_product_call prints the product as before
 
+    def _float32_quotient(self, e, plain: str) -> str:
+        """A float32 kernel's product ``e`` taken by exponents (``plain`` as printed) computed in float64 from its printed
+        factors and rounded once (:meth:`ConditionalPrinting._widened_product`: a partial product of y·z/v subnormal
+        where the result is normal); ``plain`` where it has no partial product, and in a float64 kernel."""
+        if not self.float32_products or self._float32_printing:
+            return plain
+        self._float32_printing = True
+        try:
+            wide = self._widened_product(e, lambda b: f"np.asarray({self._print(b)}, np.float64)", repr,
+                                         "np.float64(1.0)")
+        finally:
+            self._float32_printing = False
+        if wide is None:
+            return plain
+        return f"(np.asarray({wide}).astype(np.float32) if {self.dtype} == np.float32 else {plain})"
+
     def _printed_far_rest(self, pairs) -> str:
         """A float32 kernel's last factor of ``_constant_far`` that holds several (x·y/z of v·w·x·y/z's ∂ with five
         inputs) computed in float64, which holds every product and quotient of a few float32 numbers as a normal number
@@ -983,7 +1036,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             m, k, *pairs = moved.by_exponents
             self.helpers.add("_taken_by_exponents")
             held = f", held=({''.join(t + ', ' for t in moved.held)})" if moved.held else ""
-            return f"_taken_by_exponents({moved.plain}, {m}, {k}, lambda: ({', '.join(pairs)}){held})"
+            return f"_taken_by_exponents({self._float32_quotient(e, moved.plain)}, {m}, {k}, lambda: ({', '.join(pairs)}){held})"
         if moved:
             self.helpers.add("_taken_again")
             return f"_taken_again({moved.plain}, lambda: {moved.again})"

@@ -160,6 +160,7 @@ PROLOGUE = [
 class _TilePrinter(TritonPrinter):
     """Entries of a layer formula as tiles: names[(base, layout)] gives each Indexed's tile."""
 
+    EXACT_SUMS = False  # its sums as written (ConditionalPrinting._exact_sum_terms: the elementwise kernels')
     REFUSED = (sp.Derivative, sp.Integral, sp.MatrixBase)
 
     def __init__(self, tiles: dict, helpers: set):

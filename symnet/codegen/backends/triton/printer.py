@@ -27,7 +27,7 @@ from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_temp
 from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
     primitive_text, widened_function
-from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting  # noqa: F401 (re-exported)
+from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting, _double_word  # noqa: F401 (re-exported)
 from ...rewrite import Grouped, WidenedBase
 from ....special import binade_reciprocal
 
@@ -463,7 +463,10 @@ def _exp_underflowed_over(r, u, n, d, P: tl.constexpr, TWO: tl.constexpr, EXACT:
     n/d^p, overflows at a tiny d where the quotient need not (e^x/y at (−800, 5e−324) was 0 for 7.42e−25). In float64
     as NumPy's: n = m_n·2^k_n, d = m_d·2^k_d (frexp, exact), k = k_n − p·k_d, (m_n/m_d^p)·b^(u + k·c_hi)·b^(k·c_lo)
     (e: c_hi + c_lo = log 2, c_hi of 32 bits, so k·c_hi and the sum are exact; 2: c_hi = 1, c_lo = 0): the
-    exponentials' and p + 2 roundings. A select."""
+    exponentials' and p + 2 roundings. A select.
+    Session 38 (h-brk38): the same form where b^u overflowed and n/d^p underflowed, r left ±inf or NaN (NumPy's
+    _exp_overflowed_by by frexp): e^v·w·x·y/z at (800, 1, 1, 1e−300, 1e100) float64 was inf for 2.73e−53 (torch inf).
+    u + k·c_hi stays exact there too (|u| ≥ 512 past the overflow, the sum within ±1024 where the product is finite)."""
     m_n, k_n = _frexp64(n.to(tl.float64))
     m_d, k_d = _frexp64(d.to(tl.float64))
     m = m_n
@@ -480,8 +483,17 @@ def _exp_underflowed_over(r, u, n, d, P: tl.constexpr, TWO: tl.constexpr, EXACT:
     else:
         under = v < (-126.0 if TWO else -87.0)
     normal = _normal_or_exact(d, EXACT)
-    return tl.where(under & normal & (tl.abs(u) < float("inf")) & (tl.abs(m) < float("inf")) & (m != 0),
-                    near.to(r.dtype), r)
+    if u.dtype == tl.float64:
+        over = u > (1023.0 if TWO else 709.0)
+    else:
+        over = v > (127.0 if TWO else 88.0)
+    # past the overflow: where r is not finite (inf·0, inf from a subnormal n/d^p) and the recompute is finite, or
+    # its ±inf where r is NaN (the product's true overflow)
+    near_r = near.to(r.dtype)
+    over = over & ~(tl.abs(r) < float("inf")) & ((tl.abs(near_r) < float("inf")) | (r != r))
+    over = tl.where(_normal_or_exact(n, EXACT), over, False)  # (n may be a 0-d constant: no & with a block)
+    return tl.where((under | over) & normal & (tl.abs(u) < float("inf")) & (tl.abs(m) < float("inf")) & (m != 0),
+                    near_r, r)
 '''
 TRITON_HELPERS["_exp_underflowed_over"] = TRITON_DEVICE_HELPERS["_exp_underflowed_over"]
 HELPER_NEEDS["_exp_underflowed_over"] = ("_frexp64", "_normal_or_exact")
@@ -699,6 +711,46 @@ HELPER_NEEDS["_term_size"] = ("_frexp64", "_far_power")
 HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
+# session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
+TRITON_DEVICE_HELPERS["_exact_step"] = '''\
+@triton.jit
+def _exact_step(s, e, t, ON: tl.constexpr):
+    """(s, e) with t taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
+    if ON:
+        s, d = _dw_two_sum(s, t)
+        e = e + d
+    return s, e
+'''
+_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
+_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i})\n" for i, v in enumerate(_EXACT_SLOTS, 1))
+TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+@triton.jit
+def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {", ".join(_EXACT_SLOTS)}):
+    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
+    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
+    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum.
+    Where s is ±inf or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
+    s = a
+    e = a * 0.0
+{_EXACT_STEPS}\
+    if HI != 0.0:
+        hi = tl.full([], HI, tl.float64)
+        if s.dtype == tl.float64:
+            hi_s = hi
+            lo_s = tl.full([], LO, tl.float64)
+        else:
+            hi_s = hi.to(tl.float32)
+            lo_s = ((hi - hi_s.to(tl.float64)) + LO).to(tl.float32)
+        s, e = _exact_step(s, e, hi_s, True)
+        s, e = _exact_step(s, e, lo_s, True)
+    return tl.where(tl.abs(e) > 0.0, s + e, s)
+'''
+for _name in ("_exact_step", "_exact_sum"):
+    TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
+HELPER_NEEDS["_exact_step"] = ("_dw_two_sum",)
+HELPER_NEEDS["_exact_sum"] = ("_exact_step",)
+
+
 def _literal(value: float) -> str:
     """A float constant as Triton source: repr, except inf, -inf and nan, which repr writes as names the kernel
     does not have (float("inf") is a constant to Triton)."""
@@ -793,6 +845,21 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             value = float(abs(c))
             product += " * " + (repr(value) if float(np.float32(value)) == value else f"tl.full([], {value!r}, tl.float64)")
         return f"-{product}" if c < 0 else product
+
+    def _float32_quotient(self, e, plain: str) -> str:
+        """As NumPy's: a float32 kernel's product ``e`` taken by exponents computed in float64 from its printed factors
+        and rounded once (:meth:`ConditionalPrinting._widened_product`), ``plain`` as printed in a float64 kernel."""
+        if not self.float32_products:
+            return plain
+        with self._narrow():
+            wide = self._widened_product(
+                e, lambda b: f"{self.parenthesize(b, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)",
+                lambda v: repr(v) if float(np.float32(v)) == v else f"tl.full([], {v!r}, tl.float64)",
+                "tl.full([], 1.0, tl.float64)")
+        if wide is None:
+            return plain
+        self._need("_float32_in_float64")
+        return f"_float32_in_float64({plain}, {wide})"
 
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
@@ -924,7 +991,18 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if sized is None or len(sized) > DOMINANT_TERMS or any(
                 len(pairs) > self.FAR_SLOTS or any(abs(p) > SIZE_POWER_MAX for _, p in pairs)
                 for forms in sized for _, pairs in forms):
-            return super()._print_Add(e)
+            exact = self._exact_sum_terms(e)
+            if exact is None:
+                return super()._print_Add(e)
+            terms, constant, grouped = exact
+            self._need("_exact_sum")
+            hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
+            codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
+            code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+            if not grouped:
+                return code
+            self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
+            return f"_taken_again({code}, {super()._print_Add(e)})"
         self._need("_dominant_infinity")
         sizes = []
         for forms in sized:
@@ -970,7 +1048,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need("_taken_far")
             flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
             narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2]) <= 6  # (_taken_far's NARROW)
-            return f"_taken_far({moved.plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
+            plain = self._float32_quotient(e, moved.plain)
+            return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
             self._need("_taken_again")
             return f"_taken_again({moved.plain}, {moved.again})"

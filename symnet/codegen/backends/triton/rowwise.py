@@ -52,6 +52,7 @@ __all__ = ["emit_triton_row_module"]
 class _RowPrinter(TritonPrinter):
     """Row formulas: z_j is the chunk of the row in registers, z_r the entry at the class."""
 
+    EXACT_SUMS = False  # its sums as written (ConditionalPrinting._exact_sum_terms: the elementwise kernels')
     REFUSED = (sp.Derivative, sp.Integral, sp.Sum, sp.MatrixBase)
 
     def _print_Indexed(self, e):

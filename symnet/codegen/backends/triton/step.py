@@ -53,6 +53,7 @@ class _StepPrinter(TritonPrinter):
     """Formulas on register tiles: ``tiles`` maps each Indexed entry (and contraction) to
     its tile; row sums and the row maximum of the logits reduce over the tile's columns."""
 
+    EXACT_SUMS = False  # its sums as written (ConditionalPrinting._exact_sum_terms: the elementwise kernels')
     REFUSED = (sp.Derivative, sp.Integral, sp.MatrixBase)
 
     def __init__(self, tiles: dict, names: dict, helpers: set):
