@@ -300,9 +300,9 @@ def test_log_cosh_of_a_sum_reassociated_by_sympy():
     assert _ulps(float(out[1][0]), mpmath.mpf(-1), F64) <= BOUND[F64]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/poisson_nll(x, y))^−2 at (−1.7976931348623157e308, 0.3) "
-                   "in float64 is NaN for 0.09 (torch 1.76 ULP), ∂y NaN for 0.6 (torch 4.0): P²/(x + y)² as written, "
-                   "inf/inf (search draw [154] of seed 36; 29 points of its measurement)")
+# measured (a strict xfail then): ((x + y)/poisson_nll(x, y))^−2 at (−1.7976931348623157e308, 0.3) in float64 was NaN
+# for 0.09 (torch 1.76 ULP), ∂y NaN for 0.6 (torch 4.0): P²/(x + y)² as written, inf/inf (search draw [154] of seed 36);
+# session 38's rule power-into-branches, (P/(x + y))² there (tests/test_range38.py: its neighbourhood)
 def test_inverse_square_of_a_quotient_by_poisson_nll_at_the_range_end():
     out = _kernel("(((x) + (y))/(poisson_nll(x, y)))**(-2)")(np.array([-1.7976931348623157e308]), np.array([0.3]))
     x, y = mpmath.mpf(-1.7976931348623157e308), mpmath.mpf(0.3)

@@ -141,10 +141,9 @@ def test_dy_of_the_cube_of_a_quotient_at_the_search_point(at):
     assert _ulps(got, true, F64) <= 1 and _ulps(got, true, F64) <= _ulps(theirs, true, F64) + 0.5, (got, theirs)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/y)⁴ at (1.4659322310650377e−179, "
-                   "−6.6968002021348465e−180) in float64 is 1.9986338411028757 for 1.9986338411028748 (4.28 ULP; torch "
-                   "3.28): x + y's rounding taken four times over by the power, and the quotient's and the power's own "
-                   "(the same before session 37; its ∂x and ∂y ≤ 2.9 ULP over test_far_quotient_chain_by_exponents' points)")
+# measured (a strict xfail then): ((x + y)/y)⁴ at (1.4659322310650377e−179, −6.6968002021348465e−180) in float64 was
+# 1.9986338411028757 for 1.9986338411028748 (4.28 ULP; torch 3.28): x + y's rounding taken four times over by the power;
+# session 38's scaled-power takes N = x + y and V = y of one input (widened: 0.29 ULP; tests/test_range38.py)
 def test_fourth_power_of_a_quotient_rounds_x_plus_y_four_times():
     x, y = 1.4659322310650377e-179, -6.6968002021348465e-180
     got = float(_run("(((x) + (y))/(y))**4", F64, [x], [y])[0][0])
@@ -203,11 +202,9 @@ def test_dy_of_sqrt_of_a_quotient_at_the_search_point():
     assert _ulps(got, true, F32) <= 1 and _ulps(got, true, F32) <= _ulps(theirs, true, F32), (got, theirs)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at "
-                   "(0.282365083694458, 1.2321078184538134e31) in float32 is −inf for −1.169709110679881e16 and ∂y NaN for "
-                   "2.68e−16 (torch the same: −inf and NaN), in float64 at (−6.68e79, −3.81e288) inf for 1.79e24: "
-                   "(x/y)^(−3/2) past the range where the product with 1/y is not (found over "
-                   "test_root_of_a_quotient_partial_products_held's points, session 37; not worse than torch)")
+# measured (a strict xfail then): ∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at (0.282365083694458, 1.2321078184538134e31)
+# in float32 was −inf for −1.169709110679881e16 and ∂y NaN for 2.68e−16 (torch the same), in float64 at (−6.68e79,
+# −3.81e288) inf for 1.79e24; fixed by session 38's root-of-monomial rule (tests/test_range38.py: its neighbourhood)
 def test_dx_of_inverse_root_of_a_quotient_past_the_range():
     x, y = 0.282365083694458, 1.2321078184538134e31
     got = float(_run("((x)/(y))**(-1/2)", F32, [x], [y])[1][0])
@@ -326,9 +323,8 @@ RULE_CASES = [
 # ------------------------------------------------------------------ seed 37's search: found and not fixed (strict xfails)
 # (benchmarks/results/compositions37-2026-12-06.md; torch autograd float64 of the formula as written at the point)
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (x³/y)³ = x⁹/y³ at x = y = −3e38 in float64 is inf for "
-                   "7.29e230 and ∂y inf (torch 0.30, 0.22 ULP): x³ cubed, 2.7e346, past the range where the whole is not "
-                   "(search draw of seed 37)")
+# measured (a strict xfail then): (x³/y)³ = x⁹/y³ at x = y = −3e38 in float64 was inf for 7.29e230 and ∂y inf (torch
+# 0.30, 0.22 ULP; search draw of seed 37): x⁹ taken whole by _constant_far; in chunks since session 38 (test_range38.py)
 def test_search37_cube_of_a_cube_over_y():
     out = _run("(((x)**3)/(y))**3", F64, [-3e38], [-3e38])
     assert _ulps(float(out[0][0]), mpmath.mpf(-3e38) ** 6, F64) <= BOUND[F64]

@@ -257,6 +257,8 @@ from test_loss38 import RULE_CASES as _LOSS38  # noqa: E402  (overflowing-log1p,
 RULE_CASES += _LOSS38
 from test_reassoc38 import RULE_CASES as _REASSOC38  # noqa: E402  (relu-branches: tests/test_reassoc38.py)
 RULE_CASES += _REASSOC38
+from test_range38 import RULE_CASES as _RANGE38  # noqa: E402  (root-of-monomial: tests/test_range38.py)
+RULE_CASES += _RANGE38
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

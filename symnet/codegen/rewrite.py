@@ -3554,7 +3554,7 @@ def _power_parts(f):
 
 def _scaled_power(node):
     """c·N^a/V^b (a, b ≥ 1, a + b ≥ 3, at most 8 each; N an input or a sum of inputs, V not a number, N and V
-    in different inputs) → c·q·q·…/V·… with q = N/V: min(a, b) factors q and |a − b| factors N (a > b) or
+    in different inputs, or N a sum with a ≥ 3, widened: ((x + y)/y)⁴) → c·q·q·…/V·… with q = N/V: min(a, b) factors q and |a − b| factors N (a > b) or
     divisions by V (b > a), interleaved evenly (Bresenham), a division first. N^a and V^b are never formed:
     d²/v³ at v = 1e−300 is v³ = 0 and d²/v³ = 0/0 = NaN at d = 0 (true 0), or 1e−600/0 where the true value
     is finite. The partial products q/V, q²/V, … of d²/v³ are a geometric sequence from q/V to the result,
@@ -3574,7 +3574,11 @@ def _scaled_power(node):
     if len(ups) != 1 or len(downs) != 1:
         return None
     (up, N, a), (down, V, b) = ups[0], downs[0]
-    if a + b < 3 or a > 8 or b > 8 or N.free_symbols & V.free_symbols or not V.free_symbols:
+    if a + b < 3 or a > 8 or b > 8 or not V.free_symbols:
+        return None
+    # N and V in one input too where N is a sum raised three times or more (widened below): ((x + y)/y)⁴ rounded x + y
+    # and took it four times over, 4.28 ULP at (1.466e−179, −6.697e−180) in float64 (torch 3.28; session 38)
+    if N.free_symbols & V.free_symbols and not (N.is_Add and a >= 3):
         return None
     c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
     q = Grouped(N / V)
@@ -11916,6 +11920,57 @@ ROOT_RECIPROCAL = Rule(
 _register(ROOT_RECIPROCAL)
 __all__ += ["ROOT_RECIPROCAL"]
 
+# ------------------------------------------------------------------ root-of-monomial (issue 16, session 38: ∂ of
+# (x/y)^(−1/2) past the range where (x/y)^(−3/2) is not); tested in tests/test_range38.py
+
+
+def _monomial_factor(f) -> bool:
+    """``f`` is an input or an input's integer power (x, y⁻², never a number or a function)."""
+    return f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer
+
+
+def _root_of_monomial(node):
+    """c·B^p·M, B a monomial of two inputs or more (x/y, x·y), p a fraction with |p| > 1 and M inputs' integer
+    powers → c·B^r·(B^k·M) with k = p − r the integer part of p (toward 0, |r| < 1) where |B| is outside
+    [2^−a, 2^a] (a = ⌊120/|p|⌋: B^p overflows float32 outside), the written product within; else None. B^p leaves the
+    range where the product does not (∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y), at (0.2824, 1.232e31) in float32: −inf
+    for −1.17e16, torch −inf; in float64 at (−6.68e79, −3.81e288) inf for 1.79e24): B^r is normal wherever B is, and
+    B^k·M is a product of inputs' powers (−(x/y)^(−1/2)/(2x) there), which the printers take by exponents where it
+    is not normal."""
+    if not node.is_Mul:
+        return None
+    c, rest = node.as_coeff_Mul()
+    roots = [f for f in sp.Mul.make_args(rest) if f.is_Pow and f.exp.is_Rational and not f.exp.is_Integer
+             and abs(f.exp) > 1 and f.base.is_Mul and len(f.base.free_symbols) >= 2
+             and all(_monomial_factor(g) for g in f.base.args)]
+    if len(roots) != 1:
+        return None
+    (power,) = roots
+    monomial = [f for f in sp.Mul.make_args(rest) if f is not power]
+    if not all(_monomial_factor(f) for f in monomial):
+        return None
+    base, p = power.base, power.exp
+    k = int(p)  # toward 0: −3/2 → −1, 5/2 → 2
+    moved = sp.Mul(*monomial) * base ** k
+    if len(moved.free_symbols | base.free_symbols) > 3:  # B^r and the inputs: within _constant_far's four slots
+        return None
+    shifted = c * sp.Pow(base, p - k) * moved
+    if sp.Pow(base, p - k) in (moved, 1 / moved):  # (SymPy merged the two: nothing moved)
+        return None
+    a = sp.Integer(2) ** int(120 / abs(p))
+    inside = (sp.Abs(base) < a) & (sp.Abs(base) > sp.Float(1 / a, 17))
+    return _Final(_Fired(sp.Piecewise((node, inside), (shifted, True)), ["root-of-monomial"]))
+
+
+ROOT_OF_MONOMIAL = Rule(
+    "root-of-monomial", "c·B^p·M, a fractional power |p| > 1 of a monomial B of inputs (x/y) times inputs' powers M "
+    "(∂x of (x/y)^(−1/2), −(x/y)^(−3/2)/(2y)), forms B^p, which leaves the range where the product does not "
+    "(float32 −inf at (0.2824, 1.232e31) for −1.17e16, torch −inf); outside |B| ∈ [2^−a, 2^a] (a = ⌊120/|p|⌋) it is "
+    "c·B^r·(B^k·M) with k the integer part of p and |r| < 1 (−(x/y)^(−1/2)/(2x)): B^r is normal wherever B is, and "
+    "B^k·M a product of inputs' powers the printers take by exponents", local=_root_of_monomial)
+_register(ROOT_OF_MONOMIAL)
+__all__ += ["ROOT_OF_MONOMIAL"]
+
 # ------------------------------------------------------------------ sigmoid-power (issue 16, session 29: a focal-like
 # loss of one's own, σ(z)^γ·logsigmoid(−z) with γ an input); tested in tests/test_focalg29.py
 
@@ -13441,6 +13496,74 @@ def _factor_into_quotient_branches(expr):
     return _bottom_up(expr, _factor_into_quotient_branch, leaves=_KEPT + (SeriesBase,))
 
 
+# ------------------------------------------------------------------ power-into-branches (issue 16, session 38:
+# ((x + y)/poisson_nll(x, y))⁻² at (−1.8e308, 0.3) was P²/(x + y)² = inf/inf = NaN for 0.09); tested in
+# tests/test_range38.py
+
+def _power_into_branch(node):
+    """{A₁^k if …; 0 if …; …}·B^−m (a select whose every value is a k-th power A^k or 0, k ≥ 2 an integer, and a power
+    B^−m of a sum, m ≥ k, with other factors h) → h·{(A₁/B)^k·B^(k − m) if …; 0 if …}, B^−m moved into each branch,
+    where B or some A lies outside 2^±(120/max(k, m)); the product as written within (A^k, B^m normal: the
+    roundings it was measured with, 3.19 ULP at (22.26, −4.53) where (A/B)² is 4.13); a value neither a k-th power nor
+    0 times B^−m as it was. A^k and B^m overflow together where their quotient does
+    not (the Poisson NLL P = e^x − x·y squared over (x + y)² at x = −1.8e308: inf/inf = NaN for 0.09); (A/B)^k rounds
+    as often as A^k/B^k, and overflows only where the whole does. Exact: a product distributes over the branches."""
+    if not node.is_Mul:
+        return node
+    pw = next((f for f in node.args if isinstance(f, sp.Piecewise)), None)
+    if pw is None:
+        return node
+    powers = [f for f in node.args if f.is_Pow and f.exp.is_Integer and f.exp <= -2 and f.base.is_Add
+              and f.base.free_symbols]
+    if len(powers) != 1:
+        return node
+    (den,) = powers
+    b, m = den.base, int(-den.exp)
+    values = [e for e, _ in pw.args]
+    ks = {int(e.exp) for e in values if e.is_Pow and e.exp.is_Integer and e.exp >= 2}
+    if len(ks) != 1:
+        return node
+    (k,) = ks
+    if m < k:
+        return node
+
+    def moved(e):
+        if e == 0:
+            return sp.S.Zero
+        if e.is_Pow and e.exp == k:
+            return sp.Pow(Grouped(e.base / b), k) * b ** (k - m)
+        return e * den
+
+    # the written form where A and B lie within 2^±(120/max(k, m)) (at most 2^±60, as scaled-power's): A^k and B^m are
+    # normal in float32 there, and the product rounds as it was measured
+    bound = sp.Integer(2) ** min(60, 120 // max(k, m))
+
+    def within(v):
+        return (sp.Abs(v) < bound) & (sp.Abs(v) > 1 / bound)
+    written = sp.And(within(b), *[within(e.base) for e in values if e.is_Pow and e.exp == k])
+    rest = [f for f in node.args if f is not pw and f is not den]
+    return sp.Piecewise((node, written), (sp.Mul(*rest) * sp.Piecewise(*[(moved(e), c) for e, c in pw.args]), True))
+
+
+def _powers_into_branches(expr):
+    """Every product of ``expr`` :func:`_power_into_branch` takes, innermost first."""
+    from .roots import SeriesBase
+
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
+        return expr
+    return _bottom_up(expr, _power_into_branch, leaves=_KEPT + (SeriesBase,))
+
+
+POWER_INTO_BRANCHES = Rule(
+    "power-into-branches", "{A^k if …; …}/B^m (a select of k-th powers over a power of a sum, m ≥ k: the Poisson "
+    "NLL P = e^x − x·y squared by ((x + y)/P)⁻², P²/(x + y)², with P² written by the exp-minus rules as a select) "
+    "overflows A^k and B^m together where the quotient does not: inf/inf = NaN at (−1.8e308, 0.3) for 0.09 (torch "
+    "1.76 ULP); {(A/B)^k·B^(k − m) if …; …}, the power moved into each branch, rounds as often and overflows only where "
+    "the whole does", apply=_powers_into_branches, fired=lambda old, new: new != old)
+_register(POWER_INTO_BRANCHES)
+__all__ += ["POWER_INTO_BRANCHES"]
+
+
 FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
     "factor-into-quotient-branches", "h·{c/y if …; …} (SymPy writes the reciprocal of a select as the select of "
     "reciprocals: 1/leaky_relu(selu(x)) is {(1/λ)/x if x > 0; …}) forms c/y before h scales it: "
@@ -13639,16 +13762,23 @@ def _roundings(e) -> float:
     if e.is_Pow and e.exp.is_Integer:
         n = abs(int(e.exp))
         return n * _roundings(e.base) + n - 1 + (1 if e.exp < 0 else 0)
+    if isinstance(e, (sp.tanh, sp.erf)) and e.args[0].has(softplus):
+        # tanh's and erf's relative condition, |u·g′(u)/g(u)|, is at most 1: the argument's roundings pass through
+        # whole at most, and softplus's 5 (np.logaddexp's own 1.8u, tanh(softplus(v)) 2.89u measured) are most of
+        # mish's: f of mish(x/y)⁻², y²/(x²·tanh(softplus(x/y))²), counted 11 without them (4.16 ULP, torch 0.16)
+        return _least_bound(e.func(sp.Dummy())) + _roundings(e.args[0])
     if e.has(WidenedBase):
         e = e.xreplace({w: sp.Dummy() for w in _atoms(e, WidenedBase)})
     return _least_bound(e)
 
 
 # the functions a long product's rounded part may hold as factors (each to an integer power): those the double words
-# compute directly (doubleword._Emitter.value), of an argument without softplus or log (their double words are some
-# 400 operations, as the rounded-argument rule's comment says); a select among the factors (a rule's branches: the
-# focal loss's {1 if γ = 0; σ^γ}) or a variable power leaves the product as the rules made it
-_LONG_PRODUCT_FACTORS = (sp.exp, sigmoid, sp.tanh, sp.erf, sp.erfc, ndtr)
+# compute directly (doubleword._Emitter.value), of an argument without log; softplus among them since h-softplus38
+# (its double word is some 400 array operations, as the rounded-argument rule's comment says, but np.logaddexp's own
+# 1.34u tripled by a cube was 4.05 ULP: ∂x of softplus(x/y)⁻² at (−7.39e305, −4.41e307), torch 0.95; NumPy float64
+# softplus(x/y)⁻² costs about 10× main's for it); a select among the factors (a rule's branches: the focal loss's
+# {1 if γ = 0; σ^γ}) or a variable power leaves the product as the rules made it
+_LONG_PRODUCT_FACTORS = (sp.exp, sigmoid, softplus, sp.tanh, sp.erf, sp.erfc, ndtr)
 
 
 def _long_product_factor(f) -> bool:
@@ -13657,7 +13787,12 @@ def _long_product_factor(f) -> bool:
     base = f.base if f.is_Pow and f.exp.is_Integer else f
     if f.is_number or base.is_Symbol or isinstance(base, WidenedBase):
         return True
-    return (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp") and not base.has(softplus, sp.log)
+    if not (isinstance(base, _LONG_PRODUCT_FACTORS) or type(base).__name__ == "nexp"):
+        return False
+    # a softplus inside the argument only of tanh or erf (mish's tanh(softplus(u)), whose count _roundings takes): σ of
+    # one (swish′'s σ(±2·softplus(β·x))) is left alone, two more double-word softplus for a count it does not take
+    inner = sp.Tuple(*base.args)
+    return not inner.has(sp.log) and (isinstance(base, (sp.tanh, sp.erf)) or not inner.has(softplus))
 
 
 def _long_product(node, power: bool = False) -> bool:
@@ -13665,7 +13800,7 @@ def _long_product(node, power: bool = False) -> bool:
     roundings (:func:`_roundings`) reach LONG_PRODUCT_ROUNDINGS; with ``power``, a rounded function's integer power
     g^k (|k| ≥ 2) likewise, a product of |k| equal factors, from LONG_POWER_ROUNDINGS (σ(x/y)⁻³, 15 roundings, was 5 ULP
     at (−4.54e303, 4.19e303), torch 2; h-neg38; tanh(x/y)⁴, 11, 5.74 ULP at 400 points, torch 5.42; break38)."""
-    if not (len(node.free_symbols) >= 2 and node.has(*_ROUNDED, ndtr, sp.erfc, WidenedBase)):
+    if not (len(node.free_symbols) >= 2 and node.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase)):
         return False
     if power:
         if not (node.is_Pow and node.exp.is_Integer and abs(node.exp) >= 2 and not node.base.is_Symbol
@@ -13673,7 +13808,9 @@ def _long_product(node, power: bool = False) -> bool:
             return False
     elif not (node.is_Mul and all(_long_product_factor(f) for f in node.args)):
         return False
-    return (LONG_POWER_ROUNDINGS if power else LONG_PRODUCT_ROUNDINGS) <= _roundings(node) < math.inf
+    # (a power of softplus from the products' count: its double words cost some 400 operations, unmeasured below it)
+    low = LONG_POWER_ROUNDINGS if power and not node.has(softplus) else LONG_PRODUCT_ROUNDINGS
+    return low <= _roundings(node) < math.inf
 
 
 def _long_products(expr):
@@ -13811,7 +13948,10 @@ LONG_PRODUCT = Rule(
     "rounded once and their sum again was 3,020 ULP at (−0.057713, 0.076785), torch 2,153; 0.58 now), taken as the sum of "
     "the products where not finite; a rounded function's integer power g^k (|k| ≥ 2) of two inputs or more, outside "
     "those products, likewise widened whole where its count reaches 12 (σ(x/y)⁻³, 15 roundings, was 5 ULP at "
-    "(−4.54e303, 4.19e303), torch 2), taken as written where not finite",
+    "(−4.54e303, 4.19e303), torch 2), taken as written where not finite; softplus among the factors, and a softplus "
+    "inside tanh's or erf's argument counted (their relative condition is at most 1: mish(x/y)⁻², y²/(x²·tanh("
+    "softplus(x/y))²), counted 11 without it, was 4.16 ULP at (−8.75, 7.24), torch 0.16; ∂x of softplus(x/y)⁻², "
+    "np.logaddexp's own rounding tripled, 4.05 ULP at (−7.39e305, −4.41e307), torch 0.95)",
     apply=_long_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT

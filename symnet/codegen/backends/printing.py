@@ -434,6 +434,27 @@ class ConditionalPrinting:
             return None
         return sp.Mul(sp.UnevaluatedExpr(sp.Mul(h, halved)), 2, evaluate=False)
 
+    def _halved_exponent_product(self, e):
+        """(c, the factors) of :meth:`_exponent_product` for a product ``e`` that :meth:`_halved_difference` takes too, its
+        sum S as the factor S/2 and c doubled (2^p for S^p): by exponents the product's other factors cannot overflow or
+        go subnormal with S where the whole does not, and S/2 never overflows (∂y of ((x + y)/y)², −2x(x + y)/y³, at
+        (1.57e33, 5.43e32) in float32 was −inf for −4.14e−32: (x + y)·x overflowed in the halved form too; torch 1
+        ULP; session 38); None where the product is not taken by exponents."""
+        product = self._exponent_product(e)
+        if product is None:
+            return None
+        c, factors = product
+        definitions = getattr(self, "definitions", {})
+        for i, f in enumerate(factors):
+            base, p = f.as_base_exp()
+            halved = self._halved_input_sum(base, definitions) if p.is_Integer else None
+            if halved is not None and not isinstance(halved, relu):
+                scaled = c * 2.0 ** int(p)
+                if not 2.0 ** -1022 <= abs(scaled) < math.inf:
+                    return None
+                return scaled, [*factors[:i], sp.Pow(halved, p, evaluate=False) if p != 1 else halved, *factors[i + 1:]]
+        return None
+
     @classmethod
     def _halved_input_sum(cls, f, definitions, depth=3):
         """S/2 for ``f`` a sum S of inputs times rational numbers (−t of a temporary t holding one too), relu(S/2) for
@@ -554,7 +575,8 @@ class ConditionalPrinting:
         numbers = [f for f in factors if f.is_number and not f.free_symbols]
         # a temporary holding a power counts as that power (session 36, h-search36: (x·y)⁻³, SymPy's x⁻³·y⁻³ with both
         # powers temporaries, NaN (0·inf) at (−3e38, −1.4e−45) in float32 for 1.35e19; torch 0.13 ULP)
-        others = [self._power_of_held_power(f, definitions) for f in factors if not (f.is_number and not f.free_symbols)]
+        others = [g for f in factors if not (f.is_number and not f.free_symbols)
+                  for g in self._power_of_held_monomial(self._power_of_held_power(f, definitions), definitions)]
         if not any(f.is_Pow and f.exp.is_negative for f in others):
             return None
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
@@ -594,6 +616,24 @@ class ConditionalPrinting:
             return f
         held = definitions[t]
         return sp.Pow(held.base, held.exp * f.as_base_exp()[1], evaluate=False)
+
+    @staticmethod
+    def _power_of_held_monomial(f, definitions) -> list:
+        """A factor t^n (n an integer, |n| ≥ 2), t a temporary holding a quotient or product of inputs' integer powers (CSE's
+        value = x/y), as those inputs' powers times n: (x/y)³·x⁶ of the shared-powers rule's x⁹/y³ is x⁹·y⁻³ by exponents,
+        where x⁶ as printed went subnormal in float32 (f at (−1.99e−7, 2.53e−9) 33.4 ULP, torch 2.4) or x⁵ overflowed
+        (∂y at (−6.15e7, 1.94e8) inf for 2.69e37; session 38), and such a power is a partial product held (3y²/x⁹ as
+        x⁻⁷·(y/x)², (y/x)² subnormal in float32 at (3.65e−5, 2.85e−25): 109 ULP, torch 0.94); ``[f]`` otherwise."""
+        base, n = f.as_base_exp()
+        held = definitions.get(base)
+        if isinstance(held, sp.UnevaluatedExpr):  # (x/y held grouped)
+            held = held.args[0]
+        if held is None or not n.is_Integer or abs(n) < 2 or not held.is_Mul:
+            return [f]
+        parts = [a.as_base_exp() for a in held.args]
+        if not all(b.is_Symbol and b not in definitions and p.is_Integer for b, p in parts) or len(parts) < 2:
+            return [f]
+        return [sp.Pow(b, p * n, evaluate=False) for b, p in parts]
 
     def _printed_by_exponents(self, e) -> bool:
         """The product ``e`` goes to ``_constant_far`` as printed (:meth:`_moved_constant`'s choice, from the same
@@ -792,9 +832,12 @@ class ConditionalPrinting:
         if self._select_moving or not self.TAKEN_AGAIN:
             return None
         moved = self._moved_into_select(e)
+        product = None
         if moved is None:
             moved = self._halved_difference(e)
-        product = self._exponent_product(e) if moved is None else None
+            product = self._halved_exponent_product(e) if moved is not None else None
+            moved = None if product is not None else moved
+        product = self._exponent_product(e) if moved is None and product is None else product
         if moved is None and product is None:
             return None
         self._select_moving = True
@@ -819,7 +862,7 @@ class ConditionalPrinting:
             # a power written in the product, (x + y)² of mish(x)·y/(x + y)²: 0 where it overflows (the widened ∂x of
             # mish(x)/(x + y) at (0, 1e200) was 0 for 6e−201)
             held |= {f.base ** abs(f.exp) for f in factors if f.is_Pow and f.exp.is_Integer and abs(f.exp) >= 2
-                     and f.base not in definitions}
+                     and (f.base not in definitions or len(self._power_of_held_monomial(f, definitions)) > 1)}
             # a temporary holding a product it takes apart: subnormal, it kept few digits (x·y/(z·w) as x·p, p = y/(w·z)
             # subnormal at (w, x, y, z) = (9.1e245, 3.7e207, −1.4e−260, 1.1e−193) was −5.298868248454452e−106 for
             # −5.298868248545100e−106, 93,630 ULP; torch 1; session 35)
@@ -828,6 +871,31 @@ class ConditionalPrinting:
             return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False
+
+    def _far_forms(self, forms) -> list[str]:
+        """Each product of ``forms`` (the long-product rule's computed and written forms) by exponents, ``_constant_far``'s
+        call, for a third order of the printers' ``_taken_again`` where the other two are ±inf or NaN (session 38,
+        h-mlp38: ∂x of tanh(w₃·tanh(w₂·tanh(w₁·x + b₁) + b₂) + b₃), w₁·w₂·w₃·f64(Π sech²) and 64·w₁·(w₂·w₃·Π σσ), was
+        inf·0 = NaN for 0 at |w₂|, |w₃| ≈ 1e155–1e300, inf for a finite ∂x where x ≈ 1e−307): the factors apart (those of
+        a temporary holding a product too, :meth:`_held_factors`), the computed form's double word among them, within an
+        ulp where the written factors round each; a form that is not a product, of fewer than three factors that hold a
+        variable (no order of two leaves the range but for their own) or with no normal number for its constant is left
+        out."""
+        definitions = getattr(self, "definitions", {})
+        out = []
+        for form in forms:
+            if not isinstance(form, sp.Mul):
+                continue
+            factors = self._held_factors(form, definitions)
+            c = sp.Mul(*[f for f in factors if f.is_number and not f.free_symbols])
+            others = [self._power_of_held_power(f, definitions) for f in factors if not (f.is_number and not f.free_symbols)]
+            if len(others) < 3 or not (c.is_Number and c.is_extended_real and c.is_finite and c != 0) \
+                    or not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+                continue
+            call = self._far_call([self._far_number(float(c)), "0", *self._far_factors(others)])
+            if call is not None:
+                out.append(call)
+        return out
 
     def _constant_quotient(self, c, others) -> str | None:
         """c·(1/y)·(1/z)…, a real constant c ≠ ±1 times reciprocals only (no numerator: ``_moved_constant`` takes
@@ -1071,24 +1139,39 @@ class ConditionalPrinting:
         """The factors of a product (``others`` of :meth:`_moved_constant`) as the printed pairs (factor, power) of
         ``_constant_far``: x**−2 as (x, −2), so that the helper splits x and squares its fraction (x**2*y printed as one
         factor overflows or underflows before it is split: ∂x of 10⁻³⁰⁸/(x·y) at x = 5e−324, y = 1e300); an integer
-        power beyond ±``FAR_POWER`` and any other power whole, with power 1 (√x) or −1 (1/√x); factors past
+        power beyond ±``FAR_POWER`` in several pairs (:meth:`_far_chunks`), any other power whole, with power 1 (√x) or −1
+        (1/√x); factors past
         ``FAR_SLOTS`` − 1 as one product in the last slot. Numbers (a chain's numerator 1) are left out."""
         powers: dict = {}
         for f in factors:
             if f.is_number and not f.free_symbols:
                 continue
-            if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
+            if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER * self.FAR_SLOTS:
                 base, power = f.base, int(f.exp)
             elif f.is_Pow and f.exp.is_negative:
                 base, power = 1 / f, -1
             else:
                 base, power = f, 1
             powers[base] = powers.get(base, 0) + power
-        pairs = [(b, p) for b, p in powers.items() if p]
+        pairs = self._far_chunks([(b, p) for b, p in powers.items() if p])
         if len(pairs) > self.FAR_SLOTS:
             rest = self._printed_far_rest(pairs[self.FAR_SLOTS - 1:])
             return [*(text for b, p in pairs[:self.FAR_SLOTS - 1] for text in (self._print(b), str(p))), rest, "1"]
         return [text for b, p in pairs for text in (self._print(b), str(p))]
+
+    def _far_chunks(self, pairs) -> list:
+        """The pairs (base, power) of :meth:`_far_factors` with a power beyond ±``FAR_POWER`` as several pairs of that
+        base, each within it (x⁹ as (x, 6), (x, 3)), where they all fit ``FAR_SLOTS``; else such a power whole, with
+        power 1, as before. x⁹ taken whole overflows before it is split: (x³/y)³ = x⁹/y³ at x = y = −3e38 was inf for
+        7.29e230 (torch 0.30 ULP; seed 37's search)."""
+        def chunks(p):
+            size, sign = abs(p), 1 if p > 0 else -1
+            whole, part = divmod(size, self.FAR_POWER)
+            return [sign * self.FAR_POWER] * whole + ([sign * part] if part else [])
+        split = [(b, c) for b, p in pairs for c in chunks(p)]
+        if len(split) <= self.FAR_SLOTS:
+            return split
+        return [(b, p) if abs(p) <= self.FAR_POWER else (b ** abs(p), 1 if p > 0 else -1) for b, p in pairs]
 
     def _printed_far_rest(self, pairs) -> str:
         """The printed last factor of ``_constant_far`` where it holds several (:meth:`_far_rest`); a backend whose float32

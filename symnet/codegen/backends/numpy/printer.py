@@ -355,21 +355,31 @@ def _exp_overflowed_by(r, u, f, a, ba, op, exact=False, divisor=None):
 
 # session 32 (h-search32): a product taken again where it is not finite (ConditionalPrinting._taken_again_pair)
 NUMPY_HELPERS["_taken_again"] = '''\
-def _taken_again(r, again, infinite=False):
+def _taken_again(r, again, infinite=False, far=None):
     """r, a product or sum as computed, taken again where it is ±inf or NaN as again(), the same value in another order,
     where that is finite: h·{c/y if …; …} as {c·h/y if …; …} (c/y overflowed before h scaled it back:
     relu(x·y)/leaky_relu(y) at y = −2.78e−309 was −inf for −150), x − 2y as 4·(x/4 − y/2). ``infinite`` (a sum taken
     again as 4·(Σ tᵢ/4)): also where r is NaN, inf − inf, and again() is ±inf: a term's own infinity, past the range
     by more than the quartered terms bring back (x − 3y + sinh(x) at x = y = −1.8e308: 3y and sinh(x) −inf, NaN for
     −inf; h-xfailb35). again is a function (evaluated only where r needs it); the common case pays one test over the
-    block."""
+    block. ``far`` (the long-product rule's): a function giving the product's forms by exponents (_constant_far's),
+    taken alike where r is still ±inf or NaN after again(): their partial products never leave the range, where a
+    weight product that overflows times a sech² or σ′ that underflowed to 0 was inf·0 = NaN in either order (∂x of a
+    3-layer tanh MLP, w₁·w₂·w₃·Π sech², at |w₂|, |w₃| ≈ 1e155–1e300: NaN for 0, torch 0; session 38)."""
     r = np.asarray(r)
-    bad = ~np.isfinite(r)
-    if bad.any():
+    if np.isfinite(r).all():
+        return r
+    for form in (again,) if far is None else (again, far):
+        bad = ~np.isfinite(r)
+        if not bad.any():
+            break
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            m = np.broadcast_to(np.asarray(again(), r.dtype), r.shape)
-        take = bad & np.isfinite(m)
-        r = np.where((take | (np.isnan(r) & np.isinf(m))) if infinite else take, m, r)
+            values = (form(),) if form is again else form()
+        for m in values:
+            m = np.broadcast_to(np.asarray(m, r.dtype), r.shape)
+            take = bad & np.isfinite(m)
+            r = np.where((take | (np.isnan(r) & np.isinf(m))) if infinite else take, m, r)
+            bad = ~np.isfinite(r)
     return r
 '''
 
@@ -1226,7 +1236,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         self.helpers.add("_taken_again")
         # infinite: also where it is NaN and the written product ±inf (the base's value: f = (y/(x·Φ(x/y)))² at
         # (−3, 1e−300) is +inf, where y²·f64(Φ⁻²) is 0·inf)
-        return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True)"
+        far = self._far_forms(e.args)  # a third order where both are ±inf or NaN (weights that overflow times a σ′)
+        far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
+        return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body

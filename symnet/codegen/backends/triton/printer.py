@@ -1216,7 +1216,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if self.plain_widened:
             return f"({self._print(e.args[1])})"
         self._need("_taken_again")
-        return f"_taken_again({self._print(e.args[0])}, {self._print(e.args[1])}, True)"
+        out = f"_taken_again({self._print(e.args[0])}, {self._print(e.args[1])}, True)"
+        for far in self._far_forms(e.args):  # a third order where both are ±inf or NaN (session 38), on every lane
+            out = f"_taken_again({out}, {far}, True)"
+        return out
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the ``@triton.jit`` function generated for its
