@@ -41,13 +41,8 @@ def _rms_torch(e, x1, x2, half=True):
     return {"df_de": t[0].grad.numpy(), "df_dx1": t[1].grad.numpy(), "df_dx2": t[2].grad.numpy()}
 
 
-@pytest.mark.xfail(strict=True, reason="measured (review38): x1/sqrt((x1**2 + x2**2)/2 + e), float64, "
-                   "e = 10^U(−308, −206), |x| = √e·10^U(−3, 0), 300 points: ∂e and ∂x2 ±inf at 300/300 (main "
-                   "5487f33d; 0/300 past 4 ULP at 94c7aaf6, before session 38), ∂x1 inf at 300/300 (also before); torch "
-                   "past 4 ULP at 0, 0, 2 of them. Worst: e = 2.374e−293, x1 = −2.201e−147, x2 = −8.271e−150: ∂e inf for "
-                   "8.224e291, ∂x1 inf for 1.774e146, ∂x2 −inf for −6.802e142 (torch all three within 1 ULP); "
-                   "x1/sqrt(x1**2 + x2**2 + e) the same (∂e, ∂x2 non-finite at 300/300, 0 before; ∂x1 at 300 before "
-                   "too), and Triton's float64 kernel alike (interpreter, 20 of these points: ∂e, ∂x2 20/20, 0 before)")
+# fixed (h-mend38): the hypot rule's m takes √|ε| beside max |x| (rewrite._scaled_sum_of_squares), so the scaled form
+# is taken where ε > max|x|² too; was (main 5487f33d) ∂e, ∂x2 ±inf at 300/300, ∂x1 inf at 300/300 (torch 0, 0, 2 past 4)
 @pytest.mark.parametrize("half", [True, False])
 @pytest.mark.parametrize("output", ["df_de", "df_dx1", "df_dx2"])
 def test_rmsnorm_written_out_at_a_tiny_epsilon_is_finite(output, half):

@@ -1950,8 +1950,9 @@ RULES: tuple[Rule, ...] = (
          "|(b/x)/x| < 2¹⁰⁰ (squareplus (x + √(x² + b))/2 at b = 0, x = 1e−200: 5e−201 for 1e−200, ∂x inf for 1; "
          "torch the same); a sum of squares Σ w·v² (and one input e beside them: RMSNorm written out, "
          "x₁/√((x₁² + x₂²)/2 + ε): f −0 for −5.3e−4 at ε = 8.3e−6, x₁ = −1.6e270, x₂ = 4.4e273, ∂x₂ NaN for 1.2e−277, "
-         "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ max |v|⌋, "
-         "where max |v| is outside [2⁻⁶⁴, 2⁶⁴] (below it only where |e| ≤ max |v|²), and its product with one or two "
+         "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ m⌋, "
+         "m = max |v| (max(|v|, √|e|) with e: at ε = 2.4e−293 above x₁² = 4.8e−294 the written W^(−3/2) overflowed, "
+         "∂ε, ∂x₁, ∂x₂ ±inf; torch finite), where m is outside [2⁻⁶⁴, 2⁶⁴], and its product with one or two "
          "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
@@ -6823,23 +6824,22 @@ def _squares_and_term(a):
 
 def _scaled_sum_of_squares(a):
     """(S, r, far) for a sum of squares a (:func:`_sum_of_squares`), and one input e beside them: a = S/r² exactly,
-    S = Σ w·(r·v)² (+ (e·r)·r) with the largest |r·v| in [1, 2), r = binade_reciprocal(max |v|), and far the
-    condition the scaled form is taken on (max |v| finite, not 0, outside [2⁻⁶⁴, 2⁶⁴]; with e, below 2⁻⁶⁴ only
-    where |e| ≤ (max |v|)², as (e·r)·r overflows elsewhere while e alone is the sum to rounding); None for any
-    other node."""
+    S = Σ w·(r·v)² (+ (e·r)·r) with the largest |r·v| (or √|(e·r)·r|) in [1, 2), r = binade_reciprocal(m),
+    m = max |v| (max(|v|, √|e|) with e), and far the condition the scaled form is taken on (m finite, not 0, outside
+    [2⁻⁶⁴, 2⁶⁴]); None for any other node."""
     found = _squares_and_term(a)
     if found is None:
         return None
     squares, e = found
-    m = sp.Max(*[sp.Abs(v) for _, v in squares])
+    # with e, m takes √|e| too: (e·r)·r stays within [0, 4) where |e| > (max |v|)² (RMSNorm's ε = 2.4e−293 above
+    # x₁² = 4.8e−294 took the written W^(−3/2) = inf, ∂e, ∂x₁, ∂x₂ ±inf; the scaled form is finite there)
+    m = sp.Max(*[sp.Abs(v) for _, v in squares], *([] if e is None else [sp.sqrt(sp.Abs(e))]))
     r = binade_reciprocal(m)
     scaled = sp.Add(*[w * Grouped(r * v) ** 2 for w, v in squares])
-    near = (m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)
     if e is not None:  # (e·r)·r: two exact steps where the first is a normal number (r a power of two)
         scaled = scaled + Grouped(Grouped(e * r) * r)
-        near = near & (sp.Abs(e) <= m * m)
     # (m < ∞ as m ≤ the largest float64: SymPy takes a real symbol for finite and drops m < oo)
-    far = near | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
+    far = ((m > 0) & (m < 1 / _SUM_OF_SQUARES_EDGE)) | ((m > _SUM_OF_SQUARES_EDGE) & (m <= sp.Float(1.7976931348623157e308)))
     return scaled, r, far
 
 

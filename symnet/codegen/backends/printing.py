@@ -372,8 +372,8 @@ class ConditionalPrinting:
         c, leaves = found
         if not (c.is_Rational or c.is_Float) or c == 0:
             return None
-        exact = c.is_Rational and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0  # ±2^k: no rounding
         factors = sum(leaves.values())
+        exact = c.is_Rational and abs(c.p) & (abs(c.p) - 1) == 0 and c.q & (c.q - 1) == 0  # ±2^k: no rounding
         rounded = factors + (0 if exact else 1) - 1 >= FLOAT32_PRODUCT_ROUNDINGS
         ranged = factors + (abs(c) != 1) - 1 >= FLOAT32_PRODUCT_RANGE and not product_stays_in_range(e, self.definitions)
         if not (rounded or ranged) or factors > FLOAT32_PRODUCT_FACTORS:
@@ -384,6 +384,24 @@ class ConditionalPrinting:
                                       or self._moved_into_select(e) is not None):
             return None
         return c, leaves
+
+    @staticmethod
+    def _float32_partial_bound(c, count: int) -> float | None:
+        """2^b such that every partial product of ``count`` float32 factors (and their reciprocals) each of size
+        within [2^−b, 2^b], and the number c, is a normal float32 (however the product is printed: c beside all
+        the factors, or without one of them): b = ⌊min(126/count, (126 − |log₂ c|)/(count − 1))⌋, 126/(count − 1)
+        where c is ±1; None where b < 8 (then the float64 form everywhere). Session 38 (h-mend38): NumPy's
+        _float32_quotient computes its float64 form only where a factor is below 2^−b (or 0), where a partial product
+        may go subnormal while the product is normal; one past float32's largest makes the product ±inf or NaN,
+        which _taken_by_exponents takes again."""
+        if count < 2:
+            return None
+        if abs(c) == 1:
+            b = 126 // (count - 1)
+        else:
+            far = math.ceil(abs(math.log2(abs(float(c)))))
+            b = min(126 // count, (126 - far) // (count - 1))
+        return 2.0 ** b if b >= 8 else None
 
     def _moved_into_select(self, e):
         """The select with the other factors of the product ``e`` moved into each of its values (into a nested select's
@@ -1200,6 +1218,18 @@ class ConditionalPrinting:
         last (printed by ``number``, a float): None where it has fewer than three factors counted with their powers
         (one multiplication: no partial product) or more than FLOAT32_PRODUCT_FACTORS, and where an exponential in it
         overflows first (its own recompute, :meth:`_exp_overflow_factor`: e^v·y/z at v = 89 in float32)."""
+        parts = self._widened_parts(e)
+        if parts is None:
+            return None
+        c, pairs = parts
+        code = self._widened_far_rest(pairs, widen, one)
+        if abs(c) != 1:
+            code = f"{code} * {number(float(abs(c)))}"
+        return f"-({code})" if c < 0 else code
+
+    def _widened_parts(self, e):
+        """(c, [(base, power)]) of the product ``e`` as :meth:`_widened_product` prints it, or None where it prints
+        none."""
         if self._exp_overflow(e) is not None or self._exp_overflow_factor(e) is not None:
             return None
 
@@ -1226,10 +1256,7 @@ class ConditionalPrinting:
             return None
         if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
             return None
-        code = self._widened_far_rest(pairs, widen, one)
-        if abs(c) != 1:
-            code = f"{code} * {number(float(abs(c)))}"
-        return f"-({code})" if c < 0 else code
+        return c, pairs
 
     @staticmethod
     def _far_rest(pairs):

@@ -90,6 +90,35 @@ def _float32_product(*factors):
         np.multiply(p, f, out=p)
     return p.astype(np.float32)
 ''',
+    "_float32_in_range": '''\
+def _float32_in_range(plain, wide, bound, *factors):
+    """plain, a float32 product as printed, where no partial product of it left float32's normal range; wide() elsewhere,
+    the product in float64 from its factors rounded once, computed only where an element needs it (session 38, h-mend38:
+    computed everywhere it made x*y/z, x/(y*z) and √(x² + y²)·z 1.3–1.8× slower in NumPy float32). With a bound (a
+    product _taken_by_exponents takes again where it is not normal): where each factor's size is at least 1/bound (then
+    no partial product goes subnormal: ConditionalPrinting._float32_partial_bound; one past float32's largest makes the
+    product ±inf or NaN, taken again; a factor 0 takes wide()). Without (bound None: a·b, two values held): where a, b
+    and a·b are normal numbers. A float64 array (a float32 kernel's block in float64) as it is."""
+    plain = np.asarray(plain)
+    if plain.dtype != np.float32 or plain.size == 0:
+        return plain
+    if bound is None:
+        info = np.finfo(np.float32)
+        sizes = [np.abs(f) for f in (plain, *factors)]
+        if all(s.min() >= info.tiny and s.max() <= info.max for s in sizes):  # (NaN fails both: taken below)
+            return plain
+        far = np.zeros(plain.shape, bool)
+        for s in sizes:
+            far = far | ~((s >= info.tiny) & (s <= info.max))
+    else:
+        sizes = [np.abs(f) for f in factors]
+        if all(s.min() >= 1 / bound for s in sizes):
+            return plain
+        far = np.zeros(plain.shape, bool)
+        for s in sizes:
+            far = far | (s < 1 / bound)
+    return np.where(far, np.asarray(wide(), np.float32), plain)
+''',
 }
 
 # the double-word primitives of the generated functions of widened sums (symnet.codegen.doubleword)
@@ -1006,6 +1035,15 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             codes.append(repr(float(abs(c))))
         self.helpers.add("_float32_product")
         wide = f"{'-' if c < 0 else ''}_float32_product({', '.join(codes)})"
+        held = [a for a in e.args if a != -1]
+        multiplications = sum(leaves.values()) + (abs(c) != 1) - 1
+        if multiplications == 2 and len(held) == 2 and all(a.is_Symbol for a in held):
+            # two multiplications (taken for the range alone since session 38: three or more are rounded once, as
+            # before), a·b of two values held (prod_1·x, prod_1 = z·(1/√(x² + y²))): its partial products a and b
+            # themselves, so the float64 form only where a, b or a·b is not normal
+            self.helpers.add("_float32_in_range")
+            names = ", ".join(self._print(a) for a in held)
+            wide = f"_float32_in_range({narrow}, lambda: {wide}, None, {names})"
         return f"({wide} if {self.dtype} == np.float32 else {narrow})"
 
     _float32_printing = False  # True while _float32_product_call prints the product as before
@@ -1020,11 +1058,18 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         try:
             wide = self._widened_product(e, lambda b: f"np.asarray({self._print(b)}, np.float64)", repr,
                                          "np.float64(1.0)")
+            parts = self._widened_parts(e) if wide is not None else None
+            bases = [self._print(b) for b, _ in parts[1]] if parts is not None else []
         finally:
             self._float32_printing = False
         if wide is None:
             return plain
-        return f"(np.asarray({wide}).astype(np.float32) if {self.dtype} == np.float32 else {plain})"
+        wide = f"np.asarray({wide}).astype(np.float32)"
+        bound = self._float32_partial_bound(parts[0], sum(abs(p) for _, p in parts[1]))
+        if bound is not None:  # the float64 form only where a factor is small enough for a subnormal partial product
+            self.helpers.add("_float32_in_range")
+            wide = f"_float32_in_range({plain}, lambda: {wide}, {bound!r}, {', '.join(dict.fromkeys(bases))})"
+        return f"({wide} if {self.dtype} == np.float32 else {plain})"
 
     def _printed_far_rest(self, pairs) -> str:
         """A float32 kernel's last factor of ``_constant_far`` that holds several (x·y/z of v·w·x·y/z's ∂ with five
