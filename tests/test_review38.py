@@ -61,12 +61,9 @@ def test_rmsnorm_written_out_at_a_tiny_epsilon_is_finite(output, half):
 
 
 # tanh(c·x + d·h) − h (the GRU's candidate less h, session 38's tanhshrink target form): its ∂h, d·(1 − tanh² u) − 1,
-# cancels where d ≈ 1 and u is small; the rule takes tanh u − h, not this sum (before session 38 alike)
-@pytest.mark.xfail(strict=True, reason="measured (review38, before session 38 alike): ∂h of tanh(c*x + d*h) - h, "
-                   "d(1 − tanh² u) − 1, float64, 200 points h = ±10^U(−12, −1), |x| ≤ |h|, c 0 or ±1e−3·U, "
-                   "d = 1 ± 10^U(−16, −8): past 4 ULP at 200/200, worse than torch at 132 (torch past 4 at 200; worst "
-                   "1.15e18 ULP, torch 8.1e15); at c = 7.000034e−4, d = 1, h = 7.2811e−10, x = −4.6657e−10 −1.11e−16 "
-                   "for −5.2967e−19 (torch 0). Needs d·(1 − tanh² u) − 1 = (d − 1) − d·tanh² u, widened")
+# cancels where d ≈ 1 and u is small. Measured by review38 before h-gru38 (a strict xfail then): float64, 200 points
+# h = ±10^U(−12, −1), |x| ≤ |h|, c 0 or ±1e−3·U, d = 1 ± 10^U(−16, −8): past 4 ULP at 200/200, worse than torch at 132
+# (worst 1.15e18 ULP, torch 8.1e15); fixed by h-gru38's rule sech²-offset ((d − 1) − d·tanh² u, widened)
 def test_tanh_less_h_gradient_in_h_not_worse_than_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3819)
