@@ -8,7 +8,7 @@ written's (NumPy ``_by_exponents``). Measured against mpmath at 60 digits and to
 import mpmath
 import numpy as np
 import pytest
-import torch
+torch = pytest.importorskip("torch")
 
 import symnet
 from test_user37 import _ulps  # ULPs of float64 from an mpmath truth
