@@ -849,13 +849,13 @@ class ConditionalPrinting:
         for 8.2e−201; by exponents x is split, not x²)."""
         if self._select_moving or not self.TAKEN_AGAIN:
             return None
-        moved = self._moved_into_select(e)
-        product = None
-        if moved is None:
-            moved = self._halved_difference(e)
-            product = self._halved_exponent_product(e) if moved is not None else None
-            moved = None if product is not None else moved
-        product = self._exponent_product(e) if moved is None and product is None else product
+        moved, product = self._moved_into_select(e), None
+        if moved is None:  # x/2 + y/2 of a halved sum: by exponents with S/2 where it is one, else halved as printed
+            halved = self._halved_difference(e)
+            product = self._halved_exponent_product(e) if halved is not None else None
+            if product is None:
+                moved = halved
+                product = self._exponent_product(e) if halved is None else None
         if moved is None and product is None:
             return None
         self._select_moving = True
