@@ -683,8 +683,11 @@ def _verify_formula(args) -> int:
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
     name = args.formula.strip()
-    from .parsing import FUNCTIONS
+    from .parsing import FUNCTIONS, bare_name_hint
 
+    written = bare_name_hint(name, "verify") if args.wrt is None else None
+    if written:  # `symnet verify prelu` was "did you mean relu(x)?", as derive's was (session 39)
+        raise SymnetError(f"'{name}' is one variable, not a formula: {written}")
     if (_name_like(name) and "-" not in name and name not in FUNCTIONS and args.wrt is None
             and _close_function(name)):
         # `symnet verify softsighn` measured f = softsighn, a variable, and said "pass"

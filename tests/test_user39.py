@@ -64,6 +64,13 @@ def test_a_bare_name_symnet_writes_out_says_its_arguments(capsys, name, says):
     assert f"unknown derivation '{name}'" in err and says in err and "did you mean" not in err, err
 
 
+# before: `symnet verify prelu` "'prelu' is one variable, not a formula (did you mean relu(x) or relu6(x)?)"
+def test_verify_of_a_bare_name_symnet_writes_out_says_its_arguments(capsys):
+    code, out, err = _run(capsys, "verify", "prelu")
+    assert code == 2 and out == "" and err.count("\n") == 1, (code, out[:200], err)
+    assert "prelu(x, a) takes 2 arguments" in err and "write leaky_relu(x, a)" in err and "did you mean" not in err, err
+
+
 @pytest.mark.parametrize("name, says", [("sigmod", "did you mean 'sigmoid'?"),
                                         ("mish", "mish is a function of the registry: write it applied"),
                                         ("relu6x", "did you mean relu6(x)")])
