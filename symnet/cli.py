@@ -490,7 +490,10 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
         except SymnetError as exc:
             hint = "" if "-" in target or "did you mean" in str(exc) else \
                 (_close_function(target) or f" (to differentiate the formula {target}, add --wrt)")
-            from .parsing import FUNCTIONS
+            from .parsing import FUNCTIONS, bare_name_hint
+            written = bare_name_hint(target)
+            if written:  # `symnet derive prelu`: "did you mean relu(x)?" where prelu needs (x, a) (session 39)
+                raise SymnetError(f"unknown derivation '{target}'; {written}") from None
             if target in FUNCTIONS:  # `symnet derive mish`: a function of the registry, without its arguments
                 hint = f" ({target} is a function of the registry: write it applied, symnet derive \"{_applied(target)}\")"
             raise SymnetError(f"{exc}{hint}") from None
@@ -680,8 +683,11 @@ def _verify_formula(args) -> int:
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
     name = args.formula.strip()
-    from .parsing import FUNCTIONS
+    from .parsing import FUNCTIONS, bare_name_hint
 
+    written = bare_name_hint(name, "verify") if args.wrt is None else None
+    if written:  # `symnet verify prelu` was "did you mean relu(x)?", as derive's was (session 39)
+        raise SymnetError(f"'{name}' is one variable, not a formula: {written}")
     if (_name_like(name) and "-" not in name and name not in FUNCTIONS and args.wrt is None
             and _close_function(name)):
         # `symnet verify softsighn` measured f = softsighn, a variable, and said "pass"

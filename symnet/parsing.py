@@ -242,6 +242,22 @@ def spelled_out(name: str) -> tuple[str, tuple[str, ...]] | None:
     return template, names
 
 
+def bare_name_hint(name: str, command: str = "derive") -> str | None:
+    """What to write for a torch/NumPy function symnet writes out (``_SPELLED_OUT``) or does not provide
+    (``_NOT_PROVIDED``), named bare where a derivation's name goes (``symnet derive prelu`` was answered "did you
+    mean relu(x)?" (session 39): its arguments, and the formula or the reason, as the parser says of the call);
+    None for any other name. ``command``: the command line's command the example names."""
+    if name in _SPELLED_OUT:
+        names, _, why = _SPELLED_OUT[name]
+        formula, _ = spelled_out(name)
+        return (f"{name}({', '.join(names)}) takes {len(names)} argument{'s' * (len(names) > 1)} and is not a "
+                f"function of symnet's registry: write {formula}" + (f" ({why})" if why else "")
+                + f", as in symnet {command} \"{formula}\"")
+    if name in _NOT_PROVIDED:
+        return _NOT_PROVIDED[name]
+    return None
+
+
 def _signature(name: str, entry) -> str:
     """``log_cosh(x, t)``: the arguments of a function of fixed arity, by their names (else ""),
     so that an error about their count shows them (it said only "takes 2 arguments")."""

@@ -4035,7 +4035,11 @@ class _printing_each_node_once:
     float64 body, session 38). The state is every plain attribute of the printer (flags such as ``_overflow_printing``,
     the enclosing ``selected``), so a node printed differently inside a product or a select is not reused; the text is
     the same as without (the printers are deterministic and write nothing a later node reads but ``helpers``, which a
-    first printing filled already)."""
+    first printing filled already). The key leaves out the other attributes (``names``, ``definitions``, ``repair``,
+    SymPy's ``_settings`` and ``_context``): each is set when the plain printer is made (_widened_body_printer) and none
+    is assigned during a print, and the memo lives for one ``doprint``, so two kernels, or one printer's states before
+    and after, never share it (session 39: every hit printed again over 12 NumPy and Triton compiles, 0 differences;
+    tests/test_user39.py)."""
 
     def __init__(self, printer):
         self.printer = printer

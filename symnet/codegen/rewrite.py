@@ -5393,14 +5393,40 @@ def _log_linear_term(term) -> str:
     return "log" if len(logs) == 1 and _monomial(logs[0].args[0]) else ""
 
 
+def _affine(u) -> bool:
+    """``u`` a sum of a number and inputs times numbers (1 − p, 1 − p − q)."""
+    return u.is_Add and bool(u.free_symbols) and all(a.is_number or a.as_coeff_Mul()[1].is_Symbol for a in u.args)
+
+
+def _log_ratio_term(term) -> bool:
+    """``term`` a·R·log(N/D): a a number, R an input, an affine form of inputs (1 − p) or absent, N/D a product of
+    inputs, affine forms of them and their whole powers, one power negative at least (p/q, (1 − p)/(1 − q)): a term
+    of a Kullback–Leibler divergence written out."""
+    _, f = term.as_coeff_Mul()
+    factors = sp.Mul.make_args(f)
+    logs = [g for g in factors if isinstance(g, sp.log)]
+    rest = [g for g in factors if not isinstance(g, sp.log)]
+    if len(logs) != 1 or len(rest) > 1 or not all(g.is_Symbol or _affine(g) for g in rest):
+        return False
+    parts = sp.Mul.make_args(logs[0].args[0])
+    return any(g.is_Pow and g.exp.is_negative for g in parts) and all(
+        (g.is_number and g.is_positive) or g.is_Symbol or _affine(g)
+        or (g.is_Pow and (g.base.is_Symbol or _affine(g.base)) and g.exp.is_Integer) for g in parts)
+
+
 def _log_linear_sum(node) -> bool:
     """``node`` a sum of terms a·log(M), a·s·log(M) (M a monomial of inputs, s an input) and a·s (one of each at
     least) and a constant: log x − x + 1, a·(log x − x + 1), log x + x (its root at 0.567), the Poisson deviance
-    t·log(t/p) − t + p, x·log x − x (its root at e)."""
+    t·log(t/p) − t + p, x·log x − x (its root at e); or a sum of two or more terms a·R·log(N/D) of
+    :func:`_log_ratio_term` besides those: the Bernoulli KL p·log(p/q) + (1 − p)·log((1 − p)/(1 − q)), whose terms
+    of size |p − q| meet at its double root p = q while it is (p − q)²/(2q(1 − q)) (session 39)."""
     if not node.is_Add or not node.free_symbols:
         return False
     kinds = [_log_linear_term(t) for t in node.args]
-    return "" not in kinds and "log" in kinds and "linear" in kinds
+    if "" not in kinds and "log" in kinds and "linear" in kinds:
+        return True
+    ratios = [_log_ratio_term(t) for t in node.args]
+    return sum(ratios) >= 2 and all(r or k for r, k in zip(ratios, kinds))
 
 
 def _log_linear_widened(node):
@@ -5413,7 +5439,11 @@ def _log_linear_widened(node):
         logs = [g for g in sp.Mul.make_args(term) if isinstance(g, sp.log)]
         if len(logs) == 1 and _rounded_factors(logs[0].args[0]):
             inside, far = _far_log(logs[0])
-            return sp.Piecewise((wide, inside), (node.xreplace({logs[0]: far}), True))
+            # beyond, a KL's other logs of quotients near 1 each widened ((1 − p)·log((1 − p)/(1 − q)) at p = 8e−310,
+            # q = 1e−6: 4.8e5 ULP as written, torch the same; session 39)
+            others = {g: widen(g) for t in node.args if t != term and _log_ratio_term(t)
+                      for g in sp.Mul.make_args(t.as_coeff_Mul()[1]) if isinstance(g, sp.log)}
+            return sp.Piecewise((wide, inside), (node.xreplace({logs[0]: far, **others}), True))
     return wide
 
 
@@ -5429,8 +5459,12 @@ LOG_LINEAR_ROOT = Rule(
     "whose double root at x = 1 a·(log x − x + 1) and the Poisson deviance t·log(t/p) − t + p at p = t have; "
     "x·log x − x at x = e) cancels at its roots, log M rounded to an ulp of itself (M too, t/p) while the sum is "
     "(x − 1)²/2: log x − x + 1 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰, the deviance "
-    "6.1e15 in float64 at p = t·(1 − 1e−8) (torch the same); computed as the widen rule computes a sum (float64 in a "
-    "float32 kernel, double words, a third word where they cancel too) and rounded once",
+    "6.1e15 in float64 at p = t·(1 − 1e−8) (torch the same); likewise a sum of two or more a·R·log(N/D) (R an input "
+    "or an affine form such as 1 − p, N/D a quotient of inputs and such forms), a Kullback–Leibler divergence written "
+    "out, whose terms of size |p − q| meet at its double root p = q (the Bernoulli KL p·log(p/q) + (1 − p)·log((1 − p)/"
+    "(1 − q)): 6.4e18 ULP in float64 near p = q, 5.1e6 in float32, torch 1.5e19 and 4.7e14); computed as the widen "
+    "rule computes a sum (float64 in a float32 kernel, double words, a third word where they cancel too) and rounded "
+    "once",
     apply=_log_linear_roots, fired=lambda old, new: new != old)
 _register(LOG_LINEAR_ROOT)
 __all__ += ["LOG_LINEAR_ROOT"]

@@ -458,17 +458,28 @@ def _exact_sum(terms, hi=0.0, lo=0.0):
     """Σ terms + (hi + lo) as if in twice the precision, rounded once (Ogita–Rump–Oishi's Sum2): s, the terms summed
     left to right as written before, and e, the exact errors of its additions (TwoSum) summed; s + e. The constant
     hi + lo is a double word of float64 (log 2, 1/3), split again for float32 terms. Where s is ±inf or NaN (e NaN)
-    s itself; where e is 0, s (its zero's sign kept). 1 + y − x/y at x = y = −1e−30: s = 0, e = −1e−30."""
+    s itself; where e is 0, s (its zero's sign kept). 1 + y − x/y at x = y = −1e−30: s = 0, e = −1e−30. Where that is
+    not finite, the terms times 2⁻⁴ summed so and times 2⁴ where that is finite: a partial sum past the range where the
+    whole is not (dp + m − dn at 3e38 each in float32 was inf for 3e38, torch's (dp − dn) + m exact; session 39)."""
     float32 = any(getattr(t, "dtype", None) == np.float32 for t in terms)
     if float32 and hi != 0:
         hi, lo = float(np.float32(hi)), float(np.float32((hi - float(np.float32(hi))) + lo))
     values = list(terms) + [c for c in (hi, lo) if c != 0]
-    s, e = values[0], 0.0
-    for t in values[1:]:
-        a, s = s, s + t
-        v = s - a
-        e = e + ((a - (s - v)) + (t - v))  # TwoSum's exact error of a + t
-    return np.where(np.abs(e) > 0, s + e, s)
+    r = None
+    for scale in (1.0, 0.0625):  # (2⁻⁴: at most 8 terms and a double word, each below the largest number)
+        s, e = values[0] * scale, 0.0
+        for t in values[1:]:
+            t = t * scale
+            a, s = s, s + t
+            v = s - a
+            e = e + ((a - (s - v)) + (t - v))  # TwoSum's exact error of a + t
+        if r is None:
+            r = np.where(np.abs(e) > 0, s + e, s)
+            if np.isfinite(r).all():
+                return r
+        else:
+            again = np.where(np.abs(e) > 0, s + e, s) * 16
+            return np.where(np.isfinite(r) | ~np.isfinite(again), r, again)
 '''
 
 
