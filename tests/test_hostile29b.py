@@ -99,7 +99,7 @@ def test_kl_at_identical_logits_is_exactly_zero():
 # At identical logits a = x = 400 torch's autograd gives 0 for every output; symnet's ∂x, ∂y held
 # (e^(a + max(x, y)) + e^(b + max(x, y)))·e^(y − max(a, b) − 2·max(x, y)): e^800 = inf times 0, NaN (the max-shift of
 # the product of the two partitions, each shifted by the other's max); the same at a = x = 709 (b = y = 0), and ∂x NaN
-# for −1 at (800, −2, −2, 800) (torch NaN). Now (h-sigpow29) 0, 0 and −1 (tests/test_sigpow29.py has more points).
+# for −1 at (800, −2, −2, 800) (torch NaN). Now (h-sigpow29) 0, 0 and −1 (test_sigpow29's points: the tests below).
 def test_kl_gradient_of_q_at_large_identical_logits():
     got = _outputs(KL2, F64, {"a": 400.0, "b": -2.0, "x": 400.0, "y": -2.0})
     assert got["df_dx"] == 0 and got["df_dy"] == 0, got

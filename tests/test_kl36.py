@@ -216,7 +216,7 @@ def test_kl3_at_identical_logits_is_not_negative():
 # shifted by max(y, z) into e^(a + max(y, z) − …), not the same form as p_b·q_x's e^(b + x − …), and the double-word sum
 # added the negative terms one by one to the positive sum. Fixed in session 35 (h-cancel35): exp-product-cancel multiplies
 # the shift back in (four single exponentials, pairwise equal at identical logits) and the double-word sum takes the
-# positive and negative terms as two groups; 60 identical-logit points and their neighbourhood in tests/test_cancel35.py
+# positive and negative terms as two groups; 60 identical-logit points and their neighbourhood above (test_cancel35's, now in this file)
 def test_kl3_gradient_at_identical_logits_is_zero():
     got = _kl3_at({"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.5})
     assert got["df_dx"] == 0, got
