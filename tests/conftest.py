@@ -269,7 +269,7 @@ def _interpreter_transforms_each_source_once():
         import inspect
         import types
 
-        from triton.runtime import interpreter
+        from triton.runtime import interpreter, jit
     except ImportError:
         return
     rewriter = getattr(interpreter, "FunctionRewriter", None)
@@ -283,12 +283,19 @@ def _interpreter_transforms_each_source_once():
         consts = tuple(moved(c, filename, lines) if isinstance(c, types.CodeType) else c for c in code.co_consts)
         return code.replace(co_filename=filename, co_firstlineno=code.co_firstlineno + lines, co_consts=consts)
 
+    def_line = getattr(jit, "get_def_line_number", None)
+
     def rewrite_ast(self):
         try:  # as Triton's own: a function without source is run as it is
-            lines, _ = inspect.getsourcelines(self.fn)
+            lines, start = inspect.getsourcelines(self.fn)
         except Exception:  # noqa: BLE001 - Triton's own catches everything here
             return self.fn
-        self.filename, self.def_file_lineno = self._get_jit_fn_file_line()
+        if def_line is None:
+            self.filename, self.def_file_lineno = self._get_jit_fn_file_line()
+        else:  # what _get_jit_fn_file_line reads of the JITFunction it builds (its file_name, def_file_line_number),
+            # from the lines read here: building one reads the source again and its signature (2.4 s of 50 s profiled,
+            # 4 kernels of tests/test_security_names.py; session 39)
+            self.filename, self.def_file_lineno = self.fn.__code__.co_filename, def_line(lines, start)
         self.def_lineno = self._find_def(lines)
         src = self._prepare_source(lines)
         code = made.get(src)

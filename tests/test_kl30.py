@@ -21,6 +21,7 @@ from test_soft29 import _kernel, _ulps
 # the divergence as log p − log q; test_ent28's log(p/q) form is left to session 29's rules (its 50-digit check in
 # tests/test_stability_rules.py failed with this rule matching it: 8.9e−11 at random points, not understood yet)
 from test_user28 import KL as KL_LOGS
+from test_user28 import _ulps_at
 
 _a, _b, _c, _d = sp.symbols("a b c d", real=True)
 _P, _Q = sp.exp(_a) + sp.exp(_b), sp.exp(_c) + sp.exp(_d)
@@ -136,3 +137,19 @@ def test_kl_triton():
     assert got[0] == 0 and got[1] == 0, got
     errors = [_ulps(g, _kl_truth(*p)["f"], np.float64) for g, p in zip(got[2:], points[2:])]
     assert max(errors) <= BOUND[np.float64], errors
+
+
+# Moved here from tests/test_user28.py (session 39, h-trim39) as it was written, beside the other checks of KL_LOGS:
+# its kernel compiled once a run (15 s of CPU in each file's xdist worker before). Its truth: mpmath at 300 digits.
+# A strict xfail until session 30: f at a = 0, b = 1, c = 0.3, d = 1.2999999999999998 was 5.07e−35 for a true
+# 2.73e−33 (7.8e15 ULP; torch −5.97e−17), each log-ratio ≈ 1e−16 a double word off by ~1e−32 that the mean
+# Σ p_i·D_i kept; now 0.23 ULP (h-kl30: the softmax-divergence rule, Σ q_i·φ(D_i), tests/test_kl30.py)
+def test_kl_of_two_written_softmaxes_near_p_equal_q():
+    import mpmath
+
+    with mpmath.workdps(300):
+        a, b, c, d = (mpmath.mpf(v) for v in (0.0, 1.0, 0.3, 1.2999999999999998))
+        s, t = mpmath.exp(a) + mpmath.exp(b), mpmath.exp(c) + mpmath.exp(d)
+        exact = (mpmath.exp(a) / s * (a - mpmath.log(s) - c + mpmath.log(t))
+                 + mpmath.exp(b) / s * (b - mpmath.log(s) - d + mpmath.log(t)))
+    assert _ulps_at(KL_LOGS, "f", {"a": 0.0, "b": 1.0, "c": 0.3, "d": 1.2999999999999998}, exact) <= 4

@@ -18,6 +18,9 @@ import sympy as sp
 
 from conftest import compiled, triton_torch, ulps
 from test_cancel35 import _kl, _kl_truth  # the 3-class KL of written softmaxes, and its mpmath truth at 150 digits
+from test_soft29 import F64, _mp_truth, _ulps  # test_hostile29b's references (its KL3 checks are here)
+
+BOUND = {F64: 4.0}  # test_hostile29b's
 
 FORMS = {2: "exp(a/T)/(exp(a/T) + exp(b/T))",
          3: "exp(a/T)/(exp(a/T) + exp(b/T) + exp(c/T))"}
@@ -162,6 +165,71 @@ def test_kl3_near_identical_logits_within_the_bound(dtype):
             if abs(want) >= tiny:
                 worst = max(worst, (ulps(out[name][i], want, dtype), (name, i)))
     assert worst[0] <= (4 if dtype == np.float64 else 8), worst
+
+
+# Session 35's and session 29's checks of the same kernel, moved here from tests/test_cancel35.py and
+# tests/test_hostile29b.py (session 39, h-trim39) as they were written: the kernel is compiled once a run (30-38 s of
+# CPU in each of the three files' xdist workers before), and each test checks the points it checked there.
+def _kl3_at(point):
+    """test_soft29._outputs of the 3-class KL at one float64 point (a one-element array each), this file's kernel."""
+    k = compiled(_kl(3))
+    out = k(**{n: np.array([v], np.float64) for n, v in point.items()})
+    return {name: float(o.reshape(-1)[0]) for name, o in zip(k.outputs, out)}
+
+
+# from tests/test_cancel35.py (exp-product-cancel, h-cancel35: its comment there)
+def test_kl3_gradients_at_identical_logits_are_zero():
+    rng = np.random.default_rng(3535)
+    scale = np.repeat([1.0, 5.0, 50.0, 400.0, 700.0], 12)
+    a = np.concatenate([[[1.0, -2.0, 0.5]], rng.uniform(-1, 1, (60, 3)) * scale[:, None]])
+    k = compiled(_kl(3))
+    out = dict(zip(k.outputs, k(a=a[:, 0], b=a[:, 1], c=a[:, 2], x=a[:, 0], y=a[:, 1], z=a[:, 2])))
+    for name, values in out.items():
+        assert (values == 0).all(), (name, a[values != 0][:3], values[values != 0][:3])
+
+
+def test_kl3_near_equal_and_random_logits_within_the_bound():
+    rng = np.random.default_rng(3536)
+    a = rng.uniform(-5, 5, (60, 3))
+    x = a + rng.choice([-1, 1], (60, 3)) * 10 ** rng.uniform(-15, -3, (60, 3))
+    a = np.concatenate([a, rng.uniform(-20, 20, (30, 3))])
+    x = np.concatenate([x, rng.uniform(-20, 20, (30, 3))])
+    k = compiled(_kl(3))
+    out = dict(zip(k.outputs, k(a=a[:, 0], b=a[:, 1], c=a[:, 2], x=x[:, 0], y=x[:, 1], z=x[:, 2])))
+    for i in range(len(a)):
+        truth = _kl_truth(a[i], x[i])
+        for name, want in truth.items():
+            assert ulps(out[name][i], want, np.float64) <= 4, (name, a[i], x[i], out[name][i])
+
+
+# from tests/test_hostile29b.py (session 29's hostile tester; truths: test_soft29's mpmath of the formula as written)
+# Three classes, identical logits: f is −1.23e−32, a negative KL (torch's autograd of the written formula: 0), ∂x
+# −6.2e−33, ∂z −1.2e−32 (torch 0, −2.8e−17): the double-word sum of p_i·(log p_i − log q_i) holds log-ratios that are
+# not exactly 0 where they should be (log p_i and log q_i computed from different forms).
+# f was −1.23e−32 (a strict xfail until session 30, with ∂x); now 0 (the softmax-divergence rule)
+def test_kl3_at_identical_logits_is_not_negative():
+    got = _kl3_at({"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.5})
+    assert got["f"] == 0, got
+
+
+# ∂x was −2.31e−33 (torch 0; −6.2e−33 before session 30): q_x·(p_b + p_c) − p_a·(q_y + q_z), the complement q_y + q_z
+# shifted by max(y, z) into e^(a + max(y, z) − …), not the same form as p_b·q_x's e^(b + x − …), and the double-word sum
+# added the negative terms one by one to the positive sum. Fixed in session 35 (h-cancel35): exp-product-cancel multiplies
+# the shift back in (four single exponentials, pairwise equal at identical logits) and the double-word sum takes the
+# positive and negative terms as two groups; 60 identical-logit points and their neighbourhood above (test_cancel35's, now in this file)
+def test_kl3_gradient_at_identical_logits_is_zero():
+    got = _kl3_at({"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.5})
+    assert got["df_dx"] == 0, got
+
+
+# Three classes near p = q (z = c + 1e−9): f 1.1604773195445116e−19 for 1.1604773…e−19 at 181 ULP (torch −3.8e−17,
+# 1.6e18 ULP: not worse than torch, but past the 4-ULP bound); the gradients are within 0.5 ULP. A strict xfail until
+# session 30; now 0.36 ULP (the softmax-divergence rule).
+def test_kl3_near_equal_distributions_within_the_bound():
+    point = {"a": 1.0, "b": -2.0, "c": 0.5, "x": 1.0, "y": -2.0, "z": 0.500000001}
+    got = _kl3_at(point)
+    true = _mp_truth(_kl(3), point)
+    assert _ulps(got["f"], true["f"], F64) <= BOUND[F64], (got["f"], true["f"])
 
 
 # ------------------------------------------------------------------ focal(x, y)'s ∂y at the range's end

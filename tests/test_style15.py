@@ -30,7 +30,7 @@ from symnet import functions, special  # noqa: E402
 from symnet.codegen.backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter  # noqa: E402
 from symnet.codegen.backends.triton.printer import TritonPrinter  # noqa: E402
 from symnet.functions import SymnetFunction  # noqa: E402
-from symnet.registry import NUMPY_HELPERS, entry_of  # noqa: E402
+from symnet.registry import NUMPY_HELPERS, entry_of, numpy_helper_closure  # noqa: E402
 from symnet.render import latex, text  # noqa: E402
 
 _NODES = sorted({getattr(functions, n) for n in ("sigmoid", "relu")}
@@ -72,7 +72,12 @@ def test_node_prints_in_text_latex_numpy_and_triton(cls):
     helpers: set = set()
     code = NumpyExpressionPrinter(helpers).doprint(node)
     scope = {"np": np}
-    for source in [*NUMPY_HELPERS.values(), *PRINTER_HELPERS.values()]:
+    # the helpers the code calls and theirs (NUMPY_HELPER_NEEDS), as a generated module holds them; not every helper:
+    # NUMPY_HELPERS also keeps each widened function the process has generated (test_kl36's KL of two 3-class softmaxes
+    # adds one of 3.3 MB), and executing them all took 4-6 s a node where an earlier test file in the xdist worker had
+    # compiled such formulas (CI of d814c00c: 93 s for this test, 0.2 s a node in a fresh process)
+    needed = numpy_helper_closure(helpers)
+    for source in [s for n, s in [*NUMPY_HELPERS.items(), *PRINTER_HELPERS.items()] if n in needed]:
         exec(source, scope)  # noqa: S102 - the registry's own helper sources
     got = eval(code, scope, {str(a): np.full(3, v) for a, v in at.items()})  # noqa: S307 - generated code
     assert np.all(abs(got - float(exact)) <= 4 * np.spacing(abs(float(exact)))), (code, got, exact)
