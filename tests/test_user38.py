@@ -177,9 +177,8 @@ def test_mlp_gradient_is_not_nan_where_two_weights_overflow_together():
 # A Gumbel NLL's ∂μ, (exp((μ − x)/b) − 1)/b: the quotient (μ − x)/b rounds, and exp amplifies its rounding by |(μ − x)/b|
 # (283.6 at x = −709, b = 2.5): 181 ULP there, 203 worst over 300 points of x in [−764, −654]; torch autograd the same
 # (203). Its f and ∂b, widened sums computed in double words, are 0.50 and 1.96 ULP at the same points (torch 204, 203).
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: ∂μ of (x - mu)/b + exp(-(x - mu)/b) + log(b) at b = 2.5, "
-                   "mu = 0, x = −709: got 5.861045044056339e+122, truth 5.8610450440562063546e+122 (181 ULP); "
-                   "worst 203 ULP over x in [−764, −654], torch 203 there")
+# Was a strict xfail; fixed by h-worseb39 (rounded-argument takes expm1(v) too: (e^v_hi − 1) + e^v_hi·v_lo from v = 2;
+# tests/test_worseb39.py)
 def test_gumbel_nll_dmu_within_4_ulp_where_exp_of_a_quotient_is_large():
     x = -709.0 + np.arange(-150, 150) * 0.37
     b, mu = np.full_like(x, 2.5), np.zeros_like(x)

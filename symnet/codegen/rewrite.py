@@ -4414,7 +4414,7 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, expm1, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
         scaled = _scaled_rounded_exp(new)
@@ -4433,7 +4433,7 @@ def _rounded_arguments(expr):
                     return widen(ndtr(v), first_order=True)
                 return sp.Piecewise((new, v <= 1), (widen(sp.erfc(v), first_order=True), True))
             return new
-        if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
+        if isinstance(new, (sp.exp, expm1, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
             # e^(−v²) (erf′, Φ′) of a softplus too: erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x) is 2v²·ε_v off
             # (114 ULP at x = 20 in float64) and its v ≤ 27 (beyond, e^(−v²) is 0): _dw_softplus on that band only
@@ -4449,7 +4449,9 @@ def _rounded_arguments(expr):
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
                 # (e^(−v²): 2v²·ε_v, below a quarter ULP within |v| ≤ 1/2)
+                # (expm1(v): v·e^v/(e^v − 1), above 1 only for v > 0 and near v for v > 2; below −2 under 0.32)
                 near = (v >= -_ROUNDED_ARGUMENT_FROM) if isinstance(new, sigmoid) else (
+                    v <= _ROUNDED_ARGUMENT_FROM) if isinstance(new, expm1) else (
                     sp.Abs(v) <= (_GAUSSIAN_ARGUMENT_FROM if isinstance(new, (nexpsq, nexpsq2)) else _ROUNDED_ARGUMENT_FROM))
                 w = _inputs_summed_first(v) if isinstance(new, sp.exp) else v
                 if isinstance(new, sp.exp) and w.is_Add:
@@ -4504,7 +4506,9 @@ ROUNDED_ARGUMENT = Rule(
     "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo; Φ(v) of a rounded v likewise (|v|·φ(v)/Φ(v) ≈ v² "
     "times v's relative error for v ≪ −1: Φ(x·y) 641 ULP in float64 at x·y = −35.1, and log Φ(x·y) = log1p(−Φ(−x·y)) "
     "of the log-gaussian-tail rule 686 ULP at x·y = 37, torch.special.log_ndtr 1444), Φ(v_hi) + φ(v_hi)·v_lo on every "
-    "element (Φ's erfc is most of its cost: a select would compute Φ twice)",
+    "element (Φ's erfc is most of its cost: a select would compute Φ twice); expm1(v) of a rounded v (the expm1 rule's "
+    "e^v − 1) from v = 2, where it is e^v's error (a Gumbel NLL's ∂μ, expm1((μ − x)/b)/b: 181 ULP in float64 at "
+    "x = −709, b = 2.5, μ = 0, torch 203), (e^v_hi − 1) + e^v_hi·v_lo (below v = −2 it is −1 to within e^v)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]
