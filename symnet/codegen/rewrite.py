@@ -1552,6 +1552,11 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # (not in a select's piece, ``margins`` False: the Poisson NLL's near branch {…; 1 − t·x} is a widened sum whole)
     if margins and input_products and any(a.is_number and a != 0 for a in node.args):
         return True
+    # and a rounded function times inputs that change its sign beside a constant: 1 − 3·x·σ(−v)/y (∂x of x·σ(x/y)⁻³,
+    # (1 − 3v·σ(−v))/σ(v)³) cancels the roundings of v, σ(−v) and their product near v = 1.48 (5.05 ULP in float64,
+    # torch 8.95; h-worseb39)
+    if margins and any(a.is_number and a != 0 for a in node.args) and any(_signed_rounded_term(a) for a in node.args):
+        return True
     # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
     # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
     # (a power with an input exponent is e^(g·log b), rounded as e^x is, and so is a constant fractional power: a Tweedie
@@ -1605,6 +1610,18 @@ def _input_product(m) -> bool:
         return False
     factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in m.args]
     return len(factors) >= 2 and all(f.is_Symbol for f in factors)
+
+
+def _signed_rounded_term(term) -> bool:
+    """``term`` c·M·g: a rounded function g of two or more inputs (e^, σ, tanh …, or a select of its forms) times a
+    monomial M of inputs (whole powers, either sign) in which some input has an odd power, so that the term takes
+    either sign and can meet a constant beside it."""
+    factors = sp.Mul.make_args(term.as_coeff_Mul()[1])
+    inputs = [f for f in factors if f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer)]
+    functions = [f for f in factors if f not in inputs]
+    return (bool(inputs) and any(f.is_Symbol or f.exp % 2 == 1 for f in inputs) and bool(functions)
+            and all(len(f.free_symbols) >= 2 and (isinstance(f, (*_ROUNDED, *_ROUNDED_SIGMOID_FORMS)) or (
+                isinstance(f, sp.Piecewise) and f.has(*_ROUNDED))) for f in functions))
 
 
 def _scaled_input(term) -> bool:
@@ -1860,7 +1877,8 @@ WIDEN = Rule(
     "cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece "
     "against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), "
     "and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 "
-    "at x = t = −0.9545); a sum whose terms share an input's power of two or more is those powers times the widened "
+    "at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: "
+    "5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened "
     "rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum "
     "does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)",
     apply=_widen_all, fired=lambda old, new: old != new)
