@@ -255,15 +255,19 @@ def test_isru_with_a_squared_is_within_the_bound_and_never_worse_than_torch():
     assert max(e[2] for e in errors["f"] + errors["df_dx"]) <= 4
 
 
-# The Cauchy-like x/(1 + (a·x)²), compiled with all its gradients, is worse than torch at 11 of the 300 points: ∂x at
-# (0.11761, 8.75168) 23.1 ULP (torch 8.9), at (−0.25394, 3.80015) 16.9 (torch 0.89); ∂a inf at (−3.38e−123, 3.15e148)
-# for 1.64e219 (torch 0.87 ULP). With wrt=["x"] alone its ∂x is 2.48 ULP at (−1.4225, −0.6961), where with all three
-# outputs it is 66 (torch 66): the shared-powers rule's selects, on the outputs together, keep the cancel rules off
-# 1/S − 2a²x²/S². x/(1 + a*x**2) (no square of a) is 0.33 ULP there.
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: x/(1 + (a*x)**2), ∂x at a = 0.11761009878442641, "
-                   "x = 8.751677611897463: got −0.014012147074919268, truth −0.014012147074919308 (23.1 ULP), torch "
-                   "8.9; ∂a at a = −3.3838433157695064e−123, x = 3.1538031118031215e148: got inf, truth 1.6367e219, "
-                   "torch 0.87 ULP; worse than torch at 11 of 300 points")
+# The Cauchy-like x/(1 + (a·x)²), compiled with all its gradients, was worse than torch at 11 of the 300 points: ∂x at
+# (0.11761, 8.75168) 23.1 ULP (torch 8.9), at (−0.25394, 3.80015) 16.9 (torch 0.89); the shared-powers rule's selects,
+# on the outputs together, kept the cancel rules off 1/S − 2a²x²/S². Remeasured by h-worseb39 at main e562f99c (the
+# same on its branch): ∂x past 4 ULP at 1 point alone (4.33 at (1.313, −3.37e141), torch 1.7e16), f ≤ 1.57: the ∂x
+# part fixed by a merge of session 38. Left: ∂a, −2a·x³/S², at 6 of 274 points (67 past 4 ULP, torch past at the other 61): the
+# shared-powers rule's far form −2·a·(x·(x/S)²) forms x·(x/S)², which overflows (or underflows) where (a·x)·(x/S)² does
+# not: inf at (−3.38e−123, 3.15e148) for 1.6367e219 (torch 0.87 ULP), at (4.04e−150, 2.95e143) and (−2.99e−118,
+# 1.73e144) (torch 1.18, 0.02); 5.06e15 ULP at (4.31e90, −3.42e−110) (torch 0.05), 4.67e15 at (3.61e83, 1.04e−126)
+# (torch 0.31); 4.26 at (−2.15e−101, 4.83e109) (torch 1.74).
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-worseb39, at main e562f99c): x/(1 + (a*x)**2), ∂a at "
+                   "a = −3.3838433157695064e−123, x = 3.1538031118031215e148: got inf, truth 1.6367e219, torch 0.87 ULP "
+                   "(shared-powers' far form −2·a·(x·(x/S)²): x·(x/S)² overflows); worse than torch at 6 of 300 points, "
+                   "all ∂a (∂x, 23.1 ULP at (0.11761, 8.75168) when this was written, now never worse than torch)")
 def test_cauchy_like_with_a_squared_is_never_worse_than_torch():
     errors = _isru_like_errors("x/(1 + (a*x)**2)")
     bad = [(out, e) for out, rows in errors.items() for e in rows if e[2] > max(4.0, e[3])]
