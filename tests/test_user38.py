@@ -257,17 +257,17 @@ def test_isru_with_a_squared_is_within_the_bound_and_never_worse_than_torch():
 
 # The Cauchy-like x/(1 + (a·x)²), compiled with all its gradients, was worse than torch at 11 of the 300 points: ∂x at
 # (0.11761, 8.75168) 23.1 ULP (torch 8.9), at (−0.25394, 3.80015) 16.9 (torch 0.89); the shared-powers rule's selects,
-# on the outputs together, kept the cancel rules off 1/S − 2a²x²/S². Remeasured by h-worseb39 at main e562f99c (the
-# same on its branch): ∂x past 4 ULP at 1 point alone (4.33 at (1.313, −3.37e141), torch 1.7e16), f ≤ 1.57: the ∂x
-# part fixed by a merge of session 38. Left: ∂a, −2a·x³/S², at 6 of 274 points (67 past 4 ULP, torch past at the other 61): the
-# shared-powers rule's far form −2·a·(x·(x/S)²) forms x·(x/S)², which overflows (or underflows) where (a·x)·(x/S)² does
-# not: inf at (−3.38e−123, 3.15e148) for 1.6367e219 (torch 0.87 ULP), at (4.04e−150, 2.95e143) and (−2.99e−118,
-# 1.73e144) (torch 1.18, 0.02); 5.06e15 ULP at (4.31e90, −3.42e−110) (torch 0.05), 4.67e15 at (3.61e83, 1.04e−126)
-# (torch 0.31); 4.26 at (−2.15e−101, 4.83e109) (torch 1.74).
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-worseb39, at main e562f99c): x/(1 + (a*x)**2), ∂a at "
-                   "a = −3.3838433157695064e−123, x = 3.1538031118031215e148: got inf, truth 1.6367e219, torch 0.87 ULP "
-                   "(shared-powers' far form −2·a·(x·(x/S)²): x·(x/S)² overflows); worse than torch at 6 of 300 points, "
-                   "all ∂a (∂x, 23.1 ULP at (0.11761, 8.75168) when this was written, now never worse than torch)")
+# on the outputs together, kept the cancel rules off 1/S − 2a²x²/S². Remeasured by h-worseb39: at main e562f99c ∂x past
+# 4 ULP at 1 point alone (4.33 at (1.313, −3.37e141), torch 1.7e16), f ≤ 1.57 (the ∂x part fixed by a merge of session
+# 38); ∂a, −2a·x³/S², worse than torch at 6 points: shared-powers' far form −2·a·(x·(x/S)²) overflowed x·(x/S)² (inf at
+# (−3.38e−123, 3.15e148) for 1.6367e219, torch 0.87 ULP) or underflowed (5.06e15 ULP at (4.31e90, −3.42e−110), torch
+# 0.05). h-worseb39 takes that product again by exponents where it leaves the range (tests/test_worseb39.py): 1 point
+# left, ∂a 4.26 ULP at (−2.15e−101, 4.83e109), torch 1.74 (the far form's 8 roundings: x/S, its square, 3 products).
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-worseb39): x/(1 + (a*x)**2), ∂a at a = "
+                   "−2.1510542063608184e−101, x = 4.826622958120816e109: 4.26 ULP, torch 1.74 (shared-powers' far form "
+                   "−2·a·(x·(x/S)²), rounded 8 times); worse than torch at 1 of 300 points (before h-worseb39 at 6, ∂a "
+                   "inf at (−3.38e−123, 3.15e148) for 1.6367e219, torch 0.87; ∂x, 23.1 ULP when this was written, now "
+                   "never worse than torch)")
 def test_cauchy_like_with_a_squared_is_never_worse_than_torch():
     errors = _isru_like_errors("x/(1 + (a*x)**2)")
     bad = [(out, e) for out, rows in errors.items() for e in rows if e[2] > max(4.0, e[3])]
