@@ -11,7 +11,9 @@ torch autograd of the formula as written beside it:
 - the widen rule takes a constant beside a rounded function times inputs that change its sign, c − k·x·σ(u)/y, as one
   sum: ∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³ with v = x/y, near v = 1.48 was 5.05 ULP in float64 (torch 8.95), and
   x/σ(x/y)⁴'s ∂x, (1 − 4v·σ(−v))/σ(v)⁴, 2,815 ULP at (−55.1, −29.6) near v = 1.865 (torch 3,997).
-Found and not fixed: the strict xfails, with their numbers.
+- the printers' product by exponents also for a power of a grouped quotient: shared-powers' far form of ∂a of
+  x/(1 + (a·x)²), −2·a·(x·(x/S)²), overflowed x·(x/S)² (inf at (−3.38e−123, 3.15e148) for 1.6367e219, torch 0.87 ULP).
+Found and not fixed: the strict xfails, with their numbers (and test_user38's Cauchy-like one, remeasured).
 """
 from __future__ import annotations
 
@@ -22,15 +24,7 @@ import numpy as np
 import pytest
 
 from conftest import compiled, triton_torch, ulps
-
-F64, F32 = np.float64, np.float32
-BOUND = {F64: 4.0, F32: 8.0}
-
-
-@pytest.fixture(autouse=True)
-def _sixty_digits():
-    with mpmath.workdps(60):
-        yield
+from test_hyp32 import BOUND, F32, F64, _sixty_digits  # noqa: F401  (its fixture too: mpmath at 60 digits)
 
 
 def _outputs(formula, dtype, **inputs):
