@@ -177,9 +177,8 @@ def test_mlp_gradient_is_not_nan_where_two_weights_overflow_together():
 # A Gumbel NLL's ∂μ, (exp((μ − x)/b) − 1)/b: the quotient (μ − x)/b rounds, and exp amplifies its rounding by |(μ − x)/b|
 # (283.6 at x = −709, b = 2.5): 181 ULP there, 203 worst over 300 points of x in [−764, −654]; torch autograd the same
 # (203). Its f and ∂b, widened sums computed in double words, are 0.50 and 1.96 ULP at the same points (torch 204, 203).
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: ∂μ of (x - mu)/b + exp(-(x - mu)/b) + log(b) at b = 2.5, "
-                   "mu = 0, x = −709: got 5.861045044056339e+122, truth 5.8610450440562063546e+122 (181 ULP); "
-                   "worst 203 ULP over x in [−764, −654], torch 203 there")
+# Was a strict xfail; fixed by h-worseb39 (rounded-argument takes expm1(v) too: (e^v_hi − 1) + e^v_hi·v_lo from v = 2;
+# tests/test_worseb39.py)
 def test_gumbel_nll_dmu_within_4_ulp_where_exp_of_a_quotient_is_large():
     x = -709.0 + np.arange(-150, 150) * 0.37
     b, mu = np.full_like(x, 2.5), np.zeros_like(x)
@@ -256,15 +255,19 @@ def test_isru_with_a_squared_is_within_the_bound_and_never_worse_than_torch():
     assert max(e[2] for e in errors["f"] + errors["df_dx"]) <= 4
 
 
-# The Cauchy-like x/(1 + (a·x)²), compiled with all its gradients, is worse than torch at 11 of the 300 points: ∂x at
-# (0.11761, 8.75168) 23.1 ULP (torch 8.9), at (−0.25394, 3.80015) 16.9 (torch 0.89); ∂a inf at (−3.38e−123, 3.15e148)
-# for 1.64e219 (torch 0.87 ULP). With wrt=["x"] alone its ∂x is 2.48 ULP at (−1.4225, −0.6961), where with all three
-# outputs it is 66 (torch 66): the shared-powers rule's selects, on the outputs together, keep the cancel rules off
-# 1/S − 2a²x²/S². x/(1 + a*x**2) (no square of a) is 0.33 ULP there.
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: x/(1 + (a*x)**2), ∂x at a = 0.11761009878442641, "
-                   "x = 8.751677611897463: got −0.014012147074919268, truth −0.014012147074919308 (23.1 ULP), torch "
-                   "8.9; ∂a at a = −3.3838433157695064e−123, x = 3.1538031118031215e148: got inf, truth 1.6367e219, "
-                   "torch 0.87 ULP; worse than torch at 11 of 300 points")
+# The Cauchy-like x/(1 + (a·x)²), compiled with all its gradients, was worse than torch at 11 of the 300 points: ∂x at
+# (0.11761, 8.75168) 23.1 ULP (torch 8.9), at (−0.25394, 3.80015) 16.9 (torch 0.89); the shared-powers rule's selects,
+# on the outputs together, kept the cancel rules off 1/S − 2a²x²/S². Remeasured by h-worseb39: at main e562f99c ∂x past
+# 4 ULP at 1 point alone (4.33 at (1.313, −3.37e141), torch 1.7e16), f ≤ 1.57 (the ∂x part fixed by a merge of session
+# 38); ∂a, −2a·x³/S², worse than torch at 6 points: shared-powers' far form −2·a·(x·(x/S)²) overflowed x·(x/S)² (inf at
+# (−3.38e−123, 3.15e148) for 1.6367e219, torch 0.87 ULP) or underflowed (5.06e15 ULP at (4.31e90, −3.42e−110), torch
+# 0.05). h-worseb39 takes that product again by exponents where it leaves the range (tests/test_worseb39.py): 1 point
+# left, ∂a 4.26 ULP at (−2.15e−101, 4.83e109), torch 1.74 (the far form's 8 roundings: x/S, its square, 3 products).
+@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-worseb39): x/(1 + (a*x)**2), ∂a at a = "
+                   "−2.1510542063608184e−101, x = 4.826622958120816e109: 4.26 ULP, torch 1.74 (shared-powers' far form "
+                   "−2·a·(x·(x/S)²), rounded 8 times); worse than torch at 1 of 300 points (before h-worseb39 at 6, ∂a "
+                   "inf at (−3.38e−123, 3.15e148) for 1.6367e219, torch 0.87; ∂x, 23.1 ULP when this was written, now "
+                   "never worse than torch)")
 def test_cauchy_like_with_a_squared_is_never_worse_than_torch():
     errors = _isru_like_errors("x/(1 + (a*x)**2)")
     bad = [(out, e) for out, rows in errors.items() for e in rows if e[2] > max(4.0, e[3])]

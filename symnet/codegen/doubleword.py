@@ -904,6 +904,13 @@ def _dw_exp_first(x_hi, x_lo):
     e = M.exp(x_hi)
     return e + e * x_lo, 0.0 * x_lo
 ''',
+    "_dw_expm1_first": '''\
+def _dw_expm1_first(x_hi, x_lo):
+    """expm1(x_hi + x_lo) = (e^x_hi − 1) + e^x_hi·x_lo to first order in x_lo, as a double-word (its lo part 0): for
+    x_hi > 2 only (the rounded-argument rule's), where e^x_hi − 1 rounds once and does not cancel."""
+    e = M.exp(x_hi)
+    return (e - 1.0) + e * x_lo, 0.0 * x_lo
+''',
     "_dw_sigmoid_first": '''\
 def _dw_sigmoid_first(x_hi, x_lo):
     """σ(x_hi + x_lo) = σ(x_hi)·(1 + σ(−x_hi)·x_lo) to first order in x_lo, from E = e^−|x_hi| ≤ 1 (never
@@ -1008,7 +1015,8 @@ def _dw_ndtr_first(x_hi, x_lo):
     return _ndtr(x_hi) + INV_SQRT_2PI * M.exp(-0.5 * (x_hi * x_hi)) * x_lo, 0.0 * x_lo
 '''
 _CONSTANTS["INV_SQRT_2PI"] = 0.3989422804014327  # 1/√(2π) (mpmath)
-FIRST_ORDER = {"erfc": "_dw_erfc_first", "ndtr": "_dw_ndtr_first", "exp": "_dw_exp_first", "sigmoid": "_dw_sigmoid_first",
+FIRST_ORDER = {"erfc": "_dw_erfc_first", "ndtr": "_dw_ndtr_first", "exp": "_dw_exp_first", "expm1": "_dw_expm1_first",
+               "sigmoid": "_dw_sigmoid_first",
                "softplus": "_dw_softplus_first",
                "nexpsq": "_dw_nexpsq_first", "nexpsq2": "_dw_nexpsq2_first", "log": "_dw_log_first",
                "log1p": "_dw_log1p_first"}
@@ -1394,7 +1402,7 @@ ORDER = ["_dw_two_sum", "_dw_fast_two_sum", "_dw_split", "_dw_split_bounded", "_
          "_dw_twice_plus_square", "_dw_div", "_dw_sqrt", "_dw_scale", "_dw_exp_reduced", "_dw_exp", "_dw_expm1",
          "_dw_log_step", "_dw_log1p", "_dw_log", "_dw_sigmoid", "_dw_softplus", "_dw_exp_negabs", "_dw_sigmoid_e",
          "_dw_softplus_l", "_dw_tanh"]
-ORDER += ["_dw_exp_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
+ORDER += ["_dw_exp_first", "_dw_expm1_first", "_dw_sigmoid_first", "_dw_nexpsq_first", "_dw_nexpsq2_first"]  # the rounded-argument rule's last step (above)
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)

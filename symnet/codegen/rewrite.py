@@ -1552,6 +1552,11 @@ def _widen_hazard(node, products: bool = True, margins: bool = True) -> bool:
     # (not in a select's piece, ``margins`` False: the Poisson NLL's near branch {…; 1 − t·x} is a widened sum whole)
     if margins and input_products and any(a.is_number and a != 0 for a in node.args):
         return True
+    # and a rounded function times inputs that change its sign beside a constant: 1 − 3·x·σ(−v)/y (∂x of x·σ(x/y)⁻³,
+    # (1 − 3v·σ(−v))/σ(v)³) cancels the roundings of v, σ(−v) and their product near v = 1.48 (5.05 ULP in float64,
+    # torch 8.95; h-worseb39)
+    if margins and any(a.is_number and a != 0 for a in node.args) and any(_signed_rounded_term(a) for a in node.args):
+        return True
     # terms of opposite signs that each hold a rounded function (the focal gradient's product rule:
     # 500 ULP in float32 at t = 1/2, z = −0.294 where they cancel); sums of one sign do not cancel
     # (a power with an input exponent is e^(g·log b), rounded as e^x is, and so is a constant fractional power: a Tweedie
@@ -1605,6 +1610,18 @@ def _input_product(m) -> bool:
         return False
     factors = [f.base if f.is_Pow and f.exp.is_Integer and f.exp >= 1 else f for f in m.args]
     return len(factors) >= 2 and all(f.is_Symbol for f in factors)
+
+
+def _signed_rounded_term(term) -> bool:
+    """``term`` c·M·g: a rounded function g of two or more inputs (e^, σ, tanh …, or a select of its forms) times a
+    monomial M of inputs (whole powers, either sign) in which some input has an odd power, so that the term takes
+    either sign and can meet a constant beside it."""
+    factors = sp.Mul.make_args(term.as_coeff_Mul()[1])
+    inputs = [f for f in factors if f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer)]
+    functions = [f for f in factors if f not in inputs]
+    return (bool(inputs) and any(f.is_Symbol or f.exp % 2 == 1 for f in inputs) and bool(functions)
+            and all(len(f.free_symbols) >= 2 and (isinstance(f, (*_ROUNDED, *_ROUNDED_SIGMOID_FORMS)) or (
+                isinstance(f, sp.Piecewise) and f.has(*_ROUNDED))) for f in functions))
 
 
 def _scaled_input(term) -> bool:
@@ -1860,7 +1877,8 @@ WIDEN = Rule(
     "cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece "
     "against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), "
     "and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 "
-    "at x = t = −0.9545); a sum whose terms share an input's power of two or more is those powers times the widened "
+    "at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: "
+    "5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened "
     "rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum "
     "does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)",
     apply=_widen_all, fired=lambda old, new: old != new)
@@ -1980,7 +1998,7 @@ def _abs_sign(node):
     same number, also where x·y underflows or overflows: sign(x·y) was 0 at x = 1e−200, y = 1e−300), so that the rules
     above see each factor: ∂x of |x·y|/x is 0 (it was NaN for 0 where x² underflows; h-brk36)."""
     if node.is_Add:
-        return _abs_sign_join(node)
+        return _abs_sign_join(node) or _reciprocal_abs_as_sign(node)
     if isinstance(node, (sp.Abs, sp.sign)) and node.args[0].is_Mul:  # |x·y| = |x|·|y|, sign(x·y) = sign(x)·sign(y)
         return _Fired(sp.Mul(*[node.func(f) for f in node.args[0].args]), ["abs-sign"])
     if not node.is_Mul:
@@ -2045,9 +2063,36 @@ def _abs_sign_join(node):
     return _Fired(sp.Add(*joined), ["abs-sign"])
 
 
+def _reciprocal_abs_as_sign(node):
+    """The sum ``node`` with each 1/|u|^n (n odd) written sign(u)/u^n where another term holds sign(u) over a power of
+    u (the quotient rule's 1/|u| beside R·sign(u)/u², ∂y of relu(y)/|x − y|: 1/|x − y| + y·sign(x − y)/(x − y)²), so
+    that the two are quotients over powers of one base, which the fraction-complement rule puts over one:
+    x·sign(x − y)/(x − y)², where apart they cancel (float32 116,242 ULP at x = 1, y = 102878.3125; torch 14,830).
+    The same number at every u but 0 (1/0 = inf where sign(0)/0 is NaN), where the partner is sign(0)·inf = NaN and
+    so the sum is NaN either way; None where no term is."""
+    bases = {f.args[0] for t in node.args for f in sp.Mul.make_args(t) if isinstance(f, sp.sign)
+             and any(p.is_Pow and p.base == f.args[0] and p.exp.is_Integer and p.exp < 0 for p in sp.Mul.make_args(t))}
+    if not bases:
+        return None
+    def as_sign(p):
+        if p.is_Pow and isinstance(p.base, sp.Abs) and p.base.args[0] in bases and p.exp.is_Integer and p.exp < 0 \
+                and p.exp % 2 == 1:
+            return sp.sign(p.base.args[0]) * p.base.args[0] ** p.exp
+        return p
+
+    terms = [sp.Mul(*[as_sign(f) for f in sp.Mul.make_args(t)]) for t in node.args]
+    if all(a == b for a, b in zip(terms, node.args)):
+        return None
+    return _Fired(sp.Add(*terms), ["abs-sign"])
+
+
+_SIGN_OF_BASE = sp.Dummy("sign_S")
+
+
 def _fraction_complement(node):
     """K/S^m − K·a/S^{m+1} → K·(S − a)/S^{m+1} for a term a of the sum S (m ≥ 0):
-    1 − |x|/(1 + |x|) = 1/(1 + |x|), and softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)² = 1/(1 + |x|)²."""
+    1 − |x|/(1 + |x|) = 1/(1 + |x|), and softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)² = 1/(1 + |x|)². K may hold sign(S)
+    (abs-sign's sign(u)/u for 1/|u|): sign(x − y)/(x − y) + y·sign(x − y)/(x − y)² = x·sign(x − y)/(x − y)²."""
     if not node.is_Add:
         return None
     terms = set(node.args)
@@ -2060,7 +2105,7 @@ def _fraction_complement(node):
                 if a.is_number:
                     continue
                 k = -t * s ** (m + 1) / a
-                if k.has(s) or k.is_zero:
+                if k.xreplace({sp.sign(s): _SIGN_OF_BASE}).has(s) or k.is_zero:  # sign(S) may be K's (1/|S| beside it)
                     continue
                 partner = k / s ** m
                 if partner in terms:
@@ -4387,7 +4432,7 @@ def _rounded_arguments(expr):
     number that is not a power of 2, a power, another function) and not bounded, as a widened node (v in
     double-word arithmetic in a float64 kernel, then e^(v_hi + v_lo); in float64 in a float32 one), outside
     the widened sums (already so) and the registry's own helpers."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.exp, expm1, sigmoid, nexpsq, nexpsq2, sp.erfc, ndtr):
         return expr
     def rewrite(new):
         scaled = _scaled_rounded_exp(new)
@@ -4406,7 +4451,7 @@ def _rounded_arguments(expr):
                     return widen(ndtr(v), first_order=True)
                 return sp.Piecewise((new, v <= 1), (widen(sp.erfc(v), first_order=True), True))
             return new
-        if isinstance(new, (sp.exp, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
+        if isinstance(new, (sp.exp, expm1, sigmoid, nexpsq, nexpsq2)) and new.free_symbols and not new.has(sp.Indexed):
             v = unwiden(new.args[0])  # a widened sum rounded once to float64 is still rounded
             # e^(−v²) (erf′, Φ′) of a softplus too: erf(softplus x)′ = 2/√π·e^(−softplus(x)²)·σ(x) is 2v²·ε_v off
             # (114 ULP at x = 20 in float64) and its v ≤ 27 (beyond, e^(−v²) is 0): _dw_softplus on that band only
@@ -4422,7 +4467,9 @@ def _rounded_arguments(expr):
                 # |v|·σ(−v) (below 0.28 for v ≥ 0); within |v| ≤ 2 the written form (σ(w·x + b) in float64
                 # NumPy: double-word on every element was 55× the written form's time, 2.5 s for 1e6)
                 # (e^(−v²): 2v²·ε_v, below a quarter ULP within |v| ≤ 1/2)
+                # (expm1(v): v·e^v/(e^v − 1), above 1 only for v > 0 and near v for v > 2; below −2 under 0.32)
                 near = (v >= -_ROUNDED_ARGUMENT_FROM) if isinstance(new, sigmoid) else (
+                    v <= _ROUNDED_ARGUMENT_FROM) if isinstance(new, expm1) else (
                     sp.Abs(v) <= (_GAUSSIAN_ARGUMENT_FROM if isinstance(new, (nexpsq, nexpsq2)) else _ROUNDED_ARGUMENT_FROM))
                 w = _inputs_summed_first(v) if isinstance(new, sp.exp) else v
                 if isinstance(new, sp.exp) and w.is_Add:
@@ -4477,7 +4524,9 @@ ROUNDED_ARGUMENT = Rule(
     "ULP in float64 at p − t = 26.4), erfc(v_hi) − 2/√π·e^(−v_hi²)·v_lo; Φ(v) of a rounded v likewise (|v|·φ(v)/Φ(v) ≈ v² "
     "times v's relative error for v ≪ −1: Φ(x·y) 641 ULP in float64 at x·y = −35.1, and log Φ(x·y) = log1p(−Φ(−x·y)) "
     "of the log-gaussian-tail rule 686 ULP at x·y = 37, torch.special.log_ndtr 1444), Φ(v_hi) + φ(v_hi)·v_lo on every "
-    "element (Φ's erfc is most of its cost: a select would compute Φ twice)",
+    "element (Φ's erfc is most of its cost: a select would compute Φ twice); expm1(v) of a rounded v (the expm1 rule's "
+    "e^v − 1) from v = 2, where it is e^v's error (a Gumbel NLL's ∂μ, expm1((μ − x)/b)/b: 181 ULP in float64 at "
+    "x = −709, b = 2.5, μ = 0, torch 203), (e^v_hi − 1) + e^v_hi·v_lo (below v = −2 it is −1 to within e^v)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
 _register(ROUNDED_ARGUMENT)
 __all__ += ["ROUNDED_ARGUMENT"]

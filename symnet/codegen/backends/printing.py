@@ -595,7 +595,12 @@ class ConditionalPrinting:
         # powers temporaries, NaN (0·inf) at (−3e38, −1.4e−45) in float32 for 1.35e19; torch 0.13 ULP)
         others = [g for f in factors if not (f.is_number and not f.free_symbols)
                   for g in self._power_of_held_monomial(self._power_of_held_power(f, definitions), definitions)]
-        if not any(f.is_Pow and f.exp.is_negative for f in others):
+        # (or a power of a grouped quotient, shared-powers' far form −2·a·x·(x/S)² of ∂a of x/(1 + (a·x)²): x·(x/S)²
+        # overflowed at a = −3.38e−123, x = 3.15e148 where the product is 1.64e219; h-worseb39)
+        if not any(f.is_Pow and (f.exp.is_negative or (isinstance(f.base, sp.UnevaluatedExpr) and f.exp.is_Integer
+                                                       and any(q.is_Pow and q.exp.is_negative
+                                                               for q in sp.Mul.make_args(f.base.args[0]))))
+                   for f in others):
             return None
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
         # two reciprocals, 1/(x·y), count too: printed (1/x)/y, 1/x overflows at a subnormal x where the quotient does
