@@ -53,7 +53,7 @@ def _counted_far(space):
 def test_an_exact_zero_is_not_taken_again():
     """x·y/z by exponents where x is 0 (exact, either sign of zero) or z is 0 (r ±inf, exact): r as computed, and
     _constant_far not called; where no factor is 0 and r is not normal (x² overflowed, y subnormal): taken again."""
-    space = _helpers("_normal", "_constant_far", "_taken_by_exponents")
+    space = _helpers("_normal", "_all_normal", "_constant_far", "_taken_by_exponents")
     calls = _counted_far(space)
     taken = space["_taken_by_exponents"]
     rng = np.random.default_rng(35)

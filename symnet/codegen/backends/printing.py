@@ -26,7 +26,7 @@ from ...errors import SymnetError
 from ...functions import relu
 from ...render import text
 from ..chains import equal_powers, quotient_chain
-from ..spans import product_stays_in_range, sum_overflows_only_with_its_term
+from ..spans import product_stays_in_range, span, sum_overflows_only_with_its_term
 
 __all__ = ["ConditionalPrinting", "FLOAT32_PRODUCT_FACTORS", "FLOAT32_PRODUCT_RANGE", "FLOAT32_PRODUCT_ROUNDINGS"]
 
@@ -581,6 +581,36 @@ class ConditionalPrinting:
     # 2^±100 (printed by exponents already, :meth:`_moved_constant`'s ``_constant_far``) nor one whose structure shows
     # it cannot leave the range (session 33: :func:`~symnet.codegen.spans.product_stays_in_range`). The other order is
     # computed only where needed: in NumPy for the elements, in Triton for a block with one (``_taken_far``, session 35)
+    # Session 39 (h-range39): a plain product too, no quotient in it, of three factors or more of which two can overflow
+    # together where a third brings the whole back (:meth:`_plain_far_product`).
+
+    def _plain_far_product(self, e, others, count: int) -> bool:
+        """The factors ``others`` (no negative power among them) of the product ``e`` of ``count`` factors counted with
+        their powers are taken by exponents too: three or more, two of them (counted with their powers) of a size that may
+        pass 1 (an input, a value whose span is unknown or unbounded or beyond ±1; σ, tanh, e^(−x²) are not). A
+        partial product of two such overflows where a third factor brings the whole back: w₁·w₂·w₃·e^(−x²) at
+        w₁ = w₂ = 1e200, w₃ = 1e−150, x = 22 was inf for 3.5e39 (w₁·w₂ = inf first; torch inf); x·(z·(1/√(x² + y²)))
+        of √(x² + y²)·z's ∂x at (1e−300, 1e−10, 1e300) inf for 1e10. One such factor times values within ±1 (x·4σσ of
+        tanh(w·x + b)′) leaves the range only where the whole does, or where a value within ±1 is subnormal itself,
+        which no other order mends. Three inputs alone are the product-order rule's (one factor here, ordered_product),
+        and a product holding a group is a rule's order (power-product's s·(s·Y): the group is what it keeps in range;
+        taking it again cost x²·y 1.4× in NumPy float64, the group recomputed for the test); a product whose structure keeps it in the range is left as it is (:func:`~symnet.codegen.spans.
+        product_stays_in_range`, tested after this), and so are the lecture's kernels (EXACT_SUMS False: Triton's
+        layer, row-wise and step printers; NumPy's take none, TAKEN_AGAIN)."""
+        if not self.EXACT_SUMS or count < 3 or len({f.base if f.is_Pow else f for f in others}) < 2 or any(
+                isinstance(a, sp.UnevaluatedExpr) for a in e.args):
+            return False
+        large = 0
+        for f in others:
+            base, p = f.as_base_exp() if f.is_Pow and f.exp.is_Integer else (f, 1)
+            large += int(p) if self._may_pass_one(base) else 0
+        return large >= 2
+
+    def _may_pass_one(self, e) -> bool:
+        """``e``'s size may pass 1 (:func:`~symnet.codegen.spans.span` unknown, unbounded or beyond ±1): an input, x²,
+        1/y; not σ, tanh, e^(−x²)."""
+        s = span(e, getattr(self, "definitions", {}))
+        return s is None or max(abs(s[0]), abs(s[1])) > 1
 
     def _exponent_product(self, e):
         """(c, the factors) of the product ``e``, a number c (a normal float64, 1 too) times three factors or more
@@ -597,12 +627,13 @@ class ConditionalPrinting:
                   for g in self._power_of_held_monomial(self._power_of_held_power(f, definitions), definitions)]
         # (or a power of a grouped quotient, shared-powers' far form −2·a·x·(x/S)² of ∂a of x/(1 + (a·x)²): x·(x/S)²
         # overflowed at a = −3.38e−123, x = 3.15e148 where the product is 1.64e219; h-worseb39)
-        if not any(f.is_Pow and (f.exp.is_negative or (isinstance(f.base, sp.UnevaluatedExpr) and f.exp.is_Integer
-                                                       and any(q.is_Pow and q.exp.is_negative
-                                                               for q in sp.Mul.make_args(f.base.args[0]))))
-                   for f in others):
-            return None
+        quotient = any(f.is_Pow and (f.exp.is_negative or (isinstance(f.base, sp.UnevaluatedExpr) and f.exp.is_Integer
+                                                            and any(q.is_Pow and q.exp.is_negative
+                                                                    for q in sp.Mul.make_args(f.base.args[0]))))
+                       for f in others)
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
+        if not quotient and not self._plain_far_product(e, others, count):
+            return None
         # two reciprocals, 1/(x·y), count too: printed (1/x)/y, 1/x overflows at a subnormal x where the quotient does
         # not (∂x of log(x)/y at (1.4e−45, −4018733.75) in float32 was −inf for −1.78e38, torch 0.11 ULP; session 37)
         reciprocals = count == 2 and all(f.is_Pow and f.exp == -1 for f in others)
@@ -1178,6 +1209,9 @@ class ConditionalPrinting:
             powers[base] = powers.get(base, 0) + power
         pairs = self._far_chunks([(b, p) for b, p in powers.items() if p])
         if len(pairs) > self.FAR_SLOTS:
+            # the factors within ±1 last, into the rest, whose product then stays within the size of its one factor
+            # that may pass 1 (session 39: ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) with w₁·w₂·w₃·x in the rest was inf)
+            pairs = sorted(pairs, key=lambda pair: not self._may_pass_one(pair[0]))
             rest = self._printed_far_rest(pairs[self.FAR_SLOTS - 1:])
             return [*(text for b, p in pairs[:self.FAR_SLOTS - 1] for text in (self._print(b), str(p))), rest, "1"]
         return [text for b, p in pairs for text in (self._print(b), str(p))]

@@ -494,6 +494,23 @@ def _normal(v):
 '''
 
 
+# session 39 (h-range39): _taken_by_exponents' test where nothing is taken again, cheaper than _normal's masks (it wraps
+# plain products of three factors or more since then: w·x·tanh(y), x·y·σ(z))
+NUMPY_HELPERS["_all_normal"] = '''\
+def _all_normal(*values):
+    """Whether every element of every value is a normal number of its floating dtype (float64's range for any other):
+    the smallest and largest size of each (a NaN makes both comparisons false)."""
+    for v in values:
+        size = np.abs(np.asarray(v))
+        if size.size == 0:
+            continue
+        info = np.finfo(size.dtype if size.dtype.kind == "f" else np.float64)
+        if not (size.min() >= info.tiny and size.max() <= info.max):
+            return False
+    return True
+'''
+
+
 # sessions 32–35: a product by exponents taken again where it is not a normal number where it should be
 # (ConditionalPrinting._taken_again_pair; h-search32, h-search34, h-xfailb34, and one test since h-tidy35)
 NUMPY_HELPERS["_taken_by_exponents"] = '''\
@@ -510,11 +527,11 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     or z = 0) but for that NaN: kept, nothing taken again. factors is a
     function, (x, px, y, py, …) as _constant_far takes them, evaluated only where some r or power is not normal."""
     r = np.asarray(r)
+    if _all_normal(r, *held):  # (the common case: one pass and two reductions each, no masks)
+        return r
     bad = ~_normal(r)
     for power in held:
         bad = bad | ~_normal(power)
-    if not bad.any():
-        return r
     pairs = factors()
     for factor, power in zip(pairs[::2], pairs[1::2]):
         bad = bad & np.isfinite(factor) & ((factor != 0) | (np.isnan(r) & (power > 0)))
@@ -528,7 +545,7 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     # below the range first: ∂x of silu(x/y)⁻², −2·W·y/x³ at (−2.1e−311, 9.2e−313), W·y = −0 before 1/x³, was −0 for −inf)
     return np.where(bad & (np.isfinite(again) | np.isnan(r) | (np.isfinite(r) & np.isinf(again))), again, r)
 '''
-NUMPY_HELPER_NEEDS["_taken_by_exponents"] = ("_normal", "_constant_far")
+NUMPY_HELPER_NEEDS["_taken_by_exponents"] = ("_normal", "_all_normal", "_constant_far")
 
 
 # session 33 (h-review33): x^n·y^n (n > 2) as written where both powers are normal, (x·y)^n elsewhere (PowerProduct)
