@@ -1162,7 +1162,9 @@ def _exp_minus(node):
                 # u > 64 itself unchanged: the double word of e^u/u − c near u = 709.78, tests/test_breakage8.py)
                 zero, far = _exp_minus_limits(b / u, u, e)
                 pieces = [zero] + pieces + [far]
-                pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+                # e^64 ≈ 6e27: no cancellation left to lose; below −64, c·u overflows where (e^u − c·u)²/(u + c)² does
+                # not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for 57474 (torch inf; session 39)
+                pieces.append((u * (e / u - b / u), sp.Abs(u) > 64))
                 names.append("exp-minus-limit")
             new = sp.Piecewise(*pieces, (node, True))
             return _Final(_Fired(new, names))
@@ -1880,8 +1882,10 @@ _LOSS_RULES = (
          "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
          "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
          "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
-         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64 "
-         "keeps its double word at u = 709.78); at u = −inf, c ≠ 0 the written form is c·inf already"),
+         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece |u| > 64, "
+         "u·(e^u/u − c), keeps its double word at u = 709.78, and below −64 leaves u out of c·u, which overflows "
+         "where a quotient by u's sum does not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for "
+         "57474, torch inf); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
