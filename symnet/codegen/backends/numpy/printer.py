@@ -165,20 +165,24 @@ def _fracpow(b, e, p=0, q=1, delta=None):
 # error of ulp(y)/2 times |log x|, 21 ULP in float32 and 20.6 in float64 at (3497.9487, −3.0148695), torch's pow
 # backward the same (tests/test_cells26.py)
 NUMPY_HELPERS["_power_shifted"] = '''\
-def _power_shifted(b, y, c, k=None, k_lo=0.0):
+def _power_shifted(b, y, c, k=None, k_lo=0.0, wide=False):
     """b**(y + c) for an integer constant c, the rounding of y + c restored; with a constant k (k + k_lo, k_lo the
     rounding of a constant not a double), b**(k·y + c), the rounding of k·y restored too. float32 b and y in float64
     (y + c exact there, k·y's rounding 2⁻⁵³ of an exponent below 2⁸), rounded once; float64 as P + P·e·log|b| with
     P = b**s, s = fl(k·y + c) and e = k·y + c − s exactly (TwoProduct and TwoSum; k_lo·y added): b^(s + e) =
     P·e^(e·log b), and |e·log b| ≤ 2⁻⁵²·|s·log b| < 2⁻⁴² where P is finite, so its square is below 2⁻⁸⁴. Where e = 0,
-    or P·e·log|b| is not finite (b = 0, ±inf, P overflowed; NaN), P as pow gives it."""
+    or P·e·log|b| is not finite (b = 0, ±inf, P overflowed; NaN), P as pow gives it. ``wide``: a float32 power left in
+    float64, a factor of a product computed there (_float32_product: 3x·y^(3x − 1) at y = 1.5e−36, where the float32
+    power overflows and the product does not)."""
     b, y = np.asarray(b), np.asarray(y)
     dtype = np.result_type(b, y)
     if dtype != np.float64:
-        wide = y.astype(np.float64) if k is None else y.astype(np.float64) * (k + k_lo)
-        wide = b.astype(np.float64) ** (wide + c)  # (pow's own warnings, as the kernel's b**s)
+        exponent = y.astype(np.float64) if k is None else y.astype(np.float64) * (k + k_lo)
+        power = b.astype(np.float64) ** (exponent + c)  # (pow's own warnings, as the kernel's b**s)
+        if wide:
+            return power
         with np.errstate(over="ignore", under="ignore"):  # the rounding's own: inf, a subnormal, 0
-            return wide.astype(dtype)
+            return power.astype(dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # (k·y past the range: P is 0 or inf, e NaN)
         ky, ky_lo = (y, 0.0) if k is None else _dw_two_prod(y, k)
     s = ky + c
@@ -1373,10 +1377,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if affine is not None:  # b^(k·y + c): the rounding of the exponent restored (_affine_exponent)
             self.helpers.add("_power_shifted")
             c, k, k_lo, u = affine
+            wide = ", wide=True" if self._float32_printing else ""  # a factor of _float32_product: left in float64
             if k == 1 and k_lo == 0:
-                return f"_power_shifted({self._print(e.base)}, {self._print(u)}, {c})"
+                return f"_power_shifted({self._print(e.base)}, {self._print(u)}, {c}{wide})"
             return (f"_power_shifted({self._print(e.base)}, {self._print(u)}, {c}, {self._float(k)}"
-                    + (f", {self._float(k_lo)})" if k_lo else ")"))
+                    + (f", {self._float(k_lo)}" if k_lo else "") + f"{wide})")
         shift, rest = e.exp.as_coeff_Add()
         if shift.is_Integer and shift != 0 and rest.free_symbols:  # a number's power b^(y + c): y + c's rounding restored
             self.helpers.add("_power_shifted")
