@@ -174,9 +174,9 @@ def test_square_of_a_quotient_by_poisson_nll_at_the_search_point():
     assert _ulps(float(out[0][0]), truth[0], F64) <= 1 and _ulps(float(out[2][0]), truth[2], F64) <= 1, out
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/poisson_nll(x, y))⁻² at "
-                   "(−1.289363734024335e306, 239.73791229956404) in float64 is inf for 57474.27 and ∂y NaN for 479.48 "
-                   "(torch inf and NaN): P = e^x − x·y itself overflows (3.09e308) where P/(x + y) ≈ −y does not")
+# measured (a strict xfail then): ((x + y)/poisson_nll(x, y))⁻² at (−1.289363734024335e306, 239.73791229956404) in
+# float64 was inf for 57474.27 (torch inf): P = e^x − x·y itself overflows (3.09e308) where P/(x + y) ≈ −y does not;
+# exp-minus-limit's u·(e^u/u − c) below u = −64 too since session 39 (∂y, NaN as torch's: tests/test_worsea39.py)
 def test_square_of_a_quotient_by_an_overflowing_poisson_nll():
     x, y = -1.289363734024335e306, 239.73791229956404
     out = _run(_POISSON, F64, [x], [y])
@@ -246,10 +246,9 @@ def test_fourth_power_of_a_sum_quotient_at_the_search_point():
     assert _ulps(got, true, F64) <= 0.5 and _ulps(got, true, F64) <= _ulps(theirs, true, F64), (got, theirs)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of ((x + y)/y)⁵, −5x(x + y)⁴/y⁶, at "
-                   "(8453.499140182566, 3518.4912660389627) in float64 is 4.41 ULP (torch 4.41; the same before session "
-                   "38): three factors, x·(x + y)⁴/y⁶, not the scaled-power rule's N^a/V^b, so x + y's rounding is taken "
-                   "four times over")
+# measured (a strict xfail then): ∂y of ((x + y)/y)⁵, −5x(x + y)⁴/y⁶, at (8453.499140182566, 3518.4912660389627) in
+# float64 was 4.41 ULP (torch 4.41): three factors, x·(x + y)⁴/y⁶, not the scaled-power rule's N^a/V^b, so x + y's
+# rounding was taken four times over; the rule takes the inputs beside N^a since session 39 (tests/test_worsea39.py)
 def test_dy_of_a_fifth_power_of_a_sum_quotient():
     x, y = 8453.499140182566, 3518.4912660389627
     got = float(_run("(((x) + (y))/(y))**5", F64, [x], [y])[2][0])
@@ -292,9 +291,9 @@ def test_triton_at_the_points(formula, truth, dtype, x, y):
 # ------------------------------------------------------------------ seed 38's search: found and not fixed (strict xfails)
 # (benchmarks/results/compositions38-2026-12-06.md; torch autograd of the formula as written at the point)
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: (y^x/log y)³ at (0.3, 5e−324) in float64 is "
-                   "−2.5639937603873788e−300 for −2.5639937603872724e−300 (321 ULP; torch 2.02) and ∂x 349.6 ULP (torch "
-                   "1.64): y^x of the least subnormal, (5e−324)^0.3, rounded and cubed (search draw [12] of seed 38)")
+# measured (a strict xfail then): (y^x/log y)³ at (0.3, 5e−324) in float64 was −2.5639937603873788e−300 for
+# −2.5639937603872724e−300 (321 ULP; torch 2.02) and ∂x 349.6 ULP (torch 1.64) (search draw [12] of seed 38): SymPy's
+# y^(3x), 3x rounded; the printers raise y to 3x as a double word since session 39 (tests/test_worsea39.py)
 def test_search38_cube_of_a_power_over_its_log_at_a_subnormal():
     out = _run("(((y)**x)/(log(y)))**3", F64, [0.3], [5e-324])
     x, y = mpmath.mpf(0.3), mpmath.mpf(5e-324)

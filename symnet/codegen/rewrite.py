@@ -1162,7 +1162,9 @@ def _exp_minus(node):
                 # u > 64 itself unchanged: the double word of e^u/u − c near u = 709.78, tests/test_breakage8.py)
                 zero, far = _exp_minus_limits(b / u, u, e)
                 pieces = [zero] + pieces + [far]
-                pieces.append((u * (e / u - b / u), u > 64))  # e^64 ≈ 6e27: no cancellation left to lose
+                # e^64 ≈ 6e27: no cancellation left to lose; below −64, c·u overflows where (e^u − c·u)²/(u + c)² does
+                # not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for 57474 (torch inf; session 39)
+                pieces.append((u * (e / u - b / u), sp.Abs(u) > 64))
                 names.append("exp-minus-limit")
             new = sp.Piecewise(*pieces, (node, True))
             return _Final(_Fired(new, names))
@@ -1898,8 +1900,10 @@ _LOSS_RULES = (
          "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
          "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
          "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
-         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64 "
-         "keeps its double word at u = 709.78); at u = −inf, c ≠ 0 the written form is c·inf already"),
+         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece |u| > 64, "
+         "u·(e^u/u − c), keeps its double word at u = 709.78, and below −64 leaves u out of c·u, which overflows "
+         "where a quotient by u's sum does not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for "
+         "57474, torch inf); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
          "summed symbolically ((2 − 4t)·X, exactly 0 there); X·σ(−u) − X·σ(u) is −X·tanh(u/2) (the focal ∂t: "
@@ -3657,6 +3661,15 @@ def _scaled_power(node):
             downs.append((f, base, -k))
         elif k >= 1 and (base.is_Symbol or (base.is_Add and len(base.free_symbols) >= 2)):
             ups.append((f, base, k))
+    # a sum raised three times or more beside inputs to the first power (∂y of ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, took x + y's
+    # rounding four times over: 4.41 ULP at (8453.5, 3518.5) in float64, torch 4.41; session 39): the inputs start the
+    # chain, x·q, so that its partial products stay on the way from x·q to the result
+    sums = [u for u in ups if u[1].is_Add and u[2] >= 3]
+    inputs = [u[0] for u in ups if u[1].is_Symbol and u[2] == 1]
+    if len(ups) > 1 and len(sums) == 1 and len(inputs) == len(ups) - 1:
+        ups = sums
+    else:
+        inputs = []
     if len(ups) != 1 or len(downs) != 1:
         return None
     (up, N, a), (down, V, b) = ups[0], downs[0]
@@ -3666,8 +3679,9 @@ def _scaled_power(node):
     # and took it four times over, 4.28 ULP at (1.466e−179, −6.697e−180) in float64 (torch 3.28; session 38)
     if N.free_symbols & V.free_symbols and not (N.is_Add and a >= 3):
         return None
-    c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
+    c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down and f not in inputs]).as_coeff_Mul()
     q = Grouped(N / V)
+    first = sp.Mul(*inputs)
     k, m = min(a, b), abs(a - b)
 
     def chain(start):
@@ -3682,10 +3696,11 @@ def _scaled_power(node):
                 used_q += 1
         return running
 
-    running = chain(q)
+    running = chain(Grouped(first * q) if inputs else q)
     scaled = rest * (c * running if c == 1 or c == -1 else Grouped(c * running))
     # the constant into the first quotient where the chain would leave the range and the result not
-    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(_times_constant(c, N) / V)))
+    placed = Grouped(_times_constant(c, N) / V)
+    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(first * placed) if inputs else placed))
     # the written form where N^a and V^b are normal in float32 (|N|, |V| within 2^±(120/max(a, b)), at most
     # 2^±60 as the scaled-square rule's): fewer roundings there (N's own rounding taken a times over by
     # q^a, N^a/V^b rounds it once more), and what the rest of the range was measured with
@@ -3716,7 +3731,8 @@ SCALED_POWER = Rule(
     "division first), each partial product lies on a geometric sequence from q/V (or q·N) to the result, "
     "and the roundings are as many as the written form's or fewer; written as is where N and V lie within "
     "2^±(120/max(a, b)), and in double-word (widened) where N is a difference and a ≥ 3 (its rounding taken "
-    "a times over: (x − t)⁴/v⁵ 4.2 ULP in float64 at v = 2.5, 0.5 widened)",
+    "a times over: (x − t)⁴/v⁵ 4.2 ULP in float64 at v = 2.5, 0.5 widened; inputs beside it, x·N^a/V^b, start "
+    "the chain as x·q: ∂y of ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, 4.41 ULP at (8453.5, 3518.5), 0.5 widened)",
     apply=_scaled_powers, fired=lambda old, new: new != old)
 
 

@@ -104,6 +104,45 @@ class ConditionalPrinting:
         return None
 
     selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
+
+    def _affine_exponent(self, exp):
+        """(c, k, k_lo, u) of a power's exponent c + (k + k_lo)·u where its printed value would round first: c an integer,
+        k + k_lo a number as a double word (:func:`_double_word`), u not a number; an exponent held in a temporary whose
+        definition is such a sum taken one level deep (CSE's sum_1 = 1 + 3·x in y^sum_1, value_1 = x − 3 in
+        y^(value_1/3)). None where the exponent is not of that shape or rounds nowhere (u alone, 2ⁿ·u). b^(k·u + c) with
+        k·u + c rounded is |(k·u + c)·log b|·2⁻⁵³ off: SymPy writes (y^x/log y)³ as y^(3x)/log(y)³, 321 ULP in float64
+        at (0.3, 5e−324), torch's (y^x)³ 2.02 (session 39); the printers raise b to the exponent as a double word
+        (NumPy's _power_shifted, Triton's _pow)."""
+        definitions = getattr(self, "definitions", {})
+        held = {v: self._affine_definition(definitions[v]) for v in exp.free_symbols if v in definitions}
+        if held and None not in held.values():
+            taken = sp.expand(exp.xreplace(held))
+            exp = taken if len(taken.free_symbols) == 1 and taken.as_coeff_Add()[1].as_coeff_Mul()[1].is_Symbol else exp
+        c, rest = exp.as_coeff_Add()
+        k, u = rest.as_coeff_Mul()
+        if not c.is_Integer or not u.free_symbols or not (k.is_Rational or k.is_Float) or k == 0:
+            return None
+        r = sp.Rational(k)
+        if c == 0 and abs(r.p) & (abs(r.p) - 1) == 0 and r.q & (r.q - 1) == 0:  # u or ±2ⁿ·u: exact
+            return None
+        hi, lo = _double_word(k)
+        return (c, hi, lo, u) if math.isfinite(hi) and hi != 0 else None
+
+    @staticmethod
+    def _affine_definition(d):
+        """A temporary's definition c + k·u (a kept group, x − 3, taken out of it), u a symbol, c and k numbers; None for
+        any other (a large one is not looked into)."""
+        if type(d).__name__ in _GROUPS:
+            d = d.args[0]
+        terms = sp.Add.make_args(d)
+        if len(terms) > 2:
+            return None
+        for term in terms:
+            k, u = term.as_coeff_Mul()
+            if not (u.is_Symbol or u == 1) or not k.is_Number:
+                return None
+        return d
+
     plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
 
     def _widened_body_printer(self, names: dict):

@@ -165,25 +165,37 @@ def _fracpow(b, e, p=0, q=1, delta=None):
 # error of ulp(y)/2 times |log x|, 21 ULP in float32 and 20.6 in float64 at (3497.9487, −3.0148695), torch's pow
 # backward the same (tests/test_cells26.py)
 NUMPY_HELPERS["_power_shifted"] = '''\
-def _power_shifted(b, y, c):
-    """b**(y + c) for an integer constant c, the rounding of y + c restored: float32 b and y in float64 (y + c exact
-    there), rounded once; float64 as P + P·e·log|b| with P = b**s, s = fl(y + c) and e = y + c − s exactly (TwoSum):
-    b^(s + e) = P·e^(e·log b), and |e·log b| ≤ 2⁻⁵³·|s·log b| < 2⁻⁴³ where P is finite, so its square is below
-    2⁻⁸⁶. Where e = 0, or P·e·log|b| is not finite (b = 0, ±inf, P overflowed; NaN), P as pow gives it."""
+def _power_shifted(b, y, c, k=None, k_lo=0.0, wide=False):
+    """b**(y + c) for an integer constant c, the rounding of y + c restored; with a constant k (k + k_lo, k_lo the
+    rounding of a constant not a double), b**(k·y + c), the rounding of k·y restored too. float32 b and y in float64
+    (y + c exact there, k·y's rounding 2⁻⁵³ of an exponent below 2⁸), rounded once; float64 as P + P·e·log|b| with
+    P = b**s, s = fl(k·y + c) and e = k·y + c − s exactly (TwoProduct and TwoSum; k_lo·y added): b^(s + e) =
+    P·e^(e·log b), and |e·log b| ≤ 2⁻⁵²·|s·log b| < 2⁻⁴² where P is finite, so its square is below 2⁻⁸⁴. Where e = 0,
+    or P·e·log|b| is not finite (b = 0, ±inf, P overflowed; NaN), P as pow gives it. ``wide``: a float32 power left in
+    float64, a factor of a product computed there (_float32_product: 3x·y^(3x − 1) at y = 1.5e−36, where the float32
+    power overflows and the product does not)."""
     b, y = np.asarray(b), np.asarray(y)
     dtype = np.result_type(b, y)
     if dtype != np.float64:
-        wide = b.astype(np.float64) ** (y.astype(np.float64) + c)  # (pow's own warnings, as the kernel's b**s)
+        exponent = y.astype(np.float64) if k is None else y.astype(np.float64) * (k + k_lo)
+        power = b.astype(np.float64) ** (exponent + c)  # (pow's own warnings, as the kernel's b**s)
+        if wide:
+            return power
         with np.errstate(over="ignore", under="ignore"):  # the rounding's own: inf, a subnormal, 0
-            return wide.astype(dtype)
-    s = y + c
+            return power.astype(dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # (k·y past the range: P is 0 or inf, e NaN)
+        ky, ky_lo = (y, 0.0) if k is None else _dw_two_prod(y, k)
+    s = ky + c
     power = b ** s
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (inf − inf, log 0: not the result)
-        t = s - y
-        e = (y - (s - t)) + (c - t)  # TwoSum: y + c = s + e exactly
+        t = s - ky
+        e = (ky - (s - t)) + (c - t)  # TwoSum: k·y + c = s + e exactly
+        if k is not None:
+            e = e + (ky_lo + k_lo * y)
         fix = power * (e * np.log(np.abs(b)))
     return np.where((e != 0) & np.isfinite(fix), power + fix, power)
 '''
+NUMPY_HELPER_NEEDS["_power_shifted"] = ("_dw_two_prod",)
 
 # session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
 # 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
@@ -1389,8 +1401,17 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return f"np.sqrt({self._print(e.base)})"
         if e.exp == -sp.S.Half:
             return f"1 / np.sqrt({self._print(e.base)})"
+        affine = None if e.base.is_number else self._affine_exponent(e.exp)
+        if affine is not None:  # b^(k·y + c): the rounding of the exponent restored (_affine_exponent)
+            self.helpers.add("_power_shifted")
+            c, k, k_lo, u = affine
+            wide = ", wide=True" if self._float32_printing else ""  # a factor of _float32_product: left in float64
+            if k == 1 and k_lo == 0:
+                return f"_power_shifted({self._print(e.base)}, {self._print(u)}, {c}{wide})"
+            return (f"_power_shifted({self._print(e.base)}, {self._print(u)}, {c}, {self._float(k)}"
+                    + (f", {self._float(k_lo)}" if k_lo else "") + f"{wide})")
         shift, rest = e.exp.as_coeff_Add()
-        if shift.is_Integer and shift != 0 and rest.free_symbols:  # b^(y + c): the rounding of y + c restored
+        if shift.is_Integer and shift != 0 and rest.free_symbols:  # a number's power b^(y + c): y + c's rounding restored
             self.helpers.add("_power_shifted")
             return f"_power_shifted({self._print(e.base)}, {self._print(rest)}, {shift})"
         if e.base == 2 and not e.exp.is_number:  # 2^u: the library's exp2 (float32: in float64, rounded once),

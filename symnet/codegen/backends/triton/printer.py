@@ -144,9 +144,10 @@ def _tanh(x):
 # kernel computes e^(u·log b) in float64 (|y|·2⁻⁵³, below a float32 ULP for |y| < 2²⁹) and rounds once
 TRITON_HELPERS["_pow"] = '''\
 @triton.jit
-def _pow(b, u, c):
+def _pow(b, u, c, k=1.0, k_lo=0.0):
     """b^(u + c) of a tensor b (float32 or float64), an exponent u (a tensor or a number) and a constant c (γ + 1:
-    u + c as a two-sum, not rounded first), as C's pow, NumPy's np.power and torch.pow: |b|^e = e^(e·log |b|),
+    u + c as a two-sum, not rounded first), as C's pow, NumPy's np.power and torch.pow; b^(k·u + c) for a constant
+    k (k + k_lo: a constant not a double), k·u a double word too (TwoProduct): |b|^e = e^(e·log |b|),
     in float64 e^y of the double-word y = e·log |b| (_dw_log, a double-word product), e^(y_hi)·(1 + y_lo); in
     float32 e^(e·log |b|) in float64, rounded once. A negative b (−0 and −inf too) takes the sign of an odd
     integer e (a finite b < 0: NaN for a non-integer e); b^0 = 1 and 1^e = 1 for every e (inf and NaN included); where |b| is 0,
@@ -156,11 +157,18 @@ def _pow(b, u, c):
     w = b.to(tl.float64)
     a = tl.abs(w)
     v = u + tl.zeros_like(w)  # a number or either width: float64
-    e = v + c
+    if k == 1.0:
+        e = v + c
+    else:
+        e = v * (k + k_lo) + c
     plain = tl.exp(e * tl.log(a))
     if dtype == tl.float64:
         l_hi, l_lo = _dw_log(a, tl.zeros_like(w))
-        s_hi, s_lo = _dw_two_sum(v, c + tl.zeros_like(w))
+        if k == 1.0:
+            s_hi, s_lo = _dw_two_sum(v, c + tl.zeros_like(w))
+        else:
+            p_hi, p_lo = _dw_two_prod(v, k + tl.zeros_like(w))
+            s_hi, s_lo = _dw_add_fp(p_hi, p_lo + v * k_lo, c + tl.zeros_like(w))
         y_hi, y_lo = _dw_mul(l_hi, l_lo, s_hi, s_lo)
         x = tl.exp(y_hi)
         r = x + x * y_lo
@@ -186,7 +194,7 @@ def _pow_signs(b, e, magnitude):
     return tl.where((e == 0.0) | (b == 1.0), 1.0, p)
 '''
 HELPER_NEEDS = {"_softplus": ("_log1p", "_exp"), "_expm1": ("_exp",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
-                "_pow": ("_dw_log", "_dw_two_sum", "_dw_mul", "_pow_signs")}
+                "_pow": ("_dw_log", "_dw_two_sum", "_dw_two_prod", "_dw_add_fp", "_dw_mul", "_pow_signs")}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
@@ -1192,6 +1200,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         wide = repr(float(c)) if float(np.float32(float(c))) == float(c) else f"tl.full([], {float(c)!r}, tl.float64)"
         if isinstance(u, float):
             return f"_pow({self._print(base)}, tl.full([], {u!r}, tl.float64), {wide})"
+        affine = self._affine_exponent(exp)
+        if affine is not None:  # b^(k·u + c): k·u + c not rounded first (y^(3x) of (y^x)³, y^sum_1 with sum_1 = 1 + 3x)
+            c, k, k_lo, u = affine
+            wide = repr(float(c)) if float(np.float32(float(c))) == float(c) else f"tl.full([], {float(c)!r}, tl.float64)"
+            scale = "" if (k, k_lo) == (1.0, 0.0) else f", {k!r}, {k_lo!r}"
+            return f"_pow({self._print(base)}, {self._print(u)}, {wide}{scale})"
         return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {wide})"
 
     def _print_Function(self, e):
