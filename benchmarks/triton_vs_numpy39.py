@@ -8,7 +8,7 @@ until it settles), ULPs of both backends. Prints the gaps (NumPy ≤ 4 ULP float
 the first two points of each where both are past, "both past". A truth the evaluator could not settle (an exponent of
 thousands of digits) shows as both past. Results: benchmarks/results/triton-vs-numpy39-2026-12-06.txt.
 """
-import sys, os, time, math
+import sys, time
 sys.path.insert(0, "tests")  # conftest: compiled, ulps
 import warnings; warnings.filterwarnings("ignore")
 import numpy as np, mpmath, sympy as sp
