@@ -1092,7 +1092,7 @@ def _bce_logits_block(pid, z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, pa
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
     dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed_repaired(y, z, log_three < -z, REPAIR, tier_ptr + pid, mask), tl.where(log_three < z, _dw_widened_90bcd99b33_needed_repaired(y, z, log_three < z, REPAIR, tier_ptr + pid, mask), _dw_widened_6fd886a8eb_needed_repaired(y, z, ~(log_three < -z) & ~(log_three < z), REPAIR, tier_ptr + pid, mask)))
     if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal, a sum that cancels or an output that overflowed goes to the repair kernel (float64)
-        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((tl.abs(tl.where(y == 0.0, 0.0, y*_softplus(-z))) + tl.abs(tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))) > 2.0 * tl.abs(C)) | (tl.abs(C) > 3.4028234663852886e+38) | (tl.abs(dC_dz) > 3.4028234663852886e+38)), 4, 0)))
+        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((tl.abs(tl.where(y == 0.0, 0.0, y*_softplus(-z))) + tl.abs(tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))) > 2.0 * tl.abs(C)) | ~(tl.abs(C) <= 3.4028234663852886e+38) | ~(tl.abs(dC_dz) <= 3.4028234663852886e+38)), 4, 0)))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
     tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)

@@ -773,7 +773,7 @@ def _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, p
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
     dL_dz = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1.0, 2.350988701644575e-38), (inv_sig_abs_z * inv_sig_abs_z), 2.0, 1.0, 2.350988701644575e-38)
     if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal, a sum that cancels or an output that overflowed goes to the repair kernel (float64)
-        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((exp_neg_abs_z < 1.1754943508222875e-38) & (tl.abs(z) < 745.2) | (tl.abs(L) > 3.4028234663852886e+38) | (tl.abs(dL_dz) > 3.4028234663852886e+38)), 4, 0)))
+        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((exp_neg_abs_z < 1.1754943508222875e-38) & (tl.abs(z) < 745.2) | ~(tl.abs(L) <= 3.4028234663852886e+38) | ~(tl.abs(dL_dz) <= 3.4028234663852886e+38)), 4, 0)))
     if WRITE_VALUE:
         tl.store(L_ptr + offs, _stored(L, L_ptr), mask=mask)
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)

@@ -7,6 +7,7 @@ Stability rules applied:
   sigmoid: 1/(1 + e^−x) overflows e^−x for x ≪ 0 (NaN in float32 at x = −1000); σ is printed from e^−|x|, which never overflows (σ(−100) in float32 is the subnormal 3.7e−44, not 0)
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
+softplus: in float64 for every input dtype (σ), each output rounded once.
 Regenerate with: symnet codegen --backend triton
 """
 import os
@@ -196,10 +197,8 @@ def _softplus_kernel(z_ptr, s_ptr, ds_dz_ptr, partial_ptr, count_ptr, n, divisor
     offs = pid.to(tl.int64) * BLOCK + tl.arange(0, BLOCK)  # int64: no overflow past 2³¹ elements
     mask = offs < n
     z = tl.load(z_ptr + offs, mask=mask, other=1.0)
-    if F64:  # float64 stays float64 (gradcheck); everything else computes in float32
-        z = z.to(tl.float64)
-    else:
-        z = _upcast(z, tl.float32)
+    # every dtype computes in float64 (σ: float32's e^−|u|, 1 + E, 1/(1 + E) and E·r rounded each gave σ 3.69 ULP and σ′ 5.18, 0.50 so); each output rounded once, as stored
+    z = _upcast(z, tl.float64)
     # s = log(1 + exp(z))
     s = _softplus(z)
     # ds_dz = ∂s/∂z = exp(z)/(1 + exp(z))
@@ -208,7 +207,7 @@ def _softplus_kernel(z_ptr, s_ptr, ds_dz_ptr, partial_ptr, count_ptr, n, divisor
         tl.store(s_ptr + offs, _stored(s, s_ptr), mask=mask)
     tl.store(ds_dz_ptr + offs, _stored(ds_dz, ds_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
-        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, s, 0.0), axis=0))
+        tl.store(partial_ptr + pid, tl.sum(tl.where(mask, s, 0.0), axis=0).to(partial_ptr.dtype.element_ty))
         _sum_when_last(partial_ptr, tl.num_programs(0), count_ptr, s_ptr, divisor, BLOCK)  # Σ, or Σ/n
 
 
@@ -231,7 +230,7 @@ def softplus(z, *, reduction="none"):
     _reduction(reduction)
     n = z.numel()
     f64 = z.dtype == torch.float64
-    block = BLOCK // 2 if f64 else BLOCK
+    block = BLOCK // 2  # float64 arithmetic for every dtype: half the block
     blocks = triton.cdiv(n, block)
     reduce = reduction != "none"
     s = torch.empty((), dtype=z.dtype, device=z.device) if reduce else torch.empty_like(z)

@@ -2549,6 +2549,13 @@ class _Emitter:
             v = self._emit(e, f"_dw_erfc({a.hi}, {self._lo(a)})", ("_dw_erfc",))
         elif type(e).__name__ == "ndtr" and self.backend == "numpy":  # Φ(x) = erfc(−x/√2)/2, −x/√2 a double word
             v = self.value(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
+        elif type(e).__name__ in ("erfc", "ndtr") and self.backend == "triton" and self.value(e.args[0]).lo is not None:
+            # Triton (no table-driven _dw_erfc): erfc and Φ of a double word to first order in its lo part, the
+            # rounded-argument rule's _dw_erfc_first and _dw_ndtr_first; before, of its hi alone, whose rounding Φ
+            # amplifies v² times (session 39, h-triton39: float64 Φ(x/y)⁻² 46 ULP at x/y = −6.22, NumPy 0.50)
+            a = self.value(e.args[0])
+            helper = FIRST_ORDER[type(e).__name__]
+            v = self._emit(e, f"{helper}({a.hi}, {self._lo(a)})", (helper,))
         elif type(e).__name__ in _SIGMOID_FORMS:  # GELU-tanh's S(u) and S′(u) as the σ(v(u)) they are (below)
             v = self.value(_sigmoid_form(e))
         elif isinstance(e, sp.asinh):

@@ -28,7 +28,7 @@ from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...doubleword import REPAIR_BITS, double_word_block, generated_last
 from ...rewrite import WidenedBase, is_compensated_sum
-from ..numpy.elementwise import FarBranches, far_branches
+from ..numpy.elementwise import FarBranches, _sigmoid_float64, far_branches
 from .printer import TRITON_HELPERS, TritonPrinter
 
 __all__ = ["TritonPrinter", "emit_elementwise", "emit_triton_module", "assemble", "reserved_names",
@@ -220,6 +220,35 @@ def _local_names(kernel: Kernel) -> dict:
                        reserved_names(kernel), LOCAL_FORMS)
 
 
+def _widened(kernel: Kernel) -> bool:
+    """Whether the kernel holds a widened sum (symnet.codegen.doubleword), where NumPy's float32 block is float64."""
+    return any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
+
+
+# why a kernel computes in float64 for every input dtype, each output rounded once as stored (:func:`_float64_reason`)
+FLOAT64_REASONS = {
+    "compensated": ("a compensated sum", "S², the quotient and the product in float32 gave a 24-term softmax's gradient "
+                                         "2.39 ULP, 0.49 so"),
+    # session 39 (h-triton39), as NumPy's since h-sig37: the sigmoid kernel's float32 σ 3.69 ULP at z = −1.9717, σ′
+    # 5.18 at −4.1391 under the interpreter (E = e^−|z|, 1 + E, r = 1/(1 + E), E·r and σ·(1 − σ) rounded each), 0.50 in
+    # float64 (tests/test_triton39.py). GPU cost unmeasured (no device): float64 for exp, a quotient and two products a
+    # value, on an H100 half float32's rate, where the kernel reads 4 bytes and writes 8 a value
+    "sigmoid": ("σ", "float32's e^−|u|, 1 + E, 1/(1 + E) and E·r rounded each gave σ 3.69 ULP and σ′ 5.18, 0.50 so"),
+}
+
+
+def _float64_reason(kernel: Kernel) -> str | None:
+    """The key of FLOAT64_REASONS where the kernel computes in float64 for every input dtype: a compensated sum, or σ
+    (the sigmoid pair's e^−|u|; NumPy's _sigmoid_float64) in a kernel without a widened sum (one with keeps float32,
+    its float32 repair kernel taking a block whose outputs are past their bounds in float64); None elsewhere."""
+    if _compensated(kernel):
+        return "compensated"
+    parts = [e for _, e in kernel.assignments] + list(kernel.results)
+    if not _widened(kernel) and _sigmoid_float64(parts):
+        return "sigmoid"
+    return None
+
+
 def _compensated(kernel: Kernel) -> bool:
     """Whether the kernel has a sum the compensated-sum rule widened: it then computes in float64 for every input
     dtype (:func:`~symnet.codegen.rewrite.is_compensated_sum`)."""
@@ -304,14 +333,15 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             "mask = offs < n"]
     for v in inputs:
         body.append(f"{v} = tl.load({v}_ptr + offs, mask=mask, other=1.0)")
-    wide = _compensated(kernel)
+    reason = _float64_reason(kernel)
+    wide, compensated = reason is not None, reason == "compensated"
     # a float32 kernel's double words go to the repair kernel too (doubleword.REPAIR_BITS["float32"]), except where
     # every dtype computes in float64 (wide: the float32 branch is never compiled)
     printer.repair_float32 = not wide
     printer.float32_products = not wide  # a long product in float64 (TritonPrinter._wide_product)
     if wide:  # as the NumPy backend computes a float32 block with a widened sum: rounded once, at the store
-        body.append("# every dtype computes in float64 (a compensated sum: S², the quotient and the product in float32 "
-                    "gave a 24-term softmax's gradient 2.39 ULP, 0.49 so); each output rounded once, as stored")
+        what, why = FLOAT64_REASONS[reason]
+        body.append(f"# every dtype computes in float64 ({what}: {why}); each output rounded once, as stored")
         body += [f"{v} = _upcast({v}, tl.float64)" for v in inputs]
     else:
         body.append("if F64:  # float64 stays float64 (gradcheck); everything else computes in float32")
@@ -329,7 +359,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         body.append(f"    tl.store(domain_ptr + {j}, 1)")
     codes = {}  # each temporary and output → its printed code (what the repair kernel recomputes is read from it)
     hazards = []  # float32: where a block is not within its bound outside the widened sums (_float32_hazards)
-    far = FarBranches() if wide else far_branches(list(kernel.assignments), kernel.results)
+    far = FarBranches() if compensated else far_branches(list(kernel.assignments), kernel.results)
     for temp, expr in kernel.assignments:
         if temp in far.only:
             continue  # computed in a block where a far branch is taken, below
@@ -354,6 +384,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             hazards.append(hazard)
         if not wide:  # (after the far block below too: the flags are or-ed at the block's end)
             hazards.append(_overflowed(v))
+        if not wide and _widened(kernel) and _rational(o.expr, kernel):
+            hazards.append(_underflowed(v))
     if far.outputs:
         far_lines = _far_block(far, kernel, outputs, printer, temps, named)
         for line in far_lines:  # (a far branch, or a temporary only they take, may call a function whose tier is
@@ -362,7 +394,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
             if assigned:
                 codes[assigned[1]] = codes.get(assigned[1], "") + "\n" + assigned[2]
         body += far_lines
-    if wide:
+    if compensated:
         body += _double_word_outputs(kernel, printer, local, temps, outputs)
     # each output → the tiers (REPAIR_BITS) of the functions its code reaches: the repair kernel's specialisations that
     # store (and so compute) it
@@ -374,6 +406,8 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         for v in _repaired(codes, {f for f, bits in printer.repaired.items() if bits & bit}, outputs):
             tiers[v] |= bit
     bit32 = REPAIR_BITS["float32"]
+    if hazards and not wide and _widened(kernel):  # a widened sum: NumPy's float32 block is float64 (_float32_hazards)
+        every |= bit32
     if hazards and every & bit32:  # the float32 repair kernel takes such a block whole, in float64 (_float32_hazards)
         body = _float32_hazards(body, hazards, bit32)
         for v in outputs:
@@ -460,13 +494,14 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     # a widened sum goes double-word in float32 too where float64 is not enough (doubleword.widened_function): half
     # the block, as float64, whose entries a thread compile without spilling (bce_logits' float32 kernel at the full
     # block spilled 4,168 bytes a thread for sm_90 and took 29 CPU s to compile, 12 at half; session 20)
-    widened = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
+    widened = _widened(kernel)
     launcher += [f"    n = {first}.numel()",
                  f"    f64 = {first}.dtype == torch.float64",
                  # float64 inputs add the double-word block (_double_word_outputs): two entries a thread, where eight
                  # made the written 24-term softmax's kernel 129 s of CPU to compile for sm_90 (ptxas spilling 28 KB)
                  "    block = BLOCK // 8 if f64 else BLOCK // 2  # float64 arithmetic for every dtype: half the block; "
-                 "an eighth with the double words" if wide else
+                 "an eighth with the double words" if compensated else
+                 "    block = BLOCK // 2  # float64 arithmetic for every dtype: half the block" if wide else
                  "    block = BLOCK // 8 if f64 else BLOCK // 2  # the widened sums' double words (float32: where float64 "
                  "is not enough) at the entries a thread of float64; float64: two, with their triple words" if widened else
                  # a quotient taken again by exponents (_taken_far: float64 for float32 too, frexp's integers in
@@ -505,7 +540,7 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
         else:
             launcher.append(f"    tier = torch.zeros(blocks if f64 else 1, dtype=torch.int32, device={first}.device)  "
                             "# the blocks flagged for the repair kernel (its tiers: float64)")
-    exact = any(e.has(WidenedBase) for e in [e for _, e in kernel.assignments] + list(kernel.results))
+    exact = widened
     fusion = ", enable_fp_fusion=False" if exact else ""
     if exact:
         launcher.append("    # the widened sums in double-word arithmetic (float32: where float64 is not enough), whose "
@@ -647,15 +682,32 @@ def _cancelling_sum(name: str, result, printer) -> str | None:
 
 
 def _overflowed(name: str) -> str:
-    """The condition where the output ``name`` is ±inf: in float32, an intermediate may have overflowed where the
-    float64 block is finite (session 30, h-hypot30: gaussian_nll's ∂t and ∂x, (x − t)/v, were inf at t = −3.19e32,
-    v = 3.9, x = 3.4028235e38, where x − t overflows float32; true ∓8.719e37, NumPy's float32 block in float64 right).
-    A result that is ±inf in float64 too (the loss there, 1.5e76) sends its block to the repair kernel for nothing
+    """The condition where the output ``name`` is ±inf or NaN: in float32, an intermediate may have overflowed where
+    the float64 block is finite (session 30, h-hypot30: gaussian_nll's ∂t and ∂x, (x − t)/v, were inf at t = −3.19e32,
+    v = 3.9, x = 3.4028235e38, where x − t overflows float32; true ∓8.719e37, NumPy's float32 block in float64 right),
+    or two such terms met (session 39, h-triton39: 1/x + 1/y at x = −1e−45, y = +0 was inf − inf = NaN for +inf; ∂y of
+    (x + y)/(x·y²) at (−1.7e33, −4.2e−29) NaN for the truth 2.6e85 past the range, inf in float64). A result that is
+    ±inf or NaN in float64 too (the loss there, 1.5e76; a NaN input) sends its block to the repair kernel for nothing
     but time."""
-    return f"(tl.abs({name}) > {_FLOAT32_MAX!r})"
+    return f"~(tl.abs({name}) <= {_FLOAT32_MAX!r})"
 
 
 _FLOAT32_MAX = 3.4028234663852886e38
+
+
+def _rational(expr, kernel: Kernel) -> bool:
+    """Whether ``expr`` (an output as derived) is a rational function of the kernel's inputs, not a number: 0 or
+    subnormal only at its roots or where the float64 value is as small (a select or a function may be 0 on a range)."""
+    return bool(expr.free_symbols) and expr.is_rational_function(*[i.symbol for i in kernel.inputs])
+
+
+def _underflowed(name: str) -> str:
+    """The condition where the output ``name`` is 0 or subnormal in float32: a partial product or quotient may have
+    gone below the range where the whole is normal (session 39, h-triton39: ∂y of (x + y)/(x·y²), (y⁻² − 2(x + y)/y³)/x,
+    at (3.7e−34, 4.3e35) was −0 for −1.41e−38: y⁻² is 0 in float32; NumPy's float32 block in float64 right). Taken
+    for a rational output of a kernel holding a widened sum alone (where NumPy's float32 block is float64): its
+    roots, and outputs as small in float64, send their block to the repair kernel for nothing but time."""
+    return f"(tl.abs({name}) < {_FLOAT32_TINY!r})"
 
 
 def _float32_hazards(body: list, hazards: list, bit: int) -> list:
@@ -786,10 +838,11 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
             parts.append(auto)
     device = generated_last(TRITON_HELPERS, used)
     host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
-    wide = [k.name for k in kernels if _compensated(k)]
     notes = ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."]
-    if wide:
-        notes.append(f"{', '.join(wide)}: in float64 for every input dtype (a compensated sum), each output rounded once.")
+    for reason, (what, _) in FLOAT64_REASONS.items():
+        wide = [k.name for k in kernels if _float64_reason(k) == reason]
+        if wide:
+            notes.append(f"{', '.join(wide)}: in float64 for every input dtype ({what}), each output rounded once.")
     return assemble(kernels, source, regenerate, notes,
                     device + host + [HOST_HELPERS["_registered"], HOST_HELPERS["_no_gradient"]] + parts,
                     preamble="# elements and warps a program takes: at copy bandwidth on an H100 for sigmoid+MSE over 64M\n"
