@@ -41,6 +41,7 @@ float64 scalar that would; a select whose every value is a constant takes its dt
 from __future__ import annotations
 
 
+import hashlib
 import math
 
 import sympy as sp
@@ -1307,6 +1308,18 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         far = self._far_forms(e.args)  # a third order where both are ±inf or NaN (weights that overflow times a σ′)
         far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
         return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
+
+    def _condition_once(self, code: str) -> tuple[str, str]:
+        """A select's condition that calls a widened function, named where the select tests it, ``(_cond_<digest> :=
+        …)``, and that name where each piece's ``needed`` takes it again: Python evaluates the select's condition before
+        its pieces, so the widened function runs once per block, where it ran once for the test and once more in each
+        piece's ``needed`` (tanh(c·x + d·h) − h: the tanhshrink rule's test |tanh u − w| < 3/2 of a widened sum, three
+        times per block; h-cost39). The digest of the text names it: the same condition nested again is the same
+        value."""
+        if "_dw_widened_" not in code:
+            return code, code
+        name = "_cond_" + hashlib.sha1(code.encode()).hexdigest()[:10]
+        return f"({name} := {code})", name
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
