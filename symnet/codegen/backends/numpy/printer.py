@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -670,6 +671,9 @@ def _constant_product(a, b, c, k, q, lo):
     return last
 '''
 NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
+
+
+_COMPARISONS = re.compile(r"[<>]=?|==")  # a printed condition's comparisons (NumpyExpressionPrinter._condition_once)
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
@@ -1314,9 +1318,10 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         …)``, and that name where each piece's ``needed`` takes it again: Python evaluates the select's condition before
         its pieces, so the widened function runs once per block, where it ran once for the test and once more in each
         piece's ``needed`` (tanh(c·x + d·h) − h: the tanhshrink rule's test |tanh u − w| < 3/2 of a widened sum, three
-        times per block; h-cost39). The digest of the text names it: the same condition nested again is the same
-        value."""
-        if "_dw_widened_" not in code:
+        times per block; h-cost39); likewise a condition of more than three comparisons (the range guard that the
+        Laplace NLL's ∂κ takes its widened sum under: 24 comparisons, four times per block). The digest of the text
+        names it: the same condition nested again is the same value."""
+        if "_dw_widened_" not in code and len(_COMPARISONS.findall(code)) <= 3:
             return code, code
         name = "_cond_" + hashlib.sha1(code.encode()).hexdigest()[:10]
         return f"({name} := {code})", name
