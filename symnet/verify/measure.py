@@ -39,7 +39,7 @@ from .budget import Budget, VerifyTimeoutError
 from .evaluate import NotEvaluable, references as references_at, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
-__all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of"]
+__all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of", "ratio_points"]
 
 IMPLEMENTATIONS = ("symnet numpy", "symnet triton", "torch autograd", "torch built-in")
 
@@ -738,6 +738,69 @@ def difference_points(symbols, exprs, ranges=()) -> list:
     return rows
 
 
+# where a quotient of two inputs' like forms is taken near 1 (:func:`ratio_points`): tiny, in (0, 1), near 1
+# from below (1 − x small: (1 − p)/(1 − q)), negative and huge; its relative distances from 1 span float32's
+# (1e−3 … 1e−5: ~10³ … 10¹ float32 ULPs) and float64's (1e−8, 1e−12), both signs, and 1 itself (a touching zero)
+_RATIO_BASES = (1e-30, 1e-3, 0.3, 0.999, -2.5, 1e30)
+_RATIO_OFFSETS = (1e-3, 1e-5, 1e-8, 1e-12)
+_RATIO_PAIRS = 2  # pairs measured (a pair gives 54 rows)
+
+
+def _one_input(expr, index):
+    """The index of the one input ``expr`` depends on (p, 1 − p, 2·q), else None."""
+    free = expr.free_symbols
+    return index.get(next(iter(free))) if len(free) == 1 else None
+
+
+def _alike(a, b, u, w) -> bool:
+    """Whether a(u), written with w for u, is b(w) (1 − p and 1 − q): the two are equal where u = w."""
+    return sp.expand(a.subs(u, w) - b) == 0
+
+
+def _ratio_pairs(exprs, symbols) -> list:
+    """(i, j) for each quotient of the formula N(x_i)/D(x_j) with N and D one form (p/q, (1 − p)/(1 − q)) and each
+    difference of logs c·log N(x_i) − c·log D(x_j), once: the quotient is 1 and its log 0 at x_i = x_j, where a
+    sum of such terms (the written Bernoulli KL p·log(p/q) + (1 − p)·log((1 − p)/(1 − q))) has a double root that
+    only touches 0: no sign change for the crossing search, and no a·x + b·y for :func:`_difference_pairs`."""
+    index = {s: q for q, s in enumerate(symbols)}
+    pairs = []
+    for node in _distinct_nodes(exprs):
+        parts = None
+        if isinstance(node, sp.Mul):
+            den = [f.base ** -f.exp for f in node.args if isinstance(f, sp.Pow) and f.exp.is_negative]
+            num = [f for f in node.args if not (isinstance(f, sp.Pow) and f.exp.is_negative)]
+            if den and num:
+                parts = (sp.Mul(*num).as_coeff_Mul()[1], sp.Mul(*den).as_coeff_Mul()[1])
+        elif isinstance(node, sp.Add) and len(node.args) == 2:
+            (a, u), (b, w) = (t.as_coeff_Mul() for t in node.args)
+            if a == -b and isinstance(u, sp.log) and isinstance(w, sp.log):
+                parts = (u.args[0], w.args[0])
+        if parts is None:
+            continue
+        i, j = (_one_input(e, index) for e in parts)
+        if i is None or j is None or i == j or not _alike(parts[0], parts[1], symbols[i], symbols[j]):
+            continue
+        pair = (min(i, j), max(i, j))
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def ratio_points(symbols, exprs, ranges=()) -> list:
+    """Rows where a quotient of the formula is near 1 (:func:`_ratio_pairs`): x_i at :data:`_RATIO_BASES`, x_j = x_i
+    and x_i·(1 ± δ), δ in :data:`_RATIO_OFFSETS`, the other variables 1. Session 39 (h-verify39): the written
+    Bernoulli KL was 5.1e6 ULP off in float32 near p = q (its double root) while verify passed it at 0.50 ULP."""
+    k = len(symbols)
+    inside = [(lambda v, q=q: _inside(v, ranges[q] if ranges else None)) for q in range(k)]
+    rows = []
+    for i, j in _ratio_pairs(exprs, symbols)[:_RATIO_PAIRS]:
+        for v in _RATIO_BASES:
+            for w in [v] + [v * (1 + s * d) for d in _RATIO_OFFSETS for s in (1.0, -1.0)]:
+                at = {i: v, j: w}
+                rows.append(tuple(inside[q](at.get(q, 1.0)) for q in range(k)))
+    return rows
+
+
 def structured_points(symbols, exprs, ranges=()) -> list:
     """Rows where one variable is far from the others, which are equal (0): the softmax of logits (0, x, 0, 0)
     puts its mass on one class, and a sum of 1 + e^−x cancels there. Where the formula sums the exponentials of
@@ -788,6 +851,7 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
                                   spec.others, ranges, line=line)
     extra += structured_points(symbols, [o.expr for o in k.outputs], ranges)
     extra += difference_points(symbols, [o.expr for o in k.outputs], ranges)
+    extra += ratio_points(symbols, [o.expr for o in k.outputs], ranges)
     if extra:
         with np.errstate(over="ignore"):
             more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
