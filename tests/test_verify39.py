@@ -116,3 +116,36 @@ def test_kl_far_outside_the_unit_interval_near_p_equal_q(kl, dtype, q_rel, bound
     with mpmath.workdps(80):
         tf, tdp = _kl_exact(p[0], q[0])
         assert max(_ulps(f[0], tf, dtype), _ulps(dp[0], tdp, dtype)) <= bound
+
+
+# ------------------------------------------------------------------ touching zeros in the crossing search
+
+def _values_of(fn):
+    def values(cols, need=None):
+        with np.errstate(all="ignore"):
+            return [fn(*cols)]
+    return values
+
+
+@pytest.mark.parametrize("root", [3.7, -0.0123, 2.5e6])
+def test_crossing_search_finds_a_zero_it_only_touches(root):
+    """(x − r)² + 1e−300 never changes sign: the search's dips take it to within 1e−12 of r, with its neighbours."""
+    x = sp.Symbol("x")
+    rows, note = measure.crossing_points(_values_of(lambda c: (c - root) ** 2 + 1e-300), [x], "float64")
+    assert not note
+    near = [r[0] for r in rows if abs(r[0] - root) <= 1e-12 * abs(root)]
+    assert len(near) >= 3, sorted(r[0] for r in rows)
+
+
+def test_touching_zero_in_two_variables_along_the_others_fixed():
+    """(x − y)² + 1e−300 with y held at one of the search's fixed values (1.0): the dip at x = 1."""
+    x, y = sp.symbols("x y")
+    rows, _ = measure.crossing_points(_values_of(lambda a, b: (a - b) ** 2 + 1e-300), [x, y], "float64")
+    assert any(abs(r[0] - r[1]) <= 1e-12 and r[1] == 1.0 for r in rows)
+
+
+def test_no_dip_where_the_minimum_is_far_from_zero():
+    """x² + 1 has a minimum at 0, 1 away from 0: not a touching zero, no rows."""
+    x = sp.Symbol("x")
+    rows, _ = measure.crossing_points(_values_of(lambda c: c * c + 1.0), [x], "float64")
+    assert rows == []

@@ -1186,6 +1186,62 @@ def _names_of(symbols, which) -> str:
     return ", ".join(str(symbols[i]) for i in which)
 
 
+_DIP_RATIO = 0.5  # a grid point whose |y| is below this share of both neighbours' (same sign): a candidate dip
+_DIP_DEPTH = 1e-3  # a dip is a zero it only touches where refining takes |y| below this share of the neighbours'
+_DIP_CAP = 4  # dips refined per variable (the deepest)
+_DIP_STEPS = 14  # section steps of a dip (each cuts its bracket 8.5-fold: 1e−13 of it after 14)
+_DIP_TRIAL = 3  # steps after which a dip not yet _DIP_DEPTH deep is dropped (a minimum of |y| away from 0: x² + 1)
+
+
+def _dips(i, g, ys) -> list:
+    """[i, f, a, lowest, b, |y| there, the neighbours' least |y|] for the deepest local minima of |y| on the grid
+    ``g`` of variable ``i`` where y keeps its sign: a double root ((x − 3)², 1 − cos x at 2π) touches 0 there and the
+    sign-change search never brackets it; :func:`_deepest` then minimises |y| between the dip's neighbours."""
+    out = []
+    for f, y in enumerate(ys):
+        if y is None or len(y) < 3:
+            continue
+        a = np.abs(y)
+        with np.errstate(invalid="ignore"):
+            mid = a[1:-1]
+            dip = ((np.sign(y[:-2]) == np.sign(y[1:-1])) & (np.sign(y[2:]) == np.sign(y[1:-1])) & (y[1:-1] != 0)
+                   & np.isfinite(y[:-2]) & np.isfinite(y[2:]) & (mid < _DIP_RATIO * a[:-2]) & (mid < _DIP_RATIO * a[2:]))
+        for j in np.nonzero(dip)[0] + 1:
+            ref = min(a[j - 1], a[j + 1])
+            out.append((a[j] / ref, [i, f, g[j - 1], g[j], g[j + 1], a[j], ref]))
+    out.sort(key=lambda d: d[0])
+    return [d for _, d in out[:_DIP_CAP]]
+
+
+def _deepest(dips, values, rows_of, deadline) -> list:
+    """(variable, point) where each dip's |y| is least: its bracket [a, b] cut at :data:`_SECTIONS` points a call
+    and narrowed to the lowest cut's neighbours, :data:`_DIP_STEPS` times at most (all dips in one call a step);
+    only those that come within :data:`_DIP_DEPTH` of 0, relatively, are kept."""
+    import time
+
+    deep = lambda d: d[5] < _DIP_DEPTH * d[6]  # noqa: E731
+    for step in range(_DIP_STEPS):
+        if step == _DIP_TRIAL:
+            dips = [d for d in dips if deep(d)]
+        open_ = [d for d in dips if np.nextafter(d[2], d[4]) != d[4]]
+        if not open_ or time.process_time() > deadline:
+            break
+        cuts = [np.unique(np.concatenate([d[2] + (d[4] - d[2]) * np.linspace(0, 1, _SECTIONS + 2), [d[3]]]))
+                for d in open_]
+        with np.errstate(all="ignore"):
+            got = values(rows_of([(d[0], m) for d, m in zip(open_, cuts)]), {d[1] for d in open_})
+        at = 0
+        for d, m in zip(open_, cuts):
+            y = got[d[1]]
+            y = np.full(len(m), np.nan) if y is None else np.abs(y[at:at + len(m)])
+            at += len(m)
+            if not np.isfinite(y).any():
+                continue
+            t = int(np.nanargmin(y))
+            d[2], d[3], d[4], d[5] = m[max(t - 1, 0)], m[t], m[min(t + 1, len(m) - 1)], y[t]
+    return [(d[0], float(d[3])) for d in dips if deep(d)]
+
+
 _SECTIONS = 16  # points a bracket is cut at per evaluation: it shrinks 17-fold a call (2-fold by bisection)
 _GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid starts (the rest locates crossings)
 
@@ -1256,6 +1312,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
         cuts.append(f"every variable's grid searched at {orders[0][done_passes - 1][1]}")
     found = []  # (variable, crossing)
     brackets = []  # (variable, output or sum, a, b, sign at a)
+    dips = []  # (variable, output or sum, a, lowest, b): |y| dips towards 0 between a and b, no sign change
     for i in range(k):
         g = grids[i][seen[i]]
         fn, j = [], []
@@ -1275,6 +1332,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
             keep = np.unique(np.linspace(0, len(j) - 1, 2 * _CROSSING_CAP).astype(int))
             fn, j = [fn[t] for t in keep], [j[t] for t in keep]
         brackets += [[i, f, g[jj], g[jj + 1], sa] for (f, sa), jj in zip(fn, j)]
+        dips += _dips(i, g, [y if y is None else y[seen[i]] for y in (ys[i] or ())])
     steps = 0
     while brackets:
         open_ = [b for b in brackets if np.nextafter(b[2], b[3]) != b[3]]
@@ -1309,6 +1367,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
                 b[2], b[3] = (b[2] if t == 0 else m[t - 1]), m[t]
             else:
                 b[2] = m[-1]
+    found += _deepest(dips, values, rows_of, deadline)
     for i in range(k):  # per variable, as the search found them
         found += [(i, float(v)) for v in np.unique([b[2] for b in brackets if b[0] == i])]
     found = sorted(found, key=lambda item: item[0])
