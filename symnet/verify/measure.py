@@ -2,8 +2,9 @@
 
 For each output of a formula (its value and each gradient), each dtype and each backend: the
 generated function is run at random and extreme points (:func:`symnet.verify.spec.extremes`,
-both sides of every Piecewise boundary, and around each point where an output or a sum of the
-formula crosses 0, where it cancels: :func:`crossing_points`), and each result is compared with the exact value
+both sides of every Piecewise boundary, around each point where an output or a sum of the
+formula crosses 0 or only touches it, where it cancels: :func:`crossing_points`, and where a quotient of two
+inputs is near 1: :func:`ratio_points`), and each result is compared with the exact value
 (the output's formula in mpmath at 50 digits, raised to 100, 300, 1200, 2400 where the formula as
 written cancels in mpmath too). A max/min's comparisons are made there too, at 50 digits, not in the
 dtype: where its arguments only round to the same float (√x and 1 at x = 1 + 2⁻⁵²) the exact value is the
@@ -830,8 +831,9 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
     the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`; its
     ``note`` says where that search was cut short, "" where it was not), and the rows of
-    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets) and of
-    :func:`difference_points` (a difference of two inputs 1e−6 … 1e−13 of them from 0)."""
+    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets), of
+    :func:`difference_points` (a difference of two inputs 1e−6 … 1e−13 of them from 0) and of :func:`ratio_points`
+    (a quotient of two inputs of one form near 1: p/q, (1 − p)/(1 − q))."""
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     order = _builtin_order(k, spec)
@@ -1249,8 +1251,8 @@ _GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid sta
 def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=(),
                     seconds: float = None, line=SILENT) -> tuple[list, str]:
     """(rows, note): rows (one value per variable) at and around each point where an output or a sum
-    of the formula changes sign: each variable swept on :func:`_grid` with the others at fixed values,
-    the sign change located in float64 to adjacent floats, then the crossing rounded to ``dtype``, its neighbours
+    of the formula changes sign, or only touches 0 (:func:`_dips`, :func:`_deepest`): each variable swept on
+    :func:`_grid` with the others at fixed values, the sign change located in float64 to adjacent floats, then the crossing rounded to ``dtype``, its neighbours
     either side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings, or 3
     a variable where there are more variables, an equal share each).
 
