@@ -81,25 +81,23 @@ def poisson():
     return symnet.compile(symnet.derive("poisson_nll(x, y)", wrt=["x"]), progress=False, gradients=False)
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: poisson_nll(x, 0) over 200 x in [−708.3, −702] (e^x "
-                   "normal, e^x/x subnormal): 302 ULP worst at x = −708.1734 (2.7810868596161095e−308 for "
-                   "2.7810868596159603e−308; torch 0.04), 121 of 200 past 4 ULP and torch (torch ≤ 0.50; ≤ 0.50 at "
-                   "e562f99c): h-worsea39's exp-minus piece u·(e^u/u − c) for u < −64")
-def test_poisson_nll_where_e_over_u_is_subnormal(poisson):
-    y = np.zeros_like(_NEAR)
-    with np.errstate(all="ignore"):
-        got = poisson(x=_NEAR, y=y)[0]
-    assert _ulps_over(got, _NEAR, y, False) <= 4
+_BAND_POISSON = ("measured 2026-12-06: poisson_nll(x, 0) over 200 x in [−708.3, −702] (e^x normal, e^x/x subnormal): "
+                 "302 ULP worst at x = −708.1734 (2.7810868596161095e−308 for 2.7810868596159603e−308; torch 0.04), "
+                 "121 of 200 past 4 ULP and torch (torch ≤ 0.50; ≤ 0.50 at e562f99c): h-worsea39's exp-minus piece "
+                 "u·(e^u/u − c) for u < −64")
+_BAND_RECIPROCAL = ("measured 2026-12-06: 1/poisson_nll(x, 0) over 200 x in [−708.3, −702]: 464 ULP worst at x = −708.3 "
+                    "(4.0811403659779086e307 for 4.081140365977677e307; torch 1.15, ≤ 1.28 over all; e562f99c ≤ 1.28); "
+                    "with |y| in 10^[−312, −309] 1,142 ULP (torch ≤ 5.48)")
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: 1/poisson_nll(x, 0) over 200 x in [−708.3, −702]: 464 "
-                   "ULP worst at x = −708.3 (4.0811403659779086e307 for 4.081140365977677e307; torch 1.15, ≤ 1.28 "
-                   "over all; e562f99c ≤ 1.28); with |y| in 10^[−312, −309] 1,142 ULP (torch ≤ 5.48)")
-def test_reciprocal_poisson_nll_where_e_over_u_is_subnormal(reciprocal):
+@pytest.mark.parametrize("kernel, of_reciprocal", [
+    pytest.param("poisson", False, marks=pytest.mark.xfail(strict=True, reason=_BAND_POISSON)),
+    pytest.param("reciprocal", True, marks=pytest.mark.xfail(strict=True, reason=_BAND_RECIPROCAL))])
+def test_poisson_nll_where_e_over_u_is_subnormal(request, kernel, of_reciprocal):
     y = np.zeros_like(_NEAR)
     with np.errstate(all="ignore"):
-        got = reciprocal(x=_NEAR, y=y)[0]
-    assert _ulps_over(got, _NEAR, y, True) <= 4
+        got = request.getfixturevalue(kernel)(x=_NEAR, y=y)[0]
+    assert _ulps_over(got, _NEAR, y, of_reciprocal) <= 4
 
 
 def test_poisson_nll_beside_that_band(poisson):
