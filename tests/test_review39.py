@@ -26,9 +26,10 @@ def _torch_reciprocal(x, y):
     return (1 / (torch.exp(x) - y * x)).numpy()
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06: 1/poisson_nll(x, y) at y = −0, x in {−746, −1000, −1e4, "
-                   "−3e4}: −inf for +inf (1/e^x, mpmath), torch +inf; poisson_nll itself −0 where e^x > 0 (+0 before "
-                   "h-worsea39's |u| > 64 piece u·(e^u/u − c) of the exp-minus rule; e562f99c gave +0, +inf)")
+# found here (measured 2026-12-06): 1/poisson_nll(x, y) at y = −0, x in {−746, −1000, −1e4, −3e4}: −inf for +inf
+# (1/e^x, mpmath), torch +inf; poisson_nll itself −0 where e^x > 0 (+0 before h-worsea39's |u| > 64 piece
+# u·(e^u/u − c) of the exp-minus rule; e562f99c gave +0, +inf). Fixed by the lead after the merge: below −64 that
+# piece only where |c·u| is past 2¹²⁷
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_reciprocal_poisson_nll_at_a_negative_zero_target(reciprocal, dtype):
     x, y = X.astype(dtype), np.full(X.shape, -0.0, dtype)
@@ -91,9 +92,10 @@ _BAND_RECIPROCAL = ("measured 2026-12-06: 1/poisson_nll(x, 0) over 200 x in [−
 
 
 @pytest.mark.parametrize("kernel, of_reciprocal", [
-    pytest.param("poisson", False, marks=pytest.mark.xfail(strict=True, reason=_BAND_POISSON)),
-    pytest.param("reciprocal", True, marks=pytest.mark.xfail(strict=True, reason=_BAND_RECIPROCAL))])
+    ("poisson", False), ("reciprocal", True)])
 def test_poisson_nll_where_e_over_u_is_subnormal(request, kernel, of_reciprocal):
+    """Found here: _BAND_POISSON, _BAND_RECIPROCAL (h-worsea39's far piece for u < −64); within 4 ULP since the lead's
+    fix (that piece only where |c·u| is past 2¹²⁷)."""
     y = np.zeros_like(_NEAR)
     with np.errstate(all="ignore"):
         got = request.getfixturevalue(kernel)(x=_NEAR, y=y)[0]

@@ -1163,8 +1163,12 @@ def _exp_minus(node):
                 zero, far = _exp_minus_limits(b / u, u, e)
                 pieces = [zero] + pieces + [far]
                 # e^64 ≈ 6e27: no cancellation left to lose; below −64, c·u overflows where (e^u − c·u)²/(u + c)² does
-                # not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for 57474 (torch inf; session 39)
-                pieces.append((u * (e / u - b / u), sp.Abs(u) > 64))
+                # not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for 57474 (torch inf; h-worsea39).
+                # There only where c·u is past 2¹²⁷ (inf included): elsewhere e^u/u is subnormal from u = −701.8 on
+                # (poisson_nll(x, 0) at −708.17 was 302 ULP, torch 0.04) and u·(−0 − (−0)) is −0 where e^u − c·u is
+                # +0 (1/poisson_nll(x, −0) at x ≤ −746 −inf for +inf; both found by h-review39)
+                far_below = sp.And(u < -64, sp.Abs(b) > sp.Float(2.0 ** 127))
+                pieces.append((u * (e / u - b / u), sp.Or(u > 64, far_below)))
                 names.append("exp-minus-limit")
             new = sp.Piecewise(*pieces, (node, True))
             return _Final(_Fired(new, names))
@@ -1900,9 +1904,9 @@ _LOSS_RULES = (
          "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
          "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
          "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
-         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece |u| > 64, "
-         "u·(e^u/u − c), keeps its double word at u = 709.78, and below −64 leaves u out of c·u, which overflows "
-         "where a quotient by u's sum does not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for "
+         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64, "
+         "u·(e^u/u − c), keeps its double word at u = 709.78, and below −64 where |c·u| is past 2¹²⁷ leaves u out "
+         "of c·u, which overflows where a quotient by u's sum does not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for "
          "57474, torch inf); at u = −inf, c ≠ 0 the written form is c·inf already"),
     Rule("collect", "t·X + (1 − t)·X·…, two products of one factor X summed, cancel to rounding noise where "
          "they are opposite (−2t·X + 2(1 − t)·X at t = 1/2); the factor is taken out and its coefficients "
