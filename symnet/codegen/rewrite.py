@@ -14044,7 +14044,10 @@ def _widened_if_long(node):
     body = sp.Mul(*held)
     if not (body.is_Mul or body.is_Pow):
         return node
-    widened = widen(body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
+    # H's sign outside it (exact): ∂x and ∂y of g(x/y)ᵏ, −k·g′·gᵏ⁻¹/y and k·x·g′·gᵏ⁻¹/y², then share one widened H
+    # and its double words (softplus(x/y)⁻²: three double-word softplus per element where two do; h-cost39)
+    sign = -1 if body.could_extract_minus_sign() else 1
+    widened = sign * widen(sign * body) * sp.Mul(*[a for a in node.args if not (a.is_number or a.has(*rounded))])
     from .spans import product_stays_in_range  # a product of bounded factors and one input leaves the range in any
     if product_stays_in_range(node):  # order only where it does as written: nothing to take again (test_search33)
         return widened

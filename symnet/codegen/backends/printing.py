@@ -170,21 +170,27 @@ class ConditionalPrinting:
         widened = any(hasattr(f, "expanded") and hasattr(type(f), "leaves") for f in e.atoms(sp.Function))
         if not widened or self.plain_widened or cond != sp.true or all(v.is_number for v, _ in e.args):
             return None
-        conditions = [self._print(c) for _, c in pieces]
+        conditions = [self._condition_once(self._print(c)) for _, c in pieces]  # (where tested, where named again)
         outer = self.selected
         # inside an outer select's piece, where both take it (squareplus′'s widened 2/(√A·(√A − x)) under x < 0 and
         # then A < 2⁹⁹⁶: its double words ran on every element, x > 0 too, where the inner condition alone was its
         # ``needed``; h-gate28)
         within = (lambda c: c) if outer is None else (lambda c: f"({outer}) & ({c})")
         try:
-            self.selected = within(" & ".join(f"~({c})" for c in conditions))
+            self.selected = within(" & ".join(f"~({again})" for _, again in conditions))
             out = self._print(last)
             for k, (value, _) in reversed(list(enumerate(pieces))):
-                self.selected = within(conditions[k])
-                out = self.WHERE.format(conditions[k], self._print(value), out)
+                self.selected = within(conditions[k][1])
+                out = self.WHERE.format(conditions[k][0], self._print(value), out)
         finally:
             self.selected = outer
         return out
+
+    def _condition_once(self, code: str) -> tuple[str, str]:
+        """(tested, again): a select's printed condition where the select tests it and where a piece's ``selected``
+        names it again (_select_telling_pieces). Here the same text both times; NumPy's names a condition that calls
+        a widened function once (h-cost39)."""
+        return code, code
 
     def _print_Piecewise(self, e):
         known = self._known_select(e)

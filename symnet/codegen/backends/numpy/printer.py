@@ -41,7 +41,9 @@ float64 scalar that would; a select whose every value is a constant takes its dt
 from __future__ import annotations
 
 
+import hashlib
 import math
+import re
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
@@ -469,28 +471,53 @@ NUMPY_HELPERS["_exact_sum"] = '''\
 def _exact_sum(terms, hi=0.0, lo=0.0):
     """Σ terms + (hi + lo) as if in twice the precision, rounded once (Ogita–Rump–Oishi's Sum2): s, the terms summed
     left to right as written before, and e, the exact errors of its additions (TwoSum) summed; s + e. The constant
-    hi + lo is a double word of float64 (log 2, 1/3), split again for float32 terms. Where s is ±inf or NaN (e NaN)
-    s itself; where e is 0, s (its zero's sign kept). 1 + y − x/y at x = y = −1e−30: s = 0, e = −1e−30. Where that is
-    not finite, the terms times 2⁻⁴ summed so and times 2⁴ where that is finite: a partial sum past the range where the
-    whole is not (dp + m − dn at 3e38 each in float32 was inf for 3e38, torch's (dp − dn) + m exact; session 39)."""
-    float32 = any(getattr(t, "dtype", None) == np.float32 for t in terms)
-    if float32 and hi != 0:
-        hi, lo = float(np.float32(hi)), float(np.float32((hi - float(np.float32(hi))) + lo))
+    hi + lo is a double word of float64 (log 2, 1/3). Where s is ±inf or NaN (e NaN) s itself; where e is 0, s (its
+    zero's sign kept). 1 + y − x/y at x = y = −1e−30: s = 0, e = −1e−30. Where that is not finite, the terms times 2⁻⁴
+    summed so and times 2⁴ where that is finite: a partial sum past the range where the whole is not (float64
+    dp + m − dn at 1.797e308 each was inf for 1.797e308, torch's (dp − dn) + m exact; h-user39).
+
+    Float32 terms (h-cost39): summed in float64, where each addition's rounding is 2⁻⁵³ of its partial sum; kept where
+    every partial is within 2¹⁹ of the sum (then the roundings of ≤ 9 partials are within 2⁻³⁰·|s|, 2⁻⁶ of a float32
+    ULP), Sum2 in float64 on the other elements only (gathered), and rounded once to float32: 0.51 ULP where float32's
+    own Sum2 was 0.5 ULP plus 2⁻⁴⁴ of the terms, at a third of its cost (x − y + 1: 5× the plain sum's → 1.7×). No
+    float32 partial passes the range in float64 (3e38 + 3e38 − 3e38 was inf in float32 Sum2; h-user39)."""
+    if {getattr(t, "dtype", None) for t in terms} == {np.dtype(np.float32)}:
+        values = [np.asarray(t, np.float64) for t in terms] + [c for c in (hi, lo) if c != 0]
+        s, widest = values[0] + values[1], None
+        for t in values[2:]:
+            partial = np.abs(s)
+            widest = partial if widest is None else np.maximum(widest, partial, out=partial)
+            s = s + t
+        kept = True if widest is None else widest <= 2.0 ** 19 * np.abs(s)
+        if not np.all(kept):  # a sum that cancels past 2¹⁹ of its partials (or is NaN): Sum2 there
+            redo = ~np.broadcast_to(kept, np.shape(s))
+            s = np.array(s)
+            s[redo] = _exact_sum([np.broadcast_to(v, s.shape)[redo] if np.ndim(v) else v for v in values])
+        return np.asarray(s).astype(np.float32)[()]
     values = list(terms) + [c for c in (hi, lo) if c != 0]
     r = None
     for scale in (1.0, 0.0625):  # (2⁻⁴: at most 8 terms and a double word, each below the largest number)
-        s, e = values[0] * scale, 0.0
+        s, e = (values[0] if scale == 1.0 else values[0] * scale), None
         for t in values[1:]:
-            t = t * scale
+            if scale != 1.0:
+                t = t * scale
             a, s = s, s + t
             v = s - a
-            e = e + ((a - (s - v)) + (t - v))  # TwoSum's exact error of a + t
+            d = np.subtract(s, v)  # −(TwoSum's exact error of a + t), +0 where it is exact: s − e keeps s's zero sign
+            d -= a
+            d += v - t
+            if e is not None:
+                d += e
+            e = d
+        total = s - e
+        if not np.isfinite(e).all():  # s ±inf or NaN: s
+            total = np.where(np.isnan(e), s, total)
         if r is None:
-            r = np.where(np.abs(e) > 0, s + e, s)
+            r = total
             if np.isfinite(r).all():
                 return r
         else:
-            again = np.where(np.abs(e) > 0, s + e, s) * 16
+            again = total * 16
             return np.where(np.isfinite(r) | ~np.isfinite(again), r, again)
 '''
 
@@ -686,6 +713,9 @@ def _constant_product(a, b, c, k, q, lo):
     return last
 '''
 NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
+
+
+_COMPARISONS = re.compile(r"[<>]=?|==")  # a printed condition's comparisons (NumpyExpressionPrinter._condition_once)
 
 
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
@@ -1324,6 +1354,19 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         far = self._far_forms(e.args)  # a third order where both are ±inf or NaN (weights that overflow times a σ′)
         far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
         return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
+
+    def _condition_once(self, code: str) -> tuple[str, str]:
+        """A select's condition that calls a widened function, named where the select tests it, ``(_cond_<digest> :=
+        …)``, and that name where each piece's ``needed`` takes it again: Python evaluates the select's condition before
+        its pieces, so the widened function runs once per block, where it ran once for the test and once more in each
+        piece's ``needed`` (tanh(c·x + d·h) − h: the tanhshrink rule's test |tanh u − w| < 3/2 of a widened sum, three
+        times per block; h-cost39); likewise a condition of more than three comparisons (the range guard that the
+        Laplace NLL's ∂κ takes its widened sum under: 24 comparisons, four times per block). The digest of the text
+        names it: the same condition nested again is the same value."""
+        if "_dw_widened_" not in code and len(_COMPARISONS.findall(code)) <= 3:
+            return code, code
+        name = "_cond_" + hashlib.sha1(code.encode()).hexdigest()[:10]
+        return f"({name} := {code})", name
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
