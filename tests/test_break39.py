@@ -104,3 +104,27 @@ def test_hypotenuse_times_z_at_subnormal_legs():
     with mpmath.workdps(60):
         truth = mpmath.sqrt(2 * mpmath.mpf(5e-324) ** 2) * mpmath.mpf(3e38)
     assert ulps(got, truth, F64) <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="measured (before session 39 too): f = e^x − e^y + x·y at x = y = 200 is 0.0 "
+                   "for 40000 (torch float64 40000, exact: e^x − e^y is 0 before x·y is added); 300 points x = y "
+                   "uniform in [20, 709]: past 4 ULP at 276 (worst 9.0e15 ULP, 0.0 for every x past about 92), torch "
+                   "at 0; float32 (x = y in [5, 88]) at 0. The widened sum's double (and triple) words carry e^x to "
+                   "106 (150) bits, where x·y is 2^−270 of it; the plain _exact_sum of the three rounded terms "
+                   "(computed beside it, exact here) is used only where the double word is not finite")
+def test_widened_sum_of_equal_exponentials_keeps_the_small_term():
+    got = _outputs("exp(x) - exp(y) + x*y", x=[200.0, 700.0, 100.0], y=[200.0, 700.0, 100.0])["f"]
+    assert list(got) == [40000.0, 490000.0, 10000.0]
+
+
+@pytest.mark.xfail(strict=True, reason="measured: ∂y of softplus(x/y)⁻² at (x, y) = (1e−8, 5e−324) is 0.0 for "
+                   "9.88131291682493e−308 (5.0e15 ULP; torch float64 inf); at (1e−30, 1e−310) 0.0 for 2.0e−250 "
+                   "(torch inf): x/y past the range, the derivative's x/y² and e^(−x/y) factors underflow and overflow")
+def test_softplus_power_dy_at_a_subnormal_y():
+    got = _outputs("softplus(x/y)**-2", x=[1e-8, 1e-30], y=[5e-324, 1e-310])["df_dy"]
+    with mpmath.workdps(60):
+        def truth(x, y):  # ∂y of L(v)^−2, v = x/y, L = log(1 + e^v): 2·L^−3·σ(v)·x/y²
+            v = mpmath.mpf(x) / mpmath.mpf(y)
+            return 2 * mpmath.log1p(mpmath.exp(v)) ** -3 / (1 + mpmath.exp(-v)) * mpmath.mpf(x) / mpmath.mpf(y) ** 2
+        truths = [truth(1e-8, 5e-324), truth(1e-30, 1e-310)]
+    assert max(ulps(g, t, F64) for g, t in zip(got, truths)) <= 4
