@@ -43,6 +43,7 @@ from .special import (binade_reciprocal, exp_shift, exp_twosum, hypot_gap_slope,
 
 __all__ = ["Rule", "Function", "REGISTRY", "NAMES", "register", "unregister", "lookup", "entry_of", "rule_of", "unary_rules",
            "numpy_template", "triton_template", "TRITON_DEVICE_HELPERS", "TRITON_HELPER_NEEDS", "NUMPY_HELPERS", "NUMPY_HELPER_NEEDS", "numpy_helper_closure",
+           "GENERATED_HELPERS", "HelperTable",
            "kink_arguments", "as_piecewise", "activation_names", "ArgumentDomain", "active_domains", "check_argument_domains",
            "needed_checks", "DomainChecked", "take_domain_checks"]
 
@@ -799,8 +800,29 @@ def numpy_helper_closure(names) -> set:
     return seen
 
 
+# The functions generated for widened bodies (symnet.codegen.doubleword.widened_function), per backend, by name, as
+# the printers printed them (the first text printed under a name), for the modules that call them. Kept apart from the
+# helper tables below, which list the fixed helpers only: registered in them, every formula a process compiled grew the
+# tables (the KL of two 3-class softmaxes: 14 functions, one of which Python takes 1.15 s to compile), and whatever read
+# a whole table paid for them all (tests/test_style15.py executes every NumPy helper once per node: 0.05 CPU s a node in
+# a fresh process, 1.1–1.3 s after that KL's compile in the same process, 4–6 s in CI).
+GENERATED_HELPERS: dict[str, dict[str, str]] = {"numpy": {}, "triton": {}}
+
+
+class HelperTable(dict):
+    """A backend's helper texts by name: it lists the fixed helpers, and gives a generated function's text by its
+    name too (:data:`GENERATED_HELPERS`), without listing it."""
+
+    def __init__(self, backend: str, texts: dict):
+        super().__init__(texts)
+        self.backend = backend
+
+    def __missing__(self, name):
+        return GENERATED_HELPERS[self.backend][name]
+
+
 # NumPy helpers of the generated modules (NumPy has no erf ufunc, and SciPy is no dependency)
-NUMPY_HELPERS = {
+NUMPY_HELPERS = HelperTable("numpy", {
     "_erf": '''\
 def _erf(x, out=None):
     """erf(x) into out, by math.erf entry by entry: NumPy has no erf ufunc (slow: one Python call
@@ -909,7 +931,7 @@ def _ndtr_tanh_pdf(x, out=None):
     out[...] = d * (pair + pair * (v_l * (neg - sig)))
     return out
 ''',
-}
+})
 
 
 # ------------------------------------------------------------------ the entries

@@ -109,12 +109,14 @@ from typing import NamedTuple
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from ..registry import GENERATED_HELPERS
 from ..render import shared_srepr, shared_text
 from .chains import equal_powers
 from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
-           "primitive_needs", "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block"]
+           "primitive_needs", "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block",
+           "keep_generated"]
 
 GENERATED_PREFIX = "_dw_widened_"
 
@@ -2260,13 +2262,19 @@ def _closure(names, backend: str) -> list:
     return [n for n in ORDER if n in seen] + sorted(n for n in seen if n not in ORDER)
 
 
-def generated_last(table: dict, used) -> list:
-    """The texts of ``table`` that ``used`` names, in the table's order, the generated per-body
-    functions (registered as they are printed, in whatever order a process printed them) after
-    the others, by name: a module's text does not depend on what was printed before it."""
+def keep_generated(backend: str, function: "WidenedFunction") -> None:
+    """Keep ``function``'s text for the modules of ``backend`` that call it (:data:`symnet.registry.GENERATED_HELPERS`:
+    the first text kept under a name stays)."""
+    GENERATED_HELPERS[backend].setdefault(function.name, function.code)
+
+
+def generated_last(table: dict, used, backend: str) -> list:
+    """The texts of ``table`` that ``used`` names, in the table's order, then the functions generated for
+    ``backend`` (:data:`symnet.registry.GENERATED_HELPERS`, kept as they are printed, in whatever order a process
+    printed them) that it names, by name: a module's text does not depend on what was printed before it."""
+    generated = GENERATED_HELPERS[backend]
     fixed = [h for h in table if h in used and not h.startswith(GENERATED_PREFIX)]
-    generated = sorted(h for h in table if h in used and h.startswith(GENERATED_PREFIX))
-    return [table[h] for h in fixed + generated]
+    return [table[h] for h in fixed] + [generated[h] for h in sorted(h for h in generated if h in used)]
 
 
 # ---------------------------------------------------------------------------------------------

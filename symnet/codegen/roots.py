@@ -136,7 +136,7 @@ def _float_probe(written, x):
     """``written`` (the form the kernel computes: σ pairs shared) printed by the NumPy backend's
     expression printer after CSE, as a function of a float32 or float64 array (the kernel's own
     module emitter is not used: it imports the rules, which import this module)."""
-    from ..registry import NUMPY_HELPERS, numpy_helper_closure
+    from ..registry import GENERATED_HELPERS, NUMPY_HELPERS, numpy_helper_closure
     from .backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter
 
     y = sp.Symbol("x", real=True)
@@ -146,7 +146,7 @@ def _float_probe(written, x):
     printer = NumpyExpressionPrinter(helpers, {y: "x"}, dtype="_dtype")
     lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
     helpers |= numpy_helper_closure(helpers)
-    every = {**PRINTER_HELPERS, **NUMPY_HELPERS}
+    every = {**PRINTER_HELPERS, **NUMPY_HELPERS, **GENERATED_HELPERS["numpy"]}
     source = "\n\n".join(["import numpy as np"] + [every[h] for h in every if h in helpers] +
                           ["def probe(x):\n    _dtype = x.dtype\n" + "\n".join(lines)])
     namespace: dict = {}

@@ -2,8 +2,9 @@
 
 For each output of a formula (its value and each gradient), each dtype and each backend: the
 generated function is run at random and extreme points (:func:`symnet.verify.spec.extremes`,
-both sides of every Piecewise boundary, and around each point where an output or a sum of the
-formula crosses 0, where it cancels: :func:`crossing_points`), and each result is compared with the exact value
+both sides of every Piecewise boundary, around each point where an output or a sum of the
+formula crosses 0 or only touches it, where it cancels: :func:`crossing_points`, and where a quotient of two
+inputs is near 1: :func:`ratio_points`), and each result is compared with the exact value
 (the output's formula in mpmath at 50 digits, raised to 100, 300, 1200, 2400 where the formula as
 written cancels in mpmath too). A max/min's comparisons are made there too, at 50 digits, not in the
 dtype: where its arguments only round to the same float (√x and 1 at x = 1 + 2⁻⁵²) the exact value is the
@@ -39,7 +40,7 @@ from .budget import Budget, VerifyTimeoutError
 from .evaluate import NotEvaluable, references as references_at, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
-__all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of"]
+__all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of", "ratio_points"]
 
 IMPLEMENTATIONS = ("symnet numpy", "symnet triton", "torch autograd", "torch built-in")
 
@@ -738,6 +739,70 @@ def difference_points(symbols, exprs, ranges=()) -> list:
     return rows
 
 
+# where a quotient of two inputs' like forms is taken near 1 (:func:`ratio_points`): tiny, in (0, 1), near 1
+# from below (1 − x small: (1 − p)/(1 − q)), negative and huge; its relative distances from 1 span float32's
+# (1e−4, 1e−6: ~800 and ~8 float32 ULPs) and float64's (1e−12: ~4500 ULPs), both signs, and 1 itself (a touching
+# zero). Three offsets, not four: 54 rows a pair cost `symnet verify "x/y - y/x"` 18 % more CPU, 42 rows ~8 %
+_RATIO_BASES = (1e-30, 1e-3, 0.3, 0.999, -2.5, 1e30)
+_RATIO_OFFSETS = (1e-4, 1e-6, 1e-12)
+_RATIO_PAIRS = 2  # pairs measured (a pair gives 42 rows)
+
+
+def _one_input(expr, index):
+    """The index of the one input ``expr`` depends on (p, 1 − p, 2·q), else None."""
+    free = expr.free_symbols
+    return index.get(next(iter(free))) if len(free) == 1 else None
+
+
+def _alike(a, b, u, w) -> bool:
+    """Whether a(u), written with w for u, is b(w) (1 − p and 1 − q): the two are equal where u = w."""
+    return sp.expand(a.subs(u, w) - b) == 0
+
+
+def _ratio_pairs(exprs, symbols) -> list:
+    """(i, j) for each quotient of the formula N(x_i)/D(x_j) with N and D one form (p/q, (1 − p)/(1 − q)) and each
+    difference of logs c·log N(x_i) − c·log D(x_j), once: the quotient is 1 and its log 0 at x_i = x_j, where a
+    sum of such terms (the written Bernoulli KL p·log(p/q) + (1 − p)·log((1 − p)/(1 − q))) has a double root that
+    only touches 0: no sign change for the crossing search, and no a·x + b·y for :func:`_difference_pairs`."""
+    index = {s: q for q, s in enumerate(symbols)}
+    pairs = []
+    for node in _distinct_nodes(exprs):
+        parts = None
+        if isinstance(node, sp.Mul):
+            den = [f.base ** -f.exp for f in node.args if isinstance(f, sp.Pow) and f.exp.is_negative]
+            num = [f for f in node.args if not (isinstance(f, sp.Pow) and f.exp.is_negative)]
+            if den and num:
+                parts = (sp.Mul(*num).as_coeff_Mul()[1], sp.Mul(*den).as_coeff_Mul()[1])
+        elif isinstance(node, sp.Add) and len(node.args) == 2:
+            (a, u), (b, w) = (t.as_coeff_Mul() for t in node.args)
+            if a == -b and isinstance(u, sp.log) and isinstance(w, sp.log):
+                parts = (u.args[0], w.args[0])
+        if parts is None:
+            continue
+        i, j = (_one_input(e, index) for e in parts)
+        if i is None or j is None or i == j or not _alike(parts[0], parts[1], symbols[i], symbols[j]):
+            continue
+        pair = (min(i, j), max(i, j))
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def ratio_points(symbols, exprs, ranges=()) -> list:
+    """Rows where a quotient of the formula is near 1 (:func:`_ratio_pairs`): x_i at :data:`_RATIO_BASES`, x_j = x_i
+    and x_i·(1 ± δ), δ in :data:`_RATIO_OFFSETS`, the other variables 1. Session 39 (h-verify39): the written
+    Bernoulli KL was 5.1e6 ULP off in float32 near p = q (its double root) while verify passed it at 0.50 ULP."""
+    k = len(symbols)
+    inside = [(lambda v, q=q: _inside(v, ranges[q] if ranges else None)) for q in range(k)]
+    rows = []
+    for i, j in _ratio_pairs(exprs, symbols)[:_RATIO_PAIRS]:
+        for v in _RATIO_BASES:
+            for w in [v] + [v * (1 + s * d) for d in _RATIO_OFFSETS for s in (1.0, -1.0)]:
+                at = {i: v, j: w}
+                rows.append(tuple(inside[q](at.get(q, 1.0)) for q in range(k)))
+    return rows
+
+
 def structured_points(symbols, exprs, ranges=()) -> list:
     """Rows where one variable is far from the others, which are equal (0): the softmax of logits (0, x, 0, 0)
     puts its mass on one class, and a sum of 1 + e^−x cancels there. Where the formula sums the exponentials of
@@ -766,8 +831,9 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     both sides of every Piecewise boundary (and the registry entry's own), ``n`` random points, and
     the points at and around each crossing of 0 of an output or a sum (:func:`crossing_points`; its
     ``note`` says where that search was cut short, "" where it was not), and the rows of
-    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets) and of
-    :func:`difference_points` (a difference of two inputs 1e−6 … 1e−13 of them from 0)."""
+    :func:`structured_points` (one variable far, the others 0; a softmax's logit far with one-hot targets), of
+    :func:`difference_points` (a difference of two inputs 1e−6 … 1e−13 of them from 0) and of :func:`ratio_points`
+    (a quotient of two inputs of one form near 1: p/q, (1 − p)/(1 − q))."""
     k = kernel.kernel
     symbols = [i.symbol for i in k.inputs]
     order = _builtin_order(k, spec)
@@ -788,6 +854,7 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
                                   spec.others, ranges, line=line)
     extra += structured_points(symbols, [o.expr for o in k.outputs], ranges)
     extra += difference_points(symbols, [o.expr for o in k.outputs], ranges)
+    extra += ratio_points(symbols, [o.expr for o in k.outputs], ranges)
     if extra:
         with np.errstate(over="ignore"):
             more = np.array(extra, dtype=np.float64).astype(dtype).reshape(-1, len(symbols))
@@ -1121,6 +1188,62 @@ def _names_of(symbols, which) -> str:
     return ", ".join(str(symbols[i]) for i in which)
 
 
+_DIP_RATIO = 0.5  # a grid point whose |y| is below this share of both neighbours' (same sign): a candidate dip
+_DIP_DEPTH = 1e-3  # a dip is a zero it only touches where refining takes |y| below this share of the neighbours'
+_DIP_CAP = 4  # dips refined per variable (the deepest)
+_DIP_STEPS = 14  # section steps of a dip (each cuts its bracket 8.5-fold: 1e−13 of it after 14)
+_DIP_TRIAL = 3  # steps after which a dip not yet _DIP_DEPTH deep is dropped (a minimum of |y| away from 0: x² + 1)
+
+
+def _dips(i, g, ys) -> list:
+    """[i, f, a, lowest, b, |y| there, the neighbours' least |y|] for the deepest local minima of |y| on the grid
+    ``g`` of variable ``i`` where y keeps its sign: a double root ((x − 3)², 1 − cos x at 2π) touches 0 there and the
+    sign-change search never brackets it; :func:`_deepest` then minimises |y| between the dip's neighbours."""
+    out = []
+    for f, y in enumerate(ys):
+        if y is None or len(y) < 3:
+            continue
+        a = np.abs(y)
+        with np.errstate(invalid="ignore"):
+            mid = a[1:-1]
+            dip = ((np.sign(y[:-2]) == np.sign(y[1:-1])) & (np.sign(y[2:]) == np.sign(y[1:-1])) & (y[1:-1] != 0)
+                   & np.isfinite(y[:-2]) & np.isfinite(y[2:]) & (mid < _DIP_RATIO * a[:-2]) & (mid < _DIP_RATIO * a[2:]))
+        for j in np.nonzero(dip)[0] + 1:
+            ref = min(a[j - 1], a[j + 1])
+            out.append((a[j] / ref, [i, f, g[j - 1], g[j], g[j + 1], a[j], ref]))
+    out.sort(key=lambda d: d[0])
+    return [d for _, d in out[:_DIP_CAP]]
+
+
+def _deepest(dips, values, rows_of, deadline) -> list:
+    """(variable, point) where each dip's |y| is least: its bracket [a, b] cut at :data:`_SECTIONS` points a call
+    and narrowed to the lowest cut's neighbours, :data:`_DIP_STEPS` times at most (all dips in one call a step);
+    only those that come within :data:`_DIP_DEPTH` of 0, relatively, are kept."""
+    import time
+
+    deep = lambda d: d[5] < _DIP_DEPTH * d[6]  # noqa: E731
+    for step in range(_DIP_STEPS):
+        if step == _DIP_TRIAL:
+            dips = [d for d in dips if deep(d)]
+        open_ = [d for d in dips if np.nextafter(d[2], d[4]) != d[4]]
+        if not open_ or time.process_time() > deadline:
+            break
+        cuts = [np.unique(np.concatenate([d[2] + (d[4] - d[2]) * np.linspace(0, 1, _SECTIONS + 2), [d[3]]]))
+                for d in open_]
+        with np.errstate(all="ignore"):
+            got = values(rows_of([(d[0], m) for d, m in zip(open_, cuts)]), {d[1] for d in open_})
+        at = 0
+        for d, m in zip(open_, cuts):
+            y = got[d[1]]
+            y = np.full(len(m), np.nan) if y is None else np.abs(y[at:at + len(m)])
+            at += len(m)
+            if not np.isfinite(y).any():
+                continue
+            t = int(np.nanargmin(y))
+            d[2], d[3], d[4], d[5] = m[max(t - 1, 0)], m[t], m[min(t + 1, len(m) - 1)], y[t]
+    return [(d[0], float(d[3])) for d in dips if deep(d)]
+
+
 _SECTIONS = 16  # points a bracket is cut at per evaluation: it shrinks 17-fold a call (2-fold by bisection)
 _GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid starts (the rest locates crossings)
 
@@ -1128,8 +1251,8 @@ _GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid sta
 def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=(),
                     seconds: float = None, line=SILENT) -> tuple[list, str]:
     """(rows, note): rows (one value per variable) at and around each point where an output or a sum
-    of the formula changes sign: each variable swept on :func:`_grid` with the others at fixed values,
-    the sign change located in float64 to adjacent floats, then the crossing rounded to ``dtype``, its neighbours
+    of the formula changes sign, or only touches 0 (:func:`_dips`, :func:`_deepest`): each variable swept on
+    :func:`_grid` with the others at fixed values, the sign change located in float64 to adjacent floats, then the crossing rounded to ``dtype``, its neighbours
     either side, and the points :data:`_OFFSETS` away, relatively (at most :data:`_CROSSING_CAP` crossings, or 3
     a variable where there are more variables, an equal share each).
 
@@ -1191,6 +1314,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
         cuts.append(f"every variable's grid searched at {orders[0][done_passes - 1][1]}")
     found = []  # (variable, crossing)
     brackets = []  # (variable, output or sum, a, b, sign at a)
+    dips = []  # (variable, output or sum, a, lowest, b): |y| dips towards 0 between a and b, no sign change
     for i in range(k):
         g = grids[i][seen[i]]
         fn, j = [], []
@@ -1210,6 +1334,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
             keep = np.unique(np.linspace(0, len(j) - 1, 2 * _CROSSING_CAP).astype(int))
             fn, j = [fn[t] for t in keep], [j[t] for t in keep]
         brackets += [[i, f, g[jj], g[jj + 1], sa] for (f, sa), jj in zip(fn, j)]
+        dips += _dips(i, g, [y if y is None else y[seen[i]] for y in (ys[i] or ())])
     steps = 0
     while brackets:
         open_ = [b for b in brackets if np.nextafter(b[2], b[3]) != b[3]]
@@ -1244,6 +1369,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
                 b[2], b[3] = (b[2] if t == 0 else m[t - 1]), m[t]
             else:
                 b[2] = m[-1]
+    found += _deepest(dips, values, rows_of, deadline)
     for i in range(k):  # per variable, as the search found them
         found += [(i, float(v)) for v in np.unique([b[2] for b in brackets if b[0] == i])]
     found = sorted(found, key=lambda item: item[0])

@@ -42,7 +42,7 @@ from ....errors import InvalidNameError, domain_bound
 from ....functions import sigmoid
 from ....special import softplus
 from ....render import text
-from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_helper_closure
+from ....registry import GENERATED_HELPERS, NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_helper_closure
 from ...doubleword import double_word_block, generated_last
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...rewrite import WidenedBase, is_compensated_sum, nexp, unwiden
@@ -133,7 +133,7 @@ LOCAL_FORMS = ("{}", "_{}")
 
 
 def _static_names(kernel: Kernel) -> frozenset:
-    return COMMON_NAMES | SKELETON_NAMES | set(HELPERS) | set(NUMPY_HELPERS) | {kernel.name}
+    return COMMON_NAMES | SKELETON_NAMES | set(HELPERS) | set(NUMPY_HELPERS) | set(GENERATED_HELPERS["numpy"]) | {kernel.name}
 
 
 def reserved_names(kernel: Kernel):
@@ -584,7 +584,7 @@ def emit_module(kernels: list[Kernel], source: str, regenerate: str) -> str:
     header += ["", f"Regenerate with: {regenerate}", '"""']
     used |= numpy_helper_closure(used)  # what a used helper calls
     every = {**HELPERS, **ROW_HELPERS, **LAYER_HELPERS, **NUMPY_HELPERS}
-    helpers = generated_last(every, used)
+    helpers = generated_last(every, used, "numpy")
     body = "\n\n".join(helpers + functions)
     block = f"_BLOCK = {BLOCK}  # elements per block: the temporaries of a block stay in cache\n" \
         + ("\n" if body.startswith("_") else "\n\n") if "_BLOCK" in body else "\n"

@@ -53,8 +53,8 @@ from ....errors import SymnetError
 from ....functions import sigmoid
 from ....registry import NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_template
 from ....special import softplus
-from ...doubleword import NUMPY_ONLY, ORDER as DW_PRIMITIVES, WidenedFunction, leaf_identifiers, nan_through, \
-    primitive_needs, primitive_text, widened_function
+from ...doubleword import NUMPY_ONLY, ORDER as DW_PRIMITIVES, WidenedFunction, keep_generated, leaf_identifiers, \
+    nan_through, primitive_needs, primitive_text, widened_function
 from ..printing import ConditionalPrinting, _double_word
 
 __all__ = ["NumpyExpressionPrinter", "PRINTER_HELPERS"]
@@ -1413,7 +1413,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # does not have: NameError in (selu(silu(x)))**(1/2), h-hyp31)
         plain.wide = False
         function = widened_function(e, "numpy", plain, names)
-        NUMPY_HELPERS.setdefault(function.name, function.code)
+        keep_generated("numpy", function)
         self.helpers.update([function.name, *function.needs])
         return function
 

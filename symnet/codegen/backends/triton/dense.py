@@ -653,7 +653,7 @@ def emit_triton_layer_module(kernels: list[LayerKernel], source: str, regenerate
                 parts.append(emit_layer_autograd(forward, kernel))
         else:
             parts += [emit_forward(kernel, used), emit_forward_tma(kernel, used), emit_forward_launcher(kernel)]
-    device = generated_last(TRITON_HELPERS, used)
+    device = generated_last(TRITON_HELPERS, used, "triton")
     return assemble(kernels, source, regenerate,
                     ["Tiled matrix products (tl.dot, IEEE float32 for float32 inputs) with the bias and the",
                      "activation fused into the forward epilogue and δ formed inside the backward products;",

@@ -23,7 +23,7 @@ import re
 import sympy as sp
 
 from ....errors import InvalidNameError, SymnetError, domain_bound
-from ....registry import TRITON_DEVICE_HELPERS
+from ....registry import GENERATED_HELPERS, TRITON_DEVICE_HELPERS
 from ....render import text
 from ...ir import COMMON_NAMES, CodeName, Kernel, local_names, output_comment, temporary_comment, temporary_names
 from ...doubleword import REPAIR_BITS, double_word_block, generated_last
@@ -188,7 +188,7 @@ LOCAL_FORMS = ("{}", "{}_ptr")
 
 def _static_names(kernel: Kernel) -> frozenset:
     return COMMON_NAMES | SKELETON_NAMES | set(TRITON_HELPERS) | set(TRITON_DEVICE_HELPERS) | set(HOST_HELPERS) \
-        | {kernel.name, f"{kernel.name}_value"}
+        | set(GENERATED_HELPERS["triton"]) | {kernel.name, f"{kernel.name}_value"}
 
 
 def temporaries(kernel: Kernel) -> dict:
@@ -836,7 +836,7 @@ def emit_triton_module(kernels: list, source: str, regenerate: str, op_namespace
         auto = emit_autograd(kernel, f"{op_namespace}::{kernel.name}{op_suffix}")
         if auto:
             parts.append(auto)
-    device = generated_last(TRITON_HELPERS, used)
+    device = generated_last(TRITON_HELPERS, used, "triton")
     host = [HOST_HELPERS[h] for h in HOST_HELPERS if h in used]
     notes = ["Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast."]
     for reason, (what, _) in FLOAT64_REASONS.items():

@@ -23,18 +23,19 @@ from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from ....errors import SymnetError
-from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, triton_template
+from ....registry import TRITON_DEVICE_HELPERS, TRITON_HELPER_NEEDS, HelperTable, triton_template
 from ....render import text
-from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, leaf_identifiers, nan_through, primitive_needs, \
-    primitive_text, widened_function
+from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, keep_generated, leaf_identifiers, nan_through, \
+    primitive_needs, primitive_text, widened_function
 from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting, _double_word  # noqa: F401 (re-exported)
 from ...rewrite import Grouped, WidenedBase
 from ....special import binade_reciprocal
 
 __all__ = ["TritonPrinter", "TRITON_HELPERS", "HELPER_NEEDS"]
 
-# Device helpers, written once per module where a kernel needs them.
-TRITON_HELPERS = {
+# Device helpers, written once per module where a kernel needs them (the generated functions by name too:
+# symnet.registry.HelperTable).
+TRITON_HELPERS = HelperTable("triton", {
     "_sum_when_last": '''\
 @triton.jit
 def _sum_when_last(values_ptr, n_values, count_ptr, out_ptr, divisor, R: tl.constexpr):
@@ -135,7 +136,7 @@ def _tanh(x):
     t = tl.where(tl.abs(x) > 20.0, 1.0, e / (e + 2.0))
     return tl.where(x < 0, -t, t)
 ''',
-}
+})
 # b^u of a fractional or input exponent (Triton has no pow): e^(u·log b) rounds its argument y = u·log b, and
 # e^y is |y|/2 ULPs off for it (440 ULP in float64 at b = 5e−324, |log b| = 744; the focal loss's t^γ). A float64
 # kernel takes y in double words instead (log b by _dw_log, 2⁻¹⁰⁴ of it; an exponent γ + c as a two-sum, its
@@ -1247,7 +1248,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         plain.constant_dtype, plain.float32_products = "tl.float64", False  # (float64 already)
         function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
                                     repair=self.repair is not None, repair_float32=self.repair_float32)
-        TRITON_HELPERS.setdefault(function.name, function.code)
+        keep_generated("triton", function)
         for helper in [*function.needs, function.name]:
             self._need(helper)
         needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it

@@ -1591,7 +1591,7 @@ def emit_triton_row_module(kernels: list, source: str, regenerate: str) -> str:
         parts.append(emit_option_autograd(kernels))
     elif fused:
         parts.append(emit_row_autograd(fused[0], f"symnet::{fused[0].name.removesuffix('_grad')}"))
-    device = generated_last(TRITON_HELPERS, used)
+    device = generated_last(TRITON_HELPERS, used, "triton")
     targets = any(k.target for k in kernels)
     plain = not targets or any(k.soft for k in kernels)
     losses = targets or any(k.soft for k in kernels)

@@ -980,7 +980,7 @@ def emit_triton_train_module(steps: list, source: str, regenerate: str, rule=Non
                 host.add(HYPER_HOST)
         else:
             raise SymnetError(f"not a training step: {step!r}")
-    device = generated_last(TRITON_HELPERS, used)
+    device = generated_last(TRITON_HELPERS, used, "triton")
     limits = f"MAX_PARAMS = {MAX_PARAMS}  # padded parameter entries kept in registers\nMAX_WIDTH = {MAX_WIDTH}  # padded units in one layer\n\n\n"
     return assemble(steps, source, regenerate,
                     ["One launch runs whole SGD steps — forward, loss, backpropagation, update — with the",
