@@ -471,6 +471,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
     from .engine import derive
     from .parsing import parse_expression, parse_point, parse_symbols
 
+    # ' prelu' was derived as the variable prelu, and 'prelu\n' (a pasted line) matched _NAME_LIKE ($ before a final
+    # newline) and was echoed in a two-line error without the bare-name hint (break39): read as verify reads it
+    target = target.strip() if target else target
     if not target:
         raise SymnetError("name a derivation or give a formula (see 'symnet derive --list')")
     if target in curriculum.names():
