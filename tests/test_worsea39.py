@@ -6,9 +6,6 @@ torch autograd of the formula as written beside it:
   SymPy writes (y^x/log y)³ as y^(3x)/log(y)³, and b^(k·u + c) raised b to k·u + c rounded, |(k·u + c)·log b|·2⁻⁵³
   off: 321 ULP in float64 at (0.3, 5e−324), ∂x 349.6 (torch 2.02, 1.64); y^(x/3), y^(3x + 1), y^(−5x) the same
   (CSE's temporaries for the exponent, sum_1 = 1 + 3x, value_1 = x − 3, are taken one level deep).
-- the scaled-power rule's N^a/V^b with inputs beside N^a (N a sum raised three times or more), the inputs first in
-  its chain: ∂y of ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, took x + y's rounding four times over, 4.41 ULP at
-  (8453.499140182566, 3518.4912660389627) in float64 (torch 4.41).
 - exp-minus-limit's u·(e^u/u − c) for |u| > 64, not only u > 64: ((x + y)/poisson_nll(x, y))⁻² at
   (−1.289363734024335e306, 239.73791229956404) was inf for 57474.27 (torch inf): P = e^x − x·y overflows itself.
 Found and not fixed: the strict xfails, with their numbers.
@@ -21,8 +18,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from test_hyp32 import BOUND, F32, F64, _run, _sixty_digits, _ulps, _worst  # noqa: F401  (its fixture too)
-from test_range38 import _POISSON, _poisson_quotient, _power_of_sum_quotient, _sum_quotient_pairs
+from test_hyp32 import BOUND, F32, F64, _run, _sixty_digits, _ulps  # noqa: F401  (its fixture too)
+from test_range38 import _POISSON, _poisson_quotient
 
 
 def _torch_outputs(written, dtype, x, y):
@@ -186,29 +183,3 @@ def test_dy_of_the_square_of_a_quotient_by_an_overflowing_poisson_nll():
     x, y = -1.289363734024335e306, 239.73791229956404
     out = _run(_POISSON, F64, [x], [y])
     assert _ulps(float(out[2][0]), _poisson_quotient(mpmath.mpf(x), mpmath.mpf(y))[2], F64) <= BOUND[F64]
-
-
-# ------------------------------------------------------------------ scaled-power: inputs beside N^a
-
-_SUM_POWERS = [
-    ("(((x) + (y))/(y))**5", _power_of_sum_quotient(1, 5)),
-    ("(((x) - (y))/(y))**5", _power_of_sum_quotient(-1, 5)),
-    ("2*(((x) + (y))/(y))**5", _power_of_sum_quotient(1, 5, 2)),
-    ("(((x) + (y))/(y))**4", _power_of_sum_quotient(1, 4)),
-    ("(((x) + (y))/(y))**6", _power_of_sum_quotient(1, 6)),
-]
-
-
-@pytest.mark.parametrize("dtype", [F32, F64], ids=["f32", "f64"])
-@pytest.mark.parametrize("formula, truth", _SUM_POWERS, ids=[p[0] for p in _SUM_POWERS])
-def test_dy_of_a_power_of_a_sum_quotient_widened(formula, truth, dtype):
-    # ∂y, −k·x·(x + y)^(k − 1)/y^(k + 1), over y anywhere in the range with x = y·[−3, 3] (100 points) and 100 within 30 %
-    # of the search's (8453.5, 3518.5): before, float64 ((x + y)/y)⁵ 3.97 ULP, ((x − y)/y)⁵ 4.57, ((x + y)/y)⁴ 3.36,
-    # ((x + y)/y)⁶ 5.25 (float32 ≤ 0.5); now every output ≤ 0.5 in both dtypes. Cost NumPy 1e6 float64 1.11–1.14×
-    xs, ys = _sum_quotient_pairs(100, dtype, 3905)
-    rng = np.random.default_rng(3906)
-    near_x = 8453.499140182566 * (1 + rng.uniform(-0.3, 0.3, 100))
-    near_y = 3518.4912660389627 * (1 + rng.uniform(-0.3, 0.3, 100))
-    xs, ys = np.concatenate([xs, near_x.astype(dtype)]), np.concatenate([ys, near_y.astype(dtype)])
-    worst = _worst(formula, dtype, xs, ys, truth)
-    assert max(w[0] for w in worst) <= 1, worst

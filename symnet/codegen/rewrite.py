@@ -3665,15 +3665,6 @@ def _scaled_power(node):
             downs.append((f, base, -k))
         elif k >= 1 and (base.is_Symbol or (base.is_Add and len(base.free_symbols) >= 2)):
             ups.append((f, base, k))
-    # a sum raised three times or more beside inputs to the first power (∂y of ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, took x + y's
-    # rounding four times over: 4.41 ULP at (8453.5, 3518.5) in float64, torch 4.41; session 39): the inputs start the
-    # chain, x·q, so that its partial products stay on the way from x·q to the result
-    sums = [u for u in ups if u[1].is_Add and u[2] >= 3]
-    inputs = [u[0] for u in ups if u[1].is_Symbol and u[2] == 1]
-    if len(ups) > 1 and len(sums) == 1 and len(inputs) == len(ups) - 1:
-        ups = sums
-    else:
-        inputs = []
     if len(ups) != 1 or len(downs) != 1:
         return None
     (up, N, a), (down, V, b) = ups[0], downs[0]
@@ -3683,9 +3674,8 @@ def _scaled_power(node):
     # and took it four times over, 4.28 ULP at (1.466e−179, −6.697e−180) in float64 (torch 3.28; session 38)
     if N.free_symbols & V.free_symbols and not (N.is_Add and a >= 3):
         return None
-    c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down and f not in inputs]).as_coeff_Mul()
+    c, rest = sp.Mul(*[f for f in node.args if f is not up and f is not down]).as_coeff_Mul()
     q = Grouped(N / V)
-    first = sp.Mul(*inputs)
     k, m = min(a, b), abs(a - b)
 
     def chain(start):
@@ -3700,11 +3690,10 @@ def _scaled_power(node):
                 used_q += 1
         return running
 
-    running = chain(Grouped(first * q) if inputs else q)
+    running = chain(q)
     scaled = rest * (c * running if c == 1 or c == -1 else Grouped(c * running))
     # the constant into the first quotient where the chain would leave the range and the result not
-    placed = Grouped(_times_constant(c, N) / V)
-    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(first * placed) if inputs else placed))
+    pieces = _constant_placed(c, N, scaled, rest * chain(Grouped(_times_constant(c, N) / V)))
     # the written form where N^a and V^b are normal in float32 (|N|, |V| within 2^±(120/max(a, b)), at most
     # 2^±60 as the scaled-square rule's): fewer roundings there (N's own rounding taken a times over by
     # q^a, N^a/V^b rounds it once more), and what the rest of the range was measured with
@@ -3735,8 +3724,7 @@ SCALED_POWER = Rule(
     "division first), each partial product lies on a geometric sequence from q/V (or q·N) to the result, "
     "and the roundings are as many as the written form's or fewer; written as is where N and V lie within "
     "2^±(120/max(a, b)), and in double-word (widened) where N is a difference and a ≥ 3 (its rounding taken "
-    "a times over: (x − t)⁴/v⁵ 4.2 ULP in float64 at v = 2.5, 0.5 widened; inputs beside it, x·N^a/V^b, start "
-    "the chain as x·q: ∂y of ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, 4.41 ULP at (8453.5, 3518.5), 0.5 widened)",
+    "a times over: (x − t)⁴/v⁵ 4.2 ULP in float64 at v = 2.5, 0.5 widened)",
     apply=_scaled_powers, fired=lambda old, new: new != old)
 
 

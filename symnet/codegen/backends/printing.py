@@ -114,9 +114,10 @@ class ConditionalPrinting:
         at (0.3, 5e−324), torch's (y^x)³ 2.02 (session 39); the printers raise b to the exponent as a double word
         (NumPy's _power_shifted, Triton's _pow)."""
         definitions = getattr(self, "definitions", {})
-        held = {v: self._affine_definition(definitions[v]) for v in exp.free_symbols if v in definitions}
-        if held and None not in held.values():
-            taken = sp.expand(exp.xreplace(held))
+        held = {v: definitions[v] for v in exp.free_symbols if v in definitions}
+        if held:
+            taken = exp.xreplace(held).replace(lambda n: type(n).__name__ in _GROUPS, lambda n: n.args[0])
+            taken = sp.expand(taken)
             exp = taken if len(taken.free_symbols) == 1 and taken.as_coeff_Add()[1].as_coeff_Mul()[1].is_Symbol else exp
         c, rest = exp.as_coeff_Add()
         k, u = rest.as_coeff_Mul()
@@ -127,21 +128,6 @@ class ConditionalPrinting:
             return None
         hi, lo = _double_word(k)
         return (c, hi, lo, u) if math.isfinite(hi) and hi != 0 else None
-
-    @staticmethod
-    def _affine_definition(d):
-        """A temporary's definition c + k·u (a kept group, x − 3, taken out of it), u a symbol, c and k numbers; None for
-        any other (a large one is not looked into)."""
-        if type(d).__name__ in _GROUPS:
-            d = d.args[0]
-        terms = sp.Add.make_args(d)
-        if len(terms) > 2:
-            return None
-        for term in terms:
-            k, u = term.as_coeff_Mul()
-            if not (u.is_Symbol or u == 1) or not k.is_Number:
-                return None
-        return d
 
     plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
 
