@@ -5,8 +5,9 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
   line: _NAME_LIKE's $ matches before a final newline) answered the old "did you mean relu(x)?" in a two-line error,
   where `symnet derive prelu` gives session 39's bare-name hint and `symnet verify` strips its formula. _resolve now
   strips the target as verify does.
-- Open (strict xfails): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal; y^(3x + 1)
-  ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
+- Fixed since (h-mend39): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal
+  (_constant_far's rest tanh(y)·σ(y) now a fraction and a scale; tests/test_mend39.py).
+- Open (strict xfails): y^(3x + 1) ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
 """
 from __future__ import annotations
 
@@ -56,12 +57,6 @@ def _product_truth(w1, w2, w3, x, y):
         return w1 * w2 * w3 * mpmath.exp(-x * x) * mpmath.tanh(y) / (1 + mpmath.exp(-y))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: f = w1·w2·w3·e^(−x²)·σ(y)·tanh(y) at (w1, w2, w3, x, y) = "
-                   "(1, 3e38, −745, 1e−30, −5e−324): 0.0 for 5.52118359227593e−283 (5.8e15 ULP; torch float64 "
-                   "5.52118359227593e−283, 0 ULP); at (3, 1e300, 1, 0.1, −1e−310) 20.6 ULP (torch 0). 300 points "
-                   "w1 ∈ [1, 4], w2 = 10^[150, 307], w3 = ±[0.5, 2], x ∈ [−1, 1], y = ±10^[−323, −308]: f past 4 ULP "
-                   "at 294 (session 38's base: 147), torch at 0 (worst 2.61). prod_1_times_prod_2's exponent split "
-                   "is given tanh_y·where_y_nonneg as one factor, already a subnormal (0 at y = −5e−324)")
 def test_product_with_a_subnormal_tanh_factor_value():
     got = _outputs(_PRODUCT, w1=[1.0, 3.0], w2=[3e38, 1e300], w3=[-745.0, 1.0], x=[1e-30, 0.1],
                    y=[-5e-324, -1e-310])["f"]
@@ -69,8 +64,6 @@ def test_product_with_a_subnormal_tanh_factor_value():
     assert max(ulps(g, t, F64) for g, t in zip(got, truths)) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the same 300 points, f past 4 ULP at 294 (worst 2.8e15 ULP) where "
-                   "torch float64 is past at 0 (worst 2.61); ∂w1 at 150 (torch 296), ∂w3 at 149 (torch 292)")
 def test_product_with_a_subnormal_tanh_factor_neighbourhood():
     rng = np.random.default_rng(391)
     n = 300

@@ -1270,6 +1270,12 @@ class ConditionalPrinting:
             # the factors within ±1 last, into the rest, whose product then stays within the size of its one factor
             # that may pass 1 (session 39: ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) with w₁·w₂·w₃·x in the rest was inf)
             pairs = sorted(pairs, key=lambda pair: not self._may_pass_one(pair[0]))
+            # (or, where the backend can, the rest as two factors, its fraction and its scale, from each factor's
+            # exponent: a product of factors within ±1 goes subnormal or 0 as one factor before it is split, tanh(y)·σ(y)
+            # at y = −5e−324 of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y); h-mend39)
+            scaled = self._scaled_far_rest(pairs[self.FAR_SLOTS - 2:])
+            if scaled is not None:
+                return [*(text for b, p in pairs[:self.FAR_SLOTS - 2] for text in (self._print(b), str(p))), *scaled]
             rest = self._printed_far_rest(pairs[self.FAR_SLOTS - 1:])
             return [*(text for b, p in pairs[:self.FAR_SLOTS - 1] for text in (self._print(b), str(p))), rest, "1"]
         return [text for b, p in pairs for text in (self._print(b), str(p))]
@@ -1287,6 +1293,12 @@ class ConditionalPrinting:
         if len(split) <= self.FAR_SLOTS:
             return split
         return [(b, p) if abs(p) <= self.FAR_POWER else (b ** abs(p), 1 if p > 0 else -1) for b, p in pairs]
+
+    def _scaled_far_rest(self, pairs) -> list[str] | None:
+        """The factors (base, power) past the last two slots of ``_constant_far`` but one as the printed pairs of two
+        slots, (F, 1, S, n) with F·Sⁿ their product, each a normal number (a backend with a helper for it); None where
+        the backend has none (the rest as one factor, :meth:`_printed_far_rest`) or cannot take so many."""
+        return None
 
     def _printed_far_rest(self, pairs) -> str:
         """The printed last factor of ``_constant_far`` where it holds several (:meth:`_far_rest`); a backend whose float32
