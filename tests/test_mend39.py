@@ -6,7 +6,8 @@ formula as written; torch autograd (float64) beside.
   −5e−324) f was 0.0 for 5.52e−283, torch exact; at (3, 1e300, 1, 0.1, −1e−310) 20.6 ULP, torch 0; 294 of 300 points
   past 4 ULP, session 38's base 147). NumPy now passes that rest as two factors, its fraction and its scale
   (_scaled_rest, F·S⁶, each normal): f within 1.8 ULP at all 300, ∂w₁ and ∂w₃ within 2 (base: 150 and 149 past 4;
-  torch 296 and 292).
+  torch 296 and 292). Triton's _taken_far likewise (its _scaled_rest, F·S⁴; float32 factors: the product in
+  float64, S = 1): under TRITON_INTERPRET=1 float64 f past 4 ULP at 61 of 62 points → 0 (worst 1.68).
 - Still open (strict xfail): ∂x, whose plain product tanh(y)·σ(y)·w₁·w₂·w₃·x goes subnormal in its first partial
   product and is normal (so not taken again) when it ends.
 """
@@ -18,7 +19,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from conftest import compiled, ulps
+from conftest import compiled, triton_torch, ulps
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -153,3 +154,29 @@ def test_scaled_rest_passes_zero_infinity_and_nan_through_its_fraction():
     assert scaled(False, 1e-310, 1, np.inf, 1) == np.inf
     assert np.isnan(scaled(False, 3.0, 1, np.nan, 1))
     assert scaled(False, 2.0, 1, 0.0, -1) == np.inf  # 2/0
+
+
+def test_triton_float64_product_with_a_subnormal_tanh_factor():
+    torch = triton_torch()
+    k = compiled(PRODUCT, "triton")
+    cols = _neighbourhood(3904, 20)
+    cols = {n: np.concatenate([POINTS[n], cols[n]]) for n in NAMES}
+    got = dict(zip(k.outputs, (o.double().numpy() for o in
+                               k(**{n: torch.tensor(v, dtype=torch.float64) for n, v in cols.items()}))))
+    for j in range(len(cols["y"])):
+        truths = _truths(*(cols[n][j] for n in NAMES))
+        for o in ("f", "df_dw1", "df_dw3"):
+            if abs(truths[o]) >= TINY:
+                assert ulps(got[o][j], truths[o], F64) <= 4, (o, j, got[o][j], truths[o])
+
+
+def test_triton_float32_product_with_a_subnormal_tanh_factor():
+    # float32 factors: _scaled_rest's F is their product in float64, S = 1 (_taken_far's NARROW as before)
+    torch = triton_torch()
+    k = compiled(PRODUCT, "triton")
+    cols = dict(w1=[2.0, 3.0, 1.0], w2=[1e30, 3e38, 3e38], w3=[-1.5, 1.0, -7.0], x=[0.5, 0.1, 1e-3],
+                y=[-1e-40, 1e-45, -1e-44])
+    got = k(**{n: torch.tensor(v, dtype=torch.float32) for n, v in cols.items()})[0].double().numpy()
+    for j in range(3):
+        truth = _truths(*(float(np.float32(cols[n][j])) for n in NAMES))["f"]
+        assert ulps(got[j], truth, np.float32) <= 8, (j, got[j], truth)
