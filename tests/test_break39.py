@@ -6,7 +6,8 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
   where `symnet derive prelu` gives session 39's bare-name hint and `symnet verify` strips its formula. _resolve now
   strips the target as verify does.
 - Fixed since (h-mend39): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal
-  (_constant_far's rest tanh(y)·σ(y) now a fraction and a scale; tests/test_mend39.py).
+  (_constant_far's rest tanh(y)·σ(y) now a fraction and a scale), and (y^x/log y)³ where y^(3x) overflows (split by
+  exponents from y^(3x/2); tests/test_mend39.py).
 - Open (strict xfails): y^(3x + 1) ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
 """
 from __future__ import annotations
@@ -137,13 +138,6 @@ def test_triton_float32_widened_sum_of_equal_exponentials():
     assert worst <= 8
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 38's base the same): f = (y^x/log y)³ and ∂x, printed "
-                   "y^(3x)/log(y)³, are inf where y^(3x) overflows and the quotient does not: at (x, y) = "
-                   "(15.220622233532351, 5863448.325185393) f = inf (torch float64 finite); 200 points y = 10^[2, 8], "
-                   "3·x·log y in [710, 709 + 3·log log y]: f inf at 200 (torch past 4 ULP at 3, worst 5.94), ∂x at 107 "
-                   "of 107 with a finite truth (torch 3, worst 4.53); (y^x/log y)² f at 200 (torch 0, worst 2.88), "
-                   "(y^x/log y)⁶⁴ f at 200 (torch finite, worst 113): _taken_by_exponents is handed y^(k·x) already "
-                   "overflowed, not y^x with exponent k")
 def test_power_of_a_quotient_where_the_numerator_power_overflows():
     x, y = 15.220622233532351, 5863448.325185393
     got = _outputs("((y)**x/log(y))**3", x=[x], y=[y])

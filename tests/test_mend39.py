@@ -8,6 +8,12 @@ formula as written; torch autograd (float64) beside.
   (_scaled_rest, F·S⁶, each normal): f within 1.8 ULP at all 300, ∂w₁ and ∂w₃ within 2 (base: 150 and 149 past 4;
   torch 296 and 292). Triton's _taken_far likewise (its _scaled_rest, F·S⁴; float32 factors: the product in
   float64, S = 1): under TRITON_INTERPRET=1 float64 f past 4 ULP at 61 of 62 points → 0 (worst 1.68).
+- (y^x/log y)^k, printed y^(kx)/log(y)^k, was inf where y^(kx) overflows and the quotient does not (200 of 200 points,
+  k = 2, 3, 64; torch finite): the product taken by exponents was handed y^(kx), already inf. Such a power (alone or
+  a select's value beside 1) is now handed over as (y^(kx/2))²: over 200 points k = 2 within 4 ULP (worst 2.43, torch
+  3.22), k = 3 past 4 at 1 (4.06, torch 2.06 there: strict xfail; torch past 4 at 4), ∂x within 2.91. k = 64 is finite
+  now, but log(y)⁶⁴'s rounding leaves it past 4 ULP at 176 of 200 (worst 54.9; torch 185, worst 129), worse than torch
+  at 68: strict xfail.
 - Still open (strict xfail): ∂x, whose plain product tanh(y)·σ(y)·w₁·w₂·w₃·x goes subnormal in its first partial
   product and is normal (so not taken again) when it ends.
 """
@@ -180,3 +186,70 @@ def test_triton_float32_product_with_a_subnormal_tanh_factor():
     for j in range(3):
         truth = _truths(*(float(np.float32(cols[n][j])) for n in NAMES))["f"]
         assert ulps(got[j], truth, np.float32) <= 8, (j, got[j], truth)
+
+
+def _power_quotient_points(k, seed, n=200):
+    """y = 10^[2, 8] and x where k·x·log y is past 709.78 (y^(kx) overflows) and (y^x/log y)^k is finite."""
+    rng = np.random.default_rng(seed)
+    y = 10.0 ** rng.uniform(2, 8, n)
+    big = np.log(y)
+    return rng.uniform(710, 709 + k * np.log(big), n) / (k * big), y
+
+
+def _power_quotient_errors(k, x, y):
+    """[(symnet's ULPs, torch's ULPs)] for f and ∂x of (y^x/log y)^k at each point whose truth is finite."""
+    import torch
+
+    got = _outputs(f"((y)**x/log(y))**{k}", x=x, y=y)
+    tx, ty = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (x, y))
+    ft = (ty ** tx / torch.log(ty)) ** k
+    ft.sum().backward()
+    tor = dict(f=ft.detach().numpy(), df_dx=tx.grad.numpy())
+    out = []
+    for j in range(len(x)):
+        with mpmath.workdps(60):
+            ym = mpmath.mpf(float(y[j]))
+            q = ym ** mpmath.mpf(float(x[j])) / mpmath.log(ym)
+            truths = dict(f=q ** k, df_dx=k * q ** k * mpmath.log(ym))
+        for o, t in truths.items():
+            if abs(t) <= 1.7976931348623157e308:
+                out.append((o, ulps(got[o][j], t, F64), ulps(tor[o][j], t, F64)))
+    return out
+
+
+def test_power_of_a_quotient_at_breaks_point():
+    got = _outputs("((y)**x/log(y))**3", x=[15.220622233532351], y=[5863448.325185393])
+    assert np.isfinite(got["f"][0]) and abs(got["f"][0] / 2.9406759248870716e305 - 1) < 1e-15
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_power_of_a_quotient_where_the_numerator_power_overflows_neighbourhood(k):
+    # within 4.5 ULP: the ≤ 4 standard is missed at one point of k = 3's 200 (strict xfail below)
+    errors = _power_quotient_errors(k, *_power_quotient_points(k, 3905 + k))
+    assert len(errors) >= 250
+    bad = [e for e in errors if e[1] > 4.5 and e[1] > e[2]]
+    assert not bad, (len(bad), max(bad, key=lambda e: e[1]))
+
+
+@pytest.mark.xfail(strict=True, reason="measured: (y^x/log y)³ over 200 points y = 10^[2, 8], 3·x·log y past 709.78 "
+                   "(seed 3908): f past 4 ULP at 1 (4.06; torch 2.06 there; torch past 4 at 4, worst 4.63), ∂x at 0 (worst "
+                   "2.91): (y^(3x/2))² doubles the root's "
+                   "rounding and log(y)³ triples log's")
+def test_power_of_a_quotient_k3_within_4_ulp_or_torch():
+    errors = _power_quotient_errors(3, *_power_quotient_points(3, 3908))
+    assert not [e for e in errors if e[1] > 4 and e[1] > e[2]]
+
+
+def test_power_of_a_quotient_k64_is_finite_where_its_truth_is():
+    x, y = _power_quotient_points(64, 3964, 100)
+    errors = _power_quotient_errors(64, x, y)
+    assert errors and max(u for _, u, _ in errors) < 100
+
+
+@pytest.mark.xfail(strict=True, reason="measured: (y^x/log y)⁶⁴ over 200 points y = 10^[2, 8], 64·x·log y past "
+                   "709.78 (seed 3969): f past 4 ULP at 176 (worst 54.9; torch 185, worst 129), worse than torch at 68; "
+                   "∂x (194 finite truths) past 4 at 171 (worst 56.2; torch 181, worst 133), worse than torch at 63: "
+                   "log(y)⁶⁴ carries log y's rounding 64 times (before h-mend39: inf at 200)")
+def test_power_of_a_quotient_k64_within_4_ulp_or_torch():
+    errors = _power_quotient_errors(64, *_power_quotient_points(64, 3969))
+    assert not [e for e in errors if e[1] > 4 and e[1] > e[2]]
