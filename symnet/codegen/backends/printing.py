@@ -670,7 +670,7 @@ class ConditionalPrinting:
         # powers temporaries, NaN (0·inf) at (−3e38, −1.4e−45) in float32 for 1.35e19; torch 0.13 ULP)
         others = [g for f in factors if not (f.is_number and not f.free_symbols)
                   for g in self._power_of_held_monomial(self._power_of_held_power(f, definitions), definitions)]
-        others = [self._quartered_power(f, definitions) for f in others]
+        others = [self._rooted_power(f, definitions) for f in others]
         # (or a power of a grouped quotient, shared-powers' far form −2·a·x·(x/S)² of ∂a of x/(1 + (a·x)²): x·(x/S)²
         # overflowed at a = −3.38e−123, x = 3.15e148 where the product is 1.64e219; h-worseb39)
         quotient = any(f.is_Pow and (f.exp.is_negative or (isinstance(f.base, sp.UnevaluatedExpr) and f.exp.is_Integer
@@ -718,20 +718,21 @@ class ConditionalPrinting:
         return sp.Pow(held.base, held.exp * f.as_base_exp()[1], evaluate=False)
 
     @staticmethod
-    def _quartered_power(f, definitions):
+    def _rooted_power(f, definitions):
         """A factor b^e (e not a number: y^(3x)), written or held in a temporary, alone or as a value of a select whose
-        other values are 1 (CSE's {1 if x = 0; y^(3x)}), as (b^(e/4))⁴: split by exponents from its fourth root, which
+        other values are 1 (CSE's {1 if x = 0; y^(3x)}), as (b^(e/2))²: split by exponents from its square root, which
         stays in the range where b^e overflows and the product does not ((y^x/log y)³, y^(3x)/log(y)³, at (15.22,
-        5863448.3) was inf, torch finite; h-mend39); ``f`` as it is otherwise."""
+        5863448.3) was inf, torch finite; h-mend39; a fourth root's rounding, taken four times, left k = 2 and 3 past
+        4 ULP where torch is not); ``f`` as it is otherwise."""
         held = definitions.get(f, f)
 
-        def quartered(v):
+        def rooted(v):
             return sp.Pow(v.base, v.exp / 2) if v.is_Pow and not v.exp.is_number and v.base.free_symbols else None
         if held.is_Pow:
-            root = quartered(held)
-        elif isinstance(held, sp.Piecewise) and any(quartered(v) is not None for v, _ in held.args) \
-                and all(v == 1 or quartered(v) is not None for v, _ in held.args):
-            root = sp.Piecewise(*[(v if v == 1 else quartered(v), c) for v, c in held.args])
+            root = rooted(held)
+        elif isinstance(held, sp.Piecewise) and any(rooted(v) is not None for v, _ in held.args) \
+                and all(v == 1 or rooted(v) is not None for v, _ in held.args):
+            root = sp.Piecewise(*[(v if v == 1 else rooted(v), c) for v, c in held.args])
         else:
             root = None
         return f if root is None else sp.Pow(root, 2, evaluate=False)
