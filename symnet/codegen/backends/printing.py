@@ -726,8 +726,13 @@ class ConditionalPrinting:
         4 ULP where torch is not); ``f`` as it is otherwise."""
         held = definitions.get(f, f)
 
-        def rooted(v):
-            return sp.Pow(v.base, v.exp / 2) if v.is_Pow and not v.exp.is_number and v.base.free_symbols else None
+        def rooted(v):  # (an exponent of inputs with an even constant: the printer's power of an input with an integer
+            if not (v.is_Pow and not v.exp.is_number and v.base.free_symbols):  # shift, _power_shifted, restores the
+                return None  # exponent's rounding; y^(sum_1/2) or y^(3x/2 + 1/2) as pow rounds it into the power)
+            shift = v.exp.as_coeff_Add()[0]
+            if any(t in definitions for t in v.exp.free_symbols) or not (shift.is_Integer and shift % 2 == 0):
+                return None
+            return sp.Pow(v.base, v.exp / 2)
         if held.is_Pow:
             root = rooted(held)
         elif isinstance(held, sp.Piecewise) and any(rooted(v) is not None for v, _ in held.args) \
