@@ -5,8 +5,10 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
   line: _NAME_LIKE's $ matches before a final newline) answered the old "did you mean relu(x)?" in a two-line error,
   where `symnet derive prelu` gives session 39's bare-name hint and `symnet verify` strips its formula. _resolve now
   strips the target as verify does.
-- Open (strict xfails): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal; y^(3x + 1)
-  ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
+- Fixed since (h-mend39): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal
+  (_constant_far's rest tanh(y)·σ(y) now a fraction and a scale), and (y^x/log y)³ where y^(3x) overflows (split by
+  exponents from y^(3x/2); tests/test_mend39.py).
+- Open (strict xfails): y^(3x + 1) ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
 """
 from __future__ import annotations
 
@@ -56,12 +58,6 @@ def _product_truth(w1, w2, w3, x, y):
         return w1 * w2 * w3 * mpmath.exp(-x * x) * mpmath.tanh(y) / (1 + mpmath.exp(-y))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: f = w1·w2·w3·e^(−x²)·σ(y)·tanh(y) at (w1, w2, w3, x, y) = "
-                   "(1, 3e38, −745, 1e−30, −5e−324): 0.0 for 5.52118359227593e−283 (5.8e15 ULP; torch float64 "
-                   "5.52118359227593e−283, 0 ULP); at (3, 1e300, 1, 0.1, −1e−310) 20.6 ULP (torch 0). 300 points "
-                   "w1 ∈ [1, 4], w2 = 10^[150, 307], w3 = ±[0.5, 2], x ∈ [−1, 1], y = ±10^[−323, −308]: f past 4 ULP "
-                   "at 294 (session 38's base: 147), torch at 0 (worst 2.61). prod_1_times_prod_2's exponent split "
-                   "is given tanh_y·where_y_nonneg as one factor, already a subnormal (0 at y = −5e−324)")
 def test_product_with_a_subnormal_tanh_factor_value():
     got = _outputs(_PRODUCT, w1=[1.0, 3.0], w2=[3e38, 1e300], w3=[-745.0, 1.0], x=[1e-30, 0.1],
                    y=[-5e-324, -1e-310])["f"]
@@ -69,8 +65,6 @@ def test_product_with_a_subnormal_tanh_factor_value():
     assert max(ulps(g, t, F64) for g, t in zip(got, truths)) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the same 300 points, f past 4 ULP at 294 (worst 2.8e15 ULP) where "
-                   "torch float64 is past at 0 (worst 2.61); ∂w1 at 150 (torch 296), ∂w3 at 149 (torch 292)")
 def test_product_with_a_subnormal_tanh_factor_neighbourhood():
     rng = np.random.default_rng(391)
     n = 300
@@ -144,13 +138,6 @@ def test_triton_float32_widened_sum_of_equal_exponentials():
     assert worst <= 8
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 38's base the same): f = (y^x/log y)³ and ∂x, printed "
-                   "y^(3x)/log(y)³, are inf where y^(3x) overflows and the quotient does not: at (x, y) = "
-                   "(15.220622233532351, 5863448.325185393) f = inf (torch float64 finite); 200 points y = 10^[2, 8], "
-                   "3·x·log y in [710, 709 + 3·log log y]: f inf at 200 (torch past 4 ULP at 3, worst 5.94), ∂x at 107 "
-                   "of 107 with a finite truth (torch 3, worst 4.53); (y^x/log y)² f at 200 (torch 0, worst 2.88), "
-                   "(y^x/log y)⁶⁴ f at 200 (torch finite, worst 113): _taken_by_exponents is handed y^(k·x) already "
-                   "overflowed, not y^x with exponent k")
 def test_power_of_a_quotient_where_the_numerator_power_overflows():
     x, y = 15.220622233532351, 5863448.325185393
     got = _outputs("((y)**x/log(y))**3", x=[x], y=[y])

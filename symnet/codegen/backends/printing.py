@@ -656,6 +656,7 @@ class ConditionalPrinting:
         # powers temporaries, NaN (0·inf) at (−3e38, −1.4e−45) in float32 for 1.35e19; torch 0.13 ULP)
         others = [g for f in factors if not (f.is_number and not f.free_symbols)
                   for g in self._power_of_held_monomial(self._power_of_held_power(f, definitions), definitions)]
+        others = [self._rooted_power(f, definitions) for f in others]
         # (or a power of a grouped quotient, shared-powers' far form −2·a·x·(x/S)² of ∂a of x/(1 + (a·x)²): x·(x/S)²
         # overflowed at a = −3.38e−123, x = 3.15e148 where the product is 1.64e219; h-worseb39)
         quotient = any(f.is_Pow and (f.exp.is_negative or (isinstance(f.base, sp.UnevaluatedExpr) and f.exp.is_Integer
@@ -701,6 +702,31 @@ class ConditionalPrinting:
             return f
         held = definitions[t]
         return sp.Pow(held.base, held.exp * f.as_base_exp()[1], evaluate=False)
+
+    @staticmethod
+    def _rooted_power(f, definitions):
+        """A factor b^e (e not a number: y^(3x)), written or held in a temporary, alone or as a value of a select whose
+        other values are 1 (CSE's {1 if x = 0; y^(3x)}), as (b^(e/2))²: split by exponents from its square root, which
+        stays in the range where b^e overflows and the product does not ((y^x/log y)³, y^(3x)/log(y)³, at (15.22,
+        5863448.3) was inf, torch finite; h-mend39; a fourth root's rounding, taken four times, left k = 2 and 3 past
+        4 ULP where torch is not); ``f`` as it is otherwise."""
+        held = definitions.get(f, f)
+
+        def rooted(v):  # (an exponent of inputs with an even constant: the printer's power of an input with an integer
+            if not (v.is_Pow and not v.exp.is_number and v.base.free_symbols):  # shift, _power_shifted, restores the
+                return None  # exponent's rounding; y^(sum_1/2) or y^(3x/2 + 1/2) as pow rounds it into the power)
+            shift = v.exp.as_coeff_Add()[0]
+            if any(t in definitions for t in v.exp.free_symbols) or not (shift.is_Integer and shift % 2 == 0):
+                return None
+            return sp.Pow(v.base, v.exp / 2)
+        if held.is_Pow:
+            root = rooted(held)
+        elif isinstance(held, sp.Piecewise) and any(rooted(v) is not None for v, _ in held.args) \
+                and all(v == 1 or rooted(v) is not None for v, _ in held.args):
+            root = sp.Piecewise(*[(v if v == 1 else rooted(v), c) for v, c in held.args])
+        else:
+            root = None
+        return f if root is None else sp.Pow(root, 2, evaluate=False)
 
     @staticmethod
     def _power_of_held_monomial(f, definitions) -> list:
@@ -1256,6 +1282,12 @@ class ConditionalPrinting:
             # the factors within ±1 last, into the rest, whose product then stays within the size of its one factor
             # that may pass 1 (session 39: ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) with w₁·w₂·w₃·x in the rest was inf)
             pairs = sorted(pairs, key=lambda pair: not self._may_pass_one(pair[0]))
+            # (or, where the backend can, the rest as two factors, its fraction and its scale, from each factor's
+            # exponent: a product of factors within ±1 goes subnormal or 0 as one factor before it is split, tanh(y)·σ(y)
+            # at y = −5e−324 of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y); h-mend39)
+            scaled = self._scaled_far_rest(pairs[self.FAR_SLOTS - 2:])
+            if scaled is not None:
+                return [*(text for b, p in pairs[:self.FAR_SLOTS - 2] for text in (self._print(b), str(p))), *scaled]
             rest = self._printed_far_rest(pairs[self.FAR_SLOTS - 1:])
             return [*(text for b, p in pairs[:self.FAR_SLOTS - 1] for text in (self._print(b), str(p))), rest, "1"]
         return [text for b, p in pairs for text in (self._print(b), str(p))]
@@ -1273,6 +1305,12 @@ class ConditionalPrinting:
         if len(split) <= self.FAR_SLOTS:
             return split
         return [(b, p) if abs(p) <= self.FAR_POWER else (b ** abs(p), 1 if p > 0 else -1) for b, p in pairs]
+
+    def _scaled_far_rest(self, pairs) -> list[str] | None:
+        """The factors (base, power) past the last two slots of ``_constant_far`` but one as the printed pairs of two
+        slots, (F, 1, S, n) with F·Sⁿ their product, each a normal number (a backend with a helper for it); None where
+        the backend has none (the rest as one factor, :meth:`_printed_far_rest`) or cannot take so many."""
+        return None
 
     def _printed_far_rest(self, pairs) -> str:
         """The printed last factor of ``_constant_far`` where it holds several (:meth:`_far_rest`); a backend whose float32

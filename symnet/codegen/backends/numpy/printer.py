@@ -587,6 +587,27 @@ def _taken_by_exponents(r, m, k, factors, held=()):
 NUMPY_HELPER_NEEDS["_taken_by_exponents"] = ("_normal", "_all_normal", "_constant_far")
 
 
+# session 39 (h-mend39): _constant_far's rest, the factors past its slots, as two factors of normal size: as one product
+# (w₂·w₃·e^(−x²)·[tanh(y)·σ(y)]) it went subnormal or 0 before it was split (w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) at
+# (1, 3e38, −745, 1e−30, −5e−324) was 0 for 5.52e−283; torch exact)
+NUMPY_HELPERS["_scaled_rest"] = '''\
+def _scaled_rest(scale, *pairs):
+    """x^px·y^py·… (pairs x, px, …; Σ|p| ≤ 6) as F·S⁶, F where not ``scale``, else S: every factor split by frexp into
+    a fraction in [1/2, 1) and an exponent, the fractions' product F′ (within 2^±6) and the exponents' sum E (|E| ≤
+    6450) kept apart, F = F′·2^(E − 6s) and S = 2^s, s = ⌊E/7⌋ (|s| ≤ 922, E − 6s within [s, s + 6]): both normal
+    float64 numbers however small or large the product (0, ±inf and NaN pass through F as in IEEE arithmetic: frexp
+    keeps them, exponent 0)."""
+    fraction, exponent = np.float64(1.0), 0
+    for a, p in zip(pairs[::2], pairs[1::2]):
+        f, e = np.frexp(np.asarray(a, np.float64))
+        for _ in range(abs(p)):
+            fraction = fraction * f if p > 0 else fraction / f
+        exponent = exponent + p * e
+    s = np.floor_divide(exponent, 7)
+    return np.ldexp(1.0, s) if scale else np.ldexp(fraction, exponent - 6 * s)
+'''
+
+
 # session 33 (h-review33): x^n·y^n (n > 2) as written where both powers are normal, (x·y)^n elsewhere (PowerProduct)
 NUMPY_HELPERS["_power_product"] = '''\
 def _power_product(p, q, grouped):
@@ -1151,6 +1172,22 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return super()._printed_far_rest(pairs)
         wide = self._widened_far_rest(pairs, lambda b: f"np.asarray({self._print(b)}, np.float64)", "np.float64(1.0)")
         return f"({wide} if {self.dtype} == np.float32 else {super()._printed_far_rest(pairs)})"
+
+    def _scaled_far_rest(self, pairs) -> list[str] | None:
+        """A float64 kernel's rest of ``_constant_far`` as ``_scaled_rest``'s fraction and scale (F, 1, S, 6), where
+        Σ|p| ≤ 6; a float32 kernel's as before, in float64 (:meth:`_printed_far_rest`: the product of a few float32
+        numbers is a normal float64), with S = 1."""
+        if sum(abs(p) for _, p in pairs) > 6:
+            return None
+        self.helpers.add("_scaled_rest")
+        args = ", ".join(f"{self._print(b)}, {p}" for b, p in pairs)
+        fraction, scale = f"_scaled_rest(False, {args})", f"_scaled_rest(True, {args})"
+        if self.float32_products and not self._float32_printing:
+            wide = self._widened_far_rest(pairs, lambda b: f"np.asarray({self._print(b)}, np.float64)",
+                                          "np.float64(1.0)")
+            fraction = f"({wide} if {self.dtype} == np.float32 else {fraction})"
+            scale = f"(1.0 if {self.dtype} == np.float32 else {scale})"
+        return [fraction, "1", scale, "6"]
 
     def _print_Mul(self, e):
         wide = self._float32_product_call(e)

@@ -628,6 +628,32 @@ TRITON_HELPERS["_constant_far"] = TRITON_DEVICE_HELPERS["_constant_far"]
 HELPER_NEEDS["_far_power"] = ("_frexp64",)
 HELPER_NEEDS["_constant_far"] = ("_frexp64", "_far_power", "_ldexp64")
 
+# session 39 (h-mend39): _constant_far's rest, the factors past its slots, as two factors of normal size (NumPy's
+# _scaled_rest): as one product, tanh_y·where_y_nonneg of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y), it went subnormal or 0 at a
+# subnormal y before it was split
+TRITON_DEVICE_HELPERS["_scaled_rest"] = '''\
+@triton.jit
+def _scaled_rest(SCALE: tl.constexpr, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w,
+                 pw: tl.constexpr):
+    """x^px·y^py·z^pz·w^pw (|px| + … + |pw| ≤ 4, 0 for an absent factor) as F·S⁴, F where not SCALE, else S: every
+    factor split by _frexp64, the fractions' product F′ (within 2^±4) and the exponents' sum E (|E| ≤ 4300) kept
+    apart, F = F′·2^(E − 4s) and S = 2^s, s = E/5 (|s| ≤ 860): both normal float64 numbers however small or large the
+    product (0, ±inf and NaN pass through F: _frexp64 keeps them, exponent 0). Float32 factors: F the product in plain
+    float64 (normal: four float32 numbers' product is within 2^±600) and S = 1, as _taken_far's NARROW takes them."""
+    v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, x.dtype != tl.float32)
+    v, n = _far_power(v, n, y, py, x.dtype != tl.float32)
+    v, n = _far_power(v, n, z, pz, x.dtype != tl.float32)
+    v, n = _far_power(v, n, w, pw, x.dtype != tl.float32)
+    s = n // 5
+    if SCALE:
+        r = _ldexp64(tl.full([], 1.0, tl.float64), s)
+    else:
+        r = _ldexp64(v, n - 4 * s)
+    return r
+'''
+TRITON_HELPERS["_scaled_rest"] = TRITON_DEVICE_HELPERS["_scaled_rest"]
+HELPER_NEEDS["_scaled_rest"] = ("_frexp64", "_far_power", "_ldexp64")
+
 # session 23 (h-quotc23): a constant times the product-order rule's product of three, the constant last or on the factor
 # of middle magnitude per element (ConditionalPrinting._moved_constant)
 TRITON_DEVICE_HELPERS["_constant_product"] = '''\
@@ -870,6 +896,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self._need("_float32_in_float64")
         return f"_float32_in_float64({plain}, {wide})"
 
+    def _scaled_far_rest(self, pairs) -> list[str] | None:
+        """As NumPy's: a float64 kernel's rest of ``_constant_far`` as ``_scaled_rest``'s fraction and scale (F, 1, S,
+        4), where it holds ``FAR_SLOTS`` factors or fewer and Σ|p| ≤ 4; a float32 kernel's (its ``_float32_in_float64``
+        computes the product in float64 instead: this one is not returned) likewise."""
+        if len(pairs) > self.FAR_SLOTS or sum(abs(p) for _, p in pairs) > 4:
+            return None
+        self._need("_scaled_rest")
+        slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.FAR_SLOTS - len(pairs))
+        return [f"_scaled_rest(False, {', '.join(slots)})", "1", f"_scaled_rest(True, {', '.join(slots)})", "4"]
+
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
         w·x·y·z/v at (4.0e28, 8, 7.0e31, −1.5e18, −1.9e35), y·z = inf, was −inf for −9.88e28); a float64 kernel's
@@ -1056,7 +1092,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             far, held = moved.by_exponents, moved.held
             self._need("_taken_far")
             flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
-            narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2]) <= 6  # (_taken_far's NARROW)
+            # (_taken_far's NARROW; a rest's scale, _scaled_rest(True, …), is 1 for float32 factors: not counted)
+            narrow = far[1] == "0" and sum(abs(int(p)) for f, p in zip(far[2::2], far[3::2])
+                                           if not f.startswith("_scaled_rest(True")) <= 6
             plain = self._float32_quotient(e, moved.plain)
             return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
