@@ -300,5 +300,6 @@ def test_the_kernel_tells_each_piece_where_it_is_selected():
     within = ", within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))"  # a float32 kernel: 2⁻³⁰
     assert "True, abs_x_lt_log_two" + within in source
     assert ("True, ~(((x < -3.4028234663852886e+38)) & ((t == 0))) & ~(abs_x_lt_log_two) & "
-            "~((x > 3.4028234663852886e+38)) & ~((x > 64))" + within) in source
+            "~((x > 3.4028234663852886e+38)) & ~(((x > 64)) | (((x < -64)) & ((np.abs(t*x) > 1.7014118346046923e+38))))"
+            + within) in source  # (the far piece below −64 only where |t·x| is past 2¹²⁷: session 39)
     assert "def _dw_widened_" in source and "needed=True" in source
