@@ -4445,12 +4445,12 @@ def _rounded_arguments(expr):
     # an expm1(u) summed beside a term of u's inputs is the exp-dominant rule's (log(e^(x·y) − x·y − 1) at (40, 40):
     # u + log1p(…·e^−u), its ∂x y·expm1(u)/(expm1(u) − u)); taken here first (h-worseb39's expm1), f was log(inf) = inf
     # for 1600 and ∂x inf/inf = NaN for 40 (found by the lead's CI of the merge): every occurrence of it left as written
-    in_logs = {m for add in expr.atoms(sp.Add) for m in (n for t in add.args for n in sp.Mul.make_args(t)
+    exp_dominants = {m for add in expr.atoms(sp.Add) for m in (n for t in add.args for n in sp.Mul.make_args(t)
                                                          if isinstance(n, expm1))
                if any(not t.has(expm1) and t.free_symbols & m.args[0].free_symbols for t in add.args)}
 
     def rewrite(new):
-        if isinstance(new, expm1) and new in in_logs:
+        if isinstance(new, expm1) and new in exp_dominants:
             return new
         scaled = _scaled_rounded_exp(new)
         if scaled is not None:
