@@ -124,10 +124,6 @@ def test_softplus_power_dy_at_a_subnormal_y():
     assert max(ulps(g, t, F64) for g, t in zip(got, truths)) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="measured under TRITON_INTERPRET=1: Triton float32 e^x − e^y + x·y at x = y = "
-                   "88.7 is 0.0 for 7867.69 (1.6e7 ULP; torch float32 exact); 200 points x = y in [5, 88.7]: past 8 ULP "
-                   "at 47 (every x past about 70), torch float32 at 0; float64 (x = y in [20, 709]) at 175 of 200, "
-                   "torch at 0 (NumPy float32 at 0: its widened sum keeps the small term there)")
 def test_triton_float32_widened_sum_of_equal_exponentials():
     torch = triton_torch()
     k = compiled("exp(x) - exp(y) + x*y", "triton")

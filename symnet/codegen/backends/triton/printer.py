@@ -747,43 +747,53 @@ HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
 # session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
+_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
+_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i}, SCALE)\n" for i, v in enumerate(_EXACT_SLOTS, 1))
+_EXACT_TERMS = ", ".join(_EXACT_SLOTS)
 TRITON_DEVICE_HELPERS["_exact_step"] = '''\
 @triton.jit
-def _exact_step(s, e, t, ON: tl.constexpr):
-    """(s, e) with t taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
+def _exact_step(s, e, t, ON: tl.constexpr, SCALE: tl.constexpr):
+    """(s, e) with t·SCALE (in s's dtype) taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
     if ON:
-        s, d = _dw_two_sum(s, t)
+        s, d = _dw_two_sum(s, t.to(s.dtype) * SCALE)
         e = e + d
     return s, e
 '''
-_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
-_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i})\n" for i, v in enumerate(_EXACT_SLOTS, 1))
-TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+TRITON_DEVICE_HELPERS["_exact_sum2"] = f'''\
 @triton.jit
-def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {", ".join(_EXACT_SLOTS)}):
-    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
-    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
-    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum.
-    Where s is ±inf or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
-    s = a
-    e = a * 0.0
+def _exact_sum2(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, SCALE: tl.constexpr, a, {_EXACT_TERMS}):
+    """_exact_sum's Sum2 of float64 a, b, … (n terms) and HI + LO, each times SCALE (a power of 2)."""
+    s = a * SCALE
+    e = s * 0.0
 {_EXACT_STEPS}\
     if HI != 0.0:
-        hi = tl.full([], HI, tl.float64)
-        if s.dtype == tl.float64:
-            hi_s = hi
-            lo_s = tl.full([], LO, tl.float64)
-        else:
-            hi_s = hi.to(tl.float32)
-            lo_s = ((hi - hi_s.to(tl.float64)) + LO).to(tl.float32)
-        s, e = _exact_step(s, e, hi_s, True)
-        s, e = _exact_step(s, e, lo_s, True)
+        s, e = _exact_step(s, e, tl.full([], HI, tl.float64), True, SCALE)
+        s, e = _exact_step(s, e, tl.full([], LO, tl.float64), True, SCALE)
     return tl.where(tl.abs(e) > 0.0, s + e, s)
 '''
-for _name in ("_exact_step", "_exact_sum"):
+TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+@triton.jit
+def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {_EXACT_TERMS}):
+    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
+    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
+    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64. Where s is ±inf or NaN (e NaN) s
+    itself; where e is 0, s (its zero's sign kept). Float32 terms summed so in float64 and rounded once (no float32
+    partial passes the range there); float64 terms where that is not finite times 2⁻⁴, summed so and times 2⁴ where
+    that is finite (a partial past the range where the whole is not: relu(dp − dn + m) at 3e38 each was inf in float32,
+    at 1.797e308 in float64, as NumPy's before h-user39)."""
+    if a.dtype == tl.float32:
+        return _exact_sum2(HI, LO, n, 1.0, a.to(tl.float64), {_EXACT_TERMS}).to(tl.float32)
+    r = _exact_sum2(HI, LO, n, 1.0, a, {_EXACT_TERMS})
+    if tl.max(tl.where(tl.abs(r) < float("inf"), 0, 1)) > 0:  # (rare) a block with one not finite: scaled by 2⁻⁴
+        again = _exact_sum2(HI, LO, n, 0.0625, a, {_EXACT_TERMS}) * 16.0
+        r = tl.where((tl.abs(r) < float("inf")) | ~(tl.abs(again) < float("inf")), r, again)
+    return r
+'''
+for _name in ("_exact_step", "_exact_sum2", "_exact_sum"):
     TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
 HELPER_NEEDS["_exact_step"] = ("_dw_two_sum",)
-HELPER_NEEDS["_exact_sum"] = ("_exact_step",)
+HELPER_NEEDS["_exact_sum2"] = ("_exact_step",)
+HELPER_NEEDS["_exact_sum"] = ("_exact_sum2",)
 
 
 def _literal(value: float) -> str:
