@@ -28,6 +28,7 @@ from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, keep_generated, leaf_identifiers, nan_through, \
     primitive_needs, primitive_text, widened_function
 from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting, _double_word  # noqa: F401 (re-exported)
+from ..printing import RestScale
 from ...rewrite import Grouped, WidenedBase
 from ....special import binade_reciprocal
 
@@ -914,7 +915,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             return None
         self._need("_scaled_rest")
         slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.FAR_SLOTS - len(pairs))
-        return [f"_scaled_rest(False, {', '.join(slots)})", "1", f"_scaled_rest(True, {', '.join(slots)})", "4"]
+        args = ", ".join(slots)
+        return [f"_scaled_rest(False, {args})", "1", f"_scaled_rest(True, {args})", RestScale("4")]
 
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
@@ -1103,8 +1105,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need("_taken_far")
             flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
             # (_taken_far's NARROW; a rest's scale, _scaled_rest(True, …), is 1 for float32 factors: not counted)
-            narrow = far[1] == "0" and sum(abs(int(p)) for f, p in zip(far[2::2], far[3::2])
-                                           if not f.startswith("_scaled_rest(True")) <= 6
+            narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2] if not isinstance(p, RestScale)) <= 6
             plain = self._float32_quotient(e, moved.plain)
             return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
