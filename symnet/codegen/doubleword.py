@@ -1429,6 +1429,40 @@ def _dw_erf_tail(x, erf_x):
 '''
 ORDER += ["_dw_erf_tail"]
 PRIMITIVE_NEEDS["_dw_erf_tail"] = ("_dw_fast_two_sum", "_erfc")
+# erf of a double word in Triton (h-triton40; NumPy's _dw_erf_dw takes its table-driven _dw_erf): the emitter took it
+# in float64 of the rounded argument (_plain), whose rounding and erf's own erf(v)^−k multiplies: ∂x of erf(x/y)⁻² at
+# (−6.163, −771.3), v = 0.00799, 7 ULP in float64 (NumPy 0). Below |x_hi| = 1/2 the Maclaurin series
+# 2/√π·x·(1 + S(x²)), x the double word, S = Σₙ₌₁¹² (−1)ⁿx²ⁿ/(n!(2n + 1)) in float64 (|S| ≤ 0.083: its rounding 2⁻⁵⁶ of
+# erf; its first term left out 2⁻⁶⁰); from 1/2 on _dw_erf_tail's ±(1 − erfc|x_hi|) and x_lo to first order
+PRIMITIVES["_dw_erf_words"] = '''\
+def _dw_erf_words(x_hi, x_lo):
+    """erf(x_hi + x_lo) as a double word: 2/√π·x·(1 + S(x_hi²)) below |x_hi| = 1/2 (S the series' rest in float64),
+    _dw_erf_tail's ±(1 − erfc|x_hi|) plus 2/√π·e^(−x_hi²)·x_lo from 1/2 on (0 where that is not finite)."""
+    z = x_hi * x_hi
+    s = 8.35070279514724e-11 + 0.0 * z
+    s = -1.0892221037148573e-09 + z * s
+    s = 1.3122532963802806e-08 + z * s
+    s = -1.4503852223150468e-07 + z * s
+    s = 1.4589169000933706e-06 + z * s
+    s = -1.3227513227513228e-05 + z * s
+    s = 0.00010683760683760684 + z * s
+    s = -0.0007575757575757576 + z * s
+    s = 0.004629629629629629 + z * s
+    s = -0.023809523809523808 + z * s
+    s = 0.1 + z * s
+    s = -0.3333333333333333 + z * s
+    s = z * s
+    o_hi, o_lo = _dw_fast_two_sum(1.0 + 0.0 * s, s)
+    p_hi, p_lo = _dw_mul(x_hi, x_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
+    n_hi, n_lo = _dw_mul(p_hi, p_lo, o_hi, o_lo)
+    t_hi, t_lo = _dw_erf_tail(x_hi, 0.0 * x_hi)
+    d = 1.1283791670955126 * M.exp(-z) * x_lo
+    t_hi, t_lo = _dw_add_fp(t_hi, t_lo, M.where(M.abs(d) < float("inf"), d, 0.0))
+    near = M.abs(x_hi) < 0.5
+    return M.where(near, n_hi, t_hi), M.where(near, n_lo, t_lo)
+'''
+ORDER += ["_dw_erf_words"]
+PRIMITIVE_NEEDS["_dw_erf_words"] = ("_dw_fast_two_sum", "_dw_mul", "_dw_erf_tail", "_dw_add_fp")
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
@@ -2551,6 +2585,9 @@ class _Emitter:
             # Triton: ±(1 − erfc|x|) as a double word from |x| = 1/2 on, the float64 erf below (_dw_erf_tail)
             a = self.value(e.args[0]).hi
             v = self._emit(e, f"_dw_erf_tail({a}, {self.plain.doprint(e.func(sp.Symbol(a)))})", ("_dw_erf_tail",))
+        elif type(e).__name__ == "erf" and self.backend == "triton":  # of a double word (_dw_erf_words)
+            a = self.value(e.args[0])
+            v = self._emit(e, f"_dw_erf_words({a.hi}, {self._lo(a)})", ("_dw_erf_words",))
         elif type(e).__name__ == "erfc" and self.backend == "numpy":
             # erfc of a double word (_dw_erfc: 1 − erf x below 1/2, e^(−x²)·erfcx x from a table beyond; session 22)
             a = self.value(e.args[0])
