@@ -1001,9 +1001,9 @@ def _dw_pow_first(x_hi, x_lo, y_hi, y_lo=None):
 # erfc (fdlibm's, math.erfc) and a rounding, where erfc of the rounded v is 2v²·ε off (422 ULP at v = 26.4)
 PRIMITIVES["_dw_erfc_first"] = '''\
 def _dw_erfc_first(x_hi, x_lo):
-    """erfc(x_hi + x_lo) = erfc(x_hi) − 2/√π·e^(−x_hi²)·x_lo to first order in x_lo, as a double-word (its lo part
-    0)."""
-    return _erfc(x_hi) - 1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo, 0.0 * x_lo
+    """erfc(x_hi + x_lo) = erfc(x_hi) − 2/√π·e^(−x_hi²)·x_lo to first order in x_lo, as a double-word (the sum's
+    rounding its lo part: a power of it, erfc(x/y)⁻², doubles only erfc's own)."""
+    return _dw_two_sum(_erfc(x_hi), -(1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo))
 '''
 # Φ(v) likewise (the rounded-argument rule's ndtr of a rounded v, Φ(x·y) and log Φ(x·y) = log1p(−Φ(−x·y)) for x·y ≫ 0):
 # Φ(v_hi + v_lo) = Φ(v_hi) + φ(v_hi)·v_lo, φ(v) = e^(−v²/2)/√(2π), to within v_lo²·|v|·φ(v)/2 (relative, where
@@ -1013,8 +1013,8 @@ def _dw_erfc_first(x_hi, x_lo):
 PRIMITIVES["_dw_ndtr_first"] = '''\
 def _dw_ndtr_first(x_hi, x_lo):
     """Φ(x_hi + x_lo) = Φ(x_hi) + φ(x_hi)·x_lo to first order in x_lo, φ(x) = e^(−x²/2)/√(2π), as a double-word
-    (its lo part 0)."""
-    return _ndtr(x_hi) + INV_SQRT_2PI * M.exp(-0.5 * (x_hi * x_hi)) * x_lo, 0.0 * x_lo
+    (the sum's rounding its lo part)."""
+    return _dw_two_sum(_ndtr(x_hi), INV_SQRT_2PI * M.exp(-0.5 * (x_hi * x_hi)) * x_lo)
 '''
 _CONSTANTS["INV_SQRT_2PI"] = 0.3989422804014327  # 1/√(2π) (mpmath)
 FIRST_ORDER = {"erfc": "_dw_erfc_first", "ndtr": "_dw_ndtr_first", "exp": "_dw_exp_first", "expm1": "_dw_expm1_first",
@@ -1408,9 +1408,9 @@ ORDER += ["_dw_exp_first", "_dw_expm1_first", "_dw_sigmoid_first", "_dw_nexpsq_f
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
-PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
+PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc", "_dw_two_sum")  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
 ORDER += ["_dw_ndtr_first"]  # the rounded-argument rule's Φ (above)
-PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr",)  # the registry's Φ (erfc of −v/√2, its rounding corrected)
+PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr", "_dw_two_sum")  # the registry's Φ (erfc of −v/√2, its rounding corrected)
 # erf of a float64 as a double word in Triton (session 26): NumPy's _dw_erf is table-driven, a table Triton would load
 # from memory; Triton's double word of erf was (erf in float64, 0), whose rounding erases the 1 − |erf x| that erf(x) − y
 # keeps at y = ±1: float32 erf(6) − 1 was 0 (truth −2.15e−17; 1.3e7 ULP), as the float32 kernel's double word feeds
