@@ -283,7 +283,10 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
             again = (v * m).to(dtype)
         else:
             again = _constant_far(m, k, x, px, y, py, z, pz, w, pw, dtype)
-        r = tl.where(bad & (tl.abs(again) < float("inf")), again, r)
+        # as NumPy's: the product by exponents where finite, and where it is ±inf while r is NaN (inf/inf, 0·inf of
+        # powers past the range) or finite (a partial product went below the range first: ∂y of ((x + y)/y)⁵ at
+        # (−1.1e−73, 5.0e−200) was 0 for inf, ∂y of ((x + y)/poisson_nll(x, y))⁻² at (1.5e105, 3.0e96) NaN for −inf)
+        r = tl.where(bad & ((tl.abs(again) < float("inf")) | (r != r) | ((tl.abs(r) < float("inf")) & (tl.abs(again) == float("inf")))), again, r)
     return r
 '''
 TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
