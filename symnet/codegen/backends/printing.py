@@ -131,6 +131,16 @@ class ConditionalPrinting:
 
     plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
 
+    def generated_state(self) -> str:
+        """What of this printer, beside a widened body, the text of the body's generated function depends on, for its
+        name (:func:`~symnet.codegen.doubleword.widened_function`): "" for the elementwise printers (sums that can
+        cancel summed compensated, products taken again by exponents), ``"written:"`` for the printers that print sums
+        and products as written (EXACT_SUMS or TAKEN_AGAIN False: Triton's row-wise, layer and step printers, NumPy's
+        row-wise and layer ones). The first text printed under a name is every module's (GENERATED_HELPERS): a log_cosh
+        body printed by Triton's step printer (its sum as written) and by the elementwise one (``_exact_sum``) had one
+        name and two texts, so the module printed second got the first's text and not the helpers it calls."""
+        return "" if self.TAKEN_AGAIN and self.EXACT_SUMS else "written:"
+
     def _widened_body_printer(self, names: dict):
         """This printer (a family's subclass too) for a widened sum's generated function, over the function's ``names``,
         a widened sum printed as its body, and with none of the kernel's printing state: its temporaries
