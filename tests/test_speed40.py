@@ -12,6 +12,8 @@ own, and the table is bounded (doubleword.GENERATED_MAX_BYTES, least recently pr
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 import sympy as sp
 
@@ -94,3 +96,56 @@ def test_the_table_of_generated_functions_is_bounded(fresh_table):
     assert list(kept) == names[-(len(kept) - 1):] + [names[0]]  # the least recently printed went first
     # a module's printing reads its texts before the table is trimmed to GENERATED_MAX_BYTES
     assert doubleword.GENERATED_MAX_BYTES <= 64 * 2**20
+
+
+# ---------------------------------------------------------------- the on-disk cache of kernel descriptions
+
+FORMULA = "softplus(x/y)**-2"  # (its description 0.4 CPU s, stored in 3.3 kB)
+
+
+@pytest.fixture
+def disk_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYMNET_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("SYMNET_NO_DISK_CACHE", raising=False)
+    return tmp_path / "cache" / "kernels"
+
+
+def test_a_second_process_reads_the_description_and_prints_the_same_modules(disk_cache, monkeypatch):
+    """A stored kernel description is used by a later compile (ir.describe is not called: a new process's), and the
+    modules printed from it are byte for byte those printed from a fresh description."""
+    import symnet
+    from symnet.codegen import ir, stored
+    from symnet.codegen.backends.numpy.elementwise import emit_module
+    from symnet.codegen.backends.triton.elementwise import emit_triton_module
+
+    d = symnet.derive(FORMULA)
+    fresh = stored.described(d)
+    assert len(list(disk_cache.glob("*.kernel"))) == 1
+
+    def refused(*args, **kwargs):
+        raise AssertionError("described again")
+    monkeypatch.setattr(ir, "describe", refused)
+    again = stored.described(symnet.derive(FORMULA))
+    for emit in (lambda k: emit_module([k], "a test", "-"),
+                 lambda k: emit_triton_module([k], "a test", "-", op_namespace="symnet_user")):
+        assert emit(again) == emit(fresh)
+
+
+def test_the_kernel_descriptions_are_bounded_by_bytes_not_by_the_copies_count(disk_cache, monkeypatch):
+    """kernels/ keeps more than MAX_FILES (256) descriptions while they are within MAX_BYTES, and at most
+    MAX_DATA_FILES; beyond MAX_BYTES the least recently used go."""
+    from symnet import cache
+
+    monkeypatch.setattr(cache, "MAX_FILES", 3)  # the triton/ copies' bound: not the data folders'
+    names = [f"{k:032x}-{cache.cache_key()}.kernel" for k in range(8)]
+    for name in names:
+        cache.save(name, b"k" * 100, "kernels", (".kernel", ".derivation"))
+    assert sorted(p.name for p in disk_cache.iterdir()) == names
+    monkeypatch.setattr(cache, "MAX_DATA_FILES", 5)
+    for k, name in enumerate(names):
+        os.utime(disk_cache / name, (1000 + k, 1000 + k))
+    cache.save(names[0], b"k" * 100, "kernels", (".kernel", ".derivation"))  # used again: the newest
+    assert sorted(p.name for p in disk_cache.iterdir()) == sorted([names[0], *names[4:]])
+    monkeypatch.setattr(cache, "MAX_BYTES", 250)
+    cache.save(names[1], b"k" * 100, "kernels", (".kernel", ".derivation"))
+    assert sorted(p.name for p in disk_cache.iterdir()) == sorted([names[0], names[1]])
