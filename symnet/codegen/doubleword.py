@@ -2280,6 +2280,9 @@ def keep_generated(backend: str, function: "WidenedFunction") -> "WidenedFunctio
         function = function._replace(name=renamed, code=function.code.replace(function.name, renamed))
         generated.pop(renamed, None)
     generated[function.name] = function.code  # (last: the most recently printed)
+    # (bounded between modules too: the root searches' probes print widened sums and no module; twice the bound here,
+    # so that a module's own functions go only where they alone pass it)
+    forget_generated(backend, 2 * GENERATED_MAX_BYTES)
     return function
 
 
