@@ -1213,7 +1213,7 @@ def _collect_pair(node):
              if _tree_size(args[i], sizes) + _tree_size(args[j], sizes) <= COLLECT_LIMIT]
     combined = {}
     for p, q in pairs:  # first the pairs c₁·X + c₂·X whose coefficients combine, then the loss forms
-        r = sp.factor_terms(p + q)
+        r = _factor_terms(p + q)
         combined[p, q] = r
         if not r.is_Mul:
             continue
@@ -1265,6 +1265,16 @@ def _scaled_in(c, X):
     return sp.Mul(*[sp.expand(k * f) if f is big else f for f in sp.Mul.make_args(rest)], evaluate=False)
 
 
+# A sum's pairs are tried again each time the rewrite visits it or a sum that keeps them (the rule that fired on one
+# of its other terms, the outer sum of a nested derivative): l1(focal(celu(y, 2), y), log(x·y)) cancelled 244 cofactors,
+# 183 of them distinct, and factored 252 pairs, 191 distinct (70 % of its description's CPU s). Both are pure functions
+# of the expressions: kept, the least recently used of them going first.
+@functools.lru_cache(maxsize=1024)
+def _factor_terms(e):
+    return sp.factor_terms(e)
+
+
+@functools.lru_cache(maxsize=1024)
 def _cofactor(p, X):
     """p/X, cancelled: X's factors taken out of p's one by one where p holds each of them as written, else SymPy's
     cancel. A select does not cancel against itself under division (Piecewise(…)⁻¹ is evaluated into a select of
