@@ -713,6 +713,14 @@ def _verify_formula(args) -> int:
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
     name = args.formula.strip()
+    from .rowwise_registry import ROW_REGISTRY
+
+    if name in ROW_REGISTRY and args.wrt is None:  # `symnet verify log_softmax` measured f = log_softmax, a
+        # variable, and said "pass" (session 40): a row-wise function is no elementwise formula
+        raise SymnetError(f"'{name}' is a row-wise function of symnet's registry (a whole row), not a formula: "
+                          f"symnet verify takes an elementwise formula (a few terms written out, such as "
+                          f"'log(exp(a) + exp(b) + exp(c))', are one); python3 benchmarks/accuracy.py --rows "
+                          f"measures the row-wise functions, and symnet derive {name} prints the derivation")
     from .parsing import FUNCTIONS, bare_name_hint
 
     written = bare_name_hint(name, "verify") if args.wrt is None else _lone_name_hint(name, args.wrt, None, "verify")

@@ -239,3 +239,14 @@ def test_infonce_temperature_gradient_at_extremes():
     got = _worst(INFONCE, ("T", "s0", "s1", "s2"), (np.array([-2.6684198037091684e-35]), np.array([1.0]),
                                                    np.array([0.3]), np.array([-1.5])), np.float64)
     assert got[1][0] <= 4, got
+
+
+# ---------------------------------------------------------------- a row-wise function's name given to verify
+
+# before: `symnet verify log_softmax` (logsumexp, cross_entropy, nll_loss) measured f = log_softmax, one variable, and
+# printed "pass" for it (exit 0), where `symnet verify backprop` says it is a named derivation, not a formula
+@pytest.mark.parametrize("name", ["logsumexp", "log_softmax", "cross_entropy", "nll_loss"])
+def test_verify_refuses_a_row_wise_name(capsys, name):
+    code, out, err = _run(capsys, "verify", name)
+    assert code == 2 and out == "" and err.count("\n") == 1, (code, out[:200], err)
+    assert f"'{name}' is a row-wise function of symnet's registry" in err and "accuracy.py --rows" in err, err
