@@ -22,8 +22,9 @@ RANGES = {"x": (-4, 4), "y": (0.5, 4), "z": (0.5, 4), "b": (0.1, 5), "k": (0.05,
           "a": (-2, 2), "c": (-2, 2), "d": (-2, 2), "h": (-1.5, 1.5)}
 
 
-def measure(formula, names, n=10 ** 6, repeat=5):
-    """{dtype: least CPU ms} of one formula's kernel (value and gradients) in the tree on sys.path."""
+def measure(formula, names, n=10 ** 6, repeat=5, ranges=RANGES, seed=39):
+    """{dtype: least CPU ms} of one formula's kernel (value and gradients) in the tree on sys.path, its inputs
+    uniform in ``ranges`` (benchmarks/cost40.py passes its own)."""
     import warnings
 
     import numpy as np
@@ -34,8 +35,8 @@ def measure(formula, names, n=10 ** 6, repeat=5):
     import symnet
     warnings.simplefilter("ignore")
     kernel = symnet.compile(symnet.derive(formula), progress=False, time_limit=None)
-    rng = np.random.default_rng(39)
-    data = {v: rng.uniform(*RANGES[v], n) for v in names}
+    rng = np.random.default_rng(seed)
+    data = {v: rng.uniform(*ranges[v], n) for v in names}
     out = {}
     for dtype in (np.float64, np.float32):
         args = {v: data[v].astype(dtype) for v in names}
@@ -43,17 +44,19 @@ def measure(formula, names, n=10 ** 6, repeat=5):
     return out
 
 
-def main(trees, only=None):
+def main(trees, only=None, cases=CASES, script=__file__, cache="cost39-bench-cache"):
+    """Each formula of ``cases`` measured in each tree in turn (``script --worker`` in a process of its own), a row a
+    dtype; ``only``: the formulas holding it."""
     print(f"{'formula':40s} {'dtype':8s} " + " ".join(f"{os.path.basename(t.rstrip('/'))[:12]:>12s}" for t in trees)
           + "   ratio last/first")
-    for formula, names in CASES:
+    for formula, names in cases:
         if only is not None and only not in formula:
             continue
         rows = []
         for tree in trees:
             env = dict(os.environ, PYTHONPATH=tree,
-                       SYMNET_CACHE=os.path.join("/tmp", "cost39-bench-cache", os.path.basename(tree.rstrip("/"))))
-            done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", formula, names], env=env,
+                       SYMNET_CACHE=os.path.join("/tmp", cache, os.path.basename(tree.rstrip("/"))))
+            done = subprocess.run([sys.executable, os.path.abspath(script), "--worker", formula, names], env=env,
                                   capture_output=True, text=True, cwd=tree)
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else None)
             if done.returncode:

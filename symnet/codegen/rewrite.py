@@ -2244,6 +2244,10 @@ def _abs_quotient_sum(node):
 # [0.5, 0.75], [0.75, 1], [1, 1.25], [1.25, 1.5], [1.5, 2]: written as is from 1.5 on.
 _TANHSHRINK_BELOW = sp.Rational(3, 2)
 _TANHSHRINK_TERMS = 14
+# the tanhshrink-target rule's near piece is a double word, 2⁻¹⁰⁶ of u³/3, where tanh u − w cancels to 2⁻⁵⁶ of tanh u
+# (w = fl(tanh u)): its 14 terms leave 2⁻¹⁰⁶ of u³/3 out up to |u| = 1 only (~1e−27 at 3/2: 124,535 ULP of f at
+# u = 1.4578, tests/test_cost40.py); the double-word tanh u − w beyond
+_TANHSHRINK_TARGET_BELOW = sp.S.One
 
 
 def _tanhshrink_series(u):
@@ -2277,8 +2281,8 @@ def _tanhshrink(node):
 def _tanhshrink_target(node):
     """tanh u − w (either sign), w an input that u = d·w + r holds to the first power (a GRU update's ∂a, x·z(1 − z)·
     (tanh(c·x + d·h) − h): 0 for 9.6e−92 at c = 0, d = 1, h = 1e−30, 7.0e15 ULP in float64, torch the same): where
-    |u| < _TANHSHRINK_BELOW, (r + (d − 1)·w) − (u − tanh u), its series, widened (double words in a float64 kernel):
-    u − w exact there and u − tanh u to 2⁻¹⁰⁶ of u³/3, where tanh u − w rounded tanh u at 2⁻⁵³ of u; tanh u − w
+    |u| < _TANHSHRINK_TARGET_BELOW (1), (r + (d − 1)·w) − (u − tanh u), its series, widened (double words in a float64
+    kernel): u − w exact there and u − tanh u to 2⁻¹⁰⁶ of u³/3, where tanh u − w rounded tanh u at 2⁻⁵³ of u; tanh u − w
     widened elsewhere (it cancels where w = tanh u: 16.2 ULP at ordinary points, torch 23.7), which the widen rule does not
     take (w stands inside the tanh)."""
     for t in node.args:
@@ -2292,7 +2296,7 @@ def _tanhshrink_target(node):
                     target = -sign * w
                     rest = node - t - w
                     near = widen(sp.expand(u - target) - _tanhshrink_series(u))
-                    new = sp.Piecewise((near, sp.Abs(u) < _TANHSHRINK_BELOW), (widen(sp.tanh(u) - target), True))
+                    new = sp.Piecewise((near, sp.Abs(u) < _TANHSHRINK_TARGET_BELOW), (widen(sp.tanh(u) - target), True))
                     return _Final(_Fired(rest + sign * new, ["tanhshrink"]))
     return None
 
@@ -2484,8 +2488,9 @@ RULES += (
          "(one sign, to 1e−27); from 1.5 on x − tanh x as written (≤ 1.3 ULP there, measured); tanh u − w, w an input "
          "that u = d·w + r holds to the first power (a GRU update's ∂a, x·z(1 − z)·(tanh(c·x + d·h) − h): 0 for 9.6e−92 "
          "at c = 0, d = 1, h = 1e−30, 7.0e15 ULP in float64, torch the same), is (r + (d − 1)·w) − (u − tanh u) with that "
-         "series below |u| = 1.5 and tanh u − w from there, each widened (double words in a float64 kernel: ≤ 3.9 ULP "
-         "at 360 values near and far, where torch is past 4 at 164)", local=_tanhshrink),
+         "series below |u| = 1 and tanh u − w from there, each widened (double words in a float64 kernel: ≤ 3.9 ULP "
+         "at 360 values near and far, where torch is past 4 at 164; the series to 1.5 left ~1e−27 of u³/3 out, 124,535 "
+         "ULP of f where w = fl(tanh u) at u = 1.4578, torch 7.5e15)", local=_tanhshrink),
     Rule("affine-root", "x/n + b rounds x/n before the sum and cancels near its root −b·n (hardsigmoid "
          "x/6 + 1/2 near x = −3: 2.8e6 ULP off in float32); in (x + b·n)/n the sum is exact there "
          "(Sterbenz) and the quotient rounds once",

@@ -1392,6 +1392,25 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
         return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
 
+    def _print_And(self, e):
+        """a ∧ b where b calls a widened function and a does not: b printed with a as its ``selected``, so that the
+        widened function computes its double word (or its float64 bound) only where a holds — anywhere else the
+        conjunction is false whatever b is. A range guard's two forms, (far ∧ |W₁| < c) ∨ (¬far ∧ |W₂| < c) (the
+        tanhshrink rule's test of tanh(c·x + d·h) − h), computed both widened sums on every element, where each
+        is needed on its own side only (h-cost40)."""
+        printed = [self._print(a) for a in e.args]
+        guards = [p for p in printed if "_dw_widened_" not in p]
+        if self.plain_widened or not guards or len(guards) == len(printed):
+            return super()._print_And(e)
+        outer = self.selected
+        guard = " & ".join(f"({g})" for g in guards)
+        try:
+            self.selected = guard if outer is None else f"({outer}) & {guard}"
+            printed = [p if p in guards else self._print(a) for a, p in zip(e.args, printed)]
+        finally:
+            self.selected = outer
+        return " & ".join(f"({p})" for p in printed)
+
     def _condition_once(self, code: str) -> tuple[str, str]:
         """A select's condition that calls a widened function, named where the select tests it, ``(_cond_<digest> :=
         …)``, and that name where each piece's ``needed`` takes it again: Python evaluates the select's condition before
