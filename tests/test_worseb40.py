@@ -14,26 +14,15 @@ digits, with torch autograd (float64) of the formula as written beside it:
 """
 from __future__ import annotations
 
-import warnings
-
 import mpmath
 import numpy as np
 import pytest
 
 from conftest import compiled, triton_torch, ulps
+from test_hyp32 import BOUND as LIMIT, F32, F64  # {F64: 4, F32: 8}
+from test_worseb39 import _outputs  # (formula, dtype, **columns) → {output: float64 array}
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
-
-F32, F64 = np.float32, np.float64
-LIMIT = {F32: 8, F64: 4}
-
-
-def _outputs(formula, dtype, **columns):
-    k = compiled(formula)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        got = k(**{n: np.asarray(v, dtype) for n, v in columns.items()})
-    return dict(zip(k.outputs, (np.asarray(v, F64) for v in got)))
 
 
 def _torch_outputs(fn, dtype, **columns):
