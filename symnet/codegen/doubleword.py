@@ -514,6 +514,23 @@ def _tw_add(a_hi, a_lo, a_tail, b_hi, b_lo, b_tail):
     hi, lo = _dw_fast_two_sum(s, m)
     return hi, lo, tail
 ''',
+    # a rounded sum of triple words, their words summed in three-fold precision (the third tier's sum of three or more
+    # terms, _Emitter.rounded_triple_sum)
+    "_tw_sum_step": '''\
+def _tw_sum_step(s, t, r, c):
+    """One word c more of a sum in three-fold precision (Ogita–Rump–Oishi's SumK, K = 3, its two error-free passes
+    pipelined): s the float64 sum of the words so far, t the sum of s's roundings (exact: TwoSum), r the float64 sum of
+    t's roundings; _tw_sum_round(s, t, r) the sum rounded once (to within about 2⁻¹⁵⁰ of the words' magnitudes)."""
+    s, e = _dw_two_sum(s, c)
+    t, f = _dw_two_sum(t, e)
+    return s, t, r + f
+''',
+    "_tw_sum_round": '''\
+def _tw_sum_round(s, t, r):
+    """The sum that _tw_sum_step carried, s + t + r, rounded once: t's last TwoSum takes s, then t + r."""
+    t, f = _dw_two_sum(t, s)
+    return t + (r + f)
+''',
     # Triton's log in triple words (NumPy's is the table-driven one's, _NUMPY_LOG): the Newton step of _dw_log_step
     # on a float64 start y₀ with e^y₀ in triple words, so that its only error, e^y₀'s, is 2⁻¹³⁰ or so, not 2⁻¹⁰⁴
     "_tw_exp_reduced": '''\
@@ -1386,6 +1403,8 @@ PRIMITIVE_NEEDS = {
     "_tw_div": ("_dw_two_prod", "_dw_two_sum", "_dw_fast_two_sum"),
     "_tw_quotient": ("_tw_div",),
     "_tw_add": ("_dw_two_sum", "_dw_fast_two_sum"),  # (its last step: the Triton third tier of erfc(x) − y had it alone)
+    "_tw_sum_step": ("_dw_two_sum",),
+    "_tw_sum_round": ("_dw_two_sum",),
     "_tw_exp_reduced": ("_dw_two_prod_bounded", "_dw_two_sum", "_tw_expm1_reduced"),
     "_tw_expm1_reduced": ("_dw_two_sum", "_dw_add_fp", "_dw_mul_bounded", "_dw_add", "_dw_fast_two_sum", "_tw_square",
                           "_tw_mul", "_tw_add"),
@@ -1768,6 +1787,7 @@ TRITON_SCALED_NEEDS = {
 for _name in ("_dwx_expm1",):
     TRITON_SCALED[_name], TRITON_SCALED_NEEDS[_name] = PRIMITIVES[_name], PRIMITIVE_NEEDS[_name]
 ORDER += ["_tw_mul", "_tw_square", "_tw_div", "_tw_quotient", "_tw_add", "_tw_expm1_reduced", "_tw_exp_reduced", "_tw_log"]  # triple words (above)
+ORDER += ["_tw_sum_step", "_tw_sum_round"]  # a sum of triple words rounded once (above)
 ORDER += ["_tw_exp_negsquare", "_tw_erf"]  # e^(−x²) and erf of a float64 in triple words (above)
 # erfc x of a float64 x from x = 2.5 on in triple words (Triton; session 37, h-erfc37: 1 − erf x below, whose 2⁻¹²⁰ of
 # erf leaves 2⁻⁶⁵ of erfc at x = 5.93, 1.2e8–1.9e9 ULP of erfc(x) − fl(erfc x), and past x = 6 the float64 erfc, 5.8e17
@@ -2880,19 +2900,47 @@ class _Emitter:
     def _words(self, v: _Value) -> str:
         return f"{v.hi}, {self._lo(v)}, {v.tail if v.tail is not None else '0.0'}"
 
-    def triple_sum(self, e) -> _Value:
-        """The sum e with its terms in triple words (:func:`_triple_worthy`), rounded once: its hi."""
+    def _triple_terms(self, e) -> list:
+        """The terms of the sum e as triple words, in the order of :meth:`_sum` (a negative one's words negated)."""
         terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
-        acc, partial = self.triple(terms[0]), terms[0]
-        for term in terms[1:]:
-            partial = partial + term
+        words = []
+        for term in terms:
             if term.could_extract_minus_sign() and not term.is_number:
                 b = self.triple(-term)
                 b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})", None if b.tail is None else f"(-{b.tail})")
             else:
                 b = self.triple(term)
+            words.append((term, b))
+        return words
+
+    def triple_sum(self, e) -> _Value:
+        """The sum e with its terms in triple words (:func:`_triple_worthy`), as a triple word."""
+        (partial, acc), *rest = self._triple_terms(e)
+        for term, b in rest:
+            partial = partial + term
             acc = self._emit3(partial, f"_tw_add({self._words(acc)}, {self._words(b)})", ("_tw_add",))
         return acc
+
+    def rounded_triple_sum(self, e) -> _Value:
+        """The sum e with its terms in triple words, rounded once (its hi; lo and tail 0.0). Three terms or more: every
+        word of every term summed in three-fold precision (_tw_sum_step), the his first, then the los, then the tails,
+        so that terms equal in every word cancel before the small ones are added: e^x − e^y + x·y at x = y = 200 was
+        0 for 40000 in _tw_add's left-to-right sum, where x·y + e^x keeps x·y 2⁻²⁷⁰ of e^x below its 150 bits (torch
+        40000: e^x − e^y is 0 first). Two terms: _tw_add (their sum's rounding is the result's)."""
+        words = self._triple_terms(e)
+        if len(words) < 3:
+            return self.triple_sum(e)
+        parts = [w for level in ("hi", "lo", "tail") for _, v in words
+                 for w in [getattr(v, level)] if w is not None and w not in ("0.0", "(-0.0)")]
+        name = self._name(e)
+        self.needs.update(("_tw_sum_step", "_tw_sum_round"))
+        self.lines.append(self._comment(name, e) + " (its terms' words summed in three-fold precision)")
+        self.lines.append(f"{name}_hi, {name}_lo, {name}_tail = {parts[0]}, 0.0, 0.0")
+        for w in parts[1:]:
+            self.lines.append(f"{name}_hi, {name}_lo, {name}_tail = _tw_sum_step({name}_hi, {name}_lo, {name}_tail, {w})")
+        self.lines.append(f"{name}_hi = _tw_sum_round({name}_hi, {name}_lo, {name}_tail)")
+        self.known[e] = sp.Symbol(name)
+        return _Value(f"{name}_hi", "0.0", "0.0")
 
     def triple(self, e) -> _Value:
         """e as a triple word where :func:`_triple_exact` allows it (products, quotients, log, log1p, selects,
@@ -4246,7 +4294,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         helper = FIRST_ORDER[type(body).__name__]
         result = emitter._emit(body, f"{helper}({argument.hi}, {emitter._lo(argument)})", (helper,))
     elif _triple_worthy(body, set(node.leaves), backend):
-        result = emitter.triple_sum(body)
+        result = emitter.rounded_triple_sum(body)
     else:
         if backend == "numpy":  # σ(±v), softplus(±v) from one e^−|v| (Triton: unchanged)
             emitter.shared_exp = _shared_exp_bases(body)
@@ -4292,7 +4340,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             for factor in _common_exp_factors(body):
                 if factor in emitter.values and emitter.values[factor].tail is None:
                     tripled.values[factor] = emitter.values[factor]
-        result3 = tripled.triple_sum(body)
+        result3 = tripled.rounded_triple_sum(body)
         cost = _triton_tier_cost(tripled.lines)
         third = result3.tail is not None and (backend == "numpy" or cost <= TRITON_TIER_MOST)
         # past TRITON_TIER_INLINE, in the repair kernel where the caller's has one (its main kernel compiles as without)

@@ -596,6 +596,26 @@ class ConditionalPrinting:
                 out |= ConditionalPrinting._grouped_partials(inner, top=False)
         return out
 
+    def _held_subproducts(self, factors, definitions) -> set:
+        """The temporaries computed before (``definitions``, where the printer fills them statement by statement:
+        HELD_SUBPRODUCTS) holding a product of two or more of ``factors`` (the product's, :meth:`_held_factors`): where
+        one is not a normal number the product as printed may have rounded its partial product of those factors to a
+        few digits and ended normal, so it is taken again by exponents there (∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y),
+        tanh_y·where_y_nonneg·w₁·w₂·w₃·x of prod_2 = tanh_y·where_y_nonneg, at a subnormal y and w₂ near 10³⁰⁰: worse
+        than torch at 222 of 300 points; h-worseb40)."""
+        if not self.HELD_SUBPRODUCTS:
+            return set()
+        from collections import Counter
+        pool = Counter(f for f in factors if not f.is_number)
+        out = set()
+        for temp, d in definitions.items():
+            parts = Counter(a for a in d.args if not a.is_number) if isinstance(d, sp.Mul) else Counter()
+            if sum(parts.values()) >= 2 and all(pool[a] >= n for a, n in parts.items()):
+                out.add(temp)
+        return out
+
+    HELD_SUBPRODUCTS = False  # True: a printer whose definitions are the temporaries printed so far (NumPy's)
+
     @staticmethod
     def _held_products(e, definitions, depth=3) -> set:
         """The temporaries holding a product that :meth:`_held_factors` takes apart in the product ``e``."""
@@ -1024,6 +1044,7 @@ class ConditionalPrinting:
             # −5.298868248545100e−106, 93,630 ULP; torch 1; session 35)
             held |= self._held_products(e, definitions)
             held |= self._grouped_partials(e)
+            held |= self._held_subproducts(factors, definitions)
             return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False

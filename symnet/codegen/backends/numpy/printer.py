@@ -750,6 +750,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     # SymPy class name → template, {0} the printed argument: the code generator's own nodes;
     # the functions a formula may use take their NumPy templates from the registry
     FUNCTIONS = {"nexp": "np.exp(-({0}))"}
+    HELD_SUBPRODUCTS = True  # (its definitions: the temporaries printed so far, elementwise.py)
 
     def __init__(self, helpers: set, names: dict | None = None, dtype: str | None = None):
         super().__init__()
