@@ -8,8 +8,7 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
 - Fixed since (h-mend39): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal
   (_constant_far's rest tanh(y)·σ(y) now a fraction and a scale), and (y^x/log y)³ where y^(3x) overflows (split by
   exponents from y^(3x/2); tests/test_mend39.py).
-- Fixed since (h-worsea40): y^(3x + 1) ∂x at a subnormal y; float32 y^(1e300·x + 7) at x = 0.
-- Open (strict xfails): √(x² + y²)·z at subnormal x, y.
+- Open (strict xfails): y^(3x + 1) ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
 """
 from __future__ import annotations
 
