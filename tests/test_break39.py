@@ -10,7 +10,10 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
   exponents from y^(3x/2); tests/test_mend39.py).
 - Fixed since (h-triton40): Triton float32 e^x − e^y + x·y at x = y = 88.7 (0 for 7867.69): its double-word sum takes
   e^x − e^y first (doubleword._twins_first; tests/test_triton40.py).
-- Open (strict xfails): y^(3x + 1) ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
+- Fixed since (h-worsea40): y^(3x + 1) ∂x at a subnormal y (the power taken again by exponents from its root) and
+  float32 y^(1e300·x + 7) at x = 0 (a constant below float32's range compared in float64; tests/test_worsea40.py);
+  (h-worseb40): NumPy float64 e^x − e^y + x·y at x = y (the third tier's words summed in three-fold precision).
+- Open (strict xfails): √(x² + y²)·z at subnormal x, y; ∂y of softplus(x/y)⁻² at a subnormal y.
 """
 from __future__ import annotations
 
@@ -79,11 +82,8 @@ def test_product_with_a_subnormal_tanh_factor_neighbourhood():
     assert sum(v > 4 for v in u) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of y^(3x + 1), 3·log(y)·y^(3x + 1), at (x, y) = (1e−8, 1e−310): "
-                   "−2.1413582808587627e−307 for −2.1413582808586773e−307, 216 ULP (torch 51; session 38's base 51). "
-                   "300 points x = 1e−8, y = 10^[−323, −308] (56 with a normal truth): past 4 at 40 (base 56, torch 56), "
-                   "worse than torch at 6 (base 14), worst 1214 (torch 1215): y^s is subnormal, its fix P·e·log|b| "
-                   "adds to a value of few bits and the product with log y is normal")
+# fixed (session 40, h-worsea40): was 216 ULP (torch 51), y^(3x + 1) held subnormal before its product with log y; the
+# product is taken again by exponents from the power's root y^(3x/2 + 1/2) where the power is not normal (2.0 ULP now)
 def test_power_with_an_affine_exponent_dx_at_a_subnormal_base():
     got = _outputs("(y)**(3*(x) + 1)", x=[1e-8], y=[1e-310])["df_dx"][0]
     with mpmath.workdps(60):
@@ -141,9 +141,8 @@ def test_power_of_a_quotient_where_the_numerator_power_overflows():
     assert max(ulps(got[o][0], t, F64) for o, t in truths.items()) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 38's base the same): y^(1e300·x + 7) in float32 at x = 0, "
-                   "y = 0.5 is 1.0 for 0.0078125 (y⁷; float64 exact; torch float32 NaN: 1e300 is inf there); "
-                   "also 1.0 at y = 2 (128) and y = 1.3: the exponent's constant past float32's range")
+# fixed (session 40, h-worsea40): was 1.0 for y⁷ at x = 0, y = 0.5 (torch NaN): the select x = −7/10³⁰⁰ compared
+# x with the constant rounded to float32's 0; a constant below float32's normal range is compared in float64 now
 def test_float32_power_with_a_constant_past_the_range():
     k = compiled("y**(1e300*x + 7)")
     with np.errstate(all="ignore"):

@@ -112,28 +112,35 @@ class ConditionalPrinting:
     selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
 
     def _affine_exponent(self, exp):
-        """(c, k, k_lo, u) of a power's exponent c + (k + k_lo)·u where its printed value would round first: c an integer,
-        k + k_lo a number as a double word (:func:`_double_word`), u not a number; an exponent held in a temporary whose
+        """(c, k, k_lo, u) of a power's exponent c + (k + k_lo)·u where its printed value would round first: c an integer
+        or a half-integer, k + k_lo a number as a double word (:func:`_double_word`), u not a number; an exponent held in a temporary whose
         definition is such a sum taken one level deep (CSE's sum_1 = 1 + 3·x in y^sum_1, value_1 = x − 3 in
         y^(value_1/3)). None where the exponent is not of that shape or rounds nowhere (u alone, 2ⁿ·u). b^(k·u + c) with
         k·u + c rounded is |(k·u + c)·log b|·2⁻⁵³ off: SymPy writes (y^x/log y)³ as y^(3x)/log(y)³, 321 ULP in float64
         at (0.3, 5e−324), torch's (y^x)³ 2.02 (session 39); the printers raise b to the exponent as a double word
         (NumPy's _power_shifted, Triton's _pow)."""
-        definitions = getattr(self, "definitions", {})
-        held = {v: definitions[v] for v in exp.free_symbols if v in definitions}
-        if held:
-            taken = exp.xreplace(held).replace(lambda n: type(n).__name__ in _GROUPS, lambda n: n.args[0])
-            taken = sp.expand(taken)
-            exp = taken if len(taken.free_symbols) == 1 and taken.as_coeff_Add()[1].as_coeff_Mul()[1].is_Symbol else exp
+        exp = self._exponent_of_inputs(exp, getattr(self, "definitions", {}))
         c, rest = exp.as_coeff_Add()
         k, u = rest.as_coeff_Mul()
-        if not c.is_Integer or not u.free_symbols or not (k.is_Rational or k.is_Float) or k == 0:
+        # (a half-integer c: the square root of y^(3x + 1), y^(3x/2 + 1/2), whose constant is exact too; session 40)
+        if not (2 * c).is_Integer or not u.free_symbols or not (k.is_Rational or k.is_Float) or k == 0:
             return None
         r = sp.Rational(k)
         if c == 0 and abs(r.p) & (abs(r.p) - 1) == 0 and r.q & (r.q - 1) == 0:  # u or ±2ⁿ·u: exact
             return None
         hi, lo = _double_word(k)
         return (c, hi, lo, u) if math.isfinite(hi) and hi != 0 else None
+
+    @staticmethod
+    def _exponent_of_inputs(exp, definitions):
+        """A power's exponent with a temporary it holds taken one level deep where that leaves c + k·u of one input
+        (CSE's sum_1 = 1 + 3·x in y^sum_1: 1 + 3·x; value_1 = x − 3 in y^(value_1/3): x/3 − 1); ``exp`` otherwise."""
+        held = {v: definitions[v] for v in exp.free_symbols if v in definitions}
+        if not held:
+            return exp
+        taken = exp.xreplace(held).replace(lambda n: type(n).__name__ in _GROUPS, lambda n: n.args[0])
+        taken = sp.expand(taken)
+        return taken if len(taken.free_symbols) == 1 and taken.as_coeff_Add()[1].as_coeff_Mul()[1].is_Symbol else exp
 
     plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
 
@@ -250,10 +257,12 @@ class ConditionalPrinting:
         """One side of a comparison; a constant float32 cannot hold (beyond ±3.4e38, within float64's range) in
         ``WIDE_CONSTANT``: in the kernel's float32 it would round to ±inf, and x > 1e300 was false at x = +inf
         (where(x > 1e300, y, x·y) gave inf·y, not y; x < −1e39 false at −inf: 0·(−inf) = NaN), where float64 and
-        the math say true (tests/test_breakage16.py)."""
+        the math say true (tests/test_breakage16.py). Likewise one below float32's normal range (a nonzero constant
+        under 2⁻¹²⁶, which float32 rounds to a subnormal of few digits or to ±0): y^(10³⁰⁰·x + 7)'s select
+        x = −7/10³⁰⁰ was true at x = 0 in float32, and gave 1 for y⁷ (session 40, tests/test_worsea40.py)."""
         if side.is_number and not side.free_symbols and side.is_extended_real and side.is_finite:
             value = float(side)
-            if _FLOAT32_MAX < abs(value) < math.inf:
+            if _FLOAT32_MAX < abs(value) < math.inf or 0 < abs(value) < _FLOAT32_TINY:
                 return self.WIDE_CONSTANT.format(repr(value))
         return self.parenthesize(side, prec)
 
@@ -764,13 +773,13 @@ class ConditionalPrinting:
         4 ULP where torch is not); ``f`` as it is otherwise."""
         held = definitions.get(f, f)
 
-        def rooted(v):  # (an exponent of inputs with an even constant: the printer's power of an input with an integer
-            if not (v.is_Pow and not v.exp.is_number and v.base.free_symbols):  # shift, _power_shifted, restores the
-                return None  # exponent's rounding; y^(sum_1/2) or y^(3x/2 + 1/2) as pow rounds it into the power)
-            shift = v.exp.as_coeff_Add()[0]
-            if any(t in definitions for t in v.exp.free_symbols) or not (shift.is_Integer and shift % 2 == 0):
+        def rooted(v):  # (an exponent of inputs with an integer constant, a temporary holding one taken one level deep:
+            if not (v.is_Pow and not v.exp.is_number and v.base.free_symbols):  # the root's exponent, its half, is
+                return None  # raised as a double word, _affine_exponent; y^(sum_1/2) as pow would round it first)
+            exp = ConditionalPrinting._exponent_of_inputs(v.exp, definitions)
+            if any(t in definitions for t in exp.free_symbols) or not exp.as_coeff_Add()[0].is_Integer:
                 return None
-            return sp.Pow(v.base, v.exp / 2)
+            return sp.Pow(v.base, exp / 2)
         if held.is_Pow:
             root = rooted(held)
         elif isinstance(held, sp.Piecewise) and any(rooted(v) is not None for v, _ in held.args) \
@@ -1045,6 +1054,9 @@ class ConditionalPrinting:
             held |= self._held_products(e, definitions)
             held |= self._grouped_partials(e)
             held |= self._held_subproducts(factors, definitions)
+            # a temporary holding a power of a variable exponent, split from its root: subnormal, it kept few digits
+            # (∂x of y^(3x + 1), 3·y^(3x + 1)·log y, at (1e−8, 1e−310) was 216 ULP off, torch 51; session 40)
+            held |= {f for f in factors if f.is_Symbol and self._rooted_power(f, definitions) != f}
             return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False

@@ -168,7 +168,7 @@ def _fracpow(b, e, p=0, q=1, delta=None):
 # backward the same (tests/test_cells26.py)
 NUMPY_HELPERS["_power_shifted"] = '''\
 def _power_shifted(b, y, c, k=None, k_lo=0.0, wide=False):
-    """b**(y + c) for an integer constant c, the rounding of y + c restored; with a constant k (k + k_lo, k_lo the
+    """b**(y + c) for a constant c, an integer or a half-integer (exact), the rounding of y + c restored; with a constant k (k + k_lo, k_lo the
     rounding of a constant not a double), b**(k·y + c), the rounding of k·y restored too. float32 b and y in float64
     (y + c exact there, k·y's rounding 2⁻⁵³ of an exponent below 2⁸), rounded once; float64 as P + P·e·log|b| with
     P = b**s, s = fl(k·y + c) and e = k·y + c − s exactly (TwoProduct and TwoSum; k_lo·y added): b^(s + e) =
@@ -1117,16 +1117,28 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             return None
         c, leaves = found
         self._float32_printing = True
+        definitions = getattr(self, "definitions", {})
+        # a temporary holding a power of a variable exponent, rounded to a float32 subnormal (or ±inf) where the product
+        # is normal: where it is not normal, the product again from the power printed again, left in float64 (∂x of
+        # (y^x)³, 3·y^(3x)·log y, at (0.3, 1.4e−45) was 151 ULP off, y^(3x) = 1.3e−40; torch 0.85; session 40)
+        powers = [leaf for leaf in leaves if leaf in definitions and self._rooted_power(leaf, definitions) != leaf]
         try:
             narrow = self._print(e)
-            codes = [self._print(leaf) for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0]))
-                     for _ in range(n)]
+            codes, again = ([self._print(definitions[leaf] if leaf in taken else leaf)
+                             for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0])) for _ in range(n)]
+                            for taken in ((), powers))
         finally:
             self._float32_printing = False
         if abs(c) != 1:
             codes.append(repr(float(abs(c))))
+            again.append(repr(float(abs(c))))
         self.helpers.add("_float32_product")
-        wide = f"{'-' if c < 0 else ''}_float32_product({', '.join(codes)})"
+        sign = "-" if c < 0 else ""
+        wide = f"{sign}_float32_product({', '.join(codes)})"
+        if powers:
+            self.helpers.add("_float32_in_range")
+            wide = (f"_float32_in_range({wide}, lambda: {sign}_float32_product({', '.join(again)}), None, "
+                    f"{', '.join(self._print(p) for p in powers)})")
         held = [a for a in e.args if a != -1]
         multiplications = sum(leaves.values()) + (abs(c) != 1) - 1
         if multiplications == 2 and len(held) == 2 and all(a.is_Symbol for a in held):
@@ -1504,6 +1516,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         if affine is not None:  # b^(k·y + c): the rounding of the exponent restored (_affine_exponent)
             self.helpers.add("_power_shifted")
             c, k, k_lo, u = affine
+            c = c if c.is_Integer else repr(float(c))  # (a half-integer: 0.5, exact)
             wide = ", wide=True" if self._float32_printing else ""  # a factor of _float32_product: left in float64
             if k == 1 and k_lo == 0:
                 return f"_power_shifted({self._print(e.base)}, {self._print(u)}, {c}{wide})"

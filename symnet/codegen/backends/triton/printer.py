@@ -146,12 +146,12 @@ def _tanh(x):
 # kernel computes e^(u·log b) in float64 (|y|·2⁻⁵³, below a float32 ULP for |y| < 2²⁹) and rounds once
 TRITON_HELPERS["_pow"] = '''\
 @triton.jit
-def _pow(b, u, c, k=1.0, k_lo=0.0):
+def _pow(b, u, c, k=1.0, k_lo=0.0, WIDE: tl.constexpr = False):
     """b^(u + c) of a tensor b (float32 or float64), an exponent u (a tensor or a number) and a constant c (γ + 1:
     u + c as a two-sum, not rounded first), as C's pow, NumPy's np.power and torch.pow; b^(k·u + c) for a constant
     k (k + k_lo: a constant not a double), k·u a double word too (TwoProduct): |b|^e = e^(e·log |b|),
     in float64 e^y of the double-word y = e·log |b| (_dw_log, a double-word product), e^(y_hi)·(1 + y_lo); in
-    float32 e^(e·log |b|) in float64, rounded once. A negative b (−0 and −inf too) takes the sign of an odd
+    float32 e^(e·log |b|) in float64, rounded once (WIDE: left in float64, a factor of a product computed there). A negative b (−0 and −inf too) takes the sign of an odd
     integer e (a finite b < 0: NaN for a non-integer e); b^0 = 1 and 1^e = 1 for every e (inf and NaN included); where |b| is 0,
     inf or NaN, e is not finite or the double word is not (an overflow): e^(e·log |b|) as it rounds (0^e = 0 for
     e > 0, inf for e < 0)."""
@@ -176,6 +176,8 @@ def _pow(b, u, c, k=1.0, k_lo=0.0):
         r = x + x * y_lo
         ok = (a > 0.0) & (a < float("inf")) & (tl.abs(s_hi) < float("inf")) & (tl.abs(r) < float("inf"))
         plain = tl.where(ok, r, plain)
+    if WIDE:
+        return _pow_signs(w, e, plain)
     return _pow_signs(w, e, plain).to(dtype)
 '''
 # C's pow special values and signs around a magnitude |b|^e (the _pow helper's, and a widened function's float64
@@ -972,17 +974,29 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
                 code += "".join(f" * {r}" if k > 0 else f" / {r}" for _ in range(abs(k)))
         return code
 
+    _power_wide = False  # True while _wide_leaf prints a power b^(k·u + c) of a temporary: _pow's float64 value
+
     def _wide_leaf(self, leaf) -> str:
-        """A factor of a long product in float64: a temporary holding e^u of a long product u (or a select among such
-        exponentials and other values) computed again in float64 (its float32 value where another value is selected:
-        rounded once already), anything else its float32 value widened (exact)."""
+        """A factor of a long product in float64: a temporary holding e^u of a long product u, or a power b^(k·u + c) of
+        a variable exponent (:meth:`ConditionalPrinting._rooted_power`'s), or a select among such values and others,
+        computed again in float64 (its float32 value where another value is selected: rounded once already),
+        anything else its float32 value widened (exact). (∂x of (y^x)³, 3·y^(3x)·log y, at (0.3, 1.4e−45) was 151
+        ULP off with y^(3x) = 1.3e−40 rounded to a float32 subnormal first; torch 0.85; session 40)"""
         narrow = f"{self.parenthesize(leaf, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)"
         held = self.definitions.get(leaf)
         pieces = held.args if isinstance(held, sp.Piecewise) else [(held, sp.true)]
+        power = held is not None and self._rooted_power(leaf, self.definitions) != leaf
         values = []
         for value, _ in pieces:
             if getattr(type(value), "body", None) is not None and hasattr(value, "expanded"):  # a widened e^u: its
                 value = value.expanded  # float64 body is within float32's bound (doubleword.widened_function)
+            if power and value != 1:
+                self._power_wide = True
+                try:
+                    values.append(self._print(value))
+                finally:
+                    self._power_wide = False
+                continue
             u = self._wide_argument(value.args[0]) if isinstance(value, sp.exp) else None
             values.append(narrow if u is None else f"_exp({u})")
         if all(v == narrow for v in values):
@@ -1257,8 +1271,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         if affine is not None:  # b^(k·u + c): k·u + c not rounded first (y^(3x) of (y^x)³, y^sum_1 with sum_1 = 1 + 3x)
             c, k, k_lo, u = affine
             wide = repr(float(c)) if float(np.float32(float(c))) == float(c) else f"tl.full([], {float(c)!r}, tl.float64)"
-            scale = "" if (k, k_lo) == (1.0, 0.0) else f", {k!r}, {k_lo!r}"
-            return f"_pow({self._print(base)}, {self._print(u)}, {wide}{scale})"
+            scale = "" if (k, k_lo) == (1.0, 0.0) and not self._power_wide else f", {k!r}, {k_lo!r}"
+            left = ", True" if self._power_wide else ""  # (a factor of a float32 kernel's float64 product: not rounded)
+            return f"_pow({self._print(base)}, {self._print(u)}, {wide}{scale}{left})"
         return f"_pow({self._print(base)}, {self._print(u) if u != 0 else '0.0'}, {wide})"
 
     def _print_Function(self, e):
