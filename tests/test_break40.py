@@ -11,6 +11,9 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
   w = inf where x·tanh(y) underflows to 0 (torch: w·x first, ±inf, the truth's limit).
 - Older: ((x + y)/y)⁴⁰ takes the rounded quotient to the 40th power (40× its rounding; the 5th power is exact since
   session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than torch at 55.
+- Fixed: `symnet derive ｓｉｇｍｏｉｄ` (fullwidth letters, as pasted) was "unknown derivation", `ｐｒｅｌｕ` missed
+  session 39's bare-name hint (derive and verify), where a formula's ｘ is read as x with a warning: a bare name is now
+  read in NFKC form with the same warning, where the parser would read it so (x² stays x**2).
 - Kept as they are (not new): ((x + y)/poisson_nll(x, y))⁻² and 1/poisson_nll(x, y) NaN where the truth overflows
   (torch inf); recorded here with their points.
 """
@@ -23,6 +26,7 @@ import numpy as np
 import pytest
 
 from conftest import compiled, triton_torch, ulps
+from test_user37 import _run  # main(argv) → (status, out, err)
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -236,3 +240,28 @@ def test_high_power_of_a_sum_quotient_neighbourhood(dtype):
                 mine = ulps(out[o][i], true, dtype)
                 worse += mine > bound and mine > ulps(theirs[j][i], true, dtype)
     assert worse == 0, worse
+
+
+# ------------------------------------------------------------------ bare names in NFKC form (fixed here)
+
+@pytest.mark.parametrize("command, name, says", [
+    ("derive", "ｓｉｇｍｏｉｄ", "The logistic sigmoid and its derivative"),
+    ("derive", "ｍｓｅ-ｓｉｇｍｏｉｄ", "Sigmoid unit with squared-error loss"),
+    ("derive", "ｐｒｅｌｕ", "prelu(x, a) takes 2 arguments"),
+    ("verify", "ｐｒｅｌｕ", "prelu(x, a) takes 2 arguments"),
+    ("derive", "ｍｉｓｈ", 'symnet derive "mish(x)"'),
+    ("verify", "ｓｉｇｍｏｉｄ", "'sigmoid' is a named derivation, not a formula"),
+])
+def test_a_bare_name_in_fullwidth_letters_is_read_as_its_nfkc_form(capsys, command, name, says):
+    # before: derive ｓｉｇｍｏｉｄ "unknown derivation 'ｓｉｇｍｏｉｄ' (did you mean sigmoid(x)?)", ｐｒｅｌｕ "did you
+    # mean relu(x) or relu6(x)?" in both commands
+    with pytest.warns(UserWarning, match=f"symnet reads the name '{name}' as"):  # (a "symnet: warning:" line)
+        code, out, err = _run(capsys, command, name)
+    assert says in out + err and "did you mean" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("target, says", [("x²", "Derivative of x²"), ("ｘ*ｙ", "Derivative of x·y")])
+def test_formulas_the_parser_reads_are_not_folded_first(capsys, target, says):
+    # x² is x**2 to the parser (session 33), where NFKC alone would make it the variable x2
+    code, out, err = _run(capsys, "derive", target)
+    assert code == 0 and says in out and "'x²' as 'x2'" not in err
