@@ -8,6 +8,8 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
 - Fixed since (h-mend39): w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) (h-range39's formula) with w₂ large and y subnormal
   (_constant_far's rest tanh(y)·σ(y) now a fraction and a scale), and (y^x/log y)³ where y^(3x) overflows (split by
   exponents from y^(3x/2); tests/test_mend39.py).
+- Fixed since (h-triton40): Triton float32 e^x − e^y + x·y at x = y = 88.7 (0 for 7867.69): its double-word sum takes
+  e^x − e^y first (doubleword._twins_first; tests/test_triton40.py).
 - Open (strict xfails): y^(3x + 1) ∂x at a subnormal y (h-worsea39's exponent as a double word); √(x² + y²)·z at subnormal x, y.
 """
 from __future__ import annotations
@@ -124,10 +126,6 @@ def test_softplus_power_dy_at_a_subnormal_y():
     assert max(ulps(g, t, F64) for g, t in zip(got, truths)) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="measured under TRITON_INTERPRET=1: Triton float32 e^x − e^y + x·y at x = y = "
-                   "88.7 is 0.0 for 7867.69 (1.6e7 ULP; torch float32 exact); 200 points x = y in [5, 88.7]: past 8 ULP "
-                   "at 47 (every x past about 70), torch float32 at 0; float64 (x = y in [20, 709]) at 175 of 200, "
-                   "torch at 0 (NumPy float32 at 0: its widened sum keeps the small term there)")
 def test_triton_float32_widened_sum_of_equal_exponentials():
     torch = triton_torch()
     k = compiled("exp(x) - exp(y) + x*y", "triton")

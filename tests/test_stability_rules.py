@@ -29,7 +29,7 @@ import sympy as sp
 import symnet
 from conftest import compiled, derived, triton_torch
 from symnet import sigmoid
-from symnet.codegen.rewrite import RULES, stabilise
+from symnet.codegen.rewrite import RULES, Stabiliser, stabilise
 from symnet.functions import explicit
 from symnet.special import softplus
 
@@ -314,7 +314,8 @@ def test_rule_is_exact_at_50_digits(case):
     rule, formula, variables, (lo, hi), _, _ = case
     d = derived(formula, variables)
     outputs = [formula] + list(d.jacobian)
-    stable = [stabilise(e) for e in outputs]
+    each = Stabiliser()  # stabilise(e) for each output, the subexpressions they share rewritten once (17% less CPU)
+    stable = [each(e) for e in outputs]
     assert rule in {r.name for _, fired in stable for r in fired}
     rng = random.Random(hash(_id(case)) & 0xFFFF)
     for _ in range(12):
@@ -404,6 +405,36 @@ def _plain(e):
     return e.replace(expm1, lambda v: sp.exp(v) - 1).replace(log1p, lambda v: sp.log(1 + v)).rewrite(sp.exp)
 
 
+def _pow_as_exp(e):
+    """b^c as e^(c·log b) where c is not an integer: SymPy's definition of the power (the principal branch)."""
+    return e.replace(lambda g: g.is_Pow and not g.exp.is_Integer, lambda g: sp.exp(g.exp * sp.log(g.base)))
+
+
+def _cancels_exactly(difference) -> bool:
+    """Whether exact rational-function algebra proves ``difference`` zero, before sp.simplify is tried (session 40:
+    simplify took 26 s of CPU on widened-log-argument's case, 10.7 on hypot's; these methods decide 116 of its 132
+    cases in under 0.5 s each). Powers are written e^(c·log b) (their definition), Piecewise is folded to the top,
+    and each branch is expanded and cancelled, with the symbol of an ``Eq(s, value)`` branch put at its value (the
+    value the branch is taken at). Every step is an identity, so True is a proof; False decides nothing (the
+    caller then simplifies, as before)."""
+    def exact(e):
+        return sp.cancel(sp.expand(e))
+
+    def branch(value, condition):
+        if isinstance(condition, sp.Eq):
+            side, at = (condition.lhs, condition.rhs) if condition.lhs.is_Symbol else (condition.rhs, condition.lhs)
+            if side.is_Symbol and at.is_number:
+                value = value.subs(side, at)
+        return exact(value)
+
+    if exact(difference) == 0:
+        return True
+    folded = sp.piecewise_fold(_pow_as_exp(difference))
+    folded = folded.replace(lambda g: isinstance(g, sp.Piecewise), lambda g: sp.Piecewise(*(
+        (branch(value, condition), condition) for value, condition in g.args)))
+    return exact(folded) == 0
+
+
 @pytest.mark.parametrize("case", [c for c in RULE_CASES if c[0] not in UNDECIDED], ids=_id)
 def test_rule_is_a_symbolic_identity(case):
     from symnet.codegen.rewrite import RULES, TINY_ARGUMENT_RULE
@@ -411,11 +442,12 @@ def test_rule_is_a_symbolic_identity(case):
     # every rule but tiny-argument (f(x) = f′(0)·x below |x| = 2⁻⁶⁰: an approximation there, to 2⁻⁶¹, checked
     # by its own case against mpmath; it also fires on other rules' cases, e.g. √x/log1p(x))
     stable, _ = stabilise(formula, tuple(r for r in RULES if r is not TINY_ARGUMENT_RULE))
-    difference = sp.simplify(_plain(stable) - _plain(formula))
+    difference = _plain(stable) - _plain(formula)
+    # a proof by exact algebra where it decides (milliseconds), else sp.simplify's as before (up to 26 s a case)
+    difference = sp.S.Zero if _cancels_exactly(difference) else sp.simplify(difference)
     if difference != 0:  # b^c is e^(c·log b) by definition (SymPy's principal branch), which simplify does not always
         # see: the hypot rule's select (session 35) beside widened-log-argument's e^((a/2)·log W) for W^(a/2)
-        difference = sp.simplify(difference.replace(lambda g: g.is_Pow and not g.exp.is_Integer,
-                                                    lambda g: sp.exp(g.exp * sp.log(g.base))))
+        difference = sp.simplify(_pow_as_exp(difference))
     # 0 wherever both forms are numbers: abs-sign's sign(u)/u^(k−1) for |u|/u^k differs at u = 0 only, where both
     # are 0/0 (simplify: Piecewise((nan, Eq(x, 0)), (0, True)))
     undefined = isinstance(difference, sp.Piecewise) and difference.args[-1] == (0, True) and all(

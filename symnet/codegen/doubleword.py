@@ -1001,9 +1001,9 @@ def _dw_pow_first(x_hi, x_lo, y_hi, y_lo=None):
 # erfc (fdlibm's, math.erfc) and a rounding, where erfc of the rounded v is 2v²·ε off (422 ULP at v = 26.4)
 PRIMITIVES["_dw_erfc_first"] = '''\
 def _dw_erfc_first(x_hi, x_lo):
-    """erfc(x_hi + x_lo) = erfc(x_hi) − 2/√π·e^(−x_hi²)·x_lo to first order in x_lo, as a double-word (its lo part
-    0)."""
-    return _erfc(x_hi) - 1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo, 0.0 * x_lo
+    """erfc(x_hi + x_lo) = erfc(x_hi) − 2/√π·e^(−x_hi²)·x_lo to first order in x_lo, as a double-word (the sum's
+    rounding its lo part: a power of it, erfc(x/y)⁻², doubles only erfc's own)."""
+    return _dw_two_sum(_erfc(x_hi), -(1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo))
 '''
 # Φ(v) likewise (the rounded-argument rule's ndtr of a rounded v, Φ(x·y) and log Φ(x·y) = log1p(−Φ(−x·y)) for x·y ≫ 0):
 # Φ(v_hi + v_lo) = Φ(v_hi) + φ(v_hi)·v_lo, φ(v) = e^(−v²/2)/√(2π), to within v_lo²·|v|·φ(v)/2 (relative, where
@@ -1013,8 +1013,8 @@ def _dw_erfc_first(x_hi, x_lo):
 PRIMITIVES["_dw_ndtr_first"] = '''\
 def _dw_ndtr_first(x_hi, x_lo):
     """Φ(x_hi + x_lo) = Φ(x_hi) + φ(x_hi)·x_lo to first order in x_lo, φ(x) = e^(−x²/2)/√(2π), as a double-word
-    (its lo part 0)."""
-    return _ndtr(x_hi) + INV_SQRT_2PI * M.exp(-0.5 * (x_hi * x_hi)) * x_lo, 0.0 * x_lo
+    (the sum's rounding its lo part)."""
+    return _dw_two_sum(_ndtr(x_hi), INV_SQRT_2PI * M.exp(-0.5 * (x_hi * x_hi)) * x_lo)
 '''
 _CONSTANTS["INV_SQRT_2PI"] = 0.3989422804014327  # 1/√(2π) (mpmath)
 FIRST_ORDER = {"erfc": "_dw_erfc_first", "ndtr": "_dw_ndtr_first", "exp": "_dw_exp_first", "expm1": "_dw_expm1_first",
@@ -1408,9 +1408,9 @@ ORDER += ["_dw_exp_first", "_dw_expm1_first", "_dw_sigmoid_first", "_dw_nexpsq_f
 ORDER += ["_dw_softplus_first"]  # the rounded-softplus-argument rule's (above)
 ORDER += ["_dw_log_first", "_dw_log1p_first"]  # the rounded-log-argument rule's of a rounded sum (above)
 ORDER += ["_dw_erfc_first"]  # the rounded-argument rule's erfc (above)
-PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc",)  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
+PRIMITIVE_NEEDS["_dw_erfc_first"] = ("_erfc", "_dw_two_sum")  # the registry's erfc (NumPy: math.erfc; Triton: fdlibm's)
 ORDER += ["_dw_ndtr_first"]  # the rounded-argument rule's Φ (above)
-PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr",)  # the registry's Φ (erfc of −v/√2, its rounding corrected)
+PRIMITIVE_NEEDS["_dw_ndtr_first"] = ("_ndtr", "_dw_two_sum")  # the registry's Φ (erfc of −v/√2, its rounding corrected)
 # erf of a float64 as a double word in Triton (session 26): NumPy's _dw_erf is table-driven, a table Triton would load
 # from memory; Triton's double word of erf was (erf in float64, 0), whose rounding erases the 1 − |erf x| that erf(x) − y
 # keeps at y = ±1: float32 erf(6) − 1 was 0 (truth −2.15e−17; 1.3e7 ULP), as the float32 kernel's double word feeds
@@ -1429,6 +1429,40 @@ def _dw_erf_tail(x, erf_x):
 '''
 ORDER += ["_dw_erf_tail"]
 PRIMITIVE_NEEDS["_dw_erf_tail"] = ("_dw_fast_two_sum", "_erfc")
+# erf of a double word in Triton (h-triton40; NumPy's _dw_erf_dw takes its table-driven _dw_erf): the emitter took it
+# in float64 of the rounded argument (_plain), whose rounding and erf's own erf(v)^−k multiplies: ∂x of erf(x/y)⁻² at
+# (−6.163, −771.3), v = 0.00799, 7 ULP in float64 (NumPy 0). Below |x_hi| = 1/2 the Maclaurin series
+# 2/√π·x·(1 + S(x²)), x the double word, S = Σₙ₌₁¹² (−1)ⁿx²ⁿ/(n!(2n + 1)) in float64 (|S| ≤ 0.083: its rounding 2⁻⁵⁶ of
+# erf; its first term left out 2⁻⁶⁰); from 1/2 on _dw_erf_tail's ±(1 − erfc|x_hi|) and x_lo to first order
+PRIMITIVES["_dw_erf_words"] = '''\
+def _dw_erf_words(x_hi, x_lo):
+    """erf(x_hi + x_lo) as a double word: 2/√π·x·(1 + S(x_hi²)) below |x_hi| = 1/2 (S the series' rest in float64),
+    _dw_erf_tail's ±(1 − erfc|x_hi|) plus 2/√π·e^(−x_hi²)·x_lo from 1/2 on (0 where that is not finite)."""
+    z = x_hi * x_hi
+    s = 8.35070279514724e-11 + 0.0 * z
+    s = -1.0892221037148573e-09 + z * s
+    s = 1.3122532963802806e-08 + z * s
+    s = -1.4503852223150468e-07 + z * s
+    s = 1.4589169000933706e-06 + z * s
+    s = -1.3227513227513228e-05 + z * s
+    s = 0.00010683760683760684 + z * s
+    s = -0.0007575757575757576 + z * s
+    s = 0.004629629629629629 + z * s
+    s = -0.023809523809523808 + z * s
+    s = 0.1 + z * s
+    s = -0.3333333333333333 + z * s
+    s = z * s
+    o_hi, o_lo = _dw_fast_two_sum(1.0 + 0.0 * s, s)
+    p_hi, p_lo = _dw_mul(x_hi, x_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
+    n_hi, n_lo = _dw_mul(p_hi, p_lo, o_hi, o_lo)
+    t_hi, t_lo = _dw_erf_tail(x_hi, 0.0 * x_hi)
+    d = 1.1283791670955126 * M.exp(-z) * x_lo
+    t_hi, t_lo = _dw_add_fp(t_hi, t_lo, M.where(M.abs(d) < float("inf"), d, 0.0))
+    near = M.abs(x_hi) < 0.5
+    return M.where(near, n_hi, t_hi), M.where(near, n_lo, t_lo)
+'''
+ORDER += ["_dw_erf_words"]
+PRIMITIVE_NEEDS["_dw_erf_words"] = ("_dw_fast_two_sum", "_dw_mul", "_dw_erf_tail", "_dw_add_fp")
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
@@ -2551,6 +2585,9 @@ class _Emitter:
             # Triton: ±(1 − erfc|x|) as a double word from |x| = 1/2 on, the float64 erf below (_dw_erf_tail)
             a = self.value(e.args[0]).hi
             v = self._emit(e, f"_dw_erf_tail({a}, {self.plain.doprint(e.func(sp.Symbol(a)))})", ("_dw_erf_tail",))
+        elif type(e).__name__ == "erf" and self.backend == "triton":  # of a double word (_dw_erf_words)
+            a = self.value(e.args[0])
+            v = self._emit(e, f"_dw_erf_words({a.hi}, {self._lo(a)})", ("_dw_erf_words",))
         elif type(e).__name__ == "erfc" and self.backend == "numpy":
             # erfc of a double word (_dw_erfc: 1 − erf x below 1/2, e^(−x²)·erfcx x from a table beyond; session 22)
             a = self.value(e.args[0])
@@ -2650,6 +2687,7 @@ class _Emitter:
             minus_b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
             minus_b.scale = b.scale
             return self.add(e, a, minus_b)
+        terms = _twins_first(terms)
         acc, partial = self.operand(terms[0]), terms[0]
         for term in terms[1:]:
             partial = partial + term
@@ -3981,6 +4019,34 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
     else:
         keep = f"keep = ({error} <= {KEEP_RELATIVE / _SAFETY!r}*{size}) & ({size} < np.inf)  # within 3u, finite"
     return bound.lines + [keep], value, error, size, least
+
+
+def _shape(e) -> tuple:
+    """e's tree with its symbols left out: f(u) and f(v) alike where u and v are leaves alike (e^x and e^y, x·y and
+    x·z, log(x + 1) and log(y + 1)); numbers kept (2·x and 3·y differ)."""
+    if e.is_Symbol:
+        return ("leaf",)
+    if e.is_number:
+        return ("number", e)
+    return (type(e).__name__, tuple(_shape(a) for a in e.args))
+
+
+def _twins_first(terms: list) -> list:
+    """A widened sum's terms (positive first, as _sum orders them) with each negative term moved right after the first
+    positive term of its :func:`_shape` (its twin), and those pairs first: f(u) − f(v) is summed before the other
+    terms, so that where u = v the two (computed by the same operations, the same words) cancel exactly, and where
+    they do not their difference is rounded relative to itself. In the order before, e^x + x·y first, x·y below the
+    double word's 2⁻¹⁰⁶ of e^x was lost before e^y took e^x away: Triton float32's e^x − e^y + x·y at x = y = 88.7
+    was 0 for 7867.69 (its double words in float64; float64's third tier, triple words, sums its own way)."""
+    pos = [t for t in terms if t.is_number or not t.could_extract_minus_sign()]
+    pairs, rest = [], list(terms)
+    for n in [t for t in terms if t not in pos]:
+        twin = next((p for p in pos if not p.is_number and p in rest and _shape(p) == _shape(-n)), None)
+        if twin is not None:
+            pairs += [twin, n]
+            rest.remove(twin)
+            rest.remove(n)
+    return pairs + rest
 
 
 _ORDERED = (sp.StrictGreaterThan, sp.StrictLessThan, sp.GreaterThan, sp.LessThan)

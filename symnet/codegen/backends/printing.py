@@ -76,6 +76,12 @@ class PowerProduct(sp.Function):
     nargs = 3
 
 
+class RestScale(str):
+    """The printed power n of ``_scaled_rest``'s scale S in ``_constant_far``'s arguments (F, 1, S, n)
+    (:meth:`ConditionalPrinting._scaled_far_rest`), marked when it is printed: a count of the product's powers (Triton's
+    NARROW) leaves it out by this mark, not by matching the text of S (S is 1 for float32 factors)."""
+
+
 class TakenAgain(NamedTuple):
     """A product the printers take again where it came out of the range (:meth:`ConditionalPrinting._taken_again_pair`):
     as ``plain``ly printed, ``again`` (the other order, or _constant_far's call), the printed powers it ``held`` in

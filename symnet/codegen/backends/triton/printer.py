@@ -28,6 +28,7 @@ from ....render import text
 from ...doubleword import ORDER as DW_PRIMITIVES, TRITON_SCALED, keep_generated, leaf_identifiers, nan_through, \
     primitive_needs, primitive_text, widened_function
 from ..printing import FLOAT32_PRODUCT_FACTORS, FLOAT32_PRODUCT_ROUNDINGS, ConditionalPrinting, _double_word  # noqa: F401 (re-exported)
+from ..printing import RestScale
 from ...rewrite import Grouped, WidenedBase
 from ....special import binade_reciprocal
 
@@ -282,7 +283,10 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
             again = (v * m).to(dtype)
         else:
             again = _constant_far(m, k, x, px, y, py, z, pz, w, pw, dtype)
-        r = tl.where(bad & (tl.abs(again) < float("inf")), again, r)
+        # as NumPy's: the product by exponents where finite, and where it is ±inf while r is NaN (inf/inf, 0·inf of
+        # powers past the range) or finite (a partial product went below the range first: ∂y of ((x + y)/y)⁵ at
+        # (−1.1e−73, 5.0e−200) was 0 for inf, ∂y of ((x + y)/poisson_nll(x, y))⁻² at (1.5e105, 3.0e96) NaN for −inf)
+        r = tl.where(bad & ((tl.abs(again) < float("inf")) | (r != r) | ((tl.abs(r) < float("inf")) & (tl.abs(again) == float("inf")))), again, r)
     return r
 '''
 TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
@@ -747,43 +751,53 @@ HELPER_NEEDS["_dominant_infinity"] = ("_size_fold",)
 
 
 # session 38 (h-reassoc38): a sum that can cancel, summed compensated (ConditionalPrinting._exact_sum_terms)
+_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
+_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i}, SCALE)\n" for i, v in enumerate(_EXACT_SLOTS, 1))
+_EXACT_TERMS = ", ".join(_EXACT_SLOTS)
 TRITON_DEVICE_HELPERS["_exact_step"] = '''\
 @triton.jit
-def _exact_step(s, e, t, ON: tl.constexpr):
-    """(s, e) with t taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
+def _exact_step(s, e, t, ON: tl.constexpr, SCALE: tl.constexpr):
+    """(s, e) with t·SCALE (in s's dtype) taken in where ON: s + t rounded, and its exact error (TwoSum) added to e."""
     if ON:
-        s, d = _dw_two_sum(s, t)
+        s, d = _dw_two_sum(s, t.to(s.dtype) * SCALE)
         e = e + d
     return s, e
 '''
-_EXACT_SLOTS = "bcdfghk"  # _exact_sum's terms after a (ConditionalPrinting.EXACT_SUM_TERMS in all)
-_EXACT_STEPS = "".join(f"    s, e = _exact_step(s, e, {v}, n > {i})\n" for i, v in enumerate(_EXACT_SLOTS, 1))
-TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+TRITON_DEVICE_HELPERS["_exact_sum2"] = f'''\
 @triton.jit
-def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {", ".join(_EXACT_SLOTS)}):
-    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
-    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
-    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64, split again for a float32 sum.
-    Where s is ±inf or NaN (e NaN) s itself; where e is 0, s (its zero's sign kept)."""
-    s = a
-    e = a * 0.0
+def _exact_sum2(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, SCALE: tl.constexpr, a, {_EXACT_TERMS}):
+    """_exact_sum's Sum2 of float64 a, b, … (n terms) and HI + LO, each times SCALE (a power of 2)."""
+    s = a * SCALE
+    e = s * 0.0
 {_EXACT_STEPS}\
     if HI != 0.0:
-        hi = tl.full([], HI, tl.float64)
-        if s.dtype == tl.float64:
-            hi_s = hi
-            lo_s = tl.full([], LO, tl.float64)
-        else:
-            hi_s = hi.to(tl.float32)
-            lo_s = ((hi - hi_s.to(tl.float64)) + LO).to(tl.float32)
-        s, e = _exact_step(s, e, hi_s, True)
-        s, e = _exact_step(s, e, lo_s, True)
+        s, e = _exact_step(s, e, tl.full([], HI, tl.float64), True, SCALE)
+        s, e = _exact_step(s, e, tl.full([], LO, tl.float64), True, SCALE)
     return tl.where(tl.abs(e) > 0.0, s + e, s)
 '''
-for _name in ("_exact_step", "_exact_sum"):
+TRITON_DEVICE_HELPERS["_exact_sum"] = f'''\
+@triton.jit
+def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {_EXACT_TERMS}):
+    """a + b + … (n terms, 1 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n) + (HI + LO) as if in twice the precision, rounded once
+    (Ogita–Rump–Oishi's Sum2), as NumPy's _exact_sum: s, the terms summed left to right, and e, the exact errors of its
+    additions (TwoSum) summed; s + e. HI + LO a constant's double word of float64. Where s is ±inf or NaN (e NaN) s
+    itself; where e is 0, s (its zero's sign kept). Float32 terms summed so in float64 and rounded once (no float32
+    partial passes the range there); float64 terms where that is not finite times 2⁻⁴, summed so and times 2⁴ where
+    that is finite (a partial past the range where the whole is not: relu(dp − dn + m) at 3e38 each was inf in float32,
+    at 1.797e308 in float64, as NumPy's before h-user39)."""
+    if a.dtype == tl.float32:
+        return _exact_sum2(HI, LO, n, 1.0, a.to(tl.float64), {_EXACT_TERMS}).to(tl.float32)
+    r = _exact_sum2(HI, LO, n, 1.0, a, {_EXACT_TERMS})
+    if tl.max(tl.where(tl.abs(r) < float("inf"), 0, 1)) > 0:  # (rare) a block with one not finite: scaled by 2⁻⁴
+        again = _exact_sum2(HI, LO, n, 0.0625, a, {_EXACT_TERMS}) * 16.0
+        r = tl.where((tl.abs(r) < float("inf")) | ~(tl.abs(again) < float("inf")), r, again)
+    return r
+'''
+for _name in ("_exact_step", "_exact_sum2", "_exact_sum"):
     TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
 HELPER_NEEDS["_exact_step"] = ("_dw_two_sum",)
-HELPER_NEEDS["_exact_sum"] = ("_exact_step",)
+HELPER_NEEDS["_exact_sum2"] = ("_exact_step",)
+HELPER_NEEDS["_exact_sum"] = ("_exact_sum2",)
 
 
 def _literal(value: float) -> str:
@@ -904,7 +918,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             return None
         self._need("_scaled_rest")
         slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.FAR_SLOTS - len(pairs))
-        return [f"_scaled_rest(False, {', '.join(slots)})", "1", f"_scaled_rest(True, {', '.join(slots)})", "4"]
+        args = ", ".join(slots)
+        return [f"_scaled_rest(False, {args})", "1", f"_scaled_rest(True, {args})", RestScale("4")]
 
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
@@ -1093,8 +1108,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             self._need("_taken_far")
             flag = " | ".join(f"_not_normal({t})" for t in held) or self.ABSENT
             # (_taken_far's NARROW; a rest's scale, _scaled_rest(True, …), is 1 for float32 factors: not counted)
-            narrow = far[1] == "0" and sum(abs(int(p)) for f, p in zip(far[2::2], far[3::2])
-                                           if not f.startswith("_scaled_rest(True")) <= 6
+            narrow = far[1] == "0" and sum(abs(int(p)) for p in far[3::2] if not isinstance(p, RestScale)) <= 6
             plain = self._float32_quotient(e, moved.plain)
             return f"_taken_far({plain}, {flag}, {bool(held)}, {', '.join(self._far_arguments(far))}, {narrow})"
         if moved:
