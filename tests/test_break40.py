@@ -13,6 +13,8 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
   session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than torch at 55.
 - Older: ∂y of tanh(2x + 3y) − y, 3·sech²(u) − 1, cancels near its root: 1172 ULP at (0.551, 0.0150), torch 660;
   35 of 200 points worse than torch.
+- Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 is not x·y (0.0 for 502681 at
+  709; torch exact), e^x − e^y + x likewise; f of ((x + y)/y)⁵ 0 where it overflows (5e−200, 1e−310; torch inf).
 - Fixed: `symnet derive ｓｉｇｍｏｉｄ` (fullwidth letters, as pasted) was "unknown derivation", `ｐｒｅｌｕ` missed
   session 39's bare-name hint (derive and verify), where a formula's ｘ is read as x with a warning: a bare name is now
   read in NFKC form with the same warning, where the parser would read it so (x² stays x**2).
@@ -289,3 +291,39 @@ def test_dy_of_tanh_of_a_weighted_sum_minus_y_near_its_root():
             mine = ulps(g, true, F64)
             worse += mine > 4 and mine > ulps(h, true, F64)
     assert worse == 0, worse
+
+
+# ------------------------------------------------------------------ e^x − e^y + x·y at x = y (older; NumPy and Triton)
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: f of e^x − e^y + x·y at x = y (float64, "
+                   "NumPy and Triton, e562f99c and main the same): 0.0 for 90000 at 300, 0.0 for 502681 at 709 (torch "
+                   "exact: e^x − e^y = 0, then + x·y); 7371.696765636152 for 7371.6967656361585 at 85.8586; x = y in "
+                   "[100, 300]: 99 of 100 not x·y, in [300, 709.7]: all; e^x − e^y + x at 300: 0.0 for 300 "
+                   "(Triton float32's 88.7, fixed by h-triton40, holds)")
+@pytest.mark.parametrize("formula", ["exp(x) - exp(y) + x*y", "exp(x) - exp(y) + x"])
+def test_twin_exponentials_that_cancel_exactly_leave_the_rest(formula):
+    xs = np.array([85.85858585858585, 100.0, 300.0, 600.0, 709.0])
+    got = _outputs(formula, x=xs, y=xs)["f"]
+    want = xs * xs if formula.endswith("x*y") else xs
+    found = [ulps(g, mpmath.mpf(float(w)), F64) for g, w in zip(got, want)]
+    assert max(found) <= 4, found
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: Triton float64 f of e^x − e^y + x·y at "
+                   "x = y = 709: 0.0 for 502681 (torch exact), as NumPy's")
+def test_twin_exponentials_that_cancel_exactly_leave_the_rest_triton():
+    got = _outputs("exp(x) - exp(y) + x*y", "triton", x=[709.0, 300.0], y=[709.0, 300.0])["f"]
+    assert list(got) == [502681.0, 90000.0], got
+
+
+# ------------------------------------------------------------------ ((x + y)/y)⁵ past the range (older)
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: f of ((x + y)/y)⁵ at (5e−200, 1e−310): 0.0 "
+                   "for 3.1e553 (+inf in float64; torch inf), NumPy and Triton; 200 points x = 10^[−250, −150], "
+                   "y = 10^[−323, −309] (seed 4008; every truth past the range): 94 are 0, 106 inf. e562f99c the same")
+def test_fifth_power_of_a_sum_quotient_past_the_range():
+    rng = np.random.default_rng(4008)
+    xs, ys = 10.0 ** rng.uniform(-250, -150, 200), 10.0 ** rng.uniform(-323, -309, 200)
+    xs, ys = np.append(xs, 5e-200), np.append(ys, 1e-310)
+    got = _outputs("((x + y)/y)**5", x=xs, y=ys)["f"]
+    assert np.all(got == np.inf), (np.sum(got != np.inf), np.sum(got == 0))
