@@ -85,6 +85,10 @@ ROWS = {  # name → what it compiles (a function returning [(derivation, label)
     "hypot": (_strings("x1/sqrt(eps + x1**2/2 + x2**2/2)"), "test_stability_rules (hypot)"),
     "underflowing-sum": (_strings("(-exp(x)*exp(-exp(x)) + exp(-exp(x)))*exp(x)"),
                          "test_stability_rules (exp-into-underflowing-sum)"),
+    "focal-gamma": (_strings("focal(z, t, 1/4, gamma)"), "test_tsub24, test_tfocal23, test_focal19 (Triton)"),
+    "softplus-quotient": (_strings("softplus(x/y)**-2"), "test_softplus38, test_gelub36, test_break39"),
+    "l1-focal-log": (_strings("l1(focal(celu(y, 2), y), log((x)*(y)))"),
+                     "test_domain34 (test_l1_of_focal_and_a_log_against_mpmath)"),
 }
 SLOW = {"nested-focal": (_strings("focal(focal(z, t), t)"), "README: focal(focal(z, t), t)")}
 

@@ -483,6 +483,30 @@ def _close_function(name: str) -> str:
     return f" (did you mean {' or '.join(_applied(c) for c in close)}?)" if close else ""
 
 
+def _lone_name_hint(target: str, wrt: str | None, at: str | None, command: str) -> str | None:
+    """The line for a formula that is one name, written where a function was meant, while ``--wrt`` or ``--at``
+    name other variables (``symnet verify prelu --wrt x``, ``symnet derive sigmod --wrt x``): the bare-name
+    hint that the name alone gets, or the close registry function; None where the name is itself among those
+    variables (``--wrt prelu`` measures the variable on purpose) or nothing is to be said. Before (session 40):
+    "'x' does not appear in the formula (its inputs: prelu)", the hint left out."""
+    from .parsing import FUNCTIONS, bare_name_hint, parse_point, parse_symbols
+
+    if not _name_like(target) or "-" in target or target in FUNCTIONS or not (wrt or at):  # mish: "write mish(…)"
+        return None
+    try:
+        named = [s.name for s in parse_symbols(wrt)] if wrt else []
+        named += [s.name for s in parse_point(at)] if at else []
+    except SymnetError:  # a bad --wrt or --at: its own error comes next
+        return None
+    if not named or target in named:
+        return None
+    written = bare_name_hint(target, command) or _close_function(target).strip(" ()")
+    if not written:
+        return None
+    option = "--wrt" if wrt else "--at"
+    return f"'{target}' is one variable, not a formula, and {option} names {', '.join(named)}: {written}"
+
+
 def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "reverse"):
     from . import curriculum
     from .engine import derive
@@ -517,6 +541,9 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
             if target in FUNCTIONS:  # `symnet derive mish`: a function of the registry, without its arguments
                 hint = f" ({target} is a function of the registry: write it applied, symnet derive \"{_applied(target)}\")"
             raise SymnetError(f"{exc}{hint}") from None
+    lone = _lone_name_hint(target, wrt, at, "derive")
+    if lone:
+        raise SymnetError(lone)
     expr = parse_expression(target)
     variables = parse_symbols(wrt) if wrt is not None else None
     point = parse_point(at) if at else None
@@ -704,9 +731,19 @@ def _verify_formula(args) -> int:
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
     name = args.formula.strip()
+    from .rowwise_registry import ROW_REGISTRY
+
+    if name in ROW_REGISTRY and args.wrt is None:  # `symnet verify log_softmax` measured f = log_softmax, a
+        # variable, and said "pass" (session 40): a row-wise function is no elementwise formula
+        raise SymnetError(f"'{name}' is a row-wise function of symnet's registry (a whole row), not a formula: "
+                          f"symnet verify takes an elementwise formula (a few terms written out, such as "
+                          f"'log(exp(a) + exp(b) + exp(c))', are one); python3 benchmarks/accuracy.py --rows "
+                          f"measures the row-wise functions, and symnet derive {name} prints the derivation")
     from .parsing import FUNCTIONS, bare_name_hint
 
-    written = bare_name_hint(name, "verify") if args.wrt is None else None
+    written = bare_name_hint(name, "verify") if args.wrt is None else _lone_name_hint(name, args.wrt, None, "verify")
+    if written and args.wrt is not None:  # `symnet verify prelu --wrt x`: "'x' does not appear…" (session 40)
+        raise SymnetError(written)
     if written:  # `symnet verify prelu` was "did you mean relu(x)?", as derive's was (session 39)
         raise SymnetError(f"'{name}' is one variable, not a formula: {written}")
     if (_name_like(name) and "-" not in name and name not in FUNCTIONS and args.wrt is None

@@ -77,7 +77,7 @@ def test_files_symnet_did_not_write_survive_a_save_in_its_folder(cache, monkeypa
         (place / name).write_text("the user's own")
     stale = place / f"old-0.0.1-{'0' * 20}{suffixes[0]}"
     stale.write_text("symnet's, of another key")
-    monkeypatch.setattr(disk, "MAX_FILES", 1)  # the bounded eviction runs too
+    monkeypatch.setattr(disk, "MAX_DATA_FILES", 1)  # the bounded eviction runs too (a data folder's bound)
     disk.save(f"new-{disk.cache_key()}{suffixes[0]}", b"data", folder, suffixes)
     assert all((place / name).read_text() == "the user's own" for name in mine)
     assert not stale.exists() and (place / f"new-{disk.cache_key()}{suffixes[0]}").exists()

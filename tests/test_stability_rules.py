@@ -82,6 +82,7 @@ RULE_CASES = [
     # the loss rules (BCE with logits, BCE, Poisson NLL: tests/test_numerics_losses.py)
     ("softplus-difference", softplus(u) - softplus(-u), (u,), ANY, (1e-300,), F64),
     ("sigmoid-target", (1 - t) * sigmoid(u) - t * sigmoid(-u), (t, u), ANY, (0.5, -1e-30), F64),
+    ("sigmoid-target", 1 - t * sigmoid(u) - (1 - t) * sigmoid(-u), (t, u), ANY, (1.0, 27.0), F64),  # Poly-1's 1 − p_t
     ("heaviside-gate", sp.Max(sp.log(x), -100), (x,), POS, (0.0,), F64),
     ("exp-minus", sp.exp(u) - t, (u, t), ANY, (-1e-30, 1.0), F64),
     ("collect", -2 * t * sigmoid(u) * sigmoid(-u) * softplus(u) + 2 * (1 - t) * sigmoid(u) * sigmoid(-u) * softplus(u),

@@ -116,7 +116,7 @@ from .names import FALLBACK_WORDS, _math_name
 
 __all__ = ["PRIMITIVES", "PRIMITIVE_NEEDS", "ORDER", "NUMPY_ONLY", "GENERATED_PREFIX", "primitive_text",
            "primitive_needs", "widened_function", "WidenedFunction", "leaf_identifiers", "generated_last", "double_word_block",
-           "keep_generated"]
+           "keep_generated", "forget_generated", "GENERATED_MAX_BYTES"]
 
 GENERATED_PREFIX = "_dw_widened_"
 
@@ -2296,19 +2296,51 @@ def _closure(names, backend: str) -> list:
     return [n for n in ORDER if n in seen] + sorted(n for n in seen if n not in ORDER)
 
 
-def keep_generated(backend: str, function: "WidenedFunction") -> None:
-    """Keep ``function``'s text for the modules of ``backend`` that call it (:data:`symnet.registry.GENERATED_HELPERS`:
-    the first text kept under a name stays)."""
-    GENERATED_HELPERS[backend].setdefault(function.name, function.code)
+# the texts GENERATED_HELPERS keeps, per backend, beyond those of the module being printed: the least recently printed
+# go first (a generated function is 5–60 kB, the widened sums of a 3-class KL's ∂ up to 3.3 MB)
+GENERATED_MAX_BYTES = 64 * 2**20
+
+
+def keep_generated(backend: str, function: "WidenedFunction") -> "WidenedFunction":
+    """Keep ``function``'s text for the modules of ``backend`` that call it (:data:`symnet.registry.GENERATED_HELPERS`),
+    and return it under the name they call it by: its own, or, where another text is kept under that name already (a
+    printer state the name does not hold: ConditionalPrinting.generated_state), its name and a digest of its text, so
+    that no module calls a text another printer printed (which called helpers its own module did not define)."""
+    generated = GENERATED_HELPERS[backend]
+    kept = generated.pop(function.name, None)
+    if kept is not None and kept != function.code:
+        generated[function.name] = kept
+        renamed = f"{function.name}_{hashlib.sha1(function.code.encode()).hexdigest()[:8]}"
+        function = function._replace(name=renamed, code=function.code.replace(function.name, renamed))
+        generated.pop(renamed, None)
+    generated[function.name] = function.code  # (last: the most recently printed)
+    # (bounded between modules too: the root searches' probes print widened sums and no module; twice the bound here,
+    # so that a module's own functions go only where they alone pass it)
+    forget_generated(backend, 2 * GENERATED_MAX_BYTES)
+    return function
 
 
 def generated_last(table: dict, used, backend: str) -> list:
     """The texts of ``table`` that ``used`` names, in the table's order, then the functions generated for
     ``backend`` (:data:`symnet.registry.GENERATED_HELPERS`, kept as they are printed, in whatever order a process
-    printed them) that it names, by name: a module's text does not depend on what was printed before it."""
+    printed them) that it names, by name: a module's text does not depend on what was printed before it. Then the
+    least recently printed texts beyond :data:`GENERATED_MAX_BYTES` are forgotten (a process compiling formula after
+    formula keeps a bounded table; those of the module being printed are read already)."""
     generated = GENERATED_HELPERS[backend]
     fixed = [h for h in table if h in used and not h.startswith(GENERATED_PREFIX)]
-    return [table[h] for h in fixed] + [generated[h] for h in sorted(h for h in generated if h in used)]
+    texts = [table[h] for h in fixed] + [generated[h] for h in sorted(h for h in generated if h in used)]
+    forget_generated(backend, GENERATED_MAX_BYTES)
+    return texts
+
+
+def forget_generated(backend: str, most: int) -> None:
+    """Forget the least recently printed texts of GENERATED_HELPERS[backend] until at most ``most`` bytes remain."""
+    generated = GENERATED_HELPERS[backend]
+    size = sum(len(text) for text in generated.values())
+    for name in list(generated):
+        if size <= most:
+            break
+        size -= len(generated.pop(name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -4176,7 +4208,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
-    digest = hashlib.sha1((("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
+    # (the printer's state that changes the text, ConditionalPrinting.generated_state: "" for the elementwise printers)
+    state = plain_printer.generated_state() if hasattr(plain_printer, "generated_state") else ""
+    digest = hashlib.sha1((state + ("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
                            + shared_srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
     # a sum of products of inputs (x·y − z, w·x + b − t; NumPy): the function of that name is a cheap front

@@ -137,6 +137,32 @@ class ConditionalPrinting:
 
     plain_widened: bool = False  # True: a widened sum prints as its body (a generated function's float64 body)
 
+    def _generated_once(self, e, plain, make, flags: tuple = ()):
+        """``make()``, the generated function of the widened ``e`` printed by ``plain`` (this printer's
+        :meth:`_widened_body_printer`), made once for this printer and its copies in the same state (every plain
+        attribute of ``plain``, as :class:`~symnet.codegen.doubleword._printing_each_node_once` keys a node): a module
+        prints one widened sum in several places (each output's statement and its far branches: 42 functions made
+        for 11 distinct in l1(focal(celu(y, 2), y), log(x·y))'s two modules). The function is pure (the same node and
+        printer state give the same text) and the helpers its printing adds go to the set the copies share. ``flags``:
+        what else ``make`` reads (Triton's ``needed`` and ``repair``)."""
+        memo = self.__dict__.setdefault("_generated_memo", {})
+        key = (type(e), type(plain), flags, id(getattr(plain, "helpers", None)),
+               tuple((k, v) for k, v in vars(plain).items() if isinstance(v, (bool, int, float, str)) or v is None))
+        function = memo.get(key)
+        if function is None:
+            function = memo[key] = make()
+        return function
+
+    def generated_state(self) -> str:
+        """What of this printer, beside a widened body, the text of the body's generated function depends on, for its
+        name (:func:`~symnet.codegen.doubleword.widened_function`): "" for the elementwise printers (sums that can
+        cancel summed compensated, products taken again by exponents), ``"written:"`` for the printers that print sums
+        and products as written (EXACT_SUMS or TAKEN_AGAIN False: Triton's row-wise, layer and step printers, NumPy's
+        row-wise and layer ones). The first text printed under a name is every module's (GENERATED_HELPERS): a log_cosh
+        body printed by Triton's step printer (its sum as written) and by the elementwise one (``_exact_sum``) had one
+        name and two texts, so the module printed second got the first's text and not the helpers it calls."""
+        return "" if self.TAKEN_AGAIN and self.EXACT_SUMS else "written:"
+
     def _widened_body_printer(self, names: dict):
         """This printer (a family's subclass too) for a widened sum's generated function, over the function's ``names``,
         a widened sum printed as its body, and with none of the kernel's printing state: its temporaries

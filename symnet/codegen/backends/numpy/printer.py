@@ -1449,8 +1449,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # no kernel dtype (a float32 kernel's wide block printed _x_sigmoid(x, _dtype) there, a name the function
         # does not have: NameError in (selu(silu(x)))**(1/2), h-hyp31)
         plain.wide = False
-        function = widened_function(e, "numpy", plain, names)
-        keep_generated("numpy", function)
+        function = keep_generated("numpy", self._generated_once(e, plain, lambda: widened_function(e, "numpy", plain, names)))
         self.helpers.update([function.name, *function.needs])
         return function
 

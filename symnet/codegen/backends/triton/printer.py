@@ -1298,9 +1298,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         names = leaf_identifiers(e.leaves)
         plain = self._widened_body_printer({leaf: f"{n}_f64" for leaf, n in zip(e.leaves, names)})
         plain.constant_dtype, plain.float32_products = "tl.float64", False  # (float64 already)
-        function = widened_function(e, "triton", plain, names, needed=self.selected is not None,
-                                    repair=self.repair is not None, repair_float32=self.repair_float32)
-        keep_generated("triton", function)
+        function = keep_generated("triton", self._generated_once(e, plain, lambda: widened_function(
+            e, "triton", plain, names, needed=self.selected is not None, repair=self.repair is not None,
+            repair_float32=self.repair_float32), (self.selected is not None, self.repair is not None, self.repair_float32)))
         for helper in [*function.needs, function.name]:
             self._need(helper)
         needed = "" if self.selected is None else f", {self.selected}"  # where the select takes it
