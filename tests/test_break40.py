@@ -15,6 +15,8 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
   35 of 200 points worse than torch.
 - Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 is not x·y (0.0 for 502681 at
   709; torch exact), e^x − e^y + x likewise; f of ((x + y)/y)⁵ 0 where it overflows (5e−200, 1e−310; torch inf).
+- Session 40 (2256f06a): keep_generated trims GENERATED_HELPERS while a module prints, before generated_last reads the
+  module's own functions: past the bound the module is emitted without them, silently (NameError when called).
 - Fixed: `symnet derive ｓｉｇｍｏｉｄ` (fullwidth letters, as pasted) was "unknown derivation", `ｐｒｅｌｕ` missed
   session 39's bare-name hint (derive and verify), where a formula's ｘ is read as x with a warning: a bare name is now
   read in NFKC form with the same warning, where the parser would read it so (x² stays x**2).
@@ -327,3 +329,23 @@ def test_fifth_power_of_a_sum_quotient_past_the_range():
     xs, ys = np.append(xs, 5e-200), np.append(ys, 1e-310)
     got = _outputs("((x + y)/y)**5", x=xs, y=ys)["f"]
     assert np.all(got == np.inf), (np.sum(got != np.inf), np.sum(got == 0))
+
+
+# ------------------------------------------------------------------ GENERATED_HELPERS trimmed while a module prints
+
+@pytest.mark.xfail(strict=True, raises=NameError, reason="measured (session 40's 2256f06a, h-speed40): keep_generated "
+                   "trims GENERATED_HELPERS to 2·GENERATED_MAX_BYTES after each text it keeps, while a module is being "
+                   "printed, before generated_last reads that module's own functions; a module whose functions pass "
+                   "the bound is emitted without them, silently, and its call raises NameError ('name "
+                   "_dw_widened_… is not defined'; Triton: InterpreterError of the same). With the bound at 2000 "
+                   "bytes: 4 of 5 formulas (x·σ(x/y)⁻³, e^x − e^y + x·y, the Gumbel NLL, (y^x/log y)³), both "
+                   "backends. At the default 64 MiB only a module of more than 128 MiB of generated functions meets it")
+def test_a_module_keeps_its_own_generated_functions_when_the_table_is_trimmed(monkeypatch):
+    import symnet
+    import symnet.codegen.doubleword as doubleword
+
+    monkeypatch.setattr(doubleword, "GENERATED_MAX_BYTES", 2000)
+    k = symnet.compile(symnet.derive("x*sigmoid(x/y)**-3"))
+    with np.errstate(all="ignore"):
+        f = k(x=np.array([0.7, 1.3]), y=np.array([0.7, 1.3]))[0]
+    assert np.all(np.isfinite(f))
