@@ -43,6 +43,23 @@ def _name_like(text: str) -> bool:
     return bool(_NAME_LIKE.match(text)) and bool(_NAME_LIKE.match(normalise(text)))
 
 
+def _folded_name(text: str) -> str:
+    """A name-like ``text`` (a derivation's or a function's name, given bare) in Unicode NFKC form, with the parser's
+    one-line warning where that changes it: ``symnet derive ｓｉｇｍｏｉｄ`` (fullwidth letters, pasted) was "unknown
+    derivation" and ``ｐｒｅｌｕ`` missed session 39's bare-name hint, where a formula's ``ｘ`` is read as x
+    (break40). Only where the parser reads ``text`` as that name too (x² is x**2 to it, NFKC's x2 a variable); any
+    other text as it is: the parser folds a formula's names itself."""
+    import unicodedata
+
+    from .parsing import _say_renamed, normalise
+
+    folded = unicodedata.normalize("NFKC", text)
+    if folded == text or normalise(text) != folded or not (folded.isascii() and _NAME_LIKE.match(folded)):
+        return text
+    _say_renamed({text: folded})
+    return folded
+
+
 def main(argv: list[str] | None = None) -> int:
     _escape_what_stdout_cannot_encode()
     parser = _parser()
@@ -497,7 +514,7 @@ def _resolve(target: str | None, wrt: str | None, at: str | None, mode: str = "r
 
     # ' prelu' was derived as the variable prelu, and 'prelu\n' (a pasted line) matched _NAME_LIKE ($ before a final
     # newline) and was echoed in a two-line error without the bare-name hint (break39): read as verify reads it
-    target = target.strip() if target else target
+    target = _folded_name(target.strip()) if target else target
     if not target:
         raise SymnetError("name a derivation or give a formula (see 'symnet derive --list')")
     if target in curriculum.names():
@@ -709,6 +726,7 @@ def _verify_formula(args) -> int:
     if args.kernels is not None:  # ignored silently before: a formula's code is generated, not read from a folder
         raise SymnetError("--kernels applies only without a FORMULA (symnet verify --kernels FOLDER checks the "
                           "committed kernels there); a formula's code is generated afresh")
+    args.formula = _folded_name(args.formula.strip())  # ｐｒｅｌｕ: prelu's hint, as derive's (break40)
     if args.formula.strip() in curriculum.names():  # would be measured as a variable (f = backprop)
         raise SymnetError(f"'{args.formula.strip()}' is a named derivation, not a formula: symnet verify "
                           "takes a formula such as 'softsign(x)'; without one it checks every committed kernel")
