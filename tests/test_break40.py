@@ -13,8 +13,8 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
   session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than torch at 55.
 - Older: ∂y of tanh(2x + 3y) − y, 3·sech²(u) − 1, cancels near its root: 1172 ULP at (0.551, 0.0150), torch 660;
   35 of 200 points worse than torch.
-- Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 is not x·y (0.0 for 502681 at
-  709; torch exact), e^x − e^y + x likewise; f of ((x + y)/y)⁵ 0 where it overflows (5e−200, 1e−310; torch inf).
+- Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 was not x·y (0.0 for 502681 at
+  709; torch exact), e^x − e^y + x likewise (fixed by h-worseb40); f of ((x + y)/y)⁵ 0 where it overflows (5e−200, 1e−310; torch inf).
 - Session 40 (2256f06a): keep_generated trims GENERATED_HELPERS while a module prints, before generated_last reads the
   module's own functions: past the bound the module is emitted without them, silently (NameError when called).
 - Fixed: `symnet derive ｓｉｇｍｏｉｄ` (fullwidth letters, as pasted) was "unknown derivation", `ｐｒｅｌｕ` missed
