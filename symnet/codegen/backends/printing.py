@@ -612,18 +612,43 @@ class ConditionalPrinting:
         few digits and ended normal, so it is taken again by exponents there (∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y),
         tanh_y·where_y_nonneg·w₁·w₂·w₃·x of prod_2 = tanh_y·where_y_nonneg, at a subnormal y and w₂ near 10³⁰⁰: worse
         than torch at 222 of 300 points; h-worseb40)."""
-        if not self.HELD_SUBPRODUCTS:
+        preceding = getattr(self, "preceding", None)  # (Triton's: the temporaries printed before this statement)
+        if not self.HELD_SUBPRODUCTS and preceding is None:
             return set()
         from collections import Counter
         pool = Counter(f for f in factors if not f.is_number)
         out = set()
         for temp, d in definitions.items():
+            if preceding is not None and temp not in preceding:
+                continue
             parts = Counter(a for a in d.args if not a.is_number) if isinstance(d, sp.Mul) else Counter()
             if sum(parts.values()) >= 2 and all(pool[a] >= n for a, n in parts.items()):
                 out.add(temp)
         return out
 
-    HELD_SUBPRODUCTS = False  # True: a printer whose definitions are the temporaries printed so far (NumPy's)
+    HELD_SUBPRODUCTS = False  # True: a printer whose definitions are the temporaries printed so far (NumPy's); where
+    # they are every temporary at once (Triton's), the printer's ``preceding`` set, filled statement by statement by
+    # its emitter, names those printed before (h-worsec40: Triton float64 ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y))
+
+    def _subnormal_factors(self, factors) -> set:
+        """The factors of a product (``factors``, :meth:`_held_factors`) that are values held (an input or a
+        temporary), whose size may be subnormal (their span reaches 0 or is not known) while another factor's may pass 1:
+        where one is subnormal, the product as printed may have formed a subnormal partial product with it (rounded
+        to a few digits) that a large factor brought back to a normal whole, so it is taken again by exponents there
+        (∂y of w·x·tanh(y), 4·w·(x·E′)/(1 + E)², at (1e300, 5e−320, 0.5) was 1.05e11 ULP off, torch 0.285;
+        h-worsec40). A factor within ±1 alone beside it, or a bounded-away one (1 + E), is not taken: no partial product
+        of it goes subnormal where the whole is normal."""
+        out = set()
+        for f in factors:
+            if not f.is_Symbol:
+                continue
+            s = span(f, getattr(self, "definitions", {}))
+            if s is not None and not (s[0] <= 0 <= s[1]) and min(abs(s[0]), abs(s[1])) >= 2.0 ** -1022:
+                continue
+            others = [g for g in factors if g is not f and not g.is_number]
+            if any(self._may_pass_one(g) for g in others):
+                out.add(f)
+        return out
 
     @staticmethod
     def _held_products(e, definitions, depth=3) -> set:
@@ -676,7 +701,7 @@ class ConditionalPrinting:
     # Session 39 (h-range39): a plain product too, no quotient in it, of three factors or more of which two can overflow
     # together where a third brings the whole back (:meth:`_plain_far_product`).
 
-    def _plain_far_product(self, e, others, count: int) -> bool:
+    def _plain_far_product(self, e, others, count: int) -> bool | str:
         """The factors ``others`` (no negative power among them) of the product ``e`` of ``count`` factors counted with
         their powers are taken by exponents too: three or more, two of them (counted with their powers) of a size that may
         pass 1 (an input, a value whose span is unknown or unbounded or beyond ±1; σ, tanh, e^(−x²) are not). A
@@ -696,6 +721,13 @@ class ConditionalPrinting:
         for f in others:
             base, p = f.as_base_exp() if f.is_Pow and f.exp.is_Integer else (f, 1)
             large += int(p) if self._may_pass_one(base) else 0
+        # one such factor where the product takes apart a temporary holding a product, or holds a value that may be
+        # subnormal: the partial product of the others may go subnormal where that factor brings the whole back
+        # (∂w₁ of w₁·w₂·e^(−x²)·σ(y)·tanh(y), nexpsq_x_times_w2·prod_1 with prod_1 = tanh_y·where_y_nonneg subnormal
+        # at a subnormal y: past 4 ULP at 96 of 200 points, worse than torch at 47; h-worsec40)
+        # (not a range the structure bounds: spans bound ±inf, not subnormals; "subnormal" tells _exponent_product)
+        if large == 1 and (self._held_products(e, getattr(self, "definitions", {})) or self._subnormal_factors(others)):
+            return "subnormal"
         return large >= 2
 
     def _may_pass_one(self, e) -> bool:
@@ -725,7 +757,8 @@ class ConditionalPrinting:
                                                                     for q in sp.Mul.make_args(f.base.args[0]))))
                        for f in others)
         count = sum(abs(int(f.exp)) if f.is_Pow and f.exp.is_Integer else 1 for f in others)
-        if not quotient and not self._plain_far_product(e, others, count):
+        plain = False if quotient else self._plain_far_product(e, others, count)
+        if not quotient and not plain:
             return None
         # two reciprocals, 1/(x·y), count too: printed (1/x)/y, 1/x overflows at a subnormal x where the quotient does
         # not (∂x of log(x)/y at (1.4e−45, −4018733.75) in float32 was −inf for −1.78e38, torch 0.11 ULP; session 37)
@@ -739,7 +772,7 @@ class ConditionalPrinting:
             return None
         if self._printed_by_exponents(e):
             return None
-        if product_stays_in_range(e, definitions):
+        if plain != "subnormal" and product_stays_in_range(e, definitions):
             return None
         return float(c), others
 
@@ -1054,6 +1087,7 @@ class ConditionalPrinting:
             held |= self._held_products(e, definitions)
             held |= self._grouped_partials(e)
             held |= self._held_subproducts(factors, definitions)
+            held |= self._subnormal_factors(factors)
             # a temporary holding a power of a variable exponent, split from its root: subnormal, it kept few digits
             # (∂x of y^(3x + 1), 3·y^(3x + 1)·log y, at (1e−8, 1e−310) was 216 ULP off, torch 51; session 40)
             held |= {f for f in factors if f.is_Symbol and self._rooted_power(f, definitions) != f}
@@ -1172,8 +1206,16 @@ class ConditionalPrinting:
         size = abs(float(c))
         if not 2.0 ** -1022 <= size < math.inf or len(others) < 2 or not numerators:
             return None
-        rest = numerators[1:]
-        args = [self._print(numerators[0]), self._print(sp.Mul(*rest)) if rest else self.ABSENT,
+        head, rest = numerators[0], numerators[1:]
+        # the numerators that may pass 1 multiplied first, those within ±2 after (no partial product of them then goes
+        # subnormal where the whole is normal, and one that leaves the range shows in the product, which is taken again
+        # by exponents there): w·(x·E′) of ∂y of w·x·tanh(y), 4·w·x·E′/(1 + E)², x·E′ subnormal at w = 3.0e297,
+        # x = 1.7e−306, y = −11.2 was 3.15e7 ULP off (torch 2.7e8); (w·x)·E′ rounds once more only (h-worsec40)
+        definitions = getattr(self, "definitions", {})
+        bounded = [a for a in numerators if (lambda s: s is not None and max(-s[0], s[1]) <= 2)(span(a, definitions))]
+        if self.TAKEN_AGAIN and self.EXACT_SUMS and bounded and len(numerators) - len(bounded) >= 2:
+            head, rest = sp.Mul(*[a for a in numerators if a not in bounded]), bounded
+        args = [self._print(head), self._print(sp.Mul(*rest)) if rest else self.ABSENT,
                 self._print(sp.Mul(*denominators)) if denominators else self.ABSENT,
                 *self._constant_size(c), repr(size * 2.0 ** -126) if size > 1 else "0.0"]
         out = self._moved_call(args)

@@ -640,21 +640,25 @@ HELPER_NEEDS["_constant_far"] = ("_frexp64", "_far_power", "_ldexp64")
 TRITON_DEVICE_HELPERS["_scaled_rest"] = '''\
 @triton.jit
 def _scaled_rest(SCALE: tl.constexpr, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w,
-                 pw: tl.constexpr):
-    """x^px·y^py·z^pz·w^pw (|px| + … + |pw| ≤ 4, 0 for an absent factor) as F·S⁴, F where not SCALE, else S: every
-    factor split by _frexp64, the fractions' product F′ (within 2^±4) and the exponents' sum E (|E| ≤ 4300) kept
-    apart, F = F′·2^(E − 4s) and S = 2^s, s = E/5 (|s| ≤ 860): both normal float64 numbers however small or large the
-    product (0, ±inf and NaN pass through F: _frexp64 keeps them, exponent 0). Float32 factors: F the product in plain
-    float64 (normal: four float32 numbers' product is within 2^±600) and S = 1, as _taken_far's NARROW takes them."""
+                 pw: tl.constexpr, u, pu: tl.constexpr, t, pt: tl.constexpr):
+    """x^px·y^py·z^pz·w^pw·u^pu·t^pt (|px| + … + |pt| ≤ 6, 0 for an absent factor) as F·S⁶, F where not SCALE, else
+    S: every factor split by _frexp64, the fractions' product F′ (within 2^±6) and the exponents' sum E (|E| ≤ 6450)
+    kept apart, F = F′·2^(E − 6s) and S = 2^s, s = ⌊E/7⌋ (|s| ≤ 922), as NumPy's: both normal float64 numbers however
+    small or large the product (0, ±inf and NaN pass through F: _frexp64 keeps them, exponent 0). Float32 factors: F
+    the product in plain float64 (normal: six float32 numbers' product is within 2^±900) and S = 1, as _taken_far's
+    NARROW takes them. Six slots (four before h-worsec40: the rest of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y)'s ∂x holds five,
+    one product in float64 went subnormal at a subnormal y: past 4 ULP at 39 of 40 points, worse than torch at 28)."""
     v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, x.dtype != tl.float32)
     v, n = _far_power(v, n, y, py, x.dtype != tl.float32)
     v, n = _far_power(v, n, z, pz, x.dtype != tl.float32)
     v, n = _far_power(v, n, w, pw, x.dtype != tl.float32)
-    s = n // 5
+    v, n = _far_power(v, n, u, pu, x.dtype != tl.float32)
+    v, n = _far_power(v, n, t, pt, x.dtype != tl.float32)
+    s = n // 7
     if SCALE:
         r = _ldexp64(tl.full([], 1.0, tl.float64), s)
     else:
-        r = _ldexp64(v, n - 4 * s)
+        r = _ldexp64(v, n - 6 * s)
     return r
 '''
 TRITON_HELPERS["_scaled_rest"] = TRITON_DEVICE_HELPERS["_scaled_rest"]
@@ -854,6 +858,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self.repaired: dict = {}
         self.repair_float32 = False  # a float32 kernel's double words in the repair kernel too (the elementwise one)
         self.definitions: dict = {}  # temporary → its expression, where the family gives them (the elementwise one)
+        self.preceding: set | None = None  # those of them printed so far, where the family fills it (the elementwise one)
 
     _overflow_printing = False  # True while _print_Mul prints c·b^u as before (for _exp_overflowed's first argument)
     OVERFLOW_SMALLEST = 0.0  # any 0 < |c| < 1: float32's shift a32 grows for a tiny c (ConditionalPrinting._exp_shift)
@@ -914,14 +919,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _scaled_far_rest(self, pairs) -> list[str] | None:
         """As NumPy's: a float64 kernel's rest of ``_constant_far`` as ``_scaled_rest``'s fraction and scale (F, 1, S,
-        4), where it holds ``FAR_SLOTS`` factors or fewer and Σ|p| ≤ 4; a float32 kernel's (its ``_float32_in_float64``
+        6), where it holds ``REST_SLOTS`` factors or fewer and Σ|p| ≤ 6; a float32 kernel's (its ``_float32_in_float64``
         computes the product in float64 instead: this one is not returned) likewise."""
-        if len(pairs) > self.FAR_SLOTS or sum(abs(p) for _, p in pairs) > 4:
+        if len(pairs) > self.REST_SLOTS or sum(abs(p) for _, p in pairs) > self.REST_SLOTS:
             return None
         self._need("_scaled_rest")
-        slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.FAR_SLOTS - len(pairs))
+        slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.REST_SLOTS - len(pairs))
         args = ", ".join(slots)
-        return [f"_scaled_rest(False, {args})", "1", f"_scaled_rest(True, {args})", RestScale("4")]
+        return [f"_scaled_rest(False, {args})", "1", f"_scaled_rest(True, {args})", RestScale(str(self.REST_SLOTS))]
+
+    REST_SLOTS = 6  # the factors (and the sum of their |powers|) _scaled_rest takes
 
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
