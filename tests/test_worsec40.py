@@ -4,11 +4,10 @@ Against mpmath at 60 digits, torch autograd (float64) of the formula as written 
 - ∂y of w·x·tanh(y), 4·w·x·E′/(1 + E)² (E = e^(−2|y|)), formed w·(x·E′): x·E′ subnormal at a large w (1.05e11 ULP at
   (1e300, 5e−320, 0.5), torch 0.285; 101 of 200 points past 4 ULP, 80 worse than torch). The numerators that may pass
   1 are now multiplied first, those within ±2 after ((w·x)·E′: a subnormal partial product of it makes the whole one,
-  taken again by exponents), and an input that may be subnormal beside a factor that may pass 1 is a held value of the
-  product by exponents (ConditionalPrinting._subnormal_factors).
+  taken again by exponents; ConditionalPrinting._moved_constant).
 - ∂w₁ of w₁·w₂·e^(−x²)·σ(y)·tanh(y), nexpsq_x_times_w2·prod_1 with prod_1 = tanh_y·where_y_nonneg subnormal: a plain
-  product with one factor that may pass 1 and a held product is taken by exponents where a held value is not normal
-  (ConditionalPrinting._plain_far_product's "subnormal").
+  product with one factor that may pass 1, a held product and a factor that keeps a subnormal's digits (tanh(y)) is
+  taken by exponents where a held value is not normal (ConditionalPrinting._plain_far_product's "subnormal").
 - Triton float64: the held subproducts of the temporaries printed before (printer.preceding), and _scaled_rest of six
   factors (w₃·x·e^(−x²)·σ(y)·tanh(y), the rest of ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y), went subnormal as one product).
 """

@@ -630,25 +630,17 @@ class ConditionalPrinting:
     # they are every temporary at once (Triton's), the printer's ``preceding`` set, filled statement by statement by
     # its emitter, names those printed before (h-worsec40: Triton float64 ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y))
 
-    def _subnormal_factors(self, factors) -> set:
-        """The factors of a product (``factors``, :meth:`_held_factors`) that are values held (an input or a
-        temporary), whose size may be subnormal (their span reaches 0 or is not known) while another factor's may pass 1:
-        where one is subnormal, the product as printed may have formed a subnormal partial product with it (rounded
-        to a few digits) that a large factor brought back to a normal whole, so it is taken again by exponents there
-        (∂y of w·x·tanh(y), 4·w·(x·E′)/(1 + E)², at (1e300, 5e−320, 0.5) was 1.05e11 ULP off, torch 0.285;
-        h-worsec40). A factor within ±1 alone beside it, or a bounded-away one (1 + E), is not taken: no partial product
-        of it goes subnormal where the whole is normal."""
-        out = set()
-        for f in factors:
-            if not f.is_Symbol:
-                continue
-            s = span(f, getattr(self, "definitions", {}))
-            if s is not None and not (s[0] <= 0 <= s[1]) and min(abs(s[0]), abs(s[1])) >= 2.0 ** -1022:
-                continue
-            others = [g for g in factors if g is not f and not g.is_number]
-            if any(self._may_pass_one(g) for g in others):
-                out.add(f)
-        return out
+    # odd functions with slope 1 at 0: a subnormal y's value is y itself, every digit kept (h-worsec40)
+    KEEPS_SUBNORMAL = (sp.tanh, sp.sinh, sp.sin, sp.tan, sp.atan, sp.asinh, sp.asin, sp.atanh)
+
+    def _keeps_subnormal(self, f) -> bool:
+        """``f`` is a value held in a temporary, tanh(y) (:attr:`KEEPS_SUBNORMAL`) of an input y: where y is subnormal it
+        is y with all its digits, so a product of it by exponents is exact where the product as printed rounded a
+        subnormal partial product (tanh_y·where_y_nonneg); σ(−2u) or e^(−x²), subnormal only past their underflow, have
+        lost their digits already and no order mends them."""
+        d = getattr(self, "definitions", {}).get(f)
+        return isinstance(d, self.KEEPS_SUBNORMAL) and d.args[0].is_Symbol \
+            and d.args[0] not in getattr(self, "definitions", {})
 
     @staticmethod
     def _held_products(e, definitions, depth=3) -> set:
@@ -721,12 +713,14 @@ class ConditionalPrinting:
         for f in others:
             base, p = f.as_base_exp() if f.is_Pow and f.exp.is_Integer else (f, 1)
             large += int(p) if self._may_pass_one(base) else 0
-        # one such factor where the product takes apart a temporary holding a product, or holds a value that may be
-        # subnormal: the partial product of the others may go subnormal where that factor brings the whole back
-        # (∂w₁ of w₁·w₂·e^(−x²)·σ(y)·tanh(y), nexpsq_x_times_w2·prod_1 with prod_1 = tanh_y·where_y_nonneg subnormal
-        # at a subnormal y: past 4 ULP at 96 of 200 points, worse than torch at 47; h-worsec40)
+        # one such factor where the product takes apart a temporary holding a product and holds a value that keeps a
+        # subnormal's digits (tanh(y)): the partial product of the others may go subnormal where that factor brings the
+        # whole back (∂w₁ of w₁·w₂·e^(−x²)·σ(y)·tanh(y), nexpsq_x_times_w2·prod_1 with prod_1 = tanh_y·where_y_nonneg
+        # subnormal at a subnormal y: past 4 ULP at 96 of 200 points, worse than torch at 47; h-worsec40). Not x·4σσ of
+        # tanh(w·x + b)′: σ(−2u) subnormal has lost its digits already, and the test cost its layer a pass.
         # (not a range the structure bounds: spans bound ±inf, not subnormals; "subnormal" tells _exponent_product)
-        if large == 1 and (self._held_products(e, getattr(self, "definitions", {})) or self._subnormal_factors(others)):
+        if large == 1 and self._held_products(e, getattr(self, "definitions", {})) \
+                and any(self._keeps_subnormal(f.as_base_exp()[0]) for f in others):
             return "subnormal"
         return large >= 2
 
@@ -1087,7 +1081,6 @@ class ConditionalPrinting:
             held |= self._held_products(e, definitions)
             held |= self._grouped_partials(e)
             held |= self._held_subproducts(factors, definitions)
-            held |= self._subnormal_factors(factors)
             # a temporary holding a power of a variable exponent, split from its root: subnormal, it kept few digits
             # (∂x of y^(3x + 1), 3·y^(3x + 1)·log y, at (1e−8, 1e−310) was 216 ULP off, torch 51; session 40)
             held |= {f for f in factors if f.is_Symbol and self._rooted_power(f, definitions) != f}
