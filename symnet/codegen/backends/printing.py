@@ -1206,7 +1206,9 @@ class ConditionalPrinting:
         # x = 1.7e−306, y = −11.2 was 3.15e7 ULP off (torch 2.7e8); (w·x)·E′ rounds once more only (h-worsec40)
         definitions = getattr(self, "definitions", {})
         bounded = [a for a in numerators if (lambda s: s is not None and max(-s[0], s[1]) <= 2)(span(a, definitions))]
-        if self.TAKEN_AGAIN and self.EXACT_SUMS and bounded and len(numerators) - len(bounded) >= 2:
+        # (held values only, inputs or temporaries: a sum among them keeps its printed place, as BCE of σ(selu)'s ∂x)
+        if self.TAKEN_AGAIN and self.EXACT_SUMS and bounded and len(numerators) - len(bounded) >= 2 \
+                and all(a.is_Symbol for a in numerators if a not in bounded):
             head, rest = sp.Mul(*[a for a in numerators if a not in bounded]), bounded
         args = [self._print(head), self._print(sp.Mul(*rest)) if rest else self.ABSENT,
                 self._print(sp.Mul(*denominators)) if denominators else self.ABSENT,
