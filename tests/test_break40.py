@@ -75,11 +75,10 @@ def _relu_points(n, seed):
     return xs, ys
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of relu(y)/l1(x, y), H(y)/|x − y| + "
-                   "relu(y)·sign(x − y)/(x − y)², written since h-worseb39 (abs-sign, fraction-complement) as "
-                   "x·sign(x − y)/(x − y)² for y > 0: NaN (inf/inf) at x = ±inf, y = 1 for 0 (torch 0; e562f99c 0); "
-                   "200 points of x = ±inf, y in [1e−30, 1e30]: 200 NaN in each of the 4 spellings, float64 and "
-                   "float32 (torch 0 NaN)")
+# Measured: ∂y of relu(y)/l1(x, y), H(y)/|x − y| + relu(y)·sign(x − y)/(x − y)², written since h-worseb39 (abs-sign,
+# fraction-complement) as x·sign(x − y)/(x − y)² for y > 0: NaN (inf/inf) at x = ±inf, y = 1 for 0 (torch 0; e562f99c
+# 0); 200 points of x = ±inf, y in [1e−30, 1e30]: 200 NaN in each of the 4 spellings, float64 and float32 (torch 0
+# NaN). Fixed by h-fix40 (fraction-complement's joined form taken as the terms apart where it is not finite).
 @pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("formula", _RELU_FORMS)
 def test_relu_over_l1_dy_where_x_is_infinite(formula, dtype):
@@ -90,8 +89,8 @@ def test_relu_over_l1_dy_where_x_is_infinite(formula, dtype):
     assert np.isnan(got).sum() == 0 and np.all(got == theirs), (np.isnan(got).sum(), got[:3])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: Triton (interpreter) ∂y of relu(y)/l1(x, y) "
-                   "at x = inf, y in {1e−30, 1, 88.7, 1e4}: NaN for 0 in float64 and float32 (torch 0), as NumPy's")
+# Measured: Triton (interpreter) ∂y of relu(y)/l1(x, y) at x = inf, y in {1e−30, 1, 88.7, 1e4}: NaN for 0 in float64
+# and float32 (torch 0), as NumPy's. Fixed by h-fix40.
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_relu_over_l1_dy_where_x_is_infinite_triton(dtype):
     ys = np.array([1e-30, 1.0, 88.7, 1e4, 0.5, 3.0, 7.0, 1e-3])
