@@ -4,6 +4,9 @@
   for y > 0, was inf/inf = NaN wherever x = ±inf (torch and e562f99c 0). The fraction-complement rule's K·(S − a)/S^(m+1)
   is now taken as K·(1 − a/S)/S^m where it is ±inf or NaN and S − a holds an input (a/S → 0 there): 0 at x = ±inf,
   and the finite points as before (the other outputs' roundings unchanged: ∂x ≤ 1.59 ULP on the same points).
+- f of w·x·tanh(y) (σ, e^(−y²), erf likewise) NaN at w = ±inf where x·g(y) underflowed to 0 first (torch ±inf: w·x
+  first): a product taken by exponents (NumPy's _taken_by_exponents, Triton's _taken_far) that is NaN where its ±inf
+  factors are in the numerator and none is 0 or NaN is ±inf, the factors' sign.
 
 - GENERATED_HELPERS trimmed while a module printed (2256f06a): keep_generated trimmed the table after each text it
   kept, before generated_last read the module's own functions; past the bound a module was emitted without them
@@ -147,3 +150,51 @@ def test_relu_over_l1_at_an_infinite_x_triton(dtype):
     got = _run("relu(y)/l1(x, y)", dtype, xs, ys, "triton")
     assert np.all(got[2][:5] == 0) and not np.isnan(got[2]).any(), got[2]
     assert ulps(got[2][5], _relu_truth(1.0, 3.0)[2], dtype) <= 4
+
+
+# ------------------------------------------------------------------ w·x·g(y) at an infinite weight
+
+def _weights(dtype, n, seed, ys):
+    rng = np.random.default_rng(seed)
+    lo = -320 if dtype is F64 else -44
+    w = rng.choice([-np.inf, np.inf], n)
+    x = rng.choice([-1, 1], n) * 10.0 ** rng.uniform(lo, -1, n)
+    return w.astype(dtype), x.astype(dtype), ys(rng, n).astype(dtype)
+
+
+_TINY = {F64: -323, F32: -45}
+_PRODUCTS = {  # formula: (its g(y)'s sign, y where x·g(y) underflows: in float64, in float32)
+    "w*x*tanh(y)": (np.sign, lambda d: lambda r, n: r.choice([-1, 1], n) * 10.0 ** r.uniform(_TINY[d], -1, n)),
+    "w*x*sigmoid(y)": (np.ones_like, lambda d: lambda r, n: r.uniform(-745, -600, n) if d is F64 else r.uniform(-103, -80, n)),
+    "w*x*exp(-y**2)": (np.ones_like, lambda d: lambda r, n: r.choice([-1, 1], n) * (r.uniform(25, 27.2, n) if d is F64
+                                                                                    else r.uniform(9, 10.2, n))),
+    "w*x*erf(y)": (np.sign, lambda d: lambda r, n: r.choice([-1, 1], n) * 10.0 ** r.uniform(_TINY[d], -1, n)),
+}
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+@pytest.mark.parametrize("formula", list(_PRODUCTS))
+def test_a_product_with_an_infinite_weight_is_infinite(formula, dtype):
+    # before (float64, 200 points each): NaN at 105 (tanh), 179 (σ), 192 (e^(−y²)), 105 (erf), torch right at 105, 129,
+    # 192, 105 of them (torch NaN at 52 for σ, w·x·σ(y) with σ(y) = 0 in float64); now every one ±inf
+    sign, ys = _PRODUCTS[formula]
+    w, x, y = _weights(dtype, 200, 40403, ys(dtype))
+    w, x, y = np.append(w, [np.inf, np.inf]), np.append(x, [-1e-30, 0.0]), np.append(y, [1e-30, 1.0])  # x = 0: NaN
+    f = np.asarray(compiled(formula)(w=w, x=x, y=y)[0], F64)
+    truth = np.sign(w) * np.sign(x) * sign(y.astype(F64)) * np.inf
+    assert np.isnan(f[-1]) and f[-2] == -np.inf, f[-2:]
+    assert np.array_equal(f[:-1], truth[:-1]), (np.isnan(f[:-1]).sum(), np.sum(f[:-1] != truth[:-1]))
+
+
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_a_product_with_an_infinite_weight_is_infinite_triton(dtype):
+    torch = triton_torch()
+    td = torch.float64 if dtype is F64 else torch.float32
+    for formula, (w, x, y, true) in {"w*x*tanh(y)": ([np.inf, np.inf, -np.inf], [-1e-30, 1e-35, 1e-30],
+                                                      [1e-40, -1e-30, 1e-44], [-np.inf, -np.inf, -np.inf]),
+                                     "w*x*sigmoid(y)": ([np.inf, -np.inf], [1e-30, 1e-30], [-100.0, -100.0],
+                                                        [np.inf, -np.inf])}.items():
+        k = compiled(formula, "triton")
+        t = [torch.tensor(np.asarray(v, dtype), dtype=td) for v in (w, x, y)]
+        f = k(w=t[0], x=t[1], y=t[2])[0].double().numpy()
+        assert np.array_equal(f, true), (formula, f)
