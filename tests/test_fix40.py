@@ -198,3 +198,30 @@ def test_a_product_with_an_infinite_weight_is_infinite_triton(dtype):
         t = [torch.tensor(np.asarray(v, dtype), dtype=td) for v in (w, x, y)]
         f = k(w=t[0], x=t[1], y=t[2])[0].double().numpy()
         assert np.array_equal(f, true), (formula, f)
+
+
+# ------------------------------------------------------------------ poisson_nll quotients where the truth overflows
+
+@pytest.mark.parametrize("formula", ["1/poisson_nll(x, y)", "((x + y)/poisson_nll(x, y))**(-2)"])
+def test_poisson_quotients_overflow_to_inf_as_torch(formula):
+    # before, 150 points each: f NaN at 150 of x = −10^[38.6, 308], y = 0 and 135 of x = −10^[2.9, 308] (1/poisson_nll),
+    # 150 of x in [1e3, 1e4], y = 10^[200, 300] and of x = 10^[200, 308], y = 0 (the quotient's −2nd power); torch inf
+    # at each; now inf, and no output NaN where torch's is not
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(40404)
+    n = 100
+    if formula.startswith("1/"):
+        xs = np.concatenate([[-1e300], -10.0 ** rng.uniform(2.9, 308, n)])
+        ys = np.zeros(n + 1)
+    else:
+        xs = np.concatenate([[1e4, 1e300], rng.uniform(1e3, 1e4, n // 2), 10.0 ** rng.uniform(200, 308, n // 2)])
+        ys = np.concatenate([[1e300, 0.0], 10.0 ** rng.uniform(200, 300, n // 2), np.zeros(n // 2)])
+    with np.errstate(all="ignore"):
+        got = [np.asarray(o, F64) for o in compiled(formula)(x=xs, y=ys)]
+    tx, ty = torch.tensor(xs, requires_grad=True), torch.tensor(ys, requires_grad=True)
+    nll = torch.exp(tx) - ty * tx
+    value = 1 / nll if formula.startswith("1/") else ((tx + ty) / nll) ** -2
+    theirs = [value.detach().numpy(), *(g.numpy() for g in torch.autograd.grad(value.sum(), [tx, ty]))]
+    assert np.all(got[0] == np.inf) and np.all(theirs[0] == np.inf)
+    for g, t in zip(got, theirs):
+        assert not np.any(np.isnan(g) & ~np.isnan(t))

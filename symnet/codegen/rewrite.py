@@ -1237,9 +1237,10 @@ def _exp_minus_limits(c, u, e):
     limits are 0 (e^u → 0; t·log λ at λ = 0, t = 0 is the 0·log 0 = 0 of torch's xlogy) and +inf (e^u dominates
     every finite c·u). Beyond 3.4e38 (float32's +inf; float64's e^u is inf from 710 on): u·(e^u/3.4e38 − c), +inf
     for finite c, NaN for c = +inf (inf − inf, as written); below −3.4e38 where c = 0: 0 (e^u is below 2⁻¹⁰⁷⁴
-    there in float64 too). At u = −inf, c ≠ 0 the written form is c·inf already. The conditions at ±_LIMIT_BOUND,
-    which :func:`without_infinite_limits` takes out."""
-    return ((sp.S.Zero, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
+    there in float64 too), written e^u (+0 there, as computed): as SymPy's 0 a quotient by it was zoo, printed NaN
+    (1/poisson_nll(x, y) at (−1e300, 0) NaN for +inf, torch inf; h-fix40). At u = −inf, c ≠ 0 the written form is
+    c·inf already. The conditions at ±_LIMIT_BOUND, which :func:`without_infinite_limits` takes out."""
+    return ((e, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
             (u * (e / _LIMIT_BOUND - c), u > _LIMIT_BOUND))
 
 
