@@ -4,11 +4,11 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
 
 - A regression of session 39 (h-worseb39's abs-sign / fraction-complement of relu(y)/l1(x, y)'s ∂y): ∂y is NaN
   wherever x = ±inf (x·sign(x − y)/(x − y)², inf/inf), in the four spellings, both dtypes, both backends; before
-  (e562f99c) and torch: 0.
+  (e562f99c) and torch: 0. Fixed by h-fix40.
 - Older (e562f99c the same), found here: ∂y of w·x·tanh(y) forms x·tanh′(y) before w, a subnormal partial product
   where x is small and w large (sech² = 4E/(1 + E)², E = e^(−2|y|)): 1.05e11 ULP at (1e300, 5e−320, 0.5), torch 0.285;
   w·x·σ(y), w·x·e^(−y²), w·x·erf(y) take the same points within 2.35 ULP. f of w·x·tanh(y) and of w·x·σ(y) NaN at
-  w = inf where x·tanh(y) underflows to 0 (torch: w·x first, ±inf, the truth's limit).
+  w = inf where x·tanh(y) underflows to 0 (torch: w·x first, ±inf, the truth's limit): fixed by h-fix40.
 - Older: ((x + y)/y)⁴⁰ takes the rounded quotient to the 40th power (40× its rounding; the 5th power is exact since
   session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than torch at 55.
 - Older: ∂y of tanh(2x + 3y) − y, 3·sech²(u) − 1, cancels near its root: 1172 ULP at (0.551, 0.0150), torch 660;
@@ -16,12 +16,13 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
 - Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 was not x·y (0.0 for 502681 at
   709; torch exact), e^x − e^y + x likewise (fixed by h-worseb40); f of ((x + y)/y)⁵ 0 where it overflows (5e−200, 1e−310; torch inf).
 - Session 40 (2256f06a): keep_generated trims GENERATED_HELPERS while a module prints, before generated_last reads the
-  module's own functions: past the bound the module is emitted without them, silently (NameError when called).
+  module's own functions: past the bound the module is emitted without them, silently (NameError when called). Fixed
+  by h-fix40.
 - Fixed: `symnet derive ｓｉｇｍｏｉｄ` (fullwidth letters, as pasted) was "unknown derivation", `ｐｒｅｌｕ` missed
   session 39's bare-name hint (derive and verify), where a formula's ｘ is read as x with a warning: a bare name is now
   read in NFKC form with the same warning, where the parser would read it so (x² stays x**2).
 - Kept as they are (not new): ((x + y)/poisson_nll(x, y))⁻² and 1/poisson_nll(x, y) NaN where the truth overflows
-  (torch inf); recorded here with their points.
+  (torch inf); recorded here with their points. Fixed by h-fix40.
 """
 from __future__ import annotations
 

@@ -1972,7 +1972,8 @@ _LOSS_RULES = (
          "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
          "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
          "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
-         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64, "
+         "on) and a select returning e^u (0 as computed, and a quotient by it +inf: 1/poisson_nll(x, 0) at x = −1e300 was "
+         "NaN for +inf, as SymPy's 0 it was 1/0 = zoo) below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64, "
          "u·(e^u/u − c), keeps its double word at u = 709.78, and below −64 where |c·u| is past 2¹²⁷ leaves u out "
          "of c·u, which overflows where a quotient by u's sum does not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for "
          "57474, torch inf); at u = −inf, c ≠ 0 the written form is c·inf already"),
