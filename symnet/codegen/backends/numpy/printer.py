@@ -562,8 +562,9 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     y·log(…)/x at x = y = −1.8e308 was inf for 709.78 (h-search32); ∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38,
     y = −1.4e−45 in float32 −0 for 7.93e−36, x² = inf (torch 1.56 ULP; h-search34); y·e^(…)/(x²·Φ³) at
     x = y = −1e200 0 for 8.2e−201 (x² = inf), 3% off at x = −3.8e−162 (x² subnormal; h-xfailb34). Where a factor is
-    ±inf or NaN, r's ±inf or NaN is the product's own (x·y at x = inf), and r's 0, ±inf or NaN where one is 0 (x·y/z at x = 0
-    or z = 0) but for that NaN: kept, nothing taken again. factors is a
+    ±inf or NaN, r's ±inf or NaN is the product's own (x·y at x = inf), but for a NaN where the ±inf ones are in the
+    numerator and none is 0 or NaN: ±inf, the sign the factors' (x·tanh(y) underflowed to 0 before w = inf), and r's 0,
+    ±inf or NaN where one is 0 (x·y/z at x = 0 or z = 0) but for that NaN: kept, nothing taken again. factors is a
     function, (x, px, y, py, …) as _constant_far takes them, evaluated only where some r or power is not normal."""
     r = np.asarray(r)
     if _all_normal(r, *held):  # (the common case: one pass and two reductions each, no masks)
@@ -572,6 +573,16 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     for power in held:
         bad = bad | ~_normal(power)
     pairs = factors()
+    # NaN as computed where a factor is ±inf (in the numerator) and none is 0 or NaN: ±inf, the product's own, whose
+    # other factors' partial product underflowed to 0 first (w·x·tanh(y) at (inf, −1e−30, 1e−310): x·tanh(y) = −0, then
+    # inf·0 was NaN for −inf, torch −inf; h-fix40)
+    limit, infinite, sign = np.isnan(r), False, np.sign(m)
+    for factor, power in zip(pairs[::2], pairs[1::2]):
+        limit = limit & (factor != 0) & ~np.isnan(factor) & (np.isfinite(factor) | (power > 0))
+        infinite = infinite | np.isinf(factor)
+        sign = sign * np.sign(factor) ** (power % 2)
+    if np.any(limit & infinite):
+        r = np.where(limit & infinite, np.copysign(np.asarray(np.inf, r.dtype), sign), r)
     for factor, power in zip(pairs[::2], pairs[1::2]):
         bad = bad & np.isfinite(factor) & ((factor != 0) | (np.isnan(r) & (power > 0)))
     if not bad.any():

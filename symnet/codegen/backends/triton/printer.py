@@ -271,6 +271,16 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
     if HELD:
         bad = bad | held
     if tl.max(tl.where(bad, 1, 0)) > 0:
+        # NaN as computed where a factor is ±inf (in the numerator) and none is 0 or NaN: ±inf, the product's own, as
+        # NumPy's (w·x·tanh(y) at (inf, −1e−30, 1e−310): x·tanh(y) = −0 before w, NaN for −inf; h-fix40)
+        limit = r != r
+        infinite = limit & (r == r)
+        sign = tl.where(m < 0, -1.0, 1.0)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, x, px)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, y, py)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, z, pz)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, w, pw)
+        r = tl.where(limit & infinite, tl.where(sign < 0, -float("inf"), float("inf")).to(r.dtype), r)
         # (where a factor is ±inf or NaN, r's ±inf or NaN is the product's own, and r's 0, ±inf or NaN where a factor
         # is 0, but for a NaN beside a 0 in the numerator: kept; an absent one is not read)
         bad = _factor_taken(bad, r, x, px)
@@ -292,7 +302,22 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
     return r
 '''
 TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
-HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal", "_factor_taken")
+HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal", "_factor_taken", "_factor_limit")
+TRITON_DEVICE_HELPERS["_factor_limit"] = '''\
+@triton.jit
+def _factor_limit(limit, infinite, sign, x, p: tl.constexpr):
+    """_taken_far's ±inf for a NaN r: limit where a factor x of power p (0: absent, not read) is not 0 or NaN, nor ±inf
+    in the denominator; infinite where it is ±inf; sign times x's sign where p is odd."""
+    if p > 0:
+        limit = tl.where((x != 0.0) & (x == x), limit, False)
+        infinite = tl.where(tl.abs(x) == float("inf"), True, infinite)
+    if p < 0:
+        limit = tl.where((x != 0.0) & (tl.abs(x) < float("inf")), limit, False)
+    if p % 2 != 0:
+        sign = tl.where(x < 0, -sign, sign)
+    return limit, infinite, sign
+'''
+TRITON_HELPERS["_factor_limit"] = TRITON_DEVICE_HELPERS["_factor_limit"]
 TRITON_DEVICE_HELPERS["_factor_taken"] = '''\
 @triton.jit
 def _factor_taken(bad, r, x, p: tl.constexpr):
