@@ -111,6 +111,45 @@ class ConditionalPrinting:
 
     selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
 
+    # |k| from which b^k of a rounded sum or quotient b is raised with b's rounding restored (_rounded_base): k·ulp/2
+    # of b's rounding alone reaches 3 ULP at k = 6 (((x + y)/y)⁴⁰ was 33 ULP, torch 10; issue 16, h-powk40); below it
+    # the plain power, whose cost the exact ones (x³, x²·y) keep
+    ROUNDED_BASE_POWER_MIN = 6
+
+    def _rounded_base(self, base):
+        """(a, b, d) of a power's base held in a temporary that is a rounded sum or quotient of values the kernel has
+        exactly: a + b (d None, the sum of two terms), or n/d with n = a + b (a temporary holding a two-term sum) or
+        n = a, b = 0 (an input), d an input; None otherwise. The printers raise it as the double word it is the
+        rounding of (NumPy's and Triton's _rounded_base_power): b^k·(1 + k·δ), δ its relative rounding found exactly
+        (TwoSum; TwoProduct of the quotient times d), where b^k as computed carries k times b's rounding."""
+        definitions = getattr(self, "definitions", {})
+        held = definitions.get(base)
+        if held is None:
+            return None
+        while isinstance(held, sp.UnevaluatedExpr):  # (the homogeneous-quotient rule's quotient, held whole)
+            held = held.args[0]
+
+        def exact(v):  # an input, or a number that is a float
+            return v.is_Symbol and v not in definitions or v.is_Float or v.is_Integer
+
+        def summands(v):  # (a, b) of a two-term sum of exact values or their negations
+            v = definitions.get(v, v)
+            if v.is_Add and len(v.args) == 2 and all(exact(-t if t.could_extract_minus_sign() else t) for t in v.args):
+                return v.args
+            return None
+
+        if held.is_Add:
+            pair = summands(held)
+            return None if pair is None else (*pair, None)
+        numerator, denominator = held.as_numer_denom()
+        if held.is_Mul and exact(denominator) and denominator.is_Symbol and not numerator.is_number:
+            if exact(numerator):
+                return numerator, sp.S.Zero, denominator
+            pair = summands(numerator)
+            if pair is not None:
+                return (*pair, denominator)
+        return None
+
     def _affine_exponent(self, exp):
         """(c, k, k_lo, u) of a power's exponent c + (k + k_lo)·u where its printed value would round first: c an integer
         or a half-integer, k + k_lo a number as a double word (:func:`_double_word`), u not a number; an exponent held in a temporary whose
