@@ -238,6 +238,25 @@ def _rounded_base_power(s, k, a, b, d=None):
     return np.where(np.isfinite(out), out, power)
 '''
 NUMPY_HELPER_NEEDS["_rounded_base_power"] = ("_dw_two_sum", "_dw_two_prod")
+NUMPY_HELPERS["_rounded_log_power"] = '''\
+def _rounded_log_power(s, k, v):
+    """s**k for s = log v rounded (v exact), with s's rounding restored as _rounded_base_power does: P·(1 + k·δ), δ =
+    (L − s)/s from the double-word log L of v (float64; a float32 s: log v in float64); P where that is not finite (v = 1,
+    s = 0: P is ±inf or 1; v ≤ 0, ±inf, NaN)."""
+    s = np.asarray(s)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        power = s ** k
+        v = np.asarray(v, np.float64)
+        l_hi, l_lo = _dw_log(v, np.zeros_like(v))
+        delta = ((l_hi - s) + l_lo) / s
+        delta *= k
+        delta += 1.0
+        out = (delta * power).astype(s.dtype)
+    if np.isfinite(out).all():  # (the common case: one pass, no mask)
+        return out
+    return np.where(np.isfinite(out), out, power)
+'''
+NUMPY_HELPER_NEEDS["_rounded_log_power"] = ("_dw_log",)
 
 # session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
 # 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
@@ -1581,14 +1600,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             rounded = float(e.exp)
             delta = float(sp.N(e.exp - sp.Float(rounded, 60), 30))
             return f"_fracpow({self._print(e.base)}, {self._float(rounded)}, delta={self._float(delta)})"
-        if e.exp.is_Integer and abs(e.exp) >= self.ROUNDED_BASE_POWER_MIN:
-            rounded = self._rounded_base(e.base)
-            if rounded is not None:  # b^k of a rounded sum or quotient: b's rounding restored (_rounded_base)
-                self.helpers.add("_rounded_base_power")
-                a, b, d = rounded
-                divisor = "" if d is None else f", {self._print(d)}"
-                return (f"_rounded_base_power({self._print(e.base)}, {int(e.exp)}, {self._print(a)}, {self._print(b)}"
-                        f"{divisor})")
+        rounded = self._rounded_power_base(e)
+        if rounded is not None:  # b^k of a rounded sum, quotient or log: b's rounding restored (_rounded_base)
+            kind, *args = rounded
+            helper = "_rounded_log_power" if kind == "log" else "_rounded_base_power"
+            self.helpers.add(helper)
+            return f"{helper}({self._print(e.base)}, {int(e.exp)}, {', '.join(self._print(a) for a in args)})"
         return super()._print_Pow(e, rational)
 
     def _print_NumberSymbol(self, e):
