@@ -201,62 +201,58 @@ NUMPY_HELPER_NEEDS["_power_shifted"] = ("_dw_two_prod",)
 
 # issue 16 (h-powk40): b^k of a rounded sum or quotient b (x + y, (x + y)/y) carried k times b's rounding: ((x + y)/y)⁴⁰
 # 33.1 ULP in float64 for ∂x at (1.4317, 2.9593), torch 10.1 (tests/test_break40.py, tests/test_powk40.py)
+NUMPY_HELPERS["_restored_power"] = '''\
+def _restored_power(s, k, delta):
+    """s**k of a rounded base s whose exact value is s·(1 + δ) (δ float64, below 2⁻²³): P·(1 + k·δ), P = s**k, in float64
+    and rounded once to s's dtype (P·(1 + δ)^k to within k²·δ²); P where that is not finite (δ NaN: s = 0, s taken
+    again from other operands, a base past the range)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        power = s ** k
+        out = delta * k
+        out += 1.0
+        out *= power
+        out = out.astype(s.dtype, copy=False)
+    if np.isfinite(out).all():  # (the common case: one pass, no mask)
+        return out
+    return np.where(np.isfinite(out), out, power)
+'''
 NUMPY_HELPERS["_rounded_base_power"] = '''\
 def _rounded_base_power(s, k, a, b, d=None):
-    """s**k for s = fl(a + b) (d None) or s = fl((a + b)/d), a, b and d exact, with s's rounding restored: P·(1 + k·δ),
-    P = s**k and δ = (a + b)/s − 1 (d None) or (a + b)/(s·d) − 1, s's relative rounding, found exactly in float64 (TwoSum
-    of a + b; TwoProduct of s·d, whose difference from a + b is exact by Sterbenz): P·(1 + δ)^k = P·(1 + k·δ) to within
-    k²·2⁻¹⁰⁶. float32: δ in float64 from the operands (their sum exact there but where their exponents lie 29 apart),
-    P·(1 + k·δ) in float64 rounded once (P a float32 power: 0.5 + 0.5 ULP). Where δ is not found exactly (s·d near
-    float64's subnormal range: |a + b| below 2⁻⁹⁰⁰), δ = 0; where P·(1 + k·δ) is not finite (s taken again from other
-    operands, b past the range: δ NaN), P as pow gives it."""
+    """s**k for s = fl(a + b) (d None) or s = fl((a + b)/d), a, b and d exact, with s's rounding restored
+    (_restored_power): δ = (a + b)/s − 1 (d None) or (a + b)/(s·d) − 1 found exactly in float64 (TwoSum of a + b;
+    TwoProduct of s·d, whose difference from a + b is exact by Sterbenz); δ = 0 where it is not (s·d near float64's
+    subnormal range: |a + b| below 2⁻⁹⁰⁰). float32: δ in float64 from the operands (their sum exact there but where their
+    exponents lie 29 apart; P a float32 power: 0.5 + 0.5 ULP)."""
     s = np.asarray(s)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        power = s ** k
-        if s.dtype == np.float64 and d is None:
-            v = s - a
-            delta = (a - (s - v)) + (b - v)  # s + delta = a + b exactly (TwoSum)
-            delta /= s
-        elif s.dtype == np.float64:
-            n, e = _dw_two_sum(a, b)
-            h, low = _dw_two_prod(s, d)
-            delta = np.where(np.abs(n) > 2.0 ** -900, (((n - h) - low) + e) / n, 0.0)
-        if s.dtype == np.float64:
-            out = delta * k
-            out += 1.0
-            out *= power
-        else:
+        if s.dtype != np.float64:
             n = np.asarray(a, np.float64) + np.asarray(b, np.float64)
             if d is not None:
                 n /= np.asarray(d, np.float64)
             delta = n / s - 1.0  # (s·(1 + δ) = n: s/n's rounding 2⁻⁵³, δ's own below 2⁻²⁴)
-            delta *= k
-            delta += 1.0
-            out = (delta * power).astype(s.dtype)
-    if np.isfinite(out).all():  # (the common case: one pass, no mask)
-        return out
-    return np.where(np.isfinite(out), out, power)
+        elif d is None:
+            v = s - a
+            delta = (a - (s - v)) + (b - v)  # s + delta = a + b exactly (TwoSum)
+            delta /= s
+        else:
+            n, e = _dw_two_sum(a, b)
+            h, low = _dw_two_prod(s, d)
+            delta = np.where(np.abs(n) > 2.0 ** -900, (((n - h) - low) + e) / n, 0.0)
+    return _restored_power(s, k, delta)
 '''
-NUMPY_HELPER_NEEDS["_rounded_base_power"] = ("_dw_two_sum", "_dw_two_prod")
+NUMPY_HELPER_NEEDS["_rounded_base_power"] = ("_dw_two_sum", "_dw_two_prod", "_restored_power")
 NUMPY_HELPERS["_rounded_log_power"] = '''\
 def _rounded_log_power(s, k, v):
-    """s**k for s = log v rounded (v exact), with s's rounding restored as _rounded_base_power does: P·(1 + k·δ), δ =
-    (L − s)/s from the double-word log L of v (float64; a float32 s: log v in float64); P where that is not finite (v = 1,
-    s = 0: P is ±inf or 1; v ≤ 0, ±inf, NaN)."""
+    """s**k for s = log v rounded (v exact), with s's rounding restored (_restored_power): δ = (L − s)/s, L the
+    double-word log of v (float64; a float32 s: log v in float64); v = 1 (s = 0), v ≤ 0, ±inf, NaN: P."""
     s = np.asarray(s)
+    v = np.asarray(v, np.float64)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        power = s ** k
-        v = np.asarray(v, np.float64)
         l_hi, l_lo = _dw_log(v, np.zeros_like(v))
         delta = ((l_hi - s) + l_lo) / s
-        delta *= k
-        delta += 1.0
-        out = (delta * power).astype(s.dtype)
-    if np.isfinite(out).all():  # (the common case: one pass, no mask)
-        return out
-    return np.where(np.isfinite(out), out, power)
+    return _restored_power(s, k, delta)
 '''
-NUMPY_HELPER_NEEDS["_rounded_log_power"] = ("_dw_log",)
+NUMPY_HELPER_NEEDS["_rounded_log_power"] = ("_dw_log", "_restored_power")
 
 # session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
 # 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
