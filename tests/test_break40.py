@@ -9,8 +9,9 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
   partial product where x is small and w large (sech² = 4E/(1 + E)², E = e^(−2|y|)): 1.05e11 ULP at (1e300, 5e−320, 0.5), torch 0.285;
   w·x·σ(y), w·x·e^(−y²), w·x·erf(y) take the same points within 2.35 ULP. f of w·x·tanh(y) and of w·x·σ(y) NaN at
   w = inf where x·tanh(y) underflows to 0 (torch: w·x first, ±inf, the truth's limit): fixed by h-fix40.
-- Older: ((x + y)/y)⁴⁰ takes the rounded quotient to the 40th power (40× its rounding; the 5th power is exact since
-  session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than torch at 55.
+- Older, fixed by h-powk40: ((x + y)/y)⁴⁰ took the rounded quotient to the 40th power (40× its rounding; the 5th power
+  is exact since session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than
+  torch at 55.
 - Older: ∂y of tanh(2x + 3y) − y, 3·sech²(u) − 1, cancels near its root: 1172 ULP at (0.551, 0.0150), torch 660;
   35 of 200 points worse than torch.
 - Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 was not x·y (0.0 for 502681 at
@@ -211,11 +212,11 @@ def _sum_quotient_power(x, y):
         return [q ** 40, 40 * q ** 39 / y, -40 * x * q ** 39 / y ** 2]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/y)⁴⁰ in float64 (the quotient's "
-                   "rounding times 40; ((x + y)/y)⁵ is taken exactly since session 39, 0.5 ULP): ∂x at "
-                   "(1.4317058925323454, 2.9592540532053944) 65251348.39661984 for 65251348.396620088418, 33.1 ULP "
-                   "(torch 10.1); f at (2.1966121965155727, 1.9230297258633526) 37.8 ULP (torch 73.8); ∂y at "
-                   "(3.5621753146707853, 0.6323160509765517) 35.0 (torch 22.0). e562f99c the same")
+# fixed by h-powk40 (_rounded_base_power: the quotient's rounding restored, b^k·(1 + k·δ)); it was: ((x + y)/y)⁴⁰ in
+# float64 (the quotient's rounding times 40; ((x + y)/y)⁵ is taken exactly since session 39, 0.5 ULP): ∂x at
+# (1.4317058925323454, 2.9592540532053944) 65251348.39661984 for 65251348.396620088418, 33.1 ULP (torch 10.1); f at
+# (2.1966121965155727, 1.9230297258633526) 37.8 ULP (torch 73.8); ∂y at (3.5621753146707853, 0.6323160509765517) 35.0
+# (torch 22.0). e562f99c the same
 def test_high_power_of_a_sum_quotient_at_the_points():
     points = [(1.4317058925323454, 2.9592540532053944), (2.1966121965155727, 1.9230297258633526),
               (3.5621753146707853, 0.6323160509765517)]
@@ -225,11 +226,10 @@ def test_high_power_of_a_sum_quotient_at_the_points():
     assert max(found) <= 4, found
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured over 150 points x, y in [0.5, 4] (seed 4005): "
-                   "((x + y)/y)⁴⁰ float64 past 4 ULP at 103 of 150 (each output), worse than torch at 55 (f), 55 "
-                   "(∂x), 54 (∂y); worst 38.2 / 36.2 / 34.4 (torch's worst 57.3 / 56.1 / 57.6); float32 past 8 at "
-                   "79 / 79 / 83, worse than torch at 37 / 37 / 18, worst 34.5 / 29.1 / 48.8 (torch 51.6 / 48.4 / "
-                   "52.8)")
+# fixed by h-powk40; it was, over 150 points x, y in [0.5, 4] (seed 4005): ((x + y)/y)⁴⁰ float64 past 4 ULP at 103 of
+# 150 (each output), worse than torch at 55 (f), 55 (∂x), 54 (∂y); worst 38.2 / 36.2 / 34.4 (torch's worst 57.3 / 56.1 /
+# 57.6); float32 past 8 at 79 / 79 / 83, worse than torch at 37 / 37 / 18, worst 34.5 / 29.1 / 48.8 (torch 51.6 / 48.4 /
+# 52.8)
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_high_power_of_a_sum_quotient_neighbourhood(dtype):
     rng = np.random.default_rng(4005)

@@ -111,6 +111,62 @@ class ConditionalPrinting:
 
     selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
 
+    # |k| from which b^k of a rounded sum or quotient b is raised with b's rounding restored (_rounded_base): k·ulp/2
+    # of b's rounding alone is 2 ULP at k = 4, beside the product's others (((x + y)/y)⁴⁰ was 33 ULP, torch 10; ∂y of
+    # ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, 4.41 at (8453.5, 3518.5), torch 4.41; issue 16, h-powk40); below it the plain
+    # power (x + y)³, 1.5 ULP of b's at most, and an exact base's (x³, x²·y) as before, at no cost. A log's from k = 3 (rarer, and beside other
+    # roundings: (y^x/log y)³, (y^(3x/2))²/log(y)³, was 4.06 ULP, torch 2.06; h-mend39)
+    ROUNDED_BASE_POWER_MIN = 4
+    ROUNDED_LOG_POWER_MIN = 3
+
+    def _rounded_power_base(self, e):
+        """:meth:`_rounded_base` of the power ``e``'s base where its integer exponent is at or past the bound of that
+        kind of base (ROUNDED_BASE_POWER_MIN, ROUNDED_LOG_POWER_MIN); None otherwise."""
+        base, exp = e.args
+        if not exp.is_Integer or abs(exp) < min(self.ROUNDED_BASE_POWER_MIN, self.ROUNDED_LOG_POWER_MIN):
+            return None
+        rounded = self._rounded_base(base)
+        if rounded is None or abs(exp) < (self.ROUNDED_LOG_POWER_MIN if rounded[0] == "log" else self.ROUNDED_BASE_POWER_MIN):
+            return None
+        return rounded
+
+    def _rounded_base(self, base):
+        """How a power's base held in a temporary was rounded from values the kernel has exactly: ("sum", a, b) for
+        a + b, ("quotient", a, b, d) for n/d with n = a + b (a temporary holding a two-term sum) or n = a, b = 0 (an
+        input), d an input, ("log", v) for log v of an input v; None otherwise. The printers raise it as the double
+        word it is the rounding of (NumPy's and Triton's _rounded_base_power, _rounded_log_power): b^k·(1 + k·δ), δ
+        its relative rounding (TwoSum; TwoProduct of the quotient times d; the double-word log), where b^k as
+        computed carries k times b's rounding ((y^x/log y)⁶⁴'s log(y)⁶⁴: 54.9 ULP, torch 129; h-mend39)."""
+        definitions = getattr(self, "definitions", {})
+        held = definitions.get(base)
+        if held is None:
+            return None
+        while isinstance(held, sp.UnevaluatedExpr):  # (the homogeneous-quotient rule's quotient, held whole)
+            held = held.args[0]
+
+        def exact(v):  # an input, or a number that is a float
+            return v.is_Symbol and v not in definitions or v.is_Float or v.is_Integer
+
+        def summands(v):  # (a, b) of a two-term sum of exact values or their negations
+            v = definitions.get(v, v)
+            if v.is_Add and len(v.args) == 2 and all(exact(-t if t.could_extract_minus_sign() else t) for t in v.args):
+                return v.args
+            return None
+
+        if isinstance(held, sp.log) and held.args[0].is_Symbol and exact(held.args[0]):
+            return "log", held.args[0]
+        if held.is_Add:
+            pair = summands(held)
+            return None if pair is None else ("sum", *pair)
+        numerator, denominator = held.as_numer_denom()
+        if held.is_Mul and exact(denominator) and denominator.is_Symbol and not numerator.is_number:
+            if exact(numerator):
+                return "quotient", numerator, sp.S.Zero, denominator
+            pair = summands(numerator)
+            if pair is not None:
+                return "quotient", *pair, denominator
+        return None
+
     def _affine_exponent(self, exp):
         """(c, k, k_lo, u) of a power's exponent c + (k + k_lo)·u where its printed value would round first: c an integer
         or a half-integer, k + k_lo a number as a double word (:func:`_double_word`), u not a number; an exponent held in a temporary whose

@@ -180,6 +180,44 @@ def _pow(b, u, c, k=1.0, k_lo=0.0, WIDE: tl.constexpr = False):
         return _pow_signs(w, e, plain)
     return _pow_signs(w, e, plain).to(dtype)
 '''
+# issue 16 (h-powk40): b^k of a rounded sum or quotient, as NumPy's _rounded_base_power
+TRITON_HELPERS["_rounded_base_power"] = '''\
+@triton.jit
+def _rounded_base_power(s, k, a, b, d, QUOTIENT: tl.constexpr):
+    """s^k (_pow) for s = fl(a + b) (QUOTIENT False, d unused) or s = fl((a + b)/d), a, b and d exact, with s's rounding
+    restored, as NumPy's _rounded_base_power: float64 P + P·k·δ, δ s's relative rounding found exactly (TwoSum of a + b;
+    TwoProduct of s·d), δ = 0 where |a + b| is below 2⁻⁹⁰⁰; P where that is not finite. float32: the base in float64
+    from its operands, raised there and rounded once; P where that base is not finite."""
+    power = _pow(s, 0.0, k)
+    wide = tl.zeros_like(s).to(tl.float64)
+    if s.dtype == tl.float64:
+        n, e = _dw_two_sum(a + wide, b + wide)
+        if QUOTIENT:
+            h, low = _dw_two_prod(s, d + wide)
+            delta = tl.where(tl.abs(n) > 1.0e-270, (((n - h) - low) + e) / n, 0.0)
+        else:
+            delta = e / s
+        fix = power * (k * delta)
+        return tl.where(tl.abs(fix) < float("inf"), power + fix, power)
+    base = a + wide + b
+    if QUOTIENT:
+        base = base / (d + wide)
+    return tl.where(tl.abs(base) < float("inf"), _pow(base, 0.0, k).to(s.dtype), power)
+'''
+
+TRITON_HELPERS["_rounded_log_power"] = '''\
+@triton.jit
+def _rounded_log_power(s, k, v):
+    """s^k (_pow) for s = log v rounded (v exact), with s's rounding restored, as NumPy's _rounded_log_power: P·(1 +
+    k·δ), δ = (L − s)/s from the double-word log L of v in float64; P where that is not finite."""
+    power = _pow(s, 0.0, k)
+    w = v.to(tl.float64)
+    l_hi, l_lo = _dw_log(w, tl.zeros_like(w))
+    delta = ((l_hi - s) + l_lo) / s
+    out = (power * (1.0 + k * delta)).to(s.dtype)
+    return tl.where(tl.abs(out) < float("inf"), out, power)
+'''
+
 # C's pow special values and signs around a magnitude |b|^e (the _pow helper's, and a widened function's float64
 # body's e^(u·log b), which was NaN for every b < 0: (x + y)^g at x + y = −2, g = 2)
 TRITON_HELPERS["_pow_signs"] = '''\
@@ -198,7 +236,8 @@ def _pow_signs(b, e, magnitude):
     return tl.where((e == 0.0) | (b == 1.0), 1.0, p)
 '''
 HELPER_NEEDS = {"_softplus": ("_log1p", "_exp"), "_expm1": ("_exp",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
-                "_pow": ("_dw_log", "_dw_two_sum", "_dw_two_prod", "_dw_add_fp", "_dw_mul", "_pow_signs")}
+                "_pow": ("_dw_log", "_dw_two_sum", "_dw_two_prod", "_dw_add_fp", "_dw_mul", "_pow_signs"),
+                "_rounded_base_power": ("_pow", "_dw_two_sum", "_dw_two_prod"), "_rounded_log_power": ("_pow", "_dw_log")}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
@@ -1243,6 +1282,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             # its own: TypeError "Cannot convert expression to float" from symnet.compile(…, backend="triton"), session 37)
             return self._number(float(e.doit()))
         b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
+        rounded = self._rounded_power_base(e)
+        if rounded is not None:  # b^k of a rounded sum, quotient or log: b's rounding restored (_rounded_base)
+            kind, *args = rounded
+            if kind == "log":
+                self._need("_rounded_log_power")
+                return f"_rounded_log_power({self._print(base)}, {float(exp)!r}, {self._print(args[0])})"
+            self._need("_rounded_base_power")
+            a, b_, d = args if kind == "quotient" else (*args, None)
+            return (f"_rounded_base_power({self._print(base)}, {float(exp)!r}, {self._print(a)}, {self._print(b_)}, "
+                    f"{'0.0' if d is None else self._print(d)}, {d is not None})")
         if (2 * exp).is_Integer and abs(exp) > PRODUCT_POWER_MAX:  # b^n as C's pow (signs, 0, inf: _pow_signs)
             self._need("_pow")
             n = float(exp)  # as _pow's c below: exact in float32, else a float64 constant (x**(10**20) from SymPy)
