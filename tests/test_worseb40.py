@@ -228,7 +228,7 @@ def test_triton_float64_product_dx_with_a_subnormal_factor():
     assert not [r for r in rows if r[0] > 4 and r[0] > r[1]]
 
 
-# ------------------------------------------------------------------ 3. the Gumbel NLL's ∂b near its root (open)
+# ------------------------------------------------------------------ 3. the Gumbel NLL's ∂b near its root (fixed by h-worsed40)
 
 def _gumbel_root_points(n=200):
     """n points with v = (μ − x)/b within 10⁻³ (relative) of the root of 1 − v·expm1(v) (v ≈ −1.3546), b in 10^[−2, 2]."""
@@ -249,18 +249,16 @@ def _gumbel_db_errors(got, x, mu, b):
 
 
 def test_gumbel_db_factored_by_hand_is_within_an_ulp_near_its_root():
-    # the route for the strict xfail below: (1 − (x − μ)(1 − e^v)/b)/b, 1/b factored out, is 0.26 ULP at
+    # the route for the test below: (1 − (x − μ)(1 − e^v)/b)/b, 1/b factored out, is 0.26 ULP at
     # test_worseb39's point and ≤ 0.49 over these 200 (its 1 − … widened), where the derived 1/b − N/b² is not
     x, mu, b = _gumbel_root_points()
     got = _outputs("(1 - (x - mu)*(1 - exp((mu - x)/b))/b)/b", F64, x=x, mu=mu, b=b)["f"]
     assert max(_gumbel_db_errors(got, x, mu, b)) <= 1
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂b of (x − μ)/b + e^(−(x − μ)/b) + log b, derived 1/b − N/b² with N = "
-                   "x − μ + (μ − x)·e^v, over 200 points with v within 10⁻³ of the root of 1 − v·expm1(v) (seed 4006): "
-                   "past 4 ULP at 199 (median 202, worst 3.25e4), worse than torch at 105 (torch past 4 at 197, median "
-                   "123, worst 720); the same form factored by hand, (1 − (x − μ)(1 − e^v)/b)/b, ≤ 0.49 ULP (test "
-                   "above): no rule takes 1/b out of 1/b − N/b² so that the widen rule gets 1 − N/b")
+# measured: ∂b of (x − μ)/b + e^(−(x − μ)/b) + log b, derived 1/b − N/b² with N = x − μ + (μ − x)·e^v, over these 200
+# points (seed 4006): past 4 ULP at 199 (median 202, worst 3.25e4), worse than torch at 105 (torch past 4 at 197, median
+# 123, worst 720); fixed by h-worsed40 (one-denominator takes 1/b out though N holds b inside e^v): ≤ 0.5 ULP
 def test_gumbel_db_near_its_root_is_never_worse_than_torch():
     from test_worseb39 import _GUMBEL
 

@@ -3111,6 +3111,8 @@ def _root_series(expr):
     if not exact.has(sp.Add):
         return expr
     symbols = expr.free_symbols
+    if len(symbols) > 1:
+        return _linear_argument_root_series(expr)
     if len(symbols) != 1 or not isinstance(next(iter(symbols)), sp.Symbol):
         return expr
     (x,) = symbols
@@ -3133,6 +3135,36 @@ def _root_series(expr):
     if math.isinf(reach) or len(fits) > 1:
         return sp.Piecewise(*branches, (widened, True))
     return sp.Piecewise(*branches, (widened, sp.Abs(d) < sp.Float(reach)), (expr, True))
+
+
+def _linear_argument_root_series(expr):
+    """f(u) of several inputs held only in one argument u = Σ c_i·x_i (numbers c_i: ∂y of tanh(2x + 3y) − y,
+    3·sech²(2x + 3y) − 1, root u = ±0.6585) → f's root series in u, d = ((u − r1) − r2) − r3 with u − r1 widened
+    (double-word in float64: u's own rounding, |u|·ε/2, is the whole error of the written form at the root), f(u) as
+    before past the window; expr where f has no cancelling root or the inputs are not held so."""
+    plain = expr.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    arguments = {a for f in plain.atoms(sp.Function) for a in f.args if a.free_symbols}
+    if len(arguments) != 1:
+        return expr
+    (u,) = arguments
+    if not (u.is_Add and all(isinstance(s, sp.Symbol) for s in u.free_symbols)
+            and all(t.as_coeff_Mul()[0].is_Number and t.as_coeff_Mul()[1].is_Symbol for t in u.args)):
+        return expr
+    t = sp.Dummy("u", real=True)
+    inner = plain.xreplace({u: t})
+    if inner.free_symbols != {t}:
+        return expr
+    series = _root_series(inner)
+    if series == inner or not isinstance(series, sp.Piecewise):
+        return expr
+
+    # the innermost step of d, Grouped(u − r1), widened: the rest of d is exact or below 2⁻⁵³ of it
+    first = series.replace(lambda n: isinstance(n, Grouped) and n.args[0].has(t) and not n.args[0].has(Grouped),
+                           lambda n: Grouped(widen(n.args[0].xreplace({t: u}))))
+    # a widened sum of the series' fallback takes u itself in its body (its leaves name the function's parameters)
+    first = first.replace(lambda n: isinstance(n, WidenedBase) and n.has(t),
+                          lambda n: widen(n.expanded.xreplace({t: u}), n.first_order, n.in_float32))
+    return first.xreplace({t: widen(u)})
 
 
 def _widen_vanishing(expr, x, fits):
@@ -3167,7 +3199,10 @@ ROOT_SERIES = Rule(
     "x = 5.18, 11 at x = 2, where the series about the root does not reach: its radius is 3.92), it is computed "
     "there as the widen rule computes a sum (double-word in float64 where its error bound is not within 3u, "
     "float64 in float32) and rounded once. In a product of several inputs, its factors in one input the same, times "
-    "the rest (−t·log(p)/(p + 1) ∂p = t·(log p/(p + 1)² − 1/(p(p + 1))), root p = 3.5911: 6.5e15 ULP in float64)",
+    "the rest (−t·log(p)/(p + 1) ∂p = t·(log p/(p + 1)² − 1/(p(p + 1))), root p = 3.5911: 6.5e15 ULP in float64). "
+    "f of several inputs held in one argument u = Σ c_i·x_i the same in u, u − r1 widened (∂y of tanh(2x + 3y) − y, "
+    "3·sech²u − 1, root u = 1.1462: 1172 ULP in float64 at (0.551, 0.0150), torch 660; now ≤ 1.6 ULP over 402 "
+    "points, 200 within 10⁻³ of the root, where torch is past 4 at 217)",
     apply=_root_series, fired=lambda old, new: new != old)
 _register(ROOT_SERIES)
 __all__ += ["ROOT_SERIES"]
@@ -8222,21 +8257,24 @@ __all__ += ["ONE_MINUS_SCALED_EXP"]
 # ------------------------------------------------------------------ one-denominator (issue 16: the variance-form
 # Gaussian NLL's ∂v = (1/v − (p − t)²/v²)/2 at subnormal v); tested in tests/test_nll15.py
 
-def _over_power(term, v, n):
-    """term/v^(−n) where term = X·v^(−n) with X free of v, else None."""
+def _over_power(term, v, n, within_functions=False):
+    """term/v^(−n) where term = X·v^(−n) with X free of v (or, within_functions, holding v only inside the arguments
+    of functions: the Gumbel NLL's ∂b, 1/b − (x − μ + (μ − x)·e^((μ − x)/b))/b²), else None."""
     x = term * v ** n
-    return None if x.has(v) else x
+    if within_functions:
+        x = x.replace(lambda node: isinstance(node, sp.Function) and node.has(v), lambda node: sp.Dummy())
+    return None if x.has(v) else term * v ** n
 
 
 def _one_denominator(node):
-    """a/v − b/v² (a, b free of v; b = c·d² for a square) → ((a − c·d·(d/v))/v) in float64 (double-word in a float64
+    """a/v − b/v² (a free of v, b too but inside a function's argument; b = c·d² for a square) → ((a − c·d·(d/v))/v) in float64 (double-word in a float64
     kernel), rounded once, and a/v² − b/v³ (its derivative) → ((a − c·d·(d/v))/v)/v: 1/v and d²/v² are both inf at subnormal v (inf − inf = NaN where the true value is
     −inf or finite); d·(d/v) does not overflow before the result does (the scaled-square rule's form)."""
     if not (node.is_Add and len(node.args) == 2):
         return None
     for first, second, n in ((*node.args, 1), (*node.args[::-1], 1), (*node.args, 2), (*node.args[::-1], 2)):
         for v in first.free_symbols:
-            a, b = _over_power(first, v, n), _over_power(-second, v, n + 1)
+            a, b = _over_power(first, v, n), _over_power(-second, v, n + 1, within_functions=True)
             if a is None or b is None or not b.free_symbols or a.is_zero or (a.could_extract_minus_sign()
                                                                           != b.could_extract_minus_sign()):
                 continue
@@ -8257,7 +8295,9 @@ ONE_DENOMINATOR = Rule(
     "one-denominator", "a/v − b/v² is inf − inf = NaN where v is subnormal (the Gaussian NLL's ∂v = (1/v − (x − t)²/v²)/2: "
     "NaN at v = 5e−324 where it is −6.6e646, i.e. −inf; torch the same), and cancels where b ≈ a·v; (a − b/v)/v, "
     "b/v as d·(d/v) for b = d² (no overflow before the result), in float64 (double-word in a float64 kernel), "
-    "rounded once", local=_one_denominator)
+    "rounded once; b may hold v inside a function's argument (the Gumbel NLL's ∂b, 1/b − N/b² with N = x − μ + "
+    "(μ − x)·e^((μ − x)/b), near its root: 3.25e4 ULP in float64, torch 720, now ≤ 0.5 ULP over 300 points)",
+    local=_one_denominator)
 _register(ONE_DENOMINATOR)
 __all__ += ["ONE_DENOMINATOR"]
 
