@@ -4,24 +4,26 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
 
 - A regression of session 39 (h-worseb39's abs-sign / fraction-complement of relu(y)/l1(x, y)'s ∂y): ∂y is NaN
   wherever x = ±inf (x·sign(x − y)/(x − y)², inf/inf), in the four spellings, both dtypes, both backends; before
-  (e562f99c) and torch: 0.
-- Older (e562f99c the same), found here: ∂y of w·x·tanh(y) forms x·tanh′(y) before w, a subnormal partial product
-  where x is small and w large (sech² = 4E/(1 + E)², E = e^(−2|y|)): 1.05e11 ULP at (1e300, 5e−320, 0.5), torch 0.285;
+  (e562f99c) and torch: 0. Fixed by h-fix40.
+- Older (e562f99c the same), found here, fixed by h-worsec40: ∂y of w·x·tanh(y) formed x·tanh′(y) before w, a subnormal
+  partial product where x is small and w large (sech² = 4E/(1 + E)², E = e^(−2|y|)): 1.05e11 ULP at (1e300, 5e−320, 0.5), torch 0.285;
   w·x·σ(y), w·x·e^(−y²), w·x·erf(y) take the same points within 2.35 ULP. f of w·x·tanh(y) and of w·x·σ(y) NaN at
-  w = inf where x·tanh(y) underflows to 0 (torch: w·x first, ±inf, the truth's limit).
-- Older: ((x + y)/y)⁴⁰ takes the rounded quotient to the 40th power (40× its rounding; the 5th power is exact since
-  session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than torch at 55.
+  w = inf where x·tanh(y) underflows to 0 (torch: w·x first, ±inf, the truth's limit): fixed by h-fix40.
+- Older, fixed by h-powk40: ((x + y)/y)⁴⁰ took the rounded quotient to the 40th power (40× its rounding; the 5th power
+  is exact since session 39): 33.1 ULP for ∂x at (1.43, 2.96), torch 10.1; past 4 at 103 of 150 points, worse than
+  torch at 55.
 - Older: ∂y of tanh(2x + 3y) − y, 3·sech²(u) − 1, cancels near its root: 1172 ULP at (0.551, 0.0150), torch 660;
   35 of 200 points worse than torch.
 - Older, worse than torch (NumPy and Triton): f of e^x − e^y + x·y at x = y ≥ ~86 float64 was not x·y (0.0 for 502681 at
   709; torch exact), e^x − e^y + x likewise (fixed by h-worseb40); f of ((x + y)/y)⁵ 0 where it overflows (5e−200, 1e−310; torch inf).
 - Session 40 (2256f06a): keep_generated trims GENERATED_HELPERS while a module prints, before generated_last reads the
-  module's own functions: past the bound the module is emitted without them, silently (NameError when called).
+  module's own functions: past the bound the module is emitted without them, silently (NameError when called). Fixed
+  by h-fix40.
 - Fixed: `symnet derive ｓｉｇｍｏｉｄ` (fullwidth letters, as pasted) was "unknown derivation", `ｐｒｅｌｕ` missed
   session 39's bare-name hint (derive and verify), where a formula's ｘ is read as x with a warning: a bare name is now
   read in NFKC form with the same warning, where the parser would read it so (x² stays x**2).
 - Kept as they are (not new): ((x + y)/poisson_nll(x, y))⁻² and 1/poisson_nll(x, y) NaN where the truth overflows
-  (torch inf); recorded here with their points.
+  (torch inf); recorded here with their points. Fixed by h-fix40.
 """
 from __future__ import annotations
 
@@ -75,11 +77,10 @@ def _relu_points(n, seed):
     return xs, ys
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of relu(y)/l1(x, y), H(y)/|x − y| + "
-                   "relu(y)·sign(x − y)/(x − y)², written since h-worseb39 (abs-sign, fraction-complement) as "
-                   "x·sign(x − y)/(x − y)² for y > 0: NaN (inf/inf) at x = ±inf, y = 1 for 0 (torch 0; e562f99c 0); "
-                   "200 points of x = ±inf, y in [1e−30, 1e30]: 200 NaN in each of the 4 spellings, float64 and "
-                   "float32 (torch 0 NaN)")
+# Measured: ∂y of relu(y)/l1(x, y), H(y)/|x − y| + relu(y)·sign(x − y)/(x − y)², written since h-worseb39 (abs-sign,
+# fraction-complement) as x·sign(x − y)/(x − y)² for y > 0: NaN (inf/inf) at x = ±inf, y = 1 for 0 (torch 0; e562f99c
+# 0); 200 points of x = ±inf, y in [1e−30, 1e30]: 200 NaN in each of the 4 spellings, float64 and float32 (torch 0
+# NaN). Fixed by h-fix40 (fraction-complement's joined form taken as the terms apart where it is not finite).
 @pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("formula", _RELU_FORMS)
 def test_relu_over_l1_dy_where_x_is_infinite(formula, dtype):
@@ -90,8 +91,8 @@ def test_relu_over_l1_dy_where_x_is_infinite(formula, dtype):
     assert np.isnan(got).sum() == 0 and np.all(got == theirs), (np.isnan(got).sum(), got[:3])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: Triton (interpreter) ∂y of relu(y)/l1(x, y) "
-                   "at x = inf, y in {1e−30, 1, 88.7, 1e4}: NaN for 0 in float64 and float32 (torch 0), as NumPy's")
+# Measured: Triton (interpreter) ∂y of relu(y)/l1(x, y) at x = inf, y in {1e−30, 1, 88.7, 1e4}: NaN for 0 in float64
+# and float32 (torch 0), as NumPy's. Fixed by h-fix40.
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_relu_over_l1_dy_where_x_is_infinite_triton(dtype):
     ys = np.array([1e-30, 1.0, 88.7, 1e4, 0.5, 3.0, 7.0, 1e-3])
@@ -129,10 +130,9 @@ def _far_weights(n, seed):
             rng.uniform(0.2, 12, n) * rng.choice([-1, 1], n))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of w·x·tanh(y), 4·w·x·E/(1 + E)² (E = "
-                   "e^(−2|y|)), computed as w times x·E (subnormal) in float64: at (1e300, 5e−320, 0.5) "
-                   "4.19974341615e−20 true, 1.05e11 ULP (torch 0.285: w·x first); (1e300, 1e−310, 2) 6,590 ULP (torch "
-                   "4.71); _taken_by_exponents takes it again only where the result is not normal")
+# fixed by h-worsec40 (numerators that may pass 1 multiplied first, a subnormal input taken again by exponents): ∂y of
+# w·x·tanh(y), 4·w·x·E/(1 + E)² (E = e^(−2|y|)), was w times x·E (subnormal) in float64: at (1e300, 5e−320, 0.5)
+# 4.19974341615e−20 true, 1.05e11 ULP (torch 0.285: w·x first); (1e300, 1e−310, 2) 6,590 ULP (torch 4.71)
 def test_dy_of_w_x_tanh_where_a_partial_product_is_subnormal():
     w, x, y = [1e300, 1e300, -1e4, 3e38], [5e-320, 1e-310, 1e-310, 1e-310], [0.5, 2.0, 2.0, -1.0]
     got = _outputs("w*x*tanh(y)", w=w, x=x, y=y)["df_dy"]
@@ -140,9 +140,8 @@ def test_dy_of_w_x_tanh_where_a_partial_product_is_subnormal():
     assert max(found) <= 4, found
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured over 200 points w = ±10^[250, 308], "
-                   "x = 10^[−323, −290], y = ±[0.2, 12] (seed 4002): ∂y of w·x·tanh(y) past 4 ULP at 101, worse than "
-                   "torch at 80, worst 6.96e15 ULP (torch 1.48e5 there; torch's worst 2.12e9); x·w·tanh(y) the same")
+# fixed by h-worsec40: over these 200 points (seed 4002) ∂y of w·x·tanh(y) was past 4 ULP at 101, worse than torch
+# at 80, worst 6.96e15 ULP (torch 1.48e5 there; torch's worst 2.12e9); now worst 1.73
 def test_dy_of_w_x_tanh_where_a_partial_product_is_subnormal_neighbourhood():
     w, x, y = _far_weights(200, 4002)
     got = _outputs("w*x*tanh(y)", w=w, x=x, y=y)["df_dy"]
@@ -173,10 +172,10 @@ def test_dy_of_w_x_times_other_functions_at_the_same_points(formula, truth):
     assert worst <= 4, worst
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: f of w·x·tanh(y) at (inf, −1e−30, 1e−310) "
-                   "NaN for −inf (torch −inf: w·x first), (inf, 1e−310, −1e−30) NaN for −inf; w·x·σ(y) at "
-                   "(inf, 1e−300, −700) NaN for +inf (torch inf): x·tanh(y) underflows to 0 before w = inf; "
-                   "_taken_by_exponents keeps a NaN where a factor is ±inf. NumPy and Triton, e562f99c the same")
+# Measured: f of w·x·tanh(y) at (inf, −1e−30, 1e−310) NaN for −inf (torch −inf: w·x first), (inf, 1e−310, −1e−30) NaN
+# for −inf; w·x·σ(y) at (inf, 1e−300, −700) NaN for +inf (torch inf): x·tanh(y) underflows to 0 before w = inf;
+# _taken_by_exponents kept a NaN where a factor is ±inf. NumPy and Triton, e562f99c the same. Fixed by h-fix40 (a NaN
+# product whose ±inf factors are in the numerator and none is 0 or NaN is ±inf; tests/test_fix40.py).
 @pytest.mark.parametrize("formula, w, x, y, true", [
     ("w*x*tanh(y)", np.inf, -1e-30, 1e-310, -np.inf),
     ("w*x*tanh(y)", np.inf, 1e-310, -1e-30, -np.inf),
@@ -189,9 +188,10 @@ def test_product_with_an_infinite_weight_and_an_underflowing_rest(formula, w, x,
 
 # ------------------------------------------------------------------ poisson_nll where the truth overflows (older)
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: f of ((x + y)/poisson_nll(x, y))⁻² at "
-                   "(1e4, 1e300) and (1e300, 0) NaN for +inf (7.8e8085, 6.2e(8.7e299); torch inf); f of "
-                   "1/poisson_nll(x, y) at (−1e300, 0) NaN for +inf (e^(1e300); torch inf). e562f99c the same")
+# Measured: f of ((x + y)/poisson_nll(x, y))⁻² at (1e4, 1e300) and (1e300, 0) NaN for +inf (7.8e8085, 6.2e(8.7e299);
+# torch inf); f of 1/poisson_nll(x, y) at (−1e300, 0) NaN for +inf (e^(1e300); torch inf). e562f99c the same. Fixed by
+# h-fix40 (the first two by _taken_by_exponents' ±inf for a NaN product of an infinite factor, the third by the
+# exp-minus-limit piece at u < −3.4e38, c = 0 written e^u, not SymPy's 0, whose quotient was zoo).
 @pytest.mark.parametrize("formula, x, y", [
     ("((x + y)/poisson_nll(x, y))**(-2)", 1e4, 1e300),
     ("((x + y)/poisson_nll(x, y))**(-2)", 1e300, 0.0),
@@ -212,11 +212,11 @@ def _sum_quotient_power(x, y):
         return [q ** 40, 40 * q ** 39 / y, -40 * x * q ** 39 / y ** 2]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ((x + y)/y)⁴⁰ in float64 (the quotient's "
-                   "rounding times 40; ((x + y)/y)⁵ is taken exactly since session 39, 0.5 ULP): ∂x at "
-                   "(1.4317058925323454, 2.9592540532053944) 65251348.39661984 for 65251348.396620088418, 33.1 ULP "
-                   "(torch 10.1); f at (2.1966121965155727, 1.9230297258633526) 37.8 ULP (torch 73.8); ∂y at "
-                   "(3.5621753146707853, 0.6323160509765517) 35.0 (torch 22.0). e562f99c the same")
+# fixed by h-powk40 (_rounded_base_power: the quotient's rounding restored, b^k·(1 + k·δ)); it was: ((x + y)/y)⁴⁰ in
+# float64 (the quotient's rounding times 40; ((x + y)/y)⁵ is taken exactly since session 39, 0.5 ULP): ∂x at
+# (1.4317058925323454, 2.9592540532053944) 65251348.39661984 for 65251348.396620088418, 33.1 ULP (torch 10.1); f at
+# (2.1966121965155727, 1.9230297258633526) 37.8 ULP (torch 73.8); ∂y at (3.5621753146707853, 0.6323160509765517) 35.0
+# (torch 22.0). e562f99c the same
 def test_high_power_of_a_sum_quotient_at_the_points():
     points = [(1.4317058925323454, 2.9592540532053944), (2.1966121965155727, 1.9230297258633526),
               (3.5621753146707853, 0.6323160509765517)]
@@ -226,11 +226,10 @@ def test_high_power_of_a_sum_quotient_at_the_points():
     assert max(found) <= 4, found
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured over 150 points x, y in [0.5, 4] (seed 4005): "
-                   "((x + y)/y)⁴⁰ float64 past 4 ULP at 103 of 150 (each output), worse than torch at 55 (f), 55 "
-                   "(∂x), 54 (∂y); worst 38.2 / 36.2 / 34.4 (torch's worst 57.3 / 56.1 / 57.6); float32 past 8 at "
-                   "79 / 79 / 83, worse than torch at 37 / 37 / 18, worst 34.5 / 29.1 / 48.8 (torch 51.6 / 48.4 / "
-                   "52.8)")
+# fixed by h-powk40; it was, over 150 points x, y in [0.5, 4] (seed 4005): ((x + y)/y)⁴⁰ float64 past 4 ULP at 103 of
+# 150 (each output), worse than torch at 55 (f), 55 (∂x), 54 (∂y); worst 38.2 / 36.2 / 34.4 (torch's worst 57.3 / 56.1 /
+# 57.6); float32 past 8 at 79 / 79 / 83, worse than torch at 37 / 37 / 18, worst 34.5 / 29.1 / 48.8 (torch 51.6 / 48.4 /
+# 52.8)
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_high_power_of_a_sum_quotient_neighbourhood(dtype):
     rng = np.random.default_rng(4005)
@@ -330,13 +329,12 @@ def test_fifth_power_of_a_sum_quotient_past_the_range():
 
 # ------------------------------------------------------------------ GENERATED_HELPERS trimmed while a module prints
 
-@pytest.mark.xfail(strict=True, raises=NameError, reason="measured (session 40's 2256f06a, h-speed40): keep_generated "
-                   "trims GENERATED_HELPERS to 2·GENERATED_MAX_BYTES after each text it keeps, while a module is being "
-                   "printed, before generated_last reads that module's own functions; a module whose functions pass "
-                   "the bound is emitted without them, silently, and its call raises NameError ('name "
-                   "_dw_widened_… is not defined'; Triton: InterpreterError of the same). With the bound at 2000 "
-                   "bytes: 4 of 5 formulas (x·σ(x/y)⁻³, e^x − e^y + x·y, the Gumbel NLL, (y^x/log y)³), both "
-                   "backends. At the default 64 MiB only a module of more than 128 MiB of generated functions meets it")
+# Measured (session 40's 2256f06a, h-speed40): keep_generated trimmed GENERATED_HELPERS to 2·GENERATED_MAX_BYTES after
+# each text it kept, while a module was being printed, before generated_last read that module's own functions; a module
+# whose functions passed the bound was emitted without them, silently, and its call raised NameError ('name
+# _dw_widened_… is not defined'; Triton: InterpreterError of the same). With the bound at 2000 bytes: 4 of 5 formulas
+# (x·σ(x/y)⁻³, e^x − e^y + x·y, the Gumbel NLL, (y^x/log y)³), both backends. Fixed by h-fix40 (a module's names
+# pinned until generated_last emits it; tests/test_fix40.py).
 def test_a_module_keeps_its_own_generated_functions_when_the_table_is_trimmed(monkeypatch):
     import symnet
     import symnet.codegen.doubleword as doubleword

@@ -238,14 +238,14 @@ def test_power_of_a_quotient_k64_is_finite_where_its_truth_is():
 K3_REASON = ("measured: (y^x/log y)³ over 200 points y = 10^[2, 8], 3·x·log y past 709.78 (seed 3908): f past 4 ULP "
              "at 1 (4.06; torch 2.06 there; torch past 4 at 4, worst 4.63), ∂x at 0 (worst 2.91): (y^(3x/2))² doubles "
              "the root's rounding and log(y)³ triples log's")
-K64_REASON = ("measured: (y^x/log y)⁶⁴ over 200 points y = 10^[2, 8], 64·x·log y past 709.78 (seed 3969): f past 4 "
-              "ULP at 176 (worst 54.9; torch 185, worst 129), worse than torch at 68; ∂x (194 finite truths) past 4 at "
-              "171 (worst 56.2; torch 181, worst 133), worse than torch at 63: log(y)⁶⁴ carries log y's rounding 64 "
-              "times (before h-mend39: inf at 200)")
+# k = 64, fixed by h-powk40 (_rounded_log_power: log(y)⁶⁴ raised with log's rounding restored, P·(1 + 64·δ), δ from the
+# double-word log); it was, over 200 points y = 10^[2, 8], 64·x·log y past 709.78 (seed 3969): f past 4 ULP at 176
+# (worst 54.9; torch 185, worst 129), worse than torch at 68; ∂x (194 finite truths) past 4 at 171 (worst 56.2; torch
+# 181, worst 133), worse than torch at 63: log(y)⁶⁴ carried log y's rounding 64 times (before h-mend39: inf at 200)
 
 
 @pytest.mark.parametrize("k, seed", [pytest.param(3, 3908, marks=pytest.mark.xfail(strict=True, reason=K3_REASON)),
-                                     pytest.param(64, 3969, marks=pytest.mark.xfail(strict=True, reason=K64_REASON))])
+                                     (64, 3969)])
 def test_power_of_a_quotient_within_4_ulp_or_torch(k, seed):
     errors = _power_quotient_errors(k, *_power_quotient_points(k, seed))
     assert not [e for e in errors if e[1] > 4 and e[1] > e[2]]

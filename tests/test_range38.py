@@ -232,8 +232,8 @@ def test_power_of_a_sum_over_one_of_its_inputs_widened(formula, truth, dtype):
     xs, ys = _sum_quotient_pairs(200, dtype, 3803)
     worst = _worst(formula, dtype, xs, ys, truth)
     widened_dx = not formula.endswith("**3")  # ∂x of the cube, 3(x + y)²/y³: (x + y)² not the rule's (≤ 3.09, as before)
-    # (∂y of ((x + y)/y)⁵ at (8453.499140182566, 3518.4912660389627) is 4.41 ULP, torch's the same: the strict xfail
-    # below; 4.5 here)
+    # (∂y of ((x + y)/y)⁵ at (8453.499140182566, 3518.4912660389627) was 4.41 ULP, torch's the same: fixed by h-powk40,
+    # the test below; 4.5 here)
     assert worst[0][0] <= 0.55 and worst[1][0] <= (0.55 if widened_dx else BOUND[dtype]) and worst[2][0] <= 4.5, worst
 
 
@@ -246,10 +246,9 @@ def test_fourth_power_of_a_sum_quotient_at_the_search_point():
     assert _ulps(got, true, F64) <= 0.5 and _ulps(got, true, F64) <= _ulps(theirs, true, F64), (got, theirs)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of ((x + y)/y)⁵, −5x(x + y)⁴/y⁶, at "
-                   "(8453.499140182566, 3518.4912660389627) in float64 is 4.41 ULP (torch 4.41; the same before session "
-                   "38): three factors, x·(x + y)⁴/y⁶, not the scaled-power rule's N^a/V^b, so x + y's rounding is taken "
-                   "four times over")
+# fixed by h-powk40 ((x + y)⁴ raised with the sum's rounding restored, _rounded_base_power); it was: ∂y of ((x + y)/y)⁵,
+# −5x(x + y)⁴/y⁶, at (8453.499140182566, 3518.4912660389627) in float64 4.41 ULP (torch 4.41; the same before session
+# 38): three factors, x·(x + y)⁴/y⁶, not the scaled-power rule's N^a/V^b, so x + y's rounding was taken four times over
 def test_dy_of_a_fifth_power_of_a_sum_quotient():
     x, y = 8453.499140182566, 3518.4912660389627
     got = float(_run("(((x) + (y))/(y))**5", F64, [x], [y])[2][0])

@@ -91,15 +91,20 @@ def test_the_table_of_generated_functions_is_bounded(fresh_table, monkeypatch):
     doubleword.keep_generated("triton", doubleword.WidenedFunction(names[0], GENERATED_HELPERS["triton"][names[0]],
                                                                    set()))  # printed again: the most recent
     doubleword.forget_generated("triton", 10_000)
+    assert len(GENERATED_HELPERS["triton"]) == 40  # the module being printed keeps its own (pinned), whatever the bound
+    doubleword.generated_last({}, set(names), "triton")  # emitted: released
+    doubleword.forget_generated("triton", 10_000)
     kept = GENERATED_HELPERS["triton"]
     assert sum(map(len, kept.values())) <= 10_000
     assert list(kept) == names[-(len(kept) - 1):] + [names[0]]  # the least recently printed went first
     # a module's printing reads its texts before the table is trimmed to GENERATED_MAX_BYTES; each text kept trims it
-    # to twice that (the root searches' probes print widened sums and no module)
+    # to twice that, the texts of the module being printed kept (the root searches' probes are emitted as modules are)
     monkeypatch.setattr(doubleword, "GENERATED_MAX_BYTES", 2_500)
     doubleword.keep_generated("triton", doubleword.WidenedFunction(names[1], "#" * 1000, set()))
     kept = GENERATED_HELPERS["triton"]
     assert sum(map(len, kept.values())) <= 5_000 and list(kept) == [*names[-(len(kept) - 2):], names[0], names[1]]
+    doubleword.generated_last({}, {names[1]}, "triton")
+    assert list(GENERATED_HELPERS["triton"]) == [names[0], names[1]]  # (trimmed to 2 500 bytes once emitted)
 
 
 # ---------------------------------------------------------------- the on-disk cache of kernel descriptions

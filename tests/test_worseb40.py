@@ -11,9 +11,9 @@ digits, with torch autograd (float64) of the formula as written beside it:
   tanh_y·where_y_nonneg·w₁·w₂·w₃·x beside prod_2 = tanh_y·where_y_nonneg, at a subnormal y and w₂ in 10^[150, 307]
   went subnormal in its first partial product and ended normal: past 4 ULP at 293 of 300 points, worse than torch at
   222 (worst 1.4e15 ULP) → 0 (worst 2.93); w₁·w₂·e^(−x²)·σ(y)·tanh(y)'s ∂x 193 → 0 of 200.
-Found and not fixed (strict xfails, with their numbers): that form's ∂w₁ (a plain product of a subnormal temporary),
-Triton's float64 ∂x of the product, and the Gumbel NLL's ∂b near its root over 200 points (worse than torch at 105;
-the form with 1/b factored out by hand is within 0.49 ULP).
+Found and not fixed (strict xfails, with their numbers): the Gumbel NLL's ∂b near its root over 200 points (worse than
+torch at 105; the form with 1/b factored out by hand is within 0.49 ULP). Found here and fixed by h-worsec40: that
+form's ∂w₁ (a plain product of a subnormal temporary) and Triton's float64 ∂x of the product.
 """
 from __future__ import annotations
 
@@ -202,21 +202,18 @@ def _dw1_errors(cols):
     return rows
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂w₁ of w₁·w₂·e^(−x²)·σ(y)·tanh(y), w₂·e^(−x²)·σ(y)·tanh(y), printed "
-                   "prod_2 = nexpsq_x_times_w2·prod_1 with prod_1 = tanh_y·where_y_nonneg subnormal at a subnormal y: over "
-                   "200 points (seed 4005: w₂ in 10^[150, 307], y in ±10^[−323, −308]) past 4 ULP at 96, worse than torch "
-                   "at 47 (worst 2.7e15 ULP at (1.8128, 3.2179e230, x = −0.5658, y = 1.5e−323), torch 6.7e14); the same "
-                   "on main. Not a product by exponents: one factor of it may pass 1 "
-                   "(_plain_far_product counts two), so _held_subproducts never sees it")
+# fixed by h-worsec40 (a plain product of one factor that may pass 1 and a held product, taken by exponents): ∂w₁ of
+# w₁·w₂·e^(−x²)·σ(y)·tanh(y), printed prod_2 = nexpsq_x_times_w2·prod_1 with prod_1 = tanh_y·where_y_nonneg
+# subnormal at a subnormal y: over 200 points (seed 4005) past 4 ULP at 96, worse than torch at 47 (worst 2.7e15 ULP
+# at (1.8128, 3.2179e230, x = −0.5658, y = 1.5e−323), torch 6.7e14)
 def test_two_weight_product_dw1_with_a_subnormal_factor():
     rows = _dw1_errors(_subnormal_points(4005, 200))
     assert not [r for r in rows if r[0] > 4 and r[0] > r[1]], len(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="measured under TRITON_INTERPRET=1: Triton float64 ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) "
-                   "over 40 points of test_mend39's neighbourhood (seed 391): past 4 ULP at 39, worse than torch at 28 "
-                   "(worst 1.8e15 ULP): NumPy's fix (_held_subproducts, HELD_SUBPRODUCTS) is not the Triton printer's, "
-                   "whose definitions hold every temporary at once (a later one cannot be read)")
+# fixed by h-worsec40 (Triton's held subproducts from the temporaries printed so far, its _scaled_rest of six
+# factors): Triton float64 ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) over 40 points of test_mend39's neighbourhood (seed 391)
+# was past 4 ULP at 39, worse than torch at 28 (worst 1.8e15 ULP)
 def test_triton_float64_product_dx_with_a_subnormal_factor():
     import test_mend39 as m
 

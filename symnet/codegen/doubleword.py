@@ -2320,12 +2320,21 @@ def _closure(names, backend: str) -> list:
 # go first (a generated function is 5–60 kB, the widened sums of a 3-class KL's ∂ up to 3.3 MB)
 GENERATED_MAX_BYTES = 64 * 2**20
 
+# the names printed for modules not yet emitted (pinned: no trim forgets them), per backend, with the count of modules
+# emitted when each was printed. A module's generated_last releases the names it reads and those printed before the
+# module before it was emitted (printed and never emitted: a printing that was discarded), so that the pins stay as
+# bounded as the table. (Trimmed while a module printed, its own functions went before generated_last read them: the
+# module was emitted without them, a NameError when called; break40, 2256f06a.)
+_PINNED: dict[str, dict[str, int]] = {"numpy": {}, "triton": {}}
+_EMITTED: dict[str, int] = {"numpy": 0, "triton": 0}
+
 
 def keep_generated(backend: str, function: "WidenedFunction") -> "WidenedFunction":
     """Keep ``function``'s text for the modules of ``backend`` that call it (:data:`symnet.registry.GENERATED_HELPERS`),
-    and return it under the name they call it by: its own, or, where another text is kept under that name already (a
-    printer state the name does not hold: ConditionalPrinting.generated_state), its name and a digest of its text, so
-    that no module calls a text another printer printed (which called helpers its own module did not define)."""
+    pinned until the module being printed is emitted (:func:`generated_last`), and return it under the name they call
+    it by: its own, or, where another text is kept under that name already (a printer state the name does not hold:
+    ConditionalPrinting.generated_state), its name and a digest of its text, so that no module calls a text another
+    printer printed (which called helpers its own module did not define)."""
     generated = GENERATED_HELPERS[backend]
     kept = generated.pop(function.name, None)
     if kept is not None and kept != function.code:
@@ -2334,8 +2343,8 @@ def keep_generated(backend: str, function: "WidenedFunction") -> "WidenedFunctio
         function = function._replace(name=renamed, code=function.code.replace(function.name, renamed))
         generated.pop(renamed, None)
     generated[function.name] = function.code  # (last: the most recently printed)
-    # (bounded between modules too: the root searches' probes print widened sums and no module; twice the bound here,
-    # so that a module's own functions go only where they alone pass it)
+    _PINNED[backend][function.name] = _EMITTED[backend]
+    # (bounded between modules too: twice the bound here, the pinned texts kept whatever their size)
     forget_generated(backend, 2 * GENERATED_MAX_BYTES)
     return function
 
@@ -2344,20 +2353,25 @@ def generated_last(table: dict, used, backend: str) -> list:
     """The texts of ``table`` that ``used`` names, in the table's order, then the functions generated for
     ``backend`` (:data:`symnet.registry.GENERATED_HELPERS`, kept as they are printed, in whatever order a process
     printed them) that it names, by name: a module's text does not depend on what was printed before it. Then the
-    least recently printed texts beyond :data:`GENERATED_MAX_BYTES` are forgotten (a process compiling formula after
-    formula keeps a bounded table; those of the module being printed are read already)."""
+    module is emitted: its names are released, and the least recently printed texts beyond
+    :data:`GENERATED_MAX_BYTES` are forgotten (a process compiling formula after formula keeps a bounded table)."""
     generated = GENERATED_HELPERS[backend]
     fixed = [h for h in table if h in used and not h.startswith(GENERATED_PREFIX)]
     texts = [table[h] for h in fixed] + [generated[h] for h in sorted(h for h in generated if h in used)]
+    pinned, emitted = _PINNED[backend], _EMITTED[backend]
+    for name in [n for n, when in pinned.items() if n in used or when < emitted]:
+        del pinned[name]
+    _EMITTED[backend] = emitted + 1
     forget_generated(backend, GENERATED_MAX_BYTES)
     return texts
 
 
 def forget_generated(backend: str, most: int) -> None:
-    """Forget the least recently printed texts of GENERATED_HELPERS[backend] until at most ``most`` bytes remain."""
-    generated = GENERATED_HELPERS[backend]
+    """Forget the least recently printed texts of GENERATED_HELPERS[backend] until at most ``most`` bytes remain, or
+    only pinned ones (those of a module not yet emitted: :func:`keep_generated`) are left to forget."""
+    generated, pinned = GENERATED_HELPERS[backend], _PINNED[backend]
     size = sum(len(text) for text in generated.values())
-    for name in list(generated):
+    for name in [n for n in generated if n not in pinned]:
         if size <= most:
             break
         size -= len(generated.pop(name))

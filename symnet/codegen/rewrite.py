@@ -1237,9 +1237,10 @@ def _exp_minus_limits(c, u, e):
     limits are 0 (e^u → 0; t·log λ at λ = 0, t = 0 is the 0·log 0 = 0 of torch's xlogy) and +inf (e^u dominates
     every finite c·u). Beyond 3.4e38 (float32's +inf; float64's e^u is inf from 710 on): u·(e^u/3.4e38 − c), +inf
     for finite c, NaN for c = +inf (inf − inf, as written); below −3.4e38 where c = 0: 0 (e^u is below 2⁻¹⁰⁷⁴
-    there in float64 too). At u = −inf, c ≠ 0 the written form is c·inf already. The conditions at ±_LIMIT_BOUND,
-    which :func:`without_infinite_limits` takes out."""
-    return ((sp.S.Zero, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
+    there in float64 too), written e^u (+0 there, as computed): as SymPy's 0 a quotient by it was zoo, printed NaN
+    (1/poisson_nll(x, y) at (−1e300, 0) NaN for +inf, torch inf; h-fix40). At u = −inf, c ≠ 0 the written form is
+    c·inf already. The conditions at ±_LIMIT_BOUND, which :func:`without_infinite_limits` takes out."""
+    return ((e, sp.And(u < -_LIMIT_BOUND, sp.Eq(c, 0))),
             (u * (e / _LIMIT_BOUND - c), u > _LIMIT_BOUND))
 
 
@@ -1971,7 +1972,8 @@ _LOSS_RULES = (
          "u = +inf and 0·inf = NaN at u = −inf, c = 0 (torch the same), where the limits are +inf (e^u dominates "
          "every finite c·u) and 0 (e^u → 0, and t·log λ = 0 at t = 0, as 0·log 0 in torch's xlogy): a piece "
          "u·(e^u/3.4e38 − c) beyond u = 3.4e38 (float32's +inf; +inf in float64 too, where e^u is inf from 710 "
-         "on) and a select returning 0 below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64, "
+         "on) and a select returning e^u (0 as computed, and a quotient by it +inf: 1/poisson_nll(x, 0) at x = −1e300 was "
+         "NaN for +inf, as SymPy's 0 it was 1/0 = zoo) below −3.4e38 where c = 0, each in a piece of its own (the piece u > 64, "
          "u·(e^u/u − c), keeps its double word at u = 709.78, and below −64 where |c·u| is past 2¹²⁷ leaves u out "
          "of c·u, which overflows where a quotient by u's sum does not: ((x + y)/poisson_nll(x, y))⁻² at (−1.29e306, 239.7) was inf for "
          "57474, torch inf); at u = −inf, c ≠ 0 the written form is c·inf already"),
@@ -2170,7 +2172,11 @@ _SIGN_OF_BASE = sp.Dummy("sign_S")
 def _fraction_complement(node):
     """K/S^m − K·a/S^{m+1} → K·(S − a)/S^{m+1} for a term a of the sum S (m ≥ 0):
     1 − |x|/(1 + |x|) = 1/(1 + |x|), and softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)² = 1/(1 + |x|)². K may hold sign(S)
-    (abs-sign's sign(u)/u for 1/|u|): sign(x − y)/(x − y) + y·sign(x − y)/(x − y)² = x·sign(x − y)/(x − y)²."""
+    (abs-sign's sign(u)/u for 1/|u|): sign(x − y)/(x − y) + y·sign(x − y)/(x − y)² = x·sign(x − y)/(x − y)².
+    Where S − a holds an input, it and S are both ±inf where that input is (x/(x − y)² at x = ±inf: inf/inf, where the
+    terms apart are 0, torch's): taken as K·(1 − a/S)/S^m there (written_where_not_finite; a/S → 0 is the limit). The
+    terms apart would do too, but shared by CSE with the other outputs' (−relu(y)·sign(x − y)/(x − y)² of ∂x) they
+    changed those roundings (∂x 1.59 → 2.59 ULP, measured); K·(1 − a/S)/S^m is computed only where needed."""
     if not node.is_Add:
         return None
     terms = set(node.args)
@@ -2187,8 +2193,10 @@ def _fraction_complement(node):
                     continue
                 partner = k / s ** m
                 if partner in terms:
-                    rest = node - t - partner
-                    return _Fired(rest + k * (s - a) / s ** (m + 1), ["fraction-complement"])
+                    rest, joined = node - t - partner, k * (s - a) / s ** (m + 1)
+                    if (s - a).free_symbols:  # S − a and S both ±inf where an input is (x/(x − y)² at x = inf)
+                        joined = written_where_not_finite(joined, k * (1 - a / s) / s ** m)  # a/S → 0 there
+                    return _Fired(rest + joined, ["fraction-complement"])
     return None
 
 
@@ -2476,7 +2484,9 @@ RULES += (
          "where x² underflows, and sign(x·y) 0 where x·y underflows: now its terms are one, 0)", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
-         "has no subtraction", local=_fraction_complement),
+         "has no subtraction; where S − a holds an input, taken as K·(1 − a/S)/S where that is ±inf or NaN (S − a "
+         "and S both ±inf at an infinite input: ∂y of relu(y)/|x − y|, x·sign(x − y)/(x − y)², was inf/inf = NaN at "
+         "x = ±inf for 0, torch 0; a/S is 0 there)", local=_fraction_complement),
     Rule("abs-quotient-sum", "y^a·(c + |x|/|y|)^−n (softsign(x/y) = x/(y·(1 + |x|/|y|)) and its derivatives) overflows "
          "|x|/|y| where the result does not: softsign(x/y) −0 for −1 at x = −1.8e308, y = 0.3 (torch NaN), its ∂y "
          "−x/(y²·(1 + |x|/|y|)²) NaN at x = −1e200, y = −2.2e−308 for 1e−200 (0·inf); over S = c·|y| + |x|, a sum of "
@@ -10661,11 +10671,14 @@ def _rewrite(expr, memo: dict, below: dict):
             return out, names
         names: list = []
         args = []
-        for a in node.args:
+        # a form taken as written where it is not finite: the written form as it is (its terms are rewritten already;
+        # rewritten again, the fraction-complement rule's written form would be joined again, and again)
+        written = isinstance(node, WrittenWhereNotFiniteBase)
+        for a in node.args[:1] if written else node.args:
             arg, fired = visit(a, depth)
             args.append(arg)
             _note(names, fired)
-        args = tuple(args)
+        args = tuple(args) + node.args[1:] if written else tuple(args)
         new = node.func(*args) if args != node.args else node
         out = new
         for rule in _LOCAL:

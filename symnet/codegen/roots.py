@@ -136,8 +136,9 @@ def _float_probe(written, x):
     """``written`` (the form the kernel computes: σ pairs shared) printed by the NumPy backend's
     expression printer after CSE, as a function of a float32 or float64 array (the kernel's own
     module emitter is not used: it imports the rules, which import this module)."""
-    from ..registry import GENERATED_HELPERS, NUMPY_HELPERS, numpy_helper_closure
+    from ..registry import NUMPY_HELPERS, numpy_helper_closure
     from .backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter
+    from .doubleword import generated_last
 
     y = sp.Symbol("x", real=True)
     e = written.xreplace({x: y})
@@ -146,8 +147,9 @@ def _float_probe(written, x):
     printer = NumpyExpressionPrinter(helpers, {y: "x"}, dtype="_dtype")
     lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
     helpers |= numpy_helper_closure(helpers)
-    every = {**PRINTER_HELPERS, **NUMPY_HELPERS, **GENERATED_HELPERS["numpy"]}
-    source = "\n\n".join(["import numpy as np"] + [every[h] for h in every if h in helpers] +
+    # (its generated functions read as a module's are: then released, the table bounded)
+    texts = generated_last({**PRINTER_HELPERS, **NUMPY_HELPERS}, helpers, "numpy")
+    source = "\n\n".join(["import numpy as np"] + texts +
                           ["def probe(x):\n    _dtype = x.dtype\n" + "\n".join(lines)])
     namespace: dict = {}
     exec(compile(source, "<symnet root-series probe>", "exec"), namespace)  # noqa: S102 - generated here

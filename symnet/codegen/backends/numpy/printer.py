@@ -199,6 +199,61 @@ def _power_shifted(b, y, c, k=None, k_lo=0.0, wide=False):
 '''
 NUMPY_HELPER_NEEDS["_power_shifted"] = ("_dw_two_prod",)
 
+# issue 16 (h-powk40): b^k of a rounded sum or quotient b (x + y, (x + y)/y) carried k times b's rounding: ((x + y)/y)⁴⁰
+# 33.1 ULP in float64 for ∂x at (1.4317, 2.9593), torch 10.1 (tests/test_break40.py, tests/test_powk40.py)
+NUMPY_HELPERS["_restored_power"] = '''\
+def _restored_power(s, k, delta):
+    """s**k of a rounded base s whose exact value is s·(1 + δ) (δ float64, below 2⁻²³): P·(1 + k·δ), P = s**k, in float64
+    and rounded once to s's dtype (P·(1 + δ)^k to within k²·δ²); P where that is not finite (δ NaN: s = 0, s taken
+    again from other operands, a base past the range)."""
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        power = s ** k
+        out = delta * k
+        out += 1.0
+        out *= power
+        out = out.astype(s.dtype, copy=False)
+    if np.isfinite(out).all():  # (the common case: one pass, no mask)
+        return out
+    return np.where(np.isfinite(out), out, power)
+'''
+NUMPY_HELPERS["_rounded_base_power"] = '''\
+def _rounded_base_power(s, k, a, b, d=None):
+    """s**k for s = fl(a + b) (d None) or s = fl((a + b)/d), a, b and d exact, with s's rounding restored
+    (_restored_power): δ = (a + b)/s − 1 (d None) or (a + b)/(s·d) − 1 found exactly in float64 (TwoSum of a + b;
+    TwoProduct of s·d, whose difference from a + b is exact by Sterbenz); δ = 0 where it is not (s·d near float64's
+    subnormal range: |a + b| below 2⁻⁹⁰⁰). float32: δ in float64 from the operands (their sum exact there but where their
+    exponents lie 29 apart; P a float32 power: 0.5 + 0.5 ULP)."""
+    s = np.asarray(s)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        if s.dtype != np.float64:
+            n = np.asarray(a, np.float64) + np.asarray(b, np.float64)
+            if d is not None:
+                n /= np.asarray(d, np.float64)
+            delta = n / s - 1.0  # (s·(1 + δ) = n: s/n's rounding 2⁻⁵³, δ's own below 2⁻²⁴)
+        elif d is None:
+            v = s - a
+            delta = (a - (s - v)) + (b - v)  # s + delta = a + b exactly (TwoSum)
+            delta /= s
+        else:
+            n, e = _dw_two_sum(a, b)
+            h, low = _dw_two_prod(s, d)
+            delta = np.where(np.abs(n) > 2.0 ** -900, (((n - h) - low) + e) / n, 0.0)
+    return _restored_power(s, k, delta)
+'''
+NUMPY_HELPER_NEEDS["_rounded_base_power"] = ("_dw_two_sum", "_dw_two_prod", "_restored_power")
+NUMPY_HELPERS["_rounded_log_power"] = '''\
+def _rounded_log_power(s, k, v):
+    """s**k for s = log v rounded (v exact), with s's rounding restored (_restored_power): δ = (L − s)/s, L the
+    double-word log of v (float64; a float32 s: log v in float64); v = 1 (s = 0), v ≤ 0, ±inf, NaN: P."""
+    s = np.asarray(s)
+    v = np.asarray(v, np.float64)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        l_hi, l_lo = _dw_log(v, np.zeros_like(v))
+        delta = ((l_hi - s) + l_lo) / s
+    return _restored_power(s, k, delta)
+'''
+NUMPY_HELPER_NEEDS["_rounded_log_power"] = ("_dw_log", "_restored_power")
+
 # session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
 # 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
 NUMPY_HELPERS["_x_sigmoid"] = '''\
@@ -562,8 +617,9 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     y·log(…)/x at x = y = −1.8e308 was inf for 709.78 (h-search32); ∂x of 0.001/(x·y), −1/(1000·x²·y), at x = −3e38,
     y = −1.4e−45 in float32 −0 for 7.93e−36, x² = inf (torch 1.56 ULP; h-search34); y·e^(…)/(x²·Φ³) at
     x = y = −1e200 0 for 8.2e−201 (x² = inf), 3% off at x = −3.8e−162 (x² subnormal; h-xfailb34). Where a factor is
-    ±inf or NaN, r's ±inf or NaN is the product's own (x·y at x = inf), and r's 0, ±inf or NaN where one is 0 (x·y/z at x = 0
-    or z = 0) but for that NaN: kept, nothing taken again. factors is a
+    ±inf or NaN, r's ±inf or NaN is the product's own (x·y at x = inf), but for a NaN where the ±inf ones are in the
+    numerator and none is 0 or NaN: ±inf, the sign the factors' (x·tanh(y) underflowed to 0 before w = inf), and r's 0,
+    ±inf or NaN where one is 0 (x·y/z at x = 0 or z = 0) but for that NaN: kept, nothing taken again. factors is a
     function, (x, px, y, py, …) as _constant_far takes them, evaluated only where some r or power is not normal."""
     r = np.asarray(r)
     if _all_normal(r, *held):  # (the common case: one pass and two reductions each, no masks)
@@ -572,6 +628,16 @@ def _taken_by_exponents(r, m, k, factors, held=()):
     for power in held:
         bad = bad | ~_normal(power)
     pairs = factors()
+    # NaN as computed where a factor is ±inf (in the numerator) and none is 0 or NaN: ±inf, the product's own, whose
+    # other factors' partial product underflowed to 0 first (w·x·tanh(y) at (inf, −1e−30, 1e−310): x·tanh(y) = −0, then
+    # inf·0 was NaN for −inf, torch −inf; h-fix40)
+    limit, infinite, sign = np.isnan(r), False, np.sign(m)
+    for factor, power in zip(pairs[::2], pairs[1::2]):
+        limit = limit & (factor != 0) & ~np.isnan(factor) & (np.isfinite(factor) | (power > 0))
+        infinite = infinite | np.isinf(factor)
+        sign = sign * np.sign(factor) ** (power % 2)
+    if np.any(limit & infinite):
+        r = np.where(limit & infinite, np.copysign(np.asarray(np.inf, r.dtype), sign), r)
     for factor, power in zip(pairs[::2], pairs[1::2]):
         bad = bad & np.isfinite(factor) & ((factor != 0) | (np.isnan(r) & (power > 0)))
     if not bad.any():
@@ -1541,6 +1607,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             rounded = float(e.exp)
             delta = float(sp.N(e.exp - sp.Float(rounded, 60), 30))
             return f"_fracpow({self._print(e.base)}, {self._float(rounded)}, delta={self._float(delta)})"
+        rounded = self._rounded_power_base(e)
+        if rounded is not None:  # b^k of a rounded sum, quotient or log: b's rounding restored (_rounded_base)
+            kind, *args = rounded
+            helper = "_rounded_log_power" if kind == "log" else "_rounded_base_power"
+            self.helpers.add(helper)
+            return f"{helper}({self._print(e.base)}, {int(e.exp)}, {', '.join(self._print(a) for a in args)})"
         return super()._print_Pow(e, rational)
 
     def _print_NumberSymbol(self, e):

@@ -360,11 +360,15 @@ def emit_elementwise(kernel: Kernel, helpers: set) -> str:
     codes = {}  # each temporary and output → its printed code (what the repair kernel recomputes is read from it)
     hazards = []  # float32: where a block is not within its bound outside the widened sums (_float32_hazards)
     far = FarBranches() if compensated else far_branches(list(kernel.assignments), kernel.results)
+    # the temporaries printed so far: a product is taken again by exponents where one of them holding a product of its
+    # factors is not normal (ConditionalPrinting._held_subproducts; printer.definitions holds every temporary at once)
+    printer.preceding = set()
     for temp, expr in kernel.assignments:
         if temp in far.only:
             continue  # computed in a block where a far branch is taken, below
         body.append(f"# {temporary_comment(temps[temp], expr, named)}")
         codes[temps[temp]] = printer.doprint(expr)
+        printer.preceding.add(temp)
         body.append(f"{temps[temp]} = {codes[temps[temp]]}")
         hazard = None if wide else _subnormal_exponential(temps[temp], expr, printer)
         if hazard:

@@ -180,6 +180,44 @@ def _pow(b, u, c, k=1.0, k_lo=0.0, WIDE: tl.constexpr = False):
         return _pow_signs(w, e, plain)
     return _pow_signs(w, e, plain).to(dtype)
 '''
+# issue 16 (h-powk40): b^k of a rounded sum or quotient, as NumPy's _rounded_base_power
+TRITON_HELPERS["_rounded_base_power"] = '''\
+@triton.jit
+def _rounded_base_power(s, k, a, b, d, QUOTIENT: tl.constexpr):
+    """s^k (_pow) for s = fl(a + b) (QUOTIENT False, d unused) or s = fl((a + b)/d), a, b and d exact, with s's rounding
+    restored, as NumPy's _rounded_base_power: float64 P + P·k·δ, δ s's relative rounding found exactly (TwoSum of a + b;
+    TwoProduct of s·d), δ = 0 where |a + b| is below 2⁻⁹⁰⁰; P where that is not finite. float32: the base in float64
+    from its operands, raised there and rounded once; P where that base is not finite."""
+    power = _pow(s, 0.0, k)
+    wide = tl.zeros_like(s).to(tl.float64)
+    if s.dtype == tl.float64:
+        n, e = _dw_two_sum(a + wide, b + wide)
+        if QUOTIENT:
+            h, low = _dw_two_prod(s, d + wide)
+            delta = tl.where(tl.abs(n) > 1.0e-270, (((n - h) - low) + e) / n, 0.0)
+        else:
+            delta = e / s
+        fix = power * (k * delta)
+        return tl.where(tl.abs(fix) < float("inf"), power + fix, power)
+    base = a + wide + b
+    if QUOTIENT:
+        base = base / (d + wide)
+    return tl.where(tl.abs(base) < float("inf"), _pow(base, 0.0, k).to(s.dtype), power)
+'''
+
+TRITON_HELPERS["_rounded_log_power"] = '''\
+@triton.jit
+def _rounded_log_power(s, k, v):
+    """s^k (_pow) for s = log v rounded (v exact), with s's rounding restored, as NumPy's _rounded_log_power: P·(1 +
+    k·δ), δ = (L − s)/s from the double-word log L of v in float64; P where that is not finite."""
+    power = _pow(s, 0.0, k)
+    w = v.to(tl.float64)
+    l_hi, l_lo = _dw_log(w, tl.zeros_like(w))
+    delta = ((l_hi - s) + l_lo) / s
+    out = (power * (1.0 + k * delta)).to(s.dtype)
+    return tl.where(tl.abs(out) < float("inf"), out, power)
+'''
+
 # C's pow special values and signs around a magnitude |b|^e (the _pow helper's, and a widened function's float64
 # body's e^(u·log b), which was NaN for every b < 0: (x + y)^g at x + y = −2, g = 2)
 TRITON_HELPERS["_pow_signs"] = '''\
@@ -198,7 +236,8 @@ def _pow_signs(b, e, magnitude):
     return tl.where((e == 0.0) | (b == 1.0), 1.0, p)
 '''
 HELPER_NEEDS = {"_softplus": ("_log1p", "_exp"), "_expm1": ("_exp",), "_tanh": ("_expm1",), "_sum_when_last": ("_stored",),
-                "_pow": ("_dw_log", "_dw_two_sum", "_dw_two_prod", "_dw_add_fp", "_dw_mul", "_pow_signs")}
+                "_pow": ("_dw_log", "_dw_two_sum", "_dw_two_prod", "_dw_add_fp", "_dw_mul", "_pow_signs"),
+                "_rounded_base_power": ("_pow", "_dw_two_sum", "_dw_two_prod"), "_rounded_log_power": ("_pow", "_dw_log")}
 # the device helpers of the function registry (tan, sinh, cosh, asinh, atan, erfc, sign …)
 TRITON_HELPERS.update({k: v for k, v in TRITON_DEVICE_HELPERS.items() if k not in TRITON_HELPERS})
 HELPER_NEEDS.update(TRITON_HELPER_NEEDS)
@@ -271,6 +310,16 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
     if HELD:
         bad = bad | held
     if tl.max(tl.where(bad, 1, 0)) > 0:
+        # NaN as computed where a factor is ±inf (in the numerator) and none is 0 or NaN: ±inf, the product's own, as
+        # NumPy's (w·x·tanh(y) at (inf, −1e−30, 1e−310): x·tanh(y) = −0 before w, NaN for −inf; h-fix40)
+        limit = r != r
+        infinite = limit & (r == r)
+        sign = tl.where(m < 0, -1.0, 1.0)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, x, px)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, y, py)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, z, pz)
+        limit, infinite, sign = _factor_limit(limit, infinite, sign, w, pw)
+        r = tl.where(limit & infinite, tl.where(sign < 0, -float("inf"), float("inf")).to(r.dtype), r)
         # (where a factor is ±inf or NaN, r's ±inf or NaN is the product's own, and r's 0, ±inf or NaN where a factor
         # is 0, but for a NaN beside a 0 in the numerator: kept; an absent one is not read)
         bad = _factor_taken(bad, r, x, px)
@@ -292,7 +341,22 @@ def _taken_far(r, held, HELD: tl.constexpr, m, k, x, px: tl.constexpr, y, py: tl
     return r
 '''
 TRITON_HELPERS["_taken_far"] = TRITON_DEVICE_HELPERS["_taken_far"]
-HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal", "_factor_taken")
+HELPER_NEEDS["_taken_far"] = ("_constant_far", "_far_power", "_not_normal", "_factor_taken", "_factor_limit")
+TRITON_DEVICE_HELPERS["_factor_limit"] = '''\
+@triton.jit
+def _factor_limit(limit, infinite, sign, x, p: tl.constexpr):
+    """_taken_far's ±inf for a NaN r: limit where a factor x of power p (0: absent, not read) is not 0 or NaN, nor ±inf
+    in the denominator; infinite where it is ±inf; sign times x's sign where p is odd."""
+    if p > 0:
+        limit = tl.where((x != 0.0) & (x == x), limit, False)
+        infinite = tl.where(tl.abs(x) == float("inf"), True, infinite)
+    if p < 0:
+        limit = tl.where((x != 0.0) & (tl.abs(x) < float("inf")), limit, False)
+    if p % 2 != 0:
+        sign = tl.where(x < 0, -sign, sign)
+    return limit, infinite, sign
+'''
+TRITON_HELPERS["_factor_limit"] = TRITON_DEVICE_HELPERS["_factor_limit"]
 TRITON_DEVICE_HELPERS["_factor_taken"] = '''\
 @triton.jit
 def _factor_taken(bad, r, x, p: tl.constexpr):
@@ -640,21 +704,25 @@ HELPER_NEEDS["_constant_far"] = ("_frexp64", "_far_power", "_ldexp64")
 TRITON_DEVICE_HELPERS["_scaled_rest"] = '''\
 @triton.jit
 def _scaled_rest(SCALE: tl.constexpr, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w,
-                 pw: tl.constexpr):
-    """x^px·y^py·z^pz·w^pw (|px| + … + |pw| ≤ 4, 0 for an absent factor) as F·S⁴, F where not SCALE, else S: every
-    factor split by _frexp64, the fractions' product F′ (within 2^±4) and the exponents' sum E (|E| ≤ 4300) kept
-    apart, F = F′·2^(E − 4s) and S = 2^s, s = E/5 (|s| ≤ 860): both normal float64 numbers however small or large the
-    product (0, ±inf and NaN pass through F: _frexp64 keeps them, exponent 0). Float32 factors: F the product in plain
-    float64 (normal: four float32 numbers' product is within 2^±600) and S = 1, as _taken_far's NARROW takes them."""
+                 pw: tl.constexpr, u, pu: tl.constexpr, t, pt: tl.constexpr):
+    """x^px·y^py·z^pz·w^pw·u^pu·t^pt (|px| + … + |pt| ≤ 6, 0 for an absent factor) as F·S⁶, F where not SCALE, else
+    S: every factor split by _frexp64, the fractions' product F′ (within 2^±6) and the exponents' sum E (|E| ≤ 6450)
+    kept apart, F = F′·2^(E − 6s) and S = 2^s, s = ⌊E/7⌋ (|s| ≤ 922), as NumPy's: both normal float64 numbers however
+    small or large the product (0, ±inf and NaN pass through F: _frexp64 keeps them, exponent 0). Float32 factors: F
+    the product in plain float64 (normal: six float32 numbers' product is within 2^±900) and S = 1, as _taken_far's
+    NARROW takes them. Six slots (four before h-worsec40: the rest of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y)'s ∂x holds five,
+    one product in float64 went subnormal at a subnormal y: past 4 ULP at 39 of 40 points, worse than torch at 28)."""
     v, n = _far_power(tl.full([], 1.0, tl.float64), 0, x, px, x.dtype != tl.float32)
     v, n = _far_power(v, n, y, py, x.dtype != tl.float32)
     v, n = _far_power(v, n, z, pz, x.dtype != tl.float32)
     v, n = _far_power(v, n, w, pw, x.dtype != tl.float32)
-    s = n // 5
+    v, n = _far_power(v, n, u, pu, x.dtype != tl.float32)
+    v, n = _far_power(v, n, t, pt, x.dtype != tl.float32)
+    s = n // 7
     if SCALE:
         r = _ldexp64(tl.full([], 1.0, tl.float64), s)
     else:
-        r = _ldexp64(v, n - 4 * s)
+        r = _ldexp64(v, n - 6 * s)
     return r
 '''
 TRITON_HELPERS["_scaled_rest"] = TRITON_DEVICE_HELPERS["_scaled_rest"]
@@ -854,6 +922,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self.repaired: dict = {}
         self.repair_float32 = False  # a float32 kernel's double words in the repair kernel too (the elementwise one)
         self.definitions: dict = {}  # temporary → its expression, where the family gives them (the elementwise one)
+        self.preceding: set | None = None  # those of them printed so far, where the family fills it (the elementwise one)
 
     _overflow_printing = False  # True while _print_Mul prints c·b^u as before (for _exp_overflowed's first argument)
     OVERFLOW_SMALLEST = 0.0  # any 0 < |c| < 1: float32's shift a32 grows for a tiny c (ConditionalPrinting._exp_shift)
@@ -914,14 +983,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
 
     def _scaled_far_rest(self, pairs) -> list[str] | None:
         """As NumPy's: a float64 kernel's rest of ``_constant_far`` as ``_scaled_rest``'s fraction and scale (F, 1, S,
-        4), where it holds ``FAR_SLOTS`` factors or fewer and Σ|p| ≤ 4; a float32 kernel's (its ``_float32_in_float64``
+        6), where it holds ``REST_SLOTS`` factors or fewer and Σ|p| ≤ 6; a float32 kernel's (its ``_float32_in_float64``
         computes the product in float64 instead: this one is not returned) likewise."""
-        if len(pairs) > self.FAR_SLOTS or sum(abs(p) for _, p in pairs) > 4:
+        if len(pairs) > self.REST_SLOTS or sum(abs(p) for _, p in pairs) > self.REST_SLOTS:
             return None
         self._need("_scaled_rest")
-        slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.FAR_SLOTS - len(pairs))
+        slots = [f"{self._print(b)}, {p}" for b, p in pairs] + [f"{self.ABSENT}, 0"] * (self.REST_SLOTS - len(pairs))
         args = ", ".join(slots)
-        return [f"_scaled_rest(False, {args})", "1", f"_scaled_rest(True, {args})", RestScale("4")]
+        return [f"_scaled_rest(False, {args})", "1", f"_scaled_rest(True, {args})", RestScale(str(self.REST_SLOTS))]
+
+    REST_SLOTS = 6  # the factors (and the sum of their |powers|) _scaled_rest takes
 
     def _printed_far_rest(self, pairs) -> str:
         """As NumPy's: a float32 kernel's last factor of ``_constant_far`` that holds several in float64 (∂v of
@@ -1211,6 +1282,16 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             # its own: TypeError "Cannot convert expression to float" from symnet.compile(…, backend="triton"), session 37)
             return self._number(float(e.doit()))
         b = self.parenthesize(base, PRECEDENCE["Atom"], strict=True)  # an atom, else in parentheses
+        rounded = self._rounded_power_base(e)
+        if rounded is not None:  # b^k of a rounded sum, quotient or log: b's rounding restored (_rounded_base)
+            kind, *args = rounded
+            if kind == "log":
+                self._need("_rounded_log_power")
+                return f"_rounded_log_power({self._print(base)}, {float(exp)!r}, {self._print(args[0])})"
+            self._need("_rounded_base_power")
+            a, b_, d = args if kind == "quotient" else (*args, None)
+            return (f"_rounded_base_power({self._print(base)}, {float(exp)!r}, {self._print(a)}, {self._print(b_)}, "
+                    f"{'0.0' if d is None else self._print(d)}, {d is not None})")
         if (2 * exp).is_Integer and abs(exp) > PRODUCT_POWER_MAX:  # b^n as C's pow (signs, 0, inf: _pow_signs)
             self._need("_pow")
             n = float(exp)  # as _pow's c below: exact in float32, else a float64 constant (x**(10**20) from SymPy)
