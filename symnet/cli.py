@@ -733,8 +733,9 @@ def _verify_formula(args) -> int:
     name = args.formula.strip()
     from .rowwise_registry import ROW_REGISTRY
 
-    if name in ROW_REGISTRY and args.wrt is None:  # `symnet verify log_softmax` measured f = log_softmax, a
-        # variable, and said "pass" (session 40): a row-wise function is no elementwise formula
+    if name in ROW_REGISTRY and (args.wrt is None or name not in re.split(r"[,\s]+", args.wrt)):
+        # `symnet verify log_softmax` measured f = log_softmax, a variable, and said "pass" (session 40); with
+        # --wrt x, "'x' does not appear" (review40): a row-wise function is no elementwise formula
         raise SymnetError(f"'{name}' is a row-wise function of symnet's registry (a whole row), not a formula: "
                           f"symnet verify takes an elementwise formula (a few terms written out, such as "
                           f"'log(exp(a) + exp(b) + exp(c))', are one); python3 benchmarks/accuracy.py --rows "

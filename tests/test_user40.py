@@ -245,8 +245,10 @@ def test_infonce_temperature_gradient_at_extremes():
 
 # before: `symnet verify log_softmax` (logsumexp, cross_entropy, nll_loss) measured f = log_softmax, one variable, and
 # printed "pass" for it (exit 0), where `symnet verify backprop` says it is a named derivation, not a formula
+# (review40: with --wrt x it said "'x' does not appear in the formula"; --wrt log_softmax still measures the variable)
+@pytest.mark.parametrize("wrt", [(), ("--wrt", "x")])
 @pytest.mark.parametrize("name", ["logsumexp", "log_softmax", "cross_entropy", "nll_loss"])
-def test_verify_refuses_a_row_wise_name(capsys, name):
-    code, out, err = _run(capsys, "verify", name)
+def test_verify_refuses_a_row_wise_name(capsys, name, wrt):
+    code, out, err = _run(capsys, "verify", name, *wrt)
     assert code == 2 and out == "" and err.count("\n") == 1, (code, out[:200], err)
     assert f"'{name}' is a row-wise function of symnet's registry" in err and "accuracy.py --rows" in err, err
