@@ -95,7 +95,10 @@ def test_misspelt_bare_function_names_in_capitals_or_look_alikes(capsys, typo, s
     assert main([command, typo] + (["--points", "0"] if command == "verify" else [])) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and len(captured.err.splitlines()) == 1, captured
-    assert f"did you mean {suggestion}?" in captured.err
+    if typo == "ｓｏｆｔｐｌｕｓ":  # read in NFKC form since session 40 (h-break40): softplus's own bare-name hint
+        assert "softplus(" in captured.err and "write" in captured.err, captured.err
+    else:
+        assert f"did you mean {suggestion}?" in captured.err
 
 
 # --- Triton log1p at +inf -----------------------------------------------------------------------------------------
