@@ -322,7 +322,11 @@ class ConditionalPrinting:
                 return self.WIDE_CONSTANT.format(repr(value))
         return self.parenthesize(side, prec)
 
+    GUARDED_CONJUNCTIONS = False  # NumPy: a conjunction's widened operands computed only where its guards hold
+
     def _print_And(self, e):
+        if self.GUARDED_CONJUNCTIONS:
+            return self._guarded_conjunction(e)
         return " & ".join(f"({self._print(a)})" for a in e.args)
 
     def _print_Or(self, e):

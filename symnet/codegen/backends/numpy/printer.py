@@ -1471,7 +1471,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
         return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
 
-    def _print_And(self, e):
+    GUARDED_CONJUNCTIONS = True
+
+    def _guarded_conjunction(self, e):
         """a ∧ b where b calls a widened function and a does not: b printed with a as its ``selected``, so that the
         widened function computes its double word (or its float64 bound) only where a holds — anywhere else the
         conjunction is false whatever b is. A range guard's two forms, (far ∧ |W₁| < c) ∨ (¬far ∧ |W₂| < c) (the
@@ -1480,7 +1482,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         printed = [self._print(a) for a in e.args]
         guards = [p for p in printed if "_dw_widened_" not in p]
         if self.plain_widened or not guards or len(guards) == len(printed):
-            return super()._print_And(e)
+            return " & ".join(f"({p})" for p in printed)
         outer = self.selected
         guard = " & ".join(f"({g})" for g in guards)
         try:
