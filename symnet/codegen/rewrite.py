@@ -2169,22 +2169,6 @@ def _reciprocal_abs_as_sign(node):
 _SIGN_OF_BASE = sp.Dummy("sign_S")
 
 
-def _units_over_sum(numerator, s) -> bool:
-    """Whether a product holding ``numerator``/S^j may be the product-over-sum rule's (:func:`_product_over_sum`): S a
-    linear sum of inputs and each factor of ``numerator`` that holds one of them a positive power of a unit (an
-    input of S or a sum of its inputs). Where not, that rule leaves any such product as it is (a factor sign(x − y),
-    or 1/x, holds an input and is no unit)."""
-    coefficients = _linear_sum(s)
-    if coefficients is None:
-        return False
-    inputs = set(coefficients)
-    for f in sp.Mul.make_args(numerator):
-        base, e = _power_parts(f)
-        if f.free_symbols & inputs and not (e >= 1 and _sum_unit(base, inputs)):
-            return False
-    return True
-
-
 def _fraction_complement(node):
     """K/S^m − K·a/S^{m+1} → K·(S − a)/S^{m+1} for a term a of the sum S (m ≥ 0):
     1 − |x|/(1 + |x|) = 1/(1 + |x|), and softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)² = 1/(1 + |x|)². K may hold sign(S)
@@ -2192,9 +2176,11 @@ def _fraction_complement(node):
     Where S − a holds an input, it and S are both ±inf where that input is (x/(x − y)² at x = ±inf: inf/inf, where the
     terms apart are 0, torch's): taken as K·(1 − a/S)/S^m there (written_where_not_finite; a/S → 0 is the limit). The
     terms apart would do too, but shared by CSE with the other outputs' (−relu(y)·sign(x − y)/(x − y)² of ∂x) they
-    changed those roundings (∂x 1.59 → 2.59 ULP, measured); K·(1 − a/S)/S^m is computed only where needed. Not where
-    the product-over-sum rule may take the joined form (:func:`_units_over_sum`; ∂x of x·y/(x + y), y·y/(x + y)², as
-    (y/V)²): wrapped, its range ends (±1.8e308, 5e−324) were NaN, 0 or inf (session 40, test_harm23/25)."""
+    changed those roundings (∂x 1.59 → 2.59 ULP, measured); K·(1 − a/S)/S^m is computed only where needed. Only where
+    K holds sign(S), the quotient by |S| that abs-sign wrote sign(S)/S (the product-over-sum rule leaves a product
+    holding sign(S) as it is: a factor that holds its inputs and is none of them nor their sum). Taken wherever S − a holds an input (h-fix40),
+    it kept the product-over-sum rule from ∂x of x·y/(x + y), y·(y/(x + y)²) (NaN, 0 or inf at ±1.8e308 and 5e−324),
+    and the double words from ∂x of mish(x)/(x + y), y·tanh(softplus(x))/(x + y)² (8.7e15 ULP at x = 1.1e71)."""
     if not node.is_Add:
         return None
     terms = set(node.args)
@@ -2212,9 +2198,9 @@ def _fraction_complement(node):
                 partner = k / s ** m
                 if partner in terms:
                     rest, joined = node - t - partner, k * (s - a) / s ** (m + 1)
-                    # S − a and S both ±inf where an input is (x/(x − y)² at x = inf); not where the product-over-sum
-                    # rule may take the joined form (y·y/(x + y)², ∂x of x·y/(x + y): its (y/V)² holds at the range ends)
-                    if (s - a).free_symbols and not _units_over_sum(k * (s - a), s):
+                    # S − a and S both ±inf where an input is (x/(x − y)² at x = inf); only where K holds sign(S),
+                    # which keeps the product-over-sum rule off (x·y/(x + y)'s ∂x, y·y/(x + y)², is that rule's)
+                    if (s - a).free_symbols and k.has(sp.sign(s)):
                         joined = written_where_not_finite(joined, k * (1 - a / s) / s ** m)  # a/S → 0 there
                     return _Fired(rest + joined, ["fraction-complement"])
     return None
@@ -2504,9 +2490,10 @@ RULES += (
          "where x² underflows, and sign(x·y) 0 where x·y underflows: now its terms are one, 0)", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
-         "has no subtraction; where S − a holds an input, taken as K·(1 − a/S)/S where that is ±inf or NaN (S − a "
-         "and S both ±inf at an infinite input: ∂y of relu(y)/|x − y|, x·sign(x − y)/(x − y)², was inf/inf = NaN at "
-         "x = ±inf for 0, torch 0; a/S is 0 there)", local=_fraction_complement),
+         "has no subtraction; where S − a holds an input and K holds sign(S) (a quotient by |S|), taken as "
+         "K·(1 − a/S)/S where that is ±inf or NaN (S − a and S both ±inf at an infinite input: ∂y of "
+         "relu(y)/|x − y|, x·sign(x − y)/(x − y)², was inf/inf = NaN at x = ±inf for 0, torch 0; a/S is 0 there)",
+         local=_fraction_complement),
     Rule("abs-quotient-sum", "y^a·(c + |x|/|y|)^−n (softsign(x/y) = x/(y·(1 + |x|/|y|)) and its derivatives) overflows "
          "|x|/|y| where the result does not: softsign(x/y) −0 for −1 at x = −1.8e308, y = 0.3 (torch NaN), its ∂y "
          "−x/(y²·(1 + |x|/|y|)²) NaN at x = −1e200, y = −2.2e−308 for 1e−200 (0·inf); over S = c·|y| + |x|, a sum of "
