@@ -143,3 +143,26 @@ def test_y_over_x_minus_y_dy_at_an_infinite_x():
     with np.errstate(all="ignore"):
         dy = np.asarray(k(x=xs, y=ys)[2])
     assert np.all(dy == 0), dy
+
+
+# ------------------------------------------------------------------ verify's row-wise name check uses the one parser
+
+@pytest.mark.parametrize("wrt", ["x,,y", ",", "x y", "x, log_softmax_"])
+def test_verify_row_wise_name_with_a_wrt_list_not_naming_it(capsys, wrt):
+    # unchanged by cli._listed (was its own re.split): a --wrt list that does not name the function is refused
+    from test_user37 import _run as run
+
+    code, out, err = run(capsys, "verify", "log_softmax", "--wrt", wrt)
+    assert code == 2 and out == "" and err.count("\n") == 1, (code, out[:200], err)
+    assert "'log_softmax' is a row-wise function of symnet's registry" in err, err
+
+
+def test_verify_row_wise_name_listed_in_wrt_is_measured_and_empty_lists_refused(capsys):
+    from test_user37 import _run as run
+
+    code, out, err = run(capsys, "verify", "log_softmax", "--wrt", "x, log_softmax", "--points", "0")
+    assert "row-wise function" not in err, err
+    code, out, err = run(capsys, "verify", "x*y", "--dtype", " , ")
+    assert code == 2 and "--dtype names nothing" in err, (code, err)
+    code, out, err = run(capsys, "verify", "x*y", "--backend", ",")
+    assert code == 2 and "--backend names nothing" in err, (code, err)
