@@ -4,7 +4,7 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
 
 - A regression of session 39 (h-worseb39's abs-sign / fraction-complement of relu(y)/l1(x, y)'s ∂y): ∂y is NaN
   wherever x = ±inf (x·sign(x − y)/(x − y)², inf/inf), in the four spellings, both dtypes, both backends; before
-  (e562f99c) and torch: 0. (h-fix40's fix reverted; fixed by h-fix41, the stand-in not where product-over-sum applies.)
+  (e562f99c) and torch: 0. (h-fix40's fix reverted; fixed by h-fix41: the stand-in only where K holds sign(S).)
 - Older (e562f99c the same), found here, fixed by h-worsec40: ∂y of w·x·tanh(y) formed x·tanh′(y) before w, a subnormal
   partial product where x is small and w large (sech² = 4E/(1 + E)², E = e^(−2|y|)): 1.05e11 ULP at (1e300, 5e−320, 0.5), torch 0.285;
   w·x·σ(y), w·x·e^(−y²), w·x·erf(y) take the same points within 2.35 ULP. f of w·x·tanh(y) and of w·x·σ(y) NaN at
