@@ -43,6 +43,15 @@ def _name_like(text: str) -> bool:
     return bool(_NAME_LIKE.match(text)) and bool(_NAME_LIKE.match(normalise(text)))
 
 
+def _listed(text: str, what: str | None = None) -> tuple:
+    """The names in ``text``, split at commas and white space (``--wrt x,y``, ``--dtype "float32 float64"``), empty
+    ones dropped; with ``what``, an option that must name something: "--``what`` names nothing" where it names none."""
+    items = tuple(t for t in re.split(r"[,\s]+", text) if t)
+    if not items and what is not None:
+        raise SymnetError(f"--{what} names nothing")
+    return items
+
+
 def _folded_name(text: str) -> str:
     """A name-like ``text`` (a derivation's or a function's name, given bare) in Unicode NFKC form, with the parser's
     one-line warning where that changes it: ``symnet derive ｓｉｇｍｏｉｄ`` (fullwidth letters, pasted) was "unknown
@@ -733,7 +742,7 @@ def _verify_formula(args) -> int:
     name = args.formula.strip()
     from .rowwise_registry import ROW_REGISTRY
 
-    if name in ROW_REGISTRY and (args.wrt is None or name not in re.split(r"[,\s]+", args.wrt)):
+    if name in ROW_REGISTRY and (args.wrt is None or name not in _listed(args.wrt)):
         # `symnet verify log_softmax` measured f = log_softmax, a variable, and said "pass" (session 40); with
         # --wrt x, "'x' does not appear" (review40): a row-wise function is no elementwise formula
         raise SymnetError(f"'{name}' is a row-wise function of symnet's registry (a whole row), not a formula: "
@@ -752,12 +761,6 @@ def _verify_formula(args) -> int:
         # `symnet verify softsighn` measured f = softsighn, a variable, and said "pass"
         raise SymnetError(f"'{name}' is one variable, not a formula{_close_function(name)}: f = {name} has "
                           f"gradient 1, nothing to measure (to measure it anyway, add --wrt {name})")
-
-    def listed(text, what):
-        items = [t for t in re.split(r"[,\s]+", text) if t]
-        if not items:
-            raise SymnetError(f"--{what} names nothing")
-        return tuple(items)
 
     if args.max_ulp is not None and not args.max_ulp >= 0:
         raise SymnetError("--max-ulp must be a number of ULPs ≥ 0")
@@ -778,8 +781,8 @@ def _verify_formula(args) -> int:
 
     try:
         with _progress(f"measuring {_short(args.formula)}"):  # up to --timeout (120 s) of 50-digit references
-            report = verify(args.formula, args.wrt, dtypes=listed(args.dtype, "dtype"),
-                            backends=listed("numpy" if args.backend is None else args.backend, "backend"), n=args.points, max_ulp=args.max_ulp,
+            report = verify(args.formula, args.wrt, dtypes=_listed(args.dtype, "dtype"),
+                            backends=_listed("numpy" if args.backend is None else args.backend, "backend"), n=args.points, max_ulp=args.max_ulp,
                             timeout=timeout)
     except VerifyTimeoutError as e:  # what was measured before the budget ran out, then the error line
         if getattr(e, "partial", None) is not None:

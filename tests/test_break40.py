@@ -4,7 +4,7 @@ point, got, truth, torch autograd float64's figure), over the point that failed 
 
 - A regression of session 39 (h-worseb39's abs-sign / fraction-complement of relu(y)/l1(x, y)'s ∂y): ∂y is NaN
   wherever x = ±inf (x·sign(x − y)/(x − y)², inf/inf), in the four spellings, both dtypes, both backends; before
-  (e562f99c) and torch: 0. (h-fix40's fix reverted: strict xfails here and in tests/test_fix40.py.)
+  (e562f99c) and torch: 0. (h-fix40's fix reverted; fixed by h-fix41: the stand-in only where K holds sign(S).)
 - Older (e562f99c the same), found here, fixed by h-worsec40: ∂y of w·x·tanh(y) formed x·tanh′(y) before w, a subnormal
   partial product where x is small and w large (sech² = 4E/(1 + E)², E = e^(−2|y|)): 1.05e11 ULP at (1e300, 5e−320, 0.5), torch 0.285;
   w·x·σ(y), w·x·e^(−y²), w·x·erf(y) take the same points within 2.35 ULP. f of w·x·tanh(y) and of w·x·σ(y) NaN at
@@ -77,11 +77,9 @@ def _relu_points(n, seed):
     return xs, ys
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂y of relu(y)/l1(x, y), H(y)/|x − y| + "
-                   "relu(y)·sign(x − y)/(x − y)², written since h-worseb39 (abs-sign, fraction-complement) as "
-                   "x·sign(x − y)/(x − y)² for y > 0: NaN (inf/inf) at x = ±inf, y = 1 for 0 (torch 0; e562f99c 0); "
-                   "200 points of x = ±inf, y in [1e−30, 1e30]: 200 NaN in each of the 4 spellings, float64 and "
-                   "float32 (torch 0 NaN)")
+# was a strict xfail (session 40): ∂y of relu(y)/l1(x, y), H(y)/|x − y| + relu(y)·sign(x − y)/(x − y)², written since
+# h-worseb39 as x·sign(x − y)/(x − y)² for y > 0: NaN (inf/inf) at x = ±inf, y = 1 for 0 (torch 0; e562f99c 0); 200
+# points of x = ±inf, y in [1e−30, 1e30]: 200 NaN in each of the 4 spellings, float64 and float32. Fixed by h-fix41.
 @pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("formula", _RELU_FORMS)
 def test_relu_over_l1_dy_where_x_is_infinite(formula, dtype):
@@ -92,8 +90,8 @@ def test_relu_over_l1_dy_where_x_is_infinite(formula, dtype):
     assert np.isnan(got).sum() == 0 and np.all(got == theirs), (np.isnan(got).sum(), got[:3])
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: Triton (interpreter) ∂y of relu(y)/l1(x, y) "
-                   "at x = inf, y in {1e−30, 1, 88.7, 1e4}: NaN for 0 in float64 and float32 (torch 0), as NumPy's")
+# was a strict xfail (session 40): Triton (interpreter) ∂y of relu(y)/l1(x, y) at x = inf, y in {1e−30, 1, 88.7, 1e4}:
+# NaN for 0 in float64 and float32 (torch 0), as NumPy's. Fixed by h-fix41.
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_relu_over_l1_dy_where_x_is_infinite_triton(dtype):
     ys = np.array([1e-30, 1.0, 88.7, 1e4, 0.5, 3.0, 7.0, 1e-3])

@@ -3,7 +3,8 @@
 - ∂y of relu(y)/l1(x, y), joined by h-worseb39's abs-sign and fraction-complement rules into x·sign(x − y)/(x − y)²
   for y > 0, is inf/inf = NaN wherever x = ±inf (torch and e562f99c 0). h-fix40 took the fraction-complement rule's
   K·(S − a)/S^(m+1) as K·(1 − a/S)/S^m where it is ±inf or NaN; that broke x·y/(x + y)'s range ends (test_harm23/25,
-  test_search33, test_slope31, test_xfailb34) and was reverted: strict xfails here, the finite points' test kept.
+  test_search33, test_slope31, test_xfailb34) and was reverted; h-fix41 took the stand-in again, only where
+  K holds sign(S) (the quotient by |S|; tests/test_fix41.py): the tests here pass.
 - f of w·x·tanh(y) (σ, e^(−y²), erf likewise) NaN at w = ±inf where x·g(y) underflowed to 0 first (torch ±inf: w·x
   first): a product taken by exponents (NumPy's _taken_by_exponents, Triton's _taken_far) that is NaN where its ±inf
   factors are in the numerator and none is 0 or NaN is ±inf, the factors' sign.
@@ -110,10 +111,9 @@ def _run(formula, dtype, xs, ys, backend="numpy"):
                                              y=torch.tensor(ys.astype(dtype), dtype=td))]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of relu(y)/l1(x, y), x·sign(x − y)/(x − y)², at x = ±inf is NaN (inf/inf) "
-                   "for 0 (torch 0, e562f99c 0; 200 of 200 points, 4 spellings, both dtypes and backends): a regression of "
-                   "h-worseb39. h-fix40's fix (fraction-complement with a stand-in where not finite, cdfdda54) was reverted "
-                   "in session 40: it kept the product-over-sum printer from x·y/(x + y)'s range ends (test_harm23/25)")
+# was a strict xfail (session 40): ∂y of relu(y)/l1(x, y), x·sign(x − y)/(x − y)², at x = ±inf NaN (inf/inf) for 0
+# (torch 0, e562f99c 0; 200 of 200 points, 4 spellings, both dtypes and backends), a regression of h-worseb39; fixed by
+# h-fix41: h-fix40's stand-in K·(1 − a/S)/S^m where not finite, only where K holds sign(S) (tests/test_fix41.py)
 @pytest.mark.parametrize("dtype", [F64, F32])
 @pytest.mark.parametrize("formula", RELU_FORMS)
 def test_relu_over_l1_at_an_infinite_x_is_torchs(formula, dtype):
@@ -147,10 +147,9 @@ def test_relu_over_l1_at_finite_points_keeps_its_accuracy(dtype):
         assert found.max() <= 4, (formula, found.max(axis=0))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of relu(y)/l1(x, y), x·sign(x − y)/(x − y)², at x = ±inf is NaN (inf/inf) "
-                   "for 0 (torch 0, e562f99c 0; 200 of 200 points, 4 spellings, both dtypes and backends): a regression of "
-                   "h-worseb39. h-fix40's fix (fraction-complement with a stand-in where not finite, cdfdda54) was reverted "
-                   "in session 40: it kept the product-over-sum printer from x·y/(x + y)'s range ends (test_harm23/25)")
+# was a strict xfail (session 40): ∂y of relu(y)/l1(x, y), x·sign(x − y)/(x − y)², at x = ±inf NaN (inf/inf) for 0
+# (torch 0, e562f99c 0; 200 of 200 points, 4 spellings, both dtypes and backends), a regression of h-worseb39; fixed by
+# h-fix41: h-fix40's stand-in K·(1 − a/S)/S^m where not finite, only where K holds sign(S) (tests/test_fix41.py)
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_relu_over_l1_at_an_infinite_x_triton(dtype):
     xs = np.array([np.inf, -np.inf, np.inf, -np.inf, np.inf, 1.0])

@@ -2172,7 +2172,15 @@ _SIGN_OF_BASE = sp.Dummy("sign_S")
 def _fraction_complement(node):
     """K/S^m − K·a/S^{m+1} → K·(S − a)/S^{m+1} for a term a of the sum S (m ≥ 0):
     1 − |x|/(1 + |x|) = 1/(1 + |x|), and softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)² = 1/(1 + |x|)². K may hold sign(S)
-    (abs-sign's sign(u)/u for 1/|u|): sign(x − y)/(x − y) + y·sign(x − y)/(x − y)² = x·sign(x − y)/(x − y)²."""
+    (abs-sign's sign(u)/u for 1/|u|): sign(x − y)/(x − y) + y·sign(x − y)/(x − y)² = x·sign(x − y)/(x − y)².
+    Where S − a holds an input, it and S are both ±inf where that input is (x/(x − y)² at x = ±inf: inf/inf, where the
+    terms apart are 0, torch's): taken as K·(1 − a/S)/S^m there (written_where_not_finite; a/S → 0 is the limit). The
+    terms apart would do too, but shared by CSE with the other outputs' (−relu(y)·sign(x − y)/(x − y)² of ∂x) they
+    changed those roundings (∂x 1.59 → 2.59 ULP, measured); K·(1 − a/S)/S^m is computed only where needed. Only where
+    K holds sign(S), the quotient by |S| that abs-sign wrote sign(S)/S (the product-over-sum rule leaves a product
+    holding sign(S) as it is: a factor that holds its inputs and is none of them nor their sum). Taken wherever S − a holds an input (h-fix40),
+    it kept the product-over-sum rule from ∂x of x·y/(x + y), y·(y/(x + y)²) (NaN, 0 or inf at ±1.8e308 and 5e−324),
+    and the double words from ∂x of mish(x)/(x + y), y·tanh(softplus(x))/(x + y)² (8.7e15 ULP at x = 1.1e71)."""
     if not node.is_Add:
         return None
     terms = set(node.args)
@@ -2189,8 +2197,12 @@ def _fraction_complement(node):
                     continue
                 partner = k / s ** m
                 if partner in terms:
-                    rest = node - t - partner
-                    return _Fired(rest + k * (s - a) / s ** (m + 1), ["fraction-complement"])
+                    rest, joined = node - t - partner, k * (s - a) / s ** (m + 1)
+                    # S − a and S both ±inf where an input is (x/(x − y)² at x = inf); only where K holds sign(S),
+                    # which keeps the product-over-sum rule off (x·y/(x + y)'s ∂x, y·y/(x + y)², is that rule's)
+                    if (s - a).free_symbols and k.has(sp.sign(s)):
+                        joined = written_where_not_finite(joined, k * (1 - a / s) / s ** m)  # a/S → 0 there
+                    return _Fired(rest + joined, ["fraction-complement"])
     return None
 
 
@@ -2478,7 +2490,10 @@ RULES += (
          "where x² underflows, and sign(x·y) 0 where x·y underflows: now its terms are one, 0)", local=_abs_sign),
     Rule("fraction-complement", "K/S − K·a/S² with a a term of S cancels once a ≫ the rest of S "
          "(softsign′ = 1/(1 + |x|) − |x|/(1 + |x|)²: 1e7 ULP off at x = 1e7 in float32); K·(S − a)/S² "
-         "has no subtraction", local=_fraction_complement),
+         "has no subtraction; where S − a holds an input and K holds sign(S) (a quotient by |S|), taken as "
+         "K·(1 − a/S)/S where that is ±inf or NaN (S − a and S both ±inf at an infinite input: ∂y of "
+         "relu(y)/|x − y|, x·sign(x − y)/(x − y)², was inf/inf = NaN at x = ±inf for 0, torch 0; a/S is 0 there)",
+         local=_fraction_complement),
     Rule("abs-quotient-sum", "y^a·(c + |x|/|y|)^−n (softsign(x/y) = x/(y·(1 + |x|/|y|)) and its derivatives) overflows "
          "|x|/|y| where the result does not: softsign(x/y) −0 for −1 at x = −1.8e308, y = 0.3 (torch NaN), its ∂y "
          "−x/(y²·(1 + |x|/|y|)²) NaN at x = −1e200, y = −2.2e−308 for 1e−200 (0·inf); over S = c·|y| + |x|, a sum of "
@@ -10703,11 +10718,14 @@ def _rewrite(expr, memo: dict, below: dict):
             return out, names
         names: list = []
         args = []
-        for a in node.args:
+        # a form taken as written where it is not finite: the written form as it is (its terms are rewritten already;
+        # rewritten again, the fraction-complement rule's written form would be joined again, and again)
+        written = isinstance(node, WrittenWhereNotFiniteBase)
+        for a in node.args[:1] if written else node.args:
             arg, fired = visit(a, depth)
             args.append(arg)
             _note(names, fired)
-        args = tuple(args)
+        args = tuple(args) + node.args[1:] if written else tuple(args)
         new = node.func(*args) if args != node.args else node
         out = new
         for rule in _LOCAL:

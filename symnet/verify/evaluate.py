@@ -258,11 +258,13 @@ class _Plan:
     @staticmethod
     def _children(expr) -> tuple:
         """The subtrees _walk reads before the node itself: none for a Piecewise (read lazily)."""
-        from ..codegen.rewrite import WidenedBase
+        from ..codegen.rewrite import WidenedBase, WrittenWhereNotFiniteBase
         from ..codegen.roots import SeriesBase
 
         if isinstance(expr, WidenedBase):
             return (expr.expanded,)
+        if isinstance(expr, WrittenWhereNotFiniteBase):  # taken as written only where not finite: its computed value
+            return (expr.args[0],)
         if isinstance(expr, SeriesBase):  # an evaluation strategy of the function it stands for: that function
             return (expr.exact,)
         if isinstance(expr, sp.UnevaluatedExpr):
@@ -289,10 +291,10 @@ class _Plan:
         return lambda vals, env, track: _node(expr, env, track, {})
 
     def _rule(self, expr, children):
-        from ..codegen.rewrite import WidenedBase
+        from ..codegen.rewrite import WidenedBase, WrittenWhereNotFiniteBase
         from ..codegen.roots import SeriesBase
 
-        if isinstance(expr, (WidenedBase, SeriesBase, sp.UnevaluatedExpr)):
+        if isinstance(expr, (WidenedBase, SeriesBase, WrittenWhereNotFiniteBase, sp.UnevaluatedExpr)):
             (child,) = children
             return lambda vals, env, track: vals[child]
         if isinstance(expr, sp.Piecewise):
@@ -392,12 +394,14 @@ def _node(expr: sp.Basic, env: dict, track: _Track, memo: dict):
     if expr is sp.true:
         return True, True
     if isinstance(expr, sp.Function):
-        from ..codegen.rewrite import WidenedBase
+        from ..codegen.rewrite import WidenedBase, WrittenWhereNotFiniteBase
 
         from ..codegen.roots import SeriesBase
 
         if isinstance(expr, WidenedBase):  # computed in float64 by the code (the widen rule): its sum
             return _walk(expr.expanded, env, track, memo)
+        if isinstance(expr, WrittenWhereNotFiniteBase):  # taken as written only where not finite: its computed value
+            return _walk(expr.args[0], env, track, memo)
         if isinstance(expr, SeriesBase):  # a series proved against the function it stands for (50 digits): its value
             return _walk(expr.exact, env, track, memo)
     if expr is sp.false:
