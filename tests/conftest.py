@@ -528,3 +528,47 @@ def clean_timer():
     signal.signal(signal.SIGALRM, previous)
     if left[0] > 0:
         signal.setitimer(signal.ITIMER_REAL, *left)
+
+
+# ------------------------------------------------------------------ xdist: the slow files of few tests first
+# Under ``--dist loadfile`` xdist hands out the files in order of their number of tests, most first, so the files
+# of one to eight tests come last; among them are some of the slowest (test_distributed's DDP run, test_digits_torch's
+# training), and whichever worker drew one of them last ran alone while the other had nothing left. These files go
+# first instead (slowest first; the seconds are one run of the files of at most 8 tests in one process on session
+# 41's loaded box, load ~10, wall: their order is what counts). Nothing but the order changes: every file still runs
+# whole on one worker.
+SLOW_FILES_OF_FEW_TESTS = (
+    "tests/test_distributed.py",  # 107.6 s, 2 tests
+    "tests/test_tcost25.py",  # 59.9 s, 4 tests
+    "tests/test_digits_torch.py",  # 57.7 s, 1 test
+    "tests/test_lead16.py",  # 40.3 s, 4 tests
+    "tests/test_kl35.py",  # 36.5 s, 3 tests
+    "tests/test_speed39.py",  # 35.5 s, 4 tests
+    "tests/test_focal29.py",  # 35.2 s, 3 tests
+    "tests/test_alarm22.py",  # 26.3 s, 4 tests
+    "tests/test_review36.py",  # 21.9 s, 1 test
+    "tests/test_lead36.py",  # 19.8 s, 1 test
+    "tests/test_meas36.py",  # 17.5 s, 3 tests
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own (its DSession is registered after this conftest)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadfile``'s scheduler with SLOW_FILES_OF_FEW_TESTS moved to the front of its queue; None (xdist's
+    own) for any other mode."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SlowFilesFirst(LoadFileScheduling):
+        _ordered = False
+
+        def _assign_work_unit(self, node):
+            if not self._ordered:  # the queue is complete when the first unit is handed out
+                self._ordered = True
+                for name in reversed(SLOW_FILES_OF_FEW_TESTS):
+                    for scope in [s for s in self.workqueue if s.replace(os.sep, "/").endswith(name)]:
+                        self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return SlowFilesFirst(config, log)
