@@ -7,7 +7,8 @@ Prints one row per test file (the sum of its tests' times, its number of tests, 
 and, with ``--tests K``, the K slowest single tests. Under ``--dist loadfile`` a file runs whole on one
 worker, so the slowest file bounds the run's wall time from below; ``--workers W`` also prints a
 greedy longest-file-first packing of the files onto W workers (what the run could take at best; an
-estimate, not a measurement). Setup and teardown of fixtures count in the test that triggered them
+estimate, not a measurement) and the run's length in the order xdist hands the files out (most tests first:
+:func:`xdist_order`; also an estimate). Setup and teardown of fixtures count in the test that triggered them
 (JUnit's ``time`` attribute includes them). Several XML files (one per file run alone) may be given:
 their rows add up.
 
@@ -53,6 +54,27 @@ def pack(seconds, workers):
     return max(queues)
 
 
+def xdist_order(cases, workers):
+    """The run's length as xdist's ``--dist loadfile`` hands the files out (3.x, ``LoadScopeScheduling``): most
+    tests first (ties by path, the order tests/ is collected in), one file to each worker at the start, then a file
+    to a worker whenever two tests or fewer of its own wait; each worker runs its tests in order (the XML's seconds).
+    Start-up and collection are not counted."""
+    tests = collections.defaultdict(list)
+    for path, _, seconds, _ in cases:
+        tests[path].append(seconds)
+    queue = sorted(tests, key=lambda f: (-len(tests[f]), f))
+    clock, pending = [0.0] * workers, [[] for _ in range(workers)]
+    for w in range(workers):
+        if queue:
+            pending[w] += tests[queue.pop(0)]
+    while any(pending):
+        w = min((i for i in range(workers) if pending[i]), key=lambda i: clock[i])
+        clock[w] += pending[w].pop(0)
+        if queue and len(pending[w]) <= 2:
+            pending[w] += tests[queue.pop(0)]
+    return max(clock)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("xml", nargs="+", help="JUnit XML file(s) written by pytest --junitxml")
@@ -84,7 +106,8 @@ def main(argv=None) -> int:
         print(f"{'(' + str(len(rest)) + ' more files)':44s} {sum(r[0] for _, r in rest):8.1f}")
     print(f"{'total':44s} {total:8.1f} {'':6s} {len(cases):6d} {sum(r[2] for _, r in rows):6d}")
     print(f"slowest file {rows[0][1][0]:.1f} s; greedy packing onto {args.workers} workers "
-          f"(--dist loadfile, an estimate): {pack([r[0] for _, r in rows], args.workers):.1f} s")
+          f"(--dist loadfile, an estimate): {pack([r[0] for _, r in rows], args.workers):.1f} s; "
+          f"in xdist's own order: {xdist_order(cases, args.workers):.1f} s")
     if args.tests:
         print(f"\nthe {args.tests} slowest tests:")
         for path, name, seconds, _ in sorted(cases, key=lambda c: -c[2])[:args.tests]:
