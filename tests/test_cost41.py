@@ -6,10 +6,11 @@ element: the same numbers twice, a double-word e^x and a log each (0.21 of the k
 elements). Both now take them from _dw_softplus_parts, which gives the last call's E and L again for the same double
 word x/y bit for bit (its operations are _dw_softplus's, so the outputs are bit-identical to main's: 240,000 points ×
 3 outputs × 2 dtypes compared, among them ±0, subnormals, ±inf, NaN and |x/y| to 1e300). NumPy 1e6 CPU ms,
-benchmarks/cost41.py: float64 1003 → 766 (0.76×, main → branch side by side).
+benchmarks/cost41.py: float64 1043 → 740 (0.71×; 1003 → 766 in a first run; main → branch side by side).
 
 And _exact_sum's float32 path for two terms and a constant (x − y + 1): one comparison of the float64 sum where it
-compared each partial (float32 1e6: 4.5 → 3.x ms, below); its outputs bit-identical to main's too.
+compared each partial (float32 1e6, the kernel: 5.1 → 4.6 ms; the helper alone 4.1 → 3.0); its outputs
+bit-identical to main's too.
 
 The tests: the printed functions share the parts; the remembered parts are copies (a caller writing into them changes
 no other caller's); f, ∂x and ∂y against mpmath at 50 digits and torch autograd float64 at 300 points in both dtypes,
@@ -149,7 +150,7 @@ def test_same_bits_whatever_ran_before():
 
 # _exact_sum's float32 path for two terms and a constant (x − y + 1, log 2 + x − y): one comparison of the float64
 # sum, |s| ≥ C/(2¹⁹ − 1)·(1 + 2⁻⁵⁰), C = |hi| + |lo|, where it compared each partial with 2¹⁹|s| (NumPy 1e6 float32,
-# block by block: 4.1 → 2.9 ms). Outputs bit-identical to main's at 300,000 points of x − y + 1, 1 − x + y²,
+# the helper block by block: 4.1 → 3.0 ms). Outputs bit-identical to main's at 300,000 points of x − y + 1, 1 − x + y²,
 # log 2 + x − y and x·y − x + y in both dtypes (cancelling to a few ulps, ±0, subnormals, ±3e38, ±inf, NaN).
 SUMS = {"x - y + 1": lambda x, y: x - y + 1, "log(2) + x - y": lambda x, y: mpmath.log(2) + x - y}
 

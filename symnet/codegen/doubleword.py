@@ -2766,7 +2766,8 @@ class _Emitter:
     def _parts_remembered(self) -> bool:
         """Whether softplus takes its E = e^−|v| and log1p(E) from _dw_softplus_parts (NumPy's double words, not the
         scaled tier's or the bound's): remembered for the last v, so that the widened functions of one block share
-        them (f = softplus(x/y)⁻² and 2σ(x/y)/softplus(x/y)³ of its gradients: 0.24 → 0.17 s at 2e5 elements)."""
+        them (f = softplus(x/y)⁻² and 2σ(x/y)/softplus(x/y)³ of its gradients: NumPy 1e6 float64 1043 → 740 ms,
+        benchmarks/results/cost41.txt)."""
         return self.backend == "numpy" and type(self) is _Emitter
 
     def _softplus_parts(self, base, shared: dict) -> dict:
