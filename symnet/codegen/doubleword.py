@@ -1513,7 +1513,39 @@ def _dw_erf_dw(x_hi, x_lo):
     return _dw_add(e_hi, e_lo, np.where(np.isfinite(d), d, 0.0), 0.0 * e_lo)
 '''
 _NUMPY_NEEDS["_dw_erf_dw"] = ("_dw_erf", "_dw_add")
-NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erf_dw", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc")
+# E = e^−|v| and log1p(E) of one double word, remembered for the last v (NumPy; h-cost41): the widened functions of
+# softplus(x/y)⁻² and of its gradients' 2σ(x/y)/softplus(x/y)³ each computed them in every block, the same numbers
+# twice (two double-word e^x and two logs, 0.21 of its 0.24 s profiled at 2e5 elements)
+NUMPY_SOFTPLUS_PARTS = '''\
+_DW_SOFTPLUS_LAST = [None]  # (v_hi, v_lo, (E_hi, E_lo, L_hi, L_lo)) of the last call, each a copy of its own
+
+
+def _dw_same_bits(a, b):
+    """Whether a and b are float64 values of one shape with the same bits (−0.0 is not 0.0; a NaN is never the same)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape or np.isnan(a).any():
+        return False
+    return np.array_equal(a.view(np.int64), b.view(np.int64))
+
+
+def _dw_softplus_parts(v_hi, v_lo):
+    """E = e^−|v| and L = log1p(E) of a double word v (_dw_exp_negabs, _dw_log1p: softplus(v) = max(v, 0) + L, σ(v)
+    from E), as (E_hi, E_lo, L_hi, L_lo). The same v bit for bit as the last call's gives that call's values again, so
+    two widened functions of one kernel block that take softplus of the same double word compute them once; both
+    functions are pure, so the values are the ones computed again. What is kept and what is given again are copies:
+    a caller writing into its arrays changes neither."""
+    last = _DW_SOFTPLUS_LAST[0]
+    if last is not None and _dw_same_bits(last[0], v_hi) and _dw_same_bits(last[1], v_lo):
+        return tuple(np.copy(w) for w in last[2])
+    e_hi, e_lo = _dw_exp_negabs(v_hi, v_lo)
+    l_hi, l_lo = _dw_log1p(e_hi, e_lo)
+    parts = (e_hi, e_lo, l_hi, l_lo)
+    _DW_SOFTPLUS_LAST[0] = (np.copy(v_hi), np.copy(v_lo), tuple(np.copy(w) for w in parts))
+    return parts
+'''
+_NUMPY_NEEDS["_dw_softplus_parts"] = ("_dw_exp_negabs", "_dw_log1p")
+NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erf_dw", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc",
+              "_dw_softplus_parts")
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -2267,7 +2299,8 @@ def primitive_text(name: str, backend: str) -> str:
         return "@triton.jit\n" + _TRITON_EXP_TABLE
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
                   "_dw_pow_first": NUMPY_POW_FIRST, "_dw_where_finite": NUMPY_WHERE_FINITE, "_dw_sin": _NUMPY_SIN,
-                  "_dw_cos": _NUMPY_COS, "_dw_erf_dw": NUMPY_ERF_DW}
+                  "_dw_cos": _NUMPY_COS, "_dw_erf_dw": NUMPY_ERF_DW,
+                  "_dw_softplus_parts": NUMPY_SOFTPLUS_PARTS}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
     if name == "_dw_erfc":  # NumPy's alone, likewise
@@ -2687,6 +2720,10 @@ class _Emitter:
             return self._shared(e, name, a, base)
         helper = self.FUNCTIONS[name]
         call = f"{helper}({a.hi}, {self._lo(a)})"
+        if name == "softplus" and self._parts_remembered():  # _dw_softplus's steps, its E and L remembered
+            log = self._softplus_parts(base, self.shared_exp.setdefault(base, {}))["log1p"]
+            call = f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})"
+            helper = "_dw_softplus_l"
         if self.backend == "numpy" and self.nonfinite_arguments and a.lo is not None and not _within_leaf(arg):
             # an argument whose double word overflowed (w₁·x past 1.8e308 in tanh(w₁·x + b₁): TwoProduct's lo of
             # an infinite product is NaN, and so is every double word above it) takes f of the float64 argument,
@@ -2711,6 +2748,8 @@ class _Emitter:
         """σ(±v) or softplus(±v) from the body's one E = e^−|v| (and one log1p(E) for softplus): the operations of
         _dw_sigmoid and _dw_softplus, so the same bits (e^−|−v| is e^−|v|), with E computed once."""
         shared = self.shared_exp[base]
+        if "exp" not in shared and (name == "softplus" or shared.get("softplus")) and self._parts_remembered():
+            self._softplus_parts(base, shared)
         if "exp" not in shared:
             b = self.value(base)
             shared["exp"] = self._emit(sp.exp(-sp.Abs(base)), f"_dw_exp_negabs({b.hi}, {self._lo(b)})",
@@ -2723,6 +2762,34 @@ class _Emitter:
                                          ("_dw_log1p",))
         log = shared["log1p"]
         return self._emit(e, f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})", ("_dw_softplus_l",))
+
+    def _parts_remembered(self) -> bool:
+        """Whether softplus takes its E = e^−|v| and log1p(E) from _dw_softplus_parts (NumPy's double words, not the
+        scaled tier's or the bound's): remembered for the last v, so that the widened functions of one block share
+        them (f = softplus(x/y)⁻² and 2σ(x/y)/softplus(x/y)³ of its gradients: NumPy 1e6 float64 1043 → 740 ms,
+        benchmarks/results/cost41.txt)."""
+        return self.backend == "numpy" and type(self) is _Emitter
+
+    def _softplus_parts(self, base, shared: dict) -> dict:
+        """``shared``'s E = e^−|v| and log1p(E) of ``base`` (v), from one _dw_softplus_parts (the operations of
+        _dw_exp_negabs and _dw_log1p, so the same bits), where it has none yet."""
+        if "log1p" in shared:
+            return shared
+        b = self.value(base)
+        exp_e = sp.exp(-sp.Abs(base))
+        log_e = log1p(exp_e)
+        if "exp" in shared:  # (σ took E first: its log1p alone)
+            shared["log1p"] = self._emit(log_e, f"_dw_log1p({shared['exp'].hi}, {shared['exp'].lo})", ("_dw_log1p",))
+            return shared
+        exp_name, log_name = self._name(exp_e), self._name(log_e)
+        self.needs.add("_dw_softplus_parts")
+        self.lines.append(self._comment(exp_name, exp_e) + f"; {log_name} = {self.text(log_e)}")
+        self.lines.append(f"{exp_name}_hi, {exp_name}_lo, {log_name}_hi, {log_name}_lo = "
+                          f"_dw_softplus_parts({b.hi}, {self._lo(b)})")
+        self.known[exp_e], self.known[log_e] = sp.Symbol(exp_name), sp.Symbol(log_name)
+        shared["exp"] = _Value(f"{exp_name}_hi", f"{exp_name}_lo")
+        shared["log1p"] = _Value(f"{log_name}_hi", f"{log_name}_lo")
+        return shared
 
     def _exp_shift(self, e) -> _Value:
         """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
@@ -4076,7 +4143,9 @@ def _shared_exp_bases(body) -> dict:
         if type(n).__name__ in ("sigmoid", "softplus") and len(n.args) == 1:
             arg = n.args[0]
             uses.setdefault(-arg if arg.could_extract_minus_sign() else arg, set()).add(n)
-    return {base: {} for base, nodes in uses.items() if len(nodes) >= 2}
+    # ("softplus": the body takes a softplus of v, so that its E comes with log1p(E): _Emitter._softplus_parts)
+    return {base: ({"softplus": True} if any(type(n).__name__ == "softplus" for n in nodes) else {})
+            for base, nodes in uses.items() if len(nodes) >= 2}
 
 
 def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: bool = False, backend: str = "numpy"):

@@ -537,16 +537,28 @@ def _exact_sum(terms, hi=0.0, lo=0.0):
     own Sum2 was 0.5 ULP plus 2⁻⁴⁴ of the terms, at a third of its cost (x − y + 1: 5× the plain sum's → 1.7×). No
     float32 partial passes the range in float64 (3e38 + 3e38 − 3e38 was inf in float32 Sum2; h-user39)."""
     if {getattr(t, "dtype", None) for t in terms} == {np.dtype(np.float32)}:
-        values = [np.asarray(t, np.float64) for t in terms] + [c for c in (hi, lo) if c != 0]
-        s, widest = values[0] + values[1], None
-        for t in values[2:]:
-            partial = np.abs(s)
-            widest = partial if widest is None else np.maximum(widest, partial, out=partial)
-            s = s + t
-        kept = True if widest is None else widest <= 2.0 ** 19 * np.abs(s)
+        constants = [c for c in (hi, lo) if c != 0]
+        if len(terms) == 2 and hi != 0:
+            # two terms and a constant C = |hi| + |lo| (x − y + 1): each partial is within |s| + C of the sum (a few
+            # 2⁻⁵³ more from the roundings), so |s| ≥ C/(2¹⁹ − 1)·(1 + 2⁻⁵⁰) keeps only where every partial is
+            # within 2¹⁹ of it, in one comparison of s (h-cost41: 4.1 → 3.0 ms a 10⁶ block by block)
+            s = np.add(terms[0], terms[1], dtype=np.float64)
+            s += hi
+            if lo != 0:
+                s += lo
+            kept = np.abs(s) >= (abs(hi) + abs(lo)) / (2.0 ** 19 - 1) * (1 + 2.0 ** -50)
+        else:
+            values = [np.asarray(t, np.float64) for t in terms] + constants
+            s, widest = values[0] + values[1], None
+            for t in values[2:]:
+                partial = np.abs(s)
+                widest = partial if widest is None else np.maximum(widest, partial, out=partial)
+                s = s + t
+            kept = True if widest is None else widest <= 2.0 ** 19 * np.abs(s)
         if not np.all(kept):  # a sum that cancels past 2¹⁹ of its partials (or is NaN): Sum2 there
             redo = ~np.broadcast_to(kept, np.shape(s))
             s = np.array(s)
+            values = [np.asarray(t, np.float64) for t in terms] + constants
             s[redo] = _exact_sum([np.broadcast_to(v, s.shape)[redo] if np.ndim(v) else v for v in values])
         return np.asarray(s).astype(np.float32)[()]
     values = list(terms) + [c for c in (hi, lo) if c != 0]
