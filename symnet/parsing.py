@@ -309,8 +309,15 @@ def normalise(text: str, renamed: dict | None = None) -> str:
     text = re.sub(r"(?<=\w)([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPTS), text)
     # each name in the NFKC form Python reads it in, before the Greek names: the micro sign µ is
     # μ (mu), ϑ is θ (theta), as Python would make them, not variables named μ or θ apart
-    text = re.sub(r"\w+", lambda m: _folded(m.group(0), renamed), text)
+    text = _NAME_RUN.sub(lambda m: _folded(m.group(0), renamed), text)
     return "".join(_GREEK.get(c, c) for c in text) if any(c in _GREEK for c in text) else text
+
+
+# the characters of a name: \w and the connector punctuation Python's names hold (Unicode category Pc), which \w leaves
+# out: ＿ (fullwidth low line) is _ in NFKC form, so ｌｏｇ＿ｓｏｆｔｍａｘ is one name, log_softmax, as Python reads it
+# (break41: it was folded as two, ｌｏｇ and ｓｏｆｔｍａｘ, and symnet verify measured the row-wise function's name
+# as a variable, where log_softmax itself is refused)
+_NAME_RUN = re.compile(r"[\w\u203f\u2040\u2054\ufe33\ufe34\ufe4d-\ufe4f\uff3f]+")
 
 
 def _folded(name: str, renamed: dict | None) -> str:
