@@ -22,6 +22,9 @@ the truth than torch autograd of the same formula in the same dtype.
   so f takes the rounding 64 times: 84.2 ULP (torch 84.2), past 4 at 177 of 200, worse than torch at 5.
 - ∂x of (x + y)⁻¹⁰⁰⁰, −1000·(x + y)⁻¹⁰⁰¹, where the power is subnormal and the derivative normal (x + y in
   [2.03, 2.07]): 497 ULP (torch 497 there); as torch, never worse.
+- Fixed here: a point's value in fullwidth letters, ``--at x=ｉｎｆ`` (or ｎａｎ, －ｉｎｆ, ｏｏ), was refused as a name ("'inf'
+  means infinity in SymPy; choose another name for a variable"), where ``x=inf`` is "the value of x must be a finite
+  real number": the value is compared in NFKC form.
 - Fixed here: a name written with a fullwidth low line, ``ｌｏｇ＿ｓｏｆｔｍａｘ`` (＿ U+FF3F, NFKC's _), was folded as two
   names (ｌｏｇ and ｓｏｆｔｍａｘ, two warnings, neither the name read) and missed session 40's bare-name checks:
   ``symnet verify ｌｏｇ＿ｓｏｆｔｍａｘ`` measured a variable named log_softmax and said "pass" (the ASCII name is refused,
@@ -246,3 +249,18 @@ def test_a_fullwidth_low_line_joins_a_name_as_python_reads_it(capsys):
         warnings.simplefilter("ignore")
         code, _, err = _run(capsys, "derive", "ｐ＿ｒｅｌｕ", "--wrt", "x")
     assert code != 0 and "'p_relu' is one variable" in err, err
+
+
+# ------------------------------------------------------------------ a point's value in fullwidth letters (fixed)
+
+# before: `symnet derive "x*y" --at "x=ｉｎｆ,y=1"` said "'inf' means infinity in SymPy; choose another name for a
+# variable" (a value, not a name; `x=inf` was already refused as a value), and symnet.derive(…, at={"x": "ｉｎｆ"}) too
+@pytest.mark.parametrize("value", ["ｉｎｆ", "－ｉｎｆ", "ｎａｎ", "ｏｏ"])
+def test_a_point_value_not_finite_in_fullwidth_letters(capsys, value):
+    import symnet
+    from symnet.errors import ParseError
+
+    code, _, err = _run(capsys, "derive", "x*y", "--at", f"x={value},y=1")
+    assert code != 0 and f"the value of x must be a finite real number, got {value!r}" in err, err
+    with pytest.raises(ParseError, match="must be a finite real number"):
+        symnet.derive("x*y", at={"x": value, "y": 1})
