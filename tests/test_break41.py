@@ -22,6 +22,9 @@ the truth than torch autograd of the same formula in the same dtype.
   so f takes the rounding 64 times: 84.2 ULP (torch 84.2), past 4 at 177 of 200, worse than torch at 5.
 - ∂x of (x + y)⁻¹⁰⁰⁰, −1000·(x + y)⁻¹⁰⁰¹, where the power is subnormal and the derivative normal (x + y in
   [2.03, 2.07]): 497 ULP (torch 497 there); as torch, never worse.
+- Fixed here: `symnet docs --check extra` said "--check is not an option of symnet docs: did you mean --check?" (and
+  `derive x*y --wrt x extra` "--wrt is not an option … (did you mean --wrt?)"): the near-miss hint skips an option
+  itself and an abbreviation argparse takes.
 - Fixed here: a point's value in fullwidth letters, ``--at x=ｉｎｆ`` (or ｎａｎ, －ｉｎｆ, ｏｏ), was refused as a name ("'inf'
   means infinity in SymPy; choose another name for a variable"), where ``x=inf`` is "the value of x must be a finite
   real number": the value is compared in NFKC form.
@@ -264,3 +267,22 @@ def test_a_point_value_not_finite_in_fullwidth_letters(capsys, value):
     assert code != 0 and f"the value of x must be a finite real number, got {value!r}" in err, err
     with pytest.raises(ParseError, match="must be a finite real number"):
         symnet.derive("x*y", at={"x": value, "y": 1})
+
+
+# ------------------------------------------------------------------ a right option beside an unrecognized word (fixed)
+
+# before: `symnet docs --check extra` said "unrecognized arguments: extra (…); --check is not an option of symnet docs:
+# did you mean --check?", and `symnet derive x*y --wrt x extra` "--wrt is not an option of symnet derive (did you mean
+# --wrt?); for the formula --wrt, write symnet derive -- --wrt": the near-miss hint matched the option itself
+@pytest.mark.parametrize("argv", [["docs", "--check", "extra"], ["derive", "x*y", "--wrt", "x", "extra"],
+                                  ["verify", "x*y", "--wrt", "x", "3"], ["derive", "x", "--form", "ascii", "extra"]])
+def test_a_right_option_is_not_called_a_misspelt_one(capsys, argv):
+    code, _, err = _run(capsys, *argv)
+    assert code != 0 and "unrecognized arguments" in err and "is not an option" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("argv, close", [(["docs", "--chek"], "--check"), (["derive", "x*y", "--wrtt", "x"], "--wrt")])
+def test_a_misspelt_option_still_gets_its_hint(capsys, argv, close):
+    code, _, err = _run(capsys, *argv)
+    assert code != 0 and f"did you mean {close}?" in err, err
