@@ -155,11 +155,13 @@ def _a_long_option(command: str, argument: str) -> bool:
 
 def _a_misspelt_option(command: str, argument: str) -> str | None:
     """The option of ``command`` that ``argument`` ("--stabel", "--wrtt=x") is a near miss of, else None: such an
-    argument stays an option, which argparse refuses as unrecognized (a formula −(−stabel) would be a surprise)."""
+    argument stays an option, which argparse refuses as unrecognized (a formula −(−stabel) would be a surprise).
+    None for an option itself or an abbreviation argparse takes: `symnet docs --check extra` said "--check is not an
+    option of symnet docs: did you mean --check?" (break41; derive's --wrt likewise), where extra was refused."""
     import difflib
 
     name = argument.split("=", 1)[0]
-    if not re.fullmatch(r"--[A-Za-z][A-Za-z-]*", name):
+    if not re.fullmatch(r"--[A-Za-z][A-Za-z-]*", name) or _a_long_option(command, name):
         return None
     close = difflib.get_close_matches(name, [o for o in _long_options(command) if o != "--version"], n=1, cutoff=0.75)
     return close[0] if close else None

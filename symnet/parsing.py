@@ -309,8 +309,15 @@ def normalise(text: str, renamed: dict | None = None) -> str:
     text = re.sub(r"(?<=\w)([₀₁₂₃₄₅₆₇₈₉]+)", lambda m: "_" + m.group(1).translate(_SUBSCRIPTS), text)
     # each name in the NFKC form Python reads it in, before the Greek names: the micro sign µ is
     # μ (mu), ϑ is θ (theta), as Python would make them, not variables named μ or θ apart
-    text = re.sub(r"\w+", lambda m: _folded(m.group(0), renamed), text)
+    text = _NAME_RUN.sub(lambda m: _folded(m.group(0), renamed), text)
     return "".join(_GREEK.get(c, c) for c in text) if any(c in _GREEK for c in text) else text
+
+
+# the characters of a name: \w and the connector punctuation Python's names hold (Unicode category Pc), which \w leaves
+# out: ＿ (fullwidth low line) is _ in NFKC form, so ｌｏｇ＿ｓｏｆｔｍａｘ is one name, log_softmax, as Python reads it
+# (break41: it was folded as two, ｌｏｇ and ｓｏｆｔｍａｘ, and symnet verify measured the row-wise function's name
+# as a variable, where log_softmax itself is refused)
+_NAME_RUN = re.compile(r"[\w\u203f\u2040\u2054\ufe33\ufe34\ufe4d-\ufe4f\uff3f]+")
 
 
 def _folded(name: str, renamed: dict | None) -> str:
@@ -755,6 +762,13 @@ def _variable(name: str, label: bool = False) -> sp.Symbol:
     return s
 
 
+def _not_finite(value: str) -> bool:
+    """Whether the text ``value`` of a point names a value that is not a finite real number (inf, -nan, oo, …), in the
+    NFKC form the parser reads it in: ``x=ｉｎｆ`` was refused as "'inf' means infinity in SymPy; choose another name
+    for a variable" (break41), where ``x=inf`` is "the value of x must be a finite real number"."""
+    return unicodedata.normalize("NFKC", value).strip().lstrip("+-") in _NOT_FINITE
+
+
 def parse_point(text: str) -> dict:
     """``"x=1, y=-0.5"`` → {x: 1, y: -1/2}; raises :class:`ParseError`. Pairs are separated by commas or spaces;
     spaces around ``=`` and inside a value are allowed (``x = 1, y = exp(1 + 2)``, ``y=max(1, 2)``)."""
@@ -766,7 +780,7 @@ def parse_point(text: str) -> dict:
         variable = _variable(name.strip())
         if not value.strip():
             raise ParseError(f"no value given for {name.strip()} in the point (write {name.strip()}=1)")
-        if value.strip().lstrip("+-") in _NOT_FINITE:
+        if _not_finite(value):
             # 'inf' is a value here, not a variable's name: say what is wrong with it
             raise ParseError(f"the value of {name.strip()} must be a finite real number, got {value.strip()!r}")
         if ";" in value:  # x=1;y=2 was "cannot parse '1;y=2': invalid syntax at column 2" (session 18)
@@ -944,7 +958,7 @@ def as_point(values, what: str = "point", known=()) -> dict:
     point = {}
     for key, value in values.items():
         symbol = as_symbol(key, known=known)
-        if isinstance(value, str) and value.strip().lstrip("+-") in _NOT_FINITE:
+        if isinstance(value, str) and _not_finite(value):
             raise ParseError(f"the value of {symbol} must be a finite real number, got {value.strip()!r}")
         number = _real_number(as_expression(value, f"value of {symbol}"), symbol)
         if symbol in point:  # {"x": 1, Symbol("x"): 5}, or x and its full-width ｘ: the last one won silently
