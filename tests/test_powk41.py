@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import ulps
+from conftest import compiled, ulps
 from test_powk40 import _outputs, _points, _torch, _truths
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -52,51 +52,39 @@ def _faults(formula, backend, dtype, xs, ys, output=2):
     return bad, worst
 
 
-F64_REASON = "measured: ∂y's double word took log(y)^(k+1) in float64: "
-
-
-@pytest.mark.xfail(strict=True, reason=F64_REASON + "283 ULP here (torch 33.8)")
 def test_the_worst_point():
+    # 283 ULP before (torch 33.8)
     got = _outputs("(y**x/log(y))**40", "numpy", F64, [-2.893155202934227], [0.7231322521988345])[2][0]
     true = _truths("(y**x/log(y))**40", [-2.893155202934227], [0.7231322521988345])[2][0]
     assert ulps(got, true, F64) <= 1
 
 
-@pytest.mark.parametrize("dtype", [pytest.param(F64, marks=pytest.mark.xfail(
-    strict=True, reason=F64_REASON + "300 points within 2 % of (−2.8932, 0.7231): 1.17e4 ULP (torch 2081 there), 285 "
-    "of 300 past 4 and worse than torch")), F32])
+@pytest.mark.parametrize("dtype", [F64, F32])
 def test_around_the_worst_point(dtype):
+    # float64 before: 1.17e4 ULP (torch 2081 there), 285 of 300 past 4 and worse than torch; float32 0.49 before
     bad, worst = _faults("(y**x/log(y))**40", "numpy", dtype, *_around(-2.893155202934227, 0.7231322521988345, 300, 4143, dtype))
     assert not bad and worst <= 1, (len(bad), bad[:3], worst)
 
 
-def _f64_fault(k, seed, reason):
-    return pytest.param(k, seed, F64, marks=pytest.mark.xfail(strict=True, reason=F64_REASON + reason))
-
-
-@pytest.mark.parametrize("k, seed, dtype", [
-    _f64_fault(40, 4141, "k = 40: 408.2 ULP (torch 36.2 there), 47 of 150 past 4 and worse than torch"),
-    _f64_fault(64, 4142, "k = 64: 449.4 ULP (torch 6.39 there), 50 of 149 past 4 and worse than torch"),
-    _f64_fault(12, 4144, "k = 12: 133.6 ULP (torch 38.4 there), 32 of 150 past 4 and worse than torch"),
-    (40, 4141, F32), (64, 4142, F32)])
+@pytest.mark.parametrize("k, seed", [(40, 4141), (64, 4142), (12, 4144)])
+@pytest.mark.parametrize("dtype", [F64, F32])
 def test_dy_within_bounds_or_torch(k, seed, dtype):
+    # float64 before: k = 40 408.2 ULP (torch 36.2 there), 47 of 150 past 4 and worse than torch; k = 64 449.4 (torch
+    # 6.39), 50 of 149; k = 12 133.6 (torch 38.4), 32 of 150. float32 within 0.5 before and after
     bad, worst = _faults(f"(y**x/log(y))**{k}", "numpy", dtype, *_domain(150, seed, dtype))
     assert not bad and worst <= 1, (len(bad), bad[:3], worst)
 
 
 @pytest.mark.parametrize("k, seed", [(40, 4131), (64, 4132)])
-@pytest.mark.xfail(strict=True, reason=F64_REASON + "test_powk40's points: k = 40 845.6 ULP (torch 120.6), 66 of 150; "
-                   "k = 64 2060 (torch 31.7), 65 of 150")
 def test_dy_at_test_powk40s_points(k, seed):
+    # before: k = 40 845.6 ULP (torch 120.6), 66 of 150; k = 64 2060 (torch 31.7), 65 of 150
     bad, worst = _faults(f"(y**x/log(y))**{k}", "numpy", F64, *_points(150, seed, F64))
     assert not bad and worst <= 1, (len(bad), bad[:3], worst)
 
 
-@pytest.mark.parametrize("k, seed", [pytest.param(40, 4150, marks=pytest.mark.xfail(
-                                         strict=True, reason=F64_REASON + "k = 40: 287.7 ULP (torch 122.3), 8 of 24")),
-                                     pytest.param(64, 4151, marks=pytest.mark.xfail(
-                                         strict=True, reason=F64_REASON + "k = 64: 133.1 ULP (torch 23.9), 5 of 24"))])
+@pytest.mark.parametrize("k, seed", [(40, 4150), (64, 4151)])
 def test_triton_float64(k, seed):
+    # before: k = 40 287.7 ULP (torch 122.3), 8 of 24; k = 64 133.1 (torch 23.9), 5 of 24
     bad, worst = _faults(f"(y**x/log(y))**{k}", "triton", F64, *_domain(24, seed, F64))
     assert not bad and worst <= 1, (len(bad), bad[:3], worst)
 
@@ -110,3 +98,19 @@ def test_a_negative_power_keeps_its_bound():
     """(y^x/log y)^(−40): ∂y's log y is a numerator's power, printed as it was (2.15 ULP, torch 5.15)."""
     bad, worst = _faults("(y**x/log(y))**(-40)", "numpy", F64, *_domain(150, 4145, F64))
     assert not bad and worst <= 4, (len(bad), bad[:3], worst)
+
+
+def test_the_power_is_a_double_word():
+    """log(y)⁴¹ by squaring in double words in ∂y's double-word path, nothing of the body in float64 alone."""
+    source = compiled("(y**x/log(y))**40", "numpy").source
+    assert "log_y_pow_41_hi, log_y_pow_41_lo = _dw_mul(" in source and "(in float64)" not in source
+
+
+@pytest.mark.parametrize("k", [12, 64])
+def test_where_the_power_leaves_the_range(k):
+    """Where ∂y is past the range: ±inf, its truth, from the scaled double words (doubleword.SCALED_TINY), which a body
+    with an operation in float64 (_Scaled.plain_used: the power before) did not have; NaN before (k = 12 at (3, 1e10)
+    and (−3, 1e−10), k = 64 at (20, 2) and (−20, 0.5)), where the double word and the float64 body were both NaN."""
+    xs, ys = ([3.0, -3.0], [1e10, 1e-10]) if k == 12 else ([20.0, -20.0], [2.0, 0.5])
+    dy = _outputs(f"(y**x/log(y))**{k}", "numpy", F64, xs, ys)[2]
+    np.testing.assert_array_equal(dy, [np.inf, -np.inf])
