@@ -2848,10 +2848,11 @@ class _Emitter:
     def _binary_power(self, base, k: int) -> _Value:
         """base^k, k > 8, by squaring in double words: base², base⁴, … and the product of those of k's binary digits
         (log(y)⁴¹ = log(y)³²·log(y)⁸·log(y): 5 squarings, 2 products), each to 2⁻¹⁰⁴ or so, where it was b^k in
-        float64 (_plain) of b's hi: k times b's rounding and pow's own, which the double word took as exact (∂y of
-        (y^x/log y)⁴⁰, y^(40x)/(y·log(y)⁴¹) beside a term it cancels: 283 ULP at (−2.89, 0.723), torch 59; issue 16,
-        h-powk41). A product's partial powers stay within its range: |b|^j ≤ |b|^k for |b| ≥ 1, ≥ for |b| ≤ 1; where
-        the power leaves it the double word is not finite and the widened function takes its float64 body."""
+        float64 (_plain: pow of b computed in float64), k times b's rounding and pow's own, which the double word took as
+        exact (∂y of (y^x/log y)⁴⁰, y^(40x)/(y·log(y)⁴¹) beside a term it cancels: 283 ULP at (−2.89, 0.723), torch
+        33.8; issue 16, h-powk41). No partial power leaves the range before b^k does (|b|^j ≤ |b|^k for |b| ≥ 1, ≥ for
+        |b| ≤ 1): where b^k overflows the double word is not finite and the widened function takes its float64 body, as
+        it did; where it underflows, so did the float64 power."""
         squares, acc, partial, n = self.operand(base), None, None, 1
         square_of = base
         while True:
