@@ -10,8 +10,9 @@ Measured before → after (200 points x, y in [0.5, 4], worst ULP of f / ∂x / 
 branch for inputs beyond 2^±25 (homogeneous-quotient's, x, y near 1e±12, 1e±150) 55 → 2.1.
 A log's power (NumPy's and Triton's _rounded_log_power, from k = 3): (y^x/log y)^k float64, f / ∂x, k = 7 5.39 / 5.82 →
 1.71 / 2.13 (torch 11.2 / 10.3), k = 40 35.2 / 27.1 → 2.45 / 2.18, k = 64 49.3 / 49.6 → 1.95 / 1.59 (test_mend39's k = 64
-xfail, 54.9, passes). Still open: its ∂y, 547.7 ULP at k = 40 (torch 80.6; worse than torch at 69 of 150), 738.9 at k = 64
-(torch 241), the same on main: the widened function's power of log y, not a temporary's.
+xfail, 54.9, passes). Then still open: its ∂y, 547.7 ULP at k = 40 (torch 80.6; worse than torch at 69 of 150), 738.9 at k = 64
+(torch 241), the same on main: the widened function's power of log y, not a temporary's (fixed by h-powk41:
+tests/test_powk41.py).
 """
 from __future__ import annotations
 
@@ -129,5 +130,5 @@ def test_triton_high_power_of_a_sum_quotient(dtype):
 
 @pytest.mark.parametrize("k, seed", [(7, 4130), (40, 4131)])
 def test_power_of_a_quotient_by_log_f_and_dx(k, seed):
-    """(y^x/log y)^k: log(y)^k raised with log's rounding restored (∂y, a widened function's, still open: see above)."""
+    """(y^x/log y)^k: log(y)^k raised with log's rounding restored (∂y: tests/test_powk41.py)."""
     _check(f"(y**x/log(y))**{k}", "numpy", F64, *_points(150, seed, F64), outputs=("f", "df_dx"))

@@ -1427,7 +1427,9 @@ class ConditionalPrinting:
         factor overflows or underflows before it is split: ∂x of 10⁻³⁰⁸/(x·y) at x = 5e−324, y = 1e300); an integer
         power beyond ±``FAR_POWER`` in several pairs (:meth:`_far_chunks`), any other power whole, with power 1 (√x) or −1
         (1/√x); factors past
-        ``FAR_SLOTS`` − 1 as one product in the last slot. Numbers (a chain's numerator 1) are left out."""
+        ``FAR_SLOTS`` − 1 as one product in the last slot. Numbers (a chain's numerator 1) are left out. A rounded log's
+        power from ``ROUNDED_LOG_POWER_MIN`` to ``FAR_POWER`` (:meth:`_restored_log_pair`) whole, with its rounding
+        restored."""
         powers: dict = {}
         for f in factors:
             if f.is_number and not f.free_symbols:
@@ -1439,7 +1441,7 @@ class ConditionalPrinting:
             else:
                 base, power = f, 1
             powers[base] = powers.get(base, 0) + power
-        pairs = self._far_chunks([(b, p) for b, p in powers.items() if p])
+        pairs = [self._restored_log_pair(b, p) for b, p in self._far_chunks([(b, p) for b, p in powers.items() if p])]
         if len(pairs) > self.FAR_SLOTS:
             # the factors within ±1 last, into the rest, whose product then stays within the size of its one factor
             # that may pass 1 (session 39: ∂x of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y) with w₁·w₂·w₃·x in the rest was inf)
@@ -1453,6 +1455,20 @@ class ConditionalPrinting:
             rest = self._printed_far_rest(pairs[self.FAR_SLOTS - 1:])
             return [*(text for b, p in pairs[:self.FAR_SLOTS - 1] for text in (self._print(b), str(p))), rest, "1"]
         return [text for b, p in pairs for text in (self._print(b), str(p))]
+
+    def _restored_log_pair(self, base, power):
+        """(base^|power|, ±1) where ``base`` is a temporary holding log v of an input (:meth:`_rounded_base`) and
+        ROUNDED_LOG_POWER_MIN ≤ |power| ≤ FAR_POWER: printed as that power with log's rounding restored (NumPy's and
+        Triton's _rounded_log_power), where (base, power) took its fraction |power| times, each with log's rounding
+        (f of (y^x/log y)³ past y^(3x)'s range, _constant_far(…, y^(3x/2), 2, log_y, −3): 4.06 ULP at (25.07, 13071.4),
+        torch 2.06; h-mend39's strict xfail, h-powk41). Within the range wherever log v is a number: |log v| is at least
+        2⁻⁵³ (6e−8 in float32) and at most 745, so its 4th power is within 1e−64 and 3.1e11 (1.3e−29 in float32).
+        (base, power) otherwise."""
+        if self.ROUNDED_LOG_POWER_MIN <= abs(power) <= self.FAR_POWER:
+            rounded = self._rounded_base(base)
+            if rounded is not None and rounded[0] == "log":
+                return base ** abs(power), 1 if power > 0 else -1
+        return base, power
 
     def _far_chunks(self, pairs) -> list:
         """The pairs (base, power) of :meth:`_far_factors` with a power beyond ±``FAR_POWER`` as several pairs of that
