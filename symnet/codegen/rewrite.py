@@ -14253,7 +14253,7 @@ __all__ += ["LONG_PRODUCT", "WrittenWhereNotFiniteBase"]
 # ------------------------------------------------------------------ rational-product (issue 16, session 41: a product of
 # inputs and a power of a polynomial in them, past the bound and worse than torch); tested in tests/test_worseb41.py
 
-def _monomial(term) -> bool:
+def _polynomial_term(term) -> bool:
     """``term`` a number times inputs and their whole powers (a²·x², 2·x, 1)."""
     coeff, rest = term.as_coeff_Mul()
     return all(f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp >= 1)
@@ -14262,7 +14262,7 @@ def _monomial(term) -> bool:
 
 def _rational_long_product(node) -> bool:
     """``node`` a product of two inputs or more of numbers, inputs' whole powers and at least one power P^k (|k| ≥ 2)
-    of a sum P of monomials in them (:func:`_monomial`), free of rounded functions (the long-product rule's), whose
+    of a sum P of monomials in them (:func:`_polynomial_term`), free of rounded functions (the long-product rule's), whose
     roundings (:func:`_roundings`) reach LONG_POWER_ROUNDINGS."""
     if not (node.is_Mul and len(node.free_symbols) >= 2) or node.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase,
                                                                      WrittenWhereNotFiniteBase, sp.Piecewise):
@@ -14272,7 +14272,7 @@ def _rational_long_product(node) -> bool:
         base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
         if f.is_number or base.is_Symbol and k.is_Integer:
             continue
-        if not (base.is_Add and k.is_Integer and abs(k) >= 2 and all(_monomial(t) for t in base.args)):
+        if not (base.is_Add and k.is_Integer and abs(k) >= 2 and all(_polynomial_term(t) for t in base.args)):
             return False
         powers += 1
     return powers > 0 and LONG_POWER_ROUNDINGS <= _roundings(node) < math.inf
