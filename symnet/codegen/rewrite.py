@@ -3144,6 +3144,11 @@ def _root_series(expr):
     return sp.Piecewise(*branches, (widened, sp.Abs(d) < sp.Float(reach)), (expr, True))
 
 
+# the root series' window in u at most, roots.MIN_WINDOW: past it the widened fallback is within 0.5 ULP, where the series
+# was up to 1.69 (float64, 122 points at 2⁻¹⁰ ≤ |u − r| < 1/16; torch ≤ 858) and 1.48 at |u − r| = 0.40 (torch 0.48)
+LINEAR_ARGUMENT_WINDOW = sp.Rational(1, 1024)
+
+
 def _linear_argument_root_series(expr):
     """f(u) of several inputs held only in one argument u = Σ c_i·x_i (numbers c_i: ∂y of tanh(2x + 3y) − y,
     3·sech²(2x + 3y) − 1, root u = ±0.6585) → f's root series in u, d = ((u − r1) − r2) − r3 with u − r1 widened
@@ -3164,6 +3169,10 @@ def _linear_argument_root_series(expr):
     series = _root_series(inner)
     if series == inner or not isinstance(series, sp.Piecewise):
         return expr
+    # the window at most LINEAR_ARGUMENT_WINDOW: past it the fallback below is widened (u exact in double words), where
+    # the one-input window (0.4375 for tanh(x + 2y) − y) measured the written form as it is (h-worseb41)
+    series = sp.Piecewise(*[(e, c.func(c.lhs, min(c.rhs, LINEAR_ARGUMENT_WINDOW)) if isinstance(c, sp.StrictLessThan)
+                             else c) for e, c in series.args])
 
     # the innermost step of d, Grouped(u − r1), widened: the rest of d is exact or below 2⁻⁵³ of it
     first = series.replace(lambda n: isinstance(n, Grouped) and n.args[0].has(t) and not n.args[0].has(Grouped),
@@ -3209,7 +3218,9 @@ ROOT_SERIES = Rule(
     "the rest (−t·log(p)/(p + 1) ∂p = t·(log p/(p + 1)² − 1/(p(p + 1))), root p = 3.5911: 6.5e15 ULP in float64). "
     "f of several inputs held in one argument u = Σ c_i·x_i the same in u, u − r1 widened (∂y of tanh(2x + 3y) − y, "
     "3·sech²u − 1, root u = 1.1462: 1172 ULP in float64 at (0.551, 0.0150), torch 660; now ≤ 1.6 ULP over 402 "
-    "points, 200 within 10⁻³ of the root, where torch is past 4 at 217)",
+    "points, 200 within 10⁻³ of the root, where torch is past 4 at 217), its window at most 2⁻¹⁰ and the widened "
+    "form past it (the series' Horner and d's three roundings were 1.2–1.7 ULP at 2⁻¹⁰ ≤ |u − r| < 0.4375 in float64, "
+    "worse than torch + 0.5 at 1 to 2 of 400 points, 1.48 where torch is 0.48; the widened form 0.5 there)",
     apply=_root_series, fired=lambda old, new: new != old)
 _register(ROOT_SERIES)
 __all__ += ["ROOT_SERIES"]
@@ -14255,3 +14266,76 @@ LONG_PRODUCT = Rule(
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
 __all__ += ["LONG_PRODUCT", "WrittenWhereNotFiniteBase"]
+
+
+# ------------------------------------------------------------------ rational-product (issue 16, session 41: a product of
+# inputs and a power of a polynomial in them, past the bound and worse than torch); tested in tests/test_worseb41.py
+
+def _polynomial_term(term) -> bool:
+    """``term`` a number times inputs and their whole powers (a²·x², 2·x, 1)."""
+    coeff, rest = term.as_coeff_Mul()
+    return all(f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp >= 1)
+               for f in sp.Mul.make_args(rest)) if rest != 1 else coeff.is_Rational
+
+
+def _rational_long_product(node) -> bool:
+    """``node`` a product of two inputs or more of numbers, inputs' whole powers and at least one power P^k (|k| ≥ 2)
+    of a sum P of monomials in them (:func:`_polynomial_term`), free of rounded functions (the long-product rule's), whose
+    roundings (:func:`_roundings`) reach LONG_POWER_ROUNDINGS."""
+    if not (node.is_Mul and len(node.free_symbols) >= 2) or node.has(*_ROUNDED, softplus, ndtr, sp.erfc, WidenedBase,
+                                                                     WrittenWhereNotFiniteBase, sp.Piecewise):
+        return False
+    powers = 0
+    for f in node.args:
+        base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if f.is_number or base.is_Symbol and k.is_Integer:
+            continue
+        if not (base.is_Add and k.is_Integer and abs(k) >= 2 and all(_polynomial_term(t) for t in base.args)):
+            return False
+        powers += 1
+    return powers > 0 and LONG_POWER_ROUNDINGS <= _roundings(node) < math.inf
+
+
+def _total_degree(node) -> int:
+    """The largest total degree in the inputs of a power or product a double word of the rational product ``node``
+    forms: Σ |k|·deg P over its factors P^k (an input's degree 1, a number's 0)."""
+    degree = 0
+    for f in sp.Mul.make_args(node):
+        base, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if not f.is_number:
+            degree += abs(int(k)) * sp.Poly(base, *sorted(base.free_symbols, key=sp.default_sort_key)).total_degree()
+    return degree
+
+
+def _rational_products(expr):
+    """``expr`` widened whole, its sign outside, where it is a rational long product (:func:`_rational_long_product`)
+    and each input is 0 or within 2^±⌊960/D⌋ (D its :func:`_total_degree`: every power and product its double words
+    form is then within 2^±960, where a double word's lo part is kept), taken as written where that is ±inf or NaN;
+    as written past those bounds (the shared-powers rule's far forms; widened there, x³ underflowed in ∂a of
+    x/(1 + (a·x)²) at (−5.1e142, 3.7e−135): 0 for a normal number); as it is otherwise. An output only, not a term of a
+    sum: a sum's own double words take its terms exactly (the widen-quotients rule's; ∂x of x/(1 + (a·x)²), a term
+    widened apart inside it, went from within 1 ULP to 416)."""
+    if not (isinstance(expr, sp.Basic) and _rational_long_product(expr)):
+        return expr
+    sign = -1 if expr.could_extract_minus_sign() else 1
+    bound = sp.Integer(2) ** (960 // _total_degree(expr))
+    within = sp.And(*[sp.And(sp.Abs(v) <= bound, sp.Or(sp.Abs(v) >= 1 / bound, sp.Eq(v, 0)))
+                      for v in sorted(expr.free_symbols, key=sp.default_sort_key)])
+    return sp.Piecewise((written_where_not_finite(sign * widen(sign * expr), expr), within), (expr, True))
+
+
+RATIONAL_PRODUCT = Rule(
+    "rational-product", "a product of inputs and a power of a sum of monomials in them rounds once for each factor, "
+    "each multiplication and each term of the sum, and the power multiplies the sum's roundings (∂a of the Cauchy-like "
+    "x/(1 + (a·x)²), −2·a·x³/(1 + a²·x²)², was 4.78 ULP in float64 at a = x = −32.27, torch 2.78, and worse than "
+    "torch's and past 1 ULP at 486 of 2001 points); where the count (first order, in units of 2⁻⁵³) reaches 8 it is "
+    "computed in double-word arithmetic (hi + lo, about 106 bits) and rounded once in a float64 kernel, in float64 in "
+    "a float32 one, as the long-product rule's products are, where each input is 0 or within 2^±⌊960/D⌋ (D the "
+    "product's total degree, 12 for that ∂a: every power its double words form stays within 2^±960, where a double "
+    "word's lo part is kept; widened beyond, x³ underflowed: 0 for a normal number); taken as written where that is "
+    "±inf or NaN, and past those bounds (the shared-powers rule's far forms); an output only, not a term of a sum "
+    "(a sum's double words take its terms exactly)",
+    apply=_rational_products, fired=lambda old, new: new != old)
+RULES = RULES[:RULES.index(LONG_PRODUCT) + 1] + (RATIONAL_PRODUCT,) + RULES[RULES.index(LONG_PRODUCT) + 1:]
+_BY_NAME[RATIONAL_PRODUCT.name] = RATIONAL_PRODUCT
+__all__ += ["RATIONAL_PRODUCT"]
