@@ -3491,7 +3491,10 @@ DEEP_TERMS = 2.0 ** 40
 # whose terms are past twice its value there
 ROUNDED_DEEP_TERMS = 2.0
 _ROUNDED_IN_DOUBLE = ("_tw_erfc_series(", "_tw_ndtr_series(", "_tw_erfc_words(",
-                      "_tw_erf_words(")  # (_dw_erf_words: erfc in float64 from |x| = 1/2 on)
+                      # erf of an input and of a double word (session 41): _dw_erf_tail's float64 erf below 1/2, its
+                      # float64 erfc from 1/2 on (_dw_erf_words's too): erf(x) − y at y = erf(x)·(1 + 2⁻²⁰), |x| < 1/2,
+                      # was 6.1e8 ULP (torch 1.5e13)
+                      "_tw_erf(", "_tw_erf_words(")
 
 
 def _deep_terms(tripled_lines) -> float:
