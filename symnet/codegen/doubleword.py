@@ -26,7 +26,10 @@ past 2⁻¹⁰ of the value (DEEP_RELATIVE; where a float64 kernel computes no b
 ∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton's
 float64 kernels likewise since session 21 (:func:`_triton_third_tier`), on the elements picked by DEEP_TERMS (they
 compute no float64 bound; past 2 where the double word holds erfc or Φ in float64: ROUNDED_DEEP_TERMS, session 37;
-erfc and Φ of any triple word since session 38, ``_tw_erfc_words``: gelu(x/y)⁻²'s ∂x near gelu′'s root),
+erfc and Φ of any triple word since session 38, ``_tw_erfc_words``: gelu(x/y)⁻²'s ∂x near gelu′'s root; erf, whose
+double word is float64-rounded (an input's everywhere, _dw_erf_tail; a double word's from |x| = 1/2 on), likewise
+since session 41, and erf of any triple word in both
+backends, ``_tw_erf_words``: erf(x/y) − z at z = erf(x/y) rounded),
 in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
