@@ -26,7 +26,10 @@ past 2⁻¹⁰ of the value (DEEP_RELATIVE; where a float64 kernel computes no b
 ∂t at its zeros (2⁻⁵⁹·⁶ of its terms, 84 ULP in double words), y − tanh x at y = fl(tanh x) (1,330). Triton's
 float64 kernels likewise since session 21 (:func:`_triton_third_tier`), on the elements picked by DEEP_TERMS (they
 compute no float64 bound; past 2 where the double word holds erfc or Φ in float64: ROUNDED_DEEP_TERMS, session 37;
-erfc and Φ of any triple word since session 38, ``_tw_erfc_words``: gelu(x/y)⁻²'s ∂x near gelu′'s root),
+erfc and Φ of any triple word since session 38, ``_tw_erfc_words``: gelu(x/y)⁻²'s ∂x near gelu′'s root; erf, whose
+double word is float64-rounded (an input's everywhere, _dw_erf_tail; a double word's from |x| = 1/2 on), likewise
+since session 41, and erf of any triple word in both
+backends, ``_tw_erf_words``: erf(x/y) − z at z = erf(x/y) rounded),
 in a block where one element is (a scalar branch): the same ``_tw_*`` texts as
 ``@triton.jit`` helpers, _tw_expm1_reduced's eight squarings a loop (one body to compile), and the kernel at two
 entries a thread in float64 (the launcher): y − tanh x's float64 kernel compiled for sm_90 in 3.2 CPU s before,
@@ -1451,37 +1454,70 @@ PRIMITIVE_NEEDS["_dw_erf_tail"] = ("_dw_fast_two_sum", "_erfc")
 # erf of a double word in Triton (h-triton40; NumPy's _dw_erf_dw takes its table-driven _dw_erf): the emitter took it
 # in float64 of the rounded argument (_plain), whose rounding and erf's own erf(v)^−k multiplies: ∂x of erf(x/y)⁻² at
 # (−6.163, −771.3), v = 0.00799, 7 ULP in float64 (NumPy 0). Below |x_hi| = 1/2 the Maclaurin series
-# 2/√π·x·(1 + S(x²)), x the double word, S = Σₙ₌₁¹² (−1)ⁿx²ⁿ/(n!(2n + 1)) in float64 (|S| ≤ 0.083: its rounding 2⁻⁵⁶ of
-# erf; its first term left out 2⁻⁶⁰); from 1/2 on _dw_erf_tail's ±(1 − erfc|x_hi|) and x_lo to first order
-PRIMITIVES["_dw_erf_words"] = '''\
-def _dw_erf_words(x_hi, x_lo):
-    """erf(x_hi + x_lo) as a double word: 2/√π·x·(1 + S(x_hi²)) below |x_hi| = 1/2 (S the series' rest in float64),
-    _dw_erf_tail's ±(1 − erfc|x_hi|) plus 2/√π·e^(−x_hi²)·x_lo from 1/2 on (0 where that is not finite)."""
-    z = x_hi * x_hi
-    s = 8.35070279514724e-11 + 0.0 * z
-    s = -1.0892221037148573e-09 + z * s
-    s = 1.3122532963802806e-08 + z * s
-    s = -1.4503852223150468e-07 + z * s
-    s = 1.4589169000933706e-06 + z * s
-    s = -1.3227513227513228e-05 + z * s
-    s = 0.00010683760683760684 + z * s
-    s = -0.0007575757575757576 + z * s
-    s = 0.004629629629629629 + z * s
-    s = -0.023809523809523808 + z * s
-    s = 0.1 + z * s
-    s = -0.3333333333333333 + z * s
-    s = z * s
-    o_hi, o_lo = _dw_fast_two_sum(1.0 + 0.0 * s, s)
-    p_hi, p_lo = _dw_mul(x_hi, x_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
-    n_hi, n_lo = _dw_mul(p_hi, p_lo, o_hi, o_lo)
-    t_hi, t_lo = _dw_erf_tail(x_hi, 0.0 * x_hi)
-    d = 1.1283791670955126 * M.exp(-z) * x_lo
-    t_hi, t_lo = _dw_add_fp(t_hi, t_lo, M.where(M.abs(d) < float("inf"), d, 0.0))
-    near = M.abs(x_hi) < 0.5
-    return M.where(near, n_hi, t_hi), M.where(near, n_lo, t_lo)
-'''
+# erf x = 2/√π·x·Σ tₙ·(x²)ⁿ, tₙ = (−1)ⁿ/(n!(2n + 1)), n = 0 … 20 (the rest below 2⁻¹¹³ of the sum at x² = 1/4), x and
+# x² double words (x² = TwoProduct(x_hi, x_hi) + 2·x_hi·x_lo, to 2⁻¹⁰⁵), Horner in float64 over n = 20 … 12 (each
+# term below 2⁻⁵⁷ of the sum: its rounding below 2⁻¹¹⁰) and in double words over n = 11 … 0 with tₙ to 106 bits
+# (mpmath): about 2⁻¹⁰⁴ relative, as NumPy's _dw_erf_dw. Each double-word step is one _dw_mul_bounded (x² and the
+# partial sum below 1) and a Fast2Sum of tₙ and the product (|tₙ₊₁·x²| ≤ |tₙ|/12: no cancellation), some 31
+# operations, twelve of them. Session 41 (h-erf41): the rest S of the series after 1 was one float64 (12 terms, x_hi²
+# alone), 2⁻⁵⁶ of erf where it was meant as a double word, 2⁻⁵⁵ more from x_lo's share of x² left out: erf(x/y) − z at
+# (0.2058, 0.7, 0.3224), z = erf(x/y) rounded, was 9.7e16 ULP (torch 8.8e15). From 1/2 on _dw_erf_tail's
+# ±(1 − erfc|x_hi|), erfc in float64 (1.6 ulp of it, up to 2⁻⁵³ of erf at 1/2), and x_lo to first order
+_ERF_WORDS_TERMS = 21  # t₀ … t₂₀
+_ERF_WORDS_DW = 12  # t₀ … t₁₁ in double words
+
+
+@functools.cache
+def _erf_words_constants() -> dict:
+    """The Maclaurin coefficients tₙ = (−1)ⁿ/(n!(2n + 1)) of _dw_erf_words as ERF_T<n>_HI (and _LO for n < 12)."""
+    import mpmath
+    out = {}
+    with mpmath.workdps(60):
+        for n in range(_ERF_WORDS_TERMS):
+            t = mpmath.mpf(-1) ** n / (mpmath.factorial(n) * (2 * n + 1))
+            out[f"ERF_T{n}_HI"] = float(t)
+            if n < _ERF_WORDS_DW:
+                out[f"ERF_T{n}_LO"] = float(t - mpmath.mpf(float(t)))
+    return out
+
+
+def _erf_words_text() -> str:
+    """The text of _dw_erf_words (the Horner steps unrolled, the coefficients by name)."""
+    lines = [
+        "def _dw_erf_words(x_hi, x_lo):",
+        '    """erf(x_hi + x_lo) as a double word: below |x_hi| = 1/2 2/√π·x·Σ tₙ·(x²)ⁿ, tₙ = (−1)ⁿ/(n!(2n + 1)) to',
+        f'    n = {_ERF_WORDS_TERMS - 1}, x² a double word, the terms from n = {_ERF_WORDS_DW} on in float64 and the others in double',
+        "    words, about 2⁻¹⁰⁴ relative; from 1/2 on _dw_erf_tail's ±(1 − erfc|x_hi|), erfc in float64, plus",
+        '    2/√π·e^(−x_hi²)·x_lo (0 where that is not finite)."""',
+        "    z_hi, z_lo = _dw_two_prod(x_hi, x_hi)",
+        "    z_hi, z_lo = _dw_fast_two_sum(z_hi, z_lo + 2.0 * x_hi * x_lo)  # x² = (x_hi + x_lo)² to 2⁻¹⁰⁵",
+        f"    s = ERF_T{_ERF_WORDS_TERMS - 1}_HI + 0.0 * z_hi",
+    ]
+    for n in range(_ERF_WORDS_TERMS - 2, _ERF_WORDS_DW - 1, -1):
+        lines.append(f"    s = ERF_T{n}_HI + z_hi * s")
+    lines.append("    s_hi, s_lo = s, 0.0 * s")
+    lines.append("    # s = tₙ + x²·s in double words: |tₙ₊₁·x²| ≤ |tₙ|/12, so tₙ's hi leads (Fast2Sum)")
+    for n in range(_ERF_WORDS_DW - 1, -1, -1):
+        lines.append("    s_hi, s_lo = _dw_mul_bounded(s_hi, s_lo, z_hi, z_lo)")
+        lines.append(f"    s_hi, e = _dw_fast_two_sum(ERF_T{n}_HI, s_hi)")
+        lines.append(f"    s_hi, s_lo = _dw_fast_two_sum(s_hi, e + (ERF_T{n}_LO + s_lo))")
+    lines += [
+        "    p_hi, p_lo = _dw_mul(x_hi, x_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)",
+        "    n_hi, n_lo = _dw_mul(p_hi, p_lo, s_hi, s_lo)",
+        "    t_hi, t_lo = _dw_erf_tail(x_hi, 0.0 * x_hi)",
+        "    d = 1.1283791670955126 * M.exp(-(x_hi * x_hi)) * x_lo",
+        '    t_hi, t_lo = _dw_add_fp(t_hi, t_lo, M.where(M.abs(d) < float("inf"), d, 0.0))',
+        "    near = M.abs(x_hi) < 0.5",
+        "    return M.where(near, n_hi, t_hi), M.where(near, n_lo, t_lo)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+_CONSTANTS.update(_erf_words_constants())
+PRIMITIVES["_dw_erf_words"] = _erf_words_text()
 ORDER += ["_dw_erf_words"]
-PRIMITIVE_NEEDS["_dw_erf_words"] = ("_dw_fast_two_sum", "_dw_mul", "_dw_erf_tail", "_dw_add_fp")
+PRIMITIVE_NEEDS["_dw_erf_words"] = ("_dw_two_prod", "_dw_fast_two_sum", "_dw_mul_bounded", "_dw_mul", "_dw_erf_tail",
+                                    "_dw_add_fp")
 _NUMPY_NEEDS["_dw_erf"] = ("_dw_mul_fp", "_dw_add", "_erfc")  # erf of a float64 as a double word (NumPy's alone)
 # the primitives with a NumPy text alone (a Triton kernel never calls them), after ORDER's in a module
 _NUMPY_NEEDS["_dw_erfc"] = ("_dw_erfcx_table", "_dw_erf", "_dw_add_fp", "_dw_mul_fp", "_dw_add", "_dw_two_prod", "_dw_exp_reduced", "_dw_mul",
@@ -1917,6 +1953,31 @@ def _tw_erfc_words(x_hi, x_lo, x_tail):
 PRIMITIVE_NEEDS["_tw_erfc_words"] = ("_dw_two_sum", "_dw_two_prod", "_dw_exp", "_dw_mul", "_dw_add_fp",
                                      "_tw_erfc_series", "_tw_add")
 ORDER += ["_tw_erfc_words"]
+# erf of a triple word x = x_hi + d likewise (session 41, h-erf41: erf of a quotient in the third tier, where
+# erf(x/y) − z cancels past what _dw_erf_words's 2⁻¹⁰⁴ keeps: 212 ULP at (0.2058, 0.7, 0.3224) with z = erf(x/y)
+# rounded, torch 8.8e15): erf(x_hi + d) = erf(x_hi) + (2/√π)·e^(−x_hi²)·(d − x_hi·d²), erf x_hi by _tw_erf (about
+# 2⁻¹²⁰ up to 6, 2⁻¹⁰⁸ beyond), the correction in double words (d ≤ 2⁻⁵²·|x|: its own error below 2⁻¹⁵⁰ of erf); 0 correction past
+# |x_hi| = 27.5 (e^(−x²) 0 there: no inf − inf)
+PRIMITIVES["_tw_erf_words"] = '''\
+def _tw_erf_words(x_hi, x_lo, x_tail):
+    """erf(x_hi + x_lo + x_tail) as a triple word: erf x_hi by _tw_erf, plus (2/√π)·e^(−x_hi²)·(d − x_hi·d²),
+    d = x_lo + x_tail (second order in d): about 2⁻¹²⁰ relative up to |x_hi| = 6, 2⁻¹⁰⁸ beyond (_tw_erf's float64
+    erfc)."""
+    near = M.abs(x_hi) < 27.5
+    l_hi, l_lo = _dw_two_sum(x_lo, x_tail)
+    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo, 0.0)
+    b = M.where(near, x_hi, 0.0)
+    s_hi, s_lo = _dw_two_prod(b, b)
+    g_hi, g_lo = _dw_exp(-s_hi, -s_lo)
+    g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
+    m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
+    d_hi, d_lo = _dw_mul(g_hi, g_lo, m_hi, m_lo)
+    r_hi, r_lo, r_tail = _tw_erf(x_hi)
+    return _tw_add(r_hi, r_lo, r_tail, d_hi, d_lo, 0.0 * d_hi)
+'''
+PRIMITIVE_NEEDS["_tw_erf_words"] = ("_dw_two_sum", "_dw_two_prod", "_dw_exp", "_dw_mul", "_dw_add_fp", "_tw_erf",
+                                    "_tw_add")
+ORDER += ["_tw_erf_words"]
 # Φ(x) = erfc(a)/2 likewise, a = −x/√2 = a_hi + l, l a double word (x times 1/√2's three parts, each product exact
 # but the last: a double word of a left 2⁻¹⁰⁶·a, erfc′·2⁻¹⁰⁶·a = 2a²·2⁻¹⁰⁶ of erfc, 7 ULP of Φ(x) − y at x = −3):
 # erfc(a_hi + l) by _tw_erfc_words
@@ -3107,6 +3168,10 @@ class _Emitter:
         elif isinstance(e, sp.log):
             a = self.triple(e.args[0])
             v = self._emit3(e, f"_tw_log({self._words(a)})", ("_dw_log",) if self.backend == "numpy" else ("_tw_log",))
+        elif type(e).__name__ == "erf" and not self._float64(e.args[0]):
+            # erf(v) of a triple-word v (a quotient's; its value not computed first, whose double word triple would
+            # then take): erf of its hi by _tw_erf, its lo and tail to second order (_tw_erf_words; session 41)
+            v = self._emit3(e, f"_tw_erf_words({self._words(self.triple(e.args[0]))})", ("_tw_erf_words",))
         elif type(e).__name__ == "erf" and self.value(e.args[0]).lo is None:
             # erf(v) of a float64 v in triple words (_tw_erf: its series up to |v| = 6, ±(1 − erfc|v|) beyond)
             v = self._emit3(e, f"_tw_erf({self.value(e.args[0]).hi})", ("_tw_erf",))
@@ -3485,6 +3550,8 @@ def _triple_capable(e, leaves, backend: str = "numpy") -> bool:
         return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
     if kind in ("erfc", "ndtr") and backend == "triton":  # of any of these too: _tw_erfc_words (session 38)
         return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
+    if kind == "erf":  # of any of these too: _tw_erf_words (session 41)
+        return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
     return _triple_exact(e, leaves, "numpy")  # max/min of leaves, erf of a leaf
 
 
@@ -3517,7 +3584,11 @@ DEEP_TERMS = 2.0 ** 40
 # 2⁻³⁹): the third tier, whose triple word of them is exact (_tw_erfc_series, _tw_ndtr_series), takes the elements
 # whose terms are past twice its value there
 ROUNDED_DEEP_TERMS = 2.0
-_ROUNDED_IN_DOUBLE = ("_tw_erfc_series(", "_tw_ndtr_series(", "_tw_erfc_words(")
+_ROUNDED_IN_DOUBLE = ("_tw_erfc_series(", "_tw_ndtr_series(", "_tw_erfc_words(",
+                      # erf of an input and of a double word (session 41): _dw_erf_tail's float64 erf below 1/2, its
+                      # float64 erfc from 1/2 on (_dw_erf_words's too): erf(x) − y at y = erf(x)·(1 + 2⁻²⁰), |x| < 1/2,
+                      # was 6.1e8 ULP (torch 1.5e13)
+                      "_tw_erf(", "_tw_erf_words(")
 
 
 def _deep_terms(tripled_lines) -> float:
@@ -4971,7 +5042,8 @@ _TIER_COST = {"_tw_exp_negabs(": 1, "_tw_exp(": 1, "_tw_expm1(": 1, "_tw_sigmoid
               # erfc and Φ (session 38): an exponential at least (_tw_exp_negsquare, beside _tw_erf's 140 steps and the
               # continued fraction's 80), so that with another (gelu(x/y)⁻²'s ∂x: Φ of a quotient and e^(−v²/2)) the
               # tier is the repair kernel's; erfc(x) − y's alone stays inline as before
-              "_tw_erfc_series(": 1, "_tw_ndtr_series(": 1, "_tw_erfc_words(": 1}
+              "_tw_erfc_series(": 1, "_tw_ndtr_series(": 1, "_tw_erfc_words(": 1,
+              "_tw_erf_words(": 1}  # erf of a triple word (session 41): _tw_erf's 140 steps and an exponential
 
 
 def _triton_tier_cost(lines) -> int:
