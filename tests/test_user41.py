@@ -94,6 +94,34 @@ def test_the_suggested_gated_units_are_torchs(written, names, reference):
                        for g, p in zip(got.detach().tolist(), zip(*args))) <= 4
 
 
+def test_activation_by_name_answers_a_gated_unit_with_its_formula():
+    # before: activation("swiglu", x) "did you mean silu or selu or gelu?" and 21 names; glu "did you mean gelu or elu?"
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    import symnet.torch as st
+    from symnet.errors import SymnetError
+
+    with pytest.raises(SymnetError, match=r"as a formula it is silu\(a\)\*b: symnet.torch.from_formula"):
+        st.functional.activation("swiglu", torch.zeros(3, dtype=torch.float64))
+
+
+# before: "pip install scikit-learn (or pip install 'symnet[train]')" and the same for matplotlib: the README installs
+# the extras from symnet's folder, pip install '.[train]'; 'symnet[train]' asks the package index for a "symnet"
+@pytest.mark.parametrize("argv, missing, says", [
+    (["train", "digits", "--epochs", "1"], ("sklearn", "sklearn.datasets", "sklearn.model_selection"),
+     "pip install scikit-learn (or, in symnet's folder, pip install '.[train]')"),
+    (["train", "xor", "--epochs", "1", "--plot", "PLOT"], ("matplotlib",),
+     "pip install matplotlib (or, in symnet's folder, pip install '.[train]')"),
+])
+def test_a_missing_extra_names_the_readmes_install(capsys, monkeypatch, tmp_path, argv, missing, says):
+    import sys
+    for name in missing:
+        monkeypatch.setitem(sys.modules, name, None)  # import raises ImportError
+    argv = [str(tmp_path / "loss.png") if a == "PLOT" else a for a in argv]
+    code, out, err = _run(capsys, *argv)
+    assert code == 2 and says in err and "symnet[train]" not in err, (code, err)
+
+
 # ---------------------------------------------------------------- faults measured and not fixed (session 41)
 
 @functools.lru_cache(maxsize=None)
