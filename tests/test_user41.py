@@ -243,3 +243,32 @@ def test_snake_gradient_where_ax_is_large():
         A = X = mpmath.mpf(float(a[0]))
         true = (2 * A * X * mpmath.sin(A * X) * mpmath.cos(A * X) - mpmath.sin(A * X) ** 2) / A ** 2
     assert ulps(da[0], true, np.float64) <= 4
+
+
+CONTRASTIVE = "y*d**2 + (1 - y)*relu(m - d)**2"
+
+
+@pytest.mark.xfail(strict=True, reason="measured: the contrastive loss y·d² + (1 − y)·relu(m − d)², ∂y = d² − relu(m − d)² "
+                   "in float32 at a negative distance: computed as (d − r)(d + r) with r = m − d in float64, where "
+                   "d + r = m is lost once |d| > 2^53: −0 for −2.0000000545e16 at d = −1e16, m = 1, y = 0.3 (1.6e7 ULP; on to "
+                   "d = −1e38, true −2e38); torch float32 0 (NaN from |d| > 1.8e19); float64 (double words) right")
+def test_contrastive_dy_float32_at_large_negative_d():
+    d = -np.logspace(10, 38, 15).astype(np.float32)
+    m, y = np.ones_like(d), np.full_like(d, 0.3)
+    dy = _kernel(CONTRASTIVE)(d=d, m=m, y=y)[3]
+    with mpmath.workdps(60):
+        truths = [2 * mpmath.mpf(float(v)) - 1 for v in d]  # d² − (1 − d)² = 2d − 1
+    assert _ulps_of(dy, truths, np.float32).max() <= 8
+
+
+@pytest.mark.xfail(strict=True, reason="measured: a scaled asinh s·asinh(x/s) where x/s leaves the normal range, as "
+                   "written (torch autograd the same at each point): f −0 for −2.2250738585072014e−308 at s = −1e200, "
+                   "x = −2.2e−308; 9.999999999999969e−11 for 1e−10 at s = 1e300, x = 1e−10 (31 ULP, a subnormal "
+                   "quotient); inf for 1.977e−306 at s = −2.78e−309, x = 0.7 (x/s overflows)")
+def test_scaled_asinh_where_the_quotient_leaves_the_normal_range():
+    s = np.array([-1e200, 1e300, -2.781342323134e-309])
+    x = np.array([-2.2250738585072014e-308, 1e-10, 0.7])
+    f = _kernel("s*asinh(x/s)")(s=s, x=x)[0]
+    with mpmath.workdps(60):
+        truths = [mpmath.mpf(a) * mpmath.asinh(mpmath.mpf(b) / mpmath.mpf(a)) for a, b in zip(s, x)]
+    assert _ulps_of(f, truths, np.float64).max() <= 4
