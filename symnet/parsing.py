@@ -146,7 +146,7 @@ _ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is
                 # gelu(x, 'tanh') / gelu(x, approximate='tanh'), torch's spelling (session 19's new user)
                 "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)",
                 # softplus(x, beta=2) was answered with "beta=None, threshold=None" (session 24's new user)
-                # log(x, 2), SymPy's and Python's base (session 41's new user was told only "takes exactly one argument")
+                # log(x, 2), SymPy's and Python's base (session 41's new user read only "takes exactly one argument")
                 "log": "log(x, b) is log(x)/log(b): write log2(x) for base 2, log(x)/log(10) for base 10",
                 "softplus": "no threshold unless given, where torch's default is 20: torch's "
                             "softplus(x, beta=b) is softplus(x, beta, 20) here (x where beta·x > 20)"}

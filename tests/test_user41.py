@@ -171,7 +171,8 @@ def test_torch_gets_the_unit_vectors_dx_where_symnet_does_not():
                    "x/sqrt((x**2 + y**2)/2 + 1e-6)): ∂x = y²/(x² + y²)^(3/2) is printed with (x² + y²)^(3/2), which "
                    "overflows for |y| ≳ 1e103 (1e100 with the written ε: SymPy scales it to 1000·(…)/sqrt(1 + "
                    "500000x² + 500000y²)^3), so ∂x is 0 at x = 1, y = 1e120 for 1e−120 (NaN at 1e153 with ε) where "
-                   "torch autograd gives 1e−120: symnet worse than torch at 200 of these 200 points, |y| from 1.5e104 (torch ≤ 0.50 ULP at all), numpy; "
+                   "torch autograd gives 1e−120: symnet worse than torch at 200 of these 200 points, |y| from 1.5e104 "
+                   "(torch ≤ 0.50 ULP at all), numpy; "
                    "symnet.torch (Triton interpreter) the same; with ε a variable it is right")
 def test_unit_vector_dx_at_large_y():
     x, y = _norm2_points()
@@ -248,10 +249,10 @@ def test_snake_gradient_where_ax_is_large():
 CONTRASTIVE = "y*d**2 + (1 - y)*relu(m - d)**2"
 
 
-@pytest.mark.xfail(strict=True, reason="measured: the contrastive loss y·d² + (1 − y)·relu(m − d)², ∂y = d² − relu(m − d)² "
-                   "in float32 at a negative distance: computed as (d − r)(d + r) with r = m − d in float64, where "
-                   "d + r = m is lost once |d| > 2^53: −0 for −2.0000000545e16 at d = −1e16, m = 1, y = 0.3 (1.6e7 ULP; on to "
-                   "d = −1e38, true −2e38); torch float32 0 (NaN from |d| > 1.8e19); float64 (double words) right")
+@pytest.mark.xfail(strict=True, reason="measured: the contrastive loss y·d² + (1 − y)·relu(m − d)², "
+                   "∂y = d² − relu(m − d)² in float32 at a negative distance: computed as (d − r)(d + r) with "
+                   "r = m − d in float64, where d + r = m is lost once |d| > 2^53: −0 for −2.0000000545e16 at d = −1e16, "
+                   "m = 1, y = 0.3 (1.6e7 ULP; on to d = −1e38, true −2e38); torch float32 0 (NaN from |d| > 1.8e19); float64 (double words) right")
 def test_contrastive_dy_float32_at_large_negative_d():
     d = -np.logspace(10, 38, 15).astype(np.float32)
     m, y = np.ones_like(d), np.full_like(d, 0.3)
