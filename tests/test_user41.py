@@ -251,8 +251,9 @@ CONTRASTIVE = "y*d**2 + (1 - y)*relu(m - d)**2"
 
 @pytest.mark.xfail(strict=True, reason="measured: the contrastive loss y·d² + (1 − y)·relu(m − d)², "
                    "∂y = d² − relu(m − d)² in float32 at a negative distance: computed as (d − r)(d + r) with "
-                   "r = m − d in float64, where d + r = m is lost once |d| > 2^53: −0 for −2.0000000545e16 at d = −1e16, "
-                   "m = 1, y = 0.3 (1.6e7 ULP; on to d = −1e38, true −2e38); torch float32 0 (NaN from |d| > 1.8e19); float64 (double words) right")
+                   "r = m − d in float64, where d + r = m is lost once |d| > 2^53: −0 for −2.0000000545e16 at "
+                   "d = −1e16, m = 1, y = 0.3 (1.6e7 ULP; on to d = −1e38, true −2e38); torch float32 0 (NaN from "
+                   "|d| > 1.8e19); float64 (double words) right")
 def test_contrastive_dy_float32_at_large_negative_d():
     d = -np.logspace(10, 38, 15).astype(np.float32)
     m, y = np.ones_like(d), np.full_like(d, 0.3)
