@@ -276,3 +276,14 @@ def test_scaled_asinh_where_the_quotient_leaves_the_normal_range():
     with mpmath.workdps(60):
         truths = [mpmath.mpf(a) * mpmath.asinh(mpmath.mpf(b) / mpmath.mpf(a)) for a, b in zip(s, x)]
     assert _ulps_of(f, truths, np.float64).max() <= 4
+
+
+@pytest.mark.xfail(strict=True, reason="measured: squareplus (x + sqrt(x² + b))/2, ∂x = (1 + x/sqrt(x² + b))/2 ≈ b/(4x²) "
+                   "where x² overflows: 0 for 2.5e−301 at x = −1e200, b = 1e100, and for −2.5e−201 at x = b = −1e200 "
+                   "(torch 0.5 at both); right up to |x| = 1e150 (1e−300 at b = 4)")
+def test_squareplus_dx_where_x_squared_overflows():
+    x, b = np.array([-1e200, -1e200, -1e180]), np.array([1e100, -1e200, -1e180])
+    dx = _kernel("(x + sqrt(x**2 + b))/2")(b=b, x=x)[2]
+    with mpmath.workdps(900):  # x² + b holds 400 digits
+        truths = [(1 + mpmath.mpf(u) / mpmath.sqrt(mpmath.mpf(u) ** 2 + mpmath.mpf(v))) / 2 for u, v in zip(x, b)]
+    assert _ulps_of(dx, truths, np.float64).max() <= 4
