@@ -146,6 +146,8 @@ _ARITY_HINTS = {"silu": "Swish with a parameter β (Ramachandran et al. 2017) is
                 # gelu(x, 'tanh') / gelu(x, approximate='tanh'), torch's spelling (session 19's new user)
                 "gelu": "torch's approximate='tanh' is its own function here: gelu_tanh(x)",
                 # softplus(x, beta=2) was answered with "beta=None, threshold=None" (session 24's new user)
+                # log(x, 2), SymPy's and Python's base (session 41's new user read only "takes exactly one argument")
+                "log": "log(x, b) is log(x)/log(b): write log2(x) for base 2, log(x)/log(10) for base 10",
                 "softplus": "no threshold unless given, where torch's default is 20: torch's "
                             "softplus(x, beta=b) is softplus(x, beta, 20) here (x where beta·x > 20)"}
 
@@ -184,6 +186,12 @@ _SPELLED_OUT = {
     "arcsinh": (("x",), "asinh({0})", ""),
     # PReLU is leaky_relu with the slope a variable (session 38's new user was asked "did you mean relu?")
     "prelu": (("x", "a"), "leaky_relu({0}, {1})", "its slope, a variable of the formula, gets its gradient"),
+    # the gated units of two halves a, b of a row (session 41's new user: glu(a, b) was asked "did you mean gelu or
+    # elu?", swiglu(a, b) "did you mean silu or sign or selu?")
+    "glu": (("a", "b"), "[0]*sigmoid({1})", "torch's glu of the halves a, b"),
+    "swiglu": (("a", "b"), "silu({0})*[1]", ""),
+    "geglu": (("a", "b"), "gelu({0})*[1]", ""),
+    "reglu": (("a", "b"), "relu({0})*[1]", ""),
 }
 _SPELLED_OUT.update({f"arc{name[1:]}": _SPELLED_OUT[name] for name in ("asin", "acos", "atanh", "acosh")})  # NumPy's
 
@@ -208,6 +216,11 @@ _NOT_PROVIDED = {
     **dict.fromkeys(("sort", "sorted", "argsort", "topk", "cumsum", "cumprod", "median", "quantile"),
                     "a formula is elementwise, on numbers: sort or accumulate outside it (torch.sort(e, descending=True)"
                     " for a Lovász hinge's errors) and pass the sorted values as inputs, or write the few terms out"),
+    # session 41's new user: layer_norm(x) was answered "for a product write layer_norm*(…)" and 60 names
+    **dict.fromkeys(("layer_norm", "rms_norm", "batch_norm", "group_norm", "instance_norm", "normalize"),
+                    "a normalisation takes the mean or the norm of a whole row, and a formula is elementwise, on "
+                    "numbers: write it for a few entries, x1/sqrt((x1**2 + x2**2)/2 + eps), or normalise outside "
+                    "(torch.nn.functional.layer_norm) and pass the result"),
     "softmin": "softmin(z) is softmax(−z), a whole row: symnet.torch.functional.softmax(-z, dim=-1); for a few numbers "
                "write it out, exp(-a)/(exp(-a) + exp(-b) + exp(-c)) (computed without overflow)",
 }
@@ -590,10 +603,17 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             if name in ROW_REGISTRY:  # "softmax(x)" was answered "did you mean max?"
                 written = [ast.get_source_segment(source, a) if source else None for a in node.args]
                 few = ""
-                if name == "logsumexp" and len(written) > 1 and all(written) and sum(map(len, written)) <= 160:
-                    # an energy over a few terms, logsumexp(e1, e2, e3), is a formula once written out (session 38)
-                    few = (f"; for a few numbers write it out, log({' + '.join(f'exp({w})' for w in written)}) "
-                           "(the logaddexp rule computes it without overflow)")
+                if len(written) > 1 and all(written) and sum(map(len, written)) <= 160:
+                    # an energy over a few terms, logsumexp(e1, e2, e3), is a formula once written out (session 38);
+                    # so are softmax(a, b, c)'s and log_softmax's first entries (session 41)
+                    total = " + ".join(f"exp({w})" for w in written)
+                    first = written[0] if isinstance(node.args[0], (ast.Name, ast.Constant, ast.Call)) \
+                        else f"({written[0]})"
+                    few = {"logsumexp": f"log({total}) (the logaddexp rule computes it without overflow)",
+                           "softmax": f"exp({written[0]})/({total}) for its first entry (computed without overflow)",
+                           "log_softmax": f"{first} - log({total}) for its first entry (computed without "
+                                          "overflow)"}.get(name)
+                    few = f"; for a few numbers write it out, {few}" if few else ""
                 raise ParseError(f"{name} works on a whole row of values, not on one number, so it is "
                                  f"not part of a formula: 'symnet derive {name}' prints its derivation "
                                  f"(symnet.torch.functional has the PyTorch ops){few}")

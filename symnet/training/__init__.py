@@ -71,7 +71,9 @@ def _plot_target(path) -> Path:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise SymnetError("--plot needs matplotlib: pip install matplotlib (or pip install 'symnet[train]')") from None
+        # not 'symnet[train]', which pip would look for on the package index (session 41's new user)
+        raise SymnetError("--plot needs matplotlib: pip install matplotlib "
+                          "(or, in symnet's folder, pip install '.[train]')") from None
     try:  # a folder name past the file system's limit: os.stat's OSError (session 35)
         if not path.parent.is_dir():  # as graph -o: refused, not created
             blocking = next((f for f in path.parents if f.exists()), None)

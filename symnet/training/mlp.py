@@ -194,7 +194,7 @@ class Digits(Task):
             from sklearn.model_selection import train_test_split
         except ImportError:
             raise SymnetError("the digits task reads scikit-learn's bundled 8×8 digits: "
-                              "pip install scikit-learn (or pip install 'symnet[train]')") from None
+                              "pip install scikit-learn (or, in symnet's folder, pip install '.[train]')") from None
         digits = load_digits()
         x = (digits.data / 16.0).astype(np.float32)  # pixels 0..16 → [0, 1]
         y = digits.target.astype(np.int64)
