@@ -1519,8 +1519,7 @@ NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erf_dw", "_dw
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
 # hi's low bits) is lost: e^−745 rounds to 2⁻¹⁰⁷⁴ from 0.57·2⁻¹⁰⁷⁴ before the focal loss's ¾·e^z (5e−324 where the
 # truth rounds to 0) and its ∂γ's log(σ(z))·¾·e^z (−3.68e−321 for −1.576e−321, 426 subnormal ULP; torch 319). Each
-# e^x below e^−600 is 2^k·e^(x + k·ln 2), a leaf below 2⁻⁹⁰⁰ itself·2⁶⁰⁰: products add the k (their operands' his
-# first brought into [1/2, 1), the exponents moved into k: _dwx_mul, _dwx_div), sums align them
+# e^x below e^−600 is 2^k·e^(x + k·ln 2), a leaf below 2⁻⁹⁰⁰ itself·2⁶⁰⁰: products add the k, sums align them
 # (_dwx_add), a log takes k·ln 2 off, every other function takes the value as it is (2^−k·(hi + lo)), and the result
 # is rounded once from the scaled double word (_dwx_round): the correctly rounded subnormal. (_Scaled, _dwx_tier.)
 SCALED_TINY = 2.0 ** -968  # below it a double word's lo part is below 2⁻¹⁰⁷⁴ (its 2⁻¹⁰⁶ of the hi)
@@ -3217,9 +3216,8 @@ class _Emitter:
 
 class _Scaled(_Emitter):
     """The body in scaled double words (hi + lo)·2^−k (NumPy, and Triton's repair kernel; see SCALED_TINY): leaves and e^x carry a k where they
-    are tiny, products and quotients bring both his into [1/2, 1) and add or subtract the k (_dwx_mul, _dwx_div), sums
-    align it (_dwx_add), selects pick it, log takes k·ln 2 off; any other operation takes its operands as they are
-    (:meth:`value`: 2^−k·(hi + lo), rounded where tiny)."""
+    are tiny, products add it, sums align it (_dwx_add), selects pick it, log takes k·ln 2 off; any other operation
+    takes its operands as they are (:meth:`value`: 2^−k·(hi + lo), rounded where tiny)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
