@@ -186,12 +186,6 @@ def _dw_add_fp(x_hi, x_lo, y):
     return _dw_fast_two_sum(s_hi, x_lo + s_lo)
 
 
-def _dw_mul(x_hi, x_lo, y_hi, y_lo):
-    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
-    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
-    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
-
-
 def _dw_mul_fp(x_hi, x_lo, y):
     """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
     p_hi, p_lo = _dw_two_prod(x_hi, y)
@@ -521,24 +515,6 @@ def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     return s_hi, s_lo, k
 
 
-def _dwx_normal(x_hi, x_lo, k):
-    """The scaled double word x·2^−k with its hi brought into [1/2, 1) by frexp, hi's exponent e moved into k (k − e;
-    exact: lo times 2^−e too, below 2⁻⁵³ of hi); 0, ±inf and NaN as they are (e = 0)."""
-    f, e = np.frexp(x_hi)
-    return f, np.ldexp(x_lo, -e), k - e
-
-
-def _dwx_mul(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
-    """a·b of two scaled double words, each hi first in [1/2, 1) (_dwx_normal), so that the product of the his is
-    within [1/4, 1) and neither it nor its error term leaves the range (a partial product of the leaves' own
-    scales went subnormal or past the largest float64: ((x + y)/y)⁵ at x = 5e−200, y = 1e−310, (x + y)/y = 5e110,
-    was 0, its quotient's hi 1.2e−70 to the fifth power)."""
-    a_hi, a_lo, a_k = _dwx_normal(a_hi, a_lo, a_k)
-    b_hi, b_lo, b_k = _dwx_normal(b_hi, b_lo, b_k)
-    p_hi, p_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)
-    return p_hi, p_lo, a_k + b_k
-
-
 def _dwx_round(x_hi, x_lo, k):
     """(hi + lo)·2^−k rounded once: ldexp rounds hi to the subnormal grid (lo aside); one step of 2⁻¹⁰⁷⁴ more where
     the rest, hi − r·2^k + lo, is past half a step (the grid's step is 2^(k − 1074) in the scaled units)."""
@@ -636,7 +612,7 @@ def _dw_widened_063f068f73(y, z, double_word, needed=True, within=3.330669073872
             sig_z_2_hi, sig_z_2_lo, sig_z_2_tail = _tw_sigmoid(z, 0.0, 0.0)
             # sig_z_2_minus_y = −y + σ(z) (triple word)
             sig_z_2_minus_y_hi, sig_z_2_minus_y_lo, sig_z_2_minus_y_tail = _tw_add(sig_z_2_hi, sig_z_2_lo, sig_z_2_tail, (-y), 0.0, 0.0)
-            double[deep] = np.where(np.isfinite(sig_z_2_minus_y_hi) & np.isfinite(double[deep]) & ~(np.abs(double[deep]) < 4.008336720017946e-292), sig_z_2_minus_y_hi, double[deep])
+            double[deep] = np.where(np.isfinite(sig_z_2_minus_y_hi) & np.isfinite(double[deep]), sig_z_2_minus_y_hi, double[deep])
         if not some:
             return double
         result[redo] = double
@@ -754,7 +730,7 @@ def _dw_widened_6fd886a8eb(y, z, double_word, needed=True, within=3.330669073872
             prod_1_hi, prod_1_lo, prod_1_tail = 0.5 * tanh_half_times_z_2_hi, 0.5 * tanh_half_times_z_2_lo, 0.5 * tanh_half_times_z_2_tail
             # sum_2 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise} (triple word)
             sum_2_hi, sum_2_lo, sum_2_tail = _tw_add(where_abs_z_le_log_three_2_hi, where_abs_z_le_log_three_2_lo, 0.0, prod_1_hi, prod_1_lo, prod_1_tail)
-            double[deep] = np.where(np.isfinite(sum_2_hi) & np.isfinite(double[deep]) & ~(np.abs(double[deep]) < 4.008336720017946e-292), sum_2_hi, double[deep])
+            double[deep] = np.where(np.isfinite(sum_2_hi) & np.isfinite(double[deep]), sum_2_hi, double[deep])
         if not some:
             return double
         result[redo] = double
@@ -776,11 +752,12 @@ def _dw_widened_6fd886a8eb_scaled(y, z):
         # z scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
         z_sc, z_k = _dwx_leaf(z)
         # half_times_z_2 = z/2
-        half_times_z_2_hi, half_times_z_2_lo, half_times_z_2_k = _dwx_mul(0.5, 0.0, 0, z_sc, 0.0, z_k)
-        # half_times_z_3 = z/2 (unscaled)
-        half_times_z_3_hi, half_times_z_3_lo = np.ldexp(half_times_z_2_hi, -half_times_z_2_k), np.ldexp(half_times_z_2_lo, -half_times_z_2_k)
+        half_times_z_2_hi, half_times_z_2_lo = _dw_two_prod(0.5, z_sc)
+        half_times_z_2_k = z_k
+        # half_times_z_2_2 = z/2 (unscaled)
+        half_times_z_2_2_hi, half_times_z_2_2_lo = np.ldexp(half_times_z_2_hi, -half_times_z_2_k), np.ldexp(half_times_z_2_lo, -half_times_z_2_k)
         # tanh_half_times_z_2 = tanh(z/2)
-        tanh_half_times_z_2_hi, tanh_half_times_z_2_lo = _dw_tanh(half_times_z_3_hi, half_times_z_3_lo)
+        tanh_half_times_z_2_hi, tanh_half_times_z_2_lo = _dw_tanh(half_times_z_2_2_hi, half_times_z_2_2_lo)
         # prod_1 = tanh(z/2)/2
         prod_1_hi, prod_1_lo = _dw_mul_fp(tanh_half_times_z_2_hi, tanh_half_times_z_2_lo, 0.5)
         # sum_2 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}
@@ -868,7 +845,7 @@ def _dw_widened_90bcd99b33(y, z, double_word, needed=True, within=3.330669073872
             sig_neg_z_2_hi, sig_neg_z_2_lo, sig_neg_z_2_tail = _tw_sigmoid((-z), 0.0, 0.0)
             # sum_1_2 = −σ(−z) + {1 − y if z > log(3); 0 otherwise} (triple word)
             sum_1_2_hi, sum_1_2_lo, sum_1_2_tail = _tw_add(where_z_gt_log_three_2_hi, where_z_gt_log_three_2_lo, 0.0, (-sig_neg_z_2_hi), (-sig_neg_z_2_lo), (-sig_neg_z_2_tail))
-            double[deep] = np.where(np.isfinite(sum_1_2_hi) & np.isfinite(double[deep]) & ~(np.abs(double[deep]) < 4.008336720017946e-292), sum_1_2_hi, double[deep])
+            double[deep] = np.where(np.isfinite(sum_1_2_hi) & np.isfinite(double[deep]), sum_1_2_hi, double[deep])
         if not some:
             return double
         result[redo] = double

@@ -535,7 +535,7 @@ def _dw_widened_f1e5d05dde(y, z, double_word, needed=True, within=3.330669073872
             sig_z_2_hi, sig_z_2_lo, sig_z_2_tail = _tw_sigmoid(z, 0.0, 0.0)
             # y_minus_sig_z_2 = y − σ(z) (triple word)
             y_minus_sig_z_2_hi, y_minus_sig_z_2_lo, y_minus_sig_z_2_tail = _tw_add(y, 0.0, 0.0, (-sig_z_2_hi), (-sig_z_2_lo), (-sig_z_2_tail))
-            double[deep] = np.where(np.isfinite(y_minus_sig_z_2_hi) & np.isfinite(double[deep]) & ~(np.abs(double[deep]) < 4.008336720017946e-292), y_minus_sig_z_2_hi, double[deep])
+            double[deep] = np.where(np.isfinite(y_minus_sig_z_2_hi) & np.isfinite(double[deep]), y_minus_sig_z_2_hi, double[deep])
         if not some:
             return double
         result[redo] = double

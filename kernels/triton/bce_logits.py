@@ -224,13 +224,6 @@ def _dw_add_fp(x_hi, x_lo, y):
 
 
 @triton.jit
-def _dw_mul(x_hi, x_lo, y_hi, y_lo):
-    """x·y of two double-words (Dekker's product: error ≤ 7u² or so; the lo·lo term dropped)."""
-    p_hi, p_lo = _dw_two_prod(x_hi, y_hi)
-    return _dw_fast_two_sum(p_hi, p_lo + (x_hi * y_lo + x_lo * y_hi))
-
-
-@triton.jit
 def _dw_mul_fp(x_hi, x_lo, y):
     """x·y, y a float64 (DWTimesFP: error ≤ 2u² or so)."""
     p_hi, p_lo = _dw_two_prod(x_hi, y)
@@ -624,31 +617,6 @@ def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
 
 
 @triton.jit
-def _dwx_normal(x_hi, x_lo, k):
-    """The scaled double word x·2^−k with its hi brought into [1/2, 1), hi's exponent e moved into k (k − e), as
-    NumPy's frexp: e from hi's bits (a hi below 2⁻⁹⁰⁰ first times 2⁶⁰⁰, exact), the fraction by setting the exponent
-    bits of 1/2 (exact), lo times 2^−e (_dwx_ldexp: exact, lo below 2⁻⁵³ of hi); 0, ±inf and NaN as they are. x_hi a
-    tensor (_dwx_mul's)."""
-    small = (tl.abs(x_hi) < tl.full([], 1.1830521861667747e-271, tl.float64)) & (x_hi != 0.0)
-    bits = tl.where(small, x_hi * tl.full([], 4.149515568880993e+180, tl.float64), x_hi).to(tl.int64, bitcast=True)
-    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1622, 1022)
-    f = ((bits & -9218868437227405313) | 4602678819172646912).to(tl.float64, bitcast=True)
-    same = (x_hi == 0.0) | ~(tl.abs(x_hi) < float("inf"))
-    e = tl.where(same, 0, e)
-    return tl.where(same, x_hi, f), _dwx_ldexp(x_lo, -e), k - e
-
-
-@triton.jit
-def _dwx_mul(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
-    """a·b of two scaled double words, each hi first in [1/2, 1) (_dwx_normal), as NumPy's."""
-    block = tl.zeros_like(a_k + b_k).to(tl.float64)  # (a literal operand, the 3.0 of 3·x: a tensor of the block's shape)
-    a_hi, a_lo, a_k = _dwx_normal(block + a_hi, a_lo, a_k)
-    b_hi, b_lo, b_k = _dwx_normal(block + b_hi, b_lo, b_k)
-    p_hi, p_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)
-    return p_hi, p_lo, a_k + b_k
-
-
-@triton.jit
 def _dwx_round(x_hi, x_lo, k):
     """(hi + lo)·2^−k rounded once: _dwx_ldexp rounds hi to the subnormal grid (lo aside); one step of 2⁻¹⁰⁷⁴ more
     where the rest, hi − r·2^k + lo, is past half a step (the grid's step is 2^(k − 1074) in the scaled units)."""
@@ -845,11 +813,12 @@ def _dw_widened_6fd886a8eb_needed_repaired_scaled(y_f64, z_f64):
     # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
     z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
     # half_times_z_3 = z/2
-    half_times_z_3_hi, half_times_z_3_lo, half_times_z_3_k = _dwx_mul(0.5, 0.0, 0, z_f64_sc, 0.0, z_f64_k)
-    # half_times_z_4 = z/2 (unscaled)
-    half_times_z_4_hi, half_times_z_4_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_scale_lo(half_times_z_3_lo, -half_times_z_3_k)
+    half_times_z_3_hi, half_times_z_3_lo = _dw_two_prod(0.5, z_f64_sc)
+    half_times_z_3_k = z_f64_k
+    # half_times_z_3_2 = z/2 (unscaled)
+    half_times_z_3_2_hi, half_times_z_3_2_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_scale_lo(half_times_z_3_lo, -half_times_z_3_k)
     # tanh_half_times_z_3 = tanh(z/2)
-    tanh_half_times_z_3_hi, tanh_half_times_z_3_lo = _dw_tanh(half_times_z_4_hi, half_times_z_4_lo)
+    tanh_half_times_z_3_hi, tanh_half_times_z_3_lo = _dw_tanh(half_times_z_3_2_hi, half_times_z_3_2_lo)
     # prod_1_2 = tanh(z/2)/2
     prod_1_2_hi, prod_1_2_lo = _dw_mul_fp(tanh_half_times_z_3_hi, tanh_half_times_z_3_lo, 0.5)
     # sum_2_2 = tanh(z/2)/2 + {1/2 − y if |z| ≤ log(3); 0 otherwise}

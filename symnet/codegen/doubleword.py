@@ -1598,33 +1598,6 @@ def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     s_hi, s_lo = _dw_add(a_hi, a_lo, b_hi, b_lo)
     return s_hi, s_lo, k
 ''',
-    "_dwx_normal": '''\
-def _dwx_normal(x_hi, x_lo, k):
-    """The scaled double word x·2^−k with its hi brought into [1/2, 1) by frexp, hi's exponent e moved into k (k − e;
-    exact: lo times 2^−e too, below 2⁻⁵³ of hi); 0, ±inf and NaN as they are (e = 0)."""
-    f, e = np.frexp(x_hi)
-    return f, np.ldexp(x_lo, -e), k - e
-''',
-    "_dwx_mul": '''\
-def _dwx_mul(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
-    """a·b of two scaled double words, each hi first in [1/2, 1) (_dwx_normal), so that the product of the his is
-    within [1/4, 1) and neither it nor its error term leaves the range (a partial product of the leaves' own
-    scales went subnormal or past the largest float64: ((x + y)/y)⁵ at x = 5e−200, y = 1e−310, (x + y)/y = 5e110,
-    was 0, its quotient's hi 1.2e−70 to the fifth power)."""
-    a_hi, a_lo, a_k = _dwx_normal(a_hi, a_lo, a_k)
-    b_hi, b_lo, b_k = _dwx_normal(b_hi, b_lo, b_k)
-    p_hi, p_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)
-    return p_hi, p_lo, a_k + b_k
-''',
-    "_dwx_div": '''\
-def _dwx_div(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
-    """a/b of two scaled double words, each hi first in [1/2, 1) (_dwx_normal): the quotient of the his is within
-    (1/2, 2) (as _dwx_mul's product)."""
-    a_hi, a_lo, a_k = _dwx_normal(a_hi, a_lo, a_k)
-    b_hi, b_lo, b_k = _dwx_normal(b_hi, b_lo, b_k)
-    q_hi, q_lo = _dw_div(a_hi, a_lo, b_hi, b_lo)
-    return q_hi, q_lo, a_k - b_k
-''',
     "_dwx_log": '''\
 def _dwx_log(x_hi, x_lo, k):
     """log of the scaled double word x·2^−k: log x − k·ln 2, in double words."""
@@ -1676,11 +1649,9 @@ PRIMITIVE_NEEDS.update({
     "_dwx_expm1": ("_dwx_exp", "_dw_expm1"),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
-    "_dwx_mul": ("_dwx_normal", "_dw_mul"), "_dwx_div": ("_dwx_normal", "_dw_div"),
 })
 NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e", "_dwx_log1p_e",
-               "_dwx_softplus_l", "_dwx_softplus_far", "_dwx_add", "_dwx_normal", "_dwx_mul", "_dwx_div", "_dwx_log",
-               "_dwx_round", "_dwx_tier")
+               "_dwx_softplus_l", "_dwx_softplus_far", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
 # Triton's scaled double words (session 24, h-tsub24): the same steps, k an int32 tensor, in the elementwise kernel's
 # repair specialisation REPAIR_BITS["subnormal"] alone (widened_function). Triton has no ldexp: _dwx_ldexp builds 2ⁿ
 # from exponent bits and rounds once. Fewer ldexps than NumPy's: where E = e^−|x| is scaled (k > 0, E < e^−600 <
@@ -1786,38 +1757,6 @@ def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     s_hi, s_lo = _dw_add(tl.where(a_stays, a_hi, b_hi), tl.where(a_stays, a_lo, b_lo), x_hi, x_lo)
     return s_hi, s_lo, k
 ''',
-    "_dwx_normal": '''\
-def _dwx_normal(x_hi, x_lo, k):
-    """The scaled double word x·2^−k with its hi brought into [1/2, 1), hi's exponent e moved into k (k − e), as
-    NumPy's frexp: e from hi's bits (a hi below 2⁻⁹⁰⁰ first times 2⁶⁰⁰, exact), the fraction by setting the exponent
-    bits of 1/2 (exact), lo times 2^−e (_dwx_ldexp: exact, lo below 2⁻⁵³ of hi); 0, ±inf and NaN as they are. x_hi a
-    tensor (_dwx_mul's)."""
-    small = (tl.abs(x_hi) < LOG_TINY) & (x_hi != 0.0)
-    bits = tl.where(small, x_hi * LOG_UP, x_hi).to(tl.int64, bitcast=True)
-    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1622, 1022)
-    f = ((bits & -9218868437227405313) | 4602678819172646912).to(tl.float64, bitcast=True)
-    same = (x_hi == 0.0) | ~(tl.abs(x_hi) < float("inf"))
-    e = tl.where(same, 0, e)
-    return tl.where(same, x_hi, f), _dwx_ldexp(x_lo, -e), k - e
-''',
-    "_dwx_mul": '''\
-def _dwx_mul(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
-    """a·b of two scaled double words, each hi first in [1/2, 1) (_dwx_normal), as NumPy's."""
-    block = tl.zeros_like(a_k + b_k).to(tl.float64)  # (a literal operand, the 3.0 of 3·x: a tensor of the block's shape)
-    a_hi, a_lo, a_k = _dwx_normal(block + a_hi, a_lo, a_k)
-    b_hi, b_lo, b_k = _dwx_normal(block + b_hi, b_lo, b_k)
-    p_hi, p_lo = _dw_mul(a_hi, a_lo, b_hi, b_lo)
-    return p_hi, p_lo, a_k + b_k
-''',
-    "_dwx_div": '''\
-def _dwx_div(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
-    """a/b of two scaled double words, each hi first in [1/2, 1) (_dwx_normal), as NumPy's."""
-    block = tl.zeros_like(a_k + b_k).to(tl.float64)  # (a literal operand, the 1.0 of 1/x: a tensor of the block's shape)
-    a_hi, a_lo, a_k = _dwx_normal(block + a_hi, a_lo, a_k)
-    b_hi, b_lo, b_k = _dwx_normal(block + b_hi, b_lo, b_k)
-    q_hi, q_lo = _dw_div(a_hi, a_lo, b_hi, b_lo)
-    return q_hi, q_lo, a_k - b_k
-''',
     "_dwx_log": '''\
 def _dwx_log(x_hi, x_lo, k):
     """log of the scaled double word x·2^−k: log x − k·ln 2, in double words."""
@@ -1842,8 +1781,7 @@ TRITON_SCALED_NEEDS = {
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
-    "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",), "_dwx_normal": ("_dwx_ldexp",),
-    "_dwx_mul": ("_dwx_normal", "_dw_mul"), "_dwx_div": ("_dwx_normal", "_dw_div"),
+    "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",),
 }
 # NumPy's text serves Triton too where it is written in M. (one definition: registered for both)
 for _name in ("_dwx_expm1",):
@@ -2590,9 +2528,6 @@ class _Emitter:
         # a function of a double word that is not finite takes f of the float64 argument (_function; NumPy's widened
         # bodies: double_word_block's whole kernels keep their text)
         self.nonfinite_arguments = True
-        # the his of the body's e^x and b^γ (_function's exp), where the scaled tier is taken where one is below
-        # SCALED_TINY (NumPy's widened_function)
-        self.exponentials: list[str] = []
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -2746,12 +2681,6 @@ class _Emitter:
         return v
 
     def _function(self, e, name, arg) -> _Value:
-        v = self._function_value(e, name, arg)
-        if name == "exp":
-            self.exponentials.append(v.hi)
-        return v
-
-    def _function_value(self, e, name, arg) -> _Value:
         a = self.value(arg)
         base = -arg if arg.could_extract_minus_sign() else arg
         if name in ("sigmoid", "softplus") and base in self.shared_exp:
@@ -3298,20 +3227,12 @@ class _Scaled(_Emitter):
         self.lines.append(f"{name}_k = {k}")
         return self._with(_Value(v.hi, v.lo), f"{name}_k")
 
-    def _scaled_pair(self, e, helper: str, a: _Value, b: _Value) -> _Value:
-        """e = a·b or a/b by ``helper`` (_dwx_mul, _dwx_div): both operands' his brought into [1/2, 1) first, their
-        exponents moved into k, so that no partial product leaves the range where the value does not."""
-        name = self._name(e)
-        self.needs.add(helper)
-        self.lines.append(self._comment(name, e))
-        self.lines.append(f"{name}_hi, {name}_lo, {name}_k = {helper}({a.hi}, {self._lo(a)}, {self._k(a)}, "
-                          f"{b.hi}, {self._lo(b)}, {self._k(b)})")
-        return self._with(_Value(f"{name}_hi", f"{name}_lo"), f"{name}_k")
-
     def mul(self, e, a: _Value, b: _Value) -> _Value:
-        if getattr(a, "scale", None) is None and getattr(b, "scale", None) is None:
-            return super().mul(e, a, b)
-        return self._scaled_pair(e, "_dwx_mul", a, b)
+        v = super().mul(e, a, b)
+        ka, kb = getattr(a, "scale", None), getattr(b, "scale", None)
+        if ka is None and kb is None:
+            return v
+        return self._scale_line(v, " + ".join(k for k in (ka, kb) if k is not None))
 
     def negate(self, e, a: _Value) -> _Value:
         return self._with(super().negate(e, a), getattr(a, "scale", None))
@@ -3326,9 +3247,11 @@ class _Scaled(_Emitter):
         return self.scaled(e)
 
     def _divide(self, e, n: _Value, d: _Value) -> _Value:
-        if getattr(n, "scale", None) is None and getattr(d, "scale", None) is None:
-            return super()._divide(e, n, d)
-        return self._scaled_pair(e, "_dwx_div", n, d)
+        v = super()._divide(e, n, d)
+        kn, kd = getattr(n, "scale", None), getattr(d, "scale", None)
+        if kn is None and kd is None:
+            return v
+        return self._scale_line(v, f"{kn or '0'} - {kd or '0'}")
 
     def _piecewise(self, e) -> _Value:
         pieces = list(e.args)
@@ -4614,12 +4537,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if scaled:
             # (and where the float64 value is ±inf beside a finite double word, an overflow inside the float64 body
             # alone: focal's far ∂y, (3y − 4)·(…) past the range at x = 1.7e308, y = 1/2, was −inf for −7.4e307; h-kl36)
-            # and where an e^x or b^γ inside went below 2⁻⁹⁶⁸ (its lo part and its hi's low bits lost) while the value
-            # did not: ∂y of (y^x)³·log y, y^(3x)/y + 3x·y^(3x − 1)·log y, at (2.1236, 1.27e−49), y^(3x) = 2e−309
-            # subnormal, y^(3x − 1) not, was 13.8 ULP off (torch 2.78)
-            inside = "".join(f" | (np.abs({h}) < {SCALED_TINY!r})" for h in emitter.exponentials)
-            over = f", over=~np.isfinite({result.hi}) | np.isinf(double){inside}"
-            lines += [f"        double = {tier('double', 'True if some else needed', over)}"]
+            lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi}) | np.isinf(double)')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
@@ -4629,11 +4547,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                       f"            double = np.array(np.broadcast_to(double, {shape}), np.float64)"]
             lines += [f"            {n} = np.broadcast_to({n}, {shape})[deep]" for n in leaf_names]
             lines += ["            " + line for line in tripled.lines]
-            # the triple word where it is finite and the double word (or the float64 value) was: else that one; and
-            # the scaled tier's value where that is below 2⁻⁹⁶⁸, whose triple word's lo and tail are lost as a double
-            # word's (∂y of (y^x)³·log y at (−7.35, 9.04e13), −1.347e−319: 336 subnormal ULPs off, torch 0.46)
-            below = f" & ~(np.abs(double[deep]) < {SCALED_TINY!r})" if scaled else ""
-            lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(double[deep]){below}, "
+            # the triple word where it is finite and the double word (or the float64 value) was: else that one
+            lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(double[deep]), "
                       f"{result3.hi}, double[deep])"]
         elif triple:
             lines += ["        " + line for line in tripled.lines]
