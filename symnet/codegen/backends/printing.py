@@ -860,13 +860,8 @@ class ConditionalPrinting:
         4 ULP where torch is not); ``f`` as it is otherwise."""
         held = definitions.get(f, f)
 
-        def rooted(v):  # (an exponent of inputs with an integer constant, a temporary holding one taken one level deep:
-            if not (v.is_Pow and not v.exp.is_number and v.base.free_symbols):  # the root's exponent, its half, is
-                return None  # raised as a double word, _affine_exponent; y^(sum_1/2) as pow would round it first)
-            exp = ConditionalPrinting._exponent_of_inputs(v.exp, definitions)
-            if any(t in definitions for t in exp.free_symbols) or not exp.as_coeff_Add()[0].is_Integer:
-                return None
-            return sp.Pow(v.base, exp / 2)
+        def rooted(v):  # (a value of the select may be a temporary holding the power: y_pow_sum_1 of {1 if …; y_pow_sum_1})
+            return ConditionalPrinting._power_root(definitions.get(v, v), definitions)
         if held.is_Pow:
             root = rooted(held)
         elif isinstance(held, sp.Piecewise) and any(rooted(v) is not None for v, _ in held.args) \
@@ -875,6 +870,39 @@ class ConditionalPrinting:
         else:
             root = None
         return f if root is None else sp.Pow(root, 2, evaluate=False)
+
+    @staticmethod
+    def _power_printed_again(f, definitions):
+        """A factor :meth:`_rooted_power` roots, as the power it holds, to be printed again: a temporary's definition, a
+        select's values that are temporaries holding a power as their definitions ({1 if x = −1/3; y_pow_sum_1} of
+        ∂x of √(y^(3x + 1)), 3·y^(3x + 1)·log(y)/(2√(y^(3x + 1))): the float32 power overflowed where the product does
+        not, inf at (9.19, 91.7) for 7.2e28)."""
+        if f in definitions:
+            return definitions[f]
+        return f.xreplace({v: definitions[v] for v, _ in f.args
+                           if v in definitions and ConditionalPrinting._power_root(definitions[v], definitions) is not None})
+
+    @staticmethod
+    def _power_root(v, definitions):
+        """b^(e/2) of a power b^e whose exponent e is not a number and is c + k·u of inputs with an integer c (a
+        temporary holding it taken one level deep: the root's exponent, its half, is raised as a double word,
+        _affine_exponent; y^(sum_1/2) as pow would round it first); None for any other value."""
+        if not (v.is_Pow and not v.exp.is_number and v.base.free_symbols):
+            return None
+        exp = ConditionalPrinting._exponent_of_inputs(v.exp, definitions)
+        if any(t in definitions for t in exp.free_symbols) or not exp.as_coeff_Add()[0].is_Integer:
+            return None
+        return sp.Pow(v.base, exp / 2)
+
+    def _root_of_held_power(self, e):
+        """b^(e/2) for √t or 1/√t (``e``) of a temporary t holding a power b^e (:meth:`_power_root`), for the printers to
+        raise by itself: √(y^(3x + 1)) is y^(3x/2 + 1/2), finite where y^(3x + 1) overflows (at (88.7, 88.7) it was inf
+        for 1.397e260, torch inf) or goes subnormal; None for any other power."""
+        if e.exp not in (sp.S.Half, -sp.S.Half) or not e.base.is_Symbol:
+            return None
+        definitions = getattr(self, "definitions", {})
+        held = definitions.get(e.base)
+        return None if held is None else self._power_root(held, definitions)
 
     @staticmethod
     def _power_of_held_monomial(f, definitions) -> list:
@@ -1144,6 +1172,11 @@ class ConditionalPrinting:
             # a temporary holding a power of a variable exponent, split from its root: subnormal, it kept few digits
             # (∂x of y^(3x + 1), 3·y^(3x + 1)·log y, at (1e−8, 1e−310) was 216 ULP off, torch 51; session 40)
             held |= {f for f in factors if f.is_Symbol and self._rooted_power(f, definitions) != f}
+            # or a select of 1 and such temporaries ({1 if x = −1/3; y_pow_sum_1} of ∂x of √(y^(3x + 1)) at (63.1,
+            # 0.0207), y^(3x + 1) = 1.7e−311: 3.1e12 ULP off, torch 1.5e12; a power written in the select is not held:
+            # printed again it is computed twice, ∂x of (y^x)³ and of y^(3x + 1) 1.3× slower in NumPy)
+            held |= {f for f in factors if isinstance(f, sp.Piecewise) and all(v == 1 or v.is_Symbol for v, _ in f.args)
+                     and self._rooted_power(f, definitions) != f}
             return TakenAgain(print_plain(e), again, [self._print(t) for t in sorted(held, key=str)], by_exponents)
         finally:
             self._select_moving = False

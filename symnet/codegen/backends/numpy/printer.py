@@ -600,6 +600,22 @@ def _normal(v):
 '''
 
 
+# session 41 (h-worsea41): √t of a temporary t holding a power b^e (ConditionalPrinting._root_of_held_power)
+NUMPY_HELPERS["_root_of_power"] = '''\
+def _root_of_power(power, root):
+    """√power of a power b^e as computed; root(), b^(e/2) raised by itself, where the power is not a normal number (0,
+    subnormal, ±inf, NaN: it left the range where its root need not; √(y^(3x + 1)) at (88.7, 88.7) was inf for
+    1.397e260, torch inf), computed only where an element needs it (not a pow beside the square root on every
+    element)."""
+    power = np.asarray(power)
+    square_root = np.sqrt(power)
+    if _all_normal(power):
+        return square_root
+    return np.where(_normal(power), square_root, root())
+'''
+NUMPY_HELPER_NEEDS["_root_of_power"] = ("_normal", "_all_normal")
+
+
 # session 39 (h-range39): _taken_by_exponents' test where nothing is taken again, cheaper than _normal's masks (it wraps
 # plain products of three factors or more since then: w·x·tanh(y), x·y·σ(z))
 NUMPY_HELPERS["_all_normal"] = '''\
@@ -1199,10 +1215,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         # a temporary holding a power of a variable exponent, rounded to a float32 subnormal (or ±inf) where the product
         # is normal: where it is not normal, the product again from the power printed again, left in float64 (∂x of
         # (y^x)³, 3·y^(3x)·log y, at (0.3, 1.4e−45) was 151 ULP off, y^(3x) = 1.3e−40; torch 0.85; session 40)
-        powers = [leaf for leaf in leaves if leaf in definitions and self._rooted_power(leaf, definitions) != leaf]
+        powers = [leaf for leaf in leaves if self._rooted_power(leaf, definitions) != leaf
+                  and (leaf in definitions or isinstance(leaf, sp.Piecewise))]
         try:
             narrow = self._print(e)
-            codes, again = ([self._print(definitions[leaf] if leaf in taken else leaf)
+            codes, again = ([self._print(self._power_printed_again(leaf, definitions) if leaf in taken else leaf)
                              for leaf, n in sorted(leaves.items(), key=lambda item: str(item[0])) for _ in range(n)]
                             for taken in ((), powers))
         finally:
@@ -1588,6 +1605,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         return self._float(float(e))
 
     def _print_Pow(self, e, rational=False):
+        root = self._root_of_held_power(e)
+        if root is not None:  # √t of a temporary t = b^e: b^(e/2) where t is not normal (it may leave the range where its
+            self.helpers.add("_root_of_power")  # root does not)
+            code = f"_root_of_power({self._print(e.base)}, lambda: {self._print(root)})"
+            return code if e.exp == sp.S.Half else f"1 / {code}"
         if e.exp == sp.S.Half:
             return f"np.sqrt({self._print(e.base)})"
         if e.exp == -sp.S.Half:

@@ -1055,6 +1055,8 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         ULP off with y^(3x) = 1.3e−40 rounded to a float32 subnormal first; torch 0.85; session 40)"""
         narrow = f"{self.parenthesize(leaf, PRECEDENCE['Atom'], strict=True)}.to(tl.float64)"
         held = self.definitions.get(leaf)
+        if held is None and isinstance(leaf, sp.Piecewise):  # a select written in the product ({1 if x = 0; y^(3x)}
+            held = leaf  # of ∂y of √(y^(3x + 1)): inf at (9.19, 91.7) in float32 for 3.2e29, the power overflowed)
         pieces = held.args if isinstance(held, sp.Piecewise) else [(held, sp.true)]
         power = held is not None and self._rooted_power(leaf, self.definitions) != leaf
         values = []
@@ -1062,6 +1064,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             if getattr(type(value), "body", None) is not None and hasattr(value, "expanded"):  # a widened e^u: its
                 value = value.expanded  # float64 body is within float32's bound (doubleword.widened_function)
             if power and value != 1:
+                value = self.definitions.get(value, value)  # (a temporary holding the power: the power again)
                 self._power_wide = True
                 try:
                     values.append(self._print(value))
@@ -1303,6 +1306,9 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             if n < 0:
                 return f"1.0 / ({product})" if abs(n) > 1 else f"1.0 / {b}"
             return f"({product})" if n > 1 else product
+        root = self._root_of_held_power(e)
+        if root is not None:  # √t of a temporary t = b^e: b^(e/2) (the power may leave the range where its root does
+            return self._print(root if exp == sp.S.Half else sp.Pow(root.base, -root.exp))  # not; NumPy: there only)
         if exp == sp.S.Half:
             return f"tl.sqrt({self._print(base)})"
         if exp == -sp.S.Half:
