@@ -14255,3 +14255,76 @@ LONG_PRODUCT = Rule(
 RULES = RULES[:RULES.index(KINK_SIDE) + 1] + (LONG_PRODUCT,) + RULES[RULES.index(KINK_SIDE) + 1:]  # after widen's
 _BY_NAME[LONG_PRODUCT.name] = LONG_PRODUCT
 __all__ += ["LONG_PRODUCT", "WrittenWhereNotFiniteBase"]
+
+
+# ------------------------------------------------------------------ log1p-entropy (session 41): (1 + u)·log1p(u) − u,
+# the balanced L1 loss α/b·(b|x| + 1)·log(b|x| + 1) − α|x|, which cancels near u = 0 (its value u²/2 − u³/6 + …);
+# tested in tests/test_loss41.py
+
+# terms of the series: (n − 1)/n! of the last one (n = 20) is 1.5e−17 < 2⁻⁵⁵, and |L| < 1 there
+_LOG1P_ENTROPY_TERMS = 20
+
+
+def _log1p_entropy_series(L):
+    """h(L) = 1 + e^L·(L − 1) = Σ_{n≥2} (n − 1)·Lⁿ/n! (the exponential series multiplied out), as L²·Q(L) in Horner
+    form up to n = _LOG1P_ENTROPY_TERMS."""
+    q = sp.S.Zero
+    for n in range(_LOG1P_ENTROPY_TERMS, 1, -1):
+        q = q * L + sp.Rational(n - 1, sp.factorial(n))
+    return L ** 2 * q
+
+
+def _log1p_entropy_form(u):
+    """(1 + u)·log1p(u) − u, computed from L = log1p(u) (so 1 + u = e^L, and the value is h(L) = 1 + e^L·(L − 1)):
+    the series of h where |L| < 1, 1 + (1 + u)·(L − 1) (two positive terms) where L ≥ 1, as written below −1."""
+    L = log1p(u)
+    return sp.Piecewise((_log1p_entropy_series(L), sp.Abs(L) < 1), (1 + (1 + u) * (L - 1), L >= 1),
+                        ((1 + u) * L - u, True))
+
+
+def _plain(e):
+    return sp.expand(e.replace(expm1, lambda a: sp.exp(a) - 1))
+
+
+def _log1p_entropy(node):
+    """k·(1 + u)·log1p(u) beside −k·u in a sum (either as one term of it, or as the rest of the sum) →
+    k·((1 + u)·log1p(u) − u) in :func:`_log1p_entropy_form`; log(1 + u) is log1p(u) here."""
+    if not node.is_Add:
+        return None
+    for t in node.args:
+        factors = sp.Mul.make_args(t)
+        for F in factors:
+            if isinstance(F, log1p):
+                u = F.args[0]
+            elif isinstance(F, sp.log) and F.args[0].is_Add and sp.S.One in F.args[0].args:
+                u = F.args[0] - 1
+            else:
+                continue
+            if not u.free_symbols:
+                continue
+            for g in factors:
+                if g is F or not g.is_Add or _plain(g - 1 - u) != 0:
+                    continue
+                k = sp.Mul(*[f for f in factors if f is not F and f is not g])
+                rest = [s for s in node.args if s is not t]
+                ku = _plain(k * u)
+                gone = next(([s] for s in rest if _plain(s + k * u) == 0), None)
+                if gone is None and _plain(sp.Add(*rest)) == -ku:
+                    gone = rest
+                if gone is None:
+                    continue
+                kept = sp.Add(*[s for s in rest if s not in gone])
+                return _Final(_Fired(kept + k * _log1p_entropy_form(u), ["log1p-entropy"]))
+    return None
+
+
+LOG1P_ENTROPY = Rule(
+    "log1p-entropy", "(1 + u)·log1p(u) − u cancels near u = 0, where it is u²/2 − u³/6 + … (the balanced L1 loss "
+    "α/b·(b|x| + 1)·log(b|x| + 1) − α|x|: 4.771353876226037e−12 for 4.7713538762766116e−12 at x = 1e−6, 6.26e4 ULP "
+    "in float64, torch 3.12e9; 8.06e3 in float32); with L = log1p(u), 1 + u = e^L exactly, so the value is "
+    "h(L) = 1 + e^L·(L − 1) = Σ_{n≥2} (n − 1)·Lⁿ/n! (e^L·(L − 1) = Σ_n Lⁿ/(n − 1)! − Σ_n Lⁿ/n!): that series, 20 "
+    "terms, where |L| < 1 (one sign where L > 0; the last term < 2⁻⁵⁵), 1 + (1 + u)·(L − 1), two positive terms, where "
+    "L ≥ 1, as written below L = −1; a constant factor k of k·(1 + u)·log1p(u) beside −k·u is kept outside",
+    local=_log1p_entropy)
+_register(LOG1P_ENTROPY)
+__all__ += ["LOG1P_ENTROPY"]
