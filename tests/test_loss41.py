@@ -109,3 +109,80 @@ def test_the_rule_is_named_and_its_series_is_exact():
     for formula in ("(1 + x)*log(1 + x) - x", BALANCED_L1):
         _, fired = stabilise(symnet.parse(formula))
         assert "log1p-entropy" in [r.name for r in fired], fired
+
+
+# ---------------------------------------------------------------- Tukey's biweight at small residuals
+
+TUKEY = "where(abs(r) < c, c**2/6*(1 - (1 - (r/c)**2)**3), c**2/6)"
+
+
+def _tukey_points(seed, n=300):
+    """c in [0.5, 5], r/c log-uniform in ±[1e−6, 0.3] and uniform in (−1, 1), the failing point (c = 1, r = 1e−3)."""
+    rng = np.random.default_rng(seed)
+    c = np.concatenate([[1.0, 4.42], 10 ** rng.uniform(-0.3, 0.7, n - 2)])
+    ratio = np.concatenate([rng.choice([-1, 1], n // 2) * 10 ** rng.uniform(-6, -0.5, n // 2),
+                            rng.uniform(-1, 1, n - n // 2)])
+    r = np.concatenate([[1e-3, 0.248], c[2:] * ratio[2:]])
+    return c, r
+
+
+def _torch_tukey(c, r):
+    """Torch autograd float64's f, ∂c, ∂r at the points, the formula as written."""
+    torch = pytest.importorskip("torch")
+    tc = torch.tensor(c, dtype=torch.float64, requires_grad=True)
+    tr = torch.tensor(r, dtype=torch.float64, requires_grad=True)
+    f = torch.where(tr.abs() < tc, tc ** 2 / 6 * (1 - (1 - (tr / tc) ** 2) ** 3), tc ** 2 / 6)
+    gc, gr = torch.autograd.grad(f.sum(), (tc, tr))
+    return [f.detach().numpy(), gc.numpy(), gr.numpy()]
+
+
+# before (a strict xfail in test_user40): f 4.999995000069349e−07 for 4.9999950000016669e−7 at c = 1, r = 1e−3, 6.39e4 ULP
+# in float64 (torch 2.39e5); ∂c 1.0000128700579625e−12 for 9.9999933333333342e−13, 6.7e10 ULP (torch 2.5e11); over
+# test_user40's 100 points f 2.8e11 and ∂c 1.4e23 ULP at c = 1.1, r = −1.25e−6 (float32 525 and 2.6e14).
+# After (the cancelling-polynomial rule): f 0.49, ∂c 0.48, ∂r 1.27 ULP in float64 there; float32 0.50 each.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tukey_biweight_within_the_bound_near_zero(dtype):
+    from test_user40 import _worst
+    worst = _worst(TUKEY, ("c", "r"), _tukey_points(413), dtype)
+    assert all(w <= BOUND[dtype] for w, _ in worst), worst
+
+
+def test_tukey_biweight_never_worse_than_torch():
+    from test_user40 import _kernel as user_kernel, _truths
+    c, r = _tukey_points(414)
+    got = user_kernel(TUKEY)(c=c, r=r)
+    ref = _torch_tukey(c, r)
+    truths = _truths(TUKEY, ("c", "r"))
+    worse = []
+    for i in range(len(c)):
+        with mpmath.workdps(60):
+            for j, truth in enumerate(truths):
+                true = truth(mpmath.mpf(float(c[i])), mpmath.mpf(float(r[i])))
+                ours, theirs = _ulps(got[j][i], true, np.float64), _ulps(ref[j][i], true, np.float64)
+                if ours > max(theirs, 4.0):
+                    worse.append((j, c[i], r[i], ours, theirs))
+    assert not worse, worse[:5]
+    with mpmath.workdps(60):  # at the failing point torch's ∂c is ~2.5e11 ULP off
+        assert _ulps(ref[1][0], truths[1](mpmath.mpf(1), mpmath.mpf(1e-3)), np.float64) > 1e10
+
+
+def test_tukey_biweight_at_far_scales():
+    """The scaled form at the ends of the range: overflow only where the truth does, 0 only where it underflows."""
+    k = _kernel(TUKEY)
+    c = np.array([1e300, 1e-300, 1.0, 2.0, -1.0, 1e154])
+    r = np.array([1e299, 1e-301, 0.0, 1e-200, 0.5, 1e153])
+    f, dc, dr = k(c=c, r=r)
+    assert f[0] == np.inf and f[1] == 0 and f[2] == 0 and f[3] == 0 and f[4] == 1 / 6, f
+    np.testing.assert_allclose([dc[0], dc[1], dc[5]], [9.93333333333333e295, 9.93333333333333e-305,
+                                                       9.93333333333333e149], rtol=1e-14)
+    np.testing.assert_allclose([dr[0], dr[3]], [9.801e298, 1e-200], rtol=1e-14)
+
+
+# found and not fixed: the scale s (the largest input's power of two) pushes a residual r ≪ c into the subnormals
+# before it is squared: f at c = 1e10, r = 1e−150 is 4.99806414e−301 for 5e−301 (3.9e12 ULP; the form before this
+# session and torch both 0)
+@pytest.mark.xfail(strict=True, reason="measured: Tukey's f at c = 1e10, r = 1e−150: 4.99806414e−301 for 5e−301, "
+                   "r scaled by 2⁻³³ into the subnormals before it is squared (before: 0; torch 0)")
+def test_tukey_biweight_residual_scaled_into_subnormals():
+    f = _kernel(TUKEY)(c=np.array([1e10]), r=np.array([1e-150]))[0]
+    assert abs(f[0] - 5e-301) <= 4 * np.spacing(5e-301), f
