@@ -105,6 +105,8 @@ def test_the_rule_is_named_and_its_series_is_exact():
     L = Symbol("L")
     want = series(1 + exp(L) * (L - 1), L, 0, _LOG1P_ENTROPY_TERMS + 1).removeO()
     assert (_log1p_entropy_series(L).expand() - want).expand() == 0
+    u = Symbol("u")  # with L = log1p(u), 1 + u = e^L: (1 + u)·L − u is 1 + e^L·(L − 1), the series' function
+    assert (((1 + u) * L - u).subs(u, exp(L) - 1) - (1 + exp(L) * (L - 1))).expand() == 0
     from symnet.codegen.rewrite import stabilise
     for formula in ("(1 + x)*log(1 + x) - x", BALANCED_L1):
         _, fired = stabilise(symnet.parse(formula))
@@ -186,3 +188,15 @@ def test_tukey_biweight_at_far_scales():
 def test_tukey_biweight_residual_scaled_into_subnormals():
     f = _kernel(TUKEY)(c=np.array([1e10]), r=np.array([1e-150]))[0]
     assert abs(f[0] - 5e-301) <= 4 * np.spacing(5e-301), f
+
+
+@pytest.mark.parametrize("formula, fires", [
+    (TUKEY, True),
+    ("c**2/6*(1 - (1 - (r/c)**2)**3)", True),   # not in a select
+    ("x**2/y + x", False),                      # nothing cancels
+    ("(x - y)**2/y", False),                    # nothing cancels symbolically
+])
+def test_cancelling_polynomial_fires_where_a_sum_cancels(formula, fires):
+    from symnet.codegen.rewrite import stabilise
+    _, fired = stabilise(symnet.parse(formula))
+    assert ("cancelling-polynomial" in [r.name for r in fired]) == fires, fired

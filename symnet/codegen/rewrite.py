@@ -14349,11 +14349,16 @@ def _cancelling_polynomial(expr):
     2 … 4 inputs whose written sums cancel, D a monomial → :func:`_homogeneous_quotient`'s form (factored, widened, at
     the inputs scaled by a power of two); as it is otherwise."""
     def one(e):
-        if not isinstance(e, sp.Expr) or e.is_number or not _cancels(e):
+        if not isinstance(e, sp.Expr) or e.is_number or not 2 <= len(e.free_symbols) <= 4:
+            return None
+        for n in sp.preorder_traversal(e):  # homogeneous-quotient's own test, first: nothing is expanded otherwise
+            if not (n.is_Add or n.is_Mul or n.is_Symbol or n.is_Rational
+                    or (n.is_Pow and n.exp.is_Integer and abs(n.exp) <= _HOMOGENEOUS_DEGREE)):
+                return None
+        if sp.count_ops(e) > _HOMOGENEOUS_OPERATIONS or not _cancels(e):
             return None
         n, d = sp.fraction(sp.cancel(sp.together(e)))
-        syms = sorted(e.free_symbols, key=sp.default_sort_key)
-        if not 2 <= len(syms) <= 4 or d.is_number or len(sp.Add.make_args(sp.expand(d))) != 1:
+        if d.is_number or len(sp.Add.make_args(sp.expand(d))) != 1:
             return None
         return _homogeneous_quotient(e, monomial=True)
 
