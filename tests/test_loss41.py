@@ -6,8 +6,17 @@ import functools
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 import symnet
+
+# the rules' cases for tests/test_stability_rules.py: (rule, formula, variables, range, failing point, dtype)
+_x, _y = sp.symbols("x y", real=True)
+RULE_CASES = [
+    ("log1p-entropy", (1 + _x) * sp.log(1 + _x) - _x, (_x,), (-0.9, 4.0), (1e-6,), np.float64),
+    ("cancelling-polynomial", _y ** 2 / 6 * (1 - (1 - (_x / _y) ** 2) ** 3), (_x, _y), (0.05, 4.0), (1e-3, 1.0),
+     np.float64),
+]
 
 BALANCED_L1 = ("where(abs(x) < 1, 0.5/(exp(3) - 1)*((exp(3) - 1)*abs(x) + 1)*log((exp(3) - 1)*abs(x) + 1) - 0.5*abs(x), "
                "1.5*abs(x) + 1.5/(exp(3) - 1) - 0.5)")
