@@ -264,6 +264,9 @@ from test_range38 import RULE_CASES as _RANGE38  # noqa: E402  (root-of-monomial
 RULE_CASES += _RANGE38
 from test_gru38 import RULE_CASES as _GRU38  # noqa: E402  (sech²-offset: tests/test_gru38.py)
 RULE_CASES += _GRU38
+from test_loss41 import RULE_CASES as _LOSS41  # noqa: E402  (log1p-entropy, cancelling-polynomial: tests/test_loss41.py)
+RULE_CASES += _LOSS41
+TOLERANCE["log1p-entropy"] = mpmath.mpf("1e-17")  # its series to n = 20: the next term 20·L²¹/21! < 4e−19 at |L| < 1
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -360,6 +363,7 @@ UNDECIDED |= {"log-constant-factor"}  # a select at |log r| ≥ 2|log c| around 
 UNDECIDED |= {"log-erfcx-left", "exp-product-limit"}  # selects at u < 0, at an exponential inf or 0: the 50-digit check holds
 UNDECIDED |= {"log-gaussian-tail"}  # Φ(x) = 1 − Φ(−x) through ndtr and erfcx: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"quotient-root"}  # selects at |x| ≤ |y| of forms in x/y and y/x with sign(x)·sign(y): simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"log1p-entropy"}  # a series to n = 20 where |log1p(u)| < 1 (to 4e−19, not an identity): the 17-digit check holds
 UNDECIDED |= {"series-leading-power"}  # n·log|x| + log(sign(x)^n·R), |x|^r·(sign(x)^n·R)^q: sign and |·| of x: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"abs-quotient-sum"}  # |y|/y and a select at |y| ≤ 1.8e308: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"square-sum-power"}  # (w + c·x⁻²)^a as the constant w^a past |x| = 2⁶⁰ (to a·2⁻⁶⁰ relative: not an identity); the 50-digit check holds

@@ -8707,7 +8707,7 @@ def _no_real_zero(f) -> bool:
     return g.degree() == f.total_degree() and g.count_roots() == 0
 
 
-def _homogeneous_quotient(expr):
+def _homogeneous_quotient(expr, monomial=False):
     """An output that is a quotient N/D of homogeneous polynomials in 2 … 4 inputs (of degrees n and m, D of two
     terms or more and degree 2 or more) → s^(n − m)·R(x/s, …), s the largest power of two ≤ max |x_i|, R = N/D put
     over one denominator and factored over the rationals (SymPy's factor: the terms that cancel in the written form
@@ -8739,7 +8739,8 @@ def _homogeneous_quotient(expr):
         return None
     num, den = sp.fraction(sp.cancel(sp.together(expr)))
     N, D = sp.Poly(num, *syms), sp.Poly(den, *syms)
-    if D.total_degree() < 2 or len(D.terms()) < 2:  # x/y, x/(x + y): the printers' quotients by exponents suffice
+    if (D.total_degree() < 2 or len(D.terms()) < 2) and not (monomial and len(D.terms()) == 1):
+        # x/y, x/(x + y): the printers' quotients by exponents suffice (a monomial D: the cancelling-polynomial rule's)
         return None
     if not (N.is_homogeneous and D.is_homogeneous) or len(N.terms()) > _HOMOGENEOUS_TERMS \
             or len(D.terms()) > _HOMOGENEOUS_TERMS or max(N.total_degree(), D.total_degree()) > _HOMOGENEOUS_DEGREE:
@@ -8748,7 +8749,7 @@ def _homogeneous_quotient(expr):
     # (3, 2, 1e200): inf, where the written form is right); and a factor of D that vanishes away from 0 would be
     # expanded by cancel (((p − t)² + e²) as e² + p² + t² − 2pt, 0 in float64 at p ≈ t: inf for 0.9999): refused
     # (session 33's review)
-    d_syms = D.free_symbols
+    d_syms = D.free_symbols | (N.free_symbols if monomial and len(D.terms()) == 1 else set())  # a monomial: every input
     if not N.free_symbols <= d_syms or not all(_no_real_zero(f) for f, _ in D.factor_list()[1] if f.total_degree() >= 2):
         return None
     d = N.total_degree() - D.total_degree()
@@ -14339,3 +14340,133 @@ RATIONAL_PRODUCT = Rule(
 RULES = RULES[:RULES.index(LONG_PRODUCT) + 1] + (RATIONAL_PRODUCT,) + RULES[RULES.index(LONG_PRODUCT) + 1:]
 _BY_NAME[RATIONAL_PRODUCT.name] = RATIONAL_PRODUCT
 __all__ += ["RATIONAL_PRODUCT"]
+
+
+# ------------------------------------------------------------------ log1p-entropy (session 41): (1 + u)·log1p(u) − u,
+# the balanced L1 loss α/b·(b|x| + 1)·log(b|x| + 1) − α|x|, which cancels near u = 0 (its value u²/2 − u³/6 + …);
+# tested in tests/test_loss41.py
+
+# terms of the series: (n − 1)/n! of the last one (n = 20) is 1.5e−17 < 2⁻⁵⁵, and |L| < 1 there
+_LOG1P_ENTROPY_TERMS = 20
+
+
+def _log1p_entropy_series(L):
+    """h(L) = 1 + e^L·(L − 1) = Σ_{n≥2} (n − 1)·Lⁿ/n! (the exponential series multiplied out), as L²·Q(L) in Horner
+    form up to n = _LOG1P_ENTROPY_TERMS."""
+    q = sp.S.Zero
+    for n in range(_LOG1P_ENTROPY_TERMS, 1, -1):
+        q = q * L + sp.Rational(n - 1, sp.factorial(n))
+    return L ** 2 * q
+
+
+def _log1p_entropy_form(u):
+    """(1 + u)·log1p(u) − u, computed from L = log1p(u) (so 1 + u = e^L, and the value is h(L) = 1 + e^L·(L − 1)):
+    the series of h where |L| < 1, 1 + (1 + u)·(L − 1) (two positive terms) where L ≥ 1, as written below −1."""
+    L = log1p(u)
+    return sp.Piecewise((_log1p_entropy_series(L), sp.Abs(L) < 1), (1 + (1 + u) * (L - 1), L >= 1),
+                        ((1 + u) * L - u, True))
+
+
+def _expm1_expanded(e):
+    """``e`` expanded, expm1(a) as e^a − 1 (log1p-entropy's exact comparisons; not the hypot-slope rule's _plain)."""
+    return sp.expand(e.replace(expm1, lambda a: sp.exp(a) - 1))
+
+
+def _log1p_entropy(node):
+    """k·(1 + u)·log1p(u) beside −k·u in a sum (either as one term of it, or as the rest of the sum) →
+    k·((1 + u)·log1p(u) − u) in :func:`_log1p_entropy_form`; log(1 + u) is log1p(u) here."""
+    if not node.is_Add:
+        return None
+    for t in node.args:
+        factors = sp.Mul.make_args(t)
+        for F in factors:
+            if isinstance(F, log1p):
+                u = F.args[0]
+            elif isinstance(F, sp.log) and F.args[0].is_Add and sp.S.One in F.args[0].args:
+                u = F.args[0] - 1
+            else:
+                continue
+            if not u.free_symbols:
+                continue
+            for g in factors:
+                if g is F or not g.is_Add or _expm1_expanded(g - 1 - u) != 0:
+                    continue
+                k = sp.Mul(*[f for f in factors if f is not F and f is not g])
+                rest = [s for s in node.args if s is not t]
+                ku = _expm1_expanded(k * u)
+                gone = next(([s] for s in rest if _expm1_expanded(s + k * u) == 0), None)
+                if gone is None and _expm1_expanded(sp.Add(*rest)) == -ku:
+                    gone = rest
+                if gone is None:
+                    continue
+                kept = sp.Add(*[s for s in rest if s not in gone])
+                return _Final(_Fired(kept + k * _log1p_entropy_form(u), ["log1p-entropy"]))
+    return None
+
+
+LOG1P_ENTROPY = Rule(
+    "log1p-entropy", "(1 + u)·log1p(u) − u cancels near u = 0, where it is u²/2 − u³/6 + … (the balanced L1 loss "
+    "α/b·(b|x| + 1)·log(b|x| + 1) − α|x|: 4.771353876226037e−12 for 4.7713538762766116e−12 at x = 1e−6, 6.26e4 ULP "
+    "in float64, torch 3.12e9; 8.06e3 in float32); with L = log1p(u), 1 + u = e^L exactly, so the value is "
+    "h(L) = 1 + e^L·(L − 1) = Σ_{n≥2} (n − 1)·Lⁿ/n! (e^L·(L − 1) = Σ_n Lⁿ/(n − 1)! − Σ_n Lⁿ/n!): that series, 20 "
+    "terms, where |L| < 1 (one sign where L > 0; the last term < 2⁻⁵⁵), 1 + (1 + u)·(L − 1), two positive terms, where "
+    "L ≥ 1, as written below L = −1; a constant factor k of k·(1 + u)·log1p(u) beside −k·u is kept outside",
+    local=_log1p_entropy)
+_register(LOG1P_ENTROPY)
+__all__ += ["LOG1P_ENTROPY"]
+
+
+# ------------------------------------------------------------------ cancelling-polynomial (session 41): Tukey's biweight
+# c²/6·(1 − (1 − (r/c)²)³) where |r| < c, whose 1 − (1 − u)³ cancels at small r/c (its value r²/2 − …), and whose ∂c,
+# c/3·(1 − (1 − u)³) − r²·(1 − u)²/c, cancels its leading terms r²/c; tested in tests/test_loss41.py
+
+
+def _cancels(expr) -> bool:
+    """Whether a sum in ``expr`` has monomials that cancel when it is expanded (1 − (1 − u)³: its 1 and −1)."""
+    for a in sp.preorder_traversal(expr):
+        if a.is_Add and sum(len(sp.Add.make_args(sp.expand(t))) for t in a.args) > len(sp.Add.make_args(sp.expand(a))):
+            return True
+    return False
+
+
+def _cancelling_polynomial(expr):
+    """An output (or a branch of an output that is a select) that is a quotient N/D of homogeneous polynomials in
+    2 … 4 inputs whose written sums cancel, D a monomial → :func:`_homogeneous_quotient`'s form (factored, widened, at
+    the inputs scaled by a power of two); as it is otherwise."""
+    def one(e):
+        if not isinstance(e, sp.Expr) or e.is_number or not 2 <= len(e.free_symbols) <= 4:
+            return None
+        for n in sp.preorder_traversal(e):  # homogeneous-quotient's own test, first: nothing is expanded otherwise
+            if not (n.is_Add or n.is_Mul or n.is_Symbol or n.is_Rational
+                    or (n.is_Pow and n.exp.is_Integer and abs(n.exp) <= _HOMOGENEOUS_DEGREE)):
+                return None
+        if sp.count_ops(e) > _HOMOGENEOUS_OPERATIONS or not _cancels(e):
+            return None
+        n, d = sp.fraction(sp.cancel(sp.together(e)))
+        if d.is_number or len(sp.Add.make_args(sp.expand(d))) != 1:
+            return None
+        return _homogeneous_quotient(e, monomial=True)
+
+    if isinstance(expr, sp.Piecewise):
+        branches = [(one(e), c) for e, c in expr.args]
+        if all(b is None for b, _ in branches):
+            return expr
+        return sp.Piecewise(*[(e if b is None else b, c) for (b, c), (e, _) in zip(branches, expr.args)])
+    new = one(expr)
+    return expr if new is None else new
+
+
+CANCELLING_POLYNOMIAL = Rule(
+    "cancelling-polynomial", "a quotient of homogeneous polynomials whose written sums cancel, over a monomial "
+    "(Tukey's biweight c²/6·(1 − (1 − (r/c)²)³) where |r| < c: its 1 − (1 − u)³, u = (r/c)², cancels at small u, f "
+    "4.999995000069349e−07 for 4.9999950000016669e−7 at c = 1, r = 1e−3, 6.39e4 ULP in float64, torch 2.39e5; its ∂c, "
+    "c/3·(1 − (1 − u)³) − r²·(1 − u)²/c, cancels its leading terms r²/c: 6.7e10 ULP, torch 2.5e11), in a select's "
+    "branch or alone: over one denominator and factored (r²·(3c⁴ − 3c²r² + r⁴)/(6c⁴), r⁴·(3c² − 2r²)/(3c⁵): the "
+    "terms that cancel cancel symbolically), widened and at the inputs scaled by a power of two as the "
+    "homogeneous-quotient rule writes it (exact: R(x) = s^d·R(x/s))", apply=_cancelling_polynomial,
+    fired=lambda old, new: new != old, before=True)
+_register(CANCELLING_POLYNOMIAL)
+# before reciprocal-margin, the first whole-expression rule that rewrites such a quotient (its scaled c + k·P)
+RULES = tuple(r for r in RULES if r is not CANCELLING_POLYNOMIAL)
+RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (CANCELLING_POLYNOMIAL,) + RULES[RULES.index(RECIPROCAL_MARGIN):]
+__all__ += ["CANCELLING_POLYNOMIAL"]
