@@ -269,3 +269,48 @@ def test_the_written_out_softmax_hints_never_worse_than_torch(form):
     rows = _written_out_rows(form)
     bad = [r for r in rows if r[1] > max(r[2], 1.0)]
     assert not bad, (len(bad), max(bad, key=lambda r: r[1] - r[2]))
+
+
+# ------------------------------------------------------------------ 6. erf of a triple word (h-erf41, _tw_erf_words)
+
+def _erf_minus_rows(dtype):
+    """[(output, symnet's ULPs, torch's, x, y, z)] of erf(x/y) − z at 300 points: x/y in ±0.6, [0.4, 6.5] and
+    [5, 9], y in [0.3, 3], z = erf(x/y) rounded to ``dtype`` (1 for the last 50: −erfc(x/y) down to 1e−37)."""
+    rng = np.random.default_rng(7)
+    y = rng.uniform(0.3, 3, 300).astype(dtype)
+    ratio = np.concatenate([rng.uniform(-0.6, 0.6, 100), rng.uniform(0.4, 6.5, 100), rng.uniform(5, 9, 100)])
+    x = (ratio * y).astype(dtype)
+    rows, info = [], np.finfo(dtype)
+    with mpmath.workdps(60):
+        z = np.array([float(mpmath.erf(mpmath.mpf(float(a)) / mpmath.mpf(float(b)))) for a, b in zip(x, y)])
+        z = z.astype(dtype)
+        z[250:] = 1
+        mine = _outputs("erf(x/y) - z", dtype, x=x, y=y, z=z)
+        theirs = _torch_outputs(lambda t, x, y, z: t.erf(x / y) - z, dtype, x=x, y=y, z=z)
+        for j in range(300):
+            X, Y, Z = (mpmath.mpf(float(v)) for v in (x[j], y[j], z[j]))
+            q = X / Y
+            g = 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-q * q)
+            for output, true in {"f": mpmath.erf(q) - Z, "df_dx": g / Y, "df_dy": -g * X / Y ** 2}.items():
+                if info.tiny <= abs(true) <= info.max:
+                    rows.append((output, ulps(mine[output][j], true, dtype), ulps(theirs[output][j], true, dtype),
+                                 float(x[j]), float(y[j]), float(z[j])))
+    return rows
+
+
+# measured: f at most 1.80 ULP float64 (torch 8.8e15 there, z = 1 at x/y = 8.7), 0.50 float32 (torch 9.3e6); before
+# (35e1a307) float64 f 220.6 ULP at (−0.005768, 1.838), past 4 at 12 of 300; ∂x ≤ 2.52, ∂y ≤ 2.28 (float64), 0.50 (float32)
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
+def test_erf_of_a_quotient_minus_its_rounding_within_the_bound(dtype):
+    rows = _erf_minus_rows(dtype)
+    bad = [r for r in rows if r[1] > 4 or (r[0] == "f" and r[1] > max(r[2], 1.0))]
+    assert len(rows) == 900 and not bad, (len(rows), bad[:3])
+
+
+# measured (c6e5504c and 35e1a307 alike: not session 41's): float64 ∂y = −2/√π·e^(−(x/y)²)·x/y² worse than
+# max(torch, 1) at 16 of 300 points, 2.28 ULP at (0.16343, 0.41864), torch 0.72; ∂x at 1 (2.52, torch 5.48 — no)
+@pytest.mark.xfail(strict=True, reason="measured: erf(x/y) − z ∂y worse than max(torch, 1) at 16 of 300 float64 "
+                                       "points (2.28 ULP at (0.16343, 0.41864), torch 0.72)")
+def test_erf_of_a_quotient_gradient_never_worse_than_torch():
+    bad = [r for r in _erf_minus_rows(F64) if r[0] == "df_dy" and r[1] > max(r[2], 1.0)]
+    assert not bad, (len(bad), bad[:3])
