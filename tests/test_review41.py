@@ -3,7 +3,8 @@ digits) and torch autograd float64 at the same points. Worst first:
 
 1. relu(y)/|x − y|'s f where x − y overflows (x = −1e308, y = 1e308): 0 for 0.5 (4.5e15 ULP), torch 0 too — not
    h-fix41's rule (its f is untouched), but the overflowing S that h-fix41's stand-in K·(1 − a/S)/S^m reasons about:
-   a strict xfail.
+   a strict xfail. Beside it x/|x + y|'s ∂y, −x·sign(x + y)/(x + y)², NaN at x = ±inf, y finite, for its limit 0
+   (torch NaN; one term, which the stand-in does not reach): a strict xfail.
 2. rational-product (h-worseb41) where its sum of monomials cancels: the guard 2^±⌊960/D⌋ bounds the inputs, not the
    sum, so f = x·y/(x − y)⁸ (the rule's, guard 2^±96) at x, y ≈ 2⁻⁹⁵ with x − y ≈ 2⁻¹⁴⁵ forms (x − y)⁸ far below the
    range; measured fine: f ≤ 0.50 ULP at 1,000 such points where torch is inf at 366 (the far form takes over). Its
@@ -18,6 +19,11 @@ digits) and torch autograd float64 at the same points. Worst first:
 5. h-user41's written-out softmax hints ("computed without overflow"): within 2.5 ULP everywhere (passes), but worse
    than max(torch, 1) of the same written form at 79 of 306 points (softmax's ∂b, 2.38 ULP where torch is 0.38) and
    16 (log_softmax's ∂b): strict xfails.
+6. _tw_erf_words (h-erf41): erf(x/y) − z at z = erf(x/y) rounded (and z = 1 past x/y = 5) ≤ 1.80 ULP float64, 0.50
+   float32 over 300 points (passes; 220.6 at 35e1a307); its ∂y worse than max(torch, 1) at 16 of 300 (2.28 ULP, torch
+   0.72), the same before session 41: a strict xfail.
+7. _binary_power (h-powk41) on a small base, log y within 2⁻²⁶ … 2⁻²⁰, its partial squares' lo parts subnormal: ∂y of
+   (y^x/log y)⁴⁰ ≤ 0.50 ULP at 350 points (passes).
 """
 from __future__ import annotations
 
