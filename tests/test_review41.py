@@ -189,7 +189,8 @@ _STAND_IN = {  # form → (torch's, its sum S)
 def test_fraction_complement_stand_in_matches_torch_where_torch_is_a_number(form):
     inf = np.inf
     x = np.array([inf, -inf, inf, 1e308, -1e308, 1.7e308, 1e308, 3.0, inf, 5e-324, 1e300, 1e-300])
-    y = np.array([2.0, 2.0, 1e308, -1e308, 1e308, -1.7e308, -3e307, 3.5, -inf, -5e-324, -1e300, 1.0000000000000002e-300])
+    y = np.array([2.0, 2.0, 1e308, -1e308, 1e308, -1.7e308, -3e307, 3.5, -inf, -5e-324, -1e300,
+                  1.0000000000000002e-300])
     mine = _outputs(form, F64, x=x, y=y)
     fn, total = _STAND_IN[form]
     theirs = _torch_outputs(fn, F64, x=x, y=y)
@@ -221,7 +222,7 @@ def test_quotient_by_an_absolute_sum_at_an_infinite_numerator():
     assert np.array_equal(got, np.zeros(4)), got
 
 
-# ------------------------------------------------------------------ 5. h-user41's written forms "computed without overflow"
+# ------------------------------------------------------------------ 5. h-user41's written forms, "without overflow"
 
 # h-user41's hints write softmax(a, b)'s first entry as exp(a)/(exp(a) + exp(b)) and log_softmax's as
 # a − log(exp(a) + exp(b)), "computed without overflow"
@@ -305,7 +306,8 @@ def _erf_minus_rows(dtype):
 
 
 # measured: f at most 1.80 ULP float64 (torch 8.8e15 there, z = 1 at x/y = 8.7), 0.50 float32 (torch 9.3e6); before
-# (35e1a307) float64 f 220.6 ULP at (−0.005768, 1.838), past 4 at 12 of 300; ∂x ≤ 2.52, ∂y ≤ 2.28 (float64), 0.50 (float32)
+# (35e1a307) float64 f 220.6 ULP at (−0.005768, 1.838), past 4 at 12 of 300; ∂x ≤ 2.52, ∂y ≤ 2.28 (float64), 0.50
+# (float32)
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
 def test_erf_of_a_quotient_minus_its_rounding_within_the_bound(dtype):
     rows = _erf_minus_rows(dtype)
