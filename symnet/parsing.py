@@ -785,8 +785,9 @@ def _variable(name: str, label: bool = False) -> sp.Symbol:
 def _not_finite(value: str) -> bool:
     """Whether the text ``value`` of a point names a value that is not a finite real number (inf, -nan, oo, …), in the
     NFKC form the parser reads it in: ``x=ｉｎｆ`` was refused as "'inf' means infinity in SymPy; choose another name
-    for a variable" (break41), where ``x=inf`` is "the value of x must be a finite real number"."""
-    return unicodedata.normalize("NFKC", value).strip().lstrip("+-") in _NOT_FINITE
+    for a variable" (break41), where ``x=inf`` is "the value of x must be a finite real number". A sign is ASCII's or
+    the minus sign U+2212, which the parser reads as minus (``x=−1`` is −1; ``x=−inf`` was refused as a name, review41)."""
+    return unicodedata.normalize("NFKC", value).strip().lstrip("+-\u2212") in _NOT_FINITE
 
 
 def parse_point(text: str) -> dict:

@@ -388,9 +388,8 @@ def test_binary_power_of_a_small_log_within_the_bound_and_torch():
 # h-break41 compares a point's value in NFKC form, stripping ASCII + and − first; the minus sign U+2212, which a value
 # may hold (x=−1 is −1), is not stripped: measured (c6e5504c) `derive x*y --at "x=−inf,y=1"` says "'inf' means infinity
 # in SymPy; choose another name for a variable" (and −ｉｎｆ, −oo, −nan likewise; symnet.derive(at={"x": "−inf"}) too),
-# where x=inf and x=－inf (fullwidth hyphen-minus, NFKC's -) say "the value of x must be a finite real number"
-@pytest.mark.xfail(strict=True, reason="measured: --at x=−inf (U+2212) refused as a name ('inf' means infinity in "
-                                       "SymPy; choose another name for a variable), not as a non-finite value")
+# where x=inf and x=－inf (fullwidth hyphen-minus, NFKC's -) say "the value of x must be a finite real number".
+# Fixed by the lead (session 41: _not_finite strips U+2212 too); was a strict xfail.
 @pytest.mark.parametrize("value", ["\u2212inf", "\u2212ｉｎｆ", "\u2212oo", "\u2212nan"])
 def test_a_point_value_not_finite_after_a_minus_sign(capsys, value):
     import symnet
