@@ -125,3 +125,32 @@ def test_soft_clip_triton(formula):
         # after: float64 f ≤ 2.95, ∂x ≤ 1.74 ULP; float32 f ≤ 1.78, ∂x ≤ 2.5
         assert _ulps(y.detach().numpy(), tf, npdt).max() <= BOUND[npdt]
         assert _ulps(x.grad.numpy(), tdx, npdt).max() <= BOUND[npdt]
+
+
+# ---------------------------------------------------------------- other shifts: c < 0 and a coefficient
+
+def _sig(u):
+    return 1 / (1 + mpmath.exp(-u))
+
+
+def _softplus(u):
+    return mpmath.log1p(mpmath.exp(u))
+
+
+# before (numpy, float64, these 441 points): softplus(x − 2) − softplus(x + 0.5) f 8.85 ULP, ∂x 8.86e15;
+# 2σ(x + 3) − 2σ(x) f 8.83e15 (torch: 4.0e6, 9.0e15, 8.8e15); its ∂x, 2σ(x + 3)σ(−x − 3) − 2σ(x)σ(−x), is no
+# σ difference (3.91 before and after)
+@pytest.mark.parametrize("formula, value, slope", [
+    ("softplus(x - 2) - softplus(x + 0.5)", lambda v: _softplus(v - 2) - _softplus(v + mpmath.mpf(0.5)),
+     lambda v: _sig(v - 2) - _sig(v + mpmath.mpf(0.5))),
+    ("2*sigmoid(x + 3) - 2*sigmoid(x)", lambda v: 2 * _sig(v + 3) - 2 * _sig(v),
+     lambda v: 2 * _sig(v + 3) * _sig(-v - 3) - 2 * _sig(v) * _sig(-v)),
+])
+def test_other_shifts(formula, value, slope):
+    x = np.concatenate([np.linspace(-60, 60, 241), np.random.default_rng(2).uniform(-45, 45, 200)])
+    f, dx = symnet.compile(symnet.derive(formula), progress=False)(x=x)
+    with mpmath.workdps(60):
+        tf = [value(mpmath.mpf(float(v))) for v in x]
+        tdx = [slope(mpmath.mpf(float(v))) for v in x]
+    assert _ulps(f, tf, np.float64).max() <= 4  # after: 2.34, 2.55
+    assert _ulps(dx, tdx, np.float64).max() <= 4  # after: 3.09, 3.91
