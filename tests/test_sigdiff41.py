@@ -21,6 +21,14 @@ from test_user41 import SOFTCLIP, _kernel, _softclip_truths, _torch_grads
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 FORMS = [SOFTCLIP, "softplus(x) - softplus(x - 1)"]  # written and registry forms
+F64 = np.float64
+_x = sp.Symbol("x", real=True)
+# tests/test_stability_rules.py's cases (exact at 50 digits, a symbolic identity, fixes the failing value): the
+# soft clip's ∂x at x = 37.67 (1.19e16 ULP before) and its f at x = 34 (37 ULP before)
+RULE_CASES = [
+    ("shifted-difference", sigmoid(_x) - sigmoid(_x - 1), (_x,), (-40.0, 60.0), (37.67,), F64),
+    ("shifted-difference", softplus(_x) - softplus(_x - 1), (_x,), (-40.0, 60.0), (34.0,), F64),
+]
 
 
 def _ulps(got, truths, dtype):
