@@ -190,12 +190,13 @@ def _softclip_truths(x):
                 [1 / (1 + mpmath.exp(-mpmath.mpf(v))) - 1 / (1 + mpmath.exp(1 - mpmath.mpf(v))) for v in x])
 
 
-@pytest.mark.xfail(strict=True, reason="measured: a soft clip softplus(x) − softplus(x − 1), ∂x = σ(x) − σ(x − 1) "
-                   "cancels for x ≫ 1 (true (e − 1)·e^−x·…): at x = 37.67 2.220446049250313e−16 for 7.28e−17, "
-                   "1.19e16 ULP in float64 (torch 2.9e15); past 4 ULP at 171 of 301 points of [−40, 60] (torch 168), "
-                   "worse than torch at 43; float32 ∂x past 8 ULP at 110 (worst 2.2e7 at x = 37.67, torch 1.1e7); "
-                   "f = 1 − … cancels too: 37 ULP at x = 34 in float64 (torch 37), past 4 at 62 points; "
-                   "softplus(x) − softplus(x − 1) the same (2.220446049250313e−16 at x = 37.67)")
+# was a strict xfail, measured: a soft clip softplus(x) − softplus(x − 1), ∂x = σ(x) − σ(x − 1)
+# cancels for x ≫ 1 (true (e − 1)·e^−x·…): at x = 37.67 2.220446049250313e−16 for 7.28e−17,
+# 1.19e16 ULP in float64 (torch 2.9e15); past 4 ULP at 171 of 301 points of [−40, 60] (torch 168),
+# worse than torch at 43; float32 ∂x past 8 ULP at 110 (worst 2.2e7 at x = 37.67, torch 1.1e7);
+# f = 1 − … cancels too: 37 ULP at x = 34 in float64 (torch 37), past 4 at 62 points;
+# softplus(x) − softplus(x − 1) the same (2.220446049250313e−16 at x = 37.67)
+# fixed by the shifted-difference rule (session 41, h-sigdiff41): float64 ≤ 3.07 ULP, float32 ≤ 0.5
 @pytest.mark.parametrize("formula", [SOFTCLIP, "softplus(x) - softplus(x - 1)"])  # the registry's form: the same
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_soft_clip_gradient_for_large_x(dtype, formula):
