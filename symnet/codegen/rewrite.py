@@ -1156,7 +1156,11 @@ def _sigmoid_mixture_complement(node):
     """c + P·σ(u) + Q·σ(−u) with P + Q = −c, c a number (Poly-1's 1 − p_t, 1 − t·σ(z) − (1 − t)·σ(−z)) is
     −Q·σ(u) − P·σ(−u), exactly (c = −(P + Q)·(σ(u) + σ(−u))): the written sum rounds t·σ(z) to an ulp of 1 and cancels
     where p_t ≈ 1 (t = 1, z = 27: 1.9395596e−12 for 1.9396396e−12, 2e11 ULP in float64; torch the same); the mixture
-    (1 − t)·σ(z) + t·σ(−z) has two terms of one sign for t in [0, 1] and cancels only where the function is 0."""
+    (1 − t)·σ(z) + t·σ(−z) has two terms of one sign where P·Q ≥ 0 (t in [0, 1]) and cancels only where the function is
+    0. Where P·Q < 0 (|t| ≫ 1) it cancels term against term (t = 9.59e181, z = −4.88e−17: 1.23e16 ULP, torch 5.72e15), so
+    there σ(u) − σ(−u) = tanh(u/2) gives c·σ(−u) − Q·tanh(u/2) for u > 0, else c·σ(u) + P·tanh(u/2), (1 − t = −Q and t =
+    −P): the pair whose terms sum smallest in magnitude (their sums differ by |c|·(tanh(u/2) ± |tanh(u/2)|)), of one sign
+    or cancelling only where the function is near 0 (σ(z) ≈ t·tanh(z/2))."""
     if not (node.is_Add and len(node.args) == 3):
         return None
     numbers = [a for a in node.args if a.is_number]
@@ -1173,7 +1177,11 @@ def _sigmoid_mixture_complement(node):
         Q = neg / sigmoid(-u)
         if P.has(sigmoid) or Q.has(sigmoid) or sp.expand(P + Q + c) != 0:
             continue
-        return _Final(_Fired(-Q * sigmoid(u) - P * sigmoid(-u), ["sigmoid-target"]))
+        T = sp.tanh(u / 2)  # σ(u) − σ(−u)
+        # (nested, the tanh forms under P·Q < 0: a widened form is computed in double words only where it is taken)
+        tanh_forms = sp.Piecewise((c * sigmoid(-u) - Q * T, u > 0), (c * sigmoid(u) + P * T, True))
+        new = sp.Piecewise((tanh_forms, P * Q < 0), (-Q * sigmoid(u) - P * sigmoid(-u), True))
+        return _Final(_Fired(new, ["sigmoid-target"]))
     return None
 
 
@@ -1963,7 +1971,10 @@ _LOSS_RULES = (
          "u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever "
          "term is smallest, cancels only where σ(u) ≈ t truly; c + P·σ(u) + Q·σ(−u) with P + Q = −c (Poly-1's "
          "1 − p_t = 1 − tσ(z) − (1 − t)σ(−z): 2e11 ULP in float64 at t = 1, z = 27, torch the same) is the mixture "
-         "−Q·σ(u) − P·σ(−u), (1 − t)σ(z) + tσ(−z), of terms of one sign for t in [0, 1]", local=_sigmoid_target_rule),
+         "−Q·σ(u) − P·σ(−u), (1 − t)σ(z) + tσ(−z), of terms of one sign for t in [0, 1] (P·Q ≥ 0); where P·Q < 0 "
+         "it cancels (|t| ≫ 1: 1.23e16 ULP in float64 at t = 9.59e181, z = −4.88e−17, torch 5.72e15), and "
+         "σ(u) − σ(−u) = tanh(u/2) gives c·σ(−u) − Q·tanh(u/2) for u > 0, c·σ(u) + P·tanh(u/2) below "
+         "(σ(z) − t·tanh(z/2)), which cancel only where the function is near 0", local=_sigmoid_target_rule),
     Rule("heaviside-gate", "H(u)·g is 0·∞ = NaN where g is infinite and the gate is closed (the "
          "derivative of a clamp, H(log p + 100)/p at p = 0); a select returns 0 there", local=_heaviside_gate),
     Rule("exp-minus", "e^u − t cancels near u = 0, t = 1 (0 at u = −1e−30, true −1e−30); "
