@@ -151,9 +151,8 @@ class ConditionalPrinting:
             return ("log", v) if v is not None and v.is_Symbol and v not in definitions else None
         while isinstance(held, sp.UnevaluatedExpr):  # (the homogeneous-quotient rule's quotient, held whole)
             held = held.args[0]
-        from ..rewrite import WidenedBase
-
-        if isinstance(held, WidenedBase) and not held.first_order and held.expanded.is_Add and len(held.expanded.args) > 2:
+        widened = getattr(held, "first_order", None) is False  # a WidenedBase (rewrite's: not imported, a cycle)
+        if widened and held.expanded.is_Add and len(held.expanded.args) > 2:
             held = held.expanded  # a widened sum of three or more terms, rounded once: x + y + z in (x + y + z)⁻¹²'s block
 
         def exact(v):  # an input, or a number that is a float
