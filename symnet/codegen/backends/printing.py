@@ -118,6 +118,10 @@ class ConditionalPrinting:
     # roundings: (y^x/log y)³, (y^(3x/2))²/log(y)³, was 4.06 ULP, torch 2.06; h-mend39)
     ROUNDED_BASE_POWER_MIN = 4
     ROUNDED_LOG_POWER_MIN = 3
+    # the most terms of a rounded sum of exact terms whose power is so raised (_rounded_base's ("sum", …)): a sum of
+    # three or more, held as _exact_sum's, took its rounding k times ((x + y + z)⁴⁰ 32.9 ULP float64, 35.4 float32, torch
+    # 32.9 and 41.3 there; h-break41's strict xfail, h-sum41): as many as _exact_sum takes (EXACT_SUM_TERMS)
+    ROUNDED_SUM_TERMS_MAX = 8
 
     def _rounded_power_base(self, e):
         """:meth:`_rounded_base` of the power ``e``'s base where its integer exponent is at or past the bound of that
@@ -132,17 +136,24 @@ class ConditionalPrinting:
 
     def _rounded_base(self, base):
         """How a power's base held in a temporary was rounded from values the kernel has exactly: ("sum", a, b) for
-        a + b, ("quotient", a, b, d) for n/d with n = a + b (a temporary holding a two-term sum) or n = a, b = 0 (an
-        input), d an input, ("log", v) for log v of an input v; None otherwise. The printers raise it as the double
-        word it is the rounding of (NumPy's and Triton's _rounded_base_power, _rounded_log_power): b^k·(1 + k·δ), δ
-        its relative rounding (TwoSum; TwoProduct of the quotient times d; the double-word log), where b^k as
-        computed carries k times b's rounding ((y^x/log y)⁶⁴'s log(y)⁶⁴: 54.9 ULP, torch 129; h-mend39)."""
+        a + b (("sum", a, b, c, …) for a sum of up to ROUNDED_SUM_TERMS_MAX such terms, a widened one's too),
+        ("quotient", a, b, d) for n/d with n = a + b (a temporary holding a two-term sum) or n = a, b = 0 (an input), d
+        an input, ("log", v) for log v of an input v (held, or printed in place); None otherwise. The printers raise it
+        as the double word it is the rounding of (NumPy's and Triton's _rounded_base_power, _rounded_sum_power,
+        _rounded_log_power): b^k·(1 + k·δ), δ its relative rounding (TwoSum, or the terms' double word; TwoProduct of
+        the quotient times d; the double-word log), where b^k as computed carries k times b's rounding ((y^x/log y)⁶⁴'s
+        log(y)⁶⁴: 54.9 ULP, torch 129; h-mend39)."""
         definitions = getattr(self, "definitions", {})
         held = definitions.get(base)
-        if held is None:
-            return None
+        if held is None:  # log v printed in place (y + log(x)⁶⁴'s ∂x, 64·log(x)⁶³/x in a widened sum's block: 49.1 ULP
+            # float64 at x = 10^[−300, 300], torch 49.1, worse than torch at 3 of 200; h-break41's strict xfail, h-sum41)
+            v = base.args[0] if isinstance(base, sp.log) else None
+            return ("log", v) if v is not None and v.is_Symbol and v not in definitions else None
         while isinstance(held, sp.UnevaluatedExpr):  # (the homogeneous-quotient rule's quotient, held whole)
             held = held.args[0]
+        widened = getattr(held, "first_order", None) is False  # a WidenedBase (rewrite's: not imported, a cycle)
+        if widened and held.expanded.is_Add and len(held.expanded.args) > 2:
+            held = held.expanded  # a widened sum of three or more terms, rounded once: x + y + z in (x + y + z)⁻¹²'s block
 
         def exact(v):  # an input, or a number that is a float
             return v.is_Symbol and v not in definitions or v.is_Float or v.is_Integer
@@ -157,7 +168,12 @@ class ConditionalPrinting:
             return "log", held.args[0]
         if held.is_Add:
             pair = summands(held)
-            return None if pair is None else ("sum", *pair)
+            if pair is not None:
+                return ("sum", *pair)
+            terms = [t for t in held.args if exact(-t if t.could_extract_minus_sign() else t)]
+            if 2 < len(terms) == len(held.args) <= self.ROUNDED_SUM_TERMS_MAX:  # x + y + z: ("sum", x, y, z)
+                return ("sum", *held.args)
+            return None
         numerator, denominator = held.as_numer_denom()
         if held.is_Mul and exact(denominator) and denominator.is_Symbol and not numerator.is_number:
             if exact(numerator):

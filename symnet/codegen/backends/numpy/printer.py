@@ -241,10 +241,33 @@ def _rounded_base_power(s, k, a, b, d=None):
     return _restored_power(s, k, delta)
 '''
 NUMPY_HELPER_NEEDS["_rounded_base_power"] = ("_dw_two_sum", "_dw_two_prod", "_restored_power")
+# h-sum41: b^k of a rounded sum of three or more exact terms (x + y + z, _exact_sum's) took b's rounding k times:
+# (x + y + z)⁴⁰ 32.9 ULP float64, 35.4 float32 (torch 32.9 and 41.3 there; tests/test_break41.py, tests/test_sum41.py)
+NUMPY_HELPERS["_rounded_sum_power"] = '''\
+def _rounded_sum_power(s, k, terms, restore=True):
+    """s**k for s a rounded sum of exact terms (three or more), with s's rounding restored (_restored_power): the terms
+    in float64 summed left to right, each addition's exact error (TwoSum) summed beside, a double word hi + lo of
+    their sum (to 2⁻¹⁰⁶ of its partials); δ = ((hi − s) + lo)/s, hi − s exact where s is within a factor 2 of hi
+    (Sterbenz). float32 s the same way (its δ below 2⁻²⁴). ``restore`` False (a float32 kernel's float64 block): s**k."""
+    if not restore:
+        return s**k
+    s = np.asarray(s)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        hi, lo = np.asarray(terms[0], np.float64), 0.0
+        for t in terms[1:]:
+            hi, e = _dw_two_sum(hi, np.asarray(t, np.float64))
+            lo = lo + e
+        delta = ((hi - s) + lo) / s
+    return _restored_power(s, k, delta)
+'''
+NUMPY_HELPER_NEEDS["_rounded_sum_power"] = ("_dw_two_sum", "_restored_power")
 NUMPY_HELPERS["_rounded_log_power"] = '''\
-def _rounded_log_power(s, k, v):
+def _rounded_log_power(s, k, v, restore=True):
     """s**k for s = log v rounded (v exact), with s's rounding restored (_restored_power): δ = (L − s)/s, L the
-    double-word log of v (float64; a float32 s: log v in float64); v = 1 (s = 0), v ≤ 0, ±inf, NaN: P."""
+    double-word log of v (float64; a float32 s: log v in float64); v = 1 (s = 0), v ≤ 0, ±inf, NaN: P. ``restore``
+    False (a float32 kernel's float64 block, where s's rounding is 2⁻²⁹ of a float32 ULP): s**k."""
+    if not restore:
+        return s**k
     s = np.asarray(s)
     v = np.asarray(v, np.float64)
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
@@ -1646,6 +1669,16 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         rounded = self._rounded_power_base(e)
         if rounded is not None:  # b^k of a rounded sum, quotient or log: b's rounding restored (_rounded_base)
             kind, *args = rounded
+            # a float32 kernel's float64 block (wide) needs no restoring: h-sum41's n-term sums and logs printed in
+            # place skip it there (y + log(x)⁶⁴ float32 12.6× the plain power's time with it)
+            restore = f", restore={self.dtype} == np.float64" if self.wide else ""
+            if kind == "sum" and len(args) > 2:  # x + y + z: its Sum2 double word (_rounded_sum_power)
+                self.helpers.add("_rounded_sum_power")
+                terms = "".join(f"{self._print(a)}, " for a in args)
+                return f"_rounded_sum_power({self._print(e.base)}, {int(e.exp)}, ({terms}){restore})"
+            if kind == "log" and e.base not in getattr(self, "definitions", {}):  # log v printed in place
+                self.helpers.add("_rounded_log_power")
+                return f"_rounded_log_power({self._print(e.base)}, {int(e.exp)}, {self._print(args[0])}{restore})"
             helper = "_rounded_log_power" if kind == "log" else "_rounded_base_power"
             self.helpers.add(helper)
             return f"{helper}({self._print(e.base)}, {int(e.exp)}, {', '.join(self._print(a) for a in args)})"

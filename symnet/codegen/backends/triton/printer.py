@@ -863,6 +863,24 @@ def _exact_sum(HI: tl.constexpr, LO: tl.constexpr, n: tl.constexpr, a, {_EXACT_T
         r = tl.where((tl.abs(r) < float("inf")) | ~(tl.abs(again) < float("inf")), r, again)
     return r
 '''
+# h-sum41: b^k of a rounded sum of three or more exact terms, as NumPy's _rounded_sum_power
+_ROUNDED_SUM_STEPS = "".join(f"    hi, lo = _exact_step(hi, lo, {v}, n > {i}, 1.0)\n" for i, v in enumerate(_EXACT_SLOTS, 1))
+TRITON_HELPERS["_rounded_sum_power"] = f'''\
+@triton.jit
+def _rounded_sum_power(s, p, n: tl.constexpr, a, {_EXACT_TERMS}):
+    """s^p (_pow) for s a rounded sum of exact terms a + b + … (n of them, 3 ≤ n ≤ {len(_EXACT_SLOTS) + 1}; 0.0 past n),
+    with s's rounding restored, as NumPy's _rounded_sum_power: P·(1 + p·δ), δ = ((hi − s) + lo)/s from the double word
+    hi + lo of the terms in float64 (summed left to right, each addition's exact error summed beside); P where that is
+    not finite."""
+    power = _pow(s, 0.0, p)  # (p: k is a term's slot)
+    hi = a.to(tl.float64)
+    lo = hi * 0.0
+{_ROUNDED_SUM_STEPS}\
+    delta = ((hi - s) + lo) / s
+    out = (power * (1.0 + p * delta)).to(s.dtype)
+    return tl.where(tl.abs(out) < float("inf"), out, power)
+'''
+HELPER_NEEDS["_rounded_sum_power"] = ("_pow", "_exact_step")
 for _name in ("_exact_step", "_exact_sum2", "_exact_sum"):
     TRITON_HELPERS[_name] = TRITON_DEVICE_HELPERS[_name]
 HELPER_NEEDS["_exact_step"] = ("_dw_two_sum",)
@@ -1291,6 +1309,10 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             if kind == "log":
                 self._need("_rounded_log_power")
                 return f"_rounded_log_power({self._print(base)}, {float(exp)!r}, {self._print(args[0])})"
+            if kind == "sum" and len(args) > 2:  # x + y + z: its terms' double word (_rounded_sum_power)
+                self._need("_rounded_sum_power")
+                codes = [self._print(t) for t in args] + ["0.0"] * (self.EXACT_SUM_TERMS - len(args))
+                return f"_rounded_sum_power({self._print(base)}, {float(exp)!r}, {len(args)}, {', '.join(codes)})"
             self._need("_rounded_base_power")
             a, b_, d = args if kind == "quotient" else (*args, None)
             return (f"_rounded_base_power({self._print(base)}, {float(exp)!r}, {self._print(a)}, {self._print(b_)}, "
