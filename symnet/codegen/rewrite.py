@@ -7169,7 +7169,7 @@ def _hypot_sum_product(node):
         if powered is not None:  # v·w, v² (or v^k, v·w^k) beside W^(k/2): their own scaled form
             taken, count = powered
             rest = sp.Mul(*[h for h in node.args if h is not f and h not in taken])
-            scaled = rest * _scaled_powered_product(s, r, written.exp, taken, count)
+            scaled = rest * _scaled_powered_product(s, r, written.exp, count)
             edge = sp.Float(2.0 ** -1000)
             # (v = 0: the scaled form's exact 0; the written one is 0·inf = NaN where W^e overflows, y = 0, x = 1e−278)
             normal = sp.And(*[sp.Or(sp.Abs(Grouped(r * v)) > edge, sp.Eq(v, 0)) for v in count])
@@ -7228,7 +7228,7 @@ def _powered_bases(node, f, bases, e):
     return taken, count
 
 
-def _scaled_powered_product(s, r, e, taken, count):
+def _scaled_powered_product(s, r, e, count):
     """Π v^k·W^e = Π (r·v)^k·S^e·r^(−2e − d) (d = Σ k, W = S/r², r a power of two): the scaled factors (each |r·v| ≤ 2)
     with one exact product or quotient by r after each but the last while |2e + d| of them remain, the rest after
     them, S^e last. The order was measured: r after the factors made (r·y)² = 1e−338 of ∂x at x = 3.6e−107,
