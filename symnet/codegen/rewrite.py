@@ -7176,6 +7176,17 @@ def _hypot_sum_product(node):
         bases = {v for _, v in squares}
         s, r, far = _scaled_sum_of_squares(written.base)
         found = [h for h in node.args if h is not f and h in bases][:2]
+        powered = _powered_bases(node, f, bases, written.exp)
+        if powered is not None:  # v·w, v² (or v^k, v·w^k) beside W^(k/2): their own scaled form
+            taken, count = powered
+            rest = sp.Mul(*[h for h in node.args if h is not f and h not in taken])
+            scaled = rest * _scaled_powered_product(s, r, written.exp, count)
+            edge = sp.Float(2.0 ** -1000)
+            # (v = 0: the scaled form's exact 0; the written one is 0·inf = NaN where W^e overflows, y = 0, x = 1e−278)
+            normal = sp.And(*[sp.Or(sp.Abs(Grouped(r * v)) > edge, sp.Eq(v, 0)) for v in count])
+            result = sp.Piecewise((scaled, _far_from_one(squares, term, _POWERED_EDGE) & normal), (node, True))
+            _HYPOT_SUM_WRITTEN[result] = node
+            return _Final(_Fired(result, ["hypot"]))
         part = next(((h, p) for h in node.args if h is not f
                      for p in [_scaled_part(h, bases, term, r)] if p is not None), (None, None))
         if not found and part[1] is None:
@@ -7193,6 +7204,62 @@ def _hypot_sum_product(node):
         _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
         return _Final(_Fired(result, ["hypot"]))
     return None
+
+
+# where the powered-bases form is taken: max |v| outside [2⁻¹⁶, 2¹⁶], not [2⁻⁶⁴, 2⁶⁴]: a float32 kernel's written
+# W^(−3/2) is a float32 subnormal from W = 2⁸³ (y²·W^(−3/2) at x = 5.8e10, y = −2.4e14 was 359 ULP, 0 at y = 1e19 for
+# 1e−19; session 41, h-hyp41), and the scaled form is exact scaling (≤ 2.6 ULP in float64 over 10^±300, measured)
+_POWERED_EDGE = sp.Float(2.0 ** 16)
+
+
+def _far_from_one(squares, term, edge):
+    """max |v| (max(|v|, √|e|) with a term e) finite, not 0, outside [1/edge, edge]: :func:`_scaled_sum_of_squares`'s
+    condition with another edge."""
+    m = sp.Max(*[sp.Abs(v) for _, v in squares], *([] if term is None else [sp.sqrt(sp.Abs(term))]))
+    return ((m > 0) & (m < 1 / edge)) | ((m > edge) & (m <= sp.Float(1.7976931348623157e308)))
+
+
+def _powered_bases(node, f, bases, e):
+    """({factors}, {v: k}) for the factors of ``node`` beside W^e (``f``) that are powers v^k (k an integer in [1, 4])
+    of W's squares' bases, their total degree in [2, 4], e a half-integer; else None. The
+    squares' case of :func:`_hypot_sum_product`: ∂x of x/√(x² + y²) is y²·W^(−3/2), whose W^(−3/2) overflows past
+    W = 1e205 where y² and the quotient do not (0 at x = 1, y = 1e120 for 1e−120; session 41, h-hyp41)."""
+    if not (e.is_number and (2 * e).is_Integer and not e.is_Integer):
+        return None
+    taken, count = set(), {}
+    for h in node.args:
+        if h is f:
+            continue
+        base, k = (h.base, h.exp) if h.is_Pow else (h, sp.S.One)
+        if base in bases and k.is_Integer and 1 <= k <= 4:
+            taken.add(h)
+            count[base] = count.get(base, 0) + int(k)
+    if not 2 <= sum(count.values()) <= 4:
+        return None
+    return taken, count
+
+
+def _scaled_powered_product(s, r, e, count):
+    """Π v^k·W^e = Π (r·v)^k·S^e·r^(−2e − d) (d = Σ k, W = S/r², r a power of two): the scaled factors (each |r·v| ≤ 2)
+    with one exact product or quotient by r after each but the last while |2e + d| of them remain, the rest after
+    them, S^e last. The order was measured: r after the factors made (r·y)² = 1e−338 of ∂x at x = 3.6e−107,
+    y = −2.4e−276 (0 for 1.3e−232); r after (r·y)·S^e overflowed at x = 5.3e−317, y = 1.7e−322, where r = 2¹⁰²³ (its
+    cap) leaves S = 2⁻⁵⁴ and S^(−3/2) = 2⁸¹ (inf for 2e305)."""
+    factors = [Grouped(r * v) for v in sorted(count, key=sp.default_sort_key) for _ in range(count[v])]
+    power = int(-2 * e - sum(count.values()))
+    steps = abs(power)
+
+    def by_r(out):
+        return Grouped(out * r) if power > 0 else Grouped(out / r)
+
+    out = factors[0]
+    for g in factors[1:]:
+        if steps:
+            out, steps = by_r(out), steps - 1
+        out = Grouped(out * g)
+    for _ in range(steps):
+        out = by_r(out)
+    return Grouped(out * s ** e)
 
 
 def _scaled_part(h, bases, term, r):
