@@ -1929,6 +1929,23 @@ def _tw_erfc_series(x):
 '''
 PRIMITIVE_NEEDS["_tw_erfc_series"] = ("_tw_erf", "_tw_add", "_tw_erfc_fraction")
 ORDER += ["_tw_erfc_series"]
+# erf's step from x_hi to a triple word x_hi + d, shared by erfc and erf of a triple word (session 41)
+PRIMITIVES["_tw_erf_step"] = '''\
+def _tw_erf_step(x_hi, x_lo, x_tail):
+    """erf(x_hi + d) − erf(x_hi) = (2/√π)·e^(−x_hi²)·(d − x_hi·d²) to second order in d = x_lo + x_tail, as a double
+    word; 0 past |x_hi| = 27.5, where e^(−x_hi²) is 0 (no inf − inf)."""
+    near = M.abs(x_hi) < 27.5
+    l_hi, l_lo = _dw_two_sum(x_lo, x_tail)
+    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo, 0.0)
+    b = M.where(near, x_hi, 0.0)
+    s_hi, s_lo = _dw_two_prod(b, b)
+    g_hi, g_lo = _dw_exp(-s_hi, -s_lo)
+    g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
+    m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
+    return _dw_mul(g_hi, g_lo, m_hi, m_lo)
+'''
+PRIMITIVE_NEEDS["_tw_erf_step"] = ("_dw_two_sum", "_dw_two_prod", "_dw_exp", "_dw_mul", "_dw_add_fp")
+ORDER += ["_tw_erf_step"]
 # erfc of a triple word x = x_hi + d (d = x_lo + x_tail, a double word: erfc of a quotient, of −v/√2 in Φ(v); session
 # 38, h-triton38): erfc(x_hi + d) = erfc(x_hi) − (2/√π)·e^(−x_hi²)·(d − x_hi·d²) to within x⁴·d³ relative (below 2⁻¹⁴⁰
 # where the series runs), e^(−x_hi²) by _dw_exp of the exact x_hi²; 0 correction past |x_hi| = 27.5 (e^(−x²) is 0
@@ -1938,20 +1955,11 @@ PRIMITIVES["_tw_erfc_words"] = '''\
 def _tw_erfc_words(x_hi, x_lo, x_tail):
     """erfc(x_hi + x_lo + x_tail) as a triple word: erfc x_hi by _tw_erfc_series, less (2/√π)·e^(−x_hi²)·(d − x_hi·d²),
     d = x_lo + x_tail (second order in d): about 2⁻¹¹⁵/erfc x relative."""
-    near = M.abs(x_hi) < 27.5
-    l_hi, l_lo = _dw_two_sum(x_lo, x_tail)
-    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo, 0.0)
-    b = M.where(near, x_hi, 0.0)
-    s_hi, s_lo = _dw_two_prod(b, b)
-    g_hi, g_lo = _dw_exp(-s_hi, -s_lo)
-    g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
-    m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
-    d_hi, d_lo = _dw_mul(g_hi, g_lo, m_hi, m_lo)
+    d_hi, d_lo = _tw_erf_step(x_hi, x_lo, x_tail)
     r_hi, r_lo, r_tail = _tw_erfc_series(x_hi)
     return _tw_add(r_hi, r_lo, r_tail, -d_hi, -d_lo, 0.0 * d_hi)
 '''
-PRIMITIVE_NEEDS["_tw_erfc_words"] = ("_dw_two_sum", "_dw_two_prod", "_dw_exp", "_dw_mul", "_dw_add_fp",
-                                     "_tw_erfc_series", "_tw_add")
+PRIMITIVE_NEEDS["_tw_erfc_words"] = ("_tw_erf_step", "_tw_erfc_series", "_tw_add")
 ORDER += ["_tw_erfc_words"]
 # erf of a triple word x = x_hi + d likewise (session 41, h-erf41: erf of a quotient in the third tier, where
 # erf(x/y) − z cancels past what _dw_erf_words's 2⁻¹⁰⁴ keeps: 212 ULP at (0.2058, 0.7, 0.3224) with z = erf(x/y)
@@ -1963,20 +1971,11 @@ def _tw_erf_words(x_hi, x_lo, x_tail):
     """erf(x_hi + x_lo + x_tail) as a triple word: erf x_hi by _tw_erf, plus (2/√π)·e^(−x_hi²)·(d − x_hi·d²),
     d = x_lo + x_tail (second order in d): about 2⁻¹²⁰ relative up to |x_hi| = 6, 2⁻¹⁰⁸ beyond (_tw_erf's float64
     erfc)."""
-    near = M.abs(x_hi) < 27.5
-    l_hi, l_lo = _dw_two_sum(x_lo, x_tail)
-    l_hi, l_lo = M.where(near, l_hi, 0.0), M.where(near, l_lo, 0.0)
-    b = M.where(near, x_hi, 0.0)
-    s_hi, s_lo = _dw_two_prod(b, b)
-    g_hi, g_lo = _dw_exp(-s_hi, -s_lo)
-    g_hi, g_lo = _dw_mul(g_hi, g_lo, TWO_OVER_SQRT_PI_HI, TWO_OVER_SQRT_PI_LO)
-    m_hi, m_lo = _dw_add_fp(l_hi, l_lo, -b * l_hi * l_hi)
-    d_hi, d_lo = _dw_mul(g_hi, g_lo, m_hi, m_lo)
+    d_hi, d_lo = _tw_erf_step(x_hi, x_lo, x_tail)
     r_hi, r_lo, r_tail = _tw_erf(x_hi)
     return _tw_add(r_hi, r_lo, r_tail, d_hi, d_lo, 0.0 * d_hi)
 '''
-PRIMITIVE_NEEDS["_tw_erf_words"] = ("_dw_two_sum", "_dw_two_prod", "_dw_exp", "_dw_mul", "_dw_add_fp", "_tw_erf",
-                                    "_tw_add")
+PRIMITIVE_NEEDS["_tw_erf_words"] = ("_tw_erf_step", "_tw_erf", "_tw_add")
 ORDER += ["_tw_erf_words"]
 # Φ(x) = erfc(a)/2 likewise, a = −x/√2 = a_hi + l, l a double word (x times 1/√2's three parts, each product exact
 # but the last: a double word of a left 2⁻¹⁰⁶·a, erfc′·2⁻¹⁰⁶·a = 2a²·2⁻¹⁰⁶ of erfc, 7 ULP of Φ(x) − y at x = −3):
