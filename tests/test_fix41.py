@@ -18,41 +18,12 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch, ulps
+from conftest import compiled, ulps
 
 F64, F32 = np.float64, np.float32
 
-RELU_FORMS = ["relu(y)/l1(x, y)", "relu(y)/abs(x - y)", "relu(y)/l1(y, x)", "relu(y)/abs(y - x)"]
-
-
-def _truth(x, y):
-    """(f, ∂x, ∂y) of relu(y)/|x − y| at finite x ≠ y, mpmath at 60 digits (∂y joined: x·sign(u)/u² for y > 0)."""
-    with mpmath.workdps(60):
-        x, y = mpmath.mpf(float(x)), mpmath.mpf(float(y))
-        u = x - y
-        if y <= 0:
-            return [mpmath.mpf(0)] * 3
-        return [y / abs(u), -y * mpmath.sign(u) / u ** 2, x * mpmath.sign(u) / u ** 2]
-
-
-def _torch(dtype, xs, ys):
-    torch = pytest.importorskip("torch")
-    td = torch.float64 if dtype is F64 else torch.float32
-    x = torch.tensor(xs, dtype=td, requires_grad=True)
-    y = torch.tensor(ys, dtype=td, requires_grad=True)
-    value = torch.relu(y) / torch.abs(x - y)
-    return [value.detach().double().numpy(), *(g.double().numpy() for g in torch.autograd.grad(value.sum(), [x, y]))]
-
-
-def _run(formula, dtype, xs, ys, backend="numpy"):
-    k = compiled(formula, backend)
-    with np.errstate(all="ignore"):
-        if backend == "numpy":
-            return [np.asarray(v, F64) for v in k(x=xs.astype(dtype), y=ys.astype(dtype))]
-        torch = triton_torch()
-        td = torch.float64 if dtype is F64 else torch.float32
-        return [v.double().numpy() for v in k(x=torch.tensor(xs.astype(dtype), dtype=td),
-                                             y=torch.tensor(ys.astype(dtype), dtype=td))]
+# the four spellings, mpmath's truth, torch's autograd and the compiled kernel's outputs: test_fix40's
+from test_fix40 import RELU_FORMS, _relu_truth as _truth, _run, _torch_relu as _torch  # noqa: E402
 
 
 def _neighbourhood(dtype, n, seed):
