@@ -67,10 +67,17 @@ def main(trees, only=None, cases=CASES, script=__file__, cache="cost39-bench-cac
                   + f"   {ms[-1] / ms[0]:.2f}", flush=True)
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--worker"]:
-        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
-    elif sys.argv[1:2] == ["-k"]:  # -k TEXT: the formulas holding TEXT only
-        main(sys.argv[3:], sys.argv[2])
+def command_line(argv, cases=CASES, ranges=RANGES, seed=39, script=__file__, cache="cost39-bench-cache"):
+    """The command line of this script and of the cost scripts built on it (cost40, cost41, sum41): ``TREE …`` (the
+    side-by-side run), ``-k TEXT TREE …`` (the formulas holding TEXT only), ``--worker FORMULA NAMES`` (one tree's
+    measurement, printed as JSON)."""
+    if argv[:1] == ["--worker"]:
+        print(json.dumps(measure(argv[1], argv[2], ranges=ranges, seed=seed)))
+    elif argv[:1] == ["-k"]:
+        main(argv[2:], argv[1], cases=cases, script=script, cache=cache)
     else:
-        main(sys.argv[1:])
+        main(argv, cases=cases, script=script, cache=cache)
+
+
+if __name__ == "__main__":
+    command_line(sys.argv[1:])

@@ -10,7 +10,6 @@ before the next, so that the columns are measured side by side:
 
 The ratio column is the last tree over the first.
 """
-import json
 import os
 import sys
 
@@ -30,15 +29,5 @@ RANGES = {"x": (-4, 4), "y": (0.5, 4), "z": (-4, 4), "t": (0, 1), "a": (-2, 2), 
           "d": (-2, 2), "h": (-1.5, 1.5), "v": (-2, 2), "w": (-2, 2)}
 
 
-def main(trees, only=None):
-    """benchmarks/cost39.py's side-by-side run over this file's formulas."""
-    cost39.main(trees, only, cases=CASES, script=__file__, cache="cost40-bench-cache")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--worker"]:
-        print(json.dumps(cost39.measure(sys.argv[2], sys.argv[3], ranges=RANGES, seed=40)))
-    elif sys.argv[1:2] == ["-k"]:  # -k TEXT: the formulas holding TEXT only
-        main(sys.argv[3:], sys.argv[2])
-    else:
-        main(sys.argv[1:])
+if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
+    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=40, script=__file__, cache="cost40-bench-cache")

@@ -8,7 +8,6 @@ a warm-up (benchmarks/cpu_time.py), value and every gradient; each tree in its o
 
 The ratio column is the last tree over the first.
 """
-import json
 import os
 import sys
 
@@ -23,15 +22,5 @@ RANGES = {"x": (0.5, 4), "y": (-4, 4), "z": (0.5, 4), "w": (0.5, 4), "u": (1e-3,
           "v": (-2, 2)}
 
 
-def main(trees, only=None):
-    """benchmarks/cost39.py's side-by-side run over this file's formulas."""
-    cost39.main(trees, only, cases=CASES, script=__file__, cache="sum41-bench-cache")
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--worker"]:
-        print(json.dumps(cost39.measure(sys.argv[2], sys.argv[3], ranges=RANGES, seed=41)))
-    elif sys.argv[1:2] == ["-k"]:  # -k TEXT: the formulas holding TEXT only
-        main(sys.argv[3:], sys.argv[2])
-    else:
-        main(sys.argv[1:])
+if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
+    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=41, script=__file__, cache="sum41-bench-cache")
