@@ -115,7 +115,8 @@ def test_rational_product_where_the_sum_cancels_below_the_range():
     assert rows and max(r[1] for r in rows) <= 4, max(r[1] for r in rows)
 
 
-# the Cauchy-like ∂a, −2·a·x³/(1 + a²·x²)², past the guard (D = 12: 2^±80), where the rule leaves it as written
+# the Cauchy-like ∂a, −2·a·x³/(1 + a²·x²)², past the guard (D = 12: 2^±80), where the rule left it as written (since
+# session 42 the scaled double words, each input in [1/2, 1))
 def _cauchy_past_the_guard_rows(n=400):
     from test_worseb41 import _cauchy_truth
 
