@@ -1600,6 +1600,13 @@ def _dwx_leaf(x):
     k = np.where((x != 0.0) & (np.abs(x) < 2.0 ** -900), 600, np.where(big, -600, 0)).astype(np.int32)
     return np.ldexp(x, k), k
 ''',
+    "_dwx_unit": '''\
+def _dwx_unit(x):
+    """A leaf as a scaled float64 (x·2^k, k) in [1/2, 1) (frexp, exact): every leaf of a product of powers, so that
+    its double words neither overflow nor lose their lo parts wherever the inputs are (0, ±inf and NaN as they are)."""
+    m, e = np.frexp(x)
+    return m, np.negative(e).astype(np.int32)
+''',
     "_dwx_exp": '''\
 def _dwx_exp(x_hi, x_lo):
     """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
@@ -1718,7 +1725,7 @@ PRIMITIVE_NEEDS.update({
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
 })
-NUMPY_ONLY += ("_dwx_leaf", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e", "_dwx_log1p_e",
+NUMPY_ONLY += ("_dwx_leaf", "_dwx_unit", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e", "_dwx_log1p_e",
                "_dwx_softplus_l", "_dwx_softplus_far", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
 # Triton's scaled double words (session 24, h-tsub24): the same steps, k an int32 tensor, in the elementwise kernel's
 # repair specialisation REPAIR_BITS["subnormal"] alone (widened_function). Triton has no ldexp: _dwx_ldexp builds 2ⁿ
@@ -1752,6 +1759,17 @@ def _dwx_leaf(x):
     small = (x != 0.0) & (tl.abs(x) < LOG_TINY)
     big = (tl.abs(x) > LEAF_BIG) & (tl.abs(x) < float("inf"))
     return tl.where(small, x * LOG_UP, tl.where(big, x * LEAF_DOWN, x)), tl.where(small, 600, tl.where(big, -600, 0))
+''',
+    "_dwx_unit": '''\
+def _dwx_unit(x):
+    """A leaf as a scaled float64 (x·2^k, k) in [1/2, 1), as NumPy's (frexp from the exponent bits: a subnormal x
+    first times 2⁵⁴, exact); 0, ±inf and NaN as they are, k = 0."""
+    small = tl.abs(x) < MIN_NORMAL
+    bits = tl.where(small, x * 18014398509481984.0, x).to(tl.int64, bitcast=True)
+    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1076, 1022)
+    m = ((bits & -9218868437227405313) | 4602678819172646912).to(tl.float64, bitcast=True)
+    plain = (x != 0.0) & (tl.abs(x) < float("inf"))
+    return tl.where(plain, m, x), tl.where(plain, -e, 0)
 ''',
     "_dwx_exp": '''\
 def _dwx_exp(x_hi, x_lo):
@@ -3310,6 +3328,7 @@ class _Scaled(_Emitter):
         self.down: dict = {}
         self.exps: dict = {}
         self.plain_used = False  # an operation computed in float64 (_plain): no scaled tier for this body
+        self.unit = False  # every leaf scaled to [1/2, 1) (_dwx_unit; widen's far_bound), not only past 2^±900
 
     def _plain(self, e) -> _Value:
         self.plain_used = True
@@ -3334,9 +3353,11 @@ class _Scaled(_Emitter):
             return self.scaled_values[e]
         if e in self.leaf_names:
             name = self.leaf_names[e]
-            self.needs.add("_dwx_leaf")
-            self.lines.append(f"# {name} scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰")
-            self.lines.append(f"{name}_sc, {name}_k = _dwx_leaf({name})")
+            leaf = "_dwx_unit" if self.unit else "_dwx_leaf"
+            self.needs.add(leaf)
+            self.lines.append(f"# {name} scaled to [1/2, 1) by its exponent" if self.unit else
+                              f"# {name} scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰")
+            self.lines.append(f"{name}_sc, {name}_k = {leaf}({name})")
             v = self._with(_Value(f"{name}_sc"), f"{name}_k")
         elif getattr(type(e), "body", None) is not None and hasattr(e, "expanded"):  # a widened sum inside
             v = self.scaled(e.expanded)
@@ -4433,10 +4454,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     body = node.body
     # (a first-order e^v or σ(v) is a function of its own: the same body elsewhere is correctly rounded)
     in_float32 = getattr(node, "in_float32", False)  # double-word in a float32 kernel too (widen's in_float32)
+    far_bound = getattr(node, "far_bound", 0)  # the scaled tier, its leaves in [1/2, 1), where a leaf is past 2^±B
     # (the printer's state that changes the text, ConditionalPrinting.generated_state: "" for the elementwise printers)
     state = plain_printer.generated_state() if hasattr(plain_printer, "generated_state") else ""
     digest = hashlib.sha1((state + ("first:" if getattr(node, "first_order", False) else "") + ("f32:" if in_float32 else "")
-                           + shared_srepr(body)).encode()).hexdigest()[:10]
+                           + (f"far{far_bound}:" if far_bound else "") + shared_srepr(body)).encode()).hexdigest()[:10]
     name = f"{GENERATED_PREFIX}{digest}" + ("_needed" if needed and backend == "triton" else "")
     # a sum of products of inputs (x·y − z, w·x + b − t; NumPy): the function of that name is a cheap front
     # (_product_sum_front), the one below, on the elements that cancel only, is named <name>_cancelling
@@ -4659,6 +4681,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         # rule's first-order step)
         tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                        emitter.taken)
+        tiny.unit = bool(far_bound)
         tiny_result = tiny.rounded(body)
         scaled = not tiny.plain_used
 
@@ -4700,7 +4723,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if scaled:
             # (and where the float64 value is ±inf beside a finite double word, an overflow inside the float64 body
             # alone: focal's far ∂y, (3y − 4)·(…) past the range at x = 1.7e308, y = 1/2, was −inf for −7.4e307; h-kl36)
-            lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi}) | np.isinf(double)')}"]
+            far = "".join(f" | {_far_leaf(n, far_bound, backend)}" for n in leaf_names) if far_bound else ""
+            lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi}) | np.isinf(double){far}')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
@@ -4723,7 +4747,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             emitter.needs |= tiny.needs | {"_dwx_tier"}
         lines += [] if not scaled else ["", "", f"def {name}_scaled({', '.join(leaf_names)}):",
                   f'    """{name} on the elements below 2⁻⁹⁶⁸ or with a leaf there, in scaled double words (hi + lo)·2^−k\n'
-                  '    (doubleword.SCALED_TINY), rounded once."""',
+                  '    (doubleword.SCALED_TINY), rounded once."""' if not far_bound else
+                  f'    """{name} on the elements below 2⁻⁹⁶⁸ or with a leaf there or past 2^±{far_bound}, in scaled double\n'
+                  '    words (hi + lo)·2^−k, each leaf scaled to [1/2, 1) by its exponent, rounded once."""',
                   '    with np.errstate(all="ignore"):']
         if scaled:
             lines += ["        " + line for line in tiny.lines]
@@ -4759,6 +4785,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if repair:
             tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken | (tripled.taken if third else set()) | FUNCTION_NAMES)
+            tiny.unit = bool(far_bound)
             tiny_result = tiny.rounded(body)
             if not tiny.plain_used:
                 if not deferred and not repaired32:
@@ -4771,7 +4798,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 # triple word not finite
                 scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed,
                                                   result.hi if triple or _may_overflow_inside(body) else None,
-                                                  tiny_leaves=not triple)
+                                                  tiny_leaves=not triple, far_bound=far_bound)
                 emitter.needs |= tiny.needs
         tiered = deferred or scaled_tier is not None or repaired32
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
@@ -4780,6 +4807,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                               "    the repair kernel (TIER & 1), the main kernel flags the block in tier_ptr)")
         if scaled_tier is not None:
             where = "it is below 2⁻⁹⁶⁸ or its\n    triple word not finite" if triple else "it or a\n    leaf is below 2⁻⁹⁶⁸"
+            if far_bound:  # (widen's far_bound: _far_leaf)
+                where += f" or a leaf past 2^±{far_bound}"
             doc = doc.replace('finite."""', f'finite. Where {where}, in scaled double '
                               'words (hi + lo)·2^−k, rounded once: in the repair kernel\n    (TIER & 2), the main '
                               'kernel flags the block in tier_ptr."""')
@@ -5125,8 +5154,15 @@ def _triton_overflowed(result: str, double_hi: str | None, leaves: list) -> str:
     return f"(~(tl.abs({double_hi}) < {inf}) | (tl.abs({result}) == {inf})) & {finite}"
 
 
+def _far_leaf(leaf: str, bound: int, backend: str) -> str:
+    """Where the leaf is past 2^±bound and not 0 (widen's far_bound: the scaled tier there), as ``backend`` prints it."""
+    m = "np" if backend == "numpy" else "tl"
+    big, small = _constant(2.0 ** bound, backend), _constant(2.0 ** -bound, backend)
+    return f"({m}.abs({leaf}) > {big}) | (({leaf} != 0.0) & ({m}.abs({leaf}) < {small}))"
+
+
 def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str | None,
-                        tiny_leaves: bool = True) -> list[str]:
+                        tiny_leaves: bool = True, far_bound: int = 0) -> list[str]:
     """The scaled tier in a Triton float64 kernel, after ``result`` (the double word's value): the elements where it is
     below SCALED_TINY (0 too) or a leaf is (not 0), and the select takes it where the function has ``needed``, are
     ``tiny``; the repair kernel's REPAIR_BITS["subnormal"] specialisation (TIER & 2, a constexpr) computes the body again
@@ -5135,13 +5171,16 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
     kernel (TIER 0) sets that bit in its block's flag ``tier_ptr`` instead (an atomic or, no branch), and the deep
     tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only.
     ``double_hi`` (the double word's hi, where the body may overflow inside): the elements past the range too
-    (_triton_overflowed). ``tiny_leaves`` False (a body in triple words): not where a leaf alone is tiny."""
+    (_triton_overflowed). ``tiny_leaves`` False (a body in triple words): not where a leaf alone is tiny. ``far_bound``
+    B (widen's): where a leaf is past 2^±B too (:func:`_far_leaf`)."""
     inf, bound = 'float("inf")', _constant(SCALED_TINY, "triton")
     test = [f"(tl.abs(result) < {bound})"]
     if tiny_leaves:
         test += [f"(({x} != 0.0) & (tl.abs({x}) < {bound}))" for x in leaves]
     if double_hi is not None:  # (a body that may overflow inside: _may_overflow_inside)
         test += [f"({_triton_overflowed('result', double_hi, leaves)})"]
+    if far_bound:  # (widen's far_bound: a leaf past 2^±B, the scaled words' leaves in [1/2, 1))
+        test += [f"({_far_leaf(x, far_bound, 'triton')})" for x in leaves]
     bit = REPAIR_BITS["subnormal"]
     lines = [f"tiny = ({' | '.join(test)}) & lanes" + (" & needed" if needed else "")
              + "  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words"]

@@ -1500,13 +1500,15 @@ class WidenedBase(sp.Function):
 _WIDENED: dict = BoundedRecord()
 
 
-def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) -> sp.Expr:
+def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False, far_bound: int = 0) -> sp.Expr:
     """``body`` marked to be computed in float64 (see :class:`WidenedBase`); one class per body,
     named by a digest of it, so that generated code does not depend on the order of calls.
     ``first_order`` (the rounded-argument rule's e^v and σ(v)): v in double-word, the function of it
     to first order in v's lo part (:data:`symnet.codegen.doubleword.FIRST_ORDER`), not correctly rounded.
     ``in_float32`` (one-minus-scaled-exp): in double-word in a float32 kernel too, where float64 is not enough (a
-    float32 p − t rounds in float64 where t < 2⁻⁵³·p, e^(−s) where s < 2⁻⁵³)."""
+    float32 p − t rounds in float64 where t < 2⁻⁵³·p, e^(−s) where s < 2⁻⁵³).
+    ``far_bound`` B > 0 (rational-product): where an input is past 2^±B (not 0), the scaled double words (NumPy's and
+    Triton's scaled tier) with every leaf scaled to [1/2, 1) by its exponent (:class:`~symnet.codegen.doubleword._Scaled`)."""
     import hashlib
 
     import numpy as np
@@ -1515,12 +1517,12 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
     body = without_ite(body)  # (the body is printed as it is: widened nodes are not walked by the kernel's without_ite)
     if body.has(sp.zoo):  # 1/0 in a branch never taken (poisson_nll of hardshrink's 0): NaN, as the printers write it;
         body = body.xreplace({sp.zoo: sp.nan})  # the double-word code took float(zoo): TypeError (h-quot29)
-    cls = _WIDENED.get((body, first_order, in_float32))
+    cls = _WIDENED.get((body, first_order, in_float32, far_bound))
     if cls is None:
         leaves = tuple(sorted(body.free_symbols, key=sp.default_sort_key))
         from ..render import shared_srepr  # sp.srepr, each subexpression once (a φ series holds D_i 15 times)
-        digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "") + shared_srepr(body)
-                               ).encode()).hexdigest()[:10]
+        digest = hashlib.sha1((("first:" if first_order else "") + ("f32:" if in_float32 else "")
+                               + (f"far{far_bound}:" if far_bound else "") + shared_srepr(body)).encode()).hexdigest()[:10]
         made: dict = {}  # the two functions, made on first use (0.2 s each: code generation never calls them)
 
         def imp(*args):  # lambdify's hook (implemented_function): mpmath numbers or NumPy arrays
@@ -1537,8 +1539,8 @@ def widen(body: sp.Expr, first_order: bool = False, in_float32: bool = False) ->
 
         cls = type(f"widened_{digest}", (WidenedBase,), {"body": body, "leaves": leaves, "nargs": len(leaves),
                                                     "_imp_": staticmethod(imp), "first_order": first_order,
-                                                    "in_float32": in_float32})
-        _WIDENED[(body, first_order, in_float32)] = cls
+                                                    "in_float32": in_float32, "far_bound": far_bound})
+        _WIDENED[(body, first_order, in_float32, far_bound)] = cls
     return cls(*cls.leaves)
 
 
@@ -14388,19 +14390,21 @@ def _total_degree(node) -> int:
 
 def _rational_products(expr):
     """``expr`` widened whole, its sign outside, where it is a rational long product (:func:`_rational_long_product`)
-    and each input is 0 or within 2^±⌊960/D⌋ (D its :func:`_total_degree`: every power and product its double words
-    form is then within 2^±960, where a double word's lo part is kept), taken as written where that is ±inf or NaN;
-    as written past those bounds (the shared-powers rule's far forms; widened there, x³ underflowed in ∂a of
-    x/(1 + (a·x)²) at (−5.1e142, 3.7e−135): 0 for a normal number); as it is otherwise. An output only, not a term of a
-    sum: a sum's own double words take its terms exactly (the widen-quotients rule's; ∂x of x/(1 + (a·x)²), a term
-    widened apart inside it, went from within 1 ULP to 416)."""
+    and no input is ±0, taken as written where that is ±inf or NaN; as it is otherwise. As written where an input is
+    ±0: exact there, torch's signed zero (the double words' sums lose a −0: ∂a at (−0, 0.5) was −0, torch +0). Widened with far_bound B = ⌊960/D⌋ (D its
+    :func:`_total_degree`): where each input is 0 or within 2^±B every power and product its double words form is
+    within 2^±960, where a double word's lo part is kept; where one is past it (x³ underflowed in ∂a of x/(1 + (a·x)²)
+    at (−5.1e142, 3.7e−135): 0 for a normal number) the scaled double words take it, every input scaled to [1/2, 1)
+    by its exponent (session 42; the shared-powers rule's far forms before: 4.13 ULP at (−6.4e42, −1.8e−43), torch
+    0.13). An output only, not a term of a sum: a sum's own double words take its terms exactly (the widen-quotients
+    rule's; ∂x of x/(1 + (a·x)²), a term widened apart inside it, went from within 1 ULP to 416)."""
     if not (isinstance(expr, sp.Basic) and _rational_long_product(expr)):
         return expr
     sign = -1 if expr.could_extract_minus_sign() else 1
-    bound = sp.Integer(2) ** (960 // _total_degree(expr))
-    within = sp.And(*[sp.And(sp.Abs(v) <= bound, sp.Or(sp.Abs(v) >= 1 / bound, sp.Eq(v, 0)))
-                      for v in sorted(expr.free_symbols, key=sp.default_sort_key)])
-    return sp.Piecewise((written_where_not_finite(sign * widen(sign * expr), expr), within), (expr, True))
+    zero = sp.Or(*[sp.Eq(v, 0) for v in sorted(expr.free_symbols, key=sp.default_sort_key)])
+    return sp.Piecewise((expr, zero),
+                        (written_where_not_finite(sign * widen(sign * expr, far_bound=960 // _total_degree(expr)), expr),
+                         True))
 
 
 RATIONAL_PRODUCT = Rule(
@@ -14409,11 +14413,14 @@ RATIONAL_PRODUCT = Rule(
     "x/(1 + (a·x)²), −2·a·x³/(1 + a²·x²)², was 4.78 ULP in float64 at a = x = −32.27, torch 2.78, and worse than "
     "torch's and past 1 ULP at 486 of 2001 points); where the count (first order, in units of 2⁻⁵³) reaches 8 it is "
     "computed in double-word arithmetic (hi + lo, about 106 bits) and rounded once in a float64 kernel, in float64 in "
-    "a float32 one, as the long-product rule's products are, where each input is 0 or within 2^±⌊960/D⌋ (D the "
-    "product's total degree, 12 for that ∂a: every power its double words form stays within 2^±960, where a double "
-    "word's lo part is kept; widened beyond, x³ underflowed: 0 for a normal number); taken as written where that is "
-    "±inf or NaN, and past those bounds (the shared-powers rule's far forms); an output only, not a term of a sum "
-    "(a sum's double words take its terms exactly)",
+    "a float32 one, as the long-product rule's products are; where an input is past 2^±⌊960/D⌋ (D the product's "
+    "total degree, 12 for that ∂a: within it every power its double words form stays within 2^±960, where a double "
+    "word's lo part is kept; beyond, x³ underflowed: 0 for a normal number) in scaled double words, (hi + lo)·2^−k, "
+    "each input scaled to [1/2, 1) by its exponent (exact), products adding the k and sums aligning them, rounded "
+    "once (the shared-powers rule's far forms there were worse than torch at 109 of 400 points, 4.13 ULP at "
+    "(−6.4e42, −1.8e−43), torch 0.13); taken as written where that is ±inf or NaN, and where an input is ±0 (exact "
+    "there: the written signed zero, torch's; the double words' sums lose a −0); an output only, not a term of a "
+    "sum (a sum's double words take its terms exactly)",
     apply=_rational_products, fired=lambda old, new: new != old)
 RULES = RULES[:RULES.index(LONG_PRODUCT) + 1] + (RATIONAL_PRODUCT,) + RULES[RULES.index(LONG_PRODUCT) + 1:]
 _BY_NAME[RATIONAL_PRODUCT.name] = RATIONAL_PRODUCT

@@ -157,7 +157,7 @@ def _rule(name: str):
     return rule
 
 
-def _widened(body, first_order, args, in_float32=False):
+def _widened(body, first_order, args, in_float32=False, far_bound=0):
     """The widened node of ``body`` (:func:`symnet.codegen.rewrite.widen`: its class is made from the
     body, named by a digest of it) at ``args`` (what the loader calls for a stored widened node)."""
     import sympy as sp
@@ -165,9 +165,10 @@ def _widened(body, first_order, args, in_float32=False):
     from .rewrite import widen
 
     if not (isinstance(body, sp.Expr) and isinstance(first_order, bool) and isinstance(args, tuple)
-            and all(isinstance(a, sp.Basic) for a in args) and isinstance(in_float32, bool)):
+            and all(isinstance(a, sp.Basic) for a in args) and isinstance(in_float32, bool)
+            and type(far_bound) is int and 0 <= far_bound <= 1100):
         raise pickling.UnfaithfulError("a bad widened node")
-    node = widen(body, first_order, in_float32)
+    node = widen(body, first_order, in_float32, far_bound)
     if len(args) != len(node.args):
         raise pickling.UnfaithfulError("a widened node with the wrong number of arguments")
     return type(node)(*args)
@@ -181,8 +182,9 @@ def _dumps(kernel: Kernel) -> bytes:
     class Pickler(pickling._Pickler):
         def reducer_override(self, obj):
             if isinstance(obj, WidenedBase):  # a class of its own, made at run time: by its body
+                far = getattr(obj, "far_bound", 0)  # (rational-product's; absent from the others' records)
                 return _widened, (obj.body, bool(getattr(obj, "first_order", False)), obj.args,
-                                  bool(getattr(obj, "in_float32", False)))
+                                  bool(getattr(obj, "in_float32", False))) + ((far,) if far else ())
             if isinstance(obj, Rule):
                 if _rules().get(obj.name) is not obj:
                     raise pickling.UnfaithfulError(f"the rule {obj.name!r} cannot be named")
