@@ -5,7 +5,7 @@ of five calls after a warm-up, each tree in its own process, one formula at a ti
 side-by-side run):
 
     mkdir /tmp/base && git archive main | tar -x -C /tmp/base
-    PYTHONPATH=$PWD python benchmarks/cost42.py /tmp/base $PWD      # trees: their columns, left to right
+    PYTHONPATH=$PWD python benchmarks/cauchy42.py /tmp/base $PWD      # trees: their columns, left to right
 
 The past-the-guard case is the same formula in other letters, q/(1 + (p·q)²), so that its inputs take their own
 ranges: p in [1e30, 1e40], q in [−1e−35, −1e−45] (p·q about −1e−5 … −1e5, every element past 2^±80: a float32
@@ -27,4 +27,4 @@ RANGES = {"a": (-3, 3), "x": (-4, 4), "y": (0.5, 4), "z": (-4, 4), "b": (-2, 2),
 
 
 if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
-    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="cost42-bench-cache")
+    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="cauchy42-bench-cache")
