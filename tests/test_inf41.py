@@ -100,3 +100,14 @@ def test_both_inputs_infinite_left_as_computed():
     # the limit is taken only where the other input is finite: at x = y = inf, no limit (the computed NaN)
     got = _run("y/(x - y)", F64, np.array([np.inf]), np.array([np.inf]))
     assert np.isnan(got[2]).all()
+
+
+def test_tanh_layer_gradients_at_an_infinite_input():
+    # the rule fires on a tanh layer too: ∂w = x·(1 − tanh²(w·x + b)) at w = ±inf, x = 0 and ∂x = w·(1 − tanh²) at
+    # x = ±inf, w = 0 were NaN (w·x = inf·0; torch NaN), the limit 0 (exact: 0 at every finite x, resp. w)
+    k = compiled("tanh(w*x + b)")
+    b, w, x = np.array([0.3, 0.3, 0.3, -2.0]), np.array([np.inf, -np.inf, 0.0, 0.0]), np.array([0.0, 0.0, np.inf, -np.inf])
+    with np.errstate(all="ignore"):
+        f, db, dw, dx = (np.asarray(v) for v in k(b=b, w=w, x=x))
+    assert np.array_equal(dw[:2], [0.0, 0.0]) and np.array_equal(dx[2:], [0.0, 0.0]), (dw, dx)
+    assert np.isnan(f).all() and np.isnan(db).all()  # w·x undefined: no limit of f or ∂b taken (torch NaN too)
