@@ -4224,11 +4224,13 @@ def _infinite_limits(expr):
 def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
+    bounds = _LIMIT_BOUNDS + (_DBL_MAX,)  # and the input-infinite-limit rule's x = ±inf (beyond ±1.8e308)
+
     def limit_branch(c) -> bool:  # x beyond a bound, or that and more (exp-minus-limit's u < −3.4e38 ∧ c = 0)
-        if isinstance(c, sp.And):
+        if isinstance(c, (sp.And, sp.Or)):  # (SymPy joins the input-infinite-limit rule's equal limits with Or)
             return any(limit_branch(a) for a in c.args)
-        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
-                                                                            or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
+        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in bounds and c.rel_op == ">"
+                                                                            or -c.rhs in bounds and c.rel_op == "<")
 
     def strip(pw):
         pieces = [(e, c) for e, c in pw.args if not limit_branch(c)]
