@@ -104,12 +104,15 @@ def test_both_inputs_infinite_left_as_computed():
     assert np.isnan(got[2]).all()
 
 
+# h-inf41's rule (a limit sampled in mpmath at 8 rows) took ∂w = x·(1 − tanh²(w·x + b)) at w = ±inf, x = 0 and
+# ∂x = w·(1 − tanh²) at x = ±inf, w = 0 to 0; h-inf42's rule proves limits of rational functions only, and tanh of
+# w·x is none: left as computed (NaN, as torch), the tanh layer's code as main prints it
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: tanh(w·x + b) ∂w at w = ±inf, x = 0 and ∂x "
+                   "at x = ±inf, w = 0 NaN (w·x = inf·0) for the limit 0 (torch NaN): not a rational function of w")
 def test_tanh_layer_gradients_at_an_infinite_input():
-    # the rule fires on a tanh layer too: ∂w = x·(1 − tanh²(w·x + b)) at w = ±inf, x = 0 and ∂x = w·(1 − tanh²) at
-    # x = ±inf, w = 0 were NaN (w·x = inf·0; torch NaN), the limit 0 (exact: 0 at every finite x, resp. w)
     k = compiled("tanh(w*x + b)")
     b, w, x = np.array([0.3, 0.3, 0.3, -2.0]), np.array([np.inf, -np.inf, 0.0, 0.0]), np.array([0.0, 0.0, np.inf, -np.inf])
     with np.errstate(all="ignore"):
         f, db, dw, dx = (np.asarray(v) for v in k(b=b, w=w, x=x))
+    assert np.isnan(f).all() and np.isnan(db).all()  # w·x undefined: no limit of f or ∂b (torch NaN too)
     assert np.array_equal(dw[:2], [0.0, 0.0]) and np.array_equal(dx[2:], [0.0, 0.0]), (dw, dx)
-    assert np.isnan(f).all() and np.isnan(db).all()  # w·x undefined: no limit of f or ∂b taken (torch NaN too)

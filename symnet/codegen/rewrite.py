@@ -14629,13 +14629,11 @@ def _float_probe_inputs(written, inputs):
     from .doubleword import generated_last
     import numpy as np
 
-    names = {s: f"v{i}" for i, s in enumerate(inputs)}
-    plain = {s: sp.Symbol(n, real=True) for s, n in names.items()}
-    e = written.xreplace(plain)
-    assignments, (result,) = sp.cse([e], symbols=sp.numbered_symbols("_t", exclude=list(plain.values())),
-                                    order="none")
+    names = {s: f"v{i}" for i, s in enumerate(inputs)}  # printed under these names (not substituted: SymPy would
+    # rebuild every select above them, each condition evaluated again)
+    assignments, (result,) = sp.cse([written], symbols=sp.numbered_symbols("_t", exclude=list(inputs)), order="none")
     helpers: set = set()
-    printer = NumpyExpressionPrinter(helpers, {p: p.name for p in plain.values()}, dtype="_dtype")
+    printer = NumpyExpressionPrinter(helpers, names, dtype="_dtype")
     lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
     helpers |= numpy_helper_closure(helpers)
     texts = generated_last({**PRINTER_HELPERS, **NUMPY_HELPERS}, helpers, "numpy")
@@ -14655,40 +14653,327 @@ def _float_probe_inputs(written, inputs):
     return run
 
 
-def _limit_in_one_input(expr, x, sign, others, rows):
-    """The limit of ``expr`` at x = sign·inf with the other inputs at each row of ``rows``, where it is one float L
-    (0 or within 2⁻⁶⁰ of L, mpmath at 50 digits at |x| = 1e400, 1e700, 1e1000) at every row, else None."""
-    from ..verify.evaluate import NotEvaluable, mp_value
+# functions of the other inputs a limit may hold as coefficients (finite at every finite argument), and those of x
+# the walk resolves by the sign their argument takes toward x = ±inf
+_FINITE_FUNCTIONS = (sp.Abs, sp.sign, relu, sp.Heaviside, sp.Max, sp.Min, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
+_SIGN_FUNCTIONS = (sp.Abs, sp.sign, relu, sp.Heaviside)
 
-    limits = set()
-    try:
-        with mpmath.workdps(50):
-            for row in rows:
-                at = {o: mpmath.mpf(v) for o, v in zip(others, row)}
-                values = [mp_value(expr, {**at, x: sign * mpmath.mpf(v)}) for v in ("1e400", "1e700", "1e1000")]
-                if any(mpmath.isnan(v) or mpmath.isinf(v) for v in values):
-                    return None
-                tiny = mpmath.mpf(2) ** -1080
-                if all(abs(v) < tiny for v in values):
-                    limits.add(0.0)
-                    continue
-                limit = values[-1]
-                if abs(limit) > mpmath.mpf("1e300") or any(abs(v - limit) > mpmath.mpf(2) ** -60 * abs(limit)
-                                                           for v in values):
-                    return None
-                limits.add(float(limit))
-    except (ArithmeticError, ValueError, TypeError, NotEvaluable):  # no mpmath rule for a node: no limit taken
-        return None
-    return limits.pop() if len(limits) == 1 else None
+
+class _NoRationalLimit(Exception):
+    """The expression is not a rational function of x toward ±inf that the walk below can prove a limit of."""
+
+
+class _UndecidedCondition(Exception):
+    """A select's condition free of x that the walk needs (raised with it): the limit is taken on either side of it."""
+
+    def __init__(self, condition):
+        super().__init__(condition)
+        self.condition = condition
+
+
+class _TowardInfinity:
+    """The limit of an expression at its input ``x`` = ±inf, exact, where the expression is a rational function of x
+    there: equal to P/Q (polynomials in x with coefficients polynomial in the other inputs) for every x beyond
+    some bound toward that infinity, the other inputs finite.
+
+    The structure is checked first, without algebra (:meth:`_check`: the structural pre-filter): every node holding
+    x a sum, a product, an integer power, x itself, |p|, sign p, relu p, Heaviside p, Max, Min, a select (its
+    conditions relations), or a binade reciprocal; every part free of x a polynomial in the inputs, the reciprocal of
+    one, or finite at every finite input (:data:`_FINITE_FUNCTIONS` of polynomials, real numbers), which is a
+    generator of its own (a Dummy). Then P and Q are formed in the polynomial ring over x, the other inputs and those
+    generators (:meth:`_form`, unreduced: a common factor changes neither degrees nor the leading coefficients'
+    ratio). A sign-dependent node of p = P/Q takes p's eventual sign, sign(lc P)·sign(lc Q)·sign^(deg P + deg Q),
+    where each leading coefficient (in x) is a number times powers of generators of known sign (a β, or an even
+    power); a reciprocal's base must be eventually nonzero: its numerator's leading coefficient a number times
+    powers of generators, which must then be nonzero (:attr:`nonzero`; likewise the reciprocal of a part free of x:
+    a monomial). A condition free of x splits the walk: the limit on each side (:class:`_UndecidedCondition`).
+
+    A binade reciprocal (the power of 2 that scales a homogeneous form, x and y by 2⁻ᵏ in b·W(x·b, y·b)) is a
+    positive generator β of its own that no sign may depend on, and P/Q must not depend on it (P(β)·Q(1) = P(1)·Q(β)):
+    then the form is the same function at every β > 0, the one the code takes among them."""
+
+    def __init__(self, expr, x, others):
+        self.expr, self.x = expr, x
+        self.opaque: dict = {}  # an x-free part that is not a polynomial → its Dummy
+        self.scales: dict = {}  # a binade reciprocal → its positive Dummy β
+        self.quotient = False  # a reciprocal of something holding x seen (inf/inf needs one)
+        self.sums: dict = {}  # a widened node → its sum (built once)
+        self._check(expr, set())
+        if not self.quotient:  # a polynomial in x: its limit ±inf, or it is free of x
+            raise _NoRationalLimit
+        self.ring = sp.polys.rings.PolyRing([x, *others, *self.opaque.values(), *self.scales.values()], sp.QQ)
+        self.generator = dict(zip(self.ring.symbols, self.ring.gens))
+        self.betas = [self.generator[b] for b in self.scales.values()]
+
+    # -------------------------------------------------------------- the structure (no algebra)
+    def _check(self, e, seen):
+        if e in seen:
+            return
+        seen.add(e)
+        if not e.has(self.x):
+            return self._check_coefficient(e)
+        if e == self.x:
+            return
+        if isinstance(e, binade_reciprocal):
+            self.scales.setdefault(e, sp.Dummy("beta", positive=True))
+        elif isinstance(e, WidenedBase):  # its sum, computed more precisely
+            self._check(self.sum_of(e), seen)
+        elif e.is_Pow:
+            if not e.exp.is_Integer:
+                raise _NoRationalLimit
+            self.quotient |= bool(e.exp < 0)
+            self._check(e.base, seen)
+        elif isinstance(e, sp.Piecewise):
+            for branch, condition in e.args:
+                self._check(branch, seen)
+                self._check_condition(condition, seen)
+        elif isinstance(e, WrittenWhereNotFiniteBase):  # its two arguments are the same function
+            self._check(e.args[0], seen)
+        elif e.is_Add or e.is_Mul or isinstance(e, (sp.UnevaluatedExpr, sp.Max, sp.Min) + _SIGN_FUNCTIONS):
+            for a in e.args:
+                self._check(a, seen)
+        else:
+            raise _NoRationalLimit
+
+    def sum_of(self, e):
+        if e not in self.sums:
+            self.sums[e] = e.expanded
+        return self.sums[e]
+
+    def _check_condition(self, c, seen):
+        if not c.has(self.x):
+            return
+        if isinstance(c, (sp.And, sp.Or, sp.Not)):
+            for a in c.args:
+                self._check_condition(a, seen)
+        elif isinstance(c, (sp.Eq, sp.Ne, sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan)):
+            self._check(c.lhs, seen)
+            self._check(c.rhs, seen)
+        else:
+            raise _NoRationalLimit
+
+    def _check_coefficient(self, e):
+        if e.is_Symbol or e.is_Rational or e.is_Float:
+            return
+        if isinstance(e, sp.UnevaluatedExpr):
+            return self._check_coefficient(e.args[0])
+        if isinstance(e, binade_reciprocal):
+            self.scales.setdefault(e, sp.Dummy("beta", positive=True))
+            return
+        if isinstance(e, WidenedBase):
+            return self._check_coefficient(self.sum_of(e))
+        if e.is_Add or e.is_Mul or e.is_Pow and e.exp.is_Integer:
+            for a in e.args:
+                self._check_coefficient(a)
+            return
+        if not self._finite(e):
+            raise _NoRationalLimit
+        self.opaque.setdefault(e, sp.Dummy("g", real=True))
+
+    def _finite(self, e) -> bool:
+        """``e`` free of x is finite at every finite input."""
+        if e.is_Symbol or e.is_Rational or e.is_Float:
+            return True
+        if isinstance(e, sp.UnevaluatedExpr):
+            return self._finite(e.args[0])
+        if e.is_number:
+            return bool(e.is_real and e.is_finite)
+        if e.is_Add or e.is_Mul or isinstance(e, _FINITE_FUNCTIONS):
+            return all(self._finite(a) for a in e.args)
+        if e.is_Pow:
+            return bool(e.exp.is_Integer and e.exp >= 0) and self._finite(e.base)
+        if isinstance(e, sp.Piecewise):
+            return all(self._finite(b) for b, _ in e.args)
+        return False
+
+    # -------------------------------------------------------------- P/Q toward one infinity
+    def limit(self, sign):
+        """The limit at x = sign·inf and the generators it needs nonzero: 0 where deg P < deg Q (−0 where the
+        values come from below, its sign known), lc(P)/lc(Q) where equal (a number, or a number times at most 3
+        factors), a select over the conditions free of x where the walk split on them. Raises where the limit is
+        ±inf or not proved."""
+        nonzero: set = set()
+        return self._limit_under(sign, {}, nonzero), nonzero
+
+    def _limit_under(self, sign, assumed, nonzero):
+        walk = _Toward(self, sign, assumed)
+        try:
+            n, d = walk.form(self.expr)
+        except _UndecidedCondition as split:
+            c = split.condition
+            if c in assumed or len(assumed) >= 4:
+                raise _NoRationalLimit from None
+            held = self._limit_under(sign, {**assumed, c: True}, nonzero)
+            other = self._limit_under(sign, {**assumed, c: False}, nonzero)
+            return held if held == other else sp.Piecewise((held, c), (other, True))
+        nonzero |= walk.nonzero
+        if self.betas:  # the same function at every β: P(β)·Q(1) = P(1)·Q(β)
+            n1, d1 = n, d
+            for b in self.betas:
+                n1, d1 = n1.subs(b, 1), d1.subs(b, 1)
+            if n * d1 != n1 * d:
+                raise _NoRationalLimit
+            n, d = n1, d1
+        x = self.generator[self.x]
+        deg_n, deg_d = n.degree(x), d.degree(x)
+        lead_d = d.coeff_wrt(x, deg_d)
+        walk.need_monomial(lead_d)
+        nonzero |= walk.nonzero
+        if deg_n > deg_d:
+            raise _NoRationalLimit  # ±inf: left as computed
+        if deg_n == deg_d:
+            return self._cheap(sp.cancel(n.coeff_wrt(x, deg_n).as_expr() / lead_d.as_expr()))
+        if n.is_zero:
+            return sp.S.Zero
+        try:  # 0 from below keeps its sign, where the leading coefficients' signs are known
+            s = walk.monomial_sign(n.coeff_wrt(x, deg_n)) * walk.monomial_sign(lead_d)
+        except _NoRationalLimit:
+            return sp.S.Zero
+        return _NEGATIVE_ZERO if s * sign ** ((deg_d - deg_n) % 2) < 0 else sp.S.Zero
+
+    def _cheap(self, limit):
+        """``limit`` where it is a number or a number times at most 3 factors (inputs, generators or their
+        reciprocals): what the select computes, in at most 3 roundings; with every generator its part again."""
+        coefficient, rest = limit.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest) if rest != 1 else ()
+        if not coefficient.is_Rational or sum(abs(int(f.exp)) if f.is_Pow else 1 for f in factors) > 3 or not all(
+                (f.base if f.is_Pow else f).is_Symbol for f in factors):
+            raise _NoRationalLimit
+        return limit.xreplace({g: e for e, g in self.opaque.items()})
+
+
+class _Toward:
+    """One walk of :class:`_TowardInfinity` toward sign·inf, with the conditions free of x ``assumed`` (True or
+    False): every node's P/Q as two polynomials of the ring, and the generators they need nonzero."""
+
+    def __init__(self, limit: _TowardInfinity, sign, assumed):
+        self.of, self.sign, self.assumed = limit, sign, assumed
+        self.x = limit.generator[limit.x]
+        self.nonzero: set = set()
+        self.memo: dict = {}
+
+    def form(self, e):
+        done = self.memo.get(e)
+        if done is None:
+            done = self.memo[e] = self._form(e)
+        return done
+
+    def _form(self, e):
+        ring, of = self.of.ring, self.of
+        if e.is_Symbol:
+            return of.generator[e], ring.one
+        if e.is_Rational or e.is_Float:
+            return ring.ground_new(sp.QQ.from_sympy(sp.Rational(e))), ring.one  # a Float: its binary value, exactly
+        if isinstance(e, sp.UnevaluatedExpr) or isinstance(e, WrittenWhereNotFiniteBase):
+            return self.form(e.args[0])
+        if isinstance(e, WidenedBase):
+            return self.form(self.of.sum_of(e))
+        if isinstance(e, binade_reciprocal):
+            return of.generator[of.scales[e]], ring.one
+        if e in of.opaque:
+            return of.generator[of.opaque[e]], ring.one
+        if e.is_Add:
+            n, d = ring.zero, ring.one
+            for a in e.args:
+                an, ad = self.form(a)
+                n, d = (n + an, d) if ad == d else (n * ad + an * d, d * ad)
+            return n, d
+        if e.is_Mul:
+            n, d = ring.one, ring.one
+            for a in e.args:
+                an, ad = self.form(a)
+                n, d = n * an, d * ad
+            return n, d
+        if e.is_Pow:
+            n, d = self.form(e.base)
+            k = int(e.exp)
+            if k < 0:
+                self.need_monomial(n.coeff_wrt(self.x, n.degree(self.x)) if not n.is_zero else n)
+                n, d, k = d, n, -k
+            return n ** k, d ** k
+        if isinstance(e, _SIGN_FUNCTIONS):
+            n, d = self.form(e.args[0])
+            s = self.eventual_sign(n, d)
+            if isinstance(e, sp.Abs):
+                return (n, d) if s >= 0 else (-n, d)
+            if isinstance(e, sp.sign):
+                return ring(s), ring.one
+            if s == 0 and isinstance(e, sp.Heaviside):  # Heaviside(0) as SymPy holds it: not taken
+                raise _NoRationalLimit
+            if isinstance(e, relu):
+                return (n, d) if s > 0 else (ring.zero, ring.one)
+            return (ring.one if s > 0 else ring.zero), ring.one
+        if isinstance(e, (sp.Max, sp.Min)):
+            best = None
+            for a in e.args:
+                n, d = self.form(a)
+                if best is None or (self.eventual_sign(n * best[1] - best[0] * d, d * best[1]) > 0) == isinstance(
+                        e, sp.Max):
+                    best = (n, d)
+            return best
+        if isinstance(e, sp.Piecewise):
+            for branch, condition in e.args:
+                if self.truth(condition):
+                    return self.form(branch)
+            raise _NoRationalLimit  # no branch for some values of the others
+        raise _NoRationalLimit
+
+    def need_monomial(self, c):
+        """``c`` (free of x) a nonzero number times powers of generators, which must then be nonzero (a β is)."""
+        if c.is_zero or len(c.terms()) != 1:
+            raise _NoRationalLimit
+        ((exponents, _),) = c.terms()
+        for g, k in zip(self.of.ring.gens, exponents):
+            if k and g not in self.of.betas:
+                self.nonzero.add(g.as_expr())
+
+    def monomial_sign(self, c) -> int:
+        """The sign of ``c``, a nonzero number times powers of generators each of a known sign (a β, or an even
+        power of a generator that must then be nonzero)."""
+        self.need_monomial(c)
+        ((exponents, coefficient),) = c.terms()
+        if any(k % 2 and g not in self.of.betas for g, k in zip(self.of.ring.gens, exponents)):
+            raise _NoRationalLimit
+        return 1 if coefficient > 0 else -1
+
+    def eventual_sign(self, n, d) -> int:
+        """The sign of n/d for every x beyond some bound toward the infinity (0: n is 0); no β in it."""
+        if n.is_zero:
+            return 0
+        if any(n.degree(b) > 0 or d.degree(b) > 0 for b in self.of.betas):  # β moves with x: no sign from it
+            raise _NoRationalLimit
+        deg_n, deg_d = n.degree(self.x), d.degree(self.x)
+        s = self.monomial_sign(n.coeff_wrt(self.x, deg_n)) * self.monomial_sign(d.coeff_wrt(self.x, deg_d))
+        return s * self.sign ** ((deg_n + deg_d) % 2)
+
+    def truth(self, c) -> bool:
+        """A select's condition for every x beyond some bound (one free of x as assumed, else it is the split)."""
+        if c is sp.true or c is sp.false:
+            return bool(c)
+        if not c.has(self.of.x):
+            if c not in self.assumed:
+                raise _UndecidedCondition(c)
+            return self.assumed[c]
+        if isinstance(c, sp.Not):
+            return not self.truth(c.args[0])
+        if isinstance(c, (sp.And, sp.Or)):  # the parts holding x first: they may decide it alone
+            parts = sorted(c.args, key=lambda a: not a.has(self.of.x))
+            return all(self.truth(a) for a in parts) if isinstance(c, sp.And) else any(self.truth(a) for a in parts)
+        ln, ld = self.form(c.lhs)
+        rn, rd = self.form(c.rhs)
+        s = self.eventual_sign(ln * rd - rn * ld, ld * rd)
+        return {"==": s == 0, "!=": s != 0, ">": s > 0, ">=": s >= 0, "<": s < 0, "<=": s <= 0}[c.rel_op]
 
 
 @functools.lru_cache(maxsize=256)
 def _input_infinite_limits(expr):
-    """f of two or more inputs whose generated form is NaN or ±inf at an input x = +inf or −inf (the others finite:
-    ∂y of y/(x − y), x/(x − y)², inf/inf; ∂y of x·y/(x + y), x²/(x + y)²) where its limit there is one float L,
-    the same whatever finite values the others take → a select that returns L where x is that infinity and the
-    others are finite, f as it was everywhere else (no finite input reaches the new branch: x > 1.8e308 is x = +inf
-    alone, in float64 and, compared in float64, float32)."""
+    """f of two to six inputs, a rational function of an input x toward x = +inf or −inf (:class:`_TowardInfinity`)
+    with a finite limit L there, where its generated form (probed in float64 with the other inputs at 8 finite
+    values) is NaN or ±inf at that infinity (∂y of y/(x − y), x/(x − y)², inf/inf; ∂y of x·y/(x + y), x²/(x + y)²)
+    → a select that returns L where x is that infinity, the others finite and the generators L's proof needs
+    nonzero, f as it was everywhere else (no finite input reaches the new branch: x > 1.8e308 is x = +inf alone, in
+    float64 and, compared in float64, float32). No probe for an expression with no quotient in x, or whose form is
+    not such a rational function."""
     import numpy as np
 
     if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed) or expr.has(sp.MatrixSymbol):
@@ -14696,49 +14981,62 @@ def _input_infinite_limits(expr):
     inputs = sorted(expr.free_symbols, key=lambda s: s.name)
     if len(inputs) < 2 or len(inputs) > 6 or not all(isinstance(s, sp.Symbol) for s in inputs):
         return expr
-    written = unwiden(expr)
-    try:
-        probe = _float_probe_inputs(without_ite(_share_sigmoid_pairs(written)), inputs)
-    except Exception:  # a node the bare expression printer does not print: no limit taken
-        return expr
     n = len(inputs)
     rows = [tuple(_OTHER_SAMPLES[(i + 3 * j) % len(_OTHER_SAMPLES)] for j in range(n - 1))
             for i in range(len(_OTHER_SAMPLES))]
-    pieces = []
+    written, probe, pieces = None, None, {}  # pieces: limit → the conditions it is taken under
     for k, x in enumerate(inputs):
-        found = {}
         others = inputs[:k] + inputs[k + 1:]
+        found = {}
+        try:  # the structural pre-filter (no algebra) first
+            toward = _TowardInfinity(expr, x, others)
+        except _NoRationalLimit:  # no rational function of x with a quotient: no limit, no probe
+            continue
         for sign in (1, -1):
+            try:
+                limit, nonzero = toward.limit(sign)
+            except _NoRationalLimit:
+                continue
+            if probe is None:
+                written = unwiden(expr)
+                try:
+                    probe = _float_probe_inputs(without_ite(_share_sigmoid_pairs(written)), inputs)
+                except Exception:  # a node the bare expression printer does not print: no limit taken
+                    return expr
             columns = [np.array([r[j] for r in rows]) for j in range(n - 1)]
             columns.insert(k, np.full(len(rows), sign * np.inf))
             # in float64 alone: the bare printer computes a float32 form in float32 throughout, where the kernel
             # widens some of it (σ(z)'s squared error's ∂z at z = ±inf, y = 3.4e38: inf·0 in the probe, 0 in the kernel)
             with np.errstate(all="ignore"):
-                bad = ~np.isfinite(probe(columns))
-            if not bad.any():
-                continue
-            limit = _limit_in_one_input(written, x, sign, others, rows)
-            if limit is None:
-                continue
-            found[sign] = sp.Float(limit) if limit else sp.S.Zero
+                if np.isfinite(probe(columns)).all():
+                    continue
+            opaque = {g: e for e, g in toward.opaque.items()}
+            found[sign] = (limit, [sp.Ne(opaque.get(g, g), 0) for g in sorted(nonzero, key=sp.default_sort_key)])
         finite = [sp.Abs(o) <= _DBL_MAX for o in others]
         if len(found) == 2 and found[1] == found[-1]:  # one select at both infinities
-            pieces.append((found[1], sp.And(sp.Abs(x) > _DBL_MAX, *finite)))
+            limit, nonzero = found[1]
+            pieces.setdefault(limit, []).append(sp.And(sp.Abs(x) > _DBL_MAX, *finite, *nonzero))
             continue
-        for sign, limit in found.items():
-            pieces.append((limit, sp.And(x > _DBL_MAX if sign > 0 else x < -_DBL_MAX, *finite)))
+        for sign, (limit, nonzero) in found.items():
+            at = x > _DBL_MAX if sign > 0 else x < -_DBL_MAX
+            pieces.setdefault(limit, []).append(sp.And(at, *finite, *nonzero))
     if not pieces:
         return expr
-    return sp.Piecewise(*pieces, (expr, True))
+    # one branch a limit, its conditions joined as written (SymPy's Piecewise would join equal branches in CNF)
+    return sp.Piecewise(*[(limit, sp.Or(*conditions)) for limit, conditions in pieces.items()], (expr, True))
 
 
 INPUT_INFINITE_LIMIT = Rule(
     "input-infinite-limit", "f of several inputs at one input x = ±inf, the others finite, where its form is inf/inf "
     "or 0·inf: ∂y of y/(x − y), x/(x − y)², and ∂y of x·y/(x + y), x²/(x + y)², are NaN at x = ±inf (torch 0 and NaN), "
-    "the limits 0 and 1; where the generated form, measured in float64 with the other inputs at 8 finite "
-    "values (0, ±1e±30, ±1e±300 among them), is NaN or ±inf there and the exact value (mpmath at 50 digits at "
-    "|x| = 1e400, 1e700, 1e1000) is the same float L at every one, a select returns L where x is that infinity and "
-    "the others are finite (x > 1.8e308: only +inf in float64, and in float32 compared in float64); the form as it "
-    "was everywhere else, bit for bit", apply=_input_infinite_limits, fired=lambda old, new: new != old)
+    "the limits 0 and 1; where f is a rational function of x toward that infinity (its selects, |p|, sign p and relu p "
+    "resolved by p's eventual sign; the other inputs' parts polynomials, or finite functions of them, as "
+    "coefficients), the limit is exact from the degrees and leading coefficients: 0 where the numerator's degree is "
+    "below the denominator's, lc(P)/lc(Q) (a number, or a product of at most 3 factors of the others) where equal, "
+    "lc(Q) a number times powers of the others, which must be nonzero; ±inf left alone. Where the generated form, "
+    "probed in float64 with the other inputs at 8 finite values, is NaN or ±inf there, a select returns the limit "
+    "where x is that infinity, the others finite and those factors nonzero (x > 1.8e308: only +inf in float64, and "
+    "in float32 compared in float64); the form as it was everywhere else, bit for bit",
+    apply=_input_infinite_limits, fired=lambda old, new: new != old)
 _register(INPUT_INFINITE_LIMIT)
 __all__ += ["INPUT_INFINITE_LIMIT"]
