@@ -14618,7 +14618,7 @@ __all__ += ["SHIFTED_DIFFERENCE"]
 
 _DBL_MAX = sp.Float(1.7976931348623157e308, 17)  # x > it: x = +inf alone, in float32 (compared in float64) and float64
 # finite values the other inputs take while one is ±inf (the limit must be the same float at every one)
-_OTHER_SAMPLES = (1.0, -2.5, 1e-30, -1e30, 0.0, 3.7, -1e-300, 1e300)
+_OTHER_SAMPLES = (1.0, -2.5, 1e-30, -1e30, 0.0, 3.7, -1e-300, 1e300, 1.7976931348623157e308, -3.4028234663852886e38)
 
 
 def _float_probe_inputs(written, inputs):
@@ -14825,11 +14825,17 @@ class _TowardInfinity:
             return self._cheap(sp.cancel(n.coeff_wrt(x, deg_n).as_expr() / lead_d.as_expr()))
         if n.is_zero:
             return sp.S.Zero
-        try:  # 0 from below keeps its sign, where the leading coefficients' signs are known
-            s = walk.monomial_sign(n.coeff_wrt(x, deg_n)) * walk.monomial_sign(lead_d)
+        return self._signed_zero(walk, n.coeff_wrt(x, deg_n), lead_d, sign ** ((deg_d - deg_n) % 2))
+
+    def _signed_zero(self, walk, lead_n, lead_d, s):
+        """0 with the sign P/Q takes toward the infinity, sign(lc P)·sign(lc Q)·``s``, where the leading coefficients'
+        signs are known (−0 from below); +0 where that sign is the others' (the printers take a product with −0.0's
+        stand-in, −1e−400, as the tiny number it is: −1e−400·y at y = 1.8e308 was −1.8e−92)."""
+        try:
+            s *= walk.monomial_sign(lead_n) * walk.monomial_sign(lead_d)
         except _NoRationalLimit:
             return sp.S.Zero
-        return _NEGATIVE_ZERO if s * sign ** ((deg_d - deg_n) % 2) < 0 else sp.S.Zero
+        return _NEGATIVE_ZERO if s < 0 else sp.S.Zero
 
     def _cheap(self, limit):
         """``limit`` where it is a number or a number times at most 3 factors (inputs, generators or their
