@@ -14867,6 +14867,8 @@ class _Toward:
     def _form(self, e):
         ring, of = self.of.ring, self.of
         if e.is_Symbol:
+            if e not in of.generator:  # no input of the kernel (a widened body's own name)
+                raise _NoRationalLimit
             return of.generator[e], ring.one
         if e.is_Rational or e.is_Float:
             return ring.ground_new(sp.QQ.from_sympy(sp.Rational(e))), ring.one  # a Float: its binary value, exactly
@@ -14998,10 +15000,14 @@ def _input_infinite_limits(expr):
             toward = _TowardInfinity(expr, x, others)
         except _NoRationalLimit:  # no rational function of x with a quotient: no limit, no probe
             continue
+        except Exception:  # noqa: BLE001 - a node the check did not foresee: no limit taken
+            continue
         for sign in (1, -1):
             try:
                 limit, nonzero = toward.limit(sign)
             except _NoRationalLimit:
+                continue
+            except Exception:  # noqa: BLE001 - SymPy's algebra on a form the walk did not foresee: no limit taken
                 continue
             if probe is None:
                 written = unwiden(expr)
