@@ -3,11 +3,11 @@
 h-inf41's rule took L from mpmath at |x| = 1e400, 1e700, 1e1000 at 8 sample rows of the other inputs, and printed and
 ran a float64 probe for every output of 2–6 inputs (+20 % compile time). Now the form must be a rational function of
 the infinite input x toward that infinity (|p|, sign p, relu p and selects resolved by p's eventual sign), L is exact
-from the degrees and leading coefficients (0, or lc(P)/lc(Q), which may be an expression of the other inputs: x·y/(x + y)
-at x = ±inf is y), and the probe runs only for such forms.
+from the degrees and leading coefficients (0, or lc(P)/lc(Q), which may be an expression of the other inputs:
+x·y/(x + y) at x = ±inf is y), and the probe runs only for such forms.
 
-References: mpmath at 60 digits at |x| = 1e1000 (the value there rounds to L, sign of a zero included), torch autograd
-in the same dtype at the same points, mpmath at the finite points.
+References: mpmath at 60 digits at |x| = 1e1000 (the value there rounds to L; a zero's sign where the rule takes it),
+torch autograd in the same dtype at the same points, mpmath at the finite points.
 """
 from __future__ import annotations
 

@@ -14617,8 +14617,9 @@ __all__ += ["SHIFTED_DIFFERENCE"]
 # limit exists the generated code returns it); tested in tests/test_inf41.py
 
 _DBL_MAX = sp.Float(1.7976931348623157e308, 17)  # x > it: x = +inf alone, in float32 (compared in float64) and float64
-# finite values the other inputs take while one is ±inf (the limit must be the same float at every one)
-_OTHER_SAMPLES = (1.0, -2.5, 1e-30, -1e30, 0.0, 3.7, -1e-300, 1e300, 1.7976931348623157e308, -3.4028234663852886e38)
+# finite values the other inputs take in the probe that decides whether a form needs its limit (NaN or ±inf at one)
+_OTHER_SAMPLES = (1.0, -2.5, 1e-30, -1e30, 0.0, 3.7, -1e-300, 1e300, 1.7976931348623157e308,
+                  -3.4028234663852886e38)
 
 
 def _float_probe_inputs(written, inputs):
@@ -14976,7 +14977,7 @@ class _Toward:
 @functools.lru_cache(maxsize=256)
 def _input_infinite_limits(expr):
     """f of two to six inputs, a rational function of an input x toward x = +inf or −inf (:class:`_TowardInfinity`)
-    with a finite limit L there, where its generated form (probed in float64 with the other inputs at 8 finite
+    with a finite limit L there, where its generated form (probed in float64 with the other inputs at 10 finite
     values) is NaN or ±inf at that infinity (∂y of y/(x − y), x/(x − y)², inf/inf; ∂y of x·y/(x + y), x²/(x + y)²)
     → a select that returns L where x is that infinity, the others finite and the generators L's proof needs
     nonzero, f as it was everywhere else (no finite input reaches the new branch: x > 1.8e308 is x = +inf alone, in
@@ -15046,9 +15047,9 @@ INPUT_INFINITE_LIMIT = Rule(
     "coefficients), the limit is exact from the degrees and leading coefficients: 0 where the numerator's degree is "
     "below the denominator's, lc(P)/lc(Q) (a number, or a product of at most 3 factors of the others) where equal, "
     "lc(Q) a number times powers of the others, which must be nonzero; ±inf left alone. Where the generated form, "
-    "probed in float64 with the other inputs at 8 finite values, is NaN or ±inf there, a select returns the limit "
-    "where x is that infinity, the others finite and those factors nonzero (x > 1.8e308: only +inf in float64, and "
-    "in float32 compared in float64); the form as it was everywhere else, bit for bit",
+    "probed in float64 with the other inputs at 10 finite values (±1.8e308 among them), is NaN or ±inf there, a "
+    "select returns the limit where x is that infinity, the others finite and those factors nonzero (x > 1.8e308: "
+    "only +inf in float64, and in float32 compared in float64); the form as it was everywhere else, bit for bit",
     apply=_input_infinite_limits, fired=lambda old, new: new != old)
 _register(INPUT_INFINITE_LIMIT)
 __all__ += ["INPUT_INFINITE_LIMIT"]
