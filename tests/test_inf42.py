@@ -7,7 +7,8 @@ from the degrees and leading coefficients (0, or lc(P)/lc(Q), which may be an ex
 x·y/(x + y) at x = ±inf is y), and the probe runs only for such forms.
 
 References: mpmath at 60 digits at |x| = 1e1000 (the value there rounds to L; a zero's sign where the rule takes it),
-torch autograd in the same dtype at the same points, mpmath at the finite points.
+torch autograd in the same dtype at the same points, mpmath at the finite points. On 79856dea (main, without the rule)
+32 of these 38 tests fail.
 """
 from __future__ import annotations
 
