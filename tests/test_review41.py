@@ -250,8 +250,9 @@ def test_fraction_complement_stand_in_matches_torch_where_torch_is_a_number(form
 
 # measured (main c6e5504c): ∂y of x/|x + y|, −x·sign(x + y)/(x + y)², NaN at x = ±inf, y ∈ {2, 1e308} (inf/inf) for its
 # limit 0 (x/x² → 0, the same limit h-fix41 gives relu(y)/|x − y|'s ∂y at x = ±inf); torch NaN too. One term K·a/S², not
-# the fraction-complement's pair, so its stand-in does not reach it
-@pytest.mark.xfail(strict=True, reason="measured: x/|x + y| ∂y NaN at x = ±inf, y finite, for its limit 0 (torch NaN)")
+# the fraction-complement's pair, so its stand-in does not reach it. Was a strict xfail, "measured: x/|x + y| ∂y NaN at
+# x = ±inf, y finite, for its limit 0 (torch NaN)"; h-inf42's input-infinite-limit rule returns the limit, −0 at both
+# infinities (−x·sign(x + y)/(x + y)² comes from below; tests/test_inf42.py)
 def test_quotient_by_an_absolute_sum_at_an_infinite_numerator():
     x = np.array([np.inf, -np.inf, np.inf, -np.inf])
     y = np.array([2.0, 2.0, 1e308, -3.5])

@@ -4226,11 +4226,13 @@ def _infinite_limits(expr):
 def without_infinite_limits(expr):
     """``expr`` with the infinite-limit rule's branches (x > 3.4e38, x < −3.4e38) taken out: what it computes
     at every finite float32, and at float64's up to ±3.4e38."""
+    bounds = _LIMIT_BOUNDS + (_DBL_MAX,)  # and the input-infinite-limit rule's x = ±inf (beyond ±1.8e308)
+
     def limit_branch(c) -> bool:  # x beyond a bound, or that and more (exp-minus-limit's u < −3.4e38 ∧ c = 0)
-        if isinstance(c, sp.And):
+        if isinstance(c, (sp.And, sp.Or)):  # (SymPy joins the input-infinite-limit rule's equal limits with Or)
             return any(limit_branch(a) for a in c.args)
-        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in _LIMIT_BOUNDS and c.rel_op == ">"
-                                                                            or -c.rhs in _LIMIT_BOUNDS and c.rel_op == "<")
+        return isinstance(c, (sp.StrictGreaterThan, sp.StrictLessThan)) and (c.rhs in bounds and c.rel_op == ">"
+                                                                            or -c.rhs in bounds and c.rel_op == "<")
 
     def strip(pw):
         pieces = [(e, c) for e, c in pw.args if not limit_branch(c)]
@@ -14616,3 +14618,445 @@ SHIFTED_DIFFERENCE = Rule(
 _register(SHIFTED_DIFFERENCE)
 _LOCAL = (_shifted_difference,) + _LOCAL[:-1]  # first: collect and sigmoid-target would take the pair apart
 __all__ += ["SHIFTED_DIFFERENCE"]
+
+
+# ------------------------------------------------------------------ input-infinite-limit (issue 16 point 2: where a
+# limit exists the generated code returns it); tested in tests/test_inf41.py
+
+_DBL_MAX = sp.Float(1.7976931348623157e308, 17)  # x > it: x = +inf alone, in float32 (compared in float64) and float64
+# finite values the other inputs take in the probe that decides whether a form needs its limit (NaN or ±inf at one)
+_OTHER_SAMPLES = (1.0, -2.5, 1e-30, -1e30, 0.0, 3.7, -1e-300, 1e300, 1.7976931348623157e308,
+                  -3.4028234663852886e38)
+
+
+def _float_probe_inputs(written, inputs):
+    """``written`` printed by the NumPy expression printer (as :func:`symnet.codegen.roots._float_probe` does for one
+    input) as a function of one array per input, in the order of ``inputs``."""
+    from ..registry import NUMPY_HELPERS, numpy_helper_closure
+    from .backends.numpy.printer import PRINTER_HELPERS, NumpyExpressionPrinter
+    from .doubleword import generated_last
+    import numpy as np
+
+    names = {s: f"v{i}" for i, s in enumerate(inputs)}  # printed under these names (not substituted: SymPy would
+    # rebuild every select above them, each condition evaluated again)
+    assignments, (result,) = sp.cse([written], symbols=sp.numbered_symbols("_t", exclude=list(inputs)), order="none")
+    helpers: set = set()
+    printer = NumpyExpressionPrinter(helpers, names, dtype="_dtype")
+    lines = [f"    {t.name} = {printer.doprint(a)}" for t, a in assignments] + [f"    return {printer.doprint(result)}"]
+    helpers |= numpy_helper_closure(helpers)
+    texts = generated_last({**PRINTER_HELPERS, **NUMPY_HELPERS}, helpers, "numpy")
+    arguments = ", ".join(names.values())
+    source = "\n\n".join(["import numpy as np"] + texts +
+                         [f"def probe({arguments}):\n    _dtype = v0.dtype\n" + "\n".join(lines)])
+    namespace: dict = {}
+    exec(compile(source, "<symnet input-infinite-limit probe>", "exec"), namespace)  # noqa: S102 - generated here
+    fn = namespace["probe"]
+
+    def run(columns):
+        import warnings
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = np.broadcast_to(fn(*columns), columns[0].shape)
+        return np.asarray(out, dtype=np.float64)
+    return run
+
+
+# functions of the other inputs a limit may hold as coefficients (finite at every finite argument), and those of x
+# the walk resolves by the sign their argument takes toward x = ±inf
+_FINITE_FUNCTIONS = (sp.Abs, sp.sign, relu, sp.Heaviside, sp.Max, sp.Min, sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
+_SIGN_FUNCTIONS = (sp.Abs, sp.sign, relu, sp.Heaviside)
+
+
+class _NoRationalLimit(Exception):
+    """The expression is not a rational function of x toward ±inf that the walk below can prove a limit of."""
+
+
+class _UndecidedCondition(Exception):
+    """A select's condition free of x that the walk needs (raised with it): the limit is taken on either side of it."""
+
+    def __init__(self, condition):
+        super().__init__(condition)
+        self.condition = condition
+
+
+class _TowardInfinity:
+    """The limit of an expression at its input ``x`` = ±inf, exact, where the expression is a rational function of x
+    there: equal to P/Q (polynomials in x with coefficients polynomial in the other inputs) for every x beyond
+    some bound toward that infinity, the other inputs finite.
+
+    The structure is checked first, without algebra (:meth:`_check`: the structural pre-filter): every node holding
+    x a sum, a product, an integer power, x itself, |p|, sign p, relu p, Heaviside p, Max, Min, a select (its
+    conditions relations), or a binade reciprocal; every part free of x a polynomial in the inputs, the reciprocal of
+    one, or finite at every finite input (:data:`_FINITE_FUNCTIONS` of polynomials, real numbers), which is a
+    generator of its own (a Dummy). Then P and Q are formed in the polynomial ring over x, the other inputs and those
+    generators (:meth:`_form`, unreduced: a common factor changes neither degrees nor the leading coefficients'
+    ratio). A sign-dependent node of p = P/Q takes p's eventual sign, sign(lc P)·sign(lc Q)·sign^(deg P + deg Q),
+    where each leading coefficient (in x) is a number times powers of generators of known sign (a β, or an even
+    power); a reciprocal's base must be eventually nonzero: its numerator's leading coefficient a number times
+    powers of generators, which must then be nonzero (:attr:`nonzero`; likewise the reciprocal of a part free of x:
+    a monomial). A condition free of x splits the walk: the limit on each side (:class:`_UndecidedCondition`).
+
+    A binade reciprocal (the power of 2 that scales a homogeneous form, x and y by 2⁻ᵏ in b·W(x·b, y·b)) is a
+    positive generator β of its own that no sign may depend on, and P/Q must not depend on it (P(β)·Q(1) = P(1)·Q(β)):
+    then the form is the same function at every β > 0, the one the code takes among them."""
+
+    def __init__(self, expr, x, others):
+        self.expr, self.x = expr, x
+        self.opaque: dict = {}  # an x-free part that is not a polynomial → its Dummy
+        self.scales: dict = {}  # a binade reciprocal → its positive Dummy β
+        self.quotient = False  # a reciprocal of something holding x seen (inf/inf needs one)
+        self.sums: dict = {}  # a widened node → its sum (built once)
+        self._check(expr, set())
+        if not self.quotient:  # a polynomial in x: its limit ±inf, or it is free of x
+            raise _NoRationalLimit
+        self.ring = sp.polys.rings.PolyRing([x, *others, *self.opaque.values(), *self.scales.values()], sp.QQ)
+        self.generator = dict(zip(self.ring.symbols, self.ring.gens))
+        self.betas = [self.generator[b] for b in self.scales.values()]
+
+    # -------------------------------------------------------------- the structure (no algebra)
+    def _check(self, e, seen):
+        if e in seen:
+            return
+        seen.add(e)
+        if not e.has(self.x):
+            return self._check_coefficient(e)
+        if e == self.x:
+            return
+        if isinstance(e, binade_reciprocal):
+            self.scales.setdefault(e, sp.Dummy("beta", positive=True))
+        elif isinstance(e, WidenedBase):  # its sum, computed more precisely
+            self._check(self.sum_of(e), seen)
+        elif e.is_Pow:
+            if not e.exp.is_Integer:
+                raise _NoRationalLimit
+            self.quotient |= bool(e.exp < 0)
+            self._check(e.base, seen)
+        elif isinstance(e, sp.Piecewise):
+            for branch, condition in e.args:
+                self._check(branch, seen)
+                self._check_condition(condition, seen)
+        elif isinstance(e, WrittenWhereNotFiniteBase):  # its two arguments are the same function
+            self._check(e.args[0], seen)
+        elif e.is_Add or e.is_Mul or isinstance(e, (sp.UnevaluatedExpr, sp.Max, sp.Min) + _SIGN_FUNCTIONS):
+            for a in e.args:
+                self._check(a, seen)
+        else:
+            raise _NoRationalLimit
+
+    def sum_of(self, e):
+        if e not in self.sums:
+            self.sums[e] = e.expanded
+        return self.sums[e]
+
+    def _check_condition(self, c, seen):
+        if not c.has(self.x):
+            return
+        if isinstance(c, (sp.And, sp.Or, sp.Not)):
+            for a in c.args:
+                self._check_condition(a, seen)
+        elif isinstance(c, (sp.Eq, sp.Ne, sp.StrictGreaterThan, sp.GreaterThan, sp.StrictLessThan, sp.LessThan)):
+            self._check(c.lhs, seen)
+            self._check(c.rhs, seen)
+        else:
+            raise _NoRationalLimit
+
+    def _check_coefficient(self, e):
+        if e.is_Symbol or e.is_Rational or e.is_Float:
+            return
+        if isinstance(e, sp.UnevaluatedExpr):
+            return self._check_coefficient(e.args[0])
+        if isinstance(e, binade_reciprocal):
+            self.scales.setdefault(e, sp.Dummy("beta", positive=True))
+            return
+        if isinstance(e, WidenedBase):
+            return self._check_coefficient(self.sum_of(e))
+        if e.is_Add or e.is_Mul or e.is_Pow and e.exp.is_Integer:
+            for a in e.args:
+                self._check_coefficient(a)
+            return
+        if not self._finite(e):
+            raise _NoRationalLimit
+        self.opaque.setdefault(e, sp.Dummy("g", real=True))
+
+    def _finite(self, e) -> bool:
+        """``e`` free of x is finite at every finite input."""
+        if e.is_Symbol or e.is_Rational or e.is_Float:
+            return True
+        if isinstance(e, sp.UnevaluatedExpr):
+            return self._finite(e.args[0])
+        if e.is_number:
+            return bool(e.is_real and e.is_finite)
+        if e.is_Add or e.is_Mul or isinstance(e, _FINITE_FUNCTIONS):
+            return all(self._finite(a) for a in e.args)
+        if e.is_Pow:
+            return bool(e.exp.is_Integer and e.exp >= 0) and self._finite(e.base)
+        if isinstance(e, sp.Piecewise):
+            return all(self._finite(b) for b, _ in e.args)
+        return False
+
+    # -------------------------------------------------------------- P/Q toward one infinity
+    def limit(self, sign):
+        """The limit at x = sign·inf and the generators it needs nonzero: 0 where deg P < deg Q (−0 where the
+        values come from below, its sign known), lc(P)/lc(Q) where equal (a number, or a number times at most 3
+        factors), a select over the conditions free of x where the walk split on them. Raises where the limit is
+        ±inf or not proved."""
+        nonzero: set = set()
+        return self._limit_under(sign, {}, nonzero), nonzero
+
+    def _limit_under(self, sign, assumed, nonzero):
+        walk = _Toward(self, sign, assumed)
+        try:
+            n, d = walk.form(self.expr)
+        except _UndecidedCondition as split:
+            c = split.condition
+            if c in assumed or len(assumed) >= 4:
+                raise _NoRationalLimit from None
+            held = self._limit_under(sign, {**assumed, c: True}, nonzero)
+            other = self._limit_under(sign, {**assumed, c: False}, nonzero)
+            return held if held == other else sp.Piecewise((held, c), (other, True))
+        nonzero |= walk.nonzero
+        if self.betas:  # the same function at every β: P(β)·Q(1) = P(1)·Q(β)
+            n1, d1 = n, d
+            for b in self.betas:
+                n1, d1 = n1.subs(b, 1), d1.subs(b, 1)
+            if n * d1 != n1 * d:
+                raise _NoRationalLimit
+            n, d = n1, d1
+        x = self.generator[self.x]
+        deg_n, deg_d = n.degree(x), d.degree(x)
+        lead_d = d.coeff_wrt(x, deg_d)
+        walk.need_monomial(lead_d)
+        nonzero |= walk.nonzero
+        if deg_n > deg_d:
+            raise _NoRationalLimit  # ±inf: left as computed
+        if deg_n == deg_d:
+            return self._cheap(sp.cancel(n.coeff_wrt(x, deg_n).as_expr() / lead_d.as_expr()))
+        if n.is_zero:
+            return sp.S.Zero
+        return self._signed_zero(walk, n.coeff_wrt(x, deg_n), lead_d, sign ** ((deg_d - deg_n) % 2))
+
+    def _signed_zero(self, walk, lead_n, lead_d, s):
+        """0 with the sign P/Q takes toward the infinity, sign(lc P)·sign(lc Q)·``s``, where the leading coefficients'
+        signs are known (−0 from below); +0 where that sign is the others' (the printers take a product with −0.0's
+        stand-in, −1e−400, as the tiny number it is: −1e−400·y at y = 1.8e308 was −1.8e−92)."""
+        try:
+            s *= walk.monomial_sign(lead_n) * walk.monomial_sign(lead_d)
+        except _NoRationalLimit:
+            return sp.S.Zero
+        return _NEGATIVE_ZERO if s < 0 else sp.S.Zero
+
+    def _cheap(self, limit):
+        """``limit`` where it is a number or a number times at most 3 factors (inputs, generators or their
+        reciprocals): what the select computes, in at most 3 roundings; with every generator its part again."""
+        coefficient, rest = limit.as_coeff_Mul()
+        factors = sp.Mul.make_args(rest) if rest != 1 else ()
+        if not coefficient.is_Rational or sum(abs(int(f.exp)) if f.is_Pow else 1 for f in factors) > 3 or not all(
+                (f.base if f.is_Pow else f).is_Symbol for f in factors):
+            raise _NoRationalLimit
+        return limit.xreplace({g: e for e, g in self.opaque.items()})
+
+
+class _Toward:
+    """One walk of :class:`_TowardInfinity` toward sign·inf, with the conditions free of x ``assumed`` (True or
+    False): every node's P/Q as two polynomials of the ring, and the generators they need nonzero."""
+
+    def __init__(self, limit: _TowardInfinity, sign, assumed):
+        self.of, self.sign, self.assumed = limit, sign, assumed
+        self.x = limit.generator[limit.x]
+        self.nonzero: set = set()
+        self.memo: dict = {}
+
+    def form(self, e):
+        done = self.memo.get(e)
+        if done is None:
+            done = self.memo[e] = self._form(e)
+        return done
+
+    def _form(self, e):
+        ring, of = self.of.ring, self.of
+        if e.is_Symbol:
+            if e not in of.generator:  # no input of the kernel (a widened body's own name)
+                raise _NoRationalLimit
+            return of.generator[e], ring.one
+        if e.is_Rational or e.is_Float:
+            return ring.ground_new(sp.QQ.from_sympy(sp.Rational(e))), ring.one  # a Float: its binary value, exactly
+        if isinstance(e, sp.UnevaluatedExpr) or isinstance(e, WrittenWhereNotFiniteBase):
+            return self.form(e.args[0])
+        if isinstance(e, WidenedBase):
+            return self.form(self.of.sum_of(e))
+        if isinstance(e, binade_reciprocal):
+            return of.generator[of.scales[e]], ring.one
+        if e in of.opaque:
+            return of.generator[of.opaque[e]], ring.one
+        if e.is_Add:
+            n, d = ring.zero, ring.one
+            for a in e.args:
+                an, ad = self.form(a)
+                n, d = (n + an, d) if ad == d else (n * ad + an * d, d * ad)
+            return n, d
+        if e.is_Mul:
+            n, d = ring.one, ring.one
+            for a in e.args:
+                an, ad = self.form(a)
+                n, d = n * an, d * ad
+            return n, d
+        if e.is_Pow:
+            n, d = self.form(e.base)
+            k = int(e.exp)
+            if k < 0:
+                self.need_monomial(n.coeff_wrt(self.x, n.degree(self.x)) if not n.is_zero else n)
+                n, d, k = d, n, -k
+            return n ** k, d ** k
+        if isinstance(e, _SIGN_FUNCTIONS):
+            n, d = self.form(e.args[0])
+            s = self.eventual_sign(n, d)
+            if isinstance(e, sp.Abs):
+                return (n, d) if s >= 0 else (-n, d)
+            if isinstance(e, sp.sign):
+                return ring(s), ring.one
+            if s == 0 and isinstance(e, sp.Heaviside):  # Heaviside(0) as SymPy holds it: not taken
+                raise _NoRationalLimit
+            if isinstance(e, relu):
+                return (n, d) if s > 0 else (ring.zero, ring.one)
+            return (ring.one if s > 0 else ring.zero), ring.one
+        if isinstance(e, (sp.Max, sp.Min)):
+            best = None
+            for a in e.args:
+                n, d = self.form(a)
+                if best is None or (self.eventual_sign(n * best[1] - best[0] * d, d * best[1]) > 0) == isinstance(
+                        e, sp.Max):
+                    best = (n, d)
+            return best
+        if isinstance(e, sp.Piecewise):
+            for branch, condition in e.args:
+                if self.truth(condition):
+                    return self.form(branch)
+            raise _NoRationalLimit  # no branch for some values of the others
+        raise _NoRationalLimit
+
+    def need_monomial(self, c):
+        """``c`` (free of x) a nonzero number times powers of generators, which must then be nonzero (a β is)."""
+        if c.is_zero or len(c.terms()) != 1:
+            raise _NoRationalLimit
+        ((exponents, _),) = c.terms()
+        for g, k in zip(self.of.ring.gens, exponents):
+            if k and g not in self.of.betas:
+                self.nonzero.add(g.as_expr())
+
+    def monomial_sign(self, c) -> int:
+        """The sign of ``c``, a nonzero number times powers of generators each of a known sign (a β, or an even
+        power of a generator that must then be nonzero)."""
+        self.need_monomial(c)
+        ((exponents, coefficient),) = c.terms()
+        if any(k % 2 and g not in self.of.betas for g, k in zip(self.of.ring.gens, exponents)):
+            raise _NoRationalLimit
+        return 1 if coefficient > 0 else -1
+
+    def eventual_sign(self, n, d) -> int:
+        """The sign of n/d for every x beyond some bound toward the infinity (0: n is 0); no β in it."""
+        if n.is_zero:
+            return 0
+        if any(n.degree(b) > 0 or d.degree(b) > 0 for b in self.of.betas):  # β moves with x: no sign from it
+            raise _NoRationalLimit
+        deg_n, deg_d = n.degree(self.x), d.degree(self.x)
+        s = self.monomial_sign(n.coeff_wrt(self.x, deg_n)) * self.monomial_sign(d.coeff_wrt(self.x, deg_d))
+        return s * self.sign ** ((deg_n + deg_d) % 2)
+
+    def truth(self, c) -> bool:
+        """A select's condition for every x beyond some bound (one free of x as assumed, else it is the split)."""
+        if c is sp.true or c is sp.false:
+            return bool(c)
+        if not c.has(self.of.x):
+            if c not in self.assumed:
+                raise _UndecidedCondition(c)
+            return self.assumed[c]
+        if isinstance(c, sp.Not):
+            return not self.truth(c.args[0])
+        if isinstance(c, (sp.And, sp.Or)):  # the parts holding x first: they may decide it alone
+            parts = sorted(c.args, key=lambda a: not a.has(self.of.x))
+            return all(self.truth(a) for a in parts) if isinstance(c, sp.And) else any(self.truth(a) for a in parts)
+        ln, ld = self.form(c.lhs)
+        rn, rd = self.form(c.rhs)
+        s = self.eventual_sign(ln * rd - rn * ld, ld * rd)
+        return {"==": s == 0, "!=": s != 0, ">": s > 0, ">=": s >= 0, "<": s < 0, "<=": s <= 0}[c.rel_op]
+
+
+@functools.lru_cache(maxsize=256)
+def _input_infinite_limits(expr):
+    """f of two to six inputs, a rational function of an input x toward x = +inf or −inf (:class:`_TowardInfinity`)
+    with a finite limit L there, where its generated form (probed in float64 with the other inputs at 10 finite
+    values) is NaN or ±inf at that infinity (∂y of y/(x − y), x/(x − y)², inf/inf; ∂y of x·y/(x + y), x²/(x + y)²)
+    → a select that returns L where x is that infinity, the others finite and the generators L's proof needs
+    nonzero, f as it was everywhere else (no finite input reaches the new branch: x > 1.8e308 is x = +inf alone, in
+    float64 and, compared in float64, float32). No probe for an expression with no quotient in x, or whose form is
+    not such a rational function."""
+    import numpy as np
+
+    if not isinstance(expr, sp.Expr) or expr.has(sp.Indexed) or expr.has(sp.MatrixSymbol):
+        return expr
+    inputs = sorted(expr.free_symbols, key=lambda s: s.name)
+    if len(inputs) < 2 or len(inputs) > 6 or not all(isinstance(s, sp.Symbol) for s in inputs):
+        return expr
+    n = len(inputs)
+    rows = [tuple(_OTHER_SAMPLES[(i + 3 * j) % len(_OTHER_SAMPLES)] for j in range(n - 1))
+            for i in range(len(_OTHER_SAMPLES))]
+    written, probe, pieces = None, None, {}  # pieces: limit → the conditions it is taken under
+    for k, x in enumerate(inputs):
+        others = inputs[:k] + inputs[k + 1:]
+        found = {}
+        try:  # the structural pre-filter (no algebra) first
+            toward = _TowardInfinity(expr, x, others)
+        except _NoRationalLimit:  # no rational function of x with a quotient: no limit, no probe
+            continue
+        except Exception:  # noqa: BLE001 - a node the check did not foresee: no limit taken
+            continue
+        for sign in (1, -1):
+            try:
+                limit, nonzero = toward.limit(sign)
+            except _NoRationalLimit:
+                continue
+            except Exception:  # noqa: BLE001 - SymPy's algebra on a form the walk did not foresee: no limit taken
+                continue
+            if probe is None:
+                written = unwiden(expr)
+                try:
+                    probe = _float_probe_inputs(without_ite(_share_sigmoid_pairs(written)), inputs)
+                except Exception:  # a node the bare expression printer does not print: no limit taken
+                    return expr
+            columns = [np.array([r[j] for r in rows]) for j in range(n - 1)]
+            columns.insert(k, np.full(len(rows), sign * np.inf))
+            # in float64 alone: the bare printer computes a float32 form in float32 throughout, where the kernel
+            # widens some of it (σ(z)'s squared error's ∂z at z = ±inf, y = 3.4e38: inf·0 in the probe, 0 in the kernel)
+            with np.errstate(all="ignore"):
+                if np.isfinite(probe(columns)).all():
+                    continue
+            opaque = {g: e for e, g in toward.opaque.items()}
+            found[sign] = (limit, [sp.Ne(opaque.get(g, g), 0) for g in sorted(nonzero, key=sp.default_sort_key)])
+        finite = [sp.Abs(o) <= _DBL_MAX for o in others]
+        if len(found) == 2 and found[1] == found[-1]:  # one select at both infinities
+            limit, nonzero = found[1]
+            pieces.setdefault(limit, []).append(sp.And(sp.Abs(x) > _DBL_MAX, *finite, *nonzero))
+            continue
+        for sign, (limit, nonzero) in found.items():
+            at = x > _DBL_MAX if sign > 0 else x < -_DBL_MAX
+            pieces.setdefault(limit, []).append(sp.And(at, *finite, *nonzero))
+    if not pieces:
+        return expr
+    # one branch a limit, its conditions joined as written (SymPy's Piecewise would join equal branches in CNF)
+    return sp.Piecewise(*[(limit, sp.Or(*conditions)) for limit, conditions in pieces.items()], (expr, True))
+
+
+INPUT_INFINITE_LIMIT = Rule(
+    "input-infinite-limit", "f of several inputs at one input x = ±inf, the others finite, where its form is inf/inf "
+    "or 0·inf: ∂y of y/(x − y), x/(x − y)², and ∂y of x·y/(x + y), x²/(x + y)², are NaN at x = ±inf (torch 0 and NaN), "
+    "the limits 0 and 1; where f is a rational function of x toward that infinity (its selects, |p|, sign p and relu p "
+    "resolved by p's eventual sign; the other inputs' parts polynomials, or finite functions of them, as "
+    "coefficients), the limit is exact from the degrees and leading coefficients: 0 where the numerator's degree is "
+    "below the denominator's, lc(P)/lc(Q) (a number, or a product of at most 3 factors of the others) where equal, "
+    "lc(Q) a number times powers of the others, which must be nonzero; ±inf left alone. Where the generated form, "
+    "probed in float64 with the other inputs at 10 finite values (±1.8e308 among them), is NaN or ±inf there, a "
+    "select returns the limit where x is that infinity, the others finite and those factors nonzero (x > 1.8e308: "
+    "only +inf in float64, and in float32 compared in float64); the form as it was everywhere else, bit for bit",
+    apply=_input_infinite_limits, fired=lambda old, new: new != old)
+_register(INPUT_INFINITE_LIMIT)
+__all__ += ["INPUT_INFINITE_LIMIT"]
