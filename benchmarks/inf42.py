@@ -5,7 +5,7 @@ least CPU time of five calls after a warm-up (benchmarks/cpu_time.py), value and
 process, one formula at a time in every tree before the next:
 
     mkdir /tmp/base && git archive main | tar -x -C /tmp/base
-    PYTHONPATH=$PWD python benchmarks/cost42.py /tmp/base $PWD      # trees: their columns, left to right
+    PYTHONPATH=$PWD python benchmarks/inf42.py /tmp/base $PWD      # trees: their columns, left to right
 
 The ratio column is the last tree over the first.
 """
@@ -25,4 +25,4 @@ RANGES = {"x": (-4, 4), "y": (0.5, 4), "z": (-4, 4), "a": (-2, 2), "b": (-2, 2),
 
 
 if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
-    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="cost42-bench-cache")
+    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="inf42-bench-cache")
