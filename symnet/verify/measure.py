@@ -25,6 +25,7 @@ counted; so are the rare ones where no two precisions agreed ("unresolved").
 """
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import warnings
@@ -920,10 +921,17 @@ def _refused_rows(kernel, pts, rows) -> np.ndarray:
     return refused
 
 
+_EXTRA = "pip install torch triton, or symnet's extra: pip install '.[triton]' in its checkout"
+
+
 def _triton(d, pts, nvars, state):
     """The Triton backend's results, or a string saying why there are none."""
     try:
         import torch
+        importlib.import_module("triton")  # the backend compiles with it
+    except ImportError as exc:  # a fresh install without the extra: say how to get the column, not a module error
+        return f"not measured: {exc.name or 'torch'} is not installed ({_EXTRA})"
+    try:
         if not torch.cuda.is_available():
             os.environ.setdefault("TRITON_INTERPRET", "1")
         from ..codegen import compile as compile_
@@ -977,7 +985,7 @@ def _torch_autograd(k, pts, symbols, dtype, builtin, written=None):
     try:
         import torch
     except ImportError:
-        return "torch is not installed"
+        return "torch is not installed (pip install torch, for this column)"
     tdtype = getattr(torch, dtype)
     tensors = {s: torch.tensor(pts[:, q], dtype=tdtype, requires_grad=True) for q, s in enumerate(symbols)}
     values = [o for o in k.outputs if o.wrt is None]
