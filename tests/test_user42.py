@@ -123,3 +123,190 @@ def test_verify_without_torch_says_how_to_get_the_columns(tmp_path):
     assert "ModuleNotFoundError" not in run.stdout
     assert torch and "torch is not installed (pip install torch, for this column)" in torch[0], run.stdout
     assert run.returncode == 1  # the triton column not measured: not a pass, as before
+
+
+# ---------------------------------------------------------------- fixed: a count error names the argument x
+
+# before: "exp() takes exactly one argument: exp(arg)" (SymPy's own parameter name, as sin, abs, log1p, erf, sign),
+# "sqrt() takes exactly one argument", "ndtr_tanh() takes exactly one argument", "erfcx() …" (no usage at all), where
+# sigmoid(x, 2) said "sigmoid(x)"
+@pytest.mark.parametrize("formula, says", [
+    ("exp(x, 2)", "exp() takes exactly one argument: exp(x)"),
+    ("sin(x, y)", "sin() takes exactly one argument: sin(x)"),
+    ("abs(x, y)", "abs() takes exactly one argument: abs(x)"),
+    ("sqrt(x, 2)", "sqrt() takes exactly one argument: sqrt(x)"),
+    ("ndtr_tanh(x, 1)", "ndtr_tanh() takes exactly one argument: ndtr_tanh(x)"),
+    ("erfcx(x, 1)", "erfcx() takes exactly one argument: erfcx(x)"),
+    ("sigmoid(x, 2)", "sigmoid() takes exactly one argument: sigmoid(x)"),  # as before
+    ("log_cosh(p)", "log_cosh() takes 2 arguments: log_cosh(x, t)"),  # as before
+])
+def test_a_count_error_names_the_argument(formula, says):
+    from symnet.errors import ParseError
+
+    with pytest.raises(ParseError) as info:
+        symnet.parse(formula)
+    assert str(info.value).startswith(says) and "arg)" not in str(info.value), str(info.value)
+
+
+# ---------------------------------------------------------------- left open: strict xfails with their numbers
+
+VAE_KL = "-0.5*(1 + lv - m**2 - exp(lv))"
+
+
+def _vae_points():
+    lv = np.repeat(np.linspace(-1e-8, 1e-8, 20), 15)
+    m = np.tile(np.concatenate([-np.logspace(-9, -8, 8), np.logspace(-9, -8, 7)]), 20)
+    with mpmath.workdps(50):
+        truth = [(mpmath.mpf(b) ** 2 + mpmath.expm1(mpmath.mpf(a)) - mpmath.mpf(a)) / 2 for a, b in zip(lv, m)]
+    return lv, m, truth
+
+
+# measured: the VAE's KL term −½(1 + log σ² − μ² − σ²) with lv = log σ² cancels where lv and μ are small: at lv = 0,
+# μ = −7.1e−9 it is 0 for 2.52e−17 (8.2e15 ULP in float64, float32 1.3e7 at μ = −6.7e−9); over these 300 points
+# (lv ∈ [−1e−8, 1e−8], |μ| ∈ [1e−9, 1e−8]) float64 past 4 ULP at 300 of 300 (worst 9.9e15), float32 past 8 at 300
+# (worst 1.7e7); torch autograd of the formula as written past the bound at 300 of 300 in each dtype too (float64 worst
+# 8.1e16, float32 1.7e7; −0 at the worst point above), worse than torch at none, but not accurate. The fix is a rule 1 + x − eˣ → −(expm1(x) − x), the difference by its series
+# for small |x|, which symnet does not have; ∂lv = (eˡᵛ − 1)/2 and ∂μ = μ are within 0.5 ULP.
+@pytest.mark.xfail(strict=True, reason="measured: VAE KL f 9.9e15 ULP float64 at 300/300 points near lv = μ = 0; torch the same")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_vae_kl_near_zero(dtype):
+    lv, m, truth = _vae_points()
+    got = _call(VAE_KL, dtype, lv=lv, m=m)[0]
+    assert _ulps_of(got, truth, dtype).max() <= BOUND[dtype]
+
+
+def test_vae_kl_torch_is_no_better():
+    lv, m, truth = _vae_points()
+    tf, _ = _torch(VAE_KL, ["lv", "m"], [lv, m])
+    assert (_ulps_of(tf, truth, np.float64) > 4).sum() == 300
+
+
+GP = "(sqrt(gx**2 + gy**2) - 1)**2"
+
+
+def _gp_points():
+    gx = np.logspace(-9, -7, 300)
+    gy = np.ones_like(gx)
+    with mpmath.workdps(60):
+        s = [mpmath.sqrt(mpmath.mpf(a) ** 2 + 1) for a in gx]
+        return gx, gy, [(r - 1) ** 2 for r in s], [2 * (r - 1) / r for r in s]
+
+
+# measured: WGAN-GP's penalty (‖g‖ − 1)² with ‖g‖ = sqrt(gx² + gy²) cancels where ‖g‖ ≈ 1, its target: at gx = −1.78e−8,
+# gy = 1 f is 0 for 2.52e−32 (4.6e15 ULP), ∂gx −0 for −5.66e−24 (7.7e15), ∂gy 0 for 3.18e−16 (6.4e15) in float64
+# (float32 1.3e7, 1.2e7 and 1.1e7 at gx = −1.68e−8); over gx from 1e−9 to 1e−7 at gy = 1 (300 points) f past 4 ULP
+# at 300 (worst 8.9e15), ∂gy at 300 (worst 8.9e15); torch autograd the same (past 4 at 300 each, the same worst). sqrt(s) − 1 = (s − 1)/(sqrt(s) + 1) with
+# s − 1 = gx² + (gy − 1)(gy + 1) would be exact; no rule writes it.
+@pytest.mark.xfail(strict=True, reason="measured: WGAN-GP (|g| - 1)**2 8.9e15 ULP at 300/300 points near |g| = 1; torch the same")
+@pytest.mark.parametrize("output", [0, 2])
+def test_gradient_penalty_near_unit_norm(output):
+    gx, gy, f, dgy = _gp_points()
+    got = _call(GP, np.float64, gx=gx, gy=gy)[output]
+    assert _ulps_of(got, f if output == 0 else dgy, np.float64).max() <= 4
+
+
+def test_gradient_penalty_torch_is_no_better():
+    gx, gy, f, dgy = _gp_points()
+    tf, (_, tdgy) = _torch(GP, ["gx", "gy"], [gx, gy])
+    assert (_ulps_of(tf, f, np.float64) > 4).sum() == 300 and (_ulps_of(tdgy, dgy, np.float64) > 4).sum() == 300
+
+
+MIXTURE = "-log(sigmoid(a)*exp(-abs(x - m1)) + sigmoid(-a)*exp(-abs(x - m2)))"
+MIXTURE_LSE = "-log(exp(logsigmoid(a) - abs(x - m1)) + exp(logsigmoid(-a) - abs(x - m2)))"
+
+
+def _mixture_points():
+    x = np.linspace(750, 1000, 251)
+    with mpmath.workdps(50):
+        truth = [-mpmath.log(mpmath.exp(-mpmath.mpf(v)) / 2 + mpmath.exp(-(mpmath.mpf(v) - 2)) / 2) for v in x]
+    return x, truth
+
+
+# measured: a two-component Laplace mixture's NLL −log(σ(a)e^−|x−m₁| + σ(−a)e^−|x−m₂|), written as the density reads,
+# is inf (true 798.57 at x = 800, a = m₁ = 0, m₂ = 2) and every gradient NaN once both terms underflow, |x − m| ≳ 745:
+# at all 251 points of x ∈ [750, 1000] (f inf, each of the four gradients NaN at 251); symnet verify: f inf×40 float64, inf×36 float32, each gradient NaN×35–40.
+# torch autograd the same (inf, NaN). The logaddexp rule is not found through the products σ(a)·e^u; written with
+# the log-weights inside the exponentials (MIXTURE_LSE, below) it is within 0.35 ULP there.
+@pytest.mark.xfail(strict=True, reason="measured: Laplace mixture NLL inf at 251/251 points x in [750, 1000]; torch inf")
+def test_mixture_far_from_both_means():
+    x, truth = _mixture_points()
+    z = np.zeros_like(x)
+    got = _call(MIXTURE, np.float64, a=z, m1=z, m2=z + 2, x=x)[0]
+    assert _ulps_of(got, truth, np.float64).max() <= 4
+
+
+def test_mixture_written_with_log_weights_is_accurate():
+    """The workaround of the xfail above, measured at its points; torch autograd of that form is finite too."""
+    x, truth = _mixture_points()
+    z = np.zeros_like(x)
+    assert _ulps_of(_call(MIXTURE_LSE, np.float64, a=z, m1=z, m2=z + 2, x=x)[0], truth, np.float64).max() <= 4
+    tf, _ = _torch(MIXTURE, ["a", "m1", "m2", "x"], [z, z, z + 2, x])
+    assert np.isinf(tf).all()
+
+
+TEMPERATURE = "exp(a/T)/(exp(a/T) + exp(b/T))"
+
+
+def _temperature_points():
+    T = np.linspace(0.00255, 0.0035, 300)
+    with mpmath.workdps(50):
+        truth = [1 / (1 + mpmath.exp((mpmath.mpf(2.5) - mpmath.mpf(0.7)) / mpmath.mpf(t))) for t in T]
+    return T, np.full_like(T, 0.7), np.full_like(T, 2.5), truth
+
+
+# measured: a two-logit softmax with a learned temperature, exp(a/T)/(exp(a/T) + exp(b/T)), at a small T: the max-shift
+# form takes the limit 0 or 1 wherever |max(a/T, b/T)| > 700, so at T = 0.00255, a = 0.7, b = 2.5 f is 0 for 2.93e−307
+# (7.4e15 ULP), and ∂a 0 for 1.26e−212 at T = 0.00142, a = 1, b = 0.3; f float64 124 ULP at T = 2.5, a = −709, b = 1;
+# over T ∈ [0.00255, 0.0035] (300 points, a = 0.7, b = 2.5) f is 0 at all 300 (true 2.75e−307 … 4.45e−224); torch
+# autograd of the formula as written also 0 (e^(b/T) overflows), torch.softmax right.
+@pytest.mark.xfail(strict=True, reason="measured: temperature softmax 0 for 2.7e-307..4.5e-224 at 300/300 points; torch 0")
+def test_temperature_softmax_small_T():
+    T, a, b, truth = _temperature_points()
+    got = _call(TEMPERATURE, np.float64, T=T, a=a, b=b)[0]
+    assert _ulps_of(got, truth, np.float64).max() <= 4
+
+
+def test_temperature_softmax_torch_is_no_better():
+    T, a, b, truth = _temperature_points()
+    tf, _ = _torch(TEMPERATURE, ["T", "a", "b"], [T, a, b])
+    assert (tf == 0).all()
+
+
+GNLL = "0.5*(s + (x - mu)**2*exp(-s))"
+
+
+def _gnll_points():
+    s = np.linspace(-709.6, -709.0, 200)
+    with mpmath.workdps(50):
+        truth = [(1 - mpmath.mpf(2.25) * mpmath.exp(-mpmath.mpf(v))) / 2 for v in s]
+    return s, np.full_like(s, 1.0), np.full_like(s, 2.5), truth
+
+
+# measured: a Gaussian NLL with a learned log-variance s, ½(s + (x − μ)²e^−s): ∂s = (1 − (x − μ)²e^−s)/2 is formed
+# before the halving, so at s = −709, x − μ = −1.5 it is −inf for −9.2457e307; at 200 points of s ∈ [−709.6, −709]
+# −inf at 200; torch autograd finite and within 0.97 ULP at all 200 (it halves first) — worse than torch here. f itself
+# is right (0.50 ULP: 9.2457e307 where torch's value is inf).
+@pytest.mark.xfail(strict=True, reason="measured: Gaussian NLL ds -inf at 200/200 points s in [-709.6, -709]; torch finite")
+def test_gaussian_nll_logvar_ds_near_overflow():
+    s, x, mu, truth = _gnll_points()
+    got = _call(GNLL, np.float64, s=s, x=x, mu=mu)[2]
+    assert _ulps_of(got, truth, np.float64).max() <= 4
+
+
+def test_gaussian_nll_logvar_ds_torch():
+    s, x, mu, truth = _gnll_points()
+    _, (_, tds, _) = _torch(GNLL, ["mu", "s", "x"], [mu, s, x])
+    assert _ulps_of(tds, truth, np.float64).max() <= 4
+
+
+PPO = "-min(exp(lp - lq)*A, clamp(exp(lp - lq), 0.8, 1.2)*A)"
+
+
+# measured: PPO's clipped surrogate derives right (∂lp within 0.5 ULP of torch at 2000 random points) but its printed
+# Result is 5,038 characters with branches no point reaches ("−2·A·u₂ if u₂ ≤ 1.2 and u₃ − u₅ > 0 and u₃ − u₅ < 0"):
+# min's tie rule (½ each side) and clamp's two kinks combined without pruning contradictory conditions.
+@pytest.mark.xfail(strict=True, reason="measured: PPO's df/dlp printout 5,038 characters, with contradictory branches")
+def test_ppo_gradient_prints_readably():
+    d = symnet.derive(PPO, wrt=["lp"])
+    result = str(d).split("\nResult\n")[1]
+    assert "u₃ − u₅ > 0 and u₃ − u₅ < 0" not in result and len(result) < 1000, len(result)
