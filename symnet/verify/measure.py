@@ -928,12 +928,12 @@ def _triton(d, pts, nvars, state):
     """The Triton backend's results, or a string saying why there are none."""
     try:
         import torch
+        if not torch.cuda.is_available():  # before triton's import, which reads it once
+            os.environ.setdefault("TRITON_INTERPRET", "1")
         importlib.import_module("triton")  # the backend compiles with it
     except ImportError as exc:  # a fresh install without the extra: say how to get the column, not a module error
         return f"not measured: {exc.name or 'torch'} is not installed ({_EXTRA})"
     try:
-        if not torch.cuda.is_available():
-            os.environ.setdefault("TRITON_INTERPRET", "1")
         from ..codegen import compile as compile_
         if state.get("triton") is None:
             state["triton"] = compile_(d, "triton")
