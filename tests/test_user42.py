@@ -119,10 +119,25 @@ def test_verify_without_torch_says_how_to_get_the_columns(tmp_path):
     lines = run.stdout.splitlines()
     triton = [ln for ln in lines if ln.strip().startswith("symnet triton, f, float64")]
     torch = [ln for ln in lines if ln.strip().startswith("torch autograd, f, float64")]
-    assert triton and "not measured: torch is not installed (pip install torch triton" in triton[0], run.stdout
+    assert triton and "not available: torch is not installed (pip install torch triton" in triton[0], run.stdout
     assert "ModuleNotFoundError" not in run.stdout
     assert torch and "torch is not installed (pip install torch, for this column)" in torch[0], run.stdout
     assert run.returncode == 1  # the triton column not measured: not a pass, as before
+
+
+def test_verify_without_triton_says_how_to_get_the_column(tmp_path):
+    """torch without triton: the cell says triton cannot be imported and how to install it (a first version of the fix
+    above said "torch is not installed" for an ImportError without a module name, tests/test_breakage7_verify.py's)."""
+    pytest.importorskip("torch")
+    code = ("import sys; sys.modules['triton'] = None\n"
+            "from symnet.cli import main; sys.exit(main(['verify', 'relu(1 - x)', '--backend', 'numpy,triton',"
+            " '--dtype', 'float64', '--points', '10']))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "SYMNET_CACHE": str(tmp_path)})
+    triton = [ln for ln in run.stdout.splitlines() if ln.strip().startswith("symnet triton, f, float64")]
+    assert triton and "not available: triton cannot be imported (" in triton[0] and "pip install" in triton[0], \
+        run.stdout
+    assert run.returncode == 1
 
 
 def test_verify_with_torch_still_measures_the_triton_column(tmp_path):

@@ -926,13 +926,17 @@ _EXTRA = "pip install torch triton, or symnet's extra: pip install '.[triton]' i
 
 def _triton(d, pts, nvars, state):
     """The Triton backend's results, or a string saying why there are none."""
+    # a fresh install without the extra: say how to get the column, not "ModuleNotFoundError: No module named 'torch'"
     try:
         import torch
-        if not torch.cuda.is_available():  # before triton's import, which reads it once
-            os.environ.setdefault("TRITON_INTERPRET", "1")
+    except ImportError:
+        return f"not available: torch is not installed ({_EXTRA})"
+    if not torch.cuda.is_available():  # before triton's import, which reads it once
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    try:
         importlib.import_module("triton")  # the backend compiles with it
-    except ImportError as exc:  # a fresh install without the extra: say how to get the column, not a module error
-        return f"not measured: {exc.name or 'torch'} is not installed ({_EXTRA})"
+    except ImportError as exc:
+        return f"not available: triton cannot be imported ({exc}; {_EXTRA})"
     try:
         from ..codegen import compile as compile_
         if state.get("triton") is None:
