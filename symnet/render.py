@@ -412,11 +412,10 @@ def _decimal(q: sp.Rational) -> str | None:
 
 def _long_fraction(q, style: str = "text") -> str | None:
     """A fraction whose numerator and denominator :func:`big_integer` both abbreviate, one of them rounded (``≈``),
-    as one number: its exact decimal
-    where that has at most 17 significant digits (a float64 constant as written, 1.0507009873554805 =
-    2101401974710961/(2·10¹⁵)), else ≈ its value to 6 significant digits (the product of two such constants,
-    ≈1.7581, was ≈8.7905·10³⁰/(5·10³⁰)). None for any other number: 1/2⁶⁰, 3/(2·10³²³), 1/(≈1.23457·10¹⁸) and
-    62137/1000 print as before."""
+    as one number: its exact decimal where that has at most 17 significant digits (a float64 constant as written,
+    1.0507009873554805 = 2101401974710961/(2·10¹⁵)), else ≈ its value to 6 significant digits (the product of two
+    such constants, ≈1.7581, was ≈8.7905·10³⁰/(5·10³⁰)). None for any other number: 1/2⁶⁰, 3/(2·10³²³),
+    1/(≈1.23457·10¹⁸) and 62137/1000 print as before."""
     if not isinstance(q, sp.Rational) or q.is_Integer:
         return None
     num, den = int(q.p), int(q.q)
