@@ -280,8 +280,11 @@ def _signature(name: str, entry) -> str:
     try:
         params = list(inspect.signature(entry.build).parameters.values())
     except (TypeError, ValueError):
-        return ""
-    if most != fewest or len(params) != most or any(p.kind is p.VAR_POSITIONAL for p in params):
+        params = None
+    if (fewest, most) == (1, 1) and (params is None or len(params) != 1 or params[0].name == "arg"
+                                     or params[0].kind is params[0].VAR_POSITIONAL):
+        return f"{name}(x)"  # SymPy's own parameter name: exp(x, 2) said "exp(arg)", sqrt(x, 2) named none (session 42)
+    if params is None or most != fewest or len(params) != most or any(p.kind is p.VAR_POSITIONAL for p in params):
         return ""
     return f"{name}({', '.join(p.name for p in params)})"
 

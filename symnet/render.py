@@ -11,7 +11,7 @@ import json
 import keyword
 import re
 import sys
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cmp_to_key, lru_cache
 
 import sympy as sp
@@ -152,11 +152,19 @@ class TextPrinter(_ReaderOrder, StrPrinter):
     def _print_Rational(self, e):
         if e.is_Integer:
             return self._print_Integer(e)
+        if shown := _long_fraction(e):  # 1.0507009873554805, not ≈2.1014·10¹⁵/(2·10¹⁵)
+            return shown
         if big_integer(e.p) or big_integer(e.q):  # 1/2⁶⁰, not 1/1152921504606846976 (nor its 60-digit decimal)
             return "%s/%s" % (self._print_Integer(sp.Integer(e.p)), _one_term(self._print_Integer(sp.Integer(e.q))))
         return _decimal(e) or super()._print_Rational(e)
 
     def _print_Mul(self, expr, *args, **kwargs):
+        # a coefficient of long integers (a written float64 constant) is one number before the rest: SELU written
+        # out printed ≈8.7905·10³⁰·exp(x)/(5·10³⁰) for 1.0507009873554805·1.6732632423543772·exp(x)
+        coefficient, rest = expr.as_coeff_Mul()
+        shown = None if _kept_product(expr) else _long_fraction(abs(coefficient))
+        if shown:
+            return ("-" if coefficient < 0 else "") + shown + "*" + self.parenthesize(rest, PRECEDENCE["Mul"])
         # −t at t = 1 is −1·1, kept as written: SymPy's printer wrote it −1·1, so u₁ = x − y at (3, 1) read
         # 3 − 1·1 (and −c at c = 0 read − 1·0) where the LaTeX reads 3 - 1; the −1 is the sign
         if _kept_product(expr) and expr.args[0] is sp.S.NegativeOne:
@@ -402,6 +410,43 @@ def _decimal(q: sp.Rational) -> str | None:
     return "%s%d.%0*d" % (sign, whole, digits, frac)
 
 
+def _long_fraction(q, style: str = "text") -> str | None:
+    """A fraction whose numerator and denominator :func:`big_integer` both abbreviate, one of them rounded (``≈``),
+    as one number: its exact decimal where that has at most 17 significant digits (a float64 constant as written,
+    1.0507009873554805 = 2101401974710961/(2·10¹⁵)), else ≈ its value to 6 significant digits (the product of two
+    such constants, ≈1.7581, was ≈8.7905·10³⁰/(5·10³⁰)). None for any other number: 1/2⁶⁰, 3/(2·10³²³),
+    1/(≈1.23457·10¹⁸) and 62137/1000 print as before."""
+    if not isinstance(q, sp.Rational) or q.is_Integer:
+        return None
+    num, den = int(q.p), int(q.q)
+    shown = [big_integer(abs(n)) for n in (num, den)]
+    if not all(shown) or not any(n.startswith("≈") for n in shown):  # x/(≈1.23457·10¹⁸) stays
+        return None
+    twos, fives, rest = 0, 0, den
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    sign = "-" if num < 0 else ""
+    places = max(twos, fives)
+    if rest == 1 and places <= 24:
+        whole, frac = divmod(abs(num) * (10 ** places // den), 10 ** places)
+        text = "%d.%0*d" % (whole, places, frac)
+        if len(text.replace(".", "").lstrip("0")) <= 17:
+            return sign + text
+    with localcontext() as context:
+        context.prec = 30
+        mantissa, _, exponent = format(Decimal(abs(num)) / Decimal(den), ".6g").partition("e")
+    if "." in mantissa:  # Decimal's g keeps trailing zeros: 1.75810
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    about = r"\approx " if style == "latex" else "≈"
+    if not exponent:
+        return about + sign + mantissa
+    dot, power = (r" \cdot ", "10^{%d}" % int(exponent)) if style == "latex" else \
+        ("·", "10" + str(int(exponent)).translate(_SUPERSCRIPT))
+    return about + sign + ("" if mantissa == "1" else mantissa + dot) + power
+
+
 def _signed_zero(e: sp.Float) -> str | None:
     """"−0" or "0" for a nonzero Float below float64's range (the infinite-limit rule's −0.0: SymPy has no signed
     zero, so the generated code's −0.0 is the number −1e−400), else None."""
@@ -420,6 +465,10 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
         # them but for digit against digit: e·1 read `e 1`, −2·2 `\left(-2\right) 2`, and the lecture's
         # −2·(1 − σ(−0.3))·1·(1 − σ(−0.3)) `\left(-2\right) \left(1 - …\right) 1 \left(…\right)` (session 32's
         # teacher): \cdot between the factors, as the text writes ·, and a leading negative number unbracketed
+        coefficient, rest = expr.as_coeff_Mul()
+        shown = None if _kept_product(expr) else _long_fraction(abs(coefficient), "latex")
+        if shown:  # as the text's: \approx 1.7581 \cdot e^{x}, not \frac{\approx 8.7905 \cdot 10^{30} e^{x}}{5 \cdot 10^{30}}
+            return ("- " if coefficient < 0 else "") + shown + r" \cdot " + self.parenthesize(rest, PRECEDENCE["Mul"])
         if not _kept_product(expr) or (self._settings["reader_order"] and self.order == "none"
                                        and _reader_factors(expr) is not None):
             return super()._print_Mul(expr, *args, **kwargs)
@@ -475,6 +524,8 @@ class TexPrinter(_ReaderOrder, LatexPrinter):
     def _print_Rational(self, e):
         if e.is_Integer:
             return self._print_Integer(e)
+        if shown := _long_fraction(e, "latex"):
+            return shown
         if big_integer(e.p) or big_integer(e.q):  # \frac{1}{2^{60}}
             body = r"\frac{%s}{%s}" % (self._print_Integer(sp.Integer(abs(e.p))), self._print_Integer(sp.Integer(e.q)))
             return ("- " if e.p < 0 else "") + body

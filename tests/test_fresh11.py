@@ -21,7 +21,8 @@ from symnet.render import _tex_text, render_latex
     ("log_cosh(p)", "log_cosh() takes 2 arguments: log_cosh(x, t)"),
     ("where(x > 0, x)", "where() takes 3 arguments: where(cond, a, b)"),
     # a keyword to a function without options was answered with a count of its arguments
-    ("exp(arg=1)", "exp() takes its arguments by position, not by name (arg=…): exp(arg)"),
+    ("exp(arg=1)", "exp() takes its arguments by position, not by name (arg=…): exp(x)"),  # exp(arg) before
+                                                                                             # session 42
     # unchanged: functions with options keep their usage line, min/max their count
     ("huber(x)", "huber() takes 2 to 3 arguments: huber(x, t, delta=1)"),
     ("min(x)", "min() takes at least 2 arguments"),

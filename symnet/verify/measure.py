@@ -25,6 +25,7 @@ counted; so are the rare ones where no two precisions agreed ("unresolved").
 """
 from __future__ import annotations
 
+import importlib
 import math
 import os
 import warnings
@@ -920,12 +921,23 @@ def _refused_rows(kernel, pts, rows) -> np.ndarray:
     return refused
 
 
+_EXTRA = "pip install torch triton, or symnet's extra: pip install '.[triton]' in its checkout"
+
+
 def _triton(d, pts, nvars, state):
     """The Triton backend's results, or a string saying why there are none."""
+    # a fresh install without the extra: say how to get the column, not "ModuleNotFoundError: No module named 'torch'"
     try:
         import torch
-        if not torch.cuda.is_available():
-            os.environ.setdefault("TRITON_INTERPRET", "1")
+    except ImportError:
+        return f"not available: torch is not installed ({_EXTRA})"
+    if not torch.cuda.is_available():  # before triton's import, which reads it once
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+    try:
+        importlib.import_module("triton")  # the backend compiles with it
+    except ImportError as exc:
+        return f"not available: triton cannot be imported ({exc}; {_EXTRA})"
+    try:
         from ..codegen import compile as compile_
         if state.get("triton") is None:
             state["triton"] = compile_(d, "triton")
@@ -977,7 +989,7 @@ def _torch_autograd(k, pts, symbols, dtype, builtin, written=None):
     try:
         import torch
     except ImportError:
-        return "torch is not installed"
+        return "torch is not installed (pip install torch, for this column)"
     tdtype = getattr(torch, dtype)
     tensors = {s: torch.tensor(pts[:, q], dtype=tdtype, requires_grad=True) for q, s in enumerate(symbols)}
     values = [o for o in k.outputs if o.wrt is None]
