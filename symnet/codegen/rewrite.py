@@ -14609,3 +14609,74 @@ SHIFTED_DIFFERENCE = Rule(
 _register(SHIFTED_DIFFERENCE)
 _LOCAL = (_shifted_difference,) + _LOCAL[:-1]  # first: collect and sigmoid-target would take the pair apart
 __all__ += ["SHIFTED_DIFFERENCE"]
+
+
+# ------------------------------------------------------------------ softmax-entropy (session 42, h-temp42: ∂T of a smooth
+# max with temperature T·log(e^(a/T) + e^(b/T)), test_user40's strict xfail); tested in tests/test_temp42.py
+
+
+def _two_exp_log(factor):
+    """(x₁, x₂) for log(e^x₁ + e^x₂), else None."""
+    if not (isinstance(factor, sp.log) and factor.args[0].is_Add and len(factor.args[0].args) == 2):
+        return None
+    terms = factor.args[0].args
+    if not all(isinstance(t, sp.exp) for t in terms):
+        return None
+    return terms[0].args[0], terms[1].args[0]
+
+
+def _binary_entropy(v):
+    """The entropy of the softmax of (v, 0) in nats, softplus(−|v|) + |v|·σ(−|v|): two terms ≥ 0, widened (in double
+    words, rounded once); 0 beyond |v| = 3.4e38, its limit (as the softplus-slope rule writes it: the product is 0·∞)."""
+    u = sp.Abs(v)
+    return sp.Piecewise((0, u > sp.Float(_FLT_MAX, 17)), (widen(u * sigmoid(-u) + softplus(-u)), True))
+
+
+def _softmax_entropy_node(node):
+    """k·log(e^x₁ + e^x₂) beside −k·(x₁e^x₁ + x₂e^x₂)/(e^x₁ + e^x₂) (one term of the sum, or the rest of it) →
+    k·(softplus(−|x₁ − x₂|) + |x₁ − x₂|·σ(−|x₁ − x₂|)) (:func:`_binary_entropy`); None where the sum has no such pair."""
+    if not (node.is_Add and node.has(sp.log)):
+        return None
+    for t in node.args:
+        factors = sp.Mul.make_args(t)
+        for F in factors:
+            xs = _two_exp_log(F)
+            if xs is None or not F.free_symbols:
+                continue
+            k = t / F
+            if k.has(F):
+                continue
+            S = F.args[0]
+            weighted = k * (xs[0] * sp.exp(xs[0]) + xs[1] * sp.exp(xs[1]))
+            rest = [s for s in node.args if s is not t]
+            gone = next(([s] for s in rest if sp.expand(s * S + weighted) == 0), None)
+            if gone is None and rest and sp.expand(sp.Add(*rest) * S + weighted) == 0:
+                gone = rest
+            if gone is None:
+                continue
+            kept = [s for s in rest if s not in gone]
+            return sp.Add(k * _binary_entropy(sp.expand(xs[0] - xs[1])), *kept)
+    return None
+
+
+def _softmax_entropies(expr):
+    """Every sum of ``expr`` that :func:`_softmax_entropy_node` takes, rewritten (top down: the log as written, before
+    the log-sum-exp rules shift it)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: _softmax_entropy_node(n) is not None, _softmax_entropy_node)
+
+
+SOFTMAX_ENTROPY = Rule(
+    "softmax-entropy", "log(e^x₁ + e^x₂) − (x₁e^x₁ + x₂e^x₂)/(e^x₁ + e^x₂) (∂T of a smooth max with temperature "
+    "T·log(e^(a/T) + e^(b/T)), x_i = s_i/T) is the entropy of the softmax of (x₁, x₂); as written it cancels once "
+    "|x₁ − x₂| ≫ 1, where both terms are max x_i to the first digits and the value is e^−u·(1 + u), u = |x₁ − x₂|: 0 for "
+    "2.794e−42 at T = 0.1337, a = 8.99, b = −4.42 in float64 (torch 0), 0 for 9.19e−38 in float32 (torch NaN); it is "
+    "softplus(−u) + u·σ(−u) exactly (log(e^x₁ + e^x₂) = x₁ + softplus(x₂ − x₁), and (x₁e^x₁ + x₂e^x₂)/(e^x₁ + e^x₂) = "
+    "x₁ − (x₁ − x₂)·σ(x₂ − x₁); the same with x₁, x₂ swapped), two terms ≥ 0: no cancellation; widened (in double "
+    "words: u = |a/T − b/T| to 106 bits, rounded once)",
+    apply=_softmax_entropies, fired=lambda old, new: new != old, before=True)
+_register(SOFTMAX_ENTROPY)
+# first of the whole-expression rules applied before the node-by-node pass: the others may reshape the log's sum
+RULES = (SOFTMAX_ENTROPY,) + tuple(r for r in RULES if r is not SOFTMAX_ENTROPY)
+__all__ += ["SOFTMAX_ENTROPY"]
