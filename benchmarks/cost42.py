@@ -1,6 +1,6 @@
-"""NumPy CPU time of the formula h-temp42's softmax-entropy rule changes (a smooth max with temperature
-T·log(e^(a/T) + e^(b/T)): its ∂T as the widened entropy softplus(−u) + u·σ(−u), u = |a/T − b/T|), beside three common
-ones (sigmoid, x·y + z, a tanh layer). 1e6 elements, float64 and float32, the least CPU time of five calls after a
+"""NumPy CPU time of the formula h-temp42's softmax-entropy and softmax-pair rules change (a smooth max with temperature
+T·log(e^(a/T) + e^(b/T)): its ∂T as the widened entropy softplus(−u) + u·σ(−u), u = |a/T − b/T|; its ∂a, ∂b as
+σ(±(a/T − b/T))), beside three common ones (sigmoid, x·y + z, a tanh layer). 1e6 elements, float64 and float32, the least CPU time of five calls after a
 warm-up (benchmarks/cpu_time.py), value and every gradient; each tree in its own process (benchmarks/cost39.py):
 
     git worktree add --detach /tmp/base main
