@@ -1,7 +1,8 @@
 """NumPy CPU time of the formula h-temp42's softmax-entropy and softmax-pair rules change (a smooth max with temperature
 T·log(e^(a/T) + e^(b/T)): its ∂T as the widened entropy softplus(−u) + u·σ(−u), u = |a/T − b/T|; its ∂a, ∂b as
-σ(±(a/T − b/T))), beside three common ones (sigmoid, x·y + z, a tanh layer). 1e6 elements, float64 and float32, the least CPU time of five calls after a
-warm-up (benchmarks/cpu_time.py), value and every gradient; each tree in its own process (benchmarks/cost39.py):
+σ(±(a/T − b/T))), beside three common ones (sigmoid, x·y + z, a tanh layer). 1e6 elements, float64 and float32, the
+least CPU time of five calls after a warm-up (benchmarks/cpu_time.py), value and every gradient; each tree in its own
+process (benchmarks/cost39.py):
 
     git worktree add --detach /tmp/base main
     PYTHONPATH=$PWD python benchmarks/cost42.py /tmp/base $PWD      # trees: their columns, left to right
@@ -17,8 +18,8 @@ from cost41 import COMMON  # noqa: E402
 
 CHANGED = [("T*log(exp(p/T) + exp(q/T))", "Tpq")]
 CASES = CHANGED + COMMON
-RANGES = {"T": (0.01, 2), "p": (-10, 10), "q": (-10, 10), "b": (-2, 2), "x": (-4, 4), "y": (0.5, 4), "z": (-4, 4), "c": (-2, 2),
-          "v": (-2, 2), "w": (-2, 2)}
+RANGES = {"T": (0.01, 2), "p": (-10, 10), "q": (-10, 10), "b": (-2, 2), "x": (-4, 4), "y": (0.5, 4), "z": (-4, 4),
+          "c": (-2, 2), "v": (-2, 2), "w": (-2, 2)}
 
 
 if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
