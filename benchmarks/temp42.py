@@ -5,7 +5,7 @@ least CPU time of five calls after a warm-up (benchmarks/cpu_time.py), value and
 process (benchmarks/cost39.py):
 
     git worktree add --detach /tmp/base main
-    PYTHONPATH=$PWD python benchmarks/cost42.py /tmp/base $PWD      # trees: their columns, left to right
+    PYTHONPATH=$PWD python benchmarks/temp42.py /tmp/base $PWD      # trees: their columns, left to right
 
 The ratio column is the last tree over the first.
 """
@@ -23,4 +23,4 @@ RANGES = {"T": (0.01, 2), "p": (-10, 10), "q": (-10, 10), "b": (-2, 2), "x": (-4
 
 
 if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
-    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="cost42-bench-cache")
+    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="temp42-bench-cache")
