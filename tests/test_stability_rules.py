@@ -271,6 +271,8 @@ RULE_CASES += _LOSS41
 TOLERANCE["log1p-entropy"] = mpmath.mpf("1e-17")  # its series to n = 20: the next term 20·L²¹/21! < 4e−19 at |L| < 1
 from test_sigdiff41 import RULE_CASES as _SIGDIFF41  # noqa: E402  (shifted-difference: tests/test_sigdiff41.py)
 RULE_CASES += _SIGDIFF41
+from test_temp42 import RULE_CASES as _TEMP42  # noqa: E402  (softmax-entropy: tests/test_temp42.py)
+RULE_CASES += _TEMP42
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -341,6 +343,8 @@ def test_rule_is_exact_at_50_digits(case):
 UNDECIDED = {"logaddexp", "log-cosh", "log-quotient", "zero-limit", "erf-complement", "log-difference"} | NOT_IDENTITIES
 UNDECIDED |= {"log1p-erf"}  # ndtr has no erf form for simplify; the 50-digit check holds
 UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digit check holds
+UNDECIDED |= {"softmax-entropy", "softmax-pair"}  # |u| and selects at |u| > 3.4e38, |v| ≤ 800; the smooth max's f holds the
+# logaddexp rule's Max/Abs: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
 UNDECIDED |= {"affine-select-sum"}  # selects of relu(x) − y and a widened sum: the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
