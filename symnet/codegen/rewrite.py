@@ -6912,6 +6912,8 @@ def _conjugate_quotient(node):
     finite = a <= sp.Float("1.7976931348623157e308")
     if not bounded:
         finite = sp.true
+    elif square is None and isinstance(r, sp.Piecewise) and _hypot_scaled_where_overflowing(a):
+        finite = _inputs_finite(a)
     where = finite if positive else sp.And(b > 0, finite)
     return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
 
@@ -14609,3 +14611,27 @@ SHIFTED_DIFFERENCE = Rule(
 _register(SHIFTED_DIFFERENCE)
 _LOCAL = (_shifted_difference,) + _LOCAL[:-1]  # first: collect and sigmoid-target would take the pair apart
 __all__ += ["SHIFTED_DIFFERENCE"]
+
+
+# ------------------------------------------------------------------ hyp42 (issue 16, session 42: hypot-style scaling
+# for √(x² + c) where the square overflows). The conjugate rule's c + g/√A takes c·(A − B²)·r/(1/r + B) only where A as
+# written is finite; where r is the hypot rule's select of A = w·x² + c (x an input, c an input or a positive number)
+# the scaled branch is taken wherever A overflows with finite inputs (|x| > 2⁶⁰ there), so r and 1/r are the result's
+# own and the conjugate form holds on: squareplus′ (1 + x/√(x² + b))/2 was 0 for 2.5e−301 at x = −1e200, b = 1e100
+# (x² = inf; torch 0.5)
+def _hypot_scaled_where_overflowing(a) -> bool:
+    """Whether ``a`` is w·x² + c with w a positive number, x an input and c another input or a positive number: the
+    forms the hypot rule scales wherever a, as written, overflows while x and c are finite."""
+    if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) == 2):
+        return False
+    for square, c in (a.args, a.args[::-1]):
+        w, rest = square.as_coeff_Mul()
+        if (w.is_positive and rest.is_Pow and rest.exp == 2 and rest.base.is_Symbol
+                and (c.is_Symbol and c != rest.base or _positive_number(c))):
+            return True
+    return False
+
+
+def _inputs_finite(a):
+    """|s| ≤ float64's largest number for each input s of ``a`` (float32's infinities fail it too)."""
+    return sp.And(*[sp.Abs(s) <= sp.Float("1.7976931348623157e308") for s in sorted(a.free_symbols, key=str)])
