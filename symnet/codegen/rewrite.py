@@ -7060,13 +7060,13 @@ def _sum_of_squares(a):
 
 def _squares_and_term(a):
     """(squares, e) for a = Σ w·v² (:func:`_sum_of_squares`; e None) or Σ w·v² + e with e one input (RMSNorm's
-    (x₁² + x₂²)/2 + ε), else None."""
+    (x₁² + x₂²)/2 + ε) or one positive number (its ε written: 1 + 500000x² + 500000y², session 42), else None."""
     squares = _sum_of_squares(a)
     if squares is not None:
         return squares, None
     if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) >= 3):
         return None
-    terms = [t for t in a.args if t.is_Symbol]
+    terms = [t for t in a.args if t.is_Symbol or _positive_number(t)]
     if len(terms) != 1:
         return None
     squares = _sum_of_squares(a - terms[0])
