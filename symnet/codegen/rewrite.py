@@ -14676,3 +14676,46 @@ SCALED_ASINH = Rule(
     "written elsewhere", local=_scaled_asinh)
 _register(SCALED_ASINH)
 __all__ += ["SCALED_ASINH"]
+
+
+# hyp42, the hypot rule for a sum of squares' power times factors that are no base of it (issue 16, session 42):
+# z·√(x² + y²) at (x, y, z) = (−5e−324, 5e−324, 3e38) was 1.48e−285 for 2.10e−285 (1.6e15 ULP; torch 0): the scaled
+# √S/r is the subnormal hypotenuse 7e−324 rounded to 5e−324 before z multiplies it; (z·√S)/r rounds once
+def _hypot_sum_scaled_factor(node):
+    """c·z₁·…·zₖ·{the select :func:`_hypot_sum` made of W^e} (e a half-integer, each z an input free of W's) →
+    {(c·z₁·…·zₖ·S^e)·r^(−2e) where far, the first product is finite and, where r^(−2e) > 1, at least 2⁻¹²⁶; the
+    product as it was elsewhere}:
+    S^e·r^(−2e) alone is subnormal where the product is not (r^(−2e) a power of two: :func:`_scaled_sum_power`'s
+    exact steps); None for any other product."""
+    if not node.is_Mul:
+        return None
+    selects = [f for f in node.args if f in _HYPOT_SUM_WRITTEN and _HYPOT_SUM_WRITTEN[f].is_Pow]
+    if len(selects) != 1:
+        return None
+    (f,) = selects
+    written = _HYPOT_SUM_WRITTEN[f]
+    e = written.exp
+    rest = [h for h in node.args if h is not f]
+    inputs = written.base.free_symbols
+    if not (e.is_number and (2 * e).is_Integer) or not any(h.is_Symbol for h in rest) or not all(
+            h.is_Number or h.is_Symbol and h not in inputs for h in rest):
+        return None
+    s, r, far = _scaled_sum_of_squares(written.base)
+    product = Grouped(sp.Mul(*rest) * s ** e)
+    scaled = _scaled_sum_power(s, r, e).xreplace({s ** e: product})
+    if not scaled.has(product):
+        return None
+    # where r^(−2e) < 1 (r > 1 for e > 0) a product below the range makes the result lie further below it; where
+    # r^(−2e) > 1 it is taken only above float32's smallest normal number, the product's lost bits would be multiplied
+    # by r^(−2e) (√(x² + y²)·z in float32 at |x| = 1e30, z = 1e−40: 2.6e6 ULP; z/√(x² + y²) at x = 1.06e−118,
+    # z = 6e−323: 1e14 ULP)
+    finite = sp.Abs(product) <= sp.Float("1.7976931348623157e308")
+    shrinking = r > 1 if e > 0 else r < 1
+    normal = finite & (shrinking | (sp.Abs(product) >= sp.Float(2.0 ** -126)))
+    result = sp.Piecewise((scaled, far & normal), (node, True))
+    _HYPOT_SUM_WRITTEN[result] = node
+    return _Final(_Fired(result, ["hypot"]))
+
+
+_LOCAL = _LOCAL[:_LOCAL.index(_hypot_sum) + 1] + (_hypot_sum_scaled_factor,) + _LOCAL[_LOCAL.index(_hypot_sum) + 1:]
+_LOCAL_RULE[_hypot_sum_scaled_factor] = "hypot"
