@@ -2062,7 +2062,11 @@ RULES: tuple[Rule, ...] = (
          "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ m⌋, "
          "m = max |v| (max(|v|, √|e|) with e: at ε = 2.4e−293 above x₁² = 4.8e−294 the written W^(−3/2) overflowed, "
          "∂ε, ∂x₁, ∂x₂ ±inf; torch finite), where m is outside [2⁻⁶⁴, 2⁶⁴], and its product with one or two "
-         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike",
+         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike; "
+         "e a positive number too (a written ε, 1 + 500000x² + 500000y²: ∂x of x/√((x² + y²)/2 + 10⁻⁶) inf or NaN "
+         "for |y| past 1e100, torch within 1.4 ULP); times inputs z that are no base, (z·S^e)·r^(−2e) where that "
+         "product is finite (and ≥ 2⁻¹²⁶ where r^(−2e) > 1): the scaled √S/r alone is subnormal where z·√S/r is not "
+         "(z·√(x² + y²) at (−5e−324, 5e−324, 3e38) 1.6e15 ULP, torch 0)",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
@@ -6938,7 +6942,9 @@ CONJUGATE = Rule(
     "(squareplus′ (1 + x/√(x² + 4))/2: 239 ULP in float32 at x = −20; the pseudo-Huber loss's ∂δ, "
     "δ/√(δ² + u²) − 1); where c·(A − B²) is a number, c·(A − B²)/(√A·(√A + B)) widened (double-word in float64) "
     "while A < 2⁹⁹⁶ (squareplus′ 4.11 ULP in float64 at x = −537.02 as r/(1/r + B), r and 1/r rounded apart), and "
-    "r/(1/r + B) where A overflows (0 or subnormal, as the result; the written form was −2.2e−16 at x = −1.797e308)",
+    "r/(1/r + B) where A overflows (0 or subnormal, as the result; the written form was −2.2e−16 at x = −1.797e308); "
+    "where r is the hypot rule's scaled select of A = w·x² + c (c an input or a positive number), wherever the inputs "
+    "are finite (squareplus′ with an input b was 0 for 2.5e−301 at x = −1e200, b = 1e100, where x² overflows)",
     local=_conjugate_forms)
 _register(CONJUGATE)
 
