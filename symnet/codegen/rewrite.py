@@ -7153,7 +7153,9 @@ def _hypot_sum(node):
         s, r, far = parts
         # with an input e beside the squares, the written sum cancels where e ≈ −Σ w·v² (RMSNorm's ε = −0.545 at
         # x₁ = 1, x₂ = 0.3: A = 1e−17, 2.9e14 ULP; torch 4.2e15): there it is the widen rule's double word
-        written = node if _sum_of_squares(node.base) is not None else widen(node.base) ** node.exp
+        # (a positive number beside the squares cannot cancel: as written)
+        plain = _sum_of_squares(node.base) is not None or _squares_and_term(node.base)[1].is_number
+        written = node if plain else widen(node.base) ** node.exp
         pieces = [(_scaled_sum_power(s, r, node.exp), far), (written, True)]
         names = ["hypot"]
         if not node.exp.is_number:
