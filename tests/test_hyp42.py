@@ -9,11 +9,19 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 import symnet
 from conftest import ulps
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
+
+_s, _x = sp.symbols("s x", real=True)
+# tests/test_stability_rules.py's case of the scaled-asinh rule (rule, formula, variables, domain, bad point, dtype): f
+# −0 for −2.2250738585072014e−308 at s = −1e200 as written (x/s underflows)
+RULE_CASES = [
+    ("scaled-asinh", _s * sp.asinh(_x / _s), (_s, _x), (0.5, 4.0), (-1e200, -2.2250738585072014e-308), np.float64),
+]
 SQUAREPLUS = "(x + sqrt(x**2 + b))/2"
 
 
