@@ -13,7 +13,7 @@ strict xfails. Truths mpmath's (60 digits) of the formula as written; torch auto
 - Fixed since (h-worsea40): y^(3x + 1) ∂x at a subnormal y (the power taken again by exponents from its root) and
   float32 y^(1e300·x + 7) at x = 0 (a constant below float32's range compared in float64; tests/test_worsea40.py);
   (h-worseb40): NumPy float64 e^x − e^y + x·y at x = y (the third tier's words summed in three-fold precision).
-- Open (strict xfails): √(x² + y²)·z at subnormal x, y; ∂y of softplus(x/y)⁻² at a subnormal y.
+- Open (strict xfails): ∂y of softplus(x/y)⁻² at a subnormal y (√(x² + y²)·z at subnormal x, y: fixed by h-hyp42).
 """
 from __future__ import annotations
 
@@ -92,9 +92,9 @@ def test_power_with_an_affine_exponent_dx_at_a_subnormal_base():
     assert ulps(got, truth, F64) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="measured: f = √(x² + y²)·z at (x, y, z) = (−5e−324, 5e−324, 3e38): "
-                   "1.4821969375237397e−285 for 2.0961430111539398e−285 (1.6e15 ULP; torch float64 0.0, 5.6e15 ULP): "
-                   "x² and y² underflow, the hypotenuse of subnormal legs is not scaled")
+# (a strict xfail until h-hyp42: f = √(x² + y²)·z at (x, y, z) = (−5e−324, 5e−324, 3e38) was 1.4821969375237397e−285
+# for 2.0961430111539398e−285 (1.6e15 ULP; torch float64 0.0, 5.6e15 ULP): the scaled hypotenuse √S/r of subnormal
+# legs rounded to 5e−324 before z multiplied it; now (z·√S)/r; its neighbourhood in tests/test_hyp42.py)
 def test_hypotenuse_times_z_at_subnormal_legs():
     got = _outputs("sqrt(x**2 + y**2)*z", x=[-5e-324], y=[5e-324], z=[3e38])["f"][0]
     with mpmath.workdps(60):

@@ -273,6 +273,8 @@ from test_sigdiff41 import RULE_CASES as _SIGDIFF41  # noqa: E402  (shifted-diff
 RULE_CASES += _SIGDIFF41
 from test_temp42 import RULE_CASES as _TEMP42  # noqa: E402  (softmax-entropy: tests/test_temp42.py)
 RULE_CASES += _TEMP42
+from test_hyp42 import RULE_CASES as _HYP42  # noqa: E402  (scaled-asinh: tests/test_hyp42.py)
+RULE_CASES += _HYP42
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -348,6 +350,7 @@ UNDECIDED |= {"softmax-entropy", "softmax-pair"}  # |u| and selects at |u| > 3.4
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
 UNDECIDED |= {"affine-select-sum"}  # selects of relu(x) − y and a widened sum: the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"scaled-asinh"}  # x below |x/s| = 2⁻³⁰: an approximation there (to 2⁻⁶²), tests/test_hyp42.py
 UNDECIDED |= {"sech²-offset"}  # the far branch, 4d·σ(2x)σ(−2x) − 1: simplify cannot see it is d·sech²x − 1; the 50-digit check holds
 UNDECIDED |= {"shifted-argument"}  # c carried to 106 bits (two doubles) differs from a 40-digit Float past its 32nd
 # digit, which simplify sees as another number; the 50-digit check holds (1e−45 relative)

@@ -2064,7 +2064,11 @@ RULES: tuple[Rule, ...] = (
          "∂x₁ NaN; torch 0, 0, NaN) under a power is S^e·r^(−2e), S = Σ w·(r·v)² (+ (e·r)·r), r = 1/2^⌊log₂ m⌋, "
          "m = max |v| (max(|v|, √|e|) with e: at ε = 2.4e−293 above x₁² = 4.8e−294 the written W^(−3/2) overflowed, "
          "∂ε, ∂x₁, ∂x₂ ±inf; torch finite), where m is outside [2⁻⁶⁴, 2⁶⁴], and its product with one or two "
-         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike",
+         "of the bases v or with a sum of some of the squares and e (∂x₁'s (x₂²/2 + ε)·W^(−3/2)) scaled alike; "
+         "e a positive number too (a written ε, 1 + 500000x² + 500000y²: ∂x of x/√((x² + y²)/2 + 10⁻⁶) inf or NaN "
+         "for |y| past 1e100, torch within 1.4 ULP); times inputs z that are no base, (z·S^e)·r^(−2e) where that "
+         "product is finite (and ≥ 2⁻¹²⁶ where r^(−2e) > 1): the scaled √S/r alone is subnormal where z·√S/r is not "
+         "(z·√(x² + y²) at (−5e−324, 5e−324, 3e38) 1.6e15 ULP, torch 0)",
          local=_hypot),
     Rule("zero-limit", "x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the "
          "limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit "
@@ -6916,6 +6920,8 @@ def _conjugate_quotient(node):
     finite = a <= sp.Float("1.7976931348623157e308")
     if not bounded:
         finite = sp.true
+    elif square is None and isinstance(r, sp.Piecewise) and _hypot_scaled_where_overflowing(a):
+        finite = _inputs_finite(a)
     where = finite if positive else sp.And(b > 0, finite)
     return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
 
@@ -6940,7 +6946,9 @@ CONJUGATE = Rule(
     "(squareplus′ (1 + x/√(x² + 4))/2: 239 ULP in float32 at x = −20; the pseudo-Huber loss's ∂δ, "
     "δ/√(δ² + u²) − 1); where c·(A − B²) is a number, c·(A − B²)/(√A·(√A + B)) widened (double-word in float64) "
     "while A < 2⁹⁹⁶ (squareplus′ 4.11 ULP in float64 at x = −537.02 as r/(1/r + B), r and 1/r rounded apart), and "
-    "r/(1/r + B) where A overflows (0 or subnormal, as the result; the written form was −2.2e−16 at x = −1.797e308)",
+    "r/(1/r + B) where A overflows (0 or subnormal, as the result; the written form was −2.2e−16 at x = −1.797e308); "
+    "where r is the hypot rule's scaled select of A = w·x² + c (c an input or a positive number), wherever the inputs "
+    "are finite (squareplus′ with an input b was 0 for 2.5e−301 at x = −1e200, b = 1e100, where x² overflows)",
     local=_conjugate_forms)
 _register(CONJUGATE)
 
@@ -7062,13 +7070,13 @@ def _sum_of_squares(a):
 
 def _squares_and_term(a):
     """(squares, e) for a = Σ w·v² (:func:`_sum_of_squares`; e None) or Σ w·v² + e with e one input (RMSNorm's
-    (x₁² + x₂²)/2 + ε), else None."""
+    (x₁² + x₂²)/2 + ε) or one positive number (its ε written: 1 + 500000x² + 500000y², session 42), else None."""
     squares = _sum_of_squares(a)
     if squares is not None:
         return squares, None
     if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) >= 3):
         return None
-    terms = [t for t in a.args if t.is_Symbol]
+    terms = [t for t in a.args if t.is_Symbol or _positive_number(t)]
     if len(terms) != 1:
         return None
     squares = _sum_of_squares(a - terms[0])
@@ -7149,7 +7157,9 @@ def _hypot_sum(node):
         s, r, far = parts
         # with an input e beside the squares, the written sum cancels where e ≈ −Σ w·v² (RMSNorm's ε = −0.545 at
         # x₁ = 1, x₂ = 0.3: A = 1e−17, 2.9e14 ULP; torch 4.2e15): there it is the widen rule's double word
-        written = node if _sum_of_squares(node.base) is not None else widen(node.base) ** node.exp
+        # (a positive number beside the squares cannot cancel: as written)
+        plain = _sum_of_squares(node.base) is not None or _squares_and_term(node.base)[1].is_number
+        written = node if plain else widen(node.base) ** node.exp
         pieces = [(_scaled_sum_power(s, r, node.exp), far), (written, True)]
         names = ["hypot"]
         if not node.exp.is_number:
@@ -15177,3 +15187,111 @@ _register(SOFTMAX_ENTROPY, SOFTMAX_PAIR)
 # the quotient (the entropy first: its sum holds the quotient's terms)
 RULES = (SOFTMAX_ENTROPY, SOFTMAX_PAIR) + tuple(r for r in RULES if r not in (SOFTMAX_ENTROPY, SOFTMAX_PAIR))
 __all__ += ["SOFTMAX_ENTROPY", "SOFTMAX_PAIR"]
+
+
+# ------------------------------------------------------------------ hyp42 (issue 16, session 42: hypot-style scaling
+# for √(x² + c) where the square overflows). The conjugate rule's c + g/√A takes c·(A − B²)·r/(1/r + B) only where A as
+# written is finite; where r is the hypot rule's select of A = w·x² + c (x an input, c an input or a positive number)
+# the scaled branch is taken wherever A overflows with finite inputs (|x| > 2⁶⁰ there), so r and 1/r are the result's
+# own and the conjugate form holds on: squareplus′ (1 + x/√(x² + b))/2 was 0 for 2.5e−301 at x = −1e200, b = 1e100
+# (x² = inf; torch 0.5)
+def _hypot_scaled_where_overflowing(a) -> bool:
+    """Whether ``a`` is w·x² + c with w a positive number, x an input and c another input or a positive number: the
+    forms the hypot rule scales wherever a, as written, overflows while x and c are finite."""
+    if not (isinstance(a, sp.Expr) and a.is_Add and len(a.args) == 2):
+        return False
+    for square, c in (a.args, a.args[::-1]):
+        w, rest = square.as_coeff_Mul()
+        if (w.is_positive and rest.is_Pow and rest.exp == 2 and rest.base.is_Symbol
+                and (c.is_Symbol and c != rest.base or _positive_number(c))):
+            return True
+    return False
+
+
+def _inputs_finite(a):
+    """|s| ≤ float64's largest number for each input s of ``a`` (float32's infinities fail it too)."""
+    return sp.And(*[sp.Abs(s) <= sp.Float("1.7976931348623157e308") for s in sorted(a.free_symbols, key=str)])
+
+
+# hyp42, scaled-asinh (issue 16, session 42): s·asinh(x/s) (a scaled asinh, the hypot-like log(u + √(u² + 1)) of a
+# quotient) where x/s leaves the normal range: 0 (underflowed x/s) for x, a subnormal quotient's few bits, or
+# asinh(±inf) = ±inf for a finite product
+_SCALED_ASINH_SMALL = sp.Integer(2) ** -30  # below it asinh u = u·(1 − u²/6 + …) is u to 2⁻⁶² relative
+
+
+def _scaled_asinh(node):
+    """c·s·asinh(x/s) (s an input, x free of s) → c·{x where |x/s| < 2⁻³⁰; sign(x)·|s|·(log 2 + log|x| − log|s|)
+    where x/s overflows and s ≠ 0 (asinh u = sign(u)·(log 2|u| + 1/(4u²) − …), 1/u² below 2⁻²⁰⁴⁶ there);
+    s·asinh(x/s) elsewhere}; None for any other node."""
+    if not node.is_Mul:
+        return None
+    for f in node.args:
+        if not isinstance(f, sp.asinh):
+            continue
+        numerator, denominator = sp.fraction(f.args[0])
+        s = denominator
+        if not (s.is_Symbol and s in node.args and numerator.free_symbols and s not in numerator.free_symbols):
+            continue
+        rest = node / (s * f)
+        x = numerator
+        quotient = Grouped(x / s)
+        far = sp.Abs(quotient) > sp.Float("1.7976931348623157e308")
+        large = sp.sign(x) * sp.Abs(s) * (sp.log(2) + sp.log(sp.Abs(x)) - sp.log(sp.Abs(s)))
+        scaled = sp.Piecewise((x, sp.Abs(quotient) < _SCALED_ASINH_SMALL), (large, far & sp.Ne(s, 0)),
+                              (s * f, True))
+        return _Final(_Fired(rest * scaled, ["scaled-asinh"]))
+    return None
+
+
+SCALED_ASINH = Rule(
+    "scaled-asinh", "s·asinh(x/s) where x/s leaves the normal range (torch autograd the same at each point): −0 for "
+    "−2.2e−308 at s = −1e200, x = −2.2e−308 (x/s underflows), 31 ULP at s = 1e300, x = 1e−10 (a subnormal quotient), "
+    "inf for 1.977e−306 at s = −2.78e−309, x = 0.7 (x/s overflows); x where |x/s| < 2⁻³⁰ (asinh u = u to 2⁻⁶² "
+    "relative: s·asinh(x/s) = x to 2⁻⁶²), sign(x)·|s|·(log 2 + log|x| − log|s|) where x/s overflows and s ≠ 0 "
+    "(asinh u = sign(u)·log 2|u| to 1/(4u²) < 2⁻²⁰⁴⁶; the logs' sum ≥ 709 with terms ≤ 745: no cancellation), as "
+    "written elsewhere", local=_scaled_asinh)
+_register(SCALED_ASINH)
+__all__ += ["SCALED_ASINH"]
+
+
+# hyp42, the hypot rule for a sum of squares' power times factors that are no base of it (issue 16, session 42):
+# z·√(x² + y²) at (x, y, z) = (−5e−324, 5e−324, 3e38) was 1.48e−285 for 2.10e−285 (1.6e15 ULP; torch 0): the scaled
+# √S/r is the subnormal hypotenuse 7e−324 rounded to 5e−324 before z multiplies it; (z·√S)/r rounds once
+def _hypot_sum_scaled_factor(node):
+    """c·z₁·…·zₖ·{the select :func:`_hypot_sum` made of W^e} (e a half-integer, each z an input free of W's) →
+    {(c·z₁·…·zₖ·S^e)·r^(−2e) where far, the first product is finite and, where r^(−2e) > 1, at least 2⁻¹²⁶; the
+    product as it was elsewhere}:
+    S^e·r^(−2e) alone is subnormal where the product is not (r^(−2e) a power of two: :func:`_scaled_sum_power`'s
+    exact steps); None for any other product."""
+    if not node.is_Mul:
+        return None
+    selects = [f for f in node.args if f in _HYPOT_SUM_WRITTEN and _HYPOT_SUM_WRITTEN[f].is_Pow]
+    if len(selects) != 1:
+        return None
+    (f,) = selects
+    written = _HYPOT_SUM_WRITTEN[f]
+    e = written.exp
+    rest = [h for h in node.args if h is not f]
+    inputs = written.base.free_symbols
+    if not (e.is_number and (2 * e).is_Integer) or not any(h.is_Symbol for h in rest) or not all(
+            h.is_Number or h.is_Symbol and h not in inputs for h in rest):
+        return None
+    s, r, far = _scaled_sum_of_squares(written.base)
+    product = Grouped(sp.Mul(*rest) * s ** e)
+    scaled = _scaled_sum_power(s, r, e).xreplace({s ** e: product})
+    if not scaled.has(product):
+        return None
+    # where r^(−2e) < 1 (r > 1 for e > 0) a product below the range makes the result lie further below it; where
+    # r^(−2e) > 1 it is taken only above float32's smallest normal number, the product's lost bits would be multiplied
+    # by r^(−2e) (√(x² + y²)·z in float32 at |x| = 1e30, z = 1e−40: 2.6e6 ULP; z/√(x² + y²) at x = 1.06e−118,
+    # z = 6e−323: 1e14 ULP)
+    finite = sp.Abs(product) <= sp.Float("1.7976931348623157e308")
+    shrinking = r > 1 if e > 0 else r < 1
+    normal = finite & (shrinking | (sp.Abs(product) >= sp.Float(2.0 ** -126)))
+    result = sp.Piecewise((scaled, far & normal), (node, True))
+    _HYPOT_SUM_WRITTEN[result] = node
+    return _Final(_Fired(result, ["hypot"]))
+
+
+_LOCAL = _LOCAL[:_LOCAL.index(_hypot_sum) + 1] + (_hypot_sum_scaled_factor,) + _LOCAL[_LOCAL.index(_hypot_sum) + 1:]
+_LOCAL_RULE[_hypot_sum_scaled_factor] = "hypot"
