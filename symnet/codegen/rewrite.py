@@ -12188,15 +12188,16 @@ __all__ += ["NESTED_SUM_FACTOR"]
 
 def _softmax_weight(term):
     """(x, m, S, rest) for a term e^(x − m)·rest/S, S = Σ_j e^(a_j − m) a max-shifted sum of exponentials (exp_shift
-    nodes) holding e^(x − m), else None."""
+    nodes; or the compensated-sum rule's widened node of them, whose arguments are its terms: two terms since session
+    42) holding e^(x − m), else None. S is returned as the sum of its terms."""
     factors = sp.Mul.make_args(term)
     weights = [f for f in factors if isinstance(f, exp_shift)]
-    sums = [f.base for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Add
+    sums = [f for f in factors if f.is_Pow and f.exp == -1 and (is_compensated_sum(f.base) or f.base.is_Add)
             and all(isinstance(t, exp_shift) for t in f.base.args)]
-    if len(weights) != 1 or len(sums) != 1 or weights[0] not in sums[0].args:
+    if len(weights) != 1 or len(sums) != 1 or weights[0] not in sums[0].base.args:
         return None
     (w,), (s,) = weights, sums
-    return w, s, sp.Mul(*[f for f in factors if f is not w and f != s ** -1])
+    return w, sp.Add(*s.base.args), sp.Mul(*[f for f in factors if f is not w and f != s])
 
 
 def _softmax_mean_node(node):
