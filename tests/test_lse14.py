@@ -38,11 +38,12 @@ RULES_BEFORE = {
          "df_da1": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"],
          "df_da2": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"]},
         ["max-shift", "two-sum", "infinite-shift", "compensated-sum", "softmax-complement"]),
-    "log(exp(x)+exp(y)) - x": (
+    "log(exp(x)+exp(y)) - x": (  # (session 42, h-soft42: compensated-sum takes the gradients' two-term sum)
         {"f": ["logaddexp", "log-quotient", "two-sum", "infinite-shift"],
-         "df_dx": ["max-shift", "softmax-complement", "two-sum", "infinite-shift"],
-         "df_dy": ["max-shift", "two-sum", "infinite-shift"]},
-        ["logaddexp", "log-quotient", "two-sum", "infinite-shift", "max-shift", "softmax-complement"]),
+         "df_dx": ["max-shift", "softmax-complement", "two-sum", "infinite-shift", "compensated-sum"],
+         "df_dy": ["max-shift", "two-sum", "infinite-shift", "compensated-sum"]},
+        ["logaddexp", "log-quotient", "two-sum", "infinite-shift", "max-shift", "softmax-complement",
+         "compensated-sum"]),
     "y*log(1+exp(x)) + log(sigmoid(x))": (  # (session 27, h-fresh27: y·σ(x) + σ(−x) widened, y of either sign)
         {"f": ["softplus", "zero-limit", "log-sigmoid", "widen"], "df_dx": ["sigmoid", "sigmoid-complement", "widen"],
          "df_dy": ["softplus"]},
@@ -51,12 +52,13 @@ RULES_BEFORE = {
         # widened by shifted-sum-crossing with either sign: f float32 2.15 → 0.43 ULP over 12 points, a − b in ±30;
         # session 28, h-ent28: ∂a's L·p + p − (L + 1)·p² taken by softmax-complement (softmax-partition) as
         # (L + 1)·p·(1 − p), its L + 1 and ∂b's log1p(D) + max(0, b − a) − 1 widened: tests/test_ent28.py)
-        {**{out: ["max-shift", "log-quotient", "log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing"]
-            for out in ("f", "df_db")},
+        # session 42 (h-soft42): compensated-sum takes p's two-term sum S
+        {**{out: ["max-shift", "log-quotient", "log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing",
+                  "compensated-sum"] for out in ("f", "df_db")},
          "df_da": ["max-shift", "log-quotient", "log-sum-exp", "softmax-complement", "two-sum", "infinite-shift",
-                   "shifted-sum-crossing"]},
+                   "shifted-sum-crossing", "compensated-sum"]},
         ["max-shift", "log-quotient", "log-sum-exp", "two-sum", "infinite-shift", "shifted-sum-crossing",
-         "softmax-complement"]),
+         "compensated-sum", "softmax-complement"]),
 }
 
 

@@ -146,10 +146,12 @@ def test_the_double_words_keep_the_limits_at_infinities(dtype):
 
 
 def test_only_a_kernel_with_a_compensated_sum_computes_again_in_double_words():
-    """Other kernels are what they were: a widened sum alone (e^x − t·x) keeps its own double-word function."""
+    """Other kernels are what they were: a widened sum alone (e^x − t·x) keeps its own double-word function. A
+    two-term softmax is computed again too since session 42 (h-soft42, tests/test_soft42.py: its ∂b was 2.08 ULP
+    where torch's autograd is 0.08)."""
     assert "every output again in double-word" in compiled(_formula("softmax", 3)).source
     assert "every output again in double-word" not in compiled("exp(x) - t*x").source
-    assert "every output again in double-word" not in compiled(_formula("softmax", 2)).source
+    assert "every output again in double-word" in compiled(_formula("softmax", 2)).source
 
 
 @pytest.mark.parametrize("name, bound", [("_dw_exp_table", 2.0 ** -64), ("_dw_exp_short", 2.0 ** -62)])

@@ -2870,10 +2870,24 @@ class _Emitter:
         return shared
 
     def _exp_shift(self, e) -> _Value:
-        """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m."""
+        """exp_shift(x, m): e^(x − m) with x − m exact as a double-word (TwoSum), 1 where x = m. For m = max(x, y) of
+        two float64 values the pair's one exponential: where x ≠ m, x − m is min(x, y) − max(x, y), as is y − m where
+        y ≠ m, so e^(min(x, y) − m) is computed once for both terms (min(x, y) taken as the one of x, y that is not m:
+        the same operands, the same bits; a two-term softmax in double words took two e^x, one of them e^0; h-soft42)."""
         x, m = e.args
         vx, vm = self.value(x), self.value(m)
         same = f"{vx.hi} == {vm.hi}" if vx.lo is None and vm.lo is None else self.plain.doprint(sp.Eq(x, m))
+        pair = getattr(self, "definitions", {}).get(m, m)  # (m a temporary of double_word_block's kernel: max(x, y))
+        if isinstance(pair, sp.Max) and len(pair.args) == 2 and x in pair.args and vx.lo is None and vm.lo is None:
+            y = pair.args[1] if pair.args[0] == x else pair.args[0]
+            if self.value(y).lo is None:
+                below = sp.Min(*pair.args)
+                if below not in self.values:
+                    self.values[below] = self.select(below, same, self.value(y), vx)
+                gap = below - m
+                if sp.exp(gap) not in self.values:
+                    self.values[sp.exp(gap)] = self._function(sp.exp(gap), "exp", gap)
+                return self.select(e, same, _Value("1.0"), self.values[sp.exp(gap)])
         return self.select(e, same, _Value("1.0"), self._function(sp.exp(x - m), "exp", x - m))
 
     def operand(self, e) -> _Value:
@@ -5262,6 +5276,7 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     # there (tests/test_stability8.py); those kernels keep _dw_exp
     if not any(_takes_a_log(r) for r in [*results, *(e for _, e in assignments)]):
         emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
+    emitter.definitions = dict(assignments)  # (_exp_shift's pair of terms: its m, a temporary, is max(x, y))
     for temp, expr in assignments:
         emitter.values[temp] = emitter.value(expr)
     his = [emitter.value(r).hi for r in results]

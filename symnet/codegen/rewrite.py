@@ -8413,15 +8413,19 @@ __all__ += ["ONE_DENOMINATOR"]
 
 
 # ------------------------------------------------------------------ compensated-sum (issue 16: a written softmax's
-# gradient −p·s_j = −e^(a − m)·e^(a_j − m)/S² squares the rounding of S = Σ e^(a_i − m)); tested in tests/test_lse15.py
+# gradient −p·s_j = −e^(a − m)·e^(a_j − m)/S² squares the rounding of S = Σ e^(a_i − m)); tested in tests/test_lse15.py.
+# Two terms too since session 42 (h-soft42, tests/test_soft42.py): exp(a)/(exp(a) + exp(b)) rounded e^−|a − b|, S = 1 +
+# e^−|a − b|, S² and the quotient each (∂b 2.38 ULP at (−650.73, −644.80) in float64, torch's autograd 0.38; worse than
+# max(torch, 1) at 79 of 306 points), a − log(exp(a) + exp(b))'s ∂b = −e^(b − m)/S likewise (1.13, torch 0.13): the
+# whole float64 block in double words, rounded once, 0.50 ULP at all 306 (and float32, a float64 block, 0.50)
 
 def _compensated_sum_node(node):
-    """A max-shifted sum of three or more terms, Σ exp_shift(a_i, m) with one m → that sum widened over its terms
+    """A max-shifted sum of two or more terms, Σ exp_shift(a_i, m) with one m → that sum widened over its terms
     (each term computed in the kernel's dtype, the sum of them in float64 or double-word, rounded once); a log's or
     log1p's argument is left (the log-sum-exp rules' forms), None elsewhere."""
     if isinstance(node, (sp.log, log1p)):
         return node  # not entered
-    if not (node.is_Add and len(node.args) >= 3 and all(isinstance(t, exp_shift) for t in node.args)
+    if not (node.is_Add and len(node.args) >= 2 and all(isinstance(t, exp_shift) for t in node.args)
             and len({t.args[1] for t in node.args}) == 1):
         return None
     terms = sorted(node.args, key=sp.default_sort_key)
@@ -8442,11 +8446,11 @@ def is_compensated_sum(node) -> bool:
     :func:`_compensated_body`): the Triton backend then computes a float32 kernel in float64 throughout, as the
     NumPy backend computes any float32 block with a widened sum (S², the quotient and the product in float32 gave
     the written 24-term softmax's gradient 2.39 ULP at a_i = −800 + i/8; 0.49 in float64)."""
-    return isinstance(node, WidenedBase) and len(node.leaves) >= 3 and node.body == _compensated_body(len(node.leaves))
+    return isinstance(node, WidenedBase) and len(node.leaves) >= 2 and node.body == _compensated_body(len(node.leaves))
 
 
 def _compensated_sums(expr):
-    """``expr`` with each max-shifted sum of three or more terms outside a log summed once, rounded once
+    """``expr`` with each max-shifted sum of two or more terms outside a log summed once, rounded once
     (:func:`_compensated_sum_node`); the sum shared by a softmax's value and gradients is one node of the kernel."""
     if not isinstance(expr, sp.Basic) or not expr.has(exp_shift):
         return expr
@@ -8457,7 +8461,10 @@ COMPENSATED_SUM = Rule(
     "compensated-sum", "a max-shifted sum S = Σ e^(a_i − m) of many terms is rounded at every addition (0.95 ULP off "
     "for 24 terms at a_i = −800 + i/8 in float64), and a softmax gradient −e^(a − m)·e^(a_j − m)/S² doubles that "
     "(4.49 ULP; torch.softmax's autograd 1.71); the terms summed in float64 (double-word in a float64 kernel) and "
-    "rounded once give S to about half an ULP (the gradient 1.12 ULP); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
+    "rounded once give S to about half an ULP (the gradient 1.12 ULP), and the kernel's float64 block is computed again "
+    "in double words, each output rounded once (0.50 ULP); two terms too: exp(a)/(exp(a) + exp(b))'s ∂b, "
+    "−e^−|a − b|/(1 + e^−|a − b|)² with e^−|a − b|, the sum, its square and the quotient each rounded, was 2.38 ULP in "
+    "float64 where torch's autograd is 0.38 (0.50 now); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
 _register(COMPENSATED_SUM)
 __all__ += ["COMPENSATED_SUM", "is_compensated_sum"]
 
@@ -12195,15 +12202,16 @@ __all__ += ["NESTED_SUM_FACTOR"]
 
 def _softmax_weight(term):
     """(x, m, S, rest) for a term e^(x − m)·rest/S, S = Σ_j e^(a_j − m) a max-shifted sum of exponentials (exp_shift
-    nodes) holding e^(x − m), else None."""
+    nodes; or the compensated-sum rule's widened node of them, whose arguments are its terms: two terms since session
+    42) holding e^(x − m), else None. S is returned as the sum of its terms."""
     factors = sp.Mul.make_args(term)
     weights = [f for f in factors if isinstance(f, exp_shift)]
-    sums = [f.base for f in factors if f.is_Pow and f.exp == -1 and f.base.is_Add
+    sums = [f for f in factors if f.is_Pow and f.exp == -1 and (is_compensated_sum(f.base) or f.base.is_Add)
             and all(isinstance(t, exp_shift) for t in f.base.args)]
-    if len(weights) != 1 or len(sums) != 1 or weights[0] not in sums[0].args:
+    if len(weights) != 1 or len(sums) != 1 or weights[0] not in sums[0].base.args:
         return None
     (w,), (s,) = weights, sums
-    return w, s, sp.Mul(*[f for f in factors if f is not w and f != s ** -1])
+    return w, sp.Add(*s.base.args), sp.Mul(*[f for f in factors if f is not w and f != s])
 
 
 def _softmax_mean_node(node):
