@@ -5,7 +5,7 @@ float64 and float32, the least CPU time of five calls after a warm-up (benchmark
 gradient; each tree in its own process, side by side (benchmarks/cost39.py's run):
 
     mkdir /tmp/base && git archive main | tar -x -C /tmp/base
-    PYTHONPATH=$PWD python benchmarks/cost42.py /tmp/base $PWD      # trees: their columns, left to right
+    PYTHONPATH=$PWD python benchmarks/soft42.py /tmp/base $PWD      # trees: their columns, left to right
 
 The ratio column is the last tree over the first.
 """
@@ -24,4 +24,4 @@ RANGES = {"a": (-30, 30), "b": (-2, 2), "x": (-4, 4), "y": (0.5, 4), "z": (-4, 4
 
 
 if __name__ == "__main__":  # benchmarks/cost39.py's side-by-side run over this file's formulas
-    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="cost42-bench-cache")
+    cost39.command_line(sys.argv[1:], cases=CASES, ranges=RANGES, seed=42, script=__file__, cache="soft42-bench-cache")
