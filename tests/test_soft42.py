@@ -154,6 +154,6 @@ def test_logaddexp_gradients_never_worse_than_torch(dtype):
 def test_the_pair_takes_one_double_word_exponential():
     """e^(a − m) and e^(b − m), m = max(a, b), are e^(min(a, b) − m) or 1 each: the double words compute that
     exponential once (two before, one of them e^0: 6.3× the float64 kernel's CPU time before sharing it, 4.8× after;
-    benchmarks/cost42.py)."""
+    benchmarks/soft42.py)."""
     source = compiled(SOFTMAX).source
     assert source.count("_dw_exp_table(") == 2  # its definition and one call

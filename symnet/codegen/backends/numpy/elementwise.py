@@ -371,12 +371,14 @@ def emit_function(kernel: Kernel, helpers: set | None = None) -> str:
         else:
             body.append(printer.assign_into(ident, result))  # the last operation writes the output
         printer.selected = None
-    if far.outputs:
-        body += _far_block(far, order, kernel, outputs, printer, temps, named)
     first = []  # statements before the float64 body (the double words, where they need none of its temporaries)
     if _compensated(kernel) and not far.only:  # (a temporary computed only in the far block: not in scope here)
         first, last = _double_word_outputs(kernel, order, printer, local, temps, helpers)
         body += last
+    if far.outputs:  # last: it takes the inputs on the far elements alone (T, a, b = T[_far], …), and the double
+        # words above read them and the body's temporaries on the whole block (T·log(e^(a/T) + e^(b/T)) at T = 0:
+        # "operands could not be broadcast together", session 42)
+        body += _far_block(far, order, kernel, outputs, printer, temps, named)
 
     views = inputs + outputs
     lines = [f"def {kernel.name}({', '.join(inputs)}):", *doc,
