@@ -856,6 +856,14 @@ NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 _COMPARISONS = re.compile(r"[<>]=?|==")  # a printed condition's comparisons (NumpyExpressionPrinter._condition_once)
 
 
+def _exceeds_one(c) -> bool:
+    """|c| > 1 for a number ``c``, decided in floating point where SymPy cannot decide it exactly (a constant such as
+    −expm1(−300), the shifted-difference rule's e^−c − 1 for a shift c past about 250, is 1 − 5e−131 and SymPy's
+    comparison of it with 1 was an undecided relational: a TypeError in symnet.compile)."""
+    exceeds = abs(c) > 1
+    return bool(exceeds) if isinstance(exceeds, (bool, sp.logic.boolalg.BooleanAtom)) else float(abs(c)) > 1
+
+
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
     ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
@@ -985,7 +993,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.divide({self.doprint(num)}, {self.doprint(sp.Mul(*[f.base for f in den]))}, out={out})"
             *rest, last = factors
             c, others = sp.Mul(*[f for f in factors if f.is_number]), [f for f in factors if not f.is_number]
-            if abs(c) > 1 and len(others) > 1:  # c·x·y as (x·y)·c, the constant last as in _print_Mul: (2x)·y is
+            if _exceeds_one(c) and len(others) > 1:  # c·x·y as (x·y)·c, the constant last as in _print_Mul: (2x)·y is
                 # inf at x = 1e308, y = 1e−300; 4·y·σ′(x) as (y·σ′(x))·4, not (4y/s²)·(E − …): inf at y = −3.4e38
                 # in float32 where the product is −8.5e37
                 rest, last = others, c

@@ -1,0 +1,148 @@
+"""Session 42, helper break42: a hostile or careless user against the newest rules, at the extremes. Compared with
+mpmath (at enough digits for the cancellation) and torch autograd float64 at the same points.
+
+The shifted-difference rule (session 41) takes k·F(a) − k·F(b), F σ or softplus, a − b = c a number with
+0 < |c| ≤ 700, as a product without the subtraction. Two faults with a large shift:
+- for c past about 250 the NumPy printer compared the constant −expm1(−c) with 1, which SymPy cannot decide
+  (1 − 5e−131 at c = 300): ``symnet.compile`` raised a TypeError traceback ("cannot determine truth value of
+  Relational: -expm1(-300) > 1"), both spellings, every x;
+- (e^c − 1)·σ(b) with b = a − c ≪ 0: σ(b) underflows (0 below b ≈ −745, subnormal from −708) where the product, about
+  e^a, is a normal number: softplus(x) − softplus(x − 100) was 0 at x = −700 for 9.86e−305 (torch exact), and
+  σ(x + 100) − σ(x) was −0 at x = −800 for −9.86e−305; with c = 40, x = −720 both 2.57e4 ULP off, x = −745 6.3e15.
+"""
+import os
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+
+import symnet
+
+BOUND = {np.float64: 4.0, np.float32: 8.0}
+
+SIGMOID, SOFTPLUS = "sigmoid", "softplus"
+# (function, formula, a(x), b(x)): the formula is F(a) − F(b); the spellings put the shifted term first or second
+CASES = [(F, f"{F}(x) - {F}(x - {c})", (0, -c)) for F in (SIGMOID, SOFTPLUS) for c in (40, 100, 700)] + \
+        [(F, f"{F}(x + {c}) - {F}(x)", (c, 0)) for F in (SIGMOID, SOFTPLUS) for c in (40, 100, 700)] + \
+        [(F, f"{F}(z) - {F}(z + {c})".replace("z", "x"), (0, c)) for F in (SIGMOID, SOFTPLUS) for c in (40, 700)]
+
+
+_KERNELS = {}
+
+
+def _kernel(formula, backend="numpy"):
+    if (formula, backend) not in _KERNELS:
+        _KERNELS[formula, backend] = symnet.compile(symnet.derive(formula), backend=backend, progress=False)
+    return _KERNELS[formula, backend]
+
+
+def _truths(func, shifts, x):
+    """f = F(x + s_a) − F(x + s_b) and ∂x, exactly (digits enough for the cancellation of terms up to e^|x|)."""
+    def sig(u):
+        return 1 / (1 + mpmath.exp(-u))
+
+    def sp(u):
+        return mpmath.log1p(mpmath.exp(u))
+
+    sa, sb = shifts
+    f, d = [], []
+    for v in x:
+        with mpmath.workdps(60 + int(abs(v) / 2.3) + 20):
+            a, b = mpmath.mpf(float(v)) + sa, mpmath.mpf(float(v)) + sb
+            if func == SIGMOID:
+                f.append(sig(a) - sig(b))
+                d.append(sig(a) * sig(-a) - sig(b) * sig(-b))
+            else:
+                f.append(sp(a) - sp(b))
+                d.append(sig(a) - sig(b))
+    return f, d
+
+
+def _ulps(got, truths, dtype):
+    """ULPs of dtype where the truth is a normal number of dtype, else 0 (not measured)."""
+    tiny, big = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
+    out = np.zeros(len(truths))
+    for i, (g, t) in enumerate(zip(np.asarray(got, np.float64), truths)):
+        if tiny <= abs(t) <= big:
+            out[i] = np.inf if not np.isfinite(g) else \
+                float(abs(mpmath.mpf(float(g)) - t) / float(np.spacing(dtype(abs(float(t))))))
+    return out
+
+
+def _torch(func, shifts, x):
+    """Torch autograd float64 of the formula as written (softplus with no threshold: log1p(e^u) as F.softplus)."""
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    F = torch.sigmoid if func == SIGMOID else (lambda u: torch.nn.functional.softplus(u, threshold=1e300))
+    y = F(t + shifts[0]) - F(t + shifts[1])
+    (g,) = torch.autograd.grad(y.sum(), t)
+    return y.detach().numpy(), g.numpy()
+
+
+def _points(dtype, seed):
+    """The failing points and 300 around them: x in [−1000, 1000] (float64) / [−150, 150] (float32), dense where σ(b)
+    underflows."""
+    rng = np.random.default_rng(seed)
+    far = 1000 if dtype == np.float64 else 150
+    edge = 745 if dtype == np.float64 else 104
+    x = np.concatenate([[-700.0, -720.0, -745.0, -800.0, -300.0, -100.0, -88.7, 0.0, 88.7],
+                        rng.uniform(-far, far, 150), -edge + rng.uniform(-60, 60, 150)])
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("formula", ["sigmoid(x) - sigmoid(x - 300)", "softplus(x) - softplus(x - 700)",
+                                     "3*sigmoid(x)*y - 3*sigmoid(x - 400)*y", "softplus(x + 650) - softplus(x)"])
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_far_shift_compiles(formula, backend):
+    # before: TypeError "cannot determine truth value of Relational: -expm1(-300) > 1" from the NumPy printer's
+    # constant-last test (|c| > 1 of c = −expm1(−300)) for the first two; the Triton module printed (its printer has no
+    # such test) but symnet.compile's NumPy source is what the others load
+    k = _kernel(formula, backend)
+    assert k.source
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("func, formula, shifts", CASES)
+def test_shifted_difference_never_underflows_a_factor(func, formula, shifts, dtype):
+    # before (float64): softplus(x) − softplus(x − 100) f 0 at x = −700 for 9.86e−305 (4.87e15 ULP, torch 0.04);
+    # softplus(x) − softplus(x − 40) f 9.885e−305 for 9.860e−305 at x = −700 (1.26e13 ULP); σ(x + 40) − σ(x) 6.3e15 ULP
+    # at x = −745, σ(x + 700) − σ(x) −0 at x = −800 for −3.72e−44 (torch 0.69); past the bound at 2–8 of the 23
+    # extreme points of each c ≥ 40 case. After: within the bound at the 309 points of each case, both dtypes.
+    x = _points(dtype, 4200 + len(formula))
+    f, dx = _kernel(formula)(x=x)
+    tf, tdx = _truths(func, shifts, x.astype(np.float64).tolist())
+    for got, truth, name in ((f, tf, "f"), (dx, tdx, "dx")):
+        u = _ulps(got, truth, dtype)
+        assert u.max() <= BOUND[dtype], (name, u.max(), x[u.argmax()], got[u.argmax()], float(truth[u.argmax()]))
+
+
+@pytest.mark.parametrize("func, formula, shifts", CASES)
+def test_shifted_difference_never_worse_than_torch(func, formula, shifts):
+    x = _points(np.float64, 4300 + len(formula))
+    f, dx = _kernel(formula)(x=x)
+    torch_f, torch_dx = _torch(func, shifts, x.tolist())
+    tf, tdx = _truths(func, shifts, x.tolist())
+    for ours, theirs, truth in ((f, torch_f, tf), (dx, torch_dx, tdx)):
+        u, t = _ulps(ours, truth, np.float64), _ulps(theirs, truth, np.float64)
+        assert (u <= np.maximum(t, 4)).all(), (u.max(), x[u.argmax()])
+
+
+def test_shifted_difference_triton_far_left():
+    """The Triton function (interpreted, a few points) at the points where σ(b) underflows."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+    import symnet.torch as st
+
+    fn = st.from_formula("softplus(x) - softplus(x - 100)", inputs=["x"])
+    pts = [-700.0, -650.0, -720.0, -745.0, -300.0, 0.0, 50.0, 300.0]
+    x = torch.tensor(pts, dtype=torch.float64, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        y = fn(x)
+    y.sum().backward()
+    tf, tdx = _truths(SOFTPLUS, (0, -100), pts)
+    # before: f 0 at x = −700 and −650 (4.87e15, 5.35e15 ULP)
+    assert _ulps(y.detach().numpy(), tf, np.float64).max() <= 4
+    assert _ulps(x.grad.numpy(), tdx, np.float64).max() <= 4
