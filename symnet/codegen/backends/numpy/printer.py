@@ -626,15 +626,16 @@ def _normal(v):
 # session 41 (h-worsea41): √t of a temporary t holding a power b^e (ConditionalPrinting._root_of_held_power)
 NUMPY_HELPERS["_root_of_power"] = '''\
 def _root_of_power(power, root):
-    """√power of a power b^e as computed; root(), b^(e/2) raised by itself, where the power is not a normal number (0,
-    subnormal, ±inf, NaN: it left the range where its root need not; √(y^(3x + 1)) at (88.7, 88.7) was inf for
-    1.397e260, torch inf), computed only where an element needs it (not a pow beside the square root on every
-    element)."""
+    """√power of a power b^e as computed; root(), |b|^(e/2) raised by itself, where the power is not a normal number
+    and not below 0 (0, subnormal, +inf: it left the range where its root need not; √(y^(3x + 1)) at (88.7, 88.7) was
+    inf for 1.397e260, torch inf), computed only where an element needs it (not a pow beside the square root on every
+    element); a negative or NaN power keeps its square root, NaN (b^(e/2) there gave y = −1e200 for √(y²) at x = 1/3,
+    y = −1e200, and −1e−200 at y = −1e−200)."""
     power = np.asarray(power)
     square_root = np.sqrt(power)
     if _all_normal(power):
         return square_root
-    return np.where(_normal(power), square_root, root())
+    return np.where(_normal(power) | ~(power >= 0), square_root, root())
 '''
 NUMPY_HELPER_NEEDS["_root_of_power"] = ("_normal", "_all_normal")
 
@@ -1637,8 +1638,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_Pow(self, e, rational=False):
         root = self._root_of_held_power(e)
-        if root is not None:  # √t of a temporary t = b^e: b^(e/2) where t is not normal (it may leave the range where its
-            self.helpers.add("_root_of_power")  # root does not)
+        if root is not None:  # √t of a temporary t = b^e: |b|^(e/2) where t is not normal (it may leave the range where
+            self.helpers.add("_root_of_power")  # its root does not; |b|: t ≥ 0 there, and b < 0 is a b^e of even e)
+            root = sp.Pow(sp.Abs(root.base), root.exp)
             code = f"_root_of_power({self._print(e.base)}, lambda: {self._print(root)})"
             return code if e.exp == sp.S.Half else f"1 / {code}"
         if e.exp == sp.S.Half:
