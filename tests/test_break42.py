@@ -252,3 +252,11 @@ def test_poly1_mixture_dz_where_two_t_overflows():
     z = np.concatenate([[0.0], rng.uniform(-30, 30, 200)])
     dz = _kernel("1 - t*sigmoid(z) - (1 - t)*sigmoid(-z)")(t=t, z=z)[2]
     assert np.isfinite(dz).all(), (~np.isfinite(dz)).sum()
+
+
+def test_graph_to_a_name_without_a_suffix(tmp_path):
+    # before: "cannot write a graph as '.': use .dot, .svg or .png" for -o /dev/full or -o out
+    from symnet.graph import write_graph
+    with pytest.raises(symnet.SymnetError, match=r"^cannot write a graph to '.*out': its name has no suffix; use \.dot"):
+        write_graph(symnet.derive("x*y"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
