@@ -23,7 +23,7 @@ BOUND = {np.float64: 4.0, np.float32: 8.0}
 
 SIGMOID, SOFTPLUS = "sigmoid", "softplus"
 # (function, formula, a(x), b(x)): the formula is F(a) − F(b); the spellings put the shifted term first or second
-CASES = [(F, f"{F}(x) - {F}(x - {c})", (0, -c)) for F in (SIGMOID, SOFTPLUS) for c in (40, 100, 700)] + \
+CASES = [(F, f"{F}(x) - {F}(x - {c})", (0, -c)) for F in (SIGMOID, SOFTPLUS) for c in (1, 2, 40, 100, 700)] + \
         [(F, f"{F}(x + {c}) - {F}(x)", (c, 0)) for F in (SIGMOID, SOFTPLUS) for c in (40, 100, 700)] + \
         [(F, f"{F}(z) - {F}(z + {c})".replace("z", "x"), (0, c)) for F in (SIGMOID, SOFTPLUS) for c in (40, 700)]
 
