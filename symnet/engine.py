@@ -553,8 +553,9 @@ def _text_title(f, rewritten: list[str], outputs) -> str:
 
 # SymPy objects a formula cannot hold: symnet decomposes, differentiates and prints elementwise arithmetic and
 # functions, and these carry a bound variable; they reached SymPy's ValueError ("Sum requires values for lower and
-# upper bounds"), an AttributeError (Subs), or generated code that raised NameError: 'Integral' (session 33)
-_UNSUPPORTED = (sp.concrete.expr_with_limits.ExprWithLimits, sp.Limit, sp.Subs, sp.Order)
+# upper bounds"), an AttributeError (Subs), or generated code that raised NameError: 'Integral' (session 33), and
+# NameError: 'Derivative' for an unevaluated sp.Derivative (session 42)
+_UNSUPPORTED = (sp.concrete.expr_with_limits.ExprWithLimits, sp.Limit, sp.Subs, sp.Order, sp.Derivative)
 
 
 def _refuse_unsupported(exprs) -> None:

@@ -114,6 +114,8 @@ def write_graph(d: Derivation, path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
+    if not fmt:  # a name without a suffix (/dev/full, a folder's 'out/'): was "cannot write a graph as '.'"
+        raise SymnetError(f"cannot write a graph to {str(path)!r}: its name has no suffix; use .dot, .svg or .png")
     if fmt not in ("dot", "gv", "svg", "png"):
         raise SymnetError(f"cannot write a graph as '.{fmt}': use .dot, .svg or .png")
     if not path.parent.exists():

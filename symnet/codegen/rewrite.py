@@ -14608,7 +14608,9 @@ def _shifted_difference(node):
     softplus(a) − softplus(b) = log((1 + e^a)/(1 + e^b)) = log1p((e^c − 1)·σ(b)) for c > 0 (the argument in
     (0, e^c − 1): log1p of a positive number never cancels), −log1p((e^−c − 1)·σ(a)) for c < 0. Both sides are
     rounded once or twice per factor, where the written difference loses every digit once σ(a), σ(b) round to 1:
-    σ(x) − σ(x − 1) is 2.2e−16 for 7.28e−17 at x = 37.67 (1.19e16 ULP in float64)."""
+    σ(x) − σ(x − 1) is 2.2e−16 for 7.28e−17 at x = 37.67 (1.19e16 ULP in float64). Written with hi − lo = |c| > 0,
+    σ's as (1 − e^−|c|)·σ(hi)·σ(−lo) and softplus's argument by :func:`_shifted_ratio`: no factor underflows where
+    the result is normal."""
     if not node.is_Add:
         return None
     pair = _shift_pairs(node)
@@ -14616,13 +14618,23 @@ def _shifted_difference(node):
         return None
     i, j, k, func, a, b, c = pair
     rest = [t for n, t in enumerate(node.args) if n not in (i, j)]
-    if func is sigmoid:
-        stable = (sp.exp(c) - 1) * sigmoid(-a) * sigmoid(b)
-    elif c > 0:
-        stable = log1p((sp.exp(c) - 1) * sigmoid(b))
+    hi, lo, sign = (a, b, 1) if c > 0 else (b, a, -1)  # hi − lo = |c|
+    if func is sigmoid:  # σ(hi) − σ(lo) = (e^−|c| − 1)·σ(−lo)·σ(hi) taken negated: no factor is below the result
+        stable = -sign * (sp.exp(-abs(c)) - 1) * sigmoid(-lo) * sigmoid(hi)
     else:
-        stable = -log1p((sp.exp(-c) - 1) * sigmoid(a))
+        stable = sign * log1p(_shifted_ratio(hi, lo, abs(c)))
     return _Fired(sp.Add(k * stable, *rest), ["shifted-difference"])
+
+
+def _shifted_ratio(hi, lo, c):
+    """(e^c − 1)·σ(lo) for hi − lo = c > 0, as −expm1(−c)·e^hi·σ(−lo) where hi ≤ 0 (e^c·σ(lo) = e^hi·σ(−lo)): there
+    σ(lo) underflows once lo < −745 while the product, about e^hi, is normal (softplus(x) − softplus(x − 100) was 0 at
+    x = −700 for 9.86e−305, torch exact); as written where hi > 0, where lo > −c ≥ −700 and e^hi may overflow. As
+    written everywhere for c ≤ 1 (the soft clip's): where the product is normal, σ(lo) ≥ e^−c·2^−1022 loses at most
+    e^c/2 ≤ 1.36 ULP to the subnormal range, and the select costs 2× (float64) to 5× (float32)."""
+    if c <= 1:
+        return (sp.exp(c) - 1) * sigmoid(lo)
+    return sp.Piecewise(((1 - sp.exp(-c)) * sp.exp(hi) * sigmoid(-lo), hi <= 0), ((sp.exp(c) - 1) * sigmoid(lo), True))
 
 
 SHIFTED_DIFFERENCE = Rule(
@@ -14632,7 +14644,10 @@ SHIFTED_DIFFERENCE = Rule(
     "σ(a) − σ(b) = (e^c − 1)·σ(−a)·σ(b) and softplus(a) − softplus(b) = log1p((e^c − 1)·σ(b)) for c > 0 "
     "(−log1p((e^−c − 1)·σ(a)) for c < 0) are products and a log1p of a positive number, with no subtraction "
     "(exact: (e^−b − e^−a)·σ(a)·σ(b) = σ(a) − σ(b), and 1 + (e^c − 1)·σ(b) = (1 + e^a)/(1 + e^b)); 0 < |c| ≤ 700, "
-    "where e^c − 1 is finite", local=_shifted_difference)
+    "where e^c − 1 is finite; σ's difference taken with the negative shift (σ(a) − σ(b) = (1 − e^−c)·σ(a)·σ(−b) for "
+    "c > 0) and, for c > 1, (e^c − 1)·σ(b) as (1 − e^−c)·e^a·σ(−b) where a ≤ 0 (e^c·σ(b) = e^a·σ(−b)), so that no "
+    "factor underflows where the result is normal (σ(b) is 0 below b ≈ −745: σ(x + 100) − σ(x) and softplus(x) − "
+    "softplus(x − 100) were 0 at x = −800 and −700 for ∓9.86e−305, torch exact)", local=_shifted_difference)
 _register(SHIFTED_DIFFERENCE)
 _LOCAL = (_shifted_difference,) + _LOCAL[:-1]  # first: collect and sigmoid-target would take the pair apart
 __all__ += ["SHIFTED_DIFFERENCE"]

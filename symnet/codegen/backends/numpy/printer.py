@@ -626,15 +626,16 @@ def _normal(v):
 # session 41 (h-worsea41): √t of a temporary t holding a power b^e (ConditionalPrinting._root_of_held_power)
 NUMPY_HELPERS["_root_of_power"] = '''\
 def _root_of_power(power, root):
-    """√power of a power b^e as computed; root(), b^(e/2) raised by itself, where the power is not a normal number (0,
-    subnormal, ±inf, NaN: it left the range where its root need not; √(y^(3x + 1)) at (88.7, 88.7) was inf for
-    1.397e260, torch inf), computed only where an element needs it (not a pow beside the square root on every
-    element)."""
+    """√power of a power b^e as computed; root(), |b|^(e/2) raised by itself, where the power is not a normal number
+    and not below 0 (0, subnormal, +inf: it left the range where its root need not; √(y^(3x + 1)) at (88.7, 88.7) was
+    inf for 1.397e260, torch inf), computed only where an element needs it (not a pow beside the square root on every
+    element); a negative or NaN power keeps its square root, NaN (b^(e/2) there gave y = −1e200 for √(y²) at x = 1/3,
+    y = −1e200, and −1e−200 at y = −1e−200)."""
     power = np.asarray(power)
     square_root = np.sqrt(power)
     if _all_normal(power):
         return square_root
-    return np.where(_normal(power), square_root, root())
+    return np.where(_normal(power) | ~(power >= 0), square_root, root())
 '''
 NUMPY_HELPER_NEEDS["_root_of_power"] = ("_normal", "_all_normal")
 
@@ -856,6 +857,14 @@ NUMPY_HELPER_NEEDS["_constant_product"] = ("_ordered_product",)
 _COMPARISONS = re.compile(r"[<>]=?|==")  # a printed condition's comparisons (NumpyExpressionPrinter._condition_once)
 
 
+def _exceeds_one(c) -> bool:
+    """|c| > 1 for a number ``c``, decided in floating point where SymPy cannot decide it exactly (a constant such as
+    −expm1(−300), the shifted-difference rule's e^−c − 1 for a shift c past about 250, is 1 − 5e−131 and SymPy's
+    comparison of it with 1 was an undecided relational: a TypeError in symnet.compile)."""
+    exceeds = abs(c) > 1
+    return bool(exceeds) if isinstance(exceeds, (bool, sp.logic.boolalg.BooleanAtom)) else float(abs(c)) > 1
+
+
 class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
     """SymPy expressions as NumPy expressions; ``helpers`` collects the helpers they call,
     ``names`` maps symbols to the identifiers the code uses (default: the symbol's name)."""
@@ -985,7 +994,7 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
                 return f"np.divide({self.doprint(num)}, {self.doprint(sp.Mul(*[f.base for f in den]))}, out={out})"
             *rest, last = factors
             c, others = sp.Mul(*[f for f in factors if f.is_number]), [f for f in factors if not f.is_number]
-            if abs(c) > 1 and len(others) > 1:  # c·x·y as (x·y)·c, the constant last as in _print_Mul: (2x)·y is
+            if _exceeds_one(c) and len(others) > 1:  # c·x·y as (x·y)·c, the constant last as in _print_Mul: (2x)·y is
                 # inf at x = 1e308, y = 1e−300; 4·y·σ′(x) as (y·σ′(x))·4, not (4y/s²)·(E − …): inf at y = −3.4e38
                 # in float32 where the product is −8.5e37
                 rest, last = others, c
@@ -1629,8 +1638,9 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
 
     def _print_Pow(self, e, rational=False):
         root = self._root_of_held_power(e)
-        if root is not None:  # √t of a temporary t = b^e: b^(e/2) where t is not normal (it may leave the range where its
-            self.helpers.add("_root_of_power")  # root does not)
+        if root is not None:  # √t of a temporary t = b^e: |b|^(e/2) where t is not normal (it may leave the range where
+            self.helpers.add("_root_of_power")  # its root does not; |b|: t ≥ 0 there, and b < 0 is a b^e of even e)
+            root = sp.Pow(sp.Abs(root.base), root.exp)
             code = f"_root_of_power({self._print(e.base)}, lambda: {self._print(root)})"
             return code if e.exp == sp.S.Half else f"1 / {code}"
         if e.exp == sp.S.Half:
