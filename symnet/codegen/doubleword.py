@@ -1556,13 +1556,6 @@ NUMPY_SOFTPLUS_PARTS = '''\
 _DW_SOFTPLUS_LAST = [None]  # (v_hi, v_lo, (E_hi, E_lo, L_hi, L_lo)) of the last call, each a copy of its own
 
 
-def _dw_same_bits(a, b):
-    """Whether a and b are float64 values of one shape with the same bits (−0.0 is not 0.0; a NaN is never the same)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape or np.isnan(a).any():
-        return False
-    return np.array_equal(a.view(np.int64), b.view(np.int64))
-
 
 def _dw_softplus_parts(v_hi, v_lo):
     """E = e^−|v| and L = log1p(E) of a double word v (_dw_exp_negabs, _dw_log1p: softplus(v) = max(v, 0) + L, σ(v)
@@ -1579,9 +1572,42 @@ def _dw_softplus_parts(v_hi, v_lo):
     _DW_SOFTPLUS_LAST[0] = (np.copy(v_hi), np.copy(v_lo), tuple(np.copy(w) for w in parts))
     return parts
 '''
-_NUMPY_NEEDS["_dw_softplus_parts"] = ("_dw_exp_negabs", "_dw_log1p")
+_NUMPY_NEEDS["_dw_softplus_parts"] = ("_dw_exp_negabs", "_dw_log1p", "_dw_same_bits")
 NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erf_dw", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc",
               "_dw_softplus_parts")
+
+# ---------------------------------------------------------------- h-cost42: the double-word log of a float64 value,
+# remembered for the last value (NumPy). y + log(x)⁶⁴'s kernel computed _dw_log of the block's x four times a block
+# (the widened f's float64 body and its double word, twice in ∂x's 64·log(x)⁶³/x: _rounded_log_power), 0.057 of its
+# 0.099 s profiled at 2e5 elements: now once.
+NUMPY_SAME_BITS = '''\
+def _dw_same_bits(a, b):
+    """Whether a and b are float64 values of one shape with the same bits (−0.0 is not 0.0; a NaN is never the same)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape or np.isnan(a).any():
+        return False
+    return np.array_equal(a.view(np.int64), b.view(np.int64))
+'''
+NUMPY_LOG_REMEMBERED = '''\
+_DW_LOG_LAST = [None]  # (v, (l_hi, l_lo)) of the last call, each a copy of its own
+
+
+def _dw_log_remembered(v):
+    """log v of a float64 array v as a double word (l_hi, l_lo): _dw_log(v, 0.0). The same v bit for bit as the last
+    call's gives that call's values again, so the widened functions and _rounded_log_power of one kernel block that
+    take log of the same leaf compute it once; _dw_log is pure, so the values are the ones computed again. What is
+    kept and what is given again are copies: a caller writing into its arrays changes neither."""
+    last = _DW_LOG_LAST[0]
+    if last is not None and _dw_same_bits(last[0], v):
+        return tuple(np.copy(w) for w in last[1])
+    parts = _dw_log(v, 0.0)
+    _DW_LOG_LAST[0] = (np.copy(v), tuple(np.copy(w) for w in parts))
+    return parts
+'''
+_NUMPY_NEEDS["_dw_same_bits"] = ()
+_NUMPY_NEEDS["_dw_log_remembered"] = ("_dw_log", "_dw_same_bits")
+NUMPY_ONLY += ("_dw_same_bits", "_dw_log_remembered")
+# ---------------------------------------------------------------- (end of h-cost42's remembered log)
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -2360,7 +2386,8 @@ def primitive_text(name: str, backend: str) -> str:
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
                   "_dw_pow_first": NUMPY_POW_FIRST, "_dw_where_finite": NUMPY_WHERE_FINITE, "_dw_sin": _NUMPY_SIN,
                   "_dw_cos": _NUMPY_COS, "_dw_erf_dw": NUMPY_ERF_DW,
-                  "_dw_softplus_parts": NUMPY_SOFTPLUS_PARTS}
+                  "_dw_softplus_parts": NUMPY_SOFTPLUS_PARTS, "_dw_same_bits": NUMPY_SAME_BITS,
+                  "_dw_log_remembered": NUMPY_LOG_REMEMBERED}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
     if name == "_dw_erfc":  # NumPy's alone, likewise
@@ -2784,6 +2811,8 @@ class _Emitter:
             log = self._softplus_parts(base, self.shared_exp.setdefault(base, {}))["log1p"]
             call = f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})"
             helper = "_dw_softplus_l"
+        if name == "log" and a.lo is None and self._parts_remembered():  # a float64 value's log, remembered (h-cost42)
+            call, helper = f"_dw_log_remembered({a.hi})", "_dw_log_remembered"
         if self.backend == "numpy" and self.nonfinite_arguments and a.lo is not None and not _within_leaf(arg):
             # an argument whose double word overflowed (w₁·x past 1.8e308 in tanh(w₁·x + b₁): TwoProduct's lo of
             # an infinite product is NaN, and so is every double word above it) takes f of the float64 argument,
@@ -2824,10 +2853,10 @@ class _Emitter:
         return self._emit(e, f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})", ("_dw_softplus_l",))
 
     def _parts_remembered(self) -> bool:
-        """Whether softplus takes its E = e^−|v| and log1p(E) from _dw_softplus_parts (NumPy's double words, not the
-        scaled tier's or the bound's): remembered for the last v, so that the widened functions of one block share
-        them (f = softplus(x/y)⁻² and 2σ(x/y)/softplus(x/y)³ of its gradients: NumPy 1e6 float64 1043 → 740 ms,
-        benchmarks/results/cost41.txt)."""
+        """Whether softplus takes its E = e^−|v| and log1p(E) from _dw_softplus_parts, and log of a float64 value its
+        double word from _dw_log_remembered (NumPy's double words, not the scaled tier's or the bound's): remembered
+        for the last v, so that the widened functions of one block share them (f = softplus(x/y)⁻² and
+        2σ(x/y)/softplus(x/y)³ of its gradients: NumPy 1e6 float64 1043 → 740 ms, benchmarks/results/cost41.txt)."""
         return self.backend == "numpy" and type(self) is _Emitter
 
     def _softplus_parts(self, base, shared: dict) -> dict:
