@@ -166,3 +166,70 @@ def test_remembered_log_is_a_copy():
     _assert_bits(again, fresh, "again")
     other = remembered(np.nextafter(x, 5))
     _assert_bits(other, log(np.nextafter(x, 5), 0.0), "another x")
+
+
+# ---------------------------------------------------------------- NumPy's primitives in place
+# The texts as written before h-cost42 (PRIMITIVES', _NUMPY_SPLIT's and _NUMPY_TWO_PROD's, unchanged in the module),
+# rendered for NumPy as primitive_text renders them, the reference.
+_IN_PLACE = ("_dw_two_sum", "_dw_fast_two_sum", "_dw_split_bounded", "_dw_split", "_dw_two_prod_bounded", "_dw_two_prod",
+             "_dw_mul_bounded", "_dw_twice_plus_square", "_dw_div")
+_ARITY = {"_dw_split_bounded": 1, "_dw_split": 1, "_dw_mul_bounded": 4, "_dw_div": 4}
+
+
+def _as_written():
+    """{name: function} of the texts as written, each calling the others as written."""
+    from symnet.codegen import doubleword as dw
+
+    namespace = {"np": np}
+    for name in _IN_PLACE + ("_dw_mul_fp",):
+        text = {"_dw_split": dw._NUMPY_SPLIT, "_dw_two_prod": dw._NUMPY_TWO_PROD}.get(name, dw.PRIMITIVES[name])
+        text = re.sub(r"\b(%s)\b" % "|".join(sorted(dw._CONSTANTS, key=len, reverse=True)),
+                      lambda m: repr(float(dw._CONSTANTS[m.group(1)])), text.replace("M.", "np."))
+        exec(compile(text, "<as written>", "exec"), namespace)  # noqa: S102 - the library's own texts
+    return namespace
+
+
+def _operands(count, n=250_000, seed=4204):
+    """``count`` float64 columns: random sizes 10^[−300, 300] of both signs, lo parts 2⁻⁵³ of them, values in ±1 and
+    ±1/2 (inside e^x), and the 64 extremes (±0, subnormals, the range's ends, ±inf, NaN) against each other."""
+    rng = np.random.default_rng(seed)
+    m = len(_EXTREMES)
+    columns, column = [], None
+    for i in range(count):
+        if i % 2 == 1:  # a lo part: within 2⁻⁵³ of the column before it
+            column = column * 2.0 ** -53 * rng.uniform(-1, 1, n)
+        else:
+            big = rng.choice([-1, 1], n // 2) * 10 ** rng.uniform(-300, 300, n // 2)
+            column = np.concatenate([big, rng.uniform(-0.5, 0.5, n - n // 2)])
+        grid = np.tile(_EXTREMES, m) if i % 2 == 0 else np.repeat(_EXTREMES, m)
+        columns.append(np.concatenate([column, grid]))
+    return columns
+
+
+@pytest.mark.parametrize("name", _IN_PLACE)
+def test_primitive_in_place_gives_the_same_bits(name):
+    """Each NumPy primitive written in place gives the bits of its text as written: on arrays (250,000 random double
+    words and every pair of 64 extremes), on an array beside scalars, and on scalars (the text as written there); the
+    arguments are left as they were."""
+    namespace = _namespace(compiled("softplus(x/y)**-2").source)
+    for needed in ("_dw_two_prod_bounded", "_dw_mul_bounded"):  # (softplus's kernel holds the others)
+        if needed not in namespace:
+            exec(compile(_numpy_helper(needed), "<cost42>", "exec"), namespace)  # noqa: S102 - the library's text
+    assert "out=" in _numpy_helper(name)  # (the text in place)
+    function, written, count = namespace[name], _as_written()[name], _ARITY.get(name, 2)
+    args = _operands(count)
+    if name in ("_dw_mul_bounded", "_dw_twice_plus_square", "_dw_split_bounded", "_dw_two_prod_bounded"):
+        args = [c[125_000:250_000] for c in args]  # (|operands| below 1/2: e^x's and log's inside)
+    kept = [np.copy(a) for a in args]
+    with np.errstate(all="ignore"):
+        _assert_bits([np.asarray(w) for w in function(*args)], [np.asarray(w) for w in written(*args)], name)
+        _assert_bits(args, kept, name + " (its arguments)")
+        mixed = [a if i % 2 == 0 else 0.0 for i, a in enumerate(args)] if count > 1 else [args[0]]
+        _assert_bits([np.asarray(w) for w in function(*mixed)], [np.asarray(w) for w in written(*mixed)], name)
+        scalars = [float(a[7]) for a in args]
+        _assert_bits([np.asarray(w) for w in function(*scalars)], [np.asarray(w) for w in written(*scalars)], name)
+
+
+def _numpy_helper(name):
+    from symnet.codegen.backends.numpy.printer import NUMPY_HELPERS
+    return NUMPY_HELPERS[name]
