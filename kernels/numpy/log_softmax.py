@@ -327,23 +327,17 @@ def _dw_two_prod_bounded(a, b):
     p = a * b
     a_hi, a_lo = _dw_split_bounded(a)
     b_hi, b_lo = _dw_split_bounded(b)
-    return p, _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
-
-
-def _dw_product_error(p, a_hi, a_lo, b_hi, b_lo):
-    """((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, TwoProduct's error of p = fl(a·b) from the halves of a
-    and b, summed in place."""
     e = a_hi * b_hi
     if type(e) is not np.ndarray:  # (scalars)
-        return ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    e -= p
+        return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
     t = a_hi * b_lo
     e += t
     np.multiply(a_lo, b_hi, out=t)
     e += t
     np.multiply(a_lo, b_lo, out=t)
     e += t
-    return e
+    return p, e
 
 
 def log_softmax(z):

@@ -136,12 +136,22 @@ def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
     may round above the largest float64 where p is just below it (the selects taken only then); elsewhere e summed
-    in place (_dw_product_error)."""
+    in place."""
     p = a * b
     if (np.abs(p) <= 6.696928794914171e+299).all():
         a_hi, a_lo = _dw_split(a)
         b_hi, b_lo = _dw_split(b)
-        return p, _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
+        e = a_hi * b_hi
+        if type(e) is not np.ndarray:  # (scalars)
+            return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+        t = a_hi * b_lo
+        e += t
+        np.multiply(a_lo, b_hi, out=t)
+        e += t
+        np.multiply(a_lo, b_lo, out=t)
+        e += t
+        return p, e
     big = np.abs(p) > 6.696928794914171e+299
     a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
     b_hi, b_lo = _dw_split(b)
@@ -155,7 +165,17 @@ def _dw_two_prod_bounded(a, b):
     p = a * b
     a_hi, a_lo = _dw_split_bounded(a)
     b_hi, b_lo = _dw_split_bounded(b)
-    return p, _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
+    return p, e
 
 
 def _dw_add(x_hi, x_lo, y_hi, y_lo):
@@ -184,7 +204,17 @@ def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
     p = x_hi * y_hi
     a_hi, a_lo = _dw_split_bounded(x_hi)
     b_hi, b_lo = _dw_split_bounded(y_hi)
-    e = _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        e = ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
     e += x_hi * y_lo + x_lo * y_hi
     return _dw_fast_two_sum(p, e)
 
@@ -408,22 +438,6 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
     e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
     d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
     return _tw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), np.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
-
-
-def _dw_product_error(p, a_hi, a_lo, b_hi, b_lo):
-    """((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, TwoProduct's error of p = fl(a·b) from the halves of a
-    and b, summed in place."""
-    e = a_hi * b_hi
-    if type(e) is not np.ndarray:  # (scalars)
-        return ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    e -= p
-    t = a_hi * b_lo
-    e += t
-    np.multiply(a_lo, b_hi, out=t)
-    e += t
-    np.multiply(a_lo, b_lo, out=t)
-    e += t
-    return e
 
 
 def _dwx_leaf(x):

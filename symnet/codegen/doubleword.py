@@ -1656,23 +1656,17 @@ def _dw_two_prod_bounded(a, b):
     p = a * b
     a_hi, a_lo = _dw_split_bounded(a)
     b_hi, b_lo = _dw_split_bounded(b)
-    return p, _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
-""",
-    "_dw_product_error": """\
-def _dw_product_error(p, a_hi, a_lo, b_hi, b_lo):
-    \"\"\"((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, TwoProduct's error of p = fl(a·b) from the halves of a
-    and b, summed in place.\"\"\"
     e = a_hi * b_hi
     if type(e) is not np.ndarray:  # (scalars)
-        return ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    e -= p
+        return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
     t = a_hi * b_lo
     e += t
     np.multiply(a_lo, b_hi, out=t)
     e += t
     np.multiply(a_lo, b_lo, out=t)
     e += t
-    return e
+    return p, e
 """,
     "_dw_mul_bounded": """\
 def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
@@ -1681,7 +1675,17 @@ def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
     p = x_hi * y_hi
     a_hi, a_lo = _dw_split_bounded(x_hi)
     b_hi, b_lo = _dw_split_bounded(y_hi)
-    e = _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        e = ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
     e += x_hi * y_lo + x_lo * y_hi
     return _dw_fast_two_sum(p, e)
 """,
@@ -1726,8 +1730,8 @@ def _dw_div(x_hi, x_lo, y_hi, y_lo):
 """,
 }
 _NUMPY_NEEDS.update({"_dw_two_sum": (), "_dw_fast_two_sum": (), "_dw_split_bounded": (),
-                     "_dw_product_error": (), "_dw_two_prod_bounded": ("_dw_split_bounded", "_dw_product_error"),
-                     "_dw_mul_bounded": ("_dw_split_bounded", "_dw_product_error", "_dw_fast_two_sum"),
+                     "_dw_two_prod_bounded": ("_dw_split_bounded",),
+                     "_dw_mul_bounded": ("_dw_split_bounded", "_dw_fast_two_sum"),
                      "_dw_twice_plus_square": ("_dw_split_bounded", "_dw_fast_two_sum"),
                      "_dw_div": ("_dw_mul_fp", "_dw_fast_two_sum")})
 # NumPy's guarded splitting and TwoProduct (_NUMPY_SPLIT, _NUMPY_TWO_PROD) likewise on their fast path
@@ -1749,15 +1753,23 @@ NUMPY_IN_PLACE["_dw_two_prod"] = _with_fast_path("_dw_two_prod", '''\
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
     may round above the largest float64 where p is just below it (the selects taken only then); elsewhere e summed
-    in place (_dw_product_error)."""
+    in place."""
 ''', '''\
     if (np.abs(p) <= SPLIT_BIG).all():
         a_hi, a_lo = _dw_split(a)
         b_hi, b_lo = _dw_split(b)
-        return p, _dw_product_error(p, a_hi, a_lo, b_hi, b_lo)
+        e = a_hi * b_hi
+        if type(e) is not np.ndarray:  # (scalars)
+            return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+        t = a_hi * b_lo
+        e += t
+        np.multiply(a_lo, b_hi, out=t)
+        e += t
+        np.multiply(a_lo, b_lo, out=t)
+        e += t
+        return p, e
 ''')
-_NUMPY_NEEDS["_dw_two_prod"] = ("_dw_split", "_dw_product_error")
-NUMPY_ONLY += ("_dw_product_error",)
 # ---------------------------------------------------------------- (end of h-cost42's primitives in place)
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
