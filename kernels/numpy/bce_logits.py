@@ -112,25 +112,39 @@ def _rounded_once(op, x, out=None, scale=None):
 
 
 def _dw_two_sum(a, b):
-    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum); e = (a − (s − v)) + (b − v), v = s − a, in place."""
     s = a + b
     v = s - a
-    return s, (a - (s - v)) + (b - v)
+    if type(v) is not np.ndarray:  # (scalars)
+        return s, (a - (s - v)) + (b - v)
+    e = s - v
+    np.subtract(a, e, out=e)
+    np.subtract(b, v, out=v)
+    e += v
+    return s, e
 
 
 def _dw_fast_two_sum(a, b):
-    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum)."""
+    """s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum); e = b − (s − a), in place."""
     s = a + b
-    return s, b - (s - a)
+    e = s - a
+    if type(e) is not np.ndarray:  # (scalars)
+        return s, b - e
+    return s, np.subtract(b, e, out=e)
 
 
 def _dw_split(a):
     """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
-    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then."""
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then; elsewhere _dw_split_bounded's
+    steps in place."""
     c = 134217729.0 * a
     if np.isfinite(c).all():
-        hi = c - (c - a)
-        return hi, a - hi
+        t = c - a
+        if type(t) is not np.ndarray:  # (scalars)
+            hi = c - t
+            return hi, a - hi
+        hi = np.subtract(c, t, out=t)
+        return hi, np.subtract(a, hi, out=c)
     big = np.abs(a) > 6.696928794914171e+299
     s = np.where(big, a * 3.725290298461914e-09, a)
     c = 134217729.0 * s
@@ -141,21 +155,36 @@ def _dw_split(a):
 
 def _dw_split_bounded(a):
     """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
-    and log: no guard)."""
+    and log: no guard); hi = c − (c − a), c = (2²⁷ + 1)·a, and lo = a − hi in place."""
     c = 134217729.0 * a
-    hi = c - (c - a)
-    return hi, a - hi
+    t = c - a
+    if type(t) is not np.ndarray:  # (scalars)
+        hi = c - t
+        return hi, a - hi
+    hi = np.subtract(c, t, out=t)
+    return hi, np.subtract(a, hi, out=c)
 
 
 def _dw_two_prod(a, b):
     """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
     product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
-    may round above the largest float64 where p is just below it (the selects taken only then)."""
+    may round above the largest float64 where p is just below it (the selects taken only then); elsewhere e summed
+    in place."""
     p = a * b
     if (np.abs(p) <= 6.696928794914171e+299).all():
         a_hi, a_lo = _dw_split(a)
         b_hi, b_lo = _dw_split(b)
-        return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        e = a_hi * b_hi
+        if type(e) is not np.ndarray:  # (scalars)
+            return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+        t = a_hi * b_lo
+        e += t
+        np.multiply(a_lo, b_hi, out=t)
+        e += t
+        np.multiply(a_lo, b_lo, out=t)
+        e += t
+        return p, e
     big = np.abs(p) > 6.696928794914171e+299
     a_hi, a_lo = _dw_split(np.where(big, a * 3.725290298461914e-09, a))
     b_hi, b_lo = _dw_split(b)
@@ -165,11 +194,21 @@ def _dw_two_prod(a, b):
 
 
 def _dw_two_prod_bounded(a, b):
-    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard); e summed in place."""
     p = a * b
     a_hi, a_lo = _dw_split_bounded(a)
     b_hi, b_lo = _dw_split_bounded(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
+    return p, e
 
 
 def _dw_add(x_hi, x_lo, y_hi, y_lo):
@@ -193,31 +232,63 @@ def _dw_mul_fp(x_hi, x_lo, y):
 
 
 def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
-    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting)."""
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting); the error summed in
+    place."""
     p = x_hi * y_hi
     a_hi, a_lo = _dw_split_bounded(x_hi)
     b_hi, b_lo = _dw_split_bounded(y_hi)
-    e = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        e = ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
+    e += x_hi * y_lo + x_lo * y_hi
+    return _dw_fast_two_sum(p, e)
 
 
 def _dw_twice_plus_square(p_hi, p_lo):
     """2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
-    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum."""
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum; p²'s error q_lo summed in place."""
     a_hi, a_lo = _dw_split_bounded(p_hi)
     q = p_hi * p_hi
-    q_lo = (((a_hi * a_hi - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + 2.0 * p_hi * p_lo
-    s_hi, s_lo = _dw_fast_two_sum(2.0 * p_hi, q)
-    return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+    two_p = 2.0 * p_hi
+    q_lo = a_hi * a_hi
+    if type(q_lo) is not np.ndarray:  # (scalars)
+        q_lo = (((q_lo - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + two_p * p_lo
+        s_hi, s_lo = _dw_fast_two_sum(two_p, q)
+        return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+    q_lo -= q
+    t = 2.0 * a_hi
+    t *= a_lo
+    q_lo += t
+    np.multiply(a_lo, a_lo, out=t)
+    q_lo += t
+    np.multiply(two_p, p_lo, out=t)
+    q_lo += t
+    s_hi, s_lo = _dw_fast_two_sum(two_p, q)
+    np.multiply(2.0, p_lo, out=t)
+    t += q_lo
+    s_lo += t
+    return _dw_fast_two_sum(s_hi, s_lo)
 
 
 def _dw_div(x_hi, x_lo, y_hi, y_lo):
     """x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
-    x − y·q in double-word divided once more."""
+    x − y·q in double-word divided once more, (x_hi − r_hi) + (x_lo − r_lo) in place."""
     q = x_hi / y_hi
     r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
-    d = (x_hi - r_hi) + (x_lo - r_lo)
-    return _dw_fast_two_sum(q, d / y_hi)
+    d = x_hi - r_hi
+    if type(d) is not np.ndarray or type(r_lo) is not np.ndarray or r_lo.shape != d.shape:  # (scalars)
+        return _dw_fast_two_sum(q, ((x_hi - r_hi) + (x_lo - r_lo)) / y_hi)
+    d += np.subtract(x_lo, r_lo, out=r_lo)
+    d /= y_hi
+    return _dw_fast_two_sum(q, d)
 
 
 def _dw_scale(hi, lo, k):

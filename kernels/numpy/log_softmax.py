@@ -298,26 +298,46 @@ def _exp_twosum(x, y, out=None):
 
 
 def _dw_two_sum(a, b):
-    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum)."""
+    """s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum); e = (a − (s − v)) + (b − v), v = s − a, in place."""
     s = a + b
     v = s - a
-    return s, (a - (s - v)) + (b - v)
+    if type(v) is not np.ndarray:  # (scalars)
+        return s, (a - (s - v)) + (b - v)
+    e = s - v
+    np.subtract(a, e, out=e)
+    np.subtract(b, v, out=v)
+    e += v
+    return s, e
 
 
 def _dw_split_bounded(a):
     """a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
-    and log: no guard)."""
+    and log: no guard); hi = c − (c − a), c = (2²⁷ + 1)·a, and lo = a − hi in place."""
     c = 134217729.0 * a
-    hi = c - (c - a)
-    return hi, a - hi
+    t = c - a
+    if type(t) is not np.ndarray:  # (scalars)
+        hi = c - t
+        return hi, a - hi
+    hi = np.subtract(c, t, out=t)
+    return hi, np.subtract(a, hi, out=c)
 
 
 def _dw_two_prod_bounded(a, b):
-    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard)."""
+    """p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard); e summed in place."""
     p = a * b
     a_hi, a_lo = _dw_split_bounded(a)
     b_hi, b_lo = _dw_split_bounded(b)
-    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
+    return p, e
 
 
 def log_softmax(z):

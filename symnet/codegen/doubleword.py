@@ -1556,13 +1556,6 @@ NUMPY_SOFTPLUS_PARTS = '''\
 _DW_SOFTPLUS_LAST = [None]  # (v_hi, v_lo, (E_hi, E_lo, L_hi, L_lo)) of the last call, each a copy of its own
 
 
-def _dw_same_bits(a, b):
-    """Whether a and b are float64 values of one shape with the same bits (−0.0 is not 0.0; a NaN is never the same)."""
-    a, b = np.asarray(a), np.asarray(b)
-    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape or np.isnan(a).any():
-        return False
-    return np.array_equal(a.view(np.int64), b.view(np.int64))
-
 
 def _dw_softplus_parts(v_hi, v_lo):
     """E = e^−|v| and L = log1p(E) of a double word v (_dw_exp_negabs, _dw_log1p: softplus(v) = max(v, 0) + L, σ(v)
@@ -1579,9 +1572,205 @@ def _dw_softplus_parts(v_hi, v_lo):
     _DW_SOFTPLUS_LAST[0] = (np.copy(v_hi), np.copy(v_lo), tuple(np.copy(w) for w in parts))
     return parts
 '''
-_NUMPY_NEEDS["_dw_softplus_parts"] = ("_dw_exp_negabs", "_dw_log1p")
+_NUMPY_NEEDS["_dw_softplus_parts"] = ("_dw_exp_negabs", "_dw_log1p", "_dw_same_bits")
 NUMPY_ONLY = ("_dw_where_finite", "_dw_pow_first", "_dw_erf", "_dw_erf_dw", "_dw_erfcx_table", "_dw_erfc", "_tw_erfc",
               "_dw_softplus_parts")
+
+# ---------------------------------------------------------------- h-cost42: the double-word log of a float64 value,
+# remembered for the last value (NumPy). y + log(x)⁶⁴'s kernel computed _dw_log of the block's x four times a block
+# (the widened f's float64 body and its double word, twice in ∂x's 64·log(x)⁶³/x: _rounded_log_power), 0.057 of its
+# 0.099 s profiled at 2e5 elements: now once.
+NUMPY_SAME_BITS = '''\
+def _dw_same_bits(a, b):
+    """Whether a and b are float64 values of one shape with the same bits (−0.0 is not 0.0; a NaN is never the same)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape or np.isnan(a).any():
+        return False
+    return np.array_equal(a.view(np.int64), b.view(np.int64))
+'''
+NUMPY_LOG_REMEMBERED = '''\
+_DW_LOG_LAST = [None]  # (v, (l_hi, l_lo)) of the last call, each a copy of its own
+
+
+def _dw_log_remembered(v):
+    """log v of a float64 array v as a double word (l_hi, l_lo): _dw_log(v, 0.0). The same v bit for bit as the last
+    call's gives that call's values again, so the widened functions and _rounded_log_power of one kernel block that
+    take log of the same leaf compute it once; _dw_log is pure, so the values are the ones computed again. What is
+    kept and what is given again are copies: a caller writing into its arrays changes neither."""
+    last = _DW_LOG_LAST[0]
+    if last is not None and _dw_same_bits(last[0], v):
+        return tuple(np.copy(w) for w in last[1])
+    parts = _dw_log(v, 0.0)
+    _DW_LOG_LAST[0] = (np.copy(v), tuple(np.copy(w) for w in parts))
+    return parts
+'''
+_NUMPY_NEEDS["_dw_same_bits"] = ()
+_NUMPY_NEEDS["_dw_log_remembered"] = ("_dw_log", "_dw_same_bits")
+NUMPY_ONLY += ("_dw_same_bits", "_dw_log_remembered")
+# ---------------------------------------------------------------- (end of h-cost42's remembered log)
+
+# ---------------------------------------------------------------- h-cost42: NumPy's hottest primitives in place
+# The same operations in the same order on the same operands (so the same bits, NaN payloads too), the intermediate
+# arrays written in place where the text made a new array for each: a 16384-element block's TwoSum, TwoProduct and
+# squaring steps allocated 3–12 arrays of 128 KiB each. _dw_twice_plus_square alone (8 a double-word e^x): 280 → 113 µs
+# CPU a block. Scalars (a rule's probe, a constant's double word) take the text as written (an in-place operation needs
+# an array to write into). Triton keeps PRIMITIVES' text (its compiler allocates nothing).
+NUMPY_IN_PLACE = {
+    "_dw_two_sum": """\
+def _dw_two_sum(a, b):
+    \"\"\"s + e = a + b exactly, s = fl(a + b) (Knuth's TwoSum); e = (a − (s − v)) + (b − v), v = s − a, in place.\"\"\"
+    s = a + b
+    v = s - a
+    if type(v) is not np.ndarray:  # (scalars)
+        return s, (a - (s - v)) + (b - v)
+    e = s - v
+    np.subtract(a, e, out=e)
+    np.subtract(b, v, out=v)
+    e += v
+    return s, e
+""",
+    "_dw_fast_two_sum": """\
+def _dw_fast_two_sum(a, b):
+    \"\"\"s + e = a + b exactly where |a| ≥ |b| or a = 0 (Dekker's Fast2Sum); e = b − (s − a), in place.\"\"\"
+    s = a + b
+    e = s - a
+    if type(e) is not np.ndarray:  # (scalars)
+        return s, b - e
+    return s, np.subtract(b, e, out=e)
+""",
+    "_dw_split_bounded": """\
+def _dw_split_bounded(a):
+    \"\"\"a = hi + lo, each of 26 bits at most (Veltkamp), for |a| below 2⁹⁹⁶ (the operands inside e^x
+    and log: no guard); hi = c − (c − a), c = (2²⁷ + 1)·a, and lo = a − hi in place.\"\"\"
+    c = SPLITTER * a
+    t = c - a
+    if type(t) is not np.ndarray:  # (scalars)
+        hi = c - t
+        return hi, a - hi
+    hi = np.subtract(c, t, out=t)
+    return hi, np.subtract(a, hi, out=c)
+""",
+    "_dw_two_prod_bounded": """\
+def _dw_two_prod_bounded(a, b):
+    \"\"\"p + e = a·b exactly, as _dw_two_prod, for operands below 2⁹⁹⁶ (no guard); e summed in place.\"\"\"
+    p = a * b
+    a_hi, a_lo = _dw_split_bounded(a)
+    b_hi, b_lo = _dw_split_bounded(b)
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
+    return p, e
+""",
+    "_dw_mul_bounded": """\
+def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
+    \"\"\"x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting); the error summed in
+    place.\"\"\"
+    p = x_hi * y_hi
+    a_hi, a_lo = _dw_split_bounded(x_hi)
+    b_hi, b_lo = _dw_split_bounded(y_hi)
+    e = a_hi * b_hi
+    if type(e) is not np.ndarray:  # (scalars)
+        e = ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
+    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+    t = a_hi * b_lo
+    e += t
+    np.multiply(a_lo, b_hi, out=t)
+    e += t
+    np.multiply(a_lo, b_lo, out=t)
+    e += t
+    e += x_hi * y_lo + x_lo * y_hi
+    return _dw_fast_two_sum(p, e)
+""",
+    "_dw_twice_plus_square": """\
+def _dw_twice_plus_square(p_hi, p_lo):
+    \"\"\"2p + p² for |p| < 1/2 ((1 + p)² − 1, a squaring of e^r without its cancellation): p² from one
+    splitting of p_hi, and |p²| ≤ |2p|/4, so the sum needs no TwoSum; p²'s error q_lo summed in place.\"\"\"
+    a_hi, a_lo = _dw_split_bounded(p_hi)
+    q = p_hi * p_hi
+    two_p = 2.0 * p_hi
+    q_lo = a_hi * a_hi
+    if type(q_lo) is not np.ndarray:  # (scalars)
+        q_lo = (((q_lo - q) + 2.0 * a_hi * a_lo) + a_lo * a_lo) + two_p * p_lo
+        s_hi, s_lo = _dw_fast_two_sum(two_p, q)
+        return _dw_fast_two_sum(s_hi, s_lo + (2.0 * p_lo + q_lo))
+    q_lo -= q
+    t = 2.0 * a_hi
+    t *= a_lo
+    q_lo += t
+    np.multiply(a_lo, a_lo, out=t)
+    q_lo += t
+    np.multiply(two_p, p_lo, out=t)
+    q_lo += t
+    s_hi, s_lo = _dw_fast_two_sum(two_p, q)
+    np.multiply(2.0, p_lo, out=t)
+    t += q_lo
+    s_lo += t
+    return _dw_fast_two_sum(s_hi, s_lo)
+""",
+    "_dw_div": """\
+def _dw_div(x_hi, x_lo, y_hi, y_lo):
+    \"\"\"x/y of two double-words (DWDivDW2: error ≤ 15u²): q = x_hi/y_hi, then the remainder
+    x − y·q in double-word divided once more, (x_hi − r_hi) + (x_lo − r_lo) in place.\"\"\"
+    q = x_hi / y_hi
+    r_hi, r_lo = _dw_mul_fp(y_hi, y_lo, q)
+    d = x_hi - r_hi
+    if type(d) is not np.ndarray or type(r_lo) is not np.ndarray or r_lo.shape != d.shape:  # (scalars)
+        return _dw_fast_two_sum(q, ((x_hi - r_hi) + (x_lo - r_lo)) / y_hi)
+    d += np.subtract(x_lo, r_lo, out=r_lo)
+    d /= y_hi
+    return _dw_fast_two_sum(q, d)
+""",
+}
+_NUMPY_NEEDS.update({"_dw_two_sum": (), "_dw_fast_two_sum": (), "_dw_split_bounded": (),
+                     "_dw_two_prod_bounded": ("_dw_split_bounded",),
+                     "_dw_mul_bounded": ("_dw_split_bounded", "_dw_fast_two_sum"),
+                     "_dw_twice_plus_square": ("_dw_split_bounded", "_dw_fast_two_sum"),
+                     "_dw_div": ("_dw_mul_fp", "_dw_fast_two_sum")})
+# NumPy's guarded splitting and TwoProduct (_NUMPY_SPLIT, _NUMPY_TWO_PROD) likewise on their fast path
+NUMPY_IN_PLACE["_dw_split"] = _with_fast_path("_dw_split", '''\
+    """a = hi + lo, each of 26 bits at most (Veltkamp); where 2²⁷·a overflows (|a| above about 2⁹⁹⁶)
+    scaled by 2⁻²⁸ first and back (exact), the whole array's selects taken only then; elsewhere _dw_split_bounded's
+    steps in place."""
+''', '''\
+    c = SPLITTER * a
+    if np.isfinite(c).all():
+        t = c - a
+        if type(t) is not np.ndarray:  # (scalars)
+            hi = c - t
+            return hi, a - hi
+        hi = np.subtract(c, t, out=t)
+        return hi, np.subtract(a, hi, out=c)
+''')
+NUMPY_IN_PLACE["_dw_two_prod"] = _with_fast_path("_dw_two_prod", '''\
+    """p + e = a·b exactly, p = fl(a·b) (Dekker's TwoProduct, no FMA); exact unless a partial
+    product underflows. Where |p| > 2⁹⁹⁶, a and p scaled by 2⁻²⁸ first (exact) and e back: a_hi·b_hi
+    may round above the largest float64 where p is just below it (the selects taken only then); elsewhere e summed
+    in place."""
+''', '''\
+    if (np.abs(p) <= SPLIT_BIG).all():
+        a_hi, a_lo = _dw_split(a)
+        b_hi, b_lo = _dw_split(b)
+        e = a_hi * b_hi
+        if type(e) is not np.ndarray:  # (scalars)
+            return p, ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+        e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
+        t = a_hi * b_lo
+        e += t
+        np.multiply(a_lo, b_hi, out=t)
+        e += t
+        np.multiply(a_lo, b_lo, out=t)
+        e += t
+        return p, e
+''')
+# ---------------------------------------------------------------- (end of h-cost42's primitives in place)
 
 # Scaled double words (NumPy): (hi + lo)·2^−k, k an int32 array, for the elements of a widened body whose value is
 # below 2⁻⁹⁶⁸ (0 too) or that has a leaf there (a subnormal target), where a double word's lo part (and a subnormal
@@ -2378,7 +2567,8 @@ def primitive_text(name: str, backend: str) -> str:
     numpy_only = {"_dw_split": _NUMPY_SPLIT, "_dw_two_prod": _NUMPY_TWO_PROD, "_dw_log1p": _NUMPY_LOG1P,
                   "_dw_pow_first": NUMPY_POW_FIRST, "_dw_where_finite": NUMPY_WHERE_FINITE, "_dw_sin": _NUMPY_SIN,
                   "_dw_cos": _NUMPY_COS, "_dw_erf_dw": NUMPY_ERF_DW,
-                  "_dw_softplus_parts": NUMPY_SOFTPLUS_PARTS}
+                  "_dw_softplus_parts": NUMPY_SOFTPLUS_PARTS, "_dw_same_bits": NUMPY_SAME_BITS,
+                  "_dw_log_remembered": NUMPY_LOG_REMEMBERED, **NUMPY_IN_PLACE}
     if name == "_dw_erf":  # NumPy's alone: its table and constants before it
         return _numpy_erf_text()
     if name == "_dw_erfc":  # NumPy's alone, likewise
@@ -2802,6 +2992,8 @@ class _Emitter:
             log = self._softplus_parts(base, self.shared_exp.setdefault(base, {}))["log1p"]
             call = f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})"
             helper = "_dw_softplus_l"
+        if name == "log" and a.lo is None and self._parts_remembered():  # a float64 value's log, remembered (h-cost42)
+            call, helper = f"_dw_log_remembered({a.hi})", "_dw_log_remembered"
         if self.backend == "numpy" and self.nonfinite_arguments and a.lo is not None and not _within_leaf(arg):
             # an argument whose double word overflowed (w₁·x past 1.8e308 in tanh(w₁·x + b₁): TwoProduct's lo of
             # an infinite product is NaN, and so is every double word above it) takes f of the float64 argument,
@@ -2842,10 +3034,10 @@ class _Emitter:
         return self._emit(e, f"_dw_softplus_l({a.hi}, {self._lo(a)}, {log.hi}, {log.lo})", ("_dw_softplus_l",))
 
     def _parts_remembered(self) -> bool:
-        """Whether softplus takes its E = e^−|v| and log1p(E) from _dw_softplus_parts (NumPy's double words, not the
-        scaled tier's or the bound's): remembered for the last v, so that the widened functions of one block share
-        them (f = softplus(x/y)⁻² and 2σ(x/y)/softplus(x/y)³ of its gradients: NumPy 1e6 float64 1043 → 740 ms,
-        benchmarks/results/cost41.txt)."""
+        """Whether softplus takes its E = e^−|v| and log1p(E) from _dw_softplus_parts, and log of a float64 value its
+        double word from _dw_log_remembered (NumPy's double words, not the scaled tier's or the bound's): remembered
+        for the last v, so that the widened functions of one block share them (f = softplus(x/y)⁻² and
+        2σ(x/y)/softplus(x/y)³ of its gradients: NumPy 1e6 float64 1043 → 740 ms, benchmarks/results/cost41.txt)."""
         return self.backend == "numpy" and type(self) is _Emitter
 
     def _softplus_parts(self, base, shared: dict) -> dict:

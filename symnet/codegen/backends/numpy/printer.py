@@ -262,20 +262,31 @@ def _rounded_sum_power(s, k, terms, restore=True):
 '''
 NUMPY_HELPER_NEEDS["_rounded_sum_power"] = ("_dw_two_sum", "_restored_power")
 NUMPY_HELPERS["_rounded_log_power"] = '''\
+_ROUNDED_LOG_POWER_LAST = [None]  # (s, k, v, P) of the last float64 call, each array a copy of its own
+
+
 def _rounded_log_power(s, k, v, restore=True):
     """s**k for s = log v rounded (v exact), with s's rounding restored (_restored_power): δ = (L − s)/s, L the
-    double-word log of v (float64; a float32 s: log v in float64); v = 1 (s = 0), v ≤ 0, ±inf, NaN: P. ``restore``
-    False (a float32 kernel's float64 block, where s's rounding is 2⁻²⁹ of a float32 ULP): s**k."""
+    double-word log of v (_dw_log_remembered; a float32 s: log v in float64); v = 1 (s = 0), v ≤ 0, ±inf, NaN: P.
+    ``restore`` False (a float32 kernel's float64 block, where s's rounding is 2⁻²⁹ of a float32 ULP): s**k. The same
+    float64 s, k and v bit for bit as the last call's give that call's value again (a copy; the helper is pure): ∂x of
+    y + log(x)⁶⁴ takes 64·log(x)⁶³ twice a block."""
     if not restore:
         return s**k
     s = np.asarray(s)
     v = np.asarray(v, np.float64)
+    last = _ROUNDED_LOG_POWER_LAST[0]
+    if last is not None and last[1] == k and _dw_same_bits(last[0], s) and _dw_same_bits(last[2], v):
+        return np.copy(last[3])
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        l_hi, l_lo = _dw_log(v, np.zeros_like(v))
+        l_hi, l_lo = _dw_log_remembered(v)
         delta = ((l_hi - s) + l_lo) / s
-    return _restored_power(s, k, delta)
+    power = _restored_power(s, k, delta)
+    if s.dtype == np.float64 and s.ndim:
+        _ROUNDED_LOG_POWER_LAST[0] = (np.copy(s), k, np.copy(v), np.copy(power))
+    return power
 '''
-NUMPY_HELPER_NEEDS["_rounded_log_power"] = ("_dw_log", "_restored_power")
+NUMPY_HELPER_NEEDS["_rounded_log_power"] = ("_dw_log_remembered", "_dw_same_bits", "_restored_power")
 
 # session 27 (h-cells27): silu's x·σ(x) was σ(x) = {1/(1 + E); E·1/(1 + E)} (E = e^−|x|) times x, five roundings:
 # 1.79 ULP float64 in the sweep, 2.67 at x = −16.07 (torch.silu 1.55 and 1.97), 1.57 float32
@@ -1338,7 +1349,8 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
             m, k, *pairs = moved.by_exponents
             self.helpers.add("_taken_by_exponents")
             held = f", held=({''.join(t + ', ' for t in moved.held)})" if moved.held else ""
-            return f"_taken_by_exponents({self._float32_quotient(e, moved.plain)}, {m}, {k}, lambda: ({', '.join(pairs)}){held})"
+            plain, rest = self._widened_once(self._float32_quotient(e, moved.plain), f"lambda: ({', '.join(pairs)}){held}")
+            return f"_taken_by_exponents({plain}, {m}, {k}, {rest})"
         if moved:
             self.helpers.add("_taken_again")
             return f"_taken_again({moved.plain}, lambda: {moved.again})"
@@ -1566,7 +1578,35 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         name = "_cond_" + hashlib.sha1(code.encode()).hexdigest()[:10]
         return f"({name} := {code})", name
 
+    # ---------------------------------------------------------------- h-cost42: a widened call named once
+    def _widened_once(self, plain: str, rest: str) -> tuple[str, str]:
+        """``_taken_by_exponents``'s value ``plain`` and the rest of its arguments ``rest`` (the factors' lambda and
+        ``held``), each widened call that both print named where ``plain`` computes it, ``(_widened_<digest> := …)``,
+        and that name in ``rest``: Python evaluates ``plain`` first, so the function runs once a block where it ran
+        in the value, in ``held`` and in the factors (Tukey's biweight f, r²·(r⁴ + 3c⁴ − 3c²r²)/(6c⁴) widened: twice
+        a block, three times where a value is not normal; 1e6 float64 1056 → 617 ms; h-cost42). Only where ``plain``
+        holds the call once, outside any lambda, conditional expression, ``and``, ``or`` or ``:=`` (where it is
+        computed whenever ``plain`` is: the name never stands for another block's value); the digest of the call's
+        text names it, so the same call named twice is the same value."""
+        for text in sorted(getattr(self, "_widened_texts", ()), key=lambda t: (-len(t), t)):
+            if plain.count(text) != 1 or text not in rest:
+                continue
+            outside = plain.replace(text, " ")
+            if any(word in outside for word in ("lambda", " if ", " and ", " or ", ":=")):
+                continue
+            name = "_widened_" + hashlib.sha1(text.encode()).hexdigest()[:10]
+            plain, rest = plain.replace(text, f"({name} := {text})"), rest.replace(text, name)
+        return plain, rest
+
     def _print_WidenedBase(self, e):
+        """A widened sum's call (:meth:`_widened_call`), remembered for :meth:`_widened_once`."""
+        text = self._widened_call(e)
+        if not self.plain_widened:
+            self._widened_texts = getattr(self, "_widened_texts", set()) | {text}
+        return text
+    # ---------------------------------------------------------------- (end of h-cost42's widened call named once)
+
+    def _widened_call(self, e):
         """A widened sum (the widen rule): a call of the function generated for its body
         (:func:`symnet.codegen.doubleword.widened_function`), which computes it in double-word
         arithmetic where the kernel's dtype is float64 (where the float64 sum's error bound is not
