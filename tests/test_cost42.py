@@ -95,7 +95,8 @@ def _unnamed(source):
             depth += {"(": 1, ")": -1}.get(source[i], 0)
             i += 1
         call = source[m.end():i - 1]
-        source = source[:m.start()] + call + source[i:]
+        # every (name := call) of it (the body's and the far block's), then the name wherever it stands
+        source = source.replace(f"({m.group(1)} := {call})", call)
         source = re.sub(r"\b%s\b" % m.group(1), lambda _: call, source)
 
 
