@@ -102,3 +102,68 @@ def test_the_sign_of_a_zero_limit_where_the_leading_coefficient_vanishes(dtype):
         fx = np.asarray(compiled(FORMULA)(x=xs, y=ys)[1], F64)
     for i in range(2):
         assert fx[i] == 0 and np.signbit(fx[i]) == bool(_truth(xs[i], ys[i])[1] < 0), (ys[i], fx[i])
+
+
+def _random_expression(rnd, depth, z):
+    """A random expression of x, y, z: sums, products, quotients, |a|, relu, Max, Min, sign, a select, σ(y)·a."""
+    from symnet.codegen.rewrite import relu, sigmoid
+
+    if depth == 0:
+        return rnd.choice([x, x, y, z, sp.Integer(rnd.randint(-3, 3)), sp.Rational(1, 2)])
+    a, b = _random_expression(rnd, depth - 1, z), _random_expression(rnd, depth - 1, z)
+    k = rnd.random()
+    for bound, make in ((0.25, lambda: a + b), (0.5, lambda: a * b), (0.62, lambda: a / b), (0.67, lambda: sp.Abs(a)),
+                        (0.72, lambda: relu(a)), (0.77, lambda: sp.Max(a, b)), (0.8, lambda: sp.Min(a, b)),
+                        (0.83, lambda: sp.sign(a)),
+                        (0.88, lambda: sp.Piecewise((a, b > 0), (_random_expression(rnd, depth - 1, z), True))),
+                        (0.9, lambda: sigmoid(y) * a)):
+        if k < bound:
+            return make()
+    return a - b
+
+
+def test_proved_limits_of_random_expressions_agree_with_mpmath():
+    # 600 random expressions (seed 1): every limit the walk proves, at 4 random rows of y, z from {0, ±1, −2, 0.5, 3}
+    # where its nonzero conditions hold, is mpmath's value at x = ±1e1000 (100 digits) within 1e−12, and every −0 it
+    # returns is the sign of that value (a +0 is "sign not known"). Measured: 245 checks, none wrong, on this branch and
+    # on 62c93d83 alike (a guard for later changes to the walk; review42's fuzz of 3000 expressions, seeds 1 and 7, found
+    # 408 and 392 limits, 0 wrong, after the −0 fix above)
+    import random
+
+    from symnet.codegen.rewrite import _NoRationalLimit, _TowardInfinity
+
+    z = sp.Symbol("z", real=True)
+    rnd = random.Random(1)
+    numbers = {"relu": lambda t: max(t, 0), "sigmoid": lambda t: 1 / (1 + mpmath.exp(-t))}
+    checked = 0
+    for _ in range(600):
+        try:
+            e = _random_expression(rnd, rnd.randint(2, 4), z)
+        except ValueError:  # Max/Min of zoo
+            continue
+        if e.has(sp.zoo, sp.nan, sp.oo) or not e.has(x) or len(e.free_symbols) < 2:
+            continue
+        others = sorted(e.free_symbols - {x}, key=lambda s: s.name)
+        f = sp.lambdify([x, *others], e, modules=[numbers, "mpmath"])
+        for sign in (1, -1):
+            try:
+                walk = _TowardInfinity(e, x, others)
+                limit, nonzero = walk.limit(sign)
+            except _NoRationalLimit:
+                continue
+            opaque = {g: o for o, g in walk.opaque.items()}
+            for _ in range(4):
+                row = {q: sp.Float(rnd.choice([0.0, 1.0, -2.0, 0.5, -1.0, 3.0])) for q in others}
+                if any(sp.sympify(g).xreplace(opaque).xreplace(row).evalf().is_zero for g in nonzero):
+                    continue
+                try:
+                    value = sp.sympify(limit).xreplace(row).evalf()
+                    with mpmath.workdps(100):
+                        truth = f(sign * mpmath.mpf("1e1000"), *[mpmath.mpf(float(row[q])) for q in others])
+                except (TypeError, ZeroDivisionError):  # a select's condition at a pole (1/y > 0 at y = 0)
+                    continue
+                checked += 1
+                assert abs(truth - float(value)) <= 1e-12 * max(1, abs(float(value))), (e, sign, row, limit, truth)
+                if float(value) == 0 and str(value).startswith("-"):
+                    assert truth < 0, (e, sign, row, limit, mpmath.nstr(truth, 5))
+    assert checked >= 100, checked
