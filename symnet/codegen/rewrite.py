@@ -14871,12 +14871,22 @@ class _TowardInfinity:
     def _signed_zero(self, walk, lead_n, lead_d, s):
         """0 with the sign P/Q takes toward the infinity, sign(lc P)·sign(lc Q)·``s``, where the leading coefficients'
         signs are known (−0 from below); +0 where that sign is the others' (the printers take a product with −0.0's
-        stand-in, −1e−400, as the tiny number it is: −1e−400·y at y = 1.8e308 was −1.8e−92)."""
+        stand-in, −1e−400, as the tiny number it is: −1e−400·y at y = 1.8e308 was −1.8e−92). A −0 whose sign needs
+        generators of lc(P) nonzero (lc(P) = −y²) is a select: −0 where they are, +0 where one is 0 (there lc(P)
+        vanishes and a lower term of P gives the sign: (1 − x·y²)/(x² + 1) at x = +inf, y = 0 was −0 for +0)."""
+        required = set(walk.nonzero)  # lc(Q)'s generators: nonzero wherever the limit is taken
         try:
             s *= walk.monomial_sign(lead_n) * walk.monomial_sign(lead_d)
         except _NoRationalLimit:
             return sp.S.Zero
-        return _NEGATIVE_ZERO if s < 0 else sp.S.Zero
+        if s > 0:
+            return sp.S.Zero
+        needed = sorted(walk.nonzero - required, key=sp.default_sort_key)
+        walk.nonzero = required  # lc(P)'s generators are the select's own condition, not the limit's
+        if not needed:
+            return _NEGATIVE_ZERO
+        opaque = {g: e for e, g in self.opaque.items()}
+        return sp.Piecewise((_NEGATIVE_ZERO, sp.And(*[sp.Ne(opaque.get(g, g), 0) for g in needed])), (sp.S.Zero, True))
 
     def _cheap(self, limit):
         """``limit`` where it is a number or a number times at most 3 factors (inputs, generators or their
