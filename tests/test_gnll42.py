@@ -16,6 +16,14 @@ from conftest import compiled, triton_torch, ulps
 from symnet.codegen.rewrite import SCALE_INTO_SUM, stabilise
 
 GNLL = "0.5*(s + (x - mu)**2*exp(-s))"
+
+p, s, t = sp.symbols("p s t", real=True)
+# the rule case of tests/test_stability_rules.py (rule, written formula, variables, domain, bad point, dtype): ∂s at
+# p − t = −1.5, s = −709.3 was −inf for −1.25e308 as written, and before this rule
+RULE_CASES = [
+    ("scale-into-sum", sp.Rational(1, 2) * (s + (p - t) ** 2 * sp.exp(-s)), (p, s, t), (-4.0, 4.0), (1.0, -709.3, 2.5),
+     np.float64),
+]
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 
 

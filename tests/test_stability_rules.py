@@ -271,6 +271,8 @@ RULE_CASES += _LOSS41
 TOLERANCE["log1p-entropy"] = mpmath.mpf("1e-17")  # its series to n = 20: the next term 20·L²¹/21! < 4e−19 at |L| < 1
 from test_sigdiff41 import RULE_CASES as _SIGDIFF41  # noqa: E402  (shifted-difference: tests/test_sigdiff41.py)
 RULE_CASES += _SIGDIFF41
+from test_gnll42 import RULE_CASES as _GNLL42  # noqa: E402  (scale-into-sum: tests/test_gnll42.py)
+RULE_CASES += _GNLL42
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
