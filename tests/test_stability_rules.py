@@ -275,6 +275,8 @@ from test_temp42 import RULE_CASES as _TEMP42  # noqa: E402  (softmax-entropy: t
 RULE_CASES += _TEMP42
 from test_hyp42 import RULE_CASES as _HYP42  # noqa: E402  (scaled-asinh: tests/test_hyp42.py)
 RULE_CASES += _HYP42
+from test_gnll42 import RULE_CASES as _GNLL42  # noqa: E402  (scale-into-sum: tests/test_gnll42.py)
+RULE_CASES += _GNLL42
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

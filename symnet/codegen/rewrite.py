@@ -15328,3 +15328,89 @@ def _hypot_sum_scaled_factor(node):
 
 _LOCAL = _LOCAL[:_LOCAL.index(_hypot_sum) + 1] + (_hypot_sum_scaled_factor,) + _LOCAL[_LOCAL.index(_hypot_sum) + 1:]
 _LOCAL_RULE[_hypot_sum_scaled_factor] = "hypot"
+
+
+# ------------------------------------------------------------------ scale-into-sum (h-gnll42, session 42: the
+# log-variance Gaussian NLL's ∂s = (1 − (x − μ)²·e^(−s))/2 was −inf at s = −709, x − μ = −1.5 for −9.2457e307, the sum
+# overflowing before its halving; torch finite, it halves first); tested in tests/test_gnll42.py
+
+def _has_scaled_exp_term(body) -> bool:
+    """``body`` a sum with a term that holds e^u, u of an input (a term that can overflow where the sum scaled by a
+    number below 1 does not)."""
+    return body.is_Add and any(isinstance(e, sp.exp) and e.args[0].free_symbols for e in _atoms(body, sp.exp))
+
+
+def _scaled_widened_sum(c, node):
+    """c·node → node with c taken into its widened sums' terms, or None: node a widened sum with a term holding e^u,
+    or a select whose branches are numbers or such sums (one-minus-scaled-exp's c where a factor is 0)."""
+    if isinstance(node, WidenedBase):
+        body = node.body
+        if not _has_scaled_exp_term(body):
+            return None
+        scaled = sp.Add(*[c * t for t in body.args])
+        return widen(scaled, first_order=node.first_order, in_float32=node.in_float32,
+                     far_bound=node.far_bound).xreplace(dict(zip(node.leaves, node.args)))
+    if isinstance(node, sp.Piecewise):
+        branches = []
+        for value, condition in node.args:
+            if value.is_Number:
+                branches.append((c * value, condition))
+                continue
+            value = _scaled_widened_sum(c, value)
+            if value is None:
+                return None
+            branches.append((value, condition))
+        return sp.Piecewise(*branches)
+    return None
+
+
+def _halved_square(body):
+    """``body`` with each term c·G² (G grouped, a widened far branch's (a′·e^(b/2))², 0 < |c| < 1) as
+    sign(c)·(|c|·G)·G, or None where it holds none."""
+    if not body.is_Add:
+        return None
+    terms, changed = [], False
+    for t in body.args:
+        c, rest = t.as_coeff_Mul()
+        if (rest.is_Pow and rest.exp == 2 and isinstance(rest.base, Grouped) and c.is_Number
+                and 0 < abs(c) < 1 and rest.base.has(sp.exp)):
+            inner = rest.base.args[0]
+            terms.append(sp.Mul(sp.sign(c), Grouped(abs(c) * inner), rest.base, evaluate=False))
+            changed = True
+        else:
+            terms.append(t)
+    return sp.Add(*terms, evaluate=False) if changed else None
+
+
+def _scale_into_sums(expr):
+    """``expr`` with c·S (c a number, 0 < |c| < 1, S a widened sum with a term holding e^u) as S's terms each times c,
+    and a widened body's c·G² as (c·G)·G (:func:`_halved_square`); ``expr`` where there is none."""
+    if not isinstance(expr, sp.Expr) or not expr.has(WidenedBase):
+        return expr
+
+    def new_form(node):
+        if isinstance(node, WidenedBase):
+            body = _halved_square(node.body)
+            if body is None:
+                return None
+            return widen(body, first_order=node.first_order, in_float32=node.in_float32,
+                         far_bound=node.far_bound).xreplace(dict(zip(node.leaves, node.args)))
+        if not (isinstance(node, sp.Expr) and node.is_Mul):
+            return None
+        c, rest = node.as_coeff_Mul()
+        if not (c.is_Number and 0 < abs(c) < 1) or rest.is_Mul:
+            return None
+        return _scaled_widened_sum(c, rest)
+    return _top_down(expr, new_form, _KEPT_OPEN)
+
+
+SCALE_INTO_SUM = Rule(
+    "scale-into-sum", "c·(a + b·e^u) with |c| < 1 overflows in the sum where the product does not (the "
+    "log-variance Gaussian NLL's ∂s = (1 − (x − μ)²·e^(−s))/2: −inf at s = −709, x − μ = −1.5 for −9.2457e307, "
+    "torch finite; its far branch's ((x − μ)·e^(−s/2))²/2 likewise from s = −709.6); c is taken into the terms of "
+    "the widened sum, c·a + (c·b)·e^u, and c·G² is written (c·G)·G: multiplying by c = 2^−k is exact where the "
+    "terms stay normal (the sum's double word and its one rounding are as before), another c one rounding more "
+    "(2⁻¹⁰⁶ in the double word, far below the sum's rounding); sums without an e^u are printed as before",
+    apply=_scale_into_sums, fired=lambda old, new: new != old)
+_register(SCALE_INTO_SUM)
+__all__ += ["SCALE_INTO_SUM"]
