@@ -1329,8 +1329,14 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
                 return f"1.0 / ({product})" if abs(n) > 1 else f"1.0 / {b}"
             return f"({product})" if n > 1 else product
         root = self._root_of_held_power(e)
-        if root is not None:  # √t of a temporary t = b^e: b^(e/2) (the power may leave the range where its root does
-            return self._print(root if exp == sp.S.Half else sp.Pow(root.base, -root.exp))  # not; NumPy: there only)
+        if root is not None:  # √t of a temporary t = b^e: |b|^(e/2) where t ≥ 0 (the power may leave the range where
+            # its root does not; |b|: b < 0 there is a b^e of even e, and b^(e/2) had the wrong sign where e/2 is odd,
+            # √(y^(3x + 1)) at x = −1, y = −1e200 −1e−200); √t itself, NaN, where t < 0 or NaN (NumPy: raised only
+            # where t is not normal, _root_of_power)
+            t = self._print(base)
+            if exp == sp.S.Half:
+                return f"tl.where({t} >= 0.0, {self._print(sp.Pow(sp.Abs(root.base), root.exp))}, tl.sqrt({t}))"
+            return f"tl.where({t} >= 0.0, {self._print(sp.Pow(sp.Abs(root.base), -root.exp))}, 1.0 / tl.sqrt({t}))"
         if exp == sp.S.Half:
             return f"tl.sqrt({self._print(base)})"
         if exp == -sp.S.Half:
