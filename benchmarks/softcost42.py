@@ -9,7 +9,7 @@ a warm-up (benchmarks/cpu_time.py), value and every gradient; each tree in its o
     mkdir /tmp/base && git archive 1714ea32 | tar -x -C /tmp/base      # before h-softcost42
     PYTHONPATH=$PWD python benchmarks/softcost42.py /tmp/pre /tmp/base $PWD      # trees: their columns, left to right
 
-The ratio column is the last tree over the first (results/softcost42.txt).
+The ratio column is the last tree over the first (benchmarks/results/softcost42.txt).
 """
 import os
 import sys
