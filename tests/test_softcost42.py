@@ -84,3 +84,23 @@ def test_shared_statements_keeps_in_place_names_apart():
     kept, his = doubleword._shared_statements(lines, ["t_hi", "v_hi"])
     assert kept == lines[:5]
     assert his == ["t_hi", "u_hi"]
+
+
+@pytest.mark.parametrize("formula", ["log(exp(a) + exp(b) + exp(c))", "a - log(exp(a) + exp(b) + exp(c))"])
+def test_three_terms_bit_identical_without_the_pass(formula, monkeypatch):
+    """The pass runs on every float64 double-word block: the three-term log-sum-exp and log-softmax share three of
+    their eleven _dw_exp calls (measured: 11 → 8 in the module), with the same bits."""
+    new = _kernel(formula)
+    monkeypatch.setattr(doubleword, "_shared_statements", lambda lines, his: (lines, his))
+    old = _kernel(formula, name="softcost42_before3")
+    assert new.source.count("_dw_exp(") < old.source.count("_dw_exp(")
+    a, b = _points()
+    rng = np.random.default_rng(3)
+    c = np.where(rng.random(a.size) < 0.5, np.roll(b, 12345), a + rng.normal(0, 1e-9, a.size))  # c ≈ a on half
+    for dtype in (np.float64, np.float32):
+        with np.errstate(all="ignore"):
+            x, y, z = a.astype(dtype), b.astype(dtype), c.astype(dtype)
+            got, want = new(a=x, b=y, c=z), old(a=x, b=y, c=z)
+        for g, w, name in zip(got, want, new.outputs):
+            same = _same_bits(g, w)
+            assert same.all(), (formula, dtype.__name__, name, int((~same).sum()))
