@@ -5472,4 +5472,53 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     for temp, expr in assignments:
         emitter.values[temp] = emitter.value(expr)
     his = [emitter.value(r).hi for r in results]
-    return emitter.lines, his, _closure(emitter.needs, backend)
+    lines = emitter.lines
+    if backend == "numpy":  # (Triton's kernels are compiled, where the compiler shares equal expressions itself)
+        lines, his = _shared_statements(lines, his)
+    return lines, his, _closure(emitter.needs, backend)
+
+
+# ---- softcost42: a double-word statement computed twice is computed once ----
+# The emitter's memo is keyed by the expression, so one value written two ways is computed twice: log(e^a + e^b)'s
+# softmax gradient takes e^(min(a, b) − t₀) with t₀ = max(a, b) a temporary, its log1p the same e^(min(a, b) −
+# max(a, b)) spelled out: the TwoSum and the full double-word _dw_exp (some 390 operations) twice on every float64
+# element. A statement whose right side, after the earlier renamings, is one printed before (the same pure call of
+# the same names) takes the earlier statement's names instead: the same operations on the same arrays give the same
+# bits, so every output is bit-identical (tests/test_softcost42.py at 200,000 points a formula) and cheaper
+# (benchmarks/softcost42.py).
+_SHARED_CALLS = ("_dw_two_sum(", "_dw_fast_two_sum(", "_dw_exp(", "_dw_exp_table(", "_dw_log1p(", "_dw_add(",
+                 "_dw_add_fp(", "_dw_mul(", "_dw_mul_fp(", "_dw_div(", "np.where(")  # none writes into its arguments
+_STATEMENT = re.compile(r"(\w+(?:, \w+)*) = (.+)")
+
+
+def _shared_statements(lines: list, his: list) -> tuple:
+    """``lines`` (top-level NumPy statements) with each statement ``names = call`` whose call, over the names as
+    renamed so far, was printed before dropped (its comment too) and its names renamed to the earlier ones, where
+    the call is one of :data:`_SHARED_CALLS` and no statement writes into a name in place; (the lines, ``his``
+    renamed). Anything else is kept as it is."""
+    written = set()
+    for line in lines:  # names written in place (out=, +=, item assignment, copyto): never shared
+        written |= set(re.findall(r"out=(\w+)", line)) | set(re.findall(r"np\.copyto\((\w+)", line))
+        written |= set(re.findall(r"^\s*(\w+)\s*(?:[-+*/]=|\[)", line))
+    rename: dict = {}
+    seen: dict = {}
+    kept: list = []
+
+    def renamed(text):
+        return re.sub(r"[A-Za-z_]\w*", lambda m: rename.get(m.group(0), m.group(0)), text) if rename else text
+
+    for line in lines:
+        text = renamed(line)
+        m = _STATEMENT.fullmatch(text)
+        if m and m.group(2).startswith(_SHARED_CALLS):
+            names = m.group(1).split(", ")
+            earlier = seen.get(m.group(2))
+            if earlier is not None and len(earlier) == len(names) and not (set(names) | set(earlier)) & written:
+                rename.update(zip(names, earlier))
+                if kept and kept[-1].lstrip().startswith("#"):
+                    kept.pop()  # its comment
+                continue
+            seen.setdefault(m.group(2), names)
+        kept.append(text)
+    return kept, [rename.get(h, h) for h in his]
+# ---- end softcost42 ----
