@@ -87,13 +87,15 @@ def test_the_rule_fires_on_dy_only():
     assert widened not in printed["df_dx"], printed
 
 
-def test_erf_quotient_dy_triton_float64_rounded_once():
-    """The Triton kernel under the interpreter at 40 of the worst neighbourhood's points: within 0.51 ULP and not worse
-    than max(torch, 1) (before, 1714ea32: 2.34 at worst)."""
+@pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
+def test_erf_quotient_dy_triton_rounded_once(dtype):
+    """The Triton kernel under the interpreter at 40 of the worst neighbourhood's points: within 0.51 ULP (before,
+    1714ea32: float64 1.79, float32 2.61 at these 40; torch's worst of the 300 around, 1.99 and 2.40)."""
     torch = triton_torch()
-    x, y = _around(0.16343, 0.41864, 40, 5, F64)
+    x, y = _around(0.16343, 0.41864, 40, 5, dtype)
     kernel = compiled(FORM, "triton")
-    out = kernel(x=torch.tensor(x), y=torch.tensor(y), z=torch.zeros(40, dtype=torch.float64))
-    got = out[2].cpu().numpy()
-    worst = max(ulps(got[j], _truth(x[j], y[j]), F64) for j in range(40))
+    tdtype = torch.float64 if dtype == F64 else torch.float32
+    out = kernel(x=torch.tensor(x), y=torch.tensor(y), z=torch.zeros(40, dtype=tdtype))
+    got = out[2].cpu().double().numpy()
+    worst = max(ulps(got[j], _truth(x[j], y[j]), dtype) for j in range(40))
     assert worst <= 0.51, worst
