@@ -13,7 +13,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from conftest import compiled, triton_torch, ulps
+from conftest import compiled, ulps
 
 F64, F32 = np.float64, np.float32
 # the rule's cases are here (its limits at ±inf are no points test_stability_rules's cases evaluate in mpmath)
@@ -49,15 +49,7 @@ def _torch(formula, dtype, xs, ys):
     return [value.detach().double().numpy(), *(g.double().numpy() for g in torch.autograd.grad(value.sum(), [x, y]))]
 
 
-def _run(formula, dtype, xs, ys, backend="numpy"):
-    k = compiled(formula, backend)
-    with np.errstate(all="ignore"):
-        if backend == "numpy":
-            return [np.asarray(v, F64) for v in k(x=xs.astype(dtype), y=ys.astype(dtype))]
-        torch = triton_torch()
-        td = torch.float64 if dtype is F64 else torch.float32
-        return [v.double().numpy() for v in k(x=torch.tensor(xs.astype(dtype), dtype=td),
-                                             y=torch.tensor(ys.astype(dtype), dtype=td))]
+from test_fix40 import _run  # noqa: E402  (the kernel runner: NumPy or Triton, either dtype, read back as float64)
 
 
 def _truth(formula, x, y):
