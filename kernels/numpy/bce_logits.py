@@ -232,23 +232,12 @@ def _dw_mul_fp(x_hi, x_lo, y):
 
 
 def _dw_mul_bounded(x_hi, x_lo, y_hi, y_lo):
-    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting); the error summed in
-    place."""
-    p = x_hi * y_hi
-    a_hi, a_lo = _dw_split_bounded(x_hi)
-    b_hi, b_lo = _dw_split_bounded(y_hi)
-    e = a_hi * b_hi
+    """x·y as _dw_mul, for operands below 2⁹⁹⁶ (inside e^x: no guard in the splitting): x_hi·y_hi and its
+    error from _dw_two_prod_bounded, the cross terms summed into the error in place."""
+    p, e = _dw_two_prod_bounded(x_hi, y_hi)
     if type(e) is not np.ndarray:  # (scalars)
-        e = ((e - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
         return _dw_fast_two_sum(p, e + (x_hi * y_lo + x_lo * y_hi))
-    e -= p  # ((a_hi·b_hi − p) + a_hi·b_lo + a_lo·b_hi) + a_lo·b_lo, in place
-    t = a_hi * b_lo
-    e += t
-    np.multiply(a_lo, b_hi, out=t)
-    e += t
-    np.multiply(a_lo, b_lo, out=t)
-    e += t
-    e += x_hi * y_lo + x_lo * y_hi
+    np.add(e, x_hi * y_lo + x_lo * y_hi, out=e)
     return _dw_fast_two_sum(p, e)
 
 
