@@ -102,7 +102,8 @@ def derive(f, wrt=None, *, progress: bool | None = None, time_limit: float | Non
     Symbolic work on a short formula can grow without bound (``focal(focal(focal(z, t), t), t)``, 32
     characters); past the limit :class:`LimitError` names the formula and how to raise the limit. CPU
     seconds, so a loaded machine gives the same budget of work as an idle one; the limit is a ``SIGPROF``
-    timer (:func:`symnet.bounds.time_limit`): only on POSIX and in the main thread, elsewhere none.
+    timer in the main thread on POSIX, and a watchdog counting the calling thread's own CPU time in any
+    other thread (:func:`symnet.bounds.time_limit`).
 
     Raises:
         ParseError: ``f`` is text the parser refuses.
@@ -173,8 +174,8 @@ def compile(derivation, backend: str = "numpy", *, progress: bool | None = None,
     (default :data:`TIME_LIMIT`, 60; None or 0: no limit): the stability rules, the common
     subexpressions and the printing of either backend (not loading a Triton module, which registers its
     torch ops, nor the first call of its function, which compiles the kernel). Past it :class:`LimitError`
-    names the derivation and how to raise the limit; a ``SIGPROF`` timer (:func:`symnet.bounds.time_limit`),
-    only on POSIX and in the main thread.
+    names the derivation and how to raise the limit; a ``SIGPROF`` timer in the main thread on POSIX, a
+    watchdog counting the calling thread's CPU time in any other (:func:`symnet.bounds.time_limit`).
 
     Returns:
         A :class:`~symnet.codegen.compiler.CompiledKernel` ``k``: ``k.inputs`` (the variables sorted by

@@ -23,7 +23,7 @@ import sympy as sp
 
 from .errors import LimitError, TimeLimitError
 
-__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm", "quiet_while_leaving",
+__all__ = ["MAX_DIGITS", "PRINT_DIGITS", "check_magnitudes", "check_exact", "value_at", "time_limit", "alarm", "thread_alarm", "quiet_while_leaving",
            "quiet_while_entering"]
 
 MAX_DIGITS = 1000          # every intermediate value lies within 10^±1000 ...
@@ -124,8 +124,9 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
 
     Symbolic work on a short formula can still grow without bound (``sigmoid`` nested 60
     times, ``(x + (x + …)**2)**2``), so the command line runs a user's formula under this
-    limit. It uses ``SIGALRM``: only on POSIX and in the main thread; elsewhere, and for
-    ``seconds`` None, 0 or beyond three years (inf), the block runs unlimited; a
+    limit. In the main thread on POSIX it uses ``SIGALRM`` (``SIGPROF`` with ``cpu=True``); in any
+    other thread a watchdog thread (:class:`thread_alarm`, counting that thread's own CPU time with
+    ``cpu=True``). For ``seconds`` None, 0 or beyond three years (inf) the block runs unlimited; a
     negative or nan ``seconds`` raises :class:`LimitError`. Once due, the error is raised again
     every 50 ms, in case a broad ``except`` inside SymPy swallowed it.
     """
@@ -133,10 +134,12 @@ def time_limit(seconds: float | None, message: str = "the derivation took too lo
         raise LimitError(f"a time limit must be a number of seconds (0: none), not {seconds}")
     if seconds and seconds > _LONGEST_TIMER:  # inf or 1e308: setitimer overflows; no limit
         seconds = None
-    if not seconds or not hasattr(signal, "setitimer") or \
-            threading.current_thread() is not threading.main_thread():
+    if not seconds:
         return contextlib.nullcontext()
-    return (cpu_alarm if cpu else alarm)(seconds, lambda: TimeLimitError(message))  # not wrapped in a generator: see alarm's leaving
+    error = lambda: TimeLimitError(message)  # noqa: E731
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        return thread_alarm(seconds, error, cpu=cpu) if thread_alarm.available() else contextlib.nullcontext()
+    return (cpu_alarm if cpu else alarm)(seconds, error)  # not wrapped in a generator: see alarm's leaving
 
 
 class alarm:
@@ -233,6 +236,84 @@ class cpu_alarm(alarm):
     _timer = getattr(signal, "ITIMER_PROF", None)
     _signum = getattr(signal, "SIGPROF", None)
     _clock = staticmethod(time.process_time)
+
+
+class _ThreadDeadline(BaseException):
+    """What :class:`thread_alarm`'s watchdog raises in the limited thread: a ``BaseException``, so SymPy's broad
+    ``except Exception`` does not swallow it; the block's exit turns it into the limit's own error."""
+
+
+class thread_alarm:
+    """``with thread_alarm(seconds, error, cpu=False):`` — :class:`alarm` for a thread that is not the main
+    thread (a web server's or a notebook's worker), where no signal can be delivered: a watchdog thread raises
+    an exception in this thread once ``seconds`` of the wall clock (``cpu=True``: of this thread's own CPU
+    time, :func:`time.pthread_getcpuclockid`) have passed, and again every 50 ms until the block is left; the
+    block's exit raises ``error()`` in its place. The exception is set with CPython's
+    ``PyThreadState_SetAsyncExc`` (the mechanism of the ``func-timeout`` and ``stopit`` packages): it is raised
+    at the thread's next bytecode, so a single long call into C (a huge integer product) finishes first.
+    :meth:`available`: False on an interpreter without that API (then the block runs unlimited, as before)."""
+
+    _POLL = 0.05  # seconds between the watchdog's looks at the clock, and between raises once due
+
+    @staticmethod
+    def available() -> bool:
+        import ctypes
+        return hasattr(ctypes, "pythonapi") and hasattr(ctypes.pythonapi, "PyThreadState_SetAsyncExc")
+
+    def __init__(self, seconds: float, error: Callable[[], BaseException], cpu: bool = False):
+        self.seconds, self.error, self.cpu = seconds, error, cpu
+        # this block's own class: an enclosing block's deadline passes through this block's exit
+        self._deadline = type("_ThreadDeadline", (_ThreadDeadline,), {})
+        self._lock = threading.Lock()
+        self._armed = False
+        self._left = threading.Event()
+
+    def _clock(self) -> Callable[[], float]:
+        if self.cpu and hasattr(time, "pthread_getcpuclockid"):
+            clock_id = time.pthread_getcpuclockid(threading.get_ident())
+            return lambda: time.clock_gettime(clock_id)
+        return time.monotonic
+
+    def _raise_in(self, exception) -> None:
+        import ctypes
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._ident),
+                                                    ctypes.py_object(exception) if exception else None)
+
+    def __enter__(self) -> "thread_alarm":
+        self._ident = threading.get_ident()
+        clock = self._clock()  # read by the watchdog: a thread's CPU clock can be read from another thread
+        due = clock() + self.seconds
+        self._armed = True
+
+        def watch() -> None:
+            while not self._left.wait(min(max(due - clock(), 0.0), self._POLL) if self.cpu else
+                                      max(due - clock(), 0.0)):
+                if clock() < due:
+                    continue
+                while True:  # due: raised, and again every 50 ms until the block is left
+                    with self._lock:
+                        if not self._armed:
+                            return
+                        self._raise_in(self._deadline)
+                    if self._left.wait(self._POLL):
+                        return
+
+        threading.Thread(target=watch, name="symnet time limit", daemon=True).start()
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        while True:  # a deadline raised while leaving is dropped: from here none is raised, and none is pending
+            try:
+                with self._lock:
+                    self._armed = False
+                    self._raise_in(None)  # clears an exception set but not yet raised
+                self._left.set()
+                break
+            except _ThreadDeadline:
+                continue
+        if kind is not None and issubclass(kind, self._deadline):
+            raise self.error() from None
+        return False
 
 
 def quiet_while_leaving(function: Callable) -> Callable:

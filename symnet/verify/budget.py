@@ -3,9 +3,9 @@
 
 A formula can take unboundedly long to derive, generate or evaluate at 50 digits; the budget
 stops the measurement with one line that names what was being measured when it ran out. It is
-enforced twice: by ``SIGALRM`` (POSIX, main thread; as :func:`symnet.bounds.time_limit`), which
-interrupts a long SymPy or mpmath computation, and by a check at every stage and point, which is
-all there is on other platforms and threads.
+enforced twice: by ``SIGALRM`` (POSIX, main thread) or a watchdog thread (any other thread), as
+:func:`symnet.bounds.time_limit`, which interrupts a long SymPy or mpmath computation, and by a check
+at every stage and point, which is all there is on other platforms.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 
-from ..bounds import alarm, quiet_while_entering, quiet_while_leaving
+from ..bounds import alarm, quiet_while_entering, quiet_while_leaving, thread_alarm
 from ..errors import LimitError, TimeLimitError
 
 __all__ = ["Budget", "VerifyTimeoutError", "DEFAULT_TIMEOUT"]
@@ -78,10 +78,13 @@ class Budget:
             # already running (pytest-timeout's) is kept, and armed again on leaving (bounds.alarm)
             self._alarm = alarm(self.seconds, self._error)
             self._alarm.__enter__()
+        elif threading.current_thread() is not threading.main_thread() and thread_alarm.available():
+            self._alarm = thread_alarm(self.seconds, self._error)  # a worker thread: no signal reaches it
+            self._alarm.__enter__()
         return self
 
     @quiet_while_leaving
     def __exit__(self, *exc) -> None:
         if self._alarm is not None:
             armed, self._alarm = self._alarm, None
-            armed.__exit__(None, None, None)
+            armed.__exit__(*exc)  # thread_alarm: its deadline raised in the block becomes this budget's error
