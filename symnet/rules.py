@@ -71,6 +71,13 @@ def differentiate(expr: sp.Expr, var: sp.Symbol) -> tuple[sp.Expr, tuple[str, ..
             note(TIE_RULE)  # max(a, b, c) as max(a, max(b, c)), as torch.maximum nested
             first, rest = e.args[0], e.func(*e.args[1:])
             return tie_split(e, first, rest, inner(first), inner(rest))
+        if isinstance(e, (sp.Max, sp.Min)) and sum(not a.is_number for a in e.args) >= 2:
+            # max(x, y, 0), SymPy's flattening of max(x, max(y, 0)): max(max(x, y), 0), the clamp's H(0) = 0 (relu′(0)
+            # in torch) outside, the tie rule inside (SymPy's H(x − max(y, 0)) gave ∂x = ∂y = 0 at x = y > 0)
+            note(TIE_RULE)
+            rest = e.func(*(a for a in e.args if not a.is_number))
+            bound = e.func(*(a for a in e.args if a.is_number))
+            return sp.Heaviside(rest - bound if isinstance(e, sp.Max) else bound - rest) * inner(rest)
         rule = rule_of(type(e))
         if rule is not None and (len(e.args) == 1 or isinstance(e, sp.Heaviside)):
             note(rule.name)

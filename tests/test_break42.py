@@ -194,8 +194,7 @@ def test_time_limit_holds_in_a_worker_thread():
 # measured: max of three arguments (SymPy flattens max(x, max(y, 0)) and max(max(x, y), 0) into Max(x, y, 0)) has
 # ∂x = ∂y = 0 at a tie x = y > 0 (x = y = 0.5 and 2.0), where the two-argument max(x, y) gives README's tie rule ½ each,
 # as torch.maximum does (torch 0.5, 0.5): (0, 0) is not a subgradient of max (the slope along (1, 1) is 1)
-@pytest.mark.xfail(strict=True, reason="measured: ∂x, ∂y of max(x, max(y, 0)) at x = y = 0.5 are 0, 0 (torch 0.5, 0.5; "
-                   "max(x, y) 0.5, 0.5)")
+# (session 43: max(max(x, y), 0), the tie rule inside, the clamp's H outside; tests/test_lead43.py)
 def test_three_argument_max_tie_gradient():
     x = np.array([0.5, 2.0])
     for formula in ("max(x, max(y, 0))", "max(max(x, y), 0)"):

@@ -90,3 +90,26 @@ def test_the_verify_budget_holds_in_a_worker_thread():
     outcome = _in_thread(limited)
     assert isinstance(outcome.get("error"), VerifyTimeoutError), outcome
     assert outcome["seconds"] < 15
+
+
+# ---------------------------------------------------------------- max/min of several arguments with a constant
+# SymPy flattens max(x, max(y, 0)) into Max(x, y, 0), whose derivative it writes H(x − max(y, 0)): ∂x = ∂y = 0 at a tie
+# x = y > 0 (measured session 42, test_break42: 0, 0 at x = y = 0.5 and 2.0; torch 0.5, 0.5). Since session 43 the
+# constant is a clamp outside (H(0) = 0, relu′(0) in torch) and the tie rule holds inside.
+@pytest.mark.parametrize("formula, torch_form", [
+    ("max(x, max(y, 0))", lambda t, x, y: t.relu(t.maximum(x, y))),  # a max with a constant: relu's 0 at the kink
+    ("min(min(x, y), 1)", lambda t, x, y: 1 - t.relu(1 - t.minimum(x, y))),
+    ("max(x, y, 0, -2)", lambda t, x, y: t.relu(t.maximum(x, y))),
+])
+def test_several_argument_max_with_a_constant_against_torch(formula, torch_form):
+    import numpy as np
+    torch = pytest.importorskip("torch")
+    values = np.array([-2.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+    x, y = (a.ravel() for a in np.meshgrid(values, values))
+    k = symnet.compile(symnet.derive(formula))
+    _, dx, dy = k(x=x, y=y)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.tensor(y, requires_grad=True)
+    torch_form(torch, tx, ty).sum().backward()
+    np.testing.assert_array_equal(dx, tx.grad.numpy())
+    np.testing.assert_array_equal(dy, ty.grad.numpy())
