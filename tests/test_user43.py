@@ -140,7 +140,8 @@ def _floats_around(x, count, dtype=np.float64):
 # past the bound at all 301 and worse than both the bound and torch autograd (5.25e15 worst: it returns 0) at 162;
 # over a ∈ root ± 1e−3
 # (200 points) 1.93e5 ULP, torch 8.46e4, worse than torch at 125. Float32 (widened to float64) 0.499 ULP on both.
-# `symnet verify` says FAIL: df_da float64 1.5e+16 (torch NaN×21, 6.9e+15). The registry's gelu_tanh(a)*b is exact.
+# `symnet verify` says FAIL: df_da float64 1.5e+16 (torch NaN×21, 6.9e+15). The registry's gelu_tanh(a)*b, which the
+# root-series rule names (gelu_tanh′ at −0.7525), was not measured here.
 @pytest.mark.xfail(strict=True, reason="measured: written GEGLU ∂a float64 1.54e16 ULP at its zero a = −0.75246, "
                                        "worse than torch (5.25e15) at 162 of 301 floats around it")
 def test_written_geglu_gradient_at_its_zero_float64():
