@@ -103,6 +103,47 @@ def _describe(node: ast.AST) -> str:
     return names.get(type(node), type(node).__name__)
 
 
+# Names a formula pasted from PyTorch, NumPy or math code calls functions through (session 43, a new user:
+# `torch.tanh(x)`, `F.softplus(x)`, `np.exp(x)` were answered "attribute access is not allowed; call a function by
+# its name, as in exp(x)", naming neither the function nor what to write).
+_MODULE_NAMES = frozenset({"torch", "nn", "functional", "F", "special", "linalg", "np", "numpy", "math", "cmath",
+                           "scipy", "sp", "sympy", "mpmath", "jnp", "jax", "tl", "triton", "libdevice", "tf"})
+
+
+def _bare_call(node: ast.Call, depth: int, source: str | None) -> str | None:
+    """The refusal of a module's function or a method called on a variable (``torch.tanh(x)``, ``F.softplus(x)``,
+    ``x.clamp(0, 1)``), naming the call to write instead, by its bare name (``tanh(x)``, ``clamp(x, 0, 1)``), and
+    the parser's own refusal of that call where it has one; None where the call is not of dotted names."""
+    chain, func = [], node.func
+    while isinstance(func, ast.Attribute):
+        chain.append(func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name) or source is None:
+        return None
+    chain.append(func.id)
+    chain.reverse()  # torch.nn.functional.softplus -> ["torch", "nn", "functional", "softplus"]
+    if not all(_NAME.match(part) for part in chain):  # ().__class__, x.__dict__: not a name of ours
+        return None
+    written = [ast.get_source_segment(source, a) for a in node.args]
+    if node.keywords or not all(written):
+        written = None
+    name, dotted = chain[-1], ".".join(chain[:-1])
+    method = len(chain) == 2 and chain[0] not in _MODULE_NAMES  # x.clamp(0, 1): x is the first argument
+    args = node.args
+    if method:
+        args = [ast.Name(id=chain[0], ctx=ast.Load(), lineno=node.lineno, col_offset=node.col_offset,
+                         end_lineno=node.lineno, end_col_offset=node.col_offset + len(chain[0]))] + list(args)
+        written = [chain[0]] + written if written is not None else None
+    suggestion = f"{name}({', '.join(written)})" if written is not None else f"{name}(…)"
+    what = (f"{dotted}.{name}(…) is a method call" if method else f"{dotted}.{name} is a function of {dotted}")
+    try:
+        _build(ast.Call(func=ast.Name(id=name, ctx=ast.Load()), args=args, keywords=node.keywords), depth, source)
+    except ParseError as exc:  # its "for a product write foo*(…)" is no reading of torch.foo(x)
+        refusal = str(exc).replace(f"for a product write {_short(name)}*(…); ", "")
+        return f"unsupported call: {what}; a formula calls symnet's functions by their bare name, and {refusal}"
+    return f"unsupported call: {what}; a formula calls symnet's functions by their bare name: write {suggestion}"
+
+
 def _checked_text(text, what: str = "formula") -> str:
     """``text`` stripped, if it is a string symnet will parse; else ParseError."""
     if not isinstance(text, str):
@@ -591,6 +632,9 @@ def _build(node: ast.AST, depth: int, source: str) -> sp.Expr:
             if isinstance(node.func, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.Call)):  # (x+1) (x-1), 2(x)
                 raise ParseError("a bracket right after a value reads as a call, and a product is never implied: "
                                  "write * between them, as in (x + 1)*(x - 1)")
+            bare = _bare_call(node, depth, source)
+            if bare:
+                raise ParseError(bare)
             raise ParseError(f"unsupported call: {_describe(node.func)} is not allowed; "
                              "call a function by its name, as in exp(x)")
         name = node.func.id
