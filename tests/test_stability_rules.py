@@ -275,6 +275,8 @@ from test_sigdiff41 import RULE_CASES as _SIGDIFF41  # noqa: E402  (shifted-diff
 RULE_CASES += _SIGDIFF41
 from test_temp42 import RULE_CASES as _TEMP42  # noqa: E402  (softmax-entropy: tests/test_temp42.py)
 RULE_CASES += _TEMP42
+from test_temp43 import RULE_CASES as _TEMP43  # noqa: E402  (softmax-weights: tests/test_temp43.py)
+RULE_CASES += _TEMP43
 from test_hyp42 import RULE_CASES as _HYP42  # noqa: E402  (scaled-asinh: tests/test_hyp42.py)
 RULE_CASES += _HYP42
 from test_gnll42 import RULE_CASES as _GNLL42  # noqa: E402  (scale-into-sum: tests/test_gnll42.py)
