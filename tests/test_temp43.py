@@ -198,7 +198,8 @@ def test_dT_where_the_terms_mix(dtype, where):
 # the other spellings, against SymPy's derivative of each as written (mpmath at 60/120 digits), 120 points each with
 # T (or 1/β) of either sign log-uniform in [1e−300, 1e3] (float32 [1e−37, 1e3]), logits ±[1e−3, 1e3]. Before: ∂T (∂β)
 # inf ULP with β: −inf for a finite value at β = 1.2e150; 4 logits, target b, inf at T = −3.5e−74; a·(1/T): inf at
-# T = −1.7e−48; log-sum-exp minus a/T ≤ 0.95 before and after (its derivative the softmax rules took already).
+# T = −1.7e−48; the cross-entropy + T²/2 inf at T = 1.1e−72 (the rule spreads a/T² over Σ pᵢ = 1 and keeps T beside);
+# log-sum-exp minus a/T, and y times it, ≤ 0.95 before and after (their derivatives the softmax rules took already).
 # After: ≤ 1.81 ULP float64 every output, ≤ 0.50 float32
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("formula, names, beta", [
@@ -206,9 +207,11 @@ def test_dT_where_the_terms_mix(dtype, where):
     ("-log(exp(a*B)/(exp(a*B) + exp(b*B) + exp(c*B)))", ("B", "a", "b", "c"), True),
     ("-log(exp(b/T)/(exp(a/T) + exp(b/T) + exp(c/T) + exp(d/T)))", ("T", "a", "b", "c", "d"), False),
     ("-log(exp(a*(1/T))/(exp(a*(1/T)) + exp(b*(1/T)) + exp(c*(1/T))))", ("T", "a", "b", "c"), False),
+    ("-log(exp(a/T)/(exp(a/T) + exp(b/T) + exp(c/T))) + T**2/2", ("T", "a", "b", "c"), False),
+    ("y*log(exp(a/T) + exp(b/T) + exp(c/T)) - y*a/T", ("T", "a", "b", "c", "y"), False),
 ])
 def test_other_spellings(formula, names, beta, dtype):
-    rng = np.random.default_rng(len(names) + beta)
+    rng = np.random.default_rng(len(names) + beta + len(formula))
     n = 120
     T = rng.choice([-1, 1], n) * 10 ** rng.uniform(-300 if dtype == np.float64 else -37, 3, n)
     columns = [1 / T if beta else T] + [rng.choice([-1, 1], n) * 10 ** rng.uniform(-3, 3, n) for _ in names[1:]]

@@ -15511,9 +15511,8 @@ def _tw_sums(expr):
 
 
 def _tw_coefficients(expr, S, us):
-    """``expr`` as Σ kᵢ·pᵢ, pᵢ = e^uᵢ/S (the softmax weights, Σ pᵢ = 1), [kᵢ…]; None unless ``expr`` is exactly
-    c₀ + Σ cᵢ·pᵢ once every e^(±m·uᵢ) is written pᵢ·S (its power) and S stays only as a common factor that cancels
-    (then kᵢ = c₀ + cᵢ, the constant spread over Σ pᵢ = 1)."""
+    """(c₀, [cᵢ…]) where ``expr`` is exactly c₀ + Σ cᵢ·pᵢ, pᵢ = e^uᵢ/S (the softmax weights, Σ pᵢ = 1), once every
+    e^(±m·uᵢ) is written pᵢ·S (its power) and S stays only as a common factor that cancels; else None."""
     Z = sp.Dummy("S")
     P = [sp.Dummy("p%d" % i) for i in range(len(us))]
     body = expr.xreplace({S: Z})
@@ -15546,8 +15545,7 @@ def _tw_coefficients(expr, S, us):
         return None
     if poly.total_degree() > 1:
         return None
-    c0 = poly.coeff_monomial(1)
-    return [sp.factor((c0 + poly.coeff_monomial(p)) / den) for p in P]
+    return poly.coeff_monomial(1) / den, [poly.coeff_monomial(p) / den for p in P]
 
 
 def _tw_weight(i, rs, g):
@@ -15558,32 +15556,43 @@ def _tw_weight(i, rs, g):
 
 
 def _tw_rewrite(expr):
-    """``expr`` as Σ kᵢ·pᵢ (:func:`_tw_coefficients`, :func:`_tw_weight`) where it is one and its
-    nonzero kᵢ differ (a weighted mean of the rᵢ: ∂T of the cross-entropy, (a − Σ pᵢsᵢ)/T²); else ``expr``."""
+    """``expr`` = c₀ + Σ cᵢ·pᵢ (:func:`_tw_coefficients`) as Σ kᵢ·pᵢ + (the rest of c₀), :func:`_tw_weight`'s pᵢ, where
+    the cᵢ are Nᵢ·g^q alike (Nᵢ free of g's inputs), kᵢ = cᵢ + the terms of c₀ of that order, and the nonzero kᵢ differ
+    (a weighted mean of the rᵢ: ∂T of the cross-entropy, (a − Σ pᵢsᵢ)/T²); else ``expr``."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
         return expr
     for S, pairs in _tw_sums(expr):
-        us = [t.args[0] for t in S.args]
-        ks = _tw_coefficients(expr, S, us)
-        if ks is None or len({k for k in ks if k != 0}) < 2:
+        found = _tw_coefficients(expr, S, [t.args[0] for t in S.args])
+        if found is None:
             continue
-        rs, g = [r for r, _ in pairs], pairs[0][1]
+        (c0, cs), g = found, pairs[0][1]
+        orders = {_tw_order(c, g) for c in cs if c != 0}
+        if len(orders) != 1 or None in orders:
+            continue
+        q = orders.pop()
+        # the terms of c₀ of the cᵢ's order spread over Σ pᵢ = 1 (kᵢ = c₀ + cᵢ: the cross-entropy's a/T² − sᵢ/T²), the
+        # others kept beside (∂T of the cross-entropy + T: its 1; (a − sᵢ + T²)/T² would underflow T² with the rest)
+        spread = [t for t in sp.Add.make_args(sp.expand(c0)) if _tw_order(t, g) == q]
+        kept = sp.expand(c0) - sp.Add(*spread)
+        ks = [sp.factor(sp.Add(*spread) + c) for c in cs]
+        if len({k for k in ks if k != 0}) < 2:
+            continue
+        rs = [r for r, _ in pairs]
         terms = [(k, _tw_weight(i, rs, g)) for i, k in enumerate(ks) if k != 0]
-        q = min(_tw_order(k, g) for k, _ in terms)
         if q < 2:
-            return sp.Add(*[k * p for k, p in terms])
+            return sp.Add(*[k * p for k, p in terms]) + kept
         # kᵢ = gᵠ·Nᵢ (the cross-entropy's ∂T: g = 1/T, q = 2): (Σ (g·Nᵢ)·pᵢ)·gᵠ⁻¹, each term finite where g² is not
         # (T² underflows from T = 1.5e−162: (a − b)/(T²·D) was 0·inf = NaN) and 0 where pᵢ is (1/inf)
-        return Grouped(sp.Add(*[sp.cancel(k / g ** (q - 1)) * p for k, p in terms])) * g ** (q - 1)
+        return Grouped(sp.Add(*[sp.factor(sp.cancel(k / g ** (q - 1))) * p for k, p in terms])) * g ** (q - 1) + kept
     return expr
 
 
 def _tw_order(k, g):
-    """q where k = N·g^q with N free of g's inputs (1 ≤ q ≤ 3; g = 1/T: (a − b)/T² is of order 2), else 0."""
-    for q in (3, 2, 1):
+    """q where k = N·g^q with N free of g's inputs (0 ≤ q ≤ 3; g = 1/T: (a − b)/T² is of order 2), else None."""
+    for q in (3, 2, 1, 0):
         if not sp.cancel(k / g ** q).free_symbols & g.free_symbols:
             return q
-    return 0
+    return None
 
 
 SOFTMAX_WEIGHTS = Rule(
