@@ -275,6 +275,8 @@ from test_sigdiff41 import RULE_CASES as _SIGDIFF41  # noqa: E402  (shifted-diff
 RULE_CASES += _SIGDIFF41
 from test_temp42 import RULE_CASES as _TEMP42  # noqa: E402  (softmax-entropy: tests/test_temp42.py)
 RULE_CASES += _TEMP42
+from test_temp43 import RULE_CASES as _TEMP43  # noqa: E402  (softmax-weights: tests/test_temp43.py)
+RULE_CASES += _TEMP43
 from test_hyp42 import RULE_CASES as _HYP42  # noqa: E402  (scaled-asinh: tests/test_hyp42.py)
 RULE_CASES += _HYP42
 from test_gnll42 import RULE_CASES as _GNLL42  # noqa: E402  (scale-into-sum: tests/test_gnll42.py)
@@ -351,6 +353,8 @@ UNDECIDED |= {"log1p-erf"}  # ndtr has no erf form for simplify; the 50-digit ch
 UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digit check holds
 UNDECIDED |= {"softmax-entropy", "softmax-pair"}  # |u| and selects at |u| > 3.4e38, |v| ≤ 800; the smooth max's f holds the
 # logaddexp rule's Max/Abs: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"softmax-weights"}  # its case's f holds the log-sum-exp rules' Max (simplify: "nan is not comparable"); the
+# rule's own ∂T is proved by exact algebra in tests/test_temp43.py; the 50-digit check holds
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
 UNDECIDED |= {"affine-select-sum"}  # selects of relu(x) − y and a widened sum: the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds

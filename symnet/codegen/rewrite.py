@@ -15482,3 +15482,131 @@ GAUSSIAN_QUOTIENT_PRODUCT = Rule(
     apply=_gaussian_quotient_products, fired=lambda old, new: new != old, before=True)
 _register(GAUSSIAN_QUOTIENT_PRODUCT)
 __all__ += ["GAUSSIAN_QUOTIENT_PRODUCT"]
+
+
+# ------------------------------------------------------------------ temp43 (issue 16, session 43, h-temp43: softmax-weights,
+# ∂T of a temperature-scaled softmax cross-entropy over 3+ written logits, test_user41's strict xfail); tested in
+# tests/test_temp43.py
+
+
+def _tw_sums(expr):
+    """The sums e^u₁ + … + e^uₙ (n ≥ 3, the uᵢ distinct, some rounded: a/T) of ``expr`` whose exponents share a factor
+    g, uᵢ = rᵢ·g with every rᵢ free of g's inputs and of functions, as [(S, [(rᵢ, g)…])]."""
+    found = []
+    for S in expr.atoms(sp.Add):
+        if len(S.args) < 3 or not all(isinstance(t, sp.exp) for t in S.args):
+            continue
+        us = [t.args[0] for t in S.args]
+        if len(set(us)) < len(us) or all(_exact_argument(u) for u in us):
+            continue
+        for g in sp.Mul.make_args(us[0]):
+            if not g.free_symbols:
+                continue
+            rs = [sp.cancel(u / g) for u in us]
+            if all(not (r.free_symbols & g.free_symbols) and r.free_symbols and not r.atoms(sp.Function)
+                   for r in rs):
+                found.append((S, [(r, g) for r in rs]))
+                break
+    return found
+
+
+def _tw_coefficients(expr, S, us):
+    """(c₀, [cᵢ…]) where ``expr`` is exactly c₀ + Σ cᵢ·pᵢ, pᵢ = e^uᵢ/S (the softmax weights, Σ pᵢ = 1), once every
+    e^(±m·uᵢ) is written pᵢ·S (its power) and S stays only as a common factor that cancels; else None."""
+    Z = sp.Dummy("S")
+    P = [sp.Dummy("p%d" % i) for i in range(len(us))]
+    body = expr.xreplace({S: Z})
+    swaps = {}
+    for e in body.atoms(sp.exp):
+        w = e.args[0]
+        for u, p in zip(us, P):
+            q = sp.cancel(w / u)
+            if q.is_Integer:
+                swaps[e] = (p * Z) ** q
+                break
+        else:
+            if w.free_symbols & S.free_symbols:
+                return None
+    body = body.xreplace(swaps)
+    if body.has(sp.exp) and any(e.free_symbols & S.free_symbols for e in body.atoms(sp.exp)):
+        return None
+    try:
+        body = sp.cancel(sp.together(body))
+    except (sp.PolynomialError, TypeError):
+        return None
+    if body.has(Z):
+        return None
+    num, den = sp.fraction(body)
+    if den.has(*P):
+        return None
+    try:
+        poly = sp.Poly(sp.expand(num), *P)
+    except sp.PolynomialError:
+        return None
+    if poly.total_degree() > 1:
+        return None
+    return poly.coeff_monomial(1) / den, [poly.coeff_monomial(p) / den for p in P]
+
+
+def _tw_weight(i, rs, g):
+    """pᵢ = 1/(1 + Σ_{j≠i} e^((rⱼ − rᵢ)·g)): the differences rⱼ − rᵢ formed before the product with g (at T = 1e−30
+    each a/T is 1e30, and its rounding alone is 1e14), each e^ of them ≥ 0 and the sum ≥ 1 (no overflow to NaN: 1/inf
+    is 0, its limit)."""
+    return 1 / (1 + sp.Add(*[sp.exp(sp.Mul(sp.Add(r, -rs[i]), g)) for j, r in enumerate(rs) if j != i]))
+
+
+def _tw_rewrite(expr):
+    """``expr`` = c₀ + Σ cᵢ·pᵢ (:func:`_tw_coefficients`) as Σ kᵢ·pᵢ + (the rest of c₀), :func:`_tw_weight`'s pᵢ, where
+    the cᵢ are Nᵢ·g^q alike (Nᵢ free of g's inputs), kᵢ = cᵢ + the terms of c₀ of that order, and the nonzero kᵢ differ
+    (a weighted mean of the rᵢ: ∂T of the cross-entropy, (a − Σ pᵢsᵢ)/T²); else ``expr``."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
+        return expr
+    for S, pairs in _tw_sums(expr):
+        found = _tw_coefficients(expr, S, [t.args[0] for t in S.args])
+        if found is None:
+            continue
+        (c0, cs), g = found, pairs[0][1]
+        orders = {_tw_order(c, g) for c in cs if c != 0}
+        if len(orders) != 1 or None in orders:
+            continue
+        q = orders.pop()
+        # the terms of c₀ of the cᵢ's order spread over Σ pᵢ = 1 (kᵢ = c₀ + cᵢ: the cross-entropy's a/T² − sᵢ/T²), the
+        # others kept beside (∂T of the cross-entropy + T: its 1; (a − sᵢ + T²)/T² would underflow T² with the rest)
+        spread = [t for t in sp.Add.make_args(sp.expand(c0)) if _tw_order(t, g) == q]
+        kept = sp.expand(c0) - sp.Add(*spread)
+        ks = [sp.factor(sp.Add(*spread) + c) for c in cs]
+        if len({k for k in ks if k != 0}) < 2:
+            continue
+        rs = [r for r, _ in pairs]
+        terms = [(k, _tw_weight(i, rs, g)) for i, k in enumerate(ks) if k != 0]
+        if q < 2:
+            return sp.Add(*[k * p for k, p in terms]) + kept
+        # kᵢ = gᵠ·Nᵢ (the cross-entropy's ∂T: g = 1/T, q = 2): (Σ (g·Nᵢ)·pᵢ)·gᵠ⁻¹, each term finite where g² is not
+        # (T² underflows from T = 1.5e−162: (a − b)/(T²·D) was 0·inf = NaN) and 0 where pᵢ is (1/inf)
+        return Grouped(sp.Add(*[sp.factor(sp.cancel(k / g ** (q - 1))) * p for k, p in terms])) * g ** (q - 1) + kept
+    return expr
+
+
+def _tw_order(k, g):
+    """q where k = N·g^q with N free of g's inputs (0 ≤ q ≤ 3; g = 1/T: (a − b)/T² is of order 2), else None."""
+    for q in (3, 2, 1, 0):
+        if not sp.cancel(k / g ** q).free_symbols & g.free_symbols:
+            return q
+    return None
+
+
+SOFTMAX_WEIGHTS = Rule(
+    "softmax-weights", "Σ kᵢ·e^uᵢ/S over S = e^u₁ + … + e^uₙ (n ≥ 3) with uᵢ = rᵢ·g sharing a factor (a softmax with "
+    "temperature, rᵢ/T or rᵢ·β), the kᵢ not all equal: ∂T of −log(e^(a/T)/S) = (a − Σ pᵢsᵢ)/T² as derived forms "
+    "each e^(sᵢ/T) from a rounded sᵢ/T, whose absolute error |sᵢ/T|·ε the exponential turns into a relative one: at "
+    "a = −1.5, b = 0.3, c = 1, past 4 ULP in float64 from T ≈ 1.6e−17 down (−2.5275e60 for −2.5e60 at T = 1e−30, −0.0 "
+    "for −2.5e80 at T = 1e−40; torch NaN below T = 1.4e−3); it is Σ kᵢ·pᵢ exactly (every e^(±uᵢ) written pᵢ·S, S "
+    "cancels, the constant term's part of the kᵢ's order spread over Σ pᵢ = 1, the rest kept beside), pᵢ = 1/(1 + "
+    "Σ_{j≠i} e^((rⱼ − rᵢ)·g)) with the differences formed before g (no exponent overflows to NaN; 1/inf = 0 is a "
+    "weight's limit), kᵢ = (a − sᵢ)/T² for the cross-entropy's ∂T, computed (Σ ((a − sᵢ)/T)·pᵢ)/T (T² underflows "
+    "from T = 1.5e−162); only where the kᵢ are Nᵢ·g^q alike: ≤ 1.81 ULP in float64 over T in ±[1e−300, 1e3] (torch "
+    "NaN or inf at most such T), 0.50 in float32",
+    apply=_tw_rewrite, fired=lambda old, new: new != old, before=True)
+_register(SOFTMAX_WEIGHTS)
+RULES = (SOFTMAX_WEIGHTS,) + tuple(r for r in RULES if r is not SOFTMAX_WEIGHTS)
+__all__ += ["SOFTMAX_WEIGHTS"]
