@@ -14581,7 +14581,9 @@ __all__ += ["CANCELLING_POLYNOMIAL"]
 # softplus(x) − softplus(x − 1) and its ∂x = σ(x) − σ(x − 1), h-user41's strict xfails); tested in
 # tests/test_sigdiff41.py
 
-_SHIFT_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
+# (named apart from overflowed-shift's _SHIFT_FAR = 3.4e38 above: sharing the name made that rule's threshold 700 for
+# every caller, and a 3-class softmax with temperature 1.0 for 0.665 at logits 800, 799, 798, T = 1, split43)
+_SHIFT_PAIR_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
 
 
 def _shift_pairs(node):
@@ -14597,7 +14599,7 @@ def _shift_pairs(node):
             if j == i or type(g) is not type(f) or k2 != -k:
                 continue
             c = sp.expand(f.args[0] - g.args[0])
-            if c.is_Number and c != 0 and abs(c) <= _SHIFT_FAR:
+            if c.is_Number and c != 0 and abs(c) <= _SHIFT_PAIR_FAR:
                 return i, j, k, type(f), f.args[0], g.args[0], c
     return None
 

@@ -1,0 +1,50 @@
+"""split43 (session 43, h-split43): a fault that splitting symnet/codegen/rewrite.py into a package found.
+
+Two blocks of rewrite.py bound the one module-level name ``_SHIFT_FAR``: overflowed-shift (session 36) as 3.4e38, the
+|m| past which a max-shifted e^(a_i − m) over logits with a shared factor is taken as 1 or 0 (every gap exactly 0 or
+past 2⁻⁵³·|m|), and shifted-difference (session 41) as 700, its own bound on a shift c. A module's later binding wins
+for every caller, so from session 41 on overflowed-shift took e^(a_i − m) as 1 or 0 wherever |m| > 700: a written
+3-class softmax with temperature e^(a/T)/(e^(a/T) + e^(b/T) + e^(c/T)) was 1.0 for 0.66524 at (a, b, c, T) =
+(800, 799, 798, 1), each gradient 0 (torch NaN there: e^800 overflows), and 1.0 for 0.66524 at (701, 700, 699, 1), where
+torch is right (e^701 is finite). shifted-difference's bound is now ``_SHIFT_PAIR_FAR``.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from test_kl36 import _torch_softmax, _worst
+
+
+def _moderate_gaps(n: int, dtype, seed: int):
+    """T = ±10^[−3, 0] and logits whose quotients a/T lie in [701, 5000] (past the 700 that replaced the rule's
+    threshold, far below its 3.4e38) with b/T and c/T within 20 of a/T: the outputs are neither 0 nor 1 there."""
+    rng = np.random.default_rng(seed)
+    T = rng.choice([-1.0, 1.0], n) * 10 ** rng.uniform(-3, 0, n)
+    top = rng.uniform(701, 5000, n)
+    r = np.stack([top * T, (top - rng.uniform(0, 20, n)) * T, (top - rng.uniform(0, 20, n)) * T])
+    return T.astype(dtype), r.astype(dtype)
+
+
+# Before (c9775006): f 1.0 for 0.66524 and every gradient 0 at both points: f 3.0e15 ULP in float64, ∂T 5.1e15, ∂a 8.0e15,
+# ∂b 5.9e15, ∂c 8.6e15. Torch NaN (inf/inf) at the first point; at the second its f is exact, its ∂T 150 ULP. Now each
+# output within 0.39 ULP at both.
+@pytest.mark.parametrize("point", [(800.0, 799.0, 798.0, 1.0), (701.0, 700.0, 699.0, 1.0)])
+def test_softmax_with_temperature_past_700_at_the_failing_points(point):
+    a, b, c, T = point
+    worst = _worst(3, np.float64, np.array([T]), np.array([[a], [b], [c]]))
+    assert max(u for u, _ in worst.values()) <= 1, worst
+    theirs = _torch_softmax(np.array([T]), [np.array([a]), np.array([b]), np.array([c])])
+    assert math.isnan(theirs["f"][0]) == (a > 709.78), theirs
+
+
+# Around them, 300 draws a dtype (a/T in [701, 5000], the other quotients within 20 of it): before, every output was 1.0
+# or 0 for a value in (0, 1) at every draw: worst 9.8e15 ULP in float64 (f), 1.8e7 in float32; torch NaN at all 300
+# draws in both (e^(a/T) overflows); now within 1.75 ULP in float64 (∂T; the others 0.5), 0.5 in float32.
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_softmax_with_temperature_past_700(dtype):
+    T, r = _moderate_gaps(300, dtype, seed=4300)
+    worst = _worst(3, dtype, T, r)
+    assert max(u for u, _ in worst.values()) <= 4, worst
