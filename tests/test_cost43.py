@@ -19,7 +19,7 @@ import pytest
 
 import symnet
 import symnet.codegen.doubleword as doubleword
-from conftest import ulps
+from conftest import compiled, triton_torch, ulps
 from test_softcost42 import _points, _same_bits
 from test_worseb40 import _torch_outputs
 
@@ -161,3 +161,23 @@ def test_within_half_an_ulp_over_the_range(formula):
         worst = max(r[1] for r in rows if r[0] == output)
         assert worst <= (1.0 if (formula, output) == (LOG_SOFTMAX, "f") else 0.51), (formula, output, worst)
     assert not [r for r in rows if r[1] > max(r[2], 1.0)]
+
+
+@pytest.mark.parametrize("formula", [LOG_SOFTMAX, LOGADDEXP])
+def test_triton_float64_pair_sum_rounded_once(formula):
+    """The pair's identities are the emitter's, so Triton's double-word block takes them too (its log-sum-exp keeps
+    _dw_exp: near-cancellation's gathered branch is NumPy's): under the interpreter at 30 points (crossing and
+    spread), every output within 0.51 ULP (log-softmax's f, its own widened sum, within 1)."""
+    torch = triton_torch()
+    a1, b1 = _crossing(15, seed=7)
+    rng = np.random.default_rng(7)
+    a2 = rng.uniform(-800, 800, 15)
+    a, b = np.concatenate([a1, a2]), np.concatenate([b1, a2 + rng.uniform(-40, 40, 15)])
+    kernel = compiled(formula, "triton")
+    theirs = dict(zip(("f", "df_da", "df_db"), (o.cpu().numpy() for o in kernel(a=torch.tensor(a), b=torch.tensor(b)))))
+    with mpmath.workdps(60):
+        for j in range(a.size):
+            for output, true in _truth(formula, mpmath.mpf(a[j]), mpmath.mpf(b[j])).items():
+                if np.finfo(F64).tiny <= abs(true):
+                    bound = 1.0 if (formula, output) == (LOG_SOFTMAX, "f") else 0.51
+                    assert ulps(theirs[output][j], true, F64) <= bound, (formula, output, a[j], b[j])

@@ -5558,13 +5558,14 @@ def _shared_statements(lines: list, his: list) -> tuple:
 # log-sum-exp's e^x by the table where its log cannot cancel)
 # log(e^a + e^b) and a − log(e^a + e^b) in a float64 kernel took the full double-word _dw_exp (2⁻¹⁰⁴, some 390
 # operations) for their one e^(min − max), because a log-sum-exp at its crossing of zero needs log S to 2⁻¹⁰⁰ absolute
-# (double_word_block). For two terms the output is c ± L, L = log1p(E), E = e^(min(x, y) − max(x, y)) ≤ 1, c free of
-# logs: the table's E, 2⁻⁶⁶ relative where E ≥ 2⁻¹⁰⁰⁸ (2⁻¹⁰⁷² absolute below), moves L by at most
-# 2⁻⁶⁶·E/(1 + E) ≤ 2⁻⁶⁶·L (log1p(E) ≥ E/(1 + E)), the double words' own error is about 2⁻¹⁰⁰ of the output r, so
-# where |r| ≥ L/8 + 2⁻¹⁰⁰⁰ the output is within 2⁻⁶³ + 2⁻⁷² + 2⁻¹⁰⁰ of itself relative, 0.5 + 2⁻¹⁰ ULP once rounded.
-# Elsewhere (|r| below that: c ≈ ∓L, logaddexp's max(a, b) in (−0.8, 0), the rare elements) the block is computed
-# again with _dw_exp on those elements alone, gathered, as before. The gradients (quotients, no log) take the table's
-# E as a softmax's do.
+# (double_word_block). For two terms an output is r = c ± L, L = log1p(E), E = e^(min(x, y) − max(x, y)) ≤ 1, c a
+# sum of products of inputs, maxima and minima (no function: E reaches r through L alone). The table's E is 2⁻⁶⁶
+# off relative where E ≥ 2⁻¹⁰⁰⁸ (2⁻¹⁰⁷² absolute below), which moves L by at most 2⁻⁶⁶·E/(1 + E) + 2⁻¹⁰⁷² ≤
+# 2⁻⁶⁶·L + 2⁻¹⁰⁷² (log1p(E) ≥ E/(1 + E)); so where |r| ≥ L/8 + 2⁻¹⁰⁰⁰ the table adds at most 2⁻⁶³ + 2⁻⁷² of r to
+# r's error (the double words' own, 2⁻¹⁰⁰ or so, as before): 0.5 + 2⁻¹⁰ ULP once rounded. Elsewhere (c ≈ ∓L:
+# logaddexp's max(a, b) in about (−0.8, 0); log-softmax's c = a − max(a, b) ≤ 0 never) the block is computed again
+# with _dw_exp on those elements alone, gathered, as it was. The gradients (quotients, no log) take the table's E as
+# a softmax's do.
 
 def _pair_log(node) -> bool:
     """Whether ``node`` is log1p(e^(min(x, y) − max(x, y))) of one pair (the log-sum-exp rules' two-term form)."""
@@ -5577,7 +5578,8 @@ def _pair_log(node) -> bool:
 
 def _pair_log_terms(assignments, results):
     """[the pair logs L that are ± terms of each result] where every log and log1p of the kernel is such a term of a
-    result (the result, or a widened result's body, a sum c ± L with c free of logs; no temporary takes a log):
+    result (the result, or a widened result's body, a sum c ± L with c a sum of products of inputs, maxima and
+    minima: no function, so the table's E reaches the output through L alone; no temporary takes a log):
     :func:`_near_cancellation`'s outputs. None for any other kernel (a three-term log-sum-exp, a log of a product)."""
     if any(_takes_a_log(e) for _, e in assignments):
         return None
@@ -5587,6 +5589,9 @@ def _pair_log_terms(assignments, results):
         terms = sp.Add.make_args(body)
         logs = [t if _pair_log(t) else -t for t in terms if _pair_log(t) or _pair_log(-t)]
         rest = [t for t in terms if not (_pair_log(t) or _pair_log(-t))]
+        if logs and not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul))
+                            for t in rest for n in sp.preorder_traversal(t)):
+            return None  # c takes a function (the table's E inside it, or a log): not this tier's proof
         if any(_takes_a_log(t) for t in rest):
             return None
         out.append(logs)
