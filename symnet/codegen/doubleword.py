@@ -2814,6 +2814,9 @@ class _Emitter:
         # the v whose σ(±v), softplus(±v), tanh(±v/2) the third tier's triple words take from one e^−|v| (set by
         # widened_function, Triton only: _shared_triple_bases)
         self.shared_triple: set = set()
+        # a pair's term e^(x − m) (its hi's name) → (m, x, min(x, y), min(x, y) − m), and ("pair-one", m) → its E
+        # (:meth:`_pair_identity`, cost43)
+        self.pair_terms: dict = {}
         self.triple_exp_select = False  # {e^a₁ if c₁; …} as one e^x of the selected argument (likewise)
         # a function of a double word that is not finite takes f of the float64 argument (_function; NumPy's widened
         # bodies: double_word_block's whole kernels keep their text)
@@ -2857,6 +2860,9 @@ class _Emitter:
         return v.lo if v.lo is not None else "0.0"
 
     def add(self, e, a: _Value, b: _Value) -> _Value:
+        one_plus = self._pair_identity(a, b)
+        if one_plus is not None:  # e^(x − m) + e^(y − m) = 1 + E (cost43, :meth:`_pair_identity`)
+            return self._emit(e, f"_dw_add_fp({one_plus.hi}, {self._lo(one_plus)}, 1.0)", ("_dw_add_fp",))
         if a.lo is None and b.lo is None:
             return self._emit(e, f"_dw_two_sum({a.hi}, {b.hi})", ("_dw_two_sum",))
         if b.lo is None:
@@ -2866,6 +2872,10 @@ class _Emitter:
         return self._emit(e, f"_dw_add({a.hi}, {a.lo}, {b.hi}, {b.lo})", ("_dw_add",))
 
     def mul(self, e, a: _Value, b: _Value) -> _Value:
+        product = self._pair_identity(a, b)
+        if product is not None:  # e^(x − m)·e^(y − m) = E (cost43, :meth:`_pair_identity`)
+            self.known[e] = sp.Symbol(product.hi.removesuffix("_hi"))
+            return product
         if a.lo is None and b.lo is None:
             return self._emit(e, f"_dw_two_prod({a.hi}, {b.hi})", ("_dw_two_prod",))
         if b.lo is None:
@@ -3068,8 +3078,30 @@ class _Emitter:
                 gap = below - m
                 if sp.exp(gap) not in self.values:
                     self.values[sp.exp(gap)] = self._function(sp.exp(gap), "exp", gap)
-                return self.select(e, same, _Value("1.0"), self.values[sp.exp(gap)])
+                term = self.select(e, same, _Value("1.0"), self.values[sp.exp(gap)])
+                if type(self) is _Emitter:  # (the scaled and bound tiers keep their own sums and products)
+                    self.pair_terms[term.hi] = (m, x, below, gap)
+                return term
         return self.select(e, same, _Value("1.0"), self._function(sp.exp(x - m), "exp", x - m))
+
+    def _pair_identity(self, a: _Value, b: _Value) -> _Value | None:
+        """E = e^(min(x, y) − m), 1 where min(x, y) = m, for a and b the two terms e^(x − m), e^(y − m) of one pair
+        (:meth:`_exp_shift`, m = max(x, y)); None for any other operands. Exact: where x ≠ y one term is 1 and the
+        other E, where x = y (m = min(x, y)) both are 1 and so is E; so their product is E (no TwoProduct: it was
+        _dw_mul(1, 0, E_hi, E_lo), the same words) and their sum 1 + E (_dw_add_fp, one TwoSum: it was _dw_add's
+        two; a softmax's S, a log-softmax's, logaddexp's). NaN where either term is (an input NaN: min(x, y) is then
+        NaN, or m is, and so is E); at x = y = ±inf min(x, y) = m and E = 1 as the terms (inf − inf not taken;
+        cost43)."""
+        ta, tb = self.pair_terms.get(a.hi), self.pair_terms.get(b.hi)
+        if ta is None or tb is None or ta[0] != tb[0] or ta[1] == tb[1] or a.hi == b.hi:
+            return None
+        m, _, below, gap = ta
+        key = ("pair-one", m)
+        if key not in self.pair_terms:
+            vm, vb = self.value(m), self.value(below)
+            self.pair_terms[key] = self.select(sp.exp(gap), f"{vb.hi} == {vm.hi}", _Value("1.0"),
+                                               self.values[sp.exp(gap)], comment=sp.exp(gap))
+        return self.pair_terms[key]
 
     def operand(self, e) -> _Value:
         """e as an operand of a sum, a product, a quotient or an integer power: :meth:`value` (the scaled tier's
@@ -5448,23 +5480,32 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     the terms dominate: the same outputs computed exactly from the float64 terms are still 2.38 ULP off (worse than
     torch at 5 points); from double-word terms, the quotients in double-word, each output is rounded once (NumPy's
     e^x by a table, :func:`_dw_exp_table`, to 2⁻⁶⁶: a fifth of _dw_exp's operations)."""
-    emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
-    emitter.nonfinite_arguments = False
+    logs = any(_takes_a_log(r) for r in [*results, *(e for _, e in assignments)])
+    pair_logs = _pair_log_terms(assignments, results) if logs and backend == "numpy" else None
     # e^x to 2⁻⁶⁶ by a table in NumPy (a fifth of _dw_exp's operations), to 2⁻⁶² by two squarings in Triton (some 145
     # operations, _dw_exp's 390: 24 inlined _dw_exp took 195 s of CPU to compile for sm_90): enough for outputs rounded once
     # — but not where an output takes a log of the sum (a written log-sum-exp or log-softmax): log S at S ≈ 1 (a
     # log-sum-exp at its crossing of zero, 1e−13) needs S to 2⁻¹⁰⁰ absolute, and the table's 2⁻⁶⁶ was 3.9e7 ULP
-    # there (tests/test_stability8.py); those kernels keep _dw_exp
-    if not any(_takes_a_log(r) for r in [*results, *(e for _, e in assignments)]):
-        emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
-    emitter.definitions = dict(assignments)  # (_exp_shift's pair of terms: its m, a temporary, is max(x, y))
-    for temp, expr in assignments:
-        emitter.values[temp] = emitter.value(expr)
-    his = [emitter.value(r).hi for r in results]
-    lines = emitter.lines
-    if backend == "numpy":  # (Triton's kernels are compiled, where the compiler shares equal expressions itself)
-        lines, his = _shared_statements(lines, his)
-    return lines, his, _closure(emitter.needs, backend)
+    # there (tests/test_stability8.py); those kernels keep _dw_exp, but for a two-term one in NumPy (c ± log1p(E): the
+    # table's, and _dw_exp again where the log may cancel, :func:`_near_cancellation`; cost43)
+    for table in ((True, False) if pair_logs is not None else (not logs,)):
+        emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
+        emitter.nonfinite_arguments = False
+        if table:
+            emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
+        emitter.definitions = dict(assignments)  # (_exp_shift's pair of terms: its m, a temporary, is max(x, y))
+        for temp, expr in assignments:
+            emitter.values[temp] = emitter.value(expr)
+        his = [emitter.value(r).hi for r in results]
+        lines = emitter.lines
+        if backend == "numpy":  # (Triton's kernels are compiled, where the compiler shares equal expressions itself)
+            lines, his = _shared_statements(lines, his)
+        if pair_logs is None or not table:
+            return lines, his, _closure(emitter.needs, backend)
+        near = _near_cancellation(emitter, results, pair_logs, his, leaves, assignments, plain_printer, taken)
+        if near is not None:  # (None: the block reads a name besides its inputs; as before, _dw_exp throughout)
+            more, his, needs = near
+            return lines + more, his, _closure(emitter.needs | needs, backend)
 
 
 # ---- softcost42: a double-word statement computed twice is computed once ----
@@ -5511,3 +5552,97 @@ def _shared_statements(lines: list, his: list) -> tuple:
         kept.append(text)
     return kept, [rename.get(h, h) for h in his]
 # ---- end softcost42 ----
+
+
+# ------------------------------------------------------------------ cost43 (issue 16, session 43, h-cost43: a two-term
+# log-sum-exp's e^x by the table where its log cannot cancel)
+# log(e^a + e^b) and a − log(e^a + e^b) in a float64 kernel took the full double-word _dw_exp (2⁻¹⁰⁴, some 390
+# operations) for their one e^(min − max), because a log-sum-exp at its crossing of zero needs log S to 2⁻¹⁰⁰ absolute
+# (double_word_block). For two terms an output is r = c ± L, L = log1p(E), E = e^(min(x, y) − max(x, y)) ≤ 1, c a
+# sum of products of inputs, maxima and minima (no function: E reaches r through L alone). The table's E is 2⁻⁶⁶
+# off relative where E ≥ 2⁻¹⁰⁰⁸ (2⁻¹⁰⁷² absolute below), which moves L by at most 2⁻⁶⁶·E/(1 + E) + 2⁻¹⁰⁷² ≤
+# 2⁻⁶⁶·L + 2⁻¹⁰⁷² (log1p(E) ≥ E/(1 + E)); so where |r| ≥ L/8 + 2⁻¹⁰⁰⁰ the table adds at most 2⁻⁶³ + 2⁻⁷² of r to
+# r's error (the double words' own, 2⁻¹⁰⁰ or so, as before): 0.5 + 2⁻¹⁰ ULP once rounded. Elsewhere (c ≈ ∓L:
+# logaddexp's max(a, b) in about (−0.8, 0); log-softmax's c = a − max(a, b) ≤ 0 never) the block is computed again
+# with _dw_exp on those elements alone, gathered, as it was. The gradients (quotients, no log) take the table's E as
+# a softmax's do.
+
+def _pair_log(node) -> bool:
+    """Whether ``node`` is log1p(e^(min(x, y) − max(x, y))) of one pair (the log-sum-exp rules' two-term form)."""
+    if not (isinstance(node, log1p) and type(node.args[0]).__name__ == "exp_shift"):
+        return False
+    below, top = node.args[0].args
+    return isinstance(below, sp.Min) and isinstance(top, sp.Max) and set(below.args) == set(top.args) \
+        and len(top.args) == 2
+
+
+def _pair_log_terms(assignments, results):
+    """[the pair logs L that are ± terms of each result] where every log and log1p of the kernel is such a term of a
+    result (the result, or a widened result's body, a sum c ± L with c a sum of products of inputs, maxima and
+    minima: no function, so the table's E reaches the output through L alone; no temporary takes a log):
+    :func:`_near_cancellation`'s outputs. None for any other kernel (a three-term log-sum-exp, a log of a product)."""
+    if any(_takes_a_log(e) for _, e in assignments):
+        return None
+    out = []
+    for r in results:
+        body = r.expanded if hasattr(r, "expanded") and hasattr(r, "leaves") else r
+        terms = sp.Add.make_args(body)
+        logs = [t if _pair_log(t) else -t for t in terms if _pair_log(t) or _pair_log(-t)]
+        rest = [t for t in terms if not (_pair_log(t) or _pair_log(-t))]
+        if logs and not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul))
+                            for t in rest for n in sp.preorder_traversal(t)):
+            return None  # c takes a function (the table's E inside it, or a log): not this tier's proof
+        if any(_takes_a_log(t) for t in rest):
+            return None
+        out.append(logs)
+    return out
+
+
+def _near_cancellation(emitter, results, pair_logs, his, leaves, assignments, plain_printer, taken):
+    """The statements after ``emitter``'s (the block with the table's e^x) that compute the block again with _dw_exp on
+    the elements where an output r = c ± L of :func:`_pair_log_terms` is below ΣL/8 + 2⁻¹⁰⁰⁰ (its log may cancel:
+    the comment above), gathered, and write those outputs there: (the statements, the outputs' names, the primitives
+    they call); None where the block reads a name besides its inputs (a float64 temporary of the kernel)."""
+    code = [line for line in emitter.lines if not line.lstrip().startswith("#")]
+    written = {w for line in code for w in re.findall(r"\w+", line.split(" = ")[0])}
+    read = {w for line in code for w in re.findall(r"[A-Za-z_]\w*", line)}
+    if {w for w in read & set(taken) if not w.startswith("_")} - set(leaves.values()) - written - {"np"}:
+        return None
+    names = set(emitter.taken) | set(taken)
+
+    def fresh(word):
+        name, k = word, 1
+        while name in names:
+            k += 1
+            name = f"{word}_{k}"
+        names.add(name)
+        return name
+
+    near = fresh("near")
+    tests = []
+    for r, logs in zip(results, pair_logs):
+        if logs:
+            total = " + ".join(emitter.value(L).hi for L in logs)
+            tests.append(f"(np.abs({emitter.value(r).hi}) < 0.125 * ({total}) + 9.332636185032189e-302)")
+    if not tests:
+        return [], his, set()
+    gathered = {s: fresh(f"{n}_near") for s, n in leaves.items()}
+    again = _Emitter("numpy", plain_printer, dict(gathered), dict(gathered), names)
+    again.nonfinite_arguments = False
+    again.definitions = dict(assignments)
+    for temp, expr in assignments:
+        again.values[temp] = again.value(expr)
+    again_his = [again.value(r).hi for r in results]
+    again_lines, again_his = _shared_statements(again.lines, again_his)
+    outs = [fresh(f"{h.removesuffix('_hi')}_out") for h in his]
+    lines = ["# where an output c ± log1p(E) may cancel (|r| < ΣL/8 + 2⁻¹⁰⁰⁰; logaddexp's max(a, b) near (−0.8, 0)): the",
+             "# block again there alone with the full double-word e^x (the table's 2⁻⁶⁶ is 2⁻⁶³ of r elsewhere; cost43)",
+             f"{near} = " + " | ".join(tests)]
+    lines += [f"{o} = {h}" for o, h in zip(outs, his)]
+    lines += [f"if {near}.any():"]
+    lines += [f"    {g} = np.broadcast_to({leaves[s]}, {near}.shape)[{near}]" for s, g in gathered.items()]
+    lines += ["    " + line for line in again_lines]
+    for o, h in zip(outs, again_his):
+        lines += [f"    {o} = np.array(np.broadcast_to({o}, {near}.shape), np.float64)",
+                  f"    {o}[{near}] = {h}"]
+    return lines, outs, again.needs
