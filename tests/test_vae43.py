@@ -20,6 +20,17 @@ from test_user42 import GP, VAE_KL, _gp_points, _torch, _vae_points
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 
+_lv, _m, _gx, _gy, _p, _q = sp.symbols("lv m gx gy p q", real=True)
+# tests/test_stability_rules.py's cases: (rule, formula, inputs, range of the 50-digit check, failing point, dtype)
+RULE_CASES = [
+    ("vanishing-constant-group", -(1 + _lv - _m ** 2 - sp.exp(_lv)) / 2, (_lv, _m), (-1.0, 1.0), (0.0, -7.1e-9),
+     np.float64),
+    ("root-minus-constant", (sp.sqrt(_gx ** 2 + _gy ** 2) - 1) ** 2, (_gx, _gy), (-2.0, 2.0), (-1.78e-8, 1.0),
+     np.float64),
+    ("log-difference-ratio", _p * (sp.log(_p) - sp.log(_q)) + (1 - _p) * (sp.log(1 - _p) - sp.log(1 - _q)), (_p, _q),
+     (0.05, 0.95), (0.07535620859175937, 0.07535620859162576), np.float64),
+]
+
 
 def _kernel(formula, backend="numpy"):
     return symnet.compile(symnet.derive(formula), backend=backend, progress=False)
