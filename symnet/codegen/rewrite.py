@@ -15535,11 +15535,9 @@ _register(VANISHING_CONSTANT_GROUP)
 __all__ += ["VANISHING_CONSTANT_GROUP"]
 
 
-def _root_minus_constant(node):
-    """a·√S + b (a, b numbers of opposite signs, S a polynomial in the inputs: ‖g‖ − 1 of WGAN-GP's penalty with
-    ‖g‖ = √(g₁² + g₂²)) → (a²·S − b²)/(a·√S − b), the quotient widened (S's products exact in double words, the
-    root and quotient to about 2⁻¹⁰⁰, one rounding), where a²·S < 64b² (√S below 8 times −b/a: the written form
-    cancels near −b/a, and a²·S cannot overflow there); the written form elsewhere; None for any other node."""
+def _root_minus_constant_parts(node):
+    """``node`` a·√S + b (a, b numbers of opposite signs, S a polynomial in the inputs with two terms or more) →
+    (a, b, √S); None for any other node."""
     if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2):
         return None
     b = next((t for t in node.args if t.is_number), None)
@@ -15552,8 +15550,39 @@ def _root_minus_constant(node):
     s = r.base
     if not (s.is_Add and s.free_symbols and s.is_polynomial(*s.free_symbols)) or s.has(sp.Indexed):
         return None
-    near = a ** 2 * s < 64 * b ** 2
-    return sp.Piecewise((widen(sp.expand(a ** 2 * s - b ** 2) / (a * r - b)), near), (node, True))
+    return a, b, r
+
+
+def _root_minus_constant(node):
+    """a·√S + b (:func:`_root_minus_constant_parts`: ‖g‖ − 1 of WGAN-GP's penalty with ‖g‖ = √(g₁² + g₂²)) →
+    (a²·S − b²)/(a·√S − b), the quotient widened (S's products exact in double words, the root and quotient to about
+    2⁻¹⁰⁰, one rounding), where b²/16 < a²·S < 64b² (√S within a factor 4 below and 8 above −b/a: the written form
+    cancels near −b/a, and a²·S neither over- nor underflows there); the written form elsewhere. A product of it (or
+    of its whole power) with inputs, numbers and whole or half-integer powers of S and of inputs (the penalty's
+    gradient 2g₁·(‖g‖ − 1)/‖g‖) is so widened whole (its roundings of g₁ times the quotient over √S were 2.6 ULP
+    apart). None for any other node."""
+    factor, rest = node, []
+    if isinstance(node, sp.Expr) and node.is_Mul:
+        found = [f for f in node.args if _root_minus_constant_parts(f.base if f.is_Pow and f.exp.is_Integer
+                                                                      and f.exp > 0 else f)]
+        if len(found) != 1:
+            return None
+        factor, rest = found[0], [f for f in node.args if f is not found[0]]
+    power = factor.exp if factor.is_Pow and factor.exp.is_Integer and not factor.is_Add else sp.S.One
+    difference = factor.base if power != 1 else factor
+    parts = _root_minus_constant_parts(difference)
+    if parts is None:
+        return None
+    a, b, r = parts
+    s = r.base
+    for f in rest:  # numbers, inputs and powers of inputs or of S (whole or half-integer)
+        base, e = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if not (f.is_number or ((base.is_Symbol or base == s) and (2 * e).is_Integer)):
+            return None
+    near = sp.And(a ** 2 * s > b ** 2 / 16, a ** 2 * s < 64 * b ** 2)
+    conjugate = (sp.expand(a ** 2 * s - b ** 2) / (a * r - b)) ** power
+    # in double words in a float32 kernel too: float64's g₁² + g₂² − 1 drops a float32 g₁² below 2⁻⁵³ (f 0 at g₁ = 1e−9)
+    return sp.Piecewise((widen(sp.Mul(conjugate, *rest), in_float32=True), near), (node, True))
 
 
 def _roots_minus_constants(expr):
@@ -15567,9 +15596,10 @@ ROOT_MINUS_CONSTANT = Rule(
     "(‖g‖ − 1)², ‖g‖ = √(g₁² + g₂²), near its target ‖g‖ = 1: 0 for 2.5e−32 at g = (−1.78e−8, 1), 8.9e15 ULP in "
     "float64, torch the same), √S rounded to an ulp of 1 (S = 1 + g₁² is 1); (a²S − b²)/(a√S − b) is the same number "
     "(a difference of squares; the denominator's terms have one sign, ≥ |b|), computed whole in double words as the "
-    "widen rule computes (S's products exact, √ and quotient to about 2⁻¹⁰⁰) and rounded once; taken where "
-    "a²S < 64b² (beyond, √S ≥ 8|b/a| and the written difference amplifies √S's error by at most 8/7; no overflow "
-    "inside)",
+    "widen rule computes (S's products exact, √ and quotient to about 2⁻¹⁰⁰) and rounded once, with the inputs, "
+    "numbers and powers of S it is multiplied by (the penalty's gradient 2g₁(‖g‖ − 1)/‖g‖); taken where "
+    "b²/16 < a²S < 64b² (beyond, the written difference amplifies √S's error by at most 8/7 or 4/3; no over- or "
+    "underflow inside)",
     apply=_roots_minus_constants, fired=lambda old, new: new != old, before=True)
 _register(ROOT_MINUS_CONSTANT)
 __all__ += ["ROOT_MINUS_CONSTANT"]
