@@ -281,6 +281,8 @@ from test_hyp42 import RULE_CASES as _HYP42  # noqa: E402  (scaled-asinh: tests/
 RULE_CASES += _HYP42
 from test_gnll42 import RULE_CASES as _GNLL42  # noqa: E402  (scale-into-sum: tests/test_gnll42.py)
 RULE_CASES += _GNLL42
+from test_vae43 import RULE_CASES as _VAE43  # noqa: E402  (vanishing-constant-group, root-minus-constant, log-difference-ratio: tests/test_vae43.py)
+RULE_CASES += _VAE43
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -370,6 +372,8 @@ UNDECIDED |= {"cosh-square-sum"}  # a select at |u| = 20 and a widened body: sim
 UNDECIDED |= {"mixture-power"}  # selects at t = 0 and t = 1 (Eq) and at |z| = 40: the 50-digit check holds in (0, 1)
 UNDECIDED |= {"softplus-factor"}  # a select at softplus(u) = 0·… beyond u = 2¹⁰²⁰ (Eq): the 50-digit check holds
 UNDECIDED |= {"hypot-slope"}  # sign, Min and |·| of p − t and δ: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"log-difference-ratio"}  # log A − log B = log(A/B) under A, B > 0 (its select): simplify does not use the
+# condition; the 50-digit check holds
 UNDECIDED |= {"rounded-log-argument"}  # log p as Σ n·log|a| under sign(a)… > 0 where p leaves float64's range, and
 # log1p(p) as log p above 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"overflowing-log1p"}  # log1p(X) as log X above X = 2¹⁰⁰⁰ (to 2⁻¹⁰⁰⁰ relative: not an identity); the 50-digit check holds

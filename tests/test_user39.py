@@ -174,9 +174,10 @@ def test_bernoulli_kl_on_triton_under_the_interpreter(monkeypatch):
 
 # written as differences of logs the log-difference rule takes each difference first, and the sum of the two rounded
 # terms still cancels (measured over the 300 points above: torch 6.18e24 and 4.87e14)
-@pytest.mark.xfail(strict=True, reason="measured: p*(log(p) - log(q)) + (1 - p)*(log(1 - p) - log(1 - q)) f at "
-                   "p = 0.07535620859175937, q = 0.07535620859162576: 1.06e12 ULP in float64 (torch 6.18e24 over the "
-                   "same points); float32 1.42e4 ULP at p = 0.48582443594932556, q = 0.4858242869377136 (torch 4.87e14)")
+# fixed by h-vae43's log-difference-ratio rule (session 43; was strict xfail "measured: p*(log(p) - log(q)) + (1 - p)*
+# (log(1 - p) - log(1 - q)) f at p = 0.07535620859175937, q = 0.07535620859162576: 1.06e12 ULP in float64 (torch 6.18e24
+# over the same points); float32 1.42e4 ULP at p = 0.48582443594932556, q = 0.4858242869377136 (torch 4.87e14)"): now
+# 0.03 ULP there (tests/test_vae43.py)
 def test_kl_as_differences_of_logs_within_the_bound():
     formula = "p*(log(p) - log(q)) + (1 - p)*(log(1 - p) - log(1 - q))"
     k = symnet.compile(symnet.derive(formula), progress=False)

@@ -15612,3 +15612,169 @@ SOFTMAX_WEIGHTS = Rule(
 _register(SOFTMAX_WEIGHTS)
 RULES = (SOFTMAX_WEIGHTS,) + tuple(r for r in RULES if r is not SOFTMAX_WEIGHTS)
 __all__ += ["SOFTMAX_WEIGHTS"]
+# ------------------------------------------------------------------ vae43 (issue 16, session 43, h-vae43: a sum's
+# constant kept in its widened sum: the VAE's KL term −½(1 + lv − μ² − e^lv) was 9.9e15 ULP in float64 near lv = μ = 0,
+# the affine-root rule's (widened(m² + e^lv − lv) − 1)/2 rounding before the 1 cancels; tested in tests/test_vae43.py)
+
+
+def _constant_group_terms(node):
+    """``node`` a sum of several inputs with number terms → [(x, group)]: for each input x with two terms in x alone
+    or more, one of them holding e^, the sum of those terms and the number terms (1 + lv − e^lv of 1 + lv − μ² − e^lv);
+    [] where there is no number term."""
+    constants = [t for t in node.args if t.is_number]
+    if not constants:
+        return []
+    groups: dict = {}
+    for t in node.args:
+        if len(t.free_symbols) == 1:
+            groups.setdefault(next(iter(t.free_symbols)), []).append(t)
+    # an e^x among them: log(2 + x) − x/2 − log 2 beside y² is the log-difference and widen rules' already (0.50 ULP)
+    return [(x, sp.Add(*group, *constants)) for x, group in sorted(groups.items(), key=lambda p: p[0].name)
+            if len(group) >= 2 and sp.Add(*group).has(sp.exp) and not sp.Add(*group).is_polynomial(x)]
+
+
+def _vanishing_constant_group(node):
+    """A sum of several inputs whose terms in one input x (e^x among them), with its number terms, are 0 at x = 0 and
+    cancel there (:func:`_vanishes_at_zero`: 1 + lv − e^lv) → the whole sum widened, its constant inside; None
+    elsewhere."""
+    if not (isinstance(node, sp.Expr) and node.is_Add and len(node.free_symbols) > 1):
+        return None
+    for x, group in _constant_group_terms(node):
+        if not group.has(sp.Indexed, WidenedBase, sp.Piecewise) and _vanishes_at_zero(group, x):
+            return widen(node)
+    return None
+
+
+def _vanishing_constant_groups(expr):
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
+        return expr
+    return _top_down(expr, _vanishing_constant_group, _KEPT)
+
+
+VANISHING_CONSTANT_GROUP = Rule(
+    "vanishing-constant-group", "a sum of several inputs whose terms in one input x (an e^x among them) and its "
+    "constant meet at x = 0 (the VAE's KL term −½(1 + lv − μ² − e^lv), whose 1 + lv − e^lv cancels near lv = 0 while "
+    "the whole is μ²/2 + lv²/4: 9.9e15 ULP in float64, 1.7e7 in float32, torch the same) lost its constant to the "
+    "affine-root rule ((x + b·n)/n: the widened rest rounded, then the 1 subtracted); the whole sum, its constant "
+    "inside, is computed as the widen rule computes a sum (double words, a third word where they cancel too) and "
+    "rounded once: the same number, one rounding",
+    apply=_vanishing_constant_groups, fired=lambda old, new: new != old, before=True)
+_register(VANISHING_CONSTANT_GROUP)
+__all__ += ["VANISHING_CONSTANT_GROUP"]
+
+
+def _root_minus_constant_parts(node):
+    """``node`` a·√S + b (a, b numbers of opposite signs, S a polynomial in the inputs with two terms or more) →
+    (a, b, √S); None for any other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2):
+        return None
+    b = next((t for t in node.args if t.is_number), None)
+    root = next((t for t in node.args if not t.is_number), None)
+    if b is None or root is None or not b.is_real or b == 0:
+        return None
+    a, r = root.as_coeff_Mul()
+    if not (r.is_Pow and r.exp == sp.S.Half and a * b < 0):
+        return None
+    s = r.base
+    if not (s.is_Add and s.free_symbols and s.is_polynomial(*s.free_symbols)) or s.has(sp.Indexed):
+        return None
+    return a, b, r
+
+
+def _root_minus_constant(node):
+    """a·√S + b (:func:`_root_minus_constant_parts`: ‖g‖ − 1 of WGAN-GP's penalty with ‖g‖ = √(g₁² + g₂²)) →
+    (a²·S − b²)/(a·√S − b), the quotient widened (S's products exact in double words, the root and quotient to about
+    2⁻¹⁰⁰, one rounding), where b²/16 < a²·S < 64b² (√S within a factor 4 below and 8 above −b/a: the written form
+    cancels near −b/a, and a²·S neither over- nor underflows there); the written form elsewhere. A product of it (or
+    of its whole power) with inputs, numbers and whole or half-integer powers of S and of inputs (the penalty's
+    gradient 2g₁·(‖g‖ − 1)/‖g‖) is so widened whole (its roundings of g₁ times the quotient over √S were 2.6 ULP
+    apart). None for any other node."""
+    factor, rest = node, []
+    if isinstance(node, sp.Expr) and node.is_Mul:
+        found = [f for f in node.args if _root_minus_constant_parts(f.base if f.is_Pow and f.exp.is_Integer
+                                                                      and f.exp > 0 else f)]
+        if len(found) != 1:
+            return None
+        factor, rest = found[0], [f for f in node.args if f is not found[0]]
+    power = factor.exp if factor.is_Pow and factor.exp.is_Integer and not factor.is_Add else sp.S.One
+    difference = factor.base if power != 1 else factor
+    parts = _root_minus_constant_parts(difference)
+    if parts is None:
+        return None
+    a, b, r = parts
+    s = r.base
+    for f in rest:  # numbers, inputs and powers of inputs or of S (whole or half-integer)
+        base, e = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if not (f.is_number or ((base.is_Symbol or base == s) and (2 * e).is_Integer)):
+            return None
+    near = sp.And(a ** 2 * s > b ** 2 / 16, a ** 2 * s < 64 * b ** 2)
+    conjugate = (sp.expand(a ** 2 * s - b ** 2) / (a * r - b)) ** power
+    # in double words in a float32 kernel too: float64's g₁² + g₂² − 1 drops a float32 g₁² below 2⁻⁵³ (f 0 at g₁ = 1e−9)
+    return sp.Piecewise((widen(sp.Mul(conjugate, *rest), in_float32=True), near), (node, True))
+
+
+def _roots_minus_constants(expr):
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    return _top_down(expr, _root_minus_constant, _KEPT)
+
+
+ROOT_MINUS_CONSTANT = Rule(
+    "root-minus-constant", "a·√S + b with a, b of opposite signs cancels where √S ≈ −b/a (WGAN-GP's penalty "
+    "(‖g‖ − 1)², ‖g‖ = √(g₁² + g₂²), near its target ‖g‖ = 1: 0 for 2.5e−32 at g = (−1.78e−8, 1), 8.9e15 ULP in "
+    "float64, torch the same), √S rounded to an ulp of 1 (S = 1 + g₁² is 1); (a²S − b²)/(a√S − b) is the same number "
+    "(a difference of squares; the denominator's terms have one sign, ≥ |b|), computed whole in double words as the "
+    "widen rule computes (S's products exact, √ and quotient to about 2⁻¹⁰⁰) and rounded once, with the inputs, "
+    "numbers and powers of S it is multiplied by (the penalty's gradient 2g₁(‖g‖ − 1)/‖g‖); taken where "
+    "b²/16 < a²S < 64b² (beyond, the written difference amplifies √S's error by at most 8/7 or 4/3; no over- or "
+    "underflow inside)",
+    apply=_roots_minus_constants, fired=lambda old, new: new != old, before=True)
+_register(ROOT_MINUS_CONSTANT)
+__all__ += ["ROOT_MINUS_CONSTANT"]
+
+
+def _log_difference_factor(term):
+    """``term`` c·R·(log A − log B) (c a number, R an input, an affine form of inputs or absent) → (log A − log B, A,
+    B); None for any other term."""
+    if not (isinstance(term, sp.Expr) and term.is_Mul):
+        return None
+    diffs = [f for f in term.args if f.is_Add and len(f.args) == 2]
+    for d in diffs:
+        logs = sorted(d.args, key=lambda t: t.could_extract_minus_sign())
+        if isinstance(logs[0], sp.log) and isinstance(-logs[1], sp.log):
+            return d, logs[0].args[0], (-logs[1]).args[0]
+    return None
+
+
+def _log_difference_ratio_sum(node):
+    """A sum with two terms c·R·(log A − log B) or more (p·(log p − log q) + (1 − p)·(log(1 − p) − log(1 − q))) that,
+    each difference written log(A/B), is a sum :func:`_log_linear_sum` takes → Piecewise((that sum, every A, B > 0),
+    (node, True)); None elsewhere."""
+    if not (isinstance(node, sp.Expr) and node.is_Add):
+        return None
+    found = {t: _log_difference_factor(t) for t in node.args}
+    if sum(f is not None for f in found.values()) < 2:
+        return None
+    ratios = {t: t.xreplace({f[0]: sp.log(f[1] / f[2])}) if f else t for t, f in found.items()}
+    new = sp.Add(*ratios.values())
+    if not _log_linear_sum(new):
+        return None
+    positive = sp.And(*[v > 0 for f in found.values() if f for v in f[1:]])
+    return sp.Piecewise((new, positive), (node, True))
+
+
+def _log_difference_ratio_sums(expr):
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return _top_down(expr, _log_difference_ratio_sum, _KEPT)
+
+
+LOG_DIFFERENCE_RATIO = Rule(
+    "log-difference-ratio", "a Kullback–Leibler divergence written with differences of logs, p·(log p − log q) + "
+    "(1 − p)·(log(1 − p) − log(1 − q)), cancels twice near p = q: each difference is of size |p − q| and the two "
+    "terms meet at the double root (1.06e12 ULP in float64, 1.42e4 in float32; torch 6.18e24, 4.87e14); log A − log B "
+    "is log(A/B) wherever A, B > 0 (an identity), and so written the sum is the log-linear-root rule's (computed as "
+    "the widen rule computes a sum, rounded once); as written where some A or B is not positive",
+    apply=_log_difference_ratio_sums, fired=lambda old, new: new != old, before=True)
+_register(LOG_DIFFERENCE_RATIO)
+__all__ += ["LOG_DIFFERENCE_RATIO"]
