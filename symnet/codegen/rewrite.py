@@ -15612,6 +15612,8 @@ SOFTMAX_WEIGHTS = Rule(
 _register(SOFTMAX_WEIGHTS)
 RULES = (SOFTMAX_WEIGHTS,) + tuple(r for r in RULES if r is not SOFTMAX_WEIGHTS)
 __all__ += ["SOFTMAX_WEIGHTS"]
+
+
 # ------------------------------------------------------------------ vae43 (issue 16, session 43, h-vae43: a sum's
 # constant kept in its widened sum: the VAE's KL term −½(1 + lv − μ² − e^lv) was 9.9e15 ULP in float64 near lv = μ = 0,
 # the affine-root rule's (widened(m² + e^lv − lv) − 1)/2 rounding before the 1 cancels; tested in tests/test_vae43.py)
