@@ -14581,7 +14581,10 @@ __all__ += ["CANCELLING_POLYNOMIAL"]
 # softplus(x) − softplus(x − 1) and its ∂x = σ(x) − σ(x − 1), h-user41's strict xfails); tested in
 # tests/test_sigdiff41.py
 
-_SHIFT_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
+# (not _SHIFT_FAR: that name, the overflowed-shift rule's 3.4e38 above, was rebound to 700 here until session 43, and
+# the overflowed-shift rule read 700: a temperature softmax's gradient was 0 wherever |max a_i/T| > 700, e.g. ∂a of
+# e^(a/T)/(e^(a/T) + e^(b/T)) at (T, a, b) = (1, −800, −801) 0 for 0.1966; tests/test_break43.py)
+_SHIFTED_DIFFERENCE_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
 
 
 def _shift_pairs(node):
@@ -14597,7 +14600,7 @@ def _shift_pairs(node):
             if j == i or type(g) is not type(f) or k2 != -k:
                 continue
             c = sp.expand(f.args[0] - g.args[0])
-            if c.is_Number and c != 0 and abs(c) <= _SHIFT_FAR:
+            if c.is_Number and c != 0 and abs(c) <= _SHIFTED_DIFFERENCE_FAR:
                 return i, j, k, type(f), f.args[0], g.args[0], c
     return None
 
