@@ -1,0 +1,141 @@
+"""Session 43, helper break43: a hostile or careless user against the newest rules (session 42's and the ones they
+read), at the extremes. Compared with mpmath (60 digits and more) and torch autograd float64 at the same points.
+
+Fixed here:
+- the overflowed-shift rule (session 36) takes a max-shifted e^(a_i − m) over logits with a shared factor (a/T, b/T) as
+  its limit 1 or 0 where |m| > _SHIFT_FAR = 3.4e38; the shifted-difference rule (session 41) bound a second module-level
+  ``_SHIFT_FAR = 700`` below it, which the overflowed-shift rule then read: the gradient of a softmax with a temperature
+  was 0 (or ±1/T·…, the limit's) wherever |max(a/T, b/T)| > 700, a/T finite, e.g. ∂a of e^(a/T)/(e^(a/T) + e^(b/T)) at
+  (T, a, b) = (1, −800, −801) 0 for 0.196612 (torch NaN: e^−800 = 0, 0/0).
+"""
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+
+import symnet
+
+BOUND = {np.float64: 4.0, np.float32: 8.0}
+
+_KERNELS = {}
+
+
+def _kernel(formula, backend="numpy"):
+    if (formula, backend) not in _KERNELS:
+        _KERNELS[formula, backend] = symnet.compile(symnet.derive(formula), backend=backend, progress=False)
+    return _KERNELS[formula, backend]
+
+
+def _ulps(got, truths, dtype):
+    """ULPs of dtype where the truth is a normal number of dtype (inf where got is not finite), else 0 (not
+    measured)."""
+    tiny, big = float(np.finfo(dtype).tiny), float(np.finfo(dtype).max)
+    out = np.zeros(len(truths))
+    for i, (g, t) in enumerate(zip(np.asarray(got, np.float64), truths)):
+        if tiny <= abs(t) <= big:
+            out[i] = np.inf if not np.isfinite(g) else \
+                float(abs(mpmath.mpf(float(g)) - t) / float(np.spacing(dtype(abs(float(t))))))
+    return out
+
+
+def _sig(u):
+    return 1 / (1 + mpmath.exp(-u))
+
+
+# ---------------------------------------------------------------- overflowed-shift's bound (fixed)
+
+TEMPERATURE_SOFTMAX = "exp(a/T)/(exp(a/T) + exp(b/T))"
+TEMPERATURE_LSE = "T*log(exp(a/T) + exp(b/T))"
+
+
+def _far_logits(dtype, seed):
+    """(T, a, b): the failing points and 300 around them, max(a/T, b/T) of magnitude 700 to 3000 (float64) / 90 to 300
+    (float32), the gap (a − b)/T within ±30, T of either sign."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    lo, hi = (700.0, 3000.0) if dtype == np.float64 else (90.0, 300.0)
+    T = rng.choice([-1.0, 1.0], n) * rng.uniform(0.25, 4.0, n)
+    m = rng.choice([-1.0, 1.0], n) * rng.uniform(lo, hi, n)
+    gap = rng.uniform(-30.0, 30.0, n)
+    a, b = m * T, (m - gap) * T
+    fixed = np.array([[1.0, -800.0, -801.0], [1.0, 800.0, 799.0], [2.0, 1500.0, 1499.0], [0.5, -360.0, -360.5],
+                      [1.0, -701.0, -700.5], [-1.0, 750.0, 760.0]])
+    if dtype == np.float32:
+        fixed = fixed / 8
+    pts = np.concatenate([fixed, np.stack([T, a, b], 1)]).astype(dtype)
+    return pts[:, 0], pts[:, 1], pts[:, 2]
+
+
+def _softmax_truths(T, a, b):
+    """f = σ(v), v = (a − b)/T, and its ∂T, ∂a, ∂b (σ' = σ(1 − σ)), in mpmath at 60 digits."""
+    outs = [[], [], [], []]
+    with mpmath.workdps(60):
+        for t, x, y in zip(*(np.asarray(v, np.float64).tolist() for v in (T, a, b))):
+            t, x, y = mpmath.mpf(t), mpmath.mpf(x), mpmath.mpf(y)
+            s = _sig((x - y) / t)
+            slope = s * _sig(-(x - y) / t)
+            for out, v in zip(outs, (s, -(x - y) / t ** 2 * slope, slope / t, -slope / t)):
+                out.append(v)
+    return outs
+
+
+def _lse_truths(T, a, b):
+    """f = T·log(e^(a/T) + e^(b/T)) = max + T·softplus(−|a − b|/T) (T > 0; min for T < 0), ∂T = f/T − (a·σ(v) +
+    b·σ(−v))/T, ∂a = σ(v), ∂b = σ(−v), v = (a − b)/T, in mpmath at 60 digits."""
+    outs = [[], [], [], []]
+    with mpmath.workdps(60):
+        for t, x, y in zip(*(np.asarray(v, np.float64).tolist() for v in (T, a, b))):
+            t, x, y = mpmath.mpf(t), mpmath.mpf(x), mpmath.mpf(y)
+            v = (x - y) / t
+            lse = x / t + mpmath.log1p(mpmath.exp(-v)) if v > 0 else y / t + mpmath.log1p(mpmath.exp(v))
+            f = t * lse
+            for out, w in zip(outs, (f, lse - (x * _sig(v) + y * _sig(-v)) / t, _sig(v), _sig(-v))):
+                out.append(w)
+    return outs
+
+
+def _torch_outputs(formula, T, a, b):
+    torch = pytest.importorskip("torch")
+    t, x, y = (torch.tensor(np.asarray(v, np.float64), requires_grad=True) for v in (T, a, b))
+    if formula == TEMPERATURE_SOFTMAX:
+        out = torch.exp(x / t) / (torch.exp(x / t) + torch.exp(y / t))
+    else:
+        out = t * torch.log(torch.exp(x / t) + torch.exp(y / t))
+    grads = torch.autograd.grad(out.sum(), (t, x, y))
+    return [out.detach().numpy()] + [g.numpy() for g in grads]
+
+
+_TRUTHS = {TEMPERATURE_SOFTMAX: _softmax_truths, TEMPERATURE_LSE: _lse_truths}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("formula", [TEMPERATURE_SOFTMAX, TEMPERATURE_LSE])
+def test_temperature_softmax_gradient_past_700(formula, dtype):
+    # before: the softmax's ∂T, ∂a, ∂b 0 (or −0) wherever |max(a/T, b/T)| > 700: ∂a at (1, −800, −801) 0 for 0.196612,
+    # at (0.5, −360, −360.5) 0 for 0.393224; worst ∂T 9.0e15 ULP in float64 (−0 at (−3.34, −4505.0, −4426.7); torch
+    # inf there), 1.6e7 in float32 (−0 at (0.25, 187.5, 187.375)). The log-sum-exp T·log(e^(a/T) + e^(b/T)) passed
+    # before too (a guard: its ∂a, ∂b are the softmax's). After: within the bound at the 306 points of each case, both
+    # dtypes.
+    T, a, b = _far_logits(dtype, 4300 + len(formula))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = _kernel(formula)(T=T, a=a, b=b)
+    truths = _TRUTHS[formula](T, a, b)
+    for name, g, t in zip(("f", "df_dT", "df_da", "df_db"), got, truths):
+        u = _ulps(g, t, dtype)
+        assert u.max() <= BOUND[dtype], (name, u.max(), T[u.argmax()], a[u.argmax()], b[u.argmax()],
+                                         g[u.argmax()], float(t[u.argmax()]))
+
+
+@pytest.mark.parametrize("formula", [TEMPERATURE_SOFTMAX, TEMPERATURE_LSE])
+def test_temperature_softmax_gradient_past_700_never_worse_than_torch(formula):
+    T, a, b = _far_logits(np.float64, 4400 + len(formula))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = _kernel(formula)(T=T, a=a, b=b)
+        theirs = _torch_outputs(formula, T, a, b)
+    truths = _TRUTHS[formula](T, a, b)
+    for name, ours, torch_out, t in zip(("f", "df_dT", "df_da", "df_db"), got, theirs, truths):
+        u, v = _ulps(ours, t, np.float64), _ulps(torch_out, t, np.float64)
+        assert (u <= np.maximum(v, 4)).all(), (name, u.max(), v[u.argmax()])
