@@ -139,3 +139,72 @@ def test_temperature_softmax_gradient_past_700_never_worse_than_torch(formula):
     for name, ours, torch_out, t in zip(("f", "df_dT", "df_da", "df_db"), got, theirs, truths):
         u, v = _ulps(ours, t, np.float64), _ulps(torch_out, t, np.float64)
         assert (u <= np.maximum(v, 4)).all(), (name, u.max(), v[u.argmax()])
+
+
+# ---------------------------------------------------------------- shifted-difference past a shift of 700 (fixed)
+
+# σ(x) − σ(x − c) (c > 0) and σ(x + c) − σ(x): the shifted-difference rule took σ's pair only for |c| ≤ 700 (the bound
+# of softplus's e^c − 1); past it the difference was printed as written, 1 − 1 = 0 once both round to 1
+FAR_SHIFTS = [("sigmoid(x) - sigmoid(x - 701)", 0.0, -701.0), ("sigmoid(x) - sigmoid(x - 1000)", 0.0, -1000.0),
+              ("sigmoid(x + 750) - sigmoid(x)", 750.0, 0.0), ("3*sigmoid(x)*y - 3*sigmoid(x - 5000)*y", 0.0, -5000.0)]
+
+
+def _far_shift_points(sa, sb, dtype, seed):
+    """x for σ(x + sa) − σ(x + sb): 300 points where both σ round to 1 (past the larger kink −min(sa, sb), up to where
+    the difference leaves the normal range), where both are near 0 (below the smaller kink) and around each kink, and
+    the failing points."""
+    rng = np.random.default_rng(seed)
+    hi, lo = max(-sa, -sb), min(-sa, -sb)
+    edge = 700.0 if dtype == np.float64 else 85.0
+    x = np.concatenate([[hi + 49.0, hi + 1.0, hi + 30.0, lo - 50.0, lo],
+                        hi + rng.uniform(0.0, edge, 150), lo - rng.uniform(0.0, edge, 100),
+                        hi + rng.uniform(-40, 40, 25), lo + rng.uniform(-40, 40, 25)])
+    return x.astype(dtype)
+
+
+def _far_shift_truths(sa, sb, x):
+    """f = σ(x + sa) − σ(x + sb) and ∂x = σ′(x + sa) − σ′(x + sb), as written, with digits enough for the
+    cancellation of two terms within e^−|x| of 1."""
+    f, d = [], []
+    for v in x:
+        with mpmath.workdps(60 + int((abs(v) + abs(sa) + abs(sb)) / 2.3)):
+            a, b = mpmath.mpf(float(v)) + sa, mpmath.mpf(float(v)) + sb
+            f.append(_sig(a) - _sig(b))
+            d.append(_sig(a) * _sig(-a) - _sig(b) * _sig(-b))
+    return f, d
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("formula, sa, sb", FAR_SHIFTS)
+def test_sigmoid_difference_past_a_shift_of_700(formula, sa, sb, dtype):
+    # before: f 0 where both σ round to 1 (the written difference, as torch): σ(x) − σ(x − 701) 0 at x = 750 for
+    # 5.24e−22, 8.95e15 ULP in float64 (0 at x = 915.19 for 9.53e−94), 1.67e7 in float32 (0 at x = 760.6 for
+    # 1.29e−26); σ(x) − σ(x − 1000) 9.00e15 / 1.66e7; σ(x + 750) − σ(x) 8.95e15 / 1.67e7: 6 of 8 failed (the
+    # 3·σ(x)·y − 3·σ(x − 5000)·y case passed). After: within the bound at the 305 points of each case, f and ∂x, both
+    # dtypes.
+    x = _far_shift_points(sa, sb, dtype, 4500 + len(formula))
+    kwargs = {"x": x, "y": np.ones_like(x)} if "y" in formula else {"x": x}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f, dx = _kernel(formula)(**kwargs)[:2]
+    scale = 3 if formula.startswith("3*") else 1
+    tf, tdx = _far_shift_truths(sa, sb, x.astype(np.float64).tolist())
+    for got, truth, name in ((f, tf, "f"), (dx, tdx, "dx")):
+        u = _ulps(got, [scale * t for t in truth], dtype)
+        assert u.max() <= BOUND[dtype], (name, u.max(), x[u.argmax()], got[u.argmax()], float(truth[u.argmax()]))
+
+
+@pytest.mark.parametrize("formula, sa, sb", FAR_SHIFTS[:3])
+def test_sigmoid_difference_past_a_shift_of_700_never_worse_than_torch(formula, sa, sb):
+    torch = pytest.importorskip("torch")
+    x = _far_shift_points(sa, sb, np.float64, 4600 + len(formula))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        f, dx = _kernel(formula)(x=x)
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = torch.sigmoid(t + sa) - torch.sigmoid(t + sb)
+    (g,) = torch.autograd.grad(y.sum(), t)
+    tf, tdx = _far_shift_truths(sa, sb, x.tolist())
+    for ours, theirs, truth in ((f, y.detach().numpy(), tf), (dx, g.numpy(), tdx)):
+        u, v = _ulps(ours, truth, np.float64), _ulps(theirs, truth, np.float64)
+        assert (u <= np.maximum(v, 4)).all(), (u.max(), x[u.argmax()])

@@ -14589,7 +14589,7 @@ _SHIFTED_DIFFERENCE_FAR = 700  # a shift c with |c| above it is left as written:
 
 def _shift_pairs(node):
     """(i, j, k, F, a, b, c) for the first two terms k·F(a) and −k·F(b) of the sum ``node``, F σ or softplus,
-    whose arguments differ by a number c = a − b, 0 < |c| ≤ 700; else None."""
+    whose arguments differ by a number c = a − b, 0 < |c| ≤ 700 (σ: any c ≠ 0); else None."""
     terms = node.args
     for i, first in enumerate(terms):
         k, f = first.as_coeff_Mul()
@@ -14600,7 +14600,9 @@ def _shift_pairs(node):
             if j == i or type(g) is not type(f) or k2 != -k:
                 continue
             c = sp.expand(f.args[0] - g.args[0])
-            if c.is_Number and c != 0 and abs(c) <= _SHIFTED_DIFFERENCE_FAR:
+            # σ's form (1 − e^−|c|)·σ(hi)·σ(−lo) is finite for every c (e^−|c| ≤ 1): past 700 too, where σ(x) − σ(x − 701)
+            # as written was 0 at x = 750 for 5.24e−22 (session 43, break43); softplus's e^c − 1 overflows past 709.8
+            if c.is_Number and c != 0 and c.is_finite and (abs(c) <= _SHIFTED_DIFFERENCE_FAR or f.func is sigmoid):
                 return i, j, k, type(f), f.args[0], g.args[0], c
     return None
 
@@ -14646,8 +14648,9 @@ SHIFTED_DIFFERENCE = Rule(
     "∂x 2.2e−16 for 7.28e−17 at x = 37.67 (1.19e16 ULP in float64, torch 2.9e15), f 37 ULP at x = 34 (torch 37); "
     "σ(a) − σ(b) = (e^c − 1)·σ(−a)·σ(b) and softplus(a) − softplus(b) = log1p((e^c − 1)·σ(b)) for c > 0 "
     "(−log1p((e^−c − 1)·σ(a)) for c < 0) are products and a log1p of a positive number, with no subtraction "
-    "(exact: (e^−b − e^−a)·σ(a)·σ(b) = σ(a) − σ(b), and 1 + (e^c − 1)·σ(b) = (1 + e^a)/(1 + e^b)); 0 < |c| ≤ 700, "
-    "where e^c − 1 is finite; σ's difference taken with the negative shift (σ(a) − σ(b) = (1 − e^−c)·σ(a)·σ(−b) for "
+    "(exact: (e^−b − e^−a)·σ(a)·σ(b) = σ(a) − σ(b), and 1 + (e^c − 1)·σ(b) = (1 + e^a)/(1 + e^b)); softplus's for "
+    "0 < |c| ≤ 700, where e^c − 1 is finite, σ's for every c ≠ 0 (σ(x) − σ(x − 701) as written was 0 at x = 750 for "
+    "5.24e−22); σ's difference taken with the negative shift (σ(a) − σ(b) = (1 − e^−c)·σ(a)·σ(−b) for "
     "c > 0) and, for c > 1, (e^c − 1)·σ(b) as (1 − e^−c)·e^a·σ(−b) where a ≤ 0 (e^c·σ(b) = e^a·σ(−b)), so that no "
     "factor underflows where the result is normal (σ(b) is 0 below b ≈ −745: σ(x + 100) − σ(x) and softplus(x) − "
     "softplus(x − 100) were 0 at x = −800 and −700 for ∓9.86e−305, torch exact)", local=_shifted_difference)
