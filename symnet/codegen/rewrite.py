@@ -15488,3 +15488,35 @@ GAUSSIAN_QUOTIENT_PRODUCT = Rule(
     apply=_gaussian_quotient_products, fired=lambda old, new: new != old, before=True)
 _register(GAUSSIAN_QUOTIENT_PRODUCT)
 __all__ += ["GAUSSIAN_QUOTIENT_PRODUCT"]
+
+
+# ------------------------------------------------------------------ break43 (issue 16, session 43, h-break43: the
+# conjugate rule for a negated root difference, B − √A; tested in tests/test_break43.py)
+def _negated_root_difference(node):
+    """B − k·√A (the root's coefficient negative, no positive root beside it) → −(the conjugate rule's form of
+    k·√A − B), or None: :func:`_root_term` takes k > 0 only, so x − √(x² + 4) (squareplus mirrored, −squareplus(−x))
+    was printed as written, every digit lost for x ≫ 1 (−1.49e−8 for −5.0e−9 at x = 2.0e8, 1.2e16 ULP in float64; torch
+    the same) where √(x² + 4) − x took c/(√(x² + c) + x). Exact: the negation of an exact rewrite."""
+    if not node.is_Add:
+        return None
+    if any(_root_term(t) is not None for t in node.args) or sum(
+            _root_term(-t) is not None for t in node.args) != 1:
+        return None
+    found = _conjugate_forms(-node)
+    if found is None:
+        return None
+    final = isinstance(found, _Final)
+    fired = found.expr if final else found
+    expr, names = (fired.expr, fired.names) if isinstance(fired, _Fired) else (fired, ["conjugate"])
+    # where A − B² (the numerator) is infinite the conjugate form is inf/inf: x − √(x² + y) at y = inf was NaN for
+    # −inf (torch −inf); the written form there (an infinite x keeps the conjugate form: its limit 0, torch NaN)
+    (k, _, a), = [r for r in (_root_term(-t) for t in node.args) if r is not None]
+    d = sp.expand(a - (sp.Add(*[t for t in node.args if _root_term(-t) is None]) / k) ** 2)
+    negated = -expr if d.is_number else sp.Piecewise((-expr, sp.Abs(d) <= _DBL_MAX), (node, True))
+    negated = _Fired(negated, names)
+    return _Final(negated) if final else negated
+
+
+_LOCAL = _LOCAL[:_LOCAL.index(_conjugate_forms) + 1] + (_negated_root_difference,) + _LOCAL[
+    _LOCAL.index(_conjugate_forms) + 1:]
+_LOCAL_RULE[_negated_root_difference] = "conjugate"
