@@ -379,3 +379,25 @@ def test_smooth_max_at_a_subnormal_temperature():
     T = np.array([-2.781342323134e-309, 2.781342323134e-309])
     f = _kernel(TEMPERATURE_LSE)(T=T, a=np.array([0.7, 0.7]), b=np.array([2.5, 2.5]))[0]
     assert f[0] == 0.7 and f[1] == 2.5
+
+
+def test_fixes_in_the_triton_function():
+    """The Triton function (interpreted, a few points) of the negated root difference and the far σ difference."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("triton")
+    import os
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+    import symnet.torch as st
+
+    cases = [("x - sqrt(x**2 + 4)", [2.0e8, 30.0, -5.0, 0.0], lambda x: x - mpmath.sqrt(x * x + 4)),
+             ("sigmoid(x) - sigmoid(x - 701)", [750.0, 1200.0, -50.0, 0.0], lambda x: _sig(-(x - 701)) - _sig(-x))]
+    for formula, pts, truth in cases:
+        fn = st.from_formula(formula, inputs=["x"])
+        x = torch.tensor(pts, dtype=torch.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            y = fn(x)
+        with mpmath.workdps(80):
+            t = [truth(mpmath.mpf(v)) for v in pts]
+        # before: x − √(x² + 4) −1.49e−8 at x = 2e8 for −1.0e−8; σ(x) − σ(x − 701) 0 at 750 and 1200
+        assert _ulps(y.numpy(), t, np.float64).max() <= 4, (formula, y.numpy())
