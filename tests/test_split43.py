@@ -6,7 +6,7 @@ past 2⁻⁵³·|m|), and shifted-difference (session 41) as 700, its own bound 
 for every caller, so from session 41 on overflowed-shift took e^(a_i − m) as 1 or 0 wherever |m| > 700: a written
 3-class softmax with temperature e^(a/T)/(e^(a/T) + e^(b/T) + e^(c/T)) was 1.0 for 0.66524 at (a, b, c, T) =
 (800, 799, 798, 1), each gradient 0 (torch NaN there: e^800 overflows), and 1.0 for 0.66524 at (701, 700, 699, 1), where
-torch is right (e^701 is finite). shifted-difference's bound is now ``_SHIFT_PAIR_FAR``.
+torch is right (e^701 is finite). shifted-difference's bound is now ``_SHIFTED_DIFFERENCE_FAR`` (h-break43 found and named it too).
 """
 from __future__ import annotations
 

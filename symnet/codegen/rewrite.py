@@ -14581,14 +14581,15 @@ __all__ += ["CANCELLING_POLYNOMIAL"]
 # softplus(x) − softplus(x − 1) and its ∂x = σ(x) − σ(x − 1), h-user41's strict xfails); tested in
 # tests/test_sigdiff41.py
 
-# (named apart from overflowed-shift's _SHIFT_FAR = 3.4e38 above: sharing the name made that rule's threshold 700 for
-# every caller, and a 3-class softmax with temperature 1.0 for 0.665 at logits 800, 799, 798, T = 1, split43)
-_SHIFT_PAIR_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
+# (not _SHIFT_FAR: that name, the overflowed-shift rule's 3.4e38 above, was rebound to 700 here until session 43, and
+# the overflowed-shift rule read 700: a temperature softmax's gradient was 0 wherever |max a_i/T| > 700, e.g. ∂a of
+# e^(a/T)/(e^(a/T) + e^(b/T)) at (T, a, b) = (1, −800, −801) 0 for 0.1966; tests/test_break43.py)
+_SHIFTED_DIFFERENCE_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
 
 
 def _shift_pairs(node):
     """(i, j, k, F, a, b, c) for the first two terms k·F(a) and −k·F(b) of the sum ``node``, F σ or softplus,
-    whose arguments differ by a number c = a − b, 0 < |c| ≤ 700; else None."""
+    whose arguments differ by a number c = a − b, 0 < |c| ≤ 700 (σ: any c ≠ 0); else None."""
     terms = node.args
     for i, first in enumerate(terms):
         k, f = first.as_coeff_Mul()
@@ -14599,7 +14600,9 @@ def _shift_pairs(node):
             if j == i or type(g) is not type(f) or k2 != -k:
                 continue
             c = sp.expand(f.args[0] - g.args[0])
-            if c.is_Number and c != 0 and abs(c) <= _SHIFT_PAIR_FAR:
+            # σ's form (1 − e^−|c|)·σ(hi)·σ(−lo) is finite for every c (e^−|c| ≤ 1): past 700 too, where σ(x) − σ(x − 701)
+            # as written was 0 at x = 750 for 5.24e−22 (session 43, break43); softplus's e^c − 1 overflows past 709.8
+            if c.is_Number and c != 0 and c.is_finite and (abs(c) <= _SHIFTED_DIFFERENCE_FAR or f.func is sigmoid):
                 return i, j, k, type(f), f.args[0], g.args[0], c
     return None
 
@@ -14645,8 +14648,9 @@ SHIFTED_DIFFERENCE = Rule(
     "∂x 2.2e−16 for 7.28e−17 at x = 37.67 (1.19e16 ULP in float64, torch 2.9e15), f 37 ULP at x = 34 (torch 37); "
     "σ(a) − σ(b) = (e^c − 1)·σ(−a)·σ(b) and softplus(a) − softplus(b) = log1p((e^c − 1)·σ(b)) for c > 0 "
     "(−log1p((e^−c − 1)·σ(a)) for c < 0) are products and a log1p of a positive number, with no subtraction "
-    "(exact: (e^−b − e^−a)·σ(a)·σ(b) = σ(a) − σ(b), and 1 + (e^c − 1)·σ(b) = (1 + e^a)/(1 + e^b)); 0 < |c| ≤ 700, "
-    "where e^c − 1 is finite; σ's difference taken with the negative shift (σ(a) − σ(b) = (1 − e^−c)·σ(a)·σ(−b) for "
+    "(exact: (e^−b − e^−a)·σ(a)·σ(b) = σ(a) − σ(b), and 1 + (e^c − 1)·σ(b) = (1 + e^a)/(1 + e^b)); softplus's for "
+    "0 < |c| ≤ 700, where e^c − 1 is finite, σ's for every c ≠ 0 (σ(x) − σ(x − 701) as written was 0 at x = 750 for "
+    "5.24e−22); σ's difference taken with the negative shift (σ(a) − σ(b) = (1 − e^−c)·σ(a)·σ(−b) for "
     "c > 0) and, for c > 1, (e^c − 1)·σ(b) as (1 − e^−c)·e^a·σ(−b) where a ≤ 0 (e^c·σ(b) = e^a·σ(−b)), so that no "
     "factor underflows where the result is normal (σ(b) is 0 below b ≈ −745: σ(x + 100) − σ(x) and softplus(x) − "
     "softplus(x − 100) were 0 at x = −800 and −700 for ∓9.86e−305, torch exact)", local=_shifted_difference)
@@ -15780,3 +15784,35 @@ LOG_DIFFERENCE_RATIO = Rule(
     apply=_log_difference_ratio_sums, fired=lambda old, new: new != old, before=True)
 _register(LOG_DIFFERENCE_RATIO)
 __all__ += ["LOG_DIFFERENCE_RATIO"]
+
+
+# ------------------------------------------------------------------ break43 (issue 16, session 43, h-break43: the
+# conjugate rule for a negated root difference, B − √A; tested in tests/test_break43.py)
+def _negated_root_difference(node):
+    """B − k·√A (the root's coefficient negative, no positive root beside it) → −(the conjugate rule's form of
+    k·√A − B), or None: :func:`_root_term` takes k > 0 only, so x − √(x² + 4) (squareplus mirrored, −squareplus(−x))
+    was printed as written, every digit lost for x ≫ 1 (−1.49e−8 for −5.0e−9 at x = 2.0e8, 1.2e16 ULP in float64; torch
+    the same) where √(x² + 4) − x took c/(√(x² + c) + x). Exact: the negation of an exact rewrite."""
+    if not node.is_Add:
+        return None
+    if any(_root_term(t) is not None for t in node.args) or sum(
+            _root_term(-t) is not None for t in node.args) != 1:
+        return None
+    found = _conjugate_forms(-node)
+    if found is None:
+        return None
+    final = isinstance(found, _Final)
+    fired = found.expr if final else found
+    expr, names = (fired.expr, fired.names) if isinstance(fired, _Fired) else (fired, ["conjugate"])
+    # where A − B² (the numerator) is infinite the conjugate form is inf/inf: x − √(x² + y) at y = inf was NaN for
+    # −inf (torch −inf); the written form there (an infinite x keeps the conjugate form: its limit 0, torch NaN)
+    (k, _, a), = [r for r in (_root_term(-t) for t in node.args) if r is not None]
+    d = sp.expand(a - (sp.Add(*[t for t in node.args if _root_term(-t) is None]) / k) ** 2)
+    negated = -expr if d.is_number else sp.Piecewise((-expr, sp.Abs(d) <= _DBL_MAX), (node, True))
+    negated = _Fired(negated, names)
+    return _Final(negated) if final else negated
+
+
+_LOCAL = _LOCAL[:_LOCAL.index(_conjugate_forms) + 1] + (_negated_root_difference,) + _LOCAL[
+    _LOCAL.index(_conjugate_forms) + 1:]
+_LOCAL_RULE[_negated_root_difference] = "conjugate"
