@@ -7214,7 +7214,10 @@ def _hypot_sum_product(node):
         # x₁ = 3e200, x₂ = 1e100 takes r·x₂ = 3e−101)
         edge = sp.Float(2.0 ** (-100 if len(found) < 2 else -1000))
         normal = sp.And(*[sp.Abs(Grouped(r * g)) > edge for g in found])
-        result = sp.Piecewise((scaled, far & normal), (node, True))
+        # (hyp43: by exponents where r·v is below the edge or a float32 W^e leaves the range, _hypot_split_pieces)
+        result = sp.Piecewise((scaled, far & normal),
+                              *_hypot_split_pieces(rest, found, part[1], s, r, written.exp, squares, term),
+                              (node, True))
         _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
         return _Final(_Fired(result, ["hypot"]))
     return None
@@ -15482,3 +15485,27 @@ GAUSSIAN_QUOTIENT_PRODUCT = Rule(
     apply=_gaussian_quotient_products, fired=lambda old, new: new != old, before=True)
 _register(GAUSSIAN_QUOTIENT_PRODUCT)
 __all__ += ["GAUSSIAN_QUOTIENT_PRODUCT"]
+
+
+# ------------------------------------------------------------------ hyp43 (issue 16, session 43, h-hyp43: the hypot
+# rule's product with a base of the squares, c·v·W^e, where r·v is below the scaled form's edge 2⁻¹⁰⁰ (v ≪ max |v|) or
+# W^e as written leaves float32's range): ∂x of z/√(x² + y²), −x·z·W^(−3/2), at (8.84e−237, −2.26e−159, −2.13e27) was
+# inf for 1.62e267 (the written W^(−3/2) = 1e477; torch inf), and float32 inf at x = 1.35e−18, y = 9.3e−29,
+# z = 1.4e−45 for 7.7e−10 (W = 1.8e−36 inside the float64 edge 2⁻⁶⁴, W^(−3/2) past float32's range; torch 0.5 ULP)
+_HYPOT_SPLIT_POWER = 6  # the largest |−2e| taken: _constant_far's powers (FAR_POWER)
+
+
+def _hypot_split_pieces(rest, found, square, s, r, e, squares, term) -> list:
+    """[(c·v·S^e·r^(−2e), where max |v| is outside [2⁻¹⁶, 2¹⁶])] for the product c·v·W^e of :func:`_hypot_sum_product`
+    (c = ``rest``, v the bases ``found``, one or two, no scaled sum P beside them), e a half-integer with |2e| ≤ 6;
+    [] otherwise. W^e = S^e·r^(−2e) exactly (W = S/r², r a power of two): the factors c, v, r (to an integer power) and
+    S^e are each finite wherever the inputs are and max |v| ≠ 0 (S in [1, n + 1), r within 2^±1023), so the printer's
+    product by exponents (_constant_far: each factor split into its fraction and exponent, the exponents added as
+    integers) holds the product wherever it is in the range, whatever v's size beside r: r·v is not formed, nor
+    W^e. The edge 2¹⁶ is the powered-bases one: inside it W^e (|e| ≤ 3) stays within 2^±200, a float32 normal
+    number times the product's other factors' range."""
+    if square is not None or not found or not (e.is_number and (2 * e).is_Integer and not e.is_Integer) \
+            or abs(2 * e) > _HYPOT_SPLIT_POWER:
+        return []
+    split = rest * sp.Mul(*found) * r ** int(-2 * e) * s ** e
+    return [(split, _far_from_one(squares, term, _POWERED_EDGE))]
