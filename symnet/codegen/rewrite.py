@@ -15509,3 +15509,80 @@ def _hypot_split_pieces(rest, found, square, s, r, e, squares, term) -> list:
         return []
     split = rest * sp.Mul(*found) * r ** int(-2 * e) * s ** e
     return [(split, _far_from_one(squares, term, _POWERED_EDGE))]
+
+
+# hyp43, asinh-far-sum (issue 16, session 43): a sum holding c·asinh(x/s) (∂s of the scaled asinh s·asinh(x/s),
+# asinh(x/s) − x/(s·√(1 + x²/s²))) where x/s overflows: asinh(±inf) = ±inf made the sum ±inf (inf for 1016.89 at
+# s = −3.3e−244, x = −1.9e198; torch NaN); the scaled-asinh rule above takes the product s·asinh(x/s) only
+def _asinh_far_sum(node):
+    """A sum with a term c·asinh(x/s) (c a number, s an input, x free of s) → {the sum with asinh(x/s) written
+    sign(x)·sign(s)·(log 2 + log|x| − log|s|), and each other term that is an algebraic function of x/s alone its limit
+    (:func:`_far_quotient_limit`), where |x/s| overflows and s ≠ 0; the sum as it was elsewhere}; None for any
+    other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Add):
+        return None
+    for t in node.args:
+        _, f = t.as_coeff_Mul()
+        if not isinstance(f, sp.asinh):
+            continue
+        x, s = sp.fraction(f.args[0])
+        if not (s.is_Symbol and x.free_symbols and s not in x.free_symbols):
+            continue
+        far = (sp.Abs(Grouped(x / s)) > sp.Float("1.7976931348623157e308")) & sp.Ne(s, 0)
+        large = sp.sign(x) * sp.sign(s) * (sp.log(2) + sp.log(sp.Abs(x)) - sp.log(sp.Abs(s)))
+        terms = [large * (g / f) if g.has(f) else _far_quotient_limit(g, x, s) for g in node.args]
+        return _Final(_Fired(sp.Piecewise((sp.Add(*terms), far), (node, True)), ["asinh-far-sum"]))
+    return None
+
+
+_FAR_QUOTIENT_EDGE = sp.Integer(2) ** 1024  # |x/s| past it where the far branch is taken
+
+
+def _far_quotient_limit(g, x, s):
+    """The term ``g`` of :func:`_asinh_far_sum`'s sum where |u| = |x/s| > 2¹⁰²⁴: its limits L₊, L₋ at u → ±∞ as
+    (L₊ + L₋)/2 + sign(x)·sign(s)·(L₊ − L₋)/2, where g is an algebraic function of u alone (x an input; g built of
+    inputs, numbers, sums, products, rational powers, |·| and sign), both limits finite numbers, and g within
+    2⁻⁷⁰ of its limit at u = ±2¹⁰²⁴ and ±2²⁰⁴⁸ (mpmath, 60 digits: an algebraic function's distance to its limit
+    shrinks as a power of 1/|u| past its last turning point; 2⁻⁷⁰ against the asinh term's ≥ 709 is below 2⁻⁷⁹ of
+    the sum; g's written form, :func:`_as_math`, is what is tested); ``g`` as it is otherwise (−x/(s·√(1 + x²/s²)) as
+    the other rules write it, x·|s/x|/(s·√(1 + (s/x)²)) with |s/x| underflowed, was 0 for ∓1 there)."""
+    math = _as_math(g)  # (the formula the term computes: its children are rewritten already)
+    if not x.is_Symbol or not _no_cancellation_inputs_signs(math):
+        return g
+    u = sp.Dummy("u", real=True, nonzero=True)
+    in_u = sp.simplify(math.subs(x, u * s))
+    if in_u.has(s) or in_u.free_symbols - {u}:
+        return g
+    limits = []
+    for side in (sp.oo, -sp.oo):
+        try:
+            limit = sp.limit(in_u, u, side)
+        except (NotImplementedError, ValueError, TypeError):
+            return g
+        if not (limit.is_number and limit.is_finite and limit.is_real):
+            return g
+        for k in (1, 2):
+            at = (1 if side is sp.oo else -1) * _FAR_QUOTIENT_EDGE ** k
+            value = sp.N(in_u.subs(u, at), 60)
+            if not (value.is_number and abs(value - limit) < sp.Float(2.0 ** -70)):
+                return g
+        limits.append(limit)
+    plus, minus = limits
+    return (plus + minus) / 2 + sp.sign(x) * sp.sign(s) * (plus - minus) / 2
+
+
+def _no_cancellation_inputs_signs(e) -> bool:
+    """``e`` is built of inputs, numbers, sums, products, rational powers, |·| and sign alone (no other function, no
+    select): an algebraic function of its inputs."""
+    return all(n.is_Symbol or n.is_number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Rational)
+               or isinstance(n, (sp.Abs, sp.sign)) for n in sp.preorder_traversal(e))
+
+
+ASINH_FAR_SUM = Rule(
+    "asinh-far-sum", "a sum holding c·asinh(x/s) (∂s of s·asinh(x/s): asinh(x/s) − x/(s·√(1 + x²/s²))) where x/s "
+    "overflows: asinh(±inf) = ±inf made the sum ±inf for a finite truth (inf for 1016.89 at s = −3.3e−244, "
+    "x = −1.9e198; torch NaN); there asinh(x/s) is sign(x)·sign(s)·(log 2 + log|x| − log|s|) (asinh u = sign(u)·"
+    "(log 2|u| + 1/(4u²) − …), 1/(4u²) below 2⁻²⁰⁴⁸ where |u| > 2¹⁰²⁴; the logs' sum ≥ 709 with each term ≤ 745: no "
+    "cancellation), the sum as written elsewhere", local=_asinh_far_sum)
+_register(ASINH_FAR_SUM)
+__all__ += ["ASINH_FAR_SUM"]
