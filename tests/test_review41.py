@@ -55,9 +55,8 @@ def _relu_over_l1_truth(x, y):
 
 
 # measured (main c6e5504c): f 0.0 at (−1e308, 1e308) for 0.5: 4.5e15 ULP; torch 0.0 (4.5e15) — x − y overflows to
-# −inf in float64; over x = −t, y = t for t in [9e307, 1.79e308] (200 points) every f is 0 for ~0.5
-@pytest.mark.xfail(strict=True, reason="measured: relu(y)/|x − y| f = 0 for 0.5 where x − y overflows "
-                                       "(x = −1e308, y = 1e308: 4.5e15 ULP; torch 0 too)")
+# −inf in float64; over x = −t, y = t for t in [9e307, 1.79e308] (200 points) every f is 0 for ~0.5. Was a strict
+# xfail ("relu(y)/|x − y| f = 0 for 0.5 where x − y overflows"); since h-hyp43's halved-difference rule 0.0 ULP
 def test_relu_over_l1_value_where_the_difference_overflows():
     t = np.linspace(9e307, 1.79e308, 200)
     got = _outputs("relu(y)/abs(x - y)", F64, x=-t, y=t)["f"]

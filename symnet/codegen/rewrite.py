@@ -15586,3 +15586,49 @@ ASINH_FAR_SUM = Rule(
     "cancellation), the sum as written elsewhere", local=_asinh_far_sum)
 _register(ASINH_FAR_SUM)
 __all__ += ["ASINH_FAR_SUM"]
+
+
+# hyp43, halved-difference (issue 16, session 43): N/|x − y| and N/(x − y) where the difference of two finite inputs
+# overflows: relu(y)/|x − y| at x = −1e308, y = 1e308 was 0 for 0.5 (x − y = −inf; torch 0 too)
+_FLOAT64_MAX = sp.Float("1.7976931348623157e308")
+_DIFFERENCE_SCALE = 16  # x/16 ± y/16: its reciprocal ≥ 16/(2·1.8e308) = 4.5e−308 is a normal number
+
+
+def _halved_difference(node):
+    """c·N·|x ± y|⁻¹ or c·N·(x ± y)⁻¹ (x, y inputs, N the other factors, at least one holding an input) →
+    {(c·N/|x/16 ± y/16|)/16 (or /(x/16 ± y/16)) where |x ± y| overflows and x, y are finite; the product as it was
+    elsewhere}: x/16 and y/16 are exact (an input past 2¹⁰²³ in size, where the sum overflows, scales exactly; the
+    other may lose its last bits below 2⁻¹⁰¹⁸, 2⁻²⁰⁴⁰ of the larger), x/16 ± y/16 is the sum scaled, rounded once,
+    within [1.1e307, 2.3e307], so that 1/(x/16 ± y/16) is a normal number where the printer takes the reciprocal
+    apart (shared by ∂y: 1/(x/2 − y/2) was subnormal, y/(x − y) 3.0 ULP at (1.3e308, −1.1e308)); the quotient formed
+    before the exact 1/16 (but below float64's normal range); None for any other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Mul):
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1):
+            continue
+        inner = f.base.args[0] if isinstance(f.base, sp.Abs) else f.base
+        if not (inner.is_Add and len(inner.args) == 2):
+            continue
+        terms = [t.as_coeff_Mul() for t in inner.args]
+        if not all(abs(c) == 1 and v.is_Symbol for c, v in terms) or terms[0][1] == terms[1][1]:
+            continue
+        rest = node / f
+        if not rest.free_symbols:
+            continue
+        scaled_sum = sp.Add(*[c * Grouped(v / _DIFFERENCE_SCALE) for c, v in terms])
+        denominator = sp.Abs(scaled_sum) if isinstance(f.base, sp.Abs) else scaled_sum
+        far = (sp.Abs(Grouped(inner)) > _FLOAT64_MAX) & sp.And(*[sp.Abs(v) <= _FLOAT64_MAX for _, v in terms])
+        scaled = Grouped(Grouped(rest / denominator) / _DIFFERENCE_SCALE)
+        return _Final(_Fired(sp.Piecewise((scaled, far), (node, True)), ["halved-difference"]))
+    return None
+
+
+HALVED_DIFFERENCE = Rule(
+    "halved-difference", "N/|x − y| and N/(x − y) (x, y inputs) where x − y overflows while x and y are finite: the "
+    "quotient of a finite truth was 0 (relu(y)/|x − y| at x = −1e308, y = 1e308: 0 for 0.5; torch 0 too); there "
+    "(N/|x/16 − y/16|)/16: x/16, y/16 exact where one input is past 2¹⁰²³ in size (the other's lost bits below "
+    "2⁻¹⁰⁷⁴ are 2⁻²⁰⁴⁰ of the sum), the scaled sum rounded once, finite, and its reciprocal a normal number, N divided "
+    "by it before the exact 1/16; as written elsewhere", local=_halved_difference)
+_register(HALVED_DIFFERENCE)
+__all__ += ["HALVED_DIFFERENCE"]
