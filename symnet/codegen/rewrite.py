@@ -15624,11 +15624,61 @@ def _halved_difference(node):
     return None
 
 
+def _halved_differences(expr):
+    """``expr`` (one output) with :func:`_halved_difference` applied to the output itself or to the values of its
+    selects (an output that is such a quotient, as the earlier rules leave it), not to a term of a sum: ∂y of
+    relu(y)/|x − y|, H(y)/|x − y| + relu(y)·sign(x − y)/(x − y)², is the fraction-complement rule's joined form, and
+    its first term alone taken apart was 5e−309 where torch's and the joined form's is 0 (the truth 2.5e−309)."""
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(_halved_differences(v), c) for v, c in expr.args])
+    out = _halved_difference(expr) if isinstance(expr, sp.Expr) else None
+    return expr if out is None else out.expr.expr
+
+
 HALVED_DIFFERENCE = Rule(
     "halved-difference", "N/|x − y| and N/(x − y) (x, y inputs) where x − y overflows while x and y are finite: the "
     "quotient of a finite truth was 0 (relu(y)/|x − y| at x = −1e308, y = 1e308: 0 for 0.5; torch 0 too); there "
     "(N/|x/16 − y/16|)/16: x/16, y/16 exact where one input is past 2¹⁰²³ in size (the other's lost bits below "
     "2⁻¹⁰⁷⁴ are 2⁻²⁰⁴⁰ of the sum), the scaled sum rounded once, finite, and its reciprocal a normal number, N divided "
-    "by it before the exact 1/16; as written elsewhere", local=_halved_difference)
+    "by it before the exact 1/16; as written elsewhere. An output that is such a quotient (or a select's value), not "
+    "a term of a sum", apply=_halved_differences, fired=lambda old, new: new != old)
 _register(HALVED_DIFFERENCE)
 __all__ += ["HALVED_DIFFERENCE"]
+
+
+# hyp43, distributed-power-sum (issue 16, session 43): v·Σ cᵢ·mᵢ·D^(−kᵢ) (v an input, mᵢ monomials of inputs, D one sum,
+# kᵢ ≥ 2), SymPy's collected gradient of a rational product (∂x of x·y/(x − y)⁸, y·((x − y)⁻⁸ − 8x·(x − y)⁻⁹)),
+# overflows in the sum where v brings it back: inf for −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38 (torch inf too)
+def _distributed_power_sum(node):
+    """v·S with v an input and S a sum of two or more terms c·m·D^(−k) (c a number, m a product of inputs' integer powers
+    or 1, one sum D of inputs for every term, k ≥ 2 an integer) → S·v taken as Σ v·(c·m·D^(−k)) where it is ±inf or
+    NaN (:func:`written_where_not_finite`: each term a product the printers take by exponents, no partial sum past
+    the range where the whole is in it); None for any other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Mul and len(node.args) == 2):
+        return None
+    for v, s in (node.args, node.args[::-1]):
+        if not (v.is_Symbol and isinstance(s, sp.Expr) and s.is_Add and len(s.args) >= 2):
+            continue
+        bases = set()
+        for t in s.args:
+            powers = [f for f in sp.Mul.make_args(t) if f.is_Pow and f.base.is_Add]
+            others = [f for f in sp.Mul.make_args(t) if f not in powers]
+            if len(powers) != 1 or not (powers[0].exp.is_Integer and powers[0].exp <= -2) or not all(
+                    f.is_number or f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer for f in others):
+                break
+            bases.add(powers[0].base)
+        else:
+            if len(bases) == 1 and all(a.is_Symbol or a.as_coeff_Mul()[1].is_Symbol for a in next(iter(bases)).args):
+                return _Final(_Fired(written_where_not_finite(node, sp.Add(*[v * t for t in s.args])),
+                                     ["distributed-power-sum"]))
+    return None
+
+
+DISTRIBUTED_POWER_SUM = Rule(
+    "distributed-power-sum", "v·Σ cᵢ·mᵢ·D^(−kᵢ) (v an input, D a sum of inputs, kᵢ ≥ 2: SymPy's collected ∂x of "
+    "x·y/(x − y)⁸, y·((x − y)⁻⁸ − 8x/(x − y)⁹)) overflows in the sum where the factor v brings it back (inf for a "
+    "finite −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38; torch inf too): taken as Σ v·cᵢ·mᵢ·D^(−kᵢ) where it is ±inf or NaN, "
+    "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
+    "rounding more a term, none out of the range)", local=_distributed_power_sum)
+_register(DISTRIBUTED_POWER_SUM)
+__all__ += ["DISTRIBUTED_POWER_SUM"]
