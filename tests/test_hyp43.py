@@ -194,7 +194,7 @@ def test_scaled_asinh_ds_at_the_failing_points():
 def test_scaled_asinh_ds_where_the_quotient_overflows(dtype):
     """∂s within 4 ULP (float64) / 8 (float32) of mpmath at 300 points where |x/s| is past the dtype's range, and
     none past it where torch is within it. Before (main c9775006): float64 inf at 300 of 300 (torch NaN or inf at
-    300); float32 within 0.50 before and after (its block in float64). After ≤ 0.50 ULP (measured)."""
+    300); float32 within 0.50 before and after (its block in float64). After ≤ 1.19 ULP (measured)."""
     s, x = _asinh_far_points(dtype, 300, 17)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -210,7 +210,7 @@ def test_scaled_asinh_ds_where_the_quotient_overflows(dtype):
 
 def test_scaled_asinh_ds_near_the_overflow_edge():
     """|x/s| within 10^±3 of float64's largest number (each side of the rule's edge): within 4 ULP at 300 points.
-    Before: inf at 159 of them (those past the edge); after ≤ 0.50 ULP (measured)."""
+    Before: inf at 159 of them (those past the edge); after ≤ 0.91 ULP (measured)."""
     rng = np.random.default_rng(19)
     s = rng.choice([-1, 1], 300) * 10.0 ** rng.uniform(-300, -5, 300)
     x = np.sign(rng.uniform(-1, 1, 300)) * np.abs(s) * 1e154 * 10.0 ** (154.25 + rng.uniform(-3, 3, 300))
