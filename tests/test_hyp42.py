@@ -250,10 +250,10 @@ def test_scaled_asinh_through_symnet_torch():
         assert _ulps(out, truths, dtype)[_normal(truths, dtype)].max() <= BOUND[dtype]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂s of s·asinh(x/s), asinh(x/s) − x/(s·√(1 + x²/s²)), where x/s "
-                   "overflows: inf for 1016.89 at s = −3.3e−244, x = −1.9e198 and for 859.80 at s = −2.1e−174, "
-                   "x = −7.5e199 (asinh(±inf) in the widened sum; torch NaN at both); the scaled-asinh rule takes the "
-                   "product s·asinh(x/s) only")
+# measured before h-hyp43 (session 43): ∂s of s·asinh(x/s), asinh(x/s) − x/(s·√(1 + x²/s²)), where x/s overflows: inf
+# for 1016.89 at s = −3.3e−244, x = −1.9e198 and for 859.80 at s = −2.1e−174, x = −7.5e199 (asinh(±inf) in the widened
+# sum; torch NaN at both); the scaled-asinh rule takes the product s·asinh(x/s) only. After 0.44 / 0.40 ULP (the
+# asinh-far-sum rule; tests/test_hyp43.py)
 def test_scaled_asinh_ds_where_the_quotient_overflows():
     s, x = np.array([-3.295302638074605e-244, -2.142613442262337e-174]), np.array([-1.9136770859990167e198,
                                                                                     -7.453498363711348e199])
@@ -351,10 +351,10 @@ def test_hypotenuse_times_z_through_symnet_torch():
         assert _ulps(out, truths, dtype)[_normal(truths, dtype)].max() <= BOUND[dtype]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of z/√(x² + y²), −x·z·W^(−3/2), where |x| ≪ |y|: inf for "
-                   "1.62e267 at (x, y, z) = (8.84e−237, −2.26e−159, −2.13e27) (r·x = 4e−78 is below the hypot "
-                   "product form's edge 2⁻¹⁰⁰, so W^(−3/2) = 1e477 is formed; torch inf); 17 of 139 float64 points "
-                   "of 10^[−323, 308] past 4 ULP, float32 17 of 105 inf where torch is within 0.5 ULP")
+# measured before h-hyp43 (session 43): ∂x of z/√(x² + y²), −x·z·W^(−3/2), where |x| ≪ |y|: inf for 1.62e267 at
+# (x, y, z) = (8.84e−237, −2.26e−159, −2.13e27) (r·x = 4e−78 is below the hypot product form's edge 2⁻¹⁰⁰, so
+# W^(−3/2) = 1e477 is formed; torch inf); 17 of 139 float64 points of 10^[−323, 308] past 4 ULP, float32 17 of 105
+# inf where torch is within 0.5 ULP. After: 0.50 ULP (the product by exponents, c·v·S^e·r^(−2e); tests/test_hyp43.py)
 def test_inverse_hypotenuse_dx_where_x_is_far_below_y():
     x, y, z = np.array([8.837976748359328e-237]), np.array([-2.2623396164508844e-159]), np.array([-2.1272098528556113e27])
     with warnings.catch_warnings(), np.errstate(all="ignore"):

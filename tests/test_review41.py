@@ -55,9 +55,8 @@ def _relu_over_l1_truth(x, y):
 
 
 # measured (main c6e5504c): f 0.0 at (−1e308, 1e308) for 0.5: 4.5e15 ULP; torch 0.0 (4.5e15) — x − y overflows to
-# −inf in float64; over x = −t, y = t for t in [9e307, 1.79e308] (200 points) every f is 0 for ~0.5
-@pytest.mark.xfail(strict=True, reason="measured: relu(y)/|x − y| f = 0 for 0.5 where x − y overflows "
-                                       "(x = −1e308, y = 1e308: 4.5e15 ULP; torch 0 too)")
+# −inf in float64; over x = −t, y = t for t in [9e307, 1.79e308] (200 points) every f is 0 for ~0.5. Was a strict
+# xfail ("relu(y)/|x − y| f = 0 for 0.5 where x − y overflows"); since h-hyp43's halved-difference rule 0.0 ULP
 def test_relu_over_l1_value_where_the_difference_overflows():
     t = np.linspace(9e307, 1.79e308, 200)
     got = _outputs("relu(y)/abs(x - y)", F64, x=-t, y=t)["f"]
@@ -108,8 +107,8 @@ def test_rational_product_with_a_cancelling_sum_never_worse_than_torch(scale, ga
 
 # measured (main c6e5504c): at scale 8e−25, gap 1e−13: ∂x and ∂y inf (for a finite truth) at 116 of 200 points, torch
 # inf at 200; gap 1e−14: 200 of 200, torch 200; f 0.50. The gradients are sums, the widened sum's (not rational-product)
-@pytest.mark.xfail(strict=True, reason="measured: x·y/(x − y)⁸ ∂x, ∂y inf for a finite truth at x, y ≈ 8e−25, "
-                                       "x − y ≈ 1e−38, 200 of 200 (torch inf too)")
+# (was a strict xfail: "x·y/(x − y)⁸ ∂x, ∂y inf for a finite truth at x, y ≈ 8e−25, x − y ≈ 1e−38, 200 of 200 (torch
+# inf too)"; since h-hyp43's distributed-power-sum rule ≤ 0.97 ULP at gap 1e−14, ≤ 1.76 at 1e−13)
 def test_rational_product_where_the_sum_cancels_below_the_range():
     rows = [r for r in _rational_rows(8e-25, 1e-14) if r[0] != "f"]
     assert rows and max(r[1] for r in rows) <= 4, max(r[1] for r in rows)

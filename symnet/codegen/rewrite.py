@@ -7214,7 +7214,10 @@ def _hypot_sum_product(node):
         # x₁ = 3e200, x₂ = 1e100 takes r·x₂ = 3e−101)
         edge = sp.Float(2.0 ** (-100 if len(found) < 2 else -1000))
         normal = sp.And(*[sp.Abs(Grouped(r * g)) > edge for g in found])
-        result = sp.Piecewise((scaled, far & normal), (node, True))
+        # (hyp43: by exponents where r·v is below the edge or a float32 W^e leaves the range, _hypot_split_pieces)
+        result = sp.Piecewise((scaled, far & normal),
+                              *_hypot_split_pieces(rest, found, part[1], s, r, written.exp, squares, term),
+                              (node, True))
         _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
         return _Final(_Fired(result, ["hypot"]))
     return None
@@ -15816,3 +15819,202 @@ def _negated_root_difference(node):
 _LOCAL = _LOCAL[:_LOCAL.index(_conjugate_forms) + 1] + (_negated_root_difference,) + _LOCAL[
     _LOCAL.index(_conjugate_forms) + 1:]
 _LOCAL_RULE[_negated_root_difference] = "conjugate"
+
+
+# ------------------------------------------------------------------ hyp43 (issue 16, session 43, h-hyp43: the hypot
+# rule's product with a base of the squares, c·v·W^e, where r·v is below the scaled form's edge 2⁻¹⁰⁰ (v ≪ max |v|) or
+# W^e as written leaves float32's range): ∂x of z/√(x² + y²), −x·z·W^(−3/2), at (8.84e−237, −2.26e−159, −2.13e27) was
+# inf for 1.62e267 (the written W^(−3/2) = 1e477; torch inf), and float32 inf at x = 1.35e−18, y = 9.3e−29,
+# z = 1.4e−45 for 7.7e−10 (W = 1.8e−36 inside the float64 edge 2⁻⁶⁴, W^(−3/2) past float32's range; torch 0.5 ULP)
+_HYPOT_SPLIT_POWER = 6  # the largest |−2e| taken: _constant_far's powers (FAR_POWER)
+
+
+def _hypot_split_pieces(rest, found, square, s, r, e, squares, term) -> list:
+    """[(c·v·S^e·r^(−2e), where max |v| is outside [2⁻¹⁶, 2¹⁶])] for the product c·v·W^e of :func:`_hypot_sum_product`
+    (c = ``rest``, v the bases ``found``, one or two, no scaled sum P beside them), e a half-integer with |2e| ≤ 6;
+    [] otherwise. W^e = S^e·r^(−2e) exactly (W = S/r², r a power of two): the factors c, v, r (to an integer power) and
+    S^e are each finite wherever the inputs are and max |v| ≠ 0 (S in [1, n + 1), r within 2^±1023), so the printer's
+    product by exponents (_constant_far: each factor split into its fraction and exponent, the exponents added as
+    integers) holds the product wherever it is in the range, whatever v's size beside r: r·v is not formed, nor
+    W^e. The edge 2¹⁶ is the powered-bases one: inside it W^e (|e| ≤ 3) stays within 2^±200, a float32 normal
+    number times the product's other factors' range."""
+    if square is not None or not found or not (e.is_number and (2 * e).is_Integer and not e.is_Integer) \
+            or abs(2 * e) > _HYPOT_SPLIT_POWER:
+        return []
+    split = rest * sp.Mul(*found) * r ** int(-2 * e) * s ** e
+    return [(split, _far_from_one(squares, term, _POWERED_EDGE))]
+
+
+# hyp43, asinh-far-sum (issue 16, session 43): a sum holding c·asinh(x/s) (∂s of the scaled asinh s·asinh(x/s),
+# asinh(x/s) − x/(s·√(1 + x²/s²))) where x/s overflows: asinh(±inf) = ±inf made the sum ±inf (inf for 1016.89 at
+# s = −3.3e−244, x = −1.9e198; torch NaN); the scaled-asinh rule above takes the product s·asinh(x/s) only
+def _asinh_far_sum(node):
+    """A sum with a term c·asinh(x/s) (c a number, s an input, x free of s) → {the sum with asinh(x/s) written
+    sign(x)·sign(s)·(log 2 + log|x| − log|s|), and each other term that is an algebraic function of x/s alone its limit
+    (:func:`_far_quotient_limit`), where |x/s| overflows and s ≠ 0; the sum as it was elsewhere}; None for any
+    other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Add):
+        return None
+    for t in node.args:
+        _, f = t.as_coeff_Mul()
+        if not isinstance(f, sp.asinh):
+            continue
+        x, s = sp.fraction(f.args[0])
+        if not (s.is_Symbol and x.free_symbols and s not in x.free_symbols):
+            continue
+        far = (sp.Abs(Grouped(x / s)) > sp.Float("1.7976931348623157e308")) & sp.Ne(s, 0)
+        # (log|x| − log|s| + log 2 with the last two grouped: not the scaled-asinh rule's sum, whose widened call,
+        # shared, was printed on every element, unmasked: s·asinh(x/s) 1.35× in NumPy float64)
+        large = sp.sign(x) * sp.sign(s) * (sp.log(sp.Abs(x)) - Grouped(sp.log(sp.Abs(s)) - sp.log(2)))
+        terms = [large * (g / f) if g.has(f) else _far_quotient_limit(g, x, s) for g in node.args]
+        return _Final(_Fired(sp.Piecewise((sp.Add(*terms), far), (node, True)), ["asinh-far-sum"]))
+    return None
+
+
+_FAR_QUOTIENT_EDGE = sp.Integer(2) ** 1024  # |x/s| past it where the far branch is taken
+
+
+def _far_quotient_limit(g, x, s):
+    """The term ``g`` of :func:`_asinh_far_sum`'s sum where |u| = |x/s| > 2¹⁰²⁴: its limits L₊, L₋ at u → ±∞ as
+    (L₊ + L₋)/2 + sign(x)·sign(s)·(L₊ − L₋)/2, where g is an algebraic function of u alone (x an input; g built of
+    inputs, numbers, sums, products, rational powers, |·| and sign), both limits finite numbers, and g within
+    2⁻⁷⁰ of its limit at u = ±2¹⁰²⁴ and ±2²⁰⁴⁸ (mpmath, 60 digits: an algebraic function's distance to its limit
+    shrinks as a power of 1/|u| past its last turning point; 2⁻⁷⁰ against the asinh term's ≥ 709 is below 2⁻⁷⁹ of
+    the sum; g's written form, :func:`_as_math`, is what is tested); ``g`` as it is otherwise (−x/(s·√(1 + x²/s²)) as
+    the other rules write it, x·|s/x|/(s·√(1 + (s/x)²)) with |s/x| underflowed, was 0 for ∓1 there)."""
+    math = _as_math(g)  # (the formula the term computes: its children are rewritten already)
+    if not x.is_Symbol or not _no_cancellation_inputs_signs(math):
+        return g
+    u = sp.Dummy("u", real=True, nonzero=True)
+    in_u = sp.simplify(math.subs(x, u * s))
+    if in_u.has(s) or in_u.free_symbols - {u}:
+        return g
+    limits = []
+    for side in (sp.oo, -sp.oo):
+        try:
+            limit = sp.limit(in_u, u, side)
+        except (NotImplementedError, ValueError, TypeError):
+            return g
+        if not (limit.is_number and limit.is_finite and limit.is_real):
+            return g
+        for k in (1, 2):
+            at = (1 if side is sp.oo else -1) * _FAR_QUOTIENT_EDGE ** k
+            value = sp.N(in_u.subs(u, at), 60)
+            if not (value.is_number and abs(value - limit) < sp.Float(2.0 ** -70)):
+                return g
+        limits.append(limit)
+    plus, minus = limits
+    return (plus + minus) / 2 + sp.sign(x) * sp.sign(s) * (plus - minus) / 2
+
+
+def _no_cancellation_inputs_signs(e) -> bool:
+    """``e`` is built of inputs, numbers, sums, products, rational powers, |·| and sign alone (no other function, no
+    select): an algebraic function of its inputs."""
+    return all(n.is_Symbol or n.is_number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Rational)
+               or isinstance(n, (sp.Abs, sp.sign)) for n in sp.preorder_traversal(e))
+
+
+ASINH_FAR_SUM = Rule(
+    "asinh-far-sum", "a sum holding c·asinh(x/s) (∂s of s·asinh(x/s): asinh(x/s) − x/(s·√(1 + x²/s²))) where x/s "
+    "overflows: asinh(±inf) = ±inf made the sum ±inf for a finite truth (inf for 1016.89 at s = −3.3e−244, "
+    "x = −1.9e198; torch NaN); there asinh(x/s) is sign(x)·sign(s)·(log 2 + log|x| − log|s|) (asinh u = sign(u)·"
+    "(log 2|u| + 1/(4u²) − …), 1/(4u²) below 2⁻²⁰⁴⁸ where |u| > 2¹⁰²⁴; the logs' sum ≥ 709 with each term ≤ 745: no "
+    "cancellation), the sum as written elsewhere", local=_asinh_far_sum)
+_register(ASINH_FAR_SUM)
+__all__ += ["ASINH_FAR_SUM"]
+
+
+# hyp43, halved-difference (issue 16, session 43): N/|x − y| and N/(x − y) where the difference of two finite inputs
+# overflows: relu(y)/|x − y| at x = −1e308, y = 1e308 was 0 for 0.5 (x − y = −inf; torch 0 too)
+_FLOAT64_MAX = sp.Float("1.7976931348623157e308")
+_DIFFERENCE_SCALE = 16  # x/16 ± y/16: its reciprocal ≥ 16/(2·1.8e308) = 4.5e−308 is a normal number
+
+
+def _halved_difference(node):
+    """c·N·|x ± y|⁻¹ or c·N·(x ± y)⁻¹ (x, y inputs, N the other factors, at least one holding an input) →
+    {(c·N/|x/16 ± y/16|)/16 (or /(x/16 ± y/16)) where |x ± y| overflows and x, y are finite; the product as it was
+    elsewhere}: x/16 and y/16 are exact (an input past 2¹⁰²³ in size, where the sum overflows, scales exactly; the
+    other may lose its last bits below 2⁻¹⁰¹⁸, 2⁻²⁰⁴⁰ of the larger), x/16 ± y/16 is the sum scaled, rounded once,
+    within [1.1e307, 2.3e307], so that 1/(x/16 ± y/16) is a normal number where the printer takes the reciprocal
+    apart (shared by ∂y: 1/(x/2 − y/2) was subnormal, y/(x − y) 3.0 ULP at (1.3e308, −1.1e308)); the quotient formed
+    before the exact 1/16 (but below float64's normal range); None for any other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Mul):
+        return None
+    for f in node.args:
+        if not (f.is_Pow and f.exp == -1):
+            continue
+        inner = f.base.args[0] if isinstance(f.base, sp.Abs) else f.base
+        if not (inner.is_Add and len(inner.args) == 2):
+            continue
+        terms = [t.as_coeff_Mul() for t in inner.args]
+        if not all(abs(c) == 1 and v.is_Symbol for c, v in terms) or terms[0][1] == terms[1][1]:
+            continue
+        rest = node / f
+        if not rest.free_symbols:
+            continue
+        scaled_sum = sp.Add(*[c * Grouped(v / _DIFFERENCE_SCALE) for c, v in terms])
+        denominator = sp.Abs(scaled_sum) if isinstance(f.base, sp.Abs) else scaled_sum
+        far = (sp.Abs(Grouped(inner)) > _FLOAT64_MAX) & sp.And(*[sp.Abs(v) <= _FLOAT64_MAX for _, v in terms])
+        scaled = Grouped(Grouped(rest / denominator) / _DIFFERENCE_SCALE)
+        return _Final(_Fired(sp.Piecewise((scaled, far), (node, True)), ["halved-difference"]))
+    return None
+
+
+def _halved_differences(expr):
+    """``expr`` (one output) with :func:`_halved_difference` applied to the output itself or to the values of its
+    selects (an output that is such a quotient, as the earlier rules leave it), not to a term of a sum: ∂y of
+    relu(y)/|x − y|, H(y)/|x − y| + relu(y)·sign(x − y)/(x − y)², is the fraction-complement rule's joined form, and
+    its first term alone taken apart was 5e−309 where torch's and the joined form's is 0 (the truth 2.5e−309)."""
+    if isinstance(expr, sp.Piecewise):
+        return sp.Piecewise(*[(_halved_differences(v), c) for v, c in expr.args])
+    out = _halved_difference(expr) if isinstance(expr, sp.Expr) else None
+    return expr if out is None else out.expr.expr
+
+
+HALVED_DIFFERENCE = Rule(
+    "halved-difference", "N/|x − y| and N/(x − y) (x, y inputs) where x − y overflows while x and y are finite: the "
+    "quotient of a finite truth was 0 (relu(y)/|x − y| at x = −1e308, y = 1e308: 0 for 0.5; torch 0 too); there "
+    "(N/|x/16 − y/16|)/16: x/16, y/16 exact where one input is past 2¹⁰²³ in size (the other's lost bits below "
+    "2⁻¹⁰⁷⁴ are 2⁻²⁰⁴⁰ of the sum), the scaled sum rounded once, finite, and its reciprocal a normal number, N divided "
+    "by it before the exact 1/16; as written elsewhere. An output that is such a quotient (or a select's value), not "
+    "a term of a sum", apply=_halved_differences, fired=lambda old, new: new != old)
+_register(HALVED_DIFFERENCE)
+__all__ += ["HALVED_DIFFERENCE"]
+
+
+# hyp43, distributed-power-sum (issue 16, session 43): v·Σ cᵢ·mᵢ·D^(−kᵢ) (v an input, mᵢ monomials of inputs, D one sum,
+# kᵢ ≥ 2), SymPy's collected gradient of a rational product (∂x of x·y/(x − y)⁸, y·((x − y)⁻⁸ − 8x·(x − y)⁻⁹)),
+# overflows in the sum where v brings it back: inf for −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38 (torch inf too)
+def _distributed_power_sum(node):
+    """v·S with v an input and S a sum of two or more terms c·m·D^(−k) (c a number, m a product of inputs' integer powers
+    or 1, one sum D of inputs for every term, k ≥ 2 an integer) → S·v taken as Σ v·(c·m·D^(−k)) where it is ±inf or
+    NaN (:func:`written_where_not_finite`: each term a product the printers take by exponents, no partial sum past
+    the range where the whole is in it); None for any other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Mul and len(node.args) == 2):
+        return None
+    for v, s in (node.args, node.args[::-1]):
+        if not (v.is_Symbol and isinstance(s, sp.Expr) and s.is_Add and len(s.args) >= 2):
+            continue
+        bases = set()
+        for t in s.args:
+            powers = [f for f in sp.Mul.make_args(t) if f.is_Pow and f.base.is_Add]
+            others = [f for f in sp.Mul.make_args(t) if f not in powers]
+            if len(powers) != 1 or not (powers[0].exp.is_Integer and powers[0].exp <= -2) or not all(
+                    f.is_number or f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer for f in others):
+                break
+            bases.add(powers[0].base)
+        else:
+            if len(bases) == 1 and all(a.is_Symbol or a.as_coeff_Mul()[1].is_Symbol for a in next(iter(bases)).args):
+                return _Final(_Fired(written_where_not_finite(node, sp.Add(*[v * t for t in s.args])),
+                                     ["distributed-power-sum"]))
+    return None
+
+
+DISTRIBUTED_POWER_SUM = Rule(
+    "distributed-power-sum", "v·Σ cᵢ·mᵢ·D^(−kᵢ) (v an input, D a sum of inputs, kᵢ ≥ 2: SymPy's collected ∂x of "
+    "x·y/(x − y)⁸, y·((x − y)⁻⁸ − 8x/(x − y)⁹)) overflows in the sum where the factor v brings it back (inf for a "
+    "finite −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38; torch inf too): taken as Σ v·cᵢ·mᵢ·D^(−kᵢ) where it is ±inf or NaN, "
+    "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
+    "rounding more a term, none out of the range)", local=_distributed_power_sum)
+_register(DISTRIBUTED_POWER_SUM)
+__all__ += ["DISTRIBUTED_POWER_SUM"]
