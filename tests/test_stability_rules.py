@@ -244,6 +244,8 @@ from test_inf41 import CASES_ELSEWHERE as _INF41_ELSEWHERE  # noqa: E402  (input
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _INF41_ELSEWHERE
 from test_erfq42 import CASES_ELSEWHERE as _ERFQ42_ELSEWHERE  # noqa: E402  (gaussian-quotient-product: tests/test_erfq42.py)
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _ERFQ42_ELSEWHERE
+from test_cauchy43 import CASES_ELSEWHERE as _CAUCHY43_ELSEWHERE  # noqa: E402  (cauchy-quotient: tests/test_cauchy43.py)
+_WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _CAUCHY43_ELSEWHERE
 from test_cancel34 import RULE_CASES as _CANCEL34  # noqa: E402  (series-common-denominator over sinh x: tests/test_cancel34.py)
 RULE_CASES += _CANCEL34
 from test_xfailb35 import RULE_CASES as _XFAILB35  # noqa: E402  (abs-sign of |u|/u^k: tests/test_xfailb35.py)

@@ -4835,6 +4835,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                       indent + "# where the bound is within 3u of the value or the select does not take it,",
                       indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
             lines += [indent + line for line in steps]
+            if far_bound:  # (h-cauchy43) a leaf past 2^±B: not kept, whatever the bound (a float64 value below the
+                # range voids it), the scaled tier's below as Triton's (_triton_scaled_tier takes those lanes)
+                far = " | ".join(_far_leaf(n, far_bound, backend) for n in leaf_names)
+                lines += [indent + f"keep &= ~({far})  # a leaf past 2^±{far_bound}: the scaled double words"]
             lines += [indent + "keep |= np.logical_not(needed)"]
             if not (trusted or root):  # where the float64 value is inf or NaN the result is that value (the double
                 # word is replaced by it below): kept, neither double nor triple words computed (session 21: a block of

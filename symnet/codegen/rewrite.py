@@ -13760,7 +13760,13 @@ def _taken_written_forms(expr) -> set:
 def _guarded_quotient_sum(node):
     """widen(node) where :func:`_quotient_range` holds, ``node`` as written elsewhere; ``node`` where it has none."""
     inside = _quotient_range(node)
-    return node if inside is None else sp.Piecewise((_signed_widen(node), inside), (node, True))
+    if inside is None:
+        return node
+    # (h-cauchy43) a sum of quotients of polynomials: past the guard in scaled double words (widen's far_bound), as
+    # written where that is not finite (the written form there: ∂x of x/(1 + (a·x)²) 115 ULP at (−3.58e−260, 2.76e259))
+    degree = _cauchy_rational_degree(node)
+    outside = node if not degree else written_where_not_finite(widen(node, far_bound=max(1, 960 // degree)), node)
+    return sp.Piecewise((_signed_widen(node), inside), (outside, True))
 
 
 def _widen_quotient_sums(expr):
@@ -15482,3 +15488,74 @@ GAUSSIAN_QUOTIENT_PRODUCT = Rule(
     apply=_gaussian_quotient_products, fired=lambda old, new: new != old, before=True)
 _register(GAUSSIAN_QUOTIENT_PRODUCT)
 __all__ += ["GAUSSIAN_QUOTIENT_PRODUCT"]
+
+
+# ------------------------------------------------------------------ cauchy43 (issue 16, session 43, h-cauchy43: the
+# Cauchy-like x/(1 + (a·x)²) itself, and its quotient sums past widen-quotients' guard); tested in tests/test_cauchy43.py
+
+def _cauchy_quotient(node) -> bool:
+    """``node`` a product of two inputs or more of numbers, inputs' whole powers and one reciprocal 1/P of a sum P of
+    monomials in them (:func:`_polynomial_term`) of which one is a product of two inputs or more, each to a power ≥ 2
+    (x/(1 + a²·x²)), free of functions and selects."""
+    if not (node.is_Mul and len(node.free_symbols) >= 2) or node.has(sp.Function, sp.Piecewise):
+        return False
+    sums = []
+    for f in node.args:
+        if f.is_number or f.is_Symbol or f.is_Pow and f.base.is_Symbol and f.exp.is_Integer:
+            continue
+        if not (f.is_Pow and f.exp == -1 and f.base.is_Add and all(_polynomial_term(t) for t in f.base.args)):
+            return False
+        sums.append(f.base)
+
+    def squares(term):  # inputs to a power ≥ 2 in the monomial ``term``
+        return sum(1 for g in sp.Mul.make_args(term) if g.is_Pow and g.base.is_Symbol and g.exp >= 2)
+    return len(sums) == 1 and any(squares(t) >= 2 for t in sums[0].args)
+
+
+def _cauchy_quotients(expr):
+    """``expr`` as :func:`_rational_products` takes a rational long product (widened whole with far_bound ⌊960/D⌋, as
+    written where an input is ±0 and where the widened value is not finite), where it is a Cauchy quotient
+    (:func:`_cauchy_quotient`); as it is otherwise. An output only, not a term of a sum."""
+    if not (isinstance(expr, sp.Basic) and _cauchy_quotient(expr)):
+        return expr
+    sign = -1 if expr.could_extract_minus_sign() else 1
+    zero = sp.Or(*[sp.Eq(v, 0) for v in sorted(expr.free_symbols, key=sp.default_sort_key)])
+    return sp.Piecewise((expr, zero),
+                        (written_where_not_finite(sign * widen(sign * expr, far_bound=960 // _total_degree(expr)), expr),
+                         True))
+
+
+CAUCHY_QUOTIENT = Rule(
+    "cauchy-quotient", "x/(1 + a²·x²) rounds a², x², their product, the sum and the quotient (SymPy writes (a·x)² as "
+    "a²·x²; torch's (a·x)² rounds twice): within 2.45 ULP in float64 but worse than torch's at 62 of 2001 points (1.47 "
+    "ULP at (6.5414, 0.35363), torch 0.47); a product of inputs' powers and the reciprocal of a sum of monomials, one "
+    "of them a product of two inputs' squares or higher powers, is computed as the rational-product rule computes "
+    "its products: in double-word arithmetic (hi + lo, about 106 bits; a·x exact by TwoProduct, its square, the sum "
+    "and the quotient each to 2⁻¹⁰⁴ or so) and rounded once in a float64 kernel, in float64 in a float32 one (exact: "
+    "the same number, only its roundings change), in scaled double words where an input is past 2^±⌊960/D⌋ (D the "
+    "product's total degree); as written where an input is ±0 (exact there) and where the widened value is not finite",
+    apply=_cauchy_quotients, fired=lambda old, new: new != old)
+RULES = RULES[:RULES.index(RATIONAL_PRODUCT) + 1] + (CAUCHY_QUOTIENT,) + RULES[RULES.index(RATIONAL_PRODUCT) + 1:]
+_BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
+__all__ += ["CAUCHY_QUOTIENT"]
+
+
+def _cauchy_rational_degree(node) -> int:
+    """A bound D of |log₂| of every value the double words of ``node`` form, in units of the largest |log₂| of an input,
+    where ``node`` is a rational function of the inputs (sums, products, whole powers, numbers within 2^±30): an
+    input 1, a number 0, a product the sum of its factors', a whole power |k| times its base's, a sum its terms' largest
+    (its value within them, or cancelled: the scaled tier takes a value below 2⁻⁹⁶⁸); 0 where ``node`` is not one (or is
+    free of inputs). Within 2^±⌊960/D⌋ each value is within 2^±960, where a double word's lo part is kept."""
+    if node.is_Symbol:
+        return 1
+    if node.is_number:
+        return 0 if node.is_Rational or node.is_Float and 2.0 ** -30 <= abs(float(node)) <= 2.0 ** 30 else -1
+    if node.is_Pow:
+        base = _cauchy_rational_degree(node.base)
+        return abs(int(node.exp)) * base if node.exp.is_Integer and base >= 0 else -1
+    if node.is_Add or node.is_Mul:
+        parts = [_cauchy_rational_degree(a) for a in node.args]
+        if min(parts) < 0:
+            return -1
+        return max(parts) if node.is_Add else sum(parts)
+    return -1
