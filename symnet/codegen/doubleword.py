@@ -4776,8 +4776,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     within = ""  # the NumPy function's ``within`` parameter, where it has one
     if backend == "numpy":
-        # (a first-order power has no bound: np.power's own _POW_ULPS would never keep the float64 value)
-        bounded = None if power_first else _bounded_body(
+        # (a first-order power has no bound: np.power's own _POW_ULPS would never keep the float64 value; nor a body
+        # with far_bound (h-cauchy43): its rules' bodies are rounded once, where a kept float64 body is up to 1.5 ULP
+        # (the Lorentzian 1/(1 + (x − m)²/g²) 1.21, torch 0.79), and past 2^±B its float64 values leave the range)
+        bounded = None if power_first or far_bound else _bounded_body(
             body, plain_printer, dict(zip(node.leaves, leaf_names)),
             taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
@@ -4835,10 +4837,6 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                       indent + "# where the bound is within 3u of the value or the select does not take it,",
                       indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
             lines += [indent + line for line in steps]
-            if far_bound:  # (h-cauchy43) a leaf past 2^±B: not kept, whatever the bound (a float64 value below the
-                # range voids it), the scaled tier's below as Triton's (_triton_scaled_tier takes those lanes)
-                far = " | ".join(_far_leaf(n, far_bound, backend) for n in leaf_names)
-                lines += [indent + f"keep &= ~({far})  # a leaf past 2^±{far_bound}: the scaled double words"]
             lines += [indent + "keep |= np.logical_not(needed)"]
             if not (trusted or root):  # where the float64 value is inf or NaN the result is that value (the double
                 # word is replaced by it below): kept, neither double nor triple words computed (session 21: a block of
