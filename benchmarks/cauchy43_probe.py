@@ -25,6 +25,7 @@ FORMULAS = [  # (formula, torch's spelling)
     ("1/(1 + ((x - m)/g)**2)", lambda t, g, m, x: 1 / (1 + ((x - m) / g) ** 2)),
     ("(1 + (x/s)**2/3)**(-2)", lambda t, s, x: (1 + (x / s) ** 2 / 3) ** (-2)),
     ("x/(1 + a**2*x**2)", lambda t, a, x: x / (1 + a ** 2 * x ** 2)),
+    ("x/(x**2 + y**2)", lambda t, x, y: x / (x ** 2 + y ** 2)),
 ]
 
 

@@ -15503,17 +15503,22 @@ def _cauchy_monomial(term) -> bool:
 
 
 def _cauchy_quotient(node) -> bool:
-    """``node`` a product (or a power) of two inputs or more of Cauchy monomials' factors (:func:`_cauchy_monomial`) and
-    negative powers of sums of Cauchy monomials, one of those sums holding a square (x/(1 + a²·x²), the Lorentzian
-    2·(x − m)²/(g³·(1 + (x − m)²/g²)²), the Student-t-like (1 + x²/(3s²))⁻²), free of functions and selects."""
+    """``node`` a product of two inputs or more of Cauchy monomials' factors (:func:`_cauchy_monomial`) and negative
+    powers of sums of Cauchy monomials with a number among their terms, one of those sums holding a square, or such a
+    sum's reciprocal (x/(1 + a²·x²), the Lorentzian 1/(1 + (x − m)²/g²) and its 2·(x − m)²/(g³·(1 + (x − m)²/g²)²), the
+    Student-t-like ∂s 4x²/(3s³·(1 + x²/(3s²))³)), free of functions and selects; three roundings or more, or a
+    difference of inputs among them; not a rational long product (the rational-product rule's)."""
     if not ((node.is_Mul or node.is_Pow) and len(node.free_symbols) >= 2) or node.has(sp.Function, sp.Piecewise) \
             or _rational_long_product(node):  # (the rational-product rule's, after the node-by-node rules)
         return False
+    if node.is_Pow and node.exp != -1:  # (a sum's power −2 or less alone is power-quotient's and homogeneous-quotient's,
+        return False  # which take its limits: (1 + x²/(3s²))⁻² at s = 0, x = 1e−200 NaN for their 0)
     squared = False
     for f in sp.Mul.make_args(node):
         if _cauchy_monomial(f):
             continue
-        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add
+        # (a sum with a number among its terms: x/(x² + y²) at x = 0, y = 1e−200 was NaN for 0 as written, x² + y² = 0)
+        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add and any(t.is_number for t in f.base.args)
                 and all(_cauchy_monomial(t) for t in f.base.args)):
             return False
         squared = squared or any(q.exp.is_Integer and q.exp >= 2 for q in f.base.atoms(sp.Pow))
@@ -15542,8 +15547,9 @@ CAUCHY_QUOTIENT = Rule(
     "cauchy-quotient", "x/(1 + a²·x²) rounds a², x², their product, the sum and the quotient (SymPy writes (a·x)² as "
     "a²·x²; torch's (a·x)² rounds twice): within 2.45 ULP in float64 but worse than torch's at 62 of 2001 points (1.47 "
     "ULP at (6.5414, 0.35363), torch 0.47); the Lorentzian 1/(1 + ((x − m)/g)²)'s ∂x 5.45 ULP, the Student-t-like "
-    "(1 + (x/s)²/3)⁻²'s ∂s 6.2, worse than torch at 65 and 69 of 300 points; a product (or a power) of inputs' powers, "
-    "of differences of inputs, and of negative powers of sums of such monomials, one of those sums holding a square, "
+    "(1 + (x/s)²/3)⁻²'s ∂s 6.2, worse than torch at 65 and 69 of 300 points; a product of inputs' powers, of "
+    "differences of inputs, and of negative powers of sums of such monomials with a number among their terms (x/(x² + "
+    "y²) as written is NaN at x = 0, y = 1e−200), one of those sums holding a square, or such a sum's reciprocal, "
     "three roundings or more (or a difference of inputs) is computed as the rational-product rule computes its "
     "products: in double-word arithmetic (hi + lo, about 106 bits; a·x exact by TwoProduct, x − m by TwoSum, the "
     "squares, sums and quotients each to 2⁻¹⁰⁴ or so) and rounded once in a float64 kernel, in float64 in a float32 "
