@@ -98,9 +98,9 @@ def test_cauchy_float32_past_the_guard_never_worse_than_torch(output):
 # cancels about t = ±1; past 4 ULP at 11 of 520 points, worse than max(torch, 1) at 8: 115 ULP at (−3.58e−260, 2.76e259),
 # torch 51; 16.4 at (−8.39e−240, −1.29e239), torch 0.42 (the widen-quotients rule's sum is taken only where a², x² and
 # their products are within 2^±968; the written form past it)
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-cauchy42): x/(1 + (a*x)**2) ∂x in float64 past the "
-                   "guard worse than max(torch, 1) at 8 of 520 points, 115 ULP at (−3.58e−260, 2.76e259), torch 51 "
-                   "(widen-quotients' sum needs a², x² within 2^±968)")
+# Was a strict xfail ("worse than max(torch, 1) at 8 of 520 points, 115 ULP at (−3.58e−260, 2.76e259), torch 51");
+# since session 43 (h-cauchy43: widen-quotients' sum in scaled double words past its guard) 0 worse, ≤ 0.50
+# (0.44 there, torch 51.4)
 def test_cauchy_dx_float64_past_the_guard_never_worse_than_torch():
     rows = _rows(F64, "df_dx")
     bad = [r for r in rows if r[0] > LIMIT[F64] or r[0] > max(r[1], 1.0)]
@@ -109,9 +109,8 @@ def test_cauchy_dx_float64_past_the_guard_never_worse_than_torch():
 
 # measured (h-cauchy42, before and after): float64 f worse than max(torch, 1) at 8 of 550 points, by ≤ 1.0 ULP: 1.31 at
 # (2.77e61, −1.23e−53), torch 0.31 (tests/test_worseb41.py's strict xfail on f: a²·x² rounded three times)
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-cauchy42): f = x/(1 + (a*x)**2) in float64 past the "
-                   "guard within 1.52 ULP but worse than max(torch, 1) at 8 of 550 points (1.31 at (2.77e61, "
-                   "−1.23e−53), torch 0.31)")
+# Was a strict xfail ("within 1.52 ULP but worse than max(torch, 1) at 8 of 550 points (1.31 at (2.77e61,
+# −1.23e−53), torch 0.31)"); since session 43 (h-cauchy43: the cauchy-quotient rule) 0 worse, ≤ 0.50
 def test_cauchy_value_float64_past_the_guard_never_worse_than_torch():
     rows = _rows(F64, "f")
     bad = [r for r in rows if r[0] > LIMIT[F64] or r[0] > max(r[1], 1.0)]

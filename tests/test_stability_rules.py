@@ -247,6 +247,10 @@ _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _ERFQ42_ELSEWHERE
 from test_hyp43 import RULE_CASES as _HYP43, CASES_ELSEWHERE as _HYP43_ELSEWHERE  # noqa: E402  (asinh-far-sum,
 RULE_CASES += _HYP43  # halved-difference; distributed-power-sum tested there alone: tests/test_hyp43.py)
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _HYP43_ELSEWHERE
+
+
+from test_cauchy43 import CASES_ELSEWHERE as _CAUCHY43_ELSEWHERE  # noqa: E402  (cauchy-quotient: tests/test_cauchy43.py)
+_WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _CAUCHY43_ELSEWHERE
 from test_cancel34 import RULE_CASES as _CANCEL34  # noqa: E402  (series-common-denominator over sinh x: tests/test_cancel34.py)
 RULE_CASES += _CANCEL34
 from test_xfailb35 import RULE_CASES as _XFAILB35  # noqa: E402  (abs-sign of |u|/u^k: tests/test_xfailb35.py)

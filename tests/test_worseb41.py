@@ -94,10 +94,11 @@ def test_cauchy_da_at_the_point_that_failed():
             assert abs(mpmath.mpf(str(got)) - want) <= mpmath.mpf(10) ** -50 * max(1, abs(want))
 
 
-@pytest.mark.xfail(strict=True, reason="measured 2026-12-06 (h-worseb41): f = x/(1 + (a*x)**2) in float64 is "
-                   "within 2.45 ULP but worse than max(torch, 1) at 9 of these 451 points (1.47 ULP at (6.5414, "
-                   "0.35363), torch 0.47) and 62 of 2001 in a wider sweep (2.16 at (176.46, −0.0655), torch 0.16): SymPy writes (a·x)² as a²·x², rounded three times where torch rounds "
-                   "(a·x)² twice, and the shared-powers rule keeps a²·x² wherever a and x are in range")
+# Was a strict xfail, "measured 2026-12-06 (h-worseb41): f = x/(1 + (a*x)**2) in float64 is within 2.45 ULP but
+# worse than max(torch, 1) at 9 of these 451 points (1.47 ULP at (6.5414, 0.35363), torch 0.47) and 62 of 2001 in a wider
+# sweep (2.16 at (176.46, −0.0655), torch 0.16): SymPy writes (a·x)² as a²·x², rounded three times where torch rounds
+# (a·x)² twice"; since session 43 (h-cauchy43: the cauchy-quotient rule, double words rounded once) 0 worse, ≤ 0.50
+# ULP (0.47 at (6.5414, 0.35363), torch's)
 def test_cauchy_value_never_worse_than_torch():
     rows = _cauchy_errors(F64, "f")
     bad = [r for r in rows if r[0] > LIMIT[F64] or r[0] > max(r[1], 1.0)]

@@ -4808,8 +4808,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                           "triple-word arithmetic (hi + lo + tail, about 150 bits)")
     within = ""  # the NumPy function's ``within`` parameter, where it has one
     if backend == "numpy":
-        # (a first-order power has no bound: np.power's own _POW_ULPS would never keep the float64 value)
-        bounded = None if power_first else _bounded_body(
+        # (a first-order power has no bound: np.power's own _POW_ULPS would never keep the float64 value; nor a body
+        # with far_bound (h-cauchy43): its rules' bodies are rounded once, where a kept float64 body is up to 1.5 ULP
+        # (the Lorentzian 1/(1 + (x − m)²/g²) 1.21, torch 0.79), and past 2^±B its float64 values leave the range)
+        bounded = None if power_first or far_bound else _bounded_body(
             body, plain_printer, dict(zip(node.leaves, leaf_names)),
             taken | {"keep", "redo", "result", "needed", "value", "some", "double", "within"}, True)
         # within: the float64 body is kept where its bound is within that much of it, relative (3u: 3 ULP; a
