@@ -247,8 +247,6 @@ _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _ERFQ42_ELSEWHERE
 from test_hyp43 import RULE_CASES as _HYP43, CASES_ELSEWHERE as _HYP43_ELSEWHERE  # noqa: E402  (asinh-far-sum,
 RULE_CASES += _HYP43  # halved-difference; distributed-power-sum tested there alone: tests/test_hyp43.py)
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _HYP43_ELSEWHERE
-
-
 from test_cauchy43 import CASES_ELSEWHERE as _CAUCHY43_ELSEWHERE  # noqa: E402  (cauchy-quotient: tests/test_cauchy43.py)
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _CAUCHY43_ELSEWHERE
 from test_cancel34 import RULE_CASES as _CANCEL34  # noqa: E402  (series-common-denominator over sinh x: tests/test_cancel34.py)
