@@ -368,6 +368,7 @@ def _cancelling_roots(expr, written):
     for a, b in brackets:
         with mpmath.workdps(DIGITS):
             r = None
+            scale = max(abs(f(a)), abs(f(b)))
             # first to full precision relative to r (the default tolerance is absolute: sin(x) − 1e−30
             # stopped with f(r) = 3e−65, and no sum was seen to cancel there), else as before; the checks
             # below verify
@@ -376,7 +377,11 @@ def _cancelling_roots(expr, written):
                     r = mpmath.findroot(f, (mpmath.mpf(a), mpmath.mpf(b)), solver="anderson", **tight)
                 except (ValueError, ZeroDivisionError):
                     r = None
-                if r is not None and (not (a - 1e-9 <= r <= b + 1e-9) or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS)):
+                # |f(r)| relative to f's size at the bracket's ends where that is above 1 (geglu43: the written GEGLU's ∂a
+                # is b·(10²¹ + 10²¹·tanh u + …)/(2·10²¹), its sum of size 10²¹: findroot's f(r) = 8.0e−41 (the bound, 10⁻⁵⁰, was absolute) was
+                # refused as no root, and its 1.54e16 ULP at a = −0.75246 kept)
+                if r is not None and (not (a - 1e-9 <= r <= b + 1e-9)
+                                      or abs(f(r)) > mpmath.mpf(10) ** (10 - DIGITS) * max(1, scale)):
                     r = None
                 if r is not None:
                     break
