@@ -121,3 +121,21 @@ def test_dT_with_an_infinite_logit():
     got, theirs = _dT([(1.0, 1.0, -np.inf, 0.3), (1.0, 0.0, -np.inf, -np.inf), (1.0, np.inf, 0.0, 0.0)])
     assert np.isnan(theirs).all()
     assert abs(got[0] - 0.2322685594822837) <= 4 * np.spacing(0.2322685594822837) and (got[1:] == 0).all(), got
+
+
+# ---------------------------------------------------------------- fix: the rule's form is quadratic in the terms
+
+def _ce(n):
+    return "-log(exp(s0/T)/(%s))" % " + ".join("exp(s%d/T)" % i for i in range(n))
+
+
+def test_rule_takes_at_most_eight_terms():
+    """Its pᵢ hold n(n − 1) exponentials: 8 logits it takes (56), 9 it leaves as before the rule."""
+    assert 0 in _fired(_ce(8)) and _fired(_ce(9)) == {}
+
+
+# before (5f2ade83): symnet.compile of the 16-logit cross-entropy stopped at the default 60 CPU s (TimeLimitError, its
+# 240 exponentials in the rounded-argument rule); 36.8 CPU s at c9775006 (before the rule); after: as at c9775006
+def test_sixteen_logits_compile_within_the_default_limit():
+    k = symnet.compile(symnet.derive(_ce(16)), progress=False)
+    assert len(k.outputs) == 18
