@@ -23,12 +23,12 @@ PSEUDO_HUBER = "delta**2*(sqrt(1 + ((p - t)/delta)**2) - 1)"
 
 
 def _compiled(node: bool, name: str):
-    rewrite.GAP_SLOPE_NODE = node
+    rewrite.hypot.GAP_SLOPE_NODE = node
     rewrite._hypot_slopes.cache_clear()
     try:
         return symnet.compile(symnet.derive(PSEUDO_HUBER), "numpy", name=name)
     finally:
-        rewrite.GAP_SLOPE_NODE = True
+        rewrite.hypot.GAP_SLOPE_NODE = True
         rewrite._hypot_slopes.cache_clear()
 
 

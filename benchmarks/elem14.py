@@ -22,11 +22,11 @@ SWISH = "x*sigmoid(b*x)"
 
 
 def _compiled(node: bool, name: str):
-    rewrite.PAIR_PRODUCT_NODE = node
+    rewrite.series.PAIR_PRODUCT_NODE = node
     try:
         return symnet.compile(symnet.derive(SWISH), "numpy", name=name)
     finally:
-        rewrite.PAIR_PRODUCT_NODE = True
+        rewrite.series.PAIR_PRODUCT_NODE = True
 
 
 def main():

@@ -37,12 +37,12 @@ def _rule_off():
     kept = rewrite._LOCAL
     widened = {k: v for k, v in NUMPY_HELPERS.items() if k.startswith(doubleword.GENERATED_PREFIX)}
     try:
-        rewrite._LOCAL = tuple(r for r in kept if r is not rewrite.MIXTURE_LOG.local)
+        rewrite.pipeline._LOCAL = tuple(r for r in kept if r is not rewrite.MIXTURE_LOG.local)
         for k in widened:
             del NUMPY_HELPERS[k]
         yield
     finally:
-        rewrite._LOCAL = kept
+        rewrite.pipeline._LOCAL = kept
         for k in [k for k in NUMPY_HELPERS if k.startswith(doubleword.GENERATED_PREFIX)]:
             del NUMPY_HELPERS[k]
         NUMPY_HELPERS.update(widened)

@@ -34,12 +34,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
     ordered = symnet.compile(symnet.derive("a*b*c", ["a", "b", "c"]), "numpy", gradients=False, name="ordered")
-    keep = rewrite._ordered_product
-    rewrite._ordered_product = lambda node: None  # the generator without the rule, for this comparison only
+    keep = rewrite.products._ordered_product
+    rewrite.products._ordered_product = lambda node: None  # the generator without the rule, for this comparison only
     try:
         written = symnet.compile(symnet.derive("a*b*c", ["a", "b", "c"]), "numpy", gradients=False, name="written")
     finally:
-        rewrite._ordered_product = keep
+        rewrite.products._ordered_product = keep
     assert "_ordered_product(" in ordered.source and "_ordered_product(" not in written.source
     try:
         import torch

@@ -61,12 +61,12 @@ def main():
     print(f"{'formula':18} {'dtype':8} {'symnet widened':>15} {'symnet written':>15} {'torch autograd':>15}")
     for formula, torch_form, (lo, hi) in CASES:
         widened = symnet.compile(symnet.derive(formula, ["x"]), "numpy", name="widened")
-        keep = rewrite._widen_vanishing
-        rewrite._widen_vanishing = lambda expr, x, fits: expr  # the generator without the widening, here only
+        keep = rewrite.series._widen_vanishing
+        rewrite.series._widen_vanishing = lambda expr, x, fits: expr  # the generator without the widening, here only
         try:
             written = symnet.compile(symnet.derive(formula, ["x"]), "numpy", name="written")
         finally:
-            rewrite._widen_vanishing = keep
+            rewrite.series._widen_vanishing = keep
         assert "_dw_widened_" in widened.source and "_dw_widened_" not in written.source
         for dtype in (np.float32, np.float64):
             x = rng.uniform(lo, hi, args.size).astype(dtype)

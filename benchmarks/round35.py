@@ -29,12 +29,12 @@ FORMULAS = {  # name: (formula, {input: (low, high)})
 def _kernel(formula, with_rule: bool):
     saved = rewrite.RULES
     if not with_rule:
-        rewrite.RULES = tuple(r for r in saved if r is not rewrite.LONG_PRODUCT)
+        rewrite.pipeline.RULES = tuple(r for r in saved if r is not rewrite.LONG_PRODUCT)
     try:
         name = "with_long_product" if with_rule else "without_long_product"  # (compile's cache: one each)
         return symnet.compile(symnet.derive(formula, progress=False), name=name, progress=False)
     finally:
-        rewrite.RULES = saved
+        rewrite.pipeline.RULES = saved
 
 
 def _best(kernel, args, repeats):

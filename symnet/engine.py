@@ -242,7 +242,7 @@ COLLECT_WHY = ("collect the numerator: one denominator, the numerator expanded (
 
 def _collected(expanded: sp.Expr, w: sp.Symbol) -> sp.Expr | None:
     """``expanded`` over one denominator with its numerator expanded, N/(c·∏Q_i^e_i), where it is a rational function
-    of the one input ``w`` (the rational-function rule's own reading of it, symnet/codegen/rewrite.py
+    of the one input ``w`` (the rational-function rule's own reading of it, symnet/codegen/rewrite/quotients.py
     ``_rational_parts``: (x² + 1)/(x² + 3x + 5)'s derivative shown as (3x² + 8x − 3)/(x² + 3x + 5)², where the
     substituted form is P′Q − PQ′ over Q² as written); None where it is not one, or is already in that form."""
     from .codegen.rewrite import _rational_parts  # (imported here: the code generator imports this module)

@@ -28,12 +28,13 @@ def test_a_rule_registered_late_is_tried_by_default():
     marker = sp.Function("late_marker")
     late = rewrite.Rule("late-test-rule", "a test rule", apply=lambda e: e.replace(sp.cos, marker),
                         fired=lambda old, new: new != old)
-    saved = (rewrite.RULES, dict(rewrite._BY_NAME), rewrite._LOCAL)
+    pipeline = rewrite.pipeline  # where _register appends and stabilise reads (session 43's split)
+    saved = (pipeline.RULES, dict(pipeline._BY_NAME), pipeline._LOCAL)
     try:
         rewrite._register(late)
         stable, fired = rewrite.stabilise(sp.cos(x))
         assert stable == marker(x) and [r.name for r in fired] == ["late-test-rule"]
     finally:
-        rewrite.RULES, rewrite._LOCAL = saved[0], saved[2]
-        rewrite._BY_NAME.clear()
-        rewrite._BY_NAME.update(saved[1])
+        pipeline.RULES, pipeline._LOCAL = saved[0], saved[2]
+        pipeline._BY_NAME.clear()
+        pipeline._BY_NAME.update(saved[1])

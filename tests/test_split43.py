@@ -10,7 +10,10 @@ torch is right (e^701 is finite). shifted-difference's bound is now ``_SHIFTED_D
 """
 from __future__ import annotations
 
+import ast
+import collections
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -48,3 +51,52 @@ def test_softmax_with_temperature_past_700(dtype):
     T, r = _moderate_gaps(300, dtype, seed=4300)
     worst = _worst(3, dtype, T, r)
     assert max(u for u, _ in worst.values()) <= 4, worst
+
+
+# ------------------------------------------------------------------ the split itself (symnet/codegen/rewrite/, by a one-off
+# script of session 43, not kept): each module a family of rules, pipeline.py the registries in rewrite.py's order
+
+def _package_modules():
+    import importlib
+    import pkgutil
+
+    from symnet.codegen import rewrite
+
+    return [importlib.import_module(f"{rewrite.__name__}.{m.name}") for m in pkgutil.iter_modules(rewrite.__path__)]
+
+
+def _bound(node) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+        node, (ast.AnnAssign, ast.AugAssign)) else []
+    return [x.id for t in targets for x in ast.walk(t) if isinstance(x, ast.Name) and isinstance(x.ctx, ast.Store)]
+
+
+def test_no_module_of_the_rewrite_package_binds_a_name_twice():
+    # the fault above, as a check: a module's second binding of a name replaces the first for each of its functions
+    # (test_lead41 checks def and class; this checks assignments too). pipeline.py builds the registries by rebinding
+    # them (RULES = RULES[:i] + … + RULES[i:]), as rewrite.py did
+    twice = {}
+    for module in _package_modules():
+        if module.__name__.endswith(".pipeline"):
+            continue
+        tree = ast.parse(pathlib.Path(module.__file__).read_text(encoding="utf-8"))
+        names = collections.Counter(n for node in tree.body for n in _bound(node))
+        again = sorted(n for n, k in names.items() if k > 1)
+        if again:
+            twice[module.__name__] = again
+    assert not twice, f"bound twice (the later binding replaces the earlier for every caller): {twice}"
+
+
+def test_the_package_exports_rewrite_pys_names_and_pipelines_registries():
+    from symnet.codegen import rewrite
+
+    assert all(hasattr(rewrite, name) for name in rewrite.__all__)
+    assert rewrite.RULES is rewrite.pipeline.RULES and rewrite._LOCAL is rewrite.pipeline._LOCAL
+    assert rewrite._BY_NAME is rewrite.pipeline._BY_NAME and rewrite._LOCAL_RULE is rewrite.pipeline._LOCAL_RULE
+    names = [r.name for r in rewrite.RULES]
+    assert len(names) == len(set(names)) and set(names) - set(rewrite._BY_NAME) == {"widen"}  # as in rewrite.py
+    assert names.index("log1p-series") + 1 == names.index("widen") == names.index("kink-side") - 1

@@ -27,7 +27,7 @@ import pytest
 import sympy as sp
 
 import symnet
-from conftest import compiled, derived, triton_torch
+from conftest import compiled, derived, patch_rewrite, triton_torch
 from symnet import sigmoid
 from symnet.codegen.rewrite import RULES, Stabiliser, stabilise
 from symnet.functions import explicit
@@ -610,7 +610,7 @@ def test_rewriting_visits_each_node_once(monkeypatch):
     for rule, call in zip(rewrite._LOCAL, wrapped):  # the rules' names, as fired reports them
         if rule in rewrite._LOCAL_RULE:
             monkeypatch.setitem(rewrite._LOCAL_RULE, call, rewrite._LOCAL_RULE[rule])
-    monkeypatch.setattr(rewrite, "_LOCAL", wrapped)
+    patch_rewrite(monkeypatch, "_LOCAL", wrapped)  # pipeline.py's, which stabilise reads
     counts = {}
     for depth in (8, 16, 32):
         e = _nested(depth)

@@ -559,7 +559,7 @@ def _reach(r, w, probe, f) -> float:
 
 
 # ------------------------------------------------------------------ a Taylor series about a fixed centre
-# (the mish-series rule of symnet/codegen/rewrite.py): where a written form is a chain of a dozen
+# (the mish-series rule of symnet/codegen/rewrite/series.py): where a written form is a chain of a dozen
 # roundings, each of one sign (no cancellation, but ~12 half-ULPs add up: mish′'s e^u·P/N² on
 # [−1, −0.5], 4.7 ULP in float64), f = (c0 + ρ) + d·P(d), d = u − c exact (Sterbenz), c0 + ρ = f(c) as
 # two float64s and P the Taylor polynomial of (f − f(c))/(u − c): three roundings of consequence
@@ -614,7 +614,7 @@ __all__ += ["as_written"]
 
 
 # ------------------------------------------------------------------ a Taylor series about 0 at a removable singularity
-# (the removable-series rule of symnet/codegen/rewrite.py, issue 16): f of one variable x written with a negative
+# (the removable-series rule of symnet/codegen/rewrite/series.py, issue 16): f of one variable x written with a negative
 # power of x whose limit at 0 is finite (tanh(x)/x, sin(x)/x, expm1(x)/x, log1p(x)/x, (1 − cos x)/x², and their
 # derivatives: tanh(x)/x′ = (1 − tanh²x)/x − tanh(x)/x², terms of size 1/x whose sum is −2x/3) is 0/0 at 0 and
 # cancels without bound as x → 0. Below a measured window |x| < w it is evaluated as its Taylor polynomial about 0,
@@ -830,7 +830,7 @@ __all__ += ["ZeroSeries", "ZeroFit", "removable_fit"]
 
 
 # ------------------------------------------------------------------ a Taylor series times a half power of x (the
-# half-power-series rule of symnet/codegen/rewrite.py, issue 16): a sum of one variable x whose terms carry
+# half-power-series rule of symnet/codegen/rewrite/series.py, issue 16): a sum of one variable x whose terms carry
 # half-integer powers of x (erf(x)/√x′ = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2))) is x^q·g(x), q its largest such
 # exponent and g = x^(−q)·(the sum) analytic at 0 (g(0) = 1/√π: the terms meet at twice it); its terms cancel by a
 # factor 2 to 4 on (0, 1), and each one's own roundings (e^(−x²), erf, x^(3/2), the quotients) are amplified by

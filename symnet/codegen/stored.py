@@ -2,7 +2,7 @@
 
 Most of a first ``symnet.compile`` (and of the first call of a :mod:`symnet.torch` activation
 or loss, which compiles its registry formula) is :func:`symnet.codegen.ir.describe`:
-stabilising the outputs (``rewrite.py``'s root-series fits take 7–25 s for GELU, Mish and
+stabilising the outputs (``rewrite/series.py``'s root-series fits take 7–25 s for GELU, Mish and
 focal on a 2-core CPU) and CSE. Its result, a :class:`~symnet.codegen.ir.Kernel`, depends
 only on the derivation, the options (``name``, ``value``, ``gradients``) and the code of
 symnet and SymPy, not on the backend or the dtype (each backend prints the same Kernel; Triton

@@ -463,7 +463,7 @@ class ConditionalPrinting:
     # the values of a select), where that is finite; the product as printed everywhere else. A printer change, not a
     # rule, so that no rule meets the moved form (session 31's rule for it moved x into collect-pole's and
     # exp-dominant's selects and broke their derivatives; this never changes a finite value).
-    # Who owns h·{c/y; …} (session 33, h-search33): the rule factor-into-quotient-branches (rewrite.py, the last rule
+    # Who owns h·{c/y; …} (session 33, h-search33): the rule factor-into-quotient-branches (rewrite/, the last rule
     # applied) moves a tame h (no pole, no unbounded function: inputs, numbers, polynomials, selects, σ, tanh, …)
     # symbolically, before any printer sees the product; this fallback takes only what the rule refuses or never
     # sees: an h with a pole or an unbounded function (e^x/selu(y), √x/elu(y), the derivative's h·{4/y²; 1/tanh²}/s²),

@@ -1,0 +1,185 @@
+"""Shift rules: overflowed-shift and shifted-difference.
+
+Its blocks, in the order of the module rewrite.py that session 43 split into this package: overflowed-shift,
+shifted-difference.
+"""
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import log1p
+
+from ...functions import sigmoid
+from ...special import exp_shift, softplus
+from .core import _Fired, Rule
+from .widening import _top_down, widen, WidenedBase
+from .sigmoids import _KEPT_OPEN
+from .softmax import is_compensated_sum
+
+
+# ------------------------------------------------------------------ overflowed-shift (issue 16, session 36, h-kl36: a
+# written softmax with a subnormal temperature, a/T and b/T both past float64; tested in tests/test_kl36.py)
+
+_SHIFT_FAR = sp.Float(3.4028234663852886e38, 17)  # |m| past float32's largest: every gap is 0 or past 2⁻⁵³·m ≫ 745
+
+
+def _shared_factor(m):
+    """(s, [r_1, …, r_n]) for a max m = max(r_1·s, …, r_n·s) whose arguments share a factor s (no number: a
+    temperature's 1/T), else None."""
+    if not isinstance(m, sp.Max):
+        return None
+    factors = [sp.Mul.make_args(x) for x in m.args]
+    common = [f for f in factors[0] if not f.is_number and all(f in fs for fs in factors[1:])]
+    if not common:
+        return None
+    return sp.Mul(*common), [sp.Mul(*[f for f in fs if f not in common]) for fs in factors]
+
+
+def _at_extreme(m, xs):
+    """Where every x of ``xs`` (arguments of m = max(r_i·s), counted with their multiplicity) is the largest r_i·s
+    exactly: its r is the largest r_i where s > 0, the smallest where s < 0 (a comparison of the r_i, never their
+    products, which overflow)."""
+    s, rs = _shared_factor(m)
+    mine = [rs[m.args.index(x)] for x in xs]
+    top, bottom = sp.Max(*rs), sp.Min(*rs)
+    return sp.Or(sp.And(s > 0, *[sp.Eq(r, top) for r in mine]), sp.And(s < 0, *[sp.Eq(r, bottom) for r in mine]))
+
+
+def _shift_terms(node):
+    """(m, [x, …]) for e^(x − m) written exp_shift(x, m), or e^(x_1 + … + x_k − k·m) (the softmax gradient's pair; its
+    exponent widened too: a·w + b·w − 2m), m = max(r_i·s) a max of one shared factor and each x one of its arguments;
+    else None."""
+    if isinstance(node, exp_shift):
+        x, m = node.args
+        return (m, [x]) if _shared_factor(m) is not None and x in m.args else None
+    if not isinstance(node, sp.exp):
+        return None
+    exponent = node.args[0].expanded if isinstance(node.args[0], WidenedBase) else node.args[0]
+    if not exponent.is_Add:
+        return None
+    shifts = [t for t in exponent.args if isinstance(t.as_coeff_Mul()[1], sp.Max)]
+    if len(shifts) != 1:
+        return None
+    k, m = shifts[0].as_coeff_Mul()
+    if _shared_factor(m) is None or not (k.is_Integer and k < 0):
+        return None
+    xs = []
+    for t in exponent.args:
+        if t is not shifts[0]:
+            n, x = t.as_coeff_Mul()
+            if not (n.is_Integer and n > 0 and x in m.args):
+                return None
+            xs += [x] * int(n)
+    return (m, xs) if len(xs) == -k else None
+
+
+def _overflowed_shift_node(node):
+    """The overflowed-shift rule's form of one node (a widened body's too; a compensated sum's terms, its arguments, as
+    any node's: its class is what has the kernel's outputs computed again in double words), or None."""
+    if isinstance(node, WidenedBase):
+        if is_compensated_sum(node):
+            return None
+        body = node.expanded
+        far = _overflowed_shifts(body)
+        return None if far == body else widen(far, node.first_order, node.in_float32)
+    found = _shift_terms(node)
+    if found is None:
+        return None
+    m, xs = found
+    return sp.Piecewise((sp.Piecewise((1, _at_extreme(m, xs)), (0, True)), sp.Abs(m) > _SHIFT_FAR), (node, True))
+
+
+def _overflowed_shifts(expr):
+    """Every max-shifted exponential of ``expr`` over logits with a shared factor, as :func:`_overflowed_shift_node`."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Max) or any(
+            w.body.has(sp.Max) for w in expr.atoms(WidenedBase))):
+        return expr
+    return _top_down(expr, _overflowed_shift_node, _KEPT_OPEN)
+
+
+OVERFLOWED_SHIFT = Rule(
+    "overflowed-shift", "a max-shifted e^(a_i − m), m = max a_j, over logits that share a factor, a_i = r_i·s (a "
+    "softmax with temperature: r_i/T), takes a_i and m as float64 numbers: at T = −2.78e−309 a/T and b/T both "
+    "overflow to inf = m, and each term is taken as e^0 = 1 (softmax 0.5, true 10^(−1.5e308); torch NaN). Where |m| "
+    "is past 3.4e38 every gap a_i − m is exactly 0 (r_i the extreme r_j) or past 2⁻⁵³·|m| (the r_j are floats an ulp "
+    "apart at least), whose exponential is 0: the term is 1 where r_i is the largest r_j (s > 0; the smallest where "
+    "s < 0), compared without forming a product, else 0; as written elsewhere. After every rule that reads the "
+    "shifted terms", apply=_overflowed_shifts, fired=lambda old, new: new != old)
+
+
+# ------------------------------------------------------------------ shifted-difference (session 41: a soft clip
+# softplus(x) − softplus(x − 1) and its ∂x = σ(x) − σ(x − 1), h-user41's strict xfails); tested in
+# tests/test_sigdiff41.py
+
+# (not _SHIFT_FAR: that name, the overflowed-shift rule's 3.4e38 above, was rebound to 700 here until session 43, and
+# the overflowed-shift rule read 700: a temperature softmax's gradient was 0 wherever |max a_i/T| > 700, e.g. ∂a of
+# e^(a/T)/(e^(a/T) + e^(b/T)) at (T, a, b) = (1, −800, −801) 0 for 0.1966; tests/test_break43.py)
+_SHIFTED_DIFFERENCE_FAR = 700  # a shift c with |c| above it is left as written: e^c − 1 overflows in float64 from c ≈ 709.8
+
+
+def _shift_pairs(node):
+    """(i, j, k, F, a, b, c) for the first two terms k·F(a) and −k·F(b) of the sum ``node``, F σ or softplus,
+    whose arguments differ by a number c = a − b, 0 < |c| ≤ 700 (σ: any c ≠ 0); else None."""
+    terms = node.args
+    for i, first in enumerate(terms):
+        k, f = first.as_coeff_Mul()
+        if not isinstance(f, (sigmoid, softplus)):
+            continue
+        for j, second in enumerate(terms):
+            k2, g = second.as_coeff_Mul()
+            if j == i or type(g) is not type(f) or k2 != -k:
+                continue
+            c = sp.expand(f.args[0] - g.args[0])
+            # σ's form (1 − e^−|c|)·σ(hi)·σ(−lo) is finite for every c (e^−|c| ≤ 1): past 700 too, where σ(x) − σ(x − 701)
+            # as written was 0 at x = 750 for 5.24e−22 (session 43, break43); softplus's e^c − 1 overflows past 709.8
+            if c.is_Number and c != 0 and c.is_finite and (abs(c) <= _SHIFTED_DIFFERENCE_FAR or f.func is sigmoid):
+                return i, j, k, type(f), f.args[0], g.args[0], c
+    return None
+
+
+def _shifted_difference(node):
+    """k·σ(a) − k·σ(b) and k·softplus(a) − k·softplus(b), where a − b is a number c, without the subtraction:
+    σ(a) − σ(b) = (e^c − 1)·σ(−a)·σ(b) (σ(a) − σ(b) = (e^−b − e^−a)·σ(a)·σ(b), and e^−a·σ(a) = σ(−a)), and
+    softplus(a) − softplus(b) = log((1 + e^a)/(1 + e^b)) = log1p((e^c − 1)·σ(b)) for c > 0 (the argument in
+    (0, e^c − 1): log1p of a positive number never cancels), −log1p((e^−c − 1)·σ(a)) for c < 0. Both sides are
+    rounded once or twice per factor, where the written difference loses every digit once σ(a), σ(b) round to 1:
+    σ(x) − σ(x − 1) is 2.2e−16 for 7.28e−17 at x = 37.67 (1.19e16 ULP in float64). Written with hi − lo = |c| > 0,
+    σ's as (1 − e^−|c|)·σ(hi)·σ(−lo) and softplus's argument by :func:`_shifted_ratio`: no factor underflows where
+    the result is normal."""
+    if not node.is_Add:
+        return None
+    pair = _shift_pairs(node)
+    if pair is None:
+        return None
+    i, j, k, func, a, b, c = pair
+    rest = [t for n, t in enumerate(node.args) if n not in (i, j)]
+    hi, lo, sign = (a, b, 1) if c > 0 else (b, a, -1)  # hi − lo = |c|
+    if func is sigmoid:  # σ(hi) − σ(lo) = (e^−|c| − 1)·σ(−lo)·σ(hi) taken negated: no factor is below the result
+        stable = -sign * (sp.exp(-abs(c)) - 1) * sigmoid(-lo) * sigmoid(hi)
+    else:
+        stable = sign * log1p(_shifted_ratio(hi, lo, abs(c)))
+    return _Fired(sp.Add(k * stable, *rest), ["shifted-difference"])
+
+
+def _shifted_ratio(hi, lo, c):
+    """(e^c − 1)·σ(lo) for hi − lo = c > 0, as −expm1(−c)·e^hi·σ(−lo) where hi ≤ 0 (e^c·σ(lo) = e^hi·σ(−lo)): there
+    σ(lo) underflows once lo < −745 while the product, about e^hi, is normal (softplus(x) − softplus(x − 100) was 0 at
+    x = −700 for 9.86e−305, torch exact); as written where hi > 0, where lo > −c ≥ −700 and e^hi may overflow. As
+    written everywhere for c ≤ 1 (the soft clip's): where the product is normal, σ(lo) ≥ e^−c·2^−1022 loses at most
+    e^c/2 ≤ 1.36 ULP to the subnormal range, and the select costs 2× (float64) to 5× (float32)."""
+    if c <= 1:
+        return (sp.exp(c) - 1) * sigmoid(lo)
+    return sp.Piecewise(((1 - sp.exp(-c)) * sp.exp(hi) * sigmoid(-lo), hi <= 0), ((sp.exp(c) - 1) * sigmoid(lo), True))
+
+
+SHIFTED_DIFFERENCE = Rule(
+    "shifted-difference", "σ(a) − σ(b) and softplus(a) − softplus(b) with a − b a number c (a soft clip "
+    "softplus(x) − softplus(x − 1), its ∂x σ(x) − σ(x − 1)) cancel once both terms round to 1 (σ) or to a (softplus): "
+    "∂x 2.2e−16 for 7.28e−17 at x = 37.67 (1.19e16 ULP in float64, torch 2.9e15), f 37 ULP at x = 34 (torch 37); "
+    "σ(a) − σ(b) = (e^c − 1)·σ(−a)·σ(b) and softplus(a) − softplus(b) = log1p((e^c − 1)·σ(b)) for c > 0 "
+    "(−log1p((e^−c − 1)·σ(a)) for c < 0) are products and a log1p of a positive number, with no subtraction "
+    "(exact: (e^−b − e^−a)·σ(a)·σ(b) = σ(a) − σ(b), and 1 + (e^c − 1)·σ(b) = (1 + e^a)/(1 + e^b)); softplus's for "
+    "0 < |c| ≤ 700, where e^c − 1 is finite, σ's for every c ≠ 0 (σ(x) − σ(x − 701) as written was 0 at x = 750 for "
+    "5.24e−22); σ's difference taken with the negative shift (σ(a) − σ(b) = (1 − e^−c)·σ(a)·σ(−b) for "
+    "c > 0) and, for c > 1, (e^c − 1)·σ(b) as (1 − e^−c)·e^a·σ(−b) where a ≤ 0 (e^c·σ(b) = e^a·σ(−b)), so that no "
+    "factor underflows where the result is normal (σ(b) is 0 below b ≈ −745: σ(x + 100) − σ(x) and softplus(x) − "
+    "softplus(x − 100) were 0 at x = −800 and −700 for ∓9.86e−305, torch exact)", local=_shifted_difference)

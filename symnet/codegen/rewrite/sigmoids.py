@@ -1,0 +1,439 @@
+"""Sigmoid rules: exp-into-sigmoid, sigmoid-power, one-plus-exp-power, exp-sigmoid-far/-spread, ...
+
+Its blocks, in the order of the module rewrite.py that session 43 split into this package: exp-into-sigmoid,
+sigmoid-power, sigmoid-power-factor, one-plus-exp-power, exp-sigmoid-far, exp-sigmoid-spread.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from ...functions import sigmoid
+from ...special import softplus
+from .core import Rule
+from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, widen, WidenedBase
+from .limits import _EXP_PRODUCT_LIMIT_OF, _TANH_LINEAR_BELOW
+
+
+# ------------------------------------------------------------------ exp-into-sigmoid (issue 16: e^u·(Σ k·e^a·σ(−w)) as
+# SymPy factors ∂ of log(e^(2x) + 1) − log(e^x + 1): NaN (inf·0) from x = 709.8; session 30, tests/test_wide30.py)
+
+
+def _exp_into_sigmoid(node):
+    """e^u·(Σ k_i·e^(a_i)·σ(−w_i)) with u + a_i = w_i for every term → Σ k_i·σ(w_i) (e^w·σ(−w) = e^w/(1 + e^w) = σ(w)
+    exactly): the factored form overflows e^u where σ(−w) underflows, inf·0 = NaN; or None."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sums = [f for f in node.args if f.is_Add]
+    if len(exps) != 1 or len(sums) != 1 or not sums[0].has(sigmoid):
+        return None
+    (outer,), (total,) = exps, sums
+    terms = []
+    for t in total.args:
+        factors = sp.Mul.make_args(_EXP_PRODUCT_LIMIT_OF.get(t, t))  # a term exp-product-limit wrote as its product
+        sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+        inner = [f for f in factors if isinstance(f, sp.exp)]
+        if len(sigmoids) != 1:
+            return None
+        (s,) = sigmoids
+        exponent = outer.args[0] + sp.Add(*[f.args[0] for f in inner])
+        if sp.expand(exponent + s.args[0]) != 0:
+            return None
+        rest = [f for f in factors if f is not s and not isinstance(f, sp.exp)]
+        if any(f.has(sp.exp) for f in rest):
+            return None
+        terms.append(sp.Mul(*rest) * sigmoid(-s.args[0]))
+    others = [f for f in node.args if f is not outer and f is not total]
+    return sp.Mul(*others) * sp.Add(*terms)
+
+
+EXP_INTO_SIGMOID = Rule(
+    "exp-into-sigmoid", "e^u·(Σ k·e^a·σ(−w)) with u + a = w in every term (SymPy's factored form of 2e^(2x)/(e^(2x) + 1) "
+    "− e^x/(e^x + 1), ∂ of log(e^(2x) + 1) − log(e^x + 1)) overflows e^u where σ(−w) underflows: NaN (inf·0) from "
+    "x = 709.8 in float64, truth 1; each term is k·σ(w) exactly (e^w·σ(−w) = e^w/(1 + e^w)), nothing left to overflow",
+    local=_exp_into_sigmoid)
+
+# ------------------------------------------------------------------ sigmoid-power (issue 16, session 29: a focal-like
+# loss of one's own, σ(z)^γ·logsigmoid(−z) with γ an input); tested in tests/test_focalg29.py
+
+
+def _sigmoid_power_node(node):
+    """σ(u)^γ, γ not a number, u free of rounded functions → widened to first order (NumPy: libm's pow of σ(u)'s hi
+    times e^(γ·σ_lo/σ_hi); Triton: the double-word e^(γ·log σ(u))), else None."""
+    if not (isinstance(node, sp.Pow) and isinstance(node.base, sigmoid) and not node.exp.is_number
+            and node.free_symbols and not node.has(WidenedBase)):
+        return None
+    if node.base.args[0].has(*_ROUNDED, softplus) or node.exp.has(*_ROUNDED, softplus):
+        return None
+    return widen(node, first_order=True)
+
+
+def _sigmoid_powers(expr):
+    """Every σ(u)^γ of ``expr`` outside a widened node as :func:`_sigmoid_power_node` writes it."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sigmoid):
+        return expr
+    return _top_down(expr, _sigmoid_power_node, _KEPT)
+
+
+SIGMOID_POWER = Rule(
+    "sigmoid-power", "σ(u)^γ with γ an input formed from σ(u) rounded (e^−|u|, 1 + e^−|u|, a quotient and, for u < 0, a "
+    "product: some 2 ulps) carries γ times that rounding into the power (a focal-like loss of one's own, "
+    "−(1 − t)·σ(z)^γ·logsigmoid(−z), float64, t = 0, γ = 3: f 4.57 ULP at z = −1.366, ∂γ 5.52 at z = −0.089; torch "
+    "1.57 and 0.525); as the rounded-power rule's power of a sum: σ(u) in double-word and libm's pow of its hi part "
+    "times e^(γ·σ_lo/σ_hi), first order, relative error below γ·2⁻¹⁰⁵ besides pow's own (NumPy; Triton: the "
+    "double-word e^(γ·log σ(u)))",
+    apply=_sigmoid_powers, fired=lambda old, new: new != old)
+# ------------------------------------------------------------------ sigmoid-power-factor (issue 16, session 29: the
+# focal-like loss's ∂z with γ < 1 where σ underflows); tested in tests/test_sigpow29.py
+
+
+def _sigmoid_base(b) -> bool:
+    """σ(u) or 1 − σ(u): the bases of the power rule's derivative that underflow to 0 where |u| is large."""
+    if isinstance(b, sigmoid):
+        return True
+    return b.is_Add and len(b.args) == 2 and 1 in b.args and any(
+        isinstance(-a, sigmoid) for a in b.args if a != 1)
+
+
+def _sigmoid_power_factor_node(node):
+    """B^k·(… + T·B^(γ + c) + …)·R with B = σ(u) or 1 − σ(u), k a number and γ not one → (… + T·B^(γ + c + k) + …)·R
+    (B^k multiplied into the sum, its exponent added to the power's), B^k·B^(γ + c)·R → B^(γ + c + k)·R, or None."""
+    if not node.is_Mul:
+        return None
+    factors = [f for f in node.args if _sigmoid_base(f.base if f.is_Pow and f.exp.is_number else f)]
+    bases = {f.base if f.is_Pow else f for f in factors}
+    direct = {p.base for p in node.args if p.is_Pow and p.base in bases and not p.exp.is_number}
+    if direct:  # B^k·B^(γ + c) in the product itself (∂ of σ(u)^γ alone): the exponents added
+        mine = [f for f in factors if (f.base if f.is_Pow else f) in direct]
+        return _times_powers(sp.Mul(*[f for f in node.args if f not in mine]), mine)
+    for s in node.args:
+        if not s.is_Add or not any(p.is_Pow and p.base in bases and not p.exp.is_number
+                                   for t in s.args for p in sp.Mul.make_args(t)):
+            continue
+        rest = sp.Mul(*[f for f in node.args if f is not s and f not in factors])
+        return rest * sp.Add(*[_times_powers(t, factors) for t in s.args])
+    return None
+
+
+def _times_powers(term, factors):
+    """``term``·Π ``factors`` with each factor B^k added to the exponent of a power B^e of ``term`` (SymPy keeps
+    B·B^(γ − 1) apart for a B not known to be positive; σ(u) and 1 − σ(u) are), else multiplied."""
+    args = list(sp.Mul.make_args(term))
+    for f in factors:
+        b, k = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        for i, a in enumerate(args):
+            if a.is_Pow and a.base == b and not a.exp.is_number:
+                args[i] = sp.Pow(b, a.exp + k)
+                break
+        else:
+            args.append(f)
+    return sp.Mul(*args)
+
+
+def _sigmoid_power_factors(expr):
+    """Every node of ``expr`` as :func:`_sigmoid_power_factor_node` writes it, bottom up."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sigmoid):
+        return expr
+    return _bottom_up(expr, lambda node: _sigmoid_power_factor_node(node) or node)
+
+
+SIGMOID_POWER_FACTOR = Rule(
+    "sigmoid-power-factor", "the power rule's derivative of σ(u)^γ, γ·σ(u)^(γ − 1)·σ′(u) with σ′ = σ(u)·σ(−u), holds "
+    "σ(u)^(γ − 1) and σ(u) as two factors (the second outside a sum): where σ(u) underflows to 0 (u < −745 in float64) "
+    "and γ < 1 the first is 0^(γ − 1) = ∞ and their product NaN (a focal-like loss of one's own with γ an input, "
+    "t = 0.3, γ = 0.5, z = −746: ∂z NaN for −0.3; torch −0.3) → σ(u) multiplied into the sum, where SymPy writes "
+    "σ(u)^(γ − 1)·σ(u) as σ(u)^γ (0 there): symbolic, exact; the same for 1 − σ(u)",
+    apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
+# ------------------------------------------------------------------ one-plus-exp-power (issue 16, session 30: σ(z)^g
+# written out as (1/(1 + e^−z))^g, h-hostile30); tested in tests/test_under30.py
+
+_ONE_PLUS_EXP_FAR = 700  # above it (1 + e^v)^p is e^(p·v): e^v overflows in float64 from 709.8 (a float32 kernel's widened
+# power is computed in float64 too)
+
+
+def _one_plus_exp_power(f):
+    """(p, v) where ``f`` is (1 + e^v)^p with p not a number, else None."""
+    if not (isinstance(f, sp.Pow) and not f.exp.is_number and f.base.is_Add and len(f.base.args) == 2
+            and sp.S.One in f.base.args):
+        return None
+    e = next(a for a in f.base.args if a is not sp.S.One)
+    return (f.exp, e.args[0]) if isinstance(e, sp.exp) else None
+
+
+def _guarded_one_plus_exp_power(f):
+    """:func:`_one_plus_exp_power` of ``f``, or of the zero-power rule's select of it (1 where p = 0, the power
+    elsewhere: e^(0·v) is that 1 too)."""
+    if isinstance(f, sp.Piecewise) and len(f.args) == 2 and f.args[1].cond == sp.true and f.args[0].expr == 1:
+        f = f.args[1].expr
+    return _one_plus_exp_power(f)
+
+
+def _one_plus_exp_far(node):
+    """(1 + e^v)^p, or a product holding it (and e^(k·v) factors, k a number), as a select: where v > 700
+    e^((p + Σk)·v) times the other factors, the exponential widened to first order (its argument in double words:
+    p·v rounded would carry |p·v|·2⁻⁵³ into the result); the product as written elsewhere. None for any other node.
+
+    Exact to 2⁻⁶⁰ there: (1 + e^v)^p = e^(p·v)·(1 + e^−v)^p, and (1 + e^−v)^p = 1 + p·e^−v + … is 1 within |p|·e^−700
+    < 2⁻⁶⁰ for |p| < 10²⁸⁵ (beyond, e^(p·v) is 0 or ∞ in float64 alike)."""
+    factors = node.args if node.is_Mul else (node,)
+    found = [(f, _guarded_one_plus_exp_power(f)) for f in factors]
+    powers = [(f, pv) for f, pv in found if pv is not None]
+    if len(powers) != 1:
+        return None
+    power, (p, v) = powers[0]
+    exponent, rest = p * v, []
+    for f in factors:
+        if f is power:
+            continue
+        k = sp.simplify(f.args[0] / v) if isinstance(f, sp.exp) else None
+        if k is not None and k.is_number:
+            exponent += k * v
+        else:
+            rest.append(f)
+    far = sp.Mul(*rest) * widen(sp.exp(sp.expand(exponent)), first_order=True)
+    return sp.Piecewise((far, v > _ONE_PLUS_EXP_FAR), (node, True))
+
+
+def _one_plus_exp_powers(expr):
+    """Every (1 + e^v)^p of ``expr`` (the outermost product holding it first) as :func:`_one_plus_exp_far` writes it."""
+    if not isinstance(expr, sp.Expr) or not any(_one_plus_exp_power(p) for p in _atoms(expr, sp.Pow)):
+        return expr
+
+    def new_form(node):
+        if not isinstance(node, sp.Expr) or not (node.is_Mul or node.is_Pow or isinstance(node, sp.Piecewise)):
+            return None
+        return _one_plus_exp_far(node)
+    return _top_down(expr, new_form, _KEPT)
+
+
+ONE_PLUS_EXP_POWER = Rule(
+    "one-plus-exp-power", "(1 + e^v)^p with p an input (σ(z)^g written out as (1/(1 + e^−z))^g) overflows 1 + e^v "
+    "from v ≈ 709.8 where the power need not: (1/(1 + e^−z))^0.5 at z = −800 was 0 for 1.915e−174, its ∂z NaN "
+    "(0·inf; torch the same); where v > 700 e^(p·v)·(1 + e^−v)^p is e^(p·v) within |p|·e^−700, times the product's "
+    "e^(k·v) factors as one exponential e^((p + Σk)·v), its argument in double words; as written elsewhere (then the "
+    "rounded-power rule's)", apply=_one_plus_exp_powers, fired=lambda old, new: new != old)
+
+# ------------------------------------------------------------------ exp-sigmoid-far (issue 16, session 30: e^x/(1 + e^y)
+# at (745, 745) is e^x·σ(−y) with σ(−745) a subnormal of one digit, h-hostile30); tested in tests/test_under30.py
+
+_EXP_SIGMOID_FAR = -700  # below it σ(u) is e^u·σ(−u) taken in one exponential with the product's e^w (σ(u) is a
+# subnormal below u ≈ −708.4 in float64, of few digits; a float32 kernel's σ is computed in float64 where widened)
+
+
+def _exp_sigmoid_far(node):
+    """A product of e^w factors and one σ(u) factor as a select: where u < −700 e^(Σw + u)·σ(−u) times the other
+    factors (Σw + u in double words, widen's first order); the product as written elsewhere. None for any other node.
+
+    Exact: σ(u) = e^u/(1 + e^u) = e^u·σ(−u) for every u; e^(Σw)·e^u = e^(Σw + u)."""
+    if not node.is_Mul:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    sigmoids = [f for f in node.args if isinstance(f, sigmoid)]
+    if not exps or not sigmoids or len(sigmoids) > 3 or any(s.has(WidenedBase) for s in sigmoids):
+        return None
+    w = sp.Add(*[f.args[0] for f in exps])
+    branches = []
+    for s in sigmoids:  # (σ(y)·σ(−y), a derivative's: one select each, the first that holds taken)
+        u = s.args[0]
+        rest = [f for f in node.args if f not in exps and f is not s]
+        far = sp.Mul(*rest) * widen(sp.exp(w + u), first_order=True) * sigmoid(-u)
+        branches.append((far, u < _EXP_SIGMOID_FAR))
+    return sp.Piecewise(*branches, (node, True))
+
+
+def _has_exp_sigmoid(expr) -> bool:
+    """``expr`` holds σ and e^ (a widened sum's body counts: :func:`_exp_sigmoid_widened`)."""
+    return isinstance(expr, sp.Expr) and any(e.has(sigmoid) and e.has(sp.exp)
+                                             for e in (expr, *(w.body for w in expr.atoms(WidenedBase))))
+
+
+def _exp_sigmoid_widened(node, rewrite):
+    """A widened sum whose body ``rewrite`` (exp-sigmoid-far's or exp-sigmoid-spread's walk) changes, widened again
+    with that body; None for any other node. The widen rule runs first and takes a sum that cancels whole (3e^x·σ(−y)
+    − σ(−y)³ where 3e^x·σ(−y) ≈ σ(−y)³), where e^x overflows first: f was inf for 3 at (745, 745) (torch NaN). Inside
+    the body e^(w + u) is computed in double words already: the far forms' own widened exponential is its body there."""
+    if not isinstance(node, WidenedBase) or not (node.body.has(sigmoid) and node.body.has(sp.exp)):
+        return None
+    body = node.expanded
+    far = rewrite(body)
+    if far == body:
+        return None
+    far = far.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    return widen(far, node.first_order, node.in_float32)
+
+
+_KEPT_OPEN = (sp.Indexed, sp.logic.boolalg.Boolean)  # _KEPT less the widened node (entered by the rules below)
+
+
+def _exp_sigmoids_far(expr):
+    """Every product of ``expr`` :func:`_exp_sigmoid_far` takes, outermost first (a widened body's too)."""
+    if not _has_exp_sigmoid(expr):
+        return expr
+
+    def new_form(node):
+        if isinstance(node, WidenedBase):
+            return _exp_sigmoid_widened(node, _exp_sigmoids_far)
+        return _exp_sigmoid_far(node) if isinstance(node, sp.Expr) else None
+    return _top_down(expr, new_form, _KEPT_OPEN)
+
+
+EXP_SIGMOID_FAR = Rule(
+    "exp-sigmoid-far", "e^w·σ(u) (e^x/(1 + e^y) as the sigmoid rule writes it, e^x·σ(−y)) where σ(u) is a subnormal of "
+    "few digits or 0 (u < −708 in float64) and e^w large: at (745, 745) inf for 1 (σ(−745) = 4.9e−324, one digit; "
+    "torch NaN); σ(u) = e^u·σ(−u) exactly, so where u < −700 e^(w + u)·σ(−u), the exponents' sum in double words; as "
+    "written elsewhere; inside a sum the widen rule took whole too, its body widened again (3e^x·σ(−y) − σ(−y)³ was inf "
+    "for 3 at (745, 745), torch NaN)", apply=_exp_sigmoids_far, fired=lambda old, new: new != old)
+
+# ------------------------------------------------------------------ exp-sigmoid-spread (issue 16, session 33: ∂y of
+# e^x·σ(−y) + σ(−y)², −(e^x + 2σ(−y))·σ(−y)·σ(y), was −inf at (745, 745) for −1; ∂y of log(1 + e^y)·e^x·σ(−y), a
+# select of sums of σ products times e^x, −inf at (740, 741) for −272: exp-sigmoid-far takes e^w·σ(u) only as factors
+# of one product, and a derivative's sum sits between them, h-hostile33); tested in tests/test_hostile33.py
+
+
+def _sigmoid_power(f):
+    """(u, k) where ``f`` is σ(u)^k, k a whole number 2 … 8; None otherwise."""
+    if f.is_Pow and isinstance(f.base, sigmoid) and f.exp.is_Integer and 2 <= f.exp <= 8 \
+            and not f.base.has(WidenedBase):
+        return f.base.args[0], int(f.exp)
+    return None
+
+
+def _exp_sigmoid_power_far(node):
+    """A product of e^w factors and σ(u)^k factors (k ≥ 2, which exp-sigmoid-far does not take: e^y·σ(−y)², a
+    derivative of e^x/(1 + e^y) as written) as a select: where u < −700 e^(Σw + k·u)·σ(−u)^k times the other factors
+    (Σw + k·u in double words, widen's first order); the product as written elsewhere. None for any other node.
+
+    Exact: σ(u) = e^u·σ(−u), so σ(u)^k = e^(k·u)·σ(−u)^k; e^(Σw)·e^(k·u) = e^(Σw + k·u)."""
+    if not node.is_Mul or _exp_sigmoid_far(node) is not None:
+        return None
+    exps = [f for f in node.args if isinstance(f, sp.exp)]
+    powers = [(f, _sigmoid_power(f)) for f in node.args if _sigmoid_power(f) is not None]
+    if not exps or not powers or len(powers) > 3:
+        return None
+    w = sp.Add(*[f.args[0] for f in exps])
+    branches = []
+    for f, (u, k) in powers:
+        rest = [g for g in node.args if g not in exps and g is not f]
+        far = sp.Mul(*rest) * widen(sp.exp(w + k * u), first_order=True) * sigmoid(-u) ** k
+        branches.append((far, u < _EXP_SIGMOID_FAR))
+    return sp.Piecewise(*branches, (node, True))
+
+
+def _far_sigmoids(term):
+    """The σ arguments of ``term`` (a product) that exp-sigmoid-far or :func:`_exp_sigmoid_power_far` takes; []."""
+    if _exp_sigmoid_far(term) is not None:
+        return [s.args[0] for s in term.args if isinstance(s, sigmoid)]
+    if _exp_sigmoid_power_far(term) is not None:
+        return [_sigmoid_power(f)[0] for f in term.args if _sigmoid_power(f) is not None]
+    return []
+
+
+def _exp_sigmoid_terms(node):
+    """``node`` (a product holding a sum, or a select of such products, among its factors) with its other factors
+    multiplied into the sum's terms (a select's branches), where that makes a term a product exp-sigmoid-far or
+    :func:`_exp_sigmoid_power_far` takes (the latter's taken here); (the new form, the σ arguments of those terms) or
+    None."""
+    if isinstance(node, sp.Piecewise):
+        branches, found = [], []
+        for pair in node.args:
+            got = _exp_sigmoid_terms(pair.expr)
+            branches.append((pair.expr if got is None else got[0], pair.cond))
+            found += [] if got is None else got[1]
+        return (sp.Piecewise(*branches), found) if found else None
+    if not node.is_Mul or _exp_sigmoid_far(node) is not None:
+        return None
+    for f in node.args:
+        others = [g for g in node.args if g is not f]
+        if f.is_Add:
+            terms = [sp.Mul(t, *others) for t in f.args]
+            found = [u for t in terms for u in _far_sigmoids(t)]
+            if found:
+                return sp.Add(*[_exp_sigmoid_power_far(t) or t for t in terms]), found
+        elif isinstance(f, sp.Piecewise):
+            got = _exp_sigmoid_terms(sp.Piecewise(*[(sp.Mul(p.expr, *others), p.cond) for p in f.args]))
+            if got is not None:
+                return got
+        elif isinstance(f, WidenedBase) and f.expanded.is_Add:  # the widen rule's sum: its terms times the other
+            terms = [sp.Mul(t, *others) for t in f.expanded.args]  # factors, widened again (∂y of 3e^x·σ(−y) −
+            found = [u for t in terms for u in _far_sigmoids(t)]  # σ(−y)³, −3σ(y)·σ(−y)·f64(e^x − σ(−y)²): −inf for
+            if found:  # −3 at (745, 745)); exp-sigmoid-far takes the products inside it (_exp_sigmoid_widened)
+                spread = sp.Add(*[_exp_sigmoid_power_far(t) or t for t in terms])
+                spread = spread.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+                return widen(spread, f.first_order, f.in_float32), found
+    return None
+
+
+def _exp_tanh_terms(node):
+    """(S's terms each times the other factors, tanh(k·e^a)^−n written (k·e^a)^−n in them, a < −40) for a product
+    e^a·S (S a sum or a widened sum) with a term of S holding tanh(k·e^a)^−n (n > 0 an integer, 0 < |k| ≤ 1024); None
+    for any other node. Below a = −40 tanh(k·e^a) is k·e^a to 2⁻⁹⁷ relative (:data:`_TANH_LINEAR_BELOW`), and the
+    terms' own e^a·(k·e^a)^−n has a finite exponent where e^a underflows: the cloglog NLL's ∂z, e^z·f64(1 − t −
+    t·σ(−e^z)/tanh(e^z/2)), was −inf at z = −740 and NaN at −746 for −1 at t = 1 (the sum overflowed where e^z
+    did not; session 37, h-cloglog37), e^z·(1 − t) − 2t·σ(−e^z) there."""
+    if not node.is_Mul:
+        return None
+    exps = {f for f in node.args if isinstance(f, sp.exp)}
+    for f in node.args:
+        widened = isinstance(f, WidenedBase) and f.expanded.is_Add
+        if not (f.is_Add or widened):
+            continue
+        terms = f.expanded.args if widened else f.args
+        linear = {}
+        for g in (g for t in terms for g in sp.Mul.make_args(t)):
+            if g.is_Pow and isinstance(g.base, sp.tanh) and g.exp.is_Integer and g.exp < 0:
+                k, e = g.base.args[0].as_coeff_Mul()
+                if e in exps and k.is_Number and 0 < abs(k) <= 1024:
+                    linear.setdefault(e, {})[g.base] = k * e
+        for e, tanhs in linear.items():
+            others = [h for h in node.args if h is not f]
+            spread = sp.Add(*[sp.Mul(t, *others).xreplace(tanhs) for t in terms])
+            if widened:
+                spread = widen(spread.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded),
+                               f.first_order, f.in_float32)
+            return spread, e.args[0] < _TANH_LINEAR_BELOW
+    return None
+
+
+def _exp_sigmoid_spread(node):
+    """A product of e^w and σ(u) factors with a sum between them ((e^x + 2σ(−y))·σ(−y)·σ(y); {Σ σ products}·e^x) as a
+    select: where some such u < −700, the sum's terms each times the other factors (then exp-sigmoid-far's products,
+    exact there); the product as written elsewhere. A product of e^w and σ(u)^k factors (k ≥ 2): as
+    :func:`_exp_sigmoid_power_far` writes it. A product e^a·S whose sum holds tanh(k·e^a)^−n: where a < −40, as
+    :func:`_exp_tanh_terms` writes it. None for any other node.
+
+    Exact: (a + b)·c = a·c + b·c, and a select's branches times c are c times the select; rounding: the terms' sum is
+    rounded where the sum was, on the same terms times c (the products themselves exact to a rounding each)."""
+    if not isinstance(node, sp.Expr) or not (node.is_Mul or isinstance(node, sp.Piecewise)):
+        return None
+    got, near_zero = _exp_sigmoid_terms(node), _exp_tanh_terms(node)
+    if got is None:
+        far = _exp_sigmoid_power_far(node)
+        return far if near_zero is None else sp.Piecewise(near_zero, (node if far is None else far, True))
+    spread, found = got
+    pairs = [(spread, sp.Or(*[u < _EXP_SIGMOID_FAR for u in dict.fromkeys(found)]))]
+    return sp.Piecewise(*pairs, *([near_zero] if near_zero else []), (node, True))
+
+
+def _exp_sigmoids_spread(expr):
+    """Every product of ``expr`` :func:`_exp_sigmoid_spread` takes, outermost first (a widened body's too:
+    :func:`_exp_sigmoid_widened`)."""
+    if not _has_exp_sigmoid(expr):
+        return expr
+
+    def new_form(node):
+        if isinstance(node, WidenedBase):
+            return _exp_sigmoid_widened(node, _exp_sigmoids_spread)
+        return _exp_sigmoid_spread(node)
+    return _top_down(expr, new_form, _KEPT_OPEN)
+
+
+EXP_SIGMOID_SPREAD = Rule(
+    "exp-sigmoid-spread", "e^w and σ(u) factors with a sum between them, as a derivative writes them ((e^x + 2σ(−y))·"
+    "σ(−y)·σ(y), ∂y of e^x·σ(−y) + σ(−y)²), overflow e^w first: −inf at (745, 745) for −1 (torch NaN); where u < −700 "
+    "the sum's terms each times the other factors, exactly the product, so that exp-sigmoid-far takes e^w·σ(u) in one "
+    "exponential; e^w·σ(u)^k (k ≥ 2: e^y·σ(−y)², the derivative of e^x/(1 + e^y) + (1 + e^y)⁻² as written, NaN there) "
+    "as e^(w + k·u)·σ(−u)^k, exactly (σ(u) = e^u·σ(−u)), the exponents' sum in double words; as written elsewhere; "
+    "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
+    "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
+    "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
+    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
