@@ -100,3 +100,15 @@ def test_the_package_exports_rewrite_pys_names_and_pipelines_registries():
     names = [r.name for r in rewrite.RULES]
     assert len(names) == len(set(names)) and set(names) - set(rewrite._BY_NAME) == {"widen"}  # as in rewrite.py
     assert names.index("log1p-series") + 1 == names.index("widen") == names.index("kink-side") - 1
+
+
+def test_every_subpackage_ships():
+    """pyproject.toml lists its packages by name: the package symnet.codegen.rewrite was missing from it when the
+    split first landed, and `pip install .` (README's first command) would have installed symnet without its rules."""
+    import pathlib
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parent.parent
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "symnet").rglob("__init__.py")}
+    assert found - listed == set()
