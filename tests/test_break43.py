@@ -14,17 +14,10 @@ import mpmath
 import numpy as np
 import pytest
 
-import symnet
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 
-_KERNELS = {}
-
-
-def _kernel(formula, backend="numpy"):
-    if (formula, backend) not in _KERNELS:
-        _KERNELS[formula, backend] = symnet.compile(symnet.derive(formula), backend=backend, progress=False)
-    return _KERNELS[formula, backend]
+from test_break42 import _kernel  # noqa: E402  (session 42's cached kernel runner)
 
 
 def _ulps(got, truths, dtype):

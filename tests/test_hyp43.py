@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import sympy as sp
 
-import symnet
 from conftest import ulps
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
@@ -32,17 +31,7 @@ RULE_CASES = [
 CASES_ELSEWHERE = {"distributed-power-sum"}
 
 
-def _kernel(formula):
-    return symnet.compile(symnet.derive(formula), progress=False)
-
-
-def _ulps(got, truths, dtype):
-    return np.array([ulps(g, t, dtype) for g, t in zip(got, truths)])
-
-
-def _normal(truths, dtype):
-    info = np.finfo(dtype)
-    return np.array([mpmath.mpf(float(info.tiny)) <= abs(t) <= mpmath.mpf(float(info.max)) for t in truths])
+from test_hyp42 import _kernel, _normal, _ulps  # noqa: E402  (the same runner and measures as session 42's file)
 
 
 # ---------------------------------------------------------------- 1. c·v·W^e of the hypot rule where r·v is below the
