@@ -40,7 +40,8 @@ _MODULES = ("sympy.", "symnet.")  # where a rebuilt class may come from
 # symnet's modules that define SymPy classes (tests/test_breakage15.py lists them all): the only modules loading
 # may import, where a fresh process reading its cache has not yet (a curriculum derivation's Iverson bracket)
 _CLASS_MODULES = ("symnet.derivation", "symnet.functions", "symnet.special", "symnet.registry", "symnet.indexed",
-                  "symnet.codegen.ir", "symnet.codegen.rewrite", "symnet.codegen.roots",
+                  "symnet.codegen.ir", "symnet.codegen.rewrite.pairs", "symnet.codegen.rewrite.powers",
+                  "symnet.codegen.rewrite.widening", "symnet.codegen.roots",
                   "symnet.codegen.families.rowwise", "symnet.codegen.backends.printing")
 
 
