@@ -357,6 +357,8 @@ AFFINE_SELECT_SUM = Rule(
     "near r − y = −3/2 where torch is exact, 1e15 where the result is tiny); the sum taken into each branch combines "
     "them, (r − y + 3/2)/3, its sum widened: ≤ 1 ULP in float64 at 1,500 random points of five forms",
     local=_affine_select_sum)
+
+
 # ------------------------------------------------------------------ widen-quotients (session 37, a new user's asymmetric
 # Laplace NLL; narrowed and guarded in session 38, h-laplace38); tested in tests/test_laplace38.py and test_user37.py
 

@@ -842,6 +842,8 @@ def _zero_at_zero(at_zero) -> bool:
         return False
 # (from the exp-product-limit block of rewrite.py: the split script moved it here, to the first module that uses it)
 _DOUBLE_MAX = sp.Float(1.7976931348623157e308, 17)
+
+
 # ------------------------------------------------------------------ cosh-square-sum-first (issue 16, session 33,
 # h-xfailb33: ∂x of log(2cosh²x − 1 + y) NaN at (709.8, 0) for 2: exp-collect writes 2cosh²x − 1 as e^(2x)/2 + e^(−2x)/2
 # before cosh-square-sum, at the quotient above it, sees c·cosh²x + r); tested in tests/test_xfailb33.py

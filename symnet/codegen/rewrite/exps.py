@@ -155,6 +155,8 @@ ROUNDED_ARGUMENT = Rule(
     "e^v − 1) from v = 2, where it is e^v's error (a Gumbel NLL's ∂μ, expm1((μ − x)/b)/b: 181 ULP in float64 at "
     "x = −709, b = 2.5, μ = 0, torch 203), (e^v_hi − 1) + e^v_hi·v_lo (below v = −2 it is −1 to within e^v)",
     apply=_rounded_arguments, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ exp-dominant (issue 16, session 22: log(e^x − 1 − x)
 # is inf from x = 710 in float64 (89 in float32) where it is x to 1e−300, its derivative (e^x − 1)/(e^x − 1 − x)
 # inf/inf = NaN where it is 1); tested in tests/test_logser22.py
@@ -663,6 +665,8 @@ EXP_DOMINANT = Rule(
     "c·e^u + y as e^(−u/2)·(e^(−u/2)/(c + y·e^−u)), e^−u whole being subnormal from u = 708.4 (∂y of "
     "log(e^x/2 + y) 0 at x = 709.9, y = −1.0097e308 before, true 9.89e−306)",
     apply=_exp_dominant_forms, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ shifted-argument (issue 16, session 15: poisson_nll
 # with log_input = 0, x − t·log(x + 10⁻⁸): 7e15 ULP near x ≈ t·log(x + 10⁻⁸), torch the same); tested in
 # tests/test_elem15.py

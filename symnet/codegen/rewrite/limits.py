@@ -225,6 +225,8 @@ def _rounded_sum(s) -> bool:
     return (len(numbers) <= 1 and len(inputs) >= 2 and len(s.free_symbols) >= 2
             and all(a.is_Symbol or (a.is_Mul and a.args[0] == -1 and len(a.args) == 2 and a.args[1].is_Symbol)
                     for a in inputs))
+
+
 # ------------------------------------------------------------------ step-value (issue 16: (log1p(H(x)))·erfcx(x) was NaN in
 # float32 at x = −24.94, erfcx inf times log1p(H(x)) = 0; h-quot29); tested in tests/test_quot29.py
 
@@ -426,6 +428,8 @@ def _ungrouped_math(e):
     while e.has(sp.UnevaluatedExpr):
         e = e.replace(lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
     return e
+
+
 # ------------------------------------------------------------------ zero-scaled-exp (issue 16, session 19: the
 # log-variance Gaussian NLL ½(s + (p − t)²·e^(−s)) at p = t, s = −1e4 is 0·inf = NaN in f, ∂p, ∂t where they are
 # −5000, 0, 0; and in a Triton float32 kernel ∂p = (p − t)·e^(−s) at p = 3e38, t = −3e38, s = 180 is inf·0 where it

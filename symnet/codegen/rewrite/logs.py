@@ -422,6 +422,8 @@ def _mixture_power(node):
     # b grouped: mixture-log's quotient rule would put selects at t = 1 and t = 0 into CE/b
     quotient = sp.Piecewise((1, one), (ce / Grouped(b), True))
     return _Final(_Fired(sp.Mul(*rest, power(e + 1), quotient), ["mixture-power"]))
+
+
 # ------------------------------------------------------------------ rounded-log-argument (issue 16, session 18: log(x·y)
 # near x·y = 1 and log1p(x·y) near x·y = −1 take the product's rounding, half an ulp of 1, relative to a result near
 # 0: 9.7e6 and 2.7e5 ULP in float64, torch the same); tested in tests/test_logprod18.py

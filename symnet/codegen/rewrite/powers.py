@@ -963,6 +963,8 @@ ROOT_DIFFERENCE = Rule(
     "once a power of the inputs is taken out ((2√v − √u)/(2u²), ∂u of (√u − √v)/u: inf at u = 5.45e−204), the form "
     "divided by that power's factors in turn; another rule's select of one such sum (common-power's) read as its sum",
     local=_root_difference)
+
+
 # ------------------------------------------------------------------ root-reciprocal (issue 16: ∂ of x^(1/n) for a
 # large n, c·x^p with −1 < p < 0 near −1, at a subnormal x; session 29); tested in tests/test_old29b.py
 

@@ -157,6 +157,8 @@ def _power_parts(f):
     if f.is_Pow and f.exp.is_Integer:
         return f.base, int(f.exp)
     return f, 1
+
+
 # ------------------------------------------------------------------ product over sum (issue 16: x·y/(x + y), the
 # harmonic-mean and parallel-resistor form, and its ∂x = y²/(x + y)²); tested in tests/test_harm23.py
 
@@ -404,6 +406,8 @@ def _as_math(expr):
     expr = _replaced(expr, lambda n: isinstance(n, sp.UnevaluatedExpr), lambda n: n.args[0])
     expr = _replaced(expr, lambda n: isinstance(n, softplus), lambda n: sp.log(1 + sp.exp(n.args[0])))
     return _replaced(expr, lambda n: isinstance(n, sigmoid), lambda n: 1 / (1 + sp.exp(-n.args[0])))
+
+
 # ------------------------------------------------------------------ power-quotient: N/x^k past x^k's range
 # A whole-expression rule, applied after every node-by-node rule (so the removable-series, scaled-square,
 # scaled-power and softplus-slope forms are in place first: it never rewrites a node before them), and only
@@ -1386,6 +1390,8 @@ def _rational_long_product(node) -> bool:
             return False
         powers += 1
     return powers > 0 and LONG_POWER_ROUNDINGS <= _roundings(node) < math.inf
+
+
 # ------------------------------------------------------------------ cauchy43 (issue 16, session 43, h-cauchy43: the
 # Cauchy-like x/(1 + (a·x)²) itself, and its quotient sums past widen-quotients' guard); tested in tests/test_cauchy43.py
 

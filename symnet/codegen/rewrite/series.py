@@ -806,6 +806,8 @@ def _exact_argument(v) -> bool:
         return False
     m, k = __import__("math").frexp(abs(float(c)))
     return m == 0.5 and sp.Rational(float(c)) == c and _exact_argument(rest)  # c = ±2^k exactly
+
+
 # ------------------------------------------------------------------ removable-series (issue 16: tanh(x)/x′ =
 # (1 − tanh²x)/x − tanh(x)/x² cancels without bound as x → 0 and is 0/0 at 0); the analysis is in roots.py
 # (removable_fit), tested in tests/test_elem10.py
@@ -978,6 +980,8 @@ REMOVABLE_SERIES = Rule(
     "y^k·G(x/y) (atan(x/y)/x and its ∂x, 1/(x·y·(1 + x²/y²)) − atan(x/y)/x²: −5.6e14 for −2.5e−29 at x = 1e−30, "
     "y = 0.3; homogeneity checked at 60 digits) the same, G's series in v = x/y",
     apply=_removable_series, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ one-minus-cos and vanishing-series (issue 16,
 # session 21: a sum of one input whose terms meet at 0, x − sin x, 1 − cos x, e^x − 1 − x, log(1 + x) − x, sinh x − x,
 # x − tan x, cos x − 1 + x²/2, was 7.3e15 ULP in float64 near 0: the widen rule takes sums of two inputs only); tested
@@ -1005,6 +1009,8 @@ ONE_MINUS_COS = Rule(
     "x = −1.0e−8 in float64, 8.1e15 ULP; 1.6e7 ULP in float32 at x = 16π), each term rounded to an ulp of 1; "
     "2·sin²(u/2) is the same number (an identity) with no subtraction: u/2 exact, sin(u/2) rounded relative to itself",
     local=_one_minus_cos)
+
+
 # ------------------------------------------------------------------ half-angle-quotient (issue 16, session 26: ∂ of
 # √(1 − cos x), which the one-minus-cos rule writes √2·|sin(x/2)|, is √2·sin x/(4·|sin(x/2)|), and x/2 of a subnormal x
 # is rounded: inf at x = 5e−324 (x/2 is 0), 2.6e7 ULP at 1e−315; truth 1/√2); tested in tests/test_exp26.py
@@ -1052,6 +1058,8 @@ HALF_ANGLE_QUOTIENT = Rule(
     "(an identity where sin(u/2) has the sign of u), 2·sign(u) below |u| = 2⁻¹²⁵, where cos(u/2) is 1 in both dtypes "
     "(float32: inf at x = 1.4e−45, 13 ULP at 1e−40 before)",
     apply=_half_angle_quotients, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ vanishing-quotient (session 25: ∂c of a softcap
 # c·tanh(x/c), tanh(u) − u·sech²(u) with u = x/c, is 2u³/3 from terms of size u: the widen rule's double word held it
 # to |u| ≈ 1e−10 and lost it below, 9.0e6 ULP in float64 at u = 1.4e−20, 0 for 1.9e−90 at u = 1.4e−30; the
@@ -1204,6 +1212,8 @@ VANISHING_QUOTIENT = Rule(
     "α = −0.00256, x = −1.95e−154, 13,098 ULP in float64, torch 12,426) is x^k times G's removable series in "
     "v = x·y within |v| < min(w, 2⁻¹⁰) (x·y rounded once costs |v·G′/G|·ε, small there), the sum as before past it",
     apply=_vanishing_quotients, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ log1p-series (session 25: ∂ν of the Student-t NLL
 # ½(ν + 1)·log(1 + x²/ν) is ½[log1p(a) − a/(1 + a)] − a/(2ν(1 + a)), a = x²/ν, whose first part is a²/2 − … from terms
 # of size a: 92 ULP in float64 at ν = 30, x = 1, 2.1e3 at ν = 1e3, 1.4e6 at ν = 1e6; torch 988, 3.2e6, 8.2e11);
@@ -1307,6 +1317,8 @@ LOG1P_SERIES = Rule(
     "ULP times (|G| + |R|)/|G + R| off in float64 (5.5 ULP at 3,000 random points of ν in (1, 30), 4.9 at ν = 1.3e5 "
     "where R is nothing: a's two roundings, doubled in G ∝ a²)",
     apply=_log1p_series, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ log-linear-root (issue 16, session 23: log x − x + 1
 # of one input was 9.0e15 ULP in float64 at x = 1 + 2⁻⁴⁰, 1.7e7 in float32 at 1 + 2⁻²⁰ (torch the same): the widen rule
 # takes sums of two inputs, the root series roots of a sum at 0; the Poisson deviance t·log(t/p) − t + p 6.1e15 at
@@ -1410,6 +1422,8 @@ LOG_LINEAR_ROOT = Rule(
     "rule computes a sum (float64 in a float32 kernel, double words, a third word where they cancel too) and rounded "
     "once",
     apply=_log_linear_roots, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ series-leading-power (issue 16, session 22: the
 # vanishing-series x − sin x = x³·(1/6 − x²/120 + …) underflows below x ≈ 1.2e−102 in float64 while log, √ and the
 # quotient (1 − cos x)/(x − sin x) of it are normal numbers: log(x − sin x) −inf at 1e−110, √(x − sin x) 0); tested
@@ -1742,6 +1756,8 @@ SERIES_LEADING_POWER = Rule(
     "beside it: s·u⁻¹ is one division by u/s (∂y of log(e^(xy) − 1 − xy) = x·expm1(u)/(u²·R) was NaN at (5e−324, 2), "
     "1/u overflowing before x cancels it; now (expm1(u)/u)/(y·R), 1.0)",
     apply=_series_leading_powers, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ half-power-series (issue 16, session 15: erf(x)/√x′
 # = 2e^(−x²)/√(πx) − erf(x)/(2x^(3/2)), terms that cancel 2× to 4× on (0, 1): 5.98 ULP in float64 at x = 0.276); the
 # analysis is in roots.py (half_power_fit), tested in tests/test_elem15.py
@@ -1803,6 +1819,8 @@ def _rounded_factors(p) -> bool:
         if not (base.is_Symbol and (not f.is_Pow or (f.exp.is_Integer and f.exp != 0))):
             return False
     return not _exact_argument(p)
+
+
 # ------------------------------------------------------------------ one-minus-cos-factor (issue 16: the derivative of
 # (1 − cos x)/(x − sin x), as the cancel rule writes it, holds (1 − cos x)·cos x/(x − sin x) − (1 − cos x)/(x − sin x):
 # two terms of order 1/x² that cancel to −x²/(2·(x − sin x)), NaN at x = 1e−110 for −3e220 and 0 at 2⁻¹⁰⁰ for −4.82e60;

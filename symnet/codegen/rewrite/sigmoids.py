@@ -83,6 +83,8 @@ SIGMOID_POWER = Rule(
     "times e^(γ·σ_lo/σ_hi), first order, relative error below γ·2⁻¹⁰⁵ besides pow's own (NumPy; Triton: the "
     "double-word e^(γ·log σ(u)))",
     apply=_sigmoid_powers, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ sigmoid-power-factor (issue 16, session 29: the
 # focal-like loss's ∂z with γ < 1 where σ underflows); tested in tests/test_sigpow29.py
 
@@ -144,6 +146,8 @@ SIGMOID_POWER_FACTOR = Rule(
     "t = 0.3, γ = 0.5, z = −746: ∂z NaN for −0.3; torch −0.3) → σ(u) multiplied into the sum, where SymPy writes "
     "σ(u)^(γ − 1)·σ(u) as σ(u)^γ (0 there): symbolic, exact; the same for 1 − σ(u)",
     apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
+
+
 # ------------------------------------------------------------------ one-plus-exp-power (issue 16, session 30: σ(z)^g
 # written out as (1/(1 + e^−z))^g, h-hostile30); tested in tests/test_under30.py
 

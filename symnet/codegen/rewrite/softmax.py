@@ -71,6 +71,8 @@ COMPENSATED_SUM = Rule(
     "in double words, each output rounded once (0.50 ULP); two terms too: exp(a)/(exp(a) + exp(b))'s ∂b, "
     "−e^−|a − b|/(1 + e^−|a − b|)² with e^−|a − b|, the sum, its square and the quotient each rounded, was 2.38 ULP in "
     "float64 where torch's autograd is 0.38 (0.50 now); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ nested-sum-factor (issue 16: the KL divergence
 # of two written softmaxes, session 29); tested in tests/test_kl29.py
 
@@ -218,6 +220,8 @@ GAP_SUM = Rule(
     "after the max-minus rule: the KL's ∂a = p_a·p_b·((a − b) − (c − d))), rounds a + max(0, d − c) first and cancels "
     "where p ≈ q (2²⁰ ULP in float64 at (3, 3, −2, −2 + 10⁻⁶)); in double words the sum of four float64 is exact to "
     "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=lambda old, new: new != old)
+
+
 # ------------------------------------------------------------------ softmax-divergence (issue 16, session 30: the KL
 # divergence of two written softmaxes at and near p = q); tested in tests/test_kl30.py
 

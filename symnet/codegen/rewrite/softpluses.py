@@ -300,6 +300,8 @@ def _polynomial_of_exponentials(v) -> bool:
                sp.core.relational.Relational, sp.logic.boolalg.Boolean, sp.UnevaluatedExpr)  # selects: their conditions
     return all(n.is_Symbol or n.is_number or n.is_Add or n.is_Mul or (n.is_Pow and n.exp.is_Integer)
                or isinstance(n, allowed) for n in sp.preorder_traversal(v))
+
+
 # ------------------------------------------------------------------ softplus-slope (issue 16: ∂β of torch's
 # Softplus(beta), softplus(β·x)/β: (x·σ(βx) − softplus(βx)/β)/β); tested in tests/test_pois10.py
 
