@@ -216,6 +216,7 @@ def _conjugate_quotient(node):
     if square is not None:  # result does not: 1 − 1/√(x² + 1), the derivative of x − asinh x, at x = 1e200)
         w, v = square
         conjugate, names = c * w * Grouped(v * r) * Grouped(v / (1 / r + b)), ["conjugate"]
+        conjugate = _conjugate_scaled(conjugate, c * w, v, r, b)  # (user44: where W is subnormal)
     else:
         whole = c * d
         d, inner = _rewritten(whole)
@@ -1088,3 +1089,29 @@ DISTRIBUTED_POWER_SUM = Rule(
     "finite −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38; torch inf too): taken as Σ v·cᵢ·mᵢ·D^(−kᵢ) where it is ±inf or NaN, "
     "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
     "rounding more a term, none out of the range)", local=_distributed_power_sum)
+
+
+# ------------------------------------------------------------------ user44 (issue 16, session 44, h-user44: the
+# conjugate rule's c·w·(v·r)·(v/(1/r + B)) where r = 1/√W is the hypot rule's select and W is subnormal)
+_CONJUGATE_SCALED_EDGE = sp.Float(2.0 ** -100)  # |r₂·v| above it: (r₂·v) a normal number of full precision
+
+
+def _conjugate_scaled(conjugate, k, v, r, b):
+    """k·((r₂·v)/√S)·((r₂·v)/(√S + r₂·B)) (W = S/r₂², :func:`_scaled_sum_of_squares`: r₂ a power of two, √S in
+    [1, 2·√n)) where that scaling is taken and |r₂·v| > 2⁻¹⁰⁰, ``conjugate`` (k·(v·r)·(v/(1/r + B))) elsewhere; B a
+    base of W's squares (A − B² = w·v²), so |r₂·B| ≤ 2. Exact scalings by r₂: v·r = (r₂·v)/√S and
+    v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written, r = r₂/√S overflowed where W is subnormal and 1/r was 0: the
+    Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310 (float64; float32 at 1e−45;
+    torch NaN), and 1/r computed as √S/r₂ rounds √W to a subnormal (−0.3536 at ε = x = 5e−324). ``conjugate`` where r
+    is not the hypot rule's select of W^(−1/2)."""
+    written = _HYPOT_SUM_WRITTEN.get(r)
+    if written is None or not written.is_Pow or written.exp != -sp.S.Half:
+        return conjugate
+    parts = _scaled_sum_of_squares(written.base)
+    if parts is None:
+        return conjugate
+    s, r2, far = parts
+    root = sp.sqrt(s)
+    scaled_v = Grouped(r2 * v)
+    scaled = k * Grouped(scaled_v / root) * Grouped(scaled_v / (root + Grouped(r2 * b)))
+    return sp.Piecewise((scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)), (conjugate, True))
