@@ -161,6 +161,9 @@ def _scaled_root(term, scale):
         return term / scale
 
     def scaled(branch):
+        by_binade = _scaled_root_by_binade(branch, scale)  # (user44: the hypot rule's √S/r, the scale taken first)
+        if by_binade is not None:
+            return by_binade
         factors = sp.Mul.make_args(branch)
         outside = [f for f in factors if isinstance(f, sp.Abs)]
         if not outside:
@@ -1115,3 +1118,19 @@ def _conjugate_scaled(conjugate, k, v, r, b):
     scaled_v = Grouped(r2 * v)
     scaled = k * Grouped(scaled_v / root) * Grouped(scaled_v / (root + Grouped(r2 * b)))
     return sp.Piecewise((scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)), (conjugate, True))
+
+
+def _scaled_root_by_binade(branch, scale):
+    """(√S/scale)/r for the hypot rule's scaled branch √S/r (r its power of two, √S in [1, 2·√n)): the scale taken
+    before r, where (√S/r)/scale formed √W first, which overflows past the largest number although √W/scale does
+    not (the Charbonnier loss √(x² + ε²) − ε at x = ε = 1.7976931348623157e308 was 0 for 7.446e307; float32 at
+    3.4028235e38 0 for 1.409e38; torch inf). Exact: r and the scale are powers of two and √S/scale is normal. None
+    for a branch of another form."""
+    inner = branch.args[0] if isinstance(branch, Grouped) else branch
+    if not inner.is_Mul:
+        return None
+    powers = [f for f in inner.args if f.is_Pow and isinstance(f.base, binade_reciprocal) and f.exp.is_negative]
+    if len(powers) != 1:
+        return None
+    rest = inner / powers[0]
+    return Grouped(Grouped(rest / scale) * powers[0])
