@@ -7,7 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from conftest import ulps
+from conftest import compiled, torch_and_triton, ulps
 from test_user42 import BOUND, _call, _torch
 
 mpmath.mp.dps = 50
@@ -37,9 +37,9 @@ def _subnormal_points(dtype):
     return eps[keep], x[keep]
 
 
-# before (f976335a): ∂ε was −inf at every such point where ε = x (float64 at 5e−324, 1e−310; float32 at 1e−45, 1e−40:
-# −inf for −0.2929), the hypot rule's r = 1/√W overflowing in the conjugate rule's −(x·r)·(x/(1/r + ε)); torch
-# autograd NaN or ±inf at the same points
+# before (f976335a): 276 of these 303 points past the bound in float64, 214 of 303 in float32, −inf at worst (ε = x at
+# 5e−324, 1e−310, float32 1e−45, 1e−40: −inf for −0.2929), the hypot rule's r = 1/√W overflowing in the conjugate
+# rule's −(x·r)·(x/(1/r + ε)); torch autograd NaN or ±inf at the same points
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_charbonnier_deps_where_the_sum_of_squares_is_subnormal(dtype):
     eps, x = _subnormal_points(dtype)
@@ -91,7 +91,8 @@ def _largest_points(dtype):
     return np.append(eps, dtype(big)), np.append(x, dtype(big))
 
 
-# before (f976335a, then a strict xfail of this file): f at x = ε = 1.7976931348623157e308 was 0 for 7.446e307
+# before (f976335a, then a strict xfail of this file): 69 of these 301 points past the bound in each dtype; f at
+# x = ε = 1.7976931348623157e308 was 0 for 7.446e307
 # (7.5e15 ULP), float32 at 3.4028235e38 0 for 1.409e38 (1.4e7 ULP): the conjugate rule's quartered form
 # x·(x/(ε/4 + √W/4))/4 divided the hypot rule's √S/r by 4 after forming it; torch autograd inf there
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -115,6 +116,33 @@ def test_charbonnier_value_near_the_largest_numbers_torch_is_no_better(dtype):
     theirs = np.array([ulps(g, t, dtype) for g, t in zip(t_f, truths)])
     assert np.all(ours <= np.maximum(theirs, BOUND[getattr(np, dtype)]))
     assert np.isinf(theirs).sum() > 0  # torch: inf where x² + ε² overflows
+
+
+# before (f976335a): 53 of these 301 points past the bound in float64, 24 in float32; ∂ε where ε² + x² overflows
+# took the written ε/√W − 1, which cancels: 44.7 ULP at
+# ε = 9.884575148584066e307, x = 2.494399921554859e307 (float64), 46.5 at ε = 1.7439755e38, x = −4.413052e37 (float32)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_charbonnier_deps_near_the_largest_numbers(dtype):
+    eps, x = _largest_points(dtype)
+    _, deps, _ = _call(CHARBONNIER, dtype, eps=eps, x=x)
+    errors = np.array([ulps(g, _charbonnier_deps(e, v), dtype) for g, e, v in zip(deps, eps, x)])
+    worst = int(np.argmax(errors))
+    assert errors.max() <= BOUND[dtype], (
+        f"{(errors > BOUND[dtype]).sum()} of {errors.size} past the bound; worst {errors[worst]:.3g} ULP at "
+        f"eps={eps[worst]!r}, x={x[worst]!r}: got {deps[worst]!r}")
+
+
+# the same fixes in the Triton kernel (under TRITON_INTERPRET=1 where there is no GPU), at 40 points of each set
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_charbonnier_triton_at_subnormal_and_largest_points(dtype):
+    torch, _ = torch_and_triton()
+    kernel = compiled(CHARBONNIER, backend="triton")
+    typ = getattr(np, dtype)
+    (se, sx), (le, lx) = _subnormal_points(typ), _largest_points(typ)
+    eps, x = np.concatenate([se[:20], se[-3:], le[:20], le[-1:]]), np.concatenate([sx[:20], sx[-3:], lx[:20], lx[-1:]])
+    f, deps, _ = (o.double().numpy() for o in kernel(eps=torch.tensor(eps), x=torch.tensor(x)))
+    assert max(ulps(g, _charbonnier(e, v), dtype) for g, e, v in zip(f, eps, x)) <= BOUND[typ]
+    assert max(ulps(g, _charbonnier_deps(e, v), dtype) for g, e, v in zip(deps, eps, x)) <= BOUND[typ]
 
 
 # ---------------------------------------------------------------- found, not fixed (strict xfails, measured here)

@@ -215,11 +215,11 @@ def _conjugate_quotient(node):
     if d == 0 or d.is_Add or d.has(sp.Piecewise):
         return None
     square = _square_term(d)  # A − B² = w·v²: c·w·(v·r)·(v/(1/r + B)), v² not formed (it overflows where the
-    bounded = True  # (the form only where A as written is finite: below)
+    bounded, scaled_piece = True, None  # (the form only where A as written is finite: below)
     if square is not None:  # result does not: 1 − 1/√(x² + 1), the derivative of x − asinh x, at x = 1e200)
         w, v = square
         conjugate, names = c * w * Grouped(v * r) * Grouped(v / (1 / r + b)), ["conjugate"]
-        conjugate = _conjugate_scaled(conjugate, c * w, v, r, b)  # (user44: where W is subnormal)
+        scaled_piece = _conjugate_scaled(c * w, v, r, b)  # (user44: where W is subnormal or overflows)
     else:
         whole = c * d
         d, inner = _rewritten(whole)
@@ -245,7 +245,10 @@ def _conjugate_quotient(node):
     elif square is None and isinstance(r, sp.Piecewise) and _hypot_scaled_where_overflowing(a):
         finite = _inputs_finite(a)
     where = finite if positive else sp.And(b > 0, finite)
-    return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
+    pieces = [(conjugate, where), (node, True)]
+    if scaled_piece is not None:  # (user44: the scaled form wherever it is taken, A as written finite or not)
+        pieces.insert(0, (scaled_piece[0], scaled_piece[1] if positive else sp.And(b > 0, scaled_piece[1])))
+    return _Final(_Fired(sp.Piecewise(*pieces), names))
 
 
 def _conjugate_forms(node):
@@ -1099,25 +1102,25 @@ DISTRIBUTED_POWER_SUM = Rule(
 _CONJUGATE_SCALED_EDGE = sp.Float(2.0 ** -100)  # |r₂·v| above it: (r₂·v) a normal number of full precision
 
 
-def _conjugate_scaled(conjugate, k, v, r, b):
-    """k·((r₂·v)/√S)·((r₂·v)/(√S + r₂·B)) (W = S/r₂², :func:`_scaled_sum_of_squares`: r₂ a power of two, √S in
-    [1, 2·√n)) where that scaling is taken and |r₂·v| > 2⁻¹⁰⁰, ``conjugate`` (k·(v·r)·(v/(1/r + B))) elsewhere; B a
-    base of W's squares (A − B² = w·v²), so |r₂·B| ≤ 2. Exact scalings by r₂: v·r = (r₂·v)/√S and
-    v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written, r = r₂/√S overflowed where W is subnormal and 1/r was 0: the
-    Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310 (float64; float32 at 1e−45;
-    torch NaN), and 1/r computed as √S/r₂ rounds √W to a subnormal (−0.3536 at ε = x = 5e−324). ``conjugate`` where r
-    is not the hypot rule's select of W^(−1/2)."""
+def _conjugate_scaled(k, v, r, b):
+    """(k·((r₂·v)/√S)·((r₂·v)/(√S + r₂·B)), where it is taken) for the conjugate rule's k·(v·r)·(v/(1/r + B)), r the
+    hypot rule's select of W^(−1/2) (W = S/r₂², :func:`_scaled_sum_of_squares`: r₂ a power of two, √S in [1, 2·√n)):
+    taken where that scaling is and |r₂·v| > 2⁻¹⁰⁰; B is a base of W's squares (A − B² = w·v²), so |r₂·B| ≤ 2. Exact
+    scalings by r₂: v·r = (r₂·v)/√S and v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written, r = r₂/√S overflowed where W
+    is subnormal and 1/r was 0: the Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310
+    (float64; float32 at 1e−45; torch NaN), and where A overflows the rule took the written ε/√W − 1 (44.7 ULP at
+    ε = 9.88e307, x = 2.49e307). None where r is not the hypot rule's select of W^(−1/2)."""
     written = _HYPOT_SUM_WRITTEN.get(r)
     if written is None or not written.is_Pow or written.exp != -sp.S.Half:
-        return conjugate
+        return None
     parts = _scaled_sum_of_squares(written.base)
     if parts is None:
-        return conjugate
+        return None
     s, r2, far = parts
     root = sp.sqrt(s)
     scaled_v = Grouped(r2 * v)
     scaled = k * Grouped(scaled_v / root) * Grouped(scaled_v / (root + Grouped(r2 * b)))
-    return sp.Piecewise((scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)), (conjugate, True))
+    return scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)
 
 
 def _scaled_root_by_binade(branch, scale):
