@@ -161,6 +161,9 @@ def _scaled_root(term, scale):
         return term / scale
 
     def scaled(branch):
+        by_binade = _scaled_root_by_binade(branch, scale)  # (user44: the hypot rule's √S/r, the scale taken first)
+        if by_binade is not None:
+            return by_binade
         factors = sp.Mul.make_args(branch)
         outside = [f for f in factors if isinstance(f, sp.Abs)]
         if not outside:
@@ -212,10 +215,11 @@ def _conjugate_quotient(node):
     if d == 0 or d.is_Add or d.has(sp.Piecewise):
         return None
     square = _square_term(d)  # A − B² = w·v²: c·w·(v·r)·(v/(1/r + B)), v² not formed (it overflows where the
-    bounded = True  # (the form only where A as written is finite: below)
+    bounded, scaled_piece = True, None  # (the form only where A as written is finite: below)
     if square is not None:  # result does not: 1 − 1/√(x² + 1), the derivative of x − asinh x, at x = 1e200)
         w, v = square
         conjugate, names = c * w * Grouped(v * r) * Grouped(v / (1 / r + b)), ["conjugate"]
+        scaled_piece = _conjugate_scaled(c * w, v, r, b)  # (user44: where W is subnormal or overflows)
     else:
         whole = c * d
         d, inner = _rewritten(whole)
@@ -241,7 +245,10 @@ def _conjugate_quotient(node):
     elif square is None and isinstance(r, sp.Piecewise) and _hypot_scaled_where_overflowing(a):
         finite = _inputs_finite(a)
     where = finite if positive else sp.And(b > 0, finite)
-    return _Final(_Fired(sp.Piecewise((conjugate, where), (node, True)), names))
+    pieces = [(conjugate, where), (node, True)]
+    if scaled_piece is not None:  # (user44: the scaled form wherever it is taken, A as written finite or not)
+        pieces.insert(0, (scaled_piece[0], scaled_piece[1] if positive else sp.And(b > 0, scaled_piece[1])))
+    return _Final(_Fired(sp.Piecewise(*pieces), names))
 
 
 def _conjugate_forms(node):
@@ -1088,3 +1095,46 @@ DISTRIBUTED_POWER_SUM = Rule(
     "finite −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38; torch inf too): taken as Σ v·cᵢ·mᵢ·D^(−kᵢ) where it is ±inf or NaN, "
     "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
     "rounding more a term, none out of the range)", local=_distributed_power_sum)
+
+
+# ------------------------------------------------------------------ user44 (issue 16, session 44, h-user44: the
+# conjugate rule's c·w·(v·r)·(v/(1/r + B)) where r = 1/√W is the hypot rule's select and W is subnormal)
+_CONJUGATE_SCALED_EDGE = sp.Float(2.0 ** -100)  # |r₂·v| above it: (r₂·v) a normal number of full precision
+
+
+def _conjugate_scaled(k, v, r, b):
+    """(k·((r₂·v)/√S)·((r₂·v)/(√S + r₂·B)), where it is taken) for the conjugate rule's k·(v·r)·(v/(1/r + B)), r the
+    hypot rule's select of W^(−1/2) (W = S/r₂², :func:`_scaled_sum_of_squares`: r₂ a power of two, √S in [1, 2·√n)):
+    taken where that scaling is and |r₂·v| > 2⁻¹⁰⁰; B² is a term of A (A − B² = w·v²), so r₂·B is of the scaled bases'
+    size (no overflow). Exact scalings by r₂: v·r = (r₂·v)/√S and v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written,
+    r = r₂/√S overflowed where W
+    is subnormal and 1/r was 0: the Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310
+    (float64; float32 at 1e−45; torch NaN), and where A overflows the rule took the written ε/√W − 1 (44.7 ULP at
+    ε = 9.88e307, x = 2.49e307). None where r is not the hypot rule's select of W^(−1/2)."""
+    written = _HYPOT_SUM_WRITTEN.get(r)
+    if written is None or not written.is_Pow or written.exp != -sp.S.Half:
+        return None
+    parts = _scaled_sum_of_squares(written.base)
+    if parts is None:
+        return None
+    s, r2, far = parts
+    root = sp.sqrt(s)
+    scaled_v = Grouped(r2 * v)
+    scaled = k * Grouped(scaled_v / root) * Grouped(scaled_v / (root + Grouped(r2 * b)))
+    return scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)
+
+
+def _scaled_root_by_binade(branch, scale):
+    """(√S/scale)/r for the hypot rule's scaled branch √S/r (r its power of two, √S in [1, 2·√n)): the scale taken
+    before r, where (√S/r)/scale formed √W first, which overflows past the largest number although √W/scale does
+    not (the Charbonnier loss √(x² + ε²) − ε at x = ε = 1.7976931348623157e308 was 0 for 7.446e307; float32 at
+    3.4028235e38 0 for 1.409e38; torch inf). Exact: r and the scale are powers of two and √S/scale is normal. None
+    for a branch of another form."""
+    inner = branch.args[0] if isinstance(branch, Grouped) else branch
+    if not inner.is_Mul:
+        return None
+    powers = [f for f in inner.args if f.is_Pow and isinstance(f.base, binade_reciprocal) and f.exp.is_negative]
+    if len(powers) != 1:
+        return None
+    rest = inner / powers[0]
+    return Grouped(Grouped(rest / scale) * powers[0])
