@@ -7,7 +7,8 @@ each gradient of the two penalties against mpmath at 80 digits (both dtypes; tor
 the same dtype beside them) on 1200 points each: 300 on circles of radius 1 ± 10^[−16, −1], 300 of radius [1.7, 30] about
 the rule's edge ‖g‖ = 8, 300 of radius [1.01, 2.2], 300 with each input log-uniform to 1e±300 (float64; 1e±30 in
 float32), and the penalty's failing points g = (1e−9 … 1e−7, 1). Run with PYTHONPATH at the tree to measure;
-results/wgan44.txt holds the runs this session reports."""
+``--save DIR`` writes each formula's generated module, ``--compare DIR…`` times the saved modules of several trees
+in turn in one process (the ratios this session reports). results/wgan44.txt holds the runs this session reports."""
 import sys
 import time
 import warnings
@@ -92,9 +93,54 @@ def accuracy():
                   + "   torch: " + ", ".join(theirs), flush=True)
 
 
+def save(folder):
+    """Each formula's generated NumPy module written to ``folder`` (by the tree on PYTHONPATH), for ``--compare``."""
+    import pathlib
+    out = pathlib.Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, (formula, _) in FORMULAS.items():
+        source = symnet.compile(symnet.derive(formula), progress=False).source
+        (out / (name.replace("/", "_").replace("*", "x").replace(" ", "_") + ".py")).write_text(source)
+
+
+def compare(folders):
+    """The modules ``save`` wrote in each folder (two trees, or a tree with and without the rule), timed in turn in
+    this one process (the same inputs, best of 5 each): a loaded machine's drift falls on every column alike."""
+    import pathlib
+    warnings.simplefilter("ignore")
+    print("formula              dtype    " + "  ".join(f"{pathlib.Path(f).name:>12s}" for f in folders)
+          + "   ratios to the first")
+    for name, (_, make) in FORMULAS.items():
+        file = name.replace("/", "_").replace("*", "x").replace(" ", "_") + ".py"
+        kernels = []
+        for folder in folders:
+            namespace: dict = {}
+            path = pathlib.Path(folder) / file
+            exec(compile(path.read_text(), str(path), "exec"), namespace)  # a generated module, as symnet runs it
+            kernels.append(namespace["kernel"])
+        rng = np.random.default_rng(44)
+        for dtype in (np.float64, np.float32):
+            cols = {c: v.astype(dtype) for c, v in make(rng, 10 ** 6).items()}
+            best = [float("inf")] * len(kernels)
+            for _ in range(5):
+                for i, k in enumerate(kernels):
+                    t = time.process_time()
+                    k(**cols)
+                    best[i] = min(best[i], time.process_time() - t)
+            print(f"{name:20s} {dtype.__name__:8s} " + "  ".join(f"{b * 1e3:9.1f} ms" for b in best) + "   "
+                  + " ".join(f"{b / best[0]:5.2f}" for b in best[1:]), flush=True)
+
+
 def main(argv):
     if "--accuracy" in argv:
         return accuracy()
+    if "--save" in argv:
+        if "--no-rule" in argv:
+            from symnet.codegen.rewrite import pipeline
+            pipeline.RULES = tuple(r for r in pipeline.RULES if r.name != "root-minus-constant")
+        return save(argv[argv.index("--save") + 1])
+    if "--compare" in argv:
+        return compare(argv[argv.index("--compare") + 1:])
     if "--no-rule" in argv:
         from symnet.codegen.rewrite import pipeline
         pipeline.RULES = tuple(r for r in pipeline.RULES if r.name != "root-minus-constant")
