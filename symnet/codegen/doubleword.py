@@ -3129,6 +3129,9 @@ class _Emitter:
         acc, partial = self.operand(terms[0]), terms[0]
         for term in terms[1:]:
             partial = partial + term
+            if self._computed_partial(partial) is not None:  # (wgan44: the same partial sum, the same double word)
+                acc = self._computed_partial(partial)
+                continue
             if term.could_extract_minus_sign() and not term.is_number:
                 b = self.operand(-term)
                 minus_b = _Value(f"(-{b.hi})", None if b.lo is None else f"(-{b.lo})")
@@ -3137,6 +3140,7 @@ class _Emitter:
             else:
                 b = self.operand(term)
             acc = self.add(partial, acc, b)
+            self._remember_partial(partial, acc)
         return acc
 
     def _divide(self, e, n: _Value, d: _Value) -> _Value:
@@ -4500,8 +4504,9 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
     2⁻³⁰ (_TRITON_KEEP; a Triton kernel's float64 path keeps no bound: double-word everywhere)."""
     least = _least_bound(body) * _U
     # (a float32 kernel's bound past 3u only for a sum: a product of sums, the focal loss's α_t·(1 − p_t)^γ·CE, has
-    # no cancellation of its own, and its bound would cost 2.3× the float32 kernel's time for nothing)
-    if least >= (FLOAT32_USEFUL if in_float32 and body.is_Add else KEEP_RELATIVE):
+    # no cancellation of its own, and its bound would cost 2.3× the float32 kernel's time for nothing; an algebraic
+    # quotient of such a sum is bounded too, _algebraic_quotient, wgan44)
+    if least >= (FLOAT32_USEFUL if in_float32 and (body.is_Add or _algebraic_quotient(body)) else KEEP_RELATIVE):
         return None
     bound = _Bound(plain_printer, leaves, taken, backend)
     try:
@@ -5648,3 +5653,50 @@ def _near_cancellation(emitter, results, pair_logs, his, leaves, assignments, pl
         lines += [f"    {o} = np.array(np.broadcast_to({o}, {near}.shape), np.float64)",
                   f"    {o}[{near}] = {h}"]
     return lines, outs, again.needs
+
+
+# ------------------------------------------------------------------ wgan44 (issue 16, session 44, h-wgan44: the
+# root-minus-constant rule's float32 kernel took double words on every element of its window, 13× the kernel without
+# the rule; tested in tests/test_wgan44.py)
+def _algebraic_quotient(body) -> bool:
+    """Whether ``body`` is a product or power (not a sum) built of its leaves, numbers, sums, products and powers of
+    rational exponent alone, with a sum that holds a number (the root-minus-constant rule's (a²S − b²)/(a√S − b) and
+    its products with inputs and powers of S; not focal's products of σ and softplus): its float32 kernel is then
+    bounded (:func:`_bounded_body`), the float64 body kept where the bound is within 2⁻³⁰ of it, double words on the
+    other elements. The bound's nodes are sums, products, quotients and square roots, a few operations each, where the
+    double word of such a body is some 150 on every element of the window."""
+    if body.is_Add or not body.has(sp.Add):
+        return False
+    for node in sp.preorder_traversal(body):
+        if node.is_Symbol or node.is_Rational or node.is_Add or node.is_Mul:
+            continue
+        if node.is_Pow and node.exp.is_Rational:
+            continue
+        if node.is_Float:
+            continue
+        return False
+    return any(node.is_Add and any(t.is_number for t in node.args) for node in sp.preorder_traversal(body))
+
+
+def _computed_partial(self, partial):
+    """The double word of the partial sum ``partial`` where this emitter's loop over a sum's terms computed that partial
+    before (gx² + gy² of √(gx² + gy²), of gx² + gy² − 1 and of gx² + gy² + √(gx² + gy²) in the root-minus-constant
+    rule's gradient: three _dw_add of the same words); None elsewhere. NumPy's plain emitter alone: Triton's compiler
+    shares equal expressions itself, and the bound's and the scaled words' values are their own. The same operations
+    on the same words: the same bits."""
+    if self.backend != "numpy" or type(self) is not _Emitter:
+        return None
+    return getattr(self, "_partials", {}).get(partial)
+
+
+def _remember_partial(self, partial, value) -> None:
+    """``value``, the double word the loop over a sum's terms computed for the partial sum ``partial``, kept for
+    :func:`_computed_partial`."""
+    if self.backend == "numpy" and type(self) is _Emitter:
+        if not hasattr(self, "_partials"):
+            self._partials = {}
+        self._partials.setdefault(partial, value)
+
+
+_Emitter._computed_partial = _computed_partial
+_Emitter._remember_partial = _remember_partial

@@ -957,7 +957,8 @@ def _root_minus_constant(node):
     cancels near −b/a, and a²·S neither over- nor underflows there); the written form elsewhere. A product of it (or
     of its whole power) with inputs, numbers and whole or half-integer powers of S and of inputs (the penalty's
     gradient 2g₁·(‖g‖ − 1)/‖g‖) is so widened whole (its roundings of g₁ times the quotient over √S were 2.6 ULP
-    apart). None for any other node."""
+    apart), the powers of S it divides by multiplied into the expanded denominator
+    (:func:`_root_minus_constant_denominator`). None for any other node."""
     factor, rest = node, []
     if isinstance(node, sp.Expr) and node.is_Mul:
         found = [f for f in node.args if _root_minus_constant_parts(f.base if f.is_Pow and f.exp.is_Integer
@@ -977,9 +978,13 @@ def _root_minus_constant(node):
         if not (f.is_number or ((base.is_Symbol or base == s) and (2 * e).is_Integer)):
             return None
     near = sp.And(a ** 2 * s > b ** 2 / 16, a ** 2 * s < 64 * b ** 2)
-    conjugate = (sp.expand(a ** 2 * s - b ** 2) / (a * r - b)) ** power
+    # the powers of S in the denominator multiplied into (a√S − b)^n and expanded (_root_minus_constant_denominator)
+    over = [f for f in rest if f.is_Pow and f.base == s and f.exp < 0]
+    denominator = _root_minus_constant_denominator(a, b, r, power, sum(-f.exp for f in over))
+    conjugate = sp.expand(a ** 2 * s - b ** 2) ** power / denominator
     # in double words in a float32 kernel too: float64's g₁² + g₂² − 1 drops a float32 g₁² below 2⁻⁵³ (f 0 at g₁ = 1e−9)
-    return sp.Piecewise((widen(sp.Mul(conjugate, *rest), in_float32=True), near), (node, True))
+    return sp.Piecewise((widen(sp.Mul(conjugate, *[f for f in rest if f not in over]), in_float32=True), near),
+                        (node, True))
 
 
 def _roots_minus_constants(expr):
@@ -994,9 +999,11 @@ ROOT_MINUS_CONSTANT = Rule(
     "float64, torch the same), √S rounded to an ulp of 1 (S = 1 + g₁² is 1); (a²S − b²)/(a√S − b) is the same number "
     "(a difference of squares; the denominator's terms have one sign, ≥ |b|), computed whole in double words as the "
     "widen rule computes (S's products exact, √ and quotient to about 2⁻¹⁰⁰) and rounded once, with the inputs, "
-    "numbers and powers of S it is multiplied by (the penalty's gradient 2g₁(‖g‖ − 1)/‖g‖); taken where "
-    "b²/16 < a²S < 64b² (beyond, the written difference amplifies √S's error by at most 8/7 or 4/3; no over- or "
-    "underflow inside)",
+    "numbers and powers of S it is multiplied by (the penalty's gradient 2g₁(‖g‖ − 1)/‖g‖, its denominator "
+    "(1 + ‖g‖)·‖g‖ expanded, S + √S: terms of one sign, one double-word quotient); taken where b²/16 < a²S < 64b² "
+    "(beyond, the written difference amplifies √S's error by at most 8/7 or 4/3; no over- or underflow inside); a "
+    "float32 kernel keeps the float64 quotient where its running error bound is within 2⁻³⁰ of it, double words on "
+    "the other elements (g₁ = 1e−9, g₂ = 1, where float64's S − 1 is 0)",
     apply=_roots_minus_constants, fired=lambda old, new: new != old, before=True)
 
 
@@ -1044,3 +1051,16 @@ LOG_DIFFERENCE_RATIO = Rule(
     "is log(A/B) wherever A, B > 0 (an identity), and so written the sum is the log-linear-root rule's (computed as "
     "the widen rule computes a sum, rounded once); as written where some A or B is not positive",
     apply=_log_difference_ratio_sums, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ wgan44 (issue 16, session 44, h-wgan44: the
+# root-minus-constant rule's double words cheaper: its denominator one expanded sum; tested in tests/test_wgan44.py)
+
+
+def _root_minus_constant_denominator(a, b, r, power, halves):
+    """(a·r − b)^n·r^(2h) expanded (r = √S, n = ``power`` ≥ 1, h = ``halves`` ≥ 0 the sum of the exponents −e of the
+    powers S^e < 1 the difference is multiplied by): its terms c·√S^k all have one sign (a·r and −b have one), so
+    the double words that compute it do not cancel, and the widened quotient takes one double-word division where
+    (a·r − b)^n·√S took two and a product (the penalty's gradient 2g₁·(S − 1)/(S + √S), where it was
+    2g₁·(S − 1)/((1 + √S)·√S); f (S − 1)²/(S + 2√S + 1), where it was (S − 1)²/(1 + √S)²)."""
+    return sp.expand((a * r - b) ** power * r ** (2 * halves))
