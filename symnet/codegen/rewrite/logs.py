@@ -1418,22 +1418,63 @@ def _log_sum_cancels(node, logs) -> bool:
     return False
 
 
+def _far_log_sum(node):
+    """node's form where the X of its log(1 + X) (log1p(X)), a product of inputs and sums of inputs, passes 2¹⁰⁰⁰, as
+    (form, X), each term as overflowing-log1p takes it: k·log(1 + X) → k·(log|c| + Σ n·log|a|) for X = c·Π aⁿ,
+    R/(1 + X) → 1/a' with a' = X/R a product of inputs (and inputs plus a number), a term free of X and of powers
+    beyond the first as it is; None where node has another term or more than one such X."""
+    xs = {n.args[0] for n in sp.preorder_traversal(node) if isinstance(n, log1p)}
+    xs |= {n.args[0] - 1 for n in sp.preorder_traversal(node)
+           if isinstance(n, sp.log) and n.args[0].is_Add and sp.S.One in n.args[0].args}
+    if len(xs) != 1:
+        return None
+    (X,) = xs
+    found = _overflowing_product(X)
+    if found is None:
+        return None
+    c, powers = found
+    total = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+    logs = {sp.log(1 + X), log1p(X)}
+    terms = []
+    for t in sp.Add.make_args(node):
+        k = t.xreplace({f: sp.Dummy() for f in logs})
+        if t.has(*logs):
+            k = sp.cancel(t / next(f for f in logs if t.has(f)))
+            if k.has(*logs, X) or k.has(sp.log, log1p) or _log_sum_degree(k) not in (0, 1):
+                return None
+            terms.append(k * total)
+            continue
+        dens = [f for f in sp.Mul.make_args(t) if f.is_Pow and f.exp == -1 and sp.expand(f.base - 1 - X) == 0]
+        if dens:
+            a = sp.factor_terms(sp.cancel(X / (t * dens[0].base)))
+            if _product_of_inputs(a, shifted=True) is None:
+                return None
+            terms.append(1 / a)
+            continue
+        if t.has(X) or _log_sum_degree(t) not in (0, 1) or t.has(sp.Add):
+            return None
+        terms.append(t)
+    return sp.Add(*terms), X
+
+
 def _widened_log_sum(node):
     """node, a sum of three or more inputs of rational terms and logs (log(1 + X), log1p(X), log(P/(P + Q))) that
-    cancels where such a log is near 0 → (widen(node), B), B = min(120, ⌊960/D⌋) for the sum's degree D; None
-    elsewhere."""
+    cancels where such a log is near 0 → (widen(node), B, far), B = min(120, ⌊960/D⌋) for the sum's degree D, far
+    :func:`_far_log_sum`'s (form widened, X) or None; None elsewhere."""
     if not node.is_Add or len(node.free_symbols) < 3:
         return None
     degree = _log_sum_degree(node)
     logs = _near_zero_logs(node)
     if degree is None or degree == 0 or not logs or not _log_sum_cancels(node, logs):
         return None
-    return widen(node), min(120, _LOG_SUM_DEGREE_REACH // degree)
+    far = _far_log_sum(node)
+    return widen(node), min(120, _LOG_SUM_DEGREE_REACH // degree), far and (widen(far[0]), far[1])
 
 
 def _widened_log_sums(expr):
     """``expr`` → Piecewise((``expr`` with every largest sum that :func:`_widened_log_sum` takes widened, every input
-    of those sums within 2^±B or 0, B the least of theirs), (``expr``, True)); ``expr`` where none is taken."""
+    of those sums within 2^±B or 0, B the least of theirs), (``expr`` with those sums' far forms widened, each X past
+    2¹⁰⁰⁰, where every such sum has one), (``expr``, True)); ``expr`` where none is taken."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.log, log1p) or expr.has(sp.Piecewise, sp.Indexed, WidenedBase):
         return expr
     taken: dict = {}
@@ -1442,17 +1483,23 @@ def _widened_log_sums(expr):
         out = _widened_log_sum(node)
         if out is None:
             return None
-        taken[node] = out[1]
+        taken[node] = out[1:]
         return out[0]
 
     new = _top_down(expr, form)
     if not taken:
         return expr
-    reach = min(taken.values())
+    reach = min(b for b, _ in taken.values())
     high, low = sp.Float(2.0 ** reach), sp.Float(2.0 ** -reach)
     inputs = sorted(set().union(*(n.free_symbols for n in taken)), key=sp.default_sort_key)
     inside = sp.And(*[(sp.Abs(v) < high) & ((sp.Abs(v) > low) | sp.Eq(v, 0)) for v in inputs])
-    return sp.Piecewise((new, inside), (expr, True))
+    branches = [(new, inside)]
+    if all(far is not None for _, far in taken.values()):
+        far_form = expr.xreplace({n: far[0] for n, (_, far) in taken.items()})
+        far_where = sp.And(*[sp.StrictGreaterThan(far[1], _PRODUCT_RANGE[1], evaluate=False)
+                             for _, far in taken.values()])
+        branches.append((far_form, far_where))
+    return sp.Piecewise(*branches, (expr, True))
 
 
 WIDENED_LOG_SUM = Rule(
