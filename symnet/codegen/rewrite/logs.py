@@ -2,7 +2,8 @@
 
 Its blocks, in the order of the module rewrite.py that session 43 split into this package: log-near-one,
 mixture-log, rounded-log-argument, widened-log-argument, scaled-erfc, log-gaussian-tail, log-erfcx-left,
-two-minus-exp-root, log-constant-factor, overflowing-log1p, log-tanh, log1p-entropy.
+two-minus-exp-root, log-constant-factor, overflowing-log1p, log-tanh, log1p-entropy; then session 44's widened-log-sum
+and log-quotient-complement (nll44).
 """
 from __future__ import annotations
 
@@ -1511,8 +1512,12 @@ WIDENED_LOG_SUM = Rule(
     "whose terms of size a meet where a is small: 218 ULP at ordinary data, torch 8.8e5; the two-input one is "
     "log1p-series'); computed as the widen rule computes a sum (double words, about 106 bits: log and log1p of a "
     "double word to 2⁻¹⁰⁰ or so, rounded once), where every input is 0 or within 2^±B, B = min(120, ⌊960/D⌋) for the "
-    "sum's degree D (its values then stay within 2^±960); as before (the rules after this one) elsewhere. Fired where "
-    "the sum is below 1/16 of its terms' sizes at one of 256 random points (30 digits) beside such a zero",
+    "sum's degree D (its values then stay within 2^±960); where the X of its one log(1 + X), a product of inputs and "
+    "sums of inputs, passes 2¹⁰⁰⁰, the overflowing-log1p rule's far terms (log X = log|c| + Σ n·log|a|, R/(1 + X) = "
+    "1/a' with a' = X/R a product; each to 2⁻¹⁰⁰⁰ relative) summed the same way (the three-input Student-t's ∂ν "
+    "log X/2 − (ν + 1)/(2ν) at x − μ = 3.5e183, ν = 0.00125: 16.9 ULP, torch NaN); as before (the rules after this "
+    "one) elsewhere. Fired where the sum is below 1/16 of its terms' sizes at one of 256 random points (30 digits) "
+    "beside such a zero",
     apply=_widened_log_sums, fired=lambda old, new: new != old, before=True)
 
 
