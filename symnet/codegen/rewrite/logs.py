@@ -2,8 +2,7 @@
 
 Its blocks, in the order of the module rewrite.py that session 43 split into this package: log-near-one,
 mixture-log, rounded-log-argument, widened-log-argument, scaled-erfc, log-gaussian-tail, log-erfcx-left,
-two-minus-exp-root, log-constant-factor, overflowing-log1p, log-tanh, log1p-entropy; then session 44's widened-log-sum
-and log-quotient-complement (nll44).
+two-minus-exp-root, log-constant-factor, overflowing-log1p, log-tanh, log1p-entropy.
 """
 from __future__ import annotations
 
