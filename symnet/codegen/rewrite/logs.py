@@ -1437,7 +1437,6 @@ def _far_log_sum(node):
     logs = {sp.log(1 + X), log1p(X)}
     terms = []
     for t in sp.Add.make_args(node):
-        k = t.xreplace({f: sp.Dummy() for f in logs})
         if t.has(*logs):
             k = sp.cancel(t / next(f for f in logs if t.has(f)))
             if k.has(*logs, X) or k.has(sp.log, log1p) or _log_sum_degree(k) not in (0, 1):
