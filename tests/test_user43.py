@@ -175,8 +175,8 @@ def _negbin_points(n=100):
 # log1p(t) − t/(1 + t) ≈ t²/2 (1.8455e−5 at the point named, whose written terms are 0.00608, −1 and 0.99394): the
 # rounding of r/(μ + r) before the log alone is ε/t² relative. It needs log1p(t) − t to working precision (a
 # log1pmx, or the log in double words), which symnet's printers do not have.
-@pytest.mark.xfail(strict=True, reason="measured: negative-binomial NLL ∂k 10.6 ULP, ∂r 384 ULP float64 on "
-                                       "ordinary data (torch 10.6 and 1.68e4)")
+# Fixed by h-nll44 (session 44): ∂k 0.83 ULP (the log-quotient-complement rule's −log1p(r/μ)), ∂r 0.49 (the
+# widened-log-sum rule: the sum in double words, rounded once); tests/test_nll44.py
 @pytest.mark.parametrize("wrt, point", [("k", (2.0, 13.364235975569269, 0.7362720471386566)),
                                         ("r", (0.0, 0.1081415789894162, 17.72789639693326))])
 def test_negative_binomial_nll_gradients_float64(wrt, point):
@@ -195,8 +195,7 @@ STUDENT_T = "(nu + 1)/2*log(1 + (x - m)**2/(nu*s**2)) + log(s)"
 # At the point named NumPy gives 196 ULP, torch 316, and the Triton kernel (symnet.torch.from_formula, under
 # TRITON_INTERPRET=1) 828: worse than torch (test below). Float32 0.49 (torch 9.0e5). `symnet verify` FAILs it too
 # (df_dnu float64 6.8e+38 at extreme points, float32 9557).
-@pytest.mark.xfail(strict=True, reason="measured: Student-t NLL ∂ν 218 ULP float64 on ordinary data, past the bound at 37 of 101 "
-                                       "(torch 8.8e5)")
+# Fixed by h-nll44 (session 44): 0.50 ULP (the widened-log-sum rule); tests/test_nll44.py
 def test_student_t_nll_gradient_in_nu_float64():
     rng = np.random.default_rng(4302)
     n = 100

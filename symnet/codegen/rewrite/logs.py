@@ -1353,3 +1353,191 @@ LOG1P_ENTROPY = Rule(
     "terms, where |L| < 1 (one sign where L > 0; the last term < 2⁻⁵⁵), 1 + (1 + u)·(L − 1), two positive terms, where "
     "L ≥ 1, as written below L = −1; a constant factor k of k·(1 + u)·log1p(u) beside −k·u is kept outside",
     local=_log1p_entropy)
+
+
+# ------------------------------------------------------------------ nll44 (issue 16, session 44, h-nll44: the
+# negative-binomial NLL's ∂r and the Student-t NLL's ∂ν of four inputs, sums of logs near 0 and the rational terms
+# they cancel, widened; its ∂k, the log of a quotient near 1, as log1p); tested in tests/test_nll44.py
+
+_LOG_SUM_DEGREE_REACH = 960  # the widened-log-sum rule's inputs within 2^±⌊960/D⌋ (D its sum's degree), at most 2^±120
+_LOG_SUM_PROBES = 256  # random points at which the sum's cancellation near a log's zero is measured (30 digits)
+
+
+def _log_sum_degree(e) -> int | None:
+    """A bound on how many inputs' factors a value of ``e`` multiplies (a sum: its largest term; xⁿ: |n| of x's);
+    None where ``e`` holds a function other than log and log1p, or a power that is not an integer."""
+    if e.is_Symbol:
+        return 1
+    if e.is_number:
+        return 0
+    if isinstance(e, (sp.log, log1p)):
+        return _log_sum_degree(e.args[0])
+    if e.is_Pow:
+        d = _log_sum_degree(e.base)
+        return None if d is None or not e.exp.is_Integer else abs(int(e.exp)) * d
+    if e.is_Add or e.is_Mul:
+        ds = [_log_sum_degree(a) for a in e.args]
+        return None if None in ds else (max(ds) if e.is_Add else sum(ds))
+    return None
+
+
+def _near_zero_logs(node):
+    """The logs of ``node`` that are 0 where their argument's terms are not: log1p(X) and log(A) with A holding a
+    sum (log(1 + X), log(P/(P + Q))), as (argument, value of the argument where the log is 0)."""
+    found = []
+    for n in sp.preorder_traversal(node):
+        if isinstance(n, log1p):
+            found.append((n.args[0], 0))
+        elif isinstance(n, sp.log) and n.args[0].has(sp.Add):
+            found.append((n.args[0], 1))
+    return found
+
+
+def _log_sum_cancels(node, logs) -> bool:
+    """At some of :data:`_LOG_SUM_PROBES` random points (inputs ±10^U(−2, 2), three in four positive; seed 44) where a
+    log of ``logs`` is within 1/4 of 0 the sum ``node`` is below 1/16 of the sum of its terms' sizes (30 digits)."""
+    import random
+
+    symbols = sorted(node.free_symbols, key=sp.default_sort_key)
+    terms = sp.lambdify(symbols, list(sp.Add.make_args(node)), "mpmath")
+    arguments = sp.lambdify(symbols, [a for a, _ in logs], "mpmath")
+    zeros = [z for _, z in logs]
+    rng = random.Random(44)
+    with mpmath.workdps(30):
+        for _ in range(_LOG_SUM_PROBES):
+            point = [mpmath.mpf(10.0 ** rng.uniform(-2, 2) * (1 if rng.random() < 0.75 else -1)) for _ in symbols]
+            try:
+                near = any(abs(a - z) < 0.25 for a, z in zip(arguments(*point), zeros))
+                values = terms(*point) if near else None
+            except (ZeroDivisionError, ValueError, TypeError):
+                continue
+            if values is None or any(isinstance(v, mpmath.mpc) for v in values):
+                continue
+            if abs(sum(values)) < sum(abs(v) for v in values) / 16:
+                return True
+    return False
+
+
+def _far_log_sum(node):
+    """node's form where the X of its log(1 + X) (log1p(X)), a product of inputs and sums of inputs, passes 2¹⁰⁰⁰, as
+    (form, X), each term as overflowing-log1p takes it: k·log(1 + X) → k·(log|c| + Σ n·log|a|) for X = c·Π aⁿ,
+    R/(1 + X) → 1/a' with a' = X/R a product of inputs (and inputs plus a number), a term free of X and of powers
+    beyond the first as it is; None where node has another term or more than one such X."""
+    xs = {n.args[0] for n in sp.preorder_traversal(node) if isinstance(n, log1p)}
+    xs |= {n.args[0] - 1 for n in sp.preorder_traversal(node)
+           if isinstance(n, sp.log) and n.args[0].is_Add and sp.S.One in n.args[0].args}
+    if len(xs) != 1:
+        return None
+    (X,) = xs
+    found = _overflowing_product(X)
+    if found is None:
+        return None
+    c, powers = found
+    total = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+    logs = {sp.log(1 + X), log1p(X)}
+    terms = []
+    for t in sp.Add.make_args(node):
+        if t.has(*logs):
+            k = sp.cancel(t / next(f for f in logs if t.has(f)))
+            if k.has(*logs, X) or k.has(sp.log, log1p) or _log_sum_degree(k) not in (0, 1):
+                return None
+            terms.append(k * total)
+            continue
+        dens = [f for f in sp.Mul.make_args(t) if f.is_Pow and f.exp == -1 and sp.expand(f.base - 1 - X) == 0]
+        if dens:
+            a = sp.factor_terms(sp.cancel(X / (t * dens[0].base)))
+            if _product_of_inputs(a, shifted=True) is None:
+                return None
+            terms.append(1 / a)
+            continue
+        if t.has(X) or _log_sum_degree(t) not in (0, 1) or t.has(sp.Add):
+            return None
+        terms.append(t)
+    return sp.Add(*terms), X
+
+
+def _widened_log_sum(node):
+    """node, a sum of three or more inputs of rational terms and logs (log(1 + X), log1p(X), log(P/(P + Q))) that
+    cancels where such a log is near 0 → (widen(node), B, far), B = min(120, ⌊960/D⌋) for the sum's degree D, far
+    :func:`_far_log_sum`'s (form widened, X) or None; None elsewhere."""
+    if not node.is_Add or len(node.free_symbols) < 3:
+        return None
+    degree = _log_sum_degree(node)
+    logs = _near_zero_logs(node)
+    if degree is None or degree == 0 or not logs or not _log_sum_cancels(node, logs):
+        return None
+    far = _far_log_sum(node)
+    return widen(node), min(120, _LOG_SUM_DEGREE_REACH // degree), far and (widen(far[0]), far[1])
+
+
+def _widened_log_sums(expr):
+    """``expr`` → Piecewise((``expr`` with every largest sum that :func:`_widened_log_sum` takes widened, every input
+    of those sums within 2^±B or 0, B the least of theirs), (``expr`` with those sums' far forms widened, each X past
+    2¹⁰⁰⁰, where every such sum has one), (``expr``, True)); ``expr`` where none is taken."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log, log1p) or expr.has(sp.Piecewise, sp.Indexed, WidenedBase):
+        return expr
+    taken: dict = {}
+
+    def form(node):
+        out = _widened_log_sum(node)
+        if out is None:
+            return None
+        taken[node] = out[1:]
+        return out[0]
+
+    new = _top_down(expr, form)
+    if not taken:
+        return expr
+    reach = min(b for b, _ in taken.values())
+    high, low = sp.Float(2.0 ** reach), sp.Float(2.0 ** -reach)
+    inputs = sorted(set().union(*(n.free_symbols for n in taken)), key=sp.default_sort_key)
+    inside = sp.And(*[(sp.Abs(v) < high) & ((sp.Abs(v) > low) | sp.Eq(v, 0)) for v in inputs])
+    branches = [(new, inside)]
+    if all(far is not None for _, far in taken.values()):
+        far_form = expr.xreplace({n: far[0] for n, (_, far) in taken.items()})
+        far_where = sp.And(*[sp.StrictGreaterThan(far[1], _PRODUCT_RANGE[1], evaluate=False)
+                             for _, far in taken.values()])
+        branches.append((far_form, far_where))
+    return sp.Piecewise(*branches, (expr, True))
+
+
+WIDENED_LOG_SUM = Rule(
+    "widened-log-sum", "a sum of three or more inputs of rational terms and logs that are 0 where their arguments' "
+    "terms are not (log(1 + X), log1p(X), log(P/(P + Q))) cancels near such a zero, the log rounded to an ulp of "
+    "itself and its argument before it to an ulp of 1 (the negative-binomial NLL's ∂r, −1 − log(r/(μ + r)) + "
+    "(k + r)/(μ + r) = log1p(μ/r) − μ/(μ + r) at k = 0, ≈ (μ/r)²/2: 384 ULP in float64 at k = 0, μ = 0.108, r = 17.7, "
+    "torch 1.68e4; the Student-t NLL's ∂ν of four inputs, ½log(1 + a) − (ν + 1)·a/(2ν(1 + a)), a = (x − m)²/(νs²), "
+    "whose terms of size a meet where a is small: 218 ULP at ordinary data, torch 8.8e5; the two-input one is "
+    "log1p-series'); computed as the widen rule computes a sum (double words, about 106 bits: log and log1p of a "
+    "double word to 2⁻¹⁰⁰ or so, rounded once), where every input is 0 or within 2^±B, B = min(120, ⌊960/D⌋) for the "
+    "sum's degree D (its values then stay within 2^±960); where the X of its one log(1 + X), a product of inputs and "
+    "sums of inputs, passes 2¹⁰⁰⁰, the overflowing-log1p rule's far terms (log X = log|c| + Σ n·log|a|, R/(1 + X) = "
+    "1/a' with a' = X/R a product; each to 2⁻¹⁰⁰⁰ relative) summed the same way (the three-input Student-t's ∂ν "
+    "log X/2 − (ν + 1)/(2ν) at x − μ = 3.5e183, ν = 0.00125: 16.9 ULP, torch NaN); as before (the rules after this "
+    "one) elsewhere. Fired where the sum is below 1/16 of its terms' sizes at one of 256 random points (30 digits) "
+    "beside such a zero",
+    apply=_widened_log_sums, fired=lambda old, new: new != old, before=True)
+
+
+def _log_quotient_complement(node):
+    """log(P/(P + Q)), P and Q products of a number and powers of inputs → Piecewise((−log1p(Q/P), Q/P ≥ −1/2),
+    (log(P/(P + Q)), True)), final; None elsewhere."""
+    if not isinstance(node, sp.log):
+        return None
+    p, d = sp.fraction(node.args[0])
+    if not (d.is_Add and len(d.args) == 2 and p in d.args) or p.has(sp.Add) or not p.free_symbols:
+        return None
+    q = d - p
+    if q.has(sp.Add, sp.Function) or p.has(sp.Function) or not q.free_symbols:
+        return None
+    ratio = q / p
+    return _Final(sp.Piecewise((-log1p(ratio), ratio >= sp.Rational(-1, 2)), (node, True)))
+
+
+LOG_QUOTIENT_COMPLEMENT = Rule(
+    "log-quotient-complement", "log(P/(P + Q)) near 0 (|Q| ≪ |P|) has the rounding of P + Q and of the quotient, "
+    "each an ulp of 1, for a result of size Q/P (the negative-binomial NLL's ∂k = −log(μ/(μ + r)): 10.6 ULP in float64 "
+    "at k = 2, μ = 13.36, r = 0.736; torch the same); it is −log1p(Q/P) (an identity where P/(P + Q) > 0: "
+    "(P + Q)/P = 1 + Q/P), Q/P rounded once and log1p's condition |v/((1 + v)·log1p(v))| at most 1.443 for v ≥ −1/2 (1/(2 log 2) at −1/2): "
+    "within 1.2 ULP; taken where Q/P ≥ −1/2 (P, Q products of inputs), as written below (where P + Q is exact by "
+    "Sterbenz for two inputs and P/(P + Q) ≥ 2 or negative)", local=_log_quotient_complement)

@@ -678,3 +678,14 @@ _register(DISTRIBUTED_POWER_SUM)
 RULES = (CAUCHY_QUOTIENT,) + RULES  # scaled-square and affine-root rewrite its sums' squares)
 
 _BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
+
+# ------------------------------------------------------------------ nll44 (issue 16, session 44, h-nll44: the
+# negative-binomial and Student-t NLL gradients)
+from .logs import LOG_QUOTIENT_COMPLEMENT, WIDENED_LOG_SUM  # noqa: E402
+
+_register(WIDENED_LOG_SUM, LOG_QUOTIENT_COMPLEMENT)
+
+# before reciprocal-margin, which widens the negative-binomial ∂r's quotient (k·(μ + r) + r·(μ + r))/(μ + r)² alone
+RULES = tuple(r for r in RULES if r is not WIDENED_LOG_SUM)
+
+RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (WIDENED_LOG_SUM,) + RULES[RULES.index(RECIPROCAL_MARGIN):]
