@@ -815,7 +815,7 @@ def _scaled_asinh(node):
         x = numerator
         quotient = Grouped(x / s)
         far = sp.Abs(quotient) > sp.Float("1.7976931348623157e308")
-        large = sp.sign(x) * sp.Abs(s) * (sp.log(2) + sp.log(sp.Abs(x)) - sp.log(sp.Abs(s)))
+        large = sp.sign(x) * sp.Abs(s) * _far_asinh_log(x, s)
         scaled = sp.Piecewise((x, sp.Abs(quotient) < _SCALED_ASINH_SMALL), (large, far & sp.Ne(s, 0)),
                               (s * f, True))
         return _Final(_Fired(rest * scaled, ["scaled-asinh"]))
@@ -941,7 +941,7 @@ def _asinh_far_sum(node):
         far = (sp.Abs(Grouped(x / s)) > sp.Float("1.7976931348623157e308")) & sp.Ne(s, 0)
         # (log|x| − log|s| + log 2 with the last two grouped: not the scaled-asinh rule's sum, whose widened call,
         # shared, was printed on every element, unmasked: s·asinh(x/s) 1.35× in NumPy float64)
-        large = sp.sign(x) * sp.sign(s) * (sp.log(sp.Abs(x)) - Grouped(sp.log(sp.Abs(s)) - sp.log(2)))
+        large = sp.sign(x) * sp.sign(s) * _far_asinh_log(x, s, grouped=True)
         terms = [large * (g / f) if g.has(f) else _far_quotient_limit(g, x, s) for g in node.args]
         return _Final(_Fired(sp.Piecewise((sp.Add(*terms), far), (node, True)), ["asinh-far-sum"]))
     return None
@@ -959,10 +959,11 @@ def _far_quotient_limit(g, x, s):
     the sum; g's written form, :func:`_as_math`, is what is tested); ``g`` as it is otherwise (−x/(s·√(1 + x²/s²)) as
     the other rules write it, x·|s/x|/(s·√(1 + (s/x)²)) with |s/x| underflowed, was 0 for ∓1 there)."""
     math = _as_math(g)  # (the formula the term computes: its children are rewritten already)
+    k, x = x.as_coeff_Mul()  # (ent44: x = k·x₀, a number's multiple of an input, as in s·asinh(2x/s))
     if not x.is_Symbol or not _no_cancellation_inputs_signs(math):
         return g
     u = sp.Dummy("u", real=True, nonzero=True)
-    in_u = sp.simplify(math.subs(x, u * s))
+    in_u = sp.simplify(math.subs(x, u * s / k))
     if in_u.has(s) or in_u.free_symbols - {u}:
         return g
     limits = []
@@ -980,7 +981,7 @@ def _far_quotient_limit(g, x, s):
                 return g
         limits.append(limit)
     plus, minus = limits
-    return (plus + minus) / 2 + sp.sign(x) * sp.sign(s) * (plus - minus) / 2
+    return (plus + minus) / 2 + sp.sign(k) * sp.sign(x) * sp.sign(s) * (plus - minus) / 2
 
 
 def _no_cancellation_inputs_signs(e) -> bool:
@@ -1088,3 +1089,20 @@ DISTRIBUTED_POWER_SUM = Rule(
     "finite −4e294 at x, y ≈ 8e−25, x − y ≈ 1e−38; torch inf too): taken as Σ v·cᵢ·mᵢ·D^(−kᵢ) where it is ±inf or NaN, "
     "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
     "rounding more a term, none out of the range)", local=_distributed_power_sum)
+
+
+# ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of
+# written softmaxes and scaled exponentials near over/underflow). scaled-asinh and asinh-far-sum for a numerator k·x₀
+# with k a number: log|x| of x = 2x₀ overflowed where 2x₀ does (s·asinh(2x/s) inf at (s, x) = (0.3, 1.797e308) for
+# 213.71, ∂s inf for 711.37; torch inf)
+def _far_asinh_log(x, s, grouped=False):
+    """log 2|x/s| = log 2|k| + log|x₀| − log|s| for x = k·x₀ (k a nonzero number, 1 where x has none): the far form of
+    asinh(x/s) without forming k·x₀, which overflows where the quotient's log does not (|x₀| ≤ 1.8e308, |k·x₀| need not
+    be). log 2|k| is a number (printed rounded once); where |x/s| > 1.8e308 the sum is ≥ 709 and its input terms are
+    ≤ 745 in size, so it loses no more than (1490 + |log 2|k||)/709 of a rounding to cancellation. ``grouped``:
+    log|s| − log 2|k| grouped (asinh-far-sum's order)."""
+    k, x0 = x.as_coeff_Mul()
+    constant = sp.log(2 * sp.Abs(k))
+    if grouped:
+        return sp.log(sp.Abs(x0)) - Grouped(sp.log(sp.Abs(s)) - constant)
+    return constant + sp.log(sp.Abs(x0)) - sp.log(sp.Abs(s))

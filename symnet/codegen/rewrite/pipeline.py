@@ -678,3 +678,15 @@ _register(DISTRIBUTED_POWER_SUM)
 RULES = (CAUCHY_QUOTIENT,) + RULES  # scaled-square and affine-root rewrite its sums' squares)
 
 _BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
+
+# ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of
+# written softmaxes and scaled exponentials near over/underflow; scale-into-sum and scaled-asinh/asinh-far-sum are
+# extended in place, products.py and hypot.py)
+from .softmax import SOFTMAX_ENTROPY_FORMS  # noqa: E402
+
+_register(SOFTMAX_ENTROPY_FORMS)
+
+# right after softmax-entropy (before softmax-pair, which would take the written p = e^x₁/S apart)
+RULES = tuple(r for r in RULES if r is not SOFTMAX_ENTROPY_FORMS)
+
+RULES = RULES[:RULES.index(SOFTMAX_ENTROPY) + 1] + (SOFTMAX_ENTROPY_FORMS,) + RULES[RULES.index(SOFTMAX_ENTROPY) + 1:]
