@@ -799,9 +799,9 @@ _SCALED_ASINH_SMALL = sp.Integer(2) ** -30  # below it asinh u = u·(1 − u²/6
 
 
 def _scaled_asinh(node):
-    """c·s·asinh(x/s) (s an input, x free of s) → c·{x where |x/s| < 2⁻³⁰; sign(x)·|s|·(log 2 + log|x| − log|s|)
-    where x/s overflows and s ≠ 0 (asinh u = sign(u)·(log 2|u| + 1/(4u²) − …), 1/u² below 2⁻²⁰⁴⁶ there);
-    s·asinh(x/s) elsewhere}; None for any other node."""
+    """c·s·asinh(x/s) (s an input, x free of s) → c·{x where |x/s| < 2⁻³⁰; sign(x)·|s|·(log 2|k| + log|x₀| − log|s|)
+    (x = k·x₀, k a number: :func:`_far_asinh_log`) where x/s overflows and s ≠ 0 (asinh u = sign(u)·(log 2|u| +
+    1/(4u²) − …), 1/u² below 2⁻²⁰⁴⁶ there); s·asinh(x/s) elsewhere}; None for any other node."""
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -828,7 +828,8 @@ SCALED_ASINH = Rule(
     "inf for 1.977e−306 at s = −2.78e−309, x = 0.7 (x/s overflows); x where |x/s| < 2⁻³⁰ (asinh u = u to 2⁻⁶² "
     "relative: s·asinh(x/s) = x to 2⁻⁶²), sign(x)·|s|·(log 2 + log|x| − log|s|) where x/s overflows and s ≠ 0 "
     "(asinh u = sign(u)·log 2|u| to 1/(4u²) < 2⁻²⁰⁴⁶; the logs' sum ≥ 709 with terms ≤ 745: no cancellation), as "
-    "written elsewhere", local=_scaled_asinh)
+    "written elsewhere; a numerator k·x₀ (k a number) as log 2|k| + log|x₀|, k·x₀ not formed (s·asinh(2x/s) inf at "
+    "(s, x) = (0.3, 1.797e308) for 213.71; torch inf)", local=_scaled_asinh)
 
 
 # hyp42, the hypot rule for a sum of squares' power times factors that are no base of it (issue 16, session 42):
@@ -926,8 +927,8 @@ def _hypot_split_pieces(rest, found, square, s, r, e, squares, term) -> list:
 # s = −3.3e−244, x = −1.9e198; torch NaN); the scaled-asinh rule above takes the product s·asinh(x/s) only
 def _asinh_far_sum(node):
     """A sum with a term c·asinh(x/s) (c a number, s an input, x free of s) → {the sum with asinh(x/s) written
-    sign(x)·sign(s)·(log 2 + log|x| − log|s|), and each other term that is an algebraic function of x/s alone its limit
-    (:func:`_far_quotient_limit`), where |x/s| overflows and s ≠ 0; the sum as it was elsewhere}; None for any
+    sign(x)·sign(s)·(log 2|k| + log|x₀| − log|s|) (x = k·x₀, k a number: :func:`_far_asinh_log`), and each other
+    term that is an algebraic function of x/s alone its limit (:func:`_far_quotient_limit`), where |x/s| overflows and s ≠ 0; the sum as it was elsewhere}; None for any
     other node."""
     if not (isinstance(node, sp.Expr) and node.is_Add):
         return None
@@ -952,8 +953,8 @@ _FAR_QUOTIENT_EDGE = sp.Integer(2) ** 1024  # |x/s| past it where the far branch
 
 def _far_quotient_limit(g, x, s):
     """The term ``g`` of :func:`_asinh_far_sum`'s sum where |u| = |x/s| > 2¹⁰²⁴: its limits L₊, L₋ at u → ±∞ as
-    (L₊ + L₋)/2 + sign(x)·sign(s)·(L₊ − L₋)/2, where g is an algebraic function of u alone (x an input; g built of
-    inputs, numbers, sums, products, rational powers, |·| and sign), both limits finite numbers, and g within
+    (L₊ + L₋)/2 + sign(x)·sign(s)·(L₊ − L₋)/2, where g is an algebraic function of u alone (x an input or a number
+    times one, k·x₀: sign(k)·sign(x₀) then; g built of inputs, numbers, sums, products, rational powers, |·| and sign), both limits finite numbers, and g within
     2⁻⁷⁰ of its limit at u = ±2¹⁰²⁴ and ±2²⁰⁴⁸ (mpmath, 60 digits: an algebraic function's distance to its limit
     shrinks as a power of 1/|u| past its last turning point; 2⁻⁷⁰ against the asinh term's ≥ 709 is below 2⁻⁷⁹ of
     the sum; g's written form, :func:`_as_math`, is what is tested); ``g`` as it is otherwise (−x/(s·√(1 + x²/s²)) as
@@ -996,7 +997,8 @@ ASINH_FAR_SUM = Rule(
     "overflows: asinh(±inf) = ±inf made the sum ±inf for a finite truth (inf for 1016.89 at s = −3.3e−244, "
     "x = −1.9e198; torch NaN); there asinh(x/s) is sign(x)·sign(s)·(log 2 + log|x| − log|s|) (asinh u = sign(u)·"
     "(log 2|u| + 1/(4u²) − …), 1/(4u²) below 2⁻²⁰⁴⁸ where |u| > 2¹⁰²⁴; the logs' sum ≥ 709 with each term ≤ 745: no "
-    "cancellation), the sum as written elsewhere", local=_asinh_far_sum)
+    "cancellation; a numerator k·x₀, k a number, as log 2|k| + log|x₀|, k·x₀ not formed: ∂s of s·asinh(2x/s) inf at "
+    "(0.3, 1.797e308) for 711.37), the sum as written elsewhere", local=_asinh_far_sum)
 
 
 # hyp43, halved-difference (issue 16, session 43): N/|x − y| and N/(x − y) where the difference of two finite inputs

@@ -452,7 +452,9 @@ def _has_scaled_exp_term(body) -> bool:
 
 def _scaled_widened_sum(c, node):
     """c·node → node with c taken into its widened sums' terms, or None: node a widened sum with a term holding e^u,
-    or a select whose branches are numbers or such sums (one-minus-scaled-exp's c where a factor is 0)."""
+    a widened product a·e^u (c·a·e^u widened, one product), or a select whose branches are numbers, products a·e^u
+    (c·a·e^u, which the printers take by exponents) or such sums (one-minus-scaled-exp's c where a factor is 0,
+    zero-scaled-exp's near branch)."""
     if isinstance(node, WidenedBase):
         body = node.body
         if _is_scaled_exp_product(body):  # (ent44: a widened product a·e^u, zero-scaled-exp's near branch)
@@ -523,7 +525,10 @@ SCALE_INTO_SUM = Rule(
     "torch finite; its far branch's ((x − μ)·e^(−s/2))²/2 likewise from s = −709.6); c is taken into the terms of "
     "the widened sum, c·a + (c·b)·e^u, and c·G² is written (c·G)·G: multiplying by c = 2^−k is exact where the "
     "terms stay normal (the sum's double word and its one rounding are as before), another c one rounding more "
-    "(2⁻¹⁰⁶ in the double word, far below the sum's rounding); sums without an e^u are printed as before",
+    "(2⁻¹⁰⁶ in the double word, far below the sum's rounding); sums without an e^u are printed as before; so is c·a·e^u "
+    "as the zero-scaled-exp rule selects it (∂s of (1 − (x − m)²·e^(−s))/2, (x − m)²·e^(−s)/2: inf at (m, s, x) = "
+    "(2.5, −709, 1) for 9.2457e307, the product overflowing before the halving; torch finite), one product c·a·e^u "
+    "(widened, or taken by exponents where it leaves the range: one rounding more, none out of it)",
     apply=_scale_into_sums, fired=lambda old, new: new != old)
 
 
