@@ -4,7 +4,8 @@ test_break43's strict xfails). Compared with mpmath (50 digits and more) and tor
 Fixed here:
 - softmax-entropy-forms: the written two-class entropy −p·log p − q·log q and the derivatives of either written
   entropy, read as rational functions of e^x₁, e^x₂ and log(e^x₁ + e^x₂) (∂a of the entropy of softmax(a, −a) was
-  8.50e−17 for 3.40e−16 at a = −20, 1.17e16 ULP over [−40, 40]; the written entropy 16 ULP at (2.5, −709));
+  8.50e−17 for 3.40e−16 at a = −20, 1.17e16 ULP over [−40, 40]; the written entropy 16 ULP at (2.5, −709), and
+  with a temperature, softmax(a/T, b/T), 9.8e13 ULP, its partials inf);
 - scale-into-sum takes c·{a·e^u as zero-scaled-exp selects it}: ∂s of (1 − (x − m)²·e^(−s))/2 was inf at
   (2.5, −709, 1) for 9.2457e307;
 - scaled-asinh and asinh-far-sum split a numerator k·x₀'s number k out of its log: s·asinh(2x/s) was inf at
@@ -104,6 +105,32 @@ def _written_truths(a, b):
     return f, da, db
 
 
+TEMPERED = ("-(exp(a/T)/(exp(a/T)+exp(b/T)))*log(exp(a/T)/(exp(a/T)+exp(b/T))) "
+            "- (exp(b/T)/(exp(a/T)+exp(b/T)))*log(exp(b/T)/(exp(a/T)+exp(b/T)))")
+
+
+def _tempered_points(dtype, seed):
+    """(T, a, b): 300 with |T| from 0.01 to 10, either sign, a, b in [−50, 50]; and (1, 2.5, −709) (float32
+    (1, 2.5, −95))."""
+    rng = np.random.default_rng(seed)
+    T = rng.choice([-1.0, 1.0], 300) * 10.0 ** rng.uniform(-2, 1, 300)
+    a, b = rng.uniform(-50, 50, 300), rng.uniform(-50, 50, 300)
+    far = -709.0 if dtype == np.float64 else -95.0
+    return tuple(np.concatenate([[u], w]).astype(dtype) for u, w in ((1.0, T), (2.5, a), (far, b)))
+
+
+def _tempered_truths(T, a, b):
+    outs = [[], [], [], []]
+    with mpmath.workdps(60):
+        for t, x, y in zip(*_floats(T, a, b)):
+            t, x, y = mpmath.mpf(t), mpmath.mpf(x), mpmath.mpf(y)
+            v = (x - y) / t
+            h, s = _entropy(v)
+            for out, value in zip(outs, (h, -s * v / t, s / t, -s / t)):
+                out.append(value)
+    return outs  # f, ∂T, ∂a, ∂b
+
+
 # ---------------------------------------------------------------- a halved scaled exponential
 
 HALVED = "(1 - (x - m)**2*exp(-s))/2"
@@ -176,6 +203,10 @@ CASES = {
     "written": (WRITTEN, _written_points, _written_truths, ("a", "b"),
                 lambda t, a, b: -(t.exp(a) / (t.exp(a) + t.exp(b))) * t.log(t.exp(a) / (t.exp(a) + t.exp(b)))
                 - (t.exp(b) / (t.exp(a) + t.exp(b))) * t.log(t.exp(b) / (t.exp(a) + t.exp(b)))),
+    "tempered": (TEMPERED, _tempered_points, _tempered_truths, ("T", "a", "b"),
+                 lambda t, T, a, b: -(t.exp(a / T) / (t.exp(a / T) + t.exp(b / T))) * t.log(
+                     t.exp(a / T) / (t.exp(a / T) + t.exp(b / T))) - (t.exp(b / T) / (t.exp(a / T) + t.exp(b / T)))
+                 * t.log(t.exp(b / T) / (t.exp(a / T) + t.exp(b / T)))),
     "halved": (HALVED, _halved_points, _halved_truths, ("m", "s", "x"),
                lambda t, m, s, x: (1 - (x - m) ** 2 * t.exp(-s)) / 2),
 }
@@ -196,7 +227,9 @@ def _points(case, dtype):
 # written: f, ∂a, ∂b 140.7 ULP, 8 of 304 points (b − a about −711, e^(b − a) subnormal);
 # halved: ∂s inf at 151 of 301 (every point of the overflowing band: (2.5, −709, 1) inf for 9.2457e307);
 # s·asinh(2x/s): f and ∂s inf at 66 of 303 (2x overflowed: (0.3, 1.797e308) inf for 213.71, ∂s inf for 711.37);
-# s·asinh(−3x/s): f and ∂s inf at 82 of 303.
+# s·asinh(−3x/s): f and ∂s inf at 82 of 303;
+# tempered (the written entropy of softmax(a/T, b/T)): f 9.77e13 ULP at 115 of 301 points, ∂T, ∂a, ∂b inf at 117, 64,
+# 63; float32 f 1.8e5 (7 points), ∂T 4.0e13 (8), ∂a 1.7e8 (3), ∂b 4.1e7 (4).
 # After: f and every partial within 2.3 ULP (float64) and 0.5 (float32) at every point.
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -231,7 +264,7 @@ def test_in_the_triton_function():
     pytest.importorskip("triton")
     import os
     os.environ.setdefault("TRITON_INTERPRET", "1")
-    chosen = {"symmetric": [0, 1, 2, 3, 9, 10], "written": [0, 1, 2, 3, 4, 200], "halved": [0, 1, 2, 3, 200, 201],
+    chosen = {"symmetric": [0, 1, 2, 3, 9, 10], "tempered": [0, 1, 2, 3], "written": [0, 1, 2, 3, 4, 200], "halved": [0, 1, 2, 3, 200, 201],
               "s*asinh(2*x/s)": [0, 1, 2, 3, 4, 200], "s*asinh(-3*x/s)": [0, 1, 2, 3, 4, 200]}
     for case, rows in chosen.items():
         formula, names, pts, truths = _points(case, np.float64)

@@ -661,7 +661,7 @@ def _softmax_entropy_forms(expr):
     rational function G of P = e^x₁, Q = e^x₂, L = log S (:func:`_ef_in_pq`) →
     k·H(x₁ − x₂) + r where G = k·(L − (x₁P + x₂Q)/(P + Q)) + r, k ≠ 0 and r free of P, Q, L (H the binary entropy,
     :func:`_binary_entropy`); R·σ(v)·σ(−v) + r, v = x₁ − x₂, where G = R·P·Q/(P + Q)² + r, r = G at Q = 0, R and r
-    free of P, Q, L (:func:`_ef_widened_slope`); ``expr`` otherwise. Both are identities of rational functions in
+    free of P, Q, L, R a multiple of v (:func:`_ef_entropy_slope`, :func:`_ef_widened_slope`); ``expr`` otherwise. Both are identities of rational functions in
     P, Q, L (checked by cancellation), so they hold at P = e^x₁, Q = e^x₂ exactly."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
         return expr
@@ -675,22 +675,32 @@ def _softmax_entropy_forms(expr):
         return expr
     G = sp.cancel(sp.together(G))
     pql = {P, Q, L}
+    if G.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        return expr
     v = sp.expand(x1 - x2)
     k = sp.cancel(sp.diff(G, L))
     if k != 0:
         if k.free_symbols & pql:
             return expr
         r = sp.cancel(G - k * (L - (x1 * P + x2 * Q) / (P + Q)))
-        if r.free_symbols & pql:
+        if r.free_symbols & pql or r.has(sp.nan, sp.zoo):
             return expr
         return k * _binary_entropy(v) + r
     r = sp.cancel(G.subs(Q, 0))
-    if r.free_symbols & pql:
+    if r.free_symbols & pql or r.has(sp.nan, sp.zoo, sp.oo, -sp.oo):  # (1/Q at Q = 0: no such decomposition)
         return expr
     R = sp.cancel((G - r) * (P + Q) ** 2 / (P * Q))
-    if R == 0 or R.free_symbols & pql:
+    if R == 0 or R.free_symbols & pql or not _ef_entropy_slope(R, v):
         return expr
     return _ef_widened_slope(sp.factor(R), v) + r
+
+
+def _ef_entropy_slope(R, v) -> bool:
+    """R's numerator a multiple of v's (an entropy's slope H′(v)·∂v = −v·σ(v)·σ(−v)·∂v: R = −v·∂v); a softmax's
+    slope σ(v)·σ(−v)·∂v alone is left to the rules that take it as before."""
+    top = sp.fraction(sp.cancel(v))[0]
+    quotient = sp.cancel(sp.fraction(sp.cancel(R))[0] / top)
+    return not (sp.fraction(quotient)[1].free_symbols & top.free_symbols)
 
 
 SOFTMAX_ENTROPY_FORMS = Rule(
@@ -700,8 +710,8 @@ SOFTMAX_ENTROPY_FORMS = Rule(
     "as a sum of rounded terms of size |a|: 8.50e−17 for 3.40e−16 at a = −20, 1.17e16 ULP in float64 over [−40, 40], "
     "torch 1.23e16): an expression of e^x₁, e^x₂ and logs of their products and of S = e^x₁ + e^x₂ alone is a rational "
     "function of P = e^x₁, Q = e^x₂, L = log S (log p = x₁ − L); where it is k·(L − (x₁P + x₂Q)/S) + r it is k·H(x₁ "
-    "− x₂) + r (H(v) = softplus(−|v|) + |v|·σ(−|v|), the softmax-entropy rule's), where it is R·P·Q/S² + r it is "
-    "R·σ(v)·σ(−v) + r, v = x₁ − x₂ (P·Q/S² = σ(v)·σ(−v)), with k, R, r free of P, Q, L (identities of rational "
-    "functions, checked by cancellation: exact); the products widened (in double words, v to 106 bits, rounded once; "
-    "0 past |v| = 3.4e38, their limit)",
+    "− x₂) + r (H(v) = softplus(−|v|) + |v|·σ(−|v|), the softmax-entropy rule's), where it is R·P·Q/S² + r with R a "
+    "multiple of v = x₁ − x₂ (an entropy's slope −v·σ(v)·σ(−v)·∂v) it is R·σ(v)·σ(−v) + r (P·Q/S² = σ(v)·σ(−v)), "
+    "with k, R, r free of P, Q, L (identities of rational functions, checked by cancellation: exact); the products "
+    "widened (in double words, v to 106 bits, rounded once; 0 past |v| = 3.4e38, their limit)",
     apply=_softmax_entropy_forms, fired=lambda old, new: new != old, before=True)
