@@ -294,15 +294,15 @@ def test_negated_root_difference_at_infinite_inputs():
     assert f[0] == -np.inf and f[1] == -np.inf and f[2] == 0
 
 
-# ---------------------------------------------------------------- found and not fixed (strict xfails, measured)
+# ---------------------------------------------------------------- found and not fixed (strict xfails, measured); the
+# first four fixed in session 44 (ent44), their numbers kept as the before
 
 # measured: the softmax-entropy rule takes f of the entropy of softmax(a, −a), log(e^a + e^−a) − (a·e^a − a·e^−a)/
 # (e^a + e^−a), but its gradient is derived from the written f: collect and tanh leave
 # tanh(a)·(1 + a·tanh(a)) − tanh(a) − a·σ(2a) − a·σ(−2a) = −a·sech²(a), an exact sum of rounded terms of size |a| that
 # cancel to e^−2|a|: ∂a 8.50e−17 for 3.40e−16 at a = −20 (a quarter), 1.0 for ~0 at a = ±3e38; worst 1.17e16 ULP over
 # 305 points in [−40, 40] (torch 1.23e16 there), worse than torch at 67 of 305; float32 9.6e6 ULP
-@pytest.mark.xfail(strict=True, reason="measured: ∂a of the entropy of softmax(a, −a) 1.17e16 ULP in float64 (8.50e−17 "
-                   "for 3.40e−16 at a = −20; torch 1.23e16), worse than torch at 67 of 305 points")
+# fixed in session 44 (ent44, the softmax-entropy-forms rule): within 0.5 ULP here; tests/test_ent44.py
 def test_symmetric_softmax_entropy_gradient():
     formula = "log(exp(a) + exp(-a)) - (a*exp(a) - a*exp(-a))/(exp(a) + exp(-a))"
     rng = np.random.default_rng(4900)
@@ -317,8 +317,7 @@ def test_symmetric_softmax_entropy_gradient():
 # (1 − (x − m)²·e^(−s))/2 is (x − m)²·e^(−s)/2, its product (zero-scaled-exp's widened near branch, |s| ≤ 709)
 # overflowing before the halving: inf at (m, s, x) = (2.5, −709, 1) for 9.2457e307 (torch 9.24570839e307, it halves
 # first); inf at 51 of 51 points where (x − m)²·e^(−s) lies in (1.8e308, 3.6e308] with |s| ≤ 709; f is right there
-@pytest.mark.xfail(strict=True, reason="measured: ∂s of (1 − (x − m)²·e^(−s))/2 inf at (2.5, −709, 1) for 9.2457e307 "
-                   "(torch finite, exact to 1 ULP)")
+# fixed in session 44 (ent44, scale-into-sum takes zero-scaled-exp's product): tests/test_ent44.py
 def test_halved_scaled_exp_product_does_not_overflow():
     rng = np.random.default_rng(4901)
     s = np.concatenate([[-709.0], rng.uniform(-709.0, -705.0, 50)])
@@ -336,8 +335,7 @@ def test_halved_scaled_exp_product_does_not_overflow():
 # measured: the scaled-asinh rule takes s·asinh(x/s) with x the quotient's numerator; s·asinh(2x/s) has numerator
 # 2x, which overflows: its far form sign(2x)·|s|·(log 2 + log|2x| − log|s|) is inf at (s, x) = (0.3, 1.797e308) for
 # 213.71 and (1, 1e308) for 710.58 (torch inf at both); (5, 9e307) right (3544.34)
-@pytest.mark.xfail(strict=True, reason="measured: s·asinh(2x/s) inf at (0.3, 1.797e308) for 213.71 and (1, 1e308) for "
-                   "710.58 (torch inf too)")
+# fixed in session 44 (ent44, scaled-asinh splits the numerator's number out of its log): tests/test_ent44.py
 def test_scaled_asinh_with_a_scaled_numerator():
     s, x = np.array([0.3, 1.0, 5.0]), np.array([1.7976931348623157e308, 1e308, 9e307])
     f = _kernel("s*asinh(2*x/s)")(s=s, x=x)[0]
@@ -350,8 +348,7 @@ def test_scaled_asinh_with_a_scaled_numerator():
 # float64 at (a, b) = (2.5, −709) (7.1164105446363661e−307 for 7.1164105446363536e−307; ∂a, ∂b 16 ULP too), where
 # e^(b − a) is subnormal; torch 7.1064226e−307 there (1.4e−3 relative, far worse); the softmax-entropy rule reads the
 # log-sum-exp form only
-@pytest.mark.xfail(strict=True, reason="measured: written two-class softmax entropy 16 ULP in float64 at (2.5, −709) "
-                   "(torch 1.4e−3 relative)")
+# fixed in session 44 (ent44, the softmax-entropy-forms rule): tests/test_ent44.py
 def test_written_two_class_entropy_near_underflow():
     formula = ("-(exp(a)/(exp(a)+exp(b)))*log(exp(a)/(exp(a)+exp(b))) "
                "- (exp(b)/(exp(a)+exp(b)))*log(exp(b)/(exp(a)+exp(b)))")

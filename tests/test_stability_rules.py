@@ -290,6 +290,8 @@ from test_vae43 import RULE_CASES as _VAE43  # noqa: E402  (vanishing-constant-g
 RULE_CASES += _VAE43
 from test_nll44 import RULE_CASES as _NLL44  # noqa: E402  (widened-log-sum, log-quotient-complement: tests/test_nll44.py)
 RULE_CASES += _NLL44
+from test_ent44 import RULE_CASES as _ENT44  # noqa: E402  (softmax-entropy-forms: tests/test_ent44.py)
+RULE_CASES += _ENT44
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -362,6 +364,7 @@ UNDECIDED |= {"log1p-erf"}  # ndtr has no erf form for simplify; the 50-digit ch
 UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digit check holds
 UNDECIDED |= {"softmax-entropy", "softmax-pair"}  # |u| and selects at |u| > 3.4e38, |v| ≤ 800; the smooth max's f holds the
 # logaddexp rule's Max/Abs: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"softmax-entropy-forms"}  # |v| and a select at |v| > 3.4e38, widened products; the 50-digit check holds
 UNDECIDED |= {"softmax-weights"}  # its case's f holds the log-sum-exp rules' Max (simplify: "nan is not comparable"); the
 # rule's own ∂T is proved by exact algebra in tests/test_temp43.py; the 50-digit check holds
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds

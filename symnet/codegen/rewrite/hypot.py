@@ -806,9 +806,9 @@ _SCALED_ASINH_SMALL = sp.Integer(2) ** -30  # below it asinh u = u·(1 − u²/6
 
 
 def _scaled_asinh(node):
-    """c·s·asinh(x/s) (s an input, x free of s) → c·{x where |x/s| < 2⁻³⁰; sign(x)·|s|·(log 2 + log|x| − log|s|)
-    where x/s overflows and s ≠ 0 (asinh u = sign(u)·(log 2|u| + 1/(4u²) − …), 1/u² below 2⁻²⁰⁴⁶ there);
-    s·asinh(x/s) elsewhere}; None for any other node."""
+    """c·s·asinh(x/s) (s an input, x free of s) → c·{x where |x/s| < 2⁻³⁰; sign(x)·|s|·(log 2|k| + log|x₀| − log|s|)
+    (x = k·x₀, k a number: :func:`_far_asinh_log`) where x/s overflows and s ≠ 0 (asinh u = sign(u)·(log 2|u| +
+    1/(4u²) − …), 1/u² below 2⁻²⁰⁴⁶ there); s·asinh(x/s) elsewhere}; None for any other node."""
     if not node.is_Mul:
         return None
     for f in node.args:
@@ -822,7 +822,7 @@ def _scaled_asinh(node):
         x = numerator
         quotient = Grouped(x / s)
         far = sp.Abs(quotient) > sp.Float("1.7976931348623157e308")
-        large = sp.sign(x) * sp.Abs(s) * (sp.log(2) + sp.log(sp.Abs(x)) - sp.log(sp.Abs(s)))
+        large = sp.sign(x) * sp.Abs(s) * _far_asinh_log(x, s)
         scaled = sp.Piecewise((x, sp.Abs(quotient) < _SCALED_ASINH_SMALL), (large, far & sp.Ne(s, 0)),
                               (s * f, True))
         return _Final(_Fired(rest * scaled, ["scaled-asinh"]))
@@ -835,7 +835,8 @@ SCALED_ASINH = Rule(
     "inf for 1.977e−306 at s = −2.78e−309, x = 0.7 (x/s overflows); x where |x/s| < 2⁻³⁰ (asinh u = u to 2⁻⁶² "
     "relative: s·asinh(x/s) = x to 2⁻⁶²), sign(x)·|s|·(log 2 + log|x| − log|s|) where x/s overflows and s ≠ 0 "
     "(asinh u = sign(u)·log 2|u| to 1/(4u²) < 2⁻²⁰⁴⁶; the logs' sum ≥ 709 with terms ≤ 745: no cancellation), as "
-    "written elsewhere", local=_scaled_asinh)
+    "written elsewhere; a numerator k·x₀ (k a number) as log 2|k| + log|x₀|, k·x₀ not formed (s·asinh(2x/s) inf at "
+    "(s, x) = (0.3, 1.797e308) for 213.71; torch inf)", local=_scaled_asinh)
 
 
 # hyp42, the hypot rule for a sum of squares' power times factors that are no base of it (issue 16, session 42):
@@ -933,8 +934,8 @@ def _hypot_split_pieces(rest, found, square, s, r, e, squares, term) -> list:
 # s = −3.3e−244, x = −1.9e198; torch NaN); the scaled-asinh rule above takes the product s·asinh(x/s) only
 def _asinh_far_sum(node):
     """A sum with a term c·asinh(x/s) (c a number, s an input, x free of s) → {the sum with asinh(x/s) written
-    sign(x)·sign(s)·(log 2 + log|x| − log|s|), and each other term that is an algebraic function of x/s alone its limit
-    (:func:`_far_quotient_limit`), where |x/s| overflows and s ≠ 0; the sum as it was elsewhere}; None for any
+    sign(x)·sign(s)·(log 2|k| + log|x₀| − log|s|) (x = k·x₀, k a number: :func:`_far_asinh_log`), and each other
+    term that is an algebraic function of x/s alone its limit (:func:`_far_quotient_limit`), where |x/s| overflows and s ≠ 0; the sum as it was elsewhere}; None for any
     other node."""
     if not (isinstance(node, sp.Expr) and node.is_Add):
         return None
@@ -948,7 +949,7 @@ def _asinh_far_sum(node):
         far = (sp.Abs(Grouped(x / s)) > sp.Float("1.7976931348623157e308")) & sp.Ne(s, 0)
         # (log|x| − log|s| + log 2 with the last two grouped: not the scaled-asinh rule's sum, whose widened call,
         # shared, was printed on every element, unmasked: s·asinh(x/s) 1.35× in NumPy float64)
-        large = sp.sign(x) * sp.sign(s) * (sp.log(sp.Abs(x)) - Grouped(sp.log(sp.Abs(s)) - sp.log(2)))
+        large = sp.sign(x) * sp.sign(s) * _far_asinh_log(x, s, grouped=True)
         terms = [large * (g / f) if g.has(f) else _far_quotient_limit(g, x, s) for g in node.args]
         return _Final(_Fired(sp.Piecewise((sp.Add(*terms), far), (node, True)), ["asinh-far-sum"]))
     return None
@@ -959,17 +960,18 @@ _FAR_QUOTIENT_EDGE = sp.Integer(2) ** 1024  # |x/s| past it where the far branch
 
 def _far_quotient_limit(g, x, s):
     """The term ``g`` of :func:`_asinh_far_sum`'s sum where |u| = |x/s| > 2¹⁰²⁴: its limits L₊, L₋ at u → ±∞ as
-    (L₊ + L₋)/2 + sign(x)·sign(s)·(L₊ − L₋)/2, where g is an algebraic function of u alone (x an input; g built of
-    inputs, numbers, sums, products, rational powers, |·| and sign), both limits finite numbers, and g within
+    (L₊ + L₋)/2 + sign(x)·sign(s)·(L₊ − L₋)/2, where g is an algebraic function of u alone (x an input or a number
+    times one, k·x₀: sign(k)·sign(x₀) then; g built of inputs, numbers, sums, products, rational powers, |·| and sign), both limits finite numbers, and g within
     2⁻⁷⁰ of its limit at u = ±2¹⁰²⁴ and ±2²⁰⁴⁸ (mpmath, 60 digits: an algebraic function's distance to its limit
     shrinks as a power of 1/|u| past its last turning point; 2⁻⁷⁰ against the asinh term's ≥ 709 is below 2⁻⁷⁹ of
     the sum; g's written form, :func:`_as_math`, is what is tested); ``g`` as it is otherwise (−x/(s·√(1 + x²/s²)) as
     the other rules write it, x·|s/x|/(s·√(1 + (s/x)²)) with |s/x| underflowed, was 0 for ∓1 there)."""
     math = _as_math(g)  # (the formula the term computes: its children are rewritten already)
+    k, x = x.as_coeff_Mul()  # (ent44: x = k·x₀, a number's multiple of an input, as in s·asinh(2x/s))
     if not x.is_Symbol or not _no_cancellation_inputs_signs(math):
         return g
     u = sp.Dummy("u", real=True, nonzero=True)
-    in_u = sp.simplify(math.subs(x, u * s))
+    in_u = sp.simplify(math.subs(x, u * s / k))
     if in_u.has(s) or in_u.free_symbols - {u}:
         return g
     limits = []
@@ -987,7 +989,7 @@ def _far_quotient_limit(g, x, s):
                 return g
         limits.append(limit)
     plus, minus = limits
-    return (plus + minus) / 2 + sp.sign(x) * sp.sign(s) * (plus - minus) / 2
+    return (plus + minus) / 2 + sp.sign(k) * sp.sign(x) * sp.sign(s) * (plus - minus) / 2
 
 
 def _no_cancellation_inputs_signs(e) -> bool:
@@ -1002,7 +1004,8 @@ ASINH_FAR_SUM = Rule(
     "overflows: asinh(±inf) = ±inf made the sum ±inf for a finite truth (inf for 1016.89 at s = −3.3e−244, "
     "x = −1.9e198; torch NaN); there asinh(x/s) is sign(x)·sign(s)·(log 2 + log|x| − log|s|) (asinh u = sign(u)·"
     "(log 2|u| + 1/(4u²) − …), 1/(4u²) below 2⁻²⁰⁴⁸ where |u| > 2¹⁰²⁴; the logs' sum ≥ 709 with each term ≤ 745: no "
-    "cancellation), the sum as written elsewhere", local=_asinh_far_sum)
+    "cancellation; a numerator k·x₀, k a number, as log 2|k| + log|x₀|, k·x₀ not formed: ∂s of s·asinh(2x/s) inf at "
+    "(0.3, 1.797e308) for 711.37), the sum as written elsewhere", local=_asinh_far_sum)
 
 
 # hyp43, halved-difference (issue 16, session 43): N/|x − y| and N/(x − y) where the difference of two finite inputs
@@ -1138,3 +1141,20 @@ def _scaled_root_by_binade(branch, scale):
         return None
     rest = inner / powers[0]
     return Grouped(Grouped(rest / scale) * powers[0])
+
+
+# ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of
+# written softmaxes and scaled exponentials near over/underflow). scaled-asinh and asinh-far-sum for a numerator k·x₀
+# with k a number: log|x| of x = 2x₀ overflowed where 2x₀ does (s·asinh(2x/s) inf at (s, x) = (0.3, 1.797e308) for
+# 213.71, ∂s inf for 711.37; torch inf)
+def _far_asinh_log(x, s, grouped=False):
+    """log 2|x/s| = log 2|k| + log|x₀| − log|s| for x = k·x₀ (k a nonzero number, 1 where x has none): the far form of
+    asinh(x/s) without forming k·x₀, which overflows where the quotient's log does not (|x₀| ≤ 1.8e308, |k·x₀| need not
+    be). log 2|k| is a number (printed rounded once); where |x/s| > 1.8e308 the sum is ≥ 709 and its input terms are
+    ≤ 745 in size, so it loses no more than (1490 + |log 2|k||)/709 of a rounding to cancellation. ``grouped``:
+    log|s| − log 2|k| grouped (asinh-far-sum's order)."""
+    k, x0 = x.as_coeff_Mul()
+    constant = sp.log(2 * sp.Abs(k))
+    if grouped:
+        return sp.log(sp.Abs(x0)) - Grouped(sp.log(sp.Abs(s)) - constant)
+    return constant + sp.log(sp.Abs(x0)) - sp.log(sp.Abs(s))

@@ -689,3 +689,16 @@ _register(WIDENED_LOG_SUM, LOG_QUOTIENT_COMPLEMENT)
 RULES = tuple(r for r in RULES if r is not WIDENED_LOG_SUM)
 
 RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (WIDENED_LOG_SUM,) + RULES[RULES.index(RECIPROCAL_MARGIN):]
+
+
+# ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of
+# written softmaxes and scaled exponentials near over/underflow; scale-into-sum and scaled-asinh/asinh-far-sum are
+# extended in place, products.py and hypot.py)
+from .softmax import SOFTMAX_ENTROPY_FORMS  # noqa: E402
+
+_register(SOFTMAX_ENTROPY_FORMS)
+
+# right after softmax-entropy (before softmax-pair, which would take the written p = e^x₁/S apart)
+RULES = tuple(r for r in RULES if r is not SOFTMAX_ENTROPY_FORMS)
+
+RULES = RULES[:RULES.index(SOFTMAX_ENTROPY) + 1] + (SOFTMAX_ENTROPY_FORMS,) + RULES[RULES.index(SOFTMAX_ENTROPY) + 1:]

@@ -452,9 +452,14 @@ def _has_scaled_exp_term(body) -> bool:
 
 def _scaled_widened_sum(c, node):
     """c·node → node with c taken into its widened sums' terms, or None: node a widened sum with a term holding e^u,
-    or a select whose branches are numbers or such sums (one-minus-scaled-exp's c where a factor is 0)."""
+    a widened product a·e^u (c·a·e^u widened, one product), or a select whose branches are numbers, products a·e^u
+    (c·a·e^u, which the printers take by exponents) or such sums (one-minus-scaled-exp's c where a factor is 0,
+    zero-scaled-exp's near branch)."""
     if isinstance(node, WidenedBase):
         body = node.body
+        if _is_scaled_exp_product(body):  # (ent44: a widened product a·e^u, zero-scaled-exp's near branch)
+            return widen(c * body, first_order=node.first_order, in_float32=node.in_float32,
+                         far_bound=node.far_bound).xreplace(dict(zip(node.leaves, node.args)))
         if not _has_scaled_exp_term(body):
             return None
         scaled = sp.Add(*[c * t for t in body.args])
@@ -463,7 +468,7 @@ def _scaled_widened_sum(c, node):
     if isinstance(node, sp.Piecewise):
         branches = []
         for value, condition in node.args:
-            if value.is_Number:
+            if value.is_Number or _is_scaled_exp_product(value):  # (ent44: c·a·e^u one product, by exponents)
                 branches.append((c * value, condition))
                 continue
             value = _scaled_widened_sum(c, value)
@@ -520,7 +525,10 @@ SCALE_INTO_SUM = Rule(
     "torch finite; its far branch's ((x − μ)·e^(−s/2))²/2 likewise from s = −709.6); c is taken into the terms of "
     "the widened sum, c·a + (c·b)·e^u, and c·G² is written (c·G)·G: multiplying by c = 2^−k is exact where the "
     "terms stay normal (the sum's double word and its one rounding are as before), another c one rounding more "
-    "(2⁻¹⁰⁶ in the double word, far below the sum's rounding); sums without an e^u are printed as before",
+    "(2⁻¹⁰⁶ in the double word, far below the sum's rounding); sums without an e^u are printed as before; so is c·a·e^u "
+    "as the zero-scaled-exp rule selects it (∂s of (1 − (x − m)²·e^(−s))/2, (x − m)²·e^(−s)/2: inf at (m, s, x) = "
+    "(2.5, −709, 1) for 9.2457e307, the product overflowing before the halving; torch finite), one product c·a·e^u "
+    "(widened, or taken by exponents where it leaves the range: one rounding more, none out of it)",
     apply=_scale_into_sums, fired=lambda old, new: new != old)
 
 
@@ -585,3 +593,14 @@ GAUSSIAN_QUOTIENT_PRODUCT = Rule(
     "cannot leave the range (a subnormal x² was 1.4e15 ULP at (−1.0e−160, 1.8e−161), torch 37); 0.50 ULP in float64 "
     "over y in 2^±1000, x/y in ±9; not a term of a sum (the widen rule's, with the sum, where it cancels)",
     apply=_gaussian_quotient_products, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of
+# written softmaxes and scaled exponentials near over/underflow). scale-into-sum for zero-scaled-exp's select of a
+# product a·e^u (not a sum): ∂s of (1 − (x − m)²·e^(−s))/2, c·{widened (x − m)²·e^(−s); (x − m)²·e^(−s)}, overflowed
+# in the product before the halving (inf at (m, s, x) = (2.5, −709, 1) for 9.2457e307; torch finite)
+def _is_scaled_exp_product(value) -> bool:
+    """``value`` a product of two or more factors, one of them e^u with u of an input (no sum, no select): one product
+    that the printers take by exponents where it leaves the range, with a number factor among its factors."""
+    return (isinstance(value, sp.Expr) and value.is_Mul and not value.has(sp.Piecewise)
+            and any(isinstance(f, sp.exp) and f.args[0].free_symbols for f in value.args))
