@@ -16,6 +16,7 @@ from .core import _exp_terms, Rule
 from .widening import _bottom_up, _KEPT, _top_down, Grouped, widen, WidenedBase
 from .losses import _FLT_MAX
 from .series import _exact_argument
+from .limits import _DBL_MAX
 
 
 # ------------------------------------------------------------------ compensated-sum (issue 16: a written softmax's
@@ -562,12 +563,13 @@ def _tw_rewrite(expr):
         if len({k for k in ks if k != 0}) < 2:
             continue
         rs = [r for r, _ in pairs]
-        terms = [(k, _tw_weight(i, rs, g)) for i, k in enumerate(ks) if k != 0]
+        terms = [(i, k, _tw_weight(i, rs, g)) for i, k in enumerate(ks) if k != 0]
         if q < 2:
-            return sp.Add(*[k * p for k, p in terms]) + kept
+            return sp.Add(*[_tw_term(k, i, rs, g, p) for i, k, p in terms]) + kept
         # kᵢ = gᵠ·Nᵢ (the cross-entropy's ∂T: g = 1/T, q = 2): (Σ (g·Nᵢ)·pᵢ)·gᵠ⁻¹, each term finite where g² is not
         # (T² underflows from T = 1.5e−162: (a − b)/(T²·D) was 0·inf = NaN) and 0 where pᵢ is (1/inf)
-        return Grouped(sp.Add(*[sp.factor(sp.cancel(k / g ** (q - 1))) * p for k, p in terms])) * g ** (q - 1) + kept
+        return Grouped(sp.Add(*[_tw_term(sp.factor(sp.cancel(k / g ** (q - 1))), i, rs, g, p)
+                                for i, k, p in terms])) * g ** (q - 1) + kept
     return expr
 
 
@@ -592,3 +594,64 @@ SOFTMAX_WEIGHTS = Rule(
     "from T = 1.5e−162); only where the kᵢ are Nᵢ·g^q alike: ≤ 1.81 ULP in float64 over T in ±[1e−300, 1e3] (torch "
     "NaN or inf at most such T), 0.50 in float32",
     apply=_tw_rewrite, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ temp44 (issue 16, session 44, h-temp44: softmax-weights'
+# terms at an overflowed exponent, tests/test_review43.py's strict xfails); tested in tests/test_temp44.py
+
+
+def _tw_term(kg, i, rs, g, p):
+    """kg·pᵢ, pᵢ = 1/(1 + Σ_{j≠i} e^xⱼ) with xⱼ = (rⱼ − rᵢ)·g (:func:`_tw_weight`); where kg = c·xⱼ for one j (c a
+    nonzero number: the cross-entropy's (a − sᵢ)/T = x_a), 0 where xⱼ is +inf (past float64: (a − c)/T at T = −1e−310,
+    or a logit −inf), else kg·pᵢ. Exact there: the other e^x ≥ 0, so pᵢ ≤ e^−xⱼ and |c·xⱼ·pᵢ| ≤ |c|·xⱼ·e^−xⱼ, below
+    the smallest subnormal for xⱼ ≥ 1.8e308 (as written it is inf·0 = NaN). Any other kg·pᵢ as written (a kᵢ that is
+    not the weight's own exponent, +inf where pᵢ = 0, has no such bound)."""
+    for j, r in enumerate(rs):
+        if j == i:
+            continue
+        x = sp.Mul(sp.Add(r, -rs[i]), g)
+        c = sp.cancel(kg / x)
+        if c.is_Number and c != 0:
+            return sp.Piecewise((0, x > _DBL_MAX), (kg * p, True))
+    return kg * p
+
+
+def _scaled_max_node(node):
+    """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct) →
+    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > DBL_MAX; as written otherwise};
+    None for any other node."""
+    if not node.is_Mul:
+        return None
+    factors = sp.Mul.make_args(node)
+    for L in factors:
+        if not (isinstance(L, sp.log) and L.args[0].is_Add and len(L.args[0].args) >= 2
+                and all(isinstance(t, sp.exp) for t in L.args[0].args)):
+            continue
+        F = sp.Mul(*[f for f in factors if f is not L])
+        if not F.free_symbols:
+            continue
+        rs = [sp.cancel(t.args[0] * F) for t in L.args[0].args]
+        if len(set(rs)) < len(rs) or any(r.free_symbols & F.free_symbols or not r.free_symbols for r in rs):
+            continue
+        m = sp.Max(*[t.args[0] for t in L.args[0].args])
+        extreme = sp.Piecewise((sp.Max(*rs), F > 0), (sp.Min(*rs), F < 0), (node, True))
+        return sp.Piecewise((extreme, sp.Abs(m) > _DBL_MAX), (node, True))
+    return None
+
+
+def _scaled_maxes(expr):
+    """Every product of ``expr`` that :func:`_scaled_max_node` takes, rewritten (top down: the log-sum-exp as written,
+    before the log-sum-exp rule shifts it)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: _scaled_max_node(n) is not None, _scaled_max_node)
+
+
+SCALED_MAX = Rule(
+    "scaled-max", "F·log(e^(r₁/F) + … + e^(rₙ/F)) (a smooth max with temperature T·log(e^(a/T) + e^(b/T))) forms each "
+    "rᵢ/F, which overflows where F is small: the log-sum-exp rule's F·(m + log Σ e^(rᵢ/F − m)), m = max rᵢ/F, is NaN "
+    "at T = ∓2.78e−309, a = 0.7, b = 2.5 (true 0.7 and 2.5; torch inf); where |m| is past float64 it is r_k, the "
+    "largest rᵢ where F > 0 and the smallest where F < 0, exactly: F·m = r_k (x ↦ x/F is monotone, the quotients' "
+    "rounding keeps their order), and 0 ≤ log Σ e^(rᵢ/F − m) ≤ log n, so |F·log Σ …| ≤ |r_k|·log n/1.8e308, below "
+    "half an ulp of r_k; as written elsewhere (where F is 0 or NaN too)",
+    apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
