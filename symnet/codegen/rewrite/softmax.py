@@ -602,23 +602,21 @@ SOFTMAX_WEIGHTS = Rule(
 
 def _tw_term(kg, i, rs, g, p):
     """kg·pᵢ, pᵢ = 1/(1 + Σ_{j≠i} e^xⱼ) with xⱼ = (rⱼ − rᵢ)·g (:func:`_tw_weight`); where kg = c·xⱼ for one j (c a
-    nonzero number: the cross-entropy's (a − sᵢ)/T = x_a), 0 where xⱼ is +inf (past float64: (a − c)/T at T = −1e−310,
-    or a logit −inf), else kg·pᵢ. Exact there: the other e^x ≥ 0, so pᵢ ≤ e^−xⱼ and |c·xⱼ·pᵢ| ≤ |c|·xⱼ·e^−xⱼ, below
-    the smallest subnormal for xⱼ ≥ 1.8e308 (as written it is inf·0 = NaN). Any other kg·pᵢ as written (a kᵢ that is
-    not the weight's own exponent, +inf where pᵢ = 0, has no such bound)."""
-    for j, r in enumerate(rs):
-        if j == i:
-            continue
-        x = sp.Mul(sp.Add(r, -rs[i]), g)
-        c = sp.cancel(kg / x)
-        if c.is_Number and c != 0:
-            return sp.Piecewise((0, x > _DBL_MAX), (kg * p, True))
+    nonzero number: the cross-entropy's (a − sᵢ)/T = x_a), 0 where any xⱼ is +inf (past float64: (a − c)/T at
+    T = −1e−310, or a logit −inf), else kg·pᵢ. Exact there: every e^x ≥ 0, so pᵢ ≤ e^−xⱼ for each j, below e^−1.79e308
+    where xⱼ is +inf, while |c·xₖ| ≤ |c|·|rₖ − rᵢ|·|g| is at most e^1500 for any finite rᵢ, g a float expression
+    computes (kg itself may be ±inf: T = 1e−310 makes it −1e310 where another xⱼ is +1e310; as written inf·0 = NaN);
+    infinite inputs take the limit of that. Any other kg·pᵢ as written (a kᵢ that is not a multiple of the weight's
+    exponents, +inf where pᵢ = 0, has no such bound)."""
+    xs = [sp.Mul(sp.Add(r, -rs[i]), g) for j, r in enumerate(rs) if j != i]
+    if any(sp.cancel(kg / x).is_Number and kg != 0 for x in xs):
+        return sp.Piecewise((0, sp.Or(*[x > _DBL_MAX for x in xs])), (kg * p, True))
     return kg * p
 
 
 def _scaled_max_node(node):
     """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct) →
-    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > DBL_MAX; as written otherwise};
+    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·n; as written otherwise};
     None for any other node."""
     if not node.is_Mul:
         return None
@@ -635,7 +633,8 @@ def _scaled_max_node(node):
             continue
         m = sp.Max(*[t.args[0] for t in L.args[0].args])
         extreme = sp.Piecewise((sp.Max(*rs), F > 0), (sp.Min(*rs), F < 0), (node, True))
-        return sp.Piecewise((extreme, sp.Abs(m) > _DBL_MAX), (node, True))
+        # |F·log Σ e^(rᵢ/F − m)| ≤ |F|·log n < |F·m|·2⁻⁵⁵ = |r_k|·2⁻⁵⁵ there: below a quarter ulp of r_k
+        return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * len(rs))), (node, True))
     return None
 
 
@@ -650,8 +649,9 @@ def _scaled_maxes(expr):
 SCALED_MAX = Rule(
     "scaled-max", "F·log(e^(r₁/F) + … + e^(rₙ/F)) (a smooth max with temperature T·log(e^(a/T) + e^(b/T))) forms each "
     "rᵢ/F, which overflows where F is small: the log-sum-exp rule's F·(m + log Σ e^(rᵢ/F − m)), m = max rᵢ/F, is NaN "
-    "at T = ∓2.78e−309, a = 0.7, b = 2.5 (true 0.7 and 2.5; torch inf); where |m| is past float64 it is r_k, the "
-    "largest rᵢ where F > 0 and the smallest where F < 0, exactly: F·m = r_k (x ↦ x/F is monotone, the quotients' "
-    "rounding keeps their order), and 0 ≤ log Σ e^(rᵢ/F − m) ≤ log n, so |F·log Σ …| ≤ |r_k|·log n/1.8e308, below "
-    "half an ulp of r_k; as written elsewhere (where F is 0 or NaN too)",
+    "at T = ∓2.78e−309, a = 0.7, b = 2.5 (true 0.7 and 2.5; torch inf); where |m| > 2⁵⁵·n it is r_k, the largest "
+    "rᵢ where F > 0 and the smallest where F < 0, correctly rounded: F·m = r_k (x ↦ x/F is monotone, the quotients' "
+    "rounding keeps their order), and 0 ≤ log Σ e^(rᵢ/F − m) ≤ log n < n, so |F·log Σ …| < |r_k|·2⁻⁵⁵, below a "
+    "quarter ulp of r_k (as written, T·fl(b/T) was 1 ULP off at T = 2.9e−103); as written elsewhere (where F is 0 or "
+    "NaN too)",
     apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
