@@ -590,7 +590,9 @@ SOFTMAX_WEIGHTS = Rule(
     "for −2.5e80 at T = 1e−40; torch NaN below T = 1.4e−3); it is Σ kᵢ·pᵢ exactly (every e^(±uᵢ) written pᵢ·S, S "
     "cancels, the constant term's part of the kᵢ's order spread over Σ pᵢ = 1, the rest kept beside), pᵢ = 1/(1 + "
     "Σ_{j≠i} e^((rⱼ − rᵢ)·g)) with the differences formed before g (no exponent overflows to NaN; 1/inf = 0 is a "
-    "weight's limit), kᵢ = (a − sᵢ)/T² for the cross-entropy's ∂T, computed (Σ ((a − sᵢ)/T)·pᵢ)/T (T² underflows "
+    "weight's limit; a term whose factor is a multiple of one of its weight's exponents, the cross-entropy's "
+    "((a − sᵢ)/T)·pᵢ, is 0 where any of them is +inf: pᵢ ≤ e^−1.79e308 there, and as written it was inf·0 = NaN at "
+    "T = −1e−310 or a logit −inf; torch NaN), kᵢ = (a − sᵢ)/T² for the cross-entropy's ∂T, computed (Σ ((a − sᵢ)/T)·pᵢ)/T (T² underflows "
     "from T = 1.5e−162); only where the kᵢ are Nᵢ·g^q alike: ≤ 1.81 ULP in float64 over T in ±[1e−300, 1e3] (torch "
     "NaN or inf at most such T), 0.50 in float32",
     apply=_tw_rewrite, fired=lambda old, new: new != old, before=True)
