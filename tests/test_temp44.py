@@ -15,6 +15,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 import symnet
 from conftest import ulps
@@ -24,6 +25,13 @@ CE = "-log(exp(a/T)/(exp(a/T) + exp(b/T) + exp(c/T)))"
 NAMES = ("T", "a", "b", "c")
 SMOOTH_MAX = "T*log(exp(a/T) + exp(b/T))"
 BOUND = {np.float64: 4.0, np.float32: 8.0}
+_T, _a, _b = sp.symbols("T a b", real=True)
+# tests/test_stability_rules.py's case for scaled-max: the 50-digit check in [0.25, 4] (its select not taken there: the
+# written form, exact), and the failing value at T = 1e−200: as written e^(a/T) overflows (NaN); the kernel 2.5
+RULE_CASES = [
+    ("scaled-max", _T * sp.log(sp.exp(_a / _T) + sp.exp(_b / _T)), (_T, _a, _b), (0.25, 4.0), (1e-200, 0.7, 2.5),
+     np.float64),
+]
 
 
 def _kernel(formula):
@@ -174,7 +182,6 @@ def test_smooth_max_elsewhere_as_before():
 def test_scaled_max_rule():
     """Where it fires and where not: n ≥ 2 distinct exponents sharing the factor; exact at 50 digits symbolically is
     not the question (a select on an overflow), so its two branches are checked: the extreme, and the written form."""
-    import sympy as sp
     from symnet.codegen.rewrite import stabilise
 
     T, a, b, c, y = sp.symbols("T a b c y", real=True)
