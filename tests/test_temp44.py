@@ -222,3 +222,16 @@ def test_fixes_in_the_triton_function():
         truth = _smooth_max_truth(*[x.numpy() for x in args])
         npdt = np.float64 if dtype == torch.float64 else np.float32
         assert _ulps_where_normal(f, truth, npdt).max() <= BOUND[npdt], f
+
+
+# ---------------------------------------------------------------- open
+
+# measured (NumPy float64, session 44): the smooth max's ∂T at a subnormal temperature, where a/T and b/T overflow:
+# NaN at T = ∓2.78e−309, (a, b) = (0.7, 2.5) (true: the entropy of the softmax, softplus(−u) + u·σ(−u) with
+# u = |a − b|/|T| ≈ 6.5e308, 0); ∂a, ∂b are their limits (1, 0 / 0, 1). NaN before (f976335a) too; torch NaN
+@pytest.mark.xfail(strict=True, reason="measured: ∂T of T·log(e^(a/T) + e^(b/T)) NaN at T = ∓2.78e−309, (a, b) = "
+                   "(0.7, 2.5), true 0 (before f976335a NaN too; torch NaN)")
+def test_smooth_max_dT_at_a_subnormal_temperature():
+    T = np.array([-2.781342323134e-309, 2.781342323134e-309])
+    dT = _quietly(_kernel(SMOOTH_MAX), T=T, a=np.array([0.7, 0.7]), b=np.array([2.5, 2.5]))[1]
+    assert (dT == 0).all(), dT
