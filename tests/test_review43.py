@@ -102,10 +102,9 @@ def _dT(points):
 # measured (NumPy float64, ∂T of the cross-entropy): the rule's term kᵢ·pᵢ = ((a − sᵢ)/T)·pᵢ is inf·0 = NaN where
 # (a − sᵢ)/T overflows and pᵢ = 1/(1 + e^((a − sᵢ)/T) + …) = 1/inf = 0; the true term is below the subnormals
 # (pᵢ ≤ e^−((a − sᵢ)/T)), ∂T is ±0 at these points. Before the rule (c9775006): −0.0 at both; torch NaN at both.
-@pytest.mark.xfail(strict=True, reason="measured: ∂T NaN (inf·0 in the rule's ((a − c)/T)·p_c) at T = −1e−310, "
-                   "a = b = 0, c = 1 and at T = 1, a = 1e308, b = −1e308, c = 0, true ±0 (p_c, p_b below e^−1e308); "
-                   "−0.0 before the rule (c9775006), torch NaN. A fix: the term 0 where pᵢ = 0 and kᵢ = ±inf, proved "
-                   "for the cross-entropy's kᵢ (pᵢ ≤ e^−kᵢ·T), not for every Σ kᵢ·pᵢ the rule takes")
+# was a strict xfail (session 43): ∂T NaN (inf·0 in the rule's ((a − c)/T)·p_c) at T = −1e−310, a = b = 0, c = 1 and
+# at T = 1, a = 1e308, b = −1e308, c = 0, true ±0; −0.0 before the rule (c9775006), torch NaN. Fixed in session 44
+# (h-temp44, tests/test_temp44.py): the term 0 where its exponent (a − c)/T is +inf (the rule's _tw_term)
 def test_dT_where_a_difference_over_T_overflows():
     got, theirs = _dT([(-1e-310, 0.0, 0.0, 1.0), (1.0, 1e308, -1e308, 0.0)])
     assert np.isnan(theirs).all()  # torch
@@ -114,9 +113,9 @@ def test_dT_where_a_difference_over_T_overflows():
 
 # measured: a logit of −inf (a class masked out) or a target of +inf; the limit is the softmax without it (its
 # weight 0, its term 0). ∂T NaN before the rule and after, torch NaN; f, ∂a, ∂b, ∂c are their limits before and after.
-@pytest.mark.xfail(strict=True, reason="measured: ∂T NaN where a logit is −inf (T = 1, a = 1, b = −inf, c = 0.3: "
-                   "true 0.2322685594822837; a = 0, b = c = −inf: true 0) or the target +inf (a = inf, b = c = 0: "
-                   "limit 0): the rule's ((a − b)/T)·p_b is inf·0; NaN before the rule (c9775006) too, torch NaN")
+# was a strict xfail (session 43): ∂T NaN where a logit is −inf (T = 1, a = 1, b = −inf, c = 0.3: true
+# 0.2322685594822837; a = 0, b = c = −inf: true 0) or the target +inf (a = inf, b = c = 0: limit 0): the rule's
+# ((a − b)/T)·p_b was inf·0; NaN before the rule (c9775006) too, torch NaN. Fixed in session 44 (h-temp44): _tw_term
 def test_dT_with_an_infinite_logit():
     got, theirs = _dT([(1.0, 1.0, -np.inf, 0.3), (1.0, 0.0, -np.inf, -np.inf), (1.0, np.inf, 0.0, 0.0)])
     assert np.isnan(theirs).all()

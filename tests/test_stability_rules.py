@@ -292,6 +292,8 @@ from test_nll44 import RULE_CASES as _NLL44  # noqa: E402  (widened-log-sum, log
 RULE_CASES += _NLL44
 from test_ent44 import RULE_CASES as _ENT44  # noqa: E402  (softmax-entropy-forms: tests/test_ent44.py)
 RULE_CASES += _ENT44
+from test_temp44 import RULE_CASES as _TEMP44  # noqa: E402  (scaled-max: tests/test_temp44.py)
+RULE_CASES += _TEMP44
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -365,6 +367,8 @@ UNDECIDED |= {"softplus-slope"}  # |u| and a select at |u| > 3.4e38: the 50-digi
 UNDECIDED |= {"softmax-entropy", "softmax-pair"}  # |u| and selects at |u| > 3.4e38, |v| ≤ 800; the smooth max's f holds the
 # logaddexp rule's Max/Abs: simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"softmax-entropy-forms"}  # |v| and a select at |v| > 3.4e38, widened products; the 50-digit check holds
+UNDECIDED |= {"scaled-max"}  # a select where |max(rᵢ/T)| > 2⁵⁵·n: the extreme rᵢ, correctly rounded there (not an
+# identity: it drops F·log Σ …, below a quarter ulp); the written form elsewhere, which the 50-digit check covers
 UNDECIDED |= {"softmax-weights"}  # its case's f holds the log-sum-exp rules' Max (simplify: "nan is not comparable"); the
 # rule's own ∂T is proved by exact algebra in tests/test_temp43.py; the 50-digit check holds
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds

@@ -51,6 +51,7 @@ from .products import (GAUSSIAN_QUOTIENT_PRODUCT, LONG_PRODUCT, OVERFLOWED_PRODU
                        SCALE_INTO_SUM, WIDENED_PRODUCT_OVERFLOW)
 from .softmax import (COMPENSATED_SUM, GAP_SUM, NESTED_SUM_FACTOR, SOFTMAX_DIVERGENCE, SOFTMAX_ENTROPY, SOFTMAX_MEAN,
                       SOFTMAX_PAIR, SOFTMAX_WEIGHTS)
+from .softmax import SCALED_MAX
 from .shifts import _shifted_difference, OVERFLOWED_SHIFT, SHIFTED_DIFFERENCE
 from .branches import (AFFINE_SELECT_SUM, FACTOR_INTO_QUOTIENT_BRANCHES, KINK_SIDE, NESTED_SELECT, POWER_INTO_BRANCHES,
                        RELU_BRANCHES, SIGN_BRANCHES, TIE_DIFFERENCE, WIDEN_QUOTIENTS)
@@ -702,3 +703,10 @@ _register(SOFTMAX_ENTROPY_FORMS)
 RULES = tuple(r for r in RULES if r is not SOFTMAX_ENTROPY_FORMS)
 
 RULES = RULES[:RULES.index(SOFTMAX_ENTROPY) + 1] + (SOFTMAX_ENTROPY_FORMS,) + RULES[RULES.index(SOFTMAX_ENTROPY) + 1:]
+
+
+# ------------------------------------------------------------------ temp44 (issue 16, session 44, h-temp44: scaled-max,
+# a smooth max with a subnormal temperature, test_break43's strict xfail; softmax.py)
+_register(SCALED_MAX)
+
+RULES = (SCALED_MAX,) + tuple(r for r in RULES if r is not SCALED_MAX)  # before the rules that reshape the log's sum

@@ -16,6 +16,7 @@ from .core import _exp_terms, Rule
 from .widening import _bottom_up, _KEPT, _top_down, Grouped, widen, WidenedBase
 from .losses import _FLT_MAX
 from .series import _exact_argument
+from .limits import _DBL_MAX
 
 
 # ------------------------------------------------------------------ compensated-sum (issue 16: a written softmax's
@@ -562,12 +563,13 @@ def _tw_rewrite(expr):
         if len({k for k in ks if k != 0}) < 2:
             continue
         rs = [r for r, _ in pairs]
-        terms = [(k, _tw_weight(i, rs, g)) for i, k in enumerate(ks) if k != 0]
+        terms = [(i, k, _tw_weight(i, rs, g)) for i, k in enumerate(ks) if k != 0]
         if q < 2:
-            return sp.Add(*[k * p for k, p in terms]) + kept
+            return sp.Add(*[_tw_term(k, i, rs, g, p) for i, k, p in terms]) + kept
         # kᵢ = gᵠ·Nᵢ (the cross-entropy's ∂T: g = 1/T, q = 2): (Σ (g·Nᵢ)·pᵢ)·gᵠ⁻¹, each term finite where g² is not
         # (T² underflows from T = 1.5e−162: (a − b)/(T²·D) was 0·inf = NaN) and 0 where pᵢ is (1/inf)
-        return Grouped(sp.Add(*[sp.factor(sp.cancel(k / g ** (q - 1))) * p for k, p in terms])) * g ** (q - 1) + kept
+        return Grouped(sp.Add(*[_tw_term(sp.factor(sp.cancel(k / g ** (q - 1))), i, rs, g, p)
+                                for i, k, p in terms])) * g ** (q - 1) + kept
     return expr
 
 
@@ -588,7 +590,9 @@ SOFTMAX_WEIGHTS = Rule(
     "for −2.5e80 at T = 1e−40; torch NaN below T = 1.4e−3); it is Σ kᵢ·pᵢ exactly (every e^(±uᵢ) written pᵢ·S, S "
     "cancels, the constant term's part of the kᵢ's order spread over Σ pᵢ = 1, the rest kept beside), pᵢ = 1/(1 + "
     "Σ_{j≠i} e^((rⱼ − rᵢ)·g)) with the differences formed before g (no exponent overflows to NaN; 1/inf = 0 is a "
-    "weight's limit), kᵢ = (a − sᵢ)/T² for the cross-entropy's ∂T, computed (Σ ((a − sᵢ)/T)·pᵢ)/T (T² underflows "
+    "weight's limit; a term whose factor is a multiple of one of its weight's exponents, the cross-entropy's "
+    "((a − sᵢ)/T)·pᵢ, is 0 where any of them is +inf: pᵢ ≤ e^−1.79e308 there, and as written it was inf·0 = NaN at "
+    "T = −1e−310 or a logit −inf; torch NaN), kᵢ = (a − sᵢ)/T² for the cross-entropy's ∂T, computed (Σ ((a − sᵢ)/T)·pᵢ)/T (T² underflows "
     "from T = 1.5e−162); only where the kᵢ are Nᵢ·g^q alike: ≤ 1.81 ULP in float64 over T in ±[1e−300, 1e3] (torch "
     "NaN or inf at most such T), 0.50 in float32",
     apply=_tw_rewrite, fired=lambda old, new: new != old, before=True)
@@ -715,3 +719,64 @@ SOFTMAX_ENTROPY_FORMS = Rule(
     "with k, R, r free of P, Q, L (identities of rational functions, checked by cancellation: exact); the products "
     "widened (in double words, v to 106 bits, rounded once; 0 past |v| = 3.4e38, their limit)",
     apply=_softmax_entropy_forms, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ temp44 (issue 16, session 44, h-temp44: softmax-weights'
+# terms at an overflowed exponent, tests/test_review43.py's strict xfails); tested in tests/test_temp44.py
+
+
+def _tw_term(kg, i, rs, g, p):
+    """kg·pᵢ, pᵢ = 1/(1 + Σ_{j≠i} e^xⱼ) with xⱼ = (rⱼ − rᵢ)·g (:func:`_tw_weight`); where kg = c·xⱼ for one j (c a
+    nonzero number: the cross-entropy's (a − sᵢ)/T = x_a), 0 where any xⱼ is +inf (past float64: (a − c)/T at
+    T = −1e−310, or a logit −inf), else kg·pᵢ. Exact there: every e^x ≥ 0, so pᵢ ≤ e^−xⱼ for each j, below e^−1.79e308
+    where xⱼ is +inf, while |c·xₖ| ≤ |c|·|rₖ − rᵢ|·|g| is at most e^1500 for any finite rᵢ, g a float expression
+    computes (kg itself may be ±inf: T = 1e−310 makes it −1e310 where another xⱼ is +1e310; as written inf·0 = NaN);
+    infinite inputs take the limit of that. Any other kg·pᵢ as written (a kᵢ that is not a multiple of the weight's
+    exponents, +inf where pᵢ = 0, has no such bound)."""
+    xs = [sp.Mul(sp.Add(r, -rs[i]), g) for j, r in enumerate(rs) if j != i]
+    if any(sp.cancel(kg / x).is_Number and kg != 0 for x in xs):
+        return sp.Piecewise((0, sp.Or(*[x > _DBL_MAX for x in xs])), (kg * p, True))
+    return kg * p
+
+
+def _scaled_max_node(node):
+    """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct) →
+    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·n; as written otherwise};
+    None for any other node."""
+    if not node.is_Mul:
+        return None
+    factors = sp.Mul.make_args(node)
+    for L in factors:
+        if not (isinstance(L, sp.log) and L.args[0].is_Add and len(L.args[0].args) >= 2
+                and all(isinstance(t, sp.exp) for t in L.args[0].args)):
+            continue
+        F = sp.Mul(*[f for f in factors if f is not L])
+        if not F.free_symbols:
+            continue
+        rs = [sp.cancel(t.args[0] * F) for t in L.args[0].args]
+        if len(set(rs)) < len(rs) or any(r.free_symbols & F.free_symbols or not r.free_symbols for r in rs):
+            continue
+        m = sp.Max(*[t.args[0] for t in L.args[0].args])
+        extreme = sp.Piecewise((sp.Max(*rs), F > 0), (sp.Min(*rs), F < 0), (node, True))
+        # |F·log Σ e^(rᵢ/F − m)| ≤ |F|·log n < |F·m|·2⁻⁵⁵ = |r_k|·2⁻⁵⁵ there: below a quarter ulp of r_k
+        return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * len(rs))), (node, True))
+    return None
+
+
+def _scaled_maxes(expr):
+    """Every product of ``expr`` that :func:`_scaled_max_node` takes, rewritten (top down: the log-sum-exp as written,
+    before the log-sum-exp rule shifts it)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: _scaled_max_node(n) is not None, _scaled_max_node)
+
+
+SCALED_MAX = Rule(
+    "scaled-max", "F·log(e^(r₁/F) + … + e^(rₙ/F)) (a smooth max with temperature T·log(e^(a/T) + e^(b/T))) forms each "
+    "rᵢ/F, which overflows where F is small: the log-sum-exp rule's F·(m + log Σ e^(rᵢ/F − m)), m = max rᵢ/F, is NaN "
+    "at T = ∓2.78e−309, a = 0.7, b = 2.5 (true 0.7 and 2.5; torch inf); where |m| > 2⁵⁵·n it is r_k, the largest "
+    "rᵢ where F > 0 and the smallest where F < 0, correctly rounded: F·m = r_k (x ↦ x/F is monotone, the quotients' "
+    "rounding keeps their order), and 0 ≤ log Σ e^(rᵢ/F − m) ≤ log n < n, so |F·log Σ …| < |r_k|·2⁻⁵⁵, below a "
+    "quarter ulp of r_k (as written, T·fl(b/T) was 1 ULP off at T = 2.9e−103); as written elsewhere (where F is 0 or "
+    "NaN too)",
+    apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
