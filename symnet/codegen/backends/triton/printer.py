@@ -1165,6 +1165,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
             codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
             code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+            common = self._common_coefficient_terms(terms, constant)
+            if common is not None:  # c·Σ tᵢ where the distributed terms c·tᵢ overflowed (_common_coefficient_terms)
+                inner, c = common
+                self._need("_taken_again")
+                again = [self._print(t) for t in inner] + ["0.0"] * (self.EXACT_SUM_TERMS - len(inner))
+                code = f"_taken_again({code}, _exact_sum(0.0, 0.0, {len(inner)}, {', '.join(again)}) * {c!r}, True)"
             if not grouped:
                 return code
             self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
