@@ -678,3 +678,13 @@ _register(DISTRIBUTED_POWER_SUM)
 RULES = (CAUCHY_QUOTIENT,) + RULES  # scaled-square and affine-root rewrite its sums' squares)
 
 _BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
+
+# ------------------------------------------------------------------ cos44 (issue 16, session 44, h-cos44: the
+# cosine-complement rule, cancellation.py)
+from .cancellation import COSINE_COMPLEMENT  # noqa: E402
+
+_register(COSINE_COMPLEMENT)
+
+# before reciprocal-margin, which takes a 2-vector's 1 − (a₁b₁ + a₂b₂)/√(S_a·S_b) apart first (its hypot roots)
+RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (COSINE_COMPLEMENT,) + tuple(
+    r for r in RULES[RULES.index(RECIPROCAL_MARGIN):] if r is not COSINE_COMPLEMENT)
