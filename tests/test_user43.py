@@ -215,8 +215,8 @@ COSINE = "1 - (a1*b1 + a2*b2 + a3*b3)/sqrt((a1**2 + a2**2 + a3**2)*(b1**2 + b2**
 # 4303, and the point named, a = (−3.5309, 1.4128, −3.0266), b = (−5.0176, 1.4693, −3.4688), cos = 0.99617): f worst
 # 324 ULP, past the bound at 9 of 101, worse than torch (324 worst, the same form) at 1. Float32 0.50 (torch 388).
 # The gradients were within 5.4 ULP float64 in session 43's sweep through from_formula (torch 441).
-@pytest.mark.xfail(strict=True, reason="measured: written cosine-similarity loss f 324 ULP float64 near a ∥ b "
-                                       "(torch 324)")
+# Fixed in session 44 (h-cos44, the cosine-complement rule): f within the bound at all 101 (was a strict xfail,
+# "measured: written cosine-similarity loss f 324 ULP float64 near a ∥ b (torch 324)"); tests/test_cos44.py.
 def test_cosine_similarity_loss_value_float64():
     rng = np.random.default_rng(4303)
     cols = [rng.normal(0, 3, 100) for _ in range(6)]
@@ -254,11 +254,17 @@ RNN_CELL = "tanh(w*x + u*h + b)"
 # h·u + b to 0); at every input −1.7976931348623157e308 (symnet verify's extreme point) NaN where torch gives 0, the
 # truth. Measured session 43, numpy backend float64 (`symnet verify "tanh(w*x + u*h + b)"`: df_db … df_dx float64
 # NaN×1, FAIL; float32 computes the block in float64 and is right, 0.0).
-@pytest.mark.xfail(strict=True, reason="measured: tanh(w*x + u*h + b) float64 gradients NaN where 2b and 2hu overflow "
-                                       "to opposite infinities (b = -1e308, h = u = 1e154; truth 0, torch 1.0)")
-@pytest.mark.parametrize("point", [dict(b=-1e308, h=1e154, u=1e154, w=0.5, x=0.25),
-                                   dict(b=-1.7976931348623157e308, h=-1.7976931348623157e308, u=-1.7976931348623157e308,
-                                        w=-1.7976931348623157e308, x=-1.7976931348623157e308)])
+# Session 44 (h-cos44): the compensated sum is taken again as 2·(b + h·u + w·x) where it is not finite (the printers'
+# _common_coefficient_terms): the extreme point is right (0, both backends; tests/test_cos44.py). At b = −1e308,
+# h = u = 1e154 the sum is now finite and wrong instead: fl(h·u) = 1e308 cancels b to 0, the rounding of h·u (6.29e291)
+# lost, so s₂ = 0.25 (from w·x) and ∂b = 4σ(0.25)σ(−0.25) = 0.98454 for 0 (torch 1.0): the rounded-argument rule keeps
+# σ(s₂) as written where the computed s₂ ≥ −2, which a sum of products rounded at 1e308 is not a bound of.
+@pytest.mark.parametrize("point", [
+    pytest.param(dict(b=-1e308, h=1e154, u=1e154, w=0.5, x=0.25), marks=pytest.mark.xfail(
+        strict=True, reason="measured: tanh(w*x + u*h + b) float64 ∂b 0.98454 for 0 at b = -1e308, h = u = 1e154 "
+                            "(fl(h·u) cancels b: the rounding of h·u, 6.29e291, lost; torch 1.0)")),
+    dict(b=-1.7976931348623157e308, h=-1.7976931348623157e308, u=-1.7976931348623157e308,
+         w=-1.7976931348623157e308, x=-1.7976931348623157e308)])
 def test_rnn_cell_gradient_where_the_doubled_sum_overflows_float64(point):
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")

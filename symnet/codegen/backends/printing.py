@@ -1048,6 +1048,31 @@ class ConditionalPrinting:
         terms.sort(key=lambda t: bool(t.could_extract_minus_sign()))  # as printed before: minus terms last
         return terms, constant, grouped
 
+    # session 44 (h-cos44): SymPy distributes a number over a sum (the sech² rule's σ(2s) of s = b + h·u + w·x is
+    # σ(2b + 2h·u + 2w·x)), and a compensated sum's terms are each computed first: 2b = −inf and 2h·u = +inf at
+    # b = −1e308, h = u = 1e154, so the sum was NaN where b + h·u + w·x = 6.29e291 (an RNN cell's gradients NaN for 0;
+    # torch 1.0). Where every term is one constant c, |c| > 1, times a non-constant, c·Σ tᵢ is the same number
+    # (common-coefficient's algebra; the sum of the tᵢ overflows only where the whole does), taken where the sum as
+    # printed is not finite: its value elsewhere unchanged, the common case one test over the block.
+    def _common_coefficient_terms(self, terms, constant) -> tuple[list, float] | None:
+        """(inner terms tᵢ, c) of an exact sum's ``terms`` (:meth:`_exact_sum_terms`), each c·tᵢ or −c·tᵢ for one
+        real constant c with |c| > 1, as a float; None where there is a constant term or no such c."""
+        if constant != 0:
+            return None
+        size, inner = None, []
+        for t in terms:
+            c, rest = t.as_coeff_Mul()
+            if rest.is_number or not (c.is_Number and c.is_extended_real and c.is_finite) or c == 0:
+                return None
+            if size is None:
+                size = abs(c)
+            elif abs(c) != size:
+                return None
+            inner.append(rest if c.is_positive else -rest)
+        if not size > 1 or not math.isfinite(float(size)):
+            return None
+        return inner, float(size)
+
     # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
     # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,
     # y = −3 was NaN for −inf (torch −inf). Where the sum is NaN, each term's size is taken by exponents, log2|c| +

@@ -11,7 +11,7 @@ import sympy as sp
 from sympy.codegen.cfunctions import log1p
 
 from ...functions import sigmoid
-from ...special import erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, ndtr, sigmoid_twosum, softplus
+from ...special import binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, ndtr, sigmoid_twosum, softplus
 from .core import _Final, _Fired, _positive, Rule
 from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, written_where_not_finite
 from .losses import _log_difference, _n_terms
@@ -1064,3 +1064,91 @@ def _root_minus_constant_denominator(a, b, r, power, halves):
     (a·r − b)^n·√S took two and a product (the penalty's gradient 2g₁·(S − 1)/(S + √S), where it was
     2g₁·(S − 1)/((1 + √S)·√S); f (S − 1)²/(S + 2√S + 1), where it was (S − 1)²/(1 + √S)²)."""
     return sp.expand((a * r - b) ** power * r ** (2 * halves))
+
+
+# ------------------------------------------------------------------ cos44 (issue 16, session 44, h-cos44: a
+# cosine-similarity loss 1 − a·b/(‖a‖·‖b‖) written out cancels where a ∥ b)
+
+def _cosine_complement_parts(node):
+    """``node`` c + k·P·S₁^(−1/2)·S₂^(−1/2)·… (c, k nonzero numbers; P a polynomial in the inputs with two terms or
+    more; each Sⱼ a sum of two or more squares of inputs, at least one of them) → (c·k, P, [S₁, S₂, …]); None for any
+    other node."""
+    if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2) or node.has(sp.Indexed):
+        return None
+    c = next((t for t in node.args if t.is_number), None)
+    term = next((t for t in node.args if not t.is_number), None)
+    if c is None or term is None or not c.is_real or c == 0 or not term.is_Mul:
+        return None
+    k, rest = term.as_coeff_Mul()
+    roots, others = [], []
+    for f in sp.Mul.make_args(rest):
+        if f.is_Pow and f.exp == -sp.S.Half and f.base.is_Add and len(f.base.args) >= 2 and all(
+                t.is_Pow and t.exp == 2 and t.base.is_Symbol for t in f.base.args):
+            roots.append(f)
+        else:
+            others.append(f)
+    if not roots or len(others) != 1:
+        return None
+    p = others[0]
+    if not (p.is_Add and len(p.args) >= 2 and p.is_polynomial(*p.free_symbols)):
+        return None
+    return c * k, p, [f.base for f in roots]
+
+
+_COSINE_RANGE = 900  # unscaled: the Sⱼ of n roots each within 2^±(900/n), their double words' products normal
+
+
+def _cosine_scales(p, sums):
+    """{input: r} that scales each Sⱼ's inputs by rⱼ = binade_reciprocal(max |x|) of them, where the Sⱼ hold disjoint
+    inputs and P is of degree 1 in each Sⱼ's (P(t₁·x₁, t₂·x₂, …) = t₁·t₂·…·P: a dot product a·b with ‖a‖, ‖b‖), so
+    that c + k·P/√(S₁·S₂·…) at the scaled inputs is the same number; None otherwise."""
+    groups = [sorted(s.free_symbols, key=sp.default_sort_key) for s in sums]
+    if sum(map(len, groups)) != len(set().union(*map(set, groups))) or not p.free_symbols <= set().union(*map(set, groups)):
+        return None
+    ts = [sp.Dummy("t", positive=True) for _ in groups]
+    scaled = p.xreplace({x: t * x for t, g in zip(ts, groups) for x in g})
+    if sp.expand(scaled - sp.Mul(*ts) * p) != 0:
+        return None
+    return {x: binade_reciprocal(sp.Max(*[sp.Abs(v) for v in g])) for g in groups for x in g}
+
+
+def _cosine_complement(node):
+    """c + k·P/√(S₁·S₂·…) (:func:`_cosine_complement_parts`: 1 − a·b/(‖a‖·‖b‖)) → the sum widened: computed whole in
+    double words (P's and the Sⱼ's products exact, the roots and the quotient to about 2⁻¹⁰⁰) and rounded once, at its
+    inputs scaled by a power of two per Sⱼ (:func:`_cosine_scales`: the same number, the largest of each Sⱼ's inputs in
+    [1, 2), so no square or product overflows or underflows), on every element (the widened node's float64 front
+    where its error bound allows, double words where the terms cancel); where P is not of degree 1 in each Sⱼ's
+    inputs, Piecewise((the sum widened unscaled, c·k·P < 0 and each Sⱼ of n within 2^±(900/n)), (node, True))
+    (:data:`_COSINE_RANGE`: the double words' partial products in the range; opposite signs: the only place the two
+    terms cancel; elsewhere as written, the hypot rule's scaled roots). None for any other node."""
+    parts = _cosine_complement_parts(node)
+    if parts is None:
+        return None
+    ck, p, sums = parts
+    core = widen(node)
+    scales = _cosine_scales(p, sums)
+    if scales is not None:  # everywhere: the written P and Sⱼ leave the range from 1e154 on, where this does not
+        return core.func(*[leaf * scales.get(leaf, sp.S.One) for leaf in core.leaves])
+    edge = sp.Integer(2) ** (_COSINE_RANGE // len(sums))
+    near = sp.And(ck * p < 0, *[(s > 1 / edge) & (s < edge) for s in sums])
+    return sp.Piecewise((core, near), (node, True))
+
+
+def _cosine_complements(expr):
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    return _top_down(expr, _cosine_complement, _KEPT)
+
+
+COSINE_COMPLEMENT = Rule(
+    "cosine-complement", "1 − a·b/(‖a‖·‖b‖), a cosine-similarity loss written out (‖a‖ = √(a₁² + a₂² + a₃²)), "
+    "cancels where a ∥ b: the rounded dot product, norms and quotient leave cos θ some 3 roundings off, which "
+    "1 − cos θ turns into a relative error of 3u/(1 − cos θ) (324 ULP in float64 at cos θ = 0.99617, torch 324); "
+    "c + k·P/√(S₁·S₂) (P a polynomial, each S a sum of squares of inputs) computed whole in double words as the "
+    "widen rule computes (P's and S's products exact, √ and quotient to about 2⁻¹⁰⁰) and rounded once: where P is "
+    "of degree 1 in each S's inputs (a·b), on every element at the inputs of each S scaled by the power of two that "
+    "brings their largest into [1, 2) (the same number, and no square or product leaves the range, where the written "
+    "a·b and S overflow from 1e154 on: inf at a = −b/2 = 1e300·(1, 2, 3), torch NaN); else unscaled where c·k·P < 0 "
+    "(its two terms of opposite signs, the only place they cancel) and each of n sums S is within 2^±(900/n), as "
+    "written elsewhere",
+    apply=_cosine_complements, fired=lambda old, new: new != old, before=True)

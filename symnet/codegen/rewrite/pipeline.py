@@ -710,3 +710,14 @@ RULES = RULES[:RULES.index(SOFTMAX_ENTROPY) + 1] + (SOFTMAX_ENTROPY_FORMS,) + RU
 _register(SCALED_MAX)
 
 RULES = (SCALED_MAX,) + tuple(r for r in RULES if r is not SCALED_MAX)  # before the rules that reshape the log's sum
+
+
+# ------------------------------------------------------------------ cos44 (issue 16, session 44, h-cos44: the
+# cosine-complement rule, cancellation.py)
+from .cancellation import COSINE_COMPLEMENT  # noqa: E402
+
+_register(COSINE_COMPLEMENT)
+
+# before reciprocal-margin, which takes a 2-vector's 1 − (a₁b₁ + a₂b₂)/√(S_a·S_b) apart first (its hypot roots)
+RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (COSINE_COMPLEMENT,) + tuple(
+    r for r in RULES[RULES.index(RECIPROCAL_MARGIN):] if r is not COSINE_COMPLEMENT)

@@ -1224,6 +1224,12 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         codes = "".join(f"{self._print(t)}, " for t in terms)
         words = "" if constant == 0 else ", " + ", ".join(map(repr, _double_word(constant)))
         exact = f"_exact_sum(({codes}){words})"
+        common = self._common_coefficient_terms(terms, constant)
+        if common is not None:  # c·Σ tᵢ where the distributed terms c·tᵢ overflowed (_common_coefficient_terms)
+            inner, c = common
+            self.helpers.add("_taken_again")
+            again = "".join(f"{self._print(t)}, " for t in inner)
+            exact = f"_taken_again({exact}, lambda: _exact_sum(({again})) * {c!r}, infinite=True)"
         if not grouped:
             return exact
         self.helpers.add("_taken_again")

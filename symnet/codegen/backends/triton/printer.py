@@ -656,7 +656,7 @@ def _ldexp64(f, n):
 TRITON_DEVICE_HELPERS["_far_power"] = '''\
 @triton.jit
 def _far_power(v, n, x, p: tl.constexpr, SPLIT: tl.constexpr):
-    """v·f^p and n + p·e for x = f·2ᵉ (_frexp64), p an integer within ±4 (f multiplied or divided |p| times, one
+    """v·f^p and n + p·e for x = f·2ᵉ (_frexp64), p an integer within ±6 (f multiplied or divided |p| times, one
     rounding each); p = 0 (an absent factor) leaves v and n. Not SPLIT: v·x^p in float64 and n (x a float32, where
     the caller's partial products stay within float64's normal range: _taken_far)."""
     if p != 0:
@@ -678,9 +678,9 @@ TRITON_DEVICE_HELPERS["_constant_far"] = '''\
 def _constant_far(m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr,
                   dtype: tl.constexpr):
     """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers
-    within ±4, 0 for an absent factor, printed 1.0), as NumPy's _constant_far: every factor split into a fraction in
+    within ±6, 0 for an absent factor, printed 1.0), as NumPy's _constant_far: every factor split into a fraction in
     [1/2, 1) and an exponent (_frexp64), m's fraction multiplied and divided by theirs (every partial product within
-    [2⁻¹⁷, 2¹⁶]: normal, one rounding a factor), the exponents times their powers added and applied once (_ldexp64).
+    [2⁻²⁵, 2²⁴]: normal, one rounding a factor), the exponents times their powers added and applied once (_ldexp64).
     No order of the constant and the factors keeps its partial products in range everywhere (1e−308·x/y at
     x = 3e10, y = 1e−300 was inf for 300: x/y overflows, session 24; ∂x of 1e−308/(x·y) with x**2*y whole −inf at
     x = 5e−324, y = 1e300, session 25). In float64 for either dtype (a float32 kernel's result rounded once)."""
@@ -1165,6 +1165,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
             codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
             code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+            common = self._common_coefficient_terms(terms, constant)
+            if common is not None:  # c·Σ tᵢ where the distributed terms c·tᵢ overflowed (_common_coefficient_terms)
+                inner, c = common
+                self._need("_taken_again")
+                again = [self._print(t) for t in inner] + ["0.0"] * (self.EXACT_SUM_TERMS - len(inner))
+                code = f"_taken_again({code}, _exact_sum(0.0, 0.0, {len(inner)}, {', '.join(again)}) * {c!r}, True)"
             if not grouped:
                 return code
             self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
@@ -1440,6 +1446,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         return f"{function.name}({', '.join(self._print(a) for a in e.args)}{needed})"
 
     ABSENT = "1.0"  # an absent factor of _constant_times: a product or quotient by 1, exact
+
+    # session 44 (h-cos44): _far_power's loop is unrolled for any constexpr power; ±4 left (x − y)⁹ of ∂x of x·y/(x − y)⁸
+    # whole beside x and y (five pairs past the four slots), 0 at x − y ≈ 1e−38 before it was split: inf for 1.93e297
+    # at x, y ≈ 8e−25 (NumPy, ±6: (x − y, −6), (x − y, −3), right). ±6 as NumPy's: four factors' fractions within
+    # 2^±6 each keep the partial products within [2⁻²⁵, 2²⁴]
+    FAR_POWER = 6
 
     def _moved_call(self, args: list) -> str:
         self._need("_constant_times")
