@@ -267,7 +267,9 @@ class thread_alarm:
         self._deadline = type("_ThreadDeadline", (_ThreadDeadline,), {})
         self._lock = threading.Lock()
         self._armed = False
-        self._left = False  # a plain flag, polled: no threading.Event (its Python code is no place for a deadline)
+        # held from entry until the block is left, the watchdog waiting on it: a C lock (a threading.Event's Python code
+        # in the limited thread, where a deadline may land, could leave its Condition's lock held)
+        self._gate = _thread.allocate_lock()
 
     def _clock(self) -> Callable[[], float]:
         if self.cpu and hasattr(time, "pthread_getcpuclockid"):
@@ -287,21 +289,26 @@ class thread_alarm:
         due = clock() + self.seconds
 
         def watch() -> None:
-            while not self._left:
-                left = due - clock()
-                if left > 0:
-                    time.sleep(min(left, self._POLL))
+            wait = 0.0
+            while not self._gate.acquire(timeout=wait):  # acquired: the block was left
+                try:
+                    left = due - clock()
+                except OSError:  # the thread has ended, and its CPU clock with it
+                    return
+                if left > 0:  # the CPU clock is looked at again every 50 ms
+                    wait = min(left, self._POLL)
                     continue
                 with self._lock:  # due: raised, and again every 50 ms until the block is left
                     if not self._armed or not self._thread.is_alive():
                         return
                     self._raise_in(self._deadline)
-                time.sleep(self._POLL)
+                wait = self._POLL
 
         # The watchdog is started by _thread's C call, and the block's entry and exit use only C locks and plain
         # attributes: a deadline (an enclosing block's) raised inside threading's Python code (Thread.start waits on an
         # Event, whose Condition takes a lock in Python) could leave one of threading's locks held.
         try:  # a deadline raised in here never reaches __exit__: disarmed here
+            self._gate.acquire()
             self._armed = True
             _blocks().append(self)
             _thread.start_new_thread(watch, ())
@@ -325,7 +332,8 @@ class thread_alarm:
                     with block._lock:
                         block._armed = False
                         block._raise_in(None)  # clears an exception set but not yet raised
-                    block._left = True
+                    if block._gate.locked():
+                        block._gate.release()  # the watchdog returns at once
                     if block in blocks:
                         blocks.remove(block)
                 break
