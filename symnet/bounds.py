@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import math
 import signal
+import _thread
 import threading
 import time
 from typing import Callable, ContextManager, Mapping
@@ -266,7 +267,9 @@ class thread_alarm:
         self._deadline = type("_ThreadDeadline", (_ThreadDeadline,), {})
         self._lock = threading.Lock()
         self._armed = False
-        self._left = threading.Event()
+        # held from entry until the block is left, the watchdog waiting on it: a C lock (a threading.Event's Python code
+        # in the limited thread, where a deadline may land, could leave its Condition's lock held)
+        self._gate = _thread.allocate_lock()
 
     def _clock(self) -> Callable[[], float]:
         if self.cpu and hasattr(time, "pthread_getcpuclockid"):
@@ -281,39 +284,77 @@ class thread_alarm:
 
     def __enter__(self) -> "thread_alarm":
         self._ident = threading.get_ident()
+        self._thread = threading.current_thread()  # a finished thread's ident is given to the next new thread
         clock = self._clock()  # read by the watchdog: a thread's CPU clock can be read from another thread
         due = clock() + self.seconds
-        self._armed = True
 
         def watch() -> None:
-            while not self._left.wait(min(max(due - clock(), 0.0), self._POLL) if self.cpu else
-                                      max(due - clock(), 0.0)):
-                if clock() < due:
+            wait = 0.0
+            while not self._gate.acquire(timeout=wait):  # acquired: the block was left
+                try:
+                    left = due - clock()
+                except OSError:  # the thread has ended, and its CPU clock with it
+                    return
+                if left > 0:  # the CPU clock is looked at again every 50 ms
+                    wait = min(left, self._POLL)
                     continue
-                while True:  # due: raised, and again every 50 ms until the block is left
-                    with self._lock:
-                        if not self._armed:
-                            return
-                        self._raise_in(self._deadline)
-                    if self._left.wait(self._POLL):
+                with self._lock:  # due: raised, and again every 50 ms until the block is left
+                    if not self._armed or not self._thread.is_alive():
                         return
+                    self._raise_in(self._deadline)
+                wait = self._POLL
 
-        threading.Thread(target=watch, name="symnet time limit", daemon=True).start()
+        # The watchdog is started by _thread's C call, and the block's entry and exit use only C locks and plain
+        # attributes: a deadline (an enclosing block's) raised inside threading's Python code (Thread.start waits on an
+        # Event, whose Condition takes a lock in Python) could leave one of threading's locks held.
+        try:  # a deadline raised in here never reaches __exit__: disarmed here
+            self._gate.acquire()
+            self._armed = True
+            _blocks().append(self)
+            _thread.start_new_thread(watch, ())
+        except BaseException as e:
+            self._leave()
+            if isinstance(e, self._deadline):
+                raise self.error() from None
+            raise
         return self
 
-    def __exit__(self, kind, value, traceback) -> bool:
+    def _leave(self) -> None:
+        """Disarm this block and every block entered inside it in this thread that is still armed: a deadline
+        raised as an inner block's ``__exit__`` was called (at its first instruction, before anything in it ran) left
+        that block without its exit, its watchdog raising in whatever the thread ran next (session 44: 18 of 20 threads
+        took a stray deadline after an enclosing limit ended a loop of short-lived inner ones)."""
         while True:  # a deadline raised while leaving is dropped: from here none is raised, and none is pending
             try:
-                with self._lock:
-                    self._armed = False
-                    self._raise_in(None)  # clears an exception set but not yet raised
-                self._left.set()
+                blocks = _blocks()
+                left = blocks[blocks.index(self):] if self in blocks else [self]
+                for block in reversed(left):
+                    with block._lock:
+                        block._armed = False
+                        block._raise_in(None)  # clears an exception set but not yet raised
+                    if block._gate.locked():
+                        block._gate.release()  # the watchdog returns at once
+                    if block in blocks:
+                        blocks.remove(block)
                 break
             except _ThreadDeadline:
                 continue
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        self._leave()
         if kind is not None and issubclass(kind, self._deadline):
             raise self.error() from None
         return False
+
+
+_THREAD_BLOCKS = threading.local()
+
+
+def _blocks() -> list:
+    """The :class:`thread_alarm` blocks the calling thread is in, outermost first."""
+    if not hasattr(_THREAD_BLOCKS, "blocks"):
+        _THREAD_BLOCKS.blocks = []
+    return _THREAD_BLOCKS.blocks
 
 
 def quiet_while_leaving(function: Callable) -> Callable:
