@@ -2707,6 +2707,19 @@ def _shifted_exp(body, first_order: bool) -> bool:
                for n in sp.preorder_traversal(body))
 
 
+def _literal_power_of_two(v) -> float | None:
+    """The number ±2^k, 1 ≤ k ≤ 64, that the double-word value ``v`` is as a literal (its text a float, no lo part: 2.0,
+    −4.0), or None: a product by it is exact but where it overflows (k ≥ 1: it never rounds a subnormal; _Emitter.mul)."""
+    if v.lo is not None:
+        return None
+    try:
+        c = float(v.hi.strip("()"))
+    except ValueError:
+        return None
+    m, k = math.frexp(abs(c))
+    return c if m == 0.5 and 2 <= k <= 65 else None  # (frexp: 2^j = 0.5·2^(j + 1))
+
+
 def _exact_scale(c) -> bool:
     """c = ±2^k exactly (c·x is exact but for underflow)."""
     m, _ = math.frexp(abs(float(c)))
@@ -2876,6 +2889,18 @@ class _Emitter:
         if product is not None:  # e^(x − m)·e^(y − m) = E (cost43, :meth:`_pair_identity`)
             self.known[e] = sp.Symbol(product.hi.removesuffix("_hi"))
             return product
+        scale, other = _literal_power_of_two(a), b
+        if scale is None:
+            scale, other = _literal_power_of_two(b), a
+        if scale is not None and other.tail is None:  # (lor44) c·x by ±2^k, |c| ≥ 1: exact (an overflow is the product's own), no TwoProduct
+            name = self._name(e)
+            self.lines.append(self._comment(name, e))
+            self.known[e] = sp.Symbol(name)
+            if other.lo is None:
+                self.lines.append(f"{name} = {scale!r}*{other.hi}")
+                return _Value(name)
+            self.lines.append(f"{name}_hi, {name}_lo = {scale!r}*{other.hi}, {scale!r}*{other.lo}")
+            return _Value(f"{name}_hi", f"{name}_lo")
         if a.lo is None and b.lo is None:
             return self._emit(e, f"_dw_two_prod({a.hi}, {b.hi})", ("_dw_two_prod",))
         if b.lo is None:
@@ -4934,14 +4959,23 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
         elif log_skip:
             lines += [f"        plain = {value} if skip and not some else {plain}"]
-        elif not lazy_plain:  # (a node without a bound: the float64 body is computed here only, on the elements the
-            # select takes)
+        elif not (lazy_plain or far_bound and not (root or trusted)):  # (a node without a bound: the float64 body is
+            # computed here only, on the elements the select takes; far_bound's below, where the double word needs it)
             lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
             finite = f"({finite}) | (plain == -np.inf)"
-        if lazy_plain:
+        if far_bound and not (lazy_plain or root or trusted):
+            # (lor44: a rational function's double word, its every value within 2^±960 inside the bound, is finite
+            # wherever its float64 body is, but where that overflows inside and the double word's hi does not; the
+            # body, with its products by exponents, is computed only in a block where the double word is not finite:
+            # the Lorentzian's three bodies were a third of its float64 kernel's time)
+            lines += [f"        double = {result.hi}",
+                      "        if not np.isfinite(double).all():  # (a leaf past the bound, or the value past the range)",
+                      f"            plain = {plain}",
+                      f"            double = np.where(np.isfinite({result.hi}), {result.hi}, plain)"]
+        elif lazy_plain:
             lines += [f"        double = {result.hi}",
                       "        if not np.isfinite(double).all():  # (the float64 Φ is finite wherever its first order is)",
                       f"            plain = {plain}",
