@@ -3217,7 +3217,10 @@ class _Emitter:
             acc, partial = self.operand(base), base
             for _ in range(int(exp) - 1):
                 partial = partial * base
-                acc = self.mul(partial, acc, self.operand(base))
+                if partial in self.values:  # (lor44) s² of s⁴ is the body's s² too (36s⁴x/(3s² + x²)³: s² twice)
+                    acc = self.values[partial]
+                    continue
+                acc = self.values[partial] = self.mul(partial, acc, self.operand(base))
             return acc
         if exp.is_Integer and -8 <= exp <= -1:
             return self._divide(e, _Value("1.0"), self.operand(base ** -exp))
