@@ -4973,11 +4973,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             # (lor44: a rational function's double word, its every value within 2^±960 inside the bound, is finite
             # wherever its float64 body is, but where that overflows inside and the double word's hi does not; the
             # body, with its products by exponents, is computed only in a block where the double word is not finite:
-            # the Lorentzian's three bodies were a third of its float64 kernel's time)
+            # the Lorentzian's three bodies were a third of its float64 kernel's time); and where the double word is
+            # 0 and the body ±0, the body's: its IEEE sign (a double word's hi + lo is +0 where hi is −0: ∂g of
+            # 1/(1 + (x − m)²/g²) at g = −2, x − m = −1e−200 was +0 for −2.5e−401)
             lines += [f"        double = {result.hi}",
-                      "        if not np.isfinite(double).all():  # (a leaf past the bound, or the value past the range)",
+                      "        if not (np.isfinite(double) & (double != 0.0)).all():  # (a leaf past the bound, the "
+                      "value past the range, or 0)",
                       f"            plain = {plain}",
-                      f"            double = np.where(np.isfinite({result.hi}), {result.hi}, plain)"]
+                      f"            double = np.where(np.isfinite({result.hi}) & (({result.hi} != 0.0) | (plain != 0.0)), "
+                      f"{result.hi}, plain)"]
         elif lazy_plain:
             lines += [f"        double = {result.hi}",
                       "        if not np.isfinite(double).all():  # (the float64 Φ is finite wherever its first order is)",
