@@ -202,7 +202,7 @@ def _zero_signs(formula, output, columns, torch_fn):
 def test_underflowed_value_keeps_its_sign():
     # the body over one denominator, 2g·(x − m)²/(g² + (x − m)²)², lost −0 in its double word (hi + lo = −0 + 0 = +0):
     # ∂g of the Lorentzian at g = −2, x − m = ∓1e−200 (truth −2.5e−401) +0 before this commit's float64-body sign, as
-    # the Student-t-like ∂s at s = −3e−300, x = 1.5 (truth −1.3e−900); f976335a and torch −0 (torch NaN at the second)
+    # the Student-t-like ∂s at s = −3e−300, x = 1.5 (truth −1.9e−898); f976335a −0, torch −0 (NaN at the first ∂s)
     lorentz = _zero_signs("1/(1 + ((x - m)/g)**2)", "df_dg",
                           {"g": np.array([-2.0, -2.0]), "m": np.array([1e-200, -3e-300]), "x": np.array([-3e-300, 1e-200])},
                           lambda torch, g, m, x: 1 / (1 + ((x - m) / g) ** 2))
