@@ -2708,8 +2708,10 @@ def _shifted_exp(body, first_order: bool) -> bool:
 
 
 def _literal_power_of_two(v) -> float | None:
-    """The number ±2^k, 1 ≤ k ≤ 64, that the double-word value ``v`` is as a literal (its text a float, no lo part: 2.0,
-    −4.0), or None: a product by it is exact but where it overflows (k ≥ 1: it never rounds a subnormal; _Emitter.mul)."""
+    """The number ±2^k, 1 ≤ k ≤ 8, that the double-word value ``v`` is as a literal (its text a float, no lo part: 2.0,
+    −4.0: a derivative's), or None: a product by it is exact but where it overflows (k ≥ 1: it never rounds a
+    subnormal; _Emitter.mul). Not 2⁶⁴, the factor of a sum rescaled against overflow (x·y + z's 2⁶⁴·(x·(y/2⁶⁴) +
+    z/2⁶⁴)), whose TwoProduct's renormalisation the common formulas' generated text keeps."""
     if v.lo is not None:
         return None
     try:
@@ -2717,7 +2719,7 @@ def _literal_power_of_two(v) -> float | None:
     except ValueError:
         return None
     m, k = math.frexp(abs(c))
-    return c if m == 0.5 and 2 <= k <= 65 else None  # (frexp: 2^j = 0.5·2^(j + 1))
+    return c if m == 0.5 and 2 <= k <= 9 else None  # (frexp: 2^j = 0.5·2^(j + 1); not 2⁶⁴, the rescaled sums' factor)
 
 
 def _exact_scale(c) -> bool:
