@@ -2707,6 +2707,21 @@ def _shifted_exp(body, first_order: bool) -> bool:
                for n in sp.preorder_traversal(body))
 
 
+def _literal_power_of_two(v) -> float | None:
+    """The number ±2^k, 1 ≤ k ≤ 8, that the double-word value ``v`` is as a literal (its text a float, no lo part: 2.0,
+    −4.0: a derivative's), or None: a product by it is exact but where it overflows (k ≥ 1: it never rounds a
+    subnormal; _Emitter.mul). Not 2⁶⁴, the factor of a sum rescaled against overflow (x·y + z's 2⁶⁴·(x·(y/2⁶⁴) +
+    z/2⁶⁴)), whose TwoProduct's renormalisation the common formulas' generated text keeps."""
+    if v.lo is not None:
+        return None
+    try:
+        c = float(v.hi.strip("()"))
+    except ValueError:
+        return None
+    m, k = math.frexp(abs(c))
+    return c if m == 0.5 and 2 <= k <= 9 else None  # (frexp: 2^j = 0.5·2^(j + 1); not 2⁶⁴, the rescaled sums' factor)
+
+
 def _exact_scale(c) -> bool:
     """c = ±2^k exactly (c·x is exact but for underflow)."""
     m, _ = math.frexp(abs(float(c)))
@@ -2876,6 +2891,18 @@ class _Emitter:
         if product is not None:  # e^(x − m)·e^(y − m) = E (cost43, :meth:`_pair_identity`)
             self.known[e] = sp.Symbol(product.hi.removesuffix("_hi"))
             return product
+        scale, other = _literal_power_of_two(a), b
+        if scale is None:
+            scale, other = _literal_power_of_two(b), a
+        if scale is not None and other.tail is None:  # (lor44) c·x by ±2^k, |c| ≥ 1: exact (an overflow is the product's own), no TwoProduct
+            name = self._name(e)
+            self.lines.append(self._comment(name, e))
+            self.known[e] = sp.Symbol(name)
+            if other.lo is None:
+                self.lines.append(f"{name} = {scale!r}*{other.hi}")
+                return _Value(name)
+            self.lines.append(f"{name}_hi, {name}_lo = {scale!r}*{other.hi}, {scale!r}*{other.lo}")
+            return _Value(f"{name}_hi", f"{name}_lo")
         if a.lo is None and b.lo is None:
             return self._emit(e, f"_dw_two_prod({a.hi}, {b.hi})", ("_dw_two_prod",))
         if b.lo is None:
@@ -3196,7 +3223,10 @@ class _Emitter:
             acc, partial = self.operand(base), base
             for _ in range(int(exp) - 1):
                 partial = partial * base
-                acc = self.mul(partial, acc, self.operand(base))
+                if partial in self.values:  # (lor44) s² of s⁴ is the body's s² too (36s⁴x/(3s² + x²)³: s² twice)
+                    acc = self.values[partial]
+                    continue
+                acc = self.values[partial] = self.mul(partial, acc, self.operand(base))
             return acc
         if exp.is_Integer and -8 <= exp <= -1:
             return self._divide(e, _Value("1.0"), self.operand(base ** -exp))
@@ -4939,14 +4969,27 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += [f"        plain = {value} if within < {bounded[4]!r} and not some else {plain}"]
         elif log_skip:
             lines += [f"        plain = {value} if skip and not some else {plain}"]
-        elif not lazy_plain:  # (a node without a bound: the float64 body is computed here only, on the elements the
-            # select takes)
+        elif not (lazy_plain or far_bound and not (root or trusted)):  # (a node without a bound: the float64 body is
+            # computed here only, on the elements the select takes; far_bound's below, where the double word needs it)
             lines += [f"        plain = {plain}"]
         lines += ["        " + line for line in emitter.lines]
         finite = f"np.isfinite({result.hi})" + ("" if trusted else " & np.isfinite(plain)")
         if root:
             finite = f"({finite}) | (plain == -np.inf)"
-        if lazy_plain:
+        if far_bound and not (lazy_plain or root or trusted):
+            # (lor44: a rational function's double word, its every value within 2^±960 inside the bound, is finite
+            # wherever its float64 body is, but where that overflows inside and the double word's hi does not; the
+            # body, with its products by exponents, is computed only in a block where the double word is not finite:
+            # the Lorentzian's three bodies were a third of its float64 kernel's time); and where the double word is
+            # 0 and the body ±0, the body's: its IEEE sign (a double word's hi + lo is +0 where hi is −0: ∂g of
+            # 1/(1 + (x − m)²/g²) at g = −2, x − m = −1e−200 was +0 for −2.5e−401)
+            lines += [f"        double = {result.hi}",
+                      "        if not (np.isfinite(double) & (double != 0.0)).all():  # (a leaf past the bound, the "
+                      "value past the range, or 0)",
+                      f"            plain = {plain}",
+                      f"            double = np.where(np.isfinite({result.hi}) & (({result.hi} != 0.0) | (plain != 0.0)), "
+                      f"{result.hi}, plain)"]
+        elif lazy_plain:
             lines += [f"        double = {result.hi}",
                       "        if not np.isfinite(double).all():  # (the float64 Φ is finite wherever its first order is)",
                       f"            plain = {plain}",

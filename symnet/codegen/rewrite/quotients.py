@@ -1420,8 +1420,9 @@ def _cauchy_quotient(node) -> bool:
         if _cauchy_monomial(f):
             continue
         # (a sum with a number among its terms: x/(x² + y²) at x = 0, y = 1e−200 was NaN for 0 as written, x² + y² = 0)
-        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add and any(t.is_number for t in f.base.args)
-                and all(_cauchy_monomial(t) for t in f.base.args)):
+        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add and all(_cauchy_monomial(t) for t in
+                                                                                      f.base.args)
+                and (any(t.is_number for t in f.base.args) or _cauchy_squares_sum(f.base))):
             return False
         squared = squared or any(q.exp.is_Integer and q.exp >= 2 for q in f.base.atoms(sp.Pow))
     # (a body of fewer than 3 roundings without a difference of inputs: its widened form keeps the float64 body
@@ -1440,9 +1441,13 @@ def _cauchy_quotients(expr):
         return expr
     sign = -1 if expr.could_extract_minus_sign() else 1
     zero = sp.Or(*[sp.Eq(v, 0) for v in sorted(expr.free_symbols, key=sp.default_sort_key)])
-    bound = 960 // _cauchy_rational_degree(expr)
-    return sp.Piecewise((expr, zero),
-                        (written_where_not_finite(sign * widen(sign * expr, far_bound=bound), expr), True))
+    body = _cauchy_over_one_denominator(sign * expr)
+    bound = 960 // _cauchy_rational_degree(body)
+    widened = sign * widen(body, far_bound=bound)
+    # (lor44: a sum without a number among its terms underflows where a zero input leaves the others tiny, g/(g² + (x −
+    # m)²) at g = 0, x − m = 1e−200 NaN as written: there the widened value, 0; :func:`_cauchy_squares_sum`)
+    written = written_where_not_finite(expr, widened) if _cauchy_without_number(expr) else expr
+    return sp.Piecewise((written, zero), (written_where_not_finite(widened, expr), True))
 
 
 CAUCHY_QUOTIENT = Rule(
@@ -1451,10 +1456,13 @@ CAUCHY_QUOTIENT = Rule(
     "ULP at (6.5414, 0.35363), torch 0.47); the Lorentzian 1/(1 + ((x − m)/g)²)'s ∂x 5.45 ULP, the Student-t-like "
     "(1 + (x/s)²/3)⁻²'s ∂s 6.2, worse than torch at 65 and 69 of 300 points; a product of inputs' powers, of "
     "differences of inputs, and of negative powers of sums of such monomials with a number among their terms (x/(x² + "
-    "y²) as written is NaN at x = 0, y = 1e−200), one of those sums holding a square, or such a sum's reciprocal, "
+    "y²) as written is NaN at x = 0, y = 1e−200) or of sums of squares holding a difference's (g/(g² + (x − m)²)'s "
+    "∂x 2.96 ULP by widen, worse than torch at 38 of 300 points; there the widened value too where an input is ±0 and "
+    "the written one is not finite), one of those sums holding a square, or such a sum's reciprocal, "
     "three roundings or more (or a difference of inputs) is computed as the rational-product rule computes its "
-    "products: in double-word arithmetic (hi + lo, about 106 bits; a·x exact by TwoProduct, x − m by TwoSum, the "
-    "squares, sums and quotients each to 2⁻¹⁰⁴ or so) and rounded once in a float64 kernel, in float64 in a float32 "
+    "products, over one denominator (1/(1 + (x − m)²/g²) as g²/(g² + (x − m)²): fewer operations), in double-word "
+    "arithmetic (hi + lo, about 106 bits; a·x exact by TwoProduct, x − m by TwoSum, the squares, sums and quotients "
+    "each to 2⁻¹⁰⁴ or so) and rounded once in a float64 kernel, in float64 in a float32 "
     "one (exact: the same number, only its roundings change), in scaled double words (each input in [1/2, 1) by its "
     "exponent) where an input is past 2^±⌊960/D⌋ (D a bound of every value's degree in the inputs); as written where "
     "an input is ±0 (exact there) and where the widened value is not finite; before the node-by-node rules, which "
@@ -1481,3 +1489,48 @@ def _cauchy_rational_degree(node) -> int:
             return -1
         return max(parts) if node.is_Add else sum(parts)
     return -1
+
+
+# ------------------------------------------------------------------ lor44 (issue 16, session 44, h-lor44: the
+# cauchy-quotient rule's body over one denominator, g²/(g² + (x − m)²) for 1/(1 + (x − m)²/g²), and its sums of squares
+# holding a difference's, g/(g² + (x − m)²)); tested in tests/test_lor44.py
+
+def _cauchy_over_one_denominator(expr):
+    """``expr`` (a Cauchy quotient, :func:`_cauchy_quotient`) as one quotient of products of polynomials, its inner
+    quotients cleared (SymPy's together: 1/(1 + (x − m)²/g²) as g²/(g² + (x − m)²), its ∂g 2·(x − m)²/(g³·(1 + (x −
+    m)²/g²)²) as 2g·(x − m)²/(g² + (x − m)²)²; factors kept, never expanded); the same function wherever no input is
+    0 (the rule's other branch). Its double words take one quotient, not one a sum (∂g: 11 double-word operations →
+    8), and its degree bound is smaller (13 → 7: the scaled tier from 2^±137, not 2^±73). ``expr`` as it is where
+    the one quotient's numerator or denominator has a degree above 6 in the inputs (a float32 kernel takes the
+    body in float64: within 2^±(6·149) of float32 inputs' every value, a normal float64 but for cancellation)."""
+    body = sp.together(expr)
+    numerator, denominator = sp.fraction(body)
+    if max(_cauchy_rational_degree(numerator), _cauchy_rational_degree(denominator)) > 6 \
+            or min(_cauchy_rational_degree(numerator), _cauchy_rational_degree(denominator)) < 0:
+        return expr
+    return body
+
+
+def _cauchy_squares_sum(node) -> bool:
+    """``node`` a sum of positive numbers times inputs' and differences of inputs' even powers, one of its terms a
+    difference's (the Lorentzian's g² + (x − m)²): never 0 unless each base is, so that its quotients are widened at
+    a zero input too (x/(x² + y²) as written is NaN at x = 0, y = 1e−200 where x² + y² underflows: the cauchy-quotient
+    rule's ±0 branch keeps the written value, so that a sum without a number among its terms takes none; the
+    widened value is 0 there, its scaled tier taking the underflow). Not p² + t² (no difference: (p − t)²/(p² + t²)
+    stays homogeneous-quotient's)."""
+    def even(f):
+        return f.is_Pow and f.exp.is_Integer and f.exp > 0 and f.exp % 2 == 0 and (
+            f.base.is_Symbol or f.base.is_Add and all(t.as_coeff_Mul()[1].is_Symbol for t in f.base.args))
+    if not node.is_Add:
+        return False
+    for t in node.args:
+        coeff, rest = t.as_coeff_Mul()
+        if not (coeff.is_positive and all(even(f) for f in sp.Mul.make_args(rest))):
+            return False
+    return any(even(f) and f.base.is_Add for t in node.args for f in sp.Mul.make_args(t.as_coeff_Mul()[1]))
+
+
+def _cauchy_without_number(node) -> bool:
+    """Whether a negative power in ``node`` (a Cauchy quotient) is of a sum without a number among its terms."""
+    return any(f.is_Pow and f.exp.is_Integer and f.exp < 0 and f.base.is_Add
+               and not any(t.is_number for t in f.base.args) for f in sp.Mul.make_args(node))
