@@ -14,6 +14,9 @@ import symnet
 STUDENT = "0.5*(nu + 1)*log(1 + x**2/nu)"
 WINDOW = 0.4375  # the log1p-series window in a = x²/ν (the generated select's |a| < 0.4375)
 GATHER = "elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):"
+# a float64 kernel's branch of a function whose bound is never within 3u gathers wherever the select leaves some
+# elements out (geglu44, doubleword._float64_gather): switched off with the other
+GATHER64 = "if np.ndim(needed) and not needed.all():"
 
 
 def _truth(nu, x):
@@ -127,7 +130,7 @@ def test_the_gather_changes_no_bit(formula, dtype):
     assert text.count(GATHER) >= 1
     ran, off = [], []
     new = _module(text, ran)["kernel"]
-    old = _module(text.replace(GATHER, "elif False:"), off)["kernel"]
+    old = _module(text.replace(GATHER, "elif False:").replace(GATHER64, "if False:"), off)["kernel"]
     names = list(inspect.signature(new).parameters)
     inputs = _data(names, 3 * 16384 + 1000, np.random.default_rng(271), dtype)
     bits = np.int64 if dtype is np.float64 else np.int32
