@@ -257,8 +257,8 @@ def test_conjugate_root_difference_gradient_at_subnormal_legs():
                    "N = −2.5e−324 rounds to 0 (a subnormal N keeps none of its relative accuracy); the rule's widened "
                    "Σ tᵢ/T² (taken only where N/T² is ±inf or NaN) gives −2.4703e−264 exactly. Needs: that form also "
                    "where |N| < 2⁻¹⁰²² (prototype results/worse44_power_quotient_below.patch: past 4 ULP 139 → 2, worst "
-                   "21,003 ULP at (3.74e−22, −1.38e−312, −9.12e286), presumably where the widened function's float64 fast path "
-                   "divides a·(…)/S to a subnormal before /T² and its error bound counts only relative error; worse "
+                   "21,003 ULP at (3.74e−22, −1.38e−312, −9.12e286), where the widened Σ tᵢ/T² itself "
+                   "is off, with within=0 too (not diagnosed; N there is a subnormal −6.9e−313); worse "
                    "than torch 112 → 0; but 1.67× the NumPy CPU time (1.27 → 2.12 s at 1e6 elements): the printer "
                    "shares the widened Σ tᵢ/T² between the select and _taken_again's lambda and computes it on every "
                    "element, which needs a masked (needed=) call)")
