@@ -238,9 +238,9 @@ def mpmath_sqrt(v):
     return mpmath.sqrt(v)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of y − √(y² + x²) at a subnormal y > 0 is +inf for 1 − y/√(x² + "
-                   "y²) in (0, 1] (0.29289 at x = y = 3e−310, 0.55279 at (1e−323, 5e−324), 0.99994 at (9.7e−313, "
-                   "6.3e−317)): +inf at the 6 points here (torch −inf at each)")
+# measured before h-user44's scaled conjugate forms (f976335a): ∂y of y − √(y² + x²) at a subnormal y > 0 was +inf for
+# 1 − y/√(x² + y²) in (0, 1] (0.29289 at x = y = 3e−310, 0.55279 at (1e−323, 5e−324), 0.99994 at (9.7e−313, 6.3e−317)):
+# +inf at the 6 points here (torch −inf at each); passes since the merge of h-user44 (session 44)
 def test_conjugate_root_difference_gradient_at_subnormal_legs():
     x = np.array([5e-324, 1e-323, 2.5e-322, 1e-320, 3e-310, 9.7e-313])
     y = np.array([5e-324, 5e-324, 2.5e-322, 1e-320, 3e-310, 6.3e-317])
