@@ -678,3 +678,9 @@ _register(DISTRIBUTED_POWER_SUM)
 RULES = (CAUCHY_QUOTIENT,) + RULES  # scaled-square and affine-root rewrite its sums' squares)
 
 _BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
+
+# ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: sigmoid-
+# mixture-log (logs.py))
+from .logs import SIGMOID_MIXTURE_LOG  # noqa: E402
+
+_register(SIGMOID_MIXTURE_LOG)
