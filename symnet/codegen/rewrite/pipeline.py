@@ -684,3 +684,8 @@ _BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
 from .logs import SIGMOID_MIXTURE_LOG  # noqa: E402
 
 _register(SIGMOID_MIXTURE_LOG)
+
+# halved-sum-factor (products.py)
+from .products import HALVED_SUM_FACTOR  # noqa: E402
+
+_register(HALVED_SUM_FACTOR)
