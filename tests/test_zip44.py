@@ -80,24 +80,33 @@ def _zip_triton(dtype):
     return [(_errors(outputs[i], [t[i] for t in truths], dtype), a, lam) for i in range(3)]
 
 
+# before (bb932f53): the Triton kernel's float32 ∂a, −σ(a)·σ(−a) + σ(a)·σ(−a)·e^(−λ) over the sum, widened to float64
+# only, where e^(−λ) rounds to 1: 1.07e4 ULP at a = 0.3, λ = 1e−30, 4 of these 40 points past 8 ULP (torch autograd
+# 1.9e30 ULP at worst there); the common-factor-expm1 rule's σ(a)·σ(−a)·expm1(−λ): 1.82 ULP at worst
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_zero_inflated_poisson_zero_term_triton(dtype):
     typ = getattr(np, dtype)
-    measured = _zip_triton(typ)
-    for i in (0, 2) if typ is np.float32 else (0, 1, 2):  # (float32 ∂a: the strict xfail below)
-        errors, a, lam = measured[i]
+    for i, (errors, a, lam) in enumerate(_zip_triton(typ)):
         assert errors.max() <= BOUND[typ], (i, _report(errors, a, lam))
 
 
-# measured (session 44, not fixed here; the same before the sigmoid-mixture-log rule, which does not touch ∂a): the
-# Triton kernel's float32 ∂a, σ(a)·σ(−a)·(e^(−λ) − 1)/S as derived, widened to float64 only, where e^(−λ) rounds to 1:
-# 1.07e4 ULP at a = 0.3, λ = 1e−30, 4 of these 40 points past 8 ULP; torch autograd 1.9e30 ULP at worst there (worse);
-# NumPy's double-word ∂a is 0.5 ULP
-@pytest.mark.xfail(strict=True, reason="measured: the Triton kernel's float32 ∂a of −log(σ(a) + σ(−a)·e^(−λ)) at "
-                   "a = 0.3, λ = 1e−30 is 1.07e4 ULP (e^(−λ) − 1 in float64); 4 of 40 points past 8; torch worse")
-def test_zero_inflated_poisson_zero_term_triton_float32_da():
-    errors, a, lam = _zip_triton(np.float32)[1]
-    assert errors.max() <= BOUND[np.float32], _report(errors, a, lam)
+def test_common_factor_expm1_form():
+    """F·e^w − F → F·expm1(w) (widened), exact in reals: the same number as the sum in mpmath at 30 digits."""
+    import sympy as sp
+
+    from symnet.codegen.rewrite.exps import _common_factor_expm1
+    from symnet.functions import sigmoid
+
+    a, lam = sp.symbols("a lam", real=True)
+    node = -sigmoid(a) * sigmoid(-a) + sigmoid(a) * sigmoid(-a) * sp.exp(-lam)
+    assert _common_factor_expm1(node) is not None
+    assert _common_factor_expm1(sp.exp(a) - 1) is None  # no factor: the expm1 rule's
+    assert _common_factor_expm1(a * sp.exp(lam) - lam) is None
+    sig = lambda u: 1 / (1 + mpmath.exp(-u))  # noqa: E731
+    with mpmath.workdps(40):
+        for av, lv in [(0.3, 1e-3), (-5.0, 2.0), (12.0, 30.0)]:
+            written = -sig(av) * sig(-av) + sig(av) * sig(-av) * mpmath.exp(-lv)
+            assert abs(sig(av) * sig(-av) * mpmath.expm1(-lv) - written) <= mpmath.mpf(10) ** -30 * abs(written)
 
 
 def test_sigmoid_mixture_log_is_an_identity():

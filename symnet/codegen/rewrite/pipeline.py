@@ -689,3 +689,8 @@ _register(SIGMOID_MIXTURE_LOG)
 from .products import HALVED_SUM_FACTOR  # noqa: E402
 
 _register(HALVED_SUM_FACTOR)
+
+# common-factor-expm1 (exps.py)
+from .exps import COMMON_FACTOR_EXPM1  # noqa: E402
+
+_register(COMMON_FACTOR_EXPM1)
