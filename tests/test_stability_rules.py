@@ -288,6 +288,8 @@ from test_gnll42 import RULE_CASES as _GNLL42  # noqa: E402  (scale-into-sum: te
 RULE_CASES += _GNLL42
 from test_vae43 import RULE_CASES as _VAE43  # noqa: E402  (vanishing-constant-group, root-minus-constant, log-difference-ratio: tests/test_vae43.py)
 RULE_CASES += _VAE43
+from test_zip44 import RULE_CASES as _ZIP44  # noqa: E402  (sigmoid-mixture-log, halved-sum-factor, common-factor-expm1: tests/test_zip44.py)
+RULE_CASES += _ZIP44
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

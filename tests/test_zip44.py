@@ -6,14 +6,27 @@ from __future__ import annotations
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from conftest import compiled, torch_and_triton, ulps
+from symnet.functions import sigmoid
 from test_user42 import BOUND, _call, _torch
 
 mpmath.mp.dps = 50
 
 ZIP_ZERO = "-log(sigmoid(a) + sigmoid(-a)*exp(-lam))"
 POLY1 = "1 - t*sigmoid(z) - (1 - t)*sigmoid(-z)"
+
+_a, _lam, _t, _z, _x, _y = sp.symbols("a lam t z x y", real=True)
+# tests/test_stability_rules.py's cases of this session's rules: (rule, formula, variables, range of the 50-digit
+# exactness check, a point where the written form fails, dtype)
+RULE_CASES = [
+    ("sigmoid-mixture-log", -sp.log(sigmoid(_a) + sigmoid(-_a) * sp.exp(-_lam)), (_a, _lam), (0.01, 30.0),
+     (0.3, 1e-30), np.float32),  # written: 2.2e−16 for 4.26e−31
+    ("halved-sum-factor", (1 - 2 * _t) * sigmoid(_z) * sigmoid(-_z), (_t, _z), (-3.0, 3.0), (1.7e308, 0.0),
+     np.float64),  # written: −inf for −8.5e307
+    ("common-factor-expm1", _x * sp.exp(_y) - _x, (_x, _y), (-3.0, 3.0), (2.0, 1e-20), np.float64),  # written: 0
+]
 
 
 def _zip_truths(a, lam):
@@ -92,10 +105,7 @@ def test_zero_inflated_poisson_zero_term_triton(dtype):
 
 def test_common_factor_expm1_form():
     """F·e^w − F → F·expm1(w) (widened), exact in reals: the same number as the sum in mpmath at 30 digits."""
-    import sympy as sp
-
     from symnet.codegen.rewrite.exps import _common_factor_expm1
-    from symnet.functions import sigmoid
 
     a, lam = sp.symbols("a lam", real=True)
     node = -sigmoid(a) * sigmoid(-a) + sigmoid(a) * sigmoid(-a) * sp.exp(-lam)
@@ -111,10 +121,7 @@ def test_common_factor_expm1_form():
 
 def test_sigmoid_mixture_log_is_an_identity():
     """The rule's log1p form and the log as written agree at 30 digits away from the cancellation (mpmath)."""
-    import sympy as sp
-
     from symnet.codegen.rewrite.logs import _sigmoid_mixture_log_node
-    from symnet.functions import sigmoid
 
     x, w = sp.symbols("x w", real=True)
     node = sp.log(sigmoid(x) + sigmoid(-x) * sp.exp(w))

@@ -618,7 +618,8 @@ def _power_of_two_part(c) -> int:
 
 def _halved_sum_factor(node):
     """A product A·B, A a sum c + Σ k_i·u_i whose input terms' integer coefficients k_i share a power of two 2^j
-    (j ≥ 1) and B a product bounded by |B| ≤ M (k·M < 2¹⁰⁰⁰) → (A/2^j)·(2^j·B), each kept as one factor; None
+    (j ≥ 1) and B a product bounded by |B| ≤ M (2^j·M < 2¹⁰⁰⁰) → A/2^j (kept as one factor) times 2^j times B's
+    factors, which the printers multiply with the constant last or on the smaller factor (_constant_times); None
     otherwise.
 
     Proof: multiplying by 2^j is exact and commutes with every rounding where nothing overflows or underflows, so
@@ -633,7 +634,7 @@ def _halved_sum_factor(node):
     (total,) = sums
     rest = sp.Mul(*[a for a in node.args if a is not total])
     bound = _bound_of(rest)
-    if bound is None or rest.is_Number:
+    if bound is None or rest.is_Number or not math.isfinite(bound):
         return None
     terms = [sp.Mul(*sp.Mul.make_args(t)) for t in total.args]  # (the collect rule's unevaluated −1·2·t)
     constants = [t for t in terms if t.is_Number]
