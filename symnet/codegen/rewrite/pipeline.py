@@ -680,17 +680,9 @@ RULES = (CAUCHY_QUOTIENT,) + RULES  # scaled-square and affine-root rewrite its 
 _BY_NAME[CAUCHY_QUOTIENT.name] = CAUCHY_QUOTIENT
 
 # ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: sigmoid-
-# mixture-log (logs.py))
+# mixture-log (logs.py), halved-sum-factor (products.py), common-factor-expm1 (exps.py))
+from .exps import COMMON_FACTOR_EXPM1  # noqa: E402
 from .logs import SIGMOID_MIXTURE_LOG  # noqa: E402
-
-_register(SIGMOID_MIXTURE_LOG)
-
-# halved-sum-factor (products.py)
 from .products import HALVED_SUM_FACTOR  # noqa: E402
 
-_register(HALVED_SUM_FACTOR)
-
-# common-factor-expm1 (exps.py)
-from .exps import COMMON_FACTOR_EXPM1  # noqa: E402
-
-_register(COMMON_FACTOR_EXPM1)
+_register(SIGMOID_MIXTURE_LOG, HALVED_SUM_FACTOR, COMMON_FACTOR_EXPM1)
