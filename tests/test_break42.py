@@ -241,8 +241,7 @@ def test_root_of_a_held_power_keeps_nan_where_the_power_is_negative():
 # measured: ∂z of the Poly-1 mixture 1 − t·σ(z) − (1 − t)·σ(−z) is printed as (1 − 2t)·σ(z)·σ(−z), whose 1 − 2t
 # overflows for |t| > 9e307: −inf at t = 1.7e308, z = 0 for −8.5e307 (torch exact), NaN at z = ±inf for ∓0 (torch 0);
 # t = ±[9e307, 1.79e308], z in (−30, 30): 200 of 200 points ±inf (torch finite at all 200)
-@pytest.mark.xfail(strict=True, reason="measured: ∂z of 1 − t·σ(z) − (1 − t)·σ(−z) at t = 1.7e308, z = 0 is −inf for "
-                   "−8.5e307 (1 − 2t overflows; torch exact); 200 of 200 points past 9e307 non-finite")
+# (a strict xfail until the halved-sum-factor rule, h-zip44: now finite at all 201, tests/test_zip44.py)
 def test_poly1_mixture_dz_where_two_t_overflows():
     rng = np.random.default_rng(1)
     t = np.concatenate([[1.7e308], rng.choice([-1, 1], 200) * rng.uniform(9e307, 1.79e308, 200)])

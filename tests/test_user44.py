@@ -150,11 +150,9 @@ def test_charbonnier_triton_at_subnormal_and_largest_points(dtype):
 ZIP_ZERO = "-log(sigmoid(a) + sigmoid(-a)*exp(-lam))"
 
 
-@pytest.mark.xfail(strict=True, reason="measured (session 44): the zero-inflated Poisson NLL's y = 0 term "
-                   "−log(σ(a) + σ(−a)·e^(−λ)) is −log of a sum near 1: float32 at a = 0.3, λ = 1e−30 2.2e−16 for "
-                   "4.26e−31 (4.7e21 ULP; torch autograd 0, 1.7e7 ULP: symnet is worse there), float64 at a = λ = 20 "
-                   "2.0611536942919273e−9 for 2.0611536160660263e−9 (1.9e8 ULP; torch the same); the form "
-                   "−log1p(σ(−a)·expm1(−λ)) is 7.28 ULP at worst in float64 (symnet verify)")
+# before (bb932f53, a strict xfail): float32 at a = 0.3, λ = 1e−30 2.2e−16 for 4.26e−31 (4.7e21 ULP; torch autograd 0,
+# 1.7e7 ULP: symnet was worse there), float64 at a = λ = 20 2.0611536942919273e−9 for 2.0611536160660263e−9 (1.9e8 ULP;
+# torch the same); fixed by the sigmoid-mixture-log rule (h-zip44; tests/test_zip44.py: 0.68 ULP at worst in float64)
 @pytest.mark.parametrize("dtype, a, lam", [(np.float32, 0.3, 1e-30), (np.float64, 20.0, 20.0)])
 def test_zero_inflated_poisson_zero_term(dtype, a, lam):
     f, _, _ = _call(ZIP_ZERO, dtype, a=[a], lam=[lam])

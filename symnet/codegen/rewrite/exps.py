@@ -913,3 +913,38 @@ EXP_INTO_UNDERFLOWING_SUM = Rule(
     "one exponential each, rounded once; the product as written elsewhere (and where a term is normal: their sum's "
     "cancellation is not this rule's)",
     apply=_exp_into_underflowing_sums, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: ∂a of the
+# zero-inflated Poisson NLL's zero term, −σ(a)·σ(−a) + σ(a)·σ(−a)·e^(−λ) over its sum: 1.07e4 ULP in the float32
+# Triton kernel at a = 0.3, λ = 1e−30, where the float64 sum cancels to 0); tested in tests/test_zip44.py
+
+def _common_factor_expm1(node):
+    """F·e^w − F (two terms sharing every factor but e^w: the derivative of F·e^w − F's own product rule) → F·expm1(w);
+    None otherwise. Exact in reals (F·e^w − F = F·(e^w − 1)); expm1(w) keeps e^w − 1's digits where e^w rounds to 1,
+    where the written difference of two rounded products cancels to 0 or to the rounding of F·e^w."""
+    if not node.is_Add or len(node.args) != 2 or not node.has(sp.exp):
+        return None
+    gathered = sp.factor_terms(node)
+    if not gathered.is_Mul:
+        return None
+    sums = [f for f in gathered.args if f.is_Add]
+    if len(sums) != 1 or len(sums[0].args) != 2:
+        return None
+    (total,) = sums
+    rest = sp.Mul(*[f for f in gathered.args if f is not total])
+    if rest.is_number:
+        return None
+    for one in (sp.S.One, sp.S.NegativeOne):
+        if one in total.args:
+            (other,) = [t for t in total.args if t != one]
+            if isinstance(-one * other, sp.exp):
+                return _Final(_Fired(widen(-one * rest * expm1((-one * other).args[0])), ["common-factor-expm1"]))
+    return None
+
+
+COMMON_FACTOR_EXPM1 = Rule(
+    "common-factor-expm1", "F·e^w − F (∂a of the zero-inflated Poisson NLL's zero term −log(σ(a) + σ(−a)·e^(−λ)), "
+    "σ(a)·σ(−a)·(e^(−λ) − 1) as its two products) cancels where e^w rounds to 1: 1.07e4 ULP in float32 at a = 0.3, "
+    "λ = 1e−30 (the Triton kernel; torch 1.9e30 at worst there); F·expm1(w), the common factor taken out (exact), "
+    "keeps every digit", local=_common_factor_expm1)

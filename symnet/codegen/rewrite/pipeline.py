@@ -721,3 +721,12 @@ _register(COSINE_COMPLEMENT)
 # before reciprocal-margin, which takes a 2-vector's 1 − (a₁b₁ + a₂b₂)/√(S_a·S_b) apart first (its hypot roots)
 RULES = RULES[:RULES.index(RECIPROCAL_MARGIN)] + (COSINE_COMPLEMENT,) + tuple(
     r for r in RULES[RULES.index(RECIPROCAL_MARGIN):] if r is not COSINE_COMPLEMENT)
+
+
+# ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: sigmoid-
+# mixture-log (logs.py), halved-sum-factor (products.py), common-factor-expm1 (exps.py))
+from .exps import COMMON_FACTOR_EXPM1  # noqa: E402
+from .logs import SIGMOID_MIXTURE_LOG  # noqa: E402
+from .products import HALVED_SUM_FACTOR  # noqa: E402
+
+_register(SIGMOID_MIXTURE_LOG, HALVED_SUM_FACTOR, COMMON_FACTOR_EXPM1)

@@ -604,3 +604,75 @@ def _is_scaled_exp_product(value) -> bool:
     that the printers take by exponents where it leaves the range, with a number factor among its factors."""
     return (isinstance(value, sp.Expr) and value.is_Mul and not value.has(sp.Piecewise)
             and any(isinstance(f, sp.exp) and f.args[0].free_symbols for f in value.args))
+
+
+# ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: ∂z of the
+# Poly-1 mixture 1 − t·σ(z) − (1 − t)·σ(−z), printed (1 − 2t)·σ(z)·σ(−z): 1 − 2t overflows for |t| > 9e307 where the
+# product is finite (σ(z)·σ(−z) ≤ 1/4): −inf at t = 1.7e308, z = 0 for −8.5e307, torch exact); tested in
+# tests/test_zip44.py
+
+_HALVED_FACTOR_LIMIT = 2.0 ** 1000  # k·(the bounded factors' bound) below it: k·B never overflows
+
+
+def _bound_of(f):
+    """A number M with |f| ≤ M for every real input, by f's form (σ, tanh, sin, cos, erf are within 1), or None."""
+    if f.is_Number:
+        return abs(float(f))
+    if isinstance(f, (sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)):
+        return 1.0
+    if f.is_Pow and f.exp.is_Integer and f.exp > 0:
+        base = _bound_of(f.base)
+        return None if base is None else base ** int(f.exp)
+    if f.is_Mul:
+        bounds = [_bound_of(a) for a in f.args]
+        return None if None in bounds else math.prod(bounds)
+    return None
+
+
+def _power_of_two_part(c) -> int:
+    """The largest j with 2^j dividing the integer c (c ≠ 0)."""
+    c = abs(int(c))
+    return (c & -c).bit_length() - 1
+
+
+def _halved_sum_factor(node):
+    """A product A·B, A a sum c + Σ k_i·u_i whose input terms' integer coefficients k_i share a power of two 2^j
+    (j ≥ 1) and B a product bounded by |B| ≤ M (2^j·M < 2¹⁰⁰⁰) → A/2^j (kept as one factor) times 2^j times B's
+    factors, which the printers multiply with the constant last or on the smaller factor (_constant_times); None
+    otherwise.
+
+    Proof: multiplying by 2^j is exact and commutes with every rounding where nothing overflows or underflows, so
+    fl(A) = 2^j·fl(A/2^j) (c/2^j is dyadic, each k_i/2^j an integer) and fl(fl(A)·fl(B)) = fl(fl(A/2^j)·2^j·fl(B)):
+    the same bits where A is finite as written. Where 2^j·u_i overflows (|t| > 9e307 in 1 − 2t), A/2^j does not,
+    and 2^j·B ≤ 2^j·M is finite: the product is the finite number it is."""
+    if not node.is_Mul:
+        return None
+    sums = [a for a in node.args if a.is_Add]
+    if len(sums) != 1:
+        return None
+    (total,) = sums
+    rest = sp.Mul(*[a for a in node.args if a is not total])
+    bound = _bound_of(rest)
+    if bound is None or rest.is_Number or not math.isfinite(bound):
+        return None
+    terms = [sp.Mul(*sp.Mul.make_args(t)) for t in total.args]  # (the collect rule's unevaluated −1·2·t)
+    constants = [t for t in terms if t.is_Number]
+    varying = [t.as_coeff_Mul() for t in terms if not t.is_Number]
+    if not varying or not all(c.is_Integer for c, _ in varying) or not all(c.is_Rational for c in constants):
+        return None
+    j = min(_power_of_two_part(c) for c, _ in varying)
+    if j < 1 or bound * 2.0 ** j >= _HALVED_FACTOR_LIMIT:
+        return None
+    scale = sp.Integer(2) ** j
+    if any(not (c / scale).q & ((c / scale).q - 1) == 0 for c in constants):  # (c/2^j dyadic: exact as a float)
+        return None
+    halved = sp.Add(*[c / scale for c in constants], *[(c / scale) * u for c, u in varying])
+    return sp.Mul(Grouped(halved), scale, *sp.Mul.make_args(rest), evaluate=False)
+
+
+HALVED_SUM_FACTOR = Rule(
+    "halved-sum-factor", "a sum with an input term 2^j·u (j ≥ 1) times bounded factors (∂z of the Poly-1 mixture "
+    "1 − t·σ(z) − (1 − t)·σ(−z), (1 − 2t)·σ(z)·σ(−z)) overflows 2t for |t| > 9e307 where the product is finite "
+    "(σ(z)·σ(−z) ≤ 1/4): −inf at t = 1.7e308, z = 0 for −8.5e307 (torch exact); (1/2 − t)·(2·σ(z)·σ(−z)), the "
+    "power of two moved into the bounded factor, is bit for bit the same where 1 − 2t is finite (scaling by 2^j is "
+    "exact and commutes with rounding) and finite where it is not", local=_halved_sum_factor)
