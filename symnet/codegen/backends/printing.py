@@ -387,18 +387,10 @@ class ConditionalPrinting:
         distributed sum does not). None: any other sum."""
         if len(e.args) < 2:
             return None
-        size, inner = None, []
-        for t in e.args:
-            c, rest = t.as_coeff_Mul()
-            if rest.is_number or not (c.is_Number and c.is_extended_real and c.is_finite):
-                return None
-            if size is None:
-                size = abs(c)
-            elif abs(c) != size:
-                return None
-            inner.append(rest if c.is_positive else -rest)
-        if not size > 1:
+        split = _one_coefficient(e.args)
+        if split is None:
             return None
+        inner, size = split
         total = sp.Add(*inner)
         if not total.is_Add:  # (the terms combined: leave SymPy's sum as it is)
             return None
@@ -1057,21 +1049,10 @@ class ConditionalPrinting:
     def _common_coefficient_terms(self, terms, constant) -> tuple[list, float] | None:
         """(inner terms tᵢ, c) of an exact sum's ``terms`` (:meth:`_exact_sum_terms`), each c·tᵢ or −c·tᵢ for one
         real constant c with |c| > 1, as a float; None where there is a constant term or no such c."""
-        if constant != 0:
+        split = None if constant != 0 else _one_coefficient(terms)
+        if split is None or not math.isfinite(float(split[1])):
             return None
-        size, inner = None, []
-        for t in terms:
-            c, rest = t.as_coeff_Mul()
-            if rest.is_number or not (c.is_Number and c.is_extended_real and c.is_finite) or c == 0:
-                return None
-            if size is None:
-                size = abs(c)
-            elif abs(c) != size:
-                return None
-            inner.append(rest if c.is_positive else -rest)
-        if not size > 1 or not math.isfinite(float(size)):
-            return None
-        return inner, float(size)
+        return split[0], float(split[1])
 
     # session 36 (h-gelu36): a sum of products whose terms leave the range with opposite signs is inf − inf = NaN where
     # one of them is the sum's size: ∂x of gelu(x/y)⁻², y·F/x² + y²·G/x³ (F, G double words of Φ(x/y)), at x = 1e−310,
@@ -1700,3 +1681,22 @@ class ConditionalPrinting:
 
     def _print_Min(self, e):
         return self._fold(self.MINIMUM, e)
+
+
+def _one_coefficient(terms) -> tuple[list, sp.Expr] | None:
+    """(inner terms tᵢ, c) where every term is c·tᵢ or −c·tᵢ for one real constant c with |c| > 1 and tᵢ not a
+    number (:meth:`ConditionalPrinting._common_coefficient`, :meth:`ConditionalPrinting._common_coefficient_terms`);
+    None otherwise."""
+    size, inner = None, []
+    for t in terms:
+        c, rest = t.as_coeff_Mul()
+        if rest.is_number or not (c.is_Number and c.is_extended_real and c.is_finite) or c == 0:
+            return None
+        if size is None:
+            size = abs(c)
+        elif abs(c) != size:
+            return None
+        inner.append(rest if c.is_positive else -rest)
+    if size is None or not size > 1:
+        return None
+    return inner, size
