@@ -96,3 +96,28 @@ def test_negative_binomial_r_at_a_subnormal_r():
     ours, theirs, past, worse = _worst(NEGBIN, NEGBIN_NAMES, [[0.079435701808242], [56792.57192978726],
                                                              [2.80595e-319]], "r", F64, digits=700)
     assert worse == 0, (ours, theirs)
+
+
+# cosine-complement computes 1 − a·b/(‖a‖·‖b‖) in double words to about 2⁻¹³⁰ of 1, an absolute floor: where a ∥ b
+# exactly (truth 0) it is ±1e−39 or so, and where 1 − cos θ is below ~1e−24 it is past the bound. At a = b = (3, 4):
+# −6.6e−40 for 0 in float64 and in float32 (f976335a −2.2e−16 in float64, 0 in float32; torch 0); at a = (3, 4),
+# b = (3, 4 + 2⁻⁵⁰): 5.679798537472449e−33 for 5.6797985e−33, 2.91e7 ULP float64 (f976335a and torch 0: 8.3e15).
+# A form exact there: (S_a·S_b − (a·b)²)/(‖a‖‖b‖·(‖a‖‖b‖ + a·b)) with Lagrange's S_a·S_b − (a·b)² = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)²
+# (each cross difference of two exact two-products), where a·b > 0.
+COSINE_2 = "1 - (a1*b1 + a2*b2)/sqrt((a1**2 + a2**2)*(b1**2 + b2**2))"
+
+
+@pytest.mark.xfail(strict=True, reason="measured: cosine loss 1 − a·b/(‖a‖‖b‖) at a = b = (3, 4): −6.6e−40 for 0 "
+                   "(float64 and float32), torch 0")
+@pytest.mark.parametrize("dtype", [F64, F32])
+def test_cosine_loss_exactly_parallel(dtype):
+    ours, theirs, past, worse = _worst(COSINE_2, ["a1", "a2", "b1", "b2"], [[3.0], [4.0], [3.0], [4.0]], None, dtype)
+    assert worse == 0, (ours, theirs)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: cosine loss at a = (3, 4), b = (3, 4 + 2⁻⁵⁰): 2.91e7 ULP float64 "
+                   "(truth 5.68e−33; torch 8.3e15)")
+def test_cosine_loss_below_the_double_words_floor():
+    ours, theirs, past, worse = _worst(COSINE_2, ["a1", "a2", "b1", "b2"], [[3.0], [4.0], [3.0], [4.000000000000001]],
+                                       None, F64, digits=100)
+    assert past == 0, (ours, theirs)
