@@ -1520,8 +1520,8 @@ WIDENED_LOG_SUM = Rule(
 
 
 def _log_quotient_complement(node):
-    """log(P/(P + Q)), P and Q products of a number and powers of inputs → Piecewise((−log1p(Q/P), Q/P ≥ −1/2),
-    (log(P/(P + Q)), True)), final; None elsewhere."""
+    """log(P/(P + Q)), P and Q products of a number and powers of inputs → Piecewise((−log1p(Q/P),
+    −1/2 ≤ Q/P ≤ 2¹²⁶), (log(P/(P + Q)), True)), final; None elsewhere."""
     if not isinstance(node, sp.log):
         return None
     p, d = sp.fraction(node.args[0])
@@ -1531,7 +1531,10 @@ def _log_quotient_complement(node):
     if q.has(sp.Add, sp.Function) or p.has(sp.Function) or not q.free_symbols:
         return None
     ratio = q / p
-    return _Final(sp.Piecewise((-log1p(ratio), ratio >= sp.Rational(-1, 2)), (node, True)))
+    # below 2¹²⁶ (review44): where Q/P overflows (μ = 1e−300, r = 1e10 in the negative-binomial NLL) −log1p(inf) is −inf
+    # and P/(P + Q), subnormal or 0 there, is the right value; past 2¹²⁶ P/(P + Q) < 2⁻¹²⁶ and its log is within an ulp
+    return _Final(sp.Piecewise((-log1p(ratio), (ratio >= sp.Rational(-1, 2)) & (ratio <= sp.Integer(2) ** 126)),
+                               (node, True)))
 
 
 LOG_QUOTIENT_COMPLEMENT = Rule(
@@ -1539,8 +1542,9 @@ LOG_QUOTIENT_COMPLEMENT = Rule(
     "each an ulp of 1, for a result of size Q/P (the negative-binomial NLL's ∂k = −log(μ/(μ + r)): 10.6 ULP in float64 "
     "at k = 2, μ = 13.36, r = 0.736; torch the same); it is −log1p(Q/P) (an identity where P/(P + Q) > 0: "
     "(P + Q)/P = 1 + Q/P), Q/P rounded once and log1p's condition |v/((1 + v)·log1p(v))| at most 1.443 for v ≥ −1/2 (1/(2 log 2) at −1/2): "
-    "within 1.2 ULP; taken where Q/P ≥ −1/2 (P, Q products of inputs), as written below (where P + Q is exact by "
-    "Sterbenz for two inputs and P/(P + Q) ≥ 2 or negative)", local=_log_quotient_complement)
+    "within 1.2 ULP; taken where −1/2 ≤ Q/P ≤ 2¹²⁶ (P, Q products of inputs), as written below (where P + Q is exact by "
+    "Sterbenz for two inputs and P/(P + Q) ≥ 2 or negative; and past 2¹²⁶, where P/(P + Q) < 2⁻¹²⁶ is within an ulp "
+    "and Q/P may overflow: −log1p(inf) = −inf where the negative-binomial NLL at μ = 1e−300, r = 1e10 is 1427.6)", local=_log_quotient_complement)
 
 
 # ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: the zero-
