@@ -74,19 +74,16 @@ def test_negative_binomial_where_the_quotient_overflows(wrt, dtype):
     assert worse == 0, (ours, theirs, past, worse)
 
 
-# ------------------------------------------------------------------ measured, not fixed
-
 # The negative-binomial ∂r = −1 − log(r/(μ + r)) + (k + r)/(μ + r) at k = 0 is log1p(μ/r) − μ/(μ + r) ≈ (μ/r)²/2.
-# Past the widened-log-sum rule's reach (μ < 2⁻¹²⁰ here) log-quotient-complement makes −log(r/(μ + r)) log1p(μ/r),
-# exact, beside a rounded −1 + r/(μ + r) = 0: ∂r = μ/r where it is (μ/r)²/2. At μ = 1e−100, r = 1e10: 1e−110 for
-# 5e−221 (before session 44: 0, both logs and quotients rounding to 1 alike; torch autograd 0: 4.5e15 ULP each).
-# Fixing it needs the sum's log1p(μ/r) − μ/(μ + r) as one series where μ/r is small, beyond the widened reach.
-@pytest.mark.xfail(strict=True, reason="measured: negative-binomial ∂r at k = 0, μ = 1e−100, r = 1e10: 1e−110 where "
-                   "the truth is 5e−221 (2e126 ULP float64); f976335a 0, torch 0 (4.5e15 ULP)")
+# Past the widened-log-sum rule's reach it was μ/r where it is (μ/r)²/2: at μ = 1e−100, r = 1e10 1e−110 for 5e−221
+# (1.0e126 ULP; f976335a 0, torch 0: 5.1e15 ULP). Fixed by nbfix44 (the series u²·(1/2 − 2u/3) where |μ/r| ≤ 2⁻³⁰):
+# 0.24 ULP; tests/test_nbfix44.py.
 def test_negative_binomial_r_at_k_zero_past_the_reach():
     ours, theirs, past, worse = _worst(NEGBIN, NEGBIN_NAMES, [[0.0], [1e-100], [1e10]], "r", F64, digits=700)
     assert worse == 0, (ours, theirs)
 
+
+# ------------------------------------------------------------------ measured, not fixed
 
 # At a subnormal r (both dtypes) ∂r = −1 − log(r/(μ + r)) + (k + r)/(μ + r) ≈ log(μ/r) − 1 loses r's precision:
 # 6.6e7 ULP float64 at k = 0.0794, μ = 56792.6, r = 2.806e−319 (torch 250; f976335a the same 6.6e7).

@@ -1473,7 +1473,8 @@ def _widened_log_sum(node):
 def _widened_log_sums(expr):
     """``expr`` → Piecewise((``expr`` with every largest sum that :func:`_widened_log_sum` takes widened, every input
     of those sums within 2^±B or 0, B the least of theirs), (``expr`` with those sums' far forms widened, each X past
-    2¹⁰⁰⁰, where every such sum has one), (``expr``, True)); ``expr`` where none is taken."""
+    2¹⁰⁰⁰, where every such sum has one), (``expr``, True)); ``expr`` where none is taken. First, where one sum is
+    taken and :func:`_log_complement_near` has its series form, (``expr`` with that form, |Q/P| ≤ 2⁻³⁰)."""
     if not isinstance(expr, sp.Expr) or not expr.has(sp.log, log1p) or expr.has(sp.Piecewise, sp.Indexed, WidenedBase):
         return expr
     taken: dict = {}
@@ -1493,6 +1494,9 @@ def _widened_log_sums(expr):
     inputs = sorted(set().union(*(n.free_symbols for n in taken)), key=sp.default_sort_key)
     inside = sp.And(*[(sp.Abs(v) < high) & ((sp.Abs(v) > low) | sp.Eq(v, 0)) for v in inputs])
     branches = [(new, inside)]
+    near = _log_complement_near(taken)  # nbfix44: where Q/P is below 2⁻³⁰, before the widened form
+    if near is not None:
+        branches.insert(0, (expr.xreplace({near[0]: near[1]}), near[2]))
     if all(far is not None for _, far in taken.values()):
         far_form = expr.xreplace({n: far[0] for n, (_, far) in taken.items()})
         far_where = sp.And(*[sp.StrictGreaterThan(far[1], _PRODUCT_RANGE[1], evaluate=False)
@@ -1513,8 +1517,11 @@ WIDENED_LOG_SUM = Rule(
     "sum's degree D (its values then stay within 2^±960); where the X of its one log(1 + X), a product of inputs and "
     "sums of inputs, passes 2¹⁰⁰⁰, the overflowing-log1p rule's far terms (log X = log|c| + Σ n·log|a|, R/(1 + X) = "
     "1/a' with a' = X/R a product; each to 2⁻¹⁰⁰⁰ relative) summed the same way (the three-input Student-t's ∂ν "
-    "log X/2 − (ν + 1)/(2ν) at x − μ = 3.5e183, ν = 0.00125: 16.9 ULP, torch NaN); as before (the rules after this "
-    "one) elsewhere. Fired where the sum is below 1/16 of its terms' sizes at one of 256 random points (30 digits) "
+    "log X/2 − (ν + 1)/(2ν) at x − μ = 3.5e183, ν = 0.00125: 16.9 ULP, torch NaN); before those, where the sum is "
+    "a·log(P/(P + Q)) + R with a·u/(1 + u) + R (u = Q/P) one product T of inputs and their sums and |u| ≤ 2⁻³⁰, "
+    "a·u²·(1/2 − 2u/3) + T (log1p(u) − u/(1 + u) = Σ_{n≥2} (−1)ⁿ(n − 1)/n·uⁿ, the rest below 2⁻⁵⁹ of it; the "
+    "negative-binomial ∂r at k = 0, μ = 1e−100, r = 1e10: 1e−110 for 5e−221, 1.0e126 ULP, torch 0); as before (the "
+    "rules after this one) elsewhere. Fired where the sum is below 1/16 of its terms' sizes at one of 256 random points (30 digits) "
     "beside such a zero",
     apply=_widened_log_sums, fired=lambda old, new: new != old, before=True)
 
@@ -1607,3 +1614,48 @@ SIGMOID_MIXTURE_LOG = Rule(
     "computed in double words and rounded once, where −1/2 < q < 1 (log1p's condition ≤ 1.45); the log as written "
     "elsewhere (|log| ≥ 0.69 there: condition ≤ 1.45)",
     apply=_sigmoid_mixture_log, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ nbfix44 (issue 16, session 44, h-nbfix44: the
+# negative-binomial NLL's ∂r at k = 0 where μ/r is far below the widened-log-sum rule's reach); tested in
+# tests/test_nbfix44.py
+
+_LOG_COMPLEMENT_SERIES_BELOW = sp.Integer(2) ** -30  # |u| ≤ 2⁻³⁰: u²/2 − 2u³/3 is log1p(u) − u/(1 + u) to 1.5u² ≤ 2⁻⁵⁹
+
+
+def _log_complement_near(taken):
+    """The one sum of ``taken`` (widened-log-sum's) as (sum, form, where) with form = a·g(u) + T, g(u) = log1p(u) −
+    u/(1 + u) as u²·(1/2 − 2u/3), where |u| ≤ 2⁻³⁰: the sum holds one log, a number a times log(P/(P + Q)) = −log1p(u)
+    (u = Q/P, P and Q products of a number and powers of inputs), and T = sum + a·log(P/(P + Q)) + a·u/(1 + u) is,
+    cancelled, one product of a number and powers of inputs and sums of inputs (the negative-binomial NLL's ∂r:
+    k/(μ + r)); None elsewhere.
+
+    Proof: by T's definition the sum is −a·log(P/(P + Q)) − a·u/(1 + u) + T, and −log(P/(P + Q)) = log1p(u) where
+    P/(P + Q) > 0, so the sum is a·g(u) + T exactly. g(u) = Σ_{n≥2} (−1)ⁿ(n − 1)/n·uⁿ (log1p(u) = Σ (−1)ⁿ⁺¹uⁿ/n,
+    u/(1 + u) = Σ (−1)ⁿ⁺¹uⁿ); for |u| ≤ 2⁻³⁰ the terms from n = 4 on sum to at most (3/4)u⁴/(1 − |u|) ≤ 1.5u²·u²/2,
+    below 2⁻⁵⁹ of u²/2, and 2u/3 is below 2⁻³⁰ of 1/2: u²·(1/2 − 2u/3) with u rounded once is within about 1.5 ULP of
+    g(u) (2 ULP where u² is subnormal and below). T is one product of rounded factors: a few ULP of itself; where a·g
+    and T share a sign (k ≥ 0, μ, r > 0 in the negative-binomial NLL) their sum keeps the larger's error."""
+    if len(taken) != 1:
+        return None
+    (node,) = taken
+    logs = [n for n in sp.preorder_traversal(node) if isinstance(n, (sp.log, log1p))]
+    if len(logs) != 1 or not isinstance(logs[0], sp.log):
+        return None
+    (L,) = logs
+    p, d = sp.fraction(L.args[0])
+    if not (d.is_Add and len(d.args) == 2 and p in d.args) or p.has(sp.Add, sp.Function) or not p.free_symbols:
+        return None
+    q = d - p
+    if q.has(sp.Add, sp.Function) or not q.free_symbols:
+        return None
+    a = -sp.cancel(sp.Add(*[t / L for t in sp.Add.make_args(node) if t.has(L)]))
+    if not a.is_number or a == 0:
+        return None
+    u = q / p
+    t = sp.factor(sp.cancel(node + a * L + a * u / (1 + u)))
+    if t.has(sp.log, log1p) or (t != 0 and _product_of_inputs(t, shifted=True) is None):
+        return None
+    v = Grouped(u)  # Q/P rounded once: as μ²/r², μ² underflows where (μ/r)² does not
+    g = v ** 2 * (sp.Rational(1, 2) - sp.Rational(2, 3) * v)
+    return node, a * g + t, sp.Abs(u) <= _LOG_COMPLEMENT_SERIES_BELOW
