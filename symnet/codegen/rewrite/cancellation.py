@@ -1128,7 +1128,8 @@ def _cosine_complement(node):
     core = widen(node)
     scales = _cosine_scales(p, sums)
     if scales is not None:  # everywhere: the written P and Sⱼ leave the range from 1e154 on, where this does not
-        return core.func(*[leaf * scales.get(leaf, sp.S.One) for leaf in core.leaves])
+        whole = core.func(*[leaf * scales.get(leaf, sp.S.One) for leaf in core.leaves])
+        return _cosine_lagrange(node, p, sums, scales, whole)  # lagr44: exact 0 where a ∥ b
     edge = sp.Integer(2) ** (_COSINE_RANGE // len(sums))
     near = sp.And(ck * p < 0, *[(s > 1 / edge) & (s < edge) for s in sums])
     return sp.Piecewise((core, near), (node, True))
@@ -1152,3 +1153,47 @@ COSINE_COMPLEMENT = Rule(
     "(its two terms of opposite signs, the only place they cancel) and each of n sums S is within 2^±(900/n), as "
     "written elsewhere",
     apply=_cosine_complements, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ lagr44 (issue 16, session 44, h-lagr44: the
+# cosine-similarity loss's double-word floor ≈ 1e−39 where a ∥ b, by Lagrange's identity)
+
+def _cosine_pairs(p, sums):
+    """[(a₁, b₁), (a₂, b₂), …] where P = a₁·b₁ + a₂·b₂ + … (coefficients 1) with S₁ = Σ aᵢ², S₂ = Σ bᵢ² (each input
+    of S₁ and of S₂ in one term); None otherwise."""
+    if len(sums) != 2:
+        return None
+    first, second = (set(s.free_symbols) for s in sums)
+    if len(first) != len(sums[0].args) or len(second) != len(sums[1].args) or len(first) != len(second):
+        return None
+    pairs = []
+    for term in p.args:
+        factors = sp.Mul.make_args(term)
+        if len(factors) != 2 or not all(f.is_Symbol for f in factors):
+            return None
+        x, y = factors if factors[0] in first else factors[::-1]
+        if x not in first or y not in second:
+            return None
+        pairs.append((x, y))
+    if {x for x, _ in pairs} != first or {y for _, y in pairs} != second:
+        return None
+    return pairs
+
+
+def _cosine_lagrange(node, p, sums, scales, whole):
+    """c·(1 − P/√(S₁·S₂)) with P = a·b, S₁ = ‖a‖², S₂ = ‖b‖² (:func:`_cosine_pairs`) →
+    Piecewise((c·D/(R·(R + P)) widened, P > 0), (``whole``, True)) at the scaled inputs (``scales``), where
+    R = √S₁·√S₂ and D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)²: R² − P² = S₁S₂ − (a·b)² = D (Lagrange's identity), so
+    1 − P/R = (R² − P²)/(R·(R + P)) = D/(R·(R + P)), and R + P has no cancellation where P > 0. In double words each
+    aᵢbⱼ − aⱼbᵢ is the difference of two exact products, 0 where aᵢbⱼ = aⱼbᵢ (a ∥ b: D = 0 exactly, where ``whole``
+    left ≈ 1e−39) and accurate relative to itself elsewhere. ``whole`` for any other node."""
+    c = next(t for t in node.args if t.is_number)
+    k = next(t for t in node.args if not t.is_number).as_coeff_Mul()[0]
+    pairs = _cosine_pairs(p, sums)
+    if pairs is None or c + k != 0:
+        return whole
+    root = sp.sqrt(sums[0]) * sp.sqrt(sums[1])
+    gap = sp.Add(*[(ai * bj - aj * bi) ** 2 for n, (ai, bi) in enumerate(pairs) for aj, bj in pairs[n + 1:]])
+    lagrange = widen(c * gap / (root * (root + p)))
+    at = {leaf: leaf * scales.get(leaf, sp.S.One) for leaf in lagrange.leaves}
+    return sp.Piecewise((lagrange.func(*[at[leaf] for leaf in lagrange.leaves]), p.xreplace(at) > 0), (whole, True))

@@ -1,0 +1,109 @@
+"""Session 44, h-lagr44 (issue 16): the cosine-similarity loss 1 − a·b/(‖a‖‖b‖) where a ∥ b, by Lagrange's identity
+(cosine-complement's c·D/(R·(R + P)), D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)², where a·b > 0).
+
+References: mpmath (60 digits, 100 where the truth is below 1e−30) of the formula as written; torch autograd's forward
+at the same points. Befores measured on fb14a9f2 (the branch's base) with the same points."""
+import warnings
+
+import mpmath
+import numpy as np
+import pytest
+
+from conftest import compiled, triton_torch, ulps
+from test_cos44 import COSINE, _cosine_torch
+
+COSINE_2 = "1 - (a1*b1 + a2*b2)/sqrt((a1**2 + a2**2)*(b1**2 + b2**2))"
+BOUND = {np.float64: 4.0, np.float32: 8.0}
+FORMULA = {2: COSINE_2, 3: COSINE}
+
+
+def _parallel_points(n, seed, size, scale, dtype, exact):
+    """a (n × size) of N(0, 1) times scale·e^U(−5, 5); b = a·2^k (k in −20…20: exactly parallel) with ``exact``, else
+    b = a·t rounded (t = e^U(−3, 3): parallel to within a rounding, 1 − cos θ ~ 1e−33 in float64, ~1e−15 in float32)."""
+    rng = np.random.default_rng(seed)
+    a = (rng.normal(0, 1, (n, size)) * scale * np.exp(rng.uniform(-5, 5, (n, 1)))).astype(dtype)
+    t = 2.0 ** rng.integers(-20, 21, (n, 1)) if exact else np.exp(rng.uniform(-3, 3, (n, 1)))
+    b = (a.astype(np.float64) * t).astype(dtype)
+    if exact:  # where a·2^k left the normal range (subnormal or 0): b = a
+        b = np.where(np.all(b.astype(np.float64) / t == a, axis=1, keepdims=True), b, a)
+    return a, b
+
+
+def _measure(got, a, b, dtype):
+    """(worst ULPs, worst of torch, points past the bound, points past it and worse than torch) against mpmath at 100
+    digits (the truths reach 1e−40 of 1)."""
+    truths = []
+    with mpmath.workdps(100):
+        for x, y in zip(a, b):
+            x, y = [mpmath.mpf(float(v)) for v in x], [mpmath.mpf(float(v)) for v in y]
+            p = sum(u * v for u, v in zip(x, y))
+            truths.append(1 - p / mpmath.sqrt(sum(u * u for u in x) * sum(v * v for v in y)))
+    theirs = _cosine_torch(a, b)
+    mine = np.array([ulps(g, t, dtype) for g, t in zip(got, truths)])
+    torch_ = np.array([ulps(g, t, dtype) for g, t in zip(theirs, truths)])
+    past = mine > BOUND[dtype]
+    return mine.max(), torch_.max(), int(past.sum()), int((past & (mine > torch_)).sum())
+
+
+def _numpy(size, a, b):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return compiled(FORMULA[size])(*a.T, *b.T)[0]
+
+
+SCALES = [1.0, 1e150, 1e-150, 1e300, 1e-300]
+
+
+# measured before (fb14a9f2), 300 points a case: exactly parallel, every scale, 2- and 3-vectors, both dtypes: nonzero
+# (≈ ±1e−39 of 1: −6.6e−40 at a = b = (3, 4)) where the truth is 0; torch ±1e−16 or 0 at most of them. After: 0 at all.
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("size", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_cosine_loss_exactly_parallel_is_zero(scale, size, dtype):
+    if dtype == np.float32:
+        scale = min(max(scale, 1e-30), 1e30)
+    a, b = _parallel_points(300, 4441 + size, size, scale, dtype, exact=True)
+    got = _numpy(size, a, b)
+    assert np.all(got == 0), (np.abs(got).max(), int((got != 0).sum()))
+
+
+# measured before (fb14a9f2), 300 points a case, float64: b = a·t rounded (truth ~1e−33): worst 1e7 ULP and more, past
+# the bound at most points (torch ~1e16 ULP there: it gives 0 or ±1e−16); float32 within 0.5 before and after (the
+# block in float64). After: ≤ 0.5 ULP at every point, both dtypes.
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("size", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_cosine_loss_parallel_within_a_rounding(scale, size, dtype):
+    if dtype == np.float32:
+        scale = min(max(scale, 1e-30), 1e30)
+    a, b = _parallel_points(300, 4451 + size, size, scale, dtype, exact=False)
+    worst, theirs, past, worse = _measure(_numpy(size, a, b), a, b, dtype)
+    assert past == 0 and worse == 0, (worst, theirs, past, worse)
+
+
+def test_cosine_loss_at_the_reviewed_points():
+    """a = b = (3, 4): 0 (before −6.6e−40, torch 0); b = (3, 4 + 2⁻⁵⁰): 5.6797985e−33 to 0.13 ULP (before 2.91e7 ULP,
+    torch 0: 8.3e15)."""
+    a = np.array([[3.0, 4.0], [3.0, 4.0]])
+    b = np.array([[3.0, 4.0], [3.0, 4.000000000000001]])
+    got = _numpy(2, a, b)
+    assert got[0] == 0
+    worst, theirs, past, worse = _measure(got[1:], a[1:], b[1:], np.float64)
+    assert worst <= 0.5 and theirs > 1e15, (worst, theirs)
+
+
+# Triton (interpreted), 16 points a case: before as NumPy's (nonzero where exactly parallel, 1e7 ULP within a rounding)
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "rounded"])
+@pytest.mark.parametrize("size", [2, 3])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_cosine_loss_parallel_triton(exact, size, dtype):
+    torch = triton_torch()
+    a, b = _parallel_points(16, 4461 + size, size, 1.0, dtype, exact)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = compiled(FORMULA[size], "triton")(*[torch.tensor(c) for c in (*a.T, *b.T)])[0].cpu().numpy()
+    if exact:
+        assert np.all(got == 0), got
+    else:
+        worst, theirs, past, worse = _measure(got, a, b, dtype)
+        assert past == 0 and worse == 0, (worst, theirs, past, worse)
