@@ -109,3 +109,23 @@ def test_cosine_loss_parallel_triton(exact, size, dtype):
     else:
         worst, theirs, past, worse = _measure(got, a, b, dtype)
         assert past == 0 and worse == 0, (worst, theirs, past, worse)
+
+
+# The same where the formula is c·(1 − s·a·b/(‖a‖‖b‖)) otherwise written: 1 + a·b/(‖a‖‖b‖) at b = −a·2^k (s = −1) and
+# 3 − 3·(a·b)/(‖a‖‖b‖) (P = 3·a·b as SymPy holds it) at b = a·2^k, 3-vectors, 300 points. Before (fb14a9f2 and this
+# branch's first commit): nonzero at all 300 (≈1e−37) where the truth is 0; torch 0 at all 300. After: 0 at all.
+OTHERWISE = {"1 + a.b": ("1 + (a1*b1 + a2*b2 + a3*b3)/sqrt((a1**2 + a2**2 + a3**2)*(b1**2 + b2**2 + b3**2))", -1),
+             "3 - 3 a.b": ("3 - 3*(a1*b1 + a2*b2 + a3*b3)/sqrt((a1**2 + a2**2 + a3**2)*(b1**2 + b2**2 + b3**2))", 1)}
+
+
+@pytest.mark.parametrize("name", sorted(OTHERWISE))
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_cosine_otherwise_written_exactly_parallel_is_zero(name, dtype):
+    formula, sign = OTHERWISE[name]
+    a, b = _parallel_points(300, 4471, 3, 1.0, dtype, exact=True)
+    b = b * dtype(sign)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        got = compiled(formula)(*a.T, *b.T)[0]
+    theirs = _cosine_torch(a, b)  # torch's 1 − cos
+    assert np.all(got == 0), (np.abs(got).max(), int((got != 0).sum()), np.abs(theirs).max())

@@ -1164,16 +1164,20 @@ COSINE_COMPLEMENT = Rule(
 # cosine-similarity loss's double-word floor ≈ 1e−39 where a ∥ b, by Lagrange's identity)
 
 def _cosine_pairs(p, sums):
-    """[(a₁, b₁), (a₂, b₂), …] where P = a₁·b₁ + a₂·b₂ + … (coefficients 1) with S₁ = Σ aᵢ², S₂ = Σ bᵢ² (each input
-    of S₁ and of S₂ in one term); None otherwise."""
+    """(m, [(a₁, b₁), (a₂, b₂), …]) where P = m·(a₁·b₁ + a₂·b₂ + …) (m a number) with S₁ = Σ aᵢ², S₂ = Σ bᵢ² (each
+    input of S₁ and of S₂ in one term); None otherwise."""
     if len(sums) != 2:
         return None
     first, second = (set(s.free_symbols) for s in sums)
     if len(first) != len(sums[0].args) or len(second) != len(sums[1].args) or len(first) != len(second):
         return None
+    m = p.args[0].as_coeff_Mul()[0]
     pairs = []
     for term in p.args:
-        factors = sp.Mul.make_args(term)
+        coefficient, product = term.as_coeff_Mul()
+        if coefficient != m:
+            return None
+        factors = sp.Mul.make_args(product)
         if len(factors) != 2 or not all(f.is_Symbol for f in factors):
             return None
         x, y = factors if factors[0] in first else factors[::-1]
@@ -1182,23 +1186,26 @@ def _cosine_pairs(p, sums):
         pairs.append((x, y))
     if {x for x, _ in pairs} != first or {y for _, y in pairs} != second:
         return None
-    return pairs
+    return m, pairs
 
 
 def _cosine_lagrange(node, p, sums, scales, whole):
-    """c·(1 − P/√(S₁·S₂)) with P = a·b, S₁ = ‖a‖², S₂ = ‖b‖² (:func:`_cosine_pairs`) →
-    Piecewise((c·D/(R·(R + P)) widened, P > 0), (``whole``, True)) at the scaled inputs (``scales``), where
-    R = √S₁·√S₂ and D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)²: R² − P² = S₁S₂ − (a·b)² = D (Lagrange's identity), so
-    1 − P/R = (R² − P²)/(R·(R + P)) = D/(R·(R + P)), and R + P has no cancellation where P > 0. In double words each
-    aᵢbⱼ − aⱼbᵢ is the difference of two exact products, 0 where aᵢbⱼ = aⱼbᵢ (a ∥ b: D = 0 exactly, where ``whole``
-    left ≈ 1e−39) and accurate relative to itself elsewhere. ``whole`` for any other node."""
+    """c·(1 − s·P/√(S₁·S₂)) with P = a·b, S₁ = ‖a‖², S₂ = ‖b‖², s = ±1 (:func:`_cosine_pairs`: the node is
+    c + k·m·P/√(S₁·S₂) with s = −k·m/c; 1 + a·b/(‖a‖·‖b‖) is s = −1) → Piecewise((c·D/(R·(R + s·P)) widened,
+    s·P > 0), (``whole``, True)) at the scaled inputs (``scales``), where R = √S₁·√S₂ and D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)²:
+    R² − P² = S₁S₂ − (a·b)² = D (Lagrange's identity), so 1 − s·P/R = (R² − P²)/(R·(R + s·P)) = D/(R·(R + s·P)), and
+    R + s·P has no cancellation where s·P > 0. In double words each aᵢbⱼ − aⱼbᵢ is the difference of two exact
+    products, 0 where aᵢbⱼ = aⱼbᵢ (a ∥ b: D = 0 exactly, where ``whole`` left ≈ 1e−39) and accurate relative to
+    itself elsewhere. ``whole`` for any other node."""
     c = next(t for t in node.args if t.is_number)
     k = next(t for t in node.args if not t.is_number).as_coeff_Mul()[0]
-    pairs = _cosine_pairs(p, sums)
-    if pairs is None or c + k != 0:
+    found = _cosine_pairs(p, sums)
+    if found is None or (-k * found[0] / c) not in (1, -1):
         return whole
+    m, pairs = found
+    q = sp.expand(-k * p / c)  # s·P: the node is c·(1 − q/R)
     root = sp.sqrt(sums[0]) * sp.sqrt(sums[1])
     gap = sp.Add(*[(ai * bj - aj * bi) ** 2 for n, (ai, bi) in enumerate(pairs) for aj, bj in pairs[n + 1:]])
-    lagrange = widen(c * gap / (root * (root + p)))
+    lagrange = widen(c * gap / (root * (root + q)))
     at = {leaf: leaf * scales.get(leaf, sp.S.One) for leaf in lagrange.leaves}
-    return sp.Piecewise((lagrange.func(*[at[leaf] for leaf in lagrange.leaves]), p.xreplace(at) > 0), (whole, True))
+    return sp.Piecewise((lagrange.func(*[at[leaf] for leaf in lagrange.leaves]), q.xreplace(at) > 0), (whole, True))
