@@ -1121,7 +1121,7 @@ def _cosine_complement(node):
     inputs, Piecewise((the sum widened unscaled, c·k·P < 0 and each Sⱼ of n within 2^±(900/n)), (node, True))
     (:data:`_COSINE_RANGE`: the double words' partial products in the range; opposite signs: the only place the two
     terms cancel; elsewhere as written, the hypot rule's scaled roots). With the scales, :func:`_cosine_lagrange` takes
-    c·(1 − a·b/(‖a‖·‖b‖)) where a·b > 0 by Lagrange's identity. None for any other node."""
+    c·(1 − s·a·b/(‖a‖·‖b‖)) (s = ±1) where s·a·b > 0 by Lagrange's identity. None for any other node."""
     parts = _cosine_complement_parts(node)
     if parts is None:
         return None
@@ -1152,7 +1152,7 @@ COSINE_COMPLEMENT = Rule(
     "brings their largest into [1, 2) (the same number, and no square or product leaves the range, where the written "
     "a·b and S overflow from 1e154 on: inf at a = −b/2 = 1e300·(1, 2, 3), torch NaN); else unscaled where c·k·P < 0 "
     "(its two terms of opposite signs, the only place they cancel) and each of n sums S is within 2^±(900/n), as "
-    "written elsewhere; for c·(1 − a·b/(‖a‖·‖b‖)) (a·b's coefficients 1) where a·b > 0, c·D/(R·(R + a·b)) instead, "
+    "written elsewhere; for c·(1 − s·a·b/(‖a‖·‖b‖)) (s = ±1) where s·a·b > 0, c·D/(R·(R + s·a·b)) instead, "
     "R = ‖a‖·‖b‖, D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)² = R² − (a·b)² (Lagrange's identity), at the same scaled inputs in "
     "double words: each aᵢbⱼ − aⱼbᵢ of two exact products, so 0 where a ∥ b (the whole sum's floor of about 2⁻¹³⁰ of 1 "
     "left 1e−37 there, and 9.9e17 ULP in float64 at b = a·t rounded, 1 − cos θ ~ 1e−33; torch 0 and NaN there, "
