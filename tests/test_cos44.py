@@ -82,6 +82,8 @@ def test_cosine_complement_fires_and_is_exact_at_60_digits():
     out, fired = each(formula)
     assert "cosine-complement" in {r.name for r in fired}
     assert all("cosine-complement" not in {r.name for r in each(g)[1]} for g in d.jacobian)
+    assert isinstance(out, sp.Piecewise) and out.args[-1].cond == sp.true  # lagr44: the Lagrange form where a·b > 0
+    out = out.args[-1].expr
     assert isinstance(out, WidenedBase) and len(out.args) == 6
     rng = np.random.default_rng(44)
     for _ in range(12):

@@ -104,16 +104,14 @@ def test_negative_binomial_r_at_a_subnormal_r():
 COSINE_2 = "1 - (a1*b1 + a2*b2)/sqrt((a1**2 + a2**2)*(b1**2 + b2**2))"
 
 
-@pytest.mark.xfail(strict=True, reason="measured: cosine loss 1 − a·b/(‖a‖‖b‖) at a = b = (3, 4): −6.6e−40 for 0 "
-                   "(float64 and float32), torch 0")
+# (was a strict xfail, measured: −6.6e−40 for 0 in float64 and float32, torch 0; 0 since lagr44's Lagrange form)
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_cosine_loss_exactly_parallel(dtype):
     ours, theirs, past, worse = _worst(COSINE_2, ["a1", "a2", "b1", "b2"], [[3.0], [4.0], [3.0], [4.0]], None, dtype)
     assert worse == 0, (ours, theirs)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: cosine loss at a = (3, 4), b = (3, 4 + 2⁻⁵⁰): 2.91e7 ULP float64 "
-                   "(truth 5.68e−33; torch 8.3e15)")
+# (was a strict xfail, measured: 2.91e7 ULP float64, truth 5.68e−33, torch 8.3e15; 0.13 ULP since lagr44)
 def test_cosine_loss_below_the_double_words_floor():
     ours, theirs, past, worse = _worst(COSINE_2, ["a1", "a2", "b1", "b2"], [[3.0], [4.0], [3.0], [4.000000000000001]],
                                        None, F64, digits=100)
