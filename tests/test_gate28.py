@@ -74,7 +74,8 @@ def test_squareplus_same_bits_as_on_every_element(squareplus, dtype):
 def test_nested_select_prints_the_enclosing_condition():
     """The printer's ``needed`` for a widened sum two selects deep holds both pieces' conditions."""
     source = symnet.compile(symnet.derive(SQUAREPLUS), progress=False).source
-    (call,) = set(re.findall(r"_dw_widened_\w+\(x, True, ([^\n]*?)\) if _dtype", source))
+    # (session 44, h-wgan44: float32 kernels call the widened function too, with its ``within`` bound)
+    (call,) = set(re.findall(r"_dw_widened_\w+\(x, True, ([^\n]*?)(?:\) if _dtype|, within=)", source))
     assert "x_neg" in call and "6.696928794914171e+299" in call, call
 
 

@@ -655,8 +655,10 @@ def _ef_in_pq(expr, x1, x2, P, Q, L):
 
 def _ef_widened_slope(R, v):
     """R·σ(v)·σ(−v) widened (in double words, rounded once); 0 beyond |v| = 3.4e38, its limit (R rational in the
-    inputs, σ(−|v|) = 0 there: v·σ(−|v|) is 0·∞ as written)."""
-    u = sp.Abs(v)
+    inputs, σ(−|v|) = 0 there: v·σ(−|v|) is 0·∞ as written). v over one denominator ((a − b)/T, not a/T − b/T):
+    where a/T and b/T both overflow, their difference is inf − inf = NaN and the limit's test failed (a written
+    two-class softmax's ∂T at T = −5.6e−319 was NaN for 0; tests/test_kl36.py)."""
+    u = sp.Abs(sp.factor(v))
     return sp.Piecewise((0, u > sp.Float(_FLT_MAX, 17)), (widen(R * sigmoid(u) * sigmoid(-u)), True))
 
 
