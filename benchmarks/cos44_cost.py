@@ -2,12 +2,12 @@
 
 Run once per checkout (PYTHONPATH=<checkout> python benchmarks/cos44_cost.py) and compare the two tables: the ratio
 is after/before of the same row. Each kernel is compiled first (not timed)."""
-import time
 import warnings
 
 import numpy as np
 
 import symnet
+from cpu_time import best_of  # benchmarks/cpu_time.py (run as a script from benchmarks/)
 
 FORMULAS = {
     "cosine loss": "1 - (a1*b1 + a2*b2 + a3*b3)/sqrt((a1**2 + a2**2 + a3**2)*(b1**2 + b2**2 + b3**2))",
@@ -17,14 +17,6 @@ FORMULAS = {
     "tanh layer": "tanh(w*x + b)",
 }
 
-
-def best_of(fn, runs=5):
-    times = []
-    for _ in range(runs):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def main():

@@ -1,22 +1,13 @@
-"""CPU time of one call, min of repeats: the measure the CPU benchmarks use on a shared box, where wall time means
-little (benchmarks/harm23.py, lndtr23.py, misc23.py, quotc23.py)."""
-from __future__ import annotations
-
-import resource
+"""The CPU time of a call, least of several runs: the measure the cost benchmarks report (``time.process_time``,
+seconds; the least run is the one least disturbed by other work on a shared box)."""
+import time
 
 
-def cpu() -> float:
-    """User + system CPU seconds of this process so far."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
-def best(call, repeat: int) -> float:
-    """The least CPU seconds of ``repeat`` calls of ``call`` (after one call that warms it)."""
-    call()
+def best_of(call, runs=5):
+    """The least CPU time in seconds of ``runs`` calls of ``call()`` (no arguments)."""
     times = []
-    for _ in range(repeat):
-        t = cpu()
+    for _ in range(runs):
+        start = time.process_time()
         call()
-        times.append(cpu() - t)
+        times.append(time.process_time() - start)
     return min(times)

@@ -5,12 +5,12 @@ replacing ``_cosine_lagrange`` with the whole-sum form it wraps; give it a SYMNE
     SYMNET_CACHE=/tmp/a python benchmarks/lagr44_cost.py before; SYMNET_CACHE=/tmp/b python benchmarks/lagr44_cost.py
 """
 import sys
-import time
 import warnings
 
 import numpy as np
 
 import symnet
+from cpu_time import best_of  # benchmarks/cpu_time.py (run as a script from benchmarks/)
 
 FORMULAS = {
     "cosine loss 2": "1 - (a1*b1 + a2*b2)/sqrt((a1**2 + a2**2)*(b1**2 + b2**2))",
@@ -20,14 +20,6 @@ FORMULAS = {
     "tanh layer": "tanh(w*x + b)",
 }
 
-
-def best_of(fn, runs=5):
-    times = []
-    for _ in range(runs):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def main():

@@ -15,6 +15,7 @@ import numpy as np
 
 os.environ["SYMNET_CACHE"] = tempfile.mkdtemp(prefix="temp44_cost_")  # an empty cache: compile times are real
 import symnet  # noqa: E402
+from cpu_time import best_of  # noqa: E402  (benchmarks/cpu_time.py; run as a script from benchmarks/)
 
 FORMULAS = {
     "-log(exp(a/T)/(exp(a/T) + exp(b/T) + exp(c/T)))": ("T", "a", "b", "c"),
@@ -25,14 +26,6 @@ FORMULAS = {
 }
 EIGHT = "-log(exp(s0/T)/(%s))" % " + ".join("exp(s%d/T)" % i for i in range(8))
 
-
-def best_of(fn, kwargs, repeats=5):
-    times = []
-    for _ in range(repeats):
-        t0 = time.process_time()
-        fn(**kwargs)
-        times.append(time.process_time() - t0)
-    return min(times)
 
 
 def main():
@@ -51,7 +44,7 @@ def main():
                 kwargs["T"] = rng.uniform(0.5, 2.0, n).astype(dtype)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                row.append(f"{np.dtype(dtype).name} {best_of(k, kwargs) * 1e3:8.1f} ms")
+                row.append(f"{np.dtype(dtype).name} {best_of(lambda: k(**kwargs)) * 1e3:8.1f} ms")
         print("  ".join(row), flush=True)
 
 
