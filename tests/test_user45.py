@@ -7,6 +7,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from sympy.codegen.cfunctions import expm1
 
 import symnet
 from conftest import compiled, torch_and_triton, ulps
@@ -16,6 +17,15 @@ mpmath.mp.dps = 50
 
 
 # ---------------------------------------------------------------- fixed: elu(x) + 1 (the expm1-select-sum rule)
+
+_x = sp.Symbol("x", real=True)
+
+# tests/test_stability_rules.py's cases (exactness at 50 digits, a symbolic identity, the written form's failure)
+RULE_CASES = [
+    ("expm1-select-sum", sp.Piecewise((_x, _x > 0), (expm1(_x), True)) + 1, (_x,), (-3.0, 3.0), (-100.0,),
+     np.float64),  # written: 0 for 3.72e−44
+]
+
 
 def _elu_plus_one(x, scale=1):
     """scale·(elu(x) + 1) in mpmath at the float x: scale·e^x for x ≤ 0 (elu's expm1(x) + 1, exactly), scale·(x + 1)
