@@ -236,6 +236,28 @@ _SPELLED_OUT = {
 }
 _SPELLED_OUT.update({f"arc{name[1:]}": _SPELLED_OUT[name] for name in ("asin", "acos", "atanh", "acosh")})  # NumPy's
 
+# ------------------------------------------------------------------ user45 (session 45, h-user45: torch's loss names and
+# a few NumPy names; mse_loss(p, t) and sigmoid_focal_loss(z, t) were answered with the registry's 60 names,
+# np.power(x, 2) with "did you mean where?", log1mexp(x) with "did you mean log1p?")
+_SPELLED_OUT.update({
+    "power": (("x", "y"), "[0]**[1]", ""),
+    "absolute": (("x",), "abs({0})", ""),
+    "log1mexp": (("x",), "log(-expm1({0}))", "for x < 0; the log1mexp rule computes it without the cancellation of "
+                                              "1 − e^x"),
+    "quick_gelu": (("x",), "[0]*sigmoid(1.702*[0])", "the sigmoid approximation of GELU"),
+    "mse_loss": (("x", "t"), "mse({0}, {1})", "one entry's loss: reduce its values outside"),
+    "l1_loss": (("x", "t"), "l1({0}, {1})", "one entry's loss: reduce its values outside"),
+    "smooth_l1_loss": (("x", "t"), "smooth_l1({0}, {1})", "one entry's loss, beta by position: smooth_l1(x, t, beta)"),
+    "huber_loss": (("x", "t"), "huber({0}, {1})", "one entry's loss, delta by position: huber(x, t, delta)"),
+    "binary_cross_entropy": (("p", "t"), "bce({0}, {1})", "one entry's loss: reduce its values outside"),
+    "binary_cross_entropy_with_logits": (("z", "t"), "bce_logits({0}, {1})",
+                                         "one entry's loss, pos_weight by position: bce_logits(z, t, pos_weight)"),
+    "sigmoid_focal_loss": (("z", "t"), "focal({0}, {1})",
+                           "torchvision's, one entry's loss, alpha and gamma by position: focal(z, t, alpha, gamma)"),
+    "poisson_nll_loss": (("x", "t"), "poisson_nll({0}, {1})", "one entry's loss, log_input by position"),
+    "gaussian_nll_loss": (("x", "t", "var"), "gaussian_nll({0}, {1}, {2})", "one entry's loss"),
+})
+
 # functions a user reaches for that the registry does not have, and what to write instead (session 36, a new user:
 # lgamma(x) of a Student-t NLL was answered "for a product write lgamma*(…)" and a list of 60 names)
 _NOT_PROVIDED = {

@@ -298,6 +298,8 @@ from test_cos44 import CASES_ELSEWHERE as _COS44_ELSEWHERE  # noqa: E402  (cosin
 _WIDE30_ELSEWHERE = _WIDE30_ELSEWHERE | _COS44_ELSEWHERE
 from test_zip44 import RULE_CASES as _ZIP44  # noqa: E402  (sigmoid-mixture-log, halved-sum-factor, common-factor-expm1: tests/test_zip44.py)
 RULE_CASES += _ZIP44
+from test_user45 import RULE_CASES as _USER45  # noqa: E402  (expm1-select-sum: tests/test_user45.py)
+RULE_CASES += _USER45
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

@@ -948,3 +948,51 @@ COMMON_FACTOR_EXPM1 = Rule(
     "σ(a)·σ(−a)·(e^(−λ) − 1) as its two products) cancels where e^w rounds to 1: 1.07e4 ULP in float32 at a = 0.3, "
     "λ = 1e−30 (the Triton kernel; torch 1.9e30 at worst there); F·expm1(w), the common factor taken out (exact), "
     "keeps every digit", local=_common_factor_expm1)
+
+
+# ------------------------------------------------------------------ user45 (issue 16, session 45, h-user45: elu(x) + 1,
+# the positive feature map of linear attention, was 0 for e^x below x = −37 in float64); tested in tests/test_user45.py
+
+def _expm1_plus_factor(total):
+    """``total`` with each pair of terms c·expm1(u) and c (c a number or a product) as c·e^u, and whether one was."""
+    terms = list(sp.Add.make_args(total))
+    for term in terms:
+        for f in sp.Mul.make_args(term):
+            if isinstance(f, expm1):
+                c = sp.Mul(*[g for g in sp.Mul.make_args(term) if g is not f])
+                if c != 0 and c in terms and c is not term:
+                    rest = list(terms)
+                    rest.remove(term)
+                    rest.remove(c)
+                    return sp.Add(c * sp.exp(f.args[0]), *rest), True
+    return total, False
+
+
+def _expm1_select_sum(node):
+    """k·{a_1 if c_1; …; a_n otherwise} + T where a branch's k·a_i + T holds c·expm1(u) + c (elu(x) + 1: T = 1 beside
+    elu's expm1(x) branch) → {k·a_1 + T if c_1; …} with that pair as c·e^u; None for any other node. Exact in reals (a
+    sum distributes over the branches of a select, each taken where it was; c + c·(e^u − 1) = c·e^u); the written sum
+    1 + expm1(x) rounds to 0 for x < −37 in float64 (−17 in float32) where e^x is normal, every digit lost before."""
+    if not (node.is_Add and node.has(expm1, sp.Piecewise)):
+        return None
+    selects = [t for t in node.args if sum(isinstance(f, sp.Piecewise) for f in sp.Mul.make_args(t)) == 1]
+    if len(selects) != 1 or any(t.has(sp.Piecewise) for t in node.args if t is not selects[0]):
+        return None
+    (select,) = [f for f in sp.Mul.make_args(selects[0]) if isinstance(f, sp.Piecewise)]
+    k = sp.Mul(*[f for f in sp.Mul.make_args(selects[0]) if f is not select])
+    rest = [t for t in node.args if t is not selects[0]]
+    if k.has(sp.Piecewise) or any(a.has(sp.Piecewise) for a, _ in select.args):
+        return None
+    pieces, fired = [], False
+    for a, cond in select.args:
+        total, folded = _expm1_plus_factor(sp.Add(k * a, *rest))
+        fired |= folded
+        pieces.append((total, cond))
+    return sp.Piecewise(*pieces) if fired else None
+
+
+EXPM1_SELECT_SUM = Rule(
+    "expm1-select-sum", "c·expm1(u) in a select's branch beside c outside it (elu(x) + 1, the positive feature map of "
+    "linear attention: 1 + expm1(x)) rounds to 0 where e^u is below half an ulp of c: 0 for e^x from x = −37 in float64 "
+    "(7.5e15 ULP at x = −100; torch the same), 1.4e7 ULP in float32 at x = −30; the sum taken into each branch (exact) "
+    "and c + c·expm1(u) there as c·e^u, rounded once", local=_expm1_select_sum)

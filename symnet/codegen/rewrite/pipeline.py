@@ -730,3 +730,11 @@ from .logs import SIGMOID_MIXTURE_LOG  # noqa: E402
 from .products import HALVED_SUM_FACTOR  # noqa: E402
 
 _register(SIGMOID_MIXTURE_LOG, HALVED_SUM_FACTOR, COMMON_FACTOR_EXPM1)
+
+
+# ------------------------------------------------------------------ user45 (issue 16, session 45, h-user45: the
+# expm1-select-sum rule, exps.py; and the widen rule's sums of sines and cosines times powers of their input,
+# widening.py's _trig_holder)
+from .exps import EXPM1_SELECT_SUM  # noqa: E402
+
+_register(EXPM1_SELECT_SUM)
