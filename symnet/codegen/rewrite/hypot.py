@@ -134,7 +134,7 @@ def _conjugate(node):
             return _Final(_Fired(result, names))
         return _Final(_Fired(conjugate, names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
-        return _Final(_Fired(conjugate, names))
+        return _Final(_Fired(_conjugate_at_zero(conjugate, k * term, -rest), names))  # (root45: 0/0 at √A = B = 0)
     # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
     # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
     # subnormal). There scaled: (d/s)/(√A/s + B/s), s = 2^j ≥ 4·max(1, |b|) for B = b·v (√A ≈ |b·v| where A − B²
@@ -490,7 +490,7 @@ def _hypot_sum_product(node):
         powered = _powered_bases(node, f, bases, written.exp)
         if powered is not None:  # v·w, v² (or v^k, v·w^k) beside W^(k/2): their own scaled form
             taken, count = powered
-            rest = sp.Mul(*[h for h in node.args if h is not f and h not in taken])
+            rest = _number_kept_apart([h for h in node.args if h is not f and h not in taken])  # (root45)
             scaled = rest * _scaled_powered_product(s, r, written.exp, count)
             edge = sp.Float(2.0 ** -1000)
             # (v = 0: the scaled form's exact 0; the written one is 0·inf = NaN where W^e overflows, y = 0, x = 1e−278)
@@ -503,7 +503,7 @@ def _hypot_sum_product(node):
         if not found and part[1] is None:
             continue
         taken = {f, *found, part[0]}
-        rest = sp.Mul(*[h for h in node.args if h not in taken])
+        rest = _number_kept_apart([h for h in node.args if h not in taken])  # (root45)
         scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
         # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
         # it was, v times the power's own scaled form
@@ -1158,3 +1158,28 @@ def _far_asinh_log(x, s, grouped=False):
     if grouped:
         return sp.log(sp.Abs(x0)) - Grouped(sp.log(sp.Abs(s)) - constant)
     return constant + sp.log(sp.Abs(x0)) - sp.log(sp.Abs(s))
+
+
+# ------------------------------------------------------------------ root45 (issue 16, session 45, h-root45: the
+# conjugate form of √A − √C where both roots are 0; tested in tests/test_root45.py)
+def _conjugate_at_zero(conjugate, root, b):
+    """{k·√A where B = 0; the conjugate form k·(A − B²)/(√A + B) elsewhere} for k·(√A − B), B = c·√C (c > 0): at
+    A = C = 0 that form is 0/0 = NaN where k·(√A − B) is 0 (sqrt(x² + ε) − √ε at ε = x = 0; torch 0).
+
+    Exact: where B as computed is 0 the written k·(√A − B) is k·√A, the same number (√A as the rules print it). And
+    it covers every 0/0: √A and B are ≥ 0 as computed, and a rounded sum of two numbers ≥ 0 is 0 only where both are
+    (round to nearest takes a positive sum to a positive number), so the denominator √A + B is 0 only where B is."""
+    return sp.Piecewise((root, sp.Eq(b, 0)), (conjugate, True))
+
+
+def _number_kept_apart(factors):
+    """The product of ``factors`` with a number among them kept a factor of its own beside a sum (unevaluated): SymPy
+    multiplies 2·(R − 1) out into 2R − 2, whose 2R overflows past half the largest number where the product with the
+    hypot rule's bounded x·r/√S does not (∂x of WGAN-GP's penalty (√(x² + y²) − 1)², 2x·(R − 1)/R, was ±inf for
+    |y| in [9e307, 1.79e308]; torch NaN). Kept apart, the printers multiply the number last or onto the smaller
+    factor (_constant_times, _constant_far): 2·fl(R − 1) is 2R − 2 as rounded where it is finite (scaling by 2 is
+    exact), so only the overflow changes; a number that is no power of two rounds its product once, as 2R − 2 did."""
+    numbers = [f for f in factors if f.is_Number]
+    if len(numbers) != 1 or not any(f.is_Add for f in factors):
+        return sp.Mul(*factors)
+    return sp.Mul(*factors, evaluate=False)
