@@ -730,3 +730,10 @@ from .logs import SIGMOID_MIXTURE_LOG  # noqa: E402
 from .products import HALVED_SUM_FACTOR  # noqa: E402
 
 _register(SIGMOID_MIXTURE_LOG, HALVED_SUM_FACTOR, COMMON_FACTOR_EXPM1)
+
+
+# ------------------------------------------------------------------ root45 (issue 16, session 45, h-root45:
+# reciprocal-root-difference, hypot.py)
+from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
+
+_register(RECIPROCAL_ROOT_DIFFERENCE)
