@@ -1124,7 +1124,7 @@ def _conjugate_scaled(k, v, r, b):
     root = sp.sqrt(s)
     scaled_v = Grouped(r2 * v)
     scaled = k * Grouped(scaled_v / root) * Grouped(scaled_v / (root + Grouped(r2 * b)))
-    return scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)
+    return scaled, far & _conjugate_scaled_normal(scaled_v, v)  # (root45: the edge and v = 0)
 
 
 def _scaled_root_by_binade(branch, scale):
@@ -1228,3 +1228,16 @@ RECIPROCAL_ROOT_DIFFERENCE = Rule(
     "where x² ≪ ε: 0 for −2.5e−232 at ε = 1e154, x = 1, and 2.2e−162 for −1e−342 at ε = 8.4e257, x = −5.7e22; torch "
     "0); with A − C = w·v² one term, it is −w·(v/√A)·((v/√C)/(√A + √C)) (a difference of squares over the sum of the "
     "roots) where w·v² ≤ C: factors of one sign, each bounded, v² not formed", local=_reciprocal_root_difference)
+
+
+_CONJUGATE_SCALED_FLOOR = sp.Float(2.0 ** -1000)  # |r₂·v| above it: a normal number in either dtype's kernel
+
+
+def _conjugate_scaled_normal(scaled_v, v):
+    """Where :func:`_conjugate_scaled`'s form is taken inside the scaling's reach: |r₂·v| > 2⁻¹⁰⁰⁰, or v = 0 (the
+    form's exact 0: ((r₂·0)/√S)·(…) with √S ≥ 2⁻⁵² > 0). Below 2⁻¹⁰⁰⁰ the form is (r₂·v)²/(√S·(√S + r₂·B)) to the
+    factor k, under 2⁻²⁰⁰⁰·|k|: 0 wherever k is a normal number, as the truth rounds. The edge was 2⁻¹⁰⁰, below which
+    the written form was taken: the Charbonnier loss's ∂ε, ε/√(x² + ε²) − 1 ≈ −x²/(2ε²), was 0 for −5e−293 at
+    (ε, x) = (1e300, 1e154) (A = x² + ε² overflows as written; torch −1), and NaN for 0 at x = 0 beside a subnormal
+    ε (r = 1/√(ε²) = inf times v = 0; torch inf)."""
+    return (sp.Abs(scaled_v) > _CONJUGATE_SCALED_FLOOR) | sp.Eq(v, 0)
