@@ -1,7 +1,8 @@
 """root45 (issue 16, session 45): the root differences √(x² + ε) − √ε, the Charbonnier loss √(x² + ε²) − ε and the
 WGAN-GP penalty (√(x² + y²) − 1)² at 0, subnormals, ±1e−30, ±1e154, ±1e308 and the largest numbers (float32's own
-edges in float32), f and every gradient, NumPy kernels, against mpmath (1300 digits: x² beside ε spans ~960 decades) and torch autograd of the formula
-as written. Prints one row per formula, output and dtype: points, points past the bound (4 ULP float64, 8 float32;
+edges in float32), f and every gradient, NumPy kernels (--backend triton: Triton's), against mpmath (1300 digits: x²
+beside ε spans ~960 decades) and torch autograd of the formula as written. Prints one row per formula, output
+and dtype: points, points past the bound (4 ULP float64, 8 float32;
 only where the truth is finite and the inputs are), points worse than max(torch, the bound), the worst, and each
 point where symnet is NaN or ±inf and torch is not (or the other way round) with both values.
 

@@ -1108,9 +1108,10 @@ def _conjugate_scaled(k, v, r, b):
     hypot rule's select of W^(−1/2) (W = S/r₂², :func:`_scaled_sum_of_squares`: r₂ a power of two, √S in [1, 2·√n)):
     taken where that scaling is and |r₂·v| > 2⁻¹⁰⁰⁰ or v = 0 (:func:`_conjugate_scaled_normal`); B² is a term of A
     (A − B² = w·v²), so r₂·B is of the scaled bases' size (no overflow). Exact scalings by r₂: v·r = (r₂·v)/√S and
-    v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written, r = r₂/√S overflowed where W is subnormal and 1/r was 0: the Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310
-    (float64; float32 at 1e−45; torch NaN), and where A overflows the rule took the written ε/√W − 1 (44.7 ULP at
-    ε = 9.88e307, x = 2.49e307). None where r is not the hypot rule's select of W^(−1/2)."""
+    v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written, r = r₂/√S overflowed where W is subnormal and 1/r was 0: the
+    Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310 (float64; float32 at 1e−45;
+    torch NaN), and where A overflows the rule took the written ε/√W − 1 (44.7 ULP at ε = 9.88e307, x = 2.49e307).
+    None where r is not the hypot rule's select of W^(−1/2)."""
     written = _HYPOT_SUM_WRITTEN.get(r)
     if written is None or not written.is_Pow or written.exp != -sp.S.Half:
         return None
