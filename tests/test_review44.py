@@ -129,7 +129,8 @@ def test_student_t_s_where_its_square_underflows():
 
 
 # Found while probing (f976335a the same): sqrt(x² + ε) − sqrt(ε) at ε = x = 0 is NaN for 0 (torch 0).
-@pytest.mark.xfail(strict=True, reason="measured: sqrt(x² + ε) − √ε at ε = x = 0: NaN for 0 (torch 0; f976335a NaN)")
+# (was a strict xfail, measured: NaN for 0, torch 0, f976335a NaN; 0 since root45's select where √ε = 0 in the
+# conjugate rule, tests/test_root45.py)
 def test_root_difference_at_zero():
     ours, theirs, past, worse = _worst("sqrt(x**2 + eps) - sqrt(eps)", ["eps", "x"], [[0.0], [0.0]], None, F64)
     assert worse == 0, (ours, theirs)

@@ -300,6 +300,8 @@ from test_zip44 import RULE_CASES as _ZIP44  # noqa: E402  (sigmoid-mixture-log,
 RULE_CASES += _ZIP44
 from test_user45 import RULE_CASES as _USER45  # noqa: E402  (expm1-select-sum: tests/test_user45.py)
 RULE_CASES += _USER45
+from test_root45 import RULE_CASES as _ROOT45  # noqa: E402  (reciprocal-root-difference: tests/test_root45.py)
+RULE_CASES += _ROOT45
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -380,6 +382,8 @@ UNDECIDED |= {"softmax-weights"}  # its case's f holds the log-sum-exp rules' Ma
 UNDECIDED |= {"gelu-tanh-written"}  # ndtr_tanh has no exp form for simplify; the 50-digit check holds
 UNDECIDED |= {"affine-select-sum"}  # selects of relu(x) − y and a widened sum: the 50-digit check holds
 UNDECIDED |= {"hypot-scaling"}  # Min/Max of |a| and |δ|: simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"reciprocal-root-difference"}  # the hypot rule's |x|·√((ε + x²)/x²) beside √(ε + x²) for real x: the
+# 50-digit check holds; the rule's own form is proved by algebra in tests/test_root45.py
 UNDECIDED |= {"scaled-asinh"}  # x below |x/s| = 2⁻³⁰: an approximation there (to 2⁻⁶²), tests/test_hyp42.py
 UNDECIDED |= {"asinh-far-sum"}  # asinh u as sign(u)·log 2|u| past |u| = 1.8e308 (to 2⁻²⁰⁴⁸, not an identity), and the
 # algebraic terms' limits there: the 50-digit check holds (tests/test_hyp43.py)

@@ -134,7 +134,7 @@ def _conjugate(node):
             return _Final(_Fired(result, names))
         return _Final(_Fired(conjugate, names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
-        return _Final(_Fired(conjugate, names))
+        return _Final(_Fired(_conjugate_at_zero(conjugate, k * term, -rest), names))  # (root45: 0/0 at √A = B = 0)
     # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
     # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
     # subnormal). There scaled: (d/s)/(√A/s + B/s), s = 2^j ≥ 4·max(1, |b|) for B = b·v (√A ≈ |b·v| where A − B²
@@ -490,7 +490,7 @@ def _hypot_sum_product(node):
         powered = _powered_bases(node, f, bases, written.exp)
         if powered is not None:  # v·w, v² (or v^k, v·w^k) beside W^(k/2): their own scaled form
             taken, count = powered
-            rest = sp.Mul(*[h for h in node.args if h is not f and h not in taken])
+            rest = _number_kept_apart([h for h in node.args if h is not f and h not in taken])  # (root45)
             scaled = rest * _scaled_powered_product(s, r, written.exp, count)
             edge = sp.Float(2.0 ** -1000)
             # (v = 0: the scaled form's exact 0; the written one is 0·inf = NaN where W^e overflows, y = 0, x = 1e−278)
@@ -503,7 +503,7 @@ def _hypot_sum_product(node):
         if not found and part[1] is None:
             continue
         taken = {f, *found, part[0]}
-        rest = sp.Mul(*[h for h in node.args if h not in taken])
+        rest = _number_kept_apart([h for h in node.args if h not in taken])  # (root45)
         scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
         # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
         # it was, v times the power's own scaled form
@@ -1101,19 +1101,17 @@ DISTRIBUTED_POWER_SUM = Rule(
 
 
 # ------------------------------------------------------------------ user44 (issue 16, session 44, h-user44: the
-# conjugate rule's c·w·(v·r)·(v/(1/r + B)) where r = 1/√W is the hypot rule's select and W is subnormal)
-_CONJUGATE_SCALED_EDGE = sp.Float(2.0 ** -100)  # |r₂·v| above it: (r₂·v) a normal number of full precision
-
-
+# conjugate rule's c·w·(v·r)·(v/(1/r + B)) where r = 1/√W is the hypot rule's select and W is subnormal; root45 moved
+# its edge on |r₂·v| from 2⁻¹⁰⁰ to 2⁻¹⁰⁰⁰: _conjugate_scaled_normal at the end of this module)
 def _conjugate_scaled(k, v, r, b):
     """(k·((r₂·v)/√S)·((r₂·v)/(√S + r₂·B)), where it is taken) for the conjugate rule's k·(v·r)·(v/(1/r + B)), r the
     hypot rule's select of W^(−1/2) (W = S/r₂², :func:`_scaled_sum_of_squares`: r₂ a power of two, √S in [1, 2·√n)):
-    taken where that scaling is and |r₂·v| > 2⁻¹⁰⁰; B² is a term of A (A − B² = w·v²), so r₂·B is of the scaled bases'
-    size (no overflow). Exact scalings by r₂: v·r = (r₂·v)/√S and v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written,
-    r = r₂/√S overflowed where W
-    is subnormal and 1/r was 0: the Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310
-    (float64; float32 at 1e−45; torch NaN), and where A overflows the rule took the written ε/√W − 1 (44.7 ULP at
-    ε = 9.88e307, x = 2.49e307). None where r is not the hypot rule's select of W^(−1/2)."""
+    taken where that scaling is and |r₂·v| > 2⁻¹⁰⁰⁰ or v = 0 (:func:`_conjugate_scaled_normal`); B² is a term of A
+    (A − B² = w·v²), so r₂·B is of the scaled bases' size (no overflow). Exact scalings by r₂: v·r = (r₂·v)/√S and
+    v/(1/r + B) = (r₂·v)/(√S + r₂·B). As written, r = r₂/√S overflowed where W is subnormal and 1/r was 0: the
+    Charbonnier loss's ∂ε, ε/√(ε² + x²) − 1, was −inf for −0.2929 at ε = x = 1e−310 (float64; float32 at 1e−45;
+    torch NaN), and where A overflows the rule took the written ε/√W − 1 (44.7 ULP at ε = 9.88e307, x = 2.49e307).
+    None where r is not the hypot rule's select of W^(−1/2)."""
     written = _HYPOT_SUM_WRITTEN.get(r)
     if written is None or not written.is_Pow or written.exp != -sp.S.Half:
         return None
@@ -1124,7 +1122,7 @@ def _conjugate_scaled(k, v, r, b):
     root = sp.sqrt(s)
     scaled_v = Grouped(r2 * v)
     scaled = k * Grouped(scaled_v / root) * Grouped(scaled_v / (root + Grouped(r2 * b)))
-    return scaled, far & (sp.Abs(scaled_v) > _CONJUGATE_SCALED_EDGE)
+    return scaled, far & _conjugate_scaled_normal(scaled_v, v)  # (root45: the edge and v = 0)
 
 
 def _scaled_root_by_binade(branch, scale):
@@ -1158,3 +1156,86 @@ def _far_asinh_log(x, s, grouped=False):
     if grouped:
         return sp.log(sp.Abs(x0)) - Grouped(sp.log(sp.Abs(s)) - constant)
     return constant + sp.log(sp.Abs(x0)) - sp.log(sp.Abs(s))
+
+
+# ------------------------------------------------------------------ root45 (issue 16, session 45, h-root45: the
+# conjugate form of √A − √C where both roots are 0; tested in tests/test_root45.py)
+def _conjugate_at_zero(conjugate, root, b):
+    """{k·√A where B = 0; the conjugate form k·(A − B²)/(√A + B) elsewhere} for k·(√A − B), B = c·√C (c > 0): at
+    A = C = 0 that form is 0/0 = NaN where k·(√A − B) is 0 (sqrt(x² + ε) − √ε at ε = x = 0; torch 0).
+
+    Exact: where B as computed is 0 the written k·(√A − B) is k·√A, the same number (√A as the rules print it). And
+    it covers every 0/0: √A and B are ≥ 0 as computed, and a rounded sum of two numbers ≥ 0 is 0 only where both are
+    (round to nearest takes a positive sum to a positive number), so the denominator √A + B is 0 only where B is."""
+    return sp.Piecewise((root, sp.Eq(b, 0)), (conjugate, True))
+
+
+def _number_kept_apart(factors):
+    """The product of ``factors`` with a number among them kept a factor of its own beside a sum (unevaluated): SymPy
+    multiplies 2·(R − 1) out into 2R − 2, whose 2R overflows past half the largest number where the product with the
+    hypot rule's bounded x·r/√S does not (∂x of WGAN-GP's penalty (√(x² + y²) − 1)², 2x·(R − 1)/R, was ±inf for
+    |y| in [9e307, 1.79e308]; torch NaN). Kept apart, the printers multiply the number last or onto the smaller
+    factor (_constant_times, _constant_far): 2·fl(R − 1) is 2R − 2 as rounded where it is finite (scaling by 2 is
+    exact), so only the overflow changes; a number that is no power of two rounds its product once, as 2R − 2 did."""
+    numbers = [f for f in factors if f.is_Number]
+    if len(numbers) != 1 or not any(f.is_Add for f in factors):
+        return sp.Mul(*factors)
+    return sp.Mul(*factors, evaluate=False)
+
+
+def _reciprocal_root_difference(node):
+    """c·(A^(−1/2) − C^(−1/2)) (each the written power or the hypot rule's select of it; A − C = w·v², w > 0 a number:
+    ∂ε of √(x² + ε) − √ε, (1/√(x² + ε) − 1/√ε)/2) → −c·w·(v·A^(−1/2))·((v·C^(−1/2))/(√A + √C)) where w·v² ≤ C; the
+    node as it is elsewhere. None for any other node.
+
+    Exact: 1/√A − 1/√C = (√C − √A)/(√A·√C) = (C − A)/(√A·√C·(√A + √C)) = −w·v²/(√A·√C·(√A + √C)). Where w·v² ≤ C
+    (A within [C, 2C]) the difference cancels (to 0 past double words' reach: −2.5e−232 at ε = 1e154, x = 1) and each
+    factor here is bounded: |v·A^(−1/2)| ≤ 1/√w, |v·C^(−1/2)| ≤ 1/√w, √A + √C in [2√C, 3√C], so the product is
+    formed of normal numbers wherever it is normal, and v² is not formed (a subnormal x² kept few digits: ε = 1e−310,
+    x = 1e−160 was 1.3e10 ULP off)."""
+    if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2):
+        return None
+    parts = []
+    for t in node.args:
+        c, rest = t.as_coeff_Mul()
+        written = _written_form(rest) if isinstance(rest, sp.Piecewise) else rest
+        if written is None or not (written.is_Pow and written.exp == -sp.S.Half):
+            return None
+        base = _written_form(written.base)
+        if base is None:
+            return None
+        parts.append((c, rest, base))
+    (c1, r1, a1), (c2, r2, a2) = parts
+    if c1 + c2 != 0 or c1 == 0:
+        return None
+    square = _square_term(sp.expand(a1 - a2))
+    if square is None:
+        (c1, r1, a1), (c2, r2, a2) = (c2, r2, a2), (c1, r1, a1)
+        square = _square_term(sp.expand(a1 - a2))
+    if square is None:
+        return None
+    w, v = square
+    roots, inner = _rewritten(sp.sqrt(a1) + sp.sqrt(a2))
+    form = -c1 * w * Grouped(v * r1) * Grouped(Grouped(v * r2) / roots)
+    names = ["reciprocal-root-difference"] + [r.name for r in inner]
+    return _Final(_Fired(sp.Piecewise((form, w * v ** 2 <= a2), (node, True)), names))
+
+
+RECIPROCAL_ROOT_DIFFERENCE = Rule(
+    "reciprocal-root-difference", "1/√A − 1/√C cancels where A ≈ C (∂ε of √(x² + ε) − √ε, (1/√(x² + ε) − 1/√ε)/2, "
+    "where x² ≪ ε: 0 for −2.5e−232 at ε = 1e154, x = 1, and 2.2e−162 for −1e−342 at ε = 8.4e257, x = −5.7e22; torch "
+    "0); with A − C = w·v² one term, it is −w·(v/√A)·((v/√C)/(√A + √C)) (a difference of squares over the sum of the "
+    "roots) where w·v² ≤ C: factors of one sign, each bounded, v² not formed", local=_reciprocal_root_difference)
+
+
+_CONJUGATE_SCALED_FLOOR = sp.Float(2.0 ** -1000)  # |r₂·v| above it: a normal number in either dtype's kernel
+
+
+def _conjugate_scaled_normal(scaled_v, v):
+    """Where :func:`_conjugate_scaled`'s form is taken inside the scaling's reach: |r₂·v| > 2⁻¹⁰⁰⁰, or v = 0 (the
+    form's exact 0: ((r₂·0)/√S)·(…) with √S ≥ 2⁻⁵² > 0). Below 2⁻¹⁰⁰⁰ the form is (r₂·v)²/(√S·(√S + r₂·B)) to the
+    factor k, under 2⁻²⁰⁰⁰·|k|: 0 wherever k is a normal number, as the truth rounds. The edge was 2⁻¹⁰⁰, below which
+    the written form was taken: the Charbonnier loss's ∂ε, ε/√(x² + ε²) − 1 ≈ −x²/(2ε²), was 0 for −5e−293 at
+    (ε, x) = (1e300, 1e154) (A = x² + ε² overflows as written; torch −1), and NaN for 0 at x = 0 beside a subnormal
+    ε (r = 1/√(ε²) = inf times v = 0; torch inf)."""
+    return (sp.Abs(scaled_v) > _CONJUGATE_SCALED_FLOOR) | sp.Eq(v, 0)

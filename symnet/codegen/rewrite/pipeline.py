@@ -738,3 +738,10 @@ _register(SIGMOID_MIXTURE_LOG, HALVED_SUM_FACTOR, COMMON_FACTOR_EXPM1)
 from .exps import EXPM1_SELECT_SUM  # noqa: E402
 
 _register(EXPM1_SELECT_SUM)
+
+
+# ------------------------------------------------------------------ root45 (issue 16, session 45, h-root45:
+# reciprocal-root-difference, hypot.py)
+from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
+
+_register(RECIPROCAL_ROOT_DIFFERENCE)
