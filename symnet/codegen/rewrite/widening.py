@@ -630,54 +630,57 @@ def written_where_not_finite(computed: sp.Expr, written: sp.Expr) -> sp.Expr:
 # tests/test_nbsub45.py
 
 def _far_rational_widened(node, widened):
-    """``widened`` (widen(``node``)) where every input of ``node`` is 0 or within 2^±B, B = ⌊960/D⌋, and past that the
-    scaled double words (widen's far_bound B: each leaf scaled to [1/2, 1) by its exponent, the exponents summed
-    apart), taken as written where not finite; ``widened`` alone where ``node`` is not a rational function of its
-    inputs of degree D ≥ 3 (:func:`~.quotients._cauchy_rational_degree`).
+    """``widened`` (widen(``node``)) where every input of ``node`` is 0 or within 2^±B, B = ⌊960/D⌋, and past that
+    ``node`` as one factored fraction (:func:`_one_fraction`) in the scaled double words (widen's far_bound B: each
+    leaf scaled to [1/2, 1) by its exponent, the exponents carried apart), taken as written where not finite;
+    ``widened`` alone where ``node``'s math (:func:`_written_math`) is not a rational function of its inputs of
+    degree D ≥ 3 (:func:`~.quotients._cauchy_rational_degree`).
 
-    Why: a double word's products leave the range where the sum does not. The Student-t NLL's ∂s, 1/s − (ν + 1)·
-    (x − m)²/(ν·s³·(1 + (x − m)²/(ν·s²))), forms s³ = 0 at s = 1e−150 (its value 0 at m = 0, ν = 1, x = s: −inf;
-    torch 0). Within 2^±B every value the double words form is within 2^±960 (D bounds |log₂| of each in units of
-    the largest input's), where they hold; past it the scaled tier's values carry their exponents apart and no
-    product over- or underflows: the sum is the same double-word sum, rounded once."""
+    Why: a double word's products leave the range where the sum does not, and its sum of terms of opposite signs
+    is held to 2⁻¹⁰⁶ of the terms, not of the sum. The Student-t NLL's ∂s, 1/s − (ν + 1)·(x − m)²/(ν·s³·(1 +
+    (x − m)²/(ν·s²))), forms s³ = 0 at s = 1e−150: −inf where it is 0 (m = 0, ν = 1, x = s; torch 0). Within 2^±B
+    every value the double words form is within 2^±960 (D bounds |log₂| of each in units of the largest input's),
+    where they hold, as before. Past it the one fraction's factors are sums of inputs (each a double-word sum, exact
+    for two inputs, to 2⁻¹⁰⁶ of its terms for more) and polynomials whose terms share a sign where the fraction is
+    finite (ν·s² + (x − m)² for ν > 0), multiplied and divided in the scaled tier, where no value over- or
+    underflows: each to about 2⁻¹⁰⁰ of itself, the result rounded once; 0 exactly where a linear factor is 0."""
     if not node.is_Add:
         return widened
     from .quotients import _cauchy_rational_degree
 
-    degree = _rational_degree(node, _cauchy_rational_degree)
+    math = _written_math(node)
+    degree = _cauchy_rational_degree(math)
     if degree < 3:
         return widened
     bound = 960 // degree
     high, low = sp.Float(2.0 ** bound), sp.Float(2.0 ** -bound)
     inputs = sorted(node.free_symbols, key=sp.default_sort_key)
     inside = sp.And(*[(sp.Abs(v) < high) & ((sp.Abs(v) > low) | sp.Eq(v, 0)) for v in inputs])
-    far = widen(_one_fraction(node), far_bound=bound)
+    far = widen(_one_fraction(math), far_bound=bound)
     return sp.Piecewise((widened, inside), (written_where_not_finite(far, node), True))
 
 
-def _one_fraction(node):
-    """``node`` (a rational function of its inputs; each select as its first value, each kept bracket as its sum) as
-    one quotient of factored polynomials (SymPy's factor of its cancel), each sum of inputs that is the base of a
-    power kept whole: the Student-t NLL's ∂s, 1/s − (ν + 1)·d²/(ν·s³·(1 + d²/(ν·s²))) with d = x − m, as
-    ν·(s − d)·(s + d)/(s·(ν·s² + d²)), exactly 0 where s = ±d (the sum of its two terms, each to 2⁻¹⁰⁶ in double
-    words, was 5.0e117 for 0 at s = x = 1e−150, m = 0, ν = 1; torch 0), and d² not expanded into m² − 2mx + x²."""
-    math = node.replace(lambda n: isinstance(n, sp.Piecewise), lambda n: n.args[0].expr)
-    math = math.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
-    bases = sorted({p.base for p in math.atoms(sp.Pow) if p.base.is_Add and p.base.free_symbols
-                    and all(t.is_Symbol or t.is_Number or (t.is_Mul and t.as_coeff_Mul()[1].is_Symbol)
-                            for t in p.base.args)}, key=sp.default_sort_key)
-    kept = {b: sp.Dummy(f"sum{i}") for i, b in enumerate(bases)}
-    kept.update({-b: -d for b, d in kept.items()})
-    return sp.factor(sp.cancel(math.xreplace(kept))).xreplace({d: b for b, d in kept.items() if d.is_Dummy})
+def _written_math(node):
+    """``node`` with each select as its last value (a rule's select of forms of one function: its form as written),
+    each widened node as its body and each kept bracket (:class:`Grouped`) as its sum."""
+    math = node.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    math = math.replace(lambda n: isinstance(n, sp.Piecewise), lambda n: n.args[-1].expr)
+    return math.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
 
 
-def _rational_degree(node, degree_of):
-    """``degree_of(node)`` (:func:`~.quotients._cauchy_rational_degree`) with a select's values in place of the select
-    (the largest of theirs, −1 where one is not rational; its conditions compare inputs and are not widened), and a
-    kept bracket (:class:`Grouped`) as its sum."""
-    selects = [n for n in sp.preorder_traversal(node) if isinstance(n, sp.Piecewise)]
-    if not selects:
-        return degree_of(node.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0]))
-    first = selects[0]
-    return min([_rational_degree(node.xreplace({first: value}), degree_of) for value, _ in first.args],
-               key=lambda d: (d >= 0, -d))
+def _one_fraction(math):
+    """A rational function ``math`` as one quotient of factored polynomials (SymPy's factor of its cancel), each sum
+    of inputs that is only ever the base of a square or higher power kept whole: the Student-t NLL's ∂s, 1/s −
+    (ν + 1)·d²/(ν·s³·(1 + d²/(ν·s²))) with d = x − m, as ν·(s − d)·(s + d)/(s·(ν·s² + d²)) (the sum of its two terms,
+    each to 2⁻¹⁰⁶ in double words, was 5.0e117 for 0 at s = x = 1e−150, m = 0, ν = 1; torch 0), d² not expanded into
+    m² − 2mx + x²; the negative-binomial NLL's ∂μ, (k·(μ + r) + r·(μ + r))/(μ + r)² − k/μ, as r·(μ − k)/(μ·(μ + r))."""
+    powers = [p for p in math.atoms(sp.Pow) if p.base.is_Add]
+    sums = {a for a in sp.preorder_traversal(math) if a.is_Add}
+    bases = {p.base for p in powers if abs(p.exp) >= 2 and p.base.free_symbols
+             and all(t.is_Symbol or t.is_Number or (t.is_Mul and t.as_coeff_Mul()[1].is_Symbol) for t in p.base.args)}
+    bases -= {p.base for p in powers if abs(p.exp) < 2} | {b for b in bases if b in sums and any(
+        b in a.args for a in sp.preorder_traversal(math) if a.is_Mul)}
+    kept = {b: sp.Dummy(f"sum{i}") for i, b in enumerate(sorted(bases, key=sp.default_sort_key))}
+    kept.update({-b: -d for b, d in list(kept.items())})
+    back = {d: b for b, d in kept.items() if d.is_Dummy}
+    return sp.factor(sp.cancel(math.xreplace(kept))).xreplace(back)
