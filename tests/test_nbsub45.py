@@ -143,3 +143,27 @@ def test_student_t_nu_where_the_squares_leave_the_range(band):
     cols = student_points(300, 4500, F64, band)
     ours, theirs, past, worse = _worst(STUDENT_T, STUDENT_NAMES, cols, "nu", F64, digits=120)
     assert past == 0, (ours, theirs, past, worse)
+
+
+# ------------------------------------------------------------------ the Triton kernels at the failing points
+
+@pytest.mark.parametrize("formula, names, point, wrt, truth", [
+    (NEGBIN, NEGBIN_NAMES, (0.079435701808242, 56792.57192978726, 2.80595e-319), "r", None),
+    (STUDENT_T, STUDENT_NAMES, (0.0, 1.0, 1e-150, 1e-150), "s", 0.0)])
+def test_the_triton_kernels_at_the_failing_points(formula, names, point, wrt, truth):
+    """symnet.torch.from_formula (the Triton kernel; the interpreter without a GPU) at the two failing points, float64:
+    within the bound of mpmath, no worse than torch autograd (NB ∂r: torch 250 ULP; Student-t ∂s: 0 exactly)."""
+    import mpmath
+
+    from conftest import triton_torch, ulps
+    from test_user43 import _torch_grad, _truth_fn
+    torch = triton_torch()
+    st = pytest.importorskip("symnet.torch")
+    ts = [torch.tensor([p], dtype=torch.float64, requires_grad=True) for p in point]
+    module = st.from_formula(formula, inputs=names)
+    got = torch.autograd.grad(module(*ts).sum(), ts)[names.index(wrt)].item()
+    theirs = _torch_grad(formula, names, [np.array([p]) for p in point], wrt, "float64")[0]
+    with mpmath.workdps(700):
+        true = _truth_fn(formula, tuple(names), wrt)(*[mpmath.mpf(p) for p in point])
+    assert truth is None or got == truth, got
+    assert ulps(got, true, F64) <= max(4.0, ulps(theirs, true, F64)), (got, theirs)
