@@ -87,8 +87,8 @@ def test_negative_binomial_r_at_k_zero_past_the_reach():
 
 # At a subnormal r (both dtypes) ∂r = −1 − log(r/(μ + r)) + (k + r)/(μ + r) ≈ log(μ/r) − 1 loses r's precision:
 # 6.6e7 ULP float64 at k = 0.0794, μ = 56792.6, r = 2.806e−319 (torch 250; f976335a the same 6.6e7).
-@pytest.mark.xfail(strict=True, reason="measured: negative-binomial ∂r at r = 2.806e−319 (subnormal), k = 0.0794, "
-                   "μ = 56792.6: 6.6e7 ULP float64, torch 250, f976335a 6.6e7")
+# (was a strict xfail, measured: 6.6e7 ULP float64, torch 250; 0.057 since nbsub45's log-quotient-complement past
+# 2¹²⁶, log r − log(μ + r) in double words; tests/test_nbsub45.py)
 def test_negative_binomial_r_at_a_subnormal_r():
     ours, theirs, past, worse = _worst(NEGBIN, NEGBIN_NAMES, [[0.079435701808242], [56792.57192978726],
                                                              [2.80595e-319]], "r", F64, digits=700)
@@ -120,8 +120,8 @@ def test_cosine_loss_below_the_double_words_floor():
 
 # Found while probing (before session 44 as well, f976335a the same): the Student-t NLL's ∂s at s = x = 1e−150
 # (m = 0, ν = 1), where s² underflows: −inf for 0 (torch 0).
-@pytest.mark.xfail(strict=True, reason="measured: Student-t NLL ∂s at m = 0, ν = 1, s = x = 1e−150: −inf for 0 "
-                   "(torch 0; f976335a −inf)")
+# (was a strict xfail, measured: −inf for 0, torch 0; exactly 0 since nbsub45's far tier of the widen rule, one
+# factored fraction ν·(s − d)·(s + d)/(s·(ν·s² + d²)) in scaled double words; tests/test_nbsub45.py)
 def test_student_t_s_where_its_square_underflows():
     from test_user43 import STUDENT_T
     ours, theirs, past, worse = _worst(STUDENT_T, ["m", "nu", "s", "x"], [[0.0], [1.0], [1e-150], [1e-150]], "s", F64)

@@ -1538,10 +1538,10 @@ def _log_quotient_complement(node):
     if q.has(sp.Add, sp.Function) or p.has(sp.Function) or not q.free_symbols:
         return None
     ratio = q / p
-    # below 2¹²⁶ (review44): where Q/P overflows (μ = 1e−300, r = 1e10 in the negative-binomial NLL) −log1p(inf) is −inf
-    # and P/(P + Q), subnormal or 0 there, is the right value; past 2¹²⁶ P/(P + Q) < 2⁻¹²⁶ and its log is within an ulp
+    # below 2¹²⁶ (review44): where Q/P overflows (μ = 1e−300, r = 1e10 in the negative-binomial NLL) −log1p(inf) is −inf;
+    # past 2¹²⁶ (nbsub45) log|P| − log|P + Q| in double words, where P/(P + Q) < 2⁻¹²⁶ may be subnormal (r = 2.8e−319)
     return _Final(sp.Piecewise((-log1p(ratio), (ratio >= sp.Rational(-1, 2)) & (ratio <= sp.Integer(2) ** 126)),
-                               (node, True)))
+                               (_log_quotient_far(p, q), ratio > sp.Integer(2) ** 126), (node, True)))
 
 
 LOG_QUOTIENT_COMPLEMENT = Rule(
@@ -1550,8 +1550,10 @@ LOG_QUOTIENT_COMPLEMENT = Rule(
     "at k = 2, μ = 13.36, r = 0.736; torch the same); it is −log1p(Q/P) (an identity where P/(P + Q) > 0: "
     "(P + Q)/P = 1 + Q/P), Q/P rounded once and log1p's condition |v/((1 + v)·log1p(v))| at most 1.443 for v ≥ −1/2 (1/(2 log 2) at −1/2): "
     "within 1.2 ULP; taken where −1/2 ≤ Q/P ≤ 2¹²⁶ (P, Q products of inputs), as written below (where P + Q is exact by "
-    "Sterbenz for two inputs and P/(P + Q) ≥ 2 or negative; and past 2¹²⁶, where P/(P + Q) < 2⁻¹²⁶ is within an ulp "
-    "and Q/P may overflow: −log1p(inf) = −inf where the negative-binomial NLL at μ = 1e−300, r = 1e10 is 1427.6)", local=_log_quotient_complement)
+    "Sterbenz for two inputs and P/(P + Q) ≥ 2 or negative); past 2¹²⁶, where Q/P may overflow (−log1p(inf) = −inf "
+    "where the negative-binomial NLL at μ = 1e−300, r = 1e10 is 1427.6) and P/(P + Q) < 2⁻¹²⁶ may be subnormal "
+    "(the negative-binomial ∂r at k = 0.0794, μ = 56792.6, r = 2.806e−319: 6.6e7 ULP in float64, torch 250), "
+    "log|c| + Σ n·log|a| − log|P + Q| (P = c·Π aⁿ; P and P + Q share a sign there) in double words, rounded once", local=_log_quotient_complement)
 
 
 # ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: the zero-
@@ -1659,3 +1661,22 @@ def _log_complement_near(taken):
     v = Grouped(u)  # Q/P rounded once: as μ²/r², μ² underflows where (μ/r)² does not
     g = v ** 2 * (sp.Rational(1, 2) - sp.Rational(2, 3) * v)
     return node, a * g + t, sp.Abs(u) <= _LOG_COMPLEMENT_SERIES_BELOW
+
+
+# ------------------------------------------------------------------ nbsub45 (issue 16, session 45, h-nbsub45: the
+# negative-binomial NLL's ∂r at a subnormal r, log-quotient-complement past 2¹²⁶); tested in tests/test_nbsub45.py
+
+def _log_quotient_far(p, q):
+    """log(P/(P + Q)) where Q/P > 2¹²⁶ as log|c| + Σ n·log|a| − log|P + Q| (P = c·Π aⁿ), widened: computed in double
+    words in a float64 kernel (in float64 in a float32 one) and rounded once.
+
+    Proof: Q/P > 0 there, so P and Q, hence P and P + Q, share a sign, and P/(P + Q) = |P|/|P + Q| > 0: its log is
+    log|P| − log|P + Q| exactly, log|P| = log|c| + Σ n·log|a| (each |a| > 0 where P is finite and nonzero; a factor 0
+    makes both −inf). Each log is of a double word (an input, or P + Q as a two-sum or of two-products) to about
+    2⁻¹⁰⁰ of itself, each at most 745 in size while the result is at least 126·log 2 = 87.3: the sum is within
+    2⁻⁹⁰ or so of its size before its one rounding. As written, P/(P + Q) is rounded to a subnormal where it is below
+    2⁻¹⁰²² (r = 2.806e−319, μ = 56792.6: 4.9e−324, one bit) and its log keeps that bit's error."""
+    c, rest = p.as_coeff_Mul()
+    powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
+    log_p = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
+    return widen(log_p - sp.log(sp.Abs(p + q)))

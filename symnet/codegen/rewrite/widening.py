@@ -495,7 +495,7 @@ def _widened_sum(node):
         # taken as the whole sum widened where not finite (its function's own tiers: silu(x/y)⁻²'s ∂x at (60119,
         # −149.4), x/y = −402, is +inf there, NaN as the written sum)
         return _widened_over_common_powers(node, _signed_widen(node))
-    return _signed_widen(node)
+    return _far_rational_widened(node, _signed_widen(node))  # nbsub45: past 2^±⌊960/D⌋, the scaled tier
 
 
 def _signed_widen(node):
@@ -639,3 +639,69 @@ def _trig_holder(term) -> bool:
     trig = [f for f in term.args if f.func in (sp.sin, sp.cos)]
     return len(trig) == 1 and all(f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp > 0)
                                   for f in term.args if f is not trig[0])
+
+
+# ------------------------------------------------------------------ nbsub45 (issue 16, session 45, h-nbsub45: the
+# Student-t NLL's ∂s where s² underflows, the widen rule's rational sums past their double words' range); tested in
+# tests/test_nbsub45.py
+
+_ONE_FRACTION_OPERATIONS = 40  # the largest sum taken to one fraction (SymPy's factor; the Student-t's ∂s has 16)
+
+
+def _far_rational_widened(node, widened):
+    """``widened`` (widen(``node``)) where every input of ``node`` is 0 or within 2^±B, B = ⌊960/D⌋, and past that
+    ``node`` as one factored fraction (:func:`_one_fraction`) in the scaled double words (widen's far_bound B: each
+    leaf scaled to [1/2, 1) by its exponent, the exponents carried apart), taken as written where not finite;
+    ``widened`` alone where ``node``'s math (:func:`_written_math`) is not a rational function of its inputs of
+    degree D ≥ 3 (:func:`~.quotients._cauchy_rational_degree`) of at most 40 operations.
+
+    Why: a double word's products leave the range where the sum does not, and its sum of terms of opposite signs
+    is held to 2⁻¹⁰⁶ of the terms, not of the sum. The Student-t NLL's ∂s, 1/s − (ν + 1)·(x − m)²/(ν·s³·(1 +
+    (x − m)²/(ν·s²))), forms s³ = 0 at s = 1e−150: −inf where it is 0 (m = 0, ν = 1, x = s; torch 0). Within 2^±B
+    every value the double words form is within 2^±960 (D bounds |log₂| of each in units of the largest input's),
+    where they hold, as before. Past it the one fraction (the same function where ``node`` is defined) is a product
+    and quotient of factors, each a sum held to 2⁻¹⁰⁶ of its terms in double words (a sum of two inputs exact), in
+    the scaled tier, where no value over- or underflows: where no factor cancels (the Student-t's ν·s² + (x − m)² for
+    ν > 0, s ± (x − m) away from 0) the result is within about 2⁻¹⁰⁰ of itself before its one rounding, and 0
+    exactly where a factor is; where a factor cancels, its error is 2⁻¹⁰⁶ of its terms (no worse than the sum's)."""
+    if not node.is_Add:
+        return widened
+    from .quotients import _cauchy_rational_degree
+
+    math = _written_math(node)
+    degree = _cauchy_rational_degree(math)
+    if degree < 3 or sp.count_ops(math) > _ONE_FRACTION_OPERATIONS:
+        return widened
+    bound = 960 // degree
+    high, low = sp.Float(2.0 ** bound), sp.Float(2.0 ** -bound)
+    inputs = sorted(node.free_symbols, key=sp.default_sort_key)
+    inside = sp.And(*[(sp.Abs(v) < high) & ((sp.Abs(v) > low) | sp.Eq(v, 0)) for v in inputs])
+    far = widen(_one_fraction(math), far_bound=bound)
+    return sp.Piecewise((widened, inside), (written_where_not_finite(far, node), True))
+
+
+def _written_math(node):
+    """``node`` with each select as its last value where that is taken otherwise (a rule's select of forms of one
+    function: its form as written), each widened node as its body and each kept bracket (:class:`Grouped`) as its
+    sum."""
+    math = node.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    math = math.replace(lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
+                        lambda n: n.args[-1].expr)
+    return math.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
+
+
+def _one_fraction(math):
+    """A rational function ``math`` as one quotient of factored polynomials (SymPy's factor of its cancel), each sum
+    of inputs that is only ever the base of a square or higher power kept whole: the Student-t NLL's ∂s, 1/s −
+    (ν + 1)·d²/(ν·s³·(1 + d²/(ν·s²))) with d = x − m, as ν·(s − d)·(s + d)/(s·(ν·s² + d²)) (the sum of its two terms,
+    each to 2⁻¹⁰⁶ in double words, was 5.0e117 for 0 at s = x = 1e−150, m = 0, ν = 1; torch 0), d² not expanded into
+    m² − 2mx + x²; the negative-binomial NLL's ∂μ, (k·(μ + r) + r·(μ + r))/(μ + r)² − k/μ, as r·(μ − k)/(μ·(μ + r))."""
+    powers = [p for p in math.atoms(sp.Pow) if p.base.is_Add]
+    bases = {p.base for p in powers if abs(p.exp) >= 2 and p.base.free_symbols
+             and all(t.is_Symbol or t.is_Number or (t.is_Mul and t.as_coeff_Mul()[1].is_Symbol) for t in p.base.args)}
+    bases -= {p.base for p in powers if abs(p.exp) < 2}  # (μ + r) of k·(μ + r)/(μ + r)² − k/μ cancels: not kept
+    bases -= {a for m in sp.preorder_traversal(math) if m.is_Mul for a in m.args}
+    kept = {b: sp.Dummy(f"sum{i}") for i, b in enumerate(sorted(bases, key=sp.default_sort_key))}
+    kept.update({-b: -d for b, d in list(kept.items())})
+    back = {d: b for b, d in kept.items() if d.is_Dummy}
+    return sp.factor(sp.cancel(math.xreplace(kept))).xreplace(back)
