@@ -250,19 +250,14 @@ def test_conjugate_root_difference_gradient_at_subnormal_legs():
     assert (_ulps(dy, truths, np.float64) <= 4).all()
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂T of log(e^(a/T) + e^(b/T) + 1) − a/T (a temperature cross-entropy "
-                   "with a constant logit 0) at a subnormal a < 0, T in [1e−30, 1e−20], b in −[1e100, 1e300]: −0 for "
-                   "(a/T²)(1 − pₐ) (−2.4703e−264 at (T, a, b) = (1e−30, −5e−324, −1e154)): past 4 ULP at 139 of 301 points, "
-                   "worst 7.7e15, worse than torch autograd of the written formula at 112 (torch past at 56). Diagnosed "
-                   "(worse44): power-quotient writes ∂T as −N/T², N = a·(1 − pₐ) − b·p_b the widened sum rounded once: "
-                   "N = −2.5e−324 rounds to 0 (a subnormal N keeps none of its relative accuracy); the rule's widened "
-                   "Σ tᵢ/T² (taken only where N/T² is ±inf or NaN) gives −2.4703e−264 exactly. Needs: that form also "
-                   "where |N| < 2⁻¹⁰²² (prototype results/worse44_power_quotient_below.patch: past 4 ULP 139 → 2, worst "
-                   "21,003 ULP at (3.74e−22, −1.38e−312, −9.12e286), where the widened Σ tᵢ/T² itself "
-                   "is off, with within=0 too (not diagnosed; N there is a subnormal −6.9e−313); worse "
-                   "than torch 112 → 0; but 1.67× the NumPy CPU time (1.27 → 2.12 s at 1e6 elements): the printer "
-                   "shares the widened Σ tᵢ/T² between the select and _taken_again's lambda and computes it on every "
-                   "element, which needs a masked (needed=) call)")
+# measured before h-pq45 (8d42f217): ∂T of log(e^(a/T) + e^(b/T) + 1) − a/T (a temperature cross-entropy with a
+# constant logit 0) at a subnormal a < 0, T in [1e−30, 1e−20], b in −[1e100, 1e300]: −0 for (a/T²)(1 − pₐ) (−2.4703e−264
+# at (T, a, b) = (1e−30, −5e−324, −1e154)): past 4 ULP at 139 of 301 points, worst 7.7e15, worse than torch autograd of
+# the written formula at 112 (torch past at 56). Diagnosed (worse44): power-quotient writes ∂T as −N/T², N the widened
+# sum rounded once, a subnormal N keeps none of its relative accuracy; and (pq45) where b/T overflows (3.74e−22,
+# −1.38e−312, −9.12e286: 21,003 ULP) the widened sum's scaled words were NaN (e^−inf as −inf + k·ln 2), so it kept the
+# unscaled double word, whose quotient of a subnormal loses the remainder's low bits. Passes since h-pq45: 0 past
+# 4 ULP (worst 0.50), 0 worse than torch (tests/test_pq45.py)
 def test_temperature_cross_entropy_with_a_constant_logit_at_a_subnormal_logit():
     import mpmath
     rng = np.random.default_rng(44)

@@ -446,7 +446,10 @@ def _dwx_exp(x_hi, x_lo):
     k_hi, k_lo = _dw_two_prod_bounded(k, 0.6931471805599453)
     a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * 2.3190468138462996e-17)
     e_hi, e_lo = _dw_exp(a_hi, a_lo)
-    return e_hi, e_lo, k.astype(np.int32)
+    # x = −inf (an argument past the range, e^(b/T − m) at b/T = −inf): e^x is 0, exactly, where x + k·ln 2 was
+    # −inf + c, a double word with a NaN lo (∂T of log(e^(a/T) + e^(b/T) + 1) − a/T at (3.7e−22, −1.4e−312, −9.1e286))
+    gone = x_hi == -np.inf
+    return np.where(gone, 0.0, e_hi), np.where(gone, 0.0, e_lo), np.where(gone, 0, k).astype(np.int32)
 
 
 def _dwx_exp_negabs(x_hi, x_lo):

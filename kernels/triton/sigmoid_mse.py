@@ -464,7 +464,8 @@ def _dwx_exp(x_hi, x_lo):
     k_hi, k_lo = _dw_two_prod_bounded(k, tl.full([], 0.6931471805599453, tl.float64))
     a_hi, a_lo = _dw_add(x_hi, x_lo, k_hi, k_lo + k * tl.full([], 2.3190468138462996e-17, tl.float64))
     e_hi, e_lo = _dw_exp(a_hi, a_lo)
-    return e_hi, e_lo, k.to(tl.int32)
+    gone = x_hi == -float("inf")  # e^−inf is 0, exactly (as NumPy's: x + k·ln 2 was −inf + c, a NaN lo)
+    return tl.where(gone, 0.0, e_hi), tl.where(gone, 0.0, e_lo), tl.where(gone, 0, k).to(tl.int32)
 
 
 @triton.jit

@@ -15,7 +15,8 @@ from ...functions import relu, sigmoid
 from ...special import binade_reciprocal, ndtr, softplus
 from .core import _Final, _Fired, Rule
 from .widening import (_atoms, _KEPT, _power_of_two_number, _replaced, _ROUNDED, _top_down, Grouped, unwiden, widen,
-                       WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
+                       WidenedBase, written_where_not_finite, written_where_not_finite_or_below,
+                       WrittenWhereNotFiniteBase)
 from .stabiliser import _rewritten
 from .losses import _input_reciprocal_pair
 
@@ -504,7 +505,11 @@ def _power_quotient(node, guarded, term=True):
         # (2y/Φ² + 2x·φ/Φ³)/x², at x = y = 1.7e308 was inf for 2.14e−308 (torch 2.14e−308; h-gelu36); taken as
         # Σ c·tᵢ/x^k where it is ±inf or NaN (each term a product the printers take by exponents)
         written = widen(sp.Add(*[c * t * sp.Mul(*dens) for t in num.expanded.args]))
-        return written_where_not_finite(out, written)
+        # and where N is below the normal range (0 included): N rounded once is off there by up to 2⁻¹⁰⁷⁵, all of a
+        # subnormal's digits, which the division by x^k ≪ 1 magnifies (∂T of log(e^(a/T) + e^(b/T) + 1) − a/T at
+        # T = 1e−30, a = −5e−324, b = −1e154: N = a·(1 − pₐ) rounded to 0, ∂T −0 for −2.47e−264; worse44, pq45).
+        # Exact: Σ c·tᵢ·x^−k is c·N·x^−k with N's sum distributed. The printers compute it on those elements alone
+        return written_where_not_finite_or_below(out, written, num)
     return out
 
 
@@ -569,7 +574,10 @@ POWER_QUOTIENT = Rule(
     "float64, true −1.75e−306 at 1.42e154, 5.5e15 ULP; t/x^(3/2)′ in x: 0 from x = 3.2e205, true −1.5e−215 at t = 1e300, "
     "x = 1e206); from |x| = 2^⌊120/k⌋ on, (…(N/x)/…)/x divides factor by factor, a half power last by √x; N a "
     "widened sum Σ tᵢ, which leaves the range where N/x^k does not (∂y of gelu(x/y)⁻², (2y/Φ² + 2x·φ/Φ³)/x², inf at "
-    "x = y = 1.7e308 for 2.14e−308), is taken as the widened Σ tᵢ/x^k where it is ±inf or NaN; N a sum of the "
+    "x = y = 1.7e308 for 2.14e−308), is taken as the widened Σ tᵢ/x^k where it is ±inf or NaN, or where N is below "
+    "the normal range, 0 included (N rounded once keeps none of a subnormal's digits: ∂T of log(e^(a/T) + e^(b/T) "
+    "+ 1) − a/T at (T, a, b) = (1e−30, −5e−324, −1e154) was −0 for −2.47e−264), computed on those elements alone; "
+    "N a sum of the "
     "long-product rule's terms likewise as Σ tᵢ/x^k, each term's forms divided (∂y of gelu(x/y)⁻³, "
     "3(y²/Φ³ + x·y·φ/Φ⁴)/x³, NaN at x = y = 1.7e308 for 3.8e−308), and its widened form M·W (M the inputs' "
     "powers) from |x| = 2^⌊120/k⌋ on as Π (s/x)·(…(W/x)…)/x, each input factor s of M with one division (∂y of "

@@ -705,3 +705,26 @@ def _one_fraction(math):
     kept.update({-b: -d for b, d in list(kept.items())})
     back = {d: b for b, d in kept.items() if d.is_Dummy}
     return sp.factor(sp.cancel(math.xreplace(kept))).xreplace(back)
+
+
+# ------------------------------------------------------------------ pq45 (issue 16, session 45, h-pq45: power-quotient
+# below the normal range)
+class WrittenWhereNotFiniteOrBelowBase(WrittenWhereNotFiniteBase):
+    """WrittenWhereNotFiniteOrBelowBase(computed, written, n): ``computed`` (a quotient N/x^k of a sum N rounded once)
+    taken as ``written`` (Σ tᵢ/x^k, widened) where it is ±inf or NaN, as :class:`WrittenWhereNotFiniteBase`, and also
+    where ``n`` (N as computed) is below the normal range, 0 included: N rounded once is off there by up to half the
+    least subnormal, all of a subnormal's digits, which the division by x^k ≪ 1 magnifies (the power-quotient rule's).
+    The printers compute ``written`` on those elements alone (NumPy's ``_taken_below``); its value, text and
+    derivative are the computed one's."""
+
+    nargs = 3
+
+    @staticmethod
+    def _imp_(computed, written, n):  # lambdify's hook (mpmath numbers or NumPy arrays): the computed value
+        return computed
+
+
+def written_where_not_finite_or_below(computed: sp.Expr, written: sp.Expr, n: sp.Expr) -> sp.Expr:
+    """``computed`` taken as ``written`` where it is not finite or ``n`` is below the normal range
+    (:class:`WrittenWhereNotFiniteOrBelowBase`)."""
+    return WrittenWhereNotFiniteOrBelowBase(computed, written, n)

@@ -290,6 +290,24 @@ def _taken_again(r, m, INFINITE: tl.constexpr = False):
 '''
 TRITON_HELPERS["_taken_again"] = TRITON_DEVICE_HELPERS["_taken_again"]
 
+# session 45 (h-pq45): the power-quotient rule's N/x^k taken as Σ tᵢ/x^k also where N is below the normal range
+# (rewrite.WrittenWhereNotFiniteOrBelowBase; NumPy's _taken_below, which computes m on those elements alone)
+TRITON_DEVICE_HELPERS["_taken_below"] = '''\
+@triton.jit
+def _taken_below(r, n, m):
+    """r, a quotient N/x^k as computed from the sum N rounded once (n), taken as m, the sum of N's terms each divided
+    by x^k, where r is ±inf or NaN or n is below its dtype's normal range (0 included: n is off there by up to half
+    the least subnormal, which the division magnifies), where m is finite (and where r is NaN and m ±inf). A select:
+    every lane computes m."""
+    tiny = 2.2250738585072014e-308
+    if n.dtype == tl.float32:
+        tiny = 1.1754943508222875e-38
+    bad = (r != r) | (tl.abs(r) == float("inf")) | (tl.abs(n) < tiny)
+    take = (bad & (tl.abs(m) < float("inf"))) | ((r != r) & (tl.abs(m) == float("inf")))
+    return tl.where(take, m.to(r.dtype), r)
+'''
+TRITON_HELPERS["_taken_below"] = TRITON_DEVICE_HELPERS["_taken_below"]
+
 # session 35 (h-triton35): a quotient of three factors or more taken again by exponents where it is not finite or came
 # out 0 (ConditionalPrinting._exponent_product; NumPy's _taken_again(…, underflowed=True, held=…))
 TRITON_DEVICE_HELPERS["_taken_far"] = '''\
@@ -1423,6 +1441,14 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         for far in self._far_forms(e.args):  # a third order where both are ±inf or NaN (session 38), on every lane
             out = f"_taken_again({out}, {far}, True)"
         return out
+
+    def _print_WrittenWhereNotFiniteOrBelowBase(self, e):
+        """The power-quotient rule's N/x^k taken as Σ tᵢ/x^k where it is not finite or N is below the normal range
+        (rewrite.WrittenWhereNotFiniteOrBelowBase): ``_taken_below``, a select as the printers' own products."""
+        if self.plain_widened:
+            return f"({self._print(e.args[1])})"
+        self._need("_taken_below")
+        return f"_taken_below({self._print(e.args[0])}, {self._print(e.args[2])}, {self._print(e.args[1])})"
 
     def _print_WidenedBase(self, e):
         """A widened sum (the widen rule): a call of the ``@triton.jit`` function generated for its
