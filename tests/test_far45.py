@@ -1,8 +1,9 @@
 """Session 45, helper far45 (issue 16): test_break44's two strict xfails and their neighbourhoods.
 
-- distributed-power-sum (symnet/codegen/rewrite/hypot.py): v·Σ cᵢ·mᵢ·D^(−kᵢ), SymPy's collected gradient of x·y/(x − y)⁸,
-  is taken as the distributed sum widened in scaled double words wherever |D| is past 2^±⌊1022/k⌋ (k the largest kᵢ:
-  there a D^(±kᵢ) the printers form leaves the normal range), not only where the collected product is not finite.
+- distributed-power-sum (symnet/codegen/rewrite/hypot.py): v·Σ cᵢ·mᵢ·D^(−kᵢ), SymPy's collected gradient of
+  x·y/(x − y)⁸, is taken as the distributed sum widened in scaled double words wherever |D| is past 2^±⌊1022/k⌋ (k the
+  largest kᵢ: there a D^(±kᵢ) the printers form leaves the normal range), not only where the collected product is not
+  finite.
 - rounded-log-argument's far branch R/(k + a·R) → 1/(a + k/R) where |a·R| > 2¹⁰⁰⁰ (symnet/codegen/rewrite/logs.py)
   takes a = −x too: x/(1 − x²) as 1/(1/x − x), as x/(x² − 1) was already 1/(x − 1/x).
 
@@ -28,7 +29,8 @@ CAUCHY = "x/(1 - x**2)"
 CAUCHY_TRUTHS = (lambda v: v / (1 - v * v), lambda v: (1 + v * v) / (1 - v * v) ** 2)
 
 SHIFTED = "y/(1 - x*y)"
-SHIFTED_TRUTHS = (lambda a, b: b / (1 - a * b), lambda a, b: b * b / (1 - a * b) ** 2, lambda a, b: 1 / (1 - a * b) ** 2)
+SHIFTED_TRUTHS = (lambda a, b: b / (1 - a * b), lambda a, b: b * b / (1 - a * b) ** 2,
+                  lambda a, b: 1 / (1 - a * b) ** 2)
 
 
 def _dpow_points(lo, hi, n=200, seed=45, dtype=np.float64):
@@ -53,7 +55,8 @@ def _shifted_points(n=200, seed=45):
     return {"x": _signs(rng, n) * 10.0 ** lx, "y": _signs(rng, n) * 10.0 ** (s - lx)}
 
 
-TORCH = {DPOW: lambda x, y: x * y / (x - y) ** 8, CAUCHY: lambda x: x / (1 - x ** 2), SHIFTED: lambda x, y: y / (1 - x * y)}
+TORCH = {DPOW: lambda x, y: x * y / (x - y) ** 8, CAUCHY: lambda x: x / (1 - x ** 2),
+         SHIFTED: lambda x, y: y / (1 - x * y)}
 
 
 def _torch_outputs(formula, points):
@@ -213,12 +216,13 @@ CUBE_TRUTHS = (lambda a, b: a * b / (a - b) ** 3, lambda a, b: b / (a - b) ** 3 
                lambda a, b: a / (a - b) ** 3 + 3 * a * b / (a - b) ** 4)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x and ∂y of x·y/(x − y)³ in the normal range, "
-                   "x = ±10^[0, 1], y = −r·x, r in [0.3, 3] (200 points): ∂x = −y·(2x + y)/(x − y)⁴ cancels near its "
-                   "root y = −2x, ∂y = x·(x + 2y)/(x − y)⁴ near y = −x/2: ∂x past 4 ULP at 94, worst 13,400 (1.3755, −2.7523; torch 2,801), worse "
-                   "than torch at 68 (torch past at 99); ∂y past at 40, worst 162, worse than torch at 27 (torch 43, "
-                   "1,044): distributed-power-sum's collected y·((x − y)⁻³ − 3x·(x − y)⁻⁴) rounded before the sum "
-                   "cancels (its widened far form is taken only past 2^±⌊1022/4⌋); before and after h-far45")
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x and ∂y of x·y/(x − y)³ in the normal "
+                   "range, x = ±10^[0, 1], y = −r·x, r in [0.3, 3] (200 points): ∂x = −y·(2x + y)/(x − y)⁴ cancels "
+                   "near its root y = −2x, ∂y = x·(x + 2y)/(x − y)⁴ near y = −x/2: ∂x past 4 ULP at 94, worst 13,400 "
+                   "(1.3755, −2.7523; torch 2,801), worse than torch at 68 (torch past at 99); ∂y past at 40, worst "
+                   "162, worse than torch at 27 (torch 43, 1,044): distributed-power-sum's collected y·((x − y)⁻³ − "
+                   "3x·(x − y)⁻⁴) rounded before the sum cancels (its widened far form is taken only past "
+                   "2^±⌊1022/4⌋); before and after h-far45")
 def test_distributed_power_sum_near_a_root_of_the_gradient():
     mine, theirs = _ulps_of(CUBE, CUBE_TRUTHS, _dpow_points(0, 1))
     _assert_within(mine, theirs, np.float64)

@@ -1091,8 +1091,8 @@ def _distributed_power_sum(node):
                 distributed = sp.Add(*[v * t for t in s.args])
                 taken = written_where_not_finite(node, distributed)
                 # (far45) where D^k leaves float64's normal range, D^(−k) is subnormal or 0 and the product is finite
-                far = _distributed_far(distributed, next(iter(bases)), max(orders))
-                return _Final(_Fired(sp.Piecewise(far, (taken, True)), ["distributed-power-sum"]))
+                far = _distributed_far(node, distributed, next(iter(bases)), max(orders))
+                return _Final(_Fired(sp.Piecewise(*far, (taken, True)), ["distributed-power-sum"]))
     return None
 
 
@@ -1175,22 +1175,25 @@ def _distributed_far_edge(k):
     return sp.Float(2.0 ** (1022 // k))
 
 
-def _distributed_far(distributed, base, k):
-    """(form, where) of distributed-power-sum's far branch: the distributed Σ v·cᵢ·mᵢ·D^(−kᵢ) widened whole in scaled
-    double words (as the rational-product rule widens a product: far_bound ⌊960/n⌋, n its terms' largest total
-    degree, each input scaled to [1/2, 1) by its exponent), taken as written where that is not finite, where |D| is
-    past 2^±⌊1022/k⌋ (:func:`_distributed_far_edge`, k the largest kᵢ), D ≠ 0 and no input is 0 (there the product
-    as before: its signed zero, its infinity). ∂y of x·y/(x − y)⁸, x·((x − y)⁻⁸ + 8y·(x − y)⁻⁹), y = −r·x, r in
-    [0.3, 3] (the sum cancels by up to 2.2×): at (3e38, −2e38) (x − y)⁸ = 3.9e309 overflowed, (x − y)⁻⁸ was 0 and
-    the sum −8.19e−310 finite, so the product as computed was kept: −2.4576e−271 for −1.6896e−271; with (x − y)⁹
-    alone past the range (|x| in [1e35, 1e38]) 11.9 ULP, taken by exponents, and where (x − y)⁸ underflows (|x| in
-    [1e−40, 1e−35]) 12.8 ULP; each term by exponents, not widened, was still 9.0 ULP near 1e38."""
+def _distributed_far(node, distributed, base, k):
+    """The (form, where) pair of distributed-power-sum's far branch: the distributed Σ v·cᵢ·mᵢ·D^(−kᵢ) widened whole in
+    scaled double words (as the rational-product rule widens a product: far_bound ⌊960/n⌋, n its terms' largest total
+    degree, each input scaled to [1/2, 1) by its exponent), taken as the collected ``node`` where that is not finite;
+    where |D| ≥ 2^⌊1022/k⌋ or 0 < |D| < 2^−⌊1022/k⌋ (:func:`_distributed_far_edge`, k the largest kᵢ) and no input is
+    0 (there the product as before: its signed zero). A far branch of the NumPy printer's, computed on its elements
+    alone (|D| < 2^−⌊1022/k⌋ as written, a select on every element, was 1.5× the float32 kernel's time); its fallback
+    ``node``, which the near branch computes anyway (the distributed sum there, a temporary of every element, was 1.7×
+    the float64 kernel's time). ∂y of x·y/(x − y)⁸, x·((x − y)⁻⁸ + 8y·(x − y)⁻⁹), y = −r·x, r in [0.3, 3] (the sum
+    cancels by up to 2.2×): at (3e38, −2e38) (x − y)⁸ = 3.9e309 overflowed, (x − y)⁻⁸ was 0 and the sum −8.19e−310
+    finite, so the product as computed was kept: −2.4576e−271 for −1.6896e−271; with (x − y)⁹ alone past the range
+    (|x| in [1e35, 1e38]) 11.9 ULP, taken by exponents, and where (x − y)⁸ underflows (|x| in [1e−40, 1e−35]) 12.8
+    ULP; each term by exponents, not widened, was still 9.0 ULP near 1e38."""
     from .products import _total_degree
 
-    inputs = sorted(distributed.free_symbols, key=sp.default_sort_key)
     sign = -1 if distributed.could_extract_minus_sign() else 1
     degree = max(_total_degree(t) for t in sp.Add.make_args(distributed))  # (each term a product of powers)
-    widened = sign * widen(sign * distributed, far_bound=960 // degree)
+    form = written_where_not_finite(sign * widen(sign * distributed, far_bound=960 // degree), node)
     edge, size = _distributed_far_edge(k), sp.Abs(Grouped(base))
-    where = ((size >= edge) | (size < 1 / edge)) & sp.Ne(size, 0) & sp.And(*[sp.Ne(v, 0) for v in inputs])
-    return written_where_not_finite(widened, distributed), where
+    nonzero = sp.And(*[sp.Ne(v, 0) for v in sorted(distributed.free_symbols, key=sp.default_sort_key)])
+    # (1/|D| > 2^⌊1022/k⌋, not |D| < 2^−⌊1022/k⌋: a comparison past a large constant, which the printer takes as far)
+    return ((form, ((size >= edge) | (1 / size > edge)) & sp.Ne(size, 0) & nonzero),)
