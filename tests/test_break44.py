@@ -186,9 +186,10 @@ def _mp_each(function, *columns):
         return [function(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
 
 
-@pytest.mark.xfail(strict=True, reason="measured: x/(1 − x²) for |x| in [10^154.5, 10^308.2] is ∓0 for ∓1/x (x² "
-                   "overflows; the far branch that x/(x² − 1) takes is not taken with the sign changed): past 4 ULP at "
-                   "299 of 300 points, worst 9.0e15 (torch the same ∓0 at all 299)")
+# Was a strict xfail: "measured: x/(1 − x²) for |x| in [10^154.5, 10^308.2] is ∓0 for ∓1/x (x² overflows; the far
+# branch that x/(x² − 1) takes is not taken with the sign changed): past 4 ULP at 299 of 300 points, worst 9.0e15
+# (torch the same ∓0 at all 299)". Passes since h-far45 (session 45): rounded-log-argument's far branch R/(k + a·R) →
+# 1/(a + k/R) takes a = −x too, 1/(1/x − x): past 0 of 300, worst 0.50 ULP (tests/test_far45.py)
 def test_cauchy_like_quotient_with_one_minus_x_squared_far_out():
     rng = np.random.default_rng(4404)
     x = _signs(rng, 300) * 10.0 ** rng.uniform(154.5, 308.2, 300)
@@ -197,16 +198,14 @@ def test_cauchy_like_quotient_with_one_minus_x_squared_far_out():
     assert (_ulps(f, truths, np.float64) <= 4).all()
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of x·y/(x − y)⁸ for x in ±[1e38, 1e39], y = −r·x, r in [0.3, "
-                   "3] and (3e38, −2e38): (x − y)⁻⁹ underflows and (x − y)⁻⁸ is subnormal: past 4 ULP at 281 of 301 "
-                   "points, worst 9.3e15 (−2.4576e−271 for −1.6896e−271 at (3e38, −2e38)), worse than torch at 4; ∂x "
-                   "past at 228, worst 4.1e8 (torch past at all 301, worst 1.8e16 and 1.2e16: its (x − y)⁹ overflows). "
-                   "Diagnosed (worse44): the far branch of ∂y is x·(1/(x − y)⁸ + 8y·(x − y)⁻⁹), the sum factored: "
-                   "(x − y)⁸ = 3.9e309 overflows, so 1/(x − y)⁸ is 0 (true 2.56e−310) and the sum −8.19e−310 is finite, "
-                   "so _taken_again keeps it; the result is x·8y/(x − y)⁹ alone. Even stepwise, 1/(x − y)⁸ is a "
-                   "subnormal rounded before the product by x. Needs: the distributed form x/(x − y)⁸ + 8xy/(x − y)⁹ "
-                   "(its lambda's, each term by exponents) as the far branch wherever |x − y| ≥ 2¹²⁷ (where (x − y)⁸ "
-                   "leaves the normal range), not only where the factored one is not finite")
+# Was a strict xfail: "measured: ∂y of x·y/(x − y)⁸ for x in ±[1e38, 1e39], y = −r·x, r in [0.3, 3] and (3e38, −2e38):
+# (x − y)⁻⁹ underflows and (x − y)⁻⁸ is subnormal: past 4 ULP at 281 of 301 points, worst 9.3e15 (−2.4576e−271 for
+# −1.6896e−271 at (3e38, −2e38)), worse than torch at 4; ∂x past at 228, worst 4.1e8 (torch past at all 301, worst
+# 1.8e16 and 1.2e16: its (x − y)⁹ overflows). Diagnosed (worse44): the far branch of ∂y is x·(1/(x − y)⁸ + 8y·(x −
+# y)⁻⁹), the sum factored: (x − y)⁸ = 3.9e309 overflows, so 1/(x − y)⁸ is 0 (true 2.56e−310) and the sum −8.19e−310 is
+# finite, so _taken_again keeps it". Passes since h-far45 (session 45): distributed-power-sum takes the distributed
+# form, widened in scaled double words, wherever |x − y| is past 2^±113 (the (x − y)⁹ term's edge): ∂x past 0 of 301,
+# worst 0.50 ULP; ∂y 0, 0.49 (each term by exponents, not widened: ∂y still 9.0 ULP at 75 of 300; tests/test_far45.py)
 def test_distributed_power_sum_where_the_difference_is_near_the_largest_power():
     rng = np.random.default_rng(4404)
     rng.uniform(size=300), rng.uniform(size=300)  # the draws of the test above, so that the points are the measured ones

@@ -623,14 +623,17 @@ def _rounded_log_argument_node(node):
 
 def _shifted_product_quotient(node):
     """R/(k + p) with p = a·R (log1p(x·y)′ = y/(1 + x·y)) → R/(k + p widened), and 1/(a + k/R) where |p| > 2¹⁰⁰⁰
-    (there k + p overflows first: y/inf = 0 where the value is 1/x); None where the product is not of that form."""
+    (there k + p overflows first: y/inf = 0 where the value is 1/x); a may be −1 times an input's power (x/(1 − x²),
+    a = −x: the far branch 1/(1/x − x), as x/(x² − 1)'s 1/(x − 1/x)); None where the product is not of that form."""
     for f in node.args:
         if not (f.is_Pow and f.exp == -1 and _shifted_product(f.base)):
             continue
         k, p = sorted(f.base.args, key=lambda e: not e.is_number)
         rest = sp.Mul(*[g for g in node.args if g is not f])
         a = p / rest
-        if not (a.is_Symbol or (a.is_Pow and a.base.is_Symbol and a.exp.is_Integer)):
+        # (far45: a = −x was passed over, so x/(1 − x²) at |x| past 10¹⁵⁴ was ∓0 for ∓1/x: x² overflowed)
+        core = -a if a.could_extract_minus_sign() else a
+        if not (core.is_Symbol or (core.is_Pow and core.base.is_Symbol and core.exp.is_Integer)):
             continue
         far = 1 / (a + k / rest)  # |k/R| = |k·a/p| ≤ 2⁻¹⁰⁰⁰·|a|: no cancellation
         return sp.Piecewise((far, sp.Abs(p) > _PRODUCT_RANGE[1]), (rest / widen(f.base), True))
@@ -655,7 +658,8 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "i.e. near the root); in float64 in a float32 one (a product of two float32 is exact there); where p itself "
     "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
     "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
-    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x); a rounded "
+    "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x; so is "
+    "R/(k − a·R): x/(1 − x²) as 1/(1/x − x), ∓0 for ∓1/x from |x| = 10¹⁵⁴·⁵, torch the same); a rounded "
     "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
     "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum s + e, log s + e/s (log1p s + e/(1 + s)) to first order in either dtype (and "
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
