@@ -1562,7 +1562,8 @@ _SIGMOID_MIXTURE_NEAR = sp.Rational(1, 2)  # log1p(q) taken for −1/2 < q < 1: 
 
 
 def _sigmoid_mixture_parts(s):
-    """s = σ(x) + σ(−x)·e^w (either order of the terms, e^w any exponential) → (x, w); None otherwise."""
+    """s = σ(x) + σ(−x)·e^w (either order of the terms, e^w any exponential; σ(−x) written 1 − σ(x) too: the zero term
+    π + (1 − π)·e^(−λ) with π = σ(a), before sigmoid-complement rewrites it) → (x, w); None otherwise."""
     if not s.is_Add or len(s.args) != 2:
         return None
     for first, second in (s.args, s.args[::-1]):
@@ -1570,10 +1571,11 @@ def _sigmoid_mixture_parts(s):
             continue
         x = first.args[0]
         factors = sp.Mul.make_args(second)
-        if len(factors) == 2 and sigmoid(-x) in factors:
-            (other,) = [f for f in factors if f != sigmoid(-x)]
-            if isinstance(other, sp.exp):
-                return x, other.args[0]
+        for complement in (sigmoid(-x), 1 - first):  # break45: 1 − σ(x) = σ(−x)
+            if len(factors) == 2 and complement in factors:
+                (other,) = [f for f in factors if f != complement]
+                if isinstance(other, sp.exp):
+                    return x, other.args[0]
     return None
 
 
