@@ -219,3 +219,38 @@ def test_product_plus_sum_at_an_infinite_input_and_a_tiny_one():
         warnings.simplefilter("ignore")
         got = compiled("x*y + z")(x, y, z)[0]
     assert np.array_equal(got, x * y + z)
+
+
+def _subnormal_temperatures():
+    """200 points: T in 10^[−323, −309] (subnormal), 0.1 ≤ a < b ≤ 10 (a/T and b/T both overflow to +inf)."""
+    rng = np.random.default_rng(4530)
+    T = 10.0 ** rng.uniform(-323, -309, 200)
+    a = rng.uniform(0.1, 5, 200)
+    return T, a, a + rng.uniform(0.1, 5, 200)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: the smooth max with a constant logit 0, T·log(e^(a/T) + e^(b/T) + 1), "
+                   "at a subnormal T > 0 and 0 < a < b: ∂a = 0.5 and ∂b = 0.5 for 0 and 1 (the limits: p_a ≤ "
+                   "e^((a − b)/T)) at 200 of 200 points, f = inf for b at all 200 (torch inf, NaN, NaN). infinite-shift "
+                   "takes a/T = b/T = +inf as a tie; scaled-max and softmax-weights, which form (b − a)/T first, want "
+                   "every term of the sum an exponential (the two-logit form is right at all 200)")
+def test_smooth_max_with_a_constant_logit_at_a_subnormal_temperature():
+    T, a, b = _subnormal_temperatures()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        f, _, da, db = compiled("T*log(exp(a/T) + exp(b/T) + 1)")(T, a, b)
+    assert np.array_equal(f, b) and np.all(da == 0) and np.all(db == 1)
+
+
+@pytest.mark.xfail(strict=True, reason="measured: scaled-max's near misses at a subnormal T < 0 (−T in 10^[−323, "
+                   "−309]), a = −a₀ < 0 < b: T·log(e^(a/T) + e^(b/T) + 1), T·log(e^(a/T) + 2e^(b/T)) and "
+                   "T·log((e^(a/T) + e^(b/T))/2) are −inf for their limit min(a, b, 0) = a at 200 of 200 points each "
+                   "(torch −inf at all); the rule takes only F·log(e^(r₁/F) + … + e^(rₙ/F))")
+@pytest.mark.parametrize("formula", ["T*log(exp(a/T) + exp(b/T) + 1)", "T*log(exp(a/T) + 2*exp(b/T))",
+                                     "T*log((exp(a/T) + exp(b/T))/2)"])
+def test_smooth_max_near_misses_at_a_negative_subnormal_temperature(formula):
+    T, a, b = _subnormal_temperatures()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        f = compiled(formula)(-T, -a, b)[0]
+    assert np.array_equal(f, -a)
