@@ -254,3 +254,42 @@ def test_smooth_max_near_misses_at_a_negative_subnormal_temperature(formula):
         warnings.simplefilter("ignore")
         f = compiled(formula)(-T, -a, b)[0]
     assert np.array_equal(f, -a)
+
+
+def _small_ratios():
+    """80 points: x, z in 10^[−12, 0], y, w in 10^[0, 3] (x/y and z/w small: log1p(u) − u/(1 + u) ≈ u²/2)."""
+    rng = np.random.default_rng(454)
+    x, y, z, w = (10.0 ** rng.uniform(lo, hi, 80) for lo, hi in [(-12, 0), (0, 3), (-12, 0), (0, 3)])
+    return x, y, z, w
+
+
+def _mp_ulps(formula, names, columns, output, got):
+    symbols = sp.symbols(names, real=True)
+    expr = sp.sympify(formula, locals={str(s): s for s in symbols})
+    target = expr if output is None else sp.diff(expr, symbols[output])
+    f = mp_function(target, symbols)
+    with mpmath.workdps(100):
+        return np.array([ulps(g, f(*(mpmath.mpf(float(v)) for v in row)), np.float64)
+                         for g, row in zip(got, zip(*columns))])
+
+
+@pytest.mark.xfail(strict=True, reason="measured: ∂x of log(1 + x/y) + log(1 + z/w) − x/(x + y) − z/(z + w) (two "
+                   "negative-binomial-like terms; widened-log-sum takes f) is 1/(x + y) − y/(x + y)², which cancels to "
+                   "x/(x + y)²: past 4 ULP at 80 of 80 points, worse than torch at 46, worst 3.24e14 (5.2042e−18 for "
+                   "5.4534e−18 at (w, x, y, z) = (202.16, 4.2e−12, 879.34, 2.6e−8), torch 4.21e13)")
+def test_two_log_quotient_terms_gradient_where_the_ratios_are_small():
+    x, y, z, w = _small_ratios()
+    formula = "log(1 + x/y) + log(1 + z/w) - x/(x + y) - z/(z + w)"
+    kernel = compiled(formula)
+    got = kernel(w=w, x=x, y=y, z=z)[kernel.outputs.index("df_dx")]
+    assert (_mp_ulps(formula, "w x y z", [w, x, y, z], 1, got) <= 4).all()
+
+
+@pytest.mark.xfail(strict=True, reason="measured: log((x + y)/y) − x/(x + y) (log(1 + x/y) written as a quotient, two "
+                   "inputs) is as written: past 4 ULP at 80 of 80 points where x/y is small, worst 7.57e28 (−5.3e−17 for "
+                   "5.0e−30 at x = 1.03e−12, y = 324.5; torch the same at every point)")
+def test_log_of_a_sum_over_one_of_its_terms_minus_the_ratio():
+    x, y, _, _ = _small_ratios()
+    formula = "log((x + y)/y) - x/(x + y)"
+    got = compiled(formula)(x=x, y=y)[0]
+    assert (_mp_ulps(formula, "x y", [x, y], None, got) <= 4).all()
