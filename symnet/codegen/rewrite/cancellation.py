@@ -1071,8 +1071,9 @@ def _root_minus_constant_denominator(a, b, r, power, halves):
 
 def _cosine_complement_parts(node):
     """``node`` c + k·P·S₁^(−1/2)·S₂^(−1/2)·… (c, k nonzero numbers; P a polynomial in the inputs with two terms or
-    more; each Sⱼ a sum of two or more squares of inputs, at least one of them) → (c·k, P, [S₁, S₂, …]); None for any
-    other node."""
+    more; each Sⱼ a sum of two or more squares of inputs, each times a positive number, and a positive number ε or
+    none: ‖a‖ = √(a₁² + a₂² + ε), a weighted norm √(a₁² + 2a₂²); at least one Sⱼ) → (c·k, P, [S₁, S₂, …]); None for
+    any other node."""
     if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2) or node.has(sp.Indexed):
         return None
     c = next((t for t in node.args if t.is_number), None)
@@ -1083,7 +1084,8 @@ def _cosine_complement_parts(node):
     roots, others = [], []
     for f in sp.Mul.make_args(rest):
         if f.is_Pow and f.exp == -sp.S.Half and f.base.is_Add and len(f.base.args) >= 2 and all(
-                t.is_Pow and t.exp == 2 and t.base.is_Symbol for t in f.base.args):
+                _cosine_square(t) or (t.is_number and t.is_positive) for t in f.base.args) and sum(
+                map(_cosine_square, f.base.args)) >= 2:  # break45: w·x² (w > 0) and a constant ε > 0 too
             roots.append(f)
         else:
             others.append(f)
@@ -1095,14 +1097,22 @@ def _cosine_complement_parts(node):
     return c * k, p, [f.base for f in roots]
 
 
+def _cosine_square(t) -> bool:
+    """t = w·x², x an input, w a positive number (1 for a plain square)."""
+    w, square = t.as_coeff_Mul()
+    return w.is_positive and square.is_Pow and square.exp == 2 and square.base.is_Symbol
+
+
 _COSINE_RANGE = 900  # unscaled: the Sⱼ of n roots each within 2^±(900/n), their double words' products normal
 
 
 def _cosine_scales(p, sums):
     """{input: r} that scales each Sⱼ's inputs by rⱼ = binade_reciprocal(max |x|) of them, where the Sⱼ hold disjoint
     inputs and P is of degree 1 in each Sⱼ's (P(t₁·x₁, t₂·x₂, …) = t₁·t₂·…·P: a dot product a·b with ‖a‖, ‖b‖), so
-    that c + k·P/√(S₁·S₂·…) at the scaled inputs is the same number; None otherwise."""
+    that c + k·P/√(S₁·S₂·…) at the scaled inputs is the same number; None otherwise (an Sⱼ with a constant ε too)."""
     groups = [sorted(s.free_symbols, key=sp.default_sort_key) for s in sums]
+    if any(t.is_number for s in sums for t in s.args):  # break45: S + ε is not scaled with its inputs
+        return None
     if sum(map(len, groups)) != len(set().union(*map(set, groups))) or not p.free_symbols <= set().union(*map(set, groups)):
         return None
     ts = [sp.Dummy("t", positive=True) for _ in groups]
@@ -1146,14 +1156,16 @@ COSINE_COMPLEMENT = Rule(
     "cosine-complement", "1 − a·b/(‖a‖·‖b‖), a cosine-similarity loss written out (‖a‖ = √(a₁² + a₂² + a₃²)), "
     "cancels where a ∥ b: the rounded dot product, norms and quotient leave cos θ some 3 roundings off, which "
     "1 − cos θ turns into a relative error of 3u/(1 − cos θ) (324 ULP in float64 at cos θ = 0.99617, torch 324); "
-    "c + k·P/√(S₁·S₂) (P a polynomial, each S a sum of squares of inputs) computed whole in double words as the "
+    "c + k·P/√(S₁·S₂) (P a polynomial, each S a sum of squares of inputs, each square times a positive number, and "
+    "a positive constant ε or none: √(‖a‖² + ε) and weighted norms too) computed whole in double words as the "
     "widen rule computes (P's and S's products exact, √ and quotient to about 2⁻¹⁰⁰) and rounded once: where P is "
     "of degree 1 in each S's inputs (a·b), on every element at the inputs of each S scaled by the power of two that "
     "brings their largest into [1, 2) (the same number, and no square or product leaves the range, where the written "
     "a·b and S overflow from 1e154 on: inf at a = −b/2 = 1e300·(1, 2, 3), torch NaN); else unscaled where c·k·P < 0 "
     "(its two terms of opposite signs, the only place they cancel) and each of n sums S is within 2^±(900/n), as "
     "written elsewhere; for c·(1 − s·a·b/(‖a‖·‖b‖)) (s = ±1) where s·a·b > 0, c·D/(R·(R + s·a·b)) instead, "
-    "R = ‖a‖·‖b‖, D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)² = R² − (a·b)² (Lagrange's identity), at the same scaled inputs in "
+    "R = ‖a‖·‖b‖, D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)² = R² − (a·b)² (Lagrange's identity; plain squares, no ε; a term "
+    "−aᵢbᵢ of the dot product read as aᵢ·(−bᵢ)), at the same scaled inputs in "
     "double words: each aᵢbⱼ − aⱼbᵢ of two exact products, so 0 where a ∥ b (the whole sum's floor of about 2⁻¹³⁰ of 1 "
     "left 1e−37 there, and 9.9e17 ULP in float64 at b = a·t rounded, 1 − cos θ ~ 1e−33; torch 0 and NaN there, "
     "3.4e38 ULP)",
@@ -1168,8 +1180,9 @@ _LAGRANGE_MOST = 8  # inputs a vector, its n(n − 1)/2 determinants (compile CP
 
 def _cosine_pairs(p, sums):
     """(m, [(a₁, b₁), (a₂, b₂), …]) where P = m·(a₁·b₁ + a₂·b₂ + …) (m a number) with S₁ = Σ aᵢ², S₂ = Σ bᵢ² (each
-    input of S₁ and of S₂ in one term), at most :data:`_LAGRANGE_MOST` terms; None otherwise."""
-    if len(sums) != 2:
+    input of S₁ and of S₂ in one term), at most :data:`_LAGRANGE_MOST` terms; a term −m·aᵢ·bᵢ gives the pair
+    (aᵢ, −bᵢ) (P = m·a·b' with b' = (±bᵢ), and Σ b'ᵢ² = S₂: a·c − b·d over ‖(a, b)‖·‖(c, d)‖); None otherwise."""
+    if len(sums) != 2 or not all(t.is_Pow for s in sums for t in s.args):  # break45: plain squares (no w·x², ε)
         return None
     first, second = (set(s.free_symbols) for s in sums)
     if len(first) != len(sums[0].args) or len(second) != len(sums[1].args) or len(first) != len(second):
@@ -1180,7 +1193,7 @@ def _cosine_pairs(p, sums):
     pairs = []
     for term in p.args:
         coefficient, product = term.as_coeff_Mul()
-        if coefficient != m:
+        if coefficient not in (m, -m):  # break45: −m too, b's entry negated (b' = (±bᵢ), ‖b'‖ = ‖b‖)
             return None
         factors = sp.Mul.make_args(product)
         if len(factors) != 2 or not all(f.is_Symbol for f in factors):
@@ -1188,8 +1201,8 @@ def _cosine_pairs(p, sums):
         x, y = factors if factors[0] in first else factors[::-1]
         if x not in first or y not in second:
             return None
-        pairs.append((x, y))
-    if {x for x, _ in pairs} != first or {y for _, y in pairs} != second:
+        pairs.append((x, y if coefficient == m else -y))
+    if {x for x, _ in pairs} != first or {y.free_symbols.pop() for _, y in pairs} != second:
         return None
     return m, pairs
 

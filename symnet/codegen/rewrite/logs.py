@@ -1568,7 +1568,8 @@ _SIGMOID_MIXTURE_NEAR = sp.Rational(1, 2)  # log1p(q) taken for −1/2 < q < 1: 
 
 
 def _sigmoid_mixture_parts(s):
-    """s = σ(x) + σ(−x)·e^w (either order of the terms, e^w any exponential) → (x, w); None otherwise."""
+    """s = σ(x) + σ(−x)·e^w (either order of the terms, e^w any exponential; σ(−x) written 1 − σ(x) too: the zero term
+    π + (1 − π)·e^(−λ) with π = σ(a), before sigmoid-complement rewrites it) → (x, w); None otherwise."""
     if not s.is_Add or len(s.args) != 2:
         return None
     for first, second in (s.args, s.args[::-1]):
@@ -1576,10 +1577,11 @@ def _sigmoid_mixture_parts(s):
             continue
         x = first.args[0]
         factors = sp.Mul.make_args(second)
-        if len(factors) == 2 and sigmoid(-x) in factors:
-            (other,) = [f for f in factors if f != sigmoid(-x)]
-            if isinstance(other, sp.exp):
-                return x, other.args[0]
+        for complement in (sigmoid(-x), 1 - first):  # break45: 1 − σ(x) = σ(−x)
+            if len(factors) == 2 and complement in factors:
+                (other,) = [f for f in factors if f != complement]
+                if isinstance(other, sp.exp):
+                    return x, other.args[0]
     return None
 
 
@@ -1613,8 +1615,8 @@ def _sigmoid_mixture_log(expr):
 
 
 SIGMOID_MIXTURE_LOG = Rule(
-    "sigmoid-mixture-log", "log(σ(x) + σ(−x)·e^w) (the zero-inflated Poisson NLL's zero term, π + (1 − π)·e^(−λ) "
-    "with π = σ(a)) is log of a sum near 1 where σ(−x)·(e^w − 1) is small: 4.7e21 ULP in float32 at a = 0.3, "
+    "sigmoid-mixture-log", "log(σ(x) + σ(−x)·e^w) (σ(−x) written 1 − σ(x) too; the zero-inflated Poisson NLL's zero "
+    "term, π + (1 − π)·e^(−λ) with π = σ(a)) is log of a sum near 1 where σ(−x)·(e^w − 1) is small: 4.7e21 ULP in float32 at a = 0.3, "
     "λ = 1e−30 (2.2e−16 for 4.26e−31; torch 1.7e7), 1.9e8 ULP in float64 at a = λ = 20 (torch the same); the sum is "
     "1 + q exactly with q = σ(−x)·expm1(w) (σ(x) = 1 − σ(−x)), so log1p(q), q a product of two accurate factors, "
     "computed in double words and rounded once, where −1/2 < q < 1 (log1p's condition ≤ 1.45); the log as written "
