@@ -254,7 +254,9 @@ class thread_alarm:
     time, :func:`time.pthread_getcpuclockid`) have passed, and again every 25–75 ms until the block is left; the
     block's exit raises ``error()`` in its place. The exception is set with CPython's
     ``PyThreadState_SetAsyncExc`` (the mechanism of the ``func-timeout`` and ``stopit`` packages): it is raised
-    at the thread's next bytecode, so a single long call into C (a huge integer product) finishes first.
+    at the thread's next bytecode, so a single long call into C (a huge integer product) finishes first. Once due, the
+    watchdog does not raise while the thread is where the exception must not land (:func:`_unsafe_to_raise`: a block's
+    entry or exit, a ``__del__``, threading's or logging's lock handling, …): it looks again every 2 ms.
     :meth:`available`: False on an interpreter without that API (then the block runs unlimited, as before)."""
 
     _POLL = 0.05  # seconds between the watchdog's looks at the clock, and between raises once due

@@ -354,3 +354,38 @@ def test_a_traced_or_profiled_call_after_a_limited_block_returns():
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.stdout.strip() == "returned", done.stderr[-2000:]
+
+
+@thread_only
+def test_a_deadline_due_while_waiting_for_another_threads_import_leaves_the_module_importable(tmp_path, recorded):  # noqa: F811
+    # the limited thread waits in importlib's module lock (Python code: _ModuleLock.acquire) while another thread runs
+    # the module (0.3 s); the deadline is due meanwhile. The module must still import in a third thread. (Passed before
+    # the fix too, 8d42f217: a guard; the watchdog now also waits while the innermost frame is importlib's.)
+    name = "thread45_slow_module"
+    (tmp_path / f"{name}.py").write_text("import time\ntime.sleep(0.3)\nVALUE = 45\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        importing = threading.Thread(target=lambda: __import__(name))
+        importing.start()
+        time.sleep(0.05)  # (a head start only: if the limited thread imports first, it runs the module itself)
+
+        def work():
+            try:
+                with bounds.thread_alarm(0.02, _Limit):
+                    __import__(name)
+                    _busy(5)
+            except BaseException as e:  # noqa: BLE001
+                return type(e).__name__, _then_quiet(0.1)
+            return "not raised", _then_quiet(0.1)
+
+        got = _in_thread(work)
+        importing.join()
+        third = []
+        t = threading.Thread(target=lambda: third.append(__import__(name).VALUE))
+        t.start()
+        t.join(30)
+        assert (got, third) == (("_Limit", "quiet"), [45])
+        assert recorded == []
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(name, None)
