@@ -294,11 +294,7 @@ class thread_alarm:
         clock = self._clock()  # read by the watchdog: a thread's CPU clock can be read from another thread
         due = clock() + self.seconds
 
-        started = _thread.allocate_lock()
-        started.acquire()
-
         def watch() -> None:
-            started.release()
             wait = 0.0
             while not self._gate.acquire(timeout=wait):  # acquired: the block was left
                 try:
@@ -331,11 +327,6 @@ class thread_alarm:
             self._armed = True
             _blocks().append(self)
             _thread.start_new_thread(watch, ())
-            # Until the new thread first runs, CPython (3.11) gives its state this thread's ident: an exception set in
-            # this thread then is set in it too, and kills it at its first instruction (a deadline: this block ran
-            # unlimited; a take-back: "Exception ignored in thread started by watch", test_break44 under load). So the
-            # entry waits for it (here the watchdogs do not raise); at most 1 s, should it have died at once anyway.
-            started.acquire(timeout=1.0)
         except BaseException as e:
             self._leave()
             if isinstance(e, self._deadline):
@@ -392,8 +383,8 @@ def _drop_unraisable_deadlines() -> None:
     previous = sys.unraisablehook
 
     def hook(unraisable, previous=previous):
-        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, (_ThreadDeadline, _TakenBack)):
-            return  # raised again by its watchdog, in the block (a take-back: there was nothing to raise)
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, _ThreadDeadline):
+            return  # raised again by its watchdog, in the block
         previous(unraisable)
 
     hook._symnet_drops_deadlines = True  # type: ignore[attr-defined]
