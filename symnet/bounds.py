@@ -383,8 +383,10 @@ def _drop_unraisable_deadlines() -> None:
     previous = sys.unraisablehook
 
     def hook(unraisable, previous=previous):
-        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, _ThreadDeadline):
-            return  # raised again by its watchdog, in the block
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, (_ThreadDeadline, _TakenBack)):
+            # raised again by its watchdog, in the block; a take-back (nothing to raise) that also reached a watchdog
+            # thread not yet started (CPython 3.11 gives its state this thread's ident until then)
+            return
         previous(unraisable)
 
     hook._symnet_drops_deadlines = True  # type: ignore[attr-defined]
