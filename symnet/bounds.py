@@ -13,6 +13,7 @@ grow past the estimate; Python refuses to print integers beyond 4300 digits).
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import random
 import signal
@@ -253,10 +254,13 @@ class thread_alarm:
     time, :func:`time.pthread_getcpuclockid`) have passed, and again every 25–75 ms until the block is left; the
     block's exit raises ``error()`` in its place. The exception is set with CPython's
     ``PyThreadState_SetAsyncExc`` (the mechanism of the ``func-timeout`` and ``stopit`` packages): it is raised
-    at the thread's next bytecode, so a single long call into C (a huge integer product) finishes first.
+    at the thread's next bytecode, so a single long call into C (a huge integer product) finishes first. Once due, the
+    watchdog does not raise while the thread is where the exception must not land (:func:`_unsafe_to_raise`: a block's
+    entry or exit, a ``__del__``, threading's or logging's lock handling, …): it looks again every 2 ms.
     :meth:`available`: False on an interpreter without that API (then the block runs unlimited, as before)."""
 
     _POLL = 0.05  # seconds between the watchdog's looks at the clock, and between raises once due
+    _SOON = 0.002  # seconds until the next look, once due, while the thread is where a deadline must not land
 
     @staticmethod
     def available() -> bool:
@@ -269,6 +273,7 @@ class thread_alarm:
         self._deadline = type("_ThreadDeadline", (_ThreadDeadline,), {})
         self._lock = threading.Lock()
         self._armed = False
+        self._raised = False  # the watchdog has raised the deadline (it may be set and not yet raised)
         # held from entry until the block is left, the watchdog waiting on it: a C lock (a threading.Event's Python code
         # in the limited thread, where a deadline may land, could leave its Condition's lock held)
         self._gate = _thread.allocate_lock()
@@ -281,8 +286,7 @@ class thread_alarm:
 
     def _raise_in(self, exception) -> None:
         import ctypes
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._ident),
-                                                    ctypes.py_object(exception) if exception else None)
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._ident), ctypes.py_object(exception))
 
     def __enter__(self) -> "thread_alarm":
         self._ident = threading.get_ident()
@@ -303,7 +307,11 @@ class thread_alarm:
                 with self._lock:  # due: raised, and again every 25–75 ms until the block is left
                     if not self._armed or not self._thread.is_alive():
                         return
+                    if _unsafe_to_raise(self._ident):  # entering or leaving a block, or in a library's lock handling
+                        wait = self._SOON
+                        continue
                     self._raise_in(self._deadline)
+                    self._raised = True
                 # again in 25–75 ms, at random: a raise that lands in a gc callback is dropped (_drop_unraisable_deadlines),
                 # and a fixed 50 ms stayed in step with a loop whose callbacks took that long (test_stop60: 54 of 54 raises
                 # landed in the callback)
@@ -326,11 +334,12 @@ class thread_alarm:
             raise
         return self
 
-    def _leave(self) -> None:
+    def _leave(self) -> list:
         """Disarm this block and every block entered inside it in this thread that is still armed: a deadline
         raised as an inner block's ``__exit__`` was called (at its first instruction, before anything in it ran) left
         that block without its exit, its watchdog raising in whatever the thread ran next (session 44: 18 of 20 threads
-        took a stray deadline after an enclosing limit ended a loop of short-lived inner ones)."""
+        took a stray deadline after an enclosing limit ended a loop of short-lived inner ones). Returns the blocks
+        disarmed, this one first."""
         while True:  # a deadline raised while leaving is dropped: from here none is raised, and none is pending
             try:
                 blocks = _blocks()
@@ -338,19 +347,25 @@ class thread_alarm:
                 for block in reversed(left):
                     with block._lock:
                         block._armed = False
-                        block._raise_in(None)  # clears an exception set but not yet raised
                     if block._gate.locked():
                         block._gate.release()  # the watchdog returns at once
                     if block in blocks:
                         blocks.remove(block)
-                break
+                if any(block._raised for block in left):
+                    _take_back_deadline()  # one set but not yet raised
+                return left
             except _ThreadDeadline:
                 continue
 
     def __exit__(self, kind, value, traceback) -> bool:
-        self._leave()
-        if kind is not None and issubclass(kind, self._deadline):
-            raise self.error() from None
+        left = self._leave()
+        if kind is not None and issubclass(kind, _ThreadDeadline):
+            # this block's deadline, or that of a block inside it left without its exit (a deadline raised at that exit's
+            # first instruction: the watchdog does not raise there, but a thread that gets the GIL between the watchdog's
+            # look and its raise can still be there)
+            for block in left:
+                if issubclass(kind, block._deadline):
+                    raise block.error() from None
         return False
 
 
@@ -368,12 +383,34 @@ def _drop_unraisable_deadlines() -> None:
     previous = sys.unraisablehook
 
     def hook(unraisable, previous=previous):
-        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, _ThreadDeadline):
-            return  # raised again by its watchdog, in the block
+        if unraisable.exc_type is not None and issubclass(unraisable.exc_type, (_ThreadDeadline, _TakenBack)):
+            # raised again by its watchdog, in the block; a take-back (nothing to raise) that also reached a watchdog
+            # thread not yet started (CPython 3.11 gives its state this thread's ident until then)
+            return
         previous(unraisable)
 
     hook._symnet_drops_deadlines = True  # type: ignore[attr-defined]
     sys.unraisablehook = hook
+
+
+class _TakenBack(BaseException):
+    """Set in place of a deadline not yet raised, and raised and caught at once: see :func:`_take_back_deadline`."""
+
+
+def _take_back_deadline() -> None:
+    """Take back an exception set in the calling thread and not yet raised (a deadline the watchdog raised just before
+    the block was left). ``PyThreadState_SetAsyncExc(thread, NULL)`` would clear it, but leaves the interpreter's flag
+    "an exception is pending" set (CPython 3.11: only raising one clears it), and with a trace or profile function
+    (a debugger, cProfile, coverage's Python tracer) the next Python call then spins at its first instruction forever
+    (session 44's exit cleared it that way: after any limited block in a worker thread, a traced call hung). So
+    ``_TakenBack`` replaces it and is raised here, at the call's return, and caught."""
+    import ctypes
+    try:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), ctypes.py_object(_TakenBack))
+        for _ in range(2):  # a loop's jump back looks for a pending exception again (it is raised at the call's return)
+            pass
+    except _TakenBack:
+        pass
 
 
 def _blocks() -> list:
@@ -381,6 +418,48 @@ def _blocks() -> list:
     if not hasattr(_THREAD_BLOCKS, "blocks"):
         _THREAD_BLOCKS.blocks = []
     return _THREAD_BLOCKS.blocks
+
+
+# Modules whose Python code takes a lock and gives it back (or runs a generator's clean-up) with bytecode between the
+# two that a deadline could land on: raised there, the lock stayed held (threading's Condition, so an Event, Thread.start
+# and join; a logging handler's lock; an import's module lock; tqdm's write lock; a queue's). While the limited thread's
+# innermost frame is in one of these, its watchdog waits.
+_UNINTERRUPTED_MODULES = frozenset({"threading", "queue", "logging", "logging.handlers", "contextlib", "weakref",
+                                    "importlib._bootstrap", "_frozen_importlib", "importlib._bootstrap_external",
+                                    "_frozen_importlib_external", "tqdm.std", "tqdm.utils", "tqdm._monitor"})
+
+
+def _unsafe_to_raise(ident: int) -> bool:
+    """Whether a deadline raised now in thread ``ident`` would land where it must not (it is raised at that thread's next
+    bytecode, in its innermost frame or a function that frame is calling):
+
+    - in a :class:`thread_alarm`'s entry or exit, or a caller's marked with :func:`quiet_while_entering` or
+      :func:`quiet_while_leaving`: raised at ``__exit__``'s first instruction, the block was left without its exit, armed,
+      its private deadline escaping; raised as ``Budget.__enter__`` returned, the ``with`` never called
+      ``Budget.__exit__`` (test_thread45: 8 of 8 such places);
+    - in a ``__del__`` or a garbage-collector callback: the finalizer was cut short (and the deadline, unraisable there,
+      dropped: a thread busy in finalizers took it late);
+    - with the innermost frame in a module of ``_UNINTERRUPTED_MODULES``: a lock left held (a Condition's, so an Event's:
+      the next ``Thread.start`` waiting on it hung).
+    """
+    frame = sys._current_frames().get(ident)
+    if frame is None:
+        return False
+    if frame.f_globals.get("__name__") in _UNINTERRUPTED_MODULES:
+        return True
+    callbacks = [getattr(callback, "__code__", None) for callback in gc.callbacks]
+    while frame is not None:
+        code = frame.f_code
+        if code in _QUIET_THREAD_CODES or code in alarm._quiet_codes or code.co_name == "__del__" or code in callbacks:
+            return True
+        frame = frame.f_back
+    return False
+
+
+# a thread_alarm's own entry and exit, and what they call: the watchdog does not raise while one is on the stack
+_QUIET_THREAD_CODES = frozenset(f.__code__ for f in (thread_alarm.__enter__, thread_alarm.__exit__, thread_alarm._leave,
+                                                     thread_alarm._raise_in, thread_alarm._clock, _blocks,
+                                                     _drop_unraisable_deadlines, _take_back_deadline))
 
 
 def quiet_while_leaving(function: Callable) -> Callable:

@@ -270,11 +270,16 @@ def test_an_outer_timer_fires_inside_a_longer_time_limit(outer_timer):
 
     signal.setitimer(signal.ITIMER_REAL, 0.2)
     start = time.monotonic()
+    inside = []
     with pytest.raises(_Outer):
         with time_limit(60):
-            while time.monotonic() - start < 5:  # before: the outer deadline replaced, the loop ran out its 5 s
-                pass
-    assert time.monotonic() - start < 4 and outer_timer == [signal.SIGALRM]
+            try:
+                while time.monotonic() - start < 30:  # before: the outer deadline replaced, the loop ran out its time
+                    pass
+            except _Outer:
+                inside.append(True)  # raised in the loop, not after the block (it was a bound on the wall clock,
+                raise                # < 4 s: the machine's load decided it; thread45)
+    assert inside and outer_timer == [signal.SIGALRM]
 
 
 def test_a_shorter_time_limit_raises_then_gives_the_outer_timer_back(outer_timer):

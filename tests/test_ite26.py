@@ -165,9 +165,9 @@ def test_step_check_of_selects_on_sign_is_numeric():
                       & ((x > half) | (sp.sign(x + half) > 0))), (1, True))
     b = sp.Piecewise((0, sp.ITE(x > half, sp.sign(x - half) > 0, sp.ITE(x < -half, sp.sign(x + half) > 0, False))),
                      (1, True))
-    start = time.process_time()
+    start = time.thread_time()  # this thread's CPU time: the process's counts other threads too (BLAS's, a watchdog's)
     assert check_equal(a, b) == "numeric"
-    assert time.process_time() - start < 5
+    assert time.thread_time() - start < 5
 
 
 def test_boxes_of_a_condition_with_a_huge_normal_form_are_not_written_out():
@@ -178,9 +178,9 @@ def test_boxes_of_a_condition_with_a_huge_normal_form_are_not_written_out():
     from symnet.onesided import _boxes
     y = sp.Symbol("y", real=True)
     big = sp.And(*[(x > k) | (y < k) for k in range(12)])
-    start = time.process_time()
+    start = time.thread_time()  # this thread's CPU time: the process's counts other threads too (BLAS's, a watchdog's)
     assert _boxes(big) is None
-    assert time.process_time() - start < 1
+    assert time.thread_time() - start < 1
     got = _boxes((x > 1) & ((y < 0) | (y > 2)))  # (the boxes in SymPy's order of the ∨'s terms: either)
     want = [{x: sp.Interval.open(1, sp.oo), y: sp.Interval.open(-sp.oo, 0)},
             {x: sp.Interval.open(1, sp.oo), y: sp.Interval.open(2, sp.oo)}]
