@@ -545,3 +545,16 @@ def patch_rewrite(monkeypatch, name: str, value) -> None:
     for module in modules:
         if getattr(module, name, None) is original:
             monkeypatch.setattr(module, name, value)
+
+
+@pytest.fixture
+def recorded():
+    """``sys.unraisablehook`` replaced by a recorder for the test; what it was given, as (type, object) pairs
+    (tests/test_stop60.py, tests/test_thread45.py: a time-limit deadline must never be reported there)."""
+    import sys
+    seen, previous = [], sys.unraisablehook
+    sys.unraisablehook = lambda u: seen.append((u.exc_type, u.object))
+    try:
+        yield seen
+    finally:
+        sys.unraisablehook = previous

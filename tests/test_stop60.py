@@ -25,17 +25,6 @@ def _busy(seconds):
         pass
 
 
-@pytest.fixture
-def recorded():
-    """sys.unraisablehook replaced by a recorder for the test; what it was given, as (type, object) pairs."""
-    seen, previous = [], sys.unraisablehook
-    sys.unraisablehook = lambda u: seen.append((u.exc_type, u.object))
-    try:
-        yield seen
-    finally:
-        sys.unraisablehook = previous
-
-
 def _in_thread(work):
     out = []
     t = threading.Thread(target=lambda: out.append(work()))

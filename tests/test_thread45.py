@@ -5,7 +5,6 @@ Each case holds the limited thread at one place (a trace function waiting there,
 the deadline is due and the watchdog has raised it; then the block must raise its own error, leave nothing armed (no
 block listed, no watchdog gate held), leave no lock held, and report nothing to ``sys.unraisablehook``.
 """
-import gc
 import logging
 import sys
 import threading
@@ -15,9 +14,8 @@ import weakref
 import pytest
 
 from symnet import bounds
-from symnet.verify.budget import Budget, VerifyTimeoutError
+from symnet.verify.budget import Budget
 from test_break44 import _busy, _in_threads, _then_quiet  # noqa: F401  (session 44's helpers)
-from test_stop60 import recorded  # noqa: F401  (the fixture: sys.unraisablehook replaced by a recorder)
 
 thread_only = pytest.mark.skipif(not bounds.thread_alarm.available(), reason="no PyThreadState_SetAsyncExc")
 
