@@ -463,7 +463,8 @@ def _branches(select) -> tuple:
 
 def _is_far(cond, definitions: dict) -> bool:
     """Whether ``cond`` (a temporary or a relational, an Or of them, an And holding one) compares a value with a
-    constant beyond ±FAR on the side away from 0 (x > 1000, x < −1000, 1000 < x, (x > 1000) & (t < 1))."""
+    constant beyond ±FAR on the side away from 0 (x > 1000, x < −1000, 1000 < x, (x > 1000) & (t < 1)), or a value
+    that is never negative (``_never_negative``) as below a positive constant at most FAR_BELOW (|x| < 2⁻¹⁶)."""
     cond = definitions.get(cond, cond)
     if isinstance(cond, sp.Or):
         return all(_is_far(c, definitions) for c in cond.args)
@@ -482,8 +483,9 @@ def _is_far(cond, definitions: dict) -> bool:
 
 
 def _never_negative(value, definitions: dict, depth: int = 8) -> bool:
-    """Whether ``value`` (a temporary or an expression of them) is |·|, a max or a sum or product of such values, or
-    an even power, once its temporaries are read through ``definitions`` (at most ``depth`` deep): never negative."""
+    """Whether ``value`` (a temporary or an expression of them) is |·|, an even power, or a max, sum or product of
+    such values and non-negative numbers, once its temporaries are read through ``definitions`` (at most ``depth``
+    deep): never negative."""
     value = definitions.get(value, value)
     if isinstance(value, sp.Abs) or (value.is_Pow and value.exp.is_even):
         return True
