@@ -5047,6 +5047,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             # the triple word where it is finite and the double word (or the float64 value) was: else that one
             lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(double[deep]), "
                       f"{result3.hi}, double[deep])"]
+        elif triple and far_bound and not (lazy_plain or root or trusted):
+            # stt45: the float64 body (plain) is computed above only where the double word is not finite or 0:
+            # the triple word where it is finite and the value above was, else that value (plain was read here
+            # unassigned: UnboundLocalError, the negative-binomial ∂r in widened-log-sum's far tier); not where a
+            # leaf is past 2^±B, whose value is the scaled tier's (the triple words' products leave the range there)
+            lines += ["        " + line for line in tripled.lines]
+            far_leaves = " | ".join(_far_leaf(n, far_bound, backend) for n in leaf_names)
+            lines += [f"        double = np.where(np.isfinite({result3.hi}) & np.isfinite(double) & ~({far_leaves}), "
+                      f"{result3.hi}, double)"]
         elif triple:
             lines += ["        " + line for line in tripled.lines]
             lines += [f"        double = np.where((np.isfinite({result3.hi}) & np.isfinite(plain))"
