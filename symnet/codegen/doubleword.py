@@ -3728,6 +3728,21 @@ class _Scaled(_Emitter):
             if getattr(a, "scale", None) is None:
                 return super()._function(e, name, arg)
             return self._emit(e, f"_dwx_log({a.hi}, {self._lo(a)}, {a.scale})", ("_dwx_log",))
+        if name == "log1p":  # stt45: log1p of a scaled a, where a unscaled overflows, as log(1 + a) at a's scale
+            a = self.scaled(arg)
+            if getattr(a, "scale", None) is None:
+                return super()._function(e, name, arg)
+            # log1p of the unscaled a (its float64 log1p where that is not finite): the value where a is finite;
+            # where a passes 1.8e308 it was inf (the Student-t's log(1 + (x − m)²/(ν·s²)) at s = 1.2e−186,
+            # x − m = −0.46: inf for 921.4). There log(1 + a) of the scaled double word 1 + a: a > 2¹⁰²³, so
+            # 1 + a holds a to 2⁻¹⁰⁶ and its log (≥ 709) has no cancellation, to 2⁻¹⁰⁵ of it (_dwx_log's k·ln 2)
+            near = super()._function(e, name, arg)
+            unscaled = self.value(arg)
+            one_plus = self.add(sp.Add(1, arg, evaluate=False), a, _Value("1.0"))
+            far = self._emit(sp.log(sp.Add(1, arg, evaluate=False), evaluate=False),
+                             f"_dwx_log({one_plus.hi}, {self._lo(one_plus)}, {one_plus.scale})", ("_dwx_log",))
+            inf = "np.inf" if self.backend == "numpy" else 'float("inf")'
+            return self.select(e, f"{self.where.split('.')[0]}.abs({unscaled.hi}) < {inf}", near, far)
         if name in ("exp", "expm1"):  # (expm1: e^x scaled past x = 700, where
             a = self.value(arg)                                                # sinh x = (expm1 x − expm1(−x))/2 is)
             v = self._name(e)
@@ -5023,6 +5038,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
+            if scaled and far_bound:  # stt45: not where a leaf is past 2^±B: the scaled tier's value is kept there (the
+                # triple words' s² underflows as the double words' does: the Student-t's ∂ν, 14 ULP at s = 2.8e−163)
+                far_leaves = " | ".join(_far_leaf(n, far_bound, backend) for n in leaf_names)
+                lines += [f"        deep = deep & ~({far_leaves})  # (a leaf past 2^±{far_bound}: the scaled tier's)"]
         if deep:
             shape = "deep.shape"  # the gathered elements' (redo's count) or the block's
             lines += ["        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone",
@@ -5032,6 +5051,15 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             # the triple word where it is finite and the double word (or the float64 value) was: else that one
             lines += [f"            double[deep] = np.where(np.isfinite({result3.hi}) & np.isfinite(double[deep]), "
                       f"{result3.hi}, double[deep])"]
+        elif triple and far_bound and not (lazy_plain or root or trusted):
+            # stt45: the float64 body (plain) is computed above only where the double word is not finite or 0:
+            # the triple word where it is finite and the value above was, else that value (plain was read here
+            # unassigned: UnboundLocalError, the negative-binomial ∂r in widened-log-sum's far tier); not where a
+            # leaf is past 2^±B, whose value is the scaled tier's (the triple words' products leave the range there)
+            lines += ["        " + line for line in tripled.lines]
+            far_leaves = " | ".join(_far_leaf(n, far_bound, backend) for n in leaf_names)
+            lines += [f"        double = np.where(np.isfinite({result3.hi}) & np.isfinite(double) & ~({far_leaves}), "
+                      f"{result3.hi}, double)"]
         elif triple:
             lines += ["        " + line for line in tripled.lines]
             lines += [f"        double = np.where((np.isfinite({result3.hi}) & np.isfinite(plain))"

@@ -15,7 +15,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import sigmoid
 from ...special import erfcx, erfcx_slope, erfcx_slope_tail, ndtr, softplus
 from .core import _Final, _Fired, _is_exp, Rule
-from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite
+from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite, written_where_not_finite
 from .stabiliser import _rewritten
 from .pairs import _share_sigmoid_pairs
 from .losses import _power_of
@@ -1506,7 +1506,8 @@ def _widened_log_sums(expr):
         far_where = sp.And(*[sp.StrictGreaterThan(far[1], _PRODUCT_RANGE[1], evaluate=False)
                              for _, far in taken.values()])
         branches.append((far_form, far_where))
-    return sp.Piecewise(*branches, (expr, True))
+    return sp.Piecewise(*branches, (_far_widened_log_sums(expr, taken), True))  # stt45: the scaled tier past 2^±B
+    # (sums of log1p(X) and log(1 + X) alone)
 
 
 WIDENED_LOG_SUM = Rule(
@@ -1521,7 +1522,9 @@ WIDENED_LOG_SUM = Rule(
     "sum's degree D (its values then stay within 2^±960); where the X of its one log(1 + X), a product of inputs and "
     "sums of inputs, passes 2¹⁰⁰⁰, the overflowing-log1p rule's far terms (log X = log|c| + Σ n·log|a|, R/(1 + X) = "
     "1/a' with a' = X/R a product; each to 2⁻¹⁰⁰⁰ relative) summed the same way (the three-input Student-t's ∂ν "
-    "log X/2 − (ν + 1)/(2ν) at x − μ = 3.5e183, ν = 0.00125: 16.9 ULP, torch NaN); before those, where the sum is "
+    "log X/2 − (ν + 1)/(2ν) at x − μ = 3.5e183, ν = 0.00125: 16.9 ULP, torch NaN); where an input is past 2^±B "
+    "otherwise, a sum of log(1 + X) and log1p(X) (no log(P/(P + Q))) widened in scaled double words, each leaf scaled to [1/2, 1) (the four-input ∂ν at "
+    "s = 8.0e−142, a = 700: 36 ULP as the float64 sum, torch 20); before those, where the sum is "
     "a·log(P/(P + Q)) + R with a·u/(1 + u) + R (u = Q/P) one product T of inputs and their sums and |u| ≤ 2⁻³⁰, "
     "a·u²·(1/2 − 2u/3) + T (log1p(u) − u/(1 + u) = Σ_{n≥2} (−1)ⁿ(n − 1)/n·uⁿ, the rest below 2⁻⁵⁹ of it; the "
     "negative-binomial ∂r at k = 0, μ = 1e−100, r = 1e10: 1e−110 for 5e−221, 1.0e126 ULP, torch 0); as before (the "
@@ -1686,3 +1689,31 @@ def _log_quotient_far(p, q):
     powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
     log_p = sp.log(sp.Abs(c)) + sp.Add(*[n * sp.log(sp.Abs(a)) for a, n in powers])
     return widen(log_p - sp.log(sp.Abs(p + q)))
+
+
+# ------------------------------------------------------------------ stt45 (issue 16, session 45, h-stt45: the
+# widened-log-sum rule past its reach, in the scaled tier); tested in tests/test_stt45.py
+
+def _far_widened_log_sums(expr, taken):
+    """``expr`` with each sum of ``taken`` (:func:`_widened_log_sums`' sums, each with its B) widened with far_bound
+    B (the scaled double words, each leaf scaled to [1/2, 1) by its exponent where one is past 2^±B), taken as
+    written where not finite: the widened-log-sum rule's last branch, where an input is past 2^±B.
+
+    Why: there the sum was the float64 form, which cancels as it does within the reach (the Student-t NLL's ∂ν,
+    log1p(a)/2 − (ν + 1)·a/(2ν(1 + a)), a = (x − m)²/(ν·s²) = 700 at m = −5.8e−142, ν = 0.169, s = 8.0e−142,
+    x = −9.3e−141: terms 3.28 and −3.46 for −0.185, 36 ULP, torch 20), and the widened sum without the scaled
+    tier forms s² = 0 where s is below 1e−162 (NaN). In the scaled tier no product over- or underflows, each value is
+    a double word to about 2⁻¹⁰⁰ of itself, and log1p of a value past 2¹⁰²³ is log(1 + a) of its scaled double word
+    (doubleword._Scaled), so the sum is held as within the reach: to 2⁻¹⁰⁰ or so of its terms, rounded once."""
+    # (in_float32: a float32 kernel takes the double words too; without it, the widened body's float64 text, whose
+    # log(1 + a) loses a below 2⁻⁵³: ∂ν float32 4.1e8 ULP, worse than torch at 7 of 300 points, 0.50 before)
+    return expr.xreplace({n: written_where_not_finite(widen(n, in_float32=True, far_bound=b), n)
+                          for n, (b, _) in taken.items() if all(_one_plus_log(n_log) for n_log in _near_zero_logs(n))})
+
+
+def _one_plus_log(found) -> bool:
+    """A log of :func:`_near_zero_logs` that is log1p(X) or log(1 + X): the far tier's (the negative-binomial's
+    log(P/(P + Q)) sums keep their written form there: its f at a subnormal r was 8.6 ULP at 13 of 300 points in
+    the far tier, within the bound as written)."""
+    argument, zero = found
+    return zero == 0 or (argument.is_Add and sp.S.One in argument.args)
