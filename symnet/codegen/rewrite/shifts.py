@@ -24,14 +24,15 @@ _SHIFT_FAR = sp.Float(3.4028234663852886e38, 17)  # |m| past float32's largest: 
 
 def _shared_factor(m):
     """(s, [r_1, …, r_n]) for a max m = max(r_1·s, …, r_n·s) whose arguments share a factor s (no number: a
-    temperature's 1/T), else None."""
+    temperature's 1/T), an argument 0 taken as 0·s (a constant logit: max(0, a/T, b/T); smax45), else None."""
     if not isinstance(m, sp.Max):
         return None
-    factors = [sp.Mul.make_args(x) for x in m.args]
-    common = [f for f in factors[0] if not f.is_number and all(f in fs for fs in factors[1:])]
-    if not common:
+    factors = [sp.Mul.make_args(x) for x in m.args if x != 0]
+    common = [f for f in factors[0] if not f.is_number and all(f in fs for fs in factors[1:])] if factors else []
+    if not common or len(factors) < 2:
         return None
-    return sp.Mul(*common), [sp.Mul(*[f for f in fs if f not in common]) for fs in factors]
+    return sp.Mul(*common), [sp.Mul(*[f for f in sp.Mul.make_args(x) if f not in common]) if x != 0 else sp.S.Zero
+                             for x in m.args]
 
 
 def _at_extreme(m, xs):

@@ -742,7 +742,8 @@ def _tw_term(kg, i, rs, g, p):
 
 
 def _scaled_max_node(node):
-    """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct) →
+    """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct; a term 1 beside two or more
+    exponentials is e^(0/F), rᵢ = 0) →
     {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·n; as written otherwise};
     None for any other node."""
     if not node.is_Mul:
@@ -750,15 +751,18 @@ def _scaled_max_node(node):
     factors = sp.Mul.make_args(node)
     for L in factors:
         if not (isinstance(L, sp.log) and L.args[0].is_Add and len(L.args[0].args) >= 2
-                and all(isinstance(t, sp.exp) for t in L.args[0].args)):
+                and all(isinstance(t, sp.exp) or t == 1 for t in L.args[0].args)):
             continue
         F = sp.Mul(*[f for f in factors if f is not L])
         if not F.free_symbols:
             continue
-        rs = [sp.cancel(t.args[0] * F) for t in L.args[0].args]
-        if len(set(rs)) < len(rs) or any(r.free_symbols & F.free_symbols or not r.free_symbols for r in rs):
+        exps = [t for t in L.args[0].args if t != 1]  # smax45: a constant 1 is e^(0/F), r = 0, beside 2 or more
+        if len(exps) < 2:  # (F·log(e^(r/F) + 1), a softplus with temperature, is the softplus rules')
             continue
-        m = sp.Max(*[t.args[0] for t in L.args[0].args])
+        rs = [sp.cancel(t.args[0] * F) for t in exps] + [sp.S.Zero] * (len(L.args[0].args) - len(exps))
+        if len(set(rs)) < len(rs) or any(r.free_symbols & F.free_symbols or not r.free_symbols for r in rs if r != 0):
+            continue
+        m = sp.Max(*[t.args[0] for t in exps], *([0] if len(exps) < len(rs) else []))
         extreme = sp.Piecewise((sp.Max(*rs), F > 0), (sp.Min(*rs), F < 0), (node, True))
         # |F·log Σ e^(rᵢ/F − m)| ≤ |F|·log n < |F·m|·2⁻⁵⁵ = |r_k|·2⁻⁵⁵ there: below a quarter ulp of r_k
         return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * len(rs))), (node, True))
