@@ -10,24 +10,15 @@ elements each tier sends on. A probe for the report, not generated code.
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
 
 import symnet
+from cpu_time import best_of  # benchmarks/cpu_time.py (run as a script from benchmarks/)
 
 FORMULAS = ["x*cos(x)", "x*sin(x)", "sin(x) - x*cos(x)", "sigmoid(x)", "x*y + z", "tanh(w*x + b)"]
 U = 2.0 ** -53
-
-
-def best_of(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def ulp(a):

@@ -6,23 +6,14 @@ sums of sines and cosines change, and of three common ones, for 10^6 elements (t
 """
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
 
 import symnet
+from cpu_time import best_of  # benchmarks/cpu_time.py (run as a script from benchmarks/)
 
 FORMULAS = ["elu(x) + 1", "x*cos(x)", "sigmoid(x)", "x*y + z", "tanh(w*x + b)"]
-
-
-def best_of(fn, repeats=5):
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        fn()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def main():
