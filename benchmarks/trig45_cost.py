@@ -10,12 +10,12 @@ elements each tier sends on. A probe for the report, not generated code.
 """
 from __future__ import annotations
 
-import warnings
 
 import numpy as np
 
 import symnet
 from cpu_time import best_of  # benchmarks/cpu_time.py (run as a script from benchmarks/)
+from user45_cost import table
 
 FORMULAS = ["x*cos(x)", "x*sin(x)", "sin(x) - x*cos(x)", "sigmoid(x)", "x*y + z", "tanh(w*x + b)"]
 U = 2.0 ** -53
@@ -58,18 +58,8 @@ def middle_tier(x, widened):
 
 
 def main():
-    rng = np.random.default_rng(0)
-    print(f"symnet from {symnet.__file__}")
-    print(f"{'formula':<20} {'float64 ms':>11} {'float32 ms':>11}")
-    for formula in FORMULAS:
-        kernel = symnet.compile(symnet.derive(formula), progress=False)
-        cells = []
-        for dtype in (np.float64, np.float32):
-            args = {name: rng.uniform(-30, 30, 10**6).astype(dtype) for name in kernel.inputs}
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                cells.append(best_of(lambda: kernel(**args)) * 1e3)
-        print(f"{formula:<20} {cells[0]:>11.1f} {cells[1]:>11.1f}")
+    table(FORMULAS, width=20)  # benchmarks/user45_cost.py's table of kernel times
+    rng = np.random.default_rng(1)
     kernel = symnet.compile(symnet.derive("x*cos(x)"), progress=False)
     names = kernel._function.__wrapped__.__globals__ if hasattr(kernel._function, "__wrapped__") else None
     if names is None:
