@@ -14,7 +14,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import erfcx, erfcx_slope, erfcx_slope_tail, ndtr, softplus
-from .core import _Final, _Fired, _is_exp, Rule
+from .core import _exp_rational, _Final, _Fired, _is_exp, Rule
 from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite, written_where_not_finite
 from .stabiliser import _rewritten
 from .pairs import _share_sigmoid_pairs
@@ -1575,6 +1575,7 @@ def _sigmoid_mixture_parts(s):
     π + (1 − π)·e^(−λ) with π = σ(a), before sigmoid-complement rewrites it) → (x, w); None otherwise."""
     if not s.is_Add or len(s.args) != 2:
         return None
+    s = _sigmoids_written_out(s)  # worse46: 1/(1 + e^−a) + e^w/(1 + e^a) as σ(a) + σ(−a)·e^w
     for first, second in (s.args, s.args[::-1]):
         if not isinstance(first, sigmoid):
             continue
@@ -1717,3 +1718,34 @@ def _one_plus_log(found) -> bool:
     the far tier, within the bound as written)."""
     argument, zero = found
     return zero == 0 or (argument.is_Add and sp.S.One in argument.args)
+
+
+# ------------------------------------------------------------------ worse46 (issue 16, session 46, h-worse46: the
+# zero-inflated Poisson zero term with σ written out, −log(1/(1 + e^−a) + e^−λ/(1 + e^a)), was not read by
+# sigmoid-mixture-log: float64 f 2.18e40 ULP at a = 32.686, λ = 3.93e−27, worse than torch at 5 of 300 points, float32
+# at 34); tested in tests/test_worse46.py
+
+def _as_sigmoids(e):
+    """``e`` as the sigmoid rule's recogniser (core._exp_rational) reads it where that is a product of σ's and
+    exponentials (1/(1 + e^−a) → σ(a), e^a/(1 + e^a) → σ(a), 1/(1 + e^a) → σ(−a)), else None (no σ, or a tanh)."""
+    found = _exp_rational(e)
+    if isinstance(found, _Fired):
+        found = found.expr
+    if found is None or not found.has(sigmoid) or found.has(sp.tanh):
+        return None
+    return found
+
+
+def _sigmoids_written_out(s):
+    """The sum ``s`` with each term, or each factor of a product term, that is a σ written out (:func:`_as_sigmoids`)
+    replaced by its σ form (the same function: σ(u) = 1/(1 + e^−u) = e^u/(1 + e^u)); the other terms as they are.
+    sigmoid-mixture-log runs before the node-by-node pass, where the sigmoid rule has not yet made these σ."""
+    terms = []
+    for term in sp.Add.make_args(s):
+        new = _as_sigmoids(term)
+        if new is None and term.is_Mul:
+            factors = [_as_sigmoids(f) for f in term.args]
+            if any(f is not None for f in factors):
+                new = sp.Mul(*[f if g is None else g for f, g in zip(term.args, factors)])
+        terms.append(term if new is None else new)
+    return sp.Add(*terms)
