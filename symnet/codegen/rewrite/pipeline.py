@@ -745,3 +745,11 @@ _register(EXPM1_SELECT_SUM)
 from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
 
 _register(RECIPROCAL_ROOT_DIFFERENCE)
+
+# ------------------------------------------------------------------ worse46 (issue 16, session 46, h-worse46:
+# ratio-sum-denominator, quotients.py; first of the node-by-node rules, before fraction-complement pairs the terms)
+from .quotients import _ratio_sum_denominator, RATIO_SUM_DENOMINATOR  # noqa: E402
+
+_register(RATIO_SUM_DENOMINATOR)
+
+_LOCAL = (_ratio_sum_denominator,) + _LOCAL[:-1]
