@@ -24,6 +24,15 @@ from conftest import compiled, mp_function, torch_autograd_values, ulps
 from test_break45 import _zero_term_truths
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
+
+_x, _y = sp.symbols("x y", real=True)
+
+# (rule, formula, variables, range of the 50-digit check's points, a failing point, dtype): tests/test_stability_rules.py
+RULE_CASES = [
+    # ∂x of log(1 + x/y) − x/(x + y) as derived: written (NumPy float64) 5.215e−18 for 5.432e−18 at this point
+    ("ratio-sum-denominator", 1 / (_y * (1 + _x / _y)) - 1 / (_x + _y) + _x / (_x + _y) ** 2, (_x, _y), (0.5, 3.0),
+     (4.2e-12, 879.34), np.float64),
+]
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 
 
