@@ -1619,7 +1619,8 @@ def _sigmoid_mixture_log(expr):
 
 
 SIGMOID_MIXTURE_LOG = Rule(
-    "sigmoid-mixture-log", "log(σ(x) + σ(−x)·e^w) (σ(−x) written 1 − σ(x) too; the zero-inflated Poisson NLL's zero "
+    "sigmoid-mixture-log", "log(σ(x) + σ(−x)·e^w) (σ(−x) written 1 − σ(x) too, and σ written out, 1/(1 + e^−x) and "
+    "e^w/(1 + e^x); the zero-inflated Poisson NLL's zero "
     "term, π + (1 − π)·e^(−λ) with π = σ(a)) is log of a sum near 1 where σ(−x)·(e^w − 1) is small: 4.7e21 ULP in float32 at a = 0.3, "
     "λ = 1e−30 (2.2e−16 for 4.26e−31; torch 1.7e7), 1.9e8 ULP in float64 at a = λ = 20 (torch the same); the sum is "
     "1 + q exactly with q = σ(−x)·expm1(w) (σ(x) = 1 − σ(−x)), so log1p(q), q a product of two accurate factors, "

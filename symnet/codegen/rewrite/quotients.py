@@ -1582,10 +1582,10 @@ def _ratio_sum_denominator(node):
     S: the like terms then add symbolically (1/(x + y) − 1/(x + y) = 0). None where no term is such.
 
     Proof: s^j·A = S is an identity of polynomials once multiplied out (its quotients by s cancel), so the term is the
-    same function wherever s ≠ 0 (at s = 0 the written quotient is NaN or ±inf, S/… its limit). S as written rounds
-    once a term and once a sum; s^j·A rounded its quotients, its sum and the product too (and overflowed Q/s where S
-    does not: y tiny). The sum's terms are then added as the other rules print them, with no cancellation left
-    between two forms of one quotient."""
+    same function wherever s ≠ 0 (at s = 0 the written term is NaN or ±inf, the new one its limit where S ≠ 0). S as
+    written rounds once a product and once a sum; s^j·A rounded its quotients, its sum and the product too (and
+    overflowed Q/s where S does not: y tiny). The sum's terms are then added as the other rules print them, with no
+    cancellation left between two forms of one quotient."""
     if not node.is_Add:
         return None
     sums = _denominator_sums(node)
