@@ -173,11 +173,11 @@ def test_the_zero_term_with_one_minus_pi_fires_the_rule():
 
 # ---------------------------------------------------------------- left open (strict xfails, measured on 0773164d)
 
-@pytest.mark.xfail(strict=True, reason="measured: the zero-inflated Poisson zero term with σ written out, "
-                   "−log(1/(1 + e^−a) + e^−λ/(1 + e^a)), is not read as sigmoid-mixture-log's σ(a) + σ(−a)·e^w: at the "
-                   "300 points of the test above, float64 f past 4 ULP at 278 (worse than torch at 5, worst 2.18e40: "
-                   "1.1102e−16 for 2.503e−41 at a = 32.686, λ = 3.93e−27), float32 past 8 ULP at 197 (worse than "
-                   "torch at 34, worst 7.92e28)")
+# Was a strict xfail, fixed by h-worse46 (sigmoid-mixture-log reads a σ written out, 1/(1 + e^−a) and e^w/(1 + e^a)):
+# "measured: the zero-inflated Poisson zero term with σ written out, −log(1/(1 + e^−a) + e^−λ/(1 + e^a)), is not read
+# as sigmoid-mixture-log's σ(a) + σ(−a)·e^w: at the 300 points of the test above, float64 f past 4 ULP at 278 (worse
+# than torch at 5, worst 2.18e40: 1.1102e−16 for 2.503e−41 at a = 32.686, λ = 3.93e−27), float32 past 8 ULP at 197
+# (worse than torch at 34, worst 7.92e28)"
 @DTYPES
 def test_zero_inflated_poisson_zero_term_with_sigma_written_out(dtype):
     torch = pytest.importorskip("torch")
@@ -208,9 +208,10 @@ def test_cosine_loss_with_an_epsilon_under_one_root(dtype):
     assert past == 0 and worse == 0, worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: x·y + z at x = ±inf and a y below 2⁻⁹⁵⁸ (subnormal or tiny) is NaN "
-                   "for ±inf (torch ±inf): widened-product-overflow's far form 2⁶⁴·(x·(y/2⁶⁴) + z/2⁶⁴) takes |x·y| = inf "
-                   "past 2¹⁰⁰⁰, and y/2⁶⁴ underflows to 0: inf·0; NaN at 3 of these 4 points (−inf at (−inf, 1e−300))")
+# Was a strict xfail, fixed by h-worse46 (widened-product-overflow's far body taken where its scaled product
+# x·(y/2⁶⁴) is past 2⁹³⁶ too): "measured: x·y + z at x = ±inf and a y below 2⁻⁹⁵⁸ (subnormal or tiny) is NaN for ±inf
+# (torch ±inf): widened-product-overflow's far form 2⁶⁴·(x·(y/2⁶⁴) + z/2⁶⁴) takes |x·y| = inf past 2¹⁰⁰⁰, and y/2⁶⁴
+# underflows to 0: inf·0; NaN at 3 of these 4 points (−inf at (−inf, 1e−300))"
 def test_product_plus_sum_at_an_infinite_input_and_a_tiny_one():
     x = np.array([np.inf, np.inf, -np.inf, np.inf])
     y = np.array([1e-310, 5e-324, 1e-300, -2.5e-320])
@@ -280,10 +281,11 @@ def _mp_ulps(formula, names, columns, output, got):
                          for g, row in zip(got, zip(*columns))])
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of log(1 + x/y) + log(1 + z/w) − x/(x + y) − z/(z + w) (two "
-                   "negative-binomial-like terms; widened-log-sum takes f) is 1/(x + y) − y/(x + y)², which cancels to "
-                   "x/(x + y)²: past 4 ULP at 80 of 80 points, worse than torch at 46, worst 3.24e14 (5.2042e−18 for "
-                   "5.4534e−18 at (w, x, y, z) = (202.16, 4.2e−12, 879.34, 2.6e−8), torch 4.21e13)")
+# Was a strict xfail, fixed by h-worse46 (ratio-sum-denominator reads 1/(y·(1 + x/y)) over x + y, and the like terms
+# add symbolically): "measured: ∂x of log(1 + x/y) + log(1 + z/w) − x/(x + y) − z/(z + w) (two negative-binomial-like
+# terms; widened-log-sum takes f) is 1/(x + y) − y/(x + y)², which cancels to x/(x + y)²: past 4 ULP at 80 of 80
+# points, worse than torch at 46, worst 3.24e14 (5.2042e−18 for 5.4534e−18 at (w, x, y, z) = (202.16, 4.2e−12,
+# 879.34, 2.6e−8), torch 4.21e13)"
 def test_two_log_quotient_terms_gradient_where_the_ratios_are_small():
     x, y, z, w = _small_ratios()
     formula = "log(1 + x/y) + log(1 + z/w) - x/(x + y) - z/(z + w)"
@@ -292,9 +294,10 @@ def test_two_log_quotient_terms_gradient_where_the_ratios_are_small():
     assert (_mp_ulps(formula, "w x y z", [w, x, y, z], 1, got) <= 4).all()
 
 
-@pytest.mark.xfail(strict=True, reason="measured: log((x + y)/y) − x/(x + y) (log(1 + x/y) written as a quotient, two "
-                   "inputs) is as written: past 4 ULP at 80 of 80 points where x/y is small, worst 7.57e28 (−5.3e−17 for "
-                   "5.0e−30 at x = 1.03e−12, y = 324.5; torch the same at every point)")
+# Was a strict xfail, fixed by h-worse46 (log-sum-over-term reads log((x + y)/y) as log(1 + x/y)): "measured:
+# log((x + y)/y) − x/(x + y) (log(1 + x/y) written as a quotient, two inputs) is as written: past 4 ULP at 80 of 80
+# points where x/y is small, worst 7.57e28 (−5.3e−17 for 5.0e−30 at x = 1.03e−12, y = 324.5; torch the same at every
+# point)"
 def test_log_of_a_sum_over_one_of_its_terms_minus_the_ratio():
     x, y, _, _ = _small_ratios()
     formula = "log((x + y)/y) - x/(x + y)"

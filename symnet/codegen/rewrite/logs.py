@@ -14,7 +14,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import erfcx, erfcx_slope, erfcx_slope_tail, ndtr, softplus
-from .core import _Final, _Fired, _is_exp, Rule
+from .core import _exp_rational, _Final, _Fired, _is_exp, Rule
 from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite, written_where_not_finite
 from .stabiliser import _rewritten
 from .pairs import _share_sigmoid_pairs
@@ -1575,6 +1575,7 @@ def _sigmoid_mixture_parts(s):
     π + (1 − π)·e^(−λ) with π = σ(a), before sigmoid-complement rewrites it) → (x, w); None otherwise."""
     if not s.is_Add or len(s.args) != 2:
         return None
+    s = _sigmoids_written_out(s)  # worse46: 1/(1 + e^−a) + e^w/(1 + e^a) as σ(a) + σ(−a)·e^w
     for first, second in (s.args, s.args[::-1]):
         if not isinstance(first, sigmoid):
             continue
@@ -1618,7 +1619,8 @@ def _sigmoid_mixture_log(expr):
 
 
 SIGMOID_MIXTURE_LOG = Rule(
-    "sigmoid-mixture-log", "log(σ(x) + σ(−x)·e^w) (σ(−x) written 1 − σ(x) too; the zero-inflated Poisson NLL's zero "
+    "sigmoid-mixture-log", "log(σ(x) + σ(−x)·e^w) (σ(−x) written 1 − σ(x) too, and σ written out, 1/(1 + e^−x) and "
+    "e^w/(1 + e^x); the zero-inflated Poisson NLL's zero "
     "term, π + (1 − π)·e^(−λ) with π = σ(a)) is log of a sum near 1 where σ(−x)·(e^w − 1) is small: 4.7e21 ULP in float32 at a = 0.3, "
     "λ = 1e−30 (2.2e−16 for 4.26e−31; torch 1.7e7), 1.9e8 ULP in float64 at a = λ = 20 (torch the same); the sum is "
     "1 + q exactly with q = σ(−x)·expm1(w) (σ(x) = 1 − σ(−x)), so log1p(q), q a product of two accurate factors, "
@@ -1717,3 +1719,67 @@ def _one_plus_log(found) -> bool:
     the far tier, within the bound as written)."""
     argument, zero = found
     return zero == 0 or (argument.is_Add and sp.S.One in argument.args)
+
+
+# ------------------------------------------------------------------ worse46 (issue 16, session 46, h-worse46: the
+# zero-inflated Poisson zero term with σ written out, −log(1/(1 + e^−a) + e^−λ/(1 + e^a)), was not read by
+# sigmoid-mixture-log: float64 f 2.18e40 ULP at a = 32.686, λ = 3.93e−27, worse than torch at 5 of 300 points, float32
+# at 34); tested in tests/test_worse46.py
+
+def _as_sigmoids(e):
+    """``e`` as the sigmoid rule's recogniser (core._exp_rational) reads it where that is a product of σ's and
+    exponentials (1/(1 + e^−a) → σ(a), e^a/(1 + e^a) → σ(a), 1/(1 + e^a) → σ(−a)), else None (no σ, or a tanh)."""
+    found = _exp_rational(e)
+    if isinstance(found, _Fired):
+        found = found.expr
+    if found is None or not found.has(sigmoid) or found.has(sp.tanh):
+        return None
+    return found
+
+
+def _sigmoids_written_out(s):
+    """The sum ``s`` with each term, or each factor of a product term, that is a σ written out (:func:`_as_sigmoids`)
+    replaced by its σ form (the same function: σ(u) = 1/(1 + e^−u) = e^u/(1 + e^u)); the other terms as they are.
+    sigmoid-mixture-log runs before the node-by-node pass, where the sigmoid rule has not yet made these σ."""
+    terms = []
+    for term in sp.Add.make_args(s):
+        new = _as_sigmoids(term)
+        if new is None and term.is_Mul:
+            factors = [_as_sigmoids(f) for f in term.args]
+            if any(f is not None for f in factors):
+                new = sp.Mul(*[f if g is None else g for f, g in zip(term.args, factors)])
+        terms.append(term if new is None else new)
+    return sp.Add(*terms)
+
+
+# ------------------------------------------------------------------ worse46 (issue 16, session 46, h-worse46:
+# log((x + y)/y) − x/(x + y), log(1 + x/y) written as a quotient, was as written: 7.57e28 ULP in float64 where x/y is
+# small, at 80 of 80 points; torch the same); tested in tests/test_worse46.py
+
+def _log_sum_over_term(node):
+    """log((P + Q)/P) → log(1 + Q/P) (P, Q products of a number and powers of inputs, P a term of the sum); None
+    where ``node`` is no such log. The rules for log(1 + Q/P) then take it (log1p, rounded-log-argument's double
+    words, log1p-series beside −Q/(P + Q)).
+
+    Proof: (P + Q)/P = 1 + Q/P, an identity of reals where P ≠ 0 (where P = 0 the written quotient is ±inf or NaN,
+    1 + Q/0 too). As written, P + Q and the quotient each round at an ulp of 1 where |Q/P| is small: log of a number
+    near 1 with every digit of Q/P below 2⁻⁵³ lost; log1p(Q/P) keeps them (its condition ≤ 1.443 for Q/P ≥ −1/2).
+    Where Q/P is near −1 the sum 1 + Q/P is formed in double words by rounded-log-argument (to 2⁻¹⁰⁶ of 1), where
+    as written P + Q was exact (Sterbenz, two inputs) and the quotient rounded once: both within a few ULP."""
+    if not isinstance(node, sp.log):
+        return None
+    n, d = sp.fraction(node.args[0])
+    if not (n.is_Add and len(n.args) == 2 and d in n.args) or d.has(sp.Add, sp.Function) or not d.free_symbols:
+        return None
+    q = n - d
+    if q.has(sp.Add, sp.Function) or not q.free_symbols:
+        return None
+    return sp.log(1 + q / d)
+
+
+LOG_SUM_OVER_TERM = Rule(
+    "log-sum-over-term", "log((P + Q)/P) (log(1 + x/y) written as the quotient log((x + y)/y)) rounds P + Q and the "
+    "quotient at an ulp of 1 where Q/P is small, every digit of Q/P below 2⁻⁵³ lost (log((x + y)/y) − x/(x + y) "
+    "7.57e28 ULP in float64 at x = 1.03e−12, y = 324.5: −5.3e−17 for 5.0e−30; torch the same); it is log(1 + Q/P) "
+    "(an identity where P ≠ 0), which the log1p, rounded-log-argument and log1p-series rules take",
+    local=_log_sum_over_term)

@@ -745,3 +745,13 @@ _register(EXPM1_SELECT_SUM)
 from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
 
 _register(RECIPROCAL_ROOT_DIFFERENCE)
+
+# ------------------------------------------------------------------ worse46 (issue 16, session 46, h-worse46:
+# ratio-sum-denominator, quotients.py; first of the node-by-node rules, before fraction-complement pairs the terms;
+# and log-sum-over-term, logs.py, before the log rules read log((P + Q)/P) as written)
+from .logs import _log_sum_over_term, LOG_SUM_OVER_TERM  # noqa: E402
+from .quotients import _ratio_sum_denominator, RATIO_SUM_DENOMINATOR  # noqa: E402
+
+_register(RATIO_SUM_DENOMINATOR, LOG_SUM_OVER_TERM)
+
+_LOCAL = (_ratio_sum_denominator, _log_sum_over_term) + _LOCAL[:-2]

@@ -204,6 +204,8 @@ OVERFLOWED_PRODUCT = Rule(
 
 _PRODUCT_FAR = 2.0 ** 1000  # |x·y| past it: x·y − z in double words scaled by 2⁻⁶⁴ (both factors are past 2⁻²⁴ there)
 _PRODUCT_SCALE = sp.Integer(2) ** 64
+# worse46: the far condition compares the scaled product x·(y/2⁶⁴) with 2⁹³⁶ = 2¹⁰⁰⁰/2⁶⁴ (see _product_overflow_node)
+_SCALED_PRODUCT_FAR = _PRODUCT_FAR / 2.0 ** 64
 
 
 def _product_sum_terms(body):
@@ -222,10 +224,19 @@ def _product_sum_terms(body):
 
 
 def _product_overflow_node(node):
-    """A widened sum of products of inputs (x·y − z) → a select: where a product is past 2¹⁰⁰⁰ in magnitude, the
-    body with one factor of each product, each lone input and each number scaled by 2⁻⁶⁴ (exact: there both
-    factors of a product past 2¹⁰⁰⁰ are past 2⁻²⁴, and a lone input or number that loses bits to the scaling is
-    below 2⁻⁹⁵⁸, under the product's last bit), widened, times 2⁶⁴ in the body; the widened node elsewhere."""
+    """A widened sum of products of inputs (x·y − z) → a select: where a product is past 2¹⁰⁰⁰ in magnitude and,
+    within that (a select in the far branch: worse46), its scaled product x·(y/2⁶⁴) past 2⁹³⁶, the body with one
+    factor of each product, each lone input and each number scaled by 2⁻⁶⁴, widened, times 2⁶⁴ in the body; the
+    widened node elsewhere.
+
+    Proof: for finite inputs the two conditions hold at the same points: where |x·y| > 2¹⁰⁰⁰ (rounded) |y| > 2⁻²⁴,
+    so y/2⁶⁴ is exact and fl(x·(y/2⁶⁴)) = fl(x·y)/2⁶⁴; there the scaling is exact (a lone input or number that loses
+    bits to it is below 2⁻⁹⁵⁸, under the product's last bit). Where a factor is ±inf, |x·y| = inf passes the first
+    condition; the scaled product is ±inf where y/2⁶⁴ is not 0, and the body then ±inf as x·y is (or NaN as the
+    written sum is: inf − inf); where y/2⁶⁴ underflows to 0 (|y| < 2⁻¹⁰¹⁰) the scaled product inf·0 is NaN, the
+    second condition fails, and the widened node takes the sum as written (its float64 value where that is not
+    finite): ±inf. With the first condition alone the body's inf·0 was NaN there (x·y + z at (inf, 1e−310, −1e−30),
+    torch inf). The second condition is computed on the far elements only: ordinary data costs what it did."""
     if not isinstance(node, WidenedBase):
         return None
     terms = _product_sum_terms(node.expanded)
@@ -234,7 +245,10 @@ def _product_overflow_node(node):
     scaled = sp.Add(*[c * sp.Mul(*f[:-1]) * Grouped(f[-1] / _PRODUCT_SCALE) if f else c / _PRODUCT_SCALE
                       for c, f in terms])
     far = sp.Or(*[sp.Abs(sp.Mul(*f)) > sp.Float(_PRODUCT_FAR) for _, f in terms if len(f) == 2])
-    return sp.Piecewise((widen(_PRODUCT_SCALE * Grouped(scaled)), far), (node, True))
+    scaled_far = sp.Or(*[sp.Abs(f[0] * Grouped(f[1] / _PRODUCT_SCALE)) > sp.Float(_SCALED_PRODUCT_FAR)
+                         for _, f in terms if len(f) == 2])
+    inner = sp.Piecewise((widen(_PRODUCT_SCALE * Grouped(scaled)), scaled_far), (node, True))
+    return sp.Piecewise((inner, far), (node, True))
 
 
 def _product_overflows(expr):
@@ -248,7 +262,9 @@ WIDENED_PRODUCT_OVERFLOW = Rule(
     "widened-product-overflow", "the widen rule's x·y − z (its product exact in double words) overflows where x·y "
     "does, although the difference need not: f inf at (1.1, 1.797e308, 1.797e308) for 1.797e307 in float64 (torch "
     "inf); where a product is past 2¹⁰⁰⁰, 2⁶⁴·(x·(y/2⁶⁴) − z/2⁶⁴) in double words is the same number (the scaling "
-    "by a power of 2 exact there), rounded once", apply=_product_overflows, fired=lambda old, new: new != old)
+    "by a power of 2 exact there), rounded once; taken where the scaled product x·(y/2⁶⁴) is past 2⁹³⁶ too (the same "
+    "points for finite inputs; not at x = ±inf with |y| < 2⁻¹⁰¹⁰, where y/2⁶⁴ is 0 and the body was inf·0 = NaN for "
+    "±inf: the sum as written there)", apply=_product_overflows, fired=lambda old, new: new != old)
 
 
 # ------------------------------------------------------------------ long-product (issue 16, session 35, h-round35: a
