@@ -15,6 +15,7 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
+from symnet.parsing import FUNCTIONS
 
 from conftest import compiled, mp_function, torch_and_triton, ulps
 
@@ -23,34 +24,43 @@ DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float6
 X = sp.Symbol("x", real=True)
 
 
-def _torch_of_x(torch_fn, x, dtype):
-    """torch's f and ∂x (autograd) of ``torch_fn(torch, x)`` in ``dtype``, as float64 arrays."""
+def _torch_values(torch_fn, columns, dtype):
+    """torch's f and autograd gradients of ``torch_fn(torch, *columns)`` in ``dtype``, as float64 arrays."""
     torch = pytest.importorskip("torch")
-    t = torch.tensor(np.asarray(x, dtype), dtype=torch.float64 if dtype == np.float64 else torch.float32,
-                     requires_grad=True)
-    value = torch_fn(torch, t)
-    (grad,) = torch.autograd.grad(value.sum(), [t])
-    return value.detach().double().numpy(), grad.double().numpy()
+    kind = torch.float64 if dtype == np.float64 else torch.float32
+    xs = [torch.tensor(np.asarray(c, dtype), dtype=kind, requires_grad=True) for c in columns]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = torch_fn(torch, *xs)
+        grads = torch.autograd.grad(value.sum(), xs)
+    return [value.detach().double().numpy()] + [g.double().numpy() for g in grads]
 
 
-def _measure_x(formula, torch_fn, x, dtype, digits=1300):
-    """For f and ∂x of a formula of x: (worst ULPs, points past the bound, points past it and worse than torch)."""
-    x = np.asarray(x, dtype)
-    expr = sp.sympify(formula, locals={"x": X})
+def _measure(formula, names, torch_fn, columns, dtype, digits=1300):
+    """Per output (f, then ∂ by each of ``names``, the kernel's inputs in order): (worst ULPs, points past the bound,
+    points past it and worse than torch); mpmath at ``digits`` of SymPy's derivatives of the formula as written."""
+    symbols = sp.symbols(names, real=True)
+    columns = [np.asarray(c, dtype) for c in columns]
+    expr = sp.sympify(formula, locals={**FUNCTIONS, **{str(v): v for v in symbols}})
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        got = compiled(formula)(x)
-    theirs = _torch_of_x(torch_fn, x, dtype)
+        got = compiled(formula)(*columns)
+    theirs = _torch_values(torch_fn, columns, dtype)
     out = []
-    for e, mine, torch_ in zip((expr, sp.diff(expr, X)), got, theirs):
-        f = mp_function(e, [X])
+    for e, mine, torch_ in zip([expr] + [sp.diff(expr, v) for v in symbols], got, theirs):
+        f = mp_function(e, symbols)
         with mpmath.workdps(digits):
-            truth = [f(mpmath.mpf(float(v))) for v in x]
+            truth = [f(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
         u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
         v = np.array([ulps(g, t, dtype) for g, t in zip(torch_, truth)])
         past = u > BOUND[dtype]
         out.append((float(u.max()), int(past.sum()), int((past & (u > v)).sum())))
     return out
+
+
+def _measure_x(formula, torch_fn, x, dtype):
+    """:func:`_measure` of a formula of x alone: [(f's worst, past, worse), (∂x's)]."""
+    return _measure(formula, "x", torch_fn, [x], dtype)
 
 
 def _far_and_quarter_points(seed=46, n=300):
@@ -111,3 +121,38 @@ def test_slope_of_a_product_of_sines_and_cosines_triton(dtype):
     slope = mp_function(sp.diff(X * sp.sin(X) * sp.cos(X), X), [X])
     with mpmath.workdps(60):
         assert max(ulps(g, slope(mpmath.mpf(float(v))), dtype) for g, v in zip(dx, x)) <= BOUND[typ]
+
+
+
+# ---------------------------------------------------------------- sigmoid-mixture-log with σ(x) written 1 − σ(−x)
+
+def _mixture_points(dtype, seed=46, n=300):
+    """(a, l): a third ordinary (a = U(−30, 30), l = 10^U(−30, 1.5)), two thirds where σ(−a)·expm1(−l) rounds to −1
+    (a = −U(38, 700), l = U(38, 700) in float64; −U(17, 87), U(17, 87) in float32), the log of two tiny terms."""
+    rng = np.random.default_rng(seed)
+    top = 700 if dtype == np.float64 else 87
+    low = 38 if dtype == np.float64 else 17
+    a = np.concatenate([rng.uniform(-30, 30, n // 3), -rng.uniform(low, top, n - n // 3)])
+    l = np.concatenate([10.0 ** rng.uniform(-30, 1.5, n // 3), rng.uniform(low, top, n - n // 3)])
+    return a, l
+
+
+MIXTURES = {
+    "log(1 - sigmoid(-a) + sigmoid(-a)*exp(-l))": lambda t, a, l: t.log(1 - t.sigmoid(-a) + t.sigmoid(-a) * t.exp(-l)),
+    "log(1 - sigmoid(a) + sigmoid(a)*exp(-l))": lambda t, a, l: t.log(1 - t.sigmoid(a) + t.sigmoid(a) * t.exp(-l)),
+}
+
+
+# measured before (dec905ca), these 300 points (f: worst ULPs / past the bound / past it and worse than torch):
+#   float64 inf / 201 / 201, float32 inf / 143 / 110 (log1p(q) on every element, −inf where q = σ(−a)·expm1(−l)
+#   rounds to −1: −inf for −88.007 at a = −88.7, l = 88.7, torch −88.7); both forms, a mirrored for the second.
+# after: f ≤ 0.50 ULP in both dtypes; ∂a, ∂l unchanged (≤ 2.4 ULP float64, 0.50 float32, none worse than torch).
+@DTYPES
+@pytest.mark.parametrize("formula", list(MIXTURES))
+def test_mixture_log_with_the_sigmoid_written_as_a_complement(formula, dtype):
+    a, l = _mixture_points(dtype)
+    if "sigmoid(a)*" in formula:
+        a = -a  # 1 − σ(a) + σ(a)·e^(−l): the same points with a mirrored
+    (worst, past, worse), *gradients = _measure(formula, "a l", MIXTURES[formula], [a, l], dtype)
+    assert past == 0 and worse == 0, (worst, past, worse)
+    assert all(w == 0 for _, _, w in gradients), gradients
