@@ -1573,6 +1573,8 @@ _SIGMOID_MIXTURE_NEAR = sp.Rational(1, 2)  # log1p(q) taken for −1/2 < q < 1: 
 def _sigmoid_mixture_parts(s):
     """s = σ(x) + σ(−x)·e^w (either order of the terms, e^w any exponential; σ(−x) written 1 − σ(x) too: the zero term
     π + (1 − π)·e^(−λ) with π = σ(a), before sigmoid-complement rewrites it) → (x, w); None otherwise."""
+    if s.is_Add and len(s.args) == 3:
+        return _sigmoid_mixture_complement_parts(s)
     if not s.is_Add or len(s.args) != 2:
         return None
     s = _sigmoids_written_out(s)  # worse46: 1/(1 + e^−a) + e^w/(1 + e^a) as σ(a) + σ(−a)·e^w
@@ -1607,6 +1609,8 @@ def _sigmoid_mixture_log_node(node):
     x, w = parts
     q = sigmoid(-x) * expm1(w)
     near = sp.And(q > -_SIGMOID_MIXTURE_NEAR, q < 1)
+    if len(node.args[0].args) == 3:  # 1 − σ(−x) + σ(−x)·e^w: elsewhere as σ(x) + σ(−x)·e^w (break46)
+        node = sp.log(sigmoid(x) + sigmoid(-x) * sp.exp(w))
     return _Final(sp.Piecewise((widen(log1p(q)), near), (node, True)))
 
 
@@ -1783,3 +1787,27 @@ LOG_SUM_OVER_TERM = Rule(
     "7.57e28 ULP in float64 at x = 1.03e−12, y = 324.5: −5.3e−17 for 5.0e−30; torch the same); it is log(1 + Q/P) "
     "(an identity where P ≠ 0), which the log1p, rounded-log-argument and log1p-series rules take",
     local=_log_sum_over_term)
+
+
+# ------------------------------------------------------------------ break46 (issue 16, session 46, h-break46:
+# sigmoid-mixture-log with σ(x) written 1 − σ(−x)); tested in tests/test_break46.py
+
+def _sigmoid_mixture_complement_parts(s):
+    """s = 1 − σ(y) + σ(y)·e^w (any order of the terms; σ(−y) written 1 − σ(y), the other side of break45's
+    1 − σ(x) = σ(−x)) → (−y, w): s is σ(−y) + σ(y)·e^w, the mixture with x = −y, whose log is written with those
+    two terms where the rule's log1p is not taken; None otherwise. As a three-term sum it was log1p(σ(y)·expm1(w))
+    on every element: −inf where q = σ(y)·expm1(w) rounds to −1 (log(1 − σ(−a) + σ(−a)·e^(−l)) at a = −88.7,
+    l = 88.7: −inf for −88.007; torch −88.7; session 46)."""
+    if sp.S.One not in s.args:
+        return None
+    rest = [t for t in s.args if t != sp.S.One]
+    for first, second in (rest, rest[::-1]):
+        if not (first.is_Mul and len(first.args) == 2 and first.args[0] == -1 and isinstance(first.args[1], sigmoid)):
+            continue
+        y = first.args[1].args[0]
+        factors = sp.Mul.make_args(second)
+        if len(factors) == 2 and sigmoid(y) in factors:
+            (other,) = [f for f in factors if f != sigmoid(y)]
+            if isinstance(other, sp.exp):
+                return -y, other.args[0]
+    return None

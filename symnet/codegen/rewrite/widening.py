@@ -632,7 +632,7 @@ def _trig_holder(term) -> bool:
     """sin u or cos u, alone or times positive integer powers of the input: cos x − x·sin x, the derivative of
     x·cos x (the GCU activation), cancels at its root x = 9.5293 (3.4e13 ULP in float64, 59,147 in float32; torch
     3.4e13 and 2.0e5; session 45), where the root series (near 0 only) does not reach; not sin(x)/x."""
-    if term.func in (sp.sin, sp.cos):
+    if term.func in (sp.sin, sp.cos) or _trig_product_holder(term):
         return True
     if not term.is_Mul:
         return False
@@ -728,3 +728,27 @@ def written_where_not_finite_or_below(computed: sp.Expr, written: sp.Expr, n: sp
     """``computed`` taken as ``written`` where it is not finite or ``n`` is below the normal range
     (:class:`WrittenWhereNotFiniteOrBelowBase`)."""
     return WrittenWhereNotFiniteOrBelowBase(computed, written, n)
+
+
+# ------------------------------------------------------------------ break46 (issue 16, session 46, h-break46: a
+# trig sum's terms may hold a product of sines and cosines: x·sin x·cos x′); tested in tests/test_break46.py
+
+def _trig_product_holder(term) -> bool:
+    """A product of sines and cosines of one argument, two or more of them or one to a whole power ≥ 2, alone or times
+    positive integer powers of the input: x·sin x·cos x′ = sin x·cos x + x·cos² x − x·sin² x and (sin x·cos x)′ =
+    cos² x − sin² x, whose terms each rounded to an ulp of their own size cancel (11.5 ULP at x = 90.33 in float64,
+    torch 1.48; 544 ULP in float32 at x = 88.737, torch 29.9; session 46); not sin(x)/x (a negative power), not
+    sines of two arguments."""
+    if not (term.is_Mul or term.is_Pow):
+        return False
+    trig, count = set(), 0
+    for f in (term.args if term.is_Mul else (term,)):
+        base, exp = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if not (exp.is_Integer and exp > 0):
+            return False
+        if base.func in (sp.sin, sp.cos):
+            trig.add(base.args[0])
+            count += int(exp)
+        elif not base.is_Symbol:
+            return False
+    return count >= 2 and len(trig) == 1
