@@ -745,3 +745,17 @@ _register(EXPM1_SELECT_SUM)
 from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
 
 _register(RECIPROCAL_ROOT_DIFFERENCE)
+
+
+# ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46:
+# overflowed-entropy, softmax.py; the compensated-sum rule takes a constant logit's e^−m and softmax-entropy tests
+# its limit on (a − b)/T, both in place in softmax.py)
+from .softmax import OVERFLOWED_ENTROPY  # noqa: E402
+
+_register(OVERFLOWED_ENTROPY)
+
+# right after softmax-entropy-forms (the log as written, before the log-sum-exp rules shift it)
+RULES = tuple(r for r in RULES if r is not OVERFLOWED_ENTROPY)
+
+RULES = RULES[:RULES.index(SOFTMAX_ENTROPY_FORMS) + 1] + (OVERFLOWED_ENTROPY,) + RULES[
+    RULES.index(SOFTMAX_ENTROPY_FORMS) + 1:]

@@ -32,6 +32,7 @@ def _compensated_sum_node(node):
     log1p's argument is left (the log-sum-exp rules' forms), None elsewhere."""
     if isinstance(node, (sp.log, log1p)):
         return node  # not entered
+    node = _constant_logit_shift(node)  # smax46: e^−m beside two or more e^(aᵢ − m) is e^(0 − m)
     if not (node.is_Add and len(node.args) >= 2 and all(isinstance(t, exp_shift) for t in node.args)
             and len({t.args[1] for t in node.args}) == 1):
         return None
@@ -363,9 +364,10 @@ def _two_exp_log(factor):
 
 def _binary_entropy(v):
     """The entropy of the softmax of (v, 0) in nats, softplus(−|v|) + |v|·σ(−|v|): two terms ≥ 0, widened (in double
-    words, rounded once); 0 beyond |v| = 3.4e38, its limit (as the softplus-slope rule writes it: the product is 0·∞)."""
+    words, rounded once); 0 beyond |v| = 3.4e38, its limit (as the softplus-slope rule writes it: the product is 0·∞),
+    that test on v over one denominator (:func:`_entropy_far`)."""
     u = sp.Abs(v)
-    return sp.Piecewise((0, u > sp.Float(_FLT_MAX, 17)), (widen(u * sigmoid(-u) + softplus(-u)), True))
+    return sp.Piecewise((0, _entropy_far(v)), (widen(u * sigmoid(-u) + softplus(-u)), True))
 
 
 def _softmax_entropy_node(node):
@@ -786,3 +788,121 @@ SCALED_MAX = Rule(
     "quarter ulp of r_k (as written, T·fl(b/T) was 1 ULP off at T = 2.9e−103); as written elsewhere (where F is 0 or "
     "NaN too)",
     apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46: the
+# compensated-sum rule takes a constant logit's e^−m: the weights of T·log(e^(a/T) + e^(b/T) + 1)); tested in
+# tests/test_smax46.py
+
+
+def _shifted_constant(term, m) -> bool:
+    """``term`` is e^−m, as the max-shift rule writes a constant 1 of a sum shifted by m, or the rounded-argument
+    rule's {e^−m if |…| ≤ 2; f64(e^−m) otherwise} of it (the same value, its exponent in double words)."""
+    if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].cond == True:  # noqa: E712
+        (near, _), (far, _) = term.args
+        if not (isinstance(far, WidenedBase) and getattr(far, "first_order", False) and far.body == near):
+            return False
+        term = near
+    return isinstance(term, sp.exp) and sp.expand(term.args[0] + m) == 0
+
+
+def _constant_logit_shift(node):
+    """``node`` with its term e^−m (:func:`_shifted_constant`) written exp_shift(0, m) = e^(0 − m) (exactly its
+    value; ±inf at m = ∓inf as e^−m) where the sum's other terms are two or more exp_shift(aᵢ, m) of that one m (a
+    log-sum-exp with a constant logit, 1 + e^(a/T) + e^(b/T) max-shifted); ``node`` otherwise (1 + e^x, a softplus's,
+    is the softplus rules')."""
+    if not (node.is_Add and len(node.args) >= 3):
+        return node
+    shifts = [t for t in node.args if isinstance(t, exp_shift)]
+    if len(shifts) < 2 or len(shifts) != len(node.args) - 1 or len({t.args[1] for t in shifts}) != 1:
+        return node
+    m = shifts[0].args[1]
+    rest = next(t for t in node.args if not isinstance(t, exp_shift))
+    if not _shifted_constant(rest, m):
+        return node
+    return sp.Add(*shifts, exp_shift(sp.S.Zero, m))
+
+
+def _entropy_far(v):
+    """|v| > 3.4e38 with v over one denominator, (a − b)/T for a/T − b/T (sp.factor): where a/T and b/T both
+    overflow (|T| < 3.9e−309 at a = 0.7), a/T − b/T is inf − inf = NaN, the test false and the entropy NaN (∂T of
+    T·log(e^(a/T) + e^(b/T)) at T = ∓2.78e−309, (a, b) = (0.7, 2.5); true 0), where |(a − b)/T| is 6.5e308. Exact
+    as a test: the rounded |v| is past 3.4e38 only where |v| is past 3.4e38·(1 − ε), and the entropy e^−|v|·(1 + |v|)
+    is 0 in float64 on either side of it."""
+    return sp.Abs(sp.factor(v)) > sp.Float(_FLT_MAX, 17)
+
+
+def _oe_logits(S):
+    """([xᵢ…], g, [rᵢ…]) for a sum S of three or more terms, exponentials e^xᵢ and at most one 1 (a constant logit,
+    x = 0; two exponentials alone are the softmax-entropy rule's), every xᵢ = rᵢ·g with one factor g (1/T) and each
+    rᵢ free of g's inputs and held exactly (an input, ±2^k times one: the ties are compared on the rᵢ themselves),
+    the rᵢ distinct (rᵢ = 0 for the 1); else None."""
+    terms = S.args
+    exps = [t for t in terms if isinstance(t, sp.exp)]
+    constant = len(exps) == len(terms) - 1 and sp.S.One in terms
+    if len(terms) < 3 or len(exps) < 2 or not (constant or len(exps) == len(terms)):
+        return None
+    xs = [t.args[0] for t in exps]
+    for g in sp.Mul.make_args(xs[0]):
+        if not g.free_symbols:
+            continue
+        rs = [sp.cancel(x / g) for x in xs]
+        if all(r.free_symbols and not (r.free_symbols & g.free_symbols) and _exact_argument(r) for r in rs):
+            if len(set(rs)) < len(rs):
+                return None
+            return (xs + [sp.S.Zero], g, rs + [sp.S.Zero]) if constant else (xs, g, rs)
+    return None
+
+
+def _overflowed_entropy_node(node):
+    """k·log S beside −k·(Σ xᵢ·e^xᵢ)/S (k a number, S = e^x₁ + … + e^xₙ with or without a 1, xᵢ = rᵢ·g:
+    :func:`_oe_logits`; the entropy of the softmax of the xᵢ (and 0), ∂T of a smooth max with temperature) →
+    {k·log #{i: rᵢ = r_top} if |max xᵢ| > 3.4e38; as written otherwise}, r_top = max rᵢ where g > 0, min rᵢ where
+    g < 0 (the 0 among the rᵢ); None for any other sum."""
+    if not (node.is_Add and node.has(sp.log)):
+        return None
+    for t in node.args:
+        k, L = t.as_coeff_Mul()
+        if not (k.is_Number and k != 0 and isinstance(L, sp.log) and L.args[0].is_Add):
+            continue
+        S = L.args[0]
+        found = _oe_logits(S)
+        if found is None:
+            continue
+        xs, g, rs = found
+        weighted = k * sp.Add(*[x * sp.exp(x) for x in xs if x != 0])
+        rest = [s for s in node.args if s is not t]
+        gone = next(([s] for s in rest if sp.expand(s * S + weighted) == 0), None)
+        if gone is None and rest and sp.expand(sp.Add(*rest) * S + weighted) == 0:
+            gone = rest
+        if gone is None:
+            continue
+        kept = [s for s in rest if s not in gone]
+        top, bottom = sp.Max(*rs), sp.Min(*rs)
+        ties = sp.Add(*[sp.Piecewise((1, ((g > 0) & sp.Eq(r, top)) | ((g < 0) & sp.Eq(r, bottom))), (0, True))
+                        for r in rs])
+        far = sp.Abs(sp.Max(*xs)) > sp.Float(_FLT_MAX, 17)
+        return sp.Add(sp.Piecewise((k * sp.log(ties), far), (sp.Add(t, *gone), True)), *kept)
+    return None
+
+
+def _overflowed_entropies(expr):
+    """Every sum of ``expr`` that :func:`_overflowed_entropy_node` takes, rewritten (top down: the log as written,
+    before the log-sum-exp rules shift it)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: _overflowed_entropy_node(n) is not None, _overflowed_entropy_node)
+
+
+OVERFLOWED_ENTROPY = Rule(
+    "overflowed-entropy", "log S − (Σ xᵢe^xᵢ)/S with S = e^x₁ + … + e^xₙ (n ≥ 3) or 1 + e^x₁ + … + e^xₙ (n ≥ 2), "
+    "xᵢ = rᵢ·g (∂T of a smooth max with temperature, T·log(e^(a/T) + e^(b/T) + 1), g = 1/T: the entropy of the "
+    "softmax of the xᵢ and the constant's 0) is NaN where an xᵢ overflows (m + log(…) − Σ… is inf − inf: T = "
+    "2.78e−309, (a, b) = (0.7, 2.5); true 0, torch NaN) and 0 for log 2 at a tie past the range (three logits, "
+    "T = 1e−300, a = b = 3, c = −1); where |max xᵢ| > 3.4e38 it is log k, k the number of i with rᵢ = r_top (the largest rᵢ where g > 0, "
+    "the smallest where g < 0, the constant's r = 0 among them), correctly rounded: r_top/g is the largest xᵢ (x ↦ "
+    "x·g is monotone), |r_top·g| > 3.4e38·(1 − ε), and any other rᵢ is at least half an ulp of r_top from it (r_top "
+    "is normal there: |g| ≤ 2¹⁰⁷⁴), so its xᵢ is below the top by d ≥ 2⁻⁵⁴·3.4e38 > 1.8e22; the entropy is then "
+    "log k − Σ over the others of at most e^−d·(d + log n) more, below 2⁻¹⁰⁷⁴; as written elsewhere (where max xᵢ "
+    "is NaN too)",
+    apply=_overflowed_entropies, fired=lambda old, new: new != old, before=True)
