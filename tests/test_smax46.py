@@ -7,8 +7,9 @@ Fixed here (symnet/codegen/rewrite/softmax.py):
   and the float64 block is computed again in double words as for a written softmax;
 - ∂T of T·log(e^(a/T) + e^(b/T)) at a subnormal T: the softmax-entropy rule's limit test |a/T − b/T| > 3.4e38 was
   NaN where both quotients overflow (inf − inf); it tests |(a − b)/T|;
-- ∂T of the smooth max with a constant logit or three logits where the quotients pass 3.4e38 (the overflowed-entropy
-  rule): NaN where they overflow, and 0 for log 2 at a tie (T = 1e−300, a = b = 3).
+- ∂T of the smooth max with a constant logit or three logits (the softmax-entropy-many rule): log S − Σ pᵢxᵢ cancelled
+  where the entropy is small (8.6e15 ULP), was NaN where the quotients overflow, and 0 for log 2 at a tie past the
+  range (T = 1e−300, a = b = 3); now from the top logit's side, every term ≥ 0, and log k past the range.
 
 References: mpmath (60–100 digits): the weights e^(a/T)/S, and the entropy (∂T) as Σᵢ pᵢ·log1p(Σ_{j≠i} e^(xⱼ − xᵢ))
 (every term ≥ 0: no cancellation in the reference); torch autograd at the same points in the same dtype. Befores
@@ -19,6 +20,7 @@ import warnings
 import mpmath
 import numpy as np
 import pytest
+import sympy as sp
 
 from conftest import compiled
 from test_smax45 import _run, _torch, _truth
@@ -29,6 +31,14 @@ CONSTANT = "T*log(exp(a/T) + exp(b/T) + 1)"
 PAIR = "T*log(exp(a/T) + exp(b/T))"
 THREE = "T*log(exp(a/T) + exp(b/T) + exp(c/T))"
 WORST = (0.0010004992557713353, 1.687891249101245, 1.8633350676453642)  # test_smax45's worst ∂a point (565 ULP)
+_T, _a, _b = sp.symbols("T a b", real=True)
+# tests/test_stability_rules.py's case for softmax-entropy-many: the 50-digit check in [0.25, 4], and the failing value
+# at T = 0.01, a = 1, b = −1 with the constant logit (x = 100, −100, 0): as written ∂T = log S − Σ pᵢxᵢ cancels
+# (the entropy 3.8e−42, 101·e^−100), the kernel's within 8 ULP of mpmath at 600 digits
+RULE_CASES = [
+    ("softmax-entropy-many", _T * sp.log(sp.exp(_a / _T) + sp.exp(_b / _T) + 1), (_T, _a, _b), (0.25, 4.0),
+     (0.01, 1.0, -1.0), np.float64),
+]
 
 
 def _units(ref, dtype):
@@ -144,3 +154,30 @@ def test_smooth_max_dT_at_a_tie_past_the_range():
     want = np.log([2.0, 2.0, 3.0, 2.0])
     assert np.all(np.abs(_dT(THREE, T, [a, b, c]) - want) <= np.spacing(want))
     assert np.isnan(_torch_dT(T, [a, b, c], False)).all()
+
+
+def _ordinary(n, seed, logits):
+    """n points: T = ±10^U(−3, 1), logits U(−5, 5) (the entropy down to e^−10⁴, 0 in float64, and up to log n)."""
+    rng = np.random.default_rng(seed)
+    T = 10.0 ** rng.uniform(-3, 1, n) * rng.choice([-1.0, 1.0], n)
+    return T, [rng.uniform(-5, 5, n) for _ in range(logits)]
+
+
+@DTYPES
+@pytest.mark.parametrize("formula, logits, constant", [(CONSTANT, 2, True), (THREE, 3, False)],
+                         ids=["constant", "three"])
+def test_smooth_max_dT_at_ordinary_temperatures(formula, logits, constant, dtype):
+    # 300 points (_ordinary), where the entropy is normal in the dtype (within 4 of its smallest subnormals
+    # elsewhere). Before (dec905ca; log S − Σ pᵢxᵢ cancels where the entropy is small): constant, float64 past 4 ULP
+    # at 71 of 270 (worst 8.6e15), float32 past 8 at 12 of 211 (worst 1.5e7), never worse than torch (past at 168,
+    # 107); three, float64 88 of 268 (worst 1.4e17, worse than torch at 22; torch past at 192), float32 13 of 203
+    # (worst 1.9e7, worse than torch at 3; torch 113). A first form of the fix with δ·e^−δ: 81 ULP at
+    # T = −0.0035167, a = 3.458, b = −2.509 (constant; e^−713.6 subnormal, the entropy 9.1e−308 not)
+    T, xs = _ordinary(300, 4610 + logits, logits)
+    T, xs = np.asarray(T, dtype).astype(np.float64), [np.asarray(v, dtype).astype(np.float64) for v in xs]
+    ref = _entropy(T, xs, constant).astype(dtype).astype(np.float64)
+    normal = np.abs(ref) >= np.finfo(dtype).tiny
+    got, theirs = _dT(formula, T, xs, dtype), _torch_dT(T, xs, constant, dtype)
+    ok, worst = _within(got[normal], ref[normal], theirs[normal], dtype)
+    assert ok and worst <= BOUND[dtype], worst
+    assert np.all(np.abs(got - ref)[~normal] <= 4 * np.finfo(dtype).tiny * np.finfo(dtype).eps)  # (subnormal)

@@ -748,14 +748,14 @@ _register(RECIPROCAL_ROOT_DIFFERENCE)
 
 
 # ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46:
-# overflowed-entropy, softmax.py; the compensated-sum rule takes a constant logit's e^−m and softmax-entropy tests
+# softmax-entropy-many, softmax.py; the compensated-sum rule takes a constant logit's e^−m and softmax-entropy tests
 # its limit on (a − b)/T, both in place in softmax.py)
-from .softmax import OVERFLOWED_ENTROPY  # noqa: E402
+from .softmax import SOFTMAX_ENTROPY_MANY  # noqa: E402
 
-_register(OVERFLOWED_ENTROPY)
+_register(SOFTMAX_ENTROPY_MANY)
 
 # right after softmax-entropy-forms (the log as written, before the log-sum-exp rules shift it)
-RULES = tuple(r for r in RULES if r is not OVERFLOWED_ENTROPY)
+RULES = tuple(r for r in RULES if r is not SOFTMAX_ENTROPY_MANY)
 
-RULES = RULES[:RULES.index(SOFTMAX_ENTROPY_FORMS) + 1] + (OVERFLOWED_ENTROPY,) + RULES[
+RULES = RULES[:RULES.index(SOFTMAX_ENTROPY_FORMS) + 1] + (SOFTMAX_ENTROPY_MANY,) + RULES[
     RULES.index(SOFTMAX_ENTROPY_FORMS) + 1:]
