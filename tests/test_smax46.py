@@ -9,7 +9,9 @@ Fixed here (symnet/codegen/rewrite/softmax.py):
   NaN where both quotients overflow (inf − inf); it tests |(a − b)/T|;
 - ∂T of the smooth max with a constant logit or three logits (the softmax-entropy-many rule): log S − Σ pᵢxᵢ cancelled
   where the entropy is small (8.6e15 ULP), was NaN where the quotients overflow, and 0 for log 2 at a tie past the
-  range (T = 1e−300, a = b = 3); now from the top logit's side, every term ≥ 0, and log k past the range.
+  range (T = 1e−300, a = b = 3); now from the top logit's side, every term ≥ 0, and log k past the range;
+- f of test_break45's near misses T·log(e^(a/T) + 2e^(b/T)) and T·log((e^(a/T) + e^(b/T))/2) at a tiny T: ±inf or NaN
+  (the scaled-max rule took only bare exponentials and a 1); it takes c·e^(r/F) with c > 0 a number.
 
 References: mpmath (60–100 digits): the weights e^(a/T)/S, and the entropy (∂T) as Σᵢ pᵢ·log1p(Σ_{j≠i} e^(xⱼ − xᵢ))
 (every term ≥ 0: no cancellation in the reference); torch autograd at the same points in the same dtype. Befores
@@ -181,3 +183,34 @@ def test_smooth_max_dT_at_ordinary_temperatures(formula, logits, constant, dtype
     ok, worst = _within(got[normal], ref[normal], theirs[normal], dtype)
     assert ok and worst <= BOUND[dtype], worst
     assert np.all(np.abs(got - ref)[~normal] <= 4 * np.finfo(dtype).tiny * np.finfo(dtype).eps)  # (subnormal)
+
+
+def _smooth_max_truth(T, a, b, ca, cb):
+    """T·log(ca·e^(a/T) + cb·e^(b/T)) at 60 digits, shifted by its largest exponent (mpmath's exponent is unbounded)."""
+    out = []
+    with mpmath.workdps(60):
+        for t, x, y in zip(T, a, b):
+            t, x, y = mpmath.mpf(float(t)), mpmath.mpf(float(x)), mpmath.mpf(float(y))
+            m = max(x / t, y / t)
+            out.append(float(t * (m + mpmath.log(ca * mpmath.exp(x / t - m) + cb * mpmath.exp(y / t - m)))))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("formula, ca, cb", [("T*log(exp(a/T) + 2*exp(b/T))", 1, 2),
+                                             ("T*log((exp(a/T) + exp(b/T))/2)", 0.5, 0.5)], ids=["2e^b", "half"])
+def test_near_miss_smooth_maxes_around_tiny_temperatures(formula, ca, cb):
+    # test_break45's near misses, 300 points: T = ±10^U(−323.3, 0), a, b in U(−5, 5), float64 (scaled-max's select at
+    # |max xᵢ| > 2⁵⁵·(n + ⌈C⌉)). Before (dec905ca): 2e^b past 4 ULP at 14 of 300 (±inf at all 14), never worse than
+    # torch (torch past at 296); half past at 14 (±inf at 8, NaN at 6: worse than torch at those 6; torch past at 296)
+    rng = np.random.default_rng(4620)
+    T = 10.0 ** rng.uniform(-323.3, 0, 300) * rng.choice([-1.0, 1.0], 300)
+    a, b = rng.uniform(-5, 5, 300), rng.uniform(-5, 5, 300)
+    ref = _smooth_max_truth(T, a, b, ca, cb)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        f = np.asarray(compiled(formula)(T, a, b)[0], np.float64)
+        torch = pytest.importorskip("torch")
+        t, x, y = (torch.tensor(v) for v in (T, a, b))
+        theirs = (t * torch.log(ca * torch.exp(x / t) + cb * torch.exp(y / t))).numpy()
+    ok, worst = _within(f, ref, theirs, np.float64)
+    assert ok and worst <= 4, worst

@@ -744,30 +744,33 @@ def _tw_term(kg, i, rs, g, p):
 
 
 def _scaled_max_node(node):
-    """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct; a term 1 beside two or more
-    exponentials is e^(0/F), rᵢ = 0) →
-    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·n; as written otherwise};
-    None for any other node."""
+    """F·log(c₁e^(r₁/F) + … + cₙe^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct, the cᵢ positive numbers; a
+    constant c beside two or more exponentials is c·e^(0/F), rᵢ = 0) →
+    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·B; as written otherwise},
+    B = n where every cᵢ is 1 (:func:`_sm_bound`); None for any other node."""
     if not node.is_Mul:
         return None
     factors = sp.Mul.make_args(node)
     for L in factors:
-        if not (isinstance(L, sp.log) and L.args[0].is_Add and len(L.args[0].args) >= 2
-                and all(isinstance(t, sp.exp) or t == 1 for t in L.args[0].args)):
+        # smax46: a term c·e^u (c > 0 a number), and a constant c, as e^(log c)·e^u (test_break45's near misses)
+        terms = _sm_weighted_terms(L.args[0]) if isinstance(L, sp.log) and L.args[0].is_Add else None
+        if terms is None or len(terms) < 2:
             continue
         F = sp.Mul(*[f for f in factors if f is not L])
         if not F.free_symbols:
             continue
-        exps = [t for t in L.args[0].args if t != 1]  # smax45: a constant 1 is e^(0/F), r = 0, beside 2 or more
-        if len(exps) < 2:  # (F·log(e^(r/F) + 1), a softplus with temperature, is the softplus rules')
-            continue
-        rs = [sp.cancel(t.args[0] * F) for t in exps] + [sp.S.Zero] * (len(L.args[0].args) - len(exps))
+        exps = [u for _, u in terms if u is not None]  # smax45: a constant 1 is e^(0/F), r = 0, beside 2 or more
+        if len(exps) < 2 or len(terms) - len(exps) > 1:  # (F·log(e^(r/F) + 1), a softplus with temperature: the
+            continue  # softplus rules')
+        rs = [sp.cancel(u * F) for u in exps] + [sp.S.Zero] * (len(terms) - len(exps))
         if len(set(rs)) < len(rs) or any(r.free_symbols & F.free_symbols or not r.free_symbols for r in rs if r != 0):
             continue
-        m = sp.Max(*[t.args[0] for t in exps], *([0] if len(exps) < len(rs) else []))
+        m = sp.Max(*exps, *([0] if len(exps) < len(rs) else []))
         extreme = sp.Piecewise((sp.Max(*rs), F > 0), (sp.Min(*rs), F < 0), (node, True))
         # |F·log Σ e^(rᵢ/F − m)| ≤ |F|·log n < |F·m|·2⁻⁵⁵ = |r_k|·2⁻⁵⁵ there: below a quarter ulp of r_k
-        return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * len(rs))), (node, True))
+        # (with coefficients cᵢ the sum is within [c_k, Σ cᵢ]: |log| ≤ C, :func:`_sm_bound`)
+        return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * _sm_bound(len(rs), [c for c, _ in terms]))),
+                            (node, True))
     return None
 
 
@@ -926,3 +929,30 @@ SOFTMAX_ENTROPY_MANY = Rule(
     "normal there: |g| ≤ 2¹⁰⁷⁴), so its δ ≥ 2⁻⁵⁴·3.4e38 > 1.8e22 and it adds at most e^−δ·(δ + log n), below 2⁻¹⁰⁷⁴ "
     "(there δ itself may overflow, δ·e^−δ = inf·0)",
     apply=_many_entropies, fired=lambda old, new: new != old, before=True)
+
+
+def _sm_weighted_terms(S):
+    """[(cᵢ, uᵢ)…] for a sum S of terms cᵢ·e^uᵢ (cᵢ > 0 a number, 1 for a bare exponential) and positive numbers cᵢ
+    (uᵢ None); None where a term is anything else."""
+    terms = []
+    for t in S.args:
+        if t.is_Number:
+            if not t.is_positive:
+                return None
+            terms.append((t, None))
+            continue
+        c, rest = t.as_coeff_Mul()
+        if not (isinstance(rest, sp.exp) and c.is_Number and c.is_positive):
+            return None
+        terms.append((c, rest.args[0]))
+    return terms
+
+
+def _sm_bound(n, cs):
+    """n where every cᵢ is 1 (log Σ e^(rᵢ/F − m) ∈ [0, log n]); else n + ⌈C⌉, C = max(|log min cᵢ|, |log Σ cᵢ|): with
+    the top term c_k·e^0, Σ cᵢe^(rᵢ/F − m) lies in [c_k, Σ cᵢ], its log within C of 0, so |F·log …| ≤ |F|·C <
+    |F·m|·2⁻⁵⁵ where |m| > 2⁵⁵·(n + ⌈C⌉)."""
+    if all(c == 1 for c in cs):
+        return n
+    C = max(abs(math.log(float(min(cs)))), abs(math.log(float(sum(cs)))))
+    return n + math.ceil(C)
