@@ -72,7 +72,11 @@ COMPENSATED_SUM = Rule(
     "rounded once give S to about half an ULP (the gradient 1.12 ULP), and the kernel's float64 block is computed again "
     "in double words, each output rounded once (0.50 ULP); two terms too: exp(a)/(exp(a) + exp(b))'s ∂b, "
     "−e^−|a − b|/(1 + e^−|a − b|)² with e^−|a − b|, the sum, its square and the quotient each rounded, was 2.38 ULP in "
-    "float64 where torch's autograd is 0.38 (0.50 now); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
+    "float64 where torch's autograd is 0.38 (0.50 now); a log's sum is left to the log-sum-exp rules; a constant "
+    "logit's e^−m beside two or more e^(aᵢ − m) of one m is exp_shift(0, m), its value (∂a of T·log(e^(a/T) + "
+    "e^(b/T) + 1) was 565 ULP in float64 at T = 0.0010005, a = 1.688, b = 1.863, the exponents a/T − m rounded and "
+    "the sum term by term; torch NaN; correctly rounded at all 200 of tests/test_smax45.py's points now)",
+    apply=_compensated_sums, fired=lambda old, new: new != old)
 
 
 # ------------------------------------------------------------------ nested-sum-factor (issue 16: the KL divergence
@@ -412,7 +416,8 @@ SOFTMAX_ENTROPY = Rule(
     "2.794e−42 at T = 0.1337, a = 8.99, b = −4.42 in float64 (torch 0), 0 for 9.19e−38 in float32 (torch NaN); it is "
     "softplus(−u) + u·σ(−u) exactly (log(e^x₁ + e^x₂) = x₁ + softplus(x₂ − x₁), and (x₁e^x₁ + x₂e^x₂)/(e^x₁ + e^x₂) = "
     "x₁ − (x₁ − x₂)·σ(x₂ − x₁); the same with x₁, x₂ swapped), two terms ≥ 0: no cancellation; widened (in double "
-    "words: u = |a/T − b/T| to 106 bits, rounded once)",
+    "words: u = |a/T − b/T| to 106 bits, rounded once); 0 past u = 3.4e38, tested on (a − b)/T (a/T − b/T is "
+    "inf − inf where both overflow: NaN at T = ∓2.78e−309, a = 0.7, b = 2.5; true 0, torch NaN)",
     apply=_softmax_entropies, fired=lambda old, new: new != old, before=True)
 
 _SOFTMAX_PAIR_FAR = 800  # |x₁ − x₂| beyond which σ(x₁ − x₂) is 0 or 1 in float64 (e^−745 is its smallest subnormal)
@@ -789,7 +794,9 @@ SCALED_MAX = Rule(
     "rᵢ where F > 0 and the smallest where F < 0, correctly rounded: F·m = r_k (x ↦ x/F is monotone, the quotients' "
     "rounding keeps their order), and 0 ≤ log Σ e^(rᵢ/F − m) ≤ log n < n, so |F·log Σ …| < |r_k|·2⁻⁵⁵, below a "
     "quarter ulp of r_k (as written, T·fl(b/T) was 1 ULP off at T = 2.9e−103); as written elsewhere (where F is 0 or "
-    "NaN too)",
+    "NaN too); terms cᵢ·e^(rᵢ/F) with cᵢ > 0 numbers, and a constant cᵢ (rᵢ = 0), too (T·log(e^(a/T) + 2e^(b/T)) "
+    "and T·log((e^(a/T) + e^(b/T))/2) were −inf for a at T = −1e−315, a < 0 < b; torch −inf): the sum is then within "
+    "[c_k, Σ cᵢ], so its log within C = max(|log min cᵢ|, |log Σ cᵢ|) of 0, and the select is at |m| > 2⁵⁵·(n + ⌈C⌉)",
     apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
 
 
