@@ -801,7 +801,9 @@ SCALED_MAX = Rule(
 
 
 # ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46: the
-# compensated-sum rule takes a constant logit's e^−m: the weights of T·log(e^(a/T) + e^(b/T) + 1)); tested in
+# compensated-sum rule takes a constant logit's e^−m (the weights of T·log(e^(a/T) + e^(b/T) + 1)), softmax-entropy's
+# limit test on (a − b)/T, the softmax-entropy-many rule (∂T of a smooth max with 3–8 logits or a constant logit), and
+# scaled-max's coefficients c·e^(r/F); the first two and the last called from their rules above); tested in
 # tests/test_smax46.py
 
 
