@@ -304,6 +304,8 @@ from test_root45 import RULE_CASES as _ROOT45  # noqa: E402  (reciprocal-root-di
 RULE_CASES += _ROOT45
 from test_worse46 import RULE_CASES as _WORSE46  # noqa: E402  (ratio-sum-denominator: tests/test_worse46.py)
 RULE_CASES += _WORSE46
+from test_smax46 import RULE_CASES as _SMAX46  # noqa: E402  (softmax-entropy-many: tests/test_smax46.py)
+RULE_CASES += _SMAX46
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -447,6 +449,8 @@ UNDECIDED |= {"softplus-scale", "rounded-softplus-argument"}  # Max(u, 0), |c·u
 # also in rounded-softplus-argument's case softplus(β·x)/β): simplify cannot decide; the 50-digit check holds
 UNDECIDED |= {"widen-quotients"}  # its case's 2κ/(1 + κ²) is another rule's 2/κ past |κ| = 3.3e150 (to 1/κ² < 1e−301
 # relative: not an identity), and a select on the inputs' range; simplify cannot decide; the 50-digit check holds
+UNDECIDED |= {"softmax-entropy-many"}  # selects on which rᵢ is the largest (Eq, Max) and log k past |max xᵢ| = 3.4e38 (exact
+# in float64 there, not an identity): the 50-digit check holds (and tests/test_smax46.py's, at 300 points each)
 UNDECIDED |= {"widened-log-sum", "log-quotient-complement"}  # log1p(Q/P) for −log(P/(P + Q)) under Q/P ≥ −1/2 (simplify
 # does not use the condition), and the widened-log-sum rule's far form past X = 2¹⁰⁰⁰ (log X for log1p X, R/X for R/(1 + X):
 # to 2⁻¹⁰⁰⁰ relative, not an identity); the 50-digit check holds (tests/test_nll44.py)

@@ -755,3 +755,17 @@ from .quotients import _ratio_sum_denominator, RATIO_SUM_DENOMINATOR  # noqa: E4
 _register(RATIO_SUM_DENOMINATOR, LOG_SUM_OVER_TERM)
 
 _LOCAL = (_ratio_sum_denominator, _log_sum_over_term) + _LOCAL[:-2]
+
+
+# ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46:
+# softmax-entropy-many, softmax.py; the compensated-sum rule takes a constant logit's e^−m and softmax-entropy tests
+# its limit on (a − b)/T, both in place in softmax.py)
+from .softmax import SOFTMAX_ENTROPY_MANY  # noqa: E402
+
+_register(SOFTMAX_ENTROPY_MANY)
+
+# right after softmax-entropy-forms (the log as written, before the log-sum-exp rules shift it)
+RULES = tuple(r for r in RULES if r is not SOFTMAX_ENTROPY_MANY)
+
+RULES = RULES[:RULES.index(SOFTMAX_ENTROPY_FORMS) + 1] + (SOFTMAX_ENTROPY_MANY,) + RULES[
+    RULES.index(SOFTMAX_ENTROPY_FORMS) + 1:]

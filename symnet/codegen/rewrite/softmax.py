@@ -32,6 +32,7 @@ def _compensated_sum_node(node):
     log1p's argument is left (the log-sum-exp rules' forms), None elsewhere."""
     if isinstance(node, (sp.log, log1p)):
         return node  # not entered
+    node = _constant_logit_shift(node)  # smax46: e^−m beside two or more e^(aᵢ − m) is e^(0 − m)
     if not (node.is_Add and len(node.args) >= 2 and all(isinstance(t, exp_shift) for t in node.args)
             and len({t.args[1] for t in node.args}) == 1):
         return None
@@ -71,7 +72,11 @@ COMPENSATED_SUM = Rule(
     "rounded once give S to about half an ULP (the gradient 1.12 ULP), and the kernel's float64 block is computed again "
     "in double words, each output rounded once (0.50 ULP); two terms too: exp(a)/(exp(a) + exp(b))'s ∂b, "
     "−e^−|a − b|/(1 + e^−|a − b|)² with e^−|a − b|, the sum, its square and the quotient each rounded, was 2.38 ULP in "
-    "float64 where torch's autograd is 0.38 (0.50 now); a log's sum is left to the log-sum-exp rules", apply=_compensated_sums, fired=lambda old, new: new != old)
+    "float64 where torch's autograd is 0.38 (0.50 now); a log's sum is left to the log-sum-exp rules; a constant "
+    "logit's e^−m beside two or more e^(aᵢ − m) of one m is exp_shift(0, m), its value (∂a of T·log(e^(a/T) + "
+    "e^(b/T) + 1) was 565 ULP in float64 at T = 0.0010005, a = 1.688, b = 1.863, the exponents a/T − m rounded and "
+    "the sum term by term; torch NaN; correctly rounded at all 200 of tests/test_smax45.py's points now)",
+    apply=_compensated_sums, fired=lambda old, new: new != old)
 
 
 # ------------------------------------------------------------------ nested-sum-factor (issue 16: the KL divergence
@@ -363,9 +368,10 @@ def _two_exp_log(factor):
 
 def _binary_entropy(v):
     """The entropy of the softmax of (v, 0) in nats, softplus(−|v|) + |v|·σ(−|v|): two terms ≥ 0, widened (in double
-    words, rounded once); 0 beyond |v| = 3.4e38, its limit (as the softplus-slope rule writes it: the product is 0·∞)."""
+    words, rounded once); 0 beyond |v| = 3.4e38, its limit (as the softplus-slope rule writes it: the product is 0·∞),
+    that test on v over one denominator (:func:`_entropy_far`)."""
     u = sp.Abs(v)
-    return sp.Piecewise((0, u > sp.Float(_FLT_MAX, 17)), (widen(u * sigmoid(-u) + softplus(-u)), True))
+    return sp.Piecewise((0, _entropy_far(v)), (widen(u * sigmoid(-u) + softplus(-u)), True))
 
 
 def _softmax_entropy_node(node):
@@ -410,7 +416,8 @@ SOFTMAX_ENTROPY = Rule(
     "2.794e−42 at T = 0.1337, a = 8.99, b = −4.42 in float64 (torch 0), 0 for 9.19e−38 in float32 (torch NaN); it is "
     "softplus(−u) + u·σ(−u) exactly (log(e^x₁ + e^x₂) = x₁ + softplus(x₂ − x₁), and (x₁e^x₁ + x₂e^x₂)/(e^x₁ + e^x₂) = "
     "x₁ − (x₁ − x₂)·σ(x₂ − x₁); the same with x₁, x₂ swapped), two terms ≥ 0: no cancellation; widened (in double "
-    "words: u = |a/T − b/T| to 106 bits, rounded once)",
+    "words: u = |a/T − b/T| to 106 bits, rounded once); 0 past u = 3.4e38, tested on (a − b)/T (a/T − b/T is "
+    "inf − inf where both overflow: NaN at T = ∓2.78e−309, a = 0.7, b = 2.5; true 0, torch NaN)",
     apply=_softmax_entropies, fired=lambda old, new: new != old, before=True)
 
 _SOFTMAX_PAIR_FAR = 800  # |x₁ − x₂| beyond which σ(x₁ − x₂) is 0 or 1 in float64 (e^−745 is its smallest subnormal)
@@ -742,30 +749,33 @@ def _tw_term(kg, i, rs, g, p):
 
 
 def _scaled_max_node(node):
-    """F·log(e^(r₁/F) + … + e^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct; a term 1 beside two or more
-    exponentials is e^(0/F), rᵢ = 0) →
-    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·n; as written otherwise};
-    None for any other node."""
+    """F·log(c₁e^(r₁/F) + … + cₙe^(rₙ/F)) (n ≥ 2, the rᵢ free of F's inputs and distinct, the cᵢ positive numbers; a
+    constant c beside two or more exponentials is c·e^(0/F), rᵢ = 0) →
+    {{max rᵢ if F > 0; min rᵢ if F < 0; as written otherwise} if |max(rᵢ/F)| > 2⁵⁵·B; as written otherwise},
+    B = n where every cᵢ is 1 (:func:`_sm_bound`); None for any other node."""
     if not node.is_Mul:
         return None
     factors = sp.Mul.make_args(node)
     for L in factors:
-        if not (isinstance(L, sp.log) and L.args[0].is_Add and len(L.args[0].args) >= 2
-                and all(isinstance(t, sp.exp) or t == 1 for t in L.args[0].args)):
+        # smax46: a term c·e^u (c > 0 a number), and a constant c, as e^(log c)·e^u (test_break45's near misses)
+        terms = _sm_weighted_terms(L.args[0]) if isinstance(L, sp.log) and L.args[0].is_Add else None
+        if terms is None or len(terms) < 2:
             continue
         F = sp.Mul(*[f for f in factors if f is not L])
         if not F.free_symbols:
             continue
-        exps = [t for t in L.args[0].args if t != 1]  # smax45: a constant 1 is e^(0/F), r = 0, beside 2 or more
-        if len(exps) < 2:  # (F·log(e^(r/F) + 1), a softplus with temperature, is the softplus rules')
-            continue
-        rs = [sp.cancel(t.args[0] * F) for t in exps] + [sp.S.Zero] * (len(L.args[0].args) - len(exps))
+        exps = [u for _, u in terms if u is not None]  # smax45: a constant 1 is e^(0/F), r = 0, beside 2 or more
+        if len(exps) < 2 or len(terms) - len(exps) > 1:  # (F·log(e^(r/F) + 1), a softplus with temperature: the
+            continue  # softplus rules')
+        rs = [sp.cancel(u * F) for u in exps] + [sp.S.Zero] * (len(terms) - len(exps))
         if len(set(rs)) < len(rs) or any(r.free_symbols & F.free_symbols or not r.free_symbols for r in rs if r != 0):
             continue
-        m = sp.Max(*[t.args[0] for t in exps], *([0] if len(exps) < len(rs) else []))
+        m = sp.Max(*exps, *([0] if len(exps) < len(rs) else []))
         extreme = sp.Piecewise((sp.Max(*rs), F > 0), (sp.Min(*rs), F < 0), (node, True))
         # |F·log Σ e^(rᵢ/F − m)| ≤ |F|·log n < |F·m|·2⁻⁵⁵ = |r_k|·2⁻⁵⁵ there: below a quarter ulp of r_k
-        return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * len(rs))), (node, True))
+        # (with coefficients cᵢ the sum is within [c_k, Σ cᵢ]: |log| ≤ C, :func:`_sm_bound`)
+        return sp.Piecewise((extreme, sp.Abs(m) > sp.Integer(2 ** 55 * _sm_bound(len(rs), [c for c, _ in terms]))),
+                            (node, True))
     return None
 
 
@@ -784,5 +794,174 @@ SCALED_MAX = Rule(
     "rᵢ where F > 0 and the smallest where F < 0, correctly rounded: F·m = r_k (x ↦ x/F is monotone, the quotients' "
     "rounding keeps their order), and 0 ≤ log Σ e^(rᵢ/F − m) ≤ log n < n, so |F·log Σ …| < |r_k|·2⁻⁵⁵, below a "
     "quarter ulp of r_k (as written, T·fl(b/T) was 1 ULP off at T = 2.9e−103); as written elsewhere (where F is 0 or "
-    "NaN too)",
+    "NaN too); terms cᵢ·e^(rᵢ/F) with cᵢ > 0 numbers, and a constant cᵢ (rᵢ = 0), too (T·log(e^(a/T) + 2e^(b/T)) "
+    "and T·log((e^(a/T) + e^(b/T))/2) were −inf for a at T = −1e−315, a < 0 < b; torch −inf): the sum is then within "
+    "[c_k, Σ cᵢ], so its log within C = max(|log min cᵢ|, |log Σ cᵢ|) of 0, and the select is at |m| > 2⁵⁵·(n + ⌈C⌉)",
     apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46: the
+# compensated-sum rule takes a constant logit's e^−m (the weights of T·log(e^(a/T) + e^(b/T) + 1)), softmax-entropy's
+# limit test on (a − b)/T, the softmax-entropy-many rule (∂T of a smooth max with 3–8 logits or a constant logit), and
+# scaled-max's coefficients c·e^(r/F); the first two and the last called from their rules above); tested in
+# tests/test_smax46.py
+
+
+def _shifted_constant(term, m) -> bool:
+    """``term`` is e^−m, as the max-shift rule writes a constant 1 of a sum shifted by m, or the rounded-argument
+    rule's {e^−m if |…| ≤ 2; f64(e^−m) otherwise} of it (the same value, its exponent in double words)."""
+    if isinstance(term, sp.Piecewise) and len(term.args) == 2 and term.args[1].cond == True:  # noqa: E712
+        (near, _), (far, _) = term.args
+        if not (isinstance(far, WidenedBase) and getattr(far, "first_order", False) and far.body == near):
+            return False
+        term = near
+    return isinstance(term, sp.exp) and sp.expand(term.args[0] + m) == 0
+
+
+def _constant_logit_shift(node):
+    """``node`` with its term e^−m (:func:`_shifted_constant`) written exp_shift(0, m) = e^(0 − m) (exactly its
+    value; ±inf at m = ∓inf as e^−m) where the sum's other terms are two or more exp_shift(aᵢ, m) of that one m (a
+    log-sum-exp with a constant logit, 1 + e^(a/T) + e^(b/T) max-shifted); ``node`` otherwise (1 + e^x, a softplus's,
+    is the softplus rules')."""
+    if not (node.is_Add and len(node.args) >= 3):
+        return node
+    shifts = [t for t in node.args if isinstance(t, exp_shift)]
+    if len(shifts) < 2 or len(shifts) != len(node.args) - 1 or len({t.args[1] for t in shifts}) != 1:
+        return node
+    m = shifts[0].args[1]
+    rest = next(t for t in node.args if not isinstance(t, exp_shift))
+    if not _shifted_constant(rest, m):
+        return node
+    return sp.Add(*shifts, exp_shift(sp.S.Zero, m))
+
+
+def _entropy_far(v):
+    """|v| > 3.4e38 with v over one denominator, (a − b)/T for a/T − b/T (sp.factor): where a/T and b/T both
+    overflow (|T| < 3.9e−309 at a = 0.7), a/T − b/T is inf − inf = NaN, the test false and the entropy NaN (∂T of
+    T·log(e^(a/T) + e^(b/T)) at T = ∓2.78e−309, (a, b) = (0.7, 2.5); true 0), where |(a − b)/T| is 6.5e308. Exact
+    as a test: the rounded |v| is past 3.4e38 only where |v| is past 3.4e38·(1 − ε), and the entropy e^−|v|·(1 + |v|)
+    is 0 in float64 on either side of it."""
+    return sp.Abs(sp.factor(v)) > sp.Float(_FLT_MAX, 17)
+
+
+def _oe_logits(S):
+    """([xᵢ…], g, [rᵢ…]) for a sum S of 3 to _TW_TERMS terms (the form holds n(n − 1) exponentials), exponentials
+    e^xᵢ and at most one 1 (a constant logit, x = 0; two exponentials alone are the softmax-entropy rule's), every
+    xᵢ = rᵢ·g with one factor g (1/T) and each rᵢ free of g's inputs and held exactly (an input, ±2^k times one: the
+    ties are compared on the rᵢ themselves), the rᵢ distinct (rᵢ = 0 for the 1); else None."""
+    terms = S.args
+    exps = [t for t in terms if isinstance(t, sp.exp)]
+    constant = len(exps) == len(terms) - 1 and sp.S.One in terms
+    if not 3 <= len(terms) <= _TW_TERMS or len(exps) < 2 or not (constant or len(exps) == len(terms)):
+        return None
+    xs = [t.args[0] for t in exps]
+    for g in sp.Mul.make_args(xs[0]):
+        if not g.free_symbols:
+            continue
+        rs = [sp.cancel(x / g) for x in xs]
+        if all(r.free_symbols and not (r.free_symbols & g.free_symbols) and _exact_argument(r) for r in rs):
+            if len(set(rs)) < len(rs):
+                return None
+            return (xs + [sp.S.Zero], g, rs + [sp.S.Zero]) if constant else (xs, g, rs)
+    return None
+
+
+def _many_entropy_node(node):
+    """k·log S beside −k·(Σ xᵢ·e^xᵢ)/S (k a number, S = e^x₁ + … + e^xₙ with or without a 1, xᵢ = rᵢ·g:
+    :func:`_oe_logits`; the entropy of the softmax of the xᵢ (and 0), ∂T of a smooth max with temperature) →
+    {k·log #{i: rᵢ = r_top} if |max xᵢ| > 3.4e38; k·Hᵢ where rᵢ is the first r_top otherwise}, r_top = max rᵢ where
+    g > 0, min rᵢ where g < 0 (the 0 among the rᵢ), Hᵢ :func:`_oe_entropy` widened; None for any other sum."""
+    if not (node.is_Add and node.has(sp.log)):
+        return None
+    for t in node.args:
+        k, L = t.as_coeff_Mul()
+        if not (k.is_Number and k != 0 and isinstance(L, sp.log) and L.args[0].is_Add):
+            continue
+        S = L.args[0]
+        found = _oe_logits(S)
+        if found is None:
+            continue
+        xs, g, rs = found
+        weighted = k * sp.Add(*[x * sp.exp(x) for x in xs if x != 0])
+        rest = [s for s in node.args if s is not t]
+        gone = next(([s] for s in rest if sp.expand(s * S + weighted) == 0), None)
+        if gone is None and rest and sp.expand(sp.Add(*rest) * S + weighted) == 0:
+            gone = rest
+        if gone is None:
+            continue
+        kept = [s for s in rest if s not in gone]
+        top, bottom = sp.Max(*rs), sp.Min(*rs)
+        tops = [((g > 0) & sp.Eq(r, top)) | ((g < 0) & sp.Eq(r, bottom)) for r in rs]
+        ties = sp.Add(*[sp.Piecewise((1, c), (0, True)) for c in tops])
+        far = sp.Abs(sp.Max(*xs)) > sp.Float(_FLT_MAX, 17)
+        # the entropy from the top logit's side (:func:`_oe_entropy`), each i's form where rᵢ is the top
+        near = sp.Piecewise(*[(widen(_oe_entropy(i, rs, g)), c) for i, c in enumerate(tops[:-1])],
+                            (widen(_oe_entropy(len(rs) - 1, rs, g)), True))
+        return sp.Add(sp.Piecewise((k * sp.log(ties), far), (k * near, True)), *kept)
+    return None
+
+
+def _oe_entropy(i, rs, g):
+    """The entropy of the softmax of xⱼ = rⱼ·g where xᵢ is the largest, log1p(E) + (Σ_{j≠i} {e^(log δⱼ − δⱼ) if
+    δⱼ ≤ 800; 0 otherwise})/(1 + E) with δⱼ = (rᵢ − rⱼ)·g ≥ 0 (the difference formed before g) and
+    E = Σ_{j≠i} e^−δⱼ ≤ n − 1: every term ≥ 0, no exponential overflows."""
+    ds = [sp.Mul(sp.Add(rs[i], -r), g) for j, r in enumerate(rs) if j != i]
+    E = sp.Add(*[sp.exp(-d) for d in ds])
+    # δ·e^−δ as e^(log δ − δ) (exp_shift: SymPy keeps it whole): e^−δ is subnormal from δ = 708.4 where δ·e^−δ is
+    # still normal (81 ULP at T = −0.0035167, a = 3.458, b = −2.509 with a constant logit, δ = 713.6); 0 at δ = 0,
+    # and 0 past δ = 800 (below 2⁻¹⁰⁷⁵ there; exp_shift(inf, inf) is 1: (0 − a)/T = +inf at T = −2.8e−309 gave 2)
+    return log1p(E) + sp.Add(*[sp.Piecewise((exp_shift(sp.log(d), d), d <= _SOFTMAX_PAIR_FAR), (0, True))
+                               for d in ds]) / (1 + E)
+
+
+def _many_entropies(expr):
+    """Every sum of ``expr`` that :func:`_many_entropy_node` takes, rewritten (top down: the log as written,
+    before the log-sum-exp rules shift it)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
+        return expr
+    return expr.replace(lambda n: _many_entropy_node(n) is not None, _many_entropy_node)
+
+
+SOFTMAX_ENTROPY_MANY = Rule(
+    "softmax-entropy-many", "log S − (Σ xᵢe^xᵢ)/S with S = e^x₁ + … + e^xₙ (n ≥ 3) or 1 + e^x₁ + … + e^xₙ (n ≥ 2), "
+    "xᵢ = rᵢ·g (∂T of a smooth max with temperature, T·log(e^(a/T) + e^(b/T) + 1), g = 1/T: the entropy H of the "
+    "softmax of the xᵢ and the constant's 0) cancels where H is small, both terms near max xᵢ (past 4 ULP in float64 "
+    "at 82 of 300 points with T in ±10^[−3, 1], worst 9e15; three logits 100, worse than torch at 12), is NaN where "
+    "an xᵢ overflows (inf − inf: T = 2.78e−309, (a, b) = (0.7, 2.5); true 0, torch NaN) and 0 for log 2 at a tie "
+    "past the range (three logits, T = 1e−300, a = b = 3, c = −1). From the top xᵢ's side it is H = log1p(E) + "
+    "(Σ_{j≠i} δⱼe^−δⱼ)/(1 + E), δⱼ = xᵢ − xⱼ ≥ 0, E = Σ_{j≠i} e^−δⱼ (exact: pⱼ = e^−δⱼ/(1 + E), −log pⱼ = δⱼ + "
+    "log1p(E), and Σ pⱼ = 1), every term ≥ 0 and no exponential past 1; δⱼ = (rᵢ − rⱼ)·g, the difference formed "
+    "first, in double words, rounded once (the n-logit softmax-entropy; two logits alone stay that rule's); i the "
+    "first index with rᵢ the largest (g > 0) or smallest (g < 0) rᵢ, the last where neither holds (g NaN or 0: all "
+    "δⱼ 0 or NaN alike). Where |max xᵢ| > 3.4e38 it is log k, k the number of i with rᵢ = r_top, correctly "
+    "rounded: |r_top·g| > 3.4e38·(1 − ε), and any other rᵢ is at least half an ulp of r_top from it (r_top is "
+    "normal there: |g| ≤ 2¹⁰⁷⁴), so its δ ≥ 2⁻⁵⁴·3.4e38 > 1.8e22 and it adds at most e^−δ·(δ + log n), below 2⁻¹⁰⁷⁴ "
+    "(there δ itself may overflow, δ·e^−δ = inf·0)",
+    apply=_many_entropies, fired=lambda old, new: new != old, before=True)
+
+
+def _sm_weighted_terms(S):
+    """[(cᵢ, uᵢ)…] for a sum S of terms cᵢ·e^uᵢ (cᵢ > 0 a number, 1 for a bare exponential) and positive numbers cᵢ
+    (uᵢ None); None where a term is anything else."""
+    terms = []
+    for t in S.args:
+        if t.is_Number:
+            if not t.is_positive:
+                return None
+            terms.append((t, None))
+            continue
+        c, rest = t.as_coeff_Mul()
+        if not (isinstance(rest, sp.exp) and c.is_Number and c.is_positive):
+            return None
+        terms.append((c, rest.args[0]))
+    return terms
+
+
+def _sm_bound(n, cs):
+    """n where every cᵢ is 1 (log Σ e^(rᵢ/F − m) ∈ [0, log n]); else n + ⌈C⌉, C = max(|log min cᵢ|, |log Σ cᵢ|): with
+    the top term c_k·e^0, Σ cᵢe^(rᵢ/F − m) lies in [c_k, Σ cᵢ], its log within C of 0, so |F·log …| ≤ |F|·C <
+    |F·m|·2⁻⁵⁵ where |m| > 2⁵⁵·(n + ⌈C⌉)."""
+    if all(c == 1 for c in cs):
+        return n
+    C = max(abs(math.log(float(min(cs)))), abs(math.log(float(sum(cs)))))
+    return n + math.ceil(C)
