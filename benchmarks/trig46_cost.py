@@ -3,7 +3,7 @@ kernels (f and ∂) of x·cos x, x·sin x, sin x − x·cos x, x²·sin x and th
 table, as benchmarks/trig45_cost.py prints it), and of ∂(x·cos x) = cos x − x·sin x alone, block by block: the plain
 float64 sum, the generated function the kernel calls (since h-trig46 the front, doubleword._trig_sum_front), and the
 widened function alone where the tree has a front (``…_cancelling``), with the share of elements on which the
-double-word sine runs. A probe for the report, not generated code.
+double-word sine and cosine run. A probe for the report, not generated code.
 
     cd benchmarks && PYTHONPATH=.. python3 trig46_cost.py
     cd benchmarks && PYTHONPATH=/path/to/base python3 trig46_cost.py   # another tree (dec905ca: before h-trig46)
@@ -39,21 +39,21 @@ def main():
             out[i:i + block] = fn(x[i:i + block])
         return out
 
-    count, sine = [0], names["_dw_sin"]
+    count, shifted = [0], names["_dw_sin_shifted"]
 
-    def counted(x_hi, x_lo):
-        count[0] += np.size(x_hi)
-        return sine(x_hi, x_lo)
+    def counted(x_hi, x_lo, q):  # an element's double-word sine and cosine: two elements here (two calls or one)
+        count[0] += np.size(x_hi) / 2
+        return shifted(x_hi, x_lo, q)
 
     with np.errstate(all="ignore"):
         plain = best_of(lambda: blockwise(lambda b: np.cos(b) - b * np.sin(b))) * 1e3
         called_ms = best_of(lambda: blockwise(lambda b: widened(b, True))) * 1e3
         alone = best_of(lambda: blockwise(lambda b: inner(b, True))) * 1e3 if inner else None
-        names["_dw_sin"] = counted
+        names["_dw_sin_shifted"] = counted
         try:
             blockwise(lambda b: widened(b, True))
         finally:
-            names["_dw_sin"] = sine
+            names["_dw_sin_shifted"] = shifted
     print(f"∂(x·cos x) alone, float64, block by block: plain {plain:.1f} ms, the kernel's function "
           f"({called[0]}) {called_ms:.1f} ms" + (f", the widened function alone {alone:.1f} ms" if alone else "")
           + f"; the double-word sine on {count[0] / x.size:.1%} of the elements")

@@ -5202,7 +5202,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["", ""] + _triton_triple_function(f"{name}_triple", tripled, result3)
     if trig_terms is not None and bounded is not None:
         lines = _trig_sum_front(front, name, leaf_names[0], trig_terms, plain, formula) + ["", ""] + lines
-        emitter.needs |= {"_dw_two_prod", "_dw_two_sum"}
+        emitter.needs |= {"_dw_two_prod", "_dw_two_sum", "_dw_sin_shifted", "_dw_mul_fp", "_dw_add"}
         name = front
     elif front is not None and bounded is not None:
         lines = _product_sum_front(front, name, leaf_names, bounded, plain, formula,
@@ -5856,10 +5856,12 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
     so ½ulp(value) + Σ|c|·|x|^k·ulp(T) + ((m − 1)·n + 4)·1.01·u²·Σ|t_hi|, kept where it is within ``within`` (3u: the
     widened function's test) of the value, as the widened function keeps its float64 body. The plain body's bound
     adds a rounding of each product and each partial sum (u·|x·sin x| + u·|value|), past 3u on 85% of x·cos x′'s
-    elements in [−30, 30], where this one is on 12% (benchmarks/trig46_cost.py). On those (the sum cancels, or a
-    value or a product term below 2⁻⁹⁶⁸ where TwoProduct's lo part underflows, or not finite) ``inner``, the widened
-    function, alone, gathered: its own float64 test, its double words, its scaled words. A float32 kernel: ``inner``
-    (its float64 body is within 2⁻³⁰ nearly everywhere)."""
+    elements in [−30, 30], where this one is on 12% (benchmarks/trig46_cost.py). On those (the sum cancels) the
+    double words of ``inner``, the widened function (_dw_sin_shifted, _dw_mul_fp, _dw_add), here, gathered, the sine
+    and the cosine in one call; where |x| > 1e5 (the double-word sine's range), a value or a product term is below
+    2⁻⁹⁶⁸ (TwoProduct's lo part underflows there; the double word's value too: the scaled words) or not finite, and
+    where a term is x²·T, ``inner`` itself, gathered. A float32 kernel: ``inner`` (its float64 body is within 2⁻³⁰
+    nearly everywhere)."""
     n = len(terms)
     m = (n - 1) + sum(1 for _, k, _ in terms if k >= 1)
     second = ((m - 1) * n + 4) * 1.01 * _U * _U
@@ -5926,7 +5928,50 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
               "            redo = redo & needed",
               "        if not redo.any():",
               "            return value",
-              "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)",
-              f"        result[redo] = {inner}(np.broadcast_to({leaf}, redo.shape)[redo], True, None, within=within)",
+              "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)"]
+    kinds = sorted({t for _, _, t in terms})
+    if any(k == 2 for _, k, _ in terms):  # (x²·T: the widened function's own double words)
+        return lines + [f"        result[redo] = {inner}(np.broadcast_to({leaf}, redo.shape)[redo], True, None, "
+                        "within=within)", "        return result"]
+    # the double words here, where the widened function would take them (|x| ≤ 1e5, the terms and the value finite
+    # and past 2⁻⁹⁶⁸): the same double words (doubleword._dw_sin_shifted, _dw_mul_fp, _dw_add) as its own, with the
+    # sine and the cosine in one call of _dw_sin_shifted (q = 0 and 1 side by side: half its operations' overhead
+    # on the few elements a block sends there); elsewhere the widened function (its scaled words, its float64 value)
+    lines += [f"        {leaf}_all = np.broadcast_to({leaf}, redo.shape)",
+              f"        here = redo & (np.abs({leaf}_all) <= {_CONSTANTS['SIN_LIMIT']!r}) & (np.abs(value) >= "
+              f"{SCALED_TINY!r})"]
+    lines += [f"        here &= np.abs({p}) >= {SCALED_TINY!r}" for p in products]
+    lines += ["        if here.any():",
+              f"            {leaf}_dw = {leaf}_all[here]",
+              f"            count = {leaf}_dw.size"]
+    if len(kinds) == 2:
+        lines += [f"            # cos({leaf}) and sin({leaf}) as double words: sin({leaf} + q·π/2), q = 1 and 0, in one call",
+                  f"            both_hi, both_lo = _dw_sin_shifted(np.concatenate([{leaf}_dw, {leaf}_dw]), 0.0, "
+                  "np.repeat([1.0, 0.0], count))",
+                  f"            cos_{leaf}_hi, cos_{leaf}_lo = both_hi[:count], both_lo[:count]",
+                  f"            sin_{leaf}_hi, sin_{leaf}_lo = both_hi[count:], both_lo[count:]"]
+    else:
+        lines += [f"            # {kinds[0]}({leaf}) as a double word",
+                  f"            {kinds[0]}_{leaf}_hi, {kinds[0]}_{leaf}_lo = _dw_sin_shifted({leaf}_dw, 0.0, "
+                  f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
+    words = []
+    for c, k, t in terms:
+        sign = "-" if c < 0 else ""
+        scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        if k == 0:
+            words.append((f"{sign}{scale}{t}_{leaf}_hi", f"{sign}{scale}{t}_{leaf}_lo"))
+            continue
+        term = f"{leaf}_times_{t}_{leaf}"
+        lines += [f"            # {term} = {leaf}·{t}({leaf}) as a double word",
+                  f"            {term}_dw_hi, {term}_dw_lo = _dw_mul_fp({t}_{leaf}_hi, {t}_{leaf}_lo, {leaf}_dw)"]
+        words.append((f"{sign}{scale}{term}_dw_hi", f"{sign}{scale}{term}_dw_lo"))
+    lines += [f"            sum_hi, sum_lo = {words[0][0]}, {words[0][1]}"]
+    for hi, lo in words[1:]:
+        lines += [f"            sum_hi, sum_lo = _dw_add(sum_hi, sum_lo, {hi}, {lo})"]
+    lines += [f"            result[here] = np.where(np.abs(sum_hi) >= {SCALED_TINY!r}, sum_hi, np.nan)",
+              f"            redo &= ~here | ~(np.abs(result) >= {SCALED_TINY!r})  # (below 2⁻⁹⁶⁸ after all: the "
+              "scaled words')",
+              "        if redo.any():",
+              f"            result[redo] = {inner}({leaf}_all[redo], True, None, within=within)",
               "        return result"]
     return lines
