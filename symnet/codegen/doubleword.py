@@ -5868,8 +5868,10 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
     ulp = "(np.bitwise_and(np.abs({0}).view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)"
     doc = (f'"""{formula}, rounded once (a sum of sines and cosines of {leaf} times its powers): in a float64 kernel\n'
            f'    libm\'s sines and cosines, each term exactly (TwoProduct) and the sum compensated (Sum2), kept where its\n'
-           f'    bound (doubleword._trig_sum_front) is within ``within`` of it; {inner} on the others alone,\n'
-           f'    gathered (the sum cancels). In a float32 kernel {inner}."""')
+           f'    bound (doubleword._trig_sum_front) is within ``within`` of it; on the others (the sum cancels), gathered,\n'
+           + (f'    {inner} itself.\n' if any(k == 2 for _, k, _ in terms) else
+              f'    the double words of {inner}, or that function itself (past 1e5, below 2⁻⁹⁶⁸, not finite).\n')
+           + f'    In a float32 kernel {inner}."""')
     lines = [f"def {front}({leaf}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
              '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)',
              f"        {leaf} = np.asarray({leaf}, np.float64)",
