@@ -4753,6 +4753,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # (_product_sum_front), the one below, on the elements that cancel only, is named <name>_cancelling
     front = name if backend == "numpy" and not in_float32 and not getattr(node, "first_order", False) \
         and _product_sum(body) else None
+    # a sum of sines and cosines of one input times its powers (cos x − x·sin x; NumPy): likewise a front
+    # (_trig_sum_front, trig46), the widened function below named <name>_cancelling
+    trig_terms = None if front is not None or backend != "numpy" or in_float32 or getattr(node, "first_order", False) \
+        or far_bound else _trig_front_terms(body, list(node.leaves))
+    front = name if trig_terms is not None else front
     name = name if front is None else f"{front}_cancelling"
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
@@ -5203,7 +5208,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["", ""] + _triton_scaled_function(f"{name}_scaled", tiny, tiny_result, wide)
         if deferred:  # likewise the deferred triple words
             lines += ["", ""] + _triton_triple_function(f"{name}_triple", tripled, result3)
-    if front is not None and bounded is not None:
+    if trig_terms is not None and bounded is not None:
+        lines = _trig_sum_front(front, name, leaf_names[0], trig_terms, plain, formula) + ["", ""] + lines
+        emitter.needs |= {"_dw_two_prod", "_dw_two_sum", "_dw_sin_shifted", "_dw_mul_fp", "_dw_add"}
+        name = front
+    elif front is not None and bounded is not None:
         lines = _product_sum_front(front, name, leaf_names, bounded, plain, formula,
                                    _compensated_terms(body, dict(zip(node.leaves, leaf_names)))) + ["", ""] + lines
         emitter.needs |= {"_dw_two_prod", "_dw_two_sum"}
@@ -5803,3 +5812,176 @@ def _remember_partial(self, partial, value) -> None:
 
 _Emitter._computed_partial = _computed_partial
 _Emitter._remember_partial = _remember_partial
+
+
+# ------------------------------------------------------------------ trig46 (issue 16, session 46, h-trig46: a cheap
+# front for the widened sums of sines and cosines of one input times its powers, cos x − x·sin x); tested in
+# tests/test_trig46.py
+
+_TRIG_TERMS_MOST = 4  # the terms a trig front takes (cos x − x·sin x has 2; 2x·sin x + x²·cos x, x²·sin x′, 2)
+
+
+def _trig_front_terms(body, leaves) -> list | None:
+    """The terms of a widened ``body`` that is a sum of c·x^k·T(x), T sine or cosine of the one input x itself,
+    c ± a power of two in [1, 2²⁰] (exact scaling, no lo part pushed below the normal range), k in 0, 1, 2, as (c, k, T's name) in the order of ``body.args``;
+    None where it is another (sin(2x), 3x·cos x, x³·sin x, a second input, five terms or more: the widened function
+    alone, as before). x·cos x′ = cos x − x·sin x: [(1, 0, "cos"), (−1, 1, "sin")]."""
+    if not body.is_Add or len(leaves) != 1 or not 2 <= len(body.args) <= _TRIG_TERMS_MOST:
+        return None
+    x = leaves[0]
+    terms = []
+    for term in body.args:
+        c, m = term.as_coeff_Mul()
+        trig = [f for f in sp.Mul.make_args(m) if f.func in (sp.sin, sp.cos)]
+        rest = sp.Mul(*[f for f in sp.Mul.make_args(m) if f.func not in (sp.sin, sp.cos)])
+        if len(trig) != 1 or trig[0].args[0] != x or not c.is_Rational or c == 0 \
+                or not (abs(c).p & (abs(c).p - 1) == 0 and abs(c).q & (abs(c).q - 1) == 0) \
+                or not 1 <= abs(c) <= 2 ** 20:
+            return None
+        k = 0 if rest == 1 else 1 if rest == x else 2 if rest == x ** 2 else None
+        if k is None:
+            return None
+        terms.append((c, k, trig[0].func.__name__))
+    return terms
+
+
+def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, formula: str) -> list[str]:
+    """The NumPy function ``front`` of a widened sum of sines and cosines of one input x times its powers
+    (:func:`_trig_front_terms`; the widen rule's trig sums, h-user45), in a float64 kernel: libm's sine and cosine
+    (each within _LIBM_ULPS ulp of its value), each term c·x^k·T exactly as a double word t_hi + t_lo (TwoProduct;
+    x²·T as (x²)_hi·T by TwoProduct and (x²)_lo·T rounded into the lo part), and the sum compensated (Ogita, Rump &
+    Oishi's Sum2: the his by TwoSum, the TwoSums' roundings and the lo parts summed apart, the total rounded once).
+    Its bound, from these (u = 2⁻⁵³, n terms, m error parts: n − 1 TwoSums' and one lo part a term with k ≥ 1):
+
+    * libm: Σ|c|·|x|^k·ulp(T) (the exact sum of the exact terms at the rounded T is within it of the true sum);
+    * the sum's final rounding: ½ ulp of the value (round to nearest; the ulp from the value's exponent bits);
+    * the error parts' sum: each TwoSum's rounding within u·|partial| ≤ u·(1 + u)ⁿ·Σ|t_hi| and each lo part within
+      u·|t_hi|, so together within n·u·(1 + 2nu)·Σ|t_hi|, summed with m − 1 roundings (γ_{m−1}): (m − 1)·n·u²·Σ|t_hi|
+      and a little;
+    * x²·T's lo part: (x²)_lo·T (|(x²)_lo| ≤ u·x²) rounded and added to the TwoProduct's lo (≤ u·|t_hi|) with one
+      rounding more: within 3u²·|t_hi| and a little, counted 4u²;
+
+    so ½ulp(value) + Σ|c|·|x|^k·ulp(T) + ((m − 1)·n + 4)·1.01·u²·Σ|t_hi|, kept where it is within ``within`` (3u: the
+    widened function's test) of the value, as the widened function keeps its float64 body. The plain body's bound
+    adds a rounding of each product and each partial sum (u·|x·sin x| + u·|value|), past 3u on 85% of x·cos x′'s
+    elements in [−30, 30], where this one is on 12% (benchmarks/trig46_cost.py). On those (the sum cancels) the
+    double words of ``inner``, the widened function (_dw_sin_shifted, _dw_mul_fp, _dw_add), here, gathered, the sine
+    and the cosine in one call; where |x| > 1e5 (the double-word sine's range), a value or a product term is below
+    2⁻⁹⁶⁸ (TwoProduct's lo part underflows there; the double word's value too: the scaled words) or not finite, and
+    where a term is x²·T, ``inner`` itself, gathered. A float32 kernel: ``inner`` (its float64 body is within 2⁻³⁰
+    nearly everywhere)."""
+    n = len(terms)
+    m = (n - 1) + sum(1 for _, k, _ in terms if k >= 1)
+    second = ((m - 1) * n + 4) * 1.01 * _U * _U
+    ulp = "(np.bitwise_and(np.abs({0}).view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)"
+    doc = (f'"""{formula}, rounded once (a sum of sines and cosines of {leaf} times its powers): in a float64 kernel\n'
+           f'    libm\'s sines and cosines, each term exactly (TwoProduct) and the sum compensated (Sum2), kept where its\n'
+           f'    bound (doubleword._trig_sum_front) is within ``within`` of it; on the others (the sum cancels), gathered,\n'
+           + (f'    {inner} itself.\n' if any(k == 2 for _, k, _ in terms) else
+              f'    the double words of {inner}, or that function itself (past 1e5, below 2⁻⁹⁶⁸, not finite).\n')
+           + f'    In a float32 kernel {inner}."""')
+    lines = [f"def {front}({leaf}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
+             '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)',
+             f"        {leaf} = np.asarray({leaf}, np.float64)",
+             "        if not double_word:", f"            return {plain}",
+             f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
+             f"            return {inner}({leaf}, True, needed, within=within)"]
+    his, los, libm, products, sizes = [], [], [], [], []
+    for name in sorted({t for _, _, t in terms}):  # sin(x), cos(x): libm's
+        lines += [f"        # {name}_{leaf} = {name}({leaf}), within {_LIBM_ULPS[name]} ulp",
+                  f"        {name}_{leaf} = np.{name}({leaf})"]
+    if any(k >= 1 for _, k, _ in terms):
+        lines += [f"        abs_{leaf} = np.abs({leaf})"]
+    if any(k == 2 for _, k, _ in terms):
+        lines += [f"        # {leaf}_squared = {leaf}², exactly as hi + lo",
+                  f"        {leaf}_squared_hi, {leaf}_squared_lo = _dw_two_prod({leaf}, {leaf})"]
+    for c, k, t in terms:
+        trig = f"{t}_{leaf}"
+        sign = "-" if c < 0 else ""
+        scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        own = f"{_LIBM_ULPS[t]}*" if _LIBM_ULPS[t] != 1 else ""
+        power = ["", f"abs_{leaf}*", f"abs_{leaf}*abs_{leaf}*"][k]
+        libm.append(f"{scale}{own}{power}{ulp.format(trig)}")
+        if k == 0:
+            his.append(f"{sign}{scale}{trig}")
+            sizes.append(f"{scale}np.abs({trig})")
+            continue
+        term = f"{leaf}_times_{trig}" if k == 1 else f"{leaf}_squared_times_{trig}"
+        math = f"{leaf}·{t}({leaf})" if k == 1 else f"{leaf}²·{t}({leaf})"
+        if k == 1:
+            lines += [f"        # {term} = {math}, exactly as hi + lo (TwoProduct)",
+                      f"        {term}_hi, {term}_lo = _dw_two_prod({leaf}, {trig})"]
+        else:
+            lines += [f"        # {term} = {math}: (x²)_hi·{t} exactly, (x²)_lo·{t} rounded into its lo part",
+                      f"        {term}_hi, {term}_lo = _dw_two_prod({leaf}_squared_hi, {trig})",
+                      f"        {term}_lo = {term}_lo + {leaf}_squared_lo*{trig}"]
+        his.append(f"{sign}{scale}{term}_hi")
+        los.append(f"{sign}{scale}{term}_lo")
+        products.append(f"{term}_hi")
+        sizes.append(f"{scale}np.abs({term}_hi)")
+    lines += ["        # the sum compensated (Sum2): the his by TwoSum, their roundings and the lo parts apart"]
+    errors = list(los)
+    lines += [f"        total = {his[0]}"]
+    for j, hi in enumerate(his[1:], 1):
+        lines += [f"        total, total_err_{j} = _dw_two_sum(total, {hi})"]
+        errors.append(f"total_err_{j}")
+    lines += [f"        value = total + ({' + '.join(errors)})",
+              "        abs_value = np.abs(value)",
+              f"        # its bound: libm's ulps, half an ulp of the value, the second-order terms ({second / _U / _U:.4g}u²·Σ|t_hi|)",
+              f"        bound = ({' + '.join(libm)}) + 0.5*{ulp.format('value')} + {second!r}*("
+              + " + ".join(sizes) + ")",
+              "        redo = ~(bound <= within*abs_value)  # cancels (a NaN bound: redone)",
+              f"        redo |= ~(abs_value >= {SCALED_TINY!r})  # below 2⁻⁹⁶⁸ (0 too): the scaled words'"]
+    for p in products:
+        lines += [f"        redo |= ~(np.abs({p}) >= {SCALED_TINY!r})  # its TwoProduct's lo part underflows"]
+    lines += ["        if needed is not True:  # where the select takes the sum",
+              "            redo = redo & needed",
+              "        if not redo.any():",
+              "            return value",
+              "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)"]
+    kinds = sorted({t for _, _, t in terms})
+    if any(k == 2 for _, k, _ in terms):  # (x²·T: the widened function's own double words)
+        return lines + [f"        result[redo] = {inner}(np.broadcast_to({leaf}, redo.shape)[redo], True, None, "
+                        "within=within)", "        return result"]
+    # the double words here, where the widened function would take them (|x| ≤ 1e5, the terms and the value finite
+    # and past 2⁻⁹⁶⁸): the same double words (doubleword._dw_sin_shifted, _dw_mul_fp, _dw_add) as its own, with the
+    # sine and the cosine in one call of _dw_sin_shifted (q = 0 and 1 side by side: half its operations' overhead
+    # on the few elements a block sends there); elsewhere the widened function (its scaled words, its float64 value)
+    lines += [f"        {leaf}_all = np.broadcast_to({leaf}, redo.shape)",
+              f"        here = redo & (np.abs({leaf}_all) <= {_CONSTANTS['SIN_LIMIT']!r}) & (np.abs(value) >= "
+              f"{SCALED_TINY!r})"]
+    lines += [f"        here &= np.abs({p}) >= {SCALED_TINY!r}" for p in products]
+    lines += ["        if here.any():",
+              f"            {leaf}_dw = {leaf}_all[here]",
+              f"            count = {leaf}_dw.size"]
+    if len(kinds) == 2:
+        lines += [f"            # cos({leaf}) and sin({leaf}) as double words: sin({leaf} + q·π/2), q = 1 and 0, in one call",
+                  f"            both_hi, both_lo = _dw_sin_shifted(np.concatenate([{leaf}_dw, {leaf}_dw]), 0.0, "
+                  "np.repeat([1.0, 0.0], count))",
+                  f"            cos_{leaf}_hi, cos_{leaf}_lo = both_hi[:count], both_lo[:count]",
+                  f"            sin_{leaf}_hi, sin_{leaf}_lo = both_hi[count:], both_lo[count:]"]
+    else:
+        lines += [f"            # {kinds[0]}({leaf}) as a double word",
+                  f"            {kinds[0]}_{leaf}_hi, {kinds[0]}_{leaf}_lo = _dw_sin_shifted({leaf}_dw, 0.0, "
+                  f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
+    words = []
+    for c, k, t in terms:
+        sign = "-" if c < 0 else ""
+        scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        if k == 0:
+            words.append((f"{sign}{scale}{t}_{leaf}_hi", f"{sign}{scale}{t}_{leaf}_lo"))
+            continue
+        term = f"{leaf}_times_{t}_{leaf}"
+        lines += [f"            # {term} = {leaf}·{t}({leaf}) as a double word",
+                  f"            {term}_dw_hi, {term}_dw_lo = _dw_mul_fp({t}_{leaf}_hi, {t}_{leaf}_lo, {leaf}_dw)"]
+        words.append((f"{sign}{scale}{term}_dw_hi", f"{sign}{scale}{term}_dw_lo"))
+    lines += [f"            sum_hi, sum_lo = {words[0][0]}, {words[0][1]}"]
+    for hi, lo in words[1:]:
+        lines += [f"            sum_hi, sum_lo = _dw_add(sum_hi, sum_lo, {hi}, {lo})"]
+    lines += [f"            result[here] = np.where(np.abs(sum_hi) >= {SCALED_TINY!r}, sum_hi, np.nan)",
+              f"            redo &= ~here | ~(np.abs(result) >= {SCALED_TINY!r})  # (below 2⁻⁹⁶⁸ after all: the "
+              "scaled words')",
+              "        if redo.any():",
+              f"            result[redo] = {inner}({leaf}_all[redo], True, None, within=within)",
+              "        return result"]
+    return lines

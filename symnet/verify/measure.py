@@ -853,6 +853,9 @@ def points_of(kernel, spec: Spec, dtype: str, n: int = 60, seed: int = 0, full_s
     pts = measure_points(symbols, dtype, n, seed, full_sweep, bounds_at, spec.others, ranges)
     extra, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in k.outputs]), symbols, dtype,
                                   spec.others, ranges, line=line)
+    more, more_note = _float32_range_crossings(kernel, symbols, dtype, spec.others, ranges, line)
+    extra += more
+    note = "; ".join(n for n in (note, more_note) if n)
     extra += structured_points(symbols, [o.expr for o in k.outputs], ranges)
     extra += difference_points(symbols, [o.expr for o in k.outputs], ranges)
     extra += ratio_points(symbols, [o.expr for o in k.outputs], ranges)
@@ -1261,7 +1264,7 @@ _GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid sta
 
 
 def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.7, 2.5), ranges=(),
-                    seconds: float = None, line=SILENT) -> tuple[list, str]:
+                    seconds: float = None, line=SILENT, grid: str | None = None) -> tuple[list, str]:
     """(rows, note): rows (one value per variable) at and around each point where an output or a sum
     of the formula changes sign, or only touches 0 (:func:`_dips`, :func:`_deepest`): each variable swept on
     :func:`_grid` with the others at fixed values, the sign change located in float64 to adjacent floats, then the crossing rounded to ``dtype``, its neighbours
@@ -1275,7 +1278,9 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
     ``seconds`` (default :data:`_CROSSING_SECONDS`); ``note`` then says which variables it cut, and how ("" when
     complete). The seconds are the process's CPU time (:func:`time.process_time`), not the wall clock's: on a
     machine loaded by other work a wall-clock limit found fewer crossings, so what ``symnet verify`` and
-    ``derive --stable`` measured depended on the load. ``line``: a progress line's handle (says what is searched)."""
+    ``derive --stable`` measured depended on the load. ``line``: a progress line's handle (says what is searched).
+    ``grid``: the dtype whose range the grid covers (default ``dtype``; :func:`points_of` passes float32's for a
+    float64 search's second pass, :func:`_float32_range_crossings`)."""
     import time
 
     limit = _CROSSING_SECONDS if seconds is None else seconds
@@ -1284,7 +1289,7 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
     typ = np.dtype(dtype).type
     k = len(symbols)
     fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
-    grids = [_grid(dtype, ranges[i] if ranges else None) for i in range(k)]
+    grids = [_grid(grid or dtype, ranges[i] if ranges else None) for i in range(k)]
     orders = [_passes(g) for g in grids]
     ys: list = [None] * k  # per variable: one array per output and sum over its grid (NaN where not evaluated)
     seen = [np.zeros(len(g), dtype=bool) for g in grids]
@@ -1400,3 +1405,26 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
         note = (f"the search for crossings of 0 (where a sum cancels) was cut by its time limit ({limit:g} CPU s, "
                 f"{k} variable{'s' * (k != 1)}): " + "; ".join(cuts))
     return rows, note
+
+
+# ------------------------------------------------------------------ trig46 (issue 16, session 46, h-trig46: symnet
+# verify's float64 crossing search measures the crossings of float32's range too); tested in tests/test_trig46.py
+
+_FLOAT32_RANGE_SECONDS = _CROSSING_SECONDS / 2  # the second pass's own limit (CPU s): a float64 search's whole is 7.5
+
+
+def _float32_range_crossings(kernel, symbols, dtype: str, others, ranges, line) -> tuple[list, str]:
+    """(rows, note) of a second crossing search for a dtype wider than float32 (float64): the grid of float32's range
+    (:func:`_grid`), each crossing located in float64 as the first search's and rounded to ``dtype``, with its
+    neighbours and the :data:`_OFFSETS` points; ([], "") for float32 and narrower. The first search's grid spans
+    float64's range, 12,321 magnitudes, where an oscillating sum changes sign at nearly every point past 1e3: its
+    crossings spread over those (16 measured) and left out the few of a moderate x. symnet verify "x*cos(x)" with the
+    slope written as cos x − x·sin x passed float64 at 1.36 ULP (measured at crossings from 1e−25 to 1.4e308) while
+    the slope was 3.4e13 ULP off at its root 9.5293, which the float32 search, over a grid of 1,521 magnitudes,
+    found (59,147 ULP there). The pass's time is its own (:data:`_FLOAT32_RANGE_SECONDS`), so the first search finds
+    what it found before; its note, where it was cut, says so beside the first's."""
+    if np.finfo(dtype).max <= np.finfo(np.float32).max:
+        return [], ""
+    rows, note = crossing_points(_evaluators(kernel, symbols, [o.expr for o in kernel.kernel.outputs]), symbols,
+                                 dtype, others, ranges, seconds=_FLOAT32_RANGE_SECONDS, line=line, grid="float32")
+    return rows, note.replace("the search for crossings of 0", "the search for crossings of 0 in float32's range")

@@ -122,3 +122,8 @@ _OUTSIDE = (_affine_root, _affine_select_sum, _atoms, _bottom_up, _BY_NAME, _cof
             _two_sum, _two_sum_node, _variable_power, _walk_memo, _widen_hazard, COLLECT_LIMIT, GAP_SLOPE_NODE,
             Grouped, PAIR_PRODUCT_NODE, relu, sigmoid, Stabiliser, unordered_symbols, without_ite,
             written_where_not_finite)
+
+# ------------------------------------------------------------------ trig46 (issue 16, session 46, h-trig46: the widen
+# rule's trig-sum test, which tests/test_trig46.py turns off with conftest.patch_rewrite)
+from .widening import _trig_sum_of_one_input  # noqa: E402
+_OUTSIDE += (_trig_sum_of_one_input,)
