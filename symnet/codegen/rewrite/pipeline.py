@@ -745,3 +745,10 @@ _register(EXPM1_SELECT_SUM)
 from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
 
 _register(RECIPROCAL_ROOT_DIFFERENCE)
+
+
+# ------------------------------------------------------------------ user46 (issue 16, session 46, h-user46: the
+# constant-power-minus-one rule, losses.py)
+from .losses import CONSTANT_POWER_MINUS_ONE  # noqa: E402
+
+_register(CONSTANT_POWER_MINUS_ONE)
