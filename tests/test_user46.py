@@ -286,3 +286,20 @@ def test_graph_says_graphviz_is_missing_before_deriving(monkeypatch, tmp_path, c
     for name, said in (("g.pdf", "cannot write a graph as '.pdf'"), ("none/g.dot", "does not exist")):
         assert cli.main(["graph", "x*y", "-o", str(tmp_path / name)]) == 2
         assert said in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ symnet.torch: torch's full=True of poisson_nll_loss
+
+def test_torch_poisson_full_names_the_stirling_term():
+    """loss("poisson_nll", z, t, 1, 1) (torch's full=True by position) said "takes at most 1 option(s) … got 2" alone,
+    and functional.poisson_nll_loss "(torch's full=False; no full=True)": both now name the formula to use."""
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("symnet.torch")
+    from symnet.errors import SymnetError
+
+    z = torch.linspace(-1, 1, 4, dtype=torch.float64)
+    with pytest.raises(SymnetError, match=r"got 2 \(1, 1\); for torch's full=True add the Stirling term: "
+                                          r"symnet\.torch\.from_formula\('poisson_nll\(x, t\) \+ where\(t > 1, "):
+        st.functional.loss("poisson_nll", z, z.abs(), 1, 1)
+    with pytest.raises(AttributeError, match=r"for torch's full=True add the Stirling term"):
+        st.functional.poisson_nll_loss(z, z.abs())
