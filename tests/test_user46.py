@@ -303,3 +303,33 @@ def test_torch_poisson_full_names_the_stirling_term():
         st.functional.loss("poisson_nll", z, z.abs(), 1, 1)
     with pytest.raises(AttributeError, match=r"for torch's full=True add the Stirling term"):
         st.functional.poisson_nll_loss(z, z.abs())
+
+
+# ------------------------------------------------------------------ symnet verify's reference of |x − m|
+
+def _exact_one_minus_abs(m, x):
+    from fractions import Fraction
+
+    exact = 1 - abs(Fraction(x) - Fraction(m))
+    with mpmath.workdps(1000):
+        return mpmath.mpf(exact.numerator) / exact.denominator
+
+
+def test_verify_reference_keeps_an_exact_absolute_value():
+    """∂s of the Laplace NLL |x − m|·e^(−s) + s is 1 − |x − m|·e^(−s): at m = −2.2e−308, s = 0, x = 1 it is exactly
+    −2.2250738585072014e−308, which symnet's kernel gives; the reference said 0 (abs() of an mpf rounds it to 50 and
+    100 digits, and the exact sum 1 − 1 was taken as a true 0), so symnet verify reported 4.5e15 subnormal steps of
+    error for the right answer. Now exact; and over 300 points m = ±10^U(−308, −17), x = ±(1 + k·2⁻⁵²), where the
+    reference was wrong at 23 before (0 now)."""
+    from symnet.verify.evaluate import reference
+
+    m, s, x = sp.symbols("m s x", real=True)
+    value, _ = reference(1 - sp.exp(-s) * sp.Abs(m - x), {m: -2.2250738585072014e-308, s: 0.0, x: 1.0})
+    assert value == mpmath.mpf(-2.2250738585072014e-308), value
+    rng = np.random.default_rng(46_2)
+    for _ in range(300):
+        mv = float(10.0 ** rng.uniform(-308, -17) * rng.choice([-1.0, 1.0]))
+        xv = float((1 + int(rng.integers(-4, 5)) * 2.0 ** -52) * rng.choice([-1.0, 1.0]))
+        got, _ = reference(1 - sp.Abs(x - m), {m: mv, x: xv})
+        truth = _exact_one_minus_abs(mv, xv)
+        assert abs(got - truth) <= abs(truth) * mpmath.mpf(10) ** -25, (mv, xv, got, truth)
