@@ -620,8 +620,10 @@ def _derive(args) -> int:
 
 
 def _graph(args) -> int:
-    from .graph import to_dot, write_graph
+    from .graph import check_output, to_dot, write_graph
 
+    if args.output:
+        check_output(args.output)  # a suffix, folder or Graphviz that cannot be used: said before deriving
     with _limited(args), _progress(f"deriving {_short(args.target)}"):
         d = _resolve(args.target, args.wrt, args.at)
         if args.output:

@@ -1056,3 +1056,18 @@ def as_point(values, what: str = "point", known=()) -> dict:
                              "give each variable once")
         point[symbol] = number
     return point
+
+
+# ------------------------------------------------------------------ user46 (session 46, h-user46: a new user's own
+# losses and activations; pinball(p, t, 0.9) and snake(x, a) were answered with the registry's 60 names,
+# quantile(p, t, 0.9) with "sort outside it", poisson_nll(z, t, 1, 1) (torch's full=True) with its count alone)
+_SPELLED_OUT.update({
+    **dict.fromkeys(("pinball", "pinball_loss", "quantile_loss"),
+                    (("x", "t", "q"), "max([2]*({1} - [0]), ([2] - 1)*({1} - [0]))",
+                     "the quantile (pinball) loss at level q, one entry's")),
+    "snake": (("x", "a"), "[0] + sin([1]*[0])**2/[1]", "the Snake activation; a, a variable, gets its gradient"),
+})
+_NOT_PROVIDED["quantile"] += ("; a quantile (pinball) loss of a prediction p and target t at level q is "
+                              "max(q*(t - p), (q - 1)*(t - p))")
+_ARITY_HINTS["poisson_nll"] = ("torch's full=True adds the Stirling term, written out: "
+                               "poisson_nll(x, t) + where(t > 1, t*log(t) - t + log(2*pi*t)/2, 0)")

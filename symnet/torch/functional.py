@@ -335,7 +335,8 @@ def _check_options(kind: str, name: str, params: tuple, by_name: dict, tensors: 
     most = REGISTRY[name].arity[1] if name in REGISTRY else tensors
     if most is not None and len(params) > most - tensors:
         has = f"at most {most - tensors} option(s), by position: {usage}" if usage else "no options"
-        raise SymnetError(f"{name} takes {has}; got {len(params)} ({', '.join(map(repr, params))})")
+        more = f"; {_MORE_OPTIONS[name]}" if name in _MORE_OPTIONS else ""
+        raise SymnetError(f"{name} takes {has}; got {len(params)} ({', '.join(map(repr, params))}){more}")
 
 
 _apply_activation = activation
@@ -869,3 +870,12 @@ def _document_drop_ins() -> None:
 
 
 _document_drop_ins()
+
+
+# ------------------------------------------------------------------ user46 (session 46, h-user46: torch's full=True of
+# poisson_nll_loss, which a new user passed as loss("poisson_nll", z, t, 1, 1) and met "takes at most 1 option(s)")
+_STIRLING = ("for torch's full=True add the Stirling term: symnet.torch.from_formula('poisson_nll(x, t) + "
+             "where(t > 1, t*log(t) - t + log(2*pi*t)/2, 0)', inputs='x t')")
+_BY_LOSS["poisson_nll_loss"] = "loss('poisson_nll', input, target, log_input) (torch's full=False); " + _STIRLING
+# what an option past the registry's count most likely meant (by the registry name)
+_MORE_OPTIONS = {"poisson_nll": _STIRLING}

@@ -446,7 +446,10 @@ def _combine(expr: sp.Basic, pairs: list, env: dict, track: _Track):
         return not args[0], True
     if isinstance(expr, sp.ITE):  # if c then a else b, from a folded nested Piecewise
         return (args[1] if args[0] else args[2]), pairs[1 if args[0] else 2][1]
-    if isinstance(expr, (sp.Max, sp.Min, sp.Abs)):
+    if isinstance(expr, sp.Abs):  # abs() of an mpf rounds it to the working precision, so an exact |x − m| at
+        # x = 1, m = −2.2e−308 was 1 and 1 − |x − m| an exact 0 (session 46): |a| exactly, by its sign
+        return (mpmath.fneg(args[0], exact=True) if args[0] < 0 else args[0]), exact
+    if isinstance(expr, (sp.Max, sp.Min)):
         return _MP[type(expr)](*args), exact
     f = _mp_rule(type(expr))
     if f is None:

@@ -727,3 +727,39 @@ def _sum_of_squares(a):
             return None
         squares.append((w, rest.base))
     return squares
+
+
+# ------------------------------------------------------------------ user46 (issue 16, session 46, h-user46: the
+# constant-power-minus-one rule, the Barron loss at a fixed α)
+def _constant_power_minus_one(node):
+    """k − k·(1 + u)^p within a sum, p a number that is neither an integer nor a half-integer (those are the
+    polynomial and root rules'), k a number → −k·{expm1(p·log1p(u)) if |p·log1p(u)| < 1; (1 + u)^p − 1}: where
+    p·log(1 + u) is small, (1 + u)^p rounds to 1 ± ε and the difference keeps none of u's digits (the Barron loss at
+    α = 1/2, 3·(((x/c)²/1.5 + 1)^(1/4) − 1), is 0 for |x/c| < 2.9e−4 in float32 and 1.7e−8 in float64). Exact:
+    e^(p·ln(1 + u)) − 1 = (1 + u)^p − 1 for 1 + u > 0; at or below 0, and at NaN, the condition is false and the
+    written form is taken."""
+    if not node.is_Add:
+        return None
+    for k in node.args:
+        if not (k.is_Number and k != 0):
+            continue
+        for t in node.args:
+            c, power = t.as_coeff_Mul()
+            if c != -k or not power.is_Pow:
+                continue
+            base, p = power.base, power.exp
+            if not (p.is_Number and not (2 * p).is_integer and base.is_Add and sp.S.One in base.args
+                    and base.free_symbols):
+                continue
+            q = p * log1p(base - 1)
+            minus_one = sp.Piecewise((expm1(q), sp.Abs(q) < 1), (power - 1, True))
+            return _Final(_Fired(node - k - t - k * minus_one, ["constant-power-minus-one"]))
+    return None
+
+
+CONSTANT_POWER_MINUS_ONE = Rule(
+    "constant-power-minus-one", "(1 + u)^p − 1 with a number exponent p (not an integer or a half-integer: the "
+    "polynomial and root rules') rounds (1 + u)^p to 1 where p·u is below ε: the Barron loss at α = 1/2, "
+    "3·(((x/c)²/1.5 + 1)^(1/4) − 1), is 0 for |x/c| < 2.9e−4 in float32 (1.6e7 ULP at x = −9.2e−4, c = 9.0e7; torch "
+    "the same); expm1(p·log1p(u)) where |p·log1p(u)| < 1 (exact: e^(p·ln(1 + u)) − 1), as written past it",
+    local=_constant_power_minus_one)

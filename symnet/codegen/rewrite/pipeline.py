@@ -769,3 +769,10 @@ RULES = tuple(r for r in RULES if r is not SOFTMAX_ENTROPY_MANY)
 
 RULES = RULES[:RULES.index(SOFTMAX_ENTROPY_FORMS) + 1] + (SOFTMAX_ENTROPY_MANY,) + RULES[
     RULES.index(SOFTMAX_ENTROPY_FORMS) + 1:]
+
+
+# ------------------------------------------------------------------ user46 (issue 16, session 46, h-user46: the
+# constant-power-minus-one rule, losses.py)
+from .losses import CONSTANT_POWER_MINUS_ONE  # noqa: E402
+
+_register(CONSTANT_POWER_MINUS_ONE)
