@@ -1090,6 +1090,11 @@ def _distributed_power_sum(node):
             if len(bases) == 1 and all(a.is_Symbol or a.as_coeff_Mul()[1].is_Symbol for a in next(iter(bases)).args):
                 distributed = sp.Add(*[v * t for t in s.args])
                 taken = written_where_not_finite(node, distributed)
+                # (cube46) over the common power of D, the numerator a polynomial rounded once: node where it is not
+                # finite, and the far branch's fallback (node there before: it computed node on every element)
+                factored = _distributed_factored(v, s, next(iter(bases)), max(orders))
+                if factored is not None:
+                    node, taken = factored, written_where_not_finite(factored, taken)
                 # (far45) where D^k leaves float64's normal range, D^(−k) is subnormal or 0 and the product is finite
                 far = _distributed_far(node, distributed, next(iter(bases)), max(orders))
                 return _Final(_Fired(sp.Piecewise(*far, (taken, True)), ["distributed-power-sum"]))
@@ -1278,3 +1283,92 @@ def _distributed_far(node, distributed, base, k):
     nonzero = sp.And(*[sp.Ne(v, 0) for v in sorted(distributed.free_symbols, key=sp.default_sort_key)])
     # (1/|D| > 2^⌊1022/k⌋, not |D| < 2^−⌊1022/k⌋: a comparison past a large constant, which the printer takes as far)
     return ((form, ((size >= edge) | (1 / size > edge)) & sp.Ne(size, 0) & nonzero),)
+
+
+# ------------------------------------------------------------------ cube46 (issue 16, session 46, h-cube46: distributed-
+# power-sum's near branch over the common power of D, its numerator a polynomial rounded once; tests/test_cube46.py)
+def _distributed_factored(v, s, base, k):
+    """v·P·D^(−k) for distributed-power-sum's v·S, S = Σ cᵢ·mᵢ·D^(−kᵢ) (k the largest kᵢ, P = Σ cᵢ·mᵢ·D^(k−kᵢ) multiplied
+    out, a polynomial in the inputs), or None where P is a number (nothing cancels). P is printed as it is where it is
+    two terms, each an input times ±2^j (one rounding: 2x + y), and widened elsewhere (double words rounded once in a
+    float64 kernel, float64 in a float32 one: 3x + y, whose 3x rounds before the sum cancels).
+
+    ∂x of x·y/(x − y)³, y·((x − y)⁻³ − 3x·(x − y)⁻⁴) as collected, is −y·(2x + y)/(x − y)⁴: the collected terms round
+    before their sum cancels near its root y = −2x (13,400 ULP at (1.3755, −2.7523), torch 2,801); P = −(2x + y),
+    rounded once, is within 2⁻⁵³ of itself there. Exact: P·D^(−k) = Σ cᵢ·mᵢ·D^(k−kᵢ)·D^(−k) = S."""
+    numerator = _common_power_numerator(s, base, k)
+    return None if numerator is None else v * numerator * base ** -k
+
+
+def _rounded_once(p):
+    """Whether the sum p is a + b with a, b each an input times ±2^j (exact products: the sum rounds once)."""
+    if not (p.is_Add and len(p.args) == 2):
+        return False
+    for t in p.args:
+        c, rest = t.as_coeff_Mul()
+        if not (rest.is_Symbol and c.is_Rational and c != 0 and (abs(c).p & (abs(c).p - 1)) == 0
+                and (abs(c).q & (abs(c).q - 1)) == 0):
+            return False
+    return True
+
+
+# the least k of common-power-sum: from k = 4 on the printers raise D to it with D's rounding restored (printing.py's
+# ROUNDED_BASE_POWER_MIN); below, D⁻³'s three roundings of D beside P's and the product's were 3.4 ULP for ∂x of
+# x/(x − y)² near y = −x, where the homogeneous-quotient rule's widened form, taken when this rule is not, is 0.5
+_COMMON_POWER_MIN = 4
+
+
+def _common_power_sum(expr):
+    """An output Σ cᵢ·Mᵢ·D^(−kᵢ) (D one sum of inputs, Mᵢ products of inputs and of sums of inputs other than D, two
+    kᵢ ≥ 1 or more, the largest k ≥ 4: _COMMON_POWER_MIN; no input factor v before it: distributed-power-sum's) → P·D^(−k),
+    P = Σ cᵢ·Mᵢ·D^(k−kᵢ) multiplied out (:func:`_distributed_factored`'s numerator), taken as ``expr`` where it is not
+    finite; ``expr`` itself for any other output. ∂x of (x + y)/(x − y)³, (x − y)⁻³ − 3(x + y)·(x − y)⁻⁴, is
+    −2(x + 2y)/(x − y)⁴, and the written terms round before their sum cancels near its root x = −2y."""
+    if not (isinstance(expr, sp.Expr) and expr.is_Add and len(expr.args) >= 2):
+        return expr
+    bases, orders = set(), []
+    for t in expr.args:
+        powers = [f for f in sp.Mul.make_args(t) if f.is_Pow and f.base.is_Add and f.exp.is_Integer and f.exp < 0]
+        if len(powers) != 1:
+            return expr
+        others = [f for f in sp.Mul.make_args(t) if f is not powers[0]]
+        if not all(f.is_number or f.is_Symbol or f.is_Add and all(_input_term(a) for a in f.args) for f in others):
+            return expr
+        bases.add(powers[0].base)
+        orders.append(-int(powers[0].exp))
+    if len(bases) != 1 or len(set(orders)) < 2 or max(orders) < _COMMON_POWER_MIN:
+        return expr
+    base = next(iter(bases))
+    if not all(_input_term(a) for a in base.args) or any(base in sp.Mul.make_args(t) for t in expr.args):
+        return expr
+    numerator = _common_power_numerator(expr, base, max(orders))
+    if numerator is None:
+        return expr
+    return written_where_not_finite(numerator * base ** -max(orders), expr)
+
+
+def _input_term(a):
+    """An input, or a number times one."""
+    return a.is_Symbol or a.as_coeff_Mul()[1].is_Symbol
+
+
+def _common_power_numerator(s, base, k):
+    """P = Σ tᵢ·D^k multiplied out for the sum ``s`` of terms tᵢ = cᵢ·Mᵢ·D^(−kᵢ), D = ``base``, k the largest kᵢ, as
+    it is printed: ±(a + b) where it is two terms each an input times ±2^j (one rounding), widened elsewhere; None
+    where P is a number or no polynomial."""
+    numerator = sp.expand(sp.Add(*[t * base ** k for t in s.args]))
+    symbols = sorted(numerator.free_symbols, key=sp.default_sort_key)
+    if not symbols or not numerator.is_polynomial(*symbols):
+        return None
+    sign = -1 if numerator.could_extract_minus_sign() else 1
+    numerator = sign * numerator
+    return sign * (numerator if _rounded_once(numerator) else widen(numerator))
+
+
+COMMON_POWER_SUM = Rule(
+    "common-power-sum", "a sum Σ cᵢ·Mᵢ·(x − y)^(−kᵢ) (Mᵢ products of inputs and sums of inputs; ∂x of (x + y)/(x − y)³, "
+    "(x − y)⁻³ − 3(x + y)·(x − y)⁻⁴) rounds each term before the sum cancels near a root of the derivative (x = −2y: "
+    "7.7e15 ULP in float64, torch 5.9e15): over the common power, P·(x − y)^(−k), P = Σ cᵢ·Mᵢ·(x − y)^(k−kᵢ) multiplied "
+    "out (−2(x + 2y)), printed rounded once (two terms, each an input times ±2^j) or widened; as written where that is "
+    "not finite. An output only (distributed-power-sum takes v·Σ …)", apply=_common_power_sum,
+    fired=lambda old, new: new != old)

@@ -745,3 +745,14 @@ _register(EXPM1_SELECT_SUM)
 from .hypot import RECIPROCAL_ROOT_DIFFERENCE  # noqa: E402
 
 _register(RECIPROCAL_ROOT_DIFFERENCE)
+
+
+# ------------------------------------------------------------------ cube46 (issue 16, session 46, h-cube46: common-
+# power-sum, hypot.py; distributed-power-sum's near branch over the common power there too)
+from .hypot import COMMON_POWER_SUM  # noqa: E402
+
+_register(COMMON_POWER_SUM)
+
+# before power-quotient, which takes each term's (x − y)^(−k) apart by |x − y|
+RULES = RULES[:RULES.index(POWER_QUOTIENT)] + (COMMON_POWER_SUM,) + tuple(
+    r for r in RULES[RULES.index(POWER_QUOTIENT):] if r is not COMMON_POWER_SUM)
