@@ -302,6 +302,8 @@ from test_user45 import RULE_CASES as _USER45  # noqa: E402  (expm1-select-sum: 
 RULE_CASES += _USER45
 from test_root45 import RULE_CASES as _ROOT45  # noqa: E402  (reciprocal-root-difference: tests/test_root45.py)
 RULE_CASES += _ROOT45
+from test_cube46 import RULE_CASES as _CUBE46  # noqa: E402  (common-power-sum: tests/test_cube46.py)
+RULE_CASES += _CUBE46
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

@@ -1071,7 +1071,8 @@ def _distributed_power_sum(node):
     """v·S with v an input and S a sum of two or more terms c·m·D^(−k) (c a number, m a product of inputs' integer powers
     or 1, one sum D of inputs for every term, k ≥ 2 an integer) → S·v taken as Σ v·(c·m·D^(−k)) where it is ±inf or
     NaN (:func:`written_where_not_finite`: each term a product the printers take by exponents, no partial sum past
-    the range where the whole is in it); None for any other node."""
+    the range where the whole is in it), and that taken over the common power of D (cube46: :func:`_distributed_factored`)
+    where this is finite; the far branch past 2^±⌊1022/k⌋ (far45: :func:`_distributed_far`); None for any other node."""
     if not (isinstance(node, sp.Expr) and node.is_Mul and len(node.args) == 2):
         return None
     for v, s in (node.args, node.args[::-1]):
@@ -1108,7 +1109,10 @@ DISTRIBUTED_POWER_SUM = Rule(
     "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
     "rounding more a term, none out of the range), and so wherever |D| ≥ 2^⌊1022/k⌋ (k the least kᵢ: D^k past "
     "2¹⁰²², D^(−k) below the normal range; ∂y of x·y/(x − y)⁸ at (3e38, −2e38) was −2.4576e−271 for −1.6896e−271, "
-    "1/(x − y)⁸ = 0 in a finite sum; torch 4.1e15 ULP)", local=_distributed_power_sum)
+    "1/(x − y)⁸ = 0 in a finite sum; torch 4.1e15 ULP); elsewhere over the common power, v·P·D^(−k) (P = Σ cᵢ·mᵢ·"
+    "D^(k−kᵢ) multiplied out, rounded once where it is two terms each an input times ±2^j, widened elsewhere), where "
+    "that is finite: ∂x of x·y/(x − y)³, −y·(2x + y)/(x − y)⁴, was 13,400 ULP near its root y = −2x as collected "
+    "(its terms rounded before their sum cancels; torch 2,801)", local=_distributed_power_sum)
 
 
 # ------------------------------------------------------------------ user44 (issue 16, session 44, h-user44: the
@@ -1370,5 +1374,7 @@ COMMON_POWER_SUM = Rule(
     "(x − y)⁻³ − 3(x + y)·(x − y)⁻⁴) rounds each term before the sum cancels near a root of the derivative (x = −2y: "
     "7.7e15 ULP in float64, torch 5.9e15): over the common power, P·(x − y)^(−k), P = Σ cᵢ·Mᵢ·(x − y)^(k−kᵢ) multiplied "
     "out (−2(x + 2y)), printed rounded once (two terms, each an input times ±2^j) or widened; as written where that is "
-    "not finite. An output only (distributed-power-sum takes v·Σ …)", apply=_common_power_sum,
+    "not finite. An output only (distributed-power-sum takes v·Σ …), k ≥ 4 (there the printers raise x − y with its "
+    "rounding restored; below, the homogeneous-quotient rule's widened form is kept: 0.5 ULP for ∂x of x/(x − y)², "
+    "3.4 as P·(x − y)⁻³)", apply=_common_power_sum,
     fired=lambda old, new: new != old)
