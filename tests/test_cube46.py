@@ -4,8 +4,8 @@
   power of D where it is near: v·P·D^(−k), P = Σ cᵢ·mᵢ·D^(k−kᵢ) multiplied out (∂x of x·y/(x − y)³ is
   −y·(2x + y)/(x − y)⁴), P rounded once where it is two terms each an input times ±2^j, widened elsewhere (3x + y);
   the far branch (h-far45's, past 2^±⌊1022/k⌋) takes that form where its widened sum is not finite.
-- common-power-sum (new, hypot.py): an output Σ cᵢ·Mᵢ·D^(−kᵢ) with no input factor (∂x of (x + y)/(x − y)³,
-  (x − y)⁻³ − 3(x + y)/(x − y)⁴) as P·D^(−k), k ≥ 4.
+- common-power-sum (new, hypot.py): an output Σ cᵢ·Mᵢ·D^(−kᵢ) with no input factor as P·D^(−k), k ≥ 4; a homogeneous
+  one (∂x of (x + y)/(x − y)³, (x − y)⁻³ − 3(x + y)/(x − y)⁴) as the homogeneous-quotient rule's form.
 
 Truths are mpmath at 700 digits of SymPy's own derivative of the formula (not symnet's), compared with torch autograd
 (float64 or float32 as the points) at the same points.
@@ -94,8 +94,9 @@ def test_distributed_power_sum_at_the_failing_point():
 # x/(x − y)²: ∂x = −(x + y)/(x − y)³, root y = −x: the homogeneous-quotient rule's widened form, 0.50 ULP before and
 # after (common-power-sum takes k ≥ 4 only), torch past 4 at 296 of 300. (x + y)/(x − y)³: ∂x = −2(x + 2y)/(x − y)⁴,
 # root x = −2y, ∂y = 2(2x + y)/(x − y)⁴, root y = −2x; before past 4 at 296 / 295 of 300 (worst 7.7e15 each, worse
-# than torch at 142 / 141; torch past at 293, 5.9e15); after past 0, worst 1.67 (common-power-sum). float32 within
-# 0.5 before and after (torch past 8 at 271–288)
+# than torch at 142 / 141; torch past at 293, 5.9e15); after past 0, worst 0.50 (common-power-sum takes the
+# homogeneous-quotient rule's form there, before power-quotient). float32 within 0.5 before and after (torch past 8
+# at 271–288)
 QUOTIENTS = [("x/(x - y)**2", lambda x, y: x / (x - y) ** 2, -1, False, 1),
              ("(x + y)/(x - y)**3", lambda x, y: (x + y) / (x - y) ** 3, -2, True, 1),
              ("(x + y)/(x - y)**3", lambda x, y: (x + y) / (x - y) ** 3, -2, False, 2)]
@@ -136,16 +137,21 @@ def test_factored_forms_are_exact_at_50_digits():
                     assert abs(_mp(value, (X, Y), point, 60) - want) <= 1e-50 * abs(want)
 
 
-def test_common_power_sum_takes_a_power_of_four_or_more():
-    """x/(x − y)²'s ∂x, (x − y)⁻² − 2x/(x − y)³, stays the homogeneous-quotient rule's (0.5 ULP near its root); the
-    rule needs two powers of one difference (a single quotient is left alone)."""
+def test_common_power_sum_forms():
+    """A homogeneous output, ∂x of (x + y)/(x − y)³, is the homogeneous-quotient rule's form; another, (x − y)⁻³ +
+    x/(x − y)⁵ (terms of degrees −3 and −4), P·(x − y)⁻⁵ with P = (x − y)² + x widened; x/(x − y)²'s ∂x (k = 3)
+    and a sum of powers of two differences are left alone."""
     from symnet.codegen.rewrite.hypot import _common_power_sum
+    from symnet.codegen.rewrite.quotients import _homogeneous_quotient
+    from symnet.codegen.rewrite.widening import unwiden
 
     for g in (sp.diff(X / (X - Y) ** 2, X), 2 * X / (X - Y) ** 5, 1 / (X - Y) ** 4 + 1 / (X + Y) ** 5):
         assert _common_power_sum(g) == g
-    form = _common_power_sum(sp.diff((X + Y) / (X - Y) ** 3, X))
-    assert sp.simplify(form.args[0] - sp.diff((X + Y) / (X - Y) ** 3, X)) == 0
-    assert form.args[0] == -2 * (X + 2 * Y) / (X - Y) ** 4
+    g = sp.diff((X + Y) / (X - Y) ** 3, X)
+    assert _common_power_sum(g) == _homogeneous_quotient(g)
+    g = (X - Y) ** -3 + X / (X - Y) ** 5
+    form = _common_power_sum(g).args[0]
+    assert sp.expand(unwiden(form) * (X - Y) ** 5) == sp.expand((X - Y) ** 2 + X)
 
 
 # ---------------------------------------------------------------- 4. a Triton kernel (interpreted, few points)

@@ -17,7 +17,7 @@ from .core import _Final, _Fired, _positive, _positive_number, Rule
 from .widening import _atoms, _KEPT, _top_down, Grouped, widen, WidenedBase, written_where_not_finite
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
-from .quotients import _as_math
+from .quotients import _as_math, _homogeneous_quotient
 from .limits import _DBL_MAX
 
 
@@ -1326,8 +1326,11 @@ def _common_power_sum(expr):
     """An output Σ cᵢ·Mᵢ·D^(−kᵢ) (D one sum of inputs, Mᵢ products of inputs and of sums of inputs other than D, two
     kᵢ ≥ 1 or more, the largest k ≥ 4: _COMMON_POWER_MIN; no input factor v before it: distributed-power-sum's) → P·D^(−k),
     P = Σ cᵢ·Mᵢ·D^(k−kᵢ) multiplied out (:func:`_distributed_factored`'s numerator), taken as ``expr`` where it is not
-    finite; ``expr`` itself for any other output. ∂x of (x + y)/(x − y)³, (x − y)⁻³ − 3(x + y)·(x − y)⁻⁴, is
-    −2(x + 2y)/(x − y)⁴, and the written terms round before their sum cancels near its root x = −2y."""
+    finite; ``expr`` itself for any other output. A homogeneous output (every term of one degree) is taken as the
+    homogeneous-quotient rule's widened form instead (:func:`~.quotients._homogeneous_quotient`), here, before
+    power-quotient takes its terms apart (which left it to neither rule): ∂x of (x + y)/(x − y)³,
+    (x − y)⁻³ − 3(x + y)·(x − y)⁻⁴ = −2(x + 2y)/(x − y)⁴, whose written terms round before their sum cancels near its
+    root x = −2y (7.7e15 ULP; 0.50 so, 1.67 as P·(x − y)⁻⁴)."""
     if not (isinstance(expr, sp.Expr) and expr.is_Add and len(expr.args) >= 2):
         return expr
     bases, orders = set(), []
@@ -1345,6 +1348,9 @@ def _common_power_sum(expr):
     base = next(iter(bases))
     if not all(_input_term(a) for a in base.args) or any(base in sp.Mul.make_args(t) for t in expr.args):
         return expr
+    homogeneous = _homogeneous_quotient(expr)
+    if homogeneous is not None:  # (its widened form, 0.5 ULP: taken here, before power-quotient takes the terms apart)
+        return homogeneous
     numerator = _common_power_numerator(expr, base, max(orders))
     if numerator is None:
         return expr
@@ -1373,8 +1379,9 @@ COMMON_POWER_SUM = Rule(
     "common-power-sum", "a sum Σ cᵢ·Mᵢ·(x − y)^(−kᵢ) (Mᵢ products of inputs and sums of inputs; ∂x of (x + y)/(x − y)³, "
     "(x − y)⁻³ − 3(x + y)·(x − y)⁻⁴) rounds each term before the sum cancels near a root of the derivative (x = −2y: "
     "7.7e15 ULP in float64, torch 5.9e15): over the common power, P·(x − y)^(−k), P = Σ cᵢ·Mᵢ·(x − y)^(k−kᵢ) multiplied "
-    "out (−2(x + 2y)), printed rounded once (two terms, each an input times ±2^j) or widened; as written where that is "
-    "not finite. An output only (distributed-power-sum takes v·Σ …), k ≥ 4 (there the printers raise x − y with its "
-    "rounding restored; below, the homogeneous-quotient rule's widened form is kept: 0.5 ULP for ∂x of x/(x − y)², "
-    "3.4 as P·(x − y)⁻³)", apply=_common_power_sum,
+    "out, printed rounded once (two terms, each an input times ±2^j) or widened; as written where that is not finite; "
+    "a homogeneous sum (each term of one degree, as that one) as the homogeneous-quotient rule's widened form, taken "
+    "here before power-quotient takes its terms apart (that one 0.50 ULP, P·(x − y)⁻⁴ 1.67 near the root, 5.07 past "
+    "2^±30). An output only (distributed-power-sum takes v·Σ …), k ≥ 4 (there the printers raise x − y with its "
+    "rounding restored; below, as before: ∂x of x/(x − y)² the homogeneous-quotient rule's)", apply=_common_power_sum,
     fired=lambda old, new: new != old)
