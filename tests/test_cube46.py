@@ -101,9 +101,10 @@ def _wide(dtype, n=400, seed=2):
 
 
 # over the whole range: before (dec905ca), 400 points float64, past 4 ULP (worst) ∂x / ∂y: k = 2 4 (16.7) / 8 (30.1),
-# k = 3 4 (24.6) / 5 (6.05), k = 4 12 (242) / 5 (6.29). After 0 in each, worst 2.95 (k = 2), 2.22, 2.07, 1.9; the
-# factored form as P·D⁻⁴ divided by D factor by factor where |D| < 2⁻³⁰ (power-quotient's) was 4.44 at (2.27e−19,
-# −3.23e−19), torch 0.44, before its select bounded |D|. float32 within 0.5 before and after
+# k = 3 4 (24.6) / 5 (6.05), k = 4 12 (242) / 5 (6.29). After 0 in each (worst about 3). Two forms measured on the
+# way: P·D⁻⁴ divided by D factor by factor where |D| < 2⁻³⁰ (power-quotient's, each D's rounding unrestored) was 4.44
+# at (2.27e−19, −3.23e−19), torch 0.44; and (x·D⁻⁴)·(x + 2y) 1,602 at (1.19e−153, 1.33e40) (x·D⁻⁴ subnormal), torch
+# 7.4e15. float32 within 0.5 before and after
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k", [2, 3, 4, 8])
 def test_distributed_power_sum_over_the_whole_range(k, dtype):

@@ -1094,15 +1094,11 @@ def _distributed_power_sum(node):
                 # (cube46) over the common power of D, the numerator a polynomial rounded once: node where it is not
                 # finite, and the far branch's fallback (node there before: it computed node on every element)
                 factored = _distributed_factored(v, s, next(iter(bases)), max(orders))
-                near = ()
-                if factored is not None:  # (taken where |D| < 2^⌊1022/k⌋ and not far: D^(±k) normal there, and that
-                    # bound keeps power-quotient from dividing by D factor by factor, each D's rounding unrestored:
-                    # 4.4 ULP for ∂x of x·y/(x − y)⁴ at (2.27e−19, −3.23e−19), torch 0.44)
-                    bound = sp.Abs(Grouped(next(iter(bases)))) < _distributed_far_edge(max(orders))
-                    node, near = factored, ((written_where_not_finite(factored, taken), bound),)
+                if factored is not None:
+                    node, taken = factored, written_where_not_finite(factored, taken)
                 # (far45) where D^k leaves float64's normal range, D^(−k) is subnormal or 0 and the product is finite
                 far = _distributed_far(node, distributed, next(iter(bases)), max(orders))
-                return _Final(_Fired(sp.Piecewise(*far, *near, (taken, True)), ["distributed-power-sum"]))
+                return _Final(_Fired(sp.Piecewise(*far, (taken, True)), ["distributed-power-sum"]))
     return None
 
 
@@ -1305,7 +1301,12 @@ def _distributed_factored(v, s, base, k):
     before their sum cancels near its root y = −2x (13,400 ULP at (1.3755, −2.7523), torch 2,801); P = −(2x + y),
     rounded once, is within 2⁻⁵³ of itself there. Exact: P·D^(−k) = Σ cᵢ·mᵢ·D^(k−kᵢ)·D^(−k) = S."""
     numerator = _common_power_numerator(s, base, k)
-    return None if numerator is None else v * numerator * base ** -k
+    # D^(−k) grouped: power-quotient would divide by D factor by factor where |D| is past 2^±⌊120/k⌋, each D's rounding
+    # unrestored (4.4 ULP for ∂x of x·y/(x − y)⁴ at (2.27e−19, −3.23e−19), torch 0.44), where D^k is normal wherever
+    # this form is taken (|D| within 2^±⌊1022/k⌋: the far branch beyond)
+    # (P·D^(−k) before v: v·P first underflowed, v·D^(−k) too, where the product is normal: ∂y of x·y/(x − y)³,
+    # x·(x + 2y)/(x − y)⁴, was 1,602 ULP at (1.19e−153, 1.33e40), x·(x − y)⁻⁴ = 3.8e−314 subnormal; torch 7.4e15)
+    return None if numerator is None else v * Grouped(numerator * Grouped(base ** -k))
 
 
 def _rounded_once(p):
