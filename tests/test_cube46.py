@@ -66,7 +66,7 @@ def _power(k):
 # torch past at 294–299 of 300 (worst 8e15–1.5e16) in every row:
 #   k = 2: ∂x 297 (1.1e16; 127), ∂y 298 (1.1e16; 126)    k = 3: ∂x 298 (1.6e16; 185), ∂y 298 (1.6e16; 188)
 #   k = 4: ∂x 294 (1.8e16; 128), ∂y 294 (1.8e16; 125)    k = 8: ∂x 0 (3.1), ∂y 298 (1.3e16; 130)
-# After: past 0 in each; worst k = 2 3.6/3.7 (D⁻³ is printed plain: three roundings of D), k = 3 2.0, k = 4 1.7,
+# After: past 0 in each; worst k = 2 3.91/3.91 (D⁻³ is printed plain: three roundings of D), k = 3 1.75, k = 4 2.3,
 # k = 8 2.2. float32 (the kernel's body in float64): within 0.5 ULP before and after, torch past 8 at 281–297 of 300
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("k", [2, 3, 4, 8])
@@ -77,7 +77,7 @@ def test_distributed_power_sum_about_the_roots(k, output, dtype):
 
 
 # measured before (dec905ca): ∂x past 4 ULP, worst 129,275 at x = 1.3761892659403339 (torch 66,115 there); after
-# ∂x worst 1.84, ∂y 1.79 (torch past 4 at 300 and 28 of 300, worst 1.0e5 and 6.55)
+# ∂x worst 1.93, ∂y 1.48 (torch past 4 at 300 and 28 of 300, worst 1.0e5 and 6.55)
 def test_distributed_power_sum_at_the_failing_point():
     """test_far45's worst point: ∂x of x·y/(x − y)³ at (1.3755126817742331, −2.7523131214172625) was 13,400 ULP
     (torch 2,801); its neighbourhood, 300 points of relative width 10^[−16, −1] about it, both outputs."""
@@ -188,7 +188,7 @@ def interpreted():
 
 
 # measured before (dec905ca), 16 points about each root: the root's output worst 1.15e16 ULP (torch 5.3e15); after
-# ≤ 1.74 in both outputs (torch 5.3e15 at the root's)
+# ≤ 2.74 in both outputs (torch 5.3e15 at the root's)
 @pytest.mark.parametrize("output", [1, 2])
 def test_distributed_power_sum_triton_about_the_roots(interpreted, output):
     points = _near_root(-2, swap=output == 2, n=16, seed=7)
