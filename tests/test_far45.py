@@ -216,13 +216,13 @@ CUBE_TRUTHS = (lambda a, b: a * b / (a - b) ** 3, lambda a, b: b / (a - b) ** 3 
                lambda a, b: a / (a - b) ** 3 + 3 * a * b / (a - b) ** 4)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="measured: ∂x and ∂y of x·y/(x − y)³ in the normal "
-                   "range, x = ±10^[0, 1], y = −r·x, r in [0.3, 3] (200 points): ∂x = −y·(2x + y)/(x − y)⁴ cancels "
-                   "near its root y = −2x, ∂y = x·(x + 2y)/(x − y)⁴ near y = −x/2: ∂x past 4 ULP at 94, worst 13,400 "
-                   "(1.3755, −2.7523; torch 2,801), worse than torch at 68 (torch past at 99); ∂y past at 40, worst "
-                   "162, worse than torch at 27 (torch 43, 1,044): distributed-power-sum's collected y·((x − y)⁻³ − "
-                   "3x·(x − y)⁻⁴) rounded before the sum cancels (its widened far form is taken only past "
-                   "2^±⌊1022/4⌋); before and after h-far45")
+# Was a strict xfail: "measured: ∂x and ∂y of x·y/(x − y)³ in the normal range, x = ±10^[0, 1], y = −r·x, r in
+# [0.3, 3] (200 points): ∂x = −y·(2x + y)/(x − y)⁴ cancels near its root y = −2x, ∂y = x·(x + 2y)/(x − y)⁴ near
+# y = −x/2: ∂x past 4 ULP at 94, worst 13,400 (1.3755, −2.7523; torch 2,801), worse than torch at 68 (torch past at
+# 99); ∂y past at 40, worst 162, worse than torch at 27 (torch 43, 1,044): distributed-power-sum's collected
+# y·((x − y)⁻³ − 3x·(x − y)⁻⁴) rounded before the sum cancels (its widened far form is taken only past 2^±⌊1022/4⌋);
+# before and after h-far45". Passes since h-cube46 (session 46): the rule's near branch is y·P/(x − y)⁴ over the
+# common power, P = −(2x + y) rounded once (tests/test_cube46.py)
 def test_distributed_power_sum_near_a_root_of_the_gradient():
     mine, theirs = _ulps_of(CUBE, CUBE_TRUTHS, _dpow_points(0, 1))
     _assert_within(mine, theirs, np.float64)

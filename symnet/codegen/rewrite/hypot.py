@@ -17,7 +17,7 @@ from .core import _Final, _Fired, _positive, _positive_number, Rule
 from .widening import _atoms, _KEPT, _top_down, Grouped, widen, WidenedBase, written_where_not_finite
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
-from .quotients import _as_math
+from .quotients import _as_math, _homogeneous_quotient
 from .limits import _DBL_MAX
 
 
@@ -1071,7 +1071,8 @@ def _distributed_power_sum(node):
     """v·S with v an input and S a sum of two or more terms c·m·D^(−k) (c a number, m a product of inputs' integer powers
     or 1, one sum D of inputs for every term, k ≥ 2 an integer) → S·v taken as Σ v·(c·m·D^(−k)) where it is ±inf or
     NaN (:func:`written_where_not_finite`: each term a product the printers take by exponents, no partial sum past
-    the range where the whole is in it); None for any other node."""
+    the range where the whole is in it), and that taken over the common power of D (cube46: :func:`_distributed_factored`)
+    where this is finite; the far branch past 2^±⌊1022/k⌋ (far45: :func:`_distributed_far`); None for any other node."""
     if not (isinstance(node, sp.Expr) and node.is_Mul and len(node.args) == 2):
         return None
     for v, s in (node.args, node.args[::-1]):
@@ -1090,6 +1091,11 @@ def _distributed_power_sum(node):
             if len(bases) == 1 and all(a.is_Symbol or a.as_coeff_Mul()[1].is_Symbol for a in next(iter(bases)).args):
                 distributed = sp.Add(*[v * t for t in s.args])
                 taken = written_where_not_finite(node, distributed)
+                # (cube46) over the common power of D, the numerator a polynomial rounded once: node where it is not
+                # finite, and the far branch's fallback (node there before: it computed node on every element)
+                factored = _distributed_factored(v, s, next(iter(bases)), max(orders))
+                if factored is not None:
+                    node, taken = factored, written_where_not_finite(factored, taken)
                 # (far45) where D^k leaves float64's normal range, D^(−k) is subnormal or 0 and the product is finite
                 far = _distributed_far(node, distributed, next(iter(bases)), max(orders))
                 return _Final(_Fired(sp.Piecewise(*far, (taken, True)), ["distributed-power-sum"]))
@@ -1103,7 +1109,10 @@ DISTRIBUTED_POWER_SUM = Rule(
     "each term a product taken by exponents (the same terms, each multiplied by v before they are added: one "
     "rounding more a term, none out of the range), and so wherever |D| ≥ 2^⌊1022/k⌋ (k the least kᵢ: D^k past "
     "2¹⁰²², D^(−k) below the normal range; ∂y of x·y/(x − y)⁸ at (3e38, −2e38) was −2.4576e−271 for −1.6896e−271, "
-    "1/(x − y)⁸ = 0 in a finite sum; torch 4.1e15 ULP)", local=_distributed_power_sum)
+    "1/(x − y)⁸ = 0 in a finite sum; torch 4.1e15 ULP); elsewhere over the common power, v·P·D^(−k) (P = Σ cᵢ·mᵢ·"
+    "D^(k−kᵢ) multiplied out, rounded once where it is two terms each an input times ±2^j, widened elsewhere), where "
+    "that is finite: ∂x of x·y/(x − y)³, −y·(2x + y)/(x − y)⁴, was 13,400 ULP near its root y = −2x as collected "
+    "(its terms rounded before their sum cancels; torch 2,801)", local=_distributed_power_sum)
 
 
 # ------------------------------------------------------------------ user44 (issue 16, session 44, h-user44: the
@@ -1278,3 +1287,106 @@ def _distributed_far(node, distributed, base, k):
     nonzero = sp.And(*[sp.Ne(v, 0) for v in sorted(distributed.free_symbols, key=sp.default_sort_key)])
     # (1/|D| > 2^⌊1022/k⌋, not |D| < 2^−⌊1022/k⌋: a comparison past a large constant, which the printer takes as far)
     return ((form, ((size >= edge) | (1 / size > edge)) & sp.Ne(size, 0) & nonzero),)
+
+
+# ------------------------------------------------------------------ cube46 (issue 16, session 46, h-cube46: distributed-
+# power-sum's near branch over the common power of D, its numerator a polynomial rounded once; tests/test_cube46.py)
+def _distributed_factored(v, s, base, k):
+    """v·P·D^(−k) for distributed-power-sum's v·S, S = Σ cᵢ·mᵢ·D^(−kᵢ) (k the largest kᵢ, P = Σ cᵢ·mᵢ·D^(k−kᵢ) multiplied
+    out, a polynomial in the inputs), or None where P is a number (nothing cancels). P is printed as it is where it is
+    two terms, each an input times ±2^j (one rounding: 2x + y), and widened elsewhere (double words rounded once in a
+    float64 kernel, float64 in a float32 one: 3x + y, whose 3x rounds before the sum cancels).
+
+    ∂x of x·y/(x − y)³, y·((x − y)⁻³ − 3x·(x − y)⁻⁴) as collected, is −y·(2x + y)/(x − y)⁴: the collected terms round
+    before their sum cancels near its root y = −2x (13,400 ULP at (1.3755, −2.7523), torch 2,801); P = −(2x + y),
+    rounded once, is within 2⁻⁵³ of itself there. Exact: P·D^(−k) = Σ cᵢ·mᵢ·D^(k−kᵢ)·D^(−k) = S."""
+    numerator = _common_power_numerator(s, base, k)
+    # D^(−k) grouped: power-quotient would divide by D factor by factor where |D| is past 2^±⌊120/k⌋, each D's rounding
+    # unrestored (4.4 ULP for ∂x of x·y/(x − y)⁴ at (2.27e−19, −3.23e−19), torch 0.44), where D^k is normal wherever
+    # this form is taken (|D| within 2^±⌊1022/k⌋: the far branch beyond)
+    # (P·D^(−k) before v: v·P first underflowed, v·D^(−k) too, where the product is normal: ∂y of x·y/(x − y)³,
+    # x·(x + 2y)/(x − y)⁴, was 1,602 ULP at (1.19e−153, 1.33e40), x·(x − y)⁻⁴ = 3.8e−314 subnormal; torch 7.4e15)
+    return None if numerator is None else v * Grouped(numerator * Grouped(base ** -k))
+
+
+def _rounded_once(p):
+    """Whether the sum p is a + b with a, b each an input times ±2^j (exact products: the sum rounds once)."""
+    if not (p.is_Add and len(p.args) == 2):
+        return False
+    for t in p.args:
+        c, rest = t.as_coeff_Mul()
+        if not (rest.is_Symbol and c.is_Rational and c != 0 and (abs(c).p & (abs(c).p - 1)) == 0
+                and (abs(c).q & (abs(c).q - 1)) == 0):
+            return False
+    return True
+
+
+# the least k of common-power-sum: from k = 4 on the printers raise D to it with D's rounding restored (printing.py's
+# ROUNDED_BASE_POWER_MIN); below, D⁻³'s three roundings of D beside P's and the product's were 3.4 ULP for ∂x of
+# x/(x − y)² near y = −x, where the homogeneous-quotient rule's widened form, taken when this rule is not, is 0.5
+_COMMON_POWER_MIN = 4
+
+
+def _common_power_sum(expr):
+    """An output Σ cᵢ·Mᵢ·D^(−kᵢ) (D one sum of inputs, Mᵢ products of inputs and of sums of inputs other than D, two
+    kᵢ ≥ 1 or more, the largest k ≥ 4: _COMMON_POWER_MIN; no input factor v before it: distributed-power-sum's) → P·D^(−k),
+    P = Σ cᵢ·Mᵢ·D^(k−kᵢ) multiplied out (:func:`_distributed_factored`'s numerator), taken as ``expr`` where it is not
+    finite; ``expr`` itself for any other output. A homogeneous output (every term of one degree) is taken as the
+    homogeneous-quotient rule's widened form instead (:func:`~.quotients._homogeneous_quotient`), here, before
+    power-quotient takes its terms apart (which left it to neither rule): ∂x of (x + y)/(x − y)³,
+    (x − y)⁻³ − 3(x + y)·(x − y)⁻⁴ = −2(x + 2y)/(x − y)⁴, whose written terms round before their sum cancels near its
+    root x = −2y (7.7e15 ULP; 0.50 so, 1.67 as P·(x − y)⁻⁴)."""
+    if not (isinstance(expr, sp.Expr) and expr.is_Add and len(expr.args) >= 2):
+        return expr
+    bases, orders = set(), []
+    for t in expr.args:
+        powers = [f for f in sp.Mul.make_args(t) if f.is_Pow and f.base.is_Add and f.exp.is_Integer and f.exp < 0]
+        if len(powers) != 1:
+            return expr
+        others = [f for f in sp.Mul.make_args(t) if f is not powers[0]]
+        if not all(f.is_number or f.is_Symbol or f.is_Add and all(_input_term(a) for a in f.args) for f in others):
+            return expr
+        bases.add(powers[0].base)
+        orders.append(-int(powers[0].exp))
+    if len(bases) != 1 or len(set(orders)) < 2 or max(orders) < _COMMON_POWER_MIN:
+        return expr
+    base = next(iter(bases))
+    if not all(_input_term(a) for a in base.args) or any(base in sp.Mul.make_args(t) for t in expr.args):
+        return expr
+    homogeneous = _homogeneous_quotient(expr)
+    if homogeneous is not None:  # (its widened form, 0.5 ULP: taken here, before power-quotient takes the terms apart)
+        return homogeneous
+    numerator = _common_power_numerator(expr, base, max(orders))
+    if numerator is None:
+        return expr
+    return written_where_not_finite(numerator * base ** -max(orders), expr)
+
+
+def _input_term(a):
+    """An input, or a number times one."""
+    return a.is_Symbol or a.as_coeff_Mul()[1].is_Symbol
+
+
+def _common_power_numerator(s, base, k):
+    """P = Σ tᵢ·D^k multiplied out for the sum ``s`` of terms tᵢ = cᵢ·Mᵢ·D^(−kᵢ), D = ``base``, k the largest kᵢ, as
+    it is printed: ±(a + b) where it is two terms each an input times ±2^j (one rounding), widened elsewhere; None
+    where P is a number or no polynomial."""
+    numerator = sp.expand(sp.Add(*[t * base ** k for t in s.args]))
+    symbols = sorted(numerator.free_symbols, key=sp.default_sort_key)
+    if not symbols or not numerator.is_polynomial(*symbols):
+        return None
+    sign = -1 if numerator.could_extract_minus_sign() else 1
+    numerator = sign * numerator
+    return sign * (numerator if _rounded_once(numerator) else widen(numerator))
+
+
+COMMON_POWER_SUM = Rule(
+    "common-power-sum", "a sum Σ cᵢ·Mᵢ·(x − y)^(−kᵢ) (Mᵢ products of inputs and sums of inputs; ∂x of (x + y)/(x − y)³, "
+    "(x − y)⁻³ − 3(x + y)·(x − y)⁻⁴) rounds each term before the sum cancels near a root of the derivative (x = −2y: "
+    "7.7e15 ULP in float64, torch 5.9e15): over the common power, P·(x − y)^(−k), P = Σ cᵢ·Mᵢ·(x − y)^(k−kᵢ) multiplied "
+    "out, printed rounded once (two terms, each an input times ±2^j) or widened; as written where that is not finite; "
+    "a homogeneous sum (each term of one degree, as that one) as the homogeneous-quotient rule's widened form, taken "
+    "here before power-quotient takes its terms apart (that one 0.50 ULP, P·(x − y)⁻⁴ 1.67 near the root, 5.07 past "
+    "2^±30). An output only (distributed-power-sum takes v·Σ …), k ≥ 4 (there the printers raise x − y with its "
+    "rounding restored; below, as before: ∂x of x/(x − y)² the homogeneous-quotient rule's)", apply=_common_power_sum,
+    fired=lambda old, new: new != old)

@@ -776,3 +776,14 @@ RULES = RULES[:RULES.index(SOFTMAX_ENTROPY_FORMS) + 1] + (SOFTMAX_ENTROPY_MANY,)
 from .losses import CONSTANT_POWER_MINUS_ONE  # noqa: E402
 
 _register(CONSTANT_POWER_MINUS_ONE)
+
+
+# ------------------------------------------------------------------ cube46 (issue 16, session 46, h-cube46: common-
+# power-sum, hypot.py; distributed-power-sum's near branch over the common power there too)
+from .hypot import COMMON_POWER_SUM  # noqa: E402
+
+_register(COMMON_POWER_SUM)
+
+# before power-quotient, which takes each term's (x − y)^(−k) apart by |x − y|
+RULES = RULES[:RULES.index(POWER_QUOTIENT)] + (COMMON_POWER_SUM,) + tuple(
+    r for r in RULES[RULES.index(POWER_QUOTIENT):] if r is not COMMON_POWER_SUM)
