@@ -5847,17 +5847,22 @@ class _CancellationBound(_Bound):
         return 0
 
     def _bound_sum(self, e):
-        terms = sorted(e.args, key=lambda t: (t.is_number, t.could_extract_minus_sign(), sp.default_sort_key(t)))
-        parts = [self.value(-t if t.could_extract_minus_sign() and not t.is_number else t) for t in terms]
+        # a term −t is printed as "− t" after the first: a positive term (a number too: 1 − p as 1.0 − p) first
+        # where the sum has one, else −t₀'s own value first (−x − y: −x, exact). (cost46: h-cost45's loop began
+        # with t₀'s |value| whatever its sign, so 1 − p was p + 1.0: six float32 tests failed, 1.3e7 ULP of BCE's ∂p)
+        def negative(t):
+            return t.could_extract_minus_sign()
+
+        terms = sorted(e.args, key=lambda t: (negative(t), t.is_number, sp.default_sort_key(t)))
+        parts = [self.value(-t if negative(t) else t) for t in terms]
         if any(err is not None for _, err, _ in parts):
             return super()._bound_sum(e)
-        acc, partial = parts[0][0], terms[0]
+        acc, partial = (self.value(terms[0]) if negative(terms[0]) else parts[0])[0], terms[0]
         for term, (b, _, _) in zip(terms[1:], parts[1:]):
             partial = partial + term
-            negative = term.could_extract_minus_sign() and not term.is_number
             name = self._name(partial)
             self.lines.append(self._comment(name, partial))
-            self.lines.append(f"{name} = {acc} {'-' if negative else '+'} {b}")
+            self.lines.append(f"{name} = {acc} {'-' if negative(term) else '+'} {b}")
             self.known[partial] = sp.Symbol(name)
             acc = name
         rho = max(r for _, _, r in parts) + len(terms) - 1
