@@ -5824,9 +5824,10 @@ class _CancellationBound(_Bound):
     most u·Σ|t_i|, first order), so where Σ|t_i| ≤ 2^K·|s| (``checks``: a few operations) within
     2·2^K·(max ρ_i + n − 1)·u·|s| (the 2 covering the terms' own errors in the measured Σ|t_i| and |s| and the
     second-order terms, far below it for 2^K·ρ·u ≤ 2⁻³⁰); a sum whose terms are all ≥ 0 or all ≤ 0 (even powers,
-    square roots, positive numbers) needs no check (Σ|t_i| = |s|). Products, quotients and roots keep _Bound's
-    relative rules: the whole body's bound is then a number known when the code is generated, ρ·u, and the kept
-    elements are those where every check holds. A sum with a term of an absolute bound (np.power's) is bounded as
+    square roots, positive numbers) needs no check (Σ|t_i| = |s|), nor a sum of two exact values (inputs, numbers
+    float64 holds: p − t, 1 − p), rounded once, within u·|s| however far they cancel. Products, quotients and roots
+    keep _Bound's relative rules: the whole body's bound is then a number known when the code is generated, ρ·u, and
+    the kept elements are those where every check holds. A sum with a term of an absolute bound (np.power's) is bounded as
     _Bound bounds it."""
 
     def __init__(self, plain, leaves: dict, taken: set, most: int):
@@ -5866,6 +5867,8 @@ class _CancellationBound(_Bound):
             self.known[partial] = sp.Symbol(name)
             acc = name
         rho = max(r for _, _, r in parts) + len(terms) - 1
+        if len(terms) == 2 and rho == 1:  # (cost46) two exact values (inputs, p − t, 1 − p) rounded once: u·|s|
+            return acc, None, 1.0          # whatever they cancel, as _Bound has it; no check
         signs = {self._signed(t) for t in terms}
         if len(signs) == 1 and 0 not in signs:  # no cancellation: Σ|t_i| = |s|
             return acc, None, rho
@@ -5892,8 +5895,8 @@ def _cancellation_body(body, plain_printer, leaves: dict, taken: set, least: flo
             continue
         size = bound._abs(value)
         checks = " & ".join(bound.checks + [f"({size} < np.inf)"])
-        keep = (f"keep = {checks} & ({relative!r} <= within)  # every sum's terms within 2^{most} of it: "
-                f"within {relative!r} (doubleword._CancellationBound)")
+        said = f"every sum's terms within 2^{most} of it" if bound.checks else "no sum cancels past its rounding"
+        keep = f"keep = {checks} & ({relative!r} <= within)  # {said}: within {relative!r} (doubleword._CancellationBound)"
         taken |= bound.taken
         return bound.lines + [keep], value, None, size, least
     return None
