@@ -204,3 +204,15 @@ def test_gradient_at_and_about_the_failing_point(case, dtype):
     assert mine[0] <= BOUND[dtype], (got[0], truths[0])
     assert mine[normal].max() <= BOUND[dtype], mine[normal].max()
     assert not ((mine > BOUND[dtype]) & (mine > theirs_u) & normal).any()
+
+
+def test_two_exact_values_need_no_check():
+    """BCE's widened ∂p, (p − t)/(p·(1 − p)): both sums are two exact values rounded once (u·|s| however far they
+    cancel), so its float32 branch keeps the float64 body wherever it is finite, with no test of a sum (h-cost45's
+    8f569249 tested both, |p| + |t| ≤ 2²⁰·|p − t|, sending p ≈ t to the double word; base dec905ca's _Bound the same
+    4u, no test, one more operation: −p, then + 1.0)."""
+    source = _kernel("-(t*log(p) + (1 - t)*log(1 - p))").source
+    start = source.index("def _dw_widened_")
+    branch = source[source.index("# a float32 kernel's 2⁻³⁰", start):source.index("if keep.all():", start)]
+    assert "no sum cancels past its rounding" in branch and "one_minus_p = 1.0 - p" in branch, branch
+    assert "<= 1048576.0*" not in branch and "_err" not in branch, branch

@@ -4925,7 +4925,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                           "            keep = np.logical_not(needed)",
                           "        else:"]
                 indent = "            "
-            if "(doubleword._CancellationBound)" in steps[-1]:  # (cost45: a float32 kernel's algebraic quotient)
+            if "no sum cancels past its rounding" in steps[-1]:  # (cost46: BCE's (p − t)/(p·(1 − p)))
+                lines += [indent + "# the float64 body: each sum two exact values rounded once, or of terms of one sign",
+                          indent + "# (doubleword._CancellationBound); kept where finite or the select does not take it,",
+                          indent + "# double-word elsewhere (a value that is not finite)"]
+            elif "(doubleword._CancellationBound)" in steps[-1]:  # (cost45: a float32 kernel's algebraic quotient)
                 lines += [indent + "# the float64 body, each sum beside a test of its cancellation "
                           "(doubleword._CancellationBound);",
                           indent + "# kept where every sum's terms are within 2^K of it or the select does not "
