@@ -4565,6 +4565,11 @@ def _bounded_body(body, plain_printer, leaves: dict, taken: set, in_float32: boo
     # quotient of such a sum is bounded too, _algebraic_quotient, wgan44)
     if least >= (FLOAT32_USEFUL if in_float32 and (body.is_Add or _algebraic_quotient(body)) else KEEP_RELATIVE):
         return None
+    if in_float32 and backend == "numpy" and least >= KEEP_RELATIVE and _algebraic_quotient(body):
+        # (cost45: a float32 kernel's alone; a test of each sum's cancellation, not the running bound)
+        cheaper = _cancellation_body(body, plain_printer, leaves, taken, least)
+        if cheaper is not None:
+            return cheaper
     bound = _Bound(plain_printer, leaves, taken, backend)
     try:
         value, error, rho = bound.value(body)
@@ -4933,9 +4938,21 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                           "            keep = np.logical_not(needed)",
                           "        else:"]
                 indent = "            "
-            lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); kept",
-                      indent + "# where the bound is within 3u of the value or the select does not take it,",
-                      indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
+            if "no sum cancels past its rounding" in steps[-1]:  # (cost46: BCE's (p − t)/(p·(1 − p)))
+                lines += [indent + "# the float64 body: each sum two exact values rounded once, or of terms of one sign",
+                          indent + "# (doubleword._CancellationBound); kept where finite or the select does not take it,",
+                          indent + "# double-word elsewhere (a value that is not finite)"]
+            elif "(doubleword._CancellationBound)" in steps[-1]:  # (cost45: a float32 kernel's algebraic quotient)
+                lines += [indent + "# the float64 body, each sum beside a test of its cancellation "
+                          "(doubleword._CancellationBound);",
+                          indent + "# kept where every sum's terms are within 2^K of it or the select does not "
+                          "take it,",
+                          indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
+            else:
+                lines += [indent + "# the float64 body, each value beside a bound of its error (doubleword._Bound); "
+                          "kept",
+                          indent + "# where the bound is within 3u of the value or the select does not take it,",
+                          indent + "# double-word elsewhere (a sum that cancels, a value that is not finite)"]
             lines += [indent + line for line in steps]
             lines += [indent + "keep |= np.logical_not(needed)"]
             if not (trusted or root):  # where the float64 value is inf or NaN the result is that value (the double
@@ -5985,3 +6002,98 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
               f"            result[redo] = {inner}({leaf}_all[redo], True, None, within=within)",
               "        return result"]
     return lines
+
+
+# ------------------------------------------------------------------ cost45 (issue 16, session 45, h-cost45: a float32
+# kernel's algebraic quotient (squareplus′'s 4/(√S·(√S − x))) carried the running bound's absolute errors through every
+# node since h-wgan44, 1.7× the float32 kernel before it; a test of each sum's cancellation instead); tested in
+# tests/test_cost45.py
+
+_CANCEL_MOST = 22  # the largest K tried: a sum kept where Σ|t_i| ≤ 2^K·|s|
+
+
+class _CancellationBound(_Bound):
+    """:class:`_Bound` with every sum's bound relative: a sum s = Σ t_i whose terms are each within ρ_i·u of their
+    own values is within (max ρ_i + n − 1)·u·Σ|t_i| of its exact value (each of the n − 1 partial sums rounded at
+    most u·Σ|t_i|, first order), so where Σ|t_i| ≤ 2^K·|s| (``checks``: a few operations) within
+    2·2^K·(max ρ_i + n − 1)·u·|s| (the 2 covering the terms' own errors in the measured Σ|t_i| and |s| and the
+    second-order terms, far below it for 2^K·ρ·u ≤ 2⁻³⁰); a sum whose terms are all ≥ 0 or all ≤ 0 (even powers,
+    square roots, positive numbers) needs no check (Σ|t_i| = |s|), nor a sum of two exact values (inputs, numbers
+    float64 holds: p − t, 1 − p), rounded once, within u·|s| however far they cancel. Products, quotients and roots
+    keep _Bound's relative rules: the whole body's bound is then a number known when the code is generated, ρ·u, and
+    the kept elements are those where every check holds. A sum with a term of an absolute bound (np.power's) is bounded as
+    _Bound bounds it."""
+
+    def __init__(self, plain, leaves: dict, taken: set, most: int):
+        super().__init__(plain, leaves, taken, "numpy")
+        self.most = most
+        self.checks: list[str] = []
+
+    @staticmethod
+    def _signed(t) -> int:
+        """1 where ``t`` is never negative, −1 where never positive, 0 where either may hold."""
+        coeff, rest = t.as_coeff_Mul()
+        if rest.is_number:
+            return 1 if coeff > 0 else -1 if coeff < 0 else 1
+        sign = 1 if coeff > 0 else -1
+        factors = sp.Mul.make_args(rest)
+        if all(f.is_Pow and (f.exp.is_even or f.exp in (sp.S.Half, -sp.S.Half)) for f in factors):
+            return sign
+        return 0
+
+    def _bound_sum(self, e):
+        # a term −t is printed as "− t" after the first: a positive term (a number too: 1 − p as 1.0 − p) first
+        # where the sum has one, else −t₀'s own value first (−x − y: −x, exact). (cost46: h-cost45's loop began
+        # with t₀'s |value| whatever its sign, so 1 − p was p + 1.0: six float32 tests failed, 1.3e7 ULP of BCE's ∂p)
+        def negative(t):
+            return t.could_extract_minus_sign()
+
+        terms = sorted(e.args, key=lambda t: (negative(t), t.is_number, sp.default_sort_key(t)))
+        parts = [self.value(-t if negative(t) else t) for t in terms]
+        if any(err is not None for _, err, _ in parts):
+            return super()._bound_sum(e)
+        acc, partial = (self.value(terms[0]) if negative(terms[0]) else parts[0])[0], terms[0]
+        for term, (b, _, _) in zip(terms[1:], parts[1:]):
+            partial = partial + term
+            name = self._name(partial)
+            self.lines.append(self._comment(name, partial))
+            self.lines.append(f"{name} = {acc} {'-' if negative(term) else '+'} {b}")
+            self.known[partial] = sp.Symbol(name)
+            acc = name
+        rho = max(r for _, _, r in parts) + len(terms) - 1
+        if len(terms) == 2 and rho == 1:  # (cost46) two exact values (inputs, p − t, 1 − p) rounded once: u·|s|
+            return acc, None, 1.0          # whatever they cancel, as _Bound has it; no check
+        signs = {self._signed(t) for t in terms}
+        if len(signs) == 1 and 0 not in signs:  # no cancellation: Σ|t_i| = |s|
+            return acc, None, rho
+        total = " + ".join(self._abs(v) for v, _, _ in parts)
+        self.checks.append(f"({total} <= {2.0 ** self.most!r}*{self._abs(acc)})")
+        return acc, None, 2 * 2.0 ** self.most * rho
+
+
+def _cancellation_body(body, plain_printer, leaves: dict, taken: set, least: float):
+    """_bounded_body's tuple for a float32 kernel's algebraic quotient (:func:`_algebraic_quotient`) by
+    :class:`_CancellationBound`: the largest K ≤ _CANCEL_MOST whose whole relative bound ρ·u is within 2⁻³⁰ (the
+    keep line also asks ρ·u ≤ ``within``, so a float64 kernel's 3u keeps nothing by it), each sum's check
+    Σ|t_i| ≤ 2^K·|s| in the keep mask; None where no K is (or a node has no bound: _Bound's then)."""
+    for most in range(_CANCEL_MOST, 0, -1):
+        bound = _CancellationBound(plain_printer, leaves, set(taken), most)
+        try:
+            value, error, rho = bound.value(body)
+        except _Unbounded:
+            return None
+        if error is not None or value in leaves.values() or not value.isidentifier():
+            return None
+        relative = rho * _U * _SAFETY
+        if relative > FLOAT32_KEEP:
+            continue
+        size = bound._abs(value)
+        checks = " & ".join(bound.checks + [f"({size} < np.inf)"])
+        said = f"every sum's terms within 2^{most} of it" if bound.checks else "no sum cancels past its rounding"
+        keep = f"keep = {checks} & ({relative!r} <= within)  # {said}: within {relative!r} (doubleword._CancellationBound)"
+        taken |= bound.taken
+        return bound.lines + [keep], value, None, size, least
+    return None
+
+
+FLOAT32_KEEP = 2.0 ** -30  # a float32 kernel's ``within``
