@@ -187,28 +187,22 @@ def _two_terms_torch(columns, dtype):
                                  "wxyz", columns, dtype)
 
 
-# measured before (dec905ca), these 300 points: float64 ∂w, ∂x, ∂y, ∂z past 4 ULP at 300 of 300 each, worse than torch
-# at 77, 92, 75, 106 (worst 5.8e11, 2.12e16, 2.88e16, 9.15e11; torch past 4 at all 300); float32 ∂x, ∂y past 8 at 300,
+def _ordinary_ratios():
+    rng = np.random.default_rng(465)
+    return tuple(10.0 ** rng.uniform(-3, 3, 300) for _ in range(4))
+
+
+# near the worst point: measured before (dec905ca), these 300 points: float64 ∂w, ∂x, ∂y, ∂z past 4 ULP at 300 of 300
+# each, worse than torch at 77, 92, 75, 106 (worst 5.8e11, 2.12e16, 2.88e16, 9.15e11; torch past 4 at all 300); float32 ∂x, ∂y past 8 at 300,
 # worse than torch at 5 each (worst 5.57e7, torch 1.67e7), ∂w, ∂z past 8 at 153, 138. After: all four within 0.5 ULP
 # at all 300 in both dtypes (ratio-sum-denominator: ∂x = x/(x + y)², ∂y = −x²/(y·(x + y)²), each rounded once).
-@DTYPES
-def test_two_log_quotient_terms_gradients_near_the_worst_point(dtype):
-    columns = tuple(np.asarray(c, dtype) for c in _near_the_worst_ratio(300, 464))
-    kernel, got = _run(TWO_TERMS, (), **dict(zip("wxyz", columns)))
-    theirs = _two_terms_torch(columns, dtype)
-    for wrt in "wxyz":
-        mine = _mp_ulps(TWO_TERMS, "w x y z", columns, wrt, got[kernel.outputs.index(f"df_d{wrt}")], dtype)
-        torch_ = _mp_ulps(TWO_TERMS, "w x y z", columns, wrt, theirs[f"df_d{wrt}"], dtype)
-        assert (mine <= BOUND[dtype]).all() and not (mine > torch_).any(), (wrt, mine.max())
-
-
 # the same at ordinary points (w, x, y, z in 10^[−3, 3]): before (dec905ca) float64 ∂w, ∂x, ∂y, ∂z past 4 ULP at 127,
 # 106, 104, 123 of 300, worse than torch at 50, 34, 42, 48 (worst 3.4e5; torch 3.2e5); float32 within 0.5 (its block in
 # float64). After: all four within 0.5 ULP in both dtypes.
 @DTYPES
-def test_two_log_quotient_terms_gradients_at_ordinary_points(dtype):
-    rng = np.random.default_rng(465)
-    columns = tuple((10.0 ** rng.uniform(-3, 3, 300)).astype(dtype) for _ in range(4))
+@pytest.mark.parametrize("points", [lambda: _near_the_worst_ratio(300, 464), _ordinary_ratios], ids=["near", "ordinary"])
+def test_two_log_quotient_terms_gradients(dtype, points):
+    columns = tuple(np.asarray(c, dtype) for c in points())
     kernel, got = _run(TWO_TERMS, (), **dict(zip("wxyz", columns)))
     theirs = _two_terms_torch(columns, dtype)
     for wrt in "wxyz":
