@@ -12,12 +12,12 @@ from conftest import ulps
 torch = pytest.importorskip("torch")
 
 
-def _neighbourhood():
-    """|x| over [2^255, 5e102] (past distributed-power-sum's far edge for k = 4; below where torch's (x − y)³ overflows),
-    both signs, y = ±0."""
+def _neighbourhood(lo, hi):
+    """|x| over [lo, hi] (lo distributed-power-sum's far edge; hi below where torch's (x − y)^n overflows), both signs,
+    y = ±0."""
     rng = np.random.default_rng(46)
-    x = 10.0 ** rng.uniform(np.log10(2.0 ** 255), np.log10(5e102), 300) * rng.choice([-1.0, 1.0], 300)
-    x[0] = -4.103891969385547e+86  # the probe's point
+    x = 10.0 ** rng.uniform(np.log10(lo), np.log10(hi), 300) * rng.choice([-1.0, 1.0], 300)
+    x[0] = -4.103891969385547e+86  # the probe's point for n = 3
     y = np.where(rng.uniform(size=300) < 0.5, 0.0, -0.0)
     return x, y
 
@@ -26,16 +26,19 @@ def _neighbourhood():
 # x·y/(x − y)³ is taken where y = ±0 (the far branch requires every input nonzero) and (x − y)^−4 underflows to 0 for
 # |x| ≥ 2^255: 0 for 1/x², 6.61e15 ULP float64 at (−4.10e86, −0.0); over |x| in [2^255, 5e102], y = ±0: worst 8.97e15
 # ULP, 296 of 300 past 4 (dec905ca worst 1.23, torch 1.8); now 1.23
-def test_distributed_factored_underflows_at_zero_input():
-    k = symnet.compile(symnet.derive("x*y/(x - y)**3"), progress=False)
-    x, y = _neighbourhood()
+# x·y/(x − y)², ∂y = 1/x at y = 0, largest order 3 (edge 2^340): over |x| in [2^340, 1e150], y = ±0, edd8a996 worst
+# 8.95e15 ULP, 296 of 300 past 4; now 1.07 (dec905ca 1.07, torch 1.48)
+@pytest.mark.parametrize("n, lo, hi", [(3, 2.0 ** 255, 5e102), (2, 2.0 ** 340, 1e150)])
+def test_distributed_factored_underflows_at_zero_input(n, lo, hi):
+    k = symnet.compile(symnet.derive(f"x*y/(x - y)**{n}"), progress=False)
+    x, y = _neighbourhood(lo, hi)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         got = np.asarray(k(x=x, y=y)[list(k.outputs).index("df_dy")])
     tx, ty = torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True)
-    (tx * ty / (tx - ty) ** 3).sum().backward()
+    (tx * ty / (tx - ty) ** n).sum().backward()
     with mpmath.workdps(60):
-        truth = [mpmath.mpf(1) / mpmath.mpf(float(v)) ** 2 for v in x]  # ∂y at y = 0: x/(x − y)³ = 1/x²
+        truth = [mpmath.mpf(1) / mpmath.mpf(float(v)) ** (n - 1) for v in x]  # ∂y at y = 0: x/(x − y)ⁿ
     ours = np.array([ulps(g, t, "float64") for g, t in zip(got, truth)])
     theirs = np.array([ulps(g, t, "float64") for g, t in zip(ty.grad.numpy(), truth)])
     assert theirs.max() <= 4.0  # torch: 0.1 ULP at the probe's point
