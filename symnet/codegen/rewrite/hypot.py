@@ -1094,11 +1094,14 @@ def _distributed_power_sum(node):
                 # (cube46) over the common power of D, the numerator a polynomial rounded once: node where it is not
                 # finite, and the far branch's fallback (node there before: it computed node on every element)
                 factored = _distributed_factored(v, s, next(iter(bases)), max(orders))
+                collected = ()
                 if factored is not None:
+                    # (review46) past the far edge with an input 0, the collected form as before
+                    collected = _distributed_collected_far(taken, next(iter(bases)), max(orders))
                     node, taken = factored, written_where_not_finite(factored, taken)
                 # (far45) where D^k leaves float64's normal range, D^(−k) is subnormal or 0 and the product is finite
                 far = _distributed_far(node, distributed, next(iter(bases)), max(orders))
-                return _Final(_Fired(sp.Piecewise(*far, (taken, True)), ["distributed-power-sum"]))
+                return _Final(_Fired(sp.Piecewise(*far, *collected, (taken, True)), ["distributed-power-sum"]))
     return None
 
 
@@ -1390,3 +1393,16 @@ COMMON_POWER_SUM = Rule(
     "2^±30). An output only (distributed-power-sum takes v·Σ …), k ≥ 4 (there the printers raise x − y with its "
     "rounding restored; below, as before: ∂x of x/(x − y)² the homogeneous-quotient rule's)", apply=_common_power_sum,
     fired=lambda old, new: new != old)
+
+
+# ------------------------------------------------------------------ review46 (issue 16, session 46, h-review46: cube46's
+# factored near branch underflowed past the far edge where an input is 0; tests/test_review46.py)
+def _distributed_collected_far(collected, base, k):
+    """The (form, where) pair that keeps distributed-power-sum's collected form (as before cube46) where |D| is past
+    2^±⌊1022/k⌋ (:func:`_distributed_far_edge`) and the far branch is not taken (an input is 0: its signed zero). The
+    factored v·P·D^(−k) forms D^(−k) alone, 0 or ±inf there: ∂y of x·y/(x − y)³ at y = ±0, x·(x + 2y)·(x − y)⁻⁴, was 0
+    for 1/x² (8.97e15 ULP over |x| in [2^255, 5e102]; dec905ca 1.23, torch 1.8), where the collected
+    x·(x − y)⁻³ + 3x·y·(x − y)⁻⁴ keeps x·(x − y)⁻³ normal. Exact: both forms are S·v; only the rounding differs."""
+    edge, size = _distributed_far_edge(k), sp.Abs(Grouped(base))
+    # (D = 0 included, 1/|D| = inf: the collected form there as before, ±inf or NaN as the factored one)
+    return ((collected, (size >= edge) | (1 / size > edge)),)
