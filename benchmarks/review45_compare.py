@@ -1,7 +1,9 @@
-"""review45: compare two trees' outputs from benchmarks/review45_probe.py (BASE.npz NEW.npz) where they differ, against
+"""review45, review46: compare two trees' outputs from benchmarks/review45_probe.py or review46_probe.py (BASE.npz
+NEW.npz, written by the probe named last) where they differ, against
 mpmath (SymPy's derivative of the formula as written, 700 digits) and torch autograd float64 (float32 for float32).
 Prints per formula/dtype/output: differing points, points where NEW is worse than BASE and past the bound, worst ULPs,
-and the worst such point.  python benchmarks/review45_compare.py BASE.npz NEW.npz"""
+and the worst such point.  python benchmarks/review45_compare.py BASE.npz NEW.npz [review45|review46]"""
+import importlib
 import os
 import sys
 import warnings
@@ -13,8 +15,11 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "tests"))
 from conftest import ulps  # noqa: E402
-from review45_probe import FORMULAS, points  # noqa: E402
 from test_user43 import _torch_grad, _truth_fn  # noqa: E402
+
+PROBES = {"review45": "review45_probe", "review46": "review46_probe"}  # the probe that wrote the files: its formulas
+probe = importlib.import_module(PROBES[sys.argv[3] if len(sys.argv) > 3 else "review45"])
+FORMULAS, points = probe.FORMULAS, probe.points
 
 BOUND = {"float64": 4.0, "float32": 8.0}
 base, new = np.load(sys.argv[1]), np.load(sys.argv[2])

@@ -1,6 +1,6 @@
 """review46: run ~40 common formulas (the test suite's breadth and session 46's targets) at 300 points per dtype
 (moderate and extreme; benchmarks/review45_probe.points), in the tree on PYTHONPATH, and save every output, the compile
-CPU time and the NumPy cost (1e6 elements, best of 5) to an .npz; benchmarks/review46_compare.py compares two trees'
+CPU time and the NumPy cost (1e6 elements, best of 5) to an .npz; benchmarks/review45_compare.py (… review46) compares two trees'
 files against mpmath and torch where they differ.  python benchmarks/review46_probe.py OUT.npz [INDEX...]"""
 import os
 import sys

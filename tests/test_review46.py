@@ -1,5 +1,5 @@
 """review46 (session 46): regressions of the merged main (edd8a996) against dec905ca, found by
-benchmarks/review46_probe.py and benchmarks/review46_compare.py (40 formulas, 300 points each, both dtypes)."""
+benchmarks/review46_probe.py and benchmarks/review45_compare.py … review46 (40 formulas, 300 points each, both dtypes)."""
 import warnings
 
 import mpmath
