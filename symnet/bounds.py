@@ -261,6 +261,7 @@ class thread_alarm:
 
     _POLL = 0.05  # seconds between the watchdog's looks at the clock, and between raises once due
     _SOON = 0.002  # seconds until the next look, once due, while the thread is where a deadline must not land
+    _START = 5.0  # seconds __enter__ waits at most for its watchdog thread to start (about 0.1 ms unloaded)
 
     @staticmethod
     def available() -> bool:
@@ -294,7 +295,15 @@ class thread_alarm:
         clock = self._clock()  # read by the watchdog: a thread's CPU clock can be read from another thread
         due = clock() + self.seconds
 
+        # released by the watchdog as it starts: until a new thread runs, CPython 3.11 gives its thread state the
+        # ident of the thread that started it, and PyThreadState_SetAsyncExc(ident) sets the exception in the newest
+        # state of that ident: an enclosing block's deadline, or _leave's take-back, would go to the watchdog not yet
+        # started, not to this thread (session 46's analysis of a deadline that escaped its block)
+        started = _thread.allocate_lock()
+        started.acquire()
+
         def watch() -> None:
+            started.release()
             wait = 0.0
             while not self._gate.acquire(timeout=wait):  # acquired: the block was left
                 try:
@@ -327,6 +336,7 @@ class thread_alarm:
             self._armed = True
             _blocks().append(self)
             _thread.start_new_thread(watch, ())
+            started.acquire(timeout=self._START)  # a C lock, released by the watchdog's first statement
         except BaseException as e:
             self._leave()
             if isinstance(e, self._deadline):
@@ -445,6 +455,8 @@ def _unsafe_to_raise(ident: int) -> bool:
     frame = sys._current_frames().get(ident)
     if frame is None:
         return False
+    if frame.f_code is thread_alarm.__enter__.__code__ and frame.f_lineno == _WATCHDOG_WAIT_LINE:
+        return False  # waiting for its watchdog to start, inside the entry's try: disarmed there, the deadline raised on
     if frame.f_globals.get("__name__") in _UNINTERRUPTED_MODULES:
         return True
     callbacks = [getattr(callback, "__code__", None) for callback in gc.callbacks]
@@ -455,6 +467,21 @@ def _unsafe_to_raise(ident: int) -> bool:
         frame = frame.f_back
     return False
 
+
+def _watchdog_wait_line() -> int | None:
+    """The line of :meth:`thread_alarm.__enter__` where the thread waits for its watchdog to start (the last
+    ``started.acquire``, inside the entry's ``try``): a place where a deadline may land. An entry that waits there the
+    whole time its watchdog takes to start (milliseconds on a loaded box) was otherwise a quiet place most of the
+    time, and an enclosing deadline due during a loop of inner blocks came seconds late or not at all (test_thread47).
+    Read from the bytecode, so it holds without the source."""
+    import dis
+    instructions = list(dis.get_instructions(thread_alarm.__enter__))
+    lines = [b.positions.lineno for a, b in zip(instructions, instructions[1:])
+             if a.argval == "started" and b.argval == "acquire"]
+    return lines[-1] if lines else None
+
+
+_WATCHDOG_WAIT_LINE = _watchdog_wait_line()
 
 # a thread_alarm's own entry and exit, and what they call: the watchdog does not raise while one is on the stack
 _QUIET_THREAD_CODES = frozenset(f.__code__ for f in (thread_alarm.__enter__, thread_alarm.__exit__, thread_alarm._leave,
