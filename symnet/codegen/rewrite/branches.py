@@ -12,9 +12,9 @@ import itertools
 import sympy as sp
 
 from ...functions import relu, sigmoid
-from .core import Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, Grouped, widen,
-                       WidenedBase, written_where_not_finite)
+from .core import rewrite_nodes, Rule
+from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, Grouped, ungroup,
+                       unwiden, widen, WidenedBase, written_where_not_finite)
 from .stabiliser import _rewritten
 from .quotients import _cauchy_rational_degree, _rational_function
 
@@ -441,9 +441,9 @@ def _quotient_range(node):
 def _unwrapped(e):
     """``e`` with its widened nodes and kept brackets as the sums they stand for, and each select as its first value
     (a rule's select of two forms of one function: scaled-square's x/y² or (x/y)/y)."""
-    e = e.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    e = unwiden(e)
     e = e.replace(lambda n: isinstance(n, sp.Piecewise), lambda n: n.args[0].expr)
-    return e.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
+    return ungroup(e)
 
 
 def _taken_written_forms(expr) -> set:
@@ -716,7 +716,7 @@ def _kink_side_branch(value, cond, holds):
                 return sp.Max(node, 0, evaluate=False) if k * sign > 0 else sp.Min(node, 0, evaluate=False)
         return None
 
-    return value.replace(lambda n: clamp(n) is not None, clamp)
+    return rewrite_nodes(clamp, value)
 
 
 def _kink_side_select(node):

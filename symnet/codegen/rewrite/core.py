@@ -48,6 +48,23 @@ class _Fired:
         self.expr, self.names = expr, names
 
 
+def rewrite_nodes(node_rule: Callable, expr, *heads):
+    """``expr`` with every node that ``node_rule`` takes (returns an expression for, not None) replaced by what it
+    returns: SymPy's ``replace``, bottom up, each node's arguments rewritten before the node is looked at, and
+    ``node_rule`` called once a node (the predicate's result kept for the replacement). ``heads``: classes one of which
+    ``expr`` must hold for a node to be taken (the walk is skipped otherwise)."""
+    if not isinstance(expr, sp.Expr) or (heads and not expr.has(*heads)):
+        return expr
+    taken = {}
+
+    def takes(node) -> bool:
+        if node not in taken:
+            taken[node] = node_rule(node)
+        return taken[node] is not None
+
+    return expr.replace(takes, lambda node: taken[node])
+
+
 def _introduces(function):
     return lambda old, new: new.count(function) > old.count(function)
 

@@ -13,7 +13,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import sigmoid
 from ...special import exp_shift, ndtr, nexpsq, nexpsq2, softplus
 from .core import _Final, _Fired, Rule
-from .widening import _bottom_up, _KEPT, _top_down, Grouped, unwiden, widen, WidenedBase
+from .widening import _bottom_up, _KEPT, _top_down, Grouped, ungroup, unwiden, widen, WidenedBase
 from .cancellation import _bounded_argument, _exact_operand
 from .series import _exact_argument
 from .limits import _exponent_of, _scaled_exp_factors
@@ -591,7 +591,7 @@ def _far_first(expr):
         if not (isinstance(cond, sp.StrictLessThan) and isinstance(cond.lhs, sp.Abs) and cond.rhs.is_number):
             return None
         (x,) = cond.free_symbols
-        line = sp.expand(cond.lhs.args[0].replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0]))
+        line = sp.expand(ungroup(cond.lhs.args[0]))
         a, b = line.coeff(x, 1), line.coeff(x, 0)
         if not (a.is_number and b.is_number and a != 0 and sp.expand(a * x + b - line) == 0):
             return None

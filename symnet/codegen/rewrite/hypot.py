@@ -14,7 +14,7 @@ import sympy as sp
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, hypot_gap_slope
 from .core import _Final, _Fired, _positive, _positive_number, Rule
-from .widening import _atoms, _KEPT, _top_down, Grouped, widen, WidenedBase, written_where_not_finite
+from .widening import _atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
@@ -408,7 +408,7 @@ def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     power of two, after the first power: the partial products lie between the powers' and the result's (r^(2 − α)
     as r^(−α/2)·r·r^(−α/2)·r; r^(−α) alone overflowed at α = 3, r = 2⁻⁴⁹⁸ where W^(1/2) = 1e150, and r·r at r = 2⁹⁰⁰
     where r^(1 − α/2) does not)."""
-    plain = e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # affine-root's (α − 2)/2
+    plain = ungroup(e)  # affine-root's (α − 2)/2
     n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
     if not n.is_Integer:
         n, rest = sp.S.Zero, e

@@ -14,7 +14,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import erfcx, erfcx_slope, erfcx_slope_tail, ndtr, softplus
-from .core import _exp_rational, _Final, _Fired, _is_exp, Rule
+from .core import _exp_rational, _Final, _Fired, _is_exp, rewrite_nodes, Rule
 from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite, written_where_not_finite
 from .stabiliser import _rewritten
 from .pairs import _share_sigmoid_pairs
@@ -72,9 +72,7 @@ def _log_near_one_node(node):
 
 def _log_near_one(expr):
     """Every log of :func:`_log_near_one_node` in ``expr`` rewritten (top down: the log's own argument as written)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return expr.replace(lambda n: _log_near_one_node(n) is not None, _log_near_one_node)
+    return rewrite_nodes(_log_near_one_node, expr, sp.log)
 
 
 LOG_NEAR_ONE = Rule(
@@ -1616,10 +1614,7 @@ def _sigmoid_mixture_log_node(node):
 
 def _sigmoid_mixture_log(expr):
     """Every log of :func:`_sigmoid_mixture_log_node` in ``expr`` rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log, sigmoid):
-        return expr
-    return expr.replace(lambda n: _sigmoid_mixture_log_node(n) is not None,
-                        lambda n: _sigmoid_mixture_log_node(n).expr)
+    return rewrite_nodes(lambda n: getattr(_sigmoid_mixture_log_node(n), "expr", None), expr, sp.log, sigmoid)
 
 
 SIGMOID_MIXTURE_LOG = Rule(

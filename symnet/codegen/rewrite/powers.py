@@ -13,7 +13,7 @@ import sympy as sp
 from ...records import BoundedRecord
 from ...special import softplus
 from .core import _Final, _Fired, Rule
-from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, Grouped, widen, WidenedBase
+from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, Grouped, ungroup, widen, WidenedBase
 from .losses import _constant_plus_square
 from .quotients import _as_math, _HOMOGENEOUS_DEGREE, _HOMOGENEOUS_OPERATIONS, _homogeneous_quotient
 from .series import _rounded_factors
@@ -236,7 +236,7 @@ def _cofactor_first(K, select, inner):
     if len(sums) != 1:
         return K * select
     taken = first.xreplace({sums[0]: Grouped(K * sums[0])})
-    plain = lambda e: e.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])  # noqa: E731
+    plain = ungroup
     if sp.expand(plain(taken) / K - inner) != 0:
         return K * select  # the exactness proof
     return sp.Piecewise((taken, cond), *[(K * e, c) for e, c in select.args[1:]])
@@ -687,7 +687,7 @@ def _root_form(terms, u, v):
         * sp.Mul(*[Grouped((alpha ** 2 * v - beta ** 2 * u) / (alpha * sp.sqrt(v) + beta * sp.sqrt(u))) ** k
                    for alpha, beta, k in roots if k])
     form = form * sp.Mul(*[q.as_expr() ** k for q, k in kept if k]).xreplace(back) / denominator.xreplace(back)
-    plain = form.replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])
+    plain = ungroup(form)
     if sp.cancel(sp.expand(plain.xreplace({u: s ** 2, v: t ** 2})) - squared) != 0:
         return None  # not exact: keep the written form
     homogeneous = all(q.is_homogeneous for q, k in kept if k)  # roots and denominator: homogeneous
@@ -850,7 +850,7 @@ def _written_select(a):
     inputs = written.free_symbols
     if not all(t.is_number or t.free_symbols <= inputs and _half_power_monomial(t, inputs) for t in written.args):
         return None
-    plain = lambda e: e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # noqa: E731
+    plain = ungroup
     if any(sp.expand(plain(e) - written) != 0 for e, _ in a.args[:-1]):
         return None
     return written
@@ -863,7 +863,7 @@ def _stepwise_written(term):
     if not isinstance(P, sp.Piecewise):
         return term
     first = P.args[0].expr
-    plain = lambda e: e.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])  # noqa: E731
+    plain = ungroup
     if any(sp.expand(plain(e) - first) != 0 for e, _ in P.args[1:]):
         return term
     return c * first
@@ -933,7 +933,7 @@ def _root_difference_over(total, node):
             out = Grouped(out / downs.pop(0))
         if ups:
             out = Grouped(out * ups.pop(0))
-    plain = out.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+    plain = ungroup(out)
     s, t = sp.symbols("_s _t", positive=True)
     if sp.cancel(sp.expand((plain - total).xreplace({u: s ** 2, v: t ** 2}))) != 0:
         return None  # the exactness proof (in s = √u, t = √v, as the form's own)

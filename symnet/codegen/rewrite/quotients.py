@@ -14,8 +14,8 @@ import sympy as sp
 from ...functions import relu, sigmoid
 from ...special import binade_reciprocal, ndtr, softplus
 from .core import _Final, _Fired, Rule
-from .widening import (_atoms, _KEPT, _power_of_two_number, _replaced, _ROUNDED, _top_down, Grouped, unwiden, widen,
-                       WidenedBase, written_where_not_finite, written_where_not_finite_or_below,
+from .widening import (_atoms, _KEPT, _power_of_two_number, _replaced, _ROUNDED, _top_down, Grouped, ungroup, unwiden,
+                       widen, WidenedBase, written_where_not_finite, written_where_not_finite_or_below,
                        WrittenWhereNotFiniteBase)
 from .stabiliser import _rewritten
 from .losses import _input_reciprocal_pair
@@ -118,7 +118,7 @@ def _rational_function(node):
     for _ in range(abs(d)):
         far = Grouped(far * x) if d > 0 else Grouped(far * t)  # far/x (t = 1/x is not formed twice)
     out = sp.Piecewise((near, sp.Abs(x) < T), (far, True))
-    plain = lambda e: unwiden(e).replace(lambda m: isinstance(m, Grouped), lambda m: m.args[0])  # noqa: E731
+    plain = lambda e: ungroup(unwiden(e))  # noqa: E731
     if sp.cancel(plain(near) - node) != 0 or sp.cancel(plain(far) - node) != 0:
         return None  # not exact: keep the written form
     return out
@@ -715,7 +715,7 @@ def _homogeneous_quotients(expr):
         return expr
     plain = unwiden(expr) if expr.has(WidenedBase) else expr
     if plain.has(Grouped):  # (a kept order: power-product's p·(p/W²))
-        plain = plain.replace(lambda g: isinstance(g, Grouped), lambda g: g.args[0])
+        plain = ungroup(plain)
     if plain.has(binade_reciprocal):  # a scale r another rule applied, exact for any r > 0 (reciprocal-margin's
         # r^(−d)·D(r·x) of a difference of one degree): at r = 1 its select's branches are one, which SymPy merges
         plain = plain.replace(lambda n: isinstance(n, binade_reciprocal), lambda n: sp.S.One)

@@ -18,7 +18,7 @@ from sympy.codegen.cfunctions import log1p
 from ...functions import sigmoid
 from ...special import ndtr, sigmoid_pair_product, softplus
 from .core import _Final, _Fired, Rule
-from .widening import _atoms, _bottom_up, _KEPT, _replaced, _top_down, Grouped, widen, WidenedBase, without_ite
+from .widening import _atoms, _bottom_up, _KEPT, _replaced, _top_down, Grouped, unwiden, widen, WidenedBase, without_ite
 from .pairs import _share_sigmoid_pairs
 from .losses import _FLT_MAX
 from .cancellation import _vanishes_at_zero, _VANISHING_PROBE
@@ -100,7 +100,7 @@ def _linear_argument_root_series(expr):
     3·sech²(2x + 3y) − 1, root u = ±0.6585) → f's root series in u, d = ((u − r1) − r2) − r3 with u − r1 widened
     (double-word in float64: u's own rounding, |u|·ε/2, is the whole error of the written form at the root), f(u) as
     before past the window; expr where f has no cancelling root or the inputs are not held so."""
-    plain = expr.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    plain = unwiden(expr)
     arguments = {a for f in plain.atoms(sp.Function) for a in f.args if a.free_symbols}
     if len(arguments) != 1:
         return expr

@@ -10,7 +10,7 @@ import sympy as sp
 from ...functions import sigmoid
 from ...special import softplus
 from .core import Rule
-from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, widen, WidenedBase
+from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, unwiden, widen, WidenedBase
 from .limits import _EXP_PRODUCT_LIMIT_OF, _TANH_LINEAR_BELOW
 
 
@@ -262,7 +262,7 @@ def _exp_sigmoid_widened(node, rewrite):
     far = rewrite(body)
     if far == body:
         return None
-    far = far.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    far = unwiden(far)
     return widen(far, node.first_order, node.in_float32)
 
 
@@ -362,7 +362,7 @@ def _exp_sigmoid_terms(node):
             found = [u for t in terms for u in _far_sigmoids(t)]  # σ(−y)³, −3σ(y)·σ(−y)·f64(e^x − σ(−y)²): −inf for
             if found:  # −3 at (745, 745)); exp-sigmoid-far takes the products inside it (_exp_sigmoid_widened)
                 spread = sp.Add(*[_exp_sigmoid_power_far(t) or t for t in terms])
-                spread = spread.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+                spread = unwiden(spread)
                 return widen(spread, f.first_order, f.in_float32), found
     return None
 
@@ -392,7 +392,7 @@ def _exp_tanh_terms(node):
             others = [h for h in node.args if h is not f]
             spread = sp.Add(*[sp.Mul(t, *others).xreplace(tanhs) for t in terms])
             if widened:
-                spread = widen(spread.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded),
+                spread = widen(unwiden(spread),
                                f.first_order, f.in_float32)
             return spread, e.args[0] < _TANH_LINEAR_BELOW
     return None

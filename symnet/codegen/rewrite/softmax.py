@@ -12,7 +12,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import exp_shift, softplus
-from .core import _exp_terms, Rule
+from .core import _exp_terms, rewrite_nodes, Rule
 from .widening import _bottom_up, _KEPT, _top_down, Grouped, widen, WidenedBase
 from .losses import _FLT_MAX
 from .series import _exact_argument
@@ -404,9 +404,7 @@ def _softmax_entropy_node(node):
 def _softmax_entropies(expr):
     """Every sum of ``expr`` that :func:`_softmax_entropy_node` takes, rewritten (top down: the log as written, before
     the log-sum-exp rules shift it)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return expr.replace(lambda n: _softmax_entropy_node(n) is not None, _softmax_entropy_node)
+    return rewrite_nodes(_softmax_entropy_node, expr, sp.log)
 
 
 SOFTMAX_ENTROPY = Rule(
@@ -452,10 +450,8 @@ def _softmax_pairs(expr):
     """Every product of ``expr`` that :func:`_softmax_pair_node` takes, rewritten (top down: the quotient as written,
     before the max-shift rule shifts it), except a log's argument: log(e^x₁/S) is the log-quotient rule's x₁ − log S,
     where log σ(x₁ − x₂) is −inf once σ underflows."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
-        return expr
-    logged = {n.args[0] for n in expr.atoms(sp.log)}
-    return expr.replace(lambda n: n not in logged and _softmax_pair_node(n) is not None, _softmax_pair_node)
+    logged = {n.args[0] for n in expr.atoms(sp.log)} if isinstance(expr, sp.Expr) else set()
+    return rewrite_nodes(lambda n: None if n in logged else _softmax_pair_node(n), expr, sp.exp)
 
 
 SOFTMAX_PAIR = Rule(
@@ -782,9 +778,7 @@ def _scaled_max_node(node):
 def _scaled_maxes(expr):
     """Every product of ``expr`` that :func:`_scaled_max_node` takes, rewritten (top down: the log-sum-exp as written,
     before the log-sum-exp rule shifts it)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return expr.replace(lambda n: _scaled_max_node(n) is not None, _scaled_max_node)
+    return rewrite_nodes(_scaled_max_node, expr, sp.log)
 
 
 SCALED_MAX = Rule(
@@ -917,9 +911,7 @@ def _oe_entropy(i, rs, g):
 def _many_entropies(expr):
     """Every sum of ``expr`` that :func:`_many_entropy_node` takes, rewritten (top down: the log as written,
     before the log-sum-exp rules shift it)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return expr.replace(lambda n: _many_entropy_node(n) is not None, _many_entropy_node)
+    return rewrite_nodes(_many_entropy_node, expr, sp.log)
 
 
 SOFTMAX_ENTROPY_MANY = Rule(

@@ -291,7 +291,7 @@ def _rounding_polynomial_select(node) -> bool:
         return False
     rounds = False
     for value, _ in node.args:
-        plain = value.replace(lambda e: isinstance(e, Grouped), lambda e: e.args[0])
+        plain = ungroup(value)
         if plain.is_number or plain.is_Symbol:
             continue
         if not plain.is_polynomial(*plain.free_symbols):
@@ -556,6 +556,15 @@ class Grouped(sp.UnevaluatedExpr):
     for _method in _PRINT_METHODS:
         locals()[_method] = _bracketed
     del _method
+
+
+def ungroup(expr):
+    """``expr`` with every :class:`Grouped` replaced by its sum (the same value; groupings inside groupings too)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(Grouped):
+        return expr
+    return expr.replace(lambda e: isinstance(e, Grouped), lambda e: e.args[0])
+
+
 # (from the stabilise block of rewrite.py: the split script moved it here, to the first module that uses it)
 def without_ite(e):
     """Conditions with every ITE(a, b, c) written as (a ∧ b) ∨ (¬a ∧ c). SymPy turns a relation
@@ -684,10 +693,10 @@ def _written_math(node):
     """``node`` with each select as its last value where that is taken otherwise (a rule's select of forms of one
     function: its form as written), each widened node as its body and each kept bracket (:class:`Grouped`) as its
     sum."""
-    math = node.replace(lambda n: isinstance(n, WidenedBase), lambda n: n.expanded)
+    math = unwiden(node)
     math = math.replace(lambda n: isinstance(n, sp.Piecewise) and n.args[-1].cond == sp.true,
                         lambda n: n.args[-1].expr)
-    return math.replace(lambda n: isinstance(n, Grouped), lambda n: n.args[0])
+    return ungroup(math)
 
 
 def _one_fraction(math):
