@@ -225,9 +225,9 @@ def _laplace_f(m, s, x):
 
 # A Laplace NLL with a learned log-scale s, |x − m|·e^(−s) + s (log 2 left out), symnet verify (numpy, float64): f
 # 511 ULP at m = 0, s = −1.7813370234216277, x = 0.3, where the two terms (1.78) cancel to 2.04e−19: a cancellation
-# of 2⁶³, past the double word's 2⁻¹⁰⁶ (torch 8.0e16). The triple-word tier does not take this sum.
-@pytest.mark.xfail(strict=True, reason="measured session 46: Laplace NLL |x − m|·e^(−s) + s, f 511 ULP float64 at "
-                   "m = 0, s = −1.7813370234216277, x = 0.3, where it crosses 0 (torch 8.0e16)")
+# of 2⁶³, past the double word's 2⁻¹⁰⁶ (torch 8.0e16). The triple-word tier did not take this sum (its strict xfail:
+# f 511 ULP float64 at this point, torch 8.0e16); past47: the third tier's triple words take |x − m| (doubleword.py,
+# _triple_capable; tests/test_past47.py), within the bound.
 def test_laplace_nll_where_it_crosses_zero():
     point = (0.0, -1.7813370234216277, 0.3)
     outs = _run(_LAPLACE, F64, m=[point[0]], s=[point[1]], x=[point[2]])
@@ -352,9 +352,9 @@ def _dlogistic_f(m, s, x):
 # logistic, e^(−s) = 82.6, at its bin's centre: σ(a) − σ(−a) = tanh(a/2) rounds to 1 and −log of it to 0; 5.9e15 ULP,
 # torch the same; float32 1.1e7, torch 1.5e7); ∂m and ∂x 0 for ±1.34e−48 at m = 0, s = 1, x = −2.0e−47 (8.8e15 ULP;
 # torch 3.4e40); NaN at m = s = x = −1.8e308 for a true 0 (torch inf). Needs −log(σ(a) − σ(b)) as
-# softplus(−a) + softplus(b) − log(expm1(a − b))-style forms (the difference of sigmoids taken apart).
-@pytest.mark.xfail(strict=True, reason="measured session 46: discretised logistic NLL −log(σ(a) − σ(b)), f −0 for "
-                   "2.286e−18 at m = s = x = −4.414319651948056 (float64, 5.9e15 ULP; torch the same)")
+# softplus(−a) + softplus(b) − log(expm1(a − b))-style forms (the difference of sigmoids taken apart). Its strict
+# xfail's numbers: f −0 for 2.286e−18 at m = s = x = −4.414319651948056 (float64, 5.9e15 ULP; torch the same). past47
+# (log-sigmoid-difference, sigmoids.py; tests/test_past47.py): f within the bound (∂m, ∂x and the −1.8e308 point below).
 def test_discretised_logistic_at_its_bin_centre():
     point = (-4.414319651948056,) * 3
     outs = _run(_DLOGISTIC, F64, m=[point[0]], s=[point[1]], x=[point[2]])
