@@ -232,3 +232,33 @@ def test_discretised_logistic_at_ordinary_points(dtype):
     rng = np.random.default_rng(4706)
     cols = [rng.normal(0, 3, 200), rng.uniform(-1, 2, 200), rng.normal(0, 3, 200)]
     _assert_within(measure(_DLOGISTIC, ["m", "s", "x"], cols, dtype, _dlogistic_torch))
+
+
+# ------------------------------------------------------------------ the Triton kernels at the failing points
+
+_FAILING = [
+    # (formula, names, point, mpmath truth of f at the point)
+    ("(nu + 1)/2*log(1 + (x - m)**2/(nu*s**2)) + log(s)", ("m", "nu", "s", "x"), (0.0, 5.0, 6.2e-161, -1.8e-150),
+     lambda m, nu, s, x: (nu + 1) / 2 * mpmath.log(1 + (x - m) ** 2 / (nu * s ** 2)) + mpmath.log(s)),
+    ("log(2*exp(a) + exp(b) + 1)", ("a", "b"), (-300.0, -310.0),
+     lambda a, b: mpmath.log(2 * mpmath.exp(a) + mpmath.exp(b) + 1)),
+    ("elu(x)/2 + 1/2", ("x",), (-300.0,), lambda x: mpmath.exp(x) / 2),
+    (_LAPLACE, ("m", "s", "x"), (0.0, -1.7813370234216277, 0.3),
+     lambda m, s, x: abs(x - m) * mpmath.exp(-s) + s),
+    (_DLOGISTIC, ("m", "s", "x"), (-4.414319651948056,) * 3,
+     lambda m, s, x: -mpmath.log(1 / (1 + mpmath.exp(-(x - m + mpmath.mpf(0.5)) * mpmath.exp(-s)))
+                                 - 1 / (1 + mpmath.exp(-(x - m - mpmath.mpf(0.5)) * mpmath.exp(-s))))),
+]
+
+
+@pytest.mark.parametrize("formula, names, point, truth", _FAILING, ids=[f[0] for f in _FAILING])
+def test_the_triton_kernels_at_the_failing_points(formula, names, point, truth):
+    """The Triton kernel (the interpreter without a GPU), float64, at each fault's failing point: f within the bound
+    of mpmath at 400 digits. Before (dfe9bdb8, NumPy): NaN or inf, 0, 0, 511 ULP and −0 for 2.29e−18."""
+    from conftest import triton_torch
+    torch = triton_torch()
+    kernel = compiled(formula, "triton")
+    got = kernel(*[torch.tensor([p], dtype=torch.float64) for p in point])[0].item()
+    with mpmath.workdps(400):
+        want = truth(*[mpmath.mpf(p) for p in point])
+    assert ulps(got, want, F64) <= BOUND[F64], (got, mpmath.nstr(want, 17))
