@@ -3471,6 +3471,8 @@ class _Emitter:
             v = self._emit3(e, f"_tw_erfc_words({self._words(self.triple(e.args[0]))})", ("_tw_erfc_words",))
         elif type(e).__name__ == "ndtr":  # Φ(x) = erfc(−x/√2)/2 (Triton: of a triple-word x, the float64's above)
             v = self.triple(sp.Mul(sp.Rational(1, 2), sp.erfc(-e.args[0] / sp.sqrt(2), evaluate=False), evaluate=False))
+        elif isinstance(e, sp.Abs):  # |u| as the select {−u if u < 0; u} (past47: the Laplace NLL's |x − m|·e^(−s) + s)
+            v = self.triple(sp.Piecewise((-e.args[0], e.args[0] < 0), (e.args[0], True)))
         elif isinstance(e, sp.Piecewise) and e.args[-1][1] == sp.true:
             pieces = list(e.args)
             acc = self.triple(pieces[-1][0])
@@ -3850,6 +3852,11 @@ def _triple_capable(e, leaves, backend: str = "numpy") -> bool:
                     and _triple_capable(e.exp, leaves, backend))
     if isinstance(e, sp.Piecewise):
         return e.args[-1][1] == sp.true and all(_triple_capable(x, leaves, backend) for x, _ in e.args)
+    if isinstance(e, sp.Abs):  # past47: {−u if u < 0; u} (_Emitter.triple), u a leaf or a sum of two leaves or a
+        # leaf and a number, whose float64 value has the exact one's sign (rounding is monotonic, 0 only where exact)
+        u = e.args[0]
+        return u in leaves or (u.is_Add and len(u.args) == 2 and all(
+            a in leaves or (-a) in leaves or a.is_number for a in u.args))
     if isinstance(e, (sp.Max, sp.Min)):  # selects of leaves and numbers (a clamp: max(−c, min(c, z))): exact
         return all(a in leaves or a.is_number or (-a) in leaves or (isinstance(a, (sp.Max, sp.Min))
                                                                     and _triple_capable(a, leaves, backend)) for a in e.args)

@@ -299,6 +299,11 @@ def _affine_root(node):
     quotient is kept unevaluated (SymPy would distribute 1/6 back over the sum). A sum of several such terms:
     :func:`_affine_root_of_sum`."""
     from .hypot import _conjugate_quotient  # a later module: imported at the call
+    from .exps import _expm1_select_sum
+    if node.is_Add and node.has(sp.Piecewise) and _expm1_select_sum(node) is not None:
+        # past47: c·{…; expm1(u)} + c is the expm1-select-sum rule's (c·e^u in that branch); grouped here as
+        # c·({…} + 1), it did not reach the sum: elu(x)/2 + 1/2 was 0 for e^x/2 at x < −38 (8.93e15 ULP in float64)
+        return None
     if node.is_Add and len(node.args) >= 3:
         return _affine_root_of_sum(node)
     if not (node.is_Add and len(node.args) == 2):

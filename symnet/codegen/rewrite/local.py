@@ -482,17 +482,19 @@ def _log_rules(node):
 
 
 def _log_shifted_sum(s):
-    """log Σ_i e^{x_i}, x_i = a_i − m, m = max a_i (a max-shifted sum, one term is 1) →
-    log1p(D), D = the sum less 1 taken from the largest term: expm1(x_k) + Σ_{i≠k} e^{x_i} where
-    x_k = 0 (so e^{x_i} ≪ 1 are not lost in 1 + e^{x_i}: the cross-entropy at a large margin)."""
+    """log Σ_i c_i·e^{x_i}, x_i = a_i − m, m = max a_i, c_i > 0 numbers (a max-shifted sum, one exponent is 0) →
+    log1p(D), D = the sum less 1 taken from the largest term: (c_k − 1) + c_k·expm1(x_k) + Σ_{i≠k} c_i·e^{x_i} where
+    x_k = 0 (so c_i·e^{x_i} ≪ 1 are not lost in 1 + c_i·e^{x_i}: the cross-entropy at a large margin; past47: with
+    weights, log(2e^a + e^b + 1) at a, b < −38 was log of a sum rounded to 1, 0 for about 2e^a, 8.96e15 ULP in
+    float64; torch the same). Exact as a function: c_k·e^{x_k} − 1 = (c_k − 1) + c_k·expm1(x_k)."""
     terms = _exp_terms(s)
-    if not terms or len(terms) > 6 or any(c != 1 for c, _ in terms):
+    if not terms or len(terms) > 6 or any(not (c.is_number and c.is_positive) for c, _ in terms):
         return None
     maxes = s.atoms(sp.Max)
     if len(maxes) != 1 or not all(x.has(*maxes) for _, x in terms):
         return None
-    xs = [x for _, x in terms]
-    pieces = [(expm1(xk) + sp.Add(*[sp.exp(x) for x in xs if x is not xk]), sp.Eq(xk, 0)) for xk in xs]
+    pieces = [((ck - 1) + ck * expm1(xk) + sp.Add(*[c * sp.exp(x) for c, x in terms if x is not xk]), sp.Eq(xk, 0))
+              for ck, xk in terms]
     return _Final(_Fired(log1p(sp.Piecewise(*pieces, (s - 1, True))), ["log-sum-exp"]))
 
 

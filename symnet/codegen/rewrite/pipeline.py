@@ -787,3 +787,9 @@ _register(COMMON_POWER_SUM)
 # before power-quotient, which takes each term's (x − y)^(−k) apart by |x − y|
 RULES = RULES[:RULES.index(POWER_QUOTIENT)] + (COMMON_POWER_SUM,) + tuple(
     r for r in RULES[RULES.index(POWER_QUOTIENT):] if r is not COMMON_POWER_SUM)
+
+
+# ------------------------------------------------------------------ past47 (sigmoids.py): log-sigmoid-difference
+from .sigmoids import LOG_SIGMOID_DIFFERENCE  # noqa: E402
+
+_register(LOG_SIGMOID_DIFFERENCE)

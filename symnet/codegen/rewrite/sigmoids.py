@@ -441,3 +441,45 @@ EXP_SIGMOID_SPREAD = Rule(
     "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
     "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
     "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+
+
+# ------------------------------------------------------------------ past47 (issue 16, session 47, h-past47: the
+# discretised logistic NLL −log(σ(a) − σ(b)) at its bin's centre); tested in tests/test_past47.py
+
+def _log_sigmoid_difference(node):
+    """log(c·σ(a) − c·σ(b)) (c > 0 a number) → log c − softplus(−a) − softplus(b) + log(−expm1(b − a)), b − a with its
+    common factors taken out (SymPy's factor_terms: (x − m − 1/2)·e^(−s) − (x − m + 1/2)·e^(−s) is −e^(−s)); None for any
+    other node.
+
+    Exact in reals wherever the log is defined (a > b): σ(a) − σ(b) = (e^a − e^b)/((1 + e^a)(1 + e^b))
+    = σ(a)·σ(−b)·(1 − e^(b − a)), and log σ(v) = −softplus(−v); where a ≤ b both are NaN or −inf. As written the
+    difference rounds to 1 where σ(a) and σ(−b) are both within an ulp of 1 (PixelCNN++'s discretised logistic at its
+    bin's centre, a = −b = 41.3: −log of 1 is −0 for 2.29e−18, 5.9e15 ULP in float64; torch the same); here each
+    term is the small value it is, and log(−expm1(b − a)) is the log1mexp rule's (PixelCNN++'s own code takes the
+    difference of σ's apart likewise, by softplus)."""
+    if not isinstance(node, sp.log):
+        return None
+    (arg,) = node.args
+    if not (arg.is_Add and len(arg.args) == 2):
+        return None
+    signed = []
+    for t in arg.args:
+        c, rest = t.as_coeff_Mul()
+        if not isinstance(rest, sigmoid):
+            return None
+        signed.append((c, rest.args[0]))
+    (c1, u1), (c2, u2) = signed
+    if not (c1.is_number and c1 == -c2 and c1 != 0):
+        return None
+    (c, a), (_, b) = ((c1, u1), (c2, u2)) if c1 > 0 else ((c2, u2), (c1, u1))
+    scale = sp.log(c) if c != 1 else sp.S.Zero
+    from sympy.codegen.cfunctions import expm1
+    return scale - softplus(-a) - softplus(b) + sp.log(-expm1(sp.factor_terms(b - a)))
+
+
+LOG_SIGMOID_DIFFERENCE = Rule(
+    "log-sigmoid-difference", "log(σ(a) − σ(b)) (a discretised logistic's bin probability, PixelCNN++'s) rounds "
+    "the difference to 1 where σ(a) and σ(−b) are both within an ulp of 1 (at the bin's centre, a = −b = 41.3: −log of "
+    "1 is −0 for 2.29e−18, 5.9e15 ULP in float64; torch the same); σ(a) − σ(b) = σ(a)·σ(−b)·(1 − e^(b − a)) exactly, so "
+    "its log is −softplus(−a) − softplus(b) + log(−expm1(b − a)), each term the small value it is, b − a with its "
+    "common factors taken out", local=_log_sigmoid_difference)
