@@ -18,7 +18,8 @@ from sympy.codegen.cfunctions import log1p
 from ...functions import sigmoid
 from ...special import ndtr, sigmoid_pair_product, softplus
 from .core import _Final, _Fired, Rule
-from .widening import _atoms, _bottom_up, _KEPT, _replaced, _top_down, Grouped, widen, WidenedBase, without_ite
+from .widening import _atoms, _bottom_up, _KEPT, _periodic_trig_sum, _replaced, _top_down, Grouped, widen, WidenedBase, \
+    without_ite
 from .pairs import _share_sigmoid_pairs
 from .losses import _FLT_MAX
 from .cancellation import _vanishes_at_zero, _VANISHING_PROBE
@@ -911,7 +912,7 @@ def _fitted_series(node, x, fit):
     inside = (series, sp.Abs(x) < sp.Float(fit.window))
     if fit.reach == 0:
         return sp.Piecewise(inside, (node, True))
-    if math.isinf(fit.reach):
+    if math.isinf(fit.reach) or _periodic_trig_sum(node):  # (trig47: a trig sum cancels at each of its roots)
         return sp.Piecewise(inside, (widen(node), True))
     return sp.Piecewise(inside, (widen(node), sp.Abs(x) < sp.Float(fit.reach)), (node, True))
 
