@@ -170,3 +170,53 @@ def test_slope_of_a_trig_product_over_x_extremes(x):
     _, (worst, past, worse) = _measure(PRODUCT, PRODUCT_TORCH, [x], np.float64)
     assert worse == 0 and worst <= 4, worst
 
+
+# ---------------------------------------------------------------- the double-word sine's reduction to |x| ≤ 2²¹
+
+def _double_word_sine_and_cosine():
+    """The NumPy texts of the double words' helpers (doubleword.ORDER), exec'd: {name: function}."""
+    from symnet.codegen import doubleword as dw
+
+    namespace = {"np": np}
+    for helper in dw.ORDER:
+        exec(dw.primitive_text(helper, "numpy"), namespace)  # noqa: S102 - the library's own helper texts
+    return namespace
+
+
+# the least |x − k·π/2| of a double in its binade (benchmarks/trig47_worst_r.py, continued fractions; Muller,
+# "Elementary Functions", ch. 11.3): x = 45.55 (r = 2⁻⁶⁰·⁵), 1.571 (2⁻⁵³·⁹), 4.6e4 (2⁻⁵²·⁷), 3.2e5 (2⁻⁵⁴·³), 1.7e6 (2⁻⁵⁴·¹)
+HARD_REDUCTIONS = [6411027962775774 * 2.0**-47, 7074237752028440 * 2.0**-52, 6331365068168276 * 2.0**-37,
+                   5520028710995367 * 2.0**-34, 7295746205504726 * 2.0**-32]
+
+
+# before (dfe9bdb8) NaN past 1e5 (the widened function's float64 body there); after: within 2⁻¹⁰⁵·⁵ of sin x and
+# 2⁻¹⁰⁵·⁸ of cos x at these 312 points up to 2²¹ (the proof's bound 2⁻⁹⁸, doubleword.py's comment), NaN past 2²¹
+@pytest.mark.parametrize("name", ["sin", "cos"])
+def test_double_word_sine_up_to_two_to_the_21(name):
+    helpers = _double_word_sine_and_cosine()
+    rng = np.random.default_rng(47)
+    x = np.concatenate([10 ** rng.uniform(5, np.log10(2.0**21), 300) * rng.choice([-1, 1], 300), HARD_REDUCTIONS,
+                        [-v for v in HARD_REDUCTIONS], [2.0**21, -2.0**21, 1891317.3172779242, 1e5]])
+    hi, lo = helpers[f"_dw_{name}"](x, np.zeros_like(x))
+    with mpmath.workdps(80):
+        errors = [abs((mpmath.mpf(float(h)) + mpmath.mpf(float(v)) - getattr(mpmath, name)(mpmath.mpf(float(xi))))
+                      / getattr(mpmath, name)(mpmath.mpf(float(xi)))) for xi, h, v in zip(x, hi, lo)]
+    assert max(errors) <= 2.0 ** -102, max(errors)
+    with np.errstate(invalid="ignore"):
+        past = helpers[f"_dw_{name}"](np.array([np.nextafter(2.0**21, np.inf), -3e6, 1e300, np.inf]), np.zeros(4))[0]
+    assert np.isnan(past).all()
+
+
+# x·cos x′ = cos x − x·sin x and sin x·cos x/x′ about their roots near 1e6, 2e6 and −1.9e6 (41 floats within 10⁻¹²
+# each): before (dfe9bdb8) the float64 sum past 1e5: x·cos x′ 23,386 / 1,098 / 7,764 ULP (4, 1, 1 past; torch the
+# same), sin x·cos x/x′ 4.7e10 / 6.2e9 / 7.1e9 (41 past each, 7, 6, 6 worse than torch); after ≤ 1.2 and ≤ 0.50
+@pytest.mark.parametrize("formula, torch_fn, root", [
+    ("x*cos(x)", lambda t, x: x * t.cos(x), lambda v: mpmath.cos(v) - v * mpmath.sin(v)),
+    ("sin(x)*cos(x)/x", PRODUCT_TORCH, lambda v: 2 * v * mpmath.cos(2 * v) - mpmath.sin(2 * v)),
+])
+@pytest.mark.parametrize("near", [1e6, 2e6, -1.9e6])
+def test_slopes_at_roots_up_to_two_to_the_21(formula, torch_fn, root, near):
+    r = _root(root, float(np.pi * np.round(near / np.pi)))
+    x = r * (1 + np.linspace(-1e-12, 1e-12, 41))
+    _, (worst, past, worse) = _measure(formula, torch_fn, x, np.float64, digits=80)
+    assert past == 0, (worst, past, worse)
