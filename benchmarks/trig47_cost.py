@@ -16,12 +16,15 @@ import numpy as np
 FORMULAS = ["x*cos(x)", "x*sin(x)", "sin(x)*cos(x)", "sin(x)*cos(x)/x", "sin(x) + x*sin(x) - 3", "sin(x) - 1/2",
             "sigmoid(x)"]
 
-_SOURCE = "import json, sys, symnet; print(json.dumps(symnet.compile(symnet.derive(sys.argv[1])).source))"
+_SOURCE = ("import json, sys, symnet; print(symnet.__file__, file=sys.stderr); "
+           "print(json.dumps(symnet.compile(symnet.derive(sys.argv[1])).source))")
 
 
 def source(tree, formula):
     env = dict(os.environ, PYTHONPATH=tree, SYMNET_CACHE=os.path.join("/tmp", "trig47_cost_" + str(abs(hash(tree)))))
-    out = subprocess.run([sys.executable, "-c", _SOURCE, formula], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", _SOURCE, formula], env=env, capture_output=True, text=True, check=True,
+                         cwd=tree)  # (python -c puts the working directory first on sys.path)
+    assert out.stderr.strip().splitlines()[0].startswith(tree), out.stderr  # that tree's symnet
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

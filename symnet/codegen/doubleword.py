@@ -5849,12 +5849,22 @@ def _trig_front_terms(body, leaves) -> list | None:
     """The terms of a widened ``body`` that is a sum of c·x^k·T(x), T sine or cosine of the one input x itself,
     c ± a power of two in [1, 2²⁰] (exact scaling, no lo part pushed below the normal range), k in 0, 1, 2, as (c, k, T's name) in the order of ``body.args``;
     None where it is another (sin(2x), 3x·cos x, x³·sin x, a second input, five terms or more: the widened function
-    alone, as before). x·cos x′ = cos x − x·sin x: [(1, 0, "cos"), (−1, 1, "sin")]."""
-    if not body.is_Add or len(leaves) != 1 or not 2 <= len(body.args) <= _TRIG_TERMS_MOST:
+    alone, as before). x·cos x′ = cos x − x·sin x: [(1, 0, "cos"), (−1, 1, "sin")]. Since session 47 (h-trig47) the
+    body expanded ((1 + x)·cos x + sin x as cos x + x·cos x + sin x) and one constant term that float64 holds exactly,
+    as (c, 0, None): sin x + x·sin x − 3 (the widen rule's trig sums beside a constant)."""
+    if len(leaves) != 1:
+        return None
+    body = sp.expand(body)
+    if not body.is_Add or not 2 <= len(body.args) <= _TRIG_TERMS_MOST:
         return None
     x = leaves[0]
     terms = []
     for term in body.args:
+        if term.is_Number:  # a constant: exact in float64, one at most
+            if not term.is_Rational or sp.Rational(float(term)) != term or any(t is None for _, _, t in terms):
+                return None
+            terms.append((term, 0, None))
+            continue
         c, m = term.as_coeff_Mul()
         trig = [f for f in sp.Mul.make_args(m) if f.func in (sp.sin, sp.cos)]
         rest = sp.Mul(*[f for f in sp.Mul.make_args(m) if f.func not in (sp.sin, sp.cos)])
@@ -5911,7 +5921,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
              f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
              f"            return {inner}({leaf}, True, needed, within=within)"]
     his, los, libm, products, sizes = [], [], [], [], []
-    for name in sorted({t for _, _, t in terms}):  # sin(x), cos(x): libm's
+    for name in sorted({t for _, _, t in terms if t is not None}):  # sin(x), cos(x): libm's
         lines += [f"        # {name}_{leaf} = {name}({leaf}), within {_LIBM_ULPS[name]} ulp",
                   f"        {name}_{leaf} = np.{name}({leaf})"]
     if any(k >= 1 for _, k, _ in terms):
@@ -5920,6 +5930,10 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
         lines += [f"        # {leaf}_squared = {leaf}², exactly as hi + lo",
                   f"        {leaf}_squared_hi, {leaf}_squared_lo = _dw_two_prod({leaf}, {leaf})"]
     for c, k, t in terms:
+        if t is None:  # a constant, exact: no libm error, no lo part
+            his.append(repr(float(c)))
+            sizes.append(repr(abs(float(c))))
+            continue
         trig = f"{t}_{leaf}"
         sign = "-" if c < 0 else ""
         scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
@@ -5963,7 +5977,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
               "        if not redo.any():",
               "            return value",
               "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)"]
-    kinds = sorted({t for _, _, t in terms})
+    kinds = sorted({t for _, _, t in terms if t is not None})
     if any(k == 2 for _, k, _ in terms):  # (x²·T: the widened function's own double words)
         return lines + [f"        result[redo] = {inner}(np.broadcast_to({leaf}, redo.shape)[redo], True, None, "
                         "within=within)", "        return result"]
@@ -5989,9 +6003,12 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
                   f"            {kinds[0]}_{leaf}_hi, {kinds[0]}_{leaf}_lo = _dw_sin_shifted({leaf}_dw, 0.0, "
                   f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
     words = []
-    for c, k, t in terms:
+    for c, k, t in sorted(terms, key=lambda term: term[2] is None):  # (a constant last: an array first)
         sign = "-" if c < 0 else ""
         scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        if t is None:
+            words.append((repr(float(c)), "0.0"))
+            continue
         if k == 0:
             words.append((f"{sign}{scale}{t}_{leaf}_hi", f"{sign}{scale}{t}_{leaf}_lo"))
             continue
