@@ -104,7 +104,7 @@ def test_y_plus_sin_cancelling_triton_float64():
 
 
 def test_past_sin_limit_the_float64_sum_as_torch():
-    """|x| > 1e5 (SIN_LIMIT): no double-word reduction (Payne & Hanek's is not done): the float64 sum, as torch's."""
+    """|x| > 2²¹ (SIN_LIMIT; 1e5 before session 47): no double-word reduction (Payne & Hanek's is not done): the float64 sum, as torch's."""
     torch = pytest.importorskip("torch")
     xs = np.array([-6.070778017266921e+229, 1.8263134160537530e10])
     ys = -np.sin(xs)
@@ -116,7 +116,8 @@ def test_past_sin_limit_the_float64_sum_as_torch():
 @pytest.mark.parametrize("name", ["sin", "cos"])
 def test_double_word_sin_cos_within_2_to_the_minus_102(name):
     """_dw_sin/_dw_cos (the NumPy text) against mpmath at 80 digits, up to SIN_LIMIT (measured 2⁻¹⁰⁵·³ over 4,000
-    points); NaN beyond it, so that the widened function takes its float64 body."""
+    points; SIN_LIMIT 2²¹ since session 47, tests/test_trig47.py, 1e5 before); NaN beyond it, so that the widened
+    function takes its float64 body."""
     from symnet.codegen import doubleword as dw
     namespace = {"np": np}
     for helper in dw.ORDER:
@@ -134,5 +135,5 @@ def test_double_word_sin_cos_within_2_to_the_minus_102(name):
                 worst, at = e, xi
     assert worst <= 2.0 ** -102, (worst, at)
     with np.errstate(invalid="ignore"):
-        past = namespace[f"_dw_{name}"](np.array([1.5e5, 1e300, np.inf, np.nan]), np.zeros(4))[0]
+        past = namespace[f"_dw_{name}"](np.array([2.2e6, 1e300, np.inf, np.nan]), np.zeros(4))[0]
     assert np.isnan(past).all()

@@ -179,13 +179,11 @@ def test_edges(formula):
     assert np.isnan(special).all()
 
 
-# found, not fixed: a sum of sines and cosines times powers of x beside a constant is not a trig sum of the widen rule
-# (_trig_sum_of_one_input: every term a sine or cosine holder), so sin x + x·sin x − 3 is the plain float64 sum,
-# cancelling at its root 9.123932782710616: over 101 points within 10⁻⁶ of it, measured float64 3.3e14 ULP (torch
-# 4.0e14), float32 1.3e6 ULP (torch 8.0e5: worse than torch); before (dec905ca) the same
-@pytest.mark.xfail(strict=True, reason="measured: sin x + x·sin x − 3 about its root 9.1239 float64 3.3e14 ULP "
-                                       "(torch 4.0e14), float32 1.3e6 (torch 8.0e5); a trig sum with a constant is "
-                                       "not widened")
+# fixed in session 47 (h-trig47, tests/test_trig47.py): a sum of sines and cosines times powers of x beside a constant
+# was not a trig sum of the widen rule (_trig_sum_of_one_input: every term a sine or cosine holder), so
+# sin x + x·sin x − 3 was the plain float64 sum, cancelling at its root 9.123932782710616: over 101 points within 10⁻⁶
+# of it, float64 3.3e14 ULP (torch 4.0e14), float32 1.3e6 ULP (torch 8.0e5: worse than torch); now widened
+# (_trig_sum_beside_a_constant): ≤ 0.49 ULP float64, ≤ 0.47 float32
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_trig_sum_with_a_constant_at_its_root(dtype):
     fn = lambda v: mpmath.sin(v) + v * mpmath.sin(v) - 3  # noqa: E731
@@ -219,8 +217,8 @@ def test_verify_finds_a_float64_root_badly_computed(monkeypatch):
 # past the double-word sine's range 1e5 (tests/test_user45.py's strict xfail there): 2,594 ULP at x = −1891317.3172779242
 # (true 2.8613202004038236e−4, got 2.8613202004024174e−4; torch autograd the same bits, 2,594 ULP); before (dec905ca)
 # it passed float64 at 1.36 ULP, measuring no crossing below 1e25 but 0. float32: 0.50 ULP, a pass
-@pytest.mark.xfail(strict=True, reason="measured: verify x*cos(x) float64 ∂x 2,594 ULP at x = −1891317.3, past the "
-                                       "double-word sine's range 1e5; torch the same")
+# fixed in session 47 (h-trig47: the double word's reduction to |x| ≤ 2²¹ = 2.1e6, tests/test_trig47.py): verify passes,
+# float64 ∂x 1.36 ULP at worst (x = 1.0156e217), float32 0.50
 def test_verify_passes_the_fixed_formula():
     from symnet.verify import measure
 
@@ -229,7 +227,8 @@ def test_verify_passes_the_fixed_formula():
 
 
 def test_verify_fixed_formula_float32_and_its_float64_roots():
-    """float32 passes; float64's worst is past 1e5 (above), not at a root within the double-word sine's range."""
+    """float32 passes; float64's worst, if past the bound, is past the double-word sine's range (1e5 before session 47,
+    2²¹ since), not at a root within it."""
     from symnet.verify import measure
 
     report = measure.verify("x*cos(x)", progress=False, torch=False)

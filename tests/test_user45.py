@@ -234,10 +234,10 @@ def test_what_they_say_to_write_parses(formula):
 
 # ---------------------------------------------------------------- found, not fixed (strict xfails, measured here)
 
-# float64 cos x − x·sin x past |x| = 1e5, where the double word's sine (doubleword._dw_sin) stops: at the root next to
-# 2e5 (199999.99999500001) 78,904 ULP at worst over 402 points (torch 78,904: the same, not worse)
-@pytest.mark.xfail(strict=True, reason="measured: x·cos x ∂x float64 78,904 ULP at its root near 2e5, past the "
-                                       "double-word sine's range 1e5; torch the same")
+# float64 cos x − x·sin x past |x| = 1e5, where the double word's sine (doubleword._dw_sin) stopped: at the root next
+# to 2e5 (199999.99999500001) 78,904 ULP at worst over 402 points (torch 78,904: the same, not worse); fixed in session
+# 47 (h-trig47: the double word's reduction to |x| ≤ 2²¹, tests/test_trig47.py): 1.10 ULP over the 401 points
+# (torch 119,602)
 def test_gcu_slope_past_the_double_word_sine_range():
     x = _gcu_points(200000.0, np.float64)
     _, dx = _call(GCU, np.float64, x=x)

@@ -2195,12 +2195,18 @@ ORDER += ["_tw_ndtr_series"]
 ORDER += ["_dw_exp_short", "_dw_exp_table"]  # a whole kernel in double words (double_word_block): its e^x
 
 
-# sin and cos of a double-word (Cody & Waite's reduction, π/2 in five parts, and a Taylor core): x = k·π/2 + r with
-# |r| ≤ π/4, k·PIO2_A, k·PIO2_B, k·PIO2_C exact (33 bits each, |k| < 2¹⁷), x − k·PIO2_A exact (Sterbenz), the rest of
+# sin and cos of a double-word (Cody & Waite's reduction, π/2 in five parts, and a Taylor core; Muller, "Elementary
+# Functions", 3rd ed., ch. 11.2): x = k·π/2 + r with |r| ≤ π/4, k·PIO2_A, k·PIO2_B, k·PIO2_C exact (31, 32 and 28
+# significant bits: exact for |k| < 2²¹), k·PIO2_D exact by TwoProduct, x − k·PIO2_A exact (Sterbenz), the rest of
 # the difference in double-word; π/2 is held to 2⁻²¹⁰ (four parts, 2⁻¹⁵², left sin(fl π) = 1.2e−16 2⁻⁹⁸ off: 4.4 ULP
-# of y + sin x at y = −fl(sin(fl π))), so r to about 2⁻¹⁰⁵ of itself for |x| ≤ SIN_LIMIT = 1e5. Beyond
-# that the reduction would need Payne & Hanek's: the functions return NaN there, and the widened function then takes
-# its float64 body (NumPy's sin, whose sum cancels as before: y + sin x at x = −6.07e229, 8113 ULP, as torch's).
+# of y + sin x at y = −fl(sin(fl π))). SIN_LIMIT = 2²¹ (k ≤ 1,335,088 < 2²¹; session 47, h-trig47: it was 1e5): each
+# double-word step is within 2⁻¹⁰⁵ of its partial sum, the largest r + k·(PIO2_C + …) ≤ k·2⁻⁶⁸·⁷, so r is within
+# k·2⁻¹⁷³·⁷ + 2⁻¹⁰⁵·|r|; the least |r| of a double in each binade [2^e, 2^(e+1)) (Muller ch. 11.3: the continued
+# fraction of 2^(e−52)/(π/2), its convergents' denominators below 2⁵³) is 2⁻⁶⁰·⁵ (x = 45.55, k = 29), 2⁻⁵²·⁷ to
+# 2⁻⁵⁴·³ for e = 15 … 21: r to 2⁻⁹⁸ of itself or better up to 2²¹ (2⁻¹⁰⁵ below 1e5, as before; benchmarks/
+# trig47_worst_r.py). Beyond it the reduction would need more parts or Payne & Hanek's: the functions return NaN
+# there, and the widened function then takes its float64 body (NumPy's sin, whose sum cancels as before: y + sin x at
+# x = −6.07e229, 8113 ULP, as torch's).
 # The series in z = r²: the terms down to 2⁻⁵³ of the sum in double-word, the rest in float64 (below 2⁻¹⁰⁶).
 _SIN_DW_TERMS, _SIN_TERMS = 7, 13  # sin r = r + r·Σ_{n≥1} (−1)ⁿ zⁿ/(2n + 1)!: z⁸/17! < 2⁻⁵³, z¹⁴/29! < 2⁻¹⁰⁶ (z ≤ 0.617)
 _COS_DW_TERMS, _COS_TERMS = 8, 14  # cos r = 1 + Σ_{n≥1} (−1)ⁿ zⁿ/(2n)!: z⁹/18! < 2⁻⁵³, z¹⁵/30! < 2⁻¹⁰⁶
@@ -2215,7 +2221,8 @@ def _inverse_factorial(n: int) -> tuple:
 
 
 _CONSTANTS.update({"PIO2_A": 1.5707963267341256, "PIO2_B": 6.077100506303966e-11, "PIO2_C": 2.0222662487111665e-21,
-                   "PIO2_D": 8.4784276603689e-32, "PIO2_E": 7.398504768267704e-49, "TWO_OVER_PI": 0.6366197723675814, "SIN_LIMIT": 1e5})
+                   "PIO2_D": 8.4784276603689e-32, "PIO2_E": 7.398504768267704e-49, "TWO_OVER_PI": 0.6366197723675814,
+                   "SIN_LIMIT": 2097152.0})  # 2²¹ (above)
 for _n in range(2, 2 * _COS_TERMS + 2):
     _CONSTANTS[f"INVF{_n}_HI"], _CONSTANTS[f"INVF{_n}_LO"] = _inverse_factorial(_n)
     _CONSTANTS[f"NINVF{_n}_HI"], _CONSTANTS[f"NINVF{_n}_LO"] = (-c for c in _inverse_factorial(_n))  # −1/n!
@@ -5849,12 +5856,22 @@ def _trig_front_terms(body, leaves) -> list | None:
     """The terms of a widened ``body`` that is a sum of c·x^k·T(x), T sine or cosine of the one input x itself,
     c ± a power of two in [1, 2²⁰] (exact scaling, no lo part pushed below the normal range), k in 0, 1, 2, as (c, k, T's name) in the order of ``body.args``;
     None where it is another (sin(2x), 3x·cos x, x³·sin x, a second input, five terms or more: the widened function
-    alone, as before). x·cos x′ = cos x − x·sin x: [(1, 0, "cos"), (−1, 1, "sin")]."""
-    if not body.is_Add or len(leaves) != 1 or not 2 <= len(body.args) <= _TRIG_TERMS_MOST:
+    alone, as before). x·cos x′ = cos x − x·sin x: [(1, 0, "cos"), (−1, 1, "sin")]. Since session 47 (h-trig47) the
+    body expanded ((1 + x)·cos x + sin x as cos x + x·cos x + sin x) and one constant term that float64 holds exactly,
+    as (c, 0, None): sin x + x·sin x − 3 (the widen rule's trig sums beside a constant)."""
+    if len(leaves) != 1:
+        return None
+    body = sp.expand(body)
+    if not body.is_Add or not 2 <= len(body.args) <= _TRIG_TERMS_MOST:
         return None
     x = leaves[0]
     terms = []
     for term in body.args:
+        if term.is_Number:  # a constant: exact in float64, one at most
+            if not term.is_Rational or sp.Rational(float(term)) != term or any(t is None for _, _, t in terms):
+                return None
+            terms.append((term, 0, None))
+            continue
         c, m = term.as_coeff_Mul()
         trig = [f for f in sp.Mul.make_args(m) if f.func in (sp.sin, sp.cos)]
         rest = sp.Mul(*[f for f in sp.Mul.make_args(m) if f.func not in (sp.sin, sp.cos)])
@@ -5890,7 +5907,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
     adds a rounding of each product and each partial sum (u·|x·sin x| + u·|value|), past 3u on 85% of x·cos x′'s
     elements in [−30, 30], where this one is on 12% (benchmarks/trig46_cost.py). On those (the sum cancels) the
     double words of ``inner``, the widened function (_dw_sin_shifted, _dw_mul_fp, _dw_add), here, gathered, the sine
-    and the cosine in one call; where |x| > 1e5 (the double-word sine's range), a value or a product term is below
+    and the cosine in one call; where |x| > 2²¹ (the double-word sine's range), a value or a product term is below
     2⁻⁹⁶⁸ (TwoProduct's lo part underflows there; the double word's value too: the scaled words) or not finite, and
     where a term is x²·T, ``inner`` itself, gathered. A float32 kernel: ``inner`` (its float64 body is within 2⁻³⁰
     nearly everywhere)."""
@@ -5902,7 +5919,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
            f'    libm\'s sines and cosines, each term exactly (TwoProduct) and the sum compensated (Sum2), kept where its\n'
            f'    bound (doubleword._trig_sum_front) is within ``within`` of it; on the others (the sum cancels), gathered,\n'
            + (f'    {inner} itself.\n' if any(k == 2 for _, k, _ in terms) else
-              f'    the double words of {inner}, or that function itself (past 1e5, below 2⁻⁹⁶⁸, not finite).\n')
+              f'    the double words of {inner}, or that function itself (past 2²¹, below 2⁻⁹⁶⁸, not finite).\n')
            + f'    In a float32 kernel {inner}."""')
     lines = [f"def {front}({leaf}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
              '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)',
@@ -5911,7 +5928,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
              f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
              f"            return {inner}({leaf}, True, needed, within=within)"]
     his, los, libm, products, sizes = [], [], [], [], []
-    for name in sorted({t for _, _, t in terms}):  # sin(x), cos(x): libm's
+    for name in sorted({t for _, _, t in terms if t is not None}):  # sin(x), cos(x): libm's
         lines += [f"        # {name}_{leaf} = {name}({leaf}), within {_LIBM_ULPS[name]} ulp",
                   f"        {name}_{leaf} = np.{name}({leaf})"]
     if any(k >= 1 for _, k, _ in terms):
@@ -5920,6 +5937,10 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
         lines += [f"        # {leaf}_squared = {leaf}², exactly as hi + lo",
                   f"        {leaf}_squared_hi, {leaf}_squared_lo = _dw_two_prod({leaf}, {leaf})"]
     for c, k, t in terms:
+        if t is None:  # a constant, exact: no libm error, no lo part
+            his.append(repr(float(c)))
+            sizes.append(repr(abs(float(c))))
+            continue
         trig = f"{t}_{leaf}"
         sign = "-" if c < 0 else ""
         scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
@@ -5963,11 +5984,11 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
               "        if not redo.any():",
               "            return value",
               "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)"]
-    kinds = sorted({t for _, _, t in terms})
+    kinds = sorted({t for _, _, t in terms if t is not None})
     if any(k == 2 for _, k, _ in terms):  # (x²·T: the widened function's own double words)
         return lines + [f"        result[redo] = {inner}(np.broadcast_to({leaf}, redo.shape)[redo], True, None, "
                         "within=within)", "        return result"]
-    # the double words here, where the widened function would take them (|x| ≤ 1e5, the terms and the value finite
+    # the double words here, where the widened function would take them (|x| ≤ 2²¹, the terms and the value finite
     # and past 2⁻⁹⁶⁸): the same double words (doubleword._dw_sin_shifted, _dw_mul_fp, _dw_add) as its own, with the
     # sine and the cosine in one call of _dw_sin_shifted (q = 0 and 1 side by side: half its operations' overhead
     # on the few elements a block sends there); elsewhere the widened function (its scaled words, its float64 value)
@@ -5989,9 +6010,12 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
                   f"            {kinds[0]}_{leaf}_hi, {kinds[0]}_{leaf}_lo = _dw_sin_shifted({leaf}_dw, 0.0, "
                   f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
     words = []
-    for c, k, t in terms:
+    for c, k, t in sorted(terms, key=lambda term: term[2] is None):  # (a constant last: an array first)
         sign = "-" if c < 0 else ""
         scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        if t is None:
+            words.append((repr(float(c)), "0.0"))
+            continue
         if k == 0:
             words.append((f"{sign}{scale}{t}_{leaf}_hi", f"{sign}{scale}{t}_{leaf}_lo"))
             continue

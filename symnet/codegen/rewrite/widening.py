@@ -112,7 +112,8 @@ def unwiden(expr):
 
 # the functions whose rounding a float32 kernel cannot take back once it cancels against a target
 # (sin and cos since session 19: y + sin x at y = −fl(sin x) was 1.3e5 ULP in float32 at x = 43113.645, 8,113 in
-# float64, as torch's; now 0.49 in float32, and double-word in float64 up to |x| = 1e5, doubleword._dw_sin)
+# float64, as torch's; now 0.49 in float32, and double-word in float64 up to |x| = 2²¹ (1e5 before session 47),
+# doubleword._dw_sin)
 # (erf since session 21: erf(x) − y at y = fl(erf x) was 8.2e15 ULP in float64 at x = 5.93, where erf rounds to 1; the
 # double word takes doubleword._dw_erf, table-driven, the triple word _tw_erf; erfc and ndtr since session 22, against a
 # target only: _widen_hazard)
@@ -331,8 +332,11 @@ def _trig_sum_of_one_input(node) -> bool:
     whose own rules are the vanishing-series ones), not cos x − sin(x)/x (sin(x)/x′'s numerator, the removable-series
     rule's: widened whole it was NaN at x = 0), not the σ or e^x sums of one input that do not cancel."""
     holders = [a for a in node.args if _trig_holder(a.as_coeff_Mul()[1])]
-    return len(holders) >= 2 and len(holders) == len(node.args) and not node.has(*[f for f in _ROUNDED
-                                                                                 if f not in (sp.sin, sp.cos)])
+    if node.has(*[f for f in _ROUNDED if f not in (sp.sin, sp.cos)]):
+        return False
+    if len(holders) >= 2 and len(holders) == len(node.args):
+        return True
+    return _trig_sum_beside_a_constant(node, holders)
 
 
 def _bottom_up(expr, rewrite, leaves=None):
@@ -647,7 +651,7 @@ def _trig_holder(term) -> bool:
         return False
     trig = [f for f in term.args if f.func in (sp.sin, sp.cos)]
     return len(trig) == 1 and all(f.is_Symbol or (f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp > 0)
-                                  for f in term.args if f is not trig[0])
+                                  or _input_polynomial(f) for f in term.args if f is not trig[0])
 
 
 # ------------------------------------------------------------------ nbsub45 (issue 16, session 45, h-nbsub45: the
@@ -819,3 +823,52 @@ def _trig_product_holder(term) -> bool:
         elif not base.is_Symbol:
             return False
     return count >= 2 and len(trig) == 1
+
+
+# ------------------------------------------------------------------ trig47 (issue 16, session 47, h-trig47: a trig sum
+# beside a constant; tested in tests/test_trig47.py)
+
+def _trig_sum_beside_a_constant(node, holders) -> bool:
+    """A sum of one input x whose terms are ``holders`` (sines and cosines of x times its powers, :func:`_trig_holder`)
+    and one nonzero constant c, not 0 at x = 0: sin x + x·sin x − 3 cancels at its root 9.1239 (3.3e14 ULP in float64,
+    torch 4.0e14; 1.3e6 in float32, torch 8.0e5; session 46), sin x − 1/2 at π/6 + 2kπ, each term rounded to an ulp
+    of its own size. Not a sum that vanishes at 0 (cos x − 1, x·sin x + cos x − 1): the one-minus-cos and vanishing-
+    series rules' (a double word keeps 2⁻¹⁰⁶ of 1, not of x²/2)."""
+    numbers = [a for a in node.args if a.is_number]
+    if len(numbers) != 1 or numbers[0] == 0 or not holders or len(holders) + 1 != len(node.args):
+        return False
+    (x,) = node.free_symbols
+    return node.subs(x, 0) != 0
+
+
+def _periodic_trig_sum(node) -> bool:
+    """``node`` in one input x, expanded a sum of two or more terms, each a constant times sines and cosines of x
+    times a whole power of x of either sign (:func:`_trig_holder`'s terms over a power of x): sin x·cos x/x′ =
+    cos²x/x − sin²x/x − sin x·cos x/x², whose terms cancel at each of its roots, as far out as x goes (155 ULP in
+    float64 at x = ±U(80, 100), torch 1.5; session 46), where the removable-series rule measured its reach to 8.8."""
+    if len(node.free_symbols) != 1 or not node.has(sp.sin, sp.cos) or node.has(
+            *[f for f in _ROUNDED if f not in (sp.sin, sp.cos)], WidenedBase, sp.Piecewise):
+        return False
+    (x,) = node.free_symbols
+    terms = sp.Add.make_args(sp.expand(node))
+    if len(terms) < 2:
+        return False
+    for term in terms:
+        c, m = term.as_coeff_Mul()
+        rest = [f for f in sp.Mul.make_args(m) if not (f == x or (f.is_Pow and f.base == x and f.exp.is_Integer))]
+        if not (c.is_number and rest and _trig_holder(sp.Mul(*rest))):
+            return False
+    return True
+
+
+def _input_polynomial(factor) -> bool:
+    """``factor`` a sum of rational constants times whole powers of one input (1 + x, x² − 3), as SymPy collects the
+    derivative of x·sin x + sin x: (1 + x)·cos x + sin x cancels at each of its roots (106 ULP in float64 at x =
+    14.2034, torch 74; session 47): a trig holder's factor, exact as a double word where its terms are."""
+    if not (factor.is_Add and len(factor.free_symbols) == 1):
+        return False
+    (x,) = factor.free_symbols
+    return all(t.is_Rational or t.as_coeff_Mul()[0].is_Rational and (
+        t.as_coeff_Mul()[1] == x or (t.as_coeff_Mul()[1].is_Pow and t.as_coeff_Mul()[1].base == x
+                                      and t.as_coeff_Mul()[1].exp.is_Integer and t.as_coeff_Mul()[1].exp > 0))
+               for t in factor.args)
