@@ -787,3 +787,12 @@ _register(COMMON_POWER_SUM)
 # before power-quotient, which takes each term's (x − y)^(−k) apart by |x − y|
 RULES = RULES[:RULES.index(POWER_QUOTIENT)] + (COMMON_POWER_SUM,) + tuple(
     r for r in RULES[RULES.index(POWER_QUOTIENT):] if r is not COMMON_POWER_SUM)
+
+
+# ------------------------------------------------------------------ mirror47 (exps.py): mirrored-exp-difference, a
+# node-by-node rule, tried first (collect and the fraction rules would take the pair's two quotients apart)
+from .exps import _mirrored_exp_difference, MIRRORED_EXP_DIFFERENCE  # noqa: E402
+
+_register(MIRRORED_EXP_DIFFERENCE)
+
+_LOCAL = (_mirrored_exp_difference,) + _LOCAL[:-1]
