@@ -209,11 +209,12 @@ def test_halved_elu_plus_a_half(dtype):
     assert past == 0, (worst, past, worse)
 
 
+# Was a strict xfail, fixed by h-mirror47 (mirrored-exp-difference, exps.py: the shifted pair e^(a − m) − e^(−a − m)
+# as sign(a)·max(e^(a − m), e^(−a − m))·(−expm1(−2|a|))): "measured: log(e^a + e^b + e^(−a)) ∂a at a = ±10^U(−300, −9),
+# b = U(−3, 3): (e^a − e^(−a))/S from double-word exponentials whose difference keeps about 2⁻¹⁰⁶ of 1, not of 2a:
+# 2.94e16 ULP float64 past the bound at 97 of 100, worse than torch at 1 (6.656e−31 for 6.667e−31 at a = 1e−30,
+# b = 0), 1.57e7 float32 at 33 of 100; torch 0 there (worse) but at 1". Now 0.50 ULP in both dtypes
 @DTYPES
-@pytest.mark.xfail(strict=True, reason="measured: log(e^a + e^b + e^(−a)) ∂a at a = ±10^U(−300, −9), b = U(−3, 3): "
-                   "(e^a − e^(−a))/S from double-word exponentials whose difference keeps about 2⁻¹⁰⁶ of 1, not of "
-                   "2a: 2.94e16 ULP float64 past the bound at 97 of 100, worse than torch at 1 (6.656e−31 for "
-                   "6.667e−31 at a = 1e−30, b = 0), 1.57e7 float32 at 33 of 100; torch 0 there (worse) but at 1")
 def test_log_sum_of_mirrored_exponentials_slope_near_zero(dtype):
     rng = np.random.default_rng(9)
     a = 10.0 ** rng.uniform(-300 if dtype == np.float64 else -37, -9, 100) * rng.choice([-1, 1], 100)
@@ -232,12 +233,14 @@ def test_slope_of_a_trig_product_past_the_double_word_sine_range():
     assert past == 0, (worst, past, worse)
 
 
+# Was a strict xfail, fixed by h-mirror47 (reciprocal-root-difference takes odd powers A^(−k/2) − C^(−k/2), in double
+# words where C is within 2^±600; widen-quotients reads a select's sign from its first value): "measured: ∂ε of
+# 1/√ε − 1/√(ε + x²) (reciprocal-root-difference's pattern with its terms' signs flipped) at 300 points
+# ε = 10^U(−2, 12), x = ±10^U(−3, 3): float64 8.36e15 ULP, 217 past the bound, 28 worse than torch; float32 1.56e7,
+# 52 past, 0 worse. The derivative ((ε + x²)^(−3/2) − 1/ε^(3/2))/2 is printed as a select of ε^(−3/2) beside a power,
+# its two terms rounded apart; the written order 1/√(x² + ε) − 1/√ε gives 0.50 ULP at the same points". Now float64
+# 1.21 ULP worst, float32 within 8 (tests/test_mirror47.py)
 @DTYPES
-@pytest.mark.xfail(strict=True, reason="measured: ∂ε of 1/√ε − 1/√(ε + x²) (reciprocal-root-difference's pattern "
-                   "with its terms' signs flipped) at 300 points ε = 10^U(−2, 12), x = ±10^U(−3, 3): float64 8.36e15 "
-                   "ULP, 217 past the bound, 28 worse than torch; float32 1.56e7, 52 past, 0 worse. The derivative "
-                   "((ε + x²)^(−3/2) − 1/ε^(3/2))/2 is printed as a select of ε^(−3/2) beside a power, its two terms "
-                   "rounded apart; the written order 1/√(x² + ε) − 1/√ε gives 0.50 ULP at the same points")
 def test_reciprocal_root_difference_with_its_signs_flipped(dtype):
     rng = np.random.default_rng(11)
     x = rng.choice([-1, 1], 300) * 10.0 ** rng.uniform(-3, 3, 300)

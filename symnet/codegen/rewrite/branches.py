@@ -383,8 +383,11 @@ def _quotient_sum(node) -> bool:
     # a select's inputs are its values' (σ(x)·e^x/y beside σ(x)²/y, a select of the first at x < −700: y is no lone
     # factor, the sum is of one sign and was widened for nothing, tests/test_search33.py)
     values = [a.xreplace({w: sp.Add(*[v for v, _ in w.args]) for w in a.atoms(sp.Piecewise)}) for a in quotients]
-    signs = {s for a, v in zip(quotients, values) for s in ((True, False) if _lone_input_factor(v, values)
-                                                           else (a.could_extract_minus_sign(),))}
+    # (mirror47) a select's sign is its first value's: a Piecewise never extracts a minus sign, so ∂ε of
+    # 1/√ε − 1/√(ε + x²), (ε + x²)^(−3/2)/2 + {−ε^(−3/2)/2 if |ε| < 2⁸⁰; …} after power-quotient, read as one sign
+    firsts = [a.xreplace({w: w.args[0].expr for w in a.atoms(sp.Piecewise)}) for a in quotients]
+    signs = {s for f, v in zip(firsts, values) for s in ((True, False) if _lone_input_factor(v, values)
+                                                         else (f.could_extract_minus_sign(),))}
     return len(quotients) >= 2 and len(signs) == 2
 
 

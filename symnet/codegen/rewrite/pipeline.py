@@ -793,3 +793,12 @@ RULES = RULES[:RULES.index(POWER_QUOTIENT)] + (COMMON_POWER_SUM,) + tuple(
 from .sigmoids import LOG_SIGMOID_DIFFERENCE  # noqa: E402
 
 _register(LOG_SIGMOID_DIFFERENCE)
+
+
+# ------------------------------------------------------------------ mirror47 (exps.py): mirrored-exp-difference, a
+# node-by-node rule, tried first (collect and the fraction rules would take the pair's two quotients apart)
+from .exps import _mirrored_exp_difference, MIRRORED_EXP_DIFFERENCE  # noqa: E402
+
+_register(MIRRORED_EXP_DIFFERENCE)
+
+_LOCAL = (_mirrored_exp_difference,) + _LOCAL[:-1]
