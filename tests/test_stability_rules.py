@@ -310,6 +310,8 @@ from test_user46 import RULE_CASES as _USER46  # noqa: E402  (constant-power-min
 RULE_CASES += _USER46
 from test_cube46 import RULE_CASES as _CUBE46  # noqa: E402  (common-power-sum: tests/test_cube46.py)
 RULE_CASES += _CUBE46
+from test_cube47 import RULE_CASES as _CASES_cube47  # noqa: E402  (common-power-sum: tests/test_cube47.py)
+RULE_CASES += _CASES_cube47
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
