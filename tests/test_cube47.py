@@ -8,6 +8,8 @@ that is not homogeneous (a constant in a sum: x + 1), and x·y/(x − y)^k's gra
   there too, 0 where D^(−k) underflows).
 - distributed-power-sum's far branch is refused only where an input that is a factor of every term is 0 (before: any
   input): ∂y of x·y/(x − y)⁴ at y = ±0 is 1/x³, which the collected form underflowed past |x| = 2^255.
+- rounded-log-argument (symnet/codegen/rewrite/logs.py) takes Rⁿ/(k + a·R)ⁿ (n ≥ 2) as (1/(a + k/R))ⁿ where |a·R| >
+  2¹⁰⁰⁰ and (R/(k + a·R) widened)ⁿ below: ∂x of y/(1 − x·y), y²/(1 − x·y)², was 0 for 1/x² where y² overflows.
 
 Truths are mpmath (700 digits, test_far45's _mp_each) of SymPy's own derivative of the formula, compared with torch
 autograd of the formula as written in the same dtype at the same points.
