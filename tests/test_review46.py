@@ -45,11 +45,11 @@ def test_distributed_factored_underflows_at_zero_input(n, lo, hi):
     assert ours.max() <= 4.0, f"worst {ours.max():.3g} ULP at x = {x[ours.argmax()]!r}, {np.sum(ours > 4)} of 300"
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of x·y/(x − y)⁴ at y = ±0 is 1/x³, normal for |x| < 5.6e102; "
-                   "the collected x·(x − y)⁻⁴ + 4x·y·(x − y)⁻⁵ underflows (x − y)⁻⁴ past 2^255: 8.66e15 ULP at "
-                   "(−1.3e90, 0) in dec905ca, edd8a996 and after review46's fix alike; over |x| in [2^255, 5e102] worst "
-                   "8.96e15, 295 of 300 past 4 (not a regression; the far "
-                   "branch requires every input nonzero); torch inf or 0 there too")
+# was a strict xfail: measured: ∂y of x·y/(x − y)⁴ at y = ±0 is 1/x³, normal for |x| < 5.6e102; the collected
+# x·(x − y)⁻⁴ + 4x·y·(x − y)⁻⁵ underflowed (x − y)⁻⁴ past 2^255: 8.66e15 ULP at (−1.3e90, 0) in dec905ca and
+# edd8a996; over |x| in [2^255, 5e102] worst 8.96e15, 295 of 300 past 4 (the far branch required every input
+# nonzero); torch inf or 0 there too. h-cube47: the far branch refused only where an input in every term is 0
+# (here x, the factor v): worst 0.50 (tests/test_cube47.py)
 def test_distributed_collected_underflows_at_zero_input_order_four():
     k = symnet.compile(symnet.derive("x*y/(x - y)**4"), progress=False)
     x, y = _neighbourhood(2.0 ** 255, 5e102)

@@ -1115,7 +1115,8 @@ DISTRIBUTED_POWER_SUM = Rule(
     "1/(x − y)⁸ = 0 in a finite sum; torch 4.1e15 ULP); elsewhere over the common power, v·P·D^(−k) (P = Σ cᵢ·mᵢ·"
     "D^(k−kᵢ) multiplied out, rounded once where it is two terms each an input times ±2^j, widened elsewhere), where "
     "that is finite: ∂x of x·y/(x − y)³, −y·(2x + y)/(x − y)⁴, was 13,400 ULP near its root y = −2x as collected "
-    "(its terms rounded before their sum cancels; torch 2,801)", local=_distributed_power_sum)
+    "(its terms rounded before their sum cancels; torch 2,801); the far branch is refused only where an input that is a "
+    "factor of every term is 0 (its signed zero: the collected form there)", local=_distributed_power_sum)
 
 
 # ------------------------------------------------------------------ user44 (issue 16, session 44, h-user44: the
@@ -1294,8 +1295,8 @@ def _distributed_far(node, distributed, base, k):
     """The (form, where) pair of distributed-power-sum's far branch: the distributed Σ v·cᵢ·mᵢ·D^(−kᵢ) widened whole in
     scaled double words (as the rational-product rule widens a product: far_bound ⌊960/n⌋, n its terms' largest total
     degree, each input scaled to [1/2, 1) by its exponent), taken as the collected ``node`` where that is not finite;
-    where |D| ≥ 2^⌊1022/k⌋ or 0 < |D| < 2^−⌊1022/k⌋ (:func:`_distributed_far_edge`, k the largest kᵢ) and no input is
-    0 (there the product as before: its signed zero). A far branch of the NumPy printer's, computed on its elements
+    where |D| ≥ 2^⌊1022/k⌋ or 0 < |D| < 2^−⌊1022/k⌋ (:func:`_distributed_far_edge`, k the largest kᵢ) and no input that
+    is a factor of every term is 0 (cube47, :func:`_in_every_term`; there the product as before: its signed zero). A far branch of the NumPy printer's, computed on its elements
     alone (|D| < 2^−⌊1022/k⌋ as written, a select on every element, was 1.5× the float32 kernel's time); its fallback
     ``node``, which the near branch computes anyway (the distributed sum there, a temporary of every element, was 1.7×
     the float64 kernel's time). ∂y of x·y/(x − y)⁸, x·((x − y)⁻⁸ + 8y·(x − y)⁻⁹), y = −r·x, r in [0.3, 3] (the sum
@@ -1309,7 +1310,7 @@ def _distributed_far(node, distributed, base, k):
     degree = max(_total_degree(t) for t in sp.Add.make_args(distributed))  # (each term a product of powers)
     form = written_where_not_finite(sign * widen(sign * distributed, far_bound=960 // degree), node)
     edge, size = _distributed_far_edge(k), sp.Abs(Grouped(base))
-    nonzero = sp.And(*[sp.Ne(v, 0) for v in sorted(distributed.free_symbols, key=sp.default_sort_key)])
+    nonzero = sp.And(*[sp.Ne(v, 0) for v in _in_every_term(distributed)])  # (cube47: not every input)
     # (1/|D| > 2^⌊1022/k⌋, not |D| < 2^−⌊1022/k⌋: a comparison past a large constant, which the printer takes as far)
     return ((form, ((size >= edge) | (1 / size > edge)) & sp.Ne(size, 0) & nonzero),)
 
@@ -1353,10 +1354,12 @@ _COMMON_POWER_MIN = 4
 
 
 def _common_power_sum(expr):
-    """An output Σ cᵢ·Mᵢ·D^(−kᵢ) (D one sum of inputs, Mᵢ products of inputs and of sums of inputs other than D, two
-    kᵢ ≥ 1 or more, the largest k ≥ 4: _COMMON_POWER_MIN; no input factor v before it: distributed-power-sum's) → P·D^(−k),
-    P = Σ cᵢ·Mᵢ·D^(k−kᵢ) multiplied out (:func:`_distributed_factored`'s numerator), taken as ``expr`` where it is not
-    finite; ``expr`` itself for any other output. A homogeneous output (every term of one degree) is taken as the
+    """An output Σ cᵢ·Mᵢ·D^(−kᵢ) (D one sum of inputs, Mᵢ polynomials of the inputs other than D (cube47: constants in
+    their sums too, x + 1; before, inputs and sums of inputs), two kᵢ ≥ 1 or more, the largest k ≥ 4 (_COMMON_POWER_MIN),
+    or k ≥ 3 where the sum is not homogeneous (_COMMON_POWER_MIN_NOT_HOMOGENEOUS); no input factor v before it:
+    distributed-power-sum's) → P·D^(−k), P = Σ cᵢ·Mᵢ·D^(k−kᵢ) multiplied out (:func:`_distributed_factored`'s
+    numerator), D^(−k) grouped, taken as ``expr`` where it is not finite, and past 2^±⌊1022/k⌋ the terms widened in
+    scaled double words (cube47: :func:`_common_power_far`); ``expr`` itself for any other output. A homogeneous output (every term of one degree) is taken as the
     homogeneous-quotient rule's widened form instead (:func:`~.quotients._homogeneous_quotient`), here, before
     power-quotient takes its terms apart (which left it to neither rule): ∂x of (x + y)/(x − y)³,
     (x − y)⁻³ − 3(x + y)·(x − y)⁻⁴ = −2(x + 2y)/(x − y)⁴, whose written terms round before their sum cancels near its
@@ -1369,22 +1372,26 @@ def _common_power_sum(expr):
         if len(powers) != 1:
             return expr
         others = [f for f in sp.Mul.make_args(t) if f is not powers[0]]
-        if not all(f.is_number or f.is_Symbol or f.is_Add and all(_input_term(a) for a in f.args) for f in others):
+        # (cube47) a factor any polynomial of the inputs, constants in its sums too: x + 1 of ∂x of (x + 1)/(x − y)³
+        if not all(_polynomial_factor(f) for f in others):
             return expr
         bases.add(powers[0].base)
         orders.append(-int(powers[0].exp))
-    if len(bases) != 1 or len(set(orders)) < 2 or max(orders) < _COMMON_POWER_MIN:
+    if len(bases) != 1 or len(set(orders)) < 2 or max(orders) < _COMMON_POWER_MIN_NOT_HOMOGENEOUS:
         return expr
     base = next(iter(bases))
     if not all(_input_term(a) for a in base.args) or any(base in sp.Mul.make_args(t) for t in expr.args):
         return expr
     homogeneous = _homogeneous_quotient(expr)
     if homogeneous is not None:  # (its widened form, 0.5 ULP: taken here, before power-quotient takes the terms apart)
-        return homogeneous
+        return homogeneous if max(orders) >= _COMMON_POWER_MIN else expr  # (below: the homogeneous-quotient rule's)
     numerator = _common_power_numerator(expr, base, max(orders))
     if numerator is None:
         return expr
-    return written_where_not_finite(numerator * base ** -max(orders), expr)
+    # (cube47) D^(−k) grouped, as distributed-power-sum's: power-quotient divided by D factor by factor past 2^±⌊120/k⌋,
+    # each D's rounding unrestored (∂x of (x + 2y + 1)/(x − y)³ at (−2.34e36, 2.22e37): 4.94 ULP, torch 3.94)
+    near = written_where_not_finite(numerator * Grouped(base ** -max(orders)), expr)
+    return _common_power_far(near, expr, base, max(orders))  # (cube47: as written past 2^±⌊1022/k⌋)
 
 
 def _input_term(a):
@@ -1406,14 +1413,17 @@ def _common_power_numerator(s, base, k):
 
 
 COMMON_POWER_SUM = Rule(
-    "common-power-sum", "a sum Σ cᵢ·Mᵢ·(x − y)^(−kᵢ) (Mᵢ products of inputs and sums of inputs; ∂x of (x + y)/(x − y)³, "
-    "(x − y)⁻³ − 3(x + y)·(x − y)⁻⁴) rounds each term before the sum cancels near a root of the derivative (x = −2y: "
-    "7.7e15 ULP in float64, torch 5.9e15): over the common power, P·(x − y)^(−k), P = Σ cᵢ·Mᵢ·(x − y)^(k−kᵢ) multiplied "
-    "out, printed rounded once (two terms, each an input times ±2^j) or widened; as written where that is not finite; "
-    "a homogeneous sum (each term of one degree, as that one) as the homogeneous-quotient rule's widened form, taken "
-    "here before power-quotient takes its terms apart (that one 0.50 ULP, P·(x − y)⁻⁴ 1.67 near the root, 5.07 past "
-    "2^±30). An output only (distributed-power-sum takes v·Σ …), k ≥ 4 (there the printers raise x − y with its "
-    "rounding restored; below, as before: ∂x of x/(x − y)² the homogeneous-quotient rule's)", apply=_common_power_sum,
+    "common-power-sum", "a sum Σ cᵢ·Mᵢ·(x − y)^(−kᵢ) (Mᵢ polynomials of the inputs; ∂x of (x + y)/(x − y)³, "
+    "(x − y)⁻³ − 3(x + y)·(x − y)⁻⁴, and of (x + 1)/(x − y)³) rounds each term before the sum cancels near a root of the "
+    "derivative (x = −2y: 7.7e15 ULP in float64, torch 5.9e15; y = −2x − 3: 2.9e16, torch 1.1e16): over the common "
+    "power, P·(x − y)^(−k), P = Σ cᵢ·Mᵢ·(x − y)^(k−kᵢ) multiplied out, printed rounded once (two terms, each an input "
+    "times ±2^j) or widened; as written where that is not finite; past 2^±⌊1022/k⌋ in |x − y| (where (x − y)^(−k) "
+    "leaves the normal range) the terms widened in scaled double words; a homogeneous sum (each term of one degree, as "
+    "the first) as the homogeneous-quotient rule's widened form, taken here before power-quotient takes its terms apart "
+    "(that one 0.50 ULP, P·(x − y)⁻⁴ 1.67 near the root, 5.07 past 2^±30). An output only (distributed-power-sum takes "
+    "v·Σ …), k ≥ 4 (there the printers raise x − y with its rounding restored; below, a homogeneous sum is the "
+    "homogeneous-quotient rule's: ∂x of x/(x − y)²), k = 3 where not homogeneous (∂x of (x + 1)/(x − y)², "
+    "8.5e15 ULP about its root before, 3.15 so)", apply=_common_power_sum,
     fired=lambda old, new: new != old)
 
 
@@ -1428,3 +1438,51 @@ def _distributed_collected_far(collected, base, k):
     edge, size = _distributed_far_edge(k), sp.Abs(Grouped(base))
     # (D = 0 included, 1/|D| = inf: the collected form there as before, ±inf or NaN as the factored one)
     return ((collected, (size >= edge) | (1 / size > edge)),)
+
+
+# ------------------------------------------------------------------ cube47 (issue 16, session 47, h-cube47: common-
+# power-sum with a polynomial factor (a constant in a sum: ∂x of (x + 1)/(x − y)³), from k = 3 where the sum is not
+# homogeneous, and as written past 2^±⌊1022/k⌋; tests/test_cube47.py)
+
+# the least k of common-power-sum where the sum is not homogeneous (nothing else takes it): ∂x of (x + 1)/(x − y)²,
+# −(x + y + 2)/(x − y)³, was 8.45e15 ULP about its root y = −x − 2 (torch 2.8e16)
+_COMMON_POWER_MIN_NOT_HOMOGENEOUS = 3
+
+
+def _polynomial_factor(f) -> bool:
+    """A number, or a polynomial in the inputs (an input, its positive integer power, a sum of such products and of
+    numbers: x + 1, x² + 1, x + 2y + 1, or a positive integer power of one)."""
+    if f.is_number:
+        return f.is_real is not False
+    symbols = sorted(f.free_symbols, key=sp.default_sort_key)
+    return all(s.is_Symbol for s in symbols) and f.is_polynomial(*symbols) and not any(
+        isinstance(n, (sp.Piecewise, WidenedBase, Grouped)) for n in sp.preorder_traversal(f))
+
+
+def _common_power_far(near, expr, base, k):
+    """``near`` (common-power-sum's P·D^(−k)) where |D| is within 2^±⌊1022/k⌋ (:func:`_distributed_far_edge`), the
+    written ``expr`` past it (D = 0 included): there D^(±k) as the printers form it is subnormal, 0 or ±inf, and
+    P·D^(−k) 0 where the result is normal (∂x of (x + 1)/(x − y)³ at x = 1e100, y = −1e100: 0 for −1.25e−301),
+    where the written terms, taken apart by power-quotient one division at a time, are as before."""
+    from .products import _total_degree
+
+    edge, size = _distributed_far_edge(k), sp.Abs(Grouped(base))
+    terms = sp.Add(*[sp.expand(t, deep=False, power_exp=False) for t in expr.args])  # each Mᵢ multiplied out
+    sign = -1 if terms.could_extract_minus_sign() else 1
+    degree = max(_total_degree(t) for t in sp.Add.make_args(terms))
+    far = written_where_not_finite(sign * widen(sign * terms, far_bound=960 // degree), expr)
+    return sp.Piecewise((far, ((size >= edge) | (1 / size > edge)) & sp.Ne(size, 0)), (expr, sp.Eq(size, 0)), (near, True))
+
+
+def _in_every_term(distributed):
+    """The inputs that are a factor (or a positive power's base) of every term of the sum ``distributed``, sorted: at
+    one of them 0 the whole sum is ±0, whose sign the widened far branch does not keep; at another input 0 some term
+    is not 0 (v·c·D^(−k), the term of mᵢ = 1), and the far branch's value is that of the terms left. ∂y of
+    x·y/(x − y)⁴, x·((x − y)⁻⁴ + 4y·(x − y)⁻⁵), at y = ±0 is 1/x³, normal for |x| < 5.6e102: the far branch was
+    refused there (every input had to be nonzero), and the collected form underflowed (x − y)⁻⁴ past 2^255 (8.96e15
+    ULP over |x| in [2^255, 5e102]; torch the same)."""
+    def factors(t):
+        return {f.base if f.is_Pow and f.exp.is_positive else f for f in sp.Mul.make_args(t)} & t.free_symbols
+
+    common = set.intersection(*[factors(t) for t in sp.Add.make_args(distributed)])
+    return sorted(common, key=sp.default_sort_key)

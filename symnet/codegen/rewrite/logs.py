@@ -624,17 +624,37 @@ def _shifted_product_quotient(node):
     (there k + p overflows first: y/inf = 0 where the value is 1/x); a may be −1 times an input's power (x/(1 − x²),
     a = −x: the far branch 1/(1/x − x), as x/(x² − 1)'s 1/(x − 1/x)); None where the product is not of that form."""
     for f in node.args:
-        if not (f.is_Pow and f.exp == -1 and _shifted_product(f.base)):
+        if not (f.is_Pow and f.exp.is_Integer and f.exp < 0 and _shifted_product(f.base)):
             continue
         k, p = sorted(f.base.args, key=lambda e: not e.is_number)
         rest = sp.Mul(*[g for g in node.args if g is not f])
-        a = p / rest
+        n = -int(f.exp)
+        r = _shifted_power_base(rest, n)  # (cube47: Rⁿ/(k + p)ⁿ as (R/(k + p))ⁿ, test_far45's y²/(1 − x·y)²)
+        if r is None:
+            continue
+        a = p / r
         # (far45: a = −x was passed over, so x/(1 − x²) at |x| past 10¹⁵⁴ was ∓0 for ∓1/x: x² overflowed)
         core = -a if a.could_extract_minus_sign() else a
         if not (core.is_Symbol or (core.is_Pow and core.base.is_Symbol and core.exp.is_Integer)):
             continue
-        far = 1 / (a + k / rest)  # |k/R| = |k·a/p| ≤ 2⁻¹⁰⁰⁰·|a|: no cancellation
-        return sp.Piecewise((far, sp.Abs(p) > _PRODUCT_RANGE[1]), (rest / widen(f.base), True))
+        far = 1 / (a + k / r)  # |k/R| = |k·a/p| ≤ 2⁻¹⁰⁰⁰·|a|: no cancellation
+        near = rest / widen(f.base)
+        if n > 1:  # (R/(k + p))ⁿ: Rⁿ overflows where the quotient does not (|R| past 2^(1024/n), |p| below 2¹⁰⁰⁰)
+            far, near = Grouped(far) ** n, Grouped(widen(r / f.base)) ** n
+        return sp.Piecewise((far, sp.Abs(p) > _PRODUCT_RANGE[1]), (near, True))
+    return None
+
+
+def _shifted_power_base(rest, n):
+    """R where ``rest`` is Rⁿ (R itself for n = 1; for n ≥ 2 a power Rⁿ of an input R), else None. Session 47 (h-cube47):
+    ∂x of y/(1 − x·y), y²/(1 − x·y)², was 0 for 1/x² where |x·y| > 2¹⁰⁰⁰ and y² overflows (9.0e15 ULP at 33 of 200
+    points, |x·y| in [10³⁰¹·¹, 10⁶⁰⁰]; torch the same); there (1/(1/y − x))², the square of log1p's derivative's far
+    form, whose base is ≈ −1/x, normal; below 2¹⁰⁰⁰ (y/W)², W = 1 − x·y widened, not y²·W⁻² (y² overflowed past
+    |y| = 1.3e154 there too: 162 of 300 past 4 ULP over |x·y| in [10²⁹⁰, 10³¹⁰], torch 145)."""
+    if n == 1:
+        return rest
+    if rest.is_Pow and rest.exp == n and rest.base.is_Symbol:
+        return rest.base
     return None
 
 
@@ -657,7 +677,9 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "leaves the dtype's normal range (x = y = 1e200: inf; 7.3e6·5e−324 subnormal, 1.5e5 ULP) log p as "
     "log|x| + log|y| (NaN where the signs make p < 0; log1p the same above 2¹⁰⁰⁰), no cancellation there; "
     "log1p's derivative y/(1 + x·y) as 1/(x + 1/y) where x·y is past 2¹⁰⁰⁰ (y/inf = 0 where it is 1/x; so is "
-    "R/(k − a·R): x/(1 − x²) as 1/(1/x − x), ∓0 for ∓1/x from |x| = 10¹⁵⁴·⁵, torch the same); a rounded "
+    "R/(k − a·R): x/(1 − x²) as 1/(1/x − x), ∓0 for ∓1/x from |x| = 10¹⁵⁴·⁵, torch the same; and its power "
+    "Rⁿ/(k + a·R)ⁿ, ∂x of y/(1 − x·y), y²/(1 − x·y)², as (1/(1/y − x))² there and (y/(1 − x·y) widened)² below: y² "
+    "overflowed first, 0 for 1/x², 9.0e15 ULP; torch the same); a rounded "
     "sum of inputs the same (log(x + y) 5.3e14 ULP in float64 near x + y = 1, log1p(x + y) 2.6e5 near −1 and its "
     "derivative 1/(1 + x + y) 3.6e6): x + y a two-sum s + e, log s + e/s (log1p s + e/(1 + s)) to first order in either dtype (and "
     "1/(1 + x + y), 1/(x + y + z), sums rounded twice, a double-word sum), and log(x/2 + y/2) + log 2 (n terms: "
