@@ -787,3 +787,13 @@ _register(COMMON_POWER_SUM)
 # before power-quotient, which takes each term's (x − y)^(−k) apart by |x − y|
 RULES = RULES[:RULES.index(POWER_QUOTIENT)] + (COMMON_POWER_SUM,) + tuple(
     r for r in RULES[RULES.index(POWER_QUOTIENT):] if r is not COMMON_POWER_SUM)
+
+
+# ------------------------------------------------------------------ break47 (logs.py)
+# inverse-hyperbolic-log (issue 16, session 47, h-break47: asinh and atanh written out as logs)
+from .logs import INVERSE_HYPERBOLIC_LOG  # noqa: E402
+
+_register(INVERSE_HYPERBOLIC_LOG)
+
+# first of all: the log's sum and quotient as written, before the conjugate, shifted-argument and log rules take them
+RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_HYPERBOLIC_LOG)

@@ -1984,9 +1984,11 @@ def _common_denominator_series(numerator, denominator, x, past=None, written=Non
     # the widened function keeps its float64 body where its error bound allows and takes double words only there
     if past is None:
         past = widen(_one_division_at_a_time(numerator, denominator))
-        edge = None if written is None else _written_sum_edge(written, x, fit.window)
-        if edge is not None:  # (break47: N/∏D^k is inf/inf where e^x overflows, the written sum is not)
-            return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, sp.Abs(x) < edge), (written, True))
+        edges = [None if written is None else _written_sum_edge(written, x, fit.window, side) for side in (1, -1)]
+        if edges != [None, None]:  # (break47: N/∏D^k is inf/inf where e^x overflows, the written sum is not)
+            inside = sp.And(*([x < edges[0]] if edges[0] is not None else []) + (
+                [x > -edges[1]] if edges[1] is not None else []))
+            return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, inside), (written, True))
     return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, True))
 
 
@@ -1994,16 +1996,18 @@ def _common_denominator_series(numerator, denominator, x, past=None, written=Non
 # Bernoulli function's reciprocal difference) is ((e^x − 1 − x)/x)/(e^x − 1) = inf/inf, NaN, from x = 709.8 in
 # float32 (its float64 body) and 2,450 in float64 (the double words' scaled exponentials), where torch gives 1/x; its
 # derivative NaN from x = 354.9 in float32 and at x < −1e268 in float64 (x² overflows). Far out the terms have one
-# size or one sign, and the written sum (each term made accurate by the other rules) is within its terms' errors.
+# size or one sign, and the written sum (each term made accurate by the other rules) is within its terms' errors; each
+# side of 0 has its edge (1/(e^x − 1) − 1/x + 1/2 cancels for x → −∞, where N/∏D^k stays finite).
 _WRITTEN_SUM_SHARE = sp.Rational(3, 4)  # |Σ t| ≥ this share of Σ|t|: the written sum amplifies its terms' errors ≤ 4/3
 _PERIODIC = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
 
 
-def _written_sum_edge(node, x, window):
-    """The least 2^j ≥ ``window`` (j ≤ 1023) from which on, for x of either sign, ``node``'s terms (a sum, or the
-    sum a product holds) do not cancel: |Σ t| ≥ 3/4·Σ|t| (60 digits) at 16 points a binade up to 2⁸ and 2 a binade
-    beyond, up to 2¹⁰²⁴; None where there is none, or where ``node`` holds a periodic function (its terms meet again
-    at each root, without end: x·sin x − 4sin²(x/2), however fine the grid). Raises nothing."""
+def _written_sum_edge(node, x, window, side):
+    """The least 2^j ≥ ``window`` (j ≤ 1023) from which on, for x of the sign ``side`` (1 or −1), ``node``'s terms (a
+    sum, or the sum a product holds) do not cancel: |Σ t| ≥ 3/4·Σ|t| (60 digits) at 16 points a binade up to 2⁸ and 2
+    a binade beyond, up to 2¹⁰²⁴; None where there is none (1/(e^x − 1) − 1/x + 1/2 for x < 0, −1 + 1/2 + 1/|x|), or
+    where ``node`` holds a periodic function (its terms meet again at each root, without end: x·sin x − 4sin²(x/2),
+    however fine the grid). Raises nothing."""
     from ...verify.evaluate import mp_value
 
     if node.has(*_PERIODIC):
@@ -2018,12 +2022,11 @@ def _written_sum_edge(node, x, window):
         with mpmath.workdps(60):
             for j in range(1023, first - 1, -1):  # binade by binade, down from the top, while none cancels
                 n = 16 if j < 8 else 2
-                for v in (mpmath.ldexp(1 + mpmath.mpf(i) / n, j) for i in range(n)):
-                    for at in (v, -v):
-                        values = [mp_value(t, {x: at}) for t in terms.args]
-                        size = mpmath.fsum(abs(t) for t in values)
-                        if not (mpmath.isfinite(size) and size > 0) or abs(mpmath.fsum(values)) < size * _WRITTEN_SUM_SHARE:
-                            return None if edge is None else sp.Integer(2) ** edge
+                for at in (side * mpmath.ldexp(1 + mpmath.mpf(i) / n, j) for i in range(n)):
+                    values = [mp_value(t, {x: at}) for t in terms.args]
+                    size = mpmath.fsum(abs(t) for t in values)
+                    if not (mpmath.isfinite(size) and size > 0) or abs(mpmath.fsum(values)) < size * _WRITTEN_SUM_SHARE:
+                        return None if edge is None else sp.Integer(2) ** edge
                 edge = j
     except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate: not this edge's
         return None
