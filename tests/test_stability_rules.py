@@ -318,6 +318,8 @@ from test_mirror47 import RULE_CASES as _CASES_mirror47  # noqa: E402  (mirrored
 RULE_CASES += _CASES_mirror47
 from test_cube47 import RULE_CASES as _CASES_cube47  # noqa: E402  (common-power-sum: tests/test_cube47.py)
 RULE_CASES += _CASES_cube47
+from test_break47 import RULE_CASES as _CASES_break47  # noqa: E402  (inverse-hyperbolic-log: tests/test_break47.py)
+RULE_CASES += _CASES_break47
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
@@ -468,6 +470,8 @@ UNDECIDED |= {"widened-log-sum", "log-quotient-complement"}  # log1p(Q/P) for �
 # to 2⁻¹⁰⁰⁰ relative, not an identity); the 50-digit check holds (tests/test_nll44.py)
 UNDECIDED |= {"log-sum-over-term"}  # its log(1 + x/y) then holds rounded-log-argument's select at x/y > 2¹⁰⁰⁰ (log x/y as
 # log|x| − log|y| under sign(x·y) > 0), which simplify does not decide; the 50-digit check holds (tests/test_worse46.py)
+UNDECIDED |= {"inverse-hyperbolic-log"}  # asinh(x) for log(x + √(x² + 1)) and log1p(2x/(1 − x)) under |x| < 1/2: simplify
+# decides neither; the 50-digit check holds (tests/test_break47.py, at 300 points each)
 
 
 def _plain(e):

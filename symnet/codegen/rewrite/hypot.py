@@ -132,6 +132,10 @@ def _conjugate(node):
             result = sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True))
             _CONJUGATE_PARTS[result] = (k, c, w, v)  # for the hypot-scaling rule: B²·(this), v = a/B
             return _Final(_Fired(result, names))
+        if b < _CONJUGATE_FAR_B:  # session 47 (h-break47): √(1 + x) − 1 = x/(√(1 + x) + 1) was inf/inf = NaN at
+            # x = +inf (torch inf, float32 and float64); where A is past 2¹⁰²², √A ≥ 2⁵¹¹ and b ≤ 2⁻¹¹¹·√A: √A − b
+            # rounds to √A itself (inf at A = inf)
+            return _Final(_Fired(sp.Piecewise((conjugate, a < sp.Float(2.0 ** 1022)), (whole, True)), names))
         return _Final(_Fired(conjugate, names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
         return _Final(_Fired(_conjugate_at_zero(conjugate, k * term, -rest), names))  # (root45: 0/0 at √A = B = 0)
@@ -149,6 +153,9 @@ def _conjugate(node):
     scale = sp.Integer(2) ** min(64, 2 + max(0, math.ceil(math.log2(coefficient)) if coefficient > 1 else 0))
     halved = (d / scale) / (_scaled_root(term, scale) - rest / scale)
     return _Final(_Fired(sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True)), names))
+
+
+_CONJUGATE_FAR_B = sp.Integer(2) ** 400  # b below this: √A ≥ 2⁵¹¹ is past 2¹¹¹·b where A ≥ 2¹⁰²²
 
 
 def _scaled_root(term, scale):

@@ -802,3 +802,13 @@ from .exps import _mirrored_exp_difference, MIRRORED_EXP_DIFFERENCE  # noqa: E40
 _register(MIRRORED_EXP_DIFFERENCE)
 
 _LOCAL = (_mirrored_exp_difference,) + _LOCAL[:-1]
+
+
+# ------------------------------------------------------------------ break47 (logs.py)
+# inverse-hyperbolic-log (issue 16, session 47, h-break47: asinh and atanh written out as logs)
+from .logs import INVERSE_HYPERBOLIC_LOG  # noqa: E402
+
+_register(INVERSE_HYPERBOLIC_LOG)
+
+# first of all: the log's sum and quotient as written, before the conjugate, shifted-argument and log rules take them
+RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_HYPERBOLIC_LOG)

@@ -1928,7 +1928,7 @@ def _series_common_denominator(node):
     if any(b != x and not _vanishing_base(b, x) for b in bases):
         return None  # a factor of the denominator that is no vanishing series (nor x): the sum as written
     if all(b == x or b.is_Add for b in bases):
-        return _common_denominator_series(numerator, denominator, x)
+        return _common_denominator_series(numerator, denominator, x, written=node)
     # D a function (sinh x): past the window the sum as written, for the other rules (sinh² overflows from x ≈ 355 in
     # float64 where N/sinh²x does not: NaN for x/sinh(x)′ at x = 709), its terms no longer meeting there
     return _common_denominator_series(numerator, denominator, x, past=node)
@@ -1963,10 +1963,11 @@ def _one_division_at_a_time(numerator, denominator):
     return out
 
 
-def _common_denominator_series(numerator, denominator, x, past=None):
+def _common_denominator_series(numerator, denominator, x, past=None, written=None):
     """N/∏D^k (≈ c·x^(−m) at 0, |m| ≤ 8) → (Q(x)/x)/x… (m divisions; −m products) with Q = x^m·N/∏D^k, analytic at 0, its
     Taylor polynomial (the removable-series fit: Horner, no subtraction) within the fit's window; past it computed
-    as the widen rule computes a sum, or as ``past`` where given. The quotient as it is where Q has no fit (the
+    as the widen rule computes a sum, or as ``past`` where given; the ``written`` sum again from
+    :func:`_written_sum_edge` on, where its terms no longer cancel. The quotient as it is where Q has no fit (the
     vanishing-series rule then takes N and each D)."""
     from ..roots import ZeroSeries, removable_fit
 
@@ -1987,7 +1988,53 @@ def _common_denominator_series(numerator, denominator, x, past=None):
     # the widened function keeps its float64 body where its error bound allows and takes double words only there
     if past is None:
         past = widen(_one_division_at_a_time(numerator, denominator))
+        edges = [None if written is None else _written_sum_edge(written, x, fit.window, side) for side in (1, -1)]
+        if edges != [None, None]:  # (break47: N/∏D^k is inf/inf where e^x overflows, the written sum is not)
+            inside = sp.And(*([x < edges[0]] if edges[0] is not None else []) + (
+                [x > -edges[1]] if edges[1] is not None else []))
+            return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, inside), (written, True))
     return sp.Piecewise((inner, sp.Abs(x) < sp.Float(fit.window)), (past, True))
+
+
+# session 47 (h-break47): past the window N/∏D^k overflowed where the written sum does not: 1/x − 1/(e^x − 1) (the
+# Bernoulli function's reciprocal difference) is ((e^x − 1 − x)/x)/(e^x − 1) = inf/inf, NaN, from x = 709.8 in
+# float32 (its float64 body) and 2,450 in float64 (the double words' scaled exponentials), where torch gives 1/x; its
+# derivative NaN from x = 354.9 in float32 and at x < −1e268 in float64 (x² overflows). Far out the terms have one
+# size or one sign, and the written sum (each term made accurate by the other rules) is within its terms' errors; each
+# side of 0 has its edge (1/(e^x − 1) − 1/x + 1/2 cancels for x → −∞, where N/∏D^k stays finite).
+_WRITTEN_SUM_SHARE = sp.Rational(3, 4)  # |Σ t| ≥ this share of Σ|t|: the written sum amplifies its terms' errors ≤ 4/3
+_PERIODIC = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc)
+
+
+def _written_sum_edge(node, x, window, side):
+    """The least 2^j ≥ ``window`` (j ≤ 1023) from which on, for x of the sign ``side`` (1 or −1), ``node``'s terms (a
+    sum, or the sum a product holds) do not cancel: |Σ t| ≥ 3/4·Σ|t| (60 digits) at 16 points a binade up to 2⁸ and 2
+    a binade beyond, up to 2¹⁰²⁴; None where there is none (1/(e^x − 1) − 1/x + 1/2 for x < 0, −1 + 1/2 + 1/|x|), or
+    where ``node`` holds a periodic function (its terms meet again at each root, without end: x·sin x − 4sin²(x/2),
+    however fine the grid). Raises nothing."""
+    from ...verify.evaluate import mp_value
+
+    if node.has(*_PERIODIC):
+        return None
+    sums = [node] if node.is_Add else [a for a in node.args if a.is_Add]
+    if len(sums) != 1:
+        return None
+    (terms,) = sums
+    first = max(0, math.ceil(math.log2(float(window))))
+    edge = None
+    try:
+        with mpmath.workdps(60):
+            for j in range(1023, first - 1, -1):  # binade by binade, down from the top, while none cancels
+                n = 16 if j < 8 else 2
+                for at in (side * mpmath.ldexp(1 + mpmath.mpf(i) / n, j) for i in range(n)):
+                    values = [mp_value(t, {x: at}) for t in terms.args]
+                    size = mpmath.fsum(abs(t) for t in values)
+                    if not (mpmath.isfinite(size) and size > 0) or abs(mpmath.fsum(values)) < size * _WRITTEN_SUM_SHARE:
+                        return None if edge is None else sp.Integer(2) ** edge
+                edge = j
+    except Exception:  # noqa: BLE001 - a term mpmath cannot evaluate: not this edge's
+        return None
+    return None if edge is None else sp.Integer(2) ** edge
 
 
 def _series_common_denominators(expr):
