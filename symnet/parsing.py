@@ -261,6 +261,21 @@ _SPELLED_OUT.update({
     "gaussian_nll_loss": (("x", "t", "var"), "gaussian_nll({0}, {1}, {2})", "one entry's loss"),
 })
 
+# ------------------------------------------------------------------ user47 (session 47, h-user47: a new user's
+# names for an ML formula's pieces: kl(p, q), entropy(p) and nll(p) were answered with the registry's 60 names,
+# sqr(x) with "did you mean sqrt?", xlogx(p) with "did you mean log?", exp10(x) with "did you mean expm1?")
+_SPELLED_OUT.update({
+    "kl": (("p", "q"), "[0]*log([0]/[1])", "one entry's term of KL(p‖q), summed outside; kl_div(x, t) is torch's "
+                                           "F.kl_div, its x a log-probability"),
+    "entropy": (("p",), "-[0]*log({0})", "one entry's term, summed outside; its limit at 0 is 0"),
+    "xlogx": (("x",), "[0]*log({0})", "its limit at 0 is 0"),
+    "xlog1py": (("x", "y"), "[0]*log1p({1})", ""),
+    "nll": (("p",), "-log({0})", "one entry's negative log-likelihood, reduced outside"),
+    "sqr": (("x",), "[0]**2", ""),
+    "exp10": (("x",), "10**[0]", ""),
+    "step": (("x",), "Heaviside({0})", "its derivative is 0 wherever it exists"),
+})
+
 # functions a user reaches for that the registry does not have, and what to write instead (session 36, a new user:
 # lgamma(x) of a Student-t NLL was answered "for a product write lgamma*(…)" and a list of 60 names)
 _NOT_PROVIDED = {

@@ -1508,7 +1508,8 @@ CAUCHY_QUOTIENT = Rule(
     "quotient Q is taken over the same denominator: a Cauchy NLL's ∂s, (1 − 2(x − m)²/(s²·(1 + (x − m)²/s²)))/s, "
     "is (s² − (x − m)²)/(s·(s² + (x − m)²)), whose numerator's double words keep the zero at |x − m| = s that the "
     "rounded quotient lost (6.76e15 ULP in float64 at m = 1.3 − 2⁻⁵², s = 1, x = 0.3, torch 2.25e15; now 0.78 at "
-    "worst over 300 points)",
+    "worst over 300 points), at 1.2× the CPU time of f and ∂s in float64 and 2.0× in float32 (whose body is then "
+    "computed in float64; 10⁶ points); where an input is 0 it is still as written (∂s at m = 0 not yet)",
     apply=_cauchy_quotients, fired=lambda old, new: new != old, before=True)  # (before the node-by-node rules:
 
 
