@@ -201,6 +201,9 @@ _SPELLED_OUT = {
     "log_ndtr": (("x",), "log(ndtr({0}))", "symnet's log-gaussian-tail rule computes it without the "
                                             "underflow of ndtr, as torch.special.log_ndtr does"),
     "logaddexp": (("a", "b"), "log(exp({0}) + exp({1}))", "the logaddexp rule computes it without overflow"),
+    # session 47's new user: lse(a, b) was answered "did you mean mse?"
+    "lse": (("a", "b"), "log(exp({0}) + exp({1}))", "log-sum-exp of a few terms, written out: the logaddexp rule "
+                                                   "computes it without overflow"),
     "xlogy": (("x", "y"), "[0]*log({1})", ""),
     "pow": (("x", "y"), "[0]**[1]", ""),
     "square": (("x",), "[0]**2", ""),
@@ -256,6 +259,21 @@ _SPELLED_OUT.update({
                            "torchvision's, one entry's loss, alpha and gamma by position: focal(z, t, alpha, gamma)"),
     "poisson_nll_loss": (("x", "t"), "poisson_nll({0}, {1})", "one entry's loss, log_input by position"),
     "gaussian_nll_loss": (("x", "t", "var"), "gaussian_nll({0}, {1}, {2})", "one entry's loss"),
+})
+
+# ------------------------------------------------------------------ user47 (session 47, h-user47: a new user's
+# names for an ML formula's pieces: kl(p, q), entropy(p) and nll(p) were answered with the registry's 60 names,
+# sqr(x) with "did you mean sqrt?", xlogx(p) with "did you mean log?", exp10(x) with "did you mean expm1?")
+_SPELLED_OUT.update({
+    "kl": (("p", "q"), "[0]*log([0]/[1])", "one entry's term of KL(p‖q), summed outside; kl_div(x, t) is torch's "
+                                           "F.kl_div, its x a log-probability"),
+    "entropy": (("p",), "-[0]*log({0})", "one entry's term, summed outside; its limit at 0 is 0"),
+    "xlogx": (("x",), "[0]*log({0})", "its limit at 0 is 0"),
+    "xlog1py": (("x", "y"), "[0]*log1p({1})", ""),
+    "nll": (("p",), "-log({0})", "one entry's negative log-likelihood, reduced outside"),
+    "sqr": (("x",), "[0]**2", ""),
+    "exp10": (("x",), "10**[0]", ""),
+    "step": (("x",), "Heaviside({0})", "its derivative is 0 wherever it exists"),
 })
 
 # functions a user reaches for that the registry does not have, and what to write instead (session 36, a new user:
@@ -584,11 +602,21 @@ def _out_of_range(literal: str) -> ParseError:
                       "larger ones as powers, like 10**500")
 
 
+def _undefined_words(value: sp.Expr) -> str:
+    """What an undefined ``value`` is, in words rather than SymPy's names (session 47's new user read
+    "log(0)*x is undefined (it would be zoo)": zoo is SymPy's complex infinity, a division by zero)."""
+    if value.has(sp.nan):
+        return "it has no value (0/0, ∞ − ∞ or 0·∞)"
+    if value.has(sp.zoo):
+        return "it divides by zero or takes the log of 0 (an infinity without a sign)"
+    return "it is infinite"
+
+
 def _bounded(value: sp.Expr, node: ast.AST, source: str) -> sp.Expr:
     """``value`` (just built for ``node``), unless it is undefined or its numbers too long."""
     if value.has(*_UNDEFINED):
         text = ast.get_source_segment(source, node) or "the formula"
-        raise ParseError(f"{text} is undefined (it would be {value.xreplace({sp.oo: sp.oo})})")
+        raise ParseError(f"{text} is undefined: {_undefined_words(value)}")
     if (value.has(sp.I) or (not value.free_symbols and value.is_extended_real is False)
             or (isinstance(value, sp.Pow) and value.base.is_negative and value.exp.is_integer is not True)):
         text = ast.get_source_segment(source, node) or "the formula"  # sqrt(-1), log(-2), (-8)**(1/3), (-2)**x

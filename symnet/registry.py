@@ -1678,8 +1678,8 @@ _F("softplus", lambda x, beta=1, threshold=None: _softplus(x, beta, threshold), 
 def _softplus(x, beta, threshold):
     if (beta is None or beta == 1) and threshold is None:
         return softplus(x)
-    beta = 1 if beta is None else beta
-    inner = softplus(beta * x) / beta
+    beta = 1 if beta is None else _nonzero("softplus", "beta", beta, "softplus(beta*x)")  # was "is undefined
+    inner = softplus(beta * x) / beta  # (it would be zoo)" (session 47)
     return inner if threshold is None else sp.Piecewise((x, beta * x > threshold), (inner, True))
 
 
@@ -1706,9 +1706,9 @@ def _not_negative(name, option, value):
     return value
 
 
-def _nonzero(name, option, value):
+def _nonzero(name, option, value, divided="x"):
     if sp.sympify(value).is_zero:
-        raise ParseError(f"the option {option} of {name}() must not be 0 (it divides x)")
+        raise ParseError(f"the option {option} of {name}() must not be 0 (it divides {divided})")
     return value
 
 
