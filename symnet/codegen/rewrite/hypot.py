@@ -132,9 +132,9 @@ def _conjugate(node):
             result = sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True))
             _CONJUGATE_PARTS[result] = (k, c, w, v)  # for the hypot-scaling rule: B²·(this), v = a/B
             return _Final(_Fired(result, names))
-        return _Final(_Fired(conjugate, names))
-    if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
-        return _Final(_Fired(_conjugate_at_zero(conjugate, k * term, -rest), names))  # (root45: 0/0 at √A = B = 0)
+        return _Final(_Fired(_written_where_infinite(conjugate, node, a, b), names))
+    if isinstance(b, sp.Pow) and b.exp == sp.S.Half:  # (root45: 0/0 at √A = B = 0)
+        return _Final(_Fired(_written_where_infinite(_conjugate_at_zero(conjugate, k * term, -rest), node, a, b), names))
     # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
     # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
     # subnormal). There scaled: (d/s)/(√A/s + B/s), s = 2^j ≥ 4·max(1, |b|) for B = b·v (√A ≈ |b·v| where A − B²
@@ -148,7 +148,19 @@ def _conjugate(node):
     coefficient = abs(float(rest.as_independent(*rest.free_symbols, as_Add=False)[0]))
     scale = sp.Integer(2) ** min(64, 2 + max(0, math.ceil(math.log2(coefficient)) if coefficient > 1 else 0))
     halved = (d / scale) / (_scaled_root(term, scale) - rest / scale)
-    return _Final(_Fired(sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True)), names))
+    result = sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True))
+    return _Final(_Fired(_written_where_infinite(result, node, a, b), names))
+
+
+def _written_where_infinite(conjugate, node, a, b):
+    """{the written k·(√A − B) where an input of A that B does not hold is ±inf; the conjugate form elsewhere}: there
+    √A is inf and B finite (or NaN), the written form inf (or NaN), but the conjugate's (A − B²)/(√A + B) inf/inf =
+    NaN (√(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf, ε = 1: NaN for inf, torch inf; session 47). Exact: only
+    infinite inputs take it; an input B holds too (√(x² + 1) − x) keeps the conjugate form, whose limit (0) it holds."""
+    alone = sorted(a.free_symbols - b.free_symbols, key=sp.default_sort_key)
+    if not alone:
+        return conjugate
+    return sp.Piecewise((node, sp.Or(*[sp.Abs(x) > _DBL_MAX for x in alone])), (conjugate, True))
 
 
 def _scaled_root(term, scale):

@@ -1349,7 +1349,13 @@ def _cancelling_polynomial(expr):
         n, d = sp.fraction(sp.cancel(sp.together(e)))
         if d.is_number or len(sp.Add.make_args(sp.expand(d))) != 1:
             return None
-        return _homogeneous_quotient(e, monomial=True)
+        scaled = _homogeneous_quotient(e, monomial=True)
+        if scaled is None:
+            return None
+        # an infinite input: its scale 1/s is 2 (binade_reciprocal), the scaled terms ±inf and their sums inf − inf;
+        # the written form there (Tukey's y²/6·(1 − (1 − (x/y)²)³) at x = ±inf: NaN for inf, torch inf; session 47)
+        far = sp.Or(*[sp.Abs(x) > _LARGEST for x in sorted(e.free_symbols, key=sp.default_sort_key)])
+        return sp.Piecewise((e, far), (scaled, True))
 
     if isinstance(expr, sp.Piecewise):
         branches = [(one(e), c) for e, c in expr.args]
