@@ -92,8 +92,8 @@ LOGITS = [
 @pytest.mark.parametrize("formula, names", LOGITS, ids=[f for f, _ in LOGITS])
 def test_log_sum_with_a_constant_logit_minus_a_logit_at_minus_infinity(formula, names, dtype):
     """The subtracted logit at −inf, the others −inf or finite (−1e300: −inf in float32): the value +inf (log of a sum
-    ≥ 1 minus −inf), as torch's. Before: NaN at every point where all the logits are −inf (in float32 also where the
-    others are −1e300), 2 + 2 of these 6 points for the two-logit formulas and 4 + 6 of 16 for three logits."""
+    ≥ 1 minus −inf), as torch's. Before (dfe9bdb8): NaN where another logit is −inf too (−1e300 is −inf in float32):
+    1 of these 4 points in float64 and 2 in float32 for each two-logit formula, 7 and 12 of 16 for three logits."""
     names_ = names.split()
     lone = names_[1] if formula.endswith("- b") else names_[0]
     others = [n for n in names_ if n != lone]
@@ -197,7 +197,8 @@ ROOTS = ["sqrt(x**2 + eps) - sqrt(eps)", "sqrt(x**2 + eps**2) - eps", "sqrt(x**2
 @pytest.mark.parametrize("formula", ROOTS)
 def test_root_difference_at_infinite_x(formula, dtype):
     """f = +inf at x = ±inf beside ε in {0, 1e−310, 1, 1e30} (torch inf); at ε = inf, x finite, the limit 0 kept (torch
-    NaN). Before: NaN at the 6 infinite-x points with ε > 0 (float64; ε = 1e−310 is 0 in float32)."""
+    NaN). Before (dfe9bdb8), each of the three: NaN at the 6 infinite-x points with ε > 0 in float64, 4 in float32
+    (where ε = 1e−310 is 0)."""
     eps = np.array([0.0, 1e-310, 1.0, 1e30, 0.0, 1e-310, 1.0, 1e30, INF, INF], dtype)
     x = np.array([INF] * 4 + [-INF] * 4 + [2.0, -1e10], dtype)
     ours, theirs = _run(formula, eps=eps, x=x), _torch(formula, "eps x", [eps, x], dtype)
@@ -286,3 +287,24 @@ def test_far_products_at_finite_points(formula):
     finite = np.isfinite(ours["f"])
     worst = _mp_ulps(formula, names, [c[finite] for c in columns.values()], None, ours["f"][finite], np.float64)
     assert finite.sum() >= 190 and worst.max() <= BOUND[np.float64], (finite.sum(), worst.max())
+
+
+# ---------------------------------------------------------------- the Triton kernels of the four, from the same rules
+
+TRITON_CASES = [
+    ("log(exp(a) + exp(b) + 1) - a", dict(a=[-INF, -INF], b=[-INF, 2.0]), [INF, INF]),
+    (TUKEY, dict(x=[INF, -INF], y=[1.0, -3.0]), [INF, INF]),
+    (ROOTS[0], dict(eps=[1.0, 1e-310], x=[INF, -INF]), [INF, INF]),
+    (ROOTS[1], dict(eps=[1.0, 1e-310], x=[INF, -INF]), [INF, INF]),
+    ("x*y + u*v", dict(u=[INF, -INF], v=[1e-320, 5e-324], x=[1e200, -3e250], y=[1e200, 2e200]), [INF, -INF]),
+]
+
+
+@pytest.mark.parametrize("formula, columns, want", TRITON_CASES, ids=[c[0] for c in TRITON_CASES])
+def test_triton_kernel_at_the_infinite_points(formula, columns, want):
+    """The Triton kernel (float64; the interpreter where there is no GPU) gives the infinities the NumPy code gives:
+    the printers print the same selects. Before (dfe9bdb8): NaN at these points in NumPy."""
+    torch = pytest.importorskip("torch")
+    kernel = compiled(formula, "triton")
+    f = kernel(**{n: torch.tensor(v, dtype=torch.float64) for n, v in columns.items()})[0].cpu().numpy()
+    assert np.array_equal(f, want), f
