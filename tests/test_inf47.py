@@ -9,8 +9,9 @@ Fixed here (the before measured on dfe9bdb8, this branch's base, at the same poi
   logits −inf (or below float32's range, in float32): log(e^a + e^b + e^c + 1) − a, log(e^a + e^b + 2) − a,
   log(e^a + e^b + 1) − b;
 - cancelling-polynomial (powers.py): Tukey's written biweight y²/6·(1 − (1 − (x/y)²)³) at x = ±inf scaled its inputs by
-  1/s = 2 (binade_reciprocal of inf), so its factored polynomial was inf − inf: NaN for inf (torch inf); the written
-  form where an input is ±inf now;
+  1/s = 2 (binade_reciprocal of inf), so its factored polynomial was inf − inf: NaN for inf (torch inf); where an
+  input is ±inf the leading term in it of each output's quotient now (x⁶/(6y⁴), and ∂y's −2x⁶/(3y⁵): −sign(y)·inf
+  where torch gives NaN);
 - conjugate (hypot.py): √(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf were x²/(√(x² + ε) + √ε), inf/inf: NaN for inf
   (torch inf); the written form where an input of A that B does not hold is ±inf (√(x + 1) − 1 likewise);
 - widened-product-overflow (products.py): x·y + u·v with x·y far (|x·y| > 2¹⁰⁰⁰) and u·v = ±inf·tiny took the far
@@ -19,8 +20,8 @@ Fixed here (the before measured on dfe9bdb8, this branch's base, at the same poi
 Every change is a select on infinite inputs (or, for the gap, on b = a, where b − a is 0 anyway): the outputs at finite
 points are bit-identical to the base's (results/inf47.txt: 1e6 ordinary points each, and the far points below).
 
-Left open (strict xfails below, torch no better): Tukey's ∂y at x = ±inf (NaN; its limit sign(y)·inf), Charbonnier's
-∂x at x = ±inf (NaN; its limit ±1).
+Left open (strict xfails below, torch no better): Charbonnier's ∂x at x = ±inf (NaN; its limit ±1), and ∂ε of
+√(x² + ε) − √ε at ε = x = inf (NaN; torch 0, the limit).
 
 References: mpmath (50 digits) of the formula as written and of SymPy's derivatives of it; torch autograd of the
 formula as written, in the same dtype.
@@ -164,14 +165,24 @@ def test_written_tukey_at_infinite_x_with_its_slope(formula, dtype):
             assert np.array_equal(ours[out][known], theirs[out][known]), (out, ours[out], theirs[out])
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂y of y²/6·(1 − (1 − (x/y)²)³), −x⁴·(3y² − 2x²)/(3y⁵), at x = ±inf "
-                   "and y = 1, −3: NaN in float64 and float32 where its limit is sign(y)·inf (torch NaN too; dfe9bdb8 "
-                   "NaN): the written form's ∂y is inf − inf there, and the input-infinite-limit rule leaves an "
-                   "infinite limit alone")
+# fixed here too: ∂y of y²/6·(1 − (1 − (x/y)²)³), (3x⁴y² − 2x⁶)/(3y⁵), at x = ±inf was NaN in both dtypes (dfe9bdb8;
+# torch NaN: inf − inf in the written form's ∂y) where its limit is −sign(y)·inf; the cancelling-polynomial rule's
+# leading term of each output, −2x⁶/(3y⁵), gives it
 @DTYPES
 def test_written_tukey_slope_in_y_at_infinite_x(dtype):
     x, y = np.array([INF, -INF, INF, -INF], dtype), np.array([1.0, 1.0, -3.0, -3.0], dtype)
-    assert np.array_equal(_run(TUKEY, x=x, y=y)["df_dy"], np.sign(y) * INF)
+    assert np.array_equal(_run(TUKEY, x=x, y=y)["df_dy"], -np.sign(y) * INF)
+
+
+@DTYPES
+def test_tukey_loss_at_infinite_inputs(dtype):
+    """The Tukey loss where(|r| < c, c²/6·(1 − (1 − (r/c)²)³), c²/6) at r = ±inf (c²/6) and at c = inf (r²/2, the limit;
+    torch NaN, inf·0): the leading branches take c = inf to the leading term in c, 3r²c⁴/(6c⁴); ∂r there r."""
+    formula = "where(abs(r) < c, c**2/6*(1 - (1 - (r/c)**2)**3), c**2/6)"
+    r, c = np.array([INF, -INF, 1.0, -3.0, 0.0], dtype), np.array([2.0, 0.5, INF, INF, INF], dtype)
+    ours = _run(formula, r=r, c=c)
+    assert np.array_equal(ours["f"], np.array([4 / 6, 0.25 / 6, 0.5, 4.5, 0.0], dtype)), ours["f"]
+    assert np.array_equal(ours["df_dr"], np.array([0, 0, 1.0, -3.0, 0], dtype)), ours["df_dr"]
 
 
 @DTYPES
