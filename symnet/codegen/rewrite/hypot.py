@@ -120,6 +120,7 @@ def _conjugate(node):
         return None
     # final: √A and B are stabilised already (the bottom-up pass), A − B² here (u² is the scaled-square rule's);
     # visiting the result again would rewrite its written branch (√A − B where B ≤ 0) once more, without end
+    difference = d  # A − B² as SymPy collects it (its inputs decide the select at an infinite one)
     d, inner = _rewritten(k * d)
     names = ["conjugate"] + [r.name for r in inner]
     conjugate = d / (term - rest)
@@ -132,9 +133,9 @@ def _conjugate(node):
             result = sp.Piecewise((large, sp.Abs(v) > 1), (conjugate, True))
             _CONJUGATE_PARTS[result] = (k, c, w, v)  # for the hypot-scaling rule: B²·(this), v = a/B
             return _Final(_Fired(result, names))
-        return _Final(_Fired(_written_where_infinite(conjugate, node, a, b), names))
+        return _Final(_Fired(_root_where_infinite(conjugate, k * term, a, b, difference), names))
     if isinstance(b, sp.Pow) and b.exp == sp.S.Half:  # (root45: 0/0 at √A = B = 0)
-        return _Final(_Fired(_written_where_infinite(_conjugate_at_zero(conjugate, k * term, -rest), node, a, b), names))
+        return _Final(_Fired(_root_where_infinite(_conjugate_at_zero(conjugate, k * term, -rest), k * term, a, b, difference), names))
     # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
     # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
     # subnormal). There scaled: (d/s)/(√A/s + B/s), s = 2^j ≥ 4·max(1, |b|) for B = b·v (√A ≈ |b·v| where A − B²
@@ -149,18 +150,22 @@ def _conjugate(node):
     scale = sp.Integer(2) ** min(64, 2 + max(0, math.ceil(math.log2(coefficient)) if coefficient > 1 else 0))
     halved = (d / scale) / (_scaled_root(term, scale) - rest / scale)
     result = sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True))
-    return _Final(_Fired(_written_where_infinite(result, node, a, b), names))
+    return _Final(_Fired(_root_where_infinite(result, k * term, a, b, difference), names))
 
 
-def _written_where_infinite(conjugate, node, a, b):
-    """{the written k·(√A − B) where an input of A that B does not hold is ±inf; the conjugate form elsewhere}: there
-    √A is inf and B finite (or NaN), the written form inf (or NaN), but the conjugate's (A − B²)/(√A + B) inf/inf =
-    NaN (√(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf, ε = 1: NaN for inf, torch inf; session 47). Exact: only
-    infinite inputs take it; an input B holds too (√(x² + 1) − x) keeps the conjugate form, whose limit (0) it holds."""
-    alone = sorted(a.free_symbols - b.free_symbols, key=sp.default_sort_key)
+def _root_where_infinite(conjugate, root, a, b, d):
+    """{k·√A where an input of A that B does not hold, and A − B² holds in its numerator alone, is ±inf; the conjugate
+    form elsewhere}: there A − B² is ±inf, A = B² + (A − B²) is +inf (or −inf, √A NaN) and B finite, so k·(√A − B) is
+    k·√A = +inf (or NaN), but the conjugate's (A − B²)/(√A + B) inf/inf = NaN (√(x² + ε) − √ε and √(x² + ε²) − ε at
+    x = ±inf, ε = 1: NaN for inf, torch inf; session 47). k·√A, not the written k·(√A − B): √A is the conjugate's own
+    term, already computed, and the written difference is rewritten by later rules (√(x + 1) − 1 into a series and a
+    widened sum computed on every element: 1.6× float64, 2.1× float32). An input B holds too (√(x² + 1) − x) keeps the
+    conjugate form, whose limit it holds; one in a denominator of A − B² (√(1 + 1/x) − 1) too: the form is 0/2 there."""
+    top, bottom = sp.fraction(sp.together(d))
+    alone = sorted((a.free_symbols - b.free_symbols) & (top.free_symbols - bottom.free_symbols), key=sp.default_sort_key)
     if not alone:
         return conjugate
-    return sp.Piecewise((node, sp.Or(*[sp.Abs(x) > _DBL_MAX for x in alone])), (conjugate, True))
+    return sp.Piecewise((root, sp.Or(*[sp.Abs(x) > _DBL_MAX for x in alone])), (conjugate, True))
 
 
 def _scaled_root(term, scale):

@@ -18,6 +18,7 @@ from .losses import _constant_plus_square
 from .quotients import _as_math, _HOMOGENEOUS_DEGREE, _HOMOGENEOUS_OPERATIONS, _homogeneous_quotient
 from .series import _rounded_factors
 from .logs import _mixture_power, _POLYNOMIAL_OPERATIONS
+from .limits import _DBL_MAX
 
 
 # ------------------------------------------------------------------ rounded-power (issue 16, session 12): b^γ with γ an
@@ -1364,7 +1365,8 @@ def _cancelling_polynomial(expr):
     far = []
     for x in inputs:  # where x is ±inf: each taken branch's leading term in x (its scaled form where x is not in it)
         at = [(e if t is None else t[1].get(x, t[0]), c) for t, (e, c) in zip(taken, pieces)]
-        far.append((at[0][0] if len(at) == 1 else sp.Piecewise(*at), sp.Abs(x) > _LARGEST))
+        far.append((at[0][0] if len(at) == 1 else sp.Piecewise(*at), sp.Abs(x) > _DBL_MAX))  # (limits': stripped
+        # by without_infinite_limits, as the input-infinite-limit rule's selects)
     return sp.Piecewise(*far, (near[0][0] if len(near) == 1 else sp.Piecewise(*near), True))
 
 
