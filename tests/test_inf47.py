@@ -13,7 +13,8 @@ Fixed here (the before measured on dfe9bdb8, this branch's base, at the same poi
   input is ±inf the leading term in it of each output's quotient now (x⁶/(6y⁴), and ∂y's −2x⁶/(3y⁵): −sign(y)·inf
   where torch gives NaN);
 - conjugate (hypot.py): √(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf were x²/(√(x² + ε) + √ε), inf/inf: NaN for inf
-  (torch inf); the written form where an input of A that B does not hold is ±inf (√(x + 1) − 1 likewise);
+  (torch inf); k·√A (the form's own term) where an input of A that B does not hold, and A − B² holds in its
+  numerator alone, is ±inf (√(x + 1) − 1 likewise);
 - widened-product-overflow (products.py): x·y + u·v with x·y far (|x·y| > 2¹⁰⁰⁰) and u·v = ±inf·tiny took the far
   body, whose u·(v/2⁶⁴) is inf·0: NaN for ±inf (torch ±inf); each far product's scaled one must be far too now.
 

@@ -288,7 +288,7 @@ def test_charbonnier_epsilon_gradient_where_epsilon_dominates(dtype):
 # written form where x is infinite (|x| ≤ the largest number as the conjugate's condition) would give inf. At ε = inf
 # symnet gives the limit 0 where torch gives NaN; ∂x gives ±1 at x = ±inf (torch NaN).
 # fixed (session 47, h-inf47): √(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf, ε = 1 or 1e−310 were NaN for inf
-# (float64 and float32; torch inf; 8d42f217 NaN); the conjugate rule takes the written form where an input of A that
+# (float64 and float32; torch inf; 8d42f217 NaN); the conjugate rule takes √A (its own term) where an input of A that
 # B does not hold is infinite: inf
 @pytest.mark.parametrize("formula", [ROOT, CHARBONNIER])
 @pytest.mark.parametrize("dtype", [F64, F32])
