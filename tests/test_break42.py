@@ -262,8 +262,8 @@ def test_graph_to_a_name_without_a_suffix(tmp_path):
 # NaN at x = ±inf for every finite nonzero y (30 of the 30 such points of a 21-value extreme grid; the truth +inf,
 # a polynomial of degree 6 in x; torch inf at each); finite x is fine there (0 of the other 411 points worse than
 # torch)
-@pytest.mark.xfail(strict=True, reason="measured: f of y²/6·(1 − (1 − (x/y)²)³) at x = ±inf, y = 1 is NaN for +inf "
-                   "(torch inf); 30 of 30 infinite-x points of the extreme grid")
+# fixed (session 47, h-inf47): f at x = ±inf, y = 1 was NaN for +inf (torch inf), 30 of 30 infinite-x points of the
+# extreme grid; the cancelling-polynomial rule takes the leading term in an input where it is infinite: inf
 def test_written_tukey_at_infinite_x():
     y = np.array([1e-30, -1.0, 0.5, 88.7, -1e4, 3e38, 1e150, -1.7e308])
     for sign in (1, -1):

@@ -282,13 +282,14 @@ def test_charbonnier_epsilon_gradient_where_epsilon_dominates(dtype):
     assert (ours <= np.maximum(theirs, BOUND[dtype])).all()
 
 
-# ------------------------------------------------------------------ measured, not fixed
+# ------------------------------------------------------------------ measured in session 45, fixed in session 47
 # At an infinite x beside a finite ε > 0 the conjugate forms x²/(√(x² + ε) + √ε) and x²/(√(x² + ε²) + ε) are inf/inf:
 # NaN for inf (both dtypes; torch inf; 8d42f217 NaN, and NaN at ε = 0 too, which root45's select gives inf now). The
 # written form where x is infinite (|x| ≤ the largest number as the conjugate's condition) would give inf. At ε = inf
 # symnet gives the limit 0 where torch gives NaN; ∂x gives ±1 at x = ±inf (torch NaN).
-@pytest.mark.xfail(strict=True, reason="measured: √(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf, ε = 1 or 1e−310: NaN "
-                   "for inf (float64 and float32; torch inf; 8d42f217 NaN)")
+# fixed (session 47, h-inf47): √(x² + ε) − √ε and √(x² + ε²) − ε at x = ±inf, ε = 1 or 1e−310 were NaN for inf
+# (float64 and float32; torch inf; 8d42f217 NaN); the conjugate rule takes √A (its own term) where an input of A that
+# B does not hold is infinite: inf
 @pytest.mark.parametrize("formula", [ROOT, CHARBONNIER])
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_root_difference_at_an_infinite_x(formula, dtype):

@@ -304,12 +304,12 @@ def test_the_triton_kernels_at_an_infinite_input_and_near_the_zero_terms_worst_p
     assert max(ulps(g, t, np.float64) for g, t in zip(f, _zero_term_truths(a, lam))) <= 4
 
 
-# ---------------------------------------------------------------- left open (strict xfail, measured on this branch)
+# ---------------------------------------------------------------- left open in session 46, fixed in session 47
 
-@pytest.mark.xfail(strict=True, reason="measured: x·y + u·v with one product far and finite (|x·y| > 2¹⁰⁰⁰) and the "
-                   "other ±inf·tiny (u = ±inf, |v| < 2⁻¹⁰¹⁰) is NaN for ±inf (torch ±inf) at all 4 of these points: "
-                   "the far body scales v by 2⁻⁶⁴ to 0 (inf·0), and its condition holds by x·y alone (an Or of the "
-                   "products' scaled conditions); one product, x·y + z, is fixed above")
+# fixed (session 47, h-inf47): x·y + u·v with one product far and finite (|x·y| > 2¹⁰⁰⁰) and the other ±inf·tiny
+# (u = ±inf, |v| < 2⁻¹⁰¹⁰) was NaN for ±inf (torch ±inf) at all 4 of these points: the far body scales v by 2⁻⁶⁴ to 0
+# (inf·0), and its condition held by x·y alone; widened-product-overflow's far condition now wants each far product's
+# scaled one far too: ±inf
 def test_two_products_one_far_and_one_infinite_times_tiny():
     u = np.array([np.inf, -np.inf, np.inf, -np.inf])
     v = np.array([1e-320, 5e-324, 2e-310, 1e-315])

@@ -705,11 +705,21 @@ def _infinite_shift_node(node):
     if limit is not None:
         return limit
     if isinstance(node, sp.Max) and sp.S.Zero in node.args and len(node.args) >= 2:
-        rest = [t for t in node.args if t != 0]
-        pairs = [_two_operands(t) for t in rest]
-        if all(p is not None and p[1].could_extract_minus_sign() for p in pairs) and len({p[1] for p in pairs}) == 1:
-            return sp.Max(0, *[_gap(y, -mx) for y, mx in pairs])
+        return _gaps_of_max(node)
     return None
+
+
+def _gaps_of_max(node):
+    """max(0, b − a, …) → max(0, gap(b, a), …), each gap 0 where its terms are equal; the max's own 0 − a written −a
+    beside them (max(0, a, b) − a, a constant logit's, is max(−a, 0, b − a): NaN for inf at a = b = −inf; inf −
+    inf there, as the cross-entropy's) left as it is: −a is no difference. None where a term is neither."""
+    rest = [t for t in node.args if t != 0]
+    pairs = [_two_operands(t) for t in rest]
+    shifts = {p[1] for p in pairs if p is not None}
+    if len(shifts) != 1 or not next(iter(shifts)).could_extract_minus_sign() or any(
+            p is None and t not in shifts for p, t in zip(pairs, rest)):
+        return None
+    return sp.Max(0, *[t if p is None else _gap(p[0], -p[1]) for p, t in zip(pairs, rest)])
 
 
 def _over_shifted_limit(node):

@@ -120,6 +120,7 @@ def _conjugate(node):
         return None
     # final: √A and B are stabilised already (the bottom-up pass), A − B² here (u² is the scaled-square rule's);
     # visiting the result again would rewrite its written branch (√A − B where B ≤ 0) once more, without end
+    difference = d  # A − B² as SymPy collects it (its inputs decide the select at an infinite one)
     d, inner = _rewritten(k * d)
     names = ["conjugate"] + [r.name for r in inner]
     conjugate = d / (term - rest)
@@ -134,11 +135,12 @@ def _conjugate(node):
             return _Final(_Fired(result, names))
         if b < _CONJUGATE_FAR_B:  # session 47 (h-break47): √(1 + x) − 1 = x/(√(1 + x) + 1) was inf/inf = NaN at
             # x = +inf (torch inf, float32 and float64); where A is past 2¹⁰²², √A ≥ 2⁵¹¹ and b ≤ 2⁻¹¹¹·√A: √A − b
-            # rounds to √A itself (inf at A = inf)
+            # rounds to √A itself (inf at A = inf; h-inf47's select at an infinite input is not needed beside it)
             return _Final(_Fired(sp.Piecewise((conjugate, a < sp.Float(2.0 ** 1022)), (whole, True)), names))
-        return _Final(_Fired(conjugate, names))
-    if isinstance(b, sp.Pow) and b.exp == sp.S.Half:
-        return _Final(_Fired(_conjugate_at_zero(conjugate, k * term, -rest), names))  # (root45: 0/0 at √A = B = 0)
+        return _Final(_Fired(_root_where_infinite(conjugate, k * term, a, b, difference), names))
+    if isinstance(b, sp.Pow) and b.exp == sp.S.Half:  # (root45: 0/0 at √A = B = 0)
+        return _Final(_Fired(_root_where_infinite(_conjugate_at_zero(conjugate, k * term, -rest), k * term, a, b,
+                                                  difference), names))
     # session 32 (h-review32): √A + B overflows where both are near the largest number though the result is tiny:
     # squareplus (x + √(x² + 4))/2 = 2/(√(x² + 4) − x) was 0 in float64 at x ≤ −8.99e307 for ≈ −1/x (1.1e−308, a
     # subnormal). There scaled: (d/s)/(√A/s + B/s), s = 2^j ≥ 4·max(1, |b|) for B = b·v (√A ≈ |b·v| where A − B²
@@ -152,7 +154,23 @@ def _conjugate(node):
     coefficient = abs(float(rest.as_independent(*rest.free_symbols, as_Add=False)[0]))
     scale = sp.Integer(2) ** min(64, 2 + max(0, math.ceil(math.log2(coefficient)) if coefficient > 1 else 0))
     halved = (d / scale) / (_scaled_root(term, scale) - rest / scale)
-    return _Final(_Fired(sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True)), names))
+    result = sp.Piecewise((conjugate, sp.And(b > 0, moderate)), (halved, b > 0), (node, True))
+    return _Final(_Fired(_root_where_infinite(result, k * term, a, b, difference), names))
+
+
+def _root_where_infinite(conjugate, root, a, b, d):
+    """{k·√A where an input of A that B does not hold, and A − B² holds in its numerator alone, is ±inf; the conjugate
+    form elsewhere}: there A − B² is ±inf, A = B² + (A − B²) is +inf (or −inf, √A NaN) and B finite, so k·(√A − B) is
+    k·√A = +inf (or NaN), but the conjugate's (A − B²)/(√A + B) inf/inf = NaN (√(x² + ε) − √ε and √(x² + ε²) − ε at
+    x = ±inf, ε = 1: NaN for inf, torch inf; session 47). k·√A, not the written k·(√A − B): √A is the conjugate's own
+    term, already computed, and the written difference is rewritten by later rules (√(x + 1) − 1 into a series and a
+    widened sum computed on every element: 1.6× float64, 2.1× float32). An input B holds too (√(x² + 1) − x) keeps the
+    conjugate form, whose limit it holds; one in a denominator of A − B² (√(1 + 1/x) − 1) too: the form is 0/2 there."""
+    top, bottom = sp.fraction(sp.together(d))
+    alone = sorted((a.free_symbols - b.free_symbols) & (top.free_symbols - bottom.free_symbols), key=sp.default_sort_key)
+    if not alone:
+        return conjugate
+    return sp.Piecewise((root, sp.Or(*[sp.Abs(x) > _DBL_MAX for x in alone])), (conjugate, True))
 
 
 _CONJUGATE_FAR_B = sp.Integer(2) ** 400  # b below this: √A ≥ 2⁵¹¹ is past 2¹¹¹·b where A ≥ 2¹⁰²²

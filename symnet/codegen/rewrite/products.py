@@ -245,8 +245,15 @@ def _product_overflow_node(node):
     scaled = sp.Add(*[c * sp.Mul(*f[:-1]) * Grouped(f[-1] / _PRODUCT_SCALE) if f else c / _PRODUCT_SCALE
                       for c, f in terms])
     far = sp.Or(*[sp.Abs(sp.Mul(*f)) > sp.Float(_PRODUCT_FAR) for _, f in terms if len(f) == 2])
-    scaled_far = sp.Or(*[sp.Abs(f[0] * Grouped(f[1] / _PRODUCT_SCALE)) > sp.Float(_SCALED_PRODUCT_FAR)
-                         for _, f in terms if len(f) == 2])
+    products = [f for _, f in terms if len(f) == 2]
+    scaled_past = [sp.Abs(f[0] * Grouped(f[1] / _PRODUCT_SCALE)) > sp.Float(_SCALED_PRODUCT_FAR) for f in products]
+    # and no product far as written whose scaled one is not (inf·0 = NaN: x·y + u·v at x·y = 1e400, u = inf,
+    # v = 1e−320, where u·(v/2⁶⁴) is NaN and the body NaN for inf, torch inf; session 47): each far product's scaled
+    # one far too, the same points for finite inputs (the proof above, product by product)
+    scaled_far = sp.Or(*scaled_past)
+    if len(products) > 1:  # (one product: its own scaled condition is this)
+        scaled_far = sp.And(scaled_far, *[sp.Or(sp.Abs(sp.Mul(*f)) <= sp.Float(_PRODUCT_FAR), past)
+                                          for f, past in zip(products, scaled_past)])
     inner = sp.Piecewise((widen(_PRODUCT_SCALE * Grouped(scaled)), scaled_far), (node, True))
     return sp.Piecewise((inner, far), (node, True))
 
