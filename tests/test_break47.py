@@ -199,11 +199,13 @@ def test_inverse_hyperbolic_logs_are_read_in_their_forms():
     assert _inverse_hyperbolic_log(sp.log(x + sp.sqrt(x**2 + 2))) is None
 
 
-# ---------------------------------------------------------------- found, left open (strict xfails, measured on this branch)
+# ---------------------------------------------------------------- found (strict xfails, measured on this branch; two fixed by
+# other helpers' branches merged beside it)
 
 @DTYPES
-@pytest.mark.xfail(strict=True, reason="measured: √(x² + y²) − x at y = +inf, x finite (x = 88.7; x = 0 gives inf): "
-                   "NaN in float64 and float32, torch inf; the conjugate form y²/(√(x² + y²) + x) is inf/inf there")
+# measured on h-break47: √(x² + y²) − x at y = +inf, x finite (x = 88.7; x = 0 gives inf): NaN in float64 and float32,
+# torch inf (the conjugate form y²/(√(x² + y²) + x) is inf/inf there); fixed by h-inf47's conjugate select at an
+# infinite input of A alone (merged session 47): inf
 def test_hypot_minus_x_at_an_infinite_leg(dtype):
     f, dx, dy = _values("sqrt(x**2+y**2) - x", [[88.7], [np.inf]], dtype)
     assert f[0] == np.inf, (f, dx, dy)
@@ -217,10 +219,9 @@ def test_normalised_coordinate_slope_at_an_infinite_leg(dtype):
     assert np.all(dx == 0), (f, dx, dy)
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of (1 − cos x)/x² at x = 6066.4147547138755 (symnet verify's "
-                   "worst point, near a root of sin x/x² − 4sin²(x/2)/x³): float64 1.22e9 ULP, torch 3.08e9 "
-                   "(its terms rounded apart as symnet's); past removable-series' window the sum is not widened beyond "
-                   "|x| = 2.4375 (float32 0.50)")
+# measured on h-break47: ∂x of (1 − cos x)/x² at x = 6066.4147547138755 (symnet verify's worst point, near a root of
+# sin x/x² − 4sin²(x/2)/x³): float64 1.22e9 ULP, torch 3.08e9 (its terms rounded apart as symnet's); fixed by h-trig47's
+# removable-series, which widens a trig sum over powers of x past its window (merged session 47)
 def test_slope_of_one_minus_cosine_over_x_squared_near_its_roots():
     _, dx = _measure("(1-cos(x))/x**2", "x", lambda t, x: (1 - t.cos(x)) / x**2, [[6066.4147547138755]], np.float64)
     assert dx[1] == 0, dx
