@@ -483,8 +483,8 @@ def _dwx_round(x_hi, x_lo, k):
     rest = (x_hi - np.ldexp(r, k)) + x_lo
     half = np.ldexp(np.ones(np.shape(r)), k - 1075)  # (k ≤ 0: hi is on the grid already, |lo| within half a step)
     sub = (np.abs(r) < 2.0 ** -1022) & (k > 0)
-    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, 0.0))
-    return r + step
+    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, -0.0))
+    return r + step  # (r + −0 is r: an underflowed negative value keeps its −0, where −0 + 0 was +0)
 
 
 def _dwx_tier(value, needed, scaled, *leaves, over=None):

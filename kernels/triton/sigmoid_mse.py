@@ -518,8 +518,8 @@ def _dwx_round(x_hi, x_lo, k):
     rest = (x_hi - _dwx_ldexp(r, k)) + x_lo
     half = _dwx_ldexp(tl.zeros_like(x_hi) + 1.0, k - 1075)  # (k ≤ 0: hi is on the grid already)
     sub = (tl.abs(r) < tl.full([], 2.2250738585072014e-308, tl.float64)) & (k > 0)
-    step = tl.where(sub & (rest > half), tl.full([], 5e-324, tl.float64), tl.where(sub & (rest < -half), -tl.full([], 5e-324, tl.float64), 0.0))
-    return r + step
+    step = tl.where(sub & (rest > half), tl.full([], 5e-324, tl.float64), tl.where(sub & (rest < -half), -tl.full([], 5e-324, tl.float64), -0.0))
+    return r + step  # (r + −0 is r: an underflowed negative value keeps its −0, where −0 + 0 was +0)
 
 
 @triton.jit
