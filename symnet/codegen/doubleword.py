@@ -1897,9 +1897,10 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
     value = np.array(np.broadcast_to(value, shape), np.float64)
     got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
     was = value[tiny]
-    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch; an infinity the scaled
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch, but for the scaled value's
+    # −0, an underflowed negative value, beside a double word's +0 (hi + lo loses −0: pow47); an infinity the scaled
     # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
-    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0))) | (np.isnan(was) & ~np.isnan(got))
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0) | np.signbit(got))) | (np.isnan(was) & ~np.isnan(got))
     value[tiny] = np.where(take, got, was)
     return value
 '''.replace("SCALED_TINY", repr(SCALED_TINY)),
@@ -5584,7 +5585,7 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
               "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k",
               f"        scaled_result = {scaled}({', '.join(leaves)})",
               f"        result = tl.where(tiny & (tl.abs(scaled_result) < {inf}) & ((scaled_result != 0.0) | "
-              "(result != 0.0)), scaled_result, result)"]
+              "(result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)"]
     if double_hi is not None:  # (an infinity the scaled value has is taken for a NaN, inf − inf, as NumPy's _dwx_tier:
         # x − 3y + sinh x at (711.45, 9.52e307) NaN for +inf, the truth 1.9e308)
         lines += ["        result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, "
