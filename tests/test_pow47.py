@@ -55,16 +55,14 @@ def _torch_dy(written, xs, ys):
 
 
 def _underflowed_power_points(n, seed):
-    """(x, y) where y^(3x) = e^L, L = 3x·log y in [−800, −671] (below 2⁻⁹⁶⁸: subnormal, or 0 from L = −745 on):
-    y = 10^[−300, −40] (x > 0) at the even points, y in (1, 10⁵) (x < 0, L in [−708, −671]: y^(3x) normal, its double
-    word's lo part gone) at the odd ones; only those where ∂y, about L·e^L/y, is past 10⁻²⁸⁵: no element of a Triton
-    block is below 2⁻⁹⁶⁸ itself (a block with one takes the scaled words on every lane: TIER 2)."""
+    """(x, y) where y^(3x) = e^L, L = 3x·log y in [−800, −671] (below 2⁻⁹⁶⁸: subnormal, or 0 from L = −745 on), y =
+    10^[−300, −40] (x > 0), only those where ∂y, about L·e^L/y, is past 10⁻²⁸⁵: no element of a Triton block is below
+    2⁻⁹⁶⁸ itself (a block with one takes the scaled words on every lane: TIER 2). (y > 1 with x < 0 has ∂y below 10⁻²⁸⁵
+    throughout this class: not here.)"""
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     while len(xs) < n:
-        small = len(xs) % 2 == 0
-        y = 10 ** rng.uniform(-300, -40) if small else 10 ** rng.uniform(0.01, 5)
-        L = rng.uniform(-800, -671) if small else rng.uniform(-708, -671)
+        y, L = 10 ** rng.uniform(-300, -40), rng.uniform(-800, -671)
         if L - np.log(y) + np.log(-L) > np.log(1e-285):
             xs.append(L / (3 * np.log(y)))
             ys.append(y)
