@@ -148,19 +148,18 @@ def test_the_far_power_of_a_log_around_that_point(k, seed):
     assert not [e for e in errors if e[1] > 4 and e[1] > e[2]]
 
 
-@pytest.mark.xfail(strict=True, reason="measured (h-powk41): Triton float64 (TRITON_INTERPRET=1) (y^x/log y)³'s ∂x, "
-                   "3·y^(3x)/log(y)², taken by exponents as (y^(3x/2), 2, log_y, −2) where y^(3x) overflows: 4.19 ULP at "
-                   "(30.763, 2222.47), torch 0.19; NumPy's same pairs 0.19 there: Triton's _pow of y^(3x/2) or its "
-                   "_taken_far, unexamined")
+# measured (h-powk41): Triton float64 (TRITON_INTERPRET=1) (y^x/log y)³'s ∂x, 3·y^(3x)/log(y)², taken by exponents as
+# (y^(3x/2), 2, log_y, −2) where y^(3x) overflows: 4.19 ULP at (30.763, 2222.47), torch 0.19, NumPy 0.19. h-pow47: Triton's
+# _constant_far rounded each partial product (NumPy's sums their errors and applies them once); now 3.19 (the rest is
+# Triton's _pow of y^(3x/2), 0.68 ULP where NumPy's is 0.30, squared)
 def test_triton_far_dx_of_the_cube():
     faults, _ = _faults("(y**x/log(y))**3", "triton", F64, [30.762911392391622], [2222.4706278734334], output=1)
     assert not faults, faults
 
 
-@pytest.mark.xfail(strict=True, reason="measured (h-powk41): Triton float64 (TRITON_INTERPRET=1) (y^x/log y)⁴'s f taken by "
-                   "exponents where y^(4x) overflows: 4.68 ULP at (12.0143, 2852772.35), torch 3.68, before and after "
-                   "log(y)⁴'s rounding was restored (NumPy 0.32 there, 2.33 worst over 200 such points); unexamined: the far form's "
-                   "(y^(2x))² and Triton's _pow")
+# measured (h-powk41): Triton float64 (TRITON_INTERPRET=1) (y^x/log y)⁴'s f taken by exponents where y^(4x) overflows:
+# 4.68 ULP at (12.0143, 2852772.35), torch 3.68 (NumPy 0.32 there, 2.33 worst over 200 such points). h-pow47: Triton's
+# _constant_far with NumPy's correction of its partial products; now 3.68
 def test_triton_far_f_of_the_fourth_power():
     faults, _ = _faults("(y**x/log(y))**4", "triton", F64, [12.014260146718675], [2852772.3510367107], output=0)
     assert not faults, faults

@@ -585,8 +585,8 @@ def _dwx_round(x_hi, x_lo, k):
     rest = (x_hi - np.ldexp(r, k)) + x_lo
     half = np.ldexp(np.ones(np.shape(r)), k - 1075)  # (k ≤ 0: hi is on the grid already, |lo| within half a step)
     sub = (np.abs(r) < 2.0 ** -1022) & (k > 0)
-    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, 0.0))
-    return r + step
+    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, -0.0))
+    return r + step  # (r + −0 is r: an underflowed negative value keeps its −0, where −0 + 0 was +0)
 
 
 def _dwx_tier(value, needed, scaled, *leaves, over=None):
@@ -608,9 +608,10 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
     value = np.array(np.broadcast_to(value, shape), np.float64)
     got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
     was = value[tiny]
-    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch; an infinity the scaled
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch, but for the scaled value's
+    # −0, an underflowed negative value, beside a double word's +0 (hi + lo loses −0: pow47); an infinity the scaled
     # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
-    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0))) | (np.isnan(was) & ~np.isnan(got))
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0) | np.signbit(got))) | (np.isnan(was) & ~np.isnan(got))
     value[tiny] = np.where(take, got, was)
     return value
 

@@ -1769,6 +1769,10 @@ NUMPY_IN_PLACE["_dw_two_prod"] = _with_fast_path("_dw_two_prod", '''\
 # (_dwx_add), a log takes k·ln 2 off, every other function takes the value as it is (2^−k·(hi + lo)), and the result
 # is rounded once from the scaled double word (_dwx_round): the correctly rounded subnormal. (_Scaled, _dwx_tier.)
 SCALED_TINY = 2.0 ** -968  # below it a double word's lo part is below 2⁻¹⁰⁷⁴ (its 2⁻¹⁰⁶ of the hi)
+# e^x below SCALED_TINY: x < −968·ln 2 (pow47: ∂y of (y^x)³·log y, y^(3x)/y + 3x·y^(3x − 1)·log y, took y^(3x) = 3.2e−312
+# as a double word whose lo part was gone and whose quotient by y took a remainder that underflowed: 13.8 ULP at
+# (2.1236, 1.27e−49), torch 2.78; and where y^(3x) rounds to 0, 9e12 ULP at (2.25, 1.27e−49), as torch)
+UNDERFLOWED_ARGUMENT = -968 * 0.6931471805599453
 PRIMITIVES.update({
     "_dwx_leaf": '''\
 def _dwx_leaf(x):
@@ -1870,8 +1874,8 @@ def _dwx_round(x_hi, x_lo, k):
     rest = (x_hi - np.ldexp(r, k)) + x_lo
     half = np.ldexp(np.ones(np.shape(r)), k - 1075)  # (k ≤ 0: hi is on the grid already, |lo| within half a step)
     sub = (np.abs(r) < 2.0 ** -1022) & (k > 0)
-    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, 0.0))
-    return r + step
+    step = np.where(sub & (rest > half), 5e-324, np.where(sub & (rest < -half), -5e-324, -0.0))
+    return r + step  # (r + −0 is r: an underflowed negative value keeps its −0, where −0 + 0 was +0)
 ''',
     "_dwx_tier": '''\
 def _dwx_tier(value, needed, scaled, *leaves, over=None):
@@ -1893,9 +1897,10 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
     value = np.array(np.broadcast_to(value, shape), np.float64)
     got = scaled(*(np.broadcast_to(x, shape)[tiny] for x in leaves))
     was = value[tiny]
-    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch; an infinity the scaled
+    # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch, but for the scaled value's
+    # −0, an underflowed negative value, beside a double word's +0 (hi + lo loses −0: pow47); an infinity the scaled
     # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
-    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0))) | (np.isnan(was) & ~np.isnan(got))
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0) | np.signbit(got))) | (np.isnan(was) & ~np.isnan(got))
     value[tiny] = np.where(take, got, was)
     return value
 '''.replace("SCALED_TINY", repr(SCALED_TINY)),
@@ -2041,8 +2046,8 @@ def _dwx_round(x_hi, x_lo, k):
     rest = (x_hi - _dwx_ldexp(r, k)) + x_lo
     half = _dwx_ldexp(tl.zeros_like(x_hi) + 1.0, k - 1075)  # (k ≤ 0: hi is on the grid already)
     sub = (tl.abs(r) < MIN_NORMAL) & (k > 0)
-    step = tl.where(sub & (rest > half), SUB_STEP, tl.where(sub & (rest < -half), -SUB_STEP, 0.0))
-    return r + step
+    step = tl.where(sub & (rest > half), SUB_STEP, tl.where(sub & (rest < -half), -SUB_STEP, -0.0))
+    return r + step  # (r + −0 is r: an underflowed negative value keeps its −0, where −0 + 0 was +0)
 ''',
 }
 TRITON_SCALED_NEEDS = {
@@ -2847,6 +2852,10 @@ class _Emitter:
         # a function of a double word that is not finite takes f of the float64 argument (_function; NumPy's widened
         # bodies: double_word_block's whole kernels keep their text)
         self.nonfinite_arguments = True
+        # the hi parts of the arguments of the body's e^x (b^γ's e^(γ·log b) too), in order: where one is below
+        # UNDERFLOWED_ARGUMENT the double word's e^x has lost its lo part or gone subnormal or 0, and the widened
+        # function takes its scaled tier there (:func:`_underflowed`)
+        self.exp_arguments: list[str] = []
 
     def _name(self, e) -> str:
         word = _math_name(e, {k: v.name for k, v in self.known.items()})
@@ -3020,6 +3029,8 @@ class _Emitter:
 
     def _function(self, e, name, arg) -> _Value:
         a = self.value(arg)
+        if name == "exp" and a.hi not in self.exp_arguments:
+            self.exp_arguments.append(a.hi)
         base = -arg if arg.could_extract_minus_sign() else arg
         if name in ("sigmoid", "softplus") and base in self.shared_exp:
             return self._shared(e, name, a, base)
@@ -5012,6 +5023,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         tiny.unit = bool(far_bound)
         tiny_result = tiny.rounded(body)
         scaled = not tiny.plain_used
+        # (pow47) where an e^x of the double words is below SCALED_TINY: the scaled tier's, not the third tier's
+        lost = _underflowed(emitter.exp_arguments, backend) if scaled and not triple else ""
 
         def tier(v, needed, over=""):  # the value v, and where the body is tiny (or overflows), the scaled double words'
             return f"_dwx_tier({v}, {needed}, {name}_scaled, {', '.join(leaf_names)}{over})" if scaled else v
@@ -5065,6 +5078,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             # (and where the float64 value is ±inf beside a finite double word, an overflow inside the float64 body
             # alone: focal's far ∂y, (3y − 4)·(…) past the range at x = 1.7e308, y = 1/2, was −inf for −7.4e307; h-kl36)
             far = "".join(f" | {_far_leaf(n, far_bound, backend)}" for n in leaf_names) if far_bound else ""
+            far += lost
             lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi}) | np.isinf(double){far}')}"]
         if by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
@@ -5073,6 +5087,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 # triple words' s² underflows as the double words' does: the Student-t's ∂ν, 14 ULP at s = 2.8e−163)
                 far_leaves = " | ".join(_far_leaf(n, far_bound, backend) for n in leaf_names)
                 lines += [f"        deep = deep & ~({far_leaves})  # (a leaf past 2^±{far_bound}: the scaled tier's)"]
+        if deep and lost:  # (an e^x below SCALED_TINY: the scaled tier's value, whose e^x is 2^k·e^(x + k·ln 2))
+            lines += [f"        deep = deep & ~({lost[3:]})  # (an e^x below 2⁻⁹⁶⁸: the scaled tier's)"]
         if deep:
             shape = "deep.shape"  # the gathered elements' (redo's count) or the block's
             lines += ["        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone",
@@ -5135,7 +5151,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             taken.add(name)
         # the scaled double words (SCALED_TINY) where the caller has a repair kernel and every operation of the body has
         # them (as NumPy's): in its REPAIR_BITS["subnormal"] specialisation alone, the main kernel flagging the block
-        scaled_tier = None
+        scaled_tier, lost = None, ""
         if repair:
             tiny = _Scaled(backend, plain_printer, dict(zip(node.leaves, wide)), dict(zip(node.leaves, leaf_names)),
                            emitter.taken | (tripled.taken if third else set()) | FUNCTION_NAMES)
@@ -5150,9 +5166,10 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
                 # triple words likewise replace its scaled tier): the Gamma deviance 2·(log(μ/y) + y/μ − 1) at
                 # μ ≈ y ≈ 4.13e−300 was 4.7e10 ULP off (h-triton37); the scaled words where the value is tiny or the
                 # triple word not finite
+                lost = _underflowed(emitter.exp_arguments, backend) if not triple else ""
                 scaled_tier = _triton_scaled_tier(f"{name}_scaled", wide, needed,
                                                   result.hi if triple or _may_overflow_inside(body) else None,
-                                                  tiny_leaves=not triple, far_bound=far_bound)
+                                                  tiny_leaves=not triple, far_bound=far_bound, lost=lost)
                 emitter.needs |= tiny.needs
         tiered = deferred or scaled_tier is not None or repaired32
         parameters = leaf_names + (["needed"] if needed else []) + (["TIER: tl.constexpr", "tier_ptr", "lanes"] if tiered else [])
@@ -5184,7 +5201,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         if third:
             nested = f"{first}.dtype" if in_float32 and bounded is None else None  # (a branch taken in float32 too)
             inner += _triton_third_tier(tripled, result3, term_his, result.hi, needed, nested,
-                                        f"{name}_triple" if deferred else None)
+                                        f"{name}_triple" if deferred else None,
+                                        lost)
             emitter.needs |= tripled.needs
         # the repair kernel's specialisation of the scaled words alone (TIER 2) takes them on every lane, not the double
         # words and then the scaled ones: where k is 0 (a value and leaves past 2⁻⁹⁶⁸, every lane but the tiny ones) the
@@ -5457,7 +5475,7 @@ def _triton_tier_cost(lines) -> int:
 
 
 def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, double_hi: str, needed: bool,
-                       nested: str | None, deferred: str | None = None) -> list[str]:
+                       nested: str | None, deferred: str | None = None, lost: str = "") -> list[str]:
     """The third tier in a Triton float64 kernel, after ``result`` (the double word's value, or the float64 body's where
     that is not finite): the elements whose double-word terms are past DEEP_TERMS (_deep_terms) times the value (and, where the
     function takes ``needed``, that the select takes) are ``deep``; a block with one of them computes the sum again in
@@ -5468,11 +5486,14 @@ def _triton_third_tier(tripled: _Emitter, result3: _Value, term_his: list, doubl
     2⁻¹⁰⁶ of the terms away). ``deferred`` (the name of the function of the triple words, _triton_triple_function):
     the triple words only where the constexpr ``TIER`` (the repair kernel), by a call of that function; the main kernel
     sets REPAIR_BITS["deep"] in its block's flag ``tier_ptr`` instead (an atomic or: other tiers' bits beside it), and
-    compiles no triple word."""
+    compiles no triple word. ``lost`` (:func:`_underflowed`): not where an e^x of the double words is below SCALED_TINY
+    (the scaled tier's value there; the triple words' e^x underflows alike)."""
     inf = 'float("inf")'
     magnitude = " + ".join(f"tl.abs({t})" for t in term_his)
     limit = _deep_terms(tripled.lines)
     deep = f"({magnitude}) > {limit!r} * tl.abs({double_hi})"
+    if lost:
+        deep = f"({deep}) & ~({lost[3:]})"
     lines = [f"deep = {f'({deep}) & needed' if needed else deep}  # cancels past {_deep_words(limit)}: triple words"]
     tier = ["if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple "
             "words"]
@@ -5531,6 +5552,16 @@ def _triton_overflowed(result: str, double_hi: str | None, leaves: list) -> str:
     return f"(~(tl.abs({double_hi}) < {inf}) | (tl.abs({result}) == {inf})) & {finite}"
 
 
+def _underflowed(arguments: list[str], backend: str) -> str:
+    """Where an e^x of a body's double words is below SCALED_TINY (its argument's hi, one of ``arguments``, below
+    UNDERFLOWED_ARGUMENT), as ``backend`` prints it, each test after " | "; "" for a body without one. There the double
+    word's e^x has lost its lo part (subnormal, or 0) though the value need not be tiny: y^(3x)/y of ∂y of (y^x)³·log y
+    (pow47). The scaled tier takes those elements (its e^x is 2^k·e^(x + k·ln 2): _dwx_exp), and the third tier does
+    not (its triple words' e^x underflows alike)."""
+    bound = _constant(UNDERFLOWED_ARGUMENT, backend)
+    return "".join(f" | ({a} < {bound})" for a in arguments)
+
+
 def _far_leaf(leaf: str, bound: int, backend: str) -> str:
     """Where the leaf is past 2^±bound and not 0 (widen's far_bound: the scaled tier there), as ``backend`` prints it."""
     m = "np" if backend == "numpy" else "tl"
@@ -5539,7 +5570,7 @@ def _far_leaf(leaf: str, bound: int, backend: str) -> str:
 
 
 def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str | None,
-                        tiny_leaves: bool = True, far_bound: int = 0) -> list[str]:
+                        tiny_leaves: bool = True, far_bound: int = 0, lost: str = "") -> list[str]:
     """The scaled tier in a Triton float64 kernel, after ``result`` (the double word's value): the elements where it is
     below SCALED_TINY (0 too) or a leaf is (not 0), and the select takes it where the function has ``needed``, are
     ``tiny``; the repair kernel's REPAIR_BITS["subnormal"] specialisation (TIER & 2, a constexpr) computes the body again
@@ -5549,7 +5580,8 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
     tier's specialisation (TIER 1) neither: a kernel compiles the scaled words in that specialisation only.
     ``double_hi`` (the double word's hi, where the body may overflow inside): the elements past the range too
     (_triton_overflowed). ``tiny_leaves`` False (a body in triple words): not where a leaf alone is tiny. ``far_bound``
-    B (widen's): where a leaf is past 2^±B too (:func:`_far_leaf`)."""
+    B (widen's): where a leaf is past 2^±B too (:func:`_far_leaf`). ``lost`` (:func:`_underflowed`): where an e^x of the
+    double words is below SCALED_TINY too."""
     inf, bound = 'float("inf")', _constant(SCALED_TINY, "triton")
     test = [f"(tl.abs(result) < {bound})"]
     if tiny_leaves:
@@ -5558,6 +5590,8 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
         test += [f"({_triton_overflowed('result', double_hi, leaves)})"]
     if far_bound:  # (widen's far_bound: a leaf past 2^±B, the scaled words' leaves in [1/2, 1))
         test += [f"({_far_leaf(x, far_bound, 'triton')})" for x in leaves]
+    if lost:  # (pow47: an e^x of the double words below SCALED_TINY)
+        test += [lost[3:]]
     bit = REPAIR_BITS["subnormal"]
     lines = [f"tiny = ({' | '.join(test)}) & lanes" + (" & needed" if needed else "")
              + "  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words"]
@@ -5565,7 +5599,7 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
               "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k",
               f"        scaled_result = {scaled}({', '.join(leaves)})",
               f"        result = tl.where(tiny & (tl.abs(scaled_result) < {inf}) & ((scaled_result != 0.0) | "
-              "(result != 0.0)), scaled_result, result)"]
+              "(result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)"]
     if double_hi is not None:  # (an infinity the scaled value has is taken for a NaN, inf − inf, as NumPy's _dwx_tier:
         # x − 3y + sinh x at (711.45, 9.52e307) NaN for +inf, the truth 1.9e308)
         lines += ["        result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, "

@@ -691,6 +691,44 @@ def _far_power(v, n, x, p: tl.constexpr, SPLIT: tl.constexpr):
                 v = v / f
     return v, n
 '''
+# pow47: _constant_far's partial products with their rounding errors summed and applied once, as NumPy's (Triton's
+# rounded each: (y^x/log y)³'s far ∂x, 3·(y^(3x/2))²·log(y)⁻², 4.19 ULP at (30.763, 2222.47) in float64, NumPy 0.19,
+# torch 0.19)
+TRITON_DEVICE_HELPERS["_far_power_corrected"] = '''\
+@triton.jit
+def _far_power_corrected(v, n, error, x, p: tl.constexpr):
+    """v·f^p, n + p·e and the relative error of v·f^p to first order, for x = f·2ᵉ (_frexp64) and p an integer within
+    ±6: f multiplied or divided |p| times, each rounding error found exactly (Dekker's product of 26-bit halves, the
+    remainder of a quotient; |v|, |f| within [2⁻²⁵, 2²⁴]) and added to ``error`` (the exact value is v·(1 + error)), as
+    NumPy's _constant_far; p = 0 (an absent factor) leaves v, n and error. 0, ±inf and NaN make error NaN (the caller
+    takes v as it is there)."""
+    if p != 0:
+        f, e = _frexp64(x * tl.full([], 1.0, tl.float64))  # (x·1.0 in float64 widens x exactly)
+        n = n + p * e
+        c = 134217729.0 * f  # f = f_hi + f_lo, 26 bits each (Veltkamp)
+        f_hi = c - (c - f)
+        f_lo = f - f_hi
+        if p > 0:
+            for _ in tl.static_range(p):
+                r = v * f
+                c = 134217729.0 * v
+                v_hi = c - (c - v)
+                v_lo = v - v_hi
+                low = ((v_hi * f_hi - r) + v_hi * f_lo + v_lo * f_hi) + v_lo * f_lo  # v·f − r, exact
+                error = error + low / r
+                v = r
+        else:
+            for _ in tl.static_range(-p):
+                r = v / f
+                t = r * f  # ≈ v: v − t exact (Sterbenz)
+                c = 134217729.0 * r
+                r_hi = c - (c - r)
+                r_lo = r - r_hi
+                low = ((r_hi * f_hi - t) + r_hi * f_lo + r_lo * f_hi) + r_lo * f_lo  # r·f − t, exact
+                error = error + ((v - t) - low) / v  # (v − r·f)/v: r's relative error
+                v = r
+    return v, n, error
+'''
 TRITON_DEVICE_HELPERS["_constant_far"] = '''\
 @triton.jit
 def _constant_far(m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.constexpr, w, pw: tl.constexpr,
@@ -698,23 +736,29 @@ def _constant_far(m, k, x, px: tl.constexpr, y, py: tl.constexpr, z, pz: tl.cons
     """m·2^k·x^px·y^py·z^pz·w^pw (m·2^k the constant's size: m a normal float64, k an int; px … integer powers
     within ±6, 0 for an absent factor, printed 1.0), as NumPy's _constant_far: every factor split into a fraction in
     [1/2, 1) and an exponent (_frexp64), m's fraction multiplied and divided by theirs (every partial product within
-    [2⁻²⁵, 2²⁴]: normal, one rounding a factor), the exponents times their powers added and applied once (_ldexp64).
-    No order of the constant and the factors keeps its partial products in range everywhere (1e−308·x/y at
-    x = 3e10, y = 1e−300 was inf for 300: x/y overflows, session 24; ∂x of 1e−308/(x·y) with x**2*y whole −inf at
-    x = 5e−324, y = 1e300, session 25). In float64 for either dtype (a float32 kernel's result rounded once)."""
+    [2⁻²⁵, 2²⁴]: normal), each rounding error found exactly and summed as a relative correction applied once at the
+    end (_far_power_corrected: one rounding in all), the exponents times their powers added and applied once
+    (_ldexp64). No order of the constant and the factors keeps its partial products in range everywhere (1e−308·x/y
+    at x = 3e10, y = 1e−300 was inf for 300: x/y overflows, session 24; ∂x of 1e−308/(x·y) with x**2*y whole −inf at
+    x = 5e−324, y = 1e300, session 25). 0, ±inf and NaN pass through as in IEEE arithmetic (v as it is where the
+    correction is not finite). In float64 for either dtype (a float32 kernel's result rounded once)."""
     v, n = _frexp64(m)
-    v, n = _far_power(v, n, x, px, True)
-    v, n = _far_power(v, n, y, py, True)
-    v, n = _far_power(v, n, z, pz, True)
-    v, n = _far_power(v, n, w, pw, True)
-    return _ldexp64(v, n + k).to(dtype)
+    error = tl.zeros_like(v)
+    v, n, error = _far_power_corrected(v, n, error, x, px)
+    v, n, error = _far_power_corrected(v, n, error, y, py)
+    v, n, error = _far_power_corrected(v, n, error, z, pz)
+    v, n, error = _far_power_corrected(v, n, error, w, pw)
+    corrected = v + v * error
+    return _ldexp64(tl.where(tl.abs(corrected) < float("inf"), corrected, v), n + k).to(dtype)
 '''
 TRITON_HELPERS["_frexp64"] = TRITON_DEVICE_HELPERS["_frexp64"]
 TRITON_HELPERS["_ldexp64"] = TRITON_DEVICE_HELPERS["_ldexp64"]
 TRITON_HELPERS["_far_power"] = TRITON_DEVICE_HELPERS["_far_power"]
 TRITON_HELPERS["_constant_far"] = TRITON_DEVICE_HELPERS["_constant_far"]
+TRITON_HELPERS["_far_power_corrected"] = TRITON_DEVICE_HELPERS["_far_power_corrected"]
 HELPER_NEEDS["_far_power"] = ("_frexp64",)
-HELPER_NEEDS["_constant_far"] = ("_frexp64", "_far_power", "_ldexp64")
+HELPER_NEEDS["_far_power_corrected"] = ("_frexp64",)
+HELPER_NEEDS["_constant_far"] = ("_frexp64", "_far_power_corrected", "_ldexp64")
 
 # session 39 (h-mend39): _constant_far's rest, the factors past its slots, as two factors of normal size (NumPy's
 # _scaled_rest): as one product, tanh_y·where_y_nonneg of w₁·w₂·w₃·e^(−x²)·σ(y)·tanh(y), it went subnormal or 0 at a
