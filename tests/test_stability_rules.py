@@ -320,6 +320,8 @@ from test_cube47 import RULE_CASES as _CASES_cube47  # noqa: E402  (common-power
 RULE_CASES += _CASES_cube47
 from test_break47 import RULE_CASES as _CASES_break47  # noqa: E402  (inverse-hyperbolic-log: tests/test_break47.py)
 RULE_CASES += _CASES_break47
+from test_review47 import RULE_CASES as _CASES_review47  # noqa: E402  (widen-quotients: tests/test_review47.py)
+RULE_CASES += _CASES_review47
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)
