@@ -26,6 +26,7 @@ import pytest
 import sympy as sp
 
 from conftest import compiled, mp_function, triton_torch, ulps
+from test_mirror47 import _torch  # torch's value and autograd gradients of a formula as written, in a dtype
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
@@ -38,20 +39,6 @@ RULE_CASES = [  # (widen-quotients: ∂y's terms hold no minus sign; the far poi
     ("widen-quotients", (_x + _y) / (_x - _y) ** 2, (_x, _y), (-4.0, 4.0),
      (2.99264816770915e+154, -8.307042479824062e-153), F64),
 ]
-
-
-def _torch(formula, names, columns, dtype):
-    """torch's value and autograd gradients of ``formula`` as written, in ``dtype`` (float64 arrays)."""
-    torch = pytest.importorskip("torch")
-    symbols = sp.symbols(names, real=True, seq=True)
-    f = sp.lambdify(symbols, sp.sympify(formula, locals={str(v): v for v in symbols}), modules="torch")
-    kind = torch.float64 if dtype == np.float64 else torch.float32
-    xs = [torch.tensor(np.asarray(c, dtype), dtype=kind, requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = f(*xs)
-        grads = torch.autograd.grad(value.sum(), xs)
-    return [value.detach().double().numpy()] + [g.double().numpy() for g in grads]
 
 
 def _measure(formula, names, columns, dtype, digits=100):
