@@ -60,12 +60,14 @@ def points(names, domain, dtype, n=300, seed=45):
     return cols
 
 
-if __name__ == "__main__":
-    out = sys.argv[1]
-    idx = [int(a) for a in sys.argv[2:]] or range(len(FORMULAS))
+def run(formulas, points, argv):
+    """Compile each of ``formulas`` (or those at the indexes argv[1:]), evaluate it at ``points``, and save to argv[0]
+    (review45, review46 and review47 share this loop)."""
+    out = argv[0]
+    idx = [int(a) for a in argv[1:]] or range(len(formulas))
     save = {}
     for i in idx:
-        f, dom = FORMULAS[i]
+        f, dom = formulas[i]
         t = time.process_time()
         try:
             k = symnet.compile(symnet.derive(f), progress=False, time_limit=300)
@@ -92,3 +94,7 @@ if __name__ == "__main__":
         save[f"{i}_cost"] = np.array(cost)
         print(f"{i:3d} compile {ct:7.2f}s cost {cost * 1e3:7.1f}ms  {f}", flush=True)
         np.savez(out, **save)
+
+
+if __name__ == "__main__":
+    run(FORMULAS, points, sys.argv[1:])
