@@ -399,7 +399,9 @@ def _lone_sum_factor(term, terms) -> bool:
     sign: 23.7 ULP in float64 at (x, y) = (−0.328, 0.886) once mirror47's reading widened its ∂x beside it (torch
     7.72), and 2.2e−309 for 3.3e−309 at (3.0e154, −8.3e−153), where (x − y)² overflowed."""
     bases = [f.base if f.is_Pow and f.exp.is_Integer and f.exp % 2 == 1 else f for f in sp.Mul.make_args(term)]
-    return any(b.is_Add and bool(b.free_symbols) and b.is_nonnegative is None and b.is_nonpositive is None
+    return any(b.is_Add and all(t.as_coeff_Mul()[1].is_Symbol for t in b.args)  # 2x + 2y, not 1 − x·y² (test_review42:
+               # a select at x = ±inf taken through the widened sum was NaN)
+               and b.is_nonnegative is None and b.is_nonpositive is None
                and not any(other.has(b) or other.has(-b) for other in terms if other is not term) for b in bases)
 
 
