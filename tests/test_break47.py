@@ -34,6 +34,7 @@ import sympy as sp
 from symnet.parsing import FUNCTIONS
 
 from conftest import compiled, mp_function, ulps
+from test_break46 import _torch_values  # session 46's: torch's f and autograd gradients
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 _x = sp.Symbol("x", real=True)
@@ -44,18 +45,6 @@ RULE_CASES = [
     ("inverse-hyperbolic-log", sp.log((1 + _x) / (1 - _x)) / 2, (_x,), (-0.9, 0.9), (1e-12,), np.float64),
 ]
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-
-
-def _torch_values(torch_fn, columns, dtype):
-    """torch's f and autograd gradients of ``torch_fn(torch, *columns)`` in ``dtype``, as float64 arrays."""
-    torch = pytest.importorskip("torch")
-    kind = torch.float64 if dtype == np.float64 else torch.float32
-    xs = [torch.tensor(np.asarray(c, dtype), dtype=kind, requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = torch_fn(torch, *xs)
-        grads = torch.autograd.grad(value.sum(), xs)
-    return [value.detach().double().numpy()] + [g.double().numpy() for g in grads]
 
 
 def _measure(formula, names, torch_fn, columns, dtype, digits=400):
