@@ -413,6 +413,58 @@ def torch_autograd_values(torch_fn, variables, columns, dtype):
     return got
 
 
+BOUNDS = {"float64": 4.0, "float32": 8.0}  # issue 16's bounds in ULPs where the true result is normal
+
+
+def measure_formula(formula, names, columns, dtype, torch_fn=None, digits=100, normal_only=False):
+    """The tests' shared accuracy probe (session 48: written five times in sessions 46–47's files). Per output of
+    ``formula`` (f, then ∂ by each of ``names``, the kernel's inputs in that order), at the points ``columns`` (one
+    array per input) in ``dtype``: (worst ULPs, points past the bound, points past it and worse than torch, torch's
+    worst). symnet's NumPy kernel and torch autograd of the formula as written — ``torch_fn(torch, *tensors)``, or
+    the formula itself through SymPy's torch printer where None — against mpmath at ``digits`` of SymPy's derivatives
+    of the formula as written. ULPs by :func:`ulps`; a NaN error (a NaN truth) counts as past the bound, and as worse
+    than torch unless torch's error is no larger. ``normal_only``: the worst and the points past the bound only where
+    the truth is a normal number (points worse than torch everywhere)."""
+    import warnings
+
+    import numpy as np
+    from symnet.parsing import FUNCTIONS
+
+    symbols = sp.symbols(names, real=True, seq=True)
+    columns = [np.asarray(c, dtype) for c in columns]
+    expr = sp.sympify(formula, locals={**FUNCTIONS, **{str(v): v for v in symbols}})
+    if torch_fn is None:
+        torch_fn = _torch_of(expr, symbols)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        got = compiled(formula)(*columns)
+    theirs = torch_autograd_values(torch_fn, [str(v) for v in symbols], columns, dtype)
+    keys = ["f"] + [f"df_d{v}" for v in symbols]
+    bound = BOUNDS[np.dtype(dtype).name]
+    tiny = mpmath.mpf(float(np.finfo(dtype).tiny))
+    out = []
+    for e, mine, key in zip([expr] + [sp.diff(expr, v) for v in symbols], got, keys):
+        f = mp_function(e, symbols)
+        with mpmath.workdps(digits):
+            truth = [f(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
+        u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
+        v = np.array([ulps(g, t, dtype) for g, t in zip(theirs[key], truth)])
+        counted = np.array([not normal_only or abs(t) >= tiny for t in truth], dtype=bool)
+        past = ~(u <= bound)
+        worst = np.where(np.isnan(u), np.inf, u)[counted]
+        out.append((float(worst.max(initial=0.0)), int((past & counted).sum()), int((past & ~(u <= v)).sum()),
+                    float(np.where(np.isnan(v), np.inf, v).max(initial=0.0))))
+    return out
+
+
+def _torch_of(expr, symbols):
+    """``torch_fn(torch, *tensors)`` computing ``expr`` as written, by SymPy's printer for torch."""
+    dummies = [sp.Dummy() for _ in symbols]
+    body = explicit(expr).xreplace(dict(zip(symbols, dummies)))
+    fn = sp.lambdify(dummies, body, modules="torch")
+    return lambda torch, *xs: fn(*xs)
+
+
 def mp_function(expr: sp.Expr, variables):
     """An mpmath function of ``variables`` computing ``expr`` (σ written out)."""
     dummies = [sp.Dummy() for _ in variables]

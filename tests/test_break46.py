@@ -15,47 +15,18 @@ import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from symnet.parsing import FUNCTIONS
 
-from conftest import compiled, mp_function, torch_and_triton, ulps
+from conftest import compiled, measure_formula, mp_function, torch_and_triton, ulps
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 X = sp.Symbol("x", real=True)
 
 
-def _torch_values(torch_fn, columns, dtype):
-    """torch's f and autograd gradients of ``torch_fn(torch, *columns)`` in ``dtype``, as float64 arrays."""
-    torch = pytest.importorskip("torch")
-    kind = torch.float64 if dtype == np.float64 else torch.float32
-    xs = [torch.tensor(np.asarray(c, dtype), dtype=kind, requires_grad=True) for c in columns]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        value = torch_fn(torch, *xs)
-        grads = torch.autograd.grad(value.sum(), xs)
-    return [value.detach().double().numpy()] + [g.double().numpy() for g in grads]
-
-
 def _measure(formula, names, torch_fn, columns, dtype, digits=1300):
     """Per output (f, then ∂ by each of ``names``, the kernel's inputs in order): (worst ULPs, points past the bound,
-    points past it and worse than torch); mpmath at ``digits`` of SymPy's derivatives of the formula as written."""
-    symbols = sp.symbols(names, real=True, seq=True)
-    columns = [np.asarray(c, dtype) for c in columns]
-    expr = sp.sympify(formula, locals={**FUNCTIONS, **{str(v): v for v in symbols}})
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        got = compiled(formula)(*columns)
-    theirs = _torch_values(torch_fn, columns, dtype)
-    out = []
-    for e, mine, torch_ in zip([expr] + [sp.diff(expr, v) for v in symbols], got, theirs):
-        f = mp_function(e, symbols)
-        with mpmath.workdps(digits):
-            truth = [f(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
-        u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
-        v = np.array([ulps(g, t, dtype) for g, t in zip(torch_, truth)])
-        past = u > BOUND[dtype]
-        out.append((float(u.max()), int(past.sum()), int((past & (u > v)).sum())))
-    return out
+    points past it and worse than torch); conftest's :func:`measure_formula` at ``digits``."""
+    return [m[:3] for m in measure_formula(formula, names, columns, dtype, torch_fn, digits)]
 
 
 def _measure_x(formula, torch_fn, x, dtype):

@@ -27,14 +27,12 @@ points in the same dtype. Before-numbers measured on dfe9bdb8 (this branch's bas
 """
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from symnet.parsing import FUNCTIONS
 
-from conftest import compiled, mp_function, ulps
-from test_break46 import _torch_values  # session 46's: torch's f and autograd gradients
+from conftest import compiled, measure_formula
+
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 _x = sp.Symbol("x", real=True)
@@ -49,24 +47,8 @@ DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float6
 
 def _measure(formula, names, torch_fn, columns, dtype, digits=400):
     """Per output (f, then ∂ by each of ``names``, the kernel's inputs in order): (worst ULPs, points past the bound,
-    points past it and worse than torch); mpmath at ``digits`` of SymPy's derivatives of the formula as written."""
-    symbols = sp.symbols(names, real=True, seq=True)
-    columns = [np.asarray(c, dtype) for c in columns]
-    expr = sp.sympify(formula, locals={**FUNCTIONS, **{str(v): v for v in symbols}})
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        got = compiled(formula)(*columns)
-    theirs = _torch_values(torch_fn, columns, dtype)
-    out = []
-    for e, mine, torch_ in zip([expr] + [sp.diff(expr, v) for v in symbols], got, theirs):
-        f = mp_function(e, symbols)
-        with mpmath.workdps(digits):
-            truth = [f(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
-        u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
-        v = np.array([ulps(g, t, dtype) for g, t in zip(torch_, truth)])
-        past = ~(u <= BOUND[dtype])  # NaN counts as past
-        out.append((float(np.nanmax(np.where(np.isnan(u), np.inf, u))), int(past.sum()), int((past & ~(u <= v)).sum())))
-    return out
+    points past it and worse than torch); conftest's :func:`measure_formula` at ``digits``."""
+    return [m[:3] for m in measure_formula(formula, names, columns, dtype, torch_fn, digits)]
 
 
 def _values(formula, columns, dtype):

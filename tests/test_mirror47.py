@@ -16,12 +16,11 @@ dfe9bdb8 (this branch's base) at the same points; results/mirror47.txt holds the
 """
 import warnings
 
-import mpmath
 import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, mp_function, ulps
+from conftest import compiled, measure_formula
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
@@ -42,38 +41,10 @@ RULE_CASES = [
 ]
 
 
-def _torch(formula, names, columns, dtype):
-    """torch's value and autograd gradients of ``formula`` as written, in ``dtype`` (float64 arrays)."""
-    torch = pytest.importorskip("torch")
-    symbols = sp.symbols(names, real=True, seq=True)
-    f = sp.lambdify(symbols, sp.sympify(formula, locals={str(v): v for v in symbols}), modules="torch")
-    kind = torch.float64 if dtype == np.float64 else torch.float32
-    xs = [torch.tensor(np.asarray(c, dtype), dtype=kind, requires_grad=True) for c in columns]
-    value = f(*xs)
-    grads = torch.autograd.grad(value.sum(), xs)
-    return [value.detach().double().numpy()] + [g.double().numpy() for g in grads]
-
-
 def _measure(formula, names, columns, dtype, digits=100):
     """Per output (f, then ∂ by each of ``names``): (worst ULPs, points past the bound, points past it and worse than
-    torch, torch's worst)."""
-    symbols = sp.symbols(names, real=True, seq=True)
-    columns = [np.asarray(c, dtype) for c in columns]
-    expr = sp.sympify(formula, locals={str(v): v for v in symbols})
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        got = compiled(formula)(*columns)
-    theirs = _torch(formula, names, columns, dtype)
-    out = []
-    for e, mine, torch_ in zip([expr] + [sp.diff(expr, v) for v in symbols], got, theirs):
-        f = mp_function(e, symbols)
-        with mpmath.workdps(digits):
-            truth = [f(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
-        u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
-        v = np.array([ulps(g, t, dtype) for g, t in zip(torch_, truth)])
-        past = u > BOUND[dtype]
-        out.append((float(u.max()), int(past.sum()), int((past & (u > v)).sum()), float(v.max())))
-    return out
+    torch, torch's worst); conftest's :func:`measure_formula`, torch autograd of the formula as written."""
+    return measure_formula(formula, names, columns, dtype, digits=digits)
 
 
 def _assert_within(measured, outputs=None):

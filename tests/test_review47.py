@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, mp_function, triton_torch, ulps
-from test_mirror47 import _torch  # torch's value and autograd gradients of a formula as written, in a dtype
+from conftest import compiled, measure_formula, triton_torch, ulps
+
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
@@ -43,27 +43,8 @@ RULE_CASES = [  # (widen-quotients: ∂y's terms hold no minus sign; the far poi
 
 def _measure(formula, names, columns, dtype, digits=100):
     """Per output (f, then ∂ by each of ``names``): (worst ULPs where the truth is normal, points past the bound
-    there, points past it and worse than torch anywhere, torch's worst)."""
-    symbols = sp.symbols(names, real=True, seq=True)
-    columns = [np.asarray(c, dtype) for c in columns]
-    expr = sp.sympify(formula, locals={str(v): v for v in symbols})
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        got = compiled(formula)(*columns)
-    theirs = _torch(formula, names, columns, dtype)
-    tiny = mpmath.mpf(float(np.finfo(dtype).tiny))
-    out = []
-    for e, mine, torch_ in zip([expr] + [sp.diff(expr, v) for v in symbols], got, theirs):
-        f = mp_function(e, symbols)
-        with mpmath.workdps(digits):
-            truth = [f(*(mpmath.mpf(float(v)) for v in row)) for row in zip(*columns)]
-        u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
-        v = np.array([ulps(g, t, dtype) for g, t in zip(torch_, truth)])
-        normal = np.array([abs(t) >= tiny for t in truth])
-        past = (u > BOUND[dtype]) & normal
-        out.append((float(u[normal].max(initial=0.0)), int(past.sum()), int(((u > BOUND[dtype]) & (u > v)).sum()),
-                    float(v.max())))
-    return out
+    there, points past it and worse than torch anywhere, torch's worst); conftest's :func:`measure_formula`."""
+    return measure_formula(formula, names, columns, dtype, digits=digits, normal_only=True)
 
 
 def _quotient_points(kind, dtype, n=100):

@@ -13,15 +13,13 @@ Fixed here:
 References: mpmath (60 digits; the roots by findroot at 50) of the formula as written and of SymPy's derivative of it;
 torch autograd at the same points in the same dtype. Before-numbers (base dfe9bdb8) in the comments, the same points.
 """
-import warnings
 
 import mpmath
 import numpy as np
 import pytest
 import sympy as sp
-from symnet.parsing import FUNCTIONS
 
-from conftest import compiled, mp_function, torch_autograd_values, ulps
+from conftest import compiled, measure_formula, ulps
 
 BOUND = {np.float64: 4.0, np.float32: 8.0}
 DTYPES = pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
@@ -36,24 +34,8 @@ RULE_CASES = [  # (rule, formula, inputs, a range of ordinary points, a point wh
 
 def _measure(formula, torch_fn, x, dtype, digits=60):
     """[(worst ULPs, points past the bound, points past it and worse than torch)] for f and ∂x of ``formula`` (of x
-    alone) at ``x`` in ``dtype``: symnet's NumPy kernel and torch autograd against mpmath of the formula as written and
-    of SymPy's derivative of it."""
-    x = np.asarray(x, dtype)
-    expr = sp.sympify(formula, locals={**FUNCTIONS, "x": X})
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        got = compiled(formula)(x)
-    theirs = torch_autograd_values(torch_fn, ["x"], [x], dtype)
-    out = []
-    for e, mine, key in zip((expr, sp.diff(expr, X)), got, ("f", "df_dx")):
-        f = mp_function(e, [X])
-        with mpmath.workdps(digits):
-            truth = [f(mpmath.mpf(float(v))) for v in x]
-        u = np.array([ulps(g, t, dtype) for g, t in zip(mine, truth)])
-        v = np.array([ulps(g, t, dtype) for g, t in zip(theirs[key], truth)])
-        past = u > BOUND[dtype]
-        out.append((float(u.max()), int(past.sum()), int((past & (u > v)).sum())))
-    return out
+    alone) at ``x`` in ``dtype``: conftest's :func:`measure_formula`."""
+    return [m[:3] for m in measure_formula(formula, "x", [x], dtype, torch_fn, digits)]
 
 
 def _root(fn, guess):
