@@ -1084,11 +1084,10 @@ def _root_minus_constant_denominator(a, b, r, power, halves):
 # ------------------------------------------------------------------ cos44 (issue 16, session 44, h-cos44: a
 # cosine-similarity loss 1 − a·b/(‖a‖·‖b‖) written out cancels where a ∥ b)
 
-def _cosine_complement_parts(node):
-    """``node`` c + k·P·S₁^(−1/2)·S₂^(−1/2)·… (c, k nonzero numbers; P a polynomial in the inputs with two terms or
-    more; each Sⱼ a sum of two or more squares of inputs, each times a positive number, and a positive number ε or
-    none: ‖a‖ = √(a₁² + a₂² + ε), a weighted norm √(a₁² + 2a₂²); at least one Sⱼ) → (c·k, P, [S₁, S₂, …]); None for
-    any other node."""
+def _constant_plus_product(node):
+    """``node`` c + k·R (c a nonzero real number, k·R a product, k its numeric coefficient; no indexed input) →
+    (c, k, R); None for any other node. The cosine-complement rule's parse, of one root per norm and of one root of
+    ‖a‖²·‖b‖² + ε alike."""
     if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2) or node.has(sp.Indexed):
         return None
     c = next((t for t in node.args if t.is_number), None)
@@ -1096,6 +1095,23 @@ def _cosine_complement_parts(node):
     if c is None or term is None or not c.is_real or c == 0 or not term.is_Mul:
         return None
     k, rest = term.as_coeff_Mul()
+    return c, k, rest
+
+
+def _lagrange_gap(pairs):
+    """D = Σ_{i<j} (aᵢbⱼ − aⱼbᵢ)² of the pairs [(a₁, b₁), (a₂, b₂), …]: ‖a‖²·‖b‖² − (a·b)² by Lagrange's identity."""
+    return sp.Add(*[(ai * bj - aj * bi) ** 2 for n, (ai, bi) in enumerate(pairs) for aj, bj in pairs[n + 1:]])
+
+
+def _cosine_complement_parts(node):
+    """``node`` c + k·P·S₁^(−1/2)·S₂^(−1/2)·… (c, k nonzero numbers; P a polynomial in the inputs with two terms or
+    more; each Sⱼ a sum of two or more squares of inputs, each times a positive number, and a positive number ε or
+    none: ‖a‖ = √(a₁² + a₂² + ε), a weighted norm √(a₁² + 2a₂²); at least one Sⱼ) → (c·k, P, [S₁, S₂, …]); None for
+    any other node."""
+    split = _constant_plus_product(node)
+    if split is None:
+        return None
+    c, k, rest = split
     roots, others = [], []
     for f in sp.Mul.make_args(rest):
         if f.is_Pow and f.exp == -sp.S.Half and f.base.is_Add and len(f.base.args) >= 2 and all(
@@ -1240,7 +1256,7 @@ def _cosine_lagrange(node, p, sums, scales, whole):
     m, pairs = found
     q = sp.expand(-k * p / c)  # s·P: the node is c·(1 − q/R)
     root = sp.sqrt(sums[0]) * sp.sqrt(sums[1])
-    gap = sp.Add(*[(ai * bj - aj * bi) ** 2 for n, (ai, bi) in enumerate(pairs) for aj, bj in pairs[n + 1:]])
+    gap = _lagrange_gap(pairs)
     lagrange = widen(c * gap / (root * (root + q)))
     at = {leaf: leaf * scales.get(leaf, sp.S.One) for leaf in lagrange.leaves}
     return sp.Piecewise((lagrange.func(*[at[leaf] for leaf in lagrange.leaves]), q.xreplace(at) > 0), (whole, True))
@@ -1275,13 +1291,10 @@ def _cosine_joint_complement(node):
     As written, 1 − cos θ with its ε is about ε/(2·S₁·S₂) where a ∥ b, and the rounded cos θ is 3 roundings off it: at
     the 300 points of tests/test_break45.py's ε-norm test (ε = 1e−12) float64 f was past 4 ULP at all 300 (4.34e16:
     −2.2e−16 for 4.5e−17; torch the same), float32 past 8 ULP at 288 (worse than torch at 1)."""
-    if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2) or node.has(sp.Indexed):
+    split = _constant_plus_product(node)
+    if split is None:
         return None
-    c = next((t for t in node.args if t.is_number), None)
-    term = next((t for t in node.args if not t.is_number), None)
-    if c is None or term is None or not c.is_real or c == 0 or not term.is_Mul:
-        return None
-    k, rest = term.as_coeff_Mul()
+    c, k, rest = split
     factors = sp.Mul.make_args(rest)
     roots = [f for f in factors if f.is_Pow and f.exp == -sp.S.Half and _cosine_joint_base(f.base)]
     if len(roots) != 1 or len(factors) != 2:
@@ -1298,6 +1311,6 @@ def _cosine_joint_complement(node):
         pairs = found[1]
         q = sp.expand(-k * p / c)  # s·P: the node is c·(1 − q/R)
         root = sp.sqrt(roots[0].base)
-        gap = sp.Add(*[(ai * bj - aj * bi) ** 2 for n, (ai, bi) in enumerate(pairs) for aj, bj in pairs[n + 1:]])
+        gap = _lagrange_gap(pairs)
         return sp.Piecewise((widen(c * (gap + eps) / (root * (root + q))), near), (node, True))
     return sp.Piecewise((widen(node), near), (node, True))
