@@ -322,6 +322,8 @@ from test_break47 import RULE_CASES as _CASES_break47  # noqa: E402  (inverse-hy
 RULE_CASES += _CASES_break47
 from test_review47 import RULE_CASES as _CASES_review47  # noqa: E402  (widen-quotients: tests/test_review47.py)
 RULE_CASES += _CASES_review47
+from test_trig48 import RULE_CASES as _CASES_trig48  # noqa: E402  (widen: tests/test_trig48.py)
+RULE_CASES += _CASES_trig48
 TOLERANCE["overflowed-shift"] = mpmath.mpf("1e-35")  # the reference's own noise: the written ∂a, w·(1/S − e^(a·w)/S²)·e^(a·w)
 # at |a·w| ~ 1e40, cancels in mpmath at 60 digits to 10⁻⁶⁰·|w| (9.3e−42 at w = 7.8e19, where the rule's 0 is exact)
 # the limits where the written formula has none to evaluate: (value, gradients in order)

@@ -2371,6 +2371,102 @@ _NUMPY_NEEDS.update({"_dw_sin": ("_dw_sin_shifted",), "_dw_cos": ("_dw_sin_shift
 ORDER += ["_dw_sincos_reduced", "_dw_sin_shifted", "_dw_sin", "_dw_cos"]  # sin and cos (above)
 
 
+# sin, cos and √ of a triple word (trig48: NumPy's third tier takes sums of products of sines, cosines and roots):
+# ∂m of the ArcFace logit s·(c·cos m − √(1 − c²)·sin m), −s·(c·sin m + √(1 − c²)·cos m), cancels at c = −cos m to
+# 2⁻⁶² of its terms at points as plain as m = 1.214, where the double words' 2⁻¹⁰⁵ left 143 ULP (∂c, 86). The reduction
+# is _dw_sin_shifted's, each part of π/2 (to 2⁻²¹⁰) taken off in triple words (k·PIO2_A, k·PIO2_B, k·PIO2_C exact,
+# k·PIO2_D and k·PIO2_E by TwoProduct); the series in z = r² to n = _TW_SIN_TERMS (z¹⁹/38! below 2⁻¹⁵⁰), its terms
+# from n = _TW_SIN_FLOAT + 1 on in float64 (z¹³/26! is 2⁻⁹⁷, so their roundings are 2⁻¹⁵⁰ of 1), the rest in triple
+# words with the coefficients 1/n! to 159 bits. Triton's third tier keeps the double words (not capable there).
+_TW_SIN_TERMS, _TW_SIN_FLOAT = 19, 12
+
+
+def _triple_inverse_factorial(n: int) -> tuple:
+    """1/n! as a triple word (hi, lo, tail), each the rounding of what the ones before leave."""
+    from fractions import Fraction
+    exact = Fraction(1, math.factorial(n))
+    hi = float(exact)
+    lo = float(exact - Fraction(hi))
+    return hi, lo, float(exact - Fraction(hi) - Fraction(lo))
+
+
+for _n in range(2, 2 * _TW_SIN_TERMS + 2):
+    for _part, _v in zip(("HI", "LO", "TAIL"), _triple_inverse_factorial(_n)):
+        _CONSTANTS[f"TINVF{_n}_{_part}"], _CONSTANTS[f"NTINVF{_n}_{_part}"] = _v, -_v
+
+
+def _triple_series_text() -> str:
+    """The lines of P(z) = Σ_{n≥1} (−1)ⁿ zⁿ⁻¹/(2n + odd)! of a triple word z by Horner, each coefficient picked per
+    element (``cosine``: 1/(2n)!, else 1/(2n + 1)!): the float64 tail from z_hi, then the triple-word terms."""
+    def pick(n, part):
+        sign = "N" if n % 2 else ""
+        return f"M.where(cosine, {sign}TINVF{2 * n}_{part}, {sign}TINVF{2 * n + 1}_{part})"
+    lines = [f"    p_hi = {pick(_TW_SIN_TERMS, 'HI')}"]
+    for n in range(_TW_SIN_TERMS - 1, _TW_SIN_FLOAT, -1):
+        lines.append(f"    p_hi = p_hi * z_hi + {pick(n, 'HI')}")
+    lines += ["    p_lo = 0.0 * z_hi", "    p_tail = 0.0 * z_hi"]
+    for n in range(_TW_SIN_FLOAT, 0, -1):
+        lines += ["    p_hi, p_lo, p_tail = _tw_mul(p_hi, p_lo, p_tail, z_hi, z_lo, z_tail)",
+                  f"    p_hi, p_lo, p_tail = _tw_add(p_hi, p_lo, p_tail, {pick(n, 'HI')}, {pick(n, 'LO')}, "
+                  f"{pick(n, 'TAIL')})"]
+    return "\n".join(lines) + "\n"
+
+
+PRIMITIVES["_tw_sin_shifted"] = '''\
+def _tw_sin_shifted(x_hi, x_lo, x_tail, q):
+    """sin(x + q·π/2) of a triple word x, q = 0 (sin x) or 1 (cos x), |x_hi| ≤ SIN_LIMIT (NaN beyond), as a triple
+    word: x = k·π/2 + r as _dw_sin_shifted's reduction, r in triple words (π/2 to 2⁻²¹⁰; about 2⁻¹⁵⁰ of |r| + k·2⁻³⁴),
+    then ±sin r (j even) or ±cos r (j odd), j = (k + q) mod 4, by one series in z = r² (_triple_series_text): about
+    2⁻¹⁴⁵ relative."""
+    inside = M.abs(x_hi) <= SIN_LIMIT
+    x = M.where(inside, x_hi, 0.0)
+    k = M.floor(x * TWO_OVER_PI + 0.5)
+    j = (k + q) - 4.0 * M.floor((k + q) * 0.25)
+    a_hi, a_lo = _dw_two_sum(x - k * PIO2_A, -(k * PIO2_B))
+    d_hi, d_lo = _dw_two_prod(k, PIO2_D)
+    b_hi, b_lo = _dw_two_sum(-(k * PIO2_C), -d_hi)
+    r_hi, r_lo, r_tail = _tw_add(a_hi, a_lo, 0.0 * x, b_hi, b_lo, -(d_lo + k * PIO2_E))
+    r_hi, r_lo, r_tail = _tw_add(r_hi, r_lo, r_tail, M.where(inside, x_lo, 0.0), M.where(inside, x_tail, 0.0), 0.0 * x)
+    z_hi, z_lo, z_tail = _tw_square(r_hi, r_lo, r_tail)
+    cosine = (j == 1.0) | (j == 3.0)
+''' + _triple_series_text() + '''\
+    p_hi, p_lo, p_tail = _tw_mul(p_hi, p_lo, p_tail, z_hi, z_lo, z_tail)
+    m_hi = M.where(cosine, 1.0, r_hi)
+    m_lo = M.where(cosine, 0.0, r_lo)
+    m_tail = M.where(cosine, 0.0, r_tail)
+    p_hi, p_lo, p_tail = _tw_mul(p_hi, p_lo, p_tail, m_hi, m_lo, m_tail)
+    v_hi, v_lo, v_tail = _tw_add(m_hi, m_lo, m_tail, p_hi, p_lo, p_tail)
+    sign = M.where(inside, M.where(j >= 2.0, -1.0, 1.0), float("nan"))
+    return sign * v_hi, sign * v_lo, sign * v_tail
+'''
+PRIMITIVES["_tw_sin"] = '''\
+def _tw_sin(x_hi, x_lo, x_tail):
+    """sin x of a triple word, |x_hi| ≤ SIN_LIMIT (NaN beyond): _tw_sin_shifted with q = 0."""
+    return _tw_sin_shifted(x_hi, x_lo, x_tail, 0.0)
+'''
+PRIMITIVES["_tw_cos"] = '''\
+def _tw_cos(x_hi, x_lo, x_tail):
+    """cos x of a triple word, |x_hi| ≤ SIN_LIMIT (NaN beyond): sin(x + π/2), _tw_sin_shifted with q = 1."""
+    return _tw_sin_shifted(x_hi, x_lo, x_tail, 1.0)
+'''
+PRIMITIVES["_tw_sqrt"] = '''\
+def _tw_sqrt(x_hi, x_lo, x_tail):
+    """√x of a triple word x ≥ 0 as a triple word: s = _dw_sqrt's double word (about 2⁻¹⁰⁴), then one Newton step
+    s + (x − s²)/(2s), x − s² in triple words (s² by _tw_square), the correction (2⁻¹⁰⁴ of s) in float64: about
+    2⁻¹⁵⁰ relative where x is above 2⁻⁸⁰⁰ (2⁻⁸⁰ at 1e−300, where the low words are subnormal); 0 at x = 0."""
+    s_hi, s_lo = _dw_sqrt(x_hi, x_lo)
+    q_hi, q_lo, q_tail = _tw_square(s_hi, s_lo, 0.0 * s_hi)
+    d_hi, d_lo, d_tail = _tw_add(x_hi, x_lo, x_tail, -q_hi, -q_lo, -q_tail)
+    positive = s_hi > 0.0
+    c = (d_hi + d_lo) / (2.0 * M.where(positive, s_hi, 1.0))
+    return _tw_add(s_hi, s_lo, 0.0 * s_hi, M.where(positive, c, 0.0), 0.0 * s_hi, 0.0 * s_hi)
+'''
+PRIMITIVE_NEEDS.update({"_tw_sin_shifted": ("_dw_two_sum", "_dw_two_prod", "_tw_add", "_tw_square", "_tw_mul"),
+                        "_tw_sin": ("_tw_sin_shifted",), "_tw_cos": ("_tw_sin_shifted",),
+                        "_tw_sqrt": ("_dw_sqrt", "_tw_square", "_tw_add")})
+ORDER += ["_tw_sin_shifted", "_tw_sin", "_tw_cos", "_tw_sqrt"]  # (above: NumPy's third tier)
+
+
 # The third tier (issue 16, session 20): the functions of a widened sum in triple words, for the elements where even
 # its double word is not enough (the focal loss's ∂t at its zeros, 2⁻⁵⁹·⁶ of its terms: 84 ULP from double words'
 # 2⁻¹⁰⁶; y − tanh x at y = fl(tanh x): 186 ULP at worst). e^x of a triple word x by the reduction of _tw_exp_reduced
@@ -3446,6 +3542,11 @@ class _Emitter:
         elif type(e).__name__ == "nexp":  # e^−u
             a = self.triple(e.args[0])
             v = self._emit3(e, f"_tw_exp(-{a.hi}, -{self._lo(a)}, -{a.tail or '0.0'})", ("_tw_exp",))
+        elif type(e).__name__ in ("sin", "cos") and len(e.args) == 1:  # (NumPy's: _triple_capable; trig48)
+            helper = f"_tw_{type(e).__name__}"
+            v = self._emit3(e, f"{helper}({self._words(self.triple(e.args[0]))})", (helper,))
+        elif isinstance(e, sp.Pow) and e.exp == sp.S.Half:  # √b by a Newton step (trig48: e^(log b/2) was 2⁻¹¹⁴ off)
+            v = self._emit3(e, f"_tw_sqrt({self._words(self.triple(e.base))})", ("_tw_sqrt",))
         elif isinstance(e, sp.Pow) and (not e.exp.is_number or e.exp.is_Rational and not e.exp.is_Integer):
             # b^γ = e^(γ·log b), as the double word has it (log b one value, shared by b^γ and b^(γ − 1))
             v = self.triple(sp.exp(sp.Mul(e.exp, sp.log(e.base), evaluate=False), evaluate=False))
@@ -3854,7 +3955,8 @@ def _triple_exact(e, leaves, backend: str) -> bool:
 
 def _triple_capable(e, leaves, backend: str = "numpy") -> bool:
     """Whether every node of e has a triple word in :meth:`_Emitter.triple` (the third tier): :func:`_triple_exact`'s
-    and e^x, e^−x, e^x − 1, σ, softplus, tanh, b^γ (e^(γ·log b)), sums of any of these, widened sums inside."""
+    and e^x, e^−x, e^x − 1, σ, softplus, tanh, b^γ (e^(γ·log b); √b by _tw_sqrt), sin and cos (NumPy's, trig48), sums
+    of any of these, widened sums inside."""
     if e in leaves or e.is_number:
         return True
     if isinstance(e, sp.UnevaluatedExpr):
@@ -3880,6 +3982,8 @@ def _triple_capable(e, leaves, backend: str = "numpy") -> bool:
                                                                     and _triple_capable(a, leaves, backend)) for a in e.args)
     kind = type(e).__name__
     if kind in _Emitter.TRIPLE_FUNCTIONS or kind in ("nexp", "log", "log1p"):
+        return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
+    if kind in ("sin", "cos") and backend == "numpy":  # _tw_sin, _tw_cos (trig48; Triton's tier keeps double words)
         return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
     if kind in ("erfc", "ndtr") and backend == "triton":  # of any of these too: _tw_erfc_words (session 38)
         return len(e.args) == 1 and _triple_capable(e.args[0], leaves, backend)
@@ -4850,7 +4954,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     # word's 2⁻¹⁰⁶ of the terms may be ULPs of the sum (focal's ∂t at its zeros, y − tanh x at y = fl(tanh x)); where
     # the kernel computes no float64 bound (Triton's float64 kernels, NumPy's where the body has none) on those whose
     # double-word terms are past DEEP_TERMS times its value; Triton in a block where one element is (a scalar branch)
-    third = (not triple and not getattr(node, "first_order", False) and isinstance(body, sp.Add)
+    # (trig48, NumPy) and a body that is no sum but holds widened sums (the LSTM's ∂o, σ(o)·σ(−o)·tanh(f64(c·σ(f) +
+    # σ(i)·tanh(g))), a product in double words whose inner sum cancels 2⁵⁶ where the cell crosses 0: 25 ULP from the
+    # double words' 2⁻¹⁰⁵, torch 7.1e16): the whole body in triple words where an inner sum's terms are past
+    # DEEP_TERMS times it
+    inner_sums = [] if isinstance(body, sp.Add) or backend != "numpy" else [
+        n.expanded for n in sp.preorder_traversal(body)
+        if getattr(type(n), "body", None) is not None and hasattr(n, "expanded") and n.expanded.is_Add]
+    third = (not triple and not getattr(node, "first_order", False) and (isinstance(body, sp.Add) or inner_sums)
              and _triple_capable(body, set(node.leaves), backend))
     deferred = False
     if third:
@@ -4863,7 +4974,7 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             for factor in _common_exp_factors(body):
                 if factor in emitter.values and emitter.values[factor].tail is None:
                     tripled.values[factor] = emitter.values[factor]
-        result3 = tripled.rounded_triple_sum(body)
+        result3 = tripled.rounded_triple_sum(body) if isinstance(body, sp.Add) else tripled.triple(body)
         cost = _triton_tier_cost(tripled.lines)
         third = result3.tail is not None and (backend == "numpy" or cost <= TRITON_TIER_MOST)
         # past TRITON_TIER_INLINE, in the repair kernel where the caller's has one (its main kernel compiles as without)
@@ -4873,6 +4984,9 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             taken.add(name)
         # the double word's terms (as _sum took them: computed already), whose magnitudes may pick the elements
         term_his = [emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi for a in body.args]
+        # an inner sum's (its terms' his, its own hi), as the double word computed them
+        inner_his = [([emitter.value(-a if a.could_extract_minus_sign() and not a.is_number else a).hi
+                       for a in inner.args], emitter.value(inner).hi) for inner in inner_sums]
     with _printing_each_node_once(plain_printer):
         plain = plain_printer.doprint(body)
     formula = emitter.text(body)  # its subexpressions printed for the comments already
@@ -5010,7 +5124,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         by_terms = third and not by_bound
         deep = by_bound or by_terms
         if by_terms:  # the docstring's (the second line's) tier says how its elements are picked
-            lines[1] = lines[1].replace("where the bound is past 2⁻¹⁰ of it", "where its terms are past 2⁴⁰ times it")
+            lines[1] = lines[1].replace("where the bound is past 2⁻¹⁰ of it", "where an inner sum's terms are past 2⁴⁰ "
+                                        "times it" if inner_sums else "where its terms are past 2⁴⁰ times it")
         if third:
             emitter.needs |= tripled.needs
         if by_bound:  # where the double word is not enough: the float64 bound past DEEP_RELATIVE of the value
@@ -5080,7 +5195,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             far = "".join(f" | {_far_leaf(n, far_bound, backend)}" for n in leaf_names) if far_bound else ""
             far += lost
             lines += [f"        double = {tier('double', 'True if some else needed', f', over=~np.isfinite({result.hi}) | np.isinf(double){far}')}"]
-        if by_terms:
+        if by_terms and inner_sums:  # (an inner sum's terms past 2⁴⁰ times it: the body's product of it is as deep)
+            deep_inner = " | ".join(f"(({' + '.join(f'np.abs({t})' for t in his)}) > {DEEP_TERMS!r}*np.abs({hi}))"
+                                    for his, hi in inner_his)
+            lines += [f"        deep = {deep_inner}  # an inner sum cancels past 2⁴⁰: triple words"]
+        elif by_terms:
             magnitude = " + ".join(f"np.abs({t})" for t in term_his)
             lines += [f"        deep = ({magnitude}) > {DEEP_TERMS!r}*np.abs({result.hi})  # cancels past 2⁴⁰: triple words"]
             if scaled and far_bound:  # stt45: not where a leaf is past 2^±B: the scaled tier's value is kept there (the
