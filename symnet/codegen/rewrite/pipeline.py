@@ -815,10 +815,11 @@ RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_H
 
 
 # ------------------------------------------------------------------ cell48 (softpluses.py): softplus-mixture, a
-# whole-expression rule on an output that is the mixture whole, right before widen (which widens its new sums)
+# whole-expression rule on an output that is the mixture whole, before widen (which widens its new sums; log1p-series
+# stays right before widen)
 from .softpluses import SOFTPLUS_MIXTURE  # noqa: E402
 
 _register(SOFTPLUS_MIXTURE)
 
-RULES = RULES[:RULES.index(WIDEN)] + (SOFTPLUS_MIXTURE,) + tuple(
-    r for r in RULES[RULES.index(WIDEN):] if r is not SOFTPLUS_MIXTURE)
+RULES = RULES[:RULES.index(LOG1P_SERIES)] + (SOFTPLUS_MIXTURE,) + tuple(
+    r for r in RULES[RULES.index(LOG1P_SERIES):] if r is not SOFTPLUS_MIXTURE)
