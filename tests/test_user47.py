@@ -24,7 +24,8 @@ torch autograd of the formula as written, float64, measured 2026-12-07 on the ba
 - a temperature-scaled binary KL: the value at T = 1.1e45 has the wrong sign (torch 0), ∂a near a = b 505 ULP;
   near its teacher (100 points) f and ∂a past 4 ULP at 99 in float64;
 - an RMS-normalised entry's ∂x1 4.29 ULP at one point of symnet verify (torch 3.45e12);
-- a BCE written through sigmoid, with a target outside [0, 1], cancels worse than torch's.
+- a BCE written through sigmoid, with a target outside [0, 1], cancels worse than torch's (fixed in session 48,
+  h-cell48: the softplus-mixture rule, tests/test_cell48.py).
 """
 import math
 
@@ -159,10 +160,10 @@ FAULTS = [
                  marks=pytest.mark.xfail(strict=True, reason=(
                      "measured: symnet 5.155740964062006e-20 (4.29 ULP, the bound 4), torch 5.15e-20 (3.4e12)"))),
     pytest.param(BCE, _bce, lambda th, v: -v['t'] * th.log(th.sigmoid(v['z'])) - (1 - v['t']) * th.log(1 - th.sigmoid(v['z'])),
-                 dict(t=1.3132616875182228, z=1.0), "f",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: softplus(z) − t·z cancels (t outside [0, 1]): symnet 5.55e-17 (9.8e15 ULP), "
-                     "torch 0 (8.2e15), true 2.516e-17: worse than torch"))),
+                 dict(t=1.3132616875182228, z=1.0), "f"),
+    # fixed in session 48 (h-cell48, the softplus-mixture rule: softplus(−z) + (1 − t)·z for z > 0, softplus(z) − t·z
+    # below, widened, where t·(1 − t) < 0; tests/test_cell48.py): softplus(z) − t·z cancels (t outside [0, 1]); before:
+    # symnet 5.55e-17 (9.8e15 ULP), torch 0 (8.2e15), true 2.516e-17, worse than torch; after: 0.28 ULP
 ]
 
 

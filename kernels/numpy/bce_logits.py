@@ -6,9 +6,10 @@ Stability rules applied:
   log-sigmoid: log σ(x) underflows to log 0 for x ≪ 0, x − softplus(x) cancels for x ≫ 0; −softplus(−x) does neither
   zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
+  softplus-mixture: P·softplus(−u) + Q·softplus(u) with P + Q = c (BCE through σ: t·softplus(−z) + (1 − t)·softplus(z)) has terms of opposite signs where P·Q < 0 (a target outside [0, 1]), which cancel to c·softplus(u) − P·u (t = 1.3132616875182228, z = 1: 5.55e−17 for 2.516e−17, 9.8e15 ULP in float64; torch 8.2e15); there it is c·softplus(−u) + Q·u for u > 0 and c·softplus(u) − P·u below (softplus(u) = u + softplus(−u), exact): one softplus of −|u| beside a product of inputs, widened where they cancel; the mixture elsewhere (an output that is such a sum whole)
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: 5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically; so is a sum of quotients by an input whose terms cancel once multiplied out ((x + P)/y − (x·y + y·P)/y², ∂y of (x·y + hardswish(y))/y: two terms of 3.5e140 for 1/6 at y = −1.4e−141, 7.8e92 ULP in float64), and a number beside k·(a sum holding a number) whose numbers cancel once k is multiplied in (∂x of the balanced L1 loss α/b·(b|x| + 1)·log(b|x| + 1) − α|x|, −α + b·(α/b + α·L/b) with L = log1p(b|x|), computed as (1 + L) − 1: 2.65e4 ULP in float64 at x = 1e−6, torch 2.8e4)
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly; c + P·σ(u) + Q·σ(−u) with P + Q = −c (Poly-1's 1 − p_t = 1 − tσ(z) − (1 − t)σ(−z): 2e11 ULP in float64 at t = 1, z = 27, torch the same) is the mixture −Q·σ(u) − P·σ(−u), (1 − t)σ(z) + tσ(−z), of terms of one sign for t in [0, 1] (P·Q ≥ 0); where P·Q < 0 it cancels (|t| ≫ 1: 1.23e16 ULP in float64 at t = 9.59e181, z = −4.88e−17, torch 5.72e15), and σ(u) − σ(−u) = tanh(u/2) gives c·σ(−u) − Q·tanh(u/2) for u > 0, c·σ(u) + P·tanh(u/2) below (σ(z) − t·tanh(z/2)), which cancel only where the function is near 0
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: 5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -340,6 +341,289 @@ def _dw_expm1(x_hi, x_lo):
             np.where(tiny, x_lo, np.where(near, p_lo, m_lo)))
 
 
+def _dw_log1p(d_hi, d_lo):
+    """log(1 + d) of a double-word d > −1 (table-driven, _dw_log_reduced): 1 + d = x_hi + e + f exactly, e
+    1 + d_hi's rounding (0 where d_hi ≤ −1/2), f d_lo's (at most 2⁻⁵³ of d), so that log1p keeps its relative
+    accuracy near d = 0 (d itself below |d| = 2⁻¹⁰⁰ too)."""
+    s, e = _dw_two_sum(1.0, d_hi)
+    x_hi, f = _dw_fast_two_sum(s, d_lo)
+    return _dw_log_scaled(x_hi, e, f)
+
+
+_DW_LOG_F = np.array([  # log(j/128), j = 96 … 192: (hi, lo, lo2)
+    (-0.2876820724517809, -2.607160616442564e-17, 1.0708025760192953e-33), (-0.27731928541623435, 7.44528405583513e-18, 4.853906240936375e-34),
+    (-0.26706278524904525, 7.32891532732017e-18, -3.908722279171073e-34), (-0.2569104137850272, -2.502843296152504e-17, -1.5053676922686578e-33),
+    (-0.24686007793152578, -1.361743371748368e-17, 6.879824723337168e-34), (-0.2369097470783577, -1.9682402978398164e-18, 1.6464988573298073e-34),
+    (-0.22705745063534608, -9.551415762738488e-18, -1.866213056968216e-34), (-0.2173012756899814, -1.6168452453763015e-18, -5.01542962416075e-35),
+    (-0.2076393647782445, -1.2053243216686129e-17, -6.934295861642487e-34), (-0.1980699137620938, -3.742843482461439e-18, -3.600083536137795e-35),
+    (-0.18859116980755003, 7.432164219196925e-18, 6.242317029478891e-34), (-0.179201429457711, 1.0785017454858423e-17, 5.266461372255896e-34),
+    (-0.16989903679539747, 4.868008764439071e-19, 2.7615180344397363e-35), (-0.16068238169047347, 3.650183553047837e-18, -1.9592511969399713e-34),
+    (-0.15154989812720093, -5.1669593684615594e-18, 2.634928587132709e-34), (-0.14250006260728304, 9.926388234225749e-18, 4.576940616063642e-34),
+    (-0.13353139262452263, 3.664457663660085e-18, -1.9543611395855363e-34), (-0.1246424452072766, 5.808912678940971e-18, 3.233152662992679e-34),
+    (-0.1158318155251217, -4.338484369808096e-18, 1.9660163152197876e-34), (-0.1070981355563671, 1.73705104015906e-18, 3.879540401028696e-35),
+    (-0.09844007281325252, 4.439009633675136e-18, -1.9905588892517317e-34), (-0.08985632912186105, 6.273760163689594e-19, -3.280031890634387e-36),
+    (-0.0813456394539524, -5.07707635593117e-18, 1.148776436715296e-34), (-0.07290677080808779, 6.306860257532778e-18, 8.788395983511811e-35),
+    (-0.06453852113757118, 6.470486661692933e-18, 1.5943527859717567e-34), (-0.05623971832287608, 3.2835149805605613e-18, -1.6099675490717502e-34),
+    (-0.048009219186360606, -1.4390903347292205e-18, 4.4196182572963884e-35), (-0.039845908547199674, 3.129547680315208e-18, -1.6595192425410023e-34),
+    (-0.0317486983145803, -3.0382263084680858e-18, -5.938726465918063e-35), (-0.023716526617316044, 1.5774243488668215e-18, -3.0791830649679345e-35),
+    (-0.015748356968139168, -1.0021578630528974e-18, 1.3230954218251688e-35), (-0.007843177461025893, -2.764708154124904e-19, -1.437306004099901e-36),
+    (0.0, 0.0, 0.0), (0.007782140442054949, -1.2819179123343845e-20, 6.1919918145810485e-37),
+    (0.015504186535965254, -3.278321022892429e-19, -1.590467946689878e-35), (0.02316705928153438, -1.1769544932063305e-18, 5.6051309016151134e-36),
+    (0.030771658666753687, 1.0431732029005968e-18, -7.246134058454665e-35), (0.0383188643021366, -2.357996157351286e-18, 8.592090817647129e-35),
+    (0.0458095360312942, 1.902959866474257e-18, 1.672907500109968e-35), (0.053244514518812285, -1.665575816973663e-18, -1.708364210346621e-35),
+    (0.06062462181643484, 2.6424025938726934e-18, -1.0186591508377544e-34), (0.06795066190850775, -1.2802141240611733e-18, -2.0742652088971823e-35),
+    (0.07522342123758753, -5.930604196293241e-18, -1.0456580084880699e-34), (0.08244366921107459, 5.700437773813987e-18, 2.590195577974665e-34),
+    (0.08961215868968714, -5.4268129336647135e-18, -3.3643143362577896e-34), (0.09672962645855111, -5.597397486289965e-19, -4.5635602160230904e-35),
+    (0.10379679368164356, 5.47772415726659e-18, 1.501653557345777e-34), (0.11081436634029011, 1.183748342825649e-18, 8.923644161914519e-35),
+    (0.11778303565638346, -1.1971685747593677e-18, 1.6074073738081715e-35), (0.12470347850095724, -4.6522609636496624e-18, -3.4005120859239854e-34),
+    (0.13157635778871926, 1.1123000879729588e-17, -5.5650165501318216e-34), (0.13840232285911913, 4.447777301357527e-18, -2.9004276356597938e-34),
+    (0.1451820098444979, 8.242418783022475e-18, -6.131085144129312e-34), (0.15191604202584197, 6.4838631244022194e-18, -1.5760455257690066e-34),
+    (0.15860503017663857, 1.1257003872182592e-17, -7.51932018824944e-34), (0.16524957289530717, -1.0094935622322628e-17, 6.362468874067505e-34),
+    (0.17185025692665923, -6.0224538210113705e-18, -1.0382896674242226e-34), (0.1784076574728183, -1.2432553788701131e-17, -8.579184134569374e-35),
+    (0.184922338494012, 3.0236614153574064e-18, 9.450930508669466e-36), (0.19139485299962947, -1.2129496905792884e-17, -2.00382584326406e-34),
+    (0.19782574332991987, 1.2821194372980142e-17, -5.9260012181312075e-34), (0.2042155414286909, 2.7338281018722773e-18, 6.002041353057579e-35),
+    (0.21056476910734964, -4.249405314729895e-18, -7.868931695567006e-35), (0.21687393830061436, 4.551026193234283e-18, -4.531081045587737e-35),
+    (0.22314355131420976, -9.091270597324799e-18, 6.29376658087669e-34), (0.22937410106484582, 9.927671823978025e-18, 1.6993946468313272e-34),
+    (0.2355660713127669, -2.3943371495187355e-18, 3.214814747616343e-35), (0.24171993688714516, 8.900990022166643e-18, -7.388051211651948e-34),
+    (0.24783616390458127, -1.2432209578702523e-17, -4.663825225185012e-34), (0.25391520998096345, -8.048097394424201e-18, -4.060496546904956e-34),
+    (0.25995752443692605, 2.069806938978935e-17, 1.7044043846287857e-34), (0.26596354849713794, 5.3393802761314314e-18, -2.309582894228965e-35),
+    (0.27193371548364176, 7.83319637697442e-19, 1.6898476119360374e-36), (0.2778684510034563, -9.16018294909263e-19, -4.571635073198179e-35),
+    (0.2837681731306446, -2.032665581126656e-17, -6.28047223628448e-34), (0.28963329258304266, 2.0535953219858174e-17, 1.0678030736280009e-33),
+    (0.2954642128938359, -2.16461086040599e-17, -5.871962579719758e-34), (0.3012613305781618, -9.048511144048564e-18, 7.437649006088198e-34),
+    (0.3070250352949119, -1.2319916200101964e-17, 6.7214555318084905e-34), (0.3127557100038969, -1.451808353098951e-17, -1.2477987310478988e-33),
+    (0.3184537311185346, 2.7114779367326236e-17, -5.654849332876713e-34), (0.324119468654212, -7.958214381893813e-18, 2.1570710802265745e-34),
+    (0.329753286372468, 2.122020616196946e-18, 2.6830404874781335e-35), (0.3353555419211378, 1.834564437059473e-17, -5.770480622615381e-34),
+    (0.3409265869705932, 1.7467136443544747e-17, 2.6026474294830354e-34), (0.34646676734620857, 1.028583585496265e-17, 1.3976805858807513e-34),
+    (0.3519764231571782, -1.2953893030191963e-17, 4.522771214737133e-34), (0.3574558889218038, -2.5136910072413547e-17, -8.179393252695262e-34),
+    (0.3629054936893685, -2.1492361455310972e-17, -4.04996399113208e-34), (0.3683255611587076, 2.690672380132659e-17, -1.524475811835051e-33),
+    (0.37371640979358406, 2.1836211281198184e-17, 8.118141774468415e-34), (0.37907835293496944, 1.587939415338447e-17, 1.2585790960157891e-33),
+    (0.38441169891033206, -1.612149700764673e-17, 1.098381257865795e-33), (0.3897167511400252, 2.734172667856699e-17, -1.2340905425016856e-33),
+    (0.394993808240869, -1.5113724418336168e-17, -1.015196264164542e-33), (0.4002431641270127, -1.1349239205188711e-17, -2.621981985362746e-35),
+    (0.4054651081081644, -2.8811380259626426e-18, 1.0082946435112786e-34),
+]).T.copy()
+_DW_LOG_G = np.array([  # log1p(i/2¹⁴), i = -88 … 88: (hi, lo, lo2)
+    (-0.005385569932592585, 4.2234805163694025e-19, 5.59798560876457e-36), (-0.005324207063245561, 2.1865574436505675e-19, 6.575588802987741e-36),
+    (-0.0052628479590692305, 3.3354746564294266e-19, 1.8427664347249313e-35), (-0.005201492619601567, 3.015283467473473e-19, -3.3006011360703588e-37),
+    (-0.005140141044380629, -3.796350053750199e-19, -2.6744002217971516e-36), (-0.005078793232944562, 3.740383329809539e-19, -1.163365670525574e-35),
+    (-0.005017449184831591, 3.1471092497116743e-19, -3.051418516961432e-36), (-0.004956108899580031, -1.775242944588167e-19, -5.0810651683750585e-36),
+    (-0.004894772376728281, 1.9148093806775694e-19, -5.825370296628332e-36), (-0.004833439615814823, 1.813253015638825e-19, -5.757839367410278e-36),
+    (-0.004772110616378226, 3.747022286724216e-19, -6.349064802221733e-36), (-0.004710785377957142, -2.712177869913321e-19, 1.4604983691140822e-35),
+    (-0.00464946390009031, -6.715562800628076e-20, 1.823649368035574e-36), (-0.004588146182316553, 2.2492250776018453e-19, -4.6335759702663746e-36),
+    (-0.004526832224174777, 1.4700428246886937e-20, 9.074481456699014e-37), (-0.0044655220252039765, -2.283225870422935e-19, 3.8307238968571014e-36),
+    (-0.004404215584943228, 1.786038257311367e-19, -3.6767020048065185e-36), (-0.004342912902931693, 4.175486148545265e-19, 2.019374761954523e-35),
+    (-0.004281613978708618, -7.459260719041281e-20, 8.661383836306313e-37), (-0.004220318811813335, 1.494041460391047e-19, 4.070265920358116e-36),
+    (-0.0041590274017852605, 2.310544111585829e-19, 1.9221299216507816e-35), (-0.004097739748163894, -3.7098401021958417e-19, 2.3206552211342066e-35),
+    (-0.004036455850488823, -1.2542843760450277e-19, 6.841655968740168e-36), (-0.003975175708299717, 2.5557277572138276e-19, 1.8174648580609478e-35),
+    (-0.003913899321136329, -4.2808986230681256e-19, 9.421114903719316e-36), (-0.0038526266885385006, 5.938090148693193e-20, 4.375535816802663e-36),
+    (-0.0037913578100461547, 3.784800209161042e-20, 1.6825971959121934e-36), (-0.0037300926851993, 3.499580435006386e-21, -1.3399616681005563e-37),
+    (-0.0036688313135380297, 4.7484778693489545e-20, 1.7368704544968167e-36), (-0.003607573694602521, -1.233715970314371e-19, 7.928841100095627e-36),
+    (-0.003546319827933037, 1.3518184868007676e-19, -1.032211104657543e-36), (-0.0034850697130699225, -1.765601369227896e-19, -7.488674423356059e-36),
+    (-0.00342382334955361, -2.1211686593561506e-19, -7.481940707821208e-36), (-0.0033625807369246146, 1.397823758339811e-19, 2.383695359866362e-36),
+    (-0.0033013418747235355, -1.5779957547577982e-19, -3.632234693858908e-36), (-0.003240106762491058, 2.0011582220654243e-19, -1.102847467326424e-35),
+    (-0.00317887539976795, 1.1060355969136196e-19, 7.148979444015e-36), (-0.0031176477860950643, -1.3373128748400433e-20, -6.571461347126099e-37),
+    (-0.003056423921013339, 4.2971406779869914e-20, 2.509809838329448e-36), (-0.002995203804063795, -1.167843123899089e-19, -9.561526876758083e-36),
+    (-0.0029339874347875383, -1.785812826797386e-19, -6.492167357727597e-36), (-0.0028727748127257598, 3.539692889013581e-20, 2.0452054176374458e-36),
+    (-0.0028115659374197332, 1.536756844995666e-19, 7.177185858535413e-36), (-0.0027503608084108173, 1.4347706827547077e-19, -3.899668995182959e-36),
+    (-0.002689159425240455, -1.0234123965922065e-19, 5.544883609921641e-36), (-0.0026279617874501735, 1.2268920844815202e-19, 1.3977253676590053e-37),
+    (-0.002566767894581584, 1.9085040957301852e-19, -1.1909689324762988e-35), (-0.0025055777461763813, -1.0443779231123708e-19, 4.36196088030547e-36),
+    (-0.0024443913417763457, -9.434231789177471e-20, 5.2361957802719723e-36), (-0.0023832086809233407, 5.12478907167211e-20, -2.6949801168124866e-36),
+    (-0.0023220297631593137, 2.1166552934541188e-19, -1.0273671277305889e-35), (-0.002260854588026296, -9.764031135116575e-20, -3.7335765921693924e-38),
+    (-0.0021996831550664046, 3.018866275083488e-20, 7.399468119624454e-37), (-0.0021385154638218383, -1.2178309193867302e-19, 6.36407914397946e-36),
+    (-0.0020773515138348816, 1.6203787942756812e-19, -8.966290630163709e-36), (-0.0020161913046479016, 1.4558414089976058e-20, -7.550378317848167e-37),
+    (-0.0019550348358033506, 4.230899758681172e-20, 3.7861555452824506e-37), (-0.001893882106843764, -3.9263114432926826e-20, 2.823390011931856e-36),
+    (-0.0018327331173117617, -8.421966730545712e-20, -6.774382778912902e-38), (-0.0017715878667500472, 7.071306851918386e-20, -2.6746504333929727e-36),
+    (-0.0017104463547014076, -2.3857935901676807e-20, -9.40982498894544e-37), (-0.0016493085807087146, 1.0840337113747928e-19, -2.3975757672488876e-36),
+    (-0.0015881745443149227, -6.149526097302868e-20, -7.878872963732644e-38), (-0.0015270442450630714, -9.581021502448165e-20, 4.22841898931262e-36),
+    (-0.0014659176824962832, -8.74510533618093e-20, -1.9713255319200346e-36), (-0.0014047948561577647, 1.1028516461146472e-20, 7.1910554527128456e-37),
+    (-0.001343675765590806, -2.5768757416533895e-20, 1.1957732323155066e-36), (-0.001282560410338781, -2.5087156437062273e-20, -9.237768098832387e-38),
+    (-0.0012214487899451477, -4.6070340247454745e-20, -2.5363215539688703e-36), (-0.0011603409039534474, 7.438222308964903e-20, 5.0553730368226285e-36),
+    (-0.001099236751907305, 9.15504026197491e-20, -4.7079436771092555e-36), (-0.0010381363333504293, 2.3864907514858887e-20, -1.1333582778071313e-36),
+    (-0.0009770396478266127, -4.348919509358116e-20, 5.590784328951911e-37), (-0.0009159466948797313, -4.6554989940338175e-20, -8.436016135556122e-37),
+    (-0.0008548574740537445, -3.059246607014074e-20, -2.5673313811256937e-37), (-0.0007937719848926955, -2.1233075114450955e-20, 1.5015273165577543e-36),
+    (-0.0007326902269407109, -4.0607448598840765e-21, 1.031274402808353e-37), (-0.0006716121997420011, -1.2619345822231471e-20, 3.3236699256567095e-37),
+    (-0.0006105379028408597, 4.140432046313159e-22, 1.1640475086400754e-38), (-0.0005494673357816639, -3.321101333371085e-20, -1.1125754432237818e-36),
+    (-0.0004884004981088745, 4.833640110330175e-20, 1.991071961149851e-36), (-0.00042733738936703554, 6.835082147119585e-21, -6.732422471756085e-37),
+    (-0.00036627800910077465, -1.6665168594326854e-20, -2.1268739826253917e-37), (-0.00030522235685480283, -2.35692456949379e-20, -4.028651808300697e-37),
+    (-0.0002441704321739145, 2.526275026474026e-20, 3.3554028945796392e-37), (-0.00018312223460298724, 1.3038024998930932e-20, 4.253219580309417e-37),
+    (-0.00012207776368698225, 1.2648473834216813e-20, -2.9622341839610754e-37), (-6.103701897094392e-05, -4.686924258389311e-21, -6.579043811553218e-38),
+    (0.0, 0.0, 0.0), (6.103329368063853e-05, -2.089356552574568e-21, -1.8498183355285236e-37),
+    (0.00012206286252567737, 9.029504143562632e-22, 4.53043534250088e-38), (0.00018308870698973903, -1.3050587804799981e-20, -4.337950742249172e-37),
+    (0.0002441108275273627, 1.771717965304049e-21, 1.554068251403374e-38), (0.00030512922459300447, 2.329998115381455e-20, 1.0077436331535403e-36),
+    (0.0003661438986410372, 1.5861148958054733e-20, 5.640123026932707e-37), (0.0004271548501257506, -8.862519338981596e-21, -2.3797804852680814e-37),
+    (0.0004881620795013512, 1.3561976611568117e-21, -2.2541366811101992e-38), (0.0005491655872219624, 2.4052726012840427e-20, 3.2150479831752754e-37),
+    (0.0006101653737416245, -1.7646977447645688e-20, -3.840809191176263e-37), (0.0006711614395142948, -1.7909850189507243e-20, 7.913478316149129e-37),
+    (0.0007321537849938475, -4.739652738868915e-20, 4.3364061693210564e-38), (0.0007931424106340736, 4.6473194226633e-20, 1.6824835955605647e-36),
+    (0.0008541273168886813, 9.256649746989776e-21, 2.0525950553193874e-38), (0.0009151085042112957, -4.1318752977843906e-20, -1.721979513001049e-36),
+    (0.0009760859730554589, -2.8791156534096714e-20, -1.0857000045586348e-36), (0.00103705972387463, -6.145397536470146e-21, -3.7074282242535894e-37),
+    (0.0010980297571221854, -2.7159885608485023e-20, 7.482747439691798e-37), (0.0011589960732514182, -1.7759649990875124e-20, -1.0894096988376353e-36),
+    (0.0012199586727155388, 2.7363796732288505e-20, -1.0436930491509379e-36), (0.0012809175559676748, 6.496686628750001e-20, -5.304330545674869e-36),
+    (0.0013418727234608709, 2.346214150269001e-20, -1.3367712588081702e-36), (0.0014028241756480887, 3.9960898985247996e-20, -9.161929491530246e-37),
+    (0.0014637719129822074, 4.6788171950912193e-20, 1.3510937708287164e-36), (0.0015247159359160231, 8.51296243729165e-21, -2.124802521254577e-37),
+    (0.0015856562449022493, -5.786813283618415e-20, 2.6908264049317658e-36), (0.0016465928403935164, -6.2753446215548e-20, 1.0396605955412727e-36),
+    (0.0017075257228423724, -4.0605344715631245e-20, -2.5456368341190243e-36), (0.0017684548927012825, 8.705538825916997e-20, -2.9370876675224457e-36),
+    (0.0018293803504226293, 9.812772483755653e-20, -4.5798517797090035e-39), (0.0018903020964587127, -7.623583802747313e-20, 2.455199970836723e-36),
+    (0.0019512201312617493, 1.0219835235715959e-19, -3.991413483503557e-36), (0.0020121344552838745, -1.526781802596416e-19, 3.8009661147375634e-36),
+    (0.002073045068977139, 1.0458453378652298e-19, -5.3765426950469053e-36), (0.002133951972793513, 1.0167631837437584e-19, 7.307880858287845e-37),
+    (0.002194855167184883, 1.8757473090451933e-19, 6.860723131632924e-36), (0.002255754652603053, 1.1793769000034487e-19, 4.48318509840264e-36),
+    (0.002316650429499745, -5.742480775466473e-20, -4.644778861268655e-36), (0.0023775424983265977, 2.5553168240903822e-20, -1.1443587190246669e-36),
+    (0.0024384308595351675, 1.9792948022157357e-19, -7.862945462616132e-36), (0.002499315513576929, 2.1152640843435624e-19, 3.110145229573658e-36),
+    (0.0025601964609032737, 1.9269702153462316e-19, -4.5548307300424485e-36), (0.002621073701965511, -2.0495717375019214e-19, 6.889163302501526e-36),
+    (0.002681947237214867, -4.578948050825012e-20, 1.0673551748957895e-36), (0.002742817067102487, -1.2780692775170877e-19, 4.428984119714765e-36),
+    (0.002803683192079432, 7.315687234026092e-20, 2.5519432867752804e-36), (0.002864545612596683, -1.785885345694602e-19, 6.447981908316836e-36),
+    (0.002925404329105136, 1.7722449036364235e-19, -1.7469253650243653e-36), (0.0029862593420556067, 1.1373661023220422e-19, -2.6681591242186436e-36),
+    (0.003047110651898828, 6.4451182063261844e-21, -3.1798765618697018e-37), (0.00310795825908545, -8.14889804797347e-20, 3.921432720723216e-37),
+    (0.0031688021640660403, 5.446436474329849e-20, 5.781106053547537e-36), (0.003229642367291086, -8.713911539440896e-20, -2.074652054430486e-36),
+    (0.00329047886921099, 4.1017749550385566e-20, -2.4067382539104857e-36), (0.0033513116702760743, -1.1338457867796227e-19, 1.808793326179811e-36),
+    (0.0034121407709365777, -1.3897890298661407e-20, 2.664117553712622e-37), (0.003472966171642658, -1.8371654327525127e-19, 7.768863656687955e-36),
+    (0.0035337878728443897, -1.728516950870537e-20, 8.177336760562768e-37), (0.003594605874991766, 7.127885089186174e-20, -1.2319908349566376e-36),
+    (0.003655420178534698, -3.0796208625658125e-20, -1.4192564354051173e-37), (0.003716230783923014, -1.1496669997470337e-19, 7.661224105229903e-36),
+    (0.0037770376916064605, -6.509081982752164e-20, -4.2372391399928557e-36), (0.0038378409020347025, 1.6252897071160678e-19, -5.4628403380407126e-36),
+    (0.003898640415657323, 1.2541659038304973e-19, -3.230993143727438e-36), (0.003959436232923822, 2.1591039318252668e-19, 6.245436890543917e-36),
+    (0.004020228354283619, -5.362092181821662e-20, 2.0354121214885444e-36), (0.004081016780186049, 1.375593598776926e-19, 3.308772674536099e-36),
+    (0.004141801511080369, 3.3639802139603153e-19, 7.481246441417015e-36), (0.004202582547415751, -2.9666513635088544e-19, 1.1101793708550324e-35),
+    (0.004263359889641285, -3.6569692332111993e-19, 1.0277227849267495e-36), (0.00432413353820598, 3.1119139349726496e-19, -1.2605539681708947e-36),
+    (0.004384903493558765, -1.4561459148557039e-19, 1.952697362294468e-36), (0.004445669756148483, 4.1419675270243907e-19, -1.821919152978911e-35),
+    (0.0045064323264239, 3.844984159773655e-19, -2.631369251017624e-36), (0.004567191204833698, -3.7321990335596514e-19, 6.987530225625326e-36),
+    (0.004627946391826473, 3.573888203381215e-19, 1.0728182684591916e-35), (0.004688697887850747, 2.285078787138156e-19, 2.3416204140749796e-35),
+    (0.004749445693354956, 1.5427927777645782e-19, -4.887678785045192e-36), (0.004810189808787453, -6.14417958040274e-21, -1.3783403867467306e-37),
+    (0.004870930234596512, 3.059793231219792e-19, -3.996391427724018e-36), (0.004931666971230326, -2.3325588685828507e-19, 1.958439414387752e-36),
+    (0.004992400019137001, 3.936101402424461e-19, -9.581867620495812e-36), (0.005053129378764569, -2.410160065739549e-19, -1.2690057023268928e-35),
+    (0.005113855050560974, -3.16333083527133e-19, -1.207134970657861e-35), (0.0051745770349740814, 1.8514725690138557e-19, 1.0599534322286159e-35),
+    (0.005235295332451675, 3.6478080025073085e-19, -2.103570814018322e-35), (0.005296009943441456, 1.6232682595979863e-19, -2.799788084673237e-36),
+    (0.0053567208683910445, 3.7575467306928694e-19, -7.422845809145629e-37),
+]).T.copy()
+
+
+def _dw_log_reduced(x_hi, lo1, lo2, triple=False):
+    """log x of x = x_hi + lo1 + lo2 as a double-word, for x_hi in [2⁻¹⁰⁰⁰, 2¹⁰⁰⁰], |lo1| ≤ ulp(x_hi)/2 and |lo2| at
+    most 2⁻⁵³ of x − 1 near x = 1 (table-driven: see _DW_LOG_F); relative error about 2⁻¹⁰⁴. With ``triple``, a
+    triple word (y, mid, tail): the reductions' roundings at 2⁻¹⁰⁶ of log1p(r₂) (|r₂| ≤ 2⁻¹⁵) left, 2⁻¹¹⁴ of log x
+    measured (tests/test_gauss17.py)."""
+    ix = x_hi.view(np.int64)
+    k = (ix - 0x3FE8000000000000) >> 52  # x_hi = 2^k·m, m in [0.75, 1.5)
+    m = (ix - (k << 52)).view(np.float64)
+    scale = ((1023 - k) << 52).view(np.float64)  # 2^−k, exact
+    j = np.rint(m * 128.0)
+    f = j * 0.0078125  # F = j/128: |m − F| ≤ 2⁻⁸
+    d_hi, d_lo = _dw_fast_two_sum(m - f, lo1 * scale)  # m − F exact (Sterbenz); |m − F| ≥ ulp(m) or 0
+    if triple:  # lo2 apart: d_lo + lo2 rounds at 2⁻¹⁰⁶ of d, all of log x where F = G = 1, k = 0
+        d_lo2 = lo2 * scale
+    else:
+        d_lo = d_lo + lo2 * scale
+    # r₁ = d/F: q = fl(d_hi/F), d_hi − q·F exact from q's halves (F of 8 bits)
+    q = d_hi / f
+    q1, q2 = _dw_split_bounded(q)
+    if triple:  # r₁ = q + q_lo + q_lo2: the remainder's sum with d_lo (TwoSum) and q_lo's own remainder kept
+        n, n_e = _dw_two_sum((d_hi - q1 * f) - q2 * f, d_lo)
+        q_lo = n / f
+        w1, w2 = _dw_split_bounded(q_lo)
+        q_lo2 = ((((n - w1 * f) - w2 * f) + n_e) + d_lo2) / f
+    else:
+        q_lo = (((d_hi - q1 * f) - q2 * f) + d_lo) / f
+    i = np.rint(q * 16384.0)
+    g = i * 0.00006103515625  # G − 1 = i/2¹⁴ nearest r₁
+    big_g = 1.0 + g  # 15 bits
+    e = q - g  # exact (Sterbenz)
+    # r₂ = (r₁ − (G − 1))/G = h + l, |r₂| ≤ 2⁻¹⁵
+    h = e / big_g
+    h1, h2 = _dw_split_bounded(h)
+    # log1p(r₂) = r₂ − r₂²/2 + r₂³·(1/3 − r₂/4 + r₂²/5 − r₂³/6 + r₂⁴/7): r₂² = p + p_lo, r₂³ = c + c_lo and the
+    # bracket u = u_hi + u_lo each in double-word (r₂³/3 is 2⁻³² of r₂: it needs 2⁻⁷² of itself)
+    if triple:  # r₂ = h + l + l2 likewise (each division's rounding 2⁻¹⁰⁶ of r₂, all of log x near x = 1: poisson_nll's
+        # log(x + 10⁻⁸)), l2 in the products too (up to 2⁻⁸⁰ of r₂ where x − 1 cancels), and the series on to
+        # −r₂⁸/8 + r₂⁹/9 (r₂⁸/8 is 2⁻¹⁰⁸ of log1p(r₂) at |r₂| = 2⁻¹⁵)
+        n, n_e = _dw_two_sum((e - h1 * big_g) - h2 * big_g, q_lo)
+        l = n / big_g
+        w1, w2 = _dw_split_bounded(l)
+        l2 = ((((n - w1 * big_g) - w2 * big_g) + n_e) + q_lo2) / big_g
+        lp = l + l2
+        w = h * (1.0 / 7.0 + h * (-0.125 + h * (1.0 / 9.0)))
+    else:
+        l = (((e - h1 * big_g) - h2 * big_g) + q_lo) / big_g
+        lp = l
+        w = h * (1.0 / 7.0)
+    p = h * h
+    p_lo = (((h1 * h1 - p) + 2.0 * h1 * h2) + h2 * h2) + 2.0 * h * lp
+    p1, p2 = _dw_split_bounded(p)
+    c = p * h
+    c_lo = ((((p1 * h1 - c) + p1 * h2 + p2 * h1) + p2 * h2) + p_lo * h) + p * lp
+    v_hi, v_lo = _dw_fast_two_sum(-0.25 * h, p * (0.2 + h * (-1.0 / 6.0 + w)))
+    u_hi, u_lo = _dw_fast_two_sum(0.3333333333333333, v_hi)
+    u_lo = u_lo + ((1.850371707708594e-17 + v_lo) - 0.25 * lp)
+    c1, c2 = _dw_split_bounded(c)
+    u1, u2 = _dw_split_bounded(u_hi)
+    t = c * u_hi
+    t_lo = (((((c1 * u1 - t) + c1 * u2 + c2 * u1) + c2 * u2) + c * u_lo) + c_lo * u_hi)
+    s, e1 = _dw_fast_two_sum(h, -0.5 * p)
+    s, e2 = _dw_fast_two_sum(s, t)
+    if triple:  # e1, e2 and l (each up to 2⁻⁵³ of r₂) summed with their roundings kept: their float64 sum is
+        # 2⁻¹⁰⁶ of log1p(r₂), the whole of log x near x = 1 (poisson_nll's log(x + 10⁻⁸) at x = 1: 8.3 ULP of f)
+        s_lo, z1 = _dw_two_sum(e1, e2)
+        s_lo, z2 = _dw_two_sum(s_lo, l)
+        s_tail = ((z1 + z2) + l2) + (t_lo - 0.5 * p_lo)
+    else:
+        s_lo = (((e1 + e2) + l) - 0.5 * p_lo) + t_lo
+    # k·ln 2 + log F + log G + log1p(r₂): |log F| ≥ |log G| unless log F = 0, |k·ln 2| ≥ |log F + log G| unless k = 0
+    # (clipped: a NaN part, an overflow upstream, gives a NaN index, whose result is NaN whatever the row)
+    table_f = np.take(_DW_LOG_F, (j - 96.0).astype(np.intp), axis=1, mode="clip")
+    table_g = np.take(_DW_LOG_G, (i + 88.0).astype(np.intp), axis=1, mode="clip")
+    y, y1 = _dw_fast_two_sum(table_f[0], table_g[0])
+    y, y2 = _dw_two_sum(y, s)
+    k = k.astype(np.float64)
+    k_hi, k_lo = _dw_fast_two_sum(k * 0.6931471824645996, k * -1.904654323148236e-09)
+    y, y3 = _dw_fast_two_sum(k_hi, y)
+    if not triple:
+        y_lo = (((y1 + y2) + y3) + (k_lo + k * 2.3190468138462996e-17)) + ((table_f[1] + table_g[1]) + s_lo)
+        return _dw_fast_two_sum(y, y_lo)
+    # a triple word (_tw_log): the low parts above 2⁻⁶⁰ (k_lo up to ulp(k·ln 2), y3, k·2.3190468138462996e-17, log F's lo, y2, y1)
+    # summed with each rounding kept (TwoSum), the roundings, the smaller parts and the third words last (their
+    # float64 sum above rounds at 2⁻¹⁰⁶ of log x: with log F's double word and k·2.3190468138462996e-17, 5.27 ULP of gaussian_nll's
+    # f at its 2⁵⁸ cancellation)
+    a, a1 = _dw_two_sum(k_lo, y3)
+    a, a2 = _dw_two_sum(a, k * 2.31904681384628e-17)
+    a, a3 = _dw_two_sum(a, table_f[1])
+    a, a4 = _dw_two_sum(a, y2)
+    a, a5 = _dw_two_sum(a, y1)
+    a, a6 = _dw_two_sum(a, s_lo)
+    a, a7 = _dw_two_sum(a, table_g[1])
+    tail = (((a1 + a2) + (a3 + a4)) + ((a5 + a6) + a7)) + (((table_g[2] + s_tail) + table_f[2]) + k * (1.9413373839423337e-31 + 5.707708438416212e-34))
+    y, mid = _dw_fast_two_sum(y, a)
+    mid, tail = _dw_two_sum(mid, tail)
+    return y, mid, tail
+
+
+def _dw_log_scaled(x_hi, lo1, lo2, triple=False):
+    """_dw_log_reduced for any x_hi: below 2⁻¹⁰⁰⁰ (subnormals too) and above 2¹⁰⁰⁰ scaled by 2^±600 first (exact)
+    and 600·ln 2 taken off or added again; log x_hi itself (−inf, NaN, inf) where x_hi ≤ 0 or is not finite,
+    the whole array's selects taken only where some x_hi is outside that range. With ``triple``, a triple word
+    (the scaled ones' tail as _dw_log_reduced gives it: far from any cancellation there, |log x| > 690)."""
+    x_hi = np.asarray(x_hi, np.float64)
+    inside = (x_hi >= 9.332636185032189e-302) & (x_hi <= 1.0715086071862673e+301)
+    if inside.all():
+        return _dw_log_reduced(x_hi, lo1, lo2, triple)
+    up = x_hi < 9.332636185032189e-302
+    power = np.where(up, 600.0, np.where(x_hi > 1.0715086071862673e+301, -600.0, 0.0))
+    factor = np.ldexp(1.0, power.astype(np.int32))
+    finite = (x_hi > 0.0) & (x_hi < np.inf)
+    y = _dw_log_reduced(np.where(finite, x_hi * factor, 1.0), np.where(finite, lo1 * factor, 0.0),
+                        np.where(finite, lo2 * factor, 0.0), triple)
+    shift_hi, shift_lo = _dw_two_prod(-power, 0.6931471805599453)
+    y_hi, y_lo = _dw_add(y[0], y[1], shift_hi, shift_lo - power * 2.3190468138462996e-17)
+    y_hi, y_lo = np.where(finite, y_hi, np.log(x_hi)), np.where(finite, y_lo, 0.0)
+    return (y_hi, y_lo, np.where(finite, y[2], 0.0)) if triple else (y_hi, y_lo)
+
+
+def _dw_log(x_hi, x_lo):
+    """log x of a double-word x > 0 (table-driven, _dw_log_reduced): relative error about 2⁻¹⁰⁴."""
+    return _dw_log_scaled(x_hi, x_lo, 0.0)
+
+
+def _tw_log(x_hi, x_lo, x_tail):
+    """log x of a triple word x > 0 as a triple word (table-driven, _dw_log_reduced): 2⁻¹¹⁴ of log x measured
+    (its tail |x_tail| at most 2⁻⁵³ of x − 1 near x = 1); Triton's is the Newton step of PRIMITIVES["_tw_log"]."""
+    return _dw_log_scaled(x_hi, x_lo, x_tail, True)
+
+
 def _dw_sigmoid(x_hi, x_lo):
     """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
     neg = x_hi < 0.0
@@ -347,6 +631,18 @@ def _dw_sigmoid(x_hi, x_lo):
     d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
     r_hi, r_lo = _dw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), d_hi, d_lo)
     return r_hi, r_lo
+
+
+def _dw_exp_negabs(x_hi, x_lo):
+    """e^−|x| of a double-word (≤ 1: never overflows), as _dw_sigmoid and _dw_softplus take it."""
+    neg = x_hi < 0.0
+    return _dw_exp(np.where(neg, x_hi, -x_hi), np.where(neg, x_lo, -x_lo))
+
+
+def _dw_softplus_l(x_hi, x_lo, l_hi, l_lo):
+    """softplus(x) = max(x, 0) + L from L = log1p(e^−|x|) (_dw_softplus's steps)."""
+    neg = x_hi < 0.0
+    return _dw_add(l_hi, l_lo, np.where(neg, 0.0, x_hi), np.where(neg, 0.0, x_lo))
 
 
 def _dw_tanh(x_hi, x_lo):
@@ -496,6 +792,19 @@ def _tw_expm1(x_hi, x_lo, x_tail):
             np.where(tiny, x_tail + 0.5 * x_hi * x_hi, np.where(near, p_tail, m_tail)))
 
 
+def _tw_log1p(a_hi, a_lo, a_tail):
+    """log(1 + a) of a triple word a > −1 as a triple word: the log of 1 + a (_tw_add) where |a| ≥ 2⁻³⁶; below,
+    a − a²/2 + a³/3 (a⁴/4 is below 2⁻¹⁴⁴ of it), where 1 + a would hold a only to 2⁻¹⁵⁰ absolute (softplus(−40)
+    = 4e−18: 2⁻⁹⁰ of itself)."""
+    x_hi, x_lo, x_tail = _tw_add(1.0, 0.0, 0.0, a_hi, a_lo, a_tail)
+    l_hi, l_lo, l_tail = _tw_log(x_hi, x_lo, x_tail)
+    q_hi, q_lo, q_tail = _tw_square(a_hi, a_lo, a_tail)
+    s_hi, s_lo, s_tail = _tw_add(a_hi, a_lo, a_tail, -0.5 * q_hi, -0.5 * q_lo, -0.5 * q_tail)
+    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, q_hi * a_hi / 3.0, 0.0, 0.0)
+    small = np.abs(a_hi) < 1.4551915228366852e-11
+    return np.where(small, s_hi, l_hi), np.where(small, s_lo, l_lo), np.where(small, s_tail, l_tail)
+
+
 def _tw_sigmoid(x_hi, x_lo, x_tail):
     """σ(x) of a triple word from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
     neg = x_hi < 0.0
@@ -503,6 +812,15 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
     e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
     d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
     return _tw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), np.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
+
+
+def _tw_softplus(x_hi, x_lo, x_tail):
+    """log(1 + e^x) of a triple word = max(x, 0) + log1p(e^−|x|): never overflows."""
+    neg = x_hi < 0.0
+    sign = np.where(neg, 1.0, -1.0)
+    e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
+    l_hi, l_lo, l_tail = _tw_log1p(e_hi, e_lo, e_tail)
+    return _tw_add(l_hi, l_lo, l_tail, np.where(neg, 0.0, x_hi), np.where(neg, 0.0, x_lo), np.where(neg, 0.0, x_tail))
 
 
 def _tw_tanh_series(x_hi, x_lo, x_tail):
@@ -529,6 +847,34 @@ def _tw_tanh(x_hi, x_lo, x_tail):
     sign = np.where(far, -1.0, 1.0)
     return (np.where(small, s_hi, sign * q_hi), np.where(small, s_lo, sign * q_lo),
             np.where(small, s_tail, sign * q_tail))
+
+
+_DW_SOFTPLUS_LAST = [None]  # (v_hi, v_lo, (E_hi, E_lo, L_hi, L_lo)) of the last call, each a copy of its own
+
+
+
+def _dw_softplus_parts(v_hi, v_lo):
+    """E = e^−|v| and L = log1p(E) of a double word v (_dw_exp_negabs, _dw_log1p: softplus(v) = max(v, 0) + L, σ(v)
+    from E), as (E_hi, E_lo, L_hi, L_lo). The same v bit for bit as the last call's gives that call's values again, so
+    two widened functions of one kernel block that take softplus of the same double word compute them once; both
+    functions are pure, so the values are the ones computed again. What is kept and what is given again are copies:
+    a caller writing into its arrays changes neither."""
+    last = _DW_SOFTPLUS_LAST[0]
+    if last is not None and _dw_same_bits(last[0], v_hi) and _dw_same_bits(last[1], v_lo):
+        return tuple(np.copy(w) for w in last[2])
+    e_hi, e_lo = _dw_exp_negabs(v_hi, v_lo)
+    l_hi, l_lo = _dw_log1p(e_hi, e_lo)
+    parts = (e_hi, e_lo, l_hi, l_lo)
+    _DW_SOFTPLUS_LAST[0] = (np.copy(v_hi), np.copy(v_lo), tuple(np.copy(w) for w in parts))
+    return parts
+
+
+def _dw_same_bits(a, b):
+    """Whether a and b are float64 values of one shape with the same bits (−0.0 is not 0.0; a NaN is never the same)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype != np.float64 or b.dtype != np.float64 or a.shape != b.shape or np.isnan(a).any():
+        return False
+    return np.array_equal(a.view(np.int64), b.view(np.int64))
 
 
 def _dwx_leaf(x):
@@ -566,6 +912,27 @@ def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
     d_hi, d_lo = _dw_add_fp(np.ldexp(e_hi, -k), np.ldexp(e_lo, -k), 1.0)
     r_hi, r_lo = _dw_div(np.where(neg, e_hi, 1.0), np.where(neg, e_lo, 0.0), d_hi, d_lo)
     return r_hi, r_lo, np.where(neg, k, 0).astype(np.int32)
+
+
+def _dwx_log1p_e(e_hi, e_lo, k):
+    """log1p(E) of the scaled E = e^−|x|: E itself where it is scaled (E < e^−600: E²/2 is below 2⁻⁸⁶⁵ of it)."""
+    l_hi, l_lo = _dw_log1p(np.ldexp(e_hi, -k), np.ldexp(e_lo, -k))
+    scaled = k > 0
+    return np.where(scaled, e_hi, l_hi), np.where(scaled, e_lo, l_lo), k
+
+
+def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
+    """softplus(x) = max(x, 0) + L from the scaled L = log1p(e^−|x|) (_dwx_log1p_e): L with its k for x < 0."""
+    neg = x_hi < 0.0
+    s_hi, s_lo = _dw_add(np.ldexp(l_hi, -k), np.ldexp(l_lo, -k), x_hi, x_lo)
+    return np.where(neg, l_hi, s_hi), np.where(neg, l_lo, s_lo), np.where(neg, k, 0).astype(np.int32)
+
+
+def _dwx_softplus_far(s_hi, s_lo, s_k, x_hi, x_lo, x_k):
+    """softplus(x) = x with x's own scale where x is past 2⁹⁰⁰ (log1p(e^−x) is 0 there): unscaled, x near float64's
+    largest (1.797e308) made the products that follow it NaN (focal's ∂y at (1.797e308, 0.5); h-kl36)."""
+    far = np.ldexp(x_hi, -x_k) > 2.0 ** 900
+    return np.where(far, x_hi, s_hi), np.where(far, x_lo, s_lo), np.where(far, x_k, s_k).astype(np.int32)
 
 
 def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
@@ -944,6 +1311,222 @@ def _dw_widened_90bcd99b33_scaled(y, z):
         return scaled_result
 
 
+def _dw_widened_cef9d606a0(y, z, double_word, needed=True, within=3.3306690738724404e-16):
+    """z·(1 − y) + softplus(−z), rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
+    triple words, hi + lo + tail, about 150 bits, where the bound is past 2⁻¹⁰ of it) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough.
+    Where a select takes it on fewer than half of the elements: on those alone, gathered (0 on the others)."""
+    with np.errstate(all="ignore"):  # inf and NaN are selected away below
+        y = np.asarray(y, np.float64)
+        z = np.asarray(z, np.float64)
+        if not double_word:
+            return z*(1 - y) + np.logaddexp(0, -z)
+        gathered = needed is None  # (the call below: the elements the select takes, every one of them)
+        if gathered:
+            needed = np.ones(np.broadcast_shapes(np.shape(y), np.shape(z)), bool)
+        elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):  # taken on under half: there alone
+            needed = np.broadcast_to(needed, np.broadcast_shapes(np.shape(needed), np.shape(y), np.shape(z)))
+            result = np.zeros(needed.shape)  # not taken by the select: any value (0)
+            if needed.any():
+                result[needed] = _dw_widened_cef9d606a0(np.broadcast_to(y, needed.shape)[needed], np.broadcast_to(z, needed.shape)[needed], True, None, within=within)
+            return result
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # neg_y = −y
+        neg_y = -y
+        # one_minus_y = 1 − y
+        one_minus_y = neg_y + 1.0
+        # z_times_one_minus_y = z·(1 − y)
+        z_times_one_minus_y = z*one_minus_y
+        abs_z_times_one_minus_y = np.abs(z_times_one_minus_y)
+        # neg_z = −z
+        neg_z = -z
+        # softplus_neg_z = softplus(−z)
+        softplus_neg_z = np.logaddexp(0, neg_z)
+        # sum_1 = z·(1 − y) + softplus(−z)
+        sum_1 = z_times_one_minus_y + softplus_neg_z
+        abs_softplus_neg_z = np.abs(softplus_neg_z)
+        abs_sum_1 = np.abs(sum_1)
+        sum_1_err = 2.220446049250313e-16*abs_z_times_one_minus_y + 5.551115123125783e-16*abs_softplus_neg_z + 1.1102230246251565e-16*abs_sum_1
+        keep = (sum_1_err <= within*abs_sum_1) & (abs_sum_1 < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
+        keep |= np.logical_not(needed)
+        keep |= ~(abs_sum_1 < np.inf)  # inf or NaN: the float64 value is the result
+        deep = ~keep & ~(sum_1_err <= 0.0009765625*abs_sum_1)  # cancels past 2⁴³: triple words
+        if keep.all():
+            return _dwx_tier(sum_1, needed, _dw_widened_cef9d606a0_scaled, y, z)
+        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
+            redo = ~keep
+            result = np.array(np.broadcast_to(sum_1, redo.shape), np.float64)
+            result = _dwx_tier(result, keep & needed, _dw_widened_cef9d606a0_scaled, y, z)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+            deep = deep[redo]
+        plain = z*(1 - y) + np.logaddexp(0, -z)
+        # one_minus_y = 1 − y
+        one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y), 1.0)
+        # z_times_one_minus_y = z·(1 − y)
+        z_times_one_minus_y_hi, z_times_one_minus_y_lo = _dw_mul_fp(one_minus_y_hi, one_minus_y_lo, z)
+        # exp_neg_abs_z = exp(−|z|); log1p_exp_neg_abs_z = log1p(exp(−|z|))
+        exp_neg_abs_z_hi, exp_neg_abs_z_lo, log1p_exp_neg_abs_z_hi, log1p_exp_neg_abs_z_lo = _dw_softplus_parts(z, 0.0)
+        # softplus_neg_z = softplus(−z)
+        softplus_neg_z_hi, softplus_neg_z_lo = _dw_softplus_l((-z), 0.0, log1p_exp_neg_abs_z_hi, log1p_exp_neg_abs_z_lo)
+        # sum_1 = z·(1 − y) + softplus(−z)
+        sum_1_hi, sum_1_lo = _dw_add(z_times_one_minus_y_hi, z_times_one_minus_y_lo, softplus_neg_z_hi, softplus_neg_z_lo)
+        double = np.where(np.isfinite(sum_1_hi) & np.isfinite(plain), sum_1_hi, plain)
+        double = _dwx_tier(double, True if some else needed, _dw_widened_cef9d606a0_scaled, y, z, over=~np.isfinite(sum_1_hi) | np.isinf(double))
+        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
+            double = np.array(np.broadcast_to(double, deep.shape), np.float64)
+            y = np.broadcast_to(y, deep.shape)[deep]
+            z = np.broadcast_to(z, deep.shape)[deep]
+            # one_minus_y_2 = 1 − y
+            one_minus_y_2_hi, one_minus_y_2_lo = _dw_two_sum((-y), 1.0)
+            # z_times_one_minus_y_2 = z·(1 − y) (triple word)
+            z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_times_one_minus_y_2_tail = _tw_mul(z, 0.0, 0.0, one_minus_y_2_hi, one_minus_y_2_lo, 0.0)
+            # softplus_neg_z_2 = softplus(−z) (triple word)
+            softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_tail = _tw_softplus((-z), 0.0, 0.0)
+            # sum_1_2 = z·(1 − y) + softplus(−z) (triple word)
+            sum_1_2_hi, sum_1_2_lo, sum_1_2_tail = _tw_add(z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_times_one_minus_y_2_tail, softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_tail)
+            double[deep] = np.where(np.isfinite(sum_1_2_hi) & np.isfinite(double[deep]), sum_1_2_hi, double[deep])
+        if not some:
+            return double
+        result[redo] = double
+        return result
+
+
+def _dw_widened_cef9d606a0_scaled(y, z):
+    """_dw_widened_cef9d606a0 on the elements below 2⁻⁹⁶⁸ or with a leaf there, in scaled double words (hi + lo)·2^−k
+    (doubleword.SCALED_TINY), rounded once."""
+    with np.errstate(all="ignore"):
+        # z scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+        z_sc, z_k = _dwx_leaf(z)
+        # y scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+        y_sc, y_k = _dwx_leaf(y)
+        # one_minus_y_2 = 1 − y
+        one_minus_y_2_hi, one_minus_y_2_lo, one_minus_y_2_k = _dwx_add((-y_sc), 0.0, y_k, 1.0, 0.0, 0)
+        # z_times_one_minus_y_2 = z·(1 − y)
+        z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo = _dw_mul_fp(one_minus_y_2_hi, one_minus_y_2_lo, z_sc)
+        z_times_one_minus_y_2_k = z_k + one_minus_y_2_k
+        # neg_z = −z (unscaled)
+        neg_z_hi, neg_z_lo = np.ldexp((-z_sc), -z_k), np.ldexp(0.0, -z_k)
+        # z_2 = z (unscaled)
+        z_2_hi, z_2_lo = np.ldexp(z_sc, -z_k), np.ldexp(0.0, -z_k)
+        # exp_neg_abs_z_2 = exp(−|z|) (scaled)
+        exp_neg_abs_z_2_hi, exp_neg_abs_z_2_lo, exp_neg_abs_z_2_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+        # softplus_neg_z_2 = softplus(−z) (scaled)
+        exp_neg_abs_z_2_log1p_hi, exp_neg_abs_z_2_log1p_lo, exp_neg_abs_z_2_log1p_k = _dwx_log1p_e(exp_neg_abs_z_2_hi, exp_neg_abs_z_2_lo, exp_neg_abs_z_2_k)
+        softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_k = _dwx_softplus_l(neg_z_hi, neg_z_lo, exp_neg_abs_z_2_log1p_hi, exp_neg_abs_z_2_log1p_lo, exp_neg_abs_z_2_log1p_k)
+        softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_k = _dwx_softplus_far(softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_k, (-z_sc), 0.0, z_k)
+        # sum_1_2 = z·(1 − y) + softplus(−z)
+        sum_1_2_hi, sum_1_2_lo, sum_1_2_k = _dwx_add(z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_times_one_minus_y_2_k, softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_k)
+        scaled_result = _dwx_round(sum_1_2_hi, sum_1_2_lo, sum_1_2_k)
+        return scaled_result
+
+
+def _dw_widened_f44d4313b3(y, z, double_word, needed=True, within=3.3306690738724404e-16):
+    """−y·z + softplus(z), rounded once. In a float64 kernel: the float64 body where a bound of its error
+    is within 3u of it, double-word arithmetic (hi + lo, about 106 bits;
+    triple words, hi + lo + tail, about 150 bits, where the bound is past 2⁻¹⁰ of it) elsewhere where ``needed``
+    (where a select takes it), the float64 value where that is not finite. In a float32 one likewise,
+    the bound within ``within`` (2⁻³⁰) where the float64 body is not enough.
+    Where a select takes it on fewer than half of the elements: on those alone, gathered (0 on the others)."""
+    with np.errstate(all="ignore"):  # inf and NaN are selected away below
+        y = np.asarray(y, np.float64)
+        z = np.asarray(z, np.float64)
+        if not double_word:
+            return np.logaddexp(0, z) - y*z
+        gathered = needed is None  # (the call below: the elements the select takes, every one of them)
+        if gathered:
+            needed = np.ones(np.broadcast_shapes(np.shape(y), np.shape(z)), bool)
+        elif np.ndim(needed) and np.count_nonzero(needed) * 2 < np.size(needed):  # taken on under half: there alone
+            needed = np.broadcast_to(needed, np.broadcast_shapes(np.shape(needed), np.shape(y), np.shape(z)))
+            result = np.zeros(needed.shape)  # not taken by the select: any value (0)
+            if needed.any():
+                result[needed] = _dw_widened_f44d4313b3(np.broadcast_to(y, needed.shape)[needed], np.broadcast_to(z, needed.shape)[needed], True, None, within=within)
+            return result
+        # the float64 body, each value beside a bound of its error (doubleword._Bound); kept
+        # where the bound is within 3u of the value or the select does not take it,
+        # double-word elsewhere (a sum that cancels, a value that is not finite)
+        # softplus_z = softplus(z)
+        softplus_z = np.logaddexp(0, z)
+        abs_softplus_z = np.abs(softplus_z)
+        # y_times_z = y·z
+        y_times_z = y*z
+        # softplus_z_minus_y_times_z = −y·z + softplus(z)
+        softplus_z_minus_y_times_z = softplus_z - y_times_z
+        abs_y_times_z = np.abs(y_times_z)
+        abs_softplus_z_minus_y_times_z = np.abs(softplus_z_minus_y_times_z)
+        softplus_z_minus_y_times_z_err = 5.551115123125783e-16*abs_softplus_z + 1.1102230246251565e-16*abs_y_times_z + 1.1102230246251565e-16*abs_softplus_z_minus_y_times_z
+        keep = (softplus_z_minus_y_times_z_err <= within*abs_softplus_z_minus_y_times_z) & (abs_softplus_z_minus_y_times_z < np.inf)  # within 3u (a float32 kernel: 2⁻³⁰), finite
+        keep |= np.logical_not(needed)
+        keep |= ~(abs_softplus_z_minus_y_times_z < np.inf)  # inf or NaN: the float64 value is the result
+        deep = ~keep & ~(softplus_z_minus_y_times_z_err <= 0.0009765625*abs_softplus_z_minus_y_times_z)  # cancels past 2⁴³: triple words
+        if keep.all():
+            return _dwx_tier(softplus_z_minus_y_times_z, needed, _dw_widened_f44d4313b3_scaled, y, z)
+        some = np.count_nonzero(keep) * 8 > np.size(keep) or (gathered and keep.any())
+        if some:  # an eighth or more kept: the double-word on the others only (gathered)
+            redo = ~keep
+            result = np.array(np.broadcast_to(softplus_z_minus_y_times_z, redo.shape), np.float64)
+            result = _dwx_tier(result, keep & needed, _dw_widened_f44d4313b3_scaled, y, z)
+            y = np.broadcast_to(y, redo.shape)[redo]
+            z = np.broadcast_to(z, redo.shape)[redo]
+            deep = deep[redo]
+        plain = np.logaddexp(0, z) - y*z
+        # exp_neg_abs_z = exp(−|z|); log1p_exp_neg_abs_z = log1p(exp(−|z|))
+        exp_neg_abs_z_hi, exp_neg_abs_z_lo, log1p_exp_neg_abs_z_hi, log1p_exp_neg_abs_z_lo = _dw_softplus_parts(z, 0.0)
+        # softplus_z = softplus(z)
+        softplus_z_hi, softplus_z_lo = _dw_softplus_l(z, 0.0, log1p_exp_neg_abs_z_hi, log1p_exp_neg_abs_z_lo)
+        # y_times_z = y·z
+        y_times_z_hi, y_times_z_lo = _dw_two_prod(y, z)
+        # softplus_z_minus_y_times_z = −y·z + softplus(z)
+        softplus_z_minus_y_times_z_hi, softplus_z_minus_y_times_z_lo = _dw_add(softplus_z_hi, softplus_z_lo, (-y_times_z_hi), (-y_times_z_lo))
+        double = np.where(np.isfinite(softplus_z_minus_y_times_z_hi) & np.isfinite(plain), softplus_z_minus_y_times_z_hi, plain)
+        double = _dwx_tier(double, True if some else needed, _dw_widened_f44d4313b3_scaled, y, z, over=~np.isfinite(softplus_z_minus_y_times_z_hi) | np.isinf(double))
+        if deep.any():  # the deepest cancellations (rare): again in triple words, on those alone
+            double = np.array(np.broadcast_to(double, deep.shape), np.float64)
+            y = np.broadcast_to(y, deep.shape)[deep]
+            z = np.broadcast_to(z, deep.shape)[deep]
+            # softplus_z_2 = softplus(z) (triple word)
+            softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_tail = _tw_softplus(z, 0.0, 0.0)
+            # y_times_z_2 = y·z (triple word)
+            y_times_z_2_hi, y_times_z_2_lo, y_times_z_2_tail = _tw_mul(y, 0.0, 0.0, z, 0.0, 0.0)
+            # sum_1 = −y·z + softplus(z) (triple word)
+            sum_1_hi, sum_1_lo, sum_1_tail = _tw_add(softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_tail, (-y_times_z_2_hi), (-y_times_z_2_lo), (-y_times_z_2_tail))
+            double[deep] = np.where(np.isfinite(sum_1_hi) & np.isfinite(double[deep]), sum_1_hi, double[deep])
+        if not some:
+            return double
+        result[redo] = double
+        return result
+
+
+def _dw_widened_f44d4313b3_scaled(y, z):
+    """_dw_widened_f44d4313b3 on the elements below 2⁻⁹⁶⁸ or with a leaf there, in scaled double words (hi + lo)·2^−k
+    (doubleword.SCALED_TINY), rounded once."""
+    with np.errstate(all="ignore"):
+        # z scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+        z_sc, z_k = _dwx_leaf(z)
+        # z_2 = z (unscaled)
+        z_2_hi, z_2_lo = np.ldexp(z_sc, -z_k), np.ldexp(0.0, -z_k)
+        # exp_neg_abs_z_2 = exp(−|z|) (scaled)
+        exp_neg_abs_z_2_hi, exp_neg_abs_z_2_lo, exp_neg_abs_z_2_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+        # softplus_z_2 = softplus(z) (scaled)
+        exp_neg_abs_z_2_log1p_hi, exp_neg_abs_z_2_log1p_lo, exp_neg_abs_z_2_log1p_k = _dwx_log1p_e(exp_neg_abs_z_2_hi, exp_neg_abs_z_2_lo, exp_neg_abs_z_2_k)
+        softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_k = _dwx_softplus_l(z_2_hi, z_2_lo, exp_neg_abs_z_2_log1p_hi, exp_neg_abs_z_2_log1p_lo, exp_neg_abs_z_2_log1p_k)
+        softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_k = _dwx_softplus_far(softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_k, z_sc, 0.0, z_k)
+        # y scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+        y_sc, y_k = _dwx_leaf(y)
+        # y_times_z_2 = y·z
+        y_times_z_2_hi, y_times_z_2_lo = _dw_two_prod(y_sc, z_sc)
+        y_times_z_2_k = y_k + z_k
+        # softplus_z_minus_y_times_z_2 = −y·z + softplus(z)
+        softplus_z_minus_y_times_z_2_hi, softplus_z_minus_y_times_z_2_lo, softplus_z_minus_y_times_z_2_k = _dwx_add(softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_k, (-y_times_z_2_hi), (-y_times_z_2_lo), y_times_z_2_k)
+        scaled_result = _dwx_round(softplus_z_minus_y_times_z_2_hi, softplus_z_minus_y_times_z_2_lo, softplus_z_minus_y_times_z_2_k)
+        return scaled_result
+
+
 def bce_logits(z, y):
     """C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
 
@@ -972,10 +1555,12 @@ def bce_logits(z, y):
             softplus_neg_abs_z = np.logaddexp(0, -np.abs(z))
             # exp_neg_abs_z = exp(−|z|)
             exp_neg_abs_z = np.exp(-(np.abs(z)))
+            # one_minus_y = 1 − y
+            one_minus_y = 1 - y
             # log_three = log(3)
             log_three = 1.0986122886681098
             # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-            np.add(_select((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)), _select((y == 1), 0, (1 - y)*(np.maximum(z, 0) + softplus_neg_abs_z)), out=C)
+            C[...] = _select((one_minus_y*y < 0), _select((z > 0), _dw_widened_cef9d606a0(y, z, True, ((one_minus_y*y < 0)) & ((z > 0)), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30)), _dw_widened_f44d4313b3(y, z, True, ((one_minus_y*y < 0)) & (~((z > 0))), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))), _select((y == 0), 0, y*(np.maximum(-z, 0) + softplus_neg_abs_z)) + _select((y == 1), 0, one_minus_y*(np.maximum(z, 0) + softplus_neg_abs_z)))
             # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
             dC_dz[...] = _select((log_three < -z), _dw_widened_063f068f73(y, z, True, (log_three < -z), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30)), _select((log_three < z), _dw_widened_90bcd99b33(y, z, True, (log_three < z), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30)), _dw_widened_6fd886a8eb(y, z, True, ~((log_three < -z)) & ~((log_three < z)), within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))))
     return _C.reshape(_shape), _dC_dz.reshape(_shape)

@@ -6,9 +6,10 @@ Stability rules applied:
   log-sigmoid: log σ(x) underflows to log 0 for x ≪ 0, x − softplus(x) cancels for x ≫ 0; −softplus(−x) does neither
   zero-limit: x·log x, x^y·log x and t·softplus(z) are 0·∞ = NaN at x = 0 or z = ±∞ where the limit is 0 (as torch.xlogy and torch.pow's gradient return; x*torch.log(x) is NaN there); the limit is returned there
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
+  softplus-mixture: P·softplus(−u) + Q·softplus(u) with P + Q = c (BCE through σ: t·softplus(−z) + (1 − t)·softplus(z)) has terms of opposite signs where P·Q < 0 (a target outside [0, 1]), which cancel to c·softplus(u) − P·u (t = 1.3132616875182228, z = 1: 5.55e−17 for 2.516e−17, 9.8e15 ULP in float64; torch 8.2e15); there it is c·softplus(−u) + Q·u for u > 0 and c·softplus(u) − P·u below (softplus(u) = u + softplus(−u), exact): one softplus of −|u| beside a product of inputs, widened where they cancel; the mixture elsewhere (an output that is such a sum whole)
+  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: 5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)
   cancel: a factor divided out again, σ(1 − σ)·(1/(1 − σ) − 1/σ), is 0·∞ = NaN where σ saturates to 0 or 1; the product is multiplied out one level (or, for exponentials of one argument, the small fraction is cancelled) so that the factor cancels symbolically; so is a sum of quotients by an input whose terms cancel once multiplied out ((x + P)/y − (x·y + y·P)/y², ∂y of (x·y + hardswish(y))/y: two terms of 3.5e140 for 1/6 at y = −1.4e−141, 7.8e92 ULP in float64), and a number beside k·(a sum holding a number) whose numbers cancel once k is multiplied in (∂x of the balanced L1 loss α/b·(b|x| + 1)·log(b|x| + 1) − α|x|, −α + b·(α/b + α·L/b) with L = log1p(b|x|), computed as (1 + L) − 1: 2.65e4 ULP in float64 at x = 1e−6, torch 2.8e4)
   sigmoid-target: (1 − t)σ(u) − tσ(−u) = σ(u) − t cancels term against term (0 at t = 1/2, u = −1e−30, true −2.5e−31); σ(u) − t, (1 − t) − σ(−u) or tanh(u/2)/2 + (1/2 − t), whichever term is smallest, cancels only where σ(u) ≈ t truly; c + P·σ(u) + Q·σ(−u) with P + Q = −c (Poly-1's 1 − p_t = 1 − tσ(z) − (1 − t)σ(−z): 2e11 ULP in float64 at t = 1, z = 27, torch the same) is the mixture −Q·σ(u) − P·σ(−u), (1 − t)σ(z) + tσ(−z), of terms of one sign for t in [0, 1] (P·Q ≥ 0); where P·Q < 0 it cancels (|t| ≫ 1: 1.23e16 ULP in float64 at t = 9.59e181, z = −4.88e−17, torch 5.72e15), and σ(u) − σ(−u) = tanh(u/2) gives c·σ(−u) − Q·tanh(u/2) for u > 0, c·σ(u) + P·tanh(u/2) below (σ(z) − t·tanh(z/2)), which cancel only where the function is near 0
-  widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: 5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -329,6 +330,39 @@ def _dw_expm1(x_hi, x_lo):
 
 
 @triton.jit
+def _dw_log_step(d_hi, d_lo, x_hi, x_lo, y):
+    """log x = log(1 + d) from a float64 start y within a few ulps: with c = (x − e^y)/e^y
+    (= e^δ − 1, δ = log x − y; the difference and the quotient in double-word), y + c − c²/2, one
+    Newton step with its second-order term (c²/2 and a float64 e^−y were each up to 2⁻¹⁰⁵ of log x
+    for |y| in [2, 4): 5.3 ULP at a zero of the Gaussian NLL); x − e^y as d − (e^y − 1) where
+    |y| < ln 2/2, so that near x = 1 the ones cancel exactly."""
+    k, p_hi, p_lo = _dw_exp_reduced(y, 0.0)
+    e_hi, e_lo = _dw_add_fp(p_hi, p_lo, 1.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    near = k == 0.0
+    r_hi, r_lo = _dw_add(tl.where(near, d_hi, x_hi), tl.where(near, d_lo, x_lo),
+                         -tl.where(near, p_hi, e_hi), -tl.where(near, p_lo, e_lo))
+    c_hi, c_lo = _dw_div(r_hi, r_lo, e_hi, e_lo)
+    return _dw_add_fp(c_hi, c_lo - 0.5 * c_hi * c_hi, y)
+
+
+@triton.jit
+def _dw_log1p(d_hi, d_lo):
+    """log(1 + d) of a double-word, d > −1; d − d²/2 below |d| = 2⁻¹⁰⁰ (the next term is below 2⁻²⁰⁰ of it),
+    where the Newton step's e^y − 1 of a subnormal y loses bits (softplus(−709) = 1.2e−308 was 56 subnormal
+    steps off: the focal loss's ∂γ 154 ULP at γ = 0, t = 1, z = 709)."""
+    x_hi, x_lo = _dw_add_fp(d_hi, d_lo, 1.0)
+    # d_hi = −1 (x·y of −3 and fl(1/3)): 1 + d is d_lo, exactly; the step starts from its log, not log1p(−1) = −inf
+    # (NaN after the step where the true log1p is −37.4); −inf where d = −1 exactly, NaN where d_lo < 0
+    root = d_hi == -1.0
+    seed = tl.where(root, tl.log(tl.where(root, x_hi, 1.0)), _log1p(d_hi))
+    l_hi, l_lo = _dw_log_step(d_hi, d_lo, x_hi, x_lo, seed)
+    l_hi = tl.where(x_hi == 0.0, -float("inf"), l_hi)
+    tiny = tl.abs(d_hi) < 7.888609052210118e-31
+    return tl.where(tiny, d_hi, l_hi), tl.where(tiny, d_lo - 0.5 * d_hi * d_hi, l_lo)
+
+
+@triton.jit
 def _dw_sigmoid(x_hi, x_lo):
     """σ(x) from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
     neg = x_hi < 0.0
@@ -336,6 +370,15 @@ def _dw_sigmoid(x_hi, x_lo):
     d_hi, d_lo = _dw_add_fp(e_hi, e_lo, 1.0)
     r_hi, r_lo = _dw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), d_hi, d_lo)
     return r_hi, r_lo
+
+
+@triton.jit
+def _dw_softplus(x_hi, x_lo):
+    """log(1 + e^x) = max(x, 0) + log1p(e^−|x|): never overflows."""
+    neg = x_hi < 0.0
+    e_hi, e_lo = _dw_exp(tl.where(neg, x_hi, -x_hi), tl.where(neg, x_lo, -x_lo))
+    l_hi, l_lo = _dw_log1p(e_hi, e_lo)
+    return _dw_add(l_hi, l_lo, tl.where(neg, 0.0, x_hi), tl.where(neg, 0.0, x_lo))
 
 
 @triton.jit
@@ -453,6 +496,57 @@ def _tw_expm1_reduced(r_hi, r_lo, r_tail):
 
 
 @triton.jit
+def _tw_exp_reduced(y):
+    """(k, e^r − 1 as a triple word) with y = k·ln 2 + r, |r| ≤ ln 2/2, for a float64 y (clamped to [−746, 710]):
+    r a triple word (y − k·tl.full([], 0.6931471805598903, tl.float64) exact, k·tl.full([], 5.497923018708371e-14, tl.float64) by TwoProduct, TwoSums), e^r − 1 by _tw_expm1_reduced."""
+    x = tl.minimum(tl.maximum(y, -746.0), 710.0)
+    k = tl.floor(x * tl.full([], 1.4426950408889634, tl.float64) + 0.5)
+    b_hi, b_lo = _dw_two_prod_bounded(k, tl.full([], 5.497923018708371e-14, tl.float64))
+    a, e1 = _dw_two_sum(x - k * tl.full([], 0.6931471805598903, tl.float64), -b_hi)
+    b, e2 = _dw_two_sum(e1, -b_lo)
+    r_hi, u = _dw_two_sum(a, b)
+    r_lo, r_tail = _dw_two_sum(u, e2 - k * tl.full([], 1.94704509238075e-31, tl.float64))
+    p_hi, p_lo, p_tail = _tw_expm1_reduced(r_hi, r_lo, r_tail)
+    return k, p_hi, p_lo, p_tail
+
+
+@triton.jit
+def _tw_log(x_hi, x_lo, x_tail):
+    """log x of a triple word x > 0 as a triple word (Triton): y₀ = log x_hi in float64, c = (x − e^y₀)/e^y₀ with
+    e^y₀ in triple words (_tw_exp_reduced) and x − e^y₀ by TwoSums (as d − (e^y₀ − 1), d = x − 1 exact, where
+    |y₀| < ln 2/2, so that near x = 1 the ones cancel exactly), log x = y₀ + c − c²/2 (c below 2⁻⁵⁰: c³/3 is below
+    2⁻¹⁵⁰); x below 2⁻⁹⁰⁰ scaled by 2⁶⁰⁰ first and 600·ln 2 taken off again in double-word (|log x| > 600 there)."""
+    small = x_hi < tl.full([], 1.1830521861667747e-271, tl.float64)
+    s_hi = tl.where(small, x_hi * tl.full([], 4.149515568880993e+180, tl.float64), x_hi)
+    s_lo = tl.where(small, x_lo * tl.full([], 4.149515568880993e+180, tl.float64), x_lo)
+    s_tail = tl.where(small, x_tail * tl.full([], 4.149515568880993e+180, tl.float64), x_tail)
+    y = tl.log(s_hi)
+    k, p_hi, p_lo, p_tail = _tw_exp_reduced(y)
+    near = k == 0.0
+    e_hi, e_lo, e_tail = _tw_add(p_hi, p_lo, p_tail, 1.0, 0.0, 0.0)
+    e_hi, e_lo = _dw_scale(e_hi, e_lo, k)
+    e_tail, e_zero = _dw_scale(e_tail, 0.0 * e_tail, k)
+    a_hi = tl.where(near, s_hi - 1.0, s_hi)
+    b_hi = tl.where(near, p_hi, e_hi)
+    b_lo = tl.where(near, p_lo, e_lo)
+    b_tail = tl.where(near, p_tail, e_tail)
+    r_hi, r_lo, r_tail = _tw_add(a_hi, s_lo, s_tail, -b_hi, -b_lo, -b_tail)
+    # log(1 + c) = c − c²/2 + c³/3 to 2⁻¹⁵⁰ of c (a triple-word quotient, c_hi² by TwoProduct, c³/3 in float64): where
+    # x is within a few ulps of 1, c is most of log x, and a double-word c without c³/3 was 2⁻¹⁰⁹·⁶ of it (x = 1 +
+    # 2.2e−16 + 1e−16, c = 1e−16)
+    c_hi, c_lo, c_tail = _tw_div(r_hi, r_lo, r_tail, e_hi, e_lo, e_tail)
+    q, q_e = _dw_two_prod_bounded(c_hi, c_hi)
+    h, m = _dw_fast_two_sum(y, c_hi)
+    m, m2 = _dw_two_sum(m, c_lo)
+    m, m3 = _dw_two_sum(m, -0.5 * q)
+    tail = (m2 + m3) + ((c_tail + q * c_hi * tl.full([], 0.3333333333333333, tl.float64)) - (0.5 * q_e + c_hi * c_lo))
+    shift = tl.where(small, -600.0, 0.0)
+    k_hi, k_lo = _dw_two_prod_bounded(shift, tl.full([], 0.6931471805599453, tl.float64))
+    h, m = _dw_add(h, m, k_hi, k_lo + shift * tl.full([], 2.3190468138462996e-17, tl.float64))
+    return h, m, tail
+
+
+@triton.jit
 def _tw_exp_reduced3(x_hi, x_lo, x_tail):
     """(k, e^r − 1 as a triple word) with x = k·ln 2 + r, |r| ≤ ln 2/2, for a triple word x (x_hi clamped to
     [−746, 710], its lower words dropped there): x_hi − k·tl.full([], 0.6931471805598903, tl.float64) exact, k·tl.full([], 5.497923018708371e-14, tl.float64) by TwoProduct, the rest by TwoSums and
@@ -495,6 +589,20 @@ def _tw_expm1(x_hi, x_lo, x_tail):
 
 
 @triton.jit
+def _tw_log1p(a_hi, a_lo, a_tail):
+    """log(1 + a) of a triple word a > −1 as a triple word: the log of 1 + a (_tw_add) where |a| ≥ 2⁻³⁶; below,
+    a − a²/2 + a³/3 (a⁴/4 is below 2⁻¹⁴⁴ of it), where 1 + a would hold a only to 2⁻¹⁵⁰ absolute (softplus(−40)
+    = 4e−18: 2⁻⁹⁰ of itself)."""
+    x_hi, x_lo, x_tail = _tw_add(1.0, 0.0, 0.0, a_hi, a_lo, a_tail)
+    l_hi, l_lo, l_tail = _tw_log(x_hi, x_lo, x_tail)
+    q_hi, q_lo, q_tail = _tw_square(a_hi, a_lo, a_tail)
+    s_hi, s_lo, s_tail = _tw_add(a_hi, a_lo, a_tail, -0.5 * q_hi, -0.5 * q_lo, -0.5 * q_tail)
+    s_hi, s_lo, s_tail = _tw_add(s_hi, s_lo, s_tail, q_hi * a_hi / 3.0, 0.0, 0.0)
+    small = tl.abs(a_hi) < 1.4551915228366852e-11
+    return tl.where(small, s_hi, l_hi), tl.where(small, s_lo, l_lo), tl.where(small, s_tail, l_tail)
+
+
+@triton.jit
 def _tw_sigmoid(x_hi, x_lo, x_tail):
     """σ(x) of a triple word from E = e^−|x| ≤ 1 (never overflows): 1/(1 + E) for x ≥ 0, E/(1 + E) below."""
     neg = x_hi < 0.0
@@ -502,6 +610,16 @@ def _tw_sigmoid(x_hi, x_lo, x_tail):
     e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
     d_hi, d_lo, d_tail = _tw_add(e_hi, e_lo, e_tail, 1.0, 0.0, 0.0)
     return _tw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), tl.where(neg, e_tail, 0.0), d_hi, d_lo, d_tail)
+
+
+@triton.jit
+def _tw_softplus(x_hi, x_lo, x_tail):
+    """log(1 + e^x) of a triple word = max(x, 0) + log1p(e^−|x|): never overflows."""
+    neg = x_hi < 0.0
+    sign = tl.where(neg, 1.0, -1.0)
+    e_hi, e_lo, e_tail = _tw_exp(sign * x_hi, sign * x_lo, sign * x_tail)
+    l_hi, l_lo, l_tail = _tw_log1p(e_hi, e_lo, e_tail)
+    return _tw_add(l_hi, l_lo, l_tail, tl.where(neg, 0.0, x_hi), tl.where(neg, 0.0, x_lo), tl.where(neg, 0.0, x_tail))
 
 
 @triton.jit
@@ -591,6 +709,31 @@ def _dwx_sigmoid_e(x_hi, x_lo, e_hi, e_lo, k):
     d_hi, d_lo = _dw_add_fp(tl.where(scaled, 0.0, e_hi), tl.where(scaled, 0.0, e_lo), 1.0)
     r_hi, r_lo = _dw_div(tl.where(neg, e_hi, 1.0), tl.where(neg, e_lo, 0.0), d_hi, d_lo)
     return r_hi, r_lo, tl.where(neg, k, 0)
+
+
+@triton.jit
+def _dwx_log1p_e(e_hi, e_lo, k):
+    """log1p(E) of the scaled E = e^−|x|: E itself where it is scaled (E < e^−600: E²/2 is below 2⁻⁸⁶⁵ of it)."""
+    scaled = k > 0
+    l_hi, l_lo = _dw_log1p(tl.where(scaled, 0.0, e_hi), tl.where(scaled, 0.0, e_lo))
+    return tl.where(scaled, e_hi, l_hi), tl.where(scaled, e_lo, l_lo), k
+
+
+@triton.jit
+def _dwx_softplus_l(x_hi, x_lo, l_hi, l_lo, k):
+    """softplus(x) = max(x, 0) + L from the scaled L = log1p(e^−|x|) (_dwx_log1p_e): L with its k for x < 0;
+    x + L for x ≥ 0 (L scaled there only past x = 600, where x + L is x)."""
+    neg = x_hi < 0.0
+    scaled = k > 0
+    s_hi, s_lo = _dw_add(tl.where(scaled, 0.0, l_hi), tl.where(scaled, 0.0, l_lo), x_hi, x_lo)
+    return tl.where(neg, l_hi, s_hi), tl.where(neg, l_lo, s_lo), tl.where(neg, k, 0)
+
+
+@triton.jit
+def _dwx_softplus_far(s_hi, s_lo, s_k, x_hi, x_lo, x_k):
+    """softplus(x) = x with x's own scale where x is past 2⁹⁰⁰ (log1p(e^−x) is 0 there), as NumPy's (h-kl36)."""
+    far = _dwx_ldexp(x_hi, -x_k) > 2.0 ** 900
+    return tl.where(far, x_hi, s_hi), tl.where(far, x_lo, s_lo), tl.where(far, x_k, s_k)
 
 
 @triton.jit
@@ -935,6 +1078,234 @@ def _dw_widened_90bcd99b33_needed_repaired_scaled(y_f64, z_f64):
     return scaled_result
 
 
+@triton.jit
+def _dw_widened_cef9d606a0_needed_tiered_repaired(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
+    """z·(1 − y) + softplus(−z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
+    triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it: in
+    the repair kernel (TIER & 1), the main kernel flags the block in tier_ptr)
+    in a float64 kernel; in a float32 one
+    the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite. Where it or a
+    leaf is below 2⁻⁹⁶⁸, in scaled double words (hi + lo)·2^−k, rounded once: in the repair kernel
+    (TIER & 2), the main kernel flags the block in tier_ptr."""
+    y_f64 = y.to(tl.float64)
+    z_f64 = z.to(tl.float64)
+    plain = z_f64*(1.0 - y_f64) + _softplus(-z_f64)
+    if y.dtype == tl.float64:  # resolved when compiled
+        if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on every lane
+            scaled_result = _dw_widened_cef9d606a0_needed_tiered_repaired_scaled(y_f64, z_f64)
+            result = tl.where((tl.abs(scaled_result) < float("inf")) & (tl.abs(plain) < float("inf")), scaled_result, plain)
+            result = tl.where((~(tl.abs(plain) < float("inf")) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf"))) & (scaled_result == scaled_result) & ((tl.abs(scaled_result) < float("inf")) | (plain != plain)), scaled_result, result)
+        else:
+            # one_minus_y = 1 − y
+            one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
+            # z_times_one_minus_y = z·(1 − y)
+            z_times_one_minus_y_hi, z_times_one_minus_y_lo = _dw_mul_fp(one_minus_y_hi, one_minus_y_lo, z_f64)
+            # softplus_neg_z = softplus(−z)
+            softplus_neg_z_hi, softplus_neg_z_lo = _dw_softplus((-z_f64), 0.0)
+            # sum_1 = z·(1 − y) + softplus(−z)
+            sum_1_hi, sum_1_lo = _dw_add(z_times_one_minus_y_hi, z_times_one_minus_y_lo, softplus_neg_z_hi, softplus_neg_z_lo)
+            result = tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain)
+            tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((~(tl.abs(sum_1_hi) < float("inf")) | (tl.abs(result) == float("inf"))) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf")))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
+            if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
+                if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
+                    scaled_result = _dw_widened_cef9d606a0_needed_tiered_repaired_scaled(y_f64, z_f64)
+                    result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
+                    result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, result)
+            elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
+                tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
+            deep = ((tl.abs(z_times_one_minus_y_hi) + tl.abs(softplus_neg_z_hi)) > 1099511627776.0 * tl.abs(sum_1_hi)) & needed  # cancels past 2⁴⁰: triple words
+            if TIER & 1:  # the repair kernel's specialisation of this tier (resolved when compiled): the triple words on the flagged blocks
+                if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple words
+                    triple = _dw_widened_cef9d606a0_needed_tiered_repaired_triple(y_f64, z_f64)
+                    result = tl.where(deep & (tl.abs(triple) < float("inf")) & (tl.abs(result) < float("inf")), triple, result)
+            elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or)
+                tl.atomic_or(tier_ptr, tl.max(tl.where(deep & lanes, 1, 0)))  # (no branch: 1,572 B spilled for sm_90, 2,376 with one)
+    else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
+        # neg_y_f64 = −y
+        neg_y_f64 = -y_f64
+        # one_minus_y_f64 = 1 − y
+        one_minus_y_f64 = neg_y_f64 + 1.0
+        # z_f64_times_one_minus_y_f64 = z·(1 − y)
+        z_f64_times_one_minus_y_f64 = z_f64*one_minus_y_f64
+        abs_z_f64_times_one_minus_y_f64 = tl.abs(z_f64_times_one_minus_y_f64)
+        # neg_z_f64 = −z
+        neg_z_f64 = -z_f64
+        # softplus_neg_z_f64 = softplus(−z)
+        softplus_neg_z_f64 = _softplus(neg_z_f64)
+        # sum_1_2 = z·(1 − y) + softplus(−z)
+        sum_1_2 = z_f64_times_one_minus_y_f64 + softplus_neg_z_f64
+        abs_softplus_neg_z_f64 = tl.abs(softplus_neg_z_f64)
+        abs_sum_1_2 = tl.abs(sum_1_2)
+        sum_1_2_err = 2.220446049250313e-16*abs_z_f64_times_one_minus_y_f64 + 8.881784197001252e-16*abs_softplus_neg_z_f64 + 1.1102230246251565e-16*abs_sum_1_2
+        keep = (sum_1_2_err <= 9.313225746154785e-10*abs_sum_1_2) & (abs_sum_1_2 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
+        result = sum_1_2
+        if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)
+            # one_minus_y = 1 − y
+            one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
+            # z_times_one_minus_y = z·(1 − y)
+            z_times_one_minus_y_hi, z_times_one_minus_y_lo = _dw_mul_fp(one_minus_y_hi, one_minus_y_lo, z_f64)
+            # softplus_neg_z = softplus(−z)
+            softplus_neg_z_hi, softplus_neg_z_lo = _dw_softplus((-z_f64), 0.0)
+            # sum_1 = z·(1 − y) + softplus(−z)
+            sum_1_hi, sum_1_lo = _dw_add(z_times_one_minus_y_hi, z_times_one_minus_y_lo, softplus_neg_z_hi, softplus_neg_z_lo)
+            result = tl.where(keep, sum_1_2, tl.where((tl.abs(sum_1_hi) < float("inf")) & (tl.abs(plain) < float("inf")), sum_1_hi, plain))
+        elif not TIER:  # the main kernel: a block with an element past it is flagged for the repair kernel (0: a no-op or)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))
+    return result.to(y.dtype)
+
+
+@triton.jit
+def _dw_widened_cef9d606a0_needed_tiered_repaired_scaled(y_f64, z_f64):
+    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
+    (TIER & 2)."""
+    # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+    # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+    # one_minus_y_3 = 1 − y
+    one_minus_y_3_hi, one_minus_y_3_lo, one_minus_y_3_k = _dwx_add((-y_f64_sc), 0.0, y_f64_k, 1.0, 0.0, 0)
+    # z_times_one_minus_y_3 = z·(1 − y)
+    z_times_one_minus_y_3_hi, z_times_one_minus_y_3_lo = _dw_mul_fp(one_minus_y_3_hi, one_minus_y_3_lo, z_f64_sc)
+    z_times_one_minus_y_3_k = z_f64_k + one_minus_y_3_k
+    # neg_z = −z (unscaled)
+    neg_z_hi, neg_z_lo = _dwx_ldexp((-z_f64_sc), -z_f64_k), 0.0
+    # z_2 = z (unscaled)
+    z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
+    # exp_neg_abs_z = exp(−|z|) (scaled)
+    exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+    # softplus_neg_z_3 = softplus(−z) (scaled)
+    exp_neg_abs_z_log1p_hi, exp_neg_abs_z_log1p_lo, exp_neg_abs_z_log1p_k = _dwx_log1p_e(exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+    softplus_neg_z_3_hi, softplus_neg_z_3_lo, softplus_neg_z_3_k = _dwx_softplus_l(neg_z_hi, neg_z_lo, exp_neg_abs_z_log1p_hi, exp_neg_abs_z_log1p_lo, exp_neg_abs_z_log1p_k)
+    softplus_neg_z_3_hi, softplus_neg_z_3_lo, softplus_neg_z_3_k = _dwx_softplus_far(softplus_neg_z_3_hi, softplus_neg_z_3_lo, softplus_neg_z_3_k, (-z_f64_sc), 0.0, z_f64_k)
+    # sum_1_3 = z·(1 − y) + softplus(−z)
+    sum_1_3_hi, sum_1_3_lo, sum_1_3_k = _dwx_add(z_times_one_minus_y_3_hi, z_times_one_minus_y_3_lo, z_times_one_minus_y_3_k, softplus_neg_z_3_hi, softplus_neg_z_3_lo, softplus_neg_z_3_k)
+    scaled_result = _dwx_round(sum_1_3_hi, sum_1_3_lo, sum_1_3_k)
+    return scaled_result
+
+
+@triton.jit
+def _dw_widened_cef9d606a0_needed_tiered_repaired_triple(y_f64, z_f64):
+    """The deepest cancellations in triple words (hi + lo + tail): the repair kernel's (TIER & 1)."""
+    # one_minus_y_2 = 1 − y
+    one_minus_y_2_hi, one_minus_y_2_lo = _dw_two_sum((-y_f64), 1.0)
+    # z_times_one_minus_y_2 = z·(1 − y) (triple word)
+    z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_times_one_minus_y_2_tail = _tw_mul(z_f64, 0.0, 0.0, one_minus_y_2_hi, one_minus_y_2_lo, 0.0)
+    # softplus_neg_z_2 = softplus(−z) (triple word)
+    softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_tail = _tw_softplus((-z_f64), 0.0, 0.0)
+    # sum_1_2 = z·(1 − y) + softplus(−z) (triple word)
+    sum_1_2_hi, sum_1_2_lo, sum_1_2_tail = _tw_add(z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_times_one_minus_y_2_tail, softplus_neg_z_2_hi, softplus_neg_z_2_lo, softplus_neg_z_2_tail)
+    return sum_1_2_hi
+
+
+@triton.jit
+def _dw_widened_f44d4313b3_needed_tiered_repaired(y, z, needed, TIER: tl.constexpr, tier_ptr, lanes):
+    """−y·z + softplus(z), rounded once: in double-word arithmetic (hi + lo, about 106 bits;
+    triple words, hi + lo + tail, about 150 bits, where its terms are past 2⁴⁰ times it: in
+    the repair kernel (TIER & 1), the main kernel flags the block in tier_ptr)
+    in a float64 kernel; in a float32 one
+    the float64 body where a bound of its error is within 2⁻³⁰ of it (2⁻⁶ of a float32 ULP),
+    double-word elsewhere (a block where every element is within skips it); the float64 value where either is not finite. Where it or a
+    leaf is below 2⁻⁹⁶⁸, in scaled double words (hi + lo)·2^−k, rounded once: in the repair kernel
+    (TIER & 2), the main kernel flags the block in tier_ptr."""
+    y_f64 = y.to(tl.float64)
+    z_f64 = z.to(tl.float64)
+    plain = _softplus(z_f64) - y_f64*z_f64
+    if y.dtype == tl.float64:  # resolved when compiled
+        if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on every lane
+            scaled_result = _dw_widened_f44d4313b3_needed_tiered_repaired_scaled(y_f64, z_f64)
+            result = tl.where((tl.abs(scaled_result) < float("inf")) & (tl.abs(plain) < float("inf")), scaled_result, plain)
+            result = tl.where((~(tl.abs(plain) < float("inf")) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf"))) & (scaled_result == scaled_result) & ((tl.abs(scaled_result) < float("inf")) | (plain != plain)), scaled_result, result)
+        else:
+            # softplus_z = softplus(z)
+            softplus_z_hi, softplus_z_lo = _dw_softplus(z_f64, 0.0)
+            # y_times_z = y·z
+            y_times_z_hi, y_times_z_lo = _dw_two_prod(y_f64, z_f64)
+            # softplus_z_minus_y_times_z = −y·z + softplus(z)
+            softplus_z_minus_y_times_z_hi, softplus_z_minus_y_times_z_lo = _dw_add(softplus_z_hi, softplus_z_lo, (-y_times_z_hi), (-y_times_z_lo))
+            result = tl.where((tl.abs(softplus_z_minus_y_times_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), softplus_z_minus_y_times_z_hi, plain)
+            tiny = ((tl.abs(result) < tl.full([], 4.008336720017946e-292, tl.float64)) | ((y_f64 != 0.0) & (tl.abs(y_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((z_f64 != 0.0) & (tl.abs(z_f64) < tl.full([], 4.008336720017946e-292, tl.float64))) | ((~(tl.abs(softplus_z_minus_y_times_z_hi) < float("inf")) | (tl.abs(result) == float("inf"))) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf")))) & lanes & needed  # below 2⁻⁹⁶⁸ (lanes: the block's elements): scaled double words
+            if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
+                if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
+                    scaled_result = _dw_widened_f44d4313b3_needed_tiered_repaired_scaled(y_f64, z_f64)
+                    result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
+                    result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, result)
+            elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
+                tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
+            deep = ((tl.abs(y_times_z_hi) + tl.abs(softplus_z_hi)) > 1099511627776.0 * tl.abs(softplus_z_minus_y_times_z_hi)) & needed  # cancels past 2⁴⁰: triple words
+            if TIER & 1:  # the repair kernel's specialisation of this tier (resolved when compiled): the triple words on the flagged blocks
+                if tl.max(tl.where(deep, 1, 0)) > 0:  # the deepest cancellations (rare): a block with one, in triple words
+                    triple = _dw_widened_f44d4313b3_needed_tiered_repaired_triple(z_f64, y_f64)
+                    result = tl.where(deep & (tl.abs(triple) < float("inf")) & (tl.abs(result) < float("inf")), triple, result)
+            elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or)
+                tl.atomic_or(tier_ptr, tl.max(tl.where(deep & lanes, 1, 0)))  # (no branch: 1,572 B spilled for sm_90, 2,376 with one)
+    else:  # a float32 kernel: the float64 body, each value beside a bound of its error (doubleword._Bound),
+        # kept where the bound is within 2⁻³⁰ of the value or the select does not take it; double-word elsewhere
+        # softplus_z_f64 = softplus(z)
+        softplus_z_f64 = _softplus(z_f64)
+        abs_softplus_z_f64 = tl.abs(softplus_z_f64)
+        # y_f64_times_z_f64 = y·z
+        y_f64_times_z_f64 = y_f64*z_f64
+        # sum_1 = −y·z + softplus(z)
+        sum_1 = softplus_z_f64 - y_f64_times_z_f64
+        abs_y_f64_times_z_f64 = tl.abs(y_f64_times_z_f64)
+        abs_sum_1 = tl.abs(sum_1)
+        sum_1_err = 8.881784197001252e-16*abs_softplus_z_f64 + 1.1102230246251565e-16*abs_y_f64_times_z_f64 + 1.1102230246251565e-16*abs_sum_1
+        keep = (sum_1_err <= 9.313225746154785e-10*abs_sum_1) & (abs_sum_1 < float("inf"))  # within 2⁻³⁰, finite
+        keep = keep | ~needed
+        result = sum_1
+        if TIER & 4:  # the repair kernel's specialisation: the double word (on every lane of a flagged block)
+            # softplus_z = softplus(z)
+            softplus_z_hi, softplus_z_lo = _dw_softplus(z_f64, 0.0)
+            # y_times_z = y·z
+            y_times_z_hi, y_times_z_lo = _dw_two_prod(y_f64, z_f64)
+            # softplus_z_minus_y_times_z = −y·z + softplus(z)
+            softplus_z_minus_y_times_z_hi, softplus_z_minus_y_times_z_lo = _dw_add(softplus_z_hi, softplus_z_lo, (-y_times_z_hi), (-y_times_z_lo))
+            result = tl.where(keep, sum_1, tl.where((tl.abs(softplus_z_minus_y_times_z_hi) < float("inf")) & (tl.abs(plain) < float("inf")), softplus_z_minus_y_times_z_hi, plain))
+        elif not TIER:  # the main kernel: a block with an element past it is flagged for the repair kernel (0: a no-op or)
+            tl.atomic_or(tier_ptr, tl.max(tl.where(keep | ~lanes, 0, 4)))
+    return result.to(y.dtype)
+
+
+@triton.jit
+def _dw_widened_f44d4313b3_needed_tiered_repaired_scaled(y_f64, z_f64):
+    """The body in scaled double words (hi + lo)·2^−k (doubleword.SCALED_TINY), rounded once: the repair kernel's
+    (TIER & 2)."""
+    # z_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
+    # z_2 = z (unscaled)
+    z_2_hi, z_2_lo = _dwx_ldexp(z_f64_sc, -z_f64_k), 0.0
+    # exp_neg_abs_z = exp(−|z|) (scaled)
+    exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k = _dwx_exp_negabs(z_2_hi, z_2_lo)
+    # softplus_z_3 = softplus(z) (scaled)
+    exp_neg_abs_z_log1p_hi, exp_neg_abs_z_log1p_lo, exp_neg_abs_z_log1p_k = _dwx_log1p_e(exp_neg_abs_z_hi, exp_neg_abs_z_lo, exp_neg_abs_z_k)
+    softplus_z_3_hi, softplus_z_3_lo, softplus_z_3_k = _dwx_softplus_l(z_2_hi, z_2_lo, exp_neg_abs_z_log1p_hi, exp_neg_abs_z_log1p_lo, exp_neg_abs_z_log1p_k)
+    softplus_z_3_hi, softplus_z_3_lo, softplus_z_3_k = _dwx_softplus_far(softplus_z_3_hi, softplus_z_3_lo, softplus_z_3_k, z_f64_sc, 0.0, z_f64_k)
+    # y_f64 scaled by 2⁶⁰⁰ where it is below 2⁻⁹⁰⁰
+    y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
+    # y_times_z_3 = y·z
+    y_times_z_3_hi, y_times_z_3_lo = _dw_two_prod(y_f64_sc, z_f64_sc)
+    y_times_z_3_k = y_f64_k + z_f64_k
+    # softplus_z_minus_y_times_z_3 = −y·z + softplus(z)
+    softplus_z_minus_y_times_z_3_hi, softplus_z_minus_y_times_z_3_lo, softplus_z_minus_y_times_z_3_k = _dwx_add(softplus_z_3_hi, softplus_z_3_lo, softplus_z_3_k, (-y_times_z_3_hi), (-y_times_z_3_lo), y_times_z_3_k)
+    scaled_result = _dwx_round(softplus_z_minus_y_times_z_3_hi, softplus_z_minus_y_times_z_3_lo, softplus_z_minus_y_times_z_3_k)
+    return scaled_result
+
+
+@triton.jit
+def _dw_widened_f44d4313b3_needed_tiered_repaired_triple(z_f64, y_f64):
+    """The deepest cancellations in triple words (hi + lo + tail): the repair kernel's (TIER & 1)."""
+    # softplus_z_2 = softplus(z) (triple word)
+    softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_tail = _tw_softplus(z_f64, 0.0, 0.0)
+    # y_times_z_2 = y·z (triple word)
+    y_times_z_2_hi, y_times_z_2_lo, y_times_z_2_tail = _tw_mul(y_f64, 0.0, 0.0, z_f64, 0.0, 0.0)
+    # sum_1 = −y·z + softplus(z) (triple word)
+    sum_1_hi, sum_1_lo, sum_1_tail = _tw_add(softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_tail, (-y_times_z_2_hi), (-y_times_z_2_lo), (-y_times_z_2_tail))
+    return sum_1_hi
+
+
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
 
 
@@ -1086,17 +1457,20 @@ def _bce_logits_block(pid, z_ptr, y_ptr, C_ptr, dC_dz_ptr, tier_ptr, ids_ptr, pa
     else:
         z = _upcast(z, tl.float32)
         y = _upcast(y, tl.float32)
+    # one_minus_y = 1 − y
+    one_minus_y = 1.0 - y
     # log_three = log(3)
     log_three = tl.full([], 1.0986122886681098, z.dtype)
     # C = −y·log(σ(z)) − (1 − y)·log(1 − σ(z))
-    C = tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))
+    C = tl.where(one_minus_y*y < 0.0, tl.where(z > 0.0, _dw_widened_cef9d606a0_needed_tiered_repaired(y, z, (one_minus_y*y < 0.0) & (z > 0.0), REPAIR, tier_ptr + pid, mask), _dw_widened_f44d4313b3_needed_tiered_repaired(y, z, (one_minus_y*y < 0.0) & (~(z > 0.0)), REPAIR, tier_ptr + pid, mask)), tl.where(y == 0.0, 0.0, y*_softplus(-z)) + tl.where(y == 1.0, 0.0, one_minus_y*_softplus(z)))
     # dC_dz = ∂C/∂z = (1 − σ(z))·((1 − y)/(1 − σ(z)) − y/σ(z))·σ(z)
     dC_dz = tl.where(log_three < -z, _dw_widened_063f068f73_needed_repaired(y, z, log_three < -z, REPAIR, tier_ptr + pid, mask), tl.where(log_three < z, _dw_widened_90bcd99b33_needed_repaired(y, z, log_three < z, REPAIR, tier_ptr + pid, mask), _dw_widened_6fd886a8eb_needed_repaired(y, z, ~(log_three < -z) & ~(log_three < z), REPAIR, tier_ptr + pid, mask)))
     if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal, a sum that cancels or an output that overflowed goes to the repair kernel (float64)
-        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((tl.abs(tl.where(y == 0.0, 0.0, y*_softplus(-z))) + tl.abs(tl.where(y == 1.0, 0.0, (1.0 - y)*_softplus(z))) > 2.0 * tl.abs(C)) | ~(tl.abs(C) <= 3.4028234663852886e+38) | ~(tl.abs(dC_dz) <= 3.4028234663852886e+38)), 4, 0)))
+        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & (~(tl.abs(C) <= 3.4028234663852886e+38) | ~(tl.abs(dC_dz) <= 3.4028234663852886e+38)), 4, 0)))
     if WRITE_VALUE:
         tl.store(C_ptr + offs, _stored(C, C_ptr), mask=mask)
-    tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)
+    if not REPAIR or REPAIR & 6:
+        tl.store(dC_dz_ptr + offs, _stored(dC_dz, dC_dz_ptr), mask=mask)
     if REDUCE:  # this block's partial sum; the last program to finish adds the partial sums up
         tl.store(partial_ptr + pid, tl.sum(tl.where(mask, C, 0.0), axis=0).to(partial_ptr.dtype.element_ty))
 
@@ -1141,10 +1515,12 @@ def bce_logits(z, y, *, reduction="none"):
         if not f64:  # the float32 double words: the repair kernel on the blocks the main kernel listed
             _bce_logits_kernel[(_repair_programs(z, blocks),)](z, y, C, dC_dz, tier, tier[blocks:], partial, count[1:] if reduce else count, n, n if reduction == "mean" else 1,
                 WRITE_VALUE=not reduce, REDUCE=reduce, F64=False, REPAIR=4, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
-        for bits, flagged in _flagged_blocks(tier, 2) if f64 else ():
+        for bits, flagged in _flagged_blocks(tier, 3) if f64 else ():
             _REPAIRS['bce_logits'] = _REPAIRS.get('bce_logits', 0) + 1
+            if reduce:  # the flagged blocks' partial sums again, and their sum
+                count.zero_()
             _bce_logits_kernel[(flagged.numel(),)](z, y, C, dC_dz, tier, flagged, partial, count, n, n if reduction == "mean" else 1,
-                WRITE_VALUE=False, REDUCE=False, F64=f64, REPAIR=bits, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
+                WRITE_VALUE=not reduce, REDUCE=reduce, F64=f64, REPAIR=bits, BLOCK=block, num_warps=WARPS, enable_fp_fusion=False)
     elif reduce:  # nothing to add up: the sum is 0, the mean undefined
         C.fill_(0.0 if reduction == "sum" else float("nan"))
     return C, dC_dz

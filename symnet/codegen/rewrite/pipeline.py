@@ -812,3 +812,14 @@ _register(INVERSE_HYPERBOLIC_LOG)
 
 # first of all: the log's sum and quotient as written, before the conjugate, shifted-argument and log rules take them
 RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_HYPERBOLIC_LOG)
+
+
+# ------------------------------------------------------------------ cell48 (softpluses.py): softplus-mixture, a
+# whole-expression rule on an output that is the mixture whole, before widen (which widens its new sums; log1p-series
+# stays right before widen)
+from .softpluses import SOFTPLUS_MIXTURE  # noqa: E402
+
+_register(SOFTPLUS_MIXTURE)
+
+RULES = RULES[:RULES.index(LOG1P_SERIES)] + (SOFTPLUS_MIXTURE,) + tuple(
+    r for r in RULES[RULES.index(LOG1P_SERIES):] if r is not SOFTPLUS_MIXTURE)

@@ -745,3 +745,52 @@ SOFTPLUS_RATIONAL = Rule(
     "more than half (mish(x)/(σ(x)σ(−x)) = x·eˣ·(1 + v(2 + 3v + 2v²)/(2v² + 2v + 1)), v = e^−x, for x > 0: as x·(1 + v)²"
     "(1 + 2v)/(v(2v² + 2v + 1)), 1/v rounding eˣ twice, f 3.8 ULP in float64 at x = 7.03 and f′ 4.8 at 19.14; 2.6 "
     "now)", local=_softplus_rational)
+
+
+# ------------------------------------------------------------------ softplus-mixture (issue 16, session 48, h-cell48:
+# BCE written through σ with a target outside [0, 1]); tested in tests/test_cell48.py
+
+def _softplus_mixture(node):
+    """P·softplus(−u) + Q·softplus(u) with P + Q = c, a number (BCE through σ, t·softplus(−z) + (1 − t)·softplus(z) once
+    the log-sigmoid and sigmoid-complement rules have run; the zero-limit rule's selects around the terms taken as
+    their products) → where P·Q < 0 (t outside [0, 1]): c·softplus(−u) + Q·u for u > 0, c·softplus(u) − P·u below,
+    exactly (softplus(u) = u + softplus(−u)); the mixture as written elsewhere. Where P·Q < 0 the written terms have
+    opposite signs and cancel to c·softplus(u) − P·u: at t = 1.3132616875182228, z = 1, 5.55e−17 for 2.516e−17 (9.8e15
+    ULP in float64; torch 8.2e15), and at t = −3e38, z = 0 in float32 0 for log 2. Each new form is one softplus of
+    −|u| (at most log 2·|c|) beside one product of inputs, which the widen rule computes in double words where they
+    cancel (only where f itself is near 0); a select on P·Q, so that targets in [0, 1] keep the written mixture."""
+    if not (node.is_Add and len(node.args) == 2):
+        return None
+    coefficients: dict = {}
+    for term in node.args:
+        found = _split_softplus(term)
+        if found is None or found[1].has(softplus) or found[0].args[0] in coefficients:
+            return None
+        coefficients[found[0].args[0]] = found[1]
+    args = list(coefficients)
+    if sp.expand(args[0] + args[1]) != 0:
+        return None
+    u = args[1] if args[0].could_extract_minus_sign() else args[0]
+    P, Q = coefficients[-u], coefficients[u]
+    c = sp.expand(P + Q)
+    if not (c.is_number and c.is_nonzero and c.is_finite):
+        return None
+    crossed = sp.Piecewise((c * softplus(-u) + Q * u, u > 0), (c * softplus(u) - P * u, True))
+    return sp.Piecewise((crossed, P * Q < 0), (node, True))
+
+
+def _softplus_mixture_output(expr):
+    """``expr`` by :func:`_softplus_mixture` where it is such a mixture whole (an output: BCE through σ, bce_logits),
+    else ``expr``: inside a product (the focal loss's CE) the widen rule takes the product of sums whole, which a
+    select between the sums would hide."""
+    new = _softplus_mixture(expr)
+    return expr if new is None else new
+
+
+SOFTPLUS_MIXTURE = Rule(
+    "softplus-mixture", "P·softplus(−u) + Q·softplus(u) with P + Q = c (BCE through σ: t·softplus(−z) + "
+    "(1 − t)·softplus(z)) has terms of opposite signs where P·Q < 0 (a target outside [0, 1]), which cancel to "
+    "c·softplus(u) − P·u (t = 1.3132616875182228, z = 1: 5.55e−17 for 2.516e−17, 9.8e15 ULP in float64; torch 8.2e15); "
+    "there it is c·softplus(−u) + Q·u for u > 0 and c·softplus(u) − P·u below (softplus(u) = u + softplus(−u), "
+    "exact): one softplus of −|u| beside a product of inputs, widened where they cancel; the mixture elsewhere (an "
+    "output that is such a sum whole)", apply=_softplus_mixture_output, fired=lambda old, new: new != old)
