@@ -22,7 +22,7 @@ Every change is a select on infinite inputs (or, for the gap, on b = a, where b 
 points are bit-identical to the base's (results/inf47.txt: 1e6 ordinary points each, and the far points below).
 
 Left open (strict xfails below, torch no better): Charbonnier's ∂x at x = ±inf (NaN; its limit ±1), and ∂ε of
-√(x² + ε) − √ε at ε = x = inf (NaN; torch 0, the limit).
+√(x² + ε) − √ε at ε = x = inf (NaN; torch 0, the limit); both fixed in session 48 (h-inf48, tests/test_inf48.py).
 
 References: mpmath (50 digits) of the formula as written and of SymPy's derivatives of it; torch autograd of the
 formula as written, in the same dtype.
@@ -241,20 +241,20 @@ def test_root_difference_at_ordinary_points(formula, dtype):
     assert worst <= BOUND[dtype], worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of √(x² + ε²) − ε, x/√(x² + ε²), at x = ±inf, ε = 1 or 3: NaN in "
-                   "float64 and float32 where its limit is ±1 (torch NaN too; dfe9bdb8 NaN): inf/inf, the hypot-sign "
-                   "rule's sign(v)·(w + c/v²)^−1/2 takes a number c only, and ε² is an input's square; √(x² + ε) − √ε "
-                   "gives ±1")
+# was a strict xfail, measured: ∂x of √(x² + ε²) − ε, x/√(x² + ε²), at x = ±inf, ε = 1 or 3: NaN in float64 and
+# float32 where its limit is ±1 (torch NaN too; dfe9bdb8 NaN): inf/inf, the hypot-sign rule's sign(v)·(w + c/v²)^−1/2
+# takes a number c only, and ε² is an input's square; √(x² + ε) − √ε gives ±1. Fixed by h-inf48's limit at an
+# infinite base in the hypot rule's product x·W^(−1/2) (tests/test_inf48.py): ±1
 @DTYPES
 def test_charbonnier_slope_at_infinite_x(dtype):
     eps, x = np.array([1.0, 1.0, 3.0], dtype), np.array([INF, -INF, INF], dtype)
     assert np.array_equal(_run(ROOTS[1], eps=eps, x=x)["df_dx"], np.sign(x))
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂ε of √(x² + ε) − √ε, (1/√(x² + ε) − 1/√ε)/2, at ε = inf, x = ±inf "
-                   "(and in float32 at ε = 1e300, x = ±1e300, both past its range): NaN in float64 and float32 where "
-                   "torch gives 0, the limit (|∂ε| ≤ 1/(2√ε)); dfe9bdb8 NaN: reciprocal-root-difference's "
-                   "(x/√A)·… is inf/inf, and the hypot rule's |x|·√(1 + (ε/x)/x) in the other branch inf/inf too")
+# was a strict xfail, measured: ∂ε of √(x² + ε) − √ε, (1/√(x² + ε) − 1/√ε)/2, at ε = inf, x = ±inf (and in float32
+# at ε = 1e300, x = ±1e300, both past its range): NaN in float64 and float32 where torch gives 0, the limit
+# (|∂ε| ≤ 1/(2√ε)); dfe9bdb8 NaN: reciprocal-root-difference's (x/√A)·… is inf/inf, and the hypot rule's
+# |x|·√(1 + (ε/x)/x) in the other branch inf/inf too. Fixed by h-inf48: reciprocal-root-difference's 0 at C = +inf
 @DTYPES
 def test_root_difference_slope_in_eps_at_both_infinite(dtype):
     eps, x = np.array([INF, INF], dtype), np.array([INF, -INF], dtype)

@@ -781,3 +781,5 @@ def test_stable_flag_lists_the_rules_applied_with_their_reasons(formula, rules, 
     assert "still overflow" not in section
 from test_cell48 import RULE_CASES as _CASES_cell48  # noqa: E402  (softplus-mixture: tests/test_cell48.py)
 RULE_CASES += _CASES_cell48
+from test_inf48 import RULE_CASES as _CASES_inf48  # noqa: E402  (reciprocal-root-difference: tests/test_inf48.py)
+RULE_CASES += _CASES_inf48

@@ -520,7 +520,8 @@ def _hypot_sum_product(node):
             edge = sp.Float(2.0 ** -1000)
             # (v = 0: the scaled form's exact 0; the written one is 0·inf = NaN where W^e overflows, y = 0, x = 1e−278)
             normal = sp.And(*[sp.Or(sp.Abs(Grouped(r * v)) > edge, sp.Eq(v, 0)) for v in count])
-            result = sp.Piecewise((scaled, _far_from_one(squares, term, _POWERED_EDGE) & normal), (node, True))
+            result = sp.Piecewise(*_infinite_base_limits(node, f, written, squares, term),
+                                  (scaled, _far_from_one(squares, term, _POWERED_EDGE) & normal), (node, True))
             _HYPOT_SUM_WRITTEN[result] = node
             return _Final(_Fired(result, ["hypot"]))
         part = next(((h, p) for h in node.args if h is not f
@@ -537,12 +538,58 @@ def _hypot_sum_product(node):
         edge = sp.Float(2.0 ** (-100 if len(found) < 2 else -1000))
         normal = sp.And(*[sp.Abs(Grouped(r * g)) > edge for g in found])
         # (hyp43: by exponents where r·v is below the edge or a float32 W^e leaves the range, _hypot_split_pieces)
-        result = sp.Piecewise((scaled, far & normal),
+        result = sp.Piecewise(*_infinite_base_limits(node, f, written, squares, term), (scaled, far & normal),
                               *_hypot_split_pieces(rest, found, part[1], s, r, written.exp, squares, term),
                               (node, True))
         _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
         return _Final(_Fired(result, ["hypot"]))
     return None
+
+
+def _infinite_base_limits(node, f, written, squares, term) -> list:
+    """(limit, condition) pieces of the product ``node`` = c·Π h·{``f``: the select made of W^e = ``written``} (W the sum of
+    ``squares`` and ``term``) where one input v of the squares' bases is ±inf and every other input finite: there
+    W^e → w^e·|v|^(2e) (W = w·v² + the finite rest), so the product tends to 0 where its degree in v, a + 2e (v^a
+    among the factors h), is below 0, and to c·Π(the other factors)·w^e·sign(v)^a where it is 0; none where a = 0
+    (W^e is 0 or inf there, times finite factors: the limit as computed), e is not a number, the degree is above 0,
+    or a factor other than numbers, v's integer powers and other inputs' positive powers holds v or v another base.
+
+    The written form is v^a·W^e = inf·0 = NaN there, and the scaled one is not taken (max |v| = inf): ∂x of
+    x/√(x² + y²), y²·W^(−3/2), at y = +inf was NaN (true 0; torch 0), the Charbonnier loss's ∂x, x·(x² + ε²)^(−1/2), at
+    x = ±inf NaN for ±1 (session 48, h-inf48). x > 1.8e308 is x = +inf alone (float32 compared in float64 too)."""
+    e = written.exp
+    if not e.is_number or not e.is_negative:
+        return []
+    others = [h for h in node.args if h is not f]
+    inputs = sorted(node.free_symbols | written.free_symbols, key=sp.default_sort_key)
+    pieces: dict = {}
+    for w, v in squares:
+        if not v.is_Symbol or any(v in b.free_symbols for c, b in squares if b != v) or (
+                term is not None and v in term.free_symbols):
+            continue
+        degree, coefficient = 2 * e, w ** e
+        for h in others:
+            base, k = (h.base, h.exp) if h.is_Pow else (h, sp.S.One)
+            if h.is_number:
+                coefficient *= h
+            elif base == v and k.is_Integer:
+                degree += k
+                coefficient *= sp.sign(v) ** k
+            elif base.is_Symbol and k.is_Integer and k > 0:
+                coefficient *= h
+            else:
+                break
+        else:
+            if degree == 2 * e or degree > 0:  # (no v among the factors: W^e alone is 0 there, times finite ones)
+                continue
+            limit = sp.S.Zero if degree < 0 else coefficient
+            # |v| − max |o| > 1.8e308 (o the other inputs): v = ±inf and every o finite, in one difference and one
+            # test (inf − inf and NaN fail it); the two tests and their conjunction per input cost up to 1.2–1.4×
+            # on x/√(x² + y²)'s 1e6 points
+            rest = [sp.Abs(o) for o in inputs if o != v]
+            condition = (sp.Abs(v) - sp.Max(*rest) > _DBL_MAX) if rest else sp.Abs(v) > _DBL_MAX
+            pieces.setdefault(limit, []).append(condition)
+    return [(limit, sp.Or(*conditions)) for limit, conditions in pieces.items()]
 
 
 # where the powered-bases form is taken: max |v| outside [2⁻¹⁶, 2¹⁶], not [2⁻⁶⁴, 2⁶⁴]: a float32 kernel's written
@@ -1281,7 +1328,41 @@ def _reciprocal_root_difference(node):
                 * Grouped(sp.Add(*[plain[0] ** i * plain[1] ** (k - 1 - i) for i in range(k)])))
         form = sp.Piecewise((widen(body), (a2 >= _WIDENED_LOW) & (a2 <= _WIDENED_HIGH)), (form, True))
     names = ["reciprocal-root-difference"] + list(dict.fromkeys(r.name for r in inner))
-    return _Final(_Fired(sp.Piecewise((form, w * v ** 2 <= a2), (node, True)), names))
+    # (session 48, h-inf48) 0 at C = +inf (v not NaN: w·v² ≥ 0), where A = C + w·v² is +inf too and the difference
+    # is 0 − 0, its limit (|A^(−k/2) − C^(−k/2)| ≤ C^(−k/2)): the form is inf/inf there, and the written one's roots
+    # the hypot rule's |v|·√(1 + (C/v)/v), inf/inf at v = ±inf: ∂ε of √(x² + ε) − √ε at ε = inf, x = ±inf was NaN
+    # (torch 0)
+    at_infinity = (a2 > _DBL_MAX) & (w * v ** 2 >= 0)
+    low = [(_reciprocal_root_difference_low(c1, w, v, a2, k), (w * v ** 2 <= a2) & (a2 < _low_edge(k)))] if k > 1 else []
+    return _Final(_Fired(sp.Piecewise((0, at_infinity), *low, (form, w * v ** 2 <= a2), (node, True)), names))
+
+
+def _low_edge(k):
+    """C below which the sum Σ A^(−i/2)·C^(−(k−1−i)/2) ≈ k/C^((k−1)/2) may overflow: 2^(−2000/(k − 1)), at most the
+    widened range's 2⁻⁶⁰⁰ (k = 3: 2⁻¹⁰⁰⁰; above it the form as it was, ≤ 3.77 ULP at 300 points of C in [1e−301,
+    2.4e−181] in float64, where the form below reached 4.19)."""
+    return min(_WIDENED_LOW, sp.Float(2.0 ** (-2000 // (k - 1))))
+
+
+def _reciprocal_root_difference_low(c1, w, v, c, k):
+    """c1·(A^(−k/2) − C^(−k/2)), A = C + w·v² ≤ 2C, k = 2m + 1 > 1, for C below :func:`_low_edge` (k = 3: 2⁻¹⁰⁰⁰): as
+    −c1·w·v²·C^(−m−1)·(√C)^(−1)·Σ_{i<k} u^(−i)/(u·(u + 1)), t = v/√C, u = √(1 + w·t²) in [1, √2]: the sum bounded,
+    and the product of powers one product, taken by exponents where it leaves the range (v² underflows where the
+    result does not).
+
+    Exact: √A = √C·u, so A^(−k/2) − C^(−k/2) = C^(−k/2)·(u^(−k) − 1) = −C^(−k/2)·(u² − 1)·Σ_{i<k} u^(−i)/(u·(u + 1))
+    (u^(−k) − 1 = (u⁻¹ − 1)·Σ u^(−i), u⁻¹ − 1 = −(u² − 1)/(u·(u + 1))), and u² − 1 = w·t² = w·v²/C. The form it
+    replaces multiplied Σ A^(−i/2)·C^(−(k−1−i)/2) ≈ k/C^m first, past the largest number where C^m is below its
+    reciprocal although the result is not: ∂ε of 1/√ε − 1/√(ε + x²) at ε = 1.97e−311, x = 1e−300 was −inf for
+    −4.354e176 (session 48, h-inf48); A rounded in C + w·v² at a subnormal C is not formed either."""
+    m = (k - 1) // 2
+    root = sp.sqrt(c)
+    u = sp.sqrt(1 + w * Grouped(Grouped(v / root) ** 2))
+    inverse = Grouped(1 / u)
+    bounded = Grouped(sp.Add(*[inverse ** i for i in range(k)]) * inverse / (u + 1))
+    # (the powers grouped: a select holding a negative power of an input as a factor is printed with its product's other
+    # factors moved into its values, which took the other branches' products by exponents no more)
+    return -c1 * w * Grouped(v ** 2 * c ** (-m - 1) * Grouped(root) ** -1) * bounded
 
 
 RECIPROCAL_ROOT_DIFFERENCE = Rule(
@@ -1291,7 +1372,10 @@ RECIPROCAL_ROOT_DIFFERENCE = Rule(
     "roots) where w·v² ≤ C: factors of one sign, each bounded, v² not formed; an odd power of them, A^(−k/2) − "
     "C^(−k/2) (∂ε of 1/√ε − 1/√(ε + x²), ((ε + x²)^(−3/2) − ε^(−3/2))/2: 8.4e15 ULP in float64 at ε = 10^U(−2, 12), "
     "x = ±10^U(−3, 3), torch better at 28 of 300 points), is that difference times Σ A^(−i/2)·C^(−(k−1−i)/2), "
-    "terms of one sign", local=_reciprocal_root_difference)
+    "terms of one sign; below C = 2^(−2000/(k − 1)), where that sum ≈ k/C^((k−1)/2) overflows (−inf for −4.35e176 at "
+    "ε = 1.97e−311, x = 1e−300), −w·v²·C^(−(k+1)/2)·Σ u^(−i)/(u·(u + 1)), u = √(1 + w·v²/C) = √A/√C, the powers one "
+    "product taken by exponents; and 0 at C = +inf (A = +inf too), where the form is inf/inf (∂ε at ε = x = inf: NaN, "
+    "torch 0)", local=_reciprocal_root_difference)
 
 
 _CONJUGATE_SCALED_FLOOR = sp.Float(2.0 ** -1000)  # |r₂·v| above it: a normal number in either dtype's kernel
