@@ -812,3 +812,14 @@ _register(INVERSE_HYPERBOLIC_LOG)
 
 # first of all: the log's sum and quotient as written, before the conjugate, shifted-argument and log rules take them
 RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_HYPERBOLIC_LOG)
+
+
+# ------------------------------------------------------------------ kl48 (sigmoids.py): bernoulli-kl, a
+# whole-expression rule before the node-by-node pass, right after softmax-divergence (the written logs as they are,
+# before the log-sigmoid rule takes each log σ apart)
+from .sigmoids import BERNOULLI_KL  # noqa: E402
+
+_register(BERNOULLI_KL)
+
+RULES = tuple(r for r in RULES if r is not BERNOULLI_KL)
+RULES = RULES[:RULES.index(SOFTMAX_DIVERGENCE) + 1] + (BERNOULLI_KL,) + RULES[RULES.index(SOFTMAX_DIVERGENCE) + 1:]
