@@ -783,3 +783,5 @@ from test_cell48 import RULE_CASES as _CASES_cell48  # noqa: E402  (softplus-mix
 RULE_CASES += _CASES_cell48
 from test_inf48 import RULE_CASES as _CASES_inf48  # noqa: E402  (reciprocal-root-difference: tests/test_inf48.py)
 RULE_CASES += _CASES_inf48
+from test_kl48 import RULE_CASES as _CASES_kl48  # noqa: E402  (bernoulli-kl: tests/test_kl48.py)
+RULE_CASES += _CASES_kl48

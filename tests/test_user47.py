@@ -22,7 +22,7 @@ torch autograd of the formula as written, float64, measured 2026-12-07 on the ba
 - the same NLL's value where ((x − m)/s)² overflows (log(1 + u²) = 2 log|u| + log1p(u⁻²) does not);
 - the same NLL's ∂s at its zero where m = 0 (1.25e15 ULP, torch 2.75e15);
 - a temperature-scaled binary KL: the value at T = 1.1e45 has the wrong sign (torch 0), ∂a near a = b 505 ULP;
-  near its teacher (100 points) f and ∂a past 4 ULP at 99 in float64;
+  near its teacher (100 points) f and ∂a past 4 ULP at 99 in float64 (fixed since: h-kl48's bernoulli-kl rule);
 - an RMS-normalised entry's ∂x1 4.29 ULP at one point of symnet verify (torch 3.45e12);
 - a BCE written through sigmoid, with a target outside [0, 1], cancels worse than torch's (fixed in session 48,
   h-cell48: the softplus-mixture rule, tests/test_cell48.py).
@@ -147,14 +147,13 @@ FAULTS = [
                  marks=pytest.mark.xfail(strict=True, reason=(
                      "measured: ((x − m)/s)² = 2.9e404 overflows: symnet inf, torch inf, true 926.17; the "
                      "scaled-square rule stops at 2^60 and log1p(u·u) overflows past 1.3e154"))),
-    pytest.param(TKL, _tkl, _tkl_torch, dict(T=1.1416282307833951e+45, a=1.0, b=0.3), "f",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: symnet -8.55e-50 (1.3e58 ULP, the wrong sign), torch 0 (6.9e15 ULP), true 4.70e-92: "
-                     "worse than torch; the KL of two Bernoullis at p ≈ q = 1/2 cancels its four log terms"))),
-    pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: symnet -1.9700574773121038e-4 (505 ULP), torch -1.9700574773117113e-4 (944), "
-                     "true -1.97005747731196690e-4; symnet verify's ratio probe finds it"))),
+    # fixed (h-kl48: the bernoulli-kl rule, tests/test_kl48.py): before symnet -8.55e-50 (1.3e58 ULP, the wrong sign),
+    # torch 0 (6.9e15 ULP), true 4.70e-92: worse than torch; the KL of two Bernoullis at p ≈ q = 1/2 cancels its four
+    # log terms; now its cumulant series, 0.5 ULP
+    pytest.param(TKL, _tkl, _tkl_torch, dict(T=1.1416282307833951e+45, a=1.0, b=0.3), "f"),
+    # fixed (h-kl48): before symnet -1.9700574773121038e-4 (505 ULP), torch -1.9700574773117113e-4 (944), true
+    # -1.97005747731196690e-4 (symnet verify's ratio probe found it); now σ(a/T)·σ(−a/T)·(a − b)/T², ≤ 1 ULP
+    pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da"),
     pytest.param(RMS, _rms, lambda th, v: v['x1'] / th.sqrt((v['x1'] ** 2 + v['x2'] ** 2 + v['x3'] ** 2) / 3 + 1e-6),
                  dict(x1=-8804328.84607843, x2=-4.479786989355904, x3=-0.49660633350713024), "df_dx1",
                  marks=pytest.mark.xfail(strict=True, reason=(
@@ -234,13 +233,12 @@ def test_cauchy_nll_scale_gradient_on_triton(monkeypatch):
             assert ulps(float(got[i]), true, np.float64 if dtype == torch.float64 else np.float32) <= bound, i
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured (dfe9bdb8 and this branch alike): a binary distillation KL with temperature, written as a user writes it, "
-    "at a student near its teacher (b = a·(1 + δ), δ ~ 1e−2…1e−9, T in {0.5, 1, 2, 4}, 100 points): float64 f past "
-    "4 ULP at 99 of 100 (1.37e11 ULP worst; torch 5.28e21), ∂a at 99 (9.35e9; torch 6.09e13, and worse than torch "
-    "at 10); ∂b and ∂T within 0.5; float32 f past 8 at 10 (887; torch 1.04e15), its gradients within 0.5. The "
-    "first-order terms p·(log p − log q) and (1 − p)·(log(1 − p) − log(1 − q)) cancel to second order in δ; the "
-    "logsigmoid spelling measures the same"))
+# fixed (h-kl48: the bernoulli-kl rule, tests/test_kl48.py). Before (dfe9bdb8 and a023dd5c alike): a binary
+# distillation KL with temperature, written as a user writes it, at a student near its teacher (b = a·(1 + δ),
+# δ ~ 1e−2…1e−9, T in {0.5, 1, 2, 4}, 100 points): float64 f past 4 ULP at 99 of 100 (1.37e11 ULP worst; torch
+# 5.28e21), ∂a at 99 (9.35e9; torch 6.09e13, and worse than torch at 10); ∂b and ∂T within 0.5; float32 f past 8 at 10
+# (887; torch 1.04e15), its gradients within 0.5. The first-order terms p·(log p − log q) and (1 − p)·(log(1 − p) −
+# log(1 − q)) cancelled to second order in δ; the logsigmoid spelling measured the same. Now f and ∂a ≤ 0.5 ULP.
 def test_temperature_kl_near_its_teacher():
     rng = np.random.default_rng(3)
     n = 100

@@ -823,3 +823,12 @@ _register(SOFTPLUS_MIXTURE)
 
 RULES = RULES[:RULES.index(LOG1P_SERIES)] + (SOFTPLUS_MIXTURE,) + tuple(
     r for r in RULES[RULES.index(LOG1P_SERIES):] if r is not SOFTPLUS_MIXTURE)
+# ------------------------------------------------------------------ kl48 (sigmoids.py): bernoulli-kl, a
+# whole-expression rule before the node-by-node pass, right after softmax-divergence (the written logs as they are,
+# before the log-sigmoid rule takes each log σ apart)
+from .sigmoids import BERNOULLI_KL  # noqa: E402
+
+_register(BERNOULLI_KL)
+
+RULES = tuple(r for r in RULES if r is not BERNOULLI_KL)
+RULES = RULES[:RULES.index(SOFTMAX_DIVERGENCE) + 1] + (BERNOULLI_KL,) + RULES[RULES.index(SOFTMAX_DIVERGENCE) + 1:]
