@@ -812,3 +812,13 @@ _register(INVERSE_HYPERBOLIC_LOG)
 
 # first of all: the log's sum and quotient as written, before the conjugate, shifted-argument and log rules take them
 RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_HYPERBOLIC_LOG)
+
+
+# ------------------------------------------------------------------ mix48 (exps.py): factored-exp-difference, a
+# node-by-node rule, tried right after mirrored-exp-difference (before collect and the fraction rules take the pair's
+# two quotients apart)
+from .exps import _factored_exp_difference, FACTORED_EXP_DIFFERENCE  # noqa: E402
+
+_register(FACTORED_EXP_DIFFERENCE)
+
+_LOCAL = (_LOCAL[0], _factored_exp_difference) + _LOCAL[1:-1]
