@@ -785,3 +785,5 @@ from test_inf48 import RULE_CASES as _CASES_inf48  # noqa: E402  (reciprocal-roo
 RULE_CASES += _CASES_inf48
 from test_kl48 import RULE_CASES as _CASES_kl48  # noqa: E402  (bernoulli-kl: tests/test_kl48.py)
 RULE_CASES += _CASES_kl48
+from test_mix48 import RULE_CASES as _CASES_mix48  # noqa: E402  (RULE: tests/test_mix48.py)
+RULE_CASES += _CASES_mix48

@@ -15,12 +15,12 @@ where |x − m| = s and was computed as 1 − 2d²/(s²(1 + d²/s²)), the quoti
 (150 within 10⁻¹⁶…10⁻⁴ of |x − m| = s at s from 10⁻⁶ to 10⁶, 150 random) past 4 ULP at 138, worse than torch at 89.
 The cauchy-quotient rule now takes such a factor 1 − c·Q over Q's denominator: ≤ 0.78 ULP float64, ≤ 0.50 float32.
 Its cost: f and ∂s 1.2× the CPU time in float64, 2.0× in float32 (10⁶ points, base and branch in turn). Where an
-input is 0 the rule keeps the written form, so ∂s at m = 0 still cancels (strict xfail below).
+input is 0 the rule kept the written form, so ∂s at m = 0 still cancelled (mix48: fixed, tests/test_mix48.py).
 
 Found and not fixed (strict xfails with the numbers; references: mpmath at 300 digits of the formula as written and
 torch autograd of the formula as written, float64, measured 2026-12-07 on the base dfe9bdb8, default NumPy backend):
-- the same NLL's value where ((x − m)/s)² overflows (log(1 + u²) = 2 log|u| + log1p(u⁻²) does not);
-- the same NLL's ∂s at its zero where m = 0 (1.25e15 ULP, torch 2.75e15);
+- the same NLL's value where ((x − m)/s)² overflows (log(1 + u²) = 2 log|u| + log1p(u⁻²) does not; mix48: fixed);
+- the same NLL's ∂s at its zero where m = 0 (1.25e15 ULP, torch 2.75e15; mix48: fixed);
 - a temperature-scaled binary KL: the value at T = 1.1e45 has the wrong sign (torch 0), ∂a near a = b 505 ULP;
   near its teacher (100 points) f and ∂a past 4 ULP at 99 in float64 (fixed since: h-kl48's bernoulli-kl rule);
 - an RMS-normalised entry's ∂x1 4.29 ULP at one point of symnet verify (torch 3.45e12);
@@ -135,13 +135,10 @@ FAULTS = [
     # (s² − (x − m)²)/(s(s² + (x − m)²)) cancels where |x − m| = s; before: symnet 3.33e-16 (6.76e15 ULP), torch
     # 2.22e-16 (2.25e15), true 1.665e-16, worse than torch; after: 0 ULP
     pytest.param(CAUCHY, _cauchy, lambda th, v: th.log(math.pi * v['s']) + th.log(1 + ((v['x'] - v['m']) / v['s']) ** 2),
-                 dict(m=0.0, s=0.2999999999999999, x=0.3), "df_ds",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: the cauchy-quotient rule keeps the written form where an input is 0 (exact for its "
-                     "products, not for the factor 1 − c·Q): ∂s at m = 0 −1.480e-15 for −1.2336e-15 (1.3e15 ULP, "
-                     "found by symnet verify after the fix); taking the quotient with m = 0 by the rule again fixes it "
-                     "(0.16 ULP) but its three zero branches ran on every element: f and ∂s 1.4× the CPU time in "
-                     "float64, 3.3× in float32 (1e6 points), so it was not kept"))),
+                 dict(m=0.0, s=0.2999999999999999, x=0.3), "df_ds"),
+    # fixed in mix48 (the cauchy-quotient rule keeps the written form only where zero inputs make a factor 0, not at
+    # m = 0 alone: tests/test_mix48.py): before, ∂s at m = 0 −1.480e-15 for −1.2336e-15 (1.3e15 ULP, found by symnet
+    # verify after the fix; taking the quotient with m = 0 by the rule again had cost 1.4×/3.3×); now 0 ULP, cost 1.0×
     pytest.param(CAUCHY, _cauchy, lambda th, v: th.log(math.pi * v['s']) + th.log(1 + ((v['x'] - v['m']) / v['s']) ** 2),
                  dict(m=-1e200, s=0.018446076628646474, x=1.4505879997405333e-06), "f",
                  marks=pytest.mark.xfail(strict=True, reason=(
@@ -154,6 +151,17 @@ FAULTS = [
     # fixed (h-kl48): before symnet -1.9700574773121038e-4 (505 ULP), torch -1.9700574773117113e-4 (944), true
     # -1.97005747731196690e-4 (symnet verify's ratio probe found it); now σ(a/T)·σ(−a/T)·(a − b)/T², ≤ 1 ULP
     pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da"),
+                 dict(m=-1e200, s=0.018446076628646474, x=1.4505879997405333e-06), "f"),
+    # fixed in mix48 (overflowing-log1p takes the widened sum log(π·s) + log1p(X) too: log X where X > 2¹⁰⁰⁰):
+    # ((x − m)/s)² = 2.9e404 overflowed: symnet inf, torch inf, true 926.17; now 0 ULP
+    pytest.param(TKL, _tkl, _tkl_torch, dict(T=1.1416282307833951e+45, a=1.0, b=0.3), "f",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "measured: symnet -8.55e-50 (1.3e58 ULP, the wrong sign), torch 0 (6.9e15 ULP), true 4.70e-92: "
+                     "worse than torch; the KL of two Bernoullis at p ≈ q = 1/2 cancels its four log terms"))),
+    pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da",
+                 marks=pytest.mark.xfail(strict=True, reason=(
+                     "measured: symnet -1.9700574773121038e-4 (505 ULP), torch -1.9700574773117113e-4 (944), "
+                     "true -1.97005747731196690e-4; symnet verify's ratio probe finds it"))),
     pytest.param(RMS, _rms, lambda th, v: v['x1'] / th.sqrt((v['x1'] ** 2 + v['x2'] ** 2 + v['x3'] ** 2) / 3 + 1e-6),
                  dict(x1=-8804328.84607843, x2=-4.479786989355904, x3=-0.49660633350713024), "df_dx1",
                  marks=pytest.mark.xfail(strict=True, reason=(

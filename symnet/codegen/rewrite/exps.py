@@ -1056,3 +1056,73 @@ MIRRORED_EXP_DIFFERENCE = Rule(
     "is 2u of it: 2.94e16 ULP in float64 at a = ±10^U(−300, −9) (double words keep 2⁻¹⁰⁶ of 1, not of 2a; torch 0 "
     "there, worse at one point); sign(u)·max(e^(s + u), e^(s − u))·(−expm1(−2|u|)) is the same difference with "
     "nothing that cancels (the larger exponential times 1 − e^(−2|u|))", local=_mirrored_exp_difference)
+
+
+# ------------------------------------------------------------------ mix48 (issue 16, session 48, h-mix48: a difference
+# of two exponentials times sigmoids whose exponents differ by a polynomial that factors, the Gaussian mixture's
+# e^(P − m)·σ(a) − e^(Q − m)·σ(−a); tested in tests/test_mix48.py)
+
+def _folded_exp_term(term):
+    """(c, K, T, p) for a term c·K·T, T = e^v·σ(u₁)·…·σ(u_k) (one exponential, any sigmoids to the first power; c a
+    number, K the other factors) and p = v − softplus(−u₁) − … − softplus(−u_k), the logarithm of T (σ(u) =
+    e^(−softplus(−u))); None otherwise."""
+    c, rest = term.as_coeff_Mul()
+    factors = sp.Mul.make_args(rest)
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+    if len(exps) != 1:
+        return None
+    taken = set(exps) | set(sigmoids)
+    if len(taken) != len(exps) + len(sigmoids):
+        return None
+    p = exps[0].args[0] - sp.Add(*[softplus(-s.args[0]) for s in sigmoids])
+    return c, sp.Mul(*[f for f in factors if f not in taken]), sp.Mul(*exps, *sigmoids), p
+
+
+def _factored_difference(p, q):
+    """p − q factored where it is a polynomial in fewer inputs than p and q hold (their shift and their sigmoids'
+    softplus cancel: the Gaussian mixture's (x − m₁)²/2 − (x − m₂)²/2 = (m₁ − m₂)(m₁ + m₂ − 2x)/2) and factoring
+    takes it apart into a product of sums; None otherwise (a difference of squares written out cancels where the
+    factored one does not)."""
+    d = p - q
+    symbols = d.free_symbols
+    if not symbols or not symbols < (p.free_symbols | q.free_symbols) or not d.is_polynomial(*symbols):
+        return None
+    factored = sp.factor(d)
+    if not factored.is_Mul or sum(f.is_Add for f in sp.Mul.make_args(factored)) < 2:
+        return None
+    return factored
+
+
+def _factored_exp_difference(node):
+    """A sum holding c·K·T₁ − c·K·T₂, T_i = e^(v_i)·σ(…)… whose logarithms differ by a polynomial that factors
+    (:func:`_factored_difference`) and whose exponents hold one shift max(…) (the max-shift rule's: T_i ≤ 1 and its
+    sum S ≥ 1; unshifted, the pair's quotient by e^P + e^Q would be 0/0 where both underflow) → c·K·sign(d)·max(T₁,
+    T₂)·(−expm1(−|d|)), d = log T₁ − log T₂ factored; None where it holds none. Exact: T₁ − T₂ = sign(d)·max(T₁,
+    T₂)·(1 − e^(−|d|)), T₁/T₂ = e^d."""
+    if not (isinstance(node, sp.Expr) and node.is_Add and node.has(sp.exp) and node.has(sigmoid)):
+        return None
+    terms = list(node.args)
+    parts = [_folded_exp_term(t) for t in terms]
+    for i, j in ((i, j) for i in range(len(terms)) for j in range(len(terms)) if i != j):
+        if parts[i] is None or parts[j] is None:
+            continue
+        (c1, k1, t1, p), (c2, k2, t2, q) = parts[i], parts[j]
+        if not (c1.is_positive and c1 + c2 == 0 and k1 == k2 and p.atoms(sp.Max) & q.atoms(sp.Max)):
+            continue
+        d = _factored_difference(p, q)
+        if d is None:
+            continue
+        pair = c1 * k1 * sp.sign(d) * sp.Max(t1, t2) * Grouped(-expm1(-sp.Abs(d)))
+        rest = [t for n, t in enumerate(terms) if n not in (i, j)]
+        return _Fired(sp.Add(pair, *rest), ["factored-exp-difference"])
+    return None
+
+
+FACTORED_EXP_DIFFERENCE = Rule(
+    "factored-exp-difference", "e^v₁·σ(u₁) − e^v₂·σ(u₂) whose logarithms differ by a polynomial of fewer inputs that "
+    "factors (∂a of a two-component Gaussian mixture NLL, (e^(P − m)·σ(a) − e^(Q − m)·σ(−a))/S, P − Q + softplus(a) − "
+    "softplus(−a) = (x − m₁)²/2 − (x − m₂)²/2) cancels where the components coincide: 3.0e5 ULP in float32 at a = "
+    "4.60659, m₁ = −1e−45, m₂ = −1e−30, x = −1.6388294 (the squares' difference 3e−30 is below double words' 2⁻¹⁰⁶ of "
+    "them; torch 6.3e29); sign(d)·max(T₁, T₂)·(−expm1(−|d|)) with d = (m₁ − m₂)(m₁ + m₂ − 2x)/2 factored is the same "
+    "difference with nothing that cancels", local=_factored_exp_difference)

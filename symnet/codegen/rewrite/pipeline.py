@@ -832,3 +832,11 @@ _register(BERNOULLI_KL)
 
 RULES = tuple(r for r in RULES if r is not BERNOULLI_KL)
 RULES = RULES[:RULES.index(SOFTMAX_DIVERGENCE) + 1] + (BERNOULLI_KL,) + RULES[RULES.index(SOFTMAX_DIVERGENCE) + 1:]
+# ------------------------------------------------------------------ mix48 (exps.py): factored-exp-difference, a
+# node-by-node rule, tried right after mirrored-exp-difference (before collect and the fraction rules take the pair's
+# two quotients apart)
+from .exps import _factored_exp_difference, FACTORED_EXP_DIFFERENCE  # noqa: E402
+
+_register(FACTORED_EXP_DIFFERENCE)
+
+_LOCAL = (_LOCAL[0], _factored_exp_difference) + _LOCAL[1:-1]
