@@ -140,10 +140,9 @@ FAULTS = [
     # m = 0 alone: tests/test_mix48.py): before, ∂s at m = 0 −1.480e-15 for −1.2336e-15 (1.3e15 ULP, found by symnet
     # verify after the fix; taking the quotient with m = 0 by the rule again had cost 1.4×/3.3×); now 0 ULP, cost 1.0×
     pytest.param(CAUCHY, _cauchy, lambda th, v: th.log(math.pi * v['s']) + th.log(1 + ((v['x'] - v['m']) / v['s']) ** 2),
-                 dict(m=-1e200, s=0.018446076628646474, x=1.4505879997405333e-06), "f",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: ((x − m)/s)² = 2.9e404 overflows: symnet inf, torch inf, true 926.17; the "
-                     "scaled-square rule stops at 2^60 and log1p(u·u) overflows past 1.3e154"))),
+                 dict(m=-1e200, s=0.018446076628646474, x=1.4505879997405333e-06), "f"),
+    # fixed in mix48 (overflowing-log1p takes the widened sum log(π·s) + log1p(X) too: log X where X > 2¹⁰⁰⁰):
+    # ((x − m)/s)² = 2.9e404 overflowed: symnet inf, torch inf, true 926.17; now 0 ULP
     # fixed (h-kl48: the bernoulli-kl rule, tests/test_kl48.py): before symnet -8.55e-50 (1.3e58 ULP, the wrong sign),
     # torch 0 (6.9e15 ULP), true 4.70e-92: worse than torch; the KL of two Bernoullis at p ≈ q = 1/2 cancels its four
     # log terms; now its cumulant series, 0.5 ULP
@@ -151,17 +150,6 @@ FAULTS = [
     # fixed (h-kl48): before symnet -1.9700574773121038e-4 (505 ULP), torch -1.9700574773117113e-4 (944), true
     # -1.97005747731196690e-4 (symnet verify's ratio probe found it); now σ(a/T)·σ(−a/T)·(a − b)/T², ≤ 1 ULP
     pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da"),
-                 dict(m=-1e200, s=0.018446076628646474, x=1.4505879997405333e-06), "f"),
-    # fixed in mix48 (overflowing-log1p takes the widened sum log(π·s) + log1p(X) too: log X where X > 2¹⁰⁰⁰):
-    # ((x − m)/s)² = 2.9e404 overflowed: symnet inf, torch inf, true 926.17; now 0 ULP
-    pytest.param(TKL, _tkl, _tkl_torch, dict(T=1.1416282307833951e+45, a=1.0, b=0.3), "f",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: symnet -8.55e-50 (1.3e58 ULP, the wrong sign), torch 0 (6.9e15 ULP), true 4.70e-92: "
-                     "worse than torch; the KL of two Bernoullis at p ≈ q = 1/2 cancels its four log terms"))),
-    pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: symnet -1.9700574773121038e-4 (505 ULP), torch -1.9700574773117113e-4 (944), "
-                     "true -1.97005747731196690e-4; symnet verify's ratio probe finds it"))),
     pytest.param(RMS, _rms, lambda th, v: v['x1'] / th.sqrt((v['x1'] ** 2 + v['x2'] ** 2 + v['x3'] ** 2) / 3 + 1e-6),
                  dict(x1=-8804328.84607843, x2=-4.479786989355904, x3=-0.49660633350713024), "df_dx1",
                  marks=pytest.mark.xfail(strict=True, reason=(

@@ -823,6 +823,8 @@ _register(SOFTPLUS_MIXTURE)
 
 RULES = RULES[:RULES.index(LOG1P_SERIES)] + (SOFTPLUS_MIXTURE,) + tuple(
     r for r in RULES[RULES.index(LOG1P_SERIES):] if r is not SOFTPLUS_MIXTURE)
+
+
 # ------------------------------------------------------------------ kl48 (sigmoids.py): bernoulli-kl, a
 # whole-expression rule before the node-by-node pass, right after softmax-divergence (the written logs as they are,
 # before the log-sigmoid rule takes each log σ apart)
@@ -832,6 +834,8 @@ _register(BERNOULLI_KL)
 
 RULES = tuple(r for r in RULES if r is not BERNOULLI_KL)
 RULES = RULES[:RULES.index(SOFTMAX_DIVERGENCE) + 1] + (BERNOULLI_KL,) + RULES[RULES.index(SOFTMAX_DIVERGENCE) + 1:]
+
+
 # ------------------------------------------------------------------ mix48 (exps.py): factored-exp-difference, a
 # node-by-node rule, tried right after mirrored-exp-difference (before collect and the fraction rules take the pair's
 # two quotients apart)
