@@ -195,9 +195,14 @@ def test_log_sum_of_mirrored_exponentials_slope_near_zero(dtype):
     assert past == 0, (worst, past, worse)
 
 
+# trig48 left it (tests/test_trig48.py's docstring): the double-word sine's Cody–Waite reduction holds up to 2²¹; here
+# (2⁹⁰⁶) x mod π/2 to 2⁻¹⁰⁶ of r needs the bits of 2/π from 2⁻⁹⁰⁶ on, some 1,200 of them (Payne–Hanek), and a wide
+# product of x's 53 bits with them: NumPy's sin and cos are correctly reduced there but rounded to 53 bits, and
+# cos²x − sin²x of those cancels; a023dd5c and h-trig48 the same 56
 @pytest.mark.xfail(strict=True, reason="measured: x·sin x·cos x ∂x float64 56 ULP at x = 7.149767025279315e272 "
-                   "(symnet verify's worst point; torch 1992): past 1e5 the double-word sine stops and the terms are "
-                   "rounded apart, as x·cos x′'s (test_user45); dec905ca the same 56")
+                   "(symnet verify's worst point; torch 1992): past 2²¹ (1e5 before h-trig47) the double-word sine "
+                   "stops (no Payne–Hanek reduction) and the terms are rounded apart, as x·cos x′'s (test_user45); "
+                   "dec905ca the same 56")
 def test_slope_of_a_trig_product_past_the_double_word_sine_range():
     x = np.array([7.149767025279315e272])
     _, (worst, past, worse) = _measure_x("x*sin(x)*cos(x)", TRIG_PRODUCTS["x*sin(x)*cos(x)"], x, np.float64)

@@ -168,7 +168,7 @@ ARCFACE = "s*(c*cos(m) - sqrt(1 - c**2)*sin(m))"
 # widened; NumPy's third tier takes sin, cos and √ in triple words): "measured (session 44): ∂m of the ArcFace margin
 # logit s·cos(acos(c) + m) written out, −s·(c·sin m + √(1 − c²)·cos m), at its zero c = −cos 1 (−0.5403023058681397),
 # m = 1, s = 0.3 is −4.996e−17 for −2.261e−17 (8.9e15 ULP, float64); torch autograd 1.1e16 ULP: two rounded products of
-# sin, cos and √ cancel, which no double-word tier covers (sin, cos)". Now 0.50 ULP (tests/test_trig48.py)
+# sin, cos and √ cancel, which no double-word tier covers (sin, cos)". Now 0.26 ULP (tests/test_trig48.py)
 def test_arcface_margin_slope_at_its_zero():
     c, m, s = -0.5403023058681397, 1.0, 0.3
     _, _, dm, _ = _call(ARCFACE, np.float64, c=[c], m=[m], s=[s])

@@ -253,7 +253,7 @@ LSTM = "sigmoid(o)*tanh(sigmoid(f)*c + sigmoid(i)*tanh(g))"
 # better, but past the bound: u's two products are each rounded (σ, tanh from libm) before the sum cancels)
 # Was a strict xfail ("measured: LSTM cell ∂o 25 ULP in float64 where σ(f)·c + σ(i)·tanh(g) crosses 0 (torch
 # 7.1e16)"), fixed by h-trig48: NumPy's third tier takes a widened product whose inner sum cancels past 2⁴⁰ (triple-word
-# σ and tanh, as the sum's own function had them). Now 0.50 ULP (tests/test_trig48.py)
+# σ and tanh, as the sum's own function had them). Now 0.21 ULP (tests/test_trig48.py)
 def test_lstm_output_gate_slope_where_the_cell_crosses_zero():
     point = dict(c=-0.07269302005520356, f=1.0, g=0.3, i=-1.5, o=0.7)
     outputs = _call(LSTM, np.float64, **{k: [v] for k, v in point.items()})
