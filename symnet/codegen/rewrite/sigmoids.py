@@ -491,6 +491,7 @@ LOG_SIGMOID_DIFFERENCE = Rule(
 _BERNOULLI_SERIES_BELOW = sp.Rational(1, 8)  # |δ| below which the KL is its cumulant series t·δ²·Σ c_n(r)·δ^(n−2)
 _BERNOULLI_SERIES_TERMS = 16  # κ_2 … κ_16: the next term is below 2⁻⁵⁸ of the first at |δ| = 1/8 (radius ≥ π)
 _BERNOULLI_LOGITS_BELOW = 700  # |x| and |δ| below which the rule's form is taken: σ(±x) and expm1(δ) are normal
+_BERNOULLI_TERMS_AT_MOST = 16  # a term multiplied out into more is not a KL's (nor its gradient's): left as it is
 _BERNOULLI_PIECES_WITHIN = sp.Integer(2) ** 500  # δ's factors within 2^±500 for the series: their squares are normal
 
 
@@ -589,8 +590,8 @@ def _log_sigmoids(e):
 
 def _weighted_terms(term):
     """[(other, weights, logs, k)] with term = Σ other·Π σ(w)·(Σ c·log σ(x) + k): one entry, or those of the term
-    multiplied out one level; None where a factor is neither a sigmoid weight, a sum of log-sigmoids nor free of
-    sigmoids."""
+    multiplied out where a factor is a sum (16 entries at most); None where a factor is neither a
+    sigmoid weight, a sum of log-sigmoids nor free of sigmoids."""
     weights, other, logs = [], [], None
     for f in sp.Mul.make_args(term):
         w = _sigmoid_weight(f)
@@ -607,7 +608,7 @@ def _weighted_terms(term):
                 out = []
                 for t in f.args:
                     inner = _weighted_terms(rest * t)
-                    if inner is None:
+                    if inner is None or len(out) + len(inner) > _BERNOULLI_TERMS_AT_MOST:
                         return None
                     out += inner
                 return out
