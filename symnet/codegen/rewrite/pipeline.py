@@ -823,3 +823,10 @@ _register(SOFTPLUS_MIXTURE)
 
 RULES = RULES[:RULES.index(LOG1P_SERIES)] + (SOFTPLUS_MIXTURE,) + tuple(
     r for r in RULES[RULES.index(LOG1P_SERIES):] if r is not SOFTPLUS_MIXTURE)
+
+# weighted-max-gaps (softmax.py), node by node, first (the log-sum-exp rule's m + log1p(…) beside the weighted logits)
+from .softmax import _weighted_max_gaps, WEIGHTED_MAX_GAPS  # noqa: E402
+
+_register(WEIGHTED_MAX_GAPS)
+
+_LOCAL = (_weighted_max_gaps,) + _LOCAL[:-1]
