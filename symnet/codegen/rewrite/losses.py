@@ -752,14 +752,41 @@ def _constant_power_minus_one(node):
                     and base.free_symbols):
                 continue
             q = p * log1p(base - 1)
-            minus_one = sp.Piecewise((expm1(q), sp.Abs(q) < 1), (power - 1, True))
+            far = _monomial_power(base - 1, p)
+            if far is None:
+                minus_one = sp.Piecewise((expm1(q), sp.Abs(q) < 1), (power - 1, True))
+            else:  # (session 48) past u = 2⁶⁰, where u may overflow: u^p·(1 + 1/u)^p, u^p a product of powers
+                minus_one = sp.Piecewise((expm1(q), sp.Abs(q) < 1),
+                                         (far * (1 + 1 / (base - 1)) ** p - 1, base - 1 > _MONOMIAL_FAR),
+                                         (power - 1, True))
             return _Final(_Fired(node - k - t - k * minus_one, ["constant-power-minus-one"]))
     return None
+
+
+_MONOMIAL_FAR = sp.Integer(2) ** 60  # u past it: (1 + u)^p as u^p·(1 + 1/u)^p, u^p a product of |inputs|^(e·p)
+
+
+def _monomial_power(u, p):
+    """u^p as c^p·Π |sᵢ|^(eᵢ·p) for u = c·Π sᵢ^eᵢ, c > 0 a number and every eᵢ even (u ≥ 0: the Barron loss's
+    (2/3)·x²·c⁻²), each factor a power of one input that stays finite where u overflows ((x/c)² = 5e398 at
+    c = −4.414, x = −1e200, its fourth root 4.8e99); else None."""
+    c, rest = u.as_coeff_Mul()
+    if not (c.is_Rational and c > 0) or rest == 1:
+        return None
+    factors = []
+    for f in sp.Mul.make_args(rest):
+        b, e = f.as_base_exp()
+        if not (b.is_Symbol and e.is_Integer and e % 2 == 0):
+            return None
+        factors.append(sp.Abs(b) ** (e * p))
+    return c ** p * sp.Mul(*factors)
 
 
 CONSTANT_POWER_MINUS_ONE = Rule(
     "constant-power-minus-one", "(1 + u)^p − 1 with a number exponent p (not an integer or a half-integer: the "
     "polynomial and root rules') rounds (1 + u)^p to 1 where p·u is below ε: the Barron loss at α = 1/2, "
     "3·(((x/c)²/1.5 + 1)^(1/4) − 1), is 0 for |x/c| < 2.9e−4 in float32 (1.6e7 ULP at x = −9.2e−4, c = 9.0e7; torch "
-    "the same); expm1(p·log1p(u)) where |p·log1p(u)| < 1 (exact: e^(p·ln(1 + u)) − 1), as written past it",
+    "the same); expm1(p·log1p(u)) where |p·log1p(u)| < 1 (exact: e^(p·ln(1 + u)) − 1), as written past it; past "
+    "u = 2⁶⁰, where u = c·x²·y⁻²… may overflow (its f inf for 1.29e100 at c = −4.414, x = −1e200 in float64; torch "
+    "inf), u^p·(1 + 1/u)^p with u^p = c^p·|x|^(2p)·|y|^(−2p)…",
     local=_constant_power_minus_one)
