@@ -777,3 +777,5 @@ def test_stable_flag_lists_the_rules_applied_with_their_reasons(formula, rules, 
         rule = next(r for r in RULES if r.name == name)
         assert f"{name} rule: {rule.why}" in section
     assert "still overflow" not in section
+from test_user48 import RULE_CASES as _CASES_user48  # noqa: E402  (power-minus-one-slope: tests/test_user48.py)
+RULE_CASES += _CASES_user48

@@ -812,3 +812,11 @@ _register(INVERSE_HYPERBOLIC_LOG)
 
 # first of all: the log's sum and quotient as written, before the conjugate, shifted-argument and log rules take them
 RULES = (INVERSE_HYPERBOLIC_LOG,) + tuple(r for r in RULES if r is not INVERSE_HYPERBOLIC_LOG)
+
+
+# ------------------------------------------------------------------ user48 (losses.py)
+# power-minus-one-slope (issue 16, session 48, h-user48: the derivative by y of (b^y − 1)/y as derived, before the
+# expm1, log-sigmoid and cancel rules take its two terms apart)
+from .losses import POWER_MINUS_ONE_SLOPE  # noqa: E402
+
+_register(POWER_MINUS_ONE_SLOPE)
