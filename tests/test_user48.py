@@ -164,8 +164,8 @@ def test_slope_series_is_the_function_in_its_window():
     # the rule's 23 coefficients 1/(n + 2)! against G(w) = (e^w − 1 − w)/w² at 60 digits over −1 < w < 2
     from symnet.codegen.rewrite.losses import _SLOPE_TERMS, _SLOPE_WINDOW
 
-    coefficients = [mpmath.mpf(1) / mpmath.factorial(n + 2) for n in range(_SLOPE_TERMS)]
     with mpmath.workdps(60):
+        coefficients = [mpmath.mpf(1) / mpmath.factorial(n + 2) for n in range(_SLOPE_TERMS)]
         for w in np.linspace(_SLOPE_WINDOW[0], _SLOPE_WINDOW[1], 61):
             w = mpmath.mpf(float(w))
             series = mpmath.polyval(coefficients[::-1], w)
@@ -211,3 +211,62 @@ def test_gce_slope_where_sigmoid_underflows():
 def test_boxcox_at_a_subnormal_lambda():
     true = _truth(lambda l_, x: (x ** l_ - 1) / l_, (mpmath.mpf(-5e-324), mpmath.mpf(0.3)), "f", 1000)
     assert _one(BOXCOX, {"l": -5e-324, "x": 0.3}, "f", true) <= 4
+
+
+# ------------------------------------------------------------------------------------------------ messages (fixed)
+@pytest.mark.parametrize("formula, expected, not_expected", [
+    # before: "did you mean atan or tan or tanh?"
+    ("atan2(y, x)", "write 2*atan(y/(sqrt(x**2 + y**2) + x))", "did you mean"),
+    ("arctan2(y, x)", "write 2*atan(y/(sqrt(x**2 + y**2) + x))", "did you mean"),
+    # before: "for a product write cbrt*(…); known: exp, log, …" (the registry's 60 names)
+    ("cbrt(x - t)", "write sign(x - t)*abs(x - t)**(1/3)", "known:"),
+    ("reciprocal(x + 1)", "write 1/(x + 1)", "known:"),
+    ("besseli0(k)", "Bessel functions are not in symnet's registry", "known:"),
+    # before: "did you mean erf or erfc?"
+    ("erfinv(2*p - 1)", "the inverse error function is not in symnet's registry", "did you mean"),
+])
+def test_messages_say_what_to_write(formula, expected, not_expected):
+    from symnet.parsing import ParseError
+    import symnet
+
+    with pytest.raises(ParseError) as info:
+        symnet.parse(formula)
+    assert expected in str(info.value)
+    assert not_expected not in str(info.value)
+
+
+@pytest.mark.parametrize("answer, at, want", [
+    ("2*atan(y/(sqrt(x**2 + y**2) + x))", {"y": 0.7, "x": -0.3}, mpmath.atan2(0.7, -0.3)),
+    ("2*atan((sqrt(x**2 + y**2) - x)/y)", {"y": 1e-10, "x": -1.0}, mpmath.atan2(1e-10, -1.0)),
+    ("sign(x - t)*abs(x - t)**(1/3)", {"x": -8.0, "t": 0.0}, mpmath.mpf(-2)),
+])
+def test_suggested_formulas_compute_what_they_stand_for(answer, at, want):
+    k = compiled(answer)
+    f = dict(zip(k.outputs, k(**{n: np.array([v]) for n, v in at.items()})))["f"]
+    assert ulps(float(f[0]), want, np.float64) <= 4
+
+
+# -------------------------------------------- numbers (fixed): the removable series of a positively homogeneous form
+ANGLE = "2*atan((sqrt(x**2 + y**2) - x)/y)"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "triton"])
+def test_half_angle_form_on_the_left_half_plane(backend, monkeypatch):
+    # before (a023dd5c): the removable-series rule took f = G(y/x) (homogeneous of degree 0, checked with a positive
+    # scale only) and its series for |y/x| < 0.4375 on both sides of x = 0: −1e−10 for π − 1e−10 at x = −1, y = 1e−10,
+    # 0.38 for 2.76 at x = −2, y = 0.8 (torch atan2 and torch autograd of the formula right). After: the series where
+    # x > 0 alone, the written form (≤ 1 ULP here) elsewhere
+    x = np.array([-1.0, -2.0, -0.3, 1.0, 2.0, -5.0])
+    y = np.array([1e-10, 0.8, -0.1, 1e-10, -0.3, -1.5])
+    if backend == "triton":
+        pytest.importorskip("triton")
+        torch = pytest.importorskip("torch")
+        monkeypatch.setenv("TRITON_INTERPRET", "1")
+        k = compiled(ANGLE, "triton")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = k(x=torch.tensor(x), y=torch.tensor(y))[0].numpy()
+    else:
+        f = compiled(ANGLE)(x=x, y=y)[0]
+    for i in range(len(x)):
+        assert ulps(f[i], mpmath.atan2(y[i], x[i]), np.float64) <= 4, (x[i], y[i], f[i])
