@@ -850,3 +850,9 @@ from .softmax import _weighted_max_gaps, WEIGHTED_MAX_GAPS  # noqa: E402
 _register(WEIGHTED_MAX_GAPS)
 
 _LOCAL = (_weighted_max_gaps,) + _LOCAL[:-1]
+# ------------------------------------------------------------------ user48 (losses.py)
+# power-minus-one-slope (issue 16, session 48, h-user48: the derivative by y of (b^y − 1)/y as derived, before the
+# expm1, log-sigmoid and cancel rules take its two terms apart)
+from .losses import POWER_MINUS_ONE_SLOPE  # noqa: E402
+
+_register(POWER_MINUS_ONE_SLOPE)
