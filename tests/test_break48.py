@@ -17,6 +17,12 @@ Fixed here:
 - a cache folder symnet cannot use (read-only disk, a file where a folder belongs) was warned about at every read and
   every save: 2 warnings for each symnet.compile, 7 (14 lines of stderr) for the first st.functional.gelu and mish
   under a read-only SYMNET_CACHE. Now once a process for each folder and reason (symnet/cache.py ``_warn_once``).
+- forward-mode AD through torch.autograd.forward_ad (dual tensors, not torch.func.jvp) lost the derivative silently:
+  every symnet.torch op ran its custom op directly, which has no forward-AD formula, and torch gave the result a
+  tangent of None (st.functional.gelu, from_formula("w*sin(x)"), softmax, mse_loss; torch's gelu the tangent,
+  torch.func.jvp through symnet's right). Now a dual level routes the op through its autograd.Function, as torch.func
+  does (symnet/torch/_ops.py ``_transforms_active``): the elementwise ops' tangents equal torch's to 1e−12, softmax and
+  the other ops without a forward formula raise ForwardModeError, one line.
 
 Found, not fixed (strict xfails below): those formulas still do not compile. The one-step-at-a-time chains are in
 hypot.py (_scaled_sum_power, _scaled_powered_product) and quotients.py (the homogeneous quotient's r^(−d)), and the
@@ -31,7 +37,9 @@ warning); st.functional.cross_entropy with classes out of range, negative, 2⁴�
 wrong-length or float64 weight, every row ignored, 0 rows, 0 classes; softmax of 0 columns, 0-d, a bad dim, half,
 bfloat16, int and complex inputs; softmax/log_softmax/cross-entropy on transposed and sliced 781×1823 views (within
 1e−6 of torch); from_formula with mixed dtypes, integer tensors, NumPy arrays, too many or unknown arguments,
-requires_grad on one input only, meta tensors.
+requires_grad on one input only, meta tensors; torch.compile (eager and aot_eager, static and dynamic shapes) of a
+from_formula model, an st.nn Linear/GELU/CrossEntropyLoss step, mish under no_grad, focal with a target that requires
+grad, softmax of a transposed view (values and gradients as torch's), gradcheck through torch.compile, vmap(grad).
 """
 from __future__ import annotations
 
@@ -101,3 +109,37 @@ def test_a_large_power_of_a_norm_compiles():
                    "time ((x + y)**k/(x*y)**(k//2): 161 compiles, 181 does not)")
 def test_a_large_homogeneous_quotient_compiles():
     symnet.compile(_derived(_DEEP[1]))
+
+
+# ------------------------------------------------------------------ forward-mode AD through torch.autograd.forward_ad
+
+def _tangent(fn, *pairs):
+    import torch.autograd.forward_ad as fwAD
+
+    with fwAD.dual_level():
+        return fwAD.unpack_dual(fn(*[fwAD.make_dual(p, t) for p, t in pairs])).tangent
+
+
+def test_a_dual_tensor_keeps_its_tangent_through_the_ops():
+    # before: tangent None (the derivative silently lost) for st.functional.gelu, from_formula, softmax, mse_loss
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("symnet.torch")
+    g = torch.Generator().manual_seed(48)
+    x, y, t, u = (torch.randn(5, dtype=torch.float64, generator=g) for _ in range(4))
+    got = _tangent(st.functional.gelu, (x, t))
+    want = _tangent(torch.nn.functional.gelu, (x, t))
+    assert got is not None and torch.allclose(got, want, rtol=1e-12, atol=0)
+    f = st.from_formula("w*sin(x)", inputs=["x", "w"])
+    got = _tangent(f, (x, t), (y, u))
+    assert got is not None and torch.allclose(got, _tangent(lambda a, b: b * torch.sin(a), (x, t), (y, u)),
+                                              rtol=1e-12, atol=0)
+
+
+def test_a_dual_tensor_through_an_op_without_a_forward_formula_is_refused():
+    torch = pytest.importorskip("torch")
+    st = pytest.importorskip("symnet.torch")
+    from symnet.torch._ops import ForwardModeError
+
+    z = torch.randn(2, 5, dtype=torch.float64)
+    with pytest.raises(ForwardModeError, match="softmax has no forward-mode derivative"):
+        _tangent(lambda a: st.functional.softmax(a, dim=-1), (z, torch.ones_like(z)))
