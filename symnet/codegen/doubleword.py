@@ -112,6 +112,9 @@ from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
+from sympy.logic.boolalg import BooleanAtom
 
 from ..registry import GENERATED_HELPERS
 from ..render import shared_srepr, shared_text
@@ -5675,6 +5678,10 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     # log-sum-exp at its crossing of zero, 1e−13) needs S to 2⁻¹⁰⁰ absolute, and the table's 2⁻⁶⁶ was 3.9e7 ULP
     # there (tests/test_stability8.py); those kernels keep _dw_exp, but for a two-term one in NumPy (c ± log1p(E): the
     # table's, and _dw_exp again where the log may cancel, :func:`_near_cancellation`; cost43)
+    if pair_logs is not None and any(not _pair_log(L) for logs_of_r in pair_logs for L in logs_of_r):
+        # (cost48: the log-sum-exp's select reads the kernel's temporaries in its conditions, x_k = 0: printed over
+        # the inputs, so that the block can go first and be gathered)
+        plain_printer = _DefinedPrinter(plain_printer, dict(assignments))
     for table in ((True, False) if pair_logs is not None else (not logs,)):
         emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
         emitter.nonfinite_arguments = False
@@ -5806,26 +5813,59 @@ def _table_safe_log_sum(body) -> bool:
         (isinstance(t, sp.Max) and sp.S.Zero in t.args) or (t.is_number and t >= 0) for t in rest)
 
 
-def _table_log(node) -> bool:
-    """Whether ``node`` is a log whose argument takes the table's e^x (:func:`_pair_log`, :func:`_nonnegative_sum_log`)."""
-    return _pair_log(node) or _nonnegative_sum_log(node)
+class _DefinedPrinter:
+    """A plain printer that prints an expression with the kernel's temporaries replaced by their definitions (over
+    the inputs alone; cost48's double-word block with the table's e^x)."""
+
+    def __init__(self, printer, definitions: dict):
+        self.printer, self.definitions = printer, definitions
+
+    def doprint(self, e, *args, **kwargs):
+        return self.printer.doprint(_defined(sp.sympify(e), self.definitions), *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.printer, name)
+
+
+def _defined(e, definitions: dict):
+    """``e`` with every temporary of ``definitions`` replaced by its expression, to the inputs."""
+    for _ in range(len(definitions) + 1):
+        new = e.xreplace(definitions)
+        if new == e:
+            return e
+        e = new
+    return e
 
 
 def _pair_log_terms(assignments, results):
     """[the pair logs L that are ± terms of each result] where every log and log1p of the kernel is such a term of a
     result (the result, or a widened result's body, a sum c ± L with c a sum of products of inputs, maxima and
     minima: no function, so the table's E reaches the output through L alone; no temporary takes a log):
-    :func:`_near_cancellation`'s outputs. None for any other kernel (a three-term log-sum-exp, a log of a product)."""
+    :func:`_near_cancellation`'s outputs. None for any other kernel (a log of a product, a log-sum-exp with a weight
+    below 1 or a computed exponent, a/T). Since cost48 also a log1p of the log-sum-exp rule's select of sums of terms
+    ≥ 0 (:func:`_nonnegative_sum_log`, its temporaries as defined): c then as defined, a select of sums allowed."""
     if any(_takes_a_log(e) for _, e in assignments):
         return None
+    definitions = dict(assignments)
+
+    def table_log(t):  # (cost48: a log1p whose select's pieces are temporaries, log(e^a + e^b + 1) − a: as defined)
+        return _pair_log(t) or _nonnegative_sum_log(_defined(t, definitions))
+
     out = []
     for r in results:
         body = r.expanded if hasattr(r, "expanded") and hasattr(r, "leaves") else r
         terms = sp.Add.make_args(body)
-        logs = [t if _table_log(t) else -t for t in terms if _table_log(t) or _table_log(-t)]
-        rest = [t for t in terms if not (_table_log(t) or _table_log(-t))]
-        if logs and not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul))
-                            for t in rest for n in sp.preorder_traversal(t)):
+        logs = [t if table_log(t) else -t for t in terms if table_log(t) or table_log(-t)]
+        rest = [t for t in terms if not (table_log(t) or table_log(-t))]
+        if logs and any(not _pair_log(L) for L in logs):  # (cost48) the rest as defined too, and the cross-entropy's
+            # max(0, −a, {0 if a = b; b − a}) (the gaps of a max) a select of sums
+            rest = [_defined(t, definitions) for t in rest]
+            if not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul, sp.Piecewise,
+                                      ExprCondPair, Relational, BooleanAtom))
+                       for t in rest for n in sp.preorder_traversal(t)):
+                return None
+        elif logs and not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul))
+                              for t in rest for n in sp.preorder_traversal(t)):
             return None  # c takes a function (the table's E inside it, or a log): not this tier's proof
         if any(_takes_a_log(t) for t in rest):
             return None
@@ -5864,8 +5904,11 @@ def _near_cancellation(emitter, results, pair_logs, his, leaves, assignments, pl
     gathered = {s: fresh(f"{n}_near") for s, n in leaves.items()}
     # (a select's condition, printed in float64 by the plain printer, over the gathered names too: cost48's
     # log-sum-exp pieces, x_k = 0)
-    plain = copy.copy(plain_printer)
-    plain.names = {**getattr(plain_printer, "names", {}), **gathered}
+    inner = plain_printer.printer if isinstance(plain_printer, _DefinedPrinter) else plain_printer
+    plain = copy.copy(inner)
+    plain.names = {**getattr(inner, "names", {}), **gathered}
+    if isinstance(plain_printer, _DefinedPrinter):
+        plain = _DefinedPrinter(plain, plain_printer.definitions)
     again = _Emitter("numpy", plain, dict(gathered), dict(gathered), names)
     again.nonfinite_arguments = False
     again.definitions = dict(assignments)
