@@ -90,6 +90,9 @@ def test_the_generated_forms():
     weighted = compiled("log(2*exp(a) + exp(b) + 1)").source
     widened = weighted[weighted.index("\ndef _dw_widened_"):weighted.index("\ndef kernel(")]
     assert "_dw_exp_table(" in widened and "expm1" not in widened.split('"""')[1]
+    # a float32 kernel: the float64 body alone, its common subexpressions once (max(0, a, b) was printed 13 times)
+    early = widened.split("# a float32 kernel: the float64 body")[1].split("\n        gathered")[0]
+    assert early.count("np.maximum(np.maximum(0, a), b)") == 1, early
     scaled = compiled("T*log(exp(a/T) + exp(b/T) + 1)").source
     assert "expm1(a/T − max" in scaled or "expm1(a/T - max" in scaled or "expm1(" in scaled
 

@@ -105,6 +105,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import itertools
 import keyword
 import math
 import re
@@ -4946,6 +4947,18 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         else:
             steps, value, error, size, least = bounded
             lines += ["        if not double_word:", f"            return {plain}"]
+            if backend == "numpy" and _table_safe_log_sum(node.body):
+                # cost48: max(0, …) + log1p(D), every term ≥ 0: no cancellation, so the float64 body is within a few
+                # u of the value (np.exp, the sum, np.log1p and the last sum each add an ulp or less), far inside a
+                # float32 kernel's 2⁻³⁰: its bound (some 60 operations a value) is not computed there
+                # (its common subexpressions once: the plain text computes max(0, a, b) 13 times and each e^(a_i − m)
+                # once a piece, where the float32 kernel spent most of its time)
+                named = (sp.Symbol(f"_c48_{k}") for k in itertools.count())
+                shared, (reduced,) = sp.cse(body, symbols=named, order="none")
+                lines += [f"        if within > {KEEP_RELATIVE!r}:  # a float32 kernel: the float64 body"]
+                with _printing_each_node_once(plain_printer):
+                    lines += [f"            {t.name} = {plain_printer.doprint(e)}" for t, e in shared]
+                    lines += [f"            return {plain_printer.doprint(reduced)}"]
             if not log_skip:  # (a log's skip is decided on the block's values: not on a part of them)
                 lines += _needed_gather(name, leaf_names)
             indent = "        "
