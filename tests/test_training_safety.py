@@ -265,10 +265,10 @@ def test_saves_fsync_the_file_before_the_rename_and_the_folder_after(tmp_path, m
             events.append("fsync folder" if stat.S_ISDIR(os.fstat(fd).st_mode) else "fsync file")
         real_fsync(fd)
 
-    def replace(src, dst):
+    def replace(src, dst, **dir_fds):  # the kernel cache's saves pass src_dir_fd/dst_dir_fd (an empty cache: h-break48)
         if Path(dst).parent == tmp_path:
             events.append(f"replace {Path(dst).name}")
-        real_replace(src, dst)
+        real_replace(src, dst, **dir_fds)
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
