@@ -103,9 +103,8 @@ def save_copy(kind: str, filename: str, text: str) -> Path | None:
     try:
         folder_fd = _open_private(root, kind)
     except OSError as e:
-        warnings.warn(f"symnet could not use its cache folder {folder}: {e.strerror or e}; "
-                      "going on without the readable copy (set SYMNET_CACHE to a writable folder)",
-                      RuntimeWarning, stacklevel=3)
+        _warn_once(f"symnet could not use its cache folder {folder}: {e.strerror or e}; "
+                   "going on without the readable copy (set SYMNET_CACHE to a writable folder)", stacklevel=4)
         return None
     try:
         _write(folder_fd, filename, text.encode("utf-8"))
@@ -319,6 +318,20 @@ def _seal(filename: str, body: bytes) -> bytes:
     return hashlib.sha256(filename.encode() + b"\0" + body).hexdigest().encode()
 
 
+_WARNED: set[str] = set()  # the folder warnings given so far in this process (_warn_once)
+
+
+def _warn_once(message: str, stacklevel: int) -> None:
+    """Warn that a cache folder cannot be used, once a process for each message (session 48, h-break48): a read-only
+    or missing folder was warned about at every read and every save, the same line two to five times for each kernel a
+    program compiled (the first st.functional.gelu and mish calls, under a read-only SYMNET_CACHE: 7 warnings, 14
+    lines of stderr); the folder is as unusable at the next call, and the line says what to do once."""
+    if message in _WARNED:
+        return
+    _WARNED.add(message)
+    warnings.warn(message, RuntimeWarning, stacklevel=stacklevel)
+
+
 def _unused_message(folder: str, exc: OSError) -> str:
     """The one line of the warning where ``folder`` of the cache folder cannot be opened or made (a file where a folder
     belongs, a read-only disk): which folder, why, and what to do (it said ``kernels/: [Errno 20] Not a directory``,
@@ -341,7 +354,7 @@ def read(filename: str, folder: str) -> bytes | None:
     try:
         folder_fd = _open_private(cache_root(), folder)
     except OSError as exc:  # UnsafeCacheError is raised, as save_copy raises it: the caller refuses
-        warnings.warn(_unused_message(folder, exc), RuntimeWarning, stacklevel=4)
+        _warn_once(_unused_message(folder, exc), stacklevel=5)
         return None
     try:
         try:  # O_NONBLOCK: a FIFO planted under the name must not hang us
@@ -402,7 +415,7 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...]) -> 
     try:
         folder_fd = _open_private(cache_root(), folder)
     except OSError as exc:  # UnsafeCacheError is raised (see read)
-        warnings.warn(_unused_message(folder, exc), RuntimeWarning, stacklevel=4)
+        _warn_once(_unused_message(folder, exc), stacklevel=5)
         return
     try:
         _write(folder_fd, filename, data)

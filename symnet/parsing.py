@@ -1099,3 +1099,21 @@ _NOT_PROVIDED["quantile"] += ("; a quantile (pinball) loss of a prediction p and
                               "max(q*(t - p), (q - 1)*(t - p))")
 _ARITY_HINTS["poisson_nll"] = ("torch's full=True adds the Stirling term, written out: "
                                "poisson_nll(x, t) + where(t > 1, t*log(t) - t + log(2*pi*t)/2, 0)")
+
+
+# ------------------------------------------------------------------ user48 (session 48, h-user48: a new user's names
+# for the pieces of a margin or transform; atan2(y, x) was answered "did you mean atan or tan or tanh?", cbrt(x) and
+# reciprocal(x) "for a product write cbrt*(…)" and the registry's 60 names, besseli0(k) the same, erfinv(x) "did you
+# mean erf or erfc?")
+_SPELLED_OUT.update({
+    **dict.fromkeys(("atan2", "arctan2"), (("y", "x"), "2*atan([0]/(sqrt([1]**2 + [0]**2) + [1]))",
+                                           "the angle of (x, y) in (−π, π), half-angle form; near the negative x "
+                                           "axis, where it cancels, 2*atan((sqrt(x**2 + y**2) - x)/y); atan(y/x) "
+                                           "for x > 0")),
+    "cbrt": (("x",), "sign({0})*abs({0})**(1/3)", "the real cube root; x**(1/3) is NaN for x < 0"),
+    "reciprocal": (("x",), "1/[0]", ""),
+})
+_NOT_PROVIDED.update(dict.fromkeys(("besseli0", "besseli1", "bessel_i0", "bessel_i1"), _NOT_PROVIDED["i0"]))
+_NOT_PROVIDED.update(dict.fromkeys(("erfinv", "ndtri"), "the inverse error function is not in symnet's registry (a "
+                                                        "probit link's ndtri(p)): pass its values as an input, "
+                                                        "computed outside"))

@@ -10,6 +10,22 @@ Fixed here:
   ULP there, ≤ 1.9 at the sibling points below (torch 4e6 to 1e30). Cost (numpy, 1e6 elements, best of 5, base and new
   in one process): float64 0.63×, float32 0.72× (the whole widened numerator is now a product).
 
+- cauchy-quotient (quotients.py): the Cauchy NLL log(π·s) + log(1 + ((x − m)/s)²)'s ∂s kept the written form wherever
+  an input was 0, and at m = 0 that cancels where |x| = s: 1.25e15 ULP in float64 at (0, 0.2999999999999999, 0.3),
+  torch 2.75e15. The written form is now kept only where zero inputs make a factor of the quotient 0 (an input factor
+  or pole, s⁻¹; every input of a difference factor, x − m at x = m = 0: the signed zeros as before): 0.16 ULP. One
+  condition where there were three; cost 1.02× float64, 1.00× float32 (session 47's fix by taking m = 0 by the rule
+  again had cost 1.4×/3.3×).
+- overflowing-log1p (logs.py): the same NLL's f where ((x − m)/s)² overflows was inf (m = −1e200, s = 0.0184,
+  x = 1.45e−6: true 926.17; torch inf): the widen rule had taken the whole sum log(π·s) + log1p(X), where the rule's
+  log X for log1p(X) past 2¹⁰⁰⁰ could not see it. A widened sum holding such a log1p is now {widened sum with log X
+  if X > 2¹⁰⁰⁰; as before}, the far branch on its elements alone: 0.30 ULP; cost 0.97× float64, 1.00× float32.
+
+Tried and not kept: 1.5-entmax of two logits (tests/test_user44.py's strict xfail, p₁ = ((u + √(2 − u²))/2)²): the
+conjugate rule with A − B² = 2 − 2u² factored into −(z₁ − z₂ − 2)(z₁ − z₂ + 2)/2 (each sum exact) and taken on the
+part k·√A + L of a gradient's sum fixed it (f 6.8e15 → 1 ULP float64, 1.3e7 → 0 float32; ∂z₁ 4.5e15 → 0.5; 400 random
+points ≤ 3.7 / 0.5 ULP), but the gradients' sums were then widened whole: 43× the CPU time in float64, 17× in float32.
+
 References: mpmath at 80 digits with the squares' difference taken factored (exact to 80 digits); torch autograd of
 the formula as written, in the same dtype. What is left is a strict xfail below, with its numbers.
 """

@@ -785,5 +785,7 @@ from test_inf48 import RULE_CASES as _CASES_inf48  # noqa: E402  (reciprocal-roo
 RULE_CASES += _CASES_inf48
 from test_kl48 import RULE_CASES as _CASES_kl48  # noqa: E402  (bernoulli-kl: tests/test_kl48.py)
 RULE_CASES += _CASES_kl48
-from test_mix48 import RULE_CASES as _CASES_mix48  # noqa: E402  (RULE: tests/test_mix48.py)
+from test_mix48 import RULE_CASES as _CASES_mix48  # noqa: E402  (factored-exp-difference: tests/test_mix48.py)
 RULE_CASES += _CASES_mix48
+from test_user48 import RULE_CASES as _CASES_user48  # noqa: E402  (power-minus-one-slope: tests/test_user48.py)
+RULE_CASES += _CASES_user48

@@ -21,7 +21,7 @@ from types import ModuleType
 from typing import Callable, ContextManager
 
 from ..derivation import Derivation
-from ..errors import InvalidNameError, SymnetError
+from ..errors import InvalidNameError, LimitError, SymnetError
 from ..progress import say
 from .ir import Kernel
 from .stored import described
@@ -165,6 +165,22 @@ def _transformed(value) -> bool:
             and torch._C._functorch.is_functorch_wrapped_tensor(value))
 
 
+@contextlib.contextmanager
+def _nested_too_deeply(derivation: Derivation):
+    """A RecursionError while describing or printing a kernel as one line naming the formula (session 48, h-break48):
+    some stability rules scale by a power of two one exact step at a time, a chain as long as the power, so
+    symnet.compile("√(x² + y²)¹⁰¹") and ((x + y)¹⁸¹/(x·y)⁹⁰) raised a bare RecursionError from deep in SymPy (the
+    command line's generic "needs more memory or recursion" line; symnet.torch.from_formula the traceback)."""
+    try:
+        yield
+    except RecursionError:
+        title = derivation.title or derivation.name or "the formula"
+        title = title if len(title) <= 60 else title[:60] + "…"
+        raise LimitError(f"cannot generate code for {title!r}: its stabilised form is nested more deeply than "
+                         "Python's recursion limit (a large power is scaled one exact step at a time); "
+                         "write it with a smaller power") from None
+
+
 def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = True,  # noqa: A001
             gradients: bool = True, name: str | None = None, limit: ContextManager | None = None) -> CompiledKernel:
     """Generate and load a function computing the derivation's value and gradients.
@@ -187,6 +203,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
             a letter, or is a Python keyword or builtin, or a name the generated module uses itself.
         UnsafeCacheError: the cache folder (or its kernels/ or triton/ subfolder) is not the user's alone
             (another owner, writable by group or others, a symbolic link), for either backend.
+        LimitError: the stabilised form is nested too deeply to describe or print (a large power).
     """
     if backend not in BACKENDS:
         raise SymnetError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
@@ -210,7 +227,7 @@ def compile(derivation: Derivation, backend: str = "numpy", *, value: bool = Tru
         return compiled
     if backend == "triton":
         _import_triton()  # (outside the limit: an import cut half-way is not undone)
-    with contextlib.nullcontext() if limit is None else limit:
+    with contextlib.nullcontext() if limit is None else limit, _nested_too_deeply(derivation):
         kernel = described(derivation, name=name, value=value, gradients=gradients)  # from the disk cache if kept
         what = f"a derivation ('{derivation.name or derivation.title}')"
         say(f"printing the {'Triton' if backend == 'triton' else 'NumPy'} module")

@@ -547,11 +547,11 @@ def _hypot_sum_product(node):
 
 
 def _infinite_base_limits(node, f, written, squares, term) -> list:
-    """(limit, condition) pieces of the product ``node`` = c·Π h·{``f``: the select made of W^e = ``written``} (W the sum of
-    ``squares`` and ``term``) where one input v of the squares' bases is ±inf and every other input finite: there
+    """(limit, condition) pieces of the product ``node`` = c·Π h·{``f``: the select made of W^e = ``written``} (W the sum
+    of ``squares`` and ``term``) where one input v of the squares' bases is ±inf and every other input finite: there
     W^e → w^e·|v|^(2e) (W = w·v² + the finite rest), so the product tends to 0 where its degree in v, a + 2e (v^a
     among the factors h), is below 0, and to c·Π(the other factors)·w^e·sign(v)^a where it is 0; none where a = 0
-    (W^e is 0 or inf there, times finite factors: the limit as computed), e is not a number, the degree is above 0,
+    (W^e is 0 or inf there, times finite factors: the limit as computed), e is no negative number, the degree is above 0,
     or a factor other than numbers, v's integer powers and other inputs' positive powers holds v or v another base.
 
     The written form is v^a·W^e = inf·0 = NaN there, and the scaled one is not taken (max |v| = inf): ∂x of
@@ -1326,29 +1326,25 @@ def _reciprocal_root_difference(node):
         plain = [b ** -sp.S.Half for b in (a1, a2)]
         body = (-c1 * w * Grouped(v * plain[0]) * Grouped(Grouped(v * plain[1]) / (sp.sqrt(a1) + sp.sqrt(a2)))
                 * Grouped(sp.Add(*[plain[0] ** i * plain[1] ** (k - 1 - i) for i in range(k)])))
-        form = sp.Piecewise((widen(body), (a2 >= _WIDENED_LOW) & (a2 <= _WIDENED_HIGH)), (form, True))
+        # (h-inf48) below the widened range the form's Σ ≈ k/C^((k−1)/2) overflows where the result need not: there,
+        # where the form is not finite, the low form (computed on those elements alone: a select computed it on every
+        # element, 1.14–1.29× the kernel's CPU time)
+        low = _reciprocal_root_difference_low(c1, w, v, a2, k)
+        form = sp.Piecewise((widen(body), (a2 >= _WIDENED_LOW) & (a2 <= _WIDENED_HIGH)),
+                            (written_where_not_finite(form, low), True))
     names = ["reciprocal-root-difference"] + list(dict.fromkeys(r.name for r in inner))
     # (session 48, h-inf48) 0 at C = +inf (v not NaN: w·v² ≥ 0), where A = C + w·v² is +inf too and the difference
     # is 0 − 0, its limit (|A^(−k/2) − C^(−k/2)| ≤ C^(−k/2)): the form is inf/inf there, and the written one's roots
     # the hypot rule's |v|·√(1 + (C/v)/v), inf/inf at v = ±inf: ∂ε of √(x² + ε) − √ε at ε = inf, x = ±inf was NaN
     # (torch 0)
     at_infinity = (a2 > _DBL_MAX) & (w * v ** 2 >= 0)
-    low = [(_reciprocal_root_difference_low(c1, w, v, a2, k), (w * v ** 2 <= a2) & (a2 < _low_edge(k)))] if k > 1 else []
-    return _Final(_Fired(sp.Piecewise((0, at_infinity), *low, (form, w * v ** 2 <= a2), (node, True)), names))
-
-
-def _low_edge(k):
-    """C below which the sum Σ A^(−i/2)·C^(−(k−1−i)/2) ≈ k/C^((k−1)/2) may overflow: 2^(−2000/(k − 1)), at most the
-    widened range's 2⁻⁶⁰⁰ (k = 3: 2⁻¹⁰⁰⁰; above it the form as it was, ≤ 3.77 ULP at 300 points of C in [1e−301,
-    2.4e−181] in float64, where the form below reached 4.19)."""
-    return min(_WIDENED_LOW, sp.Float(2.0 ** (-2000 // (k - 1))))
+    return _Final(_Fired(sp.Piecewise((0, at_infinity), (form, w * v ** 2 <= a2), (node, True)), names))
 
 
 def _reciprocal_root_difference_low(c1, w, v, c, k):
-    """c1·(A^(−k/2) − C^(−k/2)), A = C + w·v² ≤ 2C, k = 2m + 1 > 1, for C below :func:`_low_edge` (k = 3: 2⁻¹⁰⁰⁰): as
-    −c1·w·v²·C^(−m−1)·(√C)^(−1)·Σ_{i<k} u^(−i)/(u·(u + 1)), t = v/√C, u = √(1 + w·t²) in [1, √2]: the sum bounded,
-    and the product of powers one product, taken by exponents where it leaves the range (v² underflows where the
-    result does not).
+    """c1·(A^(−k/2) − C^(−k/2)), A = C + w·v² ≤ 2C, k = 2m + 1 > 1, where the form's Σ overflows (C below 2⁻⁶⁰⁰): as
+    −c1·w·((v/C)²/C^(m−1)/√C)·Σ_{i<k} u^(−i)/(u·(u + 1)), t = v/√C, u = √(1 + w·t²) in [1, √2]: the sum bounded,
+    the powers in increasing partial products (v² alone underflows where the result does not).
 
     Exact: √A = √C·u, so A^(−k/2) − C^(−k/2) = C^(−k/2)·(u^(−k) − 1) = −C^(−k/2)·(u² − 1)·Σ_{i<k} u^(−i)/(u·(u + 1))
     (u^(−k) − 1 = (u⁻¹ − 1)·Σ u^(−i), u⁻¹ − 1 = −(u² − 1)/(u·(u + 1))), and u² − 1 = w·t² = w·v²/C. The form it
@@ -1360,9 +1356,12 @@ def _reciprocal_root_difference_low(c1, w, v, c, k):
     u = sp.sqrt(1 + w * Grouped(Grouped(v / root) ** 2))
     inverse = Grouped(1 / u)
     bounded = Grouped(sp.Add(*[inverse ** i for i in range(k)]) * inverse / (u + 1))
-    # (the powers grouped: a select holding a negative power of an input as a factor is printed with its product's other
-    # factors moved into its values, which took the other branches' products by exponents no more)
-    return -c1 * w * Grouped(v ** 2 * c ** (-m - 1) * Grouped(root) ** -1) * bounded
+    # the powers as (v/C)²/C^(m−1)/√C: increasing partial products from (v/C)² ≥ 2⁻⁹⁴⁸ (v/C ≥ 2⁻¹⁰⁷⁴/C), each below
+    # the result where that is finite; three operations on every element (a product by exponents took six more)
+    power = Grouped(Grouped(v / c) ** 2)
+    for _ in range(m - 1):
+        power = Grouped(power / c)
+    return -c1 * w * Grouped(Grouped(power / root) * bounded)
 
 
 RECIPROCAL_ROOT_DIFFERENCE = Rule(
@@ -1372,9 +1371,9 @@ RECIPROCAL_ROOT_DIFFERENCE = Rule(
     "roots) where w·v² ≤ C: factors of one sign, each bounded, v² not formed; an odd power of them, A^(−k/2) − "
     "C^(−k/2) (∂ε of 1/√ε − 1/√(ε + x²), ((ε + x²)^(−3/2) − ε^(−3/2))/2: 8.4e15 ULP in float64 at ε = 10^U(−2, 12), "
     "x = ±10^U(−3, 3), torch better at 28 of 300 points), is that difference times Σ A^(−i/2)·C^(−(k−1−i)/2), "
-    "terms of one sign; below C = 2^(−2000/(k − 1)), where that sum ≈ k/C^((k−1)/2) overflows (−inf for −4.35e176 at "
-    "ε = 1.97e−311, x = 1e−300), −w·v²·C^(−(k+1)/2)·Σ u^(−i)/(u·(u + 1)), u = √(1 + w·v²/C) = √A/√C, the powers one "
-    "product taken by exponents; and 0 at C = +inf (A = +inf too), where the form is inf/inf (∂ε at ε = x = inf: NaN, "
+    "terms of one sign; where that sum ≈ k/C^((k−1)/2) overflows (−inf for −4.35e176 at ε = 1.97e−311, x = 1e−300), "
+    "−w·v²·C^(−(k+1)/2)·Σ u^(−i)/(u·(u + 1)), u = √(1 + w·v²/C) = √A/√C, the powers one product taken by exponents; "
+    "and 0 at C = +inf (A = +inf too), where the form is inf/inf (∂ε at ε = x = inf: NaN, "
     "torch 0)", local=_reciprocal_root_difference)
 
 

@@ -1302,7 +1302,9 @@ OVERFLOWING_LOG1P = Rule(
     "where it is inf) log1p(X) is log X = log|c| + Σ n·log|a| (log1p(1/X) < 2⁻¹⁰⁰⁰ dropped; each |log a| ≤ 745 while "
     "log X ≥ 693: no cancellation) and R/(k + X) is 1/a with a = X/R cancelled (∂p: 2/(p − t), ∂s: −1/s; "
     "1/(a·(1 + k/X)) exactly, k/X < 2⁻¹⁰⁰⁰ dropped; a's factors may hold an input plus a number: the Student-t's "
-    "∂x (ν + 1)·(x − μ)/(ν + (x − μ)²) is 1/a with a = (x − μ)/(ν + 1), 0 for 4e−200 at ν = 3, x − μ = 1e200 before)",
+    "∂x (ν + 1)·(x − μ)/(ν + (x − μ)²) is 1/a with a = (x − μ)/(ν + 1), 0 for 4e−200 at ν = 3, x − μ = 1e200 before); "
+    "a widened sum holding such a log1p(X) likewise, widened again with log X where X > 2¹⁰⁰⁰ (the Cauchy NLL "
+    "log(π·s) + log(1 + ((x − m)/s)²) was inf at m = −1e200, s = 0.0184, x = 1.45e−6 for 926.17; torch inf)",
     apply=_overflowing_log1ps, fired=lambda old, new: new != old)
 
 # ------------------------------------------------------------------ log-tanh (issue 16, session 31: log(tanh(softplus x))

@@ -844,3 +844,20 @@ from .exps import _factored_exp_difference, FACTORED_EXP_DIFFERENCE  # noqa: E40
 _register(FACTORED_EXP_DIFFERENCE)
 
 _LOCAL = (_LOCAL[0], _factored_exp_difference) + _LOCAL[1:-1]
+
+
+# ------------------------------------------------------------------ cell48 (softmax.py): weighted-max-gaps,
+# node by node, first (the log-sum-exp rule's m + log1p(…) beside the weighted logits)
+from .softmax import _weighted_max_gaps, WEIGHTED_MAX_GAPS  # noqa: E402
+
+_register(WEIGHTED_MAX_GAPS)
+
+_LOCAL = (_weighted_max_gaps,) + _LOCAL[:-1]
+
+
+# ------------------------------------------------------------------ user48 (losses.py)
+# power-minus-one-slope (issue 16, session 48, h-user48: the derivative by y of (b^y − 1)/y as derived, before the
+# expm1, log-sigmoid and cancel rules take its two terms apart)
+from .losses import POWER_MINUS_ONE_SLOPE  # noqa: E402
+
+_register(POWER_MINUS_ONE_SLOPE)

@@ -857,6 +857,29 @@ def _homogeneous_degree(math, x, y, product=False):
     return degrees.pop() if len(degrees) == 1 else None
 
 
+def _scale_positive(math, x, y, k):
+    """True where f(−x, −y) = (−1)^k·f(x, y) does not hold (mpmath, 60 digits, three points of either sign): f is
+    homogeneous for a positive scale only (√(x² + y²), |x|), so f = y^k·G(x/y) holds where y > 0 alone (x^k·G(x·y)
+    where x > 0). Session 48: 2·atan((√(x² + y²) − x)/y), the angle of (x, y), was −1e−10 for π − 1e−10 at x = −1, y = 1e−10
+    (the series of its x > 0 side taken for |y/x| < 0.4375 on both)."""
+    import random
+
+    import mpmath
+    try:
+        f = sp.lambdify((x, y), math, "mpmath")
+        rng = random.Random(48)
+        with mpmath.workdps(60):
+            for _ in range(3):
+                a = mpmath.mpf(rng.uniform(0.2, 2) * rng.choice((-1, 1)))
+                b = mpmath.mpf(rng.uniform(0.2, 2) * rng.choice((-1, 1)))
+                want, got = (-1) ** k * f(a, b), f(-a, -b)
+                if abs(got - want) > mpmath.mpf(10) ** -40 * max(abs(want), 1):
+                    return True
+    except Exception:  # noqa: BLE001 - a form mpmath cannot evaluate there: the positive side alone
+        return True
+    return False
+
+
 def _near_zero(g, v):
     """``g`` with each Max and Min whose arguments differ at v = 0 replaced by the one it takes there (quotient-square's
     max(|x|, |y|) at y = 1 is 1 near x = 0): the form about 0 that a series is fitted to."""
@@ -897,7 +920,10 @@ def _removable_quotient(node):
         series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
                             *[sp.Float(c, 25) for c in fit.coefficients])
         q = Grouped(x / y)
-        return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+        window = sp.Abs(q) < sp.Float(fit.window)
+        if _scale_positive(math, x, y, k):
+            window = sp.And(window, y > 0)
+        return sp.Piecewise((y ** k * series.xreplace({v: q}), window), (node, True))
     return None
 
 
@@ -1136,7 +1162,10 @@ def _vanishing_quotient(node):
         series = ZeroSeries(v, g, sp.Integer(fit.power), sp.Integer(fit.stride),
                             *[sp.Float(c, 25) for c in fit.coefficients])
         q = Grouped(x / y)
-        return sp.Piecewise((y ** k * series.xreplace({v: q}), sp.Abs(q) < sp.Float(fit.window)), (node, True))
+        window = sp.Abs(q) < sp.Float(fit.window)
+        if _scale_positive(math, x, y, k):
+            window = sp.And(window, y > 0)
+        return sp.Piecewise((y ** k * series.xreplace({v: q}), window), (node, True))
     return None
 
 
@@ -1169,7 +1198,10 @@ def _product_quotient(node, math, symbols):
         q = Grouped(x * y)
         # (x^k overflows only where the result does: G(v) = G(0)·(1 + O(v)) in the window)
         inside = x ** k * series.xreplace({v: q})
-        return sp.Piecewise((inside, sp.Abs(q) < sp.Float(min(fit.window, PRODUCT_WINDOW))), (node, True))
+        window = sp.Abs(q) < sp.Float(min(fit.window, PRODUCT_WINDOW))
+        if _scale_positive(math, x, y, k):
+            window = sp.And(window, x > 0)
+        return sp.Piecewise((inside, window), (node, True))
     return None
 
 

@@ -491,6 +491,7 @@ LOG_SIGMOID_DIFFERENCE = Rule(
 _BERNOULLI_SERIES_BELOW = sp.Rational(1, 8)  # |δ| below which the KL is its cumulant series t·δ²·Σ c_n(r)·δ^(n−2)
 _BERNOULLI_SERIES_TERMS = 16  # κ_2 … κ_16: the next term is below 2⁻⁵⁸ of the first at |δ| = 1/8 (radius ≥ π)
 _BERNOULLI_LOGITS_BELOW = 700  # |x| and |δ| below which the rule's form is taken: σ(±x) and expm1(δ) are normal
+_BERNOULLI_TERMS_AT_MOST = 16  # a term multiplied out into more is not a KL's (nor its gradient's): left as it is
 _BERNOULLI_PIECES_WITHIN = sp.Integer(2) ** 500  # δ's factors within 2^±500 for the series: their squares are normal
 
 
@@ -509,15 +510,20 @@ def _bernoulli_cumulants():
 _BERNOULLI_P = _bernoulli_cumulants()
 
 
-def _bernoulli_series(t, r, d):
-    """log(1 + s·expm1(δ)) − s·δ = Σ_{n≥2} κ_n·δⁿ/n! = t·δ²·Σ_n P_n(r)·δ^(n−2), Horner in δ and in r."""
+def _bernoulli_horner(r, d, first=2, scaled=False):
+    """Σ_{n≥first} P_n(r)·δ^(n−first) (times n where ``scaled``), Horner in δ and in r."""
     out = sp.S.Zero
-    for poly in reversed(_BERNOULLI_P):
+    for n, poly in reversed(list(enumerate(_BERNOULLI_P, start=2))[first - 2:]):
         coeff = sp.S.Zero
         for c in poly.all_coeffs():
             coeff = coeff * r + c
-        out = coeff + d * out
-    return t * d ** 2 * out
+        out = (n * coeff if scaled else coeff) + d * out
+    return out
+
+
+def _bernoulli_series(t, r, d):
+    """log(1 + s·expm1(δ)) − s·δ = Σ_{n≥2} κ_n·δⁿ/n! = t·δ²·Σ_n P_n(r)·δ^(n−2), Horner in δ and in r."""
+    return t * d ** 2 * _bernoulli_horner(r, d)
 
 
 def _bernoulli_kl(x, y):
@@ -584,8 +590,8 @@ def _log_sigmoids(e):
 
 def _weighted_terms(term):
     """[(other, weights, logs, k)] with term = Σ other·Π σ(w)·(Σ c·log σ(x) + k): one entry, or those of the term
-    multiplied out one level; None where a factor is neither a sigmoid weight, a sum of log-sigmoids nor free of
-    sigmoids."""
+    multiplied out where a factor is a sum (16 entries at most); None where a factor is neither a
+    sigmoid weight, a sum of log-sigmoids nor free of sigmoids."""
     weights, other, logs = [], [], None
     for f in sp.Mul.make_args(term):
         w = _sigmoid_weight(f)
@@ -602,7 +608,7 @@ def _weighted_terms(term):
                 out = []
                 for t in f.args:
                     inner = _weighted_terms(rest * t)
-                    if inner is None:
+                    if inner is None or len(out) + len(inner) > _BERNOULLI_TERMS_AT_MOST:
                         return None
                     out += inner
                 return out
@@ -629,7 +635,7 @@ def _bernoulli_node(node):
             parts += found
     if len(parts) < 2:
         return None
-    return _bernoulli_divergence(parts, rest) or _paired_log_sigmoids(parts, rest)
+    return _bernoulli_divergence(parts, rest) or _paired_log_sigmoids(parts, rest, node)
 
 
 def _bernoulli_divergence(parts, rest):
@@ -666,9 +672,10 @@ def _bernoulli_divergence(parts, rest):
     return sp.Add(kl, *rest)
 
 
-def _paired_log_sigmoids(parts, rest):
+def _paired_log_sigmoids(parts, rest, node):
     """Σ of ``parts`` whose log-sigmoids, summed per weight product, come in pairs c·log σ(z) − c·log σ(−z) (= c·z),
-    at least two pairs in one product: each such product times Σ c·z with its common factors taken out; else None."""
+    at least two pairs in one product: each such product times Σ c·z with its common factors taken out (∂T's shape:
+    :func:`_temperature_gradient`'s series near p = q, ``node`` as written elsewhere); else None."""
     groups: dict = {}
     for o, weights, logs, const in parts:
         key = tuple(sorted({w: weights.count(w) for w in weights}.items(), key=sp.default_sort_key))
@@ -676,7 +683,7 @@ def _paired_log_sigmoids(parts, rest):
         for z, c in logs.items():
             entry[1][z] = entry[1].get(z, 0) + c * o
         entry[2] += const * o
-    out, paired = list(rest), False
+    out, paired, found = list(rest), False, []
     for weights, logs, const in groups.values():
         logs = {z: c for z, c in logs.items() if sp.expand(c) != 0}
         linear, seen = sp.S.Zero, set()
@@ -689,8 +696,55 @@ def _paired_log_sigmoids(parts, rest):
             linear += c * z
         if len(seen) >= 4:
             paired = True
+        found.append((weights, logs, sp.expand(const)))
         out.append(sp.Mul(*[sigmoid(w) for w in weights]) * (sp.factor_terms(sp.expand(linear)) + const))
-    return sp.Add(*out) if paired else None
+    if not paired:
+        return None
+    shaped = _temperature_gradient(found)
+    if shaped is not None:  # elsewhere as written (its pairs summed, k·x·(x − y) = a·(a − b)/T, underflowed at T = 1e−160)
+        return sp.Piecewise((sp.Add(shaped[0], *rest), shaped[1]), (node, True))
+    return sp.Add(*out)
+
+
+def _temperature_gradient(found):
+    """(series, where) for the groups ``found`` (their log-sigmoid pairs summed) where they are m·(x·t·(x − y) +
+    y·(σ(y) − σ(x))), t = σ(x)·σ(−x) (∂T of KL(σ(a/T)‖σ(b/T)) times −T: m = T), which cancels to second order in
+    δ = y − x as the KL does: with D = σ(y) − σ(x) = t·δ·Σ n·P_n·δ^(n−2), it is x·(D − t·δ) + δ·D
+    = t·δ²·(x·Σ_{n≥3} n·P_n·δ^(n−3) + Σ_{n≥2} n·P_n·δ^(n−2)), widened, where |δ| < 1/8 (the KL's conditions); None
+    for any other shape."""
+    logged = [g for g in found if g[1]]
+    plain = [g for g in found if not g[1]]
+    if len(found) != 3 or len(logged) != 1 or len(logged[0][0]) != 2 or logged[0][2] != 0:
+        return None
+    (w1, w2), logs, _ = logged[0]
+    if w1 != -w2 or len(logs) != 4:
+        return None
+    for x in (w1, w2):
+        k = logs.get(x)
+        if k is None:
+            continue
+        others = [z for z in logs if z not in (x, -x)]
+        y = next((z for z in others if sp.expand(logs[z] + k) == 0 and sp.expand(logs[-z] - k) == 0), None)
+        if y is not None:
+            break
+    else:
+        return None
+    consts = {tuple(sorted(w, key=sp.default_sort_key)): c for w, _, c in plain}
+    c1 = consts.get(tuple(sorted((-x, y), key=sp.default_sort_key)))
+    c2 = consts.get(tuple(sorted((x, -y), key=sp.default_sort_key)))
+    if c1 is None or c2 is None or sp.expand(c1 + c2) != 0:
+        return None
+    m = sp.cancel(k / x)
+    if sp.expand(sp.cancel(c1 - m * y)) != 0 or m.has(sigmoid):
+        return None
+    formed = _bernoulli_kl(x, y)
+    if formed is None:
+        return None
+    _, _, small, inside, d = formed
+    s, sb = sigmoid(x), sigmoid(-x)
+    r = sb - s
+    near = widen(m * s * sb * d ** 2 * (x * _bernoulli_horner(r, d, 3, True) + _bernoulli_horner(r, d, 2, True)))
+    return near, small & inside
 
 
 def _bernoulli_kls(expr):
@@ -711,5 +765,7 @@ BERNOULLI_KL = Rule(
     "t = σ(x)·σ(−x), r = σ(−x) − σ(x) (nothing cancels: every κ_n holds the factor t); elsewhere in double words, "
     "mirrored to s ≤ 1/2 ((x, δ) → (−x, −δ), the KL of the complements); as written where |x| or |δ| is 700 or more. "
     "Its gradients' shapes: t·(log σ(x) − log σ(y) − log σ(−x) + log σ(−y)) (∂x) is t·(x − y), the difference formed "
-    "first ((a − b)/T: as a/T − b/T each quotient's rounding stayed, 505 ULP at (T, a, b) = (0.999, 0.999, 1))",
+    "first ((a − b)/T: as a/T − b/T each quotient's rounding stayed, 505 ULP at (T, a, b) = (0.999, 0.999, 1)); "
+    "m·(x·t·(x − y) + y·(σ(y) − σ(x))) (∂T times −T) cancels to second order as the KL does (1.6e12 ULP at T = 1.14e45, "
+    "a = 1, b = 0.3; torch 8.6e15): t·δ²·(x·Σ_{n≥3} n·P_n·δ^(n−3) + Σ_{n≥2} n·P_n·δ^(n−2)) where |δ| < 1/8",
     apply=_bernoulli_kls, fired=lambda old, new: new != old, before=True)

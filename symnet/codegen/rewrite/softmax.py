@@ -12,7 +12,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import exp_shift, softplus
-from .core import _exp_terms, rewrite_nodes, Rule
+from .core import _exp_terms, _Final, _Fired, rewrite_nodes, Rule
 from .widening import _bottom_up, _KEPT, _top_down, Grouped, widen, WidenedBase
 from .losses import _FLT_MAX
 from .series import _exact_argument
@@ -957,3 +957,55 @@ def _sm_bound(n, cs):
         return n
     C = max(abs(math.log(float(min(cs)))), abs(math.log(float(sum(cs)))))
     return n + math.ceil(C)
+
+
+# ------------------------------------------------------------------ weighted-max-gaps (issue 16, session 48, h-cell48:
+# the label-smoothed cross-entropy written out, test_user46's strict xfail); tested in tests/test_cell48.py
+
+_GAPS_FINITE = sp.Float(2.0 ** 1022, 17)  # xᵢ of both signs past it: the sum as written (a gap m − xᵢ may overflow)
+
+
+def _weighted_max_gaps(node):
+    """k·max(x₁, …, xₙ) + Σ cᵢ·xᵢ + R with Σ cᵢ = −k, every cᵢ of the sign of −k, two or more of them (a label-smoothed
+    cross-entropy after the log-sum-exp rule: m + log1p(…) − (14/15)·a − b/30 − c/30) → R + Σ (−cᵢ)·(m − xᵢ), each gap
+    m − xᵢ ≥ 0 (exact: Σ (−cᵢ)·m = k·m), so that no term cancels another; where m − min xᵢ passes 2¹⁰⁰⁰ (a gap may
+    overflow) the sum as written. Written out, the weighted terms are each as large as m and cancel it: at
+    a = b = c = −1.8e308 the widened sum's double words hold (14/15)·a to 2⁻¹⁰⁶ of it, 2.77e275 for log 3."""
+    if not node.is_Add:
+        return None
+    maxima = [(k, f) for k, f in (t.as_coeff_Mul() for t in node.args) if isinstance(f, sp.Max)]
+    if len(maxima) != 1:
+        return None
+    k, m = maxima[0]
+    shapes = {}  # an argument's rest (its number taken out) → (the argument, its number)
+    for x in m.args:
+        c, r = x.as_coeff_Mul()
+        if not x.is_number:  # (a number's rest is 1, which every number term of the sum has)
+            shapes[r] = (x, c)
+    gaps, rest = [], []
+    for t in node.args:
+        c, r = t.as_coeff_Mul()
+        if r in shapes and r != m and c.is_Rational:
+            x, cx = shapes.pop(r)
+            gaps.append((c / cx, x))
+        elif t != k * m:
+            rest.append(t)
+    if len(gaps) < 2 or sum(c for c, _ in gaps) != -k or any((c * k).is_nonnegative for c, _ in gaps):
+        return None
+    new = sp.Add(*rest, *[-c * Grouped(m - x) for c, x in gaps])
+    # one widened sum, as the widen rule makes the written one (its pieces widened apart were 1.8–2.0× the CPU time)
+    # (a condition on the inputs alone: one on max(xᵢ), a temporary of the float64 body, put a float64 kernel's double-
+    # word block after that body, 2.97× the CPU time of the written sum's)
+    # no gap overflows where the xᵢ are of one sign (m − xᵢ ≤ max |xᵢ|) or all within ±2¹⁰²² (m − xᵢ ≤ 2¹⁰²³)
+    xs = [x for _, x in gaps]
+    within = sp.Or(sp.And(*[x <= 0 for x in xs]), sp.And(*[x >= 0 for x in xs]),
+                   sp.And(*[sp.Abs(x) <= _GAPS_FINITE for x in xs]))
+    return _Final(_Fired(sp.Piecewise((widen(new), within), (node, True)), ["weighted-max-gaps"]))
+
+
+WEIGHTED_MAX_GAPS = Rule(
+    "weighted-max-gaps", "k·max(xᵢ) + Σ cᵢ·xᵢ with Σ cᵢ = −k, each cᵢ of the sign of −k (a label-smoothed cross-entropy "
+    "written out: m + log1p(…) − (14/15)·a − b/30 − c/30 once the log-sum-exp rule has shifted it) holds terms as large "
+    "as the logits that cancel to the loss: 2.77e275 for log 3 at a = b = c = −1.8e308 in float64 (the widened sum's "
+    "double words hold (14/15)·a to 2⁻¹⁰⁶ of it), 65537 for 1.0986 in float32 at −3e38; torch inf; it is Σ (−cᵢ)·(m − xᵢ), "
+    "each term ≥ 0 (exact), as written where m − min xᵢ passes 2¹⁰⁰⁰", local=_weighted_max_gaps)
