@@ -21,6 +21,14 @@ Checked and kept as tests (NumPy; mpmath of the formula as written; torch autogr
 - GMM2, the Cauchy NLL, BCE through σ with t outside [0, 1] and x/√(x² + y²) on Triton (TRITON_INTERPRET=1) agree
   with NumPy to 8 ULP at the mix48/cell48/inf48 points (run once, not a test here: 2.7 minutes on the loaded box).
 
+- the binary KL with temperature's ∂T where the probe found c73a9d65 worse than the base (before 67827906, which
+  merged later, took ∂T's shape as its series): at (T, a, b) = (1.73e41, −1.09e−57, 4.63e−21) 8.58e15 ULP (−2.4e−202 for
+  −1.03e−165; base 0.28, torch 7.6e40) and NaN at (3.3e−116, 3.2e−196, 1.56e188) where the truth −7.1e418 overflows
+  (base −inf): on 66603004 0.41 ULP and −inf;
+- the power-minus-one-slope rule (user48): ∂l of the Box-Cox (x^l − 1)/l and ∂q of the generalised cross-entropy
+  (1 − σ(z)^q)/q at l, q = ±1e−8, 1e−30, ±0.7, −3 and x, z far out: ≤ 1.31 ULP float64, ≤ 0.50 float32 where the truth
+  is normal (the base: ∂q 5.1e30 ULP, worse than torch at 1 point; torch 3.4e45).
+
 Found and not fixed (strict xfail): the gradients of x·y/√(x² + 2y² + 1) at one infinite input — ∂y at x = inf
 (true 1) and ∂x at y = inf (true 1/√2) are NaN, on the base too (torch NaN): the infinite-base limit takes products
 whose other factors are numbers, powers of the infinite input and of other inputs, and these are x·(x² + 1)·W^(−3/2),
@@ -101,3 +109,37 @@ def test_infinite_base_limits_of_siblings(dtype):
 def test_infinite_base_limit_of_a_gradient_with_a_sum_factor():
     got = _run("x*y/sqrt(x**2 + 2*y**2 + 1)", np.float64, x=[INF, 3.0], y=[2.0, INF])
     assert got["df_dy"][0] == 1.0 and abs(got["df_dx"][1] - 1 / np.sqrt(2)) < 1e-15, got
+
+
+TKL = "sigmoid(a/T)*(log(sigmoid(a/T)) - log(sigmoid(b/T))) + sigmoid(-a/T)*(log(sigmoid(-a/T)) - log(sigmoid(-b/T)))"
+
+
+def test_distillation_kl_temperature_slope_far_out():
+    """∂T at the probe's points where c73a9d65 was worse than the base: within the bound, and −inf where the truth
+    (−7.1e418, −3.7e433) overflows."""
+    got = _run(TKL, np.float64, T=[1.7300838909319406e+41, 3.311257463452153e-116, 7.373746985594887e-217],
+               a=[-1.0907603657310912e-57, 3.201674993198854e-196, 1.0551258462508114e-230],
+               b=[4.6273647724195306e-21, 1.5554312889428135e+188, 40.0])
+    worst, past, worse, _ = measure_formula(TKL, "T a b", [[1.7300838909319406e+41], [-1.0907603657310912e-57],
+                                                           [4.6273647724195306e-21]], np.float64, digits=400)[1]
+    assert past == 0 and worst <= 4.0, worst
+    assert got["df_dT"][1] == -INF and got["df_dT"][2] == -INF, got["df_dT"]
+
+
+# (l or q, x or z): small and negative exponents, bases far out
+SLOPE_POINTS = ([1e-8, -1e-8, 0.3, -0.5, 1e-30, 2.0, -3.0, 1e-3, 0.7, -0.7],
+                [2.0, 0.5, 1e-300, 1e300, 3.0, 1.0000001, 0.999999, 1e200, 5e-324, 1e-5])
+GCE_Z = [5.0, 40.0, -40.0, 700.0, -3.0, 0.0, 1e-20, 36.0, -700.0, 70.0]
+
+
+def test_box_cox_slope():
+    for worst, past, worse, _ in measure_formula("(x**l - 1)/l", "l x", SLOPE_POINTS, np.float64, digits=1500,
+                                                 normal_only=True):
+        assert past == 0 and worse == 0, (worst, past, worse)
+
+
+@DTYPES
+def test_generalised_cross_entropy_slope(dtype):
+    for worst, past, worse, _ in measure_formula("(1 - sigmoid(z)**q)/q", "q z", [SLOPE_POINTS[0], GCE_Z], dtype,
+                                                 digits=1500, normal_only=True):
+        assert past == 0 and worse == 0, (worst, past, worse)
