@@ -102,8 +102,10 @@ over the whole kernel), so the block's operations are counted, not only its regi
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
+import itertools
 import keyword
 import math
 import re
@@ -111,6 +113,9 @@ from typing import NamedTuple
 
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
+from sympy.core.relational import Relational
+from sympy.functions.elementary.piecewise import ExprCondPair
+from sympy.logic.boolalg import BooleanAtom
 
 from ..registry import GENERATED_HELPERS
 from ..render import shared_srepr, shared_text
@@ -4925,6 +4930,8 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     else:
         if backend == "numpy":  # σ(±v), softplus(±v) from one e^−|v| (Triton: unchanged)
             emitter.shared_exp = _shared_exp_bases(body)
+        if backend == "numpy" and _table_safe_log_sum(node.body):  # (cost48: the comment of _table_safe_log_sum)
+            emitter.FUNCTIONS = {**emitter.FUNCTIONS, "exp": "_dw_exp_table"}
         result = emitter.value(body)
     triple = result.tail is not None
     # a first-order log or log1p of a two-sum is finite exactly where the true value is (log1p(x + y) at x = −1,
@@ -5054,6 +5061,18 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
         else:
             steps, value, error, size, least = bounded
             lines += ["        if not double_word:", f"            return {plain}"]
+            if backend == "numpy" and _table_safe_log_sum(node.body):
+                # cost48: max(0, …) + log1p(D), every term ≥ 0: no cancellation, so the float64 body is within a few
+                # u of the value (np.exp, the sum, np.log1p and the last sum each add an ulp or less), far inside a
+                # float32 kernel's 2⁻³⁰: its bound (some 60 operations a value) is not computed there
+                # (its common subexpressions once: the plain text computes max(0, a, b) 13 times and each e^(a_i − m)
+                # once a piece, where the float32 kernel spent most of its time)
+                named = (sp.Symbol(f"_c48_{k}") for k in itertools.count())
+                shared, (reduced,) = sp.cse(body, symbols=named, order="none")
+                lines += [f"        if within > {KEEP_RELATIVE!r}:  # a float32 kernel: the float64 body"]
+                with _printing_each_node_once(plain_printer):
+                    lines += [f"            {t.name} = {plain_printer.doprint(e)}" for t, e in shared]
+                    lines += [f"            return {plain_printer.doprint(reduced)}"]
             if not log_skip:  # (a log's skip is decided on the block's values: not on a part of them)
                 lines += _needed_gather(name, leaf_names)
             indent = "        "
@@ -5791,6 +5810,10 @@ def double_word_block(assignments, results, backend: str, plain_printer, leaves:
     # log-sum-exp at its crossing of zero, 1e−13) needs S to 2⁻¹⁰⁰ absolute, and the table's 2⁻⁶⁶ was 3.9e7 ULP
     # there (tests/test_stability8.py); those kernels keep _dw_exp, but for a two-term one in NumPy (c ± log1p(E): the
     # table's, and _dw_exp again where the log may cancel, :func:`_near_cancellation`; cost43)
+    if pair_logs is not None and any(not _pair_log(L) for logs_of_r in pair_logs for L in logs_of_r):
+        # (cost48: the log-sum-exp's select reads the kernel's temporaries in its conditions, x_k = 0: printed over
+        # the inputs, so that the block can go first and be gathered)
+        plain_printer = _DefinedPrinter(plain_printer, dict(assignments))
     for table in ((True, False) if pair_logs is not None else (not logs,)):
         emitter = _Emitter(backend, plain_printer, dict(leaves), dict(leaves), taken)
         emitter.nonfinite_arguments = False
@@ -5879,21 +5902,102 @@ def _pair_log(node) -> bool:
         and len(top.args) == 2
 
 
+# cost48 (issue 16, session 48): a log-sum-exp of more terms, log(e^a + e^b + 1) and log(2e^a + e^b + 1), took the
+# full _dw_exp (some 390 operations) for each of its terms on every float64 element: 0.92 s a 10⁶ elements where the
+# naive formula takes 0.04. The log-sum-exp rule's log1p(D) has D a select whose every piece (the largest term k
+# taken out, x_k = 0) is a sum of terms c_i·e^(x_i), c_i > 0, and numbers ≥ 0 where every weight is at least 1
+# (c_k − 1 ≥ 0; the cost48 change of local._log_shifted_sum drops c_k·expm1(x_k) where x_k is exactly 0). With the
+# table's e^x off by δ = 2⁻⁶⁶ relative, D is off by at most δ·D (every term ≥ 0), and L = log1p(D) by δ·D/(1 + D) ≤
+# δ·L, as for the pair's E: cost43's proof and its test |r| < ΣL/8 + 2⁻¹⁰⁰⁰ hold unchanged. Its last piece (D = S −
+# 1, no condition) is taken only where no x_k is 0, where the max is not finite (inf − inf, a NaN input): the kernel
+# takes its float64 body there (the outputs that are not finite), as before.
+def _nonnegative_sum_log(node) -> bool:
+    """Whether ``node`` is log1p of the log-sum-exp rule's select whose every conditioned piece is a sum of c·e^x and
+    c·exp_shift(x, m), c > 0, and numbers ≥ 0 (the comment above); each condition x = 0."""
+    if not (isinstance(node, log1p) and isinstance(node.args[0], sp.Piecewise)):
+        return False
+    pieces = node.args[0].args
+    if len(pieces) < 2 or pieces[-1][1] is not sp.true:
+        return False
+    for value, condition in pieces[:-1]:
+        if not (isinstance(condition, sp.Eq) and condition.rhs == 0):
+            return False
+        for term in sp.Add.make_args(value):
+            c, f = term.as_coeff_Mul()
+            if not (c.is_number and c >= 0):
+                return False
+            if f is not sp.S.One and not (isinstance(f, sp.exp) or type(f).__name__ == "exp_shift"):
+                return False
+    return True
+
+
+def _table_safe_log_sum(body) -> bool:
+    """Whether the widened ``body`` is max(0, …) + log1p(D), D as :func:`_nonnegative_sum_log` takes it (a log-sum-exp
+    with a constant term and weights ≥ 1: log(e^a + e^b + 1), log(2e^a + e^b + 1)): its double words may take the
+    table's e^x. Both terms are ≥ 0, so the result r is at least L = log1p(D), and the table's δ·L is at most 2⁻⁶⁶
+    of r: 0.5 + 2⁻¹³ ULP once rounded. (log(2e^a + e^b + 1) took the full _dw_exp on every element its float64 bound
+    did not keep: 41 % of N(0, 2) points, all of them at a, b ≪ 0, where f ≈ 2e^a + e^b is bounded at 5–7u.)"""
+    if not body.is_Add:
+        return False
+    logs = [t for t in body.args if _nonnegative_sum_log(t)]
+    rest = [t for t in body.args if not _nonnegative_sum_log(t)]
+    return len(logs) == 1 and bool(rest) and all(
+        (isinstance(t, sp.Max) and sp.S.Zero in t.args) or (t.is_number and t >= 0) for t in rest)
+
+
+class _DefinedPrinter:
+    """A plain printer that prints an expression with the kernel's temporaries replaced by their definitions (over
+    the inputs alone; cost48's double-word block with the table's e^x)."""
+
+    def __init__(self, printer, definitions: dict):
+        self.printer, self.definitions = printer, definitions
+
+    def doprint(self, e, *args, **kwargs):
+        return self.printer.doprint(_defined(sp.sympify(e), self.definitions), *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self.printer, name)
+
+
+def _defined(e, definitions: dict):
+    """``e`` with every temporary of ``definitions`` replaced by its expression, to the inputs."""
+    for _ in range(len(definitions) + 1):
+        new = e.xreplace(definitions)
+        if new == e:
+            return e
+        e = new
+    return e
+
+
 def _pair_log_terms(assignments, results):
     """[the pair logs L that are ± terms of each result] where every log and log1p of the kernel is such a term of a
     result (the result, or a widened result's body, a sum c ± L with c a sum of products of inputs, maxima and
     minima: no function, so the table's E reaches the output through L alone; no temporary takes a log):
-    :func:`_near_cancellation`'s outputs. None for any other kernel (a three-term log-sum-exp, a log of a product)."""
+    :func:`_near_cancellation`'s outputs. None for any other kernel (a log of a product, a log-sum-exp with a weight
+    below 1 or a computed exponent, a/T). Since cost48 also a log1p of the log-sum-exp rule's select of sums of terms
+    ≥ 0 (:func:`_nonnegative_sum_log`, its temporaries as defined): c then as defined, a select of sums allowed."""
     if any(_takes_a_log(e) for _, e in assignments):
         return None
+    definitions = dict(assignments)
+
+    def table_log(t):  # (cost48: a log1p whose select's pieces are temporaries, log(e^a + e^b + 1) − a: as defined)
+        return _pair_log(t) or _nonnegative_sum_log(_defined(t, definitions))
+
     out = []
     for r in results:
         body = r.expanded if hasattr(r, "expanded") and hasattr(r, "leaves") else r
         terms = sp.Add.make_args(body)
-        logs = [t if _pair_log(t) else -t for t in terms if _pair_log(t) or _pair_log(-t)]
-        rest = [t for t in terms if not (_pair_log(t) or _pair_log(-t))]
-        if logs and not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul))
-                            for t in rest for n in sp.preorder_traversal(t)):
+        logs = [t if table_log(t) else -t for t in terms if table_log(t) or table_log(-t)]
+        rest = [t for t in terms if not (table_log(t) or table_log(-t))]
+        if logs and any(not _pair_log(L) for L in logs):  # (cost48) the rest as defined too, and the cross-entropy's
+            # max(0, −a, {0 if a = b; b − a}) (the gaps of a max) a select of sums
+            rest = [_defined(t, definitions) for t in rest]
+            if not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul, sp.Piecewise,
+                                      ExprCondPair, Relational, BooleanAtom))
+                       for t in rest for n in sp.preorder_traversal(t)):
+                return None
+        elif logs and not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul))
+                              for t in rest for n in sp.preorder_traversal(t)):
             return None  # c takes a function (the table's E inside it, or a log): not this tier's proof
         if any(_takes_a_log(t) for t in rest):
             return None
@@ -5930,7 +6034,14 @@ def _near_cancellation(emitter, results, pair_logs, his, leaves, assignments, pl
     if not tests:
         return [], his, set()
     gathered = {s: fresh(f"{n}_near") for s, n in leaves.items()}
-    again = _Emitter("numpy", plain_printer, dict(gathered), dict(gathered), names)
+    # (a select's condition, printed in float64 by the plain printer, over the gathered names too: cost48's
+    # log-sum-exp pieces, x_k = 0)
+    inner = plain_printer.printer if isinstance(plain_printer, _DefinedPrinter) else plain_printer
+    plain = copy.copy(inner)
+    plain.names = {**getattr(inner, "names", {}), **gathered}
+    if isinstance(plain_printer, _DefinedPrinter):
+        plain = _DefinedPrinter(plain, plain_printer.definitions)
+    again = _Emitter("numpy", plain, dict(gathered), dict(gathered), names)
     again.nonfinite_arguments = False
     again.definitions = dict(assignments)
     for temp, expr in assignments:
