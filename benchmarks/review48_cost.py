@@ -22,6 +22,7 @@ FORMULAS = [
     "(x - m)/sqrt(v + eps)", "x*sqrt(y) - z*sqrt(w)", "sqrt(x**2 + 1) - x", _KL.format(x="a/T", y="b/T"),
     "-log(exp(logsigmoid(a) - (x - m1)**2/2) + exp(logsigmoid(-a) - (x - m2)**2/2))",
     "log(pi*s) + log(1 + ((x - m)/s)**2)", "x/sqrt(x**2 + y**2)", "1/sqrt(eps) - 1/sqrt(eps + x**2)",
+    "eps**(-3/2) - (eps + x**2)**(-3/2)", "sqrt(x**2 + eps) - sqrt(eps)", "log(exp(a) + exp(b) + 1) - a",
 ]
 POSITIVE = {"v", "eps", "s", "T", "w", "y"}
 
