@@ -322,6 +322,7 @@ def _interpreter_transforms_each_source_once():
 _interpreter_transforms_each_source_once()
 
 DIGITS = 40
+KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
 
 # mpmath's precision is global state (mpmath.mp), and pytest imports every test module before it runs any test, so
 # a module that set ``mpmath.mp.dps = 50`` at import set it for every module of the run, the last import winning
@@ -330,7 +331,11 @@ DIGITS = 40
 # and every other module's at 15, the precision a user of symnet has (symnet.verify and scaled_erfc start from
 # it). A test may change the precision only inside ``with mpmath.workdps(n):``, and a module never at import:
 # both are checked here, and tests/test_dps48.py scans the test files for an assignment to mp.dps or mp.prec.
+# Modules are imported at IMPORT_DPS digits, so that constants made at import (SELU's λ and α from their 32-digit
+# strings, log 2, √2) have more digits than a test takes: before, they had the digits of the module imported before
+# (50, 60 or 300 in a full run; every such module came after test_bound35's 50), and 15 in a module run alone.
 MP_DPS_DEFAULT = 15  # mpmath's own
+IMPORT_DPS = 60
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -354,17 +359,16 @@ def _mpmath_digits_kept(request):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector):
-    """Importing a test module must leave mpmath's precision as it was: otherwise the collection errs, naming it."""
-    prec = mpmath.mp.prec
-    report = yield
-    if mpmath.mp.prec != prec:
+    """Test modules imported at IMPORT_DPS digits; one whose import leaves another precision is a collection error
+    naming it."""
+    with mpmath.workdps(IMPORT_DPS):
+        report = yield
         left = mpmath.mp.dps
-        mpmath.mp.prec = prec
+    if left != IMPORT_DPS:
         report.outcome, report.result = "failed", []
         report.longrepr = (f"{collector.nodeid}: collecting it set mpmath.mp.dps = {left} for every test of the run "
                            "(pytest imports all test modules first); name the module's digits as MP_DPS = n instead")
     return report
-KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
 
 
 def pairwise(levels, always=()):

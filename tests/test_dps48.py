@@ -9,13 +9,23 @@ test_fresh_eyes_5's 50, test_lead35's 60), so the tests after them in the same p
 h-user48's GCE reference at z = 70 was noise that way until it took ``mpmath.workdps``.
 
 Now a module names its digits as ``MP_DPS = n`` and conftest's module-scoped autouse fixture runs its tests (and its
-module-scoped fixtures) inside ``mpmath.workdps(n)``; every other module's at MP_DPS_DEFAULT = 15, mpmath's own. A
-test that leaves the precision changed errs at its teardown, and importing a module that changes it is a collection
-error naming the module (conftest's pytest_make_collect_report wrapper). The function-level assignments are
-``with mpmath.workdps(n):`` blocks, and test_breakage17's e³ (computed at import) is taken at its module's 50 digits.
+module-scoped fixtures) inside ``mpmath.workdps(n)``; every other module's at MP_DPS_DEFAULT = 15, mpmath's own (what a
+user of symnet.verify has). Modules are imported at conftest.IMPORT_DPS = 60 digits (constants made at import: SELU's
+λ from its 32 digits, log 2), and a module whose import changes the precision is a collection error naming it; a test
+that leaves the precision changed errs at its teardown. The function-level assignments are ``with mpmath.workdps(n):``
+blocks. test_hyp28 and test_recip30 took their truths at the ambient precision (15 alone, 50 in a full run): they name
+50 now.
 
-Run before and after, one module at a time (the 17 modules, the 5 with function-level assignments): the same tests
-pass; no reference was wrong at the digits it now gets (the results are in the report of h-dps48).
+Results that changed (each module run alone before and after, and at the 50 digits a full run gave it):
+
+* test_user47's TKL case at T = 1.1416282307833951e45, a = 1, b = 0.3 (true 4.70e−92, the four log terms cancel
+  past 50 digits): at 50 digits, as in a full run (unless a leaked 150 or 90 came first in that process), its
+  reference is noise and the test FAILS (3.2e15 ULP, torch 4.93e15); at its 300 digits it passes. Before, it passed
+  where test_user47.py ran alone, and failed beside test_zip44 (`pytest tests/test_user47.py tests/test_zip44.py`).
+* test_recip30, 1/selu(x) at x = 5.4e−309 in float64: 1.0 ULP against the 15-digit truth of a lone run, 0 at 50
+  digits (the docstring's 1.0 was the truth's rounding); (3/7)/x on its 600 random points: 0 at 15 digits (a 53-bit
+  truth is the quotient itself), 1.0 at 50; the old 1/x·(3/7) 1.0 and 2.0. The test passes at both.
+* test_hyp28 (15 and 50 digits), test_fresh24b, test_kink34, test_user34 (their 60, and 50): the same results.
 """
 from __future__ import annotations
 
@@ -79,8 +89,8 @@ def test_this_modules_tests_run_at_its_digits():
 
 def test_conftest_gives_each_module_its_digits_and_refuses_a_change(tmp_path):
     """In a pytest run with this conftest: a module without MP_DPS at mpmath's 15 digits, before and after one with
-    MP_DPS = 70; a test leaving its digits changed errs at teardown and the next test has 15 again; a module that
-    sets mp.dps at import is a collection error naming it."""
+    MP_DPS = 70 (imported at conftest.IMPORT_DPS = 60); a test leaving its digits changed errs at teardown and the
+    next test has its module's again; a module that sets mp.dps at import is a collection error naming it."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     (tmp_path / "test_a.py").write_text(textwrap.dedent("""\
         import mpmath
@@ -93,13 +103,14 @@ def test_conftest_gives_each_module_its_digits_and_refuses_a_change(tmp_path):
         import pytest
 
         MP_DPS = 70
+        AT_IMPORT = mpmath.mp.dps
 
         @pytest.fixture(scope="module")
         def computed_once():
             return mpmath.mp.dps
 
         def test_its_digits(computed_once):
-            assert mpmath.mp.dps == computed_once == 70
+            assert mpmath.mp.dps == computed_once == 70 and AT_IMPORT == 60
 
         def test_leaves_them_changed():
             mpmath.mp.dps = 30
