@@ -324,6 +324,52 @@ _interpreter_transforms_each_source_once()
 DIGITS = 40
 KERNELS = Path(__file__).resolve().parents[1] / "kernels" / "numpy"
 
+# mpmath's precision is global state (mpmath.mp), and pytest imports every test module before it runs any test, so
+# a module that set ``mpmath.mp.dps = 50`` at import set it for every module of the run, the last import winning
+# (test_zip44's 50 for test_user47's intended 300; h-user48's GCE reference at z = 70 was noise; h-dps48). A module
+# that needs more digits than mpmath's own 15 names them as ``MP_DPS = n``; each of its tests then runs at n digits
+# and every other module's at 15, the precision a user of symnet has (symnet.verify and scaled_erfc start from
+# it). A test may change the precision only inside ``with mpmath.workdps(n):``, and a module never at import:
+# both are checked here, and tests/test_dps48.py scans the test files for an assignment to mp.dps or mp.prec.
+# Modules are imported at IMPORT_DPS digits, so that constants made at import (SELU's λ and α from their 32-digit
+# strings, log 2, √2) have more digits than a test takes: before, they had the digits of the module imported before
+# (50, 60 or 300 in a full run; every such module came after test_bound35's 50), and 15 in a module run alone.
+MP_DPS_DEFAULT = 15  # mpmath's own
+IMPORT_DPS = 60
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _mpmath_digits(request):
+    """The module's tests (and its module-scoped fixtures) at its ``MP_DPS`` digits, else at mpmath's 15."""
+    with mpmath.workdps(getattr(request.module, "MP_DPS", MP_DPS_DEFAULT)):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _mpmath_digits_kept(request):
+    """A test that leaves mpmath's precision changed errs (at teardown), and the precision is given back."""
+    prec = mpmath.mp.prec
+    yield
+    if mpmath.mp.prec != prec:
+        left = mpmath.mp.dps
+        mpmath.mp.prec = prec
+        pytest.fail(f"the test left mpmath.mp.dps = {left} (its module's is {mpmath.mp.dps}): set digits inside "
+                    "`with mpmath.workdps(n):`, or for the whole module with MP_DPS = n", pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    """Test modules imported at IMPORT_DPS digits; one whose import leaves another precision is a collection error
+    naming it."""
+    with mpmath.workdps(IMPORT_DPS):
+        report = yield
+        left = mpmath.mp.dps
+    if left != IMPORT_DPS:
+        report.outcome, report.result = "failed", []
+        report.longrepr = (f"{collector.nodeid}: collecting it set mpmath.mp.dps = {left} for every test of the run "
+                           "(pytest imports all test modules first); name the module's digits as MP_DPS = n instead")
+    return report
+
 
 def pairwise(levels, always=()):
     """Cases of a test matrix that meet every pair of levels of two factors at least once (a greedy covering

@@ -19,7 +19,7 @@ from symnet import LimitError
 from symnet.bounds import time_limit
 from symnet.onesided import FOLD_LIMIT, _fold_size, tidy_piecewise
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 def _focal(z, t, alpha=mpmath.mpf("0.25")):

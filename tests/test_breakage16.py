@@ -13,7 +13,7 @@ import symnet
 from test_breakage5_formula import _ulps  # |got − want| in steps of the dtype at want (subnormal at least)
 from test_far16 import _compiled_both  # the kernel as emitted, and with every select on every element
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 def _quiet(kernel, **arrays):

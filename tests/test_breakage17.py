@@ -17,7 +17,7 @@ from symnet.errors import FusedStepError  # noqa: E402
 from symnet.torch.optim import FusedStep  # noqa: E402
 from test_breakage5_formula import _ulps  # noqa: E402  |got − want| in steps of the dtype at want
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import compiled, triton_torch
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning", "ignore::UserWarning")
 
 

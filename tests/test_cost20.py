@@ -21,7 +21,7 @@ import pytest
 import symnet
 from symnet.codegen import doubleword as dw
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 def _primitives() -> dict:

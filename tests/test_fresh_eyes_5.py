@@ -47,31 +47,31 @@ def test_gelu_written_with_erf_does_not_cancel(formula):
     # (symnet verify: 26,081 ULP in float32 at x = −4.48, 6e15 ULP in float64; every digit lost from
     # x ≈ −6 in float32). Now the erf-complement rule writes 1 + erf(u) as 2Φ(√2·u) (erfc(−u)).
     mpmath = pytest.importorskip("mpmath")
-    mpmath.mp.dps = 50
-    gelu_like = "sqrt" in formula
-    d = symnet.derive(formula, wrt=["x"])
-    k = symnet.compile(d, backend="numpy")
-    xs = [-20.0, -9.0, -4.48, -1.0, -0.75, 0.3, 3.0]
+    with mpmath.workdps(50):
+        gelu_like = "sqrt" in formula
+        d = symnet.derive(formula, wrt=["x"])
+        k = symnet.compile(d, backend="numpy")
+        xs = [-20.0, -9.0, -4.48, -1.0, -0.75, 0.3, 3.0]
 
-    def true(v):
-        v = mpmath.mpf(v)
-        if gelu_like:
-            phi = mpmath.ncdf(v)
-            return v * phi, phi + v * mpmath.npdf(v)
-        s = 1 if "-x" in formula else -1  # 1 - erf(-x) = erfc(-x), 1 - erf(x) = erfc(x)
-        return mpmath.erfc(-s * v), s * 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-v * v)
+        def true(v):
+            v = mpmath.mpf(v)
+            if gelu_like:
+                phi = mpmath.ncdf(v)
+                return v * phi, phi + v * mpmath.npdf(v)
+            s = 1 if "-x" in formula else -1  # 1 - erf(-x) = erfc(-x), 1 - erf(x) = erfc(x)
+            return mpmath.erfc(-s * v), s * 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-v * v)
 
-    # 1 − erf(−x) = 2Φ(√2·x): √2·x rounds, a relative error 2x²·ε in Φ (SymPy would write erfc(x) back
-    # as 2 − erfc(−x), so that form is not used); GELU's Φ(x) and 1 − erf(x) = erfc(x) take x exactly
-    loose = formula == "1 - erf(-x)"
-    for dtype, rtol in ((np.float64, 1e-13 if loose else 2e-15), (np.float32, 3e-5 if loose else 1e-6)):
-        f, g = k(x=np.array(xs, dtype=dtype))
-        for i, v in enumerate(xs):
-            tf, tg = (float(t) for t in true(float(dtype(v))))
-            for got, want in ((f[i], tf), (g[i], tg)):
-                if abs(want) < np.finfo(dtype).tiny:
-                    continue
-                assert abs(float(got) - want) <= rtol * abs(want), (formula, dtype, v, got, want)
+        # 1 − erf(−x) = 2Φ(√2·x): √2·x rounds, a relative error 2x²·ε in Φ (SymPy would write erfc(x) back
+        # as 2 − erfc(−x), so that form is not used); GELU's Φ(x) and 1 − erf(x) = erfc(x) take x exactly
+        loose = formula == "1 - erf(-x)"
+        for dtype, rtol in ((np.float64, 1e-13 if loose else 2e-15), (np.float32, 3e-5 if loose else 1e-6)):
+            f, g = k(x=np.array(xs, dtype=dtype))
+            for i, v in enumerate(xs):
+                tf, tg = (float(t) for t in true(float(dtype(v))))
+                for got, want in ((f[i], tf), (g[i], tg)):
+                    if abs(want) < np.finfo(dtype).tiny:
+                        continue
+                    assert abs(float(got) - want) <= rtol * abs(want), (formula, dtype, v, got, want)
 
 
 def test_cli_takes_a_formula_that_starts_with_a_minus(capsys):

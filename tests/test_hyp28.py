@@ -18,6 +18,7 @@ import symnet
 from symnet.onesided import close_collapsed
 
 x = sp.Symbol("x", real=True)
+MP_DPS = 50  # the truths' digits (conftest._mpmath_digits); mpmath's 15 where this file ran alone before h-dps48
 
 
 # ------------------------------------------------------------------ a select with no 'otherwise'

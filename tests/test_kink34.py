@@ -12,7 +12,7 @@ import pytest
 
 from conftest import compiled, triton_torch, ulps
 
-mpmath.mp.dps = 60
+MP_DPS = 60  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 HUBER_FORMS = ["where(abs(p - t) < d, (p - t)**2/2, d*(abs(p - t) - d/2))",
                "where(abs(p-t) < d, 0.5*(p-t)**2, d*abs(p-t) - 0.5*d**2)"]

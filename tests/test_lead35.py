@@ -18,10 +18,10 @@ F64 = np.float64
 
 
 def _truths(w, x, y):
-    mpmath.mp.dps = 60
-    w, x, y = (mpmath.mpf(float(v)) for v in (w, x, y))
-    f = mpmath.sqrt(x ** 2 + w * y ** 2)
-    return f, x / f, w * y / f
+    with mpmath.workdps(60):
+        w, x, y = (mpmath.mpf(float(v)) for v in (w, x, y))
+        f = mpmath.sqrt(x ** 2 + w * y ** 2)
+        return f, x / f, w * y / f
 
 
 @pytest.mark.parametrize("w", ["1e308", "1e-300", "3", "2**70"])

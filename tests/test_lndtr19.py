@@ -20,7 +20,7 @@ import sympy as sp
 from conftest import compiled, triton_torch
 from symnet.special import ndtr
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 F32, F64 = np.float32, np.float64
 _x = sp.Symbol("x", real=True)
 

@@ -28,7 +28,7 @@ from sympy.codegen.cfunctions import log1p
 from conftest import compiled, triton_torch
 from symnet.codegen.rewrite import stabilise
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 F32, F64 = np.float32, np.float64
 _x, _y, _z = sp.symbols("x y z", real=True)
 

@@ -14,7 +14,7 @@ from symnet.cli import main
 from symnet.render import render, text
 from test_printouts import _compile, needs_pdflatex
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 def _run(capsys, *argv):

@@ -12,7 +12,7 @@ import pytest
 from conftest import compiled, patch_rewrite, ulps
 from test_user42 import BOUND, _call
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 def _m(x):

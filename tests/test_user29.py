@@ -56,13 +56,13 @@ def test_readme_says_drop_nan_targets_before_a_loss_of_your_own():
 # 1.5): the sign-branches rule splits sign(x)/|x| at x = 0 and cancels each branch (tests/test_rat29.py, h-rat29).
 def test_rational_activation_gradient_near_zero_is_not_worse_than_torch():
     f = symnet.compile(symnet.derive("(1 + x + x**2/2)/(1 + abs(x))"))
-    mpmath.mp.dps = 50
-    for dtype, x, bound in ((np.float64, 1e-16, 4), (np.float32, 5.9604645e-08, 8)):
-        value = dtype(x)
-        true = (mpmath.mpf(float(value)) + mpmath.mpf(float(value))**2 / 2) / (1 + mpmath.mpf(float(value)))**2
-        _, grad = f(np.array([value], dtype=dtype))
-        assert ulps(float(grad[0]), true, dtype) <= bound, (dtype, float(grad[0]), float(true))
-    assert math.isfinite(float(true))
+    with mpmath.workdps(50):
+        for dtype, x, bound in ((np.float64, 1e-16, 4), (np.float32, 5.9604645e-08, 8)):
+            value = dtype(x)
+            true = (mpmath.mpf(float(value)) + mpmath.mpf(float(value))**2 / 2) / (1 + mpmath.mpf(float(value)))**2
+            _, grad = f(np.array([value], dtype=dtype))
+            assert ulps(float(grad[0]), true, dtype) <= bound, (dtype, float(grad[0]), float(true))
+        assert math.isfinite(float(true))
 
 
 FOCAL_LIKE = "-t*(1 - sigmoid(z))**g*logsigmoid(z) - (1 - t)*sigmoid(z)**g*logsigmoid(-z)"
@@ -74,16 +74,16 @@ def test_focal_like_formula_with_gamma_an_input_is_within_the_float64_bound():
     # 0.525), against mpmath at 80 digits: σ(z)^γ as np.power of σ(z) rounded, γ times its rounding. The sigmoid-power
     # rule (task h-focalg29, tests/test_focalg29.py) widens σ(z)^γ: now at most 1.6 and 2.1
     f = symnet.compile(symnet.derive(FOCAL_LIKE, wrt=["z", "t", "g"]))  # its arguments: (g, t, z)
-    mpmath.mp.dps = 80
+    with mpmath.workdps(80):
 
-    def focal(z, t, g):
-        s, sm = 1 / (1 + mpmath.exp(-z)), 1 / (1 + mpmath.exp(z))
-        return -t * sm**g * mpmath.log(s) - (1 - t) * s**g * mpmath.log(sm)
+        def focal(z, t, g):
+            s, sm = 1 / (1 + mpmath.exp(-z)), 1 / (1 + mpmath.exp(z))
+            return -t * sm**g * mpmath.log(s) - (1 - t) * s**g * mpmath.log(sm)
 
-    worst = []
-    for z in (-1.3664483492953243, -0.08895134973108232):
-        zm, three = mpmath.mpf(z), mpmath.mpf(3)
-        value, _, _, d_gamma = f(g=np.array([3.0]), t=np.array([0.0]), z=np.array([z]))
-        worst.append(ulps(float(value[0]), focal(zm, 0, three), np.float64))
-        worst.append(ulps(float(d_gamma[0]), mpmath.diff(lambda g: focal(zm, 0, g), three), np.float64))
-    assert max(worst) <= 4, worst
+        worst = []
+        for z in (-1.3664483492953243, -0.08895134973108232):
+            zm, three = mpmath.mpf(z), mpmath.mpf(3)
+            value, _, _, d_gamma = f(g=np.array([3.0]), t=np.array([0.0]), z=np.array([z]))
+            worst.append(ulps(float(value[0]), focal(zm, 0, three), np.float64))
+            worst.append(ulps(float(d_gamma[0]), mpmath.diff(lambda g: focal(zm, 0, g), three), np.float64))
+        assert max(worst) <= 4, worst

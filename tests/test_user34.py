@@ -11,7 +11,7 @@ import pytest
 
 from conftest import compiled, triton_torch, ulps
 
-mpmath.mp.dps = 60
+MP_DPS = 60  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 # ---------------------------------------------------------------- a softmax with a temperature, a/T past float64

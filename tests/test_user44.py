@@ -10,7 +10,7 @@ import pytest
 from conftest import compiled, torch_and_triton, ulps
 from test_user42 import BOUND, _call, _torch
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 CHARBONNIER = "sqrt(x**2 + eps**2) - eps"
 

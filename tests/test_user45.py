@@ -13,7 +13,7 @@ import symnet
 from conftest import compiled, torch_and_triton, ulps
 from test_user42 import BOUND, _call
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 # ---------------------------------------------------------------- fixed: elu(x) + 1 (the expm1-select-sum rule)

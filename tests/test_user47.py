@@ -38,7 +38,8 @@ import symnet
 from conftest import compiled, ulps
 from symnet.parsing import ParseError
 
-mpmath.mp.dps = 300  # these points cancel past 50 digits in the written formulas (1 + e^−166 in a log, 1 − 1 at p = q)
+# these points cancel past 50 digits in the written formulas (1 + e^−166 in a log, 1 − 1 at p = q)
+MP_DPS = 300  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 
 # ------------------------------------------------------------------------------------------------ messages (fixed)

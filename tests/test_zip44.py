@@ -12,7 +12,7 @@ from conftest import compiled, torch_and_triton, ulps
 from symnet.functions import sigmoid
 from test_user42 import BOUND, _call, _torch
 
-mpmath.mp.dps = 50
+MP_DPS = 50  # mpmath's digits for each test here (conftest._mpmath_digits)
 
 ZIP_ZERO = "-log(sigmoid(a) + sigmoid(-a)*exp(-lam))"
 POLY1 = "1 - t*sigmoid(z) - (1 - t)*sigmoid(-z)"
