@@ -17,7 +17,12 @@ Cost (benchmarks/costb48.py, NumPy, 1e6 elements, best of 5, one process, shared
 this branch, ms): ArcFace ordinary float64 972 / 1467 / 726 (0.75× base, 0.49× HEAD), float32 169 / 195 / 176;
 c = −cos m float64 999 / 5220 / 5182 (the triple words, as HEAD); the spelling without s float64 1062 / 1400 / 693.
 Not done: ∂c of the parser's spelling √((1 − c)(1 + c)) (its derivative is written as two quotients), WGAN-GP and the
-Student-t NLL (no time in this session).
+Student-t NLL (no time in this session). Profiled (cProfile on the generated NumPy source, HEAD, 1e6 elements):
+(√(gx² + gy²) − 1)² float64 304 ms (base 332; naive 16): its three widened functions have no float64 bound
+("keep = np.logical_not(needed)"), so the double words (_dw_sqrt, _dw_div, 14 TwoProducts an element) run on all 95%
+of the elements in the rule's window 1/16 < ‖g‖² < 64; (ν + 1)/2·log(1 + (x − μ)²/ν) float64 295 ms (naive 29):
+five widened functions, each on every element (_dw_log once, _dw_div twice an element). A front like this one
+(each sum compensated, a bound of its roundings alone, the double words where it cancels) would be the fix there.
 """
 import warnings
 
