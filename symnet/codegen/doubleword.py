@@ -4897,6 +4897,11 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
     trig_terms = None if front is not None or backend != "numpy" or in_float32 or getattr(node, "first_order", False) \
         or far_bound else _trig_front_terms(body, list(node.leaves))
     front = name if trig_terms is not None else front
+    # c and √(1 − c²) times sines and cosines of m (ArcFace's c·cos m − √(1 − c²)·sin m; NumPy): likewise a front
+    # (_root_trig_sum_front, costb48)
+    root_trig = None if front is not None or backend != "numpy" or in_float32 or getattr(node, "first_order", False) \
+        or far_bound else _root_trig_front_terms(body, list(node.leaves))
+    front = name if root_trig is not None else front
     name = name if front is None else f"{front}_cancelling"
     body = nan_through(body)  # (after the digest: a function of the body as the rules wrote it)
     wide = [f"{n}_f64" for n in leaf_names] if backend == "triton" else list(leaf_names)
@@ -5395,7 +5400,14 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["", ""] + _triton_scaled_function(f"{name}_scaled", tiny, tiny_result, wide)
         if deferred:  # likewise the deferred triple words
             lines += ["", ""] + _triton_triple_function(f"{name}_triple", tripled, result3)
-    if trig_terms is not None and bounded is not None:
+    if root_trig is not None and bounded is not None:
+        leaves = dict(zip(node.leaves, leaf_names))
+        lines = _root_trig_sum_front(front, name, list(leaf_names), (leaves[root_trig[0]], leaves[root_trig[1]]),
+                                     root_trig[2], plain, formula) + ["", ""] + lines
+        emitter.needs |= {"_dw_two_prod", "_dw_two_sum", "_dw_add_fp", "_dw_sqrt", "_dw_mul_fp", "_dw_div", "_dw_mul",
+                          "_dw_add", "_dw_sin_shifted"}
+        name = front
+    elif trig_terms is not None and bounded is not None:
         lines = _trig_sum_front(front, name, leaf_names[0], trig_terms, plain, formula) + ["", ""] + lines
         emitter.needs |= {"_dw_two_prod", "_dw_two_sum", "_dw_sin_shifted", "_dw_mul_fp", "_dw_add"}
         name = front
@@ -6392,3 +6404,191 @@ def _cancellation_body(body, plain_printer, leaves: dict, taken: set, least: flo
 
 
 FLOAT32_KEEP = 2.0 ** -30  # a float32 kernel's ``within``
+
+
+# ------------------------------------------------------------------ costb48 (issue 16, session 48, h-costb48: a cheap
+# front for the widened sums of an input and √(1 − c²) times sines and cosines of a second input, the ArcFace margin
+# logit's c·cos m − √(1 − c²)·sin m and its ∂m, c·sin m + √(1 − c²)·cos m); tested in tests/test_costb48.py
+
+
+def _root_trig_front_terms(body, leaves) -> tuple | None:
+    """(c, m, terms) of a widened ``body`` that is a sum of two or three terms k·F·T(m), k ± a power of two in
+    [1, 2²⁰], T sine or cosine of the input m itself, F the other input c, √(1 − c²) (written so, or as
+    √((1 − c)(1 + c)): one radicand, expanded), c/√(1 − c²) or 1, terms as (k, "c", "root", "quotient" or "one",
+    T's name) in the order of ``body.args``, one "root" or "quotient" at least; None where it is another (a third
+    input, sin 2m, c²·cos m: the widened function alone, as before)."""
+    if len(leaves) != 2 or not body.is_Add or not 2 <= len(body.args) <= 3:
+        return None
+    for c, m in (leaves, leaves[::-1]):
+        terms = []
+        for term in body.args:
+            k, rest = term.as_coeff_Mul()
+            factors = sp.Mul.make_args(rest)
+            trig = [f for f in factors if f.func in (sp.sin, sp.cos)]
+            other = [f for f in factors if f.func not in (sp.sin, sp.cos)]
+            if len(trig) != 1 or trig[0].args[0] != m or len(other) > 2 or not k.is_Rational or k == 0 \
+                    or not (abs(k).p & (abs(k).p - 1) == 0 and abs(k).q & (abs(k).q - 1) == 0) \
+                    or not 1 <= abs(k) <= 2 ** 20:
+                break
+            roots = [f.exp for f in other if f.is_Pow and abs(f.exp) == sp.S.Half
+                     and sp.expand(f.base - (1 - c ** 2)) == 0]
+            if not other:
+                kind = "one"
+            elif other == [c]:
+                kind = "c"
+            elif len(other) == 1 and roots == [sp.S.Half]:
+                kind = "root"
+            elif len(other) == 2 and c in other and roots == [-sp.S.Half]:
+                kind = "quotient"
+            else:
+                break
+            terms.append((k, kind, trig[0].func.__name__))
+        else:
+            if any(kind in ("root", "quotient") for _, kind, _ in terms):
+                return c, m, terms
+    return None
+
+
+def _root_trig_sum_front(front: str, inner: str, leaf_names: list, names: tuple, terms: list, plain: str,
+                         formula: str) -> list[str]:
+    """The NumPy function ``front`` of a widened sum of terms k·F·T(m), F = c or √(1 − c²) (:func:`_root_trig_front_terms`;
+    ArcFace's c·cos m − √(1 − c²)·sin m), in a float64 kernel: libm's sine and cosine (each within _LIBM_ULPS ulp of
+    its value), 1 − c² as a double word (TwoProduct, DWPlusFP: within 2u² of it), √ of it by _dw_sqrt (one Newton
+    step: within about 3u² more), each term a double word (TwoProduct c·T; DWTimesFP √·T: 2u² more) and the sum
+    compensated (Sum2, as _trig_sum_front). Its bound (u = 2⁻⁵³, n terms, their n lo parts and n − 1 TwoSums' errors):
+
+    * libm: Σ|k|·|F|·ulp(T) (the exact sum of the exact terms at the rounded T is within it of the true sum);
+    * the root terms' double words: within 8u²·|t_hi| each (2u² + 3u² + 2u², and a little); c/√(1 − c²)·T's
+      (DWDivDW2's 15u² more) within 24u²·|t_hi|, counted so for every term;
+    * the sum's final rounding: ½ ulp of the value; the error parts' sum ((2n − 2)·n + 4)·1.01·u²·Σ|t_hi| as there;
+
+    kept where it is within ``within`` (3u) of the value. Where the sum does not cancel this bound is within 3u
+    (libm's Σ|F|·ulp(T) ≤ 2u·Σ|t|, the rounding u·|value|), where the plain body's bound (its rounded products, the
+    rounded √ and 1 − c²) never is: the widened function took its double-word sine and cosine on every element. On
+    the others (the sum cancels: c = −cos m), and where a term or the value is below 2⁻⁹⁶⁸ or not finite, ``inner``
+    itself (its double and triple words), gathered. A float32 kernel: ``inner``."""
+    c, m = names
+    n = len(terms)
+    second = (((2 * n - 1) - 1) * n + 4 + 24) * 1.01 * _U * _U
+    ulp = "(np.bitwise_and(np.abs({0}).view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)"
+    doc = (f'"""{formula}, rounded once (a sum of {c} and √(1 − {c}²) times sines and cosines of {m}): in a float64\n'
+           f'    kernel libm\'s sines and cosines, the root and each term as double words and the sum compensated (Sum2),\n'
+           f'    kept where its bound (doubleword._root_trig_sum_front) is within ``within`` of it; on the others (the sum\n'
+           f'    cancels), gathered, {inner} itself. In a float32 kernel {inner}."""')
+    args = ", ".join(leaf_names)
+    lines = [f"def {front}({args}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
+             '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)',
+             f"        {c} = np.asarray({c}, np.float64)",
+             f"        {m} = np.asarray({m}, np.float64)",
+             "        if not double_word:", f"            return {plain}",
+             f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
+             f"            return {inner}({args}, True, needed, within=within)"]
+    for t in sorted({t for _, _, t in terms}):
+        lines += [f"        # {t}_{m} = {t}({m}), within {_LIBM_ULPS[t]} ulp",
+                  f"        {t}_{m} = np.{t}({m})"]
+    if any(kind in ("root", "quotient") for _, kind, _ in terms):
+        lines += [f"        # root = √(1 − {c}²) as a double word: {c}² exactly, 1 − it (DWPlusFP), one Newton step",
+                  f"        sq_hi, sq_lo = _dw_two_prod({c}, {c})",
+                  "        radicand_hi, radicand_lo = _dw_add_fp(-sq_hi, -sq_lo, 1.0)",
+                  "        root_hi, root_lo = _dw_sqrt(radicand_hi, radicand_lo)"]
+    his, los, libm, sizes = [], [], [], []
+    for j, (k, kind, t) in enumerate(terms):
+        trig = f"{t}_{m}"
+        sign = "-" if k < 0 else ""
+        scale = "" if abs(k) == 1 else f"{float(abs(k))!r}*"
+        own = f"{_LIBM_ULPS[t]}*" if _LIBM_ULPS[t] != 1 else ""
+        term = f"term_{j}"
+        if kind == "one":
+            his.append(f"{sign}{scale}{trig}")
+            libm.append(f"{scale}{own}{ulp.format(trig)}")
+            sizes.append(f"{scale}np.abs({trig})")
+            continue
+        if kind == "quotient":
+            lines += [f"        # {term} = {c}/√(1 − {c}²)·{t}({m}) as hi + lo (DWDivDW2, DWTimesFP)",
+                      f"        {term}_q_hi, {term}_q_lo = _dw_div({c}, 0.0, root_hi, root_lo)",
+                      f"        {term}_hi, {term}_lo = _dw_mul_fp({term}_q_hi, {term}_q_lo, {trig})"]
+            libm.append(f"{scale}{own}np.abs({term}_q_hi)*{ulp.format(trig)}")
+        elif kind == "c":
+            lines += [f"        # {term} = {c}·{t}({m}), exactly as hi + lo (TwoProduct)",
+                      f"        {term}_hi, {term}_lo = _dw_two_prod({c}, {trig})"]
+            libm.append(f"{scale}{own}np.abs({c})*{ulp.format(trig)}")
+        else:
+            lines += [f"        # {term} = √(1 − {c}²)·{t}({m}) as hi + lo (DWTimesFP)",
+                      f"        {term}_hi, {term}_lo = _dw_mul_fp(root_hi, root_lo, {trig})"]
+            libm.append(f"{scale}{own}np.abs(root_hi)*{ulp.format(trig)}")
+        his.append(f"{sign}{scale}{term}_hi")
+        los.append(f"{sign}{scale}{term}_lo")
+        sizes.append(f"{scale}np.abs({term}_hi)")
+    lines += ["        # the sum compensated (Sum2): the his by TwoSum, their roundings and the lo parts apart"]
+    errors = list(los)
+    lines += [f"        total = {his[0]}"]
+    for j, hi in enumerate(his[1:], 1):
+        lines += [f"        total, total_err_{j} = _dw_two_sum(total, {hi})"]
+        errors.append(f"total_err_{j}")
+    lines += [f"        value = total + ({' + '.join(errors)})",
+              "        abs_value = np.abs(value)",
+              f"        # its bound: libm's ulps (root_hi for √'s: its lo part adds u·ulp), half an ulp of the value, the "
+              f"second-order terms ({second / _U / _U:.4g}u²·Σ|t_hi|)",
+              f"        bound = 1.000001*({' + '.join(libm)}) + 0.5*{ulp.format('value')} + {second!r}*("
+              + " + ".join(sizes) + ")",
+              "        redo = ~(bound <= within*abs_value)  # cancels (a NaN bound: redone)",
+              f"        redo |= ~(abs_value >= {SCALED_TINY!r})  # below 2⁻⁹⁶⁸ (0 too): the scaled words'"]
+    for j, (_, kind, _) in enumerate(terms):
+        if kind != "one":
+            lines += [f"        redo |= ~(np.abs(term_{j}_hi) >= {SCALED_TINY!r})  # its lo part underflows"]
+    lines += ["        if needed is not True:  # where the select takes the sum",
+              "            redo = redo & needed",
+              "        if not redo.any():",
+              "            return value",
+              "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)",
+              f"        {c}_all, {m}_all = np.broadcast_to({c}, redo.shape), np.broadcast_to({m}, redo.shape)",
+              f"        here = redo & (np.abs({m}_all) <= {_CONSTANTS['SIN_LIMIT']!r})  # the double-word sine's range",
+              "        # and the sum past 2⁻⁴¹ of its terms here (within 2⁻⁵⁰ of them): the double words' test below can hold",
+              f"        here &= abs_value >= {2.0 ** -41!r}*(" + " + ".join(sizes) + ")",
+              "        if here.any():",
+              f"            {c}_dw, {m}_dw = {c}_all[here], {m}_all[here]",
+              f"            count = {m}_dw.size"]
+    kinds = sorted({t for _, _, t in terms})
+    if len(kinds) == 2:
+        lines += [f"            # cos({m}) and sin({m}) as double words: sin({m} + q·π/2), q = 1 and 0, in one call",
+                  f"            both_hi, both_lo = _dw_sin_shifted(np.concatenate([{m}_dw, {m}_dw]), 0.0, "
+                  "np.repeat([1.0, 0.0], count))",
+                  f"            cos_{m}_hi, cos_{m}_lo = both_hi[:count], both_lo[:count]",
+                  f"            sin_{m}_hi, sin_{m}_lo = both_hi[count:], both_lo[count:]"]
+    else:
+        lines += [f"            # {kinds[0]}({m}) as a double word",
+                  f"            {kinds[0]}_{m}_hi, {kinds[0]}_{m}_lo = _dw_sin_shifted({m}_dw, 0.0, "
+                  f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
+    lines += [f"            sq_hi, sq_lo = _dw_two_prod({c}_dw, {c}_dw)",
+              "            radicand_hi, radicand_lo = _dw_add_fp(-sq_hi, -sq_lo, 1.0)",
+              "            root_hi, root_lo = _dw_sqrt(radicand_hi, radicand_lo)"]
+    if any(kind == "quotient" for _, kind, _ in terms):
+        lines += [f"            quotient_hi, quotient_lo = _dw_div({c}_dw, 0.0, root_hi, root_lo)  # {c}/√(1 − {c}²)"]
+    words = []
+    for j, (k, kind, t) in enumerate(terms):
+        sign = "-" if k < 0 else ""
+        scale = "" if abs(k) == 1 else f"{float(abs(k))!r}*"
+        word = {"one": None, "c": f"_dw_mul_fp({t}_{m}_hi, {t}_{m}_lo, {c}_dw)",
+                "root": f"_dw_mul(root_hi, root_lo, {t}_{m}_hi, {t}_{m}_lo)",
+                "quotient": f"_dw_mul(quotient_hi, quotient_lo, {t}_{m}_hi, {t}_{m}_lo)"}[kind]
+        if word is None:
+            words.append((f"{sign}{scale}{t}_{m}_hi", f"{sign}{scale}{t}_{m}_lo"))
+            continue
+        lines += [f"            word_{j}_hi, word_{j}_lo = {word}"]
+        words.append((f"{sign}{scale}word_{j}_hi", f"{sign}{scale}word_{j}_lo"))
+    lines += [f"            sum_hi, sum_lo = {words[0][0]}, {words[0][1]}"]
+    for hi, lo in words[1:]:
+        lines += [f"            sum_hi, sum_lo = _dw_add(sum_hi, sum_lo, {hi}, {lo})"]
+    size = " + ".join(f"np.abs({hi})" for hi, _ in words)
+    lines += ["            # kept where the sum is past 2⁻⁴⁰ of its terms (their double words' 2⁻¹⁰⁰ within 2⁻⁶⁰ of it) and",
+              "            # 2⁻⁹⁶⁸ (the lo parts normal); the others (the triple words', the scaled words') to the function",
+              f"            good = (np.abs(sum_hi) >= {2.0 ** -40!r}*({size})) & (np.abs(sum_hi) >= {SCALED_TINY!r})",
+              "            done = np.zeros(redo.shape, bool)",
+              "            done[here] = good",
+              "            result[here] = np.where(good, sum_hi, result[here])",
+              "            redo &= ~done",
+              "        if redo.any():",
+              f"            result[redo] = {inner}("
+              + ", ".join(f"np.broadcast_to({a}, redo.shape)[redo]" for a in leaf_names) + ", True, None, within=within)",
+              "        return result"]
+    return lines
