@@ -15,7 +15,8 @@ Fixed here (before measured on 9abe38b1, this branch's base, at the same points;
   (_infinite_base_limits) now takes a factor that is a sum w·v² + rest (_square_part_limit): degree 2 + 2e = −1, 0.
 - ISRLU x/√(1 + a·x²) (tests/test_user48.py's xfail): at a = 2.5, x = −1e160, x² overflows: −0 for −0.632 (torch the
   same); float32 at a = 1e−3, x = 1e25 0 for 31.62 (torch the same). The hypot rule took a number weight only; now an
-  input weight too (_hypot_input_weight): |v|^{±1}·(w + (c/v)/v)^{±1/2} where |v| > 2⁶⁰ or |w·v²| > 2¹²⁰.
+  input weight too (_hypot_input_weight): |v|^{±1}·(w + (c/v)/v)^{±1/2} where the written power is ±inf, NaN or
+  below the normal range (w·v² overflowed), on those elements alone.
 
 Left open (strict xfails below): ISRLU's ∂a, −x³/2·(1 + a·x²)^(−3/2), at a = 2.5, x = −1e160: 0 for 0.1265 (torch NaN),
 the power −3/2 is not the hypot rule's; ISRLU's f where |x|·√a itself overflows (float64 a = 5.8e89, x = 4.3e277:

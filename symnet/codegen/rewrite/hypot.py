@@ -14,7 +14,8 @@ import sympy as sp
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, hypot_gap_slope
 from .core import _Final, _Fired, _positive, _positive_number, Rule
-from .widening import _atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite
+from .widening import (_atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite,
+                        WrittenWhereNotFiniteOrBelowBase)
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
@@ -393,22 +394,23 @@ def _input_weighted_square(t):
     return w, v
 
 
-_INPUT_WEIGHT_EDGE = sp.Integer(2) ** 120  # |w·v²| above it, or |v| above 2⁶⁰: the scaled form (c/v² ≤ 2⁻¹²⁰·c·w… small)
-
-
 def _hypot_input_weight(node, term, w, v, c):
     """(w·v² + c)^{±1/2} with w holding an input (ISRLU x/√(1 + a·x²), session 48, h-hyp48) → |v|^{±1}·(w + (c/v)/v)^{±1/2}
-    where |v| > 2⁶⁰ or |w·v²| > 2¹²⁰ (w·v² overflows or is near it: ISRLU at a = 2.5, x = −1e160 was −0 for −0.632,
-    torch −0), the written form elsewhere; c a positive number, or a sum of terms free of v's and w's inputs, none of them
-    a square. Exact: w·v² + c = v²·(w + c/v²); the threshold is the number-weight rule's without w's size, which is
-    not known when the rule runs: |w·v²|, as written, decides where |v| ≤ 2⁶⁰."""
+    where w·v² > 2¹²⁰ (w·v² overflows or is near it: ISRLU at a = 2.5, x = −1e160 was −0 for −0.632, torch −0), the
+    written form elsewhere; c a positive number, or a sum of terms free of v's and w's inputs, none of them a square.
+    Exact: w·v² + c = v²·(w + c/v²). The number-weight rule's threshold on |v| needs w's size, not known when the rule
+    runs: w·v² as the written form computes it decides (one test, shared with the written sum; w·v² ≤ 2¹²⁰ is the
+    written form's range, where it rounds once: about 0.75 ULP). A negative w·v² is the written form's (a negative
+    radicand: NaN either way, or c's own root)."""
     square_in_c = any(g.is_Pow and g.exp.is_even for g in (a.as_coeff_Mul()[1] for a in sp.Add.make_args(c)))
     if square_in_c or c.free_symbols & (v.free_symbols | w.free_symbols) or (c.is_number and not c.is_positive):
         return None
     inverse_sq = Grouped(Grouped(c / v) / v)
     scaled = sp.Abs(v) ** (2 * node.exp) * (w + inverse_sq) ** node.exp
-    far = (sp.Abs(v) > sp.Integer(2) ** 60) | (sp.Abs(term) > _INPUT_WEIGHT_EDGE)
-    return _Final(_Fired(sp.Piecewise((scaled, far), (node, True)), ["hypot"]))
+    # taken where the written power is not finite or below the normal range (w·v² overflowed: inf, or 0 for the
+    # reciprocal root), on those elements alone (_taken_below): a select on w·v² > 2¹²⁰ computed the scaled form on
+    # every element, ISRLU's f 1.34× in float64
+    return _Final(_Fired(WrittenWhereNotFiniteOrBelowBase(node, scaled, node), ["hypot"]))
 
 
 # the hypot rule's scaled form for c holding an input is taken below |v| = 2⁻⁶⁰ too (v² is subnormal in float32 from
@@ -601,19 +603,22 @@ def _hypot_sum_product(node):
         # (hyp43: by exponents where r·v is below the edge or a float32 W^e leaves the range, _hypot_split_pieces)
         result = sp.Piecewise(*_infinite_base_limits(node, f, written, squares, term), (scaled, far & normal),
                               *_hypot_split_pieces(rest, found, part[1], s, r, written.exp, squares, term),
-                              (_zero_base_taken_again(node, rest, found, part[1], squares, term), True))
+                              (_zero_base_taken_again(node, rest, found, part[1], squares, term, written.exp), True))
         _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
         return _Final(_Fired(result, ["hypot"]))
     return None
 
 
-def _zero_base_taken_again(node, rest, found, square, squares, term):
+def _zero_base_taken_again(node, rest, found, square, squares, term, exponent):
     """The product ``node`` = c·v·W^e (c = ``rest``, v the one base ``found``, W the sum of ``squares``, no term beside
     them) taken, where it is not finite, as c·v where v = 0 and another base is not (W > 0 there: W^e a finite number,
     which overflowed, or 0·inf where c·v·W^e is c·0); ``node`` itself otherwise. hyp48: (x² + ε²)^(α/2)'s ∂x,
     α·x·(x² + ε²)^(α/2 − 1), at α = 1e4, ε = 2.5, x = 0 in float32 was 0·inf = NaN for 0 (torch NaN). Where every base
-    is 0 (W = 0) the product is left as computed: W^e is inf there for e < 0 and c·v·W^e has no value."""
-    if len(found) != 1 or square is not None or term is not None or len(squares) < 2:
+    is 0 (W = 0) the product is left as computed: W^e is inf there for e < 0 and c·v·W^e has no value. Only for an
+    exponent e that is no number (α/2 − 1): with a number e (|2e| small) W^e leaves the range only past the scaled form's
+    edges, where that form is taken; and CSE computes the select's test on every element (√((p − t)² + ε²) 1.14× in
+    float64 with it)."""
+    if len(found) != 1 or square is not None or term is not None or len(squares) < 2 or exponent.is_number:
         return node
     v = found[0]
     others = [b for _, b in squares if b != v]
