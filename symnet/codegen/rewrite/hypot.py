@@ -519,6 +519,8 @@ def _scaled_sum_quotient(s, r, e, v=None, w=None, square=None):
     factors = [s ** e] + [Grouped(r * b) for b in (v, w) if b is not None] + ([square] if square is not None else [])
     if e.is_number:
         factors.append(r ** (integer - 2 * rest))
+    elif integer > 0:  # r^k as (1/r)^(−k), 1/r exact: the negative power, r^(−e′) kept as the scaled form has it (CSE
+        factors += [Grouped(1 / r) ** -integer, Grouped(r ** -rest) ** 2]  # shares it; 1/r^(e′) rounds once more)
     else:
         factors += [r ** integer, Grouped(r ** rest) ** -2]
     return sp.Mul(*factors)
