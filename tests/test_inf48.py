@@ -27,7 +27,7 @@ results/inf48.txt.
 
 Left open (strict xfails below): a written RMSNorm x/√((x² + y²)/2 + ε)'s ∂x at y = ±inf (NaN, torch 0; its factor
 y²/2 + ε is a sum the limit does not take), and tests/test_user45.py's generalised Charbonnier (x² + ε²)^(α/2), whose
-exponent α/2 − 1 is no number (unchanged).
+exponent α/2 − 1 is no number (unchanged). Both fixed since by h-hyp48 (tests/test_hyp48.py).
 
 References: mpmath (50 digits, 1200 where the formula cancels past float64's range) of the formula as written and of
 SymPy's derivatives of it; torch autograd of the formula as written, in the same dtype.
@@ -258,10 +258,10 @@ def test_triton_kernel_at_the_fixed_points(formula, columns, out, want):
 
 # ---------------------------------------------------------------- found, not fixed (strict xfails)
 
+# Was a strict xfail ("measured: ∂x of x/√((x² + y²)/2 + e) at y = ±inf, e and x finite (−2 or 0): NaN in float64
+# and float32, torch 0 (the limit); its (y²/2 + e)·W^(−3/2) holds a sum of squares and e, which the hypot rule's limit
+# at an infinite base does not take"), fixed by h-hyp48 (hypot.py's _square_part_limit; tests/test_hyp48.py)
 @DTYPES
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of x/√((x² + y²)/2 + e) at y = ±inf, e and x finite (−2 or 0): "
-                   "NaN in float64 and float32, torch 0 (the limit); its (y²/2 + e)·W^(−3/2) holds a sum of squares "
-                   "and e, which the hypot rule's limit at an infinite base does not take")
 def test_written_rms_norm_slope_at_an_infinite_other_input(dtype):
     e, x, y = (np.array(c, dtype) for c in ([-2.0, 0.0], [-2.0, 0.0], [INF, -INF]))
     assert (_run("x/sqrt((x**2 + y**2)/2 + e)", e=e, x=x, y=y)["df_dx"] == 0).all()

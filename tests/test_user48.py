@@ -40,7 +40,7 @@ Found and not fixed (strict xfails below, numbers measured on this branch, float
   2·atan z − 1 cancels atan's rounding (a root rule, atan(z) − ½ = atan((z − c)/(1 + z·c)), c = tan ½ in double
   words, would fix it);
 - ISRLU x/√(1 + a·x²) at x = −1e160: x² overflows, 0 for −1/√a (torch the same): the hypot rule takes a number
-  weight only;
+  weight only (f fixed since by h-hyp48: tests/test_hyp48.py);
 - the GCE's ∂z at z = −800, q = 0.5: σ(z) underflows and σ(z)^q with it, 0 for −1.9e−174 (torch NaN);
 - Box-Cox at a subnormal λ = −5e−324, x = 0.3: f −1 for −1.204 (λ·log x rounds to the one subnormal).
 """
@@ -200,9 +200,9 @@ def test_tangent_loss_near_its_root():
     assert _one("(2*atan(z) - 1)**2", {"z": 0.55}, "f", _truth(lambda z: (2 * mpmath.atan(z) - 1) ** 2, (mpmath.mpf(0.55),), "f")) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured: ISRLU x/√(1 + a·x²) at a = 2.5, x = −1e160: x² overflows, symnet −0 for −0.632 (torch the same); "
-    "the hypot rule scales (w·v² + c)^(±1/2) for a number weight w only"))
+# Was a strict xfail ("measured: ISRLU x/√(1 + a·x²) at a = 2.5, x = −1e160: x² overflows, symnet −0 for −0.632
+# (torch the same); the hypot rule scales (w·v² + c)^(±1/2) for a number weight w only"), fixed by h-hyp48 (hypot.py's
+# _hypot_input_weight; tests/test_hyp48.py)
 def test_isrlu_far_left():
     true = _truth(lambda a, x: x / mpmath.sqrt(1 + a * x ** 2), (mpmath.mpf(2.5), mpmath.mpf(-1e160)), "f")
     assert _one("where(x >= 0, x, x/sqrt(1 + a*x**2))", {"a": 2.5, "x": -1e160}, "f", true) <= 4

@@ -14,7 +14,8 @@ import sympy as sp
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, hypot_gap_slope
 from .core import _Final, _Fired, _positive, _positive_number, Rule
-from .widening import _atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite
+from .widening import (_atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite,
+                        WrittenWhereNotFiniteOrBelowBase)
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
@@ -356,10 +357,14 @@ def _hypot_input(node):
         w, rest = t.as_coeff_Mul()
         if rest.is_Pow and rest.exp == 2 and w.is_positive and rest.base.free_symbols:
             squares.append((t, w, rest.base))
+        elif (weighted := _input_weighted_square(t)) is not None:
+            squares.append((t, *weighted))
     if len(squares) != 1:
         return None
     ((term, w, v),) = squares
     c = node.base - term
+    if not w.is_number:
+        return _hypot_input_weight(node, term, w, v, c)
     square_in_c = any(g.is_Pow and g.exp.is_even for g in (a.as_coeff_Mul()[1] for a in sp.Add.make_args(c)))
     if c.is_number or c.free_symbols & v.free_symbols or square_in_c:
         return None
@@ -371,6 +376,41 @@ def _hypot_input(node):
     # v = 0 (c/0/0 is ±inf or NaN), so v ≠ 0 there too
     tiny = (sp.Abs(v) < _HYPOT_TINY) & (sp.Abs(inverse_sq) < _HYPOT_TINY_RATIO)
     return _Final(_Fired(sp.Piecewise((scaled, (sp.Abs(v) > threshold) | tiny), (node, True)), ["hypot"]))
+
+
+def _input_weighted_square(t):
+    """(w, v) for a term w·v² whose weight w is a positive number times positive powers of inputs other than v's (ISRLU's
+    a·x²); None for any other term."""
+    squares = [g for g in sp.Mul.make_args(t) if g.is_Pow and g.exp == 2 and g.base.is_Symbol]
+    if len(squares) != 1:
+        return None
+    v = squares[0].base
+    w = t / squares[0]
+    c, inputs = w.as_coeff_Mul()
+    if not c.is_positive or inputs == 1 or v in w.free_symbols or not all(
+            g.is_Symbol or (g.is_Pow and g.base.is_Symbol and g.exp.is_Integer and g.exp > 0)
+            for g in sp.Mul.make_args(inputs)):
+        return None
+    return w, v
+
+
+def _hypot_input_weight(node, term, w, v, c):
+    """(w·v² + c)^{±1/2} with w holding an input (ISRLU x/√(1 + a·x²), session 48, h-hyp48) → |v|^{±1}·(w + (c/v)/v)^{±1/2}
+    where w·v² > 2¹²⁰ (w·v² overflows or is near it: ISRLU at a = 2.5, x = −1e160 was −0 for −0.632, torch −0), the
+    written form elsewhere; c a positive number, or a sum of terms free of v's and w's inputs, none of them a square.
+    Exact: w·v² + c = v²·(w + c/v²). The number-weight rule's threshold on |v| needs w's size, not known when the rule
+    runs: w·v² as the written form computes it decides (one test, shared with the written sum; w·v² ≤ 2¹²⁰ is the
+    written form's range, where it rounds once: about 0.75 ULP). A negative w·v² is the written form's (a negative
+    radicand: NaN either way, or c's own root)."""
+    square_in_c = any(g.is_Pow and g.exp.is_even for g in (a.as_coeff_Mul()[1] for a in sp.Add.make_args(c)))
+    if square_in_c or c.free_symbols & (v.free_symbols | w.free_symbols) or (c.is_number and not c.is_positive):
+        return None
+    inverse_sq = Grouped(Grouped(c / v) / v)
+    scaled = sp.Abs(v) ** (2 * node.exp) * (w + inverse_sq) ** node.exp
+    # taken where the written power is not finite or below the normal range (w·v² overflowed: inf, or 0 for the
+    # reciprocal root), on those elements alone (_taken_below): a select on w·v² > 2¹²⁰ computed the scaled form on
+    # every element, ISRLU's f 1.34× in float64
+    return _Final(_Fired(WrittenWhereNotFiniteOrBelowBase(node, scaled, node), ["hypot"]))
 
 
 # the hypot rule's scaled form for c holding an input is taken below |v| = 2⁻⁶⁰ too (v² is subnormal in float32 from
@@ -464,6 +504,28 @@ def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     return out
 
 
+def _scaled_sum_quotient(s, r, e, v=None, w=None, square=None):
+    """:func:`_scaled_sum_power`'s S^e·r^(−2e)·(r·v)·(r·w)·P as one flat product with a negative power among its
+    factors (r^(−2e′) as (r^e′)⁻², or S^e with e < 0), which the printers take by exponents where it is not a normal
+    number: each factor split into its fraction and exponent (_constant_far), so no partial product leaves the range
+    where the whole does not. hyp48: the product c·(that form) with c an input multiplies c after the steps by r,
+    which overflow first where c is small ((x² + ε²)^(α/2)'s ∂x, α·(r·x)·S^(α/2 − 1)·r^(1 − α), at
+    α = ε = x = −2.78e−309, r = 2¹⁰²³: inf for 0.5)."""
+    plain = ungroup(e)
+    n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
+    if not n.is_Integer:
+        n, rest = sp.S.Zero, e
+    integer = -2 * n - (v is not None) - (w is not None) - 2 * (square is not None)
+    factors = [s ** e] + [Grouped(r * b) for b in (v, w) if b is not None] + ([square] if square is not None else [])
+    if e.is_number:
+        factors.append(r ** (integer - 2 * rest))
+    elif integer > 0:  # r^k as (1/r)^(−k), 1/r exact: the negative power, r^(−e′) kept as the scaled form has it (CSE
+        factors += [Grouped(1 / r) ** -integer, Grouped(r ** -rest) ** 2]  # shares it; 1/r^(e′) rounds once more)
+    else:
+        factors += [r ** integer, Grouped(r ** rest) ** -2]
+    return sp.Mul(*factors)
+
+
 def _hypot_sum(node):
     """(Σ w·v²)^e (e not an integer) → S^e·r^(−2e) where the scaled form is taken (:func:`_scaled_sum_of_squares`,
     :func:`_scaled_sum_power`), the written form elsewhere, behind the zero-power rule's 0⁰ = 1 where e is variable (this
@@ -531,6 +593,9 @@ def _hypot_sum_product(node):
         taken = {f, *found, part[0]}
         rest = _number_kept_apart([h for h in node.args if h not in taken])  # (root45)
         scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
+        if rest.free_symbols:  # (hyp48: an input's factor c multiplies after the steps by r)
+            scaled = written_where_not_finite(scaled, rest * _scaled_sum_quotient(
+                s, r, written.exp, *(found + [None, None])[:2], square=part[1]))
         # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
         # it was, v times the power's own scaled form
         # (two bases: the written product is no better anywhere, so only where r·v is subnormal: RMSNorm's ∂x₂ at
@@ -540,10 +605,48 @@ def _hypot_sum_product(node):
         # (hyp43: by exponents where r·v is below the edge or a float32 W^e leaves the range, _hypot_split_pieces)
         result = sp.Piecewise(*_infinite_base_limits(node, f, written, squares, term), (scaled, far & normal),
                               *_hypot_split_pieces(rest, found, part[1], s, r, written.exp, squares, term),
-                              (node, True))
+                              (_zero_base_taken_again(node, rest, found, part[1], squares, term, written.exp), True))
         _HYPOT_SUM_WRITTEN[result] = node  # (for the conjugate rule: δ/√(u² + δ²) − 1)
         return _Final(_Fired(result, ["hypot"]))
     return None
+
+
+def _zero_base_taken_again(node, rest, found, square, squares, term, exponent):
+    """The product ``node`` = c·v·W^e (c = ``rest``, v the one base ``found``, W the sum of ``squares``, no term beside
+    them) taken, where it is not finite, as c·v where v = 0 and another base is not (W > 0 there: W^e a finite number,
+    which overflowed, or 0·inf where c·v·W^e is c·0); ``node`` itself otherwise. hyp48: (x² + ε²)^(α/2)'s ∂x,
+    α·x·(x² + ε²)^(α/2 − 1), at α = 1e4, ε = 2.5, x = 0 in float32 was 0·inf = NaN for 0 (torch NaN). Where every base
+    is 0 (W = 0) the product is left as computed: W^e is inf there for e < 0 and c·v·W^e has no value. Only for an
+    exponent e that is no number (α/2 − 1): with a number e (|2e| small) W^e leaves the range only past the scaled form's
+    edges, where that form is taken; and CSE computes the select's test on every element (√((p − t)² + ε²) 1.14× in
+    float64 with it)."""
+    if len(found) != 1 or square is not None or term is not None or len(squares) < 2 or exponent.is_number:
+        return node
+    v = found[0]
+    others = [b for _, b in squares if b != v]
+    zero = sp.Eq(v, 0) & sp.Or(*[sp.Ne(b, 0) for b in others])
+    return written_where_not_finite(node, sp.Piecewise((rest * v, zero), (node, True)))
+
+
+def _square_part_limit(h, v):
+    """(2, w) for a factor ``h`` (widened or not) that is a sum w·v² + the rest, the rest's terms numbers and positive
+    integer powers of other inputs times numbers (its degree in v and its coefficient as v → ±inf); (0, h) for such a
+    sum free of v; None for any other factor. hyp48: a written RMSNorm x/√((x² + y²)/2 + ε)'s ∂x holds y²/2 + ε beside
+    W^(−3/2), NaN (inf·0) at y = ±inf for 0 (torch 0; test_inf48's strict xfail)."""
+    body = h.expanded if isinstance(h, WidenedBase) else h
+    if not (isinstance(body, sp.Expr) and body.is_Add):
+        return None
+    weight = None
+    for t in body.args:
+        w, rest = t.as_coeff_Mul()
+        if rest == v ** 2 and w.is_positive:
+            weight = w
+            continue
+        for g in sp.Mul.make_args(rest):
+            b, k = (g.base, g.exp) if g.is_Pow else (g, sp.S.One)
+            if not (g.is_number or (b.is_Symbol and b != v and k.is_Integer and k > 0)):
+                return None
+    return (0, h) if weight is None else (2, weight)
 
 
 def _infinite_base_limits(node, f, written, squares, term) -> list:
@@ -577,6 +680,9 @@ def _infinite_base_limits(node, f, written, squares, term) -> list:
                 coefficient *= sp.sign(v) ** k
             elif base.is_Symbol and k.is_Integer and k > 0:
                 coefficient *= h
+            elif (part := _square_part_limit(h, v)) is not None:  # (hyp48: RMSNorm's y²/2 + ε beside W^(−3/2))
+                degree += part[0]
+                coefficient *= part[1]
             else:
                 break
         else:
