@@ -25,7 +25,7 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import compiled, measure_formula
+from conftest import measure_formula
 
 import symnet
 from symnet.codegen.rewrite import widening
