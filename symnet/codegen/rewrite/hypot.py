@@ -16,6 +16,8 @@ from ...special import binade_reciprocal, hypot_gap_slope
 from .core import _Final, _Fired, _positive, _positive_number, Rule
 from .widening import (_atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite,
                         WrittenWhereNotFiniteOrBelowBase)
+from .widening import (_atoms, _KEPT, _top_down, Grouped, steps_by_power_of_two, ungroup, widen, WidenedBase,
+                        written_where_not_finite)
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
@@ -428,6 +430,9 @@ _HYPOT_TINY_RATIO = sp.Integer(2) ** 100
 # α = −0.88, |p − t| = 1.3e142: W^(−1.44) = 1e−409 for a product 2.3e−268); the written form inside, where it was
 # measured (the double-word W rounded once: ≤ 1 ULP where the exponent is exact, α = 1)
 _SUM_OF_SQUARES_EDGE = sp.Float(2.0 ** 64)
+# where far (m outside [2⁻⁶⁴, 2⁶⁴], finite, not 0) r = binade_reciprocal(m) is ≤ 2⁻⁶⁴ or ≥ 2⁶⁵: |log₂ r| ≥ 64, so a
+# chain by r is 0, ±inf or NaN after steps_by_power_of_two's few steps (chain48)
+_FAR_BITS = 64
 
 
 def _squares_and_term(a):
@@ -489,18 +494,14 @@ def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     if e.is_number and (2 * rest).is_Integer:  # r^(integer − 2e), a whole power of two: as |integer − 2e| exact steps
         # by r, the partial products between out and the result; r^(3/2) in two halves rounded each where r's exponent
         # is odd (a written RMSNorm's ∂ε, −g·x₁/(2·W^(3/2)), at x₁ = −4.3e22: 4.09 ULP, torch below 4; session 38)
-        power = int(integer - 2 * rest)
-        for _ in range(abs(power)):
-            out = Grouped(out * r) if power > 0 else Grouped(out / r)
-        return out
+        return steps_by_power_of_two(out, r, int(integer - 2 * rest), far_bits=_FAR_BITS)
     steps = abs(int(integer))
     if not steps:
         return Grouped(out * Grouped(r ** (-2 * rest)))
     half = Grouped(r ** -rest)
     for part in (steps - steps // 2, steps // 2):
         out = Grouped(out * half)
-        for _ in range(part):
-            out = Grouped(out * r) if integer > 0 else Grouped(out / r)
+        out = steps_by_power_of_two(out, r, part if integer > 0 else -part, far_bits=_FAR_BITS)
     return out
 
 
@@ -702,6 +703,7 @@ def _infinite_base_limits(node, f, written, squares, term) -> list:
 # W^(−3/2) is a float32 subnormal from W = 2⁸³ (y²·W^(−3/2) at x = 5.8e10, y = −2.4e14 was 359 ULP, 0 at y = 1e19 for
 # 1e−19; session 41, h-hyp41), and the scaled form is exact scaling (≤ 2.6 ULP in float64 over 10^±300, measured)
 _POWERED_EDGE = sp.Float(2.0 ** 16)
+_POWERED_FAR_BITS = 16  # |log₂ r| where m is outside [2⁻¹⁶, 2¹⁶] (as _FAR_BITS)
 
 
 def _far_from_one(squares, term, edge):
@@ -749,8 +751,7 @@ def _scaled_powered_product(s, r, e, count):
         if steps:
             out, steps = by_r(out), steps - 1
         out = Grouped(out * g)
-    for _ in range(steps):
-        out = by_r(out)
+    out = steps_by_power_of_two(out, r, steps if power > 0 else -steps, far_bits=_POWERED_FAR_BITS)
     return Grouped(out * s ** e)
 
 

@@ -15,7 +15,7 @@ from ...functions import relu, sigmoid
 from ...special import binade_reciprocal, ndtr, softplus
 from .core import _Final, _Fired, Rule
 from .widening import (_atoms, _KEPT, _power_of_two_number, _replaced, _ROUNDED, _top_down, Grouped, ungroup, unwiden,
-                       widen, WidenedBase, written_where_not_finite, written_where_not_finite_or_below,
+                       steps_of_any_power_of_two, widen, WidenedBase, written_where_not_finite, written_where_not_finite_or_below,
                        WrittenWhereNotFiniteBase)
 from .stabiliser import _rewritten
 from .losses import _input_reciprocal_pair
@@ -701,8 +701,8 @@ def _homogeneous_quotient(expr, monomial=False):
     core = widen(sp.factor(num) / sp.factor(den))
     scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in sorted(d_syms, key=sp.default_sort_key)]))
     out = core.func(*[leaf * scale for leaf in core.leaves])
-    for _ in range(abs(d)):  # one power of r at a time: each product exact where it stays in range, and monotone
-        out = Grouped(out * scale) if d < 0 else Grouped(out / scale)
+    # one power of r at a time: each product exact where it stays in range, and monotone (a long chain in chunks: chain48)
+    out = steps_of_any_power_of_two(out, scale, -int(d))
     return out
 
 
@@ -1100,8 +1100,8 @@ def _scaled_monomial_difference(node, body, bases, low, high, degree):
     scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in inputs]))
     core = widen(body)
     out = core.func(*[leaf * scale for leaf in core.leaves])
-    for _ in range(abs(degree)):  # r^(−d): a quotient by r for each power of a positive degree
-        out = Grouped(out / scale) if degree > 0 else Grouped(out * scale)
+    # r^(−d): a quotient by r for each power of a positive degree (a long chain in chunks: chain48)
+    out = steps_of_any_power_of_two(out, scale, -int(degree))
     inside = sp.And(*[sp.And(sp.Abs(b) * scale > low, sp.Abs(b) * scale < high) for b in bases])
     return sp.Piecewise((out, inside), (node, True))
 

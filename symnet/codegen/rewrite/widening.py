@@ -573,6 +573,55 @@ def ungroup(expr):
     return expr.replace(lambda e: isinstance(e, Grouped), lambda e: e.args[0])
 
 
+# chain48 (session 48, found by h-break48): a product by a power of two one exact step at a time was a chain as long as
+# the power (sqrt(x**2 + y**2)**149, (x + y)**301/(x*y)**150: nested past Python's recursion limit, LimitError)
+# steps after which a chain by r with |log2 r| >= bits is 0, +-inf or NaN: from any finite nonzero |v| in [2^-1074,
+# 2^1024) ceil(2098/bits) products reach 2^1024 (inf), as many quotients reach at most 2^-1074, one more rounds to 0
+_ABSORBING_BITS = 2098
+
+
+def _absorbing_steps(bits: int) -> int:
+    return -(-_ABSORBING_BITS // bits) + 1
+
+
+def steps_by_power_of_two(out, r, n: int, far_bits: int | None):
+    """out·r^n (n an integer, r a power of two) as |n| products (n > 0) or quotients (n < 0) by r, one exact step at a
+    time (the partial products lie between out and the result, so none leaves the range where the result does not),
+    for a result taken only where |log₂ r| ≥ ``far_bits``: after :func:`_absorbing_steps` steps the value is 0, ±inf or
+    NaN (each step moves |v| by at least 2^far_bits the same way; float32 lies inside float64's range), which the
+    further steps keep, so they are left out: bits identical to the whole chain, whose depth was |n|. far_bits None:
+    every step (r may be 1)."""
+    steps = abs(int(n)) if far_bits is None else min(abs(int(n)), _absorbing_steps(far_bits))
+    for _ in range(steps):
+        out = Grouped(out * r) if n > 0 else Grouped(out / r)
+    return out
+
+
+# chains longer than this are built by steps_of_any_power_of_two's chunks; the shorter ones as they were (the longest
+# such chain that compiled before, (x + y)**161/(x*y)**80's, has 80 steps: (x + y)**181/(x*y)**90 did not)
+_LONG_CHAIN = 128
+_CHUNK = 16  # r^16 for |log2 r| < 64: within 2^±1008, a normal power of two
+
+
+def steps_of_any_power_of_two(out, r, n: int):
+    """out·r^n (n an integer, r = 2^k any power of two in the dtype's normal range, k in [−1022, 1023]) where the
+    result is taken for every r: one exact step at a time for |n| ≤ _LONG_CHAIN (as before); longer, a select: where
+    |k| ≥ 64 the capped chain of :func:`steps_by_power_of_two`; elsewhere by R = r^16 (four exact squarings, |log₂ R| ≤
+    1008) ⌊|n|/16⌋ times, at most :func:`_absorbing_steps`(16) of them (R = 1 where k = 0, the value unchanged; else
+    |log₂ R| ≥ 16), then by r for the rest. Each step is exact where it stays in the normal range and the partial
+    products are monotone; where the result is subnormal it rounds no more often than the single steps."""
+    n = int(n)
+    if abs(n) <= _LONG_CHAIN:
+        return steps_by_power_of_two(out, r, n, far_bits=None)
+    far = sp.Or(r >= sp.Float(2.0 ** 64), r <= sp.Float(2.0 ** -64))
+    chunk = r
+    for _ in range(4):
+        chunk = Grouped(chunk * chunk)
+    near = steps_by_power_of_two(out, chunk, (abs(n) // _CHUNK) * (1 if n > 0 else -1), far_bits=_CHUNK)
+    near = steps_by_power_of_two(near, r, (abs(n) % _CHUNK) * (1 if n > 0 else -1), far_bits=None)
+    return sp.Piecewise((steps_by_power_of_two(out, r, n, far_bits=64), far), (near, True))
+
+
 # (from the stabilise block of rewrite.py: the split script moved it here, to the first module that uses it)
 def without_ite(e):
     """Conditions with every ITE(a, b, c) written as (a ∧ b) ∨ (¬a ∧ c). SymPy turns a relation
