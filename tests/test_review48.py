@@ -164,10 +164,8 @@ def _gmm_torch(k):
     return fn
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 48 (review48, 37d303d0): factored-exp-difference's ∂a of the "
-                   "Gaussian mixture NLL 6.29 ULP float64 at (a, m1, m2, x) = (23.66, −0.1175, −1.2535, −0.7710) (base "
-                   "0.287, torch 85.7) and 4.11 for its (x − m2)²/8 sibling at (−0.00134, −0.0463, −0.0553, 0.2419) (base "
-                   "0.113, torch 110): max(T1, T2) in float64, e^v of a rounded |v| ~ 24")
+# measured session 48 (review48, 37d303d0): factored-exp-difference's ∂a 6.29 ULP float64 at the first point (base
+# 0.287, torch 85.7), 4.11 at the second (base 0.113, torch 110); fixed by h-gmm48 (the factored form only where |d| < 2⁻²⁰)
 @pytest.mark.parametrize("k, point", [(2, (23.659612085221113, -0.11746091182228835, -1.2535172869373816,
                                            -0.7709777612911582)),
                                       (8, (-0.0013404945947583316, -0.04630197829855861, -0.05533702007650733,
@@ -178,9 +176,8 @@ def test_mixture_slope_at_ordinary_points(k, point):
     assert worst <= 4.0, worst
 
 
-@pytest.mark.xfail(strict=True, reason="measured session 48 (review48, 37d303d0): factored-exp-difference's ∂a of the "
-                   "Gaussian mixture NLL NaN for −1 at (a, m1, m2, x) = (−7.95e117, −4.04e123, 2.05e204, −1.14e50), "
-                   "where (x − m2)² and d overflow (base a023dd5c −1; torch NaN)")
+# measured session 48 (review48, 37d303d0): NaN for −1 (base a023dd5c −1; torch NaN); fixed by h-gmm48 (the written pair
+# where d is not finite)
 def test_mixture_slope_where_the_gap_overflows():
     got = _run(GMM2.format(k=2), np.float64, a=[-7.950079872600292e+117], m1=[-4.0448750836663384e+123],
                m2=[2.0473527995021756e+204], x=[-1.142768830506639e+50])

@@ -1200,6 +1200,24 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         self._need("_exp")
         return self._float32_in_float64(e, f"_exp({wide})")
 
+    def _exact_sum_code(self, e, terms, constant, grouped) -> str:
+        """``_exact_sum(hi, lo, n, t₁, …)`` of an exact sum's terms (:meth:`_exact_sum_terms`); where a group was taken
+        apart, the sum ``e`` as written again where that is not finite (``_taken_again``)."""
+        self._need("_exact_sum")
+        hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
+        codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
+        code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
+        common = self._common_coefficient_terms(terms, constant)
+        if common is not None:  # c·Σ tᵢ where the distributed terms c·tᵢ overflowed (_common_coefficient_terms)
+            inner, c = common
+            self._need("_taken_again")
+            again = [self._print(t) for t in inner] + ["0.0"] * (self.EXACT_SUM_TERMS - len(inner))
+            code = f"_taken_again({code}, _exact_sum(0.0, 0.0, {len(inner)}, {', '.join(again)}) * {c!r}, True)"
+        if not grouped:
+            return code
+        self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
+        return f"_taken_again({code}, {super()._print_Add(e)})"
+
     def _print_Add(self, e):
         """A collected sum (ConditionalPrinting._quartered_sum) taken again as 4·(Σ tᵢ/4) where it is not finite, as
         NumPy's; a sum of sized terms (ConditionalPrinting._sized_terms) wrapped in ``_dominant_infinity``: a term's
@@ -1208,9 +1226,12 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
         ±SIZE_POWER_MAX (_term_size's offset): as before."""
         quartered = self._quartered_sum(e)
         if quartered is not None:
+            # session 48 (h-gmm48): a quartered sum that can cancel is summed compensated too (NumPy's printer)
+            exact = self._exact_sum_terms(e)
+            plain = None if exact is None else self._exact_sum_code(e, *exact)
             self._select_moving = True
             try:
-                plain, again = super()._print_Add(e), self._print(quartered)
+                plain, again = plain or super()._print_Add(e), self._print(quartered)
             finally:
                 self._select_moving = False
             self._need("_taken_again")
@@ -1222,21 +1243,7 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             exact = self._exact_sum_terms(e)
             if exact is None:
                 return super()._print_Add(e)
-            terms, constant, grouped = exact
-            self._need("_exact_sum")
-            hi, lo = _double_word(constant) if constant != 0 else (0.0, 0.0)
-            codes = [self._print(t) for t in terms] + ["0.0"] * (self.EXACT_SUM_TERMS - len(terms))
-            code = f"_exact_sum({hi!r}, {lo!r}, {len(terms)}, {', '.join(codes)})"
-            common = self._common_coefficient_terms(terms, constant)
-            if common is not None:  # c·Σ tᵢ where the distributed terms c·tᵢ overflowed (_common_coefficient_terms)
-                inner, c = common
-                self._need("_taken_again")
-                again = [self._print(t) for t in inner] + ["0.0"] * (self.EXACT_SUM_TERMS - len(inner))
-                code = f"_taken_again({code}, _exact_sum(0.0, 0.0, {len(inner)}, {', '.join(again)}) * {c!r}, True)"
-            if not grouped:
-                return code
-            self._need("_taken_again")  # a group taken apart: the sum as written where this is not finite
-            return f"_taken_again({code}, {super()._print_Add(e)})"
+            return self._exact_sum_code(e, *exact)
         self._need("_dominant_infinity")
         sizes = []
         for forms in sized:
