@@ -14,10 +14,8 @@ import sympy as sp
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, hypot_gap_slope
 from .core import _Final, _Fired, _positive, _positive_number, Rule
-from .widening import (_atoms, _KEPT, _top_down, Grouped, ungroup, widen, WidenedBase, written_where_not_finite,
-                        WrittenWhereNotFiniteOrBelowBase)
 from .widening import (_atoms, _KEPT, _top_down, Grouped, steps_by_power_of_two, ungroup, widen, WidenedBase,
-                        written_where_not_finite)
+                        written_where_not_finite, WrittenWhereNotFiniteOrBelowBase)
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
