@@ -33,10 +33,10 @@ import pytest
 from conftest import compiled, ulps
 
 ARCFACE = "s*(c*cos(m) - sqrt(1 - c**2)*sin(m))"
+MP_DPS = 60  # conftest runs this module's tests at 60 digits (test_dps48: no test sets mpmath.mp.dps itself)
 
 
 def _truths(c, m, s):
-    mpmath.mp.dps = 60
     c, m, s = (mpmath.mpf(float(v)) for v in (c, m, s))
     root = mpmath.sqrt(1 - c * c)
     return (s * (c * mpmath.cos(m) - root * mpmath.sin(m)), s * (c * mpmath.sin(m) / root + mpmath.cos(m)),

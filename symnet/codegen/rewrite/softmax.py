@@ -992,6 +992,8 @@ def _weighted_max_gaps(node):
             rest.append(t)
     if len(gaps) < 2 or sum(c for c, _ in gaps) != -k or any((c * k).is_nonnegative for c, _ in gaps):
         return None
+    if not rest:  # k·m + Σ cᵢxᵢ alone (a + b − 2·max(a, b), the exponent of t₁·t₂ in a softmax's gradient): the
+        return None  # log-sum-exp rule's block forms it as a product of its exponentials (test_cost43), not a sum
     new = sp.Add(*rest, *[-c * Grouped(m - x) for c, x in gaps])
     # one widened sum, as the widen rule makes the written one (its pieces widened apart were 1.8–2.0× the CPU time)
     # (a condition on the inputs alone: one on max(xᵢ), a temporary of the float64 body, put a float64 kernel's double-
