@@ -143,7 +143,7 @@ def test_the_third_tier_is_generated_only_where_it_can_be_taken():
     word (sin) does not."""
     numpy_tanh = compiled("y - tanh(x)").source
     assert "_tw_tanh(" in numpy_tanh and "deep.any()" in numpy_tanh
-    assert "_tw_" not in compiled("y + sin(x)").source
+    assert "_tw_" not in compiled("y + atan(x)").source  # (sin has a triple word since session 48, h-trig48)
     focal = compiled(GAMMA_INPUT).source
     assert "_tw_softplus(" in focal and "_tw_sigmoid(" in focal and "_tw_exp(" in focal
 
