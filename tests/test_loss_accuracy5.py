@@ -282,8 +282,14 @@ def test_widen_fires_only_on_the_hazard():
     assert "widen" in {r.name for r in fired}
     widened = stable.atoms(WidenedBase)
     assert widened and not any(w.expanded.has(sp.sin) for w in widened)
-    for e in (sp.exp(x) - x, sp.tanh(x) * (1 - x), lookup("bce")(p, t), lookup("bce_logits")(z, t), (x - t) ** 2):
+    for e in (sp.exp(x) - x, sp.tanh(x) * (1 - x), lookup("bce")(p, t), (x - t) ** 2):
         assert not stabilise(e)[0].has(WidenedBase), e
+    # bce_logits: widened only in the branch where the target is outside [0, 1], t·(1 − t) < 0, where its two
+    # softpluses have opposite signs and cancel (softplus-mixture, session 48's h-cell48); as before elsewhere
+    bce = stabilise(lookup("bce_logits")(z, t))[0]
+    mixture = [q for q in bce.atoms(sp.Piecewise) if q.args[0].expr.has(WidenedBase) and q.args[0].cond.has(t)]
+    assert mixture and all(not q.args[-1].expr.has(WidenedBase) for q in mixture), bce
+    assert not bce.xreplace({q: q.args[-1].expr for q in mixture}).has(WidenedBase), bce
 
 
 def test_widen_is_computed_in_float64_and_rounded_once():

@@ -10,6 +10,7 @@ out here and in test_tw20 / test_focal19 (independent of symnet's form), and tor
 from __future__ import annotations
 
 import importlib.util
+import re
 import warnings
 
 import mpmath
@@ -64,10 +65,12 @@ def _variants(name, tmp_path):
     branch = "if tl.max(tl.where(deep, 1, 0)) > 0:"
     assert branch in text and "_tw_sigmoid(" in text
     modules = []
-    for tag, replaced in (("probe", branch + "  # probed\n            BRANCHES.append(1)"),
-                          ("without", "if False:  # the tier taken out")):
+    # each branch at its own indentation (session 48: bce_logits's softplus-mixture puts one a level deeper)
+    probed = re.sub(r"^( *)" + re.escape(branch), lambda m: m.group(0) + "  # probed\n" + m.group(1) + "    BRANCHES.append(1)",
+                    text, flags=re.M)
+    for tag, changed in (("probe", probed), ("without", text.replace(branch, "if False:  # the tier taken out"))):
         path = tmp_path / f"{name}_{tag}.py"
-        path.write_text("BRANCHES = []\n" + text.replace(branch, replaced), encoding="utf-8")
+        path.write_text("BRANCHES = []\n" + changed, encoding="utf-8")
         spec = importlib.util.spec_from_file_location(f"{name}_{tag}_tw21", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
