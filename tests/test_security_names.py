@@ -184,6 +184,15 @@ def renamed(d, names, output=None):
     """The placeholder derivation with its placeholders renamed: the derivation symnet.derive
     would make for the renamed formula (less its printed steps), without deriving it again."""
     sub = {p: sp.Symbol(n, **R) for p, n in zip(PLACEHOLDERS, names, strict=True)}
+    # derive names its intermediates apart from the inputs: one the renamed placeholders would take (u2, session 48:
+    # new generated names moved "u2" onto a placeholder the intermediate u2 depends on, a cycle no derive makes) is
+    # renamed too, as derive would have named it
+    taken = set(names) | {str(v) for v in d.inputs}
+    for a, _ in d.definitions:
+        if isinstance(a, sp.Symbol) and a not in d.outputs and str(a) in set(names):
+            fresh = next(f"{a}_{k}" for k in range(1, 100) if f"{a}_{k}" not in taken)
+            taken.add(fresh)
+            sub[a] = sp.Symbol(fresh, **a.assumptions0)
     if output is not None:
         sub[d.outputs[0]] = sp.Symbol(output, **d.outputs[0].assumptions0)  # as derive(output=...) makes it
 
