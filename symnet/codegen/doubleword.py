@@ -5991,9 +5991,16 @@ def _pair_log_terms(assignments, results):
     if any(_takes_a_log(e) for _, e in assignments):
         return None
     definitions = dict(assignments)
+    # (cost48's select of sums as defined for a kernel of a few outputs only: its temporaries written out to the
+    # inputs are SymPy Max and Piecewise nodes whose construction grows fast with the logits, 16 logits' cross-entropy
+    # 58 of its 150 CPU s to compile, past test_review43's default limit; cost48's log-sum-exps have 3 or 4 outputs)
+    few = len(results) <= 8
+    seen: dict = {}
 
     def table_log(t):  # (cost48: a log1p whose select's pieces are temporaries, log(e^a + e^b + 1) − a: as defined)
-        return _pair_log(t) or _nonnegative_sum_log(_defined(t, definitions))
+        if t not in seen:
+            seen[t] = bool(_pair_log(t) or (few and _nonnegative_sum_log(_defined(t, definitions))))
+        return seen[t]
 
     out = []
     for r in results:
