@@ -10,13 +10,14 @@ made cheaper or measured, and of three common formulas, float64 and float32.
 Timing every tree's module in one process puts a loaded box's drift on every column alike. Inputs: the Student-t
 NLL's ν log-uniform in [0.1, 30], m, x, μ N(0, 3), s log-uniform in [0.1, 10] (benchmarks/nll44_cost.py's);
 the negative-binomial NLL's k Poisson(3), μ, r log-uniform in [0.1, 30]; the rest N(0, 2)."""
-import hashlib
+import os
 import pathlib
 import sys
-import time
-import warnings
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _cost  # noqa: E402  (the shared --save and --compare runner)
 
 
 def _pos(r, n):
@@ -45,55 +46,15 @@ FORMULAS = {
 }
 
 
-def _file(name):
-    return name.replace("*", "x").replace(" ", "_").replace("+", "plus") + ".py"
-
-
 def save(folder, only=()):
-    """Each formula's generated NumPy module (by the tree on PYTHONPATH) written to ``folder``."""
-    import symnet
-    out = pathlib.Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, (formula, _) in FORMULAS.items():
-        if only and name not in only:
-            continue
-        (out / _file(name)).write_text(symnet.compile(symnet.derive(formula), progress=False).source)
+    """Each formula's generated NumPy module (by the tree on PYTHONPATH) written to ``folder`` (``FORMULAS`` as it is
+    at the call: cost46.py sets its own)."""
+    _cost.save(FORMULAS, folder, only)
 
 
 def compare(folders, only=(), n=1_000_000, repeats=5):
     """The modules ``save`` wrote in each folder, timed in turn in this process; a short hash of each source."""
-    warnings.simplefilter("ignore")
-    print("formula              dtype    " + "  ".join(f"{pathlib.Path(f).name:>14s}" for f in folders)
-          + "   ratios to the first", flush=True)
-    for name, (_, make) in FORMULAS.items():
-        if only and name not in only:
-            continue
-        kernels, hashes = [], []
-        for folder in folders:
-            path = pathlib.Path(folder) / _file(name)
-            if not path.exists():
-                kernels.append(None)
-                hashes.append("-")
-                continue
-            namespace: dict = {}
-            text = path.read_text()
-            exec(compile(text, str(path), "exec"), namespace)  # a generated module, as symnet runs it
-            kernels.append(namespace["kernel"])
-            hashes.append(hashlib.sha1(text.encode()).hexdigest()[:8])
-        columns = make(np.random.default_rng(45), n)
-        for dtype in (np.float64, np.float32):
-            args = {k: v.astype(dtype) for k, v in columns.items()}
-            times = []
-            for kernel in kernels:
-                best = np.inf
-                for _ in range(repeats if kernel is not None else 0):
-                    start = time.process_time()
-                    kernel(**args)
-                    best = min(best, time.process_time() - start)
-                times.append(best * 1e3)
-            ratios = "  ".join(f"{t / times[0]:.2f}" for t in times[1:])
-            print(f"{name:20s} {np.dtype(dtype).name:8s} " + "  ".join(f"{t:11.1f} ms" for t in times)
-                  + f"   {ratios}   [{' '.join(hashes)}]", flush=True)
+    _cost.compare(FORMULAS, folders, only, n, repeats)
 
 
 def _calls(text, start):

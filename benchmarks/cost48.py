@@ -1,6 +1,6 @@
 """NumPy CPU time (time.process_time, 1e6 elements, best of 5) of the kernels helper cost48 (session 48, issue 16)
 made cheaper, beside the naive written formula (NumPy, its gradients written out, no stability): benchmarks/cost45.py's
---save and --compare with this table, and a column for the naive form.
+--save and --compare with this table, and a column for the naive form (benchmarks/_cost.py's runner).
 
     PYTHONPATH=TREE python benchmarks/cost48.py --save DIR      each formula's generated NumPy module, by TREE
     python benchmarks/cost48.py --compare DIR DIR …            the saved modules timed in turn in one process, then
@@ -10,13 +10,11 @@ Inputs: a, b N(0, 2) ("ordinary"), and a, b = −U(38, 700) ("far": the log-sum-
 weighted form took double words on every element); WGAN-GP's components U(−1, 1)."""
 import os
 import sys
-import time
-import warnings
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cost45  # noqa: E402  (its --save and --compare)
+import _cost  # noqa: E402  (the shared --save, --compare and naive runner)
 
 
 def _normal(*names):
@@ -44,34 +42,7 @@ FORMULAS = {
     "lse_2_far": ("log(2*exp(a) + exp(b) + 1)", _far("a", "b"), lambda a, b: _lse(2.0, a, b)),
     "lse_1_minus_a": ("log(exp(a) + exp(b) + 1) - a", _normal("a", "b"), _lse_minus_a),
 }
-cost45.FORMULAS = {k: v[:2] for k, v in FORMULAS.items()}
-
-
-def naive(only=(), n=1_000_000, repeats=5):
-    """The naive written forms' times, the inputs of ``compare``."""
-    warnings.simplefilter("ignore")
-    for name, (_, make, fn) in FORMULAS.items():
-        if only and name not in only:
-            continue
-        columns = make(np.random.default_rng(45), n)
-        for dtype in (np.float64, np.float32):
-            args = {k: v.astype(dtype) for k, v in columns.items()}
-            best = np.inf
-            for _ in range(repeats):
-                start = time.process_time()
-                fn(**args)
-                best = min(best, time.process_time() - start)
-            print(f"{name:20s} {np.dtype(dtype).name:8s} naive {best * 1e3:11.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--save"]:
-        cost45.save(sys.argv[2], sys.argv[3:])
-    elif sys.argv[1:2] == ["--compare"]:
-        import pathlib
-        folders = [a for a in sys.argv[2:] if pathlib.Path(a).is_dir()]
-        only = [a for a in sys.argv[2:] if a not in folders]
-        cost45.compare(folders, only)
-        naive(only)
-    else:
-        print(__doc__)
+    _cost.main(FORMULAS, __doc__)

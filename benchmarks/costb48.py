@@ -2,20 +2,19 @@
 made cheaper: the ArcFace margin logit s·(c·cos m − √(1 − c²)·sin m), whose widened sums took double-word sines and
 cosines on every float64 element, at ordinary points and where ∂m and ∂c cancel (c = −cos m), and its spelling
 without s; WGAN-GP's penalty and the Student-t NLL beside them (benchmarks/wgan44.py's, cost45.py's inputs), and
-the naive written form (NumPy, gradients written out, no stability). benchmarks/cost45.py's --save and --compare:
+the naive written form (NumPy, gradients written out, no stability). benchmarks/_cost.py's --save and --compare:
 
     PYTHONPATH=TREE python benchmarks/costb48.py --save DIR      each formula's generated NumPy module, by TREE
     python benchmarks/costb48.py --compare DIR DIR …             the saved modules timed in turn in one process,
                                                                  then the naive form (ratios to the first column)"""
 import os
 import sys
-import time
-import warnings
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import cost45  # noqa: E402  (its --save and --compare)
+import _cost  # noqa: E402  (the shared --save, --compare and naive runner)
+import cost45  # noqa: E402  (its Student-t inputs)
 
 
 def _arc_ordinary(r, n):
@@ -53,35 +52,7 @@ FORMULAS = {
                                                                             gy=r.uniform(-1, 1, n)), _penalty),
     "student_t_3": ("(nu + 1)/2*log(1 + (x - mu)**2/nu)", cost45.FORMULAS["student_t_3"][1], _student),
 }
-cost45.FORMULAS = {k: v[:2] for k, v in FORMULAS.items()}
-
-
-def naive(only=(), n=1_000_000, repeats=5):
-    """The naive written forms' times."""
-    warnings.simplefilter("ignore")
-    for name, (_, make, fn) in FORMULAS.items():
-        if only and name not in only:
-            continue
-        columns = make(np.random.default_rng(45), n)
-        for dtype in (np.float64, np.float32):
-            args = {k: v.astype(dtype) for k, v in columns.items()}
-            best = np.inf
-            with np.errstate(all="ignore"):
-                for _ in range(repeats):
-                    start = time.process_time()
-                    fn(**args)
-                    best = min(best, time.process_time() - start)
-            print(f"{name:20s} {np.dtype(dtype).name:8s} naive {best * 1e3:11.1f} ms", flush=True)
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--save"]:
-        cost45.save(sys.argv[2], sys.argv[3:])
-    elif sys.argv[1:2] == ["--compare"]:
-        import pathlib
-        folders = [a for a in sys.argv[2:] if pathlib.Path(a).is_dir()]
-        only = [a for a in sys.argv[2:] if a not in folders]
-        cost45.compare(folders, only)
-        naive(only)
-    else:
-        print(__doc__)
+    _cost.main(FORMULAS, __doc__)
