@@ -5981,6 +5981,35 @@ def _defined(e, definitions: dict):
     return e
 
 
+def _definer(definitions: dict):
+    """:func:`_defined` for one kernel, each temporary's expression over the inputs built once and kept: a function of
+    ``e``. (The fixpoint of xreplace builds the whole tree again each pass, and each term again: the temporaries of
+    16 logits' cross-entropy written out are SymPy Max and Piecewise nodes, whose construction compares their
+    arguments; 58 of its 150 CPU s to compile, session 48, where this was taken for a kernel of 8 outputs at most.)"""
+    full: dict = {}
+
+    def resolve(temp):
+        stack = [temp]
+        while stack:  # (depth first without recursion: a chain of temporaries may be long)
+            top = stack[-1]
+            if top in full:
+                stack.pop()
+                continue
+            inner = [s for s in definitions[top].free_symbols if s in definitions and s not in full]
+            if inner:
+                stack += inner
+                continue
+            expr = definitions[top]
+            full[top] = expr.xreplace({s: full[s] for s in expr.free_symbols if s in definitions})
+            stack.pop()
+        return full[temp]
+
+    def defined(e):
+        return e.xreplace({s: resolve(s) for s in e.free_symbols if s in definitions})
+
+    return defined
+
+
 def _pair_log_terms(assignments, results):
     """[the pair logs L that are ± terms of each result] where every log and log1p of the kernel is such a term of a
     result (the result, or a widened result's body, a sum c ± L with c a sum of products of inputs, maxima and
@@ -5990,16 +6019,12 @@ def _pair_log_terms(assignments, results):
     ≥ 0 (:func:`_nonnegative_sum_log`, its temporaries as defined): c then as defined, a select of sums allowed."""
     if any(_takes_a_log(e) for _, e in assignments):
         return None
-    definitions = dict(assignments)
-    # (cost48's select of sums as defined for a kernel of a few outputs only: its temporaries written out to the
-    # inputs are SymPy Max and Piecewise nodes whose construction grows fast with the logits, 16 logits' cross-entropy
-    # 58 of its 150 CPU s to compile, past test_review43's default limit; cost48's log-sum-exps have 3 or 4 outputs)
-    few = len(results) <= 8
+    defined = _definer(dict(assignments))  # (each temporary written out once, for any number of outputs: cost49)
     seen: dict = {}
 
     def table_log(t):  # (cost48: a log1p whose select's pieces are temporaries, log(e^a + e^b + 1) − a: as defined)
         if t not in seen:
-            seen[t] = bool(_pair_log(t) or (few and _nonnegative_sum_log(_defined(t, definitions))))
+            seen[t] = bool(_pair_log(t) or _nonnegative_sum_log(defined(t)))
         return seen[t]
 
     out = []
@@ -6010,7 +6035,7 @@ def _pair_log_terms(assignments, results):
         rest = [t for t in terms if not (table_log(t) or table_log(-t))]
         if logs and any(not _pair_log(L) for L in logs):  # (cost48) the rest as defined too, and the cross-entropy's
             # max(0, −a, {0 if a = b; b − a}) (the gaps of a max) a select of sums
-            rest = [_defined(t, definitions) for t in rest]
+            rest = [defined(t) for t in rest]
             if not all(isinstance(n, (sp.Symbol, sp.Number, sp.Max, sp.Min, sp.Add, sp.Mul, sp.Piecewise,
                                       ExprCondPair, Relational, BooleanAtom))
                        for t in rest for n in sp.preorder_traversal(t)):
@@ -6169,6 +6194,88 @@ def _trig_front_terms(body, leaves) -> list | None:
     return terms
 
 
+# The pieces of the cheap fronts of widened sums of sines and cosines (trig46's _trig_sum_front, costb48's
+# _root_trig_sum_front; cost49 took them out of the two): the function's head, libm's sines and cosines, the sum
+# compensated (Sum2) with its bound and the elements it leaves, the double-word sines and the double words' sum. What
+# differs between the fronts' Sum2 pieces is in _FRONT_BOUND_TEXT.
+
+_ULP_OF = ("(np.bitwise_and(np.abs({0}).view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16"
+           " + 5e-324)")  # ulp(|v|) of a normal v (2⁻⁵² of its binade), the least subnormal added: printed for {0}
+
+# family: (the bound's comment after "libm's ulps", libm's sum's factor, the comment on a term's lo part)
+_FRONT_BOUND_TEXT = {
+    "trig": ("", "", "its TwoProduct's lo part underflows"),
+    "root_trig": (" (root_hi for √'s: its lo part adds u·ulp)", "1.000001*", "its lo part underflows"),
+}
+
+
+def _sign_scale(k) -> tuple[str, str]:
+    """A term's constant ±2^j as printed: ("-" or "", "" or "2.0*")."""
+    return "-" if k < 0 else "", "" if abs(k) == 1 else f"{float(abs(k))!r}*"
+
+
+def _front_head(front: str, inner: str, leaves: list, args: str, doc: str, plain: str) -> list[str]:
+    """A front's first lines: its signature over ``args``, its ``doc``, each of ``leaves`` in float64, the plain body
+    ``plain`` where ``double_word`` is false and ``inner`` in a float32 kernel."""
+    return ([f"def {front}({args}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
+             '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)']
+            + [f"        {x} = np.asarray({x}, np.float64)" for x in leaves]
+            + ["        if not double_word:", f"            return {plain}",
+               f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
+               f"            return {inner}({args}, True, needed, within=within)"])
+
+
+def _front_libm(kinds: list, x: str) -> list[str]:
+    """libm's sine and cosine of ``x`` (``kinds``: "cos", "sin"), as <kind>_<x>."""
+    return [line for t in kinds for line in (f"        # {t}_{x} = {t}({x}), within {_LIBM_ULPS[t]} ulp",
+                                              f"        {t}_{x} = np.{t}({x})")]
+
+
+def _front_sum2(family: str, his: list, los: list, libm: list, sizes: list, lo_terms: list, second: float) -> list[str]:
+    """The terms' sum compensated (Sum2: ``his`` by TwoSum, their roundings and ``los`` apart), its bound (``libm``'s
+    ulps, half an ulp of the value, ``second``·Σ ``sizes``), redo where it is past ``within`` of the value, the value
+    or one of ``lo_terms`` is below 2⁻⁹⁶⁸; the value returned where nothing is redone, else ``result`` begun."""
+    note, factor, lo_note = _FRONT_BOUND_TEXT[family]
+    errors = list(los) + [f"total_err_{j}" for j in range(1, len(his))]
+    return (["        # the sum compensated (Sum2): the his by TwoSum, their roundings and the lo parts apart",
+             f"        total = {his[0]}"]
+            + [f"        total, total_err_{j} = _dw_two_sum(total, {hi})" for j, hi in enumerate(his[1:], 1)]
+            + [f"        value = total + ({' + '.join(errors)})",
+               "        abs_value = np.abs(value)",
+               f"        # its bound: libm's ulps{note}, half an ulp of the value, the second-order terms "
+               f"({second / _U / _U:.4g}u²·Σ|t_hi|)",
+               f"        bound = {factor}({' + '.join(libm)}) + 0.5*{_ULP_OF.format('value')} + {second!r}*("
+               + " + ".join(sizes) + ")",
+               "        redo = ~(bound <= within*abs_value)  # cancels (a NaN bound: redone)",
+               f"        redo |= ~(abs_value >= {SCALED_TINY!r})  # below 2⁻⁹⁶⁸ (0 too): the scaled words'"]
+            + [f"        redo |= ~(np.abs({p}) >= {SCALED_TINY!r})  # {lo_note}" for p in lo_terms]
+            + ["        if needed is not True:  # where the select takes the sum",
+               "            redo = redo & needed",
+               "        if not redo.any():",
+               "            return value",
+               "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)"])
+
+
+def _front_sines(kinds: list, x: str) -> list[str]:
+    """The double-word sine and cosine of the gathered ``x``_dw (``count`` elements), as <kind>_<x>_hi, _lo: both in one
+    call of _dw_sin_shifted (q = 1 and 0 side by side)."""
+    if len(kinds) == 2:
+        return [f"            # cos({x}) and sin({x}) as double words: sin({x} + q·π/2), q = 1 and 0, in one call",
+                f"            both_hi, both_lo = _dw_sin_shifted(np.concatenate([{x}_dw, {x}_dw]), 0.0, "
+                "np.repeat([1.0, 0.0], count))",
+                f"            cos_{x}_hi, cos_{x}_lo = both_hi[:count], both_lo[:count]",
+                f"            sin_{x}_hi, sin_{x}_lo = both_hi[count:], both_lo[count:]"]
+    return [f"            # {kinds[0]}({x}) as a double word",
+            f"            {kinds[0]}_{x}_hi, {kinds[0]}_{x}_lo = _dw_sin_shifted({x}_dw, 0.0, "
+            f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
+
+
+def _front_word_sum(words: list) -> list[str]:
+    """sum_hi, sum_lo: the double words ``words`` ((hi, lo) as printed) summed (_dw_add)."""
+    return [f"            sum_hi, sum_lo = {words[0][0]}, {words[0][1]}"] + [
+        f"            sum_hi, sum_lo = _dw_add(sum_hi, sum_lo, {hi}, {lo})" for hi, lo in words[1:]]
+
+
 def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, formula: str) -> list[str]:
     """The NumPy function ``front`` of a widened sum of sines and cosines of one input x times its powers
     (:func:`_trig_front_terms`; the widen rule's trig sums, h-user45), in a float64 kernel: libm's sine and cosine
@@ -6197,23 +6304,16 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
     n = len(terms)
     m = (n - 1) + sum(1 for _, k, _ in terms if k >= 1)
     second = ((m - 1) * n + 4) * 1.01 * _U * _U
-    ulp = "(np.bitwise_and(np.abs({0}).view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)"
+    ulp = _ULP_OF
     doc = (f'"""{formula}, rounded once (a sum of sines and cosines of {leaf} times its powers): in a float64 kernel\n'
            f'    libm\'s sines and cosines, each term exactly (TwoProduct) and the sum compensated (Sum2), kept where its\n'
            f'    bound (doubleword._trig_sum_front) is within ``within`` of it; on the others (the sum cancels), gathered,\n'
            + (f'    {inner} itself.\n' if any(k == 2 for _, k, _ in terms) else
               f'    the double words of {inner}, or that function itself (past 2²¹, below 2⁻⁹⁶⁸, not finite).\n')
            + f'    In a float32 kernel {inner}."""')
-    lines = [f"def {front}({leaf}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
-             '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)',
-             f"        {leaf} = np.asarray({leaf}, np.float64)",
-             "        if not double_word:", f"            return {plain}",
-             f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
-             f"            return {inner}({leaf}, True, needed, within=within)"]
+    lines = _front_head(front, inner, [leaf], leaf, doc, plain)
     his, los, libm, products, sizes = [], [], [], [], []
-    for name in sorted({t for _, _, t in terms if t is not None}):  # sin(x), cos(x): libm's
-        lines += [f"        # {name}_{leaf} = {name}({leaf}), within {_LIBM_ULPS[name]} ulp",
-                  f"        {name}_{leaf} = np.{name}({leaf})"]
+    lines += _front_libm(sorted({t for _, _, t in terms if t is not None}), leaf)  # sin(x), cos(x): libm's
     if any(k >= 1 for _, k, _ in terms):
         lines += [f"        abs_{leaf} = np.abs({leaf})"]
     if any(k == 2 for _, k, _ in terms):
@@ -6225,8 +6325,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
             sizes.append(repr(abs(float(c))))
             continue
         trig = f"{t}_{leaf}"
-        sign = "-" if c < 0 else ""
-        scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        sign, scale = _sign_scale(c)
         own = f"{_LIBM_ULPS[t]}*" if _LIBM_ULPS[t] != 1 else ""
         power = ["", f"abs_{leaf}*", f"abs_{leaf}*abs_{leaf}*"][k]
         libm.append(f"{scale}{own}{power}{ulp.format(trig)}")
@@ -6247,26 +6346,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
         los.append(f"{sign}{scale}{term}_lo")
         products.append(f"{term}_hi")
         sizes.append(f"{scale}np.abs({term}_hi)")
-    lines += ["        # the sum compensated (Sum2): the his by TwoSum, their roundings and the lo parts apart"]
-    errors = list(los)
-    lines += [f"        total = {his[0]}"]
-    for j, hi in enumerate(his[1:], 1):
-        lines += [f"        total, total_err_{j} = _dw_two_sum(total, {hi})"]
-        errors.append(f"total_err_{j}")
-    lines += [f"        value = total + ({' + '.join(errors)})",
-              "        abs_value = np.abs(value)",
-              f"        # its bound: libm's ulps, half an ulp of the value, the second-order terms ({second / _U / _U:.4g}u²·Σ|t_hi|)",
-              f"        bound = ({' + '.join(libm)}) + 0.5*{ulp.format('value')} + {second!r}*("
-              + " + ".join(sizes) + ")",
-              "        redo = ~(bound <= within*abs_value)  # cancels (a NaN bound: redone)",
-              f"        redo |= ~(abs_value >= {SCALED_TINY!r})  # below 2⁻⁹⁶⁸ (0 too): the scaled words'"]
-    for p in products:
-        lines += [f"        redo |= ~(np.abs({p}) >= {SCALED_TINY!r})  # its TwoProduct's lo part underflows"]
-    lines += ["        if needed is not True:  # where the select takes the sum",
-              "            redo = redo & needed",
-              "        if not redo.any():",
-              "            return value",
-              "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)"]
+    lines += _front_sum2("trig", his, los, libm, sizes, products, second)
     kinds = sorted({t for _, _, t in terms if t is not None})
     if any(k == 2 for _, k, _ in terms):  # (x²·T: the widened function's own double words)
         return lines + [f"        result[redo] = {inner}(np.broadcast_to({leaf}, redo.shape)[redo], True, None, "
@@ -6282,20 +6362,10 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
     lines += ["        if here.any():",
               f"            {leaf}_dw = {leaf}_all[here]",
               f"            count = {leaf}_dw.size"]
-    if len(kinds) == 2:
-        lines += [f"            # cos({leaf}) and sin({leaf}) as double words: sin({leaf} + q·π/2), q = 1 and 0, in one call",
-                  f"            both_hi, both_lo = _dw_sin_shifted(np.concatenate([{leaf}_dw, {leaf}_dw]), 0.0, "
-                  "np.repeat([1.0, 0.0], count))",
-                  f"            cos_{leaf}_hi, cos_{leaf}_lo = both_hi[:count], both_lo[:count]",
-                  f"            sin_{leaf}_hi, sin_{leaf}_lo = both_hi[count:], both_lo[count:]"]
-    else:
-        lines += [f"            # {kinds[0]}({leaf}) as a double word",
-                  f"            {kinds[0]}_{leaf}_hi, {kinds[0]}_{leaf}_lo = _dw_sin_shifted({leaf}_dw, 0.0, "
-                  f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
+    lines += _front_sines(kinds, leaf)
     words = []
     for c, k, t in sorted(terms, key=lambda term: term[2] is None):  # (a constant last: an array first)
-        sign = "-" if c < 0 else ""
-        scale = "" if abs(c) == 1 else f"{float(abs(c))!r}*"
+        sign, scale = _sign_scale(c)
         if t is None:
             words.append((repr(float(c)), "0.0"))
             continue
@@ -6306,9 +6376,7 @@ def _trig_sum_front(front: str, inner: str, leaf: str, terms: list, plain: str, 
         lines += [f"            # {term} = {leaf}·{t}({leaf}) as a double word",
                   f"            {term}_dw_hi, {term}_dw_lo = _dw_mul_fp({t}_{leaf}_hi, {t}_{leaf}_lo, {leaf}_dw)"]
         words.append((f"{sign}{scale}{term}_dw_hi", f"{sign}{scale}{term}_dw_lo"))
-    lines += [f"            sum_hi, sum_lo = {words[0][0]}, {words[0][1]}"]
-    for hi, lo in words[1:]:
-        lines += [f"            sum_hi, sum_lo = _dw_add(sum_hi, sum_lo, {hi}, {lo})"]
+    lines += _front_word_sum(words)
     lines += [f"            result[here] = np.where(np.abs(sum_hi) >= {SCALED_TINY!r}, sum_hi, np.nan)",
               f"            redo &= ~here | ~(np.abs(result) >= {SCALED_TINY!r})  # (below 2⁻⁹⁶⁸ after all: the "
               "scaled words')",
@@ -6477,22 +6545,13 @@ def _root_trig_sum_front(front: str, inner: str, leaf_names: list, names: tuple,
     c, m = names
     n = len(terms)
     second = (((2 * n - 1) - 1) * n + 4 + 24) * 1.01 * _U * _U
-    ulp = "(np.bitwise_and(np.abs({0}).view(np.int64), 0x7FF0000000000000).view(np.float64)*2.220446049250313e-16 + 5e-324)"
+    ulp = _ULP_OF
     doc = (f'"""{formula}, rounded once (a sum of {c} and √(1 − {c}²) times sines and cosines of {m}): in a float64\n'
            f'    kernel libm\'s sines and cosines, the root and each term as double words and the sum compensated (Sum2),\n'
            f'    kept where its bound (doubleword._root_trig_sum_front) is within ``within`` of it; on the others (the sum\n'
            f'    cancels), gathered, {inner} itself. In a float32 kernel {inner}."""')
-    args = ", ".join(leaf_names)
-    lines = [f"def {front}({args}, double_word, needed=True, within={KEEP_RELATIVE / _SAFETY!r}):", f"    {doc}",
-             '    with np.errstate(all="ignore"):  # inf and NaN: not kept (their bound is not finite)',
-             f"        {c} = np.asarray({c}, np.float64)",
-             f"        {m} = np.asarray({m}, np.float64)",
-             "        if not double_word:", f"            return {plain}",
-             f"        if within > {2.0 ** -40!r}:  # a float32 kernel's 2⁻³⁰: the widened function's float64 body",
-             f"            return {inner}({args}, True, needed, within=within)"]
-    for t in sorted({t for _, _, t in terms}):
-        lines += [f"        # {t}_{m} = {t}({m}), within {_LIBM_ULPS[t]} ulp",
-                  f"        {t}_{m} = np.{t}({m})"]
+    lines = _front_head(front, inner, [c, m], ", ".join(leaf_names), doc, plain)
+    lines += _front_libm(sorted({t for _, _, t in terms}), m)
     if any(kind in ("root", "quotient") for _, kind, _ in terms):
         lines += [f"        # root = √(1 − {c}²) as a double word: {c}² exactly, 1 − it (DWPlusFP), one Newton step",
                   f"        sq_hi, sq_lo = _dw_two_prod({c}, {c})",
@@ -6501,8 +6560,7 @@ def _root_trig_sum_front(front: str, inner: str, leaf_names: list, names: tuple,
     his, los, libm, sizes = [], [], [], []
     for j, (k, kind, t) in enumerate(terms):
         trig = f"{t}_{m}"
-        sign = "-" if k < 0 else ""
-        scale = "" if abs(k) == 1 else f"{float(abs(k))!r}*"
+        sign, scale = _sign_scale(k)
         own = f"{_LIBM_ULPS[t]}*" if _LIBM_ULPS[t] != 1 else ""
         term = f"term_{j}"
         if kind == "one":
@@ -6526,46 +6584,16 @@ def _root_trig_sum_front(front: str, inner: str, leaf_names: list, names: tuple,
         his.append(f"{sign}{scale}{term}_hi")
         los.append(f"{sign}{scale}{term}_lo")
         sizes.append(f"{scale}np.abs({term}_hi)")
-    lines += ["        # the sum compensated (Sum2): the his by TwoSum, their roundings and the lo parts apart"]
-    errors = list(los)
-    lines += [f"        total = {his[0]}"]
-    for j, hi in enumerate(his[1:], 1):
-        lines += [f"        total, total_err_{j} = _dw_two_sum(total, {hi})"]
-        errors.append(f"total_err_{j}")
-    lines += [f"        value = total + ({' + '.join(errors)})",
-              "        abs_value = np.abs(value)",
-              f"        # its bound: libm's ulps (root_hi for √'s: its lo part adds u·ulp), half an ulp of the value, the "
-              f"second-order terms ({second / _U / _U:.4g}u²·Σ|t_hi|)",
-              f"        bound = 1.000001*({' + '.join(libm)}) + 0.5*{ulp.format('value')} + {second!r}*("
-              + " + ".join(sizes) + ")",
-              "        redo = ~(bound <= within*abs_value)  # cancels (a NaN bound: redone)",
-              f"        redo |= ~(abs_value >= {SCALED_TINY!r})  # below 2⁻⁹⁶⁸ (0 too): the scaled words'"]
-    for j, (_, kind, _) in enumerate(terms):
-        if kind != "one":
-            lines += [f"        redo |= ~(np.abs(term_{j}_hi) >= {SCALED_TINY!r})  # its lo part underflows"]
-    lines += ["        if needed is not True:  # where the select takes the sum",
-              "            redo = redo & needed",
-              "        if not redo.any():",
-              "            return value",
-              "        result = np.array(np.broadcast_to(value, redo.shape), np.float64)",
-              f"        {c}_all, {m}_all = np.broadcast_to({c}, redo.shape), np.broadcast_to({m}, redo.shape)",
+    lines += _front_sum2("root_trig", his, los, libm, sizes,
+                         [f"term_{j}_hi" for j, (_, kind, _) in enumerate(terms) if kind != "one"], second)
+    lines += [f"        {c}_all, {m}_all = np.broadcast_to({c}, redo.shape), np.broadcast_to({m}, redo.shape)",
               f"        here = redo & (np.abs({m}_all) <= {_CONSTANTS['SIN_LIMIT']!r})  # the double-word sine's range",
               "        # and the sum past 2⁻⁴¹ of its terms here (within 2⁻⁵⁰ of them): the double words' test below can hold",
               f"        here &= abs_value >= {2.0 ** -41!r}*(" + " + ".join(sizes) + ")",
               "        if here.any():",
               f"            {c}_dw, {m}_dw = {c}_all[here], {m}_all[here]",
               f"            count = {m}_dw.size"]
-    kinds = sorted({t for _, _, t in terms})
-    if len(kinds) == 2:
-        lines += [f"            # cos({m}) and sin({m}) as double words: sin({m} + q·π/2), q = 1 and 0, in one call",
-                  f"            both_hi, both_lo = _dw_sin_shifted(np.concatenate([{m}_dw, {m}_dw]), 0.0, "
-                  "np.repeat([1.0, 0.0], count))",
-                  f"            cos_{m}_hi, cos_{m}_lo = both_hi[:count], both_lo[:count]",
-                  f"            sin_{m}_hi, sin_{m}_lo = both_hi[count:], both_lo[count:]"]
-    else:
-        lines += [f"            # {kinds[0]}({m}) as a double word",
-                  f"            {kinds[0]}_{m}_hi, {kinds[0]}_{m}_lo = _dw_sin_shifted({m}_dw, 0.0, "
-                  f"{1.0 if kinds[0] == 'cos' else 0.0!r})"]
+    lines += _front_sines(sorted({t for _, _, t in terms}), m)
     lines += [f"            sq_hi, sq_lo = _dw_two_prod({c}_dw, {c}_dw)",
               "            radicand_hi, radicand_lo = _dw_add_fp(-sq_hi, -sq_lo, 1.0)",
               "            root_hi, root_lo = _dw_sqrt(radicand_hi, radicand_lo)"]
@@ -6573,8 +6601,7 @@ def _root_trig_sum_front(front: str, inner: str, leaf_names: list, names: tuple,
         lines += [f"            quotient_hi, quotient_lo = _dw_div({c}_dw, 0.0, root_hi, root_lo)  # {c}/√(1 − {c}²)"]
     words = []
     for j, (k, kind, t) in enumerate(terms):
-        sign = "-" if k < 0 else ""
-        scale = "" if abs(k) == 1 else f"{float(abs(k))!r}*"
+        sign, scale = _sign_scale(k)
         word = {"one": None, "c": f"_dw_mul_fp({t}_{m}_hi, {t}_{m}_lo, {c}_dw)",
                 "root": f"_dw_mul(root_hi, root_lo, {t}_{m}_hi, {t}_{m}_lo)",
                 "quotient": f"_dw_mul(quotient_hi, quotient_lo, {t}_{m}_hi, {t}_{m}_lo)"}[kind]
@@ -6583,9 +6610,7 @@ def _root_trig_sum_front(front: str, inner: str, leaf_names: list, names: tuple,
             continue
         lines += [f"            word_{j}_hi, word_{j}_lo = {word}"]
         words.append((f"{sign}{scale}word_{j}_hi", f"{sign}{scale}word_{j}_lo"))
-    lines += [f"            sum_hi, sum_lo = {words[0][0]}, {words[0][1]}"]
-    for hi, lo in words[1:]:
-        lines += [f"            sum_hi, sum_lo = _dw_add(sum_hi, sum_lo, {hi}, {lo})"]
+    lines += _front_word_sum(words)
     size = " + ".join(f"np.abs({hi})" for hi, _ in words)
     lines += ["            # kept where the sum is past 2⁻⁴⁰ of its terms (their double words' 2⁻¹⁰⁰ within 2⁻⁶⁰ of it) and",
               "            # 2⁻⁹⁶⁸ (the lo parts normal); the others (the triple words', the scaled words') to the function",
