@@ -178,10 +178,10 @@ def test_cosine_loss_with_epsilon_under_one_root(kind, dtype):
         assert measured[0][0] <= 1.0, measured  # (D + ε)/(R·(R + a·b)) in double words, rounded once
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂b and ∂d of 1 − a·b/√(‖a‖²‖b‖² + ε) (ε = 1e−12) at 100 ordinary "
-                   "points U(−3, 3)⁴ (this file's _cosine_points): float64 4.46 and 4.52 ULP, past 4 at one point each, "
-                   "torch better there (its worst 94.5 and 40.3 elsewhere); the same on dfe9bdb8 (the gradients are "
-                   "the written quotient's, no rule cancels their terms)")
+# measured before (9d4d1074, and dfe9bdb8): ∂b and ∂d at 100 ordinary points U(−3, 3)⁴ (this file's _cosine_points)
+# float64 4.46 and 4.52 ULP, past 4 at one point each, torch better there (1.46 and 0.52; its worst 94.5 and 40.3
+# elsewhere): N·B^(−3/2) with B = ‖a‖²‖b‖² + ε rounded, B^(−3/2) of it and the product apart. Fixed in cancel49
+# (sum-power-cancel takes the quotient over a half power widened, rounded once): now ≤ 0.50 ULP (tests/test_cancel49.py)
 def test_cosine_loss_gradients_at_ordinary_points():
     measured = _measure(COSINE, "a b c d", _cosine_points("ordinary"), np.float64)
     _assert_within(measured)

@@ -152,9 +152,9 @@ FAULTS = [
     # -1.97005747731196690e-4 (symnet verify's ratio probe found it); now σ(a/T)·σ(−a/T)·(a − b)/T², ≤ 1 ULP
     pytest.param(TKL, _tkl, _tkl_torch, dict(T=0.999, a=0.999, b=1.0), "df_da"),
     pytest.param(RMS, _rms, lambda th, v: v['x1'] / th.sqrt((v['x1'] ** 2 + v['x2'] ** 2 + v['x3'] ** 2) / 3 + 1e-6),
-                 dict(x1=-8804328.84607843, x2=-4.479786989355904, x3=-0.49660633350713024), "df_dx1",
-                 marks=pytest.mark.xfail(strict=True, reason=(
-                     "measured: symnet 5.155740964062006e-20 (4.29 ULP, the bound 4), torch 5.15e-20 (3.4e12)"))),
+                 dict(x1=-8804328.84607843, x2=-4.479786989355904, x3=-0.49660633350713024), "df_dx1"),
+    # fixed in cancel49 (sum-power-cancel: 1000·√3·N·S^(−3/2) one widened quotient, rounded once): before, symnet
+    # 5.155740964062006e-20 (4.29 ULP, the bound 4), torch 5.15e-20 (3.4e12); tests/test_cancel49.py
     # (session 48, h-cell48, measured and left: ∂x1 = 1000·√3·N·S^(−3/2) with S = 3 + 10⁶·(x1² + x2² + x3²) rounded
     # 0.90 ulp, S^(−3/2) then 2.28 ulp off, fl(1000·fl(√3)) 0.54 more; N is widened. Within 4 needs S^(−3/2) from a
     # double-word S: the widen rule keeps S's float64 value, whose bound (about 2u) is within its 3u)
