@@ -674,6 +674,18 @@ def _last(input, dim, log):
     return _ops.call(torch.ops.symnet_torch.softmax.default, moved, log).movedim(-1, dim)
 
 
+def _cast(op: str, input, dtype):  # noqa: A002
+    """``input.to(dtype)`` for softmax's ``dtype=``, refused in one line where it cannot be: before (session 49),
+    log_softmax(x64, dtype=torch.int64) said "argument 'input' has dtype torch.int64" of a float64 input, a list
+    input raised AttributeError ('list' object has no attribute 'to'), dtype="float32" torch's "Invalid device
+    string"."""
+    _arguments(op, [("input", input)])
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point or dtype.itemsize > 8:
+        raise TypeError(f"{op}: dtype must be a floating-point torch.dtype (torch.float32, torch.float64, "
+                        f"torch.bfloat16, torch.float16), not {dtype!r}")
+    return input.to(dtype)
+
+
 def softmax(input, dim=None, dtype=None):
     """As torch.nn.functional.softmax (``dim`` should be given; None picks torch's legacy choice): the
     result has the input's shape, each slice along ``dim`` summing to 1; ``dtype`` casts the input first.
@@ -688,7 +700,7 @@ def softmax(input, dim=None, dtype=None):
         DoubleBackwardError: a second derivative.
     """
     # an explicit dtype is kept under autocast, as torch keeps it
-    return _last(_autocast_float32("softmax", input)[0] if dtype is None else input.to(dtype), dim, False)
+    return _last(_autocast_float32("softmax", input)[0] if dtype is None else _cast("softmax", input, dtype), dim, False)
 
 
 def log_softmax(input, dim=None, dtype=None):
@@ -704,7 +716,8 @@ def log_softmax(input, dim=None, dtype=None):
         DeviceError: a CPU tensor without ``TRITON_INTERPRET=1``.
         DoubleBackwardError: a second derivative.
     """
-    return _last(_autocast_float32("log_softmax", input)[0] if dtype is None else input.to(dtype), dim, True)
+    return _last(_autocast_float32("log_softmax", input)[0] if dtype is None else _cast("log_softmax", input, dtype), dim,
+                 True)
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,

@@ -681,6 +681,11 @@ def torch_value(expr: sp.Basic, env: dict, torch):
         b, e = args
         if not torch.is_tensor(e) and e == 0.5:  # an exponent that is an input is a tensor of many values
             return torch.sqrt(b) if torch.is_tensor(b) else math.sqrt(b)
+        if not torch.is_tensor(b) and not torch.is_tensor(e):
+            # a constant power as written, 10**400: Python's float power raises OverflowError where float64 rounds to
+            # ±inf (symnet verify '10**400*x' ended in that traceback, session 49); torch's pow rounds as the formula
+            # run in float64 does
+            return float(torch.tensor(float(b), dtype=torch.float64) ** float(e))
         return b ** e
     if isinstance(expr, sp.core.relational.Relational):
         lhs, rhs = args

@@ -1137,6 +1137,7 @@ def _evaluators(kernel, symbols, exprs):
                     continue
         return out
 
+    values.width = n_out + len(sums)  # arrays a call returns: crossing_points bounds its memory by them
     return values
 
 
@@ -1260,6 +1261,7 @@ def _deepest(dips, values, rows_of, deadline) -> list:
 
 
 _SECTIONS = 16  # points a bracket is cut at per evaluation: it shrinks 17-fold a call (2-fold by bisection)
+_GRID_CELLS = 2 ** 27  # float64 values (1 GiB) the grid search may hold: variables × (outputs + sums) × grid points
 _GRID_SHARE = 0.6  # of the search's time: past it no finer pass of the grid starts (the rest locates crossings)
 
 
@@ -1290,6 +1292,14 @@ def crossing_points(values, symbols, dtype: str, others=(0.0, 1.0, 0.3, -1.5, 0.
     k = len(symbols)
     fixed = [_inside(others[q % len(others)], ranges[q] if ranges else None) for q in range(k)]
     grids = [_grid(grid or dtype, ranges[i] if ranges else None) for i in range(k)]
+    cells = getattr(values, "width", 1) * sum(len(g) for g in grids)
+    if cells > _GRID_CELLS:
+        # one float64 array per variable, output and sum over the variable's grid: 200 inputs' x_i·y_i summed held
+        # 1.4 GB after 30 s of it and would have asked for 8.5 GB (session 49); the search is left out, said so
+        return [], (f"the search for crossings of 0 (where a sum cancels) was left out: {k} variables' grids × "
+                    f"{getattr(values, 'width', 1)} outputs and sums would hold {cells * 8 / 2 ** 30:.1f} GiB "
+                    f"(its limit {_GRID_CELLS * 8 / 2 ** 30:g} GiB); they were measured at the random and extreme "
+                    "points only")
     orders = [_passes(g) for g in grids]
     ys: list = [None] * k  # per variable: one array per output and sum over its grid (NaN where not evaluated)
     seen = [np.zeros(len(g), dtype=bool) for g in grids]
