@@ -189,11 +189,11 @@ def test_tukey_biweight_at_far_scales():
     np.testing.assert_allclose([dr[0], dr[3]], [9.801e298, 1e-200], rtol=1e-14)
 
 
-# found and not fixed: the scale s (the largest input's power of two) pushes a residual r ≪ c into the subnormals
-# before it is squared: f at c = 1e10, r = 1e−150 is 4.99806414e−301 for 5e−301 (3.9e12 ULP; the form before this
-# session and torch both 0)
-@pytest.mark.xfail(strict=True, reason="measured: Tukey's f at c = 1e10, r = 1e−150: 4.99806414e−301 for 5e−301, "
-                   "r scaled by 2⁻³³ into the subnormals before it is squared (before: 0; torch 0)")
+# Was a strict xfail ("measured: Tukey's f at c = 1e10, r = 1e−150: 4.99806414e−301 for 5e−301, r scaled by 2⁻³³ into
+# the subnormals before it is squared (before: 0; torch 0)"; 3.9e12 ULP): the scale s (the largest input's power of
+# two) pushed a residual r ≪ c into the subnormals. Fixed by h-tiny49: a monomial denominator's quotient is widened
+# unscaled, with widen's far tier (every leaf scaled to [1/2, 1)) past 2^±⌊960/n⌋ (quotients._homogeneous_quotient;
+# tests/test_tiny49.py)
 def test_tukey_biweight_residual_scaled_into_subnormals():
     f = _kernel(TUKEY)(c=np.array([1e10]), r=np.array([1e-150]))[0]
     assert abs(f[0] - 5e-301) <= 4 * np.spacing(5e-301), f

@@ -216,9 +216,9 @@ def test_gce_slope_where_sigmoid_underflows():
     assert _one(GCE, {"q": 0.5, "z": -800.0}, "df_dz", _truth(_gce, (q, z), "df_dz")) <= 4
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured: Box-Cox (x^λ − 1)/λ at λ = −5e−324, x = 0.3: symnet −1 for −1.2040 (9.2e14 ULP; torch 8.3e15 at "
-    "symnet verify's worst point): λ·log x rounds to the one subnormal 4.9e−324 before expm1 and the division"))
+# Was a strict xfail ("measured: Box-Cox (x^λ − 1)/λ at λ = −5e−324, x = 0.3: symnet −1 for −1.2040 (9.2e14 ULP; torch
+# 8.3e15 at symnet verify's worst point): λ·log x rounds to the one subnormal 4.9e−324 before expm1 and the division"),
+# fixed by h-tiny49 (losses.py's power-minus-one-quotient; tests/test_tiny49.py)
 def test_boxcox_at_a_subnormal_lambda():
     true = _truth(lambda l_, x: (x ** l_ - 1) / l_, (mpmath.mpf(-5e-324), mpmath.mpf(0.3)), "f", 1000)
     assert _one(BOXCOX, {"l": -5e-324, "x": 0.3}, "f", true) <= 4

@@ -852,3 +852,55 @@ POWER_MINUS_ONE_SLOPE = Rule(
     "L = log b, w = −y·L, G(w) = (e^w − 1 − w)/w² = Σ w^n/(n + 2)!, a series with no cancellation, for −1 < w < 2; "
     "as written past it",
     apply=_power_minus_one_slopes, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ tiny49 (issue 16, session 49, h-tiny49: the
+# power-minus-one-quotient rule, a Box-Cox transform at a tiny λ)
+_QUOTIENT_WINDOW = sp.Integer(2) ** -20  # |t| below it: the series' first term left out, t⁴/5!, is below 2⁻⁸⁶
+_QUOTIENT_TERMS = 4  # expm1(t)/t = Σ_{n<4} t^n/(n + 1)!
+
+
+def _power_minus_one_quotient_node(node):
+    """±(b^y − 1)/y (a Box-Cox transform, the generalised cross-entropy (1 − σ(z)^q)/q) → {±L·E(t) if |t| < 2⁻²⁰;
+    as written}, L = log b, t = y·L, E(t) = expm1(t)/t = Σ t^n/(n + 1)! (4 terms). Exact: (b^y − 1)/y = L·expm1(t)/t.
+    As written, y·L rounds into the subnormals where y is tiny (λ = −5e−324, x = 0.3: t the one subnormal 4.9e−324,
+    f −1 for −1.2040) and is 0/0 at y = 0; E(t) holds t only to first order, where an absolute error of t is harmless,
+    and is L at y = 0, the limit."""
+    from ..roots import ZeroSeries  # (at the call: roots imports the rewrite package)
+
+    if not node.is_Mul or sp.count_ops(node) > 40:
+        return None
+    for p in node.atoms(sp.Pow):
+        b, y = p.base, p.exp
+        if not (y.is_Symbol and b.free_symbols and not b.is_number and y not in b.free_symbols):
+            continue
+        written = (b ** y - 1) / y
+        for sign in (1, -1):
+            if node != sign * written and sp.expand(node - sign * written) != 0:
+                continue
+            L = _log_of_base(b)
+            t = y * L
+            v = sp.Dummy("v", real=True)
+            series = ZeroSeries(v, (sp.exp(v) - 1) / v, sp.Integer(0), sp.Integer(1), *[sp.Float(sp.Rational(1, sp.factorial(n + 1)), 25)
+                                                                                  for n in range(_QUOTIENT_TERMS)])
+            series = series.xreplace({v: Grouped(t)})
+            return sp.Piecewise((sign * L * series, sp.Abs(t) < _QUOTIENT_WINDOW), (node, True))
+    return None
+
+
+def _power_minus_one_quotients(expr):
+    """Every node :func:`_power_minus_one_quotient_node` rewrites outside a select, rewritten (outermost first)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
+        return expr
+    # (not inside a select: the power-minus-one-slope rule's keeps its written form, whose widened sum holds ∂y there)
+    return _top_down(expr, lambda node: _power_minus_one_quotient_node(node) if isinstance(node, sp.Expr) else None,
+                     leaves=(sp.Piecewise,))
+
+
+POWER_MINUS_ONE_QUOTIENT = Rule(
+    "power-minus-one-quotient", "(b^y − 1)/y (a Box-Cox transform, the generalised cross-entropy (1 − σ(z)^q)/q) "
+    "divides a rounded y·log b by y: where y is subnormal y·log b keeps a few bits or one (λ = −5e−324, x = 0.3: −1 "
+    "for −1.2040, 9.2e14 ULP; torch 8.3e15), and it is 0/0 at y = 0; it is L·expm1(t)/t exactly, L = log b, "
+    "t = y·L, and expm1(t)/t = Σ t^n/(n + 1)! (4 terms) for |t| < 2⁻²⁰, where an absolute error of t is harmless and "
+    "the limit L is taken at y = 0; as written past it",
+    apply=_power_minus_one_quotients, fired=lambda old, new: new != old, before=True)

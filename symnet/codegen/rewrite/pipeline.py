@@ -861,3 +861,11 @@ _LOCAL = (_weighted_max_gaps,) + _LOCAL[:-1]
 from .losses import POWER_MINUS_ONE_SLOPE  # noqa: E402
 
 _register(POWER_MINUS_ONE_SLOPE)
+
+
+# ------------------------------------------------------------------ tiny49 (losses.py)
+# power-minus-one-quotient (issue 16, session 49, h-tiny49: (b^y − 1)/y at a tiny or zero y, before the expm1 rule
+# takes b^y − 1 apart)
+from .losses import POWER_MINUS_ONE_QUOTIENT  # noqa: E402
+
+_register(POWER_MINUS_ONE_QUOTIENT)

@@ -698,6 +698,12 @@ def _homogeneous_quotient(expr, monomial=False):
     if not N.free_symbols <= d_syms or not all(_no_real_zero(f) for f, _ in D.factor_list()[1] if f.total_degree() >= 2):
         return None
     d = N.total_degree() - D.total_degree()
+    if monomial and len(D.terms()) == 1:
+        # a monomial D (the cancelling-polynomial rule's): unscaled, past 2^±⌊960/n⌋ (n the larger degree) in the scaled
+        # double words with every leaf scaled to [1/2, 1) (widen's far_bound): scaled by s = the largest input, a far
+        # smaller one underflowed (Tukey's f at c = 1e10, r = 1e−150: (r/s)² subnormal, and the value before its s²,
+        # 4.99806414e−301 for 5e−301; tiny49)
+        return widen(sp.factor(num) / sp.factor(den), far_bound=960 // max(N.total_degree(), D.total_degree()))
     core = widen(sp.factor(num) / sp.factor(den))
     scale = binade_reciprocal(sp.Max(*[sp.Abs(x) for x in sorted(d_syms, key=sp.default_sort_key)]))
     out = core.func(*[leaf * scale for leaf in core.leaves])
