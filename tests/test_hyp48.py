@@ -74,10 +74,6 @@ def _gc_slopes(a, e, x):
 
 
 # before: inf for 0.5 (both; torch inf)
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_general_charbonnier_at_a_subnormal_point():
     v = -2.781342323134e-309
     out = _run(GC, a=np.array([v]), eps=np.array([v]), x=np.array([v]))
@@ -97,10 +93,6 @@ def _gc_tiny_points():
 
 
 # before (9abe38b1): ±inf at every point whose true slope is normal
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_general_charbonnier_slopes_at_tiny_points():
     a, e, x = _gc_tiny_points()
     out = _run(GC, a=a, eps=e, x=x)
@@ -134,10 +126,6 @@ def test_general_charbonnier_at_ordinary_points():
 # ---------------------------------------------------------------- test_hyp43's c·v·W^e with a subnormal c
 
 # before: −inf for −1.389e150 (torch −inf)
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_inverse_cube_hypotenuse_with_a_subnormal_factor():
     rng = np.random.default_rng(43)
     x = 10.0 ** rng.uniform(-150, -100, 30) * rng.choice([-1, 1], 30)
@@ -241,10 +229,6 @@ def test_isrlu_where_the_scaled_denominator_overflows(dtype):
 
 # ---------------------------------------------------------------- Triton (interpreted)
 
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_triton_at_the_fixed_points():
     torch_and_triton()
     out = _run(ISRLU, backend="triton", a=np.array([2.5, 1.0]), x=np.array([-1e160, 2.0]))

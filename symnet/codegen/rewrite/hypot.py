@@ -503,6 +503,30 @@ def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     return out
 
 
+def _scaled_sum_quotient(s, r, e, v=None, w=None, square=None):
+    """:func:`_scaled_sum_power`'s S^e·r^(−2e)·(r·v)·(r·w)·P as one flat product with a negative power among its
+    factors (r^(−2e′) as (r^e′)⁻², or S^e with e < 0), which the printers take by exponents where it is not a normal
+    number: each factor split into its fraction and exponent (_constant_far), so no partial product leaves the range
+    where the whole does not. hyp48: the product c·(that form) with c an input multiplies c after the steps by r,
+    which overflow first where c is small ((x² + ε²)^(α/2)'s ∂x, α·(r·x)·S^(α/2 − 1)·r^(1 − α), at
+    α = ε = x = −2.78e−309, r = 2¹⁰²³: inf for 0.5). hyp49: the printers printed its (1/r)⁻ᵏ as a denominator without
+    brackets, α·r^(−α)/1/r for α·r^(−α)·r (finite and wrong where the true value overflows: test_xfail35's ∂ε at
+    α = −1, ε = 1e−200, p − t = −5e−205 −0.4267 for −1e400); ConditionalPrinting.parenthesize brackets it now."""
+    plain = ungroup(e)
+    n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
+    if not n.is_Integer:
+        n, rest = sp.S.Zero, e
+    integer = -2 * n - (v is not None) - (w is not None) - 2 * (square is not None)
+    factors = [s ** e] + [Grouped(r * b) for b in (v, w) if b is not None] + ([square] if square is not None else [])
+    if e.is_number:
+        factors.append(r ** (integer - 2 * rest))
+    elif integer > 0:  # r^k as (1/r)^(−k), 1/r exact: the negative power, r^(−e′) kept as the scaled form has it (CSE
+        factors += [Grouped(1 / r) ** -integer, Grouped(r ** -rest) ** 2]  # shares it; 1/r^(e′) rounds once more)
+    else:
+        factors += [r ** integer, Grouped(r ** rest) ** -2]
+    return sp.Mul(*factors)
+
+
 def _hypot_sum(node):
     """(Σ w·v²)^e (e not an integer) → S^e·r^(−2e) where the scaled form is taken (:func:`_scaled_sum_of_squares`,
     :func:`_scaled_sum_power`), the written form elsewhere, behind the zero-power rule's 0⁰ = 1 where e is variable (this
@@ -570,9 +594,9 @@ def _hypot_sum_product(node):
         taken = {f, *found, part[0]}
         rest = _number_kept_apart([h for h in node.args if h not in taken])  # (root45)
         scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
-        # (hyp48's fallback where this is not finite, rest·_scaled_sum_quotient(…) by exponents, was taken out before
-        # landing: finite and wrong where the true value overflows, ∂ε of ((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200,
-        # p − t = −5e−205 −0.4267 for −1e400, both backends; test_xfail35)
+        if rest.free_symbols:  # (hyp48: an input's factor c multiplies after the steps by r; hyp49: tests/test_hyp49.py)
+            scaled = written_where_not_finite(scaled, rest * _scaled_sum_quotient(
+                s, r, written.exp, *(found + [None, None])[:2], square=part[1]))
         # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
         # it was, v times the power's own scaled form
         # (two bases: the written product is no better anywhere, so only where r·v is subnormal: RMSNorm's ∂x₂ at
