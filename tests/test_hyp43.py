@@ -403,10 +403,8 @@ def test_rational_gradient_through_symnet_torch():
 # overflows in its steps by r with a subnormal z; over 300 points of 10^[−323, 308] float64 ∂x past 4 ULP at 11 of 81,
 # ∂y 12, float32 1 and 1, worse than torch at 0 float64 / 1 float32"), fixed by h-hyp48: the scaled form's product with z taken by
 # exponents where it is not finite (tests/test_hyp48.py)
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
+# (taken out by 2226c945, finite and wrong where the true value overflows; back with h-hyp49's printer fix,
+# tests/test_hyp49.py)
 def test_inverse_cube_hypotenuse_dx_with_a_subnormal_z():
     x, y, z = np.array([1.0637501382732223e-118]), np.array([1.7410437418665845e-195]), np.array([6e-323])
     with warnings.catch_warnings(), np.errstate(all="ignore"):

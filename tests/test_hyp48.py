@@ -74,10 +74,6 @@ def _gc_slopes(a, e, x):
 
 
 # before: inf for 0.5 (both; torch inf)
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_general_charbonnier_at_a_subnormal_point():
     v = -2.781342323134e-309
     out = _run(GC, a=np.array([v]), eps=np.array([v]), x=np.array([v]))
@@ -97,10 +93,6 @@ def _gc_tiny_points():
 
 
 # before (9abe38b1): ±inf at every point whose true slope is normal
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_general_charbonnier_slopes_at_tiny_points():
     a, e, x = _gc_tiny_points()
     out = _run(GC, a=a, eps=e, x=x)
@@ -134,10 +126,6 @@ def test_general_charbonnier_at_ordinary_points():
 # ---------------------------------------------------------------- test_hyp43's c·v·W^e with a subnormal c
 
 # before: −inf for −1.389e150 (torch −inf)
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_inverse_cube_hypotenuse_with_a_subnormal_factor():
     rng = np.random.default_rng(43)
     x = 10.0 ** rng.uniform(-150, -100, 30) * rng.choice([-1, 1], 30)
@@ -220,7 +208,9 @@ def test_isrlu_as_its_users_write_it():
 
 
 @pytest.mark.xfail(strict=True, reason="measured: ISRLU ∂a, −x³/2·(1 + a·x²)^(−3/2), at a = 2.5, x = −1e160: 0 for "
-                   "0.1265 (torch NaN); the power −3/2 of a sum with an input weight is not the hypot rule's")
+                   "0.1265 (torch NaN); the power −3/2 of a sum with an input weight is not the hypot rule's (session "
+                   "49: −sign(x)/2·(a + (1/x)/x)^(−3/2) where the power is below the normal range is right there, but "
+                   "CSE shares a + (1/x)/x with f's form and computes it on every element, ISRLU 1.25x in float64)")
 def test_isrlu_slope_in_a_where_the_square_overflows():
     out = _run(ISRLU, a=np.array([2.5]), x=np.array([-1e160]))
     with mpmath.workdps(60):
@@ -230,9 +220,10 @@ def test_isrlu_slope_in_a_where_the_square_overflows():
 
 
 @DTYPES
-@pytest.mark.xfail(strict=True, reason="measured: ISRLU f where |x|·√a overflows though x² is taken apart: float64 "
-                   "a = 5.8e89, x = 4.26e277 0 for 1.31e−45 (torch 0); float32 a = 4.9e15, x = 6.07e33 0 for 1.43e−8 "
-                   "(torch 0): the scaled form's (|x|·√(a + (1/x)/x))⁻¹ overflows before x multiplies")
+# Was a strict xfail ("measured: ISRLU f where |x|·√a overflows though x² is taken apart: float64 a = 5.8e89,
+# x = 4.26e277 0 for 1.31e−45 (torch 0); float32 a = 4.9e15, x = 6.07e33 0 for 1.43e−8 (torch 0): the scaled form's
+# (|x|·√(a + (1/x)/x))⁻¹ overflows before x multiplies"), fixed by h-hyp49: x·W^(−1/2) as sign(x)·(a + (1/x)/x)^(−1/2)
+# where W^(−1/2) is below the normal range (hypot._hypot_weight_product, tests/test_hyp49.py)
 def test_isrlu_where_the_scaled_denominator_overflows(dtype):
     a, x = (5.816709154108607e89, 4.262724776848435e277) if dtype is np.float64 else (4.909319e15, 6.070786e33)
     out = _run(ISRLU, a=np.array([a], dtype), x=np.array([x], dtype))
@@ -241,10 +232,6 @@ def test_isrlu_where_the_scaled_denominator_overflows(dtype):
 
 # ---------------------------------------------------------------- Triton (interpreted)
 
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
 def test_triton_at_the_fixed_points():
     torch_and_triton()
     out = _run(ISRLU, backend="triton", a=np.array([2.5, 1.0]), x=np.array([-1e160, 2.0]))

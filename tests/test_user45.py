@@ -273,10 +273,8 @@ GENERAL_CHARBONNIER = "(x**2 + eps**2)**(a/2)"
 # Was a strict xfail ("measured: (x² + ε²)^(α/2) ∂x, ∂ε float64 inf for 0.5 at α = ε = x = −2.78e−309 (the sum of
 # squares underflows); torch inf"), fixed by h-hyp48: the scaled form's product with α taken by exponents where it is
 # not finite (tests/test_hyp48.py)
-@pytest.mark.xfail(strict=True, reason="session 48: h-hyp48's by-exponents fallback for the scaled form where it is "
-                   "not finite was taken out before landing (finite and wrong where the true value overflows: ∂ε of "
-                   "((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 gave −0.4267 for −1e400, test_xfail35); "
-                   "these points are inf again, as on a023dd5c")
+# (taken out by 2226c945, finite and wrong where the true value overflows; back with h-hyp49's printer fix,
+# tests/test_hyp49.py)
 def test_general_charbonnier_slope_where_the_squares_underflow():
     v = -2.781342323134e-309
     _, _, deps, dx = _call(GENERAL_CHARBONNIER, np.float64, a=[v], eps=[v], x=[v])

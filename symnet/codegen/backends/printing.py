@@ -111,6 +111,16 @@ class ConditionalPrinting:
 
     selected: str | None = None  # where the expression being printed is selected (a condition's code), None: everywhere
 
+    def parenthesize(self, item, level, strict=False):
+        """StrPrinter's, but a kept bracket (rewrite.Grouped) of a negative power, printed as a quotient 1/x, is in
+        brackets wherever a product's would be: SymPy ranks it as its power less ½ (59.5), above a product's 50, so
+        a·Grouped(1/r)⁻¹ was printed a/1/r, a/r for a·r (hyp49: the hypot rule's flat quotient form, ∂ε of
+        ((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200, p − t = −5e−205 −0.4267 for −1e400)."""
+        if (isinstance(item, sp.UnevaluatedExpr) and item.args[0].is_Pow and item.args[0].exp.is_number
+                and item.args[0].exp.is_negative and level >= PRECEDENCE["Mul"]):
+            return "(%s)" % self._print(item)
+        return super().parenthesize(item, level, strict=strict)
+
     # |k| from which b^k of a rounded sum or quotient b is raised with b's rounding restored (_rounded_base): k·ulp/2
     # of b's rounding alone is 2 ULP at k = 4, beside the product's others (((x + y)/y)⁴⁰ was 33 ULP, torch 10; ∂y of
     # ((x + y)/y)⁵, −5x·(x + y)⁴/y⁶, 4.41 at (8453.5, 3518.5), torch 4.41; issue 16, h-powk40); below it the plain

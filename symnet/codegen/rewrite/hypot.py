@@ -410,7 +410,55 @@ def _hypot_input_weight(node, term, w, v, c):
     # taken where the written power is not finite or below the normal range (w·v² overflowed: inf, or 0 for the
     # reciprocal root), on those elements alone (_taken_below): a select on w·v² > 2¹²⁰ computed the scaled form on
     # every element, ISRLU's f 1.34× in float64
-    return _Final(_Fired(WrittenWhereNotFiniteOrBelowBase(node, scaled, node), ["hypot"]))
+    result = WrittenWhereNotFiniteOrBelowBase(node, scaled, node)
+    _HYPOT_WEIGHT_WRITTEN[result] = node  # (for _hypot_weight_product: v·{this})
+    return _Final(_Fired(result, ["hypot"]))
+
+
+_HYPOT_WEIGHT_WRITTEN: dict = {}  # _hypot_input_weight's result → the power as written
+
+
+def _weighted_parts(power):
+    """(w, v, c) of a power (w·v² + c)^e whose one square has an input weight w (:func:`_input_weighted_square`) and c
+    meets :func:`_hypot_input_weight`'s conditions; None for any other node."""
+    if not (power.is_Pow and power.base.is_Add):
+        return None
+    squares = [(t, *found) for t in power.base.args if (found := _input_weighted_square(t)) is not None]
+    if len(squares) != 1:
+        return None
+    ((term, w, v),) = squares
+    c = power.base - term
+    square_in_c = any(g.is_Pow and g.exp.is_even for g in (a.as_coeff_Mul()[1] for a in sp.Add.make_args(c)))
+    if square_in_c or c.free_symbols & (v.free_symbols | w.free_symbols) or (c.is_number and not c.is_positive):
+        return None
+    return w, v, c
+
+
+def _hypot_weight_product(node):
+    """rest·v·(w·v² + c)^(−1/2) with w holding an input (ISRLU x/√(1 + a·x²); session 49, h-hyp49) →
+    rest·sign(v)·(w + (c/v)/v)^(−1/2) where the written power is below the normal range or the product is not finite
+    (w·v² overflowed: W^(−1/2) = 0, v·W^(−1/2) 0 or inf·0), rest·v·W^(−1/2) as written elsewhere, on those elements
+    alone. Exact: v·(v²·(w + c/v²))^(−1/2) = v·|v|⁻¹·(…)^(−1/2). h-hyp48's |v|⁻¹·(w + (c/v)/v)^(−1/2) of the power alone
+    underflows where the product does not: ISRLU's f at a = 5.8e89, x = 4.26e277 0 for 1.31e−45 (|x|·√a overflows;
+    torch 0). At v = ±inf it is the limit sign(v)/√w, where the written form is inf·0. (v³·W^(−3/2), ISRLU's ∂a, is
+    not taken: the form sign(v)·(w + …)^(−3/2) is right where w·v² overflows, but shares (w + (c/v)/v) with f's, which
+    CSE then computes on every element, 1.25× on ISRLU in float64; and _taken_below takes no ±inf, where ∂a's truth
+    overflows: tests/test_hyp48.py's strict xfail.)"""
+    for f in node.args:
+        written = _HYPOT_WEIGHT_WRITTEN.get(f, f)
+        if not (written.is_Pow and written.exp == -sp.S.Half):
+            continue
+        parts = _weighted_parts(written)
+        if parts is None or parts[1] not in node.args:
+            continue
+        w, v, c = parts
+        rest = sp.Mul(*[h for h in node.args if h is not f and h != v])
+        scaled = rest * sp.sign(v) * (w + Grouped(Grouped(c / v) / v)) ** written.exp
+        # (the product with the power as written: h-hyp48's fallback of the power alone would share (w + (c/v)/v) with
+        # this one, and CSE computes a shared form on every element, ISRLU's f 1.25× in float64)
+        computed = rest * v * written
+        return _Final(_Fired(WrittenWhereNotFiniteOrBelowBase(computed, scaled, written), ["hypot"]))
+    return None
 
 
 # the hypot rule's scaled form for c holding an input is taken below |v| = 2⁻⁶⁰ too (v² is subnormal in float32 from
@@ -503,6 +551,30 @@ def _scaled_sum_power(s, r, e, v=None, w=None, square=None):
     return out
 
 
+def _scaled_sum_quotient(s, r, e, v=None, w=None, square=None):
+    """:func:`_scaled_sum_power`'s S^e·r^(−2e)·(r·v)·(r·w)·P as one flat product with a negative power among its
+    factors (r^(−2e′) as (r^e′)⁻², or S^e with e < 0), which the printers take by exponents where it is not a normal
+    number: each factor split into its fraction and exponent (_constant_far), so no partial product leaves the range
+    where the whole does not. hyp48: the product c·(that form) with c an input multiplies c after the steps by r,
+    which overflow first where c is small ((x² + ε²)^(α/2)'s ∂x, α·(r·x)·S^(α/2 − 1)·r^(1 − α), at
+    α = ε = x = −2.78e−309, r = 2¹⁰²³: inf for 0.5). hyp49: the printers printed its (1/r)⁻ᵏ as a denominator without
+    brackets, α·r^(−α)/1/r for α·r^(−α)·r (finite and wrong where the true value overflows: test_xfail35's ∂ε at
+    α = −1, ε = 1e−200, p − t = −5e−205 −0.4267 for −1e400); ConditionalPrinting.parenthesize brackets it now."""
+    plain = ungroup(e)
+    n, rest = sp.expand(plain).as_coeff_Add() if not e.is_number else (sp.S.Zero, e)
+    if not n.is_Integer:
+        n, rest = sp.S.Zero, e
+    integer = -2 * n - (v is not None) - (w is not None) - 2 * (square is not None)
+    factors = [s ** e] + [Grouped(r * b) for b in (v, w) if b is not None] + ([square] if square is not None else [])
+    if e.is_number:
+        factors.append(r ** (integer - 2 * rest))
+    elif integer > 0:  # r^k as (1/r)^(−k), 1/r exact: the negative power, r^(−e′) kept as the scaled form has it (CSE
+        factors += [Grouped(1 / r) ** -integer, Grouped(r ** -rest) ** 2]  # shares it; 1/r^(e′) rounds once more)
+    else:
+        factors += [r ** integer, Grouped(r ** rest) ** -2]
+    return sp.Mul(*factors)
+
+
 def _hypot_sum(node):
     """(Σ w·v²)^e (e not an integer) → S^e·r^(−2e) where the scaled form is taken (:func:`_scaled_sum_of_squares`,
     :func:`_scaled_sum_power`), the written form elsewhere, behind the zero-power rule's 0⁰ = 1 where e is variable (this
@@ -510,7 +582,7 @@ def _hypot_sum(node):
     bases (∂p of the Charbonnier loss, α·(p − t)·W^(α/2 − 1)) → c·(r·v)·S^e·r^(−2e − 1) there: W^(α/2 − 1) alone
     overflows or underflows where the product does not (∂ε 0 for 1.4e−219 at α = 0.27, ε = 2.5e300, p − t = 1e300)."""
     if node.is_Mul:
-        return _hypot_sum_product(node)
+        return _hypot_weight_product(node) or _hypot_sum_product(node)
     if node.is_Pow and not node.exp.is_Integer:
         parts = _scaled_sum_of_squares(node.base)
         if parts is None:
@@ -570,9 +642,9 @@ def _hypot_sum_product(node):
         taken = {f, *found, part[0]}
         rest = _number_kept_apart([h for h in node.args if h not in taken])  # (root45)
         scaled = rest * _scaled_sum_power(s, r, written.exp, *(found + [None, None])[:2], square=part[1])
-        # (hyp48's fallback where this is not finite, rest·_scaled_sum_quotient(…) by exponents, was taken out before
-        # landing: finite and wrong where the true value overflows, ∂ε of ((p − t)² + ε²)^(α/2) at α = −1, ε = 1e−200,
-        # p − t = −5e−205 −0.4267 for −1e400, both backends; test_xfail35)
+        if rest.free_symbols:  # (hyp48: an input's factor c multiplies after the steps by r; hyp49: tests/test_hyp49.py)
+            scaled = written_where_not_finite(scaled, rest * _scaled_sum_quotient(
+                s, r, written.exp, *(found + [None, None])[:2], square=part[1]))
         # where r·v is far below the normal range (v ≪ max |v|: r·ε = 0 at ε = 1e−150, r = 2⁻⁶⁶⁴) the product as
         # it was, v times the power's own scaled form
         # (two bases: the written product is no better anywhere, so only where r·v is subnormal: RMSNorm's ∂x₂ at
