@@ -202,6 +202,12 @@ class TextPrinter(_ReaderOrder, StrPrinter):
         # for 2·10⁶ (the printer flips a denominator's power back, and (10⁻¹²)^(1/2) came back as 10¹²^(−1/2))
         if isinstance(item, sp.Pow) and item.exp in (-1, sp.Rational(-1, 2)) and level >= PRECEDENCE["Mul"]:
             return "(%s)" % self._print(item)
+        # the same for such a power kept in brackets (rewrite.Grouped): a generated kernel's comment read
+        # prod_2 = α·value_5²/1/fn_1 for α·value_5²·fn_1 (the hypot rule's flat quotient, session 49; the code
+        # printers' ConditionalPrinting.parenthesize has the same case)
+        if isinstance(item, sp.UnevaluatedExpr) and item.args[0].is_Pow and item.args[0].exp.is_number \
+                and item.args[0].exp.is_negative and level >= PRECEDENCE["Mul"]:
+            return "(%s)" % self._print(item)
         # a fraction printed as a decimal is one number: 0.1·1, not (0.1)·1 as for 1/10
         if isinstance(item, sp.Rational) and item.is_positive and not item.is_Integer and _decimal(item) \
                 and not _abbreviated(item):
