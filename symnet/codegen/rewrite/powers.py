@@ -1402,8 +1402,9 @@ CANCELLING_POLYNOMIAL = Rule(
 
 def _power_under_root(node):
     """A product holding t^(−1/2), t = y^e (y an input, e a variable exponent), and t·log y or y^(e − 1) beside it →
-    the product with the pair as y^(e/2) (t/√t, the same where y > 0; log y is NaN where y < 0, and zero-limit takes
-    y^(e/2)·log y at y = 0) or as ±|y|^(e/2 − 1) (y^(e − 1)/√t = y^(e/2 − 1) for
+    the product with the pair as √t (t/√t, the same where t > 0; f's own root, not a pow more: log y is NaN where
+    y < 0, and the product's limit at y = 0 is 0 where e > 0, inf·0 as √t·log y) or as ±|y|^(e/2 − 1) (y^(e − 1)/√t =
+    y^(e/2 − 1) for
     y ≥ 0, −|y|^(e/2 − 1) for y < 0 where t ≥ 0: e an even integer there, y^(e − 1) negative), √t elsewhere (t < 0 or
     NaN: √t is NaN there, as the quotient); else None. The written pair forms y^(e − 1) or t apart, which leave the
     range or go subnormal where the product does not: ∂y of √(y^(3x + 1)) at y = +inf inf·0 = NaN for 0 or inf, at
@@ -1425,8 +1426,8 @@ def _power_under_root(node):
         if base != y and f != t:
             continue
         rest = sp.Mul(*[g for g in factors if g is not root and g is not f])
-        if f == t and sp.log(y) in sp.Mul.make_args(rest):  # (NaN for y < 0 either way: log y)
-            return rest * y ** (e / 2)
+        if f == t and sp.log(y) in sp.Mul.make_args(rest):  # (f's own root, shared; its limit 0 at y = 0 where e > 0)
+            return sp.Piecewise((0, sp.Eq(y, 0) & (e > 0)), (rest * sp.sqrt(t), True))
         if sp.expand(a - (e - 1)) == 0:
             slope = sp.Abs(y) ** sp.expand(e / 2 - 1)
             return rest * sp.Piecewise((slope, y >= 0), (-slope, t >= 0), (sp.sqrt(t), True))
@@ -1440,10 +1441,10 @@ def _powers_under_roots(expr):
 
 
 POWER_UNDER_ROOT = Rule(
-    "power-under-root", "t^(−1/2) of a power t = y^e with a variable exponent beside y^(e − 1) or t·log y in a product (∂y "
-    "and ∂x of √(y^(3x + 1)): y^(3x)·(3x + 1)/(2√t), 3t·log y/(2√t)) forms y^(e − 1) and t apart, which leave the range "
-    "or go subnormal where the product does not: NaN at y = +inf for 0 or inf (inf·0), 2.6e10 ULP at (60.97, 0.0181) "
-    "(y^(3x) = 2.3e−319 subnormal), NaN for +inf where the root overflows; t·log y/√t is y^(e/2)·log y (log y NaN "
-    "for y < 0), and y^(e − 1)/√t is |y|^(e/2 − 1) "
-    "for y ≥ 0, −|y|^(e/2 − 1) for y < 0 where t ≥ 0 (e an even integer), √t (NaN, as the quotient) where t < 0 or "
-    "NaN", apply=_powers_under_roots, fired=lambda old, new: new != old, before=True)
+    "power-under-root", "t^(−1/2) of a power t = y^e with a variable exponent beside y^(e − 1) or t·log y in a product "
+    "(∂y and ∂x of √(y^(3x + 1)): y^(3x)·(3x + 1)/(2√t), 3t·log y/(2√t)) forms y^(e − 1) and t apart, which leave the "
+    "range or go subnormal where the product does not: NaN at y = +inf for 0 or inf (inf·0), 2.6e10 ULP at (60.97, "
+    "0.0181) (y^(3x) = 2.3e−319 subnormal), NaN for +inf where the root overflows; t·log y/√t is √t·log y, f's root (0 "
+    "at y = 0 where e > 0, its limit), and y^(e − 1)/√t is |y|^(e/2 − 1) for y ≥ 0, −|y|^(e/2 − 1) for y < 0 where "
+    "t ≥ 0 (e an even integer), √t (NaN, as the quotient) where t < 0 or NaN",
+    apply=_powers_under_roots, fired=lambda old, new: new != old, before=True)
