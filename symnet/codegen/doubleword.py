@@ -1907,8 +1907,8 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
     # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN; a zero the scaled value
     # has is not taken for an infinity: its products' hi underflowed where k held the scale, ((x + y)/y)⁵ at
     # (5e−200, 1e−310) was 0 for +inf: (x + y)/y = 1.2e−70·2⁶⁰⁰ scaled, its fifth power's hi 0; root49)
-    take = (np.isfinite(got) & ((got != 0.0) | ((np.abs(was) < np.inf) & ((was != 0.0) | np.signbit(got))))) \
-        | (np.isnan(was) & ~np.isnan(got))
+    take = np.isfinite(got) & ((got != 0.0) | ((np.abs(was) < np.inf) & ((was != 0.0) | np.signbit(got))))
+    take = take | (np.isnan(was) & ~np.isnan(got))
     value[tiny] = np.where(take, got, was)
     return value
 '''.replace("SCALED_TINY", repr(SCALED_TINY)),
