@@ -92,9 +92,9 @@ def test_the_select_in_triton():
         assert np.array_equal(got[o], mine[o]) and np.array_equal(np.signbit(got[o]), np.signbit(mine[o])), o
 
 
-@pytest.mark.xfail(strict=True, reason="measured: ∂x of (1 − x·y²)/(x² + 1) at x = +inf, y = ±0 is +0 for −0 (the value "
-                   "there is −2x/(x² + 1)² → −0; torch NaN), both dtypes: lc(P) = y² vanishes at y = 0 and the rule's +0 "
-                   "is 'sign not known' (the sign is then a lower coefficient's, −2, which the walk does not take)")
+# measured before (root49): ∂x of (1 − x·y²)/(x² + 1) at x = +inf, y = ±0 was +0 for −0 (the value there is
+# −2x/(x² + 1)² → −0; torch NaN), both dtypes: lc(P) = y² vanishes at y = 0 and the rule's +0 was 'sign not known'; the
+# walk now takes P with y = 0 there (−2x: −0), a select on y ≠ 0
 @pytest.mark.parametrize("dtype", [F64, F32])
 def test_the_sign_of_a_zero_limit_where_the_leading_coefficient_vanishes(dtype):
     xs, ys = np.array([np.inf, np.inf], dtype), np.array([0.0, -0.0], dtype)

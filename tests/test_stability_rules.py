@@ -810,5 +810,7 @@ from test_mix48 import RULE_CASES as _CASES_mix48  # noqa: E402  (factored-exp-d
 RULE_CASES += _CASES_mix48
 from test_user48 import RULE_CASES as _CASES_user48  # noqa: E402  (power-minus-one-slope: tests/test_user48.py)
 RULE_CASES += _CASES_user48
-from test_tiny49 import RULE_CASES as _CASES_tiny49  # noqa: E402  (RULE: tests/test_tiny49.py)
+from test_tiny49 import RULE_CASES as _CASES_tiny49  # noqa: E402  (power-minus-one-quotient: tests/test_tiny49.py)
 RULE_CASES += _CASES_tiny49
+from test_root49 import RULE_CASES as _CASES_root49  # noqa: E402  (power-under-root: tests/test_root49.py)
+RULE_CASES += _CASES_root49

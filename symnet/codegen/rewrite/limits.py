@@ -779,27 +779,38 @@ class _TowardInfinity:
             return self._cheap(sp.cancel(n.coeff_wrt(x, deg_n).as_expr() / lead_d.as_expr()))
         if n.is_zero:
             return sp.S.Zero
-        return self._signed_zero(walk, n.coeff_wrt(x, deg_n), lead_d, sign ** ((deg_d - deg_n) % 2))
+        return self._signed_zero(walk, n, lead_d, sign, deg_d)
 
-    def _signed_zero(self, walk, lead_n, lead_d, s):
-        """0 with the sign P/Q takes toward the infinity, sign(lc P)·sign(lc Q)·``s``, where the leading coefficients'
-        signs are known (−0 from below); +0 where that sign is the others' (the printers take a product with −0.0's
-        stand-in, −1e−400, as the tiny number it is: −1e−400·y at y = 1.8e308 was −1.8e−92). A −0 whose sign needs
-        generators of lc(P) nonzero (lc(P) = −y²) is a select: −0 where they are, +0 where one is 0 (there lc(P)
-        vanishes and a lower term of P gives the sign: (1 − x·y²)/(x² + 1) at x = +inf, y = 0 was −0 for +0)."""
+    def _signed_zero(self, walk, n, lead_d, sign, deg_d, depth=0):
+        """0 with the sign P/Q takes toward the infinity (P = ``n``, of degree below ``deg_d``), sign(lc P)·sign(lc Q)·
+        sign^(deg Q − deg P), where the leading coefficients' signs are known (−0 from below); +0 where that sign is the
+        others' (the printers take a product with −0.0's stand-in, −1e−400, as the tiny number it is: −1e−400·y at
+        y = 1.8e308 was −1.8e−92). A sign that needs a generator g of lc(P) nonzero (lc(P) = ±y²) is a select: that
+        sign where g ≠ 0, and where g = 0 the sign of P with g = 0, whose lower term gives it ((1 − x·y²)/(x² + 1) at
+        x = +inf, y = 0 was −0 for +0; its ∂x, (x²y² − 2x − y²)/(x² + 1)², +0 for −0 there: root49)."""
+        x = self.generator[self.x]
+        lead_n = n.coeff_wrt(x, n.degree(x))
         required = set(walk.nonzero)  # lc(Q)'s generators: nonzero wherever the limit is taken
         try:
-            s *= walk.monomial_sign(lead_n) * walk.monomial_sign(lead_d)
+            s = sign ** ((deg_d - n.degree(x)) % 2) * walk.monomial_sign(lead_n) * walk.monomial_sign(lead_d)
         except _NoRationalLimit:
+            walk.nonzero = required
             return sp.S.Zero
-        if s > 0:
-            return sp.S.Zero
+        value = sp.S.Zero if s > 0 else _NEGATIVE_ZERO
         needed = sorted(walk.nonzero - required, key=sp.default_sort_key)
         walk.nonzero = required  # lc(P)'s generators are the select's own condition, not the limit's
         if not needed:
-            return _NEGATIVE_ZERO
+            return value
         opaque = {g: e for e, g in self.opaque.items()}
-        return sp.Piecewise((_NEGATIVE_ZERO, sp.And(*[sp.Ne(opaque.get(g, g), 0) for g in needed])), (sp.S.Zero, True))
+        where = sp.And(*[sp.Ne(opaque.get(g, g), 0) for g in needed])
+        rest = n
+        if len(needed) == 1 and depth < 3:  # where the one generator is 0: P's lower terms
+            rest = n.subs(self.generator[needed[0]], 0)
+        if len(needed) > 1 or depth >= 3 or rest.is_zero:  # (P = 0 there: f = +0/Q; several: the sign not known)
+            other = sp.S.Zero
+        else:
+            other = self._signed_zero(walk, rest, lead_d, sign, deg_d, depth + 1)
+        return value if value == other else sp.Piecewise((value, where), (other, True))
 
     def _cheap(self, limit):
         """``limit`` where it is a number or a number times at most 3 factors (inputs, generators or their
@@ -996,10 +1007,65 @@ def _input_infinite_limits(expr):
         for sign, (limit, nonzero) in found.items():
             at = x > _DBL_MAX if sign > 0 else x < -_DBL_MAX
             pieces.setdefault(limit, []).append(sp.And(at, *finite, *nonzero))
+    for x in inputs:  # z^k·B with B bounded, at x = ±inf and z = 0: the limit 0 (root49)
+        for z, value in _vanishing_factor_limits(expr, x, inputs):
+            if probe is None:
+                written = unwiden(expr)
+                try:
+                    probe = _float_probe_inputs(without_ite(_share_sigmoid_pairs(written)), inputs)
+                except Exception:  # a node the bare expression printer does not print: no limit taken
+                    return expr
+            others = [o for o in inputs if o not in (x, z)]
+            columns = {o: np.array([r[j] for r in rows]) for j, o in enumerate(others)}
+            infinite = np.resize([np.inf, -np.inf], len(rows))
+            columns.update({x: infinite, z: np.zeros(len(rows))})
+            with np.errstate(all="ignore"):
+                if np.isfinite(probe([columns[s] for s in inputs])).all():
+                    continue
+            pieces.setdefault(value, []).append(
+                sp.And(sp.Abs(x) > _DBL_MAX, sp.Eq(z, 0), *[sp.Abs(o) <= _DBL_MAX for o in others]))
     if not pieces:
         return expr
     # one branch a limit, its conditions joined as written (SymPy's Piecewise would join equal branches in CNF)
     return sp.Piecewise(*[(limit, sp.Or(*conditions)) for limit, conditions in pieces.items()], (expr, True))
+
+
+# bounded at every real argument (a select of them, sums, products and positive integer powers too)
+_BOUNDED_FUNCTIONS = (sigmoid, sp.tanh, sp.sin, sp.cos, sp.erf)
+
+
+def _bounded(e) -> bool:
+    """``e`` (its widened nodes written out) is bounded over every real value of its inputs."""
+    if e.is_Rational or e.is_Float:
+        return True
+    if isinstance(e, _BOUNDED_FUNCTIONS):
+        return True
+    if isinstance(e, sp.Piecewise):
+        return all(_bounded(b) for b, _ in e.args)
+    if e.is_Add or e.is_Mul:
+        return all(_bounded(a) for a in e.args)
+    if e.is_Pow:
+        return bool(e.exp.is_Integer and e.exp > 0) and _bounded(e.base)
+    return False
+
+
+def _vanishing_factor_limits(expr, x, inputs) -> list:
+    """(z, value) for each input z ≠ x where ``expr`` is z^k·B (k ≥ 1 an integer, B bounded: :func:`_bounded`): its
+    limit at x = ±inf, z = 0 is 0 (|f| ≤ M·|z|^k toward that point from every direction: ∂w of tanh(w·x + b),
+    4x·σ(2u)·σ(−2u), at w = ±inf, x = 0), and ``value``, f written out with x = 0, is f's value at every finite x
+    there (z = ±0: x·z = ±0 and f(x, ±0) does not depend on x; the 0's sign as f's at x = 0)."""
+    plain = unwiden(expr)
+    if not plain.is_Mul:
+        return []
+    found = []
+    for z in inputs:
+        if z == x:
+            continue
+        powers = [a for a in plain.args if a == z or (a.is_Pow and a.base == z and a.exp.is_Integer and a.exp > 0)]
+        rest = [a for a in plain.args if a not in powers]
+        if len(powers) == 1 and all(_bounded(a) for a in rest):
+            found.append((z, plain.xreplace({x: sp.S.Zero})))
+    return found
 
 
 INPUT_INFINITE_LIMIT = Rule(
@@ -1009,7 +1075,10 @@ INPUT_INFINITE_LIMIT = Rule(
     "resolved by p's eventual sign; the other inputs' parts polynomials, or finite functions of them, as "
     "coefficients), the limit is exact from the degrees and leading coefficients: 0 where the numerator's degree is "
     "below the denominator's, lc(P)/lc(Q) (a number, or a product of at most 3 factors of the others) where equal, "
-    "lc(Q) a number times powers of the others, which must be nonzero; ±inf left alone. Where the generated form, "
+    "lc(Q) a number times powers of the others, which must be nonzero; ±inf left alone. And where f is z^k·B, B "
+    "bounded (σ, tanh, sin, cos, erf, their sums, products and selects), at x = ±inf and z = 0 (∂w of tanh(w·x + b), "
+    "x·(1 − tanh²(w·x + b)), NaN at w = ±inf, x = 0, w·x = inf·0): |f| ≤ M·|z|^k, the limit 0, f's value at every "
+    "finite x (f with x = 0). Where the generated form, "
     "probed in float64 with the other inputs at 10 finite values (±1.8e308 among them), is NaN or ±inf there, a "
     "select returns the limit where x is that infinity, the others finite and those factors nonzero (x > 1.8e308: "
     "only +inf in float64, and in float32 compared in float64); the form as it was everywhere else, bit for bit",

@@ -45,8 +45,8 @@ from .hypot import (_conjugate_forms, _hypot_input, _hypot_quotient, _hypot_sum,
                     _negated_root_difference, ASINH_FAR_SUM, CONJUGATE, DISTRIBUTED_POWER_SUM, HALVED_DIFFERENCE,
                     HYPOT_SCALING, HYPOT_SIGN, HYPOT_SLOPE, SCALED_ASINH)
 from .powers import (_common_power, _root_difference, CANCELLING_POLYNOMIAL, COMMON_POWER, EXP_OVER_POWER_FAR,
-                     MIXTURE_POWER, POLYNOMIAL_POWER, ROOT_DIFFERENCE, ROOT_OF_MONOMIAL, ROOT_RECIPROCAL, ROUNDED_POWER,
-                     SQUARE_SUM_POWER, SUM_POWER_CANCEL)
+                     MIXTURE_POWER, POLYNOMIAL_POWER, POWER_UNDER_ROOT, ROOT_DIFFERENCE, ROOT_OF_MONOMIAL, ROOT_RECIPROCAL,
+                     ROUNDED_POWER, SQUARE_SUM_POWER, SUM_POWER_CANCEL)
 from .products import (GAUSSIAN_QUOTIENT_PRODUCT, LONG_PRODUCT, OVERFLOWED_PRODUCT, PRODUCT_ORDER, RATIONAL_PRODUCT,
                        SCALE_INTO_SUM, WIDENED_PRODUCT_OVERFLOW)
 from .softmax import (COMPENSATED_SUM, GAP_SUM, NESTED_SUM_FACTOR, SOFTMAX_DIVERGENCE, SOFTMAX_ENTROPY, SOFTMAX_MEAN,
@@ -524,6 +524,9 @@ _register(ROOT_RECIPROCAL)
 
 # root-of-monomial (powers.py)
 _register(ROOT_OF_MONOMIAL)
+
+# power-under-root (powers.py; root49)
+_register(POWER_UNDER_ROOT)
 
 # sigmoid-power (sigmoids.py)
 _register(SIGMOID_POWER)

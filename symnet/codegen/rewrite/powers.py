@@ -12,7 +12,7 @@ import sympy as sp
 
 from ...records import BoundedRecord
 from ...special import softplus
-from .core import _Final, _Fired, Rule
+from .core import _Final, _Fired, rewrite_nodes, Rule
 from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, Grouped, ungroup, widen, WidenedBase
 from .losses import _constant_plus_square
 from .quotients import _as_math, _HOMOGENEOUS_DEGREE, _HOMOGENEOUS_OPERATIONS, _homogeneous_quotient
@@ -1434,3 +1434,57 @@ CANCELLING_POLYNOMIAL = Rule(
     "terms that cancel cancel symbolically), widened and at the inputs scaled by a power of two as the "
     "homogeneous-quotient rule writes it (exact: R(x) = s^d·R(x/s))", apply=_cancelling_polynomial,
     fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ power-under-root (root49: ∂ of √(y^e) for a
+# variable exponent e, y^(e − 1)·e/(2√(y^e)) and y^e·log(y)·e′/(2√(y^e)), past the range); tested in tests/test_root49.py
+
+
+def _power_under_root(node):
+    """A product holding t^(−1/2), t = y^e (y an input, e a variable exponent), and t·log y or y^(e − 1) beside it →
+    the product with the pair as √t (t/√t, the same where t > 0; f's own root, not a pow more: log y is NaN where
+    y < 0, and the product's limit at y = 0 is 0 where e > 0, inf·0 as √t·log y) or as ±|y|^(e/2 − 1) (y^(e − 1)/√t =
+    y^(e/2 − 1) for
+    y ≥ 0, −|y|^(e/2 − 1) for y < 0 where t ≥ 0: e an even integer there, y^(e − 1) negative), √t elsewhere (t < 0 or
+    NaN: √t is NaN there, as the quotient); else None. The written pair forms y^(e − 1) or t apart, which leave the
+    range or go subnormal where the product does not: ∂y of √(y^(3x + 1)) at y = +inf inf·0 = NaN for 0 or inf, at
+    (60.97, 0.0181) 2.6e10 ULP (y^(3x) = 2.3e−319), NaN for +inf where the root overflows."""
+    if not node.is_Mul:
+        return None
+    factors = list(node.args)
+    roots = [f for f in factors if f.is_Pow and f.exp == sp.Rational(-1, 2) and f.base.is_Pow
+             and f.base.base.is_Symbol and f.base.exp.free_symbols]
+    if len(roots) != 1:
+        return None
+    (root,) = roots
+    t = root.base
+    y, e = t.base, t.exp
+    for f in factors:
+        if f is root:
+            continue
+        base, a = (f.base, f.exp) if f.is_Pow else (f, sp.S.One)
+        if base != y and f != t:
+            continue
+        rest = sp.Mul(*[g for g in factors if g is not root and g is not f])
+        if f == t and sp.log(y) in sp.Mul.make_args(rest):  # (f's own root, shared; its limit 0 at y = 0 where e > 0)
+            return sp.Piecewise((0, sp.Eq(y, 0) & (e > 0)), (rest * sp.sqrt(t), True))
+        if sp.expand(a - (e - 1)) == 0:
+            slope = sp.Abs(y) ** sp.expand(e / 2 - 1)
+            return rest * sp.Piecewise((slope, y >= 0), (-slope, t >= 0), (sp.sqrt(t), True))
+    return None
+
+
+def _powers_under_roots(expr):
+    """:func:`_power_under_root` on every product of ``expr``, before the node-by-node pass (whose zero-power rule
+    writes y^e and t^(−1/2) as selects first)."""
+    return rewrite_nodes(_power_under_root, expr, sp.Pow)
+
+
+POWER_UNDER_ROOT = Rule(
+    "power-under-root", "t^(−1/2) of a power t = y^e with a variable exponent beside y^(e − 1) or t·log y in a product "
+    "(∂y and ∂x of √(y^(3x + 1)): y^(3x)·(3x + 1)/(2√t), 3t·log y/(2√t)) forms y^(e − 1) and t apart, which leave the "
+    "range or go subnormal where the product does not: NaN at y = +inf for 0 or inf (inf·0), 2.6e10 ULP at (60.97, "
+    "0.0181) (y^(3x) = 2.3e−319 subnormal), NaN for +inf where the root overflows; t·log y/√t is √t·log y, f's root (0 "
+    "at y = 0 where e > 0, its limit), and y^(e − 1)/√t is |y|^(e/2 − 1) for y ≥ 0, −|y|^(e/2 − 1) for y < 0 where "
+    "t ≥ 0 (e an even integer), √t (NaN, as the quotient) where t < 0 or NaN",
+    apply=_powers_under_roots, fired=lambda old, new: new != old, before=True)
