@@ -192,6 +192,12 @@ def test_tanh_layer_unchanged_at_finite_points(dtype):
 # ------------------------------------------------------------------ ((x + y)/y)⁵ past the range, a subnormal y
 
 
+@pytest.mark.xfail(strict=True, reason="root49's fix (a zero of the scaled double words not taken for the double "
+                   "word's infinity, NumPy _dwx_tier and Triton's scaled tiers) was taken out when merged: it made "
+                   "h-tiny49's Tukey c²/6·(1 − (1 − (r/c)²)³) inf at c = 6.8e90, r = −2.7e−185 (the truth underflows; "
+                   "there the double word's c⁴ overflows and the scaled tier's 0 is right). Which tier is right needs "
+                   "the scaled words' products renormalised (their hi underflowed where k held the scale), not a "
+                   "preference; test_break40's strict xfail is back")
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_fifth_power_of_a_sum_quotient_past_the_range(backend):
     # before: 0 at 94 of these 200 (+inf truths), NumPy and Triton; now +inf at all; and where y is subnormal and

@@ -977,11 +977,8 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
     was = value[tiny]
     # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch, but for the scaled value's
     # −0, an underflowed negative value, beside a double word's +0 (hi + lo loses −0: pow47); an infinity the scaled
-    # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN; a zero the scaled value
-    # has is not taken for an infinity: its products' hi underflowed where k held the scale, ((x + y)/y)⁵ at
-    # (5e−200, 1e−310) was 0 for +inf: (x + y)/y = 1.2e−70·2⁶⁰⁰ scaled, its fifth power's hi 0; root49)
-    take = np.isfinite(got) & ((got != 0.0) | ((np.abs(was) < np.inf) & ((was != 0.0) | np.signbit(got))))
-    take = take | (np.isnan(was) & ~np.isnan(got))
+    # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0) | np.signbit(got))) | (np.isnan(was) & ~np.isnan(got))
     value[tiny] = np.where(take, got, was)
     return value
 

@@ -794,7 +794,7 @@ def _dw_widened_063f068f73_needed_repaired(y, z, needed, TIER: tl.constexpr, tie
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
                 scaled_result = _dw_widened_063f068f73_needed_repaired_scaled(y_f64, z_f64)
-                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | ((tl.abs(result) < float("inf")) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), scaled_result, result)
+                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
         deep = ((tl.abs(y_f64) + tl.abs(sig_z_hi)) > 1099511627776.0 * tl.abs(sig_z_minus_y_hi)) & needed  # cancels past 2⁴⁰: triple words
@@ -878,7 +878,7 @@ def _dw_widened_6fd886a8eb_needed_repaired(y, z, needed, TIER: tl.constexpr, tie
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
                 scaled_result = _dw_widened_6fd886a8eb_needed_repaired_scaled(y_f64, z_f64)
-                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | ((tl.abs(result) < float("inf")) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), scaled_result, result)
+                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
         deep = ((tl.abs(half_times_tanh_half_times_z_hi) + tl.abs(where_abs_z_le_log_three_hi)) > 1099511627776.0 * tl.abs(sum_1_hi)) & needed  # cancels past 2⁴⁰: triple words
@@ -998,7 +998,7 @@ def _dw_widened_90bcd99b33_needed_repaired(y, z, needed, TIER: tl.constexpr, tie
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
                 scaled_result = _dw_widened_90bcd99b33_needed_repaired_scaled(y_f64, z_f64)
-                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | ((tl.abs(result) < float("inf")) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), scaled_result, result)
+                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
         deep = ((tl.abs(sig_neg_z_hi) + tl.abs(where_z_gt_log_three_hi)) > 1099511627776.0 * tl.abs(sum_1_hi)) & needed  # cancels past 2⁴⁰: triple words
@@ -1094,8 +1094,8 @@ def _dw_widened_cef9d606a0_needed_tiered_repaired(y, z, needed, TIER: tl.constex
     if y.dtype == tl.float64:  # resolved when compiled
         if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on every lane
             scaled_result = _dw_widened_cef9d606a0_needed_tiered_repaired_scaled(y_f64, z_f64)
-            result = tl.where(((tl.abs(scaled_result) < float("inf")) & (tl.abs(plain) < float("inf"))) & ((scaled_result != 0.0) | (tl.abs(plain) < float("inf"))), scaled_result, plain)
-            result = tl.where((~(tl.abs(plain) < float("inf")) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf"))) & (scaled_result == scaled_result) & (((tl.abs(scaled_result) < float("inf")) & (scaled_result != 0.0)) | (plain != plain)), scaled_result, result)
+            result = tl.where((tl.abs(scaled_result) < float("inf")) & (tl.abs(plain) < float("inf")), scaled_result, plain)
+            result = tl.where((~(tl.abs(plain) < float("inf")) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf"))) & (scaled_result == scaled_result) & ((tl.abs(scaled_result) < float("inf")) | (plain != plain)), scaled_result, result)
         else:
             # one_minus_y = 1 − y
             one_minus_y_hi, one_minus_y_lo = _dw_two_sum((-y_f64), 1.0)
@@ -1110,7 +1110,7 @@ def _dw_widened_cef9d606a0_needed_tiered_repaired(y, z, needed, TIER: tl.constex
             if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
                 if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
                     scaled_result = _dw_widened_cef9d606a0_needed_tiered_repaired_scaled(y_f64, z_f64)
-                    result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | ((tl.abs(result) < float("inf")) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), scaled_result, result)
+                    result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
                     result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, result)
             elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
                 tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
@@ -1216,8 +1216,8 @@ def _dw_widened_f44d4313b3_needed_tiered_repaired(y, z, needed, TIER: tl.constex
     if y.dtype == tl.float64:  # resolved when compiled
         if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on every lane
             scaled_result = _dw_widened_f44d4313b3_needed_tiered_repaired_scaled(y_f64, z_f64)
-            result = tl.where(((tl.abs(scaled_result) < float("inf")) & (tl.abs(plain) < float("inf"))) & ((scaled_result != 0.0) | (tl.abs(plain) < float("inf"))), scaled_result, plain)
-            result = tl.where((~(tl.abs(plain) < float("inf")) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf"))) & (scaled_result == scaled_result) & (((tl.abs(scaled_result) < float("inf")) & (scaled_result != 0.0)) | (plain != plain)), scaled_result, result)
+            result = tl.where((tl.abs(scaled_result) < float("inf")) & (tl.abs(plain) < float("inf")), scaled_result, plain)
+            result = tl.where((~(tl.abs(plain) < float("inf")) & (tl.abs(y_f64) < float("inf")) & (tl.abs(z_f64) < float("inf"))) & (scaled_result == scaled_result) & ((tl.abs(scaled_result) < float("inf")) | (plain != plain)), scaled_result, result)
         else:
             # softplus_z = softplus(z)
             softplus_z_hi, softplus_z_lo = _dw_softplus(z_f64, 0.0)
@@ -1230,7 +1230,7 @@ def _dw_widened_f44d4313b3_needed_tiered_repaired(y, z, needed, TIER: tl.constex
             if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
                 if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
                     scaled_result = _dw_widened_f44d4313b3_needed_tiered_repaired_scaled(y_f64, z_f64)
-                    result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | ((tl.abs(result) < float("inf")) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), scaled_result, result)
+                    result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
                     result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, result)
             elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
                 tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))

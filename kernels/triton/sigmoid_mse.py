@@ -558,7 +558,7 @@ def _dw_widened_f1e5d05dde_repaired(y, z, TIER: tl.constexpr, tier_ptr, lanes):
         if TIER & 2:  # the repair kernel's specialisation of this tier (resolved when compiled)
             if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k
                 scaled_result = _dw_widened_f1e5d05dde_repaired_scaled(y_f64, z_f64)
-                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | ((tl.abs(result) < float("inf")) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), scaled_result, result)
+                result = tl.where(tiny & (tl.abs(scaled_result) < float("inf")) & ((scaled_result != 0.0) | (result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)
         elif not TIER:  # the main kernel: a block with one is flagged for the repair kernel (0: a no-op or; an or on the lanes holding one, no reduction, compiled focal's main kernel in 79.5 CPU s, this in 54.0)
             tl.atomic_or(tier_ptr, tl.max(tl.where(tiny, 2, 0)))
         deep = (tl.abs(y_f64) + tl.abs(sig_z_hi)) > 1099511627776.0 * tl.abs(y_minus_sig_z_hi)  # cancels past 2⁴⁰: triple words

@@ -1904,11 +1904,8 @@ def _dwx_tier(value, needed, scaled, *leaves, over=None):
     was = value[tiny]
     # (a zero the value has already keeps its sign: the limits' −0, gelu(−1e300) as torch, but for the scaled value's
     # −0, an underflowed negative value, beside a double word's +0 (hi + lo loses −0: pow47); an infinity the scaled
-    # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN; a zero the scaled value
-    # has is not taken for an infinity: its products' hi underflowed where k held the scale, ((x + y)/y)⁵ at
-    # (5e−200, 1e−310) was 0 for +inf: (x + y)/y = 1.2e−70·2⁶⁰⁰ scaled, its fifth power's hi 0; root49)
-    take = np.isfinite(got) & ((got != 0.0) | ((np.abs(was) < np.inf) & ((was != 0.0) | np.signbit(got))))
-    take = take | (np.isnan(was) & ~np.isnan(got))
+    # value has is taken for a NaN, inf − inf: 3x − 5y + 7 at x = y = −1.8e308 is inf, not NaN)
+    take = (np.isfinite(got) & ((got != 0.0) | (was != 0.0) | np.signbit(got))) | (np.isnan(was) & ~np.isnan(got))
     value[tiny] = np.where(take, got, was)
     return value
 '''.replace("SCALED_TINY", repr(SCALED_TINY)),
@@ -5360,14 +5357,13 @@ def widened_function(node, backend: str, plain_printer, leaf_names: list[str], n
             lines += ["        if TIER == 2:  # the repair kernel's scaled words alone (resolved when compiled): on "
                       "every lane",
                       f"            scaled_result = {name}_scaled({', '.join(wide)})",
-                      f"            result = tl.where(({finite_of('scaled_result')}) & ((scaled_result != 0.0) | "
-                      "(tl.abs(plain) < float(\"inf\"))), scaled_result, plain)"]  # (not a zero for an infinity: root49)
+                      f"            result = tl.where({finite_of('scaled_result')}, scaled_result, plain)"]
             if _may_overflow_inside(body):  # past the range: the scaled value where it is finite and the float64
                 # body's is not, every leaf finite, as NumPy's _dwx_tier ``over`` (the double word, not computed here,
                 # is the scaled words' where k is 0)
                 lines += [f"            result = tl.where(({_triton_overflowed('plain', None, wide)}) & "
-                          "(scaled_result == scaled_result) & (((tl.abs(scaled_result) < float(\"inf\")) & "
-                          "(scaled_result != 0.0)) | (plain != plain)), scaled_result, result)"]  # (root49: no zero)
+                          "(scaled_result == scaled_result) & ((tl.abs(scaled_result) < float(\"inf\")) | "
+                          "(plain != plain)), scaled_result, result)"]
             lines += ["        else:"]
             lines += ["            " + line for line in inner]
         else:
@@ -5753,8 +5749,7 @@ def _triton_scaled_tier(scaled: str, leaves: list, needed: bool, double_hi: str 
               "    if tl.max(tl.where(tiny, 1, 0)) > 0:  # a block with one, in scaled double words (hi + lo)·2^−k",
               f"        scaled_result = {scaled}({', '.join(leaves)})",
               f"        result = tl.where(tiny & (tl.abs(scaled_result) < {inf}) & ((scaled_result != 0.0) | "
-              f"((tl.abs(result) < {inf}) & ((result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)))), "
-              "scaled_result, result)"]  # (a zero for an infinity not taken, as NumPy's _dwx_tier: root49)
+              "(result != 0.0) | (scaled_result.to(tl.int64, bitcast=True) < 0)), scaled_result, result)"]
     if double_hi is not None:  # (an infinity the scaled value has is taken for a NaN, inf − inf, as NumPy's _dwx_tier:
         # x − 3y + sinh x at (711.45, 9.52e307) NaN for +inf, the truth 1.9e308)
         lines += ["        result = tl.where(tiny & (result != result) & (scaled_result == scaled_result), scaled_result, "
