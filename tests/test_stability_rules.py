@@ -810,3 +810,5 @@ from test_mix48 import RULE_CASES as _CASES_mix48  # noqa: E402  (factored-exp-d
 RULE_CASES += _CASES_mix48
 from test_user48 import RULE_CASES as _CASES_user48  # noqa: E402  (power-minus-one-slope: tests/test_user48.py)
 RULE_CASES += _CASES_user48
+from test_mix49 import RULE_CASES as _CASES_mix49  # noqa: E402  (RULE: tests/test_mix49.py)
+RULE_CASES += _CASES_mix49
