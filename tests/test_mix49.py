@@ -12,10 +12,10 @@ Fixed here:
   251 points: f ≤ 0.35 ULP, ∂a 0.33, ∂m₁ 0.66, ∂m₂ 1.17, ∂x 0.5 in float64 (float32 ≤ 0.37). The numpy backend's
   far-branch split (_never_negative) now knows e^x, σ(u), exp_shift and their powers, products, selects as never
   negative, so "σ(u)·e^x < 2⁻¹⁰⁰⁰" is a far condition: the shifted branch runs on those elements alone. Cost (numpy,
-  1e6 elements at ordinary points, best of 5, base and new in one process): float64 1.02×, float32 1.22×.
+  1e6 elements at ordinary points, best of 5, base and new in one process, two runs): float64 1.02×, float32 1.18–1.22×.
 - sigmoid-power (sigmoids.py): σ(u)^γ below u = −700 (σ(u) a subnormal of few digits or 0) as e^(γ·u)·σ(−u)^γ,
   exactly: the GCE (1 − σ(z)^q)/q's ∂z = −σ(z)^q·σ(−z) was 5,125 ULP at (q, z) = (0.3, −720) and −0 for −1.93e−22 at
-  (0.01, −5000) (8.2e15 ULP) in float64; now 0.30 and 0.30. Cost: float64 1.04×, float32 1.11×. tests/test_user48.py's
+  (0.01, −5000) (8.2e15 ULP) in float64; now 0.30 and 0.30. Cost: float64 1.04–1.06×, float32 1.11–1.14×. tests/test_user48.py's
   strict xfail at (0.5, −800) was its reference's fault (150-digit mpmath.diff of (1 − σ^q)/q: 0 for −1.9e−174);
   symnet was 0.06 ULP there already.
 
