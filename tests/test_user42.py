@@ -290,7 +290,8 @@ def _mixture_points():
 # at all 251 points of x ∈ [750, 1000] (f inf, each of the four gradients NaN at 251); symnet verify: f inf×40 float64, inf×36 float32, each gradient NaN×35–40.
 # torch autograd the same (inf, NaN). The logaddexp rule is not found through the products σ(a)·e^u; written with
 # the log-weights inside the exponentials (MIXTURE_LSE, below) it is within 0.35 ULP there.
-@pytest.mark.xfail(strict=True, reason="measured: Laplace mixture NLL inf at 251/251 points x in [750, 1000]; torch inf")
+# Was a strict xfail ("measured: Laplace mixture NLL inf at 251/251 points x in [750, 1000]; torch inf"), fixed by
+# h-mix49's sigmoid-weighted-exps rule (sigmoids.py; tests/test_mix49.py): f within 0.5 ULP at the 251 points.
 def test_mixture_far_from_both_means():
     x, truth = _mixture_points()
     z = np.zeros_like(x)
@@ -309,11 +310,11 @@ def test_mixture_written_with_log_weights_is_accurate():
 
 def test_readme_names_the_mixture_workaround():
     """Before: the README said nothing of a mixture written as the density reads (inf and NaN where both terms
-    underflow); it now gives both forms, each of which the test above measures."""
+    underflow); it now gives both forms, each of which the tests above measure (the first fixed in session 49)."""
     from pathlib import Path
 
     readme = " ".join((Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8").split())
-    assert f"`{MIXTURE}`, is inf with NaN gradients" in readme and f"`{MIXTURE_LSE}`, is within 0.35 ULP" in readme
+    assert f"`{MIXTURE}`, was inf with NaN gradients" in readme and f"`{MIXTURE_LSE}`, is within 0.35 ULP" in readme
 
 
 TEMPERATURE = "exp(a/T)/(exp(a/T) + exp(b/T))"

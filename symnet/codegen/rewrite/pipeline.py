@@ -35,7 +35,7 @@ from .softpluses import (_softplus_factor, _softplus_rational, LOG_SOFTPLUS_LEFT
                          SOFTPLUS_FACTOR, SOFTPLUS_OVER_EXP, SOFTPLUS_OVER_EXP_MINUS_ONE, SOFTPLUS_RATIONAL,
                          SOFTPLUS_SCALE, SOFTPLUS_SLOPE)
 from .sigmoids import (EXP_INTO_SIGMOID, EXP_SIGMOID_FAR, EXP_SIGMOID_SPREAD, ONE_PLUS_EXP_POWER, SIGMOID_POWER,
-                       SIGMOID_POWER_FACTOR)
+                       SIGMOID_POWER_FACTOR, SIGMOID_WEIGHTED_EXPS)
 from .exps import (_one_minus_scaled_exp, EXP_DOMINANT, EXP_INTO_UNDERFLOWING_SUM, EXP_PRODUCT_CANCEL,
                    ONE_MINUS_SCALED_EXP, ROUNDED_ARGUMENT, SHIFTED_ARGUMENT)
 from .logs import (_clamped_log, _mixture_power, LOG1P_ENTROPY, LOG_CONSTANT_FACTOR, LOG_ERFCX_LEFT, LOG_GAUSSIAN_TAIL,
@@ -540,6 +540,9 @@ RULES = RULES[:_at] + (SIGN_BRANCHES,) + tuple(r for r in RULES[_at:] if r is no
 
 # sigmoid-power-factor (sigmoids.py)
 _register(SIGMOID_POWER_FACTOR)
+
+# sigmoid-weighted-exps (sigmoids.py, session 49): a whole-expression rule before the node-by-node pass
+_register(SIGMOID_WEIGHTED_EXPS)
 
 # softmax-divergence (softmax.py)
 _register(SOFTMAX_DIVERGENCE)

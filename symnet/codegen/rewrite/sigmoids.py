@@ -66,7 +66,13 @@ def _sigmoid_power_node(node):
         return None
     if node.base.args[0].has(*_ROUNDED, softplus) or node.exp.has(*_ROUNDED, softplus):
         return None
-    return widen(node, first_order=True)
+    u, g = node.base.args[0], node.exp
+    if u.is_number or u.is_nonnegative:
+        return widen(node, first_order=True)
+    # mix49: σ(u) underflows below u ≈ −745 (a subnormal of few digits from −708) and σ(u)^γ with it, where
+    # σ(u)^γ = e^(γ·u)·σ(−u)^γ exactly (σ(u) = e^u·σ(−u)) does not: the GCE's ∂z −σ(z)^q·σ(−z) at z = −800, q = 1/2
+    far = widen(sp.exp(g * u), first_order=True) * widen(sigmoid(-u) ** g, first_order=True)
+    return sp.Piecewise((far, u < _EXP_SIGMOID_FAR), (widen(node, first_order=True), True))
 
 
 def _sigmoid_powers(expr):
@@ -82,7 +88,9 @@ SIGMOID_POWER = Rule(
     "−(1 − t)·σ(z)^γ·logsigmoid(−z), float64, t = 0, γ = 3: f 4.57 ULP at z = −1.366, ∂γ 5.52 at z = −0.089; torch "
     "1.57 and 0.525); as the rounded-power rule's power of a sum: σ(u) in double-word and libm's pow of its hi part "
     "times e^(γ·σ_lo/σ_hi), first order, relative error below γ·2⁻¹⁰⁵ besides pow's own (NumPy; Triton: the "
-    "double-word e^(γ·log σ(u)))",
+    "double-word e^(γ·log σ(u))); below u = −700, where σ(u) is a subnormal of few digits or 0 (the GCE's ∂z "
+    "−σ(z)^q·σ(−z): 5,125 ULP in float64 at q = 0.3, z = −720, −0 for −1.93e−22 at q = 0.01, z = −5000), as "
+    "e^(γ·u)·σ(−u)^γ, exactly (σ(u) = e^u·σ(−u)), γ·u in double words",
     apply=_sigmoid_powers, fired=lambda old, new: new != old)
 
 
@@ -769,3 +777,99 @@ BERNOULLI_KL = Rule(
     "m·(x·t·(x − y) + y·(σ(y) − σ(x))) (∂T times −T) cancels to second order as the KL does (1.6e12 ULP at T = 1.14e45, "
     "a = 1, b = 0.3; torch 8.6e15): t·δ²·(x·Σ_{n≥3} n·P_n·δ^(n−3) + Σ_{n≥2} n·P_n·δ^(n−2)) where |δ| < 1/8",
     apply=_bernoulli_kls, fired=lambda old, new: new != old, before=True)
+
+
+# ------------------------------------------------------------------ sigmoid-weighted-exps (issue 16, session 49, h-mix49:
+# a Laplace mixture NLL written as the density reads); tested in tests/test_mix49.py
+
+def _weighted_exp(term):
+    """(σ(u), x, the other factors) where ``term`` is a product c·σ(u)·e^x·… with exactly one σ factor to the first
+    power and one exponential; None otherwise."""
+    factors = sp.Mul.make_args(term)
+    sigmoids = [f for f in factors if isinstance(f, sigmoid)]
+    exps = [f for f in factors if isinstance(f, sp.exp)]
+    if len(sigmoids) != 1 or len(exps) != 1:
+        return None
+    rest = [f for f in factors if f is not sigmoids[0] and f is not exps[0]]
+    if any(f.has(sp.exp, sigmoid) for f in rest):
+        return None
+    return sigmoids[0], exps[0].args[0], sp.Mul(*rest)
+
+
+def _weighted_sums(expr):
+    """The sums of ``expr`` inside a log or a reciprocal power whose terms are each c·σ(u)·e^x (c a positive number),
+    two or more, with two exponents at least that differ: ({(σ(u), x)} of their terms, {the sums})."""
+    found, sums = set(), set()
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.log):
+            s = node.args[0]
+        elif node.is_Pow and node.exp.is_number and node.exp.is_negative:
+            s = node.base
+        else:
+            continue
+        if not s.is_Add or len(s.args) < 2:
+            continue
+        terms = [_weighted_exp(t) for t in s.args]
+        if any(t is None or not (t[2].is_number and t[2].is_positive) for t in terms):
+            continue
+        if len({t[1] for t in terms}) < 2:
+            continue
+        found |= {(t[0], t[1]) for t in terms}
+        sums.add(s)
+    return found, sums
+
+
+def _sigmoid_weighted_exps(expr):
+    """Every product holding σ(u) and e^x of a pair that :func:`_weighted_sums` found as e^(x − softplus(−u)) times its
+    other factors (σ(u)'s power less one): σ(u)·e^x = e^(x − softplus(−u)) exactly (log σ(u) = −softplus(−u)), so that
+    the logaddexp, log-sum-exp and max-shift rules see the sum of exponentials, as with the log-weights written inside."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sigmoid) or not expr.has(sp.exp):
+        return expr
+    pairs, sums = _weighted_sums(expr)
+    if not pairs:
+        return expr
+
+    def node_rule(node):
+        if not node.is_Mul:
+            return None
+        factors = list(node.args)
+        for s, x in pairs:
+            powers = [i for i, f in enumerate(factors)
+                      if f == s or f.is_Pow and f.base == s and f.exp.is_Integer and f.exp > 1]
+            exps = [i for i, f in enumerate(factors) if isinstance(f, sp.exp) and f.args[0] == x]
+            if len(powers) == 1 and len(exps) == 1:
+                i, j = powers[0], exps[0]
+                f = factors[i]
+                factors[i] = sp.S.One if f == s else s ** (f.exp - 1)
+                factors[j] = sp.exp(x - softplus(-s.args[0]))
+                return sp.Mul(*factors)
+        return None
+
+    far = expr.replace(lambda n: n.is_Mul and node_rule(n) is not None, node_rule)
+    if far == expr:
+        return expr
+    # as written where each such sum is a normal number (its products then as accurate as the rounded-argument rule
+    # makes e^x; the shifted exponents, which hold softplus, are rounded: 1,089 ULP in ∂m₁ at x = 518.5): shifted where
+    # every term of a sum is below 2⁻¹⁰⁰⁰ or one e^x overflows; both compare with a constant far out (the terms are
+    # never negative), so the code computes the shifted branch on those elements alone
+    conds = []
+    for total in sorted(sums, key=sp.default_sort_key):
+        terms = [_weighted_exp(t) for t in total.args]
+        conds.append(sp.And(*[sg * sp.exp(x) < _WEIGHTED_TERM_TINY for sg, x, _ in terms]))
+        conds += [x > _WEIGHTED_SUM_FAR for _, x, _ in terms]
+    return sp.Piecewise((far, sp.Or(*conds)), (expr, True))
+
+
+_WEIGHTED_TERM_TINY = sp.Float(2.0 ** -1000)  # a sum of σ-weighted exponentials each below it is taken shifted; where
+# one is above it, as written (its quotients as accurate as its terms: 22 binades above the subnormals)
+_WEIGHTED_SUM_FAR = 700  # e^x past it overflows
+
+
+SIGMOID_WEIGHTED_EXPS = Rule(
+    "sigmoid-weighted-exps", "a sum of exponentials weighted by sigmoids, Σ σ(uᵢ)·e^(xᵢ) (a two-component Laplace "
+    "mixture NLL written as the density reads, −log(σ(a)·e^−|x − m₁| + σ(−a)·e^−|x − m₂|)), underflows where every "
+    "e^(xᵢ) does: f inf at each of 251 points x in [750, 1000] (true 798.57 at x = 800, a = m₁ = 0, m₂ = 2), each "
+    "gradient NaN (torch the same); the log-sum-exp and max-shift rules do not see the products σ(u)·e^x. Each is "
+    "e^(x − softplus(−u)) exactly (log σ(u) = −softplus(−u)), in the sum and in the products of the gradients that hold "
+    "both factors, so that those rules shift the sum by its largest exponent",
+    apply=_sigmoid_weighted_exps, fired=lambda old, new: new != old, before=True)

@@ -40,7 +40,7 @@ import sympy as sp
 
 from ....errors import InvalidNameError, domain_bound
 from ....functions import sigmoid
-from ....special import softplus
+from ....special import exp_shift, softplus
 from ....render import text
 from ....registry import GENERATED_HELPERS, NUMPY_HELPER_NEEDS, NUMPY_HELPERS, numpy_helper_closure
 from ...doubleword import double_word_block, generated_last
@@ -487,9 +487,15 @@ def _never_negative(value, definitions: dict, depth: int = 8) -> bool:
     such values and non-negative numbers, once its temporaries are read through ``definitions`` (at most ``depth``
     deep): never negative."""
     value = definitions.get(value, value)
-    if isinstance(value, sp.Abs) or (value.is_Pow and value.exp.is_even):
-        return True
-    if isinstance(value, (sp.Max, sp.Add, sp.Mul)) and depth > 0:
+    if isinstance(value, (sp.Abs, sp.exp, nexp, exp_shift, sigmoid)) or (value.is_Pow and value.exp.is_even):
+        return True  # (e^x and σ(u): the sigmoid-weighted-exps rule's terms σ(u)·e^x below 2⁻¹⁰⁰⁰, session 49)
+    if depth <= 0:
+        return False
+    if value.is_Pow:  # a power of a value never negative (1/(1 + e^−|u|), σ as printed)
+        return _never_negative(value.base, definitions, depth - 1)
+    if isinstance(value, sp.Piecewise):
+        return all(_never_negative(p.expr, definitions, depth - 1) for p in value.args)
+    if isinstance(value, (sp.Max, sp.Min, sp.Add, sp.Mul)):
         return all(a.is_number and a >= 0 or _never_negative(a, definitions, depth - 1) for a in value.args)
     return False
 
