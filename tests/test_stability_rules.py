@@ -814,5 +814,5 @@ from test_tiny49 import RULE_CASES as _CASES_tiny49  # noqa: E402  (power-minus-
 RULE_CASES += _CASES_tiny49
 from test_root49 import RULE_CASES as _CASES_root49  # noqa: E402  (power-under-root: tests/test_root49.py)
 RULE_CASES += _CASES_root49
-from test_mix49 import RULE_CASES as _CASES_mix49  # noqa: E402  (RULE: tests/test_mix49.py)
+from test_mix49 import RULE_CASES as _CASES_mix49  # noqa: E402  (sigmoid-weighted-exps, sigmoid-power: tests/test_mix49.py)
 RULE_CASES += _CASES_mix49
