@@ -275,6 +275,10 @@ _SPELLED_OUT.update({
     "exp10": (("x",), "10**[0]", ""),
     "step": (("x",), "Heaviside({0})", "its derivative is 0 wherever it exists"),
 })
+# user49 (session 49's new user): sinc(x) was answered "did you mean sin or sinh or sign?"
+_SPELLED_OUT["sinc"] = (("x",), "sin(pi*[0])/(pi*[0])", "torch's and NumPy's normalised sinc; its value 1 and slope 0 "
+                                                        "at x = 0 are taken; sin(x)/x for the unnormalised one")
+
 
 # functions a user reaches for that the registry does not have, and what to write instead (session 36, a new user:
 # lgamma(x) of a Student-t NLL was answered "for a product write lgamma*(…)" and a list of 60 names)

@@ -83,6 +83,13 @@ def _root_series(expr):
         d = Grouped(Grouped(Grouped(x - sp.Float(r1)) - sp.Float(r2)) - sp.Float(r3))
         coefficients = [sp.Float(c, 25) for c in fit.coefficients]
         branches.append((RootSeries(d, expr, *coefficients), sp.Abs(d) < sp.Float(fit.window)))
+    # user49: f with a removable singularity at 0 besides its roots (∂x of sin(πx)/(πx), torch.sinc written out: roots
+    # at ±1.43, ±2.46, …) took the root series and the widened form at x = 0, where the removable-series rule, which
+    # comes later, no longer enters it: NaN for 0 at x = 0, 1.6e275 for −3.3e−300 at x = 1e−300. Its series about 0
+    # first, in its own measured window (the removable-series rule's fit)
+    zero = _removable_node(expr)
+    if isinstance(zero, sp.Piecewise):
+        branches.insert(0, zero.args[0])
     if reach == 0:
         return sp.Piecewise(*branches, (expr, True))
     widened = _widen_vanishing(expr, x, fits)
@@ -167,7 +174,10 @@ ROOT_SERIES = Rule(
     "3·sech²u − 1, root u = 1.1462: 1172 ULP in float64 at (0.551, 0.0150), torch 660; now ≤ 1.6 ULP over 402 "
     "points, 200 within 10⁻³ of the root, where torch is past 4 at 217), its window at most 2⁻¹⁰ and the widened "
     "form past it (the series' Horner and d's three roundings were 1.2–1.7 ULP at 2⁻¹⁰ ≤ |u − r| < 0.4375 in float64, "
-    "worse than torch + 0.5 at 1 to 2 of 400 points, 1.48 where torch is 0.48; the widened form 0.5 there)",
+    "worse than torch + 0.5 at 1 to 2 of 400 points, 1.48 where torch is 0.48; the widened form 0.5 there). "
+    "Where f also has a removable singularity at 0 (∂x of sin(πx)/(πx), torch.sinc written out, roots ±1.43, "
+    "±2.46, …: NaN for 0 at x = 0, 1.6e275 for −3.3e−300 at x = 1e−300, as the widened form), the removable-series "
+    "rule's series about 0 comes first, in its measured window",
     apply=_root_series, fired=lambda old, new: new != old)
 
 
