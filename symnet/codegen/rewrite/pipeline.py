@@ -875,3 +875,11 @@ _register(POWER_MINUS_ONE_SLOPE)
 from .losses import POWER_MINUS_ONE_QUOTIENT  # noqa: E402
 
 _register(POWER_MINUS_ONE_QUOTIENT)
+
+
+# ------------------------------------------------------------------ weib49 (powers.py)
+# quotient-power-near-one (issue 16, session 49, h-weib49: c·((a/b)^y − 1) of two inputs near a = b, the Weibull NLL's
+# ∂λ, before the expm1 and rounded-power rules take (a/b)^y − 1 apart)
+from .powers import QUOTIENT_POWER_NEAR_ONE  # noqa: E402
+
+_register(QUOTIENT_POWER_NEAR_ONE)
