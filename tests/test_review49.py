@@ -13,13 +13,13 @@ Fixed here:
   same power b^y (losses._power_minus_one_quotients): every point back to base's numbers (0.34, 0.46, 0.88, 0.14,
   0.24 ULP). Plain Box-Cox and the GCE (tiny49's tests) are unchanged.
 
-Found, not fixed (strict xfails below; base 9d4d1074 was right at each, torch as noted):
-- sigmoid-weighted-exps (mix49): −log(σ(a)e^(−(x−m)²) + σ(−a)e^(−(x−n)²)) f at (a, m, n, x) = (0, 0, 1, 1e200): NaN for
+Found (base 9d4d1074 was right at each, torch as noted):
+- sigmoid-weighted-exps (mix49; fixed by the lead after: the shift only where every exponent is within 2¹²⁷): −log(σ(a)e^(−(x−m)²) + σ(−a)e^(−(x−n)²)) f at (a, m, n, x) = (0, 0, 1, 1e200): NaN for
   +inf (true 1e400; base inf, torch inf); the Laplace mixture −log(σ(a)e^(−|x−m|) + σ(−a)e^(−|x−n|)) f at x = −inf
   (a = m = 0, n = 2): NaN for +inf (base inf, torch inf). 1/(σ(a)e^x + σ(−a)e^y) ∂x at (2.9005, 0.4898, y = +inf):
   NaN for 0 (base −0, torch −0). Random probe: f NaN for +inf at 16 of 320 points (Laplace) and 37 (Gaussian mixture)
   in float64, where one exponent is infinite or overflows.
-- power-under-root (root49): √(y^x) ∂y at (x, y) = (−1e−300, 1e−310): −inf for −5e9 (base 0.15 ULP; torch −inf);
+- power-under-root (root49; a strict xfail below): √(y^x) ∂y at (x, y) = (−1e−300, 1e−310): −inf for −5e9 (base 0.15 ULP; torch −inf);
   float32 (−1e−40, 1e−40): −inf for −0.5 (base exact; torch −inf); x·√(y^(2x)) ∂y at (−2.144e−241, 1.348e−316): +inf for
   3.41e−166 (base 0.17 ULP; torch inf). |y|^(e/2 − 1) overflows where the factor e/2 brings it back into range.
 
@@ -78,8 +78,9 @@ _GMIX = "-log(sigmoid(a)*exp(-(x - m)**2) + sigmoid(-a)*exp(-(x - n)**2))"
 _LAPLACE = "-log(sigmoid(a)*exp(-abs(x - m)) + sigmoid(-a)*exp(-abs(x - n)))"
 
 
-@pytest.mark.xfail(strict=True, reason="review49: sigmoid-weighted-exps (mix49) gives NaN where an exponent is "
-                   "infinite or overflows: f NaN for +inf (base inf, torch inf); ∂x NaN for 0 (base −0, torch −0)")
+# review49 measured: sigmoid-weighted-exps (mix49) gave NaN where an exponent is infinite or overflows: f NaN for +inf
+# (base inf, torch inf); ∂x NaN for 0 (base −0, torch −0). Fixed by the lead: the shifted branch only where every
+# exponent is within 2¹²⁷ (sigmoids._WEIGHTED_EXPONENT_FINITE)
 @pytest.mark.parametrize("formula, point, which", [
     (_GMIX, dict(a=0.0, m=0.0, n=1.0, x=1e200), "f"),
     (_LAPLACE, dict(a=0.0, m=0.0, n=2.0, x=-np.inf), "f"),

@@ -852,17 +852,21 @@ def _sigmoid_weighted_exps(expr):
     # makes e^x; the shifted exponents, which hold softplus, are rounded: 1,089 ULP in ∂m₁ at x = 518.5): shifted where
     # every term of a sum is below 2⁻¹⁰⁰⁰ or one e^x overflows; both compare with a constant far out (the terms are
     # never negative), so the code computes the shifted branch on those elements alone
-    conds = []
+    # (and as written where an exponent is ±inf or past 2¹²⁷: the shift by the largest exponent is inf − inf there, NaN
+    # where the written form's limit is right: f at x = ±inf, where (x − m)² overflows, ∂x at y = +inf; h-review49)
+    conds, finite = [], []
     for total in sorted(sums, key=sp.default_sort_key):
         terms = [_weighted_exp(t) for t in total.args]
         conds.append(sp.And(*[sg * sp.exp(x) < _WEIGHTED_TERM_TINY for sg, x, _ in terms]))
         conds += [x > _WEIGHTED_SUM_FAR for _, x, _ in terms]
-    return sp.Piecewise((far, sp.Or(*conds)), (expr, True))
+        finite += [sp.Abs(x) < _WEIGHTED_EXPONENT_FINITE for _, x, _ in terms]
+    return sp.Piecewise((far, sp.And(sp.Or(*conds), *finite)), (expr, True))
 
 
 _WEIGHTED_TERM_TINY = sp.Float(2.0 ** -1000)  # a sum of σ-weighted exponentials each below it is taken shifted; where
 # one is above it, as written (its quotients as accurate as its terms: 22 binades above the subnormals)
 _WEIGHTED_SUM_FAR = 700  # e^x past it overflows
+_WEIGHTED_EXPONENT_FINITE = sp.Float(2.0 ** 127, 17)  # an exponent past it (±inf included) as written: finite in float32
 
 
 SIGMOID_WEIGHTED_EXPS = Rule(
