@@ -816,3 +816,5 @@ from test_root49 import RULE_CASES as _CASES_root49  # noqa: E402  (power-under-
 RULE_CASES += _CASES_root49
 from test_mix49 import RULE_CASES as _CASES_mix49  # noqa: E402  (sigmoid-weighted-exps, sigmoid-power: tests/test_mix49.py)
 RULE_CASES += _CASES_mix49
+from test_series49 import RULE_CASES as _CASES_series49  # noqa: E402  (RULE: tests/test_series49.py)
+RULE_CASES += _CASES_series49
