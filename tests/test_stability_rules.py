@@ -818,3 +818,5 @@ from test_mix49 import RULE_CASES as _CASES_mix49  # noqa: E402  (sigmoid-weight
 RULE_CASES += _CASES_mix49
 from test_weib49 import RULE_CASES as _CASES_weib49  # noqa: E402  (quotient-power-near-one: tests/test_weib49.py)
 RULE_CASES += _CASES_weib49
+from test_series49 import RULE_CASES as _CASES_series49  # noqa: E402  (power-log-pole: tests/test_series49.py)
+RULE_CASES += _CASES_series49

@@ -1553,7 +1553,8 @@ def _widened_log_sums(expr):
     inputs = sorted(set().union(*(n.free_symbols for n in taken)), key=sp.default_sort_key)
     inside = sp.And(*[(sp.Abs(v) < high) & ((sp.Abs(v) > low) | sp.Eq(v, 0)) for v in inputs])
     branches = [(new, inside)]
-    near = _log_complement_near(taken)  # nbfix44: where Q/P is below 2⁻³⁰, before the widened form
+    near = _log_complement_near(taken) or _log1p_series_near(taken)  # nbfix44, series49: where Q/P (X) is below
+    # 2⁻³⁰, before the widened form
     if near is not None:
         branches.insert(0, (expr.xreplace({near[0]: near[1]}), near[2]))
     if all(far is not None for _, far in taken.values()):
@@ -1728,6 +1729,56 @@ def _log_complement_near(taken):
     v = Grouped(u)  # Q/P rounded once: as μ²/r², μ² underflows where (μ/r)² does not
     g = v ** 2 * (sp.Rational(1, 2) - sp.Rational(2, 3) * v)
     return node, a * g + t, sp.Abs(u) <= _LOG_COMPLEMENT_SERIES_BELOW
+
+
+def _log1p_series_near(taken):
+    """series49: the one sum of ``taken`` (widened-log-sum's) as (sum, form, where) with form = widen(a·u²/2 + T) +
+    a·v³·(−2/3 + 3v/4 − 4v²/5) (v = u rounded once), where |u| ≤ 2⁻³⁰ and every input is 0 or within 2^±B'
+    (B' = min(120, ⌊960/D'⌋) for the degree D' of a·u²/2 + T): the sum holds one log, a number a times log1p(u) or
+    log(1 + u), and T = sum − a·log1p(u) + a·u/(1 + u) is, cancelled (its sums of inputs kept whole), free of logs
+    (the Student-t NLL's ∂ν, log1p(u)/2 − (ν + 1)·u/(2ν(1 + u)), u = (x − m)²/(νs²): T = −w²/(2ν(νs² + w²)),
+    w = x − m); None elsewhere.
+
+    Why: where u is far below 2⁻⁵³ (ν = 1e24) the widened sum's terms of size u cancel to u²/4 − u/(2ν), past what
+    double words hold (1.4e7 ULP at m = 0.3, ν = 1e24, s = 1.3, x = 1.1; torch 1.0e40). Proof: the sum is
+    a·log1p(u) − a·u/(1 + u) + T = a·g(u) + T by T's definition, g(u) = Σ_{n≥2} (−1)ⁿ(n − 1)/n·uⁿ (log1p(u) =
+    Σ (−1)ⁿ⁺¹uⁿ/n, u/(1 + u) = Σ (−1)ⁿ⁺¹uⁿ); for |u| ≤ 2⁻³⁰ the terms from n = 6 on sum to at most
+    (5/6)u⁶/(1 − |u|) ≤ 1.7u⁴ of u²/2, below 2⁻¹¹⁹. a·u²/2 + T, where the terms cancel, is held in double words
+    (about 2⁻¹⁰⁶ of its terms; within 2^±B' no product leaves the range) and rounded once; the rest,
+    a·u³·(…), is below 2⁻²⁹ of a·u²/2, so its float64 error (a few 2⁻⁵³ of itself, v a few ULP of u) is below
+    2⁻⁸⁰ of a·u²/2: the result is within a few ULP of the sum unless a·u²/2 and T cancel past 2⁻²⁵ of themselves."""
+    if len(taken) != 1:
+        return None
+    (node,) = taken
+    logs = [n for n in sp.preorder_traversal(node) if isinstance(n, (sp.log, log1p))]
+    if len(logs) != 1:
+        return None
+    (L,) = logs
+    if isinstance(L, sp.log) and not (L.args[0].is_Add and sp.S.One in L.args[0].args):
+        return None
+    u = L.args[0] if isinstance(L, log1p) else L.args[0] - 1
+    if not u.free_symbols or u.has(sp.Function, sp.Piecewise):
+        return None
+    a = sp.cancel(sp.Add(*[t / L for t in sp.Add.make_args(node) if t.has(L)]))
+    if not a.is_number or a == 0:
+        return None
+    sums = {n: sp.Dummy() for n in sp.preorder_traversal(u) if n.is_Add and _rounded_sum(n)}
+    back = {d: n for n, d in sums.items()}
+    t = sp.factor(sp.cancel((node - a * L + a * u / (1 + u)).xreplace(sums))).xreplace(back)
+    if t.has(sp.log, log1p, sp.Function, sp.Piecewise):
+        return None
+    head = a * u ** 2 / 2 + t
+    degree = _log_sum_degree(head)
+    if not degree:
+        return None
+    reach = min(120, _LOG_SUM_DEGREE_REACH // degree)
+    high, low = sp.Float(2.0 ** reach), sp.Float(2.0 ** -reach)
+    inputs = sorted(node.free_symbols, key=sp.default_sort_key)
+    v = Grouped(u)
+    form = widen(head) + a * v ** 3 * (-sp.Rational(2, 3) + sp.Rational(3, 4) * v - sp.Rational(4, 5) * v ** 2)
+    where = sp.And(sp.Abs(v) <= _LOG_COMPLEMENT_SERIES_BELOW,  # v as written: 0 or inf where u leaves the range
+                   *[(sp.Abs(x) < high) & ((sp.Abs(x) > low) | sp.Eq(x, 0)) for x in inputs])
+    return node, form, where
 
 
 # ------------------------------------------------------------------ nbsub45 (issue 16, session 45, h-nbsub45: the

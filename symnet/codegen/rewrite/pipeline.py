@@ -883,3 +883,11 @@ _register(POWER_MINUS_ONE_QUOTIENT)
 from .powers import QUOTIENT_POWER_NEAR_ONE  # noqa: E402
 
 _register(QUOTIENT_POWER_NEAR_ONE)
+
+
+# ------------------------------------------------------------------ series49 (losses.py)
+# power-log-pole (issue 16, session 49, h-series49: k·x^a·log(x)/(1 − x^a) beside −1/a at a tiny a·log x, before the
+# expm1 rule takes 1 − x^a apart)
+from .losses import POWER_LOG_POLE  # noqa: E402
+
+_register(POWER_LOG_POLE)
