@@ -476,6 +476,9 @@ UNDECIDED |= {"log-sum-over-term"}  # its log(1 + x/y) then holds rounded-log-ar
 # log|x| − log|y| under sign(x·y) > 0), which simplify does not decide; the 50-digit check holds (tests/test_worse46.py)
 UNDECIDED |= {"inverse-hyperbolic-log"}  # asinh(x) for log(x + √(x² + 1)) and log1p(2x/(1 − x)) under |x| < 1/2: simplify
 # decides neither; the 50-digit check holds (tests/test_break47.py, at 300 points each)
+UNDECIDED |= {"weighted-max-gaps", "factored-exp-difference"}  # logaddexp's max(a, b) + log1p(e^−|a − b|) under its
+# Max and Abs, which simplify does not decide (their cases were appended after the identity test and never reached it
+# until session 49); the 50-digit check holds (tests/test_cell48.py, tests/test_mix48.py, tests/test_gmm48.py)
 
 
 def _plain(e):
@@ -522,7 +525,14 @@ def _cancels_exactly(difference) -> bool:
     return exact(folded) == 0
 
 
-@pytest.mark.parametrize("case", [c for c in RULE_CASES if c[0] not in UNDECIDED], ids=_id)
+def pytest_generate_tests(metafunc):
+    """test_rule_is_a_symbolic_identity's cases when the module is collected, not when the test is defined: the case
+    lists of later sessions are appended at the end of this module, after it (a list built at the decorator missed
+    every one of them; found by h-weib49, session 49)."""
+    if metafunc.function.__name__ == "test_rule_is_a_symbolic_identity":
+        metafunc.parametrize("case", [c for c in RULE_CASES if c[0] not in UNDECIDED], ids=_id)
+
+
 def test_rule_is_a_symbolic_identity(case):
     from symnet.codegen.rewrite import RULES, TINY_ARGUMENT_RULE
     formula = case[1]
