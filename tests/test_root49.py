@@ -32,7 +32,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from conftest import compiled, triton_torch, ulps
+from conftest import ulps
+from test_worsea41 import _outputs
 
 MP_DPS = 60
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -48,17 +49,7 @@ RULE_CASES = [
 ]
 
 
-def _run(formula, backend, dtype, **columns):
-    """[f, ∂…] of ``formula`` for ``backend`` at ``columns`` in ``dtype``, as float64 arrays."""
-    k = compiled(formula, backend)
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        if backend == "numpy":
-            return [np.asarray(o, F64) for o in k(**{n: np.asarray(v, dtype) for n, v in columns.items()})]
-        torch = triton_torch()
-        td = torch.float64 if dtype is F64 else torch.float32
-        return [o.double().numpy() for o in k(**{n: torch.tensor(np.asarray(v, dtype), dtype=td)
-                                                 for n, v in columns.items()})]
+_run = _outputs  # [f, ∂…] of a formula for a backend at columns in a dtype (tests/test_worsea41.py's)
 
 
 def _torch_root(dtype, x, y):

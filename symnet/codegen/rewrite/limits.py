@@ -967,7 +967,18 @@ def _input_infinite_limits(expr):
     n = len(inputs)
     rows = [tuple(_OTHER_SAMPLES[(i + 3 * j) % len(_OTHER_SAMPLES)] for j in range(n - 1))
             for i in range(len(_OTHER_SAMPLES))]
-    written, probe, pieces = None, None, {}  # pieces: limit → the conditions it is taken under
+    pieces, probes = {}, []  # pieces: limit → the conditions it is taken under; probes: the probe, once built
+
+    def written_probe():
+        """The float64 probe of ``expr`` as written, built at its first need; None where the bare expression printer
+        does not print a node of it (then no limit is taken)."""
+        if not probes:
+            try:
+                probes.append(_float_probe_inputs(without_ite(_share_sigmoid_pairs(unwiden(expr))), inputs))
+            except Exception:  # noqa: BLE001 - a node the bare printer does not print
+                probes.append(None)
+        return probes[0]
+
     for k, x in enumerate(inputs):
         others = inputs[:k] + inputs[k + 1:]
         found = {}
@@ -984,12 +995,9 @@ def _input_infinite_limits(expr):
                 continue
             except Exception:  # noqa: BLE001 - SymPy's algebra on a form the walk did not foresee: no limit taken
                 continue
+            probe = written_probe()
             if probe is None:
-                written = unwiden(expr)
-                try:
-                    probe = _float_probe_inputs(without_ite(_share_sigmoid_pairs(written)), inputs)
-                except Exception:  # a node the bare expression printer does not print: no limit taken
-                    return expr
+                return expr
             columns = [np.array([r[j] for r in rows]) for j in range(n - 1)]
             columns.insert(k, np.full(len(rows), sign * np.inf))
             # in float64 alone: the bare printer computes a float32 form in float32 throughout, where the kernel
@@ -1009,12 +1017,9 @@ def _input_infinite_limits(expr):
             pieces.setdefault(limit, []).append(sp.And(at, *finite, *nonzero))
     for x in inputs:  # z^k·B with B bounded, at x = ±inf and z = 0: the limit 0 (root49)
         for z, value in _vanishing_factor_limits(expr, x, inputs):
+            probe = written_probe()
             if probe is None:
-                written = unwiden(expr)
-                try:
-                    probe = _float_probe_inputs(without_ite(_share_sigmoid_pairs(written)), inputs)
-                except Exception:  # a node the bare expression printer does not print: no limit taken
-                    return expr
+                return expr
             others = [o for o in inputs if o not in (x, z)]
             columns = {o: np.array([r[j] for r in rows]) for j, o in enumerate(others)}
             infinite = np.resize([np.inf, -np.inf], len(rows))
