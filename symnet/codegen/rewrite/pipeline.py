@@ -891,3 +891,11 @@ _register(QUOTIENT_POWER_NEAR_ONE)
 from .losses import POWER_LOG_POLE  # noqa: E402
 
 _register(POWER_LOG_POLE)
+
+
+# ------------------------------------------------------------------ user50 (cancellation.py)
+# affinity-complement (issue 16, session 50, h-user50: 1 − √(pq) − √((1 − p)(1 − q)), the squared Hellinger distance
+# of two 2-point distributions, near p = q)
+from .cancellation import AFFINITY_COMPLEMENT  # noqa: E402
+
+_register(AFFINITY_COMPLEMENT)
