@@ -113,11 +113,9 @@ def test_infinite_base_limits_of_siblings(dtype):
 
 
 # fixed by h-hyp48 (the infinite-base limit takes a factor w·v² + rest): before, ∂y of x·y/√(x² + 2y² + 1) at x = inf,
-# y = 2 NaN for 1 and ∂x at x = 3, y = inf NaN for 1/√2 (a023dd5c and torch NaN too)
-@pytest.mark.xfail(strict=True, reason="session 49: h-cancel49's sum-power-cancel over a half power (the cosine loss's "
-                   "4.46 ULP, worse than torch, and the RMSNorm's 4.29 fixed) changed the far branch's written form: "
-                   "∂y of x·y/√(x² + 2y² + 1) at (+inf, 2) and ∂x at (3, +inf) are NaN for 1 and 1/√2 again (fixed in "
-                   "session 48 by h-hyp48; torch NaN)")
+# y = 2 NaN for 1 and ∂x at x = 3, y = inf NaN for 1/√2 (a023dd5c and torch NaN too); NaN again in session 49 (h-cancel49's
+# sum-power-cancel over a half power wrote the far branch as y·{N·B^(−3/2) if far; …}, the limit taken of the factor
+# alone: y·0); fixed again in session 50 (h-far50: the input factor inside each branch, tests/test_far50.py)
 def test_infinite_base_limit_of_a_gradient_with_a_sum_factor():
     got = _run("x*y/sqrt(x**2 + 2*y**2 + 1)", np.float64, x=[INF, 3.0], y=[2.0, INF])
     assert got["df_dy"][0] == 1.0 and abs(got["df_dx"][1] - 1 / np.sqrt(2)) < 1e-15, got

@@ -1120,10 +1120,33 @@ def _factored_exp_difference(node):
         # only where the components nearly coincide (session 48, h-gmm48): elsewhere the written pair, which the widen
         # rule sums in double words, is the more accurate (the factored form rounds six factors: 4.2 ULP in float64 at
         # d = 0.03, 6.3 at a = 23.66), and where d is not finite the only one that is right
+        if _finite_weight(k1, p.atoms(sp.Max) & q.atoms(sp.Max)):  # (far50) 0 where d = 0: T₁ = T₂ there
+            pair = _zero_where_no_gap(pair, d)
         pair = sp.Piecewise((pair, sp.Abs(d) < _FACTORED_GAP_BELOW), (terms[i] + terms[j], True))
         rest = [t for n, t in enumerate(terms) if n not in (i, j)]
         return _Final(_Fired(sp.Add(pair, *rest), ["factored-exp-difference"]))
     return None
+
+
+def _finite_weight(k, shifts) -> bool:
+    """Whether ``k`` is finite at every finite input, exactly: a number, or a number over a sum of exponentials whose
+    exponents hold one of the pair's shifts ``shifts`` (the max-shift rule's S = Σ e^(v_i − m) ≥ 1: its largest term is
+    e^0)."""
+    c, rest = k.as_coeff_Mul()
+    if rest == 1:
+        return True
+    return bool(rest.is_Pow and rest.exp == -1 and rest.base.is_Add and all(
+        isinstance(t, sp.exp) for t in rest.base.args) and rest.base.atoms(sp.Max) & shifts)
+
+
+def _zero_where_no_gap(pair, d):
+    """The factored pair c·sign(d)·max(T₁, T₂)·(−expm1(−|d|)) taken as 0 where d = 0: T₁ = T₂ there (d = log T₁ − log T₂,
+    0 for every finite input where its factors' product is; a product that underflows to 0 leaves |T₁ − T₂| ≤ |d|/4, below
+    half the least subnormal), so the difference, and the pair over its sum S ≥ 1, is exactly 0; the pair's T_i and S are
+    inf − inf = NaN where the exponents' squares overflow (far50: the 2-component Gaussian mixture NLL's ∂a at
+    a = −1e200, m₁ = m₂ = 0, x = 1e200 was sign(0)·NaN = NaN for 0; torch NaN). Inside the near-gap branch: computed on
+    the far block's elements alone."""
+    return sp.Piecewise((0, sp.Eq(d, 0)), (pair, True))
 
 
 FACTORED_EXP_DIFFERENCE = Rule(
