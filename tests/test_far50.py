@@ -29,6 +29,8 @@ written in float64):
   (each where a factor is ±inf), NaN where no input is infinite: exact, a finite term adds nothing to ±inf however
   far past float64 it is. Cost 1.02× / 1.06× (the test of the far sum over the block; a select of the terms beside it,
   computed everywhere, was 1.24×); every output bit-identical to the base at 200,000 random points per dtype.
+  **Taken out by the lead when merged** (a strict xfail in float64 again): SymPy folded the NaN-valued select into
+  every sign test of the product, and the cosine loss's Triton kernel failed in the interpreter (test_cancel49).
 
 Found and not fixed (strict xfails below): the mixture's ∂m₁, ∂m₂, ∂x at the same point (true −0, −0, 1e200: the
 shifted exponents' inf − inf, not the pair's); ∂x of x·y/√(x² + 2y² + 1) at x = inf, y = −1.33e234 NaN for 0 (y²
@@ -178,9 +180,18 @@ def _infinite_sum(a, b, c, d):
     return sum(terms)
 
 
+# h-far50's fix (widened-product-overflow's written form as the sum of the infinite terms, a select with a NaN value)
+# was taken out by the lead when merged: SymPy's piecewise_fold distributed its select into every sign test of the
+# product (the cosine loss's Triton kernel took _taken_again(fn_1, float("nan")) and (fn_1, 0.0): the interpreter
+# failed, TypeError in bitwise_and, test_cancel49; its conditions nested 30 deep). Needs the written form as one node
+# the printers print (not a select).
 @DTYPES
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
-def test_a_sum_with_an_infinite_term_and_an_overflowing_product(backend, dtype):
+def test_a_sum_with_an_infinite_term_and_an_overflowing_product(backend, dtype, request):
+    if dtype is F64:  # float32 inputs are summed in float64 there: right before and after
+        request.applymarker(pytest.mark.xfail(strict=True, reason="a·b + c·d at (1e200, 1.8e308, inf, −1): NaN for "
+                                              "−inf (torch NaN); h-far50's fix taken out when merged (its select "
+                                              "folded into the product's sign tests)"))
     """c = ±inf (d finite, 0 among them) beside a·b past the range: ±inf where c·d is, NaN at d = 0 (before: NaN for
     −inf at a = 1e200, b = 1.8e308, c = inf, d = −1; torch NaN); and both products holding an infinity."""
     rng = np.random.default_rng(54)

@@ -21,7 +21,6 @@ from .widening import (_atoms, _bottom_up, _distinct_preorder, _KEPT, _ROUNDED, 
 from .losses import _FLT_MAX
 from .quotients import _as_math, _rational_long_product, _roundings, LONG_POWER_ROUNDINGS
 from .sigmoids import _KEPT_OPEN
-from .cancellation import _DOUBLE_MAX
 
 
 # ------------------------------------------------------------------ product-order (issue 16: a·b·c overflows or
@@ -256,23 +255,7 @@ def _product_overflow_node(node):
         scaled_far = sp.And(scaled_far, *[sp.Or(sp.Abs(sp.Mul(*f)) <= sp.Float(_PRODUCT_FAR), past)
                                           for f, past in zip(products, scaled_past)])
     inner = sp.Piecewise((widen(_PRODUCT_SCALE * Grouped(scaled)), scaled_far), (node, True))
-    return sp.Piecewise((written_where_not_finite(inner, _infinite_terms(terms)), far), (node, True))
-
-
-def _infinite_terms(terms):
-    """The sum ``terms`` [(c, factors)] where an input is ±inf: the sum of the terms that hold an infinite input alone
-    (each taken where a factor of it is ±inf, 0 elsewhere), in floats (inf·0 and inf − inf NaN there, as the true value
-    has none); NaN where no input is ±inf. Exact: every other term is a finite number, which adds nothing to ±inf, however
-    far past float64 it is. Taken where the far sum is NaN (``written_where_not_finite``: its test over the block is all
-    ordinary data pays; this form computed only where an element needs it). far50: a·b + c·d at a = 1e200,
-    b = 1.8e308, c = inf, d = −1 was the scaled sum's inf − inf = NaN (a·(b/2⁶⁴) overflows too) for −inf (torch NaN)."""
-    inputs = sorted({f for _, fs in terms for f in fs}, key=sp.default_sort_key)
-    value = sp.Add(*[sp.Piecewise((c * sp.Mul(*fs), sp.Max(*[sp.Abs(f) for f in fs]) > _INPUT_MAX), (0, True))
-                     for c, fs in terms if fs])
-    return value + sp.Piecewise((0, sp.Max(*[sp.Abs(v) for v in inputs]) > _INPUT_MAX), (sp.nan, True))
-
-
-_INPUT_MAX = _DOUBLE_MAX  # |v| > it: v = ±inf alone (float32 inputs compared in float64 too)
+    return sp.Piecewise((inner, far), (node, True))
 
 
 def _product_overflows(expr):
