@@ -834,3 +834,5 @@ from test_series49 import RULE_CASES as _CASES_series49  # noqa: E402  (power-lo
 RULE_CASES += _CASES_series49
 from test_user50 import RULE_CASES as _CASES_user50  # noqa: E402  (affinity-complement: tests/test_user50.py)
 RULE_CASES += _CASES_user50
+from test_weib50 import RULE_CASES as _CASES_weib50  # noqa: E402  (quotient-power-near-one: tests/test_weib50.py)
+RULE_CASES += _CASES_weib50

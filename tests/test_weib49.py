@@ -56,10 +56,8 @@ def _points(kind, n=150):
 @pytest.mark.parametrize("kind", ["near", "realistic"])
 def test_weibull_nll_near_and_away_from_the_scale(kind, dtype):
     measured = measure_formula(WEIBULL, "k l x", _points(kind), dtype, digits=60)
-    # f, ∂k, ∂λ: none past the bound; ∂x: none near x = λ, its own root left (the strict xfail below)
+    # none past the bound (∂x near its own root since session 50: 28.95 ULP worst, 5 past, 1 worse than torch before)
     for n, (worst, past, worse, _) in enumerate(measured):
-        if n == 3 and kind == "realistic" and dtype is np.float64:
-            continue
         assert past == 0 and worse == 0, (n, measured)
 
 
@@ -90,8 +88,9 @@ def test_quotient_power_near_one_is_general():
             assert ulps(out[0][i], cc * (1 - (uu / vv) ** pp), np.float64) <= 4, (i, out[0][i])
 
 
-@pytest.mark.xfail(strict=True, reason="Weibull NLL ∂x near its own root k·(x/λ)^k = k − 1: 7.64 ULP (torch 0.36) at "
-                                       "k = 1.99436, λ = 0.77983, x = 0.57510; 28.95 worst of 300 (base 263.95)")
+# a strict xfail until session 50 (h-weib50, tests/test_weib50.py): Weibull NLL ∂x near its own root
+# k·(x/λ)^k = k − 1: 7.64 ULP (torch 0.36) at k = 1.99436, λ = 0.77983, x = 0.57510; 28.95 worst of 300 (base 263.95);
+# 0.36 since
 def test_weibull_data_slope_near_its_root():
     k, lam, x = 1.9943635891712386, 0.7798288799859733, 0.5750988111925048
     out = dict(zip(compiled(WEIBULL).outputs, compiled(WEIBULL)(k=np.array([k]), l=np.array([lam]), x=np.array([x]))))

@@ -1583,7 +1583,21 @@ def _quotient_power_near_one_node(node):
                 alpha, rest = alpha.xreplace({w: q}), rest.xreplace({w: q})
                 if rest == 0:  # (elsewhere α·(b^y − 1), which the expm1 rule takes: expm1(y·log(a/b)) for |…| < 1)
                     return alpha * sp.Piecewise((expm1(z), near), (q ** y - 1, True))
-                return sp.Piecewise((q ** -m * (alpha * expm1(z) + rest), near), (node, True))
+                near_sum = alpha * expm1(z) + rest
+                # weib50: at the node's own root α·q^y = −β either form cancels (α·expm1(y·L) against α + β near
+                # a = b, α·q^y against β elsewhere; ∂x of the Weibull NLL at k·(x/λ)^k = k − 1: 7.64 ULP, torch
+                # 0.36), so q^−m·(α·q^y + β) in double words (q and its power to 2⁻¹⁰⁴ or so) where the term that
+                # cancels is past twice the sum; elsewhere its rounding is at most doubled. One select: a widened
+                # node in two branches is a temporary of the whole block, computed at every element.
+                cancels = (near & (sp.Abs(alpha * expm1(z)) > 2 * sp.Abs(near_sum))) \
+                    | (~near & (sp.Abs(beta) > 2 * sp.Abs(alpha * q ** y + beta)))
+                # (in a float32 kernel the float64 body is enough up to a 2²⁰-fold cancellation, where it is off by
+                # 2⁻³³ at most; past it, 14 float32 ULP within 10⁻¹⁰ of the root: double words there)
+                body = q ** -m * (alpha * q ** y + beta)
+                hard = (near & (sp.Abs(alpha * expm1(z)) > 2 ** 20 * sp.Abs(near_sum))) \
+                    | (~near & (sp.Abs(beta) > 2 ** 20 * sp.Abs(alpha * q ** y + beta)))
+                return sp.Piecewise((widen(body, in_float32=True), hard), (widen(body), cancels),
+                                    (q ** -m * near_sum, near), (node, True))
     return None
 
 
@@ -1603,5 +1617,7 @@ QUOTIENT_POWER_NEAR_ONE = Rule(
     "λ = 1.5, x = λ(1 + 1e−9); it is c·expm1(y·L) exactly, L = log1p((a − b)/b), for 1/2 < a/b < 2 (a − b exact) "
     "where also |y·L| < 1; as written elsewhere (with the expm1 rule); so is α·(a/b)^y + β (∂x, (k·(x/λ)^k − k + 1)/x, "
     "3.86 ULP at 6 of 300 points near x = λ, torch 13; 264 at realistic ones near its root, torch 285) as "
-    "α·expm1(y·L) + (α + β)",
+    "α·expm1(y·L) + (α + β); near its own root α·(a/b)^y = −β either form cancels (∂x 7.64 ULP at k = 1.99436, "
+    "λ = 0.77983, x = 0.57510, torch 0.36; 6.4e11 within 10⁻¹² of the root), so where the cancelling term is past "
+    "twice the sum it is (a/b)^−m·(α·(a/b)^y + β) in double words, rounded once",
     apply=_quotient_powers_near_one, fired=lambda old, new: new != old, before=True)
