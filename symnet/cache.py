@@ -110,8 +110,12 @@ def save_copy(kind: str, filename: str, text: str) -> Path | None:
         _write(folder_fd, filename, text.encode("utf-8"))
         _evict(folder_fd, keep=filename, ours=lambda name: _begins(folder_fd, name, GENERATED))
     except OSError as e:
-        warnings.warn(f"symnet could not write {folder / filename}: {e.strerror or e}; "
-                      "going on without the readable copy", RuntimeWarning, stacklevel=3)
+        if e.errno in _WHOLE_FOLDER:  # once a process for each folder and reason: a full disk refuses every copy
+            _warn_once(f"symnet could not write to its cache folder {folder}: {e.strerror or e}; going on without "
+                       f"the readable copies (free space there, or set {ENV} to another folder)", stacklevel=4)
+        else:  # this file's own trouble (a folder planted under its name): said for each
+            warnings.warn(f"symnet could not write {folder / filename}: {e.strerror or e}; "
+                          "going on without the readable copy", RuntimeWarning, stacklevel=3)
         return None
     finally:
         os.close(folder_fd)
@@ -318,6 +322,9 @@ def _seal(filename: str, body: bytes) -> bytes:
     return hashlib.sha256(filename.encode() + b"\0" + body).hexdigest().encode()
 
 
+# errors that refuse every file of a folder alike (a full disk, a quota, a read-only or unwritable folder): warned
+# about once (session 50, h-break50: a full disk warned at every save, one line for each kernel compiled)
+_WHOLE_FOLDER = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG})
 _WARNED: set[str] = set()  # the folder warnings given so far in this process (_warn_once)
 
 
@@ -426,9 +433,10 @@ def save(filename: str, data: bytes, folder: str, suffixes: tuple[str, ...]) -> 
         for old in stale:
             _unlink(folder_fd, old)
         _evict(folder_fd, keep=filename, suffixes=suffixes, ours=_keyed, most=MAX_DATA_FILES)
-    except OSError as exc:
-        warnings.warn(f"symnet could not write its cache folder {folder}/: {exc.strerror or exc}",
-                      RuntimeWarning, stacklevel=4)
+    except OSError as exc:  # once a process for each folder and reason, as save_copy (any error: the file names a key)
+        _warn_once(f"symnet could not write to its cache folder {cache_root() / folder}: {exc.strerror or exc}; "
+                   f"going on without keeping what it built (free space there, or set {ENV} to another folder)",
+                   stacklevel=5)
     finally:
         os.close(folder_fd)
 

@@ -176,19 +176,113 @@ def register(entry: Function, triton_helpers: dict | None = None, numpy_helpers:
     table (rules, kinks, NumPy and Triton printers) sees it from then on.
 
     ``triton_helpers``/``numpy_helpers`` map the names of helpers its templates call to their
-    source. Raises SymnetError if a name is taken.
+    source. Nothing changes unless every check passes.
+
+    Raises:
+        SymnetError: a name is taken, or is not one a formula can call (not an identifier, a Python keyword, a
+            name of SymPy's, a name Python's NFKC reading changes, Latin letters mixed with another script's
+            look-alikes); the SymPy class is another entry's; a helper name is taken by different source; the
+            derivative rule disagrees with the mpmath reference's derivative (an entry added after import).
     """
-    for name in (entry.name, *entry.aliases):
-        if name in NAMES:
+    names = (entry.name, *entry.aliases)
+    for name in names:
+        if not isinstance(name, str):
+            raise SymnetError(f"a function name must be text, not {type(name).__name__} {name!r}")
+        if name in NAMES or names.count(name) > 1:
             raise SymnetError(f"the function name {name!r} is registered twice")
-    for name in (entry.name, *entry.aliases):
+        _check_name(name)
+    if entry.cls is not None and _BY_CLASS.get(entry.cls, entry) is not entry:
+        raise SymnetError(f"the SymPy class {entry.cls.__name__} of {entry.name!r} is the function "
+                          f"{_BY_CLASS[entry.cls].name!r}'s: registering it again would replace that function's "
+                          f"derivative rule and lowering everywhere; give {entry.name!r} a class of its own")
+    for table, given, kind in ((TRITON_DEVICE_HELPERS, triton_helpers, "Triton"), (NUMPY_HELPERS, numpy_helpers, "NumPy")):
+        for helper, source in (given or {}).items():
+            if table.get(helper, source) != source:
+                raise SymnetError(f"the {kind} helper {helper!r} of {entry.name!r} is already defined with other "
+                                  f"source (every kernel that calls it would change); give it a name of its own")
+    if _BUILT_IN_DONE:
+        _check_user_entry(entry)
+    for name in names:
         NAMES[name] = entry
     REGISTRY[entry.name] = entry
     if entry.cls is not None:
         _BY_CLASS[entry.cls] = entry
     TRITON_DEVICE_HELPERS.update(triton_helpers or {})
     NUMPY_HELPERS.update(numpy_helpers or {})
+    _changed()
     return entry
+
+
+_BUILT_IN_DONE = False  # True once symnet's own entries are in (the end of this module)
+_GENERATION = 0  # counts the registry's changes: a cache keyed by a name adds it (render's _plain_name)
+
+
+def generation() -> int:
+    """How many times :func:`register` and :func:`unregister` changed the registry: a cache of an answer that
+    depends on which names are registered keys it by this as well."""
+    return _GENERATION
+
+
+def _changed() -> None:
+    global _GENERATION
+    _GENERATION += 1
+    _builds_a_select.cache_clear()  # keyed by a name that may now be another function's
+
+
+def _check_name(name: str) -> None:
+    """Refuse a name a formula cannot call as this function (SymnetError, one line)."""
+    import keyword
+    import unicodedata
+
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise SymnetError(f"the function name {name!r} is not one a formula can call: use letters, digits and _, "
+                          f"not beginning with a digit, and not a Python keyword")
+    if unicodedata.normalize("NFKC", name) != name:
+        raise SymnetError(f"the function name {name!r} is read as {unicodedata.normalize('NFKC', name)!r} in a "
+                          f"formula (Python's NFKC reading of names): register it as that")
+    scripts = {unicodedata.name(c, "?").split()[0] for c in name if c.isalpha()}
+    if "LATIN" in scripts and len(scripts) > 1:
+        raise SymnetError(f"the function name {name!r} mixes Latin letters with {', '.join(sorted(s.title() for s in scripts - {'LATIN'}))} "
+                          f"ones (a look-alike of another name, as Cyrillic ѕ of s): spell it in one script")
+    if _BUILT_IN_DONE:
+        from .parsing import CONSTANTS, RESERVED_NAMES
+
+        if name in RESERVED_NAMES or name in CONSTANTS or hasattr(sp, name):
+            raise SymnetError(f"the function name {name!r} is SymPy's (a formula reads it as SymPy's {name}): "
+                              f"give the function another name")
+
+
+def _check_user_entry(entry: Function) -> None:
+    """A derivative rule given by the user, against the derivative of the entry's mpmath reference, at 30 digits
+    at a few points inside its domain (away from a kink at 0): SymnetError, one line, where they differ. (The step
+    check of a derivation compares the rule with SymPy's derivative of the class, which the same user wrote.)"""
+    if entry.rule is None or entry.mpmath is None or entry.cls is None:
+        return
+    u = sp.Dummy("u", real=True)
+    try:
+        slope = entry.rule.derivative(u)
+        table = {entry.cls.__name__: entry.mpmath}
+        rule_at = sp.lambdify(u, slope.replace(lambda e: isinstance(e, entry.cls), lambda e: sp.Function(
+            entry.cls.__name__)(*e.args)), modules=[table, "mpmath"])
+    except Exception:  # noqa: BLE001 - a rule symnet cannot evaluate is left to the derivation's check
+        return
+    low, high = entry.domain
+    with mpmath.workdps(30):
+        for point in (0.37, 0.81, 1.7, 3.1, -0.45, -1.3, -2.6):
+            if not low < point < high:
+                continue
+            at = mpmath.mpf(point)
+            try:
+                given = mpmath.mpf(rule_at(at))
+                want = mpmath.diff(entry.mpmath, at)
+            except Exception:  # noqa: BLE001 - not a real number there: no evidence either way
+                continue
+            if not (mpmath.isfinite(given) and mpmath.isfinite(want)):
+                continue
+            if abs(given - want) > mpmath.mpf(10) ** -12 * max(1, abs(want)):
+                raise SymnetError(f"the derivative rule {entry.rule.name!r} of {entry.name!r} disagrees with the "
+                                  f"derivative of its mpmath reference: at u = {point} the rule gives "
+                                  f"{mpmath.nstr(given, 10)}, the reference {mpmath.nstr(want, 10)}")
 
 
 def check_argument_domains(entry: Function, values) -> None:
@@ -371,6 +465,7 @@ def unregister(name: str) -> Function:
         NAMES.pop(alias, None)
     if entry.cls is not None and _BY_CLASS.get(entry.cls) is entry:
         del _BY_CLASS[entry.cls]
+    _changed()
     return entry
 
 
@@ -1824,3 +1919,5 @@ for _name, _code in TRITON_DEVICE_HELPERS.items():
 # and 2^j from its bits (_times_two_to), one helper for _exp and _exp2
 for _name in ("_exp", "_exp2"):
     TRITON_HELPER_NEEDS[_name] = tuple(TRITON_HELPER_NEEDS.get(_name, ())) + ("_times_two_to",)
+
+_BUILT_IN_DONE = True  # from here on, register() checks an entry as a user's (_check_user_entry)

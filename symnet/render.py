@@ -1259,18 +1259,30 @@ def render_latex_math(d: Derivation) -> str:
     return "$$\n\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}\n$$"
 
 
+# CommonMark's active characters in prose (a _ only where it can open or close emphasis: not inside a word, so
+# y_r stays as written; ] only before the ( of an inline link)
+_MD_SPECIAL = re.compile(r"([\\`*|<$]|(?<!\w)_|_(?!\w)|\](?=\())")
+
+
 def _md(s: str) -> str:
-    """Prose for Markdown: a formula's * is not emphasis ("# Derivative of x*exp(x**2)*y" set
-    exp(x in italics and lost two stars), nor a table cell's | a column."""
-    return s.replace("*", r"\*").replace("|", r"\|")
+    """Prose for Markdown, shown as written: a formula's * is not emphasis ("# Derivative of x*exp(x**2)*y" set
+    exp(x in italics and lost two stars), a table cell's | not a column, a user's title or name not markup (a title
+    "<script>…</script>" was raw HTML in the page, "$x$" math, "_a_" emphasis, "[a](javascript:…)" a link)."""
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def _md_heading(s: str) -> str:
+    """A title for a Markdown heading: :func:`_md`, its line breaks spaces (a newline in a user's title began a
+    paragraph, or a heading of the user's, below the heading)."""
+    return _md(" ".join(s.splitlines()))
 
 
 def render_markdown(d: Derivation, heading: str = "#") -> str:
-    out = [f"{heading} {_md(d.title)}", ""]
+    out = [f"{heading} {_md_heading(d.title)}", ""]
     if d.summary:
         out += [_md(d.summary), ""]
     for sec in d.sections:
-        out += [f"{heading}# {_md(sec.title)}", ""]
+        out += [f"{heading}# {_md_heading(sec.title)}", ""]
         if sec.text:
             out += [_md(sec.text), ""]
         if sec.table:
@@ -1311,10 +1323,19 @@ class _ParsablePrinter(StrPrinter):
                                              self._print(e.rows), self._print(e.cols))
 
 
-@lru_cache(maxsize=4096)  # keyed by users' names: bounded
 def _plain_name(name: str) -> bool:
     """Whether sympify reads ``name`` back as the symbol of that name (E, I, S, beta do not), also with
-    ``locals=symnet.parsing.FUNCTIONS``, as the JSON promises: sigmoid's output σ is a function's name there."""
+    ``locals=symnet.parsing.FUNCTIONS``, as the JSON promises: sigmoid's output σ is a function's name there.
+    The answer depends on the registry's names, so it is cached by the registry's generation as well: a
+    variable ``foo`` printed before a function ``foo`` was registered was printed bare after it (read back
+    as the function)."""
+    from .registry import generation
+
+    return _plain_name_now(name, generation())
+
+
+@lru_cache(maxsize=4096)  # keyed by users' names: bounded
+def _plain_name_now(name: str, generation: int) -> bool:
     from .registry import NAMES
 
     if not name.isidentifier() or keyword.iskeyword(name) or name in NAMES:

@@ -939,7 +939,9 @@ def {step.name}(x, r, Wi, Wh, Wo, order, lr, batch, delay, *, {extra}check=True,
     _param("Wi", Wi, (H, D), device)
     _param("Wh", Wh, (H, H), device)
     _param("Wo", Wo, (C, H), device)
-{state_check}    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < T:
+{state_check}    if T == 0:  # (else the delay's range below, [0, 0), named the wrong argument)
+        raise ValueError(f"x has no time steps, shape {{tuple(x.shape)}}: a sequence needs T ≥ 1")
+    if isinstance(delay, bool) or not isinstance(delay, int) or not 0 <= delay < T:
         raise ValueError(f"delay must be a whole number in [0, {{T}}), not {{delay!r}}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {{PRECISIONS}}, not {{precision!r}}")
