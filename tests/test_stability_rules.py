@@ -832,3 +832,5 @@ from test_weib49 import RULE_CASES as _CASES_weib49  # noqa: E402  (quotient-pow
 RULE_CASES += _CASES_weib49
 from test_series49 import RULE_CASES as _CASES_series49  # noqa: E402  (power-log-pole: tests/test_series49.py)
 RULE_CASES += _CASES_series49
+from test_shift50 import RULE_CASES as _CASES_shift50  # noqa: E402  (RULE: tests/test_shift50.py)
+RULE_CASES += _CASES_shift50
