@@ -110,7 +110,9 @@ SIGMOID_POWER = Rule(
     "times e^(γ·σ_lo/σ_hi), first order, relative error below γ·2⁻¹⁰⁵ besides pow's own (NumPy; Triton: the "
     "double-word e^(γ·log σ(u))); below u = −700, where σ(u) is a subnormal of few digits or 0 (the GCE's ∂z "
     "−σ(z)^q·σ(−z): 5,125 ULP in float64 at q = 0.3, z = −720, −0 for −1.93e−22 at q = 0.01, z = −5000), as "
-    "e^(γ·u)·σ(−u)^γ, exactly (σ(u) = e^u·σ(−u)), γ·u in double words",
+    "e^(γ·u)·σ(−u)^γ, exactly (σ(u) = e^u·σ(−u)), γ·u in double words; a widened sum holding σ(u)^γ (∂z of "
+    "σ(z)^q·σ(−z), widened whole before this rule: 0 for 1.93e−24 at q = 0.01, z = −5000) with that form below "
+    "u = −700, widened again",
     apply=_sigmoid_powers, fired=lambda old, new: new != old)
 
 
