@@ -893,10 +893,14 @@ def _dwx_unit(x):
 
 
 def _dwx_norm(x_hi, x_lo, k):
-    """The scaled double word (hi + lo)·2^−k with hi brought to [1/2, 1) (frexp, exact) and k by as much: a product's
-    hi neither underflows nor overflows in the products after it (0, ±inf and NaN as they are, k kept)."""
+    """The scaled double word (hi + lo)·2^−k renormalised (exact): unscaled (k 0) where its value is within 2^±100,
+    else its hi brought to [1/2, 1) (frexp) and k by as much: a product's hi neither underflows nor overflows in the
+    products after it, and a value near 1 keeps k 0 (log x − k·ln 2 would cancel: focal's ∂γ at z = 745, t = 2.2e−308,
+    log(1 − t) 0 for −2.2e−308). 0, ±inf and NaN with k 0."""
     m, n = _dwx_unit(x_hi)
-    return m, np.ldexp(x_lo, n), (k + n).astype(np.int32)
+    near = np.abs(n + k) <= 100
+    s = np.where(near, -k, n)
+    return np.ldexp(x_hi, s), np.ldexp(x_lo, s), np.where(near, 0, k + n).astype(np.int32)
 
 
 def _dwx_exp(x_hi, x_lo):

@@ -693,10 +693,12 @@ def _dwx_unit(x):
 
 @triton.jit
 def _dwx_norm(x_hi, x_lo, k):
-    """The scaled double word (hi + lo)·2^−k with hi brought to [1/2, 1) (_dwx_unit, exact) and k by as much, as
-    NumPy's: lo by _dwx_ldexp (exact where it stays normal); 0, ±inf and NaN as they are, k kept."""
+    """The scaled double word (hi + lo)·2^−k renormalised as NumPy's: unscaled (k 0) where its value is within 2^±100,
+    else hi brought to [1/2, 1) (_dwx_unit) and k by as much (_dwx_ldexp: exact, both words stay normal)."""
     m, n = _dwx_unit(x_hi)
-    return m, _dwx_ldexp(x_lo, n), k + n
+    near = tl.abs(n + k) <= 100
+    s = tl.where(near, -k, n)
+    return _dwx_ldexp(x_hi, s), _dwx_ldexp(x_lo, s), tl.where(near, 0, k + n)
 
 
 @triton.jit

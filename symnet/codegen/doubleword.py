@@ -1855,10 +1855,14 @@ def _dwx_softplus_far(s_hi, s_lo, s_k, x_hi, x_lo, x_k):
 ''',
     "_dwx_norm": '''\
 def _dwx_norm(x_hi, x_lo, k):
-    """The scaled double word (hi + lo)·2^−k with hi brought to [1/2, 1) (frexp, exact) and k by as much: a product's
-    hi neither underflows nor overflows in the products after it (0, ±inf and NaN as they are, k kept)."""
+    """The scaled double word (hi + lo)·2^−k renormalised (exact): unscaled (k 0) where its value is within 2^±100,
+    else its hi brought to [1/2, 1) (frexp) and k by as much: a product's hi neither underflows nor overflows in the
+    products after it, and a value near 1 keeps k 0 (log x − k·ln 2 would cancel: focal's ∂γ at z = 745, t = 2.2e−308,
+    log(1 − t) 0 for −2.2e−308). 0, ±inf and NaN with k 0."""
     m, n = _dwx_unit(x_hi)
-    return m, np.ldexp(x_lo, n), (k + n).astype(np.int32)
+    near = np.abs(n + k) <= 100
+    s = np.where(near, -k, n)
+    return np.ldexp(x_hi, s), np.ldexp(x_lo, s), np.where(near, 0, k + n).astype(np.int32)
 ''',
     "_dwx_add": '''\
 def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
@@ -1971,10 +1975,12 @@ def _dwx_unit(x):
 ''',
     "_dwx_norm": '''\
 def _dwx_norm(x_hi, x_lo, k):
-    """The scaled double word (hi + lo)·2^−k with hi brought to [1/2, 1) (_dwx_unit, exact) and k by as much, as
-    NumPy's: lo by _dwx_ldexp (exact where it stays normal); 0, ±inf and NaN as they are, k kept."""
+    """The scaled double word (hi + lo)·2^−k renormalised as NumPy's: unscaled (k 0) where its value is within 2^±100,
+    else hi brought to [1/2, 1) (_dwx_unit) and k by as much (_dwx_ldexp: exact, both words stay normal)."""
     m, n = _dwx_unit(x_hi)
-    return m, _dwx_ldexp(x_lo, n), k + n
+    near = tl.abs(n + k) <= 100
+    s = tl.where(near, -k, n)
+    return _dwx_ldexp(x_hi, s), _dwx_ldexp(x_lo, s), tl.where(near, 0, k + n)
 ''',
     "_dwx_exp": '''\
 def _dwx_exp(x_hi, x_lo):
@@ -3809,11 +3815,12 @@ class _Scaled(_Emitter):
         return self._with(_Value(v.hi, v.lo), f"{name}_k")
 
     def _renormalised(self, v: _Value, k: str) -> _Value:
-        """A product's or a quotient's scaled double word with its hi brought to [1/2, 1) and k by as much
-        (_dwx_norm, exact): its hi does not underflow (or overflow) in the products after it where k holds the scale
-        (scale50: ((x + y)/y)⁵ at (5e−200, 1e−310), (x + y)/y = 1.2e−70·2⁶⁰⁰, had its fifth power's hi 0 for 2.5e−350,
-        a value of 3.1e553: 0 for +inf; the Tukey loss's c⁴ at c = 6.8e90 its hi +inf). Only where this product
-        named a new double word (not an identity's value, not a power of 2 times a float64)."""
+        """A product's or a quotient's scaled double word renormalised (_dwx_norm, exact): its hi in [1/2, 1) and k by
+        as much where the value is past 2^±100 (k 0 within), so that it does not underflow (or overflow) in the
+        products after it where k holds the scale (scale50: ((x + y)/y)⁵ at (5e−200, 1e−310), (x + y)/y =
+        1.2e−70·2⁶⁰⁰, had its fifth power's hi 0 for 2.5e−350, a value of 3.1e553: 0 for +inf; the Tukey loss's c⁴ at
+        c = 6.8e90 its hi +inf). Only where this product named a new double word (not an identity's value, not a
+        power of 2 times a float64)."""
         if v.lo is None or v.tail is not None or not self.lines[-1].startswith(f"{v.hi}, {v.lo} = "):
             return self._scale_line(v, k)
         name = self._base_name(v)
