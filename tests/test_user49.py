@@ -30,7 +30,7 @@ Found and not fixed (strict xfails below, numbers measured on this branch, float
   x = 0.800008 (torch 487: worse than torch). SymPy's form −(k·x·(x/λ)^(k−1) − λ − λ(k − 1))/λ² cancels, and even
   −k/λ·expm1(k·log(x/λ)) has x/λ rounded: log1p((x − λ)/λ) (x − λ exact by Sterbenz) would fix it; no rule writes it;
 - LayerNorm of three equal inputs a = b = c = ±1e200 (f 0 right): ∂ NaN for ±210.8 (torch 0.37 ULP) — the squared
-  deviations are formed in a scaled form that overflows where they are 0;
+  deviations are formed in a scaled form that overflows where they are 0 (fixed since: h-norm50, tests/test_norm50.py);
 - the Kumaraswamy NLL's ∂a at a = b = x = 1e−20 in float32: 3.7e19 ULP (torch NaN): 1/a against
   (b − 1)·x^a·log x/(1 − x^a), two terms of 1e20 that cancel to O(log x).
 """
@@ -141,7 +141,8 @@ LAYERNORM3 = ("(a - (a + b + c)/3)/sqrt(((a - (a + b + c)/3)**2 + (b - (a + b + 
               " + 1e-5)")
 
 
-@pytest.mark.xfail(strict=True, reason="LayerNorm of three equal inputs ±1e200: ∂ NaN for ±210.8 (torch 0.37 ULP)")
+# (was a strict xfail: LayerNorm of three equal inputs ±1e200: ∂ NaN for ±210.8 (torch 0.37 ULP); fixed by h-norm50's
+# sum-power-cancel inner sum in the inputs' differences and its scaled far branch, tests/test_norm50.py)
 def test_layernorm3_equal_large_inputs():
     a = np.array([-1e200, 1e200])
     with warnings.catch_warnings(), np.errstate(all="ignore"):

@@ -6,6 +6,7 @@ exp-over-power-far, sum-power-cancel, shared-powers, cancelling-polynomial.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import sympy as sp
@@ -1173,6 +1174,8 @@ def _sum_power_form(node, base, parts, apart, polynomial=False):
         return None
     if polynomial and not inner.is_polynomial(*inner.free_symbols):
         return None  # (the BCE gradient (1 − t)/(1 − p) − t/p is the reciprocal-difference rule's)
+    summed = inner.is_Add  # (a sum still where the differences make it one term: the standardisation's k·(b − c)²)
+    inner = _in_differences(inner, base)
     out = base ** low * (inner if not inner.is_Add else sp.factor_terms(inner)) + apart
     b = sp.Dummy("B", positive=True)  # the exactness proof: the same sum times B^−e_min, B a symbol, then B
     if sp.expand(sp.expand((out - node).xreplace({base: b}) * b ** -low).xreplace({b: base})) != 0:  # written out
@@ -1180,14 +1183,14 @@ def _sum_power_form(node, base, parts, apart, polynomial=False):
     # an inner sum left (ε + x₂²/3 + x₃²/3; 2pt − p − t, which still cancels at t = 1/2) is computed as the widen rule
     # computes a sum, rounded once: its terms rounded apart and added were 4.05 ULP in float64 (the Dice loss with a
     # smoothing input, ∂t = (s − 2p² − 2ps)/B² at p = 2.25e10)
-    if inner.is_Add and apart == 0 and low.is_Integer and _rational_in_inputs(inner, base):
+    if summed and apart == 0 and low.is_Integer and _rational_in_inputs(inner, base):
         # the inner sum over B^−e_min, one widened quotient rounded once (gru38: the log-cosh-Dice's ∂p,
         # tanh(N/B)·(2t − 1 + 2t²)/B², was 4.95 ULP in float64 at p = −0.00092017, t = 0.3 with the sum, B and the
         # quotient each rounded, B's rounding thrice)
         return widen(sp.factor_terms(inner) * base ** low)
-    out = out if not inner.is_Add else out.xreplace(
+    out = out if not summed else out.xreplace(
         {a: widen(a) for a in sp.Mul.make_args(sp.factor_terms(inner)) if a.is_Add})
-    if inner.is_Add and apart == 0 and low.q == 2 and _rational_in_inputs(inner, base):
+    if summed and apart == 0 and low.q == 2 and _rational_in_inputs(inner, base):
         return _half_power_quotient(sp.factor_terms(inner), base, low, out)
     return out
 
@@ -1214,7 +1217,153 @@ def _half_power_quotient(inner, base, low, written, scale=sp.S.One):
     bound = _HALF_POWER_RANGE // max(degree, 1)
     high, tiny = sp.Float(2.0 ** bound), sp.Float(2.0 ** -bound)
     far = sp.Or(*[sp.Abs(v) > high for v in symbols], *[sp.And(sp.Abs(v) < tiny, sp.Ne(v, 0)) for v in symbols])
+    written = _scaled_difference_quotient(inner, base, low, scale) or written
     return sp.Piecewise((written, far), (widen(scale * inner * base ** low), True))
+
+
+def _as_differences(v, symbols):
+    """A linear form v = Σ c_x·x whose coefficients sum to 0 (a deviation x − μ) as Σ c_x·(x − x₀) (x₀ its first
+    input), each difference kept apart (exact where the inputs are within a factor two); v itself otherwise."""
+    if not v.is_Add or not v.is_polynomial(*symbols):
+        return v
+    poly = sp.Poly(v, *symbols)
+    if not poly.is_linear or poly.as_expr().as_coeff_Add()[0] != 0 or sum(poly.coeffs()) != 0:
+        return v
+    inputs = sorted(v.free_symbols, key=sp.default_sort_key)
+    first = inputs[0]
+    return sp.Add(*[v.coeff(x) * Grouped(x - first) for x in inputs[1:]], evaluate=False)
+
+
+def _scaled_differences(e, symbols, r):
+    """(k, e·r^k) for a product, power or sum of one degree k of the inputs' differences (a difference L, a sum whose
+    coefficients add to 0, taken as r·L: a homogeneous polynomial P of them as P(r·L, …)); None for anything else."""
+    if e.is_number:
+        return 0, e
+    if e.is_Add and e.is_polynomial(*symbols):
+        poly = sp.Poly(e, *symbols)
+        if poly.is_linear and poly.as_expr().as_coeff_Add()[0] == 0 and sum(poly.coeffs()) == 0:
+            return 1, Grouped(r * e)
+        parts = [_scaled_differences(t, symbols, r) for t in e.args]
+        if any(p is None for p in parts) or len({k for k, _ in parts}) != 1:
+            return None
+        return parts[0][0], sp.Add(*[t for _, t in parts])
+    if e.is_Pow and e.exp.is_Integer and e.exp > 0:
+        found = _scaled_differences(e.base, symbols, r)
+        return None if found is None else (found[0] * int(e.exp), found[1] ** e.exp)
+    if e.is_Mul:
+        parts = [_scaled_differences(t, symbols, r) for t in e.args]
+        if any(p is None for p in parts):
+            return None
+        return sum(k for k, _ in parts), sp.Mul(*[t for _, t in parts])
+    return None
+
+
+def _scaled_difference_quotient(inner, base, low, scale):
+    """(norm50) scale·inner·base^low for a base B = Σ w·v² + e (hypot's sum of squares) and an inner sum of the
+    inputs' differences (:func:`_in_differences`: every factor that holds an input a sum that a common shift of the
+    inputs leaves alone) as (N·r^D)·S^low·r^(−2·low − D): S = B·r² hypot's scaled sum (r = binade_reciprocal of the
+    largest |v|, with √|e|), N·r^D the inner sum with each difference L taken as r·L and each term of degree k < D
+    times r^(D − k), widened (a written LayerNorm's far ∂a, (3 + 50000·(b − c)²)·B^(−3/2) at a = 1e200, b = −1e200:
+    (b − c)² overflows and B^(−3/2) underflows, NaN for 2.4e−201; torch NaN too); None where the base or the inner
+    sum is no such one."""
+    from .hypot import _scaled_sum_of_squares
+    from .widening import steps_by_power_of_two
+
+    number, inner = inner.as_coeff_Mul()  # (factor_terms' 1/450000 taken out)
+    scale = scale * number
+    symbols = sorted(base.free_symbols, key=sp.default_sort_key)
+    # the squares' bases, deviations x − μ, in differences too: (2a − b − c)/3 as written rounds to 1e184 at
+    # a = b = c = 1e200, which then sets the scale
+    base = base.xreplace({v: _as_differences(v, symbols) for v in (p.base for p in base.atoms(sp.Pow) if p.exp == 2)})
+    parts = _scaled_sum_of_squares(base)
+    if parts is None or not scale.is_number or not (-2 * low).is_Integer:
+        return None
+    s, r, _ = parts
+    terms = []
+    for term in sp.Add.make_args(inner):
+        found = _scaled_differences(term, symbols, r)
+        if found is None:
+            return None
+        terms.append(found)
+    top = max(d for d, _ in terms)
+    body = sp.Add(*[t if d == top else steps_by_power_of_two(t, r, top - d, far_bits=None) for d, t in terms])
+    return steps_by_power_of_two(widen(scale * body * s ** low), r, int(-2 * low) - top, far_bits=None)
+
+
+
+# norm50: a written LayerNorm's ∂ (x − μ)/√(Σ(x_i − μ)²/n + ε): its inner sum N is a polynomial of the inputs that
+# a common shift of them leaves alone (3 + 50000·b² + 50000·c² − 100000·b·c of the three-input LayerNorm's ∂a),
+# multiplied out it overflows where the inputs are large and cancels where they are nearly equal (NaN for 210.8 at
+# a = b = c = ±1e200, torch 0.37 ULP); written in the inputs' differences, each degree's part factored
+# (3 + 50000·(b − c)², −3 + 100000·(c − b)·(a − c)), it does neither where they are equal
+
+_DIFFERENCE_INPUTS = 6  # the most inputs of a base searched for the shift it is invariant under
+
+
+def _shift_invariant(expr, inputs) -> bool:
+    """Whether ``expr`` is unchanged by adding one t to every one of ``inputs``."""
+    t = sp.Dummy("t")
+    return sp.expand(expr.xreplace({x: x + t for x in inputs}) - expr) == 0
+
+
+def _linear_factors(e, symbols) -> bool:
+    """Whether ``e`` is a number times powers of linear forms of ``symbols``."""
+    return all(f.is_number or sp.Poly(f.as_base_exp()[0], *symbols).is_linear for f in sp.Mul.make_args(e))
+
+
+def _pairwise_squares(q, inputs):
+    """Σ_{i<j} w_ij·(x_i − x_j)² equal to the quadratic form ``q`` of ``inputs`` that a common shift leaves alone,
+    w_ij = −(its coefficient of x_i·x_j)/2."""
+    return sp.Add(*[-q.coeff(x, 1).coeff(y, 1) / 2 * (x - y) ** 2 for x, y in itertools.combinations(inputs, 2)])
+
+
+def _in_differences(inner, base):
+    """``inner`` (a polynomial) as a polynomial of the differences x − x₀ of the inputs whose common shift leaves both
+    ``base`` and ``inner`` alone (the most of them, two or more; x₀ the first), each degree's part factored, a factor
+    of one degree multiplied out (c − b, not (c − a) − (b − a)); ``inner`` itself where there is no such shift, or
+    where inner is no polynomial of two or more inputs (proved equal by expansion)."""
+    if not inner.is_Add or not _rational_in_inputs(inner) or len(inner.free_symbols) < 2:
+        return inner
+    symbols = sorted(base.free_symbols, key=sp.default_sort_key)
+    if len(symbols) > _DIFFERENCE_INPUTS or not inner.free_symbols <= base.free_symbols:
+        return inner
+    for size in range(len(symbols), 1, -1):
+        for shifted in itertools.combinations(symbols, size):
+            if _shift_invariant(base, shifted) and _shift_invariant(inner, shifted):
+                break
+        else:
+            continue
+        break
+    else:
+        return inner
+    first, rest = shifted[0], shifted[1:]
+    ds = {x: sp.Dummy(f"d_{x}") for x in rest}
+    moved = sp.expand(inner.xreplace({x: first + d for x, d in ds.items()}))
+    if moved.has(first):
+        return inner
+    back = {d: x - first for x, d in ds.items()}
+    try:
+        poly = sp.Poly(moved, *ds.values())
+    except sp.PolynomialError:
+        return inner
+    parts = {}
+    for monomial, coefficient in poly.terms():
+        degree = sum(monomial)
+        parts[degree] = parts.get(degree, 0) + coefficient * sp.Mul(*[d ** k for d, k in zip(ds.values(), monomial)])
+    out = []
+    for degree in sorted(parts):
+        factored = sp.factor(parts[degree])
+        if degree == 2 and not _linear_factors(factored, list(ds.values())):
+            # a quadratic form that a shift leaves alone (its matrix's rows add to 0) is −Σ M_ij·(x_i − x_j)²: a
+            # four-input LayerNorm's ∂a, 3 + (50000/3)·((b − c)² + (b − d)² + (c − d)²) where a dominates (in
+            # differences from a its terms of a² cancel: 0 for 1.7e−283 at a = 7.8e230)
+            out.append(_pairwise_squares(sp.expand(parts[degree].xreplace(back)), shifted))
+            continue
+        out.append(factored.xreplace(back))  # ((c − a) − (b − a): SymPy's flattening makes it c − b)
+    result = sp.Add(*out)
+    if sp.expand(result - inner) != 0:
+        return inner
+    return result
 
 
 def _rational_in_inputs(*exprs):
@@ -1304,8 +1453,10 @@ SUM_POWER_CANCEL = Rule(
     "0.05; ≤ 2.07 on 200 points there now), and over a half power B^(−k/2), with a number beside it, the quotient "
     "too, B, √B and the quotient in double words (a cosine loss's ∂b, N·B^(−3/2) with B = ‖a‖²‖b‖² + ε: 4.46 ULP "
     "in float64 at U(−3, 3)⁴, torch 1.46; the written RMSNorm's ∂x₁, 1000·√3·N·S^(−3/2): 4.29; now 0.5), where "
-    "every input is 0 or within 2^±⌊960/D⌋ (D the largest degree of N and of B^⌈k/2⌉), as written past that; taken only where "
-    "it does, before the node rules (hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
+    "every input is 0 or within 2^±⌊960/D⌋ (D the largest degree of N and of B^⌈k/2⌉), as written past that; an inner sum "
+    "that a common shift of the inputs leaves alone in their differences, and past that scaled by hypot's r (a written "
+    "LayerNorm's ∂a, 3 + 50000·(b − c)² over B^(3/2): NaN for 210.8 at a = b = c = 1e200, torch 0.37 ULP); taken only "
+    "where it does, before the node rules (hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
     apply=lambda e: _top_down(e, _sum_power_cancel_node, leaves=_KEPT) if isinstance(e, sp.Expr) and e.has(sp.Pow) else e)
 
 
