@@ -106,9 +106,9 @@ def test_mixture_slope_matches_torch_where_nothing_cancels():
 
 
 # The same NLL far out, float64: f, ∂a, ∂m₁, ∂m₂, ∂x NaN at a = −1e200, m₁ = m₂ = 0, x = 1e200 (found in session 46:
-# (x − m)² overflows; f true 5e399, inf; ∂a true σ(a) = 0; torch inf for f, NaN for ∂a). ∂a fixed in session 50 twice
-# over: h-far50 (factored-exp-difference takes 0 where d = 0, T₁ = T₂ there; tests/test_far50.py) and h-shift50 (the
-# shift-gaps rule forms the exponents' difference from the inputs, (m₁ − m₂)·(m₁ + m₂ − 2x)/2 + a; tests/test_shift50.py)
+# (x − m)² overflows; f true 5e399, inf; ∂a true σ(a) = 0; torch inf for f, NaN for ∂a). ∂a fixed in session 50 (h-far50:
+# factored-exp-difference takes 0 where d = 0, T₁ = T₂ there; the shifted exponents are still inf − inf, so ∂m₁, ∂m₂,
+# ∂x stay NaN; tests/test_far50.py)
 def test_mixture_slope_where_the_squares_overflow():
     outs = _run(GMM2, F64, [-1e200], [0.0], [0.0], [1e200])
     assert outs[1][0] == 0.0, outs[1][0]
