@@ -13,7 +13,8 @@ from sympy.codegen.cfunctions import log1p
 from ...functions import sigmoid
 from ...special import binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, ndtr, sigmoid_twosum, softplus
 from .core import _Final, _Fired, _positive, Rule
-from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, written_where_not_finite
+from .widening import (_KEPT, _top_down, _top_down_having, Grouped, widen, WidenedBase,
+                       written_where_not_finite)
 from .losses import _log_difference, _n_terms
 
 
@@ -883,10 +884,7 @@ def _cosh_square_sum_first_node(node):
 
 def _cosh_square_sums_first(expr):
     """Every outermost node of ``expr`` :func:`_cosh_square_sum_first_node` takes, rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.cosh, sp.sinh):
-        return expr
-    return _top_down(expr, lambda node: _cosh_square_sum_first_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=_KEPT)
+    return _top_down_having(expr, (sp.cosh, sp.sinh), _cosh_square_sum_first_node, _KEPT)
 
 
 COSH_SQUARE_SUM_FIRST = Rule(

@@ -13,7 +13,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import sigmoid
 from ...special import exp_shift, ndtr, nexpsq, nexpsq2, softplus
 from .core import _Final, _Fired, Rule
-from .widening import _bottom_up, _KEPT, _top_down, Grouped, ungroup, unwiden, widen, WidenedBase
+from .widening import _bottom_up, _KEPT, _top_down, _top_down_having, Grouped, ungroup, unwiden, widen, WidenedBase
 from .cancellation import _bounded_argument, _exact_operand
 from .series import _exact_argument
 from .limits import _exponent_of, _scaled_exp_factors
@@ -897,10 +897,7 @@ def _exp_into_underflowing_sum_node(node):
 
 def _exp_into_underflowing_sums(expr):
     """Every outermost product of ``expr`` :func:`_exp_into_underflowing_sum_node` takes, rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
-        return expr
-    return _top_down(expr, lambda node: _exp_into_underflowing_sum_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=_KEPT)
+    return _top_down_having(expr, sp.exp, _exp_into_underflowing_sum_node, _KEPT)
 
 
 EXP_INTO_UNDERFLOWING_SUM = Rule(

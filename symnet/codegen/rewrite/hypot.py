@@ -14,8 +14,8 @@ import sympy as sp
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, hypot_gap_slope
 from .core import _Final, _Fired, _positive, _positive_number, Rule
-from .widening import (_atoms, _KEPT, _top_down, Grouped, steps_by_power_of_two, ungroup, widen, WidenedBase,
-                        written_where_not_finite, WrittenWhereNotFiniteOrBelowBase)
+from .widening import (_atoms, _KEPT, _top_down, _top_down_having, Grouped, steps_by_power_of_two, ungroup, widen,
+                        WidenedBase, written_where_not_finite, WrittenWhereNotFiniteOrBelowBase)
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
@@ -990,9 +990,7 @@ def _hypot_tiny_side(cond, abs_v) -> bool:
 
 def _hypot_signs(expr):
     """Every product of ``expr`` :func:`_hypot_sign` takes, outermost first."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Abs):
-        return expr
-    return _top_down(expr, lambda node: _hypot_sign(node) if isinstance(node, sp.Expr) else None, _KEPT)
+    return _top_down_having(expr, sp.Abs, _hypot_sign, _KEPT)
 
 
 HYPOT_SIGN = Rule(

@@ -15,7 +15,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import sigmoid
 from ...special import erfcx, erfcx_slope, erfcx_slope_tail, ndtr, softplus
 from .core import _exp_rational, _Final, _Fired, _is_exp, rewrite_nodes, Rule
-from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite, written_where_not_finite
+from .widening import (_KEPT, _top_down, _top_down_having, Grouped, widen, WidenedBase, without_ite,
+                       written_where_not_finite)
 from .stabiliser import _rewritten
 from .pairs import _share_sigmoid_pairs
 from .losses import _power_of
@@ -1949,9 +1950,7 @@ def _inverse_hyperbolic_log(node):
 
 def _inverse_hyperbolic_logs(expr):
     """Every log :func:`_inverse_hyperbolic_log` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, lambda node: _inverse_hyperbolic_log(node) if isinstance(node, sp.Expr) else None)
+    return _top_down_having(expr, sp.log, _inverse_hyperbolic_log)
 
 
 INVERSE_HYPERBOLIC_LOG = Rule(

@@ -15,7 +15,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import sigmoid
 from ...special import nexpsq, nexpsq2, softplus
 from .core import _Final, _Fired, _is_exp, _positive_number, Rule
-from .widening import _top_down, _widen_hazard, Grouped
+from .widening import _top_down, _top_down_having, _widen_hazard, Grouped
 
 
 # ------------------------------------------------------------------ log-difference (issue 16: bce's ∂t,
@@ -840,9 +840,7 @@ def _power_minus_one_slope_node(node):
 
 def _power_minus_one_slopes(expr):
     """Every node :func:`_power_minus_one_slope_node` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, lambda node: _power_minus_one_slope_node(node) if isinstance(node, sp.Expr) else None)
+    return _top_down_having(expr, sp.log, _power_minus_one_slope_node)
 
 
 POWER_MINUS_ONE_SLOPE = Rule(
@@ -958,9 +956,7 @@ def _power_log_pole_node(node):
 
 def _power_log_poles(expr):
     """Every node :func:`_power_log_pole_node` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, lambda node: _power_log_pole_node(node) if isinstance(node, sp.Expr) else None)
+    return _top_down_having(expr, sp.log, _power_log_pole_node)
 
 
 POWER_LOG_POLE = Rule(

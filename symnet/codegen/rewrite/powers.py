@@ -15,7 +15,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...records import BoundedRecord
 from ...special import softplus
 from .core import _Final, _Fired, rewrite_nodes, Rule
-from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, Grouped, ungroup, unwiden, widen, WidenedBase
+from .widening import (_atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, _top_down_having, Grouped, ungroup, unwiden, widen,
+                       WidenedBase)
 from .losses import _constant_plus_square
 from .quotients import _as_math, _HOMOGENEOUS_DEGREE, _HOMOGENEOUS_OPERATIONS, _homogeneous_quotient
 from .series import _rounded_factors
@@ -1102,9 +1103,7 @@ def _exp_over_power_far(node):
 
 def _exp_over_powers_far(expr):
     """Every product of ``expr`` :func:`_exp_over_power_far` takes, outermost first."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
-        return expr
-    return _top_down(expr, lambda node: _exp_over_power_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+    return _top_down_having(expr, sp.exp, _exp_over_power_far, _KEPT)
 
 
 EXP_OVER_POWER_FAR = Rule(
@@ -1754,11 +1753,7 @@ def _quotient_power_near_one_node(node):
 
 def _quotient_powers_near_one(expr):
     """Every node :func:`_quotient_power_near_one_node` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-
-    return _top_down(expr, lambda node: _quotient_power_near_one_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=(sp.Piecewise,))
+    return _top_down_having(expr, sp.Pow, _quotient_power_near_one_node, (sp.Piecewise,))
 
 
 QUOTIENT_POWER_NEAR_ONE = Rule(

@@ -18,8 +18,8 @@ from sympy.codegen.cfunctions import log1p
 from ...functions import sigmoid
 from ...special import ndtr, sigmoid_pair_product, softplus
 from .core import _Final, _Fired, Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _periodic_trig_sum, _replaced, _top_down, Grouped, unwiden, widen,
-                       WidenedBase, without_ite)
+from .widening import (_atoms, _bottom_up, _KEPT, _periodic_trig_sum, _replaced, _top_down, _top_down_having, Grouped,
+                       unwiden, widen, WidenedBase, without_ite)
 from .pairs import _share_sigmoid_pairs
 from .losses import _FLT_MAX
 from .cancellation import _vanishes_at_zero, _VANISHING_PROBE
@@ -2081,10 +2081,7 @@ def _written_sum_edge(node, x, window, side):
 
 def _series_common_denominators(expr):
     """Every outermost sum :func:`_series_common_denominator` rewrites, rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
-        return expr
-    return _top_down(expr, lambda node: _series_common_denominator(node) if isinstance(node, sp.Expr) else None,
-                     leaves=(WidenedBase, sp.Indexed))
+    return _top_down_having(expr, sp.Add, _series_common_denominator, (WidenedBase, sp.Indexed))
 
 
 SERIES_COMMON_DENOMINATOR = Rule(
