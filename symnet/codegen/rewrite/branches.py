@@ -13,8 +13,8 @@ import sympy as sp
 
 from ...functions import relu, sigmoid
 from .core import rewrite_nodes, Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, Grouped, ungroup,
-                       unwiden, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
+from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, _top_down_having, Grouped,
+                       ungroup, unwiden, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
 from .stabiliser import _rewritten
 from .quotients import _cauchy_rational_degree, _rational_function
 
@@ -238,9 +238,7 @@ def _sigmoid_sign_branches(node, u):
 
 def _sign_branches(expr):
     """Every outermost node of ``expr`` that :func:`_sign_branches_node` splits, split."""
-    if not isinstance(expr, sp.Expr) or not expr.has(*_SIGNED):
-        return expr
-    return _top_down(expr, _sign_branches_node, _KEPT)
+    return _top_down_having(expr, _SIGNED, _sign_branches_node, _KEPT, exprs_only=False)
 
 
 SIGN_BRANCHES = Rule(

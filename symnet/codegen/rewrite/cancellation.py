@@ -930,9 +930,7 @@ def _vanishing_constant_group(node):
 
 
 def _vanishing_constant_groups(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
-        return expr
-    return _top_down(expr, _vanishing_constant_group, _KEPT)
+    return _top_down_having(expr, sp.Add, _vanishing_constant_group, _KEPT, exprs_only=False)
 
 
 VANISHING_CONSTANT_GROUP = Rule(
@@ -1001,9 +999,7 @@ def _root_minus_constant(node):
 
 
 def _roots_minus_constants(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _root_minus_constant, _KEPT)
+    return _top_down_having(expr, sp.Pow, _root_minus_constant, _KEPT, exprs_only=False)
 
 
 ROOT_MINUS_CONSTANT = Rule(
@@ -1052,9 +1048,7 @@ def _log_difference_ratio_sum(node):
 
 
 def _log_difference_ratio_sums(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, _log_difference_ratio_sum, _KEPT)
+    return _top_down_having(expr, sp.log, _log_difference_ratio_sum, _KEPT, exprs_only=False)
 
 
 LOG_DIFFERENCE_RATIO = Rule(
@@ -1176,9 +1170,7 @@ def _cosine_complement(node):
 
 
 def _cosine_complements(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _cosine_complement, _KEPT)
+    return _top_down_having(expr, sp.Pow, _cosine_complement, _KEPT, exprs_only=False)
 
 
 COSINE_COMPLEMENT = Rule(
@@ -1351,9 +1343,7 @@ def _affinity_complement(node):
 
 
 def _affinity_complements(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _affinity_complement, _KEPT)
+    return _top_down_having(expr, sp.Pow, _affinity_complement, _KEPT, exprs_only=False)
 
 
 AFFINITY_COMPLEMENT = Rule(

@@ -608,9 +608,8 @@ def _polynomial_powers(expr):
     left as they are."""
     from ..roots import SeriesBase
 
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _polynomial_power_node, leaves=_KEPT + (SeriesBase, sp.Piecewise))
+    return _top_down_having(expr, sp.Pow, _polynomial_power_node, _KEPT + (SeriesBase, sp.Piecewise),
+                            exprs_only=False)
 
 
 POLYNOMIAL_POWER = Rule(

@@ -1086,9 +1086,7 @@ def _half_angle_quotient(node):
 
 
 def _half_angle_quotients(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.sin):
-        return expr
-    return _top_down(expr, _half_angle_quotient, leaves=_KEPT)
+    return _top_down_having(expr, sp.sin, _half_angle_quotient, _KEPT, exprs_only=False)
 
 
 HALF_ANGLE_QUOTIENT = Rule(

@@ -396,13 +396,14 @@ def _top_down(expr, new_form, leaves=(), exprs_only=False):
     return visit(expr)[0]
 
 
-def _top_down_having(expr, atoms, node_form, leaves=()):
+def _top_down_having(expr, atoms, node_form, leaves=(), exprs_only=True):
     """The rewrite rules' common walk: ``expr`` as it is unless it is an expression that holds one of the classes
-    ``atoms`` (a class or a tuple of them), else :func:`_top_down` of ``node_form`` asked of its expression nodes
-    only (each outermost node it rewrites, rewritten; ``leaves`` neither asked nor entered)."""
+    ``atoms`` (a class or a tuple of them), else :func:`_top_down` of ``node_form`` (each outermost node it
+    rewrites, rewritten; ``leaves`` neither asked nor entered), asked of the expression nodes only unless
+    ``exprs_only`` is False (then of a Piecewise's pairs too)."""
     if not isinstance(expr, sp.Expr) or not expr.has(*(atoms if isinstance(atoms, tuple) else (atoms,))):
         return expr
-    return _top_down(expr, node_form, leaves, exprs_only=True)
+    return _top_down(expr, node_form, leaves, exprs_only=exprs_only)
 
 
 # the leaves of the walks that leave a widened node, an array element and a select's conditions as they are (a
