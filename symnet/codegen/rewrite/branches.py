@@ -12,9 +12,9 @@ import itertools
 import sympy as sp
 
 from ...functions import relu, sigmoid
-from .core import rewrite_nodes, Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, Grouped, ungroup,
-                       unwiden, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
+from .core import _rewrote, rewrite_nodes, Rule
+from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, _top_down_having, Grouped,
+                       ungroup, unwiden, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
 from .stabiliser import _rewritten
 from .quotients import _cauchy_rational_degree, _rational_function
 
@@ -55,7 +55,7 @@ TIE_DIFFERENCE = Rule(
     "(q − 1)·(y − p)) selects on q·(y − p) − (q − 1)·(y − p), NaN at y = −1.12e308, p = 1.12e308, q = 1.98 (∂y 1.48 "
     "for 0.98: the tie's mean); a − b expanded where it is a polynomial with fewer operations so (y − p > 0), "
     "the same test on fewer roundings",
-    apply=_tie_differences, fired=lambda old, new: new != old, before=True)
+    apply=_tie_differences, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ nested-select (issue 16, session 37, h-search37: ∂x
@@ -92,7 +92,7 @@ NESTED_SELECT = Rule(
     "it is computed apart and shared, so that the branch's terms never meet: ∂x of elu(x, 0.5)/log(e^x + e^x), "
     "1/L − x/L² with L = x + log 2, cancels at x = 88.7 (102 ULP, torch 26) where, one sum, the fraction-complement "
     "rule writes it (L − x)/L² = log 2/L²",
-    apply=_nested_selects, fired=lambda old, new: new != old, before=True)
+    apply=_nested_selects, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ relu-branches (issue 16, session 38, h-reassoc38:
@@ -129,7 +129,7 @@ RELU_BRANCHES = Rule(
     "L = x + log 2, cancels for x ≫ 1 (float32 −8.3e−25 for 5.4e−35 at x = 1.13e17; torch NaN); in branches of "
     "u ≤ 0 (both 0) and u > 0 (H(u) = 1, relu(u) = u), exactly, the branch is one sum, which the fraction-complement "
     "rule writes (L − x)/L² = log 2/L², as nested-select does for elu",
-    apply=_relu_branches, fired=lambda old, new: new != old, before=True)
+    apply=_relu_branches, fired=_rewrote, before=True)
 
 # ------------------------------------------------------------------ sign-branches (issue 16: a rational activation
 # (1 + x + x²/2)/(1 + |x|), its derivative cancels for small x > 0, session 29); tested in tests/test_rat29.py
@@ -238,9 +238,7 @@ def _sigmoid_sign_branches(node, u):
 
 def _sign_branches(expr):
     """Every outermost node of ``expr`` that :func:`_sign_branches_node` splits, split."""
-    if not isinstance(expr, sp.Expr) or not expr.has(*_SIGNED):
-        return expr
-    return _top_down(expr, _sign_branches_node, _KEPT)
+    return _top_down_having(expr, _SIGNED, _sign_branches_node, _KEPT, exprs_only=False)
 
 
 SIGN_BRANCHES = Rule(
@@ -255,7 +253,7 @@ SIGN_BRANCHES = Rule(
     "and σ(±|u|) beside |u| or sign(u) the same way, each branch through the node-by-node rules, where on a side they "
     "collect σ(−u) − σ(u) into −tanh(u/2) (∂y of x·σ(y)/(1 + e^−|y|) is x·σ(y)σ(−y)·(σ(−y) − σ(y)) below 0: 0 for "
     "1.9e−18 at y = −1e−17 in float64, 5.8e4 ULP at −1e−5, 74 at −0.01; torch 4.9e15, 3.0e5, 342)",
-    apply=_sign_branches, fired=lambda old, new: new != old)
+    apply=_sign_branches, fired=_rewrote)
 # whole-expression rules: after the node-by-node ones (softsign′ is the fraction-complement rule's, no cancellation
 # left), before any other whole-expression rule wraps the sum (root-series, widen)
 
@@ -536,7 +534,7 @@ WIDEN_QUOTIENTS = Rule(
     "at ~100 of 200 points, up to 5.1e13 ULP), and not a term that is a number times signs "
     "(|x|·sign(y)/x, exact as written), and not a sum an earlier rule keeps as written beside its own form of it "
     "(reciprocal-difference's 1/x − 1/y where it cannot cancel)",
-    apply=_widen_quotient_sums, fired=lambda old, new: new != old)
+    apply=_widen_quotient_sums, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ factor-into-quotient-branches (issue 16:
@@ -708,7 +706,7 @@ POWER_INTO_BRANCHES = Rule(
     "NLL P = e^x − x·y squared by ((x + y)/P)⁻², P²/(x + y)², with P² written by the exp-minus rules as a select) "
     "overflows A^k and B^m together where the quotient does not: inf/inf = NaN at (−1.8e308, 0.3) for 0.09 (torch "
     "1.76 ULP); {(A/B)^k·B^(k − m) if …; …}, the power moved into each branch, rounds as often and overflows only where "
-    "the whole does", apply=_powers_into_branches, fired=lambda old, new: new != old)
+    "the whole does", apply=_powers_into_branches, fired=_rewrote)
 
 
 FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
@@ -719,7 +717,7 @@ FACTOR_INTO_QUOTIENT_BRANCHES = Rule(
     "branch, is the same function with the quotient formed once, other branches their value times h as before. Only "
     "for h without a pole or an unbounded function (inputs, numbers, polynomials, selects, σ, tanh, …), and applied "
     "after every other rule, which see the product as written",
-    apply=_factor_into_quotient_branches, fired=lambda old, new: new != old)
+    apply=_factor_into_quotient_branches, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ kink-side (session 34, h-kink34: a Huber loss
@@ -779,4 +777,4 @@ KINK_SIDE = Rule(
     "|p − t| − δ < 0 (∂δ −8.9e−16 at p = 4.39179958690881, t = −4.813371251187944, δ = 9.205170838096755, true 0 as "
     "torch's); the branch clamped to its side of the kink (max(|p − t| − δ, 0)) is its exact value wherever the "
     "condition agrees and the kink's value, 0, where it does not",
-    apply=_kink_side, fired=lambda old, new: new != old)
+    apply=_kink_side, fired=_rewrote)

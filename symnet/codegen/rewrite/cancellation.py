@@ -12,8 +12,9 @@ from sympy.codegen.cfunctions import log1p
 
 from ...functions import sigmoid
 from ...special import binade_reciprocal, erfcx, erfcx_slope, erfcx_slope_tail, exp_shift, exp_twosum, ndtr, sigmoid_twosum, softplus
-from .core import _Final, _Fired, _positive, Rule
-from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, written_where_not_finite
+from .core import _Final, _Fired, _positive, _rewrote, Rule
+from .widening import (_KEPT, _top_down, _top_down_having, Grouped, widen, WidenedBase,
+                       written_where_not_finite)
 from .losses import _log_difference, _n_terms
 
 
@@ -751,7 +752,7 @@ INFINITE_SHIFT = Rule(
     "the cross-entropy's max(0, b − a) at a = b = −inf); it is 0 by definition (the term e^0 = 1, as torch's "
     "logsumexp masks an infinite max), so the value is ±inf and the softmax weights their limits (1 for a lone "
     "+inf entry, 0 for the others; equal weights among entries at the same infinity, the limit along the diagonal, "
-    "where torch's autograd gives NaN)", apply=_infinite_shift, fired=lambda old, new: new != old)
+    "where torch's autograd gives NaN)", apply=_infinite_shift, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ shifted-sum-crossing (issue 16: the written-out
@@ -804,7 +805,7 @@ SHIFTED_SUM_CROSSING = Rule(
     "|log1p(D)|/|result|, without bound, so no float64 ordering fixes it. The sum is computed in float64 in a "
     "float32 kernel and in double-word arithmetic (hi + lo, a_i − m exact by TwoSum, e^, expm1 and log1p to "
     "about 2⁻¹⁰⁰) in a float64 one, rounded once; at m = ±inf the float64 form (the infinite-shift rule's) "
-    "is kept", apply=_shifted_sum_crossing, fired=lambda old, new: new != old)
+    "is kept", apply=_shifted_sum_crossing, fired=_rewrote)
 
 
 # (from the rounded-argument block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -883,10 +884,7 @@ def _cosh_square_sum_first_node(node):
 
 def _cosh_square_sums_first(expr):
     """Every outermost node of ``expr`` :func:`_cosh_square_sum_first_node` takes, rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.cosh, sp.sinh):
-        return expr
-    return _top_down(expr, lambda node: _cosh_square_sum_first_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=_KEPT)
+    return _top_down_having(expr, (sp.cosh, sp.sinh), _cosh_square_sum_first_node, _KEPT)
 
 
 COSH_SQUARE_SUM_FIRST = Rule(
@@ -895,7 +893,7 @@ COSH_SQUARE_SUM_FIRST = Rule(
     "no longer holds c·cosh²u): ∂x of log(2cosh²x − 1 + y), 4·sinh x·cosh x/(2cosh²x − 1 + y), was NaN at (709.8, 0) "
     "for 2 (inf·0; torch NaN); cosh-square-sum applied to the log or quotient as written, before the node rules: for "
     "|u| > 20 4·tanh u/(2 + (y − 1)/cosh²u), the same function",
-    apply=_cosh_square_sums_first, fired=lambda old, new: new != old, before=True)
+    apply=_cosh_square_sums_first, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ vae43 (issue 16, session 43, h-vae43: a sum's
@@ -932,9 +930,7 @@ def _vanishing_constant_group(node):
 
 
 def _vanishing_constant_groups(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
-        return expr
-    return _top_down(expr, _vanishing_constant_group, _KEPT)
+    return _top_down_having(expr, sp.Add, _vanishing_constant_group, _KEPT, exprs_only=False)
 
 
 VANISHING_CONSTANT_GROUP = Rule(
@@ -944,7 +940,7 @@ VANISHING_CONSTANT_GROUP = Rule(
     "affine-root rule ((x + b·n)/n: the widened rest rounded, then the 1 subtracted); the whole sum, its constant "
     "inside, is computed as the widen rule computes a sum (double words, a third word where they cancel too) and "
     "rounded once: the same number, one rounding",
-    apply=_vanishing_constant_groups, fired=lambda old, new: new != old, before=True)
+    apply=_vanishing_constant_groups, fired=_rewrote, before=True)
 
 
 def _root_minus_constant_parts(node):
@@ -1003,9 +999,7 @@ def _root_minus_constant(node):
 
 
 def _roots_minus_constants(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _root_minus_constant, _KEPT)
+    return _top_down_having(expr, sp.Pow, _root_minus_constant, _KEPT, exprs_only=False)
 
 
 ROOT_MINUS_CONSTANT = Rule(
@@ -1019,7 +1013,7 @@ ROOT_MINUS_CONSTANT = Rule(
     "(beyond, the written difference amplifies √S's error by at most 8/7 or 4/3; no over- or underflow inside); a "
     "float32 kernel keeps the float64 quotient where its running error bound is within 2⁻³⁰ of it, double words on "
     "the other elements (g₁ = 1e−9, g₂ = 1, where float64's S − 1 is 0)",
-    apply=_roots_minus_constants, fired=lambda old, new: new != old, before=True)
+    apply=_roots_minus_constants, fired=_rewrote, before=True)
 
 
 def _log_difference_factor(term):
@@ -1054,9 +1048,7 @@ def _log_difference_ratio_sum(node):
 
 
 def _log_difference_ratio_sums(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, _log_difference_ratio_sum, _KEPT)
+    return _top_down_having(expr, sp.log, _log_difference_ratio_sum, _KEPT, exprs_only=False)
 
 
 LOG_DIFFERENCE_RATIO = Rule(
@@ -1065,7 +1057,7 @@ LOG_DIFFERENCE_RATIO = Rule(
     "terms meet at the double root (1.06e12 ULP in float64, 1.42e4 in float32; torch 6.18e24, 4.87e14); log A − log B "
     "is log(A/B) wherever A, B > 0 (an identity), and so written the sum is the log-linear-root rule's (computed as "
     "the widen rule computes a sum, rounded once); as written where some A or B is not positive",
-    apply=_log_difference_ratio_sums, fired=lambda old, new: new != old, before=True)
+    apply=_log_difference_ratio_sums, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ wgan44 (issue 16, session 44, h-wgan44: the
@@ -1178,9 +1170,7 @@ def _cosine_complement(node):
 
 
 def _cosine_complements(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _cosine_complement, _KEPT)
+    return _top_down_having(expr, sp.Pow, _cosine_complement, _KEPT, exprs_only=False)
 
 
 COSINE_COMPLEMENT = Rule(
@@ -1202,7 +1192,7 @@ COSINE_COMPLEMENT = Rule(
     "3.4e38 ULP); with the ε under one root, 1 − a·b/√(‖a‖²·‖b‖² + ε), c·(D + ε)/(R·(R + s·a·b)) (R² − (a·b)² = D + ε) "
     "where s·a·b > 0 and each ‖·‖² is within 2^±450, as written elsewhere (it was as written: 8.8e15 ULP in float64 "
     "near a ∥ b at ε = 1e−12, worse than torch at 2 of 100 points; float32 1.2e7)",
-    apply=_cosine_complements, fired=lambda old, new: new != old, before=True)
+    apply=_cosine_complements, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ lagr44 (issue 16, session 44, h-lagr44: the
@@ -1353,9 +1343,7 @@ def _affinity_complement(node):
 
 
 def _affinity_complements(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _affinity_complement, _KEPT)
+    return _top_down_having(expr, sp.Pow, _affinity_complement, _KEPT, exprs_only=False)
 
 
 AFFINITY_COMPLEMENT = Rule(
@@ -1365,4 +1353,4 @@ AFFINITY_COMPLEMENT = Rule(
     "p = q = 1e−30 (the rounded sum below 0; true 0); it is ((a − b)/(√a + √b))²/2 + ((c − d)/(√c + √d))²/2 exactly "
     "where a, b, c, d > 0 ((√a − √b)² + (√c − √d)² = a + b + c + d − 2√(ab) − 2√(cd)), a sum of two squares whose "
     "differences are exact near a = b (Sterbenz; c − d = b − a); as written elsewhere",
-    apply=_affinity_complements, fired=lambda old, new: new != old, before=True)
+    apply=_affinity_complements, fired=_rewrote, before=True)

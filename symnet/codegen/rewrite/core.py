@@ -30,6 +30,11 @@ class Rule:
     before: bool = False
 
 
+def _rewrote(old, new) -> bool:
+    """The ``fired`` of most whole-expression rules: their ``apply`` changed the expression."""
+    return new != old
+
+
 class _Final:
     """A rule's result that no rule may rewrite again (its own safe form contains the pattern)."""
 

@@ -12,8 +12,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import exp_shift, ndtr, nexpsq, nexpsq2, softplus
-from .core import _Final, _Fired, Rule
-from .widening import _bottom_up, _KEPT, _top_down, Grouped, ungroup, unwiden, widen, WidenedBase
+from .core import _Final, _Fired, _rewrote, Rule
+from .widening import _bottom_up, _KEPT, _top_down, _top_down_having, Grouped, ungroup, unwiden, widen, WidenedBase
 from .cancellation import _bounded_argument, _exact_operand
 from .series import _exact_argument
 from .limits import _exponent_of, _scaled_exp_factors
@@ -154,7 +154,7 @@ ROUNDED_ARGUMENT = Rule(
     "element (Φ's erfc is most of its cost: a select would compute Φ twice); expm1(v) of a rounded v (the expm1 rule's "
     "e^v − 1) from v = 2, where it is e^v's error (a Gumbel NLL's ∂μ, expm1((μ − x)/b)/b: 181 ULP in float64 at "
     "x = −709, b = 2.5, μ = 0, torch 203), (e^v_hi − 1) + e^v_hi·v_lo (below v = −2 it is −1 to within e^v)",
-    apply=_rounded_arguments, fired=lambda old, new: new != old)
+    apply=_rounded_arguments, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ exp-dominant (issue 16, session 22: log(e^x − 1 − x)
@@ -664,7 +664,7 @@ EXP_DOMINANT = Rule(
     "log1p(A) of any such A (the log1p rule's log(1 + e^x − x), inf at 710 before, true 710); and 1/A of the widened "
     "c·e^u + y as e^(−u/2)·(e^(−u/2)/(c + y·e^−u)), e^−u whole being subnormal from u = 708.4 (∂y of "
     "log(e^x/2 + y) 0 at x = 709.9, y = −1.0097e308 before, true 9.89e−306)",
-    apply=_exp_dominant_forms, fired=lambda old, new: new != old)
+    apply=_exp_dominant_forms, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ shifted-argument (issue 16, session 15: poisson_nll
@@ -741,7 +741,7 @@ SHIFTED_ARGUMENT = Rule(
     "cancels where t·log(x + c) ≈ x (7.3e15 ULP at t = 1e8 + 1.1, x = 1) or t ≈ x + c (∂x = 1 − t/(x + c): "
     "6.9e15 ULP at t = x = 3e38); the output is computed widened and rounded once (double-word in a float64 "
     "kernel: x + c exact, c to 106 bits, log, quotient and sum to 2⁻¹⁰⁰ or so; float64 in a float32 one), "
-    "where it holds no other function", apply=_shifted_argument, fired=lambda old, new: new != old)
+    "where it holds no other function", apply=_shifted_argument, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ one-minus-scaled-exp (issue 16: the log-variance
@@ -897,10 +897,7 @@ def _exp_into_underflowing_sum_node(node):
 
 def _exp_into_underflowing_sums(expr):
     """Every outermost product of ``expr`` :func:`_exp_into_underflowing_sum_node` takes, rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
-        return expr
-    return _top_down(expr, lambda node: _exp_into_underflowing_sum_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=_KEPT)
+    return _top_down_having(expr, sp.exp, _exp_into_underflowing_sum_node, _KEPT)
 
 
 EXP_INTO_UNDERFLOWING_SUM = Rule(
@@ -912,7 +909,7 @@ EXP_INTO_UNDERFLOWING_SUM = Rule(
     "multiplied into each term (exact: a product distributes over a sum), which the exponential rules then write as "
     "one exponential each, rounded once; the product as written elsewhere (and where a term is normal: their sum's "
     "cancellation is not this rule's)",
-    apply=_exp_into_underflowing_sums, fired=lambda old, new: new != old, before=True)
+    apply=_exp_into_underflowing_sums, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ zip44 (issue 16, session 44, h-zip44: ∂a of the

@@ -13,9 +13,9 @@ import sympy as sp
 
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, hypot_gap_slope
-from .core import _Final, _Fired, _positive, _positive_number, Rule
-from .widening import (_atoms, _KEPT, _top_down, Grouped, steps_by_power_of_two, ungroup, widen, WidenedBase,
-                        written_where_not_finite, WrittenWhereNotFiniteOrBelowBase)
+from .core import _Final, _Fired, _positive, _positive_number, _rewrote, Rule
+from .widening import (_atoms, _KEPT, _top_down, _top_down_having, Grouped, steps_by_power_of_two, ungroup, widen,
+                        WidenedBase, written_where_not_finite, WrittenWhereNotFiniteOrBelowBase)
 from .stabiliser import _rewritten
 from .losses import _HYPOT_SUM_WRITTEN, _hypot_threshold, _sum_of_squares
 from .quotients import _as_math, _homogeneous_quotient
@@ -942,7 +942,7 @@ HYPOT_SLOPE = Rule(
     "points) up to a rational factor. Where c = w = 1 (the pseudo-Huber loss), ∂B is hypot_gap_slope(X, B), whose "
     "helper computes r, g and q in double-word and X = p − t by TwoSum: the float form took r rounded to the 3rd "
     "power and X to the 4th (float64 ∂δ 8.29 ULP at δ = 1.06e7, p = 1, t = 0.3; now 1.6)",
-    apply=_hypot_slopes, fired=lambda old, new: new != old)
+    apply=_hypot_slopes, fired=_rewrote)
 
 # ------------------------------------------------------------------ hypot-sign (issue 16, session 33: float32 ∂x of
 # √(3x² + 1), 3x·{1/(√(3 + x⁻²)·|x|) past 2⁵⁹}, was 0 at x = 2.4e38 for √3: √(3 + x⁻²)·|x| overflowed, h-hostile33);
@@ -990,16 +990,14 @@ def _hypot_tiny_side(cond, abs_v) -> bool:
 
 def _hypot_signs(expr):
     """Every product of ``expr`` :func:`_hypot_sign` takes, outermost first."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Abs):
-        return expr
-    return _top_down(expr, lambda node: _hypot_sign(node) if isinstance(node, sp.Expr) else None, _KEPT)
+    return _top_down_having(expr, sp.Abs, _hypot_sign, _KEPT)
 
 
 HYPOT_SIGN = Rule(
     "hypot-sign", "v·(w·v² + c)^−1/2 (a derivative of √(w·v² + c), 3x/√(3x² + 1)) is v·1/(√(w + c/v²)·|v|) past the "
     "hypot rule's threshold, whose √(w + c/v²)·|v| overflows where the result is about √w·sign v (float32 ∂x of "
     "√(3x² + 1) 0 at x = 2.4e38 for 1.732, and √(5x² + 2) likewise; torch NaN); v/|v| is sign(v) exactly where |v| > T > 0, so "
-    "sign(v)·(w + c/v²)^−1/2 there: no product that overflows", apply=_hypot_signs, fired=lambda old, new: new != old)
+    "sign(v)·(w + c/v²)^−1/2 there: no product that overflows", apply=_hypot_signs, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ hyp42 (issue 16, session 42: hypot-style scaling
@@ -1288,7 +1286,7 @@ HALVED_DIFFERENCE = Rule(
     "(N/|x/16 − y/16|)/16: x/16, y/16 exact where one input is past 2¹⁰²³ in size (the other's lost bits below "
     "2⁻¹⁰⁷⁴ are 2⁻²⁰⁴⁰ of the sum), the scaled sum rounded once, finite, and its reciprocal a normal number, N divided "
     "by it before the exact 1/16; as written elsewhere. An output that is such a quotient (or a select's value), not "
-    "a term of a sum", apply=_halved_differences, fired=lambda old, new: new != old)
+    "a term of a sum", apply=_halved_differences, fired=_rewrote)
 
 
 # hyp43, distributed-power-sum (issue 16, session 43): v·Σ cᵢ·mᵢ·D^(−kᵢ) (v an input, mᵢ monomials of inputs, D one sum,
@@ -1687,7 +1685,7 @@ COMMON_POWER_SUM = Rule(
     "v·Σ …), k ≥ 4 (there the printers raise x − y with its rounding restored; below, a homogeneous sum is the "
     "homogeneous-quotient rule's: ∂x of x/(x − y)²), k = 3 where not homogeneous (∂x of (x + 1)/(x − y)², "
     "8.5e15 ULP about its root before, 3.15 so)", apply=_common_power_sum,
-    fired=lambda old, new: new != old)
+    fired=_rewrote)
 
 
 # ------------------------------------------------------------------ review46 (issue 16, session 46, h-review46: cube46's

@@ -14,7 +14,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import relu, sigmoid
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, softplus
-from .core import _Final, _Fired, Rule
+from .core import _Final, _Fired, _rewrote, Rule
 from .widening import (_atoms, _distinct_preorder, _KEPT, _ROUNDED, _top_down, Grouped, unwiden, widen, WidenedBase,
                        without_ite, WrittenWhereNotFiniteBase)
 from .stabiliser import stabilise
@@ -134,7 +134,7 @@ INFINITE_LIMIT = Rule(
     "in float32 and float64, is NaN at ±inf and the exact value (mpmath at 50 digits) is one float L to "
     "float64's rounding from |x| = 3.4e38 on, a select returns L for x beyond ±3.4e38 (float32's largest: "
     "only ±inf in float32), or beyond the power of 2 below it where the form is still finite in both dtypes "
-    "when an intermediate overflows first (x·σ(2x): 2x is inf in float32 from 1.7e38 on, then inf·0)", apply=_infinite_limits, fired=lambda old, new: new != old)
+    "when an intermediate overflows first (x·σ(2x): 2x is inf in float32 from 1.7e38 on, then inf·0)", apply=_infinite_limits, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ tiny-argument (issue 16, session 13): f(x) with
@@ -202,7 +202,7 @@ TINY_ARGUMENT_RULE = Rule(
     "f′(0)·x to 2⁻⁶¹ relative, the powers of x merged symbolically (2x/√π·x^(−1/2) = 2√x/√π) and the terms' "
     "common power factored out (x^(−3/2)·(1/2 − 1/(1 + x)), not inf − inf); applied last, to the branch every "
     "other rule's select takes near 0",
-    apply=_tiny_argument, fired=lambda old, new: new != old)
+    apply=_tiny_argument, fired=_rewrote)
 
 
 # (from the one-minus-scaled-exp block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -563,7 +563,7 @@ ZERO_SCALED_EXP = Rule(
     "underflowing), and below b = −709 (e^b subnormal or 0 where a overflows: f NaN at μ = −1e200, s = 1e200, true "
     "5e199), or where a base is past 2^500 (its square overflows: inf at p − t = 3.7e203, s = 701.7, true 2.2e102) "
     "a·e^b as (a′·e^(b/2))·e^(b/2) or (a′·e^(b/2))², widened",
-    apply=_zero_scaled_exp, fired=lambda old, new: new != old)
+    apply=_zero_scaled_exp, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ input-infinite-limit (issue 16 point 2: where a
@@ -1087,4 +1087,4 @@ INPUT_INFINITE_LIMIT = Rule(
     "probed in float64 with the other inputs at 10 finite values (±1.8e308 among them), is NaN or ±inf there, a "
     "select returns the limit where x is that infinity, the others finite and those factors nonzero (x > 1.8e308: "
     "only +inf in float64, and in float32 compared in float64); the form as it was everywhere else, bit for bit",
-    apply=_input_infinite_limits, fired=lambda old, new: new != old)
+    apply=_input_infinite_limits, fired=_rewrote)

@@ -14,8 +14,9 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import erfcx, erfcx_slope, erfcx_slope_tail, ndtr, softplus
-from .core import _exp_rational, _Final, _Fired, _is_exp, rewrite_nodes, Rule
-from .widening import _KEPT, _top_down, Grouped, widen, WidenedBase, without_ite, written_where_not_finite
+from .core import _exp_rational, _Final, _Fired, _is_exp, _rewrote, rewrite_nodes, Rule
+from .widening import (_KEPT, _top_down, _top_down_having, Grouped, widen, WidenedBase, without_ite,
+                       written_where_not_finite)
 from .stabiliser import _rewritten
 from .pairs import _share_sigmoid_pairs
 from .losses import _power_of
@@ -85,7 +86,7 @@ LOG_NEAR_ONE = Rule(
     "rounded once: log1p's condition is at most 1.44 there. Taken where |log A| < 0.69 (log A as the other "
     "rules make it, the select's other branch), log A elsewhere (its condition 1/|log A| ≤ 1.45); tried where A − 1 changes sign at "
     "±2^k (k = −4 … 12) and on [−8, 8] in steps of 1/8, before the node-by-node rules rewrite A",
-    apply=_log_near_one, fired=lambda old, new: new != old, before=True)
+    apply=_log_near_one, fired=_rewrote, before=True)
 
 
 def _vanishing_node(node):
@@ -224,7 +225,7 @@ VANISHING_SERIES = Rule(
     "inputs only as one product u of them (e^(x·y) − 1 − x·y: 1.9e6 ULP at (1e−8, 1)) is the series in u, its select "
     "lifted to the whole expression, so that past the window the rules after this one see the written expression "
     "whole (exp-dominant's (e^u − 1)/(e^u − 1 − u) at u = 900)",
-    apply=_vanishing_series, fired=lambda old, new: new != old)
+    apply=_vanishing_series, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ mixture-log (issue 16, session 13): log of the focal
@@ -691,7 +692,7 @@ ROUNDED_LOG_ARGUMENT = Rule(
     "the same); and log1p(d²/V) and 1/(1 + d²/V) of a square of a difference over an input (log(1 + (p − t)²/c), "
     "whose sum cancels where c < 0 and (p − t)² ≈ −c: ∂c 4.5e6 ULP at p − t = 1, c = −1 − 1e−9) widened where "
     "the scaled-square rule's select takes d²/V and d²/V < 0",
-    apply=_rounded_log_arguments, fired=lambda old, new: new != old)
+    apply=_rounded_log_arguments, fired=_rewrote)
 
 # ------------------------------------------------------------------ widened-log-argument (issue 16, session 33: ∂α of
 # the generalised Charbonnier loss ((p − t)² + ε²)^(α/2), W^(α/2)·log(W)/2 with W the widened sum, was 0 at p − t = 1,
@@ -726,7 +727,7 @@ WIDENED_LOG_ARGUMENT = Rule(
     "ε = 1e−30 for 5e−61; torch 0 too); the log of the double-word sum to first order, log s_hi + s_lo/s_hi (exact "
     "to 2⁻¹⁰⁰ or so: log(s_hi + s_lo) = log s_hi + log1p(s_lo/s_hi), |s_lo/s_hi| ≤ 2⁻⁵³), rounded once, where |W| ≤ "
     "2¹⁰⁰⁰ (in a float32 kernel too: float64 rounds 1 + 1e−20); log W beyond", apply=_widened_logs,
-    fired=lambda old, new: new != old)
+    fired=_rewrote)
 
 
 # ------------------------------------------------------------------ scaled-erfc (issue 16, session 18: erfc(x)·e^(x²)
@@ -1120,7 +1121,7 @@ TWO_MINUS_EXP_ROOT = Rule(
     "1.6e15 ULP; torch the same): 2 − e^u = −2·expm1(u − log 2) exactly, with u − log 2 exact there in double words "
     "(float64 in a float32 kernel) and expm1 rounding once; log(2 − e^u) = log 2 + log(−expm1(u − log 2)) (no "
     "cancellation for u > 1/2, where the sum is below −log 2·1.5); as written outside 1/2 < u < 1",
-    apply=_two_minus_exp_root, fired=lambda old, new: new != old)
+    apply=_two_minus_exp_root, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ log-constant-factor (issue 16: a constant factor
@@ -1305,7 +1306,7 @@ OVERFLOWING_LOG1P = Rule(
     "∂x (ν + 1)·(x − μ)/(ν + (x − μ)²) is 1/a with a = (x − μ)/(ν + 1), 0 for 4e−200 at ν = 3, x − μ = 1e200 before); "
     "a widened sum holding such a log1p(X) likewise, widened again with log X where X > 2¹⁰⁰⁰ (the Cauchy NLL "
     "log(π·s) + log(1 + ((x − m)/s)²) was inf at m = −1e200, s = 0.0184, x = 1.45e−6 for 926.17; torch inf)",
-    apply=_overflowing_log1ps, fired=lambda old, new: new != old)
+    apply=_overflowing_log1ps, fired=_rewrote)
 
 # ------------------------------------------------------------------ log-tanh (issue 16, session 31: log(tanh(softplus x))
 # 85.7 ULP at x = 3 (torch 42.3), 4.95e9 at 12, 0 for −8.5e−18 at 20, −inf for −800 at −800, h-hostile31); tested in
@@ -1586,7 +1587,7 @@ WIDENED_LOG_SUM = Rule(
     "negative-binomial ∂r at k = 0, μ = 1e−100, r = 1e10: 1e−110 for 5e−221, 1.0e126 ULP, torch 0); as before (the "
     "rules after this one) elsewhere. Fired where the sum is below 1/16 of its terms' sizes at one of 256 random points (30 digits) "
     "beside such a zero",
-    apply=_widened_log_sums, fired=lambda old, new: new != old, before=True)
+    apply=_widened_log_sums, fired=_rewrote, before=True)
 
 
 def _log_quotient_complement(node):
@@ -1683,7 +1684,7 @@ SIGMOID_MIXTURE_LOG = Rule(
     "1 + q exactly with q = σ(−x)·expm1(w) (σ(x) = 1 − σ(−x)), so log1p(q), q a product of two accurate factors, "
     "computed in double words and rounded once, where −1/2 < q < 1 (log1p's condition ≤ 1.45); the log as written "
     "elsewhere (|log| ≥ 0.69 there: condition ≤ 1.45)",
-    apply=_sigmoid_mixture_log, fired=lambda old, new: new != old, before=True)
+    apply=_sigmoid_mixture_log, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ nbfix44 (issue 16, session 44, h-nbfix44: the
@@ -1949,9 +1950,7 @@ def _inverse_hyperbolic_log(node):
 
 def _inverse_hyperbolic_logs(expr):
     """Every log :func:`_inverse_hyperbolic_log` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, lambda node: _inverse_hyperbolic_log(node) if isinstance(node, sp.Expr) else None)
+    return _top_down_having(expr, sp.log, _inverse_hyperbolic_log)
 
 
 INVERSE_HYPERBOLIC_LOG = Rule(
@@ -1960,4 +1959,4 @@ INVERSE_HYPERBOLIC_LOG = Rule(
     "|x| < 0.1, and 2.66e11 for the atanh form, worse than torch at 78 and 27 of 300 points), and x + √(x² + 1) "
     "cancels for x ≪ −1; they are asinh(x) and 2·atanh(x) (identities of reals; NaN, ±inf where the written log is), "
     "computed by the registry's accurate functions",
-    apply=_inverse_hyperbolic_logs, fired=lambda old, new: new != old, before=True)
+    apply=_inverse_hyperbolic_logs, fired=_rewrote, before=True)

@@ -14,8 +14,8 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import nexpsq, nexpsq2, softplus
-from .core import _Final, _Fired, _is_exp, _positive_number, Rule
-from .widening import _top_down, _widen_hazard, Grouped
+from .core import _Final, _Fired, _is_exp, _positive_number, _rewrote, Rule
+from .widening import _top_down, _top_down_having, _widen_hazard, Grouped
 
 
 # ------------------------------------------------------------------ log-difference (issue 16: bce's ∂t,
@@ -840,9 +840,7 @@ def _power_minus_one_slope_node(node):
 
 def _power_minus_one_slopes(expr):
     """Every node :func:`_power_minus_one_slope_node` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, lambda node: _power_minus_one_slope_node(node) if isinstance(node, sp.Expr) else None)
+    return _top_down_having(expr, sp.log, _power_minus_one_slope_node)
 
 
 POWER_MINUS_ONE_SLOPE = Rule(
@@ -851,7 +849,7 @@ POWER_MINUS_ONE_SLOPE = Rule(
     "284 ULP in float64 at z = 5, q = 0.7, 5.7e17 at z = 40 (torch 2.8e3 and 6.8e15); it is L²·b^y·G(w) exactly, "
     "L = log b, w = −y·L, G(w) = (e^w − 1 − w)/w² = Σ w^n/(n + 2)!, a series with no cancellation, for −1 < w < 2; "
     "as written past it",
-    apply=_power_minus_one_slopes, fired=lambda old, new: new != old, before=True)
+    apply=_power_minus_one_slopes, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ tiny49 (issue 16, session 49, h-tiny49: the
@@ -913,7 +911,7 @@ POWER_MINUS_ONE_QUOTIENT = Rule(
     "for −1.2040, 9.2e14 ULP; torch 8.3e15), and it is 0/0 at y = 0; it is L·expm1(t)/t exactly, L = log b, "
     "t = y·L, and expm1(t)/t = Σ t^n/(n + 1)! (4 terms) for |t| < 2⁻²⁰, where an absolute error of t is harmless and "
     "the limit L is taken at y = 0; as written past it",
-    apply=_power_minus_one_quotients, fired=lambda old, new: new != old, before=True)
+    apply=_power_minus_one_quotients, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ series49 (issue 16, session 49, h-series49: the
@@ -958,9 +956,7 @@ def _power_log_pole_node(node):
 
 def _power_log_poles(expr):
     """Every node :func:`_power_log_pole_node` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.log):
-        return expr
-    return _top_down(expr, lambda node: _power_log_pole_node(node) if isinstance(node, sp.Expr) else None)
+    return _top_down_having(expr, sp.log, _power_log_pole_node)
 
 
 POWER_LOG_POLE = Rule(
@@ -969,4 +965,4 @@ POWER_LOG_POLE = Rule(
     "a = b = x = 1e−20 (torch NaN); x^a·L/(1 − x^a) = −B(w)/a exactly, L = log x, w = −a·L, B(w) = w/expm1(w) = "
     "1 − w/2 + w²/12 − w⁴/720 + …, so for |a·L| ≤ 2⁻²⁰ the term is −k/a − k·L·(1/2 + a·L/12 − a³L³/720) to 2⁻¹¹⁴, "
     "its −k/a summed with the other terms in 1/a as one quotient (−b/a); as written past it",
-    apply=_power_log_poles, fired=lambda old, new: new != old, before=True)
+    apply=_power_log_poles, fired=_rewrote, before=True)

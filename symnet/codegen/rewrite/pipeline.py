@@ -13,7 +13,7 @@ above do, before ``WIDEN`` for a node-by-node rule), and re-exported by ``__init
 """
 from __future__ import annotations
 
-from .core import _exp_rational, Rule
+from .core import _exp_rational, _rewrote, Rule
 from .local import (_common_sum_factor, _distribute, _divided_out_sum, _log_rules, _max_minus, _softmax_complement,
                     _softmax_shift)
 from .widening import WIDEN
@@ -132,7 +132,7 @@ RULES: tuple[Rule, ...] = (
     Rule("exp-square", "e^(−x²) (erf′, erfc′) and e^(−x²/2) (the normal density: GELU′) round x² "
          "first, an error of x²·ε that exp turns into x² ulp (26 ulp at erf′(14) in float64, 500 at "
          "x = 25.7); with x = h + l, h = x to 1/64 (exact square), e^(−h²)·e^(−l·(x + h)) is exact to "
-         "a few ulp", apply=_exp_square, fired=lambda old, new: new != old),
+         "a few ulp", apply=_exp_square, fired=_rewrote),
     Rule("zero-power", "b^y with a variable exponent is e^{y·log b} in Triton: NaN at b = 0, y = 0, where "
          "b⁰ = 1 (torch's 0⁰ = 1)", local=_zero_power),
 )
@@ -231,7 +231,7 @@ RULES += (
          "(the gradient of log(e^a + e^b), e^(b − m)/Σ e^(a_i − m): 384 ulp at a = 709, b = 1.72 in float64); "
          "with s + e = a − b exactly (Knuth's TwoSum), e^s·(1 + e) is exact to first order in e (so is "
          "the sigmoid of a − b, from the same s and e; and logaddexp's e^−|a − b| as e^(min(a, b) − max(a, b)))",
-         apply=_two_sum, fired=lambda old, new: new != old),
+         apply=_two_sum, fired=_rewrote),
 )
 
 _BY_NAME["two-sum"] = RULES[-1]

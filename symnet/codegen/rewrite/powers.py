@@ -14,8 +14,9 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...records import BoundedRecord
 from ...special import softplus
-from .core import _Final, _Fired, rewrite_nodes, Rule
-from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, Grouped, ungroup, unwiden, widen, WidenedBase
+from .core import _Final, _Fired, _rewrote, rewrite_nodes, Rule
+from .widening import (_atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, _top_down_having, Grouped, ungroup, unwiden, widen,
+                       WidenedBase)
 from .losses import _constant_plus_square
 from .quotients import _as_math, _HOMOGENEOUS_DEGREE, _HOMOGENEOUS_OPERATIONS, _homogeneous_quotient
 from .series import _rounded_factors
@@ -89,7 +90,7 @@ ROUNDED_POWER = Rule(
     "b a sum or product of inputs the same ((u·t + (1 − u)·(1 − t))^g: 480 ULP in float64 at g = 1000, u = 0.3, t = 0, "
     "torch the same; (x + y)^g 770 at g = −2000): b^γ alone, b in double-word and libm's pow of its hi part "
     "times e^(γ·b_lo/b_hi), first order (NumPy; Triton: the double-word e^(γ·log b))",
-    apply=_rounded_powers, fired=lambda old, new: new != old)
+    apply=_rounded_powers, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ mixture-power (issue 16, session 18): the focal
@@ -513,7 +514,7 @@ SQUARE_SUM_POWER = Rule(
     "3x⁴·(2 + x²)^(−5/2) = 6x²·(2 + x²)^(−5/2): 27 ULP at x = 30, 0 at 1e10 for 6e−30 before). A far power "
     "|x|^(−n), n ≤ 4 an integer, is n divisions by |x| of the other factors, none smaller than the result (y·|x|⁻³ formed "
     "|x|⁻³ subnormal where y scales it back: ∂x of x·y/√(3x² + 1) 11.2 ULP at (−1.1435e103, −639.5) before)",
-    apply=_square_sum_powers, fired=lambda old, new: new != old, local=_square_sum_collect)
+    apply=_square_sum_powers, fired=_rewrote, local=_square_sum_collect)
 
 
 # ------------------------------------------------------------------ polynomial-power (session 26: (x² + x⁴)^0.3 and its
@@ -607,9 +608,8 @@ def _polynomial_powers(expr):
     left as they are."""
     from ..roots import SeriesBase
 
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-    return _top_down(expr, _polynomial_power_node, leaves=_KEPT + (SeriesBase, sp.Piecewise))
+    return _top_down_having(expr, sp.Pow, _polynomial_power_node, _KEPT + (SeriesBase, sp.Piecewise),
+                            exprs_only=False)
 
 
 POLYNOMIAL_POWER = Rule(
@@ -620,7 +620,7 @@ POLYNOMIAL_POWER = Rule(
     "same; below |x| = 1 each polynomial's lowest power of x is taken out, from 1 on its highest, all of them merged "
     "into one |x|^E (x² + x⁴ = x²·(1 + x²): |x|^0.6·(1 + x²)^0.3 and |x|^1.2·(1 + x^−2)^0.3), the polynomials left "
     "with a constant term the largest of their terms; checked in mpmath at 60 digits on both sides of 0 and 1",
-    apply=_polynomial_powers, fired=lambda old, new: new != old)
+    apply=_polynomial_powers, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ root-difference (issue 16, session 29: a sum of
@@ -1102,9 +1102,7 @@ def _exp_over_power_far(node):
 
 def _exp_over_powers_far(expr):
     """Every product of ``expr`` :func:`_exp_over_power_far` takes, outermost first."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.exp):
-        return expr
-    return _top_down(expr, lambda node: _exp_over_power_far(node) if isinstance(node, sp.Expr) else None, _KEPT)
+    return _top_down_having(expr, sp.exp, _exp_over_power_far, _KEPT)
 
 
 EXP_OVER_POWER_FAR = Rule(
@@ -1112,7 +1110,7 @@ EXP_OVER_POWER_FAR = Rule(
     "which overflows from v ≈ 709.8/n where the product need not: 0 for 1.915e−174 at x = 400, NaN at 709.8 (torch 0 "
     "and NaN); c + d·e^v = e^v·(c·e^−v + d) exactly, so where v > 40 e^(w − n·v)·(c·e^−v + d)^−n, the exponents in one "
     "exponential; as written elsewhere (and where c + d·e^v has its root beyond v = 39)",
-    apply=_exp_over_powers_far, fired=lambda old, new: new != old)
+    apply=_exp_over_powers_far, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ sum-power-cancel (issue 16, session 34, found34:
@@ -1456,7 +1454,7 @@ SUM_POWER_CANCEL = Rule(
     "every input is 0 or within 2^±⌊960/D⌋ (D the largest degree of N and of B^⌈k/2⌉), as written past that; an inner sum "
     "that a common shift of the inputs leaves alone in their differences, and past that scaled by hypot's r (a written "
     "LayerNorm's ∂a, 3 + 50000·(b − c)² over B^(3/2): NaN for 210.8 at a = b = c = 1e200, torch 0.37 ULP); taken only "
-    "where it does, before the node rules (hypot's selects) rewrite the powers", fired=lambda old, new: new != old, before=True,
+    "where it does, before the node rules (hypot's selects) rewrite the powers", fired=_rewrote, before=True,
     apply=lambda e: _top_down(e, _sum_power_cancel_node, leaves=_KEPT) if isinstance(e, sp.Expr) and e.has(sp.Pow) else e)
 
 
@@ -1542,7 +1540,7 @@ SHARED_POWERS = Rule(
     "(x·y)³ as x³·y³ and its derivatives as −3·x²·y³·e^(…); x³ overflows where y³ underflows, so e^(−(x·y)³) at "
     "(7.44e148, −6.57e−150) was inf·0 = NaN for 1.1239 and ∂x 0 (the printers' equal-powers came after CSE had "
     "made x³ and y³ temporaries); the product's power leaves the range only where the whole does",
-    apply=lambda e: sp.Tuple(*[_shared_powers(a) for a in e.args]), fired=lambda old, new: new != old)
+    apply=lambda e: sp.Tuple(*[_shared_powers(a) for a in e.args]), fired=_rewrote)
 
 
 # ------------------------------------------------------------------ cancelling-polynomial (session 41): Tukey's biweight
@@ -1617,7 +1615,7 @@ CANCELLING_POLYNOMIAL = Rule(
     "branch or alone: over one denominator and factored (r²·(3c⁴ − 3c²r² + r⁴)/(6c⁴), r⁴·(3c² − 2r²)/(3c⁵): the "
     "terms that cancel cancel symbolically), widened and at the inputs scaled by a power of two as the "
     "homogeneous-quotient rule writes it (exact: R(x) = s^d·R(x/s))", apply=_cancelling_polynomial,
-    fired=lambda old, new: new != old, before=True)
+    fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ power-under-root (root49: ∂ of √(y^e) for a
@@ -1673,7 +1671,7 @@ POWER_UNDER_ROOT = Rule(
     "0.0181) (y^(3x) = 2.3e−319 subnormal), NaN for +inf where the root overflows; t·log y/√t is √t·log y, f's root (0 "
     "at y = 0 where e > 0, its limit), and y^(e − 1)/√t is |y|^(e/2 − 1) for y ≥ 0, −|y|^(e/2 − 1) for y < 0 where "
     "t ≥ 0 (e an even integer), √t (NaN, as the quotient) where t < 0 or NaN",
-    apply=_powers_under_roots, fired=lambda old, new: new != old, before=True)
+    apply=_powers_under_roots, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ weib49 (issue 16, session 49, h-weib49: the
@@ -1754,11 +1752,7 @@ def _quotient_power_near_one_node(node):
 
 def _quotient_powers_near_one(expr):
     """Every node :func:`_quotient_power_near_one_node` rewrites, rewritten (outermost first)."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Pow):
-        return expr
-
-    return _top_down(expr, lambda node: _quotient_power_near_one_node(node) if isinstance(node, sp.Expr) else None,
-                     leaves=(sp.Piecewise,))
+    return _top_down_having(expr, sp.Pow, _quotient_power_near_one_node, (sp.Piecewise,))
 
 
 QUOTIENT_POWER_NEAR_ONE = Rule(
@@ -1771,4 +1765,4 @@ QUOTIENT_POWER_NEAR_ONE = Rule(
     "α·expm1(y·L) + (α + β); near its own root α·(a/b)^y = −β either form cancels (∂x 7.64 ULP at k = 1.99436, "
     "λ = 0.77983, x = 0.57510, torch 0.36; 6.4e11 within 10⁻¹² of the root), so where the cancelling term is past "
     "twice the sum it is (a/b)^−m·(α·(a/b)^y + β) in double words, rounded once",
-    apply=_quotient_powers_near_one, fired=lambda old, new: new != old, before=True)
+    apply=_quotient_powers_near_one, fired=_rewrote, before=True)

@@ -15,7 +15,7 @@ import sympy as sp
 
 from ...functions import sigmoid
 from ...special import ndtr, ordered_product, softplus
-from .core import Rule
+from .core import _rewrote, Rule
 from .widening import (_atoms, _bottom_up, _distinct_preorder, _KEPT, _ROUNDED, _top_down, _widened_over_common_powers,
                        Grouped, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
 from .losses import _FLT_MAX
@@ -63,7 +63,7 @@ PRODUCT_ORDER = Rule(
     "factor of middle magnitude multiplied last, m·(s·l): s·l overflows only where |m| ≥ |s| ≥ 1 and "
     "underflows only where |m| ≤ |l| ≤ 1, so only where the product itself does; two roundings as written "
     "(NumPy: (a·b)·c redone so only where a·b left the normal range, gathered; Triton: the select on |a|, |b|, "
-    "|c| everywhere)", apply=_ordered_products, fired=lambda old, new: new != old)
+    "|c| everywhere)", apply=_ordered_products, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ overflowed-product (issue 16, h-fresh11: swish
@@ -196,7 +196,7 @@ OVERFLOWED_PRODUCT = Rule(
     "float64 input), checked in mpmath at 50 digits against the formula from |v| = 3.4e38 on; the same for v a "
     "polynomial of degree d ≥ 2 in one input x (GELU-tanh written out with the float 0.7978845608028654: ∂x NaN from "
     "|x| = 5.6e102 in float64, where x³ overflows, for 1 and 0) past |x| = 3.4e38^(1/d), where x^d leaves float32",
-    apply=_overflowed_products, fired=lambda old, new: new != old)
+    apply=_overflowed_products, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ widened-product-overflow (issue 16: x·y − z where
@@ -271,7 +271,7 @@ WIDENED_PRODUCT_OVERFLOW = Rule(
     "inf); where a product is past 2¹⁰⁰⁰, 2⁶⁴·(x·(y/2⁶⁴) − z/2⁶⁴) in double words is the same number (the scaling "
     "by a power of 2 exact there), rounded once; taken where the scaled product x·(y/2⁶⁴) is past 2⁹³⁶ too (the same "
     "points for finite inputs; not at x = ±inf with |y| < 2⁻¹⁰¹⁰, where y/2⁶⁴ is 0 and the body was inf·0 = NaN for "
-    "±inf: the sum as written there)", apply=_product_overflows, fired=lambda old, new: new != old)
+    "±inf: the sum as written there)", apply=_product_overflows, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ long-product (issue 16, session 35, h-round35: a
@@ -409,7 +409,7 @@ LONG_PRODUCT = Rule(
     "inside tanh's or erf's argument counted (their relative condition is at most 1: mish(x/y)⁻², y²/(x²·tanh("
     "softplus(x/y))²), counted 11 without it, was 4.16 ULP at (−8.75, 7.24), torch 0.16; ∂x of softplus(x/y)⁻², "
     "np.logaddexp's own rounding tripled, 4.05 ULP at (−7.39e305, −4.41e307), torch 0.95)",
-    apply=_long_products, fired=lambda old, new: new != old)
+    apply=_long_products, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ rational-product (issue 16, session 41: a product of
@@ -460,7 +460,7 @@ RATIONAL_PRODUCT = Rule(
     "(−6.4e42, −1.8e−43), torch 0.13); taken as written where that is ±inf or NaN, and where an input is ±0 (exact "
     "there: the written signed zero, torch's; the double words' sums lose a −0); an output only, not a term of a "
     "sum (a sum's double words take its terms exactly)",
-    apply=_rational_products, fired=lambda old, new: new != old)
+    apply=_rational_products, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ scale-into-sum (h-gnll42, session 42: the
@@ -552,7 +552,7 @@ SCALE_INTO_SUM = Rule(
     "as the zero-scaled-exp rule selects it (∂s of (1 − (x − m)²·e^(−s))/2, (x − m)²·e^(−s)/2: inf at (m, s, x) = "
     "(2.5, −709, 1) for 9.2457e307, the product overflowing before the halving; torch finite), one product c·a·e^u "
     "(widened, or taken by exponents where it leaves the range: one rounding more, none out of it)",
-    apply=_scale_into_sums, fired=lambda old, new: new != old)
+    apply=_scale_into_sums, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ gaussian-quotient-product (issue 16, session 42,
@@ -615,7 +615,7 @@ GAUSSIAN_QUOTIENT_PRODUCT = Rule(
     "(each input scaled to [1/2, 1) by its power of two, exact, and the result scaled back once), whose x² and y⁻² "
     "cannot leave the range (a subnormal x² was 1.4e15 ULP at (−1.0e−160, 1.8e−161), torch 37); 0.50 ULP in float64 "
     "over y in 2^±1000, x/y in ±9; not a term of a sum (the widen rule's, with the sum, where it cancels)",
-    apply=_gaussian_quotient_products, fired=lambda old, new: new != old, before=True)
+    apply=_gaussian_quotient_products, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of

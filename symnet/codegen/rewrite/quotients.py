@@ -13,7 +13,7 @@ import sympy as sp
 
 from ...functions import relu, sigmoid
 from ...special import binade_reciprocal, ndtr, softplus
-from .core import _Final, _Fired, Rule
+from .core import _Final, _Fired, _rewrote, Rule
 from .widening import (_atoms, _KEPT, _power_of_two_number, _replaced, _ROUNDED, _top_down, Grouped, ungroup, unwiden,
                        steps_of_any_power_of_two, widen, WidenedBase, written_where_not_finite, written_where_not_finite_or_below,
                        WrittenWhereNotFiniteBase)
@@ -147,7 +147,7 @@ RATIONAL_FUNCTION = Rule(
     "by Horner in t → the ratio of leading coefficients, times x (or over x) once per degree of difference after the "
     "quotient: no intermediate overflows in float32 or float64 before the result does; a factor with a real root "
     "widened there too, 1/x in it a double-word quotient ((x − 10³⁰)/(x² + 1) at 10³⁰ was 1 − 10³⁰·t: 3.7e16 ULP)",
-    apply=_rational_functions, fired=lambda old, new: new != old)
+    apply=_rational_functions, fired=_rewrote)
 
 
 # (from the scaled-square block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -394,7 +394,7 @@ PRODUCT_OVER_SUM = Rule(
     "times quotients of the larger by the sum (b·(a/V) with |b| ≤ |a|, (b/V)², x·(x/V)·(y/V)), each at most 1 "
     "in magnitude where the sum's terms have one sign, as many roundings or fewer, the inputs scaled by a power "
     "of 2 where the sum could overflow",
-    apply=_products_over_sums, fired=lambda old, new: new != old)
+    apply=_products_over_sums, fired=_rewrote)
 
 
 # (from the overflowed-product block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -583,7 +583,7 @@ POWER_QUOTIENT = Rule(
     "powers) from |x| = 2^⌊120/k⌋ on as Π (s/x)·(…(W/x)…)/x, each input factor s of M with one division (∂y of "
     "gelu(x/y)⁻³ near gelu′'s root, x/y = −0.694 at |x| = 5.4e224: y·W overflowed, 16.9 ULP, torch 1.9; 0.9 now). "
     "Applied after every other rule, to a quotient whose x no other rule's select bounds",
-    apply=_power_quotients, fired=lambda old, new: new != old)
+    apply=_power_quotients, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ one-denominator (issue 16: the variance-form
@@ -736,7 +736,7 @@ HOMOGENEOUS_QUOTIENT = Rule(
     "over one denominator and factored (2t(p − t)(p + t)/(p² + t²)²: the cancelling terms cancel symbolically), "
     "widened (double-word in float64), at the inputs over s, the largest power of two ≤ max |x_i| (exact: times "
     "r = 1/s, binade_reciprocal), times s^d after it one factor at a time (d the degree): R(x) = s^d·R(x/s) exactly", apply=_homogeneous_quotients,
-    fired=lambda old, new: new != old)
+    fired=_rewrote)
 
 
 # ------------------------------------------------------------------ quotient-square (issue 16, session 18: the
@@ -1005,7 +1005,7 @@ QUOTIENT_ROOT = Rule(
     "x = 1e10, y = 1; torch 3.1e9): the output written in v = x/y where |x| ≤ |y| and in w = y/x elsewhere, each "
     "simplified (x = v·y, x = y/w) to a form whose only sums are c + k·v² (no cancellation: v/(1 + v²)^(1/2), "
     "sign(w)/(1 + w²)^(1/2), w²·|w|/(y·(1 + w²)^(3/2))), |v|, |w| ≤ 1",
-    apply=_quotient_roots, fired=lambda old, new: new != old)
+    apply=_quotient_roots, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ reciprocal-margin (issue 16, session 33, h-xfailb33:
@@ -1256,7 +1256,7 @@ RECIPROCAL_MARGIN = Rule(
     "(n − p)·(2a − p − n) is exact to 2⁻¹⁰⁶ of itself; c + k·P only where each base of a power bⁿ of P (|n| ≥ 2) "
     "is within 2^±⌊900/|n|⌋, and c + k·N/b/…/b elsewhere, each base of P's denominator divided out in turn (∂y of "
     "mse(x/y, y), −2·(x/y − y)·(1 + x/y²), was NaN at x = 0, y = −1.4e−162 for −2.8e−162: the widened y² was 0)",
-    apply=_reciprocal_margins, fired=lambda old, new: new != old, before=True)
+    apply=_reciprocal_margins, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ quotient-complement (session 24's new user: the
@@ -1348,7 +1348,7 @@ QUOTIENT_COMPLEMENT = Rule(
     "Gamma deviance's ∂y = 2·(1 − μ/y)/μ: 8.4e6 ULP in float64 at y = 1 + 2⁻³⁰, μ = 1, torch the same), only (a sum "
     "under a log is the log1p rule's); as a factor, c·(1 − r/x) of two inputs is c·(x − r)/x where x and r have one sign "
     "(x − r exact by Sterbenz where it cancels, no double words: the cost of the written form)",
-    apply=_quotient_complement, fired=lambda old, new: new != old)
+    apply=_quotient_complement, fired=_rewrote)
 
 
 # (from the long-product block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -1538,7 +1538,7 @@ CAUCHY_QUOTIENT = Rule(
     "computed in float64; 10⁶ points); as written only where zero inputs make a factor 0 (an input factor or pole such as s⁻¹, "
     "or every input of a difference factor, x − m at x = m = 0: the written signed zeros): at m = 0 alone its ∂s "
     "was as written, 1.25e15 ULP in float64 at (0, 0.2999999999999999, 0.3), torch 2.75e15; now 0.16",
-    apply=_cauchy_quotients, fired=lambda old, new: new != old, before=True)  # (before the node-by-node rules:
+    apply=_cauchy_quotients, fired=_rewrote, before=True)  # (before the node-by-node rules:
 
 
 def _cauchy_rational_degree(node) -> int:

@@ -17,9 +17,9 @@ from sympy.codegen.cfunctions import log1p
 
 from ...functions import sigmoid
 from ...special import ndtr, sigmoid_pair_product, softplus
-from .core import _Final, _Fired, Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _periodic_trig_sum, _replaced, _top_down, Grouped, unwiden, widen,
-                       WidenedBase, without_ite)
+from .core import _Final, _Fired, _rewrote, Rule
+from .widening import (_atoms, _bottom_up, _KEPT, _periodic_trig_sum, _replaced, _top_down, _top_down_having, Grouped,
+                       unwiden, widen, WidenedBase, without_ite)
 from .pairs import _share_sigmoid_pairs
 from .losses import _FLT_MAX
 from .cancellation import _vanishes_at_zero, _VANISHING_PROBE
@@ -178,7 +178,7 @@ ROOT_SERIES = Rule(
     "Where f also has a removable singularity at 0 (∂x of sin(πx)/(πx), torch.sinc written out, roots ±1.43, "
     "±2.46, …: NaN for 0 at x = 0, 1.6e275 for −3.3e−300 at x = 1e−300, as the widened form), the removable-series "
     "rule's series about 0 comes first, in its measured window",
-    apply=_root_series, fired=lambda old, new: new != old)
+    apply=_root_series, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ scaled-square (issue 16: the Gaussian NLL
@@ -435,7 +435,7 @@ PRODUCT_PAIR = Rule(
     "(β·x a two-product, e^ to first order in its lo part; float64 in float32) and the rounding of 1 + E taken "
     "back (the sigmoid-pair rule's product); where u = a·b and c = m or m·n (inputs): sigmoid_pair_product, "
     "every product by Dekker's and the quotient in double-word, rounded once (3.34 ULP in float64 on β·x in "
-    "[−3, 1] with the pair's form in float, torch 2.53; 1.14 now)", apply=_product_pair, fired=lambda old, new: new != old)
+    "[−3, 1] with the pair's form in float, torch 2.53; 1.14 now)", apply=_product_pair, fired=_rewrote)
 
 
 _MISH_SLOPE_BELOW = -0.5  # below −0.5: right of the root (−1.1924) so that the root-series window, kept short of this branch, ends inside it
@@ -673,7 +673,7 @@ SCALED_SQUARE = Rule(
     "d²/V is finite for V > 1 (the Gaussian NLL (x − t)²/v, and its ∂v, (x − t)²/v²: NaN/inf at x − t = 1e155, "
     "v = 1e10); from |d| = 2⁶⁰ on, d·(d/V) and (d/V)·(d/V) (the number on the quotient) round as often and do "
     "not overflow before the result does",
-    apply=_scaled_squares, fired=lambda old, new: new != old)
+    apply=_scaled_squares, fired=_rewrote)
 
 def _bounded(f) -> bool:
     """f is at most 1 in magnitude (σ, tanh, sin, cos, erf and their positive powers): s^n·f underflows
@@ -794,14 +794,14 @@ SCALED_POWER = Rule(
     "and the roundings are as many as the written form's or fewer; written as is where N and V lie within "
     "2^±(120/max(a, b)), and in double-word (widened) where N is a difference and a ≥ 3 (its rounding taken "
     "a times over: (x − t)⁴/v⁵ 4.2 ULP in float64 at v = 2.5, 0.5 widened)",
-    apply=_scaled_powers, fired=lambda old, new: new != old)
+    apply=_scaled_powers, fired=_rewrote)
 
 
 POWER_PRODUCT = Rule(
     "power-product", "s^n·Y (s an input, Y in other inputs) rounds s^n first, which underflows where the "
     "product does not (the far focal loss t²·w·CE at t = 9.1e−161, z = −1e279: t² is subnormal, 3.2e11 ULP "
     "in float64; its ∂t, −t²·z·w at t = 2.9e−207: t² = 0); s·(s·Y) has each partial product between Y and "
-    "the result in magnitude, and as many roundings", apply=_power_products, fired=lambda old, new: new != old)
+    "the result in magnitude, and as many roundings", apply=_power_products, fired=_rewrote)
 
 
 # (from the rounded-argument block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -1019,7 +1019,7 @@ REMOVABLE_SERIES = Rule(
     "in two inputs that is "
     "y^k·G(x/y) (atan(x/y)/x and its ∂x, 1/(x·y·(1 + x²/y²)) − atan(x/y)/x²: −5.6e14 for −2.5e−29 at x = 1e−30, "
     "y = 0.3; homogeneity checked at 60 digits) the same, G's series in v = x/y",
-    apply=_removable_series, fired=lambda old, new: new != old)
+    apply=_removable_series, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ one-minus-cos and vanishing-series (issue 16,
@@ -1086,9 +1086,7 @@ def _half_angle_quotient(node):
 
 
 def _half_angle_quotients(expr):
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.sin):
-        return expr
-    return _top_down(expr, _half_angle_quotient, leaves=_KEPT)
+    return _top_down_having(expr, sp.sin, _half_angle_quotient, _KEPT, exprs_only=False)
 
 
 HALF_ANGLE_QUOTIENT = Rule(
@@ -1097,7 +1095,7 @@ HALF_ANGLE_QUOTIENT = Rule(
     "there, truth 1/√2; 2.6e7 ULP at 1e−315), though both sines are exact multiples of u; it is 2·cos(u/2)·sign(u) "
     "(an identity where sin(u/2) has the sign of u), 2·sign(u) below |u| = 2⁻¹²⁵, where cos(u/2) is 1 in both dtypes "
     "(float32: inf at x = 1.4e−45, 13 ULP at 1e−40 before)",
-    apply=_half_angle_quotients, fired=lambda old, new: new != old)
+    apply=_half_angle_quotients, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ vanishing-quotient (session 25: ∂c of a softcap
@@ -1257,7 +1255,7 @@ VANISHING_QUOTIENT = Rule(
     "2x·sin(αx)·cos(αx)/α − sin²(αx)/α² = x²·G(αx): its terms powers of αx over α², sin²(αx) subnormal at "
     "α = −0.00256, x = −1.95e−154, 13,098 ULP in float64, torch 12,426) is x^k times G's removable series in "
     "v = x·y within |v| < min(w, 2⁻¹⁰) (x·y rounded once costs |v·G′/G|·ε, small there), the sum as before past it",
-    apply=_vanishing_quotients, fired=lambda old, new: new != old)
+    apply=_vanishing_quotients, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ log1p-series (session 25: ∂ν of the Student-t NLL
@@ -1362,7 +1360,7 @@ LOG1P_SERIES = Rule(
     "an identity). That polynomial in a rounded a plus R as written, the window's form until h-gate31, was a few "
     "ULP times (|G| + |R|)/|G + R| off in float64 (5.5 ULP at 3,000 random points of ν in (1, 30), 4.9 at ν = 1.3e5 "
     "where R is nothing: a's two roundings, doubled in G ∝ a²)",
-    apply=_log1p_series, fired=lambda old, new: new != old)
+    apply=_log1p_series, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ log-linear-root (issue 16, session 23: log x − x + 1
@@ -1467,7 +1465,7 @@ LOG_LINEAR_ROOT = Rule(
     "(1 − q)): 6.4e18 ULP in float64 near p = q, 5.1e6 in float32, torch 1.5e19 and 4.7e14); computed as the widen "
     "rule computes a sum (float64 in a float32 kernel, double words, a third word where they cancel too) and rounded "
     "once",
-    apply=_log_linear_roots, fired=lambda old, new: new != old)
+    apply=_log_linear_roots, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ series-leading-power (issue 16, session 22: the
@@ -1801,7 +1799,7 @@ SERIES_LEADING_POWER = Rule(
     "A series in a product u of inputs (the vanishing-series rule's e^(x·y) − 1 − x·y) takes factors of those inputs "
     "beside it: s·u⁻¹ is one division by u/s (∂y of log(e^(xy) − 1 − xy) = x·expm1(u)/(u²·R) was NaN at (5e−324, 2), "
     "1/u overflowing before x cancels it; now (expm1(u)/u)/(y·R), 1.0)",
-    apply=_series_leading_powers, fired=lambda old, new: new != old)
+    apply=_series_leading_powers, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ half-power-series (issue 16, session 15: erf(x)/√x′
@@ -1845,7 +1843,7 @@ HALF_POWER_SERIES = Rule(
     "|g| over the window, checked against g at 120 digits), Horner; w the widest multiple of 1/32 (below 0.45 of "
     "g's radius of convergence) whose series, run in float64 and float32, is within 2 and 4 ULP of mpmath "
     "throughout (erf(x)/√x′: w = 0.6875). Fires only where the written form is measured beyond 3 ULP (float64) "
-    "or 6 (float32) there", apply=_half_power_series, fired=lambda old, new: new != old)
+    "or 6 (float32) there", apply=_half_power_series, fired=_rewrote)
 
 
 # (from the rounded-log-argument block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -2081,10 +2079,7 @@ def _written_sum_edge(node, x, window, side):
 
 def _series_common_denominators(expr):
     """Every outermost sum :func:`_series_common_denominator` rewrites, rewritten."""
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Add):
-        return expr
-    return _top_down(expr, lambda node: _series_common_denominator(node) if isinstance(node, sp.Expr) else None,
-                     leaves=(WidenedBase, sp.Indexed))
+    return _top_down_having(expr, sp.Add, _series_common_denominator, (WidenedBase, sp.Indexed))
 
 
 SERIES_COMMON_DENOMINATOR = Rule(
@@ -2101,4 +2096,4 @@ SERIES_COMMON_DENOMINATOR = Rule(
     "again at each root of the quotient: 2,039 ULP at x = 8.987 as written), one division by each D at a time (D² "
     "overflows from x ≈ 352 for x·sinh x − x²). Within 1.72 ULP in float64 and 0.5 in float32 over 2,000 points of each "
     "of four such quotients",
-    apply=_series_common_denominators, fired=lambda old, new: new != old, before=True)
+    apply=_series_common_denominators, fired=_rewrote, before=True)

@@ -10,7 +10,7 @@ from sympy.codegen.cfunctions import log1p
 
 from ...functions import sigmoid
 from ...special import exp_shift, softplus
-from .core import _Fired, Rule
+from .core import _Fired, _rewrote, Rule
 from .widening import _top_down, widen, WidenedBase
 from .sigmoids import _KEPT_OPEN
 from .softmax import is_compensated_sum
@@ -104,7 +104,7 @@ OVERFLOWED_SHIFT = Rule(
     "is past 3.4e38 every gap a_i − m is exactly 0 (r_i the extreme r_j) or past 2⁻⁵³·|m| (the r_j are floats an ulp "
     "apart at least), whose exponential is 0: the term is 1 where r_i is the largest r_j (s > 0; the smallest where "
     "s < 0), compared without forming a product, else 0; as written elsewhere. After every rule that reads the "
-    "shifted terms", apply=_overflowed_shifts, fired=lambda old, new: new != old)
+    "shifted terms", apply=_overflowed_shifts, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ shifted-difference (session 41: a soft clip

@@ -10,7 +10,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import softplus
-from .core import Rule
+from .core import _rewrote, Rule
 from .widening import _atoms, _bottom_up, _KEPT, _ROUNDED, _top_down, unwiden, widen, WidenedBase
 from .limits import _EXP_PRODUCT_LIMIT_OF, _TANH_LINEAR_BELOW
 
@@ -91,7 +91,7 @@ SIGMOID_POWER = Rule(
     "double-word e^(γ·log σ(u))); below u = −700, where σ(u) is a subnormal of few digits or 0 (the GCE's ∂z "
     "−σ(z)^q·σ(−z): 5,125 ULP in float64 at q = 0.3, z = −720, −0 for −1.93e−22 at q = 0.01, z = −5000), as "
     "e^(γ·u)·σ(−u)^γ, exactly (σ(u) = e^u·σ(−u)), γ·u in double words",
-    apply=_sigmoid_powers, fired=lambda old, new: new != old)
+    apply=_sigmoid_powers, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ sigmoid-power-factor (issue 16, session 29: the
@@ -154,7 +154,7 @@ SIGMOID_POWER_FACTOR = Rule(
     "and γ < 1 the first is 0^(γ − 1) = ∞ and their product NaN (a focal-like loss of one's own with γ an input, "
     "t = 0.3, γ = 0.5, z = −746: ∂z NaN for −0.3; torch −0.3) → σ(u) multiplied into the sum, where SymPy writes "
     "σ(u)^(γ − 1)·σ(u) as σ(u)^γ (0 there): symbolic, exact; the same for 1 − σ(u)",
-    apply=_sigmoid_power_factors, fired=lambda old, new: new != old, before=True)
+    apply=_sigmoid_power_factors, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ one-plus-exp-power (issue 16, session 30: σ(z)^g
@@ -224,7 +224,7 @@ ONE_PLUS_EXP_POWER = Rule(
     "from v ≈ 709.8 where the power need not: (1/(1 + e^−z))^0.5 at z = −800 was 0 for 1.915e−174, its ∂z NaN "
     "(0·inf; torch the same); where v > 700 e^(p·v)·(1 + e^−v)^p is e^(p·v) within |p|·e^−700, times the product's "
     "e^(k·v) factors as one exponential e^((p + Σk)·v), its argument in double words; as written elsewhere (then the "
-    "rounded-power rule's)", apply=_one_plus_exp_powers, fired=lambda old, new: new != old)
+    "rounded-power rule's)", apply=_one_plus_exp_powers, fired=_rewrote)
 
 # ------------------------------------------------------------------ exp-sigmoid-far (issue 16, session 30: e^x/(1 + e^y)
 # at (745, 745) is e^x·σ(−y) with σ(−745) a subnormal of one digit, h-hostile30); tested in tests/test_under30.py
@@ -295,7 +295,7 @@ EXP_SIGMOID_FAR = Rule(
     "few digits or 0 (u < −708 in float64) and e^w large: at (745, 745) inf for 1 (σ(−745) = 4.9e−324, one digit; "
     "torch NaN); σ(u) = e^u·σ(−u) exactly, so where u < −700 e^(w + u)·σ(−u), the exponents' sum in double words; as "
     "written elsewhere; inside a sum the widen rule took whole too, its body widened again (3e^x·σ(−y) − σ(−y)³ was inf "
-    "for 3 at (745, 745), torch NaN)", apply=_exp_sigmoids_far, fired=lambda old, new: new != old)
+    "for 3 at (745, 745), torch NaN)", apply=_exp_sigmoids_far, fired=_rewrote)
 
 # ------------------------------------------------------------------ exp-sigmoid-spread (issue 16, session 33: ∂y of
 # e^x·σ(−y) + σ(−y)², −(e^x + 2σ(−y))·σ(−y)·σ(y), was −inf at (745, 745) for −1; ∂y of log(1 + e^y)·e^x·σ(−y), a
@@ -449,7 +449,7 @@ EXP_SIGMOID_SPREAD = Rule(
     "a widened sum between them (−3σ(y)·σ(−y)·f64(e^x − σ(−y)²), ∂y of 3e^x·σ(−y) − σ(−y)³: −inf for −3 at (745, 745)) "
     "takes the other factors into its terms, widened again; e^a times a sum holding tanh(k·e^a)^−n (the cloglog NLL's ∂z "
     "e^z·f64(1 − t − t·σ(−e^z)/tanh(e^z/2)): −inf at z = −740, NaN at −746 for −1 at t = 1; torch NaN) takes e^a into "
-    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=lambda old, new: new != old)
+    "its terms where a < −40, tanh(k·e^a) = k·e^a there to 2⁻⁹⁷ (|k| ≤ 1024): e^z·(1 − t) − 2t·σ(−e^z)", apply=_exp_sigmoids_spread, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ past47 (issue 16, session 47, h-past47: the
@@ -776,7 +776,7 @@ BERNOULLI_KL = Rule(
     "first ((a − b)/T: as a/T − b/T each quotient's rounding stayed, 505 ULP at (T, a, b) = (0.999, 0.999, 1)); "
     "m·(x·t·(x − y) + y·(σ(y) − σ(x))) (∂T times −T) cancels to second order as the KL does (1.6e12 ULP at T = 1.14e45, "
     "a = 1, b = 0.3; torch 8.6e15): t·δ²·(x·Σ_{n≥3} n·P_n·δ^(n−3) + Σ_{n≥2} n·P_n·δ^(n−2)) where |δ| < 1/8",
-    apply=_bernoulli_kls, fired=lambda old, new: new != old, before=True)
+    apply=_bernoulli_kls, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ sigmoid-weighted-exps (issue 16, session 49, h-mix49:
@@ -876,4 +876,4 @@ SIGMOID_WEIGHTED_EXPS = Rule(
     "gradient NaN (torch the same); the log-sum-exp and max-shift rules do not see the products σ(u)·e^x. Each is "
     "e^(x − softplus(−u)) exactly (log σ(u) = −softplus(−u)), in the sum and in the products of the gradients that hold "
     "both factors, so that those rules shift the sum by its largest exponent",
-    apply=_sigmoid_weighted_exps, fired=lambda old, new: new != old, before=True)
+    apply=_sigmoid_weighted_exps, fired=_rewrote, before=True)

@@ -12,7 +12,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 
 from ...functions import sigmoid
 from ...special import exp_shift, softplus
-from .core import _exp_terms, _Final, _Fired, rewrite_nodes, Rule
+from .core import _exp_terms, _Final, _Fired, _rewrote, rewrite_nodes, Rule
 from .widening import _bottom_up, _KEPT, _top_down, Grouped, widen, WidenedBase
 from .losses import _FLT_MAX
 from .series import _exact_argument
@@ -76,7 +76,7 @@ COMPENSATED_SUM = Rule(
     "logit's e^−m beside two or more e^(aᵢ − m) of one m is exp_shift(0, m), its value (∂a of T·log(e^(a/T) + "
     "e^(b/T) + 1) was 565 ULP in float64 at T = 0.0010005, a = 1.688, b = 1.863, the exponents a/T − m rounded and "
     "the sum term by term; torch NaN; correctly rounded at all 200 of tests/test_smax45.py's points now)",
-    apply=_compensated_sums, fired=lambda old, new: new != old)
+    apply=_compensated_sums, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ nested-sum-factor (issue 16: the KL divergence
@@ -138,7 +138,7 @@ NESTED_SUM_FACTOR = Rule(
     "((P·e^a/Q + P·e^b/Q)·e^c − P·e^a)/P², NaN in float64 at a = 398.4 where P² overflows, torch NaN too) → "
     "Σ_i (T_i/S)/S^(k−1), the factor divided out symbolically (exact) before the node-by-node rules max-shift the "
     "sums and no longer see it, and multiplied out, so that each term's exponentials meet the sums they are shifted "
-    "by (the KL's ∂c = q_a·p_b − p_a·q_b: 0.06 ULP there)", apply=_nested_sum_factors, fired=lambda old, new: new != old, before=True)
+    "by (the KL's ∂c = q_a·p_b − p_a·q_b: 0.06 ULP there)", apply=_nested_sum_factors, fired=_rewrote, before=True)
 
 # ------------------------------------------------------------------ softmax-mean (issue 16: the KL divergence of two
 # written softmaxes near p = q, session 29); tested in tests/test_kl29.py
@@ -188,7 +188,7 @@ SOFTMAX_MEAN = Rule(
     "one softmax (the KL divergence of two written softmaxes, Σ_i p_i·(log p_i − log q_i), each log-ratio a widened "
     "sum), cancels where the D_i straddle 0: the KL is of second order in p − q, and each D_i rounded once to float64 "
     "left 1.4e3 ULP in float64 at KL = 2.3e−7 (torch 7.4e5); the whole mean in double words (weights, sum and "
-    "differences) is rounded once", apply=_softmax_means, fired=lambda old, new: new != old)
+    "differences) is rounded once", apply=_softmax_means, fired=_rewrote)
 
 # ------------------------------------------------------------------ gap-sum (issue 16: the KL divergence of two
 # written softmaxes, its ∂a near p = q, session 29); tested in tests/test_kl29.py
@@ -225,7 +225,7 @@ GAP_SUM = Rule(
     "gap-sum", "a − b + max(0, d − c) − max(0, c − d), the difference of two log-ratios of softmaxes ((a − b) − (c − d) "
     "after the max-minus rule: the KL's ∂a = p_a·p_b·((a − b) − (c − d))), rounds a + max(0, d − c) first and cancels "
     "where p ≈ q (2²⁰ ULP in float64 at (3, 3, −2, −2 + 10⁻⁶)); in double words the sum of four float64 is exact to "
-    "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=lambda old, new: new != old)
+    "2⁻¹⁰⁰ and rounded once", apply=_gap_sums, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ softmax-divergence (issue 16, session 30: the KL
@@ -349,7 +349,7 @@ SOFTMAX_DIVERGENCE = Rule(
     "large and the difference of the two log-sum-exps is enough), φ as its series Σ_{n≥2} D^n·(n − 1)/n! where "
     "|D| < 1/16, q·φ(D) = p·(D − 1) + q elsewhere (the series' select on u_i − log1p(…), no select inside it); "
     "in double words, rounded once; as written where a logit is 2²⁰ or more in size (or not finite)",
-    apply=_softmax_divergences, fired=lambda old, new: new != old, before=True)
+    apply=_softmax_divergences, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ softmax-entropy (session 42, h-temp42: ∂T of a smooth
@@ -416,7 +416,7 @@ SOFTMAX_ENTROPY = Rule(
     "x₁ − (x₁ − x₂)·σ(x₂ − x₁); the same with x₁, x₂ swapped), two terms ≥ 0: no cancellation; widened (in double "
     "words: u = |a/T − b/T| to 106 bits, rounded once); 0 past u = 3.4e38, tested on (a − b)/T (a/T − b/T is "
     "inf − inf where both overflow: NaN at T = ∓2.78e−309, a = 0.7, b = 2.5; true 0, torch NaN)",
-    apply=_softmax_entropies, fired=lambda old, new: new != old, before=True)
+    apply=_softmax_entropies, fired=_rewrote, before=True)
 
 _SOFTMAX_PAIR_FAR = 800  # |x₁ − x₂| beyond which σ(x₁ − x₂) is 0 or 1 in float64 (e^−745 is its smallest subnormal)
 
@@ -462,7 +462,7 @@ SOFTMAX_PAIR = Rule(
     "double words (a/T − b/T rounded once); where |x₁ − x₂| > 800 (σ is 0 or 1 in float64) or x₁ − x₂ is NaN "
     "(inf − inf at T = ±0) the quotient as written, whose limits the max-shift rules choose; e^a/(e^a + e^b) of inputs "
     "(a − b one rounding, the two-sum rule's) and a log's argument (the log-quotient rule's x₁ − log S) as written",
-    apply=_softmax_pairs, fired=lambda old, new: new != old, before=True)
+    apply=_softmax_pairs, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ temp43 (issue 16, session 43, h-temp43: softmax-weights,
@@ -598,7 +598,7 @@ SOFTMAX_WEIGHTS = Rule(
     "T = −1e−310 or a logit −inf; torch NaN), kᵢ = (a − sᵢ)/T² for the cross-entropy's ∂T, computed (Σ ((a − sᵢ)/T)·pᵢ)/T (T² underflows "
     "from T = 1.5e−162); only where the kᵢ are Nᵢ·g^q alike: ≤ 1.81 ULP in float64 over T in ±[1e−300, 1e3] (torch "
     "NaN or inf at most such T), 0.50 in float32",
-    apply=_tw_rewrite, fired=lambda old, new: new != old, before=True)
+    apply=_tw_rewrite, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ ent44 (issue 16, session 44, h-ent44: entropies of
@@ -723,7 +723,7 @@ SOFTMAX_ENTROPY_FORMS = Rule(
     "multiple of v = x₁ − x₂ (an entropy's slope −v·σ(v)·σ(−v)·∂v) it is R·σ(v)·σ(−v) + r (P·Q/S² = σ(v)·σ(−v)), "
     "with k, R, r free of P, Q, L (identities of rational functions, checked by cancellation: exact); the products "
     "widened (in double words, v to 106 bits, rounded once; 0 past |v| = 3.4e38, their limit)",
-    apply=_softmax_entropy_forms, fired=lambda old, new: new != old, before=True)
+    apply=_softmax_entropy_forms, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ temp44 (issue 16, session 44, h-temp44: softmax-weights'
@@ -791,7 +791,7 @@ SCALED_MAX = Rule(
     "NaN too); terms cᵢ·e^(rᵢ/F) with cᵢ > 0 numbers, and a constant cᵢ (rᵢ = 0), too (T·log(e^(a/T) + 2e^(b/T)) "
     "and T·log((e^(a/T) + e^(b/T))/2) were −inf for a at T = −1e−315, a < 0 < b; torch −inf): the sum is then within "
     "[c_k, Σ cᵢ], so its log within C = max(|log min cᵢ|, |log Σ cᵢ|) of 0, and the select is at |m| > 2⁵⁵·(n + ⌈C⌉)",
-    apply=_scaled_maxes, fired=lambda old, new: new != old, before=True)
+    apply=_scaled_maxes, fired=_rewrote, before=True)
 
 
 # ------------------------------------------------------------------ smax46 (issue 16, session 46, h-smax46: the
@@ -929,7 +929,7 @@ SOFTMAX_ENTROPY_MANY = Rule(
     "rounded: |r_top·g| > 3.4e38·(1 − ε), and any other rᵢ is at least half an ulp of r_top from it (r_top is "
     "normal there: |g| ≤ 2¹⁰⁷⁴), so its δ ≥ 2⁻⁵⁴·3.4e38 > 1.8e22 and it adds at most e^−δ·(δ + log n), below 2⁻¹⁰⁷⁴ "
     "(there δ itself may overflow, δ·e^−δ = inf·0)",
-    apply=_many_entropies, fired=lambda old, new: new != old, before=True)
+    apply=_many_entropies, fired=_rewrote, before=True)
 
 
 def _sm_weighted_terms(S):

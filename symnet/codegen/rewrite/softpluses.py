@@ -12,7 +12,7 @@ from sympy.codegen.cfunctions import expm1, log1p
 from ...functions import sigmoid
 from ...records import BoundedRecord
 from ...special import softplus
-from .core import _Final, _Fired, _is_exp, _MAX_LEAVES, _MAX_POWER, _split, Rule
+from .core import _Final, _Fired, _is_exp, _MAX_LEAVES, _MAX_POWER, _rewrote, _split, Rule
 from .widening import _bottom_up, _top_down, Grouped, unwiden, widen, WidenedBase
 from .stabiliser import _rewritten
 from .pairs import nexp
@@ -283,7 +283,7 @@ SOFTPLUS_SCALE = Rule(
     "+ softplus(−|z|), with no product that overflows",
     # a whole-expression rule, after the node-by-node pass: ∂β's x·σ(βx)/β − softplus(βx)/β² is the softplus-slope
     # rule's, which a node-by-node softplus-scale below it would have taken apart first
-    apply=lambda expr: _top_down(expr, _softplus_scale), fired=lambda old, new: new != old)
+    apply=lambda expr: _top_down(expr, _softplus_scale), fired=_rewrote)
 
 
 # (from the rounded-argument block of rewrite.py: the split script moved it here, to the first module that uses it)
@@ -379,7 +379,7 @@ ROUNDED_SOFTPLUS_ARGUMENT = Rule(
     "and softplus(v_hi) + σ(v_hi)·v_lo (first order in v_lo) in a float64 kernel, in float64 in a float32 one, "
     "where v is rounded and not bounded by its form (as the rounded-argument rule decides) and only where "
     "v < −2: from −2 up softplus's condition number |v|·σ(v)/softplus(v) is at most 1.9 and the written form is kept",
-    apply=_rounded_softplus_arguments, fired=lambda old, new: new != old)
+    apply=_rounded_softplus_arguments, fired=_rewrote)
 
 
 # ------------------------------------------------------------------ log-softplus-left (issue 16: log(softplus(x)) was
@@ -793,4 +793,4 @@ SOFTPLUS_MIXTURE = Rule(
     "c·softplus(u) − P·u (t = 1.3132616875182228, z = 1: 5.55e−17 for 2.516e−17, 9.8e15 ULP in float64; torch 8.2e15); "
     "there it is c·softplus(−u) + Q·u for u > 0 and c·softplus(u) − P·u below (softplus(u) = u + softplus(−u), "
     "exact): one softplus of −|u| beside a product of inputs, widened where they cancel; the mixture elsewhere (an "
-    "output that is such a sum whole)", apply=_softplus_mixture_output, fired=lambda old, new: new != old)
+    "output that is such a sum whole)", apply=_softplus_mixture_output, fired=_rewrote)

@@ -363,14 +363,15 @@ def _bottom_up(expr, rewrite, leaves=None):
     return visit(expr)
 
 
-def _top_down(expr, new_form, leaves=()):
+def _top_down(expr, new_form, leaves=(), exprs_only=False):
     """``expr.xreplace(found)`` for found = {n: new_form(n)} over the subexpressions n of ``expr`` where that is not
     None: each outermost such node replaced, a replacement not entered, a parent rebuilt where an argument was
     replaced (as xreplace does), each distinct node asked once (a preorder_traversal walks the tree: a sum
     of N terms that each hold max(a_1, …, a_N) is N² nodes, and the same sum in each of N + 1 outputs). Nodes of
-    a ``leaves`` class are kept as they are, neither asked nor entered. Inside a :class:`Stabiliser`, for a
-    ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the kernel's outputs."""
-    memo = _walk_memo(new_form, ("top-down", leaves))
+    a ``leaves`` class are kept as they are, neither asked nor entered; with ``exprs_only``, nodes that are not an
+    ``sp.Expr`` (a Piecewise's pairs and conditions) are entered but not asked. Inside a :class:`Stabiliser`, for
+    a ``new_form`` of the node alone (:func:`_walk_memo`), the answers are shared by the kernel's outputs."""
+    memo = _walk_memo(new_form, ("top-down", leaves) if not exprs_only else ("top-down, expressions", leaves))
 
     def visit(node):
         done = memo.get(node)
@@ -378,7 +379,7 @@ def _top_down(expr, new_form, leaves=()):
             return done
         if isinstance(node, leaves):
             return node, False
-        new = new_form(node)
+        new = new_form(node) if not exprs_only or isinstance(node, sp.Expr) else None
         if new is not None:
             out = (new, True)
         else:
@@ -393,6 +394,16 @@ def _top_down(expr, new_form, leaves=()):
         return out
 
     return visit(expr)[0]
+
+
+def _top_down_having(expr, atoms, node_form, leaves=(), exprs_only=True):
+    """The rewrite rules' common walk: ``expr`` as it is unless it is an expression that holds one of the classes
+    ``atoms`` (a class or a tuple of them), else :func:`_top_down` of ``node_form`` (each outermost node it
+    rewrites, rewritten; ``leaves`` neither asked nor entered), asked of the expression nodes only unless
+    ``exprs_only`` is False (then of a Piecewise's pairs too)."""
+    if not isinstance(expr, sp.Expr) or not expr.has(*(atoms if isinstance(atoms, tuple) else (atoms,))):
+        return expr
+    return _top_down(expr, node_form, leaves, exprs_only=exprs_only)
 
 
 # the leaves of the walks that leave a widened node, an array element and a select's conditions as they are (a
