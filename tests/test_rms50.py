@@ -15,8 +15,9 @@ equal inputs with relative spreads 0, 1e−15, 1e−10, 1e−6; U(−3, 3) ordin
   its float32 form (computed inline, not masked like the float64 double words) ran on every element. The product is
   now taken into the select's branches (one select of three). Cost, NumPy, 10⁶ U(−3, 3) points, best of 5, one
   process (benchmarks/rms50_cost.py): affine LN3 float32 ad376022 441.7 ms, a3232204 643.1 ms (1.46×), here 264.7 ms
-  (0.60× ad376022, 0.41× a3232204); float64 1.03× a3232204 (noise: the same ordinary branch); LN3 without γ, β
-  unchanged (source byte-identical).
+  (0.60× ad376022, 0.41× a3232204); float64 1.03× a3232204 (noise: the same ordinary branch); a second run against
+  a3232204: affine LN3 0.96× float64 / 0.46× float32, affine LN4 0.95× / 0.22× (2243 → 503 ms), affine LN2 0.97× /
+  0.95× (source byte-identical), RMSNorm-4 0.87× / 0.92×; LN3 without γ, β unchanged (source byte-identical).
 
 Not fixed (the strict xfails in tests/test_norm50.py, kept): the affine LayerNorm's γ·n + β where it cancels
 (58.9 ULP worst float64 of 300 ordinary points, 12 past 4, 6 worse than torch; unchanged); LayerNorm-4's ∂b where
