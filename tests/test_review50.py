@@ -9,7 +9,8 @@ Bhattacharyya −log(√(pq) + √((1−p)(1−q))), (0.001/x)/ndtr(y), σ(2^√
 cancellation, far, tiny, subnormal, ±0, ±inf, max), float64 and float32; mpmath (400 digits near cancellation, 300
 elsewhere) at each point where base and merged differ. A regression: merged past 4/8 ULP and worse than base.
 
-Found (strict xfails below; the numbers are float64, NumPy backend; torch autograd of the formula as written):
+Found (the numbers are float64, NumPy backend; torch autograd of the formula as written). Items 1–3 came from h-shift50's
+shift-gaps, which the lead took out (a1466341): their tests pass again and stay as guards; item 4 is a strict xfail:
 1. shift-gaps (shifts.py): the Laplace pair −log(e^−|x − a| + e^−|x − b|), ∂x where x lies between a and b near
    their midpoint (the signs of x − a and x − b differ, so the gap keeps |p| − |q| in the select's last branch):
    base ≤ 0.45 ULP at 24 such points; merged 5.19e12 at (a, b, x) = (−1.5842827116307445, 1.5842827116309028,
@@ -64,8 +65,7 @@ def _run(formula, dtype, *columns):
         return [np.asarray(o, np.float64) for o in compiled(formula)(*(np.asarray(c, dtype) for c in columns))]
 
 
-@pytest.mark.xfail(strict=True, reason="shift-gaps: ∂x of −log(e^−|x−a| + e^−|x−b|) with x between a and b near "
-                   "the midpoint cancels: 5.19e12 ULP (base 0.36, torch 5.19e12), 6.71e7 (base 0.05, torch 0.05)")
+# a regression of h-shift50's shift-gaps (found by h-review50); the lead took shift-gaps out: right again, kept as a guard
 def test_laplace_pair_dx_between_the_means():
     points = [(-1.5842827116307445, 1.5842827116309028, 1e-17), (-5.0127836983267846, 0.8127837083267845, -2.1),
               (-1.0043112108304078, 1.005315522041238, 0.0), (-1.1426631771679024e-160, 2.3753120129762392e-129, 0.0)]
@@ -80,7 +80,7 @@ def test_laplace_pair_dx_between_the_means():
     assert max(errors) <= 4.0, errors
 
 
-@pytest.mark.xfail(strict=True, reason="GMM2 ∂x at an ordinary point: 8.17 ULP (base 0.17, torch 1.17)")
+# a regression of h-shift50's shift-gaps (found by h-review50); the lead took shift-gaps out: right again, kept as a guard
 def test_gmm2_dx_at_an_ordinary_point():
     p = (-3.3667081035582833, -0.32580015619780195, 3.035729291657543, 0.01066015068107089)
     got = _run(GMM2, np.float64, *([v] for v in p))[4][0]
@@ -93,8 +93,7 @@ def test_gmm2_dx_at_an_ordinary_point():
     assert ulps(got, truth, np.float64) <= 4.0, (got, truth)
 
 
-@pytest.mark.xfail(strict=True, reason="shift-gaps: the Laplace and Gaussian mixtures' f NaN for +inf at an infinite "
-                   "a or m (base inf, torch inf)")
+# a regression of h-shift50's shift-gaps (found by h-review50); the lead took shift-gaps out: right again, kept as a guard
 @pytest.mark.parametrize("formula", [LAPLACE, GAUSS], ids=["laplace", "gauss"])
 def test_mixture_value_at_infinite_parameters(formula):
     inf = np.inf
