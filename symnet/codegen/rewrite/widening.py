@@ -728,11 +728,13 @@ class TakenWhereInfiniteBase(sp.Function):
         return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
     @staticmethod
-    def _imp_(value, otherwise, *inputs):  # lambdify's hook (numbers or NumPy arrays)
+    def _imp_(value, otherwise, *inputs):  # lambdify's hook (mpmath numbers or NumPy arrays)
         import numpy as np
-        infinite = np.zeros(np.shape(value), dtype=bool) if not inputs else np.isinf(inputs[0])
-        for v in inputs[1:]:
-            infinite = infinite | np.isinf(v)
+        infinite = False
+        for v in inputs:
+            infinite = infinite | (abs(v) > 1.7976931348623157e308)
+        if isinstance(infinite, (bool, np.bool_)):
+            return value if infinite else otherwise
         return np.where(infinite, value, otherwise)
 
 
