@@ -25,17 +25,11 @@ def _products(far):
 
 PRODUCTS = "a*b + c*d"
 COSINE = "1 - (a*c + b*d)/sqrt((a**2 + b**2)*(c**2 + d**2) + 1e-12)"
-SMOOTH_QUOTIENT = "((smooth_l1(x, y))/(y))**(-2)"
-
-
-def _smooth(r, n):
-    return {"x": r.normal(0, 3, n), "y": r.normal(0, 3, n)}
 
 FORMULAS = {
     "products": (PRODUCTS, _products(False)),
     "products_far": (PRODUCTS, _products(True)),
     "cosine": (COSINE, _products(False)),
-    "smooth_quotient": (SMOOTH_QUOTIENT, _smooth),
 }
 
 

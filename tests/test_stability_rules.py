@@ -838,5 +838,3 @@ from test_weib50 import RULE_CASES as _CASES_weib50  # noqa: E402  (quotient-pow
 RULE_CASES += _CASES_weib50
 from test_shift50 import RULE_CASES as _CASES_shift50  # noqa: E402  (shift-gaps: tests/test_shift50.py)
 RULE_CASES += _CASES_shift50
-from test_left50 import RULE_CASES as _CASES_left50  # noqa: E402  (RULE: tests/test_left50.py)
-RULE_CASES += _CASES_left50

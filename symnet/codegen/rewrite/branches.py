@@ -13,9 +13,8 @@ import sympy as sp
 
 from ...functions import relu, sigmoid
 from .core import rewrite_nodes, Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _reciprocal_power_select, _signed_widen,
-                       _top_down, Grouped, ungroup, unwiden, widen, WidenedBase, written_where_not_finite,
-                       WrittenWhereNotFiniteBase)
+from .widening import (_atoms, _bottom_up, _KEPT, _lone_input_factor, _signed_widen, _top_down, Grouped, ungroup,
+                       unwiden, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
 from .stabiliser import _rewritten
 from .quotients import _cauchy_rational_degree, _rational_function
 
@@ -781,52 +780,3 @@ KINK_SIDE = Rule(
     "torch's); the branch clamped to its side of the kink (max(|p − t| − δ, 0)) is its exact value wherever the "
     "condition agrees and the kink's value, 0, where it does not",
     apply=_kink_side, fired=lambda old, new: new != old)
-
-
-# ------------------------------------------------------------------ monomial-into-power-branches (session 50,
-# h-left50: ((smooth_l1(x, y))/y)⁻² at x = 0, y = −1.6e308 was 0 for 1, SymPy's y²·{4/(x − y)⁴; (|x − y| − 1/2)⁻²}
-# printed y·(y·s⁻²) with s⁻² = 0 below the range); tested in tests/test_left50.py
-
-def _monomial_into_power_branch(node):
-    """h·{c₁·B₁^(−m₁) if …; c₂·B₂^(−m₂) otherwise; …} (h a product of inputs' powers, one at least squared, and every
-    value of the select, not nested, a number times negative integer powers) → {c₁·h·B₁^(−m₁) if …; …}, h moved into
-    every branch, where shared-powers (applied after every rule) writes each y^k·B^(−m) as (y/B)^k·B^(k − m) beyond
-    the powers' normal range; the node as it is otherwise. Exact: a product distributes over a select's branches.
-    Before, y²·{…} was printed y·(y·B⁻²): B⁻² underflows to 0 where y/B is ordinary (0 for 1)."""
-    if not node.is_Mul:
-        return node
-    pws = [f for f in node.args if isinstance(f, sp.Piecewise)]
-    if len(pws) != 1:
-        return node
-    (pw,) = pws
-    rest = [f for f in node.args if f is not pw]
-    squares = False
-    for f in rest:
-        if f.is_Symbol:
-            continue
-        if f.is_Pow and f.base.is_Symbol and f.exp.is_Integer and f.exp >= 2:
-            squares = True
-            continue
-        return node
-    if not squares or not _reciprocal_power_select(pw):
-        return node
-    h = sp.Mul(*rest)
-    return sp.Piecewise(*[(h * e, c) for e, c in pw.args])
-
-
-def _monomials_into_power_branches(expr):
-    """Every product of ``expr`` :func:`_monomial_into_power_branch` takes, innermost first."""
-    from ..roots import SeriesBase
-
-    if not isinstance(expr, sp.Expr) or not expr.has(sp.Piecewise):
-        return expr
-    return _bottom_up(expr, _monomial_into_power_branch, leaves=_KEPT + (SeriesBase,))
-
-
-MONOMIAL_INTO_POWER_BRANCHES = Rule(
-    "monomial-into-power-branches", "y^k·{c·B^(−m) if …; …} (an input's power, k ≥ 2, times a select of reciprocal "
-    "powers: SymPy writes ((smooth_l1(x, y))/y)⁻² as y²·{4/(x − y)⁴; (|x − y| − 1/2)⁻²}) was printed y·(y·B^(−m)), "
-    "B^(−m) underflowing to 0 where (y/B)^k is ordinary: 0 for 1 at x = 0, y = −1.6e308 (torch exact); "
-    "{c·y^k·B^(−m) if …; …}, the power moved into each branch, is the same function, whose products the shared-powers "
-    "rule then writes as (y/B)^k·B^(k − m) beyond the powers' normal range",
-    apply=_monomials_into_power_branches, fired=lambda old, new: new != old)

@@ -53,9 +53,8 @@ from .softmax import (COMPENSATED_SUM, GAP_SUM, NESTED_SUM_FACTOR, SOFTMAX_DIVER
                       SOFTMAX_PAIR, SOFTMAX_WEIGHTS)
 from .softmax import SCALED_MAX
 from .shifts import _shifted_difference, OVERFLOWED_SHIFT, SHIFT_GAPS, SHIFTED_DIFFERENCE
-from .branches import (AFFINE_SELECT_SUM, FACTOR_INTO_QUOTIENT_BRANCHES, KINK_SIDE, MONOMIAL_INTO_POWER_BRANCHES,
-                       NESTED_SELECT, POWER_INTO_BRANCHES, RELU_BRANCHES, SIGN_BRANCHES, TIE_DIFFERENCE,
-                       WIDEN_QUOTIENTS)
+from .branches import (AFFINE_SELECT_SUM, FACTOR_INTO_QUOTIENT_BRANCHES, KINK_SIDE, NESTED_SELECT, POWER_INTO_BRANCHES,
+                       RELU_BRANCHES, SIGN_BRANCHES, TIE_DIFFERENCE, WIDEN_QUOTIENTS)
 
 
 # first-rules (losses.py)
@@ -602,9 +601,6 @@ _register(WIDEN_QUOTIENTS)
 _register(POWER_INTO_BRANCHES)
 
 _register(FACTOR_INTO_QUOTIENT_BRANCHES)
-
-# monomial-into-power-branches (branches.py, left50: after every other rule, before the shared-powers pass)
-_register(MONOMIAL_INTO_POWER_BRANCHES)
 
 # kink-side (branches.py)
 RULES = RULES[:RULES.index(WIDEN) + 1] + (KINK_SIDE,) + RULES[RULES.index(WIDEN) + 1:]  # on the widen rule's result

@@ -18,8 +18,8 @@ from sympy.codegen.cfunctions import log1p
 from ...functions import sigmoid
 from ...special import ndtr, sigmoid_pair_product, softplus
 from .core import _Final, _Fired, Rule
-from .widening import (_atoms, _bottom_up, _KEPT, _periodic_trig_sum, _reciprocal_power_select, _replaced, _top_down,
-                       Grouped, unwiden, widen, WidenedBase, without_ite)
+from .widening import (_atoms, _bottom_up, _KEPT, _periodic_trig_sum, _replaced, _top_down, Grouped, unwiden, widen,
+                       WidenedBase, without_ite)
 from .pairs import _share_sigmoid_pairs
 from .losses import _FLT_MAX
 from .cancellation import _vanishes_at_zero, _VANISHING_PROBE
@@ -696,8 +696,6 @@ def _power_product(node):
     (q,) = powers
     if any(f.is_Pow and f.exp.is_Integer and f.exp <= -2 and not f.base.is_number for f in node.args):
         return None  # s^n/V^k: shared-powers' (s/V)^min(n, k) (h-xfail33: y²/(x²·Φ²) as y·(y·x⁻²·Φ⁻²), x⁻²·Φ⁻² = 0)
-    if any(_reciprocal_power_select(f) for f in node.args):
-        return None  # s^n·{c/V^k; …}: monomial-into-power-branches' (left50: y²·{…; s⁻²} as y·(y·s⁻²), s⁻² = 0)
     s, n = q.base, int(q.exp)
     coeff, factors = node.as_coeff_mul()
     rest = sp.Mul(*[f for f in factors if f != q])  # by value: as_coeff_mul may hand out equal copies

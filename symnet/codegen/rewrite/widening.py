@@ -691,17 +691,6 @@ def written_where_not_finite(computed: sp.Expr, written: sp.Expr) -> sp.Expr:
     return WrittenWhereNotFiniteBase(computed, written)
 
 
-def _reciprocal_power_select(pw) -> bool:
-    """pw is a select (not nested) whose every value is c·B₁^(−m₁)·…, a number times negative integer powers of
-    expressions over inputs (left50: monomial-into-power-branches moves an input's power into such a select, and
-    power-product leaves s^n·pw to it, as it leaves s^n/V^k to shared-powers)."""
-    def reciprocal(e):
-        c, rest = e.as_coeff_Mul()
-        return rest != 1 and bool(c.is_finite) and all(
-            f.is_Pow and f.exp.is_Integer and f.exp < 0 and bool(f.base.free_symbols) for f in sp.Mul.make_args(rest))
-    return isinstance(pw, sp.Piecewise) and all(reciprocal(e) for e, _ in pw.args)
-
-
 class TakenWhereInfiniteBase(sp.Function):
     """TakenWhereInfiniteBase(value, otherwise, v₁, …, vₙ): ``value`` where one of the inputs vᵢ is ±inf
     (|vᵢ| > 1.8e308, compared in float64), ``otherwise`` elsewhere: a select held as one node, with no select in its
