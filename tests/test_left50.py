@@ -16,6 +16,11 @@ Fixed here (measured 2026-12-07, base a3232204 and this branch):
   ordinary float64 0.79×, float32 1.01×; far (|a·b| ≈ 1e300..1e302, every element in the scaled branch) float64 0.97×;
   float32 1.41× there (1e300 is inf in float32: every element takes the written form, the fault's own case); the
   cosine loss 1.01× / 0.98×.
+
+Not fixed (test_hyp50's three strict xfails stay). A rule moving y² into y²·{4/(x − y)⁴; (|x − y| − 1/2)⁻²} for
+shared-powers made ((smooth_l1(x, y))/y)⁻² at (0, −1.6e308) 1 for 0 (f, ∂x ≤ 2.3 ULP float64 about the fault, cost
+1.03×), but was reverted at the deadline: ∂y there cancels (2y/s² + 2y²·s′/s³; base the same, 4.4e16 ULP at
+x = −2.57e291, y = −2.10e292; 3.3e15 ULP at (1e307, −1e308)), so the rule's own case could not pass.
 """
 import math
 import warnings
