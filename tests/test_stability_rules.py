@@ -836,7 +836,5 @@ from test_user50 import RULE_CASES as _CASES_user50  # noqa: E402  (affinity-com
 RULE_CASES += _CASES_user50
 from test_weib50 import RULE_CASES as _CASES_weib50  # noqa: E402  (quotient-power-near-one: tests/test_weib50.py)
 RULE_CASES += _CASES_weib50
-from test_shift50 import RULE_CASES as _CASES_shift50  # noqa: E402  (shift-gaps: tests/test_shift50.py)
-RULE_CASES += _CASES_shift50
 from test_cost50 import RULE_CASES as _CASES_cost50  # noqa: E402  (no rule: tests/test_cost50.py)
 RULE_CASES += _CASES_cost50
