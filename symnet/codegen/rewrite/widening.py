@@ -576,6 +576,12 @@ class Grouped(sp.UnevaluatedExpr):
         locals()[_method] = _bracketed
     del _method
 
+    def _eval_evalf(self, prec):
+        # its sum's number (h-hyp51): a bracket of a constant, which a walk that takes a select's written branch
+        # leaves (Grouped(Piecewise(…, (2, True))) → Grouped(2)), is then comparable; Max(0, Grouped(2)/2) raised
+        # "The argument '2/2' is not comparable" (squared_hinge(kl_div(x, z), huber(x, y)) did not compile)
+        return self.args[0]._eval_evalf(prec) if self.args[0].is_number else None
+
 
 def ungroup(expr):
     """``expr`` with every :class:`Grouped` replaced by its sum (the same value; groupings inside groupings too)."""
