@@ -39,6 +39,14 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from ..errors import TimeLimitError
+
+# _NOT_AN_ANSWER: the cached analyses below (cancelling_roots, removable_fit, half_power_fit) answer "no rewrite" for a
+# form they cannot evaluate (a broad except). A time limit (symnet.compile's time_limit, SIGPROF) striking inside one
+# was answered so too, and cached: the limit's error came again 50 ms later, but a later compile in the same process,
+# without a limit, then generated the output without its series (session 51: cos(tanh(celu(mish(x)))) + sin(x)'s
+# gradient). The limit's error passes through them, uncached.
+
 __all__ = ["RootSeries", "RootFit", "cancelling_roots", "vanishes_at", "taylor", "DIGITS", "OUTSIDE_ULP", "CANCELLING_ULP"]
 
 DIGITS = 60  # findroot and the Taylor coefficients
@@ -352,6 +360,8 @@ def cancelling_roots(expr: sp.Expr, written: sp.Expr | None = None) -> tuple[Roo
     Raises nothing."""
     try:
         return _cancelling_roots(as_written(expr), expr if written is None else written)
+    except TimeLimitError:  # a time limit struck: not an answer to cache (see _NOT_AN_ANSWER)
+        raise
     except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
         return ()
 
@@ -767,6 +777,8 @@ def removable_fit(expr: sp.Expr, written: sp.Expr | None = None, reach: bool = T
     it). Raises nothing."""
     try:
         return _removable_fit(as_written(expr), expr if written is None else written, reach)
+    except TimeLimitError:  # a time limit struck: not an answer to cache (see _NOT_AN_ANSWER)
+        raise
     except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
         return None
 
@@ -879,6 +891,8 @@ def half_power_fit(expr: sp.Expr, written: sp.Expr) -> HalfPowerFit | None:
     in float64 and float32, is within :data:`SERIES_ULP` of mpmath over 0 < x < w. Raises nothing."""
     try:
         return _half_power_fit(expr, written)
+    except TimeLimitError:  # a time limit struck: not an answer to cache (see _NOT_AN_ANSWER)
+        raise
     except Exception:  # noqa: BLE001 - a form the analysis cannot evaluate: no rewrite
         return None
 
