@@ -88,7 +88,7 @@ def test_hardswish_silu_compiles_in_bound(no_disk_cache):
     assert k.outputs
 
 
-@pytest.mark.xfail(raises=TimeLimitError, strict=True,
+@pytest.mark.xfail(raises=TimeLimitError, strict=False,  # not strict: CPU time varies by machine
                    reason="compile 14.9 CPU s: the root-series analysis of the gradient's 6 roots (kink scans of 17 "
                           "overflow-guard kink functions, ~1 s a root; a fit ~1 s a root)")
 def test_celu_mish_compiles_in_a_few_seconds(no_disk_cache):
