@@ -18,7 +18,14 @@ float32). k = 1 − 10^U(−12, −2) (no root; x = λ·U(0.05, 3)): the same be
 test_weib50's and test_weib49's points unchanged (their tests pass).
 
 Cost (benchmarks/weib51_cost.py, NumPy CPU time, 10⁶ realistic points, best of 5, the trees' kernels in turn in one
-process; see the report for the numbers).
+process; the box at a load of 16 on 2 cores, ±20 %): this change against 9054e200 0.97×/1.04× the Weibull NLL
+(float64/float32), 1.06×/1.01× written with log x apart (the double words run where they did). Not changed here
+(test_cost50's strict xfails stay): the Weibull NLL against 9d4d1074 1.12×/2.20× (against 6ce20b79, before weib50,
+1.11–1.22×/1.20–1.41×; 27b200c2^ = bd98f433 0.97×/1.03×, it has weib50 already); the half-power quotient
+(x − y)/√(x² + y² + 1) float64 1.42–1.52× of 9d4d1074, as before weib50 (sum-power-cancel, session 49; its kernel is
+byte-identical here). Where weib50's share goes (per-statement CPU time, float64): ∂x 156 ms (74 before weib50), and
+the root branch's cancels test |β| > 2·|α·(x/λ)^k + β| shares (x/λ)^k with the rounded-power rule's widened node,
+which CSE hoists out of ∂λ's select: its needed mask is lost (_dw_widened_…(k, l, x, True)), 37 ms on every element.
 """
 import numpy as np
 import pytest
