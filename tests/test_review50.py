@@ -10,7 +10,8 @@ cancellation, far, tiny, subnormal, ±0, ±inf, max), float64 and float32; mpmat
 elsewhere) at each point where base and merged differ. A regression: merged past 4/8 ULP and worse than base.
 
 Found (the numbers are float64, NumPy backend; torch autograd of the formula as written). Items 1–3 came from h-shift50's
-shift-gaps, which the lead took out (a1466341): their tests pass again and stay as guards; item 4 is a strict xfail:
+shift-gaps, which the lead took out (a1466341): their tests pass again and stay as guards; item 4 (a strict xfail
+until h-weib51 fixed it) is a guard too:
 1. shift-gaps (shifts.py): the Laplace pair −log(e^−|x − a| + e^−|x − b|), ∂x where x lies between a and b near
    their midpoint (the signs of x − a and x − b differ, so the gap keeps |p| − |q| in the select's last branch):
    base ≤ 0.45 ULP at 24 such points; merged 5.19e12 at (a, b, x) = (−1.5842827116307445, 1.5842827116309028,
@@ -104,8 +105,8 @@ def test_mixture_value_at_infinite_parameters(formula):
         assert np.all(got == inf), (dtype, got)  # each exponential term 0 (σ(∓inf) = 0 or e^−inf): −log 0 = +inf
 
 
-@pytest.mark.xfail(strict=True, reason="quotient-power-near-one's root branch: Weibull with log x apart, ∂x near its "
-                   "root with k near 1: 2.12e4 ULP (base 0.30, torch 9.2e9)")
+# quotient-power-near-one's root branch (h-weib50), 2.12e4 ULP (base 0.30, torch 9.2e9): fixed by h-weib51 (β as one
+# quotient, (1 − k)/λ: 0.30 now); kept as a guard
 def test_weibull_log_x_apart_dx_near_its_root_with_k_near_one():
     points = [(1.0000000000319627, 1.7613565634763987e56, 5.62976317639209e45),
               (1.0000000000291187, 1.5767368670088704, 4.591253958217761e-11),
