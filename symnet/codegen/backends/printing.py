@@ -852,9 +852,12 @@ class ConditionalPrinting:
         reciprocals = count == 2 and all(f.is_Pow and f.exp == -1 for f in others)
         if (count < 3 and not reciprocals) or len(set(f.base if f.is_Pow else f for f in others)) < 2:
             return None
+        # an irrational constant too (√2/(2000·√π) of ∂y of 0.001/(x·Φ(y)): the product taken by exponents with its
+        # rational part only overflowed before the rest multiplied it, h-hyp50)
         c = sp.Mul(*numbers)
-        if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0):
+        if not (c.is_number and c.is_extended_real and c.is_finite and c != 0):
             return None
+        c = c if c.is_Number else sp.Float(c.evalf(20), 17)
         if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
             return None
         if self._printed_by_exponents(e):
@@ -1618,12 +1621,12 @@ class ConditionalPrinting:
         definitions = getattr(self, "definitions", {})
         c, powers = sp.S.One, {}
         for f in flat(e):
+            if f.is_number and not f.free_symbols:  # (first: √2 is no exponential 2^v held apart; h-hyp50)
+                c *= f
+                continue
             held = definitions.get(f, f)
             if isinstance(held, sp.exp) or held.is_Pow and held.base == 2 or type(held).__name__ == "exp2":
                 return None  # (an exponential held apart, −(e^x/y)/y: its recompute is the product's as printed)
-            if f.is_number and not f.free_symbols:
-                c *= f
-                continue
             if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
                 base, p = f.base, int(f.exp)
             else:
@@ -1631,6 +1634,8 @@ class ConditionalPrinting:
             powers[base] = powers.get(base, 0) + p
         pairs = [(b, p) for b, p in powers.items() if p]
         count = sum(abs(p) for _, p in pairs)
+        if c.is_number and c.is_extended_real and c.is_finite and not c.is_Number:  # √2/√π: as _exponent_product
+            c = sp.Float(c.evalf(20), 17)
         if not 3 <= count <= FLOAT32_PRODUCT_FACTORS or not (c.is_Rational or c.is_Float) or c == 0:
             return None
         if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
