@@ -14,7 +14,8 @@ whose constant is irrational, −√2·e^(−y²/2)/(2000·√π·x·Φ(y)²) �
 product's constant, so the product was printed as (its rational-free part, by exponents)·√(2/π), then /(−2000), and
 the part overflowed before the constant brought it back into range. Now any real constant is taken with it (evaluated
 to 17 digits; since h-rehyp51 one outside [1/2, 2] only, and none that stays no number after evalf), and a float32
-kernel computes the product in float64 (_widened_parts had taken √2 for an exponential 2^v held apart and refused it). ∂y of (0.001/x)/ndtr(y):
+kernel computes the product in float64 (_widened_parts had taken √2 for an exponential 2^v held apart and refused
+it). ∂y of (0.001/x)/ndtr(y):
 - float32 at x = y = −1.1754944e−38 (−tiny): inf → 0.38 ULP (true 1.35753e35; torch 0.62);
 - float64 at x = y = −2.2250738585072014e−308: inf → 0.45 ULP (true 7.17176e304; torch 1.55);
 - float32 at x = −4.3627533e−28, y = −5.858583 (the product's x·Φ² subnormal in float32): 0.97 ULP before and after

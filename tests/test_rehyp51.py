@@ -63,7 +63,8 @@ def test_log_minus_its_pade_form_generates_and_matches_mpmath():
 def test_exp2_of_x_over_y_dy_near_x_equal_y_tiny():
     """∂y of EXP2 at test_xfailb35's worst point, (−4.85810194452919e−301, −4.858101944529191e−301): 3.63 ULP
     (4.63 with log 2 in the product by exponents; bound 4). Torch is 0.37 ULP here (5.21 its worst over
-    test_xfailb35's points): symnet's 3.63 is the base's, its factors' (2^fl(x/y), the scaled denominator), not fixed."""
+    test_xfailb35's points): symnet's 3.63 is the base's, its factors' (2^fl(x/y), the scaled denominator), not
+    fixed."""
     x, y = -4.85810194452919e-301, -4.858101944529191e-301
     dy = _run(EXP2, np.float64, [x], [y])[2][0]
     with mpmath.workdps(MP_DPS):
