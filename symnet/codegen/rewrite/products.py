@@ -268,10 +268,13 @@ def _infinite_terms(terms):
     test over the block is all ordinary data pays). Each select one node (``taken_where_infinite``), printed by the
     printers: as Piecewise selects SymPy's piecewise_fold distributed them into the product's sign tests (h-far50's
     form, taken out). far50/left50: a·b + c·d at a = 1e200, b = 1.8e308, c = inf, d = −1 was the scaled sum's
-    inf − inf = NaN (a·(b/2⁶⁴) overflows too) for −inf (torch NaN)."""
+    inf − inf = NaN (a·(b/2⁶⁴) overflows too) for −inf (torch NaN). The NaN where no input is ±inf is the select
+    around the sum, not a term beside it (releft51): a term (0 where an input is ±inf, NaN elsewhere) was the same
+    in every output's written form, and the kernel's common subexpressions took it out of the written forms' lambdas
+    onto every element of the block (tanh(c·x + d·h) − h: f's and ∂h's)."""
     inputs = sorted({f for _, fs in terms for f in fs}, key=sp.default_sort_key)
     value = sp.Add(*[taken_where_infinite(c * sp.Mul(*fs), sp.S.Zero, fs) for c, fs in terms if fs])
-    return value + taken_where_infinite(sp.S.Zero, sp.nan, inputs)
+    return taken_where_infinite(value, sp.nan, inputs)
 
 
 def _product_overflows(expr):
