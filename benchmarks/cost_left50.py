@@ -6,7 +6,8 @@ node the printers print), taken only where the scaled far sum is ±inf or NaN.
     python benchmarks/cost_left50.py --compare /tmp/base /tmp/new
 
 Inputs: a, b, c, d N(0, 3²) ("ordinary"); a, c ±1e300·U(0.5, 1), b, d U(1, 100) ("far": the scaled branch on every
-element, its written form's test over the block); the cosine loss's a, b, c, d N(0, 3²)."""
+element, its written form's test over the block); the cosine loss's a, b, c, d N(0, 3²); tanh(c·x + d·h) − h's
+c, d U(−2, 2), h U(−1.5, 1.5), x U(−4, 4) (releft51: --compare base left50 releft51, three folders)."""
 import os
 import sys
 
@@ -25,11 +26,18 @@ def _products(far):
 
 PRODUCTS = "a*b + c*d"
 COSINE = "1 - (a*c + b*d)/sqrt((a**2 + b**2)*(c**2 + d**2) + 1e-12)"
+TANH_GAP = "tanh(c*x + d*h) - h"  # (releft51: two outputs whose written forms shared a term; test_cost40's formula)
+
+
+def _tanh_gap(r, n):
+    return {"c": r.uniform(-2, 2, n), "d": r.uniform(-2, 2, n), "h": r.uniform(-1.5, 1.5, n), "x": r.uniform(-4, 4, n)}
+
 
 FORMULAS = {
     "products": (PRODUCTS, _products(False)),
     "products_far": (PRODUCTS, _products(True)),
     "cosine": (COSINE, _products(False)),
+    "tanh_gap": (TANH_GAP, _tanh_gap),
 }
 
 
