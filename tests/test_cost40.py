@@ -126,11 +126,15 @@ def test_each_guard_is_its_widened_sums_needed():
     for line in source.splitlines():
         if line.lstrip().startswith(("f[...] = _select(", "df_dh[...] = _select(")):
             # a guard may be a conjunction: the far side's (value_1) & (value_2) since widened-product-overflow's
-            # far body also needs its scaled product past 2⁹³⁶ (h-worse46)
-            calls = re.findall(r"\(((?:\(value_\d+\) & )+)\(\(np\.abs\(_dw_widened_\w+\(c, d, h, x, True, "
-                               r"((?:\(value_\d+\)(?: & )?)+),", line)
+            # far body also needs its scaled product past 2⁹³⁶ (h-worse46); that body may be taken again where it is
+            # ±inf or NaN, _taken_again(W, lambda: <its terms that hold an infinite input>) (left50/releft51: a·b + c·d
+            # with c = inf was inf − inf): the guard is still W's needed, and the lambda calls no widened function
+            calls = re.findall(r"\(((?:\(value_\d+\) & )+)\(\(np\.abs\((?:_taken_again\()?_dw_widened_\w+\(c, d, h, "
+                               r"x, True, ((?:\(value_\d+\)(?: & )?)+),", line)
             assert len(calls) == 2 and all(guard[:-3] == needed for guard, needed in calls), line[:400]
             assert "_cond_" in line
+            for written in re.findall(r"lambda: (.*?), infinite=True\)", line):
+                assert "_dw_widened_" not in written, written[:400]
 
 
 # the tanhshrink-target series' point: the series no longer taken there (|u| ≥ 1: the double-word tanh u − h, whose

@@ -183,15 +183,12 @@ def _infinite_sum(a, b, c, d):
 # h-far50's fix (widened-product-overflow's written form as the sum of the infinite terms, a select with a NaN value)
 # was taken out by the lead when merged: SymPy's piecewise_fold distributed its select into every sign test of the
 # product (the cosine loss's Triton kernel took _taken_again(fn_1, float("nan")) and (fn_1, 0.0): the interpreter
-# failed, TypeError in bitwise_and, test_cancel49; its conditions nested 30 deep). Needs the written form as one node
-# the printers print (not a select).
+# failed, TypeError in bitwise_and, test_cancel49; its conditions nested 30 deep). h-left50 redid it: each select one
+# node (rewrite.TakenWhereInfiniteBase) the printers print, the written form only around the scaled far body
+# (tests/test_left50.py). Before (float64 NumPy): NaN for −inf at (1e200, 1.8e308, inf, −1); after −inf.
 @DTYPES
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
-def test_a_sum_with_an_infinite_term_and_an_overflowing_product(backend, dtype, request):
-    if dtype is F64:  # float32 inputs are summed in float64 there: right before and after
-        request.applymarker(pytest.mark.xfail(strict=True, reason="a·b + c·d at (1e200, 1.8e308, inf, −1): NaN for "
-                                              "−inf (torch NaN); h-far50's fix taken out when merged (its select "
-                                              "folded into the product's sign tests)"))
+def test_a_sum_with_an_infinite_term_and_an_overflowing_product(backend, dtype):
     """c = ±inf (d finite, 0 among them) beside a·b past the range: ±inf where c·d is, NaN at d = 0 (before: NaN for
     −inf at a = 1e200, b = 1.8e308, c = inf, d = −1; torch NaN); and both products holding an infinity."""
     rng = np.random.default_rng(54)

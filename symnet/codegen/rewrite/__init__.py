@@ -24,7 +24,7 @@ from .core import _Final, Rule
 from .local import _max_of, unordered_symbols
 from .widening import (_atoms, _bottom_up, _distinct_preorder, _input_product, _replaced, _SHARED_WALKS, _top_down,
                        _walk_memo, _widen_hazard, Grouped, unwiden, widen, WidenedBase, without_ite,
-                       written_where_not_finite, WrittenWhereNotFiniteBase)
+                       written_where_not_finite, WrittenWhereNotFiniteBase, TakenWhereInfiniteBase)
 from .stabiliser import stabilise, Stabiliser
 from .pairs import _same_base_pair, nexp, RoundingError, SIGMOID_PAIR
 from .losses import (_cofactor, _collect_pair, _constant_plus_square, _exp_square_node, _holds_call_missing_from,
@@ -99,7 +99,7 @@ __all__ = ["softplus", "Rule", "RULES", "stabilise", "LOG_DIFFERENCE", "EXP_COLL
            "EXP_SIGMOID_FAR", "EXP_SIGMOID_SPREAD", "EXP_OVER_POWER_FAR", "LOG_TANH", "AFFINE_SELECT_SUM",
            "SUM_POWER_CANCEL", "OVERFLOWED_SHIFT", "WIDEN_QUOTIENTS", "POWER_INTO_BRANCHES",
            "FACTOR_INTO_QUOTIENT_BRANCHES", "KINK_SIDE", "SHARED_POWERS", "PowerBound", "LONG_PRODUCT",
-           "WrittenWhereNotFiniteBase", "RATIONAL_PRODUCT", "LOG1P_ENTROPY", "CANCELLING_POLYNOMIAL",
+           "WrittenWhereNotFiniteBase", "TakenWhereInfiniteBase", "RATIONAL_PRODUCT", "LOG1P_ENTROPY", "CANCELLING_POLYNOMIAL",
            "SHIFTED_DIFFERENCE", "INPUT_INFINITE_LIMIT", "SOFTMAX_ENTROPY", "SOFTMAX_PAIR", "SCALED_ASINH",
            "SCALE_INTO_SUM", "GAUSSIAN_QUOTIENT_PRODUCT", "SOFTMAX_WEIGHTS", "VANISHING_CONSTANT_GROUP",
            "ROOT_MINUS_CONSTANT", "LOG_DIFFERENCE_RATIO", "ASINH_FAR_SUM", "HALVED_DIFFERENCE",

@@ -17,7 +17,8 @@ from ...functions import sigmoid
 from ...special import ndtr, ordered_product, softplus
 from .core import _rewrote, Rule
 from .widening import (_atoms, _bottom_up, _distinct_preorder, _KEPT, _ROUNDED, _top_down, _widened_over_common_powers,
-                       Grouped, widen, WidenedBase, written_where_not_finite, WrittenWhereNotFiniteBase)
+                       Grouped, taken_where_infinite, widen, WidenedBase, written_where_not_finite,
+                       WrittenWhereNotFiniteBase)
 from .losses import _FLT_MAX
 from .quotients import _as_math, _rational_long_product, _roundings, LONG_POWER_ROUNDINGS
 from .sigmoids import _KEPT_OPEN
@@ -254,8 +255,26 @@ def _product_overflow_node(node):
     if len(products) > 1:  # (one product: its own scaled condition is this)
         scaled_far = sp.And(scaled_far, *[sp.Or(sp.Abs(sp.Mul(*f)) <= sp.Float(_PRODUCT_FAR), past)
                                           for f, past in zip(products, scaled_past)])
-    inner = sp.Piecewise((widen(_PRODUCT_SCALE * Grouped(scaled)), scaled_far), (node, True))
+    body = written_where_not_finite(widen(_PRODUCT_SCALE * Grouped(scaled)), _infinite_terms(terms))
+    inner = sp.Piecewise((body, scaled_far), (node, True))
     return sp.Piecewise((inner, far), (node, True))
+
+
+def _infinite_terms(terms):
+    """The sum ``terms`` [(c, factors)] where an input is ±inf: the sum of the terms that hold an infinite input alone
+    (each taken where a factor of it is ±inf, 0 elsewhere), in floats (inf·0 and inf − inf NaN there, as the true value
+    has none); NaN where no input is ±inf. Exact: every other term is a finite number, which adds nothing to ±inf,
+    however far past float64 it is. Taken where the scaled far sum is ±inf or NaN (``written_where_not_finite``: its
+    test over the block is all ordinary data pays). Each select one node (``taken_where_infinite``), printed by the
+    printers: as Piecewise selects SymPy's piecewise_fold distributed them into the product's sign tests (h-far50's
+    form, taken out). far50/left50: a·b + c·d at a = 1e200, b = 1.8e308, c = inf, d = −1 was the scaled sum's
+    inf − inf = NaN (a·(b/2⁶⁴) overflows too) for −inf (torch NaN). The NaN where no input is ±inf is the select
+    around the sum, not a term beside it (releft51): a term (0 where an input is ±inf, NaN elsewhere) was the same
+    in every output's written form, and the kernel's common subexpressions took it out of the written forms' lambdas
+    onto every element of the block (tanh(c·x + d·h) − h: f's and ∂h's)."""
+    inputs = sorted({f for _, fs in terms for f in fs}, key=sp.default_sort_key)
+    value = sp.Add(*[taken_where_infinite(c * sp.Mul(*fs), sp.S.Zero, fs) for c, fs in terms if fs])
+    return taken_where_infinite(value, sp.nan, inputs)
 
 
 def _product_overflows(expr):

@@ -708,6 +708,50 @@ def written_where_not_finite(computed: sp.Expr, written: sp.Expr) -> sp.Expr:
     return WrittenWhereNotFiniteBase(computed, written)
 
 
+class TakenWhereInfiniteBase(sp.Function):
+    """TakenWhereInfiniteBase(value, otherwise, v₁, …, vₙ): ``value`` where one of the inputs vᵢ is ±inf
+    (|vᵢ| > 1.8e308, compared in float64), ``otherwise`` elsewhere: a select held as one node, with no select in its
+    arguments, which the printers print as a select (left50). h-far50 wrote widened-product-overflow's infinite terms
+    as Piecewise selects inside a WrittenWhereNotFiniteBase; SymPy's piecewise_fold distributed them into every sign
+    test of the product around it (the cosine loss's conditions 30 deep; its Triton kernel took a bare NaN as the
+    written form and failed in the interpreter). Its value for lambdify and evalf is the select's."""
+
+    def as_select(self) -> sp.Piecewise:
+        value, otherwise, *inputs = self.args
+        return sp.Piecewise((value, sp.Max(*[sp.Abs(v) for v in inputs]) > _INFINITE_INPUT), (otherwise, True))
+
+    def _eval_evalf(self, prec):
+        return self.as_select()._eval_evalf(prec)
+
+    def _eval_derivative(self, s):
+        return self.as_select().diff(s)
+
+    def _symnet_text(self, printer):
+        return printer._print(self.as_select())
+
+    def _latex(self, printer, exp=None):
+        body = printer._print(self.as_select())
+        return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
+
+    @staticmethod
+    def _imp_(value, otherwise, *inputs):  # lambdify's hook (mpmath numbers or NumPy arrays)
+        import numpy as np
+        infinite = False
+        for v in inputs:
+            infinite = infinite | (abs(v) > 1.7976931348623157e308)
+        if isinstance(infinite, (bool, np.bool_)):
+            return value if infinite else otherwise
+        return np.where(infinite, value, otherwise)
+
+
+_INFINITE_INPUT = sp.Float(1.7976931348623157e308, 17)  # |v| > it: v = ±inf alone (float32 inputs in float64 too)
+
+
+def taken_where_infinite(value: sp.Expr, otherwise: sp.Expr, inputs) -> sp.Expr:
+    """``value`` where an input of ``inputs`` is ±inf, ``otherwise`` elsewhere (:class:`TakenWhereInfiniteBase`)."""
+    return TakenWhereInfiniteBase(value, otherwise, *inputs)
+
+
 # ------------------------------------------------------------------ user45 (issue 16, session 45, h-user45: a sum of
 # one input whose terms are sines or cosines times powers of the input is widened: x·cos x′); tested in tests/test_user45.py
 

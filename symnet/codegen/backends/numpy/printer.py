@@ -1578,6 +1578,11 @@ class NumpyExpressionPrinter(ConditionalPrinting, StrPrinter):
         far = f", far=lambda: ({''.join(f + ', ' for f in far)})" if far else ""
         return f"_taken_again({self._print(e.args[0])}, lambda: {self._print(e.args[1])}, infinite=True{far})"
 
+    def _print_TakenWhereInfiniteBase(self, e):
+        """A value where an input is ±inf, another elsewhere (rewrite.TakenWhereInfiniteBase, left50): its select,
+        printed here (not in the expression, where SymPy's piecewise_fold would distribute it)."""
+        return self._print(e.as_select())
+
     def _print_WrittenWhereNotFiniteOrBelowBase(self, e):
         """The power-quotient rule's N/x^k taken as Σ tᵢ/x^k where it is not finite or N is below the normal range
         (rewrite.WrittenWhereNotFiniteOrBelowBase): ``_taken_below``, the written sum's widened call ``needed``

@@ -1493,6 +1493,11 @@ class TritonPrinter(ConditionalPrinting, StrPrinter):
             out = f"_taken_again({out}, {far}, True)"
         return out
 
+    def _print_TakenWhereInfiniteBase(self, e):
+        """A value where an input is ±inf, another elsewhere (rewrite.TakenWhereInfiniteBase, left50): its select,
+        printed here (not in the expression, where SymPy's piecewise_fold would distribute it)."""
+        return self._print(e.as_select())
+
     def _print_WrittenWhereNotFiniteOrBelowBase(self, e):
         """The power-quotient rule's N/x^k taken as Σ tᵢ/x^k where it is not finite or N is below the normal range
         (rewrite.WrittenWhereNotFiniteOrBelowBase): ``_taken_below``, a select as the printers' own products."""
