@@ -80,7 +80,8 @@ _LAPLACE = "-log(sigmoid(a)*exp(-abs(x - m)) + sigmoid(-a)*exp(-abs(x - n)))"
 
 # review49 measured: sigmoid-weighted-exps (mix49) gave NaN where an exponent is infinite or overflows: f NaN for +inf
 # (base inf, torch inf); ∂x NaN for 0 (base −0, torch −0). Fixed by the lead: the shifted branch only where every
-# exponent is within 2¹²⁷ (sigmoids._WEIGHTED_EXPONENT_FINITE)
+# exponent is within 2¹²⁷; since session 51 (h-reshift51) within 2¹⁰⁰⁰ in float64, finite in float32
+# (sigmoids._WEIGHTED_EXPONENT_SCALE; tests/test_reshift51.py)
 @pytest.mark.parametrize("formula, point, which", [
     (_GMIX, dict(a=0.0, m=0.0, n=1.0, x=1e200), "f"),
     (_LAPLACE, dict(a=0.0, m=0.0, n=2.0, x=-np.inf), "f"),

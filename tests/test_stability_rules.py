@@ -838,5 +838,7 @@ from test_weib50 import RULE_CASES as _CASES_weib50  # noqa: E402  (quotient-pow
 RULE_CASES += _CASES_weib50
 from test_cost50 import RULE_CASES as _CASES_cost50  # noqa: E402  (no rule: tests/test_cost50.py)
 RULE_CASES += _CASES_cost50
-from test_weib51 import RULE_CASES as _CASES_weib51  # noqa: E402  (RULE: tests/test_weib51.py)
+from test_weib51 import RULE_CASES as _CASES_weib51  # noqa: E402  (quotient-power-near-one: tests/test_weib51.py)
 RULE_CASES += _CASES_weib51
+from test_reshift51 import RULE_CASES as _CASES_reshift51  # noqa: E402  (shift-gaps: tests/test_reshift51.py)
+RULE_CASES += _CASES_reshift51

@@ -52,7 +52,7 @@ from .products import (GAUSSIAN_QUOTIENT_PRODUCT, LONG_PRODUCT, OVERFLOWED_PRODU
 from .softmax import (COMPENSATED_SUM, GAP_SUM, NESTED_SUM_FACTOR, SOFTMAX_DIVERGENCE, SOFTMAX_ENTROPY, SOFTMAX_MEAN,
                       SOFTMAX_PAIR, SOFTMAX_WEIGHTS)
 from .softmax import SCALED_MAX
-from .shifts import _shifted_difference, OVERFLOWED_SHIFT, SHIFTED_DIFFERENCE
+from .shifts import _shifted_difference, OVERFLOWED_SHIFT, SHIFT_GAPS, SHIFTED_DIFFERENCE
 from .branches import (AFFINE_SELECT_SUM, FACTOR_INTO_QUOTIENT_BRANCHES, KINK_SIDE, NESTED_SELECT, POWER_INTO_BRANCHES,
                        RELU_BRANCHES, SIGN_BRANCHES, TIE_DIFFERENCE, WIDEN_QUOTIENTS)
 
@@ -899,3 +899,10 @@ _register(POWER_LOG_POLE)
 from .cancellation import AFFINITY_COMPLEMENT  # noqa: E402
 
 _register(AFFINITY_COMPLEMENT)
+
+# shift-gaps (shifts.py, session 50): before widen, two-sum and infinite-shift, which take e^(y − m) apart (and
+# before log1p-series, which test_split43 keeps just before widen)
+_register(SHIFT_GAPS)
+
+_at = RULES.index(_BY_NAME["log1p-series"])
+RULES = RULES[:_at] + (SHIFT_GAPS,) + tuple(r for r in RULES[_at:] if r is not SHIFT_GAPS)

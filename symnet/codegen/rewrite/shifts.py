@@ -1,7 +1,7 @@
-"""Shift rules: overflowed-shift and shifted-difference.
+"""Shift rules: overflowed-shift, shifted-difference and shift-gaps.
 
 Its blocks, in the order of the module rewrite.py that session 43 split into this package: overflowed-shift,
-shifted-difference.
+shifted-difference; shift-gaps (session 50, h-shift50; scoped in session 51, h-reshift51).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from ...functions import sigmoid
 from ...special import exp_shift, softplus
 from .core import _Fired, _rewrote, Rule
 from .widening import _top_down, widen, WidenedBase
-from .sigmoids import _KEPT_OPEN
+from .sigmoids import _KEPT_OPEN, _WEIGHTED_TERM_TINY
 from .softmax import is_compensated_sum
 
 
@@ -184,3 +184,140 @@ SHIFTED_DIFFERENCE = Rule(
     "c > 0) and, for c > 1, (e^c − 1)·σ(b) as (1 − e^−c)·e^a·σ(−b) where a ≤ 0 (e^c·σ(b) = e^a·σ(−b)), so that no "
     "factor underflows where the result is normal (σ(b) is 0 below b ≈ −745: σ(x + 100) − σ(x) and softplus(x) − "
     "softplus(x − 100) were 0 at x = −800 and −700 for ∓9.86e−305, torch exact)", local=_shifted_difference)
+
+
+# ------------------------------------------------------------------ shift-gaps (issue 16, session 50, h-shift50: the
+# sigmoid-weighted-exps rule's shifted Laplace and Gaussian mixtures at far points); tested in tests/test_reshift51.py
+
+def _abs_gap(p, q, d):
+    """|p| − |q| for p − q = d: d where both are ≥ 0, −d where both are ≤ 0 (d formed from the inputs, never from
+    |p| and |q|, which are inf at an infinite input or rounded at a far one), as written where their signs differ
+    (there |p|, |q| ≤ |d|: nothing large cancels)."""
+    return sp.Piecewise((d, sp.And(p >= 0, q >= 0)), (-d, sp.And(p <= 0, q <= 0)), (sp.Abs(p) - sp.Abs(q), True))
+
+
+def _degree(v) -> int:
+    """The total degree of the polynomial ``v`` in its symbols (0 for a number; −1 where it is no polynomial)."""
+    symbols = sorted(v.free_symbols, key=sp.default_sort_key)
+    if not symbols:
+        return 0
+    try:
+        return sp.Poly(v, *symbols).total_degree()
+    except sp.PolynomialError:
+        return -1
+
+
+def _formed_gap(y, z):
+    """(y − z with the differences of like terms taken first, whether one was): k·softplus(u) − k·softplus(−u) = k·u,
+    k·|p| − k·|q| (p − q free of a symbol of p or q: |x − m| − |x − n|) by :func:`_abs_gap`, and two or more
+    polynomial terms of degree 2 or more summed and factored where that gives a product (−(x − m)² + (x − n)² =
+    (m − n)·(m + n − 2x), finite where (x − m)² overflows)."""
+    signed = list(sp.Add.make_args(y)) + [-t for t in sp.Add.make_args(z)]
+    high = [t for t in signed if not t.atoms(sp.Function) and _degree(sp.expand(t)) >= 2]
+    rest = [t for t in signed if t not in high]
+    terms = list(sp.Add.make_args(sp.expand(sp.Add(*rest), deep=False)))
+    plain = [t for t in terms if not t.atoms(sp.Function)]
+    rest = [t for t in terms if t.atoms(sp.Function)]
+    out, changed = [], False
+    while rest:
+        t = rest.pop(0)
+        k, f = t.as_coeff_Mul()
+        partner = None
+        if isinstance(f, softplus):
+            partner = next((s for s in rest if s == -k * softplus(-f.args[0])), None)
+            formed = k * f.args[0]
+        elif isinstance(f, sp.Abs):
+            for s in rest:
+                k2, g = s.as_coeff_Mul()
+                if isinstance(g, sp.Abs) and k2 == -k:
+                    d = sp.expand(f.args[0] - g.args[0])
+                    if d.free_symbols < f.args[0].free_symbols | g.args[0].free_symbols:
+                        partner, formed = s, k * _abs_gap(f.args[0], g.args[0], d)
+                        break
+        if partner is None:
+            out.append(t)
+        else:
+            rest.remove(partner)
+            out.append(formed)
+            changed = True
+    if len(high) >= 2:  # −(x − m)² + (x − n)²: the squares' x² cancel, (m − n)·(m + n − 2x) is a product
+        factored = sp.factor(sp.expand(sp.Add(*high)))
+        if factored.is_Mul and len([f for f in factored.args if not f.is_number]) >= 2:
+            high, changed = [factored], True
+    return sp.Add(*high, *plain, *out), changed
+
+
+def _shift_gaps_node(node):
+    """The shift-gaps rule's form of one node (a widened body's too), or None."""
+    if isinstance(node, WidenedBase):
+        body = node.expanded
+        formed = _shift_gaps_in(body)
+        return None if formed == body else widen(formed, node.first_order, node.in_float32)
+    if isinstance(node, log1p) and isinstance(node.args[0], sp.exp) and isinstance(-node.args[0].args[0], sp.Abs):
+        d = (-node.args[0].args[0]).args[0]  # the logaddexp rule's log1p(e^−|x − y|)
+        formed, changed = _formed_gap(d.expanded if isinstance(d, WidenedBase) else d, sp.S.Zero)
+        if isinstance(d, WidenedBase) and changed:
+            formed = widen(formed, d.first_order, d.in_float32)
+        return log1p(sp.exp(-sp.Abs(formed))) if changed else None
+    if not isinstance(node, sp.exp) or not node.args[0].is_Add:
+        return None
+    maxes = [t for t in node.args[0].args if isinstance(-t, sp.Max)]
+    if len(maxes) != 1:
+        return None
+    m = -maxes[0]
+    y = node.args[0] + m
+    if y not in m.args:
+        return None
+    gaps = [_formed_gap(z, y) for z in m.args if z != y]
+    if not any(c for _, c in gaps) or any(not c and g.atoms(sp.Function) for g, c in gaps):
+        return None
+    return sp.exp(-sp.Max(0, *[g for g, _ in gaps]))
+
+
+def _shift_gaps_in(expr):
+    """Every max-shifted e^(y − max(y, z, …)) of ``expr`` whose gaps z − y :func:`_formed_gap` forms, as
+    e^(−max(0, z − y, …)), and the logaddexp rule's log1p(e^−|x − y|) with x − y formed so."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sp.Max, log1p) or expr.atoms(WidenedBase)):
+        return expr
+    return _top_down(expr, _shift_gaps_node)
+
+
+def _far_weighted_branch(node):
+    """The sigmoid-weighted-exps rule's select (its shifted branch first, its condition comparing the terms with
+    2⁻¹⁰⁰⁰) with :func:`_shift_gaps_in` taken in that branch alone; a widened body holding one, widened again; None
+    elsewhere."""
+    if isinstance(node, WidenedBase):
+        body = node.expanded
+        formed = _shift_gaps(body)
+        return None if formed == body else widen(formed, node.first_order, node.in_float32)
+    if not isinstance(node, sp.Piecewise) or len(node.args) < 2 or not node.args[0].cond.has(_WEIGHTED_TERM_TINY):
+        return None
+    far = _shift_gaps_in(node.args[0].expr)
+    if far == node.args[0].expr:
+        return None
+    return sp.Piecewise((far, node.args[0].cond), *[(e, c) for e, c in node.args[1:]])
+
+
+def _shift_gaps(expr):
+    """:func:`_shift_gaps_in` in the shifted branches of the sigmoid-weighted-exps rule's selects only (session 51,
+    h-reshift51: taken everywhere, h-shift50's form of the gaps regressed ordinary points that base's max-shift,
+    infinite-shift and compensated-sum paths get right — the Laplace pair −log(e^−|x − a| + e^−|x − b|)'s ∂x 6.71e7
+    ULP at (−5.0128, 0.8128, −2.1), the Gaussian mixture's ∂x 8.17 at an ordinary point; h-review50)."""
+    if not isinstance(expr, sp.Basic) or not expr.has(sp.Piecewise):
+        return expr
+    return _top_down(expr, _far_weighted_branch)
+
+
+SHIFT_GAPS = Rule(
+    "shift-gaps", "a max-shifted e^(y − max(y, z)) and the logaddexp rule's log1p(e^−|y − z|) subtract exponents "
+    "that are each large where their difference is not (the sigmoid-weighted-exps rule's Laplace mixture "
+    "−log(σ(a)·e^−|x − m₁| + σ(−a)·e^−|x − m₂|): y = −|x − m₁| − softplus(−a)): at |x| ≫ 1 each exponent is "
+    "rounded (∂m₁ 2,954 ULP in float64 at |x| in [700, 3000]; torch NaN); the Gaussian mixture's squares, "
+    "−(x − m)², at |x| up to 1e150 likewise. y − max(y, z, …) = −max(0, z − y, …) with each gap z − y formed from the inputs, exactly: "
+    "k·softplus(u) − k·softplus(−u) = k·u, |p| − |q| = ±(p − q) where p, q have one sign (p − q free of a symbol: "
+    "(x − m₂) − (x − m₁) = m₁ − m₂), and a polynomial part whose leading terms cancel factored (−(x − m)² + "
+    "(x − n)² = (m − n)·(m + n − 2x)); as written where a gap keeps a function. Only in the sigmoid-weighted-exps "
+    "rule's shifted branch (its far elements): elsewhere the logaddexp, max-shift, infinite-shift and compensated-sum "
+    "paths are right, and these gaps were not (taken everywhere, ∂x of −log(e^−|x − a| + e^−|x − b|) 6.71e7 ULP at "
+    "(−5.01, 0.81, −2.1), where base gave 0.05)",
+    apply=_shift_gaps, fired=_rewrote)

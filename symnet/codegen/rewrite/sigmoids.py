@@ -58,9 +58,28 @@ EXP_INTO_SIGMOID = Rule(
 # loss of one's own, σ(z)^γ·logsigmoid(−z) with γ an input); tested in tests/test_focalg29.py
 
 
+def _widened_sigmoid_power(node):
+    """A widened sum holding σ(u)^γ (γ not a number, u not known ≥ 0; the derivative's sum of σ(z)^q·σ(−z),
+    q·σ(z)^q·σ(−z)² − σ(z)^(q + 1)·σ(−z), widened whole before this rule) → below u = −700 the sum with each σ(u)^γ as
+    e^(γ·u)·σ(−u)^γ (exactly: σ(u) = e^u·σ(−u)), widened; as it is elsewhere. None where it holds none (session 50,
+    h-shift50: ∂z 0 for −1.93e−24 at q = 0.01, z = −5000; its σ(z) is 0 in the double words)."""
+    body = node.expanded
+    powers = {p for p in body.atoms(sp.Pow) if isinstance(p.base, sigmoid) and not p.exp.is_number
+              and not p.base.args[0].is_nonnegative and not p.base.args[0].is_number
+              and not p.base.args[0].has(*_ROUNDED, softplus) and not p.exp.has(*_ROUNDED, softplus)}
+    if len({p.base for p in powers}) != 1:
+        return None
+    u = next(iter(powers)).base.args[0]
+    far = body.xreplace({p: sp.exp(p.exp * u) * sigmoid(-u) ** p.exp for p in powers})
+    return sp.Piecewise((widen(far, node.first_order, node.in_float32), u < _EXP_SIGMOID_FAR), (node, True))
+
+
 def _sigmoid_power_node(node):
     """σ(u)^γ, γ not a number, u free of rounded functions → widened to first order (NumPy: libm's pow of σ(u)'s hi
-    times e^(γ·σ_lo/σ_hi); Triton: the double-word e^(γ·log σ(u))), else None."""
+    times e^(γ·σ_lo/σ_hi); Triton: the double-word e^(γ·log σ(u))), else None; a widened sum holding one by
+    :func:`_widened_sigmoid_power`."""
+    if isinstance(node, WidenedBase):
+        return _widened_sigmoid_power(node)
     if not (isinstance(node, sp.Pow) and isinstance(node.base, sigmoid) and not node.exp.is_number
             and node.free_symbols and not node.has(WidenedBase)):
         return None
@@ -76,10 +95,11 @@ def _sigmoid_power_node(node):
 
 
 def _sigmoid_powers(expr):
-    """Every σ(u)^γ of ``expr`` outside a widened node as :func:`_sigmoid_power_node` writes it."""
-    if not isinstance(expr, sp.Basic) or not expr.has(sigmoid):
+    """Every σ(u)^γ of ``expr`` outside a widened node as :func:`_sigmoid_power_node` writes it, and a widened sum
+    holding one as :func:`_widened_sigmoid_power` does."""
+    if not isinstance(expr, sp.Basic) or not (expr.has(sigmoid) or expr.atoms(WidenedBase)):
         return expr
-    return _top_down(expr, _sigmoid_power_node, _KEPT)
+    return _top_down(expr, _sigmoid_power_node, _KEPT_OPEN)
 
 
 SIGMOID_POWER = Rule(
@@ -90,7 +110,9 @@ SIGMOID_POWER = Rule(
     "times e^(γ·σ_lo/σ_hi), first order, relative error below γ·2⁻¹⁰⁵ besides pow's own (NumPy; Triton: the "
     "double-word e^(γ·log σ(u))); below u = −700, where σ(u) is a subnormal of few digits or 0 (the GCE's ∂z "
     "−σ(z)^q·σ(−z): 5,125 ULP in float64 at q = 0.3, z = −720, −0 for −1.93e−22 at q = 0.01, z = −5000), as "
-    "e^(γ·u)·σ(−u)^γ, exactly (σ(u) = e^u·σ(−u)), γ·u in double words",
+    "e^(γ·u)·σ(−u)^γ, exactly (σ(u) = e^u·σ(−u)), γ·u in double words; a widened sum holding σ(u)^γ (∂z of "
+    "σ(z)^q·σ(−z), widened whole before this rule: 0 for 1.93e−24 at q = 0.01, z = −5000) with that form below "
+    "u = −700, widened again",
     apply=_sigmoid_powers, fired=_rewrote)
 
 
@@ -852,21 +874,25 @@ def _sigmoid_weighted_exps(expr):
     # makes e^x; the shifted exponents, which hold softplus, are rounded: 1,089 ULP in ∂m₁ at x = 518.5): shifted where
     # every term of a sum is below 2⁻¹⁰⁰⁰ or one e^x overflows; both compare with a constant far out (the terms are
     # never negative), so the code computes the shifted branch on those elements alone
-    # (and as written where an exponent is ±inf or past 2¹²⁷: the shift by the largest exponent is inf − inf there, NaN
-    # where the written form's limit is right: f at x = ±inf, where (x − m)² overflows, ∂x at y = +inf; h-review49)
+    # (and as written where an exponent is ±inf: both exponents −inf make the shifted exponents' gap inf − inf, NaN
+    # where the written form's limit is right — f inf at (a, m₁, m₂, x) = (inf, inf, 0, 0), h-review50. h-review49's
+    # guard took 2¹²⁷ for both dtypes, which left the Gaussian mixture NaN at |x| in [1.3e19, 1e150] in float64 where
+    # the shift-gaps rule forms the gaps exactly (session 51): |x|·2⁻⁹⁰⁰ < 2¹⁰⁰ is |x| < 2¹⁰⁰⁰ in float64 and, 2⁻⁹⁰⁰
+    # being 0 in float32, "x is finite" there (inf·0 is NaN))
     conds, finite = [], []
     for total in sorted(sums, key=sp.default_sort_key):
         terms = [_weighted_exp(t) for t in total.args]
         conds.append(sp.And(*[sg * sp.exp(x) < _WEIGHTED_TERM_TINY for sg, x, _ in terms]))
         conds += [x > _WEIGHTED_SUM_FAR for _, x, _ in terms]
-        finite += [sp.Abs(x) < _WEIGHTED_EXPONENT_FINITE for _, x, _ in terms]
+        finite += [sp.Abs(x) * _WEIGHTED_EXPONENT_SCALE < _WEIGHTED_EXPONENT_SCALED for _, x, _ in terms]
     return sp.Piecewise((far, sp.And(sp.Or(*conds), *finite)), (expr, True))
 
 
 _WEIGHTED_TERM_TINY = sp.Float(2.0 ** -1000)  # a sum of σ-weighted exponentials each below it is taken shifted; where
 # one is above it, as written (its quotients as accurate as its terms: 22 binades above the subnormals)
 _WEIGHTED_SUM_FAR = 700  # e^x past it overflows
-_WEIGHTED_EXPONENT_FINITE = sp.Float(2.0 ** 127, 17)  # an exponent past it (±inf included) as written: finite in float32
+_WEIGHTED_EXPONENT_SCALE = sp.Float(2.0 ** -900, 17)  # 0 in float32 (the product then NaN at ±inf only)
+_WEIGHTED_EXPONENT_SCALED = sp.Float(2.0 ** 100, 17)  # an exponent past 2¹⁰⁰⁰ (±inf included) as written
 
 
 SIGMOID_WEIGHTED_EXPS = Rule(
