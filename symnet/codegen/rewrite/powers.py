@@ -1215,8 +1215,16 @@ def _half_power_quotient(inner, base, low, written, scale=sp.S.One):
     bound = _HALF_POWER_RANGE // max(degree, 1)
     high, tiny = sp.Float(2.0 ** bound), sp.Float(2.0 ** -bound)
     far = sp.Or(*[sp.Abs(v) > high for v in symbols], *[sp.And(sp.Abs(v) < tiny, sp.Ne(v, 0)) for v in symbols])
-    written = _scaled_difference_quotient(inner, base, low, scale) or written
-    return sp.Piecewise((written, far), (widen(scale * inner * base ** low), True))
+    scaled = _scaled_difference_quotient(inner, base, low, scale)
+    result = sp.Piecewise((scaled or written, far), (widen(scale * inner * base ** low), True))
+    _HALF_POWER_WRITTEN[result] = written  # (rerms51: the product as written, for _inputs_into_far_branch's limits)
+    return result
+
+
+# (rerms51) :func:`_half_power_quotient`'s select → ``written``, the rounded sum times the float64 power: its far branch
+# is the scaled quotient where one is found (rms50: now also for a sum of the base's own inputs, x·(x² + 1)/B^(3/2)),
+# but the branch at an infinite input needs the product as written, whose limit the hypot rule takes whole
+_HALF_POWER_WRITTEN: dict = {}
 
 
 def _as_differences(v, symbols):
@@ -1426,7 +1434,8 @@ def _inputs_into_far_branch(node, inner):
     found = _sum_power_cancel_node(inner)
     if not _half_power_select(found):
         return None
-    (written, _), _ = found.args
+    (far_written, far), (widened, _) = found.args
+    written = _HALF_POWER_WRITTEN.get(found, far_written)
     # one input ±inf and the others finite, as the hypot rule's limits test it (|v| − max |o| > 1.8e308: CSE shares the
     # tests with its far branch's, a max and a test over every element of their own cost 1.10×/1.14× the kernel)
     inputs = sorted(node.free_symbols, key=sp.default_sort_key)
@@ -1437,7 +1446,6 @@ def _inputs_into_far_branch(node, inner):
     # (rms50) K taken into each of the select's branches, one select of three: K·{select} as one product left the
     # far branch's test out of the printers' far block, its float32 form computed on every element (the affine
     # LayerNorm-3's ∂a, g·{…}: 1.37–1.51× the float32 kernel of ad376022 on ordinary points)
-    (far_written, far), (widened, _) = found.args
     return sp.Piecewise((K * unwiden(written), infinite), (K * far_written, far), (K * widened, True))
 
 
