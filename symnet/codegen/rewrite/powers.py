@@ -1216,6 +1216,10 @@ def _half_power_quotient(inner, base, low, written, scale=sp.S.One):
     high, tiny = sp.Float(2.0 ** bound), sp.Float(2.0 ** -bound)
     far = sp.Or(*[sp.Abs(v) > high for v in symbols], *[sp.And(sp.Abs(v) < tiny, sp.Ne(v, 0)) for v in symbols])
     scaled = _scaled_difference_quotient(inner, base, low, scale)
+    if scaled is not None:
+        # (rerms51) where one input is ±inf the scaled form is NaN (r = 0): the product as written there, whose limit
+        # the hypot rule takes (RMSNorm-3's ∂a at b = +inf was NaN for 0 with rms50's scaled inputs; torch 0)
+        scaled = sp.Piecewise((written, _one_input_infinite(symbols)), (scaled, True))
     result = sp.Piecewise((scaled or written, far), (widen(scale * inner * base ** low), True))
     _HALF_POWER_WRITTEN[result] = written  # (rerms51: the product as written, for _inputs_into_far_branch's limits)
     return result
@@ -1438,9 +1442,7 @@ def _inputs_into_far_branch(node, inner):
     written = _HALF_POWER_WRITTEN.get(found, far_written)
     # one input ±inf and the others finite, as the hypot rule's limits test it (|v| − max |o| > 1.8e308: CSE shares the
     # tests with its far branch's, a max and a test over every element of their own cost 1.10×/1.14× the kernel)
-    inputs = sorted(node.free_symbols, key=sp.default_sort_key)
-    infinite = sp.Or(*[sp.Abs(v) - sp.Max(*[sp.Abs(o) for o in inputs if o != v]) > _INFINITE_PAST
-                       if len(inputs) > 1 else sp.Abs(v) > _INFINITE_PAST for v in inputs])
+    infinite = _one_input_infinite(sorted(node.free_symbols, key=sp.default_sort_key))
     # (its sum as written, not widened: the far branch's N·B^(−k/2) shared by CSE with the ordinary branch's computed it
     # on every element, unmasked: 1.23× the float32 kernel; only the limits are taken in this branch)
     # (rms50) K taken into each of the select's branches, one select of three: K·{select} as one product left the
@@ -1450,6 +1452,12 @@ def _inputs_into_far_branch(node, inner):
 
 
 _INFINITE_PAST = sp.Float(1.7976931348623157e308, 17)  # |v| > it: v = ±inf alone (limits' _DBL_MAX)
+
+
+def _one_input_infinite(inputs):
+    """One of ``inputs`` ±inf and the others finite, as the hypot rule's limits test it (|v| − max |o| > 1.8e308)."""
+    return sp.Or(*[sp.Abs(v) - sp.Max(*[sp.Abs(o) for o in inputs if o != v]) > _INFINITE_PAST
+                   if len(inputs) > 1 else sp.Abs(v) > _INFINITE_PAST for v in inputs])
 
 
 SUM_POWER_CANCEL = Rule(
