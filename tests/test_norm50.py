@@ -143,7 +143,7 @@ def test_layernorm4_slope_of_a_small_input_beside_large_ones():
 RMS4 = (f"a/sqrt((a**2 + b**2 + c**2 + d**2)/4 + {E})", "a b c d")
 
 
-@pytest.mark.xfail(strict=True, reason="RMSNorm-4's ∂a at large inputs: NaN for 1.16e−292 (torch 5.2e15 ULP)")
+# (rms50) was a strict xfail: "RMSNorm-4's ∂a at large inputs: NaN for 1.16e−292 (torch 5.2e15 ULP)"; now ≤ 1 ULP
 def test_rmsnorm4_slope_at_large_inputs():
     # ∂a NaN or inf at 251 of 300 large points (10^U(100, 300)), 134 of 300 nearly equal ones, worse than torch at
     # 296 and 134 (torch finite there, 9e15 ULP at worst); RMSNorm-3 is within 13.8 ULP (2 of 300 past, torch the

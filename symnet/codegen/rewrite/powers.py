@@ -1215,8 +1215,20 @@ def _half_power_quotient(inner, base, low, written, scale=sp.S.One):
     bound = _HALF_POWER_RANGE // max(degree, 1)
     high, tiny = sp.Float(2.0 ** bound), sp.Float(2.0 ** -bound)
     far = sp.Or(*[sp.Abs(v) > high for v in symbols], *[sp.And(sp.Abs(v) < tiny, sp.Ne(v, 0)) for v in symbols])
-    written = _scaled_difference_quotient(inner, base, low, scale) or written
-    return sp.Piecewise((written, far), (widen(scale * inner * base ** low), True))
+    scaled = _scaled_difference_quotient(inner, base, low, scale)
+    if scaled is not None:
+        # (rerms51) where one input is ±inf the scaled form is NaN (r = 0): the product as written there, whose limit
+        # the hypot rule takes (RMSNorm-3's ∂a at b = +inf was NaN for 0 with rms50's scaled inputs; torch 0)
+        scaled = sp.Piecewise((written, _one_input_infinite(symbols)), (scaled, True))
+    result = sp.Piecewise((scaled or written, far), (widen(scale * inner * base ** low), True))
+    _HALF_POWER_WRITTEN[result] = written  # (rerms51: the product as written, for _inputs_into_far_branch's limits)
+    return result
+
+
+# (rerms51) :func:`_half_power_quotient`'s select → ``written``, the rounded sum times the float64 power: its far branch
+# is the scaled quotient where one is found (rms50: now also for a sum of the base's own inputs, x·(x² + 1)/B^(3/2)),
+# but the branch at an infinite input needs the product as written, whose limit the hypot rule takes whole
+_HALF_POWER_WRITTEN: dict = {}
 
 
 def _as_differences(v, symbols):
@@ -1232,24 +1244,28 @@ def _as_differences(v, symbols):
     return sp.Add(*[v.coeff(x) * Grouped(x - first) for x in inputs[1:]], evaluate=False)
 
 
-def _scaled_differences(e, symbols, r):
+def _scaled_differences(e, symbols, r, plain=frozenset()):
     """(k, e·r^k) for a product, power or sum of one degree k of the inputs' differences (a difference L, a sum whose
-    coefficients add to 0, taken as r·L: a homogeneous polynomial P of them as P(r·L, …)); None for anything else."""
+    coefficients add to 0, taken as r·L: a homogeneous polynomial P of them as P(r·L, …)) and of the inputs in
+    ``plain`` (those whose squares the base sums, |r·x| < 2: rms50, a written RMSNorm's ε + (b² + c² + d²)/4);
+    None for anything else."""
     if e.is_number:
         return 0, e
+    if e in plain:
+        return 1, Grouped(r * e)
     if e.is_Add and e.is_polynomial(*symbols):
         poly = sp.Poly(e, *symbols)
         if poly.is_linear and poly.as_expr().as_coeff_Add()[0] == 0 and sum(poly.coeffs()) == 0:
             return 1, Grouped(r * e)
-        parts = [_scaled_differences(t, symbols, r) for t in e.args]
+        parts = [_scaled_differences(t, symbols, r, plain) for t in e.args]
         if any(p is None for p in parts) or len({k for k, _ in parts}) != 1:
             return None
         return parts[0][0], sp.Add(*[t for _, t in parts])
     if e.is_Pow and e.exp.is_Integer and e.exp > 0:
-        found = _scaled_differences(e.base, symbols, r)
+        found = _scaled_differences(e.base, symbols, r, plain)
         return None if found is None else (found[0] * int(e.exp), found[1] ** e.exp)
     if e.is_Mul:
-        parts = [_scaled_differences(t, symbols, r) for t in e.args]
+        parts = [_scaled_differences(t, symbols, r, plain) for t in e.args]
         if any(p is None for p in parts):
             return None
         return sum(k for k, _ in parts), sp.Mul(*[t for _, t in parts])
@@ -1264,7 +1280,7 @@ def _scaled_difference_quotient(inner, base, low, scale):
     times r^(D − k), widened (a written LayerNorm's far ∂a, (3 + 50000·(b − c)²)·B^(−3/2) at a = 1e200, b = −1e200:
     (b − c)² overflows and B^(−3/2) underflows, NaN for 2.4e−201; torch NaN too); None where the base or the inner
     sum is no such one."""
-    from .hypot import _scaled_sum_of_squares
+    from .hypot import _scaled_sum_of_squares, _squares_and_term
     from .widening import steps_by_power_of_two
 
     number, inner = inner.as_coeff_Mul()  # (factor_terms' 1/450000 taken out)
@@ -1277,9 +1293,10 @@ def _scaled_difference_quotient(inner, base, low, scale):
     if parts is None or not scale.is_number or not (-2 * low).is_Integer:
         return None
     s, r, _ = parts
+    plain = frozenset(v for _, v in _squares_and_term(base)[0] if v.is_Symbol)
     terms = []
     for term in sp.Add.make_args(inner):
-        found = _scaled_differences(term, symbols, r)
+        found = _scaled_differences(term, symbols, r, plain)
         if found is None:
             return None
         terms.append(found)
@@ -1421,18 +1438,26 @@ def _inputs_into_far_branch(node, inner):
     found = _sum_power_cancel_node(inner)
     if not _half_power_select(found):
         return None
-    (written, _), _ = found.args
+    (far_written, far), (widened, _) = found.args
+    written = _HALF_POWER_WRITTEN.get(found, far_written)
     # one input ±inf and the others finite, as the hypot rule's limits test it (|v| − max |o| > 1.8e308: CSE shares the
     # tests with its far branch's, a max and a test over every element of their own cost 1.10×/1.14× the kernel)
-    inputs = sorted(node.free_symbols, key=sp.default_sort_key)
-    infinite = sp.Or(*[sp.Abs(v) - sp.Max(*[sp.Abs(o) for o in inputs if o != v]) > _INFINITE_PAST
-                       if len(inputs) > 1 else sp.Abs(v) > _INFINITE_PAST for v in inputs])
+    infinite = _one_input_infinite(sorted(node.free_symbols, key=sp.default_sort_key))
     # (its sum as written, not widened: the far branch's N·B^(−k/2) shared by CSE with the ordinary branch's computed it
     # on every element, unmasked: 1.23× the float32 kernel; only the limits are taken in this branch)
-    return sp.Piecewise((K * unwiden(written), infinite), (K * found, True))
+    # (rms50) K taken into each of the select's branches, one select of three: K·{select} as one product left the
+    # far branch's test out of the printers' far block, its float32 form computed on every element (the affine
+    # LayerNorm-3's ∂a, g·{…}: 1.37–1.51× the float32 kernel of ad376022 on ordinary points)
+    return sp.Piecewise((K * unwiden(written), infinite), (K * far_written, far), (K * widened, True))
 
 
 _INFINITE_PAST = sp.Float(1.7976931348623157e308, 17)  # |v| > it: v = ±inf alone (limits' _DBL_MAX)
+
+
+def _one_input_infinite(inputs):
+    """One of ``inputs`` ±inf and the others finite, as the hypot rule's limits test it (|v| − max |o| > 1.8e308)."""
+    return sp.Or(*[sp.Abs(v) - sp.Max(*[sp.Abs(o) for o in inputs if o != v]) > _INFINITE_PAST
+                   if len(inputs) > 1 else sp.Abs(v) > _INFINITE_PAST for v in inputs])
 
 
 SUM_POWER_CANCEL = Rule(
