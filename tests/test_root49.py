@@ -15,9 +15,10 @@
   (float32) the tanh layer's CPU time, the far branch's test (x = 0 and |w| > 1.8e308).
 - its zero's sign (_TowardInfinity._signed_zero): where lc(P) vanishes at a generator's 0, P's lower terms give the
   sign there: ∂x of (1 − x·y²)/(x² + 1) at x = +inf, y = ±0 was +0 for −0 (lc(P) = y², P = −2x at y = 0).
-- the scaled double words' tier (doubleword.py, NumPy's _dwx_tier and Triton's): a zero the scaled value has is not
-  taken for the double word's ±inf (its products' hi underflowed where k held the scale): ((x + y)/y)⁵ at
-  (5e−200, 1e−310) was 0 for +inf (torch inf), 94 of 200 points x = 10^[−250, −150], y = 10^[−323, −309].
+- the scaled double words' tier: ((x + y)/y)⁵ at (5e−200, 1e−310) was 0 for +inf (torch inf), 94 of 200 points
+  x = 10^[−250, −150], y = 10^[−323, −309]. root49's fix (a zero of the scaled value not taken for the double word's
+  ±inf) was taken out when merged (h-tiny49's Tukey loss); fixed by h-scale50, the scaled words' products
+  renormalised (doubleword._dwx_norm).
 
 Kept (strict xfail in tests/test_worsea39.py): ∂y of ((x + y)/poisson_nll(x, y))⁻² NaN where x·P overflows.
 
@@ -183,12 +184,10 @@ def test_tanh_layer_unchanged_at_finite_points(dtype):
 # ------------------------------------------------------------------ ((x + y)/y)⁵ past the range, a subnormal y
 
 
-@pytest.mark.xfail(strict=True, reason="root49's fix (a zero of the scaled double words not taken for the double "
-                   "word's infinity, NumPy _dwx_tier and Triton's scaled tiers) was taken out when merged: it made "
-                   "h-tiny49's Tukey c²/6·(1 − (1 − (r/c)²)³) inf at c = 6.8e90, r = −2.7e−185 (the truth underflows; "
-                   "there the double word's c⁴ overflows and the scaled tier's 0 is right). Which tier is right needs "
-                   "the scaled words' products renormalised (their hi underflowed where k held the scale), not a "
-                   "preference; test_break40's strict xfail is back")
+# root49's fix (a zero of the scaled double words not taken for the double word's infinity) was taken out when merged:
+# it made h-tiny49's Tukey c²/6·(1 − (1 − (r/c)²)³) inf at c = 6.8e90, r = −2.7e−185 (the truth underflows; there the
+# double word's c⁴ overflows and the scaled tier's 0 is right). Fixed by h-scale50: the scaled words' products and
+# quotients renormalised (doubleword._dwx_norm; tests/test_scale50.py), the scaled tier right in both cases.
 @pytest.mark.parametrize("backend", ["numpy", "triton"])
 def test_fifth_power_of_a_sum_quotient_past_the_range(backend):
     # before: 0 at 94 of these 200 (+inf truths), NumPy and Triton; now +inf at all; and where y is subnormal and

@@ -885,6 +885,24 @@ def _dwx_leaf(x):
     return np.ldexp(x, k), k
 
 
+def _dwx_unit(x):
+    """A leaf as a scaled float64 (x·2^k, k) in [1/2, 1) (frexp, exact): every leaf of a product of powers, so that
+    its double words neither overflow nor lose their lo parts wherever the inputs are (0, ±inf and NaN as they are)."""
+    m, e = np.frexp(x)
+    return m, np.negative(e).astype(np.int32)
+
+
+def _dwx_norm(x_hi, x_lo, k):
+    """The scaled double word (hi + lo)·2^−k renormalised (exact): unscaled (k 0) where its value is within 2^±100,
+    else its hi brought to [1/2, 1) (frexp) and k by as much: a product's hi neither underflows nor overflows in the
+    products after it, and a value near 1 keeps k 0 (log x − k·ln 2 would cancel: focal's ∂γ at z = 745, t = 2.2e−308,
+    log(1 − t) 0 for −2.2e−308). 0, ±inf and NaN with k 0."""
+    m, n = _dwx_unit(x_hi)
+    near = np.abs(n + k) <= 100
+    s = np.where(near, -k, n)
+    return np.ldexp(x_hi, s), np.ldexp(x_lo, s), np.where(near, 0, k + n).astype(np.int32)
+
+
 def _dwx_exp(x_hi, x_lo):
     """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
     (e^x past the range, or near it: sinh(−711) of x − 3y + sinh(x), which 3y brings back), e^(x + k·ln 2) in double
@@ -1184,7 +1202,7 @@ def _dw_widened_6fd886a8eb_scaled(y, z):
         z_sc, z_k = _dwx_leaf(z)
         # half_times_z_2 = z/2
         half_times_z_2_hi, half_times_z_2_lo = _dw_two_prod(0.5, z_sc)
-        half_times_z_2_k = z_k
+        half_times_z_2_hi, half_times_z_2_lo, half_times_z_2_k = _dwx_norm(half_times_z_2_hi, half_times_z_2_lo, z_k)
         # half_times_z_2_2 = z/2 (unscaled)
         half_times_z_2_2_hi, half_times_z_2_2_lo = np.ldexp(half_times_z_2_hi, -half_times_z_2_k), np.ldexp(half_times_z_2_lo, -half_times_z_2_k)
         # tanh_half_times_z_2 = tanh(z/2)
@@ -1409,7 +1427,7 @@ def _dw_widened_cef9d606a0_scaled(y, z):
         one_minus_y_2_hi, one_minus_y_2_lo, one_minus_y_2_k = _dwx_add((-y_sc), 0.0, y_k, 1.0, 0.0, 0)
         # z_times_one_minus_y_2 = z·(1 − y)
         z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo = _dw_mul_fp(one_minus_y_2_hi, one_minus_y_2_lo, z_sc)
-        z_times_one_minus_y_2_k = z_k + one_minus_y_2_k
+        z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_times_one_minus_y_2_k = _dwx_norm(z_times_one_minus_y_2_hi, z_times_one_minus_y_2_lo, z_k + one_minus_y_2_k)
         # neg_z = −z (unscaled)
         neg_z_hi, neg_z_lo = np.ldexp((-z_sc), -z_k), np.ldexp(0.0, -z_k)
         # z_2 = z (unscaled)
@@ -1520,7 +1538,7 @@ def _dw_widened_f44d4313b3_scaled(y, z):
         y_sc, y_k = _dwx_leaf(y)
         # y_times_z_2 = y·z
         y_times_z_2_hi, y_times_z_2_lo = _dw_two_prod(y_sc, z_sc)
-        y_times_z_2_k = y_k + z_k
+        y_times_z_2_hi, y_times_z_2_lo, y_times_z_2_k = _dwx_norm(y_times_z_2_hi, y_times_z_2_lo, y_k + z_k)
         # softplus_z_minus_y_times_z_2 = −y·z + softplus(z)
         softplus_z_minus_y_times_z_2_hi, softplus_z_minus_y_times_z_2_lo, softplus_z_minus_y_times_z_2_k = _dwx_add(softplus_z_2_hi, softplus_z_2_lo, softplus_z_2_k, (-y_times_z_2_hi), (-y_times_z_2_lo), y_times_z_2_k)
         scaled_result = _dwx_round(softplus_z_minus_y_times_z_2_hi, softplus_z_minus_y_times_z_2_lo, softplus_z_minus_y_times_z_2_k)

@@ -680,6 +680,28 @@ def _dwx_leaf(x):
 
 
 @triton.jit
+def _dwx_unit(x):
+    """A leaf as a scaled float64 (x·2^k, k) in [1/2, 1), as NumPy's (frexp from the exponent bits: a subnormal x
+    first times 2⁵⁴, exact); 0, ±inf and NaN as they are, k = 0."""
+    small = tl.abs(x) < tl.full([], 2.2250738585072014e-308, tl.float64)
+    bits = tl.where(small, x * 18014398509481984.0, x).to(tl.int64, bitcast=True)
+    e = ((bits >> 52) & 2047).to(tl.int32) - tl.where(small, 1076, 1022)
+    m = ((bits & -9218868437227405313) | 4602678819172646912).to(tl.float64, bitcast=True)
+    plain = (x != 0.0) & (tl.abs(x) < float("inf"))
+    return tl.where(plain, m, x), tl.where(plain, -e, 0)
+
+
+@triton.jit
+def _dwx_norm(x_hi, x_lo, k):
+    """The scaled double word (hi + lo)·2^−k renormalised as NumPy's: unscaled (k 0) where its value is within 2^±100,
+    else hi brought to [1/2, 1) (_dwx_unit) and k by as much (_dwx_ldexp: exact, both words stay normal)."""
+    m, n = _dwx_unit(x_hi)
+    near = tl.abs(n + k) <= 100
+    s = tl.where(near, -k, n)
+    return _dwx_ldexp(x_hi, s), _dwx_ldexp(x_lo, s), tl.where(near, 0, k + n)
+
+
+@triton.jit
 def _dwx_exp(x_hi, x_lo):
     """e^x as a scaled double word (hi + lo = e^x·2^k): k = ⌊−x/ln 2⌋ (within ±2000) below x = −600 and above x = 700
     (as NumPy's: sinh(−711) of x − 3y + sinh(x), which 3y brings back), e^(x + k·ln 2) in double words (k·ln 2 to
@@ -958,7 +980,7 @@ def _dw_widened_6fd886a8eb_needed_repaired_scaled(y_f64, z_f64):
     z_f64_sc, z_f64_k = _dwx_leaf(z_f64)
     # half_times_z_3 = z/2
     half_times_z_3_hi, half_times_z_3_lo = _dw_two_prod(0.5, z_f64_sc)
-    half_times_z_3_k = z_f64_k
+    half_times_z_3_hi, half_times_z_3_lo, half_times_z_3_k = _dwx_norm(half_times_z_3_hi, half_times_z_3_lo, z_f64_k)
     # half_times_z_3_2 = z/2 (unscaled)
     half_times_z_3_2_hi, half_times_z_3_2_lo = _dwx_ldexp(half_times_z_3_hi, -half_times_z_3_k), _dwx_scale_lo(half_times_z_3_lo, -half_times_z_3_k)
     # tanh_half_times_z_3 = tanh(z/2)
@@ -1169,7 +1191,7 @@ def _dw_widened_cef9d606a0_needed_tiered_repaired_scaled(y_f64, z_f64):
     one_minus_y_3_hi, one_minus_y_3_lo, one_minus_y_3_k = _dwx_add((-y_f64_sc), 0.0, y_f64_k, 1.0, 0.0, 0)
     # z_times_one_minus_y_3 = z·(1 − y)
     z_times_one_minus_y_3_hi, z_times_one_minus_y_3_lo = _dw_mul_fp(one_minus_y_3_hi, one_minus_y_3_lo, z_f64_sc)
-    z_times_one_minus_y_3_k = z_f64_k + one_minus_y_3_k
+    z_times_one_minus_y_3_hi, z_times_one_minus_y_3_lo, z_times_one_minus_y_3_k = _dwx_norm(z_times_one_minus_y_3_hi, z_times_one_minus_y_3_lo, z_f64_k + one_minus_y_3_k)
     # neg_z = −z (unscaled)
     neg_z_hi, neg_z_lo = _dwx_ldexp((-z_f64_sc), -z_f64_k), 0.0
     # z_2 = z (unscaled)
@@ -1287,7 +1309,7 @@ def _dw_widened_f44d4313b3_needed_tiered_repaired_scaled(y_f64, z_f64):
     y_f64_sc, y_f64_k = _dwx_leaf(y_f64)
     # y_times_z_3 = y·z
     y_times_z_3_hi, y_times_z_3_lo = _dw_two_prod(y_f64_sc, z_f64_sc)
-    y_times_z_3_k = y_f64_k + z_f64_k
+    y_times_z_3_hi, y_times_z_3_lo, y_times_z_3_k = _dwx_norm(y_times_z_3_hi, y_times_z_3_lo, y_f64_k + z_f64_k)
     # softplus_z_minus_y_times_z_3 = −y·z + softplus(z)
     softplus_z_minus_y_times_z_3_hi, softplus_z_minus_y_times_z_3_lo, softplus_z_minus_y_times_z_3_k = _dwx_add(softplus_z_3_hi, softplus_z_3_lo, softplus_z_3_k, (-y_times_z_3_hi), (-y_times_z_3_lo), y_times_z_3_k)
     scaled_result = _dwx_round(softplus_z_minus_y_times_z_3_hi, softplus_z_minus_y_times_z_3_lo, softplus_z_minus_y_times_z_3_k)

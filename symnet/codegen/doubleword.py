@@ -1853,6 +1853,17 @@ def _dwx_softplus_far(s_hi, s_lo, s_k, x_hi, x_lo, x_k):
     far = np.ldexp(x_hi, -x_k) > 2.0 ** 900
     return np.where(far, x_hi, s_hi), np.where(far, x_lo, s_lo), np.where(far, x_k, s_k).astype(np.int32)
 ''',
+    "_dwx_norm": '''\
+def _dwx_norm(x_hi, x_lo, k):
+    """The scaled double word (hi + lo)·2^−k renormalised (exact): unscaled (k 0) where its value is within 2^±100,
+    else its hi brought to [1/2, 1) (frexp) and k by as much: a product's hi neither underflows nor overflows in the
+    products after it, and a value near 1 keeps k 0 (log x − k·ln 2 would cancel: focal's ∂γ at z = 745, t = 2.2e−308,
+    log(1 − t) 0 for −2.2e−308). 0, ±inf and NaN with k 0."""
+    m, n = _dwx_unit(x_hi)
+    near = np.abs(n + k) <= 100
+    s = np.where(near, -k, n)
+    return np.ldexp(x_hi, s), np.ldexp(x_lo, s), np.where(near, 0, k + n).astype(np.int32)
+''',
     "_dwx_add": '''\
 def _dwx_add(a_hi, a_lo, a_k, b_hi, b_lo, b_k):
     """a + b of two scaled double words: at the smaller k (the other one's where a term is 0), the larger-k term
@@ -1914,10 +1925,10 @@ PRIMITIVE_NEEDS.update({
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
     "_dwx_expm1": ("_dwx_exp", "_dw_expm1"),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
-    "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
+    "_dwx_add": ("_dw_add",), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"), "_dwx_norm": ("_dwx_unit",),
 })
-NUMPY_ONLY += ("_dwx_leaf", "_dwx_unit", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e", "_dwx_log1p_e",
-               "_dwx_softplus_l", "_dwx_softplus_far", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
+NUMPY_ONLY += ("_dwx_leaf", "_dwx_unit", "_dwx_norm", "_dwx_exp", "_dwx_exp_negabs", "_dwx_expm1", "_dwx_sigmoid_e",
+               "_dwx_log1p_e", "_dwx_softplus_l", "_dwx_softplus_far", "_dwx_add", "_dwx_log", "_dwx_round", "_dwx_tier")
 # Triton's scaled double words (session 24, h-tsub24): the same steps, k an int32 tensor, in the elementwise kernel's
 # repair specialisation REPAIR_BITS["subnormal"] alone (widened_function). Triton has no ldexp: _dwx_ldexp builds 2ⁿ
 # from exponent bits and rounds once. Fewer ldexps than NumPy's: where E = e^−|x| is scaled (k > 0, E < e^−600 <
@@ -1961,6 +1972,15 @@ def _dwx_unit(x):
     m = ((bits & -9218868437227405313) | 4602678819172646912).to(tl.float64, bitcast=True)
     plain = (x != 0.0) & (tl.abs(x) < float("inf"))
     return tl.where(plain, m, x), tl.where(plain, -e, 0)
+''',
+    "_dwx_norm": '''\
+def _dwx_norm(x_hi, x_lo, k):
+    """The scaled double word (hi + lo)·2^−k renormalised as NumPy's: unscaled (k 0) where its value is within 2^±100,
+    else hi brought to [1/2, 1) (_dwx_unit) and k by as much (_dwx_ldexp: exact, both words stay normal)."""
+    m, n = _dwx_unit(x_hi)
+    near = tl.abs(n + k) <= 100
+    s = tl.where(near, -k, n)
+    return _dwx_ldexp(x_hi, s), _dwx_ldexp(x_lo, s), tl.where(near, 0, k + n)
 ''',
     "_dwx_exp": '''\
 def _dwx_exp(x_hi, x_lo):
@@ -2059,7 +2079,7 @@ TRITON_SCALED_NEEDS = {
     "_dwx_exp": ("_dw_two_prod_bounded", "_dw_add", "_dw_exp"), "_dwx_exp_negabs": ("_dwx_exp",),
     "_dwx_sigmoid_e": ("_dw_add_fp", "_dw_div"), "_dwx_log1p_e": ("_dw_log1p",), "_dwx_softplus_l": ("_dw_add",),
     "_dwx_add": ("_dw_add", "_dwx_ldexp", "_dwx_scale_lo"), "_dwx_log": ("_dw_log", "_dw_two_prod_bounded", "_dw_add"),
-    "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",),
+    "_dwx_round": ("_dwx_ldexp",), "_dwx_softplus_far": ("_dwx_ldexp",), "_dwx_norm": ("_dwx_unit", "_dwx_ldexp"),
 }
 # NumPy's text serves Triton too where it is written in M. (one definition: registered for both)
 for _name in ("_dwx_expm1",):
@@ -3794,12 +3814,26 @@ class _Scaled(_Emitter):
         self.lines.append(f"{name}_k = {k}")
         return self._with(_Value(v.hi, v.lo), f"{name}_k")
 
+    def _renormalised(self, v: _Value, k: str) -> _Value:
+        """A product's or a quotient's scaled double word renormalised (_dwx_norm, exact): its hi in [1/2, 1) and k by
+        as much where the value is past 2^±100 (k 0 within), so that it does not underflow (or overflow) in the
+        products after it where k holds the scale (scale50: ((x + y)/y)⁵ at (5e−200, 1e−310), (x + y)/y =
+        1.2e−70·2⁶⁰⁰, had its fifth power's hi 0 for 2.5e−350, a value of 3.1e553: 0 for +inf; the Tukey loss's c⁴ at
+        c = 6.8e90 its hi +inf). Only where this product named a new double word (not an identity's value, not a
+        power of 2 times a float64)."""
+        if v.lo is None or v.tail is not None or not self.lines[-1].startswith(f"{v.hi}, {v.lo} = "):
+            return self._scale_line(v, k)
+        name = self._base_name(v)
+        self.needs.add("_dwx_norm")
+        self.lines.append(f"{v.hi}, {v.lo}, {name}_k = _dwx_norm({v.hi}, {v.lo}, {k})")
+        return self._with(_Value(v.hi, v.lo), f"{name}_k")
+
     def mul(self, e, a: _Value, b: _Value) -> _Value:
         v = super().mul(e, a, b)
         ka, kb = getattr(a, "scale", None), getattr(b, "scale", None)
         if ka is None and kb is None:
             return v
-        return self._scale_line(v, " + ".join(k for k in (ka, kb) if k is not None))
+        return self._renormalised(v, " + ".join(k for k in (ka, kb) if k is not None))
 
     def negate(self, e, a: _Value) -> _Value:
         return self._with(super().negate(e, a), getattr(a, "scale", None))
@@ -3818,7 +3852,7 @@ class _Scaled(_Emitter):
         kn, kd = getattr(n, "scale", None), getattr(d, "scale", None)
         if kn is None and kd is None:
             return v
-        return self._scale_line(v, f"{kn or '0'} - {kd or '0'}")
+        return self._renormalised(v, f"{kn or '0'} - {kd or '0'}")
 
     def _piecewise(self, e) -> _Value:
         pieces = list(e.args)
