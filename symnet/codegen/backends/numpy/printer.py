@@ -85,11 +85,14 @@ def _select(c, a, b):
 ''',
     "_float32_product": '''\
 def _float32_product(*factors):
-    """The product of float32 arrays (and a number, last) in float64, rounded once to float32: six factors at most, so
+    """The product of float32 arrays and numbers (in any order) in float64, rounded once to float32: six factors at most, so
     every partial product is a normal float64 where float32's would leave the range (ConditionalPrinting._long_product)."""
     p = np.multiply(factors[0], factors[1], dtype=np.float64)
     for f in factors[2:]:
-        np.multiply(p, f, out=p)
+        if isinstance(p, np.ndarray) and p.shape == np.broadcast(p, f).shape:
+            np.multiply(p, f, out=p)
+        else:  # p a number (constants first: sqrt(2)*pi**(-1/2)*x) or smaller than the product
+            p = np.multiply(p, f, dtype=np.float64)
     return p.astype(np.float32)
 ''',
     "_float32_in_range": '''\
