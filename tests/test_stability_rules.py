@@ -842,3 +842,5 @@ from test_weib51 import RULE_CASES as _CASES_weib51  # noqa: E402  (quotient-pow
 RULE_CASES += _CASES_weib51
 from test_reshift51 import RULE_CASES as _CASES_reshift51  # noqa: E402  (shift-gaps: tests/test_reshift51.py)
 RULE_CASES += _CASES_reshift51
+from test_charb51 import RULE_CASES as _CASES_charb51  # noqa: E402  (power-of-sum-difference: tests/test_charb51.py)
+RULE_CASES += _CASES_charb51

@@ -906,3 +906,11 @@ _register(SHIFT_GAPS)
 
 _at = RULES.index(_BY_NAME["log1p-series"])
 RULES = RULES[:_at] + (SHIFT_GAPS,) + tuple(r for r in RULES[_at:] if r is not SHIFT_GAPS)
+
+
+# ------------------------------------------------------------------ charb51 (powers.py)
+# power-of-sum-difference (issue 16, session 51, h-charb51: (c² + d²)^(q/2) − c^q, the generalised Charbonnier loss,
+# where d² ≪ c², before the hypot and widen rules take the power of the sum apart)
+from .powers import POWER_OF_SUM_DIFFERENCE  # noqa: E402
+
+_register(POWER_OF_SUM_DIFFERENCE)
