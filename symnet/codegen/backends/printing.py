@@ -37,6 +37,17 @@ _FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal, 2⁻¹²⁶
 _GROUPS = ("Grouped", "UnevaluatedExpr")  # a sum kept as one term (rewrite.Grouped), taken apart by _exact_sum_terms
 
 
+def _evaluated_constant(c: sp.Expr) -> sp.Number | None:
+    """The constant ``c`` of a product as a SymPy number: itself where it is one, an irrational one (√2/(2000·√π))
+    evaluated to 17 digits, None where it stays no number after evalf (1/Grouped(1), a grouping kept by the
+    rewrites, of log x − 2(x − 1)/(x + 1): sp.Float raised "cannot create mpf from 1/1", the revert of h-hyp50;
+    the product is then printed as written)."""
+    if c.is_Number:
+        return c
+    value = c.evalf(20)
+    return sp.Float(value, 17) if value.is_Number else None
+
+
 def _double_word(c) -> tuple[float, float]:
     """(hi, lo): the real constant c as float64 hi = fl(c) and lo = fl(c − hi) (0 where hi is c), from 60 digits; NaN
     where c has no value as a float (a number SymPy leaves unevaluated: an integer inside an unevaluated group)."""
@@ -852,10 +863,18 @@ class ConditionalPrinting:
         reciprocals = count == 2 and all(f.is_Pow and f.exp == -1 for f in others)
         if (count < 3 and not reciprocals) or len(set(f.base if f.is_Pow else f for f in others)) < 2:
             return None
+        # an irrational constant too (√2/(2000·√π) of ∂y of 0.001/(x·Φ(y)): the product taken by exponents with its
+        # rational part only overflowed before the rest multiplied it, h-hyp50)
         c = sp.Mul(*numbers)
-        if not (c.is_Number and c.is_extended_real and c.is_finite and c != 0):
+        if not (c.is_number and c.is_extended_real and c.is_finite and c != 0):
             return None
-        if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
+        c = _evaluated_constant(c)
+        # an irrational one within [1/2, 2] (log 2, √2/√π) stays apart as before: it moves the product by less than a
+        # binade, and taken in, the product by exponents wraps the exponential's overflow guard where it was wrapped by
+        # it (∂y of e^(2^(x/y))/(…) at x ≈ y ≈ −4.86e−301: 4.63 ULP for 3.63, tests/test_xfailb35.py; rehyp51)
+        if c is not None and not c.is_Rational and 0.5 <= abs(float(c)) <= 2:
+            return None
+        if c is None or not 2.0 ** -1022 <= abs(float(c)) < math.inf:
             return None
         if self._printed_by_exponents(e):
             return None
@@ -1618,12 +1637,12 @@ class ConditionalPrinting:
         definitions = getattr(self, "definitions", {})
         c, powers = sp.S.One, {}
         for f in flat(e):
+            if f.is_number and not f.free_symbols:  # (first: √2 is no exponential 2^v held apart; h-hyp50)
+                c *= f
+                continue
             held = definitions.get(f, f)
             if isinstance(held, sp.exp) or held.is_Pow and held.base == 2 or type(held).__name__ == "exp2":
                 return None  # (an exponential held apart, −(e^x/y)/y: its recompute is the product's as printed)
-            if f.is_number and not f.free_symbols:
-                c *= f
-                continue
             if f.is_Pow and f.exp.is_Integer and abs(f.exp) <= self.FAR_POWER:
                 base, p = f.base, int(f.exp)
             else:
@@ -1631,7 +1650,9 @@ class ConditionalPrinting:
             powers[base] = powers.get(base, 0) + p
         pairs = [(b, p) for b, p in powers.items() if p]
         count = sum(abs(p) for _, p in pairs)
-        if not 3 <= count <= FLOAT32_PRODUCT_FACTORS or not (c.is_Rational or c.is_Float) or c == 0:
+        if c.is_number and c.is_extended_real and c.is_finite and not c.is_Number:  # √2/√π: as _exponent_product
+            c = _evaluated_constant(c)
+        if c is None or not 3 <= count <= FLOAT32_PRODUCT_FACTORS or not (c.is_Rational or c.is_Float) or c == 0:
             return None
         if not 2.0 ** -1022 <= abs(float(c)) < math.inf:
             return None

@@ -126,6 +126,8 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
                 u >= 0
             except TypeError:  # SymPy cannot compare u with 0 (a select of a series of log2(x), not real for x < 0:
                 continue       # TypeError at sigmoid(tanhshrink(log2(x)), h-ite26's random compositions): no pair
+            if sp.Abs(u).has(sp.atan2, sp.arg, sp.re, sp.im):  # |2^√x| is 2^re(√x), cos(atan2(0, x)/2) in it: no
+                continue  # backend prints that (σ(2^√x) "cannot generate atan2", h-hyp50's random compositions): no pair
             pairs[-u if u.could_extract_minus_sign() else u] = True
     if not pairs:
         return e
