@@ -868,11 +868,11 @@ class ConditionalPrinting:
         c = sp.Mul(*numbers)
         if not (c.is_number and c.is_extended_real and c.is_finite and c != 0):
             return None
-        c = _evaluated_constant(c)
+        written, c = c, _evaluated_constant(c)
         # an irrational one within [1/2, 2] (log 2, √2/√π) stays apart as before: it moves the product by less than a
         # binade, and taken in, the product by exponents wraps the exponential's overflow guard where it was wrapped by
         # it (∂y of e^(2^(x/y))/(…) at x ≈ y ≈ −4.86e−301: 4.63 ULP for 3.63, tests/test_xfailb35.py; rehyp51)
-        if c is not None and not c.is_Rational and 0.5 <= abs(float(c)) <= 2:
+        if c is not None and not written.is_Number and 0.5 <= abs(float(c)) <= 2:  # (a Float 0.5 is no irrational)
             return None
         if c is None or not 2.0 ** -1022 <= abs(float(c)) < math.inf:
             return None
