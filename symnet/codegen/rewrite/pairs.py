@@ -66,7 +66,7 @@ _PAIR_FAR, _PAIR_SHIFT = 704, 64  # |u| past which E = e^−|u| is near float64'
 
 def _far_pair(rest, u):
     """rest·σ(u)·σ(−u): :func:`_pair_product` for |u| ≤ 704, and past it (s = fl(1 + E) = 1, σ(u)·σ(−u) = E to
-    2⁻⁶⁰⁰ relative) (rest·e^(64 − |u|))·e^−64, whose exponential is a normal number (64 − |u| exact: Sterbenz) where
+    2⁻¹⁰⁰⁰ relative) (rest·e^(64 − |u|))·e^−64, whose exponential is a normal number (64 − |u| exact: Sterbenz) where
     E itself is subnormal past |u| = 708.4 and keeps a few of its digits only: ∂z of 1 − t·σ(z) − (1 − t)·σ(−z) at
     t = 1e30, z = 745 was −9.88e−294 for −5.64e−294 (6.1e15 ULP float64; torch NaN)."""
     near = rest * _pair_product(u)
