@@ -1,15 +1,15 @@
-"""old52 (session 52, h-old52): the oldest open accuracy faults re-measured on 24d86a8f; zip44's fixed.
+"""old52 (session 52, h-old52): the oldest open accuracy faults re-measured on 24d86a8f. Nothing fixed.
 
-Fixed: c·σ(z)·σ(−z) where E = e^−|z| is subnormal (|z| > 708.4) and the product normal. The sigmoid-pair rule
-(pairs.py, ``_far_pair``) takes the product past |z| = 704 as (c·e^(64 − |z|))·e^−64: 64 − |z| is exact (Sterbenz),
-e^(64 − |z|) normal, and there s = fl(1 + E) = 1, so σ(z)·σ(−z) = E to 2⁻¹⁰⁰⁰. The generators' far-branch machinery
-computes it only on the elements past 704 (NumPy: np.nonzero per block; Triton: a block holding one). zip44's
-1 − t·σ(z) − (1 − t)·σ(−z), ∂z at t = 1e30, z = 745: −9.88e−294 for −5.64e−294 (6.1e15 ULP, torch NaN) → 0.23 ULP
-(0.69, 0.13 at its other two points); 60 random points |z| = U(690, 750), |t| = 10^U(−3, 300): 7.7e15 ULP, past 4
-at 38 → 1.85, none (torch NaN/inf); sigmoid_mse (y − σ(z))², ∂z: 8.1e15, past at 40 → 1.44 (the committed
-sigmoid_mse kernels regenerated: the far branch; sigmoid.py's only in the rule's printed reason). For |z| ≤ 704 the
-expression is unchanged (random points near 0: the same ULPs as before). CPU time of
-sigmoid_mse at 1e6 points |z| ~ N(0, 3), new/base best of 5: 0.99 float64, 1.01 float32.
+Tried and not kept: c·σ(z)·σ(−z) where E = e^−|z| is subnormal (|z| > 708.4) and the product normal, in the
+sigmoid-pair rule (pairs.py) as (c·e^(64 − |z|))·e^−64 past |z| = 704 (64 − |z| exact, e^(64 − |z|) normal, and
+σ(z)·σ(−z) = E to 2⁻¹⁰⁰⁰ there). It fixed zip44's ∂z at t = 1e30, z = 745 (6.1e15 ULP → 0.23; torch NaN) and 60
+random points |z| = U(690, 750), |t| = 10^U(−3, 300) (7.7e15, past 4 at 38 → 1.85, none), sigmoid_mse's ∂z (7.7e15,
+past at 38 → none), the Triton kernel alike; sigmoid_mse's CPU time new/base 0.99 (float64), 1.01 (float32) at 1e6
+points, where the generators compute the far branch on the elements past 704 alone. Not kept: where the pair sits
+inside a sum (x·tanh(y)/(2 + σ(y))'s ∂y, whose pair is σ(2y)·σ(−2y) too) the select runs both branches on every
+element and the span analysis cannot bound e^(64 − |z|) (nor its Max(·, 0) form), so a _taken_by_exponents guard
+came back (tests/test_search33.py::test_bounded_products_take_nothing_again failed), and that cost was not measured
+before the deadline. The fault stays a strict xfail below (the far pair, 60 points) and in test_zip44.
 
 Each fault's strict xfail, re-measured against mpmath (100 digits; 200–700 where the formula cancels) and torch
 autograd in the same dtype (``conftest.measure_formula``, ULPs as ``conftest.ulps``); "ours/torch" per output:
@@ -26,7 +26,7 @@ autograd in the same dtype (``conftest.measure_formula``, ULPs as ``conftest.ulp
   ∂x 6.9e15; at a = −4.414319651948056, x = −1e200 ∂a 4.3e16, ∂x 9.1e15 (torch the same, the sin of the rounded
   product at both).
 * zip44's 1 − t·σ(z) − (1 − t)·σ(−z), ∂z where E = e^−|z| is subnormal (t = 1e30, 1e154, 1e30; z = 745, −740,
-  746): 6.1e15 ULP (test's truth), past at 3 of 3 (torch NaN at all): fixed, above.
+  746): 6.1e15 ULP (test's truth), past at 3 of 3 (torch NaN at all); tried above.
 * temp43's −log softmax(·/T), ∂T where a weight lies in (e^−745, e^−709): worst 9.0e15 ULP (0 for 1.776e−307 at
   d = 717.5), past 4 ULP at 20 of the 30 points with a normal truth (torch 0 there too: past at 30); worse than torch
   at none.
@@ -45,9 +45,9 @@ autograd in the same dtype (``conftest.measure_formula``, ULPs as ``conftest.ulp
   (torch 9.2e18), 1.67e7 float32 (torch the same).
 
 Not fixed (each needs more than a narrow rule: triple words past the double word for the label-smoothed CE, the
-focal loss and Barron's ∂α; sin of an exact two-product past SIN_LIMIT for Snake; the softmax weights past e^−709
-for temp43 (a shift by the largest weight's exponent); a double-word base for a large power for chain48). The test
-below pins that none of these points became worse than torch.
+focal loss and Barron's ∂α; sin of an exact two-product past SIN_LIMIT for Snake; a scaled E for the σ′ pair
+product (above) and the softmax weights past e^−709 for zip44 and temp43; a double-word base for a large power
+for chain48). The test below pins that none of these points became worse than torch.
 """
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_focal_ls_dz_alone_at_its_zero():
     assert ulps(dz, true, F64) <= BOUNDS["float64"], (dz, true)
 
 
-# ------------------------------------------------------------------ fixed: a σ pair whose E = e^−|z| is subnormal
+# ------------------------------------------------------------------ open: a σ pair whose E = e^−|z| is subnormal
 
 _SIGMOID_MSE = "(y - sigmoid(z))**2"
 
@@ -137,31 +137,11 @@ def _far_pair_points(n, seed):
     return [rng.choice([-1, 1], n) * 10.0 ** rng.uniform(-3, 300, n), z]
 
 
+@pytest.mark.xfail(strict=True, reason="measured session 52: ∂z = c·σ(z)·σ(−z) where E = e^−|z| is subnormal and the "
+                   "product normal, 60 points: zip44's 1 − t·σ(z) − (1 − t)·σ(−z) 7.7e15 ULP float64, past 4 at 38; "
+                   "sigmoid_mse's (y − σ(z))² 7.7e15, past at 38 (torch NaN or inf at those: worse than torch at 0); "
+                   "(c·e^(64 − |z|))·e^−64 past |z| = 704 fixed both (1.85; within the bound) and was not kept (see the docstring)")
 @pytest.mark.parametrize("formula, names", [(_POLY1, "t z"), (_SIGMOID_MSE, "y z")])
 def test_a_sigmoid_pair_past_e_minus_704_keeps_its_digits(formula, names):
-    """∂z = c·σ(z)·σ(−z) where E = e^−|z| is subnormal and the product normal, 60 points. Before (24d86a8f): zip44's
-    1 − t·σ(z) − (1 − t)·σ(−z) 7.7e15 ULP, past 4 at 38 of 60; sigmoid_mse's −2(y − σ)·σ·σ(−z) 8.1e15, past at 40
-    (torch NaN or inf at those). After (pairs.py, _far_pair: (c·e^(64 − |z|))·e^−64 past |z| = 704): 1.85 and 1.44."""
     measured = measure_formula(formula, names, _far_pair_points(60, 52), F64, digits=400, normal_only=True)
     assert all(past == 0 and worse == 0 for _, past, worse, _ in measured), measured
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_a_sigmoid_pair_past_e_minus_704_triton(dtype):
-    """The same far branch in the Triton kernel (zip44's ∂z, 12 points; float32's z beyond 704 has ∂z = 0 or a
-    float64-tier subnormal: within the bound wherever the truth is normal)."""
-    from conftest import compiled, torch_and_triton
-
-    torch, _ = torch_and_triton()
-    typ = getattr(np, dtype)
-    t, z = (c.astype(typ) for c in _far_pair_points(12, 4))
-    if typ is F32:
-        t = np.clip(t, -3e38, 3e38).astype(typ)
-    dz = compiled(_POLY1, backend="triton")(t=torch.tensor(t), z=torch.tensor(z))[2].double().numpy()
-    tiny = float(np.finfo(typ).tiny)
-    with mpmath.workdps(60):
-        for got, a, b in zip(dz, t, z):
-            A, B = mpmath.mpf(float(a)), mpmath.mpf(float(b))
-            true = (1 - 2 * A) * mpmath.exp(-abs(B)) / (1 + mpmath.exp(-abs(B))) ** 2
-            if abs(true) >= tiny:
-                assert ulps(got, true, typ) <= BOUNDS[dtype], (a, b, got, true)

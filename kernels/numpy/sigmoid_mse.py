@@ -5,7 +5,7 @@ sigmoid_mse: L = (y − σ(z))²
 Stability rules applied:
   widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: 5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows; a product c·σ(x)·σ(−x) past |x| = 704 as (c·e^(64 − |x|))·e^−64, where E itself would be subnormal
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Regenerate with: symnet codegen --backend numpy
 """
@@ -21,18 +21,6 @@ def _sigmoid(x, out=None, e=None):
     if e is None:
         e = np.exp(-np.abs(x))
     return np.divide(np.maximum(e, x >= 0), 1 + e, out=out)
-
-
-def _select(c, a, b):
-    """np.where(c, a, b), bit for bit, without a branch per element: b ^ ((a ^ b) & −c) over
-    integers of the values' width (np.where branches per element, and a condition on random
-    data mispredicts half of them: 3× this; it is 2× faster only where c rarely changes)."""
-    dtype = np.result_type(a, b)
-    bits = {1: np.int8, 2: np.int16, 4: np.int32, 8: np.int64}[dtype.itemsize]
-    a, b = np.asarray(a, dtype).view(bits), np.asarray(b, dtype).view(bits)
-    out = np.bitwise_and(np.bitwise_xor(a, b), np.subtract(0, c, dtype=bits))  # −c: every bit set where c holds
-    np.bitwise_xor(out, b, out=out)
-    return out.view(dtype)
 
 
 def _unmasked(value, name):
@@ -657,17 +645,15 @@ def sigmoid_mse(z, y):
     _y = _flat(y, _n)
     _L = L.reshape(-1)  # a view: written block by block
     _dL_dz = dL_dz.reshape(-1)  # a view: written block by block
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a select computes every branch: one not taken may overflow or be NaN, and is dropped
+    with np.errstate(over="ignore", divide="ignore"):  # ±inf from an overflow or a division by zero is the float answer: no warning (NaN warns)
         for _i in range(0, _n, _BLOCK):
             z, y, L, dL_dz = _z[_i:_i + _BLOCK], _y[_i:_i + _BLOCK], _L[_i:_i + _BLOCK], _dL_dz[_i:_i + _BLOCK]
             # the block in float64 (a widened sum): each output rounded once, as it is written
             z, y = np.asarray(z, np.float64), np.asarray(y, np.float64)
+            # exp_neg_abs_z = exp(−|z|)
+            exp_neg_abs_z = np.exp(-(np.abs(z)))
             # y_minus_sig_z = f64(y − σ(z))
             y_minus_sig_z = _dw_widened_f1e5d05dde(y, z, True, within=(3.3306690738724404e-16 if _dtype == np.float64 else 2.0**-30))
-            # abs_z = |z|
-            abs_z = np.abs(z)
-            # exp_neg_abs_z = exp(−abs_z)
-            exp_neg_abs_z = np.exp(-(abs_z))
             # inv_sig_abs_z = 1 + exp_neg_abs_z
             inv_sig_abs_z = 1 + exp_neg_abs_z
             # err_inv_sig_abs_z = exp_neg_abs_z − (inv_sig_abs_z − 1): the rounding error of inv_sig_abs_z = 1 + exp_neg_abs_z, exact (Fast2Sum, exp_neg_abs_z ≤ 1); with it σ′ = E/(1 + E)² = (E − 2E·err/s)/s² to first order (E = exp_neg_abs_z, s = inv_sig_abs_z, err = err_inv_sig_abs_z), where E/s² alone carries the rounding of s twice
@@ -675,12 +661,5 @@ def sigmoid_mse(z, y):
             # L = (y − σ(z))²
             np.square(y_minus_sig_z, out=L)
             # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-            # (here its last branch, on every element; its far branches below)
             dL_dz[...] = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1, 2.350988701644575e-38), inv_sig_abs_z**2, 2.0, 1, 2.350988701644575e-38)
-            # far out (abs_z > 704): each far branch computed on those elements alone (rarely any)
-            _far = np.nonzero((abs_z > 704))[0]
-            if _far.size:
-                y_minus_sig_z, abs_z, exp_neg_abs_z, inv_sig_abs_z, err_inv_sig_abs_z = y_minus_sig_z[_far], abs_z[_far], exp_neg_abs_z[_far], inv_sig_abs_z[_far], err_inv_sig_abs_z[_far]
-                # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-                dL_dz[_far] = _select((abs_z > 704), (-_constant_times(y_minus_sig_z, np.exp(-(abs_z - 64)), None, 2.0, 1, 2.350988701644575e-38)) * 1.603810890548638e-28, -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1, 2.350988701644575e-38), inv_sig_abs_z**2, 2.0, 1, 2.350988701644575e-38))
     return _L.reshape(_shape), _dL_dz.reshape(_shape)

@@ -5,7 +5,7 @@ sigmoid_mse: L = (y − σ(z))²
 Stability rules applied:
   widen: a sum in which a rounded e^x, log t or σ(z) cancels against a target (e^x − t·x: 21 ULP, log t + 1 − x: 78 ULP, σ(z) − t: 10 ULP in float32) or in which (x − t)² overflows float32 (|x − t| > 1.8e19), or a product of sums that each hold one ((1 − p_t)²·CE of the focal loss: 4.6 ULP in float64 from its 12 roundings), is computed in float64 and rounded once (float64 rounding is 2⁻²⁹ of a float32 ULP; (x − t)² of any float32 is finite there); in a float64 kernel in double-word arithmetic (hi + lo, about 106 bits: e^x, log, σ, products and quotients to 2⁻¹⁰⁰ or so) and rounded once; so are sin u + cos u and its kin, whose terms, each rounded to an ulp of its own size, cancel at every zero (62,000 ULP in float32 at x = 181.43), and an activation's rounded polynomial piece against a target (hardswish(x) − y: 5e9 ULP in float32 at y = fl(hardswish x) and its neighbours), and a margin c − x·y, which cancels the rounding of x·y (the squared hinge's (1 − t·x)²: 4.1 ULP in float64 at x = t = −0.9545), or of a rounded function times inputs, c − k·x·σ(u)/y (∂x of x·σ(x/y)⁻³, (1 − 3v·σ(−v))/σ(v)³: 5.05 ULP in float64 near v = 1.48, torch 8.95; x/σ(x/y)⁴'s ∂x 2,815 at (−55.1, −29.6), torch 3,997); a sum whose terms share an input's power of two or more is those powers times the widened rest, taken as written where that is not finite (a double word forms x³, which leaves the range where the sum does not: ∂x of gelu_tanh(x/y)⁻², −2y²/(x³·S²) − 2y·S′/(x²·S³), 15 ULP at (−1.26e290, 1.87e290), torch 3)
   sigmoid-complement: 1 − σ(x) rounds to 0 once σ(x) rounds to 1 (x > 17 in float32, 37 in float64), losing every digit of e^−x; σ(−x) keeps them
-  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows; a product c·σ(x)·σ(−x) past |x| = 704 as (c·e^(64 − |x|))·e^−64, where E itself would be subnormal
+  sigmoid-pair: σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows
 
 Arithmetic in float32 (float64 for float64 inputs); bfloat16/float16 inputs are upcast.
 Regenerate with: symnet codegen --backend triton
@@ -523,17 +523,6 @@ def _dwx_round(x_hi, x_lo, k):
 
 
 @triton.jit
-def _float32_in_float64(narrow, wide):
-    """narrow, the product as printed, in a float64 kernel; in a float32 one wide, the same product computed in float64
-    from the inputs and the float32 values it holds, rounded once (the compiler drops the one not returned)."""
-    if narrow.dtype == tl.float64:
-        r = narrow
-    else:
-        r = wide.to(narrow.dtype)
-    return r
-
-
-@triton.jit
 def _constant_times(x, y, z, c, q, lo):
     """c/q·x·y/z (c/q a positive constant, c or q 1; y, z: 1.0 where absent): ((x·y)/z)·c/q, the constant last,
     and where that is outside [lo, inf) (lo = (c/q)·2⁻¹²⁶ for c/q > 1, else 0) ((x·c/q)·y)/z, the constant
@@ -774,10 +763,8 @@ def _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, p
         y = _upcast(y, tl.float32)
     # y_minus_sig_z = f64(y − σ(z))
     y_minus_sig_z = _dw_widened_f1e5d05dde_repaired(y, z, REPAIR, tier_ptr + pid, mask)
-    # abs_z = |z|
-    abs_z = tl.abs(z)
-    # exp_neg_abs_z = exp(−abs_z)
-    exp_neg_abs_z = _exp(-(abs_z))
+    # exp_neg_abs_z = exp(−|z|)
+    exp_neg_abs_z = _exp(-(tl.abs(z)))
     # inv_sig_abs_z = 1 + exp_neg_abs_z
     inv_sig_abs_z = 1.0 + exp_neg_abs_z
     # err_inv_sig_abs_z = exp_neg_abs_z − (inv_sig_abs_z − 1): the rounding error of inv_sig_abs_z = 1 + exp_neg_abs_z, exact (Fast2Sum, exp_neg_abs_z ≤ 1); with it σ′ = E/(1 + E)² = (E − 2E·err/s)/s² to first order (E = exp_neg_abs_z, s = inv_sig_abs_z, err = err_inv_sig_abs_z), where E/s² alone carries the rounding of s twice
@@ -785,14 +772,9 @@ def _sigmoid_mse_block(pid, z_ptr, y_ptr, L_ptr, dL_dz_ptr, tier_ptr, ids_ptr, p
     # L = (y − σ(z))²
     L = (y_minus_sig_z * y_minus_sig_z)
     # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-    # (here its last branch; its far branches below)
     dL_dz = -_constant_times(y_minus_sig_z, exp_neg_abs_z - _constant_times(exp_neg_abs_z, err_inv_sig_abs_z, inv_sig_abs_z, 2.0, 1.0, 2.350988701644575e-38), (inv_sig_abs_z * inv_sig_abs_z), 2.0, 1.0, 2.350988701644575e-38)
-    # far out (abs_z > 704): the far branches, in a block holding an element that takes one (rarely any)
-    if tl.max(tl.where(mask & (abs_z > 704.0), 1, 0), axis=0) > 0:
-        # dL_dz = ∂L/∂z = −2·(1 − σ(z))·(y − σ(z))·σ(z)
-        dL_dz = (tl.where(abs_z > 704.0, (_float32_in_float64(-_constant_times(y_minus_sig_z, _exp(-(abs_z - 64.0)), 1.0, 2.0, 1.0, 2.350988701644575e-38), -(_exp(-(abs_z - 64.0))).to(tl.float64) * y_minus_sig_z.to(tl.float64) * 2.0)) * tl.full([], 1.603810890548638e-28, z.dtype), dL_dz)).to(dL_dz.dtype)
     if not REPAIR and not F64:  # float32: a block with an exponential gone subnormal, a sum that cancels or an output that overflowed goes to the repair kernel (float64)
-        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((exp_neg_abs_z < 1.1754943508222875e-38) & (abs_z < 745.2) | ~(tl.abs(L) <= 3.4028234663852886e+38) | ~(tl.abs(dL_dz) <= 3.4028234663852886e+38)), 4, 0)))
+        tl.atomic_or(tier_ptr + pid, tl.max(tl.where(mask & ((exp_neg_abs_z < 1.1754943508222875e-38) & (tl.abs(z) < 745.2) | ~(tl.abs(L) <= 3.4028234663852886e+38) | ~(tl.abs(dL_dz) <= 3.4028234663852886e+38)), 4, 0)))
     if WRITE_VALUE:
         tl.store(L_ptr + offs, _stored(L, L_ptr), mask=mask)
     tl.store(dL_dz_ptr + offs, _stored(dL_dz, dL_dz_ptr), mask=mask)

@@ -61,19 +61,6 @@ def _pair_product(u):
     return Grouped(E - 2 * E * d / s) / s ** 2
 
 
-_PAIR_FAR, _PAIR_SHIFT = 704, 64  # |u| past which E = e^−|u| is near float64's subnormals (e^−708.4 = 2^−1022)
-
-
-def _far_pair(rest, u):
-    """rest·σ(u)·σ(−u): :func:`_pair_product` for |u| ≤ 704, and past it (s = fl(1 + E) = 1, σ(u)·σ(−u) = E to
-    2⁻¹⁰⁰⁰ relative) (rest·e^(64 − |u|))·e^−64, whose exponential is a normal number (64 − |u| exact: Sterbenz) where
-    E itself is subnormal past |u| = 708.4 and keeps a few of its digits only: ∂z of 1 − t·σ(z) − (1 − t)·σ(−z) at
-    t = 1e30, z = 745 was −9.88e−294 for −5.64e−294 (6.1e15 ULP float64; torch NaN)."""
-    near = rest * _pair_product(u)
-    far = Grouped(rest * nexp(sp.Abs(u) - _PAIR_SHIFT)) * sp.exp(-_PAIR_SHIFT)
-    return sp.Piecewise((far, sp.Abs(u) > _PAIR_FAR), (near, True))
-
-
 class RoundingError(Grouped):
     """d = E − (s − 1) with s = fl(1 + E), 0 ≤ E ≤ 1: what rounding 1 + E to s lost, exactly (Fast2Sum),
     in :func:`_pair_product`. A temporary of its own in the generated code (``err_`` and the name of s),
@@ -106,7 +93,7 @@ def _pair_products(e, pairs):
             return sp.Mul(*[f for f in node.args if f not in (sigmoid(a), sigmoid(b))]) * _same_base_pair(a, b)
         for u in pairs:
             if sigmoid(u) in node.args and sigmoid(-u) in node.args:
-                node = _far_pair(sp.Mul(*[f for f in node.args if f != sigmoid(u) and f != sigmoid(-u)]), u)
+                node = sp.Mul(*[f for f in node.args if f != sigmoid(u) and f != sigmoid(-u)]) * _pair_product(u)
         return node
 
     def has_pair(node):  # with another factor that is not a number: σ′ alone, r·(E·r), is within 3.6u already
@@ -158,6 +145,5 @@ def _share_sigmoid_pairs(e: sp.Expr) -> sp.Expr:
 # outputs of one kernel (so σ(z) in the loss and σ(−z) in its gradient share work).
 SIGMOID_PAIR = Rule(
     "sigmoid-pair", "σ(x) and σ(−x) from one exponential E = e^−|x| ≤ 1 and r = 1/(1 + E): "
-    "σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows; a product c·σ(x)·σ(−x) "
-    "past |x| = 704 as (c·e^(64 − |x|))·e^−64, where E itself would be subnormal",
+    "σ(x) = r, σ(−x) = E·r for x ≥ 0 and the other way round below; nothing overflows",
     _share_sigmoid_pairs, _introduces(nexp))
