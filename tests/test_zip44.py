@@ -215,6 +215,8 @@ def test_poly1_dz_triton(dtype):
 # E's digits, so ∂z at large |t| (where the product is a normal number) is far off: t = 1e30, z = 745: −9.88e−294 for
 # −5.64e−294 (6.1e15 ULP; torch NaN); 36 of the 384 points of a t × z grid of extremes (|z| in 740 … 746) in float64
 # (before the halved-sum-factor rule: 108, 48 of them worse than torch)
+# session 52 (h-old52) re-measured the same; it tried c·σ(z)·σ(−z) past |z| = 704 as (c·e^(64 − |z|))·e^−64 in the
+# sigmoid-pair rule (0.23 ULP here; tests/test_old52.py): not kept, see there
 @pytest.mark.xfail(strict=True, reason="measured: ∂z of 1 − t·σ(z) − (1 − t)·σ(−z) at t = 1e30, z = 745 is "
                    "−9.88e−294 for −5.64e−294 (6.1e15 ULP, float64; torch NaN): E = e^−745 is a subnormal")
 def test_poly1_dz_where_the_sigmoid_slope_is_subnormal():
