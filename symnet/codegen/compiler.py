@@ -27,6 +27,7 @@ from .ir import Kernel
 from .stored import described
 from .modules import _exec_module
 from .backends.numpy.elementwise import emit_module
+from .backends.triton.interpreted import interpreted_launch
 
 __all__ = ["compile", "compile_step", "CompiledKernel"]
 
@@ -122,10 +123,16 @@ class CompiledKernel:
             raise SymnetError(f"symnet kernel {self.kernel.name}: a plain generated function, not a torch op, so "
                               "torch.func transforms (vmap, grad, jvp) cannot pass through it; use "
                               "symnet.torch.from_formula(expr, inputs=[...]) for a differentiable, vmappable op")
-        return self._function(*args, **kwargs)
+        if not self._triton:
+            return self._function(*args, **kwargs)
+        # under TRITON_INTERPRET=1: quiet, triton.language patched once per launch, a progress line after a second
+        with interpreted_launch(f"the kernel {self.kernel.name}"):
+            return self._function(*args, **kwargs)
 
     def __repr__(self):
         return f"<symnet kernel {self.kernel.name}({', '.join(self.inputs)}) -> ({', '.join(self.outputs)})>"
+
+    _triton = False  # a Triton module's function (launched in interpreted_launch)
 
     # how symnet.compile made it (set there): a pickle holds that, by value, and the other process compiles again
     _made_by: tuple | None = None
@@ -311,12 +318,24 @@ def _loaded_triton(kernel: Kernel, source: str, digest: str) -> CompiledKernel:
     """The Triton module of :func:`_triton_source`, run from memory."""
     module = _load_module(f"{kernel.name}_{digest}", source)
     compiled = CompiledKernel(getattr(module, kernel.name), source, kernel)
+    compiled._triton = True
     value = getattr(module, f"{kernel.name}_value", None)  # differentiable, a torch custom op
-    compiled.value = value and _with_user_names(value, compiled.inputs, _tensor_argument)
+    compiled.value = value and _with_user_names(_launched(value, f"the kernel {kernel.name}"), compiled.inputs,
+                                                _tensor_argument)
     if value is None:  # several outputs, or value=False: k.value was None, "'NoneType' object is not callable"
         compiled.value = _no_value_op(compiled)
     compiled.module = module
     return compiled
+
+
+def _launched(function: Callable, label: str) -> Callable:
+    """``function`` (a Triton module's ``value`` op) called in :func:`interpreted_launch`."""
+    @functools.wraps(function)
+    def launched(*args, **kwargs):
+        with interpreted_launch(label):
+            return function(*args, **kwargs)
+
+    return launched
 
 
 def _tensor_argument(name: str, x) -> None:

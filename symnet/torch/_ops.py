@@ -26,11 +26,11 @@ import re
 import sys
 import types
 
-import numpy as np
 import sympy as sp
 import torch
 
-from .. import TIME_LIMIT
+from .. import TIME_LIMIT, _shortened
+from ..codegen.backends.triton.interpreted import interpreted_launch
 from ..errors import SymnetError
 
 NS = "symnet_torch"
@@ -53,8 +53,11 @@ def _launch(op: str, x: torch.Tensor):
                           "device, or on the CPU with TRITON_INTERPRET=1 set before triton is imported")
     # the interpreter runs each operation in NumPy, on every lane: a where's discarded branch (log-cosh's e^x/e^x
     # at |x| ≫ 1) warned "RuntimeWarning: invalid value encountered in divide" from triton's interpreter.py, which a
-    # GPU never does; the results are the same, NaN where a kept lane is NaN (session 42's new user)
-    return np.errstate(all="ignore")
+    # GPU never does; the results are the same, NaN where a kept lane is NaN (session 42's new user). The block
+    # also patches triton.language once per launch, not at every helper call (half a double-word launch's time), and
+    # shows a progress line after a second (a double-word kernel takes seconds a launch there: session 51's new user)
+    text = _FORMULA_TEXT.get(op)
+    return interpreted_launch(f"from_formula({_shortened(text, 40)})" if text else f"{NS}::{op}")
 
 
 # the formula of each from_formula op, by its hashed name (formula_…), so that an error names what the user wrote
@@ -563,7 +566,7 @@ def formula_op(expr: sp.Expr, inputs: tuple[sp.Symbol, ...], checks: tuple = (),
     the formula as the user wrote it, which messages name (``expr`` by default: a parsed focal(z, t) is a Piecewise)."""
     from dataclasses import replace
 
-    from .. import _budget, _shortened, compile as symnet_compile
+    from .. import _budget, compile as symnet_compile
     from ..engine import derive
 
     key = f"{sp.srepr(expr)}|{','.join(s.name for s in inputs)}" + (f"|{checks!r}" if checks else "")

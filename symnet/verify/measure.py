@@ -41,6 +41,8 @@ from .budget import Budget, VerifyTimeoutError
 from .evaluate import NotEvaluable, references as references_at, torch_value
 from .spec import BOUNDS, Spec, extremes, spec_for, sweep
 
+HALF = ("float16", "bfloat16", "half", "bf16", "fp16")  # refused with why (run in float32, rounded once)
+
 __all__ = ["Cell", "Report", "verify", "measure_points", "classify", "crossing_points", "points_of", "ratio_points"]
 
 IMPLEMENTATIONS = ("symnet numpy", "symnet triton", "torch autograd", "torch built-in")
@@ -515,6 +517,12 @@ def _measure(d_or_formula, wrt, dtypes, backends, n, seed, max_ulp, full_sweep, 
     dtypes = tuple(dict.fromkeys([dtypes] if isinstance(dtypes, str) else dtypes))
     backends = tuple(dict.fromkeys([backends] if isinstance(backends, str) else backends))
     for dt in dtypes:
+        if dt in HALF:  # (was "unknown dtype 'float16'; available: float64, float32": session 51's new user)
+            raise SymnetError(f"a formula is verified in {' and '.join(BOUNDS)}, not {dt}: the NumPy functions refuse "
+                              "half-precision data, and the Triton kernels compute it in float32 and round the "
+                              "result once, so the float32 row bounds them (+0.5 ULP of the half type); "
+                              "`symnet verify --backend triton` without a formula measures the committed kernels "
+                              "in bfloat16")
         if dt not in BOUNDS:
             raise SymnetError(f"unknown dtype {dt!r}; available: {', '.join(BOUNDS)}")
     for b in backends:
