@@ -1831,7 +1831,7 @@ def _logged_power_difference(a, b, pw, X, g, c, R):
     z = g * L
     # (the two terms cancel near ∂q's own root g·log c = −1/2: in double words, widen's)
     return sp.Piecewise((S * widen(2 * expm1(z) * sp.log(c) + sp.exp(z) * L), sp.And(c > 0, sp.Abs(z) < 1)),
-                        (a + b, True))
+                        (widen(a + b, in_float32=True), True))
 
 
 def _power_of_sum_difference_node(node):
@@ -1867,7 +1867,7 @@ def _power_of_sum_difference_node(node):
                     z = g * log1p(_over_square(R, c))
                     rest = sp.Add(*[t for k, t in enumerate(terms) if k not in (i, j)])
                     near = sp.And(c > 0, sp.Abs(z) < 1)
-                    return sp.Piecewise((scale * expm1(z), near), (a + b, True)) + rest
+                    return sp.Piecewise((scale * expm1(z), near), (widen(a + b, in_float32=True), True)) + rest
     return None
 
 
