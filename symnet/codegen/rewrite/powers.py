@@ -1920,5 +1920,7 @@ POWER_OF_SUM_DIFFERENCE = Rule(
     "(wrong sign) for 1.5e−35 in float64 at c = 1e20, d = 1, q = 0.3 (torch 0), 6,340 ULP in float32 at c = 2.5, "
     "d = 9.7e−7, q = 1; for c > 0 it is c^q·expm1((q/2)·log1p((d/c)²)) exactly, taken where |(q/2)·log1p(…)| < 1; as "
     "written elsewhere; ∂q, X^(q/2)·log(X)/2 − c^q·log c, is c^q·(2·expm1(z)·log c + e^z·L)/2 there (L = log1p((d/c)²), "
-    "z = (q/2)·L; in double words: it cancels near q·log c = −1)",
+    "z = (q/2)·L; in double words: it cancels near q·log c = −1); where (d/c)² < 2⁻⁹⁶⁰ (subnormal at c = 5.05e161, "
+    "d = 2.5: f 0 for 1.19e−275) c^q·(q/2)·(d/c)², taken by exponents (expm1 and log1p to first order, to 2⁻⁹⁶⁰); the "
+    "written branch widened in float32 too, so computed where the select takes it alone",
     apply=_power_of_sum_differences, fired=_rewrote, before=True)
