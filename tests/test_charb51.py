@@ -17,9 +17,9 @@ mpmath at 200 digits, worst ULP / points past the bound / points worse than torc
 Cost (10⁶ points c = U(0.1, 10), p, t = U(−2, 2), q = U(0.2, 2), whole kernel f + 4 gradients, CPU time best of 5,
 base and new kernels in one process): 0.42× in float64 (the written form took the triple-word tier), 1.79× in float32
 (log1p and expm1 beside the written form: NumPy's selects compute both branches).
-Not fixed (strict xfails below): symnet verify still exits 1 — at c = 5.05e161 (d/c)² is subnormal (f 0 for
-1.19e−275, torch 0; ∂q 34 % off, torch inf), besides what test_user51 lists (NaN where c^q overflows at q = 1.7e6;
-∂p 48 ULP at q = −709) and ∂c 29 ULP at q = 255.5, c = 1 (the written branch, |z| > 1; base and torch 29.1 too).
+Strict xfails until session 52 (lifted by h-charb52, tests/test_charb52.py): at c = 5.05e161 (d/c)² is subnormal (f 0
+for 1.19e−275, torch 0; ∂q 34 % off, torch inf). Not fixed: what test_user51 lists (NaN where c^q overflows at
+q = 1.7e6; ∂p 48 ULP at q = −709) and ∂c 29 ULP at q = 255.5, c = 1 (the written branch, |z| > 1; base and torch 29.1 too).
 """
 import mpmath
 import numpy as np
@@ -91,16 +91,13 @@ def _far_truth():
         return X ** (q / 2) - c ** q, X ** (q / 2) * mpmath.log(X) / 2 - c ** q * mpmath.log(c)
 
 
-@pytest.mark.xfail(strict=True, reason="f at c = 5.05e161, p − t = 2.5, q = 0.3 (symnet verify's point): 0 for "
-                   "1.19e−275 (7.4e15 ULP; torch 0, base 1.6e18): (d/c)² = 2.5e−323 is subnormal and "
-                   "(q/2)·log1p(…) underflows to 0; needs s·g·(d/c)·(d/c) in that order where (d/c)² is subnormal")
+# (a strict xfail until session 52: 0 for 1.19e−275, (d/c)² = 2.5e−323 subnormal; h-charb52's tiny-ratio branch)
 def test_charbonnier_far_c_value():
     f, _ = _far_truth()
     assert ulps(compiled(CHARB)(**_FAR)[0][0], f, "float64") <= 4
 
 
-@pytest.mark.xfail(strict=True, reason="∂q at c = 5.05e161, p − t = 2.5, q = 0.3: 6.0e−273 for 4.49e−273 (1.9e15 "
-                   "ULP, 34 % off; torch inf, base 5.8e20): L = log1p((d/c)²) is a subnormal there, a few bits")
+# (a strict xfail until session 52: 6.0e−273 for 4.49e−273, 1.9e15 ULP; h-charb52's tiny-ratio branch)
 def test_charbonnier_far_c_slope_q():
     _, dq = _far_truth()
     assert ulps(compiled(CHARB)(**_FAR)[3][0], dq, "float64") <= 4
