@@ -153,8 +153,9 @@ def test_mse_over_sigmoid_of_exp_slope_at_709():
     _assert_within(got, truths)
 
 
-@pytest.mark.xfail(strict=True, reason="over a common denominator inf/inf at x = ±inf: NaN (torch 0.0020859 and −inf)")
 def test_min_minus_reciprocal_at_infinite_x():
+    # was NaN (torch 0.0020859 and −inf): over a common denominator inf/inf at x = ±inf; fixed by h-hyp52 (the
+    # shifted-argument rule's far branch, the written form, where any input of the common denominator is ±inf)
     got = _symnet("((0.001*(((min(x, y))) - (((x)**(-1)))))) * (((2/((y) - 100)) + 3))",
                   x=[np.inf, -np.inf], y=[0.7, 0.7])["f"]
     with mpmath.workdps(MP_DPS):
@@ -177,9 +178,9 @@ def test_hardshrink_of_a_shifted_input_over_it_squared():
     _assert_within(got, truths)
 
 
-@pytest.mark.xfail(strict=True, reason="−e^(x−y)·(1/y + 1/y²) cancels at y = −1 + 2⁻⁵³: 0 for −3.02e−16 (torch 2.9e15 "
-                                       "ULP, symnet 6.1e15)")
 def test_exp_over_input_slope_near_minus_one():
+    # was 0 for −3.02e−16, 6.1e15 ULP (torch 2.9e15): −e^(x−y)·(1/y + 1/y²) cancelled; fixed by h-hyp52 (local.py's
+    # _distribute no longer multiplies out 1 + 1/y over a divisor 1/y: the root-series rule takes 1 + 1/y at −1)
     ys = [-0.9999999999999999, -1.0000000000000002]
     got = _symnet("(exp((x) - (y)))/(y)", x=[0.0, 0.0], y=ys)["df_dy"]
     with mpmath.workdps(MP_DPS):

@@ -727,9 +727,13 @@ def _shifted_argument(expr):
                           for a in sums})
     if denominator == 1:
         return widen(body)
-    # at x = ±inf the quotient is inf/inf (k·x where it overflows): the written form there (1 − t/(x + c) = 1)
+    # at x = ±inf the quotient is inf/inf (k·x where it overflows): the written form there (1 − t/(x + c) = 1); so
+    # at any other input of the common denominator ±inf (0.001·(min(x, y) − 1/x)·(2/(y − 100) + 3) over
+    # 1000·x·(y − 100) at x = +inf: NaN for 0.0020859, torch right; h-hyp52)
     x = _shifted_term(denominator) or next(_shifted_term(a) for a in sums)
-    return sp.Piecewise((expr, sp.Abs(x) > sp.Float(1.7976931348623157e308)), (widen(body), True))
+    far = sp.Float(1.7976931348623157e308)
+    others = sorted(denominator.free_symbols - x.free_symbols, key=str)
+    return sp.Piecewise((expr, sp.Or(sp.Abs(x) > far, *[sp.Abs(v) > far for v in others])), (widen(body), True))
 
 
 SHIFTED_ARGUMENT = Rule(

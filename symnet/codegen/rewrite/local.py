@@ -96,6 +96,13 @@ def _distribute(node):
         factors = [g for term in f.args for g in sp.Mul.make_args(term)]
         divides = {g.base for g in factors if g.is_Pow and g.exp.is_negative}
         cancels = any((g.base if g.is_Pow else g) in divides for g in others(f))
+        # one more divisor is no factor multiplied back where the sum is of one input and a function multiplies it:
+        # −e^(x−y)·(1 + 1/y)/y multiplied out, −e^(x−y)/y − e^(x−y)/y², cancels at y = −1 and is not widened (it
+        # holds e^), where the root-series rule takes 1 + 1/y as written (6.1e15 ULP at y = −1 + 2⁻⁵³; h-hyp52). A
+        # rational function multiplied out is widened whole (the Gaussian NLL's ∂v, (1 − d²/v)/(2v)): left as it was
+        if cancels and len(f.free_symbols) == 1 and any(g.atoms(sp.Function) for g in others(f)):
+            cancels = any((g.base if g.is_Pow else g) in divides for g in others(f)
+                          if not (g.is_Pow and g.exp.is_negative))
         shifts = any(_exp_sum_power(g) for g in factors) and any(_is_exp(g) or _exp_terms(g) for g in others(f))
         # e^a·(e^(c − 2m₂)/S₂² − e^(b − 2m₁)/S₁²), its terms shifted first (∂a of e^b/(e^a + e^b) − e^c/(e^a + e^c)):
         # e^a left outside is 0·∞ = NaN at a = b = −1e4; inside, each term's exponent a + b − 2m₁ ≤ 0
