@@ -2,25 +2,27 @@
 
 Fixed here (affine-norm-sum, powers.py, a whole-expression rule before the node-by-node pass): β + γ·(a − μ)/√(σ² + ε)
 of three inputs or more (a root of three or more plus a positive number) is {as written where an input is past 2⁴⁸⁰;
-widen(β + γ·n) where β·γ·(a − μ) < 0 and 4β²·S < 9·(γ·(a − μ))² < 36β²·S (S = σ² + ε: 2|β|/3 < |γ·n| < 2|β|, tested
+widen(β + γ·n) where β·γ·(a − μ) < 0 and β²·S < 4·(γ·(a − μ))² < 36β²·S (S = σ² + ε: |β|/2 < |γ·n| < 3|β|, tested
 without the root); as written elsewhere}: the same sum, computed where it cancels as the widen rule computes a sum
 (double words, the root and the quotient too) and rounded once. n's own roundings (the difference, the variance, the
 root, the quotient: about 2 ULP of n) were magnified by |γ·n/(β + γ·n)|.
 
-Numbers, measured 2026-12-08 (mpmath 120 digits, torch autograd of the formula as written; base 24d86a8f → this
-branch), affine LayerNorm-3, 300 points each:
-- β built to cancel (h = −γ·n·(1 ± 10^U(−12, −1)), a, b, c, γ in U(−3, 3)), float64: 1.7e12 ULP worst, 296 past 4,
-  66 worse than torch (torch 1.2e13 worst) → 0.50 ULP, none past 4, none worse than torch; float32 0.97 → 0.50
-  (torch 2.1e9).
-- ordinary U(−3, 3) (β too), float64: 928.6 ULP worst, 11 past 4, 6 worse than torch (torch 209) → 3.27, none past 4;
-  float32 0.50 → 0.50.
-- at test_norm50's point (1.2235, 1.1634, −1.4122, 2.9195, −2.0924): 40.6 ULP (torch 23.4) → ≤ 0.5.
+Numbers, measured 2026-12-08 (mpmath 120 digits, torch float64/float32 of the formula as written; base 24d86a8f → this
+branch), 300 points each: β built to cancel (β = −γ·n·(1 ± 10^U(−12, −1)), a, b, c, (d,) γ in U(−3, 3)), and ordinary
+U(−3, 3) points (β too):
+- affine LayerNorm-3, cancelling, float64: 1.7e12 ULP worst, 296 past 4, 66 worse than torch (torch 1.2e13 worst) →
+  0.50, none past 4 or worse than torch; float32 0.97 → 0.50 (torch 2.1e9). Ordinary float64: 928.6 worst, 11 past 4,
+  6 worse than torch (torch 209) → 2.36, none past 4; float32 0.50 → 0.50. At test_norm50's point (1.2235, 1.1634,
+  −1.4122, 2.9195, −2.0924): 40.6 ULP (torch 23.4) → ≤ 0.5.
+- affine LayerNorm-4, cancelling, float64: 1.1e12 worst, 292 past 4, 74 worse than torch (torch 1.3e12) → 0.50;
+  float32 1.12 → 0.50. Ordinary float64: 108.3 worst, 16 past 4, 8 worse than torch (torch 108.3) → 2.44, none past 4.
 - LayerNorm-2 (a root of two inputs) is left as it was: the widen rule takes its whole sum already (0.50 ULP at both
-  sets, base and branch alike).
-Cost (NumPy, 10⁶ U(−3, 3) points, best of 5, base and branch in one process; the whole kernel, f and five gradients):
-affine LayerNorm-3 1.12–1.13× float64, 1.27× float32 (206 → 261 ms: the select's test and the widened sum, in
-float64 bounds, on the ~15% of elements it takes; a float32 block is computed in float64, where f was within 0.97 ULP
-already). LayerNorm-3 without γ, β: no change (no β: the rule does not fire).
+  sets, base alike).
+Cost (NumPy, 10⁶ U(−3, 3) points, best of 5, base and branch in one process; the whole kernel, f and its gradients):
+affine LayerNorm-3 1.07× float64 (1149 → 1234 ms), 1.29× float32 (218 → 281 ms); affine LayerNorm-4 1.10× float64,
+1.14× float32. The float32 kernel's extra ~60 ms is the select's test and the widened sum (in float64, with its bound)
+on the elements it takes; a float32 block is computed in float64, where f was within 1.12 ULP already.
+LayerNorm without γ, β: unchanged (no β: the rule does not fire).
 
 Not fixed (the strict xfail in tests/test_norm50.py, kept): LayerNorm-4's ∂b where one input dominates (0 for 2.5e−240,
 torch the same): its inner quadratic form cancels; a cancellation-free form is not written.

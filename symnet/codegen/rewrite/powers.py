@@ -1932,21 +1932,21 @@ def _affine_norm_parts(node):
 
 def _affine_norm_sum(node):
     """β + γ·n (n a normalised input, (a − μ)/√(σ² + ε)) → {as written if an input is past 2⁴⁸⁰; f64(β + γ·n) where
-    γ·n ≈ −β (|β + γ·n| < |γ·n|/2); as written}: the same sum, in double words where it cancels (exact: a select of
-    one sum)."""
+    γ·n ≈ −β (|β + γ·n| < |γ·n|, < 2|γ·n|/3 above |β|); as written}: the same sum, in double words where it cancels
+    (exact: a select of one sum)."""
     parts = _affine_norm_parts(node)
     if parts is None:
         return None
     shift, rest = parts
     inputs = sorted(node.free_symbols, key=sp.default_sort_key)
     far = sp.Max(*[sp.Abs(x) for x in inputs]) > _AFFINE_NORM_RANGE
-    # where γ·n = γ·L/√S is of the other sign than β and 2|β|/3 < |γ·n| < 2|β| (n's rounding magnified past 2),
-    # written without the root (β·γ·L < 0, 4β²·S < 9·(γ·L)² < 36β²·S) so that the select computes no second n: there
-    # in double words (the widened sum gathered there alone); past 2⁴⁸⁰ (the hypot rule's scaled root, computed there
-    # alone) and elsewhere as written
+    # where γ·n = γ·L/√S is of the other sign than β and |β|/2 < |γ·n| < 3|β| (n's rounding magnified past 1, past 3/2
+    # above |β|), written without the root (β·γ·L < 0, β²·S < 4·(γ·L)² < 36β²·S) so that the select computes no
+    # second n: there in double words (the widened sum gathered there alone); past 2⁴⁸⁰ (the hypot rule's scaled
+    # root, computed there alone) and elsewhere as written
     root = next(f for f in rest.args if f.is_Pow and f.exp == -sp.S.Half)
     top = rest / root
-    near = sp.And(shift * top < 0, 4 * shift ** 2 * root.base < 9 * top ** 2, top ** 2 < 4 * shift ** 2 * root.base)
+    near = sp.And(shift * top < 0, shift ** 2 * root.base < 4 * top ** 2, top ** 2 < 9 * shift ** 2 * root.base)
     return sp.Piecewise((node, far), (widen(node), near), (node, True))
 
 
@@ -1959,7 +1959,7 @@ AFFINE_NORM_SUM = Rule(
     "affine-norm-sum", "an input plus a product holding a normalised input, β + γ·(a − μ)/√(σ² + ε) (the affine "
     "LayerNorm), cancels where γ·n ≈ −β: n's own roundings (the difference, the variance, the root, the quotient: "
     "about 2 ULP of n) times |γ·n/(β + γ·n)|, 40.6 ULP in float64 at LayerNorm-3's (1.2235, 1.1634, −1.4122, 2.9195, "
-    "−2.0924) (torch 23.4); where γ·n is of β's other sign, 2|β|/3 < |γ·n| < 2|β| (tested without the root) and every "
+    "−2.0924) (torch 23.4); where γ·n is of β's other sign, |β|/2 < |γ·n| < 3|β| (tested without the root) and every "
     "input is below 2⁴⁸⁰, the whole sum is computed as the widen rule computes a sum (double words, the root and the "
     "quotient too) and rounded once (0.50 ULP there); as written elsewhere",
     apply=_affine_norm_sums, fired=_rewrote, before=True)
