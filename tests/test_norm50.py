@@ -156,7 +156,8 @@ def test_rmsnorm4_slope_at_large_inputs():
 LN3_AFFINE = (f"g*{LN3[0]} + h", "a b c g h")
 
 
-@pytest.mark.xfail(strict=True, reason="affine LayerNorm-3's f where γ·n ≈ −β: 40.6 ULP (torch 23.4)")
+# (ln52) was a strict xfail: "affine LayerNorm-3's f where γ·n ≈ −β: 40.6 ULP (torch 23.4)"; fixed by h-ln52's
+# affine-norm-sum rule (tests/test_ln52.py)
 def test_affine_layernorm3_value_where_it_cancels():
     # f = γ·n + β cancels where γ·n ≈ −β: n's rounding (about 1 ulp) multiplied by |γ·n/f|; 58.9 ULP at worst of 300
     # ordinary points, 12 past 4 ULP, 6 worse than torch (torch 168 at worst); the same for 2 and 4 inputs (16 and 49.5

@@ -914,3 +914,11 @@ RULES = RULES[:_at] + (SHIFT_GAPS,) + tuple(r for r in RULES[_at:] if r is not S
 from .powers import POWER_OF_SUM_DIFFERENCE  # noqa: E402
 
 _register(POWER_OF_SUM_DIFFERENCE)
+
+
+# ------------------------------------------------------------------ ln52 (powers.py)
+# affine-norm-sum (issue 16, session 52, h-ln52: β + γ·(a − μ)/√(σ² + ε), the affine LayerNorm, where γ·n ≈ −β; a
+# whole-expression rule before the node-by-node pass, where the hypot rule scales the root)
+from .powers import AFFINE_NORM_SUM  # noqa: E402
+
+_register(AFFINE_NORM_SUM)

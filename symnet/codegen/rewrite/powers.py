@@ -1924,3 +1924,82 @@ POWER_OF_SUM_DIFFERENCE = Rule(
     "d = 2.5: f 0 for 1.19e−275) c^q·(q/2)·(d/c)², taken by exponents (expm1 and log1p to first order, to 2⁻⁹⁶⁰); the "
     "written branch widened in float32 too, so computed where the select takes it alone",
     apply=_power_of_sum_differences, fired=_rewrote, before=True)
+
+
+# ------------------------------------------------------------------ affine-norm-sum (issue 16, session 52, h-ln52:
+# the affine LayerNorm's γ·n + β where γ·n ≈ −β; tested in tests/test_ln52.py)
+
+_AFFINE_NORM_RANGE = sp.Float(2.0 ** 480)  # every input below it: the double words' squares and products stay finite
+
+
+def _linear_in_inputs(e) -> bool:
+    """``e`` a polynomial of degree 1 in its inputs (a − (a + b + c)/3), or an input."""
+    if not e.free_symbols or e.has(sp.Function, sp.Piecewise, sp.Indexed):
+        return False
+    p = sp.Poly(e, *sorted(e.free_symbols, key=sp.default_sort_key))
+    return p.total_degree() == 1
+
+
+def _affine_norm_parts(node):
+    """``node`` β + T: an input β (times a number) that T does not hold, and T a product of numbers, inputs, a linear
+    form of inputs and one reciprocal square root of a quadratic sum of three inputs or more plus a positive number (a
+    variance plus ε) → (β term, T); None elsewhere."""
+    if not (isinstance(node, sp.Expr) and node.is_Add and len(node.args) == 2):
+        return None
+    for i, shift in enumerate(node.args):
+        rest = node.args[1 - i]
+        c, x = shift.as_coeff_Mul()
+        if not (x.is_Symbol and c.is_Rational and c != 0) or x in rest.free_symbols or not rest.is_Mul:
+            continue
+        roots = [f for f in rest.args if f.is_Pow and f.exp == -sp.S.Half]
+        # (a root of two inputs, LayerNorm-2's: the widen rule takes the whole sum already, 0.50 ULP, on every element)
+        if len(roots) != 1 or not roots[0].base.is_Add or len(roots[0].base.free_symbols) < 3:
+            continue
+        base = roots[0].base
+        if base.has(sp.Function, sp.Piecewise, sp.Indexed) or sp.count_ops(base) > 200:
+            continue
+        if sp.Poly(base, *sorted(base.free_symbols, key=sp.default_sort_key)).total_degree() != 2:
+            continue
+        if not any(t.is_number and t > 0 for t in base.args):  # (+ ε: the root never 0, nor tiny)
+            continue
+        others = [f for f in rest.args if f is not roots[0]]
+        linear = [f for f in others if not (f.is_number or f.is_Symbol)]
+        if len(linear) != 1 or not _linear_in_inputs(linear[0]) or len(rest.free_symbols) < 2:
+            continue
+        return shift, rest
+    return None
+
+
+def _affine_norm_sum(node):
+    """β + γ·n (n a normalised input, (a − μ)/√(σ² + ε)) → {as written if an input is past 2⁴⁸⁰; f64(β + γ·n) where
+    γ·n ≈ −β (|β + γ·n| < |γ·n|, < 2|γ·n|/3 above |β|); as written}: the same sum, in double words where it cancels
+    (exact: a select of one sum)."""
+    parts = _affine_norm_parts(node)
+    if parts is None:
+        return None
+    shift, rest = parts
+    inputs = sorted(node.free_symbols, key=sp.default_sort_key)
+    far = sp.Max(*[sp.Abs(x) for x in inputs]) > _AFFINE_NORM_RANGE
+    # where γ·n = γ·L/√S is of the other sign than β and |β|/2 < |γ·n| < 3|β| (n's rounding magnified past 1, past 3/2
+    # above |β|), written without the root (β·γ·L < 0, β²·S < 4·(γ·L)² < 36β²·S) so that the select computes no
+    # second n: there in double words (the widened sum gathered there alone); past 2⁴⁸⁰ (the hypot rule's scaled
+    # root, computed there alone) and elsewhere as written
+    root = next(f for f in rest.args if f.is_Pow and f.exp == -sp.S.Half)
+    top = rest / root
+    near = sp.And(shift * top < 0, shift ** 2 * root.base < 4 * top ** 2, top ** 2 < 9 * shift ** 2 * root.base)
+    return sp.Piecewise((node, far), (widen(node), near), (node, True))
+
+
+def _affine_norm_sums(expr):
+    """Every sum :func:`_affine_norm_sum` rewrites outside a select or a widened node (outermost first)."""
+    return _top_down_having(expr, sp.Pow, _affine_norm_sum, (sp.Piecewise, WidenedBase))
+
+
+AFFINE_NORM_SUM = Rule(
+    "affine-norm-sum", "an input plus a product holding a normalised input, β + γ·(a − μ)/√(σ² + ε) (the affine "
+    "LayerNorm), cancels where γ·n ≈ −β: n's own roundings (the difference, the variance, the root, the quotient: "
+    "about 2 ULP of n) times |γ·n/(β + γ·n)|, 40.6 ULP in float64 at LayerNorm-3's (1.2235, 1.1634, −1.4122, 2.9195, "
+    "−2.0924) (torch 23.4); where γ·n is of β's other sign, |β|/2 < |γ·n| < 3|β| (tested without the root) and every "
+    "input is below 2⁴⁸⁰, the whole sum is computed as the widen rule computes a sum (double words, the root and the "
+    "quotient too) and rounded once (0.50 ULP there); as written elsewhere",
+    apply=_affine_norm_sums, fired=_rewrote, before=True)
