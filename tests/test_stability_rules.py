@@ -844,7 +844,7 @@ from test_reshift51 import RULE_CASES as _CASES_reshift51  # noqa: E402  (shift-
 RULE_CASES += _CASES_reshift51
 from test_charb51 import RULE_CASES as _CASES_charb51  # noqa: E402  (power-of-sum-difference: tests/test_charb51.py)
 RULE_CASES += _CASES_charb51
-from test_charb52 import RULE_CASES as _CASES_charb52  # noqa: E402  (RULE: tests/test_charb52.py)
+from test_charb52 import RULE_CASES as _CASES_charb52  # noqa: E402  (power-of-sum-difference: tests/test_charb52.py)
 RULE_CASES += _CASES_charb52
-from test_ln52 import RULE_CASES as _CASES_ln52  # noqa: E402  (RULE: tests/test_ln52.py)
+from test_ln52 import RULE_CASES as _CASES_ln52  # noqa: E402  (affine-norm-sum: tests/test_ln52.py)
 RULE_CASES += _CASES_ln52
