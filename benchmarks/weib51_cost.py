@@ -9,21 +9,13 @@ Inputs ("ordinary" points, as benchmarks/front50.py): the Weibull k, λ U(0.3, 5
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _cost  # noqa: E402  (the shared --save, --compare and naive runner)
-
-
-def _weibull(r, n):
-    k, lam = r.uniform(0.3, 5, n), r.uniform(0.3, 5, n)
-    return {"k": k, "l": lam, "x": lam * r.uniform(0.05, 3, n)}
-
+from front50 import FORMULAS as _FRONT50, _weibull  # noqa: E402  (one copy of the inputs: h-weib52)
 
 FORMULAS = {
-    "half_power_quotient": ("(x - y)/sqrt(x**2 + y**2 + 1)",
-                            lambda r, n: {"x": r.uniform(-3, 3, n), "y": r.uniform(-3, 3, n)}),
-    "weibull_nll": ("-log(k/l) - (k - 1)*log(x/l) + (x/l)**k", _weibull),
+    "half_power_quotient": _FRONT50["half_power_quotient"],
+    "weibull_nll": _FRONT50["weibull_nll"],
     "weibull_log_x": ("(x/l)**k - (k - 1)*log(x) + k*log(l) - log(k)", _weibull),
 }
 

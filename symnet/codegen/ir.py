@@ -224,6 +224,7 @@ def describe(d: Derivation, *, name: str | None = None, roles: dict | None = Non
     assignments, results = _constant_exponents(assignments, results)
     assignments = [(t, without_ite(e)) for t, e in assignments]
     assignments, results = _inline_reciprocals(assignments, results)
+    assignments, results = _shared_again(assignments, results, temps)
     formula = "; ".join(f"{text(out)} = {text(e)}" for out, e in forward.items())
     name = public_name(name, "kernel") if name else _default_name(d.name)
     return Kernel(name, formula,
@@ -273,6 +274,53 @@ def _cse(exprs: list, temps) -> tuple[list, list]:
         return e.xreplace({m: sp.Max(*m.args, evaluate=False) for m in e.atoms(_SymbolMax)
                            if type(m) is _SymbolMax})
     return [(t, back(e)) for t, e in assignments], [back(e) for e in results]
+
+
+def _unconditional_calls(e, found: list):
+    """The applied functions (log1p(…), expm1(…)) of ``e`` outside any select's branches and conditions, in order, each
+    as often as it occurs."""
+    if isinstance(e, sp.Piecewise) or not isinstance(e, sp.Basic):
+        return
+    if isinstance(e, sp.Function) and not isinstance(e, (sp.Piecewise, sp.Abs)):
+        found.append(e)
+    for a in e.args:
+        _unconditional_calls(a, found)
+
+
+def _shared_again(assignments, results, temps):
+    """CSE's temporaries that are the same expression once CSE's own temporaries are in them made one, and a function
+    of one that then occurs twice outside any select (expm1(k·fn) of both) a temporary of its own, computed once:
+    CSE compares the expressions as they were, and log1p((x − λ)/λ) and log1p(−(λ − x)/λ) (the rules' forms of one
+    value, the quotient-power-near-one rule's in ∂x and ∂λ of the Weibull NLL) became two temporaries log1p(−t0/λ)
+    once λ − x was t0, each computed on every element, and expm1 of each twice more (h-weib52). Only where two
+    temporaries were made one: other kernels are as CSE gives them."""
+    swap: dict = {}
+    seen: dict = {}
+    kept = []
+    for t, e in assignments:
+        e = e.xreplace(swap) if swap else e
+        if isinstance(e, sp.Expr) and not e.is_Atom and e in seen:
+            swap[t] = seen[e]
+            continue
+        seen.setdefault(e, t)
+        kept.append((t, e))
+    if not swap:
+        return assignments, results
+    results = [r.xreplace(swap) for r in results]
+    merged = set(swap.values())
+    while True:
+        calls: list = []
+        for e in [e for _, e in kept] + results:
+            _unconditional_calls(e, calls)
+        twice = [c for c in dict.fromkeys(calls) if calls.count(c) > 1 and c.free_symbols & merged]
+        if not twice:
+            return kept, results
+        node = min(twice, key=sp.count_ops)  # (the innermost first: expm1(k·fn) before a function of it)
+        name = next(temps)
+        first = next((i for i, (_, e) in enumerate(kept) if e.has(node)), len(kept))
+        kept = kept[:first] + [(name, node)] + [(t, e.xreplace({node: name})) for t, e in kept[first:]]
+        results = [r.xreplace({node: name}) for r in results]
+        merged.add(name)
 
 
 def _constant_exponents(assignments, results):
