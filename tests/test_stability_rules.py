@@ -844,3 +844,5 @@ from test_reshift51 import RULE_CASES as _CASES_reshift51  # noqa: E402  (shift-
 RULE_CASES += _CASES_reshift51
 from test_charb51 import RULE_CASES as _CASES_charb51  # noqa: E402  (power-of-sum-difference: tests/test_charb51.py)
 RULE_CASES += _CASES_charb51
+from test_rms52 import RULE_CASES as _CASES_rms52  # noqa: E402  (no rule: tests/test_rms52.py)
+RULE_CASES += _CASES_rms52
