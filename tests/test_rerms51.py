@@ -19,8 +19,8 @@ large points), the affine LayerNorm's float32 cost. Also measured (float64, mpma
 ±10^U(0, 300): ∂x 1.9 → 0.9 ULP, the rest unchanged (∂y's 8.7e15 ULP at 36 of 150 spread large points, 5 worse than
 torch, is the base's too: not looked into).
 
-Found and not fixed (strict xfails below; base 9054e200 the same): ∂a of g·a/√((a² + b² + c²)/3 + ε) and of RMSNorm-4
-a/√((a² + b² + c² + d²)/4 + ε) at b = +inf NaN for 0 (torch 0).
+Found here, fixed by h-rms52 (tests/test_rms52.py; base 9054e200 the same): ∂a of g·a/√((a² + b² + c²)/3 + ε) and of
+RMSNorm-4 a/√((a² + b² + c² + d²)/4 + ε) at b = +inf NaN for 0 (torch 0).
 """
 import math
 import warnings
@@ -82,15 +82,11 @@ def test_rmsnorm3_large_inputs(formula):
         assert worse == 0 and (past == 0 or (formula == RMS3[0] and k == 1 and worst < 14)), (k, measured)
 
 
-@pytest.mark.xfail(strict=True, reason="found, not fixed (base 9054e200 the same): ∂a of g·a/√((a² + b² + c²)/3 + ε) "
-                   "at (2, +inf, 3, 1.5) NaN for 0 (torch 0)")
 def test_scaled_rmsnorm3_slope_at_an_infinite_partner():
     out = _run(RMS3_SCALED[0], "numpy", [[2.0], [INF], [3.0], [1.5]])
     assert out[1][0] == 0, out[1]
 
 
-@pytest.mark.xfail(strict=True, reason="found, not fixed (base 9054e200 the same): RMSNorm-4's ∂a at (2, +inf, 3, 1.5) "
-                   "NaN for 0 (torch 0)")
 def test_rmsnorm4_slope_at_an_infinite_partner():
     out = _run(RMS4[0], "numpy", [[2.0], [INF], [3.0], [1.5]])
     assert out[1][0] == 0, out[1]

@@ -1219,7 +1219,8 @@ def _half_power_quotient(inner, base, low, written, scale=sp.S.One):
     if scaled is not None:
         # (rerms51) where one input is ±inf the scaled form is NaN (r = 0): the product as written there, whose limit
         # the hypot rule takes (RMSNorm-3's ∂a at b = +inf was NaN for 0 with rms50's scaled inputs; torch 0)
-        scaled = sp.Piecewise((written, _one_input_infinite(symbols)), (scaled, True))
+        scaled = sp.Piecewise(*_zero_where_a_base_infinite(scale * inner * base ** low),
+                              (written, _one_input_infinite(symbols)), (scaled, True))
     result = sp.Piecewise((scaled or written, far), (widen(scale * inner * base ** low), True))
     _HALF_POWER_WRITTEN[result] = written  # (rerms51: the product as written, for _inputs_into_far_branch's limits)
     return result
@@ -1448,10 +1449,50 @@ def _inputs_into_far_branch(node, inner):
     # (rms50) K taken into each of the select's branches, one select of three: K·{select} as one product left the
     # far branch's test out of the printers' far block, its float32 form computed on every element (the affine
     # LayerNorm-3's ∂a, g·{…}: 1.37–1.51× the float32 kernel of ad376022 on ordinary points)
+    # (rms52) where a base of B is ±inf and the degree of K·N in B's bases is below −2e: 0 (K·N·B^e = inf·0 as written,
+    # which the hypot rule's limits take only where K·N is a number times its squares' sums: g·RMSNorm-3's ∂a at
+    # (2, +inf, 3, 1.5) was NaN for 0, torch 0); computed in the infinite branch only (the far block)
+    zero = _zero_where_a_base_infinite(K * unwiden(written))
+    if zero:
+        return sp.Piecewise((sp.Piecewise(*zero, (K * unwiden(written), True)), infinite), (K * far_written, far),
+                            (K * widened, True))
     return sp.Piecewise((K * unwiden(written), infinite), (K * far_written, far), (K * widened, True))
 
 
 _INFINITE_PAST = sp.Float(1.7976931348623157e308, 17)  # |v| > it: v = ±inf alone (limits' _DBL_MAX)
+
+
+def _zero_where_a_base_infinite(quotient) -> list:
+    """[(0, condition)] for a quotient P·B^e (``quotient``: P a polynomial, B = Σ w·v² (+ a term free of the v), every v
+    an input, w > 0; e a negative half-integer) whose degree D in the v is below −2e: where max |v| = inf and every
+    other input finite, |P| ≤ C·max|v|^D and B^e ≤ (w_min·max v²)^e, so P·B^e → 0 along every approach (one base or
+    several ±inf); the form as written is inf·0 = NaN there (rms52: g·RMSNorm-3's ∂a, g·(3 + 10⁵b² + 10⁵c²)·B^(−3/2)
+    /300000, at b = +inf, or b = c = +inf, NaN for 0; torch 0). [] for anything else."""
+    from .hypot import _squares_and_term
+
+    powers = {(p.base, p.exp) for p in quotient.atoms(sp.Pow)
+              if p.base.is_Add and p.exp.is_Rational and p.exp < 0 and p.exp.q == 2}
+    if len(powers) != 1:
+        return []
+    base, low = powers.pop()
+    product = quotient * base ** -low
+    found = _squares_and_term(base)
+    if found is None:
+        return []
+    squares, term = found
+    bases = [v for _, v in squares]
+    if not all(v.is_Symbol and w.is_positive for w, v in squares) or (
+            term is not None and term.free_symbols & set(bases)):
+        return []
+    others = sorted((product.free_symbols | base.free_symbols) - set(bases), key=sp.default_sort_key)
+    try:
+        poly = sp.Poly(product, *bases, *others)
+    except sp.PolynomialError:
+        return []
+    if poly.is_zero or max(sum(m[:len(bases)]) for m in poly.monoms()) + 2 * low >= 0:
+        return []
+    infinite = sp.Max(*[sp.Abs(v) for v in bases]) > _INFINITE_PAST
+    return [(sp.S.Zero, sp.And(infinite, *[sp.Abs(o) <= _INFINITE_PAST for o in others]))]
 
 
 def _one_input_infinite(inputs):
