@@ -189,13 +189,53 @@ def _one_symbol_per_name(pairs: tuple) -> tuple:
     return tuple((canonical[t.name], same(e)) for t, e in pairs)
 
 
+def _folded_condition(cond, folded: dict):
+    """``cond`` with each relation that holds a select folded into an ITE of relations, one relation at a time
+    (memoised in ``folded``): what ExprCondPair does to the whole condition (piecewise_fold, then rewrite(ITE)), but
+    linear in its size. Folding And(r1, r2) whole makes a select of every combination of r1's and r2's branches
+    (3^k for k relations of a 3-branch select) and SymPy orders, solves and simplifies each: past 60 CPU s for
+    min(focal(relu(x), sinh(y)), y), whose gradient's conditions hold its select's comparison 100 times over
+    (session 52, slow52). Exact: piecewise_fold and the ITE are equalities, relation by relation."""
+    atoms = {}
+    for r in cond.atoms(sp.core.relational.Relational):
+        if r.has(sp.Piecewise):
+            if r not in folded:
+                f = sp.piecewise_fold(r)
+                folded[r] = f.rewrite(sp.logic.boolalg.ITE) if isinstance(f, sp.Piecewise) else f
+            atoms[r] = folded[r]
+    return cond.xreplace(atoms) if atoms else cond
+
+
+def _substituted(e, mapping: dict, memo: dict, folded: dict):
+    """``e.xreplace(mapping)``, rebuilt bottom-up the same way, except that a select's conditions that come to hold
+    selects are folded relation by relation (:func:`_folded_condition`) before SymPy's ExprCondPair sees them."""
+    if e in memo:
+        return memo[e]
+    if e in mapping:
+        out = mapping[e]
+    elif not e.args:
+        out = e
+    else:
+        args = tuple(_substituted(a, mapping, memo, folded) for a in e.args)
+        if args == e.args:
+            out = e
+        elif isinstance(e, sp.functions.elementary.piecewise.ExprCondPair) and args[1].has(sp.Piecewise):
+            out = e.func(args[0], _folded_condition(args[1], folded))
+        else:
+            out = e.func(*args)
+    memo[e] = out
+    return out
+
+
 def _expander(program: Program):
     """Functions that write a node in terms of the inputs, optionally holding one node free."""
     definitions = program.definitions
     cache: dict = {}
+    folded: dict = {}  # a relation holding a select → its folded ITE (shared by every substitution)
 
     def full(e: sp.Expr) -> sp.Expr:
-        return e.xreplace({s: in_inputs(s) for s in e.free_symbols if s in definitions})
+        mapping = {s: in_inputs(s) for s in e.free_symbols if s in definitions}
+        return _substituted(e, mapping, {}, folded) if mapping else e
 
     def in_inputs(sym: sp.Symbol) -> sp.Expr:
         if sym not in cache:
@@ -210,10 +250,10 @@ def _expander(program: Program):
             if s == free or s not in definitions:
                 return s
             if s not in memo:
-                memo[s] = definitions[s].xreplace({t: sub(t) for t in definitions[s].free_symbols})
+                memo[s] = _substituted(definitions[s], {t: sub(t) for t in definitions[s].free_symbols}, {}, folded)
             return memo[s]
 
-        return e.xreplace({s: sub(s) for s in e.free_symbols})
+        return _substituted(e, {s: sub(s) for s in e.free_symbols}, {}, folded)
 
     return full, holding
 

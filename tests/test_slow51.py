@@ -15,7 +15,7 @@ process, no disk cache, NumPy backend, this 2-core box at a load of 4–17; deri
   engine's expander (engine._expander.full) substitutes the nodes' definitions with xreplace, and SymPy rebuilds every
   select whose condition holds a select (ExprCondPair.__new__: piecewise_fold, rewrite(ITE), as_set,
   solve_univariate_inequality, periodicity). Memoising as_set would save 3.7 of the first 60 s (243 calls, 2 distinct
-  conditions): not the cause. Not fixed: strict xfail below (derive in 15 CPU s).
+  conditions): not the cause. Not fixed here (fixed in session 52: derive 2.5 CPU s, tests/test_slow52.py).
 - log1p(exp(hardtanh(y, −2, 2) − expm1(y))): derive 1.5 + compile past 25 CPU s (cut by the limit, one line), spread
   over the whole-expression rules (stack samples: logs._vanishing_series/_vanishing_branches' piecewise_fold and
   select rebuilding, widening's walks, series._series_leading_powers, sigmoids._exp_sigmoids_far). Not fixed: strict
@@ -62,12 +62,13 @@ def test_time_limit_is_not_cached_as_no_series():
 
 
 def test_time_limit_one_line_derive():
-    """The slow derive is cut at its limit with one clear line (never a hang)."""
+    """The slow derive is cut at its limit with one clear line (never a hang). (2.5 CPU s since session 52: the
+    limit 0.3.)"""
     start = time.process_time()
     with pytest.raises(TimeLimitError) as err:
-        symnet.derive("min(focal(relu(x), sinh(y)), y)", time_limit=2)
+        symnet.derive("min(focal(relu(x), sinh(y)), y)", time_limit=0.3)
     used = time.process_time() - start
-    assert "\n" not in str(err.value) and "took longer than 2 CPU s" in str(err.value)
+    assert "\n" not in str(err.value) and "took longer than 0.3 CPU s" in str(err.value)
     assert used < 12, used
 
 
@@ -94,13 +95,6 @@ def test_hardswish_silu_compiles_in_bound(no_disk_cache):
 def test_celu_mish_compiles_in_a_few_seconds(no_disk_cache):
     d = symnet.derive("cos(tanh(celu(mish(x)))) + sin(x)")
     symnet.compile(d, time_limit=8, progress=False)
-
-
-@pytest.mark.xfail(raises=TimeLimitError, strict=True,
-                   reason="derive past 60 CPU s: SymPy folds and solves (as_set, periodicity) every select whose "
-                          "condition holds a select, as the engine's expander substitutes the definitions")
-def test_min_focal_derives_in_bound():
-    symnet.derive("min(focal(relu(x), sinh(y)), y)", time_limit=15)
 
 
 @pytest.mark.xfail(raises=TimeLimitError, strict=True,

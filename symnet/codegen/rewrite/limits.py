@@ -11,6 +11,7 @@ import mpmath
 import sympy as sp
 from sympy.codegen.cfunctions import expm1, log1p
 
+from ...errors import TimeLimitError
 from ...functions import relu, sigmoid
 from ...records import BoundedRecord
 from ...special import binade_reciprocal, softplus
@@ -975,6 +976,8 @@ def _input_infinite_limits(expr):
         if not probes:
             try:
                 probes.append(_float_probe_inputs(without_ite(_share_sigmoid_pairs(unwiden(expr))), inputs))
+            except TimeLimitError:  # a time limit struck: not an answer to cache (this function's lru_cache)
+                raise
             except Exception:  # noqa: BLE001 - a node the bare printer does not print
                 probes.append(None)
         return probes[0]
@@ -986,6 +989,8 @@ def _input_infinite_limits(expr):
             toward = _TowardInfinity(expr, x, others)
         except _NoRationalLimit:  # no rational function of x with a quotient: no limit, no probe
             continue
+        except TimeLimitError:  # a time limit struck: not "no limit" (cached for the process: session 52, slow52)
+            raise
         except Exception:  # noqa: BLE001 - a node the check did not foresee: no limit taken
             continue
         for sign in (1, -1):
@@ -993,6 +998,8 @@ def _input_infinite_limits(expr):
                 limit, nonzero = toward.limit(sign)
             except _NoRationalLimit:
                 continue
+            except TimeLimitError:  # a time limit struck: not an answer to cache
+                raise
             except Exception:  # noqa: BLE001 - SymPy's algebra on a form the walk did not foresee: no limit taken
                 continue
             probe = written_probe()
