@@ -848,7 +848,7 @@ from test_charb52 import RULE_CASES as _CASES_charb52  # noqa: E402  (power-of-s
 RULE_CASES += _CASES_charb52
 from test_ln52 import RULE_CASES as _CASES_ln52  # noqa: E402  (affine-norm-sum: tests/test_ln52.py)
 RULE_CASES += _CASES_ln52
-from test_weib52 import RULE_CASES as _CASES_weib52  # noqa: E402  (RULE: tests/test_weib52.py)
+from test_weib52 import RULE_CASES as _CASES_weib52  # noqa: E402  (no rule: tests/test_weib52.py)
 RULE_CASES += _CASES_weib52
 from test_rms52 import RULE_CASES as _CASES_rms52  # noqa: E402  (no rule: tests/test_rms52.py)
 RULE_CASES += _CASES_rms52
