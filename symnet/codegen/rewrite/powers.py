@@ -1842,24 +1842,20 @@ QUOTIENT_POWER_NEAR_ONE = Rule(
 # power-of-sum-difference rule, the generalised Charbonnier loss (c² + d²)^(q/2) − c^q and its ∂c, where d² ≪ c²)
 
 def _grouped_over_square(r, c):
-    """:func:`_over_square`'s r/c² with each (v/c)² as a square of the quotient kept whole, Grouped(v/c)² (charb52: a
-    product s·g·(v/c)² would be merged into s·g·v²·c⁻², and the common subexpressions then took the near branch's
-    log1p((v/c)²) of v²·c⁻² too: ∂c 4.6 ULP where it was 2.3)."""
-    out = []
-    for term in sp.Add.make_args(r):
-        w, v = sp.S.One, None
-        for f in sp.Mul.make_args(term):
-            if v is None and isinstance(f, sp.Pow) and f.exp == 2 and not f.base.is_number:
-                v = f.base
-            else:
-                w *= f
-        out.append(w * Grouped(v / c) ** 2 if v is not None else term / c / c)
-    return out
+    """:func:`_over_square`'s r/c², as a list of terms, with each (v/c)² as a square of the quotient kept whole,
+    Grouped(v/c)² (charb52: a product s·g·(v/c)² would be merged into s·g·v²·c⁻², and the common subexpressions then
+    took the near branch's log1p((v/c)²) of v²·c⁻² too: ∂c 4.6 ULP where it was 2.3)."""
+    return _over_square_terms(r, c, lambda q: Grouped(q))
 
 
 def _over_square(r, c):
     """r/c² with each square w·v² of ``r`` as w·(v/c)² (so neither v² nor c² is formed) and any other term as
     (term/c)/c."""
+    return sp.Add(*_over_square_terms(r, c, lambda q: q))
+
+
+def _over_square_terms(r, c, quotient):
+    """The terms of r/c²: each square w·v² as w·quotient(v/c)², any other term as (term/c)/c."""
     out = []
     for term in sp.Add.make_args(r):
         w, v = sp.S.One, None
@@ -1868,8 +1864,8 @@ def _over_square(r, c):
                 v = f.base
             else:
                 w *= f
-        out.append(w * (v / c) ** 2 if v is not None else term / c / c)
-    return sp.Add(*out)
+        out.append(w * quotient(v / c) ** 2 if v is not None else term / c / c)
+    return out
 
 
 def _logged_power_difference(a, b, pw, X, g, c, R):
